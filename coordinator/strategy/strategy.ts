@@ -1,0 +1,60 @@
+/**
+ * The Strategy seam (after Flower's): the round loop in coordinator/round-loop.ts is
+ * written once and calls these hooks. Model weights are one flat Float32Array in the
+ * model's canonical parameter order (shared/model/params.ts).
+ *
+ * Aggregation streams: the loop never holds every site's update at once. For each
+ * verified update it calls `Aggregation.add` chunk by chunk (offset + values), then
+ * `finish`. Mean-type strategies keep one running sum (memory ~ model size, not
+ * sites x model size); robust ones (median, trimmed mean) must see every value per
+ * coordinate and document that they buffer.
+ */
+
+/** Scalars sent to the sites with a round's instructions (learning rate, epochs, proximal mu...). */
+export type RoundConfig = Record<string, number | string | boolean>;
+
+export interface SiteResult {
+  site: string;
+  numExamples: number;
+  metrics: Record<string, number>;
+}
+
+export interface SiteFailure {
+  site: string;
+  reason: string;
+}
+
+/** One round's aggregation in progress. */
+export interface Aggregation {
+  /** Adds `values` of site `site`'s update, starting at flat index `offset`. Chunks of one site arrive in order. */
+  add(site: string, numExamples: number, offset: number, values: Float32Array): void;
+  /**
+   * Called once after every accepted update was added. Returns the new global weights,
+   * or null to keep the previous global model (e.g. no results).
+   */
+  finish(results: SiteResult[], failures: SiteFailure[]): Float32Array | null;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /** Site-side settings this strategy needs each round (e.g. FedProx's proximalMu). Merged over the base config. */
+  configureFit(round: number, base: RoundConfig): RoundConfig;
+  /** Starts aggregating round `round`, whose global weights before the round are `global` (do not mutate). */
+  beginAggregation(round: number, global: Float32Array): Aggregation;
+  /** Combines per-site evaluation metrics into federation-level ones (example-weighted means by default). */
+  aggregateEvaluate(round: number, results: SiteResult[]): Record<string, number>;
+}
+
+/** Options shared by every strategy, validated by the registry. */
+export interface StrategyOptions {
+  /** FedProx proximal coefficient mu (sent to the sites). */
+  proximalMu?: number;
+  /** Server learning rate for FedAdam/FedYogi/FedAdagrad. */
+  serverLearningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  /** Adaptivity tau (epsilon) for the server optimizers. */
+  tau?: number;
+  /** Fraction trimmed from each end, for trimmed mean (0 <= beta < 0.5). */
+  trimFraction?: number;
+}

@@ -1,0 +1,37 @@
+/** Named errors shared by every component; the CLI maps them to exit codes in one place. */
+
+/** Bad user input (a file, a flag, a config field): exit code 2. `where` names the file/row/column/field. */
+export class InputError extends Error {
+  override name = 'InputError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A message from a peer that fails verification (signature, replay, stale round, size, shape). */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    message: string,
+    /** Machine-readable reason, also used for the gRPC status mapping and metrics labels. */
+    readonly reason:
+      | 'unknown-site'
+      | 'bad-signature'
+      | 'replay'
+      | 'stale-round'
+      | 'oversized'
+      | 'malformed'
+      | 'not-expected'
+      | 'decrypt-failed',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Exit codes, one table for the whole CLI (see ../shared/docs/INTERFACES.md). */
+export const ExitCode = { ok: 0, failure: 1, badInput: 2 } as const;
+
+export function exitCodeFor(err: unknown): number {
+  return err instanceof InputError ? ExitCode.badInput : ExitCode.failure;
+}

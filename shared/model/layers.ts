@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs';
+import type { FeatureSpace } from '../data/feature-space.ts';
+import type { Rng } from '../rng.ts';
+import type { ParamSet } from './params.ts';
+
+/** y = x W + b. */
+export function dense(params: ParamSet, name: string, inDim: number, outDim: number, rng: Rng) {
+  const W = params.add(`${name}/W`, [inDim, outDim], 'glorot', rng);
+  const b = params.add(`${name}/b`, [outDim], 'zeros', rng);
+  return (x: tf.Tensor2D): tf.Tensor2D => tf.add(tf.matMul(x, W), b) as tf.Tensor2D;
+}
+
+/**
+ * The multimodal backbone encoder: one MLP per modality (a block-diagonal matrix,
+ * so one matMul serves all modalities and no slice/gather gradients are needed on
+ * wasm), a learned "absent" embedding replacing a missing modality's output, the
+ * mask bits appended, and a fusion layer giving the representation z.
+ */
+export function multimodalEncoder(
+  params: ParamSet,
+  name: string,
+  space: FeatureSpace,
+  modalityDim: number,
+  hiddenDim: number,
+  rng: Rng,
+) {
+  const D = space.columns.length;
+  const K = space.modalities.length;
+  const E = K * modalityDim;
+  const blockMask = new Float32Array(D * E);
+  const expand = new Float32Array(K * E);
+  space.modalities.forEach((m, k) => {
+    for (let j = m.start; j < m.end; j++)
+      for (let h = 0; h < modalityDim; h++) blockMask[j * E + k * modalityDim + h] = 1;
+    for (let h = 0; h < modalityDim; h++) expand[k * E + k * modalityDim + h] = 1;
+  });
+  const mask = tf.keep(tf.tensor2d(blockMask, [D, E]));
+  const expandT = tf.keep(tf.tensor2d(expand, [K, E]));
+  const Wm = params.add(`${name}/modality/W`, [D, E], 'glorot', rng);
+  const bm = params.add(`${name}/modality/b`, [E], 'zeros', rng);
+  const absent = params.add(`${name}/absent`, [E], 'small', rng);
+  const fuse = dense(params, `${name}/fusion`, E + K, hiddenDim, rng);
+  const encode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => {
+    const perModality = tf.relu(tf.add(tf.matMul(x, tf.mul(Wm, mask) as tf.Tensor2D), bm));
+    const p = tf.matMul(present, expandT);
+    const withAbsent = tf.add(tf.mul(perModality, p), tf.mul(absent, tf.sub(1, p))) as tf.Tensor2D;
+    return tf.relu(fuse(tf.concat([withAbsent, present], 1) as tf.Tensor2D));
+  };
+  return { encode, dispose: () => (mask.dispose(), expandT.dispose()) };
+}
+
+/** Mean binary cross-entropy from logits, per row (unreduced). */
+export function bceWithLogits(logits: tf.Tensor1D, y: tf.Tensor1D): tf.Tensor1D {
+  // max(l,0) - l*y + log(1 + exp(-|l|)), the numerically stable form.
+  return tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))) as tf.Tensor1D;
+}
+
+/** Weighted mean: sum(w * v) / sum(w). */
+export function weightedMean(v: tf.Tensor1D, w: tf.Tensor1D): tf.Scalar {
+  return tf.div(tf.sum(tf.mul(v, w)), tf.maximum(tf.sum(w), 1e-12)) as tf.Scalar;
+}

@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs';
+import type { EncodedData } from '../data/encode.ts';
+import { balancingWeight } from '../data/patterns.ts';
+import type { Rng } from '../rng.ts';
+import type { ModelConfig } from './config.ts';
+import type { Batch, FedModel, RoundContext } from './model.ts';
+
+export interface LocalTrainOptions {
+  config: ModelConfig;
+  rng: Rng;
+  /** FedProx: 0.5 * mu * ||w - anchor||^2 is added to the loss when mu > 0. */
+  proximalMu?: number;
+  anchor?: Float32Array;
+  /** Global epochs already done before this round (for warm-up schedules). */
+  globalEpochOffset?: number;
+  onProgress?: (p: { epoch: number; epochs: number; loss: number; step: number }) => void;
+}
+
+export interface LocalTrainSummary {
+  loss: number;
+  steps: number;
+  examples: number;
+}
+
+function batchTensors(d: EncodedData, idx: Int32Array, weights: Float32Array): Batch {
+  const n = idx.length;
+  const K = d.present.length / d.n;
+  const x = new Float32Array(n * d.dim);
+  const present = new Float32Array(n * K);
+  const y = new Float32Array(n);
+  const w = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    const i = idx[r]!;
+    x.set(d.x.subarray(i * d.dim, (i + 1) * d.dim), r * d.dim);
+    present.set(d.present.subarray(i * K, (i + 1) * K), r * K);
+    y[r] = d.y[i]!;
+    w[r] = weights[i]!;
+  }
+  return {
+    x: tf.tensor2d(x, [n, d.dim]),
+    present: tf.tensor2d(present, [n, K]),
+    y: tf.tensor1d(y),
+    weight: tf.tensor1d(w),
+    rows: idx,
+  };
+}
+
+/** Trains `model` in place on a site's rows for `config.localEpochs` epochs with Adam. */
+export function trainLocal(
+  model: FedModel,
+  data: EncodedData,
+  ctx: Omit<RoundContext, 'epoch' | 'globalEpoch'>,
+  opts: LocalTrainOptions,
+): LocalTrainSummary {
+  const { config } = opts;
+  const weights = new Float32Array(data.n).fill(1);
+  if (model.usesBalancing)
+    for (let i = 0; i < data.n; i++) weights[i] = balancingWeight(ctx.prior, data.patterns[i]!, data.y[i]!);
+  const optimizer = tf.train.adam(config.learningRate);
+  const vars = model.params.variables();
+  const mu = opts.proximalMu ?? 0;
+  const anchor = mu > 0 && opts.anchor ? model.params.toTensors(opts.anchor) : undefined;
+  let lastLoss = NaN;
+  let steps = 0;
+  const order = Array.from({ length: data.n }, (_, i) => i);
+  try {
+    for (let epoch = 0; epoch < config.localEpochs; epoch++) {
+      opts.rng.shuffle(order);
+      let sum = 0;
+      let count = 0;
+      const rc: RoundContext = { ...ctx, epoch, globalEpoch: (opts.globalEpochOffset ?? 0) + epoch };
+      for (let s = 0; s < data.n; s += config.batchSize) {
+        const idx = Int32Array.from(order.slice(s, s + config.batchSize));
+        const b = batchTensors(data, idx, weights);
+        try {
+          const loss = tf.tidy(
+            () =>
+              optimizer.minimize(
+              () => {
+                let l = model.loss(b, rc);
+                if (config.weightDecay > 0) l = tf.add(l, tf.mul(config.weightDecay, model.params.l2()));
+                if (anchor) l = tf.add(l, tf.mul(mu, model.params.proximal(anchor)));
+                return l as tf.Scalar;
+              },
+              true,
+              vars,
+              ) as tf.Scalar,
+          );
+          sum += (loss.dataSync()[0] ?? NaN) * idx.length;
+          count += idx.length;
+          loss.dispose();
+          model.afterStep?.(b, rc);
+        } finally {
+          tf.dispose([b.x, b.present, b.y, b.weight]);
+        }
+        steps++;
+      }
+      lastLoss = sum / Math.max(count, 1);
+      opts.onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, loss: lastLoss, step: steps });
+    }
+  } finally {
+    optimizer.dispose();
+    if (anchor) tf.dispose(anchor);
+  }
+  return { loss: lastLoss, steps, examples: data.n };
+}
+
+/** P(y = 1) for every row, in batches so memory stays flat for large sets. */
+export function predictAll(model: FedModel, data: EncodedData, ctx: RoundContext, batchSize = 1024): Float32Array {
+  const out = new Float32Array(data.n);
+  const K = data.present.length / Math.max(data.n, 1);
+  for (let s = 0; s < data.n; s += batchSize) {
+    const e = Math.min(data.n, s + batchSize);
+    const p = tf.tidy(() =>
+      model.predict(
+        tf.tensor2d(data.x.subarray(s * data.dim, e * data.dim), [e - s, data.dim]),
+        tf.tensor2d(data.present.subarray(s * K, e * K), [e - s, K]),
+        ctx,
+      ),
+    );
+    out.set(p.dataSync() as Float32Array, s);
+    p.dispose();
+  }
+  return out;
+}
