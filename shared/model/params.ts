@@ -27,7 +27,8 @@ export class ParamSet {
     } else if (init === 'small') {
       for (let i = 0; i < size; i++) vals[i] = rng.normal() * 0.01;
     }
-    const v = tf.variable(tf.tensor(vals, shape), true, name);
+    // tfjs variable names are process-global; our names live in the spec instead.
+    const v = tf.variable(tf.tensor(vals, shape), true);
     this.entries.push({ spec: { name, shape }, v, decay: init === 'glorot' });
     return v;
   }

@@ -174,6 +174,9 @@ test('auto y range, flat series and empty charts still render', () => {
     [],
   ]) {
     const svg = lineChartSvg({ title: 'x', xLabel: 'round', yLabel: 'loss', series, width: 300, height: 200 });
+    const below = lineChartSvg({ title: 'x', xLabel: 'round', yLabel: 'loss', series, yMin: 2 });
+    assertWellFormed(below);
+    assert.ok(!below.includes('NaN') && !below.includes('Infinity'), 'one fixed bound above all data');
     assertWellFormed(svg);
     assert.deepEqual(viewBox(svg), { w: 300, h: 200 });
     assert.ok(!svg.includes('NaN') && !svg.includes('Infinity'));
@@ -186,6 +189,7 @@ test('auto y range, flat series and empty charts still render', () => {
 test('bad options are rejected with the chart named', () => {
   assert.throws(() => lineChartSvg({ ...auroc, yMin: 1, yMax: 1 }), /"Held-out AUROC".*yMin/);
   assert.throws(() => lineChartSvg({ ...auroc, width: 0 }), /width/);
+  assert.throws(() => lineChartSvg({ ...auroc, yMax: NaN }), /yMax must be a finite number/);
 });
 
 test('smallMultiplesSvg lays panels out in a grid in one well-formed document', () => {

@@ -1,0 +1,1 @@
+// Wires the subcommands implemented outside cli/main.ts.

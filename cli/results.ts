@@ -1,0 +1,39 @@
+import type { FederationOutcome } from '../coordinator/round-loop.ts';
+import type { EvalMetrics } from '../shared/protocol/messages.ts';
+
+/** The results file of ../shared/docs/INTERFACES.md (extended with history and site-alone metrics). */
+export interface ResultsFile {
+  model: string;
+  rounds: number;
+  seed: number;
+  strategy: string;
+  sites: Record<string, EvalMetrics>;
+  testSites: Record<string, EvalMetrics>;
+  localSites?: Record<string, EvalMetrics>;
+  prior: { pattern: string; p: number }[];
+  priorVersion: number;
+  debiasing?: Record<string, unknown>;
+  history: { round: number; participants: number; failures: number; accepted: boolean; metrics: Record<string, number> }[];
+}
+
+export function buildResults(o: FederationOutcome): ResultsFile {
+  return {
+    model: o.model,
+    rounds: o.rounds,
+    seed: o.seed,
+    strategy: o.strategy,
+    sites: o.sites,
+    testSites: o.testSites,
+    ...(Object.keys(o.localSites).length ? { localSites: o.localSites } : {}),
+    prior: o.prior,
+    priorVersion: o.priorVersion,
+    ...(o.debiasing ? { debiasing: o.debiasing } : {}),
+    history: o.history.map((h) => ({
+      round: h.round,
+      participants: h.participants,
+      failures: h.failures,
+      accepted: h.accepted,
+      metrics: h.metrics,
+    })),
+  };
+}

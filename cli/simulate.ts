@@ -1,0 +1,203 @@
+import { writeFileSync } from 'node:fs';
+import { createFederation } from '../coordinator/federation.ts';
+import { createStrategy } from '../coordinator/strategy/registry.ts';
+import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
+import { loadSchema } from '../shared/data/schema.ts';
+import { loadSiteTable } from '../shared/data/table.ts';
+import { InputError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { inMemoryTransport } from '../shared/transport/in-memory.ts';
+import { prepareLocalData } from '../site-agent/local-data.ts';
+import { SiteAgent } from '../site-agent/agent.ts';
+import { intFlag, namedPaths, parseFlags } from './args.ts';
+import { buildResults, type ResultsFile } from './results.ts';
+
+export const SIMULATE_HELP = `usage: fedcausal simulate --schema SCHEMA.json --site NAME=PATH.csv [--site ...]
+        [--test-site NAME=PATH.csv ...] [--holdout NAME=PATH.csv ...]
+        --model debiased|baseline|logreg [--rounds R] [--seed S] [--strategy NAME]
+        [--secure-aggregation] [--out RESULTS.json] [--predictions PREDICTIONS.csv]
+
+Runs a whole federation in one process: the real coordinator and site-agent code,
+signed and encrypted messages, through an in-memory transport. Deterministic per seed.
+
+  --site NAME=PATH        a training site; its file is split (stratified, seeded) into train/test
+  --test-site NAME=PATH   a site used whole for testing only (no training, no prior counts)
+  --holdout NAME=PATH     site NAME trains on all of its --site file and is tested on this file
+  --model KIND            debiased | baseline | logreg
+  --rounds R              federated rounds (default 20)
+  --seed S                seed for splits, initial weights and training (default 1)
+  --strategy NAME         fedavg (default), fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean
+  --local-epochs E        local epochs per round (default from the model config)
+  --test-fraction F       held-out share of each --site file (default 0.3)
+  --out FILE              write the results JSON here
+  --predictions FILE      write site,row,label,score for every scored row
+  --local-baseline        also train each site alone and report it
+`;
+
+export interface SimulateOptions {
+  schema: string;
+  sites: { name: string; path: string }[];
+  testSites: { name: string; path: string }[];
+  holdouts: { name: string; path: string }[];
+  model: string;
+  modelSettings?: Record<string, unknown>;
+  rounds: number;
+  seed: number;
+  strategy: string;
+  testFraction: number;
+  localBaseline: boolean;
+  secureAggregation: boolean;
+}
+
+export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string }) | 'help' {
+  const { values: v } = parseFlags(
+    argv,
+    {
+      schema: { type: 'string' },
+      site: { type: 'string', multiple: true },
+      'test-site': { type: 'string', multiple: true },
+      holdout: { type: 'string', multiple: true },
+      model: { type: 'string' },
+      rounds: { type: 'string' },
+      seed: { type: 'string' },
+      strategy: { type: 'string' },
+      'local-epochs': { type: 'string' },
+      'test-fraction': { type: 'string' },
+      out: { type: 'string' },
+      predictions: { type: 'string' },
+      'secure-aggregation': { type: 'boolean' },
+      'local-baseline': { type: 'boolean' },
+    },
+    'simulate',
+  );
+  if (v.help) return 'help';
+  if (!v.schema) throw new InputError('simulate: --schema is required');
+  if (!v.model) throw new InputError('simulate: --model is required (debiased, baseline or logreg)');
+  const sites = namedPaths(v.site, '--site');
+  if (sites.length === 0) throw new InputError('simulate: at least one --site NAME=PATH is required');
+  const testSites = namedPaths(v['test-site'], '--test-site');
+  const holdouts = namedPaths(v.holdout, '--holdout');
+  const names = [...sites, ...testSites].map((s) => s.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new InputError(`simulate: site name "${dup}" is given twice`);
+  for (const h of holdouts)
+    if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout names unknown site "${h.name}" (no --site ${h.name}=...)`);
+  const tf = v['test-fraction'] === undefined ? 0.3 : Number(v['test-fraction']);
+  if (!(tf > 0 && tf < 1)) throw new InputError(`--test-fraction must be a number in (0, 1), got "${v['test-fraction']}"`);
+  const localEpochs = v['local-epochs'] === undefined ? undefined : intFlag(v['local-epochs'], '--local-epochs', 1, 1, 1000);
+  return {
+    schema: v.schema,
+    sites,
+    testSites,
+    holdouts,
+    model: v.model,
+    modelSettings: localEpochs ? { localEpochs } : {},
+    rounds: intFlag(v.rounds, '--rounds', 20, 1, 10000),
+    seed: intFlag(v.seed, '--seed', 1, 0, 2 ** 31 - 1),
+    strategy: v.strategy ?? 'fedavg',
+    testFraction: tf,
+    localBaseline: Boolean(v['local-baseline']),
+    secureAggregation: Boolean(v['secure-aggregation']),
+    out: v.out,
+    predictions: v.predictions,
+  };
+}
+
+/** A stable per-site seed, so adding a site does not reshuffle the others' splits. */
+function siteSeed(seed: number, name: string): number {
+  let h = seed >>> 0;
+  for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return h;
+}
+
+export interface Prediction {
+  site: string;
+  row: number;
+  label: number;
+  score: number;
+}
+
+/** Runs the federation in-process and returns the results file object and the predictions. */
+export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
+  if (o.secureAggregation) throw new InputError('--secure-aggregation is not available yet (secure aggregation has its own issue)');
+  const schema = loadSchema(o.schema);
+  const coordinatorId = generateIdentity();
+  const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];
+  const ids = new Map<string, Identity>(all.map((s) => [s.name, generateIdentity()]));
+  const locals = all.map((s) => {
+    const table = loadSiteTable(schema, s.path);
+    const h = o.holdouts.find((x) => x.name === s.name);
+    return {
+      ...s,
+      data: prepareLocalData(table, {
+        testFraction: o.testFraction,
+        seed: siteSeed(o.seed, s.name),
+        holdout: h ? loadSiteTable(schema, h.path) : undefined,
+        testOnly: s.testOnly,
+      }),
+    };
+  });
+  const strategy = createStrategy(o.strategy);
+  const fed = createFederation(
+    {
+      federation: 'simulation',
+      rounds: o.rounds,
+      model: { kind: o.model, raw: o.modelSettings ?? {}, seed: o.seed },
+      strategy,
+      schema,
+      sites: all.map((s) => ({ name: s.name, signingPublicKey: ids.get(s.name)!.signing.publicKey })),
+      testSites: o.testSites.map((s) => s.name),
+      quorum: { minSitesToStart: all.length, minSitesToAccept: o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000 },
+      minCellCount: 5,
+      localBaseline: o.localBaseline,
+      identity: coordinatorId,
+      limits: { maxPayloadBytes: 2 ** 31, maxChunkSize: 1 << 20, maxMessageAgeMs: 3_600_000 },
+      spool: 'memory',
+    },
+    log,
+    (e) => {
+      if (e.type === 'round')
+        log.info('round done', { round: e.record.round, sites: e.record.participants, ...e.record.metrics });
+    },
+  );
+  const predictions: Prediction[] = [];
+  const agents = locals.map((s) => {
+    const transport = inMemoryTransport(fed.service);
+    const agent = new SiteAgent({
+      site: s.name,
+      federation: 'simulation',
+      schema,
+      data: s.data,
+      identity: ids.get(s.name)!,
+      coordinator: { signingPublicKey: coordinatorId.signing.publicKey, boxPublicKey: coordinatorId.box.publicKey },
+      transport,
+      seed: siteSeed(o.seed + 7, s.name),
+      log: log.child({ site: s.name }),
+      onPredictions: (p) =>
+        p.rows.forEach((row, i) => predictions.push({ site: p.site, row, label: p.labels[i]!, score: p.scores[i]! })),
+    });
+    const done = agent.run().catch((e: Error) => {
+      // A crashed site ends the run: in a simulation nothing else would make it answer.
+      log.error('site agent failed', { site: s.name, error: e.message });
+      fed.loop.stop(`site ${s.name} failed: ${e.message}`);
+      throw e;
+    });
+    done.catch(() => {});
+    return { transport, done };
+  });
+  try {
+    const outcome = await fed.loop.run();
+    await fed.loop.end('simulation complete');
+    await Promise.all(agents.map((a) => a.done));
+    const order = all.map((s) => s.name);
+    predictions.sort((a, b) => order.indexOf(a.site) - order.indexOf(b.site) || a.row - b.row);
+    return { results: buildResults(outcome), predictions };
+  } finally {
+    for (const a of agents) a.transport.close();
+  }
+}
+
+export function writePredictions(path: string, preds: Prediction[]): void {
+  const lines = ['site,row,label,score', ...preds.map((p) => `${p.site},${p.row},${p.label},${p.score.toPrecision(6)}`)];
+  writeFileSync(path, lines.join('\n') + '\n');
+}

@@ -1,0 +1,85 @@
+import type { TaskSink } from '../shared/transport/types.ts';
+
+export interface EnrolledSite {
+  name: string;
+  signingPublicKey: Uint8Array;
+  boxPublicKey?: Uint8Array;
+}
+
+export interface SiteState {
+  name: string;
+  online: boolean;
+  lastSeen: number | null;
+  roundsCompleted: number;
+  lastError?: string;
+}
+
+/**
+ * Who may join (the enrolled keys) and who is connected now. Identity is the
+ * enrolled signing key; a site's name alone proves nothing.
+ */
+export class SiteDirectory {
+  private readonly enrolled = new Map<string, EnrolledSite>();
+  private readonly state = new Map<string, SiteState>();
+  private readonly sinks = new Map<string, TaskSink>();
+  private readonly listeners = new Set<(site: string, online: boolean) => void>();
+
+  constructor(sites: EnrolledSite[]) {
+    for (const s of sites) {
+      this.enrolled.set(s.name, s);
+      this.state.set(s.name, { name: s.name, online: false, lastSeen: null, roundsCompleted: 0 });
+    }
+  }
+
+  signingKey(site: string): Uint8Array | undefined {
+    return this.enrolled.get(site)?.signingPublicKey;
+  }
+  names(): string[] {
+    return [...this.enrolled.keys()];
+  }
+  online(): string[] {
+    return [...this.state.values()].filter((s) => s.online).map((s) => s.name);
+  }
+  sink(site: string): TaskSink | undefined {
+    return this.sinks.get(site);
+  }
+  states(): SiteState[] {
+    return [...this.state.values()];
+  }
+
+  connect(site: string, sink: TaskSink): void {
+    const old = this.sinks.get(site);
+    if (old && old !== sink) old.end('replaced by a newer connection from the same site');
+    this.sinks.set(site, sink);
+    this.touch(site);
+    this.state.get(site)!.online = true;
+    for (const l of this.listeners) l(site, true);
+  }
+
+  /** Called when a site's stream ends; ignored if a newer stream already replaced it. */
+  disconnect(site: string, sink: TaskSink): void {
+    if (this.sinks.get(site) !== sink) return;
+    this.sinks.delete(site);
+    const s = this.state.get(site)!;
+    s.online = false;
+    for (const l of this.listeners) l(site, false);
+  }
+
+  touch(site: string): void {
+    const s = this.state.get(site);
+    if (s) s.lastSeen = Date.now();
+  }
+  recordError(site: string, error: string): void {
+    const s = this.state.get(site);
+    if (s) s.lastError = error;
+  }
+  recordCompleted(site: string): void {
+    const s = this.state.get(site);
+    if (s) s.roundsCompleted++;
+  }
+
+  onChange(l: (site: string, online: boolean) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+}

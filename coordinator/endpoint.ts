@@ -1,0 +1,168 @@
+import { PayloadOpener, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
+import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
+import { ProtocolError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { FrameReader } from '../shared/protocol/frame.ts';
+import { PROTOCOL_VERSION, type ResultMeta } from '../shared/protocol/messages.ts';
+import type { CoordinatorEndpoint, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
+import type { SiteDirectory } from './directory.ts';
+import type { Spool } from './spool.ts';
+
+export interface EndpointLimits {
+  maxPayloadBytes: number;
+  maxChunkSize: number;
+}
+
+/** What the endpoint needs from the round loop. */
+export interface RoundGate {
+  federation: string;
+  /** The round and result kind being collected from `site` now, or undefined if nothing is expected from it. */
+  expectation(site: string): { round: number; kind: string } | undefined;
+  /** Hands over a verified result; `replay` re-reads its weights in order. Resolves once applied. */
+  deliver(site: string, meta: ResultMeta, replay: (onWeights: (offset: number, v: Float32Array) => void) => void): void;
+  /** A site (re)connected: send it whatever task it still owes. */
+  connected(site: string): void;
+  disconnected(site: string): void;
+}
+
+export interface EndpointDeps {
+  directory: SiteDirectory;
+  gate: RoundGate;
+  replay: ReplayGuard;
+  boxSecretKey: Uint8Array;
+  limits: EndpointLimits;
+  spool: (site: string) => Spool;
+  log: Logger;
+  /** Called with a reason for every refused message (metrics). */
+  onReject?: (reason: string, site: string | undefined) => void;
+}
+
+/**
+ * The coordinator as transports see it: verifies every message (signature from
+ * the enrolled key, replay window, round, kind, size), spools an update until it
+ * is wholly verified, and only then hands it to the round loop. A refused message
+ * leaves every piece of federation state as it was.
+ */
+export class CoordinatorService implements CoordinatorEndpoint {
+  constructor(private readonly d: EndpointDeps) {}
+
+  private verify(msg: WireMessage): SealedHeader {
+    return verifyHeader(msg.header, msg.signature, (s) => this.d.directory.signingKey(s), this.d.limits);
+  }
+
+  private refuse(e: unknown, site: string | undefined): never {
+    const reason = e instanceof ProtocolError ? e.reason : 'malformed';
+    this.d.onReject?.(reason, site);
+    this.d.log.warn('message refused', { site, reason, error: (e as Error).message });
+    if (site && this.d.directory.signingKey(site)) this.d.directory.recordError(site, (e as Error).message);
+    throw e instanceof ProtocolError ? e : new ProtocolError((e as Error).message, 'malformed', { cause: e });
+  }
+
+  async subscribe(join: WireMessage, sink: TaskSink) {
+    let header: SealedHeader;
+    try {
+      header = this.verify(join);
+      this.d.replay.check(header, { federation: this.d.gate.federation, kinds: ['join'] });
+      const chunks: Uint8Array[] = [];
+      for await (const c of join.chunks) chunks.push(c);
+      const opener = new PayloadOpener(header, join.header, this.d.boxSecretKey);
+      let meta: { protocolVersion?: number } | undefined;
+      const reader = new FrameReader((m) => (meta = m as typeof meta));
+      chunks.forEach((c, i) => reader.push(opener.open(i, c)));
+      opener.finish();
+      reader.finish();
+      if (meta?.protocolVersion !== PROTOCOL_VERSION)
+        throw new ProtocolError(
+          `site speaks protocol version ${meta?.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`,
+          'malformed',
+        );
+    } catch (e) {
+      this.refuse(e, tryParseSite(join.header));
+    }
+    const site = header.site;
+    this.d.directory.connect(site, sink);
+    this.d.log.info('site joined', { site });
+    queueMicrotask(() => this.d.gate.connected(site));
+    return {
+      welcome: { federation: this.d.gate.federation, protocolVersion: PROTOCOL_VERSION, message: `welcome, ${site}` },
+      closed: () => {
+        const wasCurrent = this.d.directory.sink(site) === sink;
+        this.d.directory.disconnect(site, sink);
+        if (wasCurrent) {
+          this.d.log.warn('site disconnected', { site });
+          this.d.gate.disconnected(site);
+        }
+      },
+    };
+  }
+
+  async submit(msg: WireMessage): Promise<SubmitReply> {
+    const claimed = tryParseSite(msg.header);
+    let header: SealedHeader;
+    let meta: ResultMeta | undefined;
+    let spool: Spool | undefined;
+    try {
+      header = this.verify(msg);
+      const exp = this.d.gate.expectation(header.site);
+      this.d.replay.check(header, {
+        federation: this.d.gate.federation,
+        round: exp?.round ?? header.round,
+        kinds: exp ? [exp.kind] : [],
+      });
+      spool = this.d.spool(header.site);
+      const opener = new PayloadOpener(header, msg.header, this.d.boxSecretKey, { requireEncrypted: true });
+      const reader = new FrameReader((m) => (meta = m as ResultMeta));
+      let i = 0;
+      for await (const c of msg.chunks) {
+        if (c.length > this.d.limits.maxChunkSize + 64)
+          throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
+        reader.push(opener.open(i++, c));
+        spool.append(c);
+      }
+      opener.finish();
+      reader.finish();
+      checkResultMeta(meta, header);
+    } catch (e) {
+      spool?.dispose();
+      this.refuse(e, claimed);
+    }
+    this.d.directory.touch(header.site);
+    const s = spool!;
+    const h = header;
+    const headerBytes = msg.header;
+    try {
+      this.d.gate.deliver(h.site, meta!, (onWeights) => {
+        const opener = new PayloadOpener(h, headerBytes, this.d.boxSecretKey);
+        const reader = new FrameReader(() => {}, onWeights);
+        let i = 0;
+        for (const c of s.chunks()) reader.push(opener.open(i++, c));
+        opener.finish();
+        reader.finish();
+      });
+    } finally {
+      s.dispose();
+    }
+    return { accepted: true, message: `round ${h.round} ${h.kind} accepted` };
+  }
+}
+
+function tryParseSite(header: Uint8Array): string | undefined {
+  try {
+    const site = (JSON.parse(new TextDecoder().decode(header)) as { site?: unknown }).site;
+    return typeof site === 'string' ? site.slice(0, 64) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Shape checks on a decrypted result meta: a signed message can still be malformed. */
+function checkResultMeta(meta: ResultMeta | undefined, h: SealedHeader): asserts meta is ResultMeta {
+  const bad = (what: string): never => {
+    throw new ProtocolError(`${h.kind} from site "${h.site}": ${what}`, 'malformed');
+  };
+  if (typeof meta !== 'object' || meta === null) return bad('payload meta is not an object');
+  if (meta.round !== h.round) bad(`payload says round ${meta.round}, header says ${h.round}`);
+  if (!Number.isInteger(meta.weights) || meta.weights < 0) bad('field "weights" must be a non-negative integer');
+  if (!Number.isFinite(meta.numExamples) || meta.numExamples < 0) bad('field "numExamples" must be a number >= 0');
+  if (typeof meta.metrics !== 'object' || meta.metrics === null) bad('field "metrics" must be an object');
+}

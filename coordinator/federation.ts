@@ -1,0 +1,72 @@
+import { PayloadSealer } from '../shared/crypto/envelope.ts';
+import type { Identity } from '../shared/crypto/keys.ts';
+import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
+import type { Schema } from '../shared/data/schema.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
+import { SiteDirectory, type EnrolledSite } from './directory.ts';
+import { CoordinatorService } from './endpoint.ts';
+import { modelHooks } from './model-hooks.ts';
+import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
+import { FileSpool, MemorySpool } from './spool.ts';
+import type { RoundConfig, Strategy } from './strategy/strategy.ts';
+
+export interface FederationSettings {
+  federation: string;
+  rounds: number;
+  model: ModelSpecMsg;
+  strategy: Strategy;
+  schema: Schema;
+  sites: EnrolledSite[];
+  testSites?: string[];
+  quorum: Quorum;
+  minCellCount: number;
+  baseConfig?: RoundConfig;
+  localBaseline: boolean;
+  identity: Identity;
+  limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
+  /** 'file' keeps coordinator memory flat for large models; 'memory' for in-process simulation. */
+  spool: 'file' | 'memory';
+}
+
+/** Wires directory, endpoint and round loop: the coordinator, minus its transports. */
+export function createFederation(s: FederationSettings, log: Logger, onEvent?: RoundLoopOptions['onEvent'], onReject?: (reason: string, site?: string) => void) {
+  const directory = new SiteDirectory(s.sites);
+  const seal = (site: string, round: number, kind: string, payload: Uint8Array) => {
+    const sealer = new PayloadSealer({ federation: s.federation, round, site, kind }, payload, {
+      signingSecretKey: s.identity.signing.secretKey,
+    });
+    // Re-iterable: a pending task is re-sent when a site reconnects.
+    return { header: sealer.header, signature: sealer.signature, chunks: { [Symbol.iterator]: () => sealer.chunks() } };
+  };
+  const testSites = s.testSites ?? [];
+  const loop = new RoundLoop({
+    federation: s.federation,
+    rounds: s.rounds,
+    model: s.model,
+    strategy: s.strategy,
+    trainingSites: s.sites.map((x) => x.name).filter((n) => !testSites.includes(n)),
+    testSites,
+    quorum: s.quorum,
+    schema: s.schema,
+    minCellCount: s.minCellCount,
+    baseConfig: s.baseConfig ?? {},
+    localBaseline: s.localBaseline,
+    directory,
+    seal,
+    hooks: modelHooks(s.model, log),
+    log: log.child({ component: 'round-loop' }),
+    onEvent,
+  });
+  const service = new CoordinatorService({
+    directory,
+    gate: loop,
+    replay: new ReplayGuard({ maxAgeMs: s.limits.maxMessageAgeMs }),
+    boxSecretKey: s.identity.box.secretKey,
+    limits: s.limits,
+    spool: (site) => (s.spool === 'file' ? new FileSpool(site) : new MemorySpool()),
+    log: log.child({ component: 'endpoint' }),
+    onReject,
+  });
+  return { directory, loop, service };
+}

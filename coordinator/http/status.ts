@@ -1,0 +1,40 @@
+/**
+ * What the coordinator reports about itself on /api/status (and what the
+ * dashboard and `fedcausal status` read). INTERFACES.md fixes at least
+ * { round, state, sites: [{ name, online, lastSeen }] }; the rest may grow.
+ */
+
+export interface SiteStatus {
+  name: string;
+  /** Connected and heard from recently. */
+  online: boolean;
+  /** ISO 8601 time of the last message from the site; null if never seen. */
+  lastSeen: string | null;
+  roundsCompleted: number;
+  /** The most recent failure (rejected update, timeout...), for the operator. */
+  lastError?: string;
+}
+
+export interface RoundSummary {
+  round: number;
+  participants: number;
+  failures: number;
+  /** Federation-level evaluation metrics of the round (e.g. auroc, loss). */
+  metrics: Record<string, number>;
+  durationMs: number;
+}
+
+export interface FederationStatus {
+  federation: string;
+  /** The current (or last finished) round, 0 before the first. */
+  round: number;
+  rounds: number;
+  /** e.g. waiting-for-sites, training, evaluating, done, failed. */
+  state: string;
+  strategy: string;
+  model: string;
+  sites: SiteStatus[];
+  history: RoundSummary[];
+  prior?: { version: number; patterns: { pattern: string; p: number }[] };
+  debiasing?: unknown;
+}

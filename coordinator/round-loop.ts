@@ -1,0 +1,319 @@
+import type { Schema } from '../shared/data/schema.ts';
+import { buildFeatureSpace, type FeatureSpace } from '../shared/data/feature-space.ts';
+import type { PatternPrior } from '../shared/data/patterns.ts';
+import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
+import { ProtocolError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { encodeFrame } from '../shared/protocol/frame.ts';
+import {
+  RESULT_KIND,
+  type EvalMetrics,
+  type ModelSpecMsg,
+  type ResultMeta,
+  type TaskKind,
+  type TaskMeta,
+} from '../shared/protocol/messages.ts';
+import type { WireMessage } from '../shared/transport/types.ts';
+import { RoundCollector } from './collector.ts';
+import type { SiteDirectory } from './directory.ts';
+import type { RoundGate } from './endpoint.ts';
+import { derivePrior, sumPatternCounts } from './priors.ts';
+import type { Aggregation, RoundConfig, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+
+export interface Quorum {
+  minSitesToStart: number;
+  minSitesToAccept: number;
+  roundDeadlineMs: number;
+  startTimeoutMs: number;
+}
+
+export interface RoundRecord {
+  round: number;
+  participants: number;
+  failures: number;
+  failed: SiteFailure[];
+  accepted: boolean;
+  /** Training loss (example-weighted) and the evaluation of the global model the round started from. */
+  metrics: Record<string, number>;
+  durationMs: number;
+}
+
+export interface FederationOutcome {
+  model: string;
+  rounds: number;
+  seed: number;
+  sites: Record<string, EvalMetrics>;
+  testSites: Record<string, EvalMetrics>;
+  localSites: Record<string, EvalMetrics>;
+  prior: { pattern: string; p: number }[];
+  priorVersion: number;
+  featureSpace: FeatureSpace;
+  history: RoundRecord[];
+  debiasing?: Record<string, unknown>;
+  strategy: string;
+}
+
+/** Model-specific work the loop delegates (creating initial weights, the debiasing decision). */
+export interface ModelHooks {
+  initialWeights(spec: ModelSpecMsg, space: FeatureSpace): Promise<Float32Array>;
+  /** Optional second stats stage: returns the model spec to train with and a report for the results file. */
+  decide?(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; report: Record<string, unknown> };
+}
+
+export interface RoundLoopOptions {
+  federation: string;
+  rounds: number;
+  model: ModelSpecMsg;
+  strategy: Strategy;
+  trainingSites: string[];
+  testSites: string[];
+  quorum: Quorum;
+  schema: Schema;
+  minCellCount: number;
+  /** Scalars every fit task carries (merged with the strategy's configureFit). */
+  baseConfig: RoundConfig;
+  /** Final evaluation: also train a local-only model per site for comparison. */
+  localBaseline: boolean;
+  directory: SiteDirectory;
+  /** Seals a task for one site; `kind` is unique per round (task-stats-1, task-fit, task-end...) for replay checks. */
+  seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
+  hooks: ModelHooks;
+  log: Logger;
+  onEvent?: (e: { type: 'state'; state: string; round: number } | { type: 'round'; record: RoundRecord }) => void;
+}
+
+/**
+ * The round state machine, written once: wait for quorum -> agree statistics ->
+ * for each round: configure -> collect -> aggregate -> evaluate -> commit; then a
+ * final evaluation and 'end'. Strategies only fill the hooks.
+ */
+export class RoundLoop implements RoundGate {
+  readonly federation: string;
+  state = 'waiting-for-sites';
+  round = 0;
+  private collector: RoundCollector | undefined;
+  private aggregation: Aggregation | undefined;
+  private modelSize = 0;
+  private readonly pending = new Map<string, WireMessage>();
+  private stopped = false;
+  prior: PatternPrior | undefined;
+  decisionReport: Record<string, unknown> | undefined;
+  readonly history: RoundRecord[] = [];
+
+  constructor(private readonly o: RoundLoopOptions) {
+    this.federation = o.federation;
+  }
+
+  private setState(state: string): void {
+    this.state = state;
+    this.o.log.info('federation state', { state, round: this.round });
+    this.o.onEvent?.({ type: 'state', state, round: this.round });
+  }
+
+  // ---- RoundGate (called by the endpoint) ----
+  expectation(site: string) {
+    const c = this.collector;
+    return c && c.expects(site) ? { round: c.round, kind: RESULT_KIND[c.kind] } : undefined;
+  }
+
+  connected(site: string): void {
+    const task = this.pending.get(site);
+    if (task) void this.send(site, task);
+  }
+
+  disconnected(site: string): void {
+    this.collector?.fail(site, 'site went offline during the round');
+  }
+
+  deliver(site: string, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
+    const c = this.collector;
+    if (!c || !c.expects(site)) throw new ProtocolError(`no result expected from site "${site}" now`, 'not-expected');
+    if (meta.kind !== c.kind) throw new ProtocolError(`expected a ${c.kind} result, got ${meta.kind}`, 'malformed');
+    if (c.kind === 'fit') {
+      if (meta.weights !== this.modelSize)
+        throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
+      replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
+    }
+    this.pending.delete(site);
+    this.o.directory.recordCompleted(site);
+    c.resolve(site, meta);
+  }
+
+  stop(reason: string): void {
+    this.stopped = true;
+    this.collector?.abort(reason);
+  }
+
+  // ---- the loop ----
+  private async send(site: string, task: WireMessage): Promise<void> {
+    const sink = this.o.directory.sink(site);
+    if (!sink) return; // delivered when the site (re)connects
+    try {
+      await sink.send(task);
+    } catch (e) {
+      this.o.log.warn('could not send task', { site, error: (e as Error).message });
+    }
+  }
+
+  private async runRound(
+    kind: TaskKind,
+    sites: string[],
+    meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>,
+    weights?: Float32Array,
+  ): Promise<RoundCollector> {
+    const payload = encodeFrame(
+      { federation: this.federation, round: this.round, kind, weights: weights?.length ?? 0, ...meta },
+      weights,
+    );
+    const targets = sites.filter((s) => this.o.directory.online().includes(s));
+    const c = new RoundCollector(this.round, kind, targets, this.o.quorum.roundDeadlineMs);
+    for (const s of sites) if (!targets.includes(s)) c.failures.set(s, { site: s, reason: 'offline when the round started' });
+    this.collector = c;
+    for (const s of targets) {
+      const task = this.o.seal(s, this.round, `task-${kind}${meta.stage ? `-${meta.stage}` : ''}`, payload);
+      this.pending.set(s, task);
+      void this.send(s, task);
+    }
+    await c.finished;
+    this.collector = undefined;
+    for (const s of targets) this.pending.delete(s);
+    return c;
+  }
+
+  private async waitForQuorum(): Promise<void> {
+    const need = this.o.quorum.minSitesToStart;
+    const ready = () => this.o.trainingSites.filter((s) => this.o.directory.online().includes(s)).length >= need;
+    if (ready()) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`only ${this.o.directory.online().length} of ${need} required sites joined within ${this.o.quorum.startTimeoutMs / 1000}s`));
+      }, this.o.quorum.startTimeoutMs);
+      const off = this.o.directory.onChange(() => {
+        if (ready()) {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+
+  private requireQuorum(c: RoundCollector, what: string): void {
+    if (c.results.size < this.o.quorum.minSitesToAccept) {
+      const why = [...c.failures.values()].map((f) => `${f.site}: ${f.reason}`).join('; ');
+      throw new Error(`${what}: ${c.results.size} sites answered, ${this.o.quorum.minSitesToAccept} needed (${why || 'no failures'})`);
+    }
+  }
+
+  async run(): Promise<FederationOutcome> {
+    const o = this.o;
+    await this.waitForQuorum();
+    if (this.stopped) throw new Error('stopped');
+
+    // Agree feature scaling, vocabularies and the pattern prior from sums, never rows.
+    this.setState('stats');
+    const stats = await this.runRound('stats', o.trainingSites, { config: {}, stage: 1 });
+    this.requireQuorum(stats, 'statistics round');
+    const metas = [...stats.results.values()];
+    const space = buildFeatureSpace(o.schema, mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats)));
+    this.prior = derivePrior(sumPatternCounts(metas.map((m) => m.patternCounts ?? {})), o.minCellCount, 1);
+    o.log.info('pattern prior published', { version: this.prior.version, patterns: this.prior.patterns.length });
+
+    let spec = o.model;
+    if (o.hooks.decide) {
+      this.setState('stats');
+      const m2 = await this.runRound('stats', o.trainingSites, { config: {}, stage: 2, featureSpace: space });
+      this.requireQuorum(m2, 'class-moment round');
+      const d = o.hooks.decide(spec, space, [...m2.results.values()].map((m) => m.classMoments));
+      spec = d.spec;
+      this.decisionReport = d.report;
+      o.log.info('debiasing decision', d.report);
+    }
+
+    let global = await o.hooks.initialWeights(spec, space);
+    this.modelSize = global.length;
+    const context = { featureSpace: space, prior: this.prior, model: spec };
+    for (let r = 1; r <= o.rounds && !this.stopped; r++) {
+      this.round = r;
+      const t0 = Date.now();
+      this.setState('training');
+      const config = o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds });
+      this.aggregation = o.strategy.beginAggregation(r, global);
+      const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
+      this.setState('aggregating');
+      const results: SiteResult[] = [...c.results].map(([site, m]) => ({ site, numExamples: m.numExamples, metrics: m.metrics }));
+      const failures = [...c.failures.values()];
+      const accepted = results.length >= o.quorum.minSitesToAccept;
+      if (accepted) {
+        const next = this.aggregation.finish(results, failures);
+        if (next) global = next;
+      } else {
+        o.log.warn('round not accepted: too few sites', { round: r, results: results.length, failures });
+      }
+      this.aggregation = undefined;
+      const evals: SiteResult[] = [...c.results]
+        .filter(([, m]) => m.evaluation)
+        .map(([site, m]) => ({ site, numExamples: m.evaluation!.n, metrics: { ...m.evaluation! } as Record<string, number> }));
+      const record: RoundRecord = {
+        round: r,
+        participants: results.length,
+        failures: failures.length,
+        failed: failures,
+        accepted,
+        metrics: {
+          ...prefix('train_', o.strategy.aggregateEvaluate(r, results)),
+          ...prefix('eval_', o.strategy.aggregateEvaluate(r, evals)),
+        },
+        durationMs: Date.now() - t0,
+      };
+      this.history.push(record);
+      this.setState('committed');
+      o.onEvent?.({ type: 'round', record });
+    }
+
+    // Final evaluation of the last global model at every site, test-only sites included.
+    this.round = o.rounds + 1;
+    this.setState('evaluating');
+    const ev = await this.runRound(
+      'evaluate',
+      [...o.trainingSites, ...o.testSites],
+      { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context },
+      global,
+    );
+    const outcome: FederationOutcome = {
+      model: spec.kind,
+      rounds: o.rounds,
+      seed: spec.seed,
+      strategy: o.strategy.name,
+      sites: {},
+      testSites: {},
+      localSites: {},
+      prior: this.prior.patterns,
+      priorVersion: this.prior.version,
+      featureSpace: space,
+      history: this.history,
+      ...(this.decisionReport ? { debiasing: this.decisionReport } : {}),
+    };
+    for (const [site, m] of ev.results) {
+      if (!m.evaluation) continue;
+      (o.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = m.evaluation;
+      if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
+    }
+    for (const f of ev.failures.values()) o.log.warn('final evaluation missing', { ...f });
+    return outcome;
+  }
+
+  /** Tells every connected site the federation is over. */
+  async end(message: string): Promise<void> {
+    this.setState('finished');
+    const payload = encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message });
+    await Promise.all(
+      this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload))),
+    );
+  }
+}
+
+function prefix(p: string, m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [p + k, v]));
+}

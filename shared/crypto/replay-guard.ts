@@ -1,0 +1,128 @@
+/**
+ * Rejects envelopes that are authentic but should not be acted on: for another
+ * federation, round or purpose, outside the clock-skew window, already seen, or
+ * a second answer from the same site to the same question. Run it on a header
+ * that verifyHeader() accepted, before opening the payload.
+ *
+ * Memory stays bounded: a messageId is forgotten once its createdAt falls out of
+ * the window (such a message is refused by age anyway), and (site, round, kind)
+ * claims are forgotten for rounds below the highest `expected.round` seen (such
+ * messages are refused as stale when the caller passes the round).
+ */
+import { ProtocolError } from '../errors.ts';
+import type { SealedHeader } from './envelope.ts';
+
+export interface ReplayGuardOptions {
+  /** Accept createdAt within ±maxAgeMs of now: the replay window, which also absorbs clock skew. */
+  maxAgeMs: number;
+  now?: () => number;
+}
+
+export interface ReplayExpectation {
+  federation: string;
+  /** When given, any other round is 'stale-round'. */
+  round?: number;
+  /** When given, any other kind is 'not-expected'. */
+  kinds?: readonly string[];
+}
+
+export class ReplayGuard {
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  /** messageId -> createdAt. */
+  private readonly seen = new Map<string, number>();
+  /** round -> claimed `${site}\0${kind}` slots. */
+  private readonly claims = new Map<number, Set<string>>();
+  /** Ids created before this were forgotten: refuse them even if the clock stepped back. */
+  private forgottenBefore = -Infinity;
+  private lastSweep = -Infinity;
+  private highestRound = -Infinity;
+
+  constructor(opts: ReplayGuardOptions) {
+    if (!(Number.isFinite(opts.maxAgeMs) && opts.maxAgeMs > 0)) {
+      throw new RangeError(`ReplayGuard: maxAgeMs must be a positive number, got ${opts.maxAgeMs}`);
+    }
+    this.maxAgeMs = opts.maxAgeMs;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Throws ProtocolError if the message must be refused; otherwise records it as seen. */
+  check(header: SealedHeader, expected: ReplayExpectation): void {
+    const from = `${header.kind} from site ${JSON.stringify(header.site)}`;
+    if (header.federation !== expected.federation) {
+      throw new ProtocolError(
+        `${from} is for federation ${JSON.stringify(header.federation)}, expected ${JSON.stringify(expected.federation)}`,
+        'malformed',
+      );
+    }
+    if (expected.kinds !== undefined && !expected.kinds.includes(header.kind)) {
+      throw new ProtocolError(
+        `${from} was not expected now (expecting ${expected.kinds.map((k) => JSON.stringify(k)).join(', ') || 'nothing'})`,
+        'not-expected',
+      );
+    }
+    if (expected.round !== undefined) {
+      if (header.round !== expected.round) {
+        throw new ProtocolError(`${from} is for round ${header.round}, expected round ${expected.round}`, 'stale-round');
+      }
+      this.forgetRoundsBefore(expected.round);
+    }
+
+    const now = this.now();
+    this.sweep(now);
+    const age = now - header.createdAt;
+    if (age > this.maxAgeMs || header.createdAt < this.forgottenBefore) {
+      throw new ProtocolError(`${from} was created ${age} ms ago, older than the ${this.maxAgeMs} ms replay window`, 'replay');
+    }
+    if (-age > this.maxAgeMs) {
+      throw new ProtocolError(
+        `${from} was created ${-age} ms in the future, beyond the ${this.maxAgeMs} ms clock-skew window`,
+        'replay',
+      );
+    }
+    if (this.seen.has(header.messageId)) {
+      throw new ProtocolError(`${from} reuses message id ${header.messageId}`, 'replay');
+    }
+    const slot = `${header.site}\u0000${header.kind}`;
+    const claimed = this.claims.get(header.round);
+    if (claimed?.has(slot)) {
+      throw new ProtocolError(`${from} is a second ${header.kind} for round ${header.round}; only one is accepted`, 'replay');
+    }
+
+    this.seen.set(header.messageId, header.createdAt);
+    if (claimed) claimed.add(slot);
+    else this.claims.set(header.round, new Set([slot]));
+  }
+
+  /**
+   * Frees the (site, round, kind) claim of a message whose payload then failed
+   * to open (e.g. a chunk corrupted in transit), so the site may resend under a
+   * new messageId. The old messageId stays refused.
+   */
+  release(header: SealedHeader): void {
+    this.claims.get(header.round)?.delete(`${header.site}\u0000${header.kind}`);
+  }
+
+  /** Drops claims for rounds before `round`; called automatically when check() is given expected.round. */
+  forgetRoundsBefore(round: number): void {
+    if (round <= this.highestRound) return;
+    this.highestRound = round;
+    for (const r of this.claims.keys()) if (r < round) this.claims.delete(r);
+  }
+
+  /** What is being remembered, for metrics and tests. */
+  get size(): { messageIds: number; claims: number } {
+    let claims = 0;
+    for (const s of this.claims.values()) claims += s.size;
+    return { messageIds: this.seen.size, claims };
+  }
+
+  /** Full scan at most every quarter window: amortised O(1) per message. */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < this.maxAgeMs / 4) return;
+    this.lastSweep = now;
+    const cutoff = now - this.maxAgeMs;
+    this.forgottenBefore = Math.max(this.forgottenBefore, cutoff);
+    for (const [id, createdAt] of this.seen) if (createdAt < cutoff) this.seen.delete(id);
+  }
+}

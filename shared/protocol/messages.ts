@@ -1,0 +1,73 @@
+import type { FeatureSpace } from '../data/feature-space.ts';
+import type { PatternLabelCounts, PatternPrior } from '../data/patterns.ts';
+import type { FeatureStats } from '../data/stats.ts';
+
+/** Protocol version carried in every join; bumped on incompatible changes. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * Task kinds, coordinator -> site:
+ * - 'stats': contribute sums (feature stats, (pattern, label) counts, class moments), no weights.
+ * - 'fit': evaluate the incoming global model on the held-out split, then train locally and return weights.
+ * - 'evaluate': evaluate the global model only (optionally also train a local-only model for comparison).
+ * - 'end': the federation is over.
+ */
+export type TaskKind = 'stats' | 'fit' | 'evaluate' | 'end';
+
+export interface ModelSpecMsg {
+  kind: string;
+  /** The model section of the federation config (sizes, training, debiasing). */
+  raw: Record<string, unknown>;
+  seed: number;
+}
+
+/** Everything a site needs for a round besides the weights. */
+export interface TaskMeta {
+  federation: string;
+  round: number;
+  kind: TaskKind;
+  config: Record<string, number | string | boolean>;
+  /** Present from the first fit round on: the agreed encoding, the prior and the model. */
+  featureSpace?: FeatureSpace;
+  prior?: PatternPrior;
+  model?: ModelSpecMsg;
+  /** stats stage: 1 = feature stats and pattern counts, 2 = class moments (needs the feature space). */
+  stage?: number;
+  /** Number of float32 weights following the meta in the payload (0 when none). */
+  weights: number;
+  /** Why the federation ended (kind 'end'). */
+  message?: string;
+}
+
+export interface EvalMetrics {
+  n: number;
+  auroc: number;
+  accuracy: number;
+  balancedAccuracy: number;
+  ece: number;
+  loss?: number;
+}
+
+/** What a site returns. Never a record: only sums, counts, metrics and weights. */
+export interface ResultMeta {
+  round: number;
+  kind: TaskKind;
+  numExamples: number;
+  /** Training summary (loss, steps) for fit; empty otherwise. */
+  metrics: Record<string, number>;
+  /** The held-out evaluation of the global model received with the task. */
+  evaluation?: EvalMetrics;
+  /** A model trained on this site's data alone, evaluated on the same held-out rows (final evaluation). */
+  localEvaluation?: EvalMetrics;
+  featureStats?: FeatureStats;
+  patternCounts?: PatternLabelCounts;
+  classMoments?: unknown;
+  weights: number;
+}
+
+export const RESULT_KIND: Record<TaskKind, string> = {
+  stats: 'stats-result',
+  fit: 'fit-result',
+  evaluate: 'eval-result',
+  end: 'end-ack',
+};

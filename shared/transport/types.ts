@@ -1,0 +1,53 @@
+/**
+ * The seam between federation logic and the wire. The coordinator implements
+ * CoordinatorEndpoint; gRPC (coordinator/grpc-server.ts) and the in-memory
+ * transport (shared/transport/in-memory.ts) adapt it, so `simulate` and a real
+ * deployment run the same coordinator and site code.
+ */
+
+/** A signed message: header bytes, detached signature, payload chunks in order. */
+export interface WireMessage {
+  header: Uint8Array;
+  signature: Uint8Array;
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+export interface Welcome {
+  federation: string;
+  protocolVersion: number;
+  message: string;
+}
+
+/** Where the coordinator pushes a subscribed site's tasks. */
+export interface TaskSink {
+  send(task: WireMessage): Promise<void>;
+  /** Ends the subscription from the coordinator's side (federation over, replaced by a newer one). */
+  end(reason: string): void;
+}
+
+export interface SubmitReply {
+  accepted: boolean;
+  message: string;
+}
+
+export interface CoordinatorEndpoint {
+  /** Verifies a signed join and registers `sink`; resolves to the welcome and an unsubscribe hook for the transport. Throws ProtocolError to refuse. */
+  subscribe(join: WireMessage, sink: TaskSink): Promise<{ welcome: Welcome; closed: () => void }>;
+  /** Verifies, stores and applies one result. Throws ProtocolError to refuse (the caller maps it to a status). */
+  submit(msg: WireMessage): Promise<SubmitReply>;
+}
+
+/** The site's view of the federation. */
+export interface SiteTransport {
+  /** Joins and yields tasks until the coordinator ends the stream or `close` is called. */
+  subscribe(join: WireMessage): Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>;
+  submit(msg: WireMessage): Promise<SubmitReply>;
+  close(): void;
+}
+
+/** Collects an async or sync iterable of chunks into an array (small messages). */
+export async function collectChunks(chunks: WireMessage['chunks']): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+}

@@ -1,0 +1,161 @@
+import { PayloadOpener, PayloadSealer, verifyHeader } from '../shared/crypto/envelope.ts';
+import type { Identity } from '../shared/crypto/keys.ts';
+import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
+import { encodeTable, type EncodedData } from '../shared/data/encode.ts';
+import type { FeatureSpace } from '../shared/data/feature-space.ts';
+import { countPatternLabels } from '../shared/data/patterns.ts';
+import type { Schema } from '../shared/data/schema.ts';
+import { computeFeatureStats } from '../shared/data/stats.ts';
+import { computeClassMoments } from '../shared/data/class-moments.ts';
+import { ProtocolError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
+import { PROTOCOL_VERSION, RESULT_KIND, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
+import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
+import type { LocalData } from './local-data.ts';
+import { SiteModelRunner } from './model-runner.ts';
+
+/** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
+const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-fit', 'task-evaluate', 'task-end'];
+
+export interface CoordinatorKeys {
+  signingPublicKey: Uint8Array;
+  boxPublicKey: Uint8Array;
+}
+
+export interface SiteAgentOptions {
+  site: string;
+  federation: string;
+  schema: Schema;
+  data: LocalData;
+  identity: Identity;
+  coordinator: CoordinatorKeys;
+  transport: SiteTransport;
+  seed: number;
+  log: Logger;
+  /** Called with held-out scores at the final evaluation (simulate --predictions); stays on the site. */
+  onPredictions?: (p: { site: string; rows: number[]; labels: Uint8Array; scores: Float32Array }) => void;
+  /** Largest task payload accepted from the coordinator. */
+  maxPayloadBytes?: number;
+}
+
+/**
+ * A hospital's agent: joins with its enrolled key, then answers each task the
+ * coordinator pushes. It sends sums, counts, metrics and weights; never a record.
+ */
+export class SiteAgent {
+  private readonly replay = new ReplayGuard({ maxAgeMs: 10 * 60_000 });
+  private runner: SiteModelRunner | undefined;
+  private encoded: { space: FeatureSpace; train: EncodedData; test: EncodedData } | undefined;
+
+  constructor(private readonly o: SiteAgentOptions) {}
+
+  private seal(kind: string, round: number, payload: Uint8Array): WireMessage {
+    const sealer = new PayloadSealer({ federation: this.o.federation, round, site: this.o.site, kind }, payload, {
+      signingSecretKey: this.o.identity.signing.secretKey,
+      recipientBoxPublicKey: this.o.coordinator.boxPublicKey,
+    });
+    return { header: sealer.header, signature: sealer.signature, chunks: sealer.chunks() };
+  }
+
+  /** Runs until the coordinator ends the federation (or the stream closes). Returns the end message. */
+  async run(): Promise<string> {
+    const { transport, log } = this.o;
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site }));
+    const { welcome, tasks } = await transport.subscribe(join);
+    log.info('joined federation', { federation: welcome.federation, message: welcome.message });
+    for await (const msg of tasks) {
+      const { meta, weights } = await this.openTask(msg);
+      if (meta.kind === 'end') {
+        log.info('federation ended', { message: meta.message });
+        return meta.message ?? 'ended';
+      }
+      const result = await this.handle(meta, weights);
+      const reply = await transport.submit(
+        this.seal(RESULT_KIND[meta.kind], meta.round, encodeFrame(result.meta, result.weights)),
+      );
+      if (!reply.accepted) log.warn('result refused', { round: meta.round, message: reply.message });
+    }
+    return 'connection closed';
+  }
+
+  private async openTask(msg: WireMessage): Promise<{ meta: TaskMeta; weights: Float32Array }> {
+    const header = verifyHeader(msg.header, msg.signature, () => this.o.coordinator.signingPublicKey, {
+      maxPayloadBytes: this.o.maxPayloadBytes ?? 2 ** 31,
+      maxChunkSize: 16 * 1024 * 1024,
+    });
+    if (header.site !== this.o.site)
+      throw new ProtocolError(`task addressed to "${header.site}", this is "${this.o.site}"`, 'malformed');
+    this.replay.check(header, { federation: this.o.federation, kinds: TASK_KINDS });
+    const opener = new PayloadOpener(header, msg.header);
+    let meta: TaskMeta | undefined;
+    const parts: { offset: number; values: Float32Array }[] = [];
+    const reader = new FrameReader(
+      (m) => (meta = m as TaskMeta),
+      (offset, values) => parts.push({ offset, values }),
+    );
+    let i = 0;
+    for await (const c of msg.chunks) reader.push(opener.open(i++, c));
+    opener.finish();
+    const n = reader.finish();
+    const weights = new Float32Array(n);
+    for (const p of parts) weights.set(p.values, p.offset);
+    return { meta: meta!, weights };
+  }
+
+  private encode(space: FeatureSpace) {
+    if (!this.encoded || this.encoded.space !== space) {
+      const { train, test } = this.o.data;
+      this.encoded = { space, train: encodeTable(train, space), test: encodeTable(test, space) };
+    }
+    return this.encoded;
+  }
+
+  private async handle(task: TaskMeta, weights: Float32Array): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
+    const { data, schema, log } = this.o;
+    const base = { round: task.round, kind: task.kind, numExamples: data.train.values.length, metrics: {}, weights: 0 };
+    if (task.kind === 'stats') {
+      if (task.stage === 2) {
+        const enc = this.encode(task.featureSpace!);
+        return { meta: { ...base, classMoments: computeClassMoments(enc.train) } };
+      }
+      return {
+        meta: {
+          ...base,
+          featureStats: computeFeatureStats(schema, data.train),
+          patternCounts: countPatternLabels(data.train.patterns, data.train.labels),
+        },
+      };
+    }
+    const space = task.featureSpace!;
+    const enc = this.encode(space);
+    this.runner ??= await SiteModelRunner.create(task.model!, space, this.o.seed, log);
+    const runner = this.runner;
+    runner.setWeights(weights);
+    const ctx = { round: task.round, prior: task.prior! };
+    const evaluation = runner.evaluate(enc.test, ctx);
+    if (task.kind === 'fit') {
+      const summary = runner.train(enc.train, ctx, task.config, weights);
+      log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc });
+      const w = runner.getWeights();
+      return {
+        meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps }, evaluation, weights: w.length },
+        weights: w,
+      };
+    }
+    // evaluate
+    let localEvaluation;
+    if (task.config.localBaseline && enc.train.n > 0) {
+      localEvaluation = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
+      log.info('local-only model evaluated', { auroc: localEvaluation.auroc });
+    }
+    if (task.config.final && this.o.onPredictions)
+      this.o.onPredictions({
+        site: this.o.site,
+        rows: data.testRows,
+        labels: data.test.labels,
+        scores: runner.predict(enc.test, ctx),
+      });
+    return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}) } };
+  }
+}

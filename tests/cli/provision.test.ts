@@ -1,0 +1,415 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import YAML from 'yaml';
+import { InputError } from '../../shared/errors.ts';
+import { encodeKey, generateIdentity, readIdentityFile } from '../../shared/crypto/keys.ts';
+import { isLoopbackHost, provisionFederation, readFederationFile, REPO_ROOT } from '../../cli/provision.ts';
+import { loadManifest, loadRootPublicKey, signManifest, verifyManifest } from '../../coordinator/manifest.ts';
+
+const DATA = '/work/shared/data/heart-disease';
+const SITES = [
+  { name: 'cleveland', file: 'processed.cleveland.data' },
+  { name: 'hungary', file: 'processed.hungarian.data' },
+  { name: 'va-long_beach', file: 'processed.va.data' },
+];
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-provision-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A federation file in `dir` whose schema and data paths are relative to it (as users write them). */
+function federationYaml(dir: string, extra = ''): string {
+  const rel = (p: string) => relative(dir, p);
+  const sites = SITES.map((s) => `  - { name: ${s.name}, data: ${rel(join(DATA, s.file))} }`).join('\n');
+  const file = join(dir, 'federation.yaml');
+  writeFileSync(
+    file,
+    `name: heart
+coordinator: { host: 127.0.0.1, grpcPort: 7443, httpPort: 8080 }
+rounds: 20
+model: debiased
+schema: ${rel(join(DATA, 'schema.json'))}
+sites:
+${sites}
+${extra}`,
+  );
+  return file;
+}
+
+function mode(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+function assertInputError(fn: () => unknown, message: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
+    assert.equal(err.message, message);
+    return true;
+  });
+}
+
+test('provision writes a complete kit for the coordinator and each site', (t) => {
+  const dir = tempDir(t);
+  const fed = federationYaml(dir);
+  const out = join(dir, 'out');
+  const res = provisionFederation(fed, out);
+
+  assert.equal(res.federation, 'heart');
+  assert.equal(res.outDir, out);
+  assert.deepEqual(
+    res.siteKits.map((k) => k.name),
+    SITES.map((s) => s.name),
+  );
+
+  assert.deepEqual(readdirSync(out).sort(), ['ca', 'coordinator', 'sites']);
+  assert.deepEqual(readdirSync(join(out, 'ca')).sort(), ['root.identity.json', 'root.json']);
+  assert.equal(mode(join(out, 'ca', 'root.identity.json')), 0o600);
+  assert.deepEqual(readdirSync(join(out, 'coordinator')).sort(), [
+    'coordinator.yaml',
+    'identity.json',
+    'manifest.json',
+    'root.json',
+    'schema.json',
+    'start.sh',
+  ]);
+  assert.deepEqual(readdirSync(join(out, 'sites')).sort(), SITES.map((s) => s.name).sort());
+  for (const s of SITES) {
+    assert.deepEqual(readdirSync(join(out, 'sites', s.name)).sort(), [
+      'identity.json',
+      'manifest.json',
+      'root.json',
+      'schema.json',
+      'site.yaml',
+      'start.sh',
+    ]);
+  }
+
+  const schema = readFileSync(join(DATA, 'schema.json'));
+  for (const kit of [res.coordinatorKit, ...res.siteKits.map((k) => k.dir)]) {
+    assert.equal(mode(join(kit, 'identity.json')), 0o600, `${kit}/identity.json`);
+    assert.equal(mode(join(kit, 'start.sh')), 0o755, `${kit}/start.sh`);
+    assert.deepEqual(readFileSync(join(kit, 'schema.json')), schema);
+    // Kits are handed out; their files must be readable/writable by the owner at least.
+    assert.ok((mode(join(kit, 'schema.json')) & 0o600) === 0o600);
+  }
+  // No temporary folder left beside DIR.
+  assert.deepEqual(readdirSync(dir).sort(), ['federation.yaml', 'out']);
+});
+
+test('start.sh runs the kit from its own folder through the repo checkout', (t) => {
+  const dir = tempDir(t);
+  const res = provisionFederation(federationYaml(dir), join(dir, 'out'));
+  const coord = readFileSync(join(res.coordinatorKit, 'start.sh'), 'utf8').split('\n');
+  assert.equal(coord[0], '#!/usr/bin/env bash');
+  assert.ok(coord.includes('set -euo pipefail'));
+  assert.ok(coord.includes('cd "$(dirname "$0")"'));
+  assert.ok(coord.includes(`exec npx --prefix '${REPO_ROOT}' fedcausal coordinator start --config coordinator.yaml`));
+  const site = readFileSync(join(res.siteKits[0]!.dir, 'start.sh'), 'utf8').split('\n');
+  assert.ok(site.includes(`exec npx --prefix '${REPO_ROOT}' fedcausal site start --config site.yaml`));
+  // The repo root holds package.json named fedcausal.
+  assert.equal(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).name, 'fedcausal');
+});
+
+test('coordinator.yaml and site.yaml carry the documented fields', (t) => {
+  const dir = tempDir(t);
+  const res = provisionFederation(
+    federationYaml(dir, 'seed: 7\nminSites: 2\nroundDeadlineSeconds: 120\nstrategy: { name: fedprox, proximalMu: 0.01 }\n'),
+    join(dir, 'out'),
+  );
+  const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
+  assert.deepEqual(c, {
+    federation: 'heart',
+    listen: { host: '127.0.0.1', grpcPort: 7443, httpPort: 8080 },
+    rounds: 20,
+    seed: 7,
+    model: { kind: 'debiased' },
+    strategy: { name: 'fedprox', proximalMu: 0.01 },
+    quorum: { minSitesToStart: 2, minSitesToAccept: 2, roundDeadlineSeconds: 120 },
+    schema: 'schema.json',
+    identity: 'identity.json',
+    manifest: 'manifest.json',
+    root: 'root.json',
+    runDir: 'runs',
+  });
+  for (const [i, s] of SITES.entries()) {
+    const y = YAML.parse(readFileSync(join(res.siteKits[i]!.dir, 'site.yaml'), 'utf8'));
+    assert.deepEqual(y, {
+      site: s.name,
+      federation: 'heart',
+      coordinator: { address: '127.0.0.1:7443' },
+      data: join(DATA, s.file), // the relative path, resolved against the federation file
+      schema: 'schema.json',
+      identity: 'identity.json',
+      manifest: 'manifest.json',
+      root: 'root.json',
+      testFraction: 0.3,
+      seed: 7,
+    });
+  }
+});
+
+test('defaults: fedavg, seed 1, quorum of every site, 600 s deadline; minSites above the site count is clamped', (t) => {
+  const dir = tempDir(t);
+  const res = provisionFederation(federationYaml(dir, 'minSites: 10\n'), join(dir, 'out'));
+  const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
+  assert.deepEqual(c.strategy, { name: 'fedavg' });
+  assert.equal(c.seed, 1);
+  assert.deepEqual(c.quorum, { minSitesToStart: 3, minSitesToAccept: 3, roundDeadlineSeconds: 600 });
+});
+
+test('model as a mapping keeps its settings', (t) => {
+  const dir = tempDir(t);
+  const fed = federationYaml(dir);
+  writeFileSync(
+    fed,
+    readFileSync(fed, 'utf8').replace('model: debiased', 'model: { kind: baseline, localEpochs: 3, debiasing: { mode: auto } }'),
+  );
+  const res = provisionFederation(fed, join(dir, 'out'));
+  const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
+  assert.deepEqual(c.model, { kind: 'baseline', localEpochs: 3, debiasing: { mode: 'auto' } });
+});
+
+test('a site kit holds only its own secrets and never the root secret', (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'out');
+  const res = provisionFederation(federationYaml(dir), out);
+  const root = readIdentityFile(join(out, 'ca', 'root.identity.json'));
+  const coordinator = readIdentityFile(join(res.coordinatorKit, 'identity.json'));
+  const sites = res.siteKits.map((k) => ({ ...k, id: readIdentityFile(join(k.dir, 'identity.json')) }));
+  const secrets = (id: ReturnType<typeof readIdentityFile>) => [encodeKey(id.signing.secretKey), encodeKey(id.box.secretKey)];
+
+  const manifest = loadManifest(join(res.coordinatorKit, 'manifest.json'));
+  for (const s of sites) {
+    const entry = manifest.sites.find((m) => m.name === s.name)!;
+    assert.equal(entry.signingPublicKey, encodeKey(s.id.signing.publicKey), `${s.name}'s identity matches its manifest entry`);
+    assert.equal(entry.boxPublicKey, encodeKey(s.id.box.publicKey));
+    const everything = readdirSync(s.dir)
+      .map((f) => readFileSync(join(s.dir, f), 'utf8'))
+      .join('\n');
+    for (const k of secrets(s.id)) assert.ok(everything.includes(k), 'its own secret is there');
+    const forbidden = [
+      ...secrets(root),
+      ...secrets(coordinator),
+      ...sites.filter((o) => o.name !== s.name).flatMap((o) => secrets(o.id)),
+    ];
+    for (const k of forbidden) assert.ok(!everything.includes(k), `${s.name}'s kit must not contain a foreign secret`);
+  }
+  // The coordinator kit holds no site's or root's secret either.
+  const coordFiles = readdirSync(res.coordinatorKit)
+    .map((f) => readFileSync(join(res.coordinatorKit, f), 'utf8'))
+    .join('\n');
+  for (const k of [...secrets(root), ...sites.flatMap((s) => secrets(s.id))]) assert.ok(!coordFiles.includes(k));
+  // Distinct identities everywhere.
+  const publics = new Set([root, coordinator, ...sites.map((s) => s.id)].map((id) => encodeKey(id.signing.publicKey)));
+  assert.equal(publics.size, 2 + sites.length);
+});
+
+test('the manifest verifies against root.json and fails when a byte changes', (t) => {
+  const dir = tempDir(t);
+  const res = provisionFederation(federationYaml(dir), join(dir, 'out'));
+  const kit = res.siteKits[1]!.dir;
+  const { federation, publicKey } = loadRootPublicKey(join(kit, 'root.json'));
+  assert.equal(federation, 'heart');
+  assert.equal(encodeKey(publicKey), res.rootPublicKey);
+
+  const path = join(kit, 'manifest.json');
+  const m = loadManifest(path, publicKey);
+  assert.equal(m.federation, 'heart');
+  assert.equal(m.version, 1);
+  assert.equal(m.coordinator.grpcAddress, '127.0.0.1:7443');
+  assert.equal(m.coordinator.httpAddress, 'http://127.0.0.1:8080');
+  assert.deepEqual(
+    m.sites.map((s) => s.name),
+    SITES.map((s) => s.name),
+  );
+  const coord = readIdentityFile(join(res.coordinatorKit, 'identity.json'));
+  assert.equal(m.coordinator.signingPublicKey, encodeKey(coord.signing.publicKey));
+  assert.equal(m.coordinator.boxPublicKey, encodeKey(coord.box.publicKey));
+  // base64 root key works too; re-indenting keeps it valid (canonical form is signed).
+  const original = readFileSync(path, 'utf8');
+  writeFileSync(path, JSON.stringify(JSON.parse(original)));
+  assert.deepEqual(loadManifest(path, res.rootPublicKey), m);
+
+  const badSig = `manifest ${path}: signature does not verify against the federation root key (the manifest was altered or belongs to another federation)`;
+  // One byte of the federation name.
+  writeFileSync(path, original.replace('"federation": "heart"', '"federation": "heary"'));
+  assertInputError(() => loadManifest(path, publicKey), badSig);
+  // Without a root key only the shape is checked.
+  assert.equal(loadManifest(path).federation, 'heary');
+  // One byte of a site name.
+  writeFileSync(path, original.replace('"name": "hungary"', '"name": "hungarx"'));
+  assertInputError(() => loadManifest(path, publicKey), badSig);
+  // One byte of the signature.
+  const doc = JSON.parse(original);
+  const sig = Buffer.from(doc.signature, 'base64');
+  sig[10] ^= 1;
+  writeFileSync(path, JSON.stringify({ ...doc, signature: sig.toString('base64') }));
+  assertInputError(() => loadManifest(path, publicKey), badSig);
+  // The right manifest under another federation's root key.
+  writeFileSync(path, original);
+  assertInputError(() => loadManifest(path, generateIdentity().signing.publicKey), badSig);
+});
+
+test('signManifest / verifyManifest round trip', () => {
+  const root = generateIdentity();
+  const id = generateIdentity();
+  const manifest = {
+    federation: 'x',
+    version: 1 as const,
+    coordinator: { signingPublicKey: encodeKey(id.signing.publicKey), boxPublicKey: encodeKey(id.box.publicKey), grpcAddress: 'a:1', httpAddress: 'http://a:2' },
+    sites: [],
+  };
+  const signed = signManifest(manifest, root.signing.secretKey);
+  assert.ok(verifyManifest(signed, root.signing.publicKey));
+  assert.ok(!verifyManifest({ ...signed, manifest: { ...manifest, federation: 'y' } }, root.signing.publicKey));
+  assert.ok(!verifyManifest({ ...signed, signature: 'not base64!' }, root.signing.publicKey));
+});
+
+test('loadManifest rejects malformed files, naming the path and field', (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'manifest.json');
+  writeFileSync(path, '{ nope');
+  assert.throws(() => loadManifest(path), (e: unknown) => e instanceof InputError && e.message.startsWith(`manifest ${path} is not valid JSON`));
+  writeFileSync(path, JSON.stringify({ manifest: { federation: 'x', version: 2 }, signature: '' }));
+  assertInputError(() => loadManifest(path), `manifest ${path}: field "manifest.version" must be 1, got 2`);
+  const id = generateIdentity();
+  const good = {
+    federation: 'x',
+    version: 1,
+    coordinator: { signingPublicKey: encodeKey(id.signing.publicKey), boxPublicKey: encodeKey(id.box.publicKey), grpcAddress: 'a:1', httpAddress: 'http://a:2' },
+    sites: [{ name: 'a', signingPublicKey: 'AAAA', boxPublicKey: encodeKey(id.box.publicKey) }],
+  };
+  writeFileSync(path, JSON.stringify({ manifest: good, signature: '' }));
+  assertInputError(
+    () => loadManifest(path),
+    `manifest ${path}: field "manifest.sites[0].signingPublicKey" decodes to 3 bytes, expected 32`,
+  );
+  assertInputError(() => loadManifest(join(dir, 'absent.json')), `cannot read manifest ${join(dir, 'absent.json')}: ENOENT: no such file or directory, open '${join(dir, 'absent.json')}'`);
+});
+
+test('a JSON federation file works the same', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'federation.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'heart',
+      coordinator: { host: 'localhost', grpcPort: 7000, httpPort: 7001 },
+      rounds: 3,
+      model: 'logreg',
+      schema: join(DATA, 'schema.json'),
+      sites: [{ name: 'cleveland', data: join(DATA, 'processed.cleveland.data') }],
+    }),
+  );
+  const res = provisionFederation(file, join(dir, 'kits'));
+  const y = YAML.parse(readFileSync(join(res.siteKits[0]!.dir, 'site.yaml'), 'utf8'));
+  assert.equal(y.coordinator.address, 'localhost:7000');
+});
+
+test('an IPv6 loopback host is bracketed in addresses', (t) => {
+  const dir = tempDir(t);
+  const fed = federationYaml(dir);
+  writeFileSync(fed, readFileSync(fed, 'utf8').replace('host: 127.0.0.1', 'host: "::1"'));
+  const res = provisionFederation(fed, join(dir, 'out'));
+  const m = loadManifest(join(res.coordinatorKit, 'manifest.json'), res.rootPublicKey);
+  assert.equal(m.coordinator.grpcAddress, '[::1]:7443');
+  assert.equal(m.coordinator.httpAddress, 'http://[::1]:8080');
+});
+
+test('isLoopbackHost', () => {
+  for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1'])
+    assert.ok(isLoopbackHost(h), h);
+  for (const h of ['0.0.0.0', '10.0.0.1', '::', 'example.org', '128.0.0.1', 'localhost.evil.com']) assert.ok(!isLoopbackHost(h), h);
+});
+
+/** Writes a federation file with `edit` applied to a valid document; returns its path. */
+function variant(dir: string, edit: (doc: Record<string, any>) => void): string {
+  const doc: Record<string, any> = {
+    name: 'heart',
+    coordinator: { host: '127.0.0.1', grpcPort: 7443, httpPort: 8080 },
+    rounds: 20,
+    model: 'debiased',
+    schema: join(DATA, 'schema.json'),
+    sites: SITES.map((s) => ({ name: s.name, data: join(DATA, s.file) })),
+  };
+  edit(doc);
+  const file = join(dir, `fed-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
+test('invalid federation files fail with exact messages naming the file and field', (t) => {
+  const dir = tempDir(t);
+  const cases: [(d: Record<string, any>) => void, string][] = [
+    [(d) => (d.sites[2].name = 'cleveland'), 'field "sites[2].name" duplicates sites[0].name "cleveland"; site names must be unique'],
+    [(d) => delete d.rounds, 'field "rounds" is required'],
+    [(d) => delete d.name, 'field "name" is required'],
+    [(d) => delete d.sites[1].data, 'field "sites[1].data" is required'],
+    [(d) => delete d.coordinator.httpPort, 'field "coordinator.httpPort" is required'],
+    [(d) => delete d.coordinator, 'field "coordinator" must be a mapping'],
+    [(d) => (d.coordinator.grpcPort = 70000), 'field "coordinator.grpcPort" must be an integer in [1, 65535], got 70000'],
+    [(d) => (d.coordinator.httpPort = 0), 'field "coordinator.httpPort" must be an integer in [1, 65535], got 0'],
+    [(d) => (d.coordinator.httpPort = '8080'), 'field "coordinator.httpPort" must be an integer in [1, 65535], got "8080"'],
+    [(d) => (d.coordinator.httpPort = 7443), 'field "coordinator.httpPort" must differ from coordinator.grpcPort (both are 7443)'],
+    [
+      (d) => (d.coordinator.host = '0.0.0.0'),
+      'field "coordinator.host" is "0.0.0.0", which is not a loopback address (127.0.0.1, ::1, localhost); set coordinator.allowNonLoopback: true to serve other machines',
+    ],
+    [(d) => (d.coordinator.host = 'bad host!'), 'field "coordinator.host" must be an IP address or host name, got "bad host!"'],
+    [
+      (d) => (d.sites[0].name = 'Cleveland'),
+      'field "sites[0].name" must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, "_" and "-"), got "Cleveland"',
+    ],
+    [(d) => (d.sites = []), 'field "sites" must be a non-empty list of { name, data }'],
+    [(d) => (d.sites[1] = 'hungary'), 'field "sites[1]" must be a mapping { name, data }'],
+    [(d) => (d.sites[0].path = 'x'), 'unknown field "sites[0].path" (known: name, data)'],
+    [(d) => (d.round = 3), 'unknown field "round" (known: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds)'],
+    [(d) => (d.model = 'forest'), 'field "model" must be one of debiased, baseline, logreg, got "forest"'],
+    [(d) => (d.model = { localEpochs: 2 }), 'field "model.kind" is required'],
+    [(d) => (d.model = { kind: 'debiased', localEpochs: 0 }), 'model.localEpochs must be an integer in [1, 1000], got 0'],
+    [(d) => (d.strategy = 'fedsgd'), 'field "strategy" must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean, got "fedsgd"'],
+    [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy option proximalMu must be a finite number >= 0, got -1'],
+    [(d) => (d.rounds = 2.5), 'field "rounds" must be an integer in [1, 100000], got 2.5'],
+    [(d) => (d.minSites = 0), 'field "minSites" must be an integer in [1, 100000], got 0'],
+  ];
+  for (const [edit, message] of cases) {
+    const file = variant(dir, edit);
+    assertInputError(() => readFederationFile(file), `${file}: ${message}`);
+  }
+  // The schema is validated too, with its own path in the message.
+  const badSchema = join(dir, 'schema.json');
+  writeFileSync(badSchema, JSON.stringify({ modalities: {} }));
+  const file = variant(dir, (d) => (d.schema = 'schema.json')); // relative to the federation file
+  assertInputError(() => readFederationFile(file), `${badSchema}: field "label" must be an object { column, threshold }`);
+  // Non-loopback is allowed when asked for.
+  const open = variant(dir, (d) => Object.assign(d.coordinator, { host: '10.1.2.3', allowNonLoopback: true }));
+  assert.equal(readFederationFile(open).coordinator.host, '10.1.2.3');
+});
+
+test('provision refuses a non-empty output folder and writes nothing on error', (t) => {
+  const dir = tempDir(t);
+  const fed = federationYaml(dir);
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  writeFileSync(join(out, 'keep.txt'), 'x');
+  assertInputError(
+    () => provisionFederation(fed, out),
+    `--out ${out}: folder is not empty; refusing to write a federation over existing files (and keys)`,
+  );
+  assert.deepEqual(readdirSync(out), ['keep.txt']);
+  // An empty folder is fine.
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  provisionFederation(fed, empty);
+  assert.ok(existsSync(join(empty, 'coordinator', 'start.sh')));
+  // A bad federation file leaves no output and no temporary folder.
+  const bad = variant(dir, (d) => (d.rounds = 0));
+  const before = readdirSync(dir).sort();
+  assert.throws(() => provisionFederation(bad, join(dir, 'never')), InputError);
+  assert.deepEqual(readdirSync(dir).sort(), before);
+});

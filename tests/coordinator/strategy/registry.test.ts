@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InputError } from '../../../shared/errors.ts';
+import { FedAdam } from '../../../coordinator/strategy/fedadam.ts';
+import { FedProx } from '../../../coordinator/strategy/fedprox.ts';
+import { TrimmedMean } from '../../../coordinator/strategy/trimmed-mean.ts';
+import { createStrategy, strategyNames } from '../../../coordinator/strategy/registry.ts';
+
+const inputError = (message: string) => (e: unknown) => e instanceof InputError && e.message === message;
+
+test('registry builds every named strategy under its name', () => {
+  assert.deepEqual(strategyNames, ['fedavg', 'fedprox', 'fedadam', 'fedyogi', 'fedadagrad', 'fedmedian', 'trimmed-mean']);
+  for (const name of strategyNames) assert.equal(createStrategy(name).name, name);
+});
+
+test('registry passes options through', () => {
+  const prox = createStrategy('fedprox', { proximalMu: 0.3 }) as FedProx;
+  assert.equal(prox.configureFit(1, {}).proximalMu, 0.3);
+  const adam = createStrategy('fedadam', { serverLearningRate: 0.5, beta1: 0.8 }) as FedAdam;
+  assert.deepEqual({ ...adam.config }, { eta: 0.5, beta1: 0.8, beta2: 0.99, tau: 1e-9 });
+  assert.equal((createStrategy('trimmed-mean', { trimFraction: 0.1 }) as TrimmedMean).trimFraction, 0.1);
+  assert.equal((createStrategy('trimmed-mean', { trimFraction: 0 }) as TrimmedMean).trimFraction, 0);
+});
+
+test('registry: unknown strategy name', () => {
+  assert.throws(
+    () => createStrategy('fedsgd'),
+    inputError('unknown strategy "fedsgd"; expected one of: fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean'),
+  );
+  assert.throws(() => createStrategy('toString'), /unknown strategy "toString"/);
+});
+
+test('registry: option values out of range', () => {
+  assert.throws(
+    () => createStrategy('trimmed-mean', { trimFraction: 0.7 }),
+    inputError('strategy option trimFraction must be a number in [0, 0.5), got 0.7'),
+  );
+  assert.throws(
+    () => createStrategy('trimmed-mean', { trimFraction: 0.5 }),
+    inputError('strategy option trimFraction must be a number in [0, 0.5), got 0.5'),
+  );
+  assert.throws(
+    () => createStrategy('fedprox', { proximalMu: -0.1 }),
+    inputError('strategy option proximalMu must be a finite number >= 0, got -0.1'),
+  );
+  assert.throws(
+    () => createStrategy('fedadam', { serverLearningRate: 0 }),
+    inputError('strategy option serverLearningRate must be a finite number > 0, got 0'),
+  );
+  assert.throws(
+    () => createStrategy('fedyogi', { beta2: 1 }),
+    inputError('strategy option beta2 must be a number in [0, 1), got 1'),
+  );
+  assert.throws(
+    () => createStrategy('fedadam', { tau: Number.NaN }),
+    inputError('strategy option tau must be a finite number > 0, got NaN'),
+  );
+  assert.throws(
+    () => createStrategy('fedadam', { beta1: '0.9' as unknown as number }),
+    inputError('strategy option beta1 must be a number in [0, 1), got "0.9"'),
+  );
+  assert.throws(
+    () => createStrategy('fedavg', { trimFraction: 0.2, mu: 1 } as never),
+    inputError('unknown strategy option "mu"; expected one of: proximalMu, serverLearningRate, beta1, beta2, tau, trimFraction'),
+  );
+});

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InputError } from '../../../shared/errors.ts';
+import {
+  SYNTH_KNOBS,
+  compileSynthOptions,
+  defaultSynthOptions,
+  synthKnobsHelp,
+} from '../../../shared/synth/options.ts';
+
+const rejects = (raw: Record<string, string | undefined>, message: string) =>
+  assert.throws(() => compileSynthOptions(raw), (e: unknown) => e instanceof InputError && e.message === message);
+
+test('no flags give the documented defaults', () => {
+  assert.deepEqual(defaultSynthOptions(), {
+    sites: 4, rows: 500, seed: 1, spuriousStrength: 1, spuriousFlip: true,
+    missingBias: 1.2, siteShift: 0.5, alpha: 2, noise: 1, labsSeverity: 1,
+  });
+  assert.deepEqual(compileSynthOptions({ rows: undefined }), defaultSynthOptions());
+});
+
+test('flags parse with or without the leading dashes', () => {
+  const o = compileSynthOptions({
+    sites: '3', '--rows': '40', seed: '7', 'spurious-strength': '0.5', 'spurious-flip': 'false',
+    'missing-bias': '2', 'site-shift': '0', alpha: '1.5e0', noise: ' .5 ', 'labs-severity': '-1',
+  });
+  assert.deepEqual(o, {
+    sites: 3, rows: 40, seed: 7, spuriousStrength: 0.5, spuriousFlip: false,
+    missingBias: 2, siteShift: 0, alpha: 1.5, noise: 0.5, labsSeverity: -1,
+  });
+});
+
+test('bad values name the flag, the allowed range and what was given', () => {
+  rejects({ rows: 'abc' }, '--rows must be an integer >= 20, got "abc"');
+  rejects({ rows: '19' }, '--rows must be an integer >= 20, got "19"');
+  rejects({ rows: '50.5' }, '--rows must be an integer >= 20, got "50.5"');
+  rejects({ rows: '' }, '--rows must be an integer >= 20, got ""');
+  rejects({ sites: '1' }, '--sites must be an integer between 2 and 100, got "1"');
+  rejects({ seed: '-1' }, '--seed must be an integer between 0 and 4294967295, got "-1"');
+  rejects({ alpha: '-0.1' }, '--alpha must be a number between 0 and 10, got "-0.1"');
+  rejects({ noise: 'Infinity' }, '--noise must be a number between 0 and 10, got "Infinity"');
+  rejects({ 'missing-bias': '0x10' }, '--missing-bias must be a number between 0 and 10, got "0x10"');
+  rejects({ 'spurious-flip': 'yes' }, '--spurious-flip must be true or false, got "yes"');
+});
+
+test('an unknown flag is rejected with the known ones listed', () => {
+  assert.throws(
+    () => compileSynthOptions({ 'spurious-strenght': '1' }),
+    (e: unknown) => e instanceof InputError && /^unknown synth option --spurious-strenght \(known: --sites, --rows, /.test(e.message),
+  );
+});
+
+test('every knob is documented, with its default inside its range, in the help text', () => {
+  const help = synthKnobsHelp();
+  for (const k of SYNTH_KNOBS) {
+    assert.ok(k.doc.length > 20, `--${k.flag} lacks a doc`);
+    assert.ok(help.includes(`--${k.flag} (default ${k.default};`), `--${k.flag} missing from help`);
+    if (k.type !== 'boolean') assert.ok(k.default >= k.min && (k.max === undefined || k.default <= k.max));
+  }
+  assert.equal(new Set(SYNTH_KNOBS.map((k) => k.key)).size, Object.keys(defaultSynthOptions()).length);
+});
