@@ -16,6 +16,8 @@ export interface EndpointLimits {
 /** What the endpoint needs from the round loop. */
 export interface RoundGate {
   federation: string;
+  /** 'finished' once the federation ended: disconnects are then expected. */
+  readonly state: string;
   /** The round and result kind being collected from `site` now, or undefined if nothing is expected from it. */
   expectation(site: string): { round: number; kind: string } | undefined;
   /** Hands over a verified result; `replay` re-reads its weights in order. Resolves once applied. */
@@ -89,7 +91,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
         const wasCurrent = this.d.directory.sink(site) === sink;
         this.d.directory.disconnect(site, sink);
         if (wasCurrent) {
-          this.d.log.warn('site disconnected', { site });
+          if (this.d.gate.state === 'finished') this.d.log.info('site left', { site });
+          else this.d.log.warn('site disconnected', { site });
           this.d.gate.disconnected(site);
         }
       },

@@ -35,6 +35,8 @@ export interface RoundRecord {
   accepted: boolean;
   /** Training loss (example-weighted) and the evaluation of the global model the round started from. */
   metrics: Record<string, number>;
+  /** Each site's held-out evaluation of the global model the round started from. */
+  siteEvaluations: Record<string, EvalMetrics>;
   durationMs: number;
 }
 
@@ -265,6 +267,7 @@ export class RoundLoop implements RoundGate {
           ...prefix('train_', o.strategy.aggregateEvaluate(r, results)),
           ...prefix('eval_', o.strategy.aggregateEvaluate(r, evals)),
         },
+        siteEvaluations: Object.fromEntries([...c.results].filter(([, m]) => m.evaluation).map(([site, m]) => [site, m.evaluation!])),
         durationMs: Date.now() - t0,
       };
       this.history.push(record);

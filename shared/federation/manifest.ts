@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import nacl from 'tweetnacl';
-import { InputError } from '../shared/errors.ts';
+import { InputError } from '../errors.ts';
 import {
   BOX_PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -23,7 +23,7 @@ import {
   SIGNING_SECRET_KEY_BYTES,
   decodeKey,
   encodeKey,
-} from '../shared/crypto/keys.ts';
+} from '../crypto/keys.ts';
 
 export interface FederationManifest {
   federation: string;

@@ -1,0 +1,50 @@
+import { InputError } from '../shared/errors.ts';
+import { formatTable } from '../shared/report/table.ts';
+import { parseFlags } from './args.ts';
+
+const HELP = `usage: fedcausal status --coordinator URL      one look at the federation
+       fedcausal watch --coordinator URL       refresh every 2 s until the federation ends
+
+URL is the coordinator's HTTP address, e.g. http://127.0.0.1:8080
+`;
+
+interface Status {
+  federation: string;
+  round: number;
+  rounds: number;
+  state: string;
+  sites: { name: string; online: boolean; lastSeen: string | null; roundsCompleted?: number; lastError?: string }[];
+  history?: { round: number; participants: number; failures: number; metrics: Record<string, number> }[];
+}
+
+function render(s: Status): string {
+  const last = s.history?.at(-1);
+  const head = `federation ${s.federation}: ${s.state}, round ${s.round}/${s.rounds}` +
+    (last ? ` | last round ${last.round}: ${last.participants} sites, eval AUROC ${(last.metrics.eval_auroc ?? NaN).toFixed(3)}` : '');
+  const rows = s.sites.map((x) => [x.name, x.online ? 'online' : 'offline', x.lastSeen ?? '-', x.roundsCompleted ?? 0, x.lastError ?? '']);
+  return `${head}\n${formatTable(['site', 'state', 'last seen', 'rounds', 'last error'], rows)}\n`;
+}
+
+export async function statusCommand(argv: string[], watch: boolean): Promise<number> {
+  const { values } = parseFlags(argv, { coordinator: { type: 'string' } }, watch ? 'watch' : 'status');
+  if (values.help) return process.stdout.write(HELP), 0;
+  if (!values.coordinator) throw new InputError('--coordinator URL is required (the coordinator HTTP address)');
+  const url = new URL('/api/status', values.coordinator);
+  for (;;) {
+    let s: Status;
+    try {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      s = (await res.json()) as Status;
+    } catch (e) {
+      if (watch) {
+        process.stdout.write(`coordinator at ${url.origin} not reachable (${(e as Error).message}); stopping\n`);
+        return 0;
+      }
+      throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}`);
+    }
+    process.stdout.write((watch ? '\x1b[2J\x1b[H' : '') + render(s));
+    if (!watch || s.state === 'finished' || s.state === 'failed') return 0;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}

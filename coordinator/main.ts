@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import type { Logger } from '../shared/logger.ts';
+import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
+import { loadCoordinatorConfig } from './config.ts';
+import { createFederation } from './federation.ts';
+import { startGrpcServer } from './grpc-server.ts';
+import { MetricsRegistry } from './http/metrics.ts';
+import { startHttpServer } from './http/server.ts';
+import type { FederationStatus } from './http/status.ts';
+import type { FederationOutcome } from './round-loop.ts';
+import { writeRunReport } from './run-report.ts';
+import { FileSpool } from './spool.ts';
+import { createStrategy } from './strategy/registry.ts';
+
+export interface CoordinatorRun {
+  outcome: FederationOutcome;
+  report: { results: string; plot: string };
+}
+
+/**
+ * `fedcausal coordinator start`: serves gRPC (sites) and HTTP (dashboard, /metrics,
+ * /api/status), runs the rounds, writes the run report, tells sites to stop.
+ * `buildResults` turns the outcome into the results file (cli/results.ts).
+ */
+export async function startCoordinator(
+  configPath: string,
+  log: Logger,
+  buildResults: (o: FederationOutcome) => unknown,
+  signal?: AbortSignal,
+): Promise<CoordinatorRun> {
+  const cfg = loadCoordinatorConfig(configPath);
+  await loadBackend(backendFromEnv(process.env), log);
+  const metrics = new MetricsRegistry();
+  const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
+  const fed = createFederation(
+    {
+      federation: cfg.federation,
+      rounds: cfg.rounds,
+      model: { kind: cfg.model.kind, raw: cfg.model.raw, seed: cfg.seed },
+      strategy,
+      schema: cfg.schema,
+      sites: cfg.sites,
+      quorum: cfg.quorum,
+      minCellCount: cfg.minCellCount,
+      localBaseline: cfg.localBaseline,
+      identity: cfg.identity,
+      limits: cfg.limits,
+      spool: 'file',
+    },
+    log,
+    (e) => {
+      if (e.type === 'state') metrics.set('round', 'Current federated round', e.round);
+      else {
+        metrics.inc('rounds_completed_total', 'Rounds committed', { accepted: String(e.record.accepted) });
+        metrics.set('round_duration_seconds', 'Wall time of the last round', e.record.durationMs / 1000);
+        metrics.set('round_participants', 'Sites whose update was aggregated in the last round', e.record.participants);
+        for (const [k, v] of Object.entries(e.record.metrics))
+          if (Number.isFinite(v)) metrics.set('round_metric', 'Federation-level metric of the last round', { metric: k }, v);
+        for (const f of e.record.failed) metrics.inc('site_failures_total', 'Sites that failed a round', { site: f.site });
+        log.info('round committed', { round: e.record.round, participants: e.record.participants, failures: e.record.failures, ...e.record.metrics });
+      }
+    },
+    (reason, site) => metrics.inc('rejected_messages_total', 'Messages refused by the coordinator', { reason, site: site ?? 'unknown' }),
+  );
+  const status = (): FederationStatus => ({
+    federation: cfg.federation,
+    round: fed.loop.round,
+    rounds: cfg.rounds,
+    state: fed.loop.state,
+    strategy: strategy.name,
+    model: cfg.model.kind,
+    sites: fed.directory.states().map((s) => ({
+      name: s.name,
+      online: s.online,
+      lastSeen: s.lastSeen ? new Date(s.lastSeen).toISOString() : null,
+      roundsCompleted: s.roundsCompleted,
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+    })),
+    history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
+    ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
+    ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+  });
+  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
+  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, metrics, log });
+  log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.host}:${http.port}/`, sites: cfg.sites.length });
+  const onAbort = () => fed.loop.stop('coordinator shutting down');
+  signal?.addEventListener('abort', onAbort);
+  try {
+    const outcome = await fed.loop.run();
+    const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const report = writeRunReport(dir, buildResults(outcome), outcome);
+    log.info('run report written', report);
+    await fed.loop.end('federation complete');
+    return { outcome, report };
+  } catch (e) {
+    fed.loop.state = 'failed';
+    await fed.loop.end(`federation failed: ${(e as Error).message}`).catch(() => {});
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    // Give sites a moment to read the 'end' message before the sockets close.
+    await new Promise((r) => setTimeout(r, 300));
+    await grpcServer.close();
+    await http.close();
+    FileSpool.cleanup();
+  }
+}

@@ -1,0 +1,49 @@
+import type { Logger } from '../shared/logger.ts';
+import { loadSiteTable } from '../shared/data/table.ts';
+import { SiteAgent } from './agent.ts';
+import { loadSiteConfig } from './config.ts';
+import { grpcSiteTransport } from './grpc-client.ts';
+import { prepareLocalData } from './local-data.ts';
+
+const MAX_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * `fedcausal site start`: validates the hospital's data before anything touches
+ * the network, then joins (retrying while the coordinator is not up yet) and
+ * answers tasks until the federation ends.
+ */
+export async function startSite(configPath: string, log: Logger, signal?: AbortSignal): Promise<string> {
+  const cfg = loadSiteConfig(configPath);
+  const table = loadSiteTable(cfg.schema, cfg.data);
+  const data = prepareLocalData(table, { testFraction: cfg.testFraction, seed: cfg.seed });
+  log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
+  const deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK);
+    const onAbort = () => transport.close();
+    signal?.addEventListener('abort', onAbort);
+    const agent = new SiteAgent({
+      site: cfg.site,
+      federation: cfg.federation,
+      schema: cfg.schema,
+      data,
+      identity: cfg.identity,
+      coordinator: cfg.coordinator,
+      transport,
+      seed: cfg.seed,
+      log,
+    });
+    try {
+      return await agent.run();
+    } catch (e) {
+      const err = e as Error & { code?: number };
+      // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
+      if (err.code !== 14 || Date.now() > deadline || signal?.aborted) throw e;
+      if (attempt === 1 || attempt % 10 === 0) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress });
+      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * attempt)));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      transport.close();
+    }
+  }
+}
