@@ -125,6 +125,8 @@ export class RoundLoop implements RoundGate {
 
   disconnected(site: string): void {
     this.collector?.fail(site, 'site went offline during the round');
+    // It rejoins at the next round; this round's task is no longer owed.
+    this.pending.delete(site);
   }
 
   deliver(site: string, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
@@ -266,6 +268,8 @@ export class RoundLoop implements RoundGate {
         metrics: {
           ...prefix('train_', o.strategy.aggregateEvaluate(r, results)),
           ...prefix('eval_', o.strategy.aggregateEvaluate(r, evals)),
+          // The slowest site bounds the round; the rest of its wall time is federation overhead.
+          slowest_train_ms: Math.max(0, ...results.map((x) => x.metrics.trainMs ?? 0)),
         },
         siteEvaluations: Object.fromEntries([...c.results].filter(([, m]) => m.evaluation).map(([site, m]) => [site, m.evaluation!])),
         durationMs: Date.now() - t0,

@@ -71,10 +71,15 @@ export class SiteAgent {
         return meta.message ?? 'ended';
       }
       const result = await this.handle(meta, weights);
-      const reply = await transport.submit(
-        this.seal(RESULT_KIND[meta.kind], meta.round, encodeFrame(result.meta, result.weights)),
-      );
-      if (!reply.accepted) log.warn('result refused', { round: meta.round, message: reply.message });
+      try {
+        const reply = await transport.submit(
+          this.seal(RESULT_KIND[meta.kind], meta.round, encodeFrame(result.meta, result.weights)),
+        );
+        if (!reply.accepted) log.warn('result refused', { round: meta.round, message: reply.message });
+      } catch (e) {
+        // A refused result (round closed meanwhile, say) costs this round only; keep serving.
+        log.warn('result refused', { round: meta.round, error: (e as Error).message });
+      }
     }
     return 'connection closed';
   }
@@ -135,11 +140,13 @@ export class SiteAgent {
     const ctx = { round: task.round, prior: task.prior! };
     const evaluation = runner.evaluate(enc.test, ctx);
     if (task.kind === 'fit') {
+      const t0 = performance.now();
       const summary = runner.train(enc.train, ctx, task.config, weights);
+      const trainMs = performance.now() - t0;
       log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc });
       const w = runner.getWeights();
       return {
-        meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps }, evaluation, weights: w.length },
+        meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, weights: w.length },
         weights: w,
       };
     }
