@@ -35,15 +35,21 @@ import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { strategyNames, validateStrategyOptions } from '../coordinator/strategy/registry.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
-import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../coordinator/manifest.ts';
+import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
 
 /** Model kinds the coordinator can train (INTERFACES.md, `simulate --model`). */
+import { isLoopbackHost } from '../shared/net/loopback.ts';
+export { isLoopbackHost };
+
 export const MODEL_KINDS = ['debiased', 'baseline', 'logreg'] as const;
 
 const DEFAULT_STRATEGY = 'fedavg';
 const DEFAULT_SEED = 1;
 const DEFAULT_ROUND_DEADLINE_SECONDS = 600;
 const DEFAULT_TEST_FRACTION = 0.3;
+// Ranges the coordinator and site config loaders accept, so every kit written here starts.
+const MAX_SEED = 2 ** 31 - 1;
+const MAX_ROUND_DEADLINE_SECONDS = 86_400;
 
 /** The federation file, validated, with paths made absolute. */
 export interface FederationSpec {
@@ -74,19 +80,23 @@ export interface ProvisionResult {
 /** This module lives in <repo>/cli/, so the repo root (where `fedcausal` is installed) is one up. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]+$/, '');
 
-const TOP_FIELDS = ['name', 'coordinator', 'rounds', 'model', 'schema', 'sites', 'strategy', 'seed', 'minSites', 'roundDeadlineSeconds'];
+const TOP_FIELDS = [
+  'name',
+  'coordinator',
+  'rounds',
+  'model',
+  'schema',
+  'sites',
+  'strategy',
+  'seed',
+  'minSites',
+  'roundDeadlineSeconds',
+  'allowNonLoopback',
+];
 const COORDINATOR_FIELDS = ['host', 'grpcPort', 'httpPort', 'allowNonLoopback'];
 const SITE_FIELDS = ['name', 'data'];
 
 /** Loopback only by default: a coordinator reachable from the network is a deliberate choice. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (h.toLowerCase() === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./i.test(h) || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(h);
-  return false;
-}
-
 /** host:port, with IPv6 literals in brackets as gRPC targets and URLs need. */
 function hostPort(host: string, port: number): string {
   const h = host.replace(/^\[|\]$/g, '');
@@ -119,15 +129,16 @@ export function readFederationFile(file: string): FederationSpec {
   const grpcPort = r.num(need(r, c, 'coordinator.grpcPort'), 'coordinator.grpcPort', undefined, 1, 65535, true);
   const httpPort = r.num(need(r, c, 'coordinator.httpPort'), 'coordinator.httpPort', undefined, 1, 65535, true);
   if (grpcPort === httpPort) r.fail('coordinator.httpPort', `must differ from coordinator.grpcPort (both are ${grpcPort})`);
-  const allowNonLoopback = r.bool(c, 'coordinator.allowNonLoopback', false);
+  // Accepted beside the host or at the top level (where coordinator.yaml keeps it).
+  const allowNonLoopback = r.bool(c, 'coordinator.allowNonLoopback', false) || r.bool(raw, 'allowNonLoopback', false);
   if (!allowNonLoopback && !isLoopbackHost(host))
     r.fail(
       'coordinator.host',
-      `is ${JSON.stringify(host)}, which is not a loopback address (127.0.0.1, ::1, localhost); set coordinator.allowNonLoopback: true to serve other machines`,
+      `is ${JSON.stringify(host)}, which is not a loopback address (127.0.0.1, ::1, localhost); set allowNonLoopback: true to serve other machines`,
     );
 
   const rounds = r.num(need(r, raw, 'rounds'), 'rounds', undefined, 1, 100_000, true);
-  const seed = r.num(raw, 'seed', DEFAULT_SEED, 0, 0xffffffff, true);
+  const seed = r.num(raw, 'seed', DEFAULT_SEED, 0, MAX_SEED, true);
   const model = readModel(r, raw);
   const strategy = readStrategy(r, raw);
   const schema = r.path(raw, 'schema');
@@ -153,7 +164,7 @@ export function readFederationFile(file: string): FederationSpec {
   });
 
   const minSitesAsked = r.num(raw, 'minSites', sites.length, 1, 100_000, true);
-  const roundDeadlineSeconds = r.num(raw, 'roundDeadlineSeconds', DEFAULT_ROUND_DEADLINE_SECONDS, 1, 7 * 24 * 3600);
+  const roundDeadlineSeconds = r.num(raw, 'roundDeadlineSeconds', DEFAULT_ROUND_DEADLINE_SECONDS, 1, MAX_ROUND_DEADLINE_SECONDS);
 
   return {
     file,
@@ -287,7 +298,7 @@ function writeKits(spec: FederationSpec, dir: string): string {
   const root = generateIdentity();
   const coordinator = generateIdentity();
   const sites = spec.sites.map((s) => ({ ...s, identity: generateIdentity() }));
-  const { host, grpcPort, httpPort } = spec.coordinator;
+  const { host, grpcPort, httpPort, allowNonLoopback } = spec.coordinator;
   const grpcAddress = hostPort(host, grpcPort);
   const schemaBytes = readFileSync(spec.schema);
 
@@ -319,7 +330,8 @@ function writeKits(spec: FederationSpec, dir: string): string {
   common(ck);
   writeYaml(join(ck, 'coordinator.yaml'), `coordinator of federation ${spec.name}`, {
     federation: spec.name,
-    listen: { host, grpcPort, httpPort },
+    // Bare host (no IPv6 brackets): it is handed to listen().
+    listen: { host: host.replace(/^\[|\]$/g, ''), grpcPort, httpPort },
     rounds: spec.rounds,
     seed: spec.seed,
     model: spec.model,
@@ -334,6 +346,7 @@ function writeKits(spec: FederationSpec, dir: string): string {
     manifest: 'manifest.json',
     root: 'root.json',
     runDir: 'runs',
+    ...(allowNonLoopback ? { allowNonLoopback: true } : {}),
   });
   writeExecutable(join(ck, 'start.sh'), startScript('coordinator start --config coordinator.yaml'));
 

@@ -2,6 +2,7 @@ import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentity
 import { FieldReader, readConfigFile } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
 import { InputError } from '../shared/errors.ts';
+import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import type { EnrolledSite } from './directory.ts';
 import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
@@ -25,7 +26,6 @@ export interface CoordinatorConfig {
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
 }
 
-const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
 export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const { raw, baseDir } = readConfigFile(path);
@@ -34,7 +34,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const listen = f.obj(raw, 'listen');
   f.only(listen, 'listen', ['host', 'grpcPort', 'httpPort']);
   const host = f.str(listen, 'listen.host', '127.0.0.1');
-  if (!LOOPBACK.includes(host) && raw.allowNonLoopback !== true)
+  if (!isLoopbackHost(host) && raw.allowNonLoopback !== true)
     f.fail('listen.host', `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
   const model = f.obj(raw, 'model');
   const strategy = typeof raw.strategy === 'string' ? { name: raw.strategy } : f.obj(raw, 'strategy', true);

@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { InputError } from '../../shared/errors.ts';
 import { encodeKey, generateIdentity, readIdentityFile } from '../../shared/crypto/keys.ts';
 import { isLoopbackHost, provisionFederation, readFederationFile, REPO_ROOT } from '../../cli/provision.ts';
-import { loadManifest, loadRootPublicKey, signManifest, verifyManifest } from '../../coordinator/manifest.ts';
+import { loadManifest, loadRootPublicKey, signManifest, verifyManifest } from '../../shared/federation/manifest.ts';
 
 const DATA = '/work/shared/data/heart-disease';
 const SITES = [
@@ -319,6 +319,21 @@ test('an IPv6 loopback host is bracketed in addresses', (t) => {
   const m = loadManifest(join(res.coordinatorKit, 'manifest.json'), res.rootPublicKey);
   assert.equal(m.coordinator.grpcAddress, '[::1]:7443');
   assert.equal(m.coordinator.httpAddress, 'http://[::1]:8080');
+  const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
+  assert.equal(c.listen.host, '::1');
+  assert.equal(c.allowNonLoopback, undefined);
+});
+
+test('a non-loopback coordinator carries allowNonLoopback into coordinator.yaml', (t) => {
+  const dir = tempDir(t);
+  const fed = federationYaml(dir);
+  writeFileSync(fed, readFileSync(fed, 'utf8').replace('host: 127.0.0.1', 'host: 10.0.0.5, allowNonLoopback: true'));
+  const res = provisionFederation(fed, join(dir, 'out'));
+  const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
+  assert.equal(c.allowNonLoopback, true);
+  assert.equal(c.listen.host, '10.0.0.5');
+  const y = YAML.parse(readFileSync(join(res.siteKits[0]!.dir, 'site.yaml'), 'utf8'));
+  assert.equal(y.coordinator.address, '10.0.0.5:7443');
 });
 
 test('isLoopbackHost', () => {
@@ -358,7 +373,7 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.coordinator.httpPort = 7443), 'field "coordinator.httpPort" must differ from coordinator.grpcPort (both are 7443)'],
     [
       (d) => (d.coordinator.host = '0.0.0.0'),
-      'field "coordinator.host" is "0.0.0.0", which is not a loopback address (127.0.0.1, ::1, localhost); set coordinator.allowNonLoopback: true to serve other machines',
+      'field "coordinator.host" is "0.0.0.0", which is not a loopback address (127.0.0.1, ::1, localhost); set allowNonLoopback: true to serve other machines',
     ],
     [(d) => (d.coordinator.host = 'bad host!'), 'field "coordinator.host" must be an IP address or host name, got "bad host!"'],
     [
@@ -368,7 +383,10 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.sites = []), 'field "sites" must be a non-empty list of { name, data }'],
     [(d) => (d.sites[1] = 'hungary'), 'field "sites[1]" must be a mapping { name, data }'],
     [(d) => (d.sites[0].path = 'x'), 'unknown field "sites[0].path" (known: name, data)'],
-    [(d) => (d.round = 3), 'unknown field "round" (known: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds)'],
+    [
+      (d) => (d.round = 3),
+      'unknown field "round" (known: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback)',
+    ],
     [(d) => (d.model = 'forest'), 'field "model" must be one of debiased, baseline, logreg, got "forest"'],
     [(d) => (d.model = { localEpochs: 2 }), 'field "model.kind" is required'],
     [(d) => (d.model = { kind: 'debiased', localEpochs: 0 }), 'model.localEpochs must be an integer in [1, 1000], got 0'],
@@ -376,6 +394,8 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy option proximalMu must be a finite number >= 0, got -1'],
     [(d) => (d.rounds = 2.5), 'field "rounds" must be an integer in [1, 100000], got 2.5'],
     [(d) => (d.minSites = 0), 'field "minSites" must be an integer in [1, 100000], got 0'],
+    [(d) => (d.seed = 2 ** 31), 'field "seed" must be an integer in [0, 2147483647], got 2147483648'],
+    [(d) => (d.roundDeadlineSeconds = 0), 'field "roundDeadlineSeconds" must be a number in [1, 86400], got 0'],
   ];
   for (const [edit, message] of cases) {
     const file = variant(dir, edit);
@@ -386,9 +406,11 @@ test('invalid federation files fail with exact messages naming the file and fiel
   writeFileSync(badSchema, JSON.stringify({ modalities: {} }));
   const file = variant(dir, (d) => (d.schema = 'schema.json')); // relative to the federation file
   assertInputError(() => readFederationFile(file), `${badSchema}: field "label" must be an object { column, threshold }`);
-  // Non-loopback is allowed when asked for.
+  // Non-loopback is allowed when asked for, beside the host or at the top level.
   const open = variant(dir, (d) => Object.assign(d.coordinator, { host: '10.1.2.3', allowNonLoopback: true }));
   assert.equal(readFederationFile(open).coordinator.host, '10.1.2.3');
+  const openTop = variant(dir, (d) => Object.assign(d, { allowNonLoopback: true }, { coordinator: { ...d.coordinator, host: 'hospital.example.org' } }));
+  assert.equal(readFederationFile(openTop).coordinator.allowNonLoopback, true);
 });
 
 test('provision refuses a non-empty output folder and writes nothing on error', (t) => {

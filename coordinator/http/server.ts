@@ -1,0 +1,131 @@
+/**
+ * The coordinator's HTTP side (node:http only): the dashboard at `/`,
+ * `/healthz`, `/api/status` and `/metrics` (INTERFACES.md). Read-only by design:
+ * GET and HEAD only, so nothing on this port can change the federation.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger } from '../../shared/logger.ts';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
+import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from './metrics.ts';
+import type { FederationStatus } from './status.ts';
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port; the bound one is returned. */
+  port: number;
+  status: () => FederationStatus;
+  metrics: MetricsRegistry;
+  log?: Logger;
+}
+
+export interface HttpServerHandle {
+  port: number;
+  close(): Promise<void>;
+}
+
+type Route = '/' | '/healthz' | '/api/status' | '/metrics';
+const ROUTES: readonly Route[] = ['/', '/healthz', '/api/status', '/metrics'];
+
+interface Reply {
+  status: number;
+  type: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function json(status: number, doc: unknown, headers?: Record<string, string>): Reply {
+  return { status, type: JSON_TYPE, body: JSON.stringify(doc) + '\n', headers };
+}
+
+/**
+ * Gauges that follow from the status alone, refreshed on every scrape so
+ * /metrics is meaningful even before the coordinator records anything itself.
+ */
+function refreshStatusGauges(m: MetricsRegistry, s: FederationStatus): void {
+  m.set('round', 'Current federated round (0 before the first).', s.round);
+  m.set('rounds_planned', 'Rounds this federation will run.', s.rounds);
+  m.set('sites_online', 'Sites currently connected.', s.sites.filter((x) => x.online).length);
+  m.set('sites_known', 'Sites in the federation manifest.', s.sites.length);
+  for (const site of s.sites) {
+    m.set('site_online', 'Whether a site is connected (1) or not (0).', { site: site.name }, site.online ? 1 : 0);
+    m.set('site_rounds_completed', 'Rounds a site has completed.', { site: site.name }, site.roundsCompleted);
+  }
+}
+
+export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
+  const log = (opts.log ?? silentLogger).child({ component: 'http' });
+
+  function handle(req: IncomingMessage): Reply {
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const route = (ROUTES as readonly string[]).includes(path) ? (path as Route) : undefined;
+    if (!route) return json(404, { error: 'not found', path, endpoints: ROUTES });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return json(405, { error: `method ${req.method} not allowed`, allowed: ['GET', 'HEAD'] }, { allow: 'GET, HEAD' });
+    opts.metrics.inc('http_requests_total', 'HTTP requests served, by endpoint.', { path: route });
+    switch (route) {
+      case '/healthz':
+        return { status: 200, type: 'text/plain; charset=utf-8', body: 'ok' };
+      case '/api/status':
+        return json(200, opts.status());
+      case '/metrics':
+        refreshStatusGauges(opts.metrics, opts.status());
+        return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: opts.metrics.render() };
+      case '/':
+        return {
+          status: 200,
+          type: 'text/html; charset=utf-8',
+          body: DASHBOARD_HTML,
+          headers: { 'content-security-policy': DASHBOARD_CSP, 'x-frame-options': 'DENY' },
+        };
+    }
+  }
+
+  function respond(req: IncomingMessage, res: ServerResponse): void {
+    let reply: Reply;
+    try {
+      reply = handle(req);
+    } catch (err) {
+      // A status or metrics callback failed: report it, keep serving.
+      log.error('http handler failed', { path: req.url, error: (err as Error).message });
+      reply = json(500, { error: 'internal error' });
+    }
+    const body = Buffer.from(reply.body, 'utf8');
+    res.writeHead(reply.status, {
+      'content-type': reply.type,
+      'content-length': String(body.length),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...reply.headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  const server = createServer(respond);
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      reject(new Error(`cannot serve HTTP on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', onError);
+      server.on('error', (err) => log.error('http server error', { error: err.message }));
+      const port = (server.address() as AddressInfo).port;
+      log.info('http listening', { host: opts.host, port });
+      let closing: Promise<void> | undefined;
+      resolve({
+        port,
+        close() {
+          closing ??= new Promise<void>((done, fail) => {
+            server.close((err) => (err ? fail(err) : done()));
+            // Keep-alive sockets (browsers, fetch) would hold close() open until they time out.
+            server.closeAllConnections();
+          });
+          return closing;
+        },
+      });
+    });
+  });
+}

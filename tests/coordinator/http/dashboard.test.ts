@@ -1,0 +1,184 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { runInNewContext } from 'node:vm';
+import {
+  DASHBOARD_CSP,
+  DASHBOARD_HTML,
+  DASHBOARD_SCRIPT,
+  DASHBOARD_STYLE,
+  POLL_INTERVAL_MS,
+} from '../../../coordinator/http/dashboard.ts';
+import type { FederationStatus } from '../../../coordinator/http/status.ts';
+
+/** Just enough DOM for the dashboard script: elements with children, attributes and text. */
+class FakeNode {
+  children: FakeNode[] = [];
+  attrs: Record<string, string> = {};
+  className = '';
+  title = '';
+  private text = '';
+  constructor(
+    readonly tag: string,
+    readonly ns?: string,
+  ) {}
+  get textContent(): string {
+    return this.text + this.children.map((c) => c.textContent).join('');
+  }
+  set textContent(v: string) {
+    this.text = v;
+    this.children = [];
+  }
+  appendChild(c: FakeNode): FakeNode {
+    this.children.push(c);
+    return c;
+  }
+  replaceChildren(...cs: FakeNode[]): void {
+    this.text = '';
+    this.children = cs;
+  }
+  setAttribute(k: string, v: string): void {
+    this.attrs[k] = v;
+  }
+  all(tag: string): FakeNode[] {
+    return this.children.flatMap((c) => [...(c.tag === tag ? [c] : []), ...c.all(tag)]);
+  }
+}
+
+/** The page's clock, fixed so "last seen" text does not depend on how fast the test runs. */
+const NOW = Date.parse('2024-05-01T10:00:00.000Z');
+class FixedDate extends Date {
+  static override now(): number {
+    return NOW;
+  }
+}
+
+function status(): FederationStatus {
+  return {
+    federation: 'heart',
+    round: 3,
+    rounds: 20,
+    state: 'training',
+    strategy: 'fedprox',
+    model: 'debiased',
+    sites: [
+      { name: 'cleveland', online: true, lastSeen: new Date(NOW - 5000).toISOString(), roundsCompleted: 3 },
+      { name: 'hungary', online: false, lastSeen: null, roundsCompleted: 1, lastError: '<b>timeout</b>' },
+    ],
+    history: [
+      { round: 1, participants: 2, failures: 0, metrics: { auroc: 0.7, loss: 0.61 }, durationMs: 1500 },
+      { round: 2, participants: 2, failures: 0, metrics: { auroc: 0.74, loss: 0.58 }, durationMs: 1400 },
+      { round: 3, participants: 1, failures: 1, metrics: { auroc: 0.78, loss: 0.52 }, durationMs: 2000 },
+    ],
+    prior: { version: 2, patterns: [{ pattern: '1111111', p: 0.6 }, { pattern: '1111100', p: 0.4 }] },
+    debiasing: { mode: 'auto', decision: 'on' },
+  };
+}
+
+/** Runs the page script against a fake DOM and a fetch that answers `reply`; returns the elements by id. */
+async function runDashboard(reply: () => Promise<unknown>) {
+  const ids = [...DASHBOARD_HTML.matchAll(/id="([^"]+)"/g)].map((m) => m[1]!);
+  const byId = new Map(ids.map((id) => [id, new FakeNode('div')]));
+  const timers: [() => void, number][] = [];
+  const fetched: string[] = [];
+  const document = {
+    getElementById: (id: string) => {
+      const n = byId.get(id);
+      if (!n) throw new Error(`script asked for #${id}, which the page lacks`);
+      return n;
+    },
+    createElement: (tag: string) => new FakeNode(tag),
+    createElementNS: (ns: string, tag: string) => new FakeNode(tag, ns),
+  };
+  runInNewContext(DASHBOARD_SCRIPT, {
+    document,
+    fetch: (url: string) => {
+      fetched.push(url);
+      return reply();
+    },
+    setTimeout: (fn: () => void, ms: number) => timers.push([fn, ms]),
+    Date: FixedDate,
+  });
+  // Let the fetch promise chain settle.
+  for (let i = 0; i < 20 && timers.length === 0; i++) await new Promise((r) => setImmediate(r));
+  return { byId, timers, fetched };
+}
+
+test('the page contains every element the script uses and polls api/status every 2 s', async () => {
+  const { byId, timers, fetched } = await runDashboard(async () => ({ ok: true, json: async () => status() }));
+  assert.deepEqual(fetched, ['api/status']);
+  assert.equal(timers.length, 1);
+  assert.equal(timers[0]![1], POLL_INTERVAL_MS);
+  assert.equal(POLL_INTERVAL_MS, 2000);
+
+  const get = (id: string) => byId.get(id)!;
+  assert.equal(get('federation').textContent, 'heart');
+  assert.equal(get('round').textContent, '3 / 20');
+  assert.equal(get('state').textContent, 'training');
+  assert.equal(get('online').textContent, '1 / 2');
+  assert.equal(get('conn').className, 'ok');
+
+  // Sites table: a dot per site, last seen, rounds done, last error as plain text.
+  const rows = get('sites').children;
+  assert.equal(rows.length, 2);
+  const cells = (r: FakeNode) => r.children.map((c) => c.textContent);
+  assert.deepEqual(cells(rows[0]!).slice(1, 4), ['cleveland', '5 s ago', '3']);
+  assert.deepEqual(cells(rows[1]!).slice(1), ['hungary', 'never', '1', '<b>timeout</b>']);
+  assert.equal(rows[0]!.children[0]!.children[0]!.className, 'dot on');
+  assert.equal(rows[1]!.children[0]!.children[0]!.className, 'dot');
+
+  // Per-round table: fixed columns, then every metric.
+  assert.deepEqual(get('history-head').children[0]!.children.map((c) => c.textContent), [
+    'round',
+    'participants',
+    'failures',
+    'duration (s)',
+    'auroc',
+    'loss',
+  ]);
+  assert.deepEqual(cells(get('history').children[2]!), ['3', '1', '1', '2', '0.780', '0.520']);
+
+  // The AUROC line: one SVG polyline through the three rounds, left to right, rising.
+  const svgs = get('chart').all('svg');
+  assert.equal(svgs.length, 1);
+  assert.equal(svgs[0]!.ns, 'http://www.w3.org/2000/svg');
+  const line = svgs[0]!.all('polyline');
+  assert.equal(line.length, 1);
+  const pts = line[0]!.attrs.points!.split(' ').map((p) => p.split(',').map(Number));
+  assert.equal(pts.length, 3);
+  assert.ok(pts[0]![0]! < pts[1]![0]! && pts[1]![0]! < pts[2]![0]!);
+  assert.ok(pts[0]![1]! > pts[1]![1]! && pts[1]![1]! > pts[2]![1]!, 'higher AUROC is drawn higher (smaller y)');
+  assert.equal(svgs[0]!.all('circle').length, 3);
+
+  assert.match(get('prior').textContent, /1111100/);
+  assert.match(get('debiasing').textContent, /"decision": "on"/);
+});
+
+test('an unreachable coordinator is shown and polling continues', async () => {
+  const { byId, timers } = await runDashboard(async () => {
+    throw new Error('connection refused');
+  });
+  assert.equal(byId.get('conn')!.className, 'bad');
+  assert.match(byId.get('conn')!.textContent, /coordinator unreachable \(connection refused\)/);
+  assert.equal(timers.length, 1);
+});
+
+test('an empty federation renders placeholders, not errors', async () => {
+  const empty: FederationStatus = { ...status(), round: 0, sites: [], history: [], prior: undefined, debiasing: undefined };
+  const { byId } = await runDashboard(async () => ({ ok: true, json: async () => empty }));
+  assert.equal(byId.get('conn')!.className, 'ok');
+  assert.match(byId.get('sites')!.textContent, /no sites/);
+  assert.match(byId.get('chart')!.textContent, /no AUROC yet/);
+  assert.match(byId.get('history')!.textContent, /no finished rounds yet/);
+});
+
+test('the CSP allows exactly the inline script and style, by hash', () => {
+  const hash = (s: string) => createHash('sha256').update(s).digest('base64');
+  assert.ok(DASHBOARD_HTML.includes(`<script>${DASHBOARD_SCRIPT}</script>`));
+  assert.ok(DASHBOARD_HTML.includes(`<style>${DASHBOARD_STYLE}</style>`));
+  assert.ok(DASHBOARD_CSP.includes(`script-src 'sha256-${hash(DASHBOARD_SCRIPT)}'`));
+  assert.ok(DASHBOARD_CSP.includes(`style-src 'sha256-${hash(DASHBOARD_STYLE)}'`));
+  assert.ok(DASHBOARD_CSP.includes("connect-src 'self'"));
+  // The script never injects markup.
+  assert.doesNotMatch(DASHBOARD_SCRIPT, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+});

@@ -1,0 +1,176 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHttpServer, type HttpServerHandle } from '../../../coordinator/http/server.ts';
+import { MetricsRegistry } from '../../../coordinator/http/metrics.ts';
+import type { FederationStatus } from '../../../coordinator/http/status.ts';
+
+function fixture(): FederationStatus {
+  return {
+    federation: 'heart',
+    round: 2,
+    rounds: 20,
+    state: 'training',
+    strategy: 'fedavg',
+    model: 'debiased',
+    sites: [
+      { name: 'cleveland', online: true, lastSeen: '2024-05-01T10:00:00.000Z', roundsCompleted: 2 },
+      { name: 'hungary', online: false, lastSeen: null, roundsCompleted: 0, lastError: 'bad signature' },
+    ],
+    history: [
+      { round: 1, participants: 2, failures: 0, metrics: { auroc: 0.71, loss: 0.6 }, durationMs: 1200 },
+      { round: 2, participants: 1, failures: 1, metrics: { auroc: 0.75, loss: 0.55 }, durationMs: 900 },
+    ],
+    prior: { version: 1, patterns: [{ pattern: '1111111', p: 0.6 }] },
+  };
+}
+
+async function start(
+  t: { after(fn: () => Promise<void>): void },
+  status: () => FederationStatus = fixture,
+  metrics = new MetricsRegistry(),
+): Promise<{ server: HttpServerHandle; url: string; metrics: MetricsRegistry }> {
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, metrics });
+  t.after(() => server.close());
+  return { server, url: `http://127.0.0.1:${server.port}`, metrics };
+}
+
+test('binds an ephemeral port and answers /healthz', async (t) => {
+  const { server, url } = await start(t);
+  assert.ok(server.port > 0 && server.port < 65536);
+  const res = await fetch(`${url}/healthz`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /^text\/plain/);
+  assert.equal(await res.text(), 'ok');
+});
+
+test('/api/status returns the federation status as JSON', async (t) => {
+  const { url } = await start(t);
+  const res = await fetch(`${url}/api/status`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(res.headers.get('cache-control'), 'no-store');
+  const body = await res.json();
+  assert.equal(body.round, 2);
+  assert.equal(body.state, 'training');
+  assert.deepEqual(
+    body.sites.map((s: { name: string; online: boolean; lastSeen: string | null }) => [s.name, s.online, s.lastSeen]),
+    [
+      ['cleveland', true, '2024-05-01T10:00:00.000Z'],
+      ['hungary', false, null],
+    ],
+  );
+  assert.deepEqual(body, fixture());
+});
+
+test('/api/status reflects the status at the time of each request', async (t) => {
+  let round = 0;
+  const { url } = await start(t, () => ({ ...fixture(), round }));
+  assert.equal((await (await fetch(`${url}/api/status`)).json()).round, 0);
+  round = 5;
+  assert.equal((await (await fetch(`${url}/api/status`)).json()).round, 5);
+});
+
+test('/metrics serves Prometheus text 0.0.4 with HELP/TYPE lines and escaped labels', async (t) => {
+  const metrics = new MetricsRegistry();
+  metrics.inc('updates_rejected_total', 'Updates rejected, by reason.', { site: 'hungary', reason: 'say "hi"\\\n' });
+  const { url } = await start(t, fixture, metrics);
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  const text = await res.text();
+  const lines = text.trimEnd().split('\n');
+  assert.ok(lines.includes('# HELP fedcausal_updates_rejected_total Updates rejected, by reason.'));
+  assert.ok(lines.includes('# TYPE fedcausal_updates_rejected_total counter'));
+  assert.ok(lines.includes('fedcausal_updates_rejected_total{reason="say \\"hi\\"\\\\\\n",site="hungary"} 1'), text);
+  // Gauges derived from the status.
+  assert.ok(lines.includes('# TYPE fedcausal_round gauge'));
+  assert.ok(lines.includes('fedcausal_round 2'));
+  assert.ok(lines.includes('fedcausal_sites_online 1'));
+  assert.ok(lines.includes('fedcausal_site_online{site="cleveland"} 1'));
+  assert.ok(lines.includes('fedcausal_site_online{site="hungary"} 0'));
+  // Every sample line is a fedcausal_ metric; every family has HELP and TYPE.
+  for (const l of lines) assert.match(l, /^(# (HELP|TYPE) fedcausal_\w+ .+|fedcausal_\w+(\{.*\})? \S+)$/, l);
+  const families = new Set(lines.filter((l) => !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+  for (const f of families) {
+    assert.ok(lines.some((l) => l.startsWith(`# HELP ${f} `)), `HELP for ${f}`);
+    assert.ok(lines.some((l) => l.startsWith(`# TYPE ${f} `)), `TYPE for ${f}`);
+  }
+  // Requests are counted per endpoint.
+  await fetch(`${url}/healthz`).then((r) => r.text());
+  assert.equal(metrics.get('http_requests_total', { path: '/healthz' }), 1);
+});
+
+test('/ serves a self-contained HTML dashboard', async (t) => {
+  const { url } = await start(t);
+  const res = await fetch(`${url}/`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+  const csp = res.headers.get('content-security-policy')!;
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/);
+  const html = await res.text();
+  assert.match(html, /^<!doctype html>/);
+  assert.ok(html.includes("fetch('api/status'"));
+  // No external assets: no src/href attributes, no URLs other than the SVG namespace.
+  assert.doesNotMatch(html, /\s(src|href)\s*=/i);
+  assert.deepEqual(html.match(/https?:\/\/[^'"\s]*/g), ['http://www.w3.org/2000/svg']);
+});
+
+test('unknown paths get 404 JSON; other methods get 405 with Allow', async (t) => {
+  const { url } = await start(t);
+  for (const p of ['/nope', '/api/status/', '/api', '/metrics.txt']) {
+    const res = await fetch(`${url}${p}`);
+    assert.equal(res.status, 404, p);
+    assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal((await res.json()).error, 'not found');
+  }
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const res = await fetch(`${url}/api/status`, { method });
+    assert.equal(res.status, 405, method);
+    assert.equal(res.headers.get('allow'), 'GET, HEAD');
+    assert.equal((await res.json()).error, `method ${method} not allowed`);
+  }
+  // A query string does not change the route.
+  const q = await fetch(`${url}/api/status?t=1`);
+  assert.equal(q.status, 200);
+  assert.equal((await q.json()).round, 2);
+});
+
+test('HEAD returns headers without a body', async (t) => {
+  const { url } = await start(t);
+  const res = await fetch(`${url}/api/status`, { method: 'HEAD' });
+  assert.equal(res.status, 200);
+  assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(JSON.stringify(fixture()) + '\n'));
+  assert.equal(await res.text(), '');
+});
+
+test('a failing status callback gives 500 and the server keeps serving', async (t) => {
+  let fail = true;
+  const { url } = await start(t, () => {
+    if (fail) throw new Error('boom');
+    return fixture();
+  });
+  const res = await fetch(`${url}/api/status`);
+  assert.equal(res.status, 500);
+  assert.deepEqual(await res.json(), { error: 'internal error' });
+  fail = false;
+  assert.equal((await fetch(`${url}/api/status`)).status, 200);
+});
+
+test('close() stops serving, frees the port and is idempotent; a busy port is reported', async () => {
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status: fixture, metrics: new MetricsRegistry() });
+  const url = `http://127.0.0.1:${server.port}`;
+  assert.equal(await (await fetch(`${url}/healthz`)).text(), 'ok'); // leaves a keep-alive connection open
+  await assert.rejects(
+    startHttpServer({ host: '127.0.0.1', port: server.port, status: fixture, metrics: new MetricsRegistry() }),
+    (err: Error) => err.message.startsWith(`cannot serve HTTP on 127.0.0.1:${server.port}: `) && /EADDRINUSE/.test(err.message),
+  );
+  await server.close();
+  await server.close();
+  await assert.rejects(fetch(`${url}/healthz`));
+  assert.ok(!process.getActiveResourcesInfo().includes('TCPServerWrap'), String(process.getActiveResourcesInfo()));
+  // The same port can be bound again.
+  const again = await startHttpServer({ host: '127.0.0.1', port: server.port, status: fixture, metrics: new MetricsRegistry() });
+  assert.equal(again.port, server.port);
+  await again.close();
+});
