@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createFederation } from '../../coordinator/federation.ts';
+import { createStrategy } from '../../coordinator/strategy/registry.ts';
+import { sealPayload } from '../../shared/crypto/envelope.ts';
+import { generateIdentity } from '../../shared/crypto/keys.ts';
+import { loadSchema } from '../../shared/data/schema.ts';
+import { loadSiteTable } from '../../shared/data/table.ts';
+import { ProtocolError } from '../../shared/errors.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { encodeFrame } from '../../shared/protocol/frame.ts';
+import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
+import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
+import { SiteAgent } from '../../site-agent/agent.ts';
+import { prepareLocalData } from '../../site-agent/local-data.ts';
+
+const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
+const schema = loadSchema(DIR + 'schema.json');
+const FILES: Record<string, string> = { cleveland: 'processed.cleveland.data', hungary: 'processed.hungarian.data', va: 'processed.va.data' };
+
+/** A federation of the three sites in one process; `wrap` lets a test tamper with one site's transport. */
+function setup(opts: { rounds: number; minSitesToAccept: number; wrap?: (site: string, t: SiteTransport) => SiteTransport }) {
+  const coord = generateIdentity();
+  const ids = Object.fromEntries(Object.keys(FILES).map((s) => [s, generateIdentity()]));
+  const fed = createFederation(
+    {
+      federation: 'test',
+      rounds: opts.rounds,
+      model: { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
+      strategy: createStrategy('fedavg'),
+      schema,
+      sites: Object.keys(FILES).map((name) => ({ name, signingPublicKey: ids[name]!.signing.publicKey })),
+      quorum: { minSitesToStart: 3, minSitesToAccept: opts.minSitesToAccept, roundDeadlineMs: 60_000, startTimeoutMs: 10_000 },
+      minCellCount: 5,
+      localBaseline: false,
+      identity: coord,
+      limits: { maxPayloadBytes: 1 << 26, maxChunkSize: 1 << 20, maxMessageAgeMs: 60_000 },
+      spool: 'memory',
+    },
+    silentLogger,
+  );
+  const agents = Object.entries(FILES).map(([site, file]) => {
+    const base = inMemoryTransport(fed.service);
+    const transport = opts.wrap ? opts.wrap(site, base) : base;
+    const agent = new SiteAgent({
+      site,
+      federation: 'test',
+      schema,
+      data: prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 }),
+      identity: ids[site]!,
+      coordinator: { signingPublicKey: coord.signing.publicKey, boxPublicKey: coord.box.publicKey },
+      transport,
+      seed: 1,
+      log: silentLogger,
+    });
+    return { transport, done: agent.run().catch((e: Error) => `error: ${e.message}`) };
+  });
+  return { fed, ids, coord, agents };
+}
+
+async function finish(s: ReturnType<typeof setup>) {
+  try {
+    const outcome = await s.fed.loop.run();
+    await s.fed.loop.end('done');
+    return outcome;
+  } finally {
+    for (const a of s.agents) a.transport.close();
+  }
+}
+
+test('three sites complete every round through the in-memory transport', async () => {
+  const s = setup({ rounds: 2, minSitesToAccept: 3 });
+  const outcome = await finish(s);
+  assert.equal(outcome.history.length, 2);
+  assert.ok(outcome.history.every((h) => h.participants === 3 && h.accepted));
+  assert.deepEqual(Object.keys(outcome.sites).sort(), ['cleveland', 'hungary', 'va']);
+  for (const m of Object.values(outcome.sites)) assert.ok(m.auroc >= 0 && m.auroc <= 1 && m.n > 0, `auroc ${m.auroc}`);
+  assert.ok(outcome.history[1]!.metrics.eval_auroc! > 0.6, 'the federated model learned something');
+  assert.ok(Math.abs(outcome.prior.reduce((a, p) => a + p.p, 0) - 1) < 1e-9);
+  assert.deepEqual(await Promise.all(s.agents.map((a) => a.done)), ['done', 'done', 'done']);
+});
+
+test('a site that vanishes mid-round: the round completes with the rest when quorum holds', async () => {
+  const s = setup({
+    rounds: 2,
+    minSitesToAccept: 2,
+    wrap: (site, t) =>
+      site !== 'va'
+        ? t
+        : {
+            ...t,
+            async subscribe(join) {
+              const sub = await t.subscribe(join);
+              const tasks = (async function* () {
+                let n = 0;
+                for await (const task of sub.tasks) {
+                  // Two stats stages pass; the first fit task never gets an answer: the site dies.
+                  if (++n === 2) {
+                    t.close();
+                    return;
+                  }
+                  yield task;
+                }
+              })();
+              return { welcome: sub.welcome, tasks };
+            },
+          },
+  });
+  const outcome = await finish(s);
+  assert.equal(outcome.history[0]!.participants, 2);
+  assert.equal(outcome.history[0]!.failures, 1);
+  assert.equal(outcome.history[0]!.failed[0]!.site, 'va');
+  assert.match(outcome.history[0]!.failed[0]!.reason, /offline/);
+  assert.ok(outcome.history[0]!.accepted);
+});
+
+test('forged and replayed messages are refused and the federation carries on', async () => {
+  const captured: WireMessage[] = [];
+  let checked: Promise<void> | undefined;
+  const s = setup({
+    rounds: 2,
+    minSitesToAccept: 3,
+    wrap: (site, t) =>
+      site !== 'hungary'
+        ? t
+        : {
+            ...t,
+            async submit(msg) {
+              const chunks: Uint8Array[] = [];
+              for await (const c of msg.chunks) chunks.push(c);
+              const copy = { header: msg.header, signature: msg.signature, chunks };
+              captured.push(copy);
+              const reply = await t.submit(copy);
+              if (captured.length === 3 && !checked) checked = attack(copy);
+              return reply;
+            },
+          },
+  });
+  async function attack(genuine: WireMessage) {
+    // Replay of a message already accepted (its round may have closed meanwhile: either refusal will do).
+    await assert.rejects(
+      s.fed.service.submit(genuine),
+      (e: unknown) => e instanceof ProtocolError && ['replay', 'not-expected'].includes(e.reason),
+    );
+    // A forged update: signed by a stranger's key, claiming to be cleveland.
+    const forger = generateIdentity();
+    const forged = sealPayload({ federation: 'test', round: 1, site: 'cleveland', kind: 'fit-result' }, encodeFrame({ round: 1 }), {
+      signingSecretKey: forger.signing.secretKey,
+      recipientBoxPublicKey: s.coord.box.publicKey,
+    });
+    await assert.rejects(s.fed.service.submit(forged), (e: unknown) => e instanceof ProtocolError && e.reason === 'bad-signature');
+    // An unknown site.
+    const stranger = sealPayload({ federation: 'test', round: 1, site: 'mallory', kind: 'fit-result' }, encodeFrame({}), {
+      signingSecretKey: forger.signing.secretKey,
+      recipientBoxPublicKey: s.coord.box.publicKey,
+    });
+    await assert.rejects(s.fed.service.submit(stranger), (e: unknown) => e instanceof ProtocolError && e.reason === 'unknown-site');
+    // Garbage bytes as a header.
+    await assert.rejects(
+      s.fed.service.submit({ header: new Uint8Array([1, 2, 3]), signature: new Uint8Array(64), chunks: [] }),
+      (e: unknown) => e instanceof ProtocolError,
+    );
+  }
+  const outcome = await finish(s);
+  await checked;
+  assert.ok(checked, 'the attack ran');
+  assert.ok(outcome.history.every((h) => h.participants === 3 && h.accepted), 'no round lost a site');
+});
