@@ -17,7 +17,7 @@ export function checkData(argv: string[], out: (s: string) => void): number {
     out(CHECK_DATA_HELP);
     return 0;
   }
-  if (!v.schema || !v.data) throw new InputError('check-data: --schema and --data are required (see --help)');
+  if (!v.schema || !v.data) throw new InputError('--schema and --data are required (see --help)');
   const schema = loadSchema(v.schema);
   const t = loadSiteTable(schema, v.data);
   const counts = new Map<string, [number, number]>();

@@ -71,15 +71,15 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     'simulate',
   );
   if (v.help) return 'help';
-  if (!v.schema) throw new InputError('simulate: --schema is required');
-  if (!v.model) throw new InputError('simulate: --model is required (debiased, baseline or logreg)');
+  if (!v.schema) throw new InputError('--schema is required');
+  if (!v.model) throw new InputError('--model is required (debiased, baseline or logreg)');
   const sites = namedPaths(v.site, '--site');
-  if (sites.length === 0) throw new InputError('simulate: at least one --site NAME=PATH is required');
+  if (sites.length === 0) throw new InputError('at least one --site NAME=PATH is required');
   const testSites = namedPaths(v['test-site'], '--test-site');
   const holdouts = namedPaths(v.holdout, '--holdout');
   const names = [...sites, ...testSites].map((s) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new InputError(`simulate: site name "${dup}" is given twice`);
+  if (dup) throw new InputError(`site name "${dup}" is given twice`);
   for (const h of holdouts)
     if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout names unknown site "${h.name}" (no --site ${h.name}=...)`);
   const tf = v['test-fraction'] === undefined ? 0.3 : Number(v['test-fraction']);
