@@ -19,6 +19,7 @@ export class RoundCollector {
     readonly kind: TaskKind,
     sites: string[],
     deadlineMs: number,
+    readonly stage?: number,
   ) {
     this.waiting = new Set(sites);
     this.finished = new Promise((resolve) => (this.done = resolve));

@@ -65,6 +65,9 @@ export class CoordinatorService implements CoordinatorEndpoint {
     try {
       header = this.verify(join);
       this.d.replay.check(header, { federation: this.d.gate.federation, kinds: ['join'] });
+      // A join is not a once-per-round answer: a restarted site must be able to join again.
+      // Its messageId stays refused, so the same join cannot be replayed.
+      this.d.replay.release(header);
       const chunks: Uint8Array[] = [];
       for await (const c of join.chunks) chunks.push(c);
       const opener = new PayloadOpener(header, join.header, this.d.boxSecretKey);

@@ -46,7 +46,9 @@ export async function startGrpcServer(opts: {
         })
         .catch((e: Error) => {
           ended = true;
-          call.destroy(Object.assign(new Error(e.message), { code: statusFor(e), details: e.message }));
+          // emit('error'), not destroy(): grpc-js turns an 'error' into the call's status and ends
+          // the stream; destroy() drops the status, and the refused site would wait forever.
+          call.emit('error', Object.assign(new Error(e.message), { code: statusFor(e), details: e.message }));
         });
     },
     Submit: (call: grpc.ServerReadableStream<FrameMsg, unknown>, callback: grpc.sendUnaryData<unknown>) => {

@@ -6,7 +6,7 @@ import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { encodeFrame } from '../shared/protocol/frame.ts';
 import {
-  RESULT_KIND,
+  resultKind,
   type EvalMetrics,
   type ModelSpecMsg,
   type ResultMeta,
@@ -115,7 +115,7 @@ export class RoundLoop implements RoundGate {
   // ---- RoundGate (called by the endpoint) ----
   expectation(site: string) {
     const c = this.collector;
-    return c && c.expects(site) ? { round: c.round, kind: RESULT_KIND[c.kind] } : undefined;
+    return c && c.expects(site) ? { round: c.round, kind: resultKind(c.kind, c.stage) } : undefined;
   }
 
   connected(site: string): void {
@@ -170,7 +170,7 @@ export class RoundLoop implements RoundGate {
       weights,
     );
     const targets = sites.filter((s) => this.o.directory.online().includes(s));
-    const c = new RoundCollector(this.round, kind, targets, this.o.quorum.roundDeadlineMs);
+    const c = new RoundCollector(this.round, kind, targets, this.o.quorum.roundDeadlineMs, meta.stage);
     for (const s of sites) if (!targets.includes(s)) c.failures.set(s, { site: s, reason: 'offline when the round started' });
     this.collector = c;
     for (const s of targets) {

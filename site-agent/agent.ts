@@ -10,7 +10,7 @@ import { computeClassMoments } from '../shared/data/class-moments.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, RESULT_KIND, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { SiteModelRunner } from './model-runner.ts';
@@ -73,7 +73,7 @@ export class SiteAgent {
       const result = await this.handle(meta, weights);
       try {
         const reply = await transport.submit(
-          this.seal(RESULT_KIND[meta.kind], meta.round, encodeFrame(result.meta, result.weights)),
+          this.seal(resultKind(meta.kind, meta.stage), meta.round, encodeFrame(result.meta, result.weights)),
         );
         if (!reply.accepted) log.warn('result refused', { round: meta.round, message: reply.message });
       } catch (e) {

@@ -4,8 +4,8 @@ import type { PatternPrior } from '../shared/data/patterns.ts';
 import type { Logger } from '../shared/logger.ts';
 import { classificationReport } from '../shared/metrics/classification.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
-import { compileModelConfig, type ModelConfig } from '../shared/model/config.ts';
-import { createModel } from '../shared/model/factory.ts';
+import type { ModelConfig } from '../shared/model/config.ts';
+import { createModel, trainingConfig } from '../shared/model/factory.ts';
 import type { FedModel, RoundContext } from '../shared/model/model.ts';
 import { predictAll, trainLocal } from '../shared/model/trainer.ts';
 import type { ModelSpecMsg, EvalMetrics } from '../shared/protocol/messages.ts';
@@ -17,7 +17,6 @@ import { Rng } from '../shared/rng.ts';
  */
 export class SiteModelRunner {
   private readonly rng: Rng;
-  private epochsDone = 0;
   private constructor(
     private readonly spec: ModelSpecMsg,
     private readonly space: FeatureSpace,
@@ -32,7 +31,7 @@ export class SiteModelRunner {
   static async create(spec: ModelSpecMsg, space: FeatureSpace, siteSeed: number, log: Logger): Promise<SiteModelRunner> {
     await loadBackend(backendFromEnv(process.env), log);
     const model = createModel(spec.kind, space, spec.raw, spec.seed);
-    return new SiteModelRunner(spec, space, model, compileModelConfig(spec.raw), siteSeed, log);
+    return new SiteModelRunner(spec, space, model, trainingConfig(spec.kind, spec.raw), siteSeed, log);
   }
 
   setWeights(w: Float32Array): void {
@@ -43,7 +42,7 @@ export class SiteModelRunner {
   }
 
   private ctx(c: { round: number; prior: PatternPrior }): RoundContext {
-    return { round: c.round, prior: c.prior, epoch: 0, globalEpoch: this.epochsDone };
+    return { round: c.round, prior: c.prior, epoch: 0, globalEpoch: Math.max(0, c.round - 1) * this.config.localEpochs };
   }
 
   train(data: EncodedData, c: { round: number; prior: PatternPrior }, config: Record<string, unknown>, anchor: Float32Array) {
@@ -54,10 +53,10 @@ export class SiteModelRunner {
       rng: this.rng,
       proximalMu: mu,
       anchor,
-      globalEpochOffset: this.epochsDone,
+      // From the round, not a local counter: a site that rejoins keeps the federation's schedule.
+      globalEpochOffset: (c.round - 1) * this.config.localEpochs,
       onProgress: (p) => this.log.debug('local epoch', { round: c.round, ...p }),
     });
-    this.epochsDone += this.config.localEpochs;
     return summary;
   }
 

@@ -65,9 +65,14 @@ export interface ResultMeta {
   weights: number;
 }
 
-export const RESULT_KIND: Record<TaskKind, string> = {
+const RESULT_KIND: Record<TaskKind, string> = {
   stats: 'stats-result',
   fit: 'fit-result',
   evaluate: 'eval-result',
   end: 'end-ack',
 };
+
+/** The envelope kind of a result: unique per round, since the replay guard accepts one of each. */
+export function resultKind(kind: TaskKind, stage?: number): string {
+  return stage ? `${RESULT_KIND[kind]}-${stage}` : RESULT_KIND[kind];
+}

@@ -1,0 +1,144 @@
+import { ProtocolError } from '../errors.ts';
+import type { EncodedData } from './encode.ts';
+
+/**
+ * Per-class sums of values, squares and cross-products of the encoded columns: what a
+ * site contributes toward METHOD.md Part 3's decision (label correlations and
+ * within-class correlations). Sums only, added across sites like the pattern counts,
+ * never row by row. Plain number arrays so the object is JSON-able as is.
+ */
+export interface ClassSums {
+  /** Rows of this class. */
+  rows: number;
+  /** Per column (length dim): rows where observed, sum and sum of squares over them. */
+  colCount: number[];
+  colSum: number[];
+  colSumSq: number[];
+  /**
+   * Per column pair i < j (length dim*(dim-1)/2, index pairIndex(i, j, dim)), over the
+   * rows where both are observed: count, sum_i, sum_j, sum_ii, sum_jj, sum_ij.
+   */
+  pairCount: number[];
+  pairSumI: number[];
+  pairSumJ: number[];
+  pairSumII: number[];
+  pairSumJJ: number[];
+  pairSumIJ: number[];
+}
+
+export interface ClassMoments {
+  dim: number;
+  /** Index = class label (0, 1). */
+  classes: [ClassSums, ClassSums];
+}
+
+const PAIR_FIELDS = ['pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
+const COL_FIELDS = ['colCount', 'colSum', 'colSumSq'] as const;
+
+export function pairCountFor(dim: number): number {
+  return (dim * (dim - 1)) / 2;
+}
+
+/** Index of the pair (i, j), i < j, in the upper-triangle order (0,1), (0,2), ..., (1,2), ... */
+export function pairIndex(i: number, j: number, dim: number): number {
+  if (!(i >= 0 && i < j && j < dim)) throw new Error(`pairIndex needs 0 <= i < j < ${dim}, got (${i}, ${j})`);
+  return i * dim - (i * (i + 1)) / 2 + (j - i - 1);
+}
+
+function emptyClass(dim: number): ClassSums {
+  const p = pairCountFor(dim);
+  const z = (k: number) => new Array<number>(k).fill(0);
+  return {
+    rows: 0,
+    colCount: z(dim),
+    colSum: z(dim),
+    colSumSq: z(dim),
+    pairCount: z(p),
+    pairSumI: z(p),
+    pairSumJ: z(p),
+    pairSumII: z(p),
+    pairSumJJ: z(p),
+    pairSumIJ: z(p),
+  };
+}
+
+export function emptyClassMoments(dim: number): ClassMoments {
+  return { dim, classes: [emptyClass(dim), emptyClass(dim)] };
+}
+
+/** A site's sums over its (training) rows. */
+export function computeClassMoments(data: EncodedData): ClassMoments {
+  const { dim } = data;
+  const out = emptyClassMoments(dim);
+  const obs = new Int32Array(dim);
+  for (let r = 0; r < data.n; r++) {
+    const c = out.classes[data.y[r] ? 1 : 0];
+    c.rows++;
+    let k = 0;
+    for (let j = 0; j < dim; j++) if (data.observed[r * dim + j]) obs[k++] = j;
+    for (let a = 0; a < k; a++) {
+      const i = obs[a]!;
+      const xi = data.x[r * dim + i]!;
+      c.colCount[i]!++;
+      c.colSum[i]! += xi;
+      c.colSumSq[i]! += xi * xi;
+      for (let b = a + 1; b < k; b++) {
+        const j = obs[b]!;
+        const xj = data.x[r * dim + j]!;
+        const p = pairIndex(i, j, dim);
+        c.pairCount[p]!++;
+        c.pairSumI[p]! += xi;
+        c.pairSumJ[p]! += xj;
+        c.pairSumII[p]! += xi * xi;
+        c.pairSumJJ[p]! += xj * xj;
+        c.pairSumIJ[p]! += xi * xj;
+      }
+    }
+  }
+  return out;
+}
+
+/** Adds sites' sums: the one place the sum happens, so secure aggregation can replace it. */
+export function mergeClassMoments(list: ClassMoments[]): ClassMoments {
+  if (list.length === 0) throw new Error('mergeClassMoments needs at least one site\'s moments');
+  const dim = list[0]!.dim;
+  const out = emptyClassMoments(dim);
+  list.forEach((m, s) => {
+    if (m.dim !== dim) throw new Error(`class moments of entry ${s} have ${m.dim} columns, entry 0 has ${dim}`);
+    for (const k of [0, 1] as const) {
+      const src = m.classes[k];
+      const dst = out.classes[k];
+      dst.rows += src.rows;
+      for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) {
+        const a = dst[f];
+        const b = src[f];
+        for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+      }
+    }
+  });
+  return out;
+}
+
+/** Checks a peer's class moments for shape and finite values before they are merged. */
+export function validateClassMoments(m: unknown, dim: number, where = 'class moments'): ClassMoments {
+  const fail = (why: string): never => {
+    throw new ProtocolError(`${where}: ${why}`, 'malformed');
+  };
+  if (typeof m !== 'object' || m === null) return fail('not an object');
+  const o = m as Record<string, unknown>;
+  if (o.dim !== dim) fail(`dim is ${JSON.stringify(o.dim)}, the feature space has ${dim} columns`);
+  if (!Array.isArray(o.classes) || o.classes.length !== 2) fail('classes must be a list of 2 entries (label 0, 1)');
+  (o.classes as unknown[]).forEach((c, k) => {
+    if (typeof c !== 'object' || c === null) return fail(`classes[${k}] is not an object`);
+    const cs = c as Record<string, unknown>;
+    if (typeof cs.rows !== 'number' || !(cs.rows >= 0)) fail(`classes[${k}].rows must be a count >= 0`);
+    for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) {
+      const len = (COL_FIELDS as readonly string[]).includes(f) ? dim : pairCountFor(dim);
+      const v = cs[f];
+      if (!Array.isArray(v) || v.length !== len) fail(`classes[${k}].${f} must be a list of ${len} numbers`);
+      if (!(v as unknown[]).every((x) => typeof x === 'number' && Number.isFinite(x)))
+        fail(`classes[${k}].${f} holds a non-finite value`);
+    }
+  });
+  return m as ClassMoments;
+}

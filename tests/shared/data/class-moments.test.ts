@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  computeClassMoments,
+  emptyClassMoments,
+  mergeClassMoments,
+  pairCountFor,
+  pairIndex,
+  validateClassMoments,
+  type ClassMoments,
+} from '../../../shared/data/class-moments.ts';
+import { takeRows, type EncodedData } from '../../../shared/data/encode.ts';
+import { ProtocolError } from '../../../shared/errors.ts';
+import { Rng } from '../../../shared/rng.ts';
+
+function randomData(n: number, dim: number, seed: number): EncodedData {
+  const rng = new Rng(seed);
+  const x = Float32Array.from({ length: n * dim }, () => rng.normal());
+  const observed = Float32Array.from({ length: n * dim }, () => (rng.next() < 0.7 ? 1 : 0));
+  x.forEach((_, k) => (observed[k] ? 0 : (x[k] = 0)));
+  const y = Float32Array.from({ length: n }, () => (rng.next() < 0.4 ? 1 : 0));
+  return { n, dim, x, observed, present: new Float32Array(n), y, patterns: new Array(n).fill('1') };
+}
+
+function assertClose(a: ClassMoments, b: ClassMoments) {
+  assert.equal(a.dim, b.dim);
+  for (const k of [0, 1] as const) {
+    assert.equal(a.classes[k].rows, b.classes[k].rows);
+    for (const f of ['colCount', 'colSum', 'colSumSq', 'pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const)
+      a.classes[k][f].forEach((v, i) => assert.ok(Math.abs(v - b.classes[k][f][i]!) < 1e-6, `class ${k} ${f}[${i}]: ${v} vs ${b.classes[k][f][i]}`));
+  }
+}
+
+test('pairIndex enumerates the upper triangle densely', () => {
+  const dim = 5;
+  const seen: number[] = [];
+  for (let i = 0; i < dim; i++) for (let j = i + 1; j < dim; j++) seen.push(pairIndex(i, j, dim));
+  assert.deepEqual(seen, Array.from({ length: pairCountFor(dim) }, (_, k) => k));
+  assert.throws(() => pairIndex(2, 2, dim), /0 <= i < j < 5/);
+});
+
+test('sums match a direct computation on a tiny set', () => {
+  const d: EncodedData = {
+    n: 3,
+    dim: 3,
+    x: Float32Array.from([1, 2, 0, 3, 0, 5, -1, 4, 2]),
+    observed: Float32Array.from([1, 1, 0, 1, 0, 1, 1, 1, 1]),
+    present: new Float32Array(3),
+    y: Float32Array.from([1, 1, 0]),
+    patterns: ['1', '1', '1'],
+  };
+  const m = computeClassMoments(d);
+  const c1 = m.classes[1];
+  assert.equal(c1.rows, 2);
+  assert.deepEqual(c1.colCount, [2, 1, 1]);
+  assert.deepEqual(c1.colSum, [4, 2, 5]);
+  assert.deepEqual(c1.colSumSq, [10, 4, 25]);
+  const p01 = pairIndex(0, 1, 3);
+  const p02 = pairIndex(0, 2, 3);
+  assert.deepEqual([c1.pairCount[p01], c1.pairSumIJ[p01]], [1, 2]);
+  assert.deepEqual([c1.pairCount[p02], c1.pairSumI[p02], c1.pairSumJ[p02], c1.pairSumIJ[p02]], [1, 3, 5, 15]);
+  assert.equal(c1.pairCount[pairIndex(1, 2, 3)], 0);
+  const c0 = m.classes[0];
+  assert.deepEqual([c0.rows, c0.pairSumIJ[p01], c0.pairSumJJ[p02], c0.pairCount[pairIndex(1, 2, 3)]], [1, -4, 4, 1]);
+});
+
+test('merging two halves gives the moments of the whole', () => {
+  const d = randomData(120, 6, 1);
+  const idx = Array.from({ length: d.n }, (_, i) => i);
+  const a = takeRows(d, idx.filter((i) => i % 3 === 0));
+  const b = takeRows(d, idx.filter((i) => i % 3 !== 0));
+  assertClose(mergeClassMoments([computeClassMoments(a), computeClassMoments(b)]), computeClassMoments(d));
+  assertClose(mergeClassMoments([computeClassMoments(d), emptyClassMoments(6)]), computeClassMoments(d));
+  // The merge does not alter its inputs and survives a JSON round trip (how sites send it).
+  const whole = computeClassMoments(d);
+  const copy = JSON.parse(JSON.stringify(whole)) as ClassMoments;
+  mergeClassMoments([whole, whole]);
+  assertClose(whole, copy);
+});
+
+test('merge and validation name what is wrong', () => {
+  assert.throws(() => mergeClassMoments([]), /at least one/);
+  assert.throws(() => mergeClassMoments([emptyClassMoments(3), emptyClassMoments(4)]), /entry 1 have 4 columns, entry 0 has 3/);
+  const good = computeClassMoments(randomData(10, 3, 2));
+  assert.deepEqual(validateClassMoments(JSON.parse(JSON.stringify(good)), 3), good);
+  const bad = JSON.parse(JSON.stringify(good));
+  bad.classes[1].pairSumIJ = [1, 2];
+  assert.throws(() => validateClassMoments(bad, 3, 'site a'), (e: unknown) => e instanceof ProtocolError && /site a: classes\[1\]\.pairSumIJ must be a list of 3 numbers/.test(e.message));
+  assert.throws(() => validateClassMoments(good, 4), /dim is 3, the feature space has 4 columns/);
+  const nan = JSON.parse(JSON.stringify(good));
+  nan.classes[0].colSum[0] = null;
+  assert.throws(() => validateClassMoments(nan, 3), /classes\[0\]\.colSum holds a non-finite value/);
+});

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InputError } from '../../../../../shared/errors.ts';
+import { compileDebiasConfig, DEFAULT_DEBIAS_CONFIG } from '../../../../../shared/model/variants/debiased/config.ts';
+
+test('defaults: auto, balancing and Part 1 on, dual branch off until decided', () => {
+  const c = compileDebiasConfig(undefined);
+  assert.deepEqual({ ...c, reason: '' }, { ...DEFAULT_DEBIAS_CONFIG, reason: '' });
+  assert.equal(c.mode, 'auto');
+  assert.equal(c.dualBranch, false);
+  assert.equal(c.share, 0.5);
+  assert.match(c.reason, /no decision/);
+});
+
+test('modes fix the switch; auto takes the resolved value', () => {
+  assert.equal(compileDebiasConfig({ mode: 'on' }).dualBranch, true);
+  assert.equal(compileDebiasConfig({ mode: 'off' }).dualBranch, false);
+  const auto = compileDebiasConfig({ mode: 'auto', dualBranch: true, flagged: [{ feature: 'r', labelCorr: 0.6, withinClassCorr: 0.05 }] });
+  assert.equal(auto.dualBranch, true);
+  assert.match(auto.reason, /decided by the coordinator/);
+  const partial = compileDebiasConfig({ decide: { maxRatio: 0.25 } });
+  assert.deepEqual(partial.decide, { minLabelCorr: 0.2, maxRatio: 0.25, minPairRows: 30 });
+});
+
+test('bad values are rejected with exact messages', () => {
+  const cases: [unknown, string][] = [
+    ['yes', "model.debiasing must be an object, got \"yes\""],
+    [{ mode: 'sometimes' }, "model.debiasing.mode must be one of 'off', 'on', 'auto', got \"sometimes\""],
+    [{ adjustment: 'approx' }, "model.debiasing.adjustment must be one of 'exact', 'nwgm', 'none', got \"approx\""],
+    [{ share: 1.5 }, 'model.debiasing.share must be a number in [0, 1], got 1.5'],
+    [{ gceQ: 0 }, 'model.debiasing.gceQ must be a number in [0.001, 1], got 0'],
+    [{ swapWarmupEpochs: 1.5 }, 'model.debiasing.swapWarmupEpochs must be an integer in [0, 100000], got 1.5'],
+    [{ balancing: 'no' }, 'model.debiasing.balancing must be true or false, got "no"'],
+    [{ lamdaInd: 1 }, 'model.debiasing.lamdaInd is not a known setting; expected one of: '],
+    [{ decide: { minPairRows: 1 } }, 'model.debiasing.decide.minPairRows must be an integer in [2, 1000000000], got 1'],
+    [{ decide: { ratio: 1 } }, 'model.debiasing.decide.ratio is not a known setting; expected one of: minLabelCorr, maxRatio, minPairRows'],
+    [{ flagged: [{ feature: 1 }] }, 'model.debiasing.flagged[0] must be { feature: string, labelCorr: number, withinClassCorr: number }'],
+    [{ mode: 'off', dualBranch: true }, "model.debiasing.dualBranch is true but mode is 'off'; only mode 'auto' takes a decision"],
+  ];
+  for (const [raw, msg] of cases)
+    assert.throws(
+      () => compileDebiasConfig(raw),
+      (e: unknown) => e instanceof InputError && e.message.startsWith(msg),
+      `for ${JSON.stringify(raw)} expected "${msg}"`,
+    );
+});

@@ -1,0 +1,142 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { computeClassMoments } from '../../../../../shared/data/class-moments.ts';
+import type { EncodedData } from '../../../../../shared/data/encode.ts';
+import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
+import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
+import { decideDebiasing, labelCorrelation, withDecision } from '../../../../../shared/model/variants/debiased/decide.ts';
+import { Rng } from '../../../../../shared/rng.ts';
+
+/**
+ * labs: a1, a2 and exam: b1 track a latent severity s (which drives y); reading: r and
+ * device: flag (categorical, one-hot '0'/'1') are either label-only (planted) or track
+ * s too; rare: q is label-only but observed in only 25 rows.
+ */
+function cohort(planted: boolean, n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
+  const space: FeatureSpace = { modalities: [], columns: [] };
+  const mod = (name: string, cols: [string, string?][]) => {
+    const start = space.columns.length;
+    for (const [feature, category] of cols)
+      space.columns.push({ feature, featureIndex: 0, kind: category ? 'category' : 'numeric', category, mean: 0, std: 1 });
+    space.modalities.push({ name, start, end: space.columns.length });
+  };
+  mod('labs', [['a1'], ['a2']]);
+  mod('exam', [['b1']]);
+  mod('reading', [['r']]);
+  mod('device', [['flag', '0'], ['flag', '1']]);
+  mod('rare', [['q']]);
+  const dim = space.columns.length;
+  const rng = new Rng(seed);
+  const x = new Float32Array(n * dim);
+  const observed = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rng.normal();
+    const yi = s + 0.6 * rng.normal() > 0 ? 1 : 0;
+    y[i] = yi;
+    const set = (j: number, v: number) => ((x[i * dim + j] = v), (observed[i * dim + j] = 1));
+    set(0, s + 0.7 * rng.normal());
+    set(1, s + 0.7 * rng.normal());
+    if (rng.next() < 0.7) set(2, s + 0.7 * rng.normal());
+    set(3, planted ? 1.4 * yi + rng.normal() : s + 0.7 * rng.normal());
+    const on = planted ? rng.next() < (yi ? 0.85 : 0.15) : s + 0.7 * rng.normal() > 0;
+    set(4, on ? 0 : 1);
+    set(5, on ? 1 : 0);
+    if (i < 25) set(6, 2 * yi + 0.3 * rng.normal());
+  }
+  return { data: { n, dim, x, observed, present: new Float32Array(n * 6), y, patterns: new Array(n).fill('111111') }, space };
+}
+
+test('flags the planted label-only features and nothing else', () => {
+  const { data, space } = cohort(true, 1200, 1);
+  const d = decideDebiasing(computeClassMoments(data), space);
+  assert.equal(d.decision, 'on');
+  assert.deepEqual(d.flagged.map((f) => f.feature).sort(), ['flag', 'r']);
+  for (const f of d.flagged) {
+    assert.ok(Math.abs(f.labelCorr) >= 0.2, `${f.feature} label corr ${f.labelCorr}`);
+    assert.ok(f.withinClassCorr / Math.abs(f.labelCorr) <= 0.3, `${f.feature} within ${f.withinClassCorr}`);
+  }
+  assert.match(d.reason, /label-only features (flag|r) \(label/);
+  // q is label-only too, but its pairs have 25 rows: it says nothing and must not flag.
+  assert.ok(!d.flagged.some((f) => f.feature === 'q'));
+});
+
+test('flags nothing when every feature tracks the shared severity', () => {
+  for (const seed of [2, 3]) {
+    const { data, space } = cohort(false, 1200, seed);
+    const m = computeClassMoments(data);
+    const d = decideDebiasing(m, space);
+    assert.equal(d.decision, 'off', d.reason);
+    assert.deepEqual(d.flagged, []);
+    assert.ok(Math.abs(labelCorrelation(m, 3)) > 0.4, 'the real features do carry the label');
+    assert.match(d.reason, /no label-only feature .* 6 features checked, 1 without an eligible pair/);
+    // q's pairs have 25 rows: eligible only once the threshold allows them.
+    const lowered = decideDebiasing(m, space, { minPairRows: 20, maxRatio: 0 });
+    assert.match(lowered.reason, /pairs with >= 20 rows\); 6 features checked, 0 without an eligible pair/);
+  }
+});
+
+test('the label correlation is Pearson with y on the observed rows', () => {
+  const { data } = cohort(true, 300, 4);
+  const j = 2; // b1, observed on ~70% of rows
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let i = 0; i < data.n; i++)
+    if (data.observed[i * data.dim + j]) (xs.push(data.x[i * data.dim + j]!), ys.push(data.y[i]!));
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const [mx, my] = [mean(xs), mean(ys)];
+  let sxy = 0, sxx = 0, syy = 0;
+  xs.forEach((v, i) => ((sxy += (v - mx) * (ys[i]! - my)), (sxx += (v - mx) ** 2), (syy += (ys[i]! - my) ** 2)));
+  const want = sxy / Math.sqrt(sxx * syy);
+  assert.ok(Math.abs(labelCorrelation(computeClassMoments(data), j) - want) < 1e-5);
+});
+
+test('withDecision fills the auto config and keeps explicit modes', () => {
+  const { data, space } = cohort(true, 800, 5);
+  const d = decideDebiasing(computeClassMoments(data), space);
+  const auto = compileDebiasConfig(withDecision({ share: 0.5 }, d));
+  assert.equal(auto.mode, 'auto');
+  assert.equal(auto.dualBranch, true);
+  assert.deepEqual(auto.flagged, d.flagged);
+  assert.match(auto.reason, /^auto: label-only .*; dual branch on at share 0.5$/);
+  const off = compileDebiasConfig(withDecision({ mode: 'off' }, d));
+  assert.equal(off.dualBranch, false);
+  assert.match(off.reason, /mode 'off': dual branch off by configuration \(auto would say on/);
+  const none = decideDebiasing(computeClassMoments(cohort(false, 800, 6).data), space);
+  assert.equal(compileDebiasConfig(withDecision(undefined, none)).dualBranch, false);
+  assert.throws(() => decideDebiasing(computeClassMoments({ ...data, dim: 3, x: new Float32Array(0), observed: new Float32Array(0), n: 0 }), space), /3 columns, the feature space has 7/);
+});
+
+test('a one-hot feature is judged by its column with the strongest label correlation', () => {
+  // cp: category '4' tracks severity (strongest label link); '2' is a rare label-only
+  // category (only some y = 0 rows): alone it would flag, but it does not speak for cp.
+  const space: FeatureSpace = {
+    modalities: [
+      { name: 'labs', start: 0, end: 2 },
+      { name: 'symptoms', start: 2, end: 5 },
+    ],
+    columns: [
+      { feature: 'a1', featureIndex: 0, kind: 'numeric', mean: 0, std: 1 },
+      { feature: 'a2', featureIndex: 1, kind: 'numeric', mean: 0, std: 1 },
+      ...['1', '2', '4'].map((category) => ({ feature: 'cp', featureIndex: 2, kind: 'category' as const, category, mean: 0, std: 1 })),
+    ],
+  };
+  const n = 1500;
+  const dim = 5;
+  const rng = new Rng(8);
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rng.normal();
+    y[i] = s + 0.6 * rng.normal() > 0 ? 1 : 0;
+    x[i * dim] = s + 0.7 * rng.normal();
+    x[i * dim + 1] = s + 0.7 * rng.normal();
+    const cat = !y[i] && rng.next() < 0.3 ? 3 : s + 0.5 * rng.normal() > 0.3 ? 4 : 2;
+    x[i * dim + cat] = 1;
+  }
+  const data: EncodedData = { n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 2), y, patterns: new Array(n).fill('11') };
+  const m = computeClassMoments(data);
+  assert.ok(Math.abs(labelCorrelation(m, 3)) >= 0.2, 'the rare category does know the label');
+  const d = decideDebiasing(m, space);
+  assert.equal(d.decision, 'off', d.reason);
+});

@@ -1,0 +1,134 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { countPatternLabels } from '../../../../../shared/data/patterns.ts';
+import { derivePrior } from '../../../../../coordinator/priors.ts';
+import { compileModelConfig } from '../../../../../shared/model/config.ts';
+import type { FedModel, RoundContext } from '../../../../../shared/model/model.ts';
+import { predictAll, trainLocal } from '../../../../../shared/model/trainer.ts';
+import { createBaseline } from '../../../../../shared/model/variants/baseline.ts';
+import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
+import { buildDebiased, createDebiased } from '../../../../../shared/model/variants/debiased/index.ts';
+import { biasView } from '../../../../../shared/model/variants/debiased/model.ts';
+import { Rng } from '../../../../../shared/rng.ts';
+import { numericSpace, testBackend, toyData } from './helpers.ts';
+
+before(async () => void (await testBackend()));
+
+const space = numericSpace({ labs: ['a', 'b'], imaging: ['c'], exam: ['d', 'e'] });
+const data = toyData(space, 160, 1);
+const prior = derivePrior(countPatternLabels(data.patterns, data.y), 3, 1);
+const cfg = compileModelConfig({ modalityDim: 4, hiddenDim: 8, batchSize: 32, learningRate: 0.02, weightDecay: 1e-2, localEpochs: 6 });
+const ctx = { round: 0, prior };
+const evalCtx: RoundContext = { ...ctx, epoch: 0, globalEpoch: 0 };
+
+function train(model: FedModel, epochs = cfg.localEpochs) {
+  model.attachTrainingSet?.(data.n);
+  const losses: number[] = [];
+  trainLocal(model, data, ctx, { config: { ...cfg, localEpochs: epochs }, rng: new Rng(7), onProgress: (p) => losses.push(p.loss) });
+  return losses;
+}
+
+test('the full model (both parts, swap after warm-up) trains: loss falls, predictions stay sane', () => {
+  const model = createDebiased(space, cfg, compileDebiasConfig({ mode: 'on', swapWarmupEpochs: 2 }), 3);
+  assert.equal(model.usesBalancing, true);
+  const before = tf.memory().numTensors;
+  const losses = train(model);
+  assert.equal(tf.memory().numTensors, before, 'no tensors leak from loss/afterStep');
+  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+  // The swap term joins at epoch 2, so compare within the phases.
+  assert.ok(losses[1]! < losses[0]!, `epochs 0-1: ${losses}`);
+  assert.ok(losses[5]! < losses[2]!, `epochs 2-5: ${losses}`);
+  const p = predictAll(model, data, evalCtx);
+  assert.ok(p.every((v) => v > 0 && v < 1));
+  const stats = model.stats();
+  assert.equal(stats.trackedRows, data.n);
+  assert.ok(stats.conflictingFraction > 0 && stats.conflictingFraction < 0.5, `conflicting ${stats.conflictingFraction}`);
+  assert.deepEqual(model.describe!(), { mode: 'on', decision: 'on', share: 0.5, flagged: [], reason: "mode 'on': dual branch on by configuration" });
+  model.dispose();
+});
+
+test('same seed, same weights and predictions; another seed differs', () => {
+  const run = (seed: number) => {
+    const m = createDebiased(space, cfg, compileDebiasConfig({ mode: 'on', swapWarmupEpochs: 0, adjustment: 'nwgm' }), seed);
+    train(m, 3);
+    const out = { w: m.params.getFlat(), p: predictAll(m, data, evalCtx) };
+    m.dispose();
+    return out;
+  };
+  const a = run(5);
+  const b = run(5);
+  assert.deepEqual(a.w, b.w);
+  assert.deepEqual(a.p, b.p);
+  assert.notDeepEqual(run(6).w, a.w);
+});
+
+test('every term switched off is the baseline, weight for weight', () => {
+  const off = createDebiased(space, cfg, compileDebiasConfig({ mode: 'off', deconfound: false, balancing: false }), 4);
+  const base = createBaseline(space, cfg, 4);
+  assert.deepEqual(off.params.specs, base.params.specs);
+  assert.deepEqual(off.params.getFlat(), base.params.getFlat());
+  train(off, 2);
+  train(base, 2);
+  const [wa, wb] = [off.params.getFlat(), base.params.getFlat()];
+  wa.forEach((v, i) => assert.ok(Math.abs(v - wb[i]!) < 1e-5, `weight ${i}`));
+  off.dispose();
+  base.dispose();
+});
+
+test('ablation layouts: the bias branch exists unless mode is off; auto waits for the decision', () => {
+  const build = (debiasing: Record<string, unknown>) =>
+    buildDebiased({ space, config: cfg, raw: { debiasing }, seed: 1 });
+  const names = (m: FedModel) => m.params.specs.map((s) => s.name);
+  const auto = build({});
+  assert.equal(auto.dualBranch, false);
+  assert.ok(names(auto).some((n) => n.startsWith('bias/')));
+  assert.ok(names(auto).includes('deconfound/dictionary/W'));
+  const decided = build({ dualBranch: true });
+  assert.equal(decided.dualBranch, true);
+  assert.deepEqual(decided.params.getFlat(), auto.params.getFlat(), 'the decision does not change the layout');
+  const off = build({ mode: 'off' });
+  assert.ok(!names(off).some((n) => n.startsWith('bias/')));
+  // Part 1 off gives the linear head; adjustment modes then do not matter.
+  assert.ok(names(build({ deconfound: false })).includes('classifier/W'));
+  for (const m of [auto, decided, off]) m.dispose();
+});
+
+test('adjustment modes change prediction, not training; none uses the own pattern', () => {
+  const mk = (adjustment: string) => createDebiased(space, cfg, compileDebiasConfig({ mode: 'off', adjustment }), 8);
+  const exact = mk('exact');
+  const none = mk('none');
+  train(exact, 2);
+  none.params.setFlat(exact.params.getFlat());
+  const pe = predictAll(exact, data, evalCtx);
+  const pn = predictAll(none, data, evalCtx);
+  assert.ok(pe.some((v, i) => Math.abs(v - pn[i]!) > 1e-4), 'the adjustment must matter');
+  // With a one-pattern prior the exact adjustment is the head at that pattern: rows with that pattern agree.
+  const only = data.patterns[0]!;
+  const one: RoundContext = { ...evalCtx, prior: { ...prior, patterns: [{ pattern: only, p: 1 }] } };
+  const p1 = predictAll(exact, data, one);
+  data.patterns.forEach((p, i) => p === only && assert.ok(Math.abs(p1[i]! - pn[i]!) < 1e-5));
+  exact.dispose();
+  none.dispose();
+});
+
+test('the bias view: flagged columns only, their modalities decide neutral rows', () => {
+  const flagged = [{ feature: 'c', labelCorr: 0.6, withinClassCorr: 0.05 }];
+  const v = biasView(space, compileDebiasConfig({ mode: 'on', flagged }))!;
+  assert.deepEqual(Array.from(v.columns), [0, 0, 1, 0, 0]);
+  assert.deepEqual(v.modalities, [1]);
+  assert.equal(biasView(space, compileDebiasConfig({ mode: 'on', flagged, biasInputs: 'all' })), null);
+  assert.equal(biasView(space, compileDebiasConfig({ mode: 'on' })), null, 'nothing flagged: every column');
+  assert.throws(
+    () => biasView(space, compileDebiasConfig({ mode: 'on', flagged: [{ feature: 'zz', labelCorr: 1, withinClassCorr: 0 }] })),
+    /flagged feature "zz" is not in the feature space/,
+  );
+  // Training through the view (with neutral rows: imaging absent) runs, leaks nothing and lowers the loss.
+  const m = createDebiased(space, cfg, compileDebiasConfig({ dualBranch: true, flagged, swapWarmupEpochs: 0 }), 2);
+  const before = tf.memory().numTensors;
+  const losses = train(m, 4);
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(losses[3]! < losses[0]!, `losses ${losses}`);
+  assert.equal(m.describe!().decision, 'on');
+  m.dispose();
+});
