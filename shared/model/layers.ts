@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureSpace } from '../data/feature-space.ts';
 import type { Rng } from '../rng.ts';
 import type { ParamSet } from './params.ts';
+import type { Batch, FedModel } from './model.ts';
 
 /** y = x W + b. */
 export function dense(params: ParamSet, name: string, inDim: number, outDim: number, rng: Rng) {
@@ -58,4 +59,21 @@ export function bceWithLogits(logits: tf.Tensor1D, y: tf.Tensor1D): tf.Tensor1D 
 /** Weighted mean: sum(w * v) / sum(w). */
 export function weightedMean(v: tf.Tensor1D, w: tf.Tensor1D): tf.Scalar {
   return tf.div(tf.sum(tf.mul(v, w)), tf.maximum(tf.sum(w), 1e-12)) as tf.Scalar;
+}
+
+/** A plain binary classifier from a logit function: weighted BCE to train, sigmoid to predict. */
+export function logitModel(
+  kind: string,
+  params: ParamSet,
+  logits: (x: tf.Tensor2D, present: tf.Tensor2D) => tf.Tensor1D,
+  dispose: () => void = () => params.dispose(),
+): FedModel {
+  return {
+    kind,
+    params,
+    usesBalancing: false,
+    loss: (b: Batch) => weightedMean(bceWithLogits(logits(b.x, b.present), b.y), b.weight),
+    predict: (x, present) => tf.sigmoid(logits(x, present)) as tf.Tensor1D,
+    dispose,
+  };
 }
