@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { startGrpcServer } from '../../coordinator/grpc-server.ts';
+import { PayloadOpener, PayloadSealer, verifyHeader } from '../../shared/crypto/envelope.ts';
+import { generateIdentity } from '../../shared/crypto/keys.ts';
+import { ProtocolError } from '../../shared/errors.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import type { CoordinatorEndpoint, TaskSink, WireMessage } from '../../shared/transport/types.ts';
+import { grpcSiteTransport } from '../../site-agent/grpc-client.ts';
+
+const MiB = 1024 * 1024;
+
+function sealed(payload: Uint8Array, kind: string, signer: Uint8Array, to?: Uint8Array): WireMessage {
+  const s = new PayloadSealer({ federation: 'f', round: 1, site: 'a', kind }, payload, { signingSecretKey: signer, recipientBoxPublicKey: to });
+  return { header: s.header, signature: s.signature, chunks: { [Symbol.iterator]: () => s.chunks() } };
+}
+
+test('payloads far over gRPC 4 MiB message limit stream both ways in chunks', async () => {
+  const site = generateIdentity();
+  const coord = generateIdentity();
+  const big = new Uint8Array(24 * MiB);
+  for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+  const digest = createHash('sha256').update(big).digest('hex');
+  let received = '';
+  let sink: TaskSink | undefined;
+  const endpoint: CoordinatorEndpoint = {
+    async subscribe(_join, s) {
+      sink = s;
+      return { welcome: { federation: 'f', protocolVersion: 1, message: 'hi' }, closed: () => {} };
+    },
+    async submit(msg) {
+      const h = verifyHeader(msg.header, msg.signature, () => site.signing.publicKey, { maxPayloadBytes: 64 * MiB, maxChunkSize: MiB });
+      const opener = new PayloadOpener(h, msg.header, coord.box.secretKey);
+      const hash = createHash('sha256');
+      let i = 0;
+      for await (const c of msg.chunks) hash.update(opener.open(i++, c));
+      opener.finish();
+      received = hash.digest('hex');
+      return { accepted: true, message: 'ok' };
+    },
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB);
+  try {
+    const { welcome, tasks } = await client.subscribe(sealed(new Uint8Array(0), 'join', site.signing.secretKey));
+    assert.equal(welcome.federation, 'f');
+    // Down: a 24 MiB task.
+    await sink!.send(sealed(big, 'task-fit', coord.signing.secretKey));
+    const it = tasks[Symbol.asyncIterator]();
+    const task = (await it.next()).value as WireMessage;
+    const th = verifyHeader(task.header, task.signature, () => coord.signing.publicKey, { maxPayloadBytes: 64 * MiB, maxChunkSize: MiB });
+    const opener = new PayloadOpener(th, task.header);
+    const hash = createHash('sha256');
+    let i = 0;
+    for await (const c of task.chunks) hash.update(opener.open(i++, c));
+    opener.finish();
+    assert.equal(hash.digest('hex'), digest);
+    // Up: a 24 MiB encrypted result.
+    const reply = await client.submit(sealed(big, 'fit-result', site.signing.secretKey, coord.box.publicKey));
+    assert.deepEqual(reply, { accepted: true, message: 'ok' });
+    assert.equal(received, digest);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+test('a refusal reaches the site as a gRPC status with the reason', async () => {
+  const endpoint: CoordinatorEndpoint = {
+    subscribe: async () => {
+      throw new ProtocolError('site "x" is not enrolled', 'unknown-site');
+    },
+    submit: async () => {
+      throw new ProtocolError('bad signature', 'bad-signature');
+    },
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB);
+  const id = generateIdentity();
+  try {
+    await assert.rejects(client.subscribe(sealed(new Uint8Array(1), 'join', id.signing.secretKey)), (e: { code?: number; details?: string }) => e.code === 7 && /not enrolled/.test(e.details ?? ''));
+    await assert.rejects(client.submit(sealed(new Uint8Array(10), 'fit-result', id.signing.secretKey)), /bad signature/);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
