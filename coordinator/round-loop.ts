@@ -302,8 +302,10 @@ export class RoundLoop implements RoundGate {
       history: this.history,
       ...(this.decisionReport ? { debiasing: this.decisionReport } : {}),
     };
-    for (const [site, m] of ev.results) {
-      if (!m.evaluation) continue;
+    // Configured site order, not arrival order, so results files are stable.
+    for (const site of [...o.trainingSites, ...o.testSites]) {
+      const m = ev.results.get(site);
+      if (!m?.evaluation) continue;
       (o.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = m.evaluation;
       if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
     }
