@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { createFederation } from '../coordinator/federation.ts';
+import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
 import { createStrategy } from '../coordinator/strategy/registry.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { loadSchema } from '../shared/data/schema.ts';
@@ -32,6 +33,7 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --out FILE              write the results JSON here
   --predictions FILE      write site,row,label,score for every scored row
   --local-baseline        also train each site alone and report it
+  --min-cell-count N      (pattern, label) cells below N are suppressed in the prior (default 5)
 `;
 
 export interface SimulateOptions {
@@ -47,6 +49,7 @@ export interface SimulateOptions {
   testFraction: number;
   localBaseline: boolean;
   secureAggregation: boolean;
+  minCellCount?: number;
 }
 
 export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string }) | 'help' {
@@ -67,6 +70,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
       predictions: { type: 'string' },
       'secure-aggregation': { type: 'boolean' },
       'local-baseline': { type: 'boolean' },
+      'min-cell-count': { type: 'string' },
     },
     'simulate',
   );
@@ -98,6 +102,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     testFraction: tf,
     localBaseline: Boolean(v['local-baseline']),
     secureAggregation: Boolean(v['secure-aggregation']),
+    minCellCount: intFlag(v['min-cell-count'], '--min-cell-count', DEFAULT_MIN_CELL_COUNT, 1, 1_000_000),
     out: v.out,
     predictions: v.predictions,
   };
@@ -148,7 +153,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       sites: all.map((s) => ({ name: s.name, signingPublicKey: ids.get(s.name)!.signing.publicKey })),
       testSites: o.testSites.map((s) => s.name),
       quorum: { minSitesToStart: all.length, minSitesToAccept: o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000 },
-      minCellCount: 5,
+      minCellCount: o.minCellCount ?? DEFAULT_MIN_CELL_COUNT,
       localBaseline: o.localBaseline,
       identity: coordinatorId,
       limits: { maxPayloadBytes: 2 ** 31, maxChunkSize: 1 << 20, maxMessageAgeMs: 3_600_000 },

@@ -141,3 +141,18 @@ test('the head is nonlinear in (z, c): the adjusted probability is not the proba
   assert.ok(Math.abs(exact - atMean) > 1e-4, `${exact} vs ${atMean}`);
   params.dispose();
 });
+
+test('a pattern never seen in training still gets its own confounder embedding', () => {
+  tf.tidy(() => {
+    const params = new ParamSet();
+    const head = createConfounderHead(params, 'unseen', 4, 3, 6, 5, new Rng(3));
+    // Training saw 111 and 110; 011 never appeared, yet the dictionary maps its mask bits.
+    const c = head.confounders(tf.tensor2d([[1, 1, 1], [1, 1, 0], [0, 1, 1]])).arraySync() as number[][];
+    const unseen = c[2]!;
+    assert.equal(unseen.length, 6);
+    assert.ok(unseen.every(Number.isFinite));
+    const differs = (a: number[], b: number[]) => a.some((v, i) => Math.abs(v - b[i]!) > 1e-6);
+    assert.ok(differs(unseen, c[0]!) && differs(unseen, c[1]!), 'distinct from the seen patterns');
+    params.dispose();
+  });
+});
