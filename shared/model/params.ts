@@ -62,26 +62,15 @@ export class ParamSet {
     }
   }
 
-  /** 0.5 * sum of squares of the decayed (matrix) parameters: PyTorch's weight_decay as a loss term. */
-  l2(): tf.Scalar {
-    return tf.tidy(() =>
-      tf.mul(0.5, tf.addN(this.entries.filter((e) => e.decay).map((e) => tf.sum(tf.square(e.v))))),
-    ) as tf.Scalar;
-  }
-
-  /** 0.5 * ||w - anchor||^2 over all parameters: FedProx's proximal term. */
-  proximal(anchor: tf.Tensor[]): tf.Scalar {
-    return tf.addN(this.entries.map((e, i) => tf.sum(tf.square(tf.sub(e.v, anchor[i]!))))).mul(0.5) as tf.Scalar;
-  }
-
-  /** The flat weights as tensors shaped like the parameters (for the proximal anchor). */
-  toTensors(w: Float32Array): tf.Tensor[] {
+  /** 1 for each flat entry that weight decay applies to (matrices), 0 for biases and embeddings. */
+  decayMask(): Float32Array {
+    const out = new Float32Array(this.size);
     let o = 0;
-    return this.entries.map((e) => {
-      const t = tf.tensor(w.subarray(o, o + e.v.size), e.spec.shape);
+    for (const e of this.entries) {
+      if (e.decay) out.fill(1, o, o + e.v.size);
       o += e.v.size;
-      return t;
-    });
+    }
+    return out;
   }
 
   dispose(): void {

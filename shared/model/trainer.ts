@@ -3,12 +3,13 @@ import type { EncodedData } from '../data/encode.ts';
 import { balancingWeight } from '../data/patterns.ts';
 import type { Rng } from '../rng.ts';
 import type { ModelConfig } from './config.ts';
+import { FlatAdam } from './flat-adam.ts';
 import type { Batch, FedModel, RoundContext } from './model.ts';
 
 export interface LocalTrainOptions {
   config: ModelConfig;
   rng: Rng;
-  /** FedProx: 0.5 * mu * ||w - anchor||^2 is added to the loss when mu > 0. */
+  /** FedProx: 0.5 * mu * ||w - anchor||^2 joins the objective when mu > 0 (as its gradient). */
   proximalMu?: number;
   anchor?: Float32Array;
   /** Global epochs already done before this round (for warm-up schedules). */
@@ -56,10 +57,14 @@ export function trainLocal(
   const weights = new Float32Array(data.n).fill(1);
   if (model.usesBalancing)
     for (let i = 0; i < data.n; i++) weights[i] = balancingWeight(ctx.prior, data.patterns[i]!, data.y[i]!);
-  const optimizer = tf.train.adam(config.learningRate);
-  const vars = model.params.variables();
   const mu = opts.proximalMu ?? 0;
-  const anchor = mu > 0 && opts.anchor ? model.params.toTensors(opts.anchor) : undefined;
+  const optimizer = new FlatAdam(model.params.variables(), {
+    learningRate: config.learningRate,
+    weightDecay: config.weightDecay,
+    decayMask: config.weightDecay > 0 ? model.params.decayMask() : undefined,
+    proximalMu: mu,
+    anchor: mu > 0 ? opts.anchor : undefined,
+  });
   let lastLoss = NaN;
   let steps = 0;
   const order = Array.from({ length: data.n }, (_, i) => i);
@@ -73,22 +78,8 @@ export function trainLocal(
         const idx = Int32Array.from(order.slice(s, s + config.batchSize));
         const b = batchTensors(data, idx, weights);
         try {
-          const loss = tf.tidy(
-            () =>
-              optimizer.minimize(
-              () => {
-                let l = model.loss(b, rc);
-                if (config.weightDecay > 0) l = tf.add(l, tf.mul(config.weightDecay, model.params.l2()));
-                if (anchor) l = tf.add(l, tf.mul(mu, model.params.proximal(anchor)));
-                return l as tf.Scalar;
-              },
-              true,
-              vars,
-              ) as tf.Scalar,
-          );
-          sum += (loss.dataSync()[0] ?? NaN) * idx.length;
+          sum += optimizer.step(() => model.loss(b, rc)) * idx.length;
           count += idx.length;
-          loss.dispose();
           model.afterStep?.(b, rc);
         } finally {
           tf.dispose([b.x, b.present, b.y, b.weight]);
@@ -100,7 +91,6 @@ export function trainLocal(
     }
   } finally {
     optimizer.dispose();
-    if (anchor) tf.dispose(anchor);
   }
   return { loss: lastLoss, steps, examples: data.n };
 }

@@ -129,28 +129,24 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     const n = b.rows.length;
     const zb = biasCode(b.x, b.present);
     const zcSg = stopGradient(zc);
-    const terms: tf.Scalar[] = [weightedMean(causalCE(zc, b, ctx), causalWeights(b))];
+    const ceC = causalCE(zc, b, ctx);
+    const biasLogits = biasLogit(zcSg, zb);
+    // As in LfF: this forward pass's per-row losses update the running averages first,
+    // then the weights are read from them (values only: no gradient flows through them).
+    running.update(
+      b.rows,
+      bceWithLogits(biasLogits, b.y).dataSync() as Float32Array,
+      ceC.dataSync() as Float32Array,
+    );
+    const terms: tf.Scalar[] = [weightedMean(ceC, causalWeights(b))];
     // The bias branch also trains on the balanced sample: the pattern shortcut is balancing's job.
-    if (dcfg.lambdaBias > 0)
-      terms.push(tf.mul(dcfg.lambdaBias, weightedMean(gceLoss(biasLogit(zcSg, zb), b.y, dcfg.gceQ), b.weight)));
+    if (dcfg.lambdaBias > 0) terms.push(tf.mul(dcfg.lambdaBias, weightedMean(gceLoss(biasLogits, b.y, dcfg.gceQ), b.weight)));
     if (dcfg.lambdaSwap > 0 && n > 1 && ctx.globalEpoch >= dcfg.swapWarmupEpochs) {
       const s = swapRows(permutationMatrix(derangement(n, swapRng)), zb, b.y, b.weight);
       terms.push(tf.mul(dcfg.lambdaSwap, weightedMean(gceLoss(biasLogit(zcSg, s.zb), s.y, dcfg.gceQ), s.w)));
     }
     if (dcfg.lambdaInd > 0 && n > 1) terms.push(tf.mul(dcfg.lambdaInd, independencePenalty(zc, zb)));
     return tf.addN(terms) as tf.Scalar;
-  };
-
-  /** A separate forward pass without gradients: both branches' per-row CE into the running averages. */
-  const afterStep = (b: Batch): void => {
-    if (!dualBranch) return;
-    const [ceB, ceC] = tf.tidy(() => {
-      const zc = enc.encode(b.x, b.present);
-      const zb = biasCode(b.x, b.present);
-      return [bceWithLogits(biasLogit(zc, zb), b.y), bceWithLogits(causalLogit(zc, b.present), b.y)];
-    });
-    running.update(b.rows, ceB.dataSync() as Float32Array, ceC.dataSync() as Float32Array);
-    tf.dispose([ceB, ceC]);
   };
 
   const predict = (x: tf.Tensor2D, present: tf.Tensor2D, ctx: RoundContext): tf.Tensor1D =>
@@ -167,7 +163,6 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     config: dcfg,
     dualBranch,
     loss,
-    afterStep,
     predict,
     attachTrainingSet: (n: number) => running.reset(n),
     describe: () => ({

@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs';
+
+export interface FlatAdamOptions {
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  /** tfjs's default epsilon, so results match tf.train.adam. */
+  epsilon?: number;
+  /** PyTorch-style weight decay: wd * w is added to the gradient of the decayed entries. */
+  weightDecay?: number;
+  /** 1 for entries that decay (weight matrices), 0 for the rest (biases, embeddings). */
+  decayMask?: Float32Array;
+  /** FedProx: mu * (w - anchor) is added to the gradient. */
+  proximalMu?: number;
+  anchor?: Float32Array;
+}
+
+/**
+ * Adam over all of a model's variables as ONE flat vector. tf.train.adam issues
+ * about fifteen small kernels per variable per step; at our batch sizes kernel launch
+ * overhead dominates on wasm, so a model with many variables (the dual branch) paid
+ * mostly for optimizer bookkeeping. Here the moments, weight decay and the proximal
+ * term are a handful of kernels whatever the variable count. Same arithmetic as
+ * tf.train.adam (bias-corrected, epsilon outside the square root), with weight decay
+ * and the proximal pull added to the gradient as PyTorch's Adam does.
+ */
+export class FlatAdam {
+  private readonly m: tf.Variable;
+  private readonly v: tf.Variable;
+  private readonly decay: tf.Tensor1D | undefined;
+  private readonly anchor: tf.Tensor1D | undefined;
+  private readonly sizes: number[];
+  private t = 0;
+
+  constructor(
+    private readonly vars: tf.Variable[],
+    private readonly o: FlatAdamOptions,
+  ) {
+    this.sizes = vars.map((v) => v.size);
+    const n = this.sizes.reduce((a, b) => a + b, 0);
+    this.m = tf.tidy(() => tf.variable(tf.zeros([n]), false));
+    this.v = tf.tidy(() => tf.variable(tf.zeros([n]), false));
+    if ((o.weightDecay ?? 0) > 0) {
+      const mask = o.decayMask;
+      if (!mask || mask.length !== n) throw new Error(`decayMask must have ${n} entries`);
+      this.decay = tf.tidy(() => tf.mul(o.weightDecay!, tf.tensor1d(mask)) as tf.Tensor1D);
+    }
+    if ((o.proximalMu ?? 0) > 0 && o.anchor) {
+      if (o.anchor.length !== n) throw new Error(`anchor must have ${n} entries`);
+      this.anchor = tf.keep(tf.tensor1d(o.anchor));
+    }
+  }
+
+  private decayCache: { key: string; t: tf.Tensor1D } | undefined;
+
+  /** The decay vector with the entries of gradient-less variables zeroed (cached: the set rarely changes). */
+  private decayFor(missing: number[]): tf.Tensor1D {
+    if (missing.length === 0) return this.decay!;
+    const key = missing.join(',');
+    if (this.decayCache?.key !== key) {
+      this.decayCache?.t.dispose();
+      const mask = new Float32Array(this.sizes.reduce((a, b) => a + b, 0)).fill(1);
+      let o = 0;
+      this.sizes.forEach((n, i) => {
+        if (missing.includes(i)) mask.fill(0, o, o + n);
+        o += n;
+      });
+      this.decayCache = { key, t: tf.keep(tf.tidy(() => tf.mul(this.decay!, tf.tensor1d(mask)) as tf.Tensor1D)) };
+    }
+    return this.decayCache.t;
+  }
+
+  private flat(ts: tf.Tensor[]): tf.Tensor1D {
+    return tf.concat(ts.map((t) => tf.reshape(t, [-1])), 0) as tf.Tensor1D;
+  }
+
+  /**
+   * One step on `lossFn`. Returns the loss value plus, when weight decay is on, the
+   * 0.5 * wd * ||w||^2 term it stands for (so reported losses match the L2 form).
+   */
+  step(lossFn: () => tf.Scalar): number {
+    const b1 = this.o.beta1 ?? 0.9;
+    const b2 = this.o.beta2 ?? 0.999;
+    const eps = this.o.epsilon ?? 1e-7;
+    this.t++;
+    const out = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(lossFn, this.vars);
+      const w = this.flat(this.vars);
+      // A variable the loss does not touch (e.g. NWGM attention in exact mode) gets no
+      // gradient; like PyTorch, it then gets no weight decay either.
+      const missing = this.vars.flatMap((v, i) => (grads[v.name] ? [] : [i]));
+      let g = this.flat(this.vars.map((v) => grads[v.name] ?? tf.zerosLike(v)));
+      let reported: tf.Tensor = value;
+      if (this.decay) {
+        const dw = tf.mul(this.decayFor(missing), w);
+        g = tf.add(g, dw);
+        reported = tf.add(value, tf.mul(0.5, tf.sum(tf.mul(dw, w))));
+      }
+      if (this.anchor) g = tf.add(g, tf.mul(this.o.proximalMu!, tf.sub(w, this.anchor)));
+      const m = tf.add(tf.mul(b1, this.m), tf.mul(1 - b1, g));
+      const v = tf.add(tf.mul(b2, this.v), tf.mul(1 - b2, tf.square(g)));
+      this.m.assign(m);
+      this.v.assign(v);
+      const mHat = tf.div(m, 1 - b1 ** this.t);
+      const vHat = tf.div(v, 1 - b2 ** this.t);
+      const next = tf.sub(w, tf.mul(this.o.learningRate, tf.div(mHat, tf.add(tf.sqrt(vHat), eps))));
+      tf.split(next, this.sizes).forEach((part, i) => this.vars[i]!.assign(tf.reshape(part, this.vars[i]!.shape)));
+      return reported.dataSync()[0]!;
+    });
+    return out;
+  }
+
+  dispose(): void {
+    tf.dispose([this.m, this.v]);
+    if (this.decay) this.decay.dispose();
+    this.decayCache?.t.dispose();
+    if (this.anchor) this.anchor.dispose();
+  }
+}

@@ -1,0 +1,107 @@
+// `fedcausal check-data` as a user runs it (a child process): the missingness-pattern
+// table of a valid file, and exit 2 with a one-line reason naming the file, line,
+// column or field at fault for bad input.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeRun, runCli } from '../e2e/helpers/cli.ts';
+import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fedcausal-check-data-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Pattern -> [rows, positives] from the printed table (rows under the dashed rule). */
+function patternTable(stdout: string): Map<string, [number, number]> {
+  const lines = stdout.split('\n');
+  const rule = lines.findIndex((l) => /^-+(\s+-+)+$/.test(l));
+  assert.ok(rule > 0, `a table in:\n${stdout}`);
+  const table = new Map<string, [number, number]>();
+  for (const l of lines.slice(rule + 1)) {
+    if (!l.trim()) break;
+    const cells = l.trim().split(/\s{2,}/);
+    // pattern, missing modalities, rows, share, positives
+    assert.equal(cells.length, 5, `table row: ${l}`);
+    table.set(cells[0]!, [Number(cells[2]), Number(cells[4])]);
+  }
+  return table;
+}
+
+// From ../shared/data/heart-disease/README.md and the schema's modality order
+// (demographics, symptoms, resting, labs, exercise, fluoroscopy, thallium).
+const EXPECTED: Record<string, { rows: number; positives: number; patterns: Record<string, number> }> = {
+  cleveland: { rows: 303, positives: 139, patterns: { '1111111': 297, '1111101': 4, '1111110': 2 } },
+  hungary: { rows: 294, positives: 106, patterns: { '1111100': 264, '1111101': 27, '1111110': 2, '1111111': 1 } },
+  switzerland: {
+    rows: 123,
+    positives: 115,
+    patterns: { '1110100': 44, '1111101': 44, '1110101': 26, '1110110': 5, '1111100': 3, '1111001': 1 },
+  },
+  va: {
+    rows: 200,
+    positives: 149,
+    patterns: { '1111100': 108, '1111000': 52, '1111101': 32, '1110100': 5, '1111111': 1, '1111110': 1, '1111001': 1 },
+  },
+};
+
+for (const [site, want] of Object.entries(EXPECTED)) {
+  test(`check-data prints the missingness patterns of ${site}`, { timeout: 30_000 }, async () => {
+    const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', HEART_FILES[site]!]);
+    assert.equal(r.code, 0, describeRun(r));
+    const n = Object.keys(want.patterns).length;
+    assert.match(r.stdout, new RegExp(`: ${want.rows} rows, ${n} missingness patterns, ${want.positives} positive\\n`));
+    assert.match(r.stdout, /modalities \(pattern order\): demographics, symptoms, resting, labs, exercise, fluoroscopy, thallium/);
+    const table = patternTable(r.stdout);
+    assert.deepEqual(Object.fromEntries([...table].map(([p, [rows]]) => [p, rows])), want.patterns);
+    const positives = [...table.values()].reduce((a, [, pos]) => a + pos, 0);
+    assert.equal(positives, want.positives, 'positives add up');
+    // Largest pattern first.
+    const rows = [...table.values()].map(([x]) => x);
+    assert.deepEqual(rows, [...rows].sort((a, b) => b - a));
+  });
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function assertRefused(args: string[], reason: RegExp): Promise<void> {
+  const r = await runCli(['check-data', ...args], 30_000);
+  assert.equal(r.code, 2, describeRun(r));
+  assert.equal(r.messages.length, 1, `one line of reason: ${JSON.stringify(r.messages)}`);
+  assert.match(r.messages[0]!, /^fedcausal check-data: /);
+  assert.match(r.messages[0]!, reason);
+  assert.equal(r.stdout, '', 'no table for bad input');
+}
+
+test('check-data on a CSV with a wrong field count exits 2 naming file and line', { timeout: 30_000 }, async () => {
+  const rows = readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n').slice(0, 4);
+  rows[3] = rows[3] + ',1.0'; // line 4 has 15 fields
+  const file = join(dir, 'extra-field.csv');
+  writeFileSync(file, rows.join('\n') + '\n');
+  await assertRefused(['--schema', HEART_SCHEMA, '--data', file], new RegExp(`${escape(file)}:4\\b.*\\b14\\b.*\\b15\\b`));
+});
+
+test('check-data on a non-numeric value in a numeric column exits 2 naming file, line and column', { timeout: 30_000 }, async () => {
+  const rows = readFileSync(HEART_FILES.hungary!, 'utf8').split('\n').slice(0, 5);
+  const fields = rows[2]!.split(',');
+  fields[4] = 'high'; // chol, numeric in the schema
+  rows[2] = fields.join(',');
+  const file = join(dir, 'not-a-number.csv');
+  writeFileSync(file, rows.join('\n') + '\n');
+  await assertRefused(['--schema', HEART_SCHEMA, '--data', file], new RegExp(`${escape(file)}:3\\b.*"chol".*"high"`));
+});
+
+test('check-data with a schema putting a feature in two modalities exits 2 naming the field', { timeout: 30_000 }, async () => {
+  const schema = JSON.parse(readFileSync(HEART_SCHEMA, 'utf8')) as { modalities: Record<string, string[]> };
+  schema.modalities.labs!.push('thalach'); // also in "exercise"
+  const file = join(dir, 'two-modalities.json');
+  writeFileSync(file, JSON.stringify(schema));
+  await assertRefused(['--schema', file, '--data', HEART_FILES.va!], new RegExp(`${escape(file)}.*"thalach".*"(labs|exercise)".*"(labs|exercise)"`));
+});
+
+test('check-data without --data exits 2 and says what is required', { timeout: 30_000 }, async () => {
+  await assertRefused(['--schema', HEART_SCHEMA], /--data/);
+});

@@ -1,0 +1,188 @@
+// `fedcausal simulate` as a user runs it (a child process), on the four UCI heart sites:
+// the results file and predictions CSV of INTERFACES.md, determinism per seed, test-only
+// sites, fixed holdout files, and one-line reasons for bad input.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ResultsFile } from '../../cli/results.ts';
+import { describeRun, runCli } from '../e2e/helpers/cli.ts';
+import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
+
+const ALL = ['cleveland', 'hungary', 'switzerland', 'va'];
+const ROUNDS = 3;
+let dir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fedcausal-simulate-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Prediction {
+  site: string;
+  row: number;
+  label: number;
+  score: number;
+}
+
+/** The outcome of each data row of a heart-disease file (num > 0), by 0-based row index. */
+function labelsOf(path: string): number[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => (Number(l.split(',')[13]) > 0 ? 1 : 0));
+}
+
+function readPredictions(path: string): Prediction[] {
+  const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  assert.equal(header, 'site,row,label,score');
+  return lines.map((l, i) => {
+    const f = l.split(',');
+    assert.equal(f.length, 4, `predictions line ${i + 2}: ${l}`);
+    return { site: f[0]!, row: Number(f[1]), label: Number(f[2]), score: Number(f[3]) };
+  });
+}
+
+function assertMetrics(m: Record<string, number> | undefined, where: string): void {
+  assert.ok(m, `${where} is present`);
+  assert.ok(Number.isInteger(m.n) && m.n > 0, `${where}.n = ${m.n}`);
+  for (const k of ['auroc', 'accuracy', 'balancedAccuracy', 'ece'])
+    assert.ok(typeof m[k] === 'number' && m[k]! >= 0 && m[k]! <= 1, `${where}.${k} = ${m[k]} in [0, 1]`);
+}
+
+function assertPrior(prior: { pattern: string; p: number }[]): void {
+  assert.ok(prior.length > 0, 'prior has patterns');
+  for (const e of prior) {
+    assert.match(e.pattern, /^[01]{7}$/, 'one character per modality (7 in the heart schema)');
+    assert.ok(e.p > 0 && e.p <= 1, `p(${e.pattern}) = ${e.p}`);
+  }
+  assert.equal(new Set(prior.map((e) => e.pattern)).size, prior.length, 'patterns are distinct');
+  const sum = prior.reduce((a, e) => a + e.p, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-9, `prior sums to ${sum}`);
+}
+
+/**
+ * Every scored row of each site is there once, with the file's own label: `row`
+ * must index the site's data file (or its holdout file).
+ */
+function assertPredictionsCover(preds: Prediction[], results: ResultsFile, files: Record<string, string>): void {
+  const scored = { ...results.sites, ...results.testSites };
+  assert.deepEqual([...new Set(preds.map((p) => p.site))].sort(), Object.keys(scored).sort(), 'sites in the predictions file');
+  for (const [site, m] of Object.entries(scored)) {
+    const mine = preds.filter((p) => p.site === site);
+    assert.equal(mine.length, m.n, `${site}: one prediction per held-out row`);
+    assert.equal(new Set(mine.map((p) => p.row)).size, mine.length, `${site}: rows are distinct`);
+    const labels = labelsOf(files[site]!);
+    for (const p of mine) {
+      assert.ok(Number.isInteger(p.row) && p.row >= 0 && p.row < labels.length, `${site} row ${p.row} is in its file`);
+      assert.equal(p.label, labels[p.row], `${site} row ${p.row}: label matches the file`);
+      assert.ok(p.score >= 0 && p.score <= 1, `${site} row ${p.row}: score ${p.score} in [0, 1]`);
+    }
+  }
+}
+
+const siteArgs = (names: string[], flag = '--site') => names.flatMap((n) => [flag, `${n}=${HEART_FILES[n]}`]);
+
+async function simulate(name: string, extra: string[]): Promise<{ results: ResultsFile; predictions: Prediction[]; csv: string }> {
+  const out = join(dir, `${name}.json`);
+  const csv = join(dir, `${name}.csv`);
+  const r = await runCli(['simulate', '--schema', HEART_SCHEMA, '--rounds', String(ROUNDS), '--out', out, '--predictions', csv, ...extra]);
+  assert.equal(r.code, 0, describeRun(r));
+  return { results: JSON.parse(readFileSync(out, 'utf8')) as ResultsFile, predictions: readPredictions(csv), csv: readFileSync(csv, 'utf8') };
+}
+
+for (const model of ['logreg', 'baseline']) {
+  test(`simulate --model ${model}: results and predictions as INTERFACES.md describes`, { timeout: 60_000 }, async () => {
+    const modelArgs = model === 'baseline' ? ['--model', model, '--local-epochs', '1'] : ['--model', model];
+    const { results, predictions } = await simulate(`four-${model}`, [...siteArgs(ALL), ...modelArgs]);
+    assert.equal(results.model, model);
+    assert.equal(results.rounds, ROUNDS);
+    assert.equal(results.seed, 1, 'default seed');
+    assert.deepEqual(Object.keys(results.sites).sort(), [...ALL].sort());
+    for (const s of ALL) assertMetrics(results.sites[s] as unknown as Record<string, number>, `sites.${s}`);
+    assert.deepEqual(results.testSites, {});
+    assertPrior(results.prior);
+    // The default 0.3 held out of each file, stratified (so within a row or two of 30%).
+    for (const s of ALL) {
+      const rows = labelsOf(HEART_FILES[s]!).length;
+      assert.ok(Math.abs(results.sites[s]!.n - 0.3 * rows) <= 2, `${s}: ${results.sites[s]!.n} of ${rows} rows held out`);
+    }
+    assertPredictionsCover(predictions, results, HEART_FILES);
+  });
+}
+
+test('simulate is deterministic per seed: same seed, same bytes; another seed, another split', { timeout: 60_000 }, async () => {
+  const args = [...siteArgs(ALL), '--model', 'logreg'];
+  const a = await simulate('seed7-a', [...args, '--seed', '7']);
+  const b = await simulate('seed7-b', [...args, '--seed', '7']);
+  const c = await simulate('seed8', [...args, '--seed', '8']);
+  assert.equal(a.csv, b.csv, 'same seed: byte-identical predictions');
+  // Timings in the round history differ run to run; the outcome must not.
+  assert.deepEqual(a.results.sites, b.results.sites);
+  assert.deepEqual(a.results.prior, b.results.prior);
+  assert.equal(a.results.seed, 7);
+  assert.equal(c.results.seed, 8);
+  assert.notEqual(a.csv, c.csv, 'another seed: different predictions');
+  const rows = (p: Prediction[]) => p.map((x) => `${x.site}:${x.row}`).join(' ');
+  assert.notEqual(rows(a.predictions), rows(c.predictions), 'another seed: a different held-out split');
+});
+
+test('simulate --test-site: scored on its whole file, no part in training or the prior', { timeout: 60_000 }, async () => {
+  const train = ['cleveland', 'hungary', 'va'];
+  const { results, predictions } = await simulate('test-site', [...siteArgs(train), ...siteArgs(['switzerland'], '--test-site'), '--model', 'logreg']);
+  assert.deepEqual(Object.keys(results.sites).sort(), train);
+  assert.deepEqual(Object.keys(results.testSites), ['switzerland']);
+  assertMetrics(results.testSites.switzerland as unknown as Record<string, number>, 'testSites.switzerland');
+  const swiss = predictions.filter((p) => p.site === 'switzerland');
+  assert.deepEqual(
+    swiss.map((p) => p.row),
+    labelsOf(HEART_FILES.switzerland!).map((_, i) => i),
+    'every row of the test-site file, in order',
+  );
+  assert.equal(results.testSites.switzerland!.n, 123);
+  assertPredictionsCover(predictions, results, HEART_FILES);
+  // Pattern 1110101 (labs and fluoroscopy missing) occurs only in Switzerland's file:
+  // a test-only site contributes nothing to the prior.
+  assertPrior(results.prior);
+  assert.ok(!results.prior.some((e) => e.pattern === '1110101'), `prior has no Swiss-only pattern: ${JSON.stringify(results.prior)}`);
+});
+
+test('simulate --holdout: the site is tested on exactly the holdout file', { timeout: 60_000 }, async () => {
+  // The first 50 rows of Cleveland as a published "test split".
+  const holdout = join(dir, 'cleveland-holdout.csv');
+  writeFileSync(holdout, readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n').slice(0, 50).join('\n') + '\n');
+  const { results, predictions } = await simulate('holdout', [...siteArgs(['cleveland', 'va']), '--holdout', `cleveland=${holdout}`, '--model', 'logreg']);
+  assert.equal(results.sites.cleveland!.n, 50);
+  const clev = predictions.filter((p) => p.site === 'cleveland');
+  assert.deepEqual(
+    clev.map((p) => p.row),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  assertPredictionsCover(predictions, results, { cleveland: holdout, va: HEART_FILES.va! });
+});
+
+test('simulate with bad input exits 2 with a one-line reason naming the problem', { timeout: 60_000 }, async () => {
+  const malformed = join(dir, 'malformed.csv');
+  const good = readFileSync(HEART_FILES.va!, 'utf8').split('\n').slice(0, 3);
+  // Line 3 loses its last field.
+  writeFileSync(malformed, [good[0], good[1], good[2]!.split(',').slice(0, 13).join(',')].join('\n') + '\n');
+  const cases: { args: string[]; reason: RegExp }[] = [
+    { args: [...siteArgs(['va']), '--model', 'logreg'], reason: /--schema/ },
+    { args: ['--schema', HEART_SCHEMA, ...siteArgs(['va']), '--model', 'nonsense'], reason: /model "nonsense"/ },
+    {
+      args: ['--schema', HEART_SCHEMA, ...siteArgs(['va']), '--site', `broken=${malformed}`, '--model', 'logreg'],
+      reason: new RegExp(`${malformed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3\\b.*\\b14\\b.*\\b13\\b`),
+    },
+    { args: ['--schema', HEART_SCHEMA, ...siteArgs(['va']), '--model', 'logreg', '--rounds', 'zero'], reason: /--rounds/ },
+    { args: ['--schema', HEART_SCHEMA, ...siteArgs(['va']), '--holdout', `nowhere=${HEART_FILES.va}`, '--model', 'logreg'], reason: /--holdout.*"nowhere"/ },
+  ];
+  for (const c of cases) {
+    const r = await runCli(['simulate', ...c.args], 30_000);
+    assert.equal(r.code, 2, `${c.args.join(' ')}: ${describeRun(r)}`);
+    assert.equal(r.messages.length, 1, `one line of reason: ${JSON.stringify(r.messages)}`);
+    assert.match(r.messages[0]!, /^fedcausal simulate: /);
+    assert.match(r.messages[0]!, c.reason);
+    assert.equal(r.stdout, '', 'nothing on stdout');
+  }
+});

@@ -1,0 +1,51 @@
+// A coordinator and three hospital site agents as separate processes on loopback
+// complete a small federation: the whole path a deployment takes (provisioned kits,
+// gRPC, signed and encrypted messages, the run report), end to end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ResultsFile } from '../../cli/results.ts';
+import { withFederation } from './helpers/federation.ts';
+
+const SITES = ['cleveland', 'hungary', 'va'];
+const ROUNDS = 3;
+
+test('coordinator and three sites complete the rounds and write the results', { timeout: 90_000 }, async () => {
+  await withFederation({ sites: SITES, rounds: ROUNDS, hardTimeoutMs: 80_000 }, async (fed) => {
+    const coordinator = await fed.startCoordinator();
+    const sites = SITES.map((s) => fed.startSite(s));
+
+    // While it runs, the HTTP side answers as INTERFACES.md says.
+    assert.equal(await fed.getText('/healthz'), 'ok');
+    const status = await fed.status();
+    assert.equal(typeof status.round, 'number');
+    assert.equal(typeof status.state, 'string');
+    assert.deepEqual(status.sites.map((s) => s.name).sort(), [...SITES].sort());
+
+    assert.equal(await coordinator.exitCode(60_000), 0, 'coordinator exit code');
+    for (const s of sites) assert.equal(await s.exitCode(10_000), 0, `${s.name} exit code`);
+
+    const r = fed.results<ResultsFile>(coordinator);
+    assert.equal(r.model, 'baseline');
+    assert.equal(r.rounds, ROUNDS);
+    assert.deepEqual(Object.keys(r.sites).sort(), [...SITES].sort());
+    for (const [name, m] of Object.entries(r.sites)) {
+      assert.ok(m.auroc >= 0 && m.auroc <= 1, `${name} auroc ${m.auroc} in [0, 1]`);
+      assert.ok(m.n > 0, `${name} has held-out rows`);
+    }
+    assert.equal(r.history.length, ROUNDS);
+    assert.deepEqual(
+      r.history.map((h) => [h.round, h.participants, h.failures, h.accepted]),
+      Array.from({ length: ROUNDS }, (_, i) => [i + 1, 3, 0, true]),
+    );
+    const psum = r.prior.reduce((a, p) => a + p.p, 0);
+    assert.ok(Math.abs(psum - 1) < 1e-9, `prior sums to ${psum}`);
+
+    // Every site trained each round and ended cleanly when the coordinator said so.
+    for (const s of sites) {
+      const trained = s.logs.filter((l) => l.message === 'round trained').map((l) => l.round);
+      assert.deepEqual(trained, [1, 2, 3], `${s.name} trained rounds`);
+      assert.ok(s.logs.some((l) => l.message.startsWith('federation ended')), `${s.name} saw the end of the federation`);
+    }
+    assert.equal(coordinator.logs.filter((l) => l.message === 'message refused').length, 0, 'no message was refused');
+  });
+});

@@ -1,0 +1,386 @@
+/**
+ * A real federation for end-to-end tests: a kit provisioned into a temp folder,
+ * the coordinator and site agents started as separate `node bin/fedcausal.js`
+ * processes talking gRPC on loopback, their JSON log lines collected.
+ *
+ * No child may outlive a test: `withFederation` kills every process it started
+ * when the test ends (pass or fail), a hard timer kills them if the test hangs,
+ * and an 'exit' hook kills them if the test process itself goes away.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { provisionFederation, type ProvisionResult } from '../../../cli/provision.ts';
+import type { FederationStatus } from '../../../coordinator/http/status.ts';
+import type { FederationManifest, SignedManifest } from '../../../shared/federation/manifest.ts';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const BIN = join(REPO, 'bin', 'fedcausal.js');
+/** The UCI heart-disease files, used in place (never copied into the repo). */
+export const HEART = resolve(REPO, '..', 'shared', 'data', 'heart-disease');
+export const HEART_SCHEMA = join(HEART, 'schema.json');
+export const HEART_FILES: Record<string, string> = {
+  cleveland: join(HEART, 'processed.cleveland.data'),
+  hungary: join(HEART, 'processed.hungarian.data'),
+  switzerland: join(HEART, 'processed.switzerland.data'),
+  va: join(HEART, 'processed.va.data'),
+};
+
+export interface LogLine {
+  level: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+/** A free loopback port (bind to 0, read it, release it): only for the federation file, which wants one. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Rejects after `ms` with a message saying what was awaited. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      timer.unref();
+    }),
+  ]);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a value other than undefined, or fails naming `what`. */
+export async function until<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastError = e; // e.g. the HTTP port not up yet
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/** One `fedcausal` child process with its collected output. */
+export class RoleProcess {
+  readonly logs: LogLine[] = [];
+  /** stderr lines that were not JSON (e.g. the CLI's one-line error), and all of stdout. */
+  readonly otherStderr: string[] = [];
+  stdout = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
+  private buf = '';
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => this.onStderr(s));
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private onStderr(s: string): void {
+    this.buf += s;
+    const lines = this.buf.split('\n');
+    this.buf = lines.pop()!;
+    for (const l of lines) {
+      if (!l.trim()) continue;
+      let e: LogLine;
+      try {
+        e = JSON.parse(l) as LogLine;
+      } catch {
+        this.otherStderr.push(l);
+        continue;
+      }
+      this.logs.push(e);
+      for (const w of this.waiters)
+        if (w.pred(e)) {
+          this.waiters.delete(w);
+          w.resolve(e);
+        }
+    }
+  }
+
+  /** The first log line (already seen or still to come) matching `pred`; fails if the process exits first. */
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine> {
+    const seen = this.logs.find(pred);
+    if (seen) return Promise.resolve(seen);
+    let waiter!: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void };
+    const found = new Promise<LogLine>((resolve) => this.waiters.add((waiter = { pred, resolve })));
+    const died = this.exited.then(({ code, signal }) => {
+      // The line may have been the process's last words: stderr can drain after 'exit'.
+      const late = this.logs.find(pred);
+      if (late) return late;
+      throw new Error(`${this.name} exited (code ${code}, signal ${signal}) before logging ${what}`);
+    });
+    return within(Promise.race([found, died]), timeoutMs, `${this.name} to log ${what}`).finally(() => this.waiters.delete(waiter));
+  }
+
+  /** Resolves with the exit code; fails after `timeoutMs`. */
+  async exitCode(timeoutMs: number): Promise<number | null> {
+    return (await within(this.exited, timeoutMs, `${this.name} to exit`)).code;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.alive) this.child.kill(signal);
+  }
+
+  /** The last lines of its output, for failure messages. */
+  tail(n = 25): string {
+    const lines = [...this.logs.map((l) => JSON.stringify(l)), ...this.otherStderr].slice(-n);
+    return `--- ${this.name} (${this.alive ? 'running' : `exit ${this.child.exitCode ?? this.child.signalCode}`}) ---\n${lines.join('\n')}\n${this.stdout ? `stdout: ${this.stdout}` : ''}`;
+  }
+}
+
+export interface FederationOptions {
+  /** Site names from HEART_FILES. */
+  sites: string[];
+  rounds: number;
+  /** Model settings for coordinator.yaml; default a small baseline with one local epoch. */
+  model?: { kind: string } & Record<string, unknown>;
+  quorum?: { minSitesToStart?: number; minSitesToAccept?: number; roundDeadlineSeconds?: number; startTimeoutSeconds?: number };
+  localBaseline?: boolean;
+  /** Every child is killed after this long, whatever the test is doing. */
+  hardTimeoutMs: number;
+  /** Extra top-level fields merged into coordinator.yaml. */
+  coordinatorExtra?: Record<string, unknown>;
+}
+
+const liveChildren = new Set<ChildProcess>();
+// Last resort: the test process is going away (e.g. an uncaught error); take the children with it.
+process.on('exit', () => {
+  for (const c of liveChildren) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+export class TestFederation {
+  readonly processes: RoleProcess[] = [];
+  grpcAddress = '';
+  httpUrl = '';
+  timedOut = false;
+  private readonly hardTimer: NodeJS.Timeout;
+
+  private constructor(
+    readonly dir: string,
+    readonly kits: ProvisionResult,
+    readonly opts: FederationOptions,
+  ) {
+    this.hardTimer = setTimeout(() => {
+      this.timedOut = true;
+      this.killAll('SIGKILL');
+    }, opts.hardTimeoutMs);
+    this.hardTimer.unref();
+  }
+
+  /** Provisions a kit for `opts.sites` in a fresh temp folder and tailors coordinator.yaml. */
+  static async create(opts: FederationOptions): Promise<TestFederation> {
+    const dir = mkdtempSync(join(tmpdir(), 'fedcausal-e2e-'));
+    try {
+      const fedFile = join(dir, 'federation.yaml');
+      writeFileSync(
+        fedFile,
+        YAML.stringify({
+          name: 'e2e',
+          // Provisioning wants real port numbers; the coordinator is then told to bind port 0 (see below).
+          coordinator: { host: '127.0.0.1', grpcPort: await freePort(), httpPort: await freePort() },
+          rounds: opts.rounds,
+          model: opts.model ?? { kind: 'baseline', localEpochs: 1 },
+          seed: 1,
+          schema: HEART_SCHEMA,
+          sites: opts.sites.map((name) => {
+            const data = HEART_FILES[name];
+            if (!data) throw new Error(`no heart-disease file for site "${name}"`);
+            return { name, data };
+          }),
+        }),
+      );
+      const kits = provisionFederation(fedFile, join(dir, 'kits'));
+      const fed = new TestFederation(dir, kits, opts);
+      fed.editYaml(fed.coordinatorYaml, (c) => ({
+        ...c,
+        // Port 0: the OS picks free ports at bind time, so two test runs can never collide.
+        listen: { host: '127.0.0.1', grpcPort: 0, httpPort: 0 },
+        runDir: join(dir, 'runs'),
+        localBaseline: opts.localBaseline ?? false,
+        quorum: { ...(c.quorum as object), ...opts.quorum },
+        ...opts.coordinatorExtra,
+      }));
+      // Sites give up quickly if the coordinator is gone, so nothing lingers after a failure.
+      for (const s of kits.siteKits) fed.editYaml(fed.siteYaml(s.name), (c) => ({ ...c, connectTimeoutSeconds: 15 }));
+      return fed;
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  get coordinatorYaml(): string {
+    return join(this.kits.coordinatorKit, 'coordinator.yaml');
+  }
+
+  siteKit(name: string): string {
+    const k = this.kits.siteKits.find((s) => s.name === name);
+    if (!k) throw new Error(`no site "${name}" in this federation`);
+    return k.dir;
+  }
+
+  siteYaml(name: string): string {
+    return join(this.siteKit(name), 'site.yaml');
+  }
+
+  editYaml(path: string, edit: (doc: Record<string, unknown>) => Record<string, unknown>): void {
+    writeFileSync(path, YAML.stringify(edit(YAML.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)));
+  }
+
+  /** The coordinator's signed manifest (public keys only), as the kits hold it. */
+  manifest(): FederationManifest {
+    return (JSON.parse(readFileSync(join(this.kits.coordinatorKit, 'manifest.json'), 'utf8')) as SignedManifest).manifest;
+  }
+
+  private spawnRole(name: string, args: string[]): RoleProcess {
+    if (this.timedOut) throw new Error(`hard timeout of ${this.opts.hardTimeoutMs} ms already passed`);
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: REPO,
+      env: { ...process.env, FEDCAUSAL_LOG: 'json', FEDCAUSAL_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
+    const p = new RoleProcess(name, child);
+    this.processes.push(p);
+    return p;
+  }
+
+  /** Starts the coordinator, waits until it serves, and points every site kit at the ports it bound. */
+  async startCoordinator(timeoutMs = 30_000): Promise<RoleProcess> {
+    const p = this.spawnRole('coordinator', ['coordinator', 'start', '--config', this.coordinatorYaml]);
+    const ready = await p.waitForLog((l) => l.message === 'coordinator ready', timeoutMs, '"coordinator ready"');
+    const grpc = String(ready.grpc);
+    const http = String(ready.http).replace(/\/$/, '');
+    if (!/^127\.0\.0\.1:\d+$/.test(grpc) || !/^http:\/\/127\.0\.0\.1:\d+$/.test(http))
+      throw new Error(`coordinator ready line has unexpected addresses: grpc ${grpc}, http ${http}`);
+    this.grpcAddress = grpc;
+    this.httpUrl = http;
+    for (const s of this.kits.siteKits)
+      this.editYaml(this.siteYaml(s.name), (c) => ({ ...c, coordinator: { address: grpc } }));
+    return p;
+  }
+
+  /** Starts (or restarts) a site agent from its kit. */
+  startSite(name: string): RoleProcess {
+    if (!this.grpcAddress) throw new Error('start the coordinator first (sites need its port)');
+    return this.spawnRole(`site ${name}`, ['site', 'start', '--config', this.siteYaml(name)]);
+  }
+
+  /** GET /api/status. */
+  status(): Promise<FederationStatus> {
+    return this.getJson<FederationStatus>('/api/status');
+  }
+
+  /**
+   * Polls /api/status until site `name` is (or is not) online; returns that status.
+   * With `proc`, fails as soon as that process exits instead of waiting out the timeout.
+   */
+  async waitSiteOnline(name: string, online: boolean, timeoutMs: number, proc?: RoleProcess): Promise<FederationStatus> {
+    const what = `site ${name} ${online ? 'online' : 'offline'} in /api/status`;
+    const died = proc?.exited.then(({ code, signal }) => {
+      throw new Error(`${proc.name} exited (code ${code}, signal ${signal}) while waiting for ${what}`);
+    });
+    died?.catch(() => {});
+    const seen = until(
+      async () => {
+        const st = await this.status();
+        return st.sites.find((x) => x.name === name)?.online === online ? st : undefined;
+      },
+      timeoutMs,
+      what,
+    );
+    return died ? Promise.race([seen, died]) : seen;
+  }
+
+  async getJson<T = unknown>(path: string): Promise<T> {
+    const r = await fetch(this.httpUrl + path);
+    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
+    return (await r.json()) as T;
+  }
+
+  async getText(path: string): Promise<string> {
+    const r = await fetch(this.httpUrl + path);
+    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
+    return r.text();
+  }
+
+  /** The run's results.json, from the path the coordinator printed on stdout. */
+  results<T = Record<string, unknown>>(coordinator: RoleProcess): T {
+    const m = /results: (.*)/.exec(coordinator.stdout);
+    if (!m) throw new Error(`coordinator printed no results path; stdout: ${JSON.stringify(coordinator.stdout)}`);
+    return JSON.parse(readFileSync(m[1]!.trim(), 'utf8')) as T;
+  }
+
+  killAll(signal: NodeJS.Signals): void {
+    for (const p of this.processes) p.kill(signal);
+  }
+
+  /** Every process's recent output, for a failing test's report. */
+  describe(): string {
+    return this.processes.map((p) => p.tail()).join('\n');
+  }
+
+  /** Stops every child (SIGTERM, then SIGKILL after a grace period) and removes the temp folder. */
+  async close(): Promise<void> {
+    clearTimeout(this.hardTimer);
+    this.killAll('SIGTERM');
+    const all = Promise.all(this.processes.map((p) => p.exited));
+    const graceful = await within(all, 3000, 'children to exit').then(
+      () => true,
+      () => false,
+    );
+    if (!graceful) {
+      this.killAll('SIGKILL');
+      await within(all, 5000, 'children to die after SIGKILL').catch(() => {});
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `body` against a fresh federation; every child is killed and the temp
+ * folder removed afterwards. On failure the processes' last log lines are
+ * added to the error, since a multi-process failure is otherwise opaque.
+ */
+export async function withFederation(opts: FederationOptions, body: (fed: TestFederation) => Promise<void>): Promise<void> {
+  const fed = await TestFederation.create(opts);
+  try {
+    await body(fed);
+  } catch (e) {
+    const err = e as Error;
+    const why = fed.timedOut ? `(hard timeout of ${opts.hardTimeoutMs} ms hit: every child was killed)\n` : '';
+    err.message = `${err.message}\n${why}${fed.describe()}`;
+    throw err;
+  } finally {
+    await fed.close();
+  }
+}

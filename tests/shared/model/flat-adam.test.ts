@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { loadBackend } from '../../../shared/model/backend.ts';
+import { FlatAdam } from '../../../shared/model/flat-adam.ts';
+
+before(async () => void (await loadBackend('wasm').catch(() => loadBackend('cpu'))));
+
+/** A small regression with two variables, one decayed (W) and one not (b). */
+function problem() {
+  const x = tf.tensor2d([[1, 2], [3, -1], [0.5, 0.5], [-2, 1]]);
+  const y = tf.tensor2d([[1], [0], [2], [-1]]);
+  const W = tf.variable(tf.tensor2d([[0.3], [-0.2]]));
+  const b = tf.variable(tf.tensor1d([0.1]));
+  const data = () => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, W), b), y))) as tf.Scalar;
+  return { W, b, data, dispose: () => tf.dispose([x, y, W, b]) };
+}
+
+const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) =>
+  Array.from(a).forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol, `index ${i}: ${v} vs ${b[i]}`));
+
+test('matches tf.train.adam with weight decay written as an L2 loss term', () => {
+  const ref = problem();
+  const opt = tf.train.adam(0.05);
+  const wd = 0.1;
+  for (let i = 0; i < 20; i++)
+    tf.tidy(() => opt.minimize(() => tf.add(ref.data(), tf.mul(0.5 * wd, tf.sum(tf.square(ref.W)))) as tf.Scalar, false, [ref.W, ref.b]));
+  const ours = problem();
+  const flat = new FlatAdam([ours.W, ours.b], { learningRate: 0.05, weightDecay: wd, decayMask: new Float32Array([1, 1, 0]) });
+  let last = 0;
+  for (let i = 0; i < 20; i++) last = flat.step(() => ours.data());
+  close(ours.W.dataSync(), ref.W.dataSync());
+  close(ours.b.dataSync(), ref.b.dataSync());
+  // The reported loss includes the L2 term it stands for.
+  const expected = tf.tidy(() => tf.add(ref.data(), tf.mul(0.5 * wd, tf.sum(tf.square(ref.W)))).dataSync()[0]!);
+  assert.ok(Number.isFinite(last) && Math.abs(last - expected) < 0.05, `${last} vs ${expected}`);
+  flat.dispose();
+  opt.dispose();
+  ref.dispose();
+  ours.dispose();
+});
+
+test('the proximal pull equals a 0.5 * mu * ||w - anchor||^2 term', () => {
+  const anchor = new Float32Array([1, 1, 1]);
+  const ref = problem();
+  const opt = tf.train.adam(0.05);
+  const A = [tf.tensor2d([[1], [1]]), tf.tensor1d([1])];
+  for (let i = 0; i < 15; i++)
+    tf.tidy(() =>
+      opt.minimize(() => tf.add(ref.data(), tf.mul(0.5 * 0.3, tf.add(tf.sum(tf.square(tf.sub(ref.W, A[0]!))), tf.sum(tf.square(tf.sub(ref.b, A[1]!)))))) as tf.Scalar, false, [ref.W, ref.b]),
+    );
+  const ours = problem();
+  const flat = new FlatAdam([ours.W, ours.b], { learningRate: 0.05, proximalMu: 0.3, anchor });
+  for (let i = 0; i < 15; i++) flat.step(() => ours.data());
+  close(ours.W.dataSync(), ref.W.dataSync());
+  close(ours.b.dataSync(), ref.b.dataSync());
+  flat.dispose();
+  opt.dispose();
+  tf.dispose(A);
+  ref.dispose();
+  ours.dispose();
+});
+
+test('a variable the loss never touches is left alone, decay included', () => {
+  const p = problem();
+  const idle = tf.variable(tf.tensor1d([5, 5]));
+  const before = tf.memory().numTensors;
+  const flat = new FlatAdam([p.W, idle, p.b], { learningRate: 0.05, weightDecay: 0.5, decayMask: new Float32Array([1, 1, 1, 1, 0]) });
+  for (let i = 0; i < 5; i++) flat.step(() => p.data());
+  assert.deepEqual(Array.from(idle.dataSync()), [5, 5]);
+  flat.dispose();
+  assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  idle.dispose();
+  p.dispose();
+});
