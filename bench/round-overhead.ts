@@ -7,7 +7,7 @@
  * The coordinator (createFederation + startGrpcServer on 127.0.0.1:0, file spool as
  * deployed) runs in this process; each site is its own process (bench/round-site.ts)
  * with its own grpcSiteTransport, so their training overlaps as in a deployment.
- * Overhead per round = RoundRecord.durationMs - metrics.slowest_train_ms.
+ * Overhead per round = RoundRecord.durationMs - RoundRecord.slowestTrainMs.
  * Floor, same run: bench/floor-client.ts streams 4 x model bytes plain and 4 x model
  * bytes AEAD-sealed to a server here that only counts bytes.
  * Profile, same run: the pieces of a round timed alone on the same model size.
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       if (e.type === 'state') states.push({ t: now(), state: e.state, round: e.round });
       else {
         records.push(e.record);
-        progress(`round ${e.record.round}: ${e.record.durationMs} ms, slowest training ${e.record.metrics.slowest_train_ms?.toFixed(0)} ms`);
+        progress(`round ${e.record.round}: ${e.record.durationMs} ms, slowest training ${e.record.slowestTrainMs.toFixed(0)} ms`);
       }
     },
   );
@@ -242,8 +242,8 @@ async function main(): Promise<void> {
   const perRound = records.map((r) => ({
     round: r.round,
     durationMs: r.durationMs,
-    slowestTrainMs: r.metrics.slowest_train_ms ?? 0,
-    overheadMs: r.durationMs - (r.metrics.slowest_train_ms ?? 0),
+    slowestTrainMs: r.slowestTrainMs,
+    overheadMs: r.durationMs - r.slowestTrainMs,
   }));
   const overheadMs = median(perRound.map((r) => r.overheadMs));
   const breakdown = roundBreakdown(records, states, siteReports, submits);

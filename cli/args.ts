@@ -6,7 +6,8 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
   } catch (e) {
-    throw new InputError(`${command}: ${(e as Error).message} (see --help)`);
+    // The CLI prefixes 'fedcausal <command>:' itself.
+    throw new InputError(`${(e as Error).message} (see --help)`);
   }
 }
 

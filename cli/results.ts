@@ -13,7 +13,15 @@ export interface ResultsFile {
   prior: { pattern: string; p: number }[];
   priorVersion: number;
   debiasing?: Record<string, unknown>;
-  history: { round: number; participants: number; failures: number; accepted: boolean; metrics: Record<string, number> }[];
+  history: {
+    round: number;
+    participants: number;
+    failures: number;
+    /** Which sites failed the round, and why. */
+    failed: { site: string; reason: string }[];
+    accepted: boolean;
+    metrics: Record<string, number>;
+  }[];
 }
 
 export function buildResults(o: FederationOutcome): ResultsFile {
@@ -32,6 +40,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
       round: h.round,
       participants: h.participants,
       failures: h.failures,
+      failed: h.failed,
       accepted: h.accepted,
       metrics: h.metrics,
     })),

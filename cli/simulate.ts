@@ -3,6 +3,7 @@ import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
 import { createStrategy } from '../coordinator/strategy/registry.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
+import { modelNames } from '../shared/model/factory.ts';
 import { loadSchema } from '../shared/data/schema.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
@@ -77,6 +78,8 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   if (v.help) return 'help';
   if (!v.schema) throw new InputError('--schema is required');
   if (!v.model) throw new InputError('--model is required (debiased, baseline or logreg)');
+  if (!modelNames().includes(v.model))
+    throw new InputError(`unknown model "${v.model}"; expected one of: ${modelNames().join(', ')}`);
   const sites = namedPaths(v.site, '--site');
   if (sites.length === 0) throw new InputError('at least one --site NAME=PATH is required');
   const testSites = namedPaths(v['test-site'], '--test-site');

@@ -52,18 +52,25 @@ export class CoordinatorService implements CoordinatorEndpoint {
     return verifyHeader(msg.header, msg.signature, (s) => this.d.directory.signingKey(s), this.d.limits);
   }
 
-  private refuse(e: unknown, site: string | undefined): never {
+  /**
+   * Logs, counts and rethrows a refusal. Only a site whose signature verified is named
+   * in metrics and status: a forger must not choose metric labels or blame a real site.
+   */
+  refuse(e: unknown, verifiedSite?: string, header?: Uint8Array): never {
     const reason = e instanceof ProtocolError ? e.reason : 'malformed';
-    this.d.onReject?.(reason, site);
-    this.d.log.warn('message refused', { site, reason, error: (e as Error).message });
-    if (site && this.d.directory.signingKey(site)) this.d.directory.recordError(site, (e as Error).message);
+    this.d.onReject?.(reason, verifiedSite);
+    const claimed = header ? tryParseSite(header) : undefined;
+    this.d.log.warn('message refused', { site: verifiedSite ?? 'unverified', claimed, reason, error: (e as Error).message });
+    if (verifiedSite) this.d.directory.recordError(verifiedSite, (e as Error).message);
     throw e instanceof ProtocolError ? e : new ProtocolError((e as Error).message, 'malformed', { cause: e });
   }
 
   async subscribe(join: WireMessage, sink: TaskSink) {
     let header: SealedHeader;
+    let verified: string | undefined;
     try {
       header = this.verify(join);
+      verified = header.site;
       this.d.replay.check(header, { federation: this.d.gate.federation, kinds: ['join'] });
       // A join is not a once-per-round answer: a restarted site must be able to join again.
       // Its messageId stays refused, so the same join cannot be replayed.
@@ -82,7 +89,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
           'malformed',
         );
     } catch (e) {
-      this.refuse(e, tryParseSite(join.header));
+      this.refuse(e, verified, join.header);
     }
     const site = header.site;
     this.d.directory.connect(site, sink);
@@ -103,12 +110,13 @@ export class CoordinatorService implements CoordinatorEndpoint {
   }
 
   async submit(msg: WireMessage): Promise<SubmitReply> {
-    const claimed = tryParseSite(msg.header);
     let header: SealedHeader;
+    let verified: string | undefined;
     let meta: ResultMeta | undefined;
     let spool: Spool | undefined;
     try {
       header = this.verify(msg);
+      verified = header.site;
       const exp = this.d.gate.expectation(header.site);
       this.d.replay.check(header, {
         federation: this.d.gate.federation,
@@ -130,7 +138,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       checkResultMeta(meta, header);
     } catch (e) {
       spool?.dispose();
-      this.refuse(e, claimed);
+      this.refuse(e, verified, msg.header);
     }
     this.d.directory.touch(header.site);
     const s = spool!;
@@ -145,6 +153,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
         opener.finish();
         reader.finish();
       });
+    } catch (e) {
+      this.refuse(e, h.site);
     } finally {
       s.dispose();
     }

@@ -55,8 +55,12 @@ export async function startGrpcServer(opts: {
       void (async () => {
         const it = call[Symbol.asyncIterator]() as AsyncIterator<FrameMsg>;
         const first = await it.next();
-        if (first.done || !first.value.header)
-          throw new ProtocolError('a Submit stream must start with a header frame', 'malformed');
+        if (first.done || !first.value.header) {
+          const e = new ProtocolError('a Submit stream must start with a header frame', 'malformed');
+          // Never reached the endpoint: have it log and count the refusal like the rest.
+          if (endpoint.refuse) endpoint.refuse(e);
+          throw e;
+        }
         const chunks = {
           async *[Symbol.asyncIterator]() {
             for (;;) {

@@ -35,6 +35,8 @@ export interface RoundRecord {
   accepted: boolean;
   /** Training loss (example-weighted) and the evaluation of the global model the round started from. */
   metrics: Record<string, number>;
+  /** The slowest site's local training time: the rest of durationMs is federation overhead. */
+  slowestTrainMs: number;
   /** Each site's held-out evaluation of the global model the round started from. */
   siteEvaluations: Record<string, EvalMetrics>;
   durationMs: number;
@@ -186,12 +188,13 @@ export class RoundLoop implements RoundGate {
 
   private async waitForQuorum(): Promise<void> {
     const need = this.o.quorum.minSitesToStart;
-    const ready = () => this.o.trainingSites.filter((s) => this.o.directory.online().includes(s)).length >= need;
+    const onlineTraining = () => this.o.trainingSites.filter((s) => this.o.directory.online().includes(s)).length;
+    const ready = () => onlineTraining() >= need;
     if (ready()) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(new Error(`only ${this.o.directory.online().length} of ${need} required sites joined within ${this.o.quorum.startTimeoutMs / 1000}s`));
+        reject(new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${this.o.quorum.startTimeoutMs / 1000}s`));
       }, this.o.quorum.startTimeoutMs);
       const off = this.o.directory.onChange(() => {
         if (ready()) {
@@ -246,7 +249,11 @@ export class RoundLoop implements RoundGate {
       this.aggregation = o.strategy.beginAggregation(r, global);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
       this.setState('aggregating');
-      const results: SiteResult[] = [...c.results].map(([site, m]) => ({ site, numExamples: m.numExamples, metrics: m.metrics }));
+      // Timings stay out of the aggregated metrics, so results files are identical per seed.
+      const results: SiteResult[] = [...c.results].map(([site, m]) => {
+        const { trainMs: _t, ...metrics } = m.metrics;
+        return { site, numExamples: m.numExamples, metrics };
+      });
       const failures = [...c.failures.values()];
       const accepted = results.length >= o.quorum.minSitesToAccept;
       if (accepted) {
@@ -268,9 +275,8 @@ export class RoundLoop implements RoundGate {
         metrics: {
           ...prefix('train_', o.strategy.aggregateEvaluate(r, results)),
           ...prefix('eval_', o.strategy.aggregateEvaluate(r, evals)),
-          // The slowest site bounds the round; the rest of its wall time is federation overhead.
-          slowest_train_ms: Math.max(0, ...results.map((x) => x.metrics.trainMs ?? 0)),
         },
+        slowestTrainMs: Math.max(0, ...[...c.results.values()].map((m) => m.metrics.trainMs ?? 0)),
         siteEvaluations: Object.fromEntries([...c.results].filter(([, m]) => m.evaluation).map(([site, m]) => [site, m.evaluation!])),
         durationMs: Date.now() - t0,
       };

@@ -63,11 +63,11 @@ export class SiteAgent {
     const { transport, log } = this.o;
     const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site }));
     const { welcome, tasks } = await transport.subscribe(join);
-    log.info('joined federation', { federation: welcome.federation, message: welcome.message });
+    log.info('joined federation', { federation: welcome.federation, welcome: welcome.message });
     for await (const msg of tasks) {
       const { meta, weights } = await this.openTask(msg);
       if (meta.kind === 'end') {
-        log.info('federation ended', { message: meta.message });
+        log.info('federation ended', { reason: meta.message });
         return meta.message ?? 'ended';
       }
       const result = await this.handle(meta, weights);
@@ -75,7 +75,7 @@ export class SiteAgent {
         const reply = await transport.submit(
           this.seal(resultKind(meta.kind, meta.stage), meta.round, encodeFrame(result.meta, result.weights)),
         );
-        if (!reply.accepted) log.warn('result refused', { round: meta.round, message: reply.message });
+        if (!reply.accepted) log.warn('result refused', { round: meta.round, reply: reply.message });
       } catch (e) {
         // A refused result (round closed meanwhile, say) costs this round only; keep serving.
         log.warn('result refused', { round: meta.round, error: (e as Error).message });

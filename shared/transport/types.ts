@@ -35,6 +35,8 @@ export interface CoordinatorEndpoint {
   subscribe(join: WireMessage, sink: TaskSink): Promise<{ welcome: Welcome; closed: () => void }>;
   /** Verifies, stores and applies one result. Throws ProtocolError to refuse (the caller maps it to a status). */
   submit(msg: WireMessage): Promise<SubmitReply>;
+  /** Reports a message the transport itself refused (bad framing) so it is logged and counted like the rest. */
+  refuse?(e: unknown): never;
 }
 
 /** The site's view of the federation. */

@@ -24,7 +24,9 @@ test('matches tf.train.adam with weight decay written as an L2 loss term', () =>
   const opt = tf.train.adam(0.05);
   const wd = 0.1;
   for (let i = 0; i < 20; i++)
-    tf.tidy(() => opt.minimize(() => tf.add(ref.data(), tf.mul(0.5 * wd, tf.sum(tf.square(ref.W)))) as tf.Scalar, false, [ref.W, ref.b]));
+    tf.tidy(() => {
+      opt.minimize(() => tf.add(ref.data(), tf.mul(0.5 * wd, tf.sum(tf.square(ref.W)))) as tf.Scalar, false, [ref.W, ref.b]);
+    });
   const ours = problem();
   const flat = new FlatAdam([ours.W, ours.b], { learningRate: 0.05, weightDecay: wd, decayMask: new Float32Array([1, 1, 0]) });
   let last = 0;
@@ -46,9 +48,10 @@ test('the proximal pull equals a 0.5 * mu * ||w - anchor||^2 term', () => {
   const opt = tf.train.adam(0.05);
   const A = [tf.tensor2d([[1], [1]]), tf.tensor1d([1])];
   for (let i = 0; i < 15; i++)
-    tf.tidy(() =>
-      opt.minimize(() => tf.add(ref.data(), tf.mul(0.5 * 0.3, tf.add(tf.sum(tf.square(tf.sub(ref.W, A[0]!))), tf.sum(tf.square(tf.sub(ref.b, A[1]!)))))) as tf.Scalar, false, [ref.W, ref.b]),
-    );
+    tf.tidy(() => {
+      const prox = () => tf.add(tf.sum(tf.square(tf.sub(ref.W, A[0]!))), tf.sum(tf.square(tf.sub(ref.b, A[1]!))));
+      opt.minimize(() => tf.add(ref.data(), tf.mul(0.5 * 0.3, prox())) as tf.Scalar, false, [ref.W, ref.b]);
+    });
   const ours = problem();
   const flat = new FlatAdam([ours.W, ours.b], { learningRate: 0.05, proximalMu: 0.3, anchor });
   for (let i = 0; i < 15; i++) flat.step(() => ours.data());
