@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureSpace } from '../../../data/feature-space.ts';
 import { Rng } from '../../../rng.ts';
 import type { ModelConfig } from '../../config.ts';
-import { bceWithLogits, dense, multimodalEncoder, weightedMean } from '../../layers.ts';
+import { bceWithLogits, dense, multimodalEncoder, twinEncoder, weightedMean } from '../../layers.ts';
 import type { Batch, FedModel, RoundContext } from '../../model.ts';
 import { ParamSet } from '../../params.ts';
 import type { DebiasConfig } from './config.ts';
@@ -16,7 +16,6 @@ import {
   permutationMatrix,
   RunningLosses,
   stopGradient,
-  swapRows,
 } from './dual-branch.ts';
 
 /**
@@ -77,19 +76,22 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   const rng = new Rng(seed);
   const K = space.modalities.length;
   const H = cfg.hiddenDim;
-  const enc = multimodalEncoder(params, 'encoder', space, cfg.modalityDim, H, rng);
+  const hasBias = dcfg.mode !== 'off';
+  const dualBranch = hasBias && dcfg.dualBranch;
+  const view = dualBranch ? biasView(space, dcfg) : null;
+  // With a bias branch, both encoders run as one fused twin (same maths, half the kernels).
+  const single = hasBias ? null : multimodalEncoder(params, 'encoder', space, cfg.modalityDim, H, rng);
+  const twin = hasBias ? twinEncoder(params, 'encoders', space, cfg.modalityDim, H, rng, view?.columns ?? null) : null;
+  const codes = (x: tf.Tensor2D, present: tf.Tensor2D): { zc: tf.Tensor2D; zb?: tf.Tensor2D } => {
+    if (single) return { zc: single.encode(x, present) };
+    const z = twin!.encode(x, present);
+    return { zc: tf.slice(z, [0, 0], [-1, H]), zb: tf.slice(z, [0, H], [-1, H]) };
+  };
   const head = dcfg.deconfound
     ? createConfounderHead(params, 'deconfound', H, K, dcfg.confounderDim, dcfg.headHidden, rng)
     : null;
   const linear = head ? null : dense(params, 'classifier', H, 1, rng);
-  const hasBias = dcfg.mode !== 'off';
-  const biasEnc = hasBias ? multimodalEncoder(params, 'bias/encoder', space, cfg.modalityDim, H, rng) : null;
   const biasHead = hasBias ? dense(params, 'bias/classifier', 2 * H, 1, rng) : null;
-  const dualBranch = hasBias && dcfg.dualBranch;
-  const view = dualBranch ? biasView(space, dcfg) : null;
-  const viewMask = view ? tf.keep(tf.tensor1d(view.columns)) : null;
-  const biasCode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D =>
-    biasEnc!.encode(viewMask ? (tf.mul(x, viewMask) as tf.Tensor2D) : x, present);
   /** Rows where every modality of the bias view is absent: the bias branch knows nothing of them. */
   const neutralRows = (b: Batch): Uint8Array | undefined => {
     if (!view) return undefined;
@@ -114,44 +116,45 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     return tf.add(ce, bceWithLogits(nwgmLogit(head, zc, head.confounders(pt.M), pt.p), b.y)) as tf.Tensor1D;
   };
 
-  const causalWeights = (b: Batch): tf.Tensor1D => {
-    const base = Float32Array.from(b.weight.dataSync() as Float32Array);
+  /** The causal branch's per-row weights, normalised to sum 1 (weights are data: no gradient). */
+  const causalWeights = (b: Batch, base: Float32Array): tf.Tensor1D => {
     const r = running.ratio(b.rows);
     const neutral = neutralRows(b);
-    return tf.tensor1d(
-      dcfg.weighting === 'lff' ? lffWeights(r, base, neutral) : groupBalancedWeights(r, base, dcfg.share, neutral),
-    );
+    const w = dcfg.weighting === 'lff' ? lffWeights(r, base, neutral) : groupBalancedWeights(r, base, dcfg.share, neutral);
+    return tf.tensor1d(normalised(w, 1));
   };
 
   const loss = (b: Batch, ctx: RoundContext): tf.Scalar => {
-    const zc = enc.encode(b.x, b.present);
+    const { zc, zb } = codes(b.x, b.present);
     if (!dualBranch) return weightedMean(causalCE(zc, b, ctx), b.weight);
     const n = b.rows.length;
-    const zb = biasCode(b.x, b.present);
+    const y = b.y.dataSync() as Float32Array;
+    const base = b.weight.dataSync() as Float32Array;
     const zcSg = stopGradient(zc);
     const ceC = causalCE(zc, b, ctx);
-    const biasLogits = biasLogit(zcSg, zb);
+    // The bias head's plain and swapped passes share one batch of 2n rows.
+    const swap = dcfg.lambdaSwap > 0 && n > 1 && ctx.globalEpoch >= dcfg.swapWarmupEpochs;
+    const perm = swap ? derangement(n, swapRng) : null;
+    const plainIn = tf.concat([zcSg, zb!], 1) as tf.Tensor2D;
+    const biasIn = perm ? (tf.concat([plainIn, tf.concat([zcSg, tf.matMul(permutationMatrix(perm), zb!)], 1)], 0) as tf.Tensor2D) : plainIn;
+    const biasLogits = tf.reshape(biasHead!(biasIn), [-1]) as tf.Tensor1D;
+    const yAll = perm ? Float32Array.from({ length: 2 * n }, (_, i) => (i < n ? y[i]! : y[perm[i - n]!]!)) : y;
+    const wAll = perm
+      ? Float32Array.of(...normalised(base, dcfg.lambdaBias), ...normalised(Float32Array.from(perm, (j) => base[j]!), dcfg.lambdaSwap))
+      : normalised(base, dcfg.lambdaBias);
     // As in LfF: this forward pass's per-row losses update the running averages first,
-    // then the weights are read from them (values only: no gradient flows through them).
-    running.update(
-      b.rows,
-      bceWithLogits(biasLogits, b.y).dataSync() as Float32Array,
-      ceC.dataSync() as Float32Array,
-    );
-    const terms: tf.Scalar[] = [weightedMean(ceC, causalWeights(b))];
+    // then the weights are read from them.
+    running.update(b.rows, bceFromLogits(biasLogits.dataSync() as Float32Array, y, n), ceC.dataSync() as Float32Array);
+    const terms: tf.Scalar[] = [tf.sum(tf.mul(ceC, causalWeights(b, base))) as tf.Scalar];
     // The bias branch also trains on the balanced sample: the pattern shortcut is balancing's job.
-    if (dcfg.lambdaBias > 0) terms.push(tf.mul(dcfg.lambdaBias, weightedMean(gceLoss(biasLogits, b.y, dcfg.gceQ), b.weight)));
-    if (dcfg.lambdaSwap > 0 && n > 1 && ctx.globalEpoch >= dcfg.swapWarmupEpochs) {
-      const s = swapRows(permutationMatrix(derangement(n, swapRng)), zb, b.y, b.weight);
-      terms.push(tf.mul(dcfg.lambdaSwap, weightedMean(gceLoss(biasLogit(zcSg, s.zb), s.y, dcfg.gceQ), s.w)));
-    }
-    if (dcfg.lambdaInd > 0 && n > 1) terms.push(tf.mul(dcfg.lambdaInd, independencePenalty(zc, zb)));
+    if (dcfg.lambdaBias > 0 || perm) terms.push(tf.sum(tf.mul(gceLoss(biasLogits, tf.tensor1d(yAll), dcfg.gceQ), tf.tensor1d(wAll))) as tf.Scalar);
+    if (dcfg.lambdaInd > 0 && n > 1) terms.push(tf.mul(dcfg.lambdaInd, independencePenalty(zc, zb!)));
     return tf.addN(terms) as tf.Scalar;
   };
 
   const predict = (x: tf.Tensor2D, present: tf.Tensor2D, ctx: RoundContext): tf.Tensor1D =>
     tf.tidy(() => {
-      const zc = enc.encode(x, present);
+      const { zc } = codes(x, present);
       if (!head) return tf.sigmoid(tf.reshape(linear!(zc), [-1])) as tf.Tensor1D;
       return adjustedProbability(head, zc, present, ctx.prior, dcfg.adjustment);
     });
@@ -175,15 +178,32 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     rowRatios: (n: number) => running.ratio(Int32Array.from({ length: n }, (_, i) => i)),
     predictBias: (x, present) =>
       tf.tidy(() => {
-        if (!biasEnc) return tf.fill([x.shape[0]], NaN) as tf.Tensor1D;
-        return tf.sigmoid(biasLogit(enc.encode(x, present), biasCode(x, present))) as tf.Tensor1D;
+        if (!biasHead) return tf.fill([x.shape[0]], NaN) as tf.Tensor1D;
+        const { zc, zb } = codes(x, present);
+        return tf.sigmoid(biasLogit(zc, zb!)) as tf.Tensor1D;
       }),
     stats: () => ({ trackedRows: running.size, conflictingFraction: running.conflictingFraction() }),
     dispose: () => {
-      enc.dispose();
-      biasEnc?.dispose();
-      viewMask?.dispose();
+      single?.dispose();
+      twin?.dispose();
       params.dispose();
     },
   };
+}
+
+/** `w` scaled to sum to `total` (all zero stays zero). */
+function normalised(w: Float32Array, total: number): Float32Array {
+  let s = 0;
+  for (const v of w) s += v;
+  return s > 0 ? w.map((v) => (v * total) / s) : new Float32Array(w.length);
+}
+
+/** Binary cross-entropy of the first n logits, in plain numbers (bookkeeping only). */
+function bceFromLogits(logits: Float32Array, y: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const l = logits[i]!;
+    out[i] = Math.max(l, 0) - l * y[i]! + Math.log1p(Math.exp(-Math.abs(l)));
+  }
+  return out;
 }
