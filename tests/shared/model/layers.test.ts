@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import type { FeatureSpace } from '../../../shared/data/feature-space.ts';
+import { loadBackend } from '../../../shared/model/backend.ts';
+import { twinEncoder } from '../../../shared/model/layers.ts';
+import { ParamSet } from '../../../shared/model/params.ts';
+import { Rng } from '../../../shared/rng.ts';
+
+before(async () => void (await loadBackend('wasm').catch(() => loadBackend('cpu'))));
+
+const space: FeatureSpace = {
+  modalities: [
+    { name: 'a', start: 0, end: 2 },
+    { name: 'b', start: 2, end: 3 },
+  ],
+  columns: ['x0', 'x1', 'x2'].map((f, i) => ({ feature: f, featureIndex: i, kind: 'numeric' as const, mean: 0, std: 1 })),
+};
+
+test('twin encoder: the halves are independent encoders, the bias half sees only its columns', () => {
+  const H = 4;
+  const params = new ParamSet();
+  // The bias half may read column x2 only.
+  const twin = twinEncoder(params, 't', space, 3, H, new Rng(2), Float32Array.from([0, 0, 1]));
+  const x = tf.tensor2d([[0.5, -1, 2], [1, 1, -0.5]]);
+  const x2 = tf.tensor2d([[3, 2, 2], [-4, 0, -0.5]]); // x0, x1 changed; x2 the same
+  const present = tf.tensor2d([[1, 1], [1, 1]]);
+  const halves = (t: tf.Tensor2D) => {
+    const z = twin.encode(t, present).arraySync() as number[][];
+    return { zc: z.map((r) => r.slice(0, H)), zb: z.map((r) => r.slice(H)) };
+  };
+  const a = halves(x);
+  const b = halves(x2);
+  assert.deepEqual(a.zb, b.zb, 'bias half ignores the masked columns');
+  assert.notDeepEqual(a.zc, b.zc, 'the causal half reads them');
+  // Perturbing only bias-half weights leaves the causal code unchanged.
+  const [Wm, , , Wf] = params.variables();
+  const E = 2 * 3;
+  tf.tidy(() => {
+    const m = new Float32Array(Wm!.size);
+    for (let j = 0; j < 3; j++) for (let c = E; c < 2 * E; c++) m[j * 2 * E + c] = 1;
+    Wm!.assign(tf.add(Wm!, tf.mul(tf.tensor(m, Wm!.shape), 0.7)));
+    const f = new Float32Array(Wf!.size);
+    const cols = 2 * H;
+    for (let r = 0; r < Wf!.shape[0]!; r++) for (let c = H; c < cols; c++) f[r * cols + c] = 1;
+    Wf!.assign(tf.add(Wf!, tf.mul(tf.tensor(f, Wf!.shape), 0.7)));
+  });
+  const c = halves(x);
+  assert.deepEqual(c.zc, a.zc, 'causal code unchanged by bias-half weights');
+  assert.notDeepEqual(c.zb, a.zb);
+  tf.dispose([x, x2, present]);
+  twin.dispose();
+  params.dispose();
+});
