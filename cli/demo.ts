@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -9,6 +8,7 @@ import { formatTable } from '../shared/report/table.ts';
 import { intFlag } from './args.ts';
 import { provisionFederation } from './provision.ts';
 import type { ResultsFile } from './results.ts';
+import { freePort } from '../shared/net/free-port.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'bin', 'fedcausal.js');
@@ -29,18 +29,6 @@ training alone. Writes results.json, metrics.svg and every process's log under t
 folder (default runs/demo-<time>).
 `;
 
-/** A free loopback port (bind to 0, read it, release it). */
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 function heartDataDir(): string {
   const dir = process.env.FEDCAUSAL_HEART_DATA ?? resolve(REPO, '..', 'shared', 'data', 'heart-disease');

@@ -9,7 +9,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import YAML from 'yaml';
 import { provisionFederation, type ProvisionResult } from '../../../cli/provision.ts';
 import type { FederationStatus } from '../../../coordinator/http/status.ts';
 import type { FederationManifest, SignedManifest } from '../../../shared/federation/manifest.ts';
+import { freePort } from '../../../shared/net/free-port.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = join(REPO, 'bin', 'fedcausal.js');
@@ -36,18 +36,6 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** A free loopback port (bind to 0, read it, release it): only for the federation file, which wants one. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** Rejects after `ms` with a message saying what was awaited. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
