@@ -1,0 +1,79 @@
+/** The flags of `npm run eval`, compiled once into validated options. */
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InputError } from '../shared/errors.ts';
+import { DEFAULT_DOCS_DIR, DEFAULT_HEART_DIR } from './settings.ts';
+
+export const SECTION_IDS = [1, 2, 3, 4, 5] as const;
+
+export const EVAL_HELP = `usage: npm run eval -- [--quick] [--sections 1,3] [--render] [--jobs N] [--out-dir DIR] [--heart-dir DIR]
+
+Runs the evaluation of docs/results.md: 1 heart disease per site, 2 FLamby's split,
+3 heart disease leave-one-site-out, 4 synthetic cohorts (ablation, oracle, sweep),
+5 discussion (from the numbers of 1-4). Writes DIR/results.md, DIR/results.json and
+DIR/results-synthetic.svg.
+
+  --quick          1 seed and fewer synthetic points: a smoke run (written to
+                   ${join(tmpdir(), 'fedcausal-eval-quick')} unless --out-dir is given)
+  --sections LIST  run only these sections (comma-separated); the others are kept from
+                   the existing results.json and the report is rendered from both
+  --render         run nothing: render results.md and the plot again from DIR/results.json
+  --jobs N         simulations run at once, each in its own process (default 2)
+  --out-dir DIR    where the report goes (default docs/)
+  --heart-dir DIR  the UCI heart-disease folder (default ../shared/data/heart-disease)
+`;
+
+export interface EvalArgs {
+  quick: boolean;
+  render: boolean;
+  sections: number[];
+  jobs: number;
+  outDir: string;
+  heartDir: string;
+}
+
+export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean' },
+        render: { type: 'boolean' },
+        sections: { type: 'string' },
+        jobs: { type: 'string' },
+        'out-dir': { type: 'string' },
+        'heart-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new InputError(`eval: ${(e as Error).message}`);
+  }
+  if (v.help) return 'help';
+  const sections = v.sections === undefined ? [...SECTION_IDS] : parseSections(v.sections);
+  const jobs = v.jobs === undefined ? 2 : Number(v.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new InputError(`--jobs must be an integer from 1 to 64, got "${v.jobs}"`);
+  const quick = Boolean(v.quick);
+  const outDir = v['out-dir'] ?? (quick ? join(tmpdir(), 'fedcausal-eval-quick') : DEFAULT_DOCS_DIR);
+  if (v.render && (v.sections !== undefined || quick))
+    throw new InputError('--render runs nothing, so it takes neither --sections nor --quick (give --out-dir to render a quick run)');
+  return { quick, render: Boolean(v.render), sections, jobs, outDir: resolve(outDir), heartDir: resolve(v['heart-dir'] ?? DEFAULT_HEART_DIR) };
+}
+
+/** "1,3" -> [1, 3]: known section numbers, each once, in ascending order. */
+export function parseSections(text: string): number[] {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new InputError(`--sections needs a comma-separated list of ${SECTION_IDS.join(', ')}, got "${text}"`);
+  const out = new Set<number>();
+  for (const p of parts) {
+    const n = Number(p);
+    if (!/^\d+$/.test(p) || !(SECTION_IDS as readonly number[]).includes(n))
+      throw new InputError(`--sections: "${p}" is not a section; expected some of ${SECTION_IDS.join(', ')}`);
+    out.add(n);
+  }
+  return [...out].sort((a, b) => a - b);
+}

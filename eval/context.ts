@@ -1,0 +1,112 @@
+/**
+ * What every section receives (settings, the simulation runner, a temp folder) and
+ * the record each run leaves in results.json.
+ */
+import type { ClassificationReport, MeanAndSpread } from '../shared/metrics/classification.ts';
+import type { SimJob, SimOutcome } from './jobs.ts';
+import type { EvalSettings, ModelSpec } from './settings.ts';
+import { METRICS, reportsBySite, spread, type Metric } from './summary.ts';
+
+export interface Runner {
+  run(job: SimJob): Promise<SimOutcome>;
+}
+
+export interface EvalContext {
+  settings: EvalSettings;
+  runner: Runner;
+  /** A private temp folder for this section's files (removed by run.ts). */
+  tmp: string;
+  heartDir: string;
+  /** The setting the tuning picked (tuning.ts), when it is not the shipped default: sections 3 and 4 add it as a row. */
+  candidate?: ModelSpec;
+}
+
+/** What auto decided in one run (the debiasing block of the results file, trimmed). */
+export interface DecisionRecord {
+  mode: string;
+  decision: string;
+  flagged: { feature: string; labelCorr: number; withinClassCorr: number }[];
+  reason: string;
+}
+
+/** One configuration, one seed: per-site held-out reports (computed from the predictions). */
+export interface RunRecord {
+  config: string;
+  seed: number;
+  sites: Record<string, ClassificationReport>;
+  debiasing?: DecisionRecord;
+  seconds: number;
+}
+
+/** Settings a section ran under, stated in the report. */
+export interface SectionSettings {
+  rounds: number;
+  localEpochs: number;
+  seeds: number[];
+  strategy: string;
+  backends: string[];
+  quick: boolean;
+}
+
+export function decisionOf(o: SimOutcome): DecisionRecord | undefined {
+  const d = o.results.debiasing as Partial<DecisionRecord> | undefined;
+  if (!d) return undefined;
+  return { mode: String(d.mode), decision: String(d.decision), flagged: d.flagged ?? [], reason: String(d.reason ?? '') };
+}
+
+/** A run's record; `only` keeps the listed sites (e.g. the held-out ones), all when absent. */
+export function toRecord(config: string, seed: number, o: SimOutcome, only?: readonly string[]): RunRecord {
+  const all = reportsBySite(o.predictions);
+  const sites = only ? Object.fromEntries(only.map((s) => [s, all[s]!])) : all;
+  for (const [s, r] of Object.entries(sites)) if (!r) throw new Error(`run ${config} seed ${seed} has no predictions for site "${s}"`);
+  const d = decisionOf(o);
+  return { config, seed, sites, ...(d ? { debiasing: d } : {}), seconds: o.seconds };
+}
+
+/** Several one-site runs (each site alone) as one record per seed. */
+export function mergeRecords(config: string, seed: number, parts: readonly RunRecord[]): RunRecord {
+  return {
+    config,
+    seed,
+    sites: Object.assign({}, ...parts.map((p) => p.sites)) as Record<string, ClassificationReport>,
+    seconds: parts.reduce((a, p) => a + p.seconds, 0),
+  };
+}
+
+export function sectionSettings(s: EvalSettings, outcomes: readonly SimOutcome[]): SectionSettings {
+  return {
+    rounds: s.rounds,
+    localEpochs: s.localEpochs,
+    seeds: s.seeds,
+    strategy: s.strategy,
+    backends: [...new Set(outcomes.map((o) => o.backend))].sort(),
+    quick: s.quick,
+  };
+}
+
+/** Per config, per site (and 'mean' over the sites, taken per seed first): each metric's mean and spread over seeds. */
+export type SiteSummary = Record<string, Record<string, Record<Metric, MeanAndSpread>>>;
+
+export function summarizeBySite(runs: readonly RunRecord[], configs: readonly string[], sites: readonly string[]): SiteSummary {
+  const out: SiteSummary = {};
+  for (const c of configs) {
+    const mine = runs.filter((r) => r.config === c);
+    out[c] = {};
+    for (const site of [...sites, 'mean']) {
+      const per = {} as Record<Metric, MeanAndSpread>;
+      for (const m of METRICS) {
+        const values = mine.map((r) =>
+          site === 'mean' ? sites.reduce((a, s) => a + (r.sites[s]?.[m] ?? NaN), 0) / sites.length : (r.sites[site]?.[m] ?? NaN),
+        );
+        per[m] = spread(values);
+      }
+      out[c]![site] = per;
+    }
+  }
+  return out;
+}
+
+/** The configs as { id, label } for the JSON file. */
+export function specList(specs: readonly ModelSpec[]): { id: string; label: string; model: string; debiasing?: Record<string, unknown> }[] {
+  return specs.map((s) => ({ id: s.id, label: s.label, model: s.model, ...(s.debiasing ? { debiasing: s.debiasing } : {}) }));
+}
