@@ -5,7 +5,7 @@ import { createModel } from '../shared/model/factory.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import type { ModelHooks } from './round-loop.ts';
 import { mergeClassMoments, validateClassMoments } from '../shared/data/class-moments.ts';
-import { compileDebiasConfig, decideDebiasing, withDecision } from '../shared/model/variants/debiased/index.ts';
+import { compileDebiasConfig, decideDebiasing, effectiveWeighting, withDecision } from '../shared/model/variants/debiased/index.ts';
 
 /** The coordinator's model-specific steps: seeded initial weights, and the debiasing decision for `debiased`. */
 export function modelHooks(spec: ModelSpecMsg, log: Logger): ModelHooks {
@@ -39,6 +39,13 @@ function decideFromMoments(spec: ModelSpecMsg, space: FeatureSpace, moments: unk
   const dualBranch = cfg.mode === 'auto' ? d.decision === 'on' : cfg.mode === 'on';
   return {
     spec: { ...spec, raw: { ...spec.raw, debiasing } },
-    report: { mode: cfg.mode, decision: dualBranch ? 'on' : 'off', share: cfg.share, flagged: d.flagged, reason: debiasing.reason },
+    report: {
+      mode: cfg.mode,
+      decision: dualBranch ? 'on' : 'off',
+      share: cfg.share,
+      weighting: effectiveWeighting({ ...cfg, flagged: d.flagged }),
+      flagged: d.flagged,
+      reason: debiasing.reason,
+    },
   };
 }

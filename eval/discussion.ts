@@ -212,7 +212,7 @@ export function findings(d: SectionsData): string[] {
     const gb = d.tuning?.diagnosis.find((x) => x.weighting === 'group-balanced');
     if (gb)
       out.push(
-        `- *Why the shipped weighting falls short.* The bias branch does find the conflicting rows (r > 0.5 marks ` +
+        `- *Why group-balanced weights (the earlier default) fall short.* The bias branch does find the conflicting rows (r > 0.5 marks ` +
           `${fmtPercent(gb.flaggedConflicting)} of the training rows with imaging against ${fmtPercent(gb.trulyConflicting)} ` +
           `truly conflicting; recall ${f3(gb.recall)}, precision ${f3(gb.precision)}). But equal total weight for the two ` +
           `groups does not make the reading uninformative: every aligned row keeps the same weight, so the large readings ` +
@@ -268,7 +268,7 @@ export function findings(d: SectionsData): string[] {
         `- *The candidate collapses where auto would be wrong.* Forced on for heart disease, nothing is flagged, so the ` +
           `bias branch sees every column and becomes a second full classifier; the candidate's weights then hand the ` +
           `causal branch the rows that classifier gets wrong, and it learns them reversed: held-out AUROC ${f3(candOn)}, ` +
-          `the collapse METHOD.md warns of, where the shipped group-balanced weights cost far less (${f3(on)}). The ` +
+          `the collapse METHOD.md warns of, where group-balanced weights (what the shipped adaptive default uses when nothing is flagged) cost far less (${f3(on)}). The ` +
           'candidate is safe only behind the auto rule, with the bias branch restricted to the flagged features.',
       );
   }

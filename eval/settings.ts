@@ -76,13 +76,14 @@ export const ORACLE: ModelSpec = { id: 'oracle', label: 'oracle (baseline on cau
 export const SHIPPED_ID = 'auto';
 /** What is tried on the tuning seeds (default knobs), beside the shipped default. */
 export const TUNING_CANDIDATES: readonly ModelSpec[] = [
-  { id: SHIPPED_ID, label: 'shipped default (group-balanced, share 0.5)', model: 'debiased', debiasing: {} },
-  { id: 'share-0.7', label: 'group-balanced, share 0.7', model: 'debiased', debiasing: { share: 0.7 } },
-  { id: 'share-0.8', label: 'group-balanced, share 0.8', model: 'debiased', debiasing: { share: 0.8 } },
-  { id: 'share-0.9', label: 'group-balanced, share 0.9', model: 'debiased', debiasing: { share: 0.9 } },
+  { id: SHIPPED_ID, label: 'shipped default (adaptive: LfF weights behind the flagged bias view)', model: 'debiased', debiasing: {} },
+  { id: 'share-0.5', label: 'group-balanced, share 0.5 (the earlier default)', model: 'debiased', debiasing: { weighting: 'group-balanced' } },
+  { id: 'share-0.7', label: 'group-balanced, share 0.7', model: 'debiased', debiasing: { weighting: 'group-balanced', share: 0.7 } },
+  { id: 'share-0.8', label: 'group-balanced, share 0.8', model: 'debiased', debiasing: { weighting: 'group-balanced', share: 0.8 } },
+  { id: 'share-0.9', label: 'group-balanced, share 0.9', model: 'debiased', debiasing: { weighting: 'group-balanced', share: 0.9 } },
   { id: 'lff', label: 'weighting lff (LfF weights normalised to mean 1)', model: 'debiased', debiasing: { weighting: 'lff' } },
   { id: 'lff-noswap', label: 'weighting lff, no feature swap', model: 'debiased', debiasing: { weighting: 'lff', lambdaSwap: 0 } },
-  { id: 'bias-all', label: 'bias branch sees every column (biasInputs all)', model: 'debiased', debiasing: { biasInputs: 'all' } },
+  { id: 'bias-all', label: 'bias branch sees every column (biasInputs all, group-balanced)', model: 'debiased', debiasing: { biasInputs: 'all' } },
 ];
 
 /** Ids of the candidate rows in sections 3-5. */

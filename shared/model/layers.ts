@@ -17,37 +17,8 @@ export function dense(params: ParamSet, name: string, inDim: number, outDim: num
  * wasm), a learned "absent" embedding replacing a missing modality's output, the
  * mask bits appended, and a fusion layer giving the representation z.
  */
-export function multimodalEncoder(
-  params: ParamSet,
-  name: string,
-  space: FeatureSpace,
-  modalityDim: number,
-  hiddenDim: number,
-  rng: Rng,
-) {
-  const D = space.columns.length;
-  const K = space.modalities.length;
-  const E = K * modalityDim;
-  const blockMask = new Float32Array(D * E);
-  const expand = new Float32Array(K * E);
-  space.modalities.forEach((m, k) => {
-    for (let j = m.start; j < m.end; j++)
-      for (let h = 0; h < modalityDim; h++) blockMask[j * E + k * modalityDim + h] = 1;
-    for (let h = 0; h < modalityDim; h++) expand[k * E + k * modalityDim + h] = 1;
-  });
-  const mask = tf.keep(tf.tensor2d(blockMask, [D, E]));
-  const expandT = tf.keep(tf.tensor2d(expand, [K, E]));
-  const Wm = params.add(`${name}/modality/W`, [D, E], 'glorot', rng);
-  const bm = params.add(`${name}/modality/b`, [E], 'zeros', rng);
-  const absent = params.add(`${name}/absent`, [E], 'small', rng);
-  const fuse = dense(params, `${name}/fusion`, E + K, hiddenDim, rng);
-  const encode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => {
-    const perModality = tf.relu(tf.add(tf.matMul(x, tf.mul(Wm, mask) as tf.Tensor2D), bm));
-    const p = tf.matMul(present, expandT);
-    const withAbsent = tf.add(tf.mul(perModality, p), tf.mul(absent, tf.sub(1, p))) as tf.Tensor2D;
-    return tf.relu(fuse(tf.concat([withAbsent, present], 1) as tf.Tensor2D));
-  };
-  return { encode, dispose: () => (mask.dispose(), expandT.dispose()) };
+export function multimodalEncoder(params: ParamSet, name: string, space: FeatureSpace, modalityDim: number, hiddenDim: number, rng: Rng) {
+  return branchedEncoder(params, name, space, modalityDim, hiddenDim, rng, [null]);
 }
 
 /**
@@ -55,7 +26,7 @@ export function multimodalEncoder(
  * block-diagonal masks keep the halves apart, so the result equals two separate
  * encoders, while each step issues one encoder's kernels instead of two (kernel
  * launches, not arithmetic, dominate at our sizes on wasm). `biasColumns` limits
- * what the bias half reads (1 = visible); masked weights start, and stay, at zero.
+ * what the bias half reads (1 = visible). Output columns [0, H) causal, [H, 2H) bias.
  */
 export function twinEncoder(
   params: ParamSet,
@@ -66,51 +37,65 @@ export function twinEncoder(
   rng: Rng,
   biasColumns: Float32Array | null,
 ) {
+  return branchedEncoder(params, name, space, modalityDim, hiddenDim, rng, [null, biasColumns]);
+}
+
+/**
+ * B encoders side by side, each reading the columns its mask allows (null = all).
+ * Masked weights start, and stay, at zero: they never reach an output.
+ */
+function branchedEncoder(
+  params: ParamSet,
+  name: string,
+  space: FeatureSpace,
+  modalityDim: number,
+  H: number,
+  rng: Rng,
+  columns: (Float32Array | null)[],
+) {
   const D = space.columns.length;
   const K = space.modalities.length;
+  const B = columns.length;
   const E = K * modalityDim;
-  const H = hiddenDim;
-  const m1 = new Float32Array(D * 2 * E);
-  const expand = new Float32Array(K * 2 * E);
+  const m1 = new Float32Array(D * B * E);
+  const expand = new Float32Array(K * B * E);
   space.modalities.forEach((m, k) => {
-    for (let j = m.start; j < m.end; j++)
+    for (let b = 0; b < B; b++)
       for (let h = 0; h < modalityDim; h++) {
-        m1[j * 2 * E + k * modalityDim + h] = 1;
-        m1[j * 2 * E + E + k * modalityDim + h] = biasColumns ? biasColumns[j]! : 1;
+        const col = b * E + k * modalityDim + h;
+        for (let j = m.start; j < m.end; j++) m1[j * B * E + col] = columns[b] ? columns[b]![j]! : 1;
+        expand[k * B * E + col] = 1;
       }
-    for (let h = 0; h < modalityDim; h++) {
-      expand[k * 2 * E + k * modalityDim + h] = 1;
-      expand[k * 2 * E + E + k * modalityDim + h] = 1;
-    }
   });
-  const F = 2 * E + K;
-  const m2 = new Float32Array(F * 2 * H);
-  for (let r = 0; r < F; r++)
-    for (let c = 0; c < 2 * H; c++) {
-      const half = c < H ? 0 : 1;
-      m2[r * 2 * H + c] = r >= 2 * E || (r < E ? 0 : 1) === half ? 1 : 0;
-    }
-  const mask1 = tf.keep(tf.tensor2d(m1, [D, 2 * E]));
-  const mask2 = tf.keep(tf.tensor2d(m2, [F, 2 * H]));
-  const expandT = tf.keep(tf.tensor2d(expand, [K, 2 * E]));
-  const Wm = params.add(`${name}/modality/W`, [D, 2 * E], 'glorot', rng);
-  const bm = params.add(`${name}/modality/b`, [2 * E], 'zeros', rng);
-  const absent = params.add(`${name}/absent`, [2 * E], 'small', rng);
-  const Wf = params.add(`${name}/fusion/W`, [F, 2 * H], 'glorot', rng);
-  const bf = params.add(`${name}/fusion/b`, [2 * H], 'zeros', rng);
+  const mask1 = tf.keep(tf.tensor2d(m1, [D, B * E]));
+  const expandT = tf.keep(tf.tensor2d(expand, [K, B * E]));
+  const Wm = params.add(`${name}/modality/W`, [D, B * E], 'glorot', rng);
+  const bm = params.add(`${name}/modality/b`, [B * E], 'zeros', rng);
+  const absent = params.add(`${name}/absent`, [B * E], 'small', rng);
+  const F = B * E + K;
+  const Wf = params.add(`${name}/fusion/W`, [F, B * H], 'glorot', rng);
+  const bf = params.add(`${name}/fusion/b`, [B * H], 'zeros', rng);
+  // Fusion: branch b's embeddings feed only branch b's outputs; the mask bits feed all.
+  let mask2: tf.Tensor2D | null = null;
+  if (B > 1) {
+    const m2 = new Float32Array(F * B * H);
+    for (let r = 0; r < F; r++)
+      for (let c = 0; c < B * H; c++) m2[r * B * H + c] = r >= B * E || Math.floor(r / E) === Math.floor(c / H) ? 1 : 0;
+    mask2 = tf.keep(tf.tensor2d(m2, [F, B * H]));
+  }
   tf.tidy(() => {
     Wm.assign(tf.mul(Wm, mask1));
-    Wf.assign(tf.mul(Wf, mask2));
+    if (mask2) Wf.assign(tf.mul(Wf, mask2));
   });
-  /** Both codes side by side: columns [0, H) causal, [H, 2H) bias. */
   const encode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => {
     const perModality = tf.relu(tf.add(tf.matMul(x, tf.mul(Wm, mask1) as tf.Tensor2D), bm));
     const p = tf.matMul(present, expandT);
     const withAbsent = tf.add(tf.mul(perModality, p), tf.mul(absent, tf.sub(1, p))) as tf.Tensor2D;
     const fused = tf.concat([withAbsent, present], 1) as tf.Tensor2D;
-    return tf.relu(tf.add(tf.matMul(fused, tf.mul(Wf, mask2) as tf.Tensor2D), bf)) as tf.Tensor2D;
+    const W = mask2 ? (tf.mul(Wf, mask2) as tf.Tensor2D) : Wf;
+    return tf.relu(tf.add(tf.matMul(fused, W), bf)) as tf.Tensor2D;
   };
-  return { encode, dispose: () => tf.dispose([mask1, mask2, expandT]) };
+  return { encode, dispose: () => tf.dispose([mask1, expandT, ...(mask2 ? [mask2] : [])]) };
 }
 
 /** Mean binary cross-entropy from logits, per row (unreduced). */

@@ -5,7 +5,7 @@ import type { ModelConfig } from '../../config.ts';
 import { bceWithLogits, dense, multimodalEncoder, twinEncoder, weightedMean } from '../../layers.ts';
 import type { Batch, FedModel, RoundContext } from '../../model.ts';
 import { ParamSet } from '../../params.ts';
-import type { DebiasConfig } from './config.ts';
+import { effectiveWeighting, type DebiasConfig } from './config.ts';
 import { adjustedProbability, createConfounderHead, nwgmLogit, priorTensors } from './confounder.ts';
 import {
   derangement,
@@ -100,6 +100,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     return Uint8Array.from(b.rows, (_, i) => (view.modalities.every((k) => p[i * K + k] === 0) ? 1 : 0));
   };
   const swapRng = new Rng(seed).fork(0x5a4b);
+  const weighting = effectiveWeighting(dcfg);
   const running = new RunningLosses(dcfg.emaDecay);
 
   /** Causal logit on each row's own pattern (the training form of P(Y | z, m)). */
@@ -120,7 +121,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   const causalWeights = (b: Batch, base: Float32Array): tf.Tensor1D => {
     const r = running.ratio(b.rows);
     const neutral = neutralRows(b);
-    const w = dcfg.weighting === 'lff' ? lffWeights(r, base, neutral) : groupBalancedWeights(r, base, dcfg.share, neutral);
+    const w = weighting === 'lff' ? lffWeights(r, base, neutral) : groupBalancedWeights(r, base, dcfg.share, neutral);
     return tf.tensor1d(normalised(w, 1));
   };
 
@@ -172,6 +173,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
       mode: dcfg.mode,
       decision: dualBranch ? 'on' : 'off',
       share: dcfg.share,
+      weighting,
       flagged: dcfg.flagged,
       reason: dcfg.reason,
     }),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../../../../shared/errors.ts';
-import { compileDebiasConfig, DEFAULT_DEBIAS_CONFIG } from '../../../../../shared/model/variants/debiased/config.ts';
+import { compileDebiasConfig, DEFAULT_DEBIAS_CONFIG, effectiveWeighting } from '../../../../../shared/model/variants/debiased/config.ts';
 
 test('defaults: auto, balancing and Part 1 on, dual branch off until decided', () => {
   const c = compileDebiasConfig(undefined);
@@ -43,4 +43,14 @@ test('bad values are rejected with exact messages', () => {
       (e: unknown) => e instanceof InputError && e.message.startsWith(msg),
       `for ${JSON.stringify(raw)} expected "${msg}"`,
     );
+});
+
+test('adaptive weighting: LfF behind a flagged bias view, group-balanced when the bias branch sees everything', () => {
+  const flagged = [{ feature: 'reading', labelCorr: 0.6, withinClassCorr: 0.05 }];
+  assert.equal(compileDebiasConfig({}).weighting, 'adaptive');
+  assert.equal(effectiveWeighting(compileDebiasConfig({ flagged })), 'lff');
+  assert.equal(effectiveWeighting(compileDebiasConfig({})), 'group-balanced', 'nothing flagged');
+  assert.equal(effectiveWeighting(compileDebiasConfig({ flagged, biasInputs: 'all' })), 'group-balanced', 'unrestricted bias branch');
+  assert.equal(effectiveWeighting(compileDebiasConfig({ flagged, weighting: 'group-balanced' })), 'group-balanced');
+  assert.equal(effectiveWeighting(compileDebiasConfig({ weighting: 'lff' })), 'lff');
 });

@@ -44,7 +44,7 @@ test('the full model (both parts, swap after warm-up) trains: loss falls, predic
   const stats = model.stats();
   assert.equal(stats.trackedRows, data.n);
   assert.ok(stats.conflictingFraction > 0 && stats.conflictingFraction < 0.5, `conflicting ${stats.conflictingFraction}`);
-  assert.deepEqual(model.describe!(), { mode: 'on', decision: 'on', share: 0.5, flagged: [], reason: "mode 'on': dual branch on by configuration" });
+  assert.deepEqual(model.describe!(), { mode: 'on', decision: 'on', share: 0.5, weighting: 'group-balanced', flagged: [], reason: "mode 'on': dual branch on by configuration" });
   model.dispose();
 });
 
