@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { exitCodeFor, InputError } from '../shared/errors.ts';
 import { createWinstonLogger } from '../shared/logging/winston.ts';
-import { CHECK_DATA_HELP, checkData } from './check-data.ts';
+import { checkData } from './check-data.ts';
 import { parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions } from './simulate.ts';
 
 const HELP = `fedcausal: federated training of causally debiased models for hospitals
