@@ -241,7 +241,7 @@ function renderRound(r: RoundOverheadResult): string[] {
       `**as separate child processes** (bench/round-site.ts): training is synchronous, so in-process sites would train one after another ` +
       `and three sites' training would count as overhead. tfjs backend: ${r.backend} (coordinator), ` +
       `${[...new Set(Object.values(r.siteBackends))].join('/')} (sites). ${r.rounds} fit rounds, 1 local epoch each. ` +
-      'Overhead per round = `RoundRecord.durationMs - metrics.slowest_train_ms` (from the onEvent callback); the summary is the median over rounds ' +
+      'Overhead per round = `RoundRecord.durationMs - RoundRecord.slowestTrainMs` (from the onEvent callback); the summary is the median over rounds ' +
       '(round 1 also pays one-off costs: model creation and the first tfjs kernels at every site).',
     '',
     `Floor, same run: bench/floor-client.ts (a separate process, one gRPC channel per simulated site) streams 4 x ${r.floor.modelBytes.toLocaleString('en-US')} bytes ` +
@@ -249,7 +249,7 @@ function renderRound(r: RoundOverheadResult): string[] {
       `each phase's 4 streams concurrent, to a server that only counts the bytes; median of ${r.floor.reps.length} repeats after a warm-up.`,
     '',
     table(
-      ['round', 'durationMs', 'slowest_train_ms', 'overhead (ms)'],
+      ['round', 'durationMs', 'slowestTrainMs', 'overhead (ms)'],
       r.perRound.map((p) => [String(p.round), f(p.durationMs), f(p.slowestTrainMs), f(p.overheadMs)]),
     ),
     '',

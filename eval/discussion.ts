@@ -199,7 +199,8 @@ export function findings(d: SectionsData): string[] {
     );
     out.push(
       `- *Ablation ladder* (held-out AUROC at default knobs): backbone ${f3(v('backbone'))}, + Part 1 ${f3(v('part1'))}, ` +
-        `+ Part 2 ${f3(v('part2'))}, both ${f3(v('both'))}; candidate ${f3(v(CANDIDATE_ID))}.` +
+        `+ Part 2 ${f3(v('part2'))}, both ${f3(v('both'))}` +
+        (at[CANDIDATE_ID] ? `; candidate ${f3(v(CANDIDATE_ID))}.` : '.') +
         (v('part1') < v('backbone') + 0.02
           ? ' Part 1 alone does not remove the reading: it adjusts for the pattern of missing modalities, and the ' +
             'reading is a value, not a pattern.'
@@ -223,14 +224,19 @@ export function findings(d: SectionsData): string[] {
           `(same run's r throughout; eval/diagnose.ts).`,
       );
     const t = s.targets;
+    const hasCand = Boolean(at[CANDIDATE_ID]);
     out.push(
       `- *The synthetic targets*: gap closure ${fmtPercent(t.gapClosureAuto)} with the shipped default ` +
-        `(${t.gapVerdict}), ${fmtPercent(t.gapClosureCandidate)} with the candidate (on the broken-link twin ` +
-        `${fmtPercent(t.gapClosureAutoBroken)} and ${fmtPercent(t.gapClosureCandidateBroken)}); in distribution the default ` +
-        `is ${t.inDistVerdict === 'met' ? 'at or above' : 'below'} the oracle (${f3(t.inDistAuto)} vs ${f3(t.inDistOracle)}), ` +
-        `the candidate at ${f3(w(CANDIDATE_ID))}.`,
+        `(${t.gapVerdict}` +
+        (hasCand
+          ? `), ${fmtPercent(t.gapClosureCandidate)} with the candidate (on the broken-link twin ` +
+            `${fmtPercent(t.gapClosureAutoBroken)} and ${fmtPercent(t.gapClosureCandidateBroken)})`
+          : `; on the broken-link twin ${fmtPercent(t.gapClosureAutoBroken)})`) +
+        `; in distribution the default is ${t.inDistVerdict === 'met' ? 'at or above' : 'below'} the oracle ` +
+        `(${f3(t.inDistAuto)} vs ${f3(t.inDistOracle)})` +
+        (hasCand ? `, the candidate at ${f3(w(CANDIDATE_ID))}.` : '.'),
     );
-    out.push(`- *Along the sweep*, held-out gain over the backbone (auto / candidate): ${sweepGains(s)}.`);
+    out.push(`- *Along the sweep*, held-out gain over the backbone (auto${hasCand ? ' / candidate' : ''}): ${sweepGains(s, hasCand)}.`);
     const below = (c: string) =>
       s.points.filter((p) => (s.summary[p.key]![c]?.inDist.mean ?? Infinity) < s.summary[p.key]!.oracle!.inDist.mean);
     const where = (ps: SynthPoint[]) => ps.map((p) => `spurious ${p.spuriousStrength}, missing ${p.missingBias}`).join('; ');
@@ -238,7 +244,9 @@ export function findings(d: SectionsData): string[] {
     const bc = at[CANDIDATE_ID] ? below(CANDIDATE_ID) : [];
     out.push(
       '- *In distribution along the sweep*: auto ' +
-        (ba.length ? `falls below the oracle at ${where(ba)}` : 'stays at or above the oracle at every point') +
+        (ba.length
+          ? `falls below the oracle at ${where(ba)} (${ba.map((p) => `${f3(s.summary[p.key]!.auto!.inDist.mean)} vs ${f3(s.summary[p.key]!.oracle!.inDist.mean)}`).join('; ')}): there it gives up more than the shortcut bought`
+          : 'stays at or above the oracle at every point') +
         (at[CANDIDATE_ID]
           ? `; the candidate ${bc.length ? `falls below it at ${where(bc)} (${bc.map((p) => `${f3(s.summary[p.key]![CANDIDATE_ID]!.inDist.mean)} vs ${f3(s.summary[p.key]!.oracle!.inDist.mean)}`).join('; ')}): there it gives up more than the shortcut bought` : 'stays at or above it at every point'}`
           : '') +
@@ -327,12 +335,12 @@ export function conclusion(d: SectionsData): string[] {
 }
 
 /** "spurious 0.5, missing 1.2: +0.10 / +0.20; ..." for each sweep point (held-out AUROC gain over the backbone). */
-function sweepGains(s: SyntheticData): string {
+function sweepGains(s: SyntheticData, withCandidate: boolean): string {
   return s.points
     .map((p) => {
       const m = s.summary[p.key]!;
       const g = (c: string) => signed((m[c]?.heldOut.mean ?? NaN) - m.backbone!.heldOut.mean);
-      return `spurious ${p.spuriousStrength}, missing ${p.missingBias}: ${g('auto')} / ${g(CANDIDATE_ID)}`;
+      return `spurious ${p.spuriousStrength}, missing ${p.missingBias}: ${g('auto')}${withCandidate ? ` / ${g(CANDIDATE_ID)}` : ''}`;
     })
     .join('; ');
 }
