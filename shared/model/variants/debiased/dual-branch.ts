@@ -171,11 +171,14 @@ export function swapRows(P: tf.Tensor2D, zb: tf.Tensor2D, y: tf.Tensor1D, w: tf.
 export function independencePenalty(zc: tf.Tensor2D, zb: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const n = zc.shape[0];
-    const standardise = (z: tf.Tensor2D) => {
-      const c = tf.sub(z, tf.mean(z, 0, true));
-      return tf.div(c, tf.sqrt(tf.add(tf.mean(tf.square(c), 0, true), 1e-6)));
+    // Columns become rows first: tfjs reduces along the innermost axis only, and a
+    // reduction over axis 0 would transpose (forward and backward) at every mean.
+    const standardiseColumns = (z: tf.Tensor2D) => {
+      const t = tf.transpose(z);
+      const c = tf.sub(t, tf.mean(t, 1, true));
+      return tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), 1, true), 1e-6))) as tf.Tensor2D;
     };
-    const corr = tf.div(tf.matMul(standardise(zc) as tf.Tensor2D, standardise(zb) as tf.Tensor2D, true, false), n);
-    return tf.mean(tf.square(corr)) as tf.Scalar;
+    const corr = tf.matMul(standardiseColumns(zc), standardiseColumns(zb), false, true);
+    return tf.mul(tf.sum(tf.square(corr)), 1 / (n * n * zc.shape[1] * zb.shape[1])) as tf.Scalar;
   });
 }
