@@ -131,6 +131,8 @@ export async function runDemo(o: { rounds?: string; model?: string; runDir?: str
     });
     out(`\nper-site held-out results (federated ${model} vs the same model trained on the site alone):\n`);
     out(formatTable(['site', 'test rows', 'federated AUROC', 'federated acc', 'alone AUROC', 'alone acc'], rows) + '\n');
+    const d = results.debiasing as { decision?: string; reason?: string } | undefined;
+    if (d) out(`\ndebiasing: dual branch ${d.decision} (${d.reason})\n`);
     out(`\nresults: ${resultsPath}\nplot:    ${join(dirname(resultsPath), 'metrics.svg')}\nlogs:    ${runDir}/*.log\n`);
     return bad.length ? 1 : 0;
   } finally {
