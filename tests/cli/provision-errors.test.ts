@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { InputError } from '../../shared/errors.ts';
+import { provisionFederation, readFederationFile } from '../../cli/provision.ts';
+import { DATA, SITES, tempDir, federationYaml, assertInputError } from './provision-helpers.ts';
+
+function variant(dir: string, edit: (doc: Record<string, any>) => void): string {
+  const doc: Record<string, any> = {
+    name: 'heart',
+    coordinator: { host: '127.0.0.1', grpcPort: 7443, httpPort: 8080 },
+    rounds: 20,
+    model: 'debiased',
+    schema: join(DATA, 'schema.json'),
+    sites: SITES.map((s) => ({ name: s.name, data: join(DATA, s.file) })),
+  };
+  edit(doc);
+  const file = join(dir, `fed-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
+test('invalid federation files fail with exact messages naming the file and field', (t) => {
+  const dir = tempDir(t);
+  const cases: [(d: Record<string, any>) => void, string][] = [
+    [(d) => (d.sites[2].name = 'cleveland'), 'field "sites[2].name" duplicates sites[0].name "cleveland"; site names must be unique'],
+    [(d) => delete d.rounds, 'field "rounds" is required'],
+    [(d) => delete d.name, 'field "name" is required'],
+    [(d) => delete d.sites[1].data, 'field "sites[1].data" is required'],
+    [(d) => delete d.coordinator.httpPort, 'field "coordinator.httpPort" is required'],
+    [(d) => delete d.coordinator, 'field "coordinator" must be a mapping'],
+    [(d) => (d.coordinator.grpcPort = 70000), 'field "coordinator.grpcPort" must be an integer in [1, 65535], got 70000'],
+    [(d) => (d.coordinator.httpPort = 0), 'field "coordinator.httpPort" must be an integer in [1, 65535], got 0'],
+    [(d) => (d.coordinator.httpPort = '8080'), 'field "coordinator.httpPort" must be an integer in [1, 65535], got "8080"'],
+    [(d) => (d.coordinator.httpPort = 7443), 'field "coordinator.httpPort" must differ from coordinator.grpcPort (both are 7443)'],
+    [
+      (d) => (d.coordinator.host = '0.0.0.0'),
+      'field "coordinator.host" is "0.0.0.0", which is not a loopback address (127.0.0.1, ::1, localhost); set allowNonLoopback: true to serve other machines',
+    ],
+    [(d) => (d.coordinator.host = 'bad host!'), 'field "coordinator.host" must be an IP address or host name, got "bad host!"'],
+    [
+      (d) => (d.sites[0].name = 'Cleveland'),
+      'field "sites[0].name" must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, "_" and "-"), got "Cleveland"',
+    ],
+    [(d) => (d.sites = []), 'field "sites" must be a non-empty list of { name, data }'],
+    [(d) => (d.sites[1] = 'hungary'), 'field "sites[1]" must be a mapping { name, data }'],
+    [(d) => (d.sites[0].path = 'x'), 'unknown field "sites[0].path" (known: name, data)'],
+    [
+      (d) => (d.round = 3),
+      'unknown field "round" (known: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback)',
+    ],
+    [(d) => (d.model = 'forest'), 'field "model" must be one of debiased, baseline, logreg, got "forest"'],
+    [(d) => (d.model = { localEpochs: 2 }), 'field "model.kind" is required'],
+    [(d) => (d.model = { kind: 'debiased', localEpochs: 0 }), 'model.localEpochs must be an integer in [1, 1000], got 0'],
+    [(d) => (d.strategy = 'fedsgd'), 'field "strategy" must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean, got "fedsgd"'],
+    [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy option proximalMu must be a finite number >= 0, got -1'],
+    [(d) => (d.rounds = 2.5), 'field "rounds" must be an integer in [1, 100000], got 2.5'],
+    [(d) => (d.minSites = 0), 'field "minSites" must be an integer in [1, 100000], got 0'],
+    [(d) => (d.seed = 2 ** 31), 'field "seed" must be an integer in [0, 2147483647], got 2147483648'],
+    [(d) => (d.roundDeadlineSeconds = 0), 'field "roundDeadlineSeconds" must be a number in [1, 86400], got 0'],
+  ];
+  for (const [edit, message] of cases) {
+    const file = variant(dir, edit);
+    assertInputError(() => readFederationFile(file), `${file}: ${message}`);
+  }
+  // The schema is validated too, with its own path in the message.
+  const badSchema = join(dir, 'schema.json');
+  writeFileSync(badSchema, JSON.stringify({ modalities: {} }));
+  const file = variant(dir, (d) => (d.schema = 'schema.json')); // relative to the federation file
+  assertInputError(() => readFederationFile(file), `${badSchema}: field "label" must be an object { column, threshold }`);
+  // Non-loopback is allowed when asked for, beside the host or at the top level.
+  const open = variant(dir, (d) => Object.assign(d.coordinator, { host: '10.1.2.3', allowNonLoopback: true }));
+  assert.equal(readFederationFile(open).coordinator.host, '10.1.2.3');
+  const openTop = variant(dir, (d) => Object.assign(d, { allowNonLoopback: true }, { coordinator: { ...d.coordinator, host: 'hospital.example.org' } }));
+  assert.equal(readFederationFile(openTop).coordinator.allowNonLoopback, true);
+});
+
+test('provision refuses a non-empty output folder and writes nothing on error', (t) => {
+  const dir = tempDir(t);
+  const fed = federationYaml(dir);
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  writeFileSync(join(out, 'keep.txt'), 'x');
+  assertInputError(
+    () => provisionFederation(fed, out),
+    `--out ${out}: folder is not empty; refusing to write a federation over existing files (and keys)`,
+  );
+  assert.deepEqual(readdirSync(out), ['keep.txt']);
+  // An empty folder is fine.
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  provisionFederation(fed, empty);
+  assert.ok(existsSync(join(empty, 'coordinator', 'start.sh')));
+  // A bad federation file leaves no output and no temporary folder.
+  const bad = variant(dir, (d) => (d.rounds = 0));
+  const before = readdirSync(dir).sort();
+  assert.throws(() => provisionFederation(bad, join(dir, 'never')), InputError);
+  assert.deepEqual(readdirSync(dir).sort(), before);
+});
