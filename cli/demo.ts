@@ -84,7 +84,8 @@ export async function runDemo(o: { rounds?: string; model?: string; runDir?: str
   out(`  run folder: ${runDir}\n  dashboard:  http://127.0.0.1:${httpPort}/ (while the demo runs)\n\n`);
   const children: ChildProcess[] = [];
   const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
-  process.once('SIGINT', killAll);
+  // Ctrl-C or a kill ends the children too: no process outlives the demo.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, killAll);
   process.once('exit', killAll);
   try {
     const coord = spawnRole(['coordinator', 'start', '--config', coordYaml], join(runDir, 'coordinator.log'));
@@ -137,7 +138,6 @@ export async function runDemo(o: { rounds?: string; model?: string; runDir?: str
     return bad.length ? 1 : 0;
   } finally {
     killAll();
-    process.removeListener('SIGINT', killAll);
-    process.removeListener('exit', killAll);
+    for (const ev of ['SIGINT', 'SIGTERM', 'exit'] as const) process.removeListener(ev, killAll);
   }
 }

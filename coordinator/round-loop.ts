@@ -100,6 +100,7 @@ export class RoundLoop implements RoundGate {
   private modelSize = 0;
   private readonly pending = new Map<string, WireMessage>();
   private stopped = false;
+  private stopReason = '';
   prior: PatternPrior | undefined;
   decisionReport: Record<string, unknown> | undefined;
   readonly history: RoundRecord[] = [];
@@ -147,6 +148,7 @@ export class RoundLoop implements RoundGate {
 
   stop(reason: string): void {
     this.stopped = true;
+    this.stopReason = reason;
     this.collector?.abort(reason);
   }
 
@@ -265,7 +267,11 @@ export class RoundLoop implements RoundGate {
       this.aggregation = undefined;
       const evals: SiteResult[] = [...c.results]
         .filter(([, m]) => m.evaluation)
-        .map(([site, m]) => ({ site, numExamples: m.evaluation!.n, metrics: { ...m.evaluation! } as Record<string, number> }));
+        .map(([site, m]) => {
+          // n is the weight of the mean, not a metric to average.
+          const { n, ...metrics } = m.evaluation!;
+          return { site, numExamples: n, metrics: metrics as Record<string, number> };
+        });
       const record: RoundRecord = {
         round: r,
         participants: results.length,
@@ -285,6 +291,7 @@ export class RoundLoop implements RoundGate {
       o.onEvent?.({ type: 'round', record });
     }
 
+    if (this.stopped) throw new Error(`federation stopped after round ${this.round} of ${o.rounds} (${this.stopReason})`);
     // Final evaluation of the last global model at every site, test-only sites included.
     this.round = o.rounds + 1;
     this.setState('evaluating');
