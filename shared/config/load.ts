@@ -1,16 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../errors.ts';
+import { readInputFile } from '../input-file.ts';
 
 /** Reads a YAML or JSON config file; returns the object and the folder relative paths resolve against. */
 export function readConfigFile(path: string): { raw: Record<string, unknown>; baseDir: string } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`${path}: cannot read config (${(e as Error).message})`);
-  }
+  const text = readInputFile(path, 'config');
   let raw: unknown;
   try {
     raw = YAML.parse(text);

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.ts';
+import { readInputFile } from '../input-file.ts';
 
 /** The data schema of ../shared/docs/INTERFACES.md, validated. */
 export interface Schema {
@@ -79,12 +79,7 @@ export function compileSchema(raw: unknown, where: string): Schema {
 }
 
 export function loadSchema(path: string): Schema {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`${path}: cannot read schema (${(e as Error).message})`);
-  }
+  const text = readInputFile(path, 'schema');
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.ts';
+import { readInputFile } from '../input-file.ts';
 import { parseCsv } from './csv.ts';
 import { featureList, type Schema } from './schema.ts';
 
@@ -82,13 +82,7 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
 }
 
 export function loadSiteTable(schema: Schema, file: string): SiteTable {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`${file}: cannot read data file (${(e as Error).message})`);
-  }
-  return parseSiteTable(schema, text, file);
+  return parseSiteTable(schema, readInputFile(file, 'data file'), file);
 }
 
 /** The rows at `idx`, as a table of their own (train/test splits). */
