@@ -46,7 +46,7 @@ export interface SiteAgentOptions {
 export class SiteAgent {
   private readonly replay = new ReplayGuard({ maxAgeMs: 10 * 60_000 });
   private runner: SiteModelRunner | undefined;
-  private encoded: { space: FeatureSpace; train: EncodedData; test: EncodedData } | undefined;
+  private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
 
   constructor(private readonly o: SiteAgentOptions) {}
 
@@ -108,10 +108,12 @@ export class SiteAgent {
     return { meta: meta!, weights };
   }
 
+  /** Encodes the site's rows once per feature space (every task carries a fresh copy of the same one). */
   private encode(space: FeatureSpace) {
-    if (!this.encoded || this.encoded.space !== space) {
+    const key = JSON.stringify(space);
+    if (this.encoded?.key !== key) {
       const { train, test } = this.o.data;
-      this.encoded = { space, train: encodeTable(train, space), test: encodeTable(test, space) };
+      this.encoded = { key, train: encodeTable(train, space), test: encodeTable(test, space) };
     }
     return this.encoded;
   }
