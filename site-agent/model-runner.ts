@@ -17,6 +17,7 @@ import { Rng } from '../shared/rng.ts';
  */
 export class SiteModelRunner {
   private readonly rng: Rng;
+  private attachedRows = -1;
   private constructor(
     private readonly spec: ModelSpecMsg,
     private readonly space: FeatureSpace,
@@ -46,7 +47,11 @@ export class SiteModelRunner {
   }
 
   train(data: EncodedData, c: { round: number; prior: PatternPrior }, config: Record<string, unknown>, anchor: Float32Array) {
-    this.model.attachTrainingSet?.(data.n);
+    // Once per training set: per-row state (the dual branch's running losses) must carry across rounds.
+    if (this.attachedRows !== data.n) {
+      this.model.attachTrainingSet?.(data.n);
+      this.attachedRows = data.n;
+    }
     const mu = typeof config.proximalMu === 'number' ? config.proximalMu : 0;
     const summary = trainLocal(this.model, data, c, {
       config: this.config,
