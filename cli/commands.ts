@@ -2,7 +2,7 @@
 // (model variants register in shared/model/factory.ts)
 import { startCoordinator } from '../coordinator/main.ts';
 import { InputError } from '../shared/errors.ts';
-import { createWinstonLogger } from '../shared/logging/winston.ts';
+import { cliLogger as logger, out } from './io.ts';
 import { SYNTH_KNOBS, compileSynthOptions, synthKnobsHelp } from '../shared/synth/options.ts';
 import { writeCohort } from '../shared/synth/write.ts';
 import { startSite } from '../site-agent/main.ts';
@@ -13,12 +13,6 @@ import { provisionFederation } from './provision.ts';
 import { buildResults } from './results.ts';
 import { statusCommand } from './status.ts';
 
-const out = (s: string) => void process.stdout.write(s);
-const logger = () =>
-  createWinstonLogger({
-    format: process.env.FEDCAUSAL_LOG === 'pretty' || (process.env.FEDCAUSAL_LOG !== 'json' && process.stderr.isTTY) ? 'pretty' : 'json',
-    level: process.env.FEDCAUSAL_LOG_LEVEL ?? 'info',
-  });
 
 /** Ends the process's work on SIGINT/SIGTERM instead of dying mid-write. */
 function abortOnSignals(): AbortSignal {

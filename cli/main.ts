@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { exitCodeFor, InputError } from '../shared/errors.ts';
-import { createWinstonLogger } from '../shared/logging/winston.ts';
+import { cliLogger, out } from './io.ts';
 import { checkData } from './check-data.ts';
 import { parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions } from './simulate.ts';
 
@@ -24,19 +24,13 @@ environment: FEDCAUSAL_BACKEND=auto|node-gpu|node|wasm|cpu, FEDCAUSAL_LOG=json|p
 
 type Command = (argv: string[]) => Promise<number>;
 
-const out = (s: string) => void process.stdout.write(s);
-
-function logger() {
-  const format = process.env.FEDCAUSAL_LOG === 'json' ? 'json' : process.env.FEDCAUSAL_LOG === 'pretty' || process.stderr.isTTY ? 'pretty' : 'json';
-  return createWinstonLogger({ format, level: process.env.FEDCAUSAL_LOG_LEVEL ?? 'info' });
-}
 
 const commands: Record<string, Command> = {
   'check-data': async (argv) => checkData(argv, out),
   simulate: async (argv) => {
     const o = parseSimulateArgs(argv);
     if (o === 'help') return out(SIMULATE_HELP), 0;
-    const { results, predictions } = await runSimulation(o, logger());
+    const { results, predictions } = await runSimulation(o, cliLogger());
     const json = JSON.stringify(results, null, 2);
     if (o.out) writeFileSync(o.out, json + '\n');
     else out(json + '\n');
