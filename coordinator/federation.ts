@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PayloadSealer } from '../shared/crypto/envelope.ts';
 import type { Identity } from '../shared/crypto/keys.ts';
 import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
@@ -32,9 +33,14 @@ export interface FederationSettings {
 /** Wires directory, endpoint and round loop: the coordinator, minus its transports. */
 export function createFederation(s: FederationSettings, log: Logger, onEvent?: RoundLoopOptions['onEvent'], onReject?: (reason: string, site?: string) => void) {
   const directory = new SiteDirectory(s.sites);
+  // A round's task payload is the same for every site: hash it once, sign per site.
+  const digests = new WeakMap<Uint8Array, string>();
   const seal = (site: string, round: number, kind: string, payload: Uint8Array) => {
+    let plainDigest = digests.get(payload);
+    if (!plainDigest) digests.set(payload, (plainDigest = createHash('sha256').update(payload).digest('hex')));
     const sealer = new PayloadSealer({ federation: s.federation, round, site, kind }, payload, {
       signingSecretKey: s.identity.signing.secretKey,
+      plainDigest,
     });
     // Re-iterable: a pending task is re-sent when a site reconnects.
     return { header: sealer.header, signature: sealer.signature, chunks: { [Symbol.iterator]: () => sealer.chunks() } };

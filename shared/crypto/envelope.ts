@@ -75,6 +75,11 @@ export interface SealOptions {
   /** Encrypt to this X25519 public key; omit for a plain (signed only) payload. */
   recipientBoxPublicKey?: Uint8Array;
   chunkSize?: number;
+  /**
+   * Plain payloads only: the SHA-256 (hex) of this payload, when the caller already
+   * has it (one broadcast sealed for several sites), so it is not hashed again.
+   */
+  plainDigest?: string;
 }
 
 export interface SealedPayload {
@@ -118,7 +123,7 @@ export class PayloadSealer {
       keys.digestKey.fill(0);
       ephemeralPublicKey = Buffer.from(eph.publicKey).toString('base64');
     } else {
-      digest = createHash('sha256').update(payload).digest('hex');
+      digest = opts.plainDigest ?? createHash('sha256').update(payload).digest('hex');
     }
     const sealed: SealedHeader = {
       version: ENVELOPE_VERSION,

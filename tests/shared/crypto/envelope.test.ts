@@ -367,3 +367,19 @@ test('sealPayload refuses to produce a header a receiver would reject', () => {
     /low-order/,
   );
 });
+
+test('a precomputed plain digest seals the same message; a wrong one is caught at finish', () => {
+  const coord = generateIdentity();
+  const payload = new Uint8Array(3000).map((_, i) => i % 251);
+  const digest = createHash('sha256').update(payload).digest('hex');
+  const lookup = () => coord.signing.publicKey;
+  const limits = { maxPayloadBytes: 1 << 20, maxChunkSize: 1024 };
+  const meta = { federation: 'f', round: 1, site: 's', kind: 'task-fit' };
+  const good = sealPayload(meta, payload, { signingSecretKey: coord.signing.secretKey, chunkSize: 1024, plainDigest: digest });
+  const h = verifyHeader(good.header, good.signature, lookup, limits);
+  assert.equal(h.payloadSha256, digest);
+  assert.deepEqual(openPayload(h, good.header, good.chunks), payload);
+  const bad = sealPayload(meta, payload, { signingSecretKey: coord.signing.secretKey, chunkSize: 1024, plainDigest: '0'.repeat(64) });
+  const hb = verifyHeader(bad.header, bad.signature, lookup, limits);
+  assert.throws(() => openPayload(hb, bad.header, bad.chunks), (e: unknown) => e instanceof ProtocolError && e.reason === 'bad-signature');
+});
