@@ -13,6 +13,8 @@ export interface FlatAdamOptions {
   /** FedProx: mu * (w - anchor) is added to the gradient. */
   proximalMu?: number;
   anchor?: Float32Array;
+  /** 0 for structural zeros (ParamSet.trainableMask): their gradient is dropped, so they never move. */
+  trainableMask?: Float32Array;
 }
 
 /**
@@ -23,10 +25,15 @@ export interface FlatAdamOptions {
  * term are a handful of kernels whatever the variable count. Same arithmetic as
  * tf.train.adam (bias-corrected, epsilon outside the square root), with weight decay
  * and the proximal pull added to the gradient as PyTorch's Adam does.
+ * It keeps its own flat copy of the weights (read from the variables once, at
+ * construction) and writes the variables after each step: the variables must not be
+ * changed elsewhere while the optimizer lives (trainLocal makes one per call).
  */
 export class FlatAdam {
+  private readonly w: tf.Variable;
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
+  private readonly trainable: tf.Tensor1D | undefined;
   private readonly decay: tf.Tensor1D | undefined;
   private readonly anchor: tf.Tensor1D | undefined;
   private readonly sizes: number[];
@@ -38,6 +45,7 @@ export class FlatAdam {
   ) {
     this.sizes = vars.map((v) => v.size);
     const n = this.sizes.reduce((a, b) => a + b, 0);
+    this.w = tf.tidy(() => tf.variable(this.flat(vars), false));
     this.m = tf.tidy(() => tf.variable(tf.zeros([n]), false));
     this.v = tf.tidy(() => tf.variable(tf.zeros([n]), false));
     if ((o.weightDecay ?? 0) > 0) {
@@ -48,6 +56,10 @@ export class FlatAdam {
     if ((o.proximalMu ?? 0) > 0 && o.anchor) {
       if (o.anchor.length !== n) throw new Error(`anchor must have ${n} entries`);
       this.anchor = tf.keep(tf.tensor1d(o.anchor));
+    }
+    if (o.trainableMask) {
+      if (o.trainableMask.length !== n) throw new Error(`trainableMask must have ${n} entries`);
+      this.trainable = tf.keep(tf.tensor1d(o.trainableMask));
     }
   }
 
@@ -85,7 +97,7 @@ export class FlatAdam {
     this.t++;
     const out = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(lossFn, this.vars);
-      const w = this.flat(this.vars);
+      const w = this.w;
       // A variable the loss does not touch (e.g. NWGM attention in exact mode) gets no
       // gradient; like PyTorch, it then gets no weight decay either.
       const missing = this.vars.flatMap((v, i) => (grads[v.name] ? [] : [i]));
@@ -97,6 +109,7 @@ export class FlatAdam {
         reported = tf.add(value, tf.mul(0.5, tf.sum(tf.mul(dw, w))));
       }
       if (this.anchor) g = tf.add(g, tf.mul(this.o.proximalMu!, tf.sub(w, this.anchor)));
+      if (this.trainable) g = tf.mul(g, this.trainable);
       const m = tf.add(tf.mul(b1, this.m), tf.mul(1 - b1, g));
       const v = tf.add(tf.mul(b2, this.v), tf.mul(1 - b2, tf.square(g)));
       this.m.assign(m);
@@ -104,14 +117,33 @@ export class FlatAdam {
       const mHat = tf.div(m, 1 - b1 ** this.t);
       const vHat = tf.div(v, 1 - b2 ** this.t);
       const next = tf.sub(w, tf.mul(this.o.learningRate, tf.div(mHat, tf.add(tf.sqrt(vHat), eps))));
-      tf.split(next, this.sizes).forEach((part, i) => this.vars[i]!.assign(tf.reshape(part, this.vars[i]!.shape)));
+      this.w.assign(next);
+      this.writeBack(next as tf.Tensor1D);
       return reported.dataSync()[0]!;
     });
     return out;
   }
 
+  /** Copies the flat weights into the variables. */
+  private writeBack(next: tf.Tensor1D): void {
+    if (tf.getBackend() === 'wasm') {
+      // wasm's split copies the WHOLE input out of its heap once per part (its slice
+      // kernel reads all of x); reading once and uploading each part moves 2 copies
+      // instead of one per variable, and issues no kernels.
+      const vals = next.dataSync() as Float32Array;
+      let o = 0;
+      this.vars.forEach((v, i) => {
+        v.assign(tf.tensor(vals.subarray(o, o + this.sizes[i]!), v.shape));
+        o += this.sizes[i]!;
+      });
+      return;
+    }
+    tf.split(next, this.sizes).forEach((part, i) => this.vars[i]!.assign(tf.reshape(part, this.vars[i]!.shape)));
+  }
+
   dispose(): void {
-    tf.dispose([this.m, this.v]);
+    tf.dispose([this.w, this.m, this.v]);
+    this.trainable?.dispose();
     if (this.decay) this.decay.dispose();
     this.decayCache?.t.dispose();
     if (this.anchor) this.anchor.dispose();

@@ -1,14 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSpace } from '../data/feature-space.ts';
 import type { Rng } from '../rng.ts';
+import { affine } from './affine.ts';
 import type { ParamSet } from './params.ts';
 import type { Batch, FedModel } from './model.ts';
 
+/** The parameters of a dense layer, for layers that apply them in a custom op. */
+export function denseParams(params: ParamSet, name: string, inDim: number, outDim: number, rng: Rng) {
+  return { W: params.add(`${name}/W`, [inDim, outDim], 'glorot', rng), b: params.add(`${name}/b`, [outDim], 'zeros', rng) };
+}
+
 /** y = x W + b. */
 export function dense(params: ParamSet, name: string, inDim: number, outDim: number, rng: Rng) {
-  const W = params.add(`${name}/W`, [inDim, outDim], 'glorot', rng);
-  const b = params.add(`${name}/b`, [outDim], 'zeros', rng);
-  return (x: tf.Tensor2D): tf.Tensor2D => tf.add(tf.matMul(x, W), b) as tf.Tensor2D;
+  const { W, b } = denseParams(params, name, inDim, outDim, rng);
+  return (x: tf.Tensor2D): tf.Tensor2D => affine([{ x, W }], b);
 }
 
 /**
@@ -42,7 +47,7 @@ export function twinEncoder(
 
 /**
  * B encoders side by side, each reading the columns its mask allows (null = all).
- * Masked weights start, and stay, at zero: they never reach an output.
+ * Masked weights start, and stay, at zero (ParamSet structural zeros, no gradient).
  */
 function branchedEncoder(
   params: ParamSet,
@@ -67,35 +72,30 @@ function branchedEncoder(
         expand[k * B * E + col] = 1;
       }
   });
-  const mask1 = tf.keep(tf.tensor2d(m1, [D, B * E]));
+  // Block structure as structural zeros of the parameters (ParamSet masks): they stay
+  // zero through training and aggregation, so the forward pass multiplies no masks.
   const expandT = tf.keep(tf.tensor2d(expand, [K, B * E]));
-  const Wm = params.add(`${name}/modality/W`, [D, B * E], 'glorot', rng);
+  const Wm = params.add(`${name}/modality/W`, [D, B * E], 'glorot', rng, m1);
   const bm = params.add(`${name}/modality/b`, [B * E], 'zeros', rng);
   const absent = params.add(`${name}/absent`, [B * E], 'small', rng);
   const F = B * E + K;
-  const Wf = params.add(`${name}/fusion/W`, [F, B * H], 'glorot', rng);
-  const bf = params.add(`${name}/fusion/b`, [B * H], 'zeros', rng);
   // Fusion: branch b's embeddings feed only branch b's outputs; the mask bits feed all.
-  let mask2: tf.Tensor2D | null = null;
+  let m2: Float32Array | undefined;
   if (B > 1) {
-    const m2 = new Float32Array(F * B * H);
+    m2 = new Float32Array(F * B * H);
     for (let r = 0; r < F; r++)
       for (let c = 0; c < B * H; c++) m2[r * B * H + c] = r >= B * E || Math.floor(r / E) === Math.floor(c / H) ? 1 : 0;
-    mask2 = tf.keep(tf.tensor2d(m2, [F, B * H]));
   }
-  tf.tidy(() => {
-    Wm.assign(tf.mul(Wm, mask1));
-    if (mask2) Wf.assign(tf.mul(Wf, mask2));
-  });
+  const Wf = params.add(`${name}/fusion/W`, [F, B * H], 'glorot', rng, m2);
+  const bf = params.add(`${name}/fusion/b`, [B * H], 'zeros', rng);
   const encode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => {
-    const perModality = tf.relu(tf.add(tf.matMul(x, tf.mul(Wm, mask1) as tf.Tensor2D), bm));
+    const perModality = affine([{ x, W: Wm, grad: false }], bm, 'relu');
     const p = tf.matMul(present, expandT);
     const withAbsent = tf.add(tf.mul(perModality, p), tf.mul(absent, tf.sub(1, p))) as tf.Tensor2D;
     const fused = tf.concat([withAbsent, present], 1) as tf.Tensor2D;
-    const W = mask2 ? (tf.mul(Wf, mask2) as tf.Tensor2D) : Wf;
-    return tf.relu(tf.add(tf.matMul(fused, W), bf)) as tf.Tensor2D;
+    return affine([{ x: fused, W: Wf }], bf, 'relu');
   };
-  return { encode, dispose: () => tf.dispose([mask1, expandT, ...(mask2 ? [mask2] : [])]) };
+  return { encode, dispose: () => tf.dispose([expandT]) };
 }
 
 /** Mean binary cross-entropy from logits, per row (unreduced). */

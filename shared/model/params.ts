@@ -12,12 +12,18 @@ export interface ParamSpec {
  * seeded Rng, so a seed fixes the model exactly.
  */
 export class ParamSet {
-  private readonly entries: { spec: ParamSpec; v: tf.Variable; decay: boolean }[] = [];
+  private readonly entries: { spec: ParamSpec; v: tf.Variable; decay: boolean; mask?: Float32Array }[] = [];
 
-  /** Glorot-uniform matrices (weight-decayed) or zero vectors (biases, not decayed). */
-  add(name: string, shape: number[], init: 'glorot' | 'zeros' | 'small', rng: Rng): tf.Variable {
+  /**
+   * Glorot-uniform matrices (weight-decayed) or zero vectors (biases, not decayed).
+   * `mask` (0/1, one per entry) marks structural zeros: entries with 0 start at zero,
+   * are zeroed on every setFlat and get no gradient (trainableMask), so a
+   * block-diagonal layer needs no masking in its forward pass.
+   */
+  add(name: string, shape: number[], init: 'glorot' | 'zeros' | 'small', rng: Rng, mask?: Float32Array): tf.Variable {
     if (this.entries.some((e) => e.spec.name === name)) throw new Error(`parameter "${name}" defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
+    if (mask && mask.length !== size) throw new Error(`mask of "${name}" has ${mask.length} entries, the parameter ${size}`);
     const vals = new Float32Array(size);
     if (init === 'glorot') {
       const fanIn = shape[0] ?? 1;
@@ -27,9 +33,10 @@ export class ParamSet {
     } else if (init === 'small') {
       for (let i = 0; i < size; i++) vals[i] = rng.normal() * 0.01;
     }
+    if (mask) for (let i = 0; i < size; i++) if (mask[i] === 0) vals[i] = 0;
     // tfjs variable names are process-global; our names live in the spec instead.
     const v = tf.variable(tf.tensor(vals, shape), true);
-    this.entries.push({ spec: { name, shape }, v, decay: init === 'glorot' });
+    this.entries.push({ spec: { name, shape }, v, decay: init === 'glorot', ...(mask ? { mask: Float32Array.from(mask) } : {}) });
     return v;
   }
 
@@ -57,9 +64,22 @@ export class ParamSet {
     if (w.length !== this.size) throw new Error(`weights have ${w.length} values, the model needs ${this.size}`);
     let o = 0;
     for (const e of this.entries) {
-      e.v.assign(tf.tensor(w.subarray(o, o + e.v.size), e.spec.shape));
+      const part = w.subarray(o, o + e.v.size);
+      e.v.assign(tf.tensor(e.mask ? part.map((x, i) => (e.mask![i] === 0 ? 0 : x)) : part, e.spec.shape));
       o += e.v.size;
     }
+  }
+
+  /** 1 for each flat entry that trains, 0 for structural zeros; undefined when every entry trains. */
+  trainableMask(): Float32Array | undefined {
+    if (!this.entries.some((e) => e.mask)) return undefined;
+    const out = new Float32Array(this.size).fill(1);
+    let o = 0;
+    for (const e of this.entries) {
+      if (e.mask) out.set(e.mask, o);
+      o += e.v.size;
+    }
+    return out;
   }
 
   /** 1 for each flat entry that weight decay applies to (matrices), 0 for biases and embeddings. */

@@ -64,6 +64,7 @@ export function trainLocal(
     decayMask: config.weightDecay > 0 ? model.params.decayMask() : undefined,
     proximalMu: mu,
     anchor: mu > 0 ? opts.anchor : undefined,
+    trainableMask: model.params.trainableMask(),
   });
   let lastLoss = NaN;
   let steps = 0;

@@ -76,3 +76,20 @@ test('a variable the loss never touches is left alone, decay included', () => {
   idle.dispose();
   p.dispose();
 });
+
+test('entries outside the trainable mask never move, the rest train as without the mask', () => {
+  const masked = problem();
+  const free = problem();
+  const a = new FlatAdam([masked.W, masked.b], { learningRate: 0.05, weightDecay: 0.1, decayMask: new Float32Array([1, 1, 0]), trainableMask: new Float32Array([1, 0, 1]) });
+  const before = masked.W.dataSync()[1];
+  for (let i = 0; i < 10; i++) a.step(() => masked.data());
+  assert.equal(masked.W.dataSync()[1], before, 'W[1] is frozen');
+  const b = new FlatAdam([free.W, free.b], { learningRate: 0.05, weightDecay: 0.1, decayMask: new Float32Array([1, 1, 0]) });
+  for (let i = 0; i < 10; i++) b.step(() => free.data());
+  assert.notEqual(free.W.dataSync()[1], before, 'without the mask it trains');
+  assert.throws(() => new FlatAdam([masked.W], { learningRate: 0.1, trainableMask: new Float32Array(3) }), /trainableMask must have 2 entries/);
+  a.dispose();
+  b.dispose();
+  masked.dispose();
+  free.dispose();
+});

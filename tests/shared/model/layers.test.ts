@@ -3,6 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSpace } from '../../../shared/data/feature-space.ts';
 import { loadBackend } from '../../../shared/model/backend.ts';
+import { FlatAdam } from '../../../shared/model/flat-adam.ts';
 import { twinEncoder } from '../../../shared/model/layers.ts';
 import { ParamSet } from '../../../shared/model/params.ts';
 import { Rng } from '../../../shared/rng.ts';
@@ -49,6 +50,26 @@ test('twin encoder: the halves are independent encoders, the bias half sees only
   assert.deepEqual(c.zc, a.zc, 'causal code unchanged by bias-half weights');
   assert.notDeepEqual(c.zb, a.zb);
   tf.dispose([x, x2, present]);
+  twin.dispose();
+  params.dispose();
+});
+
+test('twin encoder: training keeps the block structure (masked weights stay zero, the bias half stays blind)', () => {
+  const params = new ParamSet();
+  const twin = twinEncoder(params, 't', space, 3, 4, new Rng(3), Float32Array.from([0, 0, 1]));
+  const x = tf.tensor2d([[0.5, -1, 2], [1, 1, -0.5], [-2, 0.3, 1]]);
+  const present = tf.tensor2d([[1, 1], [1, 0], [0, 1]]);
+  const mask = params.trainableMask()!;
+  const zerosAt = () => Array.from(params.getFlat()).flatMap((v, i) => (mask[i] === 0 && v !== 0 ? [i] : []));
+  assert.ok(mask.some((m) => m === 0), 'the twin has structural zeros');
+  const opt = new FlatAdam(params.variables(), { learningRate: 0.1, weightDecay: 0.01, decayMask: params.decayMask(), trainableMask: mask });
+  // A loss that pulls every output, so every weight would move if it could.
+  for (let i = 0; i < 20; i++) opt.step(() => tf.sum(tf.square(tf.sub(twin.encode(x, present), 1))) as tf.Scalar);
+  assert.deepEqual(zerosAt(), [], 'masked weights are still zero');
+  const zb = (t: tf.Tensor2D) => (twin.encode(t, present).arraySync() as number[][]).map((r) => r.slice(4));
+  assert.deepEqual(zb(x), zb(tf.tensor2d([[9, 9, 2], [-9, 5, -0.5], [0, 0, 1]])), 'bias half still ignores x0 and x1');
+  opt.dispose();
+  tf.dispose([x, present]);
   twin.dispose();
   params.dispose();
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PatternPrior } from '../../../data/patterns.ts';
 import type { Rng } from '../../../rng.ts';
+import { affine } from '../../affine.ts';
 import type { ParamSet } from '../../params.ts';
 
 /**
@@ -48,10 +49,10 @@ export function createConfounderHead(
   const b2 = params.add(`${name}/head/b2`, [1], 'zeros', rng);
   const Wq = params.add(`${name}/attention/Wq`, [zDim, confounderDim], 'zeros', rng);
   return {
-    confounders: (present) => tf.relu(tf.add(tf.matMul(present, Wd), bd)) as tf.Tensor2D,
+    confounders: (present) => affine([{ x: present, W: Wd, grad: false }], bd, 'relu'),
     logit: (z, c) => {
-      const h = tf.relu(tf.add(tf.add(tf.matMul(z, Wz), tf.matMul(c, Wc)), b1)) as tf.Tensor2D;
-      return tf.reshape(tf.add(tf.matMul(h, w2), b2), [-1]) as tf.Tensor1D;
+      const h = affine([{ x: z, W: Wz }, { x: c, W: Wc }], b1, 'relu');
+      return tf.reshape(affine([{ x: h, W: w2 }], b2), [-1]) as tf.Tensor1D;
     },
     logitAll: (z, C) => {
       const n = z.shape[0];

@@ -5,19 +5,16 @@ import type { Rng } from '../../../rng.ts';
  * Part 2 of METHOD.md: the pieces of the dual-branch (LfF / DisEnt) objective that
  * do not depend on the model's layout. Tensor functions are differentiable on the
  * wasm backend (no gather, no comparison masks, no einsum); the weight arithmetic
- * runs outside the gradient tape on plain arrays.
+ * runs outside the gradient tape on plain arrays. The ops a training step uses
+ * (weightedGce, biasHeadLogits, crossCorrelationPenalty) have hand-written gradients:
+ * at our batch sizes kernel launches dominate on wasm, and autodiff of their small ops
+ * cost most of a debiased step. Tests check each against autodiff or finite differences.
  */
-
-/** Identity forward, zero gradient (DisEnt's `.detach()`): tfjs has no public stopGradient. */
-const detach = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-  value: tf.clone(inputs[0] as tf.Tensor),
-  gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)],
-}));
-export const stopGradient = <T extends tf.Tensor>(x: T): T => detach(x) as T;
 
 /**
  * Generalized cross-entropy per row, L = (1 - p_y^q) / q with p_y = sigmoid(s * logit),
  * s = 2y - 1. p_y^q = exp(-q softplus(-s logit)) keeps it stable for large logits.
+ * The reference form (autodiff); training uses weightedGce, its fused twin.
  */
 export function gceLoss(logits: tf.Tensor1D, y: tf.Tensor1D, q: number): tf.Tensor1D {
   return tf.tidy(() => {
@@ -25,6 +22,87 @@ export function gceLoss(logits: tf.Tensor1D, y: tf.Tensor1D, q: number): tf.Tens
     const pq = tf.exp(tf.mul(-q, tf.softplus(tf.neg(tf.mul(s, logits)))));
     return tf.div(tf.sub(1, pq), q) as tf.Tensor1D;
   });
+}
+
+/**
+ * sum_i w_i GCE(logit_i, y_i) as one op with a hand-written gradient,
+ * dL/dlogit_i = -w_i s_i p_i^q sigmoid(-s_i logit_i): a few kernels where autodiff of
+ * gceLoss and the weighted sum took about thirty. Labels and weights are plain numbers.
+ */
+export function weightedGce(logits: tf.Tensor1D, y: Float32Array, w: Float32Array, q: number): tf.Scalar {
+  const n = logits.shape[0];
+  if (y.length !== n || w.length !== n) throw new Error(`weightedGce: ${n} logits, ${y.length} labels, ${w.length} weights`);
+  let wSum = 0;
+  for (const v of w) wSum += v;
+  const negS = Float32Array.from(y, (v) => 1 - 2 * v);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const l = args[0] as tf.Tensor1D;
+    const save = args[1] as tf.GradSaveFunc;
+    const negU = tf.mul(tf.tensor1d(negS), l);
+    const pq = tf.exp(tf.mul(-q, tf.softplus(negU)));
+    save([negU, pq]);
+    return {
+      // sum w (1 - pq) / q = (sum w - sum w pq) / q
+      value: tf.mul(tf.sub(wSum, tf.sum(tf.mul(tf.tensor1d(w), pq))), 1 / q) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [negU, pq] = saved as tf.Tensor1D[];
+        const wNegS = tf.tensor1d(Float32Array.from(w, (v, i) => v * negS[i]!));
+        return [tf.mul(tf.mul(wNegS, dy), tf.mul(pq!, tf.sigmoid(negU!)))];
+      },
+    };
+  });
+  return f(logits) as tf.Scalar;
+}
+
+/**
+ * The bias head's logits as one op: W (D x 1) and b (1) applied to z = [z_c | z_b]
+ * (n x D, z_c the first `split` columns) with the gradient kept off z_c (DisEnt's
+ * detach), and, with `moved` (movedCausalCodes), to the n swapped rows as well
+ * (output 2n: plain rows, then swapped). Replaces a detach, a slice, three concats
+ * and a permutation matMul, each with its own backward chain.
+ */
+export function biasHeadLogits(z: tf.Tensor2D, split: number, W: tf.Tensor, b: tf.Tensor, moved: Float32Array | null): tf.Tensor1D {
+  const [n, D] = z.shape;
+  if (W.size !== D) throw new Error(`bias head has ${W.size} weights for ${D} columns`);
+  const rows = moved ? 2 : 1;
+  // 1 on z_b's columns: what the swapped copy keeps of z, and where z gets a gradient.
+  const biasCols = Float32Array.from({ length: D }, (_, c) => (c < split ? 0 : 1));
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, Wt, bt] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const A = moved
+      ? (tf.concat([x, tf.add(tf.mul(x, tf.tensor2d(biasCols, [1, D])), tf.tensor2d(moved, [n, D]))], 0) as tf.Tensor2D)
+      : x;
+    save([A, Wt]);
+    return {
+      value: tf.reshape(tf.add(tf.matMul(A, Wt), bt), [-1]) as tf.Tensor1D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [A, Wt] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const dW = tf.reshape(tf.matMul(tf.reshape(dy, [1, rows * n]), A), Wt.shape);
+        const db = tf.reshape(tf.sum(dy), bt.shape);
+        // Each row's bias code is read once per copy: its gradient is the sum over copies.
+        const perRow = moved ? tf.transpose(tf.reshape(dy, [2, n])) : tf.reshape(dy, [n, 1]);
+        const wBias = tf.mul(tf.reshape(Wt, [1, D]), tf.tensor2d(biasCols, [1, D]));
+        const dz = tf.matMul(perRow, moved ? tf.concat([wBias, wBias], 0) : wBias);
+        return [dz, dW, db];
+      },
+    };
+  });
+  return f(z, W, b) as tf.Tensor1D;
+}
+
+/**
+ * The detached causal codes the feature swap moves: row perm[i] of the result holds
+ * row i's first `H` columns of z (n x D, row-major), the rest is zero. Adding the bias
+ * columns of z in place gives the swapped rows (sg(z_c[i]), z_b[perm[i]]) re-indexed
+ * by j = perm[i], so the bias code, its label and its weight stay on row j and nothing
+ * differentiable has to move (no permutation matMul).
+ */
+export function movedCausalCodes(z: Float32Array, n: number, D: number, H: number, perm: Int32Array): Float32Array {
+  if (z.length !== n * D || perm.length !== n) throw new Error(`movedCausalCodes: ${z.length} values and ${perm.length} rows for ${n} x ${D}`);
+  const out = new Float32Array(n * D);
+  for (let i = 0; i < n; i++) out.set(z.subarray(i * D, i * D + H), perm[i]! * D);
+  return out;
 }
 
 /**
@@ -144,41 +222,59 @@ export function derangement(n: number, rng: Rng): Int32Array {
   return perm;
 }
 
-/** P with P[i, perm[i]] = 1, so (P X)[i] = X[perm[i]]: a differentiable row gather for wasm. */
-export function permutationMatrix(perm: Int32Array): tf.Tensor2D {
-  const n = perm.length;
-  const m = new Float32Array(n * n);
-  perm.forEach((j, i) => (m[i * n + j] = 1));
-  return tf.tensor2d(m, [n, n]);
-}
-
-/**
- * DisEnt's feature swap for one batch: row i's bias code and label become those of
- * row perm[i] (label, code and weight move together, so each pair keeps its label).
- */
-export function swapRows(P: tf.Tensor2D, zb: tf.Tensor2D, y: tf.Tensor1D, w: tf.Tensor1D) {
-  const col = (v: tf.Tensor1D) => tf.reshape(tf.matMul(P, tf.reshape(v, [-1, 1])), [-1]) as tf.Tensor1D;
-  return { zb: tf.matMul(P, zb) as tf.Tensor2D, y: col(y), w: col(w) };
-}
-
 /**
  * Independence penalty: the mean squared cross-correlation between the columns of
  * z_c and z_b over the batch (linear-kernel HSIC on standardised codes). Scale-free,
  * so the encoders cannot meet it by shrinking a code (down to a variance floor of
- * 1e-6 that keeps dead units finite); in [0, 1]; about 1/n for
- * independent codes, 1 on the diagonal for copies.
+ * 1e-6 that keeps dead units finite); in [0, 1]; about 1/n for independent codes,
+ * 1 on the diagonal for copies.
  */
 export function independencePenalty(zc: tf.Tensor2D, zb: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    const n = zc.shape[0];
-    // Columns become rows first: tfjs reduces along the innermost axis only, and a
-    // reduction over axis 0 would transpose (forward and backward) at every mean.
-    const standardiseColumns = (z: tf.Tensor2D) => {
-      const t = tf.transpose(z);
-      const c = tf.sub(t, tf.mean(t, 1, true));
-      return tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), 1, true), 1e-6))) as tf.Tensor2D;
+  return tf.tidy(() => crossCorrelationPenalty(tf.concat([zc, zb], 1) as tf.Tensor2D, zc.shape[1]));
+}
+
+/** 1 on the two off-diagonal blocks of a D x D matrix split at `split`: the cross terms. */
+function crossBlockMask(D: number, split: number): tf.Tensor2D {
+  const m = new Float32Array(D * D);
+  for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) m[r * D + c] = r < split !== c < split ? 1 : 0;
+  return tf.tensor2d(m, [D, D]);
+}
+
+/**
+ * The independence penalty on one matrix z = [z_c | z_b] (the twin encoder's output;
+ * z_c is the first `split` columns), with a hand-written gradient. Autodiff of the
+ * same formula cost about 120 kernels a step (each op also saves its inputs for the
+ * backward pass), a quarter of a debiased step on wasm; this is about 25.
+ * With S the column-standardised z (S = (z - mean) * s, s = (var + 1e-6)^-1/2) and G
+ * = (S^T S) masked to the cross blocks, P = k/2 * sum(G^2), k = 1/(n^2 Hc Hb), and:
+ *   dP/dS = 2k S G;  dP/dc = s * (dP/dS - S * mean_rows(dP/dS * S));  dP/dz = dP/dc - mean_rows(dP/dc)
+ * (the batch-norm backward; the last mean is zero here). Tests check it against autodiff of independencePenalty.
+ */
+export function crossCorrelationPenalty(z: tf.Tensor2D, split: number): tf.Scalar {
+  const [n, D] = z.shape;
+  if (!(split > 0 && split < D)) throw new Error(`split must be inside (0, ${D}), got ${split}`);
+  const k = 1 / (n * n * split * (D - split));
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    // Row means as a matMul: a reduction over axis 0 would transpose on wasm.
+    const avg = tf.tensor2d(new Float32Array(n).fill(1 / n), [1, n]);
+    const c = tf.sub(x, tf.matMul(avg, x));
+    const s = tf.rsqrt(tf.add(tf.matMul(avg, tf.square(c)), 1e-6));
+    const S = tf.mul(c, s) as tf.Tensor2D;
+    // An explicit transpose: wasm's transposed matMul is several times slower (affine.ts).
+    const G = tf.mul(tf.matMul(tf.transpose(S), S), crossBlockMask(D, split)) as tf.Tensor2D;
+    save([S, s, G, avg]);
+    return {
+      value: tf.mul(tf.sum(tf.square(G)), k / 2) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [S, s, G, avg] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const gS = tf.mul(tf.matMul(S, G), tf.mul(dy, 2 * k)) as tf.Tensor2D;
+        // dP/dc has zero column means already (gS and S * t are combinations of S's
+        // centred columns), so the centring step of the chain rule is left out.
+        return [tf.mul(tf.sub(gS, tf.mul(S, tf.matMul(avg, tf.mul(gS, S)))), s)];
+      },
     };
-    const corr = tf.matMul(standardiseColumns(zc), standardiseColumns(zb), false, true);
-    return tf.mul(tf.sum(tf.square(corr)), 1 / (n * n * zc.shape[1] * zb.shape[1])) as tf.Scalar;
   });
+  return f(z) as tf.Scalar;
 }

@@ -2,20 +2,20 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureSpace } from '../../../data/feature-space.ts';
 import { Rng } from '../../../rng.ts';
 import type { ModelConfig } from '../../config.ts';
-import { bceWithLogits, dense, multimodalEncoder, twinEncoder, weightedMean } from '../../layers.ts';
+import { bceWithLogits, dense, denseParams, multimodalEncoder, twinEncoder, weightedMean } from '../../layers.ts';
 import type { Batch, FedModel, RoundContext } from '../../model.ts';
 import { ParamSet } from '../../params.ts';
 import { effectiveWeighting, type DebiasConfig } from './config.ts';
 import { adjustedProbability, createConfounderHead, nwgmLogit, priorTensors } from './confounder.ts';
 import {
+  biasHeadLogits,
+  crossCorrelationPenalty,
   derangement,
-  gceLoss,
   groupBalancedWeights,
-  independencePenalty,
   lffWeights,
-  permutationMatrix,
+  movedCausalCodes,
   RunningLosses,
-  stopGradient,
+  weightedGce,
 } from './dual-branch.ts';
 
 /**
@@ -91,7 +91,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     ? createConfounderHead(params, 'deconfound', H, K, dcfg.confounderDim, dcfg.headHidden, rng)
     : null;
   const linear = head ? null : dense(params, 'classifier', H, 1, rng);
-  const biasHead = hasBias ? dense(params, 'bias/classifier', 2 * H, 1, rng) : null;
+  const biasHead = hasBias ? denseParams(params, 'bias/classifier', 2 * H, 1, rng) : null;
   /** Rows where every modality of the bias view is absent: the bias branch knows nothing of them. */
   const neutralRows = (b: Batch): Uint8Array | undefined => {
     if (!view) return undefined;
@@ -106,8 +106,6 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   /** Causal logit on each row's own pattern (the training form of P(Y | z, m)). */
   const causalLogit = (zc: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor1D =>
     head ? head.logit(zc, head.confounders(present)) : (tf.reshape(linear!(zc), [-1]) as tf.Tensor1D);
-  const biasLogit = (zcDetached: tf.Tensor2D, zb: tf.Tensor2D): tf.Tensor1D =>
-    tf.reshape(biasHead!(tf.concat([zcDetached, zb], 1) as tf.Tensor2D), [-1]) as tf.Tensor1D;
 
   /** Causal CE per row: own pattern, plus the NWGM form in 'nwgm' mode so the attention Wq learns. */
   const causalCE = (zc: tf.Tensor2D, b: Batch, ctx: RoundContext): tf.Tensor1D => {
@@ -126,30 +124,31 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   };
 
   const loss = (b: Batch, ctx: RoundContext): tf.Scalar => {
-    const { zc, zb } = codes(b.x, b.present);
-    if (!dualBranch) return weightedMean(causalCE(zc, b, ctx), b.weight);
+    if (!dualBranch) return weightedMean(causalCE(codes(b.x, b.present).zc, b, ctx), b.weight);
+    const z = twin!.encode(b.x, b.present);
+    const zc = tf.slice(z, [0, 0], [-1, H]) as tf.Tensor2D;
     const n = b.rows.length;
     const y = b.y.dataSync() as Float32Array;
     const base = b.weight.dataSync() as Float32Array;
-    const zcSg = stopGradient(zc);
     const ceC = causalCE(zc, b, ctx);
-    // The bias head's plain and swapped passes share one batch of 2n rows.
+    // The bias head's plain and swapped passes run as one batch of 2n rows. Swapped
+    // rows are re-indexed so each keeps its own bias code, label and weight, and only
+    // the detached causal code moves (movedCausalCodes).
     const swap = dcfg.lambdaSwap > 0 && n > 1 && ctx.globalEpoch >= dcfg.swapWarmupEpochs;
     const perm = swap ? derangement(n, swapRng) : null;
-    const plainIn = tf.concat([zcSg, zb!], 1) as tf.Tensor2D;
-    const biasIn = perm ? (tf.concat([plainIn, tf.concat([zcSg, tf.matMul(permutationMatrix(perm), zb!)], 1)], 0) as tf.Tensor2D) : plainIn;
-    const biasLogits = tf.reshape(biasHead!(biasIn), [-1]) as tf.Tensor1D;
-    const yAll = perm ? Float32Array.from({ length: 2 * n }, (_, i) => (i < n ? y[i]! : y[perm[i - n]!]!)) : y;
-    const wAll = perm
-      ? Float32Array.of(...normalised(base, dcfg.lambdaBias), ...normalised(Float32Array.from(perm, (j) => base[j]!), dcfg.lambdaSwap))
-      : normalised(base, dcfg.lambdaBias);
+    const moved = perm ? movedCausalCodes(z.dataSync() as Float32Array, n, 2 * H, H, perm) : null;
+    const biasLogits = biasHeadLogits(z, H, biasHead!.W, biasHead!.b, moved);
     // As in LfF: this forward pass's per-row losses update the running averages first,
     // then the weights are read from them.
     running.update(b.rows, bceFromLogits(biasLogits.dataSync() as Float32Array, y, n), ceC.dataSync() as Float32Array);
     const terms: tf.Scalar[] = [tf.sum(tf.mul(ceC, causalWeights(b, base))) as tf.Scalar];
     // The bias branch also trains on the balanced sample: the pattern shortcut is balancing's job.
-    if (dcfg.lambdaBias > 0 || perm) terms.push(tf.sum(tf.mul(gceLoss(biasLogits, tf.tensor1d(yAll), dcfg.gceQ), tf.tensor1d(wAll))) as tf.Scalar);
-    if (dcfg.lambdaInd > 0 && n > 1) terms.push(tf.mul(dcfg.lambdaInd, independencePenalty(zc, zb!)));
+    if (dcfg.lambdaBias > 0 || perm) {
+      const yAll = perm ? Float32Array.of(...y, ...y) : y;
+      const wAll = perm ? Float32Array.of(...normalised(base, dcfg.lambdaBias), ...normalised(base, dcfg.lambdaSwap)) : normalised(base, dcfg.lambdaBias);
+      terms.push(weightedGce(biasLogits, yAll, wAll, dcfg.gceQ));
+    }
+    if (dcfg.lambdaInd > 0 && n > 1) terms.push(tf.mul(dcfg.lambdaInd, crossCorrelationPenalty(z, H)));
     return tf.addN(terms) as tf.Scalar;
   };
 
@@ -181,8 +180,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     predictBias: (x, present) =>
       tf.tidy(() => {
         if (!biasHead) return tf.fill([x.shape[0]], NaN) as tf.Tensor1D;
-        const { zc, zb } = codes(x, present);
-        return tf.sigmoid(biasLogit(zc, zb!)) as tf.Tensor1D;
+        return tf.sigmoid(biasHeadLogits(twin!.encode(x, present), H, biasHead.W, biasHead.b, null)) as tf.Tensor1D;
       }),
     stats: () => ({ trackedRows: running.size, conflictingFraction: running.conflictingFraction() }),
     dispose: () => {

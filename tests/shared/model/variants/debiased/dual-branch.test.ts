@@ -2,15 +2,16 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
+  biasHeadLogits,
+  crossCorrelationPenalty,
   derangement,
   gceLoss,
   groupBalancedWeights,
   independencePenalty,
   lffWeights,
-  permutationMatrix,
+  movedCausalCodes,
   RunningLosses,
-  stopGradient,
-  swapRows,
+  weightedGce,
 } from '../../../../../shared/model/variants/debiased/dual-branch.ts';
 import { Rng } from '../../../../../shared/rng.ts';
 import { testBackend } from './helpers.ts';
@@ -105,35 +106,132 @@ test('running losses: first value taken as is, then EMA; unseen rows count as al
   assert.ok(rl.size >= 10);
 });
 
-test('feature swap pairs each row with another and keeps the bias code with its label', () => {
+/** References written the plain way (autodiff): DisEnt's detach, and a row gather as a permutation matMul. */
+const detach = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.clone(inputs[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)],
+}));
+const permutationMatrix = (perm: Int32Array) => {
+  const n = perm.length;
+  const m = new Float32Array(n * n);
+  perm.forEach((j, i) => (m[i * n + j] = 1));
+  return tf.tensor2d(m, [n, n]);
+};
+
+/** Max |a - b| over two gradient maps' entries, relative to the largest |b|. */
+function gradGap(a: Record<string, tf.Tensor>, b: Record<string, tf.Tensor>): number {
+  let gap = 0;
+  for (const k of Object.keys(b)) {
+    assert.ok(a[k], `gradient for ${k} missing`);
+    const x = a[k]!.dataSync();
+    const y = b[k]!.dataSync();
+    const scale = Math.max(1e-6, ...Array.from(y, Math.abs));
+    x.forEach((v, i) => (gap = Math.max(gap, Math.abs(v - y[i]!) / scale)));
+  }
+  return gap;
+}
+
+test("feature swap: every row gets another row's causal code and keeps its own bias code", () => {
   const n = 7;
   const perm = derangement(n, new Rng(5));
   assert.deepEqual([...perm].sort(), [0, 1, 2, 3, 4, 5, 6]);
   perm.forEach((j, i) => assert.notEqual(j, i));
-  const zb = tf.tensor2d(Array.from({ length: n * 2 }, (_, k) => (k % 2 ? 10 : 1) * Math.floor(k / 2)), [n, 2]);
-  const y = tf.tensor1d([0, 1, 1, 0, 1, 0, 0]);
-  const w = tf.tensor1d([1, 2, 3, 4, 5, 6, 7]);
-  const s = swapRows(permutationMatrix(perm), zb, y, w);
-  const z2 = s.zb.arraySync();
-  const y2 = s.y.dataSync();
-  const w2 = s.w.dataSync();
-  const y0 = y.dataSync();
+  // z = [z_c | z_b], 2 + 1 columns; z_c encodes the row it came from.
+  const z = Float32Array.from({ length: n * 3 }, (_, k) => (k % 3 === 2 ? -1 : 10 * Math.floor(k / 3) + (k % 3)));
+  const moved = movedCausalCodes(z, n, 3, 2, perm);
   for (let i = 0; i < n; i++) {
-    const src = z2[i]![0]!; // the code tells which row it came from
-    assert.equal(src, perm[i]);
-    assert.equal(z2[i]![1], 10 * perm[i]!);
-    assert.equal(y2[i], y0[src], `row ${i}: label follows its bias code`);
-    assert.equal(w2[i], src + 1);
+    const j = perm[i]!; // row j is the pair (z_c of row i, z_b of row j)
+    assert.deepEqual(Array.from(moved.subarray(j * 3, j * 3 + 3)), [10 * i, 10 * i + 1, 0]);
   }
 });
 
-test('the swap is differentiable through the permutation matrix (no gather)', () => {
-  const P = permutationMatrix(Int32Array.from([2, 0, 1]));
-  const v = tf.variable(tf.tensor2d([1, 2, 3], [3, 1]));
-  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.matMul(P, v), tf.tensor2d([1, 10, 100], [3, 1]))) as tf.Scalar);
-  // d/dv[j] = weight of the row that reads v[j]: row 1 reads 0, row 2 reads 1, row 0 reads 2.
-  assert.deepEqual(Array.from(grads[v.name]!.dataSync()), [10, 100, 1]);
-  v.dispose();
+test("bias head op equals DisEnt's swap written with detach and a permutation matrix, values and gradients", () => {
+  const rng = new Rng(9);
+  const n = 6;
+  const H = 3;
+  const D = 2 * H;
+  const q = 0.7;
+  const z = tf.variable(tf.tensor2d(Array.from({ length: n * D }, () => rng.normal()), [n, D]));
+  const W = tf.variable(tf.tensor2d(Array.from({ length: D }, () => rng.normal()), [D, 1]));
+  const b = tf.variable(tf.tensor1d([0.3]));
+  const y = Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0));
+  const base = Float32Array.from({ length: n }, () => 0.5 + rng.next());
+  const perm = derangement(n, rng);
+  // Ours: swapped rows re-indexed, so labels and weights stay in place.
+  const ours = () =>
+    weightedGce(biasHeadLogits(z, H, W, b, movedCausalCodes(z.dataSync() as Float32Array, n, D, H, perm)), Float32Array.of(...y, ...y), Float32Array.of(...base, ...base.map((v) => 2 * v)), q);
+  // Reference: row i reads (sg(z_c[i]), z_b[perm[i]]) with label y[perm[i]] and weight base[perm[i]].
+  const reference = () =>
+    tf.tidy(() => {
+      const zc = detach(tf.slice(z, [0, 0], [-1, H])) as tf.Tensor2D;
+      const zb = tf.slice(z, [0, H], [-1, H]) as tf.Tensor2D;
+      const head = (t: tf.Tensor2D) => tf.reshape(tf.add(tf.matMul(t, W), b), [-1]) as tf.Tensor1D;
+      const plain = head(tf.concat([zc, zb], 1) as tf.Tensor2D);
+      const swapped = head(tf.concat([zc, tf.matMul(permutationMatrix(perm), zb)], 1) as tf.Tensor2D);
+      const yS = Float32Array.from(perm, (j) => y[j]!);
+      const wS = Float32Array.from(perm, (j) => 2 * base[j]!);
+      return tf.add(
+        tf.sum(tf.mul(gceLoss(plain, tf.tensor1d(y), q), tf.tensor1d(base))),
+        tf.sum(tf.mul(gceLoss(swapped, tf.tensor1d(yS), q), tf.tensor1d(wS))),
+      ) as tf.Scalar;
+    });
+  const a = tf.variableGrads(ours, [z, W, b]);
+  const r = tf.variableGrads(reference, [z, W, b]);
+  near(a.value.dataSync()[0]!, r.value.dataSync()[0]!, 1e-5, 'loss');
+  assert.ok(gradGap(a.grads, r.grads) < 1e-5, `gradient gap ${gradGap(a.grads, r.grads)}`);
+  // The causal half of z gets no gradient from the bias head.
+  const gz = a.grads[z.name]!.arraySync() as number[][];
+  gz.forEach((row) => row.slice(0, H).forEach((v) => assert.equal(v, 0)));
+  assert.ok(gz.some((row) => row.slice(H).some((v) => v !== 0)));
+  // Without a swap the op is the plain head on (sg(z_c), z_b).
+  const plainOurs = biasHeadLogits(z, H, W, b, null).dataSync();
+  const plainRef = tf.tidy(() => tf.reshape(tf.add(tf.matMul(z, W), b), [-1]).dataSync());
+  plainOurs.forEach((v, i) => near(v, plainRef[i]!, 1e-6, `plain logit ${i}`));
+  tf.dispose([z, W, b]);
+});
+
+test('weighted GCE: the weighted sum of the formula, and its gradient matches finite differences', () => {
+  const logits = [-3, -0.7, 0, 0.4, 2.5, 8];
+  const ys = Float32Array.from([1, 0, 1, 0, 1, 0]);
+  const w = Float32Array.from([0.5, 1, 2, 0, 1.5, 1]);
+  const q = 0.7;
+  const l = tf.tensor1d(logits);
+  near(weightedGce(l, ys, w, q).dataSync()[0]!, logits.reduce((acc, li, i) => acc + w[i]! * gceRef(li, ys[i]!, q), 0), 1e-5, 'value');
+  const g = tf.grad((t: tf.Tensor) => weightedGce(t as tf.Tensor1D, ys, w, q))(l).dataSync();
+  const h = 1e-4;
+  logits.forEach((li, i) => {
+    const fd = (w[i]! * (gceRef(li + h, ys[i]!, q) - gceRef(li - h, ys[i]!, q))) / (2 * h);
+    near(g[i]!, fd, 1e-4, `gradient ${i}`);
+  });
+  assert.throws(() => weightedGce(l, ys.subarray(1), w, q), /6 logits, 5 labels, 6 weights/);
+});
+
+test('independence penalty: the hand-written gradient equals autodiff of the formula', () => {
+  const rng = new Rng(4);
+  const n = 16;
+  const [Hc, Hb] = [3, 4];
+  // Correlated halves, and one near-constant column (the variance floor's regime).
+  const vals = Array.from({ length: n * (Hc + Hb) }, (_, k) => {
+    const row = Math.floor(k / (Hc + Hb));
+    const col = k % (Hc + Hb);
+    return col === 2 ? 1 + 1e-4 * rng.normal() : rng.normal() + (col >= Hc ? 0.8 * row : 0.5 * row);
+  });
+  const z = tf.variable(tf.tensor2d(vals, [n, Hc + Hb]));
+  const formula = () =>
+    tf.tidy(() => {
+      const standardise = (t: tf.Tensor2D) => {
+        const c = tf.sub(t, tf.mean(t, 0, true));
+        return tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), 0, true), 1e-6))) as tf.Tensor2D;
+      };
+      const corr = tf.matMul(standardise(tf.slice(z, [0, 0], [-1, Hc])), standardise(tf.slice(z, [0, Hc], [-1, Hb])), true, false);
+      return tf.mul(tf.sum(tf.square(corr)), 1 / (n * n * Hc * Hb)) as tf.Scalar;
+    });
+  const a = tf.variableGrads(() => tf.mul(3, crossCorrelationPenalty(z, Hc)) as tf.Scalar, [z]);
+  const r = tf.variableGrads(() => tf.mul(3, formula()) as tf.Scalar, [z]);
+  near(a.value.dataSync()[0]!, r.value.dataSync()[0]!, 1e-5, 'value');
+  assert.ok(gradGap(a.grads, r.grads) < 1e-3, `gradient gap ${gradGap(a.grads, r.grads)}`);
+  assert.throws(() => crossCorrelationPenalty(z, 0), /split must be inside \(0, 7\)/);
+  z.dispose();
 });
 
 test('independence penalty: ~0 for independent codes, clearly positive for copies', () => {
@@ -149,12 +247,4 @@ test('independence penalty: ~0 for independent codes, clearly positive for copie
   assert.ok(mixed > 0.1, `near copies: ${mixed}`);
   // Scale-free: shrinking a code does not lower it.
   near(independencePenalty(a, tf.mul(a, 0.05) as tf.Tensor2D).dataSync()[0]!, copy, 0.005, 'scaled copy');
-});
-
-test('stopGradient passes values and blocks gradients', () => {
-  const v = tf.variable(tf.tensor1d([1, 2]));
-  const { grads } = tf.variableGrads(() => tf.sum(tf.add(tf.mul(stopGradient(v), 3), v)) as tf.Scalar);
-  assert.deepEqual(Array.from(grads[v.name]!.dataSync()), [1, 1]);
-  assert.deepEqual(Array.from(stopGradient(v).dataSync()), [1, 2]);
-  v.dispose();
 });
