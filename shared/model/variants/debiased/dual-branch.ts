@@ -233,10 +233,16 @@ export function independencePenalty(zc: tf.Tensor2D, zb: tf.Tensor2D): tf.Scalar
   return tf.tidy(() => crossCorrelationPenalty(tf.concat([zc, zb], 1) as tf.Tensor2D, zc.shape[1]));
 }
 
-/** 1 on the two off-diagonal blocks of a D x D matrix split at `split`: the cross terms. */
+/** 1 on the two off-diagonal blocks of a D x D matrix split at `split`: the cross terms (built once per shape). */
+const crossMasks = new Map<string, Float32Array>();
 function crossBlockMask(D: number, split: number): tf.Tensor2D {
-  const m = new Float32Array(D * D);
-  for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) m[r * D + c] = r < split !== c < split ? 1 : 0;
+  const key = `${D}:${split}`;
+  let m = crossMasks.get(key);
+  if (!m) {
+    m = new Float32Array(D * D);
+    for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) m[r * D + c] = r < split !== c < split ? 1 : 0;
+    crossMasks.set(key, m);
+  }
   return tf.tensor2d(m, [D, D]);
 }
 
@@ -246,14 +252,15 @@ function crossBlockMask(D: number, split: number): tf.Tensor2D {
  * same formula cost about 120 kernels a step (each op also saves its inputs for the
  * backward pass), a quarter of a debiased step on wasm; this is about 25.
  * With S the column-standardised z (S = (z - mean) * s, s = (var + 1e-6)^-1/2) and G
- * = (S^T S) masked to the cross blocks, P = k/2 * sum(G^2), k = 1/(n^2 Hc Hb), and:
+ * = (S^T S) masked to the cross blocks, P = k/2 * sum(G^2), k = scale/(n^2 Hc Hb), and:
  *   dP/dS = 2k S G;  dP/dc = s * (dP/dS - S * mean_rows(dP/dS * S));  dP/dz = dP/dc - mean_rows(dP/dc)
  * (the batch-norm backward; the last mean is zero here). Tests check it against autodiff of independencePenalty.
  */
-export function crossCorrelationPenalty(z: tf.Tensor2D, split: number): tf.Scalar {
+export function crossCorrelationPenalty(z: tf.Tensor2D, split: number, scale = 1): tf.Scalar {
   const [n, D] = z.shape;
   if (!(split > 0 && split < D)) throw new Error(`split must be inside (0, ${D}), got ${split}`);
-  const k = 1 / (n * n * split * (D - split));
+  // `scale` (the loss weight) folded in saves the op that would multiply by it.
+  const k = scale / (n * n * split * (D - split));
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;

@@ -148,7 +148,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
       const wAll = perm ? Float32Array.of(...normalised(base, dcfg.lambdaBias), ...normalised(base, dcfg.lambdaSwap)) : normalised(base, dcfg.lambdaBias);
       terms.push(weightedGce(biasLogits, yAll, wAll, dcfg.gceQ));
     }
-    if (dcfg.lambdaInd > 0 && n > 1) terms.push(tf.mul(dcfg.lambdaInd, crossCorrelationPenalty(z, H)));
+    if (dcfg.lambdaInd > 0 && n > 1) terms.push(crossCorrelationPenalty(z, H, dcfg.lambdaInd));
     return tf.addN(terms) as tf.Scalar;
   };
 
