@@ -32,7 +32,7 @@ export interface FedModel {
   readonly usesBalancing: boolean;
   /** Training loss for a batch (called inside the optimizer's gradient tape). */
   loss(b: Batch, ctx: RoundContext): tf.Scalar;
-  /** Optional bookkeeping after each step, outside the tape (per-row running losses...). */
+  /** Optional bookkeeping after each step, outside the tape (per-row running losses...); must not change the parameters (the optimizer holds a flat copy). */
   afterStep?(b: Batch, ctx: RoundContext): void;
   /** P(y = 1) per row, the form used for evaluation and prediction. */
   predict(x: tf.Tensor2D, present: tf.Tensor2D, ctx: RoundContext): tf.Tensor1D;
