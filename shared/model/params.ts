@@ -11,8 +11,15 @@ export interface ParamSpec {
  * weights as one flat Float32Array in this order; initial values come from our
  * seeded Rng, so a seed fixes the model exactly.
  */
+interface Entry {
+  spec: ParamSpec;
+  v: tf.Variable;
+  decay: boolean;
+  mask?: Float32Array;
+}
+
 export class ParamSet {
-  private readonly entries: { spec: ParamSpec; v: tf.Variable; decay: boolean; mask?: Float32Array }[] = [];
+  private readonly entries: Entry[] = [];
 
   /**
    * Glorot-uniform matrices (weight-decayed) or zero vectors (biases, not decayed).
@@ -50,14 +57,21 @@ export class ParamSet {
     return this.entries.map((e) => e.v);
   }
 
-  getFlat(): Float32Array {
+  /** One flat array in canonical order, each entry's part from `part` (a number fills it). */
+  private flatten(part: (e: Entry) => ArrayLike<number> | number): Float32Array {
     const out = new Float32Array(this.size);
     let o = 0;
     for (const e of this.entries) {
-      out.set(e.v.dataSync() as Float32Array, o);
+      const p = part(e);
+      if (typeof p === 'number') out.fill(p, o, o + e.v.size);
+      else out.set(p, o);
       o += e.v.size;
     }
     return out;
+  }
+
+  getFlat(): Float32Array {
+    return this.flatten((e) => e.v.dataSync() as Float32Array);
   }
 
   setFlat(w: Float32Array): void {
@@ -72,25 +86,12 @@ export class ParamSet {
 
   /** 1 for each flat entry that trains, 0 for structural zeros; undefined when every entry trains. */
   trainableMask(): Float32Array | undefined {
-    if (!this.entries.some((e) => e.mask)) return undefined;
-    const out = new Float32Array(this.size).fill(1);
-    let o = 0;
-    for (const e of this.entries) {
-      if (e.mask) out.set(e.mask, o);
-      o += e.v.size;
-    }
-    return out;
+    return this.entries.some((e) => e.mask) ? this.flatten((e) => e.mask ?? 1) : undefined;
   }
 
   /** 1 for each flat entry that weight decay applies to (matrices), 0 for biases and embeddings. */
   decayMask(): Float32Array {
-    const out = new Float32Array(this.size);
-    let o = 0;
-    for (const e of this.entries) {
-      if (e.decay) out.fill(1, o, o + e.v.size);
-      o += e.v.size;
-    }
-    return out;
+    return this.flatten((e) => (e.decay ? 1 : 0));
   }
 
   dispose(): void {

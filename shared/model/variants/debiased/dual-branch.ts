@@ -12,22 +12,11 @@ import type { Rng } from '../../../rng.ts';
  */
 
 /**
- * Generalized cross-entropy per row, L = (1 - p_y^q) / q with p_y = sigmoid(s * logit),
- * s = 2y - 1. p_y^q = exp(-q softplus(-s logit)) keeps it stable for large logits.
- * The reference form (autodiff); training uses weightedGce, its fused twin.
- */
-export function gceLoss(logits: tf.Tensor1D, y: tf.Tensor1D, q: number): tf.Tensor1D {
-  return tf.tidy(() => {
-    const s = tf.sub(tf.mul(y, 2), 1);
-    const pq = tf.exp(tf.mul(-q, tf.softplus(tf.neg(tf.mul(s, logits)))));
-    return tf.div(tf.sub(1, pq), q) as tf.Tensor1D;
-  });
-}
-
-/**
- * sum_i w_i GCE(logit_i, y_i) as one op with a hand-written gradient,
+ * sum_i w_i GCE(logit_i, y_i): generalized cross-entropy L = (1 - p_y^q) / q with
+ * p_y = sigmoid(s * logit), s = 2y - 1; p_y^q = exp(-q softplus(-s logit)) keeps it
+ * stable for large logits. One op with a hand-written gradient,
  * dL/dlogit_i = -w_i s_i p_i^q sigmoid(-s_i logit_i): a few kernels where autodiff of
- * gceLoss and the weighted sum took about thirty. Labels and weights are plain numbers.
+ * the formula and the weighted sum took about thirty. Labels and weights are plain numbers.
  */
 export function weightedGce(logits: tf.Tensor1D, y: Float32Array, w: Float32Array, q: number): tf.Scalar {
   const n = logits.shape[0];
@@ -222,17 +211,6 @@ export function derangement(n: number, rng: Rng): Int32Array {
   return perm;
 }
 
-/**
- * Independence penalty: the mean squared cross-correlation between the columns of
- * z_c and z_b over the batch (linear-kernel HSIC on standardised codes). Scale-free,
- * so the encoders cannot meet it by shrinking a code (down to a variance floor of
- * 1e-6 that keeps dead units finite); in [0, 1]; about 1/n for independent codes,
- * 1 on the diagonal for copies.
- */
-export function independencePenalty(zc: tf.Tensor2D, zb: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => crossCorrelationPenalty(tf.concat([zc, zb], 1) as tf.Tensor2D, zc.shape[1]));
-}
-
 /** 1 on the two off-diagonal blocks of a D x D matrix split at `split`: the cross terms (built once per shape). */
 const crossMasks = new Map<string, Float32Array>();
 function crossBlockMask(D: number, split: number): tf.Tensor2D {
@@ -247,14 +225,19 @@ function crossBlockMask(D: number, split: number): tf.Tensor2D {
 }
 
 /**
- * The independence penalty on one matrix z = [z_c | z_b] (the twin encoder's output;
- * z_c is the first `split` columns), with a hand-written gradient. Autodiff of the
+ * Independence penalty on z = [z_c | z_b] (the twin encoder's output; z_c is the
+ * first `split` columns): the mean squared cross-correlation between the columns of
+ * z_c and z_b over the batch (linear-kernel HSIC on standardised codes), times
+ * `scale`. Scale-free, so the encoders cannot meet it by shrinking a code (down to a
+ * variance floor of 1e-6 that keeps dead units finite); in [0, 1]; about 1/n for
+ * independent codes, 1 on the diagonal for copies.
+ * One op with a hand-written gradient. Autodiff of the
  * same formula cost about 120 kernels a step (each op also saves its inputs for the
  * backward pass), a quarter of a debiased step on wasm; this is about 25.
  * With S the column-standardised z (S = (z - mean) * s, s = (var + 1e-6)^-1/2) and G
  * = (S^T S) masked to the cross blocks, P = k/2 * sum(G^2), k = scale/(n^2 Hc Hb), and:
  *   dP/dS = 2k S G;  dP/dc = s * (dP/dS - S * mean_rows(dP/dS * S));  dP/dz = dP/dc - mean_rows(dP/dc)
- * (the batch-norm backward; the last mean is zero here). Tests check it against autodiff of independencePenalty.
+ * (the batch-norm backward; the last mean is zero here). Tests check it against autodiff of the formula.
  */
 export function crossCorrelationPenalty(z: tf.Tensor2D, split: number, scale = 1): tf.Scalar {
   const [n, D] = z.shape;

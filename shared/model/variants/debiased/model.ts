@@ -82,11 +82,10 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   // With a bias branch, both encoders run as one fused twin (same maths, half the kernels).
   const single = hasBias ? null : multimodalEncoder(params, 'encoder', space, cfg.modalityDim, H, rng);
   const twin = hasBias ? twinEncoder(params, 'encoders', space, cfg.modalityDim, H, rng, view?.columns ?? null) : null;
-  const codes = (x: tf.Tensor2D, present: tf.Tensor2D): { zc: tf.Tensor2D; zb?: tf.Tensor2D } => {
-    if (single) return { zc: single.encode(x, present) };
-    const z = twin!.encode(x, present);
-    return { zc: tf.slice(z, [0, 0], [-1, H]), zb: tf.slice(z, [0, H], [-1, H]) };
-  };
+  /** z: the single encoder's code, or the twin's [z_c | z_b]. */
+  const encode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => (single ?? twin!).encode(x, present);
+  /** z_c out of z (the bias half is only read by the bias-branch ops, which take z whole). */
+  const causalCode = (z: tf.Tensor2D): tf.Tensor2D => (single ? z : (tf.slice(z, [0, 0], [-1, H]) as tf.Tensor2D));
   const head = dcfg.deconfound
     ? createConfounderHead(params, 'deconfound', H, K, dcfg.confounderDim, dcfg.headHidden, rng)
     : null;
@@ -124,9 +123,9 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   };
 
   const loss = (b: Batch, ctx: RoundContext): tf.Scalar => {
-    if (!dualBranch) return weightedMean(causalCE(codes(b.x, b.present).zc, b, ctx), b.weight);
-    const z = twin!.encode(b.x, b.present);
-    const zc = tf.slice(z, [0, 0], [-1, H]) as tf.Tensor2D;
+    const z = encode(b.x, b.present);
+    const zc = causalCode(z);
+    if (!dualBranch) return weightedMean(causalCE(zc, b, ctx), b.weight);
     const n = b.rows.length;
     const y = b.y.dataSync() as Float32Array;
     const base = b.weight.dataSync() as Float32Array;
@@ -154,7 +153,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
 
   const predict = (x: tf.Tensor2D, present: tf.Tensor2D, ctx: RoundContext): tf.Tensor1D =>
     tf.tidy(() => {
-      const { zc } = codes(x, present);
+      const zc = causalCode(encode(x, present));
       if (!head) return tf.sigmoid(tf.reshape(linear!(zc), [-1])) as tf.Tensor1D;
       return adjustedProbability(head, zc, present, ctx.prior, dcfg.adjustment);
     });
@@ -180,7 +179,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     predictBias: (x, present) =>
       tf.tidy(() => {
         if (!biasHead) return tf.fill([x.shape[0]], NaN) as tf.Tensor1D;
-        return tf.sigmoid(biasHeadLogits(twin!.encode(x, present), H, biasHead.W, biasHead.b, null)) as tf.Tensor1D;
+        return tf.sigmoid(biasHeadLogits(encode(x, present), H, biasHead.W, biasHead.b, null)) as tf.Tensor1D;
       }),
     stats: () => ({ trackedRows: running.size, conflictingFraction: running.conflictingFraction() }),
     dispose: () => {
