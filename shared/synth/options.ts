@@ -3,7 +3,10 @@
  * valid range and doc, so parsing, --help and truth.json never disagree.
  * Defaults make a cohort where a plain model learns the shortcuts (in-distribution
  * AUROC about 0.93, held-out site about 0.45 with a logistic regression) while a
- * model on the causal features alone reaches about 0.75-0.8 at both.
+ * model on the causal features alone reaches about 0.75-0.8 at both. The knobs
+ * after --labs-severity make a family of cohorts around that one (imaging rate,
+ * reading agreement, a second reading, categorical readings, label-driven
+ * features); at their defaults the files are the original ones byte for byte.
  */
 import { InputError } from '../errors.ts';
 import type { ScmParams } from './scm.ts';
@@ -26,7 +29,15 @@ export interface BooleanKnob extends KnobBase {
   type: 'boolean';
   default: boolean;
 }
-export type Knob = NumericKnob | BooleanKnob;
+/** A string knob with a fixed set of values (e.g. --reading-type numeric|categorical). */
+export interface ChoiceKnob extends KnobBase {
+  type: 'choice';
+  default: string;
+  choices: readonly string[];
+}
+export type Knob = NumericKnob | BooleanKnob | ChoiceKnob;
+/** A knob's value: what truth.json records under its flag. */
+export type KnobValue = number | boolean | string;
 
 export const SYNTH_KNOBS: readonly Knob[] = [
   { flag: 'sites', key: 'sites', type: 'int', default: 4, min: 2, max: 100,
@@ -49,6 +60,16 @@ export const SYNTH_KNOBS: readonly Knob[] = [
     doc: 'standard deviation of the measurement noise on the causal features (age, labs, vitals); larger = weaker causal signal' },
   { flag: 'labs-severity', key: 'labsSeverity', type: 'number', default: 1, min: -5, max: 5,
     doc: 'log-odds slope of labs being ordered on severity (sicker patients get more tests); 0 = site-driven only' },
+  { flag: 'imaging-rate', key: 'imagingRate', type: 'number', default: 0.5, min: 0.05, max: 1,
+    doc: 'base probability that imaging is acquired: log-odds = logit(rate) + site term (+ the --missing-bias label term at training sites); 1 = imaging (and so the reading) for every row' },
+  { flag: 'agreement', key: 'agreement', type: 'number', default: 1, min: 0.5, max: 1,
+    doc: 'probability that a reading\'s link is 2y-1 rather than a fresh coin (+-1) at training sites (every site with --label-driven), so lower = a weaker shortcut (1 = always y)' },
+  { flag: 'readings', key: 'readings', type: 'int', default: 1, min: 1, max: 2,
+    doc: 'label-only readings: 1 = reading (imaging); 2 adds reading2 in a device modality, recorded for 90% of rows at random, same strength and agreement, broken at the held-out site like reading' },
+  { flag: 'reading-type', key: 'readingType', type: 'choice', default: 'numeric', choices: ['numeric', 'categorical'],
+    doc: 'numeric readings, or categorical: each reading written as high (value > 0) or low and listed in the schema\'s categorical columns' },
+  { flag: 'label-driven', key: 'labelDriven', type: 'boolean', default: false,
+    doc: 'no latent severity: y ~ Bernoulli(sigmoid(site prevalence shift)) and every feature = loading * (2y-1) + noise, so nothing co-varies within a class; the readings are then real markers that keep their link at the held-out site (no spurious features)' },
 ];
 
 /** The default options, as `fedcausal synth` with no knobs would use. */
@@ -61,11 +82,19 @@ function rangeText(k: NumericKnob): string {
   return k.max === undefined ? `${kind} >= ${k.min}` : `${kind} between ${k.min} and ${k.max}`;
 }
 
-function parseKnob(k: Knob, text: string): number | boolean {
+/** "a or b", "a, b or c". */
+const orList = (xs: readonly string[]): string =>
+  xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}`;
+
+function parseKnob(k: Knob, text: string): KnobValue {
   const t = text.trim();
   if (k.type === 'boolean') {
     if (t === 'true' || t === 'false') return t === 'true';
     throw new InputError(`--${k.flag} must be true or false, got ${JSON.stringify(text)}`);
+  }
+  if (k.type === 'choice') {
+    if (k.choices.includes(t)) return t;
+    throw new InputError(`--${k.flag} must be ${orList(k.choices)}, got ${JSON.stringify(text)}`);
   }
   const pattern = k.type === 'int' ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
   const v = Number(t);
@@ -90,7 +119,7 @@ export function compileSynthOptions(raw: Record<string, string | undefined>): Sy
     }
     if (value !== undefined) given.set(flag, value);
   }
-  const out: Record<string, number | boolean> = {};
+  const out: Record<string, KnobValue> = {};
   for (const k of SYNTH_KNOBS) {
     const text = given.get(k.flag);
     out[k.key] = text === undefined ? k.default : parseKnob(k, text);
@@ -101,7 +130,8 @@ export function compileSynthOptions(raw: Record<string, string | undefined>): Sy
 /** The knob table as --help text: flag, default, range, doc. */
 export function synthKnobsHelp(): string {
   return SYNTH_KNOBS.map((k) => {
-    const range = k.type === 'boolean' ? 'true|false' : rangeText(k).replace(/^an? /, '');
+    const range =
+      k.type === 'boolean' ? 'true|false' : k.type === 'choice' ? k.choices.join('|') : rangeText(k).replace(/^an? /, '');
     return `  --${k.flag} (default ${k.default}; ${range})\n      ${k.doc}`;
   }).join('\n');
 }

@@ -7,18 +7,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  CATEGORICAL,
-  CAUSAL_FEATURES,
-  FEATURES,
   LABEL_COLUMN,
-  MODALITIES,
-  SPURIOUS_FEATURES,
+  categoricalFeatures,
+  causalFeatures,
   generateSites,
+  spuriousFeatures,
+  synthModalities,
   type SiteEffects,
   type SynthSite,
   type Value,
 } from './scm.ts';
-import { SYNTH_KNOBS, type SynthOptions } from './options.ts';
+import { SYNTH_KNOBS, type KnobValue, type SynthOptions } from './options.ts';
 
 /** The token written for a missing value; schema.missingValues also accepts "". */
 export const MISSING_TOKEN = 'NA';
@@ -30,13 +29,22 @@ export interface SynthSchema {
   missingValues: string[];
 }
 
+/**
+ * Which member of the cohort family: features driven by a latent severity (the
+ * default), or by the outcome alone (--label-driven true).
+ */
+export type SynthMode = 'latent-severity' | 'label-driven';
+
 export interface SynthTruth {
+  /** Features whose link to y is the same at every site (with --label-driven, the readings too). */
   causalFeatures: string[];
+  /** Shortcuts whose link to y breaks at the held-out site (empty with --label-driven). */
   spuriousFeatures: string[];
   heldOutSite: string;
   trainSites: string[];
+  mode: SynthMode;
   /** Every knob's value, keyed by flag name (so a run can be reproduced from it). */
-  knobs: Record<string, number | boolean>;
+  knobs: Record<string, KnobValue>;
   /** The fixed per-site effects the knobs produced, for reading results. */
   siteEffects: Record<string, SiteEffects>;
 }
@@ -49,11 +57,11 @@ export interface SynthCohort {
 }
 
 /** schema.json: columns come from each CSV's header, so "columns" is omitted. */
-export function synthSchema(): SynthSchema {
+export function synthSchema(options: SynthOptions): SynthSchema {
   return {
     label: { column: LABEL_COLUMN, threshold: 0 },
-    modalities: Object.fromEntries(Object.entries(MODALITIES).map(([m, fs]) => [m, [...fs]])),
-    categorical: [...CATEGORICAL],
+    modalities: synthModalities(options),
+    categorical: categoricalFeatures(options),
     missingValues: ['', MISSING_TOKEN],
   };
 }
@@ -62,10 +70,11 @@ export function synthTruth(options: SynthOptions, sites: readonly SynthSite[]): 
   const heldOut = sites.find((s) => s.heldOut);
   if (!heldOut) throw new Error('synthetic cohort has no held-out site');
   return {
-    causalFeatures: [...CAUSAL_FEATURES],
-    spuriousFeatures: [...SPURIOUS_FEATURES],
+    causalFeatures: causalFeatures(options),
+    spuriousFeatures: spuriousFeatures(options),
     heldOutSite: heldOut.name,
     trainSites: sites.filter((s) => !s.heldOut).map((s) => s.name),
+    mode: options.labelDriven ? 'label-driven' : 'latent-severity',
     knobs: Object.fromEntries(SYNTH_KNOBS.map((k) => [k.flag, options[k.key]])),
     siteEffects: Object.fromEntries(sites.map((s) => [s.name, s.effects])),
   };
@@ -74,7 +83,7 @@ export function synthTruth(options: SynthOptions, sites: readonly SynthSite[]): 
 /** The whole cohort in memory (rows with their latent severity, schema, truth): no files. */
 export function synthesizeCohort(options: SynthOptions): SynthCohort {
   const sites = generateSites(options);
-  return { options, sites, schema: synthSchema(), truth: synthTruth(options, sites) };
+  return { options, sites, schema: synthSchema(options), truth: synthTruth(options, sites) };
 }
 
 function formatValue(v: Value): string {
@@ -86,7 +95,7 @@ function formatValue(v: Value): string {
 
 /** One site's CSV text: header row, then one line per patient, "\n" line ends. */
 export function siteCsv(site: SynthSite): string {
-  const lines = [[...FEATURES, LABEL_COLUMN].join(',')];
+  const lines = [[...site.features, LABEL_COLUMN].join(',')];
   for (const row of site.rows) lines.push([...row.values.map(formatValue), String(row.y)].join(','));
   return lines.join('\n') + '\n';
 }

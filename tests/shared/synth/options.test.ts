@@ -15,6 +15,7 @@ test('no flags give the documented defaults', () => {
   assert.deepEqual(defaultSynthOptions(), {
     sites: 4, rows: 500, seed: 1, spuriousStrength: 1, spuriousFlip: true,
     missingBias: 1.2, siteShift: 0.5, alpha: 2, noise: 1, labsSeverity: 1,
+    imagingRate: 0.5, agreement: 1, readings: 1, readingType: 'numeric', labelDriven: false,
   });
   assert.deepEqual(compileSynthOptions({ rows: undefined }), defaultSynthOptions());
 });
@@ -23,10 +24,12 @@ test('flags parse with or without the leading dashes', () => {
   const o = compileSynthOptions({
     sites: '3', '--rows': '40', seed: '7', 'spurious-strength': '0.5', 'spurious-flip': 'false',
     'missing-bias': '2', 'site-shift': '0', alpha: '1.5e0', noise: ' .5 ', 'labs-severity': '-1',
+    'imaging-rate': '0.33', '--agreement': '0.7', readings: '2', 'reading-type': ' categorical', 'label-driven': 'true',
   });
   assert.deepEqual(o, {
     sites: 3, rows: 40, seed: 7, spuriousStrength: 0.5, spuriousFlip: false,
     missingBias: 2, siteShift: 0, alpha: 1.5, noise: 0.5, labsSeverity: -1,
+    imagingRate: 0.33, agreement: 0.7, readings: 2, readingType: 'categorical', labelDriven: true,
   });
 });
 
@@ -43,6 +46,18 @@ test('bad values name the flag, the allowed range and what was given', () => {
   rejects({ 'spurious-flip': 'yes' }, '--spurious-flip must be true or false, got "yes"');
 });
 
+test('bad values of the cohort-family knobs name the flag, the allowed values and what was given', () => {
+  rejects({ 'imaging-rate': '0' }, '--imaging-rate must be a number between 0.05 and 1, got "0"');
+  rejects({ 'imaging-rate': '1.01' }, '--imaging-rate must be a number between 0.05 and 1, got "1.01"');
+  rejects({ agreement: '0.4' }, '--agreement must be a number between 0.5 and 1, got "0.4"');
+  rejects({ agreement: 'high' }, '--agreement must be a number between 0.5 and 1, got "high"');
+  rejects({ readings: '3' }, '--readings must be an integer between 1 and 2, got "3"');
+  rejects({ readings: '1.5' }, '--readings must be an integer between 1 and 2, got "1.5"');
+  rejects({ 'reading-type': 'ordinal' }, '--reading-type must be numeric or categorical, got "ordinal"');
+  rejects({ 'reading-type': 'Categorical' }, '--reading-type must be numeric or categorical, got "Categorical"');
+  rejects({ 'label-driven': '1' }, '--label-driven must be true or false, got "1"');
+});
+
 test('an unknown flag is rejected with the known ones listed', () => {
   assert.throws(
     () => compileSynthOptions({ 'spurious-strenght': '1' }),
@@ -55,7 +70,11 @@ test('every knob is documented, with its default inside its range, in the help t
   for (const k of SYNTH_KNOBS) {
     assert.ok(k.doc.length > 20, `--${k.flag} lacks a doc`);
     assert.ok(help.includes(`--${k.flag} (default ${k.default};`), `--${k.flag} missing from help`);
-    if (k.type !== 'boolean') assert.ok(k.default >= k.min && (k.max === undefined || k.default <= k.max));
+    if (k.type === 'int' || k.type === 'number') assert.ok(k.default >= k.min && (k.max === undefined || k.default <= k.max));
+    if (k.type === 'choice') {
+      assert.ok(k.choices.includes(k.default), `--${k.flag}: default not among its choices`);
+      assert.ok(help.includes(`; ${k.choices.join('|')})`), `--${k.flag}: choices missing from help`);
+    }
   }
   assert.equal(new Set(SYNTH_KNOBS.map((k) => k.key)).size, Object.keys(defaultSynthOptions()).length);
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,9 +40,11 @@ test('writeCohort writes one CSV per site, schema.json and truth.json', async ()
     assert.deepEqual(truth.spuriousFeatures, ['reading']);
     assert.equal(truth.heldOutSite, 'site3');
     assert.deepEqual(truth.trainSites, ['site1', 'site2']);
+    assert.equal(truth.mode, 'latent-severity');
     assert.deepEqual(truth.knobs, {
       sites: 3, rows: 25, seed: 9, 'spurious-strength': 1, 'spurious-flip': true,
       'missing-bias': 1.2, 'site-shift': 0.5, alpha: 2, noise: 1, 'labs-severity': 1,
+      'imaging-rate': 0.5, agreement: 1, readings: 1, 'reading-type': 'numeric', 'label-driven': false,
     });
     assert.deepEqual(Object.keys(truth.siteEffects), ['site1', 'site2', 'site3']);
   } finally {
@@ -73,4 +76,55 @@ test('CSV rows match the schema: header, label 0/1, categories, whole-modality N
     }
   }
   assert.ok(missing > 0, 'no modality was ever missing');
+});
+
+/** sha256 over every file but truth.json (which records every knob, so it grows with them). */
+function digestWithoutTruth(files: Map<string, string>): string {
+  const h = createHash('sha256');
+  for (const [name, text] of files) if (name !== 'truth.json') h.update(`${name}\0${text}\0`);
+  return h.digest('hex');
+}
+
+test('default knobs reproduce the files of the original generator byte for byte', () => {
+  // Digests taken from the generator before the cohort-family knobs existed
+  // (commit ae05b3f): the new knobs' draws must not disturb the original stream.
+  const pinned: [Partial<SynthOptions>, string][] = [
+    [{ rows: 200 }, 'cb7ed44c591a50c5be00ac5a7e11790a8b5f80d36cad6baf40e2703676ac07b0'],
+    [{ rows: 150, seed: 7, sites: 3 }, '95c5884aed98b9f55a1dedf422ce7a8b268e167d0d5dbc427775b00cdbeaafd0'],
+    [{ rows: 150, seed: 3, spuriousFlip: false, missingBias: 0 }, '1e31fa0e764fc3c23f62ddfca9e1c2e802d631a18bbeae4b08b333bc2b804deb'],
+    [
+      { rows: 100, seed: 11, spuriousStrength: 2.5, siteShift: 1.5, alpha: 0.5, noise: 2, labsSeverity: -1 },
+      '215fbebfe6a97384af508596307820f2c778669d93af2df1bf3ed9b617cceab0',
+    ],
+  ];
+  for (const [over, digest] of pinned) {
+    assert.equal(digestWithoutTruth(render({ ...defaultSynthOptions(), ...over })), digest, JSON.stringify(over));
+  }
+});
+
+test('--readings 2 and --reading-type categorical show in the header, schema and truth', () => {
+  const files = render(opts({ readings: 2, readingType: 'categorical' }));
+  const header = files.get('site1.csv')!.split('\n')[0];
+  assert.equal(header, 'age,sex,lab1,lab2,lab3,vital1,vital2,reading,reading2,y');
+  const schema = JSON.parse(files.get('schema.json')!);
+  assert.deepEqual(Object.keys(schema.modalities), ['demographics', 'labs', 'vitals', 'imaging', 'device']);
+  assert.deepEqual(schema.modalities.device, ['reading2']);
+  assert.deepEqual(schema.categorical, ['sex', 'reading', 'reading2']);
+  const truth = JSON.parse(files.get('truth.json')!);
+  assert.deepEqual(truth.spuriousFeatures, ['reading', 'reading2']);
+  assert.equal(truth.knobs['reading-type'], 'categorical');
+  assert.equal(truth.knobs.readings, 2);
+  for (const line of files.get('site4.csv')!.trimEnd().split('\n').slice(1)) {
+    const cells = line.split(',');
+    assert.equal(cells.length, 10);
+    for (const c of cells.slice(7, 9)) assert.ok(['high', 'low', 'NA'].includes(c), `bad reading "${c}"`);
+  }
+});
+
+test('--label-driven true: truth lists the readings as causal and no spurious feature', () => {
+  const truth = JSON.parse(render(opts({ labelDriven: true, readings: 2 })).get('truth.json')!);
+  assert.equal(truth.mode, 'label-driven');
+  assert.deepEqual(truth.spuriousFeatures, []);
+  assert.deepEqual(truth.causalFeatures, ['age', 'sex', 'lab1', 'lab2', 'lab3', 'vital1', 'vital2', 'reading', 'reading2']);
+  assert.equal(truth.knobs['label-driven'], true);
 });
