@@ -16,10 +16,10 @@ import { ProtocolError } from '../errors.ts';
  * sums that one upload from each site delivers in full. An iterative fit would need a
  * protocol round (coordinator broadcasts a, b; sites answer gradient sums) per step, each
  * one more signed exchange, more waiting on the slowest site, and more aggregate values
- * revealed. The grid costs some resolution (slopes a step of 2^(2/7) ~ 1.22x apart,
- * intercepts 0.25 apart), well inside what the per-site ECE can resolve on held-out sets
- * of clinical size, and the whole exchange is one round. Both the identity (a = 1, b = 0)
- * and the ECE of the raw scores come out of the same sums.
+ * revealed. The grid costs resolution (slopes 2^(2/7) ~ 1.22x apart, intercepts 0.25
+ * apart): in the tests, with the true slope 0.5 midway between two grid slopes, the grid
+ * fit takes ECE from 0.13 to 0.009 on 40k rows. The identity (a = 1, b = 0), i.e. the
+ * raw scores, is a grid cell, so ECE before and after come out of the same sums.
  *
  * Conventions follow ./classification.ts: labels 0/1, probabilities in [0, 1];
  * malformed input (length mismatch, non-0/1 labels, NaN or out-of-range scores) throws
