@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   let debiased: ThroughputResult['debiased'];
   if (v.debiased) {
     // The raw settings a site would get; mode 'on' is the full cost (dual branch, swap, confounder head).
-    const variants: Record<string, unknown>[] = [{ debiasing: { mode: 'on' } }, {}];
+    const variants: Record<string, unknown>[] = [{ debiasing: { mode: 'on', weighting: 'adaptive' } }, {}];
     try {
       for (const raw of variants) runners.push(new Runner('debiased', raw, createModel('debiased', w.space, raw, MODEL_SEED)));
       debiased = { registered: true, runs: [] };

@@ -52,6 +52,32 @@ function exited(c: ChildProcess): Promise<number> {
   return new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code ?? 1))));
 }
 
+interface DebiasingSummary {
+  decision?: string;
+  weighting?: string;
+  reason?: string;
+  flagged?: { feature: string; source: string }[];
+  health?: { round: number; weightedAssociation: Record<string, number>; reliance: Record<string, number>; effectiveSampleSize: number; tempered: boolean }[];
+}
+
+/** The debiasing decision in words, and how the last round's health figures read. */
+export function debiasingLines(d: DebiasingSummary): string {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+  const flagged = d.flagged ?? [];
+  const lines = [
+    `\ndebiasing: ${d.decision === 'on' ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}` : 'nothing flagged, pattern balancing only'}`,
+    `  why: ${d.reason ?? '-'}`,
+  ];
+  const last = d.health?.at(-1);
+  if (last && flagged.length) {
+    const per = flagged.map((x) => `${x.feature}: weighted association ${f(last.weightedAssociation[x.feature] ?? NaN)}, model reliance ${f(last.reliance[x.feature] ?? NaN)}`);
+    lines.push(`  health at round ${last.round}: ${per.join('; ')}; effective sample size ${f(last.effectiveSampleSize)}`);
+    const tempered = (d.health ?? []).filter((h) => h.tempered).map((h) => h.round);
+    if (tempered.length) lines.push(`  weights tempered after round(s) ${tempered.join(', ')}: a flagged reading was reversed in the weighted rows`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 export async function runDemo(o: { rounds?: string; model?: string; runDir?: string }, out: (s: string) => void): Promise<number> {
   const rounds = intFlag(o.rounds, '--rounds', 20, 1, 1000);
   const model = o.model ?? 'baseline';
@@ -132,8 +158,8 @@ export async function runDemo(o: { rounds?: string; model?: string; runDir?: str
     });
     out(`\nper-site held-out results (federated ${model} vs the same model trained on the site alone):\n`);
     out(formatTable(['site', 'test rows', 'federated AUROC', 'federated acc', 'alone AUROC', 'alone acc'], rows) + '\n');
-    const d = results.debiasing as { decision?: string; reason?: string } | undefined;
-    if (d) out(`\ndebiasing: dual branch ${d.decision} (${d.reason})\n`);
+    const d = results.debiasing as DebiasingSummary | undefined;
+    if (d) out(debiasingLines(d));
     out(`\nresults: ${resultsPath}\nplot:    ${join(dirname(resultsPath), 'metrics.svg')}\nlogs:    ${runDir}/*.log\n`);
     return bad.length ? 1 : 0;
   } finally {

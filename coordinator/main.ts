@@ -57,6 +57,19 @@ export async function startCoordinator(
         for (const [k, v] of Object.entries(e.record.metrics))
           if (Number.isFinite(v)) metrics.set('round_metric', 'Federation-level metric of the last round', { metric: k }, v);
         for (const f of e.record.failed) metrics.inc('site_failures_total', 'Sites that failed a round', { site: f.site });
+        const h = e.record.health;
+        if (h) {
+          // The debiasing health of the last round (METHOD.md: watch for the collapse in training).
+          for (const [feature, v] of Object.entries(h.weightedAssociation))
+            if (Number.isFinite(v)) metrics.set('debias_weighted_association', 'Weighted AUROC of a flagged reading against the label in the training rows (0.5 balanced, below reversed)', { feature }, v);
+          for (const [feature, v] of Object.entries(h.reliance))
+            if (Number.isFinite(v)) metrics.set('debias_reliance', 'Within-class correlation of the model score with a flagged reading (0 = unused, below 0 = reversed)', { feature }, v);
+          if (Number.isFinite(h.conflictingShare)) metrics.set('debias_conflicting_share', 'Share of training weight on up-weighted (bias-conflicting) rows', h.conflictingShare);
+          if (Number.isFinite(h.effectiveSampleSize)) metrics.set('debias_effective_sample_size', 'Effective sample size of the training weights, as a share of the rows', h.effectiveSampleSize);
+          metrics.set('debias_prior_drift', 'Total variation distance of the pattern prior from the last round', h.priorDrift);
+          metrics.set('debias_temper', 'Tempering factor of the debiasing weights (1 = full)', h.temper);
+          if (h.tempered) metrics.inc('debias_tempered_total', 'Rounds after which the debiasing weights were tempered');
+        }
         log.info('round committed', { round: e.record.round, participants: e.record.participants, failures: e.record.failures, ...e.record.metrics });
       }
     },

@@ -3,11 +3,13 @@ import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { createModel } from '../shared/model/factory.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
-import type { ModelHooks } from './round-loop.ts';
+import type { DebiasHooks, ModelHooks } from './round-loop.ts';
 import { mergeClassMoments, validateClassMoments } from '../shared/data/class-moments.ts';
-import { compileDebiasConfig, decideDebiasing, effectiveWeighting, withDecision } from '../shared/model/variants/debiased/index.ts';
+import { balanceFeatures, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
+import { healthFigures, mergeHealthSums, validateHealthSums } from '../shared/data/debias-health.ts';
+import { compileDebiasConfig, decideDebiasing, effectiveWeighting, usesDualBranch, withDecision } from '../shared/model/variants/debiased/index.ts';
 
-/** The coordinator's model-specific steps: seeded initial weights, and the debiasing decision for `debiased`. */
+/** The coordinator's model-specific steps: seeded initial weights, and the debiasing steps for `debiased`. */
 export function modelHooks(spec: ModelSpecMsg, log: Logger): ModelHooks {
   return {
     async initialWeights(s: ModelSpecMsg, space: FeatureSpace) {
@@ -19,33 +21,54 @@ export function modelHooks(spec: ModelSpecMsg, log: Logger): ModelHooks {
         m.dispose();
       }
     },
-    ...(spec.kind === 'debiased' ? { decide: decideFromMoments } : {}),
+    ...(spec.kind === 'debiased' ? { debias: debiasHooks } : {}),
   };
 }
 
+const debiasConfig = (spec: ModelSpecMsg) => compileDebiasConfig(spec.raw.debiasing ?? {}, 'model.debiasing');
+
 /**
- * Part 3 of METHOD.md: from the summed per-class moments of the training sites
- * (never a held-out site), decide whether a shortcut is there; the decision and
- * its reasons travel to the sites inside the model settings and into the results.
- * Computed in every mode: the bias branch reads the flagged features.
+ * METHOD.md Part 3 and the outcome weights, on summed statistics only: the decision
+ * from the training sites' class moments (never a held-out site), the weight table
+ * from their (cell, label) counts, and each round's health figures from their sums.
  */
-function decideFromMoments(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]) {
-  const dim = space.columns.length;
-  const merged = mergeClassMoments(moments.map((m, i) => validateClassMoments(m, dim, `class moments from site ${i + 1}`)));
-  const raw = (spec.raw.debiasing ?? {}) as Record<string, unknown>;
-  const cfg = compileDebiasConfig(raw);
-  const d = decideDebiasing(merged, space, cfg.decide);
-  const debiasing = withDecision(raw, d);
-  const dualBranch = cfg.mode === 'auto' ? d.decision === 'on' : cfg.mode === 'on';
-  return {
-    spec: { ...spec, raw: { ...spec.raw, debiasing } },
-    report: {
-      mode: cfg.mode,
-      decision: dualBranch ? 'on' : 'off',
-      share: cfg.share,
-      weighting: effectiveWeighting({ ...cfg, flagged: d.flagged }),
-      flagged: d.flagged,
-      reason: debiasing.reason,
-    },
-  };
-}
+const debiasHooks: DebiasHooks = {
+  decide(spec, space, moments) {
+    const dim = space.columns.length;
+    const merged = mergeClassMoments(moments.map((m, i) => validateClassMoments(m, dim, `class moments from site ${i + 1}`)));
+    const raw = (spec.raw.debiasing ?? {}) as Record<string, unknown>;
+    const cfg = debiasConfig(spec);
+    const d = decideDebiasing(merged, space, cfg.decide, { suspect: cfg.suspect, trusted: cfg.trusted });
+    const debiasing = withDecision(raw, d);
+    const resolved = compileDebiasConfig(debiasing, 'model.debiasing');
+    const outcome = resolved.active && resolved.weighting === 'outcome' && d.flagged.length > 0;
+    return {
+      spec: { ...spec, raw: { ...spec.raw, debiasing } },
+      balanceFeatures: outcome ? d.flagged.map((f) => f.feature) : [],
+      report: {
+        mode: cfg.mode,
+        decision: resolved.active ? 'on' : 'off',
+        weighting: resolved.active ? effectiveWeighting(resolved) : 'pattern balancing only',
+        dualBranch: usesDualBranch(resolved),
+        share: cfg.share,
+        flagged: d.flagged,
+        markers: d.markers,
+        reason: debiasing.reason,
+      },
+    };
+  },
+  fitBalance(spec, space, features, counts) {
+    const cfg = debiasConfig(spec);
+    const numeric = balanceFeatures(space, features).map((f) => f.kind === 'numeric');
+    const merged = sumCellCounts(counts.map((c, i) => validateCellCounts(c, features.length, `cell counts from site ${i + 1}`)));
+    const balance = fitOutcomeBalance(merged, features, numeric, cfg.maxWeight);
+    return { balance, report: { cells: Object.keys(merged).length, maxWeight: cfg.maxWeight, clippedShare: balance.clippedShare } };
+  },
+  health(spec, sums) {
+    const cfg = debiasConfig(spec);
+    const names = cfg.flagged.map((f) => f.feature);
+    const merged = mergeHealthSums(sums.map((h, i) => validateHealthSums(h, names, `health sums from site ${i + 1}`)));
+    const direction = Object.fromEntries(cfg.flagged.map((f) => [f.feature, Math.sign(f.labelCorr) || 1]));
+    return { ...healthFigures(merged, direction), tolerance: cfg.reversalTolerance };
+  },
+};

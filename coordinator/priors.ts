@@ -1,4 +1,4 @@
-import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
+import { sumLabelCounts, type PatternLabelCounts, type PatternPrior } from '../shared/data/patterns.ts';
 
 /** Default minimum cell count below which (pattern, label) cells are suppressed. */
 export const DEFAULT_MIN_CELL_COUNT = 5;
@@ -8,14 +8,7 @@ export const DEFAULT_MIN_CELL_COUNT = 5;
  * happens, so secure aggregation can replace it with a masked sum later.
  */
 export function sumPatternCounts(all: PatternLabelCounts[]): PatternLabelCounts {
-  const out: PatternLabelCounts = {};
-  for (const counts of all)
-    for (const [p, [n0, n1]] of Object.entries(counts)) {
-      const c = (out[p] ??= [0, 0]);
-      c[0] += n0;
-      c[1] += n1;
-    }
-  return out;
+  return sumLabelCounts(all);
 }
 
 /**

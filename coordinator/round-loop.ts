@@ -1,6 +1,8 @@
 import type { Schema } from '../shared/data/schema.ts';
 import { buildFeatureSpace, type FeatureSpace } from '../shared/data/feature-space.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
+import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
+import type { HealthFigures } from '../shared/data/debias-health.ts';
 import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -39,7 +41,20 @@ export interface RoundRecord {
   slowestTrainMs: number;
   /** Each site's held-out evaluation of the global model the round started from. */
   siteEvaluations: Record<string, EvalMetrics>;
+  /** A debiased model's health figures for this round (from the sites' sums). */
+  health?: DebiasHealth;
   durationMs: number;
+}
+
+/** One round's debiasing health (INTERFACES.md `debiasing.health`). */
+export interface DebiasHealth extends HealthFigures {
+  round: number;
+  /** Total variation distance between the pattern prior of this round's sites and the last round's. */
+  priorDrift: number;
+  /** Whether this round's figures made the coordinator temper the weights from the next round on. */
+  tempered: boolean;
+  /** The tempering factor this round trained with (1 = full weights). */
+  temper: number;
 }
 
 export interface FederationOutcome {
@@ -57,11 +72,18 @@ export interface FederationOutcome {
   strategy: string;
 }
 
-/** Model-specific work the loop delegates (creating initial weights, the debiasing decision). */
+/** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */
+export interface DebiasHooks {
+  /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
+  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; balanceFeatures: string[]; report: Record<string, unknown> };
+  fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: Record<string, unknown> };
+  health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
+}
+
+/** Model-specific work the loop delegates (creating initial weights, the debiasing steps). */
 export interface ModelHooks {
   initialWeights(spec: ModelSpecMsg, space: FeatureSpace): Promise<Float32Array>;
-  /** Optional second stats stage: returns the model spec to train with and a report for the results file. */
-  decide?(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; report: Record<string, unknown> };
+  debias?: DebiasHooks;
 }
 
 export interface RoundLoopOptions {
@@ -103,6 +125,9 @@ export class RoundLoop implements RoundGate {
   private stopReason = '';
   prior: PatternPrior | undefined;
   decisionReport: Record<string, unknown> | undefined;
+  /** Tempering of the debiasing weights: halves each time a flagged reading's weighted association reverses. */
+  private temper = 1;
+  readonly health: DebiasHealth[] = [];
   readonly history: RoundRecord[] = [];
 
   constructor(private readonly o: RoundLoopOptions) {
@@ -230,24 +255,36 @@ export class RoundLoop implements RoundGate {
     o.log.info('pattern prior published', { version: this.prior.version, patterns: this.prior.patterns.length });
 
     let spec = o.model;
-    if (o.hooks.decide) {
+    let balance: OutcomeBalance | undefined;
+    const debias = o.hooks.debias;
+    if (debias) {
       this.setState('stats');
       const m2 = await this.runRound('stats', o.trainingSites, { config: {}, stage: 2, featureSpace: space });
       this.requireQuorum(m2, 'class-moment round');
-      const d = o.hooks.decide(spec, space, [...m2.results.values()].map((m) => m.classMoments));
+      const d = debias.decide(spec, space, [...m2.results.values()].map((m) => m.classMoments));
       spec = d.spec;
       this.decisionReport = d.report;
       o.log.info('debiasing decision', d.report);
+      if (d.balanceFeatures.length > 0) {
+        const m3 = await this.runRound('stats', o.trainingSites, { config: {}, stage: 3, featureSpace: space, balanceFeatures: d.balanceFeatures });
+        this.requireQuorum(m3, 'outcome-balancing round');
+        const b = debias.fitBalance(spec, space, d.balanceFeatures, [...m3.results.values()].map((m) => m.cellCounts));
+        balance = b.balance;
+        this.decisionReport = { ...this.decisionReport, balance: b.report, health: this.health };
+        o.log.info('outcome weights published', b.report);
+      } else this.decisionReport = { ...this.decisionReport, health: this.health };
     }
 
     let global = await o.hooks.initialWeights(spec, space);
     this.modelSize = global.length;
-    const context = { featureSpace: space, prior: this.prior, model: spec };
+    const context = { featureSpace: space, prior: this.prior, model: spec, ...(balance ? { balance } : {}) };
+    let lastPrior = this.prior;
     for (let r = 1; r <= o.rounds && !this.stopped; r++) {
       this.round = r;
       const t0 = Date.now();
       this.setState('training');
-      const config = o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds });
+      const temper = this.temper;
+      const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(debias ? { temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
       this.setState('aggregating');
@@ -286,6 +323,11 @@ export class RoundLoop implements RoundGate {
         siteEvaluations: Object.fromEntries([...c.results].filter(([, m]) => m.evaluation).map(([site, m]) => [site, m.evaluation!])),
         durationMs: Date.now() - t0,
       };
+      if (debias && c.results.size > 0) {
+        const roundPrior = derivePrior(sumPatternCounts([...c.results.values()].map((m) => m.patternCounts ?? {})), o.minCellCount, r);
+        record.health = this.roundHealth(r, debias, spec, [...c.results.values()].map((m) => m.health), temper, priorDistance(lastPrior, roundPrior));
+        lastPrior = roundPrior;
+      }
       this.history.push(record);
       this.setState('committed');
       o.onEvent?.({ type: 'round', record });
@@ -326,6 +368,30 @@ export class RoundLoop implements RoundGate {
     return outcome;
   }
 
+  /**
+   * The round's debiasing health from the sites' sums; a flagged reading whose weighted
+   * association fell below the tolerance (the weights reversed it) halves the weights'
+   * strength from the next round on, and the run says so.
+   */
+  private roundHealth(r: number, debias: DebiasHooks, spec: ModelSpecMsg, sums: unknown[], temper: number, priorDrift: number): DebiasHealth {
+    const figures = debias.health(spec, sums);
+    const { tolerance, ...rest } = figures;
+    const t = temperAfter(rest.weightedAssociation, tolerance, temper);
+    const reversed = t.reversed;
+    const h: DebiasHealth = { round: r, ...rest, priorDrift, tempered: t.tempered, temper };
+    if (h.tempered) {
+      this.temper = t.next;
+      this.o.log.warn('debiasing weights tempered: a flagged reading is reversed in the weighted rows', {
+        round: r,
+        reversed: Object.fromEntries(reversed),
+        tolerance,
+        temperFromNextRound: this.temper,
+      });
+    } else this.o.log.info('debiasing health', { ...h });
+    this.health.push(h);
+    return h;
+  }
+
   /** Tells every connected site the federation is over. */
   async end(message: string): Promise<void> {
     this.setState('finished');
@@ -334,6 +400,24 @@ export class RoundLoop implements RoundGate {
       this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload))),
     );
   }
+}
+
+/**
+ * The guard: any flagged reading whose weighted association fell below the tolerance
+ * (the weights reversed it) halves the weights' strength for the rounds that follow.
+ */
+export function temperAfter(association: Record<string, number>, tolerance: number, temper: number): { tempered: boolean; next: number; reversed: [string, number][] } {
+  const reversed = Object.entries(association).filter(([, a]) => a < tolerance);
+  return { tempered: reversed.length > 0, next: reversed.length > 0 ? temper / 2 : temper, reversed };
+}
+
+/** Total variation distance between two published priors (patterns missing from one count as 0 there). */
+function priorDistance(a: PatternPrior, b: PatternPrior): number {
+  const p = new Map(a.patterns.map((e) => [e.pattern, e.p]));
+  const q = new Map(b.patterns.map((e) => [e.pattern, e.p]));
+  let d = 0;
+  for (const k of new Set([...p.keys(), ...q.keys()])) d += Math.abs((p.get(k) ?? 0) - (q.get(k) ?? 0));
+  return d / 2;
 }
 
 function prefix(p: string, m: Record<string, number>): Record<string, number> {

@@ -56,7 +56,7 @@ export async function diagnoseWeighting(weighting: 'group-balanced' | 'lff', see
   const encHeld = encodeTable(held, space);
   const prior = derivePrior(countPatternLabels(pooled.patterns, pooled.labels), 5, 1);
   const reading = cohort.truth.spuriousFeatures[0]!;
-  const raw = { localEpochs: 1, debiasing: { weighting, mode: 'on', flagged: [{ feature: reading, labelCorr: 0, withinClassCorr: 0 }] } };
+  const raw = { localEpochs: 1, debiasing: { weighting, mode: 'on', flagged: [{ feature: reading, labelCorr: 0, withinClassCorr: 0, source: 'auto' }] } };
   const model = createModel('debiased', space, raw, seed) as DebiasedModel;
   try {
     const config = trainingConfig('debiased', raw);

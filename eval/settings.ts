@@ -59,14 +59,14 @@ export interface ModelSpec {
 export const LOGREG: ModelSpec = { id: 'logreg', label: 'FedAvg logistic regression', model: 'logreg' };
 export const BASELINE: ModelSpec = { id: 'baseline', label: 'FedAvg baseline (backbone, no debiasing)', model: 'baseline' };
 export const DEBIASED_AUTO: ModelSpec = { id: 'debiased', label: 'FedAvg debiased (auto, the default)', model: 'debiased', debiasing: {} };
-export const DEBIASED_ON: ModelSpec = { id: 'debiased-on', label: 'debiased, dual branch forced on', model: 'debiased', debiasing: { mode: 'on' } };
+export const DEBIASED_ON: ModelSpec = { id: 'debiased-on', label: 'debiased, dual branch forced on', model: 'debiased', debiasing: { mode: 'on', weighting: 'adaptive' } };
 
 /** The ablation ladder of METHOD.md, all through the debiased variant's one code path (so weight decay 1e-2 throughout). */
 export const LADDER: readonly ModelSpec[] = [
   { id: 'backbone', label: 'backbone alone', model: 'debiased', debiasing: { mode: 'off', deconfound: false, balancing: false } },
   { id: 'part1', label: '+ Part 1 (deconfounding head + balancing)', model: 'debiased', debiasing: { mode: 'off' } },
-  { id: 'part2', label: '+ Part 2 (dual branch)', model: 'debiased', debiasing: { mode: 'on', deconfound: false, balancing: false } },
-  { id: 'both', label: 'Parts 1 + 2 (dual branch on)', model: 'debiased', debiasing: { mode: 'on' } },
+  { id: 'part2', label: '+ Part 2 (dual branch)', model: 'debiased', debiasing: { mode: 'on', weighting: 'adaptive', deconfound: false, balancing: false } },
+  { id: 'both', label: 'Parts 1 + 2 (dual branch on)', model: 'debiased', debiasing: { mode: 'on', weighting: 'adaptive' } },
   { id: 'auto', label: 'debiased (auto, the default)', model: 'debiased', debiasing: {} },
 ];
 
@@ -76,8 +76,10 @@ export const ORACLE: ModelSpec = { id: 'oracle', label: 'oracle (baseline on cau
 export const SHIPPED_ID = 'auto';
 /** What is tried on the tuning seeds (default knobs), beside the shipped default. */
 export const TUNING_CANDIDATES: readonly ModelSpec[] = [
-  { id: SHIPPED_ID, label: 'shipped default (adaptive: LfF weights behind the flagged bias view)', model: 'debiased', debiasing: {} },
-  { id: 'share-0.5', label: 'group-balanced, share 0.5 (the earlier default)', model: 'debiased', debiasing: { weighting: 'group-balanced' } },
+  { id: SHIPPED_ID, label: 'shipped default (drop: flagged readings removed from the inputs)', model: 'debiased', debiasing: {} },
+  { id: 'outcome', label: 'outcome weights P(y) / P(y | flagged readings, pattern)', model: 'debiased', debiasing: { weighting: 'outcome' } },
+  { id: 'adaptive', label: 'adaptive (LfF behind the flagged bias view; the earlier default)', model: 'debiased', debiasing: { weighting: 'adaptive' } },
+  { id: 'share-0.5', label: 'group-balanced, share 0.5', model: 'debiased', debiasing: { weighting: 'group-balanced' } },
   { id: 'share-0.7', label: 'group-balanced, share 0.7', model: 'debiased', debiasing: { weighting: 'group-balanced', share: 0.7 } },
   { id: 'share-0.8', label: 'group-balanced, share 0.8', model: 'debiased', debiasing: { weighting: 'group-balanced', share: 0.8 } },
   { id: 'share-0.9', label: 'group-balanced, share 0.9', model: 'debiased', debiasing: { weighting: 'group-balanced', share: 0.9 } },
@@ -99,7 +101,7 @@ export function candidateSpecs(picked: ModelSpec): { auto: ModelSpec; on: ModelS
   const d = picked.debiasing ?? {};
   return {
     auto: { id: CANDIDATE_ID, label: `candidate: ${picked.label} (picked on tuning seeds)`, model: 'debiased', debiasing: d },
-    on: { id: CANDIDATE_ON_ID, label: `candidate (${picked.label}), dual branch forced on`, model: 'debiased', debiasing: { ...d, mode: 'on' } },
+    on: { id: CANDIDATE_ON_ID, label: `candidate (${picked.label}), forced on`, model: 'debiased', debiasing: { ...d, mode: 'on' } },
   };
 }
 

@@ -7,6 +7,7 @@ import { countPatternLabels } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { computeFeatureStats } from '../shared/data/stats.ts';
 import { computeClassMoments } from '../shared/data/class-moments.ts';
+import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-balance.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
@@ -16,7 +17,7 @@ import type { LocalData } from './local-data.ts';
 import { SiteModelRunner } from './model-runner.ts';
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
-const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-fit', 'task-evaluate', 'task-end'];
+const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end'];
 
 export interface CoordinatorKeys {
   signingPublicKey: Uint8Array;
@@ -126,6 +127,11 @@ export class SiteAgent {
         const enc = this.encode(task.featureSpace!);
         return { meta: { ...base, classMoments: computeClassMoments(enc.train) } };
       }
+      if (task.stage === 3) {
+        const enc = this.encode(task.featureSpace!);
+        const keys = cellKeys(enc.train, balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []));
+        return { meta: { ...base, cellCounts: countCells(keys, enc.train.y) } };
+      }
       return {
         meta: {
           ...base,
@@ -139,7 +145,8 @@ export class SiteAgent {
     this.runner ??= await SiteModelRunner.create(task.model!, space, this.o.seed, log);
     const runner = this.runner;
     runner.setWeights(weights);
-    const ctx = { round: task.round, prior: task.prior! };
+    const temper = typeof task.config.temper === 'number' ? task.config.temper : 1;
+    const ctx = { round: task.round, prior: task.prior!, balance: task.balance, temper };
     const evaluation = runner.evaluate(enc.test, ctx);
     if (task.kind === 'fit') {
       const t0 = performance.now();
@@ -147,8 +154,17 @@ export class SiteAgent {
       const trainMs = performance.now() - t0;
       log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc });
       const w = runner.getWeights();
+      const health = runner.health(enc.train, ctx);
       return {
-        meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, weights: w.length },
+        meta: {
+          ...base,
+          metrics: { loss: summary.loss, steps: summary.steps, trainMs },
+          evaluation,
+          // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
+          patternCounts: countPatternLabels(data.train.patterns, data.train.labels),
+          ...(health ? { health } : {}),
+          weights: w.length,
+        },
         weights: w,
       };
     }

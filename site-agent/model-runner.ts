@@ -7,17 +7,35 @@ import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import type { ModelConfig } from '../shared/model/config.ts';
 import { createModel, trainingConfig } from '../shared/model/factory.ts';
 import type { FedModel, RoundContext } from '../shared/model/model.ts';
-import { predictAll, trainLocal } from '../shared/model/trainer.ts';
+import { patternWeights, predictAll, trainLocal } from '../shared/model/trainer.ts';
+import { balanceFeatures, outcomeWeights, type OutcomeBalance } from '../shared/data/outcome-balance.ts';
+import { healthSums, type HealthSums } from '../shared/data/debias-health.ts';
+import { compileDebiasConfig, type DebiasConfig, type DebiasedModel } from '../shared/model/variants/debiased/index.ts';
 import type { ModelSpecMsg, EvalMetrics } from '../shared/protocol/messages.ts';
 import { Rng } from '../shared/rng.ts';
+
+/** What a round tells the site's model besides the weights. */
+export interface RunnerContext {
+  round: number;
+  prior: PatternPrior;
+  /** The published outcome-balancing table (outcome weighting with flagged readings). */
+  balance?: OutcomeBalance;
+  /** The coordinator's tempering of the debiasing weights (1 = full). */
+  temper?: number;
+}
 
 /**
  * The site's model: one instance kept across rounds (so per-row state such as the
  * dual branch's running losses persists), loaded with each round's global weights.
+ * For a debiased model it also applies the debiasing that works on rows rather than
+ * in the loss: outcome weights, or the flagged readings dropped from the inputs.
  */
 export class SiteModelRunner {
   private readonly rng: Rng;
   private attachedRows = -1;
+  private readonly debias: DebiasConfig | undefined;
+  /** Per encoded set: the model's view of it (flagged columns dropped). */
+  private readonly views = new WeakMap<EncodedData, EncodedData>();
   private constructor(
     private readonly spec: ModelSpecMsg,
     private readonly space: FeatureSpace,
@@ -27,6 +45,7 @@ export class SiteModelRunner {
     private readonly log: Logger,
   ) {
     this.rng = new Rng(seed ^ 0x5eed);
+    this.debias = spec.kind === 'debiased' ? compileDebiasConfig(spec.raw.debiasing, 'model.debiasing') : undefined;
   }
 
   static async create(spec: ModelSpecMsg, space: FeatureSpace, siteSeed: number, log: Logger): Promise<SiteModelRunner> {
@@ -42,18 +61,54 @@ export class SiteModelRunner {
     return this.model.params.getFlat();
   }
 
-  private ctx(c: { round: number; prior: PatternPrior }): RoundContext {
-    return { round: c.round, prior: c.prior, epoch: 0, globalEpoch: Math.max(0, c.round - 1) * this.config.localEpochs };
+  private ctx(c: RunnerContext): RoundContext {
+    return { round: c.round, prior: c.prior, epoch: 0, globalEpoch: Math.max(0, c.round - 1) * this.config.localEpochs, temper: c.temper ?? 1 };
   }
 
-  train(data: EncodedData, c: { round: number; prior: PatternPrior }, config: Record<string, unknown>, anchor: Float32Array) {
+  /** Flagged readings the model must not see ('drop' weighting): their columns zeroed and marked unobserved. */
+  private view(data: EncodedData): EncodedData {
+    const d = this.debias;
+    if (!d?.active || d.weighting !== 'drop' || d.flagged.length === 0) return data;
+    let v = this.views.get(data);
+    if (!v) {
+      const names = new Set(d.flagged.map((f) => f.feature));
+      const cols = this.space.columns.flatMap((c, j) => (names.has(c.feature) ? [j] : []));
+      v = { ...data, x: Float32Array.from(data.x), observed: Float32Array.from(data.observed) };
+      for (let i = 0; i < data.n; i++) for (const j of cols) v.x[i * data.dim + j] = v.observed[i * data.dim + j] = 0;
+      this.views.set(data, v);
+    }
+    return v;
+  }
+
+  /** The rows' sample weights: outcome weights where a table is published, else pattern balancing. */
+  private rowWeights(data: EncodedData, c: RunnerContext): Float32Array {
+    const t = c.balance;
+    if (!t || !this.debias?.active || this.debias.weighting !== 'outcome') return patternWeights(this.model, data, c.prior);
+    return outcomeWeights(t, data, balanceFeatures(this.space, t.features), c.temper ?? 1);
+  }
+
+  /**
+   * Debiasing health sums over the training rows (debiased models only): the weights
+   * the model trained with this round and its scores after training.
+   */
+  health(data: EncodedData, c: RunnerContext): HealthSums | undefined {
+    const d = this.debias;
+    if (!d || data.n === 0) return undefined;
+    const base = this.rowWeights(data, c);
+    const w = (this.model as DebiasedModel).rowWeights(base, data.present, c.temper ?? 1);
+    const readings = d.flagged.map((f) => ({ feature: f.feature, column: f.column ?? this.space.columns.findIndex((col) => col.feature === f.feature) }));
+    return healthSums(data, w, this.predict(data, c), readings);
+  }
+
+  train(data: EncodedData, c: RunnerContext, config: Record<string, unknown>, anchor: Float32Array) {
     // Once per training set: per-row state (the dual branch's running losses) must carry across rounds.
     if (this.attachedRows !== data.n) {
       this.model.attachTrainingSet?.(data.n);
       this.attachedRows = data.n;
     }
     const mu = typeof config.proximalMu === 'number' ? config.proximalMu : 0;
-    const summary = trainLocal(this.model, data, c, {
+    const summary = trainLocal(this.model, this.view(data), { round: c.round, prior: c.prior, temper: c.temper ?? 1 }, {
+      rowWeights: this.rowWeights(data, c),
       config: this.config,
       rng: this.rng,
       proximalMu: mu,
@@ -65,18 +120,18 @@ export class SiteModelRunner {
     return summary;
   }
 
-  predict(data: EncodedData, c: { round: number; prior: PatternPrior }): Float32Array {
-    return data.n === 0 ? new Float32Array(0) : predictAll(this.model, data, this.ctx(c));
+  predict(data: EncodedData, c: RunnerContext): Float32Array {
+    return data.n === 0 ? new Float32Array(0) : predictAll(this.model, this.view(data), this.ctx(c));
   }
 
-  evaluate(data: EncodedData, c: { round: number; prior: PatternPrior }): EvalMetrics {
+  evaluate(data: EncodedData, c: RunnerContext): EvalMetrics {
     return classificationReport(data.y, this.predict(data, c));
   }
 
   /** A model of the same kind trained on this site's rows only, for the same number of epochs as the federation. */
   async trainAlone(
     enc: { train: EncodedData; test: EncodedData },
-    c: { round: number; prior: PatternPrior },
+    c: RunnerContext,
     rounds: number,
   ): Promise<EvalMetrics> {
     const alone = await SiteModelRunner.create(this.spec, this.space, this.seed, this.log);

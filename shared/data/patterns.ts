@@ -14,6 +14,18 @@ export function countPatternLabels(patterns: string[], labels: ArrayLike<number>
   return out;
 }
 
+/** Adds per-key [label 0, label 1] counts from every site (patterns, outcome-balancing cells). */
+export function sumLabelCounts<T extends Record<string, [number, number]>>(all: readonly T[]): T {
+  const out: Record<string, [number, number]> = {};
+  for (const counts of all)
+    for (const [k, [n0, n1]] of Object.entries(counts)) {
+      const c = (out[k] ??= [0, 0]);
+      c[0] += n0;
+      c[1] += n1;
+    }
+  return out as T;
+}
+
 /** The published, normalised prior and balancing table every site uses. */
 export interface PatternPrior {
   version: number;

@@ -19,6 +19,8 @@ export interface RoundContext {
   epoch: number;
   globalEpoch: number;
   prior: PatternPrior;
+  /** The coordinator's tempering of debiasing weights (1 = full; absent = 1). */
+  temper?: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EncodedData } from '../data/encode.ts';
-import { balancingWeight } from '../data/patterns.ts';
+import { balancingWeight, type PatternPrior } from '../data/patterns.ts';
 import type { Rng } from '../rng.ts';
 import type { ModelConfig } from './config.ts';
 import { FlatAdam } from './flat-adam.ts';
@@ -15,6 +15,8 @@ export interface LocalTrainOptions {
   /** Global epochs already done before this round (for warm-up schedules). */
   globalEpochOffset?: number;
   onProgress?: (p: { epoch: number; epochs: number; loss: number; step: number }) => void;
+  /** Per-row sample weights chosen by the caller (outcome balancing); default: the pattern balancing table, or 1. */
+  rowWeights?: Float32Array;
 }
 
 export interface LocalTrainSummary {
@@ -54,9 +56,7 @@ export function trainLocal(
   opts: LocalTrainOptions,
 ): LocalTrainSummary {
   const { config } = opts;
-  const weights = new Float32Array(data.n).fill(1);
-  if (model.usesBalancing)
-    for (let i = 0; i < data.n; i++) weights[i] = balancingWeight(ctx.prior, data.patterns[i]!, data.y[i]!);
+  const weights = opts.rowWeights ?? patternWeights(model, data, ctx.prior);
   const mu = opts.proximalMu ?? 0;
   const optimizer = new FlatAdam(model.params.variables(), {
     learningRate: config.learningRate,
@@ -94,6 +94,14 @@ export function trainLocal(
     optimizer.dispose();
   }
   return { loss: lastLoss, steps, examples: data.n };
+}
+
+/** The pattern-outcome balancing weights of METHOD.md Part 1 (1 for a model that does not balance). */
+export function patternWeights(model: Pick<FedModel, 'usesBalancing'>, data: EncodedData, prior: PatternPrior): Float32Array {
+  const weights = new Float32Array(data.n).fill(1);
+  if (model.usesBalancing)
+    for (let i = 0; i < data.n; i++) weights[i] = balancingWeight(prior, data.patterns[i]!, data.y[i]!);
+  return weights;
 }
 
 /** P(y = 1) for every row, in batches so memory stays flat for large sets. */

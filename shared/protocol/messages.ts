@@ -1,6 +1,8 @@
 import type { FeatureSpace } from '../data/feature-space.ts';
 import type { PatternLabelCounts, PatternPrior } from '../data/patterns.ts';
 import type { FeatureStats } from '../data/stats.ts';
+import type { CellCounts, OutcomeBalance } from '../data/outcome-balance.ts';
+import type { HealthSums } from '../data/debias-health.ts';
 
 /** Protocol version carried in every join; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
@@ -31,8 +33,12 @@ export interface TaskMeta {
   featureSpace?: FeatureSpace;
   prior?: PatternPrior;
   model?: ModelSpecMsg;
-  /** stats stage: 1 = feature stats and pattern counts, 2 = class moments (needs the feature space). */
+  /** stats stage: 1 = feature stats and pattern counts, 2 = class moments (needs the feature space), 3 = (cell, label) counts of the flagged readings. */
   stage?: number;
+  /** Stage 3: the flagged readings whose bins make a cell. */
+  balanceFeatures?: string[];
+  /** From the first fit round on, when outcome balancing is on: the published weight table. */
+  balance?: OutcomeBalance;
   /** Number of float32 weights following the meta in the payload (0 when none). */
   weights: number;
   /** Why the federation ended (kind 'end'). */
@@ -62,6 +68,10 @@ export interface ResultMeta {
   featureStats?: FeatureStats;
   patternCounts?: PatternLabelCounts;
   classMoments?: unknown;
+  /** Stage 3: counts of (cell, label) over the training rows. */
+  cellCounts?: CellCounts;
+  /** Fit rounds of a debiased model: the debiasing health sums over the training rows. */
+  health?: HealthSums;
   weights: number;
 }
 

@@ -12,7 +12,7 @@ test('per-row state (the dual branch running losses) is attached once and kept a
   const data = toyData(space, 96, 1);
   const prior = derivePrior(countPatternLabels(data.patterns, data.y), 3, 1);
   const runner = await SiteModelRunner.create(
-    { kind: 'debiased', raw: { localEpochs: 1, debiasing: { mode: 'on' } }, seed: 1 },
+    { kind: 'debiased', raw: { localEpochs: 1, debiasing: { mode: 'on', weighting: 'adaptive' } }, seed: 1 },
     space,
     1,
     silentLogger,

@@ -7,44 +7,73 @@ import { InputError } from '../../../errors.ts';
  */
 export type DebiasMode = 'off' | 'on' | 'auto';
 export type Adjustment = 'exact' | 'nwgm' | 'none';
-export type Weighting = 'adaptive' | 'group-balanced' | 'lff';
+/**
+ * How flagged readings are debiased: 'outcome' (default) weights rows by
+ * P(y) / P(y | flagged readings, pattern), so in the weighted rows they carry no
+ * information about the label, and not one step further; 'drop' removes the flagged
+ * readings from the model's inputs (the control every weighting must beat); the rest
+ * turn the dual branch (Part 2) on with LfF-style weights: 'adaptive' (LfF behind a
+ * flagged bias view, else group-balanced), 'group-balanced' or 'lff'.
+ */
+export type Weighting = 'outcome' | 'drop' | 'adaptive' | 'group-balanced' | 'lff';
+/** The weightings that train the dual branch. */
+export const DUAL_BRANCH_WEIGHTINGS: readonly Weighting[] = ['adaptive', 'group-balanced', 'lff'];
 export type BiasInputs = 'flagged' | 'all';
 
 export interface FlaggedFeature {
   feature: string;
   labelCorr: number;
+  /** The upper confidence bound of its within-class correlation with the markers (auto), or its best cleared value (suspect). */
   withinClassCorr: number;
+  /** Which decided: the rule ('auto') or the user's `suspect` list. */
+  source: 'auto' | 'suspect';
+  /** The encoded column that speaks for the feature (its strongest label link), for the health figures. */
+  column?: number;
 }
 
 /** Options of the Part 3 rule (decide.ts). */
 export interface DecideOptions {
+  /** A feature is label-associated at |corr with y| >= this. */
   minLabelCorr: number;
+  /** Flag when the within-class bound is at most this times |label corr|. */
   maxRatio: number;
+  /** Pairs with fewer rows (both observed) say nothing. */
   minPairRows: number;
+  /** Width of the confidence band, in standard errors of Fisher's z. */
+  confidence: number;
+  /** A marker's within-class correlation must have its lower bound at least this. */
+  minClearCorr: number;
+  /** Markers needed before anything may be flagged (the severity structure). */
+  minMarkers: number;
 }
 
 export interface DebiasConfig {
-  /** Dual branch: 'off', 'on', or 'auto' (decided by the coordinator from merged class moments). */
+  /** Debiasing of flagged readings: 'off', 'on', or 'auto' (on when the coordinator's rule flags something). */
   mode: DebiasMode;
   /**
-   * The resolved switch for the dual branch. The coordinator sets it (with `flagged`
-   * and `reason`) in the round config; with mode 'on'/'off' it follows the mode.
+   * The resolved switch. The coordinator sets it (with `flagged` and `reason`) in the
+   * round config; with mode 'on'/'off' it follows the mode.
    */
-  dualBranch: boolean;
+  active: boolean;
   flagged: FlaggedFeature[];
   reason: string;
+  /** Features always treated as shortcuts / never flagged, by name. */
+  suspect: string[];
+  trusted: string[];
+  /** Outcome weights are clipped to [1 / maxWeight, maxWeight] before normalising. */
+  maxWeight: number;
+  /** The weighted association (weighted AUROC) below which the coordinator tempers the weights. */
+  reversalTolerance: number;
   /** Share of a batch's weight carried by the bias-conflicting rows (group-balanced weighting). */
   share: number;
   /**
-   * How the causal branch weighs rows from r = CE_b / (CE_b + CE_c): 'lff' (r itself,
-   * normalised to mean 1), 'group-balanced' (conflicting and aligned rows carry `share`
-   * and 1 - share), or 'adaptive' (default): LfF's weights when the bias branch reads
-   * only flagged features, group-balanced when it reads every column. On our synthetic
-   * tuning cohorts (seeds 101-103, never a reported seed) LfF weights closed 86% of the
-   * held-out gap against 32% for group-balanced, because equal group totals leave the
-   * shortcut informative among the aligned rows; but behind an unrestricted bias branch
-   * (nothing flagged) they hand the causal branch the hard rows reversed and collapse,
-   * where bounded group weights cost little (docs/results.md).
+   * How flagged readings are debiased (see Weighting). 'drop' is the default: the
+   * model never sees a flagged reading, so it can learn it neither way. LfF's raw
+   * weights, the earlier default, put nearly all the weight on the few
+   * bias-conflicting rows and taught the causal branch the reading reversed (METHOD.md,
+   * "What broke in the first build"). Outcome weights stop at independence only where
+   * both labels occur at a reading's value: a strong reading leaves whole ranges of
+   * one label (no row to up-weight), so part of the shortcut stays (docs/results.md).
    */
   weighting: Weighting;
   /**
@@ -89,7 +118,17 @@ export const DEFAULT_CONFOUNDER_DIM = 8;
 /** 16: one small hidden layer makes the head nonlinear in (z, c_m) without adding much capacity to memorise. */
 export const DEFAULT_HEAD_HIDDEN = 16;
 /** METHOD.md Part 3's prototyped rule. */
-export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.3, minPairRows: 30 };
+/**
+ * The relative rule (decide.ts). 2 standard errors, a cleared correlation of 0.05 and
+ * two markers: on heart disease (every three-site training set) the real markers clear
+ * and slope, whose pairs are too few to bound, is not flagged; a planted label-only
+ * reading on the same data and the synthetic readings are (docs/results.md).
+ */
+export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.3, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2 };
+/** 10: a cell's weight may grow tenfold; beyond that a handful of rows would carry the model. */
+export const DEFAULT_MAX_WEIGHT = 10;
+/** 0.45: a flagged reading's weighted AUROC below this means the weights reversed it. */
+export const DEFAULT_REVERSAL_TOLERANCE = 0.45;
 /**
  * Training settings the `debiased` variant should run with unless the user sets them:
  * weight decay 1e-2 held the held-out peak against memorisation of the few upweighted rows
@@ -99,11 +138,15 @@ export const DEBIASED_TRAINING_DEFAULTS = { weightDecay: 1e-2 } as const;
 
 export const DEFAULT_DEBIAS_CONFIG: DebiasConfig = {
   mode: 'auto',
-  dualBranch: false,
+  active: false,
   flagged: [],
-  reason: 'auto: no decision received from the coordinator; dual branch off',
+  reason: 'auto: no decision received from the coordinator; nothing flagged',
+  suspect: [],
+  trusted: [],
+  maxWeight: DEFAULT_MAX_WEIGHT,
+  reversalTolerance: DEFAULT_REVERSAL_TOLERANCE,
   share: DEFAULT_SHARE,
-  weighting: 'adaptive',
+  weighting: 'drop',
   biasInputs: 'flagged',
   deconfound: true,
   adjustment: 'exact',
@@ -119,8 +162,10 @@ export const DEFAULT_DEBIAS_CONFIG: DebiasConfig = {
   decide: DEFAULT_DECIDE,
 };
 
-type NumKey = 'share' | 'confounderDim' | 'headHidden' | 'gceQ' | 'lambdaBias' | 'lambdaSwap' | 'lambdaInd' | 'swapWarmupEpochs' | 'emaDecay';
+type NumKey = 'maxWeight' | 'reversalTolerance' | 'share' | 'confounderDim' | 'headHidden' | 'gceQ' | 'lambdaBias' | 'lambdaSwap' | 'lambdaInd' | 'swapWarmupEpochs' | 'emaDecay';
 const NUMBERS: Record<NumKey, { min: number; max: number; int: boolean }> = {
+  maxWeight: { min: 1, max: 1000, int: false },
+  reversalTolerance: { min: 0, max: 0.5, int: false },
   share: { min: 0, max: 1, int: false },
   confounderDim: { min: 1, max: 1024, int: true },
   headHidden: { min: 1, max: 4096, int: true },
@@ -135,15 +180,19 @@ const DECIDE_RANGES: Record<keyof DecideOptions, { min: number; max: number; int
   minLabelCorr: { min: 0, max: 1, int: false },
   maxRatio: { min: 0, max: 100, int: false },
   minPairRows: { min: 2, max: 1e9, int: true },
+  confidence: { min: 0, max: 10, int: false },
+  minClearCorr: { min: 0, max: 1, int: false },
+  minMarkers: { min: 1, max: 1000, int: true },
 };
 const CHOICES = {
   mode: ['off', 'on', 'auto'],
   adjustment: ['exact', 'nwgm', 'none'],
-  weighting: ['adaptive', 'group-balanced', 'lff'],
+  weighting: ['outcome', 'drop', 'adaptive', 'group-balanced', 'lff'],
   biasInputs: ['flagged', 'all'],
 } as const;
-const BOOLEANS = ['deconfound', 'balancing', 'dualBranch'] as const;
-const KNOWN = new Set<string>([...Object.keys(NUMBERS), ...Object.keys(CHOICES), ...BOOLEANS, 'flagged', 'reason', 'decide']);
+const BOOLEANS = ['deconfound', 'balancing', 'active'] as const;
+const LISTS = ['suspect', 'trusted'] as const;
+const KNOWN = new Set<string>([...Object.keys(NUMBERS), ...Object.keys(CHOICES), ...BOOLEANS, ...LISTS, 'flagged', 'reason', 'decide']);
 
 function checkNumber(v: unknown, r: { min: number; max: number; int: boolean }, where: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max || (r.int && !Number.isInteger(v)))
@@ -158,9 +207,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function compileFlagged(v: unknown, where: string): FlaggedFeature[] {
   if (!Array.isArray(v)) throw new InputError(`${where} must be a list, got ${JSON.stringify(v)}`);
   return v.map((f, i) => {
-    const ok = isObject(f) && typeof f.feature === 'string' && typeof f.labelCorr === 'number' && typeof f.withinClassCorr === 'number';
-    if (!ok) throw new InputError(`${where}[${i}] must be { feature: string, labelCorr: number, withinClassCorr: number }`);
-    return { feature: f.feature as string, labelCorr: f.labelCorr as number, withinClassCorr: f.withinClassCorr as number };
+    const ok = isObject(f) && typeof f.feature === 'string' && typeof f.labelCorr === 'number' && typeof f.withinClassCorr === 'number'
+      && (f.source === undefined || f.source === 'auto' || f.source === 'suspect')
+      && (f.column === undefined || (Number.isInteger(f.column) && (f.column as number) >= 0));
+    if (!ok) throw new InputError(`${where}[${i}] must be { feature: string, labelCorr: number, withinClassCorr: number, source?: 'auto' | 'suspect' }`);
+    return {
+      feature: f.feature as string,
+      labelCorr: f.labelCorr as number,
+      withinClassCorr: f.withinClassCorr as number,
+      source: (f.source ?? 'auto') as 'auto' | 'suspect',
+      ...(f.column === undefined ? {} : { column: f.column as number }),
+    };
   });
 }
 
@@ -180,6 +237,10 @@ export function compileDebiasConfig(raw: unknown = {}, where = 'model.debiasing'
     } else if ((BOOLEANS as readonly string[]).includes(k)) {
       if (typeof v !== 'boolean') throw new InputError(`${where}.${k} must be true or false, got ${JSON.stringify(v)}`);
       (out as unknown as Record<string, boolean>)[k] = v;
+    } else if ((LISTS as readonly string[]).includes(k)) {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x !== ''))
+        throw new InputError(`${where}.${k} must be a list of feature names, got ${JSON.stringify(v)}`);
+      out[k as (typeof LISTS)[number]] = [...(v as string[])];
     } else if (k === 'flagged') out.flagged = compileFlagged(v, `${where}.flagged`);
     else if (k === 'reason') {
       if (typeof v !== 'string') throw new InputError(`${where}.reason must be a string, got ${JSON.stringify(v)}`);
@@ -193,20 +254,27 @@ export function compileDebiasConfig(raw: unknown = {}, where = 'model.debiasing'
       }
     }
   }
+  for (const n of out.suspect)
+    if (out.trusted.includes(n)) throw new InputError(`${where}: "${n}" is listed as both suspect and trusted`);
   // 'on' and 'off' fix the switch; only 'auto' takes the coordinator's resolved value.
   if (out.mode !== 'auto') {
-    if ('dualBranch' in raw && raw.dualBranch !== (out.mode === 'on'))
-      throw new InputError(`${where}.dualBranch is ${String(raw.dualBranch)} but mode is '${out.mode}'; only mode 'auto' takes a decision`);
-    out.dualBranch = out.mode === 'on';
-    if (!('reason' in raw)) out.reason = `mode '${out.mode}': dual branch ${out.mode} by configuration`;
-  } else if ('dualBranch' in raw && !('reason' in raw)) {
-    out.reason = `auto: dual branch ${out.dualBranch ? 'on' : 'off'} (decided by the coordinator)`;
+    if ('active' in raw && raw.active !== (out.mode === 'on'))
+      throw new InputError(`${where}.active is ${String(raw.active)} but mode is '${out.mode}'; only mode 'auto' takes a decision`);
+    out.active = out.mode === 'on';
+    if (!('reason' in raw)) out.reason = `mode '${out.mode}': debiasing ${out.mode} by configuration`;
+  } else if ('active' in raw && !('reason' in raw)) {
+    out.reason = `auto: debiasing ${out.active ? 'on' : 'off'} (decided by the coordinator)`;
   }
   return out;
 }
 
+/** Whether the dual branch trains: debiasing is on and its weighting is one of the dual-branch ones. */
+export function usesDualBranch(c: Pick<DebiasConfig, 'active' | 'weighting'>): boolean {
+  return c.active && DUAL_BRANCH_WEIGHTINGS.includes(c.weighting);
+}
+
 /** The weighting a model actually applies: 'adaptive' resolves by whether the bias branch has a restricted view. */
-export function effectiveWeighting(c: Pick<DebiasConfig, 'weighting' | 'biasInputs' | 'flagged'>): 'group-balanced' | 'lff' {
+export function effectiveWeighting(c: Pick<DebiasConfig, 'weighting' | 'biasInputs' | 'flagged'>): Exclude<Weighting, 'adaptive'> {
   if (c.weighting !== 'adaptive') return c.weighting;
   return c.biasInputs === 'flagged' && c.flagged.length > 0 ? 'lff' : 'group-balanced';
 }

@@ -1,20 +1,40 @@
 import type { ClassMoments } from '../../../data/class-moments.ts';
 import { pairIndex } from '../../../data/class-moments.ts';
 import type { FeatureSpace } from '../../../data/feature-space.ts';
-import { DEFAULT_DECIDE, DEFAULT_SHARE, type DecideOptions, type FlaggedFeature } from './config.ts';
+import { InputError } from '../../../errors.ts';
+import { DEFAULT_DECIDE, type DecideOptions, type FlaggedFeature } from './config.ts';
 
 /**
- * METHOD.md Part 3: decide from the training sites' merged class moments whether a
- * shortcut is there. A feature is flagged as label-only when it knows the label
- * (|corr with y| >= minLabelCorr) but not the severity: its largest within-class
- * |corr| with any column of another modality, over pairs with >= minPairRows rows
- * where both are observed, is at most maxRatio times its |label corr|. A feature with
- * no such pair is never flagged (absent modalities say nothing).
+ * METHOD.md Part 3, made relative and conservative: decide from the training sites'
+ * merged class moments whether a reading is a shortcut (knows the label, not the
+ * severity). A label-only reading is suspicious only relative to the rest of the data:
+ * - **markers**: label-associated features (|corr with y| >= minLabelCorr) whose
+ *   within-class correlation with some feature of another modality is significantly
+ *   non-zero (its lower confidence bound reaches minClearCorr). Judging each
+ *   correlation against its own noise floor keeps the noise of small pairs from clearing
+ *   a planted reading (the maximum of dozens of noisy correlations is not evidence).
+ * - a **severity structure** exists when at least minMarkers markers do; without one
+ *   (features driven by the outcome alone) the signature carries no information and
+ *   nothing is flagged.
+ * - a label-associated feature that is no marker is **flagged** only where the evidence
+ *   says it stands apart: the upper confidence bound of its within-class correlation
+ *   with every marker (pairs of >= minPairRows rows) is at most maxRatio times its
+ *   |label corr|. Too few rows to bound it means no flag (conservative).
+ * Users override per feature: `suspect` features are always flagged, `trusted` never;
+ * each flagged feature names the source that decided.
  */
 export interface DebiasDecision {
   decision: 'on' | 'off';
   flagged: FlaggedFeature[];
+  /** Markers that make the severity structure, strongest first (for the report). */
+  markers: string[];
   reason: string;
+}
+
+/** User overrides of the rule, by feature name. */
+export interface DecideOverrides {
+  suspect?: readonly string[];
+  trusted?: readonly string[];
 }
 
 /** Point-biserial correlation of column j with the label, over the rows where j is observed (NaN if undefined). */
@@ -31,108 +51,170 @@ export function labelCorrelation(m: ClassMoments, j: number): number {
   return ((c1.colSum[j]! / n1 - c0.colSum[j]! / n0) * Math.sqrt(p * (1 - p))) / Math.sqrt(variance);
 }
 
+/** A within-class correlation with its confidence band (Fisher z, pooled over the two classes). */
+export interface WithinClass {
+  /** |pooled r| (NaN when no class has 4 rows). */
+  corr: number;
+  /** Confidence bounds of |r| at `confidence` standard errors. */
+  lower: number;
+  upper: number;
+  rows: number;
+}
+
 /**
- * Within-class correlation of columns i and j: the per-class |Pearson r| averaged with
- * the classes' pair counts as weights (absolute values, so opposite signs in the two
- * classes cannot cancel into a false "uncorrelated"). A column constant within a class
- * carries no within-class variation: r = 0 there. `rows` is the pair's total count.
+ * Within-class correlation of columns i and j: each class's Pearson r, pooled on
+ * Fisher's z scale with weights n_c - 3 (signed: a severity marker co-varies the same
+ * way in both classes, and noise of opposite signs cancels instead of adding up). A
+ * column constant within a class carries no within-class variation: r = 0 there.
  */
-export function withinClassCorrelation(m: ClassMoments, i: number, j: number): { corr: number; rows: number } {
+export function withinClassCorrelation(m: ClassMoments, i: number, j: number, confidence = DEFAULT_DECIDE.confidence): WithinClass {
   const [a, b] = i < j ? [i, j] : [j, i];
   const p = pairIndex(a, b, m.dim);
-  let weighted = 0;
+  let zSum = 0;
   let weight = 0;
   let rows = 0;
   for (const c of m.classes) {
     const n = c.pairCount[p]!;
     rows += n;
-    if (n < 2) continue;
+    if (n < 4) continue;
     const [sa, sb] = [c.pairSumI[p]!, c.pairSumJ[p]!];
     const va = c.pairSumII[p]! - (sa * sa) / n;
     const vb = c.pairSumJJ[p]! - (sb * sb) / n;
     const cov = c.pairSumIJ[p]! - (sa * sb) / n;
-    const r = va / n > 1e-10 && vb / n > 1e-10 ? Math.min(1, Math.abs(cov) / Math.sqrt(va * vb)) : 0;
-    weighted += n * r;
-    weight += n;
+    const r = va / n > 1e-10 && vb / n > 1e-10 ? Math.max(-0.999999, Math.min(0.999999, cov / Math.sqrt(va * vb))) : 0;
+    zSum += (n - 3) * Math.atanh(r);
+    weight += n - 3;
   }
-  return { corr: weight > 0 ? weighted / weight : NaN, rows };
+  if (weight === 0) return { corr: NaN, lower: NaN, upper: NaN, rows };
+  const z = Math.abs(zSum / weight);
+  const se = 1 / Math.sqrt(weight);
+  return { corr: Math.tanh(z), lower: Math.tanh(Math.max(0, z - confidence * se)), upper: Math.tanh(z + confidence * se), rows };
 }
 
-interface ColumnVerdict {
+interface FeatureView {
   feature: string;
+  /** The feature's column with the strongest label correlation (one-hot features have several). */
+  col: number;
   labelCorr: number;
-  withinClassCorr: number;
-  eligible: boolean;
-  flagged: boolean;
-}
-
-function judgeColumn(m: ClassMoments, space: FeatureSpace, col: number, modality: number[], o: DecideOptions): ColumnVerdict {
-  const feature = space.columns[col]!.feature;
-  const labelCorr = labelCorrelation(m, col);
-  let best = -1;
-  for (let j = 0; j < m.dim; j++) {
-    if (modality[j] === modality[col]) continue;
-    const w = withinClassCorrelation(m, col, j);
-    if (w.rows < o.minPairRows || !Number.isFinite(w.corr)) continue;
-    best = Math.max(best, w.corr);
-  }
-  const eligible = best >= 0 && Number.isFinite(labelCorr);
-  const strong = eligible && Math.abs(labelCorr) >= o.minLabelCorr;
-  const flagged = strong && best / Math.abs(labelCorr) <= o.maxRatio;
-  return { feature, labelCorr, withinClassCorr: best, eligible, flagged };
+  modality: number;
+  /** Largest lower bound of a within-class correlation with another modality's column. */
+  cleared: number;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+const strength = (v: FeatureView) => (Number.isFinite(v.labelCorr) ? Math.abs(v.labelCorr) : -1);
 
-/** The `auto` rule on merged moments; the coordinator runs it once and sends the result to the sites. */
-export function decideDebiasing(m: ClassMoments, space: FeatureSpace, opts: Partial<DecideOptions> = {}): DebiasDecision {
-  const o: DecideOptions = { ...DEFAULT_DECIDE, ...opts };
-  if (m.dim !== space.columns.length)
-    throw new Error(`class moments have ${m.dim} columns, the feature space has ${space.columns.length}`);
+function featureViews(m: ClassMoments, space: FeatureSpace, o: DecideOptions): FeatureView[] {
   const modality = new Array<number>(m.dim).fill(-1);
   space.modalities.forEach((mod, k) => {
     for (let j = mod.start; j < mod.end; j++) modality[j] = k;
   });
-  // One verdict per feature, from its column with the strongest label correlation (a
-  // one-hot feature's rare categories would otherwise flag on noise: a rare indicator
-  // barely co-varies with anything).
-  const byFeature = new Map<string, ColumnVerdict>();
-  for (let j = 0; j < m.dim; j++) {
-    const v = judgeColumn(m, space, j, modality, o);
+  // One view per feature, from its column with the strongest label correlation (a
+  // one-hot feature's rare categories would otherwise speak for it on noise).
+  const byFeature = new Map<string, FeatureView>();
+  for (let c = 0; c < m.dim; c++) {
+    const v: FeatureView = { feature: space.columns[c]!.feature, col: c, labelCorr: labelCorrelation(m, c), modality: modality[c]!, cleared: 0 };
     const cur = byFeature.get(v.feature);
-    const strength = (c: ColumnVerdict) => (Number.isFinite(c.labelCorr) ? Math.abs(c.labelCorr) : -1);
     if (!cur || strength(v) > strength(cur)) byFeature.set(v.feature, v);
   }
-  const flagged: FlaggedFeature[] = [];
-  let noPair = 0;
-  for (const [feature, v] of byFeature) {
-    if (!v.eligible) noPair++;
-    if (v.flagged) flagged.push({ feature, labelCorr: v.labelCorr, withinClassCorr: v.withinClassCorr });
+  for (const v of byFeature.values())
+    for (let j = 0; j < m.dim; j++) {
+      if (modality[j] === v.modality) continue;
+      // Clearing takes the best of many partners, so it asks for more evidence than a bound does.
+      const w = withinClassCorrelation(m, v.col, j, o.confidence + 1);
+      if (w.rows >= o.minPairRows && Number.isFinite(w.lower)) v.cleared = Math.max(v.cleared, w.lower);
+    }
+  return [...byFeature.values()];
+}
+
+/** The upper bound of f's within-class correlation with the markers of other modalities (NaN: no pair to bound it). */
+function boundAgainstMarkers(m: ClassMoments, f: FeatureView, markers: FeatureView[], o: DecideOptions): number {
+  let bound = NaN;
+  for (const k of markers) {
+    if (k.modality === f.modality) continue;
+    const w = withinClassCorrelation(m, f.col, k.col, o.confidence);
+    if (w.rows < o.minPairRows || !Number.isFinite(w.upper)) continue;
+    bound = Number.isFinite(bound) ? Math.max(bound, w.upper) : w.upper;
   }
-  const rule = `|label corr| >= ${o.minLabelCorr} and within-class/label ratio <= ${o.maxRatio}, pairs with >= ${o.minPairRows} rows`;
-  if (flagged.length === 0)
-    return {
-      decision: 'off',
-      flagged,
-      reason: `no label-only feature (${rule}); ${byFeature.size} features checked, ${noPair} without an eligible pair`,
-    };
-  const list = flagged.map((f) => `${f.feature} (label ${fmt(f.labelCorr)}, within-class ${fmt(f.withinClassCorr)})`);
-  return { decision: 'on', flagged, reason: `label-only feature${flagged.length > 1 ? 's' : ''} ${list.join(', ')} (${rule})` };
+  return bound;
+}
+
+function checkNames(names: readonly string[], space: FeatureSpace, what: string): void {
+  const known = new Set(space.columns.map((c) => c.feature));
+  for (const n of names)
+    if (!known.has(n)) throw new InputError(`model.debiasing.${what} names "${n}", which is not a feature of the schema (features: ${[...known].join(', ')})`);
+}
+
+/** The `auto` rule on merged moments, with the user's overrides; the coordinator runs it once and sends the result to the sites. */
+export function decideDebiasing(
+  m: ClassMoments,
+  space: FeatureSpace,
+  opts: Partial<DecideOptions> = {},
+  overrides: DecideOverrides = {},
+): DebiasDecision {
+  const o: DecideOptions = { ...DEFAULT_DECIDE, ...opts };
+  if (m.dim !== space.columns.length)
+    throw new Error(`class moments have ${m.dim} columns, the feature space has ${space.columns.length}`);
+  const suspect = new Set(overrides.suspect ?? []);
+  const trusted = new Set(overrides.trusted ?? []);
+  checkNames([...suspect], space, 'suspect');
+  checkNames([...trusted], space, 'trusted');
+  for (const n of suspect) if (trusted.has(n)) throw new InputError(`model.debiasing: "${n}" is listed as both suspect and trusted`);
+
+  const views = featureViews(m, space, o);
+  const associated = views.filter((v) => strength(v) >= o.minLabelCorr);
+  const markers = associated.filter((v) => v.cleared >= o.minClearCorr).sort((a, b) => b.cleared - a.cleared);
+  const structure = markers.length >= o.minMarkers;
+
+  const flagged: FlaggedFeature[] = [];
+  const notes: string[] = [];
+  for (const v of views) {
+    if (suspect.has(v.feature)) {
+      flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.col });
+      continue;
+    }
+    if (!structure || strength(v) < o.minLabelCorr || v.cleared >= o.minClearCorr) continue;
+    const others = markers.filter((k) => k.feature !== v.feature);
+    if (others.length < o.minMarkers) continue;
+    const bound = boundAgainstMarkers(m, v, others, o);
+    if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
+    if (trusted.has(v.feature)) {
+      notes.push(`${v.feature} would be flagged but is trusted`);
+      continue;
+    }
+    flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.col });
+  }
+  if (trusted.size) notes.push(`trusted (never flagged): ${[...trusted].join(', ')}`);
+
+  const rule = `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers and a within-class bound <= ${o.maxRatio} x |label corr|, pairs with >= ${o.minPairRows} rows`;
+  const markerText = structure
+    ? `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`
+    : `no severity structure (${markers.length} of ${o.minMarkers} markers co-vary within class), so no reading can be told apart as label-only`;
+  const tail = `${markerText}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${rule})`;
+  const result = (decision: 'on' | 'off', reason: string): DebiasDecision => ({
+    decision,
+    flagged,
+    markers: markers.map((k) => k.feature),
+    reason,
+  });
+  if (flagged.length === 0) return result('off', `nothing flagged: ${tail}`);
+  const list = flagged.map((f) =>
+    f.source === 'suspect'
+      ? `${f.feature} (suspect, by configuration)`
+      : `${f.feature} (auto: label ${fmt(f.labelCorr)}, within-class <= ${fmt(f.withinClassCorr)})`,
+  );
+  return result('on', `flagged ${list.join(', ')}; ${tail}`);
 }
 
 /**
  * The model section's `debiasing` object with the coordinator's decision filled in, as
- * it is sent to the sites in the round config. Mode 'auto' takes the decision
- * (dualBranch, flagged, reason); modes 'on'/'off' keep their setting, and the rule's
- * verdict is still recorded in `reason` so the run shows what auto would have done.
+ * it is sent to the sites in the round config. Mode 'auto' takes the decision (active,
+ * flagged, reason); modes 'on'/'off' keep their setting, and the rule's verdict is still
+ * recorded in `reason` so the run shows what auto would have done.
  */
 export function withDecision(debiasing: Record<string, unknown> | undefined, d: DebiasDecision): Record<string, unknown> {
   const raw = { ...(debiasing ?? {}) };
   const mode = (raw.mode as string | undefined) ?? 'auto';
-  const share = (raw.share as number | undefined) ?? DEFAULT_SHARE;
-  if (mode === 'auto') {
-    const then = d.decision === 'on' ? `dual branch on at share ${share}` : 'dual branch off';
-    return { ...raw, dualBranch: d.decision === 'on', flagged: d.flagged, reason: `auto: ${d.reason}; ${then}` };
-  }
-  return { ...raw, flagged: d.flagged, reason: `mode '${mode}': dual branch ${mode} by configuration (auto would say ${d.decision}: ${d.reason})` };
+  if (mode === 'auto') return { ...raw, active: d.decision === 'on', flagged: d.flagged, reason: `auto: ${d.reason}` };
+  return { ...raw, flagged: d.flagged, reason: `mode '${mode}': debiasing ${mode} by configuration (auto would say ${d.decision}: ${d.reason})` };
 }

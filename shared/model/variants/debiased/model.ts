@@ -5,7 +5,7 @@ import type { ModelConfig } from '../../config.ts';
 import { bceWithLogits, dense, denseParams, multimodalEncoder, twinEncoder, weightedMean } from '../../layers.ts';
 import type { Batch, FedModel, RoundContext } from '../../model.ts';
 import { ParamSet } from '../../params.ts';
-import { effectiveWeighting, type DebiasConfig } from './config.ts';
+import { effectiveWeighting, usesDualBranch, type DebiasConfig } from './config.ts';
 import { adjustedProbability, createConfounderHead, nwgmLogit, priorTensors } from './confounder.ts';
 import {
   biasHeadLogits,
@@ -44,6 +44,11 @@ export interface DebiasedModel extends FedModel {
   stats(): { trackedRows: number; conflictingFraction: number };
   /** r = CE_b / (CE_b + CE_c) of training rows 0..n-1 (0.5 where unseen), for diagnostics. */
   rowRatios(n: number): Float32Array;
+  /**
+   * The causal branch's weights over a whole training set (rows 0..n-1) as the dual
+   * branch applies them per batch, for the health figures; `base` where the dual branch is off.
+   */
+  rowWeights(base: Float32Array, present: Float32Array, temper: number): Float32Array;
   /** The bias branch's P(y = 1) per row (NaN when the model has no bias branch), for diagnostics. */
   predictBias(x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor1D;
 }
@@ -77,7 +82,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   const K = space.modalities.length;
   const H = cfg.hiddenDim;
   const hasBias = dcfg.mode !== 'off';
-  const dualBranch = hasBias && dcfg.dualBranch;
+  const dualBranch = hasBias && usesDualBranch(dcfg);
   const view = dualBranch ? biasView(space, dcfg) : null;
   // With a bias branch, both encoders run as one fused twin (same maths, half the kernels).
   const single = hasBias ? null : multimodalEncoder(params, 'encoder', space, cfg.modalityDim, H, rng);
@@ -92,12 +97,11 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   const linear = head ? null : dense(params, 'classifier', H, 1, rng);
   const biasHead = hasBias ? denseParams(params, 'bias/classifier', 2 * H, 1, rng) : null;
   /** Rows where every modality of the bias view is absent: the bias branch knows nothing of them. */
-  const neutralRows = (b: Batch): Uint8Array | undefined => {
+  const neutralOf = (p: ArrayLike<number>, n: number): Uint8Array | undefined => {
     if (!view) return undefined;
-    const K = b.present.shape[1];
-    const p = b.present.dataSync();
-    return Uint8Array.from(b.rows, (_, i) => (view.modalities.every((k) => p[i * K + k] === 0) ? 1 : 0));
+    return Uint8Array.from({ length: n }, (_, i) => (view.modalities.every((k) => p[i * K + k] === 0) ? 1 : 0));
   };
+  const neutralRows = (b: Batch): Uint8Array | undefined => (view ? neutralOf(b.present.dataSync(), b.rows.length) : undefined);
   const swapRng = new Rng(seed).fork(0x5a4b);
   const weighting = effectiveWeighting(dcfg);
   const running = new RunningLosses(dcfg.emaDecay);
@@ -114,13 +118,20 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     return tf.add(ce, bceWithLogits(nwgmLogit(head, zc, head.confounders(pt.M), pt.p), b.y)) as tf.Tensor1D;
   };
 
-  /** The causal branch's per-row weights, normalised to sum 1 (weights are data: no gradient). */
-  const causalWeights = (b: Batch, base: Float32Array): tf.Tensor1D => {
-    const r = running.ratio(b.rows);
-    const neutral = neutralRows(b);
+  /**
+   * LfF-style weights from the running ratios, tempered towards the base weights by
+   * the coordinator's factor (1 = full weights; it halves when a flagged reading's
+   * weighted association reverses past the tolerance).
+   */
+  const dualWeights = (r: Float32Array, base: Float32Array, neutral: Uint8Array | undefined, temper: number): Float32Array => {
     const w = weighting === 'lff' ? lffWeights(r, base, neutral) : groupBalancedWeights(r, base, dcfg.share, neutral);
-    return tf.tensor1d(normalised(w, 1));
+    if (temper >= 1) return w;
+    const scale = sum(base) / Math.max(sum(w), 1e-12);
+    return w.map((v, i) => base[i]! + temper * (v * scale - base[i]!));
   };
+  /** The causal branch's per-row weights, normalised to sum 1 (weights are data: no gradient). */
+  const causalWeights = (b: Batch, base: Float32Array, temper: number): tf.Tensor1D =>
+    tf.tensor1d(normalised(dualWeights(running.ratio(b.rows), base, neutralRows(b), temper), 1));
 
   const loss = (b: Batch, ctx: RoundContext): tf.Scalar => {
     const z = encode(b.x, b.present);
@@ -140,7 +151,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     // As in LfF: this forward pass's per-row losses update the running averages first,
     // then the weights are read from them.
     running.update(b.rows, bceFromLogits(biasLogits.dataSync() as Float32Array, y, n), ceC.dataSync() as Float32Array);
-    const terms: tf.Scalar[] = [tf.sum(tf.mul(ceC, causalWeights(b, base))) as tf.Scalar];
+    const terms: tf.Scalar[] = [tf.sum(tf.mul(ceC, causalWeights(b, base, ctx.temper ?? 1))) as tf.Scalar];
     // The bias branch also trains on the balanced sample: the pattern shortcut is balancing's job.
     if (dcfg.lambdaBias > 0 || perm) {
       const yAll = perm ? Float32Array.of(...y, ...y) : y;
@@ -167,9 +178,12 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     loss,
     predict,
     attachTrainingSet: (n: number) => running.reset(n),
+    rowWeights: (base, present, temper) =>
+      dualBranch ? dualWeights(running.ratio(Int32Array.from(base, (_, i) => i)), base, neutralOf(present, base.length), temper) : base,
     describe: () => ({
       mode: dcfg.mode,
-      decision: dualBranch ? 'on' : 'off',
+      decision: dcfg.active ? 'on' : 'off',
+      dualBranch,
       share: dcfg.share,
       weighting,
       flagged: dcfg.flagged,
@@ -188,6 +202,12 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
       params.dispose();
     },
   };
+}
+
+function sum(w: Float32Array): number {
+  let s = 0;
+  for (const v of w) s += v;
+  return s;
 }
 
 /** `w` scaled to sum to `total` (all zero stays zero). */

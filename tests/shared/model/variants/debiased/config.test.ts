@@ -1,25 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../../../../shared/errors.ts';
-import { compileDebiasConfig, DEFAULT_DEBIAS_CONFIG, effectiveWeighting } from '../../../../../shared/model/variants/debiased/config.ts';
+import { compileDebiasConfig, DEFAULT_DEBIAS_CONFIG, effectiveWeighting, usesDualBranch } from '../../../../../shared/model/variants/debiased/config.ts';
 
-test('defaults: auto, balancing and Part 1 on, dual branch off until decided', () => {
+test('defaults: auto, balancing and Part 1 on, inactive until decided, flagged readings dropped', () => {
   const c = compileDebiasConfig(undefined);
   assert.deepEqual({ ...c, reason: '' }, { ...DEFAULT_DEBIAS_CONFIG, reason: '' });
   assert.equal(c.mode, 'auto');
-  assert.equal(c.dualBranch, false);
+  assert.equal(c.active, false);
+  assert.equal(c.weighting, 'drop');
+  assert.equal(usesDualBranch(c), false);
+  assert.deepEqual([c.suspect, c.trusted], [[], []]);
   assert.equal(c.share, 0.5);
   assert.match(c.reason, /no decision/);
 });
 
 test('modes fix the switch; auto takes the resolved value', () => {
-  assert.equal(compileDebiasConfig({ mode: 'on' }).dualBranch, true);
-  assert.equal(compileDebiasConfig({ mode: 'off' }).dualBranch, false);
-  const auto = compileDebiasConfig({ mode: 'auto', dualBranch: true, flagged: [{ feature: 'r', labelCorr: 0.6, withinClassCorr: 0.05 }] });
-  assert.equal(auto.dualBranch, true);
+  assert.equal(compileDebiasConfig({ mode: 'on' }).active, true);
+  assert.equal(compileDebiasConfig({ mode: 'off' }).active, false);
+  const auto = compileDebiasConfig({ mode: 'auto', active: true, flagged: [{ feature: 'r', labelCorr: 0.6, withinClassCorr: 0.05 }] });
+  assert.equal(auto.active, true);
+  assert.equal(auto.flagged[0]!.source, 'auto', 'source defaults to auto');
   assert.match(auto.reason, /decided by the coordinator/);
+  assert.equal(usesDualBranch(compileDebiasConfig({ mode: 'on', weighting: 'adaptive' })), true);
+  assert.equal(usesDualBranch(compileDebiasConfig({ mode: 'on', weighting: 'outcome' })), false);
   const partial = compileDebiasConfig({ decide: { maxRatio: 0.25 } });
-  assert.deepEqual(partial.decide, { minLabelCorr: 0.2, maxRatio: 0.25, minPairRows: 30 });
+  assert.deepEqual(partial.decide, { minLabelCorr: 0.2, maxRatio: 0.25, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2 });
+  assert.deepEqual(compileDebiasConfig({ suspect: ['reading'], trusted: ['lab1'] }).suspect, ['reading']);
 });
 
 test('bad values are rejected with exact messages', () => {
@@ -33,9 +40,13 @@ test('bad values are rejected with exact messages', () => {
     [{ balancing: 'no' }, 'model.debiasing.balancing must be true or false, got "no"'],
     [{ lamdaInd: 1 }, 'model.debiasing.lamdaInd is not a known setting; expected one of: '],
     [{ decide: { minPairRows: 1 } }, 'model.debiasing.decide.minPairRows must be an integer in [2, 1000000000], got 1'],
-    [{ decide: { ratio: 1 } }, 'model.debiasing.decide.ratio is not a known setting; expected one of: minLabelCorr, maxRatio, minPairRows'],
-    [{ flagged: [{ feature: 1 }] }, 'model.debiasing.flagged[0] must be { feature: string, labelCorr: number, withinClassCorr: number }'],
-    [{ mode: 'off', dualBranch: true }, "model.debiasing.dualBranch is true but mode is 'off'; only mode 'auto' takes a decision"],
+    [{ decide: { ratio: 1 } }, 'model.debiasing.decide.ratio is not a known setting; expected one of: minLabelCorr, maxRatio, minPairRows, confidence, minClearCorr, minMarkers'],
+    [{ flagged: [{ feature: 1 }] }, 'model.debiasing.flagged[0] must be { feature: string, labelCorr: number, withinClassCorr: number, source?: '],
+    [{ mode: 'off', active: true }, "model.debiasing.active is true but mode is 'off'; only mode 'auto' takes a decision"],
+    [{ weighting: 'balanced' }, "model.debiasing.weighting must be one of 'outcome', 'drop', 'adaptive', 'group-balanced', 'lff', got \"balanced\""],
+    [{ suspect: 'reading' }, 'model.debiasing.suspect must be a list of feature names, got "reading"'],
+    [{ suspect: ['a'], trusted: ['a'] }, 'model.debiasing: "a" is listed as both suspect and trusted'],
+    [{ maxWeight: 0.5 }, 'model.debiasing.maxWeight must be a number in [1, 1000], got 0.5'],
   ];
   for (const [raw, msg] of cases)
     assert.throws(
@@ -47,10 +58,10 @@ test('bad values are rejected with exact messages', () => {
 
 test('adaptive weighting: LfF behind a flagged bias view, group-balanced when the bias branch sees everything', () => {
   const flagged = [{ feature: 'reading', labelCorr: 0.6, withinClassCorr: 0.05 }];
-  assert.equal(compileDebiasConfig({}).weighting, 'adaptive');
-  assert.equal(effectiveWeighting(compileDebiasConfig({ flagged })), 'lff');
-  assert.equal(effectiveWeighting(compileDebiasConfig({})), 'group-balanced', 'nothing flagged');
-  assert.equal(effectiveWeighting(compileDebiasConfig({ flagged, biasInputs: 'all' })), 'group-balanced', 'unrestricted bias branch');
+  const adaptive = { weighting: 'adaptive' };
+  assert.equal(effectiveWeighting(compileDebiasConfig({ ...adaptive, flagged })), 'lff');
+  assert.equal(effectiveWeighting(compileDebiasConfig(adaptive)), 'group-balanced', 'nothing flagged');
+  assert.equal(effectiveWeighting(compileDebiasConfig({ ...adaptive, flagged, biasInputs: 'all' })), 'group-balanced', 'unrestricted bias branch');
   assert.equal(effectiveWeighting(compileDebiasConfig({ flagged, weighting: 'group-balanced' })), 'group-balanced');
   assert.equal(effectiveWeighting(compileDebiasConfig({ weighting: 'lff' })), 'lff');
 });

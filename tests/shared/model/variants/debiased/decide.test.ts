@@ -4,7 +4,7 @@ import { computeClassMoments } from '../../../../../shared/data/class-moments.ts
 import type { EncodedData } from '../../../../../shared/data/encode.ts';
 import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
-import { decideDebiasing, labelCorrelation, withDecision } from '../../../../../shared/model/variants/debiased/decide.ts';
+import { decideDebiasing, labelCorrelation, withDecision, withinClassCorrelation } from '../../../../../shared/model/variants/debiased/decide.ts';
 import { Rng } from '../../../../../shared/rng.ts';
 
 /**
@@ -53,10 +53,14 @@ test('flags the planted label-only features and nothing else', () => {
   assert.equal(d.decision, 'on');
   assert.deepEqual(d.flagged.map((f) => f.feature).sort(), ['flag', 'r']);
   for (const f of d.flagged) {
+    assert.equal(f.source, 'auto');
     assert.ok(Math.abs(f.labelCorr) >= 0.2, `${f.feature} label corr ${f.labelCorr}`);
-    assert.ok(f.withinClassCorr / Math.abs(f.labelCorr) <= 0.3, `${f.feature} within ${f.withinClassCorr}`);
+    assert.ok(f.withinClassCorr <= 0.3 * Math.abs(f.labelCorr), `${f.feature} within-class bound ${f.withinClassCorr}`);
   }
-  assert.match(d.reason, /label-only features (flag|r) \(label/);
+  assert.ok(d.markers.every((k) => ['a1', 'a2', 'b1'].includes(k)), `markers are real features: ${d.markers}`);
+  assert.ok(d.markers.length >= 2);
+  assert.match(d.reason, /flagged (flag|r) \(auto: label/);
+  assert.match(d.reason, /severity structure: \d markers/);
   // q is label-only too, but its pairs have 25 rows: it says nothing and must not flag.
   assert.ok(!d.flagged.some((f) => f.feature === 'q'));
 });
@@ -69,11 +73,64 @@ test('flags nothing when every feature tracks the shared severity', () => {
     assert.equal(d.decision, 'off', d.reason);
     assert.deepEqual(d.flagged, []);
     assert.ok(Math.abs(labelCorrelation(m, 3)) > 0.4, 'the real features do carry the label');
-    assert.match(d.reason, /no label-only feature .* 6 features checked, 1 without an eligible pair/);
-    // q's pairs have 25 rows: eligible only once the threshold allows them.
-    const lowered = decideDebiasing(m, space, { minPairRows: 20, maxRatio: 0 });
-    assert.match(lowered.reason, /pairs with >= 20 rows\); 6 features checked, 0 without an eligible pair/);
+    assert.match(d.reason, /^nothing flagged: severity structure/);
   }
+});
+
+/** Features caused by the outcome alone: each depends on y, none on the others within a class. */
+function labelDriven(n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
+  const space: FeatureSpace = { modalities: [], columns: [] };
+  ['labs', 'exam', 'imaging'].forEach((name, k) => {
+    space.columns.push({ feature: `x${k}`, featureIndex: k, kind: 'numeric', mean: 0, std: 1 });
+    space.modalities.push({ name, start: k, end: k + 1 });
+  });
+  const rng = new Rng(seed);
+  const dim = 3;
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.next() < 0.5 ? 1 : 0;
+    for (let j = 0; j < dim; j++) x[i * dim + j] = (j + 1) * 0.4 * (2 * y[i]! - 1) + rng.normal();
+  }
+  return { data: { n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 3), y, patterns: new Array(n).fill('111') }, space };
+}
+
+test('no severity structure (features driven by the outcome alone): nothing is flagged', () => {
+  for (const seed of [1, 2, 3]) {
+    const { data, space } = labelDriven(3000, seed);
+    const m = computeClassMoments(data);
+    assert.ok([0, 1, 2].every((j) => Math.abs(labelCorrelation(m, j)) > 0.15), 'every feature knows the label');
+    const d = decideDebiasing(m, space);
+    assert.equal(d.decision, 'off', d.reason);
+    assert.match(d.reason, /no severity structure \(0 of 2 markers co-vary within class\)/);
+    // The old absolute rule (label corr vs the largest within-class correlation) would have flagged them.
+    assert.ok(withinClassCorrelation(m, 0, 2).corr < 0.3 * Math.abs(labelCorrelation(m, 2)));
+  }
+});
+
+test('suspect features are always flagged, trusted ones never, and the decision names the source', () => {
+  const planted = cohort(true, 1200, 1);
+  const mp = computeClassMoments(planted.data);
+  const t = decideDebiasing(mp, planted.space, {}, { trusted: ['r'] });
+  assert.deepEqual(t.flagged.map((f) => f.feature), ['flag']);
+  assert.match(t.reason, /r would be flagged but is trusted; trusted \(never flagged\): r/);
+  const clean = cohort(false, 1200, 2);
+  const s = decideDebiasing(computeClassMoments(clean.data), clean.space, {}, { suspect: ['a2'] });
+  assert.equal(s.decision, 'on');
+  assert.deepEqual(s.flagged.map((f) => [f.feature, f.source]), [['a2', 'suspect']]);
+  assert.match(s.reason, /flagged a2 \(suspect, by configuration\)/);
+  assert.throws(() => decideDebiasing(mp, planted.space, {}, { suspect: ['nope'] }), /model.debiasing.suspect names "nope", which is not a feature of the schema/);
+  assert.throws(() => decideDebiasing(mp, planted.space, {}, { suspect: ['r'], trusted: ['r'] }), /"r" is listed as both suspect and trusted/);
+});
+
+test('the within-class correlation carries its noise floor: a bound that narrows with rows', () => {
+  const small = computeClassMoments(cohort(true, 200, 9).data);
+  const large = computeClassMoments(cohort(true, 4000, 9).data);
+  const ws = withinClassCorrelation(small, 3, 0);
+  const wl = withinClassCorrelation(large, 3, 0);
+  assert.ok(ws.upper - ws.lower > wl.upper - wl.lower, 'more rows, narrower band');
+  assert.ok(wl.lower <= wl.corr && wl.corr <= wl.upper);
+  assert.ok(wl.upper < 0.1, `a label-only reading's bound on 4000 rows: ${wl.upper}`);
 });
 
 test('the label correlation is Pearson with y on the observed rows', () => {
@@ -96,14 +153,14 @@ test('withDecision fills the auto config and keeps explicit modes', () => {
   const d = decideDebiasing(computeClassMoments(data), space);
   const auto = compileDebiasConfig(withDecision({ share: 0.5 }, d));
   assert.equal(auto.mode, 'auto');
-  assert.equal(auto.dualBranch, true);
+  assert.equal(auto.active, true);
   assert.deepEqual(auto.flagged, d.flagged);
-  assert.match(auto.reason, /^auto: label-only .*; dual branch on at share 0.5$/);
+  assert.match(auto.reason, /^auto: flagged /);
   const off = compileDebiasConfig(withDecision({ mode: 'off' }, d));
-  assert.equal(off.dualBranch, false);
-  assert.match(off.reason, /mode 'off': dual branch off by configuration \(auto would say on/);
+  assert.equal(off.active, false);
+  assert.match(off.reason, /mode 'off': debiasing off by configuration \(auto would say on/);
   const none = decideDebiasing(computeClassMoments(cohort(false, 800, 6).data), space);
-  assert.equal(compileDebiasConfig(withDecision(undefined, none)).dualBranch, false);
+  assert.equal(compileDebiasConfig(withDecision(undefined, none)).active, false);
   assert.throws(() => decideDebiasing(computeClassMoments({ ...data, dim: 3, x: new Float32Array(0), observed: new Float32Array(0), n: 0 }), space), /3 columns, the feature space has 7/);
 });
 

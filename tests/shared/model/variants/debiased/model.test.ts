@@ -30,7 +30,7 @@ function train(model: FedModel, epochs = cfg.localEpochs) {
 }
 
 test('the full model (both parts, swap after warm-up) trains: loss falls, predictions stay sane', () => {
-  const model = createDebiased(space, cfg, compileDebiasConfig({ mode: 'on', swapWarmupEpochs: 2 }), 3);
+  const model = createDebiased(space, cfg, compileDebiasConfig({ mode: 'on', weighting: 'adaptive', swapWarmupEpochs: 2 }), 3);
   assert.equal(model.usesBalancing, true);
   const before = tf.memory().numTensors;
   const losses = train(model);
@@ -44,7 +44,7 @@ test('the full model (both parts, swap after warm-up) trains: loss falls, predic
   const stats = model.stats();
   assert.equal(stats.trackedRows, data.n);
   assert.ok(stats.conflictingFraction > 0 && stats.conflictingFraction < 0.5, `conflicting ${stats.conflictingFraction}`);
-  assert.deepEqual(model.describe!(), { mode: 'on', decision: 'on', share: 0.5, weighting: 'group-balanced', flagged: [], reason: "mode 'on': dual branch on by configuration" });
+  assert.deepEqual(model.describe!(), { mode: 'on', decision: 'on', dualBranch: true, share: 0.5, weighting: 'group-balanced', flagged: [], reason: "mode 'on': debiasing on by configuration" });
   model.dispose();
 });
 
@@ -80,11 +80,11 @@ test('ablation layouts: the bias branch exists unless mode is off; auto waits fo
   const build = (debiasing: Record<string, unknown>) =>
     buildDebiased({ space, config: cfg, raw: { debiasing }, seed: 1 });
   const names = (m: FedModel) => m.params.specs.map((s) => s.name);
-  const auto = build({});
+  const auto = build({ weighting: 'adaptive' });
   assert.equal(auto.dualBranch, false);
   assert.ok(names(auto).some((n) => n.startsWith('bias/')));
   assert.ok(names(auto).includes('deconfound/dictionary/W'));
-  const decided = build({ dualBranch: true });
+  const decided = build({ active: true, weighting: 'adaptive' });
   assert.equal(decided.dualBranch, true);
   assert.deepEqual(decided.params.getFlat(), auto.params.getFlat(), 'the decision does not change the layout');
   const off = build({ mode: 'off' });
@@ -124,7 +124,7 @@ test('the bias view: flagged columns only, their modalities decide neutral rows'
     /flagged feature "zz" is not in the feature space/,
   );
   // Training through the view (with neutral rows: imaging absent) runs, leaks nothing and lowers the loss.
-  const m = createDebiased(space, cfg, compileDebiasConfig({ dualBranch: true, flagged, swapWarmupEpochs: 0 }), 2);
+  const m = createDebiased(space, cfg, compileDebiasConfig({ active: true, weighting: 'adaptive', flagged, swapWarmupEpochs: 0 }), 2);
   const before = tf.memory().numTensors;
   const losses = train(m, 4);
   assert.equal(tf.memory().numTensors, before);

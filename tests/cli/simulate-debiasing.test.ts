@@ -1,0 +1,79 @@
+// The debiased model through the in-process federation on a synthetic cohort with a
+// planted label-only reading: the decision, the outcome weights' stats stage, and the
+// per-round health figures in the results file (INTERFACES.md `debiasing`).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSimulation } from '../../cli/simulate.ts';
+import { simOptions } from '../../eval/jobs.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { compileSynthOptions } from '../../shared/synth/options.ts';
+import { writeCohort } from '../../shared/synth/write.ts';
+import { temperAfter } from '../../coordinator/round-loop.ts';
+
+let dir: string;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fedcausal-debias-'));
+  await writeCohort(dir, compileSynthOptions({ rows: '600', seed: '1' }));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Health {
+  round: number;
+  weightedAssociation: Record<string, number>;
+  reliance: Record<string, number>;
+  conflictingShare: number;
+  effectiveSampleSize: number;
+  priorDrift: number;
+  tempered: boolean;
+  temper: number;
+}
+
+async function simulate(debiasing: Record<string, unknown>, rounds: number) {
+  const o = simOptions({
+    schema: join(dir, 'schema.json'),
+    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(dir, `${name}.csv`) })),
+    testSites: [{ name: 'site4', path: join(dir, 'site4.csv') }],
+    model: 'debiased',
+    rounds,
+    seed: 1,
+    modelSettings: { localEpochs: 1, debiasing },
+  });
+  const { results } = await runSimulation(o, silentLogger);
+  return results.debiasing as { decision: string; weighting: string; flagged: { feature: string; source: string }[]; health: Health[]; balance?: unknown };
+}
+
+test('default: the planted reading is flagged and dropped; health figures come every round and move', async () => {
+  const d = await simulate({}, 3);
+  assert.equal(d.decision, 'on');
+  assert.equal(d.weighting, 'drop');
+  assert.deepEqual(d.flagged.map((f) => [f.feature, f.source]), [['reading', 'auto']]);
+  assert.deepEqual(d.health.map((h) => h.round), [1, 2, 3]);
+  for (const h of d.health) {
+    assert.ok(h.weightedAssociation.reading! > 0.5 && h.weightedAssociation.reading! <= 1);
+    assert.ok(Number.isFinite(h.reliance.reading) && Math.abs(h.reliance.reading!) < 0.5, `the model cannot lean on a dropped reading: ${h.reliance.reading}`);
+    assert.ok(h.effectiveSampleSize > 0 && h.effectiveSampleSize <= 1);
+    assert.equal(h.priorDrift, 0, 'the same sites every round');
+    assert.equal(h.tempered, false);
+  }
+  assert.notEqual(d.health[0]!.reliance.reading, d.health[2]!.reliance.reading, 'the model changes, so does its reliance');
+});
+
+test('outcome weighting: a stats stage fits the weights, and the reading is far closer to balanced in the weighted rows', async () => {
+  const d = await simulate({ weighting: 'outcome', suspect: ['reading'] }, 2);
+  assert.equal(d.weighting, 'outcome');
+  assert.ok(d.balance, 'the published table is reported');
+  const drop = await simulate({ suspect: ['reading'] }, 1);
+  const weighted = d.health[0]!.weightedAssociation.reading!;
+  const plain = drop.health[0]!.weightedAssociation.reading!;
+  assert.ok(weighted < plain - 0.1, `outcome weights ${weighted} against pattern weights only ${plain}`);
+  assert.ok(weighted >= 0.45, 'never past independence');
+});
+
+test('the guard: a weighted association below the tolerance halves the weights from the next round', () => {
+  assert.deepEqual(temperAfter({ reading: 0.41, other: 0.6 }, 0.45, 1), { tempered: true, next: 0.5, reversed: [['reading', 0.41]] });
+  assert.deepEqual(temperAfter({ reading: 0.5 }, 0.45, 0.5), { tempered: false, next: 0.5, reversed: [] });
+  assert.equal(temperAfter({ reading: NaN }, 0.45, 1).tempered, false, 'no figure, no tempering');
+});
