@@ -1,4 +1,5 @@
 import type { FederationOutcome } from '../coordinator/round-loop.ts';
+import type { CalibrationReport } from '../coordinator/calibration.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
 
 /** The results file of ../shared/docs/INTERFACES.md (extended with history and site-alone metrics). */
@@ -13,6 +14,8 @@ export interface ResultsFile {
   prior: { pattern: string; p: number }[];
   priorVersion: number;
   debiasing?: Record<string, unknown>;
+  /** Recalibration fitted on the training sites' held-out rows, with ECE before and after per site. */
+  calibration?: CalibrationReport;
   history: {
     round: number;
     participants: number;
@@ -36,6 +39,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     prior: o.prior,
     priorVersion: o.priorVersion,
     ...(o.debiasing ? { debiasing: o.debiasing } : {}),
+    ...(o.calibration ? { calibration: o.calibration } : {}),
     history: o.history.map((h) => ({
       round: h.round,
       participants: h.participants,

@@ -20,6 +20,7 @@ import { RoundCollector } from './collector.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './endpoint.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
+import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { Aggregation, RoundConfig, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 export interface Quorum {
@@ -69,6 +70,7 @@ export interface FederationOutcome {
   featureSpace: FeatureSpace;
   history: RoundRecord[];
   debiasing?: Record<string, unknown>;
+  calibration?: CalibrationReport;
   strategy: string;
 }
 
@@ -365,6 +367,12 @@ export class RoundLoop implements RoundGate {
       if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
     }
     for (const f of ev.failures.values()) o.log.warn('final evaluation missing', { ...f });
+    const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
+    const calibration = calibrateFromSums(sumsOf(o.trainingSites), sumsOf(o.testSites));
+    if (calibration) {
+      outcome.calibration = calibration;
+      o.log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
+    }
     return outcome;
   }
 

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../shared/errors.ts';
 import { DEFAULT_DOCS_DIR, DEFAULT_HEART_DIR } from './settings.ts';
 
-export const SECTION_IDS = [1, 2, 3, 4, 5] as const;
+export const SECTION_IDS = [1, 2, 3, 4, 5, 6] as const;
 
 export const EVAL_HELP = `usage: npm run eval -- [--quick] [--sections 1,3] [--render] [--jobs N] [--out-dir DIR] [--heart-dir DIR]
 

@@ -35,6 +35,8 @@ export interface RunRecord {
   seed: number;
   sites: Record<string, ClassificationReport>;
   debiasing?: DecisionRecord;
+  /** Per scored site: ECE of the raw scores and after the federation's recalibration (results `calibration`). */
+  calibration?: Record<string, { eceBefore: number; eceAfter: number }>;
   seconds: number;
 }
 
@@ -60,7 +62,15 @@ export function toRecord(config: string, seed: number, o: SimOutcome, only?: rea
   const sites = only ? Object.fromEntries(only.map((s) => [s, all[s]!])) : all;
   for (const [s, r] of Object.entries(sites)) if (!r) throw new Error(`run ${config} seed ${seed} has no predictions for site "${s}"`);
   const d = decisionOf(o);
-  return { config, seed, sites, ...(d ? { debiasing: d } : {}), seconds: o.seconds };
+  const cal = o.results.calibration;
+  const calibration = cal
+    ? Object.fromEntries(
+        Object.entries({ ...cal.sites, ...cal.testSites })
+          .filter(([s]) => s in sites)
+          .map(([s, c]) => [s, { eceBefore: c.eceBefore, eceAfter: c.eceAfter }]),
+      )
+    : undefined;
+  return { config, seed, sites, ...(d ? { debiasing: d } : {}), ...(calibration ? { calibration } : {}), seconds: o.seconds };
 }
 
 /** Several one-site runs (each site alone) as one record per seed. */

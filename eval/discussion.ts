@@ -3,6 +3,7 @@
  * table (each default's cost on heart disease beside its gain on the synthetic
  * cohort), and what the numbers say about where debiasing helps.
  */
+import type { FamilyData } from './family.ts';
 import { markdownTable } from '../shared/report/table.ts';
 import type { FlambyData } from './flamby.ts';
 import type { HeartSitesData } from './heart-sites.ts';
@@ -18,6 +19,7 @@ export interface SectionsData {
   loso?: LosoData;
   synthetic?: SyntheticData;
   tuning?: TuningData;
+  family?: FamilyData;
 }
 
 export interface TargetRow {

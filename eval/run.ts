@@ -15,6 +15,8 @@ import { renderFlamby, runFlamby } from './flamby.ts';
 import { renderHeartSites, runHeartSites } from './heart-sites.ts';
 import { renderLoso, runLoso } from './loso.ts';
 import { renderDocument, type RenderedSection } from './markdown.ts';
+import { renderCalibration } from './calibration.ts';
+import { renderFamily, runFamily } from './family.ts';
 import { formatElapsed, SimulationPool } from './pool.ts';
 import { evalSettings } from './settings.ts';
 import { renderSynthetic, runSynthetic, syntheticSvg } from './synthetic.ts';
@@ -33,9 +35,9 @@ export interface ResultsJson {
 export function renderReport(j: ResultsJson): { markdown: string; svg?: string } {
   const s = j.sections;
   const parts: RenderedSection[] = [];
-  if (s.heartSites) parts.push({ id: '1', title: '1. Heart disease, four sites: per-site held-out metrics', settings: s.heartSites.settings, body: renderHeartSites(s.heartSites) });
+  if (s.heartSites) parts.push({ id: '1', title: '1. Heart disease, four sites: per-site held-out metrics', settings: s.heartSites.settings, body: renderHeartSites(s.heartSites) + renderCalibration(s.heartSites.runs, s.heartSites.configs) });
   if (s.flamby) parts.push({ id: '2', title: "2. FLamby's Fed-Heart-Disease split", settings: s.flamby.settings, body: renderFlamby(s.flamby) });
-  if (s.loso) parts.push({ id: '3', title: '3. Heart disease, leave one site out', settings: s.loso.settings, body: renderLoso(s.loso) });
+  if (s.loso) parts.push({ id: '3', title: '3. Heart disease, leave one site out', settings: s.loso.settings, body: renderLoso(s.loso) + renderCalibration(s.loso.runs, s.loso.configs) });
   if (s.synthetic || s.tuning) {
     const body = [
       s.synthetic ? renderSynthetic(s.synthetic, SVG_NAME) : '',
@@ -44,6 +46,7 @@ export function renderReport(j: ResultsJson): { markdown: string; svg?: string }
     parts.push({ id: '4', title: '4. Synthetic cohorts: ablation, oracle and sweep', settings: s.synthetic?.settings ?? s.tuning!.settings, body });
   }
   if (parts.length) parts.push({ id: '5', title: '5. Discussion', body: renderDiscussion(s) });
+  if (s.family) parts.push({ id: '6', title: '6. The debiasing default across a cohort family and data sizes', settings: s.family.settings, body: renderFamily(s.family) });
   return { markdown: renderDocument(parts, j.generatedAt, j.command), svg: s.synthetic ? syntheticSvg(s.synthetic) : undefined };
 }
 
@@ -106,6 +109,7 @@ async function evaluate(a: EvalArgs): Promise<void> {
       );
     if (want(1)) section('heartSites', 'section 1 (heart, four sites)', () => runHeartSites(ctx('s1')));
     if (want(2)) section('flamby', 'section 2 (FLamby split)', () => runFlamby(ctx('s2')));
+    if (want(6)) section('family', 'section 6 (cohort family and data size)', () => runFamily(ctx('s6')));
     // Sections 3 and 4 report the setting the tuning picks beside the shipped default: the tuning
     // (its own seeds) runs first, sections 1 and 2 keep the pool busy meanwhile.
     if (want(3) || want(4)) {

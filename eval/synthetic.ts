@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { MeanAndSpread } from '../shared/metrics/classification.ts';
 import { smallMultiplesSvg, type LineChartOptions } from '../shared/report/svg-plot.ts';
 import { markdownTable } from '../shared/report/table.ts';
-import { defaultSynthOptions } from '../shared/synth/options.ts';
+import { defaultSynthOptions, type SynthOptions } from '../shared/synth/options.ts';
 import { siteCsv, synthesizeCohort, writeCohort } from '../shared/synth/write.ts';
 import { sectionSettings, specList, toRecord, type EvalContext, type RunRecord, type SectionSettings } from './context.ts';
 import { simOptions, type SimOutcome } from './jobs.ts';
@@ -38,6 +38,9 @@ export interface SynthPoint {
   key: string;
   spuriousStrength: number;
   missingBias: number;
+  /** Other generator knobs of the cohort (the family of section 6), and its own round count. */
+  knobs?: Partial<SynthOptions>;
+  rounds?: number;
 }
 
 export interface SynthRun extends RunRecord {
@@ -47,6 +50,10 @@ export interface SynthRun extends RunRecord {
   /** AUROC at the same held-out site drawn with the link broken instead (reading independent of the outcome). */
   heldOutBroken: number;
   inDist: number;
+  /** The smallest weighted association of a flagged reading at the last round (debiasing health), when any. */
+  association?: number;
+  /** Per training site and the held-out site: AUROC (for per-site comparisons). */
+  perSite?: Record<string, number>;
 }
 
 export interface SynthSummary {
@@ -108,7 +115,7 @@ export function sweepPoints(spurious: readonly number[], missing: readonly numbe
 export async function runCohort(ctx: EvalContext, point: SynthPoint, seed: number, specs: readonly ModelSpec[], outcomes: SimOutcome[], tag = 's4'): Promise<SynthRun[]> {
   const s = ctx.settings;
   const dir = join(ctx.tmp, point.key.replace(/[=,]/g, '_'), `seed${seed}`);
-  const options = { ...defaultSynthOptions(), seed, spuriousStrength: point.spuriousStrength, missingBias: point.missingBias, spuriousFlip: true };
+  const options = { ...defaultSynthOptions(), seed, spuriousStrength: point.spuriousStrength, missingBias: point.missingBias, ...point.knobs, spuriousFlip: true };
   const { cohort } = await writeCohort(dir, options);
   const truth = cohort.truth;
   const broken = synthesizeCohort({ ...options, spuriousFlip: false });
@@ -130,7 +137,7 @@ export async function runCohort(ctx: EvalContext, point: SynthPoint, seed: numbe
         label: `${tag} synthetic ${point.key} ${spec.id} seed ${seed}`,
         options: simOptions({
           schema: spec.oracle ? oracleSchema : join(dir, 'schema.json'),
-          rounds: s.rounds,
+          rounds: point.rounds ?? s.rounds,
           seed,
           strategy: s.strategy,
           model: spec.model,
@@ -141,15 +148,25 @@ export async function runCohort(ctx: EvalContext, point: SynthPoint, seed: numbe
       });
       outcomes.push(out);
       const rec = toRecord(spec.id, seed, out);
+      const association = lastAssociation(out.results.debiasing);
       return {
         ...rec,
         point: point.key,
         heldOut: rec.sites[truth.heldOutSite]!.auroc,
         heldOutBroken: rec.sites[brokenName]!.auroc,
         inDist: meanOverSites(rec.sites, 'auroc', truth.trainSites),
+        ...(association === undefined ? {} : { association }),
+        perSite: Object.fromEntries([...truth.trainSites, truth.heldOutSite].map((n) => [n, rec.sites[n]!.auroc])),
       };
     }),
   );
+}
+
+/** The smallest weighted association of a flagged reading in the last round's health figures. */
+function lastAssociation(debiasing: Record<string, unknown> | undefined): number | undefined {
+  const h = (debiasing?.health as { weightedAssociation: Record<string, number> }[] | undefined)?.at(-1);
+  const v = h ? Object.values(h.weightedAssociation).filter(Number.isFinite) : [];
+  return v.length ? Math.min(...v) : undefined;
 }
 
 export function summarizeSynth(runs: readonly SynthRun[], points: readonly string[], configs: readonly string[]): SyntheticData['summary'] {

@@ -7,6 +7,7 @@ import { countPatternLabels } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { computeFeatureStats } from '../shared/data/stats.ts';
 import { computeClassMoments } from '../shared/data/class-moments.ts';
+import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-balance.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -174,13 +175,11 @@ export class SiteAgent {
       localEvaluation = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
       log.info('local-only model evaluated', { auroc: localEvaluation.auroc });
     }
-    if (task.config.final && this.o.onPredictions)
-      this.o.onPredictions({
-        site: this.o.site,
-        rows: data.testRows,
-        labels: data.test.labels,
-        scores: runner.predict(enc.test, ctx),
-      });
-    return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}) } };
+    // The final evaluation also sends calibration sums over the held-out rows (never the scores).
+    const scores = task.config.final && enc.test.n > 0 ? runner.predict(enc.test, ctx) : undefined;
+    if (scores && this.o.onPredictions)
+      this.o.onPredictions({ site: this.o.site, rows: data.testRows, labels: data.test.labels, scores });
+    const calibration = scores ? calibrationSums(data.test.labels, scores) : undefined;
+    return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}), ...(calibration ? { calibration } : {}) } };
   }
 }

@@ -3,6 +3,7 @@ import type { PatternLabelCounts, PatternPrior } from '../data/patterns.ts';
 import type { FeatureStats } from '../data/stats.ts';
 import type { CellCounts, OutcomeBalance } from '../data/outcome-balance.ts';
 import type { HealthSums } from '../data/debias-health.ts';
+import type { CalibrationSums } from '../metrics/calibration.ts';
 
 /** Protocol version carried in every join; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
@@ -70,6 +71,8 @@ export interface ResultMeta {
   classMoments?: unknown;
   /** Stage 3: counts of (cell, label) over the training rows. */
   cellCounts?: CellCounts;
+  /** Final evaluation: calibration sums over the held-out rows (shared/metrics/calibration.ts). */
+  calibration?: CalibrationSums;
   /** Fit rounds of a debiased model: the debiasing health sums over the training rows. */
   health?: HealthSums;
   weights: number;

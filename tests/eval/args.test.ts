@@ -19,7 +19,7 @@ describe('parseEvalArgs', () => {
     const a = parseEvalArgs([]);
     assert.notEqual(a, 'help');
     if (a === 'help') return;
-    assert.deepEqual(a.sections, [1, 2, 3, 4, 5]);
+    assert.deepEqual(a.sections, [1, 2, 3, 4, 5, 6]);
     assert.equal(a.jobs, 2);
     assert.match(a.outDir, /docs$/);
     assert.equal(a.quick, false);
