@@ -1,5 +1,5 @@
 import { loadSchema } from '../shared/data/schema.ts';
-import { loadSiteTable } from '../shared/data/table.ts';
+import { checkSiteRows, describeLabel, loadSiteTable, MIN_ROWS } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { parseFlags } from './args.ts';
@@ -8,7 +8,11 @@ export const CHECK_DATA_HELP = `usage: fedcausal check-data --schema SCHEMA.json
 
 Validates a site's data file against the schema and prints its missingness-pattern
 table (one row per pattern: which modalities are present, rows, positives), without
-training. Exits 2 naming the file, row and column at fault on bad input.
+training. Exits 2 naming the file, row (its line in the file, header counted) and
+column at fault on bad input: a value that is not a plain decimal number, a label
+or category the schema does not allow, a value outside its declared range or far
+outside the column's spread, a header missing a schema column, fewer than
+${MIN_ROWS} rows, or rows of one class only.
 `;
 
 export function checkData(argv: string[], out: (s: string) => void): number {
@@ -20,6 +24,7 @@ export function checkData(argv: string[], out: (s: string) => void): number {
   if (!v.schema || !v.data) throw new InputError('--schema and --data are required (see --help)');
   const schema = loadSchema(v.schema);
   const t = loadSiteTable(schema, v.data);
+  checkSiteRows(t, { label: describeLabel(schema) });
   const counts = new Map<string, [number, number]>();
   t.patterns.forEach((p, i) => {
     const c = counts.get(p) ?? [0, 0];

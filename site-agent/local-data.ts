@@ -1,5 +1,5 @@
 import { stratifiedSplit } from '../shared/data/split.ts';
-import { selectRows, type SiteTable } from '../shared/data/table.ts';
+import { checkSiteRows, selectRows, type SiteTable } from '../shared/data/table.ts';
 
 /** A site's rows split for training and held-out evaluation; `testRows` are row indices in the test file. */
 export interface LocalData {
@@ -8,11 +8,16 @@ export interface LocalData {
   testRows: number[];
 }
 
-/** Splits a site's file (stratified, seeded), or uses a fixed holdout file whole. */
+/**
+ * Splits a site's file (stratified, seeded), or uses a fixed holdout file whole. A file
+ * the site trains on must have at least `minRows` rows (default MIN_ROWS) and both
+ * classes (checkSiteRows); a test-only or holdout file is scored as it is.
+ */
 export function prepareLocalData(
   table: SiteTable,
-  opts: { testFraction: number; seed: number; holdout?: SiteTable; testOnly?: boolean },
+  opts: { testFraction: number; seed: number; holdout?: SiteTable; testOnly?: boolean; minRows?: number },
 ): LocalData {
+  if (!opts.testOnly) checkSiteRows(table, { minRows: opts.minRows });
   if (opts.testOnly)
     return { train: selectRows(table, []), test: table, testRows: Array.from(table.labels, (_, i) => i) };
   if (opts.holdout)

@@ -60,3 +60,29 @@ export function parseCsv(text: string, file: string): CsvRecord[] {
   }
   return out;
 }
+
+/**
+ * A plain decimal number as people type it: optional sign, digits with an optional
+ * fraction (or a bare fraction, `.7`), optional exponent. Nothing JavaScript's
+ * Number() would also take: no hex (`0x1F`), binary, `_` separators, `Infinity`,
+ * `NaN`, blanks, or decimal commas (`1,5`).
+ */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The value of a strict decimal token, or why it is not one (the reason reads after "found ..."). */
+export type DecimalResult = { ok: true; value: number } | { ok: false; reason: string };
+
+export function parseDecimal(token: string): DecimalResult {
+  if (token === '') return { ok: false, reason: 'an empty cell' };
+  if (!DECIMAL.test(token)) return { ok: false, reason: 'not a plain decimal number' };
+  const value = Number(token);
+  // 1e400 matches the pattern but is not a double.
+  if (!Number.isFinite(value)) return { ok: false, reason: 'too large for a number' };
+  return { ok: true, value };
+}
+
+/** "1.0" and "1" are the same category at different hospitals; only strict decimals are rewritten. */
+export function canonicalToken(t: string): string {
+  const d = parseDecimal(t);
+  return d.ok ? String(d.value) : t;
+}

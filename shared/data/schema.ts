@@ -1,16 +1,26 @@
 import { InputError } from '../errors.ts';
 import { readInputFile } from '../input-file.ts';
+import { canonicalToken } from './csv.ts';
 
 /** The data schema of ../shared/docs/INTERFACES.md, validated. */
 export interface Schema {
   /** Column names when the CSV has no header row; undefined when the header names them. */
   columns?: string[];
-  label: { column: string; threshold: number };
+  /**
+   * `values`, when declared, lists every raw label value allowed (e.g. [0, 1, 2, 3, 4]);
+   * without it a raw label must be a non-negative integer (0/1, or a grade such as 0-4).
+   * The outcome is 1 where the raw value is greater than `threshold`.
+   */
+  label: { column: string; threshold: number; values?: number[] };
   /** Modality name -> its features, in schema order. */
   modalities: { name: string; features: string[] }[];
   categorical: Set<string>;
   missingValues: Set<string>;
   missingCodes: Map<string, Set<string>>;
+  /** Declared vocabularies of categorical features, as canonical tokens ("1.0" -> "1"), in declared order. */
+  categories: Map<string, string[]>;
+  /** Declared [min, max] of numeric features (inclusive); undeclared columns get the robust check. */
+  ranges: Map<string, [number, number]>;
 }
 
 /** Every feature in modality order (the model's input order). */
@@ -32,7 +42,7 @@ function stringArray(v: unknown, where: string, field: string): string[] {
 export function compileSchema(raw: unknown, where: string): Schema {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'schema must be a JSON object');
   const r = raw as Record<string, unknown>;
-  const known = new Set(['columns', 'label', 'modalities', 'categorical', 'missingValues', 'missingCodes']);
+  const known = new Set(['columns', 'label', 'modalities', 'categorical', 'missingValues', 'missingCodes', 'categories', 'ranges']);
   for (const k of Object.keys(r)) if (!known.has(k)) fail(where, `unknown field "${k}"`);
 
   const columns = r.columns === undefined ? undefined : stringArray(r.columns, where, 'columns');
@@ -41,6 +51,18 @@ export function compileSchema(raw: unknown, where: string): Schema {
   if (typeof label.column !== 'string' || !label.column) fail(where, 'field "label.column" must be a non-empty string');
   if (typeof label.threshold !== 'number' || !Number.isFinite(label.threshold))
     fail(where, 'field "label.threshold" must be a number');
+  for (const k of Object.keys(label))
+    if (k !== 'column' && k !== 'threshold' && k !== 'values') fail(where, `unknown field "label.${k}"`);
+  let labelValues: number[] | undefined;
+  if (label.values !== undefined) {
+    const v = label.values;
+    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
+      fail(where, 'field "label.values" must be a non-empty array of numbers (the allowed raw label values)');
+    labelValues = [...new Set(v as number[])];
+    const t = label.threshold;
+    if (!labelValues.some((x) => x > t) || !labelValues.some((x) => x <= t))
+      fail(where, `field "label.values" must include values on both sides of "label.threshold" (${t}), or one class can never occur`);
+  }
 
   const mods = r.modalities;
   if (typeof mods !== 'object' || mods === null || Array.isArray(mods) || Object.keys(mods).length === 0)
@@ -75,7 +97,45 @@ export function compileSchema(raw: unknown, where: string): Schema {
       missingCodes.set(col, new Set(stringArray(vals, where, `missingCodes.${col}`)));
     }
   }
-  return { columns, label: { column: label.column, threshold: label.threshold }, modalities, categorical, missingValues, missingCodes };
+  const categories = new Map<string, string[]>();
+  if (r.categories !== undefined) {
+    if (typeof r.categories !== 'object' || r.categories === null || Array.isArray(r.categories))
+      fail(where, 'field "categories" must be an object of categorical feature -> [values]');
+    for (const [col, vals] of Object.entries(r.categories as Record<string, unknown>)) {
+      if (!seen.has(col)) fail(where, `categories names "${col}", which is in no modality`);
+      if (!categorical.has(col)) fail(where, `categories names "${col}", which is not in "categorical"`);
+      if (!Array.isArray(vals) || vals.length === 0 || vals.some((x) => typeof x !== 'string' && !(typeof x === 'number' && Number.isFinite(x))))
+        fail(where, `field "categories.${col}" must be a non-empty array of strings or numbers`);
+      categories.set(col, [...new Set((vals as (string | number)[]).map((x) => canonicalToken(String(x).trim())))]);
+    }
+  }
+  const ranges = new Map<string, [number, number]>();
+  if (r.ranges !== undefined) {
+    if (typeof r.ranges !== 'object' || r.ranges === null || Array.isArray(r.ranges))
+      fail(where, 'field "ranges" must be an object of numeric feature -> [min, max]');
+    for (const [col, range] of Object.entries(r.ranges as Record<string, unknown>)) {
+      if (!seen.has(col)) fail(where, `ranges names "${col}", which is in no modality`);
+      if (categorical.has(col)) fail(where, `ranges names "${col}", which is categorical (declare its "categories" instead)`);
+      if (
+        !Array.isArray(range) ||
+        range.length !== 2 ||
+        range.some((x) => typeof x !== 'number' || !Number.isFinite(x)) ||
+        (range[0] as number) > (range[1] as number)
+      )
+        fail(where, `field "ranges.${col}" must be [min, max], two numbers with min <= max`);
+      ranges.set(col, [range[0] as number, range[1] as number]);
+    }
+  }
+  return {
+    columns,
+    label: { column: label.column, threshold: label.threshold, ...(labelValues ? { values: labelValues } : {}) },
+    modalities,
+    categorical,
+    missingValues,
+    missingCodes,
+    categories,
+    ranges,
+  };
 }
 
 export function loadSchema(path: string): Schema {
@@ -98,5 +158,8 @@ export function schemaToJson(s: Schema): unknown {
     categorical: [...s.categorical],
     missingValues: [...s.missingValues],
     missingCodes: Object.fromEntries([...s.missingCodes].map(([k, v]) => [k, [...v]])),
+    // The extensions appear only when declared, so a schema without them keeps its old form (and digest).
+    ...(s.categories.size ? { categories: Object.fromEntries(s.categories) } : {}),
+    ...(s.ranges.size ? { ranges: Object.fromEntries(s.ranges) } : {}),
   };
 }

@@ -1,7 +1,8 @@
 import { InputError } from '../errors.ts';
 import { readInputFile } from '../input-file.ts';
-import { parseCsv } from './csv.ts';
+import { canonicalToken, parseCsv, parseDecimal, type CsvRecord } from './csv.ts';
 import { featureList, type Schema } from './schema.ts';
+import { CLIP_ROBUST_SDS, MAX_ABS_VALUE, ROBUST_MIN_COUNT, ROBUST_SD_LIMIT, robustScale, type RobustScale } from './stats.ts';
 
 /** One site's rows, parsed and checked against the schema; nothing is encoded yet. */
 export interface SiteTable {
@@ -14,62 +15,223 @@ export interface SiteTable {
   lines: number[];
   /** Per row, one character per modality in schema order, '1' = present. */
   patterns: string[];
+  /**
+   * Per feature, the whole file's [median -+ CLIP_ROBUST_SDS robust SDs] that
+   * computeFeatureStats clips numeric values to before summing; null for categorical
+   * and constant columns. Kept by selectRows, so a split is clipped as its file is.
+   */
+  clipBounds?: (readonly [number, number] | null)[];
 }
 
-/** "1.0" and "1" are the same category at different hospitals. */
-function canonicalToken(t: string): string {
-  const v = Number(t);
-  return t !== '' && Number.isFinite(v) ? String(v) : t;
+/** Fewest data rows a site's file may have (check-data, and a site's training file); a parameter where it is used. */
+export const MIN_ROWS = 20;
+/** Longest token an undeclared categorical column accepts. */
+export const MAX_CATEGORY_LENGTH = 64;
+
+/** A token as it appears in a message: quoted, control characters escaped, long ones cut. */
+function show(tok: string): string {
+  return JSON.stringify(tok.length > 80 ? `${tok.slice(0, 77)}...` : tok);
 }
 
+/** A bound or statistic in a message: 6 significant digits, no float noise. */
+function num(x: number): string {
+  return String(Number(x.toPrecision(6)));
+}
+
+/** The |value| limit as people write it: 1e15. */
+const MAX_ABS_TEXT = MAX_ABS_VALUE.toExponential().replace('+', '');
+
+const SCALE_NAME: Record<RobustScale['method'], string> = {
+  mad: 'MAD',
+  iqr: 'IQR',
+  'untied-mad': 'MAD of the values off the median',
+  constant: 'constant',
+};
+
+const NON_FINITE_WORD = /^[+-]?(?:nan|inf|infinity)$/i;
+const NON_PRINTABLE = /\p{C}/u;
+
+/** Lower case, without blanks and punctuation: "Chol ", "CHOL" and "chol_" all read "chol". */
+function loose(s: string): string {
+  return s.toLowerCase().replace(/[\s\p{P}\p{S}]+/gu, '');
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The header name most like `want` among `names` (same name up to case and punctuation, or a typo or two), if any. */
+export function closeMatch(want: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  const w = loose(want);
+  const allowed = want.length <= 4 ? 1 : 2;
+  for (const n of names) {
+    if (n === want) continue;
+    const score = loose(n) === w ? 0 : editDistance(n.toLowerCase(), want.toLowerCase());
+    if (score <= allowed && score < bestScore) {
+      best = n;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function showHeader(names: readonly string[]): string {
+  const max = 30;
+  const shown = names.slice(0, max).map(show).join(', ');
+  return names.length > max ? `${shown}, ... (${names.length} columns)` : shown;
+}
+
+/** The file's column names and its data records: the header is checked against the schema here. */
+function resolveColumns(schema: Schema, records: CsvRecord[], file: string): { columns: string[]; body: CsvRecord[] } {
+  const first = records[0]!;
+  if (schema.columns) {
+    const columns = schema.columns;
+    if (first.fields.length === columns.length && first.fields.every((f, i) => f === columns[i]))
+      return { columns, body: records.slice(1) };
+    // A first line naming columns (not values) is a header that does not match, not a row of bad numbers.
+    const names = new Set(columns.map(loose));
+    const headerLike = first.fields.some(
+      (f) => !parseDecimal(f).ok && !schema.missingValues.has(f) && names.has(loose(f)),
+    );
+    if (headerLike) {
+      const diffs: string[] = [];
+      columns.forEach((c, i) => {
+        const f = first.fields[i];
+        if (f !== c) diffs.push(f === undefined ? `no name where "${c}" was expected (position ${i + 1})` : `${show(f)} where "${c}" was expected (position ${i + 1})`);
+      });
+      if (first.fields.length > columns.length) diffs.push(`${first.fields.length - columns.length} name(s) more than the schema's ${columns.length}`);
+      throw new InputError(
+        `${file}:${first.line}: line ${first.line} looks like a header but does not match the schema's "columns": ` +
+          `${diffs.slice(0, 5).join('; ')}${diffs.length > 5 ? `; ... (${diffs.length} differences)` : ''}; ` +
+          `header found: ${showHeader(first.fields)}`,
+      );
+    }
+    return { columns, body: records };
+  }
+  const columns = first.fields;
+  const need = [...featureList(schema), schema.label.column];
+  const missing = need.filter((c) => !columns.includes(c));
+  if (missing.length > 0) {
+    const spare = columns.filter((c) => !need.includes(c));
+    const listed = missing.map((c) => {
+      const m = closeMatch(c, spare);
+      return m === undefined ? `"${c}"` : `"${c}" (did you mean ${show(m)}?)`;
+    });
+    const sep = columns.length === 1 ? [';', '\t', '|'].find((d) => columns[0]!.includes(d)) : undefined;
+    throw new InputError(
+      `${file}:${first.line}: header lacks column${missing.length > 1 ? 's' : ''} ${listed.join(', ')} required by the schema; ` +
+        `header found: ${showHeader(columns)}${sep ? ` (the file looks ${JSON.stringify(sep)}-separated; fields must be separated by commas)` : ''}`,
+    );
+  }
+  const twice = need.filter((c) => columns.indexOf(c) !== columns.lastIndexOf(c));
+  if (twice.length > 0)
+    throw new InputError(`${file}:${first.line}: header names column ${twice.map((c) => `"${c}"`).join(', ')} more than once`);
+  return { columns, body: records.slice(1) };
+}
+
+/**
+ * Parses and validates one site's file against the schema. Every error is bad input
+ * naming `file:LINE` (the line as the user sees it in the file, header counted), the
+ * column and the value at fault:
+ * - numeric features and the label: plain decimals only (see parseDecimal), |value| <= MAX_ABS_VALUE;
+ * - the label: one of `label.values` when declared, else a non-negative integer;
+ * - categorical features: one of `categories` when declared, else a short printable
+ *   token, and no word in a column whose values are otherwise numeric codes;
+ * - numeric features: inside `ranges` when declared, else within ROBUST_SD_LIMIT robust
+ *   SDs of the column's median in this file (for a column of at least ROBUST_MIN_COUNT values).
+ * Row count and classes are checked by checkSiteRows (a holdout or test file may be small).
+ */
 export function parseSiteTable(schema: Schema, text: string, file: string): SiteTable {
   const records = parseCsv(text, file);
   if (records.length === 0) throw new InputError(`${file}: no rows`);
-  let columns: string[];
-  let body = records;
-  if (schema.columns) {
-    columns = schema.columns;
-    const first = records[0]!.fields;
-    if (first.length === columns.length && first.every((f, i) => f === columns[i])) body = records.slice(1);
-  } else {
-    columns = records[0]!.fields;
-    body = records.slice(1);
-    const need = [...featureList(schema), schema.label.column];
-    for (const c of need)
-      if (!columns.includes(c)) throw new InputError(`${file}:1: header lacks column "${c}" required by the schema`);
-  }
+  const { columns, body } = resolveColumns(schema, records, file);
   if (body.length === 0) throw new InputError(`${file}: no data rows`);
   const features = featureList(schema);
   const featIdx = features.map((f) => columns.indexOf(f));
   const labelIdx = columns.indexOf(schema.label.column);
+  const labelCol = schema.label.column;
+  const labelValues = schema.label.values ? new Set(schema.label.values) : undefined;
   const isMissing = (col: string, tok: string) =>
     schema.missingValues.has(tok) || (schema.missingCodes.get(col)?.has(tok) ?? false);
+  const declaredCats = new Map([...schema.categories].map(([f, vals]) => [f, new Set(vals)]));
+
+  const at = (line: number, col: string) => `${file}:${line}: column "${col}"`;
+  const number = (line: number, col: string, tok: string, what = ''): number => {
+    const d = parseDecimal(tok);
+    if (!d.ok && d.reason !== 'too large for a number')
+      throw new InputError(`${at(line, col)}${what} must be a number (a plain decimal such as 1.5, -2 or 3e2), found ${show(tok)}`);
+    if (!d.ok || Math.abs(d.value) > MAX_ABS_VALUE)
+      throw new InputError(`${at(line, col)}${what} value ${show(tok)} is out of range: |value| > ${MAX_ABS_TEXT}`);
+    return d.value;
+  };
 
   const values: SiteTable['values'] = [];
   const labels = new Uint8Array(body.length);
   const lines: number[] = [];
   const patterns: string[] = [];
   body.forEach((rec, r) => {
+    const line = rec.line;
     if (rec.fields.length !== columns.length)
-      throw new InputError(`${file}:${rec.line}: expected ${columns.length} fields, found ${rec.fields.length}`);
+      throw new InputError(`${file}:${line}: expected ${columns.length} fields, found ${rec.fields.length}`);
     const labTok = rec.fields[labelIdx]!;
-    const lab = Number(labTok);
-    if (schema.missingValues.has(labTok) || labTok === '' || !Number.isFinite(lab))
+    if (schema.missingValues.has(labTok) || labTok === '')
+      throw new InputError(`${at(line, labelCol)} (label) is missing (${show(labTok)}); every row needs a label`);
+    const lab = number(line, labelCol, labTok, ' (label)');
+    if (labelValues) {
+      if (!labelValues.has(lab))
+        throw new InputError(
+          `${at(line, labelCol)} (label) value ${show(labTok)} is not an allowed label value (label.values: ${[...labelValues].join(', ')})`,
+        );
+    } else if (!Number.isInteger(lab) || lab < 0)
       throw new InputError(
-        `${file}:${rec.line}: column "${schema.label.column}" (label) must be a number, found "${labTok}"`,
+        `${at(line, labelCol)} (label) must be a non-negative integer (0/1, or a grade such as 0-4; ` +
+          `declare label.values in the schema for other codes), found ${show(labTok)}`,
       );
     labels[r] = lab > schema.label.threshold ? 1 : 0;
     const row = features.map((f, j) => {
       const tok = rec.fields[featIdx[j]!]!;
       if (isMissing(f, tok)) return null;
-      if (schema.categorical.has(f)) return canonicalToken(tok);
-      const v = Number(tok);
-      if (tok === '' || !Number.isFinite(v))
-        throw new InputError(`${file}:${rec.line}: column "${f}" must be a number, found "${tok}"`);
+      if (schema.categorical.has(f)) {
+        const d = parseDecimal(tok);
+        if (d.ok && Math.abs(d.value) > MAX_ABS_VALUE)
+          throw new InputError(`${at(line, f)} value ${show(tok)} is out of range: |value| > ${MAX_ABS_TEXT}`);
+        const c = canonicalToken(tok);
+        const allowed = declaredCats.get(f);
+        if (allowed) {
+          if (!allowed.has(c))
+            throw new InputError(
+              `${at(line, f)} value ${show(tok)} is not one of its declared categories (${[...allowed].map(show).join(', ')})`,
+            );
+        } else if (tok === '') {
+          throw new InputError(`${at(line, f)} is empty; add "" to missingValues if an empty cell means missing`);
+        } else if (tok.length > MAX_CATEGORY_LENGTH) {
+          throw new InputError(`${at(line, f)} value ${show(tok)} is not a category: longer than ${MAX_CATEGORY_LENGTH} characters`);
+        } else if (NON_PRINTABLE.test(tok)) {
+          throw new InputError(`${at(line, f)} value ${show(tok)} is not a category: it holds control or non-printable characters`);
+        } else if (NON_FINITE_WORD.test(tok)) {
+          throw new InputError(
+            `${at(line, f)} value ${show(tok)} is not a category but a non-finite number; add it to missingValues if it means missing`,
+          );
+        }
+        return c;
+      }
+      const v = number(line, f, tok);
+      const range = schema.ranges.get(f);
+      if (range && (v < range[0] || v > range[1]))
+        throw new InputError(`${at(line, f)} value ${show(tok)} is outside its declared range [${range[0]}, ${range[1]}]`);
       return v;
     });
     values.push(row);
-    lines.push(rec.line);
+    lines.push(line);
     let k = 0;
     let pattern = '';
     for (const m of schema.modalities) {
@@ -78,11 +240,86 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
     }
     patterns.push(pattern);
   });
-  return { file, features, values, labels, lines, patterns };
+
+  // Column-wide checks, once every value of the file is known.
+  const rawToken = (r: number, j: number) => body[r]!.fields[featIdx[j]!]!;
+  const clipBounds: (readonly [number, number] | null)[] = features.map(() => null);
+  features.forEach((f, j) => {
+    if (schema.categorical.has(f)) {
+      if (declaredCats.has(f)) return;
+      // A word among numeric codes (cp = 1..4, then "banana") is a data error, not a new category.
+      let numeric = 0;
+      let firstWord = -1;
+      let words = 0;
+      values.forEach((row, r) => {
+        const v = row[j];
+        if (v === null || v === undefined) return;
+        if (parseDecimal(rawToken(r, j)).ok) numeric++;
+        else {
+          words++;
+          if (firstWord < 0) firstWord = r;
+        }
+      });
+      if (words > 0 && numeric > words)
+        throw new InputError(
+          `${at(lines[firstWord]!, f)} value ${show(rawToken(firstWord, j))} is not a numeric code, though ${numeric} of the column's ` +
+            `${numeric + words} values are; fix it, add it to missingValues, or declare "categories" for "${f}" in the schema`,
+        );
+      return;
+    }
+    const range = schema.ranges.get(f);
+    if (range) {
+      clipBounds[j] = range;
+      return;
+    }
+    const observed: number[] = [];
+    for (const row of values) if (typeof row[j] === 'number') observed.push(row[j] as number);
+    const rs = robustScale(observed);
+    if (!rs || rs.scale === 0) return;
+    clipBounds[j] = [rs.median - CLIP_ROBUST_SDS * rs.scale, rs.median + CLIP_ROBUST_SDS * rs.scale];
+    if (observed.length < ROBUST_MIN_COUNT) return;
+    const lo = rs.median - ROBUST_SD_LIMIT * rs.scale;
+    const hi = rs.median + ROBUST_SD_LIMIT * rs.scale;
+    const r = values.findIndex((row) => typeof row[j] === 'number' && ((row[j] as number) < lo || (row[j] as number) > hi));
+    if (r >= 0)
+      throw new InputError(
+        `${at(lines[r]!, f)} value ${show(rawToken(r, j))} is more than ${ROBUST_SD_LIMIT} robust SDs from the column's median ` +
+          `(allowed [${num(lo)}, ${num(hi)}]: median ${num(rs.median)}, robust SD ${num(rs.scale)} by ${SCALE_NAME[rs.method]}); ` +
+          `fix it, mark it missing, or declare "ranges" for "${f}" in the schema`,
+      );
+  });
+  return { file, features, values, labels, lines, patterns, clipBounds };
 }
 
 export function loadSiteTable(schema: Schema, file: string): SiteTable {
   return parseSiteTable(schema, readInputFile(file, 'data file'), file);
+}
+
+/**
+ * A file a site trains on needs enough rows, and rows of both classes: too few rows
+ * or a single class makes local training and evaluation meaningless. `minRows`
+ * defaults to MIN_ROWS; `label` describes the outcome in the message (e.g. `"num" > 0`).
+ */
+export function checkSiteRows(t: SiteTable, opts: { minRows?: number; label?: string } = {}): void {
+  const minRows = opts.minRows ?? MIN_ROWS;
+  const n = t.labels.length;
+  if (n < minRows)
+    throw new InputError(
+      `${t.file}: ${n} data row${n === 1 ? '' : 's'}, fewer than the minimum row count of ${minRows} a site needs to train and be evaluated`,
+    );
+  const positives = t.labels.reduce((a, b) => a + b, 0);
+  if (positives === 0 || positives === n) {
+    const cls = positives === 0 ? 0 : 1;
+    throw new InputError(
+      `${t.file}: all ${n} rows are of class ${cls}${opts.label ? ` (${opts.label} is ${cls ? 'true' : 'false'} in every row)` : ''}; ` +
+        `a site needs rows of both classes (0 and 1)`,
+    );
+  }
+}
+
+/** How the schema's label reads as an outcome, for messages: `"num" > 0`. */
+export function describeLabel(schema: Schema): string {
+  return `"${schema.label.column}" > ${schema.label.threshold}`;
 }
 
 /** The rows at `idx`, as a table of their own (train/test splits). */
@@ -94,5 +331,6 @@ export function selectRows(t: SiteTable, idx: number[]): SiteTable {
     labels: Uint8Array.from(idx, (i) => t.labels[i]!),
     lines: idx.map((i) => t.lines[i]!),
     patterns: idx.map((i) => t.patterns[i]!),
+    ...(t.clipBounds ? { clipBounds: t.clipBounds } : {}),
   };
 }

@@ -105,3 +105,119 @@ test('check-data with a schema putting a feature in two modalities exits 2 namin
 test('check-data without --data exits 2 and says what is required', { timeout: 30_000 }, async () => {
   await assertRefused(['--schema', HEART_SCHEMA], /--data/);
 });
+
+// ---- Data that cannot poison: every bad cell is exit 2 naming file, line and column. ----
+
+const HEART_COLUMNS = (JSON.parse(readFileSync(HEART_SCHEMA, 'utf8')) as { columns: string[] }).columns;
+
+/** The site's whole file with the cell at `line` (1-based, as in the file) and `column` replaced; its path. */
+function withCell(site: string, line: number, column: string, value: string, name: string): string {
+  const lines = readFileSync(HEART_FILES[site]!, 'utf8').split('\n');
+  const fields = lines[line - 1]!.split(',');
+  const k = HEART_COLUMNS.indexOf(column);
+  assert.ok(k >= 0, column);
+  fields[k] = value;
+  lines[line - 1] = fields.join(',');
+  const file = join(dir, `${name}.csv`);
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
+/** The heart schema with `edit` applied, written next to the data. */
+function heartSchemaWith(edit: (s: Record<string, unknown>) => void, name: string): string {
+  const s = JSON.parse(readFileSync(HEART_SCHEMA, 'utf8')) as Record<string, unknown>;
+  edit(s);
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(s));
+  return file;
+}
+
+const badCells: { name: string; site: string; line: number; column: string; value: string; schema?: (s: Record<string, unknown>) => void; reason: RegExp }[] = [
+  { name: 'huge-chol', site: 'hungary', line: 3, column: 'chol', value: '1e308', reason: /value "1e308" is out of range: \|value\| > 1e15/ },
+  { name: 'hex', site: 'cleveland', line: 10, column: 'thalach', value: '0x1F', reason: /must be a number \(a plain decimal.*found "0x1F"/ },
+  { name: 'infinity', site: 'va', line: 7, column: 'age', value: 'Infinity', reason: /must be a number .*found "Infinity"/ },
+  { name: 'underscore', site: 'va', line: 7, column: 'age', value: '6_0', reason: /must be a number .*found "6_0"/ },
+  { name: 'far-out', site: 'cleveland', line: 20, column: 'chol', value: '50000', reason: /value "50000" is more than 50 robust SDs from the column's median \(allowed \[-2168\.22, 2650\.22\]: median 241, robust SD 48\.1845 by MAD of the values off the median\); .*declare "ranges" for "chol"/ },
+  { name: 'label-negative', site: 'cleveland', line: 5, column: 'num', value: '-1', reason: /\(label\) must be a non-negative integer .*found "-1"/ },
+  { name: 'label-half', site: 'cleveland', line: 5, column: 'num', value: '0.5', reason: /\(label\) must be a non-negative integer .*found "0\.5"/ },
+  {
+    name: 'label-seven',
+    site: 'cleveland',
+    line: 5,
+    column: 'num',
+    value: '7',
+    schema: (s) => ((s.label as Record<string, unknown>).values = [0, 1, 2, 3, 4]),
+    reason: /\(label\) value "7" is not an allowed label value \(label\.values: 0, 1, 2, 3, 4\)/,
+  },
+  { name: 'category-nan', site: 'hungary', line: 8, column: 'cp', value: 'NaN', reason: /value "NaN" is not a category but a non-finite number/ },
+  { name: 'category-banana', site: 'cleveland', line: 12, column: 'thal', value: 'banana', reason: /value "banana" is not a numeric code, though 300 of the column's 301 values are/ },
+  {
+    name: 'category-declared',
+    site: 'va',
+    line: 9,
+    column: 'cp',
+    value: '5',
+    schema: (s) => (s.categories = { cp: [1, 2, 3, 4] }),
+    reason: /value "5" is not one of its declared categories \("1", "2", "3", "4"\)/,
+  },
+  {
+    name: 'range-declared',
+    site: 'switzerland',
+    line: 4,
+    column: 'trestbps',
+    value: '400',
+    schema: (s) => (s.ranges = { trestbps: [50, 300] }),
+    reason: /value "400" is outside its declared range \[50, 300\]/,
+  },
+];
+
+for (const c of badCells)
+  test(`check-data refuses a bad cell (${c.name}: ${c.column} = ${c.value}) naming file, line and column`, { timeout: 30_000 }, async () => {
+    const file = withCell(c.site, c.line, c.column, c.value, c.name);
+    const schema = c.schema ? heartSchemaWith(c.schema, `${c.name}-schema`) : HEART_SCHEMA;
+    await assertRefused(['--schema', schema, '--data', file], new RegExp(`${escape(file)}:${c.line}: column "${c.column}".*${c.reason.source}`));
+  });
+
+test('check-data refuses a one-row file, naming the minimum row count', { timeout: 30_000 }, async () => {
+  const file = join(dir, 'one-row.csv');
+  writeFileSync(file, readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n')[0] + '\n');
+  await assertRefused(['--schema', HEART_SCHEMA, '--data', file], new RegExp(`^fedcausal check-data: ${escape(file)}: 1 data row, fewer than the minimum row count of 20`));
+});
+
+test('check-data refuses a file of one class, naming the class and the label', { timeout: 30_000 }, async () => {
+  const healthy = readFileSync(HEART_FILES.cleveland!, 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith(',0'));
+  assert.ok(healthy.length >= 20);
+  const file = join(dir, 'one-class.csv');
+  writeFileSync(file, healthy.join('\n') + '\n');
+  await assertRefused(
+    ['--schema', HEART_SCHEMA, '--data', file],
+    new RegExp(`${escape(file)}: all ${healthy.length} rows are of class 0 \\("num" > 0 is false in every row\\); a site needs rows of both classes`),
+  );
+});
+
+test('check-data on a misnamed header names the missing column, the header found and a close match', { timeout: 30_000 }, async () => {
+  // Schema without "columns": the header names them.
+  const schema = heartSchemaWith((s) => delete s.columns, 'header-schema');
+  const header = HEART_COLUMNS.map((c) => (c === 'chol' ? 'Chol' : c));
+  const file = join(dir, 'misnamed-header.csv');
+  writeFileSync(file, [header.join(','), ...readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n')].join('\n'));
+  await assertRefused(
+    ['--schema', schema, '--data', file],
+    new RegExp(`${escape(file)}:1: header lacks column "chol" \\(did you mean "Chol"\\?\\) required by the schema; header found: "age", "sex", "cp", "trestbps", "Chol",`),
+  );
+  // Schema with "columns": a header line that does not match is named as such, not as bad numbers.
+  await assertRefused(
+    ['--schema', HEART_SCHEMA, '--data', file],
+    new RegExp(`${escape(file)}:1: line 1 looks like a header but does not match the schema's "columns": "Chol" where "chol" was expected \\(position 5\\)`),
+  );
+});
+
+test('check-data passes a file with the agreed header line (schema "columns")', { timeout: 30_000 }, async () => {
+  const file = join(dir, 'with-header.csv');
+  writeFileSync(file, [HEART_COLUMNS.join(','), readFileSync(HEART_FILES.va!, 'utf8')].join('\n'));
+  const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', file]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(r.stdout, /: 200 rows, 7 missingness patterns, 149 positive\n/);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileSchema, featureList, loadSchema } from '../../../shared/data/schema.ts';
+import { compileSchema, featureList, loadSchema, schemaToJson } from '../../../shared/data/schema.ts';
 import { InputError } from '../../../shared/errors.ts';
 
 const HEART = new URL('../../../../shared/data/heart-disease/schema.json', import.meta.url).pathname;
@@ -32,8 +32,42 @@ const bad: [string, unknown, string][] = [
   ['categorical not a feature', { ...base, categorical: ['zz'] }, 's.json: categorical feature "zz" is in no modality'],
   ['columns missing a feature', { ...base, columns: ['x1', 'y'] }, 's.json: feature "x2" is not in "columns"'],
   ['missingCodes unknown column', { ...base, missingCodes: { q: ['0'] } }, 's.json: missingCodes names "q", which is in no modality'],
+  // The extensions: label.values, categories, ranges.
+  ['label unknown field', { ...base, label: { column: 'y', threshold: 0, value: [0, 1] } }, 's.json: unknown field "label.value"'],
+  ['label.values not numbers', { ...base, label: { column: 'y', threshold: 0, values: ['0', '1'] } }, 's.json: field "label.values" must be a non-empty array of numbers (the allowed raw label values)'],
+  ['label.values empty', { ...base, label: { column: 'y', threshold: 0, values: [] } }, 's.json: field "label.values" must be a non-empty array of numbers (the allowed raw label values)'],
+  ['label.values one class', { ...base, label: { column: 'y', threshold: 0, values: [1, 2] } }, 's.json: field "label.values" must include values on both sides of "label.threshold" (0), or one class can never occur'],
+  ['categories not an object', { ...base, categories: ['x3'] }, 's.json: field "categories" must be an object of categorical feature -> [values]'],
+  ['categories unknown column', { ...base, categories: { q: ['a'] } }, 's.json: categories names "q", which is in no modality'],
+  ['categories of a numeric feature', { ...base, categories: { x1: ['a'] } }, 's.json: categories names "x1", which is not in "categorical"'],
+  ['categories empty', { ...base, categories: { x3: [] } }, 's.json: field "categories.x3" must be a non-empty array of strings or numbers'],
+  ['ranges not an object', { ...base, ranges: [0, 1] }, 's.json: field "ranges" must be an object of numeric feature -> [min, max]'],
+  ['ranges unknown column', { ...base, ranges: { q: [0, 1] } }, 's.json: ranges names "q", which is in no modality'],
+  ['ranges of a categorical feature', { ...base, ranges: { x3: [0, 1] } }, 's.json: ranges names "x3", which is categorical (declare its "categories" instead)'],
+  ['ranges min above max', { ...base, ranges: { x1: [5, 1] } }, 's.json: field "ranges.x1" must be [min, max], two numbers with min <= max'],
+  ['ranges one number', { ...base, ranges: { x1: [5] } }, 's.json: field "ranges.x1" must be [min, max], two numbers with min <= max'],
 ];
 for (const [name, raw, msg] of bad)
   test(`schema error: ${name}`, () => {
     assert.throws(() => compileSchema(raw, 's.json'), (e: unknown) => e instanceof InputError && e.message === msg);
   });
+
+test('schema extensions compile: label.values, categories (canonical tokens), ranges', () => {
+  const s = compileSchema(
+    { ...base, label: { column: 'y', threshold: 0, values: [0, 1, 2, 3, 4] }, categories: { x3: [1, '2.0', 'other'] }, ranges: { x1: [0, 300] } },
+    's.json',
+  );
+  assert.deepEqual(s.label, { column: 'y', threshold: 0, values: [0, 1, 2, 3, 4] });
+  assert.deepEqual(s.categories.get('x3'), ['1', '2', 'other']);
+  assert.deepEqual(s.ranges.get('x1'), [0, 300]);
+  const json = schemaToJson(s) as Record<string, unknown>;
+  assert.deepEqual(json.categories, { x3: ['1', '2', 'other'] });
+  assert.deepEqual(json.ranges, { x1: [0, 300] });
+  assert.deepEqual(json.label, { column: 'y', threshold: 0, values: [0, 1, 2, 3, 4] });
+});
+
+test('a schema without the extensions keeps its JSON form (same fields as before)', () => {
+  const json = schemaToJson(loadSchema(HEART)) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(json), ['columns', 'label', 'modalities', 'categorical', 'missingValues', 'missingCodes']);
+  assert.deepEqual(json.label, { column: 'num', threshold: 0 });
+});

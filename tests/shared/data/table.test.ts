@@ -36,9 +36,9 @@ test('header CSV: labels thresholded, categories canonical, missing codes honour
 
 const errors: [string, string, string][] = [
   ['wrong field count', 'x1,c,y\n1,2\n', 'f.csv:2: expected 3 fields, found 2'],
-  ['non-numeric value', 'x1,c,y\n1,a,0\nabc,a,1\n', 'f.csv:3: column "x1" must be a number, found "abc"'],
-  ['missing label', 'x1,c,y\n1,a,NA\n', 'f.csv:2: column "y" (label) must be a number, found "NA"'],
-  ['header lacks column', 'x1,y\n1,0\n', 'f.csv:1: header lacks column "c" required by the schema'],
+  ['non-numeric value', 'x1,c,y\n1,a,0\nabc,a,1\n', 'f.csv:3: column "x1" must be a number (a plain decimal such as 1.5, -2 or 3e2), found "abc"'],
+  ['missing label', 'x1,c,y\n1,a,NA\n', 'f.csv:2: column "y" (label) is missing ("NA"); every row needs a label'],
+  ['header lacks column', 'x1,y\n1,0\n', 'f.csv:1: header lacks column "c" required by the schema; header found: "x1", "y"'],
   ['no rows', '', 'f.csv: no rows'],
   ['unterminated quote', 'x1,c,y\n"1,2,3\n', 'f.csv:2: unterminated quoted field'],
 ];
