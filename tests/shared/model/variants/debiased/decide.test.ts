@@ -55,7 +55,7 @@ test('flags the planted label-only features and nothing else', () => {
   for (const f of d.flagged) {
     assert.equal(f.source, 'auto');
     assert.ok(Math.abs(f.labelCorr) >= 0.2, `${f.feature} label corr ${f.labelCorr}`);
-    assert.ok(f.withinClassCorr <= 0.3 * Math.abs(f.labelCorr), `${f.feature} within-class bound ${f.withinClassCorr}`);
+    assert.ok(f.withinClassCorr <= 0.4 * Math.abs(f.labelCorr), `${f.feature} within-class bound ${f.withinClassCorr}`);
   }
   assert.ok(d.markers.every((k) => ['a1', 'a2', 'b1'].includes(k)), `markers are real features: ${d.markers}`);
   assert.ok(d.markers.length >= 2);
