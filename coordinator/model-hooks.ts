@@ -46,6 +46,8 @@ const debiasHooks: DebiasHooks = {
       spec: { ...spec, raw: { ...spec.raw, debiasing } },
       balanceFeatures: outcome ? d.flagged.map((f) => f.feature) : [],
       report: {
+        // 2: flagged features carry their source, health per round, markers (CHANGELOG).
+        version: 2,
         mode: cfg.mode,
         decision: resolved.active ? 'on' : 'off',
         weighting: resolved.active ? effectiveWeighting(resolved) : 'pattern balancing only',
