@@ -19,13 +19,14 @@ const SITES = [
   { name: 'va', file: 'processed.va.data' },
 ];
 
-export const DEMO_HELP = `usage: fedcausal demo [--rounds R] [--model baseline|debiased|logreg] [--run-dir DIR]
+export const DEMO_HELP = `usage: fedcausal demo [--rounds R] [--model debiased|baseline|logreg] [--run-dir DIR]
 
 Provisions a four-hospital federation over the UCI Heart Disease data
 (../shared/data/heart-disease, or FEDCAUSAL_HEART_DATA), starts a coordinator and four
 site agents as separate processes on loopback, shows round-by-round progress, and ends
 with per-site held-out AUROC and accuracy of the federated model next to each site
-training alone. Writes results.json, metrics.svg and every process's log under the run
+training alone, and (for the default, debiased) what the debiasing decided and why, with
+its health figures. Writes results.json, metrics.svg and every process's log under the run
 folder (default runs/demo-<time>).
 `;
 
@@ -80,7 +81,7 @@ export function debiasingLines(d: DebiasingSummary): string {
 
 export async function runDemo(o: { rounds?: string; model?: string; runDir?: string }, out: (s: string) => void): Promise<number> {
   const rounds = intFlag(o.rounds, '--rounds', 20, 1, 1000);
-  const model = o.model ?? 'baseline';
+  const model = o.model ?? 'debiased';
   if (!['baseline', 'debiased', 'logreg'].includes(model)) throw new InputError(`--model must be baseline, debiased or logreg, got "${model}"`);
   const data = heartDataDir();
   const runDir = resolve(o.runDir ?? join(REPO, 'runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
