@@ -31,15 +31,15 @@ interface Health {
   temper: number;
 }
 
-async function simulate(debiasing: Record<string, unknown>, rounds: number) {
+async function simulate(debiasing: Record<string, unknown>, rounds: number, cohort = dir, localEpochs = 1) {
   const o = simOptions({
-    schema: join(dir, 'schema.json'),
-    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(dir, `${name}.csv`) })),
-    testSites: [{ name: 'site4', path: join(dir, 'site4.csv') }],
+    schema: join(cohort, 'schema.json'),
+    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(cohort, `${name}.csv`) })),
+    testSites: [{ name: 'site4', path: join(cohort, 'site4.csv') }],
     model: 'debiased',
     rounds,
     seed: 1,
-    modelSettings: { localEpochs: 1, debiasing },
+    modelSettings: { localEpochs, debiasing },
   });
   const { results } = await runSimulation(o, silentLogger);
   return results.debiasing as { decision: string; weighting: string; flagged: { feature: string; source: string }[]; health: Health[]; balance?: unknown };
@@ -76,4 +76,17 @@ test('the guard: a weighted association below the tolerance halves the weights f
   assert.deepEqual(temperAfter({ reading: 0.41, other: 0.6 }, 0.45, 1), { tempered: true, next: 0.5, reversed: [['reading', 0.41]] });
   assert.deepEqual(temperAfter({ reading: 0.5 }, 0.45, 0.5), { tempered: false, next: 0.5, reversed: [] });
   assert.equal(temperAfter({ reading: NaN }, 0.45, 1).tempered, false, 'no figure, no tempering');
+});
+
+test('the guard on a cohort built to over-correct: LfF weights push a strong reading past balance, and the weights are tempered', async () => {
+  // A strong reading recorded for every row, LfF's raw weights and long local training:
+  // its weighted association falls through 0.5 within a few rounds (measured 0.96 -> 0.48 by round 6).
+  const oc = join(dir, 'over-correct');
+  await writeCohort(oc, compileSynthOptions({ rows: '400', seed: '1', 'imaging-rate': '1', 'spurious-strength': '1.5' }));
+  const d = await simulate({ weighting: 'lff', suspect: ['reading'], reversalTolerance: 0.5 }, 8, oc, 6);
+  const first = d.health.findIndex((h) => h.tempered);
+  assert.ok(first >= 0, `tempered in some round: ${d.health.map((h) => h.weightedAssociation.reading!.toFixed(3)).join(' ')}`);
+  assert.ok(d.health[first]!.weightedAssociation.reading! < 0.5);
+  assert.ok(d.health.slice(0, first).every((h) => h.temper === 1 && !h.tempered));
+  if (first + 1 < d.health.length) assert.equal(d.health[first + 1]!.temper, 0.5, 'halved from the next round on');
 });
