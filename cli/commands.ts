@@ -10,7 +10,7 @@ import { parseFlags } from './args.ts';
 import { DEMO_HELP, runDemo } from './demo.ts';
 import { registerCommand } from './main.ts';
 import { provisionFederation } from './provision.ts';
-import { buildResults } from './results.ts';
+import { buildResults, incompleteRunError } from './results.ts';
 import { statusCommand } from './status.ts';
 
 
@@ -40,8 +40,10 @@ registerCommand(
     'coordinator',
     `usage: fedcausal coordinator start --config coordinator.yaml\n\nRuns the coordinator: gRPC for sites, HTTP for the dashboard (/), /metrics, /healthz and\n/api/status. Writes results.json and metrics.svg under runDir when the federation ends.\n`,
     async (config) => {
-      const { report } = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, abortOnSignals());
+      const { report, outcome } = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, abortOnSignals());
       out(`results: ${report.results}\nplot: ${report.plot}\n`);
+      const incomplete = incompleteRunError(buildResults(outcome));
+      if (incomplete) throw incomplete;
     },
   ),
 );

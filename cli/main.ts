@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { exitCodeFor, InputError } from '../shared/errors.ts';
 import { cliLogger, out } from './io.ts';
 import { checkData } from './check-data.ts';
+import { incompleteRunError } from './results.ts';
 import { parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions } from './simulate.ts';
 
 const HELP = `fedcausal: federated training of causally debiased models for hospitals
@@ -35,6 +36,8 @@ const commands: Record<string, Command> = {
     if (o.out) writeFileSync(o.out, json + '\n');
     else out(json + '\n');
     if (o.predictions) writePredictions(o.predictions, predictions);
+    const incomplete = incompleteRunError(results);
+    if (incomplete) throw incomplete;
     return 0;
   },
 };

@@ -35,6 +35,7 @@ import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { strategyNames, validateStrategyOptions } from '../coordinator/strategy/registry.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
+import { defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
 
 /** Model kinds the coordinator can train (INTERFACES.md, `simulate --model`). */
@@ -338,7 +339,7 @@ function writeKits(spec: FederationSpec, dir: string): string {
     strategy: spec.strategy,
     quorum: {
       minSitesToStart: spec.minSites,
-      minSitesToAccept: spec.minSites,
+      minSitesToAccept: Math.min(spec.minSites, defaultMinSitesToAccept(spec.sites.length)),
       roundDeadlineSeconds: spec.roundDeadlineSeconds,
     },
     schema: 'schema.json',

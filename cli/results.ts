@@ -1,9 +1,15 @@
 import type { FederationOutcome } from '../coordinator/round-loop.ts';
 import type { CalibrationReport } from '../coordinator/calibration.ts';
+import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
 
 /** The results file of ../shared/docs/INTERFACES.md (extended with history and site-alone metrics). */
 export interface ResultsFile {
+  /** fedcausal's version. */
+  version: string;
+  /** False when a round was not accepted or a final evaluation is missing; `problems` says which. */
+  complete: boolean;
+  problems?: string[];
   model: string;
   rounds: number;
   seed: number;
@@ -29,6 +35,9 @@ export interface ResultsFile {
 
 export function buildResults(o: FederationOutcome): ResultsFile {
   return {
+    version: FEDCAUSAL_VERSION,
+    complete: o.problems.length === 0,
+    ...(o.problems.length ? { problems: o.problems } : {}),
     model: o.model,
     rounds: o.rounds,
     seed: o.seed,
@@ -49,4 +58,9 @@ export function buildResults(o: FederationOutcome): ResultsFile {
       metrics: h.metrics,
     })),
   };
+}
+
+/** Exit status of a finished run: an incomplete run is a failure (INTERFACES.md), though its results are written. */
+export function incompleteRunError(r: ResultsFile): Error | undefined {
+  return r.complete ? undefined : new Error(`the run is incomplete: ${r.problems?.join('; ')}`);
 }

@@ -74,7 +74,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     strategy: { name: typeof strategyName === 'string' ? strategyName : 'fedavg', options: strategyOptions },
     quorum: {
       minSitesToStart: minStart,
-      minSitesToAccept: f.num(quorum, 'quorum.minSitesToAccept', minStart, 1, n, true),
+      minSitesToAccept: f.num(quorum, 'quorum.minSitesToAccept', defaultMinSitesToAccept(n), 1, n, true),
       roundDeadlineMs: f.num(quorum, 'quorum.roundDeadlineSeconds', 600, 1, 86400) * 1000,
       startTimeoutMs: f.num(quorum, 'quorum.startTimeoutSeconds', 600, 1, 86400) * 1000,
     },
@@ -90,4 +90,13 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       maxMessageAgeMs: f.num(limits, 'limits.maxMessageAgeSeconds', 600, 10, 86400) * 1000,
     },
   };
+}
+
+/**
+ * The default quorum to accept a round: the larger of 2 and half the sites (never more
+ * than there are), so one lost site does not waste the run while a round still rests
+ * on more than one hospital's update.
+ */
+export function defaultMinSitesToAccept(sites: number): number {
+  return Math.min(sites, Math.max(2, Math.ceil(sites / 2)));
 }

@@ -22,6 +22,8 @@ export interface RoundGate {
   expectation(site: string): { round: number; kind: string } | undefined;
   /** Hands over a verified result; `replay` re-reads its weights in order. Resolves once applied. */
   deliver(site: string, meta: ResultMeta, replay: (onWeights: (offset: number, v: Float32Array) => void) => void): void;
+  /** A fresh, genuine result from `site` was refused: it fails the round now instead of at the deadline. */
+  reject(site: string, reason: string): void;
   /** A site (re)connected: send it whatever task it still owes. */
   connected(site: string): void;
   disconnected(site: string): void;
@@ -114,6 +116,10 @@ export class CoordinatorService implements CoordinatorEndpoint {
     let verified: string | undefined;
     let meta: ResultMeta | undefined;
     let spool: Spool | undefined;
+    // Set once the message is the site's own and the answer it owes now (signature and replay
+    // checks passed): only then may a refusal fail the site for the round; a replayed or
+    // forged message must not be a way to knock a site out.
+    let fresh = false;
     try {
       header = this.verify(msg);
       verified = header.site;
@@ -123,9 +129,17 @@ export class CoordinatorService implements CoordinatorEndpoint {
         round: exp?.round ?? header.round,
         kinds: exp ? [exp.kind] : [],
       });
+      fresh = exp !== undefined;
       spool = this.d.spool(header.site);
       const opener = new PayloadOpener(header, msg.header, this.d.boxSecretKey, { requireEncrypted: true });
-      const reader = new FrameReader((m) => (meta = m as ResultMeta));
+      // Every value is checked while the message is verified, before any of it is folded in.
+      const reader = new FrameReader(
+        (m) => (meta = m as ResultMeta),
+        (offset, values) => {
+          for (let k = 0; k < values.length; k++)
+            if (!Number.isFinite(values[k]!)) throw new ProtocolError(`non-finite value ${values[k]} at parameter ${offset + k}`, 'malformed');
+        },
+      );
       let i = 0;
       for await (const c of msg.chunks) {
         if (c.length > this.d.limits.maxChunkSize + 64)
@@ -138,6 +152,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       checkResultMeta(meta, header);
     } catch (e) {
       spool?.dispose();
+      if (fresh && verified) this.d.gate.reject(verified, (e as Error).message);
       this.refuse(e, verified, msg.header);
     }
     this.d.directory.touch(header.site);
@@ -154,6 +169,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
         reader.finish();
       });
     } catch (e) {
+      this.d.gate.reject(h.site, (e as Error).message);
       this.refuse(e, h.site);
     } finally {
       s.dispose();

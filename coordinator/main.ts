@@ -103,7 +103,8 @@ export async function startCoordinator(
     const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const report = writeRunReport(dir, buildResults(outcome), outcome);
     log.info('run report written', report);
-    await fed.loop.end('federation complete');
+    if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
+    await fed.loop.end(outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete');
     return { outcome, report };
   } catch (e) {
     fed.loop.state = 'failed';

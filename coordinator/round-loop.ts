@@ -72,6 +72,8 @@ export interface FederationOutcome {
   debiasing?: Record<string, unknown>;
   calibration?: CalibrationReport;
   strategy: string;
+  /** Why the run is incomplete (rounds not accepted, final evaluations missing); empty when complete. */
+  problems: string[];
 }
 
 /** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */
@@ -153,6 +155,11 @@ export class RoundLoop implements RoundGate {
     if (task) void this.send(site, task);
   }
 
+  reject(site: string, reason: string): void {
+    this.collector?.fail(site, `update refused: ${reason}`);
+    this.pending.delete(site);
+  }
+
   disconnected(site: string): void {
     this.collector?.fail(site, 'site went offline during the round');
     // It rejoins at the next round; this round's task is no longer owed.
@@ -163,6 +170,12 @@ export class RoundLoop implements RoundGate {
     const c = this.collector;
     if (!c || !c.expects(site)) throw new ProtocolError(`no result expected from site "${site}" now`, 'not-expected');
     if (meta.kind !== c.kind) throw new ProtocolError(`expected a ${c.kind} result, got ${meta.kind}`, 'malformed');
+    if (typeof meta.error === 'string') {
+      // The site's own check failed (a non-finite loss or weights): it sat this round out.
+      this.pending.delete(site);
+      c.fail(site, `site reported a failure: ${meta.error.slice(0, 200)}`);
+      return;
+    }
     if (c.kind === 'fit') {
       if (meta.weights !== this.modelSize)
         throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
@@ -358,6 +371,9 @@ export class RoundLoop implements RoundGate {
       featureSpace: space,
       history: this.history,
       ...(this.decisionReport ? { debiasing: this.decisionReport } : {}),
+      problems: this.history
+        .filter((h) => !h.accepted)
+        .map((h) => `round ${h.round} not accepted: ${h.participants} sites answered, ${o.quorum.minSitesToAccept} needed (${h.failed.map((f) => `${f.site}: ${f.reason}`).join('; ') || 'no failures'})`),
     };
     // Configured site order, not arrival order, so results files are stable.
     for (const site of [...o.trainingSites, ...o.testSites]) {
@@ -366,7 +382,10 @@ export class RoundLoop implements RoundGate {
       (o.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = m.evaluation;
       if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
     }
-    for (const f of ev.failures.values()) o.log.warn('final evaluation missing', { ...f });
+    for (const f of ev.failures.values()) {
+      o.log.warn('final evaluation missing', { ...f });
+      outcome.problems.push(`final evaluation missing from ${f.site}: ${f.reason}`);
+    }
     const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
     const calibration = calibrateFromSums(sumsOf(o.trainingSites), sumsOf(o.testSites));
     if (calibration) {

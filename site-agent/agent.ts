@@ -48,6 +48,8 @@ export interface SiteAgentOptions {
 export class SiteAgent {
   private readonly replay = new ReplayGuard({ maxAgeMs: 10 * 60_000 });
   private runner: SiteModelRunner | undefined;
+  /** Whether this agent got as far as a welcome (a lost connection then renews the reconnect window). */
+  joined = false;
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
 
   constructor(private readonly o: SiteAgentOptions) {}
@@ -60,11 +62,12 @@ export class SiteAgent {
     return { header: sealer.header, signature: sealer.signature, chunks: sealer.chunks() };
   }
 
-  /** Runs until the coordinator ends the federation (or the stream closes). Returns the end message. */
+  /** Runs until the coordinator ends the federation; throws when the stream breaks or closes before that. Returns the end message. */
   async run(): Promise<string> {
     const { transport, log } = this.o;
     const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site }));
     const { welcome, tasks } = await transport.subscribe(join);
+    this.joined = true;
     log.info('joined federation', { federation: welcome.federation, welcome: welcome.message });
     for await (const msg of tasks) {
       const { meta, weights } = await this.openTask(msg);
@@ -83,7 +86,10 @@ export class SiteAgent {
         log.warn('result refused', { round: meta.round, error: (e as Error).message });
       }
     }
-    return 'connection closed';
+    // The stream ended without the coordinator's 'end': the coordinator went away (a crash,
+    // a restart). UNAVAILABLE, so the caller reconnects while its window lasts and
+    // otherwise fails, never a clean exit that a supervisor would not restart.
+    throw Object.assign(new Error('the coordinator closed the connection before the federation ended'), { code: 14 });
   }
 
   private async openTask(msg: WireMessage): Promise<{ meta: TaskMeta; weights: Float32Array }> {
@@ -155,6 +161,12 @@ export class SiteAgent {
       const trainMs = performance.now() - t0;
       log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc });
       const w = runner.getWeights();
+      const unsound = !Number.isFinite(summary.loss) ? `training loss is ${summary.loss}` : w.some((v) => !Number.isFinite(v)) ? 'the trained weights hold a non-finite value' : undefined;
+      if (unsound) {
+        // Never send NaN: report the failure; the coordinator fails this site for the round at once.
+        log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
+        return { meta: { ...base, error: unsound } };
+      }
       const health = runner.health(enc.train, ctx);
       return {
         meta: {

@@ -6,6 +6,14 @@ import { grpcSiteTransport } from './grpc-client.ts';
 import { prepareLocalData } from './local-data.ts';
 
 const MAX_CHUNK = 4 * 1024 * 1024;
+/** Reconnect backoff: 200 ms doubling to 10 s, jittered to 50-100% so restarted sites do not all knock at once. */
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_MAX_MS = 10_000;
+
+export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
+  return cap * (0.5 + 0.5 * random());
+}
 
 /**
  * `fedcausal site start`: validates the hospital's data before anything touches
@@ -17,8 +25,10 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   const table = loadSiteTable(cfg.schema, cfg.data);
   const data = prepareLocalData(table, { testFraction: cfg.testFraction, seed: cfg.seed });
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
-  const deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
-  for (let attempt = 1; ; attempt++) {
+  let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
+  let attempt = 0;
+  for (;;) {
+    attempt++;
     const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK);
     const onAbort = () => transport.close();
     signal?.addEventListener('abort', onAbort);
@@ -36,11 +46,18 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
     try {
       return await agent.run();
     } catch (e) {
+      if (signal?.aborted) return 'stopped on request';
       const err = e as Error & { code?: number };
+      // A connection that was up and broke: the window to reconnect starts now, not at start-up.
+      if (agent.joined && err.code === 14) {
+        deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
+        attempt = 1;
+        log.warn('connection to the coordinator lost, reconnecting', { error: err.message, withinSeconds: cfg.connectTimeoutSeconds });
+      }
       // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
       if (err.code !== 14 || Date.now() > deadline || signal?.aborted) throw e;
       if (attempt === 1 || attempt % 10 === 0) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress });
-      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * attempt)));
+      await new Promise((r) => setTimeout(r, reconnectDelayMs(attempt)));
     } finally {
       signal?.removeEventListener('abort', onAbort);
       transport.close();

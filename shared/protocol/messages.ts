@@ -73,6 +73,8 @@ export interface ResultMeta {
   cellCounts?: CellCounts;
   /** Final evaluation: calibration sums over the held-out rows (shared/metrics/calibration.ts). */
   calibration?: CalibrationSums;
+  /** The site could not produce a sound answer (e.g. its training diverged to a non-finite loss): it sends this instead. */
+  error?: string;
   /** Fit rounds of a debiased model: the debiasing health sums over the training rows. */
   health?: HealthSums;
   weights: number;

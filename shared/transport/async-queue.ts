@@ -1,7 +1,7 @@
 /** An unbounded async queue: producers push, one consumer iterates until close. */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
-  private waiter: ((r: IteratorResult<T>) => void) | undefined;
+  private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
   private closed = false;
   private error: Error | undefined;
 
@@ -10,10 +10,15 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
-      w({ value: item, done: false });
+      w.resolve({ value: item, done: false });
     } else this.items.push(item);
   }
 
+  /**
+   * Ends the queue. With an error, a consumer waiting now (or arriving after the
+   * queued items) gets it: a stream that broke must not look like a clean end, or a
+   * site agent would exit 0 and its supervisor would never restart it.
+   */
   close(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
@@ -21,7 +26,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     if (this.waiter && this.items.length === 0) {
       const w = this.waiter;
       this.waiter = undefined;
-      w({ value: undefined as never, done: true });
+      if (error) w.reject(error);
+      else w.resolve({ value: undefined as never, done: true });
     }
   }
 
@@ -30,7 +36,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       next: () => {
         if (this.items.length) return Promise.resolve({ value: this.items.shift()!, done: false });
         if (this.closed) return this.error ? Promise.reject(this.error) : Promise.resolve({ value: undefined as never, done: true });
-        return new Promise((resolve) => (this.waiter = resolve));
+        return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
       },
       return: () => {
         this.close();

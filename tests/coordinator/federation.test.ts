@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFederation } from '../../coordinator/federation.ts';
 import { createStrategy } from '../../coordinator/strategy/registry.ts';
-import { sealPayload } from '../../shared/crypto/envelope.ts';
+import { PayloadOpener, sealPayload } from '../../shared/crypto/envelope.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { loadSchema } from '../../shared/data/schema.ts';
 import { loadSiteTable } from '../../shared/data/table.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
-import { encodeFrame } from '../../shared/protocol/frame.ts';
+import { encodeFrame, FrameReader } from '../../shared/protocol/frame.ts';
 import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
 import { SiteAgent } from '../../site-agent/agent.ts';
@@ -165,4 +165,56 @@ test('forged and replayed messages are refused and the federation carries on', a
   await checked;
   assert.ok(checked, 'the attack ran');
   assert.ok(outcome.history.every((h) => h.participants === 3 && h.accepted), 'no round lost a site');
+});
+
+/** The genuine update's meta and weights, opened with the coordinator's key (the test plays both sides). */
+async function openUpdate(msg: WireMessage, coordBoxSecret: Uint8Array): Promise<{ meta: Record<string, unknown>; weights: Float32Array; header: ReturnType<typeof JSON.parse> }> {
+  const header = JSON.parse(new TextDecoder().decode(msg.header));
+  const opener = new PayloadOpener(header, msg.header, coordBoxSecret);
+  let meta: Record<string, unknown> = {};
+  const parts: [number, Float32Array][] = [];
+  const reader = new FrameReader((m) => (meta = m as Record<string, unknown>), (o, v) => parts.push([o, Float32Array.from(v)]));
+  let i = 0;
+  for await (const c of msg.chunks) reader.push(opener.open(i++, c));
+  opener.finish();
+  const weights = new Float32Array(reader.finish());
+  for (const [o, v] of parts) weights.set(v, o);
+  return { meta, weights, header };
+}
+
+test('a NaN in a later chunk of an update is refused at once: the site fails that round, the round goes on without it, nothing is folded in', async () => {
+  let tampered = 0;
+  const s = setup({
+    rounds: 2,
+    minSitesToAccept: 2,
+    wrap: (site, t) =>
+      site !== 'va'
+        ? t
+        : {
+            ...t,
+            async submit(msg) {
+              const h = JSON.parse(new TextDecoder().decode(msg.header)) as { kind: string; round: number };
+              if (h.kind !== 'fit-result' || h.round !== 1) return t.submit(msg);
+              const { meta, weights } = await openUpdate(msg, s.coord.box.secretKey);
+              weights[weights.length - 1] = NaN;
+              tampered++;
+              // Small chunks, so the NaN sits chunks after the first values were read.
+              return t.submit(sealPayload({ federation: 'test', round: 1, site: 'va', kind: 'fit-result' }, encodeFrame(meta, weights), {
+                signingSecretKey: s.ids.va!.signing.secretKey,
+                recipientBoxPublicKey: s.coord.box.publicKey,
+                chunkSize: 64,
+              }));
+            },
+          },
+  });
+  const t0 = Date.now();
+  const outcome = await finish(s);
+  assert.equal(tampered, 1);
+  const r1 = outcome.history[0]!;
+  assert.equal(r1.participants, 2);
+  assert.equal(r1.accepted, true);
+  assert.match(r1.failed.find((f) => f.site === 'va')!.reason, /^update refused: .*non-finite value NaN at parameter \d+/);
+  assert.ok(Date.now() - t0 < 30_000, 'the round did not wait out its 60 s deadline');
+  assert.equal(outcome.history[1]!.participants, 3, 'va is back in the next round');
+  assert.ok(Object.values(outcome.sites).every((m) => Number.isFinite(m.auroc)), 'no NaN reached the global model');
 });

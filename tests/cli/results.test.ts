@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildResults, incompleteRunError } from '../../cli/results.ts';
+import type { FederationOutcome } from '../../coordinator/round-loop.ts';
+import { defaultMinSitesToAccept } from '../../coordinator/config.ts';
+import { FEDCAUSAL_VERSION } from '../../shared/version.ts';
+
+const outcome = (problems: string[]): FederationOutcome => ({
+  model: 'baseline',
+  rounds: 1,
+  seed: 1,
+  strategy: 'fedavg',
+  sites: {},
+  testSites: {},
+  localSites: {},
+  prior: [],
+  priorVersion: 1,
+  featureSpace: { modalities: [], columns: [] },
+  history: [],
+  problems,
+});
+
+test('a complete run says so; an incomplete one names its problems and is an error', () => {
+  const ok = buildResults(outcome([]));
+  assert.equal(ok.complete, true);
+  assert.equal(ok.problems, undefined);
+  assert.equal(ok.version, FEDCAUSAL_VERSION);
+  assert.match(ok.version, /^\d+\.\d+\.\d+/);
+  assert.equal(incompleteRunError(ok), undefined);
+  const bad = buildResults(outcome(['round 2 not accepted: 1 sites answered, 2 needed (va: site went offline during the round)']));
+  assert.equal(bad.complete, false);
+  assert.deepEqual(bad.problems, ['round 2 not accepted: 1 sites answered, 2 needed (va: site went offline during the round)']);
+  assert.match(incompleteRunError(bad)!.message, /^the run is incomplete: round 2 not accepted/);
+});
+
+test('the default quorum to accept a round tolerates a lost site: max(2, half the sites), never more than there are', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 16].map(defaultMinSitesToAccept), [1, 2, 2, 2, 3, 8]);
+});
