@@ -218,3 +218,30 @@ test('a NaN in a later chunk of an update is refused at once: the site fails tha
   assert.equal(outcome.history[1]!.participants, 3, 'va is back in the next round');
   assert.ok(Object.values(outcome.sites).every((m) => Number.isFinite(m.auroc)), 'no NaN reached the global model');
 });
+
+test('a site that reports a failure instead of an update fails the round at once, with its reason', async () => {
+  const s = setup({
+    rounds: 1,
+    minSitesToAccept: 2,
+    wrap: (site, t) =>
+      site !== 'va'
+        ? t
+        : {
+            ...t,
+            async submit(msg) {
+              const h = JSON.parse(new TextDecoder().decode(msg.header)) as { kind: string; round: number };
+              if (h.kind !== 'fit-result') return t.submit(msg);
+              const { meta } = await openUpdate(msg, s.coord.box.secretKey);
+              const failure = { ...meta, weights: 0, error: 'training loss is NaN' };
+              return t.submit(sealPayload({ federation: 'test', round: h.round, site: 'va', kind: 'fit-result' }, encodeFrame(failure), {
+                signingSecretKey: s.ids.va!.signing.secretKey,
+                recipientBoxPublicKey: s.coord.box.publicKey,
+              }));
+            },
+          },
+  });
+  const outcome = await finish(s);
+  const r1 = outcome.history[0]!;
+  assert.equal(r1.participants, 2);
+  assert.deepEqual(r1.failed, [{ site: 'va', reason: 'site reported a failure: training loss is NaN' }]);
+});
