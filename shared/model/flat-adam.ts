@@ -37,6 +37,10 @@ export class FlatAdam {
   private readonly decay: tf.Tensor1D | undefined;
   private readonly anchor: tf.Tensor1D | undefined;
   private readonly sizes: number[];
+  /** Zeros standing in for the gradient of a variable the loss does not touch (made once, not per step). */
+  private readonly zeros: (tf.Tensor | undefined)[] = [];
+  /** Whether a variable has had a gradient since construction: until then its moments are zero and it cannot move. */
+  private readonly touched: boolean[];
   private t = 0;
 
   constructor(
@@ -44,6 +48,7 @@ export class FlatAdam {
     private readonly o: FlatAdamOptions,
   ) {
     this.sizes = vars.map((v) => v.size);
+    this.touched = vars.map(() => false);
     const n = this.sizes.reduce((a, b) => a + b, 0);
     this.w = tf.tidy(() => tf.variable(this.flat(vars), false));
     this.m = tf.tidy(() => tf.variable(tf.zeros([n]), false));
@@ -82,6 +87,19 @@ export class FlatAdam {
     return this.decayCache.t;
   }
 
+  private zerosOf(i: number): tf.Tensor {
+    return (this.zeros[i] ??= tf.keep(tf.zeros(this.vars[i]!.shape)));
+  }
+
+  /**
+   * Whether the step leaves variable i exactly as it is: it has never had a gradient
+   * (so m = 0 and the update is w - lr * 0 / (0 + eps) = w), weight decay skips it
+   * (decayFor) and there is no proximal pull. Its write-back can be skipped.
+   */
+  private still(i: number): boolean {
+    return !this.touched[i] && !this.anchor;
+  }
+
   private flat(ts: tf.Tensor[]): tf.Tensor1D {
     return tf.concat(ts.map((t) => tf.reshape(t, [-1])), 0) as tf.Tensor1D;
   }
@@ -101,7 +119,8 @@ export class FlatAdam {
       // A variable the loss does not touch (e.g. NWGM attention in exact mode) gets no
       // gradient; like PyTorch, it then gets no weight decay either.
       const missing = this.vars.flatMap((v, i) => (grads[v.name] ? [] : [i]));
-      let g = this.flat(this.vars.map((v) => grads[v.name] ?? tf.zerosLike(v)));
+      this.vars.forEach((v, i) => grads[v.name] && (this.touched[i] = true));
+      let g = this.flat(this.vars.map((v, i) => grads[v.name] ?? this.zerosOf(i)));
       let reported: tf.Tensor = value;
       if (this.decay) {
         const dw = tf.mul(this.decayFor(missing), w);
@@ -133,16 +152,17 @@ export class FlatAdam {
       const vals = next.dataSync() as Float32Array;
       let o = 0;
       this.vars.forEach((v, i) => {
-        v.assign(tf.tensor(vals.subarray(o, o + this.sizes[i]!), v.shape));
+        if (!this.still(i)) v.assign(tf.tensor(vals.subarray(o, o + this.sizes[i]!), v.shape));
         o += this.sizes[i]!;
       });
       return;
     }
-    tf.split(next, this.sizes).forEach((part, i) => this.vars[i]!.assign(tf.reshape(part, this.vars[i]!.shape)));
+    tf.split(next, this.sizes).forEach((part, i) => this.still(i) || this.vars[i]!.assign(tf.reshape(part, this.vars[i]!.shape)));
   }
 
   dispose(): void {
     tf.dispose([this.w, this.m, this.v]);
+    for (const z of this.zeros) z?.dispose();
     this.trainable?.dispose();
     if (this.decay) this.decay.dispose();
     this.decayCache?.t.dispose();

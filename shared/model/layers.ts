@@ -88,12 +88,14 @@ function branchedEncoder(
   }
   const Wf = params.add(`${name}/fusion/W`, [F, B * H], 'glorot', rng, m2);
   const bf = params.add(`${name}/fusion/b`, [B * H], 'zeros', rng);
-  const encode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => {
+  /** The B codes side by side (n x B*H), or with `firstOnly` branch 0's code alone (n x H, the same values as its slice). */
+  const encode = (x: tf.Tensor2D, present: tf.Tensor2D, firstOnly = false): tf.Tensor2D => {
     const perModality = affine([{ x, W: Wm, grad: false }], bm, 'relu');
     const p = tf.matMul(present, expandT);
     const withAbsent = tf.add(tf.mul(perModality, p), tf.mul(absent, tf.sub(1, p))) as tf.Tensor2D;
     const fused = tf.concat([withAbsent, present], 1) as tf.Tensor2D;
-    return affine([{ x: fused, W: Wf }], bf, 'relu');
+    // Branch 0's outputs are the first H columns of the fusion layer.
+    return affine([{ x: fused, W: Wf }], bf, 'relu', firstOnly && B > 1 ? H : undefined);
   };
   return { encode, dispose: () => tf.dispose([expandT]) };
 }

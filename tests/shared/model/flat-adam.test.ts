@@ -93,3 +93,43 @@ test('entries outside the trainable mask never move, the rest train as without t
   masked.dispose();
   free.dispose();
 });
+
+test('variables that lose or never get a gradient follow the flat arithmetic (momentum, proximal pull)', () => {
+  const lr = 0.05;
+  const b1 = 0.9;
+  const b2 = 0.999;
+  /** One Adam step on one number, in float64. */
+  const adam = ([m, v, w]: number[], g: number, t: number): number[] => {
+    const m2 = b1 * m! + (1 - b1) * g;
+    const v2 = b2 * v! + (1 - b2) * g * g;
+    return [m2, v2, w! - (lr * (m2 / (1 - b1 ** t))) / (Math.sqrt(v2 / (1 - b2 ** t)) + 1e-7)];
+  };
+  const c = 0.7;
+  for (const mu of [0, 0.3]) {
+    // u gets the constant gradient c for 3 steps, then none: Adam's momentum keeps moving it.
+    // idle never gets one: it stays put, unless a proximal pull moves it towards its anchor.
+    const p = problem();
+    const u = tf.variable(tf.tensor1d([0.4]));
+    const idle = tf.variable(tf.tensor1d([2]));
+    const idleId = idle.dataId;
+    // Flat order: W (2), u (1), b (1), idle (1); the anchor is the start, except idle's.
+    const anchor = new Float32Array([0.3, -0.2, 0.4, 0.1, 1]);
+    const flat = new FlatAdam([p.W, u, p.b, idle], { learningRate: lr, ...(mu > 0 ? { proximalMu: mu, anchor } : {}) });
+    let su = [0, 0, 0.4];
+    let si = [0, 0, 2];
+    for (let t = 1; t <= 6; t++) {
+      const withU = t <= 3;
+      flat.step(() => (withU ? (tf.add(p.data(), tf.mul(c, tf.sum(u))) as tf.Scalar) : p.data()));
+      su = adam(su, (withU ? c : 0) + mu * (su[2]! - 0.4), t);
+      si = adam(si, mu * (si[2]! - 1), t);
+      assert.ok(Math.abs(u.dataSync()[0]! - su[2]!) < 1e-5, `mu ${mu}, step ${t}: u ${u.dataSync()[0]} vs ${su[2]}`);
+      assert.ok(Math.abs(idle.dataSync()[0]! - si[2]!) < 1e-5, `mu ${mu}, step ${t}: idle ${idle.dataSync()[0]} vs ${si[2]}`);
+    }
+    if (mu > 0) assert.ok(si[2]! < 2, 'the pull moved idle');
+    // Without the pull a variable that never had a gradient is not even written: the same tensor.
+    else assert.ok(idle.dataId === idleId && idle.dataSync()[0] === 2);
+    flat.dispose();
+    tf.dispose([u, idle]);
+    p.dispose();
+  }
+});

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureSpace } from '../../../shared/data/feature-space.ts';
 import { loadBackend } from '../../../shared/model/backend.ts';
 import { FlatAdam } from '../../../shared/model/flat-adam.ts';
-import { twinEncoder } from '../../../shared/model/layers.ts';
+import { multimodalEncoder, twinEncoder } from '../../../shared/model/layers.ts';
 import { ParamSet } from '../../../shared/model/params.ts';
 import { Rng } from '../../../shared/rng.ts';
 
@@ -72,4 +72,37 @@ test('twin encoder: training keeps the block structure (masked weights stay zero
   tf.dispose([x, present]);
   twin.dispose();
   params.dispose();
+});
+
+test('twin encoder, first branch only: the causal half of the code, and the gradients of that half (zero on the bias half)', () => {
+  const H = 4;
+  const params = new ParamSet();
+  const twin = twinEncoder(params, 't', space, 3, H, new Rng(5), Float32Array.from([0, 0, 1]));
+  // Random weights everywhere (biases and the absent embedding included), structural zeros kept.
+  const rng = new Rng(6);
+  params.setFlat(Float32Array.from({ length: params.size }, () => rng.normal() * 0.6));
+  const x = tf.tensor2d([[0.5, -1, 2], [1, 1, -0.5], [-2, 0.3, 1]]);
+  const present = tf.tensor2d([[1, 1], [1, 0], [0, 1]]);
+  const up = tf.tensor2d([[1, -2, 0.5, 3], [0.2, 1, -1, 0.7], [-0.4, 0.9, 2, -1.5]]);
+  const vars = params.variables();
+  const ours = tf.variableGrads(() => tf.sum(tf.mul(twin.encode(x, present, true), up)) as tf.Scalar, vars);
+  const ref = tf.variableGrads(() => tf.sum(tf.mul(tf.slice(twin.encode(x, present), [0, 0], [-1, H]), up)) as tf.Scalar, vars);
+  assert.deepEqual(twin.encode(x, present, true).arraySync(), tf.slice(twin.encode(x, present), [0, 0], [-1, H]).arraySync());
+  assert.ok(Math.abs(ours.value.dataSync()[0]! - ref.value.dataSync()[0]!) < 1e-5);
+  for (const v of vars) {
+    const g = ours.grads[v.name]!.dataSync();
+    assert.deepEqual(ours.grads[v.name]!.shape, v.shape);
+    ref.grads[v.name]!.dataSync().forEach((e, i) => assert.ok(Math.abs(g[i]! - e) < 1e-5, `d${v.name}[${i}]: ${g[i]} vs ${e}`));
+  }
+  const gWf = ours.grads[vars[3]!.name]!.arraySync() as number[][];
+  assert.ok(gWf.every((row) => row.slice(H).every((v) => v === 0)), 'no gradient reaches the bias half of the fusion layer');
+  // A single encoder has no second branch: first-only is the whole code.
+  const single = new ParamSet();
+  const enc = multimodalEncoder(single, 's', space, 3, H, new Rng(5));
+  assert.deepEqual(enc.encode(x, present, true).arraySync(), enc.encode(x, present).arraySync());
+  tf.dispose([x, present, up, ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]);
+  twin.dispose();
+  enc.dispose();
+  params.dispose();
+  single.dispose();
 });

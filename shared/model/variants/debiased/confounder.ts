@@ -18,6 +18,11 @@ export interface ConfounderHead {
   confounders(present: tf.Tensor2D): tf.Tensor2D;
   /** h(z_i, c_i) row by row (n x H, n x Dc -> n). */
   logit(z: tf.Tensor2D, c: tf.Tensor2D): tf.Tensor1D;
+  /**
+   * h(z_i, c_{m_i}) on each row's own mask bits: logit(z, confounders(present)) as one
+   * op with a hand-written gradient (the training path; n x H, n x K -> n).
+   */
+  ownLogit(z: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor1D;
   /** h(z_i, c_m) for every row and every dictionary entry (n x H, P x Dc -> n x P). */
   logitAll(z: tf.Tensor2D, C: tf.Tensor2D): tf.Tensor2D;
   /** Attention scores s_m(z) = (z Wq) . c_m (n x P). */
@@ -48,7 +53,9 @@ export function createConfounderHead(
   const w2 = params.add(`${name}/head/w2`, [headHidden, 1], 'glorot', rng);
   const b2 = params.add(`${name}/head/b2`, [1], 'zeros', rng);
   const Wq = params.add(`${name}/attention/Wq`, [zDim, confounderDim], 'zeros', rng);
+  const ownLogit = ownPatternLogit({ Wd, bd, Wz, Wc, b1, w2, b2 });
   return {
+    ownLogit,
     confounders: (present) => affine([{ x: present, W: Wd, grad: false }], bd, 'relu'),
     logit: (z, c) => {
       const h = affine([{ x: z, W: Wz }, { x: c, W: Wc }], b1, 'relu');
@@ -64,6 +71,65 @@ export function createConfounderHead(
       return tf.reshape(tf.add(tf.matMul(h, w2), b2), [n, P]) as tf.Tensor2D;
     },
     attention: (z, C) => tf.matMul(tf.matMul(z, Wq), C, false, true) as tf.Tensor2D,
+  };
+}
+
+/** The head's weights, as ownPatternLogit reads them. */
+export interface HeadWeights {
+  Wd: tf.Tensor;
+  bd: tf.Tensor;
+  Wz: tf.Tensor;
+  Wc: tf.Tensor;
+  b1: tf.Tensor;
+  w2: tf.Tensor;
+  b2: tf.Tensor;
+}
+
+/**
+ * The training form of the head, h(z, c_m) on each row's own pattern m, as one custom
+ * op: c = relu(m Wd + bd), h = relu(z Wz + c Wc + b1), logit = h w2 + b2. The same
+ * arithmetic as confounders() then logit() (three affine ops and a reshape), with the
+ * backward pass written out: one tape node instead of four, and four saved tensors
+ * instead of eleven, which is what the chain cost on wasm, where kernel launches and
+ * the tape's bookkeeping, not arithmetic, dominate at these sizes. As in affine.ts,
+ * every product in the backward pass is an explicit transpose plus a plain matMul,
+ * and column sums are matMuls with a row of ones. The mask bits get no gradient.
+ */
+export function ownPatternLogit(w: HeadWeights): (z: tf.Tensor2D, present: tf.Tensor2D) => tf.Tensor1D {
+  const { Wd, bd, Wz, Wc, b1, w2, b2 } = w;
+  return (z, present) => {
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [zi, Wdi, bdi, Wzi, Wci, b1i, w2i, b2i] = args as tf.Tensor2D[];
+      const save = args[8] as tf.GradSaveFunc;
+      const c = tf.relu(tf.add(tf.matMul(present, Wdi!), bdi!)) as tf.Tensor2D;
+      const h = tf.relu(tf.add(tf.add(tf.matMul(zi!, Wzi!), tf.matMul(c, Wci!)), b1i!)) as tf.Tensor2D;
+      const value = tf.reshape(tf.add(tf.matMul(h, w2i!), b2i!), [-1]);
+      save([zi!, present, c, h]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [zs, ms, cs, hs] = saved as tf.Tensor2D[];
+          const n = zs!.shape[0];
+          const d = tf.reshape(dy, [n, 1]) as tf.Tensor2D;
+          const ones = tf.ones([1, n]) as tf.Tensor2D;
+          // logit = h w2 + b2
+          const gw2 = tf.matMul(tf.transpose(hs!), d);
+          const gb2 = tf.reshape(tf.sum(dy), b2.shape);
+          // h = relu(pre): d pre = (d w2^T) * [h > 0]; d w2^T is an outer product ([n,1] x [1,hidden]).
+          const dpre = tf.mul(tf.mul(d, tf.reshape(w2i!, [1, -1])), tf.step(hs!)) as tf.Tensor2D;
+          const gWz = tf.matMul(tf.transpose(zs!), dpre);
+          const gWc = tf.matMul(tf.transpose(cs!), dpre);
+          const gb1 = tf.reshape(tf.matMul(ones, dpre), b1.shape);
+          const gz = tf.matMul(dpre, tf.transpose(Wzi!));
+          // c = relu(m Wd + bd)
+          const dc = tf.mul(tf.matMul(dpre, tf.transpose(Wci!)), tf.step(cs!)) as tf.Tensor2D;
+          const gWd = tf.matMul(tf.transpose(ms!), dc);
+          const gbd = tf.reshape(tf.matMul(ones, dc), bd.shape);
+          return [gz, gWd, gbd, gWz, gWc, gb1, gw2, gb2];
+        },
+      };
+    });
+    return f(z, Wd, bd, Wz, Wc, b1, w2, b2) as tf.Tensor1D;
   };
 }
 

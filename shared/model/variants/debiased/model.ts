@@ -91,6 +91,11 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
   const encode = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => (single ?? twin!).encode(x, present);
   /** z_c out of z (the bias half is only read by the bias-branch ops, which take z whole). */
   const causalCode = (z: tf.Tensor2D): tf.Tensor2D => (single ? z : (tf.slice(z, [0, 0], [-1, H]) as tf.Tensor2D));
+  /**
+   * z_c alone: the twin computes only its causal half (the bias half's weights get
+   * zero gradients, as they would through a slice of z), for paths that never read z_b.
+   */
+  const encodeCausal = (x: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor2D => (single ?? twin!).encode(x, present, true);
   const head = dcfg.deconfound
     ? createConfounderHead(params, 'deconfound', H, K, dcfg.confounderDim, dcfg.headHidden, rng)
     : null;
@@ -108,7 +113,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
 
   /** Causal logit on each row's own pattern (the training form of P(Y | z, m)). */
   const causalLogit = (zc: tf.Tensor2D, present: tf.Tensor2D): tf.Tensor1D =>
-    head ? head.logit(zc, head.confounders(present)) : (tf.reshape(linear!(zc), [-1]) as tf.Tensor1D);
+    head ? head.ownLogit(zc, present) : (tf.reshape(linear!(zc), [-1]) as tf.Tensor1D);
 
   /** Causal CE per row: own pattern, plus the NWGM form in 'nwgm' mode so the attention Wq learns. */
   const causalCE = (zc: tf.Tensor2D, b: Batch, ctx: RoundContext): tf.Tensor1D => {
@@ -134,9 +139,9 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     tf.tensor1d(normalised(dualWeights(running.ratio(b.rows), base, neutralRows(b), temper), 1));
 
   const loss = (b: Batch, ctx: RoundContext): tf.Scalar => {
+    if (!dualBranch) return weightedMean(causalCE(encodeCausal(b.x, b.present), b, ctx), b.weight);
     const z = encode(b.x, b.present);
     const zc = causalCode(z);
-    if (!dualBranch) return weightedMean(causalCE(zc, b, ctx), b.weight);
     const n = b.rows.length;
     const y = b.y.dataSync() as Float32Array;
     const base = b.weight.dataSync() as Float32Array;
@@ -164,7 +169,7 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
 
   const predict = (x: tf.Tensor2D, present: tf.Tensor2D, ctx: RoundContext): tf.Tensor1D =>
     tf.tidy(() => {
-      const zc = causalCode(encode(x, present));
+      const zc = encodeCausal(x, present);
       if (!head) return tf.sigmoid(tf.reshape(linear!(zc), [-1])) as tf.Tensor1D;
       return adjustedProbability(head, zc, present, ctx.prior, dcfg.adjustment);
     });

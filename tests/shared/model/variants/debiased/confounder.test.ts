@@ -39,9 +39,11 @@ function tableHead(table: number[][]): ConfounderHead {
     return tf.concat([tf.mul(a, tf.sub(1, b)), tf.mul(b, tf.sub(1, a)), tf.mul(a, b)], 1) as tf.Tensor2D;
   };
   const T = tf.tensor2d(table);
+  const logit = (z: tf.Tensor2D, c: tf.Tensor2D) => tf.sum(tf.mul(tf.matMul(z, T), phi(c)), 1) as tf.Tensor1D;
   return {
     confounders: (present) => present,
-    logit: (z, c) => tf.sum(tf.mul(tf.matMul(z, T), phi(c)), 1) as tf.Tensor1D,
+    logit,
+    ownLogit: logit,
     logitAll: (z, C) => tf.matMul(tf.matMul(z, T), phi(C), false, true) as tf.Tensor2D,
     attention: (z, C) => tf.zeros([z.shape[0], C.shape[0]]) as tf.Tensor2D,
   };
@@ -155,4 +157,36 @@ test('a pattern never seen in training still gets its own confounder embedding',
     assert.ok(differs(unseen, c[0]!) && differs(unseen, c[1]!), 'distinct from the seen patterns');
     params.dispose();
   });
+});
+
+test('ownLogit (one op, hand-written gradient) equals autodiff of the plain formula, value and every gradient', () => {
+  const { params, head } = learnedHead(7);
+  const rng = new Rng(11);
+  const n = 6;
+  const z = tf.variable(tf.tensor2d(Array.from({ length: n * 4 }, () => rng.normal()), [n, 4]));
+  const present = tf.tensor2d(Array.from({ length: n * 3 }, () => (rng.next() < 0.6 ? 1 : 0)), [n, 3]);
+  const up = tf.tensor1d(Array.from({ length: n }, () => rng.normal())); // a non-uniform upstream gradient
+  const [Wd, bd, Wz, Wc, b1, w2, b2, Wq] = params.variables();
+  const vars = [z, ...params.variables()];
+  const plain = () => {
+    const c = tf.relu(tf.add(tf.matMul(present, Wd!), bd!));
+    const h = tf.relu(tf.add(tf.add(tf.matMul(z, Wz!), tf.matMul(c, Wc!)), b1!));
+    return tf.reshape(tf.add(tf.matMul(h, w2!), b2!), [-1]);
+  };
+  const ours = tf.variableGrads(() => tf.sum(tf.mul(head.ownLogit(z, present), up)) as tf.Scalar, vars);
+  const ref = tf.variableGrads(() => tf.sum(tf.mul(plain(), up)) as tf.Scalar, vars);
+  close(ours.value.dataSync(), ref.value.dataSync(), 1e-5);
+  close(head.ownLogit(z, present).dataSync(), head.logit(z, head.confounders(present)).dataSync(), 1e-6);
+  for (const v of vars) {
+    if (v === Wq) {
+      assert.equal(ours.grads[v.name], undefined, 'the attention is not read: no gradient');
+      continue;
+    }
+    assert.deepEqual(ours.grads[v.name]!.shape, v.shape);
+    close(ours.grads[v.name]!.dataSync(), ref.grads[v.name]!.dataSync(), 1e-5);
+  }
+  // Some hidden units are off (the relu masks matter) and the gradients are not all zero.
+  assert.ok(Array.from(ref.grads[Wd!.name]!.dataSync()).some((v) => v !== 0));
+  tf.dispose([z, present, up, ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]);
+  params.dispose();
 });

@@ -132,3 +132,70 @@ test('the bias view: flagged columns only, their modalities decide neutral rows'
   assert.equal(m.describe!().decision, 'on');
   m.dispose();
 });
+
+/**
+ * The default debiased objective (a reading flagged, weighting 'drop': no dual branch)
+ * written out with plain tfjs ops from the model's own parameters: the twin encoder
+ * (both halves, then z_c sliced off), c_m = relu(m Wd + bd), h = relu(z_c Wz + c_m Wc + b1),
+ * logit = h w2 + b2, balanced-weighted mean BCE. Autodiff of this is the reference.
+ */
+function plainDefaultLoss(params: Record<string, tf.Variable>, b: { x: tf.Tensor2D; present: tf.Tensor2D; y: tf.Tensor1D; weight: tf.Tensor1D }) {
+  const K = space.modalities.length;
+  const md = cfg.modalityDim;
+  const E = K * md;
+  const H = cfg.hiddenDim;
+  const expand = new Float32Array(K * 2 * E);
+  for (let k = 0; k < K; k++) for (let br = 0; br < 2; br++) for (let h = 0; h < md; h++) expand[k * 2 * E + br * E + k * md + h] = 1;
+  const p = tf.matMul(b.present, tf.tensor2d(expand, [K, 2 * E]));
+  const pm = tf.relu(tf.add(tf.matMul(b.x, params['encoders/modality/W']!), params['encoders/modality/b']!));
+  const withAbsent = tf.add(tf.mul(pm, p), tf.mul(params['encoders/absent']!, tf.sub(1, p)));
+  const z = tf.relu(tf.add(tf.matMul(tf.concat([withAbsent, b.present], 1), params['encoders/fusion/W']!), params['encoders/fusion/b']!));
+  const zc = tf.slice(z, [0, 0], [-1, H]);
+  const c = tf.relu(tf.add(tf.matMul(b.present, params['deconfound/dictionary/W']!), params['deconfound/dictionary/b']!));
+  const h = tf.relu(tf.add(tf.add(tf.matMul(zc, params['deconfound/head/Wz']!), tf.matMul(c, params['deconfound/head/Wc']!)), params['deconfound/head/b1']!));
+  const l = tf.reshape(tf.add(tf.matMul(h, params['deconfound/head/w2']!), params['deconfound/head/b2']!), [-1]);
+  const bce = tf.add(tf.sub(tf.relu(l), tf.mul(l, b.y)), tf.log(tf.add(1, tf.exp(tf.neg(tf.abs(l))))));
+  return { loss: tf.div(tf.sum(tf.mul(bce, b.weight)), tf.sum(b.weight)) as tf.Scalar, logit: l };
+}
+
+test('the default debiased step (flagged, drop: no dual branch) has the loss and gradients of the plain formula', () => {
+  const model = createDebiased(space, cfg, compileDebiasConfig({ mode: 'on' }), 9);
+  assert.equal(model.dualBranch, false);
+  // Random weights everywhere (structural zeros kept), so no term passes by being zero.
+  const rng = new Rng(10);
+  model.params.setFlat(Float32Array.from({ length: model.params.size }, () => rng.normal() * 0.4));
+  const vars = model.params.variables();
+  const byName = Object.fromEntries(model.params.specs.map((s, i) => [s.name, vars[i]!]));
+  const rows = Int32Array.from({ length: 24 }, (_, i) => (i * 7) % data.n);
+  const pick = (a: Float32Array, w: number) => Float32Array.from({ length: rows.length * w }, (_, j) => a[rows[Math.floor(j / w)]! * w + (j % w)]!);
+  const K = space.modalities.length;
+  const b = {
+    x: tf.tensor2d(pick(data.x, data.dim), [rows.length, data.dim]),
+    present: tf.tensor2d(pick(data.present, K), [rows.length, K]),
+    y: tf.tensor1d(pick(data.y, 1)),
+    weight: tf.tensor1d(Float32Array.from(rows, (_, i) => 0.5 + (i % 4) * 0.3)),
+    rows,
+  };
+  const ours = tf.variableGrads(() => model.loss(b, evalCtx), vars);
+  const ref = tf.variableGrads(() => plainDefaultLoss(byName, b).loss, vars);
+  const lossOurs = ours.value.dataSync()[0]!;
+  assert.ok(Math.abs(lossOurs - ref.value.dataSync()[0]!) < 1e-6, `${lossOurs} vs ${ref.value.dataSync()[0]}`);
+  model.params.specs.forEach((s, i) => {
+    const v = vars[i]!;
+    const [g, e] = [ours.grads[v.name], ref.grads[v.name]];
+    // The attention and the bias head are not read: neither side gives them a gradient (so no decay either).
+    if (s.name.includes('attention') || s.name.startsWith('bias/')) return assert.ok(!g && !e, s.name);
+    assert.deepEqual(g!.shape, v.shape, s.name);
+    const [gv, ev] = [g!.dataSync(), e!.dataSync()];
+    ev.forEach((x, j) => assert.ok(Math.abs(gv[j]! - x) <= 1e-5 * Math.max(1, Math.abs(x)), `${s.name}[${j}]: ${gv[j]} vs ${x}`));
+  });
+  // Prediction reads the same causal code: with a one-pattern prior and 'exact' it is sigmoid(h(z_c, c_m)) of that pattern.
+  const pattern = data.patterns[0]!;
+  const onePattern: RoundContext = { ...evalCtx, prior: { ...prior, patterns: [{ pattern, p: 1 }] } };
+  const predicted = model.predict(b.x, b.present, onePattern).dataSync();
+  const expected = tf.sigmoid(plainDefaultLoss(byName, b).logit).dataSync();
+  const same = rows.reduce((k, r, i) => (data.patterns[r] === pattern ? (assert.ok(Math.abs(predicted[i]! - expected[i]!) < 1e-5, `row ${i}`), k + 1) : k), 0);
+  assert.ok(same > 0, 'some rows have that pattern');
+  tf.dispose([b.x, b.present, b.y, b.weight, ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]);
+  model.dispose();
+});
