@@ -11,7 +11,8 @@ export const EVAL_HELP = `usage: npm run eval -- [--quick] [--sections 1,3] [--r
 
 Runs the evaluation of docs/results.md: 1 heart disease per site, 2 FLamby's split,
 3 heart disease leave-one-site-out, 4 synthetic cohorts (ablation, oracle, sweep),
-5 discussion (from the numbers of 1-4). Writes DIR/results.md, DIR/results.json and
+5 discussion (from the numbers of 1-4), 6 the debiasing default across a cohort family
+and data sizes (4 training sites, up to 100,000 rows each: about 45 minutes). Writes DIR/results.md, DIR/results.json and
 DIR/results-synthetic.svg.
 
   --quick          1 seed and fewer synthetic points: a smoke run (written to
