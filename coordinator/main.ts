@@ -94,7 +94,11 @@ export async function startCoordinator(
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
   });
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
-  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, metrics, log });
+  // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
+  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, metrics, log }).catch(async (e: Error) => {
+    await grpcServer.close();
+    throw e;
+  });
   log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.host}:${http.port}/`, sites: cfg.sites.length });
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   signal?.addEventListener('abort', onAbort);
