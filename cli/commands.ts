@@ -40,7 +40,14 @@ registerCommand(
     'coordinator',
     `usage: fedcausal coordinator start --config coordinator.yaml\n\nRuns the coordinator: gRPC for sites, HTTP for the dashboard (/), /metrics, /healthz and\n/api/status. Writes results.json and metrics.svg under runDir when the federation ends.\n`,
     async (config) => {
-      const { report, outcome } = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, abortOnSignals());
+      const signal = abortOnSignals();
+      const started = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, signal).catch((e: Error) => {
+        // SIGTERM / SIGINT asked for the stop: that is a clean exit, not a failure.
+        if (signal.aborted) return undefined;
+        throw e;
+      });
+      if (!started) return out('coordinator stopped on request\n');
+      const { report, outcome } = started;
       out(`results: ${report.results}\nplot: ${report.plot}\n`);
       const incomplete = incompleteRunError(buildResults(outcome));
       if (incomplete) throw incomplete;

@@ -126,6 +126,8 @@ export class RoundLoop implements RoundGate {
   private modelSize = 0;
   private readonly pending = new Map<string, WireMessage>();
   private stopped = false;
+  /** Waits that must end when the federation is stopped (the quorum wait). */
+  private readonly onStop: (() => void)[] = [];
   private stopReason = '';
   prior: PatternPrior | undefined;
   decisionReport: Record<string, unknown> | undefined;
@@ -190,6 +192,7 @@ export class RoundLoop implements RoundGate {
     this.stopped = true;
     this.stopReason = reason;
     this.collector?.abort(reason);
+    for (const f of this.onStop.splice(0)) f();
   }
 
   // ---- the loop ----
@@ -244,6 +247,12 @@ export class RoundLoop implements RoundGate {
           off();
           resolve();
         }
+      });
+      // A stop (SIGTERM) ends the wait at once instead of after the start timeout.
+      this.onStop.push(() => {
+        clearTimeout(timer);
+        off();
+        reject(new Error(`stopped while waiting for sites (${this.stopReason})`));
       });
     });
   }
