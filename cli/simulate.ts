@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
 import { createStrategy } from '../coordinator/strategy/registry.ts';
+import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { modelNames } from '../shared/model/factory.ts';
 import { loadSchema } from '../shared/data/schema.ts';
@@ -47,6 +48,8 @@ export interface SimulateOptions {
   rounds: number;
   seed: number;
   strategy: string;
+  /** The strategy's options (server learning rate, proximal mu...), validated by the registry; defaults when absent. */
+  strategyOptions?: StrategyOptions;
   testFraction: number;
   localBaseline: boolean;
   secureAggregation: boolean;
@@ -145,7 +148,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       }),
     };
   });
-  const strategy = createStrategy(o.strategy);
+  const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
   const fed = createFederation(
     {
       federation: 'simulation',

@@ -1,7 +1,8 @@
 /**
  * Section 1: the four heart-disease hospitals, per-site held-out metrics. Every
  * configuration of a seed reads the same pre-split files (70/30, stratified):
- * each site alone, pooled training, FedAvg logreg, baseline and debiased (auto).
+ * each site alone, pooled training, FedAvg logreg, baseline and debiased (auto),
+ * and the pooled-budget diagnostic of eval/pooled.ts (why pooled scored below FedAvg).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,23 +21,39 @@ import {
   type SiteSummary,
 } from './context.ts';
 import { markdownTable } from '../shared/report/table.ts';
+import type { ClassificationReport } from '../shared/metrics/classification.ts';
 import { BASELINE, DEBIASED_AUTO, HEART_SITES, LOGREG, modelSettings, type ModelSpec } from './settings.ts';
 import { concatText, projectSplit, readRawSiteFile, splitSeed, writeSplit } from './splits.ts';
-import { fmtMeanStd } from './summary.ts';
+import { fmtMeanStd, pooledReport } from './summary.ts';
 import { decisionCell } from './markdown.ts';
+import { budgetRows, budgetVariants, renderBudget, stepMatchedBatch, variantSettings, type BudgetData, type BudgetRun, type StepMatch } from './pooled.ts';
 
 const ALONE: ModelSpec = { id: 'alone', label: 'each site alone (baseline, own train rows)', model: 'baseline' };
 const POOLED: ModelSpec = { id: 'pooled', label: 'pooled training (baseline, all train rows in one site)', model: 'baseline' };
 const CONFIGS: readonly ModelSpec[] = [ALONE, POOLED, LOGREG, BASELINE, DEBIASED_AUTO];
+/** The pooled-budget diagnostic (eval/pooled.ts): its rows beside the pooled and FedAvg baselines. */
+const BUDGET = budgetVariants(true);
+const BUDGET_METRICS = [
+  { key: 'meanAuroc', label: 'mean per-site AUROC' },
+  { key: 'pooledAuroc', label: 'AUROC on the pooled test rows' },
+];
+
+/** A run's record with what the budget diagnostic reads: steps per round and the report over every site's test rows together. */
+export interface HeartRun extends RunRecord {
+  stepsPerRound?: number;
+  pooled?: ClassificationReport;
+}
 
 export interface HeartSitesData {
   settings: SectionSettings & { testFraction: number };
   sites: string[];
   splits: { seed: number; site: string; nTrain: number; nTest: number }[];
   configs: ReturnType<typeof specList>;
-  runs: RunRecord[];
+  runs: HeartRun[];
   summary: SiteSummary;
   decisions: { seed: number; decision: DecisionRecord | undefined }[];
+  /** Why pooled training scored below FedAvg (absent in results stored before it ran). */
+  budget?: BudgetData;
 }
 
 export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
@@ -47,7 +64,8 @@ export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
   const sites = HEART_SITES.map((h) => h.name);
   const splits: HeartSitesData['splits'] = [];
   const outcomes: SimOutcome[] = [];
-  const pending: Promise<RunRecord>[] = [];
+  const pending: Promise<HeartRun>[] = [];
+  let stepMatch: StepMatch | undefined;
   for (const seed of s.seeds) {
     const dir = join(ctx.tmp, `seed${seed}`);
     mkdirSync(dir, { recursive: true });
@@ -58,14 +76,20 @@ export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
     });
     const pooledTrain = join(dir, 'pooled.train.csv');
     writeFileSync(pooledTrain, concatText(files.map((f) => readRawSiteFile(schema, f.train))));
+    // The pooled site's --holdout: every site's test rows, so that simulate trains it on every train row.
+    const pooledTest = join(dir, 'pooled.test.csv');
+    writeFileSync(pooledTest, concatText(files.map((f) => readRawSiteFile(schema, f.test))));
+    const match = stepMatchedBatch(files.map((f) => f.nTrain));
+    stepMatch ??= match;
     const base = { schema: schemaPath, rounds: s.rounds, seed, strategy: s.strategy };
-    const go = async (spec: ModelSpec, label: string, o: Parameters<typeof simOptions>[0], only?: string[]) => {
+    const go = async (id: string, label: string, o: Parameters<typeof simOptions>[0], only?: string[]): Promise<HeartRun> => {
       const out = await ctx.runner.run({ label: `s1 ${label} seed ${seed}`, options: simOptions(o) });
       outcomes.push(out);
-      return toRecord(spec.id, seed, out, only);
+      const steps = out.results.history[0]?.metrics.train_steps;
+      return { ...toRecord(id, seed, out, only), pooled: pooledReport(out.predictions, sites), ...(steps !== undefined ? { stepsPerRound: steps } : {}) };
     };
     const alone = files.map((f) =>
-      go(ALONE, `alone ${f.name}`, {
+      go(ALONE.id, `alone ${f.name}`, {
         ...base,
         model: ALONE.model,
         modelSettings: modelSettings(ALONE, s),
@@ -74,44 +98,47 @@ export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
       }),
     );
     pending.push(Promise.all(alone).then((parts) => mergeRecords(ALONE.id, seed, parts)));
-    pending.push(
-      go(
-        POOLED,
-        'pooled',
-        {
-          ...base,
-          model: POOLED.model,
-          modelSettings: modelSettings(POOLED, s),
-          sites: [{ name: 'pooled', path: pooledTrain }],
-          testSites: files.map((f) => ({ name: f.name, path: f.test })),
-        },
-        sites,
-      ),
-    );
+    const federated = { sites: files.map((f) => ({ name: f.name, path: f.train })), holdouts: files.map((f) => ({ name: f.name, path: f.test })) };
+    const testSites = files.map((f) => ({ name: f.name, path: f.test }));
+    const pooled = { sites: [{ name: 'pooled', path: pooledTrain }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites };
+    pending.push(go(POOLED.id, 'pooled', { ...base, model: POOLED.model, modelSettings: modelSettings(POOLED, s), ...pooled }, sites));
     for (const spec of [LOGREG, BASELINE, DEBIASED_AUTO])
-      pending.push(
-        go(spec, spec.id, {
-          ...base,
-          model: spec.model,
-          modelSettings: modelSettings(spec, s),
-          sites: files.map((f) => ({ name: f.name, path: f.train })),
-          holdouts: files.map((f) => ({ name: f.name, path: f.test })),
-        }),
-      );
+      pending.push(go(spec.id, spec.id, { ...base, model: spec.model, modelSettings: modelSettings(spec, s), ...federated }));
+    for (const v of BUDGET) {
+      const layout =
+        v.layout === 'federated' ? federated
+        : v.layout === 'pooled' ? pooled
+        : { sites: [{ name: 'pooled', path: pooledTrain }], testSites };
+      pending.push(go(v.id, v.id, { ...base, model: v.model, modelSettings: variantSettings(v, s.localEpochs, match), ...layout }, sites));
+    }
   }
   const runs = await Promise.all(pending);
+  const summary = summarizeBySite(
+    runs,
+    CONFIGS.map((c) => c.id),
+    sites,
+  );
+  const budgetRuns: BudgetRun[] = runs.map((r) => ({
+    config: r.config,
+    seed: r.seed,
+    stepsPerRound: r.stepsPerRound,
+    values: { meanAuroc: sites.reduce((a, x) => a + (r.sites[x]?.auroc ?? NaN), 0) / sites.length, pooledAuroc: r.pooled?.auroc ?? NaN },
+  }));
   return {
     settings: { ...sectionSettings(s, outcomes), testFraction: s.heartTestFraction },
     sites,
     splits,
     configs: specList(CONFIGS),
     runs,
-    summary: summarizeBySite(
-      runs,
-      CONFIGS.map((c) => c.id),
-      sites,
-    ),
+    summary,
     decisions: runs.filter((r) => r.config === DEBIASED_AUTO.id).map((r) => ({ seed: r.seed, decision: r.debiasing })),
+    budget: {
+      reference: BASELINE.id,
+      pooled: POOLED.id,
+      metrics: BUDGET_METRICS,
+      stepMatch: stepMatch!,
+      rows: budgetRows(budgetRuns, [BASELINE, POOLED, ...BUDGET], BASELINE.id, BUDGET_METRICS.map((m) => m.key)),
+    },
   };
 }
 
@@ -122,7 +149,8 @@ export function renderHeartSites(d: HeartSitesData): string {
     `Each hospital's file is split 70/30 (stratified by label, one split per seed, the same files for every ` +
       `configuration); the models train on the 70% and are scored on each site's 30%. Mean ± standard deviation over ` +
       `${seeds} seed${seeds > 1 ? 's' : ''}. "Each site alone" is a one-site federation on that site's own train rows; ` +
-      `"pooled" is one site holding all four train sets, scored on the same four test files.`,
+      `"pooled" is one site holding all four train sets, scored on the same four test files` +
+      (d.budget ? ' (it trains on every one of those rows: see "Pooled training and its budget" below).' : '.'),
     '',
   );
   const sizes = d.sites.map((site) => {
@@ -152,5 +180,6 @@ export function renderHeartSites(d: HeartSitesData): string {
       d.decisions.map((x) => [String(x.seed), ...decisionCell(x.decision)]),
     ),
   );
+  if (d.budget) out.push(renderBudget(d.budget, 'mean per-site AUROC'));
   return out.join('\n');
 }

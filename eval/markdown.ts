@@ -44,11 +44,13 @@ export function renderDocument(sections: readonly RenderedSection[], generatedAt
   if (lines0.length === 1) lines.push(lines0[0]!, '');
   lines.push(
     'Every run is the in-process federation of `fedcausal simulate` (the real coordinator and site-agent code, ' +
-      'signed and encrypted messages): model weights are averaged by FedAvg, the pattern prior and class moments are ' +
+      'signed and encrypted messages): model weights are averaged by FedAvg (section 2 also runs FedAdam, FedYogi ' +
+      'and FedProx), the pattern prior and class moments are ' +
       'summed across sites, and every site trains each round. Models: `logreg` (logistic regression on the same ' +
       'inputs), `baseline` (the multimodal backbone, no debiasing, weight decay 1e-3), `debiased` (METHOD.md, ' +
       'defaults: mode auto, share 0.5, weight decay 1e-2). Nothing is tuned per dataset and nothing is chosen on a ' +
-      'held-out site.',
+      'held-out site, except what a section says it chose on separate tuning seeds (section 2: the FedOpt and FedProx ' +
+      'settings; section 4: the candidate default), never on the seeds it reports.',
     '',
   );
   for (const s of sections) {

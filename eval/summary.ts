@@ -124,3 +124,37 @@ export function pickByGapClosure(
   }
   return best?.id;
 }
+
+/**
+ * Per seed, a - b (values matched by seed; a seed missing from either side, or a
+ * non-finite value, is skipped): the mean and spread of the differences. Pairing by
+ * seed takes out what a split does to both models alike.
+ */
+export function pairedDifference(
+  a: readonly { seed: number; value: number }[],
+  b: readonly { seed: number; value: number }[],
+): MeanAndSpread {
+  const byB = new Map(b.map((x) => [x.seed, x.value]));
+  const diffs: number[] = [];
+  for (const x of a) {
+    const y = byB.get(x.seed);
+    if (y !== undefined && Number.isFinite(x.value) && Number.isFinite(y)) diffs.push(x.value - y);
+  }
+  return spread(diffs);
+}
+
+/**
+ * The tuning pick of a strategy setting: the candidate with the highest mean accuracy
+ * on the tuning seeds; a tie (within 1e-9) goes to the higher AUROC, then to the
+ * earlier candidate. Candidates without a finite accuracy are skipped; undefined when
+ * none is left.
+ */
+export function pickByAccuracy<T extends { accuracy: number; auroc: number }>(candidates: readonly T[]): T | undefined {
+  let best: T | undefined;
+  for (const c of candidates) {
+    if (!Number.isFinite(c.accuracy)) continue;
+    if (!best || c.accuracy > best.accuracy + 1e-9) best = c;
+    else if (Math.abs(c.accuracy - best.accuracy) <= 1e-9 && (c.auroc > best.auroc + 1e-9 || (!Number.isFinite(best.auroc) && Number.isFinite(c.auroc)))) best = c;
+  }
+  return best;
+}

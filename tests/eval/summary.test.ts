@@ -6,6 +6,8 @@ import {
   fmtMeanStd,
   gapClosure,
   meanOverSites,
+  pairedDifference,
+  pickByAccuracy,
   pickByGapClosure,
   pooledReport,
   reportsBySite,
@@ -99,5 +101,39 @@ describe('reports from predictions', () => {
     const r = reportsBySite(preds);
     close(meanOverSites(r, 'auroc'), 0.5);
     assert.throws(() => meanOverSites(r, 'auroc', ['c']), /no report for site "c" \(have: a, b\)/);
+  });
+});
+
+describe('pairedDifference', () => {
+  it('differences matched by seed, skipping unmatched seeds and non-finite values', () => {
+    const m = pairedDifference(
+      [{ seed: 1, value: 0.8 }, { seed: 2, value: 0.7 }, { seed: 3, value: 0.9 }, { seed: 4, value: NaN }],
+      [{ seed: 2, value: 0.6 }, { seed: 1, value: 0.8 }, { seed: 4, value: 0.5 }],
+    );
+    assert.equal(m.n, 2);
+    close(m.mean, 0.05);
+    close(m.std, Math.sqrt(0.005));
+  });
+  it('is empty without a common seed', () => {
+    assert.equal(pairedDifference([{ seed: 1, value: 1 }], [{ seed: 2, value: 1 }]).n, 0);
+  });
+});
+
+describe('pickByAccuracy', () => {
+  it('takes the highest accuracy', () => {
+    assert.equal(pickByAccuracy([{ id: 'a', accuracy: 0.78, auroc: 0.9 }, { id: 'b', accuracy: 0.8, auroc: 0.8 }])?.id, 'b');
+  });
+  it('breaks an accuracy tie by AUROC, then by order', () => {
+    const c = [
+      { id: 'a', accuracy: 0.8, auroc: 0.85 },
+      { id: 'b', accuracy: 0.8, auroc: 0.87 },
+      { id: 'c', accuracy: 0.8, auroc: 0.87 },
+    ];
+    assert.equal(pickByAccuracy(c)?.id, 'b');
+  });
+  it('skips non-finite accuracies and is undefined when none is left', () => {
+    assert.equal(pickByAccuracy([{ id: 'a', accuracy: NaN, auroc: 1 }, { id: 'b', accuracy: 0.5, auroc: NaN }])?.id, 'b');
+    assert.equal(pickByAccuracy([{ id: 'a', accuracy: NaN, auroc: 1 }]), undefined);
+    assert.equal(pickByAccuracy([]), undefined);
   });
 });
