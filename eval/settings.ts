@@ -85,7 +85,7 @@ export const TUNING_CANDIDATES: readonly ModelSpec[] = [
   { id: 'share-0.9', label: 'group-balanced, share 0.9', model: 'debiased', debiasing: { weighting: 'group-balanced', share: 0.9 } },
   { id: 'lff', label: 'weighting lff (LfF weights normalised to mean 1)', model: 'debiased', debiasing: { weighting: 'lff' } },
   { id: 'lff-noswap', label: 'weighting lff, no feature swap', model: 'debiased', debiasing: { weighting: 'lff', lambdaSwap: 0 } },
-  { id: 'bias-all', label: 'bias branch sees every column (biasInputs all, group-balanced)', model: 'debiased', debiasing: { biasInputs: 'all' } },
+  { id: 'bias-all', label: 'bias branch sees every column (biasInputs all, group-balanced)', model: 'debiased', debiasing: { biasInputs: 'all', weighting: 'group-balanced' } },
 ];
 
 /** Ids of the candidate rows in sections 3-5. */
