@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.ts';
+import { checkInputs } from './classification.ts';
 
 /**
  * Federated post-hoc calibration from sums: Platt-style recalibration
@@ -123,31 +124,6 @@ function clampedLogit(p: number): number {
   return Math.log(c) - Math.log1p(-c);
 }
 
-/** classification.ts's input checks (same messages), for probabilities. */
-function checkInputs(labels: ArrayLike<number>, scores: ArrayLike<number>): void {
-  if (labels.length !== scores.length) {
-    throw new Error(
-      `labels and scores differ in length: ${labels.length} labels, ${scores.length} scores`,
-    );
-  }
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i];
-    if (y !== 0 && y !== 1) {
-      throw new Error(`label at index ${i} is ${String(y)}; labels must be 0 or 1`);
-    }
-    checkScore(scores, i);
-  }
-}
-
-function checkScore(scores: ArrayLike<number>, i: number): void {
-  const s = scores[i]!;
-  if (!Number.isFinite(s)) {
-    throw new Error(`score at index ${i} is ${String(s)}; scores must be finite numbers`);
-  }
-  if (s < 0 || s > 1) {
-    throw new Error(`score at index ${i} is ${s}; this metric needs probabilities in [0, 1]`);
-  }
-}
 
 /** Index of the cell a = 1, b = 0 (the raw scores); throws if the grid lacks it. */
 export function identityCell(grid: CalibrationGrid = CALIBRATION_GRID): number {
@@ -179,7 +155,7 @@ export function calibrationSums(
   p: ArrayLike<number>,
   grid: CalibrationGrid = CALIBRATION_GRID,
 ): CalibrationSums {
-  checkInputs(y, p);
+  checkInputs(y, p, true);
   const { slopes, intercepts } = grid;
   for (const a of slopes) {
     for (const b of intercepts) {
@@ -386,9 +362,9 @@ export function applyCalibration(p: Float32Array, fit: { a: number; b: number })
   if (!Number.isFinite(a) || !Number.isFinite(b)) {
     throw new Error(`calibration parameters must be finite, got a = ${a}, b = ${b}`);
   }
+  checkInputs(new Uint8Array(p.length), p, true);
   const out = new Float32Array(p.length);
   for (let i = 0; i < p.length; i++) {
-    checkScore(p, i);
     if (a === 1 && b === 0) {
       out[i] = p[i]!;
       continue;

@@ -26,7 +26,8 @@ export interface MeanAndSpread {
 
 type Scores = ArrayLike<number>;
 
-function checkInputs(labels: Scores, scores: Scores, probabilities = false): void {
+/** Labels 0/1 and finite scores of the same length (probabilities in [0, 1] when asked); throws naming the first bad index. */
+export function checkInputs(labels: Scores, scores: Scores, probabilities = false): void {
   if (labels.length !== scores.length) {
     throw new Error(
       `labels and scores differ in length: ${labels.length} labels, ${scores.length} scores`,

@@ -182,30 +182,51 @@ async function openUpdate(msg: WireMessage, coordBoxSecret: Uint8Array): Promise
   return { meta, weights, header };
 }
 
+/**
+ * A transport for `wrap` that replaces va's fit results of the rounds `when` accepts: the
+ * genuine update is opened with the coordinator's key, `change` edits its meta and
+ * weights, and the result is sealed again with va's own key (a genuine site gone wrong).
+ */
+function replaceVaUpdate(
+  s: () => ReturnType<typeof setup>,
+  when: (round: number) => boolean,
+  change: (u: { meta: Record<string, unknown>; weights: Float32Array }) => { meta: Record<string, unknown>; weights?: Float32Array },
+  chunkSize?: number,
+) {
+  return (site: string, t: SiteTransport): SiteTransport =>
+    site !== 'va'
+      ? t
+      : {
+          ...t,
+          async submit(msg) {
+            const h = JSON.parse(new TextDecoder().decode(msg.header)) as { kind: string; round: number };
+            if (h.kind !== 'fit-result' || !when(h.round)) return t.submit(msg);
+            const { meta, weights } = change(await openUpdate(msg, s().coord.box.secretKey));
+            return t.submit(sealPayload({ federation: 'test', round: h.round, site: 'va', kind: 'fit-result' }, encodeFrame(meta, weights), {
+              signingSecretKey: s().ids.va!.signing.secretKey,
+              recipientBoxPublicKey: s().coord.box.publicKey,
+              ...(chunkSize ? { chunkSize } : {}),
+            }));
+          },
+        };
+}
+
 test('a NaN in a later chunk of an update is refused at once: the site fails that round, the round goes on without it, nothing is folded in', async () => {
   let tampered = 0;
-  const s = setup({
+  // Small chunks, so the NaN sits chunks after the first values were read.
+  const s: ReturnType<typeof setup> = setup({
     rounds: 2,
     minSitesToAccept: 2,
-    wrap: (site, t) =>
-      site !== 'va'
-        ? t
-        : {
-            ...t,
-            async submit(msg) {
-              const h = JSON.parse(new TextDecoder().decode(msg.header)) as { kind: string; round: number };
-              if (h.kind !== 'fit-result' || h.round !== 1) return t.submit(msg);
-              const { meta, weights } = await openUpdate(msg, s.coord.box.secretKey);
-              weights[weights.length - 1] = NaN;
-              tampered++;
-              // Small chunks, so the NaN sits chunks after the first values were read.
-              return t.submit(sealPayload({ federation: 'test', round: 1, site: 'va', kind: 'fit-result' }, encodeFrame(meta, weights), {
-                signingSecretKey: s.ids.va!.signing.secretKey,
-                recipientBoxPublicKey: s.coord.box.publicKey,
-                chunkSize: 64,
-              }));
-            },
-          },
+    wrap: replaceVaUpdate(
+      () => s,
+      (round) => round === 1,
+      ({ meta, weights }) => {
+        weights[weights.length - 1] = NaN;
+        tampered++;
+        return { meta, weights };
+      },
+      64,
+    ),
   });
   const t0 = Date.now();
   const outcome = await finish(s);
@@ -220,25 +241,10 @@ test('a NaN in a later chunk of an update is refused at once: the site fails tha
 });
 
 test('a site that reports a failure instead of an update fails the round at once, with its reason', async () => {
-  const s = setup({
+  const s: ReturnType<typeof setup> = setup({
     rounds: 1,
     minSitesToAccept: 2,
-    wrap: (site, t) =>
-      site !== 'va'
-        ? t
-        : {
-            ...t,
-            async submit(msg) {
-              const h = JSON.parse(new TextDecoder().decode(msg.header)) as { kind: string; round: number };
-              if (h.kind !== 'fit-result') return t.submit(msg);
-              const { meta } = await openUpdate(msg, s.coord.box.secretKey);
-              const failure = { ...meta, weights: 0, error: 'training loss is NaN' };
-              return t.submit(sealPayload({ federation: 'test', round: h.round, site: 'va', kind: 'fit-result' }, encodeFrame(failure), {
-                signingSecretKey: s.ids.va!.signing.secretKey,
-                recipientBoxPublicKey: s.coord.box.publicKey,
-              }));
-            },
-          },
+    wrap: replaceVaUpdate(() => s, () => true, ({ meta }) => ({ meta: { ...meta, weights: 0, error: 'training loss is NaN' } })),
   });
   const outcome = await finish(s);
   const r1 = outcome.history[0]!;
