@@ -3,6 +3,7 @@
 // per-round health figures in the results file (INTERFACES.md `debiasing`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { DebiasHealth as Health } from '../../coordinator/round-loop.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,16 +21,6 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Health {
-  round: number;
-  weightedAssociation: Record<string, number>;
-  reliance: Record<string, number>;
-  conflictingShare: number;
-  effectiveSampleSize: number;
-  priorDrift: number;
-  tempered: boolean;
-  temper: number;
-}
 
 async function simulate(debiasing: Record<string, unknown>, rounds: number, cohort = dir, localEpochs = 1) {
   const o = simOptions({

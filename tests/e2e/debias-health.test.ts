@@ -4,21 +4,13 @@
 // outcome weighting keeps it in the model, so the model's reliance on it moves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { DebiasHealth as Health } from '../../coordinator/round-loop.ts';
 import type { ResultsFile } from '../../cli/results.ts';
 import { until, withFederation } from './helpers/federation.ts';
 
 const SITES = ['cleveland', 'hungary', 'va'];
 const ROUNDS = 4;
 
-interface Health {
-  round: number;
-  weightedAssociation: Record<string, number>;
-  reliance: Record<string, number>;
-  effectiveSampleSize: number;
-  conflictingShare: number;
-  priorDrift: number;
-  tempered: boolean;
-}
 
 test('health figures per round in the results, /api/status and /metrics', { timeout: 120_000 }, async () => {
   const model = { kind: 'debiased', localEpochs: 1, debiasing: { suspect: ['oldpeak'], weighting: 'outcome' } };
