@@ -385,7 +385,7 @@ export function renderFlamby(d: FlambyData): string {
   for (const p of d.published) rows.push([`FLamby published: ${p.what}`, p.accuracy.toFixed(3), '', '', '']);
   out.push(markdownTable(['model', 'accuracy', 'AUROC', 'balanced accuracy', 'ECE'], rows));
   const dec = d.runs.filter((r) => r.config === DEBIASED_AUTO.id).map((r) => r.debiasing);
-  out.push(`Auto decision on this split: dual branch ${decisionTally(dec)} seeds.`, '');
+  out.push(`Auto decision on this split: debiasing ${decisionTally(dec)} seeds.`, '');
   if (d.tuning) out.push(renderFlambyTuning(d, d.tuning));
   if (d.target && d.tuning) out.push(renderFlambyTarget(d, d.target, d.tuning, nTest));
   if (d.budget) out.push(renderBudget(d.budget, 'AUROC on the pooled test rows'));

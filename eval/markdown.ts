@@ -48,7 +48,7 @@ export function renderDocument(sections: readonly RenderedSection[], generatedAt
       'and FedProx), the pattern prior and class moments are ' +
       'summed across sites, and every site trains each round. Models: `logreg` (logistic regression on the same ' +
       'inputs), `baseline` (the multimodal backbone, no debiasing, weight decay 1e-3), `debiased` (METHOD.md, ' +
-      'defaults: mode auto, share 0.5, weight decay 1e-2). Nothing is tuned per dataset and nothing is chosen on a ' +
+      'defaults: mode auto, flagged readings dropped, weight decay 1e-2). Nothing is tuned per dataset and nothing is chosen on a ' +
       'held-out site, except what a section says it chose on separate tuning seeds (section 2: the FedOpt and FedProx ' +
       'settings; section 4: the candidate default), never on the seeds it reports.',
     '',
