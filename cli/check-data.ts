@@ -28,7 +28,7 @@ export function checkData(argv: string[], out: (s: string) => void): number {
   const counts = new Map<string, [number, number]>();
   t.patterns.forEach((p, i) => {
     const c = counts.get(p) ?? [0, 0];
-    c[t.labels[i]!]++;
+    c[t.labels[i] ? 1 : 0]++;
     counts.set(p, c);
   });
   const names = schema.modalities.map((m) => m.name);

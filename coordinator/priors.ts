@@ -27,7 +27,7 @@ export function derivePrior(counts: PatternLabelCounts, minCount: number, versio
 
   const balanced = patterns.filter((p) => counts[p]![0] >= minCount && counts[p]![1] >= minCount);
   let N = 0;
-  const Ny = [0, 0];
+  const Ny: [number, number] = [0, 0];
   for (const p of balanced) {
     Ny[0] += counts[p]![0];
     Ny[1] += counts[p]![1];

@@ -4,6 +4,13 @@ import { AsyncQueue } from '../shared/transport/async-queue.ts';
 import { channelOptions, federationService, writeWithBackpressure, type FrameMsg } from '../shared/transport/grpc-proto.ts';
 import type { SiteTransport, SubmitReply, Welcome, WireMessage } from '../shared/transport/types.ts';
 
+/** A method of the generated client, bound; a missing one means the proto and this code disagree. */
+function rpc(client: object, name: 'Subscribe' | 'Submit'): (...args: unknown[]) => unknown {
+  const f = (client as Record<string, unknown>)[name];
+  if (typeof f !== 'function') throw new Error(`the gRPC client has no method ${name}: proto/fedcausal/v1 and the site agent disagree`);
+  return (f as (...args: unknown[]) => unknown).bind(client);
+}
+
 /** The site side of the gRPC protocol. */
 export function grpcSiteTransport(address: string, maxChunkSize: number): SiteTransport {
   const { Client } = federationService();
@@ -13,7 +20,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number): SiteTr
     subscribe(join: WireMessage) {
       return new Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>((resolve, reject) => {
         const chunks = [...(join.chunks as Iterable<Uint8Array>)];
-        const call = client.Subscribe({ header: join.header, signature: join.signature, chunks }) as grpc.ClientReadableStream<FrameMsg>;
+        const call = rpc(client, 'Subscribe')({ header: join.header, signature: join.signature, chunks }) as grpc.ClientReadableStream<FrameMsg>;
         sub = call;
         const tasks = new AsyncQueue<WireMessage>();
         let welcomed = false;
@@ -47,9 +54,9 @@ export function grpcSiteTransport(address: string, maxChunkSize: number): SiteTr
     },
     submit(msg: WireMessage) {
       return new Promise<SubmitReply>((resolve, reject) => {
-        const call = client.Submit((err: grpc.ServiceError | null, reply?: SubmitReply) =>
+        const call = rpc(client, 'Submit')((err: grpc.ServiceError | null, reply?: SubmitReply) =>
           err ? reject(new ProtocolError(`coordinator refused the result: ${err.details || err.message}`, 'malformed', { cause: err })) : resolve(reply!),
-        );
+        ) as grpc.ClientWritableStream<FrameMsg>;
         void (async () => {
           await writeWithBackpressure(call, { header: { header: msg.header, signature: msg.signature } });
           for await (const c of msg.chunks) await writeWithBackpressure(call, { chunk: c });

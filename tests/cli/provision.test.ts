@@ -203,7 +203,7 @@ test('the manifest verifies against root.json and fails when a byte changes', (t
   // One byte of the signature.
   const doc = JSON.parse(original);
   const sig = Buffer.from(doc.signature, 'base64');
-  sig[10] ^= 1;
+  sig[10] = sig[10]! ^ 1;
   writeFileSync(path, JSON.stringify({ ...doc, signature: sig.toString('base64') }));
   assertInputError(() => loadManifest(path, publicKey), badSig);
   // The right manifest under another federation's root key.

@@ -46,7 +46,7 @@ function readPredictions(path: string): Prediction[] {
 
 function assertMetrics(m: Record<string, number> | undefined, where: string): void {
   assert.ok(m, `${where} is present`);
-  assert.ok(Number.isInteger(m.n) && m.n > 0, `${where}.n = ${m.n}`);
+  assert.ok(Number.isInteger(m.n) && m.n! > 0, `${where}.n = ${m.n}`);
   for (const k of ['auroc', 'accuracy', 'balancedAccuracy', 'ece'])
     assert.ok(typeof m[k] === 'number' && m[k]! >= 0 && m[k]! <= 1, `${where}.${k} = ${m[k]} in [0, 1]`);
 }
