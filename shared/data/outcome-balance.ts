@@ -57,19 +57,26 @@ function numericBin(v: number): number {
   return b;
 }
 
+/**
+ * Row i's reading f as the model of P(y | cell) sees it: its bin key ('a' absent, the
+ * numeric bin, 'cK' category K, 'u' an unseen category) and, for an observed numeric
+ * reading, its standardised value (for interpolation between bins).
+ */
+function readingOf(d: EncodedData, i: number, f: BalanceFeature): { key: string; value?: number } {
+  const base = i * d.dim;
+  if (!f.columns.some((j) => d.observed[base + j])) return { key: ABSENT };
+  if (f.kind === 'numeric') {
+    const value = d.x[base + f.columns[0]!]!;
+    return { key: String(numericBin(value)), value };
+  }
+  const hot = f.columns.findIndex((j) => d.x[base + j] === 1);
+  return { key: hot < 0 ? 'u' : `c${hot}` };
+}
+
 /** Each row's cell key: `pattern|bin,bin` (bin 'a' where the reading is absent). */
 export function cellKeys(d: EncodedData, features: readonly BalanceFeature[]): string[] {
   const keys = new Array<string>(d.n);
-  for (let i = 0; i < d.n; i++) {
-    const bins = features.map((f) => {
-      const base = i * d.dim;
-      if (!f.columns.some((j) => d.observed[base + j])) return ABSENT;
-      if (f.kind === 'numeric') return String(numericBin(d.x[base + f.columns[0]!]!));
-      const hot = f.columns.findIndex((j) => d.x[base + j] === 1);
-      return hot < 0 ? 'u' : `c${hot}`;
-    });
-    keys[i] = `${d.patterns[i]}|${bins.join(',')}`;
-  }
+  for (let i = 0; i < d.n; i++) keys[i] = `${d.patterns[i]}|${features.map((f) => readingOf(d, i, f).key).join(',')}`;
   return keys;
 }
 
@@ -276,13 +283,8 @@ export function outcomeWeights(t: OutcomeBalance, d: EncodedData, features: read
     let eta = t.patterns[d.patterns[i]!] ?? 0;
     features.forEach((f, k) => {
       const lv = t.levels[k] ?? {};
-      const base = i * d.dim;
-      if (!f.columns.some((j) => d.observed[base + j])) eta += lv[ABSENT] ?? 0;
-      else if (f.kind === 'numeric') eta += numericLevel(lv, d.x[base + f.columns[0]!]!);
-      else {
-        const hot = f.columns.findIndex((j) => d.x[base + j] === 1);
-        eta += lv[hot < 0 ? 'u' : `c${hot}`] ?? 0;
-      }
+      const r = readingOf(d, i, f);
+      eta += r.value === undefined ? (lv[r.key] ?? 0) : numericLevel(lv, r.value);
     });
     const p = 1 / (1 + Math.exp(-eta));
     const raw = d.y[i] ? t.prevalence / p : (1 - t.prevalence) / (1 - p);
