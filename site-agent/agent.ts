@@ -8,7 +8,7 @@ import type { Schema } from '../shared/data/schema.ts';
 import { computeFeatureStats } from '../shared/data/stats.ts';
 import { computeClassMoments } from '../shared/data/class-moments.ts';
 import { calibrationSums } from '../shared/metrics/calibration.ts';
-import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-balance.ts';
+import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
@@ -153,7 +153,8 @@ export class SiteAgent {
     const runner = this.runner;
     runner.setWeights(weights);
     const temper = typeof task.config.temper === 'number' ? task.config.temper : 1;
-    const ctx = { round: task.round, prior: task.prior!, balance: task.balance, temper };
+    const balance = task.balance === undefined ? undefined : validateOutcomeBalance(task.balance, `round ${task.round} task: balance`);
+    const ctx = { round: task.round, prior: task.prior!, balance, temper };
     const evaluation = runner.evaluate(enc.test, ctx);
     if (task.kind === 'fit') {
       const t0 = performance.now();

@@ -36,6 +36,7 @@ export class SiteModelRunner {
   private readonly debias: DebiasConfig | undefined;
   /** Per encoded set: the model's view of it (flagged columns dropped). */
   private readonly views = new WeakMap<EncodedData, EncodedData>();
+  private lastWeights: { data: EncodedData; prior: PatternPrior; balance?: OutcomeBalance; temper: number; w: Float32Array } | undefined;
   private constructor(
     private readonly spec: ModelSpecMsg,
     private readonly space: FeatureSpace,
@@ -80,11 +81,20 @@ export class SiteModelRunner {
     return v;
   }
 
-  /** The rows' sample weights: outcome weights where a table is published, else pattern balancing. */
+  /**
+   * The rows' sample weights: outcome weights where a table is published, else pattern
+   * balancing. Kept for the round's inputs, so training and the health sums share one pass.
+   */
   private rowWeights(data: EncodedData, c: RunnerContext): Float32Array {
+    const temper = c.temper ?? 1;
+    const last = this.lastWeights;
+    if (last && last.data === data && last.prior === c.prior && last.balance === c.balance && last.temper === temper) return last.w;
     const t = c.balance;
-    if (!t || !this.debias?.active || this.debias.weighting !== 'outcome') return patternWeights(this.model, data, c.prior);
-    return outcomeWeights(t, data, balanceFeatures(this.space, t.features), c.temper ?? 1);
+    const w = !t || !this.debias?.active || this.debias.weighting !== 'outcome'
+      ? patternWeights(this.model, data, c.prior)
+      : outcomeWeights(t, data, balanceFeatures(this.space, t.features), temper);
+    this.lastWeights = { data, prior: c.prior, balance: c.balance, temper, w };
+    return w;
   }
 
   /**
