@@ -2,7 +2,6 @@ import type { Schema } from '../shared/data/schema.ts';
 import { buildFeatureSpace, type FeatureSpace } from '../shared/data/feature-space.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
-import type { HealthFigures } from '../shared/data/debias-health.ts';
 import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -21,6 +20,7 @@ import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './endpoint.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
 import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
+import { DebiasMonitor, type DebiasHealth, type DebiasHooks } from './debias-monitor.ts';
 import type { Aggregation, RoundConfig, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 export interface Quorum {
@@ -47,17 +47,6 @@ export interface RoundRecord {
   durationMs: number;
 }
 
-/** One round's debiasing health (INTERFACES.md `debiasing.health`). */
-export interface DebiasHealth extends HealthFigures {
-  round: number;
-  /** Total variation distance between the pattern prior of this round's sites and the last round's. */
-  priorDrift: number;
-  /** Whether this round's figures made the coordinator temper the weights from the next round on. */
-  tempered: boolean;
-  /** The tempering factor this round trained with (1 = full weights). */
-  temper: number;
-}
-
 export interface FederationOutcome {
   model: string;
   rounds: number;
@@ -74,14 +63,6 @@ export interface FederationOutcome {
   strategy: string;
   /** Why the run is incomplete (rounds not accepted, final evaluations missing); empty when complete. */
   problems: string[];
-}
-
-/** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */
-export interface DebiasHooks {
-  /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
-  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; balanceFeatures: string[]; report: Record<string, unknown> };
-  fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: Record<string, unknown> };
-  health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
 }
 
 /** Model-specific work the loop delegates (creating initial weights, the debiasing steps). */
@@ -131,9 +112,6 @@ export class RoundLoop implements RoundGate {
   private stopReason = '';
   prior: PatternPrior | undefined;
   decisionReport: Record<string, unknown> | undefined;
-  /** Tempering of the debiasing weights: halves each time a flagged reading's weighted association reverses. */
-  private temper = 1;
-  readonly health: DebiasHealth[] = [];
   readonly history: RoundRecord[] = [];
 
   constructor(private readonly o: RoundLoopOptions) {
@@ -280,6 +258,7 @@ export class RoundLoop implements RoundGate {
 
     let spec = o.model;
     let balance: OutcomeBalance | undefined;
+    let monitor: DebiasMonitor | undefined;
     const debias = o.hooks.debias;
     if (debias) {
       this.setState('stats');
@@ -294,21 +273,22 @@ export class RoundLoop implements RoundGate {
         this.requireQuorum(m3, 'outcome-balancing round');
         const b = debias.fitBalance(spec, space, d.balanceFeatures, [...m3.results.values()].map((m) => m.cellCounts));
         balance = b.balance;
-        this.decisionReport = { ...this.decisionReport, balance: b.report, health: this.health };
+        this.decisionReport = { ...this.decisionReport, balance: b.report };
         o.log.info('outcome weights published', b.report);
-      } else this.decisionReport = { ...this.decisionReport, health: this.health };
+      }
+      monitor = new DebiasMonitor(debias, spec, this.prior, o.minCellCount, o.log);
+      // The same array the monitor fills: /api/status shows each round's figures as they come.
+      this.decisionReport = { ...this.decisionReport, health: monitor.health };
     }
 
     let global = await o.hooks.initialWeights(spec, space);
     this.modelSize = global.length;
     const context = { featureSpace: space, prior: this.prior, model: spec, ...(balance ? { balance } : {}) };
-    let lastPrior = this.prior;
     for (let r = 1; r <= o.rounds && !this.stopped; r++) {
       this.round = r;
       const t0 = Date.now();
       this.setState('training');
-      const temper = this.temper;
-      const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(debias ? { temper } : {}) };
+      const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
       this.setState('aggregating');
@@ -347,11 +327,7 @@ export class RoundLoop implements RoundGate {
         siteEvaluations: Object.fromEntries([...c.results].filter(([, m]) => m.evaluation).map(([site, m]) => [site, m.evaluation!])),
         durationMs: Date.now() - t0,
       };
-      if (debias && c.results.size > 0) {
-        const roundPrior = derivePrior(sumPatternCounts([...c.results.values()].map((m) => m.patternCounts ?? {})), o.minCellCount, r);
-        record.health = this.roundHealth(r, debias, spec, [...c.results.values()].map((m) => m.health), temper, priorDistance(lastPrior, roundPrior));
-        lastPrior = roundPrior;
-      }
+      if (monitor && c.results.size > 0) record.health = monitor.observe(r, [...c.results.values()]);
       this.history.push(record);
       this.setState('committed');
       o.onEvent?.({ type: 'round', record });
@@ -404,30 +380,6 @@ export class RoundLoop implements RoundGate {
     return outcome;
   }
 
-  /**
-   * The round's debiasing health from the sites' sums; a flagged reading whose weighted
-   * association fell below the tolerance (the weights reversed it) halves the weights'
-   * strength from the next round on, and the run says so.
-   */
-  private roundHealth(r: number, debias: DebiasHooks, spec: ModelSpecMsg, sums: unknown[], temper: number, priorDrift: number): DebiasHealth {
-    const figures = debias.health(spec, sums);
-    const { tolerance, ...rest } = figures;
-    const t = temperAfter(rest.weightedAssociation, tolerance, temper);
-    const reversed = t.reversed;
-    const h: DebiasHealth = { round: r, ...rest, priorDrift, tempered: t.tempered, temper };
-    if (h.tempered) {
-      this.temper = t.next;
-      this.o.log.warn('debiasing weights tempered: a flagged reading is reversed in the weighted rows', {
-        round: r,
-        reversed: Object.fromEntries(reversed),
-        tolerance,
-        temperFromNextRound: this.temper,
-      });
-    } else this.o.log.info('debiasing health', { ...h });
-    this.health.push(h);
-    return h;
-  }
-
   /** Tells every connected site the federation is over. */
   async end(message: string): Promise<void> {
     this.setState('finished');
@@ -436,24 +388,6 @@ export class RoundLoop implements RoundGate {
       this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload))),
     );
   }
-}
-
-/**
- * The guard: any flagged reading whose weighted association fell below the tolerance
- * (the weights reversed it) halves the weights' strength for the rounds that follow.
- */
-export function temperAfter(association: Record<string, number>, tolerance: number, temper: number): { tempered: boolean; next: number; reversed: [string, number][] } {
-  const reversed = Object.entries(association).filter(([, a]) => a < tolerance);
-  return { tempered: reversed.length > 0, next: reversed.length > 0 ? temper / 2 : temper, reversed };
-}
-
-/** Total variation distance between two published priors (patterns missing from one count as 0 there). */
-function priorDistance(a: PatternPrior, b: PatternPrior): number {
-  const p = new Map(a.patterns.map((e) => [e.pattern, e.p]));
-  const q = new Map(b.patterns.map((e) => [e.pattern, e.p]));
-  let d = 0;
-  for (const k of new Set([...p.keys(), ...q.keys()])) d += Math.abs((p.get(k) ?? 0) - (q.get(k) ?? 0));
-  return d / 2;
 }
 
 function prefix(p: string, m: Record<string, number>): Record<string, number> {

@@ -3,7 +3,7 @@
 // per-round health figures in the results file (INTERFACES.md `debiasing`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DebiasHealth as Health } from '../../coordinator/round-loop.ts';
+import type { DebiasHealth as Health } from '../../coordinator/debias-monitor.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,6 @@ import { simOptions } from '../../eval/jobs.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { compileSynthOptions } from '../../shared/synth/options.ts';
 import { writeCohort } from '../../shared/synth/write.ts';
-import { temperAfter } from '../../coordinator/round-loop.ts';
 
 let dir: string;
 before(async () => {
@@ -61,12 +60,6 @@ test('outcome weighting: a stats stage fits the weights, and the reading is far 
   const plain = drop.health[0]!.weightedAssociation.reading!;
   assert.ok(weighted < plain - 0.1, `outcome weights ${weighted} against pattern weights only ${plain}`);
   assert.ok(weighted >= 0.45, 'never past independence');
-});
-
-test('the guard: a weighted association below the tolerance halves the weights from the next round', () => {
-  assert.deepEqual(temperAfter({ reading: 0.41, other: 0.6 }, 0.45, 1), { tempered: true, next: 0.5, reversed: [['reading', 0.41]] });
-  assert.deepEqual(temperAfter({ reading: 0.5 }, 0.45, 0.5), { tempered: false, next: 0.5, reversed: [] });
-  assert.equal(temperAfter({ reading: NaN }, 0.45, 1).tempered, false, 'no figure, no tempering');
 });
 
 test('the guard on a cohort built to over-correct: LfF weights push a strong reading past balance, and the weights are tempered', async () => {

@@ -4,7 +4,7 @@
 // outcome weighting keeps it in the model, so the model's reliance on it moves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DebiasHealth as Health } from '../../coordinator/round-loop.ts';
+import type { DebiasHealth as Health } from '../../coordinator/debias-monitor.ts';
 import type { ResultsFile } from '../../cli/results.ts';
 import { until, withFederation } from './helpers/federation.ts';
 

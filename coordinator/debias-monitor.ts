@@ -1,0 +1,87 @@
+import type { FeatureSpace } from '../shared/data/feature-space.ts';
+import type { HealthFigures } from '../shared/data/debias-health.ts';
+import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
+import type { PatternPrior } from '../shared/data/patterns.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ModelSpecMsg, ResultMeta } from '../shared/protocol/messages.ts';
+import { derivePrior, sumPatternCounts } from './priors.ts';
+
+/** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */
+export interface DebiasHooks {
+  /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
+  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; balanceFeatures: string[]; report: Record<string, unknown> };
+  fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: Record<string, unknown> };
+  health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
+}
+
+/** One round's debiasing health (INTERFACES.md `debiasing.health`). */
+export interface DebiasHealth extends HealthFigures {
+  round: number;
+  /** Total variation distance between the pattern prior of this round's sites and the last round's. */
+  priorDrift: number;
+  /** Whether this round's figures made the coordinator temper the weights from the next round on. */
+  tempered: boolean;
+  /** The tempering factor this round trained with (1 = full weights). */
+  temper: number;
+}
+
+/**
+ * Watches a debiased federation round by round: the health figures from the sites'
+ * sums, the prior's drift as sites come and go, and the guard that tempers the
+ * weights when a flagged reading reverses.
+ */
+export class DebiasMonitor {
+  /** The tempering factor the next round trains with: halves each time a flagged reading's weighted association reverses. */
+  temper = 1;
+  readonly health: DebiasHealth[] = [];
+  private lastPrior: PatternPrior;
+
+  constructor(
+    private readonly hooks: DebiasHooks,
+    private readonly spec: ModelSpecMsg,
+    published: PatternPrior,
+    private readonly minCellCount: number,
+    private readonly log: Logger,
+  ) {
+    this.lastPrior = published;
+  }
+
+  /** The round's figures from its answers; the run says so when it tempers. */
+  observe(round: number, results: readonly ResultMeta[]): DebiasHealth {
+    const prior = derivePrior(sumPatternCounts(results.map((m) => m.patternCounts ?? {})), this.minCellCount, round);
+    const priorDrift = priorDistance(this.lastPrior, prior);
+    this.lastPrior = prior;
+    const { tolerance, ...figures } = this.hooks.health(this.spec, results.map((m) => m.health));
+    const t = temperAfter(figures.weightedAssociation, tolerance, this.temper);
+    const h: DebiasHealth = { round, ...figures, priorDrift, tempered: t.tempered, temper: this.temper };
+    if (h.tempered) {
+      this.temper = t.next;
+      this.log.warn('debiasing weights tempered: a flagged reading is reversed in the weighted rows', {
+        round,
+        reversed: Object.fromEntries(t.reversed),
+        tolerance,
+        temperFromNextRound: this.temper,
+      });
+    } else this.log.info('debiasing health', { ...h });
+    this.health.push(h);
+    return h;
+  }
+}
+
+/**
+ * The guard: any flagged reading whose weighted association fell below the tolerance
+ * (the weights reversed it) halves the weights' strength for the rounds that follow.
+ */
+export function temperAfter(association: Record<string, number>, tolerance: number, temper: number): { tempered: boolean; next: number; reversed: [string, number][] } {
+  const reversed = Object.entries(association).filter(([, a]) => a < tolerance);
+  return { tempered: reversed.length > 0, next: reversed.length > 0 ? temper / 2 : temper, reversed };
+}
+
+/** Total variation distance between two published priors (patterns missing from one count as 0 there). */
+function priorDistance(a: PatternPrior, b: PatternPrior): number {
+  const p = new Map(a.patterns.map((e) => [e.pattern, e.p]));
+  const q = new Map(b.patterns.map((e) => [e.pattern, e.p]));
+  let d = 0;
+  for (const k of new Set([...p.keys(), ...q.keys()])) d += Math.abs((p.get(k) ?? 0) - (q.get(k) ?? 0));
+  return d / 2;
+}
