@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FLAMBY_POOLED_TARGET, FLAMBY_TUNING_SEEDS, flambyTarget, flambyTuningSeeds, TUNED, tunedLabel, tuningOutcome, type FlambyData } from '../../eval/flamby.ts';
+import { FLAMBY_POOLED_TARGET, flambyTarget, type FlambyData } from '../../eval/flamby.ts';
+import { FLAMBY_TUNING_SEEDS, flambyTuningSeeds, TUNED, tunedLabel, tuningOutcome } from '../../eval/flamby-tuning.ts';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
 

@@ -1,0 +1,93 @@
+/**
+ * Section 2's strategy tuning: FedAdam, FedYogi and FedProx rows whose one setting
+ * (server learning rate, proximal mu) is picked on split seeds the report never shows,
+ * and the pick of the best federated row by the same rule (pure functions).
+ */
+import type { MeanAndSpread } from '../shared/metrics/classification.ts';
+import { LOGREG, type EvalSettings, type ModelSpec } from './settings.ts';
+import { pickByAccuracy, spread } from './summary.ts';
+
+/** A federated row under another strategy; its one setting is picked on the tuning seeds (FLAMBY_TUNING_SEEDS). */
+export interface TunedSpec extends ModelSpec {
+  strategy: 'fedadam' | 'fedyogi' | 'fedprox';
+  option: 'serverLearningRate' | 'proximalMu';
+  /** The values tried, the library default among them (FedAdam/FedYogi eta 0.1 as in Flower; FedProx mu 0.01). */
+  grid: readonly number[];
+}
+
+export const TUNED: readonly TunedSpec[] = [
+  { id: 'fedadam-logreg', label: 'FedAdam logistic regression', model: 'logreg', strategy: 'fedadam', option: 'serverLearningRate', grid: [0.03, 0.1, 0.3] },
+  { id: 'fedadam-baseline', label: 'FedAdam baseline (backbone, no debiasing)', model: 'baseline', strategy: 'fedadam', option: 'serverLearningRate', grid: [0.03, 0.1, 0.3] },
+  { id: 'fedyogi-logreg', label: 'FedYogi logistic regression', model: 'logreg', strategy: 'fedyogi', option: 'serverLearningRate', grid: [0.03, 0.1, 0.3] },
+  { id: 'fedprox-logreg', label: 'FedProx logistic regression', model: 'logreg', strategy: 'fedprox', option: 'proximalMu', grid: [0.01, 0.1, 1] },
+];
+
+export const OPTION_NAME: Record<TunedSpec['option'], string> = { serverLearningRate: 'server lr', proximalMu: 'mu' };
+
+/**
+ * Split seeds for choosing the strategies' settings and the best federated row: new
+ * splits of the same rows, disjoint from every seed the report shows (the first only
+ * in a quick run). The same numbers as the synthetic TUNING_SEEDS, but other data.
+ */
+export const FLAMBY_TUNING_SEEDS: readonly number[] = [101, 102, 103, 104, 105];
+
+export function flambyTuningSeeds(s: Pick<EvalSettings, 'quick' | 'seeds'>): number[] {
+  const seeds = s.quick ? FLAMBY_TUNING_SEEDS.slice(0, 1) : [...FLAMBY_TUNING_SEEDS];
+  const shared = seeds.filter((x) => s.seeds.includes(x));
+  if (shared.length) throw new Error(`FLamby tuning seeds ${shared.join(', ')} are also reported seeds; they must be disjoint`);
+  return seeds;
+}
+
+/** What was tried on the tuning seeds, and what was picked (mean pooled-test accuracy, ties to AUROC). */
+export interface FlambyTuning {
+  seeds: number[];
+  /** Each setting of each tuned row, and each FedAvg row, over the tuning seeds. */
+  tried: { config: string; option?: string; value?: number; accuracy: MeanAndSpread; auroc: MeanAndSpread; picked: boolean }[];
+  runs: { config: string; value?: number; seed: number; accuracy: number; auroc: number }[];
+  /** The federated row (tuned rows at their picked setting) with the highest tuning accuracy: the one the target is checked on. */
+  best: string;
+}
+
+/** "FedAdam baseline (backbone, no debiasing; server lr 0.1, ...)": the setting joins a label's own parenthesis. */
+export function tunedLabel(label: string, setting: string): string {
+  return label.endsWith(')') ? `${label.slice(0, -1)}; ${setting})` : `${label} (${setting})`;
+}
+
+/** The setting the tuning picked for a tuned row. */
+export function pickedValue(tu: FlambyTuning, config: string): number {
+  const p = tu.tried.find((x) => x.config === config && x.picked);
+  if (p?.value === undefined) throw new Error(`FLamby tuning picked no setting for ${config} (no finite accuracy on the tuning seeds)`);
+  return p.value;
+}
+
+/**
+ * The picks from the tuning runs (pure): per tuned row, the setting with the highest
+ * mean accuracy over the tuning seeds (pickByAccuracy); then, among the FedAvg rows
+ * and the tuned rows at their picks, the best federated row by the same rule.
+ */
+export function tuningOutcome(seeds: readonly number[], runs: FlambyTuning['runs']): FlambyTuning {
+  const keys: { config: string; value?: number }[] = [];
+  for (const r of runs) if (!keys.some((k) => k.config === r.config && k.value === r.value)) keys.push({ config: r.config, value: r.value });
+  const tried: FlambyTuning['tried'] = keys.map((k) => {
+    const mine = runs.filter((r) => r.config === k.config && r.value === k.value);
+    const t = TUNED.find((x) => x.id === k.config);
+    return {
+      config: k.config,
+      ...(t && k.value !== undefined ? { option: t.option, value: k.value } : {}),
+      accuracy: spread(mine.map((r) => r.accuracy)),
+      auroc: spread(mine.map((r) => r.auroc)),
+      picked: false,
+    };
+  });
+  const score = (x: FlambyTuning['tried'][number]) => ({ x, accuracy: x.accuracy.mean, auroc: x.auroc.mean });
+  const finalists: FlambyTuning['tried'] = [];
+  for (const config of [...new Set(keys.map((k) => k.config))]) {
+    const mine = tried.filter((x) => x.config === config);
+    const pick = pickByAccuracy(mine.map(score))?.x;
+    if (!pick) continue;
+    if (pick.value !== undefined) pick.picked = true;
+    finalists.push(pick);
+  }
+  const best = pickByAccuracy(finalists.map(score))?.x.config ?? LOGREG.id;
+  return { seeds: [...seeds], tried, runs: [...runs], best };
+}
