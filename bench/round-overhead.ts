@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   try {
     await fed.loop.run();
-    await fed.loop.end('benchmark complete');
+    await fed.loop.end('benchmark complete', 'complete');
     siteReports = (await Promise.all(sites)).map((out, i) => lastJsonLine<SiteReport>(out, `site ${siteIds[i]!.name}`));
   } catch (e) {
     fed.loop.stop((e as Error).message);

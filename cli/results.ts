@@ -22,6 +22,8 @@ export interface ResultsFile {
   debiasing?: Record<string, unknown>;
   /** Recalibration fitted on the training sites' held-out rows, with ECE before and after per site. */
   calibration?: CalibrationReport;
+  /** SHA-256 of the final global model (model.f32 beside the results file). */
+  modelSha256: string;
   history: {
     round: number;
     participants: number;
@@ -49,6 +51,8 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     priorVersion: o.priorVersion,
     ...(o.debiasing ? { debiasing: o.debiasing } : {}),
     ...(o.calibration ? { calibration: o.calibration } : {}),
+    // Two runs with the same seed end with the same model: an interrupted and resumed one included.
+    modelSha256: o.modelSha256,
     history: o.history.map((h) => ({
       round: h.round,
       participants: h.participants,

@@ -198,7 +198,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
   });
   try {
     const outcome = await fed.loop.run();
-    await fed.loop.end('simulation complete');
+    await fed.loop.end('simulation complete', 'complete');
     await Promise.all(agents.map((a) => a.done));
     const order = all.map((s) => s.name);
     predictions.sort((a, b) => order.indexOf(a.site) - order.indexOf(b.site) || a.row - b.row);

@@ -22,6 +22,8 @@ export interface CoordinatorConfig {
   identity: Identity;
   sites: EnrolledSite[];
   runDir: string;
+  /** Where the durable state lives (coordinator.sqlite): a restart resumes from its last committed round. */
+  stateDir: string;
   localBaseline: boolean;
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
 }
@@ -30,7 +32,7 @@ export interface CoordinatorConfig {
 export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const { raw, baseDir } = readConfigFile(path);
   const f = new FieldReader(path, baseDir);
-  f.only(raw, '', ['federation', 'listen', 'rounds', 'seed', 'model', 'strategy', 'quorum', 'priors', 'schema', 'identity', 'manifest', 'root', 'runDir', 'localBaseline', 'limits', 'allowNonLoopback']);
+  f.only(raw, '', ['federation', 'listen', 'rounds', 'seed', 'model', 'strategy', 'quorum', 'priors', 'schema', 'identity', 'manifest', 'root', 'runDir', 'stateDir', 'localBaseline', 'limits', 'allowNonLoopback']);
   const listen = f.obj(raw, 'listen');
   f.only(listen, 'listen', ['host', 'grpcPort', 'httpPort']);
   const host = f.str(listen, 'listen.host', '127.0.0.1');
@@ -83,6 +85,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     identity,
     sites,
     runDir: f.path(raw, 'runDir', 'runs'),
+    stateDir: f.path(raw, 'stateDir', 'state'),
     localBaseline: f.bool(raw, 'localBaseline', false),
     limits: {
       maxPayloadBytes: f.num(limits, 'limits.maxPayloadMiB', 2048, 1, 65536) * 1024 * 1024,

@@ -46,6 +46,17 @@ export class DebiasMonitor {
     this.lastPrior = published;
   }
 
+  /** What the next round depends on, for the durable coordinator: the tempering, the last prior, the figures so far. */
+  save(): Record<string, unknown> {
+    return { temper: this.temper, lastPrior: this.lastPrior, health: this.health };
+  }
+  restore(saved: unknown): void {
+    const s = saved as { temper: number; lastPrior: PatternPrior; health: DebiasHealth[] };
+    this.temper = s.temper;
+    this.lastPrior = s.lastPrior;
+    this.health.splice(0, this.health.length, ...s.health);
+  }
+
   /** The round's figures from its answers; the run says so when it tempers. */
   observe(round: number, results: readonly ResultMeta[]): DebiasHealth {
     const prior = derivePrior(sumPatternCounts(results.map((m) => m.patternCounts ?? {})), this.minCellCount, round);

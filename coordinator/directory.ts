@@ -78,6 +78,17 @@ export class SiteDirectory {
     if (s) s.roundsCompleted++;
   }
 
+  /** Rounds completed per site: the membership the durable coordinator saves with each round. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.state.values()].map((s) => [s.name, s.roundsCompleted]));
+  }
+  restore(completed: Record<string, number>): void {
+    for (const [name, n] of Object.entries(completed)) {
+      const s = this.state.get(name);
+      if (s && Number.isFinite(n)) s.roundsCompleted = n;
+    }
+  }
+
   onChange(l: (site: string, online: boolean) => void): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);

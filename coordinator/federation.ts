@@ -10,6 +10,7 @@ import { CoordinatorService } from './endpoint.ts';
 import { modelHooks } from './model-hooks.ts';
 import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
 import { FileSpool, MemorySpool } from './spool.ts';
+import type { CoordinatorStore } from './state/store.ts';
 import type { RoundConfig, Strategy } from './strategy/strategy.ts';
 
 export interface FederationSettings {
@@ -28,6 +29,8 @@ export interface FederationSettings {
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
   /** 'file' keeps coordinator memory flat for large models; 'memory' for in-process simulation. */
   spool: 'file' | 'memory';
+  /** Durable state (the coordinator command); simulations run without. */
+  store?: CoordinatorStore;
 }
 
 /** Wires directory, endpoint and round loop: the coordinator, minus its transports. */
@@ -61,13 +64,14 @@ export function createFederation(s: FederationSettings, log: Logger, onEvent?: R
     directory,
     seal,
     hooks: modelHooks(s.model, log),
+    ...(s.store ? { store: s.store } : {}),
     log: log.child({ component: 'round-loop' }),
     onEvent,
   });
   const service = new CoordinatorService({
     directory,
     gate: loop,
-    replay: new ReplayGuard({ maxAgeMs: s.limits.maxMessageAgeMs }),
+    replay: replayGuard(s.limits.maxMessageAgeMs, s.store),
     boxSecretKey: s.identity.box.secretKey,
     limits: s.limits,
     spool: (site) => (s.spool === 'file' ? new FileSpool(site) : new MemorySpool()),
@@ -75,4 +79,17 @@ export function createFederation(s: FederationSettings, log: Logger, onEvent?: R
     onReject,
   });
   return { directory, loop, service };
+}
+
+/**
+ * The coordinator's replay guard; with a store, every accepted message id is kept there
+ * (and read back on a restart), so a restart is no chance to replay a site's messages.
+ */
+function replayGuard(maxAgeMs: number, store: CoordinatorStore | undefined): ReplayGuard {
+  if (!store) return new ReplayGuard({ maxAgeMs });
+  const since = Date.now() - maxAgeMs;
+  store.forgetMessagesBefore(since);
+  const guard = new ReplayGuard({ maxAgeMs, onAccept: (id, createdAt) => store.rememberMessage(id, createdAt) });
+  guard.restore(store.seenMessages(since));
+  return guard;
 }

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
-import { loadCoordinatorConfig } from './config.ts';
+import { loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
 import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { MetricsRegistry } from './http/metrics.ts';
@@ -10,11 +11,12 @@ import type { FederationStatus } from './http/status.ts';
 import type { FederationOutcome } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
 import { FileSpool } from './spool.ts';
+import { CoordinatorStore } from './state/store.ts';
 import { createStrategy } from './strategy/registry.ts';
 
 export interface CoordinatorRun {
   outcome: FederationOutcome;
-  report: { results: string; plot: string };
+  report: { results: string; plot: string; model: string };
 }
 
 /**
@@ -32,6 +34,8 @@ export async function startCoordinator(
   await loadBackend(backendFromEnv(process.env), log);
   const metrics = new MetricsRegistry();
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
+  // Opened before anything listens: a state file that cannot be used stops the start-up here.
+  const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg));
   const fed = createFederation(
     {
       federation: cfg.federation,
@@ -46,6 +50,7 @@ export async function startCoordinator(
       identity: cfg.identity,
       limits: cfg.limits,
       spool: 'file',
+      store,
     },
     log,
     (e) => {
@@ -106,13 +111,24 @@ export async function startCoordinator(
     const outcome = await fed.loop.run();
     const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const report = writeRunReport(dir, buildResults(outcome), outcome);
-    log.info('run report written', report);
+    store.finish(report.results);
+    log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
     if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
-    await fed.loop.end(outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete');
+    await fed.loop.end(
+      outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete',
+      outcome.problems.length ? 'incomplete' : 'complete',
+    );
     return { outcome, report };
   } catch (e) {
-    fed.loop.state = 'failed';
-    await fed.loop.end(`federation failed: ${(e as Error).message}`).catch(() => {});
+    if (signal?.aborted) {
+      // A requested stop (SIGTERM, SIGINT) is a pause, not an end: the committed rounds are in
+      // the state file and the sites keep reconnecting until the coordinator is back.
+      fed.loop.state = 'stopped';
+      log.info('coordinator stopped on request; a restart resumes from the last committed round', { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path });
+    } else {
+      fed.loop.state = 'failed';
+      await fed.loop.end(`federation failed: ${(e as Error).message}`, 'failed').catch(() => {});
+    }
     throw e;
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -120,6 +136,17 @@ export async function startCoordinator(
     await new Promise((r) => setTimeout(r, 300));
     await grpcServer.close();
     await http.close();
+    store.close();
     FileSpool.cleanup();
   }
+}
+
+/**
+ * What a saved run must agree with to be resumed: everything that shapes the model. The
+ * number of rounds, quorum, timeouts and ports may change between a stop and a restart.
+ */
+export function configFingerprint(cfg: CoordinatorConfig): string {
+  const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
+  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline };
+  return createHash('sha256').update(JSON.stringify(shape)).digest('hex');
 }

@@ -8,7 +8,6 @@ import type { Logger } from '../shared/logger.ts';
 import { encodeFrame } from '../shared/protocol/frame.ts';
 import {
   resultKind,
-  type EvalMetrics,
   type ModelSpecMsg,
   type ResultMeta,
   type TaskKind,
@@ -16,12 +15,14 @@ import {
 } from '../shared/protocol/messages.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
 import { RoundCollector } from './collector.ts';
+import { crashPoint } from './crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './endpoint.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
-import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
-import { DebiasMonitor, type DebiasHealth, type DebiasHooks } from './debias-monitor.ts';
-import type { Aggregation, RoundConfig, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+import { DebiasMonitor, type DebiasHooks } from './debias-monitor.ts';
+import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
+import type { CoordinatorStore, SavedState } from './state/store.ts';
+import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 
 export interface Quorum {
   minSitesToStart: number;
@@ -30,40 +31,7 @@ export interface Quorum {
   startTimeoutMs: number;
 }
 
-export interface RoundRecord {
-  round: number;
-  participants: number;
-  failures: number;
-  failed: SiteFailure[];
-  accepted: boolean;
-  /** Training loss (example-weighted) and the evaluation of the global model the round started from. */
-  metrics: Record<string, number>;
-  /** The slowest site's local training time: the rest of durationMs is federation overhead. */
-  slowestTrainMs: number;
-  /** Each site's held-out evaluation of the global model the round started from. */
-  siteEvaluations: Record<string, EvalMetrics>;
-  /** A debiased model's health figures for this round (from the sites' sums). */
-  health?: DebiasHealth;
-  durationMs: number;
-}
-
-export interface FederationOutcome {
-  model: string;
-  rounds: number;
-  seed: number;
-  sites: Record<string, EvalMetrics>;
-  testSites: Record<string, EvalMetrics>;
-  localSites: Record<string, EvalMetrics>;
-  prior: { pattern: string; p: number }[];
-  priorVersion: number;
-  featureSpace: FeatureSpace;
-  history: RoundRecord[];
-  debiasing?: Record<string, unknown>;
-  calibration?: CalibrationReport;
-  strategy: string;
-  /** Why the run is incomplete (rounds not accepted, final evaluations missing); empty when complete. */
-  problems: string[];
-}
+export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
 
 /** Model-specific work the loop delegates (creating initial weights, the debiasing steps). */
 export interface ModelHooks {
@@ -89,6 +57,8 @@ export interface RoundLoopOptions {
   /** Seals a task for one site; `kind` is unique per round (task-stats-1, task-fit, task-end...) for replay checks. */
   seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
   hooks: ModelHooks;
+  /** Durable state: each committed round is saved, and a restart resumes from the last one. */
+  store?: CoordinatorStore;
   log: Logger;
   onEvent?: (e: { type: 'state'; state: string; round: number } | { type: 'round'; record: RoundRecord }) => void;
 }
@@ -122,6 +92,7 @@ export class RoundLoop implements RoundGate {
     this.state = state;
     this.o.log.info('federation state', { state, round: this.round });
     this.o.onEvent?.({ type: 'state', state, round: this.round });
+    crashPoint(state, this.round);
   }
 
   // ---- RoundGate (called by the endpoint) ----
@@ -164,6 +135,7 @@ export class RoundLoop implements RoundGate {
     this.pending.delete(site);
     this.o.directory.recordCompleted(site);
     c.resolve(site, meta);
+    crashPoint(`result-${c.kind}`, c.round);
   }
 
   stop(reason: string): void {
@@ -210,6 +182,7 @@ export class RoundLoop implements RoundGate {
   }
 
   private async waitForQuorum(): Promise<void> {
+    crashPoint(this.state, this.round);
     const need = this.o.quorum.minSitesToStart;
     const onlineTraining = () => this.o.trainingSites.filter((s) => this.o.directory.online().includes(s)).length;
     const ready = () => onlineTraining() >= need;
@@ -244,10 +217,77 @@ export class RoundLoop implements RoundGate {
 
   async run(): Promise<FederationOutcome> {
     const o = this.o;
+    const saved = o.store?.load();
+    if (saved?.finished)
+      throw new Error(`this federation already finished at ${saved.finished.at} (results: ${saved.finished.results}); move ${o.store!.path} away to run it again`);
     await this.waitForQuorum();
     if (this.stopped) throw new Error('stopped');
 
-    // Agree feature scaling, vocabularies and the pattern prior from sums, never rows.
+    const setup = saved ? this.restoreSetup(saved) : await this.agree();
+    const { spec, space, balance } = setup;
+    const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, spec, this.prior!, o.minCellCount, o.log) : undefined;
+    let global: Float32Array;
+    if (saved) {
+      global = saved.global;
+      if (saved.strategy) o.strategy.restoreState?.(saved.strategy);
+      if (monitor && saved.loop.monitor) monitor.restore(saved.loop.monitor);
+      o.directory.restore((saved.loop.sites ?? {}) as Record<string, number>);
+      this.history.push(...(saved.history as RoundRecord[]));
+      o.log.info('resuming the federation from its last committed round', { round: saved.round, of: o.rounds, state: o.store!.path });
+    } else {
+      global = await o.hooks.initialWeights(spec, space);
+      o.store?.commitSetup({ ...setup, decisionReport: this.decisionReport }, global);
+    }
+    // The same array the monitor fills: /api/status shows each round's figures as they come.
+    if (monitor) this.decisionReport = { ...this.decisionReport, health: monitor.health };
+    this.modelSize = global.length;
+    const context = { featureSpace: space, prior: this.prior!, model: spec, ...(balance ? { balance } : {}) };
+    for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.stopped; r++) {
+      this.round = r;
+      const t0 = Date.now();
+      this.setState('training');
+      const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
+      this.aggregation = o.strategy.beginAggregation(r, global);
+      const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
+      if (this.stopped) break; // an aborted round is not committed: a restart runs it again
+      this.setState('aggregating');
+      const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum.minSitesToAccept, o.log);
+      if (next) global = next;
+      this.aggregation = undefined;
+      record.durationMs = Date.now() - t0;
+      if (monitor && c.results.size > 0) record.health = monitor.observe(r, [...c.results.values()]);
+      this.history.push(record);
+      o.store?.commitRound({
+        round: r,
+        record,
+        global,
+        ...(o.strategy.saveState ? { strategy: o.strategy.saveState() } : {}),
+        loop: { ...(monitor ? { monitor: monitor.save() } : {}), sites: o.directory.snapshot() },
+      });
+      this.setState('committed');
+      o.onEvent?.({ type: 'round', record });
+    }
+
+    if (this.stopped) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
+    // Final evaluation of the last global model at every site, test-only sites included.
+    this.round = o.rounds + 1;
+    this.setState('evaluating');
+    const ev = await this.runRound(
+      'evaluate',
+      [...o.trainingSites, ...o.testSites],
+      { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context },
+      global,
+    );
+    if (this.stopped) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
+    return finalOutcome({
+      ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
+      decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log,
+    });
+  }
+
+  /** The statistics rounds: feature scaling, vocabularies, the pattern prior and the debiasing decision, from sums, never rows. */
+  private async agree(): Promise<FederationSetup> {
+    const o = this.o;
     this.setState('stats');
     const stats = await this.runRound('stats', o.trainingSites, { config: {}, stage: 1 });
     this.requireQuorum(stats, 'statistics round');
@@ -258,10 +298,8 @@ export class RoundLoop implements RoundGate {
 
     let spec = o.model;
     let balance: OutcomeBalance | undefined;
-    let monitor: DebiasMonitor | undefined;
     const debias = o.hooks.debias;
     if (debias) {
-      this.setState('stats');
       const m2 = await this.runRound('stats', o.trainingSites, { config: {}, stage: 2, featureSpace: space });
       this.requireQuorum(m2, 'class-moment round');
       const d = debias.decide(spec, space, [...m2.results.values()].map((m) => m.classMoments));
@@ -276,120 +314,23 @@ export class RoundLoop implements RoundGate {
         this.decisionReport = { ...this.decisionReport, balance: b.report };
         o.log.info('outcome weights published', b.report);
       }
-      monitor = new DebiasMonitor(debias, spec, this.prior, o.minCellCount, o.log);
-      // The same array the monitor fills: /api/status shows each round's figures as they come.
-      this.decisionReport = { ...this.decisionReport, health: monitor.health };
     }
-
-    let global = await o.hooks.initialWeights(spec, space);
-    this.modelSize = global.length;
-    const context = { featureSpace: space, prior: this.prior, model: spec, ...(balance ? { balance } : {}) };
-    for (let r = 1; r <= o.rounds && !this.stopped; r++) {
-      this.round = r;
-      const t0 = Date.now();
-      this.setState('training');
-      const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
-      this.aggregation = o.strategy.beginAggregation(r, global);
-      const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
-      this.setState('aggregating');
-      // Timings stay out of the aggregated metrics, so results files are identical per seed.
-      const results: SiteResult[] = [...c.results].map(([site, m]) => {
-        const { trainMs: _t, ...metrics } = m.metrics;
-        return { site, numExamples: m.numExamples, metrics };
-      });
-      const failures = [...c.failures.values()];
-      const accepted = results.length >= o.quorum.minSitesToAccept;
-      if (accepted) {
-        const next = this.aggregation.finish(results, failures);
-        if (next) global = next;
-      } else {
-        o.log.warn('round not accepted: too few sites', { round: r, results: results.length, failures });
-      }
-      this.aggregation = undefined;
-      const evals: SiteResult[] = [...c.results]
-        .filter(([, m]) => m.evaluation)
-        .map(([site, m]) => {
-          // n is the weight of the mean, not a metric to average.
-          const { n, ...metrics } = m.evaluation!;
-          return { site, numExamples: n, metrics: metrics as Record<string, number> };
-        });
-      const record: RoundRecord = {
-        round: r,
-        participants: results.length,
-        failures: failures.length,
-        failed: failures,
-        accepted,
-        metrics: {
-          ...prefix('train_', o.strategy.aggregateEvaluate(r, results)),
-          ...prefix('eval_', o.strategy.aggregateEvaluate(r, evals)),
-        },
-        slowestTrainMs: Math.max(0, ...[...c.results.values()].map((m) => m.metrics.trainMs ?? 0)),
-        siteEvaluations: Object.fromEntries([...c.results].filter(([, m]) => m.evaluation).map(([site, m]) => [site, m.evaluation!])),
-        durationMs: Date.now() - t0,
-      };
-      if (monitor && c.results.size > 0) record.health = monitor.observe(r, [...c.results.values()]);
-      this.history.push(record);
-      this.setState('committed');
-      o.onEvent?.({ type: 'round', record });
-    }
-
-    if (this.stopped) throw new Error(`federation stopped after round ${this.round} of ${o.rounds} (${this.stopReason})`);
-    // Final evaluation of the last global model at every site, test-only sites included.
-    this.round = o.rounds + 1;
-    this.setState('evaluating');
-    const ev = await this.runRound(
-      'evaluate',
-      [...o.trainingSites, ...o.testSites],
-      { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context },
-      global,
-    );
-    const outcome: FederationOutcome = {
-      model: spec.kind,
-      rounds: o.rounds,
-      seed: spec.seed,
-      strategy: o.strategy.name,
-      sites: {},
-      testSites: {},
-      localSites: {},
-      prior: this.prior.patterns,
-      priorVersion: this.prior.version,
-      featureSpace: space,
-      history: this.history,
-      ...(this.decisionReport ? { debiasing: this.decisionReport } : {}),
-      problems: this.history
-        .filter((h) => !h.accepted)
-        .map((h) => `round ${h.round} not accepted: ${h.participants} sites answered, ${o.quorum.minSitesToAccept} needed (${h.failed.map((f) => `${f.site}: ${f.reason}`).join('; ') || 'no failures'})`),
-    };
-    // Configured site order, not arrival order, so results files are stable.
-    for (const site of [...o.trainingSites, ...o.testSites]) {
-      const m = ev.results.get(site);
-      if (!m?.evaluation) continue;
-      (o.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = m.evaluation;
-      if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
-    }
-    for (const f of ev.failures.values()) {
-      o.log.warn('final evaluation missing', { ...f });
-      outcome.problems.push(`final evaluation missing from ${f.site}: ${f.reason}`);
-    }
-    const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
-    const calibration = calibrateFromSums(sumsOf(o.trainingSites), sumsOf(o.testSites));
-    if (calibration) {
-      outcome.calibration = calibration;
-      o.log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
-    }
-    return outcome;
+    return { spec, space, prior: this.prior, ...(balance ? { balance } : {}) };
   }
 
-  /** Tells every connected site the federation is over. */
-  async end(message: string): Promise<void> {
+  private restoreSetup(saved: SavedState): FederationSetup {
+    const s = saved.setup as unknown as FederationSetup & { decisionReport?: Record<string, unknown> };
+    this.prior = s.prior;
+    if (s.decisionReport) this.decisionReport = s.decisionReport;
+    return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
+  }
+
+  /** Tells every connected site the federation is over, and how it ended. */
+  async end(message: string, outcome: NonNullable<TaskMeta['outcome']>): Promise<void> {
     this.setState('finished');
-    const payload = encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message });
+    const payload = encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message, outcome });
     await Promise.all(
       this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload))),
     );
   }
-}
-
-function prefix(p: string, m: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(m).map(([k, v]) => [p + k, v]));
 }

@@ -30,12 +30,14 @@ export function metricsPlotSvg(o: FederationOutcome): string {
   );
 }
 
-/** Writes results.json and metrics.svg into a fresh run folder; returns the paths. */
-export function writeRunReport(dir: string, results: unknown, outcome: FederationOutcome): { results: string; plot: string } {
+/** Writes results.json, metrics.svg and the final model (model.f32: float32 little-endian, canonical order) into a fresh run folder. */
+export function writeRunReport(dir: string, results: unknown, outcome: FederationOutcome): { results: string; plot: string; model: string } {
   mkdirSync(dir, { recursive: true });
-  const paths = { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg') };
+  const paths = { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32') };
   writeFileSync(paths.results, JSON.stringify(results, null, 2) + '\n');
   writeFileSync(paths.plot, metricsPlotSvg(outcome));
+  const g = outcome.globalModel;
+  writeFileSync(paths.model, new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
   return paths;
 }
 

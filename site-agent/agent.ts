@@ -17,6 +17,11 @@ import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { SiteModelRunner } from './model-runner.ts';
 
+/** The coordinator ended the federation as failed or incomplete. */
+export class FederationEndedBadly extends Error {
+  override readonly name = 'FederationEndedBadly';
+}
+
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
 const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end'];
 
@@ -32,7 +37,8 @@ export interface SiteAgentOptions {
   data: LocalData;
   identity: Identity;
   coordinator: CoordinatorKeys;
-  transport: SiteTransport;
+  /** The connection, when the agent runs once; a reconnecting caller passes a fresh one to each run(). */
+  transport?: SiteTransport;
   seed: number;
   log: Logger;
   /** Called with held-out scores at the final evaluation (simulate --predictions); stays on the site. */
@@ -62,17 +68,27 @@ export class SiteAgent {
     return { header: sealer.header, signature: sealer.signature, chunks: sealer.chunks() };
   }
 
-  /** Runs until the coordinator ends the federation; throws when the stream breaks or closes before that. Returns the end message. */
-  async run(): Promise<string> {
-    const { transport, log } = this.o;
+  /**
+   * Runs until the coordinator ends the federation; throws when the stream breaks or closes
+   * before that. Returns the end message. One agent serves every reconnection, so its model
+   * state (and with it the federation's result) does not depend on how often it reconnected.
+   */
+  async run(transport: SiteTransport | undefined = this.o.transport): Promise<string> {
+    if (!transport) throw new Error('SiteAgent.run: no transport');
+    const { log } = this.o;
+    this.joined = false;
     const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
+    // A restarted coordinator asks its uncommitted round again, under new message ids.
+    this.replay.releaseClaims();
     log.info('joined federation', { federation: welcome.federation, welcome: welcome.message });
     for await (const msg of tasks) {
       const { meta, weights } = await this.openTask(msg);
       if (meta.kind === 'end') {
-        log.info('federation ended', { reason: meta.message });
+        log.info('federation ended', { reason: meta.message, outcome: meta.outcome });
+        // A failed or incomplete federation is a failure here too: a supervisor sees exit 1.
+        if (meta.outcome && meta.outcome !== 'complete') throw new FederationEndedBadly(meta.message ?? meta.outcome);
         return meta.message ?? 'ended';
       }
       const result = await this.handle(meta, weights);

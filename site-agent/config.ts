@@ -45,6 +45,6 @@ export function loadSiteConfig(path: string): SiteConfig {
     identity,
     testFraction: f.num(raw, 'testFraction', 0.3, 0.01, 0.99),
     seed: f.num(raw, 'seed', 1, 0, 2 ** 31 - 1, true),
-    connectTimeoutSeconds: f.num(raw, 'connectTimeoutSeconds', 60, 0, 86400),
+    connectTimeoutSeconds: f.num(raw, 'connectTimeoutSeconds', 600, 0, 86400),
   };
 }

@@ -27,24 +27,23 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;
+  const agent = new SiteAgent({
+    site: cfg.site,
+    federation: cfg.federation,
+    schema: cfg.schema,
+    data,
+    identity: cfg.identity,
+    coordinator: cfg.coordinator,
+    seed: cfg.seed,
+    log,
+  });
   for (;;) {
     attempt++;
     const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK);
     const onAbort = () => transport.close();
     signal?.addEventListener('abort', onAbort);
-    const agent = new SiteAgent({
-      site: cfg.site,
-      federation: cfg.federation,
-      schema: cfg.schema,
-      data,
-      identity: cfg.identity,
-      coordinator: cfg.coordinator,
-      transport,
-      seed: cfg.seed,
-      log,
-    });
     try {
-      return await agent.run();
+      return await agent.run(transport);
     } catch (e) {
       if (signal?.aborted) return 'stopped on request';
       const err = e as Error & { code?: number };

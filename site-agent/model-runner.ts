@@ -36,6 +36,8 @@ export class SiteModelRunner {
   private readonly debias: DebiasConfig | undefined;
   /** Per encoded set: the model's view of it (flagged columns dropped). */
   private readonly views = new WeakMap<EncodedData, EncodedData>();
+  /** Where training stood when the last round began: a round asked again (the coordinator restarted before committing it) restarts from here. */
+  private roundStart: { round: number; rng: number; model: unknown } | undefined;
   private lastWeights: { data: EncodedData; prior: PatternPrior; balance?: OutcomeBalance; temper: number; w: Float32Array } | undefined;
   private constructor(
     private readonly spec: ModelSpecMsg,
@@ -116,6 +118,7 @@ export class SiteModelRunner {
       this.model.attachTrainingSet?.(data.n);
       this.attachedRows = data.n;
     }
+    this.beginRound(c.round);
     const mu = typeof config.proximalMu === 'number' ? config.proximalMu : 0;
     const summary = trainLocal(this.model, this.view(data), { round: c.round, prior: c.prior, temper: c.temper ?? 1 }, {
       rowWeights: this.rowWeights(data, c),
@@ -128,6 +131,22 @@ export class SiteModelRunner {
       onProgress: (p) => this.log.debug('local epoch', { round: c.round, ...p }),
     });
     return summary;
+  }
+
+  /**
+   * The same round trained twice must give the same update, so a resumed federation ends
+   * with the model an uninterrupted one would have: put back the random stream and the
+   * per-row state as they were when this round first began.
+   */
+  private beginRound(round: number): void {
+    const s = this.roundStart;
+    if (s && s.round === round) {
+      this.rng.restore(s.rng);
+      if (s.model !== undefined) this.model.restoreTrainingState?.(s.model);
+      this.log.info('round trained again from its starting state', { round });
+      return;
+    }
+    this.roundStart = { round, rng: this.rng.save(), model: this.model.saveTrainingState?.() };
   }
 
   predict(data: EncodedData, c: RunnerContext): Float32Array {

@@ -48,6 +48,23 @@ export abstract class FedOpt extends FedAvg {
     };
   }
 
+  /** m then v, as float64: a resumed run continues with exactly the moments it stopped with. */
+  saveState(): Uint8Array | undefined {
+    if (!this.m || !this.v) return undefined;
+    const both = new Float64Array(this.m.length * 2);
+    both.set(this.m);
+    both.set(this.v, this.m.length);
+    return new Uint8Array(both.buffer);
+  }
+
+  restoreState(state: Uint8Array): void {
+    if (state.byteLength % 16 !== 0) throw new Error(`${this.name}: saved optimizer state has ${state.byteLength} bytes, not two float64 vectors`);
+    const both = new Float64Array(state.byteLength / 8);
+    new Uint8Array(both.buffer).set(state);
+    this.m = both.slice(0, both.length / 2);
+    this.v = both.slice(both.length / 2);
+  }
+
   private step(round: number, global: Float32Array, aggregate: Float64Array): Float32Array {
     if (!this.m || !this.v) {
       this.m = new Float64Array(global.length);

@@ -43,6 +43,10 @@ export interface Strategy {
   beginAggregation(round: number, global: Float32Array): Aggregation;
   /** Combines per-site evaluation metrics into federation-level ones (example-weighted means by default). */
   aggregateEvaluate(round: number, results: SiteResult[]): Record<string, number>;
+  /** State carried across rounds (a server optimizer's moments), saved with each committed round; none when stateless. */
+  saveState?(): Uint8Array | undefined;
+  /** Puts back what saveState returned, when a restarted coordinator resumes. */
+  restoreState?(state: Uint8Array): void;
 }
 
 /** Options shared by every strategy, validated by the registry. */

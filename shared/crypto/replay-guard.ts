@@ -16,6 +16,8 @@ export interface ReplayGuardOptions {
   /** Accept createdAt within ±maxAgeMs of now: the replay window, which also absorbs clock skew. */
   maxAgeMs: number;
   now?: () => number;
+  /** Called for every message id accepted, so a durable caller can keep them across a restart. */
+  onAccept?: (messageId: string, createdAt: number) => void;
 }
 
 export interface ReplayExpectation {
@@ -37,6 +39,7 @@ export class ReplayGuard {
   private forgottenBefore = -Infinity;
   private lastSweep = -Infinity;
   private highestRound = -Infinity;
+  private readonly onAccept: ((messageId: string, createdAt: number) => void) | undefined;
 
   constructor(opts: ReplayGuardOptions) {
     if (!(Number.isFinite(opts.maxAgeMs) && opts.maxAgeMs > 0)) {
@@ -44,6 +47,17 @@ export class ReplayGuard {
     }
     this.maxAgeMs = opts.maxAgeMs;
     this.now = opts.now ?? Date.now;
+    this.onAccept = opts.onAccept;
+  }
+
+  /** Ids accepted before a restart: they stay refused (their round claims do not: a redone round is answered anew). */
+  restore(seen: Iterable<[string, number]>): void {
+    for (const [id, createdAt] of seen) this.seen.set(id, createdAt);
+  }
+
+  /** Forgets every (site, round, kind) claim, keeping message ids: the peer restarted and asks anew. */
+  releaseClaims(): void {
+    this.claims.clear();
   }
 
   /** Throws ProtocolError if the message must be refused; otherwise records it as seen. */
@@ -90,6 +104,7 @@ export class ReplayGuard {
     }
 
     this.seen.set(header.messageId, header.createdAt);
+    this.onAccept?.(header.messageId, header.createdAt);
     if (claimed) claimed.add(slot);
     else this.claims.set(header.round, new Set([slot]));
   }

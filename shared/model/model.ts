@@ -40,6 +40,9 @@ export interface FedModel {
   predict(x: tf.Tensor2D, present: tf.Tensor2D, ctx: RoundContext): tf.Tensor1D;
   /** Prepares per-site state for a training set of n rows (called when the site's data is known). */
   attachTrainingSet?(n: number): void;
+  /** The per-site state training carries across rounds (opaque), so a round asked again can start from the same state. */
+  saveTrainingState?(): unknown;
+  restoreTrainingState?(state: unknown): void;
   /** A JSON-able summary for results files (e.g. the debiasing decision). */
   describe?(): Record<string, unknown>;
   dispose(): void;

@@ -44,6 +44,8 @@ export interface TaskMeta {
   weights: number;
   /** Why the federation ended (kind 'end'). */
   message?: string;
+  /** How it ended (kind 'end'): a site exits non-zero unless 'complete'. */
+  outcome?: 'complete' | 'incomplete' | 'failed';
 }
 
 export interface EvalMetrics {

@@ -13,6 +13,8 @@ const outcome = (problems: string[]): FederationOutcome => ({
   sites: {},
   testSites: {},
   localSites: {},
+  globalModel: new Float32Array(0),
+  modelSha256: '',
   prior: [],
   priorVersion: 1,
   featureSpace: { modalities: [], columns: [] },

@@ -61,7 +61,7 @@ function setup(opts: { rounds: number; minSitesToAccept: number; wrap?: (site: s
 async function finish(s: ReturnType<typeof setup>) {
   try {
     const outcome = await s.fed.loop.run();
-    await s.fed.loop.end('done');
+    await s.fed.loop.end('done', 'complete');
     return outcome;
   } finally {
     for (const a of s.agents) a.transport.close();

@@ -248,11 +248,11 @@ export class TestFederation {
     return (JSON.parse(readFileSync(join(this.kits.coordinatorKit, 'manifest.json'), 'utf8')) as SignedManifest).manifest;
   }
 
-  private spawnRole(name: string, args: string[]): RoleProcess {
+  private spawnRole(name: string, args: string[], env: Record<string, string> = {}): RoleProcess {
     if (this.timedOut) throw new Error(`hard timeout of ${this.opts.hardTimeoutMs} ms already passed`);
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO,
-      env: { ...process.env, FEDCAUSAL_LOG: 'json', FEDCAUSAL_LOG_LEVEL: 'info' },
+      env: { ...process.env, FEDCAUSAL_LOG: 'json', FEDCAUSAL_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     liveChildren.add(child);
@@ -262,9 +262,16 @@ export class TestFederation {
     return p;
   }
 
-  /** Starts the coordinator, waits until it serves, and points every site kit at the ports it bound. */
-  async startCoordinator(timeoutMs = 30_000): Promise<RoleProcess> {
-    const p = this.spawnRole('coordinator', ['coordinator', 'start', '--config', this.coordinatorYaml]);
+  /**
+   * Starts the coordinator, waits until it serves, and points every site kit at the ports it bound.
+   * A restart (after the first start) binds the same gRPC port, so running sites find it again.
+   */
+  async startCoordinator(timeoutMs = 30_000, env: Record<string, string> = {}): Promise<RoleProcess> {
+    if (this.grpcAddress) {
+      const port = Number(this.grpcAddress.split(':')[1]);
+      this.editYaml(this.coordinatorYaml, (c) => ({ ...c, listen: { ...(c.listen as object), grpcPort: port } }));
+    }
+    const p = this.spawnRole('coordinator', ['coordinator', 'start', '--config', this.coordinatorYaml], env);
     const ready = await p.waitForLog((l) => l.message === 'coordinator ready', timeoutMs, '"coordinator ready"');
     const grpc = String(ready.grpc);
     const http = String(ready.http).replace(/\/$/, '');

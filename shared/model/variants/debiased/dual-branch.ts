@@ -150,6 +150,17 @@ export class RunningLosses {
     return this.seen.length;
   }
 
+  /** A copy of every row's running losses, to go back to when a round is trained again. */
+  snapshot(): { bias: Float32Array; causal: Float32Array; seen: Uint8Array } {
+    return { bias: this.bias.slice(), causal: this.causal.slice(), seen: this.seen.slice() };
+  }
+
+  restore(s: { bias: Float32Array; causal: Float32Array; seen: Uint8Array }): void {
+    this.bias = s.bias.slice();
+    this.causal = s.causal.slice();
+    this.seen = s.seen.slice();
+  }
+
   /** Grows (keeping values) when a row index is beyond the arrays: robust to a missing attachTrainingSet. */
   private ensure(row: number): void {
     if (row < this.seen.length) return;

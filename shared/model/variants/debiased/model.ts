@@ -183,6 +183,8 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     loss,
     predict,
     attachTrainingSet: (n: number) => running.reset(n),
+    saveTrainingState: () => running.snapshot(),
+    restoreTrainingState: (state) => running.restore(state as ReturnType<RunningLosses['snapshot']>),
     rowWeights: (base, present, temper) =>
       dualBranch ? dualWeights(running.ratio(Int32Array.from(base, (_, i) => i)), base, neutralOf(present, base.length), temper) : base,
     describe: () => ({

@@ -1,0 +1,165 @@
+/**
+ * What a round and a run come to, as plain data: the aggregation of one fit round into
+ * its record, and the final evaluation into the run's outcome. No waiting, no I/O: the
+ * round loop (round-loop.ts) drives, these functions only compute.
+ */
+import { createHash } from 'node:crypto';
+import type { FeatureSpace } from '../shared/data/feature-space.ts';
+import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
+import type { PatternPrior } from '../shared/data/patterns.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { EvalMetrics, ModelSpecMsg } from '../shared/protocol/messages.ts';
+import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
+import type { RoundCollector } from './collector.ts';
+import type { DebiasHealth } from './debias-monitor.ts';
+import type { Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+
+/** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
+export interface FederationSetup {
+  spec: ModelSpecMsg;
+  space: FeatureSpace;
+  prior: PatternPrior;
+  balance?: OutcomeBalance;
+}
+
+export interface RoundRecord {
+  round: number;
+  participants: number;
+  failures: number;
+  failed: SiteFailure[];
+  accepted: boolean;
+  /** Training loss (example-weighted) and the evaluation of the global model the round started from. */
+  metrics: Record<string, number>;
+  /** The slowest site's local training time: the rest of durationMs is federation overhead. */
+  slowestTrainMs: number;
+  /** Each site's held-out evaluation of the global model the round started from. */
+  siteEvaluations: Record<string, EvalMetrics>;
+  /** A debiased model's health figures for this round (from the sites' sums). */
+  health?: DebiasHealth;
+  durationMs: number;
+}
+
+export interface FederationOutcome {
+  model: string;
+  rounds: number;
+  seed: number;
+  sites: Record<string, EvalMetrics>;
+  testSites: Record<string, EvalMetrics>;
+  localSites: Record<string, EvalMetrics>;
+  prior: { pattern: string; p: number }[];
+  priorVersion: number;
+  featureSpace: FeatureSpace;
+  history: RoundRecord[];
+  /** The final global model (float32, canonical parameter order) and its SHA-256, to check two runs ended alike. */
+  globalModel: Float32Array;
+  modelSha256: string;
+  debiasing?: Record<string, unknown>;
+  calibration?: CalibrationReport;
+  strategy: string;
+  /** Why the run is incomplete (rounds not accepted, final evaluations missing); empty when complete. */
+  problems: string[];
+}
+
+/** Aggregates a fit round's answers into the next global model (when accepted) and the round's record. */
+export function aggregateRound(
+  round: number,
+  c: RoundCollector,
+  aggregation: Aggregation,
+  strategy: Strategy,
+  minSitesToAccept: number,
+  log: Logger,
+): { record: RoundRecord; next: Float32Array | null } {
+  // Timings stay out of the aggregated metrics, so results files are identical per seed.
+  const results: SiteResult[] = [...c.results].map(([site, m]) => {
+    const { trainMs: _t, ...metrics } = m.metrics;
+    return { site, numExamples: m.numExamples, metrics };
+  });
+  const failures = [...c.failures.values()];
+  const accepted = results.length >= minSitesToAccept;
+  let next: Float32Array | null = null;
+  if (accepted) next = aggregation.finish(results, failures);
+  else log.warn('round not accepted: too few sites', { round, results: results.length, failures });
+  const evaluated = [...c.results].filter(([, m]) => m.evaluation);
+  // n is the weight of the mean, not a metric to average.
+  const evals: SiteResult[] = evaluated.map(([site, m]) => {
+    const { n, ...metrics } = m.evaluation!;
+    return { site, numExamples: n, metrics: metrics as Record<string, number> };
+  });
+  const record: RoundRecord = {
+    round,
+    participants: results.length,
+    failures: failures.length,
+    failed: failures,
+    accepted,
+    metrics: {
+      ...prefix('train_', strategy.aggregateEvaluate(round, results)),
+      ...prefix('eval_', strategy.aggregateEvaluate(round, evals)),
+    },
+    slowestTrainMs: Math.max(0, ...[...c.results.values()].map((m) => m.metrics.trainMs ?? 0)),
+    siteEvaluations: Object.fromEntries(evaluated.map(([site, m]) => [site, m.evaluation!])),
+    durationMs: 0,
+  };
+  return { record, next };
+}
+
+export interface FinalInputs {
+  ev: RoundCollector;
+  spec: ModelSpecMsg;
+  global: Float32Array;
+  rounds: number;
+  strategy: string;
+  prior: PatternPrior;
+  space: FeatureSpace;
+  history: RoundRecord[];
+  decisionReport: Record<string, unknown> | undefined;
+  trainingSites: string[];
+  testSites: string[];
+  minSitesToAccept: number;
+  log: Logger;
+}
+
+/** The run's outcome from the final evaluation: metrics per site, what is missing, the calibration. */
+export function finalOutcome(f: FinalInputs): FederationOutcome {
+  const { ev, history, log } = f;
+  const outcome: FederationOutcome = {
+    model: f.spec.kind,
+    rounds: f.rounds,
+    seed: f.spec.seed,
+    strategy: f.strategy,
+    sites: {},
+    testSites: {},
+    localSites: {},
+    prior: f.prior.patterns,
+    priorVersion: f.prior.version,
+    featureSpace: f.space,
+    history,
+    globalModel: f.global,
+    modelSha256: createHash('sha256').update(new Uint8Array(f.global.buffer, f.global.byteOffset, f.global.byteLength)).digest('hex'),
+    ...(f.decisionReport ? { debiasing: f.decisionReport } : {}),
+    problems: history
+      .filter((h) => !h.accepted)
+      .map((h) => `round ${h.round} not accepted: ${h.participants} sites answered, ${f.minSitesToAccept} needed (${h.failed.map((x) => `${x.site}: ${x.reason}`).join('; ') || 'no failures'})`),
+  };
+  // Configured site order, not arrival order, so results files are stable.
+  for (const site of [...f.trainingSites, ...f.testSites]) {
+    const m = ev.results.get(site);
+    if (!m?.evaluation) continue;
+    (f.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = m.evaluation;
+    if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
+  }
+  for (const x of ev.failures.values()) {
+    log.warn('final evaluation missing', { ...x });
+    outcome.problems.push(`final evaluation missing from ${x.site}: ${x.reason}`);
+  }
+  const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
+  const calibration = calibrateFromSums(sumsOf(f.trainingSites), sumsOf(f.testSites));
+  if (calibration) {
+    outcome.calibration = calibration;
+    log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
+  }
+  return outcome;
+}
+
+function prefix(p: string, m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [p + k, v]));
+}

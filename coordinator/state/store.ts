@@ -1,0 +1,198 @@
+/**
+ * The coordinator's durable state: one SQLite file (better-sqlite3) under its state
+ * directory. Each committed round is one transaction, so a kill -9 at any moment leaves
+ * either the previous round or this one, never half of it; a restart resumes from there.
+ *
+ * The file is the federation's, not a cache: a corrupt one, one from another federation
+ * or configuration, or one written by a newer format is refused with a message, never
+ * overwritten. An exclusive lock keeps a second coordinator off the same file.
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InputError } from '../../shared/errors.ts';
+
+/** 'FCS1': marks the file as a fedcausal coordinator state (PRAGMA application_id). */
+const APPLICATION_ID = 0x46435331;
+/** Bumped on any incompatible change to the tables below (PRAGMA user_version). */
+export const STATE_FORMAT = 1;
+
+const TABLES = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS setup (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, global BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1), round INTEGER NOT NULL, global BLOB NOT NULL,
+    strategy BLOB, loop TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS rounds (round INTEGER PRIMARY KEY, record TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS replay (message_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+`;
+
+/** What the statistics rounds agreed (feature space, prior, decision...): JSON, opaque here. */
+export type SetupState = Record<string, unknown>;
+
+/** One committed round: the record for the history plus everything the next round starts from. */
+export interface RoundCommit {
+  round: number;
+  record: unknown;
+  global: Float32Array;
+  /** The strategy's own state (server optimizer moments), if it keeps any. */
+  strategy?: Uint8Array;
+  /** The loop's small state (debiasing monitor, site membership): JSON. */
+  loop: Record<string, unknown>;
+}
+
+export interface SavedState {
+  setup: SetupState;
+  /** The initial global model (round 0) when no round is committed yet. */
+  global: Float32Array;
+  round: number;
+  strategy?: Uint8Array;
+  loop: Record<string, unknown>;
+  history: unknown[];
+  finished?: { at: string; results: string };
+}
+
+export class CoordinatorStore {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {}
+
+  /**
+   * Opens (or creates) the state file for `federation` with configuration `fingerprint`.
+   * Throws InputError naming the file and what to do when it cannot be used.
+   */
+  static open(path: string, federation: string, fingerprint: string): CoordinatorStore {
+    const fresh = !existsSync(path);
+    if (fresh) mkdirSync(dirname(path), { recursive: true });
+    const refuse = (why: string): never => {
+      throw new InputError(`coordinator state ${path} ${why}; it is left as it is (move it away to start a new run)`);
+    };
+    let db: Database.Database;
+    try {
+      db = new Database(path, { fileMustExist: !fresh, timeout: 1000 });
+      // A second coordinator on the same file would interleave two runs: hold the lock for life.
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      // FULL: a committed round survives a power cut, not only a process kill.
+      db.pragma('synchronous = FULL');
+      if (!fresh) {
+        const check = db.pragma('quick_check', { simple: true });
+        if (check !== 'ok') refuse(`is corrupt (${String(check)})`);
+      }
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      const code = (e as { code?: string }).code;
+      if (code === 'SQLITE_BUSY') refuse('is in use by another coordinator process');
+      return refuse(`cannot be read as a coordinator state file (${(e as Error).message})`);
+    }
+    const store = new CoordinatorStore(db, path);
+    try {
+      if (fresh) store.init(federation, fingerprint);
+      else store.checkOwnership(federation, fingerprint, refuse);
+    } catch (e) {
+      db.close();
+      if (e instanceof InputError) throw e;
+      const code = (e as { code?: string }).code;
+      if (code === 'SQLITE_BUSY') refuse('is in use by another coordinator process');
+      refuse(`cannot be read as a coordinator state file (${(e as Error).message})`);
+    }
+    return store;
+  }
+
+  private init(federation: string, fingerprint: string): void {
+    this.db.transaction(() => {
+      this.db.pragma(`application_id = ${APPLICATION_ID}`);
+      this.db.pragma(`user_version = ${STATE_FORMAT}`);
+      this.db.exec(TABLES);
+      const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      put.run('federation', federation);
+      put.run('fingerprint', fingerprint);
+      put.run('created', new Date().toISOString());
+    })();
+  }
+
+  private checkOwnership(federation: string, fingerprint: string, refuse: (why: string) => never): void {
+    const app = this.db.pragma('application_id', { simple: true }) as number;
+    if (app !== APPLICATION_ID) refuse('is not a fedcausal coordinator state file');
+    const format = this.db.pragma('user_version', { simple: true }) as number;
+    if (format > STATE_FORMAT) refuse(`was written by a newer fedcausal (state format ${format}, this one reads up to ${STATE_FORMAT})`);
+    if (format < STATE_FORMAT) refuse(`has state format ${format}, which this fedcausal no longer reads (format ${STATE_FORMAT})`);
+    const meta = new Map((this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    if (meta.get('federation') !== federation) refuse(`belongs to federation "${meta.get('federation')}", not "${federation}"`);
+    if (meta.get('fingerprint') !== fingerprint)
+      refuse('was written with a different configuration (model, strategy, seed, schema or sites changed since), so the run cannot resume under this one');
+    // Takes the exclusive lock now, so a second coordinator fails here rather than at its first commit.
+    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', ?)").run(new Date().toISOString());
+  }
+
+  /** The state to resume from, or undefined when the statistics rounds never completed. */
+  load(): SavedState | undefined {
+    const setup = this.db.prepare('SELECT json, global FROM setup WHERE id = 1').get() as { json: string; global: Buffer } | undefined;
+    if (!setup) return undefined;
+    const cp = this.db.prepare('SELECT round, global, strategy, loop FROM checkpoint WHERE id = 1').get() as
+      | { round: number; global: Buffer; strategy: Buffer | null; loop: string }
+      | undefined;
+    const history = (this.db.prepare('SELECT record FROM rounds ORDER BY round').all() as { record: string }[]).map((r) => JSON.parse(r.record) as unknown);
+    const finished = this.meta('finished');
+    return {
+      setup: JSON.parse(setup.json) as SetupState,
+      global: floats(cp?.global ?? setup.global),
+      round: cp?.round ?? 0,
+      ...(cp?.strategy ? { strategy: new Uint8Array(cp.strategy) } : {}),
+      loop: cp ? (JSON.parse(cp.loop) as Record<string, unknown>) : {},
+      history,
+      ...(finished ? { finished: JSON.parse(finished) as { at: string; results: string } } : {}),
+    };
+  }
+
+  /** Records what the statistics rounds agreed and the initial model: round 0. */
+  commitSetup(setup: SetupState, global: Float32Array): void {
+    this.db.prepare('INSERT OR REPLACE INTO setup (id, json, global) VALUES (1, ?, ?)').run(JSON.stringify(setup), bytes(global));
+  }
+
+  /** One round, all or nothing. */
+  commitRound(c: RoundCommit): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR REPLACE INTO rounds (round, record) VALUES (?, ?)').run(c.round, JSON.stringify(c.record));
+      this.db
+        .prepare('INSERT OR REPLACE INTO checkpoint (id, round, global, strategy, loop) VALUES (1, ?, ?, ?, ?)')
+        .run(c.round, bytes(c.global), c.strategy ? Buffer.from(c.strategy) : null, JSON.stringify(c.loop));
+    })();
+  }
+
+  /** Marks the run finished (its report written): a restart then says so instead of running again. */
+  finish(results: string): void {
+    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('finished', ?)").run(JSON.stringify({ at: new Date().toISOString(), results }));
+  }
+
+  /** Message ids seen within the replay window, so a restart cannot be used to replay them. */
+  rememberMessage(id: string, createdAt: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO replay (message_id, created_at) VALUES (?, ?)').run(id, createdAt);
+  }
+  seenMessages(since: number): [string, number][] {
+    return (this.db.prepare('SELECT message_id, created_at FROM replay WHERE created_at >= ?').all(since) as { message_id: string; created_at: number }[]).map((r) => [r.message_id, r.created_at]);
+  }
+  forgetMessagesBefore(createdAt: number): void {
+    this.db.prepare('DELETE FROM replay WHERE created_at < ?').run(createdAt);
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function bytes(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function floats(b: Buffer): Float32Array {
+  // Copy: the Buffer may sit at an offset not aligned for Float32Array.
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
