@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoordinatorStore, STATE_FORMAT } from '../../../coordinator/state/store.ts';
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-store-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a committed round reads back exactly; an uncommitted setup reads as nothing', () => {
+  withDir((dir) => {
+    const path = join(dir, 'state', 'coordinator.sqlite');
+    const s = CoordinatorStore.open(path, 'fed', 'fp');
+    assert.equal(s.load(), undefined, 'no setup yet: a restart starts from the statistics rounds');
+    const initial = Float32Array.from([0.5, -1, 3e-8]);
+    s.commitSetup({ spec: { kind: 'baseline' } }, initial);
+    assert.deepEqual(s.load()?.global, initial);
+    assert.equal(s.load()?.round, 0);
+    const global = Float32Array.from([1, 2, Math.PI]);
+    const strategy = new Uint8Array(new Float64Array([0.25, 7]).buffer);
+    s.commitRound({ round: 1, record: { round: 1, accepted: true }, global, strategy, loop: { sites: { a: 1 } } });
+    s.rememberMessage('m1', 1000);
+    s.close();
+
+    const again = CoordinatorStore.open(path, 'fed', 'fp');
+    const saved = again.load()!;
+    assert.equal(saved.round, 1);
+    assert.deepEqual(saved.global, global);
+    assert.deepEqual(saved.strategy, strategy);
+    assert.deepEqual(saved.loop, { sites: { a: 1 } });
+    assert.deepEqual(saved.history, [{ round: 1, accepted: true }]);
+    assert.deepEqual(saved.setup, { spec: { kind: 'baseline' } });
+    assert.deepEqual(again.seenMessages(0), [['m1', 1000]]);
+    again.forgetMessagesBefore(2000);
+    assert.deepEqual(again.seenMessages(0), []);
+    again.finish('/runs/x/results.json');
+    assert.equal(again.load()?.finished?.results, '/runs/x/results.json');
+    again.close();
+  });
+});
+
+test('a state file that is not ours, not this federation\'s or newer is refused and left untouched', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    CoordinatorStore.open(path, 'fed', 'fp').close();
+    const before = readFileSync(path);
+    assert.throws(() => CoordinatorStore.open(path, 'other', 'fp'), /belongs to federation "fed", not "other".*left as it is/);
+    assert.throws(() => CoordinatorStore.open(path, 'fed', 'changed'), /different configuration/);
+    assert.deepEqual(readFileSync(path), before);
+
+    const db = new Database(path);
+    db.pragma(`user_version = ${STATE_FORMAT + 1}`);
+    db.close();
+    assert.throws(() => CoordinatorStore.open(path, 'fed', 'fp'), /newer fedcausal \(state format 2/);
+
+    const foreign = join(dir, 'foreign.sqlite');
+    const f = new Database(foreign);
+    f.exec('CREATE TABLE t (x)');
+    f.close();
+    assert.throws(() => CoordinatorStore.open(foreign, 'fed', 'fp'), /is not a fedcausal coordinator state file/);
+
+    const garbage = join(dir, 'garbage.sqlite');
+    writeFileSync(garbage, 'this is not a database at all, just some text that is long enough'.repeat(100));
+    assert.throws(() => CoordinatorStore.open(garbage, 'fed', 'fp'), /cannot be read as a coordinator state file/);
+    assert.match(readFileSync(garbage, 'utf8'), /^this is not a database/);
+  });
+});
+
+test('a corrupted page is found at open', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    const s = CoordinatorStore.open(path, 'fed', 'fp');
+    for (let r = 1; r <= 50; r++) s.commitRound({ round: r, record: { round: r, pad: 'x'.repeat(2000) }, global: new Float32Array(1000), loop: {} });
+    s.close();
+    const bytes = readFileSync(path);
+    // Scribble over the middle pages (the b-tree of the rounds table), keeping the header.
+    for (let i = 8192; i < bytes.length - 4096; i += 7) bytes[i] = 0xa5;
+    writeFileSync(path, bytes);
+    assert.throws(() => CoordinatorStore.open(path, 'fed', 'fp'), /corrupt|cannot be read/);
+  });
+});
+
+test('a second coordinator on the same state file is refused while the first holds it', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    const first = CoordinatorStore.open(path, 'fed', 'fp');
+    first.commitSetup({}, new Float32Array(1));
+    try {
+      assert.throws(() => CoordinatorStore.open(path, 'fed', 'fp'), /in use by another coordinator process/);
+    } finally {
+      first.close();
+    }
+    CoordinatorStore.open(path, 'fed', 'fp').close();
+  });
+});
