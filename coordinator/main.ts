@@ -36,6 +36,11 @@ export async function startCoordinator(
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg));
+  const finished = store.load()?.finished;
+  if (finished) {
+    store.close();
+    throw new Error(`federation "${cfg.federation}" already finished at ${finished.at} (results: ${finished.results}); move ${store.path} away to run it again`);
+  }
   const fed = createFederation(
     {
       federation: cfg.federation,

@@ -218,8 +218,6 @@ export class RoundLoop implements RoundGate {
   async run(): Promise<FederationOutcome> {
     const o = this.o;
     const saved = o.store?.load();
-    if (saved?.finished)
-      throw new Error(`this federation already finished at ${saved.finished.at} (results: ${saved.finished.results}); move ${o.store!.path} away to run it again`);
     await this.waitForQuorum();
     if (this.stopped) throw new Error('stopped');
 

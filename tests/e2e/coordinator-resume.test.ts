@@ -43,19 +43,30 @@ test('kill -9 of the coordinator in each phase: it resumes and ends with the uni
     await first.exitCode(10_000);
     const sites = SITES.map((s) => fed.startSite(s));
     const resumedAt: number[] = [];
-    for (const point of ['stats:0', 'result-fit:2', 'aggregating:3', 'committed:4', `evaluating:${ROUNDS + 1}`]) {
+    const resumedRound = (c: RoleProcess) => {
+      const l = c.logs.find((x) => x.message === 'resuming the federation from its last committed round');
+      return l ? Number(l.round) : -1;
+    };
+    const crash = async (point: string) => {
       const c = await fed.startCoordinator(30_000, { FEDCAUSAL_CRASH_AT: point });
       const { signal } = await c.exited;
       assert.equal(signal, 'SIGKILL', `the coordinator crashed at ${point}\n${c.tail()}`);
-      const resumed = c.logs.find((l) => l.message === 'resuming the federation from its last committed round');
-      resumedAt.push(resumed ? Number(resumed.round) : -1);
-    }
+      resumedAt.push(resumedRound(c));
+    };
+    await crash('stats:0');
+    // A requested stop mid-round: exit 0 within 10 s, the round not committed.
+    const paused = await fed.startCoordinator();
+    await paused.waitForLog((l) => l.message === 'federation state' && l.state === 'training' && l.round === 1, 60_000, 'round 1 training');
+    paused.kill('SIGTERM');
+    assert.equal(await paused.exitCode(10_000), 0, paused.tail());
+    resumedAt.push(resumedRound(paused));
+    for (const point of ['result-fit:2', 'aggregating:3', 'committed:4', `evaluating:${ROUNDS + 1}`]) await crash(point);
     const last = await fed.startCoordinator();
     await finish(last, sites);
-    const resumed = last.logs.find((l) => l.message === 'resuming the federation from its last committed round');
-    resumedAt.push(resumed ? Number(resumed.round) : -1);
-    // stats: nothing to resume; result-fit:2 and aggregating:3 lose only their own round.
-    assert.deepEqual(resumedAt, [-1, -1, 1, 2, 4, ROUNDS]);
+    resumedAt.push(resumedRound(last));
+    // The statistics and the stopped round 1 leave nothing committed; result-fit:2 and
+    // aggregating:3 lose only their own round; committed:4 loses nothing.
+    assert.deepEqual(resumedAt, [-1, -1, 0, 1, 2, 4, ROUNDS]);
 
     const r = fed.results<Results>(last);
     assert.equal(r.complete, true);
@@ -70,8 +81,10 @@ test('a finished federation is not run again on restart', { timeout: 120_000 }, 
   await withFederation({ ...OPTIONS, rounds: 1, hardTimeoutMs: 110_000 }, async (fed) => {
     const coordinator = await fed.startCoordinator();
     await finish(coordinator, SITES.map((s) => fed.startSite(s)));
-    const again = await fed.startCoordinator();
-    assert.equal(await again.exitCode(20_000), 1);
-    assert.match(again.otherStderr.join('\n') + JSON.stringify(again.logs), /already finished/);
+    // Refused before anything listens.
+    await assert.rejects(fed.startCoordinator(), /exited \(code 1/);
+    const again = fed.processes.at(-1)!;
+    assert.match(again.otherStderr.join('\n'), /federation "e2e" already finished at .* move .*coordinator\.sqlite away to run it again/);
+    assert.ok(!again.logs.some((l) => l.message === 'gRPC listening'));
   });
 });

@@ -91,14 +91,14 @@ test('FedOpt: a truncated update is rejected', () => {
 test('saved server-optimizer moments resume exactly: a restarted FedAdam/FedYogi continues as if never stopped', () => {
   for (const make of [() => new FedAdam(), () => new FedYogi()]) {
     const straight = make();
-    let g = Float32Array.from([0.3, -0.2, 1.5]);
+    let g: Float32Array = Float32Array.from([0.3, -0.2, 1.5]);
     const deltas = [[0.1, -0.4, 0.2], [-0.3, 0.05, 0.6], [0.2, 0.2, -0.1]];
     const ref: Float32Array[] = [];
     for (let r = 1; r <= 3; r++) ref.push((g = runRound(straight, r, g, sitesAround(g, deltas[r - 1]!))!));
 
     const before = make();
     assert.equal(before.saveState(), undefined, 'no moments before the first aggregation');
-    let h = Float32Array.from([0.3, -0.2, 1.5]);
+    let h: Float32Array = Float32Array.from([0.3, -0.2, 1.5]);
     h = runRound(before, 1, h, sitesAround(h, deltas[0]!))!;
     const resumed = make();
     resumed.restoreState(before.saveState()!);
