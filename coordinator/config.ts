@@ -41,7 +41,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const model = f.obj(raw, 'model');
   const strategy = typeof raw.strategy === 'string' ? { name: raw.strategy } : f.obj(raw, 'strategy', true);
   const quorum = f.obj(raw, 'quorum', true);
-  f.only(quorum, 'quorum', ['minSitesToStart', 'minSitesToAccept', 'roundDeadlineSeconds', 'startTimeoutSeconds']);
+  f.only(quorum, 'quorum', ['minSitesToStart', 'minSitesToAccept', 'roundDeadlineSeconds', 'startTimeoutSeconds', 'rejoinGraceSeconds']);
   const priors = f.obj(raw, 'priors', true);
   f.only(priors, 'priors', ['minCellCount']);
   const limits = f.obj(raw, 'limits', true);
@@ -78,6 +78,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       minSitesToStart: minStart,
       minSitesToAccept: f.num(quorum, 'quorum.minSitesToAccept', defaultMinSitesToAccept(n), 1, n, true),
       roundDeadlineMs: f.num(quorum, 'quorum.roundDeadlineSeconds', 600, 1, 86400) * 1000,
+      rejoinGraceMs: f.num(quorum, 'quorum.rejoinGraceSeconds', 30, 0, 86400) * 1000,
       startTimeoutMs: f.num(quorum, 'quorum.startTimeoutSeconds', 600, 1, 86400) * 1000,
     },
     minCellCount: f.num(priors, 'priors.minCellCount', DEFAULT_MIN_CELL_COUNT, 1, 1e6, true),

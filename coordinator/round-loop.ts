@@ -15,7 +15,7 @@ import {
 } from '../shared/protocol/messages.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
 import { RoundCollector } from './collector.ts';
-import { crashPoint } from './crash-points.ts';
+import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './endpoint.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
@@ -27,6 +27,8 @@ import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts'
 export interface Quorum {
   minSitesToStart: number;
   minSitesToAccept: number;
+  /** Statistics and final evaluation: how long a site that is offline may take to come back before it fails the round. */
+  rejoinGraceMs: number;
   roundDeadlineMs: number;
   startTimeoutMs: number;
 }
@@ -76,6 +78,8 @@ export class RoundLoop implements RoundGate {
   private aggregation: Aggregation | undefined;
   private modelSize = 0;
   private readonly pending = new Map<string, WireMessage>();
+  /** Sites a statistics or evaluation round still waits for after they went offline. */
+  private readonly rejoinTimers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   /** Waits that must end when the federation is stopped (the quorum wait). */
   private readonly onStop: (() => void)[] = [];
@@ -102,6 +106,8 @@ export class RoundLoop implements RoundGate {
   }
 
   connected(site: string): void {
+    clearTimeout(this.rejoinTimers.get(site));
+    this.rejoinTimers.delete(site);
     const task = this.pending.get(site);
     if (task) void this.send(site, task);
   }
@@ -112,7 +118,9 @@ export class RoundLoop implements RoundGate {
   }
 
   disconnected(site: string): void {
-    this.collector?.fail(site, 'site went offline during the round');
+    const c = this.collector;
+    if (c && c.expects(site) && this.awaitRejoin(c, site, 'site went offline during the round')) return;
+    c?.fail(site, 'site went offline during the round');
     // It rejoins at the next round; this round's task is no longer owed.
     this.pending.delete(site);
   }
@@ -145,6 +153,27 @@ export class RoundLoop implements RoundGate {
     for (const f of this.onStop.splice(0)) f();
   }
 
+  /**
+   * A statistics or final-evaluation round cannot do without a site as a training round
+   * can (its sums or its held-out evaluation would be missing from the run): a site that
+   * is offline keeps its task for a grace period, so a site its supervisor restarts
+   * answers it. Training rounds fail such a site at once: the quorum carries them.
+   */
+  private awaitRejoin(c: RoundCollector, site: string, reason: string): boolean {
+    const grace = this.o.quorum.rejoinGraceMs;
+    if (c.kind === 'fit' || grace <= 0 || this.stopped) return false;
+    if (this.rejoinTimers.has(site)) return true;
+    const t = setTimeout(() => {
+      this.rejoinTimers.delete(site);
+      this.pending.delete(site);
+      c.fail(site, `${reason}, and was not back within ${grace / 1000}s`);
+    }, grace);
+    t.unref?.();
+    this.rejoinTimers.set(site, t);
+    this.o.log.warn('waiting for a site to come back', { site, round: c.round, kind: c.kind, withinSeconds: grace / 1000 });
+    return true;
+  }
+
   // ---- the loop ----
   private async send(site: string, task: WireMessage): Promise<void> {
     const sink = this.o.directory.sink(site);
@@ -166,18 +195,23 @@ export class RoundLoop implements RoundGate {
       { federation: this.federation, round: this.round, kind, weights: weights?.length ?? 0, ...meta },
       weights,
     );
-    const targets = sites.filter((s) => this.o.directory.online().includes(s));
-    const c = new RoundCollector(this.round, kind, targets, this.o.quorum.roundDeadlineMs, meta.stage);
-    for (const s of sites) if (!targets.includes(s)) c.failures.set(s, { site: s, reason: 'offline when the round started' });
+    const online = this.o.directory.online();
+    const c = new RoundCollector(this.round, kind, sites, this.o.quorum.roundDeadlineMs, meta.stage);
     this.collector = c;
-    for (const s of targets) {
+    for (const s of sites) {
       const task = this.o.seal(s, this.round, `task-${kind}${meta.stage ? `-${meta.stage}` : ''}`, payload);
       this.pending.set(s, task);
-      void this.send(s, task);
+      if (online.includes(s)) void this.send(s, task);
+      else if (!this.awaitRejoin(c, s, 'offline when the round started')) {
+        this.pending.delete(s);
+        c.fail(s, 'offline when the round started');
+      }
     }
     await c.finished;
     this.collector = undefined;
-    for (const s of targets) this.pending.delete(s);
+    for (const s of sites) this.pending.delete(s);
+    for (const t of this.rejoinTimers.values()) clearTimeout(t);
+    this.rejoinTimers.clear();
     return c;
   }
 

@@ -9,6 +9,7 @@ import { computeFeatureStats } from '../shared/data/stats.ts';
 import { computeClassMoments } from '../shared/data/class-moments.ts';
 import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
+import { crashPoint } from '../shared/crash-points.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
@@ -91,12 +92,14 @@ export class SiteAgent {
         if (meta.outcome && meta.outcome !== 'complete') throw new FederationEndedBadly(meta.message ?? meta.outcome);
         return meta.message ?? 'ended';
       }
+      crashPoint(`task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}`, meta.round);
       const result = await this.handle(meta, weights);
       try {
         const reply = await transport.submit(
           this.seal(resultKind(meta.kind, meta.stage), meta.round, encodeFrame(result.meta, result.weights)),
         );
         if (!reply.accepted) log.warn('result refused', { round: meta.round, reply: reply.message });
+        crashPoint(`answered-${meta.kind}`, meta.round);
       } catch (e) {
         // A refused result (round closed meanwhile, say) costs this round only; keep serving.
         log.warn('result refused', { round: meta.round, error: (e as Error).message });

@@ -150,7 +150,7 @@ export interface FederationOptions {
   rounds: number;
   /** Model settings for coordinator.yaml; default a small baseline with one local epoch. */
   model?: { kind: string } & Record<string, unknown>;
-  quorum?: { minSitesToStart?: number; minSitesToAccept?: number; roundDeadlineSeconds?: number; startTimeoutSeconds?: number };
+  quorum?: { minSitesToStart?: number; minSitesToAccept?: number; roundDeadlineSeconds?: number; startTimeoutSeconds?: number; rejoinGraceSeconds?: number };
   localBaseline?: boolean;
   /** Every child is killed after this long, whatever the test is doing. */
   hardTimeoutMs: number;
@@ -285,9 +285,9 @@ export class TestFederation {
   }
 
   /** Starts (or restarts) a site agent from its kit. */
-  startSite(name: string): RoleProcess {
+  startSite(name: string, env: Record<string, string> = {}): RoleProcess {
     if (!this.grpcAddress) throw new Error('start the coordinator first (sites need its port)');
-    return this.spawnRole(`site ${name}`, ['site', 'start', '--config', this.siteYaml(name)]);
+    return this.spawnRole(`site ${name}`, ['site', 'start', '--config', this.siteYaml(name)], env);
   }
 
   /** GET /api/status. */
