@@ -236,9 +236,10 @@ function startScript(command: string): string {
   return [
     '#!/usr/bin/env bash',
     '# Written by `fedcausal provision`. Runs this kit from its own folder, so every path in the config is relative to it.',
+    '# exec node directly (not npx, which does not pass SIGTERM on): a supervisor\'s stop reaches fedcausal itself.',
     'set -euo pipefail',
     'cd "$(dirname "$0")"',
-    `exec npx --prefix ${shellQuote(REPO_ROOT)} fedcausal ${command}`,
+    `exec node ${shellQuote(join(REPO_ROOT, 'bin', 'fedcausal.js'))} ${command}`,
     '',
   ].join('\n');
 }

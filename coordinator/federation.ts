@@ -89,7 +89,13 @@ function replayGuard(maxAgeMs: number, store: CoordinatorStore | undefined): Rep
   if (!store) return new ReplayGuard({ maxAgeMs });
   const since = Date.now() - maxAgeMs;
   store.forgetMessagesBefore(since);
-  const guard = new ReplayGuard({ maxAgeMs, onAccept: (id, createdAt) => store.rememberMessage(id, createdAt) });
+  let accepted = 0;
+  const onAccept = (id: string, createdAt: number) => {
+    store.rememberMessage(id, createdAt);
+    // Ids older than the window are refused by age anyway: keep the table as small as the window.
+    if (++accepted % 1000 === 0) store.forgetMessagesBefore(Date.now() - maxAgeMs);
+  };
+  const guard = new ReplayGuard({ maxAgeMs, onAccept });
   guard.restore(store.seenMessages(since));
   return guard;
 }

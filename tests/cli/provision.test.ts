@@ -64,9 +64,9 @@ test('start.sh runs the kit from its own folder through the repo checkout', (t) 
   assert.equal(coord[0], '#!/usr/bin/env bash');
   assert.ok(coord.includes('set -euo pipefail'));
   assert.ok(coord.includes('cd "$(dirname "$0")"'));
-  assert.ok(coord.includes(`exec npx --prefix '${REPO_ROOT}' fedcausal coordinator start --config coordinator.yaml`));
+  assert.ok(coord.includes(`exec node '${join(REPO_ROOT, 'bin', 'fedcausal.js')}' coordinator start --config coordinator.yaml`));
   const site = readFileSync(join(res.siteKits[0]!.dir, 'start.sh'), 'utf8').split('\n');
-  assert.ok(site.includes(`exec npx --prefix '${REPO_ROOT}' fedcausal site start --config site.yaml`));
+  assert.ok(site.includes(`exec node '${join(REPO_ROOT, 'bin', 'fedcausal.js')}' site start --config site.yaml`));
   // The repo root holds package.json named fedcausal.
   assert.equal(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).name, 'fedcausal');
 });

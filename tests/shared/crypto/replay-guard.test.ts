@@ -150,3 +150,21 @@ test('maxAgeMs must be positive', () => {
   assert.throws(() => new ReplayGuard({ maxAgeMs: 0 }), RangeError);
   assert.throws(() => new ReplayGuard({ maxAgeMs: Number.NaN }), RangeError);
 });
+
+test('a restarted guard keeps refusing the ids its predecessor accepted; released claims let a round be answered anew', () => {
+  const kept: [string, number][] = [];
+  const before = new ReplayGuard({ maxAgeMs: WINDOW, now: () => T0, onAccept: (id, at) => kept.push([id, at]) });
+  const h = header({ round: 7 });
+  before.check(h, { federation: 'fed-1' });
+  assert.deepEqual(kept, [[h.messageId, T0]]);
+
+  const after = new ReplayGuard({ maxAgeMs: WINDOW, now: () => T0 + 1000 });
+  after.restore(kept);
+  assert.throws(() => after.check(h, { federation: 'fed-1' }), (e: unknown) => e instanceof ProtocolError && e.reason === 'replay');
+  // The same round asked again gets a new answer (new id) through.
+  after.check(header({ round: 7 }), { federation: 'fed-1' });
+  assert.throws(() => after.check(header({ round: 7 }), { federation: 'fed-1' }), /second fit-result for round 7/);
+  after.releaseClaims();
+  after.check(header({ round: 7 }), { federation: 'fed-1' });
+  assert.throws(() => after.check(h, { federation: 'fed-1' }), /reuses message id/);
+});
