@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       strategy: createStrategy('fedavg'),
       schema: w.schema,
       sites: siteIds.map((s) => ({ name: s.name, signingPublicKey: s.id.signing.publicKey })),
-      quorum: { minSitesToStart: HEART_SITES.length, minSitesToAccept: HEART_SITES.length, roundDeadlineMs: 600_000, startTimeoutMs: 120_000, rejoinGraceMs: 0 },
+      quorum: { minSitesToStart: HEART_SITES.length, minSitesToAccept: HEART_SITES.length, roundDeadlineMs: 600_000, startTimeoutMs: 120_000, rejoinGraceMs: 0, waitForAllMs: 0 },
       minCellCount: 5,
       localBaseline: false,
       identity: coordinatorId,

@@ -164,7 +164,7 @@ export function readFederationFile(file: string): FederationSpec {
     sites.push({ name: siteName, data: r.path(entry, `${field}.data`) });
   });
 
-  const minSitesAsked = r.num(raw, 'minSites', sites.length, 1, 100_000, true);
+  const minSitesAsked = r.num(raw, 'minSites', defaultMinSitesToAccept(sites.length), 1, 100_000, true);
   const roundDeadlineSeconds = r.num(raw, 'roundDeadlineSeconds', DEFAULT_ROUND_DEADLINE_SECONDS, 1, MAX_ROUND_DEADLINE_SECONDS);
 
   return {

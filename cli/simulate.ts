@@ -158,7 +158,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       schema,
       sites: all.map((s) => ({ name: s.name, signingPublicKey: ids.get(s.name)!.signing.publicKey })),
       testSites: o.testSites.map((s) => s.name),
-      quorum: { minSitesToStart: o.sites.length, minSitesToAccept: o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000, rejoinGraceMs: 0 },
+      quorum: { minSitesToStart: o.sites.length, minSitesToAccept: o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000, rejoinGraceMs: 0, waitForAllMs: 0 },
       minCellCount: o.minCellCount ?? DEFAULT_MIN_CELL_COUNT,
       localBaseline: o.localBaseline,
       identity: coordinatorId,

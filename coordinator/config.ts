@@ -41,7 +41,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const model = f.obj(raw, 'model');
   const strategy = typeof raw.strategy === 'string' ? { name: raw.strategy } : f.obj(raw, 'strategy', true);
   const quorum = f.obj(raw, 'quorum', true);
-  f.only(quorum, 'quorum', ['minSitesToStart', 'minSitesToAccept', 'roundDeadlineSeconds', 'startTimeoutSeconds', 'rejoinGraceSeconds']);
+  f.only(quorum, 'quorum', ['minSitesToStart', 'minSitesToAccept', 'roundDeadlineSeconds', 'startTimeoutSeconds', 'rejoinGraceSeconds', 'waitForAllSeconds']);
   const priors = f.obj(raw, 'priors', true);
   f.only(priors, 'priors', ['minCellCount']);
   const limits = f.obj(raw, 'limits', true);
@@ -57,7 +57,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     boxPublicKey: decodeKey(s.boxPublicKey, BOX_PUBLIC_KEY_BYTES, `manifest site ${s.name} boxPublicKey`),
   }));
   const n = sites.length;
-  const minStart = f.num(quorum, 'quorum.minSitesToStart', n, 1, n, true);
+  const minStart = f.num(quorum, 'quorum.minSitesToStart', defaultMinSitesToAccept(n), 1, n, true);
   const { kind, ...modelRaw } = model;
   if (typeof kind !== 'string') f.fail('model.kind', 'is required (debiased, baseline or logreg)');
   const { name: strategyName, ...strategyOptions } = strategy;
@@ -80,6 +80,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       roundDeadlineMs: f.num(quorum, 'quorum.roundDeadlineSeconds', 600, 1, 86400) * 1000,
       rejoinGraceMs: f.num(quorum, 'quorum.rejoinGraceSeconds', 30, 0, 86400) * 1000,
       startTimeoutMs: f.num(quorum, 'quorum.startTimeoutSeconds', 600, 1, 86400) * 1000,
+      waitForAllMs: f.num(quorum, 'quorum.waitForAllSeconds', 60, 0, 86400) * 1000,
     },
     minCellCount: f.num(priors, 'priors.minCellCount', DEFAULT_MIN_CELL_COUNT, 1, 1e6, true),
     schema: loadSchema(f.path(raw, 'schema', 'schema.json')),

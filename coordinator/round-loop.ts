@@ -30,7 +30,10 @@ export interface Quorum {
   /** Statistics and final evaluation: how long a site that is offline may take to come back before it fails the round. */
   rejoinGraceMs: number;
   roundDeadlineMs: number;
+  /** Give up on the start quorum after this long. */
   startTimeoutMs: number;
+  /** Wait this long for every site before starting with `minSitesToStart`. */
+  waitForAllMs: number;
 }
 
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
@@ -215,31 +218,39 @@ export class RoundLoop implements RoundGate {
     return c;
   }
 
+  /**
+   * Waits for every training site, for `waitForAllMs` at most; then starts once
+   * `minSitesToStart` are online (a site that cannot start, say with bad data, does not
+   * block the others), and fails at `startTimeoutMs` if even those never came.
+   */
   private async waitForQuorum(): Promise<void> {
     crashPoint(this.state, this.round);
-    const need = this.o.quorum.minSitesToStart;
-    const onlineTraining = () => this.o.trainingSites.filter((s) => this.o.directory.online().includes(s)).length;
-    const ready = () => onlineTraining() >= need;
-    if (ready()) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${this.o.quorum.startTimeoutMs / 1000}s`));
-      }, this.o.quorum.startTimeoutMs);
-      const off = this.o.directory.onChange(() => {
-        if (ready()) {
+    const { minSitesToStart: need, startTimeoutMs, waitForAllMs } = this.o.quorum;
+    const sites = this.o.trainingSites;
+    const onlineTraining = () => sites.filter((s) => this.o.directory.online().includes(s)).length;
+    const t0 = Date.now();
+    const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && Date.now() - t0 >= waitForAllMs);
+    if (!ready())
+      await new Promise<void>((resolve, reject) => {
+        const done = (error?: Error) => {
+          clearTimeout(allTimer);
           clearTimeout(timer);
           off();
-          resolve();
-        }
+          if (error) reject(error);
+          else resolve();
+        };
+        const check = () => ready() && done();
+        const allTimer = setTimeout(check, waitForAllMs);
+        const timer = setTimeout(() => {
+          if (onlineTraining() >= need) return done();
+          done(new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${startTimeoutMs / 1000}s`));
+        }, startTimeoutMs);
+        const off = this.o.directory.onChange(check);
+        // A stop (SIGTERM) ends the wait at once instead of after the start timeout.
+        this.onStop.push(() => done(new Error(`stopped while waiting for sites (${this.stopReason})`)));
       });
-      // A stop (SIGTERM) ends the wait at once instead of after the start timeout.
-      this.onStop.push(() => {
-        clearTimeout(timer);
-        off();
-        reject(new Error(`stopped while waiting for sites (${this.stopReason})`));
-      });
-    });
+    const missing = sites.filter((s) => !this.o.directory.online().includes(s));
+    if (missing.length) this.o.log.warn('starting without every site', { missing, waitedSeconds: Math.round((Date.now() - t0) / 1000), minSitesToStart: need });
   }
 
   private requireQuorum(c: RoundCollector, what: string): void {

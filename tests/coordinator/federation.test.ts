@@ -30,7 +30,7 @@ function setup(opts: { rounds: number; minSitesToAccept: number; wrap?: (site: s
       strategy: createStrategy('fedavg'),
       schema,
       sites: Object.keys(FILES).map((name) => ({ name, signingPublicKey: ids[name]!.signing.publicKey })),
-      quorum: { minSitesToStart: 3, minSitesToAccept: opts.minSitesToAccept, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0 },
+      quorum: { minSitesToStart: 3, minSitesToAccept: opts.minSitesToAccept, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
       minCellCount: 5,
       localBaseline: false,
       identity: coord,

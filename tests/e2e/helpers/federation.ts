@@ -150,7 +150,7 @@ export interface FederationOptions {
   rounds: number;
   /** Model settings for coordinator.yaml; default a small baseline with one local epoch. */
   model?: { kind: string } & Record<string, unknown>;
-  quorum?: { minSitesToStart?: number; minSitesToAccept?: number; roundDeadlineSeconds?: number; startTimeoutSeconds?: number; rejoinGraceSeconds?: number };
+  quorum?: { minSitesToStart?: number; minSitesToAccept?: number; roundDeadlineSeconds?: number; startTimeoutSeconds?: number; rejoinGraceSeconds?: number; waitForAllSeconds?: number };
   localBaseline?: boolean;
   /** Every child is killed after this long, whatever the test is doing. */
   hardTimeoutMs: number;
