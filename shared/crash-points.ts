@@ -1,11 +1,14 @@
 /**
- * Crash points for the fault tests: with FEDCAUSAL_CRASH_AT="POINT:ROUND" a coordinator or
+ * Fault points for the fault tests: with FEDCAUSAL_CRASH_AT="POINT:ROUND" a coordinator or
  * site kills itself with SIGKILL when it reaches that point, which is how the tests put a
  * real kill -9 into each phase (waiting, statistics, collecting, aggregating, committed,
  * evaluating; at a site: on a task, after its answer) without racing a phase that lasts a
- * millisecond. Unset, it does nothing.
+ * millisecond. "POINT:ROUND:SIGTERM" sends itself a SIGTERM there instead: a requested
+ * stop arriving in that phase. Unset, it does nothing.
  */
 export function crashPoint(point: string, round: number): void {
   const at = process.env.FEDCAUSAL_CRASH_AT;
-  if (at !== undefined && at === `${point}:${round}`) process.kill(process.pid, 'SIGKILL');
+  if (at === undefined) return;
+  if (at === `${point}:${round}`) process.kill(process.pid, 'SIGKILL');
+  else if (at === `${point}:${round}:SIGTERM`) process.kill(process.pid, 'SIGTERM');
 }

@@ -26,15 +26,29 @@ async function finish(coordinator: RoleProcess, sites: RoleProcess[]): Promise<v
   for (const s of sites) assert.equal(await s.exitCode(30_000), 0, s.tail());
 }
 
+/** The uninterrupted run's final model, computed once for the tests below. */
+let reference: Promise<string> | undefined;
+function uninterrupted(): Promise<string> {
+  reference ??= (async () => {
+    let sha = '';
+    await withFederation({ ...OPTIONS, hardTimeoutMs: 120_000 }, async (fed) => {
+      const coordinator = await fed.startCoordinator();
+      await finish(coordinator, SITES.map((s) => fed.startSite(s)));
+      sha = fed.results<Results>(coordinator).modelSha256;
+    });
+    assert.match(sha, /^[0-9a-f]{64}$/);
+    return sha;
+  })();
+  return reference;
+}
+
+function resumedRound(c: RoleProcess): number {
+  const l = c.logs.find((x) => x.message === 'resuming the federation from its last committed round');
+  return l ? Number(l.round) : -1;
+}
+
 test('kill -9 of the coordinator in each phase: it resumes and ends with the uninterrupted model', { timeout: 300_000 }, async () => {
-  let reference = '';
-  await withFederation({ ...OPTIONS, hardTimeoutMs: 120_000 }, async (fed) => {
-    const coordinator = await fed.startCoordinator();
-    const sites = SITES.map((s) => fed.startSite(s));
-    await finish(coordinator, sites);
-    reference = fed.results<Results>(coordinator).modelSha256;
-  });
-  assert.match(reference, /^[0-9a-f]{64}$/);
+  const reference = await uninterrupted();
 
   await withFederation({ ...OPTIONS, hardTimeoutMs: 280_000 }, async (fed) => {
     // Waiting for sites: nothing is agreed yet.
@@ -43,10 +57,6 @@ test('kill -9 of the coordinator in each phase: it resumes and ends with the uni
     await first.exitCode(10_000);
     const sites = SITES.map((s) => fed.startSite(s));
     const resumedAt: number[] = [];
-    const resumedRound = (c: RoleProcess) => {
-      const l = c.logs.find((x) => x.message === 'resuming the federation from its last committed round');
-      return l ? Number(l.round) : -1;
-    };
     const crash = async (point: string) => {
       const c = await fed.startCoordinator(30_000, { FEDCAUSAL_CRASH_AT: point });
       const { signal } = await c.exited;
@@ -74,6 +84,30 @@ test('kill -9 of the coordinator in each phase: it resumes and ends with the uni
     assert.equal(r.modelSha256, reference, 'the resumed run ends with the uninterrupted run\'s model');
     // A site that had trained round 2 before the crash trained it again from the same state.
     assert.ok(sites.some((s) => s.logs.some((l) => l.message === 'round trained again from its starting state' && l.round === 2)));
+  });
+});
+
+test('SIGTERM to the coordinator in each phase: exit 0 within 10 s, state intact, the run resumes to the same model', { timeout: 300_000 }, async () => {
+  const reference = await uninterrupted();
+  await withFederation({ ...OPTIONS, hardTimeoutMs: 280_000 }, async (fed) => {
+    const sites: RoleProcess[] = [];
+    const resumedAt: number[] = [];
+    for (const point of ['waiting-for-sites:0', 'stats:0', 'result-fit:1', 'aggregating:2', 'committed:3', `evaluating:${ROUNDS + 1}`]) {
+      const c = await fed.startCoordinator(30_000, { FEDCAUSAL_CRASH_AT: `${point}:SIGTERM` });
+      if (sites.length === 0) sites.push(...SITES.map((s) => fed.startSite(s)));
+      const stop = await c.waitForLog((l) => l.message === 'coordinator stopped on request; a restart resumes from the last committed round', 60_000, `the stop at ${point}`);
+      // The signal comes at the phase's first step: the stop follows the line before it at once, the exit within 10 s.
+      const before = c.logs[c.logs.indexOf(stop) - 1]!;
+      assert.ok(Date.parse(String(stop.timestamp)) - Date.parse(String(before.timestamp)) < 10_000, `stopped at once at ${point}`);
+      assert.equal(await c.exitCode(10_000), 0, c.tail());
+      resumedAt.push(resumedRound(c));
+    }
+    const last = await fed.startCoordinator();
+    await finish(last, sites);
+    resumedAt.push(resumedRound(last));
+    // A stop during aggregating lands after that round's commit (the commit is one synchronous step).
+    assert.deepEqual(resumedAt, [-1, -1, -1, 0, 2, 3, ROUNDS]);
+    assert.equal(fed.results<Results>(last).modelSha256, reference);
   });
 });
 
