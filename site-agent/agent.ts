@@ -39,6 +39,14 @@ export interface SiteAgentOptions {
   onPredictions?: (p: { site: string; rows: number[]; labels: Uint8Array; scores: Float32Array }) => void;
   /** Largest task payload accepted from the coordinator. */
   maxPayloadBytes?: number;
+  /** A stop request (SIGTERM): local training ends between batches instead of running to the end. */
+  signal?: AbortSignal;
+  /**
+   * How often local training yields to the event loop (ms). Over gRPC the default keeps
+   * keepalive answered; in-process simulation passes Infinity so the order in which
+   * sites finish (and so the aggregate's summation order) never depends on the clock.
+   */
+  trainYieldEveryMs?: number;
 }
 
 /**
@@ -149,7 +157,7 @@ export class SiteAgent {
     }
     const space = task.featureSpace!;
     const enc = this.encode(space);
-    this.runner ??= await SiteModelRunner.create(task.model!, space, this.o.seed, log);
+    this.runner ??= await SiteModelRunner.create(task.model!, space, this.o.seed, log, { signal: this.o.signal, yieldEveryMs: this.o.trainYieldEveryMs });
     const runner = this.runner;
     runner.setWeights(weights);
     const temper = typeof task.config.temper === 'number' ? task.config.temper : 1;
@@ -158,7 +166,7 @@ export class SiteAgent {
     const evaluation = runner.evaluate(enc.test, ctx);
     if (task.kind === 'fit') {
       const t0 = performance.now();
-      const summary = runner.train(enc.train, ctx, task.config, weights);
+      const summary = await runner.train(enc.train, ctx, task.config, weights);
       const trainMs = performance.now() - t0;
       log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc });
       const w = runner.getWeights();

@@ -42,6 +42,7 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
       transport,
       seed: cfg.seed,
       log,
+      signal,
     });
     try {
       return await agent.run();

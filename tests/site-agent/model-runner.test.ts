@@ -24,7 +24,7 @@ test('per-row state (the dual branch running losses) is attached once and kept a
     attached++;
     attach(n);
   };
-  for (let round = 1; round <= 3; round++) runner.train(data, { round, prior }, {}, runner.getWeights());
+  for (let round = 1; round <= 3; round++) await runner.train(data, { round, prior }, {}, runner.getWeights());
   assert.equal(attached, 1, 'attached once, not every round');
   assert.equal(model.stats().trackedRows, data.n);
   runner.dispose();
