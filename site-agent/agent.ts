@@ -168,7 +168,7 @@ export class SiteAgent {
       const t0 = performance.now();
       const summary = await runner.train(enc.train, ctx, task.config, weights);
       const trainMs = performance.now() - t0;
-      log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc });
+      log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc, trainMs: Math.round(trainMs) });
       const w = runner.getWeights();
       const unsound = !Number.isFinite(summary.loss) ? `training loss is ${summary.loss}` : w.some((v) => !Number.isFinite(v)) ? 'the trained weights hold a non-finite value' : undefined;
       if (unsound) {
@@ -193,8 +193,9 @@ export class SiteAgent {
     // evaluate
     let localEvaluation;
     if (task.config.localBaseline && enc.train.n > 0) {
+      const t0 = performance.now();
       localEvaluation = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
-      log.info('local-only model evaluated', { auroc: localEvaluation.auroc });
+      log.info('local-only model evaluated', { auroc: localEvaluation.auroc, trainMs: Math.round(performance.now() - t0) });
     }
     // The final evaluation also sends calibration sums over the held-out rows (never the scores).
     const scores = task.config.final && enc.test.n > 0 ? runner.predict(enc.test, ctx) : undefined;
