@@ -1,6 +1,7 @@
 import type { EncodedData } from '../shared/data/encode.ts';
 import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
+import { LoopYielder } from '../shared/event-loop.ts';
 import type { Logger } from '../shared/logger.ts';
 import { classificationReport } from '../shared/metrics/classification.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
@@ -61,6 +62,10 @@ export class SiteModelRunner {
   static async create(spec: ModelSpecMsg, space: FeatureSpace, siteSeed: number, log: Logger, opts: RunnerOptions = {}): Promise<SiteModelRunner> {
     await loadBackend(backendFromEnv(process.env), log);
     const model = createModel(spec.kind, space, spec.raw, spec.seed);
+    // Initialising a large model is a long stretch of its own: a turn before the caller
+    // evaluates and trains, so the three never hold the loop as one (keepalive).
+    const yielder = new LoopYielder(opts.yieldEveryMs);
+    if (yielder.due) await yielder.yield();
     return new SiteModelRunner(spec, space, model, trainingConfig(spec.kind, spec.raw), siteSeed, log, opts);
   }
 

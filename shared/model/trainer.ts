@@ -69,8 +69,17 @@ export async function trainLocal(
   opts: LocalTrainOptions,
 ): Promise<LocalTrainSummary> {
   const { config, signal } = opts;
-  signal?.throwIfAborted();
   const yielder = new LoopYielder(opts.yieldEveryMs);
+  // Called only when due, never awaited otherwise: with yields off (Infinity) the loop
+  // stays free of awaits, so in-process sites interleave exactly as before.
+  const pause = async () => {
+    await yielder.yield();
+    signal?.throwIfAborted();
+  };
+  signal?.throwIfAborted();
+  // A turn before starting: the caller's own work (model creation, evaluation) and the
+  // optimizer's set-up over every parameter must not add up to one long stretch.
+  if (yielder.due) await pause();
   const weights = opts.rowWeights ?? patternWeights(model, data, ctx.prior);
   const mu = opts.proximalMu ?? 0;
   const optimizer = new FlatAdam(model.params.variables(), {
@@ -85,6 +94,7 @@ export async function trainLocal(
   let steps = 0;
   const order = Array.from({ length: data.n }, (_, i) => i);
   try {
+    if (yielder.due) await pause();
     for (let epoch = 0; epoch < config.localEpochs; epoch++) {
       opts.rng.shuffle(order);
       let sum = 0;
@@ -103,10 +113,7 @@ export async function trainLocal(
         steps++;
         // Only here, between batches: no batch tensors are alive and no tf.tidy scope is
         // open (one held across an await would collect other callers' tensors).
-        if (yielder.due) {
-          await yielder.yield();
-          signal?.throwIfAborted();
-        }
+        if (yielder.due) await pause();
       }
       lastLoss = sum / Math.max(count, 1);
       opts.onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, loss: lastLoss, step: steps });
