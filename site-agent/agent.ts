@@ -39,6 +39,12 @@ export interface SiteAgentOptions {
   onPredictions?: (p: { site: string; rows: number[]; labels: Uint8Array; scores: Float32Array }) => void;
   /** Largest task payload accepted from the coordinator. */
   maxPayloadBytes?: number;
+  /**
+   * Random per site process, sent in every join: it tells the coordinator that a join after
+   * a broken stream comes from the same process, which may replace its own dead stream
+   * (another process is refused while the site is connected).
+   */
+  session?: string;
   /** A stop request (SIGTERM): local training ends between batches instead of running to the end. */
   signal?: AbortSignal;
   /**
@@ -73,7 +79,8 @@ export class SiteAgent {
   /** Runs until the coordinator ends the federation; throws when the stream breaks or closes before that. Returns the end message. */
   async run(): Promise<string> {
     const { transport, log } = this.o;
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site }));
+    const session = this.o.session === undefined ? {} : { session: this.o.session };
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site, ...session }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     log.info('joined federation', { federation: welcome.federation, welcome: welcome.message });

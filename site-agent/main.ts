@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
+import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
 import { grpcSiteTransport } from './grpc-client.ts';
 import { prepareLocalData } from './local-data.ts';
 
@@ -9,6 +11,15 @@ const MAX_CHUNK = 4 * 1024 * 1024;
 /** Reconnect backoff: 200 ms doubling to 10 s, jittered to 50-100% so restarted sites do not all knock at once. */
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_MAX_MS = 10_000;
+
+/**
+ * How long a join refused because the site is already connected keeps being retried:
+ * the connection the coordinator holds may be this site's own, dead without a word (a
+ * crashed host, a broken network), and keepalive closes such a stream within one ping
+ * interval plus its timeout. Refused for longer than that, the holder is alive: another
+ * process runs this site's kit.
+ */
+export const ALREADY_CONNECTED_GRACE_MS = KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS + 5_000;
 
 export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
   const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
@@ -27,7 +38,12 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;
+  // One per process: this process's own reconnects may replace its dead stream at once.
+  const session = randomUUID();
+  let refusedSince: number | undefined;
   for (;;) {
+    // A stop that came while waiting to retry: do not join again.
+    if (signal?.aborted) return 'stopped on request';
     attempt++;
     const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK);
     const onAbort = () => transport.close();
@@ -43,12 +59,29 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
       seed: cfg.seed,
       log,
       signal,
+      session,
     });
     try {
       return await agent.run();
     } catch (e) {
       if (signal?.aborted) return 'stopped on request';
       const err = e as Error & { code?: number };
+      if (refusalReason(e) === 'already-connected') {
+        const now = Date.now();
+        refusedSince ??= now;
+        if (now - refusedSince > ALREADY_CONNECTED_GRACE_MS)
+          throw new Error(
+            `site "${cfg.site}" is already connected to the coordinator from another process (refused for ${Math.round((now - refusedSince) / 1000)} s); ` +
+              'this copy exits. Stop the other copy of this site kit first',
+          );
+        if (refusedSince === now)
+          log.warn('the coordinator says this site is already connected; retrying while a dead connection of this site would be dropped', {
+            withinSeconds: ALREADY_CONNECTED_GRACE_MS / 1000,
+          });
+        await new Promise((r) => setTimeout(r, Math.min(3000, reconnectDelayMs(attempt))));
+        continue;
+      }
+      refusedSince = undefined;
       // A connection that was up and broke: the window to reconnect starts now, not at start-up.
       if (agent.joined && err.code === 14) {
         deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
