@@ -15,7 +15,7 @@ import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
-import { SiteModelRunner } from './model-runner.ts';
+import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
 const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end'];
@@ -53,6 +53,8 @@ export interface SiteAgentOptions {
    * sites finish (and so the aggregate's summation order) never depends on the clock.
    */
   trainYieldEveryMs?: number;
+  /** Where the model runs: by default in this thread; a deployed site uses a worker thread (worker-runner.ts). */
+  runner?: RunnerFactory;
 }
 
 /**
@@ -61,7 +63,7 @@ export interface SiteAgentOptions {
  */
 export class SiteAgent {
   private readonly replay = new ReplayGuard({ maxAgeMs: 10 * 60_000 });
-  private runner: SiteModelRunner | undefined;
+  private runner: ModelRunner | undefined;
   /** Whether this agent got as far as a welcome (a lost connection then renews the reconnect window). */
   joined = false;
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
@@ -78,6 +80,16 @@ export class SiteAgent {
 
   /** Runs until the coordinator ends the federation; throws when the stream breaks or closes before that. Returns the end message. */
   async run(): Promise<string> {
+    try {
+      return await this.serve();
+    } finally {
+      // The model lives as long as this connection's agent (a worker thread, perhaps).
+      this.runner?.dispose();
+      this.runner = undefined;
+    }
+  }
+
+  private async serve(): Promise<string> {
     const { transport, log } = this.o;
     const session = this.o.session === undefined ? {} : { session: this.o.session };
     const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site, ...session }));
@@ -164,26 +176,26 @@ export class SiteAgent {
     }
     const space = task.featureSpace!;
     const enc = this.encode(space);
-    this.runner ??= await SiteModelRunner.create(task.model!, space, this.o.seed, log, { signal: this.o.signal, yieldEveryMs: this.o.trainYieldEveryMs });
+    this.runner ??= await (this.o.runner ?? inProcessRunner)(task.model!, space, this.o.seed, log, { signal: this.o.signal, yieldEveryMs: this.o.trainYieldEveryMs });
     const runner = this.runner;
-    runner.setWeights(weights);
+    await runner.setWeights(weights);
     const temper = typeof task.config.temper === 'number' ? task.config.temper : 1;
     const balance = task.balance === undefined ? undefined : validateOutcomeBalance(task.balance, `round ${task.round} task: balance`);
     const ctx = { round: task.round, prior: task.prior!, balance, temper };
-    const evaluation = runner.evaluate(enc.test, ctx);
+    const evaluation = await runner.evaluate(enc.test, ctx);
     if (task.kind === 'fit') {
       const t0 = performance.now();
       const summary = await runner.train(enc.train, ctx, task.config, weights);
       const trainMs = performance.now() - t0;
       log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc, trainMs: Math.round(trainMs) });
-      const w = runner.getWeights();
+      const w = await runner.getWeights();
       const unsound = !Number.isFinite(summary.loss) ? `training loss is ${summary.loss}` : w.some((v) => !Number.isFinite(v)) ? 'the trained weights hold a non-finite value' : undefined;
       if (unsound) {
         // Never send NaN: report the failure; the coordinator fails this site for the round at once.
         log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
         return { meta: { ...base, error: unsound } };
       }
-      const health = runner.health(enc.train, ctx);
+      const health = await runner.health(enc.train, ctx);
       return {
         meta: {
           ...base,
@@ -205,7 +217,7 @@ export class SiteAgent {
       log.info('local-only model evaluated', { auroc: localEvaluation.auroc, trainMs: Math.round(performance.now() - t0) });
     }
     // The final evaluation also sends calibration sums over the held-out rows (never the scores).
-    const scores = task.config.final && enc.test.n > 0 ? runner.predict(enc.test, ctx) : undefined;
+    const scores = task.config.final && enc.test.n > 0 ? await runner.predict(enc.test, ctx) : undefined;
     if (scores && this.o.onPredictions)
       this.o.onPredictions({ site: this.o.site, rows: data.testRows, labels: data.test.labels, scores });
     const calibration = scores ? calibrationSums(data.test.labels, scores) : undefined;

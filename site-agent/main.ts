@@ -5,6 +5,7 @@ import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
 import { grpcSiteTransport } from './grpc-client.ts';
+import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 
 const MAX_CHUNK = 4 * 1024 * 1024;
@@ -60,6 +61,8 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
       log,
       signal,
       session,
+      // The model in a worker thread: this thread holds the connection and must answer keepalive.
+      runner: workerRunner,
     });
     try {
       return await agent.run();
