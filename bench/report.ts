@@ -194,7 +194,7 @@ function renderRound(r: RoundOverheadResult): string[] {
       `${f(r.model.modelBytes / 2 ** 20, 2)} MiB of weights. The coordinator (createFederation + startGrpcServer on 127.0.0.1, port 0, ` +
       `FedAvg, ${r.spool} spool as deployed, ${r.chunkSize / 2 ** 20} MiB chunks) runs in one process; the 4 sites (the four heart-disease files, ` +
       `${r.sites.map((s) => `${s.site} ${s.trainRows}/${s.testRows}`).join(', ')} train/test rows) each run a SiteAgent with its own grpcSiteTransport ` +
-      `**as separate child processes** (bench/round-site.ts): training is synchronous, so in-process sites would train one after another ` +
+      `**as separate child processes** (bench/round-site.ts): training runs on the process's one JS thread, so in-process sites would share it ` +
       `and three sites' training would count as overhead. tfjs backend: ${r.backend} (coordinator), ` +
       `${[...new Set(Object.values(r.siteBackends))].join('/')} (sites). ${r.rounds} fit rounds, 1 local epoch each. ` +
       'Overhead per round = `RoundRecord.durationMs - RoundRecord.slowestTrainMs` (from the onEvent callback); the summary is the median over rounds ' +

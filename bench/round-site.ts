@@ -1,8 +1,8 @@
 /**
  * Child process of bench/round-overhead.ts: one hospital's SiteAgent over its own
  * gRPC transport, as `fedcausal site start` runs it, plus timestamps for the round
- * breakdown. Sites run as separate processes because training is synchronous: four
- * in-process sites would train one after another, and "duration - slowest training"
+ * breakdown. Sites run as separate processes because training runs on the process's
+ * one JS thread: four in-process sites would share it, and "duration - slowest training"
  * would then count three other sites' training as overhead.
  *
  *   node --import tsx bench/round-site.ts CONFIG.json
@@ -98,9 +98,14 @@ function timeRunner(events: SiteEvent[], round: () => number | undefined): void 
     const orig = proto[name]!;
     proto[name] = function (this: unknown, ...args: unknown[]) {
       const t0 = now();
+      const record = () => {
+        const t1 = now();
+        events.push({ t: t1, what: name, round: round(), ms: t1 - t0 });
+      };
       const out = orig.apply(this, args);
-      const t1 = now();
-      events.push({ t: t1, what: name, round: round(), ms: t1 - t0 });
+      // train is async (it yields to the event loop): time it to its settling, not its first await.
+      if (out instanceof Promise) return out.finally(record);
+      record();
       return out;
     };
   }

@@ -110,11 +110,11 @@ class Runner {
     readonly role?: DebiasedRole,
   ) {}
 
-  call(w: HeartWorkload, cfg: ModelConfig, c: TrainCall, prior: ReturnType<typeof derivePrior>): void {
+  async call(w: HeartWorkload, cfg: ModelConfig, c: TrainCall, prior: ReturnType<typeof derivePrior>): Promise<void> {
     this.model.attachTrainingSet?.(w.data.n);
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const s = trainLocal(this.model, w.data, { round: 1, prior }, {
+    const s = await trainLocal(this.model, w.data, { round: 1, prior }, {
       config: { ...cfg, localEpochs: c.epochs },
       rng: this.rng,
       globalEpochOffset: this.epochsDone,
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
 
   // Calls interleaved across models, so a burst of load from other work hits them alike.
   for (const c of plan) {
-    for (const r of runners) r.call(w, cfg, c, prior);
+    for (const r of runners) await r.call(w, cfg, c, prior);
     if (c.label === 'timed') log(`${c.label} ${runners.map((r) => `${r.role ?? r.kind}: ${r.seconds.at(-1)!.toFixed(2)}s`).join(', ')}`);
   }
   const runs = runners.map((r) => r.result(w.data.n, stepsPerRepeat, epochs));

@@ -184,6 +184,9 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       transport,
       seed: siteSeed(o.seed + 7, s.name),
       log: log.child({ site: s.name }),
+      // No keepalive to serve in one process; yielding on the clock would let the clock decide
+      // the order sites deliver in, and the float sums of the aggregate with it.
+      trainYieldEveryMs: Infinity,
       onPredictions: (p) =>
         p.rows.forEach((row, i) => predictions.push({ site: p.site, row, label: p.labels[i]!, score: p.scores[i]! })),
     });

@@ -1,3 +1,4 @@
+import { ProtocolError } from '../shared/errors.ts';
 import type { TaskSink } from '../shared/transport/types.ts';
 
 export interface EnrolledSite {
@@ -21,7 +22,7 @@ export interface SiteState {
 export class SiteDirectory {
   private readonly enrolled = new Map<string, EnrolledSite>();
   private readonly state = new Map<string, SiteState>();
-  private readonly sinks = new Map<string, TaskSink>();
+  private readonly sinks = new Map<string, { sink: TaskSink; session: string | undefined }>();
   private readonly listeners = new Set<(site: string, online: boolean) => void>();
 
   constructor(sites: EnrolledSite[]) {
@@ -41,16 +42,37 @@ export class SiteDirectory {
     return [...this.state.values()].filter((s) => s.online).map((s) => s.name);
   }
   sink(site: string): TaskSink | undefined {
-    return this.sinks.get(site);
+    return this.sinks.get(site)?.sink;
   }
   states(): SiteState[] {
     return [...this.state.values()];
   }
 
-  connect(site: string, sink: TaskSink): void {
+  /**
+   * Registers `sink` as the site's connection. A site has one connection at a time: a
+   * second copy of the same kit must not silently take the federation's stream from the
+   * first, so a join while the site's stream is open is refused ('already-connected').
+   *
+   * An open stream is not proof of a live peer: a site whose host died or whose network
+   * broke leaves a stream this side has not yet seen end. Two things keep such a site
+   * able to rejoin. `session` (random per site process, inside its signed join) lets the
+   * same process, reconnecting because its stream broke, replace the stream it knows is
+   * dead at once. A new process is refused until keepalive closes the dead stream (no
+   * answer to a ping within 5 s, pings every 10 s: within 15 s), and the site agent keeps
+   * retrying that long before it concludes that another live process holds the site.
+   */
+  connect(site: string, sink: TaskSink, session?: string): void {
     const old = this.sinks.get(site);
-    if (old && old !== sink) old.end('replaced by a newer connection from the same site');
-    this.sinks.set(site, sink);
+    if (old && old.sink !== sink) {
+      if (session === undefined || old.session !== session)
+        throw new ProtocolError(
+          `site "${site}" is already connected to this coordinator from another process; a second connection is refused. ` +
+            'Stop the other copy of this site kit (if it is gone, its connection is dropped within 15 s and the site may join again)',
+          'already-connected',
+        );
+      old.sink.end('replaced by the same site process reconnecting');
+    }
+    this.sinks.set(site, { sink, session });
     this.touch(site);
     this.state.get(site)!.online = true;
     for (const l of this.listeners) l(site, true);
@@ -58,7 +80,7 @@ export class SiteDirectory {
 
   /** Called when a site's stream ends; ignored if a newer stream already replaced it. */
   disconnect(site: string, sink: TaskSink): void {
-    if (this.sinks.get(site) !== sink) return;
+    if (this.sinks.get(site)?.sink !== sink) return;
     this.sinks.delete(site);
     const s = this.state.get(site)!;
     s.online = false;

@@ -80,7 +80,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       const chunks: Uint8Array[] = [];
       for await (const c of join.chunks) chunks.push(c);
       const opener = new PayloadOpener(header, join.header, this.d.boxSecretKey);
-      let meta: { protocolVersion?: number } | undefined;
+      let meta: { protocolVersion?: number; session?: unknown } | undefined;
       const reader = new FrameReader((m) => (meta = m as typeof meta));
       chunks.forEach((c, i) => reader.push(opener.open(i, c)));
       opener.finish();
@@ -90,11 +90,13 @@ export class CoordinatorService implements CoordinatorEndpoint {
           `site speaks protocol version ${meta?.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`,
           'malformed',
         );
+      if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
+        throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
+      this.d.directory.connect(header.site, sink, meta.session);
     } catch (e) {
       this.refuse(e, verified, join.header);
     }
     const site = header.site;
-    this.d.directory.connect(site, sink);
     this.d.log.info('site joined', { site });
     queueMicrotask(() => this.d.gate.connected(site));
     return {

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { channelOptions, federationService, statusFor, writeWithBackpressure, type FrameMsg } from '../shared/transport/grpc-proto.ts';
+import { channelOptions, federationService, refusalStatus, writeWithBackpressure, type FrameMsg } from '../shared/transport/grpc-proto.ts';
 import type { CoordinatorEndpoint, TaskSink, WireMessage } from '../shared/transport/types.ts';
 
 /** Serves a CoordinatorEndpoint over gRPC. Bind to loopback unless deployment says otherwise. */
@@ -48,7 +48,8 @@ export async function startGrpcServer(opts: {
           ended = true;
           // emit('error'), not destroy(): grpc-js turns an 'error' into the call's status and ends
           // the stream; destroy() drops the status, and the refused site would wait forever.
-          call.emit('error', Object.assign(new Error(e.message), { code: statusFor(e), details: e.message }));
+          // The reason rides in the trailers: a site told 'already-connected' acts on it.
+          call.emit('error', Object.assign(new Error(e.message), refusalStatus(e)));
         });
     },
     Submit: (call: grpc.ServerReadableStream<FrameMsg, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -74,7 +75,7 @@ export async function startGrpcServer(opts: {
         return endpoint.submit({ header: first.value.header.header, signature: first.value.header.signature, chunks });
       })().then(
         (reply) => callback(null, reply),
-        (e: Error) => callback({ code: statusFor(e), details: e.message }),
+        (e: Error) => callback(refusalStatus(e)),
       );
     },
   });

@@ -62,7 +62,7 @@ export async function diagnoseWeighting(weighting: 'group-balanced' | 'lff', see
     const config = trainingConfig('debiased', raw);
     model.attachTrainingSet?.(enc.n);
     const rng = new Rng(seed ^ 0x5eed);
-    for (let ep = 0; ep < epochs; ep++) trainLocal(model, enc, { round: ep + 1, prior }, { config, rng, globalEpochOffset: ep });
+    for (let ep = 0; ep < epochs; ep++) await trainLocal(model, enc, { round: ep + 1, prior }, { config, rng, globalEpochOffset: ep });
     const r = model.rowRatios(enc.n);
     const col = pooled.features.indexOf(reading);
     const idx = pooled.values.flatMap((row, i) => (row[col] === null ? [] : [i]));

@@ -22,7 +22,8 @@ export class ProtocolError extends Error {
       | 'oversized'
       | 'malformed'
       | 'not-expected'
-      | 'decrypt-failed',
+      | 'decrypt-failed'
+      | 'already-connected',
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -16,7 +16,7 @@ import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
-import { SiteModelRunner } from './model-runner.ts';
+import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 export class FederationEndedBadly extends Error {
@@ -46,6 +46,22 @@ export interface SiteAgentOptions {
   onPredictions?: (p: { site: string; rows: number[]; labels: Uint8Array; scores: Float32Array }) => void;
   /** Largest task payload accepted from the coordinator. */
   maxPayloadBytes?: number;
+  /**
+   * Random per site process, sent in every join: it tells the coordinator that a join after
+   * a broken stream comes from the same process, which may replace its own dead stream
+   * (another process is refused while the site is connected).
+   */
+  session?: string;
+  /** A stop request (SIGTERM): local training ends between batches instead of running to the end. */
+  signal?: AbortSignal;
+  /**
+   * How often local training yields to the event loop (ms). Over gRPC the default keeps
+   * keepalive answered; in-process simulation passes Infinity so the order in which
+   * sites finish (and so the aggregate's summation order) never depends on the clock.
+   */
+  trainYieldEveryMs?: number;
+  /** Where the model runs: by default in this thread; a deployed site uses a worker thread (worker-runner.ts). */
+  runner?: RunnerFactory;
 }
 
 /**
@@ -54,7 +70,7 @@ export interface SiteAgentOptions {
  */
 export class SiteAgent {
   private readonly replay = new ReplayGuard({ maxAgeMs: 10 * 60_000 });
-  private runner: SiteModelRunner | undefined;
+  private runner: ModelRunner | undefined;
   /** Whether this agent got as far as a welcome (a lost connection then renews the reconnect window). */
   joined = false;
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
@@ -72,13 +88,31 @@ export class SiteAgent {
   /**
    * Runs until the coordinator ends the federation; throws when the stream breaks or closes
    * before that. Returns the end message. One agent serves every reconnection, so its model
-   * state (and with it the federation's result) does not depend on how often it reconnected.
+   * state (and with it the federation's result) does not depend on how often it reconnected;
+   * close() releases the model when the agent is done for good.
    */
   async run(transport: SiteTransport | undefined = this.o.transport): Promise<string> {
+    try {
+      return await this.serve(transport);
+    } catch (e) {
+      // A lost connection keeps the model for the reconnection; anything else ends the agent.
+      if ((e as { code?: number }).code !== 14) this.close();
+      throw e;
+    }
+  }
+
+  /** Releases the model (a worker thread, perhaps). */
+  close(): void {
+    this.runner?.dispose();
+    this.runner = undefined;
+  }
+
+  private async serve(transport: SiteTransport | undefined): Promise<string> {
     if (!transport) throw new Error('SiteAgent.run: no transport');
     const { log } = this.o;
     this.joined = false;
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site }));
+    const session = this.o.session === undefined ? {} : { session: this.o.session };
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site, ...session }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     // A restarted coordinator asks its uncommitted round again, under new message ids.
@@ -90,6 +124,7 @@ export class SiteAgent {
         log.info('federation ended', { reason: meta.message, outcome: meta.outcome });
         // A failed or incomplete federation is a failure here too: a supervisor sees exit 1.
         if (meta.outcome && meta.outcome !== 'complete') throw new FederationEndedBadly(meta.message ?? meta.outcome);
+        this.close();
         return meta.message ?? 'ended';
       }
       crashPoint(`task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}`, meta.round);
@@ -168,26 +203,26 @@ export class SiteAgent {
     }
     const space = task.featureSpace!;
     const enc = this.encode(space);
-    this.runner ??= await SiteModelRunner.create(task.model!, space, this.o.seed, log);
+    this.runner ??= await (this.o.runner ?? inProcessRunner)(task.model!, space, this.o.seed, log, { signal: this.o.signal, yieldEveryMs: this.o.trainYieldEveryMs });
     const runner = this.runner;
-    runner.setWeights(weights);
+    await runner.setWeights(weights);
     const temper = typeof task.config.temper === 'number' ? task.config.temper : 1;
     const balance = task.balance === undefined ? undefined : validateOutcomeBalance(task.balance, `round ${task.round} task: balance`);
     const ctx = { round: task.round, prior: task.prior!, balance, temper };
-    const evaluation = runner.evaluate(enc.test, ctx);
+    const evaluation = await runner.evaluate(enc.test, ctx);
     if (task.kind === 'fit') {
       const t0 = performance.now();
-      const summary = runner.train(enc.train, ctx, task.config, weights);
+      const summary = await runner.train(enc.train, ctx, task.config, weights);
       const trainMs = performance.now() - t0;
-      log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc });
-      const w = runner.getWeights();
+      log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc, trainMs: Math.round(trainMs) });
+      const w = await runner.getWeights();
       const unsound = !Number.isFinite(summary.loss) ? `training loss is ${summary.loss}` : w.some((v) => !Number.isFinite(v)) ? 'the trained weights hold a non-finite value' : undefined;
       if (unsound) {
         // Never send NaN: report the failure; the coordinator fails this site for the round at once.
         log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
         return { meta: { ...base, error: unsound } };
       }
-      const health = runner.health(enc.train, ctx);
+      const health = await runner.health(enc.train, ctx);
       return {
         meta: {
           ...base,
@@ -204,11 +239,12 @@ export class SiteAgent {
     // evaluate
     let localEvaluation;
     if (task.config.localBaseline && enc.train.n > 0) {
+      const t0 = performance.now();
       localEvaluation = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
-      log.info('local-only model evaluated', { auroc: localEvaluation.auroc });
+      log.info('local-only model evaluated', { auroc: localEvaluation.auroc, trainMs: Math.round(performance.now() - t0) });
     }
     // The final evaluation also sends calibration sums over the held-out rows (never the scores).
-    const scores = task.config.final && enc.test.n > 0 ? runner.predict(enc.test, ctx) : undefined;
+    const scores = task.config.final && enc.test.n > 0 ? await runner.predict(enc.test, ctx) : undefined;
     if (scores && this.o.onPredictions)
       this.o.onPredictions({ site: this.o.site, rows: data.testRows, labels: data.test.labels, scores });
     const calibration = scores ? calibrationSums(data.test.labels, scores) : undefined;

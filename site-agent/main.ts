@@ -1,14 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
+import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
 import { grpcSiteTransport } from './grpc-client.ts';
+import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 
 const MAX_CHUNK = 4 * 1024 * 1024;
 /** Reconnect backoff: 200 ms doubling to 10 s, jittered to 50-100% so restarted sites do not all knock at once. */
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_MAX_MS = 10_000;
+
+/**
+ * How long a join refused because the site is already connected keeps being retried:
+ * the connection the coordinator holds may be this site's own, dead without a word (a
+ * crashed host, a broken network), and keepalive closes such a stream within one ping
+ * interval plus its timeout. Refused for longer than that, the holder is alive: another
+ * process runs this site's kit.
+ */
+export const ALREADY_CONNECTED_GRACE_MS = KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS + 5_000;
 
 export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
   const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
@@ -27,6 +39,10 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;
+  // One per process: this process's own reconnects may replace its dead stream at once.
+  const session = randomUUID();
+  let refusedSince: number | undefined;
+  // One agent for every connection: its model carries across reconnections (see SiteAgent.run).
   const agent = new SiteAgent({
     site: cfg.site,
     federation: cfg.federation,
@@ -36,30 +52,57 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
     coordinator: cfg.coordinator,
     seed: cfg.seed,
     log,
+    signal,
+    session,
+    // The model in a worker thread: this thread holds the connection and must answer keepalive.
+    runner: workerRunner,
   });
-  for (;;) {
-    attempt++;
-    const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK);
-    const onAbort = () => transport.close();
-    signal?.addEventListener('abort', onAbort);
-    try {
-      return await agent.run(transport);
-    } catch (e) {
+  try {
+    for (;;) {
+      // A stop that came while waiting to retry: do not join again.
       if (signal?.aborted) return 'stopped on request';
-      const err = e as Error & { code?: number };
-      // A connection that was up and broke: the window to reconnect starts now, not at start-up.
-      if (agent.joined && err.code === 14) {
-        deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
-        attempt = 1;
-        log.warn('connection to the coordinator lost, reconnecting', { error: err.message, withinSeconds: cfg.connectTimeoutSeconds });
+      attempt++;
+      const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK);
+      const onAbort = () => transport.close();
+      signal?.addEventListener('abort', onAbort);
+      try {
+        return await agent.run(transport);
+      } catch (e) {
+        if (signal?.aborted) return 'stopped on request';
+        const err = e as Error & { code?: number };
+        if (refusalReason(e) === 'already-connected') {
+          const now = Date.now();
+          refusedSince ??= now;
+          if (now - refusedSince > ALREADY_CONNECTED_GRACE_MS)
+            throw new Error(
+              `site "${cfg.site}" is already connected to the coordinator from another process (refused for ${Math.round((now - refusedSince) / 1000)} s); ` +
+                'this copy exits. Stop the other copy of this site kit first',
+            );
+          if (refusedSince === now)
+            log.warn('the coordinator says this site is already connected; retrying while a dead connection of this site would be dropped', {
+              withinSeconds: ALREADY_CONNECTED_GRACE_MS / 1000,
+            });
+          await new Promise((r) => setTimeout(r, Math.min(3000, reconnectDelayMs(attempt))));
+          continue;
+        }
+        refusedSince = undefined;
+        // A connection that was up and broke: the window to reconnect starts now, not at start-up.
+        if (agent.joined && err.code === 14) {
+          deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
+          attempt = 1;
+          log.warn('connection to the coordinator lost, reconnecting', { error: err.message, withinSeconds: cfg.connectTimeoutSeconds });
+        }
+        // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
+        if (err.code !== 14 || Date.now() > deadline || signal?.aborted) throw e;
+        if (attempt === 1 || attempt % 10 === 0) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress });
+        await new Promise((r) => setTimeout(r, reconnectDelayMs(attempt)));
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        transport.close();
       }
-      // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
-      if (err.code !== 14 || Date.now() > deadline || signal?.aborted) throw e;
-      if (attempt === 1 || attempt % 10 === 0) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress });
-      await new Promise((r) => setTimeout(r, reconnectDelayMs(attempt)));
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      transport.close();
     }
+  } finally {
+    // Whatever ends the agent (the federation's end, a stop, giving up) releases its model.
+    agent.close();
   }
 }

@@ -1,13 +1,14 @@
 import type { EncodedData } from '../shared/data/encode.ts';
 import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
+import { LoopYielder } from '../shared/event-loop.ts';
 import type { Logger } from '../shared/logger.ts';
 import { classificationReport } from '../shared/metrics/classification.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import type { ModelConfig } from '../shared/model/config.ts';
 import { createModel, trainingConfig } from '../shared/model/factory.ts';
 import type { FedModel, RoundContext } from '../shared/model/model.ts';
-import { patternWeights, predictAll, trainLocal } from '../shared/model/trainer.ts';
+import { patternWeights, predictAll, trainLocal, type LocalTrainSummary } from '../shared/model/trainer.ts';
 import { balanceFeatures, outcomeWeights, type OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { healthSums, type HealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, type DebiasConfig, type DebiasedModel } from '../shared/model/variants/debiased/index.ts';
@@ -22,6 +23,14 @@ export interface RunnerContext {
   balance?: OutcomeBalance;
   /** The coordinator's tempering of the debiasing weights (1 = full). */
   temper?: number;
+}
+
+/** How the site's training shares its process (see LocalTrainOptions). */
+export interface RunnerOptions {
+  /** A stop request: training ends between batches. */
+  signal?: AbortSignal;
+  /** Event-loop yield interval of local training (ms); Infinity for in-process simulation. */
+  yieldEveryMs?: number;
 }
 
 /**
@@ -46,15 +55,20 @@ export class SiteModelRunner {
     private readonly config: ModelConfig,
     private readonly seed: number,
     private readonly log: Logger,
+    private readonly opts: RunnerOptions,
   ) {
     this.rng = new Rng(seed ^ 0x5eed);
     this.debias = spec.kind === 'debiased' ? compileDebiasConfig(spec.raw.debiasing, 'model.debiasing') : undefined;
   }
 
-  static async create(spec: ModelSpecMsg, space: FeatureSpace, siteSeed: number, log: Logger): Promise<SiteModelRunner> {
+  static async create(spec: ModelSpecMsg, space: FeatureSpace, siteSeed: number, log: Logger, opts: RunnerOptions = {}): Promise<SiteModelRunner> {
     await loadBackend(backendFromEnv(process.env), log);
     const model = createModel(spec.kind, space, spec.raw, spec.seed);
-    return new SiteModelRunner(spec, space, model, trainingConfig(spec.kind, spec.raw), siteSeed, log);
+    // Initialising a large model is a long stretch of its own: a turn before the caller
+    // evaluates and trains, so the three never hold the loop as one (keepalive).
+    const yielder = new LoopYielder(opts.yieldEveryMs);
+    if (yielder.due) await yielder.yield();
+    return new SiteModelRunner(spec, space, model, trainingConfig(spec.kind, spec.raw), siteSeed, log, opts);
   }
 
   setWeights(w: Float32Array): void {
@@ -112,7 +126,8 @@ export class SiteModelRunner {
     return healthSums(data, w, this.predict(data, c), readings);
   }
 
-  train(data: EncodedData, c: RunnerContext, config: Record<string, unknown>, anchor: Float32Array) {
+  /** One round's local training; yields to the event loop as it goes, so keepalive and a stop request are served. */
+  train(data: EncodedData, c: RunnerContext, config: Record<string, unknown>, anchor: Float32Array): Promise<LocalTrainSummary> {
     // Once per training set: per-row state (the dual branch's running losses) must carry across rounds.
     if (this.attachedRows !== data.n) {
       this.model.attachTrainingSet?.(data.n);
@@ -120,7 +135,7 @@ export class SiteModelRunner {
     }
     this.beginRound(c.round);
     const mu = typeof config.proximalMu === 'number' ? config.proximalMu : 0;
-    const summary = trainLocal(this.model, this.view(data), { round: c.round, prior: c.prior, temper: c.temper ?? 1 }, {
+    return trainLocal(this.model, this.view(data), { round: c.round, prior: c.prior, temper: c.temper ?? 1 }, {
       rowWeights: this.rowWeights(data, c),
       config: this.config,
       rng: this.rng,
@@ -129,8 +144,9 @@ export class SiteModelRunner {
       // From the round, not a local counter: a site that rejoins keeps the federation's schedule.
       globalEpochOffset: (c.round - 1) * this.config.localEpochs,
       onProgress: (p) => this.log.debug('local epoch', { round: c.round, ...p }),
+      signal: this.opts.signal,
+      yieldEveryMs: this.opts.yieldEveryMs,
     });
-    return summary;
   }
 
   /**
@@ -163,9 +179,10 @@ export class SiteModelRunner {
     c: RunnerContext,
     rounds: number,
   ): Promise<EvalMetrics> {
-    const alone = await SiteModelRunner.create(this.spec, this.space, this.seed, this.log);
+    const alone = await SiteModelRunner.create(this.spec, this.space, this.seed, this.log, this.opts);
     try {
-      for (let r = 1; r <= rounds; r++) alone.train(enc.train, { ...c, round: r }, {}, alone.getWeights());
+      // As long as the whole federation's training: it must yield like a round does.
+      for (let r = 1; r <= rounds; r++) await alone.train(enc.train, { ...c, round: r }, {}, alone.getWeights());
       return alone.evaluate(enc.test, c);
     } finally {
       alone.dispose();

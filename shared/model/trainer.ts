@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EncodedData } from '../data/encode.ts';
 import { balancingWeight, type PatternPrior } from '../data/patterns.ts';
+import { LoopYielder } from '../event-loop.ts';
 import type { Rng } from '../rng.ts';
 import type { ModelConfig } from './config.ts';
 import { FlatAdam } from './flat-adam.ts';
@@ -17,6 +18,14 @@ export interface LocalTrainOptions {
   onProgress?: (p: { epoch: number; epochs: number; loss: number; step: number }) => void;
   /** Per-row sample weights chosen by the caller (outcome balancing); default: the pattern balancing table, or 1. */
   rowWeights?: Float32Array;
+  /** Ends training between batches (the site is stopping): the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Yield to the event loop once this much time (ms) passed since the last yield, so a
+   * long training does not starve gRPC keepalive; default DEFAULT_YIELD_EVERY_MS.
+   * Infinity never yields. Yielding changes when the work runs, never what it computes.
+   */
+  yieldEveryMs?: number;
 }
 
 export interface LocalTrainSummary {
@@ -48,14 +57,29 @@ function batchTensors(d: EncodedData, idx: Int32Array, weights: Float32Array): B
   };
 }
 
-/** Trains `model` in place on a site's rows for `config.localEpochs` epochs with Adam. */
-export function trainLocal(
+/**
+ * Trains `model` in place on a site's rows for `config.localEpochs` epochs with Adam.
+ * Async only so the event loop gets a turn between batches (see LocalTrainOptions.yieldEveryMs);
+ * the caller must not touch the model until it resolves.
+ */
+export async function trainLocal(
   model: FedModel,
   data: EncodedData,
   ctx: Omit<RoundContext, 'epoch' | 'globalEpoch'>,
   opts: LocalTrainOptions,
-): LocalTrainSummary {
-  const { config } = opts;
+): Promise<LocalTrainSummary> {
+  const { config, signal } = opts;
+  const yielder = new LoopYielder(opts.yieldEveryMs);
+  // Called only when due, never awaited otherwise: with yields off (Infinity) the loop
+  // stays free of awaits, so in-process sites interleave exactly as before.
+  const pause = async () => {
+    await yielder.yield();
+    signal?.throwIfAborted();
+  };
+  signal?.throwIfAborted();
+  // A turn before starting: the caller's own work (model creation, evaluation) and the
+  // optimizer's set-up over every parameter must not add up to one long stretch.
+  if (yielder.due) await pause();
   const weights = opts.rowWeights ?? patternWeights(model, data, ctx.prior);
   const mu = opts.proximalMu ?? 0;
   const optimizer = new FlatAdam(model.params.variables(), {
@@ -70,6 +94,7 @@ export function trainLocal(
   let steps = 0;
   const order = Array.from({ length: data.n }, (_, i) => i);
   try {
+    if (yielder.due) await pause();
     for (let epoch = 0; epoch < config.localEpochs; epoch++) {
       opts.rng.shuffle(order);
       let sum = 0;
@@ -86,6 +111,9 @@ export function trainLocal(
           tf.dispose([b.x, b.present, b.y, b.weight]);
         }
         steps++;
+        // Only here, between batches: no batch tensors are alive and no tf.tidy scope is
+        // open (one held across an await would collect other callers' tensors).
+        if (yielder.due) await pause();
       }
       lastLoss = sum / Math.max(count, 1);
       opts.onProgress?.({ epoch: epoch + 1, epochs: config.localEpochs, loss: lastLoss, step: steps });

@@ -24,6 +24,24 @@ export interface FrameMsg {
   welcome?: { federation: string; protocolVersion: number; message: string };
 }
 
+/** Trailing-metadata key carrying a refusal's ProtocolError reason, so a peer can act on it without parsing text. */
+export const REASON_METADATA_KEY = 'fedcausal-reason';
+
+/** The gRPC status a refusal is sent with, and its reason in the trailers. */
+export function refusalStatus(e: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } {
+  const metadata = new grpc.Metadata();
+  if (e instanceof ProtocolError) metadata.set(REASON_METADATA_KEY, e.reason);
+  return { code: statusFor(e), details: (e as Error).message, metadata };
+}
+
+/** The ProtocolError reason behind a refusal: thrown in process, or read from a gRPC error's trailers. */
+export function refusalReason(e: unknown): string | undefined {
+  if (e instanceof ProtocolError) return e.reason;
+  const v = (e as { metadata?: unknown } | undefined)?.metadata;
+  const got = v instanceof grpc.Metadata ? v.get(REASON_METADATA_KEY)[0] : undefined;
+  return typeof got === 'string' ? got : undefined;
+}
+
 /** One place mapping refusal reasons to gRPC status codes. */
 export function statusFor(e: unknown): grpc.status {
   if (!(e instanceof ProtocolError)) return grpc.status.INTERNAL;
@@ -34,6 +52,7 @@ export function statusFor(e: unknown): grpc.status {
     case 'decrypt-failed':
       return grpc.status.UNAUTHENTICATED;
     case 'replay':
+    case 'already-connected':
       return grpc.status.ALREADY_EXISTS;
     case 'stale-round':
     case 'not-expected':
@@ -45,13 +64,17 @@ export function statusFor(e: unknown): grpc.status {
   }
 }
 
+/** Keepalive, both sides: a ping every 10 s, and a peer that has not answered one within 5 s is gone. */
+export const KEEPALIVE_TIME_MS = 10_000;
+export const KEEPALIVE_TIMEOUT_MS = 5_000;
+
 /** Per-message size allowed on the wire: one chunk plus framing, far under the limits for whole models. */
 export function channelOptions(maxChunkSize: number): grpc.ChannelOptions {
   return {
     'grpc.max_receive_message_length': maxChunkSize + 64 * 1024,
     'grpc.max_send_message_length': maxChunkSize + 64 * 1024,
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   };

@@ -7,6 +7,7 @@ import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import type { CoordinatorEndpoint, TaskSink, WireMessage } from '../../shared/transport/types.ts';
+import { refusalReason } from '../../shared/transport/grpc-proto.ts';
 import { grpcSiteTransport } from '../../site-agent/grpc-client.ts';
 
 const MiB = 1024 * 1024;
@@ -81,6 +82,31 @@ test('a refusal reaches the site as a gRPC status with the reason', async () => 
   try {
     await assert.rejects(client.subscribe(sealed(new Uint8Array(1), 'join', id.signing.secretKey)), (e: { code?: number; details?: string }) => e.code === 7 && /not enrolled/.test(e.details ?? ''));
     await assert.rejects(client.submit(sealed(new Uint8Array(10), 'fit-result', id.signing.secretKey)), /bad signature/);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+test('a join refused because the site is already connected carries that reason in its trailers', async () => {
+  const endpoint: CoordinatorEndpoint = {
+    subscribe: async () => {
+      throw new ProtocolError('site "a" is already connected to this coordinator from another process', 'already-connected');
+    },
+    submit: async () => ({ accepted: true, message: 'ok' }),
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB);
+  try {
+    const refused = await client.subscribe(sealed(new Uint8Array(1), 'join', generateIdentity().signing.secretKey)).then(
+      () => assert.fail('the join was accepted'),
+      (e: unknown) => e,
+    );
+    assert.equal((refused as { code?: number }).code, 6, 'ALREADY_EXISTS');
+    assert.match((refused as { details?: string }).details ?? '', /already connected/);
+    // The site acts on the reason, not on the wording (or on ALREADY_EXISTS, which a replay also gets).
+    assert.equal(refusalReason(refused), 'already-connected');
+    assert.equal(refusalReason(new Error('plain')), undefined);
   } finally {
     client.close();
     await server.close();

@@ -24,8 +24,30 @@ test('per-row state (the dual branch running losses) is attached once and kept a
     attached++;
     attach(n);
   };
-  for (let round = 1; round <= 3; round++) runner.train(data, { round, prior }, {}, runner.getWeights());
+  for (let round = 1; round <= 3; round++) await runner.train(data, { round, prior }, {}, runner.getWeights());
   assert.equal(attached, 1, 'attached once, not every round');
   assert.equal(model.stats().trackedRows, data.n);
   runner.dispose();
+});
+
+test('the local-only baseline (the whole federation\'s epochs in one call) lets timers run while it trains', async () => {
+  const space = numericSpace({ labs: ['a', 'b'], imaging: ['c'], exam: ['d', 'e'] });
+  const train = toyData(space, 256, 2);
+  const test = toyData(space, 64, 3);
+  const prior = derivePrior(countPatternLabels(train.patterns, train.y), 3, 1);
+  const runner = await SiteModelRunner.create({ kind: 'baseline', raw: { localEpochs: 2, batchSize: 4 }, seed: 1 }, space, 1, silentLogger);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  try {
+    const t0 = performance.now();
+    const m = await runner.trainAlone({ train, test }, { round: 1, prior }, 8);
+    const ms = performance.now() - t0;
+    assert.ok(m.auroc >= 0 && m.auroc <= 1);
+    // A loop that never yields would let no timer fire until it returned (keepalive pings neither).
+    assert.ok(ticks >= 3, `${ticks} timer callbacks during ${ms.toFixed(0)} ms`);
+    assert.ok(ms > 100, `trained for ${ms.toFixed(0)} ms`);
+  } finally {
+    clearInterval(timer);
+    runner.dispose();
+  }
 });

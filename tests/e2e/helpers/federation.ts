@@ -145,8 +145,10 @@ export class RoleProcess {
 }
 
 export interface FederationOptions {
-  /** Site names from HEART_FILES. */
+  /** Site names: keys of `data.files` (by default HEART_FILES). */
   sites: string[];
+  /** Other data than the heart-disease files (synthetic cohorts): the schema and each site's file. */
+  data?: { schema: string; files: Record<string, string> };
   rounds: number;
   /** Model settings for coordinator.yaml; default a small baseline with one local epoch. */
   model?: { kind: string } & Record<string, unknown>;
@@ -197,10 +199,10 @@ export class TestFederation {
           rounds: opts.rounds,
           model: opts.model ?? { kind: 'baseline', localEpochs: 1 },
           seed: 1,
-          schema: HEART_SCHEMA,
+          schema: opts.data?.schema ?? HEART_SCHEMA,
           sites: opts.sites.map((name) => {
-            const data = HEART_FILES[name];
-            if (!data) throw new Error(`no heart-disease file for site "${name}"`);
+            const data = (opts.data?.files ?? HEART_FILES)[name];
+            if (!data) throw new Error(`no data file for site "${name}"`);
             return { name, data };
           }),
         }),

@@ -22,18 +22,18 @@ const cfg = compileModelConfig({ modalityDim: 4, hiddenDim: 8, batchSize: 32, le
 const ctx = { round: 0, prior };
 const evalCtx: RoundContext = { ...ctx, epoch: 0, globalEpoch: 0 };
 
-function train(model: FedModel, epochs = cfg.localEpochs) {
+async function train(model: FedModel, epochs = cfg.localEpochs) {
   model.attachTrainingSet?.(data.n);
   const losses: number[] = [];
-  trainLocal(model, data, ctx, { config: { ...cfg, localEpochs: epochs }, rng: new Rng(7), onProgress: (p) => losses.push(p.loss) });
+  await trainLocal(model, data, ctx, { config: { ...cfg, localEpochs: epochs }, rng: new Rng(7), onProgress: (p) => losses.push(p.loss) });
   return losses;
 }
 
-test('the full model (both parts, swap after warm-up) trains: loss falls, predictions stay sane', () => {
+test('the full model (both parts, swap after warm-up) trains: loss falls, predictions stay sane', async () => {
   const model = createDebiased(space, cfg, compileDebiasConfig({ mode: 'on', weighting: 'adaptive', swapWarmupEpochs: 2 }), 3);
   assert.equal(model.usesBalancing, true);
   const before = tf.memory().numTensors;
-  const losses = train(model);
+  const losses = await train(model);
   assert.equal(tf.memory().numTensors, before, 'no tensors leak from loss/afterStep');
   assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
   // The swap term joins at epoch 2, so compare within the phases.
@@ -48,28 +48,28 @@ test('the full model (both parts, swap after warm-up) trains: loss falls, predic
   model.dispose();
 });
 
-test('same seed, same weights and predictions; another seed differs', () => {
-  const run = (seed: number) => {
+test('same seed, same weights and predictions; another seed differs', async () => {
+  const run = async (seed: number) => {
     const m = createDebiased(space, cfg, compileDebiasConfig({ mode: 'on', swapWarmupEpochs: 0, adjustment: 'nwgm' }), seed);
-    train(m, 3);
+    await train(m, 3);
     const out = { w: m.params.getFlat(), p: predictAll(m, data, evalCtx) };
     m.dispose();
     return out;
   };
-  const a = run(5);
-  const b = run(5);
+  const a = await run(5);
+  const b = await run(5);
   assert.deepEqual(a.w, b.w);
   assert.deepEqual(a.p, b.p);
-  assert.notDeepEqual(run(6).w, a.w);
+  assert.notDeepEqual((await run(6)).w, a.w);
 });
 
-test('every term switched off is the baseline, weight for weight', () => {
+test('every term switched off is the baseline, weight for weight', async () => {
   const off = createDebiased(space, cfg, compileDebiasConfig({ mode: 'off', deconfound: false, balancing: false }), 4);
   const base = createBaseline(space, cfg, 4);
   assert.deepEqual(off.params.specs, base.params.specs);
   assert.deepEqual(off.params.getFlat(), base.params.getFlat());
-  train(off, 2);
-  train(base, 2);
+  await train(off, 2);
+  await train(base, 2);
   const [wa, wb] = [off.params.getFlat(), base.params.getFlat()];
   wa.forEach((v, i) => assert.ok(Math.abs(v - wb[i]!) < 1e-5, `weight ${i}`));
   off.dispose();
@@ -94,11 +94,11 @@ test('ablation layouts: the bias branch exists unless mode is off; auto waits fo
   for (const m of [auto, decided, off]) m.dispose();
 });
 
-test('adjustment modes change prediction, not training; none uses the own pattern', () => {
+test('adjustment modes change prediction, not training; none uses the own pattern', async () => {
   const mk = (adjustment: string) => createDebiased(space, cfg, compileDebiasConfig({ mode: 'off', adjustment }), 8);
   const exact = mk('exact');
   const none = mk('none');
-  train(exact, 2);
+  await train(exact, 2);
   none.params.setFlat(exact.params.getFlat());
   const pe = predictAll(exact, data, evalCtx);
   const pn = predictAll(none, data, evalCtx);
@@ -112,7 +112,7 @@ test('adjustment modes change prediction, not training; none uses the own patter
   none.dispose();
 });
 
-test('the bias view: flagged columns only, their modalities decide neutral rows', () => {
+test('the bias view: flagged columns only, their modalities decide neutral rows', async () => {
   const flagged = [{ feature: 'c', labelCorr: 0.6, withinClassCorr: 0.05 }];
   const v = biasView(space, compileDebiasConfig({ mode: 'on', flagged }))!;
   assert.deepEqual(Array.from(v.columns), [0, 0, 1, 0, 0]);
@@ -126,7 +126,7 @@ test('the bias view: flagged columns only, their modalities decide neutral rows'
   // Training through the view (with neutral rows: imaging absent) runs, leaks nothing and lowers the loss.
   const m = createDebiased(space, cfg, compileDebiasConfig({ active: true, weighting: 'adaptive', flagged, swapWarmupEpochs: 0 }), 2);
   const before = tf.memory().numTensors;
-  const losses = train(m, 4);
+  const losses = await train(m, 4);
   assert.equal(tf.memory().numTensors, before);
   assert.ok(losses[3]! < losses[0]!, `losses ${losses}`);
   assert.equal(m.describe!().decision, 'on');
