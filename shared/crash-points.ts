@@ -10,5 +10,9 @@ export function crashPoint(point: string, round: number): void {
   const at = process.env.FEDCAUSAL_CRASH_AT;
   if (at === undefined) return;
   if (at === `${point}:${round}`) process.kill(process.pid, 'SIGKILL');
-  else if (at === `${point}:${round}:SIGTERM`) process.kill(process.pid, 'SIGTERM');
+  else if (at === `${point}:${round}:SIGTERM`) {
+    // A line to time the stop from (stderr writes to a pipe are synchronous).
+    process.stderr.write(JSON.stringify({ level: 'warn', message: 'fault point: SIGTERM', point, round, timestamp: new Date().toISOString() }) + '\n');
+    process.kill(process.pid, 'SIGTERM');
+  }
 }
