@@ -71,13 +71,19 @@ function scaleTable(points: ScalePoint[]): string {
     n2(p.coordinatorCpuSecondsPerRound),
     n1(p.startSeconds),
     p.siteRssMiB ? `${p.siteRssMiB.median.toFixed(0)} / ${p.siteRssMiB.max.toFixed(0)}` : '-',
-    p.coordinatorExit === undefined ? '-' : `exit ${p.coordinatorExit}${p.complete ? ', complete' : ', incomplete'}`,
+    p.participants?.length ? p.participants.join(', ') : '-',
+    p.coordinatorExit === undefined ? '-' : `exit ${p.coordinatorExit}${p.complete ? ', complete' : ', incomplete'}${p.dropped?.length ? `; ${p.dropped.length} site${p.dropped.length === 1 ? '' : 's'} dropped` : ''}`,
+    p.loadAverage ? p.loadAverage.map((l) => l.toFixed(0)).join(' → ') : '-',
   ]);
-  return markdownTable(
-    ['sites', 'sites run as', 'coordinator peak RSS (MiB)', 'mean round (s)', 'rounds (s)', 'coordinator CPU per round (s)', 'start (s)', 'site peak RSS median / max (MiB)', 'run'],
+  const table = markdownTable(
+    ['sites', 'sites run as', 'coordinator peak RSS (MiB)', 'mean round (s)', 'rounds (s)', 'coordinator CPU per round (s)', 'start (s)', 'site peak RSS median / max (MiB)', 'participants per round', 'run', 'load average'],
     rows,
-    { align: ['right', 'left', 'right', 'right', 'left', 'right', 'right', 'right', 'left'] },
+    { align: ['right', 'left', 'right', 'right', 'left', 'right', 'right', 'right', 'left', 'left', 'right'] },
   );
+  const notes = points
+    .filter((p) => p.problems?.length || p.dropped?.length)
+    .map((p) => `- ${p.sites} sites: ${p.dropped?.length ? `dropped by the coordinator during the run: ${p.dropped.join(', ')}. ` : ''}${p.problems?.length ? `Problems (the first ${p.problems.length}): ${p.problems.join('; ')}. ` : ''}${p.siteExits ? `Site processes ended: ${Object.entries(p.siteExits).map(([k, v]) => `${v} ${k}`).join(', ')}.` : ''}`);
+  return notes.length ? `${table}\n${notes.join('\n')}\n` : table;
 }
 
 export function renderReport(r: ReliabilityReport): string {
@@ -127,9 +133,13 @@ ${scaleTable(r.scale)}
 ${scale ? `Synthetic cohort (\`fedcausal synth\`, ${scale.rowsPerSite} rows per site), baseline model, one local epoch, ${scale.rounds} rounds,
 every site a real \`fedcausal site start\` process on this machine. The coordinator's peak RSS
 is VmHWM from /proc; its CPU per round is user + system time from the first round's
-start to the last commit, divided by the rounds. All site processes share the machine's
+start to the last commit, divided by the rounds; round 1 includes each site setting up its
+model. All site processes share the machine's
 ${r.machine.cpus} cores, so the round time is mostly the sites' local training queueing for
-them, not the coordinator: compare the coordinator's CPU per round.
+them, not the coordinator: compare the coordinator's CPU per round. The load average
+(1 minute, at the point's start and end) counts other work on the same cores; a site
+starved of CPU while it trains cannot answer the gRPC keepalive (10 s ping, 5 s timeout)
+and is dropped, which the participants and dropped sites show.
 ` : ''}
 ## Not covered yet
 

@@ -4,12 +4,12 @@
  * docs/reliability.md (the report) and docs/reliability.json (the raw rows), together
  * with the coordinator's peak memory and round time at 4, 16, 32 and 50 sites.
  *
- *   npm run reliability -- [--only ID[,ID...]] [--quick] [--list] [--no-scale] [--scale-sites 4,16]
+ *   npm run reliability -- [--only ID[,ID...]] [--quick] [--list] [--no-scale] [--scale-sites 4,16] [--render]
  *
  * --only takes ids or id prefixes ("site-kill", "scale"); --quick runs the scenarios
  * marked quick and the two smallest scales. A partial run (--only, --quick) replaces
  * its rows in docs/reliability.json and keeps the others, each row dated, so the
- * report is always whole.
+ * report is always whole. --render only rewrites the .md from the .json.
  */
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     list: { type: 'boolean', default: false },
     'no-scale': { type: 'boolean', default: false },
     'scale-sites': { type: 'string' },
+    render: { type: 'boolean', default: false },
   },
 });
 const started = Date.now();
@@ -36,6 +37,11 @@ const say = (m: string) => console.log(`[reliability +${((Date.now() - started) 
 const JSON_PATH = join(REPO, 'docs', 'reliability.json');
 const MD_PATH = join(REPO, 'docs', 'reliability.md');
 
+if (values.render) {
+  writeFileSync(MD_PATH, renderReport(JSON.parse(readFileSync(JSON_PATH, 'utf8')) as ReliabilityReport));
+  say(`rewrote ${MD_PATH} from ${JSON_PATH}`);
+  process.exit(0);
+}
 const all = await loadScenarios();
 if (values.list) {
   for (const s of all) console.log(`${s.id}${s.quick ? ' (quick)' : ''}\n    ${s.fault}`);

@@ -7,11 +7,11 @@
  * per round is its own cost.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../tests/e2e/helpers/cli.ts';
 import type { LogLine, RoleProcess } from '../../tests/e2e/helpers/federation.ts';
-import { settle } from './facts.ts';
+import { exitText, settle } from './facts.ts';
 import { inFederation } from './phases.ts';
 import { availableMemory, cpuSeconds, PeakWatcher } from './proc.ts';
 
@@ -40,6 +40,16 @@ export interface ScalePoint {
   siteRssMiB?: { median: number; max: number };
   coordinatorExit?: number | null;
   complete?: boolean;
+  /** Sites whose update each round aggregated. */
+  participants?: number[];
+  /** The results file's problems, where the run was incomplete (the first few). */
+  problems?: string[];
+  /** Sites the coordinator saw disconnect before the federation ended (e.g. a keepalive timeout). */
+  dropped?: string[];
+  /** How the site processes ended: "exit 0" -> count. */
+  siteExits?: Record<string, number>;
+  /** The machine's 1-minute load average when this point started and ended: other work shares the cores. */
+  loadAverage?: number[];
   ranAt: string;
   commit: string;
 }
@@ -52,6 +62,7 @@ export function roundSeconds(logs: LogLine[]): number[] {
   return starts.flatMap((s) => (commits.has(s.round) ? [(commits.get(s.round)! - s.t) / 1000] : []));
 }
 
+const countBy = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const mib = (b: number) => Math.round((b / MiB) * 10) / 10;
 
@@ -59,6 +70,7 @@ const mib = (b: number) => Math.round((b / MiB) * 10) / 10;
 let measuredSiteRss: number | undefined;
 
 export async function measureScale(n: number, commit: string, say: (m: string) => void): Promise<ScalePoint> {
+  const load = loadavg()[0]!;
   const base = { sites: n, rounds: ROUNDS, rowsPerSite: ROWS_PER_SITE, ranAt: new Date().toISOString(), commit };
   const need = n * (measuredSiteRss ?? SITE_RSS_GUESS) * 1.2 + 512 * MiB;
   if (need > availableMemory())
@@ -76,7 +88,8 @@ export async function measureScale(n: number, commit: string, say: (m: string) =
         rounds: ROUNDS,
         model: { kind: 'baseline', localEpochs: 1 },
         quorum: { startTimeoutSeconds: 600, roundDeadlineSeconds: 600 },
-        siteConnectTimeoutSeconds: 300,
+        // Long enough to come back from a dropped connection, short enough not to linger long after the end.
+        siteConnectTimeoutSeconds: 60,
         hardTimeoutMs: 20 * 60_000,
       },
       async (fed) => {
@@ -106,6 +119,11 @@ export async function measureScale(n: number, commit: string, say: (m: string) =
           siteRssMiB: { median: mib(median(siteRss)), max: mib(Math.max(...siteRss)) },
           coordinatorExit: facts.coordinator.code,
           complete: facts.results?.complete ?? false,
+          participants: facts.results?.history.map((h) => h.participants) ?? [],
+          ...(facts.results?.problems.length ? { problems: facts.results.problems.slice(0, 5) } : {}),
+          dropped: [...new Set(coordinator.logs.filter((l) => l.message === 'site disconnected').map((l) => String(l.site)))],
+          siteExits: countBy(facts.sites.map((e) => exitText(e).replace(/ after .*/, ''))),
+          loadAverage: [load, loadavg()[0]!],
         };
       },
     );
