@@ -97,8 +97,9 @@ not edit it by hand. Each fault is injected into real processes: a coordinator a
 hospital site agents (\`node bin/fedcausal.js ...\`), talking gRPC on loopback, with
 their exit codes, logs and results file read from outside as an operator would.
 
-Generated ${r.generatedAt} at commit ${commits.join(', ')} on ${r.machine.cpus} CPU cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}${
-    r.machine.loadAverage ? ` (load average ${r.machine.loadAverage.map((l) => l.toFixed(1)).join(' at the start, ')} at the end: other work shares the cores)` : ''
+Generated ${r.generatedAt} from rows measured at commit ${commits.join(', ')} (each row in the JSON
+names its own), on ${r.machine.cpus} CPU cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}${
+    r.machine.loadAverage ? `; the last run saw a load average of ${r.machine.loadAverage.map((l) => l.toFixed(1)).join(' at its start and ')} at its end (other work shares the cores)` : ''
   }${r.fullRunSeconds ? `; a full run took ${(r.fullRunSeconds / 60).toFixed(1)} min` : ''}.
 
 **${count('as expected')} of ${r.scenarios.length} faults gave the expected outcome; ${count('differs')} differ${count('error') ? `; ${count('error')} could not be measured` : ''}.**
@@ -130,16 +131,16 @@ ${faultTables(r.scenarios)}
 ## Scale
 
 ${scaleTable(r.scale)}
-${scale ? `Synthetic cohort (\`fedcausal synth\`, ${scale.rowsPerSite} rows per site), baseline model, one local epoch, ${scale.rounds} rounds,
-every site a real \`fedcausal site start\` process on this machine. The coordinator's peak RSS
-is VmHWM from /proc; its CPU per round is user + system time from the first round's
-start to the last commit, divided by the rounds; round 1 includes each site setting up its
-model. All site processes share the machine's
-${r.machine.cpus} cores, so the round time is mostly the sites' local training queueing for
-them, not the coordinator: compare the coordinator's CPU per round. The load average
-(1 minute, at the point's start and end) counts other work on the same cores; a site
-starved of CPU while it trains cannot answer the gRPC keepalive (10 s ping, 5 s timeout)
-and is dropped, which the participants and dropped sites show.
+${scale ? `Synthetic cohort (\`fedcausal synth\`, ${scale.rowsPerSite} rows per site), baseline model, one local
+epoch, ${scale.rounds} rounds, every site a real \`fedcausal site start\` process on this machine. The
+coordinator's peak RSS is VmHWM from /proc; its CPU per round is user + system time from
+the first round's start to the last commit, divided by the rounds; round 1 includes each
+site setting up its model. All site processes share the machine's ${r.machine.cpus} cores, so the
+round time is mostly the sites' local training queueing for them, not the coordinator:
+compare the coordinator's CPU per round. The load average (1 minute, at the point's start
+and end) counts other work on the same cores; a site starved of CPU while it trains
+cannot answer the gRPC keepalive (10 s ping, 5 s timeout) and is dropped, which the
+participants and dropped sites show.
 ` : ''}
 ## Not covered yet
 
