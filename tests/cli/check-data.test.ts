@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
+import { HEART_COLUMNS, heartSchemaWith, misnamedHeader, oneClassFile, oneRowFile, withCell } from '../e2e/helpers/bad-data.ts';
 
 let dir: string;
 before(() => {
@@ -108,30 +109,6 @@ test('check-data without --data exits 2 and says what is required', { timeout: 3
 
 // ---- Data that cannot poison: every bad cell is exit 2 naming file, line and column. ----
 
-const HEART_COLUMNS = (JSON.parse(readFileSync(HEART_SCHEMA, 'utf8')) as { columns: string[] }).columns;
-
-/** The site's whole file with the cell at `line` (1-based, as in the file) and `column` replaced; its path. */
-function withCell(site: string, line: number, column: string, value: string, name: string): string {
-  const lines = readFileSync(HEART_FILES[site]!, 'utf8').split('\n');
-  const fields = lines[line - 1]!.split(',');
-  const k = HEART_COLUMNS.indexOf(column);
-  assert.ok(k >= 0, column);
-  fields[k] = value;
-  lines[line - 1] = fields.join(',');
-  const file = join(dir, `${name}.csv`);
-  writeFileSync(file, lines.join('\n'));
-  return file;
-}
-
-/** The heart schema with `edit` applied, written next to the data. */
-function heartSchemaWith(edit: (s: Record<string, unknown>) => void, name: string): string {
-  const s = JSON.parse(readFileSync(HEART_SCHEMA, 'utf8')) as Record<string, unknown>;
-  edit(s);
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify(s));
-  return file;
-}
-
 const badCells: { name: string; site: string; line: number; column: string; value: string; schema?: (s: Record<string, unknown>) => void; reason: RegExp }[] = [
   { name: 'huge-chol', site: 'hungary', line: 3, column: 'chol', value: '1e308', reason: /value "1e308" is out of range: \|value\| > 1e15/ },
   { name: 'hex', site: 'cleveland', line: 10, column: 'thalach', value: '0x1F', reason: /must be a number \(a plain decimal.*found "0x1F"/ },
@@ -173,36 +150,28 @@ const badCells: { name: string; site: string; line: number; column: string; valu
 
 for (const c of badCells)
   test(`check-data refuses a bad cell (${c.name}: ${c.column} = ${c.value}) naming file, line and column`, { timeout: 30_000 }, async () => {
-    const file = withCell(c.site, c.line, c.column, c.value, c.name);
-    const schema = c.schema ? heartSchemaWith(c.schema, `${c.name}-schema`) : HEART_SCHEMA;
+    const file = withCell(dir, c.site, c.line, c.column, c.value, c.name);
+    const schema = c.schema ? heartSchemaWith(dir, c.schema, `${c.name}-schema`) : HEART_SCHEMA;
     await assertRefused(['--schema', schema, '--data', file], new RegExp(`${escape(file)}:${c.line}: column "${c.column}".*${c.reason.source}`));
   });
 
 test('check-data refuses a one-row file, naming the minimum row count', { timeout: 30_000 }, async () => {
-  const file = join(dir, 'one-row.csv');
-  writeFileSync(file, readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n')[0] + '\n');
+  const file = oneRowFile(dir);
   await assertRefused(['--schema', HEART_SCHEMA, '--data', file], new RegExp(`^fedcausal check-data: ${escape(file)}: 1 data row, fewer than the minimum row count of 20`));
 });
 
 test('check-data refuses a file of one class, naming the class and the label', { timeout: 30_000 }, async () => {
-  const healthy = readFileSync(HEART_FILES.cleveland!, 'utf8')
-    .split('\n')
-    .filter((l) => l.endsWith(',0'));
-  assert.ok(healthy.length >= 20);
-  const file = join(dir, 'one-class.csv');
-  writeFileSync(file, healthy.join('\n') + '\n');
+  const { file, rows } = oneClassFile(dir);
+  assert.ok(rows >= 20);
   await assertRefused(
     ['--schema', HEART_SCHEMA, '--data', file],
-    new RegExp(`${escape(file)}: all ${healthy.length} rows are of class 0 \\("num" > 0 is false in every row\\); a site needs rows of both classes`),
+    new RegExp(`${escape(file)}: all ${rows} rows are of class 0 \\("num" > 0 is false in every row\\); a site needs rows of both classes`),
   );
 });
 
 test('check-data on a misnamed header names the missing column, the header found and a close match', { timeout: 30_000 }, async () => {
   // Schema without "columns": the header names them.
-  const schema = heartSchemaWith((s) => delete s.columns, 'header-schema');
-  const header = HEART_COLUMNS.map((c) => (c === 'chol' ? 'Chol' : c));
-  const file = join(dir, 'misnamed-header.csv');
-  writeFileSync(file, [header.join(','), ...readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n')].join('\n'));
+  const { data: file, schema } = misnamedHeader(dir);
   await assertRefused(
     ['--schema', schema, '--data', file],
     new RegExp(`${escape(file)}:1: header lacks column "chol" \\(did you mean "Chol"\\?\\) required by the schema; header found: "age", "sex", "cp", "trestbps", "Chol",`),

@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFederation } from '../../coordinator/federation.ts';
 import { createStrategy } from '../../coordinator/strategy/registry.ts';
-import { PayloadOpener, sealPayload } from '../../shared/crypto/envelope.ts';
+import { sealPayload } from '../../shared/crypto/envelope.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { loadSchema } from '../../shared/data/schema.ts';
 import { loadSiteTable } from '../../shared/data/table.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
-import { encodeFrame, FrameReader } from '../../shared/protocol/frame.ts';
+import { encodeFrame } from '../../shared/protocol/frame.ts';
 import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
 import { SiteAgent } from '../../site-agent/agent.ts';
 import { prepareLocalData } from '../../site-agent/local-data.ts';
+import { replaceUpdates, type Update } from '../e2e/helpers/tamper.ts';
 
 const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
 const schema = loadSchema(DIR + 'schema.json');
@@ -167,48 +168,17 @@ test('forged and replayed messages are refused and the federation carries on', a
   assert.ok(outcome.history.every((h) => h.participants === 3 && h.accepted), 'no round lost a site');
 });
 
-/** The genuine update's meta and weights, opened with the coordinator's key (the test plays both sides). */
-async function openUpdate(msg: WireMessage, coordBoxSecret: Uint8Array): Promise<{ meta: Record<string, unknown>; weights: Float32Array; header: ReturnType<typeof JSON.parse> }> {
-  const header = JSON.parse(new TextDecoder().decode(msg.header));
-  const opener = new PayloadOpener(header, msg.header, coordBoxSecret);
-  let meta: Record<string, unknown> = {};
-  const parts: [number, Float32Array][] = [];
-  const reader = new FrameReader((m) => (meta = m as Record<string, unknown>), (o, v) => parts.push([o, Float32Array.from(v)]));
-  let i = 0;
-  for await (const c of msg.chunks) reader.push(opener.open(i++, c));
-  opener.finish();
-  const weights = new Float32Array(reader.finish());
-  for (const [o, v] of parts) weights.set(v, o);
-  return { meta, weights, header };
-}
-
-/**
- * A transport for `wrap` that replaces va's fit results of the rounds `when` accepts: the
- * genuine update is opened with the coordinator's key, `change` edits its meta and
- * weights, and the result is sealed again with va's own key (a genuine site gone wrong).
- */
+/** A `wrap` that replaces va's fit results of the rounds `when` accepts (see replaceUpdates). */
 function replaceVaUpdate(
   s: () => ReturnType<typeof setup>,
   when: (round: number) => boolean,
-  change: (u: { meta: Record<string, unknown>; weights: Float32Array }) => { meta: Record<string, unknown>; weights?: Float32Array },
+  change: (u: Update) => { meta: Record<string, unknown>; weights?: Float32Array },
   chunkSize?: number,
 ) {
   return (site: string, t: SiteTransport): SiteTransport =>
     site !== 'va'
       ? t
-      : {
-          ...t,
-          async submit(msg) {
-            const h = JSON.parse(new TextDecoder().decode(msg.header)) as { kind: string; round: number };
-            if (h.kind !== 'fit-result' || !when(h.round)) return t.submit(msg);
-            const { meta, weights } = change(await openUpdate(msg, s().coord.box.secretKey));
-            return t.submit(sealPayload({ federation: 'test', round: h.round, site: 'va', kind: 'fit-result' }, encodeFrame(meta, weights), {
-              signingSecretKey: s().ids.va!.signing.secretKey,
-              recipientBoxPublicKey: s().coord.box.publicKey,
-              ...(chunkSize ? { chunkSize } : {}),
-            }));
-          },
-        };
+      : replaceUpdates(t, { federation: 'test', site: 'va', keys: () => ({ site: s().ids.va!, coordinator: s().coord.box }), when, change, ...(chunkSize ? { chunkSize } : {}) });
 }
 
 test('a NaN in a later chunk of an update is refused at once: the site fails that round, the round goes on without it, nothing is folded in', async () => {

@@ -58,7 +58,7 @@ test('kill -9 of the coordinator in each phase: it resumes and ends with the uni
     const sites = SITES.map((s) => fed.startSite(s));
     const resumedAt: number[] = [];
     const crash = async (point: string) => {
-      const c = await fed.startCoordinator(30_000, { FEDCAUSAL_CRASH_AT: point });
+      const c = await fed.startCoordinator(30_000, { env: { FEDCAUSAL_CRASH_AT: point } });
       const { signal } = await c.exited;
       assert.equal(signal, 'SIGKILL', `the coordinator crashed at ${point}\n${c.tail()}`);
       resumedAt.push(resumedRound(c));
@@ -93,7 +93,7 @@ test('SIGTERM to the coordinator in each phase: exit 0 within 10 s, state intact
     const sites: RoleProcess[] = [];
     const resumedAt: number[] = [];
     for (const point of ['waiting-for-sites:0', 'stats:0', 'result-fit:1', 'aggregating:2', 'committed:3', `evaluating:${ROUNDS + 1}`]) {
-      const c = await fed.startCoordinator(30_000, { FEDCAUSAL_CRASH_AT: `${point}:SIGTERM` });
+      const c = await fed.startCoordinator(30_000, { env: { FEDCAUSAL_CRASH_AT: `${point}:SIGTERM` } });
       if (sites.length === 0) sites.push(...SITES.map((s) => fed.startSite(s)));
       const stop = await c.waitForLog((l) => l.message === 'coordinator stopped on request; a restart resumes from the last committed round', 60_000, `the stop at ${point}`);
       // The signal comes at the phase's first step: the stop follows the line before it at once, the exit within 10 s.

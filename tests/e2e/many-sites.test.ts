@@ -51,7 +51,7 @@ test('16 site processes with a ~1M-parameter model complete every round', { time
         sites: names,
         rounds: ROUNDS,
         model: MODEL,
-        data: { schema: join(dataDir, 'schema.json'), files },
+        cohort: { schema: join(dataDir, 'schema.json'), files },
         // Sixteen processes loading tfjs on a small machine take a while to all be there.
         quorum: { startTimeoutSeconds: 300, roundDeadlineSeconds: 300 },
         hardTimeoutMs: 380_000,

@@ -18,7 +18,7 @@ interface Results {
 
 /** Starts a site that kills itself at `point`, then restarts it once without, as systemd's Restart=on-failure would. */
 function supervised(fed: TestFederation, site: string, point: string): Promise<RoleProcess> {
-  const first = fed.startSite(site, { FEDCAUSAL_CRASH_AT: point });
+  const first = fed.startSite(site, { env: { FEDCAUSAL_CRASH_AT: point } });
   return first.exited.then(({ signal }) => {
     assert.equal(signal, 'SIGKILL', `${site} crashed at ${point}\n${first.tail()}`);
     return fed.startSite(site);
@@ -53,7 +53,7 @@ test('a site stopped (SIGTERM) in each phase exits 0 within 10 s', { timeout: 18
     const points = { cleveland: 'task-stats-1:0', hungary: 'task-fit:1', switzerland: 'answered-fit:2', va: 'task-evaluate:4' };
     await Promise.all(
       Object.entries(points).map(async ([site, point]) => {
-        const p = fed.startSite(site, { FEDCAUSAL_CRASH_AT: `${point}:SIGTERM` });
+        const p = fed.startSite(site, { env: { FEDCAUSAL_CRASH_AT: `${point}:SIGTERM` } });
         const signalled = await p.waitForLog((l) => l.message === 'fault point: SIGTERM', 120_000, `the SIGTERM at ${point}`);
         assert.equal(await p.exitCode(10_000), 0, p.tail());
         assert.ok(Date.now() - Date.parse(String(signalled.timestamp)) < 10_000, `${site} stopped within 10 s at ${point}`);
@@ -67,7 +67,7 @@ test('a quorum that cannot be met: exit 1 naming the rounds and the missing site
   const sites = ['cleveland', 'hungary', 'va'];
   await withFederation({ sites, rounds: 2, quorum: { minSitesToAccept: 3, rejoinGraceSeconds: 2 }, hardTimeoutMs: 110_000 }, async (fed) => {
     const coordinator = await fed.startCoordinator();
-    const lost = fed.startSite('hungary', { FEDCAUSAL_CRASH_AT: 'task-fit:1' });
+    const lost = fed.startSite('hungary', { env: { FEDCAUSAL_CRASH_AT: 'task-fit:1' } });
     const others = ['cleveland', 'va'].map((s) => fed.startSite(s));
     assert.equal((await lost.exited).signal, 'SIGKILL');
     assert.equal(await coordinator.exitCode(90_000), 1, coordinator.tail());

@@ -1,7 +1,8 @@
 /**
  * A real federation for end-to-end tests: a kit provisioned into a temp folder,
  * the coordinator and site agents started as separate `node bin/fedcausal.js`
- * processes talking gRPC on loopback, their JSON log lines collected.
+ * processes talking gRPC on loopback (or between network namespaces: see `host` and
+ * SpawnOptions.prefix), their JSON log lines collected.
  *
  * No child may outlive a test: `withFederation` kills every process it started
  * when the test ends (pass or fail), a hard timer kills them if the test hangs,
@@ -17,6 +18,9 @@ import { provisionFederation, type ProvisionResult } from '../../../cli/provisio
 import type { FederationStatus } from '../../../coordinator/http/status.ts';
 import type { FederationManifest, SignedManifest } from '../../../shared/federation/manifest.ts';
 import { freePort } from '../../../shared/net/free-port.ts';
+import { until, within } from './wait.ts';
+
+export { sleep, until, within } from './wait.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = join(REPO, 'bin', 'fedcausal.js');
@@ -37,37 +41,6 @@ export interface LogLine {
 }
 
 
-/** Rejects after `ms` with a message saying what was awaited. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, rej) => {
-      timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-      timer.unref();
-    }),
-  ]);
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value other than undefined, or fails naming `what`. */
-export async function until<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastError = e; // e.g. the HTTP port not up yet
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await sleep(everyMs);
-  }
-}
-
 /** One `fedcausal` child process with its collected output. */
 export class RoleProcess {
   readonly logs: LogLine[] = [];
@@ -75,6 +48,8 @@ export class RoleProcess {
   readonly otherStderr: string[] = [];
   stdout = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** When it exited (Date.now()), for how long a signal took to end it. */
+  exitedAt: number | undefined;
   private readonly waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
   private buf = '';
 
@@ -82,7 +57,12 @@ export class RoleProcess {
     readonly name: string,
     readonly child: ChildProcess,
   ) {
-    this.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    this.exited = new Promise((r) =>
+      child.once('exit', (code, signal) => {
+        this.exitedAt = Date.now();
+        r({ code, signal });
+      }),
+    );
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => this.onStderr(s));
   }
@@ -144,11 +124,19 @@ export class RoleProcess {
   }
 }
 
+/** The data a federation trains on: a schema and one file per site. */
+export interface Cohort {
+  schema: string;
+  files: Record<string, string>;
+}
+
+export const HEART_COHORT: Cohort = { schema: HEART_SCHEMA, files: HEART_FILES };
+
 export interface FederationOptions {
-  /** Site names: keys of `data.files` (by default HEART_FILES). */
+  /** Site names: keys of `cohort.files`. */
   sites: string[];
-  /** Other data than the heart-disease files (synthetic cohorts): the schema and each site's file. */
-  data?: { schema: string; files: Record<string, string> };
+  /** Default: the UCI heart-disease files. */
+  cohort?: Cohort;
   rounds: number;
   /** Model settings for coordinator.yaml; default a small baseline with one local epoch. */
   model?: { kind: string } & Record<string, unknown>;
@@ -158,6 +146,25 @@ export interface FederationOptions {
   hardTimeoutMs: number;
   /** Extra top-level fields merged into coordinator.yaml. */
   coordinatorExtra?: Record<string, unknown>;
+  /**
+   * Address the coordinator listens on (default 127.0.0.1). Another address (one inside a
+   * network namespace the caller made) sets allowNonLoopback in coordinator.yaml.
+   */
+  host?: string;
+  /**
+   * Listen on the ports picked at provisioning instead of port 0, so a restarted coordinator
+   * is found again at the address the sites already have.
+   */
+  fixedPorts?: boolean;
+  /** Sites' reconnect window (site.yaml connectTimeoutSeconds); default 15. */
+  siteConnectTimeoutSeconds?: number;
+}
+
+/** How a role is started: `prefix` runs it through another command (e.g. `ip netns exec NS`). */
+export interface SpawnOptions {
+  prefix?: string[];
+  /** Extra environment (e.g. FEDCAUSAL_CRASH_AT for a fault point). */
+  env?: Record<string, string>;
 }
 
 const liveChildren = new Set<ChildProcess>();
@@ -199,9 +206,9 @@ export class TestFederation {
           rounds: opts.rounds,
           model: opts.model ?? { kind: 'baseline', localEpochs: 1 },
           seed: 1,
-          schema: opts.data?.schema ?? HEART_SCHEMA,
+          schema: (opts.cohort ?? HEART_COHORT).schema,
           sites: opts.sites.map((name) => {
-            const data = (opts.data?.files ?? HEART_FILES)[name];
+            const data = (opts.cohort ?? HEART_COHORT).files[name];
             if (!data) throw new Error(`no data file for site "${name}"`);
             return { name, data };
           }),
@@ -209,17 +216,20 @@ export class TestFederation {
       );
       const kits = provisionFederation(fedFile, join(dir, 'kits'));
       const fed = new TestFederation(dir, kits, opts);
+      const host = opts.host ?? '127.0.0.1';
       fed.editYaml(fed.coordinatorYaml, (c) => ({
         ...c,
         // Port 0: the OS picks free ports at bind time, so two test runs can never collide.
-        listen: { host: '127.0.0.1', grpcPort: 0, httpPort: 0 },
+        listen: opts.fixedPorts ? { ...(c.listen as object), host } : { host, grpcPort: 0, httpPort: 0 },
+        ...(host === '127.0.0.1' ? {} : { allowNonLoopback: true }),
         runDir: join(dir, 'runs'),
         localBaseline: opts.localBaseline ?? false,
         quorum: { ...(c.quorum as object), ...opts.quorum },
         ...opts.coordinatorExtra,
       }));
       // Sites give up quickly if the coordinator is gone, so nothing lingers after a failure.
-      for (const s of kits.siteKits) fed.editYaml(fed.siteYaml(s.name), (c) => ({ ...c, connectTimeoutSeconds: 15 }));
+      const window = opts.siteConnectTimeoutSeconds ?? 15;
+      for (const s of kits.siteKits) fed.editYaml(fed.siteYaml(s.name), (c) => ({ ...c, connectTimeoutSeconds: window }));
       return fed;
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
@@ -250,9 +260,11 @@ export class TestFederation {
     return (JSON.parse(readFileSync(join(this.kits.coordinatorKit, 'manifest.json'), 'utf8')) as SignedManifest).manifest;
   }
 
-  private spawnRole(name: string, args: string[], env: Record<string, string> = {}): RoleProcess {
+  /** Runs this node (the one running the caller, whatever `node` is on PATH) on `argv`, through `prefix` if given. */
+  spawnNode(name: string, argv: string[], { prefix = [], env = {} }: SpawnOptions = {}): RoleProcess {
     if (this.timedOut) throw new Error(`hard timeout of ${this.opts.hardTimeoutMs} ms already passed`);
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [cmd, ...rest] = [...prefix, process.execPath, ...argv];
+    const child = spawn(cmd!, rest, {
       cwd: REPO,
       env: { ...process.env, FEDCAUSAL_LOG: 'json', FEDCAUSAL_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -268,16 +280,17 @@ export class TestFederation {
    * Starts the coordinator, waits until it serves, and points every site kit at the ports it bound.
    * A restart (after the first start) binds the same gRPC port, so running sites find it again.
    */
-  async startCoordinator(timeoutMs = 30_000, env: Record<string, string> = {}): Promise<RoleProcess> {
-    if (this.grpcAddress) {
-      const port = Number(this.grpcAddress.split(':')[1]);
+  async startCoordinator(timeoutMs = 30_000, spawnOpts: SpawnOptions = {}): Promise<RoleProcess> {
+    if (this.grpcAddress && !this.opts.fixedPorts) {
+      const port = Number(this.grpcAddress.split(':').at(-1));
       this.editYaml(this.coordinatorYaml, (c) => ({ ...c, listen: { ...(c.listen as object), grpcPort: port } }));
     }
-    const p = this.spawnRole('coordinator', ['coordinator', 'start', '--config', this.coordinatorYaml], env);
+    const p = this.spawnNode('coordinator', [BIN, 'coordinator', 'start', '--config', this.coordinatorYaml], spawnOpts);
     const ready = await p.waitForLog((l) => l.message === 'coordinator ready', timeoutMs, '"coordinator ready"');
     const grpc = String(ready.grpc);
     const http = String(ready.http).replace(/\/$/, '');
-    if (!/^127\.0\.0\.1:\d+$/.test(grpc) || !/^http:\/\/127\.0\.0\.1:\d+$/.test(http))
+    const host = (this.opts.host ?? '127.0.0.1').replace(/\./g, '\\.');
+    if (!new RegExp(`^${host}:\\d+$`).test(grpc) || !new RegExp(`^http://${host}:\\d+$`).test(http))
       throw new Error(`coordinator ready line has unexpected addresses: grpc ${grpc}, http ${http}`);
     this.grpcAddress = grpc;
     this.httpUrl = http;
@@ -287,9 +300,9 @@ export class TestFederation {
   }
 
   /** Starts (or restarts) a site agent from its kit. */
-  startSite(name: string, env: Record<string, string> = {}): RoleProcess {
+  startSite(name: string, spawnOpts: SpawnOptions = {}): RoleProcess {
     if (!this.grpcAddress) throw new Error('start the coordinator first (sites need its port)');
-    return this.spawnRole(`site ${name}`, ['site', 'start', '--config', this.siteYaml(name)], env);
+    return this.spawnNode(`site ${name}`, [BIN, 'site', 'start', '--config', this.siteYaml(name)], spawnOpts);
   }
 
   /** GET /api/status. */
