@@ -10,6 +10,8 @@ export interface ResultsFile {
   /** False when a round was not accepted or a final evaluation is missing; `problems` says which. */
   complete: boolean;
   problems?: string[];
+  /** What a complete run lacks: a training site's final evaluation (the rest being a quorum). */
+  warnings?: string[];
   model: string;
   rounds: number;
   seed: number;
@@ -40,6 +42,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     version: FEDCAUSAL_VERSION,
     complete: o.problems.length === 0,
     ...(o.problems.length ? { problems: o.problems } : {}),
+    ...(o.warnings.length ? { warnings: o.warnings } : {}),
     model: o.model,
     rounds: o.rounds,
     seed: o.seed,

@@ -119,6 +119,7 @@ export async function startCoordinator(
     store.finish(report.results);
     log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
     if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
+    if (outcome.warnings.length) log.warn('federation complete without every site', { warnings: outcome.warnings });
     await fed.loop.end(
       outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete',
       outcome.problems.length ? 'incomplete' : 'complete',

@@ -56,8 +56,10 @@ export interface FederationOutcome {
   debiasing?: Record<string, unknown>;
   calibration?: CalibrationReport;
   strategy: string;
-  /** Why the run is incomplete (rounds not accepted, final evaluations missing); empty when complete. */
+  /** Why the run is incomplete (rounds not accepted, the final evaluation below quorum or missing a test site); empty when complete. */
   problems: string[];
+  /** What a complete run lacks (a training site's final evaluation, the rest being a quorum). */
+  warnings: string[];
 }
 
 /** Aggregates a fit round's answers into the next global model (when accepted) and the round's record. */
@@ -136,6 +138,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     globalModel: f.global,
     modelSha256: createHash('sha256').update(new Uint8Array(f.global.buffer, f.global.byteOffset, f.global.byteLength)).digest('hex'),
     ...(f.decisionReport ? { debiasing: f.decisionReport } : {}),
+    warnings: [],
     problems: history
       .filter((h) => !h.accepted)
       .map((h) => `round ${h.round} not accepted: ${h.participants} sites answered, ${f.minSitesToAccept} needed (${h.failed.map((x) => `${x.site}: ${x.reason}`).join('; ') || 'no failures'})`),
@@ -147,9 +150,15 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     (f.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = m.evaluation;
     if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
   }
+  // A training site lost for good is what the quorum tolerates: while the final evaluation
+  // still rests on a quorum of training sites, its absence is a warning; below that, or a
+  // held-out test site missing (the reason it is in the federation), the run is incomplete.
+  const evaluated = f.trainingSites.filter((s) => ev.results.get(s)?.evaluation).length;
   for (const x of ev.failures.values()) {
+    const message = `final evaluation missing from ${x.site}: ${x.reason}`;
     log.warn('final evaluation missing', { ...x });
-    outcome.problems.push(`final evaluation missing from ${x.site}: ${x.reason}`);
+    if (f.trainingSites.includes(x.site) && evaluated >= f.minSitesToAccept) outcome.warnings.push(message);
+    else outcome.problems.push(message);
   }
   const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
   const calibration = calibrateFromSums(sumsOf(f.trainingSites), sumsOf(f.testSites));

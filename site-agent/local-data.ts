@@ -15,9 +15,10 @@ export interface LocalData {
  */
 export function prepareLocalData(
   table: SiteTable,
-  opts: { testFraction: number; seed: number; holdout?: SiteTable; testOnly?: boolean; minRows?: number },
+  opts: { testFraction: number; seed: number; holdout?: SiteTable; testOnly?: boolean; minRows?: number; label?: string },
 ): LocalData {
-  if (!opts.testOnly) checkSiteRows(table, { minRows: opts.minRows });
+  // `label` (describeLabel of the schema) makes the message the one check-data prints.
+  if (!opts.testOnly) checkSiteRows(table, { minRows: opts.minRows, ...(opts.label ? { label: opts.label } : {}) });
   if (opts.testOnly)
     return { train: selectRows(table, []), test: table, testRows: Array.from(table.labels, (_, i) => i) };
   if (opts.holdout)

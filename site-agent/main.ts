@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.ts';
-import { loadSiteTable } from '../shared/data/table.ts';
+import { describeLabel, loadSiteTable } from '../shared/data/table.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
@@ -35,7 +35,7 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 export async function startSite(configPath: string, log: Logger, signal?: AbortSignal): Promise<string> {
   const cfg = loadSiteConfig(configPath);
   const table = loadSiteTable(cfg.schema, cfg.data);
-  const data = prepareLocalData(table, { testFraction: cfg.testFraction, seed: cfg.seed });
+  const data = prepareLocalData(table, { testFraction: cfg.testFraction, seed: cfg.seed, label: describeLabel(cfg.schema) });
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;

@@ -15,6 +15,7 @@ const outcome = (problems: string[]): FederationOutcome => ({
   localSites: {},
   globalModel: new Float32Array(0),
   modelSha256: '',
+  warnings: [],
   prior: [],
   priorVersion: 1,
   featureSpace: { modalities: [], columns: [] },

@@ -1,8 +1,9 @@
 // One hospital's file has a poisoned cell (1e308): `check-data` refuses it with exit 2
 // naming file, line and column; the same file at a running site stops that site at
 // start-up with the same message, before it touches the network. The other sites do not
-// wait for it forever: after quorum.waitForAllSeconds they start without it, finish every
-// round, and the run names the missing site (incomplete, exit 1).
+// wait for it forever: after quorum.waitForAllSeconds they start without it and finish
+// every round; the run, resting on a quorum throughout, is complete and names the
+// missing site in its warnings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { runCli } from './helpers/cli.ts';
 interface Results {
   complete: boolean;
   problems?: string[];
+  warnings?: string[];
   sites: Record<string, unknown>;
   history: { accepted: boolean; participants: number }[];
 }
@@ -36,13 +38,13 @@ test('a site with a poisoned cell stops with check-data\'s message; the others f
     const others = ['cleveland', 'va'].map((s) => fed.startSite(s));
     assert.equal(await hungary.exitCode(30_000), 2, hungary.tail());
     assert.ok(hungary.otherStderr.join('\n').includes(message), `the site says what check-data says:\n${hungary.tail()}`);
-    assert.equal(await coordinator.exitCode(90_000), 1, coordinator.tail());
+    assert.equal(await coordinator.exitCode(90_000), 0, coordinator.tail());
     const r = fed.results<Results>(coordinator);
     assert.ok(r.history.length === 2 && r.history.every((h) => h.accepted && h.participants === 2), JSON.stringify(r.history));
     assert.deepEqual(Object.keys(r.sites).sort(), ['cleveland', 'va']);
-    assert.equal(r.complete, false);
-    assert.ok(r.problems?.some((p) => /final evaluation missing from hungary/.test(p)), JSON.stringify(r.problems));
+    assert.equal(r.complete, true, JSON.stringify(r.problems));
+    assert.ok(r.warnings?.some((p) => /final evaluation missing from hungary/.test(p)), JSON.stringify(r.warnings));
     assert.ok(coordinator.logs.some((l) => l.message === 'starting without every site' && JSON.stringify(l.missing) === '["hungary"]'));
-    for (const s of others) assert.equal(await s.exitCode(20_000), 1, s.tail());
+    for (const s of others) assert.equal(await s.exitCode(20_000), 0, s.tail());
   });
 });
