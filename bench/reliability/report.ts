@@ -19,10 +19,9 @@ export interface ReliabilityReport {
  * them testable is under way. Remove a line when its scenarios land in ./scenarios.
  */
 const NOT_COVERED = [
-  'kill -9 of the coordinator in each phase (waiting, statistics, collecting, aggregating, evaluating), expected to restart from the last committed round and end with the same model: needs the durable coordinator (issue 12, in progress).',
-  'A corrupt, foreign or newer-version state file, expected to be refused: needs the durable coordinator.',
-  'A site whose local training takes 60 s, and 16 sites with a ~1M-parameter model, expected to stay connected: needs training off the event loop (in progress).',
-  'A second connection for a site already connected, expected to be refused; SIGTERM through the npx wrapper of start.sh.',
+  'A corrupt, foreign or newer-version state file, and a second coordinator on the same state: refused (tests/coordinator/state/store.test.ts), not run here.',
+  'A site whose local training takes about a minute, and 16 sites with a ~1M-parameter model: tests/e2e/long-training.test.ts and many-sites.test.ts, not run here.',
+  'A second connection for a site already connected (tests/e2e/duplicate-site.test.ts) and SIGTERM through start.sh (tests/e2e/start-script.test.ts): not run here.',
 ];
 
 const VERDICT: Record<ScenarioResult['verdict'], string> = { 'as expected': 'as expected', differs: '**DIFFERS**', error: '**not measured**' };
