@@ -36,6 +36,7 @@ export async function startCoordinator(
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg));
+  FileSpool.useDir(join(cfg.stateDir, 'spool'));
   const finished = store.load()?.finished;
   if (finished) {
     store.close();

@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,6 +55,17 @@ export class FileSpool implements Spool {
     closeSync(this.fd);
     rmSync(this.path, { force: true });
   }
+  /**
+   * Spools under `dir` (the coordinator's state directory), emptied first: what a killed
+   * coordinator left there is half-received updates nobody will ask for. Only the holder
+   * of the state file's lock calls this, so no other coordinator is using the folder.
+   */
+  static useDir(dir: string): void {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    FileSpool.dir = dir;
+  }
+
   /** Removes the spool folder at shutdown. */
   static cleanup(): void {
     if (FileSpool.dir) rmSync(FileSpool.dir, { recursive: true, force: true });
