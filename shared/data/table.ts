@@ -11,6 +11,8 @@ export interface SiteTable {
   /** rows x features: a number for numeric features, a canonical token for categorical ones, null when missing. */
   values: (number | string | null)[][];
   labels: Uint8Array;
+  /** The label column's values as found, with their row counts (loadSiteTable; not kept by selectRows). */
+  labelValues?: Map<number, number>;
   /** Source line of each row, for error messages. */
   lines: number[];
   /** Per row, one character per modality in schema order, '1' = present. */
@@ -176,6 +178,7 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
 
   const values: SiteTable['values'] = [];
   const labels = new Uint8Array(body.length);
+  const labelCounts = new Map<number, number>();
   const lines: number[] = [];
   const patterns: string[] = [];
   body.forEach((rec, r) => {
@@ -197,6 +200,7 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
           `declare label.values in the schema for other codes), found ${show(labTok)}`,
       );
     labels[r] = lab > schema.label.threshold ? 1 : 0;
+    labelCounts.set(lab, (labelCounts.get(lab) ?? 0) + 1);
     const row = features.map((f, j) => {
       const tok = rec.fields[featIdx[j]!]!;
       if (isMissing(f, tok)) return null;
@@ -288,7 +292,26 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
           `fix it, mark it missing, or declare "ranges" for "${f}" in the schema`,
       );
   });
-  return { file, features, values, labels, lines, patterns, clipBounds };
+  return { file, features, values, labels, labelValues: labelCounts, lines, patterns, clipBounds };
+}
+
+/**
+ * Where the schema declares no `label.values`, any non-negative integer is a label: a
+ * value that stands apart (more than 1 above the next, in at most 1% of the rows, such
+ * as a 7 among grades 0-4) is said, not silently binarised. Empty when none does.
+ */
+export function strayLabelValues(t: SiteTable): number[] {
+  const counts = t.labelValues;
+  if (!counts) return [];
+  const sorted = [...counts.keys()].sort((a, b) => a - b);
+  const rare = Math.max(1, Math.floor(t.labels.length / 100));
+  const stray: number[] = [];
+  for (let k = sorted.length - 1; k > 0; k--) {
+    const v = sorted[k]!;
+    if (v - sorted[k - 1]! > 1 && counts.get(v)! <= rare) stray.unshift(v);
+    else break;
+  }
+  return stray;
 }
 
 export function loadSiteTable(schema: Schema, file: string): SiteTable {

@@ -190,3 +190,13 @@ test('check-data passes a file with the agreed header line (schema "columns")', 
   assert.equal(r.code, 0, describeRun(r));
   assert.match(r.stdout, /: 200 rows, 7 missingness patterns, 149 positive\n/);
 });
+
+test('a label the stock schema admits but that stands apart (7 among 0-4) is taken with a warning naming it', { timeout: 30_000 }, async () => {
+  const file = withCell(dir, 'cleveland', 5, 'num', '7', 'label-seven-stock');
+  const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', file], 30_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /label values found: 0 \(\d+\), 1 \(\d+\), 2 \(\d+\), 3 \(\d+\), 4 \(\d+\), 7 \(1\); the outcome is "num" > 0/);
+  assert.match(r.stdout, /warning: label value 7 \(1 row\) stands apart from the others and counts as "num" > 0: check the file, or declare label.values/);
+  const clean = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', HEART_FILES.cleveland!], 30_000);
+  assert.doesNotMatch(clean.stdout, /warning:/);
+});
