@@ -1,5 +1,5 @@
 import { loadSchema } from '../shared/data/schema.ts';
-import { checkSiteRows, describeLabel, loadSiteTable, MIN_ROWS, strayLabelValues } from '../shared/data/table.ts';
+import { checkSiteRows, describeLabel, loadSiteTable, MIN_ROWS } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { parseFlags } from './args.ts';
@@ -44,9 +44,6 @@ export function checkData(argv: string[], out: (s: string) => void): number {
   if (!schema.label.values && labelValues) {
     const found = [...labelValues].sort((a, b) => a[0] - b[0]).map(([v, n]) => `${v} (${n})`).join(', ');
     out(`label values found: ${found}; the outcome is ${describeLabel(schema)}. Declare label.values in the schema to refuse any other value\n`);
-    const stray = strayLabelValues(t);
-    if (stray.length)
-      out(`warning: label value${stray.length > 1 ? 's' : ''} ${stray.map((v) => `${v} (${labelValues.get(v)} row${labelValues.get(v) === 1 ? '' : 's'})`).join(', ')} stand${stray.length > 1 ? '' : 's'} apart from the others and count${stray.length > 1 ? '' : 's'} as ${describeLabel(schema)}: check the file, or declare label.values\n`);
   }
   out('\n');
   out(formatTable(['pattern', 'missing modalities', 'rows', 'share', 'positives'], rows) + '\n');

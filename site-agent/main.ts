@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.ts';
-import { describeLabel, loadSiteTable, strayLabelValues } from '../shared/data/table.ts';
+import { describeLabel, loadSiteTable } from '../shared/data/table.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
@@ -37,9 +37,6 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   const table = loadSiteTable(cfg.schema, cfg.data);
   const data = prepareLocalData(table, { testFraction: cfg.testFraction, seed: cfg.seed, label: describeLabel(cfg.schema) });
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
-  const stray = cfg.schema.label.values ? [] : strayLabelValues(table);
-  if (stray.length)
-    log.warn('label values stand apart from the others; check the file, or declare label.values in the schema', { values: stray, outcome: describeLabel(cfg.schema) });
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;
   // One per process: this process's own reconnects may replace its dead stream at once.

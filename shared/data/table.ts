@@ -179,6 +179,7 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
   const values: SiteTable['values'] = [];
   const labels = new Uint8Array(body.length);
   const labelCounts = new Map<number, number>();
+  const rawLabels = new Float64Array(body.length);
   const lines: number[] = [];
   const patterns: string[] = [];
   body.forEach((rec, r) => {
@@ -201,6 +202,7 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
       );
     labels[r] = lab > schema.label.threshold ? 1 : 0;
     labelCounts.set(lab, (labelCounts.get(lab) ?? 0) + 1);
+    rawLabels[r] = lab;
     const row = features.map((f, j) => {
       const tok = rec.fields[featIdx[j]!]!;
       if (isMissing(f, tok)) return null;
@@ -292,13 +294,24 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
           `fix it, mark it missing, or declare "ranges" for "${f}" in the schema`,
       );
   });
-  return { file, features, values, labels, labelValues: labelCounts, lines, patterns, clipBounds };
+  const table: SiteTable = { file, features, values, labels, labelValues: labelCounts, lines, patterns, clipBounds };
+  // Without declared label.values, a lone code far above the rest (a 7 among grades 0-4) is
+  // taken for a typo, not binarised: refused, naming where, with the way to accept it.
+  const stray = labelValues ? [] : strayLabelValues(table);
+  if (stray.length) {
+    const r = rawLabels.findIndex((v) => stray.includes(v));
+    const others = [...labelCounts.keys()].filter((v) => !stray.includes(v)).sort((a, b) => a - b);
+    throw new InputError(
+      `${at(lines[r]!, labelCol)} (label) value ${show(String(rawLabels[r]))} stands apart from the file's other labels (${others.join(', ')}): ` +
+        `a code in at most 1% of the rows and more than 1 above the rest is taken for an error; declare label.values in the schema if it is a real code`,
+    );
+  }
+  return table;
 }
 
 /**
- * Where the schema declares no `label.values`, any non-negative integer is a label: a
- * value that stands apart (more than 1 above the next, in at most 1% of the rows, such
- * as a 7 among grades 0-4) is said, not silently binarised. Empty when none does.
+ * Label values that stand apart from the rest: more than 1 above the next value and in at
+ * most 1% of the rows (such as a 7 among grades 0-4). Empty when none does.
  */
 export function strayLabelValues(t: SiteTable): number[] {
   const counts = t.labelValues;

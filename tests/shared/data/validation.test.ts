@@ -79,10 +79,14 @@ for (const tok of ['-1', '0.5', '1e-3', 'yes'])
   test(`label refuses ${tok} by default`, () =>
     refuses(() => withCell(6, 'y', tok), new RegExp(`^f\\.csv:8: column "y" \\(label\\) (must be a non-negative integer .*|must be a number .*), found "${tok.replace('.', '\\.')}"$`)));
 
-test('label: the default rule accepts 0/1 and grades, thresholded as before', () => {
-  const t = withCell(6, 'y', '4');
+test('label: the default rule accepts 0/1 and grades, thresholded as before; a lone code far above the rest is refused', () => {
+  const t = withCell(6, 'y', '2');
   assert.equal(t.labels[6], 1);
   assert.equal(withCell(6, 'y', '1.0').labels[6], 1, '1.0 is the integer 1');
+  refuses(
+    () => withCell(6, 'y', '4'),
+    'f.csv:8: column "y" (label) value "4" stands apart from the file\'s other labels (0, 1): a code in at most 1% of the rows and more than 1 above the rest is taken for an error; declare label.values in the schema if it is a real code',
+  );
 });
 
 test('label: declared values refuse anything else, naming row, column and the allowed values', () => {
