@@ -74,13 +74,13 @@ export async function settle(fed: TestFederation, coordinator: RoleProcess, site
 }
 
 /**
- * Rounds not accepted or not run. Without a results file the run kept nothing: the
- * coordinator holds its rounds in memory, so every round is lost, however many it
- * committed before it went.
+ * Rounds not accepted or not run. Without a results file (a stopped or lost coordinator)
+ * the rounds it committed are in its state file and a restart resumes from them: the
+ * rest are lost.
  */
 export function roundsLost(f: RunFacts): NonNullable<Observed['roundsLost']> {
   if (f.results) return { lost: f.rounds - f.results.accepted, of: f.rounds };
-  return { lost: f.rounds, of: f.rounds, note: `no results written (${f.committed} committed in memory, then lost)` };
+  return { lost: f.rounds - f.committed, of: f.rounds, note: `no results written; ${f.committed} committed to the state file, which a restart resumes from` };
 }
 
 const clip = (s: string, n = 220) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

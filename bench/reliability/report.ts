@@ -111,8 +111,9 @@ ${differences(r.scenarios)}
 - Fault runs: sites cleveland, hungary and va (UCI heart disease), a baseline model,
   3 rounds of 5 local epochs. Timeouts are cut from the defaults' 10 minutes so a
   stuck run ends in seconds: start 20 s, round deadline 30 s, site reconnect window
-  15 s. "Default quorum" is what \`fedcausal provision\` writes: every site to start,
-  max(2, half the sites) = 2 of 3 to accept a round.
+  15 s. "Default quorum" is what \`fedcausal provision\` writes: max(2, half the sites)
+  = 2 of 3 to start (after waiting 60 s for every site) and to accept a round; the
+  statistics and the final evaluation wait 30 s for an offline site to come back.
 - Phases are those of the coordinator's round machine. Most last milliseconds on this
   model, so the site the fault hits (or, for faults of the coordinator, a site whose
   answer would end the phase) is frozen with SIGSTOP until the fault is in, and thawed
@@ -120,8 +121,9 @@ ${differences(r.scenarios)}
   means its round-2 update is in and the round still open; for the coordinator, the
   signal is sent when it logs the phase (it lands in it or just after).
 - Rounds lost: rounds of the run not accepted or not run, as its results file records
-  them; where no results file was written, every round (the coordinator keeps its
-  rounds in memory until the durable coordinator lands).
+  them; where no results file was written (a stopped or lost coordinator), the rounds
+  not yet committed to its state file count too: a restart resumes from the last commit
+  (the coordinator-kill rows show it).
 - A row **DIFFERS** when any of its expectations failed; the failed ones are named.
 
 ## Faults
@@ -137,9 +139,9 @@ the first round's start to the last commit, divided by the rounds; round 1 inclu
 site setting up its model. All site processes share the machine's ${r.machine.cpus} cores, so the
 round time is mostly the sites' local training queueing for them, not the coordinator:
 compare the coordinator's CPU per round. The load average (1 minute, at the point's start
-and end) counts other work on the same cores; a site starved of CPU while it trains
-cannot answer the gRPC keepalive (10 s ping, 5 s timeout) and is dropped, which the
-participants and dropped sites show.
+and end) counts other work on the same cores. Sites run their model in a worker
+thread, so a site starved of CPU still answers the gRPC keepalive (10 s ping, 5 s
+timeout); the participants per round show whether any was dropped.
 ` : ''}
 ## Not covered yet
 
