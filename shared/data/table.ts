@@ -310,8 +310,9 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
 }
 
 /**
- * Label values that stand apart from the rest: more than 1 above the next value and in at
- * most 1% of the rows (such as a 7 among grades 0-4). Empty when none does.
+ * Label values that stand apart from the rest: more than 1 above the next value, in at
+ * most 1% of the rows, above at least two other codes (such as a 7 among grades 0-4).
+ * Empty when none does.
  */
 export function strayLabelValues(t: SiteTable): number[] {
   const counts = t.labelValues;
@@ -319,7 +320,8 @@ export function strayLabelValues(t: SiteTable): number[] {
   const sorted = [...counts.keys()].sort((a, b) => a - b);
   const rare = Math.max(1, Math.floor(t.labels.length / 100));
   const stray: number[] = [];
-  for (let k = sorted.length - 1; k > 0; k--) {
+  // At least two other codes: a file of 0s and 2s is a coding, not a stray 2.
+  for (let k = sorted.length - 1; k > 1; k--) {
     const v = sorted[k]!;
     if (v - sorted[k - 1]! > 1 && counts.get(v)! <= rare) stray.unshift(v);
     else break;

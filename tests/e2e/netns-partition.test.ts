@@ -79,9 +79,15 @@ test('a network partition between hosts: the round goes on without the cut-off s
         assert.ok(sites[HEALED]!.alive, `${HEALED} kept running through the partition`);
         assert.ok(Number(back.round) > cutAt);
 
+        // A requested stop of the coordinator is a pause: the sites wait for it to come back,
+        // and stop cleanly when asked themselves.
         coordinator.kill('SIGTERM');
         assert.equal(await coordinator.exitCode(15_000), 0, 'a requested stop');
-        for (const s of SITES.filter((x) => x !== LOST)) assert.equal(await sites[s]!.exitCode(15_000), 0, `${s} ends with the federation`);
+        for (const s of SITES.filter((x) => x !== LOST)) {
+          await sites[s]!.waitForLog((l) => l.message === 'connection to the coordinator lost, reconnecting' && l.timestamp! > back.timestamp!, 30_000, `${s} waiting for the coordinator`);
+          sites[s]!.kill('SIGTERM');
+          assert.equal(await sites[s]!.exitCode(15_000), 0, `${s} stops on request`);
+        }
       },
     );
   } finally {
