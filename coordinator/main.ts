@@ -37,7 +37,7 @@ export async function startCoordinator(
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg));
   FileSpool.useDir(join(cfg.stateDir, 'spool'));
-  const finished = store.load()?.finished;
+  const finished = store.finished();
   if (finished) {
     store.close();
     throw new Error(`federation "${cfg.federation}" already finished at ${finished.at} (results: ${finished.results}); move ${store.path} away to run it again`);
@@ -155,5 +155,7 @@ export async function startCoordinator(
 export function configFingerprint(cfg: CoordinatorConfig): string {
   const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
   const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline };
-  return createHash('sha256').update(JSON.stringify(shape)).digest('hex');
+  // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
+  const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
+  return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');
 }

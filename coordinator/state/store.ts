@@ -68,6 +68,12 @@ export class CoordinatorStore {
     const refuse = (why: string): never => {
       throw new InputError(`coordinator state ${path} ${why}; it is left as it is (move it away to start a new run)`);
     };
+    // Anything SQLite says while opening or checking: the file is in use or is not ours to read.
+    const unusable = (e: unknown): never => {
+      if (e instanceof InputError) throw e;
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') refuse('is in use by another coordinator process');
+      return refuse(`cannot be read as a coordinator state file (${(e as Error).message})`);
+    };
     let db: Database.Database;
     try {
       db = new Database(path, { fileMustExist: !fresh, timeout: 1000 });
@@ -81,10 +87,7 @@ export class CoordinatorStore {
         if (check !== 'ok') refuse(`is corrupt (${String(check)})`);
       }
     } catch (e) {
-      if (e instanceof InputError) throw e;
-      const code = (e as { code?: string }).code;
-      if (code === 'SQLITE_BUSY') refuse('is in use by another coordinator process');
-      return refuse(`cannot be read as a coordinator state file (${(e as Error).message})`);
+      return unusable(e);
     }
     const store = new CoordinatorStore(db, path);
     try {
@@ -92,10 +95,7 @@ export class CoordinatorStore {
       else store.checkOwnership(federation, fingerprint, refuse);
     } catch (e) {
       db.close();
-      if (e instanceof InputError) throw e;
-      const code = (e as { code?: string }).code;
-      if (code === 'SQLITE_BUSY') refuse('is in use by another coordinator process');
-      refuse(`cannot be read as a coordinator state file (${(e as Error).message})`);
+      unusable(e);
     }
     return store;
   }
@@ -134,7 +134,7 @@ export class CoordinatorStore {
       | { round: number; global: Buffer; strategy: Buffer | null; loop: string }
       | undefined;
     const history = (this.db.prepare('SELECT record FROM rounds ORDER BY round').all() as { record: string }[]).map((r) => JSON.parse(r.record) as unknown);
-    const finished = this.meta('finished');
+    const finished = this.finished();
     return {
       setup: JSON.parse(setup.json) as SetupState,
       global: floats(cp?.global ?? setup.global),
@@ -142,7 +142,7 @@ export class CoordinatorStore {
       ...(cp?.strategy ? { strategy: new Uint8Array(cp.strategy) } : {}),
       loop: cp ? (JSON.parse(cp.loop) as Record<string, unknown>) : {},
       history,
-      ...(finished ? { finished: JSON.parse(finished) as { at: string; results: string } } : {}),
+      ...(finished ? { finished } : {}),
     };
   }
 
@@ -159,6 +159,12 @@ export class CoordinatorStore {
         .prepare('INSERT OR REPLACE INTO checkpoint (id, round, global, strategy, loop) VALUES (1, ?, ?, ?, ?)')
         .run(c.round, bytes(c.global), c.strategy ? Buffer.from(c.strategy) : null, JSON.stringify(c.loop));
     })();
+  }
+
+  /** When and where the run finished, if it did: read alone, without the model and history. */
+  finished(): { at: string; results: string } | undefined {
+    const f = this.meta('finished');
+    return f ? (JSON.parse(f) as { at: string; results: string }) : undefined;
   }
 
   /** Marks the run finished (its report written): a restart then says so instead of running again. */

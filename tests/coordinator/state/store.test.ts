@@ -101,3 +101,12 @@ test('a second coordinator on the same state file is refused while the first hol
     CoordinatorStore.open(path, 'fed', 'fp').close();
   });
 });
+
+test('the configuration fingerprint sees the schema\'s sets and maps (a changed categorical list is another configuration)', async () => {
+  const { configFingerprint } = await import('../../../coordinator/main.ts');
+  const base = { federation: 'f', seed: 1, model: { kind: 'baseline', raw: {} }, strategy: { name: 'fedavg', options: {} }, sites: [], minCellCount: 5, localBaseline: false };
+  const schema = (categorical: string[]) => ({ categorical: new Set(categorical), ranges: new Map([['age', [0, 120]]]) });
+  const fp = (categorical: string[]) => configFingerprint({ ...base, schema: schema(categorical) } as unknown as Parameters<typeof configFingerprint>[0]);
+  assert.equal(fp(['sex']), fp(['sex']));
+  assert.notEqual(fp(['sex']), fp(['sex', 'cp']));
+});
