@@ -1,7 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npm install` is the only build step.
-import { register } from 'tsx/esm/api';
+// The fedcausal command. An installed package (npm pack / npm install ./fedcausal-X.tgz)
+// ships compiled JavaScript in dist/ and no TypeScript sources: it runs that, with no
+// compiler at start-up. A checkout runs the TypeScript through tsx, so an edit needs no
+// build step and can never meet a stale dist/ (FEDCAUSAL_RUN_FROM=dist runs the build).
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../cli/entry.ts');
+const compiled = new URL('../dist/cli/entry.js', import.meta.url);
+const source = new URL('../cli/entry.ts', import.meta.url);
+const fromDist = process.env.FEDCAUSAL_RUN_FROM === 'dist' || !existsSync(source);
+if (fromDist && !existsSync(compiled)) {
+  console.error('fedcausal: dist/ is missing: run `npm run build` (or install the release tarball, which ships it)');
+  process.exit(70);
+}
+if (!fromDist) (await import('tsx/esm/api')).register();
+const { main } = await import(fromDist ? compiled.href : source.href);
 await main();

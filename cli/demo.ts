@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { InputError } from '../shared/errors.ts';
 import { formatTable } from '../shared/report/table.ts';
@@ -9,8 +8,9 @@ import { intFlag } from './args.ts';
 import { provisionFederation } from './provision.ts';
 import type { ResultsFile } from './results.ts';
 import { freePort } from '../shared/net/free-port.ts';
+import { PACKAGE_ROOT } from '../shared/package-root.ts';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPO = PACKAGE_ROOT;
 const BIN = join(REPO, 'bin', 'fedcausal.js');
 const SITES = [
   { name: 'cleveland', file: 'processed.cleveland.data' },

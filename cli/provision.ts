@@ -25,7 +25,6 @@ import {
 } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { FieldReader, readConfigFile } from '../shared/config/load.ts';
 import { generateIdentity, publicIdentity, encodeKey, writeIdentityFile } from '../shared/crypto/keys.ts';
@@ -77,9 +76,6 @@ export interface ProvisionResult {
   coordinatorKit: string;
   siteKits: { name: string; dir: string }[];
 }
-
-/** This module lives in <repo>/cli/, so the repo root (where `fedcausal` is installed) is one up. */
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]+$/, '');
 
 const TOP_FIELDS = [
   'name',
@@ -227,19 +223,21 @@ function readStrategy(r: FieldReader, raw: Record<string, unknown>): FederationS
   return { name, ...options };
 }
 
-/** Single-quotes a path for bash (handles spaces and quotes in the repo location). */
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function startScript(command: string): string {
   return [
     '#!/usr/bin/env bash',
     '# Written by `fedcausal provision`. Runs this kit from its own folder, so every path in the config is relative to it.',
-    '# exec node directly (not npx, which does not pass SIGTERM on): a supervisor\'s stop reaches fedcausal itself.',
+    '# It runs the fedcausal installed on this host (the release tarball: npm install -g ./fedcausal-X.tgz),',
+    '# never a path on the provisioning machine nor a download: FEDCAUSAL_BIN names another installed copy.',
+    '# exec (not npx, which does not pass SIGTERM on): a supervisor\'s stop reaches fedcausal itself.',
     'set -euo pipefail',
     'cd "$(dirname "$0")"',
-    `exec node ${shellQuote(join(REPO_ROOT, 'bin', 'fedcausal.js'))} ${command}`,
+    'FEDCAUSAL="${FEDCAUSAL_BIN:-$(command -v fedcausal || true)}"',
+    'if [ -z "$FEDCAUSAL" ] || [ ! -x "$FEDCAUSAL" ]; then',
+    '  echo "start.sh: fedcausal is not installed on this host (install the release tarball: npm install -g ./fedcausal-X.tgz; or set FEDCAUSAL_BIN to its bin/fedcausal.js)" >&2',
+    '  exit 127',
+    'fi',
+    `exec "$FEDCAUSAL" ${command}`,
     '',
   ].join('\n');
 }

@@ -1,4 +1,5 @@
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { packagePath } from './package-root.ts';
 
 /** fedcausal's version, from package.json (results files and `--version` carry it). */
-export const FEDCAUSAL_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+export const FEDCAUSAL_VERSION: string = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;

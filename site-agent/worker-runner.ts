@@ -16,6 +16,7 @@ import type { EvalMetrics } from '../shared/protocol/messages.ts';
 import type { RunnerContext } from './model-runner.ts';
 import type { DataRef, RunnerMethod, WorkerReply, WorkerRequest } from './model-worker.ts';
 import type { ModelRunner, RunnerFactory } from './runner-api.ts';
+import { RUNS_COMPILED } from '../shared/package-root.ts';
 
 /** A request before it is numbered (Omit on each member of the union). */
 type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -29,7 +30,9 @@ class ModelWorker {
   private failure: Error | undefined;
 
   constructor(log: Logger, signal?: AbortSignal) {
-    this.worker = new Worker(new URL('./model-worker-boot.mjs', import.meta.url));
+    // Compiled (an installed package), the worker loads its JavaScript directly; from the
+    // checkout, a boot file registers tsx in the worker's own loader first.
+    this.worker = new Worker(new URL(RUNS_COMPILED ? './model-worker.js' : './model-worker-boot.mjs', import.meta.url));
     // Held only while a request is pending: an idle worker must not keep the process alive.
     this.worker.unref();
     this.worker.on('message', (m: WorkerReply) => {

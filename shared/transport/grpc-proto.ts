@@ -1,10 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ProtocolError } from '../errors.ts';
+import { packagePath } from '../package-root.ts';
 
-const PROTO = join(dirname(fileURLToPath(import.meta.url)), '../../proto/fedcausal/v1/federation.proto');
+const PROTO = packagePath('proto', 'fedcausal', 'v1', 'federation.proto');
 
 /** The generated service definition for fedcausal.v1.Federation (loaded once). */
 let cached: grpc.GrpcObject | undefined;

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../../shared/errors.ts';
 import { encodeKey, generateIdentity, readIdentityFile } from '../../shared/crypto/keys.ts';
-import { isLoopbackHost, provisionFederation, REPO_ROOT } from '../../cli/provision.ts';
+import { isLoopbackHost, provisionFederation } from '../../cli/provision.ts';
 import { loadManifest, loadRootPublicKey, signManifest, verifyManifest } from '../../shared/federation/manifest.ts';
 import { DATA, SITES, tempDir, federationYaml, mode, assertInputError } from './provision-helpers.ts';
 
@@ -57,18 +58,26 @@ test('provision writes a complete kit for the coordinator and each site', (t) =>
   assert.deepEqual(readdirSync(dir).sort(), ['federation.yaml', 'out']);
 });
 
-test('start.sh runs the kit from its own folder through the repo checkout', (t) => {
+test('start.sh runs the installed fedcausal from the kit folder, and says so when none is installed', (t) => {
   const dir = tempDir(t);
   const res = provisionFederation(federationYaml(dir), join(dir, 'out'));
-  const coord = readFileSync(join(res.coordinatorKit, 'start.sh'), 'utf8').split('\n');
-  assert.equal(coord[0], '#!/usr/bin/env bash');
-  assert.ok(coord.includes('set -euo pipefail'));
-  assert.ok(coord.includes('cd "$(dirname "$0")"'));
-  assert.ok(coord.includes(`exec node '${join(REPO_ROOT, 'bin', 'fedcausal.js')}' coordinator start --config coordinator.yaml`));
-  const site = readFileSync(join(res.siteKits[0]!.dir, 'start.sh'), 'utf8').split('\n');
-  assert.ok(site.includes(`exec node '${join(REPO_ROOT, 'bin', 'fedcausal.js')}' site start --config site.yaml`));
-  // The repo root holds package.json named fedcausal.
-  assert.equal(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).name, 'fedcausal');
+  const coord = readFileSync(join(res.coordinatorKit, 'start.sh'), 'utf8');
+  assert.ok(coord.startsWith('#!/usr/bin/env bash\n'));
+  assert.ok(!coord.includes(process.cwd()), 'no path of the provisioning machine');
+  assert.ok(!/\bnpx\b/.test(coord.replace(/^#.*$/gm, '')), 'no npx: nothing fetched from a registry');
+  // A stand-in for the installed bin records where it ran and with what.
+  const fake = join(dir, 'fake-fedcausal');
+  writeFileSync(fake, '#!/usr/bin/env bash\necho "$PWD|$*"\n', { mode: 0o755 });
+  const siteKit = res.siteKits[0]!.dir;
+  const ran = spawnSync('bash', [join(siteKit, 'start.sh')], { env: { ...process.env, FEDCAUSAL_BIN: fake }, encoding: 'utf8' });
+  assert.equal(ran.status, 0, ran.stderr);
+  assert.equal(ran.stdout.trim(), `${siteKit}|site start --config site.yaml`);
+  const ranCoord = spawnSync('bash', [join(res.coordinatorKit, 'start.sh')], { env: { ...process.env, FEDCAUSAL_BIN: fake }, encoding: 'utf8' });
+  assert.equal(ranCoord.stdout.trim(), `${res.coordinatorKit}|coordinator start --config coordinator.yaml`);
+  // No fedcausal on PATH and none named: a clear message, exit 127, nothing started.
+  const none = spawnSync('bash', [join(siteKit, 'start.sh')], { env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' });
+  assert.equal(none.status, 127);
+  assert.match(none.stderr, /fedcausal is not installed on this host \(install the release tarball/);
 });
 
 test('coordinator.yaml and site.yaml carry the documented fields', (t) => {

@@ -15,7 +15,7 @@ test('SIGTERM to a site kit\'s start.sh stops the agent within seconds, exit 0',
     const port = await freePort();
     fed.editYaml(fed.siteYaml('cleveland'), (c) => ({ ...c, coordinator: { address: `127.0.0.1:${port}` } }));
     const child = spawn('bash', [join(fed.siteKit('cleveland'), 'start.sh')], {
-      env: { ...process.env, FEDCAUSAL_LOG: 'json' },
+      env: { ...process.env, FEDCAUSAL_LOG: 'json', FEDCAUSAL_BIN: join(process.cwd(), 'bin', 'fedcausal.js') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const p = new RoleProcess('start.sh cleveland', child);
