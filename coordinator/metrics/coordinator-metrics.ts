@@ -1,0 +1,133 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the metrics read live at each scrape (so no value depends on catching an event). */
+export interface MetricsSource {
+  round(): number;
+  roundsPlanned(): number;
+  state(): string;
+  sites(): { online: boolean }[];
+}
+
+/** A committed round, as the metrics need it. */
+export interface RoundObservation {
+  accepted: boolean;
+  durationSeconds: number;
+  participants: number;
+  metrics: Record<string, number>;
+  failed: { site: string; reason: string }[];
+}
+
+const ROUND_SECONDS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/**
+ * The coordinator's /metrics (prom-client): every metric declared once, here, with one
+ * help text and its unit in the name. Counters for what only rises (rounds, refusals,
+ * failures, bytes), histograms for durations (a 10 s scrape misses no round), gauges read
+ * live from the federation at scrape time, plus process and Node.js runtime metrics.
+ */
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  private readonly roundsTotal: Counter<'outcome'>;
+  private readonly roundDuration: Histogram;
+  private readonly phaseDuration: Histogram<'phase'>;
+  private readonly participants: Gauge;
+  private readonly roundMetric: Gauge<'metric'>;
+  private readonly siteFailures: Counter<'site' | 'reason'>;
+  private readonly refusals: Counter<'reason'>;
+  private readonly bytes: Counter<'direction'>;
+  private readonly httpRequests: Counter<'path'>;
+  private readonly debias: {
+    association: Gauge<'feature'>;
+    reliance: Gauge<'feature'>;
+    conflictingShare: Gauge;
+    effectiveSampleSize: Gauge;
+    priorDrift: Gauge;
+    temper: Gauge;
+    tempered: Counter;
+  };
+
+  constructor(source: MetricsSource, knownStates: readonly string[]) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: 'fedcausal_round', help: 'The federated round in progress (0 before the first).', registers, collect() { this.set(source.round()); } });
+    new Gauge({ name: 'fedcausal_rounds_planned', help: 'Rounds this run is configured for.', registers, collect() { this.set(source.roundsPlanned()); } });
+    new Gauge({
+      name: 'fedcausal_federation_state',
+      help: 'The federation state: 1 for the current one, 0 for the others.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const now = source.state();
+        for (const s of new Set([...knownStates, now])) this.set({ state: s }, s === now ? 1 : 0);
+      },
+    });
+    new Gauge({ name: 'fedcausal_federation_training', help: '1 while rounds are running (the alert on missing rounds reads it).', registers, collect() { this.set(source.state() === 'training' ? 1 : 0); } });
+    new Gauge({ name: 'fedcausal_sites_enrolled', help: 'Sites in the signed manifest.', registers, collect() { this.set(source.sites().length); } });
+    new Gauge({ name: 'fedcausal_sites_connected', help: 'Sites connected now.', registers, collect() { this.set(source.sites().filter((s) => s.online).length); } });
+    this.roundsTotal = new Counter({ name: 'fedcausal_rounds_total', help: 'Rounds committed, by whether their aggregate was accepted.', labelNames: ['outcome'], registers });
+    this.roundDuration = new Histogram({ name: 'fedcausal_round_duration_seconds', help: 'Wall time of a committed round.', buckets: ROUND_SECONDS, registers });
+    this.phaseDuration = new Histogram({ name: 'fedcausal_phase_duration_seconds', help: 'Wall time of a round phase (configure, collect, aggregate, evaluate, commit).', labelNames: ['phase'], buckets: ROUND_SECONDS, registers });
+    this.participants = new Gauge({ name: 'fedcausal_round_participants', help: 'Sites whose update was aggregated in the last committed round.', registers });
+    this.roundMetric = new Gauge({ name: 'fedcausal_round_metric', help: 'Federation-level evaluation metric of the last committed round (loss, auroc, ...).', labelNames: ['metric'], registers });
+    this.siteFailures = new Counter({ name: 'fedcausal_site_failures_total', help: 'Sites that failed a round, by site and reason.', labelNames: ['site', 'reason'], registers });
+    this.refusals = new Counter({ name: 'fedcausal_refusals_total', help: 'Messages or connections refused by the coordinator, by reason.', labelNames: ['reason'], registers });
+    this.bytes = new Counter({ name: 'fedcausal_payload_bytes_total', help: 'Payload bytes exchanged with the sites, by direction (in: from sites, out: to sites).', labelNames: ['direction'], registers });
+    this.httpRequests = new Counter({ name: 'fedcausal_http_requests_total', help: 'HTTP requests served, by endpoint.', labelNames: ['path'], registers });
+    this.debias = {
+      association: new Gauge({ name: 'fedcausal_debias_weighted_association', help: 'Weighted AUROC of a flagged reading against the label in the training rows (0.5 balanced, below reversed).', labelNames: ['feature'], registers }),
+      reliance: new Gauge({ name: 'fedcausal_debias_reliance', help: 'Within-class correlation of the model score with a flagged reading (0 unused, below 0 reversed).', labelNames: ['feature'], registers }),
+      conflictingShare: new Gauge({ name: 'fedcausal_debias_conflicting_share_ratio', help: 'Share of training weight on up-weighted (bias-conflicting) rows.', registers }),
+      effectiveSampleSize: new Gauge({ name: 'fedcausal_debias_effective_sample_size_ratio', help: 'Effective sample size of the training weights, as a share of the rows.', registers }),
+      priorDrift: new Gauge({ name: 'fedcausal_debias_prior_drift_ratio', help: 'Total variation distance of the pattern prior from the previous round.', registers }),
+      temper: new Gauge({ name: 'fedcausal_debias_temper_ratio', help: 'Tempering factor of the debiasing weights (1 = full strength).', registers }),
+      tempered: new Counter({ name: 'fedcausal_debias_tempered_total', help: 'Rounds after which the debiasing weights were tempered.', registers }),
+    };
+  }
+
+  roundCommitted(r: RoundObservation): void {
+    this.roundsTotal.inc({ outcome: r.accepted ? 'accepted' : 'rejected' });
+    this.roundDuration.observe(r.durationSeconds);
+    this.participants.set(r.participants);
+    for (const [metric, v] of Object.entries(r.metrics)) if (Number.isFinite(v)) this.roundMetric.set({ metric }, v);
+    for (const f of r.failed) this.siteFailures.inc({ site: f.site, reason: f.reason });
+  }
+
+  phase(phase: string, seconds: number): void {
+    this.phaseDuration.observe({ phase }, seconds);
+  }
+
+  refused(reason: string): void {
+    this.refusals.inc({ reason });
+  }
+
+  payloadBytes(direction: 'in' | 'out', bytes: number): void {
+    this.bytes.inc({ direction }, bytes);
+  }
+
+  httpRequest(path: string): void {
+    this.httpRequests.inc({ path });
+  }
+
+  debiasHealth(h: {
+    weightedAssociation: Record<string, number>;
+    reliance: Record<string, number>;
+    conflictingShare: number;
+    effectiveSampleSize: number;
+    priorDrift: number;
+    temper: number;
+    tempered: boolean;
+  }): void {
+    for (const [feature, v] of Object.entries(h.weightedAssociation)) if (Number.isFinite(v)) this.debias.association.set({ feature }, v);
+    for (const [feature, v] of Object.entries(h.reliance)) if (Number.isFinite(v)) this.debias.reliance.set({ feature }, v);
+    if (Number.isFinite(h.conflictingShare)) this.debias.conflictingShare.set(h.conflictingShare);
+    if (Number.isFinite(h.effectiveSampleSize)) this.debias.effectiveSampleSize.set(h.effectiveSampleSize);
+    if (Number.isFinite(h.priorDrift)) this.debias.priorDrift.set(h.priorDrift);
+    if (Number.isFinite(h.temper)) this.debias.temper.set(h.temper);
+    if (h.tempered) this.debias.tempered.inc();
+  }
+
+  /** The exposition text and its content type, for the HTTP handler. */
+  async render(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}
