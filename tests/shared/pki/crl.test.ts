@@ -45,7 +45,7 @@ test('a CRL with one altered byte is refused; garbage is refused', async () => {
   // Flip a bit inside the signed serial number (the DER is found by its bytes, not by offset guessing).
   const at = Buffer.from(der).indexOf(Buffer.from('0badc0de', 'hex'));
   assert.ok(at > 0);
-  der[at] ^= 0x01;
+  der[at] = der[at]! ^ 0x01;
   assert.equal(new x509.X509Crl(der).entries[0]!.serialNumber, '0aadc0de');
   await assert.rejects(loadCrl(der, f.caCert), /not signed by the federation CA/);
   await assert.rejects(loadCrl('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n', f.caCert), /not a valid X.509 CRL/);
