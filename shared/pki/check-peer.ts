@@ -67,7 +67,9 @@ export async function checkPeer(cert: string | Uint8Array | null | undefined, tr
   // Signature first: nothing else in the certificate is worth reading until the CA vouches for it.
   let signed = false;
   try {
-    signed = leaf.issuerName.toString() === caCert.subjectName.toString() && (await leaf.verify({ publicKey: caCert, signatureOnly: true }));
+    signed =
+      leaf.issuerName.toString() === caCert.subjectName.toString() &&
+      (await leaf.verify({ publicKey: await caVerifyKey(caCert, leaf), signatureOnly: true }));
   } catch {
     signed = false;
   }
@@ -89,6 +91,26 @@ export async function checkPeer(cert: string | Uint8Array | null | undefined, tr
   if (usage) return refuse('wrong-usage', usage);
   if (typeof binding === 'string') return refuse('bad-binding', binding);
   return { ok: true, site: binding.site, ed25519PublicKey: binding.signingPublicKey, serialNumber: leaf.serialNumber, notAfter: leaf.notAfter };
+}
+
+/**
+ * The CA's public key imported once per CA certificate and signature algorithm:
+ * importing it on every check cost ten times the verification itself.
+ */
+const verifyKeys = new WeakMap<x509.X509Certificate, Map<string, Promise<CryptoKey>>>();
+function caVerifyKey(caCert: x509.X509Certificate, leaf: x509.X509Certificate): Promise<CryptoKey> {
+  const alg = { ...caCert.publicKey.algorithm, ...leaf.signatureAlgorithm };
+  const id = JSON.stringify(alg);
+  let byAlg = verifyKeys.get(caCert);
+  if (!byAlg) verifyKeys.set(caCert, (byAlg = new Map()));
+  let key = byAlg.get(id);
+  if (!key) {
+    key = caCert.publicKey.export(alg, ['verify']);
+    // A failed import is not cached: the next check tries again.
+    key.catch(() => byAlg.delete(id));
+    byAlg.set(id, key);
+  }
+  return key;
 }
 
 /** A site certificate: not a CA, usable for signatures, issued for TLS clients. */
