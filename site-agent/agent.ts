@@ -165,9 +165,14 @@ export class SiteAgent {
     for await (const c of msg.chunks) reader.push(opener.open(i++, c));
     opener.finish();
     const n = reader.finish();
+    // Only the header's kind went through the replay guard: a meta of another or an unknown
+    // kind must not be answered as some other task (it fell through to an evaluation).
+    const metaKind = meta && typeof meta === 'object' ? `task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}` : undefined;
+    if (!meta || metaKind !== header.kind)
+      throw new ProtocolError(`task meta of kind ${JSON.stringify(meta?.kind)} does not match its header kind "${header.kind}"`, 'malformed');
     const weights = new Float32Array(n);
     for (const p of parts) weights.set(p.values, p.offset);
-    return { meta: meta!, weights };
+    return { meta, weights };
   }
 
   /** Encodes the site's rows once per feature space (every task carries a fresh copy of the same one). */
