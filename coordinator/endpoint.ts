@@ -48,10 +48,10 @@ export interface EndpointDeps {
  * leaves every piece of federation state as it was.
  */
 export class CoordinatorService implements CoordinatorEndpoint {
-  constructor(private readonly d: EndpointDeps) {}
+  constructor(private readonly deps: EndpointDeps) {}
 
   private verify(msg: WireMessage): SealedHeader {
-    return verifyHeader(msg.header, msg.signature, (s) => this.d.directory.signingKey(s), this.d.limits);
+    return verifyHeader(msg.header, msg.signature, (s) => this.deps.directory.signingKey(s), this.deps.limits);
   }
 
   /**
@@ -60,10 +60,10 @@ export class CoordinatorService implements CoordinatorEndpoint {
    */
   refuse(e: unknown, verifiedSite?: string, header?: Uint8Array): never {
     const reason = e instanceof ProtocolError ? e.reason : 'malformed';
-    this.d.onReject?.(reason, verifiedSite);
+    this.deps.onReject?.(reason, verifiedSite);
     const claimed = header ? tryParseSite(header) : undefined;
-    this.d.log.warn('message refused', { site: verifiedSite ?? 'unverified', claimed, reason, error: (e as Error).message });
-    if (verifiedSite) this.d.directory.recordError(verifiedSite, (e as Error).message);
+    this.deps.log.warn('message refused', { site: verifiedSite ?? 'unverified', claimed, reason, error: (e as Error).message });
+    if (verifiedSite) this.deps.directory.recordError(verifiedSite, (e as Error).message);
     throw e instanceof ProtocolError ? e : new ProtocolError((e as Error).message, 'malformed', { cause: e });
   }
 
@@ -73,13 +73,13 @@ export class CoordinatorService implements CoordinatorEndpoint {
     try {
       header = this.verify(join);
       verified = header.site;
-      this.d.replay.check(header, { federation: this.d.gate.federation, kinds: ['join'] });
+      this.deps.replay.check(header, { federation: this.deps.gate.federation, kinds: ['join'] });
       // A join is not a once-per-round answer: a restarted site must be able to join again.
       // Its messageId stays refused, so the same join cannot be replayed.
-      this.d.replay.release(header);
+      this.deps.replay.release(header);
       const chunks: Uint8Array[] = [];
       for await (const c of join.chunks) chunks.push(c);
-      const opener = new PayloadOpener(header, join.header, this.d.boxSecretKey);
+      const opener = new PayloadOpener(header, join.header, this.deps.boxSecretKey);
       let meta: { protocolVersion?: number; session?: unknown } | undefined;
       const reader = new FrameReader((m) => (meta = m as typeof meta));
       chunks.forEach((c, i) => reader.push(opener.open(i, c)));
@@ -92,22 +92,22 @@ export class CoordinatorService implements CoordinatorEndpoint {
         );
       if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
         throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
-      this.d.directory.connect(header.site, sink, meta.session);
+      this.deps.directory.connect(header.site, sink, meta.session);
     } catch (e) {
       this.refuse(e, verified, join.header);
     }
     const site = header.site;
-    this.d.log.info('site joined', { site });
-    queueMicrotask(() => this.d.gate.connected(site));
+    this.deps.log.info('site joined', { site });
+    queueMicrotask(() => this.deps.gate.connected(site));
     return {
-      welcome: { federation: this.d.gate.federation, protocolVersion: PROTOCOL_VERSION, message: `welcome, ${site}` },
+      welcome: { federation: this.deps.gate.federation, protocolVersion: PROTOCOL_VERSION, message: `welcome, ${site}` },
       closed: () => {
-        const wasCurrent = this.d.directory.sink(site) === sink;
-        this.d.directory.disconnect(site, sink);
+        const wasCurrent = this.deps.directory.sink(site) === sink;
+        this.deps.directory.disconnect(site, sink);
         if (wasCurrent) {
-          if (this.d.gate.state === 'finished') this.d.log.info('site left', { site });
-          else this.d.log.warn('site disconnected', { site });
-          this.d.gate.disconnected(site);
+          if (this.deps.gate.state === 'finished') this.deps.log.info('site left', { site });
+          else this.deps.log.warn('site disconnected', { site });
+          this.deps.gate.disconnected(site);
         }
       },
     };
@@ -125,15 +125,15 @@ export class CoordinatorService implements CoordinatorEndpoint {
     try {
       header = this.verify(msg);
       verified = header.site;
-      const exp = this.d.gate.expectation(header.site);
-      this.d.replay.check(header, {
-        federation: this.d.gate.federation,
+      const exp = this.deps.gate.expectation(header.site);
+      this.deps.replay.check(header, {
+        federation: this.deps.gate.federation,
         round: exp?.round ?? header.round,
         kinds: exp ? [exp.kind] : [],
       });
       fresh = exp !== undefined;
-      spool = this.d.spool(header.site);
-      const opener = new PayloadOpener(header, msg.header, this.d.boxSecretKey, { requireEncrypted: true });
+      spool = this.deps.spool(header.site);
+      const opener = new PayloadOpener(header, msg.header, this.deps.boxSecretKey, { requireEncrypted: true });
       // Every value is checked while the message is verified, before any of it is folded in.
       const reader = new FrameReader(
         (m) => (meta = m as ResultMeta),
@@ -144,7 +144,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       );
       let i = 0;
       for await (const c of msg.chunks) {
-        if (c.length > this.d.limits.maxChunkSize + 64)
+        if (c.length > this.deps.limits.maxChunkSize + 64)
           throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
         reader.push(opener.open(i++, c));
         spool.append(c);
@@ -154,16 +154,16 @@ export class CoordinatorService implements CoordinatorEndpoint {
       checkResultMeta(meta, header);
     } catch (e) {
       spool?.dispose();
-      if (fresh && verified) this.d.gate.reject(verified, (e as Error).message);
+      if (fresh && verified) this.deps.gate.reject(verified, (e as Error).message);
       this.refuse(e, verified, msg.header);
     }
-    this.d.directory.touch(header.site);
+    this.deps.directory.touch(header.site);
     const s = spool!;
     const h = header;
     const headerBytes = msg.header;
     try {
-      this.d.gate.deliver(h.site, meta!, (onWeights) => {
-        const opener = new PayloadOpener(h, headerBytes, this.d.boxSecretKey);
+      this.deps.gate.deliver(h.site, meta!, (onWeights) => {
+        const opener = new PayloadOpener(h, headerBytes, this.deps.boxSecretKey);
         const reader = new FrameReader(() => {}, onWeights);
         let i = 0;
         for (const c of s.chunks()) reader.push(opener.open(i++, c));
@@ -171,7 +171,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
         reader.finish();
       });
     } catch (e) {
-      this.d.gate.reject(h.site, (e as Error).message);
+      this.deps.gate.reject(h.site, (e as Error).message);
       this.refuse(e, h.site);
     } finally {
       s.dispose();

@@ -50,9 +50,9 @@ export class SimulationPool {
   private readonly t0 = performance.now();
   private readonly progress: (line: string) => void;
 
-  constructor(private readonly o: PoolOptions) {
-    if (!Number.isInteger(o.size) || o.size < 1) throw new Error(`pool size must be a positive integer, got ${o.size}`);
-    this.progress = o.progress ?? ((l) => void process.stdout.write(l + '\n'));
+  constructor(private readonly opts: PoolOptions) {
+    if (!Number.isInteger(opts.size) || opts.size < 1) throw new Error(`pool size must be a positive integer, got ${opts.size}`);
+    this.progress = opts.progress ?? ((l) => void process.stdout.write(l + '\n'));
   }
 
   /** Seconds since the pool was made. */
@@ -110,7 +110,7 @@ export class SimulationPool {
   private pump(): void {
     while (this.queue.length > 0) {
       let slot = this.slots.find((s) => !s.busy && s.child.connected);
-      if (!slot && this.slots.length < this.o.size && !this.closed) slot = this.spawn();
+      if (!slot && this.slots.length < this.opts.size && !this.closed) slot = this.spawn();
       if (!slot) return;
       const p = this.queue.shift()!;
       slot.busy = p;

@@ -75,12 +75,12 @@ export class SiteAgent {
   joined = false;
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
 
-  constructor(private readonly o: SiteAgentOptions) {}
+  constructor(private readonly opts: SiteAgentOptions) {}
 
   private seal(kind: string, round: number, payload: Uint8Array): WireMessage {
-    const sealer = new PayloadSealer({ federation: this.o.federation, round, site: this.o.site, kind }, payload, {
-      signingSecretKey: this.o.identity.signing.secretKey,
-      recipientBoxPublicKey: this.o.coordinator.boxPublicKey,
+    const sealer = new PayloadSealer({ federation: this.opts.federation, round, site: this.opts.site, kind }, payload, {
+      signingSecretKey: this.opts.identity.signing.secretKey,
+      recipientBoxPublicKey: this.opts.coordinator.boxPublicKey,
     });
     return { header: sealer.header, signature: sealer.signature, chunks: sealer.chunks() };
   }
@@ -91,7 +91,7 @@ export class SiteAgent {
    * state (and with it the federation's result) does not depend on how often it reconnected;
    * close() releases the model when the agent is done for good.
    */
-  async run(transport: SiteTransport | undefined = this.o.transport): Promise<string> {
+  async run(transport: SiteTransport | undefined = this.opts.transport): Promise<string> {
     try {
       return await this.serve(transport);
     } catch (e) {
@@ -109,10 +109,10 @@ export class SiteAgent {
 
   private async serve(transport: SiteTransport | undefined): Promise<string> {
     if (!transport) throw new Error('SiteAgent.run: no transport');
-    const { log } = this.o;
+    const { log } = this.opts;
     this.joined = false;
-    const session = this.o.session === undefined ? {} : { session: this.o.session };
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.o.site, ...session }));
+    const session = this.opts.session === undefined ? {} : { session: this.opts.session };
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, ...session }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     // A restarted coordinator asks its uncommitted round again, under new message ids.
@@ -147,13 +147,13 @@ export class SiteAgent {
   }
 
   private async openTask(msg: WireMessage): Promise<{ meta: TaskMeta; weights: Float32Array }> {
-    const header = verifyHeader(msg.header, msg.signature, () => this.o.coordinator.signingPublicKey, {
-      maxPayloadBytes: this.o.maxPayloadBytes ?? 2 ** 31,
+    const header = verifyHeader(msg.header, msg.signature, () => this.opts.coordinator.signingPublicKey, {
+      maxPayloadBytes: this.opts.maxPayloadBytes ?? 2 ** 31,
       maxChunkSize: 16 * 1024 * 1024,
     });
-    if (header.site !== this.o.site)
-      throw new ProtocolError(`task addressed to "${header.site}", this is "${this.o.site}"`, 'malformed');
-    this.replay.check(header, { federation: this.o.federation, kinds: TASK_KINDS });
+    if (header.site !== this.opts.site)
+      throw new ProtocolError(`task addressed to "${header.site}", this is "${this.opts.site}"`, 'malformed');
+    this.replay.check(header, { federation: this.opts.federation, kinds: TASK_KINDS });
     const opener = new PayloadOpener(header, msg.header);
     let meta: TaskMeta | undefined;
     const parts: { offset: number; values: Float32Array }[] = [];
@@ -165,23 +165,28 @@ export class SiteAgent {
     for await (const c of msg.chunks) reader.push(opener.open(i++, c));
     opener.finish();
     const n = reader.finish();
+    // Only the header's kind went through the replay guard: a meta of another or an unknown
+    // kind must not be answered as some other task (it fell through to an evaluation).
+    const metaKind = meta && typeof meta === 'object' ? `task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}` : undefined;
+    if (!meta || metaKind !== header.kind)
+      throw new ProtocolError(`task meta of kind ${JSON.stringify(meta?.kind)} does not match its header kind "${header.kind}"`, 'malformed');
     const weights = new Float32Array(n);
     for (const p of parts) weights.set(p.values, p.offset);
-    return { meta: meta!, weights };
+    return { meta, weights };
   }
 
   /** Encodes the site's rows once per feature space (every task carries a fresh copy of the same one). */
   private encode(space: FeatureSpace) {
     const key = JSON.stringify(space);
     if (this.encoded?.key !== key) {
-      const { train, test } = this.o.data;
+      const { train, test } = this.opts.data;
       this.encoded = { key, train: encodeTable(train, space), test: encodeTable(test, space) };
     }
     return this.encoded;
   }
 
   private async handle(task: TaskMeta, weights: Float32Array): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
-    const { data, schema, log } = this.o;
+    const { data, schema, log } = this.opts;
     const base = { round: task.round, kind: task.kind, numExamples: data.train.values.length, metrics: {}, weights: 0 };
     if (task.kind === 'stats') {
       if (task.stage === 2) {
@@ -203,7 +208,7 @@ export class SiteAgent {
     }
     const space = task.featureSpace!;
     const enc = this.encode(space);
-    this.runner ??= await (this.o.runner ?? inProcessRunner)(task.model!, space, this.o.seed, log, { signal: this.o.signal, yieldEveryMs: this.o.trainYieldEveryMs });
+    this.runner ??= await (this.opts.runner ?? inProcessRunner)(task.model!, space, this.opts.seed, log, { signal: this.opts.signal, yieldEveryMs: this.opts.trainYieldEveryMs });
     const runner = this.runner;
     await runner.setWeights(weights);
     const temper = typeof task.config.temper === 'number' ? task.config.temper : 1;
@@ -245,8 +250,8 @@ export class SiteAgent {
     }
     // The final evaluation also sends calibration sums over the held-out rows (never the scores).
     const scores = task.config.final && enc.test.n > 0 ? await runner.predict(enc.test, ctx) : undefined;
-    if (scores && this.o.onPredictions)
-      this.o.onPredictions({ site: this.o.site, rows: data.testRows, labels: data.test.labels, scores });
+    if (scores && this.opts.onPredictions)
+      this.opts.onPredictions({ site: this.opts.site, rows: data.testRows, labels: data.test.labels, scores });
     const calibration = scores ? calibrationSums(data.test.labels, scores) : undefined;
     return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}), ...(calibration ? { calibration } : {}) } };
   }

@@ -68,6 +68,11 @@ export class SiteModelRunner {
     // evaluates and trains, so the three never hold the loop as one (keepalive).
     const yielder = new LoopYielder(opts.yieldEveryMs);
     if (yielder.due) await yielder.yield();
+    return SiteModelRunner.withModel(model, spec, space, siteSeed, log, opts);
+  }
+
+  /** A runner around a model already built from `spec`: create() builds one; a test passes one it can watch. */
+  static withModel(model: FedModel, spec: ModelSpecMsg, space: FeatureSpace, siteSeed: number, log: Logger, opts: RunnerOptions = {}): SiteModelRunner {
     return new SiteModelRunner(spec, space, model, trainingConfig(spec.kind, spec.raw), siteSeed, log, opts);
   }
 

@@ -82,7 +82,7 @@ class WorkerRunner implements ModelRunner {
   private readonly refs = new WeakMap<EncodedData, number>();
   private nextRef = 1;
 
-  constructor(private readonly w: ModelWorker) {}
+  constructor(private readonly worker: ModelWorker) {}
 
   /** The set's number; the set itself goes along the first time only. */
   private ref(d: EncodedData): DataRef {
@@ -94,7 +94,7 @@ class WorkerRunner implements ModelRunner {
   }
 
   private call<T>(method: RunnerMethod, ...args: unknown[]): Promise<T> {
-    return this.w.request({ op: 'call', method, args }) as Promise<T>;
+    return this.worker.request({ op: 'call', method, args }) as Promise<T>;
   }
 
   async setWeights(w: Float32Array): Promise<void> {
@@ -119,7 +119,7 @@ class WorkerRunner implements ModelRunner {
     return this.call('trainAlone', this.ref(enc.train), this.ref(enc.test), c, rounds);
   }
   dispose(): void {
-    this.w.stop();
+    this.worker.stop();
   }
 }
 

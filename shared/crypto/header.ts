@@ -3,6 +3,7 @@
  * and the verification every receiver runs before trusting anything in a message.
  */
 import nacl from 'tweetnacl';
+import { canonicalJson } from '../canonical-json.ts';
 import { ProtocolError } from '../errors.ts';
 import { BOX_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SIGNING_PUBLIC_KEY_BYTES } from './keys.ts';
 
@@ -99,12 +100,9 @@ export function verifyHeader(
   return header;
 }
 
-/** Canonical form: keys sorted, no whitespace, UTF-8. The signature covers these exact bytes. */
+/** Canonical form (canonicalJson), UTF-8. The signature covers these exact bytes. */
 export function canonicalHeaderBytes(header: SealedHeader): Uint8Array {
-  const record = header as unknown as Record<string, unknown>;
-  const sorted: Record<string, unknown> = {};
-  for (const k of Object.keys(record).sort()) if (record[k] !== undefined) sorted[k] = record[k];
-  return new TextEncoder().encode(JSON.stringify(sorted));
+  return new TextEncoder().encode(canonicalJson(header));
 }
 
 export function chunkCountFor(payloadLength: number, chunkSize: number): number {

@@ -13,7 +13,9 @@ export interface CsvRecord {
 export function parseCsv(text: string, file: string): CsvRecord[] {
   const out: CsvRecord[] = [];
   let line = 1;
-  let i = 0;
+  // A UTF-8 byte-order mark (Excel's "CSV UTF-8" export) is not part of the first field:
+  // trimming hid it from an unquoted name, but it kept a quoted one from opening its quote.
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = text.length;
   while (i < n) {
     const startLine = line;

@@ -15,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import nacl from 'tweetnacl';
+import { canonicalJson } from '../canonical-json.ts';
 import { InputError } from '../errors.ts';
 import {
   BOX_PUBLIC_KEY_BYTES,
@@ -56,19 +57,6 @@ export interface RootKeyFile {
 export const SITE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 const DOMAIN_TAG = 'fedcausal-manifest-v1\n';
-
-/** JSON with object keys sorted at every level: the same manifest always gives the same bytes. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const entries = Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 function signedBytes(manifest: FederationManifest): Uint8Array {
   return new TextEncoder().encode(DOMAIN_TAG + canonicalJson(manifest));

@@ -16,7 +16,7 @@ export interface ModelBuildArgs {
 
 type Builder = (a: ModelBuildArgs) => FedModel;
 
-/** Model variants by name; each file registers one builder here. */
+/** Model variants by name: one builder per variant file. */
 const registry = new Map<string, Builder>([
   ['logreg', (a) => createLogReg(a.space, a.seed)],
   ['baseline', (a) => createBaseline(a.space, a.config, a.seed)],
@@ -31,10 +31,6 @@ const trainingDefaults = new Map<string, (raw: Record<string, unknown>) => Recor
 /** The validated training settings of a variant: its defaults, then the user's model section. */
 export function trainingConfig(kind: string, raw: Record<string, unknown> = {}): ModelConfig {
   return compileModelConfig((trainingDefaults.get(kind) ?? ((r) => r))(raw));
-}
-
-export function registerModel(name: string, build: Builder): void {
-  registry.set(name, build);
 }
 
 export function modelNames(): string[] {

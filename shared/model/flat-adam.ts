@@ -30,9 +30,9 @@ export interface FlatAdamOptions {
  * changed elsewhere while the optimizer lives (trainLocal makes one per call).
  */
 export class FlatAdam {
-  private readonly w: tf.Variable;
-  private readonly m: tf.Variable;
-  private readonly v: tf.Variable;
+  private readonly weights: tf.Variable;
+  private readonly firstMoment: tf.Variable;
+  private readonly secondMoment: tf.Variable;
   private readonly trainable: tf.Tensor1D | undefined;
   private readonly decay: tf.Tensor1D | undefined;
   private readonly anchor: tf.Tensor1D | undefined;
@@ -41,30 +41,30 @@ export class FlatAdam {
   private readonly zeros: (tf.Tensor | undefined)[] = [];
   /** Whether a variable has had a gradient since construction: until then its moments are zero and it cannot move. */
   private readonly touched: boolean[];
-  private t = 0;
+  private stepCount = 0;
 
   constructor(
     private readonly vars: tf.Variable[],
-    private readonly o: FlatAdamOptions,
+    private readonly opts: FlatAdamOptions,
   ) {
     this.sizes = vars.map((v) => v.size);
     this.touched = vars.map(() => false);
     const n = this.sizes.reduce((a, b) => a + b, 0);
-    this.w = tf.tidy(() => tf.variable(this.flat(vars), false));
-    this.m = tf.tidy(() => tf.variable(tf.zeros([n]), false));
-    this.v = tf.tidy(() => tf.variable(tf.zeros([n]), false));
-    if ((o.weightDecay ?? 0) > 0) {
-      const mask = o.decayMask;
+    this.weights = tf.tidy(() => tf.variable(this.flat(vars), false));
+    this.firstMoment = tf.tidy(() => tf.variable(tf.zeros([n]), false));
+    this.secondMoment = tf.tidy(() => tf.variable(tf.zeros([n]), false));
+    if ((opts.weightDecay ?? 0) > 0) {
+      const mask = opts.decayMask;
       if (!mask || mask.length !== n) throw new Error(`decayMask must have ${n} entries`);
-      this.decay = tf.tidy(() => tf.mul(o.weightDecay!, tf.tensor1d(mask)) as tf.Tensor1D);
+      this.decay = tf.tidy(() => tf.mul(opts.weightDecay!, tf.tensor1d(mask)) as tf.Tensor1D);
     }
-    if ((o.proximalMu ?? 0) > 0 && o.anchor) {
-      if (o.anchor.length !== n) throw new Error(`anchor must have ${n} entries`);
-      this.anchor = tf.keep(tf.tensor1d(o.anchor));
+    if ((opts.proximalMu ?? 0) > 0 && opts.anchor) {
+      if (opts.anchor.length !== n) throw new Error(`anchor must have ${n} entries`);
+      this.anchor = tf.keep(tf.tensor1d(opts.anchor));
     }
-    if (o.trainableMask) {
-      if (o.trainableMask.length !== n) throw new Error(`trainableMask must have ${n} entries`);
-      this.trainable = tf.keep(tf.tensor1d(o.trainableMask));
+    if (opts.trainableMask) {
+      if (opts.trainableMask.length !== n) throw new Error(`trainableMask must have ${n} entries`);
+      this.trainable = tf.keep(tf.tensor1d(opts.trainableMask));
     }
   }
 
@@ -77,10 +77,10 @@ export class FlatAdam {
     if (this.decayCache?.key !== key) {
       this.decayCache?.t.dispose();
       const mask = new Float32Array(this.sizes.reduce((a, b) => a + b, 0)).fill(1);
-      let o = 0;
+      let offset = 0;
       this.sizes.forEach((n, i) => {
-        if (missing.includes(i)) mask.fill(0, o, o + n);
-        o += n;
+        if (missing.includes(i)) mask.fill(0, offset, offset + n);
+        offset += n;
       });
       this.decayCache = { key, t: tf.keep(tf.tidy(() => tf.mul(this.decay!, tf.tensor1d(mask)) as tf.Tensor1D)) };
     }
@@ -109,13 +109,13 @@ export class FlatAdam {
    * 0.5 * wd * ||w||^2 term it stands for (so reported losses match the L2 form).
    */
   step(lossFn: () => tf.Scalar): number {
-    const b1 = this.o.beta1 ?? 0.9;
-    const b2 = this.o.beta2 ?? 0.999;
-    const eps = this.o.epsilon ?? 1e-7;
-    this.t++;
+    const b1 = this.opts.beta1 ?? 0.9;
+    const b2 = this.opts.beta2 ?? 0.999;
+    const eps = this.opts.epsilon ?? 1e-7;
+    this.stepCount++;
     const out = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(lossFn, this.vars);
-      const w = this.w;
+      const w = this.weights;
       // A variable the loss does not touch (e.g. NWGM attention in exact mode) gets no
       // gradient; like PyTorch, it then gets no weight decay either.
       const missing = this.vars.flatMap((v, i) => (grads[v.name] ? [] : [i]));
@@ -127,16 +127,16 @@ export class FlatAdam {
         g = tf.add(g, dw);
         reported = tf.add(value, tf.mul(0.5, tf.sum(tf.mul(dw, w))));
       }
-      if (this.anchor) g = tf.add(g, tf.mul(this.o.proximalMu!, tf.sub(w, this.anchor)));
+      if (this.anchor) g = tf.add(g, tf.mul(this.opts.proximalMu!, tf.sub(w, this.anchor)));
       if (this.trainable) g = tf.mul(g, this.trainable);
-      const m = tf.add(tf.mul(b1, this.m), tf.mul(1 - b1, g));
-      const v = tf.add(tf.mul(b2, this.v), tf.mul(1 - b2, tf.square(g)));
-      this.m.assign(m);
-      this.v.assign(v);
-      const mHat = tf.div(m, 1 - b1 ** this.t);
-      const vHat = tf.div(v, 1 - b2 ** this.t);
-      const next = tf.sub(w, tf.mul(this.o.learningRate, tf.div(mHat, tf.add(tf.sqrt(vHat), eps))));
-      this.w.assign(next);
+      const m = tf.add(tf.mul(b1, this.firstMoment), tf.mul(1 - b1, g));
+      const v = tf.add(tf.mul(b2, this.secondMoment), tf.mul(1 - b2, tf.square(g)));
+      this.firstMoment.assign(m);
+      this.secondMoment.assign(v);
+      const mHat = tf.div(m, 1 - b1 ** this.stepCount);
+      const vHat = tf.div(v, 1 - b2 ** this.stepCount);
+      const next = tf.sub(w, tf.mul(this.opts.learningRate, tf.div(mHat, tf.add(tf.sqrt(vHat), eps))));
+      this.weights.assign(next);
       this.writeBack(next as tf.Tensor1D);
       return reported.dataSync()[0]!;
     });
@@ -150,10 +150,10 @@ export class FlatAdam {
       // kernel reads all of x); reading once and uploading each part moves 2 copies
       // instead of one per variable, and issues no kernels.
       const vals = next.dataSync() as Float32Array;
-      let o = 0;
+      let offset = 0;
       this.vars.forEach((v, i) => {
-        if (!this.still(i)) v.assign(tf.tensor(vals.subarray(o, o + this.sizes[i]!), v.shape));
-        o += this.sizes[i]!;
+        if (!this.still(i)) v.assign(tf.tensor(vals.subarray(offset, offset + this.sizes[i]!), v.shape));
+        offset += this.sizes[i]!;
       });
       return;
     }
@@ -161,7 +161,7 @@ export class FlatAdam {
   }
 
   dispose(): void {
-    tf.dispose([this.w, this.m, this.v]);
+    tf.dispose([this.weights, this.firstMoment, this.secondMoment]);
     for (const z of this.zeros) z?.dispose();
     this.trainable?.dispose();
     if (this.decay) this.decay.dispose();

@@ -46,10 +46,3 @@ export interface SiteTransport {
   submit(msg: WireMessage): Promise<SubmitReply>;
   close(): void;
 }
-
-/** Collects an async or sync iterable of chunks into an array (small messages). */
-export async function collectChunks(chunks: WireMessage['chunks']): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  for await (const c of chunks) out.push(c);
-  return out;
-}

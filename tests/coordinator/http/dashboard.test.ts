@@ -9,7 +9,11 @@ import {
   DASHBOARD_STYLE,
   POLL_INTERVAL_MS,
 } from '../../../coordinator/http/dashboard.ts';
-import type { FederationStatus } from '../../../coordinator/http/status.ts';
+import type { FederationStatus, RoundSummary } from '../../../coordinator/http/status.ts';
+import { RoundCollector } from '../../../coordinator/collector.ts';
+import { aggregateRound } from '../../../coordinator/round-outcome.ts';
+import { createStrategy } from '../../../coordinator/strategy/registry.ts';
+import { silentLogger } from '../../../shared/logger.ts';
 
 /** Just enough DOM for the dashboard script: elements with children, attributes and text. */
 class FakeNode {
@@ -53,6 +57,26 @@ class FixedDate extends Date {
   }
 }
 
+/**
+ * One round's entry in /api/status as production makes it: the round's record from
+ * aggregateRound (the metric keys it emits: train_*, eval_*), mapped as coordinator/main.ts
+ * maps fed.loop.history. Each site trained with loss `loss` and evaluated the global
+ * model at AUROC `auroc`; `failed` sites failed the round.
+ */
+function roundSummary(round: number, answers: { site: string; n: number; loss: number; auroc: number }[], failed: string[], durationMs: number): RoundSummary {
+  const strategy = createStrategy('fedavg');
+  const collector = new RoundCollector(round, 'fit', [...answers.map((a) => a.site), ...failed], 60_000);
+  const aggregation = strategy.beginAggregation(round, new Float32Array(2));
+  for (const a of answers) {
+    const evaluation = { n: a.n, auroc: a.auroc, accuracy: 0.7, balancedAccuracy: 0.65, ece: 0.05 };
+    collector.resolve(a.site, { round, kind: 'fit', numExamples: a.n, metrics: { loss: a.loss, steps: 4, trainMs: 12 }, evaluation, weights: 2 });
+    aggregation.add(a.site, a.n, 0, Float32Array.from([1, 2]));
+  }
+  for (const site of failed) collector.fail(site, 'no answer within the 60s round deadline');
+  const { record } = aggregateRound(round, collector, aggregation, strategy, 1, silentLogger);
+  return { round: record.round, participants: record.participants, failures: record.failures, metrics: record.metrics, durationMs };
+}
+
 function status(): FederationStatus {
   return {
     federation: 'heart',
@@ -66,9 +90,9 @@ function status(): FederationStatus {
       { name: 'hungary', online: false, lastSeen: null, roundsCompleted: 1, lastError: '<b>timeout</b>' },
     ],
     history: [
-      { round: 1, participants: 2, failures: 0, metrics: { auroc: 0.7, loss: 0.61 }, durationMs: 1500 },
-      { round: 2, participants: 2, failures: 0, metrics: { auroc: 0.74, loss: 0.58 }, durationMs: 1400 },
-      { round: 3, participants: 1, failures: 1, metrics: { auroc: 0.78, loss: 0.52 }, durationMs: 2000 },
+      roundSummary(1, [{ site: 'cleveland', n: 100, loss: 0.6, auroc: 0.7 }, { site: 'hungary', n: 100, loss: 0.62, auroc: 0.7 }], [], 1500),
+      roundSummary(2, [{ site: 'cleveland', n: 100, loss: 0.58, auroc: 0.76 }, { site: 'hungary', n: 300, loss: 0.58, auroc: 0.73 }], [], 1400),
+      roundSummary(3, [{ site: 'cleveland', n: 100, loss: 0.52, auroc: 0.78 }], ['hungary'], 2000),
     ],
     prior: { version: 2, patterns: [{ pattern: '1111111', p: 0.6 }, { pattern: '1111100', p: 0.4 }] },
     debiasing: { mode: 'auto', decision: 'on' },
@@ -127,21 +151,28 @@ test('the page contains every element the script uses and polls api/status every
   assert.equal(rows[0]!.children[0]!.children[0]!.className, 'dot on');
   assert.equal(rows[1]!.children[0]!.children[0]!.className, 'dot');
 
-  // Per-round table: fixed columns, then every metric.
+  // Per-round table: fixed columns, then every metric the coordinator emits, sorted.
   assert.deepEqual(get('history-head').children[0]!.children.map((c) => c.textContent), [
     'round',
     'participants',
     'failures',
     'duration (s)',
-    'auroc',
-    'loss',
+    'eval_accuracy',
+    'eval_auroc',
+    'eval_balancedAccuracy',
+    'eval_ece',
+    'train_loss',
+    'train_steps',
   ]);
-  assert.deepEqual(cells(get('history').children[2]!), ['3', '1', '1', '2', '0.780', '0.520']);
+  assert.deepEqual(cells(get('history').children[1]!), ['2', '2', '0', '1.400', '0.700', '0.738', '0.650', '0.050', '0.580', '4']);
+  assert.deepEqual(cells(get('history').children[2]!), ['3', '1', '1', '2', '0.700', '0.780', '0.650', '0.050', '0.520', '4']);
 
-  // The AUROC line: one SVG polyline through the three rounds, left to right, rising.
+  // The AUROC line (eval_auroc, the global model's held-out AUROC): one SVG polyline through the three rounds, left to right, rising.
+  assert.equal(get('chart-title').textContent, 'Mean eval_auroc per round');
   const svgs = get('chart').all('svg');
   assert.equal(svgs.length, 1);
   assert.equal(svgs[0]!.ns, 'http://www.w3.org/2000/svg');
+  assert.equal(svgs[0]!.attrs['aria-label'], 'eval_auroc per round');
   const line = svgs[0]!.all('polyline');
   assert.equal(line.length, 1);
   const pts = line[0]!.attrs.points!.split(' ').map((p) => p.split(',').map(Number));

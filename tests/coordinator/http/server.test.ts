@@ -17,8 +17,8 @@ function fixture(): FederationStatus {
       { name: 'hungary', online: false, lastSeen: null, roundsCompleted: 0, lastError: 'bad signature' },
     ],
     history: [
-      { round: 1, participants: 2, failures: 0, metrics: { auroc: 0.71, loss: 0.6 }, durationMs: 1200 },
-      { round: 2, participants: 1, failures: 1, metrics: { auroc: 0.75, loss: 0.55 }, durationMs: 900 },
+      { round: 1, participants: 2, failures: 0, metrics: { eval_auroc: 0.71, train_loss: 0.6 }, durationMs: 1200 },
+      { round: 2, participants: 1, failures: 1, metrics: { eval_auroc: 0.75, train_loss: 0.55 }, durationMs: 900 },
     ],
     prior: { version: 1, patterns: [{ pattern: '1111111', p: 0.6 }] },
   };
@@ -72,16 +72,16 @@ test('/api/status reflects the status at the time of each request', async (t) =>
 
 test('/metrics serves Prometheus text 0.0.4 with HELP/TYPE lines and escaped labels', async (t) => {
   const metrics = new MetricsRegistry();
-  metrics.inc('updates_rejected_total', 'Updates rejected, by reason.', { site: 'hungary', reason: 'say "hi"\\\n' });
+  metrics.inc('rejected_messages_total', 'Messages refused by the coordinator', { site: 'hungary', reason: 'say "hi"\\\n' });
   const { url } = await start(t, fixture, metrics);
   const res = await fetch(`${url}/metrics`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
   const text = await res.text();
   const lines = text.trimEnd().split('\n');
-  assert.ok(lines.includes('# HELP fedcausal_updates_rejected_total Updates rejected, by reason.'));
-  assert.ok(lines.includes('# TYPE fedcausal_updates_rejected_total counter'));
-  assert.ok(lines.includes('fedcausal_updates_rejected_total{reason="say \\"hi\\"\\\\\\n",site="hungary"} 1'), text);
+  assert.ok(lines.includes('# HELP fedcausal_rejected_messages_total Messages refused by the coordinator'));
+  assert.ok(lines.includes('# TYPE fedcausal_rejected_messages_total counter'));
+  assert.ok(lines.includes('fedcausal_rejected_messages_total{reason="say \\"hi\\"\\\\\\n",site="hungary"} 1'), text);
   // Gauges derived from the status.
   assert.ok(lines.includes('# TYPE fedcausal_round gauge'));
   assert.ok(lines.includes('fedcausal_round 2'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileSchema, featureList, loadSchema, schemaToJson } from '../../../shared/data/schema.ts';
+import { compileSchema, featureList, loadSchema } from '../../../shared/data/schema.ts';
 import { InputError } from '../../../shared/errors.ts';
 
 const HEART = new URL('../../../../shared/data/heart-disease/schema.json', import.meta.url).pathname;
@@ -60,14 +60,4 @@ test('schema extensions compile: label.values, categories (canonical tokens), ra
   assert.deepEqual(s.label, { column: 'y', threshold: 0, values: [0, 1, 2, 3, 4] });
   assert.deepEqual(s.categories.get('x3'), ['1', '2', 'other']);
   assert.deepEqual(s.ranges.get('x1'), [0, 300]);
-  const json = schemaToJson(s) as Record<string, unknown>;
-  assert.deepEqual(json.categories, { x3: ['1', '2', 'other'] });
-  assert.deepEqual(json.ranges, { x1: [0, 300] });
-  assert.deepEqual(json.label, { column: 'y', threshold: 0, values: [0, 1, 2, 3, 4] });
-});
-
-test('a schema without the extensions keeps its JSON form (same fields as before)', () => {
-  const json = schemaToJson(loadSchema(HEART)) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(json), ['columns', 'label', 'modalities', 'categorical', 'missingValues', 'missingCodes']);
-  assert.deepEqual(json.label, { column: 'num', threshold: 0 });
 });

@@ -48,3 +48,55 @@ test('a consumer that stops early closes the queue cleanly', async () => {
   q.push(3);
   assert.deepEqual(await drain(q), [2]);
 });
+
+test('close while empty ends a waiting consumer, and one that arrives later, cleanly', async () => {
+  const q = new AsyncQueue<number>();
+  const waiting = drain(q);
+  await Promise.resolve();
+  q.close();
+  assert.deepEqual(await waiting, []);
+  assert.deepEqual(await drain(q), [], 'a consumer arriving after close sees the end at once');
+});
+
+test('the first close wins: a later close with an error does not turn a clean end into a failure', async () => {
+  const q = new AsyncQueue<number>();
+  q.push(1);
+  q.close();
+  q.close(new Error('too late'));
+  assert.deepEqual(await drain(q), [1]);
+});
+
+test('an error close is sticky: every later next() rejects with the same error', async () => {
+  const q = new AsyncQueue<number>();
+  const broke = new Error('stream broke');
+  q.close(broke);
+  const it = q[Symbol.asyncIterator]();
+  await assert.rejects(it.next(), (e) => e === broke);
+  await assert.rejects(it.next(), (e) => e === broke);
+});
+
+test('no backpressure: push never waits, and everything pushed before the consumer arrives is kept in order', async () => {
+  const q = new AsyncQueue<number>();
+  const n = 10_000;
+  // push is synchronous and returns nothing to await: a producer is never held back.
+  for (let i = 0; i < n; i++) assert.equal(q.push(i), undefined);
+  q.close();
+  const got = await drain(q);
+  assert.equal(got.length, n);
+  assert.ok(got.every((v, i) => v === i));
+});
+
+test('items pushed one at a time to a waiting consumer each wake it, in order', async () => {
+  const q = new AsyncQueue<string>();
+  const it = q[Symbol.asyncIterator]();
+  const first = it.next();
+  q.push('a');
+  assert.deepEqual(await first, { value: 'a', done: false });
+  const second = it.next();
+  q.push('b');
+  q.push('c');
+  assert.deepEqual(await second, { value: 'b', done: false });
+  assert.deepEqual(await it.next(), { value: 'c', done: false });
+  q.close();
+  assert.deepEqual(await it.next(), { value: undefined, done: true });
+});

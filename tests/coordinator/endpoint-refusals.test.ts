@@ -1,0 +1,409 @@
+// Every way the coordinator's endpoint refuses a message, through its public surface
+// (CoordinatorService over a fake round gate), with the real envelope crypto: the
+// reason, the gRPC status it maps to, the message, and that nothing changed.
+import * as grpc from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SiteDirectory } from '../../coordinator/directory.ts';
+import { CoordinatorService, type RoundGate } from '../../coordinator/endpoint.ts';
+import { MemorySpool } from '../../coordinator/spool.ts';
+import { PayloadSealer, type SealMeta } from '../../shared/crypto/envelope.ts';
+import { generateIdentity } from '../../shared/crypto/keys.ts';
+import { ReplayGuard } from '../../shared/crypto/replay-guard.ts';
+import { ProtocolError } from '../../shared/errors.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { encodeFrame } from '../../shared/protocol/frame.ts';
+import { PROTOCOL_VERSION, type ResultMeta } from '../../shared/protocol/messages.ts';
+import { statusFor } from '../../shared/transport/grpc-proto.ts';
+import type { TaskSink, WireMessage } from '../../shared/transport/types.ts';
+
+const FEDERATION = 'fed';
+const ROUND = 2;
+const LIMITS = { maxPayloadBytes: 4096, maxChunkSize: 1024 };
+const WINDOW_MS = 60_000;
+
+const coordinator = generateIdentity();
+const siteA = generateIdentity();
+const siteB = generateIdentity();
+const stranger = generateIdentity();
+
+/** The endpoint with a gate that expects a fit result for ROUND from site "a", and records what reaches it. */
+function setup(gateOverrides: Partial<RoundGate> = {}) {
+  const directory = new SiteDirectory([
+    { name: 'a', signingPublicKey: siteA.signing.publicKey },
+    { name: 'b', signingPublicKey: siteB.signing.publicKey },
+  ]);
+  const delivered: { site: string; meta: ResultMeta; weights: number[] }[] = [];
+  const gateRejected: string[] = [];
+  const counted: string[] = [];
+  const gate: RoundGate = {
+    federation: FEDERATION,
+    state: 'training',
+    expectation: (site) => (site === 'a' ? { round: ROUND, kind: 'fit-result' } : undefined),
+    deliver(site, meta, replay) {
+      const weights: number[] = [];
+      replay((offset, v) => v.forEach((x, k) => (weights[offset + k] = x)));
+      delivered.push({ site, meta, weights });
+    },
+    reject: (site, reason) => void gateRejected.push(`${site}: ${reason}`),
+    connected: () => {},
+    disconnected: () => {},
+    ...gateOverrides,
+  };
+  const service = new CoordinatorService({
+    directory,
+    gate,
+    replay: new ReplayGuard({ maxAgeMs: WINDOW_MS }),
+    boxSecretKey: coordinator.box.secretKey,
+    limits: LIMITS,
+    spool: () => new MemorySpool(),
+    log: silentLogger,
+    onReject: (reason, site) => void counted.push(`${reason} ${site ?? 'unverified'}`),
+  });
+  return { service, directory, delivered, gateRejected, counted };
+}
+
+interface ResultOptions {
+  meta?: Partial<ResultMeta>;
+  weights?: Float32Array;
+  seal?: Partial<SealMeta>;
+  signer?: Uint8Array;
+  encrypted?: boolean;
+  chunkSize?: number;
+}
+
+/** A fit result from site "a" for ROUND, sealed and signed as the site agent does; options spoil one thing. */
+function result(o: ResultOptions = {}): WireMessage & { chunks: Uint8Array[] } {
+  const weights = o.weights ?? Float32Array.from([0.5, -1.25, 2]);
+  const meta: ResultMeta = { round: ROUND, kind: 'fit', numExamples: 10, metrics: { loss: 0.5 }, weights: weights.length, ...o.meta };
+  const sealer = new PayloadSealer(
+    { federation: FEDERATION, round: ROUND, site: 'a', kind: 'fit-result', ...o.seal },
+    encodeFrame(meta, weights),
+    {
+      signingSecretKey: o.signer ?? siteA.signing.secretKey,
+      ...(o.encrypted === false ? {} : { recipientBoxPublicKey: coordinator.box.publicKey }),
+      chunkSize: o.chunkSize ?? LIMITS.maxChunkSize,
+    },
+  );
+  return { header: sealer.header, signature: sealer.signature, chunks: [...sealer.chunks()] };
+}
+
+function joinMessage(site: string, signer: Uint8Array, fields: Record<string, unknown> = {}): WireMessage {
+  const sealer = new PayloadSealer(
+    { federation: FEDERATION, round: 0, site, kind: 'join' },
+    encodeFrame({ protocolVersion: PROTOCOL_VERSION, site, ...fields }),
+    { signingSecretKey: signer, recipientBoxPublicKey: coordinator.box.publicKey, chunkSize: LIMITS.maxChunkSize },
+  );
+  return { header: sealer.header, signature: sealer.signature, chunks: [...sealer.chunks()] };
+}
+
+const sink = (): TaskSink => ({ send: async () => {}, end: () => {} });
+
+/** Asserts a refusal: its reason, the gRPC status it goes out with, and its message. */
+async function refused(p: Promise<unknown>, reason: ProtocolError['reason'], status: grpc.status, message: RegExp): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ProtocolError, `a ProtocolError, got ${String(e)}`);
+    assert.equal(e.reason, reason);
+    assert.equal(statusFor(e), status, `status for ${reason}`);
+    assert.match(e.message, message);
+    return true;
+  });
+}
+
+test('a sound result is accepted and delivered with its weights (the baseline the refusals spoil)', async () => {
+  const { service, delivered, gateRejected, counted } = setup();
+  const reply = await service.submit(result());
+  assert.deepEqual(reply, { accepted: true, message: `round ${ROUND} fit-result accepted` });
+  assert.equal(delivered.length, 1);
+  assert.equal(delivered[0]!.site, 'a');
+  assert.deepEqual(delivered[0]!.weights, [0.5, -1.25, 2]);
+  assert.deepEqual(gateRejected, []);
+  assert.deepEqual(counted, []);
+});
+
+test('unknown site: PERMISSION_DENIED, counted without a site label, nothing delivered', async () => {
+  const { service, delivered, gateRejected, counted, directory } = setup();
+  await refused(
+    service.submit(result({ seal: { site: 'mallory' }, signer: stranger.signing.secretKey })),
+    'unknown-site',
+    grpc.status.PERMISSION_DENIED,
+    /^unknown site "mallory": no signing key registered$/,
+  );
+  await refused(
+    service.subscribe(joinMessage('mallory', stranger.signing.secretKey), sink()),
+    'unknown-site',
+    grpc.status.PERMISSION_DENIED,
+    /^unknown site "mallory"/,
+  );
+  assert.deepEqual(counted, ['unknown-site unverified', 'unknown-site unverified']);
+  assert.deepEqual(delivered, []);
+  assert.deepEqual(gateRejected, []);
+  assert.deepEqual(directory.online(), []);
+});
+
+test('forged signature: UNAUTHENTICATED; the named site is neither blamed nor failed for the round', async () => {
+  const { service, delivered, gateRejected, counted, directory } = setup();
+  // Site b (enrolled, but not a) signs a message claiming to be from a.
+  await refused(
+    service.submit(result({ signer: siteB.signing.secretKey })),
+    'bad-signature',
+    grpc.status.UNAUTHENTICATED,
+    /^envelope header signature does not verify with the key of site "a"$/,
+  );
+  // A genuine header whose signature was cut short.
+  const m = result();
+  await refused(
+    service.submit({ ...m, signature: m.signature.subarray(0, 10) }),
+    'bad-signature',
+    grpc.status.UNAUTHENTICATED,
+    /^signature from site "a" is 10 bytes, expected 64$/,
+  );
+  // A signed header whose bytes were changed after signing (the round, say).
+  const text = new TextDecoder().decode(m.header).replace(`"round":${ROUND}`, `"round":${ROUND + 1}`);
+  await refused(
+    service.submit({ ...m, header: new TextEncoder().encode(text) }),
+    'bad-signature',
+    grpc.status.UNAUTHENTICATED,
+    /does not verify/,
+  );
+  await refused(service.subscribe(joinMessage('a', siteB.signing.secretKey), sink()), 'bad-signature', grpc.status.UNAUTHENTICATED, /does not verify/);
+  assert.deepEqual(counted, ['bad-signature unverified', 'bad-signature unverified', 'bad-signature unverified', 'bad-signature unverified']);
+  assert.deepEqual(gateRejected, [], 'a forger must not be able to fail a real site');
+  assert.equal(directory.states().find((s) => s.name === 'a')!.lastError, undefined);
+  assert.deepEqual(delivered, []);
+  assert.deepEqual(directory.online(), []);
+  // The genuine message still goes through afterwards.
+  assert.equal((await service.submit(m)).accepted, true);
+});
+
+test('replay: the same message again, or a second answer to the same round, is ALREADY_EXISTS and does not fail the site', async () => {
+  const { service, delivered, gateRejected, counted } = setup();
+  const m = result();
+  await service.submit(m);
+  await refused(service.submit(m), 'replay', grpc.status.ALREADY_EXISTS, /^fit-result from site "a" reuses message id [0-9a-f]{32}$/);
+  await refused(
+    service.submit(result({ weights: Float32Array.from([9, 9, 9]) })),
+    'replay',
+    grpc.status.ALREADY_EXISTS,
+    new RegExp(`^fit-result from site "a" is a second fit-result for round ${ROUND}; only one is accepted$`),
+  );
+  assert.equal(delivered.length, 1, 'only the first was applied');
+  assert.deepEqual(delivered[0]!.weights, [0.5, -1.25, 2]);
+  assert.deepEqual(gateRejected, []);
+  assert.deepEqual(counted, ['replay a', 'replay a']);
+});
+
+test('stale: another round is FAILED_PRECONDITION; a message older than the replay window is refused as a replay', async () => {
+  const { service, delivered, gateRejected, counted } = setup();
+  await refused(
+    service.submit(result({ seal: { round: ROUND - 1 }, meta: { round: ROUND - 1 } })),
+    'stale-round',
+    grpc.status.FAILED_PRECONDITION,
+    new RegExp(`^fit-result from site "a" is for round ${ROUND - 1}, expected round ${ROUND}$`),
+  );
+  await refused(
+    service.submit(result({ seal: { createdAt: Date.now() - 2 * WINDOW_MS } })),
+    'replay',
+    grpc.status.ALREADY_EXISTS,
+    new RegExp(`^fit-result from site "a" was created \\d+ ms ago, older than the ${WINDOW_MS} ms replay window$`),
+  );
+  await refused(
+    service.submit(result({ seal: { createdAt: Date.now() + 2 * WINDOW_MS } })),
+    'replay',
+    grpc.status.ALREADY_EXISTS,
+    /ms in the future, beyond the 60000 ms clock-skew window$/,
+  );
+  // Nothing expected from b now: its (genuine) result is not wanted.
+  await refused(
+    service.submit(result({ seal: { site: 'b' }, signer: siteB.signing.secretKey })),
+    'not-expected',
+    grpc.status.FAILED_PRECONDITION,
+    /^fit-result from site "b" was not expected now \(expecting nothing\)$/,
+  );
+  assert.deepEqual(delivered, []);
+  assert.deepEqual(gateRejected, [], 'none of these is the answer the site owes now');
+  assert.deepEqual(counted, ['stale-round a', 'replay a', 'replay a', 'not-expected b']);
+  // The answer it owes is still welcome.
+  assert.equal((await service.submit(result())).accepted, true);
+});
+
+test('oversized: a payload, a chunk size, a chunk or a header over the limits is RESOURCE_EXHAUSTED', async () => {
+  const { service, delivered, gateRejected, counted } = setup();
+  const big = new Float32Array(LIMITS.maxPayloadBytes / 4 + 1);
+  await refused(
+    service.submit(result({ weights: big })),
+    'oversized',
+    grpc.status.RESOURCE_EXHAUSTED,
+    new RegExp(`^payload of \\d+ bytes from site "a" exceeds the ${LIMITS.maxPayloadBytes}-byte limit$`),
+  );
+  await refused(
+    service.submit(result({ chunkSize: LIMITS.maxChunkSize * 2 })),
+    'oversized',
+    grpc.status.RESOURCE_EXHAUSTED,
+    new RegExp(`^chunk size ${LIMITS.maxChunkSize * 2} from site "a" exceeds the ${LIMITS.maxChunkSize}-byte limit$`),
+  );
+  const header = new Uint8Array(16 * 1024 + 1).fill(0x20);
+  await refused(
+    service.submit({ header, signature: new Uint8Array(64), chunks: [] }),
+    'oversized',
+    grpc.status.RESOURCE_EXHAUSTED,
+    /^envelope header is 16385 bytes, over the 16384-byte limit$/,
+  );
+  assert.deepEqual(gateRejected, [], 'refused before the header was trusted');
+  // A chunk longer than any chunk may be, from the site that owes this answer: it fails the round for the site.
+  const m = result();
+  await refused(
+    service.submit({ ...m, chunks: [new Uint8Array(LIMITS.maxChunkSize + 65)] }),
+    'oversized',
+    grpc.status.RESOURCE_EXHAUSTED,
+    new RegExp(`^chunk 0 is ${LIMITS.maxChunkSize + 65} bytes, over the chunk limit$`),
+  );
+  assert.deepEqual(gateRejected, [`a: chunk 0 is ${LIMITS.maxChunkSize + 65} bytes, over the chunk limit`]);
+  // The size limits are checked inside verifyHeader, so the first two are counted unnamed too.
+  assert.deepEqual(counted, ['oversized unverified', 'oversized unverified', 'oversized unverified', 'oversized a']);
+  assert.deepEqual(delivered, []);
+});
+
+/**
+ * Submits `msg` to a fresh endpoint (a refused answer the site owes fails it for the round,
+ * so each case gets its own) and returns what reached the gate and the metrics.
+ */
+async function refusedAlone(
+  msg: WireMessage,
+  reason: ProtocolError['reason'],
+  status: grpc.status,
+  message: RegExp,
+): Promise<{ gateRejected: string[]; counted: string[] }> {
+  const { service, delivered, gateRejected, counted } = setup();
+  await refused(service.submit(msg), reason, status, message);
+  assert.deepEqual(delivered, [], 'nothing applied');
+  return { gateRejected, counted };
+}
+
+test('garbage header: not JSON, or not UTF-8, is INVALID_ARGUMENT and blames nobody', async () => {
+  const { service, gateRejected, counted } = setup();
+  await refused(
+    service.submit({ header: new TextEncoder().encode('not json'), signature: new Uint8Array(64), chunks: [] }),
+    'malformed',
+    grpc.status.INVALID_ARGUMENT,
+    /^envelope header is not valid UTF-8 JSON: /,
+  );
+  await refused(
+    service.subscribe({ header: Uint8Array.of(0xff, 0xfe), signature: new Uint8Array(64), chunks: [] }, sink()),
+    'malformed',
+    grpc.status.INVALID_ARGUMENT,
+    /^envelope header is not valid UTF-8 JSON: /,
+  );
+  assert.deepEqual(gateRejected, []);
+  assert.deepEqual(counted, ['malformed unverified', 'malformed unverified']);
+});
+
+test('garbage payload under a genuine header: refused, and the site failed for the round with the reason', async () => {
+  const m = result();
+  const noise = m.chunks[0]!.map((b, i) => b ^ (i % 7 === 0 ? 1 : 0));
+  const tampered = await refusedAlone(
+    { ...m, chunks: [noise] },
+    'decrypt-failed',
+    grpc.status.UNAUTHENTICATED,
+    /^chunk 0 of 1 from site "a" failed authentication \(wrong key, or tampered\)$/,
+  );
+  assert.deepEqual(tampered.gateRejected, ['a: chunk 0 of 1 from site "a" failed authentication (wrong key, or tampered)']);
+  assert.deepEqual(tampered.counted, ['decrypt-failed a']);
+  // The rest are sealed by the site itself: sound envelopes around contents that are not a result.
+  const cases: [ResultOptions, RegExp][] = [
+    [{ encrypted: false }, /^fit-result payload from site "a" is not encrypted, but encryption is required$/],
+    [{ meta: { round: ROUND + 5 } }, new RegExp(`^fit-result from site "a": payload says round ${ROUND + 5}, header says ${ROUND}$`)],
+    [{ meta: { numExamples: -1 } }, /^fit-result from site "a": field "numExamples" must be a number >= 0$/],
+    [{ meta: { weights: 1.5 } }, /^fit-result from site "a": field "weights" must be a non-negative integer$/],
+    [{ weights: Float32Array.from([1, Number.NaN]) }, /^non-finite value NaN at parameter 1$/],
+  ];
+  for (const [spoil, message] of cases) {
+    const { gateRejected, counted } = await refusedAlone(result(spoil), 'malformed', grpc.status.INVALID_ARGUMENT, message);
+    assert.equal(gateRejected.length, 1, String(message));
+    assert.match(gateRejected[0]!, /^a: /);
+    assert.deepEqual(counted, ['malformed a']);
+  }
+});
+
+test('a payload whose meta is not JSON is malformed', async () => {
+  const payload = new Uint8Array(8);
+  new DataView(payload.buffer).setUint32(0, 4, true);
+  payload.set(new TextEncoder().encode('{{{{'), 4);
+  const sealer = new PayloadSealer({ federation: FEDERATION, round: ROUND, site: 'a', kind: 'fit-result' }, payload, {
+    signingSecretKey: siteA.signing.secretKey,
+    recipientBoxPublicKey: coordinator.box.publicKey,
+    chunkSize: LIMITS.maxChunkSize,
+  });
+  await refusedAlone(
+    { header: sealer.header, signature: sealer.signature, chunks: [...sealer.chunks()] },
+    'malformed',
+    grpc.status.INVALID_ARGUMENT,
+    /^payload meta is not valid JSON: /,
+  );
+});
+
+test('truncated: a missing last chunk, a cut-short chunk, or chunks out of order are refused', async () => {
+  const weights = new Float32Array(600).fill(0.25); // 2400 bytes of weights: three chunks of 1024
+  const m = result({ weights });
+  assert.equal(m.chunks.length, 3);
+  await refusedAlone(
+    { ...m, chunks: m.chunks.slice(0, 2) },
+    'malformed',
+    grpc.status.INVALID_ARGUMENT,
+    /^payload from site "a" is incomplete: got 2 of 3 chunks$/,
+  );
+  const last = m.chunks[2]!;
+  await refusedAlone(
+    { ...m, chunks: [m.chunks[0]!, m.chunks[1]!, last.subarray(0, last.length - 5)] },
+    'malformed',
+    grpc.status.INVALID_ARGUMENT,
+    new RegExp(`^chunk 2 of 3 is ${last.length - 5} bytes, expected ${last.length}$`),
+  );
+  await refusedAlone(
+    { ...m, chunks: [m.chunks[1]!, m.chunks[0]!, m.chunks[2]!] },
+    'decrypt-failed',
+    grpc.status.UNAUTHENTICATED,
+    /^chunk 0 of 3 from site "a" failed authentication/,
+  );
+  const { gateRejected } = await refusedAlone({ ...m, chunks: [] }, 'malformed', grpc.status.INVALID_ARGUMENT, /^payload from site "a" is incomplete: got 0 of 3 chunks$/);
+  assert.deepEqual(gateRejected, ['a: payload from site "a" is incomplete: got 0 of 3 chunks']);
+});
+
+test('a join in another protocol version, or for another federation, is refused as malformed and connects nothing', async () => {
+  const { service, directory, counted } = setup();
+  await refused(
+    service.subscribe(joinMessage('a', siteA.signing.secretKey, { protocolVersion: PROTOCOL_VERSION + 1 }), sink()),
+    'malformed',
+    grpc.status.INVALID_ARGUMENT,
+    new RegExp(`^site speaks protocol version ${PROTOCOL_VERSION + 1}, this coordinator speaks ${PROTOCOL_VERSION}$`),
+  );
+  const other = new PayloadSealer(
+    { federation: 'other', round: 0, site: 'a', kind: 'join' },
+    encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: 'a' }),
+    { signingSecretKey: siteA.signing.secretKey, recipientBoxPublicKey: coordinator.box.publicKey, chunkSize: LIMITS.maxChunkSize },
+  );
+  await refused(
+    service.subscribe({ header: other.header, signature: other.signature, chunks: [...other.chunks()] }, sink()),
+    'malformed',
+    grpc.status.INVALID_ARGUMENT,
+    /^join from site "a" is for federation "other", expected "fed"$/,
+  );
+  assert.deepEqual(directory.online(), []);
+  assert.deepEqual(counted, ['malformed a', 'malformed a']);
+  assert.match(directory.states().find((s) => s.name === 'a')!.lastError ?? '', /federation "other"/, 'a verified site is told why');
+  // A sound join still connects.
+  const { welcome } = await service.subscribe(joinMessage('a', siteA.signing.secretKey), sink());
+  assert.deepEqual(welcome, { federation: FEDERATION, protocolVersion: PROTOCOL_VERSION, message: 'welcome, a' });
+  assert.deepEqual(directory.online(), ['a']);
+});
+
+test('a failure while applying a verified result fails the site for the round and is refused as malformed', async () => {
+  const { service, gateRejected, counted } = setup({
+    deliver: () => {
+      throw new Error('update has 3 weights, the model 4');
+    },
+  });
+  await refused(service.submit(result()), 'malformed', grpc.status.INVALID_ARGUMENT, /^update has 3 weights, the model 4$/);
+  assert.deepEqual(gateRejected, ['a: update has 3 weights, the model 4']);
+  assert.deepEqual(counted, ['malformed a']);
+});
