@@ -12,8 +12,10 @@ import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '.
 import { crashPoint } from '../shared/crash-points.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
+import { TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
@@ -155,19 +157,21 @@ export class SiteAgent {
       throw new ProtocolError(`task addressed to "${header.site}", this is "${this.o.site}"`, 'malformed');
     this.replay.check(header, { federation: this.o.federation, kinds: TASK_KINDS });
     const opener = new PayloadOpener(header, msg.header);
-    let meta: TaskMeta | undefined;
+    let raw: unknown;
     const parts: { offset: number; values: Float32Array }[] = [];
     const reader = new FrameReader(
-      (m) => (meta = m as TaskMeta),
+      (m) => (raw = m),
       (offset, values) => parts.push({ offset, values }),
     );
     let i = 0;
     for await (const c of msg.chunks) reader.push(opener.open(i++, c));
     opener.finish();
     const n = reader.finish();
+    // Signed is not well formed: check the meta's shape before any of it is used.
+    const meta = checkShape(TaskMetaSchema, raw, `the ${header.kind} task of round ${header.round}`);
     const weights = new Float32Array(n);
     for (const p of parts) weights.set(p.values, p.offset);
-    return { meta: meta!, weights };
+    return { meta, weights };
   }
 
   /** Encodes the site's rows once per feature space (every task carries a fresh copy of the same one). */
