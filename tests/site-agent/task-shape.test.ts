@@ -91,12 +91,13 @@ test('a task of an unknown kind with a huge field is refused with a bounded mess
   assert.equal(t.submitted.length, 0);
 });
 
-test('over gRPC, a frame from the coordinator that carries nothing is refused, not ignored', { timeout: 20_000 }, async () => {
+/** A coordinator that welcomes, then writes `frames` down the stream as they are. */
+async function rawCoordinator(frames: object[]) {
   const server = new grpc.Server();
   server.addService(federationService().service, {
     Subscribe: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       call.write({ welcome: { federation: 'f', protocolVersion: 1, message: 'hi' } });
-      call.write({}); // a Frame with no member set
+      for (const f of frames) call.write(f);
     },
     Submit: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { accepted: true, message: 'ok' }),
   });
@@ -104,9 +105,31 @@ test('over gRPC, a frame from the coordinator that carries nothing is refused, n
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
   const transport = grpcSiteTransport(`127.0.0.1:${port}`, 1 << 20);
+  const join = sealPayload({ federation: 'f', round: 0, site: 'cleveland', kind: 'join' }, encodeFrame({}), { signingSecretKey: site.signing.secretKey });
+  return { server, transport, joined: transport.subscribe(join) };
+}
+
+test('over gRPC, a task header without a readable chunkCount reaches the agent after one chunk instead of hanging the site', { timeout: 20_000 }, async () => {
+  const { server, transport, joined } = await rawCoordinator([
+    { header: { header: Buffer.from('{"site":"cleveland"}'), signature: Buffer.alloc(64) } },
+    { chunk: Buffer.from('c') },
+  ]);
   try {
-    const join = sealPayload({ federation: 'f', round: 0, site: 'cleveland', kind: 'join' }, encodeFrame({}), { signingSecretKey: site.signing.secretKey });
-    const { welcome, tasks } = await transport.subscribe(join);
+    const { tasks } = await joined;
+    const first = await tasks[Symbol.asyncIterator]().next();
+    assert.equal(first.done, false);
+    // The agent's verifyHeader then refuses it with the reason.
+    assert.equal(Buffer.from((first.value as WireMessage).header).toString(), '{"site":"cleveland"}');
+  } finally {
+    transport.close();
+    server.forceShutdown();
+  }
+});
+
+test('over gRPC, a frame from the coordinator that carries nothing is refused, not ignored', { timeout: 20_000 }, async () => {
+  const { server, transport, joined } = await rawCoordinator([{}]); // a Frame with no member set
+  try {
+    const { welcome, tasks } = await joined;
     assert.equal(welcome.federation, 'f');
     await assert.rejects(
       (async () => {
