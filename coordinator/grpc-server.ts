@@ -1,7 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { channelOptions, federationService, refusalStatus, writeWithBackpressure, type FrameMsg } from '../shared/transport/grpc-proto.ts';
+import { checkShape } from '../shared/protocol/check.ts';
+import type { FederationHandlers } from '../shared/protocol/generated/fedcausal/v1/Federation.ts';
+import { EnvelopeSchema, FrameSchema, type Frame } from '../shared/protocol/wire.ts';
+import { channelOptions, federationService, refusalStatus, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
 import type { CoordinatorEndpoint, TaskSink, WireMessage } from '../shared/transport/types.ts';
 
 /** Serves a CoordinatorEndpoint over gRPC. Bind to loopback unless deployment says otherwise. */
@@ -15,9 +18,23 @@ export async function startGrpcServer(opts: {
   const { endpoint, log } = opts;
   const server = new grpc.Server(channelOptions(opts.maxChunkSize));
   const { service } = federationService();
-  server.addService(service, {
-    Subscribe: (call: grpc.ServerWritableStream<{ header: Buffer; signature: Buffer; chunks: Buffer[] }, FrameMsg>) => {
+  const handlers: FederationHandlers = {
+    Subscribe: (call) => {
       let ended = false;
+      const refuse = (e: Error) => {
+        ended = true;
+        // emit('error'), not destroy(): grpc-js turns an 'error' into the call's status and ends
+        // the stream; destroy() drops the status, and the refused site would wait forever.
+        // The reason rides in the trailers: a site told 'already-connected' acts on it.
+        call.emit('error', Object.assign(new Error(e.message), refusalStatus(e)));
+      };
+      let req;
+      try {
+        req = checkShape(EnvelopeSchema, call.request, 'the Subscribe envelope');
+      } catch (e) {
+        refuse(refusedHere(endpoint, e));
+        return;
+      }
       const sink: TaskSink = {
         async send(task: WireMessage) {
           if (ended) return;
@@ -31,7 +48,6 @@ export async function startGrpcServer(opts: {
           call.end();
         },
       };
-      const req = call.request;
       endpoint
         .subscribe({ header: req.header, signature: req.signature, chunks: req.chunks }, sink)
         .then(({ welcome, closed }) => {
@@ -44,41 +60,41 @@ export async function startGrpcServer(opts: {
           call.on('close', done);
           call.on('error', done);
         })
-        .catch((e: Error) => {
-          ended = true;
-          // emit('error'), not destroy(): grpc-js turns an 'error' into the call's status and ends
-          // the stream; destroy() drops the status, and the refused site would wait forever.
-          // The reason rides in the trailers: a site told 'already-connected' acts on it.
-          call.emit('error', Object.assign(new Error(e.message), refusalStatus(e)));
-        });
+        .catch(refuse);
     },
-    Submit: (call: grpc.ServerReadableStream<FrameMsg, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    Submit: (call, callback) => {
       void (async () => {
-        const it = call[Symbol.asyncIterator]() as AsyncIterator<FrameMsg>;
+        const it = call[Symbol.asyncIterator]() as AsyncIterator<unknown>;
         const first = await it.next();
-        if (first.done || !first.value.header) {
-          const e = new ProtocolError('a Submit stream must start with a header frame', 'malformed');
+        let head: Frame | undefined;
+        try {
+          head = first.done ? undefined : checkShape(FrameSchema, first.value, 'Submit frame 0');
+          if (head?.body !== 'header') throw new ProtocolError('a Submit stream must start with a header frame', 'malformed');
+        } catch (e) {
           // Never reached the endpoint: have it log and count the refusal like the rest.
-          if (endpoint.refuse) endpoint.refuse(e);
-          throw e;
+          throw refusedHere(endpoint, e);
         }
+        let index = 0;
+        // Frames after the header are checked as the endpoint reads them: it refuses (and counts) what fails.
         const chunks = {
           async *[Symbol.asyncIterator]() {
             for (;;) {
               const n = await it.next();
               if (n.done) return;
-              if (!n.value.chunk) throw new ProtocolError('expected a chunk frame after the header', 'malformed');
-              yield new Uint8Array(n.value.chunk.buffer, n.value.chunk.byteOffset, n.value.chunk.byteLength);
+              const f = checkShape(FrameSchema, n.value, `Submit frame ${++index}`);
+              if (f.body !== 'chunk') throw new ProtocolError('expected a chunk frame after the header', 'malformed');
+              yield new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength);
             }
           },
         };
-        return endpoint.submit({ header: first.value.header.header, signature: first.value.header.signature, chunks });
+        return endpoint.submit({ header: head.header.header, signature: head.header.signature, chunks });
       })().then(
         (reply) => callback(null, reply),
         (e: Error) => callback(refusalStatus(e)),
       );
     },
-  });
+  };
+  server.addService(service, handlers);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -96,4 +112,16 @@ export async function startGrpcServer(opts: {
         }, 2000).unref();
       }),
   };
+}
+
+/** A refusal made here, before the endpoint saw the message: the endpoint logs and counts it like its own. */
+function refusedHere(endpoint: CoordinatorEndpoint, e: unknown): Error {
+  if (endpoint.refuse) {
+    try {
+      endpoint.refuse(e);
+    } catch (thrown) {
+      return thrown as Error;
+    }
+  }
+  return e as Error;
 }

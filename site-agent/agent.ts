@@ -12,8 +12,10 @@ import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '.
 import { crashPoint } from '../shared/crash-points.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
+import { TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
@@ -155,21 +157,23 @@ export class SiteAgent {
       throw new ProtocolError(`task addressed to "${header.site}", this is "${this.opts.site}"`, 'malformed');
     this.replay.check(header, { federation: this.opts.federation, kinds: TASK_KINDS });
     const opener = new PayloadOpener(header, msg.header);
-    let meta: TaskMeta | undefined;
+    let raw: unknown;
     const parts: { offset: number; values: Float32Array }[] = [];
     const reader = new FrameReader(
-      (m) => (meta = m as TaskMeta),
+      (m) => (raw = m),
       (offset, values) => parts.push({ offset, values }),
     );
     let i = 0;
     for await (const c of msg.chunks) reader.push(opener.open(i++, c));
     opener.finish();
     const n = reader.finish();
-    // Only the header's kind went through the replay guard: a meta of another or an unknown
-    // kind must not be answered as some other task (it fell through to an evaluation).
-    const metaKind = meta && typeof meta === 'object' ? `task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}` : undefined;
-    if (!meta || metaKind !== header.kind)
-      throw new ProtocolError(`task meta of kind ${JSON.stringify(meta?.kind)} does not match its header kind "${header.kind}"`, 'malformed');
+    // Signed is not well formed: check the meta's shape before any of it is used.
+    const meta = checkShape(TaskMetaSchema, raw, `the ${header.kind} task of round ${header.round}`);
+    // Only the header's kind went through the replay guard: a meta of another kind must not
+    // be answered as some other task (it fell through to an evaluation).
+    const metaKind = `task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}`;
+    if (metaKind !== header.kind)
+      throw new ProtocolError(`task meta of kind ${JSON.stringify(meta.kind)} does not match its header kind "${header.kind}"`, 'malformed');
     const weights = new Float32Array(n);
     for (const p of parts) weights.set(p.values, p.offset);
     return { meta, weights };

@@ -1,43 +1,63 @@
 import * as grpc from '@grpc/grpc-js';
+import { z } from 'zod';
 import { ProtocolError } from '../shared/errors.ts';
+import { checkShape } from '../shared/protocol/check.ts';
+import { FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
 import { AsyncQueue } from '../shared/transport/async-queue.ts';
-import { channelOptions, federationService, writeWithBackpressure, type FrameMsg } from '../shared/transport/grpc-proto.ts';
+import { channelOptions, federationClient, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
 import type { SiteTransport, SubmitReply, Welcome, WireMessage } from '../shared/transport/types.ts';
 
-/** A method of the generated client, bound; a missing one means the proto and this code disagree. */
-function rpc(client: object, name: 'Subscribe' | 'Submit'): (...args: unknown[]) => unknown {
-  const f = (client as Record<string, unknown>)[name];
-  if (typeof f !== 'function') throw new Error(`the gRPC client has no method ${name}: proto/fedcausal/v1 and the site agent disagree`);
-  return (f as (...args: unknown[]) => unknown).bind(client);
+/** The one field of a task's header read before it is verified: how many chunk frames follow. */
+const ChunkCountSchema = z.object({ chunkCount: z.number().int().min(1).max(0xffffffff) });
+
+/**
+ * How many chunks a task header announces. Unreadable: 1, so that the task reaches the
+ * agent, whose verifyHeader refuses it with the reason (waiting for a count that never
+ * comes would hang the site instead).
+ */
+function announcedChunks(header: Uint8Array): number {
+  try {
+    const parsed = ChunkCountSchema.safeParse(JSON.parse(Buffer.from(header).toString('utf8')));
+    return parsed.success ? parsed.data.chunkCount : 1;
+  } catch {
+    return 1;
+  }
 }
 
 /** The site side of the gRPC protocol. */
 export function grpcSiteTransport(address: string, maxChunkSize: number): SiteTransport {
-  const { Client } = federationService();
-  const client = new Client(address, grpc.credentials.createInsecure(), channelOptions(maxChunkSize));
-  let sub: grpc.ClientReadableStream<FrameMsg> | undefined;
+  const client = federationClient(address, grpc.credentials.createInsecure(), channelOptions(maxChunkSize));
+  let sub: grpc.ClientReadableStream<unknown> | undefined;
   return {
     subscribe(join: WireMessage) {
       return new Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>((resolve, reject) => {
         const chunks = [...(join.chunks as Iterable<Uint8Array>)];
-        const call = rpc(client, 'Subscribe')({ header: join.header, signature: join.signature, chunks }) as grpc.ClientReadableStream<FrameMsg>;
+        const call = client.Subscribe({ header: join.header, signature: join.signature, chunks });
         sub = call;
         const tasks = new AsyncQueue<WireMessage>();
         let welcomed = false;
+        let refused = false;
         let current: { header: Uint8Array; signature: Uint8Array; chunks: Uint8Array[]; count: number } | undefined;
-        call.on('data', (f: FrameMsg) => {
-          if (f.welcome && !welcomed) {
+        call.on('data', (raw: unknown) => {
+          if (refused) return;
+          let f;
+          try {
+            f = checkShape(FrameSchema, raw, 'a frame from the coordinator');
+          } catch (e) {
+            // The same end as any malformed task: the agent stops with the reason, and the stream goes.
+            refused = true;
+            if (welcomed) tasks.close(e as Error);
+            else reject(e);
+            call.cancel();
+            return;
+          }
+          if (f.body === 'welcome') {
+            if (welcomed) return;
             welcomed = true;
             resolve({ welcome: f.welcome, tasks });
-          } else if (f.header) {
-            let count = 1;
-            try {
-              count = (JSON.parse(Buffer.from(f.header.header).toString('utf8')) as { chunkCount: number }).chunkCount;
-            } catch {
-              /* verifyHeader reports it */
-            }
-            current = { header: f.header.header, signature: f.header.signature, chunks: [], count };
-          } else if (f.chunk && current) {
+          } else if (f.body === 'header') {
+            current = { header: f.header.header, signature: f.header.signature, chunks: [], count: announcedChunks(f.header.header) };
+          } else if (current) {
             current.chunks.push(new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength));
             if (current.chunks.length >= current.count) {
               tasks.push({ header: current.header, signature: current.signature, chunks: current.chunks });
@@ -46,6 +66,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number): SiteTr
           }
         });
         call.on('error', (e: grpc.ServiceError) => {
+          if (refused) return;
           if (!welcomed) reject(e);
           else tasks.close(e.code === grpc.status.CANCELLED ? undefined : e);
         });
@@ -54,9 +75,17 @@ export function grpcSiteTransport(address: string, maxChunkSize: number): SiteTr
     },
     submit(msg: WireMessage) {
       return new Promise<SubmitReply>((resolve, reject) => {
-        const call = rpc(client, 'Submit')((err: grpc.ServiceError | null, reply?: SubmitReply) =>
-          err ? reject(new ProtocolError(`coordinator refused the result: ${err.details || err.message}`, 'malformed', { cause: err })) : resolve(reply!),
-        ) as grpc.ClientWritableStream<FrameMsg>;
+        const call = client.Submit((err, reply) => {
+          if (err) {
+            reject(new ProtocolError(`coordinator refused the result: ${err.details || err.message}`, 'malformed', { cause: err }));
+            return;
+          }
+          try {
+            resolve(checkShape(SubmitReplySchema, reply, "the coordinator's reply"));
+          } catch (e) {
+            reject(e);
+          }
+        });
         void (async () => {
           await writeWithBackpressure(call, { header: { header: msg.header, signature: msg.signature } });
           for await (const c of msg.chunks) await writeWithBackpressure(call, { chunk: c });

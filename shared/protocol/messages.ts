@@ -1,9 +1,10 @@
-import type { FeatureSpace } from '../data/feature-space.ts';
-import type { PatternLabelCounts, PatternPrior } from '../data/patterns.ts';
+import type { z } from 'zod';
+import type { PatternLabelCounts } from '../data/patterns.ts';
 import type { FeatureStats } from '../data/stats.ts';
-import type { CellCounts, OutcomeBalance } from '../data/outcome-balance.ts';
+import type { CellCounts } from '../data/outcome-balance.ts';
 import type { HealthSums } from '../data/debias-health.ts';
 import type { CalibrationSums } from '../metrics/calibration.ts';
+import type { TaskKindSchema } from './task-meta.ts';
 
 /** Protocol version carried in every join; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
@@ -15,38 +16,10 @@ export const PROTOCOL_VERSION = 1;
  * - 'evaluate': evaluate the global model only (optionally also train a local-only model for comparison).
  * - 'end': the federation is over.
  */
-export type TaskKind = 'stats' | 'fit' | 'evaluate' | 'end';
+export type TaskKind = z.output<typeof TaskKindSchema>;
 
-export interface ModelSpecMsg {
-  kind: string;
-  /** The model section of the federation config (sizes, training, debiasing). */
-  raw: Record<string, unknown>;
-  seed: number;
-}
-
-/** Everything a site needs for a round besides the weights. */
-export interface TaskMeta {
-  federation: string;
-  round: number;
-  kind: TaskKind;
-  config: Record<string, number | string | boolean>;
-  /** Present from the first fit round on: the agreed encoding, the prior and the model. */
-  featureSpace?: FeatureSpace;
-  prior?: PatternPrior;
-  model?: ModelSpecMsg;
-  /** stats stage: 1 = feature stats and pattern counts, 2 = class moments (needs the feature space), 3 = (cell, label) counts of the flagged readings. */
-  stage?: number;
-  /** Stage 3: the flagged readings whose bins make a cell. */
-  balanceFeatures?: string[];
-  /** From the first fit round on, when outcome balancing is on: the published weight table. */
-  balance?: OutcomeBalance;
-  /** Number of float32 weights following the meta in the payload (0 when none). */
-  weights: number;
-  /** Why the federation ended (kind 'end'). */
-  message?: string;
-  /** How it ended (kind 'end'): a site exits non-zero unless 'complete'. */
-  outcome?: 'complete' | 'incomplete' | 'failed';
-}
+/** Everything a site needs for a round besides the weights: declared once, as TaskMetaSchema (./task-meta.ts). */
+export type { ModelSpecMsg, TaskMeta } from './task-meta.ts';
 
 export interface EvalMetrics {
   n: number;

@@ -2,26 +2,40 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ProtocolError } from '../errors.ts';
 import { packagePath } from '../package-root.ts';
+import type { ProtoGrpcType } from '../protocol/generated/federation.ts';
+import type { FederationClient, FederationDefinition } from '../protocol/generated/fedcausal/v1/Federation.ts';
+import type { Frame__Output } from '../protocol/generated/fedcausal/v1/Frame.ts';
 
-const PROTO = packagePath('proto', 'fedcausal', 'v1', 'federation.proto');
+/** The proto file the service and the generated types (shared/protocol/generated/) come from. */
+export const PROTO_FILE = packagePath('proto', 'fedcausal', 'v1', 'federation.proto');
 
-/** The generated service definition for fedcausal.v1.Federation (loaded once). */
-let cached: grpc.GrpcObject | undefined;
-export function federationService(): { service: grpc.ServiceDefinition; Client: grpc.ServiceClientConstructor } {
-  cached ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(PROTO, { keepCase: false, longs: Number, defaults: true, oneofs: true }),
-  );
-  const Client = ((cached.fedcausal as grpc.GrpcObject).v1 as grpc.GrpcObject).Federation as grpc.ServiceClientConstructor;
-  return { service: Client.service, Client };
+/**
+ * How protobufjs maps messages to objects, at run time and in `npm run gen:proto` alike:
+ * the generated types describe exactly these objects only while both read this one constant.
+ */
+export const LOADER_OPTIONS = { keepCase: false, longs: Number, defaults: true, oneofs: true } as const satisfies protoLoader.Options;
+
+/** The service, loaded once; typed by the generated ProtoGrpcType (tests/shared/protocol/generated.test.ts keeps it in step with the proto). */
+let cached: ProtoGrpcType | undefined;
+function loaded(): ProtoGrpcType['fedcausal']['v1']['Federation'] {
+  cached ??= grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_FILE, LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+  return cached.fedcausal.v1.Federation;
 }
 
-/** Frame as protobufjs decodes it (oneof `body` names the set field). */
-export interface FrameMsg {
-  body?: 'header' | 'chunk' | 'welcome';
-  header?: { header: Buffer; signature: Buffer };
-  chunk?: Buffer;
-  welcome?: { federation: string; protocolVersion: number; message: string };
+/** The service definition for fedcausal.v1.Federation, and its untyped client (tests and benches that send anything). */
+export function federationService(): { service: FederationDefinition; Client: grpc.ServiceClientConstructor } {
+  const Client = loaded();
+  return { service: Client.service, Client: Client as unknown as grpc.ServiceClientConstructor };
 }
+
+/** A client whose methods carry the generated request and reply types. */
+export function federationClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions): FederationClient {
+  const Client = loaded();
+  return new Client(address, credentials, options);
+}
+
+/** A Frame as protobufjs decodes it (oneof `body` names the set field); check it with FrameSchema before use. */
+export type FrameMsg = Frame__Output;
 
 /** Trailing-metadata key carrying a refusal's ProtocolError reason, so a peer can act on it without parsing text. */
 export const REASON_METADATA_KEY = 'fedcausal-reason';

@@ -4,6 +4,8 @@
  * transport (shared/transport/in-memory.ts) adapt it, so `simulate` and a real
  * deployment run the same coordinator and site code.
  */
+import type { SubmitReply__Output } from '../protocol/generated/fedcausal/v1/SubmitReply.ts';
+import type { Welcome__Output } from '../protocol/generated/fedcausal/v1/Welcome.ts';
 
 /** A signed message: header bytes, detached signature, payload chunks in order. */
 export interface WireMessage {
@@ -12,11 +14,8 @@ export interface WireMessage {
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
-export interface Welcome {
-  federation: string;
-  protocolVersion: number;
-  message: string;
-}
+/** The first frame of a subscription, as generated from proto/ (checked with WelcomeSchema on receipt). */
+export type Welcome = Welcome__Output;
 
 /** Where the coordinator pushes a subscribed site's tasks. */
 export interface TaskSink {
@@ -25,10 +24,8 @@ export interface TaskSink {
   end(reason: string): void;
 }
 
-export interface SubmitReply {
-  accepted: boolean;
-  message: string;
-}
+/** The answer to a Submit, as generated from proto/ (checked with SubmitReplySchema on receipt). */
+export type SubmitReply = SubmitReply__Output;
 
 export interface CoordinatorEndpoint {
   /** Verifies a signed join and registers `sink`; resolves to the welcome and an unsubscribe hook for the transport. Throws ProtocolError to refuse. */

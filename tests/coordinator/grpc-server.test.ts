@@ -9,6 +9,7 @@ import { silentLogger } from '../../shared/logger.ts';
 import type { CoordinatorEndpoint, TaskSink, WireMessage } from '../../shared/transport/types.ts';
 import { refusalReason } from '../../shared/transport/grpc-proto.ts';
 import { grpcSiteTransport } from '../../site-agent/grpc-client.ts';
+import { statusName, submitFrames, type OutFrame } from '../e2e/helpers/grpc-client.ts';
 
 const MiB = 1024 * 1024;
 
@@ -109,6 +110,51 @@ test('a join refused because the site is already connected carries that reason i
     assert.equal(refusalReason(new Error('plain')), undefined);
   } finally {
     client.close();
+    await server.close();
+  }
+});
+
+test('malformed frames at the coordinator are refused with INVALID_ARGUMENT and counted by the endpoint', { timeout: 30_000 }, async () => {
+  const refused: string[] = [];
+  let chunksSeen = 0;
+  const endpoint: CoordinatorEndpoint = {
+    subscribe: async () => ({ welcome: { federation: 'f', protocolVersion: 1, message: 'hi' }, closed: () => {} }),
+    // Like the real endpoint: reads every chunk inside its own refusal path.
+    async submit(msg) {
+      try {
+        for await (const _ of msg.chunks) chunksSeen++;
+      } catch (e) {
+        return endpoint.refuse!(e);
+      }
+      return { accepted: true, message: 'ok' };
+    },
+    refuse(e: unknown): never {
+      refused.push((e as Error).message);
+      throw e;
+    },
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
+  const address = `127.0.0.1:${server.port}`;
+  const header = { header: { header: Buffer.from('{}'), signature: Buffer.alloc(64) } };
+  const send = (frames: object[]) => submitFrames(address, frames as OutFrame[]);
+  try {
+    const empty = await send([{}]);
+    assert.equal(statusName(empty.code), 'INVALID_ARGUMENT');
+    assert.equal(empty.details, 'Submit frame 0 is malformed: body: a frame must carry one of header, chunk or welcome');
+    const emptyLater = await send([header, { chunk: Buffer.from('c') }, {}]);
+    assert.equal(statusName(emptyLater.code), 'INVALID_ARGUMENT');
+    assert.equal(emptyLater.details, 'Submit frame 2 is malformed: body: a frame must carry one of header, chunk or welcome');
+    const welcome = await send([header, { welcome: { federation: 'f' } }]);
+    assert.equal(statusName(welcome.code), 'INVALID_ARGUMENT');
+    assert.equal(welcome.details, 'expected a chunk frame after the header');
+    const chunkFirst = await send([{ chunk: Buffer.from('c') }]);
+    assert.equal(chunkFirst.details, 'a Submit stream must start with a header frame');
+    assert.deepEqual(refused, [empty.details, emptyLater.details, welcome.details, chunkFirst.details], 'each refusal counted once');
+    assert.equal(chunksSeen, 1, 'only the well-formed chunk reached the endpoint');
+    // A well-formed stream still goes through.
+    const ok = await send([header, { chunk: Buffer.from('c') }]);
+    assert.equal(statusName(ok.code), 'OK');
+  } finally {
     await server.close();
   }
 });

@@ -23,7 +23,7 @@ test('the installed layout runs compiled code: --version, --help, and a real fed
   symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
   assert.equal(existsSync(join(pkg, 'cli')), false, 'no TypeScript sources in the install');
   const bin = join(pkg, 'bin', 'fedcausal.js');
-  const env = { ...process.env, FEDCAUSAL_LOG: 'json', FEDCAUSAL_HEART_DATA: HEART };
+  const env: NodeJS.ProcessEnv = { ...process.env, FEDCAUSAL_LOG: 'json', FEDCAUSAL_HEART_DATA: HEART };
   delete env.NODE_OPTIONS; // no tsx loader inherited from the test runner
 
   const version = await run(process.execPath, [bin, '--version'], { env, cwd: root });

@@ -1,0 +1,92 @@
+/**
+ * The JSON meta of a task (coordinator -> site), checked on the site before any of it is
+ * used. The task is signed by the coordinator, so this guards against a coordinator of
+ * another version or a bug, not a forger: unknown fields are dropped (the site never read
+ * them), and what a task kind needs must be there (a fit task without a feature space used to
+ * fail as a TypeError deep in training).
+ */
+import { z } from 'zod';
+import type { FeatureSpace } from '../data/feature-space.ts';
+import type { OutcomeBalance } from '../data/outcome-balance.ts';
+import type { PatternPrior } from '../data/patterns.ts';
+
+const count = z.number().int().nonnegative();
+
+export const ModelSpecSchema = z.object({
+  kind: z.string().min(1),
+  /** The model section of the federation config (sizes, training, debiasing); the model factory checks it. */
+  raw: z.record(z.string(), z.unknown()),
+  seed: z.number().int(),
+});
+
+const FeatureSpaceSchema = z.object({
+  modalities: z.array(z.object({ name: z.string(), start: count, end: count })),
+  columns: z.array(
+    z.object({
+      feature: z.string(),
+      featureIndex: count,
+      kind: z.enum(['numeric', 'category']),
+      category: z.string().optional(),
+      mean: z.number(),
+      std: z.number(),
+    }),
+  ),
+});
+
+const PatternPriorSchema = z.object({
+  version: z.number(),
+  patterns: z.array(z.object({ pattern: z.string(), p: z.number() })),
+  balancing: z.record(z.string(), z.tuple([z.number(), z.number()])),
+  minCount: z.number(),
+  totalRows: z.number(),
+});
+
+/** Checked in full where it is used (validateOutcomeBalance), with its own messages. */
+const OutcomeBalanceSchema = z.custom<OutcomeBalance>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object');
+
+export const TaskKindSchema = z.enum(['stats', 'fit', 'evaluate', 'end']);
+
+export const TaskMetaSchema = z
+  .object({
+    federation: z.string(),
+    round: count,
+    kind: TaskKindSchema,
+    config: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+    /** Present from the first fit round on: the agreed encoding, the prior and the model. */
+    featureSpace: FeatureSpaceSchema.optional(),
+    prior: PatternPriorSchema.optional(),
+    model: ModelSpecSchema.optional(),
+    /** stats stage: 1 = feature stats and pattern counts, 2 = class moments (needs the feature space), 3 = (cell, label) counts of the flagged readings. */
+    stage: z.number().int().min(1).max(3).optional(),
+    /** Stage 3: the flagged readings whose bins make a cell. */
+    balanceFeatures: z.array(z.string()).optional(),
+    /** From the first fit round on, when outcome balancing is on: the published weight table. */
+    balance: OutcomeBalanceSchema.optional(),
+    /** Number of float32 weights following the meta in the payload (0 when none). */
+    weights: count,
+    /** Why the federation ended (kind 'end'). */
+    message: z.string().optional(),
+    /** How it ended (kind 'end'): a site exits non-zero unless 'complete'. */
+    outcome: z.enum(['complete', 'incomplete', 'failed']).optional(),
+  })
+  .superRefine((t, ctx) => {
+    const need = (field: 'featureSpace' | 'prior' | 'model' | 'balanceFeatures', why: string) => {
+      if (t[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `required ${why}` });
+    };
+    if (t.kind === 'fit' || t.kind === 'evaluate') {
+      for (const f of ['featureSpace', 'prior', 'model'] as const) need(f, `in a ${t.kind} task`);
+    } else if (t.kind === 'stats' && (t.stage ?? 1) >= 2) {
+      need('featureSpace', `in a stats task of stage ${t.stage}`);
+      if (t.stage === 3) need('balanceFeatures', 'in a stats task of stage 3');
+    }
+  });
+
+export type ModelSpecMsg = z.output<typeof ModelSpecSchema>;
+export type TaskMeta = z.output<typeof TaskMetaSchema>;
+
+// The shared data types stay declared where they are computed; these fail to compile if a schema drifts from them.
+type Holds<T extends true> = T;
+export type TaskSchemasMatchDataTypes = [
+  Holds<z.output<typeof FeatureSpaceSchema> extends FeatureSpace ? true : false>,
+  Holds<z.output<typeof PatternPriorSchema> extends PatternPrior ? true : false>,
+];
