@@ -120,8 +120,10 @@ export class SecAggSite {
       }
     }
     if (!survivors.has(this.site)) throw new SecAggRefusal(`the unmasking request does not list ${this.site} among the survivors`, 'malformed');
-    const neighbourhoodSurvivors = [...survivors].filter((v) => v === this.site || this.plan.isNeighbour(this.site, v)).length;
-    this.needThreshold(neighbourhoodSurvivors, 'masked inputs');
+    // Counted among the sites this site masked with (its own view of U2), not the whole
+    // list: a coordinator that withheld shares from this site cannot make up the
+    // number with survivors whose masks this site's input does not carry.
+    this.needThreshold([...this.held.keys()].filter((v) => survivors.has(v)).length, 'masked inputs');
     const response: UnmaskResponse = { site: this.site, selfMaskShares: [], maskKeyShares: [] };
     for (const [v, pair] of this.held) {
       if (survivors.has(v)) response.selfMaskShares.push({ of: v, share: pair.selfMaskShare });

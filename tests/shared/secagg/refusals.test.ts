@@ -133,3 +133,14 @@ test('a site refuses to reveal shares when too few masked inputs arrived, or whe
   await assert.rejects(sites.get('site-00')!.unmask(few), (e: unknown) => e instanceof SecAggAbort && /4 sites of its neighbourhood \(itself included\) have masked inputs, the threshold is 5/.test(e.message));
   await assert.rejects(sites.get('site-05')!.unmask({ survivors: f.ids.slice(0, 5), dropped: [] }), refused('malformed', /does not list site-05 among the survivors/));
 });
+
+test('survivors are counted among the sites a site masked with: withheld shares cannot be made up with others', async () => {
+  const f = federation(6); // threshold 5
+  const { sites, routed } = await afterShareKeys(f);
+  const site = sites.get('site-00')!;
+  // The coordinator withholds site-05's share from site-00, so site-00 masks with 01-04 only.
+  site.maskInput(routed.get('site-00')!.filter((e) => e.from !== 'site-05'), new Uint32Array(LENGTH));
+  // Five survivors, but only four of them (00-03) are in site-00's masks.
+  const req = { survivors: ['site-00', 'site-01', 'site-02', 'site-03', 'site-05'], dropped: ['site-04'] };
+  await assert.rejects(site.unmask(req), (e: unknown) => e instanceof SecAggAbort && /4 sites of its neighbourhood \(itself included\) have masked inputs, the threshold is 5/.test(e.message));
+});
