@@ -86,6 +86,8 @@ async function main(): Promise<void> {
   const encode: number[] = [];
   const total: number[] = [];
   const mask: number[] = [];
+  const site: number[] = [];
+  const coord: number[] = [];
   const phases: Record<string, number[]> = { advertise: [], share: [], mask: [], unmask: [] };
   const decode: number[] = [];
   const recovery: number[] = [];
@@ -97,6 +99,8 @@ async function main(): Promise<void> {
     const s = await secureRound(r);
     total.push(s.run.totalMs);
     mask.push(median(Object.values(s.run.maskMs)));
+    site.push(median(Object.values(s.run.siteMs)));
+    coord.push(s.run.coordinatorMs);
     for (const k of Object.keys(phases)) phases[k]!.push(s.run.phaseMs[k as keyof typeof s.run.phaseMs]);
     decode.push(s.decodeMs);
     bytes = Math.max(...Object.values(s.run.bytesSent));
@@ -118,6 +122,9 @@ async function main(): Promise<void> {
     phaseMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)])),
     perSiteEncodeMs: median(encode),
     perSiteMaskMs: median(mask),
+    perSiteAllRoundsMs: median(site),
+    coordinatorMs: median(coord),
+    parallelEstimateMs: median(site) + median(encode) + median(coord),
     decodeMs: median(decode),
     unmaskWithOneDropoutMs: median(recovery),
     bytesPerSite: bytes,
@@ -137,6 +144,9 @@ async function main(): Promise<void> {
 | of which advertise / share keys / masked input / unmasking | ${['advertise', 'share', 'mask', 'unmask'].map((k) => f(result.phaseMs[k]!, 0)).join(' / ')} ms |
 | per site: clip + encode | ${f(result.perSiteEncodeMs)} ms |
 | per site: masking (open shares, ${SITES - 1} pairwise + 1 self mask) | ${f(result.perSiteMaskMs)} ms |
+| per site: all its own work in the four rounds (keys, signatures, shares, masking, unmask answer) | ${f(result.perSiteAllRoundsMs)} ms |
+| coordinator: all its work (checks, running sum, rebuilding secrets, removing masks) | ${f(result.coordinatorMs)} ms |
+| sites in parallel (one site's encode + work, plus the coordinator's): estimate, no network | ${f(result.parallelEstimateMs, 0)} ms (${f(result.parallelEstimateMs / result.plainSumMs)}x the plain sum) |
 | coordinator: unmasking with one site dropped after sharing keys | ${f(result.unmaskWithOneDropoutMs, 0)} ms |
 | bytes one site sends, secure (payload, four rounds) | ${bytes.toLocaleString('en')} |
 | bytes one site sends, plain (4 bytes/param) | ${plainBytes.toLocaleString('en')} |

@@ -28,6 +28,10 @@ export interface InMemoryRound {
   totalMs: number;
   /** Per site: time spent in its maskInput (opening shares, expanding and adding the masks), ms. */
   maskMs: Record<string, number>;
+  /** Per site: time in all of its own calls (key generation, signatures, shares, masking), ms: its cost when sites run in parallel. */
+  siteMs: Record<string, number>;
+  /** Time in the coordinator's calls (checking, summing, unmasking), ms. */
+  coordinatorMs: number;
   /** Per site: payload bytes it sent over the four rounds. */
   bytesSent: Record<string, number>;
 }
@@ -38,6 +42,15 @@ export async function runInMemoryRound(plan: RoundPlan, sites: Map<string, InMem
   const agents = new Map([...sites].map(([id, s]) => [id, new SecAggSite(id, s.signing.secretKey, plan)]));
   const bytesSent: Record<string, number> = Object.fromEntries([...sites.keys()].map((id) => [id, 0]));
   const maskMs: Record<string, number> = {};
+  const siteMs: Record<string, number> = Object.fromEntries([...sites.keys()].map((id) => [id, 0]));
+  let coordinatorMs = 0;
+  const timed = async <T>(who: string | null, f: () => T | Promise<T>): Promise<T> => {
+    const s = performance.now();
+    const out = await f();
+    if (who === null) coordinatorMs += performance.now() - s;
+    else siteMs[who]! += performance.now() - s;
+    return out;
+  };
   const phaseMs = {} as Record<DropPoint, number>;
   const active = (phase: DropPoint) => [...agents].filter(([id]) => !dropsBy(sites.get(id)!.dropAt, phase));
   let mark = performance.now();
@@ -48,39 +61,40 @@ export async function runInMemoryRound(plan: RoundPlan, sites: Map<string, InMem
   };
 
   for (const [id, a] of active('advertise')) {
-    const m = a.advertise();
+    const m = await timed(id, () => a.advertise());
     bytesSent[id]! += payloadBytes(m);
-    coordinator.receiveAdvertisement(m);
+    await timed(null, () => coordinator.receiveAdvertisement(m));
   }
-  const adverts = coordinator.endAdvertise();
+  const adverts = await timed(null, () => coordinator.endAdvertise());
   lap('advertise');
 
   for (const [id, a] of active('share')) {
-    const m = await a.shareKeys(adverts);
+    const m = await timed(id, () => a.shareKeys(adverts));
     bytesSent[id]! += payloadBytes(m);
-    coordinator.receiveShares(m);
+    await timed(null, () => coordinator.receiveShares(m));
   }
-  const routed = coordinator.endShareKeys();
+  const routed = await timed(null, () => coordinator.endShareKeys());
   lap('share');
 
   for (const [id, a] of active('mask')) {
     const s = performance.now();
     const m = a.maskInput(routed.get(id) ?? [], sites.get(id)!.input);
     maskMs[id] = performance.now() - s;
+    siteMs[id]! += maskMs[id]!;
     bytesSent[id]! += payloadBytes(m);
-    coordinator.receiveMaskedInput(m);
+    await timed(null, () => coordinator.receiveMaskedInput(m));
   }
-  const request = coordinator.endMaskedInput();
+  const request = await timed(null, () => coordinator.endMaskedInput());
   lap('mask');
 
   for (const [id, a] of active('unmask')) {
-    const m = await a.unmask(request);
+    const m = await timed(id, () => a.unmask(request));
     bytesSent[id]! += payloadBytes(m);
-    coordinator.receiveUnmaskResponse(m);
+    await timed(null, () => coordinator.receiveUnmaskResponse(m));
   }
-  const result = await coordinator.finish();
+  const result = await timed(null, () => coordinator.finish());
   lap('unmask');
-  return { result, phaseMs, totalMs: performance.now() - t0, maskMs, bytesSent };
+  return { result, phaseMs, totalMs: performance.now() - t0, maskMs, siteMs, coordinatorMs, bytesSent };
 }
 
 const ORDER: DropPoint[] = ['advertise', 'share', 'mask', 'unmask'];

@@ -28,6 +28,8 @@ export class SecAggSite {
   private readonly peers = new Map<string, KeyAdvertisement>();
   /** Shares held for each site of U2 in the neighbourhood, this site's own included. */
   private readonly held = new Map<string, SharePair>();
+  /** Share-box keys by peer: each X25519 agreement is computed once (tweetnacl takes milliseconds). */
+  private readonly boxKeys = new Map<string, Buffer>();
   private answered: string | undefined;
   private response: UnmaskResponse | undefined;
 
@@ -135,7 +137,12 @@ export class SecAggSite {
   }
 
   private boxKey(peer: string): Buffer {
-    return deriveKey(agree(this.encryption.secretKey, this.peers.get(peer)!.encryptionKey), this.plan.session, 'share-box', [this.site, peer]);
+    let key = this.boxKeys.get(peer);
+    if (!key) {
+      key = deriveKey(agree(this.encryption.secretKey, this.peers.get(peer)!.encryptionKey), this.plan.session, 'share-box', [this.site, peer]);
+      this.boxKeys.set(peer, key);
+    }
+    return key;
   }
 
   private names(list: unknown, what: string): Set<string> {
