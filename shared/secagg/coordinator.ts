@@ -8,12 +8,23 @@
 import { combine } from 'shamir-secret-sharing';
 import { agree, deriveKey, publicKeyOf } from './agreement.ts';
 import { verifyAdvertisement } from './advertise.ts';
+import { verifySurvivorSignature } from './consistency.ts';
 import { SecAggAbort, SecAggRefusal } from './errors.ts';
-import type { EncryptedShare, KeyAdvertisement, MaskedInputMessage, RevealedShare, ShareKeysMessage, UnmaskRequest, UnmaskResponse } from './messages.ts';
+import type {
+  EncryptedShare,
+  KeyAdvertisement,
+  MaskedInputMessage,
+  RevealedShare,
+  ShareKeysMessage,
+  SurvivorList,
+  SurvivorSignature,
+  UnmaskRequest,
+  UnmaskResponse,
+} from './messages.ts';
 import { applyMask, SEED_BYTES } from './prg.ts';
 import type { RoundPlan } from './round-plan.ts';
 
-type Phase = 'advertise' | 'share' | 'mask' | 'unmask' | 'done';
+type Phase = 'advertise' | 'share' | 'mask' | 'confirm' | 'unmask' | 'done';
 
 export interface SecAggResult {
   /** Sum over `included` of the sites' encoded vectors, in Z_{2^32}: decode it with the layout. */
@@ -31,6 +42,7 @@ export class SecAggCoordinator {
   private readonly sharers = new Set<string>();
   private readonly inputs = new Set<string>();
   private readonly sum: Uint32Array;
+  private readonly signatures = new Map<string, SurvivorSignature>();
   private request: UnmaskRequest | undefined;
   private readonly selfShares = new Map<string, Uint8Array[]>();
   private readonly keyShares = new Map<string, Uint8Array[]>();
@@ -97,12 +109,31 @@ export class SecAggCoordinator {
     for (let i = 0; i < this.vectorLength; i++) this.sum[i] = this.sum[i]! + m.masked[i]!;
   }
 
-  /** Ends round 2: one request for every survivor, each site named in exactly one of the two lists. */
-  endMaskedInput(): UnmaskRequest {
+  /** Ends round 2: the survivor list (U3) every survivor is asked to sign. */
+  endMaskedInput(): SurvivorList {
     this.expect('mask');
     this.need(this.inputs.size, 'masked inputs');
+    this.phase = 'confirm';
+    return { survivors: [...this.inputs].sort() };
+  }
+
+  receiveSurvivorSignature(s: SurvivorSignature): void {
+    this.expect('confirm');
+    verifySurvivorSignature(this.plan, [...this.inputs].sort(), s);
+    if (this.signatures.has(s.site)) throw new SecAggRefusal(`a second survivor-list signature from ${s.site}`, 'duplicate');
+    this.signatures.set(s.site, s);
+  }
+
+  /** Ends the ConsistencyCheck: one request for every survivor, each site named in exactly one of the two lists. */
+  endConsistencyCheck(): UnmaskRequest {
+    this.expect('confirm');
+    this.need(this.signatures.size, 'signed the survivor list');
     this.phase = 'unmask';
-    this.request = { survivors: [...this.inputs].sort(), dropped: [...this.sharers].filter((s) => !this.inputs.has(s)).sort() };
+    this.request = {
+      survivors: [...this.inputs].sort(),
+      dropped: [...this.sharers].filter((s) => !this.inputs.has(s)).sort(),
+      signatures: [...this.signatures.values()],
+    };
     return this.request;
   }
 
@@ -164,7 +195,8 @@ export class SecAggCoordinator {
     const t = this.plan.threshold;
     if (count < t) {
       this.phase = 'done';
-      throw new SecAggAbort(`secure round ${this.plan.session} aborted: only ${count} sites ${what === 'answered the unmasking request' ? what : `sent ${what}`}, the threshold is ${t}; no sum is released`);
+      const did = what.startsWith('answered') || what.startsWith('signed') ? what : `sent ${what}`;
+      throw new SecAggAbort(`secure round ${this.plan.session} aborted: only ${count} sites ${did}, the threshold is ${t}; no sum is released`);
     }
   }
 

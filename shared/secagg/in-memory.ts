@@ -1,5 +1,5 @@
 /**
- * All four rounds in one process, the coordinator and every site calling each other
+ * All rounds in one process, the coordinator and every site calling each other
  * directly: what tests, benchmarks and `simulate` use; a transport replaces the calls
  * with messages, and nothing else changes. Sites drop out at chosen points.
  */
@@ -10,8 +10,8 @@ import { payloadBytes } from './messages.ts';
 import type { RoundPlan } from './round-plan.ts';
 import { SecAggSite } from './site.ts';
 
-/** Where a site stops answering: before it advertises keys, after advertising, after sharing keys, after sending its masked input. */
-export type DropPoint = 'advertise' | 'share' | 'mask' | 'unmask';
+/** The first round a site misses: advertising keys, sharing keys, sending its masked input, signing the survivor list, unmasking. */
+export type DropPoint = 'advertise' | 'share' | 'mask' | 'confirm' | 'unmask';
 
 export interface InMemorySite {
   signing: SigningKeyPair;
@@ -32,7 +32,7 @@ export interface InMemoryRound {
   siteMs: Record<string, number>;
   /** Time in the coordinator's calls (checking, summing, unmasking), ms. */
   coordinatorMs: number;
-  /** Per site: payload bytes it sent over the four rounds. */
+  /** Per site: payload bytes it sent over all rounds. */
   bytesSent: Record<string, number>;
 }
 
@@ -84,8 +84,16 @@ export async function runInMemoryRound(plan: RoundPlan, sites: Map<string, InMem
     bytesSent[id]! += payloadBytes(m);
     await timed(null, () => coordinator.receiveMaskedInput(m));
   }
-  const request = await timed(null, () => coordinator.endMaskedInput());
+  const list = await timed(null, () => coordinator.endMaskedInput());
   lap('mask');
+
+  for (const [id, a] of active('confirm')) {
+    const m = await timed(id, () => a.confirmSurvivors(list));
+    bytesSent[id]! += payloadBytes(m);
+    await timed(null, () => coordinator.receiveSurvivorSignature(m));
+  }
+  const request = await timed(null, () => coordinator.endConsistencyCheck());
+  lap('confirm');
 
   for (const [id, a] of active('unmask')) {
     const m = await timed(id, () => a.unmask(request));
@@ -97,7 +105,7 @@ export async function runInMemoryRound(plan: RoundPlan, sites: Map<string, InMem
   return { result, phaseMs, totalMs: performance.now() - t0, maskMs, siteMs, coordinatorMs, bytesSent };
 }
 
-const ORDER: DropPoint[] = ['advertise', 'share', 'mask', 'unmask'];
+const ORDER: DropPoint[] = ['advertise', 'share', 'mask', 'confirm', 'unmask'];
 
 function dropsBy(dropAt: DropPoint | undefined, phase: DropPoint): boolean {
   return dropAt !== undefined && ORDER.indexOf(dropAt) <= ORDER.indexOf(phase);

@@ -3,7 +3,17 @@ export { compileSecAggConfig, secAggConfigSchema, thresholdFor, type SecAggConfi
 export { SecAggAbort, SecAggRefusal, type SecAggRefusalReason } from './errors.ts';
 export { fractionalBitsFor, quantizationErrorBound } from './fixed-point.ts';
 export { modelUpdateLayout, VectorLayout, weightedUpdate, type Encoded, type PartKind, type PartSpec } from './layout.ts';
-export type { EncryptedShare, KeyAdvertisement, MaskedInputMessage, RevealedShare, ShareKeysMessage, UnmaskRequest, UnmaskResponse } from './messages.ts';
+export type {
+  EncryptedShare,
+  KeyAdvertisement,
+  MaskedInputMessage,
+  RevealedShare,
+  ShareKeysMessage,
+  SurvivorList,
+  SurvivorSignature,
+  UnmaskRequest,
+  UnmaskResponse,
+} from './messages.ts';
 export { payloadBytes } from './messages.ts';
 export { RoundPlan } from './round-plan.ts';
 export { SecAggSite } from './site.ts';

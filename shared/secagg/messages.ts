@@ -1,5 +1,5 @@
 /**
- * The four rounds' messages (Bonawitz et al. 2017, Fig. 4), transport-independent: plain
+ * The rounds' messages (Bonawitz et al. 2017, Fig. 4, with its ConsistencyCheck), transport-independent: plain
  * objects of strings and byte arrays that a gRPC frame or an in-memory call can carry.
  * Sites are named by their federation ids; a round's session string binds every
  * signature and key to one federation, round and purpose.
@@ -35,12 +35,25 @@ export interface MaskedInputMessage {
   masked: Uint32Array;
 }
 
-/** Round 3, coordinator -> each survivor: which sites' self-mask shares and which sites' mask-key shares it wants. */
+/** ConsistencyCheck, coordinator -> each survivor, which signs it back (SurvivorSignature). */
+export interface SurvivorList {
+  survivors: string[];
+}
+
+export interface SurvivorSignature {
+  site: string;
+  /** Ed25519, the site's enrolled key, over the session and the sorted survivor list. */
+  signature: Uint8Array;
+}
+
+/** Round 4, coordinator -> each survivor: which sites' self-mask shares and which sites' mask-key shares it wants. */
 export interface UnmaskRequest {
   /** Sites whose masked input arrived: reveal the share of their self-mask b_v. */
   survivors: string[];
   /** Sites that shared keys but sent no masked input: reveal the share of their mask key s_v^SK. */
   dropped: string[];
+  /** At least t survivors' signatures on `survivors` (ConsistencyCheck). */
+  signatures: SurvivorSignature[];
 }
 
 export interface RevealedShare {
@@ -55,11 +68,11 @@ export interface UnmaskResponse {
 }
 
 /** Payload bytes of a message (ids as UTF-8, byte arrays as they are), without any framing. */
-export function payloadBytes(m: KeyAdvertisement | ShareKeysMessage | MaskedInputMessage | UnmaskResponse | UnmaskRequest): number {
+export function payloadBytes(m: KeyAdvertisement | ShareKeysMessage | MaskedInputMessage | UnmaskResponse | SurvivorSignature): number {
   const s = (x: string) => Buffer.byteLength(x, 'utf8');
   if ('encryptionKey' in m) return s(m.site) + m.encryptionKey.length + m.maskKey.length + m.signature.length;
   if ('shares' in m) return s(m.site) + m.shares.reduce((a, e) => a + s(e.from) + s(e.to) + e.nonce.length + e.ciphertext.length, 0);
   if ('masked' in m) return s(m.site) + m.masked.byteLength;
-  if ('selfMaskShares' in m) return s(m.site) + [...m.selfMaskShares, ...m.maskKeyShares].reduce((a, r) => a + s(r.of) + r.share.length + 1, 0);
-  return [...m.survivors, ...m.dropped].reduce((a, x) => a + s(x), 0);
+  if ('selfMaskShares' in m) return s(m.site) + [...m.selfMaskShares, ...m.maskKeyShares].reduce((a, r) => a + s(r.of) + r.share.length, 0);
+  return s(m.site) + m.signature.length;
 }

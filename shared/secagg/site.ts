@@ -1,22 +1,23 @@
 /**
- * A site's side of one secure round (Bonawitz et al. 2017, Fig. 4, the four rounds):
- * advertise two fresh X25519 keys, share its mask key and self-mask seed t-of-n among
- * its neighbours, send its input masked, then reveal, for each neighbour, ONE kind of
- * share: the self-mask share of a site that sent its input, the mask-key share of one
- * that did not. Revealing both for one site would unmask that site's input, so a
+ * A site's side of one secure round (Bonawitz et al. 2017, Fig. 4): advertise two
+ * fresh X25519 keys, share its mask key and self-mask seed t-of-n among its
+ * neighbours, send its input masked, sign the survivor list (ConsistencyCheck), then
+ * reveal, for each neighbour, ONE kind of share: the self-mask share of a site that
+ * sent its input, the mask-key share of one that did not. Revealing both for one site would unmask that site's input, so a
  * request asking both is refused, and so is any second, different request.
  */
 import { randomBytes } from 'node:crypto';
 import { split } from 'shamir-secret-sharing';
 import { agree, deriveKey, roundKeyPair, type RoundKeyPair } from './agreement.ts';
 import { signAdvertisement, verifyAdvertisement } from './advertise.ts';
+import { countSurvivorSignatures, signSurvivors } from './consistency.ts';
 import { SecAggAbort, SecAggRefusal } from './errors.ts';
-import type { EncryptedShare, KeyAdvertisement, MaskedInputMessage, ShareKeysMessage, UnmaskRequest, UnmaskResponse } from './messages.ts';
+import type { EncryptedShare, KeyAdvertisement, MaskedInputMessage, ShareKeysMessage, SurvivorList, SurvivorSignature, UnmaskRequest, UnmaskResponse } from './messages.ts';
 import { applyMask, SEED_BYTES } from './prg.ts';
 import type { RoundPlan } from './round-plan.ts';
 import { openShares, sealShares, type SharePair } from './share-box.ts';
 
-type Phase = 'advertise' | 'share' | 'mask' | 'unmask' | 'done';
+type Phase = 'advertise' | 'share' | 'mask' | 'confirm' | 'unmask' | 'done';
 
 export class SecAggSite {
   private phase: Phase = 'advertise';
@@ -30,6 +31,8 @@ export class SecAggSite {
   private readonly held = new Map<string, SharePair>();
   /** Share-box keys by peer: each X25519 agreement is computed once (tweetnacl takes milliseconds). */
   private readonly boxKeys = new Map<string, Buffer>();
+  /** The survivor list this site signed: the only one it will reveal shares for. */
+  private confirmed: string[] | undefined;
   private answered: string | undefined;
   private response: UnmaskResponse | undefined;
 
@@ -88,7 +91,7 @@ export class SecAggSite {
    * `input` is the layout-encoded vector; it is not modified.
    */
   maskInput(incoming: EncryptedShare[], input: Uint32Array): MaskedInputMessage {
-    this.enter('mask', 'unmask');
+    this.enter('mask', 'confirm');
     for (const e of incoming) {
       if (!this.peers.has(e.from)) throw new SecAggRefusal(`a share from ${String(e.from)}, which advertised no keys to ${this.site}`, 'unknown-site');
       if (this.held.has(e.from)) throw new SecAggRefusal(`two shares from ${e.from}`, 'duplicate');
@@ -106,9 +109,23 @@ export class SecAggSite {
     return { site: this.site, masked };
   }
 
-  /** Round 3. The same request again gets the same answer (a retry); any other request is refused. */
+  /**
+   * ConsistencyCheck: signs the survivor list if it includes this site and at least t
+   * of the sites it masked with (counted in its own view of U2, so a coordinator that
+   * withheld shares from this site cannot make up the number with others).
+   */
+  confirmSurvivors(list: SurvivorList): SurvivorSignature {
+    this.enter('confirm', 'unmask');
+    const survivors = this.names(list.survivors, 'survivors');
+    if (!survivors.has(this.site)) throw new SecAggRefusal(`the survivor list does not include ${this.site}`, 'malformed');
+    this.needThreshold([...this.held.keys()].filter((v) => survivors.has(v)).length, 'masked inputs');
+    this.confirmed = [...survivors].sort();
+    return signSurvivors(this.plan.session, this.site, this.confirmed, this.signingSecretKey);
+  }
+
+  /** Round 4. The same request again gets the same answer (a retry); any other request is refused. */
   async unmask(req: UnmaskRequest): Promise<UnmaskResponse> {
-    const canonical = JSON.stringify([req.survivors, req.dropped]);
+    const canonical = JSON.stringify([req.survivors, req.dropped, req.signatures?.map((s) => [s.site, Buffer.from(s.signature).toString('base64')])]);
     if (this.phase === 'done' && this.response) {
       if (canonical === this.answered) return this.response;
       throw new SecAggRefusal(`${this.site} already answered an unmasking request for this round and will not answer a different one`, 'double-request');
@@ -121,11 +138,14 @@ export class SecAggSite {
         throw new SecAggRefusal(`the coordinator asked ${this.site} for both the self-mask share and the mask-key share of ${v}; that would reveal ${v}'s input, so the request is refused`, 'double-request');
       }
     }
-    if (!survivors.has(this.site)) throw new SecAggRefusal(`the unmasking request does not list ${this.site} among the survivors`, 'malformed');
-    // Counted among the sites this site masked with (its own view of U2), not the whole
-    // list: a coordinator that withheld shares from this site cannot make up the
-    // number with survivors whose masks this site's input does not carry.
-    this.needThreshold([...this.held.keys()].filter((v) => survivors.has(v)).length, 'masked inputs');
+    if (JSON.stringify([...survivors].sort()) !== JSON.stringify(this.confirmed)) {
+      throw new SecAggRefusal(`the unmasking request's survivors are not the list ${this.site} signed`, 'double-request');
+    }
+    if (!Array.isArray(req.signatures)) throw new SecAggRefusal('unmasking request: signatures must be a list', 'malformed');
+    const signed = countSurvivorSignatures(this.plan, this.confirmed!, req.signatures);
+    if (signed < this.plan.threshold) {
+      throw new SecAggRefusal(`the unmasking request carries ${signed} survivors' signatures on the survivor list, the threshold is ${this.plan.threshold}`, 'bad-signature');
+    }
     const response: UnmaskResponse = { site: this.site, selfMaskShares: [], maskKeyShares: [] };
     for (const [v, pair] of this.held) {
       if (survivors.has(v)) response.selfMaskShares.push({ of: v, share: pair.selfMaskShare });

@@ -24,34 +24,41 @@ async function afterShareKeys(f: Federation) {
   return { coordinator, sites, adverts, routed: coordinator.endShareKeys() };
 }
 
-async function afterMaskedInput(f: Federation, skip: string[] = []) {
+async function afterMaskedInput(f: Federation) {
   const r = await afterShareKeys(f);
-  for (const [id, s] of r.sites) if (!skip.includes(id)) r.coordinator.receiveMaskedInput(s.maskInput(r.routed.get(id)!, new Uint32Array(LENGTH)));
-  return { ...r, request: r.coordinator.endMaskedInput() };
+  for (const [id, s] of r.sites) r.coordinator.receiveMaskedInput(s.maskInput(r.routed.get(id)!, new Uint32Array(LENGTH)));
+  return { ...r, list: r.coordinator.endMaskedInput() };
+}
+
+/** Through the ConsistencyCheck: every site signed the survivor list. */
+async function afterConsistencyCheck(f: Federation) {
+  const r = await afterMaskedInput(f);
+  for (const s of r.sites.values()) r.coordinator.receiveSurvivorSignature(s.confirmSurvivors(r.list));
+  return { ...r, request: r.coordinator.endConsistencyCheck() };
 }
 
 test('a request for both the self-mask share and the mask-key share of one site is refused', async () => {
   const f = federation(5);
-  const { sites } = await afterMaskedInput(f);
+  const { sites, request } = await afterConsistencyCheck(f);
   const victim = 'site-02';
-  const greedy = { survivors: f.ids, dropped: [victim] };
+  const greedy = { ...request, dropped: [victim] };
   await assert.rejects(
     sites.get('site-00')!.unmask(greedy),
     refused('double-request', /asked site-00 for both the self-mask share and the mask-key share of site-02/),
   );
   // Having refused, the site answers nothing else this round, not even an honest request.
-  await assert.rejects(sites.get('site-00')!.unmask({ survivors: f.ids, dropped: [] }), refused('wrong-phase', /not unmask/));
+  await assert.rejects(sites.get('site-00')!.unmask(request), refused('wrong-phase', /not unmask/));
 });
 
 test('after answering, a site refuses a different request (two requests cannot together ask both kinds)', async () => {
   const f = federation(5);
-  const { sites, request } = await afterMaskedInput(f);
+  const { sites, request } = await afterConsistencyCheck(f);
   const site = sites.get('site-01')!;
   const first = await site.unmask(request);
   assert.equal(first.selfMaskShares.length, 5);
   assert.equal(first.maskKeyShares.length, 0);
   assert.deepEqual(await site.unmask(request), first, 'the same request again (a retry) gets the same answer');
-  const second = { survivors: f.ids.filter((id) => id !== 'site-03'), dropped: ['site-03'] };
+  const second = { ...request, survivors: f.ids.filter((id) => id !== 'site-03'), dropped: ['site-03'] };
   await assert.rejects(site.unmask(second), refused('double-request', /already answered an unmasking request/));
 });
 
@@ -120,18 +127,35 @@ test('the coordinator refuses misrouted shares, wrong-size inputs and unrequeste
   const routed = coordinator.endShareKeys();
   assert.throws(() => coordinator.receiveMaskedInput({ site: 'site-00', masked: new Uint32Array(LENGTH + 1) }), refused('malformed', /has 65 values, expected 64/));
   for (const [id, s] of sites) coordinator.receiveMaskedInput(s.maskInput(routed.get(id)!, new Uint32Array(LENGTH)));
-  const request = coordinator.endMaskedInput();
+  const list = coordinator.endMaskedInput();
+  for (const s of sites.values()) coordinator.receiveSurvivorSignature(s.confirmSurvivors(list));
+  const request = coordinator.endConsistencyCheck();
   const answer = await sites.get('site-00')!.unmask(request);
   const greedy = { ...answer, maskKeyShares: [{ of: 'site-01', share: answer.selfMaskShares[1]!.share }] };
   assert.throws(() => coordinator.receiveUnmaskResponse(greedy), refused('malformed', /unrequested mask-key share for site-01/));
 });
 
-test('a site refuses to reveal shares when too few masked inputs arrived, or when it is not listed as a survivor', async () => {
+test('a site refuses to sign a survivor list with too few survivors, or one that leaves it out', async () => {
   const f = federation(6); // threshold 5
   const { sites } = await afterMaskedInput(f);
-  const few = { survivors: ['site-00', 'site-01', 'site-02', 'site-03'], dropped: ['site-04', 'site-05'] };
-  await assert.rejects(sites.get('site-00')!.unmask(few), (e: unknown) => e instanceof SecAggAbort && /4 sites of its neighbourhood \(itself included\) have masked inputs, the threshold is 5/.test(e.message));
-  await assert.rejects(sites.get('site-05')!.unmask({ survivors: f.ids.slice(0, 5), dropped: [] }), refused('malformed', /does not list site-05 among the survivors/));
+  const few = { survivors: ['site-00', 'site-01', 'site-02', 'site-03'] };
+  assert.throws(() => sites.get('site-00')!.confirmSurvivors(few), (e: unknown) => e instanceof SecAggAbort && /4 sites of its neighbourhood \(itself included\) have masked inputs, the threshold is 5/.test(e.message));
+  assert.throws(() => sites.get('site-05')!.confirmSurvivors({ survivors: f.ids.slice(0, 5) }), refused('malformed', /does not include site-05/));
+});
+
+test('ConsistencyCheck: a site reveals shares only for the survivor list it signed, with t survivors\' signatures on it', async () => {
+  const f = federation(6); // threshold 5
+  const { sites, request } = await afterConsistencyCheck(f);
+  // Telling this site that site-02 dropped, after all signed that it survived: refused.
+  const split = { ...request, survivors: f.ids.filter((id) => id !== 'site-02'), dropped: ['site-02'] };
+  await assert.rejects(sites.get('site-00')!.unmask(split), refused('double-request', /not the list site-00 signed/));
+  await assert.rejects(sites.get('site-01')!.unmask({ ...request, signatures: request.signatures.slice(0, 4) }), refused('bad-signature', /carries 4 survivors' signatures on the survivor list, the threshold is 5/));
+  const forged = request.signatures.map((s, i) => (i === 0 ? { ...s, signature: nacl.sign.detached(new Uint8Array(32), nacl.sign.keyPair().secretKey) } : s));
+  await assert.rejects(sites.get('site-03')!.unmask({ ...request, signatures: forged }), refused('bad-signature', /survivor-list signature of site-00 does not verify/));
+  const doubled = [...request.signatures.slice(0, 4), request.signatures[0]!];
+  await assert.rejects(sites.get('site-04')!.unmask({ ...request, signatures: doubled }), refused('duplicate', /two survivor-list signatures from site-00/));
+  const honest = await sites.get('site-05')!.unmask(request);
+  assert.equal(honest.selfMaskShares.length, 6);
 });
 
 test('survivors are counted among the sites a site masked with: withheld shares cannot be made up with others', async () => {
@@ -141,6 +165,6 @@ test('survivors are counted among the sites a site masked with: withheld shares 
   // The coordinator withholds site-05's share from site-00, so site-00 masks with 01-04 only.
   site.maskInput(routed.get('site-00')!.filter((e) => e.from !== 'site-05'), new Uint32Array(LENGTH));
   // Five survivors, but only four of them (00-03) are in site-00's masks.
-  const req = { survivors: ['site-00', 'site-01', 'site-02', 'site-03', 'site-05'], dropped: ['site-04'] };
-  await assert.rejects(site.unmask(req), (e: unknown) => e instanceof SecAggAbort && /4 sites of its neighbourhood \(itself included\) have masked inputs, the threshold is 5/.test(e.message));
+  const list = { survivors: ['site-00', 'site-01', 'site-02', 'site-03', 'site-05'] };
+  assert.throws(() => site.confirmSurvivors(list), (e: unknown) => e instanceof SecAggAbort && /4 sites of its neighbourhood \(itself included\) have masked inputs, the threshold is 5/.test(e.message));
 });

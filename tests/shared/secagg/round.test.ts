@@ -113,12 +113,19 @@ test('two sites dropping after key sharing are recovered', async () => {
 
 test('dropouts at every other point are survived too while the threshold holds', async () => {
   const f = federation(10);
-  const r = await round(f, { 'site-00': 'advertise', 'site-04': 'share', 'site-07': 'unmask' });
+  const r = await round(f, { 'site-00': 'advertise', 'site-04': 'share', 'site-07': 'confirm' });
   // site-07 sent its input, then stopped: its input is in the sum, its self-mask rebuilt from others' shares.
   assert.deepEqual(r.run.result.dropped, []);
   const included = f.ids.filter((id) => id !== 'site-00' && id !== 'site-04');
   assert.deepEqual(r.run.result.included, included);
   assertSumOf(included, r);
+});
+
+test('a site that stops after signing the survivor list is still in the sum', async () => {
+  const f = federation(6);
+  const r = await round(f, { 'site-02': 'unmask' });
+  assert.deepEqual(r.run.result.included, f.ids);
+  assertSumOf(f.ids, r);
 });
 
 test('dropouts below the threshold abort the round with the reason, and release no sum', async () => {
@@ -130,6 +137,14 @@ test('dropouts below the threshold abort the round with the reason, and release 
   await assert.rejects(
     round(f, { 'site-01': 'advertise', 'site-02': 'advertise' }),
     (e: unknown) => e instanceof SecAggAbort && /only 4 sites sent advertised keys, the threshold is 5/.test(e.message),
+  );
+  await assert.rejects(
+    round(f, { 'site-01': 'confirm', 'site-02': 'confirm' }),
+    (e: unknown) => e instanceof SecAggAbort && /only 4 sites signed the survivor list, the threshold is 5/.test(e.message),
+  );
+  await assert.rejects(
+    round(f, { 'site-01': 'unmask', 'site-02': 'unmask' }),
+    (e: unknown) => e instanceof SecAggAbort && /only 4 sites answered the unmasking request, the threshold is 5/.test(e.message),
   );
 });
 
