@@ -147,7 +147,7 @@ async function main(): Promise<void> {
 | per site: all its own work in the round (keys, signatures, shares, masking, unmask answer) | ${f(result.perSiteAllRoundsMs)} ms |
 | coordinator: all its work (checks, running sum, rebuilding secrets, removing masks) | ${f(result.coordinatorMs)} ms |
 | sites in parallel (one site's encode + work, plus the coordinator's): estimate, no network | ${f(result.parallelEstimateMs, 0)} ms (${f(result.parallelEstimateMs / result.plainSumMs)}x the plain sum) |
-| coordinator: unmasking with one site dropped after sharing keys | ${f(result.unmaskWithOneDropoutMs, 0)} ms |
+| unmasking round (sites' answers + coordinator) with one site dropped after sharing keys | ${f(result.unmaskWithOneDropoutMs, 0)} ms |
 | bytes one site sends, secure (payload, all rounds) | ${bytes.toLocaleString('en')} |
 | bytes one site sends, plain (4 bytes/param) | ${plainBytes.toLocaleString('en')} |
 | expansion | ${f(result.expansion, 4)}x (Bonawitz et al.: 1.73x for 2^10 users, 2^20 dims; 1.98x for 2^14 users, 2^24 dims; 16-bit inputs) |
