@@ -1,0 +1,30 @@
+/** Shared set-up for the secure-aggregation tests: invited sites with signing keys and a round plan. */
+import nacl from 'tweetnacl';
+import type { SigningKeyPair } from '../../../shared/crypto/keys.ts';
+import { compileSecAggConfig, type SecAggConfigInput } from '../../../shared/secagg/config.ts';
+import { RoundPlan } from '../../../shared/secagg/round-plan.ts';
+
+export interface Federation {
+  ids: string[];
+  signing: Map<string, SigningKeyPair>;
+  plan: RoundPlan;
+}
+
+export function federation(n: number, config: SecAggConfigInput = {}, session = 'test-fed/1/fit'): Federation {
+  const ids = Array.from({ length: n }, (_, i) => `site-${String(i).padStart(2, '0')}`);
+  const signing = new Map(ids.map((id) => [id, nacl.sign.keyPair()]));
+  const plan = new RoundPlan(session, new Map(ids.map((id) => [id, signing.get(id)!.publicKey])), compileSecAggConfig(config));
+  return { ids, signing, plan };
+}
+
+/** Deterministic pseudo-random numbers (mulberry32) so a failing case can be rerun. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
