@@ -1,5 +1,4 @@
-import './commands.ts';
-import { run } from './main.ts';
+import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 
 /** The process entry: one exit path, exit codes from shared/errors.ts. */
 export async function main(): Promise<void> {
@@ -8,6 +7,15 @@ export async function main(): Promise<void> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  const code = await run(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // Answered before any command module loads (they pull in TensorFlow.js): instant, and
+  // the same for every command (`fedcausal site --version`).
+  if (argv.includes('--version') || argv[0] === '-V') {
+    process.stdout.write(`fedcausal ${FEDCAUSAL_VERSION}\n`);
+    return;
+  }
+  await import('./commands.ts');
+  const { run } = await import('./main.ts');
+  const code = await run(argv);
   process.exitCode = code;
 }
