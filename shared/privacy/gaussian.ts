@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Gaussian noise for differential privacy, from the operating system's CSPRNG (a seeded
+ * simulation RNG would let anyone who knows the seed subtract the noise). Box-Muller on
+ * 53-bit uniforms.
+ */
+export function gaussianNoise(n: number, sigma: number): Float64Array {
+  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new Error(`sigma must be a finite number >= 0, got ${sigma}`);
+  const out = new Float64Array(n);
+  if (sigma === 0) return out;
+  const bytes = randomBytes(16 * Math.ceil(n / 2));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const uniform = (o: number) => ((view.getUint32(o) >>> 5) * 67108864 + (view.getUint32(o + 4) >>> 6) + 1) / 9007199254740993; // in (0, 1)
+  for (let i = 0; i < n; i += 2) {
+    const u1 = uniform(8 * i);
+    const u2 = uniform(8 * i + 8);
+    const r = sigma * Math.sqrt(-2 * Math.log(u1));
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/** Scales a vector down to L2 norm at most `bound` (the sensitivity the noise is sized for). */
+export function clipL2(v: Float32Array | Float64Array, bound: number): { clipped: Float64Array; norm: number; scaled: boolean } {
+  let sq = 0;
+  for (const x of v) sq += x * x;
+  const norm = Math.sqrt(sq);
+  const f = norm > bound ? bound / norm : 1;
+  return { clipped: Float64Array.from(v, (x) => x * f), norm, scaled: f < 1 };
+}
