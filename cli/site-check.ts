@@ -67,7 +67,7 @@ export function renderReport(site: string, summary: FederationSummary, where: st
   const shift = r.largestShift ? `largest shift: ${r.largestShift.feature} ${Number(r.largestShift.smd.toPrecision(3))} SDs\n` : '';
   const verdict = `verdict: ${r.verdict}\n`;
   if (r.reasons.length === 0) return `${head}${verdict}${shift}`;
-  const rows = r.reasons.map((x) => [x.severity, x.kind, x.subject ?? '', x.message]);
+  const rows = r.reasons.map((x) => [x.severity, x.kind, x.subject ?? '-', x.message]);
   return `${head}${verdict}${shift}\n${formatTable(['severity', 'check', 'about', 'reason'], rows)}\n`;
 }
 
