@@ -10,6 +10,7 @@ import { parseFlags } from './args.ts';
 import { DEMO_HELP, runDemo } from './demo.ts';
 import { registerCommand } from './main.ts';
 import { provisionFederation } from './provision.ts';
+import { siteCheck } from './site-check.ts';
 import { buildResults, incompleteRunError } from './results.ts';
 import { statusCommand } from './status.ts';
 
@@ -25,6 +26,7 @@ function configCommand(role: 'coordinator' | 'site', help: string, start: (confi
   return async (argv: string[]) => {
     const [verb, ...rest] = argv;
     if (verb === '--help' || verb === '-h' || verb === undefined) return out(help), verb ? 0 : 2;
+    if (role === 'site' && verb === 'check') return siteCheck(rest, out);
     if (verb !== 'start') throw new InputError(`${role}: unknown verb "${verb}" (expected "start")`);
     const { values } = parseFlags(rest, { config: { type: 'string' } }, `${role} start`);
     if (values.help) return out(help), 0;

@@ -99,6 +99,7 @@ export async function startCoordinator(
       lastSeen: s.lastSeen ? new Date(s.lastSeen).toISOString() : null,
       roundsCompleted: s.roundsCompleted,
       ...(s.lastError ? { lastError: s.lastError } : {}),
+      ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
     })),
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
@@ -106,7 +107,7 @@ export async function startCoordinator(
   });
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
-  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, metrics, log }).catch(async (e: Error) => {
+  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log }).catch(async (e: Error) => {
     await grpcServer.close();
     throw e;
   });

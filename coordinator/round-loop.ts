@@ -19,6 +19,7 @@ import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './endpoint.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
+import { federationReadiness, type Readiness, type SiteStatistics } from './readiness.ts';
 import { DebiasMonitor, type DebiasHooks } from './debias-monitor.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
@@ -88,6 +89,8 @@ export class RoundLoop implements RoundGate {
   private readonly onStop: (() => void)[] = [];
   private stopReason = '';
   prior: PatternPrior | undefined;
+  /** The federation summary and per-site verdicts, once the statistics round is done. */
+  readiness: Readiness | undefined;
   decisionReport: Record<string, unknown> | undefined;
   readonly history: RoundRecord[] = [];
 
@@ -335,8 +338,12 @@ export class RoundLoop implements RoundGate {
     const stats = await this.runRound('stats', o.trainingSites, { config: {}, stage: 1 });
     this.requireQuorum(stats, 'statistics round');
     const metas = [...stats.results.values()];
-    const space = buildFeatureSpace(o.schema, mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats)));
-    this.prior = derivePrior(sumPatternCounts(metas.map((m) => m.patternCounts ?? {})), o.minCellCount, 1);
+    const featureStats = mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats));
+    const space = buildFeatureSpace(o.schema, featureStats);
+    const patternCounts = sumPatternCounts(metas.map((m) => m.patternCounts ?? {}));
+    this.prior = derivePrior(patternCounts, o.minCellCount, 1);
+    const perSite = new Map([...stats.results].map(([site, m]) => [site, { featureStats: m.featureStats, patternCounts: m.patternCounts ?? {} } as SiteStatistics]));
+    this.readiness = federationReadiness({ federation: this.federation, schema: o.schema, space, prior: this.prior, featureStats, patternCounts }, perSite);
     o.log.info('pattern prior published', { version: this.prior.version, patterns: this.prior.patterns.length });
 
     let spec = o.model;
@@ -358,12 +365,13 @@ export class RoundLoop implements RoundGate {
         o.log.info('outcome weights published', b.report);
       }
     }
-    return { spec, space, prior: this.prior, ...(balance ? { balance } : {}) };
+    return { spec, space, prior: this.prior, readiness: this.readiness, ...(balance ? { balance } : {}) };
   }
 
   private restoreSetup(saved: SavedState): FederationSetup {
     const s = saved.setup as unknown as FederationSetup & { decisionReport?: Record<string, unknown> };
     this.prior = s.prior;
+    this.readiness = s.readiness;
     if (s.decisionReport) this.decisionReport = s.decisionReport;
     return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
   }

@@ -12,6 +12,7 @@ import type { EvalMetrics, ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { RoundCollector } from './collector.ts';
 import type { DebiasHealth } from './debias-monitor.ts';
+import type { Readiness } from './readiness.ts';
 import type { Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 /** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
@@ -20,6 +21,8 @@ export interface FederationSetup {
   space: FeatureSpace;
   prior: PatternPrior;
   balance?: OutcomeBalance;
+  /** The published summary and each site's readiness verdict (absent in state written before them). */
+  readiness?: Readiness;
 }
 
 export interface RoundRecord {

@@ -9,6 +9,8 @@ export interface SiteConfig {
   site: string;
   federation: string;
   coordinatorAddress: string;
+  /** The coordinator's HTTP address from the manifest (`fedcausal site check` reads its /api/summary). */
+  coordinatorHttpAddress: string;
   coordinator: CoordinatorKeys;
   data: string;
   schema: Schema;
@@ -36,6 +38,7 @@ export function loadSiteConfig(path: string): SiteConfig {
     site,
     federation,
     coordinatorAddress: f.str(coord, 'coordinator.address', manifest.coordinator.grpcAddress),
+    coordinatorHttpAddress: manifest.coordinator.httpAddress,
     coordinator: {
       signingPublicKey: decodeKey(manifest.coordinator.signingPublicKey, SIGNING_PUBLIC_KEY_BYTES, 'manifest coordinator signingPublicKey'),
       boxPublicKey: decodeKey(manifest.coordinator.boxPublicKey, BOX_PUBLIC_KEY_BYTES, 'manifest coordinator boxPublicKey'),

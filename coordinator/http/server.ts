@@ -9,12 +9,14 @@ import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
 import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from './metrics.ts';
 import type { FederationStatus } from './status.ts';
+import { summaryReply, type SummarySource } from './summary.ts';
 
 export interface HttpServerOptions {
   host: string;
   /** 0 picks a free port; the bound one is returned. */
   port: number;
   status: () => FederationStatus;
+  summary?: SummarySource;
   metrics: MetricsRegistry;
   log?: Logger;
 }
@@ -24,8 +26,8 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-type Route = '/' | '/healthz' | '/api/status' | '/metrics';
-const ROUTES: readonly Route[] = ['/', '/healthz', '/api/status', '/metrics'];
+type Route = '/' | '/healthz' | '/api/status' | '/api/summary' | '/metrics';
+const ROUTES: readonly Route[] = ['/', '/healthz', '/api/status', '/api/summary', '/metrics'];
 
 interface Reply {
   status: number;
@@ -70,6 +72,8 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
         return { status: 200, type: 'text/plain; charset=utf-8', body: 'ok' };
       case '/api/status':
         return json(200, opts.status());
+      case '/api/summary':
+        return json(...summaryReply(opts.summary));
       case '/metrics':
         refreshStatusGauges(opts.metrics, opts.status());
         return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: opts.metrics.render() };

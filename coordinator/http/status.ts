@@ -13,6 +13,8 @@ export interface SiteStatus {
   roundsCompleted: number;
   /** The most recent failure (rejected update, timeout...), for the operator. */
   lastError?: string;
+  /** Its readiness verdict against the federation summary, from the sums it sent in the statistics round. */
+  readiness?: import('../../shared/readiness/check.ts').ReadinessReport;
 }
 
 export interface RoundSummary {

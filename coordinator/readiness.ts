@@ -1,0 +1,34 @@
+/**
+ * After the statistics round: the federation summary a joining site checks itself
+ * against (GET /api/summary), and each training site's own readiness verdict from the
+ * sums it sent in that round, for /api/status. Nothing here sees a row.
+ */
+import type { FeatureSpace } from '../shared/data/feature-space.ts';
+import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
+import type { Schema } from '../shared/data/schema.ts';
+import type { FeatureStats } from '../shared/data/stats.ts';
+import { checkReadiness, type ReadinessReport } from '../shared/readiness/check.ts';
+import { buildFederationSummary, type FederationSummary } from '../shared/readiness/summary.ts';
+
+export interface SiteStatistics {
+  featureStats: FeatureStats;
+  patternCounts: PatternLabelCounts;
+}
+
+export interface Readiness {
+  summary: FederationSummary;
+  /** Site name -> its verdict against the summary (the site's training rows, as it sent them). */
+  sites: Record<string, ReadinessReport>;
+}
+
+export function federationReadiness(
+  agreed: { federation: string; schema: Schema; space: FeatureSpace; prior: PatternPrior; featureStats: FeatureStats; patternCounts: PatternLabelCounts },
+  perSite: ReadonlyMap<string, SiteStatistics>,
+): Readiness {
+  const summary = buildFederationSummary(agreed);
+  const sites: Record<string, ReadinessReport> = {};
+  // A site answered the statistics round under the coordinator's schema, so it shares the summary's fingerprint.
+  for (const [name, s] of perSite)
+    sites[name] = checkReadiness({ schemaFingerprint: summary.schema.fingerprint, featureStats: s.featureStats, patternCounts: s.patternCounts }, summary);
+  return { summary, sites };
+}

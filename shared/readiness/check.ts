@@ -1,0 +1,197 @@
+/**
+ * The site readiness check: a site's own sums (FeatureStats and (pattern, label)
+ * counts, exactly what it would send in the statistics round) against the
+ * federation's published summary. Pure, so the CLI (a joining site, from its file)
+ * and the coordinator (from the sums a site sent) give the same verdict.
+ */
+import { countPatternLabels, type PatternLabelCounts } from '../data/patterns.ts';
+import type { Schema } from '../data/schema.ts';
+import { computeFeatureStats, type FeatureStats } from '../data/stats.ts';
+import type { SiteTable } from '../data/table.ts';
+import { schemaFingerprint, type FederationSummary } from './summary.ts';
+
+/** Thresholds, defined once; docs/configuration.md explains each. */
+export const READINESS_THRESHOLDS = {
+  /** |site mean - federation mean| / federation SD at or above which a numeric feature is shifted (warning). */
+  smdWarn: 0.5,
+  /** ... and at or above which the shift is severe (not ready: most often another unit or coding). */
+  smdSevere: 1.0,
+  /** Site SD / federation SD outside [1/x, x]: a warning. */
+  sdRatioWarn: 2,
+  /** ... outside [1/x, x]: severe (not ready). */
+  sdRatioSevere: 5,
+  /** |site label rate - federation label rate| above this: a warning (a plain difference: see docs). */
+  labelRateWarn: 0.2,
+  /** Fewer observed values than this at the site: mean and SD say too little, the feature is not compared. */
+  minValues: 10,
+} as const;
+
+export type Thresholds = typeof READINESS_THRESHOLDS;
+
+export type Verdict = 'ready' | 'ready-with-warnings' | 'not-ready';
+
+/** `blocking` makes the site not ready, `warning` ready with warnings; a `note` changes nothing. */
+export type Severity = 'blocking' | 'warning' | 'note';
+
+export interface Reason {
+  severity: Severity;
+  kind: 'schema' | 'rows' | 'unseen-pattern' | 'suppressed-pattern' | 'shifted-mean' | 'sd-ratio' | 'unseen-category' | 'label-rate';
+  /** The feature or pattern the reason is about, when there is one. */
+  subject?: string;
+  message: string;
+  /** The figures behind the message, for --json and the coordinator's status. */
+  figures?: Record<string, number>;
+}
+
+export interface ReadinessReport {
+  verdict: Verdict;
+  reasons: Reason[];
+  /** The largest |standardized mean difference| over the compared numeric features, and which. */
+  largestShift?: { feature: string; smd: number };
+}
+
+/** What the site contributes, as sums. */
+export interface SiteSums {
+  schemaFingerprint: string;
+  featureStats: FeatureStats;
+  patternCounts: PatternLabelCounts;
+}
+
+/** A site's sums from its whole file, computed as the statistics round computes them. */
+export function siteSums(schema: Schema, table: SiteTable): SiteSums {
+  return {
+    schemaFingerprint: schemaFingerprint(schema),
+    featureStats: computeFeatureStats(schema, table),
+    patternCounts: countPatternLabels(table.patterns, table.labels),
+  };
+}
+
+/** 3 significant digits: the reasons carry numbers a person reads. */
+function fmt(x: number): string {
+  return String(Number(x.toPrecision(3)));
+}
+
+function pct(x: number): string {
+  return `${fmt(100 * x)}%`;
+}
+
+function rowsText(n: number): string {
+  return `${n} row${n === 1 ? '' : 's'}`;
+}
+
+function verdictOf(reasons: readonly Reason[]): Verdict {
+  if (reasons.some((r) => r.severity === 'blocking')) return 'not-ready';
+  return reasons.some((r) => r.severity === 'warning') ? 'ready-with-warnings' : 'ready';
+}
+
+export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Thresholds = READINESS_THRESHOLDS): ReadinessReport {
+  const reasons: Reason[] = [];
+  if (site.schemaFingerprint !== summary.schema.fingerprint) {
+    // Nothing else is comparable under another schema: stop here.
+    reasons.push({
+      severity: 'blocking',
+      kind: 'schema',
+      message: `the site's schema (fingerprint ${site.schemaFingerprint.slice(0, 12)}) is not the federation's (${summary.schema.fingerprint.slice(0, 12)}): use the schema.json of the federation's kit`,
+    });
+    return { verdict: 'not-ready', reasons };
+  }
+  let rows = 0;
+  let positives = 0;
+  for (const [n0, n1] of Object.values(site.patternCounts)) {
+    rows += n0 + n1;
+    positives += n1;
+  }
+  if (rows === 0) {
+    reasons.push({ severity: 'blocking', kind: 'rows', message: 'the site has no rows' });
+    return { verdict: 'not-ready', reasons };
+  }
+
+  const inPrior = new Set(summary.prior.patterns.map((p) => p.pattern));
+  const suppressed = new Set(summary.prior.suppressed);
+  for (const [p, [n0, n1]] of Object.entries(site.patternCounts).sort((a, b) => b[1][0] + b[1][1] - (a[1][0] + a[1][1]))) {
+    if (inPrior.has(p)) continue;
+    const share = (n0 + n1) / rows;
+    const missing = summary.schema.modalities.filter((_, k) => p[k] === '0');
+    const what = `pattern ${p} (missing: ${missing.length ? missing.join(' + ') : 'none'})`;
+    if (suppressed.has(p))
+      reasons.push({
+        severity: 'note',
+        kind: 'suppressed-pattern',
+        subject: p,
+        message: `${what}: ${rowsText(n0 + n1)} (${pct(share)} of the site's); rare in the federation (under ${summary.prior.minCount} rows), so the prior gives it no weight`,
+        figures: { rows: n0 + n1, share },
+      });
+    else
+      reasons.push({
+        severity: 'warning',
+        kind: 'unseen-pattern',
+        subject: p,
+        message: `${what}: ${rowsText(n0 + n1)} (${pct(share)} of the site's) in a missingness pattern the federation's prior does not have`,
+        figures: { rows: n0 + n1, share },
+      });
+  }
+
+  let largestShift: ReadinessReport['largestShift'];
+  for (const [f, fed] of Object.entries(summary.numeric)) {
+    const s = site.featureStats.numeric[f];
+    if (!s || s.count < t.minValues || fed.count < 2) continue;
+    const mean = s.sum / s.count;
+    const sd = Math.sqrt(Math.max(0, (s.sumSq - s.count * mean * mean) / (s.count - 1)));
+    const smd = (mean - fed.mean) / fed.sd;
+    if (!largestShift || Math.abs(smd) > Math.abs(largestShift.smd)) largestShift = { feature: f, smd };
+    const figures = { siteMean: mean, federationMean: fed.mean, federationSd: fed.sd, smd, siteSd: sd };
+    if (Math.abs(smd) >= t.smdWarn) {
+      const severe = Math.abs(smd) >= t.smdSevere;
+      reasons.push({
+        severity: severe ? 'blocking' : 'warning',
+        kind: 'shifted-mean',
+        subject: f,
+        message: `${f}: site mean ${fmt(mean)} vs federation ${fmt(fed.mean)} (SD ${fmt(fed.sd)}): shifted by ${fmt(smd)} SDs${severe ? ' (severe: check its unit and coding)' : ''}`,
+        figures,
+      });
+    }
+    const ratio = sd / fed.sd;
+    const off = Math.max(ratio, 1 / ratio);
+    if (off >= t.sdRatioWarn) {
+      const severe = off >= t.sdRatioSevere;
+      reasons.push({
+        severity: severe ? 'blocking' : 'warning',
+        kind: 'sd-ratio',
+        subject: f,
+        message: `${f}: site SD ${fmt(sd)} vs federation ${fmt(fed.sd)}: ratio ${fmt(ratio)}${severe ? ' (severe: check its unit and coding)' : ''}`,
+        figures: { ...figures, sdRatio: ratio },
+      });
+    }
+  }
+
+  for (const [f, known] of Object.entries(summary.categorical)) {
+    const vocab = new Set(known);
+    const seen = site.featureStats.categories[f] ?? {};
+    const unseen = Object.entries(seen).filter(([v]) => !vocab.has(v));
+    if (unseen.length === 0) continue;
+    const n = unseen.reduce((a, [, k]) => a + k, 0);
+    reasons.push({
+      severity: 'warning',
+      kind: 'unseen-category',
+      subject: f,
+      message: `${f}: value${unseen.length > 1 ? 's' : ''} ${unseen.map(([v, k]) => `"${v}" (${rowsText(k)})`).join(', ')} not in the federation's vocabulary (${known.join(', ') || 'none'}); the model reads ${unseen.length > 1 ? 'them' : 'it'} as missing`,
+      figures: { rows: n, share: n / rows },
+    });
+  }
+
+  const rate = positives / rows;
+  const diff = rate - summary.labelRate;
+  if (Math.abs(diff) > t.labelRateWarn) {
+    // The two-proportion z statistic is reported for context; the verdict rests on the plain difference.
+    const pooled = (positives + summary.positives) / (rows + summary.rows);
+    const z = diff / Math.sqrt(pooled * (1 - pooled) * (1 / rows + 1 / Math.max(summary.rows, 1)));
+    reasons.push({
+      severity: 'warning',
+      kind: 'label-rate',
+      message: `label rate ${pct(rate)} (${positives}/${rows}) vs federation ${pct(summary.labelRate)}: differs by ${fmt(100 * diff)} points (z = ${fmt(z)})`,
+      figures: { siteRate: rate, federationRate: summary.labelRate, difference: diff, z },
+    });
+  }
+
+  return { verdict: verdictOf(reasons), reasons, ...(largestShift ? { largestShift } : {}) };
+}

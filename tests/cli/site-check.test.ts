@@ -1,0 +1,108 @@
+// `fedcausal site check` as a hospital's IT person runs it (a child process) from a
+// provisioned kit: the verdict table and exit codes for a ready site, a site with
+// warnings, a not-ready site (cholesterol in mmol/L), a summary fetched from the
+// coordinator's /api/summary, and bad input.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHttpServer } from '../../coordinator/http/server.ts';
+import { MetricsRegistry } from '../../coordinator/http/metrics.ts';
+import type { FederationStatus } from '../../coordinator/http/status.ts';
+import { provisionFederation } from '../../cli/provision.ts';
+import { describeRun, runCli } from '../e2e/helpers/cli.ts';
+import { editedCsv, HEART, HEART_SITES, heartSums, summaryOf } from '../shared/readiness/heart.ts';
+
+let dir: string;
+let summaryFile: string;
+const summary = summaryOf(Object.values(heartSums()));
+const kit = (site: string) => join(dir, 'kits', 'sites', site, 'site.yaml');
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fedcausal-site-check-'));
+  const sites = Object.entries(HEART_SITES).map(([name, file]) => `  - { name: ${name}, data: ${HEART}${file} }`);
+  writeFileSync(
+    join(dir, 'federation.yaml'),
+    `name: heart\ncoordinator: { host: 127.0.0.1, grpcPort: 7443, httpPort: 8080 }\nrounds: 2\nmodel: debiased\nschema: ${HEART}schema.json\nsites:\n${sites.join('\n')}\n`,
+  );
+  provisionFederation(join(dir, 'federation.yaml'), join(dir, 'kits'));
+  summaryFile = join(dir, 'summary.json');
+  writeFileSync(summaryFile, JSON.stringify(summary, null, 2));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The reasons table: [severity, check, about] of each row under the dashed rule. */
+function reasonRows(stdout: string): string[][] {
+  const lines = stdout.split('\n');
+  const rule = lines.findIndex((l) => /^-+(\s+-+)+$/.test(l));
+  if (rule < 0) return [];
+  return lines.slice(rule + 1).filter((l) => l.trim()).map((l) => l.trim().split(/\s{2,}/).slice(0, 3));
+}
+
+test('cleveland is ready: exit 0, no reasons', async () => {
+  const r = await runCli(['site', 'check', '--config', kit('cleveland'), '--summary', summaryFile]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(r.stdout, /^site "cleveland" against federation "heart" \(summary: .*summary\.json; 920 rows, prior v1\)\nverdict: ready\nlargest shift: thalach 0\.465 SDs\n$/);
+});
+
+test('switzerland: ready with warnings, exit 0; 1 under --strict; --json carries the figures', async () => {
+  const r = await runCli(['site', 'check', '--config', kit('switzerland'), '--summary', summaryFile]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(r.stdout, /\nverdict: ready-with-warnings\n/);
+  assert.deepEqual(reasonRows(r.stdout), [
+    ['note', 'suppressed-pattern', '1111001'],
+    ['warning', 'shifted-mean', 'thalach'],
+    ['warning', 'label-rate', '-'],
+  ]);
+  const strict = await runCli(['site', 'check', '--config', kit('switzerland'), '--summary', summaryFile, '--strict', '--json']);
+  assert.equal(strict.code, 1, describeRun(strict));
+  const doc = JSON.parse(strict.stdout) as { site: string; verdict: string; reasons: { kind: string; figures?: Record<string, number> }[] };
+  assert.equal(doc.site, 'switzerland');
+  assert.equal(doc.verdict, 'ready-with-warnings');
+  assert.equal(doc.reasons.find((x) => x.kind === 'label-rate')!.figures!.siteRate, 115 / 123);
+});
+
+test('a site whose cholesterol is in mmol/L is not ready: exit 1, the reason names chol and the shift', async () => {
+  const data = join(dir, 'mmol.csv');
+  writeFileSync(data, editedCsv('cleveland', (row) => void (row.chol = (Number(row.chol) / 38.67).toFixed(2))));
+  const config = join(dir, 'kits', 'sites', 'cleveland', 'mmol.yaml');
+  writeFileSync(config, readFileSync(kit('cleveland'), 'utf8').replace(/^data: .*$/m, `data: ${data}`));
+  const r = await runCli(['site', 'check', '--config', config, '--summary', summaryFile]);
+  assert.equal(r.code, 1, describeRun(r));
+  assert.match(r.stdout, /\nverdict: not-ready\n/);
+  assert.deepEqual(reasonRows(r.stdout), [
+    ['blocking', 'shifted-mean', 'chol'],
+    ['blocking', 'sd-ratio', 'chol'],
+  ]);
+  assert.match(r.stdout, /chol: site mean 6\.\d+ vs federation 247 \(SD 58\.5\): shifted by -4\.1\d SDs/);
+});
+
+test('the summary from the coordinator: GET /api/summary, 503 before the statistics rounds (exit 1)', async (t) => {
+  let published: typeof summary | undefined;
+  const status = () => ({ federation: 'heart', round: 0, rounds: 2, state: 'stats', strategy: 'fedavg', model: 'debiased', sites: [], history: [] }) as FederationStatus;
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, summary: () => published, metrics: new MetricsRegistry() });
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${server.port}`;
+  const early = await runCli(['site', 'check', '--config', kit('hungary'), '--summary', url]);
+  assert.equal(early.code, 1, describeRun(early));
+  assert.match(early.messages.join('\n'), /api\/summary: the coordinator has no summary yet \(HTTP 503/);
+  published = summary;
+  const r = await runCli(['site', 'check', '--config', kit('hungary'), '--summary', url]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(r.stdout, new RegExp(`summary: ${url}/api/summary;`));
+  assert.deepEqual(reasonRows(r.stdout), [['warning', 'shifted-mean', 'age']]);
+});
+
+test('bad input exits 2: a summary of another federation, a file that is not a summary', async () => {
+  const other = join(dir, 'other.json');
+  writeFileSync(other, JSON.stringify({ ...summary, federation: 'lungs' }));
+  const r = await runCli(['site', 'check', '--config', kit('cleveland'), '--summary', other]);
+  assert.equal(r.code, 2, describeRun(r));
+  assert.deepEqual(r.messages, [`fedcausal site: ${other}: summary of federation "lungs", not "heart" (the site's)`]);
+  const junk = join(dir, 'junk.json');
+  writeFileSync(junk, '{"format": "something else"}');
+  const j = await runCli(['site', 'check', '--config', kit('cleveland'), '--summary', junk]);
+  assert.equal(j.code, 2, describeRun(j));
+  assert.match(j.messages[0]!, /junk\.json: not a federation summary: field "format"/);
+});

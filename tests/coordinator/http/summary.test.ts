@@ -1,0 +1,31 @@
+// GET /api/summary: 503 with a reason until the statistics rounds publish a summary, then the summary as JSON.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHttpServer } from '../../../coordinator/http/server.ts';
+import { MetricsRegistry } from '../../../coordinator/http/metrics.ts';
+import type { FederationStatus } from '../../../coordinator/http/status.ts';
+import type { FederationSummary } from '../../../shared/readiness/summary.ts';
+
+const status = (): FederationStatus => ({ federation: 'heart', round: 0, rounds: 2, state: 'stats', strategy: 'fedavg', model: 'debiased', sites: [], history: [] });
+
+test('/api/summary answers 503 before the summary exists and the summary after', async (t) => {
+  let summary: FederationSummary | undefined;
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, summary: () => summary, metrics: new MetricsRegistry() });
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${server.port}/api/summary`;
+  const early = await fetch(url);
+  assert.equal(early.status, 503);
+  assert.match(((await early.json()) as { error: string }).error, /after the statistics rounds/);
+  summary = { format: 'fedcausal-federation-summary', federation: 'heart', rows: 3 } as unknown as FederationSummary;
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /^application\/json/);
+  assert.deepEqual(await res.json(), summary);
+  assert.equal((await fetch(url, { method: 'POST' })).status, 405);
+});
+
+test('a server started without a summary source answers 503', async (t) => {
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, metrics: new MetricsRegistry() });
+  t.after(() => server.close());
+  assert.equal((await fetch(`http://127.0.0.1:${server.port}/api/summary`)).status, 503);
+});
