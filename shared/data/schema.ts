@@ -148,3 +148,18 @@ export function loadSchema(path: string): Schema {
   }
   return compileSchema(raw, path);
 }
+
+/** A stable, order-preserving JSON form: the readiness summary's schema fingerprint hashes it. */
+export function schemaToJson(s: Schema): unknown {
+  return {
+    ...(s.columns ? { columns: s.columns } : {}),
+    label: s.label,
+    modalities: Object.fromEntries(s.modalities.map((m) => [m.name, m.features])),
+    categorical: [...s.categorical],
+    missingValues: [...s.missingValues],
+    missingCodes: Object.fromEntries([...s.missingCodes].map(([k, v]) => [k, [...v]])),
+    // The extensions appear only when declared, so a schema without them keeps its old form (and digest).
+    ...(s.categories.size ? { categories: Object.fromEntries(s.categories) } : {}),
+    ...(s.ranges.size ? { ranges: Object.fromEntries(s.ranges) } : {}),
+  };
+}
