@@ -24,12 +24,13 @@ export interface FlambyCentreSplit {
 }
 
 /** The configurations run on the fixed split (ids of section 2's rows). */
-export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedyogi-logreg', 'fedprox-logreg', 'baseline', 'fedadam-baseline', 'debiased', 'pooled-logreg'] as const;
+export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedprox-logreg', 'baseline', 'fedadam-baseline', 'pooled-logreg'] as const;
 
 export interface FixedSplitData {
   source: string;
   generatedWith: string;
-  counts: { site: string; nTrain: number; nTest: number; stratified: boolean }[];
+  /** `trains`: false where the train part holds one class only (the site is then scored as a test-only site). */
+  counts: { site: string; nTrain: number; nTest: number; stratified: boolean; trains: boolean }[];
   /** Per config id: accuracy and AUROC on the pooled test rows, over the training seeds. */
   summary: Record<string, { accuracy: MeanAndSpread; auroc: MeanAndSpread }>;
   runs: { config: string; seed: number; accuracy: number; auroc: number }[];
@@ -60,6 +61,12 @@ export function fixedRowSplit(site: string, kept: readonly number[], centre: Fla
   return split;
 }
 
+/** Whether the rows at `idx` hold both labels (a site needs both to train). */
+export function bothClasses(labels: ArrayLike<number>, idx: readonly number[]): boolean {
+  const pos = idx.reduce((a, i) => a + (labels[i] === 1 ? 1 : 0), 0);
+  return pos > 0 && pos < idx.length;
+}
+
 /** The fixed-split summary and the target: the row picked on the tuning splits, judged here. */
 export function fixedSplitSummary(runs: FixedSplitData['runs'], best: string, target: number): Pick<FixedSplitData, 'summary' | 'target'> {
   const summary: FixedSplitData['summary'] = {};
@@ -75,6 +82,7 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
   const nTest = d.counts.reduce((a, c) => a + c.nTest, 0);
   const seeds = Object.values(d.summary)[0]?.accuracy.n ?? 0;
   const notStrat = d.counts.filter((c) => !c.stratified).map((c) => c.site);
+  const idle = d.counts.filter((c) => !c.trains);
   const out = [
     "### On FLamby's own split",
     '',
@@ -82,7 +90,14 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
       `centre), taken index for index from eval/flamby-split.json (written by eval/flamby-split.py with ${d.generatedWith}; ` +
       `row indices only). Test rows ${d.counts.map((c) => `${c.site} ${c.nTest}`).join(', ')}` +
       (notStrat.length ? `; ${notStrat.join(', ')} unstratified, as FLamby leaves a centre with 2 or fewer rows of a class` : '') +
-      `. One split, ${seeds} training seeds (initial weights and order), as FLamby's seeds. Every strategy setting and the ` +
+      '. ' +
+      (idle.length
+        ? `On this split ${idle.map((c) => `${c.site}'s ${c.nTrain} train rows`).join(', ')} hold one class only (its negatives all fell in ` +
+          `the test part); FLamby trains on them, but a fedcausal site refuses to train on one class, so there ` +
+          `${idle.length > 1 ? 'those sites take' : 'that site takes'} part as a test-only site: the federated rows train on the other ` +
+          `${d.counts.length - idle.length} hospitals (${idle.reduce((a, c) => a + c.nTrain, 0)} fewer train rows than FLamby's), the pooled row on every train row, and all are scored on every test row. `
+        : '') +
+      `One split, ${seeds} training seeds (initial weights and order), as FLamby's seeds. Every strategy setting and the ` +
       `row judged below were picked on the tuning splits above, not here. Accuracy and AUROC on the ${nTest} pooled test rows:`,
     '',
   ];

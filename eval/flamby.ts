@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { loadSchema } from '../shared/data/schema.ts';
 import type { ClassificationReport, MeanAndSpread } from '../shared/metrics/classification.ts';
 import { markdownTable } from '../shared/report/table.ts';
-import { sectionSettings, specList, toRecord, type EvalContext, type RunRecord, type SectionSettings } from './context.ts';
+import { mergeRuns, sectionSettings, specList, toRecord, wanted, type EvalContext, type RunRecord, type SectionSettings } from './context.ts';
 import { simOptions, type SimOutcome } from './jobs.ts';
 import { decisionTally } from './markdown.ts';
 import { dropFeatures, readRawSchema, writeSchema } from './schemas.ts';
@@ -23,7 +23,7 @@ import { budgetRows, budgetVariants, renderBudget, stepMatchedBatch, variantSett
 import { BASELINE, DEBIASED_AUTO, HEART_SITES, LOGREG, modelSettings, type ModelSpec } from './settings.ts';
 import { completeRows, concatText, exactStratifiedSplit, readRawSiteFile, splitSeed, subsetText, writeSplit } from './splits.ts';
 import { atLeast, fmtMeanStd, pooledReport, spread, type Verdict } from './summary.ts';
-import { FIXED_CONFIGS, fixedRowSplit, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
+import { bothClasses, FIXED_CONFIGS, fixedRowSplit, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
 import { flambyTuningSeeds, OPTION_NAME, pickedValue, renderFlambyTuning, TUNED, tunedLabel, tuningOutcome, type FlambyTuning, type TunedSpec } from './flamby-tuning.ts';
 
 export const FLAMBY_DROPPED = ['slope', 'ca', 'thal'] as const;
@@ -130,7 +130,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
       const w = writeSplit(f.file, rows, join(dir, f.name));
       if (seed === s.seeds[0])
         counts.push({ site: f.name, rows: f.rows, dropped: f.dropped, nTrain: w.nTrain, nTest: w.nTest, flambyTest: FLAMBY_TEST_ROWS[f.name]! });
-      return { name: f.name, ...w };
+      return { name: f.name, ...w, both: bothClasses(f.file.labels, rows.train) };
     });
     const pooledTrain = join(dir, 'pooled.train.csv');
     writeFileSync(pooledTrain, concatText(split.map((f) => readRawSiteFile(schema, f.train))));
@@ -140,7 +140,12 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     const testSites = split.map((f) => ({ name: f.name, path: f.test }));
     return {
       match: stepMatchedBatch(split.map((f) => f.nTrain)),
-      federated: { sites: split.map((f) => ({ name: f.name, path: f.train })), holdouts: testSites },
+      // A train part of one class cannot train (checkSiteRows): on FLamby's split, Switzerland's. It is then scored as a test-only site.
+      federated: {
+        sites: split.filter((f) => f.both).map((f) => ({ name: f.name, path: f.train })),
+        holdouts: testSites.filter((_, i) => split[i]!.both),
+        testSites: testSites.filter((_, i) => !split[i]!.both),
+      },
       pooled: { sites: [{ name: 'pooled', path: pooledTrain }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
       pooled70: { sites: [{ name: 'pooled', path: pooledTrain }], testSites },
     };
@@ -177,7 +182,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   // The tuning seeds first, so the picks are known while the reported seeds' FedAvg rows run.
   const tuningLayouts = new Map(tuningSeeds.map((seed) => [seed, prepare(seed).federated]));
   const tuningPending: Promise<FlambyTuning['runs'][number]>[] = [];
-  for (const seed of tuningSeeds) {
+  for (const seed of ctx.only ? [] : tuningSeeds) {
     const layout = tuningLayouts.get(seed)!;
     const score = (config: string, value: number | undefined) => (r: FlambyRun) => ({
       config,
@@ -192,17 +197,20 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     for (const spec of FEDERATED)
       tuningPending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), layout, undefined, ' (tuning)').then(score(spec.id, undefined)));
   }
-  const tuning = Promise.all(tuningPending).then((runs) => tuningOutcome(tuningSeeds, runs));
+  // --only-configs: the picks come from the stored section (its tuning ran the same code on the same seeds).
+  const stored = ctx.only?.stored as FlambyData | undefined;
+  if (ctx.only && !stored?.tuning) throw new Error('--only-configs: the stored section 2 has no tuning to take the picks from');
+  const tuning = ctx.only ? Promise.resolve(stored!.tuning!) : Promise.all(tuningPending).then((runs) => tuningOutcome(tuningSeeds, runs));
 
   const pending: Promise<FlambyRun>[] = [];
   for (const seed of s.seeds) {
     const p = prepare(seed);
     stepMatch ??= p.match;
-    for (const spec of FEDERATED) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.federated));
-    for (const spec of [POOLED_LOGREG, POOLED_BASELINE]) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.pooled));
-    for (const v of BUDGET)
+    for (const spec of FEDERATED.filter((x) => wanted(ctx, x.id))) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.federated));
+    for (const spec of [POOLED_LOGREG, POOLED_BASELINE].filter((x) => wanted(ctx, x.id))) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.pooled));
+    for (const v of BUDGET.filter((x) => wanted(ctx, x.id)))
       pending.push(go(v.id, seed, v.model, variantSettings(v, s.localEpochs, p.match), v.layout === 'federated' ? p.federated : v.layout === 'pooled' ? p.pooled : p.pooled70));
-    for (const t of TUNED)
+    for (const t of TUNED.filter((x) => wanted(ctx, x.id)))
       pending.push(
         tuning.then((tu) => {
           const value = pickedValue(tu, t.id);
@@ -212,7 +220,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   }
   // FLamby's own split: the same rows for every seed; settings and the judged row from the tuning splits.
   const fixed = prepare('fixed');
-  const fixedRuns = FIXED_CONFIGS.flatMap((id) =>
+  const fixedRuns = (wanted(ctx, 'flamby-split') ? FIXED_CONFIGS : []).flatMap((id) =>
     s.seeds.map((seed) =>
       tuning.then((tu) => {
         const t = TUNED.find((x) => x.id === id);
@@ -222,7 +230,9 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
       }).then((r) => ({ config: id, seed, accuracy: r.pooled.accuracy, auroc: r.pooled.auroc })),
     ),
   );
-  const [runs, tu, fixedDone] = await Promise.all([Promise.all(pending), tuning, Promise.all(fixedRuns)]);
+  const [fresh, tu, fixedFresh] = await Promise.all([Promise.all(pending), tuning, Promise.all(fixedRuns)]);
+  const runs = mergeRuns(fresh, stored?.runs);
+  const fixedDone = mergeRuns(fixedFresh, stored?.fixed?.runs);
   const configs: FlambyConfig[] = displayOrder().map((id) => {
     const t = TUNED.find((x) => x.id === id);
     if (t) {
@@ -254,13 +264,16 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     published: FLAMBY_PUBLISHED,
     tuning: tu,
     target: flambyTarget(tu.best, summary, configs),
-    fixed: {
+    ...(fixedDone.length === 0 ? {} : { fixed: {
       source: fixedSplit.source,
       generatedWith: fixedSplit.generatedWith,
-      counts: files.map((f) => ({ site: f.name, nTrain: f.keep.length - fixedSplit.centres[f.name]!.test.length, nTest: fixedSplit.centres[f.name]!.test.length, stratified: fixedSplit.centres[f.name]!.stratified })),
+      counts: files.map((f) => {
+        const rows = fixedRowSplit(f.name, f.keep, fixedSplit.centres[f.name]!);
+        return { site: f.name, nTrain: rows.train.length, nTest: rows.test.length, stratified: fixedSplit.centres[f.name]!.stratified, trains: bothClasses(f.file.labels, rows.train) };
+      }),
       runs: fixedDone,
       ...fixedSplitSummary(fixedDone, tu.best, FLAMBY_POOLED_TARGET),
-    },
+    } }),
     budget: {
       reference: BASELINE.id,
       pooled: POOLED_BASELINE.id,
