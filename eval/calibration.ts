@@ -98,3 +98,23 @@ function renderWhy(runs: readonly RunRecord[], configs: readonly { id: string; l
 function withOwn(runs: readonly RunRecord[], id: string): RunRecord[] {
   return runs.filter((r) => r.config === id && r.calibration && Object.values(r.calibration).some((c) => c.own));
 }
+
+/** Mean over seeds of the per-seed mean over sites, for one configuration (NaN when nothing was recorded). */
+export function meanEce(runs: readonly RunRecord[], config: string, pick: Pick): number {
+  const xs = runs.filter((r) => r.config === config && r.calibration).map((r) => meanOver(r, pick)).filter(Number.isFinite);
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+/**
+ * The issue's calibration target, judged on what a deployment applies at its own site
+ * (each site's own prior shift): debiased mean ECE at or below the baseline's. Undefined
+ * when the runs hold no own shift.
+ */
+export function calibrationTarget(runs: readonly RunRecord[]): { debiased: number; baseline: number; rawDebiased: number; rawBaseline: number; met: boolean } | undefined {
+  const own: Pick = (c) => c.own?.eceAfter;
+  const debiased = meanEce(runs, 'debiased', own);
+  const baseline = meanEce(runs, 'baseline', own);
+  if (!Number.isFinite(debiased) || !Number.isFinite(baseline)) return undefined;
+  const raw: Pick = (c) => c.eceBefore;
+  return { debiased, baseline, rawDebiased: meanEce(runs, 'debiased', raw), rawBaseline: meanEce(runs, 'baseline', raw), met: debiased <= baseline + 1e-12 };
+}

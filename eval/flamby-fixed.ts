@@ -7,11 +7,13 @@
  * the row the target is judged on come from the tuning splits (flamby-tuning.ts), never
  * from this split.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MeanAndSpread } from '../shared/metrics/classification.ts';
 import { markdownTable } from '../shared/report/table.ts';
-import type { RowSplit } from './splits.ts';
+import type { ModelSpec } from './settings.ts';
+import { concatText, type RawSiteFile, type RowSplit } from './splits.ts';
 import { atLeast, fmtMeanStd, spread, type Verdict } from './summary.ts';
 
 export const FLAMBY_SPLIT_FILE = fileURLToPath(new URL('./flamby-split.json', import.meta.url));
@@ -24,7 +26,25 @@ export interface FlambyCentreSplit {
 }
 
 /** The configurations run on the fixed split (ids of section 2's rows). */
-export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedprox-logreg', 'baseline', 'fedadam-baseline', 'pooled-logreg'] as const;
+/**
+ * Pooled training on the train rows of the sites that can train on this split only: set
+ * beside the full pooled row, it measures what the rows of a site that cannot train
+ * (one class in its train part) are worth, apart from federation.
+ */
+export const POOLED_TRAINERS: ModelSpec = {
+  id: 'pooled-logreg-trainers',
+  label: 'pooled training, logistic regression, on the train rows of the sites that train here',
+  model: 'logreg',
+};
+
+export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedprox-logreg', 'baseline', 'fedadam-baseline', 'pooled-logreg', POOLED_TRAINERS.id] as const;
+
+/** Writes the pooled train file of the sites whose train part holds both classes; returns its path. */
+export function poolTrainers(dir: string, split: readonly { train: string; both: boolean }[], read: (path: string) => RawSiteFile): string {
+  const path = join(dir, 'pooled-trainers.train.csv');
+  writeFileSync(path, concatText(split.filter((f) => f.both).map((f) => read(f.train))));
+  return path;
+}
 
 export interface FixedSplitData {
   source: string;

@@ -23,7 +23,7 @@ import { budgetRows, budgetVariants, renderBudget, stepMatchedBatch, variantSett
 import { BASELINE, DEBIASED_AUTO, HEART_SITES, LOGREG, modelSettings, type ModelSpec } from './settings.ts';
 import { completeRows, concatText, exactStratifiedSplit, readRawSiteFile, splitSeed, subsetText, writeSplit } from './splits.ts';
 import { atLeast, fmtMeanStd, pooledReport, spread, type Verdict } from './summary.ts';
-import { bothClasses, FIXED_CONFIGS, fixedRowSplit, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
+import { bothClasses, FIXED_CONFIGS, fixedRowSplit, POOLED_TRAINERS, poolTrainers, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
 import { flambyTuningSeeds, OPTION_NAME, pickedValue, renderFlambyTuning, TUNED, tunedLabel, tuningOutcome, type FlambyTuning, type TunedSpec } from './flamby-tuning.ts';
 
 export const FLAMBY_DROPPED = ['slope', 'ca', 'thal'] as const;
@@ -148,6 +148,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
       },
       pooled: { sites: [{ name: 'pooled', path: pooledTrain }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
       pooled70: { sites: [{ name: 'pooled', path: pooledTrain }], testSites },
+      pooledTrainers: { sites: [{ name: 'pooled', path: poolTrainers(dir, split, (f) => readRawSiteFile(schema, f)) }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
     };
   };
   type Layout = ReturnType<typeof prepare>['federated'] | ReturnType<typeof prepare>['pooled'] | ReturnType<typeof prepare>['pooled70'];
@@ -220,12 +221,12 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   }
   // FLamby's own split: the same rows for every seed; settings and the judged row from the tuning splits.
   const fixed = prepare('fixed');
-  const fixedRuns = (wanted(ctx, 'flamby-split') ? FIXED_CONFIGS : []).flatMap((id) =>
+  const fixedRuns = FIXED_CONFIGS.filter((id) => wanted(ctx, 'flamby-split') || (id === POOLED_TRAINERS.id && wanted(ctx, id))).flatMap((id) =>
     s.seeds.map((seed) =>
       tuning.then((tu) => {
         const t = TUNED.find((x) => x.id === id);
-        const spec = t ?? CONFIGS.find((c) => c.id === id)!;
-        const layout = id.startsWith('pooled') ? fixed.pooled : fixed.federated;
+        const spec = t ?? CONFIGS.find((c) => c.id === id) ?? POOLED_TRAINERS;
+        const layout = id === POOLED_TRAINERS.id ? fixed.pooledTrainers : id.startsWith('pooled') ? fixed.pooled : fixed.federated;
         return go(id, seed, spec.model, modelSettings(spec, s), layout, t ? optionsOf(t, pickedValue(tu, t.id)) : undefined, ' (FLamby split)');
       }).then((r) => ({ config: id, seed, accuracy: r.pooled.accuracy, auroc: r.pooled.auroc })),
     ),
@@ -342,7 +343,7 @@ export function renderFlamby(d: FlambyData): string {
   out.push(`Auto decision on this split: debiasing ${decisionTally(dec)} seeds.`, '');
   if (d.tuning) out.push(renderFlambyTuning(d.tuning, (id) => TUNED.find((x) => x.id === id)?.label ?? labelOf(d, id), labelOf(d, d.tuning.best)));
   if (d.target && d.tuning) out.push(renderFlambyTarget(d, d.target, d.tuning, nTest));
-  if (d.fixed) out.push(renderFixedSplit(d.fixed, (id) => labelOf(d, id), d.published));
+  if (d.fixed) out.push(renderFixedSplit(d.fixed, (id) => (id === POOLED_TRAINERS.id ? POOLED_TRAINERS.label : labelOf(d, id)), d.published));
   if (d.budget) out.push(renderBudget(d.budget, 'AUROC on the pooled test rows'));
   return out.join('\n');
 }

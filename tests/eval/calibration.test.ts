@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calibrationCell, pairedDifference, renderCalibration } from '../../eval/calibration.ts';
+import { calibrationCell, calibrationTarget, pairedDifference, renderCalibration } from '../../eval/calibration.ts';
 import type { RunRecord } from '../../eval/context.ts';
 
 const rec = (config: string, seed: number, before: [number, number], own?: [number, number]): RunRecord => ({
@@ -38,5 +38,12 @@ describe('calibration tables', () => {
     const without = renderCalibration([rec('baseline', 1, [0.1, 0.2])], configs);
     assert.doesNotMatch(without, /own prior shift/);
     assert.match(without, /\| B +\| 0\.150 +\| 0\.300 +\|/);
+  });
+  it('judges the target on the own shift: debiased at or below the baseline', () => {
+    const t = calibrationTarget(runs)!;
+    assert.ok(Math.abs(t.debiased - 0.1) < 1e-12 && Math.abs(t.baseline - 0.075) < 1e-12);
+    assert.equal(t.met, false);
+    assert.ok(Math.abs(t.rawDebiased - 0.25) < 1e-12);
+    assert.equal(calibrationTarget([rec('baseline', 1, [0.1, 0.2]), rec('debiased', 1, [0.1, 0.2])]), undefined);
   });
 });

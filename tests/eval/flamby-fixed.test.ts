@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadSchema } from '../../shared/data/schema.ts';
 import { FLAMBY_DROPPED, FLAMBY_TEST_ROWS } from '../../eval/flamby.ts';
-import { fixedRowSplit, fixedSplitSummary, readFlambySplit } from '../../eval/flamby-fixed.ts';
+import { bothClasses, fixedRowSplit, fixedSplitSummary, readFlambySplit } from '../../eval/flamby-fixed.ts';
 import { dropFeatures, readRawSchema } from '../../eval/schemas.ts';
 import { DEFAULT_HEART_DIR, HEART_SITES } from '../../eval/settings.ts';
 import { completeRows, readRawSiteFile } from '../../eval/splits.ts';
@@ -46,6 +46,15 @@ describe('eval/flamby-split.json against the heart-disease files', () => {
       }
     });
   }
+});
+
+describe('bothClasses', () => {
+  it('says whether the chosen rows hold both labels', () => {
+    const y = [1, 1, 0, 1];
+    assert.equal(bothClasses(y, [0, 2]), true);
+    assert.equal(bothClasses(y, [0, 1, 3]), false);
+    assert.equal(bothClasses(y, []), false);
+  });
 });
 
 describe('fixedSplitSummary', () => {
