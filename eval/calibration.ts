@@ -80,13 +80,23 @@ function renderWhy(runs: readonly RunRecord[], configs: readonly { id: string; l
     }),
   );
   const diff = (pick: Pick) => pairedDifference(runs, 'debiased', 'baseline', pick);
+  // Mean score minus prevalence per site and model, from the records (the text below states only what they show).
+  const gap = (id: string, s: string) => {
+    const xs = withOwn(runs, id).map((r) => r.calibration![s]?.own).filter((o) => o !== undefined).map((o) => o.meanScore - o.prevalence);
+    return xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : NaN;
+  };
+  const list = (xs: string[]) => (xs.length ? xs.join(', ') : 'no site');
+  const first = shown[0]!.id;
+  const above = sites.filter((s) => gap(first, s) > 0.02);
+  const below = sites.filter((s) => gap(first, s) < -0.02);
+  const worse = shown.length > 1 ? sites.filter((s) => Math.abs(gap('debiased', s)) > Math.abs(gap('baseline', s))) : [];
   return [
     '',
     '*Why one recalibration does not fit every site*: on its own training rows, each hospital\'s prevalence against the ' +
-      'model\'s mean score there (mean ± std over seeds). Both models score every site closer to the federation\'s ' +
-      'prevalence than the site\'s own, the debiased one more (pattern-outcome balancing and the backdoor adjustment ' +
-      'remove what the missingness pattern says about a site\'s outcome rate); one (a, b) for all sites cannot undo ' +
-      'shifts of opposite sign. The site\'s shift b is fitted on those training rows; ECE is on its held-out rows.',
+      `model's mean score there (mean ± std over seeds). The ${first} model's mean score is above the prevalence at ` +
+      `${list(above)} and below it at ${list(below)} (by more than 0.02), so no single (a, b) shared by the sites corrects both` +
+      (shown.length > 1 ? `; the debiased model misses by more at ${list(worse)}` : '') +
+      '. The site\'s shift b is fitted on those training rows; ECE is on its held-out rows.',
     '',
     markdownTable(['site', 'model', 'prevalence (train rows)', 'mean score (train rows)', 'shift b', 'ECE raw', 'ECE shifted'], rows),
     `Debiased minus baseline, mean ECE over the sites, paired by seed: raw ${diff((x) => x.eceBefore)}, ` +

@@ -132,5 +132,17 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
       `${gap >= 0 ? '+' : ''}${gap.toFixed(3)} (${(Math.abs(gap) * nTest).toFixed(1)} of the ${nTest} test rows): **${g.verdict}**.`,
     '',
   );
+  const all = d.summary['pooled-logreg']?.accuracy.mean;
+  const some = d.summary[POOLED_TRAINERS.id]?.accuracy.mean;
+  if (all !== undefined && some !== undefined && idle.length) {
+    const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+    out.push(
+      `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${sgn(all - g.target)} from FLamby's pooled number); ` +
+        `on the train rows of the sites that train here only, ${some.toFixed(3)}. The rows the federation cannot train on are worth ` +
+        `${sgn(all - some)} of accuracy to pooled training, and against that comparable pooled row the judged federated row is ${sgn(g.accuracy.mean - some)}: ` +
+        `what separates it from the target on this split is ${g.accuracy.mean >= some ? 'those rows, not federation' : 'partly federation'}.`,
+      '',
+    );
+  }
   return out.join('\n');
 }
