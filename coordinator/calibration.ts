@@ -7,6 +7,7 @@ import {
   validateCalibrationSums,
   type CalibrationSums,
 } from '../shared/metrics/calibration.ts';
+import { validateSiteCalibration, type SiteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 
 /** What the results file says about calibration (INTERFACES.md results, `calibration`). */
 export interface CalibrationReport {
@@ -19,15 +20,27 @@ export interface CalibrationReport {
    * "after" uses the parameters fitted on the OTHER training sites' rows (so no site is
    * scored with parameters it helped fit); a test-only site's uses the global fit.
    */
-  sites: Record<string, { eceBefore: number; eceAfter: number; a: number; b: number }>;
+  sites: Record<string, { eceBefore: number; eceAfter: number; a: number; b: number; own?: SiteCalibrationReport }>;
   testSites: Record<string, { eceBefore: number; eceAfter: number; a: number; b: number }>;
+  /**
+   * Present when training sites sent their own recalibration: what each site fits on its
+   * OWN training rows and applies to its own scores (p' = sigmoid(logit(p) + b), per site,
+   * in `sites[NAME].own` with ECE of its held-out rows before and after).
+   */
+  siteMethod?: string;
 }
+
+export const SITE_METHOD = "prior shift per site: p' = sigmoid(logit(p) + b), b fitted on the site's own training rows so that their mean score equals their prevalence";
 
 /**
  * Federated recalibration at the final evaluation, from the sites' calibration sums
  * (never rows): the one place they are merged. Sites that sent none are left out.
  */
-export function calibrateFromSums(training: Map<string, unknown>, testOnly: Map<string, unknown>): CalibrationReport | undefined {
+export function calibrateFromSums(
+  training: Map<string, unknown>,
+  testOnly: Map<string, unknown>,
+  own: Map<string, unknown> = new Map(),
+): CalibrationReport | undefined {
   const check = (m: Map<string, unknown>) =>
     new Map([...m].map(([site, raw]) => [site, validateCalibrationSums(raw, `calibration sums from site "${site}"`)] as [string, CalibrationSums]));
   const train = check(training);
@@ -42,11 +55,13 @@ export function calibrateFromSums(training: Map<string, unknown>, testOnly: Map<
     a: fit.a,
     b: fit.b,
   });
+  const ownOf = new Map([...own].filter(([s]) => train.has(s)).map(([s, raw]) => [s, validateSiteCalibration(raw, `own calibration from site "${s}"`)]));
   return {
     a: global.a,
     b: global.b,
     fittedOn: [...train.keys()],
-    sites: Object.fromEntries([...train].map(([s, sums]) => [s, row(sums, loo.get(s)!.fit)])),
+    sites: Object.fromEntries([...train].map(([s, sums]) => [s, { ...row(sums, loo.get(s)!.fit), ...(ownOf.has(s) ? { own: ownOf.get(s)! } : {}) }])),
     testSites: Object.fromEntries([...test].map(([s, sums]) => [s, row(sums, global)])),
+    ...(ownOf.size > 0 ? { siteMethod: SITE_METHOD } : {}),
   };
 }

@@ -164,7 +164,8 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     else outcome.problems.push(message);
   }
   const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
-  const calibration = calibrateFromSums(sumsOf(f.trainingSites), sumsOf(f.testSites));
+  const ownOf = new Map(f.trainingSites.flatMap((s) => { const c = ev.results.get(s)?.siteCalibration; return c ? [[s, c] as [string, unknown]] : []; }));
+  const calibration = calibrateFromSums(sumsOf(f.trainingSites), sumsOf(f.testSites), ownOf);
   if (calibration) {
     outcome.calibration = calibration;
     log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });

@@ -21,6 +21,9 @@ DIR/results-synthetic.svg.
                    the existing results.json and the report is rendered from both
   --render         run nothing: render results.md and the plot again from DIR/results.json
   --jobs N         simulations run at once, each in its own process (default 2)
+  --only-configs LIST  sections 1 and 2 re-run only these configuration ids (section 2's
+                   FLamby-split rows: flamby-split) and keep the rest of the section's runs,
+                   and section 2's tuning picks, from results.json (same code, same seeds)
   --out-dir DIR    where the report goes (default docs/)
   --heart-dir DIR  the UCI heart-disease folder (default ../shared/data/heart-disease)
 `;
@@ -32,6 +35,8 @@ export interface EvalArgs {
   jobs: number;
   outDir: string;
   heartDir: string;
+  /** --only-configs: the configuration ids sections 1 and 2 re-run; absent: everything. */
+  onlyConfigs?: string[];
 }
 
 export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
@@ -46,6 +51,7 @@ export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
         jobs: { type: 'string' },
         'out-dir': { type: 'string' },
         'heart-dir': { type: 'string' },
+        'only-configs': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -62,7 +68,9 @@ export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
   const outDir = v['out-dir'] ?? (quick ? join(tmpdir(), 'fedcausal-eval-quick') : DEFAULT_DOCS_DIR);
   if (v.render && (v.sections !== undefined || quick))
     throw new InputError('--render runs nothing, so it takes neither --sections nor --quick (give --out-dir to render a quick run)');
-  return { quick, render: Boolean(v.render), sections, jobs, outDir: resolve(outDir), heartDir: resolve(v['heart-dir'] ?? DEFAULT_HEART_DIR) };
+  const only = v['only-configs']?.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (only !== undefined && (only.length === 0 || v.render)) throw new InputError('--only-configs needs a comma-separated list of configuration ids, and runs something (not with --render)');
+  return { quick, render: Boolean(v.render), sections, jobs, outDir: resolve(outDir), heartDir: resolve(v['heart-dir'] ?? DEFAULT_HEART_DIR), ...(only ? { onlyConfigs: only } : {}) };
 }
 
 /** "1,3" -> [1, 3]: known section numbers, each once, in ascending order. */

@@ -19,6 +19,20 @@ export interface EvalContext {
   heartDir: string;
   /** The setting the tuning picked (tuning.ts), when it is not the shipped default: sections 3 and 4 add it as a row. */
   candidate?: ModelSpec;
+  /** --only-configs: the configuration ids to re-run, and the stored section whose other runs are kept. */
+  only?: { ids: ReadonlySet<string>; stored: unknown };
+}
+
+/** Whether a configuration runs: always without --only-configs. */
+export function wanted(ctx: Pick<EvalContext, 'only'>, id: string): boolean {
+  return !ctx.only || ctx.only.ids.has(id);
+}
+
+/** Fresh runs replace the stored runs of the same configuration and seed; the others are kept. */
+export function mergeRuns<R extends { config: string; seed: number }>(fresh: readonly R[], stored: readonly R[] | undefined): R[] {
+  const key = (r: R) => `${r.config}\u0000${r.seed}`;
+  const have = new Set(fresh.map(key));
+  return [...(stored ?? []).filter((r) => !have.has(key(r))), ...fresh];
 }
 
 /** What auto decided in one run (the debiasing block of the results file, trimmed). */
@@ -29,6 +43,17 @@ export interface DecisionRecord {
   reason: string;
 }
 
+/**
+ * One scored site's calibration: ECE raw and after the federation's recalibration; with
+ * `own`, after the site's own prior shift, with what it was fitted from (its training
+ * rows' prevalence and mean score).
+ */
+export interface SiteCalibrationRecord {
+  eceBefore: number;
+  eceAfter: number;
+  own?: { eceAfter: number; b: number; prevalence: number; meanScore: number };
+}
+
 /** One configuration, one seed: per-site held-out reports (computed from the predictions). */
 export interface RunRecord {
   config: string;
@@ -36,7 +61,7 @@ export interface RunRecord {
   sites: Record<string, ClassificationReport>;
   debiasing?: DecisionRecord;
   /** Per scored site: ECE of the raw scores and after the federation's recalibration (results `calibration`). */
-  calibration?: Record<string, { eceBefore: number; eceAfter: number }>;
+  calibration?: Record<string, SiteCalibrationRecord>;
   seconds: number;
 }
 
@@ -67,7 +92,10 @@ export function toRecord(config: string, seed: number, o: SimOutcome, only?: rea
     ? Object.fromEntries(
         Object.entries({ ...cal.sites, ...cal.testSites })
           .filter(([s]) => s in sites)
-          .map(([s, c]) => [s, { eceBefore: c.eceBefore, eceAfter: c.eceAfter }]),
+          .map(([s, c]): [string, SiteCalibrationRecord] => {
+            const own = 'own' in c ? c.own : undefined;
+            return [s, { eceBefore: c.eceBefore, eceAfter: c.eceAfter, ...(own ? { own: { eceAfter: own.eceAfter, b: own.b, prevalence: own.prevalence, meanScore: own.meanScore } } : {}) }];
+          }),
       )
     : undefined;
   return { config, seed, sites, ...(d ? { debiasing: d } : {}), ...(calibration ? { calibration } : {}), seconds: o.seconds };

@@ -5,7 +5,8 @@
  */
 import type { MeanAndSpread } from '../shared/metrics/classification.ts';
 import { LOGREG, type EvalSettings, type ModelSpec } from './settings.ts';
-import { pickByAccuracy, spread } from './summary.ts';
+import { markdownTable } from '../shared/report/table.ts';
+import { fmtMeanStd, pickByAccuracy, spread } from './summary.ts';
 
 /** A federated row under another strategy; its one setting is picked on the tuning seeds (FLAMBY_TUNING_SEEDS). */
 export interface TunedSpec extends ModelSpec {
@@ -90,4 +91,33 @@ export function tuningOutcome(seeds: readonly number[], runs: FlambyTuning['runs
   }
   const best = pickByAccuracy(finalists.map(score))?.x.config ?? LOGREG.id;
   return { seeds: [...seeds], tried, runs: [...runs], best };
+}
+
+/** The tuning table of section 2; `name` labels a config id, `bestLabel` is the picked row's label. */
+export function renderFlambyTuning(t: FlambyTuning, name: (id: string) => string, bestLabel: string): string {
+  const seeds = t.seeds.length > 1 ? `seeds ${t.seeds.join(', ')}` : `seed ${t.seeds.join(', ')}`;
+  const out = [
+    '### Strategy settings, chosen on separate split seeds',
+    '',
+    `FedAdam and FedYogi have a server learning rate, FedProx a proximal mu. Each value below was run on new FLamby ` +
+      `splits (split ${seeds}: the same rows and preparation, never a split the report shows), and the one with the ` +
+      `highest mean accuracy on the pooled test rows was kept (a tie goes to the higher AUROC). The same splits pick ` +
+      `the best federated row for the targets below, among the FedAvg rows and the tuned rows at their picks: ` +
+      `**${bestLabel}**. Local training is the section's ` +
+      `(Adam, learning rate 0.01, batch 32, the same rounds x epochs); only the strategy's own setting is tried.`,
+    '',
+  ];
+  out.push(
+    markdownTable(
+      ['model', 'setting', 'accuracy (tuning splits)', 'AUROC (tuning splits)', 'picked'],
+      t.tried.map((x) => [
+        name(x.config),
+        x.option ? `${OPTION_NAME[x.option as TunedSpec['option']]} ${x.value}` : 'FedAvg',
+        fmtMeanStd(x.accuracy),
+        fmtMeanStd(x.auroc),
+        x.picked ? 'yes' : '',
+      ]),
+    ),
+  );
+  return out.join('\n');
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { loadSchema } from '../shared/data/schema.ts';
 import type { ClassificationReport, MeanAndSpread } from '../shared/metrics/classification.ts';
 import { markdownTable } from '../shared/report/table.ts';
-import { sectionSettings, specList, toRecord, type EvalContext, type RunRecord, type SectionSettings } from './context.ts';
+import { mergeRuns, sectionSettings, specList, toRecord, wanted, type EvalContext, type RunRecord, type SectionSettings } from './context.ts';
 import { simOptions, type SimOutcome } from './jobs.ts';
 import { decisionTally } from './markdown.ts';
 import { dropFeatures, readRawSchema, writeSchema } from './schemas.ts';
@@ -23,7 +23,8 @@ import { budgetRows, budgetVariants, renderBudget, stepMatchedBatch, variantSett
 import { BASELINE, DEBIASED_AUTO, HEART_SITES, LOGREG, modelSettings, type ModelSpec } from './settings.ts';
 import { completeRows, concatText, exactStratifiedSplit, readRawSiteFile, splitSeed, subsetText, writeSplit } from './splits.ts';
 import { atLeast, fmtMeanStd, pooledReport, spread, type Verdict } from './summary.ts';
-import { flambyTuningSeeds, OPTION_NAME, pickedValue, TUNED, tunedLabel, tuningOutcome, type FlambyTuning, type TunedSpec } from './flamby-tuning.ts';
+import { bothClasses, FIXED_CONFIGS, fixedRowSplit, POOLED_TRAINERS, poolTrainers, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
+import { flambyTuningSeeds, OPTION_NAME, pickedValue, renderFlambyTuning, TUNED, tunedLabel, tuningOutcome, type FlambyTuning, type TunedSpec } from './flamby-tuning.ts';
 
 export const FLAMBY_DROPPED = ['slope', 'ca', 'thal'] as const;
 /** FLamby's published counts and accuracies (Fed-Heart-Disease, 5 seeds, pooled test rows). */
@@ -89,6 +90,8 @@ export interface FlambyData {
   tuning?: FlambyTuning;
   target?: FlambyTarget;
   budget?: BudgetData;
+  /** FLamby's own fixed split (flamby-fixed.ts); absent in results stored before it ran. */
+  fixed?: FixedSplitData;
 }
 
 export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
@@ -105,27 +108,29 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   // FLamby drops rows with a "?" in a kept column; chol = 0 stays (our schema still reads it as "not measured").
   const colIdx = kept.map((f) => columns.indexOf(f));
   const missing = new Set(rawSchema.missingValues ?? ['?']);
+  const fixedSplit = readFlambySplit();
   const files = HEART_SITES.map((h) => {
     const src = readRawSiteFile(heartSchema, join(ctx.heartDir, h.file));
     const keep = completeRows(src, colIdx, missing);
     const path = join(ctx.tmp, `${h.name}.csv`);
     writeFileSync(path, subsetText(src, keep));
-    return { name: h.name, rows: keep.length, dropped: src.rows.length - keep.length, file: readRawSiteFile(schema, path) };
+    return { name: h.name, keep, rows: keep.length, dropped: src.rows.length - keep.length, file: readRawSiteFile(schema, path) };
   });
   const sites = files.map((f) => f.name);
 
   const counts: FlambyData['counts'] = [];
   const outcomes: SimOutcome[] = [];
   let stepMatch: StepMatch | undefined;
-  /** One seed's split on disk, and simulate's site lists for it. */
-  const prepare = (seed: number) => {
+  /** One seed's split on disk (FLamby's fixed one for seed 'fixed'), and simulate's site lists for it. */
+  const prepare = (seed: number | 'fixed') => {
     const dir = join(ctx.tmp, `seed${seed}`);
     mkdirSync(dir, { recursive: true });
     const split = files.map((f) => {
-      const w = writeSplit(f.file, exactStratifiedSplit(f.file.labels, s.flambyTestFraction, splitSeed(seed, f.name)), join(dir, f.name));
+      const rows = seed === 'fixed' ? fixedRowSplit(f.name, f.keep, fixedSplit.centres[f.name]!) : exactStratifiedSplit(f.file.labels, s.flambyTestFraction, splitSeed(seed, f.name));
+      const w = writeSplit(f.file, rows, join(dir, f.name));
       if (seed === s.seeds[0])
         counts.push({ site: f.name, rows: f.rows, dropped: f.dropped, nTrain: w.nTrain, nTest: w.nTest, flambyTest: FLAMBY_TEST_ROWS[f.name]! });
-      return { name: f.name, ...w };
+      return { name: f.name, ...w, both: bothClasses(f.file.labels, rows.train) };
     });
     const pooledTrain = join(dir, 'pooled.train.csv');
     writeFileSync(pooledTrain, concatText(split.map((f) => readRawSiteFile(schema, f.train))));
@@ -135,9 +140,15 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     const testSites = split.map((f) => ({ name: f.name, path: f.test }));
     return {
       match: stepMatchedBatch(split.map((f) => f.nTrain)),
-      federated: { sites: split.map((f) => ({ name: f.name, path: f.train })), holdouts: testSites },
+      // A train part of one class cannot train (checkSiteRows): on FLamby's split, Switzerland's. It is then scored as a test-only site.
+      federated: {
+        sites: split.filter((f) => f.both).map((f) => ({ name: f.name, path: f.train })),
+        holdouts: testSites.filter((_, i) => split[i]!.both),
+        testSites: testSites.filter((_, i) => !split[i]!.both),
+      },
       pooled: { sites: [{ name: 'pooled', path: pooledTrain }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
       pooled70: { sites: [{ name: 'pooled', path: pooledTrain }], testSites },
+      pooledTrainers: { sites: [{ name: 'pooled', path: poolTrainers(dir, split, (f) => readRawSiteFile(schema, f)) }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
     };
   };
   type Layout = ReturnType<typeof prepare>['federated'] | ReturnType<typeof prepare>['pooled'] | ReturnType<typeof prepare>['pooled70'];
@@ -172,7 +183,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   // The tuning seeds first, so the picks are known while the reported seeds' FedAvg rows run.
   const tuningLayouts = new Map(tuningSeeds.map((seed) => [seed, prepare(seed).federated]));
   const tuningPending: Promise<FlambyTuning['runs'][number]>[] = [];
-  for (const seed of tuningSeeds) {
+  for (const seed of ctx.only ? [] : tuningSeeds) {
     const layout = tuningLayouts.get(seed)!;
     const score = (config: string, value: number | undefined) => (r: FlambyRun) => ({
       config,
@@ -187,17 +198,20 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     for (const spec of FEDERATED)
       tuningPending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), layout, undefined, ' (tuning)').then(score(spec.id, undefined)));
   }
-  const tuning = Promise.all(tuningPending).then((runs) => tuningOutcome(tuningSeeds, runs));
+  // --only-configs: the picks come from the stored section (its tuning ran the same code on the same seeds).
+  const stored = ctx.only?.stored as FlambyData | undefined;
+  if (ctx.only && !stored?.tuning) throw new Error('--only-configs: the stored section 2 has no tuning to take the picks from');
+  const tuning = ctx.only ? Promise.resolve(stored!.tuning!) : Promise.all(tuningPending).then((runs) => tuningOutcome(tuningSeeds, runs));
 
   const pending: Promise<FlambyRun>[] = [];
   for (const seed of s.seeds) {
     const p = prepare(seed);
     stepMatch ??= p.match;
-    for (const spec of FEDERATED) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.federated));
-    for (const spec of [POOLED_LOGREG, POOLED_BASELINE]) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.pooled));
-    for (const v of BUDGET)
+    for (const spec of FEDERATED.filter((x) => wanted(ctx, x.id))) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.federated));
+    for (const spec of [POOLED_LOGREG, POOLED_BASELINE].filter((x) => wanted(ctx, x.id))) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.pooled));
+    for (const v of BUDGET.filter((x) => wanted(ctx, x.id)))
       pending.push(go(v.id, seed, v.model, variantSettings(v, s.localEpochs, p.match), v.layout === 'federated' ? p.federated : v.layout === 'pooled' ? p.pooled : p.pooled70));
-    for (const t of TUNED)
+    for (const t of TUNED.filter((x) => wanted(ctx, x.id)))
       pending.push(
         tuning.then((tu) => {
           const value = pickedValue(tu, t.id);
@@ -205,7 +219,21 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
         }),
       );
   }
-  const [runs, tu] = await Promise.all([Promise.all(pending), tuning]);
+  // FLamby's own split: the same rows for every seed; settings and the judged row from the tuning splits.
+  const fixed = prepare('fixed');
+  const fixedRuns = FIXED_CONFIGS.filter((id) => wanted(ctx, 'flamby-split') || (id === POOLED_TRAINERS.id && wanted(ctx, id))).flatMap((id) =>
+    s.seeds.map((seed) =>
+      tuning.then((tu) => {
+        const t = TUNED.find((x) => x.id === id);
+        const spec = t ?? CONFIGS.find((c) => c.id === id) ?? POOLED_TRAINERS;
+        const layout = id === POOLED_TRAINERS.id ? fixed.pooledTrainers : id.startsWith('pooled') ? fixed.pooled : fixed.federated;
+        return go(id, seed, spec.model, modelSettings(spec, s), layout, t ? optionsOf(t, pickedValue(tu, t.id)) : undefined, ' (FLamby split)');
+      }).then((r) => ({ config: id, seed, accuracy: r.pooled.accuracy, auroc: r.pooled.auroc })),
+    ),
+  );
+  const [fresh, tu, fixedFresh] = await Promise.all([Promise.all(pending), tuning, Promise.all(fixedRuns)]);
+  const runs = mergeRuns(fresh, stored?.runs);
+  const fixedDone = mergeRuns(fixedFresh, stored?.fixed?.runs);
   const configs: FlambyConfig[] = displayOrder().map((id) => {
     const t = TUNED.find((x) => x.id === id);
     if (t) {
@@ -237,6 +265,16 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     published: FLAMBY_PUBLISHED,
     tuning: tu,
     target: flambyTarget(tu.best, summary, configs),
+    ...(fixedDone.length === 0 ? {} : { fixed: {
+      source: fixedSplit.source,
+      generatedWith: fixedSplit.generatedWith,
+      counts: files.map((f) => {
+        const rows = fixedRowSplit(f.name, f.keep, fixedSplit.centres[f.name]!);
+        return { site: f.name, nTrain: rows.train.length, nTest: rows.test.length, stratified: fixedSplit.centres[f.name]!.stratified, trains: bothClasses(f.file.labels, rows.train) };
+      }),
+      runs: fixedDone,
+      ...fixedSplitSummary(fixedDone, tu.best, FLAMBY_POOLED_TARGET),
+    } }),
     budget: {
       reference: BASELINE.id,
       pooled: POOLED_BASELINE.id,
@@ -303,8 +341,9 @@ export function renderFlamby(d: FlambyData): string {
   out.push(markdownTable(['model', 'accuracy', 'AUROC', 'balanced accuracy', 'ECE'], rows));
   const dec = d.runs.filter((r) => r.config === DEBIASED_AUTO.id).map((r) => r.debiasing);
   out.push(`Auto decision on this split: debiasing ${decisionTally(dec)} seeds.`, '');
-  if (d.tuning) out.push(renderFlambyTuning(d, d.tuning));
+  if (d.tuning) out.push(renderFlambyTuning(d.tuning, (id) => TUNED.find((x) => x.id === id)?.label ?? labelOf(d, id), labelOf(d, d.tuning.best)));
   if (d.target && d.tuning) out.push(renderFlambyTarget(d, d.target, d.tuning, nTest));
+  if (d.fixed) out.push(renderFixedSplit(d.fixed, (id) => (id === POOLED_TRAINERS.id ? POOLED_TRAINERS.label : labelOf(d, id)), d.published));
   if (d.budget) out.push(renderBudget(d.budget, 'AUROC on the pooled test rows'));
   return out.join('\n');
 }
@@ -312,35 +351,6 @@ export function renderFlamby(d: FlambyData): string {
 const labelOf = (d: FlambyData, id: string) => d.configs.find((c) => c.id === id)?.label ?? id;
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(3)}` : '-');
-
-function renderFlambyTuning(d: FlambyData, t: FlambyTuning): string {
-  const seeds = t.seeds.length > 1 ? `seeds ${t.seeds.join(', ')}` : `seed ${t.seeds.join(', ')}`;
-  const out = [
-    '### Strategy settings, chosen on separate split seeds',
-    '',
-    `FedAdam and FedYogi have a server learning rate, FedProx a proximal mu. Each value below was run on new FLamby ` +
-      `splits (split ${seeds}: the same rows and preparation, never a split the report shows), and the one with the ` +
-      `highest mean accuracy on the pooled test rows was kept (a tie goes to the higher AUROC). The same splits pick ` +
-      `the best federated row for the target below, among the FedAvg rows and the tuned rows at their picks: ` +
-      `**${labelOf(d, t.best)}**. Local training is the section's ` +
-      `(Adam, learning rate 0.01, batch 32, the same rounds x epochs); only the strategy's own setting is tried.`,
-    '',
-  ];
-  const name = (id: string) => TUNED.find((x) => x.id === id)?.label ?? d.configs.find((c) => c.id === id)?.label ?? id;
-  out.push(
-    markdownTable(
-      ['model', 'setting', 'accuracy (tuning splits)', 'AUROC (tuning splits)', 'picked'],
-      t.tried.map((x) => [
-        name(x.config),
-        x.option ? `${OPTION_NAME[x.option as TunedSpec['option']]} ${x.value}` : 'FedAvg',
-        fmtMeanStd(x.accuracy),
-        fmtMeanStd(x.auroc),
-        x.picked ? 'yes' : '',
-      ]),
-    ),
-  );
-  return out.join('\n');
-}
 
 function renderFlambyTarget(d: FlambyData, g: FlambyTarget, t: FlambyTuning, nTest: number): string {
   const gap = g.accuracy.mean - g.target;

@@ -10,6 +10,8 @@ import { loadSchema } from '../shared/data/schema.ts';
 import { simOptions, type SimOutcome } from './jobs.ts';
 import {
   mergeRecords,
+  mergeRuns,
+  wanted,
   sectionSettings,
   specList,
   summarizeBySite,
@@ -88,7 +90,7 @@ export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
       const steps = out.results.history[0]?.metrics.train_steps;
       return { ...toRecord(id, seed, out, only), pooled: pooledReport(out.predictions, sites), ...(steps !== undefined ? { stepsPerRound: steps } : {}) };
     };
-    const alone = files.map((f) =>
+    const alone = (wanted(ctx, ALONE.id) ? files : []).map((f) =>
       go(ALONE.id, `alone ${f.name}`, {
         ...base,
         model: ALONE.model,
@@ -97,14 +99,14 @@ export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
         holdouts: [{ name: f.name, path: f.test }],
       }),
     );
-    pending.push(Promise.all(alone).then((parts) => mergeRecords(ALONE.id, seed, parts)));
+    if (wanted(ctx, ALONE.id)) pending.push(Promise.all(alone).then((parts) => mergeRecords(ALONE.id, seed, parts)));
     const federated = { sites: files.map((f) => ({ name: f.name, path: f.train })), holdouts: files.map((f) => ({ name: f.name, path: f.test })) };
     const testSites = files.map((f) => ({ name: f.name, path: f.test }));
     const pooled = { sites: [{ name: 'pooled', path: pooledTrain }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites };
-    pending.push(go(POOLED.id, 'pooled', { ...base, model: POOLED.model, modelSettings: modelSettings(POOLED, s), ...pooled }, sites));
-    for (const spec of [LOGREG, BASELINE, DEBIASED_AUTO])
+    if (wanted(ctx, POOLED.id)) pending.push(go(POOLED.id, 'pooled', { ...base, model: POOLED.model, modelSettings: modelSettings(POOLED, s), ...pooled }, sites));
+    for (const spec of [LOGREG, BASELINE, DEBIASED_AUTO].filter((x) => wanted(ctx, x.id)))
       pending.push(go(spec.id, spec.id, { ...base, model: spec.model, modelSettings: modelSettings(spec, s), ...federated }));
-    for (const v of BUDGET) {
+    for (const v of BUDGET.filter((x) => wanted(ctx, x.id))) {
       const layout =
         v.layout === 'federated' ? federated
         : v.layout === 'pooled' ? pooled
@@ -112,7 +114,7 @@ export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
       pending.push(go(v.id, v.id, { ...base, model: v.model, modelSettings: variantSettings(v, s.localEpochs, match), ...layout }, sites));
     }
   }
-  const runs = await Promise.all(pending);
+  const runs = mergeRuns(await Promise.all(pending), (ctx.only?.stored as HeartSitesData | undefined)?.runs);
   const summary = summarizeBySite(
     runs,
     CONFIGS.map((c) => c.id),

@@ -90,6 +90,12 @@ async function evaluate(a: EvalArgs): Promise<void> {
     mkdirSync(dir, { recursive: true });
     return { settings, runner: pool, tmp: dir, heartDir: a.heartDir, ...extra };
   };
+  const partial = (key: keyof SectionsData): Partial<EvalContext> => {
+    if (!a.onlyConfigs) return {};
+    const stored = previous?.sections[key];
+    if (!stored) throw new InputError(`--only-configs keeps the other runs of ${key} from ${jsonPath}, which holds none`);
+    return { only: { ids: new Set(a.onlyConfigs), stored } };
+  };
   const started = new Date();
   console.log(
     `eval: sections ${a.sections.join(',')}${a.quick ? ' (quick)' : ''}, ${settings.rounds} rounds x ${settings.localEpochs} local epochs, ` +
@@ -107,8 +113,8 @@ async function evaluate(a: EvalArgs): Promise<void> {
           console.log(`eval: ${name} done (elapsed ${formatElapsed(pool.elapsed())})`);
         }),
       );
-    if (want(1)) section('heartSites', 'section 1 (heart, four sites)', () => runHeartSites(ctx('s1')));
-    if (want(2)) section('flamby', 'section 2 (FLamby split)', () => runFlamby(ctx('s2')));
+    if (want(1)) section('heartSites', 'section 1 (heart, four sites)', () => runHeartSites(ctx('s1', partial('heartSites'))));
+    if (want(2)) section('flamby', 'section 2 (FLamby split)', () => runFlamby(ctx('s2', partial('flamby'))));
     if (want(6)) section('family', 'section 6 (cohort family and data size)', () => runFamily(ctx('s6')));
     // Sections 3 and 4 report the setting the tuning picks beside the shipped default: the tuning
     // (its own seeds) runs first, sections 1 and 2 keep the pool busy meanwhile.

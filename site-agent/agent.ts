@@ -8,6 +8,7 @@ import type { Schema } from '../shared/data/schema.ts';
 import { computeFeatureStats } from '../shared/data/stats.ts';
 import { computeClassMoments } from '../shared/data/class-moments.ts';
 import { calibrationSums } from '../shared/metrics/calibration.ts';
+import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import { ProtocolError } from '../shared/errors.ts';
@@ -257,6 +258,9 @@ export class SiteAgent {
     if (scores && this.opts.onPredictions)
       this.opts.onPredictions({ site: this.opts.site, rows: data.testRows, labels: data.test.labels, scores });
     const calibration = scores ? calibrationSums(data.test.labels, scores) : undefined;
-    return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}), ...(calibration ? { calibration } : {}) } };
+    // This site's own recalibration: fitted on its training rows, scored on its held-out rows (never the same rows).
+    const siteCalibration =
+      scores && enc.train.n > 0 ? siteCalibrationReport({ labels: data.train.labels, scores: await runner.predict(enc.train, ctx) }, { labels: data.test.labels, scores }) : undefined;
+    return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}), ...(calibration ? { calibration } : {}), ...(siteCalibration ? { siteCalibration } : {}) } };
   }
 }

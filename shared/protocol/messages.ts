@@ -5,6 +5,7 @@ import type { CellCounts } from '../data/outcome-balance.ts';
 import type { HealthSums } from '../data/debias-health.ts';
 import type { CalibrationSums } from '../metrics/calibration.ts';
 import type { TaskKindSchema } from './task-meta.ts';
+import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
 
 /** Protocol version carried in every join; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
@@ -48,6 +49,8 @@ export interface ResultMeta {
   cellCounts?: CellCounts;
   /** Final evaluation: calibration sums over the held-out rows (shared/metrics/calibration.ts). */
   calibration?: CalibrationSums;
+  /** Final evaluation: the site's own recalibration, fitted on its training rows, with ECE of its held-out rows before and after (shared/metrics/site-calibration.ts). */
+  siteCalibration?: SiteCalibrationReport;
   /** The site could not produce a sound answer (e.g. its training diverged to a non-finite loss): it sends this instead. */
   error?: string;
   /** Fit rounds of a debiased model: the debiasing health sums over the training rows. */

@@ -32,6 +32,13 @@ describe('parseEvalArgs', () => {
     assert.throws(() => parseEvalArgs(['--jobs', '0']), /--jobs must be an integer from 1 to 64, got "0"/);
     assert.throws(() => parseEvalArgs(['--render', '--sections', '1']), /--render runs nothing/);
     assert.throws(() => parseEvalArgs(['--bogus']), /eval: .*bogus/);
+    assert.throws(() => parseEvalArgs(['--only-configs', ' , ']), /--only-configs needs a comma-separated list/);
+  });
+  it('reads --only-configs as a list of ids, absent by default', () => {
+    const a = parseEvalArgs(['--sections', '1', '--only-configs', 'baseline, debiased']);
+    assert.deepEqual(a !== 'help' && a.onlyConfigs, ['baseline', 'debiased']);
+    const b = parseEvalArgs([]);
+    assert.ok(b !== 'help' && b.onlyConfigs === undefined);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mergeRecords, summarizeBySite, type RunRecord } from '../../eval/context.ts';
+import { mergeRecords, mergeRuns, summarizeBySite, wanted, type RunRecord } from '../../eval/context.ts';
 
 const rep = (auroc: number) => ({ n: 10, auroc, accuracy: 0.5, balancedAccuracy: 0.5, ece: 0.1 });
 const run = (config: string, seed: number, a: number, b: number): RunRecord => ({
@@ -27,5 +27,20 @@ describe('mergeRecords', () => {
     const m = mergeRecords('alone', 3, [one('a', 0.6), one('b', 0.7)]);
     assert.deepEqual(Object.keys(m.sites), ['a', 'b']);
     assert.equal(m.seconds, 4);
+  });
+});
+
+describe('wanted and mergeRuns (--only-configs)', () => {
+  it('runs everything without --only-configs, only the listed ids with it', () => {
+    assert.equal(wanted({}, 'baseline'), true);
+    const only = { ids: new Set(['debiased']), stored: {} };
+    assert.equal(wanted({ only }, 'debiased'), true);
+    assert.equal(wanted({ only }, 'baseline'), false);
+  });
+  it('replaces stored runs of the same config and seed, keeps the others', () => {
+    const r = (config: string, seed: number, v: number) => ({ config, seed, v });
+    const merged = mergeRuns([r('a', 1, 10), r('a', 2, 20)], [r('a', 1, 1), r('b', 1, 2), r('a', 3, 3)]);
+    assert.deepEqual(merged, [r('b', 1, 2), r('a', 3, 3), r('a', 1, 10), r('a', 2, 20)]);
+    assert.deepEqual(mergeRuns([r('a', 1, 10)], undefined), [r('a', 1, 10)]);
   });
 });

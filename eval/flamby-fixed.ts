@@ -1,0 +1,148 @@
+/**
+ * Section 2 on FLamby's own split: the one fixed train/test split of FLamby's
+ * dataset.py (scikit-learn train_test_split, random_state 43, per centre), read from
+ * eval/flamby-split.json (row indices written by eval/flamby-split.py with scikit-learn;
+ * no data values). FLamby's seeds vary the training only, so here too: one split, the
+ * section's seeds vary initial weights and training order. The strategies' settings and
+ * the row the target is judged on come from the tuning splits (flamby-tuning.ts), never
+ * from this split.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MeanAndSpread } from '../shared/metrics/classification.ts';
+import { markdownTable } from '../shared/report/table.ts';
+import type { ModelSpec } from './settings.ts';
+import { concatText, type RawSiteFile, type RowSplit } from './splits.ts';
+import { atLeast, fmtMeanStd, spread, type Verdict } from './summary.ts';
+
+export const FLAMBY_SPLIT_FILE = fileURLToPath(new URL('./flamby-split.json', import.meta.url));
+
+/** One centre of eval/flamby-split.json: 0-based data-line indices of the file. */
+export interface FlambyCentreSplit {
+  kept: number[];
+  test: number[];
+  stratified: boolean;
+}
+
+/** The configurations run on the fixed split (ids of section 2's rows). */
+/**
+ * Pooled training on the train rows of the sites that can train on this split only: set
+ * beside the full pooled row, it measures what the rows of a site that cannot train
+ * (one class in its train part) are worth, apart from federation.
+ */
+export const POOLED_TRAINERS: ModelSpec = {
+  id: 'pooled-logreg-trainers',
+  label: 'pooled training, logistic regression, on the train rows of the sites that train here',
+  model: 'logreg',
+};
+
+export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedprox-logreg', 'baseline', 'fedadam-baseline', 'pooled-logreg', POOLED_TRAINERS.id] as const;
+
+/** Writes the pooled train file of the sites whose train part holds both classes; returns its path. */
+export function poolTrainers(dir: string, split: readonly { train: string; both: boolean }[], read: (path: string) => RawSiteFile): string {
+  const path = join(dir, 'pooled-trainers.train.csv');
+  writeFileSync(path, concatText(split.filter((f) => f.both).map((f) => read(f.train))));
+  return path;
+}
+
+export interface FixedSplitData {
+  source: string;
+  generatedWith: string;
+  /** `trains`: false where the train part holds one class only (the site is then scored as a test-only site). */
+  counts: { site: string; nTrain: number; nTest: number; stratified: boolean; trains: boolean }[];
+  /** Per config id: accuracy and AUROC on the pooled test rows, over the training seeds. */
+  summary: Record<string, { accuracy: MeanAndSpread; auroc: MeanAndSpread }>;
+  runs: { config: string; seed: number; accuracy: number; auroc: number }[];
+  target: { best: string; accuracy: MeanAndSpread; target: number; verdict: Verdict };
+}
+
+export function readFlambySplit(path = FLAMBY_SPLIT_FILE): { source: string; generatedWith: string; centres: Record<string, FlambyCentreSplit> } {
+  const j = JSON.parse(readFileSync(path, 'utf8')) as { source?: unknown; generatedWith?: unknown; centres?: Record<string, Partial<FlambyCentreSplit>> };
+  const ints = (v: unknown) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
+  if (typeof j.centres !== 'object' || j.centres === null) throw new Error(`${path}: no "centres" object`);
+  for (const [c, s] of Object.entries(j.centres))
+    if (!ints(s.kept) || !ints(s.test) || typeof s.stratified !== 'boolean') throw new Error(`${path}: centre "${c}" needs kept and test index lists and "stratified"`);
+  return { source: String(j.source ?? ''), generatedWith: String(j.generatedWith ?? ''), centres: j.centres as Record<string, FlambyCentreSplit> };
+}
+
+/**
+ * FLamby's split of one centre as positions among OUR kept rows (`kept`: the file's
+ * data-line indices we kept, in order). Throws unless we kept exactly FLamby's rows,
+ * so a change in either preparation cannot pass unnoticed.
+ */
+export function fixedRowSplit(site: string, kept: readonly number[], centre: FlambyCentreSplit): RowSplit {
+  if (kept.length !== centre.kept.length || kept.some((k, i) => k !== centre.kept[i]))
+    throw new Error(`${site}: the rows kept (${kept.length}) are not FLamby's (${centre.kept.length}); the preparations differ`);
+  const test = new Set(centre.test);
+  for (const t of test) if (!kept.includes(t)) throw new Error(`${site}: FLamby test row ${t} is not among the kept rows`);
+  const split: RowSplit = { train: [], test: [] };
+  kept.forEach((k, j) => (test.has(k) ? split.test : split.train).push(j));
+  return split;
+}
+
+/** Whether the rows at `idx` hold both labels (a site needs both to train). */
+export function bothClasses(labels: ArrayLike<number>, idx: readonly number[]): boolean {
+  const pos = idx.reduce((a, i) => a + (labels[i] === 1 ? 1 : 0), 0);
+  return pos > 0 && pos < idx.length;
+}
+
+/** The fixed-split summary and the target: the row picked on the tuning splits, judged here. */
+export function fixedSplitSummary(runs: FixedSplitData['runs'], best: string, target: number): Pick<FixedSplitData, 'summary' | 'target'> {
+  const summary: FixedSplitData['summary'] = {};
+  for (const id of [...new Set(runs.map((r) => r.config))]) {
+    const mine = runs.filter((r) => r.config === id);
+    summary[id] = { accuracy: spread(mine.map((r) => r.accuracy)), auroc: spread(mine.map((r) => r.auroc)) };
+  }
+  const accuracy = summary[best]?.accuracy ?? { mean: NaN, std: NaN, n: 0 };
+  return { summary, target: { best, accuracy, target, verdict: atLeast(accuracy.mean, target) } };
+}
+
+export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => string, published: readonly { what: string; accuracy: number }[]): string {
+  const nTest = d.counts.reduce((a, c) => a + c.nTest, 0);
+  const seeds = Object.values(d.summary)[0]?.accuracy.n ?? 0;
+  const notStrat = d.counts.filter((c) => !c.stratified).map((c) => c.site);
+  const idle = d.counts.filter((c) => !c.trains);
+  const out = [
+    "### On FLamby's own split",
+    '',
+    `The comparable measurement: FLamby's one fixed split (its dataset.py: train_test_split, random_state 43, per ` +
+      `centre), taken index for index from eval/flamby-split.json (written by eval/flamby-split.py with ${d.generatedWith}; ` +
+      `row indices only). Test rows ${d.counts.map((c) => `${c.site} ${c.nTest}`).join(', ')}` +
+      (notStrat.length ? `; ${notStrat.join(', ')} unstratified, as FLamby leaves a centre with 2 or fewer rows of a class` : '') +
+      '. ' +
+      (idle.length
+        ? `On this split ${idle.map((c) => `${c.site}'s ${c.nTrain} train rows`).join(', ')} hold one class only (its negatives all fell in ` +
+          `the test part); FLamby trains on them, but a fedcausal site refuses to train on one class, so there ` +
+          `${idle.length > 1 ? 'those sites take' : 'that site takes'} part as a test-only site: the federated rows train on the other ` +
+          `${d.counts.length - idle.length} hospitals (${idle.reduce((a, c) => a + c.nTrain, 0)} fewer train rows than FLamby's), the pooled row on every train row, and all are scored on every test row. `
+        : '') +
+      `One split, ${seeds} training seeds (initial weights and order), as FLamby's seeds. Every strategy setting and the ` +
+      `row judged below were picked on the tuning splits above, not here. Accuracy and AUROC on the ${nTest} pooled test rows:`,
+    '',
+  ];
+  const rows = Object.keys(d.summary).map((id) => [labelOf(id), fmtMeanStd(d.summary[id]!.accuracy), fmtMeanStd(d.summary[id]!.auroc)]);
+  for (const p of published) rows.push([`FLamby published: ${p.what}`, p.accuracy.toFixed(3), '']);
+  out.push(markdownTable(['model', 'accuracy', 'AUROC'], rows));
+  const g = d.target;
+  const gap = g.accuracy.mean - g.target;
+  out.push(
+    `**Target on FLamby's split** (the best federated model, picked on the tuning splits, reaches FLamby's pooled ` +
+      `${g.target.toFixed(3)}): ${labelOf(g.best)} ${fmtMeanStd(g.accuracy)} vs ${g.target.toFixed(3)}, difference ` +
+      `${gap >= 0 ? '+' : ''}${gap.toFixed(3)} (${(Math.abs(gap) * nTest).toFixed(1)} of the ${nTest} test rows): **${g.verdict}**.`,
+    '',
+  );
+  const all = d.summary['pooled-logreg']?.accuracy.mean;
+  const some = d.summary[POOLED_TRAINERS.id]?.accuracy.mean;
+  if (all !== undefined && some !== undefined && idle.length) {
+    const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+    out.push(
+      `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${sgn(all - g.target)} from FLamby's pooled number); ` +
+        `on the train rows of the sites that train here only, ${some.toFixed(3)}. The rows the federation cannot train on are worth ` +
+        `${sgn(all - some)} of accuracy to pooled training, and against that comparable pooled row the judged federated row is ${sgn(g.accuracy.mean - some)}: ` +
+        `what separates it from the target on this split is ${g.accuracy.mean >= some ? 'those rows, not federation' : 'partly federation'}.`,
+      '',
+    );
+  }
+  return out.join('\n');
+}

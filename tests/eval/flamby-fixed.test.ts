@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadSchema } from '../../shared/data/schema.ts';
+import { FLAMBY_DROPPED, FLAMBY_TEST_ROWS } from '../../eval/flamby.ts';
+import { bothClasses, fixedRowSplit, fixedSplitSummary, readFlambySplit } from '../../eval/flamby-fixed.ts';
+import { dropFeatures, readRawSchema } from '../../eval/schemas.ts';
+import { DEFAULT_HEART_DIR, HEART_SITES } from '../../eval/settings.ts';
+import { completeRows, readRawSiteFile } from '../../eval/splits.ts';
+
+describe('fixedRowSplit', () => {
+  const centre = { kept: [0, 2, 3, 5, 7], test: [3, 7], stratified: true };
+  it("maps FLamby's file-row indices to positions among our kept rows", () => {
+    assert.deepEqual(fixedRowSplit('x', [0, 2, 3, 5, 7], centre), { train: [0, 1, 3], test: [2, 4] });
+  });
+  it('refuses a different set of kept rows', () => {
+    assert.throws(() => fixedRowSplit('x', [0, 2, 3, 5], centre), /x: the rows kept \(4\) are not FLamby's \(5\)/);
+    assert.throws(() => fixedRowSplit('x', [0, 2, 3, 6, 7], centre), /preparations differ/);
+  });
+  it('refuses a test row outside the kept rows', () => {
+    assert.throws(() => fixedRowSplit('x', [0, 2, 3, 5, 7], { ...centre, test: [4] }), /FLamby test row 4 is not among the kept rows/);
+  });
+});
+
+describe('eval/flamby-split.json against the heart-disease files', () => {
+  const split = readFlambySplit();
+  const schemaPath = join(DEFAULT_HEART_DIR, 'schema.json');
+  const raw = readRawSchema(schemaPath);
+  const kept = Object.values(dropFeatures(raw, FLAMBY_DROPPED).modalities).flat();
+  const colIdx = kept.map((f) => raw.columns!.indexOf(f));
+  for (const h of HEART_SITES) {
+    it(`${h.name}: our preparation keeps FLamby's rows; the test rows are FLamby's count, stratified where FLamby stratifies`, () => {
+      const file = readRawSiteFile(loadSchema(schemaPath), join(DEFAULT_HEART_DIR, h.file));
+      const ours = completeRows(file, colIdx, new Set(raw.missingValues));
+      const centre = split.centres[h.name]!;
+      const rows = fixedRowSplit(h.name, ours, centre); // throws if the kept rows differ
+      assert.equal(rows.test.length, FLAMBY_TEST_ROWS[h.name]);
+      assert.equal(rows.train.length + rows.test.length, ours.length);
+      if (centre.stratified) {
+        // Stratified: each class's test share is the split's, to within one row.
+        for (const c of [0, 1]) {
+          const all = ours.filter((i) => file.labels[i] === c).length;
+          const test = rows.test.filter((j) => file.labels[ours[j]!] === c).length;
+          assert.ok(Math.abs(test - (all * rows.test.length) / ours.length) <= 1, `${h.name} class ${c}: ${test} of ${all}`);
+        }
+      }
+    });
+  }
+});
+
+describe('bothClasses', () => {
+  it('says whether the chosen rows hold both labels', () => {
+    const y = [1, 1, 0, 1];
+    assert.equal(bothClasses(y, [0, 2]), true);
+    assert.equal(bothClasses(y, [0, 1, 3]), false);
+    assert.equal(bothClasses(y, []), false);
+  });
+});
+
+describe('fixedSplitSummary', () => {
+  const runs = [
+    { config: 'logreg', seed: 1, accuracy: 0.78, auroc: 0.87 },
+    { config: 'logreg', seed: 2, accuracy: 0.8, auroc: 0.88 },
+    { config: 'fedprox-logreg', seed: 1, accuracy: 0.8, auroc: 0.87 },
+    { config: 'fedprox-logreg', seed: 2, accuracy: 0.79, auroc: 0.87 },
+  ];
+  it('judges the row picked elsewhere, not the highest row here', () => {
+    const s = fixedSplitSummary(runs, 'fedprox-logreg', 0.795);
+    assert.ok(Math.abs(s.target.accuracy.mean - 0.795) < 1e-12);
+    assert.equal(s.target.verdict, 'met');
+    assert.equal(fixedSplitSummary(runs, 'logreg', 0.8).target.verdict, 'missed');
+    assert.equal(s.summary.logreg!.accuracy.n, 2);
+  });
+});

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ProtocolError } from '../../../shared/errors.ts';
+import { ece } from '../../../shared/metrics/classification.ts';
+import { applySiteCalibration, fitSiteCalibration, MAX_SHIFT, siteCalibrationReport, validateSiteCalibration } from '../../../shared/metrics/site-calibration.ts';
+import { Rng } from '../../../shared/rng.ts';
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const logit = (p: number) => Math.log(p / (1 - p));
+const mean = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0) / a.length;
+
+/**
+ * A site whose true risk is sigmoid(s + shift) while the model scores sigmoid(s): the
+ * label shift a federation-wide model leaves at a site whose prevalence is not the
+ * federation's. Rows come from one seeded generator.
+ */
+function shiftedSite(n: number, shift: number, seed: number) {
+  const rng = new Rng(seed);
+  const y = new Uint8Array(n);
+  const p = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = 2 * rng.normal();
+    p[i] = sigmoid(s);
+    y[i] = rng.next() < sigmoid(s + shift) ? 1 : 0;
+  }
+  return { y, p };
+}
+
+describe('fitSiteCalibration', () => {
+  it('recovers the shift of a label-shifted site, and the shifted mean score matches the prevalence', () => {
+    for (const shift of [-1.5, 0, 2]) {
+      const { y, p } = shiftedSite(20_000, shift, 7);
+      const fit = fitSiteCalibration(y, p);
+      assert.equal(fit.a, 1);
+      assert.ok(Math.abs(fit.b - shift) < 0.1, `shift ${shift}: fitted ${fit.b}`);
+      assert.ok(Math.abs(mean(applySiteCalibration(p, fit)) - fit.prevalence) < 1e-6);
+      assert.equal(fit.rows, 20_000);
+    }
+  });
+  it('fitted on training rows, it lowers ECE on other rows of the same site', () => {
+    const train = shiftedSite(400, 1.5, 1);
+    const test = shiftedSite(400, 1.5, 2);
+    const r = siteCalibrationReport({ labels: train.y, scores: train.p }, { labels: test.y, scores: test.p });
+    assert.ok(Math.abs(r.eceBefore - ece(test.y, test.p)) < 1e-12);
+    assert.ok(r.eceAfter < r.eceBefore / 2, `${r.eceAfter} vs ${r.eceBefore}`);
+  });
+  it('gives a finite shift for a site of one class (smoothed prevalence), within MAX_SHIFT', () => {
+    const fit = fitSiteCalibration(new Uint8Array(30).fill(1), new Float32Array(30).fill(0.7));
+    assert.ok(Math.abs(fit.prevalence - 30.5 / 31) < 1e-12);
+    assert.ok(Math.abs(fit.b - (logit(30.5 / 31) - logit(0.7))) < 1e-6);
+    const extreme = fitSiteCalibration(new Uint8Array(5).fill(1), new Float32Array(5).fill(1e-9));
+    assert.ok(extreme.b <= MAX_SHIFT && extreme.b > MAX_SHIFT - 1e-6);
+  });
+  it('is the identity with no rows, and rejects malformed input', () => {
+    assert.deepEqual({ ...fitSiteCalibration([], []), prevalence: 0, meanScore: 0 }, { a: 1, b: 0, rows: 0, prevalence: 0, meanScore: 0 });
+    assert.throws(() => fitSiteCalibration([0, 1], [0.5]), /differ in length/);
+    assert.throws(() => fitSiteCalibration([0, 2], [0.5, 0.5]), /labels must be 0 or 1/);
+  });
+});
+
+describe('applySiteCalibration', () => {
+  it('returns the scores unchanged for the identity and shifts the logit otherwise', () => {
+    const p = Float32Array.of(0.1, 0.5, 0.9);
+    assert.deepEqual(applySiteCalibration(p, { a: 1, b: 0 }), p);
+    const q = applySiteCalibration(p, { a: 1, b: 1 });
+    for (let i = 0; i < 3; i++) assert.ok(Math.abs(q[i]! - sigmoid(logit(p[i]!) + 1)) < 1e-6);
+  });
+});
+
+describe('validateSiteCalibration', () => {
+  const good = { a: 1, b: 0.4, rows: 80, prevalence: 0.6, meanScore: 0.5, eceBefore: 0.2, eceAfter: 0.1 };
+  it('keeps a well-formed report', () => {
+    assert.deepEqual(validateSiteCalibration({ ...good, extra: 1 }, 'x'), good);
+  });
+  it('names the field at fault', () => {
+    assert.throws(() => validateSiteCalibration({ ...good, a: 2 }, 'site "h"'), (e: Error) => e instanceof ProtocolError && /site "h": a is 2; must be 1/.test(e.message));
+    assert.throws(() => validateSiteCalibration({ ...good, b: 99 }, 'x'), /b is 99; must be a number in \[-8, 8\]/);
+    assert.throws(() => validateSiteCalibration({ ...good, eceAfter: 1.5 }, 'x'), /eceAfter is 1.5/);
+    assert.throws(() => validateSiteCalibration({ ...good, rows: undefined }, 'x'), /rows is missing/);
+    assert.throws(() => validateSiteCalibration([], 'x'), /not an object/);
+  });
+});
