@@ -9,7 +9,7 @@ import {
   DASHBOARD_STYLE,
   POLL_INTERVAL_MS,
 } from '../../../coordinator/http/dashboard.ts';
-import type { FederationStatus } from '../../../coordinator/http/status.ts';
+import type { FederationStatus } from '../../../shared/federation/status.ts';
 
 /** Just enough DOM for the dashboard script: elements with children, attributes and text. */
 class FakeNode {
@@ -71,7 +71,7 @@ function status(): FederationStatus {
       { round: 3, participants: 1, failures: 1, metrics: { auroc: 0.78, loss: 0.52 }, durationMs: 2000 },
     ],
     prior: { version: 2, patterns: [{ pattern: '1111111', p: 0.6 }, { pattern: '1111100', p: 0.4 }] },
-    debiasing: { mode: 'auto', decision: 'on' },
+    debiasing: { version: 2, mode: 'auto', decision: 'on', weighting: 'group-balanced', dualBranch: true, share: 0.5, flagged: [], markers: [], reason: 'auto: test' },
   };
 }
 
