@@ -4,9 +4,13 @@
  * RoundGate side (deliver, reject, disconnected) as the endpoint would.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { SiteDirectory } from '../../coordinator/directory.ts';
 import { RoundLoop, type Quorum } from '../../coordinator/round-loop.ts';
+import { CoordinatorStore } from '../../coordinator/state/store.ts';
 import { FedAvg } from '../../coordinator/strategy/fedavg.ts';
 import type { Acceptance, SiteFailure, SiteResult } from '../../coordinator/strategy/strategy.ts';
 import { countPatternLabels } from '../../shared/data/patterns.ts';
@@ -45,6 +49,7 @@ function harness(o: {
   /** Per site and task: what to do (default: answer). */
   behave?: (site: string, task: TaskMeta) => Behaviour;
   online?: string[];
+  store?: CoordinatorStore;
 }): Harness {
   const directory = new SiteDirectory(o.sites.map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
   const states: Harness['states'] = [];
@@ -66,6 +71,7 @@ function harness(o: {
     // The frame itself travels as the header: the fake site reads it back.
     seal: (_site, _round, _kind, payload) => ({ header: payload, signature: new Uint8Array(), chunks: [] }),
     hooks: { initialWeights: () => Promise.resolve(new Float32Array(MODEL_SIZE)) },
+    ...(o.store ? { store: o.store } : {}),
     log: silentLogger,
     onEvent: (e) => {
       if (e.type === 'state') states.push({ state: e.state, round: e.round });
@@ -246,4 +252,37 @@ test('the strategy, not the quorum alone, decides whether a round counts', async
   assert.deepEqual(outcome.history.map((r) => r.accepted), [true, false]);
   assert.deepEqual(outcome.problems, ['round 2 not accepted: 1 site(s) failed']);
   assert.deepEqual([...outcome.globalModel], [2, 2, 2, 2], 'the refused round left the model as it was');
+});
+
+test('the durable state follows the lifecycle: rounds committed, finished marked only with the finished state', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
+  // A run that stops mid-round 2 leaves round 1 committed and the file not finished.
+  let store = open();
+  let h: Harness;
+  h = harness({
+    sites: ['a', 'b'],
+    rounds: 2,
+    store,
+    behave: (site, task) => {
+      if (task.kind === 'fit' && task.round === 2 && site === 'a') h.loop.stop('SIGTERM');
+      return 'answer';
+    },
+  });
+  await assert.rejects(alive(h.loop.run()), /federation stopped after round 1 of 2/);
+  assert.equal(store.load()!.round, 1);
+  assert.equal(store.finished(), undefined);
+  store.close();
+  // The restart resumes at round 2 (no statistics round), finishes, and marks the file.
+  store = open();
+  h = harness({ sites: ['a', 'b'], rounds: 2, store });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(outcome.history.map((r) => r.round), [1, 2]);
+  assert.equal(h.states[0]!.state, 'training', 'resumed straight into training');
+  assert.equal(store.finished(), undefined, 'not finished before end()');
+  await h.loop.end('federation complete', 'complete', 'runs/x/results.json');
+  assert.equal(store.finished()?.results, 'runs/x/results.json');
+  assert.equal(h.loop.state, 'finished');
+  store.close();
 });
