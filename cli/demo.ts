@@ -3,6 +3,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../shared/errors.ts';
+import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { intFlag } from './args.ts';
 import { provisionFederation } from './provision.ts';
@@ -53,21 +54,13 @@ function exited(c: ChildProcess): Promise<number> {
   return new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code ?? 1))));
 }
 
-interface DebiasingSummary {
-  decision?: string;
-  weighting?: string;
-  reason?: string;
-  flagged?: { feature: string; source: string }[];
-  health?: { round: number; weightedAssociation: Record<string, number>; reliance: Record<string, number>; effectiveSampleSize: number; tempered: boolean }[];
-}
-
 /** The debiasing decision in words, and how the last round's health figures read. */
-export function debiasingLines(d: DebiasingSummary): string {
+export function debiasingLines(d: DebiasingReport): string {
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
-  const flagged = d.flagged ?? [];
+  const flagged = d.flagged;
   const lines = [
     `\ndebiasing: ${d.decision === 'on' ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}` : 'nothing flagged, pattern balancing only'}`,
-    `  why: ${d.reason ?? '-'}`,
+    `  why: ${d.reason}`,
   ];
   const last = d.health?.at(-1);
   if (last && flagged.length) {
@@ -159,7 +152,7 @@ export async function runDemo(o: { rounds?: string; model?: string; runDir?: str
     });
     out(`\nper-site held-out results (federated ${model} vs the same model trained on the site alone):\n`);
     out(formatTable(['site', 'test rows', 'federated AUROC', 'federated acc', 'alone AUROC', 'alone acc'], rows) + '\n');
-    const d = results.debiasing as DebiasingSummary | undefined;
+    const d = results.debiasing;
     if (d) out(debiasingLines(d));
     out(`\nresults: ${resultsPath}\nplot:    ${join(dirname(resultsPath), 'metrics.svg')}\nlogs:    ${runDir}/*.log\n`);
     return bad.length ? 1 : 0;

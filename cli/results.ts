@@ -1,5 +1,6 @@
 import type { FederationOutcome } from '../coordinator/round-loop.ts';
 import type { CalibrationReport } from '../coordinator/calibration.ts';
+import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
 
@@ -21,7 +22,7 @@ export interface ResultsFile {
   localSites?: Record<string, EvalMetrics>;
   prior: { pattern: string; p: number }[];
   priorVersion: number;
-  debiasing?: Record<string, unknown>;
+  debiasing?: DebiasingReport;
   /** Recalibration fitted on the training sites' held-out rows, with ECE before and after per site. */
   calibration?: CalibrationReport;
   /** SHA-256 of the final global model (model.f32 beside the results file). */

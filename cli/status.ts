@@ -1,4 +1,6 @@
 import { InputError } from '../shared/errors.ts';
+import { isTerminal } from '../shared/federation/state.ts';
+import type { FederationStatus } from '../shared/federation/status.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { parseFlags } from './args.ts';
 
@@ -8,20 +10,12 @@ const HELP = `usage: fedcausal status --coordinator URL      one look at the fed
 URL is the coordinator's HTTP address, e.g. http://127.0.0.1:8080
 `;
 
-interface Status {
-  federation: string;
-  round: number;
-  rounds: number;
-  state: string;
-  sites: { name: string; online: boolean; lastSeen: string | null; roundsCompleted?: number; lastError?: string }[];
-  history?: { round: number; participants: number; failures: number; metrics: Record<string, number> }[];
-}
-
-function render(s: Status): string {
-  const last = s.history?.at(-1);
-  const head = `federation ${s.federation}: ${s.state}, round ${s.round}/${s.rounds}` +
+function render(s: FederationStatus): string {
+  const last = s.history.at(-1);
+  const why = isTerminal(s.state) && s.stateChange ? ` (${s.stateChange.reason})` : '';
+  const head = `federation ${s.federation}: ${s.state}${why}, round ${s.round}/${s.rounds}` +
     (last ? ` | last round ${last.round}: ${last.participants} sites, eval AUROC ${(last.metrics.eval_auroc ?? NaN).toFixed(3)}` : '');
-  const rows = s.sites.map((x) => [x.name, x.online ? 'online' : 'offline', x.lastSeen ?? '-', x.roundsCompleted ?? 0, x.lastError ?? '']);
+  const rows = s.sites.map((x) => [x.name, x.online ? 'online' : 'offline', x.lastSeen ?? '-', x.roundsCompleted, x.lastError ?? '']);
   return `${head}\n${formatTable(['site', 'state', 'last seen', 'rounds', 'last error'], rows)}\n`;
 }
 
@@ -31,11 +25,11 @@ export async function statusCommand(argv: string[], watch: boolean): Promise<num
   if (!values.coordinator) throw new InputError('--coordinator URL is required (the coordinator HTTP address)');
   const url = new URL('/api/status', values.coordinator);
   for (;;) {
-    let s: Status;
+    let s: FederationStatus;
     try {
       const res = await fetch(url);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      s = (await res.json()) as Status;
+      s = (await res.json()) as FederationStatus;
     } catch (e) {
       if (watch) {
         process.stdout.write(`coordinator at ${url.origin} not reachable (${(e as Error).message}); stopping\n`);
@@ -44,7 +38,8 @@ export async function statusCommand(argv: string[], watch: boolean): Promise<num
       throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}`);
     }
     process.stdout.write((watch ? '\x1b[2J\x1b[H' : '') + render(s));
-    if (!watch || s.state === 'finished' || s.state === 'failed') return 0;
+    // A stopped coordinator also goes away (a restart resumes it): nothing more to watch.
+    if (!watch || isTerminal(s.state)) return 0;
     await new Promise((r) => setTimeout(r, 2000));
   }
 }

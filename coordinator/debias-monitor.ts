@@ -3,27 +3,19 @@ import type { HealthFigures } from '../shared/data/debias-health.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { BalanceReport, DebiasHealth, DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { ModelSpecMsg, ResultMeta } from '../shared/protocol/messages.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
 
 /** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */
 export interface DebiasHooks {
   /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
-  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; balanceFeatures: string[]; report: Record<string, unknown> };
-  fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: Record<string, unknown> };
+  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
+  fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: BalanceReport };
   health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
 }
 
-/** One round's debiasing health (INTERFACES.md `debiasing.health`). */
-export interface DebiasHealth extends HealthFigures {
-  round: number;
-  /** Total variation distance between the pattern prior of this round's sites and the last round's. */
-  priorDrift: number;
-  /** Whether this round's figures made the coordinator temper the weights from the next round on. */
-  tempered: boolean;
-  /** The tempering factor this round trained with (1 = full weights). */
-  temper: number;
-}
+export type { DebiasHealth } from '../shared/federation/debiasing-report.ts';
 
 /**
  * Watches a debiased federation round by round: the health figures from the sites'

@@ -6,7 +6,7 @@ import type { Schema } from '../shared/data/schema.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { SiteDirectory, type EnrolledSite } from './directory.ts';
-import { CoordinatorService } from './endpoint.ts';
+import { CoordinatorService } from './coordinator-service.ts';
 import { modelHooks } from './model-hooks.ts';
 import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
 import { FileSpool, MemorySpool } from './spool.ts';

@@ -7,7 +7,7 @@ import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { MetricsRegistry } from './http/metrics.ts';
 import { startHttpServer } from './http/server.ts';
-import type { FederationStatus } from './http/status.ts';
+import type { FederationStatus } from '../shared/federation/status.ts';
 import type { FederationOutcome } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
 import { FileSpool } from './spool.ts';
@@ -91,6 +91,7 @@ export async function startCoordinator(
     round: fed.loop.round,
     rounds: cfg.rounds,
     state: fed.loop.state,
+    ...(fed.loop.stateChange ? { stateChange: fed.loop.stateChange } : {}),
     strategy: strategy.name,
     model: cfg.model.kind,
     sites: fed.directory.states().map((s) => ({
@@ -118,23 +119,23 @@ export async function startCoordinator(
     const outcome = await fed.loop.run();
     const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const report = writeRunReport(dir, buildResults(outcome), outcome);
-    store.finish(report.results);
     log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
     if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
     if (outcome.warnings.length) log.warn('federation complete without every site', { warnings: outcome.warnings });
     await fed.loop.end(
       outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete',
       outcome.problems.length ? 'incomplete' : 'complete',
+      // Marks the state file finished: a restart then says so instead of running again.
+      report.results,
     );
     return { outcome, report };
   } catch (e) {
     if (signal?.aborted) {
       // A requested stop (SIGTERM, SIGINT) is a pause, not an end: the committed rounds are in
       // the state file and the sites keep reconnecting until the coordinator is back.
-      fed.loop.state = 'stopped';
+      fed.loop.settle(e as Error);
       log.info('coordinator stopped on request; a restart resumes from the last committed round', { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path });
     } else {
-      fed.loop.state = 'failed';
       await fed.loop.end(`federation failed: ${(e as Error).message}`, 'failed').catch(() => {});
     }
     throw e;

@@ -4,11 +4,16 @@ import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { createModel } from '../shared/model/factory.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import type { DebiasHooks } from './debias-monitor.ts';
-import type { ModelHooks } from './round-loop.ts';
 import { mergeClassMoments, validateClassMoments } from '../shared/data/class-moments.ts';
 import { balanceFeatures, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
 import { healthFigures, mergeHealthSums, validateHealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, decideDebiasing, effectiveWeighting, usesDualBranch, withDecision } from '../shared/model/variants/debiased/index.ts';
+
+/** Model-specific work the round loop delegates (creating initial weights, the debiasing steps). */
+export interface ModelHooks {
+  initialWeights(spec: ModelSpecMsg, space: FeatureSpace): Promise<Float32Array>;
+  debias?: DebiasHooks;
+}
 
 /** The coordinator's model-specific steps: seeded initial weights, and the debiasing steps for `debiased`. */
 export function modelHooks(spec: ModelSpecMsg, log: Logger): ModelHooks {
@@ -56,7 +61,7 @@ const debiasHooks: DebiasHooks = {
         share: cfg.share,
         flagged: d.flagged,
         markers: d.markers,
-        reason: debiasing.reason,
+        reason: String(debiasing.reason),
       },
     };
   },

@@ -1,9 +1,11 @@
 import type { Schema } from '../shared/data/schema.ts';
-import { buildFeatureSpace, type FeatureSpace } from '../shared/data/feature-space.ts';
+import { buildFeatureSpace } from '../shared/data/feature-space.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
 import { ProtocolError } from '../shared/errors.ts';
+import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
+import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { encodeFrame } from '../shared/protocol/frame.ts';
 import {
@@ -17,33 +19,19 @@ import type { WireMessage } from '../shared/transport/types.ts';
 import { RoundCollector } from './collector.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
-import type { RoundGate } from './endpoint.ts';
+import type { RoundGate } from './coordinator-service.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
 import { federationReadiness, type Readiness, type SiteStatistics } from './readiness.ts';
-import { DebiasMonitor, type DebiasHooks } from './debias-monitor.ts';
+import { DebiasMonitor } from './debias-monitor.ts';
+import type { ModelHooks } from './model-hooks.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
+import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
+import { acceptByQuorum } from './strategy/acceptance.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 
-export interface Quorum {
-  minSitesToStart: number;
-  minSitesToAccept: number;
-  /** Statistics and final evaluation: how long a site that is offline may take to come back before it fails the round. */
-  rejoinGraceMs: number;
-  roundDeadlineMs: number;
-  /** Give up on the start quorum after this long. */
-  startTimeoutMs: number;
-  /** Wait this long for every site before starting with `minSitesToStart`. */
-  waitForAllMs: number;
-}
-
+export type { Quorum } from './start-quorum.ts';
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
-
-/** Model-specific work the loop delegates (creating initial weights, the debiasing steps). */
-export interface ModelHooks {
-  initialWeights(spec: ModelSpecMsg, space: FeatureSpace): Promise<Float32Array>;
-  debias?: DebiasHooks;
-}
 
 export interface RoundLoopOptions {
   federation: string;
@@ -63,46 +51,65 @@ export interface RoundLoopOptions {
   /** Seals a task for one site; `kind` is unique per round (task-stats-1, task-fit, task-end...) for replay checks. */
   seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
   hooks: ModelHooks;
-  /** Durable state: each committed round is saved, and a restart resumes from the last one. */
+  /** Durable state: each committed round is saved, a restart resumes from the last one, and the end marks it finished. */
   store?: CoordinatorStore;
   log: Logger;
-  onEvent?: (e: { type: 'state'; state: string; round: number } | { type: 'round'; record: RoundRecord }) => void;
+  onEvent?: (e: { type: 'state'; state: FederationState; round: number } | { type: 'round'; record: RoundRecord }) => void;
 }
 
 /**
- * The round state machine, written once: wait for quorum -> agree statistics ->
- * for each round: configure -> collect -> aggregate -> evaluate -> commit; then a
- * final evaluation and 'end'. Strategies only fill the hooks.
+ * The round loop, written once: wait for quorum -> agree statistics -> for each round:
+ * configure -> collect -> ask the strategy -> aggregate -> commit; then a final
+ * evaluation and 'end'. Strategies only fill the hooks. Every change of state goes
+ * through its FederationStateMachine (shared/federation/state.ts).
  */
 export class RoundLoop implements RoundGate {
   readonly federation: string;
-  state = 'waiting-for-sites';
   round = 0;
+  private readonly lifecycle = new FederationStateMachine((t) => {
+    this.o.log.info('federation state', { state: t.to, round: t.round, reason: t.reason });
+    this.o.onEvent?.({ type: 'state', state: t.to, round: t.round });
+    crashPoint(t.to, t.round);
+  });
   private collector: RoundCollector | undefined;
   private aggregation: Aggregation | undefined;
   private modelSize = 0;
   private readonly pending = new Map<string, WireMessage>();
   /** Sites a statistics or evaluation round still waits for after they went offline. */
   private readonly rejoinTimers = new Map<string, NodeJS.Timeout>();
-  private stopped = false;
-  /** Waits that must end when the federation is stopped (the quorum wait). */
-  private readonly onStop: (() => void)[] = [];
-  private stopReason = '';
+  /** Aborted by stop(): ends the quorum wait at once; its reason is the stop's. */
+  private readonly stopping = new AbortController();
   prior: PatternPrior | undefined;
   /** The federation summary and per-site verdicts, once the statistics round is done. */
   readiness: Readiness | undefined;
-  decisionReport: Record<string, unknown> | undefined;
+  decisionReport: DebiasingReport | undefined;
   readonly history: RoundRecord[] = [];
 
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
   }
 
-  private setState(state: string): void {
-    this.state = state;
-    this.o.log.info('federation state', { state, round: this.round });
-    this.o.onEvent?.({ type: 'state', state, round: this.round });
-    crashPoint(state, this.round);
+  get state(): FederationState {
+    return this.lifecycle.current;
+  }
+
+  /** The last change of state and its reason (/api/status). */
+  get stateChange(): Transition | undefined {
+    return this.lifecycle.last;
+  }
+
+  private setState(to: FederationState, reason: string): void {
+    this.lifecycle.transition(to, this.round, reason);
+  }
+
+  /**
+   * Ends the lifecycle after `error` ended the run: 'stopped' when a stop was requested
+   * (the durable state resumes it), 'failed' otherwise. Nothing when it already ended.
+   */
+  settle(error: Error): void {
+    if (this.lifecycle.terminal) return;
+    if (this.stopped) this.setState('stopped', this.stopReason);
+    else this.setState('failed', error.message);
   }
 
   // ---- RoundGate (called by the endpoint) ----
@@ -153,10 +160,17 @@ export class RoundLoop implements RoundGate {
   }
 
   stop(reason: string): void {
-    this.stopped = true;
-    this.stopReason = reason;
+    if (this.stopped) return;
+    this.stopping.abort(reason);
     this.collector?.abort(reason);
-    for (const f of this.onStop.splice(0)) f();
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private get stopReason(): string {
+    return String(this.stopping.signal.reason);
   }
 
   /**
@@ -221,52 +235,27 @@ export class RoundLoop implements RoundGate {
     return c;
   }
 
-  /**
-   * Waits for every training site, for `waitForAllMs` at most; then starts once
-   * `minSitesToStart` are online (a site that cannot start, say with bad data, does not
-   * block the others), and fails at `startTimeoutMs` if even those never came.
-   */
-  private async waitForQuorum(): Promise<void> {
-    crashPoint(this.state, this.round);
-    const { minSitesToStart: need, startTimeoutMs, waitForAllMs } = this.o.quorum;
-    const sites = this.o.trainingSites;
-    const onlineTraining = () => sites.filter((s) => this.o.directory.online().includes(s)).length;
-    const t0 = Date.now();
-    const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && Date.now() - t0 >= waitForAllMs);
-    if (!ready())
-      await new Promise<void>((resolve, reject) => {
-        const done = (error?: Error) => {
-          clearTimeout(allTimer);
-          clearTimeout(timer);
-          off();
-          if (error) reject(error);
-          else resolve();
-        };
-        const check = () => ready() && done();
-        const allTimer = setTimeout(check, waitForAllMs);
-        const timer = setTimeout(() => {
-          if (onlineTraining() >= need) return done();
-          done(new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${startTimeoutMs / 1000}s`));
-        }, startTimeoutMs);
-        const off = this.o.directory.onChange(check);
-        // A stop (SIGTERM) ends the wait at once instead of after the start timeout.
-        this.onStop.push(() => done(new Error(`stopped while waiting for sites (${this.stopReason})`)));
-      });
-    const missing = sites.filter((s) => !this.o.directory.online().includes(s));
-    if (missing.length) this.o.log.warn('starting without every site', { missing, waitedSeconds: Math.round((Date.now() - t0) / 1000), minSitesToStart: need });
+  /** A statistics round has no model to keep: below the quorum the run cannot go on. */
+  private requireQuorum(c: RoundCollector, what: string): void {
+    const verdict = acceptByQuorum(c.results.size, [...c.failures.values()], this.o.quorum);
+    if (!verdict.accepted) throw new Error(`${what}: ${verdict.reason}`);
   }
 
-  private requireQuorum(c: RoundCollector, what: string): void {
-    if (c.results.size < this.o.quorum.minSitesToAccept) {
-      const why = [...c.failures.values()].map((f) => `${f.site}: ${f.reason}`).join('; ');
-      throw new Error(`${what}: ${c.results.size} sites answered, ${this.o.quorum.minSitesToAccept} needed (${why || 'no failures'})`);
+  /** Runs the federation to its final evaluation; on an error the state ends 'stopped' or 'failed' (settle). */
+  async run(): Promise<FederationOutcome> {
+    try {
+      return await this.runRounds();
+    } catch (e) {
+      this.settle(e as Error);
+      throw e;
     }
   }
 
-  async run(): Promise<FederationOutcome> {
+  private async runRounds(): Promise<FederationOutcome> {
     const o = this.o;
     const saved = o.store?.load();
-    await this.waitForQuorum();
+    crashPoint(this.state, this.round);
+    await waitForStartQuorum(o.trainingSites, o.directory, o.quorum, this.stopping.signal, o.log);
     if (this.stopped) throw new Error('stopped');
 
     const setup = saved ? this.restoreSetup(saved) : await this.agree();
@@ -285,19 +274,19 @@ export class RoundLoop implements RoundGate {
       o.store?.commitSetup({ ...setup, decisionReport: this.decisionReport }, global);
     }
     // The same array the monitor fills: /api/status shows each round's figures as they come.
-    if (monitor) this.decisionReport = { ...this.decisionReport, health: monitor.health };
+    if (monitor && this.decisionReport) this.decisionReport = { ...this.decisionReport, health: monitor.health };
     this.modelSize = global.length;
     const context = { featureSpace: space, prior: this.prior!, model: spec, ...(balance ? { balance } : {}) };
     for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.stopped; r++) {
       this.round = r;
       const t0 = Date.now();
-      this.setState('training');
+      this.setState('training', `round ${r} of ${o.rounds}`);
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
       if (this.stopped) break; // an aborted round is not committed: a restart runs it again
-      this.setState('aggregating');
-      const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum.minSitesToAccept, o.log);
+      this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
+      const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
       if (next) global = next;
       this.aggregation = undefined;
       record.durationMs = Date.now() - t0;
@@ -310,14 +299,14 @@ export class RoundLoop implements RoundGate {
         ...(o.strategy.saveState ? { strategy: o.strategy.saveState() } : {}),
         loop: { ...(monitor ? { monitor: monitor.save() } : {}), sites: o.directory.snapshot() },
       });
-      this.setState('committed');
+      this.setState('committed', record.accepted ? 'round accepted' : `round not accepted: ${record.reason}`);
       o.onEvent?.({ type: 'round', record });
     }
 
     if (this.stopped) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
     // Final evaluation of the last global model at every site, test-only sites included.
     this.round = o.rounds + 1;
-    this.setState('evaluating');
+    this.setState('evaluating', 'final evaluation');
     const ev = await this.runRound(
       'evaluate',
       [...o.trainingSites, ...o.testSites],
@@ -334,7 +323,7 @@ export class RoundLoop implements RoundGate {
   /** The statistics rounds: feature scaling, vocabularies, the pattern prior and the debiasing decision, from sums, never rows. */
   private async agree(): Promise<FederationSetup> {
     const o = this.o;
-    this.setState('stats');
+    this.setState('stats', 'statistics rounds');
     const stats = await this.runRound('stats', o.trainingSites, { config: {}, stage: 1 });
     this.requireQuorum(stats, 'statistics round');
     const metas = [...stats.results.values()];
@@ -355,30 +344,35 @@ export class RoundLoop implements RoundGate {
       const d = debias.decide(spec, space, [...m2.results.values()].map((m) => m.classMoments));
       spec = d.spec;
       this.decisionReport = d.report;
-      o.log.info('debiasing decision', d.report);
+      o.log.info('debiasing decision', { ...d.report });
       if (d.balanceFeatures.length > 0) {
         const m3 = await this.runRound('stats', o.trainingSites, { config: {}, stage: 3, featureSpace: space, balanceFeatures: d.balanceFeatures });
         this.requireQuorum(m3, 'outcome-balancing round');
         const b = debias.fitBalance(spec, space, d.balanceFeatures, [...m3.results.values()].map((m) => m.cellCounts));
         balance = b.balance;
-        this.decisionReport = { ...this.decisionReport, balance: b.report };
-        o.log.info('outcome weights published', b.report);
+        this.decisionReport = { ...d.report, balance: b.report };
+        o.log.info('outcome weights published', { ...b.report });
       }
     }
     return { spec, space, prior: this.prior, readiness: this.readiness, ...(balance ? { balance } : {}) };
   }
 
   private restoreSetup(saved: SavedState): FederationSetup {
-    const s = saved.setup as unknown as FederationSetup & { decisionReport?: Record<string, unknown> };
+    const s = saved.setup as unknown as FederationSetup & { decisionReport?: DebiasingReport };
     this.prior = s.prior;
     this.readiness = s.readiness;
     if (s.decisionReport) this.decisionReport = s.decisionReport;
     return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
   }
 
-  /** Tells every connected site the federation is over, and how it ended. */
-  async end(message: string, outcome: NonNullable<TaskMeta['outcome']>): Promise<void> {
-    this.setState('finished');
+  /**
+   * Ends the federation, 'finished' (complete or incomplete, with `results` marked in the
+   * store so a restart does not run it again) or 'failed', and tells every connected site.
+   */
+  async end(message: string, outcome: NonNullable<TaskMeta['outcome']>, results?: string): Promise<void> {
+    const to = outcome === 'failed' ? 'failed' : 'finished';
+    if (to === 'finished' && results !== undefined) this.o.store?.finish(results);
+    if (this.state !== to) this.setState(to, message);
     const payload = encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message, outcome });
     await Promise.all(
       this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload))),

@@ -11,9 +11,10 @@ import type { Logger } from '../shared/logger.ts';
 import type { EvalMetrics, ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { RoundCollector } from './collector.ts';
-import type { DebiasHealth } from './debias-monitor.ts';
+import type { DebiasHealth, DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { Readiness } from './readiness.ts';
-import type { Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+import { quorumShortfall } from './strategy/acceptance.ts';
+import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 /** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
 export interface FederationSetup {
@@ -31,6 +32,8 @@ export interface RoundRecord {
   failures: number;
   failed: SiteFailure[];
   accepted: boolean;
+  /** Why the strategy did not accept the round (absent when accepted, and in records saved before it was kept). */
+  reason?: string;
   /** Training loss (example-weighted) and the evaluation of the global model the round started from. */
   metrics: Record<string, number>;
   /** The slowest site's local training time: the rest of durationMs is federation overhead. */
@@ -56,7 +59,7 @@ export interface FederationOutcome {
   /** The final global model (float32, canonical parameter order) and its SHA-256, to check two runs ended alike. */
   globalModel: Float32Array;
   modelSha256: string;
-  debiasing?: Record<string, unknown>;
+  debiasing?: DebiasingReport;
   calibration?: CalibrationReport;
   strategy: string;
   /** Why the run is incomplete (rounds not accepted, the final evaluation below quorum or missing a test site); empty when complete. */
@@ -65,13 +68,16 @@ export interface FederationOutcome {
   warnings: string[];
 }
 
-/** Aggregates a fit round's answers into the next global model (when accepted) and the round's record. */
+/**
+ * Asks the strategy whether a fit round counts (it sees the failures too), then aggregates
+ * its answers into the next global model (when accepted) and the round's record.
+ */
 export function aggregateRound(
   round: number,
   c: RoundCollector,
   aggregation: Aggregation,
   strategy: Strategy,
-  minSitesToAccept: number,
+  policy: AcceptancePolicy,
   log: Logger,
 ): { record: RoundRecord; next: Float32Array | null } {
   // Timings stay out of the aggregated metrics, so results files are identical per seed.
@@ -80,10 +86,10 @@ export function aggregateRound(
     return { site, numExamples: m.numExamples, metrics };
   });
   const failures = [...c.failures.values()];
-  const accepted = results.length >= minSitesToAccept;
+  const verdict = strategy.acceptFit(round, results, failures, policy);
   let next: Float32Array | null = null;
-  if (accepted) next = aggregation.finish(results, failures);
-  else log.warn('round not accepted: too few sites', { round, results: results.length, failures });
+  if (verdict.accepted) next = aggregation.finish(results, failures);
+  else log.warn('round not accepted', { round, results: results.length, failures, reason: verdict.reason });
   const evaluated = [...c.results].filter(([, m]) => m.evaluation);
   // n is the weight of the mean, not a metric to average.
   const evals: SiteResult[] = evaluated.map(([site, m]) => {
@@ -95,7 +101,8 @@ export function aggregateRound(
     participants: results.length,
     failures: failures.length,
     failed: failures,
-    accepted,
+    accepted: verdict.accepted,
+    ...(verdict.accepted ? {} : { reason: verdict.reason }),
     metrics: {
       ...prefix('train_', strategy.aggregateEvaluate(round, results)),
       ...prefix('eval_', strategy.aggregateEvaluate(round, evals)),
@@ -116,7 +123,7 @@ export interface FinalInputs {
   prior: PatternPrior;
   space: FeatureSpace;
   history: RoundRecord[];
-  decisionReport: Record<string, unknown> | undefined;
+  decisionReport: DebiasingReport | undefined;
   trainingSites: string[];
   testSites: string[];
   minSitesToAccept: number;
@@ -144,7 +151,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     warnings: [],
     problems: history
       .filter((h) => !h.accepted)
-      .map((h) => `round ${h.round} not accepted: ${h.participants} sites answered, ${f.minSitesToAccept} needed (${h.failed.map((x) => `${x.site}: ${x.reason}`).join('; ') || 'no failures'})`),
+      .map((h) => `round ${h.round} not accepted: ${h.reason ?? quorumShortfall(h.participants, f, h.failed)}`),
   };
   // Configured site order, not arrival order, so results files are stable.
   for (const site of [...f.trainingSites, ...f.testSites]) {

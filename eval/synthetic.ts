@@ -29,6 +29,7 @@ import {
   type ModelSpec,
 } from './settings.ts';
 import { atLeast, fmtMeanStd, fmtPercent, gapClosure, meanOverSites, spread, type Verdict } from './summary.ts';
+import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 
 const PLAIN: ModelSpec = { ...BASELINE, id: 'baseline', label: 'plain baseline model (weight decay 1e-3)' };
 export const GAP_TARGET = 0.6;
@@ -163,8 +164,8 @@ export async function runCohort(ctx: EvalContext, point: SynthPoint, seed: numbe
 }
 
 /** The smallest weighted association of a flagged reading in the last round's health figures. */
-function lastAssociation(debiasing: Record<string, unknown> | undefined): number | undefined {
-  const h = (debiasing?.health as { weightedAssociation: Record<string, number> }[] | undefined)?.at(-1);
+function lastAssociation(debiasing: DebiasingReport | undefined): number | undefined {
+  const h = debiasing?.health?.at(-1);
   const v = h ? Object.values(h.weightedAssociation).filter(Number.isFinite) : [];
   return v.length ? Math.min(...v) : undefined;
 }

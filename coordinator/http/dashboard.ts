@@ -153,6 +153,8 @@ export const DASHBOARD_SCRIPT = `
     $('meta').textContent = 'model ' + s.model + ' \\u00b7 strategy ' + s.strategy;
     $('round').textContent = s.round + ' / ' + s.rounds;
     $('state').textContent = s.state;
+    // Why the federation is in this state (e.g. what made it fail), from its last transition.
+    $('state-why').textContent = s.stateChange ? s.stateChange.reason : '';
     var sites = s.sites || [];
     $('online').textContent = sites.filter(function (x) { return x.online; }).length + ' / ' + sites.length;
     renderSites(sites);
@@ -189,7 +191,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div class="sub"><span id="meta"></span> &middot; <span id="conn">connecting&hellip;</span></div>
 <div class="cards">
   <div class="card"><div class="sub">round</div><div class="v" id="round">&ndash;</div></div>
-  <div class="card"><div class="sub">state</div><div class="v" id="state">&ndash;</div></div>
+  <div class="card"><div class="sub">state</div><div class="v" id="state">&ndash;</div><div class="sub" id="state-why"></div></div>
   <div class="card"><div class="sub">sites online</div><div class="v" id="online">&ndash;</div></div>
 </div>
 <h2>Sites</h2>

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
 import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from './metrics.ts';
-import type { FederationStatus } from './status.ts';
+import type { FederationStatus } from '../../shared/federation/status.ts';
 import { summaryReply, type SummarySource } from './summary.ts';
 
 export interface HttpServerOptions {

@@ -3,8 +3,9 @@
  * sites' models, sum_i n_i w_i / sum_i n_i. Streams: one float64 running sum of model size,
  * whatever the number of sites. Base class of the other strategies, as in Flower.
  */
+import { acceptByQuorum } from './acceptance.ts';
 import { ChunkTracker, WeightedSum, weightedMetricMeans } from './aggregate.ts';
-import type { Aggregation, RoundConfig, SiteFailure, SiteResult, Strategy } from './strategy.ts';
+import type { Acceptance, AcceptancePolicy, Aggregation, RoundConfig, SiteFailure, SiteResult, Strategy } from './strategy.ts';
 
 /** A FedAvg round in progress; `finishMean` keeps float64 for strategies that post-process it. */
 export class WeightedMeanAggregation implements Aggregation {
@@ -36,6 +37,10 @@ export class WeightedMeanAggregation implements Aggregation {
 
 export class FedAvg implements Strategy {
   constructor(readonly name: string = 'fedavg') {}
+
+  acceptFit(_round: number, results: SiteResult[], failures: SiteFailure[], policy: AcceptancePolicy): Acceptance {
+    return acceptByQuorum(results, failures, policy);
+  }
 
   configureFit(_round: number, base: RoundConfig): RoundConfig {
     return { ...base };

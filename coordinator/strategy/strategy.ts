@@ -24,6 +24,14 @@ export interface SiteFailure {
   reason: string;
 }
 
+/** The federation's acceptance settings (coordinator config `quorum`). */
+export interface AcceptancePolicy {
+  minSitesToAccept: number;
+}
+
+/** A strategy's verdict on a round; a refusal says why (it goes into the run's problems). */
+export type Acceptance = { accepted: true } | { accepted: false; reason: string };
+
 /** One round's aggregation in progress. */
 export interface Aggregation {
   /** Adds `values` of site `site`'s update, starting at flat index `offset`. Chunks of one site arrive in order. */
@@ -37,6 +45,13 @@ export interface Aggregation {
 
 export interface Strategy {
   readonly name: string;
+  /**
+   * Whether fit round `round` counts, given every site's outcome (Flower's aggregate_fit
+   * receives results and failures alike). Called before `Aggregation.finish`; a round not
+   * accepted keeps the previous global model and is reported with the reason. FedAvg and
+   * its subclasses apply the federation's quorum (acceptance.ts `acceptByQuorum`).
+   */
+  acceptFit(round: number, results: SiteResult[], failures: SiteFailure[], policy: AcceptancePolicy): Acceptance;
   /** Site-side settings this strategy needs each round (e.g. FedProx's proximalMu). Merged over the base config. */
   configureFit(round: number, base: RoundConfig): RoundConfig;
   /** Starts aggregating round `round`, whose global weights before the round are `global` (do not mutate). */

@@ -7,8 +7,8 @@
  * (sites x model size float32), since each coordinate needs all of its values.
  */
 import { sortedTrimmedMean, trimCount } from './aggregate.ts';
+import { BufferedAggregation } from './buffered-aggregation.ts';
 import { FedAvg } from './fedavg.ts';
-import { BufferedAggregation } from './fedmedian.ts';
 import type { Aggregation } from './strategy.ts';
 
 /** Flower's FedTrimmedAvg default beta: the fraction cut from each end. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpServer } from '../../coordinator/http/server.ts';
 import { MetricsRegistry } from '../../coordinator/http/metrics.ts';
-import type { FederationStatus } from '../../coordinator/http/status.ts';
+import type { FederationStatus } from '../../shared/federation/status.ts';
 import { provisionFederation } from '../../cli/provision.ts';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
 import { editedCsv, HEART, HEART_SITES, heartSums, summaryOf } from '../shared/readiness/heart.ts';

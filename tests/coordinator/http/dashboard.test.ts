@@ -9,7 +9,7 @@ import {
   DASHBOARD_STYLE,
   POLL_INTERVAL_MS,
 } from '../../../coordinator/http/dashboard.ts';
-import type { FederationStatus, RoundSummary } from '../../../coordinator/http/status.ts';
+import type { FederationStatus, RoundSummary } from '../../../shared/federation/status.ts';
 import { RoundCollector } from '../../../coordinator/collector.ts';
 import { aggregateRound } from '../../../coordinator/round-outcome.ts';
 import { createStrategy } from '../../../coordinator/strategy/registry.ts';
@@ -73,7 +73,7 @@ function roundSummary(round: number, answers: { site: string; n: number; loss: n
     aggregation.add(a.site, a.n, 0, Float32Array.from([1, 2]));
   }
   for (const site of failed) collector.fail(site, 'no answer within the 60s round deadline');
-  const { record } = aggregateRound(round, collector, aggregation, strategy, 1, silentLogger);
+  const { record } = aggregateRound(round, collector, aggregation, strategy, { minSitesToAccept: 1 }, silentLogger);
   return { round: record.round, participants: record.participants, failures: record.failures, metrics: record.metrics, durationMs };
 }
 
@@ -95,7 +95,7 @@ function status(): FederationStatus {
       roundSummary(3, [{ site: 'cleveland', n: 100, loss: 0.52, auroc: 0.78 }], ['hungary'], 2000),
     ],
     prior: { version: 2, patterns: [{ pattern: '1111111', p: 0.6 }, { pattern: '1111100', p: 0.4 }] },
-    debiasing: { mode: 'auto', decision: 'on' },
+    debiasing: { version: 2, mode: 'auto', decision: 'on', weighting: 'group-balanced', dualBranch: true, share: 0.5, flagged: [], markers: [], reason: 'auto: test' },
   };
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHttpServer, type HttpServerHandle } from '../../../coordinator/http/server.ts';
 import { MetricsRegistry } from '../../../coordinator/http/metrics.ts';
-import type { FederationStatus } from '../../../coordinator/http/status.ts';
+import type { FederationStatus } from '../../../shared/federation/status.ts';
 
 function fixture(): FederationStatus {
   return {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHttpServer } from '../../../coordinator/http/server.ts';
 import { MetricsRegistry } from '../../../coordinator/http/metrics.ts';
-import type { FederationStatus } from '../../../coordinator/http/status.ts';
+import type { FederationStatus } from '../../../shared/federation/status.ts';
 import type { FederationSummary } from '../../../shared/readiness/summary.ts';
 
 const status = (): FederationStatus => ({ federation: 'heart', round: 0, rounds: 2, state: 'stats', strategy: 'fedavg', model: 'debiased', sites: [], history: [] });

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { provisionFederation, type ProvisionResult } from '../../../cli/provision.ts';
-import type { FederationStatus } from '../../../coordinator/http/status.ts';
+import type { FederationStatus } from '../../../shared/federation/status.ts';
 import type { FederationManifest, SignedManifest } from '../../../shared/federation/manifest.ts';
 import { freePort } from '../../../shared/net/free-port.ts';
 import { until, within } from './wait.ts';

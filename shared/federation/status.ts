@@ -1,8 +1,10 @@
 /**
- * What the coordinator reports about itself on /api/status (and what the
- * dashboard and `fedcausal status` read). INTERFACES.md fixes at least
- * { round, state, sites: [{ name, online, lastSeen }] }; the rest may grow.
+ * What the coordinator reports about itself on /api/status, declared once for the server
+ * (coordinator/http) and its clients (`fedcausal status`, the dashboard). INTERFACES.md
+ * fixes at least { round, state, sites: [{ name, online, lastSeen }] }; the rest may grow.
  */
+import type { DebiasingReport } from './debiasing-report.ts';
+import type { FederationState, Transition } from './state.ts';
 
 export interface SiteStatus {
   name: string;
@@ -17,11 +19,12 @@ export interface SiteStatus {
   readiness?: import('../../shared/readiness/check.ts').ReadinessReport;
 }
 
+/** One committed round as the status shows it. */
 export interface RoundSummary {
   round: number;
   participants: number;
   failures: number;
-  /** Federation-level evaluation metrics of the round (e.g. auroc, loss). */
+  /** Federation-level metrics of the round: `train_*` from the sites' training, `eval_*` from their held-out rows. */
   metrics: Record<string, number>;
   durationMs: number;
 }
@@ -31,12 +34,14 @@ export interface FederationStatus {
   /** The current (or last finished) round, 0 before the first. */
   round: number;
   rounds: number;
-  /** e.g. waiting-for-sites, training, evaluating, done, failed. */
-  state: string;
+  /** shared/federation/state.ts: the lifecycle and its legal moves. */
+  state: FederationState;
+  /** The last change of state: when and why (e.g. why the run failed). */
+  stateChange?: Transition;
   strategy: string;
   model: string;
   sites: SiteStatus[];
   history: RoundSummary[];
   prior?: { version: number; patterns: { pattern: string; p: number }[] };
-  debiasing?: unknown;
+  debiasing?: DebiasingReport;
 }

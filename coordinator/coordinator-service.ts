@@ -1,6 +1,7 @@
 import { PayloadOpener, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { ProtocolError } from '../shared/errors.ts';
+import type { FederationState } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, type ResultMeta } from '../shared/protocol/messages.ts';
@@ -16,8 +17,8 @@ export interface EndpointLimits {
 /** What the endpoint needs from the round loop. */
 export interface RoundGate {
   federation: string;
-  /** 'finished' once the federation ended: disconnects are then expected. */
-  readonly state: string;
+  /** 'finished' or 'failed' once the federation ended: disconnects are then expected. */
+  readonly state: FederationState;
   /** The round and result kind being collected from `site` now, or undefined if nothing is expected from it. */
   expectation(site: string): { round: number; kind: string } | undefined;
   /** Hands over a verified result; `replay` re-reads its weights in order. Resolves once applied. */
@@ -105,7 +106,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
         const wasCurrent = this.deps.directory.sink(site) === sink;
         this.deps.directory.disconnect(site, sink);
         if (wasCurrent) {
-          if (this.deps.gate.state === 'finished') this.deps.log.info('site left', { site });
+          if (this.deps.gate.state === 'finished' || this.deps.gate.state === 'failed') this.deps.log.info('site left', { site });
           else this.deps.log.warn('site disconnected', { site });
           this.deps.gate.disconnected(site);
         }

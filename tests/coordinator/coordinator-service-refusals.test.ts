@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SiteDirectory } from '../../coordinator/directory.ts';
-import { CoordinatorService, type RoundGate } from '../../coordinator/endpoint.ts';
+import { CoordinatorService, type RoundGate } from '../../coordinator/coordinator-service.ts';
 import { MemorySpool } from '../../coordinator/spool.ts';
 import { PayloadSealer, type SealMeta } from '../../shared/crypto/envelope.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';

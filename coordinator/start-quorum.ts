@@ -1,0 +1,54 @@
+/**
+ * The federation's quorum settings, and the wait for enough sites to start: the one
+ * part of the round loop that waits on sites joining rather than on their answers.
+ */
+import type { Logger } from '../shared/logger.ts';
+import type { SiteDirectory } from './directory.ts';
+import type { AcceptancePolicy } from './strategy/strategy.ts';
+
+export interface Quorum extends AcceptancePolicy {
+  minSitesToStart: number;
+  /** Statistics and final evaluation: how long a site that is offline may take to come back before it fails the round. */
+  rejoinGraceMs: number;
+  roundDeadlineMs: number;
+  /** Give up on the start quorum after this long. */
+  startTimeoutMs: number;
+  /** Wait this long for every site before starting with `minSitesToStart`. */
+  waitForAllMs: number;
+}
+
+/**
+ * Waits for every training site, for `waitForAllMs` at most; then starts once
+ * `minSitesToStart` are online (a site that cannot start, say with bad data, does not
+ * block the others), and fails at `startTimeoutMs` if even those never came. A stop
+ * (`stop` aborted: SIGTERM) ends the wait at once instead of after the start timeout.
+ */
+export async function waitForStartQuorum(sites: readonly string[], directory: SiteDirectory, q: Quorum, stop: AbortSignal, log: Logger): Promise<void> {
+  const { minSitesToStart: need, startTimeoutMs, waitForAllMs } = q;
+  const onlineTraining = () => sites.filter((s) => directory.online().includes(s)).length;
+  const t0 = Date.now();
+  const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && Date.now() - t0 >= waitForAllMs);
+  if (!ready())
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(allTimer);
+        clearTimeout(timer);
+        off();
+        stop.removeEventListener('abort', onStop);
+        if (error) reject(error);
+        else resolve();
+      };
+      const check = () => ready() && done();
+      const allTimer = setTimeout(check, waitForAllMs);
+      const timer = setTimeout(() => {
+        if (onlineTraining() >= need) return done();
+        done(new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${startTimeoutMs / 1000}s`));
+      }, startTimeoutMs);
+      const off = directory.onChange(check);
+      const onStop = () => done(new Error(`stopped while waiting for sites (${String(stop.reason)})`));
+      if (stop.aborted) onStop();
+      else stop.addEventListener('abort', onStop, { once: true });
+    });
+  const missing = sites.filter((s) => !directory.online().includes(s));
+  if (missing.length) log.warn('starting without every site', { missing, waitedSeconds: Math.round((Date.now() - t0) / 1000), minSitesToStart: need });
+}

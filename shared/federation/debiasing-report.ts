@@ -1,0 +1,41 @@
+/**
+ * The debiasing report of a `debiased` run, as the coordinator writes it (results file
+ * `debiasing`, /api/status `debiasing`, INTERFACES.md) and as its readers (`fedcausal
+ * demo`, the eval report) take it: one declaration for both sides.
+ */
+import type { HealthFigures } from '../data/debias-health.ts';
+import type { FlaggedFeature } from '../model/variants/debiased/config.ts';
+
+/** One round's debiasing health (INTERFACES.md `debiasing.health`). */
+export interface DebiasHealth extends HealthFigures {
+  round: number;
+  /** Total variation distance between the pattern prior of this round's sites and the last round's. */
+  priorDrift: number;
+  /** Whether this round's figures made the coordinator temper the weights from the next round on. */
+  tempered: boolean;
+  /** The tempering factor this round trained with (1 = full weights). */
+  temper: number;
+}
+
+/** What the outcome-balancing round fitted (present when outcome weights are on). */
+export interface BalanceReport {
+  cells: number;
+  maxWeight: number;
+  clippedShare: number;
+}
+
+export interface DebiasingReport {
+  /** 2: flagged features carry their source, health per round, markers (CHANGELOG). */
+  version: number;
+  mode: string;
+  decision: 'on' | 'off';
+  weighting: string;
+  dualBranch: boolean;
+  share: number;
+  flagged: FlaggedFeature[];
+  markers: string[];
+  reason: string;
+  balance?: BalanceReport;
+  /** Filled round by round while training. */
+  health?: DebiasHealth[];
+}
