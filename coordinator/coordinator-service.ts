@@ -40,6 +40,8 @@ export interface EndpointDeps {
   log: Logger;
   /** Called with a reason for every refused message (metrics). */
   onReject?: (reason: string, site: string | undefined) => void;
+  /** Called with the size of every result chunk received (metrics). */
+  onBytes?: (bytes: number) => void;
 }
 
 /**
@@ -147,6 +149,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       for await (const c of msg.chunks) {
         if (c.length > this.deps.limits.maxChunkSize + 64)
           throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
+        this.deps.onBytes?.(c.length);
         reader.push(opener.open(i++, c));
         spool.append(c);
       }

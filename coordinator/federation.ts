@@ -34,7 +34,18 @@ export interface FederationSettings {
 }
 
 /** Wires directory, endpoint and round loop: the coordinator, minus its transports. */
-export function createFederation(s: FederationSettings, log: Logger, onEvent?: RoundLoopOptions['onEvent'], onReject?: (reason: string, site?: string) => void) {
+/** Counts the payload bytes exchanged with the sites (the coordinator's /metrics). */
+export interface PayloadMeter {
+  payloadBytes(direction: 'in' | 'out', bytes: number): void;
+}
+
+export function createFederation(
+  s: FederationSettings,
+  log: Logger,
+  onEvent?: RoundLoopOptions['onEvent'],
+  onReject?: (reason: string, site?: string) => void,
+  meter?: PayloadMeter,
+) {
   const directory = new SiteDirectory(s.sites);
   // A round's task payload is the same for every site: hash it once, sign per site.
   const digests = new WeakMap<Uint8Array, string>();
@@ -45,6 +56,7 @@ export function createFederation(s: FederationSettings, log: Logger, onEvent?: R
       signingSecretKey: s.identity.signing.secretKey,
       plainDigest,
     });
+    meter?.payloadBytes('out', payload.length);
     // Re-iterable: a pending task is re-sent when a site reconnects.
     return { header: sealer.header, signature: sealer.signature, chunks: { [Symbol.iterator]: () => sealer.chunks() } };
   };
@@ -77,6 +89,7 @@ export function createFederation(s: FederationSettings, log: Logger, onEvent?: R
     spool: (site) => (s.spool === 'file' ? new FileSpool(site) : new MemorySpool()),
     log: log.child({ component: 'endpoint' }),
     onReject,
+    ...(meter ? { onBytes: (n: number) => meter.payloadBytes('in', n) } : {}),
   });
   return { directory, loop, service };
 }

@@ -5,7 +5,8 @@ import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
 import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
-import { MetricsRegistry } from './http/metrics.ts';
+import { CoordinatorMetrics, metricsSourceFromStatus } from './metrics/coordinator-metrics.ts';
+import { FEDERATION_STATES } from '../shared/federation/state.ts';
 import { startHttpServer } from './http/server.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
 import type { FederationOutcome } from './round-loop.ts';
@@ -32,7 +33,6 @@ export async function startCoordinator(
 ): Promise<CoordinatorRun> {
   const cfg = loadCoordinatorConfig(configPath);
   await loadBackend(backendFromEnv(process.env), log);
-  const metrics = new MetricsRegistry();
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg));
@@ -60,31 +60,14 @@ export async function startCoordinator(
     },
     log,
     (e) => {
-      if (e.type === 'state') metrics.set('round', 'Current federated round', e.round);
-      else {
-        metrics.inc('rounds_completed_total', 'Rounds committed', { accepted: String(e.record.accepted) });
-        metrics.set('round_duration_seconds', 'Wall time of the last round', e.record.durationMs / 1000);
-        metrics.set('round_participants', 'Sites whose update was aggregated in the last round', e.record.participants);
-        for (const [k, v] of Object.entries(e.record.metrics))
-          if (Number.isFinite(v)) metrics.set('round_metric', 'Federation-level metric of the last round', { metric: k }, v);
-        for (const f of e.record.failed) metrics.inc('site_failures_total', 'Sites that failed a round', { site: f.site });
-        const h = e.record.health;
-        if (h) {
-          // The debiasing health of the last round (METHOD.md: watch for the collapse in training).
-          for (const [feature, v] of Object.entries(h.weightedAssociation))
-            if (Number.isFinite(v)) metrics.set('debias_weighted_association', 'Weighted AUROC of a flagged reading against the label in the training rows (0.5 balanced, below reversed)', { feature }, v);
-          for (const [feature, v] of Object.entries(h.reliance))
-            if (Number.isFinite(v)) metrics.set('debias_reliance', 'Within-class correlation of the model score with a flagged reading (0 = unused, below 0 = reversed)', { feature }, v);
-          if (Number.isFinite(h.conflictingShare)) metrics.set('debias_conflicting_share', 'Share of training weight on up-weighted (bias-conflicting) rows', h.conflictingShare);
-          if (Number.isFinite(h.effectiveSampleSize)) metrics.set('debias_effective_sample_size', 'Effective sample size of the training weights, as a share of the rows', h.effectiveSampleSize);
-          metrics.set('debias_prior_drift', 'Total variation distance of the pattern prior from the last round', h.priorDrift);
-          metrics.set('debias_temper', 'Tempering factor of the debiasing weights (1 = full)', h.temper);
-          if (h.tempered) metrics.inc('debias_tempered_total', 'Rounds after which the debiasing weights were tempered');
-        }
+      if (e.type !== 'state') {
+        metrics.roundCommitted({ ...e.record, durationSeconds: e.record.durationMs / 1000 });
+        if (e.record.health) metrics.debiasHealth(e.record.health);
         log.info('round committed', { round: e.record.round, participants: e.record.participants, failures: e.record.failures, ...e.record.metrics });
       }
     },
-    (reason, site) => metrics.inc('rejected_messages_total', 'Messages refused by the coordinator', { reason, site: site ?? 'unknown' }),
+    (reason, site) => metrics.refused(reason, site),
+    { payloadBytes: (direction, bytes) => metrics.payloadBytes(direction, bytes) },
   );
   const status = (): FederationStatus => ({
     federation: cfg.federation,
@@ -106,6 +89,7 @@ export async function startCoordinator(
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
   });
+  const metrics = new CoordinatorMetrics(metricsSourceFromStatus(status), FEDERATION_STATES);
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
   const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log }).catch(async (e: Error) => {

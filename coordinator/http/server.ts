@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
-import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from './metrics.ts';
 import type { FederationStatus } from '../../shared/federation/status.ts';
 import { summaryReply, type SummarySource } from './summary.ts';
 
@@ -17,8 +16,14 @@ export interface HttpServerOptions {
   port: number;
   status: () => FederationStatus;
   summary?: SummarySource;
-  metrics: MetricsRegistry;
+  metrics: MetricsEndpoint;
   log?: Logger;
+}
+
+/** What the HTTP side needs of the metrics (coordinator/metrics/coordinator-metrics.ts). */
+export interface MetricsEndpoint {
+  httpRequest(path: string): void;
+  render(): Promise<{ body: string; contentType: string }>;
 }
 
 export interface HttpServerHandle {
@@ -42,31 +47,16 @@ function json(status: number, doc: unknown, headers?: Record<string, string>): R
   return { status, type: JSON_TYPE, body: JSON.stringify(doc) + '\n', headers };
 }
 
-/**
- * Gauges that follow from the status alone, refreshed on every scrape so
- * /metrics is meaningful even before the coordinator records anything itself.
- */
-function refreshStatusGauges(m: MetricsRegistry, s: FederationStatus): void {
-  m.set('round', 'Current federated round (0 before the first).', s.round);
-  m.set('rounds_planned', 'Rounds this federation will run.', s.rounds);
-  m.set('sites_online', 'Sites currently connected.', s.sites.filter((x) => x.online).length);
-  m.set('sites_known', 'Sites in the federation manifest.', s.sites.length);
-  for (const site of s.sites) {
-    m.set('site_online', 'Whether a site is connected (1) or not (0).', { site: site.name }, site.online ? 1 : 0);
-    m.set('site_rounds_completed', 'Rounds a site has completed.', { site: site.name }, site.roundsCompleted);
-  }
-}
-
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
   const log = (opts.log ?? silentLogger).child({ component: 'http' });
 
-  function handle(req: IncomingMessage): Reply {
+  async function handle(req: IncomingMessage): Promise<Reply> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const route = (ROUTES as readonly string[]).includes(path) ? (path as Route) : undefined;
     if (!route) return json(404, { error: 'not found', path, endpoints: ROUTES });
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return json(405, { error: `method ${req.method} not allowed`, allowed: ['GET', 'HEAD'] }, { allow: 'GET, HEAD' });
-    opts.metrics.inc('http_requests_total', 'HTTP requests served, by endpoint.', { path: route });
+    opts.metrics.httpRequest(route);
     switch (route) {
       case '/healthz':
         return { status: 200, type: 'text/plain; charset=utf-8', body: 'ok' };
@@ -74,9 +64,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
         return json(200, opts.status());
       case '/api/summary':
         return json(...summaryReply(opts.summary));
-      case '/metrics':
-        refreshStatusGauges(opts.metrics, opts.status());
-        return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: opts.metrics.render() };
+      case '/metrics': {
+        const m = await opts.metrics.render();
+        return { status: 200, type: m.contentType, body: m.body };
+      }
       case '/':
         return {
           status: 200,
@@ -87,10 +78,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     }
   }
 
-  function respond(req: IncomingMessage, res: ServerResponse): void {
+  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let reply: Reply;
     try {
-      reply = handle(req);
+      reply = await handle(req);
     } catch (err) {
       // A status or metrics callback failed: report it, keep serving.
       log.error('http handler failed', { path: req.url, error: (err as Error).message });
@@ -107,7 +98,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  const server = createServer(respond);
+  const server = createServer((req, res) => void respond(req, res));
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       reject(new Error(`cannot serve HTTP on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));

@@ -5,7 +5,7 @@ export interface MetricsSource {
   round(): number;
   roundsPlanned(): number;
   state(): string;
-  sites(): { online: boolean }[];
+  sites(): { name: string; online: boolean }[];
 }
 
 /** A committed round, as the metrics need it. */
@@ -33,7 +33,7 @@ export class CoordinatorMetrics {
   private readonly participants: Gauge;
   private readonly roundMetric: Gauge<'metric'>;
   private readonly siteFailures: Counter<'site' | 'reason'>;
-  private readonly refusals: Counter<'reason'>;
+  private readonly refusals: Counter<'reason' | 'site'>;
   private readonly bytes: Counter<'direction'>;
   private readonly httpRequests: Counter<'path'>;
   private readonly debias: {
@@ -64,13 +64,27 @@ export class CoordinatorMetrics {
     new Gauge({ name: 'fedcausal_federation_training', help: '1 while rounds are running (the alert on missing rounds reads it).', registers, collect() { this.set(source.state() === 'training' ? 1 : 0); } });
     new Gauge({ name: 'fedcausal_sites_enrolled', help: 'Sites in the signed manifest.', registers, collect() { this.set(source.sites().length); } });
     new Gauge({ name: 'fedcausal_sites_connected', help: 'Sites connected now.', registers, collect() { this.set(source.sites().filter((s) => s.online).length); } });
+    new Gauge({
+      name: 'fedcausal_site_online',
+      help: 'Whether an enrolled site is connected (1) or not (0).',
+      labelNames: ['site'],
+      registers,
+      collect() {
+        for (const s of source.sites()) this.set({ site: s.name }, s.online ? 1 : 0);
+      },
+    });
     this.roundsTotal = new Counter({ name: 'fedcausal_rounds_total', help: 'Rounds committed, by whether their aggregate was accepted.', labelNames: ['outcome'], registers });
     this.roundDuration = new Histogram({ name: 'fedcausal_round_duration_seconds', help: 'Wall time of a committed round.', buckets: ROUND_SECONDS, registers });
     this.phaseDuration = new Histogram({ name: 'fedcausal_phase_duration_seconds', help: 'Wall time of a round phase (configure, collect, aggregate, evaluate, commit).', labelNames: ['phase'], buckets: ROUND_SECONDS, registers });
     this.participants = new Gauge({ name: 'fedcausal_round_participants', help: 'Sites whose update was aggregated in the last committed round.', registers });
     this.roundMetric = new Gauge({ name: 'fedcausal_round_metric', help: 'Federation-level evaluation metric of the last committed round (loss, auroc, ...).', labelNames: ['metric'], registers });
     this.siteFailures = new Counter({ name: 'fedcausal_site_failures_total', help: 'Sites that failed a round, by site and reason.', labelNames: ['site', 'reason'], registers });
-    this.refusals = new Counter({ name: 'fedcausal_refusals_total', help: 'Messages or connections refused by the coordinator, by reason.', labelNames: ['reason'], registers });
+    this.refusals = new Counter({
+      name: 'fedcausal_refusals_total',
+      help: 'Messages refused by the coordinator, by reason and site (a site is named only once its signature verified; otherwise "unknown").',
+      labelNames: ['reason', 'site'],
+      registers,
+    });
     this.bytes = new Counter({ name: 'fedcausal_payload_bytes_total', help: 'Payload bytes exchanged with the sites, by direction (in: from sites, out: to sites).', labelNames: ['direction'], registers });
     this.httpRequests = new Counter({ name: 'fedcausal_http_requests_total', help: 'HTTP requests served, by endpoint.', labelNames: ['path'], registers });
     this.debias = {
@@ -89,15 +103,15 @@ export class CoordinatorMetrics {
     this.roundDuration.observe(r.durationSeconds);
     this.participants.set(r.participants);
     for (const [metric, v] of Object.entries(r.metrics)) if (Number.isFinite(v)) this.roundMetric.set({ metric }, v);
-    for (const f of r.failed) this.siteFailures.inc({ site: f.site, reason: f.reason });
+    for (const f of r.failed) this.siteFailures.inc({ site: f.site, reason: reasonLabel(f.reason) });
   }
 
   phase(phase: string, seconds: number): void {
     this.phaseDuration.observe({ phase }, seconds);
   }
 
-  refused(reason: string): void {
-    this.refusals.inc({ reason });
+  refused(reason: string, site: string | undefined): void {
+    this.refusals.inc({ reason, site: site ?? 'unknown' });
   }
 
   payloadBytes(direction: 'in' | 'out', bytes: number): void {
@@ -130,4 +144,19 @@ export class CoordinatorMetrics {
   async render(): Promise<{ body: string; contentType: string }> {
     return { body: await this.registry.metrics(), contentType: this.registry.contentType };
   }
+}
+
+/** The live gauges read the same status `/api/status` serves. */
+export function metricsSourceFromStatus(status: () => { round: number; rounds: number; state: string; sites: { name: string; online: boolean }[] }): MetricsSource {
+  return {
+    round: () => status().round,
+    roundsPlanned: () => status().rounds,
+    state: () => status().state,
+    sites: () => status().sites,
+  };
+}
+
+/** A failure reason as a label: numbers folded (deadlines, sizes) and length bounded, so the series stay few. */
+export function reasonLabel(reason: string): string {
+  return reason.replace(/\d+(\.\d+)?/g, 'N').slice(0, 80);
 }

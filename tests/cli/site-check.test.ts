@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpServer } from '../../coordinator/http/server.ts';
-import { MetricsRegistry } from '../../coordinator/http/metrics.ts';
+import { CoordinatorMetrics, metricsSourceFromStatus } from '../../coordinator/metrics/coordinator-metrics.ts';
 import type { FederationStatus } from '../../shared/federation/status.ts';
 import { provisionFederation } from '../../cli/provision.ts';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
@@ -81,7 +81,7 @@ test('a site whose cholesterol is in mmol/L is not ready: exit 1, the reason nam
 test('the summary from the coordinator: GET /api/summary, 503 before the statistics rounds (exit 1)', async (t) => {
   let published: typeof summary | undefined;
   const status = () => ({ federation: 'heart', round: 0, rounds: 2, state: 'stats', strategy: 'fedavg', model: 'debiased', sites: [], history: [] }) as FederationStatus;
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, summary: () => published, metrics: new MetricsRegistry() });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, summary: () => published, metrics: new CoordinatorMetrics(metricsSourceFromStatus(status), []) });
   t.after(() => server.close());
   const url = `http://127.0.0.1:${server.port}`;
   const early = await runCli(['site', 'check', '--config', kit('hungary'), '--summary', url]);

@@ -30,7 +30,7 @@ test('health figures per round in the results, /api/status and /metrics', { time
     assert.deepEqual(live.flagged?.map((f) => [f.feature, f.source]), [['oldpeak', 'suspect']]);
     const metrics = await fed.getText('/metrics');
     assert.match(metrics, /fedcausal_debias_weighted_association\{feature="oldpeak"\} 0\.\d+/);
-    assert.match(metrics, /fedcausal_debias_effective_sample_size 0\.\d+/);
+    assert.match(metrics, /fedcausal_debias_effective_sample_size_ratio 0\.\d+/);
     assert.match(metrics, /fedcausal_debias_reliance\{feature="oldpeak"\} -?\d/);
 
     assert.equal(await coordinator.exitCode(90_000), 0, 'coordinator exit code');

@@ -107,7 +107,7 @@ test('garbage and forged messages are refused; the federation completes with eve
     );
     assert.equal(status.round, 0, 'no round started');
     const metrics = await fed.getText('/metrics');
-    const rejected = (labels: Record<string, string>) => counter(metrics, 'fedcausal_rejected_messages_total', labels);
+    const rejected = (labels: Record<string, string>) => counter(metrics, 'fedcausal_refusals_total', labels);
     // The garbage header and the chunk-first stream (refused by the gRPC layer, counted by the endpoint).
     assert.equal(rejected({ reason: 'malformed', site: 'unknown' }), 2, 'garbage header and chunk-first stream counted');
     // Unverified senders are never named by the name they claim: a forger must not pick metric labels.

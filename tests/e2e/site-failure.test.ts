@@ -54,9 +54,9 @@ test('a site killed mid-round: the round completes without it, and it rejoins af
       assert.equal(r2.participants, 2, 'round 2 participants');
       assert.equal(r2.failures, 1, 'round 2 failures');
       const metrics = await fed.getText('/metrics');
-      assert.match(metrics, new RegExp(`^fedcausal_site_failures_total\\{site="${VICTIM}"\\} 1$`, 'm'));
+      assert.match(metrics, new RegExp(`^fedcausal_site_failures_total\\{site="${VICTIM}",reason="[^"]+"\\} 1$`, 'm'));
       for (const s of SITES.filter((s) => s !== VICTIM))
-        assert.doesNotMatch(metrics, new RegExp(`fedcausal_site_failures_total\\{site="${s}"\\}`), `${s} never failed`);
+        assert.doesNotMatch(metrics, new RegExp(`fedcausal_site_failures_total\\{site="${s}",`), `${s} never failed`);
 
       assert.equal(await coordinator.exitCode(90_000), 0, 'coordinator exit code');
       assert.equal(await restarted!.exitCode(10_000), 0, 'restarted site exit code');

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHttpServer, type HttpServerHandle } from '../../../coordinator/http/server.ts';
-import { MetricsRegistry } from '../../../coordinator/http/metrics.ts';
+import { CoordinatorMetrics, metricsSourceFromStatus } from '../../../coordinator/metrics/coordinator-metrics.ts';
+import { FEDERATION_STATES } from '../../../shared/federation/state.ts';
 import type { FederationStatus } from '../../../shared/federation/status.ts';
 
 function fixture(): FederationStatus {
@@ -27,8 +28,8 @@ function fixture(): FederationStatus {
 async function start(
   t: { after(fn: () => Promise<void>): void },
   status: () => FederationStatus = fixture,
-  metrics = new MetricsRegistry(),
-): Promise<{ server: HttpServerHandle; url: string; metrics: MetricsRegistry }> {
+  metrics = new CoordinatorMetrics(metricsSourceFromStatus(status), FEDERATION_STATES),
+): Promise<{ server: HttpServerHandle; url: string; metrics: CoordinatorMetrics }> {
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, metrics });
   t.after(() => server.close());
   return { server, url: `http://127.0.0.1:${server.port}`, metrics };
@@ -70,34 +71,41 @@ test('/api/status reflects the status at the time of each request', async (t) =>
   assert.equal((await (await fetch(`${url}/api/status`)).json()).round, 5);
 });
 
-test('/metrics serves Prometheus text 0.0.4 with HELP/TYPE lines and escaped labels', async (t) => {
-  const metrics = new MetricsRegistry();
-  metrics.inc('rejected_messages_total', 'Messages refused by the coordinator', { site: 'hungary', reason: 'say "hi"\\\n' });
+test('/metrics serves the prom-client registry: live gauges from the status, counters, runtime metrics', async (t) => {
+  const metrics = new CoordinatorMetrics(metricsSourceFromStatus(fixture), FEDERATION_STATES);
+  metrics.refused('bad-signature', undefined);
+  metrics.roundCommitted({ accepted: true, durationSeconds: 3, participants: 1, metrics: { eval_auroc: 0.75 }, failed: [{ site: 'hungary', reason: 'no answer within the 60s round deadline' }] });
   const { url } = await start(t, fixture, metrics);
   const res = await fetch(`${url}/metrics`);
   assert.equal(res.status, 200);
-  assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-  const text = await res.text();
-  const lines = text.trimEnd().split('\n');
-  assert.ok(lines.includes('# HELP fedcausal_rejected_messages_total Messages refused by the coordinator'));
-  assert.ok(lines.includes('# TYPE fedcausal_rejected_messages_total counter'));
-  assert.ok(lines.includes('fedcausal_rejected_messages_total{reason="say \\"hi\\"\\\\\\n",site="hungary"} 1'), text);
-  // Gauges derived from the status.
-  assert.ok(lines.includes('# TYPE fedcausal_round gauge'));
-  assert.ok(lines.includes('fedcausal_round 2'));
-  assert.ok(lines.includes('fedcausal_sites_online 1'));
-  assert.ok(lines.includes('fedcausal_site_online{site="cleveland"} 1'));
-  assert.ok(lines.includes('fedcausal_site_online{site="hungary"} 0'));
-  // Every sample line is a fedcausal_ metric; every family has HELP and TYPE.
-  for (const l of lines) assert.match(l, /^(# (HELP|TYPE) fedcausal_\w+ .+|fedcausal_\w+(\{.*\})? \S+)$/, l);
-  const families = new Set(lines.filter((l) => !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
-  for (const f of families) {
-    assert.ok(lines.some((l) => l.startsWith(`# HELP ${f} `)), `HELP for ${f}`);
-    assert.ok(lines.some((l) => l.startsWith(`# TYPE ${f} `)), `TYPE for ${f}`);
-  }
+  assert.match(res.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+  const lines = (await res.text()).trimEnd().split('\n');
+  for (const l of [
+    '# TYPE fedcausal_round gauge',
+    'fedcausal_round 2',
+    'fedcausal_rounds_planned 20',
+    'fedcausal_sites_connected 1',
+    'fedcausal_sites_enrolled 2',
+    'fedcausal_federation_training 1',
+    'fedcausal_federation_state{state="training"} 1',
+    'fedcausal_federation_state{state="finished"} 0',
+    '# TYPE fedcausal_rounds_total counter',
+    'fedcausal_rounds_total{outcome="accepted"} 1',
+    'fedcausal_refusals_total{reason="bad-signature",site="unknown"} 1',
+    'fedcausal_site_online{site="cleveland"} 1',
+    'fedcausal_site_online{site="hungary"} 0',
+    'fedcausal_site_failures_total{site="hungary",reason="no answer within the Ns round deadline"} 1',
+    'fedcausal_round_duration_seconds_count 1',
+    'fedcausal_round_metric{metric="eval_auroc"} 0.75',
+  ])
+    assert.ok(lines.includes(l), `${l}\n${lines.join('\n')}`);
+  // Process and Node.js runtime metrics come with it.
+  assert.ok(lines.some((l) => l.startsWith('process_resident_memory_bytes ')));
+  assert.ok(lines.some((l) => l.startsWith('nodejs_eventloop_lag_seconds ')));
   // Requests are counted per endpoint.
   await fetch(`${url}/healthz`).then((r) => r.text());
-  assert.equal(metrics.get('http_requests_total', { path: '/healthz' }), 1);
+  const again = (await (await fetch(`${url}/metrics`)).text()).split('\n');
+  assert.ok(again.includes('fedcausal_http_requests_total{path="/healthz"} 1'));
 });
 
 test('/ serves a self-contained HTML dashboard', async (t) => {
@@ -158,11 +166,11 @@ test('a failing status callback gives 500 and the server keeps serving', async (
 });
 
 test('close() stops serving, frees the port and is idempotent; a busy port is reported', async () => {
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status: fixture, metrics: new MetricsRegistry() });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status: fixture, metrics: new CoordinatorMetrics(metricsSourceFromStatus(fixture), FEDERATION_STATES) });
   const url = `http://127.0.0.1:${server.port}`;
   assert.equal(await (await fetch(`${url}/healthz`)).text(), 'ok'); // leaves a keep-alive connection open
   await assert.rejects(
-    startHttpServer({ host: '127.0.0.1', port: server.port, status: fixture, metrics: new MetricsRegistry() }),
+    startHttpServer({ host: '127.0.0.1', port: server.port, status: fixture, metrics: new CoordinatorMetrics(metricsSourceFromStatus(fixture), FEDERATION_STATES) }),
     (err: Error) => err.message.startsWith(`cannot serve HTTP on 127.0.0.1:${server.port}: `) && /EADDRINUSE/.test(err.message),
   );
   await server.close();
@@ -170,7 +178,7 @@ test('close() stops serving, frees the port and is idempotent; a busy port is re
   await assert.rejects(fetch(`${url}/healthz`));
   assert.ok(!process.getActiveResourcesInfo().includes('TCPServerWrap'), String(process.getActiveResourcesInfo()));
   // The same port can be bound again.
-  const again = await startHttpServer({ host: '127.0.0.1', port: server.port, status: fixture, metrics: new MetricsRegistry() });
+  const again = await startHttpServer({ host: '127.0.0.1', port: server.port, status: fixture, metrics: new CoordinatorMetrics(metricsSourceFromStatus(fixture), FEDERATION_STATES) });
   assert.equal(again.port, server.port);
   await again.close();
 });

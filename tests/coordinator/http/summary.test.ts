@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHttpServer } from '../../../coordinator/http/server.ts';
-import { MetricsRegistry } from '../../../coordinator/http/metrics.ts';
+import { CoordinatorMetrics, metricsSourceFromStatus } from '../../../coordinator/metrics/coordinator-metrics.ts';
 import type { FederationStatus } from '../../../shared/federation/status.ts';
 import type { FederationSummary } from '../../../shared/readiness/summary.ts';
 
@@ -10,7 +10,7 @@ const status = (): FederationStatus => ({ federation: 'heart', round: 0, rounds:
 
 test('/api/summary answers 503 before the summary exists and the summary after', async (t) => {
   let summary: FederationSummary | undefined;
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, summary: () => summary, metrics: new MetricsRegistry() });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, summary: () => summary, metrics: new CoordinatorMetrics(metricsSourceFromStatus(status), []) });
   t.after(() => server.close());
   const url = `http://127.0.0.1:${server.port}/api/summary`;
   const early = await fetch(url);
@@ -25,7 +25,7 @@ test('/api/summary answers 503 before the summary exists and the summary after',
 });
 
 test('a server started without a summary source answers 503', async (t) => {
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, metrics: new MetricsRegistry() });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status, metrics: new CoordinatorMetrics(metricsSourceFromStatus(status), []) });
   t.after(() => server.close());
   assert.equal((await fetch(`http://127.0.0.1:${server.port}/api/summary`)).status, 503);
 });
