@@ -42,6 +42,7 @@ export async function startCoordinator(
     store.close();
     throw new Error(`federation "${cfg.federation}" already finished at ${finished.at} (results: ${finished.results}); move ${store.path} away to run it again`);
   }
+  let phase: { state: string; since: number } | undefined;
   const fed = createFederation(
     {
       federation: cfg.federation,
@@ -60,7 +61,12 @@ export async function startCoordinator(
     },
     log,
     (e) => {
-      if (e.type !== 'state') {
+      if (e.type === 'state') {
+        // Each state is a phase of the round: its duration ends where the next one begins.
+        const now = Date.now();
+        if (phase) metrics.phase(phase.state, (now - phase.since) / 1000);
+        phase = { state: e.state, since: now };
+      } else {
         metrics.roundCommitted({ ...e.record, durationSeconds: e.record.durationMs / 1000 });
         if (e.record.health) metrics.debiasHealth(e.record.health);
         log.info('round committed', { round: e.record.round, participants: e.record.participants, failures: e.record.failures, ...e.record.metrics });

@@ -7,6 +7,18 @@ import assert from 'node:assert/strict';
 import type { DebiasHealth as Health } from '../../coordinator/debias-monitor.ts';
 import type { ResultsFile } from '../../cli/results.ts';
 import { until, withFederation } from './helpers/federation.ts';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** The production /metrics passes promtool, and every fedcausal_ metric the alert rules read is emitted. */
+function checkScrape(metrics: string): void {
+  const alerts = readFileSync('deploy/prometheus/alerts.yml', 'utf8');
+  for (const name of new Set(alerts.match(/fedcausal_[a-z_]+/g)))
+    assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), `${name}, read by deploy/prometheus/alerts.yml, is declared in the scrape`);
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+  if (promtool.error) return void console.log('# promtool not installed: /metrics not linted');
+  assert.equal(promtool.status, 0, `promtool check metrics:\n${promtool.stdout}${promtool.stderr}`);
+}
 
 const SITES = ['cleveland', 'hungary', 'va'];
 const ROUNDS = 4;
@@ -32,6 +44,12 @@ test('health figures per round in the results, /api/status and /metrics', { time
     assert.match(metrics, /fedcausal_debias_weighted_association\{feature="oldpeak"\} 0\.\d+/);
     assert.match(metrics, /fedcausal_debias_effective_sample_size_ratio 0\.\d+/);
     assert.match(metrics, /fedcausal_debias_reliance\{feature="oldpeak"\} -?\d/);
+    checkScrape(metrics);
+    // Counters move with rounds.
+    const committed = (text: string) => Number(/^fedcausal_rounds_total\{outcome="accepted"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    const before = committed(metrics);
+    assert.ok(before >= 1, 'a committed round is counted');
+    await until(async () => (committed(await fed.getText('/metrics')) > before ? true : undefined), 60_000, 'the rounds counter to move');
 
     assert.equal(await coordinator.exitCode(90_000), 0, 'coordinator exit code');
     for (const s of sites) assert.equal(await s.exitCode(10_000), 0, `${s.name} exit code`);
