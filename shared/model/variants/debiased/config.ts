@@ -1,12 +1,18 @@
-import { InputError } from '../../../errors.ts';
+import { z } from 'zod';
+import { bool, choice, int, names, real, strict } from '../../../config/fields.ts';
+import { fieldError, parseInput, type InputSource } from '../../../config/issues.ts';
 
 /**
  * Settings of the `debiased` variant (METHOD.md Parts 1-3), read from the model
  * section's `debiasing` object. Every term can be switched off, so the ablation
  * table (backbone alone, + Part 1, + Part 2, both) comes from one code path.
  */
-export type DebiasMode = 'off' | 'on' | 'auto';
-export type Adjustment = 'exact' | 'nwgm' | 'none';
+const MODES = ['off', 'on', 'auto'] as const;
+const ADJUSTMENTS = ['exact', 'nwgm', 'none'] as const;
+const WEIGHTINGS = ['outcome', 'drop', 'adaptive', 'group-balanced', 'lff'] as const;
+const BIAS_INPUTS = ['flagged', 'all'] as const;
+export type DebiasMode = (typeof MODES)[number];
+export type Adjustment = (typeof ADJUSTMENTS)[number];
 /**
  * How flagged readings are debiased: 'outcome' (default) weights rows by
  * P(y) / P(y | flagged readings, pattern), so in the weighted rows they carry no
@@ -15,10 +21,10 @@ export type Adjustment = 'exact' | 'nwgm' | 'none';
  * turn the dual branch (Part 2) on with LfF-style weights: 'adaptive' (LfF behind a
  * flagged bias view, else group-balanced), 'group-balanced' or 'lff'.
  */
-export type Weighting = 'outcome' | 'drop' | 'adaptive' | 'group-balanced' | 'lff';
+export type Weighting = (typeof WEIGHTINGS)[number];
 /** The weightings that train the dual branch. */
 export const DUAL_BRANCH_WEIGHTINGS: readonly Weighting[] = ['adaptive', 'group-balanced', 'lff'];
-export type BiasInputs = 'flagged' | 'all';
+export type BiasInputs = (typeof BIAS_INPUTS)[number];
 
 export interface FlaggedFeature {
   feature: string;
@@ -164,107 +170,74 @@ export const DEFAULT_DEBIAS_CONFIG: DebiasConfig = {
   decide: DEFAULT_DECIDE,
 };
 
-type NumKey = 'maxWeight' | 'reversalTolerance' | 'share' | 'confounderDim' | 'headHidden' | 'gceQ' | 'lambdaBias' | 'lambdaSwap' | 'lambdaInd' | 'swapWarmupEpochs' | 'emaDecay';
-const NUMBERS: Record<NumKey, { min: number; max: number; int: boolean }> = {
-  maxWeight: { min: 1, max: 1000, int: false },
-  reversalTolerance: { min: 0, max: 0.5, int: false },
-  share: { min: 0, max: 1, int: false },
-  confounderDim: { min: 1, max: 1024, int: true },
-  headHidden: { min: 1, max: 4096, int: true },
-  gceQ: { min: 1e-3, max: 1, int: false },
-  lambdaBias: { min: 0, max: 100, int: false },
-  lambdaSwap: { min: 0, max: 100, int: false },
-  lambdaInd: { min: 0, max: 100, int: false },
-  swapWarmupEpochs: { min: 0, max: 100000, int: true },
-  emaDecay: { min: 0, max: 0.999, int: false },
-};
-const DECIDE_RANGES: Record<keyof DecideOptions, { min: number; max: number; int: boolean }> = {
-  minLabelCorr: { min: 0, max: 1, int: false },
-  maxRatio: { min: 0, max: 100, int: false },
-  minPairRows: { min: 2, max: 1e9, int: true },
-  confidence: { min: 0, max: 10, int: false },
-  minClearCorr: { min: 0, max: 1, int: false },
-  minMarkers: { min: 1, max: 1000, int: true },
-};
-const CHOICES = {
-  mode: ['off', 'on', 'auto'],
-  adjustment: ['exact', 'nwgm', 'none'],
-  weighting: ['outcome', 'drop', 'adaptive', 'group-balanced', 'lff'],
-  biasInputs: ['flagged', 'all'],
-} as const;
-const BOOLEANS = ['deconfound', 'balancing', 'active'] as const;
-const LISTS = ['suspect', 'trusted'] as const;
-const KNOWN = new Set<string>([...Object.keys(NUMBERS), ...Object.keys(CHOICES), ...BOOLEANS, ...LISTS, 'flagged', 'reason', 'decide']);
+/** The Part 3 rule's options as the user may set them (any subset). */
+const decideSchema = strict({
+  minLabelCorr: real(0, 1).optional(),
+  maxRatio: real(0, 100).optional(),
+  minPairRows: int(2, 1e9).optional(),
+  confidence: real(0, 10).optional(),
+  minClearCorr: real(0, 1).optional(),
+  minMarkers: int(1, 1000).optional(),
+});
 
-function checkNumber(v: unknown, r: { min: number; max: number; int: boolean }, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max || (r.int && !Number.isInteger(v)))
-    throw new InputError(`${where} must be ${r.int ? 'an integer' : 'a number'} in [${r.min}, ${r.max}], got ${JSON.stringify(v)}`);
-  return v;
-}
+const flaggedSchema = z.object(
+  {
+    feature: z.string(),
+    labelCorr: z.number(),
+    withinClassCorr: z.number(),
+    source: z.enum(['auto', 'suspect']).default('auto'),
+    column: z.number().int().nonnegative().optional(),
+  },
+  { error: 'must be a mapping' },
+).catchall(z.unknown()).transform(({ feature, labelCorr, withinClassCorr, source, column }): FlaggedFeature =>
+  ({ feature, labelCorr, withinClassCorr, source, ...(column === undefined ? {} : { column }) }));
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/**
+ * `model.debiasing` as written: every field optional (defaults in DEFAULT_DEBIAS_CONFIG).
+ * `active`, `flagged` and `reason` are what the coordinator resolves and sends each round.
+ */
+export const debiasSettingsSchema = strict({
+  mode: choice(MODES).optional(),
+  active: bool().optional(),
+  flagged: z.array(flaggedSchema, { error: 'must be a list of { feature, labelCorr, withinClassCorr, source? }' }).optional(),
+  reason: z.string({ error: 'must be a string' }).optional(),
+  suspect: names('feature names').optional(),
+  trusted: names('feature names').optional(),
+  maxWeight: real(1, 1000).optional(),
+  reversalTolerance: real(0, 0.5).optional(),
+  share: real(0, 1).optional(),
+  weighting: choice(WEIGHTINGS).optional(),
+  biasInputs: choice(BIAS_INPUTS).optional(),
+  deconfound: bool().optional(),
+  adjustment: choice(ADJUSTMENTS).optional(),
+  balancing: bool().optional(),
+  confounderDim: int(1, 1024).optional(),
+  headHidden: int(1, 4096).optional(),
+  gceQ: real(1e-3, 1).optional(),
+  lambdaBias: real(0, 100).optional(),
+  lambdaSwap: real(0, 100).optional(),
+  lambdaInd: real(0, 100).optional(),
+  swapWarmupEpochs: int(0, 100000).optional(),
+  emaDecay: real(0, 0.999).optional(),
+  decide: decideSchema.optional(),
+});
 
-function compileFlagged(v: unknown, where: string): FlaggedFeature[] {
-  if (!Array.isArray(v)) throw new InputError(`${where} must be a list, got ${JSON.stringify(v)}`);
-  return v.map((f, i) => {
-    const ok = isObject(f) && typeof f.feature === 'string' && typeof f.labelCorr === 'number' && typeof f.withinClassCorr === 'number'
-      && (f.source === undefined || f.source === 'auto' || f.source === 'suspect')
-      && (f.column === undefined || (Number.isInteger(f.column) && (f.column as number) >= 0));
-    if (!ok) throw new InputError(`${where}[${i}] must be { feature: string, labelCorr: number, withinClassCorr: number, source?: 'auto' | 'suspect' }`);
-    return {
-      feature: f.feature as string,
-      labelCorr: f.labelCorr as number,
-      withinClassCorr: f.withinClassCorr as number,
-      source: (f.source ?? 'auto') as 'auto' | 'suspect',
-      ...(f.column === undefined ? {} : { column: f.column as number }),
-    };
-  });
-}
-
-/** Fills defaults and rejects unknown or out-of-range fields of `model.debiasing` with exact messages. */
-export function compileDebiasConfig(raw: unknown = {}, where = 'model.debiasing'): DebiasConfig {
-  if (raw === undefined || raw === null) raw = {};
-  if (!isObject(raw)) throw new InputError(`${where} must be an object, got ${JSON.stringify(raw)}`);
-  const out: DebiasConfig = { ...DEFAULT_DEBIAS_CONFIG, decide: { ...DEFAULT_DECIDE }, flagged: [] };
-  for (const [k, v] of Object.entries(raw)) {
-    if (!KNOWN.has(k)) throw new InputError(`${where}.${k} is not a known setting; expected one of: ${[...KNOWN].join(', ')}`);
-    if (k in NUMBERS) (out as unknown as Record<string, number>)[k] = checkNumber(v, NUMBERS[k as NumKey], `${where}.${k}`);
-    else if (k in CHOICES) {
-      const allowed = CHOICES[k as keyof typeof CHOICES] as readonly string[];
-      if (typeof v !== 'string' || !allowed.includes(v))
-        throw new InputError(`${where}.${k} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}`);
-      (out as unknown as Record<string, string>)[k] = v;
-    } else if ((BOOLEANS as readonly string[]).includes(k)) {
-      if (typeof v !== 'boolean') throw new InputError(`${where}.${k} must be true or false, got ${JSON.stringify(v)}`);
-      (out as unknown as Record<string, boolean>)[k] = v;
-    } else if ((LISTS as readonly string[]).includes(k)) {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x !== ''))
-        throw new InputError(`${where}.${k} must be a list of feature names, got ${JSON.stringify(v)}`);
-      out[k as (typeof LISTS)[number]] = [...(v as string[])];
-    } else if (k === 'flagged') out.flagged = compileFlagged(v, `${where}.flagged`);
-    else if (k === 'reason') {
-      if (typeof v !== 'string') throw new InputError(`${where}.reason must be a string, got ${JSON.stringify(v)}`);
-      out.reason = v;
-    } else if (k === 'decide') {
-      if (!isObject(v)) throw new InputError(`${where}.decide must be an object, got ${JSON.stringify(v)}`);
-      for (const [dk, dv] of Object.entries(v)) {
-        const r = DECIDE_RANGES[dk as keyof DecideOptions];
-        if (!r) throw new InputError(`${where}.decide.${dk} is not a known setting; expected one of: ${Object.keys(DECIDE_RANGES).join(', ')}`);
-        out.decide[dk as keyof DecideOptions] = checkNumber(dv, r, `${where}.decide.${dk}`);
-      }
-    }
-  }
+/** Fills defaults and rejects unknown or out-of-range fields of `model.debiasing`, naming them under `where`. */
+export function compileDebiasConfig(raw: unknown = {}, where: string | InputSource = 'model.debiasing'): DebiasConfig {
+  const at = typeof where === 'string' ? { at: where } : where;
+  const given = parseInput(debiasSettingsSchema, raw ?? {}, at);
+  const { decide, ...rest } = given;
+  const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const out: DebiasConfig = { ...DEFAULT_DEBIAS_CONFIG, ...set, decide: { ...DEFAULT_DECIDE, ...decide } };
   for (const n of out.suspect)
-    if (out.trusted.includes(n)) throw new InputError(`${where}: "${n}" is listed as both suspect and trusted`);
+    if (out.trusted.includes(n)) throw fieldError(at, '', `"${n}" is listed as both suspect and trusted`);
   // 'on' and 'off' fix the switch; only 'auto' takes the coordinator's resolved value.
   if (out.mode !== 'auto') {
-    if ('active' in raw && raw.active !== (out.mode === 'on'))
-      throw new InputError(`${where}.active is ${String(raw.active)} but mode is '${out.mode}'; only mode 'auto' takes a decision`);
+    if (given.active !== undefined && given.active !== (out.mode === 'on'))
+      throw fieldError(at, 'active', `is ${String(given.active)} but mode is '${out.mode}'; only mode 'auto' takes a decision`);
     out.active = out.mode === 'on';
-    if (!('reason' in raw)) out.reason = `mode '${out.mode}': debiasing ${out.mode} by configuration`;
-  } else if ('active' in raw && !('reason' in raw)) {
+    if (given.reason === undefined) out.reason = `mode '${out.mode}': debiasing ${out.mode} by configuration`;
+  } else if (given.active !== undefined && given.reason === undefined) {
     out.reason = `auto: debiasing ${out.active ? 'on' : 'off'} (decided by the coordinator)`;
   }
   return out;
