@@ -29,8 +29,8 @@ export function formatIssue(issue: z.core.$ZodIssue, source: InputSource = {}): 
   let message = issue.message;
   const input = (issue as { input?: unknown }).input;
   if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
-  else if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && input === undefined) message = 'is required';
-  else if (input !== undefined) message += ` (got ${shown(input)})`;
+  else if (input === undefined) message = 'is required';
+  else message += ` (got ${shown(input)})`;
   const field = [source.at, fieldPath(path)].filter((p) => p).join(path.length && typeof path[0] === 'number' ? '' : '.');
   return [source.file, field, message].filter((p) => p).join(': ');
 }

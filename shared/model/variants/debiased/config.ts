@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, choice, int, names, real, strict } from '../../../config/fields.ts';
+import { bool, choice, int, names, real, strict, text } from '../../../config/fields.ts';
 import { fieldError, parseInput, type InputSource } from '../../../config/issues.ts';
 
 /**
@@ -180,17 +180,22 @@ const decideSchema = strict({
   minMarkers: int(1, 1000).optional(),
 });
 
-const flaggedSchema = z.object(
-  {
-    feature: z.string(),
-    labelCorr: z.number(),
-    withinClassCorr: z.number(),
-    source: z.enum(['auto', 'suspect']).default('auto'),
-    column: z.number().int().nonnegative().optional(),
-  },
-  { error: 'must be a mapping' },
-).catchall(z.unknown()).transform(({ feature, labelCorr, withinClassCorr, source, column }): FlaggedFeature =>
-  ({ feature, labelCorr, withinClassCorr, source, ...(column === undefined ? {} : { column }) }));
+/** Any number, NaN included: the rule's figures for a suspect feature may be undefined. */
+const figure = () => z.custom<number>((v) => typeof v === 'number', { error: 'must be a number' });
+/** A flagged feature as the coordinator sends it; fields it does not know are dropped, as before. */
+const flaggedSchema = z
+  .object(
+    {
+      feature: text(),
+      labelCorr: figure(),
+      withinClassCorr: figure(),
+      source: choice(['auto', 'suspect']).default('auto'),
+      column: int(0, Number.MAX_SAFE_INTEGER).optional(),
+    },
+    { error: 'must be a mapping { feature, labelCorr, withinClassCorr, source? }' },
+  )
+  .transform(({ feature, labelCorr, withinClassCorr, source, column }): FlaggedFeature =>
+    ({ feature, labelCorr, withinClassCorr, source, ...(column === undefined ? {} : { column }) }));
 
 /**
  * `model.debiasing` as written: every field optional (defaults in DEFAULT_DEBIAS_CONFIG).
