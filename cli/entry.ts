@@ -1,4 +1,3 @@
-import './commands.ts';
 import { run } from './main.ts';
 
 /** The process entry: one exit path, exit codes from shared/errors.ts. */

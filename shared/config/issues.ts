@@ -10,6 +10,8 @@ import { InputError } from '../errors.ts';
 export interface InputSource {
   file?: string;
   at?: string;
+  /** Command-line flags: the field is written `--name`. */
+  flags?: boolean;
 }
 
 /** `sites[0].name`: dots between fields, brackets around list indices. */
@@ -31,7 +33,7 @@ export function formatIssue(issue: z.core.$ZodIssue, source: InputSource = {}): 
   if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
   else if (input === undefined) message = 'is required';
   else message += ` (got ${shown(input)})`;
-  const field = [source.at, fieldPath(path)].filter((p) => p).join(path.length && typeof path[0] === 'number' ? '' : '.');
+  const field = (source.flags && path.length ? '--' : '') + [source.at, fieldPath(path)].filter((p) => p).join(path.length && typeof path[0] === 'number' ? '' : '.');
   return [source.file, field, message].filter((p) => p).join(': ');
 }
 
