@@ -84,7 +84,7 @@ export function compileSchema(raw: unknown, where: string): Schema {
   const seen = new Map<string, string>();
   for (const [name, features] of Object.entries(s.modalities)) {
     for (const f of features) {
-      if (seen.has(f)) fail(`modalities.${name}`, `feature "${f}" is also in modality "${seen.get(f)}"`);
+      if (seen.has(f)) fail(`modalities.${name}`, `feature "${f}" is in both modalities "${seen.get(f)}" and "${name}"`);
       if (f === label.column) fail(`modalities.${name}`, `must not list the label column "${f}"`);
       seen.set(f, name);
     }

@@ -18,22 +18,13 @@ export interface ModelBuildArgs {
 
 interface Variant {
   build: (a: ModelBuildArgs) => FedModel;
-  /** Settings of its own in the model section, beside the training ones. */
-  settings?: z.core.$ZodLooseShape;
-  /** Cross-field checks of those settings, run when the configuration is read. */
-  check?: (raw: Record<string, unknown>, at: InputSource) => void;
   /** Training defaults applied under the user's settings (debiased: weight decay 1e-2). */
   trainingDefaults?: (raw: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** Model variants by name: the one list of model kinds every config and flag accepts. */
 const registry = new Map<string, Variant>([
-  ['debiased', {
-    build: buildDebiased,
-    settings: { debiasing: debiasSettingsSchema.optional() },
-    check: (raw, at) => void compileDebiasConfig(raw.debiasing, { ...at, at: [at.at, 'debiasing'].filter((p) => p).join('.') }),
-    trainingDefaults: withDebiasedTrainingDefaults,
-  }],
+  ['debiased', { build: buildDebiased, trainingDefaults: withDebiasedTrainingDefaults }],
   ['baseline', { build: (a) => createBaseline(a.space, a.config, a.seed) }],
   ['logreg', { build: (a) => createLogReg(a.space, a.seed) }],
 ]);
@@ -52,12 +43,17 @@ export function modelNames(): string[] {
 /** A model section: `debiased`, or `{ kind: debiased, ...settings }`; the kind decides which settings it may hold. */
 const kindSchema = z.preprocess((v) => (typeof v === 'string' ? { kind: v } : v), z.looseObject({ kind: choice(MODEL_KINDS) }, { error: 'must be a model kind or a mapping { kind, ...settings }' }));
 
-/** A model section, validated whole (kind, training settings, the variant's own); the raw settings are kept as written. */
+/**
+ * Every field a model section may hold. `debiasing` is accepted beside any kind (a
+ * baseline run keeps the section it was given) and read by the debiased variant.
+ */
+const sectionSchema = strict({ kind: z.string(), ...TRAINING_FIELDS, debiasing: debiasSettingsSchema.optional() });
+
+/** A model section, validated whole (kind, training and debiasing settings); the raw settings are kept as written. */
 export function compileModelSpec(section: unknown, source: InputSource = { at: 'model' }): { kind: string; raw: Record<string, unknown> } {
   const { kind, ...raw } = parseInput(kindSchema, section, source) as { kind: string } & Record<string, unknown>;
-  const variant = registry.get(kind)!;
-  parseInput(strict({ kind: z.string(), ...TRAINING_FIELDS, ...variant.settings }), { kind, ...raw }, source);
-  variant.check?.(raw, source);
+  parseInput(sectionSchema, { kind, ...raw }, source);
+  if (raw.debiasing !== undefined) compileDebiasConfig(raw.debiasing, { ...source, at: [source.at, 'debiasing'].filter((p) => p).join('.') });
   return { kind, raw };
 }
 

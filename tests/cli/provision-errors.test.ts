@@ -58,8 +58,8 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.model = { kind: 'debiased', debiasing: { maxWeight: 'x' } }), 'model.debiasing.maxWeight: must be a number in [1, 1000] (got "x")'],
     [(d) => (d.model = { kind: 'debiased', debiasing: { suspect: ['a'], trusted: ['a'] } }), 'model.debiasing: "a" is listed as both suspect and trusted'],
     [
-      (d) => (d.model = { kind: 'logreg', debiasing: {} }),
-      'model.debiasing: is not a known field; expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay',
+      (d) => (d.model = { kind: 'logreg', debias: {} }),
+      'model.debias: is not a known field; expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay, debiasing',
     ],
     [(d) => (d.strategy = 'fedsgd'), 'strategy.name: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean (got "fedsgd")'],
     [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy.proximalMu: must be a finite number >= 0 (got -1)'],

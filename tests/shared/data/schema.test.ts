@@ -26,7 +26,7 @@ const bad: [string, unknown, string][] = [
   ['unknown field', { ...base, extra: 1 }, 's.json: extra: is not a known field; expected one of: columns, label, modalities, categorical, missingValues, missingCodes, categories, ranges'],
   ['no label', { ...base, label: undefined }, 's.json: label: is required'],
   ['threshold not a number', { ...base, label: { column: 'y', threshold: '0' } }, 's.json: label.threshold: must be a number (got "0")'],
-  ['feature in two modalities', { ...base, modalities: { a: ['x1'], b: ['x1'] } }, 's.json: modalities.b: feature "x1" is also in modality "a"'],
+  ['feature in two modalities', { ...base, modalities: { a: ['x1'], b: ['x1'] } }, 's.json: modalities.b: feature "x1" is in both modalities "a" and "b"'],
   ['empty modality', { ...base, modalities: { a: [] } }, 's.json: modalities.a: must list at least one feature (got [])'],
   ['label as feature', { ...base, modalities: { a: ['y'] } }, 's.json: modalities.a: must not list the label column "y"'],
   ['categorical not a feature', { ...base, categorical: ['zz'] }, 's.json: categorical: "zz" is in no modality'],
