@@ -37,21 +37,23 @@ export interface FlaggedFeature {
   column?: number;
 }
 
-/** Options of the Part 3 rule (decide.ts). */
-export interface DecideOptions {
+/** The Part 3 rule's options as the user may set them (any subset). */
+const decideSchema = strict({
   /** A feature is label-associated at |corr with y| >= this. */
-  minLabelCorr: number;
+  minLabelCorr: real(0, 1).optional(),
   /** Flag when the within-class bound is at most this times |label corr|. */
-  maxRatio: number;
+  maxRatio: real(0, 100).optional(),
   /** Pairs with fewer rows (both observed) say nothing. */
-  minPairRows: number;
+  minPairRows: int(2, 1e9).optional(),
   /** Width of the confidence band, in standard errors of Fisher's z. */
-  confidence: number;
+  confidence: real(0, 10).optional(),
   /** A marker's within-class correlation must have its lower bound at least this. */
-  minClearCorr: number;
+  minClearCorr: real(0, 1).optional(),
   /** Markers needed before anything may be flagged (the severity structure). */
-  minMarkers: number;
-}
+  minMarkers: int(1, 1000).optional(),
+});
+/** Options of the Part 3 rule (decide.ts), all set (defaults in DEFAULT_DECIDE). */
+export type DecideOptions = Required<z.output<typeof decideSchema>>;
 
 export interface DebiasConfig {
   /** Debiasing of flagged readings: 'off', 'on', or 'auto' (on when the coordinator's rule flags something). */
@@ -74,12 +76,8 @@ export interface DebiasConfig {
   share: number;
   /**
    * How flagged readings are debiased (see Weighting). 'drop' is the default: the
-   * model never sees a flagged reading, so it can learn it neither way. LfF's raw
-   * weights, the earlier default, put nearly all the weight on the few
-   * bias-conflicting rows and taught the causal branch the reading reversed (METHOD.md,
-   * "What broke in the first build"). Outcome weights stop at independence only where
-   * both labels occur at a reading's value: a strong reading leaves whole ranges of
-   * one label (no row to up-weight), so part of the shortcut stays (docs/results.md).
+   * model never sees a flagged reading, so it can learn it neither way (why not the
+   * others: docs/debiasing.md, "Why these defaults").
    */
   weighting: Weighting;
   /**
@@ -113,24 +111,20 @@ export const DEFAULT_GCE_Q = 0.7;
 export const DEFAULT_EMA_DECAY = 0.7;
 /** 1: DisEnt's weight for the bias-branch loss; the bias branch must fit as fast as the causal one. */
 export const DEFAULT_LAMBDA_BIAS = 1;
-/** 1: DisEnt's swap weight; only the bias head reads the swapped pair (model.ts); 2 was no better on our cohort. */
+/** 1: DisEnt's swap weight; only the bias head reads the swapped pair (model.ts). */
 export const DEFAULT_LAMBDA_SWAP = 1;
-/** 0.1: the penalty is a mean squared correlation in [0, 1]; 0, 0.1 and 1 scored alike on our cohort, so it stays a tie-breaker. */
+/** 0.1: the penalty is a mean squared correlation in [0, 1]; a tie-breaker, not a driver. */
 export const DEFAULT_LAMBDA_IND = 0.1;
-/** 2 epochs: the running losses need a pass to mean anything before the swap uses the bias code (0 scored alike). */
+/** 2 epochs: the running losses need a pass to mean anything before the swap uses the bias code. */
 export const DEFAULT_SWAP_WARMUP_EPOCHS = 2;
 /** 8: a confounder per pattern needs few dimensions (K bits in). */
 export const DEFAULT_CONFOUNDER_DIM = 8;
 /** 16: one small hidden layer makes the head nonlinear in (z, c_m) without adding much capacity to memorise. */
 export const DEFAULT_HEAD_HIDDEN = 16;
-/** METHOD.md Part 3's prototyped rule. */
 /**
- * The relative rule (decide.ts). 2 standard errors, a cleared correlation of 0.05 and
- * two markers. maxRatio 0.4 sits between what was measured (docs/debiasing.md): the
- * bound over |label corr| of label-associated features that are no markers was at least
- * 0.58 for real ones (heart disease, every three-site training set: slope 0.58-0.65,
- * sex 0.58; synthetic real features 0.58-0.93) and at most 0.33 for planted readings
- * (synthetic, 300-500 rows a site, agreement 0.7-1).
+ * The relative rule (decide.ts), METHOD.md Part 3: 2 standard errors, a cleared
+ * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
+ * real features and planted readings (docs/debiasing.md, "Why these defaults").
  */
 export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2 };
 /** 10: a cell's weight may grow tenfold; beyond that a handful of rows would carry the model. */
@@ -170,15 +164,6 @@ export const DEFAULT_DEBIAS_CONFIG: DebiasConfig = {
   decide: DEFAULT_DECIDE,
 };
 
-/** The Part 3 rule's options as the user may set them (any subset). */
-const decideSchema = strict({
-  minLabelCorr: real(0, 1).optional(),
-  maxRatio: real(0, 100).optional(),
-  minPairRows: int(2, 1e9).optional(),
-  confidence: real(0, 10).optional(),
-  minClearCorr: real(0, 1).optional(),
-  minMarkers: int(1, 1000).optional(),
-});
 
 /** Any number, NaN included: the rule's figures for a suspect feature may be undefined. */
 const figure = () => z.custom<number>((v) => typeof v === 'number', { error: 'must be a number' });
@@ -226,6 +211,11 @@ export const debiasSettingsSchema = strict({
   emaDecay: real(0, 0.999).optional(),
   decide: decideSchema.optional(),
 });
+
+/** Every field the schema accepts is a field of the resolved config (checked by the compiler). */
+type SchemaFieldsResolve = keyof z.output<typeof debiasSettingsSchema> extends keyof DebiasConfig ? true : never;
+const schemaFieldsResolve: SchemaFieldsResolve = true;
+void schemaFieldsResolve;
 
 /** Fills defaults and rejects unknown or out-of-range fields of `model.debiasing`, naming them under `where`. */
 export function compileDebiasConfig(raw: unknown = {}, where: string | InputSource = 'model.debiasing'): DebiasConfig {
