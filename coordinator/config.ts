@@ -11,6 +11,7 @@ import type { EnrolledSite } from './directory.ts';
 import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
 import type { Quorum } from './round-loop.ts';
 import { DEFAULT_STRATEGY, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
+import type { StrategyOptions } from './strategy/strategy.ts';
 
 /** The most sites a quorum may name; the manifest's site count bounds it further. */
 export const MAX_SITES = 100_000;
@@ -108,7 +109,8 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     rounds: c.rounds,
     seed: c.seed,
     model,
-    strategy: c.strategy ?? { name: DEFAULT_STRATEGY, options: {} },
+    // The options as written (validated above): their order is part of the state file's fingerprint.
+    strategy: { name: c.strategy?.name ?? DEFAULT_STRATEGY, options: writtenOptions(raw.strategy) },
     quorum: {
       minSitesToStart,
       minSitesToAccept: quorumSize('minSitesToAccept'),
@@ -130,6 +132,12 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       maxMessageAgeMs: c.limits.maxMessageAgeSeconds * 1000,
     },
   };
+}
+
+function writtenOptions(section: unknown): StrategyOptions {
+  if (typeof section !== 'object' || section === null) return {};
+  const { name: _name, ...options } = section as Record<string, unknown>;
+  return options as StrategyOptions;
 }
 
 /**
