@@ -1,8 +1,8 @@
 import { loadSchema } from '../shared/data/schema.ts';
 import { checkSiteRows, describeLabel, loadSiteTable, MIN_ROWS } from '../shared/data/table.ts';
-import { InputError } from '../shared/errors.ts';
+import { text } from '../shared/config/fields.ts';
 import { formatTable } from '../shared/report/table.ts';
-import { parseFlags } from './args.ts';
+import { parseFlags } from '../shared/config/flags.ts';
 
 export const CHECK_DATA_HELP = `usage: fedcausal check-data --schema SCHEMA.json --data FILE.csv
 
@@ -16,12 +16,11 @@ ${MIN_ROWS} rows, or rows of one class only.
 `;
 
 export function checkData(argv: string[], out: (s: string) => void): number {
-  const { values: v } = parseFlags(argv, { schema: { type: 'string' }, data: { type: 'string' } }, 'check-data');
-  if (v.help) {
+  const v = parseFlags(argv, { schema: text(), data: text() });
+  if (v === 'help') {
     out(CHECK_DATA_HELP);
     return 0;
   }
-  if (!v.schema || !v.data) throw new InputError('--schema and --data are required (see --help)');
   const schema = loadSchema(v.schema);
   const t = loadSiteTable(schema, v.data);
   checkSiteRows(t, { label: describeLabel(schema) });

@@ -1,19 +1,28 @@
-// Wires the subcommands implemented outside cli/main.ts, and the model variants.
-// (model variants register in shared/model/factory.ts)
+// The one table of subcommands: name, help line and handler. main.ts dispatches on it.
+import { writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import { startCoordinator } from '../coordinator/main.ts';
-import { InputError } from '../shared/errors.ts';
-import { cliLogger as logger, out } from './io.ts';
+import { text } from '../shared/config/fields.ts';
 import { SYNTH_KNOBS, compileSynthOptions, synthKnobsHelp } from '../shared/synth/options.ts';
 import { writeCohort } from '../shared/synth/write.ts';
+import { InputError } from '../shared/errors.ts';
 import { startSite } from '../site-agent/main.ts';
-import { parseFlags } from './args.ts';
-import { DEMO_HELP, runDemo } from './demo.ts';
-import { registerCommand } from './main.ts';
+import { parseFlags } from '../shared/config/flags.ts';
+import { checkData } from './check-data.ts';
+import { DEMO_FLAGS, DEMO_HELP, runDemo } from './demo.ts';
+import { cliLogger as logger, out } from './io.ts';
 import { provisionFederation } from './provision.ts';
 import { siteCheck } from './site-check.ts';
 import { buildResults, incompleteRunError } from './results.ts';
+import { parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions } from './simulate.ts';
 import { statusCommand } from './status.ts';
 
+export interface Command {
+  /** Its line in `fedcausal --help`: usage, then what it does. */
+  usage: string;
+  summary: string;
+  run: (argv: string[]) => Promise<number>;
+}
 
 /** Ends the process's work on SIGINT/SIGTERM instead of dying mid-write. */
 function abortOnSignals(): AbortSignal {
@@ -22,26 +31,43 @@ function abortOnSignals(): AbortSignal {
   return ac.signal;
 }
 
+const CONFIG_FLAGS = { config: text() };
+
 function configCommand(role: 'coordinator' | 'site', help: string, start: (config: string) => Promise<void>) {
   return async (argv: string[]) => {
     const [verb, ...rest] = argv;
     if (verb === '--help' || verb === '-h' || verb === undefined) return out(help), verb ? 0 : 2;
     if (role === 'site' && verb === 'check') return siteCheck(rest, out);
     if (verb !== 'start') throw new InputError(`${role}: unknown verb "${verb}" (expected "start")`);
-    const { values } = parseFlags(rest, { config: { type: 'string' } }, `${role} start`);
-    if (values.help) return out(help), 0;
-    if (!values.config) throw new InputError(`${role} start: --config FILE is required`);
-    await start(values.config);
+    const flags = parseFlags(rest, CONFIG_FLAGS);
+    if (flags === 'help') return out(help), 0;
+    await start(flags.config);
     return 0;
   };
 }
 
-registerCommand(
-  'coordinator',
-  configCommand(
-    'coordinator',
-    `usage: fedcausal coordinator start --config coordinator.yaml\n\nRuns the coordinator: gRPC for sites, HTTP for the dashboard (/), /metrics, /healthz and\n/api/status. Writes results.json and metrics.svg under runDir when the federation ends.\n`,
-    async (config) => {
+const COORDINATOR_HELP = `usage: fedcausal coordinator start --config coordinator.yaml\n\nRuns the coordinator: gRPC for sites, HTTP for the dashboard (/), /metrics, /healthz and\n/api/status. Writes results.json and metrics.svg under runDir when the federation ends.\n`;
+const SITE_HELP = `usage: fedcausal site start --config site.yaml\n       fedcausal site check --config site.yaml [--summary FILE|URL] [--json] [--strict]\n\nstart runs a hospital's site agent: validates its data, joins the federation with its enrolled\nkey and trains locally each round. Only weights, counts, sums and metrics leave the site.\n`;
+const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\n';
+const synthHelp = () =>
+  `usage: fedcausal synth --out DIR [knobs]\n\nWrites a synthetic multi-site cohort from a structural causal model: DIR/<site>.csv,\nDIR/schema.json and DIR/truth.json (causal and spurious features, the held-out site).\n\nknobs:\n${synthKnobsHelp()}\n`;
+
+export const COMMANDS: Record<string, Command> = {
+  provision: {
+    usage: 'provision --federation FILE --out DIR',
+    summary: 'make keys, manifest and one startup kit per participant',
+    run: async (argv) => {
+      const flags = parseFlags(argv, { federation: text(), out: text() });
+      if (flags === 'help') return out(PROVISION_HELP), 0;
+      const r = provisionFederation(flags.federation, flags.out, logger());
+      out(`federation "${r.federation}" provisioned in ${r.outDir}\n  coordinator kit: ${r.coordinatorKit}\n${r.siteKits.map((s) => `  site kit ${s.name}: ${s.dir}`).join('\n')}\n`);
+      return 0;
+    },
+  },
+  coordinator: {
+    usage: 'coordinator start --config FILE',
+    summary: 'run the coordinator (gRPC for sites, HTTP dashboard)',
+    run: configCommand('coordinator', COORDINATOR_HELP, async (config) => {
       const signal = abortOnSignals();
       const started = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, signal).catch((e: Error) => {
         // SIGTERM / SIGINT asked for the stop: that is a clean exit, not a failure.
@@ -53,48 +79,68 @@ registerCommand(
       out(`results: ${report.results}\nplot: ${report.plot}\n`);
       const incomplete = incompleteRunError(buildResults(outcome));
       if (incomplete) throw incomplete;
-    },
-  ),
-);
-
-registerCommand(
-  'site',
-  configCommand(
-    'site',
-    `usage: fedcausal site start --config site.yaml\n\nRuns a hospital's site agent: validates its data, joins the federation with its enrolled\nkey and trains locally each round. Only weights, counts, sums and metrics leave the site.\n`,
-    async (config) => {
+    }),
+  },
+  site: {
+    usage: 'site start|check --config FILE',
+    summary: "run a hospital's site agent, or check its data against the federation",
+    run: configCommand('site', SITE_HELP, async (config) => {
       const msg = await startSite(config, logger(), abortOnSignals());
       out(`site finished: ${msg}\n`);
+    }),
+  },
+  status: {
+    usage: 'status --coordinator URL',
+    summary: 'one look at the federation (URL of the HTTP endpoint)',
+    run: (argv) => statusCommand(argv, false),
+  },
+  watch: {
+    usage: 'watch --coordinator URL',
+    summary: "a live view of the federation's rounds",
+    run: (argv) => statusCommand(argv, true),
+  },
+  'check-data': {
+    usage: 'check-data --schema FILE --data FILE',
+    summary: 'validate a data file and print its missingness patterns',
+    run: async (argv) => checkData(argv, out),
+  },
+  simulate: {
+    usage: 'simulate ...',
+    summary: 'a whole federation in one process',
+    run: async (argv) => {
+      const o = parseSimulateArgs(argv);
+      if (o === 'help') return out(SIMULATE_HELP), 0;
+      const { results, predictions } = await runSimulation(o, logger());
+      const json = JSON.stringify(results, null, 2);
+      if (o.out) writeFileSync(o.out, json + '\n');
+      else out(json + '\n');
+      if (o.predictions) writePredictions(o.predictions, predictions);
+      const incomplete = incompleteRunError(results);
+      if (incomplete) throw incomplete;
+      return 0;
     },
-  ),
-);
-
-registerCommand('provision', async (argv) => {
-  const { values } = parseFlags(argv, { federation: { type: 'string' }, out: { type: 'string' } }, 'provision');
-  if (values.help)
-    return out('usage: fedcausal provision --federation federation.yaml --out DIR\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\n'), 0;
-  if (!values.federation || !values.out) throw new InputError('provision: --federation FILE and --out DIR are required');
-  const r = provisionFederation(values.federation, values.out, logger());
-  out(`federation "${r.federation}" provisioned in ${r.outDir}\n  coordinator kit: ${r.coordinatorKit}\n${r.siteKits.map((s) => `  site kit ${s.name}: ${s.dir}`).join('\n')}\n`);
-  return 0;
-});
-
-registerCommand('synth', async (argv) => {
-  const options = Object.fromEntries(SYNTH_KNOBS.map((k) => [k.flag, { type: 'string' as const }]));
-  const { values } = parseFlags(argv, { ...options, out: { type: 'string' } }, 'synth');
-  if (values.help)
-    return out(`usage: fedcausal synth --out DIR [knobs]\n\nWrites a synthetic multi-site cohort from a structural causal model: DIR/<site>.csv,\nDIR/schema.json and DIR/truth.json (causal and spurious features, the held-out site).\n\nknobs:\n${synthKnobsHelp()}\n`), 0;
-  const { out: dir, help: _h, ...knobs } = values as Record<string, string | undefined>;
-  if (!dir) throw new InputError('synth: --out DIR is required');
-  const { paths } = await writeCohort(dir, compileSynthOptions(knobs));
-  out(`wrote ${paths.length} files to ${dir}\n`);
-  return 0;
-});
-
-registerCommand('status', (argv) => statusCommand(argv, false));
-registerCommand('watch', (argv) => statusCommand(argv, true));
-registerCommand('demo', async (argv) => {
-  const { values } = parseFlags(argv, { rounds: { type: 'string' }, model: { type: 'string' }, 'run-dir': { type: 'string' } }, 'demo');
-  if (values.help) return out(DEMO_HELP), 0;
-  return runDemo({ rounds: values.rounds, model: values.model, runDir: values['run-dir'] }, out);
-});
+  },
+  synth: {
+    usage: 'synth --out DIR [knobs]',
+    summary: 'write a synthetic multi-site cohort with known truth',
+    run: async (argv) => {
+      // Knobs are checked by compileSynthOptions (the knob table); here they are only collected.
+      const knobs = Object.fromEntries(SYNTH_KNOBS.map((k) => [k.flag, z.string().optional()]));
+      const flags = parseFlags(argv, { ...knobs, out: text() });
+      if (flags === 'help') return out(synthHelp()), 0;
+      const { out: dir, ...given } = flags as Record<string, string | undefined> & { out: string };
+      const { paths } = await writeCohort(dir, compileSynthOptions(given));
+      out(`wrote ${paths.length} files to ${dir}\n`);
+      return 0;
+    },
+  },
+  demo: {
+    usage: 'demo',
+    summary: 'a real federation of separate processes on loopback',
+    run: async (argv) => {
+      const flags = parseFlags(argv, DEMO_FLAGS);
+      if (flags === 'help') return out(DEMO_HELP), 0;
+      return runDemo({ rounds: flags.rounds, model: flags.model, runDir: flags['run-dir'] }, out);
+    },
+  },
+};

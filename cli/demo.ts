@@ -2,10 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { z } from 'zod';
 import { InputError } from '../shared/errors.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { formatTable } from '../shared/report/table.ts';
-import { intFlag } from './args.ts';
+import { choiceFlag, numberFlag } from '../shared/config/fields.ts';
+import { MODEL_KINDS } from '../shared/model/factory.ts';
 import { provisionFederation } from './provision.ts';
 import type { ResultsFile } from './results.ts';
 import { freePort } from '../shared/net/free-port.ts';
@@ -72,10 +74,15 @@ export function debiasingLines(d: DebiasingReport): string {
   return lines.join('\n') + '\n';
 }
 
-export async function runDemo(o: { rounds?: string; model?: string; runDir?: string }, out: (s: string) => void): Promise<number> {
-  const rounds = intFlag(o.rounds, '--rounds', 20, 1, 1000);
-  const model = o.model ?? 'debiased';
-  if (!['baseline', 'debiased', 'logreg'].includes(model)) throw new InputError(`--model must be baseline, debiased or logreg, got "${model}"`);
+/** The flags of `fedcausal demo`. */
+export const DEMO_FLAGS = {
+  rounds: numberFlag({ min: 1, max: 1000, int: true }).default(20),
+  model: choiceFlag(MODEL_KINDS).default('debiased'),
+  'run-dir': z.string().optional(),
+};
+
+export async function runDemo(o: { rounds: number; model: string; runDir?: string }, out: (s: string) => void): Promise<number> {
+  const { rounds, model } = o;
   const data = heartDataDir();
   const runDir = resolve(o.runDir ?? join(REPO, 'runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(runDir, { recursive: true });

@@ -14,7 +14,6 @@ export async function main(): Promise<void> {
     process.stdout.write(`fedcausal ${FEDCAUSAL_VERSION}\n`);
     return;
   }
-  await import('./commands.ts');
   const { run } = await import('./main.ts');
   const code = await run(argv);
   process.exitCode = code;

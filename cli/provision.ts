@@ -26,30 +26,47 @@ import {
 import { isIP } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { FieldReader, readConfigFile } from '../shared/config/load.ts';
+import { z } from 'zod';
+import { DEFAULT_TEST_FRACTION, bool, int, port, real, seed, strict, text } from '../shared/config/fields.ts';
+import { fieldError, parseInput } from '../shared/config/issues.ts';
+import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { generateIdentity, publicIdentity, encodeKey, writeIdentityFile } from '../shared/crypto/keys.ts';
 import { loadSchema } from '../shared/data/schema.ts';
-import { compileModelConfig } from '../shared/model/config.ts';
 import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
-import { strategyNames, validateStrategyOptions } from '../coordinator/strategy/registry.ts';
-import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
-import { defaultMinSitesToAccept } from '../coordinator/config.ts';
+import { compileModelSpec } from '../shared/model/factory.ts';
+import { isLoopbackHost } from '../shared/net/loopback.ts';
+import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
+import { DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
 
-/** Model kinds the coordinator can train (INTERFACES.md, `simulate --model`). */
-import { isLoopbackHost } from '../shared/net/loopback.ts';
 export { isLoopbackHost };
 
-export const MODEL_KINDS = ['debiased', 'baseline', 'logreg'] as const;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const bareHost = (h: string) => h.replace(/^\[|\]$/g, '');
+const name = () => text().regex(SITE_NAME_PATTERN, { error: `must match ${SITE_NAME_PATTERN} (lowercase letters, digits, "_" and "-")` });
 
-const DEFAULT_STRATEGY = 'fedavg';
-const DEFAULT_SEED = 1;
-const DEFAULT_ROUND_DEADLINE_SECONDS = 600;
-const DEFAULT_TEST_FRACTION = 0.3;
-// Ranges the coordinator and site config loaders accept, so every kit written here starts.
-const MAX_SEED = 2 ** 31 - 1;
-const MAX_ROUND_DEADLINE_SECONDS = 86_400;
+/** The federation file (docs/configuration.md); `model` is checked by compileModelSpec; the ranges are those the kits' loaders accept. */
+export const federationFileSchema = strict({
+  name: name(),
+  coordinator: strict({
+    host: text().refine((h) => isIP(bareHost(h)) !== 0 || HOSTNAME.test(bareHost(h)), { error: 'must be an IP address or host name' }),
+    grpcPort: port(1),
+    httpPort: port(1),
+    allowNonLoopback: bool().default(false),
+  }),
+  rounds: int(1, MAX_ROUNDS),
+  model: z.unknown(),
+  schema: text(),
+  sites: z
+    .array(strict({ name: name(), data: text() }, 'a mapping { name, data }'), { error: 'must be a non-empty list of { name, data }' })
+    .min(1, { error: 'must be a non-empty list of { name, data }' }),
+  strategy: strategySpecSchema.optional(),
+  seed: seed().default(1),
+  minSites: int(1, MAX_SITES).optional(),
+  roundDeadlineSeconds: real(1, MAX_WAIT_SECONDS).default(DEFAULT_ROUND_DEADLINE_SECONDS),
+  allowNonLoopback: bool().default(false),
+});
 
 /** The federation file, validated, with paths made absolute. */
 export interface FederationSpec {
@@ -77,150 +94,52 @@ export interface ProvisionResult {
   siteKits: { name: string; dir: string }[];
 }
 
-const TOP_FIELDS = [
-  'name',
-  'coordinator',
-  'rounds',
-  'model',
-  'schema',
-  'sites',
-  'strategy',
-  'seed',
-  'minSites',
-  'roundDeadlineSeconds',
-  'allowNonLoopback',
-];
-const COORDINATOR_FIELDS = ['host', 'grpcPort', 'httpPort', 'allowNonLoopback'];
-const SITE_FIELDS = ['name', 'data'];
-
-/** Loopback only by default: a coordinator reachable from the network is a deliberate choice. */
 /** host:port, with IPv6 literals in brackets as gRPC targets and URLs need. */
 function hostPort(host: string, port: number): string {
   const h = host.replace(/^\[|\]$/g, '');
   return isIP(h) === 6 ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** FieldReader.num reports a missing required number as "got undefined"; say "is required" instead. */
-function need(r: FieldReader, obj: Record<string, unknown>, field: string): Record<string, unknown> {
-  if (obj[field.split('.').pop()!] === undefined) r.fail(field, 'is required');
-  return obj;
-}
-
-/** Reads and validates a federation file; nothing is written. */
+/** Reads and validates a federation file; nothing is written. Loopback only by default: a coordinator reachable from the network is a deliberate choice. */
 export function readFederationFile(file: string): FederationSpec {
   const { raw, baseDir } = readConfigFile(file);
-  const r: FieldReader = new FieldReader(file, baseDir); // annotated: lets r.fail (never) narrow types
-  r.only(raw, '', TOP_FIELDS);
-
-  const name = r.str(raw, 'name');
-  if (!SITE_NAME_PATTERN.test(name))
-    r.fail('name', `must match ${SITE_NAME_PATTERN} (lowercase letters, digits, "_" and "-"), got ${JSON.stringify(name)}`);
-
-  const c = r.obj(raw, 'coordinator');
-  r.only(c, 'coordinator', COORDINATOR_FIELDS);
-  const host = r.str(c, 'coordinator.host');
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (isIP(bare) === 0 && !HOSTNAME.test(bare)) r.fail('coordinator.host', `must be an IP address or host name, got ${JSON.stringify(host)}`);
-  const grpcPort = r.num(need(r, c, 'coordinator.grpcPort'), 'coordinator.grpcPort', undefined, 1, 65535, true);
-  const httpPort = r.num(need(r, c, 'coordinator.httpPort'), 'coordinator.httpPort', undefined, 1, 65535, true);
-  if (grpcPort === httpPort) r.fail('coordinator.httpPort', `must differ from coordinator.grpcPort (both are ${grpcPort})`);
+  const source = { file };
+  const f = parseInput(federationFileSchema, raw, source);
+  const { host, grpcPort, httpPort } = f.coordinator;
+  if (grpcPort === httpPort) throw fieldError(source, 'coordinator.httpPort', `must differ from coordinator.grpcPort (both are ${grpcPort})`);
   // Accepted beside the host or at the top level (where coordinator.yaml keeps it).
-  const allowNonLoopback = r.bool(c, 'coordinator.allowNonLoopback', false) || r.bool(raw, 'allowNonLoopback', false);
+  const allowNonLoopback = f.coordinator.allowNonLoopback || f.allowNonLoopback;
   if (!allowNonLoopback && !isLoopbackHost(host))
-    r.fail(
+    throw fieldError(
+      source,
       'coordinator.host',
       `is ${JSON.stringify(host)}, which is not a loopback address (127.0.0.1, ::1, localhost); set allowNonLoopback: true to serve other machines`,
     );
-
-  const rounds = r.num(need(r, raw, 'rounds'), 'rounds', undefined, 1, 100_000, true);
-  const seed = r.num(raw, 'seed', DEFAULT_SEED, 0, MAX_SEED, true);
-  const model = readModel(r, raw);
-  const strategy = readStrategy(r, raw);
-  const schema = r.path(raw, 'schema');
+  const model = compileModelSpec(raw.model, { file, at: 'model' });
+  const schema = resolveFrom(baseDir, f.schema);
   loadSchema(schema); // fail now, not when every site starts
-
-  const sitesRaw = raw.sites;
-  if (!Array.isArray(sitesRaw) || sitesRaw.length === 0)
-    r.fail('sites', sitesRaw === undefined ? 'is required' : 'must be a non-empty list of { name, data }');
-  const sites: FederationSpec['sites'] = [];
   const firstIndex = new Map<string, number>();
-  sitesRaw.forEach((s, i) => {
-    const field = `sites[${i}]`;
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) r.fail(field, 'must be a mapping { name, data }');
-    const entry = s as Record<string, unknown>;
-    r.only(entry, field, SITE_FIELDS);
-    const siteName = r.str(entry, `${field}.name`);
-    if (!SITE_NAME_PATTERN.test(siteName))
-      r.fail(`${field}.name`, `must match ${SITE_NAME_PATTERN} (lowercase letters, digits, "_" and "-"), got ${JSON.stringify(siteName)}`);
-    const prev = firstIndex.get(siteName);
-    if (prev !== undefined) r.fail(`${field}.name`, `duplicates sites[${prev}].name ${JSON.stringify(siteName)}; site names must be unique`);
-    firstIndex.set(siteName, i);
-    sites.push({ name: siteName, data: r.path(entry, `${field}.data`) });
+  f.sites.forEach((s, i) => {
+    const prev = firstIndex.get(s.name);
+    if (prev !== undefined)
+      throw fieldError(source, `sites[${i}].name`, `duplicates sites[${prev}].name ${JSON.stringify(s.name)}; site names must be unique`);
+    firstIndex.set(s.name, i);
   });
-
-  const minSitesAsked = r.num(raw, 'minSites', defaultMinSitesToAccept(sites.length), 1, 100_000, true);
-  const roundDeadlineSeconds = r.num(raw, 'roundDeadlineSeconds', DEFAULT_ROUND_DEADLINE_SECONDS, 1, MAX_ROUND_DEADLINE_SECONDS);
-
+  const sites = f.sites.map((s) => ({ name: s.name, data: resolveFrom(baseDir, s.data) }));
+  const strategy = f.strategy ?? strategySpecSchema.parse({});
   return {
     file,
-    name,
+    name: f.name,
     coordinator: { host, grpcPort, httpPort, allowNonLoopback },
-    rounds,
-    seed,
-    model,
-    strategy,
-    minSites: Math.min(sites.length, minSitesAsked),
-    roundDeadlineSeconds,
+    rounds: f.rounds,
+    seed: f.seed,
+    model: { kind: model.kind, ...model.raw },
+    strategy: { name: strategy.name, ...strategy.options },
+    minSites: Math.min(sites.length, f.minSites ?? defaultMinSitesToAccept(sites.length)),
+    roundDeadlineSeconds: f.roundDeadlineSeconds,
     schema,
     sites,
   };
-}
-
-/** `model: debiased` or `model: { kind: debiased, ...settings }`. */
-function readModel(r: FieldReader, raw: Record<string, unknown>): FederationSpec['model'] {
-  const v = raw.model;
-  let spec: Record<string, unknown>;
-  if (typeof v === 'string') {
-    if (v === '') r.fail('model', 'must be a non-empty string');
-    spec = { kind: v };
-  } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-    spec = { ...(v as Record<string, unknown>) };
-  } else {
-    r.fail('model', v === undefined ? 'is required' : 'must be a model kind or a mapping { kind, ...settings }');
-  }
-  const kind = r.str(spec, 'model.kind');
-  if (!(MODEL_KINDS as readonly string[]).includes(kind))
-    r.fail(typeof v === 'string' ? 'model' : 'model.kind', `must be one of ${MODEL_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
-  const { kind: _kind, ...settings } = spec;
-  try {
-    compileModelConfig(settings, 'model');
-  } catch (err) {
-    if (err instanceof InputError) throw new InputError(`${r.where}: ${err.message}`, { cause: err });
-    throw err;
-  }
-  return { kind, ...settings };
-}
-
-/** `strategy: fedprox` or `strategy: { name: fedprox, proximalMu: 0.01 }`; default fedavg. */
-function readStrategy(r: FieldReader, raw: Record<string, unknown>): FederationSpec['strategy'] {
-  const v = raw.strategy;
-  if (v === undefined) return { name: DEFAULT_STRATEGY };
-  if (typeof v !== 'string' && (typeof v !== 'object' || v === null || Array.isArray(v)))
-    r.fail('strategy', 'must be a strategy name or a mapping { name, ...options }');
-  const spec: Record<string, unknown> = typeof v === 'string' ? { name: v } : { ...(v as Record<string, unknown>) };
-  const name = r.str(spec, 'strategy.name', DEFAULT_STRATEGY);
-  if (!strategyNames.includes(name))
-    r.fail(typeof v === 'string' ? 'strategy' : 'strategy.name', `must be one of ${strategyNames.join(', ')}, got ${JSON.stringify(name)}`);
-  const { name: _name, ...options } = spec;
-  try {
-    validateStrategyOptions(options as StrategyOptions);
-  } catch (err) {
-    if (err instanceof InputError) throw new InputError(`${r.where}: ${err.message}`, { cause: err });
-    throw err;
-  }
-  return { name, ...options };
 }
 
 function startScript(command: string): string {

@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
-import { createStrategy } from '../coordinator/strategy/registry.ts';
+import { createStrategy, DEFAULT_STRATEGY, strategyNames } from '../coordinator/strategy/registry.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
-import { modelNames } from '../shared/model/factory.ts';
+import { compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
+import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag, text } from '../shared/config/fields.ts';
 import { loadSchema } from '../shared/data/schema.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
@@ -12,7 +14,7 @@ import type { Logger } from '../shared/logger.ts';
 import { inMemoryTransport } from '../shared/transport/in-memory.ts';
 import { prepareLocalData } from '../site-agent/local-data.ts';
 import { SiteAgent } from '../site-agent/agent.ts';
-import { intFlag, namedPaths, parseFlags } from './args.ts';
+import { namedPaths, parseFlags } from '../shared/config/flags.ts';
 import { buildResults, type ResultsFile } from './results.ts';
 
 export const SIMULATE_HELP = `usage: fedcausal simulate --schema SCHEMA.json --site NAME=PATH.csv [--site ...]
@@ -56,59 +58,50 @@ export interface SimulateOptions {
   minCellCount?: number;
 }
 
+/** The flags of `fedcausal simulate`, with their defaults and ranges. */
+export const SIMULATE_FLAGS = {
+  schema: text(),
+  site: namedPaths(),
+  'test-site': namedPaths(),
+  holdout: namedPaths(),
+  model: choiceFlag(MODEL_KINDS),
+  rounds: numberFlag({ min: 1, max: 10000, int: true }).default(20),
+  seed: numberFlag({ min: 0, max: SEED_MAX, int: true }).default(1),
+  strategy: choiceFlag(strategyNames).default(DEFAULT_STRATEGY),
+  'local-epochs': numberFlag({ min: 1, max: 1000, int: true }).optional(),
+  'test-fraction': numberFlag(TEST_FRACTION).default(DEFAULT_TEST_FRACTION),
+  out: z.string().optional(),
+  predictions: z.string().optional(),
+  'secure-aggregation': z.boolean().default(false),
+  'local-baseline': z.boolean().default(false),
+  'min-cell-count': numberFlag({ min: 1, max: 1_000_000, int: true }).default(DEFAULT_MIN_CELL_COUNT),
+};
+
 export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string }) | 'help' {
-  const { values: v } = parseFlags(
-    argv,
-    {
-      schema: { type: 'string' },
-      site: { type: 'string', multiple: true },
-      'test-site': { type: 'string', multiple: true },
-      holdout: { type: 'string', multiple: true },
-      model: { type: 'string' },
-      rounds: { type: 'string' },
-      seed: { type: 'string' },
-      strategy: { type: 'string' },
-      'local-epochs': { type: 'string' },
-      'test-fraction': { type: 'string' },
-      out: { type: 'string' },
-      predictions: { type: 'string' },
-      'secure-aggregation': { type: 'boolean' },
-      'local-baseline': { type: 'boolean' },
-      'min-cell-count': { type: 'string' },
-    },
-    'simulate',
-  );
-  if (v.help) return 'help';
-  if (!v.schema) throw new InputError('--schema is required');
-  if (!v.model) throw new InputError('--model is required (debiased, baseline or logreg)');
-  if (!modelNames().includes(v.model))
-    throw new InputError(`unknown model "${v.model}"; expected one of: ${modelNames().join(', ')}`);
-  const sites = namedPaths(v.site, '--site');
-  if (sites.length === 0) throw new InputError('at least one --site NAME=PATH is required');
-  const testSites = namedPaths(v['test-site'], '--test-site');
-  const holdouts = namedPaths(v.holdout, '--holdout');
-  const names = [...sites, ...testSites].map((s) => s.name);
+  const v = parseFlags(argv, SIMULATE_FLAGS);
+  if (v === 'help') return 'help';
+  const sites = v.site;
+  if (sites.length === 0) throw new InputError('--site: at least one NAME=PATH is required');
+  const names = [...sites, ...v['test-site']].map((s) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new InputError(`site name "${dup}" is given twice`);
-  for (const h of holdouts)
-    if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout names unknown site "${h.name}" (no --site ${h.name}=...)`);
-  const tf = v['test-fraction'] === undefined ? 0.3 : Number(v['test-fraction']);
-  if (!(tf > 0 && tf < 1)) throw new InputError(`--test-fraction must be a number in (0, 1), got "${v['test-fraction']}"`);
-  const localEpochs = v['local-epochs'] === undefined ? undefined : intFlag(v['local-epochs'], '--local-epochs', 1, 1, 1000);
+  if (dup) throw new InputError(`--site: site name "${dup}" is given twice`);
+  for (const h of v.holdout)
+    if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout: names unknown site "${h.name}" (no --site ${h.name}=...)`);
+  const localEpochs = v['local-epochs'];
   return {
     schema: v.schema,
     sites,
-    testSites,
-    holdouts,
+    testSites: v['test-site'],
+    holdouts: v.holdout,
     model: v.model,
     modelSettings: localEpochs ? { localEpochs } : {},
-    rounds: intFlag(v.rounds, '--rounds', 20, 1, 10000),
-    seed: intFlag(v.seed, '--seed', 1, 0, 2 ** 31 - 1),
-    strategy: v.strategy ?? 'fedavg',
-    testFraction: tf,
-    localBaseline: Boolean(v['local-baseline']),
-    secureAggregation: Boolean(v['secure-aggregation']),
-    minCellCount: intFlag(v['min-cell-count'], '--min-cell-count', DEFAULT_MIN_CELL_COUNT, 1, 1_000_000),
+    rounds: v.rounds,
+    seed: v.seed,
+    strategy: v.strategy,
+    testFraction: v['test-fraction'],
+    localBaseline: v['local-baseline'],
+    secureAggregation: v['secure-aggregation'],
+    minCellCount: v['min-cell-count'],
     out: v.out,
     predictions: v.predictions,
   };
@@ -131,6 +124,9 @@ export interface Prediction {
 /** Runs the federation in-process and returns the results file object and the predictions. */
 export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
   if (o.secureAggregation) throw new InputError('--secure-aggregation is not available yet (secure aggregation has its own issue)');
+  // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
+  compileModelSpec({ ...o.modelSettings, kind: o.model });
+  const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
   const schema = loadSchema(o.schema);
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];
@@ -148,7 +144,6 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       }),
     };
   });
-  const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
   const fed = createFederation(
     {
       federation: 'simulation',

@@ -5,7 +5,9 @@ import { checkReadiness, READINESS_THRESHOLDS, siteSums, type ReadinessReport } 
 import { parseFederationSummary, type FederationSummary } from '../shared/readiness/summary.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { loadSiteConfig } from '../site-agent/config.ts';
-import { parseFlags } from './args.ts';
+import { z } from 'zod';
+import { text } from '../shared/config/fields.ts';
+import { parseFlags } from '../shared/config/flags.ts';
 
 const T = READINESS_THRESHOLDS;
 
@@ -73,13 +75,8 @@ export function renderReport(site: string, summary: FederationSummary, where: st
 
 /** `fedcausal site check`; returns the exit code (InputError -> 2 is the CLI's). */
 export async function siteCheck(argv: string[], out: (s: string) => void): Promise<number> {
-  const { values: v } = parseFlags(
-    argv,
-    { config: { type: 'string' }, summary: { type: 'string' }, json: { type: 'boolean' }, strict: { type: 'boolean' } },
-    'site check',
-  );
-  if (v.help) return out(SITE_CHECK_HELP), 0;
-  if (!v.config) throw new InputError('site check: --config FILE is required (see --help)');
+  const v = parseFlags(argv, { config: text(), summary: text().optional(), json: z.boolean().default(false), strict: z.boolean().default(false) });
+  if (v === 'help') return out(SITE_CHECK_HELP), 0;
   const cfg = loadSiteConfig(v.config);
   const table = loadSiteTable(cfg.schema, cfg.data);
   // The rows a site must have to train at all (check-data's rule); failing it is bad input.

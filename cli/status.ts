@@ -1,14 +1,19 @@
-import { InputError } from '../shared/errors.ts';
+import { text } from '../shared/config/fields.ts';
 import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
 import { formatTable } from '../shared/report/table.ts';
-import { parseFlags } from './args.ts';
+import { parseFlags } from '../shared/config/flags.ts';
 
 const HELP = `usage: fedcausal status --coordinator URL      one look at the federation
        fedcausal watch --coordinator URL       refresh every 2 s until the federation ends
 
 URL is the coordinator's HTTP address, e.g. http://127.0.0.1:8080
 `;
+
+/** The coordinator's HTTP address, e.g. http://127.0.0.1:8080. */
+const STATUS_FLAGS = {
+  coordinator: text().refine((u) => URL.canParse(u), { error: 'must be the coordinator HTTP address, e.g. http://127.0.0.1:8080' }),
+};
 
 function render(s: FederationStatus): string {
   const last = s.history.at(-1);
@@ -20,10 +25,9 @@ function render(s: FederationStatus): string {
 }
 
 export async function statusCommand(argv: string[], watch: boolean): Promise<number> {
-  const { values } = parseFlags(argv, { coordinator: { type: 'string' } }, watch ? 'watch' : 'status');
-  if (values.help) return process.stdout.write(HELP), 0;
-  if (!values.coordinator) throw new InputError('--coordinator URL is required (the coordinator HTTP address)');
-  const url = new URL('/api/status', values.coordinator);
+  const flags = parseFlags(argv, STATUS_FLAGS);
+  if (flags === 'help') return process.stdout.write(HELP), 0;
+  const url = new URL('/api/status', flags.coordinator);
   for (;;) {
     let s: FederationStatus;
     try {

@@ -1,21 +1,66 @@
+import { z } from 'zod';
 import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
-import { FieldReader, readConfigFile } from '../shared/config/load.ts';
+import { bool, int, port, real, seed, strict, text } from '../shared/config/fields.ts';
+import { fieldError, parseInput } from '../shared/config/issues.ts';
+import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
-import { InputError } from '../shared/errors.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
+import { compileModelSpec } from '../shared/model/factory.ts';
 import type { EnrolledSite } from './directory.ts';
 import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
 import type { Quorum } from './round-loop.ts';
+import { DEFAULT_STRATEGY, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
+import type { StrategyOptions } from './strategy/strategy.ts';
 
-/** The coordinator's validated settings (coordinator.yaml, as `fedcausal provision` writes it). */
+/** The most sites a quorum may name; the manifest's site count bounds it further. */
+export const MAX_SITES = 100_000;
+export const MAX_ROUNDS = 100_000;
+/** Longest round deadline, start timeout and grace (a day). */
+export const MAX_WAIT_SECONDS = 86_400;
+export const DEFAULT_ROUND_DEADLINE_SECONDS = 600;
+
+/** coordinator.yaml as `fedcausal provision` writes it (docs/configuration.md); `model` is checked by compileModelSpec. */
+export const coordinatorFileSchema = strict({
+  federation: text(),
+  listen: strict({ host: text().default('127.0.0.1'), grpcPort: port().default(7443), httpPort: port().default(8080) }),
+  rounds: int(1, MAX_ROUNDS).default(20),
+  seed: seed().default(1),
+  model: z.unknown(),
+  strategy: strategySpecSchema.optional(),
+  quorum: strict({
+    minSitesToStart: int(1, MAX_SITES).optional(),
+    minSitesToAccept: int(1, MAX_SITES).optional(),
+    roundDeadlineSeconds: real(1, MAX_WAIT_SECONDS).default(DEFAULT_ROUND_DEADLINE_SECONDS),
+    startTimeoutSeconds: real(1, MAX_WAIT_SECONDS).default(600),
+    rejoinGraceSeconds: real(0, MAX_WAIT_SECONDS).default(30),
+    waitForAllSeconds: real(0, MAX_WAIT_SECONDS).default(60),
+  }).prefault({}),
+  priors: strict({ minCellCount: int(1, 1e6).default(DEFAULT_MIN_CELL_COUNT) }).prefault({}),
+  schema: text().default('schema.json'),
+  identity: text().default('identity.json'),
+  manifest: text().default('manifest.json'),
+  root: text().default('root.json'),
+  runDir: text().default('runs'),
+  stateDir: text().default('state'),
+  localBaseline: bool().default(false),
+  limits: strict({
+    maxPayloadMiB: real(1, 65536).default(2048),
+    chunkKiB: int(16, 3072).default(1024),
+    maxMessageAgeSeconds: real(10, MAX_WAIT_SECONDS).default(600),
+  }).prefault({}),
+  allowNonLoopback: bool().default(false),
+});
+export type CoordinatorFile = z.output<typeof coordinatorFileSchema>;
+
+/** The coordinator's validated settings (coordinator.yaml), with its files loaded. */
 export interface CoordinatorConfig {
   federation: string;
-  listen: { host: string; grpcPort: number; httpPort: number };
+  listen: CoordinatorFile['listen'];
   rounds: number;
   seed: number;
   model: { kind: string; raw: Record<string, unknown> };
-  strategy: { name: string; options: Record<string, unknown> };
+  strategy: StrategySpec;
   quorum: Quorum;
   minCellCount: number;
   schema: Schema;
@@ -28,73 +73,71 @@ export interface CoordinatorConfig {
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
 }
 
-
+/**
+ * Reads and validates coordinator.yaml whole, the model section included (kind, training,
+ * debiasing and strategy settings), so a bad setting stops the start, before anything
+ * listens or any site joins.
+ */
 export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const { raw, baseDir } = readConfigFile(path);
-  const f = new FieldReader(path, baseDir);
-  f.only(raw, '', ['federation', 'listen', 'rounds', 'seed', 'model', 'strategy', 'quorum', 'priors', 'schema', 'identity', 'manifest', 'root', 'runDir', 'stateDir', 'localBaseline', 'limits', 'allowNonLoopback']);
-  const listen = f.obj(raw, 'listen');
-  f.only(listen, 'listen', ['host', 'grpcPort', 'httpPort']);
-  const host = f.str(listen, 'listen.host', '127.0.0.1');
-  if (!isLoopbackHost(host) && raw.allowNonLoopback !== true)
-    f.fail('listen.host', `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
-  const model = f.obj(raw, 'model');
-  const strategy = typeof raw.strategy === 'string' ? { name: raw.strategy } : f.obj(raw, 'strategy', true);
-  const quorum = f.obj(raw, 'quorum', true);
-  f.only(quorum, 'quorum', ['minSitesToStart', 'minSitesToAccept', 'roundDeadlineSeconds', 'startTimeoutSeconds', 'rejoinGraceSeconds', 'waitForAllSeconds']);
-  const priors = f.obj(raw, 'priors', true);
-  f.only(priors, 'priors', ['minCellCount']);
-  const limits = f.obj(raw, 'limits', true);
-  f.only(limits, 'limits', ['maxPayloadMiB', 'chunkKiB', 'maxMessageAgeSeconds']);
-  const federation = f.str(raw, 'federation');
-  const rootPath = f.path(raw, 'root', 'root.json');
+  const source = { file: path };
+  const c = parseInput(coordinatorFileSchema, raw, source);
+  const { host } = c.listen;
+  if (!isLoopbackHost(host) && !c.allowNonLoopback)
+    throw fieldError(source, 'listen.host', `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
+  const model = compileModelSpec(raw.model, { file: path, at: 'model' });
+  const rootPath = resolveFrom(baseDir, c.root);
   const root = loadRootPublicKey(rootPath);
-  if (root.federation !== federation) f.fail('root', `belongs to federation "${root.federation}", not "${federation}"`);
-  const manifest = loadManifest(f.path(raw, 'manifest', 'manifest.json'), root.publicKey);
+  if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}"`);
+  const manifest = loadManifest(resolveFrom(baseDir, c.manifest), root.publicKey);
   const sites = manifest.sites.map((s) => ({
     name: s.name,
     signingPublicKey: decodeKey(s.signingPublicKey, SIGNING_PUBLIC_KEY_BYTES, `manifest site ${s.name} signingPublicKey`),
     boxPublicKey: decodeKey(s.boxPublicKey, BOX_PUBLIC_KEY_BYTES, `manifest site ${s.name} boxPublicKey`),
   }));
+  // A quorum is at most every enrolled site: known only once the manifest is read.
   const n = sites.length;
-  const minStart = f.num(quorum, 'quorum.minSitesToStart', defaultMinSitesToAccept(n), 1, n, true);
-  const { kind, ...modelRaw } = model;
-  if (typeof kind !== 'string') f.fail('model.kind', 'is required (debiased, baseline or logreg)');
-  const { name: strategyName, ...strategyOptions } = strategy;
-  const identity = readIdentityFile(f.path(raw, 'identity', 'identity.json'));
-  if (manifest.federation !== federation) throw new InputError(`${path}: manifest is for federation "${manifest.federation}"`);
+  const quorumSize = (field: 'minSitesToStart' | 'minSitesToAccept') =>
+    parseInput(int(1, n).default(defaultMinSitesToAccept(n)), c.quorum[field], { file: path, at: `quorum.${field}` });
+  const minSitesToStart = quorumSize('minSitesToStart');
+  const identity = readIdentityFile(resolveFrom(baseDir, c.identity));
+  if (manifest.federation !== c.federation) throw fieldError(source, '', `manifest is for federation "${manifest.federation}"`);
+  const q = c.quorum;
   return {
-    federation,
-    listen: {
-      host,
-      grpcPort: f.num(listen, 'listen.grpcPort', 7443, 0, 65535, true),
-      httpPort: f.num(listen, 'listen.httpPort', 8080, 0, 65535, true),
-    },
-    rounds: f.num(raw, 'rounds', 20, 1, 100000, true),
-    seed: f.num(raw, 'seed', 1, 0, 2 ** 31 - 1, true),
-    model: { kind: kind as string, raw: modelRaw },
-    strategy: { name: typeof strategyName === 'string' ? strategyName : 'fedavg', options: strategyOptions },
+    federation: c.federation,
+    listen: c.listen,
+    rounds: c.rounds,
+    seed: c.seed,
+    model,
+    // The options as written (validated above): their order is part of the state file's fingerprint.
+    strategy: { name: c.strategy?.name ?? DEFAULT_STRATEGY, options: writtenOptions(raw.strategy) },
     quorum: {
-      minSitesToStart: minStart,
-      minSitesToAccept: f.num(quorum, 'quorum.minSitesToAccept', defaultMinSitesToAccept(n), 1, n, true),
-      roundDeadlineMs: f.num(quorum, 'quorum.roundDeadlineSeconds', 600, 1, 86400) * 1000,
-      rejoinGraceMs: f.num(quorum, 'quorum.rejoinGraceSeconds', 30, 0, 86400) * 1000,
-      startTimeoutMs: f.num(quorum, 'quorum.startTimeoutSeconds', 600, 1, 86400) * 1000,
-      waitForAllMs: f.num(quorum, 'quorum.waitForAllSeconds', 60, 0, 86400) * 1000,
+      minSitesToStart,
+      minSitesToAccept: quorumSize('minSitesToAccept'),
+      roundDeadlineMs: q.roundDeadlineSeconds * 1000,
+      rejoinGraceMs: q.rejoinGraceSeconds * 1000,
+      startTimeoutMs: q.startTimeoutSeconds * 1000,
+      waitForAllMs: q.waitForAllSeconds * 1000,
     },
-    minCellCount: f.num(priors, 'priors.minCellCount', DEFAULT_MIN_CELL_COUNT, 1, 1e6, true),
-    schema: loadSchema(f.path(raw, 'schema', 'schema.json')),
+    minCellCount: c.priors.minCellCount,
+    schema: loadSchema(resolveFrom(baseDir, c.schema)),
     identity,
     sites,
-    runDir: f.path(raw, 'runDir', 'runs'),
-    stateDir: f.path(raw, 'stateDir', 'state'),
-    localBaseline: f.bool(raw, 'localBaseline', false),
+    runDir: resolveFrom(baseDir, c.runDir),
+    stateDir: resolveFrom(baseDir, c.stateDir),
+    localBaseline: c.localBaseline,
     limits: {
-      maxPayloadBytes: f.num(limits, 'limits.maxPayloadMiB', 2048, 1, 65536) * 1024 * 1024,
-      maxChunkSize: f.num(limits, 'limits.chunkKiB', 1024, 16, 3072, true) * 1024,
-      maxMessageAgeMs: f.num(limits, 'limits.maxMessageAgeSeconds', 600, 10, 86400) * 1000,
+      maxPayloadBytes: c.limits.maxPayloadMiB * 1024 * 1024,
+      maxChunkSize: c.limits.chunkKiB * 1024,
+      maxMessageAgeMs: c.limits.maxMessageAgeSeconds * 1000,
     },
   };
+}
+
+function writtenOptions(section: unknown): StrategyOptions {
+  if (typeof section !== 'object' || section === null) return {};
+  const { name: _name, ...options } = section as Record<string, unknown>;
+  return options as StrategyOptions;
 }
 
 /**

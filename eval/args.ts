@@ -1,7 +1,10 @@
 /** The flags of `npm run eval`, compiled once into validated options. */
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { numberFlag } from '../shared/config/fields.ts';
+import { parseFlags } from '../shared/config/flags.ts';
+import { parseInput } from '../shared/config/issues.ts';
 import { InputError } from '../shared/errors.ts';
 import { DEFAULT_DOCS_DIR, DEFAULT_HEART_DIR } from './settings.ts';
 
@@ -39,50 +42,56 @@ export interface EvalArgs {
   onlyConfigs?: string[];
 }
 
-export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
-  let v;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean' },
-        render: { type: 'boolean' },
-        sections: { type: 'string' },
-        jobs: { type: 'string' },
-        'out-dir': { type: 'string' },
-        'heart-dir': { type: 'string' },
-        'only-configs': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new InputError(`eval: ${(e as Error).message}`);
-  }
-  if (v.help) return 'help';
-  const sections = v.sections === undefined ? [...SECTION_IDS] : parseSections(v.sections);
-  const jobs = v.jobs === undefined ? 2 : Number(v.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new InputError(`--jobs must be an integer from 1 to 64, got "${v.jobs}"`);
-  const quick = Boolean(v.quick);
-  const outDir = v['out-dir'] ?? (quick ? join(tmpdir(), 'fedcausal-eval-quick') : DEFAULT_DOCS_DIR);
-  if (v.render && (v.sections !== undefined || quick))
-    throw new InputError('--render runs nothing, so it takes neither --sections nor --quick (give --out-dir to render a quick run)');
-  const only = v['only-configs']?.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  if (only !== undefined && (only.length === 0 || v.render)) throw new InputError('--only-configs needs a comma-separated list of configuration ids, and runs something (not with --render)');
-  return { quick, render: Boolean(v.render), sections, jobs, outDir: resolve(outDir), heartDir: resolve(v['heart-dir'] ?? DEFAULT_HEART_DIR), ...(only ? { onlyConfigs: only } : {}) };
-}
-
 /** "1,3" -> [1, 3]: known section numbers, each once, in ascending order. */
 export function parseSections(text: string): number[] {
+  return parseInput(sectionsFlag, text, { at: '--sections' });
+}
+
+const sectionsFlag = z.string().transform((text, ctx) => {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (parts.length === 0) throw new InputError(`--sections needs a comma-separated list of ${SECTION_IDS.join(', ')}, got "${text}"`);
+  if (parts.length === 0) {
+    ctx.addIssue({ code: 'custom', message: `needs a comma-separated list of ${SECTION_IDS.join(', ')}`, input: text });
+    return z.NEVER;
+  }
   const out = new Set<number>();
   for (const p of parts) {
     const n = Number(p);
-    if (!/^\d+$/.test(p) || !(SECTION_IDS as readonly number[]).includes(n))
-      throw new InputError(`--sections: "${p}" is not a section; expected some of ${SECTION_IDS.join(', ')}`);
+    if (!/^\d+$/.test(p) || !(SECTION_IDS as readonly number[]).includes(n)) {
+      ctx.addIssue({ code: 'custom', message: `"${p}" is not a section; expected some of ${SECTION_IDS.join(', ')}`, input: text });
+      return z.NEVER;
+    }
     out.add(n);
   }
   return [...out].sort((a, b) => a - b);
+});
+
+/** The flags of `npm run eval`. */
+export const EVAL_FLAGS = {
+  quick: z.boolean().default(false),
+  render: z.boolean().default(false),
+  sections: sectionsFlag.optional(),
+  jobs: numberFlag({ min: 1, max: 64, int: true }).default(2),
+  'out-dir': z.string().optional(),
+  'heart-dir': z.string().optional(),
+  'only-configs': z.string().optional(),
+};
+
+export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
+  const v = parseFlags(argv, EVAL_FLAGS);
+  if (v === 'help') return 'help';
+  const { quick, render } = v;
+  const outDir = v['out-dir'] ?? (quick ? join(tmpdir(), 'fedcausal-eval-quick') : DEFAULT_DOCS_DIR);
+  if (render && (v.sections !== undefined || quick))
+    throw new InputError('--render runs nothing, so it takes neither --sections nor --quick (give --out-dir to render a quick run)');
+  const only = v['only-configs']?.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (only !== undefined && (only.length === 0 || render)) throw new InputError('--only-configs needs a comma-separated list of configuration ids, and runs something (not with --render)');
+  return {
+    quick,
+    render,
+    sections: v.sections ?? [...SECTION_IDS],
+    jobs: v.jobs,
+    outDir: resolve(outDir),
+    heartDir: resolve(v['heart-dir'] ?? DEFAULT_HEART_DIR),
+    ...(only ? { onlyConfigs: only } : {}),
+  };
 }

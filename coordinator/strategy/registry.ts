@@ -4,7 +4,10 @@
  * Options that do not apply to the chosen strategy are validated but ignored (e.g. beta1
  * for FedAdagrad, which fixes its betas at 0 as Flower does).
  */
-import { InputError } from '../../shared/errors.ts';
+import { z } from 'zod';
+import { choice, strict } from '../../shared/config/fields.ts';
+import { STRATEGY_OPTION_FIELDS, strategyOptionsSchema } from './options.ts';
+import { parseInput } from '../../shared/config/issues.ts';
 import { FedAdagrad } from './fedadagrad.ts';
 import { FedAdam } from './fedadam.ts';
 import { FedAvg } from './fedavg.ts';
@@ -26,51 +29,25 @@ const factories: Record<string, Factory> = {
   'trimmed-mean': (o) => new TrimmedMean(o.trimFraction),
 };
 
-export const strategyNames: readonly string[] = Object.freeze(Object.keys(factories));
+/** Strategy names, from the table above: the one list every config and flag accepts. */
+export const strategyNames = Object.freeze(Object.keys(factories)) as readonly [string, ...string[]];
+export const DEFAULT_STRATEGY = 'fedavg';
 
-/** Allowed range of each option: [low, high] bounds with open/closed ends; omitted high = unbounded. */
-const ranges: Record<keyof StrategyOptions, { low: number; lowOpen: boolean; high?: number; highOpen?: boolean }> = {
-  proximalMu: { low: 0, lowOpen: false },
-  serverLearningRate: { low: 0, lowOpen: true },
-  beta1: { low: 0, lowOpen: false, high: 1, highOpen: true },
-  beta2: { low: 0, lowOpen: false, high: 1, highOpen: true },
-  tau: { low: 0, lowOpen: true },
-  trimFraction: { low: 0, lowOpen: false, high: 0.5, highOpen: true },
-};
 
-function describe(r: (typeof ranges)[keyof StrategyOptions]): string {
-  if (r.high === undefined) return `a finite number ${r.lowOpen ? '>' : '>='} ${r.low}`;
-  return `a number in ${r.lowOpen ? '(' : '['}${r.low}, ${r.high}${r.highOpen ? ')' : ']'}`;
-}
-
-function inRange(x: number, r: (typeof ranges)[keyof StrategyOptions]): boolean {
-  if (!Number.isFinite(x)) return false;
-  if (r.lowOpen ? x <= r.low : x < r.low) return false;
-  if (r.high !== undefined && (r.highOpen ? x >= r.high : x > r.high)) return false;
-  return true;
-}
+/** A strategy section: `fedprox`, or `{ name: fedprox, proximalMu: 0.01 }`; the name defaults to fedavg. */
+export const strategySpecSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  strict({ name: choice(strategyNames).default(DEFAULT_STRATEGY), ...STRATEGY_OPTION_FIELDS }, 'a strategy name or a mapping { name, ...options }'),
+).transform(({ name, ...options }) => ({ name, options: options satisfies StrategyOptions }));
+export type StrategySpec = z.output<typeof strategySpecSchema>;
 
 /** Throws InputError for an unknown option key or a value outside its range. */
-export function validateStrategyOptions(options: StrategyOptions): void {
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    const range = ranges[key as keyof StrategyOptions];
-    if (!range) {
-      throw new InputError(`unknown strategy option "${key}"; expected one of: ${Object.keys(ranges).join(', ')}`);
-    }
-    if (typeof value !== 'number' || !inRange(value, range)) {
-      const got = typeof value === 'number' ? String(value) : JSON.stringify(value);
-      throw new InputError(`strategy option ${key} must be ${describe(range)}, got ${got}`);
-    }
-  }
+export function validateStrategyOptions(options: StrategyOptions, where = 'strategy'): void {
+  parseInput(strategyOptionsSchema, options, { at: where });
 }
 
 /** Builds strategy `name` with validated `options`; throws InputError on an unknown name or bad option. */
 export function createStrategy(name: string, options: StrategyOptions = {}): Strategy {
-  const factory = Object.hasOwn(factories, name) ? factories[name] : undefined;
-  if (!factory) {
-    throw new InputError(`unknown strategy "${name}"; expected one of: ${strategyNames.join(', ')}`);
-  }
-  validateStrategyOptions(options);
-  return factory(options);
+  const spec = parseInput(strategySpecSchema, { ...options, name }, { at: 'strategy' });
+  return factories[spec.name]!(spec.options);
 }

@@ -64,16 +64,5 @@ export interface Strategy {
   restoreState?(state: Uint8Array): void;
 }
 
-/** Options shared by every strategy, validated by the registry. */
-export interface StrategyOptions {
-  /** FedProx proximal coefficient mu (sent to the sites). */
-  proximalMu?: number;
-  /** Server learning rate for FedAdam/FedYogi/FedAdagrad. */
-  serverLearningRate?: number;
-  beta1?: number;
-  beta2?: number;
-  /** Adaptivity tau (epsilon) for the server optimizers. */
-  tau?: number;
-  /** Fraction trimmed from each end, for trimmed mean (0 <= beta < 0.5). */
-  trimFraction?: number;
-}
+/** Options shared by every strategy, declared and validated in options.ts. */
+export type { StrategyOptions } from './options.ts';

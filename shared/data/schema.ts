@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { mapping, strict, text } from '../config/fields.ts';
+import { fieldError, parseInput } from '../config/issues.ts';
 import { InputError } from '../errors.ts';
 import { readInputFile } from '../input-file.ts';
 import { canonicalToken } from './csv.ts';
@@ -28,110 +31,96 @@ export function featureList(schema: Schema): string[] {
   return schema.modalities.flatMap((m) => m.features);
 }
 
-function fail(where: string, msg: string): never {
-  throw new InputError(`${where}: ${msg}`);
-}
-
-function stringArray(v: unknown, where: string, field: string): string[] {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-    fail(where, `field "${field}" must be an array of strings`);
-  return v as string[];
-}
+/** The fields of schema.json as written (INTERFACES.md, and the extensions in docs/configuration.md). */
+const strings = () => z.array(z.string(), { error: 'must be a list of strings' });
+const finite = (what: string) => z.number({ error: `must be ${what}` }).refine(Number.isFinite, { error: `must be ${what}` });
+export const schemaFileSchema = strict({
+  columns: strings().optional(),
+  label: strict(
+    {
+      column: text(),
+      threshold: finite('a number'),
+      values: z
+        .array(finite('a number'), { error: 'must be a non-empty list of numbers (the allowed raw label values)' })
+        .min(1, { error: 'must be a non-empty list of numbers (the allowed raw label values)' })
+        .optional(),
+    },
+    'a mapping { column, threshold }',
+  ),
+  modalities: mapping(strings().min(1, { error: 'must list at least one feature' }), 'a mapping of modality name -> [features]').refine(
+    (m) => Object.keys(m).length > 0,
+    { error: 'must name at least one modality' },
+  ),
+  categorical: strings().optional(),
+  missingValues: strings().default(['', 'NA', '?']),
+  missingCodes: mapping(strings(), 'a mapping of column -> [values]').optional(),
+  categories: mapping(
+    z.array(z.union([z.string(), finite('a number')]), { error: 'must be a non-empty list of strings or numbers' })
+      .min(1, { error: 'must be a non-empty list of strings or numbers' }),
+    'a mapping of categorical feature -> [values]',
+  ).optional(),
+  ranges: mapping(
+    z.tuple([finite('a number'), finite('a number')], { error: 'must be [min, max], two numbers' }),
+    'a mapping of numeric feature -> [min, max]',
+  ).optional(),
+}, 'a JSON object');
 
 /** Validates a parsed schema object; `where` names the source (file path) in errors. */
 export function compileSchema(raw: unknown, where: string): Schema {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'schema must be a JSON object');
-  const r = raw as Record<string, unknown>;
-  const known = new Set(['columns', 'label', 'modalities', 'categorical', 'missingValues', 'missingCodes', 'categories', 'ranges']);
-  for (const k of Object.keys(r)) if (!known.has(k)) fail(where, `unknown field "${k}"`);
-
-  const columns = r.columns === undefined ? undefined : stringArray(r.columns, where, 'columns');
-  const label = r.label as Record<string, unknown> | undefined;
-  if (typeof label !== 'object' || label === null) fail(where, 'field "label" must be an object { column, threshold }');
-  if (typeof label.column !== 'string' || !label.column) fail(where, 'field "label.column" must be a non-empty string');
-  if (typeof label.threshold !== 'number' || !Number.isFinite(label.threshold))
-    fail(where, 'field "label.threshold" must be a number');
-  for (const k of Object.keys(label))
-    if (k !== 'column' && k !== 'threshold' && k !== 'values') fail(where, `unknown field "label.${k}"`);
+  const source = { file: where };
+  const s = parseInput(schemaFileSchema, raw, source);
+  const fail = (path: string, msg: string): never => {
+    throw fieldError(source, path, msg);
+  };
+  const { label, columns } = s;
   let labelValues: number[] | undefined;
-  if (label.values !== undefined) {
-    const v = label.values;
-    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
-      fail(where, 'field "label.values" must be a non-empty array of numbers (the allowed raw label values)');
-    labelValues = [...new Set(v as number[])];
+  if (label.values) {
+    labelValues = [...new Set(label.values)];
     const t = label.threshold;
     if (!labelValues.some((x) => x > t) || !labelValues.some((x) => x <= t))
-      fail(where, `field "label.values" must include values on both sides of "label.threshold" (${t}), or one class can never occur`);
+      fail('label.values', `must include values on both sides of label.threshold (${t}), or one class can never occur`);
   }
-
-  const mods = r.modalities;
-  if (typeof mods !== 'object' || mods === null || Array.isArray(mods) || Object.keys(mods).length === 0)
-    fail(where, 'field "modalities" must be a non-empty object of name -> [features]');
   const modalities: Schema['modalities'] = [];
   const seen = new Map<string, string>();
-  for (const [name, feats] of Object.entries(mods as Record<string, unknown>)) {
-    const features = stringArray(feats, where, `modalities.${name}`);
-    if (features.length === 0) fail(where, `modality "${name}" has no features`);
+  for (const [name, features] of Object.entries(s.modalities)) {
     for (const f of features) {
-      if (seen.has(f)) fail(where, `feature "${f}" is in both modalities "${seen.get(f)}" and "${name}"`);
-      if (f === label.column) fail(where, `label column "${f}" must not be a feature (modality "${name}")`);
+      if (seen.has(f)) fail(`modalities.${name}`, `feature "${f}" is in both modalities "${seen.get(f)}" and "${name}"`);
+      if (f === label.column) fail(`modalities.${name}`, `must not list the label column "${f}"`);
       seen.set(f, name);
     }
     modalities.push({ name, features });
   }
-  if (columns) {
-    for (const f of [...seen.keys(), label.column])
-      if (!columns.includes(f)) fail(where, `feature "${f}" is not in "columns"`);
-  }
-  const categorical = new Set(r.categorical === undefined ? [] : stringArray(r.categorical, where, 'categorical'));
-  for (const c of categorical) if (!seen.has(c)) fail(where, `categorical feature "${c}" is in no modality`);
-  const missingValues = new Set(
-    r.missingValues === undefined ? ['', 'NA', '?'] : stringArray(r.missingValues, where, 'missingValues'),
-  );
+  if (columns)
+    for (const f of [...seen.keys(), label.column]) if (!columns.includes(f)) fail('columns', `must include feature "${f}"`);
+  const inModality = (field: string, col: string) => {
+    if (!seen.has(col)) fail(`${field}.${col}`, 'is in no modality');
+  };
+  const categorical = new Set(s.categorical ?? []);
+  for (const c of categorical) if (!seen.has(c)) fail('categorical', `"${c}" is in no modality`);
   const missingCodes = new Map<string, Set<string>>();
-  if (r.missingCodes !== undefined) {
-    if (typeof r.missingCodes !== 'object' || r.missingCodes === null || Array.isArray(r.missingCodes))
-      fail(where, 'field "missingCodes" must be an object of column -> [values]');
-    for (const [col, vals] of Object.entries(r.missingCodes as Record<string, unknown>)) {
-      if (!seen.has(col)) fail(where, `missingCodes names "${col}", which is in no modality`);
-      missingCodes.set(col, new Set(stringArray(vals, where, `missingCodes.${col}`)));
-    }
+  for (const [col, vals] of Object.entries(s.missingCodes ?? {})) {
+    inModality('missingCodes', col);
+    missingCodes.set(col, new Set(vals));
   }
   const categories = new Map<string, string[]>();
-  if (r.categories !== undefined) {
-    if (typeof r.categories !== 'object' || r.categories === null || Array.isArray(r.categories))
-      fail(where, 'field "categories" must be an object of categorical feature -> [values]');
-    for (const [col, vals] of Object.entries(r.categories as Record<string, unknown>)) {
-      if (!seen.has(col)) fail(where, `categories names "${col}", which is in no modality`);
-      if (!categorical.has(col)) fail(where, `categories names "${col}", which is not in "categorical"`);
-      if (!Array.isArray(vals) || vals.length === 0 || vals.some((x) => typeof x !== 'string' && !(typeof x === 'number' && Number.isFinite(x))))
-        fail(where, `field "categories.${col}" must be a non-empty array of strings or numbers`);
-      categories.set(col, [...new Set((vals as (string | number)[]).map((x) => canonicalToken(String(x).trim())))]);
-    }
+  for (const [col, vals] of Object.entries(s.categories ?? {})) {
+    inModality('categories', col);
+    if (!categorical.has(col)) fail(`categories.${col}`, 'is not in "categorical"');
+    categories.set(col, [...new Set(vals.map((x) => canonicalToken(String(x).trim())))]);
   }
   const ranges = new Map<string, [number, number]>();
-  if (r.ranges !== undefined) {
-    if (typeof r.ranges !== 'object' || r.ranges === null || Array.isArray(r.ranges))
-      fail(where, 'field "ranges" must be an object of numeric feature -> [min, max]');
-    for (const [col, range] of Object.entries(r.ranges as Record<string, unknown>)) {
-      if (!seen.has(col)) fail(where, `ranges names "${col}", which is in no modality`);
-      if (categorical.has(col)) fail(where, `ranges names "${col}", which is categorical (declare its "categories" instead)`);
-      if (
-        !Array.isArray(range) ||
-        range.length !== 2 ||
-        range.some((x) => typeof x !== 'number' || !Number.isFinite(x)) ||
-        (range[0] as number) > (range[1] as number)
-      )
-        fail(where, `field "ranges.${col}" must be [min, max], two numbers with min <= max`);
-      ranges.set(col, [range[0] as number, range[1] as number]);
-    }
+  for (const [col, range] of Object.entries(s.ranges ?? {})) {
+    inModality('ranges', col);
+    if (categorical.has(col)) fail(`ranges.${col}`, 'is categorical (declare its "categories" instead)');
+    if (range[0] > range[1]) fail(`ranges.${col}`, `must be [min, max] with min <= max (got ${JSON.stringify(range)})`);
+    ranges.set(col, range);
   }
   return {
     columns,
     label: { column: label.column, threshold: label.threshold, ...(labelValues ? { values: labelValues } : {}) },
     modalities,
     categorical,
-    missingValues,
+    missingValues: new Set(s.missingValues),
     missingCodes,
     categories,
     ranges,

@@ -1,48 +1,29 @@
-import { InputError } from '../errors.ts';
+import { z } from 'zod';
+import { int, real } from '../config/fields.ts';
+import { parseInput } from '../config/issues.ts';
 
 /** Model and local-training settings, with documented defaults (docs/configuration.md). */
-export interface ModelConfig {
+export const TRAINING_FIELDS = {
   /** Width of each modality's embedding. */
-  modalityDim: number;
+  modalityDim: int(1, 4096).default(8),
   /** Width of the fused representation z. */
-  hiddenDim: number;
+  hiddenDim: int(1, 65536).default(32),
   /** Local epochs per federated round. */
-  localEpochs: number;
-  batchSize: number;
-  learningRate: number;
+  localEpochs: int(1, 1000).default(2),
+  batchSize: int(1, 1 << 16).default(32),
+  learningRate: real(1e-6, 10).default(0.01),
   /** L2 weight decay on weight matrices (PyTorch-style coefficient). */
-  weightDecay: number;
-}
-
-export const DEFAULT_MODEL_CONFIG: ModelConfig = {
-  modalityDim: 8,
-  hiddenDim: 32,
-  localEpochs: 2,
-  batchSize: 32,
-  learningRate: 0.01,
-  weightDecay: 1e-3,
+  weightDecay: real(0, 10).default(1e-3),
 };
 
-const RANGES: Record<keyof ModelConfig, { min: number; max: number; int: boolean }> = {
-  modalityDim: { min: 1, max: 4096, int: true },
-  hiddenDim: { min: 1, max: 65536, int: true },
-  localEpochs: { min: 1, max: 1000, int: true },
-  batchSize: { min: 1, max: 1 << 16, int: true },
-  learningRate: { min: 1e-6, max: 10, int: false },
-  weightDecay: { min: 0, max: 10, int: false },
-};
+/** The training part of a model section; its other fields (kind, debiasing) are checked by the model spec (factory.ts). */
+const trainingSchema = z.object(TRAINING_FIELDS);
 
-/** Fills defaults and rejects unknown or out-of-range fields with exact messages. */
+export type ModelConfig = z.output<typeof trainingSchema>;
+
+export const DEFAULT_MODEL_CONFIG: ModelConfig = trainingSchema.parse({});
+
+/** Fills defaults and rejects out-of-range training fields, naming them under `where`. */
 export function compileModelConfig(raw: Record<string, unknown> = {}, where = 'model'): ModelConfig {
-  const out: Record<string, number> = { ...DEFAULT_MODEL_CONFIG };
-  for (const [k, v] of Object.entries(raw)) {
-    const r = RANGES[k as keyof ModelConfig];
-    if (!r) continue; // other sections (debiasing...) validate their own fields
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max || (r.int && !Number.isInteger(v)))
-      throw new InputError(
-        `${where}.${k} must be ${r.int ? 'an integer' : 'a number'} in [${r.min}, ${r.max}], got ${JSON.stringify(v)}`,
-      );
-    out[k] = v;
-  }
-  return out as unknown as ModelConfig;
+  return parseInput(trainingSchema, raw, { at: where });
 }

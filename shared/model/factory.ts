@@ -1,10 +1,12 @@
+import { z } from 'zod';
+import { choice, strict } from '../config/fields.ts';
+import { parseInput, type InputSource } from '../config/issues.ts';
 import type { FeatureSpace } from '../data/feature-space.ts';
-import { InputError } from '../errors.ts';
-import { compileModelConfig, type ModelConfig } from './config.ts';
+import { compileModelConfig, TRAINING_FIELDS, type ModelConfig } from './config.ts';
 import type { FedModel } from './model.ts';
 import { createBaseline } from './variants/baseline.ts';
 import { createLogReg } from './variants/logreg.ts';
-import { buildDebiased, withDebiasedTrainingDefaults } from './variants/debiased/index.ts';
+import { buildDebiased, compileDebiasConfig, debiasSettingsSchema, withDebiasedTrainingDefaults } from './variants/debiased/index.ts';
 
 export interface ModelBuildArgs {
   space: FeatureSpace;
@@ -14,27 +16,45 @@ export interface ModelBuildArgs {
   seed: number;
 }
 
-type Builder = (a: ModelBuildArgs) => FedModel;
+interface Variant {
+  build: (a: ModelBuildArgs) => FedModel;
+  /** Training defaults applied under the user's settings (debiased: weight decay 1e-2). */
+  trainingDefaults?: (raw: Record<string, unknown>) => Record<string, unknown>;
+}
 
-/** Model variants by name: one builder per variant file. */
-const registry = new Map<string, Builder>([
-  ['logreg', (a) => createLogReg(a.space, a.seed)],
-  ['baseline', (a) => createBaseline(a.space, a.config, a.seed)],
-  ['debiased', buildDebiased],
+/** Model variants by name: the one list of model kinds every config and flag accepts. */
+const registry = new Map<string, Variant>([
+  ['debiased', { build: buildDebiased, trainingDefaults: withDebiasedTrainingDefaults }],
+  ['baseline', { build: (a) => createBaseline(a.space, a.config, a.seed) }],
+  ['logreg', { build: (a) => createLogReg(a.space, a.seed) }],
 ]);
 
-/** Per-variant training defaults, applied under the user's settings (debiased: weight decay 1e-2). */
-const trainingDefaults = new Map<string, (raw: Record<string, unknown>) => Record<string, unknown>>([
-  ['debiased', withDebiasedTrainingDefaults],
-]);
+export const MODEL_KINDS = [...registry.keys()] as [string, ...string[]];
 
 /** The validated training settings of a variant: its defaults, then the user's model section. */
 export function trainingConfig(kind: string, raw: Record<string, unknown> = {}): ModelConfig {
-  return compileModelConfig((trainingDefaults.get(kind) ?? ((r) => r))(raw));
+  return compileModelConfig((registry.get(kind)?.trainingDefaults ?? ((r) => r))(raw));
 }
 
 export function modelNames(): string[] {
-  return [...registry.keys()];
+  return [...MODEL_KINDS];
+}
+
+/** A model section: `debiased`, or `{ kind: debiased, ...settings }`; the kind decides which settings it may hold. */
+const kindSchema = z.preprocess((v) => (typeof v === 'string' ? { kind: v } : v), z.looseObject({ kind: choice(MODEL_KINDS) }, { error: 'must be a model kind or a mapping { kind, ...settings }' }));
+
+/**
+ * Every field a model section may hold. `debiasing` is accepted beside any kind (a
+ * baseline run keeps the section it was given) and read by the debiased variant.
+ */
+const sectionSchema = strict({ kind: z.string(), ...TRAINING_FIELDS, debiasing: debiasSettingsSchema.optional() });
+
+/** A model section, validated whole (kind, training and debiasing settings); the raw settings are kept as written. */
+export function compileModelSpec(section: unknown, source: InputSource = { at: 'model' }): { kind: string; raw: Record<string, unknown> } {
+  const { kind, ...raw } = parseInput(kindSchema, section, source) as { kind: string } & Record<string, unknown>;
+  parseInput(sectionSchema, { kind, ...raw }, source);
+  if (raw.debiasing !== undefined) compileDebiasConfig(raw.debiasing, { ...source, at: [source.at, 'debiasing'].filter((p) => p).join('.') });
+  return { kind, raw };
 }
 
 /** Builds a model variant; the same seed gives the same initial weights. */
@@ -44,7 +64,6 @@ export function createModel(
   raw: Record<string, unknown> = {},
   seed = 1,
 ): FedModel {
-  const build = registry.get(kind);
-  if (!build) throw new InputError(`unknown model "${kind}"; expected one of: ${modelNames().join(', ')}`);
-  return build({ space, config: trainingConfig(kind, raw), raw, seed });
+  parseInput(choice(MODEL_KINDS), kind, { at: 'model.kind' });
+  return registry.get(kind)!.build({ space, config: trainingConfig(kind, raw), raw, seed });
 }

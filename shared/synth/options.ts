@@ -8,7 +8,8 @@
  * reading agreement, a second reading, categorical readings, label-driven
  * features); at their defaults the files are the original ones byte for byte.
  */
-import { InputError } from '../errors.ts';
+import { boolFlag, choiceFlag, describeBounds, numberFlag, strict } from '../config/fields.ts';
+import { parseInput } from '../config/issues.ts';
 import type { ScmParams } from './scm.ts';
 
 export type SynthOptions = ScmParams;
@@ -77,31 +78,17 @@ export function defaultSynthOptions(): SynthOptions {
   return compileSynthOptions({});
 }
 
-function rangeText(k: NumericKnob): string {
-  const kind = k.type === 'int' ? 'an integer' : 'a number';
-  return k.max === undefined ? `${kind} >= ${k.min}` : `${kind} between ${k.min} and ${k.max}`;
+const boundsOf = (k: NumericKnob) => ({ min: k.min, max: k.max, int: k.type === 'int' });
+
+/** A knob's flag schema, from its row of the table. */
+function knobSchema(k: Knob) {
+  if (k.type === 'boolean') return boolFlag().default(k.default);
+  if (k.type === 'choice') return choiceFlag(k.choices as [string, ...string[]]).default(k.default);
+  return numberFlag(boundsOf(k)).default(k.default);
 }
 
-/** "a or b", "a, b or c". */
-const orList = (xs: readonly string[]): string =>
-  xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}`;
-
-function parseKnob(k: Knob, text: string): KnobValue {
-  const t = text.trim();
-  if (k.type === 'boolean') {
-    if (t === 'true' || t === 'false') return t === 'true';
-    throw new InputError(`--${k.flag} must be true or false, got ${JSON.stringify(text)}`);
-  }
-  if (k.type === 'choice') {
-    if (k.choices.includes(t)) return t;
-    throw new InputError(`--${k.flag} must be ${orList(k.choices)}, got ${JSON.stringify(text)}`);
-  }
-  const pattern = k.type === 'int' ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-  const v = Number(t);
-  const ok = pattern.test(t) && Number.isFinite(v) && v >= k.min && (k.max === undefined || v <= k.max);
-  if (!ok) throw new InputError(`--${k.flag} must be ${rangeText(k)}, got ${JSON.stringify(text)}`);
-  return v;
-}
+/** The knobs as one schema keyed by flag name; unknown flags are errors. */
+export const synthFlagsSchema = strict(Object.fromEntries(SYNTH_KNOBS.map((k) => [k.flag, knobSchema(k)])));
 
 /**
  * Flag values as strings (keys are flag names, with or without the leading "--";
@@ -109,29 +96,15 @@ function parseKnob(k: Knob, text: string): KnobValue {
  * its allowed range, or an unknown flag with the known ones.
  */
 export function compileSynthOptions(raw: Record<string, string | undefined>): SynthOptions {
-  const byFlag = new Map(SYNTH_KNOBS.map((k) => [k.flag, k]));
-  const given = new Map<string, string>();
-  for (const [name, value] of Object.entries(raw)) {
-    const flag = name.replace(/^--/, '');
-    if (!byFlag.has(flag)) {
-      const known = SYNTH_KNOBS.map((k) => `--${k.flag}`).join(', ');
-      throw new InputError(`unknown synth option --${flag} (known: ${known})`);
-    }
-    if (value !== undefined) given.set(flag, value);
-  }
-  const out: Record<string, KnobValue> = {};
-  for (const k of SYNTH_KNOBS) {
-    const text = given.get(k.flag);
-    out[k.key] = text === undefined ? k.default : parseKnob(k, text);
-  }
-  return out as unknown as SynthOptions;
+  const given = Object.fromEntries(Object.entries(raw).map(([name, v]) => [name.replace(/^--/, ''), v]));
+  const byFlag = parseInput(synthFlagsSchema, given, { flags: true }) as Record<string, KnobValue>;
+  return Object.fromEntries(SYNTH_KNOBS.map((k) => [k.key, byFlag[k.flag]])) as unknown as SynthOptions;
 }
 
 /** The knob table as --help text: flag, default, range, doc. */
 export function synthKnobsHelp(): string {
   return SYNTH_KNOBS.map((k) => {
-    const range =
-      k.type === 'boolean' ? 'true|false' : k.type === 'choice' ? k.choices.join('|') : rangeText(k).replace(/^an? /, '');
+    const range = k.type === 'boolean' ? 'true|false' : k.type === 'choice' ? k.choices.join('|') : describeBounds(boundsOf(k)).replace(/^an? /, '');
     return `  --${k.flag} (default ${k.default}; ${range})\n      ${k.doc}`;
   }).join('\n');
 }

@@ -25,41 +25,48 @@ function variant(dir: string, edit: (doc: Record<string, any>) => void): string 
 test('invalid federation files fail with exact messages naming the file and field', (t) => {
   const dir = tempDir(t);
   const cases: [(d: Record<string, any>) => void, string][] = [
-    [(d) => (d.sites[2].name = 'cleveland'), 'field "sites[2].name" duplicates sites[0].name "cleveland"; site names must be unique'],
-    [(d) => delete d.rounds, 'field "rounds" is required'],
-    [(d) => delete d.name, 'field "name" is required'],
-    [(d) => delete d.sites[1].data, 'field "sites[1].data" is required'],
-    [(d) => delete d.coordinator.httpPort, 'field "coordinator.httpPort" is required'],
-    [(d) => delete d.coordinator, 'field "coordinator" must be a mapping'],
-    [(d) => (d.coordinator.grpcPort = 70000), 'field "coordinator.grpcPort" must be an integer in [1, 65535], got 70000'],
-    [(d) => (d.coordinator.httpPort = 0), 'field "coordinator.httpPort" must be an integer in [1, 65535], got 0'],
-    [(d) => (d.coordinator.httpPort = '8080'), 'field "coordinator.httpPort" must be an integer in [1, 65535], got "8080"'],
-    [(d) => (d.coordinator.httpPort = 7443), 'field "coordinator.httpPort" must differ from coordinator.grpcPort (both are 7443)'],
+    [(d) => (d.sites[2].name = 'cleveland'), 'sites[2].name: duplicates sites[0].name "cleveland"; site names must be unique'],
+    [(d) => delete d.rounds, 'rounds: is required'],
+    [(d) => delete d.name, 'name: is required'],
+    [(d) => delete d.sites[1].data, 'sites[1].data: is required'],
+    [(d) => delete d.coordinator.httpPort, 'coordinator.httpPort: is required'],
+    [(d) => delete d.coordinator, 'coordinator: is required'],
+    [(d) => (d.coordinator = 'localhost'), 'coordinator: must be a mapping (got "localhost")'],
+    [(d) => (d.coordinator.grpcPort = 70000), 'coordinator.grpcPort: must be an integer in [1, 65535] (got 70000)'],
+    [(d) => (d.coordinator.httpPort = 0), 'coordinator.httpPort: must be an integer in [1, 65535] (got 0)'],
+    [(d) => (d.coordinator.httpPort = '8080'), 'coordinator.httpPort: must be an integer in [1, 65535] (got "8080")'],
+    [(d) => (d.coordinator.httpPort = 7443), 'coordinator.httpPort: must differ from coordinator.grpcPort (both are 7443)'],
     [
       (d) => (d.coordinator.host = '0.0.0.0'),
-      'field "coordinator.host" is "0.0.0.0", which is not a loopback address (127.0.0.1, ::1, localhost); set allowNonLoopback: true to serve other machines',
+      'coordinator.host: is "0.0.0.0", which is not a loopback address (127.0.0.1, ::1, localhost); set allowNonLoopback: true to serve other machines',
     ],
-    [(d) => (d.coordinator.host = 'bad host!'), 'field "coordinator.host" must be an IP address or host name, got "bad host!"'],
+    [(d) => (d.coordinator.host = 'bad host!'), 'coordinator.host: must be an IP address or host name (got "bad host!")'],
     [
       (d) => (d.sites[0].name = 'Cleveland'),
-      'field "sites[0].name" must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, "_" and "-"), got "Cleveland"',
+      'sites[0].name: must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, "_" and "-") (got "Cleveland")',
     ],
-    [(d) => (d.sites = []), 'field "sites" must be a non-empty list of { name, data }'],
-    [(d) => (d.sites[1] = 'hungary'), 'field "sites[1]" must be a mapping { name, data }'],
-    [(d) => (d.sites[0].path = 'x'), 'unknown field "sites[0].path" (known: name, data)'],
+    [(d) => (d.sites = []), 'sites: must be a non-empty list of { name, data } (got [])'],
+    [(d) => (d.sites[1] = 'hungary'), 'sites[1]: must be a mapping { name, data } (got "hungary")'],
+    [(d) => (d.sites[0].path = 'x'), 'sites[0].path: is not a known field; expected one of: name, data'],
     [
       (d) => (d.round = 3),
-      'unknown field "round" (known: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback)',
+      'round: is not a known field; expected one of: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback',
     ],
-    [(d) => (d.model = 'forest'), 'field "model" must be one of debiased, baseline, logreg, got "forest"'],
-    [(d) => (d.model = { localEpochs: 2 }), 'field "model.kind" is required'],
-    [(d) => (d.model = { kind: 'debiased', localEpochs: 0 }), 'model.localEpochs must be an integer in [1, 1000], got 0'],
-    [(d) => (d.strategy = 'fedsgd'), 'field "strategy" must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean, got "fedsgd"'],
-    [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy option proximalMu must be a finite number >= 0, got -1'],
-    [(d) => (d.rounds = 2.5), 'field "rounds" must be an integer in [1, 100000], got 2.5'],
-    [(d) => (d.minSites = 0), 'field "minSites" must be an integer in [1, 100000], got 0'],
-    [(d) => (d.seed = 2 ** 31), 'field "seed" must be an integer in [0, 2147483647], got 2147483648'],
-    [(d) => (d.roundDeadlineSeconds = 0), 'field "roundDeadlineSeconds" must be a number in [1, 86400], got 0'],
+    [(d) => (d.model = 'forest'), 'model.kind: must be one of debiased, baseline, logreg (got "forest")'],
+    [(d) => (d.model = { localEpochs: 2 }), 'model.kind: is required'],
+    [(d) => (d.model = { kind: 'debiased', localEpochs: 0 }), 'model.localEpochs: must be an integer in [1, 1000] (got 0)'],
+    [(d) => (d.model = { kind: 'debiased', debiasing: { maxWeight: 'x' } }), 'model.debiasing.maxWeight: must be a number in [1, 1000] (got "x")'],
+    [(d) => (d.model = { kind: 'debiased', debiasing: { suspect: ['a'], trusted: ['a'] } }), 'model.debiasing: "a" is listed as both suspect and trusted'],
+    [
+      (d) => (d.model = { kind: 'logreg', debias: {} }),
+      'model.debias: is not a known field; expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay, debiasing',
+    ],
+    [(d) => (d.strategy = 'fedsgd'), 'strategy.name: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean (got "fedsgd")'],
+    [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy.proximalMu: must be a finite number >= 0 (got -1)'],
+    [(d) => (d.rounds = 2.5), 'rounds: must be an integer in [1, 100000] (got 2.5)'],
+    [(d) => (d.minSites = 0), 'minSites: must be an integer in [1, 100000] (got 0)'],
+    [(d) => (d.seed = 2 ** 31), 'seed: must be an integer in [0, 2147483647] (got 2147483648)'],
+    [(d) => (d.roundDeadlineSeconds = 0), 'roundDeadlineSeconds: must be a number in [1, 86400] (got 0)'],
   ];
   for (const [edit, message] of cases) {
     const file = variant(dir, edit);
@@ -69,7 +76,7 @@ test('invalid federation files fail with exact messages naming the file and fiel
   const badSchema = join(dir, 'schema.json');
   writeFileSync(badSchema, JSON.stringify({ modalities: {} }));
   const file = variant(dir, (d) => (d.schema = 'schema.json')); // relative to the federation file
-  assertInputError(() => readFederationFile(file), `${badSchema}: field "label" must be an object { column, threshold }`);
+  assertInputError(() => readFederationFile(file), `${badSchema}: label: is required`);
   // Non-loopback is allowed when asked for, beside the host or at the top level.
   const open = variant(dir, (d) => Object.assign(d.coordinator, { host: '10.1.2.3', allowNonLoopback: true }));
   assert.equal(readFederationFile(open).coordinator.host, '10.1.2.3');

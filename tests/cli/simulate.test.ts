@@ -175,7 +175,7 @@ test('simulate with bad input exits 2 with a one-line reason naming the problem'
   writeFileSync(malformed, [good[0], good[1], good[2]!.split(',').slice(0, 13).join(',')].join('\n') + '\n');
   const cases: { args: string[]; reason: RegExp }[] = [
     { args: [...siteArgs(['va']), '--model', 'logreg'], reason: /--schema/ },
-    { args: ['--schema', HEART_SCHEMA, ...siteArgs(['va']), '--model', 'nonsense'], reason: /model "nonsense"/ },
+    { args: ['--schema', HEART_SCHEMA, ...siteArgs(['va']), '--model', 'nonsense'], reason: /--model: must be one of debiased, baseline, logreg \(got "nonsense"\)/ },
     {
       args: ['--schema', HEART_SCHEMA, ...siteArgs(['va']), '--site', `broken=${malformed}`, '--model', 'logreg'],
       reason: new RegExp(`${malformed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3\\b.*\\b14\\b.*\\b13\\b`),

@@ -25,42 +25,42 @@ test('registry passes options through', () => {
 test('registry: unknown strategy name', () => {
   assert.throws(
     () => createStrategy('fedsgd'),
-    inputError('unknown strategy "fedsgd"; expected one of: fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean'),
+    inputError('strategy.name: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean (got "fedsgd")'),
   );
-  assert.throws(() => createStrategy('toString'), /unknown strategy "toString"/);
+  assert.throws(() => createStrategy('toString'), /strategy.name: must be one of .* \(got "toString"\)/);
 });
 
 test('registry: option values out of range', () => {
   assert.throws(
     () => createStrategy('trimmed-mean', { trimFraction: 0.7 }),
-    inputError('strategy option trimFraction must be a number in [0, 0.5), got 0.7'),
+    inputError('strategy.trimFraction: must be a number in [0, 0.5) (got 0.7)'),
   );
   assert.throws(
     () => createStrategy('trimmed-mean', { trimFraction: 0.5 }),
-    inputError('strategy option trimFraction must be a number in [0, 0.5), got 0.5'),
+    inputError('strategy.trimFraction: must be a number in [0, 0.5) (got 0.5)'),
   );
   assert.throws(
     () => createStrategy('fedprox', { proximalMu: -0.1 }),
-    inputError('strategy option proximalMu must be a finite number >= 0, got -0.1'),
+    inputError('strategy.proximalMu: must be a finite number >= 0 (got -0.1)'),
   );
   assert.throws(
     () => createStrategy('fedadam', { serverLearningRate: 0 }),
-    inputError('strategy option serverLearningRate must be a finite number > 0, got 0'),
+    inputError('strategy.serverLearningRate: must be a finite number > 0 (got 0)'),
   );
   assert.throws(
     () => createStrategy('fedyogi', { beta2: 1 }),
-    inputError('strategy option beta2 must be a number in [0, 1), got 1'),
+    inputError('strategy.beta2: must be a number in [0, 1) (got 1)'),
   );
   assert.throws(
     () => createStrategy('fedadam', { tau: Number.NaN }),
-    inputError('strategy option tau must be a finite number > 0, got NaN'),
+    inputError('strategy.tau: must be a finite number > 0 (got NaN)'),
   );
   assert.throws(
     () => createStrategy('fedadam', { beta1: '0.9' as unknown as number }),
-    inputError('strategy option beta1 must be a number in [0, 1), got "0.9"'),
+    inputError('strategy.beta1: must be a number in [0, 1) (got "0.9")'),
   );
   assert.throws(
     () => createStrategy('fedavg', { trimFraction: 0.2, mu: 1 } as never),
-    inputError('unknown strategy option "mu"; expected one of: proximalMu, serverLearningRate, beta1, beta2, tau, trimFraction'),
+    inputError('strategy.mu: is not a known field; expected one of: name, proximalMu, serverLearningRate, beta1, beta2, tau, trimFraction'),
   );
 });

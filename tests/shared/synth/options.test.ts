@@ -34,34 +34,34 @@ test('flags parse with or without the leading dashes', () => {
 });
 
 test('bad values name the flag, the allowed range and what was given', () => {
-  rejects({ rows: 'abc' }, '--rows must be an integer >= 20, got "abc"');
-  rejects({ rows: '19' }, '--rows must be an integer >= 20, got "19"');
-  rejects({ rows: '50.5' }, '--rows must be an integer >= 20, got "50.5"');
-  rejects({ rows: '' }, '--rows must be an integer >= 20, got ""');
-  rejects({ sites: '1' }, '--sites must be an integer between 2 and 100, got "1"');
-  rejects({ seed: '-1' }, '--seed must be an integer between 0 and 4294967295, got "-1"');
-  rejects({ alpha: '-0.1' }, '--alpha must be a number between 0 and 10, got "-0.1"');
-  rejects({ noise: 'Infinity' }, '--noise must be a number between 0 and 10, got "Infinity"');
-  rejects({ 'missing-bias': '0x10' }, '--missing-bias must be a number between 0 and 10, got "0x10"');
-  rejects({ 'spurious-flip': 'yes' }, '--spurious-flip must be true or false, got "yes"');
+  rejects({ rows: 'abc' }, '--rows: must be an integer >= 20 (got "abc")');
+  rejects({ rows: '19' }, '--rows: must be an integer >= 20 (got "19")');
+  rejects({ rows: '50.5' }, '--rows: must be an integer >= 20 (got "50.5")');
+  rejects({ rows: '' }, '--rows: must be an integer >= 20 (got "")');
+  rejects({ sites: '1' }, '--sites: must be an integer in [2, 100] (got "1")');
+  rejects({ seed: '-1' }, '--seed: must be an integer in [0, 4294967295] (got "-1")');
+  rejects({ alpha: '-0.1' }, '--alpha: must be a number in [0, 10] (got "-0.1")');
+  rejects({ noise: 'Infinity' }, '--noise: must be a number in [0, 10] (got "Infinity")');
+  rejects({ 'missing-bias': '0x10' }, '--missing-bias: must be a number in [0, 10] (got "0x10")');
+  rejects({ 'spurious-flip': 'yes' }, '--spurious-flip: must be true or false (got "yes")');
 });
 
 test('bad values of the cohort-family knobs name the flag, the allowed values and what was given', () => {
-  rejects({ 'imaging-rate': '0' }, '--imaging-rate must be a number between 0.05 and 1, got "0"');
-  rejects({ 'imaging-rate': '1.01' }, '--imaging-rate must be a number between 0.05 and 1, got "1.01"');
-  rejects({ agreement: '0.4' }, '--agreement must be a number between 0.5 and 1, got "0.4"');
-  rejects({ agreement: 'high' }, '--agreement must be a number between 0.5 and 1, got "high"');
-  rejects({ readings: '3' }, '--readings must be an integer between 1 and 2, got "3"');
-  rejects({ readings: '1.5' }, '--readings must be an integer between 1 and 2, got "1.5"');
-  rejects({ 'reading-type': 'ordinal' }, '--reading-type must be numeric or categorical, got "ordinal"');
-  rejects({ 'reading-type': 'Categorical' }, '--reading-type must be numeric or categorical, got "Categorical"');
-  rejects({ 'label-driven': '1' }, '--label-driven must be true or false, got "1"');
+  rejects({ 'imaging-rate': '0' }, '--imaging-rate: must be a number in [0.05, 1] (got "0")');
+  rejects({ 'imaging-rate': '1.01' }, '--imaging-rate: must be a number in [0.05, 1] (got "1.01")');
+  rejects({ agreement: '0.4' }, '--agreement: must be a number in [0.5, 1] (got "0.4")');
+  rejects({ agreement: 'high' }, '--agreement: must be a number in [0.5, 1] (got "high")');
+  rejects({ readings: '3' }, '--readings: must be an integer in [1, 2] (got "3")');
+  rejects({ readings: '1.5' }, '--readings: must be an integer in [1, 2] (got "1.5")');
+  rejects({ 'reading-type': 'ordinal' }, '--reading-type: must be one of numeric, categorical (got "ordinal")');
+  rejects({ 'reading-type': 'Categorical' }, '--reading-type: must be one of numeric, categorical (got "Categorical")');
+  rejects({ 'label-driven': '1' }, '--label-driven: must be true or false (got "1")');
 });
 
 test('an unknown flag is rejected with the known ones listed', () => {
   assert.throws(
     () => compileSynthOptions({ 'spurious-strenght': '1' }),
-    (e: unknown) => e instanceof InputError && /^unknown synth option --spurious-strenght \(known: --sites, --rows, /.test(e.message),
+    (e: unknown) => e instanceof InputError && /^--spurious-strenght: is not a known field; expected one of: sites, rows, /.test(e.message),
   );
 });
 

@@ -1,12 +1,18 @@
-import { InputError } from '../../../errors.ts';
+import { z } from 'zod';
+import { bool, choice, int, names, real, strict, text } from '../../../config/fields.ts';
+import { fieldError, parseInput, type InputSource } from '../../../config/issues.ts';
 
 /**
  * Settings of the `debiased` variant (METHOD.md Parts 1-3), read from the model
  * section's `debiasing` object. Every term can be switched off, so the ablation
  * table (backbone alone, + Part 1, + Part 2, both) comes from one code path.
  */
-export type DebiasMode = 'off' | 'on' | 'auto';
-export type Adjustment = 'exact' | 'nwgm' | 'none';
+const MODES = ['off', 'on', 'auto'] as const;
+const ADJUSTMENTS = ['exact', 'nwgm', 'none'] as const;
+const WEIGHTINGS = ['outcome', 'drop', 'adaptive', 'group-balanced', 'lff'] as const;
+const BIAS_INPUTS = ['flagged', 'all'] as const;
+export type DebiasMode = (typeof MODES)[number];
+export type Adjustment = (typeof ADJUSTMENTS)[number];
 /**
  * How flagged readings are debiased: 'outcome' (default) weights rows by
  * P(y) / P(y | flagged readings, pattern), so in the weighted rows they carry no
@@ -15,10 +21,10 @@ export type Adjustment = 'exact' | 'nwgm' | 'none';
  * turn the dual branch (Part 2) on with LfF-style weights: 'adaptive' (LfF behind a
  * flagged bias view, else group-balanced), 'group-balanced' or 'lff'.
  */
-export type Weighting = 'outcome' | 'drop' | 'adaptive' | 'group-balanced' | 'lff';
+export type Weighting = (typeof WEIGHTINGS)[number];
 /** The weightings that train the dual branch. */
 export const DUAL_BRANCH_WEIGHTINGS: readonly Weighting[] = ['adaptive', 'group-balanced', 'lff'];
-export type BiasInputs = 'flagged' | 'all';
+export type BiasInputs = (typeof BIAS_INPUTS)[number];
 
 export interface FlaggedFeature {
   feature: string;
@@ -31,21 +37,23 @@ export interface FlaggedFeature {
   column?: number;
 }
 
-/** Options of the Part 3 rule (decide.ts). */
-export interface DecideOptions {
+/** The Part 3 rule's options as the user may set them (any subset). */
+const decideSchema = strict({
   /** A feature is label-associated at |corr with y| >= this. */
-  minLabelCorr: number;
+  minLabelCorr: real(0, 1).optional(),
   /** Flag when the within-class bound is at most this times |label corr|. */
-  maxRatio: number;
+  maxRatio: real(0, 100).optional(),
   /** Pairs with fewer rows (both observed) say nothing. */
-  minPairRows: number;
+  minPairRows: int(2, 1e9).optional(),
   /** Width of the confidence band, in standard errors of Fisher's z. */
-  confidence: number;
+  confidence: real(0, 10).optional(),
   /** A marker's within-class correlation must have its lower bound at least this. */
-  minClearCorr: number;
+  minClearCorr: real(0, 1).optional(),
   /** Markers needed before anything may be flagged (the severity structure). */
-  minMarkers: number;
-}
+  minMarkers: int(1, 1000).optional(),
+});
+/** Options of the Part 3 rule (decide.ts), all set (defaults in DEFAULT_DECIDE). */
+export type DecideOptions = Required<z.output<typeof decideSchema>>;
 
 export interface DebiasConfig {
   /** Debiasing of flagged readings: 'off', 'on', or 'auto' (on when the coordinator's rule flags something). */
@@ -68,12 +76,8 @@ export interface DebiasConfig {
   share: number;
   /**
    * How flagged readings are debiased (see Weighting). 'drop' is the default: the
-   * model never sees a flagged reading, so it can learn it neither way. LfF's raw
-   * weights, the earlier default, put nearly all the weight on the few
-   * bias-conflicting rows and taught the causal branch the reading reversed (METHOD.md,
-   * "What broke in the first build"). Outcome weights stop at independence only where
-   * both labels occur at a reading's value: a strong reading leaves whole ranges of
-   * one label (no row to up-weight), so part of the shortcut stays (docs/results.md).
+   * model never sees a flagged reading, so it can learn it neither way (why not the
+   * others: docs/debiasing.md, "Why these defaults").
    */
   weighting: Weighting;
   /**
@@ -107,24 +111,20 @@ export const DEFAULT_GCE_Q = 0.7;
 export const DEFAULT_EMA_DECAY = 0.7;
 /** 1: DisEnt's weight for the bias-branch loss; the bias branch must fit as fast as the causal one. */
 export const DEFAULT_LAMBDA_BIAS = 1;
-/** 1: DisEnt's swap weight; only the bias head reads the swapped pair (model.ts); 2 was no better on our cohort. */
+/** 1: DisEnt's swap weight; only the bias head reads the swapped pair (model.ts). */
 export const DEFAULT_LAMBDA_SWAP = 1;
-/** 0.1: the penalty is a mean squared correlation in [0, 1]; 0, 0.1 and 1 scored alike on our cohort, so it stays a tie-breaker. */
+/** 0.1: the penalty is a mean squared correlation in [0, 1]; a tie-breaker, not a driver. */
 export const DEFAULT_LAMBDA_IND = 0.1;
-/** 2 epochs: the running losses need a pass to mean anything before the swap uses the bias code (0 scored alike). */
+/** 2 epochs: the running losses need a pass to mean anything before the swap uses the bias code. */
 export const DEFAULT_SWAP_WARMUP_EPOCHS = 2;
 /** 8: a confounder per pattern needs few dimensions (K bits in). */
 export const DEFAULT_CONFOUNDER_DIM = 8;
 /** 16: one small hidden layer makes the head nonlinear in (z, c_m) without adding much capacity to memorise. */
 export const DEFAULT_HEAD_HIDDEN = 16;
-/** METHOD.md Part 3's prototyped rule. */
 /**
- * The relative rule (decide.ts). 2 standard errors, a cleared correlation of 0.05 and
- * two markers. maxRatio 0.4 sits between what was measured (docs/debiasing.md): the
- * bound over |label corr| of label-associated features that are no markers was at least
- * 0.58 for real ones (heart disease, every three-site training set: slope 0.58-0.65,
- * sex 0.58; synthetic real features 0.58-0.93) and at most 0.33 for planted readings
- * (synthetic, 300-500 rows a site, agreement 0.7-1).
+ * The relative rule (decide.ts), METHOD.md Part 3: 2 standard errors, a cleared
+ * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
+ * real features and planted readings (docs/debiasing.md, "Why these defaults").
  */
 export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2 };
 /** 10: a cell's weight may grow tenfold; beyond that a handful of rows would carry the model. */
@@ -164,107 +164,75 @@ export const DEFAULT_DEBIAS_CONFIG: DebiasConfig = {
   decide: DEFAULT_DECIDE,
 };
 
-type NumKey = 'maxWeight' | 'reversalTolerance' | 'share' | 'confounderDim' | 'headHidden' | 'gceQ' | 'lambdaBias' | 'lambdaSwap' | 'lambdaInd' | 'swapWarmupEpochs' | 'emaDecay';
-const NUMBERS: Record<NumKey, { min: number; max: number; int: boolean }> = {
-  maxWeight: { min: 1, max: 1000, int: false },
-  reversalTolerance: { min: 0, max: 0.5, int: false },
-  share: { min: 0, max: 1, int: false },
-  confounderDim: { min: 1, max: 1024, int: true },
-  headHidden: { min: 1, max: 4096, int: true },
-  gceQ: { min: 1e-3, max: 1, int: false },
-  lambdaBias: { min: 0, max: 100, int: false },
-  lambdaSwap: { min: 0, max: 100, int: false },
-  lambdaInd: { min: 0, max: 100, int: false },
-  swapWarmupEpochs: { min: 0, max: 100000, int: true },
-  emaDecay: { min: 0, max: 0.999, int: false },
-};
-const DECIDE_RANGES: Record<keyof DecideOptions, { min: number; max: number; int: boolean }> = {
-  minLabelCorr: { min: 0, max: 1, int: false },
-  maxRatio: { min: 0, max: 100, int: false },
-  minPairRows: { min: 2, max: 1e9, int: true },
-  confidence: { min: 0, max: 10, int: false },
-  minClearCorr: { min: 0, max: 1, int: false },
-  minMarkers: { min: 1, max: 1000, int: true },
-};
-const CHOICES = {
-  mode: ['off', 'on', 'auto'],
-  adjustment: ['exact', 'nwgm', 'none'],
-  weighting: ['outcome', 'drop', 'adaptive', 'group-balanced', 'lff'],
-  biasInputs: ['flagged', 'all'],
-} as const;
-const BOOLEANS = ['deconfound', 'balancing', 'active'] as const;
-const LISTS = ['suspect', 'trusted'] as const;
-const KNOWN = new Set<string>([...Object.keys(NUMBERS), ...Object.keys(CHOICES), ...BOOLEANS, ...LISTS, 'flagged', 'reason', 'decide']);
 
-function checkNumber(v: unknown, r: { min: number; max: number; int: boolean }, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max || (r.int && !Number.isInteger(v)))
-    throw new InputError(`${where} must be ${r.int ? 'an integer' : 'a number'} in [${r.min}, ${r.max}], got ${JSON.stringify(v)}`);
-  return v;
-}
+/** Any number, NaN included: the rule's figures for a suspect feature may be undefined. */
+const figure = () => z.custom<number>((v) => typeof v === 'number', { error: 'must be a number' });
+/** A flagged feature as the coordinator sends it; fields it does not know are dropped, as before. */
+const flaggedSchema = z
+  .object(
+    {
+      feature: text(),
+      labelCorr: figure(),
+      withinClassCorr: figure(),
+      source: choice(['auto', 'suspect']).default('auto'),
+      column: int(0, Number.MAX_SAFE_INTEGER).optional(),
+    },
+    { error: 'must be a mapping { feature, labelCorr, withinClassCorr, source? }' },
+  )
+  .transform(({ feature, labelCorr, withinClassCorr, source, column }): FlaggedFeature =>
+    ({ feature, labelCorr, withinClassCorr, source, ...(column === undefined ? {} : { column }) }));
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/**
+ * `model.debiasing` as written: every field optional (defaults in DEFAULT_DEBIAS_CONFIG).
+ * `active`, `flagged` and `reason` are what the coordinator resolves and sends each round.
+ */
+export const debiasSettingsSchema = strict({
+  mode: choice(MODES).optional(),
+  active: bool().optional(),
+  flagged: z.array(flaggedSchema, { error: 'must be a list of { feature, labelCorr, withinClassCorr, source? }' }).optional(),
+  reason: z.string({ error: 'must be a string' }).optional(),
+  suspect: names('feature names').optional(),
+  trusted: names('feature names').optional(),
+  maxWeight: real(1, 1000).optional(),
+  reversalTolerance: real(0, 0.5).optional(),
+  share: real(0, 1).optional(),
+  weighting: choice(WEIGHTINGS).optional(),
+  biasInputs: choice(BIAS_INPUTS).optional(),
+  deconfound: bool().optional(),
+  adjustment: choice(ADJUSTMENTS).optional(),
+  balancing: bool().optional(),
+  confounderDim: int(1, 1024).optional(),
+  headHidden: int(1, 4096).optional(),
+  gceQ: real(1e-3, 1).optional(),
+  lambdaBias: real(0, 100).optional(),
+  lambdaSwap: real(0, 100).optional(),
+  lambdaInd: real(0, 100).optional(),
+  swapWarmupEpochs: int(0, 100000).optional(),
+  emaDecay: real(0, 0.999).optional(),
+  decide: decideSchema.optional(),
+});
 
-function compileFlagged(v: unknown, where: string): FlaggedFeature[] {
-  if (!Array.isArray(v)) throw new InputError(`${where} must be a list, got ${JSON.stringify(v)}`);
-  return v.map((f, i) => {
-    const ok = isObject(f) && typeof f.feature === 'string' && typeof f.labelCorr === 'number' && typeof f.withinClassCorr === 'number'
-      && (f.source === undefined || f.source === 'auto' || f.source === 'suspect')
-      && (f.column === undefined || (Number.isInteger(f.column) && (f.column as number) >= 0));
-    if (!ok) throw new InputError(`${where}[${i}] must be { feature: string, labelCorr: number, withinClassCorr: number, source?: 'auto' | 'suspect' }`);
-    return {
-      feature: f.feature as string,
-      labelCorr: f.labelCorr as number,
-      withinClassCorr: f.withinClassCorr as number,
-      source: (f.source ?? 'auto') as 'auto' | 'suspect',
-      ...(f.column === undefined ? {} : { column: f.column as number }),
-    };
-  });
-}
+/** Every field the schema accepts is a field of the resolved config (checked by the compiler). */
+type SchemaFieldsResolve = keyof z.output<typeof debiasSettingsSchema> extends keyof DebiasConfig ? true : never;
+const schemaFieldsResolve: SchemaFieldsResolve = true;
+void schemaFieldsResolve;
 
-/** Fills defaults and rejects unknown or out-of-range fields of `model.debiasing` with exact messages. */
-export function compileDebiasConfig(raw: unknown = {}, where = 'model.debiasing'): DebiasConfig {
-  if (raw === undefined || raw === null) raw = {};
-  if (!isObject(raw)) throw new InputError(`${where} must be an object, got ${JSON.stringify(raw)}`);
-  const out: DebiasConfig = { ...DEFAULT_DEBIAS_CONFIG, decide: { ...DEFAULT_DECIDE }, flagged: [] };
-  for (const [k, v] of Object.entries(raw)) {
-    if (!KNOWN.has(k)) throw new InputError(`${where}.${k} is not a known setting; expected one of: ${[...KNOWN].join(', ')}`);
-    if (k in NUMBERS) (out as unknown as Record<string, number>)[k] = checkNumber(v, NUMBERS[k as NumKey], `${where}.${k}`);
-    else if (k in CHOICES) {
-      const allowed = CHOICES[k as keyof typeof CHOICES] as readonly string[];
-      if (typeof v !== 'string' || !allowed.includes(v))
-        throw new InputError(`${where}.${k} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}`);
-      (out as unknown as Record<string, string>)[k] = v;
-    } else if ((BOOLEANS as readonly string[]).includes(k)) {
-      if (typeof v !== 'boolean') throw new InputError(`${where}.${k} must be true or false, got ${JSON.stringify(v)}`);
-      (out as unknown as Record<string, boolean>)[k] = v;
-    } else if ((LISTS as readonly string[]).includes(k)) {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x !== ''))
-        throw new InputError(`${where}.${k} must be a list of feature names, got ${JSON.stringify(v)}`);
-      out[k as (typeof LISTS)[number]] = [...(v as string[])];
-    } else if (k === 'flagged') out.flagged = compileFlagged(v, `${where}.flagged`);
-    else if (k === 'reason') {
-      if (typeof v !== 'string') throw new InputError(`${where}.reason must be a string, got ${JSON.stringify(v)}`);
-      out.reason = v;
-    } else if (k === 'decide') {
-      if (!isObject(v)) throw new InputError(`${where}.decide must be an object, got ${JSON.stringify(v)}`);
-      for (const [dk, dv] of Object.entries(v)) {
-        const r = DECIDE_RANGES[dk as keyof DecideOptions];
-        if (!r) throw new InputError(`${where}.decide.${dk} is not a known setting; expected one of: ${Object.keys(DECIDE_RANGES).join(', ')}`);
-        out.decide[dk as keyof DecideOptions] = checkNumber(dv, r, `${where}.decide.${dk}`);
-      }
-    }
-  }
+/** Fills defaults and rejects unknown or out-of-range fields of `model.debiasing`, naming them under `where`. */
+export function compileDebiasConfig(raw: unknown = {}, where: string | InputSource = 'model.debiasing'): DebiasConfig {
+  const at = typeof where === 'string' ? { at: where } : where;
+  const given = parseInput(debiasSettingsSchema, raw ?? {}, at);
+  const { decide, ...rest } = given;
+  const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const out: DebiasConfig = { ...DEFAULT_DEBIAS_CONFIG, ...set, decide: { ...DEFAULT_DECIDE, ...decide } };
   for (const n of out.suspect)
-    if (out.trusted.includes(n)) throw new InputError(`${where}: "${n}" is listed as both suspect and trusted`);
+    if (out.trusted.includes(n)) throw fieldError(at, '', `"${n}" is listed as both suspect and trusted`);
   // 'on' and 'off' fix the switch; only 'auto' takes the coordinator's resolved value.
   if (out.mode !== 'auto') {
-    if ('active' in raw && raw.active !== (out.mode === 'on'))
-      throw new InputError(`${where}.active is ${String(raw.active)} but mode is '${out.mode}'; only mode 'auto' takes a decision`);
+    if (given.active !== undefined && given.active !== (out.mode === 'on'))
+      throw fieldError(at, 'active', `is ${String(given.active)} but mode is '${out.mode}'; only mode 'auto' takes a decision`);
     out.active = out.mode === 'on';
-    if (!('reason' in raw)) out.reason = `mode '${out.mode}': debiasing ${out.mode} by configuration`;
-  } else if ('active' in raw && !('reason' in raw)) {
+    if (given.reason === undefined) out.reason = `mode '${out.mode}': debiasing ${out.mode} by configuration`;
+  } else if (given.active !== undefined && given.reason === undefined) {
     out.reason = `auto: debiasing ${out.active ? 'on' : 'off'} (decided by the coordinator)`;
   }
   return out;

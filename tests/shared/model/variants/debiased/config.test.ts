@@ -31,22 +31,23 @@ test('modes fix the switch; auto takes the resolved value', () => {
 
 test('bad values are rejected with exact messages', () => {
   const cases: [unknown, string][] = [
-    ['yes', "model.debiasing must be an object, got \"yes\""],
-    [{ mode: 'sometimes' }, "model.debiasing.mode must be one of 'off', 'on', 'auto', got \"sometimes\""],
-    [{ adjustment: 'approx' }, "model.debiasing.adjustment must be one of 'exact', 'nwgm', 'none', got \"approx\""],
-    [{ share: 1.5 }, 'model.debiasing.share must be a number in [0, 1], got 1.5'],
-    [{ gceQ: 0 }, 'model.debiasing.gceQ must be a number in [0.001, 1], got 0'],
-    [{ swapWarmupEpochs: 1.5 }, 'model.debiasing.swapWarmupEpochs must be an integer in [0, 100000], got 1.5'],
-    [{ balancing: 'no' }, 'model.debiasing.balancing must be true or false, got "no"'],
-    [{ lamdaInd: 1 }, 'model.debiasing.lamdaInd is not a known setting; expected one of: '],
-    [{ decide: { minPairRows: 1 } }, 'model.debiasing.decide.minPairRows must be an integer in [2, 1000000000], got 1'],
-    [{ decide: { ratio: 1 } }, 'model.debiasing.decide.ratio is not a known setting; expected one of: minLabelCorr, maxRatio, minPairRows, confidence, minClearCorr, minMarkers'],
-    [{ flagged: [{ feature: 1 }] }, 'model.debiasing.flagged[0] must be { feature: string, labelCorr: number, withinClassCorr: number, source?: '],
-    [{ mode: 'off', active: true }, "model.debiasing.active is true but mode is 'off'; only mode 'auto' takes a decision"],
-    [{ weighting: 'balanced' }, "model.debiasing.weighting must be one of 'outcome', 'drop', 'adaptive', 'group-balanced', 'lff', got \"balanced\""],
-    [{ suspect: 'reading' }, 'model.debiasing.suspect must be a list of feature names, got "reading"'],
+    ['yes', 'model.debiasing: must be a mapping (got "yes")'],
+    [{ mode: 'sometimes' }, 'model.debiasing.mode: must be one of off, on, auto (got "sometimes")'],
+    [{ adjustment: 'approx' }, 'model.debiasing.adjustment: must be one of exact, nwgm, none (got "approx")'],
+    [{ share: 1.5 }, 'model.debiasing.share: must be a number in [0, 1] (got 1.5)'],
+    [{ gceQ: 0 }, 'model.debiasing.gceQ: must be a number in [0.001, 1] (got 0)'],
+    [{ swapWarmupEpochs: 1.5 }, 'model.debiasing.swapWarmupEpochs: must be an integer in [0, 100000] (got 1.5)'],
+    [{ balancing: 'no' }, 'model.debiasing.balancing: must be true or false (got "no")'],
+    [{ lamdaInd: 1 }, 'model.debiasing.lamdaInd: is not a known field; expected one of: mode, active, flagged, reason, '],
+    [{ decide: { minPairRows: 1 } }, 'model.debiasing.decide.minPairRows: must be an integer in [2, 1000000000] (got 1)'],
+    [{ decide: { ratio: 1 } }, 'model.debiasing.decide.ratio: is not a known field; expected one of: minLabelCorr, maxRatio, minPairRows, confidence, minClearCorr, minMarkers'],
+    [{ flagged: [{ feature: 1 }] }, 'model.debiasing.flagged[0].feature: must be a non-empty string (got 1)'],
+    [{ flagged: [{ feature: 'r', labelCorr: 0.5 }] }, 'model.debiasing.flagged[0].withinClassCorr: is required'],
+    [{ mode: 'off', active: true }, "model.debiasing.active: is true but mode is 'off'; only mode 'auto' takes a decision"],
+    [{ weighting: 'balanced' }, 'model.debiasing.weighting: must be one of outcome, drop, adaptive, group-balanced, lff (got "balanced")'],
+    [{ suspect: 'reading' }, 'model.debiasing.suspect: must be a list of feature names (got "reading")'],
     [{ suspect: ['a'], trusted: ['a'] }, 'model.debiasing: "a" is listed as both suspect and trusted'],
-    [{ maxWeight: 0.5 }, 'model.debiasing.maxWeight must be a number in [1, 1000], got 0.5'],
+    [{ maxWeight: 0.5 }, 'model.debiasing.maxWeight: must be a number in [1, 1000] (got 0.5)'],
   ];
   for (const [raw, msg] of cases)
     assert.throws(

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { num, strict } from '../../shared/config/fields.ts';
+
+/** The options every strategy accepts, each with its allowed range (validated by the registry). */
+export const STRATEGY_OPTION_FIELDS = {
+  /** FedProx proximal coefficient mu (sent to the sites). */
+  proximalMu: num({ min: 0 }).optional(),
+  /** Server learning rate for FedAdam/FedYogi/FedAdagrad. */
+  serverLearningRate: num({ min: 0, minOpen: true }).optional(),
+  beta1: num({ min: 0, max: 1, maxOpen: true }).optional(),
+  beta2: num({ min: 0, max: 1, maxOpen: true }).optional(),
+  /** Adaptivity tau (epsilon) for the server optimizers. */
+  tau: num({ min: 0, minOpen: true }).optional(),
+  /** Fraction trimmed from each end, for trimmed mean (0 <= beta < 0.5). */
+  trimFraction: num({ min: 0, max: 0.5, maxOpen: true }).optional(),
+};
+
+export const strategyOptionsSchema = strict(STRATEGY_OPTION_FIELDS);
+
+/** Options shared by every strategy. */
+export type StrategyOptions = z.output<typeof strategyOptionsSchema>;

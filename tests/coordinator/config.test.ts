@@ -1,0 +1,75 @@
+// coordinator.yaml is validated whole at start-up, the model section included, so a bad
+// nested setting stops the coordinator before anything listens or any site joins.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import YAML from 'yaml';
+import { loadCoordinatorConfig } from '../../coordinator/config.ts';
+import { startCoordinator } from '../../coordinator/main.ts';
+import { provisionFederation } from '../../cli/provision.ts';
+import { InputError } from '../../shared/errors.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { assertInputError, federationYaml, tempDir } from '../cli/provision-helpers.ts';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A provisioned coordinator.yaml with `edit` applied; returns its path. */
+function coordinatorYaml(t: { after(fn: () => void): void }, edit: (doc: Record<string, any>) => void): string {
+  const dir = tempDir(t);
+  const kits = provisionFederation(federationYaml(dir), join(dir, 'kits'));
+  const path = join(kits.coordinatorKit, 'coordinator.yaml');
+  const doc = YAML.parse(readFileSync(path, 'utf8')) as Record<string, any>;
+  edit(doc);
+  writeFileSync(path, YAML.stringify(doc));
+  return path;
+}
+
+test('a provisioned coordinator.yaml loads, with the documented defaults', (t) => {
+  const cfg = loadCoordinatorConfig(coordinatorYaml(t, () => {}));
+  assert.deepEqual(cfg.model, { kind: 'debiased', raw: {} });
+  assert.deepEqual(cfg.strategy, { name: 'fedavg', options: {} });
+  assert.deepEqual(cfg.limits, { maxPayloadBytes: 2048 * 1024 * 1024, maxChunkSize: 1024 * 1024, maxMessageAgeMs: 600_000 });
+  assert.equal(cfg.minCellCount, 5);
+  assert.equal(cfg.quorum.waitForAllMs, 60_000);
+});
+
+test('bad fields fail with the file and the field path', (t) => {
+  const cases: [(d: Record<string, any>) => void, string][] = [
+    [(d) => (d.model.debiasing = { maxWeight: 'x' }), 'model.debiasing.maxWeight: must be a number in [1, 1000] (got "x")'],
+    [(d) => (d.model.debiasing = { decide: { minMarkers: 0 } }), 'model.debiasing.decide.minMarkers: must be an integer in [1, 1000] (got 0)'],
+    [(d) => (d.model.kind = 'forest'), 'model.kind: must be one of debiased, baseline, logreg (got "forest")'],
+    [(d) => (d.model.learningRate = 0), 'model.learningRate: must be a number in [0.000001, 10] (got 0)'],
+    [(d) => (d.strategy = { name: 'fedadam', beta1: 1 }), 'strategy.beta1: must be a number in [0, 1) (got 1)'],
+    [(d) => (d.quorum.minSitesToAccept = 7), 'quorum.minSitesToAccept: must be an integer in [1, 3] (got 7)'],
+    [(d) => (d.limits = { chunkKiB: 8 }), 'limits.chunkKiB: must be an integer in [16, 3072] (got 8)'],
+    [(d) => (d.listen.port = 1), 'listen.port: is not a known field; expected one of: host, grpcPort, httpPort'],
+    [(d) => delete d.federation, 'federation: is required'],
+  ];
+  for (const [edit, message] of cases) {
+    const path = coordinatorYaml(t, edit);
+    assertInputError(() => loadCoordinatorConfig(path), `${path}: ${message}`);
+  }
+});
+
+test('the coordinator refuses a bad nested model setting at start, before it listens', async (t) => {
+  const grpcPort = await freePort();
+  const path = coordinatorYaml(t, (d) => Object.assign(d, { listen: { ...d.listen, grpcPort }, model: { kind: 'debiased', debiasing: { weighting: 'balanced' } } }));
+  await assert.rejects(
+    startCoordinator(path, silentLogger, () => ({})),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message === `${path}: model.debiasing.weighting: must be one of outcome, drop, adaptive, group-balanced, lff (got "balanced")`,
+  );
+  // Nothing was left listening on the configured gRPC port.
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(grpcPort, '127.0.0.1', resolve));
+  await new Promise((r) => probe.close(r));
+});
