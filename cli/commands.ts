@@ -72,7 +72,7 @@ registerCommand('provision', async (argv) => {
   if (values.help)
     return out('usage: fedcausal provision --federation federation.yaml --out DIR\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\n'), 0;
   if (!values.federation || !values.out) throw new InputError('provision: --federation FILE and --out DIR are required');
-  const r = provisionFederation(values.federation, values.out, logger());
+  const r = await provisionFederation(values.federation, values.out, logger());
   out(`federation "${r.federation}" provisioned in ${r.outDir}\n  coordinator kit: ${r.coordinatorKit}\n${r.siteKits.map((s) => `  site kit ${s.name}: ${s.dir}`).join('\n')}\n`);
   return 0;
 });
