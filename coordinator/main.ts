@@ -5,6 +5,8 @@ import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
 import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
+import { loadCoordinatorTls } from '../shared/pki/kit-tls.ts';
+import { openTrustStore } from '../shared/pki/trust-store.ts';
 import { MetricsRegistry } from './http/metrics.ts';
 import { startHttpServer } from './http/server.ts';
 import type { FederationStatus } from './http/status.ts';
@@ -31,6 +33,13 @@ export async function startCoordinator(
   signal?: AbortSignal,
 ): Promise<CoordinatorRun> {
   const cfg = loadCoordinatorConfig(configPath);
+  // Before anything else starts: a kit without its TLS files is refused, never served in plaintext.
+  const tlsFiles = loadCoordinatorTls(configPath);
+  const trust = await openTrustStore({
+    caPath: tlsFiles.caPath,
+    crlPath: tlsFiles.crlPath,
+    onRejected: (message) => log.error('revocation list not reloaded', { message }),
+  });
   await loadBackend(backendFromEnv(process.env), log);
   const metrics = new MetricsRegistry();
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
@@ -104,7 +113,7 @@ export async function startCoordinator(
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
   });
-  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
+  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust } });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
   const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, metrics, log }).catch(async (e: Error) => {
     await grpcServer.close();
