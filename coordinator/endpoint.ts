@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, type ResultMeta } from '../shared/protocol/messages.t
 import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
+import { JoinNonces } from './join-nonces.ts';
 
 export interface EndpointLimits {
   maxPayloadBytes: number;
@@ -51,7 +52,13 @@ export interface EndpointDeps {
  * leaves every piece of federation state as it was.
  */
 export class CoordinatorService implements CoordinatorEndpoint {
+  private readonly nonces = new JoinNonces();
+
   constructor(private readonly deps: EndpointDeps) {}
+
+  async challenge(peer?: PeerIdentity): Promise<Uint8Array> {
+    return this.nonces.issue(peer?.site);
+  }
 
   /**
    * Signature from the enrolled key and, over TLS, the connection's certificate names the
@@ -99,7 +106,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       for await (const c of join.chunks) chunks.push(c);
       // Encrypted as well as signed: what a site says when it joins is for the coordinator only.
       const opener = new PayloadOpener(header, join.header, this.deps.boxSecretKey, { requireEncrypted: true });
-      let meta: { protocolVersion?: number; session?: unknown } | undefined;
+      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown } | undefined;
       const reader = new FrameReader((m) => (meta = m as typeof meta));
       chunks.forEach((c, i) => reader.push(opener.open(i, c)));
       opener.finish();
@@ -109,6 +116,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
           `site speaks protocol version ${meta?.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`,
           'malformed',
         );
+      // Challenge-response: only a nonce issued to this site, once, recently, by this very process.
+      this.nonces.consume(meta.nonce, header.site);
       if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
         throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
       this.deps.directory.connect(header.site, sink, meta.session);

@@ -41,6 +41,14 @@ export async function startGrpcServer(opts: {
   const server = new grpc.Server(channelOptions(opts.maxChunkSize));
   const { service } = federationService();
   const handlers: FederationHandlers = {
+    Challenge: (call, callback) => {
+      peerOf(call)
+        .then(async (peer) => {
+          if (!endpoint.challenge) return callback({ code: grpc.status.UNIMPLEMENTED, details: 'this coordinator asks no join challenge' });
+          callback(null, { nonce: Buffer.from(await endpoint.challenge(peer)) });
+        })
+        .catch((e: Error) => callback(refusalStatus(e)));
+    },
     Subscribe: (call) => {
       let ended = false;
       const refuse = (e: Error) => {

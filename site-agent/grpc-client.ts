@@ -4,7 +4,7 @@ import { checkServerIdentity } from 'node:tls';
 import { z } from 'zod';
 import { ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
-import { FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
+import { ChallengeReplySchema, FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
 import { AsyncQueue } from '../shared/transport/async-queue.ts';
 import { channelOptions, federationClient, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
 import type { SiteTransport, SubmitReply, Welcome, WireMessage } from '../shared/transport/types.ts';
@@ -46,6 +46,18 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
   const client = federationClient(address, creds, options);
   let sub: grpc.ClientReadableStream<unknown> | undefined;
   return {
+    challenge() {
+      return new Promise<Uint8Array>((resolve, reject) => {
+        client.Challenge({}, (err, reply) => {
+          if (err) return reject(err);
+          try {
+            resolve(checkShape(ChallengeReplySchema, reply, "the coordinator's challenge").nonce);
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+    },
     subscribe(join: WireMessage) {
       return new Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>((resolve, reject) => {
         const chunks = [...(join.chunks as Iterable<Uint8Array>)];

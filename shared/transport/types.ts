@@ -41,12 +41,16 @@ export interface CoordinatorEndpoint {
   subscribe(join: WireMessage, sink: TaskSink, peer?: PeerIdentity): Promise<{ welcome: Welcome; closed: () => void }>;
   /** Verifies, stores and applies one result. Throws ProtocolError to refuse (the caller maps it to a status). */
   submit(msg: WireMessage, peer?: PeerIdentity): Promise<SubmitReply>;
+  /** A fresh nonce for the next join of `peer` (the join must carry it). Absent: joins need none (test doubles). */
+  challenge?(peer?: PeerIdentity): Promise<Uint8Array>;
   /** Reports a message the transport itself refused (bad framing) so it is logged and counted like the rest. */
   refuse?(e: unknown): never;
 }
 
 /** The site's view of the federation. */
 export interface SiteTransport {
+  /** The coordinator's nonce for the next join (challenge-response); absent where the coordinator asks none. */
+  challenge?(): Promise<Uint8Array>;
   /** Joins and yields tasks until the coordinator ends the stream or `close` is called. */
   subscribe(join: WireMessage): Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>;
   submit(msg: WireMessage): Promise<SubmitReply>;
