@@ -90,3 +90,13 @@ export function sendRawBytes(host: string, port: number, bytes: Uint8Array, ling
     });
   });
 }
+
+/** Calls Challenge; resolves to the nonce, or the error status. */
+export function challengeOf(address: GrpcTarget, timeoutMs = 10_000): Promise<CallOutcome & { nonce?: Uint8Array }> {
+  const c = client(address) as grpc.Client & { Challenge: Function };
+  return new Promise<CallOutcome & { nonce?: Uint8Array }>((resolve) => {
+    c.Challenge({}, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, reply?: { nonce: Uint8Array }) =>
+      resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '', nonce: reply!.nonce }),
+    );
+  }).finally(() => c.close());
+}
