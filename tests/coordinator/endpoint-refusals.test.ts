@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { SiteDirectory } from '../../coordinator/directory.ts';
 import { CoordinatorService, type RoundGate } from '../../coordinator/endpoint.ts';
 import { MemorySpool } from '../../coordinator/spool.ts';
-import { PayloadSealer, type SealMeta } from '../../shared/crypto/envelope.ts';
+import { PayloadSealer, sealPayload, type SealMeta } from '../../shared/crypto/envelope.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { ReplayGuard } from '../../shared/crypto/replay-guard.ts';
 import { ProtocolError } from '../../shared/errors.ts';
@@ -411,4 +411,30 @@ test('a failure while applying a verified result fails the site for the round an
   await refused(service.submit(result()), 'malformed', grpc.status.INVALID_ARGUMENT, /^update has 3 weights, the model 4$/);
   assert.deepEqual(gateRejected, ['a: update has 3 weights, the model 4']);
   assert.deepEqual(counted, ['malformed a']);
+});
+
+test('join challenge: no nonce, a used one, another process\'s one and an unencrypted join are refused', async () => {
+  const { service, directory } = setup();
+  const nonceOf = async (s: CoordinatorService) => Buffer.from(await s.challenge()).toString('base64');
+  await refused(service.subscribe(joinMessage('a', siteA.signing.secretKey), sink()), 'replay', grpc.status.ALREADY_EXISTS, /^join carries no challenge nonce$/);
+  // A nonce from a coordinator that restarted since (a new process knows none of the old ones).
+  const before = setup().service;
+  const old = await nonceOf(before);
+  await refused(
+    service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: old }), sink()),
+    'replay',
+    grpc.status.ALREADY_EXISTS,
+    /did not issue/,
+  );
+  const unencrypted = sealPayload({ federation: FEDERATION, round: 0, site: 'a', kind: 'join' }, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: 'a', nonce: await nonceOf(service) }), {
+    signingSecretKey: siteA.signing.secretKey,
+    chunkSize: LIMITS.maxChunkSize,
+  });
+  await refused(service.subscribe(unencrypted, sink()), 'malformed', grpc.status.INVALID_ARGUMENT, /not encrypted, but encryption is required/);
+  assert.deepEqual(directory.online(), []);
+  const nonce = await nonceOf(service);
+  await service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce }), sink());
+  assert.deepEqual(directory.online(), ['a']);
+  // The same nonce again, in a new join (new message id): used up.
+  await refused(service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce }), sink()), 'replay', grpc.status.ALREADY_EXISTS, /did not issue \(or already used\)/);
 });
