@@ -29,7 +29,7 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 }
 
 /** What grpc-js reports when the TLS handshake failed (either side refused the other's certificate). */
-const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Connection dropped|ECONNRESET|socket disconnected/i;
+const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Failed to connect \(/i;
 const TLS_HINT =
   'the coordinator refused this site\'s certificate, or its own could not be verified (TLS handshake failed): ' +
   'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s (re-provision if not)';

@@ -103,3 +103,20 @@ test('mTLS: only a current certificate of this federation, bound to the signer, 
     expect(await subscribeWith(as(kitTls), joinOf(fed, 'cleveland', cleveland.signing.secretKey, await nonceFor(as(kitTls)))), grpc.status.OK, 'fresh join after restart');
   });
 });
+
+test('a site whose certificate the coordinator refuses says so plainly and exits 1', { timeout: 120_000 }, async () => {
+  await withFederation({ sites: SITES, rounds: 1, hardTimeoutMs: 110_000 }, async (fed) => {
+    await fed.startCoordinator();
+    // Another federation's certificate in cleveland's kit (a kit mixed up between two provisionings).
+    const other = await createFederationCa({ federation: 'e2e' });
+    const cert = await issueSiteCertificate(other, { site: 'cleveland', signingPublicKey: encodeKey(generateIdentity().signing.publicKey) });
+    writeFileSync(join(fed.siteKit('cleveland'), 'tls', 'client.pem'), cert.certPem, { mode: 0o600 });
+    writeFileSync(join(fed.siteKit('cleveland'), 'tls', 'client.key.pem'), cert.keyPem!, { mode: 0o600 });
+    fed.editYaml(fed.siteYaml('cleveland'), (c) => ({ ...c, connectTimeoutSeconds: 3 }));
+    const site = fed.startSite('cleveland');
+    assert.equal(await site.exitCode(60_000), 1, site.tail());
+    const hint = /the coordinator refused this site's certificate, or its own could not be verified \(TLS handshake failed\)/;
+    assert.ok(site.logs.some((l) => hint.test(String(l.message))), `the site log says what happened:\n${site.tail()}`);
+    assert.ok(!site.logs.some((l) => l.message === 'coordinator not reachable yet, retrying'), 'not reported as a coordinator that is down');
+  });
+});
