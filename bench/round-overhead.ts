@@ -20,6 +20,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { createFederation } from '../coordinator/federation.ts';
+import { createFederationCa, loadCaCertificate } from '../shared/pki/ca.ts';
+import { issueCrl, loadCrl } from '../shared/pki/crl.ts';
+import { issueServerCertificate, issueSiteCertificate } from '../shared/pki/issue.ts';
 import { startGrpcServer } from '../coordinator/grpc-server.ts';
 import type { RoundRecord } from '../coordinator/round-loop.ts';
 import { FileSpool } from '../coordinator/spool.ts';
@@ -172,7 +175,19 @@ async function main(): Promise<void> {
       }
     },
   };
-  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: DEFAULT_CHUNK_SIZE, log });
+  // mTLS as in a real deployment: its handshake cost belongs in the overhead.
+  const ca = await createFederationCa({ federation: FEDERATION });
+  const caCert = loadCaCertificate(ca.certPem);
+  const crl = await loadCrl((await issueCrl(ca)).crlPem, caCert);
+  const serverCert = await issueServerCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const siteTls = await Promise.all(
+    siteIds.map(async (s) => {
+      const c = await issueSiteCertificate(ca, { site: s.name, signingPublicKey: encodeKey(s.id.signing.publicKey) });
+      return { caPem: ca.certPem, certPem: c.certPem, keyPem: c.keyPem! };
+    }),
+  );
+  const tls = { files: { caPem: ca.certPem, certPem: serverCert.certPem, keyPem: serverCert.keyPem! }, trust: { current: async () => ({ caCert, crl }) } };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: DEFAULT_CHUNK_SIZE, log, tls });
   const address = `127.0.0.1:${server.port}`;
   const tmp = mkdtempSync(join(tmpdir(), 'fedcausal-bench-'));
   const sites = siteIds.map((s, i) => {
@@ -190,6 +205,7 @@ async function main(): Promise<void> {
       boxSecretKey: encodeKey(s.id.box.secretKey),
       coordinatorSigningPublicKey: encodeKey(coordinatorId.signing.publicKey),
       coordinatorBoxPublicKey: encodeKey(coordinatorId.box.publicKey),
+      tls: siteTls[i]!,
     };
     const path = join(tmp, `${s.name}.json`);
     writeFileSync(path, JSON.stringify(cfg), { mode: 0o600 });

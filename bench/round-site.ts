@@ -12,6 +12,7 @@
  * answered; SiteModelRunner's setWeights/evaluate/train/getWeights are wrapped to time
  * them. The last stdout line is a JSON object with every event.
  */
+import type { TlsFiles } from '../shared/pki/grpc-credentials.ts';
 import { readFileSync } from 'node:fs';
 import { loadSchema } from '../shared/data/schema.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
@@ -39,6 +40,8 @@ export interface SiteBenchConfig {
   boxSecretKey: string;
   coordinatorSigningPublicKey: string;
   coordinatorBoxPublicKey: string;
+  /** PEMs of the site's TLS certificate and key, and the federation CA. */
+  tls: TlsFiles;
 }
 
 /** One timestamped event; `t` is epoch milliseconds with sub-ms precision (comparable across processes). */
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
   const events: SiteEvent[] = [];
   let lastRound: number | undefined;
   timeRunner(events, () => lastRound);
-  const transport = timedTransport(grpcSiteTransport(c.address, c.maxChunkSize), events, (r) => (lastRound = r));
+  const transport = timedTransport(grpcSiteTransport(c.address, c.maxChunkSize, c.tls), events, (r) => (lastRound = r));
   const agent = new SiteAgent({
     site: c.site,
     federation: c.federation,

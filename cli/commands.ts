@@ -59,7 +59,7 @@ export const COMMANDS: Record<string, Command> = {
     run: async (argv) => {
       const flags = parseFlags(argv, { federation: text(), out: text() });
       if (flags === 'help') return out(PROVISION_HELP), 0;
-      const r = provisionFederation(flags.federation, flags.out, logger());
+      const r = await provisionFederation(flags.federation, flags.out, logger());
       out(`federation "${r.federation}" provisioned in ${r.outDir}\n  coordinator kit: ${r.coordinatorKit}\n${r.siteKits.map((s) => `  site kit ${s.name}: ${s.dir}`).join('\n')}\n`);
       return 0;
     },

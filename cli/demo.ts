@@ -101,7 +101,7 @@ export async function runDemo(o: { rounds: number; model: string; runDir?: strin
       sites: SITES.map((s) => ({ name: s.name, data: join(data, s.file) })),
     }),
   );
-  const kits = provisionFederation(fedFile, join(runDir, 'kits'));
+  const kits = await provisionFederation(fedFile, join(runDir, 'kits'));
   // The demo also trains each site alone, for the comparison table.
   const coordYaml = join(kits.coordinatorKit, 'coordinator.yaml');
   const cfg = YAML.parse(readFileSync(coordYaml, 'utf8')) as Record<string, unknown>;

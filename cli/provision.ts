@@ -2,27 +2,16 @@
  * `fedcausal provision --federation FILE --out DIR`: turns a federation file into
  * one self-contained startup kit per participant (see ../shared/docs/INTERFACES.md).
  *
- *   DIR/ca/root.json, root.identity.json (0600; the root secret, in no kit)
+ *   DIR/ca/root.json, root.identity.json (the root secret, in no kit), ca.pem, ca.key.pem, crl.pem, issued/ (the TLS CA, in no kit)
  *   DIR/coordinator/{coordinator.yaml, identity.json, manifest.json, root.json, schema.json, start.sh}
  *   DIR/sites/NAME/{site.yaml, identity.json, manifest.json, root.json, schema.json, start.sh}
+ *   and tls/ in each kit (docs/pki.md). Every file is 0600 (start.sh 0700), every folder 0700, whatever the umask.
  *
  * Everything is validated before anything is written, and the kits are built in a
  * temporary sibling folder renamed into place at the end, so a failure never
  * leaves half a federation (with keys nobody else knows) behind.
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  rmdirSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -39,6 +28,7 @@ import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
 import { DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
+import { KIT_DIR_MODE, KIT_EXEC_MODE, makeKitDir, writeKitFile, writePki } from './provision-pki.ts';
 
 export { isLoopbackHost };
 
@@ -162,16 +152,15 @@ function startScript(command: string): string {
 }
 
 function writeYaml(path: string, header: string, doc: unknown): void {
-  writeFileSync(path, `# ${header}\n# Written by \`fedcausal provision\`; paths are relative to this folder.\n${YAML.stringify(doc)}`);
+  writeKitFile(path, `# ${header}\n# Written by \`fedcausal provision\`; paths are relative to this folder.\n${YAML.stringify(doc)}`);
 }
 
 function writeJson(path: string, doc: unknown): void {
-  writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+  writeKitFile(path, JSON.stringify(doc, null, 2) + '\n');
 }
 
 function writeExecutable(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o755 });
-  chmodSync(path, 0o755); // the umask may have removed bits at creation
+  writeKitFile(path, text, KIT_EXEC_MODE);
 }
 
 /** DIR must be absent or an empty folder: never mix two federations' keys. */
@@ -182,7 +171,7 @@ function checkOutDir(out: string): void {
     throw new InputError(`--out ${out}: folder is not empty; refusing to write a federation over existing files (and keys)`);
 }
 
-export function provisionFederation(federationFile: string, outDir: string, log: Logger = silentLogger): ProvisionResult {
+export async function provisionFederation(federationFile: string, outDir: string, log: Logger = silentLogger): Promise<ProvisionResult> {
   const spec = readFederationFile(federationFile);
   const out = resolve(outDir);
   checkOutDir(out);
@@ -193,7 +182,8 @@ export function provisionFederation(federationFile: string, outDir: string, log:
   mkdirSync(dirname(out), { recursive: true });
   const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.provision-`));
   try {
-    const rootPublicKey = writeKits(spec, tmp);
+    chmodSync(tmp, KIT_DIR_MODE);
+    const rootPublicKey = await writeKits(spec, tmp);
     // An empty DIR is allowed (checked above); rename needs it gone.
     if (existsSync(out)) rmdirSync(out);
     renameSync(tmp, out);
@@ -213,7 +203,7 @@ export function provisionFederation(federationFile: string, outDir: string, log:
 }
 
 /** Writes every kit under `dir`; returns the root public key (base64). */
-function writeKits(spec: FederationSpec, dir: string): string {
+async function writeKits(spec: FederationSpec, dir: string): Promise<string> {
   const root = generateIdentity();
   const coordinator = generateIdentity();
   const sites = spec.sites.map((s) => ({ ...s, identity: generateIdentity() }));
@@ -230,7 +220,7 @@ function writeKits(spec: FederationSpec, dir: string): string {
   const signed = signManifest(manifest, root.signing.secretKey);
   const rootFile: RootKeyFile = { version: 1, federation: spec.name, signingPublicKey: encodeKey(root.signing.publicKey) };
 
-  mkdirSync(join(dir, 'ca'));
+  makeKitDir(join(dir, 'ca'));
   writeJson(join(dir, 'ca', 'root.json'), rootFile);
   // The root secret can re-sign the manifest (admit sites); it stays with whoever provisions.
   writeIdentityFile(join(dir, 'ca', 'root.identity.json'), root);
@@ -240,11 +230,11 @@ function writeKits(spec: FederationSpec, dir: string): string {
     writeJson(join(kit, 'manifest.json'), signed);
     writeJson(join(kit, 'root.json'), rootFile);
     // Bytes, not copyFileSync: a read-only source would give read-only kits.
-    writeFileSync(join(kit, 'schema.json'), schemaBytes);
+    writeKitFile(join(kit, 'schema.json'), schemaBytes);
   };
 
   const ck = join(dir, 'coordinator');
-  mkdirSync(ck);
+  makeKitDir(ck);
   writeIdentityFile(join(ck, 'identity.json'), coordinator);
   common(ck);
   writeYaml(join(ck, 'coordinator.yaml'), `coordinator of federation ${spec.name}`, {
@@ -269,10 +259,10 @@ function writeKits(spec: FederationSpec, dir: string): string {
   });
   writeExecutable(join(ck, 'start.sh'), startScript('coordinator start --config coordinator.yaml'));
 
-  mkdirSync(join(dir, 'sites'));
+  makeKitDir(join(dir, 'sites'));
   for (const s of sites) {
     const sk = join(dir, 'sites', s.name);
-    mkdirSync(sk);
+    makeKitDir(sk);
     writeIdentityFile(join(sk, 'identity.json'), s.identity);
     common(sk);
     writeYaml(join(sk, 'site.yaml'), `site ${s.name} of federation ${spec.name}`, {
@@ -289,5 +279,11 @@ function writeKits(spec: FederationSpec, dir: string): string {
     });
     writeExecutable(join(sk, 'start.sh'), startScript('site start --config site.yaml'));
   }
+  await writePki(join(dir, 'ca'), {
+    federation: spec.name,
+    coordinatorHost: host,
+    coordinatorKit: ck,
+    sites: sites.map((s) => ({ name: s.name, dir: join(dir, 'sites', s.name), signingPublicKey: encodeKey(s.identity.signing.publicKey) })),
+  });
   return rootFile.signingPublicKey;
 }

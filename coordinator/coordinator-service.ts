@@ -1,13 +1,17 @@
 import { PayloadOpener, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
+import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
+import { PEER_REFUSED_MESSAGE } from '../shared/pki/check-peer.ts';
+import { peerMatchesSigner } from '../shared/pki/binding.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { FederationState } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, type ResultMeta } from '../shared/protocol/messages.ts';
-import type { CoordinatorEndpoint, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
+import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
+import { JoinNonces } from './join-nonces.ts';
 
 export interface EndpointLimits {
   maxPayloadBytes: number;
@@ -51,10 +55,27 @@ export interface EndpointDeps {
  * leaves every piece of federation state as it was.
  */
 export class CoordinatorService implements CoordinatorEndpoint {
+  private readonly nonces = new JoinNonces();
+
   constructor(private readonly deps: EndpointDeps) {}
 
-  private verify(msg: WireMessage): SealedHeader {
-    return verifyHeader(msg.header, msg.signature, (s) => this.deps.directory.signingKey(s), this.deps.limits);
+  async challenge(peer?: PeerIdentity): Promise<Uint8Array> {
+    return this.nonces.issue(peer?.site);
+  }
+
+  /**
+   * Signature from the enrolled key and, over TLS, the connection's certificate names the
+   * same site and key as the envelope (so a stolen TLS key alone cannot send, nor a stolen
+   * signing key alone connect).
+   */
+  private verify(msg: WireMessage, peer: PeerIdentity | undefined): SealedHeader {
+    const header = verifyHeader(msg.header, msg.signature, (s) => this.deps.directory.signingKey(s), this.deps.limits);
+    if (peer) {
+      const key = this.deps.directory.signingKey(header.site);
+      if (!key || !peerMatchesSigner(peer, { site: header.site, signingPublicKey: encodeKey(key) }))
+        throw new ProtocolError(`the connection's certificate is for site "${peer.site}", the envelope is signed as "${header.site}"`, 'peer-refused');
+    }
+    return header;
   }
 
   /**
@@ -67,14 +88,18 @@ export class CoordinatorService implements CoordinatorEndpoint {
     const claimed = header ? tryParseSite(header) : undefined;
     this.deps.log.warn('message refused', { site: verifiedSite ?? 'unverified', claimed, reason, error: (e as Error).message });
     if (verifiedSite) this.deps.directory.recordError(verifiedSite, (e as Error).message);
+    // Who is enrolled must not show: an unknown name, a bad signature and a certificate that is
+    // not the signer's all get the same answer (the log above keeps the real reason).
+    if (reason === 'unknown-site' || reason === 'bad-signature' || reason === 'peer-refused')
+      throw new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused', { cause: e });
     throw e instanceof ProtocolError ? e : new ProtocolError((e as Error).message, 'malformed', { cause: e });
   }
 
-  async subscribe(join: WireMessage, sink: TaskSink) {
+  async subscribe(join: WireMessage, sink: TaskSink, peer?: PeerIdentity) {
     let header: SealedHeader;
     let verified: string | undefined;
     try {
-      header = this.verify(join);
+      header = this.verify(join, peer);
       verified = header.site;
       this.deps.replay.check(header, { federation: this.deps.gate.federation, kinds: ['join'] });
       // A join is not a once-per-round answer: a restarted site must be able to join again.
@@ -82,8 +107,9 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.deps.replay.release(header);
       const chunks: Uint8Array[] = [];
       for await (const c of join.chunks) chunks.push(c);
-      const opener = new PayloadOpener(header, join.header, this.deps.boxSecretKey);
-      let meta: { protocolVersion?: number; session?: unknown } | undefined;
+      // Encrypted as well as signed: what a site says when it joins is for the coordinator only.
+      const opener = new PayloadOpener(header, join.header, this.deps.boxSecretKey, { requireEncrypted: true });
+      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown } | undefined;
       const reader = new FrameReader((m) => (meta = m as typeof meta));
       chunks.forEach((c, i) => reader.push(opener.open(i, c)));
       opener.finish();
@@ -93,6 +119,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
           `site speaks protocol version ${meta?.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`,
           'malformed',
         );
+      // Challenge-response: only a nonce issued to this site, once, recently, by this very process.
+      this.nonces.consume(meta.nonce, header.site);
       if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
         throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
       this.deps.directory.connect(header.site, sink, meta.session);
@@ -116,7 +144,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     };
   }
 
-  async submit(msg: WireMessage): Promise<SubmitReply> {
+  async submit(msg: WireMessage, peer?: PeerIdentity): Promise<SubmitReply> {
     let header: SealedHeader;
     let verified: string | undefined;
     let meta: ResultMeta | undefined;
@@ -126,7 +154,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     // forged message must not be a way to knock a site out.
     let fresh = false;
     try {
-      header = this.verify(msg);
+      header = this.verify(msg, peer);
       verified = header.site;
       const exp = this.deps.gate.expectation(header.site);
       this.deps.replay.check(header, {

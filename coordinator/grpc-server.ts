@@ -5,20 +5,50 @@ import { checkShape } from '../shared/protocol/check.ts';
 import type { FederationHandlers } from '../shared/protocol/generated/fedcausal/v1/Federation.ts';
 import { EnvelopeSchema, FrameSchema, type Frame } from '../shared/protocol/wire.ts';
 import { channelOptions, federationService, refusalStatus, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
-import type { CoordinatorEndpoint, TaskSink, WireMessage } from '../shared/transport/types.ts';
+import type { CoordinatorEndpoint, PeerIdentity, TaskSink, WireMessage } from '../shared/transport/types.ts';
+import { PEER_REFUSED_MESSAGE, checkPeer } from '../shared/pki/check-peer.ts';
+import { mtlsServerCredentials, peerCertificateDer, type TlsFiles } from '../shared/pki/grpc-credentials.ts';
+import type { TrustStore } from '../shared/pki/trust-store.ts';
 
-/** Serves a CoordinatorEndpoint over gRPC. Bind to loopback unless deployment says otherwise. */
+/** The coordinator's side of mutual TLS: its certificate and key, and the CA and CRL that judge peers. */
+export interface ServerTls {
+  files: TlsFiles;
+  trust: TrustStore;
+}
+
+/**
+ * Serves a CoordinatorEndpoint over gRPC with mutual TLS: TLS refuses a peer without a
+ * certificate from the federation CA, and every call's certificate is then checked
+ * (revocation, usage, site binding) and handed to the endpoint, which requires the
+ * envelope's signer to be that site. Bind to loopback unless deployment says otherwise.
+ */
 export async function startGrpcServer(opts: {
   endpoint: CoordinatorEndpoint;
   host: string;
   port: number;
   maxChunkSize: number;
   log: Logger;
+  tls: ServerTls;
 }): Promise<{ port: number; close(): Promise<void> }> {
-  const { endpoint, log } = opts;
+  const { endpoint, log, tls } = opts;
+  /** checkPeer on this call's certificate, against the CA and the CRL on disk now. */
+  const peerOf = async (call: Parameters<typeof peerCertificateDer>[0]): Promise<PeerIdentity> => {
+    const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
+    if (check.ok) return { site: check.site, ed25519PublicKey: check.ed25519PublicKey };
+    log.warn('peer certificate refused', { code: check.code, reason: check.reason });
+    throw refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
+  };
   const server = new grpc.Server(channelOptions(opts.maxChunkSize));
   const { service } = federationService();
   const handlers: FederationHandlers = {
+    Challenge: (call, callback) => {
+      peerOf(call)
+        .then(async (peer) => {
+          if (!endpoint.challenge) return callback({ code: grpc.status.UNIMPLEMENTED, details: 'this coordinator asks no join challenge' });
+          callback(null, { nonce: Buffer.from(await endpoint.challenge(peer)) });
+        })
+        .catch((e: Error) => callback(refusalStatus(e)));
+    },
     Subscribe: (call) => {
       let ended = false;
       const refuse = (e: Error) => {
@@ -48,8 +78,8 @@ export async function startGrpcServer(opts: {
           call.end();
         },
       };
-      endpoint
-        .subscribe({ header: req.header, signature: req.signature, chunks: req.chunks }, sink)
+      peerOf(call)
+        .then((peer) => endpoint.subscribe({ header: req.header, signature: req.signature, chunks: req.chunks }, sink, peer))
         .then(({ welcome, closed }) => {
           call.write({ welcome });
           const done = () => {
@@ -64,6 +94,7 @@ export async function startGrpcServer(opts: {
     },
     Submit: (call, callback) => {
       void (async () => {
+        const peer = await peerOf(call);
         const it = call[Symbol.asyncIterator]() as AsyncIterator<unknown>;
         const first = await it.next();
         let head: Frame | undefined;
@@ -87,7 +118,7 @@ export async function startGrpcServer(opts: {
             }
           },
         };
-        return endpoint.submit({ header: head.header.header, signature: head.header.signature, chunks });
+        return endpoint.submit({ header: head.header.header, signature: head.header.signature, chunks }, peer);
       })().then(
         (reply) => callback(null, reply),
         (e: Error) => callback(refusalStatus(e)),
@@ -96,7 +127,7 @@ export async function startGrpcServer(opts: {
   };
   server.addService(service, handlers);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${opts.host}:${opts.port}`, mtlsServerCredentials(tls.files), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

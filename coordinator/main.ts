@@ -7,6 +7,8 @@ import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { CoordinatorMetrics, metricsSourceFromStatus } from './metrics/coordinator-metrics.ts';
 import { FEDERATION_STATES } from '../shared/federation/state.ts';
+import { loadCoordinatorTls } from '../shared/pki/kit-tls.ts';
+import { openTrustStore } from '../shared/pki/trust-store.ts';
 import { startHttpServer } from './http/server.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
 import type { FederationOutcome } from './round-loop.ts';
@@ -32,6 +34,13 @@ export async function startCoordinator(
   signal?: AbortSignal,
 ): Promise<CoordinatorRun> {
   const cfg = loadCoordinatorConfig(configPath);
+  // Before anything else starts: a kit without its TLS files is refused, never served in plaintext.
+  const tlsFiles = loadCoordinatorTls(configPath);
+  const trust = await openTrustStore({
+    caPath: tlsFiles.caPath,
+    crlPath: tlsFiles.crlPath,
+    onRejected: (message) => log.error('revocation list not reloaded', { message }),
+  });
   await loadBackend(backendFromEnv(process.env), log);
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
@@ -96,7 +105,7 @@ export async function startCoordinator(
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
   });
   const metrics = new CoordinatorMetrics(metricsSourceFromStatus(status), FEDERATION_STATES);
-  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
+  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust } });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
   const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log }).catch(async (e: Error) => {
     await grpcServer.close();

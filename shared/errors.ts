@@ -23,7 +23,9 @@ export class ProtocolError extends Error {
       | 'malformed'
       | 'not-expected'
       | 'decrypt-failed'
-      | 'already-connected',
+      | 'already-connected'
+      /** The TLS peer is not allowed, or is not who signed: told only PEER_REFUSED_MESSAGE, whichever. */
+      | 'peer-refused',
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -115,7 +115,9 @@ export class SiteAgent {
     const { log } = this.opts;
     this.joined = false;
     const session = this.opts.session === undefined ? {} : { session: this.opts.session };
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, ...session }));
+    // Challenge-response: the join carries the coordinator's fresh nonce, so a recorded join is worthless.
+    const nonce = transport.challenge ? { nonce: Buffer.from(await transport.challenge()).toString('base64') } : {};
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, ...session, ...nonce }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     // A restarted coordinator asks its uncommitted round again, under new message ids.

@@ -5,6 +5,7 @@ import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
 import { grpcSiteTransport } from './grpc-client.ts';
+import { loadSiteTls } from '../shared/pki/kit-tls.ts';
 import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 
@@ -27,6 +28,12 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
   return cap * (0.5 + 0.5 * random());
 }
 
+/** What grpc-js reports when the TLS handshake failed (either side refused the other's certificate). */
+const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Failed to connect \(/i;
+const TLS_HINT =
+  'the coordinator refused this site\'s certificate, or its own could not be verified (TLS handshake failed): ' +
+  'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s (re-provision if not)';
+
 /**
  * `fedcausal site start`: validates the hospital's data before anything touches
  * the network, then joins (retrying while the coordinator is not up yet) and
@@ -34,6 +41,8 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
  */
 export async function startSite(configPath: string, log: Logger, signal?: AbortSignal): Promise<string> {
   const cfg = loadSiteConfig(configPath);
+  // A kit without its certificate is refused here: never join in plaintext.
+  const tls = loadSiteTls(configPath);
   const table = loadSiteTable(cfg.schema, cfg.data);
   const data = prepareLocalData(table, { testFraction: cfg.testFraction, seed: cfg.seed, label: describeLabel(cfg.schema) });
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
@@ -62,7 +71,7 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
       // A stop that came while waiting to retry: do not join again.
       if (signal?.aborted) return 'stopped on request';
       attempt++;
-      const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK);
+      const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK, tls);
       const onAbort = () => transport.close();
       signal?.addEventListener('abort', onAbort);
       try {
@@ -92,9 +101,17 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
           attempt = 1;
           log.warn('connection to the coordinator lost, reconnecting', { error: err.message, withinSeconds: cfg.connectTimeoutSeconds });
         }
+        // A TLS handshake that failed also shows as UNAVAILABLE: say so plainly, it will not cure itself.
+        const tlsProblem = err.code === 14 && TLS_FAILURE.test(err.message);
+        if (tlsProblem && (attempt === 1 || attempt % 10 === 0))
+          log.error(TLS_HINT, { address: cfg.coordinatorAddress, error: err.message });
         // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
-        if (err.code !== 14 || Date.now() > deadline || signal?.aborted) throw e;
-        if (attempt === 1 || attempt % 10 === 0) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress });
+        if (err.code !== 14 || Date.now() > deadline || signal?.aborted) {
+          if (tlsProblem) throw new Error(`${TLS_HINT}: ${err.message}`, { cause: e });
+          if (err.code === 16) throw new Error(`the coordinator refused this site (${err.message}); check that this kit's tls/ files and identity.json are the ones provisioned for this federation, and that the site was not revoked`, { cause: e });
+          throw e;
+        }
+        if (!tlsProblem && (attempt === 1 || attempt % 10 === 0)) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress });
         await new Promise((r) => setTimeout(r, reconnectDelayMs(attempt)));
       } finally {
         signal?.removeEventListener('abort', onAbort);

@@ -8,6 +8,7 @@
  *   node --import tsx bench/reliability/nan-site.ts --config site.yaml \
  *     --coordinator-identity coordinator/identity.json --round 2 [--chunk-bytes 1024]
  */
+import { loadSiteTls } from '../../shared/pki/kit-tls.ts';
 import { parseArgs } from 'node:util';
 import { cliLogger } from '../../cli/io.ts';
 import { readIdentityFile } from '../../shared/crypto/keys.ts';
@@ -32,7 +33,7 @@ const log = cliLogger();
 const cfg = loadSiteConfig(values.config);
 const coordinator = readIdentityFile(values['coordinator-identity']);
 const data = prepareLocalData(loadSiteTable(cfg.schema, cfg.data), { testFraction: cfg.testFraction, seed: cfg.seed });
-const transport = replaceUpdates(grpcSiteTransport(cfg.coordinatorAddress, 4 * 1024 * 1024), {
+const transport = replaceUpdates(grpcSiteTransport(cfg.coordinatorAddress, 4 * 1024 * 1024, loadSiteTls(values.config)), {
   federation: cfg.federation,
   site: cfg.site,
   keys: () => ({ site: cfg.identity, coordinator: coordinator.box }),

@@ -13,6 +13,7 @@ import { dirname, basename, join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { InputError } from '../errors.ts';
+import { checkKeyFileMode } from './key-file-mode.ts';
 
 export const SIGNING_PUBLIC_KEY_BYTES = nacl.sign.publicKeyLength; // 32
 export const SIGNING_SECRET_KEY_BYTES = nacl.sign.secretKeyLength; // 64
@@ -132,6 +133,7 @@ export function writeIdentityFile(path: string, identity: Identity, opts: { over
 
 /** Reads and fully validates an identity file; every problem is an InputError naming the path and field. */
 export function readIdentityFile(path: string): Identity {
+  checkKeyFileMode(path, 'identity file');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

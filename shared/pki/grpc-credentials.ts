@@ -21,8 +21,8 @@ export function mtlsServerCredentials(files: TlsFiles): grpc.ServerCredentials {
 }
 
 /** A site's channel: trusts only the federation CA and presents the site certificate. */
-export function mtlsChannelCredentials(files: TlsFiles): grpc.ChannelCredentials {
-  return grpc.credentials.createSsl(buf(files.caPem), buf(files.keyPem), buf(files.certPem));
+export function mtlsChannelCredentials(files: TlsFiles, verify?: grpc.VerifyOptions): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(buf(files.caPem), buf(files.keyPem), buf(files.certPem), verify);
 }
 
 /** DER of the client certificate TLS verified on this call, or undefined (no TLS, no certificate). */

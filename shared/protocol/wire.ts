@@ -5,6 +5,7 @@
  * generated type disagree on the fields, so a proto change shows up here too.
  */
 import { z } from 'zod';
+import type { ChallengeReply__Output } from './generated/fedcausal/v1/ChallengeReply.ts';
 import type { Envelope__Output } from './generated/fedcausal/v1/Envelope.ts';
 import type { Frame__Output } from './generated/fedcausal/v1/Frame.ts';
 import type { SignedHeader__Output } from './generated/fedcausal/v1/SignedHeader.ts';
@@ -25,6 +26,9 @@ export const WelcomeSchema = z.object({
 });
 
 export const SubmitReplySchema = z.object({ accepted: z.boolean(), message: z.string() });
+
+/** The join challenge: 32 random bytes from the coordinator. */
+export const ChallengeReplySchema = z.object({ nonce: bytes.refine((b) => b.length === 32, 'nonce must be 32 bytes') });
 
 /**
  * One Frame: `body` names the member that is set, and only that member is kept (a frame
@@ -59,5 +63,6 @@ export type WireSchemasMatchGenerated = [
   Holds<Agrees<z.output<typeof EnvelopeSchema>, Envelope__Output>>,
   Holds<Agrees<Welcome, Welcome__Output>>,
   Holds<Agrees<SubmitReply, SubmitReply__Output>>,
+  Holds<Agrees<z.output<typeof ChallengeReplySchema>, ChallengeReply__Output>>,
   Holds<Agrees<Frame, Frame__Output>>,
 ];

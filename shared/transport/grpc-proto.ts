@@ -63,6 +63,7 @@ export function statusFor(e: unknown): grpc.status {
       return grpc.status.PERMISSION_DENIED;
     case 'bad-signature':
     case 'decrypt-failed':
+    case 'peer-refused':
       return grpc.status.UNAUTHENTICATED;
     case 'replay':
     case 'already-connected':

@@ -21,6 +21,7 @@ export function inMemoryTransport(endpoint: CoordinatorEndpoint): SiteTransport 
       return { welcome, tasks: q };
     },
     submit: (msg) => endpoint.submit(msg),
+    ...(endpoint.challenge ? { challenge: () => endpoint.challenge!() } : {}),
     close() {
       queue?.close();
       closeHook?.();

@@ -27,17 +27,30 @@ export interface TaskSink {
 /** The answer to a Submit, as generated from proto/ (checked with SubmitReplySchema on receipt). */
 export type SubmitReply = SubmitReply__Output;
 
+/** The site a connection's client certificate names (checkPeer), and the Ed25519 key it is bound to (base64). */
+export interface PeerIdentity {
+  site: string;
+  ed25519PublicKey: string;
+}
+
 export interface CoordinatorEndpoint {
-  /** Verifies a signed join and registers `sink`; resolves to the welcome and an unsubscribe hook for the transport. Throws ProtocolError to refuse. */
-  subscribe(join: WireMessage, sink: TaskSink): Promise<{ welcome: Welcome; closed: () => void }>;
+  /**
+   * Verifies a signed join and registers `sink`; resolves to the welcome and an unsubscribe hook for the transport. Throws ProtocolError to refuse.
+   * `peer`: the certified site of the connection (gRPC over mTLS); the envelope's signer must be that site.
+   */
+  subscribe(join: WireMessage, sink: TaskSink, peer?: PeerIdentity): Promise<{ welcome: Welcome; closed: () => void }>;
   /** Verifies, stores and applies one result. Throws ProtocolError to refuse (the caller maps it to a status). */
-  submit(msg: WireMessage): Promise<SubmitReply>;
+  submit(msg: WireMessage, peer?: PeerIdentity): Promise<SubmitReply>;
+  /** A fresh nonce for the next join of `peer` (the join must carry it). Absent: joins need none (test doubles). */
+  challenge?(peer?: PeerIdentity): Promise<Uint8Array>;
   /** Reports a message the transport itself refused (bad framing) so it is logged and counted like the rest. */
   refuse?(e: unknown): never;
 }
 
 /** The site's view of the federation. */
 export interface SiteTransport {
+  /** The coordinator's nonce for the next join (challenge-response); absent where the coordinator asks none. */
+  challenge?(): Promise<Uint8Array>;
   /** Joins and yields tasks until the coordinator ends the stream or `close` is called. */
   subscribe(join: WireMessage): Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>;
   submit(msg: WireMessage): Promise<SubmitReply>;

@@ -84,25 +84,26 @@ test('invalid federation files fail with exact messages naming the file and fiel
   assert.equal(readFederationFile(openTop).coordinator.allowNonLoopback, true);
 });
 
-test('provision refuses a non-empty output folder and writes nothing on error', (t) => {
+test('provision refuses a non-empty output folder and writes nothing on error', async (t) => {
   const dir = tempDir(t);
   const fed = federationYaml(dir);
   const out = join(dir, 'out');
   mkdirSync(out);
   writeFileSync(join(out, 'keep.txt'), 'x');
-  assertInputError(
-    () => provisionFederation(fed, out),
-    `--out ${out}: folder is not empty; refusing to write a federation over existing files (and keys)`,
-  );
+  await assert.rejects(() => provisionFederation(fed, out), (err: unknown) => {
+    assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
+    assert.equal(err.message, `--out ${out}: folder is not empty; refusing to write a federation over existing files (and keys)`);
+    return true;
+  });
   assert.deepEqual(readdirSync(out), ['keep.txt']);
   // An empty folder is fine.
   const empty = join(dir, 'empty');
   mkdirSync(empty);
-  provisionFederation(fed, empty);
+  await provisionFederation(fed, empty);
   assert.ok(existsSync(join(empty, 'coordinator', 'start.sh')));
   // A bad federation file leaves no output and no temporary folder.
   const bad = variant(dir, (d) => (d.rounds = 0));
   const before = readdirSync(dir).sort();
-  assert.throws(() => provisionFederation(bad, join(dir, 'never')), InputError);
+  await assert.rejects(() => provisionFederation(bad, join(dir, 'never')), InputError);
   assert.deepEqual(readdirSync(dir).sort(), before);
 });

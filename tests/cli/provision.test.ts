@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../../shared/errors.ts';
 import { encodeKey, generateIdentity, readIdentityFile } from '../../shared/crypto/keys.ts';
@@ -10,11 +10,11 @@ import { isLoopbackHost, provisionFederation } from '../../cli/provision.ts';
 import { loadManifest, loadRootPublicKey, signManifest, verifyManifest } from '../../shared/federation/manifest.ts';
 import { DATA, SITES, tempDir, federationYaml, mode, assertInputError } from './provision-helpers.ts';
 
-test('provision writes a complete kit for the coordinator and each site', (t) => {
+test('provision writes a complete kit for the coordinator and each site', async (t) => {
   const dir = tempDir(t);
   const fed = federationYaml(dir);
   const out = join(dir, 'out');
-  const res = provisionFederation(fed, out);
+  const res = await provisionFederation(fed, out);
 
   assert.equal(res.federation, 'heart');
   assert.equal(res.outDir, out);
@@ -24,7 +24,8 @@ test('provision writes a complete kit for the coordinator and each site', (t) =>
   );
 
   assert.deepEqual(readdirSync(out).sort(), ['ca', 'coordinator', 'sites']);
-  assert.deepEqual(readdirSync(join(out, 'ca')).sort(), ['root.identity.json', 'root.json']);
+  assert.deepEqual(readdirSync(join(out, 'ca')).sort(), ['ca.key.pem', 'ca.pem', 'crl.pem', 'issued', 'root.identity.json', 'root.json']);
+  assert.equal(readdirSync(join(out, 'ca', 'issued')).length, 1 + SITES.length, 'one certificate per site and the server');
   assert.equal(mode(join(out, 'ca', 'root.identity.json')), 0o600);
   assert.deepEqual(readdirSync(join(out, 'coordinator')).sort(), [
     'coordinator.yaml',
@@ -33,7 +34,9 @@ test('provision writes a complete kit for the coordinator and each site', (t) =>
     'root.json',
     'schema.json',
     'start.sh',
+    'tls',
   ]);
+  assert.deepEqual(readdirSync(join(out, 'coordinator', 'tls')).sort(), ['ca.pem', 'crl.pem', 'server.key.pem', 'server.pem']);
   assert.deepEqual(readdirSync(join(out, 'sites')).sort(), SITES.map((s) => s.name).sort());
   for (const s of SITES) {
     assert.deepEqual(readdirSync(join(out, 'sites', s.name)).sort(), [
@@ -43,13 +46,15 @@ test('provision writes a complete kit for the coordinator and each site', (t) =>
       'schema.json',
       'site.yaml',
       'start.sh',
+      'tls',
     ]);
+    assert.deepEqual(readdirSync(join(out, 'sites', s.name, 'tls')).sort(), ['ca.pem', 'client.key.pem', 'client.pem']);
   }
 
   const schema = readFileSync(join(DATA, 'schema.json'));
   for (const kit of [res.coordinatorKit, ...res.siteKits.map((k) => k.dir)]) {
     assert.equal(mode(join(kit, 'identity.json')), 0o600, `${kit}/identity.json`);
-    assert.equal(mode(join(kit, 'start.sh')), 0o755, `${kit}/start.sh`);
+    assert.equal(mode(join(kit, 'start.sh')), 0o700, `${kit}/start.sh`);
     assert.deepEqual(readFileSync(join(kit, 'schema.json')), schema);
     // Kits are handed out; their files must be readable/writable by the owner at least.
     assert.ok((mode(join(kit, 'schema.json')) & 0o600) === 0o600);
@@ -58,9 +63,9 @@ test('provision writes a complete kit for the coordinator and each site', (t) =>
   assert.deepEqual(readdirSync(dir).sort(), ['federation.yaml', 'out']);
 });
 
-test('start.sh runs the installed fedcausal from the kit folder, and says so when none is installed', (t) => {
+test('start.sh runs the installed fedcausal from the kit folder, and says so when none is installed', async (t) => {
   const dir = tempDir(t);
-  const res = provisionFederation(federationYaml(dir), join(dir, 'out'));
+  const res = await provisionFederation(federationYaml(dir), join(dir, 'out'));
   const coord = readFileSync(join(res.coordinatorKit, 'start.sh'), 'utf8');
   assert.ok(coord.startsWith('#!/usr/bin/env bash\n'));
   assert.ok(!coord.includes(process.cwd()), 'no path of the provisioning machine');
@@ -80,9 +85,9 @@ test('start.sh runs the installed fedcausal from the kit folder, and says so whe
   assert.match(none.stderr, /fedcausal is not installed on this host \(install the release tarball/);
 });
 
-test('coordinator.yaml and site.yaml carry the documented fields', (t) => {
+test('coordinator.yaml and site.yaml carry the documented fields', async (t) => {
   const dir = tempDir(t);
-  const res = provisionFederation(
+  const res = await provisionFederation(
     federationYaml(dir, 'seed: 7\nminSites: 2\nroundDeadlineSeconds: 120\nstrategy: { name: fedprox, proximalMu: 0.01 }\n'),
     join(dir, 'out'),
   );
@@ -118,31 +123,31 @@ test('coordinator.yaml and site.yaml carry the documented fields', (t) => {
   }
 });
 
-test('defaults: fedavg, seed 1, every site to start, a lost site tolerated (max(2, half)) to accept, 600 s deadline; minSites above the site count is clamped', (t) => {
+test('defaults: fedavg, seed 1, every site to start, a lost site tolerated (max(2, half)) to accept, 600 s deadline; minSites above the site count is clamped', async (t) => {
   const dir = tempDir(t);
-  const res = provisionFederation(federationYaml(dir, 'minSites: 10\n'), join(dir, 'out'));
+  const res = await provisionFederation(federationYaml(dir, 'minSites: 10\n'), join(dir, 'out'));
   const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
   assert.deepEqual(c.strategy, { name: 'fedavg' });
   assert.equal(c.seed, 1);
   assert.deepEqual(c.quorum, { minSitesToStart: 3, minSitesToAccept: 2, roundDeadlineSeconds: 600 });
 });
 
-test('model as a mapping keeps its settings', (t) => {
+test('model as a mapping keeps its settings', async (t) => {
   const dir = tempDir(t);
   const fed = federationYaml(dir);
   writeFileSync(
     fed,
     readFileSync(fed, 'utf8').replace('model: debiased', 'model: { kind: baseline, localEpochs: 3, debiasing: { mode: auto } }'),
   );
-  const res = provisionFederation(fed, join(dir, 'out'));
+  const res = await provisionFederation(fed, join(dir, 'out'));
   const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
   assert.deepEqual(c.model, { kind: 'baseline', localEpochs: 3, debiasing: { mode: 'auto' } });
 });
 
-test('a site kit holds only its own secrets and never the root secret', (t) => {
+test('a site kit holds only its own secrets and never the root secret', async (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'out');
-  const res = provisionFederation(federationYaml(dir), out);
+  const res = await provisionFederation(federationYaml(dir), out);
   const root = readIdentityFile(join(out, 'ca', 'root.identity.json'));
   const coordinator = readIdentityFile(join(res.coordinatorKit, 'identity.json'));
   const sites = res.siteKits.map((k) => ({ ...k, id: readIdentityFile(join(k.dir, 'identity.json')) }));
@@ -153,9 +158,7 @@ test('a site kit holds only its own secrets and never the root secret', (t) => {
     const entry = manifest.sites.find((m) => m.name === s.name)!;
     assert.equal(entry.signingPublicKey, encodeKey(s.id.signing.publicKey), `${s.name}'s identity matches its manifest entry`);
     assert.equal(entry.boxPublicKey, encodeKey(s.id.box.publicKey));
-    const everything = readdirSync(s.dir)
-      .map((f) => readFileSync(join(s.dir, f), 'utf8'))
-      .join('\n');
+    const everything = kitText(s.dir);
     for (const k of secrets(s.id)) assert.ok(everything.includes(k), 'its own secret is there');
     const forbidden = [
       ...secrets(root),
@@ -165,18 +168,27 @@ test('a site kit holds only its own secrets and never the root secret', (t) => {
     for (const k of forbidden) assert.ok(!everything.includes(k), `${s.name}'s kit must not contain a foreign secret`);
   }
   // The coordinator kit holds no site's or root's secret either.
-  const coordFiles = readdirSync(res.coordinatorKit)
-    .map((f) => readFileSync(join(res.coordinatorKit, f), 'utf8'))
-    .join('\n');
+  const coordFiles = kitText(res.coordinatorKit);
   for (const k of [...secrets(root), ...sites.flatMap((s) => secrets(s.id))]) assert.ok(!coordFiles.includes(k));
+  // The TLS CA key is in no kit; each TLS private key is in its own kit only.
+  const caKey = pemBody(readFileSync(join(out, 'ca', 'ca.key.pem'), 'utf8'));
+  const tlsKeys = [join(res.coordinatorKit, 'tls', 'server.key.pem'), ...res.siteKits.map((k) => join(k.dir, 'tls', 'client.key.pem'))].map((p) => ({
+    kit: dirname(dirname(p)),
+    key: pemBody(readFileSync(p, 'utf8')),
+  }));
+  for (const kit of [res.coordinatorKit, ...res.siteKits.map((k) => k.dir)]) {
+    const text = kitText(kit).replace(/\s/g, '');
+    assert.ok(!text.includes(caKey), `${kit} must not hold the CA key`);
+    for (const k of tlsKeys) assert.equal(text.includes(k.key), k.kit === kit, `${kit}: TLS key of ${k.kit}`);
+  }
   // Distinct identities everywhere.
   const publics = new Set([root, coordinator, ...sites.map((s) => s.id)].map((id) => encodeKey(id.signing.publicKey)));
   assert.equal(publics.size, 2 + sites.length);
 });
 
-test('the manifest verifies against root.json and fails when a byte changes', (t) => {
+test('the manifest verifies against root.json and fails when a byte changes', async (t) => {
   const dir = tempDir(t);
-  const res = provisionFederation(federationYaml(dir), join(dir, 'out'));
+  const res = await provisionFederation(federationYaml(dir), join(dir, 'out'));
   const kit = res.siteKits[1]!.dir;
   const { federation, publicKey } = loadRootPublicKey(join(kit, 'root.json'));
   assert.equal(federation, 'heart');
@@ -220,7 +232,7 @@ test('the manifest verifies against root.json and fails when a byte changes', (t
   assertInputError(() => loadManifest(path, generateIdentity().signing.publicKey), badSig);
 });
 
-test('signManifest / verifyManifest round trip', () => {
+test('signManifest / verifyManifest round trip', async () => {
   const root = generateIdentity();
   const id = generateIdentity();
   const manifest = {
@@ -235,7 +247,7 @@ test('signManifest / verifyManifest round trip', () => {
   assert.ok(!verifyManifest({ ...signed, signature: 'not base64!' }, root.signing.publicKey));
 });
 
-test('loadManifest rejects malformed files, naming the path and field', (t) => {
+test('loadManifest rejects malformed files, naming the path and field', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'manifest.json');
   writeFileSync(path, '{ nope');
@@ -257,7 +269,7 @@ test('loadManifest rejects malformed files, naming the path and field', (t) => {
   assertInputError(() => loadManifest(join(dir, 'absent.json')), `cannot read manifest ${join(dir, 'absent.json')}: ENOENT: no such file or directory, open '${join(dir, 'absent.json')}'`);
 });
 
-test('a JSON federation file works the same', (t) => {
+test('a JSON federation file works the same', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'federation.json');
   writeFileSync(
@@ -271,16 +283,16 @@ test('a JSON federation file works the same', (t) => {
       sites: [{ name: 'cleveland', data: join(DATA, 'processed.cleveland.data') }],
     }),
   );
-  const res = provisionFederation(file, join(dir, 'kits'));
+  const res = await provisionFederation(file, join(dir, 'kits'));
   const y = YAML.parse(readFileSync(join(res.siteKits[0]!.dir, 'site.yaml'), 'utf8'));
   assert.equal(y.coordinator.address, 'localhost:7000');
 });
 
-test('an IPv6 loopback host is bracketed in addresses', (t) => {
+test('an IPv6 loopback host is bracketed in addresses', async (t) => {
   const dir = tempDir(t);
   const fed = federationYaml(dir);
   writeFileSync(fed, readFileSync(fed, 'utf8').replace('host: 127.0.0.1', 'host: "::1"'));
-  const res = provisionFederation(fed, join(dir, 'out'));
+  const res = await provisionFederation(fed, join(dir, 'out'));
   const m = loadManifest(join(res.coordinatorKit, 'manifest.json'), res.rootPublicKey);
   assert.equal(m.coordinator.grpcAddress, '[::1]:7443');
   assert.equal(m.coordinator.httpAddress, 'http://[::1]:8080');
@@ -289,11 +301,11 @@ test('an IPv6 loopback host is bracketed in addresses', (t) => {
   assert.equal(c.allowNonLoopback, undefined);
 });
 
-test('a non-loopback coordinator carries allowNonLoopback into coordinator.yaml', (t) => {
+test('a non-loopback coordinator carries allowNonLoopback into coordinator.yaml', async (t) => {
   const dir = tempDir(t);
   const fed = federationYaml(dir);
   writeFileSync(fed, readFileSync(fed, 'utf8').replace('host: 127.0.0.1', 'host: 10.0.0.5, allowNonLoopback: true'));
-  const res = provisionFederation(fed, join(dir, 'out'));
+  const res = await provisionFederation(fed, join(dir, 'out'));
   const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
   assert.equal(c.allowNonLoopback, true);
   assert.equal(c.listen.host, '10.0.0.5');
@@ -301,10 +313,22 @@ test('a non-loopback coordinator carries allowNonLoopback into coordinator.yaml'
   assert.equal(y.coordinator.address, '10.0.0.5:7443');
 });
 
-test('isLoopbackHost', () => {
+test('isLoopbackHost', async () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1'])
     assert.ok(isLoopbackHost(h), h);
   for (const h of ['0.0.0.0', '10.0.0.1', '::', 'example.org', '128.0.0.1', 'localhost.evil.com']) assert.ok(!isLoopbackHost(h), h);
 });
 
 /** Writes a federation file with `edit` applied to a valid document; returns its path. */
+
+/** Every file of a kit, its tls/ folder included, as one text. */
+function kitText(kit: string): string {
+  return readdirSync(kit, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
+    .join('\n');
+}
+
+function pemBody(pem: string): string {
+  return pem.replace(/-----[^-]+-----/g, '').replace(/\s/g, '');
+}

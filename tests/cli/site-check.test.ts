@@ -19,14 +19,14 @@ let summaryFile: string;
 const summary = summaryOf(Object.values(heartSums()));
 const kit = (site: string) => join(dir, 'kits', 'sites', site, 'site.yaml');
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fedcausal-site-check-'));
   const sites = Object.entries(HEART_SITES).map(([name, file]) => `  - { name: ${name}, data: ${HEART}${file} }`);
   writeFileSync(
     join(dir, 'federation.yaml'),
     `name: heart\ncoordinator: { host: 127.0.0.1, grpcPort: 7443, httpPort: 8080 }\nrounds: 2\nmodel: debiased\nschema: ${HEART}schema.json\nsites:\n${sites.join('\n')}\n`,
   );
-  provisionFederation(join(dir, 'federation.yaml'), join(dir, 'kits'));
+  await provisionFederation(join(dir, 'federation.yaml'), join(dir, 'kits'));
   summaryFile = join(dir, 'summary.json');
   writeFileSync(summaryFile, JSON.stringify(summary, null, 2));
 });

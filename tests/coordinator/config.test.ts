@@ -22,9 +22,9 @@ async function freePort(): Promise<number> {
 }
 
 /** A provisioned coordinator.yaml with `edit` applied; returns its path. */
-function coordinatorYaml(t: { after(fn: () => void): void }, edit: (doc: Record<string, any>) => void): string {
+async function coordinatorYaml(t: { after(fn: () => void): void }, edit: (doc: Record<string, any>) => void): Promise<string> {
   const dir = tempDir(t);
-  const kits = provisionFederation(federationYaml(dir), join(dir, 'kits'));
+  const kits = await provisionFederation(federationYaml(dir), join(dir, 'kits'));
   const path = join(kits.coordinatorKit, 'coordinator.yaml');
   const doc = YAML.parse(readFileSync(path, 'utf8')) as Record<string, any>;
   edit(doc);
@@ -32,8 +32,8 @@ function coordinatorYaml(t: { after(fn: () => void): void }, edit: (doc: Record<
   return path;
 }
 
-test('a provisioned coordinator.yaml loads, with the documented defaults', (t) => {
-  const cfg = loadCoordinatorConfig(coordinatorYaml(t, () => {}));
+test('a provisioned coordinator.yaml loads, with the documented defaults', async (t) => {
+  const cfg = loadCoordinatorConfig(await coordinatorYaml(t, () => {}));
   assert.deepEqual(cfg.model, { kind: 'debiased', raw: {} });
   assert.deepEqual(cfg.strategy, { name: 'fedavg', options: {} });
   assert.deepEqual(cfg.limits, { maxPayloadBytes: 2048 * 1024 * 1024, maxChunkSize: 1024 * 1024, maxMessageAgeMs: 600_000 });
@@ -41,7 +41,7 @@ test('a provisioned coordinator.yaml loads, with the documented defaults', (t) =
   assert.equal(cfg.quorum.waitForAllMs, 60_000);
 });
 
-test('bad fields fail with the file and the field path', (t) => {
+test('bad fields fail with the file and the field path', async (t) => {
   const cases: [(d: Record<string, any>) => void, string][] = [
     [(d) => (d.model.debiasing = { maxWeight: 'x' }), 'model.debiasing.maxWeight: must be a number in [1, 1000] (got "x")'],
     [(d) => (d.model.debiasing = { decide: { minMarkers: 0 } }), 'model.debiasing.decide.minMarkers: must be an integer in [1, 1000] (got 0)'],
@@ -54,14 +54,14 @@ test('bad fields fail with the file and the field path', (t) => {
     [(d) => delete d.federation, 'federation: is required'],
   ];
   for (const [edit, message] of cases) {
-    const path = coordinatorYaml(t, edit);
+    const path = await coordinatorYaml(t, edit);
     assertInputError(() => loadCoordinatorConfig(path), `${path}: ${message}`);
   }
 });
 
 test('the coordinator refuses a bad nested model setting at start, before it listens', async (t) => {
   const grpcPort = await freePort();
-  const path = coordinatorYaml(t, (d) => Object.assign(d, { listen: { ...d.listen, grpcPort }, model: { kind: 'debiased', debiasing: { weighting: 'balanced' } } }));
+  const path = await coordinatorYaml(t, (d) => Object.assign(d, { listen: { ...d.listen, grpcPort }, model: { kind: 'debiased', debiasing: { weighting: 'balanced' } } }));
   await assert.rejects(
     startCoordinator(path, silentLogger, () => ({})),
     (e: unknown) =>

@@ -49,6 +49,9 @@ function join(site: Identity, coord: Identity, fields: Record<string, unknown>):
   return { header: s.header, signature: s.signature, chunks: [...s.chunks()] };
 }
 
+/** The coordinator's challenge nonce, as a site puts it in its join. */
+const nonceOf = async (service: { challenge(): Promise<Uint8Array> }) => Buffer.from(await service.challenge()).toString('base64');
+
 const sink = (): TaskSink & { ended?: string } => {
   const s: TaskSink & { ended?: string } = { send: async () => {}, end: (r) => void (s.ended = r) };
   return s;
@@ -57,9 +60,9 @@ const sink = (): TaskSink & { ended?: string } => {
 test('a second process joining as a connected site is refused, counted, and leaves the first connected', async () => {
   const { fed, coord, site, rejected } = setup();
   const first = sink();
-  await fed.service.subscribe(join(site, coord, { session: 'p1' }), first);
+  await fed.service.subscribe(join(site, coord, { nonce: await nonceOf(fed.service), session: 'p1' }), first);
   await assert.rejects(
-    fed.service.subscribe(join(site, coord, { session: 'p2' }), sink()),
+    fed.service.subscribe(join(site, coord, { nonce: await nonceOf(fed.service), session: 'p2' }), sink()),
     (e: unknown) => e instanceof ProtocolError && e.reason === 'already-connected' && /already connected/.test(e.message),
   );
   assert.deepEqual(rejected, ['already-connected a']);
@@ -71,9 +74,9 @@ test('a second process joining as a connected site is refused, counted, and leav
 test('the same process joining again (its stream broke) replaces its old connection', async () => {
   const { fed, coord, site, rejected } = setup();
   const first = sink();
-  const a = await fed.service.subscribe(join(site, coord, { session: 'p1' }), first);
+  const a = await fed.service.subscribe(join(site, coord, { nonce: await nonceOf(fed.service), session: 'p1' }), first);
   const second = sink();
-  await fed.service.subscribe(join(site, coord, { session: 'p1' }), second);
+  await fed.service.subscribe(join(site, coord, { nonce: await nonceOf(fed.service), session: 'p1' }), second);
   assert.equal(fed.directory.sink('a'), second);
   assert.match(first.ended ?? '', /replaced/);
   a.closed(); // the old stream's close, seen late, does not take the site offline
@@ -84,6 +87,6 @@ test('the same process joining again (its stream broke) replaces its old connect
 test('a join whose session is not a short string is malformed', async () => {
   const { fed, coord, site } = setup();
   for (const session of [7, 'x'.repeat(129)])
-    await assert.rejects(fed.service.subscribe(join(site, coord, { session }), sink()), (e: unknown) => e instanceof ProtocolError && e.reason === 'malformed');
+    await assert.rejects(fed.service.subscribe(join(site, coord, { nonce: await nonceOf(fed.service), session }), sink()), (e: unknown) => e instanceof ProtocolError && e.reason === 'malformed');
   assert.deepEqual(fed.directory.online(), []);
 });

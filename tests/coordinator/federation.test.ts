@@ -153,13 +153,16 @@ test('forged and replayed messages are refused and the federation carries on', a
       signingSecretKey: forger.signing.secretKey,
       recipientBoxPublicKey: s.coord.box.publicKey,
     });
-    await assert.rejects(s.fed.service.submit(forged), (e: unknown) => e instanceof ProtocolError && e.reason === 'bad-signature');
+    // Identity refusals go out as one answer ('peer-refused'); the real reason is the cause.
+    const refusedFor = (reason: string) => (e: unknown) =>
+      e instanceof ProtocolError && e.reason === 'peer-refused' && e.cause instanceof ProtocolError && e.cause.reason === reason;
+    await assert.rejects(s.fed.service.submit(forged), refusedFor('bad-signature'));
     // An unknown site.
     const stranger = sealPayload({ federation: 'test', round: 1, site: 'mallory', kind: 'fit-result' }, encodeFrame({}), {
       signingSecretKey: forger.signing.secretKey,
       recipientBoxPublicKey: s.coord.box.publicKey,
     });
-    await assert.rejects(s.fed.service.submit(stranger), (e: unknown) => e instanceof ProtocolError && e.reason === 'unknown-site');
+    await assert.rejects(s.fed.service.submit(stranger), refusedFor('unknown-site'));
     // Garbage bytes as a header.
     await assert.rejects(
       s.fed.service.submit({ header: new Uint8Array([1, 2, 3]), signature: new Uint8Array(64), chunks: [] }),

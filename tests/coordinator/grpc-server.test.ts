@@ -10,6 +10,7 @@ import type { CoordinatorEndpoint, TaskSink, WireMessage } from '../../shared/tr
 import { refusalReason } from '../../shared/transport/grpc-proto.ts';
 import { grpcSiteTransport } from '../../site-agent/grpc-client.ts';
 import { statusName, submitFrames, type OutFrame } from '../e2e/helpers/grpc-client.ts';
+import { makeTlsFixture } from '../shared/pki/tls-fixture.ts';
 
 const MiB = 1024 * 1024;
 
@@ -19,6 +20,7 @@ function sealed(payload: Uint8Array, kind: string, signer: Uint8Array, to?: Uint
 }
 
 test('payloads far over gRPC 4 MiB message limit stream both ways in chunks', async () => {
+  const tls = await makeTlsFixture();
   const site = generateIdentity();
   const coord = generateIdentity();
   const big = new Uint8Array(24 * MiB);
@@ -42,8 +44,8 @@ test('payloads far over gRPC 4 MiB message limit stream both ways in chunks', as
       return { accepted: true, message: 'ok' };
     },
   };
-  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
-  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB);
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB, tls.site);
   try {
     const { welcome, tasks } = await client.subscribe(sealed(new Uint8Array(0), 'join', site.signing.secretKey));
     assert.equal(welcome.federation, 'f');
@@ -69,6 +71,7 @@ test('payloads far over gRPC 4 MiB message limit stream both ways in chunks', as
 });
 
 test('a refusal reaches the site as a gRPC status with the reason', async () => {
+  const tls = await makeTlsFixture();
   const endpoint: CoordinatorEndpoint = {
     subscribe: async () => {
       throw new ProtocolError('site "x" is not enrolled', 'unknown-site');
@@ -77,8 +80,8 @@ test('a refusal reaches the site as a gRPC status with the reason', async () => 
       throw new ProtocolError('bad signature', 'bad-signature');
     },
   };
-  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
-  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB);
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB, tls.site);
   const id = generateIdentity();
   try {
     await assert.rejects(client.subscribe(sealed(new Uint8Array(1), 'join', id.signing.secretKey)), (e: { code?: number; details?: string }) => e.code === 7 && /not enrolled/.test(e.details ?? ''));
@@ -90,14 +93,15 @@ test('a refusal reaches the site as a gRPC status with the reason', async () => 
 });
 
 test('a join refused because the site is already connected carries that reason in its trailers', async () => {
+  const tls = await makeTlsFixture();
   const endpoint: CoordinatorEndpoint = {
     subscribe: async () => {
       throw new ProtocolError('site "a" is already connected to this coordinator from another process', 'already-connected');
     },
     submit: async () => ({ accepted: true, message: 'ok' }),
   };
-  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
-  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB);
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB, tls.site);
   try {
     const refused = await client.subscribe(sealed(new Uint8Array(1), 'join', generateIdentity().signing.secretKey)).then(
       () => assert.fail('the join was accepted'),
@@ -115,6 +119,7 @@ test('a join refused because the site is already connected carries that reason i
 });
 
 test('malformed frames at the coordinator are refused with INVALID_ARGUMENT and counted by the endpoint', { timeout: 30_000 }, async () => {
+  const tls = await makeTlsFixture();
   const refused: string[] = [];
   let chunksSeen = 0;
   const endpoint: CoordinatorEndpoint = {
@@ -133,10 +138,10 @@ test('malformed frames at the coordinator are refused with INVALID_ARGUMENT and 
       throw e;
     },
   };
-  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger });
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
   const address = `127.0.0.1:${server.port}`;
   const header = { header: { header: Buffer.from('{}'), signature: Buffer.alloc(64) } };
-  const send = (frames: object[]) => submitFrames(address, frames as OutFrame[]);
+  const send = (frames: object[]) => submitFrames({ address, tls: tls.site }, frames as OutFrame[]);
   try {
     const empty = await send([{}]);
     assert.equal(statusName(empty.code), 'INVALID_ARGUMENT');

@@ -1,6 +1,8 @@
 // A task whose signature is good but whose meta is not the shape the site expects (a
 // coordinator of another version, a bug) is refused with a clear ProtocolError before any
 // of it is used: never a TypeError from deep inside training, never a reply, never a hang.
+import { mtlsServerCredentials } from '../../shared/pki/grpc-credentials.ts';
+import { makeTlsFixture } from '../shared/pki/tls-fixture.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -93,6 +95,7 @@ test('a task of an unknown kind with a huge field is refused with a bounded mess
 
 /** A coordinator that welcomes, then writes `frames` down the stream as they are. */
 async function rawCoordinator(frames: object[]) {
+  const tls = await makeTlsFixture('cleveland');
   const server = new grpc.Server();
   server.addService(federationService().service, {
     Subscribe: (call: grpc.ServerWritableStream<unknown, unknown>) => {
@@ -102,9 +105,9 @@ async function rawCoordinator(frames: object[]) {
     Submit: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { accepted: true, message: 'ok' }),
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', mtlsServerCredentials(tls.server.files), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  const transport = grpcSiteTransport(`127.0.0.1:${port}`, 1 << 20);
+  const transport = grpcSiteTransport(`127.0.0.1:${port}`, 1 << 20, tls.site);
   const join = sealPayload({ federation: 'f', round: 0, site: 'cleveland', kind: 'join' }, encodeFrame({}), { signingSecretKey: site.signing.secretKey });
   return { server, transport, joined: transport.subscribe(join) };
 }

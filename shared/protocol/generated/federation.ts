@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { ChallengeReply as _fedcausal_v1_ChallengeReply, ChallengeReply__Output as _fedcausal_v1_ChallengeReply__Output } from './fedcausal/v1/ChallengeReply.ts';
+import type { ChallengeRequest as _fedcausal_v1_ChallengeRequest, ChallengeRequest__Output as _fedcausal_v1_ChallengeRequest__Output } from './fedcausal/v1/ChallengeRequest.ts';
 import type { Envelope as _fedcausal_v1_Envelope, Envelope__Output as _fedcausal_v1_Envelope__Output } from './fedcausal/v1/Envelope.ts';
 import type { FederationClient as _fedcausal_v1_FederationClient, FederationDefinition as _fedcausal_v1_FederationDefinition } from './fedcausal/v1/Federation.ts';
 import type { Frame as _fedcausal_v1_Frame, Frame__Output as _fedcausal_v1_Frame__Output } from './fedcausal/v1/Frame.ts';
@@ -15,6 +17,8 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   fedcausal: {
     v1: {
+      ChallengeReply: MessageTypeDefinition<_fedcausal_v1_ChallengeReply, _fedcausal_v1_ChallengeReply__Output>
+      ChallengeRequest: MessageTypeDefinition<_fedcausal_v1_ChallengeRequest, _fedcausal_v1_ChallengeRequest__Output>
       Envelope: MessageTypeDefinition<_fedcausal_v1_Envelope, _fedcausal_v1_Envelope__Output>
       Federation: SubtypeConstructor<typeof grpc.Client, _fedcausal_v1_FederationClient> & { service: _fedcausal_v1_FederationDefinition }
       Frame: MessageTypeDefinition<_fedcausal_v1_Frame, _fedcausal_v1_Frame__Output>

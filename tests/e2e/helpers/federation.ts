@@ -214,7 +214,7 @@ export class TestFederation {
           }),
         }),
       );
-      const kits = provisionFederation(fedFile, join(dir, 'kits'));
+      const kits = await provisionFederation(fedFile, join(dir, 'kits'));
       const fed = new TestFederation(dir, kits, opts);
       const host = opts.host ?? '127.0.0.1';
       fed.editYaml(fed.coordinatorYaml, (c) => ({

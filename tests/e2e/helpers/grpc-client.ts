@@ -7,6 +7,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:net';
 import { federationService } from '../../../shared/transport/grpc-proto.ts';
+import type { TlsFiles } from '../../../shared/pki/grpc-credentials.ts';
+import { siteChannel } from '../../../site-agent/grpc-client.ts';
+
+/**
+ * Where a hostile call goes: a bare address dials in plaintext (which the coordinator
+ * refuses at the TLS handshake); with `tls`, it presents that certificate, as a site would.
+ */
+export type GrpcTarget = string | { address: string; tls: TlsFiles };
 
 export interface CallOutcome {
   code: grpc.status;
@@ -20,13 +28,15 @@ export type OutFrame = { header: { header: Uint8Array; signature: Uint8Array } }
 
 export const statusName = (code: grpc.status): string => grpc.status[code] ?? String(code);
 
-function client(address: string): grpc.Client {
+function client(to: GrpcTarget): grpc.Client {
   const { Client } = federationService();
-  return new Client(address, grpc.credentials.createInsecure());
+  if (typeof to === 'string') return new Client(to, grpc.credentials.createInsecure());
+  const { creds, options } = siteChannel(to.address, to.tls, 4 * 1024 * 1024);
+  return new Client(to.address, creds, options);
 }
 
 /** Streams `frames` to Submit and reports how the coordinator answered. */
-export function submitFrames(address: string, frames: OutFrame[], timeoutMs = 10_000): Promise<CallOutcome> {
+export function submitFrames(address: GrpcTarget, frames: OutFrame[], timeoutMs = 10_000): Promise<CallOutcome> {
   const c = client(address) as grpc.Client & { Submit: Function };
   return new Promise<CallOutcome>((resolve) => {
     const call = c.Submit({ deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, reply?: unknown) =>
@@ -40,7 +50,7 @@ export function submitFrames(address: string, frames: OutFrame[], timeoutMs = 10
 
 /** Calls Subscribe with a join envelope; resolves on the first frame (welcome) or the error status. */
 export function subscribeWith(
-  address: string,
+  address: GrpcTarget,
   join: { header: Uint8Array; signature: Uint8Array; chunks: Uint8Array[] },
   timeoutMs = 10_000,
 ): Promise<CallOutcome> {
@@ -79,4 +89,14 @@ export function sendRawBytes(host: string, port: number, bytes: Uint8Array, ling
       resolve(Buffer.concat(got));
     });
   });
+}
+
+/** Calls Challenge; resolves to the nonce, or the error status. */
+export function challengeOf(address: GrpcTarget, timeoutMs = 10_000): Promise<CallOutcome & { nonce?: Uint8Array }> {
+  const c = client(address) as grpc.Client & { Challenge: Function };
+  return new Promise<CallOutcome & { nonce?: Uint8Array }>((resolve) => {
+    c.Challenge({}, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, reply?: { nonce: Uint8Array }) =>
+      resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '', nonce: reply!.nonce }),
+    );
+  }).finally(() => c.close());
 }

@@ -136,13 +136,13 @@ test('malformed identity files are InputErrors naming the path and the problem',
   ];
   for (const [name, text, mention] of cases) {
     const path = join(dir, `${name}.json`);
-    writeFileSync(path, text);
+    writeFileSync(path, text, { mode: 0o600 });
     assertInputError(() => readIdentityFile(path), path, mention);
   }
   const missing = join(dir, 'nope.json');
   assertInputError(() => readIdentityFile(missing), missing, 'cannot read');
   // Sanity: the unmodified document is accepted, so the cases above fail for their stated reason.
   const okPath = join(dir, 'ok.json');
-  writeFileSync(okPath, JSON.stringify(good));
+  writeFileSync(okPath, JSON.stringify(good), { mode: 0o600 });
   assert.deepEqual(readIdentityFile(okPath).signing.publicKey, id.signing.publicKey);
 });

@@ -1,0 +1,34 @@
+/**
+ * Secret key files (identity.json, tls/*.key.pem) must not be open to "others":
+ * a key any local account can read is a key anyone on the host can use. The check
+ * runs before the file is read, and its message says how to fix the mode.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { InputError } from '../errors.ts';
+
+/** Throws an InputError naming the file, its mode and the chmod that fixes it, when others have any access. */
+export function checkKeyFileMode(path: string, what = 'key file'): void {
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch (err) {
+    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  // Windows has no POSIX modes (stat reports 0o666): nothing meaningful to check there.
+  if (process.platform === 'win32') return;
+  if ((mode & 0o007) !== 0)
+    throw new InputError(
+      `${what} ${path} has mode ${mode.toString(8).padStart(4, '0')}, which lets other users of this host access it; ` +
+        `refusing to load it. Fix it with: chmod 600 ${path}`,
+    );
+}
+
+/** A private key PEM (tls/*.key.pem), after the mode check. */
+export function readKeyPem(path: string, what = 'TLS private key'): string {
+  checkKeyFileMode(path, what);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}

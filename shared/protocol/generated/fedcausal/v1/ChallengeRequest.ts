@@ -1,0 +1,8 @@
+// Original file: proto/fedcausal/v1/federation.proto
+
+
+export interface ChallengeRequest {
+}
+
+export interface ChallengeRequest__Output {
+}
