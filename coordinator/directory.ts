@@ -13,6 +13,8 @@ export interface SiteState {
   lastSeen: number | null;
   roundsCompleted: number;
   lastError?: string;
+  /** Training rows in its last fit update. */
+  rows?: number;
 }
 
 /**
@@ -95,9 +97,10 @@ export class SiteDirectory {
     const s = this.state.get(site);
     if (s) s.lastError = error;
   }
-  recordCompleted(site: string): void {
+  recordCompleted(site: string, rows?: number): void {
     const s = this.state.get(site);
     if (s) s.roundsCompleted++;
+    if (s && rows !== undefined) s.rows = rows;
   }
 
   /** Rounds completed per site: the membership the durable coordinator saves with each round. */

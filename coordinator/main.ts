@@ -12,6 +12,8 @@ import type { FederationOutcome } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
+import { dashboardStatus } from './dashboard-status.ts';
+import { EventLog, tapEvents } from './events.ts';
 import { createStrategy } from './strategy/registry.ts';
 
 export interface CoordinatorRun {
@@ -30,6 +32,9 @@ export async function startCoordinator(
   buildResults: (o: FederationOutcome) => unknown,
   signal?: AbortSignal,
 ): Promise<CoordinatorRun> {
+  // The dashboard's event log is fed from these log lines (joins, drops, refusals...).
+  const events = new EventLog();
+  log = tapEvents(log, events);
   const cfg = loadCoordinatorConfig(configPath);
   await loadBackend(backendFromEnv(process.env), log);
   const metrics = new MetricsRegistry();
@@ -68,6 +73,7 @@ export async function startCoordinator(
         for (const [k, v] of Object.entries(e.record.metrics))
           if (Number.isFinite(v)) metrics.set('round_metric', 'Federation-level metric of the last round', { metric: k }, v);
         for (const f of e.record.failed) metrics.inc('site_failures_total', 'Sites that failed a round', { site: f.site });
+        for (const f of e.record.failed) log.warn('round failure', { round: e.record.round, site: f.site, reason: f.reason });
         const h = e.record.health;
         if (h) {
           // The debiasing health of the last round (METHOD.md: watch for the collapse in training).
@@ -104,6 +110,7 @@ export async function startCoordinator(
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir }),
   });
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).

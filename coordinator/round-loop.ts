@@ -105,6 +105,11 @@ export class RoundLoop implements RoundGate {
     crashPoint(state, this.round);
   }
 
+  /** The round being collected now (who was asked, who answered, its deadline), for /api/status. */
+  get current(): RoundCollector | undefined {
+    return this.collector;
+  }
+
   // ---- RoundGate (called by the endpoint) ----
   expectation(site: string) {
     const c = this.collector;
@@ -147,7 +152,7 @@ export class RoundLoop implements RoundGate {
       replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
     }
     this.pending.delete(site);
-    this.o.directory.recordCompleted(site);
+    this.o.directory.recordCompleted(site, c.kind === 'fit' ? meta.numExamples : undefined);
     c.resolve(site, meta);
     crashPoint(`result-${c.kind}`, c.round);
   }

@@ -3,6 +3,7 @@
  * dashboard and `fedcausal status` read). INTERFACES.md fixes at least
  * { round, state, sites: [{ name, online, lastSeen }] }; the rest may grow.
  */
+import type { DashboardStatus } from '../dashboard-status.ts';
 
 export interface SiteStatus {
   name: string;
@@ -26,7 +27,8 @@ export interface RoundSummary {
   durationMs: number;
 }
 
-export interface FederationStatus {
+/** The dashboard's extras (current round, per-site curves, events, past runs) live in dashboard-status.ts. */
+export interface FederationStatus extends DashboardStatus {
   federation: string;
   /** The current (or last finished) round, 0 before the first. */
   round: number;

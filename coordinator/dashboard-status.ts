@@ -1,0 +1,135 @@
+/**
+ * What the dashboard needs beyond the core status (coordinator/http/status.ts): the round
+ * being collected now, per-site curves and last failures, the event log and past runs.
+ * Computed from the loop's own records at each request; nothing here is stored twice.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RoundCollector } from './collector.ts';
+import type { SiteDirectory } from './directory.ts';
+import type { EventLog, FederationEvent } from './events.ts';
+import type { RoundRecord } from './round-outcome.ts';
+
+export interface CurrentRound {
+  round: number;
+  /** fit, stats or evaluate. */
+  kind: string;
+  stage?: number;
+  /** The sites asked, those that answered, those that failed (with why). */
+  expected: string[];
+  reported: string[];
+  failed: { site: string; reason: string }[];
+  /** ISO 8601: when the round stops waiting. */
+  deadline: string;
+}
+
+export interface SiteDetail {
+  /** Training rows in its last fit update. */
+  rows?: number;
+  /** Its latest failure with its reason (offline, refused update, deadline...), and in which round. */
+  lastFailure?: { round: number; reason: string };
+}
+
+/** One round's held-out evaluation per site: the per-site curves. */
+export interface SiteCurvePoint {
+  round: number;
+  sites: Record<string, { auroc?: number; loss?: number }>;
+}
+
+export interface PastRun {
+  name: string;
+  complete?: boolean;
+  model?: string;
+  rounds?: number;
+  /** Mean held-out AUROC over the training sites, from the results file. */
+  meanAuroc?: number;
+}
+
+export interface DashboardStatus {
+  current?: CurrentRound;
+  siteDetails?: Record<string, SiteDetail>;
+  siteCurves?: SiteCurvePoint[];
+  events?: FederationEvent[];
+  pastRuns?: PastRun[];
+  /** Where differential privacy is on: what has been spent so far. */
+  privacy?: { epsilon: number; delta: number };
+}
+
+export interface DashboardSources {
+  current: RoundCollector | undefined;
+  history: readonly RoundRecord[];
+  directory: SiteDirectory;
+  events: EventLog;
+  runDir?: string;
+}
+
+function currentRound(c: RoundCollector): CurrentRound {
+  return {
+    round: c.round,
+    kind: c.kind,
+    ...(c.stage !== undefined ? { stage: c.stage } : {}),
+    expected: [...c.sites],
+    reported: [...c.results.keys()],
+    failed: [...c.failures.values()].map((f) => ({ site: f.site, reason: f.reason })),
+    deadline: new Date(c.deadline).toISOString(),
+  };
+}
+
+function siteDetails(s: DashboardSources): Record<string, SiteDetail> {
+  const out: Record<string, SiteDetail> = {};
+  for (const st of s.directory.states()) out[st.name] = st.rows !== undefined ? { rows: st.rows } : {};
+  for (const h of s.history) for (const f of h.failed) (out[f.site] ??= {}).lastFailure = { round: h.round, reason: f.reason };
+  // A failure in the round under way is the newest of all.
+  if (s.current) for (const f of s.current.failures.values()) (out[f.site] ??= {}).lastFailure = { round: s.current.round, reason: f.reason };
+  return out;
+}
+
+const PAST_RUNS_SHOWN = 20;
+
+/** The run folders under runDir (newest first) with a line from each results file. */
+// A finished run's results file never changes: read each once (the dashboard polls every 2 s).
+const runCache = new Map<string, PastRun>();
+
+export function pastRuns(runDir: string): PastRun[] {
+  if (!existsSync(runDir)) return [];
+  const names = readdirSync(runDir).filter((n) => n.startsWith('run-')).sort().reverse().slice(0, PAST_RUNS_SHOWN);
+  return names.map((name) => {
+    const file = join(runDir, name, 'results.json');
+    const cached = runCache.get(file);
+    if (cached) return cached;
+    const run = readRun(name, file);
+    if (run.complete !== undefined) runCache.set(file, run);
+    return run;
+  });
+}
+
+function readRun(name: string, file: string): PastRun {
+    try {
+      const r = JSON.parse(readFileSync(file, 'utf8')) as {
+        complete?: boolean; model?: string; rounds?: number; sites?: Record<string, { auroc?: number }>;
+      };
+      const aurocs = Object.values(r.sites ?? {}).map((m) => m.auroc).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+      return {
+        name,
+        ...(typeof r.complete === 'boolean' ? { complete: r.complete } : {}),
+        ...(r.model ? { model: r.model } : {}),
+        ...(typeof r.rounds === 'number' ? { rounds: r.rounds } : {}),
+        ...(aurocs.length ? { meanAuroc: aurocs.reduce((a, b) => a + b, 0) / aurocs.length } : {}),
+      };
+    } catch {
+      return { name };
+    }
+}
+
+export function dashboardStatus(s: DashboardSources): DashboardStatus {
+  return {
+    ...(s.current ? { current: currentRound(s.current) } : {}),
+    siteDetails: siteDetails(s),
+    siteCurves: s.history.map((h) => ({
+      round: h.round,
+      sites: Object.fromEntries(Object.entries(h.siteEvaluations ?? {}).map(([site, e]) => [site, { auroc: e.auroc, ...(e.loss !== undefined ? { loss: e.loss } : {}) }])),
+    })),
+    events: s.events.list(),
+    ...(s.runDir ? { pastRuns: pastRuns(s.runDir) } : {}),
+  };
+}
