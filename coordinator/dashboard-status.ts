@@ -9,6 +9,7 @@ import type { RoundCollector } from './collector.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { EventLog, FederationEvent } from './events.ts';
 import type { RoundRecord } from './round-outcome.ts';
+import type { FederationSummary } from '../shared/readiness/summary.ts';
 
 export interface CurrentRound {
   round: number;
@@ -30,10 +31,11 @@ export interface SiteDetail {
   lastFailure?: { round: number; reason: string };
 }
 
-/** One round's held-out evaluation per site: the per-site curves. */
+/** One round's held-out evaluation per site (the per-site curves) and the sites that failed it, with why. */
 export interface SiteCurvePoint {
   round: number;
   sites: Record<string, { auroc?: number; loss?: number }>;
+  failed: { site: string; reason: string }[];
 }
 
 export interface PastRun {
@@ -51,6 +53,8 @@ export interface DashboardStatus {
   siteCurves?: SiteCurvePoint[];
   events?: FederationEvent[];
   pastRuns?: PastRun[];
+  /** The prior's suppression rule and the patterns it left out (from the published summary). */
+  priorDetail?: { minCount: number; suppressed: string[]; modalities: string[] };
   /** Where differential privacy is on: what has been spent so far. */
   privacy?: { epsilon: number; delta: number };
 }
@@ -61,6 +65,7 @@ export interface DashboardSources {
   directory: SiteDirectory;
   events: EventLog;
   runDir?: string;
+  summary?: FederationSummary;
 }
 
 function currentRound(c: RoundCollector): CurrentRound {
@@ -128,8 +133,10 @@ export function dashboardStatus(s: DashboardSources): DashboardStatus {
     siteCurves: s.history.map((h) => ({
       round: h.round,
       sites: Object.fromEntries(Object.entries(h.siteEvaluations ?? {}).map(([site, e]) => [site, { auroc: e.auroc, ...(e.loss !== undefined ? { loss: e.loss } : {}) }])),
+      failed: h.failed.map((f) => ({ site: f.site, reason: f.reason })),
     })),
     events: s.events.list(),
+    ...(s.summary ? { priorDetail: { minCount: s.summary.prior.minCount, suppressed: s.summary.prior.suppressed, modalities: s.summary.schema.modalities } } : {}),
     ...(s.runDir ? { pastRuns: pastRuns(s.runDir) } : {}),
   };
 }

@@ -110,7 +110,7 @@ export async function startCoordinator(
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
-    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir }),
+    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
   });
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).

@@ -1,5 +1,6 @@
 /**
- * The coordinator's HTTP side (node:http only): the dashboard at `/`,
+ * The coordinator's HTTP side (node:http only): the dashboard at `/` (with its
+ * bundle at `/dashboard.js` and `/dashboard.css`),
  * `/healthz`, `/api/status` and `/metrics` (INTERFACES.md). Read-only by design:
  * GET and HEAD only, so nothing on this port can change the federation.
  */
@@ -7,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
+import { dashboardAssets, type DashboardAssets } from './dashboard-assets.ts';
 import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from './metrics.ts';
 import type { FederationStatus } from './status.ts';
 import { summaryReply, type SummarySource } from './summary.ts';
@@ -19,6 +21,8 @@ export interface HttpServerOptions {
   summary?: SummarySource;
   metrics: MetricsRegistry;
   log?: Logger;
+  /** The dashboard's script and stylesheet (default: the bundle, see dashboard-assets.ts). */
+  assets?: () => Promise<DashboardAssets>;
 }
 
 export interface HttpServerHandle {
@@ -26,8 +30,8 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-type Route = '/' | '/healthz' | '/api/status' | '/api/summary' | '/metrics';
-const ROUTES: readonly Route[] = ['/', '/healthz', '/api/status', '/api/summary', '/metrics'];
+type Route = '/' | '/dashboard.js' | '/dashboard.css' | '/healthz' | '/api/status' | '/api/summary' | '/metrics';
+const ROUTES: readonly Route[] = ['/', '/dashboard.js', '/dashboard.css', '/healthz', '/api/status', '/api/summary', '/metrics'];
 
 interface Reply {
   status: number;
@@ -60,7 +64,16 @@ function refreshStatusGauges(m: MetricsRegistry, s: FederationStatus): void {
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
   const log = (opts.log ?? silentLogger).child({ component: 'http' });
 
-  function handle(req: IncomingMessage): Reply {
+  const assets = opts.assets ?? dashboardAssets;
+
+  async function asset(which: 'js' | 'css'): Promise<Reply> {
+    const a = await assets();
+    return which === 'js'
+      ? { status: 200, type: 'text/javascript; charset=utf-8', body: a.js }
+      : { status: 200, type: 'text/css; charset=utf-8', body: a.css };
+  }
+
+  function handle(req: IncomingMessage): Reply | Promise<Reply> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const route = (ROUTES as readonly string[]).includes(path) ? (path as Route) : undefined;
     if (!route) return json(404, { error: 'not found', path, endpoints: ROUTES });
@@ -77,6 +90,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
       case '/metrics':
         refreshStatusGauges(opts.metrics, opts.status());
         return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: opts.metrics.render() };
+      case '/dashboard.js':
+        return asset('js');
+      case '/dashboard.css':
+        return asset('css');
       case '/':
         return {
           status: 200,
@@ -87,15 +104,16 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     }
   }
 
-  function respond(req: IncomingMessage, res: ServerResponse): void {
+  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let reply: Reply;
     try {
-      reply = handle(req);
+      reply = await handle(req);
     } catch (err) {
-      // A status or metrics callback failed: report it, keep serving.
+      // A status or metrics callback (or the dashboard bundle) failed: report it, keep serving.
       log.error('http handler failed', { path: req.url, error: (err as Error).message });
       reply = json(500, { error: 'internal error' });
     }
+    if (res.destroyed) return;
     const body = Buffer.from(reply.body, 'utf8');
     res.writeHead(reply.status, {
       'content-type': reply.type,
@@ -107,7 +125,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  const server = createServer(respond);
+  const server = createServer((req, res) => void respond(req, res));
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       reject(new Error(`cannot serve HTTP on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
