@@ -11,7 +11,8 @@ import type { Quorum } from './round-loop.ts';
 /** The coordinator's validated settings (coordinator.yaml, as `fedcausal provision` writes it). */
 export interface CoordinatorConfig {
   federation: string;
-  listen: { host: string; grpcPort: number; httpPort: number };
+  /** httpLingerSeconds: how long the dashboard and /api/status keep serving the finished run's status before the process exits (0: not at all). */
+  listen: { host: string; grpcPort: number; httpPort: number; httpLingerSeconds: number };
   rounds: number;
   seed: number;
   model: { kind: string; raw: Record<string, unknown> };
@@ -34,7 +35,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const f = new FieldReader(path, baseDir);
   f.only(raw, '', ['federation', 'listen', 'rounds', 'seed', 'model', 'strategy', 'quorum', 'priors', 'schema', 'identity', 'manifest', 'root', 'runDir', 'stateDir', 'localBaseline', 'limits', 'allowNonLoopback']);
   const listen = f.obj(raw, 'listen');
-  f.only(listen, 'listen', ['host', 'grpcPort', 'httpPort']);
+  f.only(listen, 'listen', ['host', 'grpcPort', 'httpPort', 'httpLingerSeconds']);
   const host = f.str(listen, 'listen.host', '127.0.0.1');
   if (!isLoopbackHost(host) && raw.allowNonLoopback !== true)
     f.fail('listen.host', `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
@@ -69,6 +70,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       host,
       grpcPort: f.num(listen, 'listen.grpcPort', 7443, 0, 65535, true),
       httpPort: f.num(listen, 'listen.httpPort', 8080, 0, 65535, true),
+      httpLingerSeconds: f.num(listen, 'listen.httpLingerSeconds', 0, 0, 86400, false),
     },
     rounds: f.num(raw, 'rounds', 20, 1, 100000, true),
     seed: f.num(raw, 'seed', 1, 0, 2 ** 31 - 1, true),

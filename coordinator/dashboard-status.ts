@@ -82,8 +82,13 @@ function currentRound(c: RoundCollector): CurrentRound {
 
 function siteDetails(s: DashboardSources): Record<string, SiteDetail> {
   const out: Record<string, SiteDetail> = {};
-  for (const st of s.directory.states()) out[st.name] = st.rows !== undefined ? { rows: st.rows } : {};
+  // Failures from the saved history first (a restarted coordinator), then those this process saw.
   for (const h of s.history) for (const f of h.failed) (out[f.site] ??= {}).lastFailure = { round: h.round, reason: f.reason };
+  for (const st of s.directory.states()) {
+    const d = (out[st.name] ??= {});
+    if (st.rows !== undefined) d.rows = st.rows;
+    if (st.lastFailure) d.lastFailure = st.lastFailure;
+  }
   // A failure in the round under way is the newest of all.
   if (s.current) for (const f of s.current.failures.values()) (out[f.site] ??= {}).lastFailure = { round: s.current.round, reason: f.reason };
   return out;

@@ -15,6 +15,8 @@ export interface SiteState {
   lastError?: string;
   /** Training rows in its last fit update. */
   rows?: number;
+  /** Its latest failed round (any kind: statistics, training, evaluation) and why. */
+  lastFailure?: { round: number; reason: string };
 }
 
 /**
@@ -96,6 +98,10 @@ export class SiteDirectory {
   recordError(site: string, error: string): void {
     const s = this.state.get(site);
     if (s) s.lastError = error;
+  }
+  recordFailure(site: string, round: number, reason: string): void {
+    const s = this.state.get(site);
+    if (s) s.lastFailure = { round, reason };
   }
   recordCompleted(site: string, rows?: number): void {
     const s = this.state.get(site);

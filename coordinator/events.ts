@@ -38,6 +38,8 @@ export class EventLog {
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
+const ROUTINE_STATES = new Set(['training', 'aggregating', 'committed']);
+
 /** The event a log line stands for, or undefined for lines the operator's log does not need. */
 export function eventOf(level: 'info' | 'warn' | 'error', message: string, f: LogFields = {}): Omit<FederationEvent, 'at'> | undefined {
   const site = str(f.site);
@@ -57,7 +59,8 @@ export function eventOf(level: 'info' | 'warn' | 'error', message: string, f: Lo
     case 'round committed':
       return { kind: 'round', ...base, message: `round ${round} committed: ${num(f.participants) ?? '?'} sites, ${num(f.failures) ?? 0} failed` };
     case 'federation state':
-      return { kind: 'state', ...base, message: `state ${str(f.state)}` };
+      // Each round passes training -> aggregating -> committed; 'round committed' says it once.
+      return ROUTINE_STATES.has(str(f.state) ?? '') ? undefined : { kind: 'state', ...base, message: `state ${str(f.state)}` };
     default:
       if (level === 'info') return undefined;
       return { kind: level === 'error' ? 'error' : 'warning', ...base, message: site && !message.includes(site) ? `${message} (${site})` : message };

@@ -14,6 +14,7 @@ import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
 import { dashboardStatus } from './dashboard-status.ts';
 import { EventLog, tapEvents } from './events.ts';
+import { lingerHttp } from './http/linger.ts';
 import { createStrategy } from './strategy/registry.ts';
 
 export interface CoordinatorRun {
@@ -73,7 +74,6 @@ export async function startCoordinator(
         for (const [k, v] of Object.entries(e.record.metrics))
           if (Number.isFinite(v)) metrics.set('round_metric', 'Federation-level metric of the last round', { metric: k }, v);
         for (const f of e.record.failed) metrics.inc('site_failures_total', 'Sites that failed a round', { site: f.site });
-        for (const f of e.record.failed) log.warn('round failure', { round: e.record.round, site: f.site, reason: f.reason });
         const h = e.record.health;
         if (h) {
           // The debiasing health of the last round (METHOD.md: watch for the collapse in training).
@@ -150,6 +150,8 @@ export async function startCoordinator(
     // Give sites a moment to read the 'end' message before the sockets close.
     await new Promise((r) => setTimeout(r, 300));
     await grpcServer.close();
+    // The operator's dashboard outlives the run for a while: the finished status, not a dead page.
+    await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
     await http.close();
     store.close();
     FileSpool.cleanup();

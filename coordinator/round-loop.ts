@@ -219,6 +219,12 @@ export class RoundLoop implements RoundGate {
       }
     }
     await c.finished;
+    // Who failed and why, for /api/status and the event log (a stop's abort is not a site's failure).
+    if (!this.stopped)
+      for (const f of c.failures.values()) {
+        this.o.directory.recordFailure(f.site, c.round, f.reason);
+        this.o.log.warn('round failure', { round: c.round, kind: c.kind, site: f.site, reason: f.reason });
+      }
     this.collector = undefined;
     for (const s of sites) this.pending.delete(s);
     for (const t of this.rejoinTimers.values()) clearTimeout(t);

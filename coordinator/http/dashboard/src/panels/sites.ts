@@ -4,7 +4,8 @@ import type { FederationStatus, SiteStatus } from '../types.ts';
 
 function stateCell(s: SiteStatus, current: FederationStatus['current'], stale: boolean): HTMLTableCellElement {
   let text = s.online ? 'online' : 'offline';
-  if (current?.reported.includes(s.name)) text += ' · reported';
+  if (stale) text = `unknown (last: ${text})`;
+  else if (current?.reported.includes(s.name)) text += ' · reported';
   else if (current?.failed.some((f) => f.site === s.name)) text += ' · failed this round';
   else if (current?.expected.includes(s.name) && s.online) text += ' · working';
   const c = td(null, stale ? 'state stale' : 'state');
