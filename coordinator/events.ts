@@ -54,8 +54,10 @@ export function eventOf(level: 'info' | 'warn' | 'error', message: string, f: Lo
       return { kind: 'leave', ...base, message: `${site} left` };
     case 'message refused':
       return { kind: 'refusal', ...base, message: `message from ${site ?? 'an unverified peer'} refused: ${str(f.error) ?? ''}`.trim(), reason: str(f.reason) };
-    case 'round failure':
-      return { kind: 'failure', ...base, message: `${site} failed round ${round}`, reason: str(f.reason) };
+    case 'round failure': {
+      const what = f.kind === 'evaluate' ? 'the final evaluation' : f.kind === 'stats' ? `statistics round ${round}` : `round ${round}`;
+      return { kind: 'failure', ...base, message: `${site} failed ${what}`, reason: str(f.reason) };
+    }
     case 'round committed':
       return { kind: 'round', ...base, message: `round ${round} committed: ${num(f.participants) ?? '?'} sites, ${num(f.failures) ?? 0} failed` };
     case 'federation state':

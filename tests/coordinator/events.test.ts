@@ -12,6 +12,7 @@ test('joins, drops, refusals and failures become events with their reasons; rout
   assert.deepEqual(eventOf('warn', 'round failure', { site: 'va', round: 3, reason: 'site went offline during the round' }), {
     kind: 'failure', site: 'va', round: 3, message: 'va failed round 3', reason: 'site went offline during the round',
   });
+  assert.equal(eventOf('warn', 'round failure', { site: 'va', round: 7, kind: 'evaluate', reason: 'x' })?.message, 'va failed the final evaluation');
   assert.equal(eventOf('info', 'federation state', { state: 'training', round: 2 }), undefined);
   assert.equal(eventOf('info', 'federation state', { state: 'finished', round: 6 })?.message, 'state finished');
   assert.equal(eventOf('info', 'http listening', {}), undefined);

@@ -112,8 +112,8 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         coordinator = await fed.startCoordinator();
         await seen(page, '#conn', (t) => t.startsWith('live'), 30_000, 'live again');
         // The killed site's row says why its round failed; so do the event log and the rounds table.
-        await seen(page, `#sites tr[data-site="${VICTIM}"]`, (t) => /offline/.test(t) && /round \d+: .*offline/.test(t), 90_000, `${VICTIM}'s failure reason`);
-        await seen(page, '#events', (t) => new RegExp(`failure\\s+${VICTIM}\\s+${VICTIM} failed round \\d+\\s+.*offline`).test(t), 30_000, 'the failure in the event log');
+        await seen(page, `#sites tr[data-site="${VICTIM}"]`, (t) => /offline/.test(t) && /(round \d+|final evaluation): .*offline/.test(t), 90_000, `${VICTIM}'s failure reason`);
+        await seen(page, '#events', (t) => new RegExp(`failure\\s+${VICTIM}\\s+${VICTIM} failed (round \\d+|the final evaluation)\\s+.*offline`).test(t), 30_000, 'the failure in the event log');
         await seen(page, '#rounds', (t) => t.trim().split('\n').length > roundsBefore && new RegExp(`${VICTIM}: .*offline`).test(t), 60_000, 'the rounds table grew, naming who failed');
         await page.screenshot({ path: join(shots, '2-site-killed.png'), fullPage: true });
 

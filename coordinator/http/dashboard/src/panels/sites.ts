@@ -22,7 +22,9 @@ export function renderSites(s: FederationStatus, stale: boolean): void {
   const rows = s.sites.map((site) => {
     const detail = s.siteDetails?.[site.name];
     const failure = detail?.lastFailure;
-    const error = failure ? `round ${failure.round}: ${failure.reason}` : site.lastError ?? '';
+    // The final evaluation runs as round rounds + 1.
+    const where = failure && failure.round > s.rounds ? 'final evaluation' : `round ${failure?.round}`;
+    const error = failure ? `${where}: ${failure.reason}` : site.lastError ?? '';
     // A refused message (directory's lastError) and a failed round are both worth showing.
     const extra = failure && site.lastError && !failure.reason.includes(site.lastError) ? ` · last refusal: ${site.lastError}` : '';
     const readiness = site.readiness ? `${site.readiness.verdict}${site.readiness.reasons.length ? ` (${site.readiness.reasons.length})` : ''}` : '–';
