@@ -1,5 +1,5 @@
 /** The header cards and the round being collected now: who was asked, who answered, the deadline. */
-import { byId, el, fmt } from '../dom.ts';
+import { byId, el } from '../dom.ts';
 import type { FederationStatus } from '../types.ts';
 
 export function renderCards(s: FederationStatus, stale: boolean): void {
@@ -54,4 +54,3 @@ export function tickCountdown(now = Date.now()): void {
   out.textContent = `deadline in ${s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`} (${new Date(deadline).toLocaleTimeString()})`;
 }
 
-export { fmt };
