@@ -13,6 +13,9 @@ export class RoundCollector {
   private done!: () => void;
   readonly finished: Promise<void>;
   private timer: NodeJS.Timeout | undefined;
+  /** When the round gives up on the sites that have not answered (epoch ms), for the dashboard's countdown. */
+  readonly deadline: number;
+  readonly sites: readonly string[];
 
   constructor(
     readonly round: number,
@@ -22,6 +25,8 @@ export class RoundCollector {
     readonly stage?: number,
   ) {
     this.waiting = new Set(sites);
+    this.sites = [...sites];
+    this.deadline = Date.now() + deadlineMs;
     this.finished = new Promise((resolve) => (this.done = resolve));
     this.timer = setTimeout(() => {
       for (const s of this.waiting) this.failures.set(s, { site: s, reason: `no answer within the ${deadlineMs / 1000}s round deadline` });

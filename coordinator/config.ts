@@ -23,7 +23,13 @@ export const DEFAULT_ROUND_DEADLINE_SECONDS = 600;
 /** coordinator.yaml as `fedcausal provision` writes it (docs/configuration.md); `model` is checked by compileModelSpec. */
 export const coordinatorFileSchema = strict({
   federation: text(),
-  listen: strict({ host: text().default('127.0.0.1'), grpcPort: port().default(7443), httpPort: port().default(8080) }),
+  listen: strict({
+    host: text().default('127.0.0.1'),
+    grpcPort: port().default(7443),
+    httpPort: port().default(8080),
+    /** How long the dashboard and /api/status keep serving a finished run before the process exits (0: not at all). */
+    httpLingerSeconds: real(0, MAX_WAIT_SECONDS).default(0),
+  }),
   rounds: int(1, MAX_ROUNDS).default(20),
   seed: seed().default(1),
   model: z.unknown(),

@@ -13,6 +13,10 @@ export interface SiteState {
   lastSeen: number | null;
   roundsCompleted: number;
   lastError?: string;
+  /** Training rows in its last fit update. */
+  rows?: number;
+  /** Its latest failed round (any kind: statistics, training, evaluation) and why. */
+  lastFailure?: { round: number; reason: string };
 }
 
 /**
@@ -95,9 +99,14 @@ export class SiteDirectory {
     const s = this.state.get(site);
     if (s) s.lastError = error;
   }
-  recordCompleted(site: string): void {
+  recordFailure(site: string, round: number, reason: string): void {
+    const s = this.state.get(site);
+    if (s) s.lastFailure = { round, reason };
+  }
+  recordCompleted(site: string, rows?: number): void {
     const s = this.state.get(site);
     if (s) s.roundsCompleted++;
+    if (s && rows !== undefined) s.rows = rows;
   }
 
   /** Rounds completed per site: the membership the durable coordinator saves with each round. */

@@ -15,6 +15,9 @@ import type { FederationOutcome } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
+import { dashboardStatus } from './dashboard-status.ts';
+import { EventLog, tapEvents } from './events.ts';
+import { lingerHttp } from './http/linger.ts';
 import { createStrategy } from './strategy/registry.ts';
 
 export interface CoordinatorRun {
@@ -33,6 +36,9 @@ export async function startCoordinator(
   buildResults: (o: FederationOutcome) => unknown,
   signal?: AbortSignal,
 ): Promise<CoordinatorRun> {
+  // The dashboard's event log is fed from these log lines (joins, drops, refusals...).
+  const events = new EventLog();
+  log = tapEvents(log, events);
   const cfg = loadCoordinatorConfig(configPath);
   // Before anything else starts: a kit without its TLS files is refused, never served in plaintext.
   const tlsFiles = loadCoordinatorTls(configPath);
@@ -103,6 +109,7 @@ export async function startCoordinator(
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
   });
   const metrics = new CoordinatorMetrics(metricsSourceFromStatus(status), FEDERATION_STATES);
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust } });
@@ -143,6 +150,8 @@ export async function startCoordinator(
     // Give sites a moment to read the 'end' message before the sockets close.
     await new Promise((r) => setTimeout(r, 300));
     await grpcServer.close();
+    // The operator's dashboard outlives the run for a while: the finished status, not a dead page.
+    await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
     await http.close();
     store.close();
     FileSpool.cleanup();

@@ -112,6 +112,11 @@ export class RoundLoop implements RoundGate {
     else this.setState('failed', error.message);
   }
 
+  /** The round being collected now (who was asked, who answered, its deadline), for /api/status. */
+  get current(): RoundCollector | undefined {
+    return this.collector;
+  }
+
   // ---- RoundGate (called by the endpoint) ----
   expectation(site: string) {
     const c = this.collector;
@@ -154,7 +159,7 @@ export class RoundLoop implements RoundGate {
       replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
     }
     this.pending.delete(site);
-    this.o.directory.recordCompleted(site);
+    this.o.directory.recordCompleted(site, c.kind === 'fit' ? meta.numExamples : undefined);
     c.resolve(site, meta);
     crashPoint(`result-${c.kind}`, c.round);
   }
@@ -228,6 +233,12 @@ export class RoundLoop implements RoundGate {
       }
     }
     await c.finished;
+    // Who failed and why, for /api/status and the event log (a stop's abort is not a site's failure).
+    if (!this.stopped)
+      for (const f of c.failures.values()) {
+        this.o.directory.recordFailure(f.site, c.round, f.reason);
+        this.o.log.warn('round failure', { round: c.round, kind: c.kind, site: f.site, reason: f.reason });
+      }
     this.collector = undefined;
     for (const s of sites) this.pending.delete(s);
     for (const t of this.rejoinTimers.values()) clearTimeout(t);

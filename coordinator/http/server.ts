@@ -1,5 +1,6 @@
 /**
- * The coordinator's HTTP side (node:http only): the dashboard at `/`,
+ * The coordinator's HTTP side (node:http only): the dashboard at `/` (with its
+ * bundle at `/dashboard.js` and `/dashboard.css`),
  * `/healthz`, `/api/status` and `/metrics` (INTERFACES.md). Read-only by design:
  * GET and HEAD only, so nothing on this port can change the federation.
  */
@@ -8,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
 import type { FederationStatus } from '../../shared/federation/status.ts';
+import { dashboardAssets, type DashboardAssets } from './dashboard-assets.ts';
 import { summaryReply, type SummarySource } from './summary.ts';
 
 export interface HttpServerOptions {
@@ -18,6 +20,8 @@ export interface HttpServerOptions {
   summary?: SummarySource;
   metrics: MetricsEndpoint;
   log?: Logger;
+  /** The dashboard's script and stylesheet (default: the bundle, see dashboard-assets.ts). */
+  assets?: () => Promise<DashboardAssets>;
 }
 
 /** What the HTTP side needs of the metrics (coordinator/metrics/coordinator-metrics.ts). */
@@ -31,8 +35,8 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-type Route = '/' | '/healthz' | '/api/status' | '/api/summary' | '/metrics';
-const ROUTES: readonly Route[] = ['/', '/healthz', '/api/status', '/api/summary', '/metrics'];
+type Route = '/' | '/dashboard.js' | '/dashboard.css' | '/healthz' | '/api/status' | '/api/summary' | '/metrics';
+const ROUTES: readonly Route[] = ['/', '/dashboard.js', '/dashboard.css', '/healthz', '/api/status', '/api/summary', '/metrics'];
 
 interface Reply {
   status: number;
@@ -49,6 +53,15 @@ function json(status: number, doc: unknown, headers?: Record<string, string>): R
 
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
   const log = (opts.log ?? silentLogger).child({ component: 'http' });
+
+  const assets = opts.assets ?? dashboardAssets;
+
+  async function asset(which: 'js' | 'css'): Promise<Reply> {
+    const a = await assets();
+    return which === 'js'
+      ? { status: 200, type: 'text/javascript; charset=utf-8', body: a.js }
+      : { status: 200, type: 'text/css; charset=utf-8', body: a.css };
+  }
 
   async function handle(req: IncomingMessage): Promise<Reply> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
@@ -68,6 +81,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
         const m = await opts.metrics.render();
         return { status: 200, type: m.contentType, body: m.body };
       }
+      case '/dashboard.js':
+        return asset('js');
+      case '/dashboard.css':
+        return asset('css');
       case '/':
         return {
           status: 200,
@@ -83,10 +100,11 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     try {
       reply = await handle(req);
     } catch (err) {
-      // A status or metrics callback failed: report it, keep serving.
+      // A status or metrics callback (or the dashboard bundle) failed: report it, keep serving.
       log.error('http handler failed', { path: req.url, error: (err as Error).message });
       reply = json(500, { error: 'internal error' });
     }
+    if (res.destroyed) return;
     const body = Buffer.from(reply.body, 'utf8');
     res.writeHead(reply.status, {
       'content-type': reply.type,

@@ -5,6 +5,7 @@
  */
 import type { DebiasingReport } from './debiasing-report.ts';
 import type { FederationState, Transition } from './state.ts';
+import type { DashboardStatus } from './dashboard-status.ts';
 
 export interface SiteStatus {
   name: string;
@@ -29,7 +30,8 @@ export interface RoundSummary {
   durationMs: number;
 }
 
-export interface FederationStatus {
+/** The dashboard's extras (current round, per-site curves, events, past runs) live in dashboard-status.ts. */
+export interface FederationStatus extends DashboardStatus {
   federation: string;
   /** The current (or last finished) round, 0 before the first. */
   round: number;

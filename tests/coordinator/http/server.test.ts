@@ -108,20 +108,43 @@ test('/metrics serves the prom-client registry: live gauges from the status, cou
   assert.ok(again.includes('fedcausal_http_requests_total{path="/healthz"} 1'));
 });
 
-test('/ serves a self-contained HTML dashboard', async (t) => {
+test('/ serves the dashboard page; its script and stylesheet come from this origin, bundled', async (t) => {
   const { url } = await start(t);
   const res = await fetch(`${url}/`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
   const csp = res.headers.get('content-security-policy')!;
   assert.match(csp, /default-src 'none'/);
-  assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/);
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.match(csp, /style-src 'self'(;|$)/);
   const html = await res.text();
   assert.match(html, /^<!doctype html>/);
-  assert.ok(html.includes("fetch('api/status'"));
-  // No external assets: no src/href attributes, no URLs other than the SVG namespace.
-  assert.doesNotMatch(html, /\s(src|href)\s*=/i);
-  assert.deepEqual(html.match(/https?:\/\/[^'"\s]*/g), ['http://www.w3.org/2000/svg']);
+  // Nothing inline, nothing from another origin.
+  assert.doesNotMatch(html, /<script>|<style>|\sstyle=|\son[a-z]+=/i);
+  assert.deepEqual([...html.matchAll(/\s(?:src|href)="([^"]*)"/g)].map((m) => m[1]), ['dashboard.css', 'dashboard.js']);
+  assert.equal(html.match(/https?:\/\//g), null);
+
+  const js = await fetch(`${url}/dashboard.js`);
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  const code = await js.text();
+  assert.ok(code.includes('api/status'), 'the bundle polls api/status');
+  assert.ok(code.includes('Bearer'), 'the bundle sends the token');
+  assert.doesNotMatch(code, /https?:\/\/(?!www\.w3\.org)/, 'no URL to another origin (a CDN) in the bundle');
+  const css = await fetch(`${url}/dashboard.css`);
+  assert.equal(css.headers.get('content-type'), 'text/css; charset=utf-8');
+  assert.match(await css.text(), /\.uplot/, "uPlot's stylesheet is bundled");
+});
+
+test('a dashboard bundle that cannot be built is a 500, and the server keeps serving', async (t) => {
+  const server = await startHttpServer({
+    host: '127.0.0.1', port: 0, status: fixture, metrics: new CoordinatorMetrics(metricsSourceFromStatus(fixture), FEDERATION_STATES),
+    assets: () => Promise.reject(new Error('esbuild exploded')),
+  });
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${server.port}`;
+  assert.equal((await fetch(`${url}/dashboard.js`)).status, 500);
+  assert.equal((await fetch(`${url}/api/status`)).status, 200);
 });
 
 test('unknown paths get 404 JSON; other methods get 405 with Allow', async (t) => {

@@ -1,0 +1,102 @@
+/**
+ * What the dashboard needs beyond the core status (coordinator/http/status.ts): the round
+ * being collected now, per-site curves and last failures, the event log and past runs.
+ * Computed from the loop's own records at each request; nothing here is stored twice.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RoundCollector } from './collector.ts';
+import type { SiteDirectory } from './directory.ts';
+import type { EventLog } from './events.ts';
+import type { RoundRecord } from './round-outcome.ts';
+import type { FederationSummary } from '../shared/readiness/summary.ts';
+
+export type { CurrentRound, DashboardStatus, PastRun, SiteCurvePoint, SiteDetail } from '../shared/federation/dashboard-status.ts';
+import type { CurrentRound, DashboardStatus, PastRun, SiteDetail } from '../shared/federation/dashboard-status.ts';
+
+export interface DashboardSources {
+  current: RoundCollector | undefined;
+  history: readonly RoundRecord[];
+  directory: SiteDirectory;
+  events: EventLog;
+  runDir?: string;
+  summary?: FederationSummary;
+}
+
+function currentRound(c: RoundCollector): CurrentRound {
+  return {
+    round: c.round,
+    kind: c.kind,
+    ...(c.stage !== undefined ? { stage: c.stage } : {}),
+    expected: [...c.sites],
+    reported: [...c.results.keys()],
+    failed: [...c.failures.values()].map((f) => ({ site: f.site, reason: f.reason })),
+    deadline: new Date(c.deadline).toISOString(),
+  };
+}
+
+function siteDetails(s: DashboardSources): Record<string, SiteDetail> {
+  const out: Record<string, SiteDetail> = {};
+  // Failures from the saved history first (a restarted coordinator), then those this process saw.
+  for (const h of s.history) for (const f of h.failed) (out[f.site] ??= {}).lastFailure = { round: h.round, reason: f.reason };
+  for (const st of s.directory.states()) {
+    const d = (out[st.name] ??= {});
+    if (st.rows !== undefined) d.rows = st.rows;
+    if (st.lastFailure) d.lastFailure = st.lastFailure;
+  }
+  // A failure in the round under way is the newest of all.
+  if (s.current) for (const f of s.current.failures.values()) (out[f.site] ??= {}).lastFailure = { round: s.current.round, reason: f.reason };
+  return out;
+}
+
+const PAST_RUNS_SHOWN = 20;
+
+/** The run folders under runDir (newest first) with a line from each results file. */
+// A finished run's results file never changes: read each once (the dashboard polls every 2 s).
+const runCache = new Map<string, PastRun>();
+
+export function pastRuns(runDir: string): PastRun[] {
+  if (!existsSync(runDir)) return [];
+  const names = readdirSync(runDir).filter((n) => n.startsWith('run-')).sort().reverse().slice(0, PAST_RUNS_SHOWN);
+  return names.map((name) => {
+    const file = join(runDir, name, 'results.json');
+    const cached = runCache.get(file);
+    if (cached) return cached;
+    const run = readRun(name, file);
+    if (run.complete !== undefined) runCache.set(file, run);
+    return run;
+  });
+}
+
+function readRun(name: string, file: string): PastRun {
+    try {
+      const r = JSON.parse(readFileSync(file, 'utf8')) as {
+        complete?: boolean; model?: string; rounds?: number; sites?: Record<string, { auroc?: number }>;
+      };
+      const aurocs = Object.values(r.sites ?? {}).map((m) => m.auroc).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+      return {
+        name,
+        ...(typeof r.complete === 'boolean' ? { complete: r.complete } : {}),
+        ...(r.model ? { model: r.model } : {}),
+        ...(typeof r.rounds === 'number' ? { rounds: r.rounds } : {}),
+        ...(aurocs.length ? { meanAuroc: aurocs.reduce((a, b) => a + b, 0) / aurocs.length } : {}),
+      };
+    } catch {
+      return { name };
+    }
+}
+
+export function dashboardStatus(s: DashboardSources): DashboardStatus {
+  return {
+    ...(s.current ? { current: currentRound(s.current) } : {}),
+    siteDetails: siteDetails(s),
+    siteCurves: s.history.map((h) => ({
+      round: h.round,
+      sites: Object.fromEntries(Object.entries(h.siteEvaluations ?? {}).map(([site, e]) => [site, { auroc: e.auroc, ...(e.loss !== undefined ? { loss: e.loss } : {}) }])),
+      failed: h.failed.map((f) => ({ site: f.site, reason: f.reason })),
+    })),
+    events: s.events.list(),
+    ...(s.summary ? { priorDetail: { minCount: s.summary.prior.minCount, suppressed: s.summary.prior.suppressed, modalities: s.summary.schema.modalities } } : {}),
+    ...(s.runDir ? { pastRuns: pastRuns(s.runDir) } : {}),
+  };
+}

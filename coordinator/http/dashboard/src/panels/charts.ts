@@ -1,0 +1,103 @@
+/**
+ * Loss and AUROC per round, for the federation and per site, drawn with uPlot. A chart is
+ * rebuilt only when its series change (a site appears); otherwise its data is replaced.
+ *
+ * Round r's fit evaluates the global model the round started from, so the per-site AUROC
+ * and the federation's eval_auroc of round r describe the model after r - 1 rounds.
+ */
+import uPlot from 'uplot';
+import { byId, el } from '../dom.ts';
+import type { FederationStatus } from '../types.ts';
+
+/** Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
+const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
+
+interface Series {
+  label: string;
+  values: (number | null)[];
+  dash?: boolean;
+}
+
+interface ChartSpec {
+  id: string;
+  rounds: number[];
+  series: Series[];
+  yLabel: string;
+}
+
+const charts = new Map<string, { plot: uPlot; key: string }>();
+
+function value(x: number | undefined): number | null {
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
+}
+
+export function chartSpecs(s: FederationStatus): ChartSpec[] {
+  const rounds = s.history.map((h) => h.round);
+  const curves = new Map((s.siteCurves ?? []).map((c) => [c.round, c.sites]));
+  const sites = [...new Set((s.siteCurves ?? []).flatMap((c) => Object.keys(c.sites)))].sort();
+  const perSite = (metric: 'auroc' | 'loss'): Series[] =>
+    sites.map((site) => ({ label: site, values: rounds.map((r) => value(curves.get(r)?.[site]?.[metric])) }));
+  const lossSites = perSite('loss').filter((x) => x.values.some((v) => v !== null));
+  return [
+    {
+      id: 'chart-auroc',
+      rounds,
+      yLabel: 'held-out AUROC',
+      series: [{ label: 'federation', values: s.history.map((h) => value(h.metrics.eval_auroc)), dash: true }, ...perSite('auroc')],
+    },
+    {
+      id: 'chart-loss',
+      rounds,
+      yLabel: 'loss',
+      series: [
+        { label: 'federation (training)', values: s.history.map((h) => value(h.metrics.train_loss)), dash: true },
+        ...(s.history.some((h) => value(h.metrics.eval_loss) !== null) ? [{ label: 'federation (held-out)', values: s.history.map((h) => value(h.metrics.eval_loss)) }] : []),
+        ...lossSites.map((x) => ({ ...x, label: `${x.label} (held-out)` })),
+      ],
+    },
+  ];
+}
+
+function options(spec: ChartSpec, width: number): uPlot.Options {
+  return {
+    width,
+    height: 240,
+    scales: { x: { time: false } },
+    axes: [{ label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100] }, { label: spec.yLabel, size: 60 }],
+    series: [
+      { label: 'round' },
+      ...spec.series.map((x, i) => ({
+        label: x.label,
+        stroke: PALETTE[i % PALETTE.length],
+        width: x.dash ? 2.5 : 1.5,
+        ...(x.dash ? { dash: [6, 4] } : {}),
+        points: { show: spec.rounds.length < 40 },
+        spanGaps: true,
+      })),
+    ],
+    legend: { show: true },
+  };
+}
+
+function renderChart(spec: ChartSpec): void {
+  const box = byId(spec.id);
+  const data: uPlot.AlignedData = [spec.rounds, ...spec.series.map((x) => x.values)];
+  const hasData = spec.series.some((x) => x.values.some((v) => v !== null));
+  const old = charts.get(spec.id);
+  if (!hasData) {
+    old?.plot.destroy();
+    charts.delete(spec.id);
+    box.replaceChildren(el('span', 'no rounds yet', 'empty'));
+    return;
+  }
+  const key = spec.series.map((x) => x.label).join('|');
+  if (old && old.key === key) return void old.plot.setData(data);
+  old?.plot.destroy();
+  box.replaceChildren();
+  const width = Math.max(320, Math.min(box.clientWidth || 600, 900));
+  charts.set(spec.id, { plot: new uPlot(options(spec, width), data, box), key });
+}
+
+export function renderCharts(s: FederationStatus): void {
+  for (const spec of chartSpecs(s)) renderChart(spec);
+}

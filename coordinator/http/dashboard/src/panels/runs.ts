@@ -1,0 +1,27 @@
+/** Past runs from the coordinator's run folder, and the rounds table of this one. */
+import { byId, emptyRow, fmt, row, td } from '../dom.ts';
+import type { FederationStatus } from '../types.ts';
+
+export function renderRuns(s: FederationStatus): void {
+  const runs = s.pastRuns;
+  const rows = (runs ?? []).map((r) =>
+    row([td(r.name), td(r.complete === undefined ? 'no results' : r.complete ? 'complete' : 'incomplete'), td(r.model ?? ''), td(fmt(r.rounds), 'num'), td(fmt(r.meanAuroc), 'num')]),
+  );
+  byId('runs').replaceChildren(...(rows.length ? rows : [emptyRow(runs ? 'no finished runs in the run folder yet' : 'not reported by this coordinator', 5)]));
+}
+
+export function renderRounds(s: FederationStatus): void {
+  const rows = [...s.history].reverse().map((h) => {
+    const failed = (s.siteCurves?.find((c) => c.round === h.round)?.failed ?? []).map((f) => `${f.site}: ${f.reason}`);
+    return row([
+      td(h.round, 'num'),
+      td(h.participants, 'num'),
+      td(h.failures, 'num', failed.join('\n') || undefined),
+      td(fmt(h.metrics.train_loss), 'num'),
+      td(fmt(h.metrics.eval_auroc), 'num'),
+      td(fmt(h.durationMs / 1000, 1), 'num'),
+      td(failed.join('; '), 'err'),
+    ]);
+  });
+  byId('rounds').replaceChildren(...(rows.length ? rows : [emptyRow('no finished rounds yet', 7)]));
+}

@@ -1,0 +1,44 @@
+/** The sites table: state, last seen, rows, rounds done, readiness and the last error with its reason. */
+import { ago, byId, el, emptyRow, fmt, row, td } from '../dom.ts';
+import type { FederationStatus, SiteStatus } from '../types.ts';
+
+function stateCell(s: SiteStatus, current: FederationStatus['current'], stale: boolean): HTMLTableCellElement {
+  let text = s.online ? 'online' : 'offline';
+  if (stale) text = `unknown (last: ${text})`;
+  else if (current?.reported.includes(s.name)) text += ' · reported';
+  else if (current?.failed.some((f) => f.site === s.name)) text += ' · failed this round';
+  else if (current?.expected.includes(s.name) && s.online) text += ' · working';
+  const c = td(null, stale ? 'state stale' : 'state');
+  const dot = el('span', null, s.online && !stale ? 'dot on' : 'dot');
+  c.append(dot, ' ', text);
+  c.dataset.site = s.name;
+  c.dataset.online = String(s.online);
+  return c;
+}
+
+export function renderSites(s: FederationStatus, stale: boolean): void {
+  const body = byId('sites');
+  const now = Date.now();
+  const rows = s.sites.map((site) => {
+    const detail = s.siteDetails?.[site.name];
+    const failure = detail?.lastFailure;
+    // The final evaluation runs as round rounds + 1.
+    const where = failure && failure.round > s.rounds ? 'final evaluation' : `round ${failure?.round}`;
+    const error = failure ? `${where}: ${failure.reason}` : site.lastError ?? '';
+    // A refused message (directory's lastError) and a failed round are both worth showing.
+    const extra = failure && site.lastError && !failure.reason.includes(site.lastError) ? ` · last refusal: ${site.lastError}` : '';
+    const readiness = site.readiness ? `${site.readiness.verdict}${site.readiness.reasons.length ? ` (${site.readiness.reasons.length})` : ''}` : '–';
+    const tr = row([
+      td(site.name),
+      stateCell(site, s.current, stale),
+      td(ago(site.lastSeen, now), undefined, site.lastSeen ?? undefined),
+      td(fmt(detail?.rows), 'num'),
+      td(site.roundsCompleted, 'num'),
+      td(readiness, undefined, site.readiness?.reasons.map((r) => JSON.stringify(r)).join('\n')),
+      td(error + extra, 'err'),
+    ]);
+    tr.dataset.site = site.name;
+    return tr;
+  });
+  body.replaceChildren(...(rows.length ? rows : [emptyRow('no sites', 7)]));
+}

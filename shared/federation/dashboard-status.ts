@@ -1,0 +1,66 @@
+/**
+ * The parts of the status only the dashboard reads (the round being collected, per-site
+ * curves and failures, the event log, past runs); the coordinator fills them
+ * (coordinator/dashboard-status.ts, coordinator/events.ts), the page and `status` read them.
+ */
+
+/** One entry of the coordinator's event log. */
+export interface FederationEvent {
+  /** ISO 8601. */
+  at: string;
+  kind: 'join' | 'drop' | 'leave' | 'refusal' | 'failure' | 'round' | 'state' | 'warning' | 'error';
+  site?: string;
+  round?: number;
+  message: string;
+  /** Why, for refusals and failures (the refusal reason code or the failure's text). */
+  reason?: string;
+}
+
+export interface CurrentRound {
+  round: number;
+  /** fit, stats or evaluate. */
+  kind: string;
+  stage?: number;
+  /** The sites asked, those that answered, those that failed (with why). */
+  expected: string[];
+  reported: string[];
+  failed: { site: string; reason: string }[];
+  /** ISO 8601: when the round stops waiting. */
+  deadline: string;
+}
+
+export interface SiteDetail {
+  /** Training rows in its last fit update. */
+  rows?: number;
+  /** Its latest failure with its reason (offline, refused update, deadline...), and in which round. */
+  lastFailure?: { round: number; reason: string };
+}
+
+/** One round's held-out evaluation per site (the per-site curves) and the sites that failed it, with why. */
+export interface SiteCurvePoint {
+  round: number;
+  sites: Record<string, { auroc?: number; loss?: number }>;
+  failed: { site: string; reason: string }[];
+}
+
+export interface PastRun {
+  name: string;
+  complete?: boolean;
+  model?: string;
+  rounds?: number;
+  /** Mean held-out AUROC over the training sites, from the results file. */
+  meanAuroc?: number;
+}
+
+export interface DashboardStatus {
+  current?: CurrentRound;
+  siteDetails?: Record<string, SiteDetail>;
+  siteCurves?: SiteCurvePoint[];
+  events?: FederationEvent[];
+  pastRuns?: PastRun[];
+  /** The prior's suppression rule and the patterns it left out (from the published summary). */
+  priorDetail?: { minCount: number; suppressed: string[]; modalities: string[] };
+  /** Where differential privacy is on: what has been spent so far. */
+  privacy?: { epsilon: number; delta: number };
+}
+

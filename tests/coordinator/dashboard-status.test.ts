@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RoundCollector } from '../../coordinator/collector.ts';
+import { dashboardStatus, pastRuns } from '../../coordinator/dashboard-status.ts';
+import { SiteDirectory } from '../../coordinator/directory.ts';
+import { EventLog } from '../../coordinator/events.ts';
+import type { RoundRecord } from '../../coordinator/round-outcome.ts';
+import type { ResultMeta } from '../../shared/protocol/messages.ts';
+
+const record = (round: number, failed: { site: string; reason: string }[]): RoundRecord => ({
+  round, participants: 2, failures: failed.length, failed, accepted: true, metrics: { eval_auroc: 0.7 }, slowestTrainMs: 1, durationMs: 10,
+  siteEvaluations: { a: { n: 10, auroc: 0.6, accuracy: 0.5, balancedAccuracy: 0.5, ece: 0.1, loss: 0.7 }, b: { n: 10, auroc: 0.8, accuracy: 0.5, balancedAccuracy: 0.5, ece: 0.1 } },
+});
+
+test('the current round, per-site curves, rows and the latest failure per site', (t) => {
+  const dir = new SiteDirectory([{ name: 'a', signingPublicKey: new Uint8Array(32) }, { name: 'b', signingPublicKey: new Uint8Array(32) }, { name: 'c', signingPublicKey: new Uint8Array(32) }]);
+  dir.recordCompleted('a', 212);
+  dir.recordFailure('b', 2, 'update refused: bad signature');
+  const c = new RoundCollector(3, 'fit', ['a', 'b', 'c'], 60_000);
+  t.after(() => c.abort('test over'));
+  c.resolve('a', { round: 3, kind: 'fit', numExamples: 212, metrics: {} } as unknown as ResultMeta);
+  c.fail('c', 'site went offline during the round');
+  const before = Date.now();
+  const s = dashboardStatus({ current: c, history: [record(1, [{ site: 'c', reason: 'no answer within the 60s round deadline' }]), record(2, [])], directory: dir, events: new EventLog() });
+  assert.deepEqual({ ...s.current, deadline: undefined }, { round: 3, kind: 'fit', expected: ['a', 'b', 'c'], reported: ['a'], failed: [{ site: 'c', reason: 'site went offline during the round' }], deadline: undefined });
+  const deadline = Date.parse(s.current!.deadline);
+  assert.ok(deadline >= before + 59_000 && deadline <= Date.now() + 60_000, s.current!.deadline);
+  assert.deepEqual(s.siteDetails, {
+    a: { rows: 212 },
+    b: { lastFailure: { round: 2, reason: 'update refused: bad signature' } },
+    c: { lastFailure: { round: 3, reason: 'site went offline during the round' } },
+  });
+  assert.deepEqual(s.siteCurves![0], { round: 1, sites: { a: { auroc: 0.6, loss: 0.7 }, b: { auroc: 0.8 } }, failed: [{ site: 'c', reason: 'no answer within the 60s round deadline' }] });
+  assert.equal(s.pastRuns, undefined);
+});
+
+test('past runs: newest first, from each results file; a run without one is listed by name', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-runs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, doc] of [['run-2026-01-01', { complete: true, model: 'debiased', rounds: 5, sites: { a: { auroc: 0.8 }, b: { auroc: 0.6 } } }], ['run-2026-02-01', null]] as const) {
+    mkdirSync(join(dir, name));
+    if (doc) writeFileSync(join(dir, name, 'results.json'), JSON.stringify(doc));
+  }
+  mkdirSync(join(dir, 'other'));
+  const runs = pastRuns(dir);
+  assert.equal(runs.length, 2);
+  assert.deepEqual(runs[0], { name: 'run-2026-02-01' });
+  assert.equal(runs[1]!.name, 'run-2026-01-01');
+  assert.equal(runs[1]!.complete, true);
+  assert.ok(Math.abs(runs[1]!.meanAuroc! - 0.7) < 1e-12);
+  assert.deepEqual(pastRuns(join(dir, 'missing')), []);
+});

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventLog, eventOf, tapEvents } from '../../coordinator/events.ts';
+import type { Logger } from '../../shared/logger.ts';
+
+test('joins, drops, refusals and failures become events with their reasons; routine lines do not', () => {
+  assert.deepEqual(eventOf('info', 'site joined', { site: 'va' }), { kind: 'join', site: 'va', message: 'va joined' });
+  assert.deepEqual(eventOf('warn', 'site disconnected', { site: 'va' }), { kind: 'drop', site: 'va', message: 'va disconnected' });
+  assert.deepEqual(eventOf('warn', 'message refused', { site: 'va', reason: 'bad-signature', error: 'signature does not verify' }), {
+    kind: 'refusal', site: 'va', message: 'message from va refused: signature does not verify', reason: 'bad-signature',
+  });
+  assert.deepEqual(eventOf('warn', 'round failure', { site: 'va', round: 3, reason: 'site went offline during the round' }), {
+    kind: 'failure', site: 'va', round: 3, message: 'va failed round 3', reason: 'site went offline during the round',
+  });
+  assert.equal(eventOf('warn', 'round failure', { site: 'va', round: 7, kind: 'evaluate', reason: 'x' })?.message, 'va failed the final evaluation');
+  assert.equal(eventOf('info', 'federation state', { state: 'training', round: 2 }), undefined);
+  assert.equal(eventOf('info', 'federation state', { state: 'finished', round: 6 })?.message, 'state finished');
+  assert.equal(eventOf('info', 'http listening', {}), undefined);
+  assert.equal(eventOf('warn', 'could not send task', { site: 'va' })?.message, 'could not send task (va)');
+});
+
+test('the log is bounded, oldest dropped first', () => {
+  const log = new EventLog(3);
+  for (let i = 1; i <= 5; i++) log.add({ kind: 'join', message: `m${i}` }, new Date(i * 1000));
+  assert.deepEqual(log.list().map((e) => e.message), ['m3', 'm4', 'm5']);
+  assert.equal(log.list()[0]!.at, new Date(3000).toISOString());
+});
+
+test('tapEvents passes every line on and records from child loggers too', () => {
+  const seen: string[] = [];
+  const base: Logger = {
+    debug: (m) => seen.push(`debug ${m}`), info: (m) => seen.push(`info ${m}`), warn: (m) => seen.push(`warn ${m}`), error: (m) => seen.push(`error ${m}`),
+    child: () => base,
+  };
+  const events = new EventLog();
+  const log = tapEvents(base, events).child({ component: 'endpoint' });
+  log.info('site joined', { site: 'a' });
+  log.debug('noise');
+  log.error('boom');
+  assert.deepEqual(seen, ['info site joined', 'debug noise', 'error boom']);
+  assert.deepEqual(events.list().map((e) => [e.kind, e.message]), [['join', 'a joined'], ['error', 'boom']]);
+});

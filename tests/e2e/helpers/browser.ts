@@ -1,0 +1,29 @@
+/**
+ * Headless Chromium for the dashboard tests: Debian's chromium driven by playwright-core
+ * (no browser download). Tests skip with a message where /usr/bin/chromium is absent.
+ */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Why the browser tests cannot run here, or undefined when they can. */
+export function noBrowser(): string | undefined {
+  return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is absent (Debian package chromium; .ci/run installs it)`;
+}
+
+/**
+ * A fresh browser with a new empty profile (playwright passes it as --user-data-dir), nothing
+ * reaching out to the network by itself. Close the context to end the browser.
+ */
+export function launchChromium(): Promise<BrowserContext> {
+  const profile = mkdtempSync(join(tmpdir(), 'fedcausal-chromium-'));
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 1000 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
