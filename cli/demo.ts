@@ -44,8 +44,8 @@ function spawnRole(args: string[], logFile: string): ChildProcess {
     env: { ...process.env, FEDCAUSAL_LOG: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   return child;
 }
 

@@ -34,7 +34,6 @@ import { compileModelConfig } from '../shared/model/config.ts';
 import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { strategyNames, validateStrategyOptions } from '../coordinator/strategy/registry.ts';
-import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
 
@@ -219,7 +218,7 @@ function readStrategy(r: FieldReader, raw: Record<string, unknown>): FederationS
     r.fail(typeof v === 'string' ? 'strategy' : 'strategy.name', `must be one of ${strategyNames.join(', ')}, got ${JSON.stringify(name)}`);
   const { name: _name, ...options } = spec;
   try {
-    validateStrategyOptions(options as StrategyOptions);
+    validateStrategyOptions(options);
   } catch (err) {
     if (err instanceof InputError) throw new InputError(`${r.where}: ${err.message}`, { cause: err });
     throw err;

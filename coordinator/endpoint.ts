@@ -158,11 +158,11 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.refuse(e, verified, msg.header);
     }
     this.d.directory.touch(header.site);
-    const s = spool!;
+    const s = spool;
     const h = header;
     const headerBytes = msg.header;
     try {
-      this.d.gate.deliver(h.site, meta!, (onWeights) => {
+      this.d.gate.deliver(h.site, meta, (onWeights) => {
         const opener = new PayloadOpener(h, headerBytes, this.d.boxSecretKey);
         const reader = new FrameReader(() => {}, onWeights);
         let i = 0;

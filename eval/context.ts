@@ -110,7 +110,7 @@ export function summarizeBySite(runs: readonly RunRecord[], configs: readonly st
         );
         per[m] = spread(values);
       }
-      out[c]![site] = per;
+      out[c][site] = per;
     }
   }
   return out;

@@ -147,7 +147,7 @@ export function validateHeader(h: Record<string, unknown>): SealedHeader {
     malformed('field "ephemeralPublicKey" must be absent when "encrypted" is false');
   }
   const payloadLength = h.payloadLength as number;
-  const chunkSize = h.chunkSize as number;
+  const chunkSize = h.chunkSize;
   const needed = chunkCountFor(payloadLength, chunkSize);
   if (h.chunkCount !== needed) {
     malformed(`field "chunkCount" is ${show(h.chunkCount)}, but payloadLength ${payloadLength} in chunks of ${chunkSize} needs ${needed}`);

@@ -165,7 +165,7 @@ export function validateHealthSums(raw: unknown, readings: readonly string[], wh
   if (typeof raw !== 'object' || raw === null) return fail('health sums must be an object');
   const o = raw as Record<string, unknown>;
   for (const k of ['n', 'sumW', 'sumW2', 'upW'])
-    if (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || (o[k] as number) < 0) fail(`${k} must be a finite number >= 0`);
+    if (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || o[k] < 0) fail(`${k} must be a finite number >= 0`);
   if (!Array.isArray(o.readings) || o.readings.length !== readings.length) fail(`readings must list ${readings.length} entries`);
   (o.readings as unknown[]).forEach((r, k) => {
     const e = r as Partial<ReadingSums>;

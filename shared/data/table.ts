@@ -279,14 +279,14 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
       return;
     }
     const observed: number[] = [];
-    for (const row of values) if (typeof row[j] === 'number') observed.push(row[j] as number);
+    for (const row of values) if (typeof row[j] === 'number') observed.push(row[j]);
     const rs = robustScale(observed);
     if (!rs || rs.scale === 0) return;
     clipBounds[j] = [rs.median - CLIP_ROBUST_SDS * rs.scale, rs.median + CLIP_ROBUST_SDS * rs.scale];
     if (observed.length < ROBUST_MIN_COUNT) return;
     const lo = rs.median - ROBUST_SD_LIMIT * rs.scale;
     const hi = rs.median + ROBUST_SD_LIMIT * rs.scale;
-    const r = values.findIndex((row) => typeof row[j] === 'number' && ((row[j] as number) < lo || (row[j] as number) > hi));
+    const r = values.findIndex((row) => typeof row[j] === 'number' && (row[j] < lo || row[j] > hi));
     if (r >= 0)
       throw new InputError(
         `${at(lines[r]!, f)} value ${show(rawToken(r, j))} is more than ${ROBUST_SD_LIMIT} robust SDs from the column's median ` +
