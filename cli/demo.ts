@@ -49,6 +49,19 @@ function spawnRole(args: string[], logFile: string): ChildProcess {
   return child;
 }
 
+/** The fields of the coordinator's JSON log lines that the demo prints. */
+interface LogLine {
+  level?: string;
+  message?: string;
+  state?: string;
+  site?: string;
+  round?: number;
+  participants?: number;
+  failures?: number;
+  train_loss?: number;
+  eval_auroc?: number;
+}
+
 function exited(c: ChildProcess): Promise<number> {
   return new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code ?? 1))));
 }
@@ -128,9 +141,9 @@ export async function runDemo(o: { rounds?: string; model?: string; runDir?: str
       const lines = lineBuf.split('\n');
       lineBuf = lines.pop()!;
       for (const l of lines) {
-        let e: Record<string, unknown>;
+        let e: LogLine;
         try {
-          e = JSON.parse(l);
+          e = JSON.parse(l) as LogLine;
         } catch {
           continue;
         }

@@ -190,7 +190,7 @@ function tryParseSite(header: Uint8Array): string | undefined {
 }
 
 /** Shape checks on a decrypted result meta: a signed message can still be malformed. */
-function checkResultMeta(meta: ResultMeta | undefined, h: SealedHeader): asserts meta is ResultMeta {
+function checkResultMeta(meta: ResultMeta | null | undefined, h: SealedHeader): asserts meta is ResultMeta {
   const bad = (what: string): never => {
     throw new ProtocolError(`${h.kind} from site "${h.site}": ${what}`, 'malformed');
   };
@@ -198,5 +198,6 @@ function checkResultMeta(meta: ResultMeta | undefined, h: SealedHeader): asserts
   if (meta.round !== h.round) bad(`payload says round ${meta.round}, header says ${h.round}`);
   if (!Number.isInteger(meta.weights) || meta.weights < 0) bad('field "weights" must be a non-negative integer');
   if (!Number.isFinite(meta.numExamples) || meta.numExamples < 0) bad('field "numExamples" must be a number >= 0');
-  if (typeof meta.metrics !== 'object' || meta.metrics === null) bad('field "metrics" must be an object');
+  const metrics: unknown = meta.metrics; // decoded JSON: the type is what we are checking
+  if (typeof metrics !== 'object' || metrics === null) bad('field "metrics" must be an object');
 }

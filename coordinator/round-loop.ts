@@ -149,6 +149,11 @@ export class RoundLoop implements RoundGate {
     crashPoint(`result-${c.kind}`, c.round);
   }
 
+  /** Read through a call: stop() sets the flag while run() awaits, which TypeScript's narrowing of the field cannot see. */
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
   stop(reason: string): void {
     this.stopped = true;
     this.stopReason = reason;
@@ -171,7 +176,7 @@ export class RoundLoop implements RoundGate {
       this.pending.delete(site);
       c.fail(site, `${reason}, and was not back within ${grace / 1000}s`);
     }, grace);
-    t.unref?.();
+    t.unref();
     this.rejoinTimers.set(site, t);
     this.o.log.warn('waiting for a site to come back', { site, round: c.round, kind: c.kind, withinSeconds: grace / 1000 });
     return true;
@@ -285,14 +290,14 @@ export class RoundLoop implements RoundGate {
     if (monitor) this.decisionReport = { ...this.decisionReport, health: monitor.health };
     this.modelSize = global.length;
     const context = { featureSpace: space, prior: this.prior!, model: spec, ...(balance ? { balance } : {}) };
-    for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.stopped; r++) {
+    for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.isStopped(); r++) {
       this.round = r;
       const t0 = Date.now();
       this.setState('training');
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
-      if (this.stopped) break; // an aborted round is not committed: a restart runs it again
+      if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again
       this.setState('aggregating');
       const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum.minSitesToAccept, o.log);
       if (next) global = next;
@@ -311,7 +316,7 @@ export class RoundLoop implements RoundGate {
       o.onEvent?.({ type: 'round', record });
     }
 
-    if (this.stopped) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
+    if (this.isStopped()) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
     // Final evaluation of the last global model at every site, test-only sites included.
     this.round = o.rounds + 1;
     this.setState('evaluating');
@@ -321,7 +326,7 @@ export class RoundLoop implements RoundGate {
       { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context },
       global,
     );
-    if (this.stopped) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
+    if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     return finalOutcome({
       ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
       decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log,

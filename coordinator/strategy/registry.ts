@@ -54,7 +54,7 @@ function inRange(x: number, r: (typeof ranges)[keyof StrategyOptions]): boolean 
 export function validateStrategyOptions(options: StrategyOptions): void {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    const range = ranges[key as keyof StrategyOptions];
+    const range = (ranges as Partial<typeof ranges>)[key as keyof StrategyOptions]; // key may be any string
     if (!range) {
       throw new InputError(`unknown strategy option "${key}"; expected one of: ${Object.keys(ranges).join(', ')}`);
     }

@@ -166,7 +166,9 @@ function isNonNegativeInteger(v: unknown): v is number {
 
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v) ?? String(v);
+  // JSON.stringify gives undefined for functions and symbols, though typed string.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only reached for those two, which String names well
+  const s = (JSON.stringify(v) as string | undefined) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

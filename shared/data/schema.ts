@@ -46,7 +46,7 @@ export function compileSchema(raw: unknown, where: string): Schema {
   for (const k of Object.keys(r)) if (!known.has(k)) fail(where, `unknown field "${k}"`);
 
   const columns = r.columns === undefined ? undefined : stringArray(r.columns, where, 'columns');
-  const label = r.label as Record<string, unknown> | undefined;
+  const label = r.label as Record<string, unknown> | null | undefined;
   if (typeof label !== 'object' || label === null) fail(where, 'field "label" must be an object { column, threshold }');
   if (typeof label.column !== 'string' || !label.column) fail(where, 'field "label.column" must be a non-empty string');
   if (typeof label.threshold !== 'number' || !Number.isFinite(label.threshold))

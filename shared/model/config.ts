@@ -36,7 +36,7 @@ const RANGES: Record<keyof ModelConfig, { min: number; max: number; int: boolean
 export function compileModelConfig(raw: Record<string, unknown> = {}, where = 'model'): ModelConfig {
   const out: Record<string, number> = { ...DEFAULT_MODEL_CONFIG };
   for (const [k, v] of Object.entries(raw)) {
-    const r = RANGES[k as keyof ModelConfig];
+    const r = (RANGES as Partial<typeof RANGES>)[k as keyof ModelConfig]; // k may be any string
     if (!r) continue; // other sections (debiasing...) validate their own fields
     if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max || (r.int && !Number.isInteger(v)))
       throw new InputError(

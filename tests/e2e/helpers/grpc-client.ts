@@ -18,7 +18,8 @@ export interface CallOutcome {
 /** What one Frame of the Submit stream may carry (see proto/fedcausal/v1/federation.proto). */
 export type OutFrame = { header: { header: Uint8Array; signature: Uint8Array } } | { chunk: Uint8Array };
 
-export const statusName = (code: grpc.status): string => grpc.status[code] ?? String(code);
+// A code outside the enum has no name, though the reverse mapping is typed string.
+export const statusName = (code: grpc.status): string => (code in grpc.status ? grpc.status[code] : String(code));
 
 function client(address: string): grpc.Client {
   const { Client } = federationService();
@@ -27,7 +28,7 @@ function client(address: string): grpc.Client {
 
 /** Streams `frames` to Submit and reports how the coordinator answered. */
 export function submitFrames(address: string, frames: OutFrame[], timeoutMs = 10_000): Promise<CallOutcome> {
-  const c = client(address) as grpc.Client & { Submit: Function };
+  const c = client(address) as grpc.Client & { Submit: (...args: unknown[]) => unknown };
   return new Promise<CallOutcome>((resolve) => {
     const call = c.Submit({ deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, reply?: unknown) =>
       resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '', reply }),
@@ -44,7 +45,7 @@ export function subscribeWith(
   join: { header: Uint8Array; signature: Uint8Array; chunks: Uint8Array[] },
   timeoutMs = 10_000,
 ): Promise<CallOutcome> {
-  const c = client(address) as grpc.Client & { Subscribe: Function };
+  const c = client(address) as grpc.Client & { Subscribe: (...args: unknown[]) => unknown };
   return new Promise<CallOutcome>((resolve) => {
     const call = c.Subscribe(join, { deadline: Date.now() + timeoutMs }) as grpc.ClientReadableStream<{ welcome?: unknown }>;
     call.on('data', (f) => {

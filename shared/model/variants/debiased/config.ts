@@ -250,7 +250,7 @@ export function compileDebiasConfig(raw: unknown = {}, where = 'model.debiasing'
     } else if (k === 'decide') {
       if (!isObject(v)) throw new InputError(`${where}.decide must be an object, got ${JSON.stringify(v)}`);
       for (const [dk, dv] of Object.entries(v)) {
-        const r = DECIDE_RANGES[dk as keyof DecideOptions];
+        const r = (DECIDE_RANGES as Partial<typeof DECIDE_RANGES>)[dk as keyof DecideOptions]; // dk may be any string
         if (!r) throw new InputError(`${where}.decide.${dk} is not a known setting; expected one of: ${Object.keys(DECIDE_RANGES).join(', ')}`);
         out.decide[dk as keyof DecideOptions] = checkNumber(dv, r, `${where}.decide.${dk}`);
       }
