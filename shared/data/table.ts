@@ -3,27 +3,10 @@ import { readInputFile } from '../input-file.ts';
 import { canonicalToken, parseCsv, parseDecimal, type CsvRecord } from './csv.ts';
 import { featureList, type Schema } from './schema.ts';
 import { CLIP_ROBUST_SDS, MAX_ABS_VALUE, ROBUST_MIN_COUNT, ROBUST_SD_LIMIT, robustScale, type RobustScale } from './stats.ts';
+import type { SiteTable } from './site-table.ts';
 
-/** One site's rows, parsed and checked against the schema; nothing is encoded yet. */
-export interface SiteTable {
-  file: string;
-  features: string[];
-  /** rows x features: a number for numeric features, a canonical token for categorical ones, null when missing. */
-  values: (number | string | null)[][];
-  labels: Uint8Array;
-  /** The label column's values as found, with their row counts (loadSiteTable; not kept by selectRows). */
-  labelValues?: Map<number, number>;
-  /** Source line of each row, for error messages. */
-  lines: number[];
-  /** Per row, one character per modality in schema order, '1' = present. */
-  patterns: string[];
-  /**
-   * Per feature, the whole file's [median -+ CLIP_ROBUST_SDS robust SDs] that
-   * computeFeatureStats clips numeric values to before summing; null for categorical
-   * and constant columns. Kept by selectRows, so a split is clipped as its file is.
-   */
-  clipBounds?: (readonly [number, number] | null)[];
-}
+// The type lives in its own module so that stats.ts can take a table without importing the loader.
+export type { SiteTable } from './site-table.ts';
 
 /** Fewest data rows a site's file may have (check-data, and a site's training file); a parameter where it is used. */
 export const MIN_ROWS = 20;

@@ -1,4 +1,5 @@
 import type { FeatureSpace } from '../data/feature-space.ts';
+import type { ModelBuildArgs } from './build-args.ts';
 import { InputError } from '../errors.ts';
 import { compileModelConfig, type ModelConfig } from './config.ts';
 import type { FedModel } from './model.ts';
@@ -6,13 +7,7 @@ import { createBaseline } from './variants/baseline.ts';
 import { createLogReg } from './variants/logreg.ts';
 import { buildDebiased, withDebiasedTrainingDefaults } from './variants/debiased/index.ts';
 
-export interface ModelBuildArgs {
-  space: FeatureSpace;
-  config: ModelConfig;
-  /** The raw model section, for variants with settings of their own (debiasing). */
-  raw: Record<string, unknown>;
-  seed: number;
-}
+export type { ModelBuildArgs } from './build-args.ts';
 
 type Builder = (a: ModelBuildArgs) => FedModel;
 
