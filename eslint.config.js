@@ -5,7 +5,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'coverage/', '**/*.d.ts'] },
+  // Generated code (proto-loader-gen-types) is checked through its callers, not linted.
+  { ignores: ['node_modules/', 'coverage/', '**/*.d.ts', '**/generated/**'] },
   {
     files: ['**/*.{ts,js,mjs,cjs}'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
