@@ -31,7 +31,8 @@ function byRole(runs: ThroughputResult[]): RoleRuns[] {
       const e = groups.get(key) ?? { role: run.role, runs: [], ratios: [], cpuRatios: [] };
       e.runs.push(run);
       e.ratios.push(run.msPerStep / t.baseline!.msPerStep);
-      const cpu = (m: ModelRun) => (m.cpuSeconds?.length ? median(m.cpuSeconds) : NaN);
+      // Results written before CPU time was measured have no cpuSeconds.
+      const cpu = (m: { cpuSeconds?: number[] }) => (m.cpuSeconds?.length ? median(m.cpuSeconds) : NaN);
       e.cpuRatios.push(cpu(run) / cpu(t.baseline!));
       groups.set(key, e);
     });
@@ -64,7 +65,7 @@ export function renderDebiased(runs: ThroughputResult[]): string[] {
     const desc = run.describe ?? {};
     const partOne = (run.raw.debiasing as Record<string, unknown> | undefined)?.deconfound === false ? 'linear head' : 'confounder head';
     const what =
-      `weighting ${String(desc.weighting ?? '?')}: dual branch ${desc.dualBranch ? 'on' : 'off'}, ` +
+      `weighting ${typeof desc.weighting === 'string' ? desc.weighting : '?'}: dual branch ${desc.dualBranch ? 'on' : 'off'}, ` +
       `${partOne}, balancing ${run.usesBalancing ? 'on' : 'off'}`;
     const target = e.role ? DEBIASED_TARGETS[e.role] : undefined;
     const med = median(e.ratios);

@@ -3,7 +3,7 @@
  * docs/benchmarks.json). Every sentence that judges a number is computed from it,
  * so the report stays true when the numbers change.
  */
-import { type Cell } from '../shared/report/table.ts';
+import type { Cell } from '../shared/report/table.ts';
 import { renderDebiased } from './report-debiased.ts';
 import { f, leftTable, table, x } from './report-format.ts';
 import type { EnvelopeResult } from './envelope-throughput.ts';

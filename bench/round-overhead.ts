@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       const start = now();
       let h: { site?: string; round?: number; kind?: string } = {};
       try {
-        h = JSON.parse(Buffer.from(msg.header).toString('utf8'));
+        h = JSON.parse(Buffer.from(msg.header).toString('utf8')) as typeof h;
       } catch {
         /* the service reports it */
       }
@@ -211,7 +211,9 @@ async function main(): Promise<void> {
     writeFileSync(path, JSON.stringify(cfg), { mode: 0o600 });
     return runChild([join(import.meta.dirname, 'round-site.ts'), path], `site ${s.name}`);
   });
-  sites.forEach((p) => p.catch(() => {}));
+  // A handler now, so a site that fails before Promise.all below is not an unhandled
+  // rejection; Promise.all still sees the failure.
+  for (const p of sites) p.catch(() => {});
   let siteReports: SiteReport[];
   const t0 = performance.now();
   try {

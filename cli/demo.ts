@@ -47,9 +47,22 @@ function spawnRole(args: string[], logFile: string): ChildProcess {
     env: { ...process.env, FEDCAUSAL_LOG: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   return child;
+}
+
+/** The fields of the coordinator's JSON log lines that the demo prints. */
+interface LogLine {
+  level?: string;
+  message?: string;
+  state?: string;
+  site?: string;
+  round?: number;
+  participants?: number;
+  failures?: number;
+  train_loss?: number;
+  eval_auroc?: number;
 }
 
 function exited(c: ChildProcess): Promise<number> {
@@ -128,9 +141,9 @@ export async function runDemo(o: { rounds: number; model: string; runDir?: strin
       const lines = lineBuf.split('\n');
       lineBuf = lines.pop()!;
       for (const l of lines) {
-        let e: Record<string, unknown>;
+        let e: LogLine;
         try {
-          e = JSON.parse(l);
+          e = JSON.parse(l) as LogLine;
         } catch {
           continue;
         }

@@ -33,7 +33,7 @@ export class RoundCollector {
       this.waiting.clear();
       this.close();
     }, deadlineMs);
-    this.timer.unref?.();
+    this.timer.unref();
     if (this.waiting.size === 0) this.close();
   }
 

@@ -32,12 +32,12 @@ export function derivePrior(counts: PatternLabelCounts, minCount: number, versio
     Ny[0] += counts[p]![0];
     Ny[1] += counts[p]![1];
   }
-  N = Ny[0]! + Ny[1]!;
+  N = Ny[0] + Ny[1];
   const balancing: PatternPrior['balancing'] = {};
   for (const p of balanced) {
     const [n0, n1] = counts[p]!;
     const Nm = n0 + n1;
-    balancing[p] = [(Nm * Ny[0]!) / (N * n0), (Nm * Ny[1]!) / (N * n1)];
+    balancing[p] = [(Nm * Ny[0]) / (N * n0), (Nm * Ny[1]) / (N * n1)];
   }
   return { version, patterns: prior, balancing, minCount, totalRows: totals.reduce((a, b) => a + b, 0) };
 }

@@ -94,7 +94,7 @@ export function aggregateRound(
   // n is the weight of the mean, not a metric to average.
   const evals: SiteResult[] = evaluated.map(([site, m]) => {
     const { n, ...metrics } = m.evaluation!;
-    return { site, numExamples: n, metrics: metrics as Record<string, number> };
+    return { site, numExamples: n, metrics };
   });
   const record: RoundRecord = {
     round,

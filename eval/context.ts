@@ -84,8 +84,12 @@ export function decisionOf(o: SimOutcome): DecisionRecord | undefined {
 /** A run's record; `only` keeps the listed sites (e.g. the held-out ones), all when absent. */
 export function toRecord(config: string, seed: number, o: SimOutcome, only?: readonly string[]): RunRecord {
   const all = reportsBySite(o.predictions);
-  const sites = only ? Object.fromEntries(only.map((s) => [s, all[s]!])) : all;
-  for (const [s, r] of Object.entries(sites)) if (!r) throw new Error(`run ${config} seed ${seed} has no predictions for site "${s}"`);
+  const pick = (s: string) => {
+    const r = all[s];
+    if (!r) throw new Error(`run ${config} seed ${seed} has no predictions for site "${s}"`);
+    return [s, r] as const;
+  };
+  const sites = only ? Object.fromEntries(only.map(pick)) : all;
   const d = decisionOf(o);
   const cal = o.results.calibration;
   const calibration = cal
@@ -138,7 +142,7 @@ export function summarizeBySite(runs: readonly RunRecord[], configs: readonly st
         );
         per[m] = spread(values);
       }
-      out[c]![site] = per;
+      out[c][site] = per;
     }
   }
   return out;

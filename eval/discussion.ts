@@ -372,7 +372,7 @@ export function conclusion(d: SectionsData): string[] {
       `The candidate picked on the tuning seeds ${candSynth && heart ? 'meets both' : 'does not meet both'} on the reported seeds ` +
         `(synthetic gap closure ${fmtPercent(t.gapClosureCandidate)}, broken-link twin ${fmtPercent(t.gapClosureCandidateBroken)}; ` +
         `heart disease as auto, since its dual branch stays off there)` +
-        (d.loso.auroc[CANDIDATE_ON_ID] && d.loso.auroc[CANDIDATE_ON_ID]!.mean!.mean < 0.5
+        (d.loso.auroc[CANDIDATE_ON_ID] && d.loso.auroc[CANDIDATE_ON_ID].mean!.mean < 0.5
           ? ', but only while the auto rule keeps its dual branch off where nothing is flagged: forced on there it collapses.'
           : '.'),
     );

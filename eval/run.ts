@@ -61,7 +61,7 @@ function loadExisting(path: string): ResultsJson | undefined {
 
 /** NaN and Infinity are not JSON: stored as null, read back as "-" in tables. */
 function toJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x), 2) + '\n';
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x), 2) + '\n';
 }
 
 function writeReport(outDir: string, jsonPath: string): void {

@@ -16,7 +16,7 @@ import { siteCsv, synthesizeCohort, writeCohort } from '../shared/synth/write.ts
 import { sectionSettings, specList, toRecord, type EvalContext, type RunRecord, type SectionSettings } from './context.ts';
 import { simOptions, type SimOutcome } from './jobs.ts';
 import { decisionTally } from './markdown.ts';
-import { keepFeatures, writeSchema, type RawSchema } from './schemas.ts';
+import { keepFeatures, writeSchema } from './schemas.ts';
 import {
   BASELINE,
   candidateSpecs,
@@ -126,7 +126,7 @@ export async function runCohort(ctx: EvalContext, point: SynthPoint, seed: numbe
   const brokenName = truth.heldOutSite + BROKEN_SUFFIX;
   writeFileSync(join(dir, `${brokenName}.csv`), siteCsv(broken.sites.find((x) => x.heldOut)!));
   const oracleSchema = join(dir, 'schema-oracle.json');
-  writeSchema(oracleSchema, keepFeatures(cohort.schema as RawSchema, truth.causalFeatures));
+  writeSchema(oracleSchema, keepFeatures(cohort.schema, truth.causalFeatures));
   const sites = truth.trainSites.map((n) => ({ name: n, path: join(dir, `${n}.csv`) }));
   const test = [
     { name: truth.heldOutSite, path: join(dir, `${truth.heldOutSite}.csv`) },
@@ -176,7 +176,7 @@ export function summarizeSynth(runs: readonly SynthRun[], points: readonly strin
     out[p] = {};
     for (const c of configs) {
       const mine = runs.filter((r) => r.point === p && r.config === c);
-      out[p]![c] = {
+      out[p][c] = {
         heldOut: spread(mine.map((r) => r.heldOut)),
         heldOutBroken: spread(mine.map((r) => r.heldOutBroken)),
         inDist: spread(mine.map((r) => r.inDist)),
@@ -202,7 +202,7 @@ export async function runSynthetic(ctx: EvalContext): Promise<SyntheticData> {
   const def = points[0]!.key;
   const at = summary[def]!;
   const closure = (id: string, k: 'heldOut' | 'heldOutBroken' = 'heldOut') =>
-    at[id] ? gapClosure(at[id]![k].mean, at.backbone![k].mean, at.oracle![k].mean) : NaN;
+    at[id] ? gapClosure(at[id][k].mean, at.backbone![k].mean, at.oracle![k].mean) : NaN;
   const gapAuto = closure('auto');
   return {
     settings: sectionSettings(s, outcomes),

@@ -80,7 +80,7 @@ port.on('message', (req: WorkerRequest) => {
       const own = value instanceof Float32Array && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
       port.postMessage({ id: req.id, ok: true, value } satisfies WorkerReply, own ? [value.buffer as ArrayBuffer] : []);
     } catch (e) {
-      const err = e as Error;
+      const err = e as Partial<Error>; // anything can be thrown
       port.postMessage({ id: req.id, ok: false, error: { name: err.name ?? 'Error', message: err.message ?? String(e) } } satisfies WorkerReply);
     }
   });

@@ -55,7 +55,7 @@ class ModelWorker {
     if (this.pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...r, id } as WorkerRequest, transfer);
+      this.worker.postMessage({ ...r, id }, transfer);
     });
   }
 

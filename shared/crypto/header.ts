@@ -145,7 +145,7 @@ export function validateHeader(h: Record<string, unknown>): SealedHeader {
     malformed('field "ephemeralPublicKey" must be absent when "encrypted" is false');
   }
   const payloadLength = h.payloadLength as number;
-  const chunkSize = h.chunkSize as number;
+  const chunkSize = h.chunkSize;
   const needed = chunkCountFor(payloadLength, chunkSize);
   if (h.chunkCount !== needed) {
     malformed(`field "chunkCount" is ${show(h.chunkCount)}, but payloadLength ${payloadLength} in chunks of ${chunkSize} needs ${needed}`);
@@ -164,7 +164,9 @@ function isNonNegativeInteger(v: unknown): v is number {
 
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v) ?? String(v);
+  // JSON.stringify gives undefined for functions and symbols, though typed string.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only reached for those two, which String names well
+  const s = (JSON.stringify(v) as string | undefined) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

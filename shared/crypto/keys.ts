@@ -149,7 +149,8 @@ export function readIdentityFile(path: string): Identity {
   const where = `identity file ${path}`;
   const root = asObject(doc, where);
   if (root.version !== 1) {
-    throw new InputError(`${where}: "version" must be 1, got ${JSON.stringify(root.version) ?? 'nothing'}`);
+    // JSON.stringify gives undefined for a missing field, though typed string.
+    throw new InputError(`${where}: "version" must be 1, got ${(JSON.stringify(root.version) as string | undefined) ?? 'nothing'}`);
   }
   const signing = asObject(root.signing, `${where}: "signing"`);
   const box = asObject(root.box, `${where}: "box"`);
@@ -169,11 +170,13 @@ export function readIdentityFile(path: string): Identity {
 
 /** Lengths, and that each public key really belongs to its secret key (catches hand-edited files). */
 function checkIdentity(identity: Identity, where: string): void {
+  // Callers may hand in objects built by hand: any part may be missing until checked here.
+  const loose = identity as { signing?: Partial<Identity['signing']>; box?: Partial<Identity['box']> } | undefined;
   const lengths: [Uint8Array | undefined, number, string][] = [
-    [identity?.signing?.publicKey, SIGNING_PUBLIC_KEY_BYTES, 'signing.publicKey'],
-    [identity?.signing?.secretKey, SIGNING_SECRET_KEY_BYTES, 'signing.secretKey'],
-    [identity?.box?.publicKey, BOX_PUBLIC_KEY_BYTES, 'box.publicKey'],
-    [identity?.box?.secretKey, BOX_SECRET_KEY_BYTES, 'box.secretKey'],
+    [loose?.signing?.publicKey, SIGNING_PUBLIC_KEY_BYTES, 'signing.publicKey'],
+    [loose?.signing?.secretKey, SIGNING_SECRET_KEY_BYTES, 'signing.secretKey'],
+    [loose?.box?.publicKey, BOX_PUBLIC_KEY_BYTES, 'box.publicKey'],
+    [loose?.box?.secretKey, BOX_SECRET_KEY_BYTES, 'box.secretKey'],
   ];
   for (const [key, length, name] of lengths) {
     if (!(key instanceof Uint8Array) || key.length !== length) {

@@ -165,15 +165,15 @@ export function validateHealthSums(raw: unknown, readings: readonly string[], wh
   if (typeof raw !== 'object' || raw === null) return fail('health sums must be an object');
   const o = raw as Record<string, unknown>;
   for (const k of ['n', 'sumW', 'sumW2', 'upW'])
-    if (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || (o[k] as number) < 0) fail(`${k} must be a finite number >= 0`);
+    if (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || o[k] < 0) fail(`${k} must be a finite number >= 0`);
   if (!Array.isArray(o.readings) || o.readings.length !== readings.length) fail(`readings must list ${readings.length} entries`);
   (o.readings as unknown[]).forEach((r, k) => {
-    const e = r as Partial<ReadingSums>;
+    const e = r as Partial<ReadingSums> | null | undefined; // decoded JSON
     if (e?.feature !== readings[k]) fail(`readings[${k}] must be "${readings[k]}"`);
     const arrays = (a: unknown, len: number) =>
       Array.isArray(a) && a.length === 2 && a.every((x) => Array.isArray(x) && x.length === len && x.every((v) => typeof v === 'number' && Number.isFinite(v)));
-    if (!arrays(e.hist, HIST_BINS)) fail(`readings[${k}].hist must be two lists of ${HIST_BINS} finite numbers`);
-    if (!arrays(e.moments, MOMENTS)) fail(`readings[${k}].moments must be two lists of ${MOMENTS} finite numbers`);
+    if (!arrays(e?.hist, HIST_BINS)) fail(`readings[${k}].hist must be two lists of ${HIST_BINS} finite numbers`);
+    if (!arrays(e?.moments, MOMENTS)) fail(`readings[${k}].moments must be two lists of ${MOMENTS} finite numbers`);
   });
   return raw as HealthSums;
 }

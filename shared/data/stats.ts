@@ -1,5 +1,5 @@
 import type { Schema } from './schema.ts';
-import type { SiteTable } from './table.ts';
+import type { SiteTable } from './site-table.ts';
 
 /**
  * What a site contributes so the federation can agree on feature scaling and

@@ -3,27 +3,10 @@ import { readInputFile } from '../input-file.ts';
 import { canonicalToken, parseCsv, parseDecimal, type CsvRecord } from './csv.ts';
 import { featureList, type Schema } from './schema.ts';
 import { CLIP_ROBUST_SDS, MAX_ABS_VALUE, ROBUST_MIN_COUNT, ROBUST_SD_LIMIT, robustScale, type RobustScale } from './stats.ts';
+import type { SiteTable } from './site-table.ts';
 
-/** One site's rows, parsed and checked against the schema; nothing is encoded yet. */
-export interface SiteTable {
-  file: string;
-  features: string[];
-  /** rows x features: a number for numeric features, a canonical token for categorical ones, null when missing. */
-  values: (number | string | null)[][];
-  labels: Uint8Array;
-  /** The label column's values as found, with their row counts (loadSiteTable; not kept by selectRows). */
-  labelValues?: Map<number, number>;
-  /** Source line of each row, for error messages. */
-  lines: number[];
-  /** Per row, one character per modality in schema order, '1' = present. */
-  patterns: string[];
-  /**
-   * Per feature, the whole file's [median -+ CLIP_ROBUST_SDS robust SDs] that
-   * computeFeatureStats clips numeric values to before summing; null for categorical
-   * and constant columns. Kept by selectRows, so a split is clipped as its file is.
-   */
-  clipBounds?: (readonly [number, number] | null)[];
-}
+// The type lives in its own module so that stats.ts can take a table without importing the loader.
+export type { SiteTable } from './site-table.ts';
 
 /** Fewest data rows a site's file may have (check-data, and a site's training file); a parameter where it is used. */
 export const MIN_ROWS = 20;
@@ -279,14 +262,14 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
       return;
     }
     const observed: number[] = [];
-    for (const row of values) if (typeof row[j] === 'number') observed.push(row[j] as number);
+    for (const row of values) if (typeof row[j] === 'number') observed.push(row[j]);
     const rs = robustScale(observed);
     if (!rs || rs.scale === 0) return;
     clipBounds[j] = [rs.median - CLIP_ROBUST_SDS * rs.scale, rs.median + CLIP_ROBUST_SDS * rs.scale];
     if (observed.length < ROBUST_MIN_COUNT) return;
     const lo = rs.median - ROBUST_SD_LIMIT * rs.scale;
     const hi = rs.median + ROBUST_SD_LIMIT * rs.scale;
-    const r = values.findIndex((row) => typeof row[j] === 'number' && ((row[j] as number) < lo || (row[j] as number) > hi));
+    const r = values.findIndex((row) => typeof row[j] === 'number' && (row[j] < lo || row[j] > hi));
     if (r >= 0)
       throw new InputError(
         `${at(lines[r]!, f)} value ${show(rawToken(r, j))} is more than ${ROBUST_SD_LIMIT} robust SDs from the column's median ` +

@@ -110,7 +110,8 @@ export function loadManifest(path: string, rootPublicKey?: Uint8Array | string):
 export function loadRootPublicKey(path: string): { federation: string; publicKey: Uint8Array } {
   const where = `root key file ${path}`;
   const top = asObject(readJson(path, 'root key file'), where);
-  if (top.version !== 1) throw new InputError(`${where}: field "version" must be 1, got ${JSON.stringify(top.version) ?? 'nothing'}`);
+  // JSON.stringify gives undefined for a missing field, though typed string.
+  if (top.version !== 1) throw new InputError(`${where}: field "version" must be 1, got ${(JSON.stringify(top.version) as string | undefined) ?? 'nothing'}`);
   if (typeof top.federation !== 'string' || top.federation === '')
     throw new InputError(`${where}: field "federation" must be a non-empty string`);
   const publicKey = decodeKey(top.signingPublicKey as string, SIGNING_PUBLIC_KEY_BYTES, `${where}: signingPublicKey`);
@@ -133,7 +134,7 @@ function readJson(path: string, what: string): unknown {
 
 function checkManifest(v: unknown, where: string): FederationManifest {
   const m = asObject(v, `${where}: "manifest"`);
-  if (m.version !== 1) throw new InputError(`${where}: field "manifest.version" must be 1, got ${JSON.stringify(m.version) ?? 'nothing'}`);
+  if (m.version !== 1) throw new InputError(`${where}: field "manifest.version" must be 1, got ${(JSON.stringify(m.version) as string | undefined) ?? 'nothing'}`);
   const federation = str(m.federation, where, 'manifest.federation');
   const c = asObject(m.coordinator, `${where}: "manifest.coordinator"`);
   const coordinator = {

@@ -27,7 +27,7 @@ export function createWinstonLogger(opts: WinstonOptions = {}): Logger {
           winston.format.timestamp({ format: 'HH:mm:ss' }),
           winston.format.printf(({ timestamp, level, message, ...rest }) => {
             const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-            return `${timestamp} ${level} ${message}${extra}`;
+            return `${String(timestamp)} ${level} ${String(message)}${extra}`;
           }),
         )
       : winston.format.combine(winston.format.timestamp(), winston.format.json());

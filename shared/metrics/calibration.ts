@@ -259,7 +259,7 @@ export function validateCalibrationSums(
   if (typeof g !== 'object' || g === null) return fail('grid is missing');
   for (const f of ['slopes', 'intercepts'] as const) {
     const v = g[f];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number') || !sameValues(v as number[], grid[f])) {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number') || !sameValues(v, grid[f])) {
       fail(`grid.${f} differs from the ${grid[f].length} ${f} this coordinator uses`);
     }
   }

@@ -45,9 +45,9 @@ export function affine(terms: AffineTerm[], bias: tf.Tensor | null, act: 'linear
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [y, ...rest] = saved as tf.Tensor2D[];
         const g = (act === 'relu' ? tf.mul(dy, tf.step(y!)) : dy) as tf.Tensor2D;
-        const grads: tf.Tensor[] = new Array(inputs.length);
+        const grads = new Array<tf.Tensor>(inputs.length);
         // Zeros for the columns beyond the window (W's rows differ per term, b is 1-D).
-        const widen = (t: tf.Tensor2D) => (windowed ? tf.pad(t, [[0, 0], [0, full - cols!]]) : t);
+        const widen = (t: tf.Tensor2D) => (windowed ? tf.pad(t, [[0, 0], [0, full - cols]]) : t);
         for (let i = 0; i < k; i++) {
           grads[wAt[i]!] = widen(tf.matMul(tf.transpose(rest[i]!), g));
           if (xAt[i]! >= 0) grads[xAt[i]!] = tf.matMul(g, tf.transpose(rest[k + i]!));

@@ -48,7 +48,7 @@ function assertMetrics(m: Record<string, number> | undefined, where: string): vo
   assert.ok(m, `${where} is present`);
   assert.ok(Number.isInteger(m.n) && m.n! > 0, `${where}.n = ${m.n}`);
   for (const k of ['auroc', 'accuracy', 'balancedAccuracy', 'ece'])
-    assert.ok(typeof m[k] === 'number' && m[k]! >= 0 && m[k]! <= 1, `${where}.${k} = ${m[k]} in [0, 1]`);
+    assert.ok(typeof m[k] === 'number' && m[k] >= 0 && m[k] <= 1, `${where}.${k} = ${m[k]} in [0, 1]`);
 }
 
 function assertPrior(prior: { pattern: string; p: number }[]): void {

@@ -25,7 +25,7 @@ test('balancing: in the reweighted sample the pattern is independent of the labe
   const mass: Record<string, [number, number]> = {};
   for (const [m, [n0, n1]] of Object.entries(counts)) {
     mass[m] = [n0 * w(m, 0), n1 * w(m, 1)];
-    total += mass[m]![0] + mass[m]![1];
+    total += mass[m][0] + mass[m][1];
   }
   const py1 = Object.values(mass).reduce((a, [, b]) => a + b, 0) / total;
   for (const [m, [a, b]] of Object.entries(mass)) {

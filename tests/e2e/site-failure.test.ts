@@ -59,7 +59,7 @@ test('a site killed mid-round: the round completes without it, and it rejoins af
         assert.doesNotMatch(metrics, new RegExp(`fedcausal_site_failures_total\\{site="${s}",`), `${s} never failed`);
 
       assert.equal(await coordinator.exitCode(90_000), 0, 'coordinator exit code');
-      assert.equal(await restarted!.exitCode(10_000), 0, 'restarted site exit code');
+      assert.equal(await restarted.exitCode(10_000), 0, 'restarted site exit code');
       for (const p of others) assert.equal(await p.exitCode(10_000), 0, `${p.name} exit code`);
 
       const r = fed.results<ResultsFile>(coordinator);
@@ -71,7 +71,7 @@ test('a site killed mid-round: the round completes without it, and it rejoins af
       );
       assert.equal(r.history[ROUNDS - 1]!.participants, 3, 'back to three sites by the last round');
       assert.ok(r.history.every((h) => h.accepted), 'every round met the quorum of 2');
-      const later = restarted!.logs.filter((l) => l.message === 'round trained').map((l) => Number(l.round));
+      const later = restarted.logs.filter((l) => l.message === 'round trained').map((l) => Number(l.round));
       assert.ok(later.length > 0 && later.every((x) => x > 2), `the restarted site trained in later rounds (${later.join(', ')})`);
       // The final evaluation includes it again.
       assert.deepEqual(Object.keys(r.sites).sort(), [...SITES].sort());

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InputError } from '../../../shared/errors.ts';
-import { FedAdam } from '../../../coordinator/strategy/fedadam.ts';
-import { FedProx } from '../../../coordinator/strategy/fedprox.ts';
-import { TrimmedMean } from '../../../coordinator/strategy/trimmed-mean.ts';
+import type { FedAdam } from '../../../coordinator/strategy/fedadam.ts';
+import type { FedProx } from '../../../coordinator/strategy/fedprox.ts';
+import type { TrimmedMean } from '../../../coordinator/strategy/trimmed-mean.ts';
 import { createStrategy, strategyNames } from '../../../coordinator/strategy/registry.ts';
 
 const inputError = (message: string) => (e: unknown) => e instanceof InputError && e.message === message;

@@ -16,7 +16,8 @@ const SUBNET = '10.231.0';
 
 function ip(args: string[]): { ok: boolean; out: string } {
   const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim() };
+  // stdout and stderr are null when ip could not be started at all.
+  return { ok: r.status === 0, out: `${(r.stdout as string | null) ?? ''}${(r.stderr as string | null) ?? ''}${r.error ? r.error.message : ''}`.trim() };
 }
 
 function must(args: string[]): void {

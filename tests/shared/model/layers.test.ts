@@ -27,7 +27,7 @@ test('twin encoder: the halves are independent encoders, the bias half sees only
   const x2 = tf.tensor2d([[3, 2, 2], [-4, 0, -0.5]]); // x0, x1 changed; x2 the same
   const present = tf.tensor2d([[1, 1], [1, 1]]);
   const halves = (t: tf.Tensor2D) => {
-    const z = twin.encode(t, present).arraySync() as number[][];
+    const z = twin.encode(t, present).arraySync();
     return { zc: z.map((r) => r.slice(0, H)), zb: z.map((r) => r.slice(H)) };
   };
   const a = halves(x);
@@ -43,7 +43,7 @@ test('twin encoder: the halves are independent encoders, the bias half sees only
     Wm!.assign(tf.add(Wm!, tf.mul(tf.tensor(m, Wm!.shape), 0.7)));
     const f = new Float32Array(Wf!.size);
     const cols = 2 * H;
-    for (let r = 0; r < Wf!.shape[0]!; r++) for (let c = H; c < cols; c++) f[r * cols + c] = 1;
+    for (let r = 0; r < Wf!.shape[0]; r++) for (let c = H; c < cols; c++) f[r * cols + c] = 1;
     Wf!.assign(tf.add(Wf!, tf.mul(tf.tensor(f, Wf!.shape), 0.7)));
   });
   const c = halves(x);
@@ -66,7 +66,7 @@ test('twin encoder: training keeps the block structure (masked weights stay zero
   // A loss that pulls every output, so every weight would move if it could.
   for (let i = 0; i < 20; i++) opt.step(() => tf.sum(tf.square(tf.sub(twin.encode(x, present), 1))) as tf.Scalar);
   assert.deepEqual(zerosAt(), [], 'masked weights are still zero');
-  const zb = (t: tf.Tensor2D) => (twin.encode(t, present).arraySync() as number[][]).map((r) => r.slice(4));
+  const zb = (t: tf.Tensor2D) => twin.encode(t, present).arraySync().map((r) => r.slice(4));
   assert.deepEqual(zb(x), zb(tf.tensor2d([[9, 9, 2], [-9, 5, -0.5], [0, 0, 1]])), 'bias half still ignores x0 and x1');
   opt.dispose();
   tf.dispose([x, present]);

@@ -28,14 +28,17 @@ function pearson(a: number[], b: number[]): number {
 }
 
 /** Pearson of a feature with y (or another feature) on the rows where both are present. */
-function corrWith(rows: readonly SynthRow[], feature: string, other: string | 'y'): { r: number; n: number } {
+function corrWith(rows: readonly SynthRow[], feature: string, other: string): { r: number; n: number } {
   const num = (v: unknown): number | null => (v === null ? null : v === 'M' ? 1 : v === 'F' ? 0 : (v as number));
   const xs = featureColumn(rows, feature).map(num);
   const ys = other === 'y' ? rows.map((r) => r.y as number) : featureColumn(rows, other).map(num);
   const a: number[] = [], b: number[] = [];
   xs.forEach((x, i) => {
     const y = ys[i];
-    if (x !== null && y !== null && y !== undefined) (a.push(x), b.push(y));
+    if (x !== null && y !== null && y !== undefined) {
+      a.push(x);
+      b.push(y);
+    }
   });
   return { r: pearson(a, b), n: a.length };
 }

@@ -57,7 +57,7 @@ test('CSV rows match the schema: header, label 0/1, categories, whole-modality N
   const lines = files.get('site1.csv')!.trimEnd().split('\n');
   assert.equal(lines[0], [...FEATURES, 'y'].join(','));
   assert.equal(lines.length, 201);
-  const header = lines[0]!.split(',');
+  const header = lines[0].split(',');
   let missing = 0;
   for (const line of lines.slice(1)) {
     const cells = line.split(',');

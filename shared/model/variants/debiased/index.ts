@@ -1,4 +1,4 @@
-import type { ModelBuildArgs } from '../../factory.ts';
+import type { ModelBuildArgs } from '../../build-args.ts';
 import { compileDebiasConfig, DEBIASED_TRAINING_DEFAULTS } from './config.ts';
 import { createDebiased, type DebiasedModel } from './model.ts';
 
@@ -10,7 +10,6 @@ export { decideDebiasing, withDecision, type DebiasDecision, type DecideOverride
 /**
  * The factory's builder for `debiased`: the model section's `debiasing` object holds
  * the settings and, in mode 'auto', the coordinator's resolved decision (see withDecision).
- * Only a type import of the factory here, so the factory can import this file without a cycle.
  */
 export function buildDebiased(a: ModelBuildArgs): DebiasedModel {
   return createDebiased(a.space, a.config, compileDebiasConfig(a.raw.debiasing, 'model.debiasing'), a.seed);

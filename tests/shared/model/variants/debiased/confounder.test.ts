@@ -149,7 +149,7 @@ test('a pattern never seen in training still gets its own confounder embedding',
     const params = new ParamSet();
     const head = createConfounderHead(params, 'unseen', 4, 3, 6, 5, new Rng(3));
     // Training saw 111 and 110; 011 never appeared, yet the dictionary maps its mask bits.
-    const c = head.confounders(tf.tensor2d([[1, 1, 1], [1, 1, 0], [0, 1, 1]])).arraySync() as number[][];
+    const c = head.confounders(tf.tensor2d([[1, 1, 1], [1, 1, 0], [0, 1, 1]])).arraySync();
     const unseen = c[2]!;
     assert.equal(unseen.length, 6);
     assert.ok(unseen.every(Number.isFinite));

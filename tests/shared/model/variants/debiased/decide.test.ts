@@ -144,7 +144,10 @@ test('the label correlation is Pearson with y on the observed rows', () => {
   const xs: number[] = [];
   const ys: number[] = [];
   for (let i = 0; i < data.n; i++)
-    if (data.observed[i * data.dim + j]) (xs.push(data.x[i * data.dim + j]!), ys.push(data.y[i]!));
+    if (data.observed[i * data.dim + j]) {
+      xs.push(data.x[i * data.dim + j]!);
+      ys.push(data.y[i]!);
+    }
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const [mx, my] = [mean(xs), mean(ys)];
   let sxy = 0, sxx = 0, syy = 0;

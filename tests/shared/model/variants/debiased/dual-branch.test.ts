@@ -107,7 +107,7 @@ function gradGap(a: Record<string, tf.Tensor>, b: Record<string, tf.Tensor>): nu
   let gap = 0;
   for (const k of Object.keys(b)) {
     assert.ok(a[k], `gradient for ${k} missing`);
-    const x = a[k]!.dataSync();
+    const x = a[k].dataSync();
     const y = b[k]!.dataSync();
     const scale = Math.max(1e-6, ...Array.from(y, Math.abs));
     x.forEach((v, i) => (gap = Math.max(gap, Math.abs(v - y[i]!) / scale)));
