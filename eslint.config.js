@@ -6,7 +6,8 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // Generated code (proto-loader-gen-types) is checked through its callers, not linted.
-  { ignores: ['node_modules/', 'coverage/', '**/*.d.ts', '**/generated/**'] },
+  // Build output, scratch and run folders (all git-ignored) are not source.
+  { ignores: ['node_modules/', 'coverage/', 'dist/', '.prof/', 'runs/', '**/*.d.ts', '**/generated/**'] },
   {
     files: ['**/*.{ts,js,mjs,cjs}'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],

@@ -143,7 +143,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
 function writtenOptions(section: unknown): StrategyOptions {
   if (typeof section !== 'object' || section === null) return {};
   const { name: _name, ...options } = section as Record<string, unknown>;
-  return options as StrategyOptions;
+  return options;
 }
 
 /**

@@ -190,11 +190,11 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.refuse(e, verified, msg.header);
     }
     this.deps.directory.touch(header.site);
-    const s = spool!;
+    const s = spool;
     const h = header;
     const headerBytes = msg.header;
     try {
-      this.deps.gate.deliver(h.site, meta!, (onWeights) => {
+      this.deps.gate.deliver(h.site, meta, (onWeights) => {
         const opener = new PayloadOpener(h, headerBytes, this.deps.boxSecretKey);
         const reader = new FrameReader(() => {}, onWeights);
         let i = 0;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, decodeKey, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
 import { DEFAULT_TEST_FRACTION, TEST_FRACTION, num, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { num, strict } from '../../shared/config/fields.ts';
 
 /** The options every strategy accepts, each with its allowed range (validated by the registry). */

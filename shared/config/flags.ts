@@ -29,7 +29,7 @@ export function parseFlags<S extends FlagShape>(argv: string[], shape: S): z.out
     throw new InputError(`${(e as Error).message} (see --help)`);
   }
   if (values.help) return 'help';
-  return parseInput(z.object(shape), values, { flags: true }) as z.output<z.ZodObject<S>>;
+  return parseInput(z.object(shape), values, { flags: true });
 }
 
 /** Flags of the form NAME=PATH, repeatable. */

@@ -3,7 +3,7 @@
  * Every schema in the product is parsed through `parseInput`, so a user sees the same
  * shape of message for a YAML field, a schema.json entry or a command-line flag.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 
 /** Where the input came from: `file` names the source, `at` the field path it sits under. */

@@ -14,7 +14,7 @@ export interface TlsKeyPair {
 
 export async function generateTlsKeyPair(): Promise<TlsKeyPair> {
   // Extractable: the provisioning machine must write the private key into a kit.
-  return (await nodeCrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await nodeCrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']));
 }
 
 /** "-----BEGIN PRIVATE KEY-----" (PKCS#8). */

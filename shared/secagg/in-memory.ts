@@ -80,7 +80,7 @@ export async function runInMemoryRound(plan: RoundPlan, sites: Map<string, InMem
     const s = performance.now();
     const m = a.maskInput(routed.get(id) ?? [], sites.get(id)!.input);
     maskMs[id] = performance.now() - s;
-    siteMs[id]! += maskMs[id]!;
+    siteMs[id]! += maskMs[id];
     bytesSent[id]! += payloadBytes(m);
     await timed(null, () => coordinator.receiveMaskedInput(m));
   }

@@ -122,7 +122,7 @@ test('over gRPC, a task header without a readable chunkCount reaches the agent a
     const first = await tasks[Symbol.asyncIterator]().next();
     assert.equal(first.done, false);
     // The agent's verifyHeader then refuses it with the reason.
-    assert.equal(Buffer.from((first.value as WireMessage).header).toString(), '{"site":"cleveland"}');
+    assert.equal(Buffer.from((first.value).header).toString(), '{"site":"cleveland"}');
   } finally {
     transport.close();
     server.forceShutdown();

@@ -33,8 +33,8 @@ test('a CSR whose signature does not verify, or with another key type, or garbag
   der[at + 9] = 'b'.charCodeAt(0);
   await assert.rejects(csrPublicKey(x509.PemConverter.encode(der, 'CERTIFICATE REQUEST')), /signature does not verify/);
 
-  const p384 = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const other = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=x', keys: p384, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams });
+  const p384 = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify']));
+  const other = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=x', keys: p384, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' } });
   await assert.rejects(csrPublicKey(other.toString('pem')), /must be ECDSA P-256/);
   await assert.rejects(csrPublicKey('not a csr'), /not a valid PKCS#10 CSR/);
   // Control: an untouched CSR from the same generator passes.

@@ -29,9 +29,9 @@ test('protobuf round trips of every message', async () => {
 
 test('the gRPC service definition has Subscribe (server stream) and Submit (client stream)', () => {
   const { service } = federationService();
-  assert.equal(service.Subscribe!.responseStream, true);
-  assert.equal(service.Subscribe!.requestStream, false);
-  assert.equal(service.Submit!.requestStream, true);
-  assert.equal(service.Submit!.responseStream, false);
-  assert.match(service.Submit!.path, /^\/fedcausal\.v1\.Federation\//);
+  assert.equal(service.Subscribe.responseStream, true);
+  assert.equal(service.Subscribe.requestStream, false);
+  assert.equal(service.Submit.requestStream, true);
+  assert.equal(service.Submit.responseStream, false);
+  assert.match(service.Submit.path, /^\/fedcausal\.v1\.Federation\//);
 });
