@@ -13,5 +13,6 @@ if (fromDist && !existsSync(compiled)) {
   process.exit(70);
 }
 if (!fromDist) (await import('tsx/esm/api')).register();
-const { main } = await import(fromDist ? compiled.href : source.href);
-await main();
+// A plain-JS entry: the module is chosen at run time, so its type is not known to the linter.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call
+const { main } = await import(fromDist ? compiled.href : source.href); await main();

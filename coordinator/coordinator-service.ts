@@ -222,13 +222,15 @@ function tryParseSite(header: Uint8Array): string | undefined {
 }
 
 /** Shape checks on a decrypted result meta: a signed message can still be malformed. */
-function checkResultMeta(meta: ResultMeta | undefined, h: SealedHeader): asserts meta is ResultMeta {
+function checkResultMeta(raw: unknown, h: SealedHeader): asserts raw is ResultMeta {
   const bad = (what: string): never => {
     throw new ProtocolError(`${h.kind} from site "${h.site}": ${what}`, 'malformed');
   };
-  if (typeof meta !== 'object' || meta === null) return bad('payload meta is not an object');
-  if (meta.round !== h.round) bad(`payload says round ${meta.round}, header says ${h.round}`);
-  if (!Number.isInteger(meta.weights) || meta.weights < 0) bad('field "weights" must be a non-negative integer');
-  if (!Number.isFinite(meta.numExamples) || meta.numExamples < 0) bad('field "numExamples" must be a number >= 0');
+  if (typeof raw !== 'object' || raw === null) return bad('payload meta is not an object');
+  // Decoded JSON from a site: every field is checked before the meta is used as a ResultMeta.
+  const meta = raw as Partial<Record<keyof ResultMeta, unknown>>;
+  if (meta.round !== h.round) bad(`payload says round ${JSON.stringify(meta.round)}, header says ${h.round}`);
+  if (typeof meta.weights !== 'number' || !Number.isInteger(meta.weights) || meta.weights < 0) bad('field "weights" must be a non-negative integer');
+  if (typeof meta.numExamples !== 'number' || !Number.isFinite(meta.numExamples) || meta.numExamples < 0) bad('field "numExamples" must be a number >= 0');
   if (typeof meta.metrics !== 'object' || meta.metrics === null) bad('field "metrics" must be an object');
 }

@@ -92,7 +92,7 @@ export function dashboardStatus(s: DashboardSources): DashboardStatus {
     siteDetails: siteDetails(s),
     siteCurves: s.history.map((h) => ({
       round: h.round,
-      sites: Object.fromEntries(Object.entries(h.siteEvaluations ?? {}).map(([site, e]) => [site, { auroc: e.auroc, ...(e.loss !== undefined ? { loss: e.loss } : {}) }])),
+      sites: Object.fromEntries(Object.entries((h.siteEvaluations as RoundRecord['siteEvaluations'] | undefined) ?? {}) /* absent in rounds restored from an older state file */.map(([site, e]) => [site, { auroc: e.auroc, ...(e.loss !== undefined ? { loss: e.loss } : {}) }])),
       failed: h.failed.map((f) => ({ site: f.site, reason: f.reason })),
     })),
     events: s.events.list(),

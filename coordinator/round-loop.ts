@@ -108,7 +108,7 @@ export class RoundLoop implements RoundGate {
    */
   settle(error: Error): void {
     if (this.lifecycle.terminal) return;
-    if (this.stopped) this.setState('stopped', this.stopReason);
+    if (this.isStopped()) this.setState('stopped', this.stopReason);
     else this.setState('failed', error.message);
   }
 
@@ -165,12 +165,13 @@ export class RoundLoop implements RoundGate {
   }
 
   stop(reason: string): void {
-    if (this.stopped) return;
+    if (this.isStopped()) return;
     this.stopping.abort(reason);
     this.collector?.abort(reason);
   }
 
-  private get stopped(): boolean {
+  /** A method, not a getter: stop() sets it during awaits, which TypeScript's narrowing of a property cannot see. */
+  private isStopped(): boolean {
     return this.stopping.signal.aborted;
   }
 
@@ -186,14 +187,14 @@ export class RoundLoop implements RoundGate {
    */
   private awaitRejoin(c: RoundCollector, site: string, reason: string): boolean {
     const grace = this.o.quorum.rejoinGraceMs;
-    if (c.kind === 'fit' || grace <= 0 || this.stopped) return false;
+    if (c.kind === 'fit' || grace <= 0 || this.isStopped()) return false;
     if (this.rejoinTimers.has(site)) return true;
     const t = setTimeout(() => {
       this.rejoinTimers.delete(site);
       this.pending.delete(site);
       c.fail(site, `${reason}, and was not back within ${grace / 1000}s`);
     }, grace);
-    t.unref?.();
+    t.unref();
     this.rejoinTimers.set(site, t);
     this.o.log.warn('waiting for a site to come back', { site, round: c.round, kind: c.kind, withinSeconds: grace / 1000 });
     return true;
@@ -234,7 +235,7 @@ export class RoundLoop implements RoundGate {
     }
     await c.finished;
     // Who failed and why, for /api/status and the event log (a stop's abort is not a site's failure).
-    if (!this.stopped)
+    if (!this.isStopped())
       for (const f of c.failures.values()) {
         this.o.directory.recordFailure(f.site, c.round, f.reason);
         this.o.log.warn('round failure', { round: c.round, kind: c.kind, site: f.site, reason: f.reason });
@@ -267,7 +268,7 @@ export class RoundLoop implements RoundGate {
     const saved = o.store?.load();
     crashPoint(this.state, this.round);
     await waitForStartQuorum(o.trainingSites, o.directory, o.quorum, this.stopping.signal, o.log);
-    if (this.stopped) throw new Error('stopped');
+    if (this.isStopped()) throw new Error('stopped');
 
     const setup = saved ? this.restoreSetup(saved) : await this.agree();
     const { spec, space, balance } = setup;
@@ -288,14 +289,14 @@ export class RoundLoop implements RoundGate {
     if (monitor && this.decisionReport) this.decisionReport = { ...this.decisionReport, health: monitor.health };
     this.modelSize = global.length;
     const context = { featureSpace: space, prior: this.prior!, model: spec, ...(balance ? { balance } : {}) };
-    for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.stopped; r++) {
+    for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.isStopped(); r++) {
       this.round = r;
       const t0 = Date.now();
       this.setState('training', `round ${r} of ${o.rounds}`);
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
-      if (this.stopped) break; // an aborted round is not committed: a restart runs it again
+      if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
       const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
       if (next) global = next;
@@ -314,7 +315,7 @@ export class RoundLoop implements RoundGate {
       o.onEvent?.({ type: 'round', record });
     }
 
-    if (this.stopped) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
+    if (this.isStopped()) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
     // Final evaluation of the last global model at every site, test-only sites included.
     this.round = o.rounds + 1;
     this.setState('evaluating', 'final evaluation');
@@ -324,7 +325,7 @@ export class RoundLoop implements RoundGate {
       { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context },
       global,
     );
-    if (this.stopped) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
+    if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     return finalOutcome({
       ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
       decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log,

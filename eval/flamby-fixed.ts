@@ -58,12 +58,12 @@ export interface FixedSplitData {
 }
 
 export function readFlambySplit(path = FLAMBY_SPLIT_FILE): { source: string; generatedWith: string; centres: Record<string, FlambyCentreSplit> } {
-  const j = JSON.parse(readFileSync(path, 'utf8')) as { source?: unknown; generatedWith?: unknown; centres?: Record<string, Partial<FlambyCentreSplit>> };
+  const j = JSON.parse(readFileSync(path, 'utf8')) as { source?: unknown; generatedWith?: unknown; centres?: Record<string, Partial<FlambyCentreSplit>> | null };
   const ints = (v: unknown) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
   if (typeof j.centres !== 'object' || j.centres === null) throw new Error(`${path}: no "centres" object`);
   for (const [c, s] of Object.entries(j.centres))
     if (!ints(s.kept) || !ints(s.test) || typeof s.stratified !== 'boolean') throw new Error(`${path}: centre "${c}" needs kept and test index lists and "stratified"`);
-  return { source: String(j.source ?? ''), generatedWith: String(j.generatedWith ?? ''), centres: j.centres as Record<string, FlambyCentreSplit> };
+  return { source: typeof j.source === 'string' ? j.source : '', generatedWith: typeof j.generatedWith === 'string' ? j.generatedWith : '', centres: j.centres as Record<string, FlambyCentreSplit> };
 }
 
 /**

@@ -53,7 +53,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
           try {
             resolve(checkShape(ChallengeReplySchema, reply, "the coordinator's challenge").nonce);
           } catch (e) {
-            reject(e);
+            reject(asError(e));
           }
         });
       });
@@ -76,7 +76,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
             // The same end as any malformed task: the agent stops with the reason, and the stream goes.
             refused = true;
             if (welcomed) tasks.close(e as Error);
-            else reject(e);
+            else reject(asError(e));
             call.cancel();
             return;
           }
@@ -112,7 +112,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
           try {
             resolve(checkShape(SubmitReplySchema, reply, "the coordinator's reply"));
           } catch (e) {
-            reject(e);
+            reject(asError(e));
           }
         });
         void (async () => {
@@ -127,4 +127,9 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
       client.close();
     },
   };
+}
+
+/** A thrown value as an Error (rejections carry Errors). */
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }

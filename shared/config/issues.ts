@@ -21,7 +21,8 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 
 /** The value as the user wrote it, short enough for one line. */
 function shown(v: unknown): string {
-  const s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+  // JSON.stringify gives undefined for undefined, functions and symbols (its type says string).
+  const s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) as string | undefined);
   return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 

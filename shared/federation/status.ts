@@ -6,6 +6,7 @@
 import type { DebiasingReport } from './debiasing-report.ts';
 import type { FederationState, Transition } from './state.ts';
 import type { DashboardStatus } from './dashboard-status.ts';
+import type { ReadinessReport } from '../readiness/check.ts';
 
 export interface SiteStatus {
   name: string;
@@ -17,7 +18,7 @@ export interface SiteStatus {
   /** The most recent failure (rejected update, timeout...), for the operator. */
   lastError?: string;
   /** Its readiness verdict against the federation summary, from the sums it sent in the statistics round. */
-  readiness?: import('../../shared/readiness/check.ts').ReadinessReport;
+  readiness?: ReadinessReport;
 }
 
 /** One committed round as the status shows it. */

@@ -102,7 +102,7 @@ function caVerifyKey(caCert: x509.X509Certificate, leaf: x509.X509Certificate): 
   const alg = { ...caCert.publicKey.algorithm, ...leaf.signatureAlgorithm };
   const id = JSON.stringify(alg);
   let byAlg = verifyKeys.get(caCert);
-  if (!byAlg) verifyKeys.set(caCert, (byAlg = new Map()));
+  if (!byAlg) verifyKeys.set(caCert, (byAlg = new Map<string, Promise<CryptoKey>>()));
   let key = byAlg.get(id);
   if (!key) {
     key = caCert.publicKey.export(alg, ['verify']);

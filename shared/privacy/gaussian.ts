@@ -11,7 +11,8 @@ export function gaussianNoise(n: number, sigma: number): Float64Array {
   if (sigma === 0) return out;
   const bytes = randomBytes(16 * Math.ceil(n / 2));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const uniform = (o: number) => ((view.getUint32(o) >>> 5) * 67108864 + (view.getUint32(o + 4) >>> 6) + 1) / 9007199254740993; // in (0, 1)
+  // 53 random bits, offset by half a step: strictly inside (0, 1), so log(u) is finite.
+  const uniform = (o: number) => ((view.getUint32(o) >>> 5) * 67108864 + (view.getUint32(o + 4) >>> 6) + 0.5) / 9007199254740992;
   for (let i = 0; i < n; i += 2) {
     const u1 = uniform(8 * i);
     const u2 = uniform(8 * i + 8);

@@ -7,6 +7,7 @@ const MAX_ISSUES = 3;
 const MAX_PATH_SEGMENT = 40;
 
 /** Control characters become '?': an excerpt lands in logs and gRPC details. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it replaces
 const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 

@@ -103,7 +103,7 @@ export class SecAggCoordinator {
     if (!this.sharers.has(m.site)) throw new SecAggRefusal(`a masked input from ${String(m.site)}, which shared no keys`, 'unknown-site');
     if (this.inputs.has(m.site)) throw new SecAggRefusal(`a second masked input from ${m.site}`, 'duplicate');
     if (!(m.masked instanceof Uint32Array) || m.masked.length !== this.vectorLength) {
-      throw new SecAggRefusal(`the masked input from ${m.site} has ${m.masked?.length} values, expected ${this.vectorLength}`, 'malformed');
+      throw new SecAggRefusal(`the masked input from ${m.site} has ${(m.masked as Uint32Array | undefined)?.length} values, expected ${this.vectorLength}`, 'malformed');
     }
     this.inputs.add(m.site);
     for (let i = 0; i < this.vectorLength; i++) this.sum[i] = this.sum[i]! + m.masked[i]!;

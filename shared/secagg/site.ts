@@ -125,7 +125,7 @@ export class SecAggSite {
 
   /** Round 4. The same request again gets the same answer (a retry); any other request is refused. */
   async unmask(req: UnmaskRequest): Promise<UnmaskResponse> {
-    const canonical = JSON.stringify([req.survivors, req.dropped, req.signatures?.map((s) => [s.site, Buffer.from(s.signature).toString('base64')])]);
+    const canonical = JSON.stringify([req.survivors, req.dropped, (req.signatures as UnmaskRequest['signatures'] | undefined)?.map((s) => [s.site, Buffer.from(s.signature).toString('base64')])]);
     if (this.phase === 'done' && this.response) {
       if (canonical === this.answered) return this.response;
       throw new SecAggRefusal(`${this.site} already answered an unmasking request for this round and will not answer a different one`, 'double-request');

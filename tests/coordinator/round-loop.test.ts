@@ -187,8 +187,7 @@ test('a site failing mid-round: gone offline, or its update refused, fails it fo
 });
 
 test('stop requested mid-round: the round is not committed and the state is stopped', async () => {
-  let h: Harness;
-  h = harness({
+  const h: Harness = harness({
     sites: ['a', 'b'],
     rounds: 3,
     behave: (site, t) => {

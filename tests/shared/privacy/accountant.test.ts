@@ -45,7 +45,10 @@ test('gaussianNoise: mean 0 and standard deviation sigma; clipL2 bounds the norm
   const x = gaussianNoise(n, 3);
   let sum = 0;
   let sq = 0;
-  for (const v of x) (sum += v), (sq += v * v);
+  for (const v of x) {
+    sum += v;
+    sq += v * v;
+  }
   const mean = sum / n;
   const sd = Math.sqrt(sq / n - mean * mean);
   assert.ok(Math.abs(mean) < 0.03, `mean ${mean}`); // 4.5 standard errors

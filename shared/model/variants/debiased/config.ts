@@ -222,7 +222,8 @@ export function compileDebiasConfig(raw: unknown = {}, where: string | InputSour
   const at = typeof where === 'string' ? { at: where } : where;
   const given = parseInput(debiasSettingsSchema, raw ?? {}, at);
   const { decide, ...rest } = given;
-  const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  // An explicit undefined leaves the default.
+  const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => (v as unknown) !== undefined));
   const out: DebiasConfig = { ...DEFAULT_DEBIAS_CONFIG, ...set, decide: { ...DEFAULT_DECIDE, ...decide } };
   for (const n of out.suspect)
     if (out.trusted.includes(n)) throw fieldError(at, '', `"${n}" is listed as both suspect and trusted`);
