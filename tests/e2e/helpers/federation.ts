@@ -202,7 +202,9 @@ export class TestFederation {
         YAML.stringify({
           name: 'e2e',
           // Provisioning wants real port numbers; the coordinator is then told to bind port 0 (see below).
-          coordinator: { host: '127.0.0.1', grpcPort: await freePort(), httpPort: await freePort() },
+          // The host goes into the coordinator's TLS certificate, so it is the one the sites dial.
+          coordinator: { host: opts.host ?? '127.0.0.1', grpcPort: await freePort(), httpPort: await freePort() },
+          ...(opts.host !== undefined && opts.host !== '127.0.0.1' ? { allowNonLoopback: true } : {}),
           rounds: opts.rounds,
           model: opts.model ?? { kind: 'baseline', localEpochs: 1 },
           seed: 1,
