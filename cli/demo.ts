@@ -12,6 +12,7 @@ import { provisionFederation } from './provision.ts';
 import type { ResultsFile } from './results.ts';
 import { freePort } from '../shared/net/free-port.ts';
 import { PACKAGE_ROOT } from '../shared/package-root.ts';
+import { HTTP_TOKEN_FILE } from '../shared/net/http-token.ts';
 
 const REPO = PACKAGE_ROOT;
 const BIN = join(REPO, 'bin', 'fedcausal.js');
@@ -121,7 +122,9 @@ export async function runDemo(o: { rounds: number; model: string; runDir?: strin
   writeFileSync(coordYaml, YAML.stringify({ ...cfg, localBaseline: true, runDir }));
 
   out(`fedcausal demo: ${SITES.length} hospitals, ${rounds} rounds of ${model} (FedAvg), separate processes on loopback\n`);
-  out(`  run folder: ${runDir}\n  dashboard:  http://127.0.0.1:${httpPort}/ (while the demo runs)\n\n`);
+  // The dashboard answers only with the coordinator kit's token; the page takes it from the address.
+  const token = readFileSync(join(kits.coordinatorKit, HTTP_TOKEN_FILE), 'utf8').trim();
+  out(`  run folder: ${runDir}\n  dashboard:  http://127.0.0.1:${httpPort}/#token=${token} (while the demo runs)\n\n`);
   const children: ChildProcess[] = [];
   const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
   // Ctrl-C or a kill ends the children too: no process outlives the demo.

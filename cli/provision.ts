@@ -29,6 +29,7 @@ import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
 import { DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
 import { KIT_DIR_MODE, KIT_EXEC_MODE, makeKitDir, writeKitFile, writePki } from './provision-pki.ts';
+import { HTTP_TOKEN_FILE, newHttpToken } from '../shared/net/http-token.ts';
 
 export { isLoopbackHost };
 
@@ -258,6 +259,8 @@ async function writeKits(spec: FederationSpec, dir: string): Promise<string> {
     ...(allowNonLoopback ? { allowNonLoopback: true } : {}),
   });
   writeExecutable(join(ck, 'start.sh'), startScript('coordinator start --config coordinator.yaml'));
+  // The dashboard, /api/status and /metrics answer only with this token (INTERFACES.md).
+  writeKitFile(join(ck, HTTP_TOKEN_FILE), newHttpToken() + '\n');
 
   makeKitDir(join(dir, 'sites'));
   for (const s of sites) {

@@ -8,10 +8,11 @@ import { loadSiteConfig } from '../site-agent/config.ts';
 import { z } from 'zod';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
+import { clientHttpToken } from '../shared/net/http-token.ts';
 
 const T = READINESS_THRESHOLDS;
 
-export const SITE_CHECK_HELP = `usage: fedcausal site check --config site.yaml [--summary FILE|URL] [--json] [--strict]
+export const SITE_CHECK_HELP = `usage: fedcausal site check --config site.yaml [--summary FILE|URL] [--token-file FILE] [--json] [--strict]
 
 Before joining: compares this site's data (its own sums, computed here; nothing is
 sent) with the federation's published summary and prints a verdict with reasons:
@@ -30,15 +31,17 @@ summary cannot be fetched, 2 bad input (config, data, summary file).
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
-async function fetchSummary(address: string): Promise<{ raw: unknown; where: string }> {
+async function fetchSummary(address: string, token: string | undefined): Promise<{ raw: unknown; where: string }> {
   const url = new URL(address);
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/api/summary';
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
   } catch (e) {
     throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}`);
   }
+  if (res.status === 401)
+    throw new InputError(`${url}: the coordinator wants its HTTP token (--token-file FILE or FEDCAUSAL_HTTP_TOKEN, from its operator), or pass the summary as a file with --summary FILE`);
   if (res.status === 404 || res.status === 503)
     throw new Error(`${url}: the coordinator has no summary yet (HTTP ${res.status}: it publishes one after the statistics rounds)`);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
@@ -49,9 +52,9 @@ async function fetchSummary(address: string): Promise<{ raw: unknown; where: str
   }
 }
 
-async function loadSummary(source: string): Promise<{ summary: FederationSummary; where: string }> {
+async function loadSummary(source: string, token: string | undefined): Promise<{ summary: FederationSummary; where: string }> {
   if (isUrl(source)) {
-    const { raw, where } = await fetchSummary(source);
+    const { raw, where } = await fetchSummary(source, token);
     return { summary: parseFederationSummary(raw, where), where };
   }
   const text = readInputFile(source, 'federation summary');
@@ -75,13 +78,13 @@ export function renderReport(site: string, summary: FederationSummary, where: st
 
 /** `fedcausal site check`; returns the exit code (InputError -> 2 is the CLI's). */
 export async function siteCheck(argv: string[], out: (s: string) => void): Promise<number> {
-  const v = parseFlags(argv, { config: text(), summary: text().optional(), json: z.boolean().default(false), strict: z.boolean().default(false) });
+  const v = parseFlags(argv, { config: text(), summary: text().optional(), 'token-file': text().optional(), json: z.boolean().default(false), strict: z.boolean().default(false) });
   if (v === 'help') return out(SITE_CHECK_HELP), 0;
   const cfg = loadSiteConfig(v.config);
   const table = loadSiteTable(cfg.schema, cfg.data);
   // The rows a site must have to train at all (check-data's rule); failing it is bad input.
   checkSiteRows(table, { label: describeLabel(cfg.schema) });
-  const { summary, where } = await loadSummary(v.summary ?? cfg.coordinatorHttpAddress);
+  const { summary, where } = await loadSummary(v.summary ?? cfg.coordinatorHttpAddress, clientHttpToken(v['token-file']));
   if (summary.federation !== cfg.federation)
     throw new InputError(`${where}: summary of federation "${summary.federation}", not "${cfg.federation}" (the site's)`);
   const report = checkReadiness(siteSums(cfg.schema, table), summary);

@@ -9,6 +9,7 @@ import { CoordinatorMetrics, metricsSourceFromStatus } from './metrics/coordinat
 import { FEDERATION_STATES } from '../shared/federation/state.ts';
 import { loadCoordinatorTls } from '../shared/pki/kit-tls.ts';
 import { openTrustStore } from '../shared/pki/trust-store.ts';
+import { loadKitHttpToken } from '../shared/net/http-token.ts';
 import { startHttpServer } from './http/server.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
 import type { FederationOutcome } from './round-loop.ts';
@@ -42,6 +43,7 @@ export async function startCoordinator(
   const cfg = loadCoordinatorConfig(configPath);
   // Before anything else starts: a kit without its TLS files is refused, never served in plaintext.
   const tlsFiles = loadCoordinatorTls(configPath);
+  const httpToken = loadKitHttpToken(configPath);
   const trust = await openTrustStore({
     caPath: tlsFiles.caPath,
     crlPath: tlsFiles.crlPath,
@@ -114,7 +116,7 @@ export async function startCoordinator(
   const metrics = new CoordinatorMetrics(metricsSourceFromStatus(status), FEDERATION_STATES);
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust } });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
-  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log }).catch(async (e: Error) => {
+  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {
     await grpcServer.close();
     throw e;
   });

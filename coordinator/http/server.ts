@@ -11,6 +11,7 @@ import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
 import type { FederationStatus } from '../../shared/federation/status.ts';
 import { dashboardAssets, type DashboardAssets } from './dashboard-assets.ts';
 import { summaryReply, type SummarySource } from './summary.ts';
+import { bearerMatches } from '../../shared/net/http-token.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -20,6 +21,12 @@ export interface HttpServerOptions {
   summary?: SummarySource;
   metrics: MetricsEndpoint;
   log?: Logger;
+  /**
+   * The bearer token every endpoint but /healthz requires (INTERFACES.md); the coordinator
+   * always sets it. The page's script and stylesheet carry no federation data and stay open,
+   * so a browser can load the page, which then sends the token it was given (#token=...).
+   */
+  token?: string;
   /** The dashboard's script and stylesheet (default: the bundle, see dashboard-assets.ts). */
   assets?: () => Promise<DashboardAssets>;
 }
@@ -47,6 +54,18 @@ interface Reply {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Open without a token: liveness, and the page's static script and stylesheet (no data in them). */
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/dashboard.js', '/dashboard.css']);
+
+function dashboardPage(): Reply & { headers: Record<string, string> } {
+  return {
+    status: 200,
+    type: 'text/html; charset=utf-8',
+    body: DASHBOARD_HTML,
+    headers: { 'content-security-policy': DASHBOARD_CSP, 'x-frame-options': 'DENY' },
+  };
+}
+
 function json(status: number, doc: unknown, headers?: Record<string, string>): Reply {
   return { status, type: JSON_TYPE, body: JSON.stringify(doc) + '\n', headers };
 }
@@ -70,6 +89,11 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return json(405, { error: `method ${req.method} not allowed`, allowed: ['GET', 'HEAD'] }, { allow: 'GET, HEAD' });
     opts.metrics.httpRequest(route);
+    if (opts.token !== undefined && !OPEN_ROUTES.has(route) && !bearerMatches(req.headers.authorization, opts.token)) {
+      // The page itself still comes back (with 401), so a browser given #token=... can use it.
+      if (route === '/') return { ...dashboardPage(), status: 401, headers: { ...dashboardPage().headers, 'www-authenticate': 'Bearer realm="fedcausal"' } };
+      return json(401, { error: 'this endpoint requires Authorization: Bearer TOKEN (the http-token file of the coordinator kit)' }, { 'www-authenticate': 'Bearer realm="fedcausal"' });
+    }
     switch (route) {
       case '/healthz':
         return { status: 200, type: 'text/plain; charset=utf-8', body: 'ok' };
@@ -86,12 +110,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
       case '/dashboard.css':
         return asset('css');
       case '/':
-        return {
-          status: 200,
-          type: 'text/html; charset=utf-8',
-          body: DASHBOARD_HTML,
-          headers: { 'content-security-policy': DASHBOARD_CSP, 'x-frame-options': 'DENY' },
-        };
+        return dashboardPage();
     }
   }
 

@@ -16,7 +16,6 @@ import { until, withFederation } from './helpers/federation.ts';
 const SITES = ['cleveland', 'hungary', 'va'];
 const VICTIM = 'va';
 const ROUNDS = 6;
-const TOKEN = 'e2e-token';
 
 const text = (page: Page, sel: string) => page.locator(sel).innerText();
 
@@ -57,6 +56,12 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         const auth: (string | undefined)[] = [];
         page.on('request', (r) => r.url().endsWith('/api/status') && auth.push(r.headers().authorization));
 
+        const TOKEN = fed.httpToken;
+        // A wrong token: the server's bearer check answers 401 and the page says so.
+        const stranger = await browser.newPage();
+        await stranger.goto(`${fed.httpUrl}/#token=not-the-token`);
+        await seen(stranger, '#conn', (t) => t.startsWith('token refused (HTTP 401)'), 20_000, 'token refused');
+        await stranger.close();
         await page.goto(`${fed.httpUrl}/#token=${TOKEN}`);
         // The token moved from the address bar into this tab's storage, and every poll sends it.
         await seen(page, '#federation', (t) => t === 'e2e', 10_000, 'the federation name');
@@ -129,10 +134,6 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         assert.equal(await coordinator.exitCode(30_000), 0, coordinator.tail());
         await seen(page, '#conn', (t) => t.startsWith('run finished (finished) · the coordinator has stopped'), 15_000, 'finished and stopped');
         await page.screenshot({ path: join(shots, '5-finished-stopped.png'), fullPage: true });
-
-        // 401 (the server side's bearer check): the page asks for a valid token.
-        await page.route('**/api/status', (r) => r.fulfill({ status: 401, body: '{"error":"unauthorized"}' }));
-        await seen(page, '#conn', (t) => t.startsWith('token refused (HTTP 401)'), 20_000, 'token refused');
 
         assert.deepEqual(problems, [], 'no script errors or CSP violations');
         console.log(`dashboard screenshots: ${['1-live', '2-site-killed', '3-unreachable', '4-finished', '5-finished-stopped'].map((n) => join(shots, `${n}.png`)).join(' ')}`);

@@ -205,3 +205,27 @@ test('close() stops serving, frees the port and is idempotent; a busy port is re
   assert.equal(again.port, server.port);
   await again.close();
 });
+
+test('with a token: every endpoint but /healthz answers 401 without it, 200 with it; the page still loads', async (t) => {
+  const token = 'a-token-of-sufficient-length-0123456789';
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status: fixture, metrics: new CoordinatorMetrics(metricsSourceFromStatus(fixture), FEDERATION_STATES), token });
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${server.port}`;
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  for (const path of ['/api/status', '/metrics', '/api/summary']) {
+    const none = await fetch(url + path);
+    assert.equal(none.status, 401, path);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="fedcausal"', path);
+    assert.match(await none.text(), /requires Authorization: Bearer TOKEN/, path);
+    assert.equal((await fetch(url + path, { headers: { authorization: 'Bearer wrong-token' } })).status, 401, `${path}, wrong token`);
+    assert.equal((await fetch(url + path, { headers: { authorization: token } })).status, 401, `${path}, no Bearer scheme`);
+  }
+  const ok = (path: string) => fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await ok('/api/status')).status, 200);
+  assert.equal((await ok('/metrics')).status, 200);
+  assert.equal((await ok('/')).status, 200);
+  // Without the token the page comes back as 401 (no data in it): a browser given #token=... then sends it.
+  const page = await fetch(`${url}/`);
+  assert.equal(page.status, 401);
+  assert.match(await page.text(), /^<!doctype html>/i);
+});

@@ -333,14 +333,23 @@ export class TestFederation {
     return died ? Promise.race([seen, died]) : seen;
   }
 
+  /** The coordinator kit's HTTP token (every endpoint but /healthz requires it). */
+  get httpToken(): string {
+    return readFileSync(join(this.kits.coordinatorKit, 'http-token'), 'utf8').trim();
+  }
+
+  private authorized(): { headers: Record<string, string> } {
+    return { headers: { authorization: `Bearer ${this.httpToken}` } };
+  }
+
   async getJson<T = unknown>(path: string): Promise<T> {
-    const r = await fetch(this.httpUrl + path);
+    const r = await fetch(this.httpUrl + path, this.authorized());
     if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
     return (await r.json()) as T;
   }
 
   async getText(path: string): Promise<string> {
-    const r = await fetch(this.httpUrl + path);
+    const r = await fetch(this.httpUrl + path, this.authorized());
     if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
     return r.text();
   }

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../../../shared/errors.ts';
+import { bearerMatches, clientHttpToken, loadKitHttpToken, newHttpToken, readTokenFile } from '../../../shared/net/http-token.ts';
+
+test('bearerMatches: only "Bearer <the token>"', () => {
+  const token = newHttpToken();
+  assert.ok(token.length >= 40);
+  assert.notEqual(newHttpToken(), token);
+  assert.equal(bearerMatches(`Bearer ${token}`, token), true);
+  assert.equal(bearerMatches(`bearer ${token}`, token), true);
+  for (const h of [undefined, '', token, `Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Basic ${token}`, 'Bearer '])
+    assert.equal(bearerMatches(h, token), false, String(h));
+});
+
+test('token files: read from the kit, refused when others may read them or when absent', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-token-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'coordinator.yaml');
+  assert.throws(() => loadKitHttpToken(config), (e: unknown) => e instanceof InputError && /http-token is missing: .* Re-provision/.test(e.message));
+  const file = join(dir, 'http-token');
+  writeFileSync(file, 'x'.repeat(43) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  assert.equal(loadKitHttpToken(config), 'x'.repeat(43));
+  chmodSync(file, 0o644);
+  assert.throws(() => readTokenFile(file), new RegExp(`mode 0644 lets other users read the HTTP token; run: chmod 600 ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  chmodSync(file, 0o600);
+  assert.equal(clientHttpToken(file, {}), 'x'.repeat(43));
+  assert.equal(clientHttpToken(undefined, { FEDCAUSAL_HTTP_TOKEN: ' from-env ' }), 'from-env');
+  assert.equal(clientHttpToken(undefined, {}), undefined);
+});
