@@ -29,6 +29,7 @@ test('provision writes a complete kit for the coordinator and each site', async 
   assert.equal(mode(join(out, 'ca', 'root.identity.json')), 0o600);
   assert.deepEqual(readdirSync(join(out, 'coordinator')).sort(), [
     'coordinator.yaml',
+    'http-token',
     'identity.json',
     'manifest.json',
     'root.json',
@@ -37,6 +38,7 @@ test('provision writes a complete kit for the coordinator and each site', async 
     'tls',
   ]);
   assert.deepEqual(readdirSync(join(out, 'coordinator', 'tls')).sort(), ['ca.pem', 'crl.pem', 'server.key.pem', 'server.pem']);
+  assert.equal(mode(join(out, 'coordinator', 'http-token')), 0o600, 'the HTTP token is a secret of the coordinator kit');
   assert.deepEqual(readdirSync(join(out, 'sites')).sort(), SITES.map((s) => s.name).sort());
   for (const s of SITES) {
     assert.deepEqual(readdirSync(join(out, 'sites', s.name)).sort(), [
