@@ -27,7 +27,10 @@ export async function waitForStartQuorum(sites: readonly string[], directory: Si
   const { minSitesToStart: need, startTimeoutMs, waitForAllMs } = q;
   const onlineTraining = () => sites.filter((s) => directory.online().includes(s)).length;
   const t0 = Date.now();
-  const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && Date.now() - t0 >= waitForAllMs);
+  // Set by the timer, not read off the clock: a timer may fire a millisecond before
+  // Date.now() says the time is up, and then nothing would check again until the start timeout.
+  let waitedForAll = waitForAllMs <= 0;
+  const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && waitedForAll);
   if (!ready())
     await new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
@@ -39,7 +42,10 @@ export async function waitForStartQuorum(sites: readonly string[], directory: Si
         else resolve();
       };
       const check = () => ready() && done();
-      const allTimer = setTimeout(check, waitForAllMs);
+      const allTimer = setTimeout(() => {
+        waitedForAll = true;
+        check();
+      }, waitForAllMs);
       const timer = setTimeout(() => {
         if (onlineTraining() >= need) return done();
         done(new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${startTimeoutMs / 1000}s`));

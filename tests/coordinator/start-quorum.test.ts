@@ -1,0 +1,20 @@
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SiteDirectory } from '../../coordinator/directory.ts';
+import { waitForStartQuorum } from '../../coordinator/start-quorum.ts';
+import { silentLogger } from '../../shared/logger.ts';
+
+// Two of three sites online: the start waits waitForAllMs for the third, then goes on.
+const directory = { online: () => ['a', 'b'], onChange: () => () => {} } as unknown as SiteDirectory;
+const quorum = { minSitesToStart: 2, minSitesToAccept: 2, rejoinGraceMs: 0, roundDeadlineMs: 1000, startTimeoutMs: 5000, waitForAllMs: 50 };
+
+test('the wait for every site ends on its own timer, even when the wall clock lags behind it', async (t) => {
+  // A timer may fire a moment before Date.now() says the time is up; frozen here, the clock
+  // never says so. Reading the clock, the wait would run on to the start timeout (5 s).
+  const frozen = Date.now();
+  mock.method(Date, 'now', () => frozen);
+  t.after(() => mock.restoreAll());
+  const started = performance.now();
+  await waitForStartQuorum(['a', 'b', 'c'], directory, quorum, new AbortController().signal, silentLogger);
+  assert.ok(performance.now() - started < 2000, `started after ${Math.round(performance.now() - started)} ms, not at the 50 ms wait`);
+});
