@@ -5,7 +5,7 @@ import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
 import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
-import { CoordinatorMetrics, metricsSourceFromStatus } from './metrics/coordinator-metrics.ts';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 import { FEDERATION_STATES } from '../shared/federation/state.ts';
 import { loadCoordinatorTls } from '../shared/pki/kit-tls.ts';
 import { openTrustStore } from '../shared/pki/trust-store.ts';
@@ -113,7 +113,12 @@ export async function startCoordinator(
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
     ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
   });
-  const metrics = new CoordinatorMetrics(metricsSourceFromStatus(status), FEDERATION_STATES);
+  // The live gauges read the loop and the directory directly: status() builds the whole
+  // dashboard document (past runs from disk included), too much to do once per gauge per scrape.
+  const metrics = new CoordinatorMetrics(
+    { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states() },
+    FEDERATION_STATES,
+  );
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust } });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
   const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {

@@ -91,7 +91,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     opts.metrics.httpRequest(route);
     if (opts.token !== undefined && !OPEN_ROUTES.has(route) && !bearerMatches(req.headers.authorization, opts.token)) {
       // The page itself still comes back (with 401), so a browser given #token=... can use it.
-      if (route === '/') return { ...dashboardPage(), status: 401, headers: { ...dashboardPage().headers, 'www-authenticate': 'Bearer realm="fedcausal"' } };
+      if (route === '/') {
+        const page = dashboardPage();
+        return { ...page, status: 401, headers: { ...page.headers, 'www-authenticate': 'Bearer realm="fedcausal"' } };
+      }
       return json(401, { error: 'this endpoint requires Authorization: Bearer TOKEN (the http-token file of the coordinator kit)' }, { 'www-authenticate': 'Bearer realm="fedcausal"' });
     }
     switch (route) {
