@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { checkKeyFileMode } from '../crypto/key-file-mode.ts';
 import { InputError } from '../errors.ts';
 
 /**
@@ -22,11 +23,9 @@ export function loadKitHttpToken(configPath: string): string {
   return readTokenFile(path);
 }
 
-/** A token file: its first line; refused when others may read it, as key files are. */
+/** A token file: its first line; refused when others may read it, by the key files' check. */
 export function readTokenFile(path: string): string {
-  const mode = statSync(path).mode & 0o777;
-  if (mode & 0o007)
-    throw new InputError(`${path}: mode ${mode.toString(8).padStart(4, '0')} lets other users read the HTTP token; run: chmod 600 ${path}`);
+  checkKeyFileMode(path, 'HTTP token file');
   const token = readFileSync(path, 'utf8').split('\n')[0]!.trim();
   if (token.length < 16) throw new InputError(`${path}: not an HTTP token (expected the line provision wrote)`);
   return token;

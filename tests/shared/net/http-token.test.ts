@@ -26,7 +26,12 @@ test('token files: read from the kit, refused when others may read them or when 
   chmodSync(file, 0o600);
   assert.equal(loadKitHttpToken(config), 'x'.repeat(43));
   chmodSync(file, 0o644);
-  assert.throws(() => readTokenFile(file), new RegExp(`mode 0644 lets other users read the HTTP token; run: chmod 600 ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  assert.throws(
+    () => readTokenFile(file),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message === `HTTP token file ${file} has mode 0644, which lets other users of this host access it; refusing to load it. Fix it with: chmod 600 ${file}`,
+  );
   chmodSync(file, 0o600);
   assert.equal(clientHttpToken(file, {}), 'x'.repeat(43));
   assert.equal(clientHttpToken(undefined, { FEDCAUSAL_HTTP_TOKEN: ' from-env ' }), 'from-env');
