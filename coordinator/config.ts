@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
-import { bool, int, port, real, seed, strict, text } from '../shared/config/fields.ts';
+import { bool, int, names, port, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
@@ -29,6 +29,10 @@ export const coordinatorFileSchema = strict({
     httpPort: port().default(8080),
     /** How long the dashboard and /api/status keep serving a finished run before the process exits (0: not at all). */
     httpLingerSeconds: real(0, MAX_WAIT_SECONDS).default(0),
+    /** The HTTP side's own bind address: the dashboard stays on loopback while gRPC serves the sites. */
+    httpHost: text().default('127.0.0.1'),
+    /** Host header values the HTTP side answers besides its bind address and localhost (coordinator/http/host-check.ts). */
+    httpAllowedHosts: names('host names or IP addresses').default([]),
   }),
   rounds: int(1, MAX_ROUNDS).default(20),
   seed: seed().default(1),
@@ -88,9 +92,11 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const { raw, baseDir } = readConfigFile(path);
   const source = { file: path };
   const c = parseInput(coordinatorFileSchema, raw, source);
-  const { host } = c.listen;
-  if (!isLoopbackHost(host) && !c.allowNonLoopback)
-    throw fieldError(source, 'listen.host', `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
+  for (const field of ['host', 'httpHost'] as const) {
+    const host = c.listen[field];
+    if (!isLoopbackHost(host) && !c.allowNonLoopback)
+      throw fieldError(source, `listen.${field}`, `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
+  }
   const model = compileModelSpec(raw.model, { file: path, at: 'model' });
   const rootPath = resolveFrom(baseDir, c.root);
   const root = loadRootPublicKey(rootPath);

@@ -121,11 +121,13 @@ export async function startCoordinator(
   );
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust } });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
-  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {
+  // HTTP binds on its own (listen.httpHost, loopback by default) and answers the gRPC host's name too.
+  const httpServing = { host: cfg.listen.httpHost, port: cfg.listen.httpPort, allowedHosts: [cfg.listen.host, ...cfg.listen.httpAllowedHosts] };
+  const http = await startHttpServer({ ...httpServing, status, summary: () => fed.loop.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {
     await grpcServer.close();
     throw e;
   });
-  log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.host}:${http.port}/`, sites: cfg.sites.length });
+  log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.httpHost}:${http.port}/`, sites: cfg.sites.length });
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   signal?.addEventListener('abort', onAbort);
   try {

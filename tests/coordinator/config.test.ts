@@ -50,7 +50,7 @@ test('bad fields fail with the file and the field path', async (t) => {
     [(d) => (d.strategy = { name: 'fedadam', beta1: 1 }), 'strategy.beta1: must be a number in [0, 1) (got 1)'],
     [(d) => (d.quorum.minSitesToAccept = 7), 'quorum.minSitesToAccept: must be an integer in [1, 3] (got 7)'],
     [(d) => (d.limits = { chunkKiB: 8 }), 'limits.chunkKiB: must be an integer in [16, 3072] (got 8)'],
-    [(d) => (d.listen.port = 1), 'listen.port: is not a known field; expected one of: host, grpcPort, httpPort, httpLingerSeconds'],
+    [(d) => (d.listen.port = 1), 'listen.port: is not a known field; expected one of: host, grpcPort, httpPort, httpLingerSeconds, httpHost, httpAllowedHosts'],
     [(d) => delete d.federation, 'federation: is required'],
   ];
   for (const [edit, message] of cases) {
