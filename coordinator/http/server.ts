@@ -98,18 +98,23 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
       : { status: 200, type: 'text/css; charset=utf-8', body: a.css };
   }
 
+  /** 421 for a Host this server is not known by (host-check.ts); undefined when it may answer. */
+  function hostRefusal(header: string | undefined, path: string): Reply | undefined {
+    if (ANY_HOST_ROUTES.has(path) || hostAllowed(header)) return undefined;
+    const host = excerpt(header);
+    // Once per name: a rebinding page polling the port must not flood the log.
+    if (!refusedHosts.has(host) && refusedHosts.size < MAX_LOGGED_HOSTS) {
+      refusedHosts.add(host);
+      log.warn('http request for another host refused (421); later ones for this host are not logged', { host, path: excerpt(path) });
+    }
+    // Not the 404 of a known server: a DNS-rebound page learns nothing, not even the routes.
+    return json(421, { error: `this server does not answer for host "${excerpt(hostOf(header) ?? header)}"; use its configured name or address (listen.httpAllowedHosts)` });
+  }
+
   async function handle(req: IncomingMessage): Promise<Reply> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
-    if (!ANY_HOST_ROUTES.has(path) && !hostAllowed(req.headers.host)) {
-      // Not the 404 of a known server: a DNS-rebound page learns nothing, not even the routes.
-      const host = excerpt(req.headers.host);
-      // Once per name: a rebinding page polling the port must not flood the log.
-      if (!refusedHosts.has(host) && refusedHosts.size < MAX_LOGGED_HOSTS) {
-        refusedHosts.add(host);
-        log.warn('http request for another host refused (421); later ones for this host are not logged', { host, path: excerpt(path) });
-      }
-      return json(421, { error: `this server does not answer for host ${JSON.stringify(excerpt(hostOf(req.headers.host) ?? req.headers.host))}; use its configured name or address (listen.httpAllowedHosts)` });
-    }
+    const misdirected = hostRefusal(req.headers.host, path);
+    if (misdirected) return misdirected;
     const route = (ROUTES as readonly string[]).includes(path) ? (path as Route) : undefined;
     if (!route) return json(404, { error: 'not found', path, endpoints: ROUTES });
     if (req.method !== 'GET' && req.method !== 'HEAD')
