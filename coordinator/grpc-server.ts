@@ -68,6 +68,13 @@ export async function startGrpcServer(opts: {
       const sink: TaskSink = {
         async send(task: WireMessage) {
           if (ended) return;
+          // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
+          const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
+          if (!check.ok) {
+            log.warn('peer certificate refused on an open subscription', { code: check.code, reason: check.reason });
+            refuse(refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused')));
+            return;
+          }
           await writeWithBackpressure(call, { header: { header: task.header, signature: task.signature } });
           for await (const c of task.chunks) await writeWithBackpressure(call, { chunk: c });
         },
