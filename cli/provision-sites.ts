@@ -24,7 +24,7 @@ import { COORDINATOR_TLS } from '../shared/pki/kit-tls.ts';
 import { x509 } from '../shared/pki/x509.ts';
 import { issuedTo, openProvisioningDir, replaceKitFile, type ProvisioningDir } from './provision-dir.ts';
 import { KIT_DIR_MODE, writeSiteTls } from './provision-pki.ts';
-import { hostPort, readFederationFile, writeSiteKit } from './provision.ts';
+import { hostPort, readFederationFile, writeSiteKit, type FederationSpec } from './provision.ts';
 
 export interface AddSiteResult {
   site: string;
@@ -46,18 +46,8 @@ export async function addSite(opts: { federationFile: string; dir: string; site:
   if (spec.name !== pd.federation) throw new InputError(`${opts.federationFile}: federation "${spec.name}", but --dir ${opts.dir} holds federation "${pd.federation}"`);
   const entry = spec.sites.find((s) => s.name === site);
   if (!entry) throw new InputError(`--site ${site}: not in the sites of ${opts.federationFile}; add { name: ${site}, data: ... } there first`);
-  const expected = hostPort(spec.coordinator.host, spec.coordinator.grpcPort);
-  if (expected !== pd.manifest.coordinator.grpcAddress)
-    log.warn('the federation file names another coordinator address than the manifest; the new kit uses the manifest\'s', { manifest: pd.manifest.coordinator.grpcAddress, federationFile: expected });
-  const enrolled = pd.manifest.sites.some((s) => s.name === site);
-  if (enrolled && !opts.replace)
-    throw new InputError(`--site ${site}: already enrolled in the federation; to give it new keys (a lost kit), revoke-site it first, then add-site --replace`);
-  if (enrolled) await requireAllRevoked(pd, site);
-  if (!enrolled && opts.replace) throw new InputError(`--site ${site}: --replace re-keys an enrolled site, and "${site}" is not enrolled`);
+  const schemaBytes = await checkAddable(pd, spec, entry, opts, log);
   const kit = join(pd.dir, 'sites', site);
-  if (existsSync(kit)) throw new InputError(`${kit}: already exists; move the old kit away first (kits are never overwritten)`);
-  if (!existsSync(entry.data)) log.warn('site data file not found on this machine; the site will need it there when it starts', { site, data: entry.data });
-
   const identity = generateIdentity();
   const manifest: FederationManifest = {
     ...pd.manifest,
@@ -77,7 +67,7 @@ export async function addSite(opts: { federationFile: string; dir: string; site:
       site: { name: site, data: entry.data, identity },
       signed,
       rootFile: pd.rootFile,
-      schemaBytes: readFileSync(spec.schema),
+      schemaBytes,
     });
     const cert = await writeSiteTls(pd.ca, pd.caPem, join(pd.caDir, 'issued'), { name: site, dir: building, signingPublicKey: encodeKey(identity.signing.publicKey) });
     serialNumber = cert.serialNumber;
@@ -121,6 +111,35 @@ export async function revokeSite(opts: { dir: string; site: string; reason?: Rev
   for (const path of crls) replaceKitFile(path, next.crlPem);
   log.info('site revoked', { site, serials: fresh, crls });
   return { site, revoked: fresh, crls };
+}
+
+/** Everything add-site refuses, before any key is made; returns the schema's bytes for the kit. */
+async function checkAddable(
+  pd: ProvisioningDir,
+  spec: FederationSpec,
+  entry: { name: string; data: string },
+  opts: { federationFile: string; replace?: boolean },
+  log: Logger,
+): Promise<Buffer> {
+  const site = entry.name;
+  const expected = hostPort(spec.coordinator.host, spec.coordinator.grpcPort);
+  if (expected !== pd.manifest.coordinator.grpcAddress)
+    log.warn('the federation file names another coordinator address than the manifest; the new kit uses the manifest\'s', { manifest: pd.manifest.coordinator.grpcAddress, federationFile: expected });
+  const enrolled = pd.manifest.sites.some((s) => s.name === site);
+  if (enrolled && !opts.replace)
+    throw new InputError(`--site ${site}: already enrolled in the federation; to give it new keys (a lost kit), revoke-site it first, then add-site --replace`);
+  if (enrolled) await requireAllRevoked(pd, site);
+  if (!enrolled && opts.replace) throw new InputError(`--site ${site}: --replace re-keys an enrolled site, and "${site}" is not enrolled`);
+  const kit = join(pd.dir, 'sites', site);
+  if (existsSync(kit)) throw new InputError(`${kit}: already exists; move the old kit away first (kits are never overwritten)`);
+  if (!existsSync(entry.data)) log.warn('site data file not found on this machine; the site will need it there when it starts', { site, data: entry.data });
+
+  const schemaBytes = readFileSync(spec.schema);
+  // The coordinator validates every site against its own copy: a kit with another schema would only fail at join.
+  const federationSchema = pd.coordinatorKit && join(pd.coordinatorKit, 'schema.json');
+  if (federationSchema && existsSync(federationSchema) && !schemaBytes.equals(readFileSync(federationSchema)))
+    throw new InputError(`${opts.federationFile}: schema ${spec.schema} differs from the federation's (${federationSchema}); a site must use the coordinator's schema`);
+  return schemaBytes;
 }
 
 async function currentCrl(pd: ProvisioningDir): Promise<VerifiedCrl> {

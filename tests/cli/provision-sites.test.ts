@@ -86,7 +86,12 @@ test('add-site refuses what would mix or overwrite keys', async (t) => {
   await assert.rejects(addSite({ federationFile: federationFile(dir, 3, 'other'), dir: out, site: 'va-long_beach' }), /federation "other", but --dir .* holds federation "heart"/);
   await assert.rejects(addSite({ federationFile: three, dir: dir, site: 'va-long_beach' }), /no ca\/root\.json; expected the folder `fedcausal provision --out` wrote/);
   await assert.rejects(addSite({ federationFile: three, dir: out, site: 'hungary', replace: true }), /--site hungary: its certificate [0-9a-f]+ is still valid; run `fedcausal provision revoke-site --site hungary` first/);
+  const otherSchema = join(dir, 'schema-other.json');
+  writeFileSync(otherSchema, readFileSync(join(DATA, 'schema.json'), 'utf8').replace(/\s+$/, '') + '\n\n');
+  writeFileSync(three, readFileSync(three, 'utf8').replace(/^schema: .*$/m, 'schema: schema-other.json'));
+  await assert.rejects(addSite({ federationFile: three, dir: out, site: 'va-long_beach' }), /schema .*schema-other\.json differs from the federation's \(.*coordinator\/schema\.json\); a site must use the coordinator's schema/);
   assert.equal(readFileSync(join(out, 'ca', 'manifest.json'), 'utf8'), manifestBefore, 'nothing was re-signed');
+  assert.deepEqual(readdirSync(join(out, 'sites')).sort(), ['cleveland', 'hungary'], 'no kit and no temporary folder left');
 });
 
 test('revoke-site revokes only that site, in ca/ and the coordinator kit; a lost kit is then replaced with --replace', async (t) => {
@@ -125,6 +130,9 @@ test('the CLI: --help for each verb, and revoke-site from the command line', asy
   const bad = spawnSync(process.execPath, [BIN, 'provision', 'revoke-site', '--dir', out, '--site', 'hungary', '--reason', 'boredom'], { encoding: 'utf8' });
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--reason: must be one of unspecified, keyCompromise/);
+  const twice = spawnSync(process.execPath, [BIN, 'provision', 'revoke-site', '--dir', out, '--site', 'cleveland', '--site=hungary'], { encoding: 'utf8' });
+  assert.equal(twice.status, 2, twice.stderr);
+  assert.match(twice.stderr, /--site given twice; give it once/);
   const r = spawnSync(process.execPath, [BIN, 'provision', 'revoke-site', '--dir', out, '--site', 'hungary'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^site "hungary" revoked \(serials [0-9a-f]+\)/);
