@@ -1,10 +1,12 @@
 // A site added after provisioning joins without the other kits being regenerated, and a site
-// revoked while the coordinator runs is refused from its next connection, with no restart.
+// revoked while the coordinator runs is refused from its next connection, with no restart;
+// and the running coordinator's HTTP side checks the Host header.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import YAML from 'yaml';
@@ -14,6 +16,15 @@ import { PEER_REFUSED_MESSAGE } from '../../shared/pki/check-peer.ts';
 import { loadSiteTls } from '../../shared/pki/kit-tls.ts';
 import { challengeOf, statusName } from './helpers/grpc-client.ts';
 import { BIN, HEART_FILES, withFederation } from './helpers/federation.ts';
+
+function getWithHost(port: number, path: string, host: string, token?: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host, ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
+      res.resume().on('end', () => resolve({ status: res.statusCode! }));
+    });
+    req.on('error', reject).end();
+  });
+}
 
 function digest(dir: string): string {
   const h = createHash('sha256');
@@ -38,6 +49,11 @@ test('add-site: a new site joins beside untouched kits; revoke-site: refused at 
       fed.editYaml(fed.siteYaml('va'), (c) => ({ ...c, connectTimeoutSeconds: 15 }));
 
       const coordinator = await fed.startCoordinator();
+      // The running coordinator's HTTP side answers only names it is known by (DNS rebinding); /healthz any.
+      const port = Number(new URL(fed.httpUrl).port);
+      assert.equal((await getWithHost(port, '/api/status', `rebound.example:${port}`, fed.httpToken)).status, 421);
+      assert.equal((await getWithHost(port, '/api/status', `localhost:${port}`, fed.httpToken)).status, 200);
+      assert.equal((await getWithHost(port, '/healthz', `10.0.0.9:${port}`)).status, 200);
       const hungaryTls = { address: fed.grpcAddress, tls: loadSiteTls(fed.siteYaml('hungary')) };
       assert.equal(statusName((await challengeOf(hungaryTls)).code), 'OK', 'hungary may connect before the revocation');
 
