@@ -124,7 +124,7 @@ export function targetRows(d: SectionsData): TargetRow[] {
   if (cal)
     rows.push({
       kind: 'target',
-      target: "heart disease, four sites: debiased ECE no worse than the baseline's (after each site's own prior shift, what a deployment applies)",
+      target: "heart disease, four sites: debiased ECE no worse than the baseline's (after each site's own recalibration, what a deployment applies)",
       measured: `${f3(cal.debiased)} vs ${f3(cal.baseline)}, paired by seed ${pairedDifference(d.heartSites!.runs, 'debiased', 'baseline', (c) => c.own?.eceAfter)} (raw scores ${f3(cal.rawDebiased)} vs ${f3(cal.rawBaseline)})`,
       verdict: cal.met ? 'met' : 'missed',
     });
@@ -324,7 +324,7 @@ export function findings(d: SectionsData): string[] {
           'misses by more: its pattern-outcome balancing and backdoor adjustment take away what the missingness pattern ' +
           'says about a site\'s rate); one recalibration fitted on the other sites cannot move both ways. ' +
           (own
-            ? `Each site's own prior shift, fitted on its training rows, brings them to ${f3(own.debiased)} (debiased) and ${f3(own.baseline)} (baseline).`
+            ? `Each site's own recalibration (Platt: slope and intercept), fitted on its training rows, brings them to ${f3(own.debiased)} (debiased) and ${f3(own.baseline)} (baseline).`
             : 'A per-site fit is the fix (not in these stored runs).'),
       );
     const pooled = m.pooled!.mean!.auroc.mean;
