@@ -57,9 +57,8 @@ export function renderCalibration(runs: readonly RunRecord[], configs: readonly 
       'each training site scored with parameters fitted on the other sites\' rows' +
       (hasOwn
         ? '; and after each site\'s own recalibration, p\' = sigmoid(a logit(p) + b), (a, b) fitted by the site on its own ' +
-          'training rows by maximum likelihood with Platt\'s targets (a prior shift only, a = 1, in records stored before the ' +
-          'slope: see each site\'s a below); what a deployment applies to its own scores; the held-out rows scored here are ' +
-          'never the rows it was fitted on; a site whose training rows hold one class fits none.'
+          'training rows by maximum likelihood with Platt\'s targets (what a deployment applies to its own scores; the ' +
+          'held-out rows scored here are never the rows it was fitted on; a site whose training rows hold one class fits none).'
         : '.'),
     '',
     markdownTable(['model', 'ECE, raw scores', 'ECE, federation\'s recalibration', ...(hasOwn ? ['ECE, own recalibration'] : [])], rows),

@@ -40,7 +40,7 @@ describe('fitSiteCalibration', () => {
   it('fitted on training rows, it lowers ECE on other rows of the same site', () => {
     const train = shiftedSite(400, 1.5, 1);
     const test = shiftedSite(400, 1.5, 2);
-    const r = siteCalibrationReport({ labels: train.y, scores: train.p }, { labels: test.y, scores: test.p });
+    const r = siteCalibrationReport({ labels: train.y, scores: train.p }, { labels: test.y, scores: test.p })!;
     assert.ok(Math.abs(r.eceBefore - ece(test.y, test.p)) < 1e-12);
     assert.ok(r.eceAfter < r.eceBefore / 2, `${r.eceAfter} vs ${r.eceBefore}`);
   });
