@@ -37,6 +37,13 @@ const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(3)}` : '-');
 
 /** Every target of METHOD.md / the issue that the sections present can check. */
+/** How many of the fixed split's train rows the federated rows train on, and how many sites of one class among them. */
+function fixedTrainRows(f: NonNullable<NonNullable<SectionsData['flamby']>['fixed']>): string {
+  const trains = f.counts.filter((c) => c.trains);
+  const one = trains.filter((c) => c.oneClass).map((c) => c.site);
+  return `; trained on ${trains.reduce((a, c) => a + c.nTrain, 0)} of ${f.counts.reduce((a, c) => a + c.nTrain, 0)} train rows` + (one.length ? ` (${one.join(', ')}: one class, training)` : '');
+}
+
 export function targetRows(d: SectionsData): TargetRow[] {
   const rows: TargetRow[] = [];
   if (d.loso) {
@@ -116,7 +123,7 @@ export function targetRows(d: SectionsData): TargetRow[] {
     rows.push({
       kind: 'target',
       target: `FLamby's own fixed split: the same row reaches FLamby's pooled ${f3(t.target)}`,
-      measured: `${d.flamby.configs.find((c) => c.id === t.best)?.label ?? t.best}: ${fmtMeanStd(t.accuracy)} (${signed(t.accuracy.mean - t.target)})`,
+      measured: `${d.flamby.configs.find((c) => c.id === t.best)?.label ?? t.best}: ${fmtMeanStd(t.accuracy)} (${signed(t.accuracy.mean - t.target)})${fixedTrainRows(d.flamby.fixed)}`,
       verdict: t.verdict,
     });
   }
