@@ -1,5 +1,5 @@
 import { loadSchema } from '../shared/data/schema.ts';
-import { checkSiteRows, describeLabel, loadSiteTable, MIN_ROWS } from '../shared/data/table.ts';
+import { checkSiteRows, describeLabel, loadSiteTable, MIN_ROWS, singleClassNote } from '../shared/data/table.ts';
 import { text } from '../shared/config/fields.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { parseFlags } from '../shared/config/flags.ts';
@@ -11,8 +11,9 @@ table (one row per pattern: which modalities are present, rows, positives), with
 training. Exits 2 naming the file, row (its line in the file, header counted) and
 column at fault on bad input: a value that is not a plain decimal number, a label
 or category the schema does not allow, a value outside its declared range or far
-outside the column's spread, a header missing a schema column, fewer than
-${MIN_ROWS} rows, or rows of one class only.
+outside the column's spread, a header missing a schema column, or fewer than
+${MIN_ROWS} rows. Rows of one class only are allowed (the site trains) and reported
+with a warning line naming what such a site does not compute.
 `;
 
 export function checkData(argv: string[], out: (s: string) => void): number {
@@ -39,6 +40,9 @@ export function checkData(argv: string[], out: (s: string) => void): number {
     });
   out(`${v.data}: ${t.labels.length} rows, ${counts.size} missingness patterns, ${t.labels.reduce((a, b) => a + b, 0)} positive\n`);
   out(`modalities (pattern order): ${names.join(', ')}\n`);
+  // The same words the site agent says at start; check-data reads the whole file as training rows.
+  const oneClass = singleClassNote(v.data, t.labels, { label: describeLabel(schema) });
+  if (oneClass) out(`warning: ${oneClass}\n`);
   const labelValues = t.labelValues;
   if (!schema.label.values && labelValues) {
     const found = [...labelValues].sort((a, b) => a[0] - b[0]).map(([v, n]) => `${v} (${n})`).join(', ');

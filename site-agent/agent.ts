@@ -11,6 +11,7 @@ import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
+import { singleClassNote, singleClassOf } from '../shared/data/table.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { checkShape } from '../shared/protocol/check.ts';
@@ -78,7 +79,11 @@ export class SiteAgent {
   joined = false;
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
 
-  constructor(private readonly opts: SiteAgentOptions) {}
+  constructor(private readonly opts: SiteAgentOptions) {
+    // Training rows of one class train; what they cannot give is said once, at start.
+    const note = singleClassNote(`site "${opts.site}"`, opts.data.train.labels, { heldOut: opts.data.test.labels });
+    if (note) opts.log.warn(note);
+  }
 
   private seal(kind: string, round: number, payload: Uint8Array): WireMessage {
     const sealer = new PayloadSealer({ federation: this.opts.federation, round, site: this.opts.site, kind }, payload, {
@@ -250,7 +255,8 @@ export class SiteAgent {
     }
     // evaluate
     let localEvaluation;
-    if (task.config.localBaseline && enc.train.n > 0) {
+    // A local-only model of one class has nothing to rank with: absent, as the start warning said.
+    if (task.config.localBaseline && enc.train.n > 0 && singleClassOf(data.train.labels) === undefined) {
       const t0 = performance.now();
       localEvaluation = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
       log.info('local-only model evaluated', { auroc: localEvaluation.auroc, trainMs: Math.round(performance.now() - t0) });

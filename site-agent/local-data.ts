@@ -10,8 +10,9 @@ export interface LocalData {
 
 /**
  * Splits a site's file (stratified, seeded), or uses a fixed holdout file whole. A file
- * the site trains on must have at least `minRows` rows (default MIN_ROWS) and both
- * classes (checkSiteRows); a test-only or holdout file is scored as it is.
+ * the site trains on must have at least `minRows` rows (default MIN_ROWS; checkSiteRows);
+ * rows of one class train too (the agent warns: singleClassNote); a test-only or
+ * holdout file is scored as it is.
  */
 export function prepareLocalData(
   table: SiteTable,

@@ -160,13 +160,19 @@ test('check-data refuses a one-row file, naming the minimum row count', { timeou
   await assertRefused(['--schema', HEART_SCHEMA, '--data', file], new RegExp(`^fedcausal check-data: ${escape(file)}: 1 data row, fewer than the minimum row count of 20`));
 });
 
-test('check-data refuses a file of one class, naming the class and the label', { timeout: 30_000 }, async () => {
+test('check-data accepts a file of one class (the site trains), with a warning naming the class, the label and what is not computed', { timeout: 30_000 }, async () => {
   const { file, rows } = oneClassFile(dir);
   assert.ok(rows >= 20);
-  await assertRefused(
-    ['--schema', HEART_SCHEMA, '--data', file],
-    new RegExp(`${escape(file)}: all ${rows} rows are of class 0 \\("num" > 0 is false in every row\\); a site needs rows of both classes`),
+  const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', file]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(
+    r.stdout,
+    new RegExp(`warning: ${escape(file)}: all ${rows} training rows are of class 0 \\("num" > 0 is false in every row\\); the site trains.*own recalibration and its local-only baseline are reported as absent\\n`),
   );
+  assert.equal(patternTable(r.stdout).size > 0, true);
+  // A file of both classes says nothing of the kind.
+  const both = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', HEART_FILES.cleveland!]);
+  assert.doesNotMatch(both.stdout, /warning:/);
 });
 
 test('check-data on a misnamed header names the missing column, the header found and a close match', { timeout: 30_000 }, async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
-import { checkSiteRows, closeMatch, loadSiteTable, MIN_ROWS, parseSiteTable } from '../../../shared/data/table.ts';
+import { checkSiteRows, closeMatch, loadSiteTable, MIN_ROWS, parseSiteTable, singleClassNote, singleClassOf } from '../../../shared/data/table.ts';
 import { InputError } from '../../../shared/errors.ts';
 import { prepareLocalData } from '../../../site-agent/local-data.ts';
 
@@ -199,21 +199,23 @@ test('checkSiteRows: fewer than MIN_ROWS rows is refused, with the minimum named
   checkSiteRows(parseSiteTable(schema, text(rows(20)), 'f.csv'));
 });
 
-test('checkSiteRows: one class only is refused, naming the class and the outcome', () => {
+test('checkSiteRows: one class only is allowed; singleClassNote names the class, the outcome and what is not computed', () => {
   const body = rows().map((r) => {
     r[4] = '2';
     return r;
   });
   const t = parseSiteTable(schema, text(body), 'f.csv');
-  refuses(
-    () => checkSiteRows(t, { label: '"y" > 0' }),
-    'f.csv: all 30 rows are of class 1 ("y" > 0 is true in every row); a site needs rows of both classes (0 and 1)',
+  checkSiteRows(t, { label: '"y" > 0' });
+  assert.equal(singleClassOf(t.labels), 1);
+  assert.equal(
+    singleClassNote('site "s"', t.labels, { label: '"y" > 0' }),
+    'site "s": all 30 training rows are of class 1 ("y" > 0 is true in every row); the site trains and its rows count in the ' +
+      "federation's model, but what needs both classes in its training rows is not computed: its own recalibration and its " +
+      'local-only baseline are reported as absent',
   );
-  const zeros = rows().map((r) => {
-    r[4] = '0';
-    return r;
-  });
-  refuses(() => checkSiteRows(parseSiteTable(schema, text(zeros), 'f.csv')), /^f\.csv: all 30 rows are of class 0; a site needs rows of both classes/);
+  assert.match(singleClassNote('f.csv', new Uint8Array(30), { heldOut: new Uint8Array(9) })!, /^f\.csv: all 30 training rows are of class 0; .*; its held-out rows hold one class too, so their AUROC is absent/);
+  assert.equal(singleClassNote('f.csv', Uint8Array.of(0, 1, 1)), undefined);
+  assert.equal(singleClassOf([]), undefined);
 });
 
 // Headers.
