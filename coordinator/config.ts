@@ -7,11 +7,16 @@ import { loadSchema, type Schema } from '../shared/data/schema.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import { compileModelSpec } from '../shared/model/factory.ts';
+import { MAX_META_BYTES } from '../shared/protocol/frame.ts';
 import type { EnrolledSite } from './directory.ts';
 import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
 import type { Quorum } from './round-loop.ts';
 import { DEFAULT_STRATEGY, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
 import type { StrategyOptions } from './strategy/strategy.ts';
+import { DEFAULT_MAX_EXAMPLES_PER_SITE, DEFAULT_RESULT_META_KIB, type ResultBounds } from './result-bounds.ts';
+import { DEFAULT_UPDATE_NORM_MULTIPLE } from './update-clip.ts';
+import { DEFAULT_REFUSAL_LOG_PER_MINUTE } from './refusal-log.ts';
+import { DEFAULT_FRAME_TIMEOUT_SECONDS, DEFAULT_MAX_STREAMS_PER_CONNECTION, defaultMaxConnections, type ConnectionLimits } from './connection-limits.ts';
 
 /** The most sites a quorum may name; the manifest's site count bounds it further. */
 export const MAX_SITES = 100_000;
@@ -58,6 +63,16 @@ export const coordinatorFileSchema = strict({
     maxPayloadMiB: real(1, 65536).default(2048),
     chunkKiB: int(16, 3072).default(1024),
     maxMessageAgeSeconds: real(10, MAX_WAIT_SECONDS).default(600),
+    // Bounded influence of one site (result-bounds.ts, update-clip.ts; docs/configuration.md).
+    maxExamplesPerSite: int(1, 1e12).default(DEFAULT_MAX_EXAMPLES_PER_SITE),
+    maxUpdateNorm: real(1e-9, 1e12).optional(),
+    updateNormMultiple: real(1, 1e6).default(DEFAULT_UPDATE_NORM_MULTIPLE),
+    resultMetaKiB: int(16, MAX_META_BYTES / 1024).default(DEFAULT_RESULT_META_KIB),
+    // Resources one peer may hold (connection-limits.ts, refusal-log.ts).
+    maxConnections: int(1, 1e6).optional(),
+    maxStreamsPerConnection: int(4, 1000).default(DEFAULT_MAX_STREAMS_PER_CONNECTION),
+    frameTimeoutSeconds: real(1, MAX_WAIT_SECONDS).default(DEFAULT_FRAME_TIMEOUT_SECONDS),
+    refusalLogPerMinute: int(1, 1e6).default(DEFAULT_REFUSAL_LOG_PER_MINUTE),
   }).prefault({}),
   allowNonLoopback: bool().default(false),
 });
@@ -81,6 +96,10 @@ export interface CoordinatorConfig {
   stateDir: string;
   localBaseline: boolean;
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
+  /** What one site may claim in a result. */
+  bounds: ResultBounds;
+  connections: ConnectionLimits;
+  refusalLogPerMinute: number;
 }
 
 /**
@@ -143,6 +162,18 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       maxChunkSize: c.limits.chunkKiB * 1024,
       maxMessageAgeMs: c.limits.maxMessageAgeSeconds * 1000,
     },
+    bounds: {
+      maxExamplesPerSite: c.limits.maxExamplesPerSite,
+      ...(c.limits.maxUpdateNorm !== undefined ? { maxUpdateNorm: c.limits.maxUpdateNorm } : {}),
+      updateNormMultiple: c.limits.updateNormMultiple,
+      resultMetaBytes: c.limits.resultMetaKiB * 1024,
+    },
+    connections: {
+      maxConnections: c.limits.maxConnections ?? defaultMaxConnections(n),
+      maxStreamsPerConnection: c.limits.maxStreamsPerConnection,
+      frameTimeoutMs: c.limits.frameTimeoutSeconds * 1000,
+    },
+    refusalLogPerMinute: c.limits.refusalLogPerMinute,
   };
 }
 

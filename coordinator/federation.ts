@@ -12,6 +12,8 @@ import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
 import { FileSpool, MemorySpool } from './spool.ts';
 import type { CoordinatorStore } from './state/store.ts';
 import type { RoundConfig, Strategy } from './strategy/strategy.ts';
+import type { ResultBounds } from './result-bounds.ts';
+import { RefusalLog } from './refusal-log.ts';
 
 export interface FederationSettings {
   federation: string;
@@ -27,6 +29,10 @@ export interface FederationSettings {
   localBaseline: boolean;
   identity: Identity;
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
+  /** What one site may claim in a result (coordinator.yaml `limits`); result-bounds.ts defaults when absent. */
+  bounds?: ResultBounds;
+  /** Refusal log lines per reason per minute; refusal-log.ts default when absent. */
+  refusalLogPerMinute?: number;
   /** 'file' keeps coordinator memory flat for large models; 'memory' for in-process simulation. */
   spool: 'file' | 'memory';
   /** Durable state (the coordinator command); simulations run without. */
@@ -77,6 +83,7 @@ export function createFederation(
     seal,
     hooks: modelHooks(s.model, log),
     ...(s.store ? { store: s.store } : {}),
+    ...(s.bounds ? { bounds: s.bounds } : {}),
     log: log.child({ component: 'round-loop' }),
     onEvent,
   });
@@ -88,6 +95,7 @@ export function createFederation(
     limits: s.limits,
     spool: (site) => (s.spool === 'file' ? new FileSpool(site) : new MemorySpool()),
     log: log.child({ component: 'endpoint' }),
+    refusalLog: new RefusalLog(log.child({ component: 'endpoint' }), s.refusalLogPerMinute),
     onReject,
     ...(meter ? { onBytes: (n: number) => meter.payloadBytes('in', n) } : {}),
   });

@@ -29,6 +29,9 @@ import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import { acceptByQuorum } from './strategy/acceptance.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
+import { checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
+import { HeldUpdates, type Replay } from './update-clip.ts';
+import { RejoinGrace } from './rejoin-grace.ts';
 
 export type { Quorum } from './start-quorum.ts';
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
@@ -53,6 +56,8 @@ export interface RoundLoopOptions {
   hooks: ModelHooks;
   /** Durable state: each committed round is saved, a restart resumes from the last one, and the end marks it finished. */
   store?: CoordinatorStore;
+  /** What one site may claim in a result (coordinator.yaml `limits`); DEFAULT_RESULT_BOUNDS when absent. */
+  bounds?: ResultBounds;
   log: Logger;
   onEvent?: (e: { type: 'state'; state: FederationState; round: number } | { type: 'round'; record: RoundRecord }) => void;
 }
@@ -73,10 +78,15 @@ export class RoundLoop implements RoundGate {
   });
   private collector: RoundCollector | undefined;
   private aggregation: Aggregation | undefined;
+  /** This fit round's updates, clipped in when it closes; each site's stage-1 rows, the weight it may claim (rowsKept: false when resumed from older state). */
+  private held: HeldUpdates | undefined;
+  private readonly siteRows = new Map<string, number>();
+  private rowsKept = true;
+  private readonly bounds: ResultBounds;
   private modelSize = 0;
   private readonly pending = new Map<string, WireMessage>();
   /** Sites a statistics or evaluation round still waits for after they went offline. */
-  private readonly rejoinTimers = new Map<string, NodeJS.Timeout>();
+  private readonly rejoin: RejoinGrace;
   /** Aborted by stop(): ends the quorum wait at once; its reason is the stop's. */
   private readonly stopping = new AbortController();
   prior: PatternPrior | undefined;
@@ -87,6 +97,8 @@ export class RoundLoop implements RoundGate {
 
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
+    this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
+    this.rejoin = new RejoinGrace(o.quorum.rejoinGraceMs, o.log);
   }
 
   get state(): FederationState {
@@ -120,12 +132,12 @@ export class RoundLoop implements RoundGate {
   // ---- RoundGate (called by the endpoint) ----
   expectation(site: string) {
     const c = this.collector;
-    return c && c.expects(site) ? { round: c.round, kind: resultKind(c.kind, c.stage) } : undefined;
+    if (!c || !c.expects(site)) return undefined;
+    return { round: c.round, kind: resultKind(c.kind, c.stage), maxPayloadBytes: maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes) };
   }
 
   connected(site: string): void {
-    clearTimeout(this.rejoinTimers.get(site));
-    this.rejoinTimers.delete(site);
+    this.rejoin.cancel(site);
     const task = this.pending.get(site);
     if (task) void this.send(site, task);
   }
@@ -143,7 +155,7 @@ export class RoundLoop implements RoundGate {
     this.pending.delete(site);
   }
 
-  deliver(site: string, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
+  deliver(site: string, meta: ResultMeta, replay: Replay, release: () => void = () => {}): void {
     const c = this.collector;
     if (!c || !c.expects(site)) throw new ProtocolError(`no result expected from site "${site}" now`, 'not-expected');
     if (meta.kind !== c.kind) throw new ProtocolError(`expected a ${c.kind} result, got ${meta.kind}`, 'malformed');
@@ -151,13 +163,17 @@ export class RoundLoop implements RoundGate {
       // The site's own check failed (a non-finite loss or weights): it sat this round out.
       this.pending.delete(site);
       c.fail(site, `site reported a failure: ${meta.error.slice(0, 200)}`);
+      release();
       return;
     }
+    checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
+    if (c.kind === 'stats' && (c.stage ?? 1) === 1) this.siteRows.set(site, meta.numExamples);
     if (c.kind === 'fit') {
       if (meta.weights !== this.modelSize)
         throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
-      replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
-    }
+      // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
+      this.held!.hold(site, meta.numExamples, replay, release);
+    } else release();
     this.pending.delete(site);
     this.o.directory.recordCompleted(site, c.kind === 'fit' ? meta.numExamples : undefined);
     c.resolve(site, meta);
@@ -179,25 +195,9 @@ export class RoundLoop implements RoundGate {
     return String(this.stopping.signal.reason);
   }
 
-  /**
-   * A statistics or final-evaluation round cannot do without a site as a training round
-   * can (its sums or its held-out evaluation would be missing from the run): a site that
-   * is offline keeps its task for a grace period, so a site its supervisor restarts
-   * answers it. Training rounds fail such a site at once: the quorum carries them.
-   */
+  /** Gives an offline site of a statistics or evaluation round time to come back (rejoin-grace.ts). */
   private awaitRejoin(c: RoundCollector, site: string, reason: string): boolean {
-    const grace = this.o.quorum.rejoinGraceMs;
-    if (c.kind === 'fit' || grace <= 0 || this.isStopped()) return false;
-    if (this.rejoinTimers.has(site)) return true;
-    const t = setTimeout(() => {
-      this.rejoinTimers.delete(site);
-      this.pending.delete(site);
-      c.fail(site, `${reason}, and was not back within ${grace / 1000}s`);
-    }, grace);
-    t.unref();
-    this.rejoinTimers.set(site, t);
-    this.o.log.warn('waiting for a site to come back', { site, round: c.round, kind: c.kind, withinSeconds: grace / 1000 });
-    return true;
+    return this.rejoin.wait(c, site, reason, this.isStopped(), () => this.pending.delete(site));
   }
 
   // ---- the loop ----
@@ -242,8 +242,7 @@ export class RoundLoop implements RoundGate {
       }
     this.collector = undefined;
     for (const s of sites) this.pending.delete(s);
-    for (const t of this.rejoinTimers.values()) clearTimeout(t);
-    this.rejoinTimers.clear();
+    this.rejoin.clear();
     return c;
   }
 
@@ -260,6 +259,8 @@ export class RoundLoop implements RoundGate {
     } catch (e) {
       this.settle(e as Error);
       throw e;
+    } finally {
+      this.held?.release();
     }
   }
 
@@ -295,8 +296,12 @@ export class RoundLoop implements RoundGate {
       this.setState('training', `round ${r} of ${o.rounds}`);
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
+      this.held = new HeldUpdates(global, this.bounds);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
-      if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again
+      if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again (finally releases the held updates)
+      for (const x of this.held.applyTo(this.aggregation, o.trainingSites.filter((s) => c.results.has(s))))
+        o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
+      this.held = undefined;
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
       const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
       if (next) global = next;
@@ -366,7 +371,7 @@ export class RoundLoop implements RoundGate {
         o.log.info('outcome weights published', { ...b.report });
       }
     }
-    return { spec, space, prior: this.prior, readiness: this.readiness, ...(balance ? { balance } : {}) };
+    return { spec, space, prior: this.prior, readiness: this.readiness, siteRows: Object.fromEntries(this.siteRows), ...(balance ? { balance } : {}) };
   }
 
   private restoreSetup(saved: SavedState): FederationSetup {
@@ -374,6 +379,8 @@ export class RoundLoop implements RoundGate {
     this.prior = s.prior;
     this.readiness = s.readiness;
     if (s.decisionReport) this.decisionReport = s.decisionReport;
+    if (s.siteRows) for (const [site, n] of Object.entries(s.siteRows)) this.siteRows.set(site, n);
+    else this.rowsKept = false;
     return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
   }
 

@@ -24,6 +24,8 @@ export interface FederationSetup {
   balance?: OutcomeBalance;
   /** The published summary and each site's readiness verdict (absent in state written before them). */
   readiness?: Readiness;
+  /** Each training site's stage-1 row count, the most weight it may claim (absent in state written before it). */
+  siteRows?: Record<string, number>;
 }
 
 export interface RoundRecord {
