@@ -12,6 +12,7 @@ import { loadSiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { inMemoryTransport } from '../shared/transport/in-memory.ts';
+import type { SiteTransport } from '../shared/transport/types.ts';
 import { prepareLocalData } from '../site-agent/local-data.ts';
 import { SiteAgent } from '../site-agent/agent.ts';
 import { namedPaths, parseFlags } from '../shared/config/flags.ts';
@@ -56,6 +57,10 @@ export interface SimulateOptions {
   localBaseline: boolean;
   secureAggregation: boolean;
   minCellCount?: number;
+  /** Sites a round needs to count (default: every training site). */
+  minSitesToAccept?: number;
+  /** Tests only: wraps a site's transport (a compromised site re-signs what it sends with its own keys). */
+  siteTransport?: (site: string, transport: SiteTransport, keys: { site: Identity; coordinator: Identity }) => SiteTransport;
 }
 
 /** The flags of `fedcausal simulate`, with their defaults and ranges. */
@@ -153,7 +158,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       schema,
       sites: all.map((s) => ({ name: s.name, signingPublicKey: ids.get(s.name)!.signing.publicKey })),
       testSites: o.testSites.map((s) => s.name),
-      quorum: { minSitesToStart: o.sites.length, minSitesToAccept: o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000, rejoinGraceMs: 0, waitForAllMs: 0 },
+      quorum: { minSitesToStart: o.sites.length, minSitesToAccept: o.minSitesToAccept ?? o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000, rejoinGraceMs: 0, waitForAllMs: 0 },
       minCellCount: o.minCellCount ?? DEFAULT_MIN_CELL_COUNT,
       localBaseline: o.localBaseline,
       identity: coordinatorId,
@@ -168,7 +173,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
   );
   const predictions: Prediction[] = [];
   const agents = locals.map((s) => {
-    const transport = inMemoryTransport(fed.service);
+    const inner = inMemoryTransport(fed.service);
+    const transport = o.siteTransport ? o.siteTransport(s.name, inner, { site: ids.get(s.name)!, coordinator: coordinatorId }) : inner;
     const agent = new SiteAgent({
       site: s.name,
       federation: 'simulation',

@@ -208,7 +208,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       checkResultMeta(meta, header);
     } catch (e) {
       spool?.dispose();
-      if (fresh && verified) this.deps.gate.reject(verified, `${reasonOf(e)}: ${excerpt((e as Error).message)}`);
+      if (fresh && verified) this.deps.gate.reject(verified, excerpt((e as Error).message));
       this.refuse(e, verified, msg.header);
     }
     this.deps.directory.touch(header.site);
@@ -231,15 +231,11 @@ export class CoordinatorService implements CoordinatorEndpoint {
       }, release);
     } catch (e) {
       release();
-      this.deps.gate.reject(h.site, `${reasonOf(e)}: ${excerpt((e as Error).message)}`);
+      this.deps.gate.reject(h.site, excerpt((e as Error).message));
       this.refuse(e, h.site);
     }
     return { accepted: true, message: `round ${h.round} ${h.kind} accepted` };
   }
-}
-
-function reasonOf(e: unknown): string {
-  return e instanceof ProtocolError ? e.reason : 'malformed';
 }
 
 function tryParseSite(header: Uint8Array): string | undefined {

@@ -27,6 +27,8 @@ const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).path
 const schema = loadSchema(DIR + 'schema.json');
 const table = loadSiteTable(schema, DIR + 'processed.cleveland.data');
 const STATS = { featureStats: computeFeatureStats(schema, table), patternCounts: countPatternLabels(table.patterns, table.labels) };
+/** Every fake site has the cleveland file's rows: a result's counts must agree with them (result-bounds.ts). */
+const ROWS = table.values.length;
 const MODEL_SIZE = 4;
 const EVAL = { n: 10, auroc: 0.7, accuracy: 0.6, balancedAccuracy: 0.6, ece: 0.1 };
 
@@ -99,7 +101,7 @@ function harness(o: {
       return;
     }
     if (b === 'reject') return loop.reject(site, 'bad signature');
-    const meta: ResultMeta = { round: task.round, kind: task.kind, numExamples: 10, metrics: {}, weights: 0 };
+    const meta: ResultMeta = { round: task.round, kind: task.kind, numExamples: ROWS, metrics: {}, weights: 0 };
     if (b === 'error') meta.error = 'non-finite loss';
     else if (task.kind === 'stats') Object.assign(meta, STATS);
     else if (task.kind === 'evaluate') meta.evaluation = EVAL;
@@ -131,7 +133,7 @@ test('quorum met: every round accepted, the model is the example-weighted mean, 
   const outcome = await alive(h.loop.run());
   await h.loop.end('done', 'complete');
   assert.deepEqual(outcome.history.map((r) => [r.round, r.accepted, r.participants, r.failures]), [[1, true, 3, 0], [2, true, 3, 0]]);
-  // Sites send 1, 2 and 3 everywhere with 10 examples each: the mean is 2.
+  // Sites send 1, 2 and 3 everywhere with as many examples each: the mean is 2.
   assert.deepEqual([...outcome.globalModel], [2, 2, 2, 2]);
   assert.deepEqual(h.sentGlobals.get(2), [2, 2, 2, 2], 'round 2 starts from round 1\'s model');
   assert.deepEqual(outcome.problems, []);
