@@ -72,6 +72,11 @@ export class CoordinatorService implements CoordinatorEndpoint {
     this.refusals = deps.refusalLog ?? new RefusalLog(deps.log);
   }
 
+  /** Logs the counts of refusals the rate limit kept out of the log (shutdown). */
+  flushRefusalLog(): void {
+    this.refusals.flush();
+  }
+
   async challenge(peer?: PeerIdentity): Promise<Uint8Array> {
     return this.nonces.issue(peer?.site);
   }

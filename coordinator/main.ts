@@ -161,6 +161,7 @@ export async function startCoordinator(
     // Give sites a moment to read the 'end' message before the sockets close.
     await new Promise((r) => setTimeout(r, 300));
     await grpcServer.close();
+    fed.service.flushRefusalLog();
     // The operator's dashboard outlives the run for a while: the finished status, not a dead page.
     await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
     await http.close();
