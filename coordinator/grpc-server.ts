@@ -153,7 +153,7 @@ export async function startGrpcServer(opts: {
   log.info('gRPC listening', { host: opts.host, port, ...limits });
   return {
     port,
-    openConnections: connections.open,
+    openConnections: () => connections.open(),
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

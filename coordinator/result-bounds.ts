@@ -60,58 +60,77 @@ export function checkResultCounts(meta: ResultMeta, at: ResultContext, bounds: C
   const fail = (what: string): never => {
     throw new ProtocolError(`${at.kind} from site "${at.site}": ${what}`, 'out-of-bounds');
   };
-  const n = meta.numExamples;
+  // Decoded JSON from a site: typed as a ResultMeta, checked as what it is, unknown.
+  const m = meta as unknown as Record<string, unknown>;
+  const n = m.numExamples;
   if (!isCount(n, bounds.maxExamplesPerSite))
-    fail(`numExamples must be an integer from 0 to limits.maxExamplesPerSite ${bounds.maxExamplesPerSite} (got ${show(n)})`);
-  // A test-only site sends no statistics: its evaluation is weighed by its own count, capped above.
+    return fail(`numExamples must be an integer from 0 to limits.maxExamplesPerSite ${bounds.maxExamplesPerSite} (got ${show(n)})`);
+  checkAgainstStageOne(n, at, fail);
+  if (m.patternCounts !== undefined) checkLabelCounts(m.patternCounts, n, 'patternCounts', fail);
+  if (m.cellCounts !== undefined) checkLabelCounts(m.cellCounts, n, 'cellCounts', fail);
+  if (m.featureStats !== undefined) checkFeatureStats(m.featureStats, n, fail);
+  if (m.classMoments !== undefined) checkClassMomentCounts(m.classMoments, n, fail);
+  const evalN = field(m.evaluation, 'n');
+  if (m.evaluation !== undefined && !isCount(evalN, bounds.maxExamplesPerSite))
+    fail(`evaluation.n must be an integer from 0 to ${bounds.maxExamplesPerSite} (got ${show(evalN)})`);
+}
+
+/** After stage 1, a site claims exactly the rows it reported then (a test-only site, with none, only the cap). */
+function checkAgainstStageOne(n: number, at: ResultContext, fail: (what: string) => never): void {
   const firstStage = at.kind === 'stats' && (at.stage ?? 1) === 1;
   if (!firstStage && at.rows !== undefined && n !== at.rows)
     fail(`numExamples ${n} differs from the ${at.rows} rows it reported at the statistics stage`);
   // Fit updates and later statistics weigh by the stage-1 rows: a site that sent none has no weight it may claim.
   if ((at.kind === 'fit' || (at.kind === 'stats' && !firstStage)) && at.rows === undefined && at.rowsKept)
     fail('it reported no rows at the statistics stage, so it has no weight it may claim');
-  if (meta.patternCounts !== undefined) checkLabelCounts(meta.patternCounts, n, 'patternCounts', fail);
-  if (meta.cellCounts !== undefined) checkLabelCounts(meta.cellCounts, n, 'cellCounts', fail);
-  if (meta.featureStats !== undefined) checkFeatureStats(meta.featureStats, n, fail);
-  if (meta.classMoments !== undefined) checkClassMomentCounts(meta.classMoments, n, fail);
-  if (meta.evaluation !== undefined && !isCount(meta.evaluation.n, bounds.maxExamplesPerSite))
-    fail(`evaluation.n must be an integer from 0 to ${bounds.maxExamplesPerSite} (got ${show(meta.evaluation.n)})`);
 }
 
 function isCount(v: unknown, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function field(o: unknown, key: string): unknown {
+  return isRecord(o) ? o[key] : undefined;
+}
+
 /** A bounded excerpt of a value a site sent: never the whole of it in a message or a log. */
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? v);
+  const s = v === undefined ? 'undefined' : JSON.stringify(v);
   return s.length > 40 ? `${s.slice(0, 40)}...` : s;
 }
 
 /** [label 0, label 1] counts per key (patterns, cells): each an integer, their total at most the site's rows. */
-function checkLabelCounts(raw: unknown, rows: number, field: string, fail: (what: string) => never): void {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`${field} must be an object`);
+function checkLabelCounts(raw: unknown, rows: number, name: string, fail: (what: string) => never): void {
+  if (!isRecord(raw)) return fail(`${name} must be an object`);
   let total = 0;
-  for (const [key, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => isCount(x, rows)))
-      fail(`${field}["${key.slice(0, 40)}"] must be two integer counts from 0 to its ${rows} rows (got ${show(v)})`);
-    total += (v as number[])[0]! + (v as number[])[1]!;
+  for (const [key, v] of Object.entries(raw)) {
+    const pair: unknown[] = Array.isArray(v) ? v : [];
+    const [a, b] = pair;
+    if (pair.length !== 2 || !isCount(a, rows) || !isCount(b, rows))
+      return fail(`${name}["${key.slice(0, 40)}"] must be two integer counts from 0 to its ${rows} rows (got ${show(v)})`);
+    total += a + b;
   }
-  if (total > rows) fail(`${field} add up to ${total}, more than its ${rows} rows`);
+  if (total > rows) fail(`${name} add up to ${total}, more than its ${rows} rows`);
 }
 
 function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => never): void {
-  const s = raw as { n?: unknown; numeric?: unknown; categories?: unknown };
-  if (typeof s !== 'object' || s === null) fail('featureStats must be an object');
-  if (!isCount(s.n, rows)) fail(`featureStats.n must be an integer from 0 to its ${rows} rows (got ${show(s.n)})`);
-  const n = s.n as number;
-  for (const [f, v] of Object.entries((s.numeric ?? {}) as Record<string, { count?: unknown }>))
-    if (!isCount(v?.count, n)) fail(`featureStats.numeric["${f.slice(0, 40)}"].count must be an integer from 0 to ${n} (got ${show(v?.count)})`);
-  for (const [f, cats] of Object.entries((s.categories ?? {}) as Record<string, Record<string, unknown>>)) {
+  const n = field(raw, 'n');
+  if (!isCount(n, rows)) return fail(`featureStats.n must be an integer from 0 to its ${rows} rows (got ${show(n)})`);
+  const numeric = field(raw, 'numeric');
+  for (const [f, v] of Object.entries(isRecord(numeric) ? numeric : {})) {
+    const count = field(v, 'count');
+    if (!isCount(count, n)) fail(`featureStats.numeric["${f.slice(0, 40)}"].count must be an integer from 0 to ${n} (got ${show(count)})`);
+  }
+  const categories = field(raw, 'categories');
+  for (const [f, cats] of Object.entries(isRecord(categories) ? categories : {})) {
     let total = 0;
-    for (const [c, k] of Object.entries(cats ?? {})) {
-      if (!isCount(k, n)) fail(`featureStats.categories["${f.slice(0, 40)}"]["${c.slice(0, 40)}"] must be an integer from 0 to ${n} (got ${show(k)})`);
-      total += k as number;
+    for (const [c, k] of Object.entries(isRecord(cats) ? cats : {})) {
+      if (!isCount(k, n)) return fail(`featureStats.categories["${f.slice(0, 40)}"]["${c.slice(0, 40)}"] must be an integer from 0 to ${n} (got ${show(k)})`);
+      total += k;
     }
     if (total > n) fail(`featureStats.categories["${f.slice(0, 40)}"] add up to ${total}, more than ${n} rows`);
   }
@@ -119,17 +138,17 @@ function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => n
 
 /** Class moments: rows per class add up to at most the site's rows; every per-column and per-pair count is within its class. */
 function checkClassMomentCounts(raw: unknown, rows: number, fail: (what: string) => never): void {
-  const classes = (raw as { classes?: unknown } | null)?.classes;
+  const classes = field(raw, 'classes');
   if (!Array.isArray(classes)) return; // the shape is checked where the moments are merged (validateClassMoments)
   let total = 0;
-  classes.forEach((c: Record<string, unknown> | null, k) => {
-    const r = c?.rows;
-    if (!isCount(r, rows)) fail(`classMoments.classes[${k}].rows must be an integer from 0 to its ${rows} rows (got ${show(r)})`);
-    total += r as number;
-    for (const field of ['colCount', 'pairCount']) {
-      const counts = c?.[field];
-      if (Array.isArray(counts) && !counts.every((x) => isCount(x, r as number)))
-        fail(`classMoments.classes[${k}].${field} must hold integers from 0 to the class's ${show(r)} rows`);
+  classes.forEach((c: unknown, k) => {
+    const r = field(c, 'rows');
+    if (!isCount(r, rows)) return fail(`classMoments.classes[${k}].rows must be an integer from 0 to its ${rows} rows (got ${show(r)})`);
+    total += r;
+    for (const name of ['colCount', 'pairCount']) {
+      const counts = field(c, name);
+      if (Array.isArray(counts) && !counts.every((x) => isCount(x, r)))
+        fail(`classMoments.classes[${k}].${name} must hold integers from 0 to the class's ${r} rows`);
     }
   });
   if (total > rows) fail(`classMoments rows add up to ${total}, more than its ${rows} rows`);

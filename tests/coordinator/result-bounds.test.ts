@@ -41,10 +41,10 @@ test('pattern and cell counts: non-negative integers adding up to at most the ro
 
 test('feature statistics and class moments: counts within the rows, and within their class', () => {
   const fs = (n: number, count: number, cats: Record<string, number> = {}) => ({ n, numeric: { age: { count, sum: 0, sumSq: 0 } }, categories: { sex: cats } });
-  checkResultCounts(meta({ kind: 'stats', featureStats: fs(100, 90, { m: 50, f: 50 }) as never }), at({ kind: 'stats', stage: 1 }), BOUNDS);
-  refused(meta({ kind: 'stats', featureStats: fs(101, 1) as never }), at({ kind: 'stats', stage: 1 }), /featureStats\.n must be an integer from 0 to its 100 rows/);
-  refused(meta({ kind: 'stats', featureStats: fs(100, -1) as never }), at({ kind: 'stats', stage: 1 }), /featureStats\.numeric\["age"\]\.count/);
-  refused(meta({ kind: 'stats', featureStats: fs(100, 1, { m: 80, f: 80 }) as never }), at({ kind: 'stats', stage: 1 }), /categories\["sex"\] add up to 160/);
+  checkResultCounts(meta({ kind: 'stats', featureStats: fs(100, 90, { m: 50, f: 50 }) }), at({ kind: 'stats', stage: 1 }), BOUNDS);
+  refused(meta({ kind: 'stats', featureStats: fs(101, 1) }), at({ kind: 'stats', stage: 1 }), /featureStats\.n must be an integer from 0 to its 100 rows/);
+  refused(meta({ kind: 'stats', featureStats: fs(100, -1) }), at({ kind: 'stats', stage: 1 }), /featureStats\.numeric\["age"\]\.count/);
+  refused(meta({ kind: 'stats', featureStats: fs(100, 1, { m: 80, f: 80 }) }), at({ kind: 'stats', stage: 1 }), /categories\["sex"\] add up to 160/);
   const cls = (rows: number, colCount: number[]) => ({ rows, colCount, pairCount: [] });
   checkResultCounts(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(40, [39])] } }), at({ kind: 'stats', stage: 2 }), BOUNDS);
   refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(60, [1])] } }), at({ kind: 'stats', stage: 2 }), /classMoments rows add up to 120/);
