@@ -131,6 +131,9 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const quorumSize = (field: 'minSitesToStart' | 'minSitesToAccept') =>
     parseInput(int(1, n).default(defaultMinSitesToAccept(n)), c.quorum[field], { file: path, at: `quorum.${field}` });
   const minSitesToStart = quorumSize('minSitesToStart');
+  // Every site holds a connection: fewer than the sites would lock some out for good.
+  if (c.limits.maxConnections !== undefined && c.limits.maxConnections < n)
+    throw fieldError(source, 'limits.maxConnections', `must be at least the ${n} enrolled sites (got ${c.limits.maxConnections})`);
   const identity = readIdentityFile(resolveFrom(baseDir, c.identity));
   if (manifest.federation !== c.federation) throw fieldError(source, '', `manifest is for federation "${manifest.federation}"`);
   const q = c.quorum;

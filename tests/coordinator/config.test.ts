@@ -39,6 +39,10 @@ test('a provisioned coordinator.yaml loads, with the documented defaults', async
   assert.deepEqual(cfg.limits, { maxPayloadBytes: 2048 * 1024 * 1024, maxChunkSize: 1024 * 1024, maxMessageAgeMs: 600_000 });
   assert.equal(cfg.minCellCount, 5);
   assert.equal(cfg.quorum.waitForAllMs, 60_000);
+  // Three sites: two connections each, and 16 more.
+  assert.deepEqual(cfg.connections, { maxConnections: 22, maxStreamsPerConnection: 16, frameTimeoutMs: 30_000 });
+  assert.deepEqual(cfg.bounds, { maxExamplesPerSite: 1_000_000, updateNormMultiple: 1.5, resultMetaBytes: 4096 * 1024 });
+  assert.equal(cfg.refusalLogPerMinute, 20);
 });
 
 test('bad fields fail with the file and the field path', async (t) => {
@@ -50,6 +54,8 @@ test('bad fields fail with the file and the field path', async (t) => {
     [(d) => (d.strategy = { name: 'fedadam', beta1: 1 }), 'strategy.beta1: must be a number in [0, 1) (got 1)'],
     [(d) => (d.quorum.minSitesToAccept = 7), 'quorum.minSitesToAccept: must be an integer in [1, 3] (got 7)'],
     [(d) => (d.limits = { chunkKiB: 8 }), 'limits.chunkKiB: must be an integer in [16, 3072] (got 8)'],
+    [(d) => (d.limits = { updateNormMultiple: 0.5 }), 'limits.updateNormMultiple: must be a number in [1, 1000000] (got 0.5)'],
+    [(d) => (d.limits = { maxConnections: 2 }), 'limits.maxConnections: must be at least the 3 enrolled sites (got 2)'],
     [(d) => (d.listen.port = 1), 'listen.port: is not a known field; expected one of: host, grpcPort, httpPort, httpLingerSeconds, httpHost, httpAllowedHosts'],
     [(d) => delete d.federation, 'federation: is required'],
   ];
