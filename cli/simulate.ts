@@ -8,6 +8,8 @@ import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
 import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag, text } from '../shared/config/fields.ts';
 import { loadSchema } from '../shared/data/schema.ts';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
+import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -38,6 +40,10 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --predictions FILE      write site,row,label,score for every scored row
   --local-baseline        also train each site alone and report it
   --min-cell-count N      (pattern, label) cells below N are suppressed in the prior (default 5)
+  --min-training-rows N   a training site needs at least N rows to train on, after the
+                          held-out share (default ${MIN_TRAINING_ROWS}; site.yaml minTrainingRows)
+  --min-category-count N  undeclared category values in fewer than N training rows in all are
+                          folded into "other" before the feature space goes to the sites (default ${DEFAULT_MIN_CATEGORY_COUNT})
 `;
 
 export interface SimulateOptions {
@@ -56,6 +62,8 @@ export interface SimulateOptions {
   localBaseline: boolean;
   secureAggregation: boolean;
   minCellCount?: number;
+  minCategoryCount?: number;
+  minTrainingRows?: number;
 }
 
 /** The flags of `fedcausal simulate`, with their defaults and ranges. */
@@ -75,6 +83,8 @@ export const SIMULATE_FLAGS = {
   'secure-aggregation': z.boolean().default(false),
   'local-baseline': z.boolean().default(false),
   'min-cell-count': numberFlag({ min: 1, max: 1_000_000, int: true }).default(DEFAULT_MIN_CELL_COUNT),
+  'min-category-count': numberFlag({ min: 1, max: 1_000_000, int: true }).default(DEFAULT_MIN_CATEGORY_COUNT),
+  'min-training-rows': numberFlag({ min: 1, max: 1e9, int: true }).default(MIN_TRAINING_ROWS),
 };
 
 export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string }) | 'help' {
@@ -102,6 +112,8 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     localBaseline: v['local-baseline'],
     secureAggregation: v['secure-aggregation'],
     minCellCount: v['min-cell-count'],
+    minCategoryCount: v['min-category-count'],
+    minTrainingRows: v['min-training-rows'],
     out: v.out,
     predictions: v.predictions,
   };
@@ -141,6 +153,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
         seed: siteSeed(o.seed, s.name),
         holdout: h ? loadSiteTable(schema, h.path) : undefined,
         testOnly: s.testOnly,
+        minTrainingRows: o.minTrainingRows,
+        minTrainingRowsSetting: '--min-training-rows',
       }),
     };
   });
@@ -155,6 +169,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       testSites: o.testSites.map((s) => s.name),
       quorum: { minSitesToStart: o.sites.length, minSitesToAccept: o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000, rejoinGraceMs: 0, waitForAllMs: 0 },
       minCellCount: o.minCellCount ?? DEFAULT_MIN_CELL_COUNT,
+      minCategoryCount: o.minCategoryCount,
       localBaseline: o.localBaseline,
       identity: coordinatorId,
       limits: { maxPayloadBytes: 2 ** 31, maxChunkSize: 1 << 20, maxMessageAgeMs: 3_600_000 },

@@ -4,6 +4,7 @@ import { bool, int, names, port, real, seed, strict, text } from '../shared/conf
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import { compileModelSpec } from '../shared/model/factory.ts';
@@ -47,6 +48,8 @@ export const coordinatorFileSchema = strict({
     waitForAllSeconds: real(0, MAX_WAIT_SECONDS).default(60),
   }).prefault({}),
   priors: strict({ minCellCount: int(1, 1e6).default(DEFAULT_MIN_CELL_COUNT) }).prefault({}),
+  /** What the coordinator publishes about the sites' rows: an undeclared category value below minCategoryCount rows federation-wide is folded into "other". */
+  privacy: strict({ minCategoryCount: int(1, 1e6).default(DEFAULT_MIN_CATEGORY_COUNT) }).prefault({}),
   schema: text().default('schema.json'),
   identity: text().default('identity.json'),
   manifest: text().default('manifest.json'),
@@ -73,6 +76,8 @@ export interface CoordinatorConfig {
   strategy: StrategySpec;
   quorum: Quorum;
   minCellCount: number;
+  /** Undeclared category values seen in fewer rows federation-wide are folded into "other" before the feature space goes out. */
+  minCategoryCount: number;
   schema: Schema;
   identity: Identity;
   sites: EnrolledSite[];
@@ -132,6 +137,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       waitForAllMs: q.waitForAllSeconds * 1000,
     },
     minCellCount: c.priors.minCellCount,
+    minCategoryCount: c.privacy.minCategoryCount,
     schema: loadSchema(resolveFrom(baseDir, c.schema)),
     identity,
     sites,

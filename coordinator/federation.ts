@@ -23,6 +23,8 @@ export interface FederationSettings {
   testSites?: string[];
   quorum: Quorum;
   minCellCount: number;
+  /** Default DEFAULT_MIN_CATEGORY_COUNT (shared/data/vocabulary.ts). */
+  minCategoryCount?: number;
   baseConfig?: RoundConfig;
   localBaseline: boolean;
   identity: Identity;
@@ -71,6 +73,7 @@ export function createFederation(
     quorum: s.quorum,
     schema: s.schema,
     minCellCount: s.minCellCount,
+    ...(s.minCategoryCount !== undefined ? { minCategoryCount: s.minCategoryCount } : {}),
     baseConfig: s.baseConfig ?? {},
     localBaseline: s.localBaseline,
     directory,

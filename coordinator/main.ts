@@ -70,6 +70,7 @@ export async function startCoordinator(
       sites: cfg.sites,
       quorum: cfg.quorum,
       minCellCount: cfg.minCellCount,
+      minCategoryCount: cfg.minCategoryCount,
       localBaseline: cfg.localBaseline,
       identity: cfg.identity,
       limits: cfg.limits,
