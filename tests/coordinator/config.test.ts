@@ -59,6 +59,19 @@ test('bad fields fail with the file and the field path', async (t) => {
   }
 });
 
+test('privacy.minCategoryCount: 5 by default, set as written, and nothing below 1 or unknown under privacy', async (t) => {
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, () => {})).minCategoryCount, 5);
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.privacy = { minCategoryCount: 11 }))).minCategoryCount, 11);
+  for (const [edit, message] of [
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 0 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 0)'],
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 2.5 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 2.5)'],
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCnt: 3 }), 'privacy.minCategoryCnt: is not a known field; expected one of: minCategoryCount'],
+  ] as const) {
+    const path = await coordinatorYaml(t, edit);
+    assertInputError(() => loadCoordinatorConfig(path), `${path}: ${message}`);
+  }
+});
+
 test('the coordinator refuses a bad nested model setting at start, before it listens', async (t) => {
   const grpcPort = await freePort();
   const path = await coordinatorYaml(t, (d) => Object.assign(d, { listen: { ...d.listen, grpcPort }, model: { kind: 'debiased', debiasing: { weighting: 'balanced' } } }));
