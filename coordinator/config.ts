@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
-import { bool, int, names, port, real, seed, strict, text } from '../shared/config/fields.ts';
+import { bool, int, names, num, port, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
+import type { DpSettings } from '../shared/privacy/dp.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import { compileModelSpec } from '../shared/model/factory.ts';
@@ -52,6 +54,18 @@ export const coordinatorFileSchema = strict({
     waitForAllSeconds: real(0, MAX_WAIT_SECONDS).default(60),
   }).prefault({}),
   priors: strict({ minCellCount: int(1, 1e6).default(DEFAULT_MIN_CELL_COUNT) }).prefault({}),
+  /** What the coordinator publishes about the sites' rows: an undeclared category value below minCategoryCount rows federation-wide is folded into "other". */
+  privacy: strict({
+    minCategoryCount: int(1, 1e6).default(DEFAULT_MIN_CATEGORY_COUNT),
+    /** Differential privacy of the training rounds (shared/privacy/dp.ts). */
+    dp: strict({
+      enabled: bool().default(false),
+      clipNorm: real(1e-6, 1e6).default(1),
+      noiseMultiplier: real(0.01, 1e6).default(1),
+      // Above 1/100 the guarantee means little (δ should be well below 1/rows).
+      delta: num({ min: 0, minOpen: true, max: 0.01 }).default(1e-5),
+    }).prefault({}),
+  }).prefault({}),
   schema: text().default('schema.json'),
   identity: text().default('identity.json'),
   manifest: text().default('manifest.json'),
@@ -88,6 +102,10 @@ export interface CoordinatorConfig {
   strategy: StrategySpec;
   quorum: Quorum;
   minCellCount: number;
+  /** Undeclared category values seen in fewer rows federation-wide are folded into "other" before the feature space goes out. */
+  minCategoryCount: number;
+  /** privacy.dp when enabled; undefined when off. */
+  dp?: DpSettings;
   schema: Schema;
   identity: Identity;
   sites: EnrolledSite[];
@@ -154,6 +172,8 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       waitForAllMs: q.waitForAllSeconds * 1000,
     },
     minCellCount: c.priors.minCellCount,
+    minCategoryCount: c.privacy.minCategoryCount,
+    ...(c.privacy.dp.enabled ? { dp: { clipNorm: c.privacy.dp.clipNorm, noiseMultiplier: c.privacy.dp.noiseMultiplier, delta: c.privacy.dp.delta } } : {}),
     schema: loadSchema(resolveFrom(baseDir, c.schema)),
     identity,
     sites,

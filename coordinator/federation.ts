@@ -4,6 +4,7 @@ import type { Identity } from '../shared/crypto/keys.ts';
 import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import type { Logger } from '../shared/logger.ts';
+import { dpSpent, dpTaskConfig, type DpSettings } from '../shared/privacy/dp.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { SiteDirectory, type EnrolledSite } from './directory.ts';
 import { CoordinatorService } from './coordinator-service.ts';
@@ -25,7 +26,11 @@ export interface FederationSettings {
   testSites?: string[];
   quorum: Quorum;
   minCellCount: number;
+  /** Default DEFAULT_MIN_CATEGORY_COUNT (shared/data/vocabulary.ts). */
+  minCategoryCount?: number;
   baseConfig?: RoundConfig;
+  /** Differential privacy of the training rounds (privacy.dp); absent: off. */
+  dp?: DpSettings;
   localBaseline: boolean;
   identity: Identity;
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
@@ -77,7 +82,9 @@ export function createFederation(
     quorum: s.quorum,
     schema: s.schema,
     minCellCount: s.minCellCount,
-    baseConfig: s.baseConfig ?? {},
+    ...(s.minCategoryCount !== undefined ? { minCategoryCount: s.minCategoryCount } : {}),
+    // With DP on, every fit task tells the sites to clip and noise (shared/privacy/dp.ts).
+    baseConfig: { ...s.baseConfig, ...(s.dp ? dpTaskConfig(s.dp) : {}) },
     localBaseline: s.localBaseline,
     directory,
     seal,
@@ -99,7 +106,10 @@ export function createFederation(
     onReject,
     ...(meter ? { onBytes: (n: number) => meter.payloadBytes('in', n) } : {}),
   });
-  return { directory, loop, service };
+  const dp = s.dp;
+  /** The privacy spent so far (every fit round in the history); undefined with DP off. */
+  const privacy = () => (dp ? dpSpent(dp, loop.history.map((h) => h.round)) : undefined);
+  return { directory, loop, service, privacy };
 }
 
 /**

@@ -70,6 +70,8 @@ export async function startCoordinator(
       sites: cfg.sites,
       quorum: cfg.quorum,
       minCellCount: cfg.minCellCount,
+      minCategoryCount: cfg.minCategoryCount,
+      ...(cfg.dp ? { dp: cfg.dp } : {}),
       localBaseline: cfg.localBaseline,
       identity: cfg.identity,
       limits: cfg.limits,
@@ -113,6 +115,7 @@ export async function startCoordinator(
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+    ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
     ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
   });
   // The live gauges read the loop and the directory directly: status() builds the whole
@@ -134,6 +137,8 @@ export async function startCoordinator(
   signal?.addEventListener('abort', onAbort);
   try {
     const outcome = await fed.loop.run();
+    const privacy = fed.privacy();
+    if (privacy) outcome.privacy = privacy;
     const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const report = writeRunReport(dir, buildResults(outcome), outcome);
     log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
@@ -176,7 +181,7 @@ export async function startCoordinator(
  */
 export function configFingerprint(cfg: CoordinatorConfig): string {
   const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
-  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline };
+  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}) };
   // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
   const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
   return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');

@@ -46,6 +46,8 @@ export interface RoundLoopOptions {
   quorum: Quorum;
   schema: Schema;
   minCellCount: number;
+  /** Undeclared category values rarer than this federation-wide fold into "other" (default DEFAULT_MIN_CATEGORY_COUNT). */
+  minCategoryCount?: number;
   /** Scalars every fit task carries (merged with the strategy's configureFit). */
   baseConfig: RoundConfig;
   /** Final evaluation: also train a local-only model per site for comparison. */
@@ -345,7 +347,7 @@ export class RoundLoop implements RoundGate {
     this.requireQuorum(stats, 'statistics round');
     const metas = [...stats.results.values()];
     const featureStats = mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats));
-    const space = buildFeatureSpace(o.schema, featureStats);
+    const space = buildFeatureSpace(o.schema, featureStats, { minCategoryCount: o.minCategoryCount });
     const patternCounts = sumPatternCounts(metas.map((m) => m.patternCounts ?? {}));
     this.prior = derivePrior(patternCounts, o.minCellCount, 1);
     const perSite = new Map([...stats.results].map(([site, m]) => [site, { featureStats: m.featureStats, patternCounts: m.patternCounts ?? {} } as SiteStatistics]));

@@ -12,6 +12,7 @@ import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import { singleClassNote, singleClassOf } from '../shared/data/table.ts';
+import { dpFromTaskConfig, noisyPatternCounts, privatizeUpdate } from '../shared/privacy/dp.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { checkShape } from '../shared/protocol/check.ts';
@@ -240,17 +241,15 @@ export class SiteAgent {
         return { meta: { ...base, error: unsound } };
       }
       const health = await runner.health(enc.train, ctx);
+      // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
+      let patternCounts = countPatternLabels(data.train.patterns, data.train.labels);
+      // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
+      const dp = dpFromTaskConfig(task.config);
+      const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
+      if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier);
       return {
-        meta: {
-          ...base,
-          metrics: { loss: summary.loss, steps: summary.steps, trainMs },
-          evaluation,
-          // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
-          patternCounts: countPatternLabels(data.train.patterns, data.train.labels),
-          ...(health ? { health } : {}),
-          weights: w.length,
-        },
-        weights: w,
+        meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, patternCounts, ...(health ? { health } : {}), weights: sent.length },
+        weights: sent,
       };
     }
     // evaluate

@@ -65,6 +65,29 @@ test('bad fields fail with the file and the field path', async (t) => {
   }
 });
 
+test('privacy.minCategoryCount: 5 by default, set as written, and nothing below 1 or unknown under privacy', async (t) => {
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, () => {})).minCategoryCount, 5);
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.privacy = { minCategoryCount: 11 }))).minCategoryCount, 11);
+  for (const [edit, message] of [
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 0 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 0)'],
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 2.5 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 2.5)'],
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCnt: 3 }), 'privacy.minCategoryCnt: is not a known field; expected one of: minCategoryCount, dp'],
+  ] as const) {
+    const path = await coordinatorYaml(t, edit);
+    assertInputError(() => loadCoordinatorConfig(path), `${path}: ${message}`);
+  }
+});
+
+test('privacy.dp: off by default; enabled, its defaults; a delta above 0.01 or an unknown field is refused', async (t) => {
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, () => {})).dp, undefined);
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.privacy = { dp: { clipNorm: 2 } }))).dp, undefined, 'settings without enabled: true stay off');
+  assert.deepEqual(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.privacy = { dp: { enabled: true } }))).dp, { clipNorm: 1, noiseMultiplier: 1, delta: 1e-5 });
+  const bad = await coordinatorYaml(t, (d) => (d.privacy = { dp: { enabled: true, delta: 0.5 } }));
+  assertInputError(() => loadCoordinatorConfig(bad), `${bad}: privacy.dp.delta: must be a number in (0, 0.01] (got 0.5)`);
+  const unknown = await coordinatorYaml(t, (d) => (d.privacy = { dp: { epsilon: 1 } }));
+  assertInputError(() => loadCoordinatorConfig(unknown), `${unknown}: privacy.dp.epsilon: is not a known field; expected one of: enabled, clipNorm, noiseMultiplier, delta`);
+});
+
 test('the coordinator refuses a bad nested model setting at start, before it listens', async (t) => {
   const grpcPort = await freePort();
   const path = await coordinatorYaml(t, (d) => Object.assign(d, { listen: { ...d.listen, grpcPort }, model: { kind: 'debiased', debiasing: { weighting: 'balanced' } } }));

@@ -287,8 +287,15 @@ test('at a site: 1e308 in one hospital\'s file stops the site before it sends an
 
 test('at a site: prepareLocalData refuses a training file too small or of one class, not a test-only or holdout file', () => {
   const small = parseSiteTable(schema, text(rows(10)), 'small.csv');
-  refuses(() => prepareLocalData(small, { testFraction: 0.3, seed: 1 }), /^small\.csv: 10 data rows, fewer than the minimum row count of 20/);
-  prepareLocalData(small, { testFraction: 0.3, seed: 1, minRows: 10 });
+  refuses(
+    () => prepareLocalData(small, { testFraction: 0.3, seed: 1 }),
+    /^small\.csv: 6 rows to train on \(10 rows in the file, a share of 0\.3 held out for testing\), fewer than the minimum of 20 \(site\.yaml: minTrainingRows\)/,
+  );
+  // Counted after the split: 30 rows leave 20 to train on (the default minimum), a minimum of 21 refuses them.
+  const thirty = parseSiteTable(schema, text(rows(30)), 'thirty.csv');
+  prepareLocalData(thirty, { testFraction: 0.3, seed: 1 });
+  refuses(() => prepareLocalData(thirty, { testFraction: 0.3, seed: 1, minTrainingRows: 21, minTrainingRowsSetting: '--min-training-rows' }), /^thirty\.csv: 20 rows to train on .*minimum of 21 \(--min-training-rows\)/);
+  prepareLocalData(small, { testFraction: 0.3, seed: 1, minTrainingRows: 6 });
   prepareLocalData(small, { testFraction: 0.3, seed: 1, testOnly: true });
   const big = parseSiteTable(schema, text(rows(40)), 'big.csv');
   assert.equal(prepareLocalData(big, { testFraction: 0.3, seed: 1, holdout: small }).test.values.length, 10);
