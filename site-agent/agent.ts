@@ -246,7 +246,7 @@ export class SiteAgent {
       // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
       const dp = dpFromTaskConfig(task.config);
       const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
-      if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier);
+      if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length);
       return {
         meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, patternCounts, ...(health ? { health } : {}), weights: sent.length },
         weights: sent,

@@ -57,16 +57,25 @@ export function privatizeUpdate(global: Float32Array, local: Float32Array, dp: {
 
 /**
  * (pattern, label) counts over exactly `patterns` (the published prior's), each with
- * Gaussian noise, rounded and kept >= 0 (post-processing costs nothing). A pattern of the
- * site's own outside that list is left out: its mere presence as a key would say it is there.
+ * Gaussian noise, rounded and kept >= 0, and at most the site's `rows` in total (the
+ * coordinator refuses counts that add up to more rows than the site has: result-bounds.ts).
+ * All of that is post-processing of the noised counts with the row count the site sends
+ * anyway, so it costs no privacy. A pattern of the site's own outside that list is left
+ * out: its mere presence as a key would say it is there.
  */
-export function noisyPatternCounts(counts: Readonly<PatternLabelCounts>, patterns: readonly string[], noiseMultiplier: number): PatternLabelCounts {
-  const out: PatternLabelCounts = {};
+export function noisyPatternCounts(counts: Readonly<PatternLabelCounts>, patterns: readonly string[], noiseMultiplier: number, rows: number): PatternLabelCounts {
   const noise = gaussianNoise(2 * patterns.length, noiseMultiplier * COUNT_SENSITIVITY);
-  patterns.forEach((p, i) => {
+  const cells = patterns.flatMap((p, i) => {
     const [n0, n1] = counts[p] ?? [0, 0];
-    out[p] = [Math.max(0, Math.round(n0 + noise[2 * i]!)), Math.max(0, Math.round(n1 + noise[2 * i + 1]!))];
+    return [Math.max(0, Math.round(n0 + noise[2 * i]!)), Math.max(0, Math.round(n1 + noise[2 * i + 1]!))];
   });
+  // Noise that adds rows is taken back from the largest cells, one at a time.
+  for (let excess = cells.reduce((a, b) => a + b, 0) - rows; excess > 0; excess--) {
+    const largest = cells.indexOf(Math.max(...cells));
+    cells[largest] = cells[largest]! - 1;
+  }
+  const out: PatternLabelCounts = {};
+  patterns.forEach((p, i) => (out[p] = [cells[2 * i]!, cells[2 * i + 1]!]));
   return out;
 }
 

@@ -46,10 +46,20 @@ test('privatizeUpdate: the update is clipped to clipNorm, then noised around the
 });
 
 test('noisyPatternCounts: exactly the published patterns, as non-negative integers; a pattern of the site\'s own outside them is not even named', () => {
-  const c = noisyPatternCounts({ '11': [40, 30], '10': [1, 0] }, ['11', '01'], 0.5);
+  const c = noisyPatternCounts({ '11': [40, 30], '10': [1, 0] }, ['11', '01'], 0.5, 71);
   assert.deepEqual(Object.keys(c).sort(), ['01', '11']);
   for (const [n0, n1] of Object.values(c)) assert.ok(Number.isInteger(n0) && Number.isInteger(n1) && n0 >= 0 && n1 >= 0);
   // sd 0.5 * sqrt(2) ~ 0.7: 40 and 30 stay within a few units.
   assert.ok(Math.abs(c['11']![0] - 40) <= 5 && Math.abs(c['11']![1] - 30) <= 5, JSON.stringify(c));
   assert.equal(COUNT_SENSITIVITY, Math.SQRT2);
+});
+
+test('noisyPatternCounts: the noised counts never add up to more than the site\'s rows (the coordinator refuses that)', () => {
+  // Every cell at its true count, noise sd ~ 14 per cell: without the cap the total exceeds 20 rows in nearly every draw.
+  for (let i = 0; i < 50; i++) {
+    const c = noisyPatternCounts({ a: [5, 5], b: [5, 5] }, ['a', 'b'], 10, 20);
+    const total = Object.values(c).reduce((s, [n0, n1]) => s + n0 + n1, 0);
+    assert.ok(total <= 20, JSON.stringify(c));
+    for (const [n0, n1] of Object.values(c)) assert.ok(n0 >= 0 && n1 >= 0);
+  }
 });
