@@ -159,7 +159,8 @@ export class RoundLoop implements RoundGate {
       replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
     }
     this.pending.delete(site);
-    this.o.directory.recordCompleted(site, c.kind === 'fit' ? meta.numExamples : undefined);
+    // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
+    if (c.kind === 'fit') this.o.directory.recordCompleted(site, meta.numExamples);
     c.resolve(site, meta);
     crashPoint(`result-${c.kind}`, c.round);
   }
