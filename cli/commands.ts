@@ -1,5 +1,6 @@
 // The one table of subcommands: name, help line and handler. main.ts dispatches on it.
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { text } from '../shared/config/fields.ts';
 import { InputError } from '../shared/errors.ts';
@@ -42,6 +43,11 @@ const SITE_HELP = `usage: fedcausal site start --config site.yaml\n       fedcau
 const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\n';
 const synthHelp = (synthKnobsHelp: () => string) =>
   `usage: fedcausal synth --out DIR [knobs]\n\nWrites a synthetic multi-site cohort from a structural causal model: DIR/<site>.csv,\nDIR/schema.json and DIR/truth.json (causal and spurious features, the held-out site).\n\nknobs:\n${synthKnobsHelp()}\n`;
+
+function simulateProgress(r: { round: number; rounds: number; participants: number; metrics: Record<string, number> }): void {
+  const auroc = r.metrics.eval_auroc;
+  out(`round ${r.round}/${r.rounds}: ${r.participants} sites${typeof auroc === 'number' && Number.isFinite(auroc) ? `, eval AUROC ${auroc.toFixed(3)}` : ''}\n`);
+}
 
 export const COMMANDS: Record<string, Command> = {
   provision: {
@@ -105,11 +111,19 @@ export const COMMANDS: Record<string, Command> = {
       const [{ parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions }, { incompleteRunError }] = await Promise.all([import('./simulate.ts'), import('./results.ts')]);
       const o = parseSimulateArgs(argv);
       if (o === 'help') return out(SIMULATE_HELP), 0;
-      const { results, predictions } = await runSimulation(o, logger());
+      // Where the results go is checked before training, not found unwritable at the end.
+      const { checkOutputFile } = await import('../shared/output-path.ts');
+      if (o.out) checkOutputFile(o.out, '--out');
+      if (o.predictions) checkOutputFile(o.predictions, '--predictions');
+      // With --out, stdout is free for progress; without it, stdout is the results JSON alone.
+      const progress = o.out ? simulateProgress : undefined;
+      const { results, predictions } = await runSimulation(o, logger(), progress);
       const json = JSON.stringify(results, null, 2);
       if (o.out) writeFileSync(o.out, json + '\n');
       else out(json + '\n');
       if (o.predictions) writePredictions(o.predictions, predictions);
+      if (o.out) out(`results: ${o.out}\n`);
+      if (o.predictions) (o.out ? out : (t: string) => process.stderr.write(t))(`predictions: ${o.predictions}\n`);
       const incomplete = incompleteRunError(results);
       if (incomplete) throw incomplete;
       return 0;
@@ -125,7 +139,11 @@ export const COMMANDS: Record<string, Command> = {
       const flags = parseFlags(argv, { ...knobs, out: text() });
       if (flags === 'help') return out(synthHelp(synthKnobsHelp)), 0;
       const { out: dir, ...given } = flags as Record<string, string | undefined> & { out: string };
-      const { paths } = await writeCohort(dir, compileSynthOptions(given));
+      const options = compileSynthOptions(given);
+      // Refused at once (not after generating the rows) when the folder cannot be written.
+      (await import('../shared/output-path.ts')).prepareOutputDir(dir, '--out');
+      const { paths, removed } = await writeCohort(dir, options);
+      if (removed.length) out(`removed ${removed.length} site files of the larger cohort written there before: ${removed.map((p) => basename(p)).join(', ')}\n`);
       out(`wrote ${paths.length} files to ${dir}\n`);
       return 0;
     },

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { prepareOutputDir } from '../shared/output-path.ts';
 import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -99,7 +100,7 @@ export async function runDemo(o: { rounds: number; model: string; runDir?: strin
   const { rounds, model } = o;
   const data = heartDataDir();
   const runDir = resolve(o.runDir ?? join(REPO, 'runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-  mkdirSync(runDir, { recursive: true });
+  prepareOutputDir(runDir, '--run-dir');
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const fedFile = join(runDir, 'federation.yaml');
   writeFileSync(
