@@ -109,6 +109,7 @@ export async function startCoordinator(
       online: s.online,
       lastSeen: s.lastSeen ? new Date(s.lastSeen).toISOString() : null,
       roundsCompleted: s.roundsCompleted,
+      ...(s.version ? { version: s.version } : {}),
       ...(s.lastError ? { lastError: s.lastError } : {}),
       ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
     })),
