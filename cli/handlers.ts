@@ -114,7 +114,7 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     const { DEMO_FLAGS, DEMO_HELP, runDemo } = await import('./demo.ts');
     const flags = parseFlags(argv, DEMO_FLAGS);
     if (flags === 'help') return out(DEMO_HELP), 0;
-    return runDemo({ rounds: flags.rounds, model: flags.model, runDir: flags['run-dir'] }, out);
+    return runDemo({ rounds: flags.rounds, model: flags.model, runDir: flags['run-dir'], cohort: flags.cohort }, out);
   },
 };
 
