@@ -11,9 +11,13 @@ import { formatTable } from '../shared/report/table.ts';
 /** Characters in the progress bar. */
 const BAR_WIDTH = 24;
 
-/** "round 3/20", or the final evaluation, which the coordinator runs as round rounds + 1 (as the dashboard shows it). */
-export function roundText(s: Pick<FederationStatus, 'round' | 'rounds'>): string {
-  return s.round > s.rounds ? `final evaluation (${s.rounds} rounds)` : `round ${s.round}/${s.rounds}`;
+/**
+ * "round 3/20", or the final evaluation, which the coordinator runs as round rounds + 1 (as
+ * the dashboard shows it); once the run is over, never more rounds than planned.
+ */
+export function roundText(s: Pick<FederationStatus, 'round' | 'rounds' | 'state'>): string {
+  if (s.round > s.rounds && !isTerminal(s.state)) return `final evaluation (${s.rounds} rounds)`;
+  return `round ${Math.min(s.round, s.rounds)}/${s.rounds}`;
 }
 
 /** A metric as printed: three decimals, or `n/a` where the round has none (JSON turns NaN into null). */

@@ -24,7 +24,7 @@ test('watch follows a real run to its end; status afterwards; watch exits 1 once
     const watch = await watching;
     assert.equal(watch.code, 0, describeRun(watch));
     assert.match(watch.stdout, /federation e2e: finished/);
-    assert.match(watch.stdout, /final evaluation \(2 rounds\)/);
+    assert.match(watch.stdout, /federation e2e: finished \(federation complete\), round 2\/2 \|/);
     assert.doesNotMatch(watch.stdout, /round 3\/2|NaN/);
     // The round being collected, with its bar and deadline, was shown at least once.
     assert.match(watch.stdout, /(training round \d\/2|statistics round \d|final evaluation) \[[#-]+\] \d\/2 reported.*deadline/);

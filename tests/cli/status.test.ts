@@ -47,6 +47,7 @@ test('the status text: the round under collection as a bar with a countdown, the
   assert.match(text, /^training round 4\/5 \[#{12}-{12}\] 1\/4 reported, 1 failed \(b: deadline\) · waiting for c, d · deadline in 1 min 30 s$/m);
   assert.match(renderStatus({ ...s, round: 6, state: 'evaluating', current: undefined }, now), /^federation heart: evaluating, final evaluation \(5 rounds\)/);
   assert.doesNotMatch(renderStatus({ ...s, state: 'finished' }, now), /reported/, 'no round under collection once the run is over');
+  assert.match(renderStatus({ ...s, round: 6, state: 'finished', current: undefined }, now), /^federation heart: finished, round 5\/5 \|/);
 });
 
 test('--coordinator takes host:port without a scheme; a non-HTTP address is refused naming the flag', async () => {
