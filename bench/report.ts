@@ -7,6 +7,7 @@ import type { Cell } from '../shared/report/table.ts';
 import { renderDebiased } from './report-debiased.ts';
 import { f, leftTable, table, x } from './report-format.ts';
 import type { EnvelopeResult } from './envelope-throughput.ts';
+import { renderStartup, type StartupResult } from './cli-startup.ts';
 import type { ProfilePiece, RoundOverheadResult } from './round-overhead.ts';
 import type { ThroughputResult } from './train-throughput.ts';
 import { median } from './workload.ts';
@@ -49,6 +50,8 @@ export interface BenchReport {
   training: { tfjs: ThroughputResult[]; torch: TorchResult; debiasedRuns?: ThroughputResult[] };
   round: RoundOverheadResult;
   envelope: EnvelopeResult;
+  /** Absent in reports from before the start-up benchmark. */
+  startup?: StartupResult;
 }
 
 export function renderReport(r: BenchReport): string {
@@ -87,7 +90,7 @@ export function renderReport(r: BenchReport): string {
     '## How to rerun',
     '',
     '```sh',
-    'npm run bench          # all three benchmarks; rewrites docs/benchmarks.md and docs/benchmarks.json',
+    'npm run bench          # all four benchmarks; rewrites docs/benchmarks.md and docs/benchmarks.json',
     '```',
     '',
     '- The data is `../shared/data/heart-disease` beside the repository (or set `FEDCAUSAL_HEART_DIR`).',
@@ -104,6 +107,7 @@ export function renderReport(r: BenchReport): string {
   out.push(...renderTraining(r));
   out.push(...renderRound(r.round));
   out.push(...renderEnvelope(r.envelope));
+  out.push(...renderStartup(r.startup));
   return out.join('\n') + '\n';
 }
 

@@ -10,6 +10,7 @@
  * 2. Round overhead of a ~1M-parameter model, 4 sites, loopback gRPC, against a
  *    transport floor measured in the same run (bench/round-overhead.ts).
  * 3. Envelope seal + open throughput, encrypted vs plain (bench/envelope-throughput.ts).
+ * 4. Start-up of `fedcausal --help` / `--version`, dist/ and tsx, against `node -e 0` (bench/cli-startup.ts).
  *
  * This process loads no tfjs backend: each child picks its own. Timings are medians of
  * repeats, and every comparison is a ratio against a reference measured in this run,
@@ -20,6 +21,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import { join } from 'node:path';
 import { measureEnvelope, type EnvelopeResult } from './envelope-throughput.ts';
+import { measureStartup } from './cli-startup.ts';
 import { renderReport, type BenchReport, type TorchResult } from './report.ts';
 import type { RoundOverheadResult } from './round-overhead.ts';
 import type { ModelRun, ThroughputResult } from './train-throughput.ts';
@@ -165,6 +167,11 @@ async function main(): Promise<void> {
   for (const m of envelope.modes)
     say(`  ${m.mode}: seal ${m.sealMiBps.toFixed(0)} MiB/s, open ${m.openMiBps.toFixed(0)} MiB/s, seal+open ${m.roundTripMiBps.toFixed(0)} MiB/s`);
 
+  // ---- 4. CLI start-up ----
+  say('CLI start-up: fedcausal --help and --version (dist/ and tsx) against node -e 0');
+  const startup = measureStartup();
+  for (const c of startup.cases) say(`  ${c.name}: ${c.seconds.toFixed(3)} s (${c.ratio.toFixed(2)}x node -e 0 at ${startup.reference.seconds.toFixed(3)} s)`);
+
   const report: BenchReport = {
     date,
     durationSeconds: (Date.now() - started) / 1000,
@@ -173,6 +180,7 @@ async function main(): Promise<void> {
     training: { tfjs, torch, debiasedRuns },
     round,
     envelope,
+    startup,
   };
   writeFileSync(join(ROOT, 'docs/benchmarks.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), renderReport(report));

@@ -1,12 +1,6 @@
 // The one table of subcommands: name, help line and handler. main.ts dispatches on it.
-import { writeFileSync } from 'node:fs';
-import { z } from 'zod';
-import { text } from '../shared/config/fields.ts';
-import { InputError } from '../shared/errors.ts';
-import { parseFlags } from '../shared/config/flags.ts';
-import { cliLogger as logger, out } from './io.ts';
-// Each command loads its implementation when it runs (dynamic imports below): the roles pull
-// in TensorFlow.js, gRPC and SQLite, which `fedcausal --help` must not pay for.
+// Only names and help lines live here; what a command does loads when it runs (handlers.ts),
+// so `fedcausal --help` loads no zod, winston, gRPC or TensorFlow.js.
 
 export interface Command {
   /** Its line in `fedcausal --help`: usage, then what it does. */
@@ -15,131 +9,16 @@ export interface Command {
   run: (argv: string[]) => Promise<number>;
 }
 
-/** Ends the process's work on SIGINT/SIGTERM instead of dying mid-write. */
-function abortOnSignals(): AbortSignal {
-  const ac = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort());
-  return ac.signal;
-}
-
-const CONFIG_FLAGS = { config: text() };
-
-function configCommand(role: 'coordinator' | 'site', help: string, start: (config: string) => Promise<void>) {
-  return async (argv: string[]) => {
-    const [verb, ...rest] = argv;
-    if (verb === '--help' || verb === '-h' || verb === undefined) return out(help), verb ? 0 : 2;
-    if (role === 'site' && verb === 'check') return (await import('./site-check.ts')).siteCheck(rest, out);
-    if (verb !== 'start') throw new InputError(`${role}: unknown verb "${verb}" (expected "start")`);
-    const flags = parseFlags(rest, CONFIG_FLAGS);
-    if (flags === 'help') return out(help), 0;
-    await start(flags.config);
-    return 0;
-  };
-}
-
-const COORDINATOR_HELP = `usage: fedcausal coordinator start --config coordinator.yaml\n\nRuns the coordinator: gRPC for sites, HTTP for the dashboard (/), /metrics, /healthz and\n/api/status. Writes results.json and metrics.svg under runDir when the federation ends.\n`;
-const SITE_HELP = `usage: fedcausal site start --config site.yaml\n       fedcausal site check --config site.yaml [--summary FILE|URL] [--json] [--strict]\n\nstart runs a hospital's site agent: validates its data, joins the federation with its enrolled\nkey and trains locally each round. Only weights, counts, sums and metrics leave the site.\n`;
-const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n       fedcausal provision add-site|revoke-site ... (--help for each)\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\nadd-site and revoke-site change who belongs later, re-keying nobody else (docs/security.md).\n';
-const synthHelp = (synthKnobsHelp: () => string) =>
-  `usage: fedcausal synth --out DIR [knobs]\n\nWrites a synthetic multi-site cohort from a structural causal model: DIR/<site>.csv,\nDIR/schema.json and DIR/truth.json (causal and spurious features, the held-out site).\n\nknobs:\n${synthKnobsHelp()}\n`;
+const lazy = (name: string) => async (argv: string[]): Promise<number> => (await import('./handlers.ts')).HANDLERS[name]!(argv);
 
 export const COMMANDS: Record<string, Command> = {
-  provision: {
-    usage: 'provision --federation FILE --out DIR | add-site | revoke-site',
-    summary: 'make keys, manifest and one startup kit per participant',
-    run: async (argv) => {
-      const verb = argv[0];
-      if (verb === 'add-site' || verb === 'revoke-site') return (await import('./provision-commands.ts')).provisionVerb(verb, argv.slice(1), out, logger());
-      const flags = parseFlags(argv, { federation: text(), out: text() });
-      if (flags === 'help') return out(PROVISION_HELP), 0;
-      const { provisionFederation } = await import('./provision.ts');
-      const r = await provisionFederation(flags.federation, flags.out, logger());
-      out(`federation "${r.federation}" provisioned in ${r.outDir}\n  coordinator kit: ${r.coordinatorKit}\n${r.siteKits.map((s) => `  site kit ${s.name}: ${s.dir}`).join('\n')}\n`);
-      return 0;
-    },
-  },
-  coordinator: {
-    usage: 'coordinator start --config FILE',
-    summary: 'run the coordinator (gRPC for sites, HTTP dashboard)',
-    run: configCommand('coordinator', COORDINATOR_HELP, async (config) => {
-      const [{ startCoordinator }, { buildResults, incompleteRunError }] = await Promise.all([import('../coordinator/main.ts'), import('./results.ts')]);
-      const signal = abortOnSignals();
-      const started = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, signal).catch((e: Error) => {
-        // SIGTERM / SIGINT asked for the stop: that is a clean exit, not a failure.
-        if (signal.aborted) return undefined;
-        throw e;
-      });
-      if (!started) return out('coordinator stopped on request\n');
-      const { report, outcome } = started;
-      out(`results: ${report.results}\nplot: ${report.plot}\n`);
-      const incomplete = incompleteRunError(buildResults(outcome));
-      if (incomplete) throw incomplete;
-    }),
-  },
-  site: {
-    usage: 'site start|check --config FILE',
-    summary: "run a hospital's site agent, or check its data against the federation",
-    run: configCommand('site', SITE_HELP, async (config) => {
-      const { startSite } = await import('../site-agent/main.ts');
-      const msg = await startSite(config, logger(), abortOnSignals());
-      out(`site finished: ${msg}\n`);
-    }),
-  },
-  status: {
-    usage: 'status --coordinator URL',
-    summary: 'one look at the federation (URL of the HTTP endpoint)',
-    run: async (argv) => (await import('./status.ts')).statusCommand(argv, false),
-  },
-  watch: {
-    usage: 'watch --coordinator URL',
-    summary: "a live view of the federation's rounds",
-    run: async (argv) => (await import('./status.ts')).statusCommand(argv, true),
-  },
-  'check-data': {
-    usage: 'check-data --schema FILE --data FILE',
-    summary: 'validate a data file and print its missingness patterns',
-    run: async (argv) => (await import('./check-data.ts')).checkData(argv, out),
-  },
-  simulate: {
-    usage: 'simulate ...',
-    summary: 'a whole federation in one process',
-    run: async (argv) => {
-      const [{ parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions }, { incompleteRunError }] = await Promise.all([import('./simulate.ts'), import('./results.ts')]);
-      const o = parseSimulateArgs(argv);
-      if (o === 'help') return out(SIMULATE_HELP), 0;
-      const { results, predictions } = await runSimulation(o, logger());
-      const json = JSON.stringify(results, null, 2);
-      if (o.out) writeFileSync(o.out, json + '\n');
-      else out(json + '\n');
-      if (o.predictions) writePredictions(o.predictions, predictions);
-      const incomplete = incompleteRunError(results);
-      if (incomplete) throw incomplete;
-      return 0;
-    },
-  },
-  synth: {
-    usage: 'synth --out DIR [knobs]',
-    summary: 'write a synthetic multi-site cohort with known truth',
-    run: async (argv) => {
-      const [{ SYNTH_KNOBS, compileSynthOptions, synthKnobsHelp }, { writeCohort }] = await Promise.all([import('../shared/synth/options.ts'), import('../shared/synth/write.ts')]);
-      // Knobs are checked by compileSynthOptions (the knob table); here they are only collected.
-      const knobs = Object.fromEntries(SYNTH_KNOBS.map((k) => [k.flag, z.string().optional()]));
-      const flags = parseFlags(argv, { ...knobs, out: text() });
-      if (flags === 'help') return out(synthHelp(synthKnobsHelp)), 0;
-      const { out: dir, ...given } = flags as Record<string, string | undefined> & { out: string };
-      const { paths } = await writeCohort(dir, compileSynthOptions(given));
-      out(`wrote ${paths.length} files to ${dir}\n`);
-      return 0;
-    },
-  },
-  demo: {
-    usage: 'demo',
-    summary: 'a real federation of separate processes on loopback',
-    run: async (argv) => {
-      const { DEMO_FLAGS, DEMO_HELP, runDemo } = await import('./demo.ts');
-      const flags = parseFlags(argv, DEMO_FLAGS);
-      if (flags === 'help') return out(DEMO_HELP), 0;
-      return runDemo({ rounds: flags.rounds, model: flags.model, runDir: flags['run-dir'] }, out);
-    },
-  },
+  provision: { usage: 'provision --federation FILE --out DIR | add-site | revoke-site', summary: 'make keys, manifest and one startup kit per participant', run: lazy('provision') },
+  coordinator: { usage: 'coordinator start --config FILE', summary: 'run the coordinator (gRPC for sites, HTTP dashboard)', run: lazy('coordinator') },
+  site: { usage: 'site start|check --config FILE', summary: "run a hospital's site agent, or check its data against the federation", run: lazy('site') },
+  status: { usage: 'status --coordinator URL', summary: 'one look at the federation (URL of the HTTP endpoint)', run: lazy('status') },
+  watch: { usage: 'watch --coordinator URL', summary: "a live view of the federation's rounds", run: lazy('watch') },
+  'check-data': { usage: 'check-data --schema FILE --data FILE', summary: 'validate a data file and print its missingness patterns', run: lazy('check-data') },
+  simulate: { usage: 'simulate ...', summary: 'a whole federation in one process', run: lazy('simulate') },
+  synth: { usage: 'synth --out DIR [knobs]', summary: 'write a synthetic multi-site cohort with known truth', run: lazy('synth') },
+  demo: { usage: 'demo', summary: 'a real federation of separate processes on loopback', run: lazy('demo') },
 };

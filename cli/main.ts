@@ -1,6 +1,7 @@
 import { exitCodeFor, InputError } from '../shared/errors.ts';
 import { COMMANDS } from './commands.ts';
-import { out } from './io.ts';
+/** Not io.ts's: that module loads the logger (winston), which --help must not pay for. */
+const out = (s: string): void => void process.stdout.write(s);
 
 const HELP = `fedcausal: federated training of causally debiased models for hospitals
 

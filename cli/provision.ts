@@ -11,7 +11,8 @@
  * temporary sibling folder renamed into place at the end, so a failure never
  * leaves half a federation (with keys nobody else knows) behind.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { prepareOutputDir } from '../shared/output-path.ts';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -180,7 +181,8 @@ export async function provisionFederation(federationFile: string, outDir: string
     if (!existsSync(s.data))
       log.warn('site data file not found on this machine; the site will need it there when it starts', { site: s.name, data: s.data });
 
-  mkdirSync(dirname(out), { recursive: true });
+  // Not mkdirSync(recursive): under /proc it never returns.
+  prepareOutputDir(dirname(out), `--out ${outDir}: folder`);
   const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.provision-`));
   try {
     chmodSync(tmp, KIT_DIR_MODE);

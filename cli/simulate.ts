@@ -151,7 +151,10 @@ export interface Prediction {
 }
 
 /** Runs the federation in-process and returns the results file object and the predictions. */
-export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
+/** Told of each committed round (the CLI prints progress when stdout is not taken by the results). */
+export type RoundProgress = (r: { round: number; rounds: number; participants: number; metrics: Record<string, number> }) => void;
+
+export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: RoundProgress): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
   if (o.secureAggregation) throw new InputError('--secure-aggregation is not available yet (secure aggregation has its own issue)');
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
@@ -195,8 +198,9 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
     },
     log,
     (e) => {
-      if (e.type === 'round')
-        log.info('round done', { round: e.record.round, sites: e.record.participants, ...e.record.metrics });
+      if (e.type !== 'round') return;
+      log.info('round done', { round: e.record.round, sites: e.record.participants, ...e.record.metrics });
+      onRound?.({ round: e.record.round, rounds: o.rounds, participants: e.record.participants, metrics: e.record.metrics });
     },
   );
   const predictions: Prediction[] = [];

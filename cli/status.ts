@@ -1,32 +1,56 @@
-import { text } from '../shared/config/fields.ts';
+import { z } from 'zod';
 import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
-import { formatTable } from '../shared/report/table.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { InputError } from '../shared/errors.ts';
 import { clientHttpToken } from '../shared/net/http-token.ts';
+import { renderStatus } from './status-render.ts';
 
 const HELP = `usage: fedcausal status --coordinator URL [--token-file FILE]      one look at the federation
        fedcausal watch --coordinator URL [--token-file FILE]       refresh every 2 s until the federation ends
 
-URL is the coordinator's HTTP address, e.g. http://127.0.0.1:8080. The coordinator answers
-only with its token: --token-file names the http-token file of the coordinator's kit (or set
-FEDCAUSAL_HTTP_TOKEN).
+URL is the coordinator's HTTP address, e.g. http://127.0.0.1:8080 (http:// is assumed when
+no scheme is given). The coordinator answers only with its token: --token-file names the
+http-token file of the coordinator's kit (or set FEDCAUSAL_HTTP_TOKEN).
+
+exit: 0 when the answer came (watch: when the federation ended), 2 on bad usage or a refused
+token, 1 when the coordinator cannot be reached (watch: or stops answering before the end).
 `;
 
-/** The coordinator's HTTP address, e.g. http://127.0.0.1:8080. */
+const WATCH_INTERVAL_MS = 2000;
+/** watch gives up after this many failed polls in a row (a blip is not the end; a gone coordinator is). */
+const WATCH_MAX_MISSES = 3;
+
+const URL_EXAMPLE = 'e.g. http://127.0.0.1:8080';
+
+/** `127.0.0.1:8080` and `localhost:8080` mean http://...: a bare host:port would otherwise parse as a URL scheme. */
+export const coordinatorUrl = () =>
+  z.string().transform((raw, ctx) => {
+    const t = raw.trim();
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(t) ? t : `http://${t}`;
+    const u = URL.canParse(withScheme) ? new URL(withScheme) : undefined;
+    if (t && u && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname) return u;
+    ctx.addIssue({ code: 'custom', message: `must be the coordinator's HTTP address (http or https), ${URL_EXAMPLE}`, input: raw });
+    return z.NEVER;
+  });
+
 const STATUS_FLAGS = {
-  coordinator: text().refine((u) => URL.canParse(u), { error: 'must be the coordinator HTTP address, e.g. http://127.0.0.1:8080' }),
-  'token-file': text().optional(),
+  coordinator: coordinatorUrl(),
+  'token-file': z.string().min(1, { error: 'must be a non-empty string' }).optional(),
 };
 
-function render(s: FederationStatus): string {
-  const last = s.history.at(-1);
-  const why = isTerminal(s.state) && s.stateChange ? ` (${s.stateChange.reason})` : '';
-  const head = `federation ${s.federation}: ${s.state}${why}, round ${s.round}/${s.rounds}` +
-    (last ? ` | last round ${last.round}: ${last.participants} sites, eval AUROC ${(last.metrics.eval_auroc ?? NaN).toFixed(3)}` : '');
-  const rows = s.sites.map((x) => [x.name, x.online ? 'online' : 'offline', x.lastSeen ?? '-', x.roundsCompleted, x.lastError ?? '']);
-  return `${head}\n${formatTable(['site', 'state', 'last seen', 'rounds', 'last error'], rows)}\n`;
+async function fetchStatus(url: URL, headers: Record<string, string> | undefined, token: string | undefined): Promise<FederationStatus> {
+  let res: Response;
+  try {
+    res = await fetch(url, { headers });
+  } catch (e) {
+    const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach the coordinator at ${url.origin}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
+  if (res.status === 401)
+    throw new InputError(`${url}: the coordinator wants its token (--token-file with the http-token file of its kit, or FEDCAUSAL_HTTP_TOKEN)${token ? '; the one given was refused' : ''}`);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return (await res.json()) as FederationStatus;
 }
 
 export async function statusCommand(argv: string[], watch: boolean): Promise<number> {
@@ -35,25 +59,25 @@ export async function statusCommand(argv: string[], watch: boolean): Promise<num
   const url = new URL('/api/status', flags.coordinator);
   const token = clientHttpToken(flags['token-file']);
   const headers = token ? { authorization: `Bearer ${token}` } : undefined;
+  // Only a terminal is cleared between screens; a pipe or log file gets one block per poll.
+  const clear = watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
+  let misses = 0;
+  let seen = false;
   for (;;) {
     let s: FederationStatus;
     try {
-      const res = await fetch(url, { headers });
-      if (res.status === 401)
-        throw new InputError(`${url}: the coordinator wants its token (--token-file with the http-token file of its kit, or FEDCAUSAL_HTTP_TOKEN)${token ? '; the one given was refused' : ''}`);
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      s = (await res.json()) as FederationStatus;
+      s = await fetchStatus(url, headers, token);
+      misses = 0;
+      seen = true;
     } catch (e) {
-      if (e instanceof InputError) throw e;
-      if (watch) {
-        process.stdout.write(`coordinator at ${url.origin} not reachable (${(e as Error).message}); stopping\n`);
-        return 0;
-      }
-      throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}`);
+      // Unreachable at the first look, or gone for good while watching: a failure (exit 1).
+      if (e instanceof InputError || !watch || !seen || ++misses >= WATCH_MAX_MISSES) throw e;
+      process.stdout.write(`(${(e as Error).message}; trying again)\n`);
+      await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+      continue;
     }
-    process.stdout.write((watch ? '\x1b[2J\x1b[H' : '') + render(s));
-    // A stopped coordinator also goes away (a restart resumes it): nothing more to watch.
+    process.stdout.write(clear + renderStatus(s));
     if (!watch || isTerminal(s.state)) return 0;
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
   }
 }

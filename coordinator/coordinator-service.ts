@@ -14,6 +14,9 @@ import type { Spool } from './spool.ts';
 import { JoinNonces } from './join-nonces.ts';
 import { excerpt, RefusalLog } from './refusal-log.ts';
 
+/** A version string longer than this is not one (the join is the site's own, but the dashboard shows it). */
+const MAX_VERSION_CHARS = 64;
+
 export interface EndpointLimits {
   maxPayloadBytes: number;
   maxChunkSize: number;
@@ -129,7 +132,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       for await (const c of join.chunks) chunks.push(c);
       // Encrypted as well as signed: what a site says when it joins is for the coordinator only.
       const opener = new PayloadOpener(header, join.header, this.deps.boxSecretKey, { requireEncrypted: true });
-      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown } | undefined;
+      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown; software?: unknown } | undefined;
       const reader = new FrameReader((m) => (meta = m as typeof meta));
       chunks.forEach((c, i) => reader.push(opener.open(i, c)));
       opener.finish();
@@ -144,6 +147,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
       if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
         throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
       this.deps.directory.connect(header.site, sink, meta.session);
+      // The site's fedcausal version, for the operator's status (informative: never a reason to refuse).
+      if (typeof meta.software === 'string' && meta.software.length <= MAX_VERSION_CHARS) this.deps.directory.recordVersion(header.site, meta.software);
     } catch (e) {
       this.refuse(e, verified, join.header);
     }

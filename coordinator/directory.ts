@@ -17,6 +17,8 @@ export interface SiteState {
   rows?: number;
   /** Its latest failed round (any kind: statistics, training, evaluation) and why. */
   lastFailure?: { round: number; reason: string };
+  /** The fedcausal version it said it runs when it last joined (absent from older sites). */
+  version?: string;
 }
 
 /**
@@ -102,6 +104,10 @@ export class SiteDirectory {
   recordFailure(site: string, round: number, reason: string): void {
     const s = this.state.get(site);
     if (s) s.lastFailure = { round, reason };
+  }
+  recordVersion(site: string, version: string): void {
+    const s = this.state.get(site);
+    if (s) s.version = version;
   }
   recordCompleted(site: string, rows?: number): void {
     const s = this.state.get(site);

@@ -19,6 +19,7 @@ import { CoordinatorStore } from './state/store.ts';
 import { dashboardStatus } from './dashboard-status.ts';
 import { EventLog, tapEvents } from './events.ts';
 import { lingerHttp } from './http/linger.ts';
+import { prepareOutputDir } from '../shared/output-path.ts';
 import { createStrategy } from './strategy/registry.ts';
 
 export interface CoordinatorRun {
@@ -52,6 +53,9 @@ export async function startCoordinator(
   await loadBackend(backendFromEnv(process.env), log);
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
+  // The run report goes here at the end: refused now, not after every round has run.
+  prepareOutputDir(cfg.runDir, `${configPath}: runDir:`);
+  prepareOutputDir(cfg.stateDir, `${configPath}: stateDir:`);
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg));
   FileSpool.useDir(join(cfg.stateDir, 'spool'));
   const finished = store.finished();
@@ -109,6 +113,7 @@ export async function startCoordinator(
       online: s.online,
       lastSeen: s.lastSeen ? new Date(s.lastSeen).toISOString() : null,
       roundsCompleted: s.roundsCompleted,
+      ...(s.version ? { version: s.version } : {}),
       ...(s.lastError ? { lastError: s.lastError } : {}),
       ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
     })),

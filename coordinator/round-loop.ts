@@ -177,7 +177,8 @@ export class RoundLoop implements RoundGate {
       this.held!.hold(site, meta.numExamples, replay, release);
     } else release();
     this.pending.delete(site);
-    this.o.directory.recordCompleted(site, c.kind === 'fit' ? meta.numExamples : undefined);
+    // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
+    if (c.kind === 'fit') this.o.directory.recordCompleted(site, meta.numExamples);
     c.resolve(site, meta);
     crashPoint(`result-${c.kind}`, c.round);
   }

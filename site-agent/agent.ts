@@ -22,6 +22,7 @@ import { TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
+import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 export class FederationEndedBadly extends Error {
@@ -123,7 +124,7 @@ export class SiteAgent {
     const session = this.opts.session === undefined ? {} : { session: this.opts.session };
     // Challenge-response: the join carries the coordinator's fresh nonce, so a recorded join is worthless.
     const nonce = transport.challenge ? { nonce: Buffer.from(await transport.challenge()).toString('base64') } : {};
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, ...session, ...nonce }));
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, software: FEDCAUSAL_VERSION, ...session, ...nonce }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     // A restarted coordinator asks its uncommitted round again, under new message ids.

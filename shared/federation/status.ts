@@ -14,7 +14,10 @@ export interface SiteStatus {
   online: boolean;
   /** ISO 8601 time of the last message from the site; null if never seen. */
   lastSeen: string | null;
+  /** Training rounds the site has answered (statistics rounds and the final evaluation not counted). */
   roundsCompleted: number;
+  /** fedcausal version the site runs, as it said when it joined; absent before its first join. */
+  version?: string;
   /** The most recent failure (rejected update, timeout...), for the operator. */
   lastError?: string;
   /** Its readiness verdict against the federation summary, from the sums it sent in the statistics round. */

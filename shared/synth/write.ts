@@ -4,7 +4,8 @@
  * and DIR/truth.json (which features are causal, which spurious, which site is
  * held out, and every knob). Everything but writeCohort is pure and in memory.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   LABEL_COLUMN,
@@ -18,6 +19,7 @@ import {
   type Value,
 } from './scm.ts';
 import { SYNTH_KNOBS, type KnobValue, type SynthOptions } from './options.ts';
+import { prepareOutputDir } from '../output-path.ts';
 
 /** The token written for a missing value; schema.missingValues also accepts "". */
 export const MISSING_TOKEN = 'NA';
@@ -109,15 +111,41 @@ export function renderCohortFiles(cohort: SynthCohort): Map<string, string> {
   return files;
 }
 
-/** Generates the cohort and writes its files into `dir` (created if needed). Returns the paths written. */
-export async function writeCohort(dir: string, options: SynthOptions): Promise<{ cohort: SynthCohort; paths: string[] }> {
+/**
+ * The files a cohort written earlier into `dir` left that this one will not overwrite
+ * (a previous run with more sites): read from its truth.json, so nothing else is touched.
+ */
+export function staleCohortFiles(dir: string, next: ReadonlyMap<string, string>): string[] {
+  const truthFile = join(dir, 'truth.json');
+  if (!existsSync(truthFile)) return [];
+  let old: Partial<SynthTruth>;
+  try {
+    old = JSON.parse(readFileSync(truthFile, 'utf8')) as Partial<SynthTruth>;
+  } catch {
+    return [];
+  }
+  const names = [...(Array.isArray(old.trainSites) ? old.trainSites : []), ...(typeof old.heldOutSite === 'string' ? [old.heldOutSite] : [])];
+  // Only plain site names: a hand-edited truth.json must not steer a delete outside `dir`.
+  return names
+    .filter((n) => typeof n === 'string' && /^[\w.-]+$/.test(n) && !next.has(`${n}.csv`) && existsSync(join(dir, `${n}.csv`)))
+    .map((n) => join(dir, `${n}.csv`));
+}
+
+/**
+ * Generates the cohort and writes its files into `dir` (created if needed), removing the
+ * site files of a larger cohort written there before. Returns the paths written and removed.
+ */
+export async function writeCohort(dir: string, options: SynthOptions): Promise<{ cohort: SynthCohort; paths: string[]; removed: string[] }> {
+  prepareOutputDir(dir, 'cohort folder');
   const cohort = synthesizeCohort(options);
-  await mkdir(dir, { recursive: true });
+  const files = renderCohortFiles(cohort);
+  const removed = staleCohortFiles(dir, files);
+  for (const f of removed) rmSync(f);
   const paths: string[] = [];
-  for (const [name, text] of renderCohortFiles(cohort)) {
+  for (const [name, text] of files) {
     const path = join(dir, name);
     await writeFile(path, text);
     paths.push(path);
   }
-  return { cohort, paths };
+  return { cohort, paths, removed };
 }

@@ -7,6 +7,7 @@ import { startHttpServer } from '../../coordinator/http/server.ts';
 import { CoordinatorMetrics, metricsSourceFromStatus } from '../../coordinator/metrics/coordinator-metrics.ts';
 import type { FederationStatus } from '../../shared/federation/status.ts';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
+import { renderStatus } from '../../cli/status-render.ts';
 
 const status = (): FederationStatus => ({
   federation: 'heart', round: 3, rounds: 5, state: 'training', strategy: 'fedavg', model: 'debiased',
@@ -32,4 +33,28 @@ test('status sends the kit token: without it a clear error (exit 2), with it the
   assert.equal(ok.code, 0, describeRun(ok));
   assert.match(ok.stdout, /^federation heart: training, round 3\/5 \| last round 2: 1 sites, eval AUROC 0\.800/);
   assert.match(ok.stdout, /cleveland/);
+});
+
+test('the status text: the round under collection as a bar with a countdown, the final evaluation named, a missing AUROC as n/a', () => {
+  const now = Date.parse('2026-01-01T00:00:00.000Z');
+  const s: FederationStatus = {
+    ...status(),
+    history: [{ round: 3, participants: 1, failures: 1, metrics: { eval_auroc: null as unknown as number }, durationMs: 10 }],
+    current: { round: 4, kind: 'fit', expected: ['a', 'b', 'c', 'd'], reported: ['a'], failed: [{ site: 'b', reason: 'deadline' }], deadline: '2026-01-01T00:01:30.000Z' },
+  };
+  const text = renderStatus(s, now);
+  assert.match(text, /eval AUROC n\/a/);
+  assert.match(text, /^training round 4\/5 \[#{12}-{12}\] 1\/4 reported, 1 failed \(b: deadline\) · waiting for c, d · deadline in 1 min 30 s$/m);
+  assert.match(renderStatus({ ...s, round: 6, state: 'evaluating', current: undefined }, now), /^federation heart: evaluating, final evaluation \(5 rounds\)/);
+  assert.doesNotMatch(renderStatus({ ...s, state: 'finished' }, now), /reported/, 'no round under collection once the run is over');
+  assert.match(renderStatus({ ...s, round: 6, state: 'finished', current: undefined }, now), /^federation heart: finished, round 5\/5 \|/);
+});
+
+test('--coordinator takes host:port without a scheme; a non-HTTP address is refused naming the flag', async () => {
+  const bare = await runCli(['status', '--coordinator', '127.0.0.1:9']);
+  assert.equal(bare.code, 1, describeRun(bare));
+  assert.match(bare.messages.join('\n'), /cannot reach the coordinator at http:\/\/127\.0\.0\.1:9/);
+  const ftp = await runCli(['status', '--coordinator', 'ftp://host']);
+  assert.equal(ftp.code, 2, describeRun(ftp));
+  assert.match(ftp.messages.join('\n'), /--coordinator: must be the coordinator's HTTP address/);
 });

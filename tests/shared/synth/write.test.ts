@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FEATURES, MODALITIES } from '../../../shared/synth/scm.ts';
 import { defaultSynthOptions, type SynthOptions } from '../../../shared/synth/options.ts';
 import { renderCohortFiles, synthesizeCohort, writeCohort } from '../../../shared/synth/write.ts';
@@ -127,4 +127,17 @@ test('--label-driven true: truth lists the readings as causal and no spurious fe
   assert.deepEqual(truth.spuriousFeatures, []);
   assert.deepEqual(truth.causalFeatures, ['age', 'sex', 'lab1', 'lab2', 'lab3', 'vital1', 'vital2', 'reading', 'reading2']);
   assert.equal(truth.knobs['label-driven'], true);
+});
+
+test('writeCohort over a larger cohort removes its extra site files (and nothing it did not write)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synth-'));
+  try {
+    await writeCohort(dir, opts({ sites: 5, rows: 25 }));
+    await writeFile(join(dir, 'notes.txt'), 'mine\n');
+    const { removed } = await writeCohort(dir, opts({ sites: 3, rows: 25 }));
+    assert.deepEqual(removed.map((p) => basename(p)), ['site4.csv', 'site5.csv']);
+    assert.deepEqual((await readdir(dir)).sort(), ['notes.txt', 'schema.json', 'site1.csv', 'site2.csv', 'site3.csv', 'truth.json']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

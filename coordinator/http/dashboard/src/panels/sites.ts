@@ -1,4 +1,4 @@
-/** The sites table: state, last seen, rows, rounds done, readiness and the last error with its reason. */
+/** The sites table: state, last seen, rows, rounds done, fedcausal version, readiness and the last error with its reason. */
 import { ago, byId, el, emptyRow, fmt, row, td } from '../dom.ts';
 import type { FederationStatus, SiteStatus } from '../types.ts';
 
@@ -34,11 +34,12 @@ export function renderSites(s: FederationStatus, stale: boolean): void {
       td(ago(site.lastSeen, now), undefined, site.lastSeen ?? undefined),
       td(fmt(detail?.rows), 'num'),
       td(site.roundsCompleted, 'num'),
+      td(site.version ?? '–', 'version'),
       td(readiness, undefined, site.readiness?.reasons.map((r) => JSON.stringify(r)).join('\n')),
       td(error + extra, 'err'),
     ]);
     tr.dataset.site = site.name;
     return tr;
   });
-  body.replaceChildren(...(rows.length ? rows : [emptyRow('no sites', 7)]));
+  body.replaceChildren(...(rows.length ? rows : [emptyRow('no sites', 8)]));
 }

@@ -1,0 +1,58 @@
+/**
+ * What `fedcausal status` and `watch` print from /api/status: a head line, the round being
+ * collected (a progress bar: who reported of those asked, and the deadline) and the sites
+ * table. Pure functions of the document and the clock, so tests can pin the text.
+ */
+import { isTerminal } from '../shared/federation/state.ts';
+import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
+import type { CurrentRound } from '../shared/federation/dashboard-status.ts';
+import { formatTable } from '../shared/report/table.ts';
+
+/** Characters in the progress bar. */
+const BAR_WIDTH = 24;
+
+/**
+ * "round 3/20", or the final evaluation, which the coordinator runs as round rounds + 1 (as
+ * the dashboard shows it); once the run is over, never more rounds than planned.
+ */
+export function roundText(s: Pick<FederationStatus, 'round' | 'rounds' | 'state'>): string {
+  if (s.round > s.rounds && !isTerminal(s.state)) return `final evaluation (${s.rounds} rounds)`;
+  return `round ${Math.min(s.round, s.rounds)}/${s.rounds}`;
+}
+
+/** A metric as printed: three decimals, or `n/a` where the round has none (JSON turns NaN into null). */
+const metric = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+
+function lastRound(last: RoundSummary | undefined): string {
+  return last ? ` | last round ${last.round}: ${last.participants} sites, eval AUROC ${metric(last.metrics.eval_auroc)}` : '';
+}
+
+/** "[#########-----]" for done of total. */
+export function bar(done: number, total: number, width = BAR_WIDTH): string {
+  const filled = total > 0 ? Math.round((Math.min(done, total) / total) * width) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+function countdown(deadline: string, now: number): string {
+  const s = Math.max(0, Math.round((Date.parse(deadline) - now) / 1000));
+  if (!Number.isFinite(s)) return '';
+  return s === 0 ? ' · deadline passed' : ` · deadline in ${s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`}`;
+}
+
+/** The round being collected: what it is, a bar of who has answered, who is still awaited, the deadline. */
+export function currentText(c: CurrentRound, rounds: number, now: number): string {
+  const what = c.kind === 'fit' ? `training round ${c.round}/${rounds}` : c.kind === 'evaluate' ? 'final evaluation' : `statistics round ${c.stage ?? ''}`.trim();
+  const done = c.reported.length + c.failed.length;
+  const waiting = c.expected.filter((x) => !c.reported.includes(x) && !c.failed.some((f) => f.site === x));
+  const failed = c.failed.length ? `, ${c.failed.length} failed (${c.failed.map((f) => `${f.site}: ${f.reason}`).join('; ')})` : '';
+  return `${what} ${bar(done, c.expected.length)} ${c.reported.length}/${c.expected.length} reported${failed}` +
+    `${waiting.length ? ` · waiting for ${waiting.join(', ')}` : ''}${countdown(c.deadline, now)}\n`;
+}
+
+export function renderStatus(s: FederationStatus, now = Date.now()): string {
+  const why = isTerminal(s.state) && s.stateChange ? ` (${s.stateChange.reason})` : '';
+  const head = `federation ${s.federation}: ${s.state}${why}, ${roundText(s)}${lastRound(s.history.at(-1))}\n`;
+  const current = s.current && !isTerminal(s.state) ? currentText(s.current, s.rounds, now) : '';
+  const rows = s.sites.map((x) => [x.name, x.online ? 'online' : 'offline', x.version ?? '-', x.lastSeen ?? '-', x.roundsCompleted, x.lastError ?? '']);
+  return `${head}${current}${formatTable(['site', 'state', 'version', 'last seen', 'rounds done', 'last error'], rows)}\n`;
+}

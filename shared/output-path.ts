@@ -1,0 +1,54 @@
+/**
+ * Checks and prepares where a command writes, before it does the work: a run that trains
+ * for minutes must not fail at the end on a path it could have refused at once.
+ * Folders are made one level at a time: Node's recursive mkdir loops forever under /proc.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { InputError } from './errors.ts';
+
+const why = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+/** Makes `dir` and any missing parents; a failure is bad input naming the folder and the flag it came from. */
+export function prepareOutputDir(dir: string, what: string): string {
+  const abs = resolve(dir);
+  const missing: string[] = [];
+  for (let p = abs; !existsSync(p); p = dirname(p)) {
+    missing.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  try {
+    if (!missing.length && !statSync(abs).isDirectory()) throw new InputError(`${what} ${dir}: exists and is not a folder`);
+    for (const p of missing) mkdirSync(p);
+    probe(join(abs, `.fedcausal-write-test-${process.pid}`));
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`${what} ${dir}: cannot write there (${why(e)})`);
+  }
+  return abs;
+}
+
+/** Checks that the file `path` can be written (its folder is made if missing); an existing file is left as it is. */
+export function checkOutputFile(path: string, what: string): string {
+  const abs = resolve(path);
+  try {
+    prepareOutputDir(dirname(abs), 'folder');
+  } catch (e) {
+    throw new InputError(`${what} ${path}: ${(e as Error).message}`);
+  }
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw new InputError(`${what} ${path}: is a folder; give a file name`);
+  try {
+    const existed = existsSync(abs);
+    closeSync(openSync(abs, 'a'));
+    if (!existed) rmSync(abs);
+  } catch (e) {
+    throw new InputError(`${what} ${path}: cannot write there (${why(e)})`);
+  }
+  return abs;
+}
+
+/** Creates and removes a file: mode bits alone do not say (root, read-only mounts, /proc). */
+function probe(file: string): void {
+  closeSync(openSync(file, 'wx'));
+  rmSync(file);
+}
