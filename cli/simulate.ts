@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
 import { createStrategy, DEFAULT_STRATEGY, strategyNames } from '../coordinator/strategy/registry.ts';
+import { compileSecureAggregation } from '../coordinator/secure-config.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
@@ -36,6 +37,9 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --test-fraction F       held-out share of each --site file (default 0.3)
   --out FILE              write the results JSON here
   --predictions FILE      write site,row,label,score for every scored row
+  --secure-aggregation    fit rounds by secure aggregation (Bonawitz et al.): the coordinator sees
+                          only sums; needs 3+ sites and fedavg, fedprox, fedadam, fedyogi or
+                          fedadagrad, and not --model debiased (docs/secagg.md)
   --local-baseline        also train each site alone and report it
   --min-cell-count N      (pattern, label) cells below N are suppressed in the prior (default 5)
 `;
@@ -55,6 +59,8 @@ export interface SimulateOptions {
   testFraction: number;
   localBaseline: boolean;
   secureAggregation: boolean;
+  /** Settings of the coordinator's secureAggregation section (threshold, clipBound...); defaults when absent. */
+  secureAggregationSettings?: Record<string, unknown>;
   minCellCount?: number;
 }
 
@@ -123,10 +129,12 @@ export interface Prediction {
 
 /** Runs the federation in-process and returns the results file object and the predictions. */
 export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
-  if (o.secureAggregation) throw new InputError('--secure-aggregation is not available yet (secure aggregation has its own issue)');
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
+  const secureAggregation = o.secureAggregation
+    ? compileSecureAggregation({ ...o.secureAggregationSettings, enabled: true }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length }, { flags: true })
+    : undefined;
   const schema = loadSchema(o.schema);
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];
@@ -159,6 +167,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       identity: coordinatorId,
       limits: { maxPayloadBytes: 2 ** 31, maxChunkSize: 1 << 20, maxMessageAgeMs: 3_600_000 },
       spool: 'memory',
+      ...(secureAggregation ? { secureAggregation } : {}),
     },
     log,
     (e) => {

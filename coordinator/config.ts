@@ -12,6 +12,7 @@ import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
 import type { Quorum } from './round-loop.ts';
 import { DEFAULT_STRATEGY, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
 import type { StrategyOptions } from './strategy/strategy.ts';
+import { compileSecureAggregation, type SecAggConfig } from './secure-config.ts';
 
 /** The most sites a quorum may name; the manifest's site count bounds it further. */
 export const MAX_SITES = 100_000;
@@ -56,6 +57,8 @@ export const coordinatorFileSchema = strict({
     maxMessageAgeSeconds: real(10, MAX_WAIT_SECONDS).default(600),
   }).prefault({}),
   allowNonLoopback: bool().default(false),
+  /** Checked in full by compileSecureAggregation (secure-config.ts), which needs the strategy, model and sites. */
+  secureAggregation: z.unknown().optional(),
 });
 export type CoordinatorFile = z.output<typeof coordinatorFileSchema>;
 
@@ -77,6 +80,8 @@ export interface CoordinatorConfig {
   stateDir: string;
   localBaseline: boolean;
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
+  /** Secure aggregation of fit rounds, when enabled (secure-config.ts). */
+  secureAggregation?: SecAggConfig;
 }
 
 /**
@@ -109,6 +114,8 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const identity = readIdentityFile(resolveFrom(baseDir, c.identity));
   if (manifest.federation !== c.federation) throw fieldError(source, '', `manifest is for federation "${manifest.federation}"`);
   const q = c.quorum;
+  const strategyName = c.strategy?.name ?? DEFAULT_STRATEGY;
+  const secureAggregation = compileSecureAggregation(c.secureAggregation, { strategy: strategyName, model: model.kind, trainingSites: n }, source);
   return {
     federation: c.federation,
     listen: c.listen,
@@ -116,7 +123,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     seed: c.seed,
     model,
     // The options as written (validated above): their order is part of the state file's fingerprint.
-    strategy: { name: c.strategy?.name ?? DEFAULT_STRATEGY, options: writtenOptions(raw.strategy) },
+    strategy: { name: strategyName, options: writtenOptions(raw.strategy) },
     quorum: {
       minSitesToStart,
       minSitesToAccept: quorumSize('minSitesToAccept'),
@@ -137,6 +144,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       maxChunkSize: c.limits.chunkKiB * 1024,
       maxMessageAgeMs: c.limits.maxMessageAgeSeconds * 1000,
     },
+    ...(secureAggregation ? { secureAggregation } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
 import { FileSpool, MemorySpool } from './spool.ts';
 import type { CoordinatorStore } from './state/store.ts';
 import type { RoundConfig, Strategy } from './strategy/strategy.ts';
+import type { SecAggConfig } from '../shared/secagg/config.ts';
+import { SecureAggregator } from './secure-round.ts';
 
 export interface FederationSettings {
   federation: string;
@@ -31,6 +33,8 @@ export interface FederationSettings {
   spool: 'file' | 'memory';
   /** Durable state (the coordinator command); simulations run without. */
   store?: CoordinatorStore;
+  /** Secure aggregation of fit rounds, when enabled (secure-config.ts). */
+  secureAggregation?: SecAggConfig;
 }
 
 /** Wires directory, endpoint and round loop: the coordinator, minus its transports. */
@@ -61,6 +65,9 @@ export function createFederation(
     return { header: sealer.header, signature: sealer.signature, chunks: { [Symbol.iterator]: () => sealer.chunks() } };
   };
   const testSites = s.testSites ?? [];
+  const secure = s.secureAggregation
+    ? new SecureAggregator({ federation: s.federation, config: s.secureAggregation, signingKey: (site) => directory.signingKey(site), log: log.child({ component: 'secure-aggregation' }) })
+    : undefined;
   const loop = new RoundLoop({
     federation: s.federation,
     rounds: s.rounds,
@@ -76,6 +83,7 @@ export function createFederation(
     directory,
     seal,
     hooks: modelHooks(s.model, log),
+    ...(secure ? { secure } : {}),
     ...(s.store ? { store: s.store } : {}),
     log: log.child({ component: 'round-loop' }),
     onEvent,
@@ -91,7 +99,7 @@ export function createFederation(
     onReject,
     ...(meter ? { onBytes: (n: number) => meter.payloadBytes('in', n) } : {}),
   });
-  return { directory, loop, service };
+  return { directory, loop, service, secure };
 }
 
 /**

@@ -75,6 +75,7 @@ export async function startCoordinator(
       limits: cfg.limits,
       spool: 'file',
       store,
+      ...(cfg.secureAggregation ? { secureAggregation: cfg.secureAggregation } : {}),
     },
     log,
     (e) => {
@@ -111,6 +112,7 @@ export async function startCoordinator(
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+    ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
     ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
   });
   // The live gauges read the loop and the directory directly: status() builds the whole
@@ -171,7 +173,7 @@ export async function startCoordinator(
  */
 export function configFingerprint(cfg: CoordinatorConfig): string {
   const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
-  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline };
+  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, secureAggregation: cfg.secureAggregation };
   // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
   const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
   return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');

@@ -29,6 +29,7 @@ import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import { acceptByQuorum } from './strategy/acceptance.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
+import type { SecureAggregator } from './secure-round.ts';
 
 export type { Quorum } from './start-quorum.ts';
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
@@ -51,6 +52,7 @@ export interface RoundLoopOptions {
   /** Seals a task for one site; `kind` is unique per round (task-stats-1, task-fit, task-end...) for replay checks. */
   seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
   hooks: ModelHooks;
+  secure?: SecureAggregator; // secure aggregation of fit rounds (secure-round.ts): the coordinator learns only sums
   /** Durable state: each committed round is saved, a restart resumes from the last one, and the end marks it finished. */
   store?: CoordinatorStore;
   log: Logger;
@@ -153,7 +155,8 @@ export class RoundLoop implements RoundGate {
       c.fail(site, `site reported a failure: ${meta.error.slice(0, 200)}`);
       return;
     }
-    if (c.kind === 'fit') {
+    if (this.o.secure && (c.kind === 'fit' || c.kind === 'secagg')) this.o.secure.deliver(site, c.kind, c.stage, meta, replay);
+    else if (c.kind === 'fit') {
       if (meta.weights !== this.modelSize)
         throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
       replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
@@ -183,11 +186,11 @@ export class RoundLoop implements RoundGate {
    * A statistics or final-evaluation round cannot do without a site as a training round
    * can (its sums or its held-out evaluation would be missing from the run): a site that
    * is offline keeps its task for a grace period, so a site its supervisor restarts
-   * answers it. Training rounds fail such a site at once: the quorum carries them.
+   * answers it. Training rounds (and secure phases: a restarted site lost its round keys) fail such a site at once.
    */
   private awaitRejoin(c: RoundCollector, site: string, reason: string): boolean {
     const grace = this.o.quorum.rejoinGraceMs;
-    if (c.kind === 'fit' || grace <= 0 || this.isStopped()) return false;
+    if (c.kind === 'fit' || c.kind === 'secagg' || grace <= 0 || this.isStopped()) return false;
     if (this.rejoinTimers.has(site)) return true;
     const t = setTimeout(() => {
       this.rejoinTimers.delete(site);
@@ -295,10 +298,14 @@ export class RoundLoop implements RoundGate {
       this.setState('training', `round ${r} of ${o.rounds}`);
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
-      const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
+      const secagg = o.secure?.fitTask(r, o.trainingSites, global.length);
+      const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(secagg ? { secagg } : {}) }, global);
       if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
-      const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
+      const { record, next } = o.secure
+        ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, (stage, sites, task) => this.runRound('secagg', sites, { config: {}, stage, secagg: task }))
+        : aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
+      if (this.isStopped()) break;
       if (next) global = next;
       this.aggregation = undefined;
       record.durationMs = Date.now() - t0;
@@ -328,7 +335,7 @@ export class RoundLoop implements RoundGate {
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     return finalOutcome({
       ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
-      decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log,
+      decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
     });
   }
 

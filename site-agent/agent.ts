@@ -20,6 +20,8 @@ import { TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
+import { SECAGG_PHASE, SECAGG_PHASES } from '../shared/secagg/wire.ts';
+import { SecureAggregationSite } from './secure-aggregation.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 export class FederationEndedBadly extends Error {
@@ -27,7 +29,7 @@ export class FederationEndedBadly extends Error {
 }
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
-const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end'];
+const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end', ...SECAGG_PHASES.map((p) => `task-secagg-${SECAGG_PHASE[p]}`)];
 
 export interface CoordinatorKeys {
   signingPublicKey: Uint8Array;
@@ -77,8 +79,11 @@ export class SiteAgent {
   /** Whether this agent got as far as a welcome (a lost connection then renews the reconnect window). */
   joined = false;
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
+  private readonly secure: SecureAggregationSite;
 
-  constructor(private readonly opts: SiteAgentOptions) {}
+  constructor(private readonly opts: SiteAgentOptions) {
+    this.secure = new SecureAggregationSite(opts.site, opts.identity.signing, opts.log);
+  }
 
   private seal(kind: string, round: number, payload: Uint8Array): WireMessage {
     const sealer = new PayloadSealer({ federation: this.opts.federation, round, site: this.opts.site, kind }, payload, {
@@ -195,6 +200,7 @@ export class SiteAgent {
   private async handle(task: TaskMeta, weights: Float32Array): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
     const { data, schema, log } = this.opts;
     const base = { round: task.round, kind: task.kind, numExamples: data.train.values.length, metrics: {}, weights: 0 };
+    if (task.kind === 'secagg') return this.secure.answer(task, { ...base, numExamples: 0 });
     if (task.kind === 'stats') {
       if (task.stage === 2) {
         const enc = this.encode(task.featureSpace!);
@@ -234,11 +240,14 @@ export class SiteAgent {
         log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
         return { meta: { ...base, error: unsound } };
       }
+      const metrics = { loss: summary.loss, steps: summary.steps, trainMs };
+      // Secure: only a key advertisement goes back now; the update goes masked in a later phase.
+      if (task.secagg) return this.secure.fitResult(task, base, w, base.numExamples, metrics, evaluation);
       const health = await runner.health(enc.train, ctx);
       return {
         meta: {
           ...base,
-          metrics: { loss: summary.loss, steps: summary.steps, trainMs },
+          metrics,
           evaluation,
           // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
           patternCounts: countPatternLabels(data.train.patterns, data.train.labels),

@@ -1,0 +1,199 @@
+/**
+ * The coordinator's side of a secure fit round (docs/secagg.md), on the round loop's
+ * task/result exchange: the fit results carry key advertisements, then four 'secagg'
+ * exchanges (ShareKeys, MaskedInput, ConsistencyCheck, Unmasking) each run as a round of
+ * their own through the same collector. Only the sum of the sites' encoded vectors is
+ * ever decoded: sum n_u w_u, sum n_u and the example-weighted metric sums. The strategy
+ * gets the weighted mean as one aggregate; per-site values never reach it.
+ */
+import { ProtocolError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ResultMeta } from '../shared/protocol/messages.ts';
+import type { SecAggConfig } from '../shared/secagg/config.ts';
+import { SecAggCoordinator } from '../shared/secagg/coordinator.ts';
+import { SecAggAbort, SecAggRefusal } from '../shared/secagg/errors.ts';
+import type { VectorLayout } from '../shared/secagg/layout.ts';
+import { RoundPlan } from '../shared/secagg/round-plan.ts';
+import {
+  advertFromWire,
+  advertToWire,
+  requestToWire,
+  responseFromWire,
+  SECAGG_PHASE,
+  SECURE_METRICS,
+  secureFitLayout,
+  shareFromWire,
+  shareToWire,
+  signatureFromWire,
+  toB64,
+  type SecAggTask,
+  type SecureAggregationReport,
+  type SecureFitTask,
+} from '../shared/secagg/wire.ts';
+import type { RoundCollector } from './collector.ts';
+import type { RoundRecord } from './round-outcome.ts';
+import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+
+/** Runs one 'secagg' exchange (stage = phase) with `sites`, each task carrying `secagg`. */
+export type RunPhase = (stage: number, sites: string[], secagg: SecAggTask) => Promise<RoundCollector>;
+
+/** The aggregate's name in the strategy's bookkeeping: it sees one contribution, the sum. */
+const SUM_SITE = 'secure-sum';
+
+interface Active {
+  plan: RoundPlan;
+  layout: VectorLayout;
+  coordinator: SecAggCoordinator;
+}
+
+export class SecureAggregator {
+  private active: Active | undefined;
+  private last: { threshold: number; fractionalBits: number } | undefined;
+
+  constructor(
+    private readonly o: {
+      federation: string;
+      config: SecAggConfig;
+      signingKey: (site: string) => Uint8Array | undefined;
+      log: Logger;
+    },
+  ) {}
+
+  get summary(): SecureAggregationReport {
+    const c = this.o.config;
+    return { enabled: true, ...this.last, minSites: c.minSites, clipBound: c.clipBound, maxExamples: c.maxExamples, ...(c.neighbours ? { neighbours: c.neighbours } : {}) };
+  }
+
+  /** What the fit task of `round` adds: its session, the settings and the invited sites' enrolled keys. */
+  fitTask(round: number, sites: string[], modelSize: number): SecureFitTask {
+    const session = `${this.o.federation}/${round}/fit`;
+    const keys = new Map<string, Uint8Array>();
+    for (const s of sites) {
+      const k = this.o.signingKey(s);
+      if (!k) throw new Error(`secure aggregation: site "${s}" has no enrolled signing key`);
+      keys.set(s, k);
+    }
+    const plan = new RoundPlan(session, keys, this.o.config);
+    const layout = secureFitLayout(modelSize, plan.sites.length, this.o.config);
+    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length) };
+    this.last = { threshold: plan.threshold, fractionalBits: layout.part('weightedUpdate').fractionalBits };
+    return { session, config: this.o.config, roster: Object.fromEntries([...keys].map(([s, k]) => [s, toB64(k)])) };
+  }
+
+  /**
+   * A result of a secure fit round or one of its phases, checked and folded in as it
+   * arrives (a masked vector goes into the running sum, never kept). A refusal throws
+   * ProtocolError: the endpoint refuses the message and the site fails this phase.
+   */
+  deliver(site: string, kind: 'fit' | 'secagg', stage: number | undefined, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
+    const a = this.active;
+    if (!a) throw new ProtocolError(`no secure round open for a result from "${site}"`, 'not-expected');
+    const s = meta.secagg;
+    if (typeof s !== 'object' || s === null) throw new ProtocolError(`a secure ${kind} result from "${site}" without its secagg field`, 'malformed');
+    try {
+      if (kind === 'fit') {
+        if (meta.weights !== 0) throw new SecAggRefusal(`a secure fit result from ${site} carries ${meta.weights} plain weights`, 'malformed');
+        const advert = advertFromWire(s.advert);
+        if (advert.site !== site) throw new SecAggRefusal(`${site} sent a key advertisement for ${advert.site}`, 'misaddressed');
+        a.coordinator.receiveAdvertisement(advert);
+      } else if (stage === SECAGG_PHASE.share) {
+        if (!Array.isArray(s.shares)) throw new SecAggRefusal(`shares from ${site} must be a list`, 'malformed');
+        a.coordinator.receiveShares({ site, shares: s.shares.map(shareFromWire) });
+      } else if (stage === SECAGG_PHASE.mask) {
+        if (meta.weights !== a.layout.length) throw new SecAggRefusal(`the masked input from ${site} has ${meta.weights} values, expected ${a.layout.length}`, 'malformed');
+        // One site's vector at a time, added to the running sum at once (the float32 frame carries ring words bit for bit).
+        const masked = new Uint32Array(a.layout.length);
+        replay((offset, v) => masked.set(new Uint32Array(v.buffer, v.byteOffset, v.length), offset));
+        a.coordinator.receiveMaskedInput({ site, masked });
+      } else if (stage === SECAGG_PHASE.confirm) {
+        const sig = signatureFromWire(s.signature);
+        if (sig.site !== site) throw new SecAggRefusal(`${site} sent a survivor signature for ${sig.site}`, 'misaddressed');
+        a.coordinator.receiveSurvivorSignature(sig);
+      } else if (stage === SECAGG_PHASE.unmask) {
+        const r = responseFromWire(s.response);
+        if (r.site !== site) throw new SecAggRefusal(`${site} sent an unmasking answer for ${r.site}`, 'misaddressed');
+        a.coordinator.receiveUnmaskResponse(r);
+      } else throw new SecAggRefusal(`unknown secure aggregation phase ${String(stage)}`, 'malformed');
+    } catch (e) {
+      const reason = e instanceof SecAggRefusal ? e.reason : 'malformed';
+      throw new ProtocolError(`secure aggregation refused (${reason}): ${(e as Error).message}`, reason === 'bad-signature' ? 'bad-signature' : 'malformed', { cause: e });
+    }
+  }
+
+  /**
+   * Runs the phases after the fit round `fit` and aggregates: returns the round's record
+   * and the next global model, or a record not accepted (the reason: too few sites at some
+   * phase, SecAggAbort) and null.
+   */
+  async aggregate(round: number, fit: RoundCollector, aggregation: Aggregation, strategy: Strategy, policy: AcceptancePolicy, runPhase: RunPhase): Promise<{ record: RoundRecord; next: Float32Array | null }> {
+    const failures = new Map<string, SiteFailure>(fit.failures);
+    const note = (c: RoundCollector) => {
+      for (const f of c.failures.values()) if (!failures.has(f.site)) failures.set(f.site, f);
+    };
+    const slowestTrainMs = Math.max(0, ...[...fit.results.values()].map((m) => m.metrics.trainMs ?? 0));
+    const base = (participants: string[]): RoundRecord => ({
+      round,
+      participants: participants.length,
+      failures: failures.size,
+      failed: [...failures.values()],
+      accepted: false,
+      metrics: {},
+      slowestTrainMs,
+      siteEvaluations: {},
+      durationMs: 0,
+    });
+    const a = this.active;
+    if (!a) throw new Error(`secure round ${round}: no fit task was prepared`);
+    let included: string[] = [];
+    try {
+      const adverts = a.coordinator.endAdvertise();
+      const c1 = await runPhase(SECAGG_PHASE.share, adverts.map((x) => x.site), { session: a.plan.session, adverts: adverts.map(advertToWire) });
+      note(c1);
+      const routed = a.coordinator.endShareKeys();
+      const shares = [...routed.values()].flat().map(shareToWire);
+      const c2 = await runPhase(SECAGG_PHASE.mask, [...routed.keys()], { session: a.plan.session, shares });
+      note(c2);
+      const list = a.coordinator.endMaskedInput();
+      const c3 = await runPhase(SECAGG_PHASE.confirm, list.survivors, { session: a.plan.session, survivors: list.survivors });
+      note(c3);
+      const request = a.coordinator.endConsistencyCheck();
+      const c4 = await runPhase(SECAGG_PHASE.unmask, request.survivors, { session: a.plan.session, request: requestToWire(request) });
+      note(c4);
+      const result = await a.coordinator.finish();
+      included = result.included;
+      // A survivor that answered no later phase is still in the sum (its input is); it is not a failure of this round.
+      for (const s of included) failures.delete(s);
+      const sums = a.layout.decodeSum(result.sum);
+      const total = sums.numExamples![0]!;
+      const results: SiteResult[] = included.map((site) => ({ site, numExamples: 0, metrics: {} }));
+      const verdict = strategy.acceptFit(round, results, [...failures.values()], policy);
+      const record = { ...base(included), accepted: verdict.accepted, ...(verdict.accepted ? {} : { reason: verdict.reason }), metrics: metricMeans(sums) };
+      let next: Float32Array | null = null;
+      if (verdict.accepted && total > 0) {
+        const w = sums.weightedUpdate!;
+        const mean = new Float32Array(w.length);
+        for (let i = 0; i < w.length; i++) mean[i] = w[i]! / total;
+        aggregation.add(SUM_SITE, total, 0, mean);
+        next = aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]);
+      }
+      this.o.log.info('secure round aggregated', { round, included: included.length, dropped: result.dropped, threshold: a.plan.threshold });
+      return { record, next };
+    } catch (e) {
+      if (!(e instanceof SecAggAbort)) throw e;
+      this.o.log.warn('secure round aborted', { round, reason: e.message });
+      return { record: { ...base(included), reason: e.message }, next: null };
+    } finally {
+      this.active = undefined;
+    }
+  }
+}
+
+/** train_loss, eval_auroc...: the example-weighted means the plain round reports, from the summed (weight, weight * value) pairs. */
+function metricMeans(sums: Record<string, Float64Array>): Record<string, number> {
+  const out: Record<string, number> = {};
+  SECURE_METRICS.forEach(({ name }, i) => {
+    const w = sums.metricWeights![i]!;
+    if (w > 0) out[name.replace('.', '_')] = sums[name]![0]! / w;
+  });
+  return out;
+}
