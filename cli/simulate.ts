@@ -132,9 +132,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
-  const secureAggregation = o.secureAggregation
-    ? compileSecureAggregation({ ...o.secureAggregationSettings, enabled: true }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length }, { flags: true })
-    : undefined;
+  const secureAggregation = compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length });
   const schema = loadSchema(o.schema);
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];

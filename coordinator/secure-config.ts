@@ -3,11 +3,12 @@
  * shared/secagg/config.ts plus `enabled`, and what secure aggregation cannot go with,
  * refused at load with the reason rather than run weakened.
  */
-import { bool } from '../shared/config/fields.ts';
+import { bool, strict } from '../shared/config/fields.ts';
 import { fieldError, parseInput, type InputSource } from '../shared/config/issues.ts';
-import { secAggConfigSchema, thresholdFor, type SecAggConfig } from '../shared/secagg/config.ts';
+import { secAggConfigSchema, type SecAggConfig } from '../shared/secagg/config.ts';
 
-export const secureAggregationSchema = secAggConfigSchema.extend({ enabled: bool().default(false) });
+/** The shared settings' fields, with `enabled`, under the product's strict mapping (its unknown-field message). */
+export const secureAggregationSchema = strict({ ...secAggConfigSchema.shape, enabled: bool().default(false) });
 
 /** Strategies that only need the example-weighted mean, which is all a secure round reveals. */
 export const SECURE_STRATEGIES: readonly string[] = ['fedavg', 'fedprox', 'fedadam', 'fedyogi', 'fedadagrad'];
@@ -30,12 +31,12 @@ export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; 
   if (ctx.trainingSites < config.minSites) {
     throw fieldError(at, 'minSites', `is ${config.minSites}, but the federation has ${ctx.trainingSites} training sites: with fewer, a site could read the others' values off the sum`);
   }
+  // Checked here as RoundPlan would at the first round (thresholdFor), with the field's name.
   const n = ctx.trainingSites;
-  const k = config.neighbours;
-  try {
-    thresholdFor(config, k === undefined || k >= n - 1 ? n : k + 1);
-  } catch (e) {
-    throw fieldError(at, 'threshold', `${(e as Error).message.replace(/^secureAggregation\.threshold /, 'is ')}`);
+  const m = config.neighbours === undefined || config.neighbours >= n - 1 ? n : config.neighbours + 1;
+  const t = config.threshold;
+  if (t !== undefined && (t > m || 2 * t <= m)) {
+    throw fieldError(at, 'threshold', `must be more than half of and at most the ${m} sites of a neighbourhood (got ${t}): fewer, and two groups could reveal both shares of one site`);
   }
   return config;
 }

@@ -37,6 +37,14 @@ import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy }
 /** Runs one 'secagg' exchange (stage = phase) with `sites`, each task carrying `secagg`. */
 export type RunPhase = (stage: number, sites: string[], secagg: SecAggTask) => Promise<RoundCollector>;
 
+type Replay = (on: (o: number, v: Float32Array) => void) => void;
+
+/** A message a site sent must be its own, not one it names another site in. */
+function own<T extends { site: string }>(site: string, m: T, what: string): T {
+  if (m.site !== site) throw new SecAggRefusal(`${site} sent ${what} for ${m.site}`, 'misaddressed');
+  return m;
+}
+
 /** The aggregate's name in the strategy's bookkeeping: it sees one contribution, the sum. */
 const SUM_SITE = 'secure-sum';
 
@@ -89,36 +97,38 @@ export class SecureAggregator {
     const a = this.active;
     if (!a) throw new ProtocolError(`no secure round open for a result from "${site}"`, 'not-expected');
     const s = meta.secagg;
-    if (typeof s !== 'object' || s === null) throw new ProtocolError(`a secure ${kind} result from "${site}" without its secagg field`, 'malformed');
+    if (!s) throw new ProtocolError(`a secure ${kind} result from "${site}" without its secagg field`, 'malformed');
     try {
-      if (kind === 'fit') {
-        if (meta.weights !== 0) throw new SecAggRefusal(`a secure fit result from ${site} carries ${meta.weights} plain weights`, 'malformed');
-        const advert = advertFromWire(s.advert);
-        if (advert.site !== site) throw new SecAggRefusal(`${site} sent a key advertisement for ${advert.site}`, 'misaddressed');
-        a.coordinator.receiveAdvertisement(advert);
-      } else if (stage === SECAGG_PHASE.share) {
-        if (!Array.isArray(s.shares)) throw new SecAggRefusal(`shares from ${site} must be a list`, 'malformed');
-        a.coordinator.receiveShares({ site, shares: s.shares.map(shareFromWire) });
-      } else if (stage === SECAGG_PHASE.mask) {
-        if (meta.weights !== a.layout.length) throw new SecAggRefusal(`the masked input from ${site} has ${meta.weights} values, expected ${a.layout.length}`, 'malformed');
-        // One site's vector at a time, added to the running sum at once (the float32 frame carries ring words bit for bit).
-        const masked = new Uint32Array(a.layout.length);
-        replay((offset, v) => masked.set(new Uint32Array(v.buffer, v.byteOffset, v.length), offset));
-        a.coordinator.receiveMaskedInput({ site, masked });
-      } else if (stage === SECAGG_PHASE.confirm) {
-        const sig = signatureFromWire(s.signature);
-        if (sig.site !== site) throw new SecAggRefusal(`${site} sent a survivor signature for ${sig.site}`, 'misaddressed');
-        a.coordinator.receiveSurvivorSignature(sig);
-      } else if (stage === SECAGG_PHASE.unmask) {
-        const r = responseFromWire(s.response);
-        if (r.site !== site) throw new SecAggRefusal(`${site} sent an unmasking answer for ${r.site}`, 'misaddressed');
-        a.coordinator.receiveUnmaskResponse(r);
-      } else throw new SecAggRefusal(`unknown secure aggregation phase ${String(stage)}`, 'malformed');
+      const phase = kind === 'fit' ? 0 : (stage ?? -1);
+      const handle = this.phases[phase];
+      if (!handle) throw new SecAggRefusal(`unknown secure aggregation phase ${String(stage)}`, 'malformed');
+      handle(a, site, s, meta, replay);
     } catch (e) {
       const reason = e instanceof SecAggRefusal ? e.reason : 'malformed';
       throw new ProtocolError(`secure aggregation refused (${reason}): ${(e as Error).message}`, reason === 'bad-signature' ? 'bad-signature' : 'malformed', { cause: e });
     }
   }
+
+  /** Per phase (0: the fit result's advertisement, then the 'secagg' stages), how a site's answer is checked and folded in. */
+  private readonly phases: Record<number, (a: Active, site: string, s: Record<string, unknown>, meta: ResultMeta, replay: Replay) => void> = {
+    0: (a, site, s, meta) => {
+      if (meta.weights !== 0) throw new SecAggRefusal(`a secure fit result from ${site} carries ${meta.weights} plain weights`, 'malformed');
+      a.coordinator.receiveAdvertisement(own(site, advertFromWire(s.advert), 'a key advertisement'));
+    },
+    [SECAGG_PHASE.share]: (a, site, s) => {
+      if (!Array.isArray(s.shares)) throw new SecAggRefusal(`shares from ${site} must be a list`, 'malformed');
+      a.coordinator.receiveShares({ site, shares: s.shares.map(shareFromWire) });
+    },
+    [SECAGG_PHASE.mask]: (a, site, _s, meta, replay) => {
+      if (meta.weights !== a.layout.length) throw new SecAggRefusal(`the masked input from ${site} has ${meta.weights} values, expected ${a.layout.length}`, 'malformed');
+      // One site's vector at a time, added to the running sum at once (the float32 frame carries ring words bit for bit).
+      const masked = new Uint32Array(a.layout.length);
+      replay((offset, v) => masked.set(new Uint32Array(v.buffer, v.byteOffset, v.length), offset));
+      a.coordinator.receiveMaskedInput({ site, masked });
+    },
+    [SECAGG_PHASE.confirm]: (a, site, s) => a.coordinator.receiveSurvivorSignature(own(site, signatureFromWire(s.signature), 'a survivor signature')),
+    [SECAGG_PHASE.unmask]: (a, site, s) => a.coordinator.receiveUnmaskResponse(own(site, responseFromWire(s.response), 'an unmasking answer')),
+  };
 
   /**
    * Runs the phases after the fit round `fit` and aggregates: returns the round's record
