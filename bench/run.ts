@@ -10,6 +10,8 @@
  * 2. Round overhead of a ~1M-parameter model, 4 sites, loopback gRPC, against a
  *    transport floor measured in the same run (bench/round-overhead.ts).
  * 3. Envelope seal + open throughput, encrypted vs plain (bench/envelope-throughput.ts).
+ * 4. A secure-aggregation fit round vs a plain one, 10 sites, ~1M parameters
+ *    (bench/secure-round.ts, which writes its own section of docs/benchmarks.md).
  *
  * This process loads no tfjs backend: each child picks its own. Timings are medians of
  * repeats, and every comparison is a ratio against a reference measured in this run,
@@ -176,6 +178,9 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(ROOT, 'docs/benchmarks.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), renderReport(report));
+  // ---- 4. secure aggregation: a secure vs a plain fit round; it writes its own section ----
+  say('secure aggregation: a secure vs a plain fit round, 10 sites, ~1M parameters');
+  await runNode('secure-round.ts', ['--write']);
   say(`wrote docs/benchmarks.md and docs/benchmarks.json (${report.durationSeconds.toFixed(0)} s in all)`);
 }
 

@@ -1,7 +1,7 @@
 /** Signing and checking round-0 key advertisements with the sites' long-term Ed25519 keys. */
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { ed25519Sign, ed25519Verify } from './curve.ts';
+import { ed25519Sign, ed25519Verify } from '../crypto/curve.ts';
 import { SecAggRefusal } from './errors.ts';
 import type { KeyAdvertisement } from './messages.ts';
 import type { RoundPlan } from './round-plan.ts';

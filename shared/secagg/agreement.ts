@@ -5,7 +5,7 @@
  */
 import { createHash, hkdfSync } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { x25519 } from './curve.ts';
+import { x25519 } from '../crypto/curve.ts';
 import { SecAggRefusal } from './errors.ts';
 
 export interface RoundKeyPair {

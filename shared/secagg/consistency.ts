@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { ed25519Sign, ed25519Verify } from './curve.ts';
+import { ed25519Sign, ed25519Verify } from '../crypto/curve.ts';
 import { SecAggRefusal } from './errors.ts';
 import type { SurvivorSignature } from './messages.ts';
 import type { RoundPlan } from './round-plan.ts';

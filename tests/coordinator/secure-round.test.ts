@@ -4,7 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFederation } from '../../coordinator/federation.ts';
+import { SecureAggregator } from '../../coordinator/secure-round.ts';
 import { createStrategy } from '../../coordinator/strategy/registry.ts';
+import { ProtocolError } from '../../shared/errors.ts';
+import type { ResultMeta } from '../../shared/protocol/messages.ts';
+import { SecureAggregationSite } from '../../site-agent/secure-aggregation.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { loadSchema } from '../../shared/data/schema.ts';
 import { loadSiteTable } from '../../shared/data/table.ts';
@@ -142,4 +146,22 @@ test('below the threshold the secure round fails with the reason and the model s
   // Every site gone before its update: the global model is the initial one, seeded alike.
   const none = await run({ secure: false, drop: Object.fromEntries(Object.keys(FILES).map((s) => [s, 'fit-result'])) });
   assert.equal(secure.modelSha256, none.modelSha256);
+});
+
+test('the coordinator refuses a secure fit result with plain weights, or another site\'s advertisement', () => {
+  const keys = new Map(['a', 'b', 'c'].map((s) => [s, generateIdentity()]));
+  const agg = new SecureAggregator({ federation: 'f', config: compileSecAggConfig({}), signingKey: (s) => keys.get(s)?.signing.publicKey, log: silentLogger });
+  const meta = (m: Partial<ResultMeta>): ResultMeta => ({ round: 1, kind: 'fit', numExamples: 0, metrics: {}, weights: 0, ...m });
+  const noReplay = () => {};
+  assert.throws(() => agg.deliver('a', 'fit', undefined, meta({ secagg: {} }), noReplay), (e: Error) => e instanceof ProtocolError && e.reason === 'not-expected');
+  const task = agg.fitTask(1, ['a', 'b', 'c'], 3);
+  assert.equal(task.session, 'f/1/fit');
+  assert.deepEqual(Object.keys(task.roster), ['a', 'b', 'c']);
+  const site = new SecureAggregationSite('b', keys.get('b')!.signing, silentLogger);
+  const advert = site.fitResult({ federation: 'f', round: 1, kind: 'fit', config: {}, weights: 3, secagg: task }, meta({}), Float32Array.of(1, 2, 3), 5, {}, undefined).meta.secagg!;
+  assert.throws(() => agg.deliver('b', 'fit', undefined, meta({ weights: 3, secagg: advert }), noReplay), /secure aggregation refused \(malformed\): a secure fit result from b carries 3 plain weights/);
+  assert.throws(() => agg.deliver('a', 'fit', undefined, meta({ secagg: advert }), noReplay), /secure aggregation refused \(misaddressed\): a sent a key advertisement for b/);
+  assert.throws(() => agg.deliver('b', 'fit', undefined, meta({}), noReplay), /without its secagg field/);
+  agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay);
+  assert.throws(() => agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay), /refused \(duplicate\)/);
 });

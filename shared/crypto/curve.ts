@@ -1,9 +1,9 @@
 /**
  * Ed25519 signatures and X25519 agreements through Node's built-in crypto (OpenSSL), on
  * the same raw keys tweetnacl makes: a key is wrapped in its fixed DER prefix. Same
- * results as tweetnacl, about 50x faster per operation (docs/secagg.md, Measurements);
- * each site verifies every advertisement and t survivor signatures per round, so this
- * fixed per-peer cost is most of a secure round's cryptography.
+ * results as tweetnacl, about 50x faster per operation (docs/secagg.md, Measurements):
+ * every envelope is signed and verified once, and a secure round's sites verify every
+ * advertisement and t survivor signatures, so this fixed per-message cost adds up.
  */
 import { createPrivateKey, createPublicKey, diffieHellman, sign, verify, type KeyObject } from 'node:crypto';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import nacl from 'tweetnacl';
-import { ed25519Sign, ed25519Verify, x25519 } from '../../../shared/secagg/curve.ts';
+import { ed25519Sign, ed25519Verify, x25519 } from '../../../shared/crypto/curve.ts';
 
 test('Ed25519: the same signature as tweetnacl, each verifies the other, a changed byte does not verify', () => {
   for (let i = 0; i < 5; i++) {
