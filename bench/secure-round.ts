@@ -269,6 +269,8 @@ One run: the cores are shared with other work, so treat absolute times as rough.
 
 The measured ratio compares two runs whose training (most of a round) varies with the machine's
 load; the next row adds what secure aggregation costs, timed where it happens, to the plain round.
+That row is an upper bound: its phases include sealing, sending and opening the masked vectors,
+which replace the plain fit result's upload of the same size (the plain round's time has that upload).
 Both count every site's training and secure work one after another, so they understate what
 secure aggregation costs a deployment whose sites train in parallel. In the federation the sites
 share one thread and interleave at every await, so the per-site and coordinator rows are timed
