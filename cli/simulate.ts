@@ -113,6 +113,16 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   };
 }
 
+/** A refusal of the secureAggregation settings said as the flag's (the flag only sets `enabled`). */
+function onFlag<T>(flag: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(e.message.replace(/^secureAggregation\.(enabled|minSites): /, `${flag}: `), { cause: e });
+    throw e;
+  }
+}
+
 /** A stable per-site seed, so adding a site does not reshuffle the others' splits. */
 function siteSeed(seed: number, name: string): number {
   let h = seed >>> 0;
@@ -132,7 +142,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
-  const secureAggregation = compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length });
+  const secureAggregation = onFlag('--secure-aggregation', () =>
+    compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length }));
   const schema = loadSchema(o.schema);
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];

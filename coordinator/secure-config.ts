@@ -29,7 +29,7 @@ export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; 
     throw fieldError(at, 'enabled', "cannot be true with model debiased yet: its per-round health monitor needs each site's health sums and pattern counts, which are not secured (use baseline or logreg)");
   }
   if (ctx.trainingSites < config.minSites) {
-    throw fieldError(at, 'minSites', `is ${config.minSites}, but the federation has ${ctx.trainingSites} training sites: with fewer, a site could read the others' values off the sum`);
+    throw fieldError(at, 'minSites', `needs at least ${config.minSites} training sites, the federation has ${ctx.trainingSites}: with fewer, a site could read the others' values off the sum`);
   }
   // Checked here as RoundPlan would at the first round (thresholdFor), with the field's name.
   const n = ctx.trainingSites;

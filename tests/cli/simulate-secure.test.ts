@@ -46,11 +46,11 @@ test('a secure run ends at the plain run within quantization error, and says it 
 
 test('secure aggregation with a strategy that needs per-site updates is refused, naming both', async () => {
   for (const s of ['fedmedian', 'trimmed-mean']) {
-    await assert.rejects(runSimulation(options(true, s), silentLogger), (e: Error) => e instanceof InputError && e.message.includes(s) && /secureAggregation\.enabled/.test(e.message));
+    await assert.rejects(runSimulation(options(true, s), silentLogger), (e: Error) => e instanceof InputError && e.message.startsWith(`--secure-aggregation: cannot be true with strategy ${s}`));
   }
 });
 
 test('secure aggregation with fewer than 3 training sites is refused', async () => {
   const o = { ...options(true), sites: options(true).sites.slice(0, 2) };
-  await assert.rejects(runSimulation(o, silentLogger), (e: Error) => e instanceof InputError && /minSites/.test(e.message));
+  await assert.rejects(runSimulation(o, silentLogger), (e: Error) => e instanceof InputError && e.message.startsWith('--secure-aggregation: needs at least 3 training sites, the federation has 2'));
 });

@@ -44,7 +44,7 @@ test('bad secureAggregation fields name the field', async (t) => {
   const cases: [Record<string, unknown>, string][] = [
     [{ enabled: true, threshold: 1 }, 'secureAggregation.threshold: Too small: expected number to be >=2 (got 1)'],
     [{ enabled: true, threshold: 4 }, 'secureAggregation.threshold: must be more than half of and at most the 3 sites of a neighbourhood (got 4)'],
-    [{ enabled: true, minSites: 4 }, 'secureAggregation.minSites: is 4, but the federation has 3 training sites'],
+    [{ enabled: true, minSites: 4 }, 'secureAggregation.minSites: needs at least 4 training sites, the federation has 3'],
     [{ enabled: true, neighbours: 3 }, 'secureAggregation.neighbours: must be even'],
     [{ enabled: 'yes' }, 'secureAggregation.enabled: must be true or false (got "yes")'],
     [{ enabled: true, clip: 1 }, 'secureAggregation.clip: is not a known field'],
