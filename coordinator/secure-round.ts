@@ -6,6 +6,7 @@
  * ever decoded: sum n_u w_u, sum n_u and the example-weighted metric sums. The strategy
  * gets the weighted mean as one aggregate; per-site values never reach it.
  */
+import { randomBytes } from 'node:crypto';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ResultMeta } from '../shared/protocol/messages.ts';
@@ -36,6 +37,8 @@ import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy }
 
 /** Runs one 'secagg' exchange (stage = phase) with `sites`, each task carrying `secagg`. */
 export type RunPhase = (stage: number, sites: string[], secagg: SecAggTask) => Promise<RoundCollector>;
+
+const SESSION_NONCE_BYTES = 8;
 
 type Replay = (on: (o: number, v: Float32Array) => void) => void;
 
@@ -74,7 +77,8 @@ export class SecureAggregator {
 
   /** What the fit task of `round` adds: its session, the settings and the invited sites' enrolled keys. */
   fitTask(round: number, sites: string[], modelSize: number): SecureFitTask {
-    const session = `${this.o.federation}/${round}/fit`;
+    // Fresh per attempt: a round a restarted coordinator runs again is another session, never a second use of the first one's.
+    const session = `${this.o.federation}/${round}/fit/${randomBytes(SESSION_NONCE_BYTES).toString('hex')}`;
     const keys = new Map<string, Uint8Array>();
     for (const s of sites) {
       const k = this.o.signingKey(s);

@@ -141,7 +141,7 @@ test('below the threshold the secure round fails with the reason and the model s
   const h = secure.history[0]!;
   assert.equal(h.accepted, false);
   assert.match(h.reason ?? '', /aborted: only 2 sites sent masked inputs, the threshold is 3/);
-  assert.ok(secure.problems.some((p) => /round 1 not accepted: secure round test\/1\/fit aborted/.test(p)), secure.problems.join('; '));
+  assert.ok(secure.problems.some((p) => /round 1 not accepted: secure round test\/1\/fit\/[0-9a-f]+ aborted/.test(p)), secure.problems.join('; '));
   assert.equal(secure.secureAggregation?.threshold, 3);
   // Every site gone before its update: the global model is the initial one, seeded alike.
   const none = await run({ secure: false, drop: Object.fromEntries(Object.keys(FILES).map((s) => [s, 'fit-result'])) });
@@ -154,8 +154,10 @@ test('the coordinator refuses a secure fit result with plain weights, or another
   const meta = (m: Partial<ResultMeta>): ResultMeta => ({ round: 1, kind: 'fit', numExamples: 0, metrics: {}, weights: 0, ...m });
   const noReplay = () => {};
   assert.throws(() => agg.deliver('a', 'fit', undefined, meta({ secagg: {} }), noReplay), (e: Error) => e instanceof ProtocolError && e.reason === 'not-expected');
+  const first = agg.fitTask(1, ['a', 'b', 'c'], 3);
   const task = agg.fitTask(1, ['a', 'b', 'c'], 3);
-  assert.equal(task.session, 'f/1/fit');
+  assert.match(task.session, /^f\/1\/fit\/[0-9a-f]{16}$/);
+  assert.notEqual(task.session, first.session, 'a round run again is a new session');
   assert.deepEqual(Object.keys(task.roster), ['a', 'b', 'c']);
   const site = new SecureAggregationSite('b', keys.get('b')!.signing, silentLogger);
   const advert = site.fitResult({ federation: 'f', round: 1, kind: 'fit', config: {}, weights: 3, secagg: task }, meta({}), Float32Array.of(1, 2, 3), 5, {}, undefined).meta.secagg!;
