@@ -162,7 +162,7 @@ export class RoundLoop implements RoundGate {
       replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
     }
     this.pending.delete(site);
-    this.o.directory.recordCompleted(site, c.kind === 'fit' ? meta.numExamples : undefined);
+    if (c.kind !== 'secagg') this.o.directory.recordCompleted(site, c.kind === 'fit' && !this.o.secure ? meta.numExamples : undefined);
     c.resolve(site, meta);
     crashPoint(`result-${c.kind}`, c.round);
   }

@@ -86,10 +86,11 @@ function setup(o: { secure: boolean; drop?: Record<string, string> }) {
   return { fed, agents };
 }
 
-async function run(o: Parameters<typeof setup>[0]) {
+async function run(o: Parameters<typeof setup>[0], inspect?: (fed: ReturnType<typeof setup>['fed']) => void) {
   const s = setup(o);
   try {
     const outcome = await s.fed.loop.run();
+    inspect?.(s.fed);
     await s.fed.loop.end('done', 'complete');
     return outcome;
   } finally {
@@ -113,8 +114,12 @@ test('the coordinator receives only masked vectors, each unlike the site encodin
     masked.push(Uint32Array.from(m.masked));
     receive.call(this, m);
   });
-  const outcome = await run({ secure: true });
+  let states: { roundsCompleted: number; rows?: number }[] = [];
+  const outcome = await run({ secure: true }, (fed) => (states = fed.directory.states()));
   assert.equal(outcome.history[0]!.accepted, true);
+  // Stats round, fit round (its phases not counted apart), final evaluation; no row count: each site's n is only in the sum.
+  assert.deepEqual(states.map((s) => s.roundsCompleted), [3, 3, 3, 3]);
+  assert.ok(states.every((s) => s.rows === undefined));
   assert.equal(encoded.length, 4, 'each site encoded its update once');
   assert.equal(masked.length, 4, 'the coordinator got one masked vector per site');
   for (const m of masked)
