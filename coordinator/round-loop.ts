@@ -303,7 +303,7 @@ export class RoundLoop implements RoundGate {
       if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
       const { record, next } = o.secure
-        ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, (stage, sites, task) => this.runRound('secagg', sites, { config: {}, stage, secagg: task }))
+        ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, (stage, sites, task) => (this.isStopped() ? Promise.resolve(undefined) : this.runRound('secagg', sites, { config: {}, stage, secagg: task })))
         : aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
       if (this.isStopped()) break;
       if (next) global = next;

@@ -35,8 +35,8 @@ import type { RoundCollector } from './collector.ts';
 import type { RoundRecord } from './round-outcome.ts';
 import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
-/** Runs one 'secagg' exchange (stage = phase) with `sites`, each task carrying `secagg`. */
-export type RunPhase = (stage: number, sites: string[], secagg: SecAggTask) => Promise<RoundCollector>;
+/** Runs one 'secagg' exchange (stage = phase) with `sites`, each task carrying `secagg`; undefined once the run is stopping. */
+export type RunPhase = (stage: number, sites: string[], secagg: SecAggTask) => Promise<RoundCollector | undefined>;
 
 const SESSION_NONCE_BYTES = 8;
 
@@ -160,19 +160,19 @@ export class SecureAggregator {
     if (!a) throw new Error(`secure round ${round}: no fit task was prepared`);
     let included: string[] = [];
     try {
+      const phase = async (stage: number, sites: string[], task: Omit<SecAggTask, 'session'>) => {
+        const c = await runPhase(stage, sites, { session: a.plan.session, ...task });
+        if (!c) throw new SecAggAbort(`secure round ${a.plan.session} stopped: the coordinator is shutting down`);
+        note(c);
+      };
       const adverts = a.coordinator.endAdvertise();
-      const c1 = await runPhase(SECAGG_PHASE.share, adverts.map((x) => x.site), { session: a.plan.session, adverts: adverts.map(advertToWire) });
-      note(c1);
+      await phase(SECAGG_PHASE.share, adverts.map((x) => x.site), { adverts: adverts.map(advertToWire) });
       const routed = a.coordinator.endShareKeys();
-      const shares = [...routed.values()].flat().map(shareToWire);
-      const c2 = await runPhase(SECAGG_PHASE.mask, [...routed.keys()], { session: a.plan.session, shares });
-      note(c2);
+      await phase(SECAGG_PHASE.mask, [...routed.keys()], { shares: [...routed.values()].flat().map(shareToWire) });
       const list = a.coordinator.endMaskedInput();
-      const c3 = await runPhase(SECAGG_PHASE.confirm, list.survivors, { session: a.plan.session, survivors: list.survivors });
-      note(c3);
+      await phase(SECAGG_PHASE.confirm, list.survivors, { survivors: list.survivors });
       const request = a.coordinator.endConsistencyCheck();
-      const c4 = await runPhase(SECAGG_PHASE.unmask, request.survivors, { session: a.plan.session, request: requestToWire(request) });
-      note(c4);
+      await phase(SECAGG_PHASE.unmask, request.survivors, { request: requestToWire(request) });
       const result = await a.coordinator.finish();
       included = result.included;
       // A survivor that answered no later phase is still in the sum (its input is); it is not a failure of this round.

@@ -172,3 +172,21 @@ test('the coordinator refuses a secure fit result with plain weights, or another
   agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay);
   assert.throws(() => agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay), /refused \(duplicate\)/);
 });
+
+test('a stop during the secure phases ends the run as stopped, the round not committed', { timeout: 120_000 }, async (t) => {
+  const s = setup({ secure: true });
+  const endShareKeys = SecAggCoordinator.prototype.endShareKeys;
+  t.mock.method(SecAggCoordinator.prototype, 'endShareKeys', function (this: SecAggCoordinator) {
+    s.fed.loop.stop('operator stop');
+    return endShareKeys.call(this);
+  });
+  const masked = t.mock.method(SecAggCoordinator.prototype, 'receiveMaskedInput');
+  try {
+    await assert.rejects(s.fed.loop.run(), /stopped/);
+    assert.equal(masked.mock.callCount(), 0, 'no phase ran after the stop');
+    assert.equal(s.fed.loop.state, 'stopped');
+    assert.equal(s.fed.loop.history.length, 0, 'the round was not committed');
+  } finally {
+    for (const a of s.agents) a.transport.close();
+  }
+});
