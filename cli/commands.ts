@@ -39,15 +39,17 @@ function configCommand(role: 'coordinator' | 'site', help: string, start: (confi
 
 const COORDINATOR_HELP = `usage: fedcausal coordinator start --config coordinator.yaml\n\nRuns the coordinator: gRPC for sites, HTTP for the dashboard (/), /metrics, /healthz and\n/api/status. Writes results.json and metrics.svg under runDir when the federation ends.\n`;
 const SITE_HELP = `usage: fedcausal site start --config site.yaml\n       fedcausal site check --config site.yaml [--summary FILE|URL] [--json] [--strict]\n\nstart runs a hospital's site agent: validates its data, joins the federation with its enrolled\nkey and trains locally each round. Only weights, counts, sums and metrics leave the site.\n`;
-const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\n';
+const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n       fedcausal provision add-site|revoke-site ... (--help for each)\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\nadd-site and revoke-site change who belongs later, re-keying nobody else (docs/security.md).\n';
 const synthHelp = (synthKnobsHelp: () => string) =>
   `usage: fedcausal synth --out DIR [knobs]\n\nWrites a synthetic multi-site cohort from a structural causal model: DIR/<site>.csv,\nDIR/schema.json and DIR/truth.json (causal and spurious features, the held-out site).\n\nknobs:\n${synthKnobsHelp()}\n`;
 
 export const COMMANDS: Record<string, Command> = {
   provision: {
-    usage: 'provision --federation FILE --out DIR',
+    usage: 'provision --federation FILE --out DIR | add-site | revoke-site',
     summary: 'make keys, manifest and one startup kit per participant',
     run: async (argv) => {
+      const verb = argv[0];
+      if (verb === 'add-site' || verb === 'revoke-site') return (await import('./provision-commands.ts')).provisionVerb(verb, argv.slice(1), out, logger());
       const flags = parseFlags(argv, { federation: text(), out: text() });
       if (flags === 'help') return out(PROVISION_HELP), 0;
       const { provisionFederation } = await import('./provision.ts');

@@ -7,9 +7,9 @@
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { createFederationCa } from '../shared/pki/ca.ts';
+import { createFederationCa, type FederationCa } from '../shared/pki/ca.ts';
 import { issueCrl } from '../shared/pki/crl.ts';
-import { issueServerCertificate, issueSiteCertificate } from '../shared/pki/issue.ts';
+import { issueServerCertificate, issueSiteCertificate, type IssuedCertificate } from '../shared/pki/issue.ts';
 import { COORDINATOR_TLS, SITE_TLS } from '../shared/pki/kit-tls.ts';
 
 /** Kit files hold keys or say where the data is: owner only. */
@@ -71,12 +71,21 @@ export async function writePki(caDir: string, kits: PkiKits): Promise<void> {
   writeKitFile(join(kits.coordinatorKit, COORDINATOR_TLS.crl), crl.crlPem);
   writeKitFile(join(issuedDir, `coordinator-${server.serialNumber}.pem`), server.certPem);
 
-  for (const s of kits.sites) {
-    const cert = await issueSiteCertificate(ca, { site: s.name, signingPublicKey: s.signingPublicKey });
-    makeKitDir(join(s.dir, 'tls'));
-    writeKitFile(join(s.dir, SITE_TLS.ca), ca.certPem);
-    writeKitFile(join(s.dir, SITE_TLS.cert), cert.certPem);
-    writeKitFile(join(s.dir, SITE_TLS.key), cert.keyPem!);
-    writeKitFile(join(issuedDir, `${s.name}-${cert.serialNumber}.pem`), cert.certPem);
-  }
+  for (const s of kits.sites) await writeSiteTls(ca, ca.certPem, issuedDir, s);
+}
+
+/** A site's certificate and key into its kit's tls/, and a copy of the certificate into `issuedDir` (to revoke it by name). */
+export async function writeSiteTls(
+  ca: FederationCa,
+  caPem: string,
+  issuedDir: string,
+  s: { name: string; dir: string; signingPublicKey: string },
+): Promise<IssuedCertificate> {
+  const cert = await issueSiteCertificate(ca, { site: s.name, signingPublicKey: s.signingPublicKey });
+  makeKitDir(join(s.dir, 'tls'));
+  writeKitFile(join(s.dir, SITE_TLS.ca), caPem);
+  writeKitFile(join(s.dir, SITE_TLS.cert), cert.certPem);
+  writeKitFile(join(s.dir, SITE_TLS.key), cert.keyPem!);
+  writeKitFile(join(issuedDir, `${s.name}-${cert.serialNumber}.pem`), cert.certPem);
+  return cert;
 }

@@ -2,7 +2,7 @@
  * `fedcausal provision --federation FILE --out DIR`: turns a federation file into
  * one self-contained startup kit per participant (see ../shared/docs/INTERFACES.md).
  *
- *   DIR/ca/root.json, root.identity.json (the root secret, in no kit), ca.pem, ca.key.pem, crl.pem, issued/ (the TLS CA, in no kit)
+ *   DIR/ca/root.json, root.identity.json (the root secret, in no kit), manifest.json (as last signed), ca.pem, ca.key.pem, crl.pem, issued/ (the TLS CA, in no kit)
  *   DIR/coordinator/{coordinator.yaml, identity.json, manifest.json, root.json, schema.json, start.sh}
  *   DIR/sites/NAME/{site.yaml, identity.json, manifest.json, root.json, schema.json, start.sh}
  *   and tls/ in each kit (docs/pki.md). Every file is 0600 (start.sh 0700), every folder 0700, whatever the umask.
@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { DEFAULT_TEST_FRACTION, bool, int, port, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
-import { generateIdentity, publicIdentity, encodeKey, writeIdentityFile } from '../shared/crypto/keys.ts';
+import { generateIdentity, publicIdentity, encodeKey, writeIdentityFile, type Identity } from '../shared/crypto/keys.ts';
 import { loadSchema } from '../shared/data/schema.ts';
 import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
@@ -27,7 +27,7 @@ import { compileModelSpec } from '../shared/model/factory.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
 import { DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
-import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
+import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile, type SignedManifest } from '../shared/federation/manifest.ts';
 import { KIT_DIR_MODE, KIT_EXEC_MODE, makeKitDir, writeKitFile, writePki } from './provision-pki.ts';
 import { HTTP_TOKEN_FILE, newHttpToken } from '../shared/net/http-token.ts';
 
@@ -86,7 +86,7 @@ export interface ProvisionResult {
 }
 
 /** host:port, with IPv6 literals in brackets as gRPC targets and URLs need. */
-function hostPort(host: string, port: number): string {
+export function hostPort(host: string, port: number): string {
   const h = host.replace(/^\[|\]$/g, '');
   return isIP(h) === 6 ? `[${h}]:${port}` : `${h}:${port}`;
 }
@@ -203,6 +203,45 @@ export async function provisionFederation(federationFile: string, outDir: string
   }
 }
 
+/** What every kit shares: the signed manifest, the root public key, the schema. */
+function writeCommon(kit: string, signed: SignedManifest, rootFile: RootKeyFile, schemaBytes: Uint8Array): void {
+  writeJson(join(kit, 'manifest.json'), signed);
+  writeJson(join(kit, 'root.json'), rootFile);
+  // Bytes, not copyFileSync: a read-only source would give read-only kits.
+  writeKitFile(join(kit, 'schema.json'), schemaBytes);
+}
+
+export interface SiteKitSpec {
+  federation: string;
+  grpcAddress: string;
+  seed: number;
+  site: { name: string; data: string; identity: Identity };
+  signed: SignedManifest;
+  rootFile: RootKeyFile;
+  schemaBytes: Uint8Array;
+}
+
+/** One site's kit folder `sk` (created here), without tls/ (provision-pki.ts adds it). */
+export function writeSiteKit(sk: string, k: SiteKitSpec): void {
+  const { name, data, identity } = k.site;
+  makeKitDir(sk);
+  writeIdentityFile(join(sk, 'identity.json'), identity);
+  writeCommon(sk, k.signed, k.rootFile, k.schemaBytes);
+  writeYaml(join(sk, 'site.yaml'), `site ${name} of federation ${k.federation}`, {
+    site: name,
+    federation: k.federation,
+    coordinator: { address: k.grpcAddress },
+    data,
+    schema: 'schema.json',
+    identity: 'identity.json',
+    manifest: 'manifest.json',
+    root: 'root.json',
+    testFraction: DEFAULT_TEST_FRACTION,
+    seed: k.seed,
+  });
+  writeExecutable(join(sk, 'start.sh'), startScript('site start --config site.yaml'));
+}
+
 /** Writes every kit under `dir`; returns the root public key (base64). */
 async function writeKits(spec: FederationSpec, dir: string): Promise<string> {
   const root = generateIdentity();
@@ -226,18 +265,13 @@ async function writeKits(spec: FederationSpec, dir: string): Promise<string> {
   // The root secret can re-sign the manifest (admit sites); it stays with whoever provisions.
   writeIdentityFile(join(dir, 'ca', 'root.identity.json'), root);
 
-  // What every kit shares: the signed manifest, the root public key, the schema.
-  const common = (kit: string): void => {
-    writeJson(join(kit, 'manifest.json'), signed);
-    writeJson(join(kit, 'root.json'), rootFile);
-    // Bytes, not copyFileSync: a read-only source would give read-only kits.
-    writeKitFile(join(kit, 'schema.json'), schemaBytes);
-  };
+  // The manifest as last signed: `provision add-site` and `revoke-site` start from it.
+  writeJson(join(dir, 'ca', 'manifest.json'), signed);
 
   const ck = join(dir, 'coordinator');
   makeKitDir(ck);
   writeIdentityFile(join(ck, 'identity.json'), coordinator);
-  common(ck);
+  writeCommon(ck, signed, rootFile, schemaBytes);
   writeYaml(join(ck, 'coordinator.yaml'), `coordinator of federation ${spec.name}`, {
     federation: spec.name,
     // Bare host (no IPv6 brackets): it is handed to listen().
@@ -263,25 +297,8 @@ async function writeKits(spec: FederationSpec, dir: string): Promise<string> {
   writeKitFile(join(ck, HTTP_TOKEN_FILE), newHttpToken() + '\n');
 
   makeKitDir(join(dir, 'sites'));
-  for (const s of sites) {
-    const sk = join(dir, 'sites', s.name);
-    makeKitDir(sk);
-    writeIdentityFile(join(sk, 'identity.json'), s.identity);
-    common(sk);
-    writeYaml(join(sk, 'site.yaml'), `site ${s.name} of federation ${spec.name}`, {
-      site: s.name,
-      federation: spec.name,
-      coordinator: { address: grpcAddress },
-      data: s.data,
-      schema: 'schema.json',
-      identity: 'identity.json',
-      manifest: 'manifest.json',
-      root: 'root.json',
-      testFraction: DEFAULT_TEST_FRACTION,
-      seed: spec.seed,
-    });
-    writeExecutable(join(sk, 'start.sh'), startScript('site start --config site.yaml'));
-  }
+  for (const s of sites)
+    writeSiteKit(join(dir, 'sites', s.name), { federation: spec.name, grpcAddress, seed: spec.seed, site: s, signed, rootFile, schemaBytes });
   await writePki(join(dir, 'ca'), {
     federation: spec.name,
     coordinatorHost: host,

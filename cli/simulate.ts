@@ -4,15 +4,20 @@ import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
 import { createStrategy, DEFAULT_STRATEGY, strategyNames } from '../coordinator/strategy/registry.ts';
 import { compileSecureAggregation } from '../coordinator/secure-config.ts';
+import type { ResultBounds } from '../coordinator/result-bounds.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
 import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag, text } from '../shared/config/fields.ts';
 import { loadSchema } from '../shared/data/schema.ts';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
+import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
+import type { DpSettings } from '../shared/privacy/dp.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { inMemoryTransport } from '../shared/transport/in-memory.ts';
+import type { SiteTransport } from '../shared/transport/types.ts';
 import { prepareLocalData } from '../site-agent/local-data.ts';
 import { SiteAgent } from '../site-agent/agent.ts';
 import { namedPaths, parseFlags } from '../shared/config/flags.ts';
@@ -42,6 +47,12 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
                           fedadagrad, and not --model debiased (docs/secagg.md)
   --local-baseline        also train each site alone and report it
   --min-cell-count N      (pattern, label) cells below N are suppressed in the prior (default 5)
+  --min-training-rows N   a training site needs at least N rows to train on, after the
+                          held-out share (default ${MIN_TRAINING_ROWS}; site.yaml minTrainingRows)
+  --dp                    differential privacy of the training rounds (coordinator.yaml privacy.dp):
+                          --dp-clip-norm C (1), --dp-noise-multiplier Z (1), --dp-delta D (1e-5)
+  --min-category-count N  undeclared category values in fewer than N training rows in all are
+                          folded into "other" before the feature space goes to the sites (default ${DEFAULT_MIN_CATEGORY_COUNT})
 `;
 
 export interface SimulateOptions {
@@ -59,9 +70,19 @@ export interface SimulateOptions {
   testFraction: number;
   localBaseline: boolean;
   secureAggregation: boolean;
+  /** What one site may claim (coordinator.yaml `limits`: counts, update clipping); result-bounds.ts defaults when absent. */
+  bounds?: ResultBounds;
   /** Settings of the coordinator's secureAggregation section (threshold, clipBound...); defaults when absent. */
   secureAggregationSettings?: Record<string, unknown>;
   minCellCount?: number;
+  /** Sites a round needs to count (default: every training site). */
+  minSitesToAccept?: number;
+  /** Tests only: wraps a site's transport (a compromised site re-signs what it sends with its own keys). */
+  siteTransport?: (site: string, transport: SiteTransport, keys: { site: Identity; coordinator: Identity }) => SiteTransport;
+  minCategoryCount?: number;
+  minTrainingRows?: number;
+  /** Differential privacy (privacy.dp); absent: off. */
+  dp?: DpSettings;
 }
 
 /** The flags of `fedcausal simulate`, with their defaults and ranges. */
@@ -81,6 +102,12 @@ export const SIMULATE_FLAGS = {
   'secure-aggregation': z.boolean().default(false),
   'local-baseline': z.boolean().default(false),
   'min-cell-count': numberFlag({ min: 1, max: 1_000_000, int: true }).default(DEFAULT_MIN_CELL_COUNT),
+  'min-category-count': numberFlag({ min: 1, max: 1_000_000, int: true }).default(DEFAULT_MIN_CATEGORY_COUNT),
+  'min-training-rows': numberFlag({ min: 1, max: 1e9, int: true }).default(MIN_TRAINING_ROWS),
+  dp: z.boolean().default(false),
+  'dp-clip-norm': numberFlag({ min: 1e-6, max: 1e6 }).optional(),
+  'dp-noise-multiplier': numberFlag({ min: 0.01, max: 1e6 }).optional(),
+  'dp-delta': numberFlag({ min: 0, minOpen: true, max: 0.01 }).optional(),
 };
 
 export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string }) | 'help' {
@@ -94,6 +121,8 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   for (const h of v.holdout)
     if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout: names unknown site "${h.name}" (no --site ${h.name}=...)`);
   const localEpochs = v['local-epochs'];
+  const dpFlag = (['dp-clip-norm', 'dp-noise-multiplier', 'dp-delta'] as const).find((f) => v[f] !== undefined);
+  if (dpFlag && !v.dp) throw new InputError(`--${dpFlag}: has no effect without --dp`);
   return {
     schema: v.schema,
     sites,
@@ -108,6 +137,9 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     localBaseline: v['local-baseline'],
     secureAggregation: v['secure-aggregation'],
     minCellCount: v['min-cell-count'],
+    minCategoryCount: v['min-category-count'],
+    minTrainingRows: v['min-training-rows'],
+    ...(v.dp ? { dp: { clipNorm: v['dp-clip-norm'] ?? 1, noiseMultiplier: v['dp-noise-multiplier'] ?? 1, delta: v['dp-delta'] ?? 1e-5 } } : {}),
     out: v.out,
     predictions: v.predictions,
   };
@@ -158,6 +190,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
         seed: siteSeed(o.seed, s.name),
         holdout: h ? loadSiteTable(schema, h.path) : undefined,
         testOnly: s.testOnly,
+        minTrainingRows: o.minTrainingRows,
+        minTrainingRowsSetting: '--min-training-rows',
       }),
     };
   });
@@ -170,13 +204,16 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
       schema,
       sites: all.map((s) => ({ name: s.name, signingPublicKey: ids.get(s.name)!.signing.publicKey })),
       testSites: o.testSites.map((s) => s.name),
-      quorum: { minSitesToStart: o.sites.length, minSitesToAccept: o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000, rejoinGraceMs: 0, waitForAllMs: 0 },
+      quorum: { minSitesToStart: o.sites.length, minSitesToAccept: o.minSitesToAccept ?? o.sites.length, roundDeadlineMs: 3_600_000, startTimeoutMs: 60_000, rejoinGraceMs: 0, waitForAllMs: 0 },
       minCellCount: o.minCellCount ?? DEFAULT_MIN_CELL_COUNT,
+      minCategoryCount: o.minCategoryCount,
+      ...(o.dp ? { dp: o.dp } : {}),
       localBaseline: o.localBaseline,
       identity: coordinatorId,
       limits: { maxPayloadBytes: 2 ** 31, maxChunkSize: 1 << 20, maxMessageAgeMs: 3_600_000 },
       spool: 'memory',
       ...(secureAggregation ? { secureAggregation } : {}),
+      ...(o.bounds ? { bounds: o.bounds } : {}),
     },
     log,
     (e) => {
@@ -186,7 +223,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
   );
   const predictions: Prediction[] = [];
   const agents = locals.map((s) => {
-    const transport = inMemoryTransport(fed.service);
+    const inner = inMemoryTransport(fed.service);
+    const transport = o.siteTransport ? o.siteTransport(s.name, inner, { site: ids.get(s.name)!, coordinator: coordinatorId }) : inner;
     const agent = new SiteAgent({
       site: s.name,
       federation: 'simulation',
@@ -214,6 +252,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger): Promise<{ 
   });
   try {
     const outcome = await fed.loop.run();
+    const privacy = fed.privacy();
+    if (privacy) outcome.privacy = privacy;
     await fed.loop.end('simulation complete', 'complete');
     await Promise.all(agents.map((a) => a.done));
     const order = all.map((s) => s.name);

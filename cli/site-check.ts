@@ -1,10 +1,11 @@
 import { readInputFile } from '../shared/input-file.ts';
-import { checkSiteRows, describeLabel, loadSiteTable } from '../shared/data/table.ts';
+import { loadSiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import { checkReadiness, READINESS_THRESHOLDS, siteSums, type ReadinessReport } from '../shared/readiness/check.ts';
 import { parseFederationSummary, type FederationSummary } from '../shared/readiness/summary.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { loadSiteConfig } from '../site-agent/config.ts';
+import { prepareLocalData } from '../site-agent/local-data.ts';
 import { z } from 'zod';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
@@ -82,8 +83,12 @@ export async function siteCheck(argv: string[], out: (s: string) => void): Promi
   if (v === 'help') return out(SITE_CHECK_HELP), 0;
   const cfg = loadSiteConfig(v.config);
   const table = loadSiteTable(cfg.schema, cfg.data);
-  // The rows a site must have to train at all (check-data's rule); failing it is bad input.
-  checkSiteRows(table, { label: describeLabel(cfg.schema) });
+  // The rows a site must have to join (site start's rule, its minTrainingRows); failing it is bad input.
+  prepareLocalData(table, {
+    testFraction: cfg.testFraction,
+    seed: cfg.seed,
+    minTrainingRows: cfg.minTrainingRows,
+  });
   const { summary, where } = await loadSummary(v.summary ?? cfg.coordinatorHttpAddress, clientHttpToken(v['token-file']));
   if (summary.federation !== cfg.federation)
     throw new InputError(`${where}: summary of federation "${summary.federation}", not "${cfg.federation}" (the site's)`);

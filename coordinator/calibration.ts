@@ -24,13 +24,13 @@ export interface CalibrationReport {
   testSites: Record<string, { eceBefore: number; eceAfter: number; a: number; b: number }>;
   /**
    * Present when training sites sent their own recalibration: what each site fits on its
-   * OWN training rows and applies to its own scores (p' = sigmoid(logit(p) + b), per site,
+   * OWN training rows and applies to its own scores (p' = sigmoid(a logit(p) + b), per site,
    * in `sites[NAME].own` with ECE of its held-out rows before and after).
    */
   siteMethod?: string;
 }
 
-export const SITE_METHOD = "prior shift per site: p' = sigmoid(logit(p) + b), b fitted on the site's own training rows so that their mean score equals their prevalence";
+export const SITE_METHOD = "Platt scaling per site: p' = sigmoid(a logit(p) + b), (a, b) fitted by maximum likelihood (Platt's targets) on the site's own training rows; absent for a site whose training rows hold one class";
 
 /**
  * Federated recalibration at the final evaluation, from the sites' calibration sums

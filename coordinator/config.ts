@@ -1,18 +1,25 @@
 import { z } from 'zod';
 import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
-import { bool, int, port, real, seed, strict, text } from '../shared/config/fields.ts';
+import { bool, int, names, num, port, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
+import type { DpSettings } from '../shared/privacy/dp.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import { compileModelSpec } from '../shared/model/factory.ts';
+import { MAX_META_BYTES } from '../shared/protocol/frame.ts';
 import type { EnrolledSite } from './directory.ts';
 import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
 import type { Quorum } from './round-loop.ts';
 import { DEFAULT_STRATEGY, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
 import type { StrategyOptions } from './strategy/strategy.ts';
 import { compileSecureAggregation, type SecAggConfig } from './secure-config.ts';
+import { DEFAULT_MAX_EXAMPLES_PER_SITE, DEFAULT_RESULT_META_KIB, type ResultBounds } from './result-bounds.ts';
+import { DEFAULT_UPDATE_NORM_MULTIPLE } from './update-clip.ts';
+import { DEFAULT_REFUSAL_LOG_PER_MINUTE } from './refusal-log.ts';
+import { DEFAULT_FRAME_TIMEOUT_SECONDS, DEFAULT_MAX_STREAMS_PER_CONNECTION, defaultMaxConnections, type ConnectionLimits } from './connection-limits.ts';
 
 /** The most sites a quorum may name; the manifest's site count bounds it further. */
 export const MAX_SITES = 100_000;
@@ -30,6 +37,10 @@ export const coordinatorFileSchema = strict({
     httpPort: port().default(8080),
     /** How long the dashboard and /api/status keep serving a finished run before the process exits (0: not at all). */
     httpLingerSeconds: real(0, MAX_WAIT_SECONDS).default(0),
+    /** The HTTP side's own bind address: the dashboard stays on loopback while gRPC serves the sites. */
+    httpHost: text().default('127.0.0.1'),
+    /** Host header values the HTTP side answers besides its bind address and localhost (coordinator/http/host-check.ts). */
+    httpAllowedHosts: names('host names or IP addresses').default([]),
   }),
   rounds: int(1, MAX_ROUNDS).default(20),
   seed: seed().default(1),
@@ -44,6 +55,18 @@ export const coordinatorFileSchema = strict({
     waitForAllSeconds: real(0, MAX_WAIT_SECONDS).default(60),
   }).prefault({}),
   priors: strict({ minCellCount: int(1, 1e6).default(DEFAULT_MIN_CELL_COUNT) }).prefault({}),
+  /** What the coordinator publishes about the sites' rows: an undeclared category value below minCategoryCount rows federation-wide is folded into "other". */
+  privacy: strict({
+    minCategoryCount: int(1, 1e6).default(DEFAULT_MIN_CATEGORY_COUNT),
+    /** Differential privacy of the training rounds (shared/privacy/dp.ts). */
+    dp: strict({
+      enabled: bool().default(false),
+      clipNorm: real(1e-6, 1e6).default(1),
+      noiseMultiplier: real(0.01, 1e6).default(1),
+      // Above 1/100 the guarantee means little (δ should be well below 1/rows).
+      delta: num({ min: 0, minOpen: true, max: 0.01 }).default(1e-5),
+    }).prefault({}),
+  }).prefault({}),
   schema: text().default('schema.json'),
   identity: text().default('identity.json'),
   manifest: text().default('manifest.json'),
@@ -55,6 +78,16 @@ export const coordinatorFileSchema = strict({
     maxPayloadMiB: real(1, 65536).default(2048),
     chunkKiB: int(16, 3072).default(1024),
     maxMessageAgeSeconds: real(10, MAX_WAIT_SECONDS).default(600),
+    // Bounded influence of one site (result-bounds.ts, update-clip.ts; docs/configuration.md).
+    maxExamplesPerSite: int(1, 1e12).default(DEFAULT_MAX_EXAMPLES_PER_SITE),
+    maxUpdateNorm: real(1e-9, 1e12).optional(),
+    updateNormMultiple: real(1, 1e6).default(DEFAULT_UPDATE_NORM_MULTIPLE),
+    resultMetaKiB: int(16, MAX_META_BYTES / 1024).default(DEFAULT_RESULT_META_KIB),
+    // Resources one peer may hold (connection-limits.ts, refusal-log.ts).
+    maxConnections: int(1, 1e6).optional(),
+    maxStreamsPerConnection: int(4, 1000).default(DEFAULT_MAX_STREAMS_PER_CONNECTION),
+    frameTimeoutSeconds: real(1, MAX_WAIT_SECONDS).default(DEFAULT_FRAME_TIMEOUT_SECONDS),
+    refusalLogPerMinute: int(1, 1e6).default(DEFAULT_REFUSAL_LOG_PER_MINUTE),
   }).prefault({}),
   allowNonLoopback: bool().default(false),
   /** Checked in full by compileSecureAggregation (secure-config.ts), which needs the strategy, model and sites. */
@@ -72,6 +105,10 @@ export interface CoordinatorConfig {
   strategy: StrategySpec;
   quorum: Quorum;
   minCellCount: number;
+  /** Undeclared category values seen in fewer rows federation-wide are folded into "other" before the feature space goes out. */
+  minCategoryCount: number;
+  /** privacy.dp when enabled; undefined when off. */
+  dp?: DpSettings;
   schema: Schema;
   identity: Identity;
   sites: EnrolledSite[];
@@ -82,6 +119,10 @@ export interface CoordinatorConfig {
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
   /** Secure aggregation of fit rounds, when enabled (secure-config.ts). */
   secureAggregation?: SecAggConfig;
+  /** What one site may claim in a result. */
+  bounds: ResultBounds;
+  connections: ConnectionLimits;
+  refusalLogPerMinute: number;
 }
 
 /**
@@ -93,9 +134,11 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const { raw, baseDir } = readConfigFile(path);
   const source = { file: path };
   const c = parseInput(coordinatorFileSchema, raw, source);
-  const { host } = c.listen;
-  if (!isLoopbackHost(host) && !c.allowNonLoopback)
-    throw fieldError(source, 'listen.host', `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
+  for (const field of ['host', 'httpHost'] as const) {
+    const host = c.listen[field];
+    if (!isLoopbackHost(host) && !c.allowNonLoopback)
+      throw fieldError(source, `listen.${field}`, `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
+  }
   const model = compileModelSpec(raw.model, { file: path, at: 'model' });
   const rootPath = resolveFrom(baseDir, c.root);
   const root = loadRootPublicKey(rootPath);
@@ -111,11 +154,17 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const quorumSize = (field: 'minSitesToStart' | 'minSitesToAccept') =>
     parseInput(int(1, n).default(defaultMinSitesToAccept(n)), c.quorum[field], { file: path, at: `quorum.${field}` });
   const minSitesToStart = quorumSize('minSitesToStart');
+  // Every site holds a connection: fewer than the sites would lock some out for good.
+  if (c.limits.maxConnections !== undefined && c.limits.maxConnections < n)
+    throw fieldError(source, 'limits.maxConnections', `must be at least the ${n} enrolled sites (got ${c.limits.maxConnections})`);
   const identity = readIdentityFile(resolveFrom(baseDir, c.identity));
   if (manifest.federation !== c.federation) throw fieldError(source, '', `manifest is for federation "${manifest.federation}"`);
   const q = c.quorum;
   const strategyName = c.strategy?.name ?? DEFAULT_STRATEGY;
   const secureAggregation = compileSecureAggregation(c.secureAggregation, { strategy: strategyName, model: model.kind, trainingSites: n }, source);
+  // Clipping to an update norm needs each site's update; a secure round has only the sum (clipBound bounds each weight instead).
+  if (secureAggregation && c.limits.maxUpdateNorm !== undefined)
+    throw fieldError(source, 'limits.maxUpdateNorm', 'cannot be set with secureAggregation.enabled: the coordinator never sees a site\'s update to clip it (secureAggregation.clipBound bounds each weight at the site)');
   return {
     federation: c.federation,
     listen: c.listen,
@@ -133,6 +182,8 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       waitForAllMs: q.waitForAllSeconds * 1000,
     },
     minCellCount: c.priors.minCellCount,
+    minCategoryCount: c.privacy.minCategoryCount,
+    ...(c.privacy.dp.enabled ? { dp: { clipNorm: c.privacy.dp.clipNorm, noiseMultiplier: c.privacy.dp.noiseMultiplier, delta: c.privacy.dp.delta } } : {}),
     schema: loadSchema(resolveFrom(baseDir, c.schema)),
     identity,
     sites,
@@ -145,6 +196,18 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       maxMessageAgeMs: c.limits.maxMessageAgeSeconds * 1000,
     },
     ...(secureAggregation ? { secureAggregation } : {}),
+    bounds: {
+      maxExamplesPerSite: c.limits.maxExamplesPerSite,
+      ...(c.limits.maxUpdateNorm !== undefined ? { maxUpdateNorm: c.limits.maxUpdateNorm } : {}),
+      updateNormMultiple: c.limits.updateNormMultiple,
+      resultMetaBytes: c.limits.resultMetaKiB * 1024,
+    },
+    connections: {
+      maxConnections: c.limits.maxConnections ?? defaultMaxConnections(n),
+      maxStreamsPerConnection: c.limits.maxStreamsPerConnection,
+      frameTimeoutMs: c.limits.frameTimeoutSeconds * 1000,
+    },
+    refusalLogPerMinute: c.limits.refusalLogPerMinute,
   };
 }
 

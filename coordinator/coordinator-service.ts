@@ -1,4 +1,4 @@
-import { PayloadOpener, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
+import { PayloadOpener, TAG_BYTES, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
 import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { PEER_REFUSED_MESSAGE } from '../shared/pki/check-peer.ts';
@@ -15,6 +15,7 @@ import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMess
 import type { SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
 import { JoinNonces } from './join-nonces.ts';
+import { excerpt, RefusalLog } from './refusal-log.ts';
 
 export interface EndpointLimits {
   maxPayloadBytes: number;
@@ -26,10 +27,17 @@ export interface RoundGate {
   federation: string;
   /** 'finished' or 'failed' once the federation ended: disconnects are then expected. */
   readonly state: FederationState;
-  /** The round and result kind being collected from `site` now, or undefined if nothing is expected from it. */
-  expectation(site: string): { round: number; kind: string } | undefined;
-  /** Hands over a verified result; `replay` re-reads its weights in order. Resolves once applied. */
-  deliver(site: string, meta: ResultMeta, replay: (onWeights: (offset: number, v: Float32Array) => void) => void): void;
+  /**
+   * The round and result kind being collected from `site` now, or undefined if nothing is
+   * expected from it; with the most payload bytes that result may claim (refused before spooling).
+   */
+  expectation(site: string): { round: number; kind: string; maxPayloadBytes?: number } | undefined;
+  /**
+   * Hands over a verified result; `replay` re-reads its weights in order. Once it returns, the
+   * gate owns the spooled result and calls `release` when done with it (at once, or when its
+   * round closes); when it throws, the endpoint frees it.
+   */
+  deliver(site: string, meta: ResultMeta, replay: (onWeights: (offset: number, v: Float32Array) => void) => void, release: () => void): void;
   /** A fresh, genuine result from `site` was refused: it fails the round now instead of at the deadline. */
   reject(site: string, reason: string): void;
   /** A site (re)connected: send it whatever task it still owes. */
@@ -49,6 +57,8 @@ export interface EndpointDeps {
   onReject?: (reason: string, site: string | undefined) => void;
   /** Called with the size of every result chunk received (metrics). */
   onBytes?: (bytes: number) => void;
+  /** Where refusals are logged, rate-limited; one over `log` with the default rate when absent. */
+  refusalLog?: RefusalLog;
 }
 
 /**
@@ -59,8 +69,16 @@ export interface EndpointDeps {
  */
 export class CoordinatorService implements CoordinatorEndpoint {
   private readonly nonces = new JoinNonces();
+  private readonly refusals: RefusalLog;
 
-  constructor(private readonly deps: EndpointDeps) {}
+  constructor(private readonly deps: EndpointDeps) {
+    this.refusals = deps.refusalLog ?? new RefusalLog(deps.log);
+  }
+
+  /** Logs the counts of refusals the rate limit kept out of the log (shutdown). */
+  flushRefusalLog(): void {
+    this.refusals.flush();
+  }
 
   async challenge(peer?: PeerIdentity): Promise<Uint8Array> {
     return this.nonces.issue(peer?.site);
@@ -89,8 +107,10 @@ export class CoordinatorService implements CoordinatorEndpoint {
     const reason = e instanceof ProtocolError ? e.reason : 'malformed';
     this.deps.onReject?.(reason, verifiedSite);
     const claimed = header ? tryParseSite(header) : undefined;
-    this.deps.log.warn('message refused', { site: verifiedSite ?? 'unverified', claimed, reason, error: (e as Error).message });
-    if (verifiedSite) this.deps.directory.recordError(verifiedSite, (e as Error).message);
+    // A sender's text is quoted only in part, and a flood of refusals is summed up, not logged line by line.
+    const error = excerpt((e as Error).message);
+    this.refusals.refused(reason, { site: verifiedSite ?? 'unverified', claimed, reason, error });
+    if (verifiedSite) this.deps.directory.recordError(verifiedSite, error);
     // Who is enrolled must not show: an unknown name, a bad signature and a certificate that is
     // not the signer's all get the same answer (the log above keeps the real reason).
     if (reason === 'unknown-site' || reason === 'bad-signature' || reason === 'peer-refused')
@@ -166,6 +186,12 @@ export class CoordinatorService implements CoordinatorEndpoint {
         kinds: exp ? [exp.kind] : [],
       });
       fresh = exp !== undefined;
+      // What the result may weigh (its model's weights and a meta allowance), judged on the signed claim before a byte is spooled.
+      if (exp?.maxPayloadBytes !== undefined && header.payloadLength > exp.maxPayloadBytes)
+        throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');
+      // The opener refuses a chunk of any other length than the header announced: the spool never holds more than the claim.
+      const claimedBytes = header.payloadLength + (header.encrypted ? header.chunkCount * TAG_BYTES : 0);
+      let spooled = 0;
       spool = this.deps.spool(header.site);
       const opener = new PayloadOpener(header, msg.header, this.deps.boxSecretKey, { requireEncrypted: true });
       // Every value is checked while the message is verified, before any of it is folded in.
@@ -183,6 +209,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
           throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
         this.deps.onBytes?.(c.length);
         reader.push(opener.open(i++, c));
+        if ((spooled += c.length) > claimedBytes) throw new ProtocolError(`chunk ${i - 1} goes past the ${claimedBytes} bytes the header claims`, 'oversized');
         spool.append(c);
       }
       opener.finish();
@@ -190,13 +217,18 @@ export class CoordinatorService implements CoordinatorEndpoint {
       checkResultMeta(meta, header);
     } catch (e) {
       spool?.dispose();
-      if (fresh && verified) this.deps.gate.reject(verified, (e as Error).message);
+      if (fresh && verified) this.deps.gate.reject(verified, excerpt((e as Error).message));
       this.refuse(e, verified, msg.header);
     }
     this.deps.directory.touch(header.site);
     const s = spool;
     const h = header;
     const headerBytes = msg.header;
+    let released = false;
+    const release = () => {
+      if (!released) s.dispose();
+      released = true;
+    };
     try {
       this.deps.gate.deliver(h.site, meta, (onWeights) => {
         const opener = new PayloadOpener(h, headerBytes, this.deps.boxSecretKey);
@@ -205,12 +237,11 @@ export class CoordinatorService implements CoordinatorEndpoint {
         for (const c of s.chunks()) reader.push(opener.open(i++, c));
         opener.finish();
         reader.finish();
-      });
+      }, release);
     } catch (e) {
-      this.deps.gate.reject(h.site, (e as Error).message);
+      release();
+      this.deps.gate.reject(h.site, excerpt((e as Error).message));
       this.refuse(e, h.site);
-    } finally {
-      s.dispose();
     }
     return { accepted: true, message: `round ${h.round} ${h.kind} accepted` };
   }

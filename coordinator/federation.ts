@@ -4,6 +4,7 @@ import type { Identity } from '../shared/crypto/keys.ts';
 import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import type { Logger } from '../shared/logger.ts';
+import { dpSpent, dpTaskConfig, type DpSettings } from '../shared/privacy/dp.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { SiteDirectory, type EnrolledSite } from './directory.ts';
 import { CoordinatorService } from './coordinator-service.ts';
@@ -14,6 +15,8 @@ import type { CoordinatorStore } from './state/store.ts';
 import type { RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { SecAggConfig } from '../shared/secagg/config.ts';
 import { SecureAggregator } from './secure-round.ts';
+import type { ResultBounds } from './result-bounds.ts';
+import { RefusalLog } from './refusal-log.ts';
 
 export interface FederationSettings {
   federation: string;
@@ -25,10 +28,18 @@ export interface FederationSettings {
   testSites?: string[];
   quorum: Quorum;
   minCellCount: number;
+  /** Default DEFAULT_MIN_CATEGORY_COUNT (shared/data/vocabulary.ts). */
+  minCategoryCount?: number;
   baseConfig?: RoundConfig;
+  /** Differential privacy of the training rounds (privacy.dp); absent: off. */
+  dp?: DpSettings;
   localBaseline: boolean;
   identity: Identity;
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
+  /** What one site may claim in a result (coordinator.yaml `limits`); result-bounds.ts defaults when absent. */
+  bounds?: ResultBounds;
+  /** Refusal log lines per reason per minute; refusal-log.ts default when absent. */
+  refusalLogPerMinute?: number;
   /** 'file' keeps coordinator memory flat for large models; 'memory' for in-process simulation. */
   spool: 'file' | 'memory';
   /** Durable state (the coordinator command); simulations run without. */
@@ -78,13 +89,16 @@ export function createFederation(
     quorum: s.quorum,
     schema: s.schema,
     minCellCount: s.minCellCount,
-    baseConfig: s.baseConfig ?? {},
+    ...(s.minCategoryCount !== undefined ? { minCategoryCount: s.minCategoryCount } : {}),
+    // With DP on, every fit task tells the sites to clip and noise (shared/privacy/dp.ts).
+    baseConfig: { ...s.baseConfig, ...(s.dp ? dpTaskConfig(s.dp) : {}) },
     localBaseline: s.localBaseline,
     directory,
     seal,
     hooks: modelHooks(s.model, log),
     ...(secure ? { secure } : {}),
     ...(s.store ? { store: s.store } : {}),
+    ...(s.bounds ? { bounds: s.bounds } : {}),
     log: log.child({ component: 'round-loop' }),
     onEvent,
   });
@@ -96,10 +110,14 @@ export function createFederation(
     limits: s.limits,
     spool: (site) => (s.spool === 'file' ? new FileSpool(site) : new MemorySpool()),
     log: log.child({ component: 'endpoint' }),
+    refusalLog: new RefusalLog(log.child({ component: 'endpoint' }), s.refusalLogPerMinute),
     onReject,
     ...(meter ? { onBytes: (n: number) => meter.payloadBytes('in', n) } : {}),
   });
-  return { directory, loop, service, secure };
+  const dp = s.dp;
+  /** The privacy spent so far (every fit round in the history); undefined with DP off. */
+  const privacy = () => (dp ? dpSpent(dp, loop.history.map((h) => h.round)) : undefined);
+  return { directory, loop, service, privacy, secure };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { CoordinatorEndpoint, PeerIdentity, TaskSink, WireMessage } from '.
 import { PEER_REFUSED_MESSAGE, checkPeer } from '../shared/pki/check-peer.ts';
 import { mtlsServerCredentials, peerCertificateDer, type TlsFiles } from '../shared/pki/grpc-credentials.ts';
 import type { TrustStore } from '../shared/pki/trust-store.ts';
+import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverLimitOptions, type ConnectionLimits } from './connection-limits.ts';
 
 /** The coordinator's side of mutual TLS: its certificate and key, and the CA and CRL that judge peers. */
 export interface ServerTls {
@@ -29,8 +30,11 @@ export async function startGrpcServer(opts: {
   maxChunkSize: number;
   log: Logger;
   tls: ServerTls;
-}): Promise<{ port: number; close(): Promise<void> }> {
+  /** Connections, streams per connection and the frame deadline; DEFAULT_CONNECTION_LIMITS when absent. */
+  limits?: ConnectionLimits;
+}): Promise<{ port: number; close(): Promise<void>; openConnections(): number }> {
   const { endpoint, log, tls } = opts;
+  const limits = opts.limits ?? DEFAULT_CONNECTION_LIMITS;
   /** checkPeer on this call's certificate, against the CA and the CRL on disk now. */
   const peerOf = async (call: Parameters<typeof peerCertificateDer>[0]): Promise<PeerIdentity> => {
     const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
@@ -38,7 +42,7 @@ export async function startGrpcServer(opts: {
     log.warn('peer certificate refused', { code: check.code, reason: check.reason });
     throw refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
   };
-  const server = new grpc.Server(channelOptions(opts.maxChunkSize));
+  const server = new grpc.Server({ ...channelOptions(opts.maxChunkSize), ...serverLimitOptions(limits) });
   const { service } = federationService();
   const handlers: FederationHandlers = {
     Challenge: (call, callback) => {
@@ -68,6 +72,13 @@ export async function startGrpcServer(opts: {
       const sink: TaskSink = {
         async send(task: WireMessage) {
           if (ended) return;
+          // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
+          const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
+          if (!check.ok) {
+            log.warn('peer certificate refused on an open subscription', { code: check.code, reason: check.reason });
+            refuse(refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused')));
+            return;
+          }
           await writeWithBackpressure(call, { header: { header: task.header, signature: task.signature } });
           for await (const c of task.chunks) await writeWithBackpressure(call, { chunk: c });
         },
@@ -95,8 +106,15 @@ export async function startGrpcServer(opts: {
     Submit: (call, callback) => {
       void (async () => {
         const peer = await peerOf(call);
-        const it = call[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-        const first = await it.next();
+        const stream = call[Symbol.asyncIterator]() as AsyncIterator<unknown>;
+        // A stream that goes silent where a frame is due is closed: idle streams must not pile up.
+        const it = { next: () => nextWithin(stream, limits.frameTimeoutMs) };
+        let first;
+        try {
+          first = await it.next();
+        } catch (e) {
+          throw refusedHere(endpoint, e);
+        }
         let head: Frame | undefined;
         try {
           head = first.done ? undefined : checkShape(FrameSchema, first.value, 'Submit frame 0');
@@ -131,9 +149,11 @@ export async function startGrpcServer(opts: {
       err ? reject(err) : resolve(p),
     ),
   );
-  log.info('gRPC listening', { host: opts.host, port });
+  const connections = limitConnections(server, limits, () => endpoint.refuse && refusedHere(endpoint, new ProtocolError('at the connection limit', 'busy')));
+  log.info('gRPC listening', { host: opts.host, port, ...limits });
   return {
     port,
+    openConnections: () => connections.open(),
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
@@ -143,6 +163,19 @@ export async function startGrpcServer(opts: {
         }, 2000).unref();
       }),
   };
+}
+
+/** The stream's next frame, or ProtocolError('timeout') when none comes within `ms`. */
+async function nextWithin(it: AsyncIterator<unknown>, ms: number): Promise<IteratorResult<unknown>> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProtocolError(`no frame within the ${ms / 1000}s frame deadline (limits.frameTimeoutSeconds)`, 'timeout')), ms);
+  });
+  try {
+    return await Promise.race([it.next(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A refusal made here, before the endpoint saw the message: the endpoint logs and counts it like its own. */

@@ -70,9 +70,13 @@ export async function startCoordinator(
       sites: cfg.sites,
       quorum: cfg.quorum,
       minCellCount: cfg.minCellCount,
+      minCategoryCount: cfg.minCategoryCount,
+      ...(cfg.dp ? { dp: cfg.dp } : {}),
       localBaseline: cfg.localBaseline,
       identity: cfg.identity,
       limits: cfg.limits,
+      bounds: cfg.bounds,
+      refusalLogPerMinute: cfg.refusalLogPerMinute,
       spool: 'file',
       store,
       ...(cfg.secureAggregation ? { secureAggregation: cfg.secureAggregation } : {}),
@@ -113,6 +117,7 @@ export async function startCoordinator(
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
     ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
+    ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
     ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
   });
   // The live gauges read the loop and the directory directly: status() builds the whole
@@ -121,17 +126,21 @@ export async function startCoordinator(
     { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states() },
     FEDERATION_STATES,
   );
-  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust } });
+  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust }, limits: cfg.connections });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
-  const http = await startHttpServer({ host: cfg.listen.host, port: cfg.listen.httpPort, status, summary: () => fed.loop.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {
+  // HTTP binds on its own (listen.httpHost, loopback by default) and answers the gRPC host's name too.
+  const httpServing = { host: cfg.listen.httpHost, port: cfg.listen.httpPort, allowedHosts: [cfg.listen.host, ...cfg.listen.httpAllowedHosts] };
+  const http = await startHttpServer({ ...httpServing, status, summary: () => fed.loop.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {
     await grpcServer.close();
     throw e;
   });
-  log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.host}:${http.port}/`, sites: cfg.sites.length });
+  log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.httpHost}:${http.port}/`, sites: cfg.sites.length });
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   signal?.addEventListener('abort', onAbort);
   try {
     const outcome = await fed.loop.run();
+    const privacy = fed.privacy();
+    if (privacy) outcome.privacy = privacy;
     const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const report = writeRunReport(dir, buildResults(outcome), outcome);
     log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
@@ -159,6 +168,7 @@ export async function startCoordinator(
     // Give sites a moment to read the 'end' message before the sockets close.
     await new Promise((r) => setTimeout(r, 300));
     await grpcServer.close();
+    fed.service.flushRefusalLog();
     // The operator's dashboard outlives the run for a while: the finished status, not a dead page.
     await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
     await http.close();
@@ -173,7 +183,7 @@ export async function startCoordinator(
  */
 export function configFingerprint(cfg: CoordinatorConfig): string {
   const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
-  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, secureAggregation: cfg.secureAggregation };
+  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
   // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
   const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
   return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');

@@ -7,6 +7,7 @@ import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import type { FeatureStats } from '../shared/data/stats.ts';
+import { foldToVocabulary } from '../shared/data/vocabulary.ts';
 import { checkReadiness, type ReadinessReport } from '../shared/readiness/check.ts';
 import { buildFederationSummary, type FederationSummary } from '../shared/readiness/summary.ts';
 
@@ -28,7 +29,10 @@ export function federationReadiness(
   const summary = buildFederationSummary(agreed);
   const sites: Record<string, ReadinessReport> = {};
   // A site answered the statistics round under the coordinator's schema, so it shares the summary's fingerprint.
-  for (const [name, s] of perSite)
-    sites[name] = checkReadiness({ schemaFingerprint: summary.schema.fingerprint, featureStats: s.featureStats, patternCounts: s.patternCounts }, summary);
+  // Its verdict goes to /api/status: values the vocabulary folded are counted there, never named.
+  for (const [name, s] of perSite) {
+    const featureStats = foldToVocabulary(s.featureStats, summary.categorical);
+    sites[name] = checkReadiness({ schemaFingerprint: summary.schema.fingerprint, featureStats, patternCounts: s.patternCounts }, summary);
+  }
   return { summary, sites };
 }

@@ -30,6 +30,9 @@ import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import { acceptByQuorum } from './strategy/acceptance.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { SecureAggregator } from './secure-round.ts';
+import { checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
+import { HeldUpdates, type Replay } from './update-clip.ts';
+import { RejoinGrace } from './rejoin-grace.ts';
 
 export type { Quorum } from './start-quorum.ts';
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
@@ -44,6 +47,8 @@ export interface RoundLoopOptions {
   quorum: Quorum;
   schema: Schema;
   minCellCount: number;
+  /** Undeclared category values rarer than this federation-wide fold into "other" (default DEFAULT_MIN_CATEGORY_COUNT). */
+  minCategoryCount?: number;
   /** Scalars every fit task carries (merged with the strategy's configureFit). */
   baseConfig: RoundConfig;
   /** Final evaluation: also train a local-only model per site for comparison. */
@@ -55,6 +60,8 @@ export interface RoundLoopOptions {
   secure?: SecureAggregator; // secure aggregation of fit rounds (secure-round.ts): the coordinator learns only sums
   /** Durable state: each committed round is saved, a restart resumes from the last one, and the end marks it finished. */
   store?: CoordinatorStore;
+  /** What one site may claim in a result (coordinator.yaml `limits`); DEFAULT_RESULT_BOUNDS when absent. */
+  bounds?: ResultBounds;
   log: Logger;
   onEvent?: (e: { type: 'state'; state: FederationState; round: number } | { type: 'round'; record: RoundRecord }) => void;
 }
@@ -75,10 +82,15 @@ export class RoundLoop implements RoundGate {
   });
   private collector: RoundCollector | undefined;
   private aggregation: Aggregation | undefined;
+  /** This fit round's updates, clipped in when it closes; each site's stage-1 rows, the weight it may claim (rowsKept: false when resumed from older state). */
+  private held: HeldUpdates | undefined;
+  private readonly siteRows = new Map<string, number>();
+  private rowsKept = true;
+  private readonly bounds: ResultBounds;
   private modelSize = 0;
   private readonly pending = new Map<string, WireMessage>();
   /** Sites a statistics or evaluation round still waits for after they went offline. */
-  private readonly rejoinTimers = new Map<string, NodeJS.Timeout>();
+  private readonly rejoin: RejoinGrace;
   /** Aborted by stop(): ends the quorum wait at once; its reason is the stop's. */
   private readonly stopping = new AbortController();
   prior: PatternPrior | undefined;
@@ -89,6 +101,8 @@ export class RoundLoop implements RoundGate {
 
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
+    this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
+    this.rejoin = new RejoinGrace(o.quorum.rejoinGraceMs, o.log);
   }
 
   get state(): FederationState {
@@ -122,12 +136,13 @@ export class RoundLoop implements RoundGate {
   // ---- RoundGate (called by the endpoint) ----
   expectation(site: string) {
     const c = this.collector;
-    return c && c.expects(site) ? { round: c.round, kind: resultKind(c.kind, c.stage) } : undefined;
+    if (!c || !c.expects(site)) return undefined;
+    const maxPayloadBytes = this.o.secure?.maxResultPayload(c.kind, c.stage, this.bounds.resultMetaBytes) ?? maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes);
+    return { round: c.round, kind: resultKind(c.kind, c.stage), maxPayloadBytes };
   }
 
   connected(site: string): void {
-    clearTimeout(this.rejoinTimers.get(site));
-    this.rejoinTimers.delete(site);
+    this.rejoin.cancel(site);
     const task = this.pending.get(site);
     if (task) void this.send(site, task);
   }
@@ -145,7 +160,7 @@ export class RoundLoop implements RoundGate {
     this.pending.delete(site);
   }
 
-  deliver(site: string, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
+  deliver(site: string, meta: ResultMeta, replay: Replay, release: () => void = () => {}): void {
     const c = this.collector;
     if (!c || !c.expects(site)) throw new ProtocolError(`no result expected from site "${site}" now`, 'not-expected');
     if (meta.kind !== c.kind) throw new ProtocolError(`expected a ${c.kind} result, got ${meta.kind}`, 'malformed');
@@ -153,14 +168,19 @@ export class RoundLoop implements RoundGate {
       // The site's own check failed (a non-finite loss or weights): it sat this round out.
       this.pending.delete(site);
       c.fail(site, `site reported a failure: ${meta.error.slice(0, 200)}`);
+      release();
       return;
     }
+    // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
     if (this.o.secure && (c.kind === 'fit' || c.kind === 'secagg')) this.o.secure.deliver(site, c.kind, c.stage, meta, replay);
-    else if (c.kind === 'fit') {
+    else checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
+    if (c.kind === 'stats' && (c.stage ?? 1) === 1) this.siteRows.set(site, meta.numExamples);
+    if (c.kind === 'fit' && !this.o.secure) {
       if (meta.weights !== this.modelSize)
         throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
-      replay((offset, values) => this.aggregation!.add(site, meta.numExamples, offset, values));
-    }
+      // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
+      this.held!.hold(site, meta.numExamples, replay, release);
+    } else release();
     this.pending.delete(site);
     if (c.kind !== 'secagg') this.o.directory.recordCompleted(site, c.kind === 'fit' && !this.o.secure ? meta.numExamples : undefined);
     c.resolve(site, meta);
@@ -182,25 +202,9 @@ export class RoundLoop implements RoundGate {
     return String(this.stopping.signal.reason);
   }
 
-  /**
-   * A statistics or final-evaluation round cannot do without a site as a training round
-   * can (its sums or its held-out evaluation would be missing from the run): a site that
-   * is offline keeps its task for a grace period, so a site its supervisor restarts
-   * answers it. Training rounds (and secure phases: a restarted site lost its round keys) fail such a site at once.
-   */
+  /** Gives an offline site of a statistics or evaluation round time to come back (rejoin-grace.ts). */
   private awaitRejoin(c: RoundCollector, site: string, reason: string): boolean {
-    const grace = this.o.quorum.rejoinGraceMs;
-    if (c.kind === 'fit' || c.kind === 'secagg' || grace <= 0 || this.isStopped()) return false;
-    if (this.rejoinTimers.has(site)) return true;
-    const t = setTimeout(() => {
-      this.rejoinTimers.delete(site);
-      this.pending.delete(site);
-      c.fail(site, `${reason}, and was not back within ${grace / 1000}s`);
-    }, grace);
-    t.unref();
-    this.rejoinTimers.set(site, t);
-    this.o.log.warn('waiting for a site to come back', { site, round: c.round, kind: c.kind, withinSeconds: grace / 1000 });
-    return true;
+    return this.rejoin.wait(c, site, reason, this.isStopped(), () => this.pending.delete(site));
   }
 
   // ---- the loop ----
@@ -245,8 +249,7 @@ export class RoundLoop implements RoundGate {
       }
     this.collector = undefined;
     for (const s of sites) this.pending.delete(s);
-    for (const t of this.rejoinTimers.values()) clearTimeout(t);
-    this.rejoinTimers.clear();
+    this.rejoin.clear();
     return c;
   }
 
@@ -263,6 +266,8 @@ export class RoundLoop implements RoundGate {
     } catch (e) {
       this.settle(e as Error);
       throw e;
+    } finally {
+      this.held?.release();
     }
   }
 
@@ -298,9 +303,13 @@ export class RoundLoop implements RoundGate {
       this.setState('training', `round ${r} of ${o.rounds}`);
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
+      this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
       const secagg = o.secure?.fitTask(r, o.trainingSites, global.length);
       const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(secagg ? { secagg } : {}) }, global);
-      if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again
+      if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again (finally releases the held updates)
+      for (const x of this.held?.applyTo(this.aggregation, o.trainingSites.filter((s) => c.results.has(s))) ?? [])
+        o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
+      this.held = undefined;
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
       const { record, next } = o.secure
         ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, (stage, sites, task) => (this.isStopped() ? Promise.resolve(undefined) : this.runRound('secagg', sites, { config: {}, stage, secagg: task })))
@@ -347,7 +356,7 @@ export class RoundLoop implements RoundGate {
     this.requireQuorum(stats, 'statistics round');
     const metas = [...stats.results.values()];
     const featureStats = mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats));
-    const space = buildFeatureSpace(o.schema, featureStats);
+    const space = buildFeatureSpace(o.schema, featureStats, { minCategoryCount: o.minCategoryCount });
     const patternCounts = sumPatternCounts(metas.map((m) => m.patternCounts ?? {}));
     this.prior = derivePrior(patternCounts, o.minCellCount, 1);
     const perSite = new Map([...stats.results].map(([site, m]) => [site, { featureStats: m.featureStats, patternCounts: m.patternCounts ?? {} } as SiteStatistics]));
@@ -373,7 +382,7 @@ export class RoundLoop implements RoundGate {
         o.log.info('outcome weights published', { ...b.report });
       }
     }
-    return { spec, space, prior: this.prior, readiness: this.readiness, ...(balance ? { balance } : {}) };
+    return { spec, space, prior: this.prior, readiness: this.readiness, siteRows: Object.fromEntries(this.siteRows), ...(balance ? { balance } : {}) };
   }
 
   private restoreSetup(saved: SavedState): FederationSetup {
@@ -381,6 +390,8 @@ export class RoundLoop implements RoundGate {
     this.prior = s.prior;
     this.readiness = s.readiness;
     if (s.decisionReport) this.decisionReport = s.decisionReport;
+    if (s.siteRows) for (const [site, n] of Object.entries(s.siteRows)) this.siteRows.set(site, n);
+    else this.rowsKept = false;
     return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
   }
 

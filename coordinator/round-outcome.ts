@@ -8,6 +8,7 @@ import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { PrivacySpent } from '../shared/privacy/accountant.ts';
 import type { EvalMetrics, ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { RoundCollector } from './collector.ts';
@@ -25,6 +26,8 @@ export interface FederationSetup {
   balance?: OutcomeBalance;
   /** The published summary and each site's readiness verdict (absent in state written before them). */
   readiness?: Readiness;
+  /** Each training site's stage-1 row count, the most weight it may claim (absent in state written before it). */
+  siteRows?: Record<string, number>;
 }
 
 export interface RoundRecord {
@@ -62,6 +65,8 @@ export interface FederationOutcome {
   modelSha256: string;
   debiasing?: DebiasingReport;
   calibration?: CalibrationReport;
+  /** With differential privacy on: what the run spent (set by the caller, from createFederation's privacy()). */
+  privacy?: PrivacySpent;
   strategy: string;
   /** Why the run is incomplete (rounds not accepted, the final evaluation below quorum or missing a test site); empty when complete. */
   problems: string[];

@@ -93,6 +93,17 @@ export class SecureAggregator {
   }
 
   /**
+   * The most payload bytes a secure result may claim (checked before spooling): the masked
+   * input carries the ring vector, every other one only its meta; undefined when `kind` is
+   * not a secure one (the plain bound applies).
+   */
+  maxResultPayload(kind: string, stage: number | undefined, metaBytes: number): number | undefined {
+    if (kind !== 'secagg' && kind !== 'fit') return undefined;
+    const a = this.active;
+    return 4 + metaBytes + (kind === 'secagg' && stage === SECAGG_PHASE.mask && a ? 4 * a.layout.length : 0);
+  }
+
+  /**
    * A result of a secure fit round or one of its phases, checked and folded in as it
    * arrives (a masked vector goes into the running sum, never kept). A refusal throws
    * ProtocolError: the endpoint refuses the message and the site fails this phase.

@@ -4,8 +4,8 @@
  * `calibration`): the federation's one (p' = sigmoid(a logit(p) + b) fitted on the
  * training sites' held-out rows; a training site's "after" uses parameters fitted on
  * the OTHER training sites' rows, a held-out site's the fit on the training sites), and
- * each training site's own prior shift (shared/metrics/site-calibration.ts: fitted on
- * its own training rows, scored on its held-out rows).
+ * each training site's own recalibration (shared/metrics/site-calibration.ts: Platt's
+ * slope and intercept fitted on its own training rows, scored on its held-out rows).
  */
 import { markdownTable } from '../shared/report/table.ts';
 import type { RunRecord } from './context.ts';
@@ -56,12 +56,12 @@ export function renderCalibration(runs: readonly RunRecord[], configs: readonly 
       'p\' = sigmoid(a logit(p) + b) fitted by the federation from the training sites\' held-out rows (sums only), ' +
       'each training site scored with parameters fitted on the other sites\' rows' +
       (hasOwn
-        ? '; and after each site\'s own prior shift, p\' = sigmoid(logit(p) + b), b fitted by the site on its own ' +
-          'training rows so that their mean score equals their prevalence (what a deployment applies to its own scores; ' +
-          'the held-out rows scored here are never the rows it was fitted on).'
+        ? '; and after each site\'s own recalibration, p\' = sigmoid(a logit(p) + b), (a, b) fitted by the site on its own ' +
+          'training rows by maximum likelihood with Platt\'s targets (what a deployment applies to its own scores; the ' +
+          'held-out rows scored here are never the rows it was fitted on; a site whose training rows hold one class fits none).'
         : '.'),
     '',
-    markdownTable(['model', 'ECE, raw scores', 'ECE, federation\'s recalibration', ...(hasOwn ? ['ECE, own prior shift'] : [])], rows),
+    markdownTable(['model', 'ECE, raw scores', 'ECE, federation\'s recalibration', ...(hasOwn ? ['ECE, own recalibration'] : [])], rows),
   ];
   if (hasOwn) out.push(renderWhy(runs, configs));
   return out.join('\n') + '\n';
@@ -76,7 +76,7 @@ function renderWhy(runs: readonly RunRecord[], configs: readonly { id: string; l
     sites.map((s) => {
       const mine = withOwn(runs, c.id);
       const one = (pick: Pick) => calibrationCell(mine, pick, [s]);
-      return [s, c.id, one((x) => x.own?.prevalence), one((x) => x.own?.meanScore), one((x) => x.own?.b), one((x) => x.eceBefore), one((x) => x.own?.eceAfter)];
+      return [s, c.id, one((x) => x.own?.prevalence), one((x) => x.own?.meanScore), one((x) => (x.own ? (x.own.a ?? 1) : undefined)), one((x) => x.own?.b), one((x) => x.eceBefore), one((x) => x.own?.eceAfter)];
     }),
   );
   const diff = (pick: Pick) => pairedDifference(runs, 'debiased', 'baseline', pick);
@@ -96,11 +96,11 @@ function renderWhy(runs: readonly RunRecord[], configs: readonly { id: string; l
       `model's mean score there (mean ± std over seeds). The ${first} model's mean score is above the prevalence at ` +
       `${list(above)} and below it at ${list(below)} (by more than 0.02), so no single (a, b) shared by the sites corrects both` +
       (shown.length > 1 ? `; the debiased model misses by more at ${list(worse)}` : '') +
-      '. The site\'s shift b is fitted on those training rows; ECE is on its held-out rows.',
+      '. The site\'s slope a and intercept b are fitted on those training rows; ECE is on its held-out rows.',
     '',
-    markdownTable(['site', 'model', 'prevalence (train rows)', 'mean score (train rows)', 'shift b', 'ECE raw', 'ECE shifted'], rows),
+    markdownTable(['site', 'model', 'prevalence (train rows)', 'mean score (train rows)', 'slope a', 'intercept b', 'ECE raw', 'ECE recalibrated'], rows),
     `Debiased minus baseline, mean ECE over the sites, paired by seed: raw ${diff((x) => x.eceBefore)}, ` +
-      `federation's recalibration ${diff((x) => x.eceAfter)}, own prior shift ${diff((x) => x.own?.eceAfter)}.`,
+      `federation's recalibration ${diff((x) => x.eceAfter)}, own recalibration ${diff((x) => x.own?.eceAfter)}.`,
     '',
   ].join('\n');
 }
@@ -117,7 +117,7 @@ export function meanEce(runs: readonly RunRecord[], config: string, pick: Pick):
 
 /**
  * The issue's calibration target, judged on what a deployment applies at its own site
- * (each site's own prior shift): debiased mean ECE at or below the baseline's. Undefined
+ * (each site's own recalibration): debiased mean ECE at or below the baseline's. Undefined
  * when the runs hold no own shift.
  */
 export function calibrationTarget(runs: readonly RunRecord[]): { debiased: number; baseline: number; rawDebiased: number; rawBaseline: number; met: boolean } | undefined {

@@ -45,13 +45,14 @@ export interface DecisionRecord {
 
 /**
  * One scored site's calibration: ECE raw and after the federation's recalibration; with
- * `own`, after the site's own prior shift, with what it was fitted from (its training
+ * `own`, after the site's own recalibration (Platt: slope a, intercept b; a absent in
+ * records stored before it had a slope), with what it was fitted from (its training
  * rows' prevalence and mean score).
  */
 export interface SiteCalibrationRecord {
   eceBefore: number;
   eceAfter: number;
-  own?: { eceAfter: number; b: number; prevalence: number; meanScore: number };
+  own?: { eceAfter: number; a?: number; b: number; prevalence: number; meanScore: number };
 }
 
 /** One configuration, one seed: per-site held-out reports (computed from the predictions). */
@@ -98,7 +99,7 @@ export function toRecord(config: string, seed: number, o: SimOutcome, only?: rea
           .filter(([s]) => s in sites)
           .map(([s, c]): [string, SiteCalibrationRecord] => {
             const own = 'own' in c ? c.own : undefined;
-            return [s, { eceBefore: c.eceBefore, eceAfter: c.eceAfter, ...(own ? { own: { eceAfter: own.eceAfter, b: own.b, prevalence: own.prevalence, meanScore: own.meanScore } } : {}) }];
+            return [s, { eceBefore: c.eceBefore, eceAfter: c.eceAfter, ...(own ? { own: { eceAfter: own.eceAfter, a: own.a, b: own.b, prevalence: own.prevalence, meanScore: own.meanScore } } : {}) }];
           }),
       )
     : undefined;

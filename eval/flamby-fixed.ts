@@ -27,13 +27,13 @@ export interface FlambyCentreSplit {
 
 /** The configurations run on the fixed split (ids of section 2's rows). */
 /**
- * Pooled training on the train rows of the sites that can train on this split only: set
- * beside the full pooled row, it measures what the rows of a site that cannot train
- * (one class in its train part) are worth, apart from federation.
+ * Pooled training without the train rows of the sites whose train part holds one class:
+ * set beside the full pooled row, it measures what those rows are worth, apart from
+ * federation (they once could not train in a federation; now they do, with a warning).
  */
 export const POOLED_TRAINERS: ModelSpec = {
   id: 'pooled-logreg-trainers',
-  label: 'pooled training, logistic regression, on the train rows of the sites that train here',
+  label: 'pooled training, logistic regression, without the train rows of the one-class sites',
   model: 'logreg',
 };
 
@@ -49,8 +49,12 @@ export function poolTrainers(dir: string, split: readonly { train: string; both:
 export interface FixedSplitData {
   source: string;
   generatedWith: string;
-  /** `trains`: false where the train part holds one class only (the site is then scored as a test-only site). */
-  counts: { site: string; nTrain: number; nTest: number; stratified: boolean; trains: boolean }[];
+  /**
+   * `trains`: false where the site is scored as a test-only site (no train rows; in results
+   * stored before one-class sites could train, one class). `oneClass`: its train part holds
+   * one class (it trains, without its own recalibration or local-only baseline).
+   */
+  counts: { site: string; nTrain: number; nTest: number; stratified: boolean; trains: boolean; oneClass?: boolean }[];
   /** Per config id: accuracy and AUROC on the pooled test rows, over the training seeds. */
   summary: Record<string, { accuracy: MeanAndSpread; auroc: MeanAndSpread }>;
   runs: { config: string; seed: number; accuracy: number; auroc: number }[];
@@ -81,7 +85,7 @@ export function fixedRowSplit(site: string, kept: readonly number[], centre: Fla
   return split;
 }
 
-/** Whether the rows at `idx` hold both labels (a site needs both to train). */
+/** Whether the rows at `idx` hold both labels (a site of one class trains without its own recalibration). */
 export function bothClasses(labels: ArrayLike<number>, idx: readonly number[]): boolean {
   const pos = idx.reduce((a, i) => a + (labels[i] === 1 ? 1 : 0), 0);
   return pos > 0 && pos < idx.length;
@@ -98,11 +102,33 @@ export function fixedSplitSummary(runs: FixedSplitData['runs'], best: string, ta
   return { summary, target: { best, accuracy, target, verdict: atLeast(accuracy.mean, target) } };
 }
 
+/** Which sites train on the split, said where a train part holds one class (or none). */
+function whoTrains(d: FixedSplitData): string {
+  const idle = d.counts.filter((c) => !c.trains);
+  const single = d.counts.filter((c) => c.trains && c.oneClass);
+  const trainRows = d.counts.filter((c) => c.trains).reduce((a, c) => a + c.nTrain, 0);
+  return (
+    (idle.length
+      ? `On this split ${idle.map((c) => `${c.site}'s ${c.nTrain} train rows`).join(', ')} hold one class only (its negatives all fell in ` +
+        `the test part); FLamby trains on them, but a fedcausal site refuses to train on one class, so there ` +
+        `${idle.length > 1 ? 'those sites take' : 'that site takes'} part as a test-only site: the federated rows train on the other ` +
+        `${d.counts.length - idle.length} hospitals (${idle.reduce((a, c) => a + c.nTrain, 0)} fewer train rows than FLamby's), the pooled row on every train row, and all are scored on every test row. `
+      : '') +
+    (single.length
+      ? `On this split ${single.map((c) => `${c.site}'s ${c.nTrain} train rows`).join(', ')} hold one class only (its negatives all fell in ` +
+        `the test part). As FLamby, fedcausal trains on them: a site whose training rows hold one class takes part in training, ` +
+        `with a warning at start, and only its own recalibration and local-only baseline are absent. Every federated row trains on ` +
+        `all ${d.counts.length - idle.length} hospitals (${trainRows} train rows), the pooled row on the same rows, and all are scored on every test row. `
+      : '')
+  );
+}
+
 export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => string, published: readonly { what: string; accuracy: number }[]): string {
   const nTest = d.counts.reduce((a, c) => a + c.nTest, 0);
   const seeds = Object.values(d.summary)[0]?.accuracy.n ?? 0;
   const notStrat = d.counts.filter((c) => !c.stratified).map((c) => c.site);
   const idle = d.counts.filter((c) => !c.trains);
+  const single = d.counts.filter((c) => c.trains && c.oneClass);
   const out = [
     "### On FLamby's own split",
     '',
@@ -111,12 +137,7 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
       `row indices only). Test rows ${d.counts.map((c) => `${c.site} ${c.nTest}`).join(', ')}` +
       (notStrat.length ? `; ${notStrat.join(', ')} unstratified, as FLamby leaves a centre with 2 or fewer rows of a class` : '') +
       '. ' +
-      (idle.length
-        ? `On this split ${idle.map((c) => `${c.site}'s ${c.nTrain} train rows`).join(', ')} hold one class only (its negatives all fell in ` +
-          `the test part); FLamby trains on them, but a fedcausal site refuses to train on one class, so there ` +
-          `${idle.length > 1 ? 'those sites take' : 'that site takes'} part as a test-only site: the federated rows train on the other ` +
-          `${d.counts.length - idle.length} hospitals (${idle.reduce((a, c) => a + c.nTrain, 0)} fewer train rows than FLamby's), the pooled row on every train row, and all are scored on every test row. `
-        : '') +
+      whoTrains(d) +
       `One split, ${seeds} training seeds (initial weights and order), as FLamby's seeds. Every strategy setting and the ` +
       `row judged below were picked on the tuning splits above, not here. Accuracy and AUROC on the ${nTest} pooled test rows:`,
     '',
@@ -134,13 +155,21 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
   );
   const all = d.summary['pooled-logreg']?.accuracy.mean;
   const some = d.summary[POOLED_TRAINERS.id]?.accuracy.mean;
+  const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
   if (all !== undefined && some !== undefined && idle.length) {
-    const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
     out.push(
       `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${sgn(all - g.target)} from FLamby's pooled number); ` +
         `on the train rows of the sites that train here only, ${some.toFixed(3)}. The rows the federation cannot train on are worth ` +
         `${sgn(all - some)} of accuracy to pooled training, and against that comparable pooled row the judged federated row is ${sgn(g.accuracy.mean - some)}: ` +
         `what separates it from the target on this split is ${g.accuracy.mean >= some ? 'those rows, not federation' : 'partly federation'}.`,
+      '',
+    );
+  }
+  if (all !== undefined && some !== undefined && single.length) {
+    out.push(
+      `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${sgn(all - g.target)} from FLamby's pooled number); ` +
+        `without the one-class sites' train rows, ${some.toFixed(3)}: those rows are worth ${sgn(all - some)} of accuracy to pooled training. ` +
+        `The judged federated row, which now trains on them too, is ${sgn(g.accuracy.mean - all)} from pooled training on the same rows.`,
       '',
     );
   }

@@ -130,7 +130,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
       const w = writeSplit(f.file, rows, join(dir, f.name));
       if (seed === s.seeds[0])
         counts.push({ site: f.name, rows: f.rows, dropped: f.dropped, nTrain: w.nTrain, nTest: w.nTest, flambyTest: FLAMBY_TEST_ROWS[f.name]! });
-      return { name: f.name, ...w, both: bothClasses(f.file.labels, rows.train) };
+      return { name: f.name, ...w, both: bothClasses(f.file.labels, rows.train), trains: rows.train.length > 0 };
     });
     const pooledTrain = join(dir, 'pooled.train.csv');
     writeFileSync(pooledTrain, concatText(split.map((f) => readRawSiteFile(schema, f.train))));
@@ -140,11 +140,11 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     const testSites = split.map((f) => ({ name: f.name, path: f.test }));
     return {
       match: stepMatchedBatch(split.map((f) => f.nTrain)),
-      // A train part of one class cannot train (checkSiteRows): on FLamby's split, Switzerland's. It is then scored as a test-only site.
+      // A train part of one class trains (with a warning; on FLamby's split, Switzerland's); one of no rows is scored as a test-only site.
       federated: {
-        sites: split.filter((f) => f.both).map((f) => ({ name: f.name, path: f.train })),
-        holdouts: testSites.filter((_, i) => split[i]!.both),
-        testSites: testSites.filter((_, i) => !split[i]!.both),
+        sites: split.filter((f) => f.trains).map((f) => ({ name: f.name, path: f.train })),
+        holdouts: testSites.filter((_, i) => split[i]!.trains),
+        testSites: testSites.filter((_, i) => !split[i]!.trains),
       },
       pooled: { sites: [{ name: 'pooled', path: pooledTrain }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
       pooled70: { sites: [{ name: 'pooled', path: pooledTrain }], testSites },
@@ -270,7 +270,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
       generatedWith: fixedSplit.generatedWith,
       counts: files.map((f) => {
         const rows = fixedRowSplit(f.name, f.keep, fixedSplit.centres[f.name]!);
-        return { site: f.name, nTrain: rows.train.length, nTest: rows.test.length, stratified: fixedSplit.centres[f.name]!.stratified, trains: bothClasses(f.file.labels, rows.train) };
+        return { site: f.name, nTrain: rows.train.length, nTest: rows.test.length, stratified: fixedSplit.centres[f.name]!.stratified, trains: rows.train.length > 0, oneClass: rows.train.length > 0 && !bothClasses(f.file.labels, rows.train) };
       }),
       runs: fixedDone,
       ...fixedSplitSummary(fixedDone, tu.best, FLAMBY_POOLED_TARGET),

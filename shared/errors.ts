@@ -24,6 +24,12 @@ export class ProtocolError extends Error {
       | 'not-expected'
       | 'decrypt-failed'
       | 'already-connected'
+      /** A count or an update outside what the site may claim (coordinator/result-bounds.ts). */
+      | 'out-of-bounds'
+      /** A stream that sent nothing within the frame deadline. */
+      | 'timeout'
+      /** The coordinator is at its limit of open streams or connections. */
+      | 'busy'
       /** The TLS peer is not allowed, or is not who signed: told only PEER_REFUSED_MESSAGE, whichever. */
       | 'peer-refused',
     options?: { cause?: unknown },

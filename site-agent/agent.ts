@@ -11,6 +11,8 @@ import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
+import { singleClassNote, singleClassOf } from '../shared/data/table.ts';
+import { dpFromTaskConfig, noisyPatternCounts, privatizeUpdate } from '../shared/privacy/dp.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { checkShape } from '../shared/protocol/check.ts';
@@ -83,6 +85,9 @@ export class SiteAgent {
 
   constructor(private readonly opts: SiteAgentOptions) {
     this.secure = new SecureAggregationSite(opts.site, opts.identity.signing, opts.log);
+    // Training rows of one class train; what they cannot give is said once, at start.
+    const note = singleClassNote(`site "${opts.site}"`, opts.data.train.labels, { heldOut: opts.data.test.labels });
+    if (note) opts.log.warn(note);
   }
 
   private seal(kind: string, round: number, payload: Uint8Array): WireMessage {
@@ -240,26 +245,24 @@ export class SiteAgent {
         log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
         return { meta: { ...base, error: unsound } };
       }
-      const metrics = { loss: summary.loss, steps: summary.steps, trainMs };
-      // Secure: only a key advertisement goes back now; the update goes masked in a later phase.
-      if (task.secagg) return this.secure.fitResult(task, base, w, base.numExamples, metrics, evaluation);
       const health = await runner.health(enc.train, ctx);
+      // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
+      let patternCounts = countPatternLabels(data.train.patterns, data.train.labels);
+      // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
+      const dp = dpFromTaskConfig(task.config);
+      const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
+      if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier);
+      // Secure: only a key advertisement goes back now; the (privatized) update goes masked in a later phase.
+      if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation);
       return {
-        meta: {
-          ...base,
-          metrics,
-          evaluation,
-          // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
-          patternCounts: countPatternLabels(data.train.patterns, data.train.labels),
-          ...(health ? { health } : {}),
-          weights: w.length,
-        },
-        weights: w,
+        meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, patternCounts, ...(health ? { health } : {}), weights: sent.length },
+        weights: sent,
       };
     }
     // evaluate
     let localEvaluation;
-    if (task.config.localBaseline && enc.train.n > 0) {
+    // A local-only model of one class has nothing to rank with: absent, as the start warning said.
+    if (task.config.localBaseline && enc.train.n > 0 && singleClassOf(data.train.labels) === undefined) {
       const t0 = performance.now();
       localEvaluation = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
       log.info('local-only model evaluated', { auroc: localEvaluation.auroc, trainMs: Math.round(performance.now() - t0) });

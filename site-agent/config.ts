@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import { BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, decodeKey, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
-import { DEFAULT_TEST_FRACTION, TEST_FRACTION, num, real, seed, strict, text } from '../shared/config/fields.ts';
+import { DEFAULT_TEST_FRACTION, TEST_FRACTION, int, num, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
+import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import type { CoordinatorKeys } from './agent.ts';
 
@@ -19,6 +20,8 @@ export const siteFileSchema = strict({
   manifest: text().default('manifest.json'),
   root: text().default('root.json'),
   testFraction: num(TEST_FRACTION).default(DEFAULT_TEST_FRACTION),
+  /** Fewest rows the site trains on (after testFraction is held out); fewer and the site refuses to join. */
+  minTrainingRows: int(1, 1e9).default(MIN_TRAINING_ROWS),
   seed: seed().default(1),
   /** Seconds to keep retrying the first connection (the coordinator may start later). */
   connectTimeoutSeconds: real(0, 86400).default(600),
@@ -26,7 +29,7 @@ export const siteFileSchema = strict({
 type SiteFile = z.output<typeof siteFileSchema>;
 
 /** A site agent's validated settings, with its files loaded. */
-export interface SiteConfig extends Pick<SiteFile, 'site' | 'federation' | 'data' | 'testFraction' | 'seed' | 'connectTimeoutSeconds'> {
+export interface SiteConfig extends Pick<SiteFile, 'site' | 'federation' | 'data' | 'testFraction' | 'minTrainingRows' | 'seed' | 'connectTimeoutSeconds'> {
   coordinatorAddress: string;
   /** The coordinator's HTTP address from the manifest (`fedcausal site check` reads its /api/summary). */
   coordinatorHttpAddress: string;
@@ -57,6 +60,7 @@ export function loadSiteConfig(path: string): SiteConfig {
     schema: loadSchema(resolveFrom(baseDir, c.schema)),
     identity,
     testFraction: c.testFraction,
+    minTrainingRows: c.minTrainingRows,
     seed: c.seed,
     connectTimeoutSeconds: c.connectTimeoutSeconds,
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.ts';
-import { describeLabel, loadSiteTable } from '../shared/data/table.ts';
+import { loadSiteTable } from '../shared/data/table.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
@@ -44,7 +44,12 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   // A kit without its certificate is refused here: never join in plaintext.
   const tls = loadSiteTls(configPath);
   const table = loadSiteTable(cfg.schema, cfg.data);
-  const data = prepareLocalData(table, { testFraction: cfg.testFraction, seed: cfg.seed, label: describeLabel(cfg.schema) });
+  const data = prepareLocalData(table, {
+    testFraction: cfg.testFraction,
+    seed: cfg.seed,
+    // The refusal names `site.yaml: minTrainingRows`, word for word what check-data says.
+    minTrainingRows: cfg.minTrainingRows,
+  });
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;

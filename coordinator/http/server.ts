@@ -12,6 +12,7 @@ import type { FederationStatus } from '../../shared/federation/status.ts';
 import { dashboardAssets, type DashboardAssets } from './dashboard-assets.ts';
 import { summaryReply, type SummarySource } from './summary.ts';
 import { bearerMatches } from '../../shared/net/http-token.ts';
+import { hostChecker, hostOf } from './host-check.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -27,6 +28,11 @@ export interface HttpServerOptions {
    * so a browser can load the page, which then sends the token it was given (#token=...).
    */
   token?: string;
+  /**
+   * Host names or IPs, besides `host` and the loopback forms, that clients may put in the
+   * Host header (host-check.ts); any other Host is answered 421.
+   */
+  allowedHosts?: readonly string[];
   /** The dashboard's script and stylesheet (default: the bundle, see dashboard-assets.ts). */
   assets?: () => Promise<DashboardAssets>;
 }
@@ -53,6 +59,14 @@ interface Reply {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Distinct refused Host values logged (the rest are refused silently). */
+const MAX_LOGGED_HOSTS = 100;
+
+/**
+ * Answered whatever the Host header: liveness carries no data worth rebinding for, and a
+ * probe (a load balancer's, a kubelet's) must not restart the coordinator over a name.
+ */
+const ANY_HOST_ROUTES: ReadonlySet<string> = new Set(['/healthz']);
 
 /** Open without a token: liveness, and the page's static script and stylesheet (no data in them). */
 const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/dashboard.js', '/dashboard.css']);
@@ -74,6 +88,8 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
   const log = (opts.log ?? silentLogger).child({ component: 'http' });
 
   const assets = opts.assets ?? dashboardAssets;
+  const hostAllowed = hostChecker({ bindHost: opts.host, names: opts.allowedHosts ?? [] });
+  const refusedHosts = new Set<string>();
 
   async function asset(which: 'js' | 'css'): Promise<Reply> {
     const a = await assets();
@@ -82,8 +98,23 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
       : { status: 200, type: 'text/css; charset=utf-8', body: a.css };
   }
 
+  /** 421 for a Host this server is not known by (host-check.ts); undefined when it may answer. */
+  function hostRefusal(header: string | undefined, path: string): Reply | undefined {
+    if (ANY_HOST_ROUTES.has(path) || hostAllowed(header)) return undefined;
+    const host = excerpt(header);
+    // Once per name: a rebinding page polling the port must not flood the log.
+    if (!refusedHosts.has(host) && refusedHosts.size < MAX_LOGGED_HOSTS) {
+      refusedHosts.add(host);
+      log.warn('http request for another host refused (421); later ones for this host are not logged', { host, path: excerpt(path) });
+    }
+    // Not the 404 of a known server: a DNS-rebound page learns nothing, not even the routes.
+    return json(421, { error: `this server does not answer for host "${excerpt(hostOf(header) ?? header)}"; use its configured name or address (listen.httpAllowedHosts)` });
+  }
+
   async function handle(req: IncomingMessage): Promise<Reply> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const misdirected = hostRefusal(req.headers.host, path);
+    if (misdirected) return misdirected;
     const route = (ROUTES as readonly string[]).includes(path) ? (path as Route) : undefined;
     if (!route) return json(404, { error: 'not found', path, endpoints: ROUTES });
     if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -163,4 +194,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
       });
     });
   });
+}
+
+/** Header text is the client's: bounded before it reaches a log line or a reply. */
+function excerpt(s: string | undefined): string {
+  if (s === undefined) return '(none)';
+  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
 }

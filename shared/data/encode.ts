@@ -22,6 +22,14 @@ export function encodeTable(t: SiteTable, space: FeatureSpace): EncodedData {
   const x = new Float32Array(n * dim);
   const observed = new Float32Array(n * dim);
   const present = new Float32Array(n * K);
+  // Per feature with an "other" column, the values that have a column of their own.
+  const named = new Map<number, Set<string>>();
+  for (const c of space.columns) {
+    if (c.kind !== 'category' || c.other) continue;
+    let values = named.get(c.featureIndex);
+    if (!values) named.set(c.featureIndex, (values = new Set()));
+    values.add(c.category!);
+  }
   for (let i = 0; i < n; i++) {
     const row = t.values[i]!;
     space.columns.forEach((c, j) => {
@@ -29,8 +37,10 @@ export function encodeTable(t: SiteTable, space: FeatureSpace): EncodedData {
       if (v === null || v === undefined) return;
       observed[i * dim + j] = 1;
       if (c.kind === 'numeric') x[i * dim + j] = ((v as number) - c.mean) / c.std;
-      // An unseen category stays all-zero (like missing) but counts as observed.
-      else if (String(v) === c.category) x[i * dim + j] = 1;
+      // A value outside the vocabulary goes to "other" where there is one (a literal
+      // "(other)" value is an ordinary category); with none it stays all-zero like
+      // missing, but counts as observed.
+      else if (c.other ? !named.get(c.featureIndex)?.has(String(v)) : String(v) === c.category) x[i * dim + j] = 1;
     });
     const p = t.patterns[i]!;
     for (let k = 0; k < K; k++) present[i * K + k] = p[k] === '1' ? 1 : 0;

@@ -1,5 +1,6 @@
 import type { Schema } from './schema.ts';
 import type { FeatureStats } from './stats.ts';
+import { agreeVocabularies, DEFAULT_MIN_CATEGORY_COUNT, OTHER_CATEGORY } from './vocabulary.ts';
 
 /** One column of the encoded input vector. */
 export interface EncodedColumn {
@@ -8,33 +9,34 @@ export interface EncodedColumn {
   featureIndex: number;
   kind: 'numeric' | 'category';
   category?: string;
+  /** The feature's "other" column: every value outside its published vocabulary (vocabulary.ts). */
+  other?: boolean;
   mean: number;
   std: number;
 }
 
 /**
  * The federation-wide encoding: column layout, scaling and vocabularies, derived
- * from summed FeatureStats so every site encodes identically.
+ * from summed FeatureStats so every site encodes identically. It goes to every site,
+ * so its vocabularies hold only declared or common values (agreeVocabularies).
  */
 export interface FeatureSpace {
   modalities: { name: string; start: number; end: number }[];
   columns: EncodedColumn[];
 }
 
-export function buildFeatureSpace(schema: Schema, stats: FeatureStats): FeatureSpace {
+export function buildFeatureSpace(schema: Schema, stats: FeatureStats, opts: { minCategoryCount?: number } = {}): FeatureSpace {
+  const vocab = agreeVocabularies(schema, stats, opts.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT);
   const columns: EncodedColumn[] = [];
   const modalities: FeatureSpace['modalities'] = [];
   let featureIndex = 0;
   for (const m of schema.modalities) {
     const start = columns.length;
     for (const f of m.features) {
-      if (schema.categorical.has(f)) {
-        const cats = Object.keys(stats.categories[f] ?? {}).sort((a, b) => {
-          const na = Number(a);
-          const nb = Number(b);
-          return Number.isFinite(na) && Number.isFinite(nb) ? na - nb : a.localeCompare(b);
-        });
-        for (const c of cats) columns.push({ feature: f, featureIndex, kind: 'category', category: c, mean: 0, std: 1 });
+      const v = vocab.get(f);
+      if (v) {
+        for (const c of v.values) columns.push({ feature: f, featureIndex, kind: 'category', category: c, mean: 0, std: 1 });
+        if (v.other) columns.push({ feature: f, featureIndex, kind: 'category', category: OTHER_CATEGORY, other: true, mean: 0, std: 1 });
       } else {
         const s = stats.numeric[f] ?? { count: 0, sum: 0, sumSq: 0 };
         const mean = s.count > 0 ? s.sum / s.count : 0;

@@ -317,9 +317,10 @@ export function loadSiteTable(schema: Schema, file: string): SiteTable {
 }
 
 /**
- * A file a site trains on needs enough rows, and rows of both classes: too few rows
- * or a single class makes local training and evaluation meaningless. `minRows`
- * defaults to MIN_ROWS; `label` describes the outcome in the message (e.g. `"num" > 0`).
+ * A file a site trains on needs enough rows: too few make local training and
+ * evaluation meaningless. `minRows` defaults to MIN_ROWS. Rows of one class only are
+ * allowed (a referral clinic that only sees positives still contributes to the
+ * federation's model): singleClassNote says what such a site does not compute.
  */
 export function checkSiteRows(t: SiteTable, opts: { minRows?: number; label?: string } = {}): void {
   const minRows = opts.minRows ?? MIN_ROWS;
@@ -328,14 +329,33 @@ export function checkSiteRows(t: SiteTable, opts: { minRows?: number; label?: st
     throw new InputError(
       `${t.file}: ${n} data row${n === 1 ? '' : 's'}, fewer than the minimum row count of ${minRows} a site needs to train and be evaluated`,
     );
-  const positives = t.labels.reduce((a, b) => a + b, 0);
-  if (positives === 0 || positives === n) {
-    const cls = positives === 0 ? 0 : 1;
-    throw new InputError(
-      `${t.file}: all ${n} rows are of class ${cls}${opts.label ? ` (${opts.label} is ${cls ? 'true' : 'false'} in every row)` : ''}; ` +
-        `a site needs rows of both classes (0 and 1)`,
-    );
-  }
+}
+
+/** The one class every label holds (0 or 1); undefined with both classes or no rows. */
+export function singleClassOf(labels: ArrayLike<number>): 0 | 1 | undefined {
+  const n = labels.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i]!;
+  if (n === 0 || (positives > 0 && positives < n)) return undefined;
+  return positives === 0 ? 0 : 1;
+}
+
+/**
+ * The warning for training rows of one class (undefined otherwise), said by the site
+ * agent at start and by check-data: `who` names the site or file, `label` describes the
+ * outcome (e.g. `"num" > 0`); `heldOut`, the site's held-out labels where it has them.
+ */
+export function singleClassNote(who: string, labels: ArrayLike<number>, opts: { label?: string; heldOut?: ArrayLike<number> } = {}): string | undefined {
+  const cls = singleClassOf(labels);
+  if (cls === undefined) return undefined;
+  const n = labels.length;
+  const heldOut = opts.heldOut && singleClassOf(opts.heldOut) !== undefined;
+  return (
+    `${who}: all ${n} training rows are of class ${cls}${opts.label ? ` (${opts.label} is ${cls ? 'true' : 'false'} in every row)` : ''}; ` +
+    `the site trains and its rows count in the federation's model, but what needs both classes in its training rows ` +
+    `is not computed: its own recalibration and its local-only baseline are reported as absent` +
+    (heldOut ? '; its held-out rows hold one class too, so their AUROC is absent (undefined)' : '')
+  );
 }
 
 /** How the schema's label reads as an outcome, for messages: `"num" > 0`. */

@@ -2,40 +2,48 @@ import { ProtocolError } from '../errors.ts';
 import { checkInputs, ece } from './classification.ts';
 
 /**
- * A site's own recalibration: a prior (label-shift) correction each site fits on its
- * OWN training rows and applies to its own scores,
+ * A site's own recalibration: Platt scaling (Platt 1999) each site fits on its OWN
+ * training rows and applies to its own scores,
  *
- *   p' = sigmoid(logit(p) + b),  b such that  mean over the site's training rows of p' = the site's prevalence.
+ *   p' = sigmoid(a logit(p) + b),  (a, b) by maximum likelihood on the site's training rows.
  *
- * Why per site, and why this form: one federated recalibration (./calibration.ts) fits
- * every hospital with the same (a, b), but the hospitals' prevalences differ widely
- * (heart disease: 36% to 94% positive) and a model trained across them, the debiased one
- * most (its pattern-outcome balancing and backdoor adjustment take away what the
- * missingness pattern says about the site's outcome rate), scores each site closer to
- * the federation's prevalence than the site's own. That is label shift, which Saerens
- * et al. (2002) correct by moving the logit by the log-odds between the new prior and
- * the model's. The model's implied prior at a site is not the federation's (features
- * carry part of the site's rate), so b is solved from the model's own mean score on the
- * site's training rows rather than taken as logit(site prior) - logit(federation prior).
- * One parameter, so a few dozen rows fix it; the rows scored are never the rows fitted.
+ * Why per site: one federated recalibration (./calibration.ts) fits every hospital with
+ * the same (a, b), but the hospitals' prevalences differ widely (heart disease: 36% to
+ * 94% positive) and a model trained across them, the debiased one most (its
+ * pattern-outcome balancing and backdoor adjustment take away what the missingness
+ * pattern says about the site's outcome rate), scores each site closer to the
+ * federation's prevalence than the site's own: label shift, which the intercept b
+ * corrects (Saerens et al. 2002). Why a slope too: how spread out the scores should be
+ * differs by site and by model (weight decay, the debiased model's balancing), and a
+ * shift alone cannot correct it; on separate seeds (11-15, never the reported ones) the
+ * slope lowered held-out ECE for both models against the shift alone (docs/results.md).
  *
- * The prevalence is smoothed, (positives + 0.5) / (rows + 1), so a site of one class
- * gets a finite shift; |b| is at most MAX_SHIFT.
+ * Platt's targets, (n1 + 1) / (n1 + 2) for a positive row and 1 / (n0 + 2) for a
+ * negative one, instead of 0/1: his prior against over-fitting a few rows, and it keeps
+ * the fit finite when the training scores separate the classes. At the fit the mean of
+ * p' equals the mean target, reported as `prevalence`. a is kept in [0, MAX_SLOPE] (a
+ * recalibration never reverses the ranking), b in [-MAX_SHIFT, MAX_SHIFT].
+ *
+ * A site whose training rows hold one class cannot fit a slope (nothing to separate):
+ * its report is absent (siteCalibrationReport returns undefined), never a guess.
  */
 export interface SiteCalibration {
-  /** Slope: always 1 (the shift only); kept so p' = sigmoid(a logit(p) + b) reads as ./calibration.ts's fits. */
+  /** Slope on logit(p). */
   a: number;
   b: number;
-  /** Training rows the shift was fitted on. */
+  /** Training rows (a, b) were fitted on. */
   rows: number;
-  /** The smoothed prevalence of those rows, which the shifted mean score matches. */
+  /** The mean of Platt's targets over those rows (about their prevalence), which the recalibrated mean score matches. */
   prevalence: number;
   /** The mean raw score on those rows (the model's implied prior at this site). */
   meanScore: number;
 }
 
 export const MAX_SHIFT = 8;
+export const MAX_SLOPE = 4;
 const P_CLAMP = 1e-7;
+/** Newton steps at most; each halves its step until the loss does not rise, so it converges well before. */
+const MAX_NEWTON = 100;
 
 function logit(p: number): number {
   const c = Math.min(Math.max(p, P_CLAMP), 1 - P_CLAMP);
@@ -47,37 +55,99 @@ function sigmoid(z: number): number {
   return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
-/** The shift fitted on a site's training rows: labels `y` (0/1) and the final model's scores `p`. Identity with no rows. */
-export function fitSiteCalibration(y: ArrayLike<number>, p: ArrayLike<number>): SiteCalibration {
-  checkInputs(y, p, true);
-  const n = y.length;
-  if (n === 0) return { a: 1, b: 0, rows: 0, prevalence: NaN, meanScore: NaN };
-  let pos = 0;
-  let meanScore = 0;
-  const l = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    pos += y[i]!;
-    meanScore += p[i]! / n;
-    l[i] = logit(p[i]!);
+/** -sum t log sigmoid(z) + (1 - t) log(1 - sigmoid(z)), stable for large |z|. */
+function loss(l: Float64Array, t: Float64Array, a: number, b: number): number {
+  let s = 0;
+  for (let i = 0; i < l.length; i++) {
+    const z = a * l[i]! + b;
+    s += Math.max(z, 0) - t[i]! * z + Math.log1p(Math.exp(-Math.abs(z)));
   }
-  const prevalence = (pos + 0.5) / (n + 1);
-  const meanAt = (b: number) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += sigmoid(l[i]! + b);
-    return s / n;
-  };
-  // The mean is increasing in b: bisection to double precision, no step size to tune.
+  return s;
+}
+
+/** b alone for a fixed slope: the mean of p' equals the mean target (increasing in b: bisection, no step size). */
+function interceptFor(l: Float64Array, target: number, a: number): number {
   let lo = -MAX_SHIFT;
   let hi = MAX_SHIFT;
   for (let k = 0; k < 60; k++) {
     const mid = (lo + hi) / 2;
-    if (meanAt(mid) < prevalence) lo = mid;
+    let m = 0;
+    for (let i = 0; i < l.length; i++) m += sigmoid(a * l[i]! + mid);
+    if (m / l.length < target) lo = mid;
     else hi = mid;
   }
-  return { a: 1, b: (lo + hi) / 2, rows: n, prevalence, meanScore };
+  return (lo + hi) / 2;
 }
 
-/** Scores with a site's shift applied (the identity shift returns them unchanged). */
+/** Damped Newton on the convex log-loss in (a, b), from the identity. */
+function plattNewton(l: Float64Array, t: Float64Array): { a: number; b: number } {
+  const n = l.length;
+  let a = 1;
+  let b = 0;
+  let f = loss(l, t, a, b);
+  for (let it = 0; it < MAX_NEWTON; it++) {
+    let ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
+    for (let i = 0; i < n; i++) {
+      const q = sigmoid(a * l[i]! + b);
+      const r = q - t[i]!;
+      const w = q * (1 - q);
+      ga += r * l[i]!;
+      gb += r;
+      haa += w * l[i]! * l[i]!;
+      hab += w * l[i]!;
+      hbb += w;
+    }
+    const det = haa * hbb - hab * hab;
+    if (!(det > 0)) break;
+    const da = (hbb * ga - hab * gb) / det;
+    const db = (haa * gb - hab * ga) / det;
+    let step = 1;
+    let next = loss(l, t, a - da, b - db);
+    while (next > f && step > 1e-6) {
+      step /= 2;
+      next = loss(l, t, a - step * da, b - step * db);
+    }
+    if (next > f) break;
+    a -= step * da;
+    b -= step * db;
+    const moved = Math.max(Math.abs(step * da), Math.abs(step * db));
+    f = next;
+    if (moved < 1e-10) break;
+  }
+  return { a, b };
+}
+
+/**
+ * (a, b) fitted on a site's training rows: labels `y` (0/1) and the final model's scores
+ * `p`. Identity with no rows; with one class only, the slope is left at 1 (see above: the
+ * report is absent for such a site).
+ */
+export function fitSiteCalibration(y: ArrayLike<number>, p: ArrayLike<number>): SiteCalibration {
+  checkInputs(y, p, true);
+  const n = y.length;
+  if (n === 0) return { a: 1, b: 0, rows: 0, prevalence: NaN, meanScore: NaN };
+  let n1 = 0;
+  let meanScore = 0;
+  const l = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    n1 += y[i]!;
+    meanScore += p[i]! / n;
+    l[i] = logit(p[i]!);
+  }
+  const n0 = n - n1;
+  const t = Float64Array.from({ length: n }, (_, i) => (y[i] ? (n1 + 1) / (n1 + 2) : 1 / (n0 + 2)));
+  const prevalence = t.reduce((s, x) => s + x, 0) / n;
+  if (n1 === 0 || n0 === 0) return { a: 1, b: interceptFor(l, prevalence, 1), rows: n, prevalence, meanScore };
+  let { a, b } = plattNewton(l, t);
+  // Out of bounds: the slope at its bound and the intercept refitted for it (the mean still matches).
+  if (!(a >= 0 && a <= MAX_SLOPE) || !(Math.abs(b) <= MAX_SHIFT)) {
+    a = Math.min(Math.max(Number.isFinite(a) ? a : 1, 0), MAX_SLOPE);
+    b = interceptFor(l, prevalence, a);
+  }
+  return { a, b, rows: n, prevalence, meanScore };
+}
+
+/** Scores with a site's recalibration applied (the identity returns them unchanged). */
 export function applySiteCalibration(p: ArrayLike<number>, c: Pick<SiteCalibration, 'a' | 'b'>): Float32Array {
   checkInputs(new Uint8Array(p.length), p, true);
   const out = new Float32Array(p.length);
@@ -85,17 +155,22 @@ export function applySiteCalibration(p: ArrayLike<number>, c: Pick<SiteCalibrati
   return out;
 }
 
-/** What a site reports at the final evaluation: its shift, and ECE of its held-out rows before and after it. */
+/** What a site reports at the final evaluation: its (a, b), and ECE of its held-out rows before and after it. */
 export interface SiteCalibrationReport extends SiteCalibration {
   eceBefore: number;
   eceAfter: number;
 }
 
-/** Fits on the training rows, scores on the held-out rows: the two sets never meet. */
+/**
+ * Fits on the training rows, scores on the held-out rows: the two sets never meet.
+ * Undefined (the report is absent) when the training rows hold fewer than both classes.
+ */
 export function siteCalibrationReport(
   train: { labels: ArrayLike<number>; scores: ArrayLike<number> },
   test: { labels: ArrayLike<number>; scores: ArrayLike<number> },
-): SiteCalibrationReport {
+): SiteCalibrationReport | undefined {
+  const positives = Array.from(train.labels).reduce((s, x) => s + x, 0);
+  if (positives === 0 || positives === train.labels.length) return undefined;
   const fit = fitSiteCalibration(train.labels, train.scores);
   return { ...fit, eceBefore: ece(test.labels, test.scores), eceAfter: ece(test.labels, applySiteCalibration(test.scores, fit)) };
 }
@@ -116,7 +191,7 @@ export function validateSiteCalibration(raw: unknown, where: string): SiteCalibr
   };
   const unit = (x: number) => x >= 0 && x <= 1;
   return {
-    a: num('a', (x) => x === 1, '1 (a shift only)'),
+    a: num('a', (x) => x >= 0 && x <= MAX_SLOPE, `a number in [0, ${MAX_SLOPE}]`),
     b: num('b', (x) => Math.abs(x) <= MAX_SHIFT, `a number in [-${MAX_SHIFT}, ${MAX_SHIFT}]`),
     rows: num('rows', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
     prevalence: num('prevalence', unit, 'in [0, 1]'),

@@ -27,6 +27,7 @@ const FeatureSpaceSchema = z.object({
       featureIndex: count,
       kind: z.enum(['numeric', 'category']),
       category: z.string().optional(),
+      other: z.boolean().optional(),
       mean: z.number(),
       std: z.number(),
     }),

@@ -174,7 +174,7 @@ export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Th
       severity: 'warning',
       kind: 'unseen-category',
       subject: f,
-      message: `${f}: value${unseen.length > 1 ? 's' : ''} ${unseen.map(([v, k]) => `"${v}" (${rowsText(k)})`).join(', ')} not in the federation's vocabulary (${known.join(', ') || 'none'}); the model reads ${unseen.length > 1 ? 'them' : 'it'} as missing`,
+      message: `${f}: value${unseen.length > 1 ? 's' : ''} ${unseen.map(([v, k]) => `"${v}" (${rowsText(k)})`).join(', ')} not in the federation's vocabulary (${known.join(', ') || 'none'}); the model reads ${unseen.length > 1 ? 'them' : 'it'} as missing, or as "other" where the federation has that column`,
       figures: { rows: n, share: n / rows },
     });
   }

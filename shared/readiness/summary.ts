@@ -70,7 +70,8 @@ export function buildFederationSummary(a: AgreedStatistics): FederationSummary {
   const categorical: FederationSummary['categorical'] = {};
   for (const c of a.space.columns) {
     if (c.kind === 'numeric') numeric[c.feature] = { mean: c.mean, sd: c.std, count: a.featureStats.numeric[c.feature]?.count ?? 0 };
-    else (categorical[c.feature] ??= []).push(c.category!);
+    // The "other" column is no value a site could hold: a site's value outside the list is folded there.
+    else if (!c.other) (categorical[c.feature] ??= []).push(c.category!);
   }
   // A categorical feature nobody observed has no columns; it still has an (empty) vocabulary.
   for (const f of a.schema.categorical) categorical[f] ??= [];

@@ -72,7 +72,10 @@ export function statusFor(e: unknown): grpc.status {
     case 'not-expected':
       return grpc.status.FAILED_PRECONDITION;
     case 'oversized':
+    case 'busy':
       return grpc.status.RESOURCE_EXHAUSTED;
+    case 'timeout':
+      return grpc.status.DEADLINE_EXCEEDED;
     default:
       return grpc.status.INVALID_ARGUMENT;
   }

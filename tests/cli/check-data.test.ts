@@ -155,18 +155,38 @@ for (const c of badCells)
     await assertRefused(['--schema', schema, '--data', file], new RegExp(`${escape(file)}:${c.line}: column "${c.column}".*${c.reason.source}`));
   });
 
-test('check-data refuses a one-row file, naming the minimum row count', { timeout: 30_000 }, async () => {
+test('check-data refuses a one-row file, naming its rows and the setting that sets the minimum', { timeout: 30_000 }, async () => {
   const file = oneRowFile(dir);
-  await assertRefused(['--schema', HEART_SCHEMA, '--data', file], new RegExp(`^fedcausal check-data: ${escape(file)}: 1 data row, fewer than the minimum row count of 20`));
-});
-
-test('check-data refuses a file of one class, naming the class and the label', { timeout: 30_000 }, async () => {
-  const { file, rows } = oneClassFile(dir);
-  assert.ok(rows >= 20);
   await assertRefused(
     ['--schema', HEART_SCHEMA, '--data', file],
-    new RegExp(`${escape(file)}: all ${rows} rows are of class 0 \\("num" > 0 is false in every row\\); a site needs rows of both classes`),
+    new RegExp(`^fedcausal check-data: ${escape(file)}: 1 row to train on \\(1 row in the file, a share of 0\\.3 held out for testing\\), fewer than the minimum of 20 \\(site\\.yaml: minTrainingRows\\)`),
   );
+});
+
+test('check-data counts the rows left to train on, with the site\'s test fraction and minimum', { timeout: 30_000 }, async () => {
+  // Switzerland: 123 rows, 8 of class 0 and 115 of class 1; at 0.3, 6 + 80 = 86 train.
+  const ok = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', HEART_FILES.switzerland!]);
+  assert.equal(ok.code, 0, describeRun(ok));
+  assert.match(ok.stdout, /training rows: 86 \(test fraction 0\.3\); a site needs at least 20 \(site\.yaml: minTrainingRows\)\n/);
+  await assertRefused(
+    ['--schema', HEART_SCHEMA, '--data', HEART_FILES.switzerland!, '--test-fraction', '0.5', '--min-training-rows', '100'],
+    /switzerland\.data: 61 rows to train on \(123 rows in the file, a share of 0\.5 held out for testing\), fewer than the minimum of 100/,
+  );
+});
+
+test('check-data accepts a file of one class (the site trains), with a warning naming the class, the label and what is not computed', { timeout: 30_000 }, async () => {
+  const { file, rows } = oneClassFile(dir);
+  assert.ok(rows >= 20);
+  const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', file]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(
+    r.stdout,
+    new RegExp(`warning: ${escape(file)}: all ${rows} training rows are of class 0 \\("num" > 0 is false in every row\\); the site trains.*own recalibration and its local-only baseline are reported as absent\\n`),
+  );
+  assert.equal(patternTable(r.stdout).size > 0, true);
+  // A file of both classes says nothing of the kind.
+  const both = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', HEART_FILES.cleveland!]);
+  assert.doesNotMatch(both.stdout, /warning:/);
 });
 
 test('check-data on a misnamed header names the missing column, the header found and a close match', { timeout: 30_000 }, async () => {

@@ -24,7 +24,7 @@ test('provision writes a complete kit for the coordinator and each site', async 
   );
 
   assert.deepEqual(readdirSync(out).sort(), ['ca', 'coordinator', 'sites']);
-  assert.deepEqual(readdirSync(join(out, 'ca')).sort(), ['ca.key.pem', 'ca.pem', 'crl.pem', 'issued', 'root.identity.json', 'root.json']);
+  assert.deepEqual(readdirSync(join(out, 'ca')).sort(), ['ca.key.pem', 'ca.pem', 'crl.pem', 'issued', 'manifest.json', 'root.identity.json', 'root.json']);
   assert.equal(readdirSync(join(out, 'ca', 'issued')).length, 1 + SITES.length, 'one certificate per site and the server');
   assert.equal(mode(join(out, 'ca', 'root.identity.json')), 0o600);
   assert.deepEqual(readdirSync(join(out, 'coordinator')).sort(), [

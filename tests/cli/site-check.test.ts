@@ -106,3 +106,22 @@ test('bad input exits 2: a summary of another federation, a file that is not a s
   assert.equal(j.code, 2, describeRun(j));
   assert.match(j.messages[0]!, /junk\.json: not a federation summary: field "format"/);
 });
+
+test('a site with too few rows to train on: site check and site start refuse it alike (exit 2), naming the file, its rows and the setting', async () => {
+  const data = join(dir, 'small.csv');
+  writeFileSync(data, readFileSync(HEART + HEART_SITES.cleveland!, 'utf8').split('\n').slice(0, 25).join('\n') + '\n');
+  const config = join(dir, 'kits', 'sites', 'cleveland', 'small.yaml');
+  writeFileSync(config, readFileSync(kit('cleveland'), 'utf8').replace(/^data: .*$/m, `data: ${data}`));
+  const reason = `${data}: 17 rows to train on (25 rows in the file, a share of 0.3 held out for testing), fewer than the minimum of 20 (site.yaml: minTrainingRows)`;
+  const check = await runCli(['site', 'check', '--config', config, '--summary', summaryFile]);
+  assert.equal(check.code, 2, describeRun(check));
+  assert.match(check.messages[0]!, new RegExp(`^fedcausal site: ${reason.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')};`));
+  // Refused before the network: no coordinator is listening, and none is needed to refuse.
+  const start = await runCli(['site', 'start', '--config', config], 30_000);
+  assert.equal(start.code, 2, describeRun(start));
+  assert.ok(start.messages.some((m) => m.includes(reason)), describeRun(start));
+  // The setting, lowered on purpose, lets it through the row check.
+  writeFileSync(config, readFileSync(config, 'utf8') + 'minTrainingRows: 15\n');
+  const lowered = await runCli(['site', 'check', '--config', config, '--summary', summaryFile]);
+  assert.notEqual(lowered.code, 2, describeRun(lowered));
+});

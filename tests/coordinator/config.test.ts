@@ -39,6 +39,10 @@ test('a provisioned coordinator.yaml loads, with the documented defaults', async
   assert.deepEqual(cfg.limits, { maxPayloadBytes: 2048 * 1024 * 1024, maxChunkSize: 1024 * 1024, maxMessageAgeMs: 600_000 });
   assert.equal(cfg.minCellCount, 5);
   assert.equal(cfg.quorum.waitForAllMs, 60_000);
+  // Three sites: two connections each, and 16 more.
+  assert.deepEqual(cfg.connections, { maxConnections: 22, maxStreamsPerConnection: 16, frameTimeoutMs: 30_000 });
+  assert.deepEqual(cfg.bounds, { maxExamplesPerSite: 1_000_000, updateNormMultiple: 1.5, resultMetaBytes: 4096 * 1024 });
+  assert.equal(cfg.refusalLogPerMinute, 20);
 });
 
 test('bad fields fail with the file and the field path', async (t) => {
@@ -50,13 +54,38 @@ test('bad fields fail with the file and the field path', async (t) => {
     [(d) => (d.strategy = { name: 'fedadam', beta1: 1 }), 'strategy.beta1: must be a number in [0, 1) (got 1)'],
     [(d) => (d.quorum.minSitesToAccept = 7), 'quorum.minSitesToAccept: must be an integer in [1, 3] (got 7)'],
     [(d) => (d.limits = { chunkKiB: 8 }), 'limits.chunkKiB: must be an integer in [16, 3072] (got 8)'],
-    [(d) => (d.listen.port = 1), 'listen.port: is not a known field; expected one of: host, grpcPort, httpPort, httpLingerSeconds'],
+    [(d) => (d.limits = { updateNormMultiple: 0.5 }), 'limits.updateNormMultiple: must be a number in [1, 1000000] (got 0.5)'],
+    [(d) => (d.limits = { maxConnections: 2 }), 'limits.maxConnections: must be at least the 3 enrolled sites (got 2)'],
+    [(d) => (d.listen.port = 1), 'listen.port: is not a known field; expected one of: host, grpcPort, httpPort, httpLingerSeconds, httpHost, httpAllowedHosts'],
     [(d) => delete d.federation, 'federation: is required'],
   ];
   for (const [edit, message] of cases) {
     const path = await coordinatorYaml(t, edit);
     assertInputError(() => loadCoordinatorConfig(path), `${path}: ${message}`);
   }
+});
+
+test('privacy.minCategoryCount: 5 by default, set as written, and nothing below 1 or unknown under privacy', async (t) => {
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, () => {})).minCategoryCount, 5);
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.privacy = { minCategoryCount: 11 }))).minCategoryCount, 11);
+  for (const [edit, message] of [
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 0 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 0)'],
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 2.5 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 2.5)'],
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCnt: 3 }), 'privacy.minCategoryCnt: is not a known field; expected one of: minCategoryCount, dp'],
+  ] as const) {
+    const path = await coordinatorYaml(t, edit);
+    assertInputError(() => loadCoordinatorConfig(path), `${path}: ${message}`);
+  }
+});
+
+test('privacy.dp: off by default; enabled, its defaults; a delta above 0.01 or an unknown field is refused', async (t) => {
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, () => {})).dp, undefined);
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.privacy = { dp: { clipNorm: 2 } }))).dp, undefined, 'settings without enabled: true stay off');
+  assert.deepEqual(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.privacy = { dp: { enabled: true } }))).dp, { clipNorm: 1, noiseMultiplier: 1, delta: 1e-5 });
+  const bad = await coordinatorYaml(t, (d) => (d.privacy = { dp: { enabled: true, delta: 0.5 } }));
+  assertInputError(() => loadCoordinatorConfig(bad), `${bad}: privacy.dp.delta: must be a number in (0, 0.01] (got 0.5)`);
+  const unknown = await coordinatorYaml(t, (d) => (d.privacy = { dp: { epsilon: 1 } }));
+  assertInputError(() => loadCoordinatorConfig(unknown), `${unknown}: privacy.dp.epsilon: is not a known field; expected one of: enabled, clipNorm, noiseMultiplier, delta`);
 });
 
 test('the coordinator refuses a bad nested model setting at start, before it listens', async (t) => {

@@ -22,11 +22,14 @@ import { silentLogger } from '../../shared/logger.ts';
 import { decodeFrame } from '../../shared/protocol/frame.ts';
 import type { ResultMeta, TaskMeta } from '../../shared/protocol/messages.ts';
 import type { TaskSink, WireMessage } from '../../shared/transport/types.ts';
+import { DEFAULT_RESULT_BOUNDS, type ResultBounds } from '../../coordinator/result-bounds.ts';
 
 const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
 const schema = loadSchema(DIR + 'schema.json');
 const table = loadSiteTable(schema, DIR + 'processed.cleveland.data');
 const STATS = { featureStats: computeFeatureStats(schema, table), patternCounts: countPatternLabels(table.patterns, table.labels) };
+/** Every fake site has the cleveland file's rows: a result's counts must agree with them (result-bounds.ts). */
+const ROWS = table.values.length;
 const MODEL_SIZE = 4;
 const EVAL = { n: 10, auroc: 0.7, accuracy: 0.6, balancedAccuracy: 0.6, ece: 0.1 };
 
@@ -48,6 +51,8 @@ function harness(o: {
   strategy?: FedAvg;
   /** Per site and task: what to do (default: answer). */
   behave?: (site: string, task: TaskMeta) => Behaviour;
+  /** Result bounds (default: the coordinator's defaults). */
+  bounds?: ResultBounds;
   online?: string[];
   store?: CoordinatorStore;
 }): Harness {
@@ -72,6 +77,7 @@ function harness(o: {
     seal: (_site, _round, _kind, payload) => ({ header: payload, signature: new Uint8Array(), chunks: [] }),
     hooks: { initialWeights: () => Promise.resolve(new Float32Array(MODEL_SIZE)) },
     ...(o.store ? { store: o.store } : {}),
+    ...(o.bounds ? { bounds: o.bounds } : {}),
     log: silentLogger,
     onEvent: (e) => {
       if (e.type === 'state') states.push({ state: e.state, round: e.round });
@@ -99,7 +105,7 @@ function harness(o: {
       return;
     }
     if (b === 'reject') return loop.reject(site, 'bad signature');
-    const meta: ResultMeta = { round: task.round, kind: task.kind, numExamples: 10, metrics: {}, weights: 0 };
+    const meta: ResultMeta = { round: task.round, kind: task.kind, numExamples: ROWS, metrics: {}, weights: 0 };
     if (b === 'error') meta.error = 'non-finite loss';
     else if (task.kind === 'stats') Object.assign(meta, STATS);
     else if (task.kind === 'evaluate') meta.evaluation = EVAL;
@@ -131,7 +137,7 @@ test('quorum met: every round accepted, the model is the example-weighted mean, 
   const outcome = await alive(h.loop.run());
   await h.loop.end('done', 'complete');
   assert.deepEqual(outcome.history.map((r) => [r.round, r.accepted, r.participants, r.failures]), [[1, true, 3, 0], [2, true, 3, 0]]);
-  // Sites send 1, 2 and 3 everywhere with 10 examples each: the mean is 2.
+  // Sites send 1, 2 and 3 everywhere with as many examples each: the mean is 2.
   assert.deepEqual([...outcome.globalModel], [2, 2, 2, 2]);
   assert.deepEqual(h.sentGlobals.get(2), [2, 2, 2, 2], 'round 2 starts from round 1\'s model');
   assert.deepEqual(outcome.problems, []);
@@ -160,12 +166,29 @@ test('deadline passing: a silent site fails the round at the deadline; the rest 
     rounds: 1,
     quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
     behave: (site, t) => (site === 'b' && t.kind === 'fit' ? 'silent' : 'answer'),
+    // Unclipped, so the mean is of what was sent (clipping has its own test below).
+    bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 1e6 },
   });
   const outcome = await alive(h.loop.run());
   assert.deepEqual(fitFailures(h, 1), [{ site: 'b', reason: 'no answer within the 0.15s round deadline' }]);
   assert.equal(outcome.history[0]!.accepted, true);
   // a sends 1s, c sends 3s: b's update is not in the mean.
   assert.deepEqual([...outcome.globalModel], [2, 2, 2, 2]);
+});
+
+test('a huge update is clipped to the bound before it is averaged, and still counts', async () => {
+  const h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 1,
+    quorum: { minSitesToAccept: 2 },
+    behave: (site, t) => (t.kind !== 'fit' ? 'answer' : site === 'c' ? { weights: [1e9, 0, 0, 0] } : { weights: [1, 1, 1, 1] }),
+    bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 2 },
+  });
+  const outcome = await alive(h.loop.run());
+  // a and b step by norm 2 (the lower median); c's step is cut to 2 x 2 = 4, in its own direction.
+  const mean = (1 + 1 + 4) / 3;
+  assert.deepEqual([...outcome.globalModel].map((v) => Math.round(v * 1e4) / 1e4), [mean, 2 / 3, 2 / 3, 2 / 3].map((v) => Math.round(v * 1e4) / 1e4));
+  assert.equal(outcome.history[0]!.participants, 3);
 });
 
 test('a site failing mid-round: gone offline, or its update refused, fails it for that round only', async () => {

@@ -33,6 +33,7 @@ test('secure aggregation with FedMedian, trimmed mean or the debiased model is r
     [(d) => (logreg(d), (d.strategy = 'fedmedian')), "secureAggregation.enabled: cannot be true with strategy fedmedian: it needs each site's update, and secure aggregation reveals only their sum (use one of fedavg, fedprox, fedadam, fedyogi, fedadagrad)"],
     [(d) => (logreg(d), (d.strategy = { name: 'trimmed-mean', trimFraction: 0.2 })), 'secureAggregation.enabled: cannot be true with strategy trimmed-mean'],
     [() => {}, 'secureAggregation.enabled: cannot be true with model debiased yet'],
+    [(d) => (logreg(d), (d.limits = { maxUpdateNorm: 5 })), 'limits.maxUpdateNorm: cannot be set with secureAggregation.enabled'],
   ];
   for (const [edit, message] of cases) {
     const path = await coordinatorYaml(t, (d) => (edit(d), (d.secureAggregation = { enabled: true })));

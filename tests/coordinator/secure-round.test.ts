@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFederation } from '../../coordinator/federation.ts';
+import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { SecureAggregator } from '../../coordinator/secure-round.ts';
 import { createStrategy } from '../../coordinator/strategy/registry.ts';
 import { ProtocolError } from '../../shared/errors.ts';
@@ -61,6 +62,8 @@ function setup(o: { secure: boolean; drop?: Record<string, string> }) {
       identity: coord,
       limits: { maxPayloadBytes: 1 << 26, maxChunkSize: 1 << 20, maxMessageAgeMs: 60_000 },
       spool: 'memory',
+      // Relative update clipping needs each site's update: off, so plain and secure aggregate alike.
+      bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 1e9 },
       ...(o.secure ? { secureAggregation: compileSecAggConfig({}) } : {}),
     },
     silentLogger,

@@ -33,10 +33,10 @@ describe('calibration tables', () => {
   it('adds the own-shift column and the per-site table only when sites sent their own', () => {
     const configs = [{ id: 'baseline', label: 'B' }, { id: 'debiased', label: 'D' }];
     const withOwn = renderCalibration(runs, configs);
-    assert.match(withOwn, /ECE, own prior shift/);
+    assert.match(withOwn, /ECE, own recalibration/);
     assert.match(withOwn, /prevalence \(train rows\)/);
     const without = renderCalibration([rec('baseline', 1, [0.1, 0.2])], configs);
-    assert.doesNotMatch(without, /own prior shift/);
+    assert.doesNotMatch(without, /own recalibration/);
     assert.match(without, /\| B +\| 0\.150 +\| 0\.300 +\|/);
   });
   it('judges the target on the own shift: debiased at or below the baseline', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadSchema } from '../../shared/data/schema.ts';
 import { FLAMBY_DROPPED, FLAMBY_TEST_ROWS } from '../../eval/flamby.ts';
-import { bothClasses, fixedRowSplit, fixedSplitSummary, readFlambySplit } from '../../eval/flamby-fixed.ts';
+import { bothClasses, fixedRowSplit, fixedSplitSummary, POOLED_TRAINERS, readFlambySplit, renderFixedSplit } from '../../eval/flamby-fixed.ts';
 import { dropFeatures, readRawSchema } from '../../eval/schemas.ts';
 import { DEFAULT_HEART_DIR, HEART_SITES } from '../../eval/settings.ts';
 import { completeRows, readRawSiteFile } from '../../eval/splits.ts';
@@ -70,5 +70,28 @@ describe('fixedSplitSummary', () => {
     assert.equal(s.target.verdict, 'met');
     assert.equal(fixedSplitSummary(runs, 'logreg', 0.8).target.verdict, 'missed');
     assert.equal(s.summary.logreg!.accuracy.n, 2);
+  });
+});
+
+describe('renderFixedSplit', () => {
+  const counts = [
+    { site: 'a', nTrain: 100, nTest: 50, stratified: true, trains: true, oneClass: false },
+    { site: 'b', nTrain: 30, nTest: 16, stratified: false, trains: true, oneClass: true },
+  ];
+  const runs = ['fedprox-logreg', 'pooled-logreg', POOLED_TRAINERS.id].flatMap((config, k) =>
+    [1, 2].map((seed) => ({ config, seed, accuracy: 0.78 + 0.01 * k, auroc: 0.87 })),
+  );
+  const d = { source: 's', generatedWith: 'g', counts, runs, ...fixedSplitSummary(runs, 'fedprox-logreg', 0.795) };
+  it('says a one-class site trains, with every train row counted, and what its rows are worth to pooled training', () => {
+    const md = renderFixedSplit(d, (id) => id, []);
+    assert.match(md, /b's 30 train rows hold one class only .* fedcausal trains on them/);
+    assert.match(md, /Every federated row trains on all 2 hospitals \(130 train rows\)/);
+    assert.doesNotMatch(md, /test-only site/);
+    assert.match(md, /without the one-class sites' train rows, 0\.800: those rows are worth -0\.010/);
+    assert.match(md, /0\.780 ± 0\.000 vs 0\.795, difference -0\.015 .*\*\*missed\*\*/);
+  });
+  it('keeps the wording of results stored when such a site could not train', () => {
+    const old = { ...d, counts: counts.map((c) => (c.oneClass ? { ...c, trains: false, oneClass: undefined } : c)) };
+    assert.match(renderFixedSplit(old, (id) => id, []), /that site takes part as a test-only site/);
   });
 });

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { misnamedHeader, heartSchemaWith, oneClassFile, oneRowFile, withCell } from '../../../tests/e2e/helpers/bad-data.ts';
+import { misnamedHeader, heartSchemaWith, oneRowFile, withCell } from '../../../tests/e2e/helpers/bad-data.ts';
 import { runCli } from '../../../tests/e2e/helpers/cli.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../../../tests/e2e/helpers/federation.ts';
 import { describeRun, exitText, reasonText, roundsLost, settle, type ExitFact, type RunFacts } from '../facts.ts';
@@ -43,7 +43,6 @@ const INPUTS: BadInput[] = [
   cell('category-nan', 'hungary', 8, 'cp', 'NaN'),
   cell('category-banana', 'cleveland', 12, 'thal', 'banana'),
   { key: 'one-row', what: "one data row (cleveland's first)", make: (dir) => ({ data: oneRowFile(dir), schema: HEART_SCHEMA }), atSite: true },
-  { key: 'one-class', what: "one class only (cleveland's healthy rows)", make: (dir) => ({ data: oneClassFile(dir).file, schema: HEART_SCHEMA }), atSite: true },
   {
     key: 'misnamed-header',
     what: 'a header line spelling "chol" as "Chol"',

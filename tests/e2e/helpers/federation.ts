@@ -135,7 +135,8 @@ export class TestFederation {
       fed.editYaml(fed.coordinatorYaml, (c) => ({
         ...c,
         // Port 0: the OS picks free ports at bind time, so two test runs can never collide.
-        listen: opts.fixedPorts ? { ...(c.listen as object), host } : { host, grpcPort: 0, httpPort: 0 },
+        // HTTP on the same address as gRPC: the ready line's addresses are checked against `host` below.
+        listen: opts.fixedPorts ? { ...(c.listen as object), host, httpHost: host } : { host, httpHost: host, grpcPort: 0, httpPort: 0 },
         ...(host === '127.0.0.1' ? {} : { allowNonLoopback: true }),
         runDir: join(dir, 'runs'),
         localBaseline: opts.localBaseline ?? false,

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
-import { checkSiteRows, closeMatch, loadSiteTable, MIN_ROWS, parseSiteTable } from '../../../shared/data/table.ts';
+import { checkSiteRows, closeMatch, loadSiteTable, MIN_ROWS, parseSiteTable, singleClassNote, singleClassOf } from '../../../shared/data/table.ts';
 import { InputError } from '../../../shared/errors.ts';
 import { prepareLocalData } from '../../../site-agent/local-data.ts';
 
@@ -199,21 +199,23 @@ test('checkSiteRows: fewer than MIN_ROWS rows is refused, with the minimum named
   checkSiteRows(parseSiteTable(schema, text(rows(20)), 'f.csv'));
 });
 
-test('checkSiteRows: one class only is refused, naming the class and the outcome', () => {
+test('checkSiteRows: one class only is allowed; singleClassNote names the class, the outcome and what is not computed', () => {
   const body = rows().map((r) => {
     r[4] = '2';
     return r;
   });
   const t = parseSiteTable(schema, text(body), 'f.csv');
-  refuses(
-    () => checkSiteRows(t, { label: '"y" > 0' }),
-    'f.csv: all 30 rows are of class 1 ("y" > 0 is true in every row); a site needs rows of both classes (0 and 1)',
+  checkSiteRows(t, { label: '"y" > 0' });
+  assert.equal(singleClassOf(t.labels), 1);
+  assert.equal(
+    singleClassNote('site "s"', t.labels, { label: '"y" > 0' }),
+    'site "s": all 30 training rows are of class 1 ("y" > 0 is true in every row); the site trains and its rows count in the ' +
+      "federation's model, but what needs both classes in its training rows is not computed: its own recalibration and its " +
+      'local-only baseline are reported as absent',
   );
-  const zeros = rows().map((r) => {
-    r[4] = '0';
-    return r;
-  });
-  refuses(() => checkSiteRows(parseSiteTable(schema, text(zeros), 'f.csv')), /^f\.csv: all 30 rows are of class 0; a site needs rows of both classes/);
+  assert.match(singleClassNote('f.csv', new Uint8Array(30), { heldOut: new Uint8Array(9) })!, /^f\.csv: all 30 training rows are of class 0; .*; its held-out rows hold one class too, so their AUROC is absent/);
+  assert.equal(singleClassNote('f.csv', Uint8Array.of(0, 1, 1)), undefined);
+  assert.equal(singleClassOf([]), undefined);
 });
 
 // Headers.
@@ -285,8 +287,15 @@ test('at a site: 1e308 in one hospital\'s file stops the site before it sends an
 
 test('at a site: prepareLocalData refuses a training file too small or of one class, not a test-only or holdout file', () => {
   const small = parseSiteTable(schema, text(rows(10)), 'small.csv');
-  refuses(() => prepareLocalData(small, { testFraction: 0.3, seed: 1 }), /^small\.csv: 10 data rows, fewer than the minimum row count of 20/);
-  prepareLocalData(small, { testFraction: 0.3, seed: 1, minRows: 10 });
+  refuses(
+    () => prepareLocalData(small, { testFraction: 0.3, seed: 1 }),
+    /^small\.csv: 6 rows to train on \(10 rows in the file, a share of 0\.3 held out for testing\), fewer than the minimum of 20 \(site\.yaml: minTrainingRows\)/,
+  );
+  // Counted after the split: 30 rows leave 20 to train on (the default minimum), a minimum of 21 refuses them.
+  const thirty = parseSiteTable(schema, text(rows(30)), 'thirty.csv');
+  prepareLocalData(thirty, { testFraction: 0.3, seed: 1 });
+  refuses(() => prepareLocalData(thirty, { testFraction: 0.3, seed: 1, minTrainingRows: 21, minTrainingRowsSetting: '--min-training-rows' }), /^thirty\.csv: 20 rows to train on .*minimum of 21 \(--min-training-rows\)/);
+  prepareLocalData(small, { testFraction: 0.3, seed: 1, minTrainingRows: 6 });
   prepareLocalData(small, { testFraction: 0.3, seed: 1, testOnly: true });
   const big = parseSiteTable(schema, text(rows(40)), 'big.csv');
   assert.equal(prepareLocalData(big, { testFraction: 0.3, seed: 1, holdout: small }).test.values.length, 10);

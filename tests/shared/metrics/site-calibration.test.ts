@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProtocolError } from '../../../shared/errors.ts';
 import { ece } from '../../../shared/metrics/classification.ts';
-import { applySiteCalibration, fitSiteCalibration, MAX_SHIFT, siteCalibrationReport, validateSiteCalibration } from '../../../shared/metrics/site-calibration.ts';
+import { applySiteCalibration, fitSiteCalibration, MAX_SHIFT, MAX_SLOPE, siteCalibrationReport, validateSiteCalibration } from '../../../shared/metrics/site-calibration.ts';
 import { Rng } from '../../../shared/rng.ts';
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -14,24 +14,24 @@ const mean = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0) 
  * label shift a federation-wide model leaves at a site whose prevalence is not the
  * federation's. Rows come from one seeded generator.
  */
-function shiftedSite(n: number, shift: number, seed: number) {
+function shiftedSite(n: number, shift: number, seed: number, slope = 1) {
   const rng = new Rng(seed);
   const y = new Uint8Array(n);
   const p = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const s = 2 * rng.normal();
     p[i] = sigmoid(s);
-    y[i] = rng.next() < sigmoid(s + shift) ? 1 : 0;
+    y[i] = rng.next() < sigmoid(slope * s + shift) ? 1 : 0;
   }
   return { y, p };
 }
 
 describe('fitSiteCalibration', () => {
-  it('recovers the shift of a label-shifted site, and the shifted mean score matches the prevalence', () => {
-    for (const shift of [-1.5, 0, 2]) {
-      const { y, p } = shiftedSite(20_000, shift, 7);
+  it('recovers the slope and shift of a miscalibrated site, and the recalibrated mean score matches the prevalence', () => {
+    for (const [shift, slope] of [[-1.5, 1], [0, 0.5], [2, 1.6]] as const) {
+      const { y, p } = shiftedSite(20_000, shift, 7, slope);
       const fit = fitSiteCalibration(y, p);
-      assert.equal(fit.a, 1);
+      assert.ok(Math.abs(fit.a - slope) < 0.1, `slope ${slope}: fitted ${fit.a}`);
       assert.ok(Math.abs(fit.b - shift) < 0.1, `shift ${shift}: fitted ${fit.b}`);
       assert.ok(Math.abs(mean(applySiteCalibration(p, fit)) - fit.prevalence) < 1e-6);
       assert.equal(fit.rows, 20_000);
@@ -40,16 +40,30 @@ describe('fitSiteCalibration', () => {
   it('fitted on training rows, it lowers ECE on other rows of the same site', () => {
     const train = shiftedSite(400, 1.5, 1);
     const test = shiftedSite(400, 1.5, 2);
-    const r = siteCalibrationReport({ labels: train.y, scores: train.p }, { labels: test.y, scores: test.p });
+    const r = siteCalibrationReport({ labels: train.y, scores: train.p }, { labels: test.y, scores: test.p })!;
     assert.ok(Math.abs(r.eceBefore - ece(test.y, test.p)) < 1e-12);
     assert.ok(r.eceAfter < r.eceBefore / 2, `${r.eceAfter} vs ${r.eceBefore}`);
   });
-  it('gives a finite shift for a site of one class (smoothed prevalence), within MAX_SHIFT', () => {
+  it('stays finite for a site of one class (Platt\'s targets), within MAX_SHIFT; its report is absent, never NaN', () => {
     const fit = fitSiteCalibration(new Uint8Array(30).fill(1), new Float32Array(30).fill(0.7));
-    assert.ok(Math.abs(fit.prevalence - 30.5 / 31) < 1e-12);
-    assert.ok(Math.abs(fit.b - (logit(30.5 / 31) - logit(0.7))) < 1e-6);
+    assert.ok(Math.abs(fit.prevalence - 31 / 32) < 1e-12);
+    assert.equal(fit.a, 1);
+    assert.ok(Math.abs(fit.b - (logit(31 / 32) - logit(0.7))) < 1e-6);
     const extreme = fitSiteCalibration(new Uint8Array(5).fill(1), new Float32Array(5).fill(1e-9));
     assert.ok(extreme.b <= MAX_SHIFT && extreme.b > MAX_SHIFT - 1e-6);
+    const test = { labels: Uint8Array.of(0, 1, 1), scores: Float32Array.of(0.2, 0.6, 0.9) };
+    assert.equal(siteCalibrationReport({ labels: new Uint8Array(30).fill(1), scores: new Float32Array(30).fill(0.7) }, test), undefined);
+    assert.equal(siteCalibrationReport({ labels: new Uint8Array(30), scores: new Float32Array(30).fill(0.2) }, test), undefined);
+  });
+  it('keeps the slope in [0, MAX_SLOPE] and stays finite when the training scores separate the classes', () => {
+    // Perfectly separated: an unsmoothed fit would run the slope to infinity.
+    const y = Uint8Array.from({ length: 40 }, (_, i) => (i < 20 ? 0 : 1));
+    const p = Float32Array.from({ length: 40 }, (_, i) => (i < 20 ? 0.45 : 0.55));
+    const sep = fitSiteCalibration(y, p);
+    assert.ok(sep.a > 0 && sep.a <= MAX_SLOPE && Number.isFinite(sep.b), JSON.stringify(sep));
+    // Reversed ranking: never a negative slope.
+    const rev = fitSiteCalibration(y, Float32Array.from(p, (x) => 1 - x));
+    assert.ok(rev.a >= 0 && rev.a <= MAX_SLOPE, JSON.stringify(rev));
   });
   it('is the identity with no rows, and rejects malformed input', () => {
     assert.deepEqual({ ...fitSiteCalibration([], []), prevalence: 0, meanScore: 0 }, { a: 1, b: 0, rows: 0, prevalence: 0, meanScore: 0 });
@@ -73,7 +87,9 @@ describe('validateSiteCalibration', () => {
     assert.deepEqual(validateSiteCalibration({ ...good, extra: 1 }, 'x'), good);
   });
   it('names the field at fault', () => {
-    assert.throws(() => validateSiteCalibration({ ...good, a: 2 }, 'site "h"'), (e: Error) => e instanceof ProtocolError && /site "h": a is 2; must be 1/.test(e.message));
+    assert.deepEqual(validateSiteCalibration({ ...good, a: 2 }, 'x'), { ...good, a: 2 });
+    assert.throws(() => validateSiteCalibration({ ...good, a: 5 }, 'site "h"'), (e: Error) => e instanceof ProtocolError && /site "h": a is 5; must be a number in \[0, 4\]/.test(e.message));
+    assert.throws(() => validateSiteCalibration({ ...good, a: -1 }, 'x'), /a is -1/);
     assert.throws(() => validateSiteCalibration({ ...good, b: 99 }, 'x'), /b is 99; must be a number in \[-8, 8\]/);
     assert.throws(() => validateSiteCalibration({ ...good, eceAfter: 1.5 }, 'x'), /eceAfter is 1.5/);
     assert.throws(() => validateSiteCalibration({ ...good, rows: undefined }, 'x'), /rows is missing/);

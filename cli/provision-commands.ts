@@ -1,0 +1,62 @@
+// `fedcausal provision add-site` and `revoke-site`: flags, help and the lines printed (provision-sites.ts does the work).
+import { choice, text } from '../shared/config/fields.ts';
+import { parseFlags } from '../shared/config/flags.ts';
+import { z } from 'zod';
+import { InputError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { REVOCATION_REASONS, addSite, revokeSite } from './provision-sites.ts';
+
+export const ADD_SITE_HELP = `usage: fedcausal provision add-site --federation federation.yaml --dir DIR --site NAME [--replace]
+
+Adds one site to the federation provisioned in DIR (by \`provision --out DIR\`): a new kit in
+DIR/sites/NAME with its own keys and a certificate from the federation's CA, and the manifest
+re-signed with the site in it (DIR/ca/manifest.json and DIR/coordinator/manifest.json). List
+the site in federation.yaml first (its data path, the schema and seed come from there). No
+other kit changes. Send the new kit to the hospital and the new manifest to the coordinator,
+then restart the coordinator (it reads the manifest at start; a run under way cannot take a
+new site: it resumes only with the sites it started with).
+
+--replace   re-key a site that is enrolled but whose certificates are all revoked (a lost kit)
+`;
+
+export const REVOKE_SITE_HELP = `usage: fedcausal provision revoke-site --dir DIR --site NAME [--reason REASON]
+
+Revokes every certificate issued to site NAME: re-signs the revocation list with the CA key
+(DIR/ca/crl.pem, and DIR/coordinator/tls/crl.pem when the coordinator kit is in DIR). Copy
+crl.pem to the coordinator's tls/crl.pem: a running coordinator re-reads it at every
+connection and refuses the site's next call, no restart needed. Nobody else is re-keyed.
+
+--reason    ${REVOCATION_REASONS.join(', ')} (default unspecified)
+`;
+
+/** parseArgs keeps the last of a repeated flag: for a command that revokes, `--site a --site b` must not quietly mean b. */
+function refuseRepeated(argv: string[]): void {
+  const seen = new Set<string>();
+  for (const a of argv) {
+    const flag = /^--([^=]+)/.exec(a)?.[1];
+    if (flag === undefined) continue;
+    if (seen.has(flag)) throw new InputError(`--${flag} given twice; give it once (one site per command)`);
+    seen.add(flag);
+  }
+}
+
+export async function provisionVerb(verb: 'add-site' | 'revoke-site', argv: string[], out: (s: string) => void, log: Logger): Promise<number> {
+  refuseRepeated(argv);
+  if (verb === 'add-site') {
+    const flags = parseFlags(argv, { federation: text(), dir: text(), site: text(), replace: z.boolean().default(false) });
+    if (flags === 'help') return out(ADD_SITE_HELP), 0;
+    const r = await addSite({ federationFile: flags.federation, dir: flags.dir, site: flags.site, replace: flags.replace }, log);
+    out(
+      `site "${r.site}" added: kit ${r.kit} (certificate serial ${r.serialNumber})\n` +
+        `manifest re-signed: ${r.manifests.join(', ')}\n` +
+        `next: send the kit to the hospital; give the coordinator the new manifest.json and restart it\n`,
+    );
+    return 0;
+  }
+  const flags = parseFlags(argv, { dir: text(), site: text(), reason: choice(REVOCATION_REASONS).default('unspecified') });
+  if (flags === 'help') return out(REVOKE_SITE_HELP), 0;
+  const r = await revokeSite({ dir: flags.dir, site: flags.site, reason: flags.reason }, log);
+  if (r.revoked.length === 0) return out(`site "${r.site}": every certificate was already revoked; nothing written\n`), 0;
+  out(`site "${r.site}" revoked (serials ${r.revoked.join(', ')})\nrevocation list written: ${r.crls.join(', ')}\nnext: copy ca/crl.pem to the coordinator's tls/crl.pem if it runs elsewhere; it applies at the next connection\n`);
+  return 0;
+}

@@ -1,0 +1,89 @@
+/**
+ * What one peer may hold open on the coordinator's gRPC port: a bounded number of
+ * connections (a socket that has not finished its TLS handshake within the frame deadline
+ * is closed), a bounded number of streams on each (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS),
+ * and connections without a call are closed when idle. Unbounded, 100,000 idle streams took
+ * a coordinator from 195 MB to 1.2 GB, and 500 idle sockets stayed open for good.
+ */
+import type { Server as NetServer, Socket } from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+
+/** A site needs three streams at most (Subscribe, Submit, Challenge); the rest is headroom for retries. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 16;
+/** Seconds a peer may stay silent where a frame is due: the TLS handshake, the first and each next frame of a Submit. */
+export const DEFAULT_FRAME_TIMEOUT_SECONDS = 30;
+/** A connection with no call open is closed after this many frame deadlines (a site always holds its Subscribe). */
+const IDLE_FRAME_DEADLINES = 4;
+
+export interface ConnectionLimits {
+  maxConnections: number;
+  maxStreamsPerConnection: number;
+  frameTimeoutMs: number;
+}
+
+/**
+ * Every site holds one connection, and a site that restarts may hold a second until its old
+ * one is gone; the 16 extra leave room for a few tools and probes.
+ */
+export function defaultMaxConnections(sites: number): number {
+  return 2 * sites + 16;
+}
+
+/** Where a caller gives none (tests, tools): sized for a hundred sites. */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: defaultMaxConnections(100),
+  maxStreamsPerConnection: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+  frameTimeoutMs: DEFAULT_FRAME_TIMEOUT_SECONDS * 1000,
+};
+
+/** The grpc-js server options that carry the per-connection limits. */
+export function serverLimitOptions(l: ConnectionLimits): grpc.ServerOptions {
+  return {
+    'grpc.max_concurrent_streams': l.maxStreamsPerConnection,
+    'grpc.max_connection_idle_ms': IDLE_FRAME_DEADLINES * l.frameTimeoutMs,
+  };
+}
+
+/**
+ * Counts the sockets of the server's listeners and closes those over `maxConnections`, and
+ * any that has not completed its TLS handshake within the frame deadline. grpc-js has no
+ * option for either, so this reaches its (private) HTTP/2 servers once bound; a grpc-js that
+ * no longer has them fails the coordinator's start (and tests/coordinator/connection-limits.test.ts),
+ * rather than leave the port unbounded. `onRefused` counts and logs each socket closed at the limit.
+ */
+export function limitConnections(server: grpc.Server, l: ConnectionLimits, onRefused?: () => void): { open(): number } {
+  const listeners = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
+  if (!(listeners instanceof Map) || listeners.size === 0)
+    throw new Error('cannot limit gRPC connections: this @grpc/grpc-js does not expose its HTTP/2 servers');
+  let open = 0;
+  const handshaking = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();
+  for (const h2 of listeners.keys()) {
+    h2.prependListener('connection', (socket: Socket) => {
+      if (open >= l.maxConnections) {
+        socket.destroy();
+        onRefused?.();
+        return;
+      }
+      open++;
+      socket.once('close', () => open--);
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      const timer = setTimeout(() => {
+        handshaking.delete(key);
+        socket.destroy();
+      }, l.frameTimeoutMs);
+      timer.unref();
+      handshaking.set(key, { socket, timer });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        if (handshaking.get(key)?.socket === socket) handshaking.delete(key);
+      });
+    });
+    h2.on('secureConnection', (tls: Socket) => {
+      const key = `${tls.remoteAddress}:${tls.remotePort}`;
+      const h = handshaking.get(key);
+      if (h) clearTimeout(h.timer);
+      handshaking.delete(key);
+    });
+  }
+  return { open: () => open };
+}

@@ -1,0 +1,155 @@
+/**
+ * Bounds on what one site may claim in a result: every count is a non-negative integer no
+ * larger than the site's row count, and the row count itself is what the site said at the
+ * statistics stage (stage 1), capped by `limits.maxExamplesPerSite`. A site weighs in the
+ * aggregate by its numExamples and in the prior by its pattern counts: unchecked, one
+ * compromised site claiming 1e12 rows replaces the global model or invents a pattern.
+ * Refusals are ProtocolError('out-of-bounds'): the endpoint fails the site for the round.
+ */
+import { ProtocolError } from '../shared/errors.ts';
+import type { ResultMeta, TaskKind } from '../shared/protocol/messages.ts';
+import { DEFAULT_UPDATE_NORM_MULTIPLE, type NormBounds } from './update-clip.ts';
+
+/** The default cap on a site's row count: hospital scale; set `limits.maxExamplesPerSite` to your largest site. */
+export const DEFAULT_MAX_EXAMPLES_PER_SITE = 1_000_000;
+
+/**
+ * Room for a result's meta (sums, counts, metrics) beside its weights: stage-2 class moments
+ * of d features take about 120 d^2 bytes, so 4 MiB holds d = 180 with room to spare.
+ */
+export const DEFAULT_RESULT_META_KIB = 4096;
+
+export interface CountBounds {
+  maxExamplesPerSite: number;
+}
+
+/** Everything the round loop bounds in a site's result (coordinator.yaml `limits`). */
+export interface ResultBounds extends CountBounds, NormBounds {
+  /** Bytes a result's meta may take on top of its weights. */
+  resultMetaBytes: number;
+}
+
+export const DEFAULT_RESULT_BOUNDS: ResultBounds = {
+  maxExamplesPerSite: DEFAULT_MAX_EXAMPLES_PER_SITE,
+  updateNormMultiple: DEFAULT_UPDATE_NORM_MULTIPLE,
+  resultMetaBytes: DEFAULT_RESULT_META_KIB * 1024,
+};
+
+/**
+ * The most payload bytes a result may claim in its signed header: the frame's length prefix,
+ * the meta allowance and, for a fit result, the model's float32 weights. The endpoint refuses
+ * a larger claim before it spools a byte.
+ */
+export function maxResultPayload(kind: TaskKind, modelSize: number, metaBytes: number): number {
+  return 4 + metaBytes + (kind === 'fit' ? 4 * modelSize : 0);
+}
+
+/** Where a result stands: its kind and statistics stage, and the rows the site reported at stage 1 (if it did). */
+export interface ResultContext {
+  site: string;
+  kind: ResultMeta['kind'];
+  stage?: number;
+  /** numExamples of the site's stage-1 statistics; undefined when it sent none (or state saved before it was kept). */
+  rows?: number;
+  /** Whether stage-1 row counts are kept (false only for a run resumed from state saved before they were). */
+  rowsKept: boolean;
+}
+
+/** Throws ProtocolError('out-of-bounds') unless every count in `meta` is within the site's bounds. */
+export function checkResultCounts(meta: ResultMeta, at: ResultContext, bounds: CountBounds): void {
+  const fail = (what: string): never => {
+    throw new ProtocolError(`${at.kind} from site "${at.site}": ${what}`, 'out-of-bounds');
+  };
+  // Decoded JSON from a site: typed as a ResultMeta, checked as what it is, unknown.
+  const m = meta as unknown as Record<string, unknown>;
+  const n = m.numExamples;
+  if (!isCount(n, bounds.maxExamplesPerSite))
+    return fail(`numExamples must be an integer from 0 to limits.maxExamplesPerSite ${bounds.maxExamplesPerSite} (got ${show(n)})`);
+  checkAgainstStageOne(n, at, fail);
+  if (m.patternCounts !== undefined) checkLabelCounts(m.patternCounts, n, 'patternCounts', fail);
+  if (m.cellCounts !== undefined) checkLabelCounts(m.cellCounts, n, 'cellCounts', fail);
+  if (m.featureStats !== undefined) checkFeatureStats(m.featureStats, n, fail);
+  if (m.classMoments !== undefined) checkClassMomentCounts(m.classMoments, n, fail);
+  const evalN = field(m.evaluation, 'n');
+  if (m.evaluation !== undefined && !isCount(evalN, bounds.maxExamplesPerSite))
+    fail(`evaluation.n must be an integer from 0 to ${bounds.maxExamplesPerSite} (got ${show(evalN)})`);
+}
+
+/** After stage 1, a site claims exactly the rows it reported then (a test-only site, with none, only the cap). */
+function checkAgainstStageOne(n: number, at: ResultContext, fail: (what: string) => never): void {
+  const firstStage = at.kind === 'stats' && (at.stage ?? 1) === 1;
+  if (!firstStage && at.rows !== undefined && n !== at.rows)
+    fail(`numExamples ${n} differs from the ${at.rows} rows it reported at the statistics stage`);
+  // Fit updates and later statistics weigh by the stage-1 rows: a site that sent none has no weight it may claim.
+  if ((at.kind === 'fit' || (at.kind === 'stats' && !firstStage)) && at.rows === undefined && at.rowsKept)
+    fail('it reported no rows at the statistics stage, so it has no weight it may claim');
+}
+
+function isCount(v: unknown, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function field(o: unknown, key: string): unknown {
+  return isRecord(o) ? o[key] : undefined;
+}
+
+/** A bounded excerpt of a value a site sent: never the whole of it in a message or a log. */
+function show(v: unknown): string {
+  const s = v === undefined ? 'undefined' : JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
+}
+
+/** [label 0, label 1] counts per key (patterns, cells): each an integer, their total at most the site's rows. */
+function checkLabelCounts(raw: unknown, rows: number, name: string, fail: (what: string) => never): void {
+  if (!isRecord(raw)) return fail(`${name} must be an object`);
+  let total = 0;
+  for (const [key, v] of Object.entries(raw)) {
+    const pair: unknown[] = Array.isArray(v) ? v : [];
+    const [a, b] = pair;
+    if (pair.length !== 2 || !isCount(a, rows) || !isCount(b, rows))
+      return fail(`${name}["${key.slice(0, 40)}"] must be two integer counts from 0 to its ${rows} rows (got ${show(v)})`);
+    total += a + b;
+  }
+  if (total > rows) fail(`${name} add up to ${total}, more than its ${rows} rows`);
+}
+
+function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => never): void {
+  const n = field(raw, 'n');
+  if (!isCount(n, rows)) return fail(`featureStats.n must be an integer from 0 to its ${rows} rows (got ${show(n)})`);
+  const numeric = field(raw, 'numeric');
+  for (const [f, v] of Object.entries(isRecord(numeric) ? numeric : {})) {
+    const count = field(v, 'count');
+    if (!isCount(count, n)) fail(`featureStats.numeric["${f.slice(0, 40)}"].count must be an integer from 0 to ${n} (got ${show(count)})`);
+  }
+  const categories = field(raw, 'categories');
+  for (const [f, cats] of Object.entries(isRecord(categories) ? categories : {})) {
+    let total = 0;
+    for (const [c, k] of Object.entries(isRecord(cats) ? cats : {})) {
+      if (!isCount(k, n)) return fail(`featureStats.categories["${f.slice(0, 40)}"]["${c.slice(0, 40)}"] must be an integer from 0 to ${n} (got ${show(k)})`);
+      total += k;
+    }
+    if (total > n) fail(`featureStats.categories["${f.slice(0, 40)}"] add up to ${total}, more than ${n} rows`);
+  }
+}
+
+/** Class moments: rows per class add up to at most the site's rows; every per-column and per-pair count is within its class. */
+function checkClassMomentCounts(raw: unknown, rows: number, fail: (what: string) => never): void {
+  const classes = field(raw, 'classes');
+  if (!Array.isArray(classes)) return; // the shape is checked where the moments are merged (validateClassMoments)
+  let total = 0;
+  classes.forEach((c: unknown, k) => {
+    const r = field(c, 'rows');
+    if (!isCount(r, rows)) return fail(`classMoments.classes[${k}].rows must be an integer from 0 to its ${rows} rows (got ${show(r)})`);
+    total += r;
+    for (const name of ['colCount', 'pairCount']) {
+      const counts = field(c, name);
+      if (Array.isArray(counts) && !counts.every((x) => isCount(x, r)))
+        fail(`classMoments.classes[${k}].${name} must hold integers from 0 to the class's ${r} rows`);
+    }
+  });
+  if (total > rows) fail(`classMoments rows add up to ${total}, more than its ${rows} rows`);
+}

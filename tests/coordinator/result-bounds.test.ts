@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkResultCounts, maxResultPayload, type ResultContext } from '../../coordinator/result-bounds.ts';
+import { ProtocolError } from '../../shared/errors.ts';
+import type { ResultMeta } from '../../shared/protocol/messages.ts';
+
+const BOUNDS = { maxExamplesPerSite: 1000 };
+const meta = (m: Partial<ResultMeta>): ResultMeta => ({ round: 1, kind: 'fit', numExamples: 100, metrics: {}, weights: 0, ...m });
+const at = (c: Partial<ResultContext>): ResultContext => ({ site: 's', kind: 'fit', rows: 100, rowsKept: true, ...c });
+const refused = (m: ResultMeta, c: ResultContext, pattern: RegExp) =>
+  assert.throws(() => checkResultCounts(m, c, BOUNDS), (e: unknown) => e instanceof ProtocolError && e.reason === 'out-of-bounds' && pattern.test(e.message));
+
+test('sound counts pass', () => {
+  checkResultCounts(meta({ patternCounts: { '101': [40, 60] } }), at({}), BOUNDS);
+  checkResultCounts(meta({ kind: 'stats', numExamples: 7, patternCounts: { a: [3, 4] } }), at({ kind: 'stats', stage: 1, rows: undefined }), BOUNDS);
+  // A test-only site sends no statistics: its evaluation is judged by the cap alone.
+  checkResultCounts(meta({ kind: 'evaluate', numExamples: 0, evaluation: { n: 50, auroc: 0.5, accuracy: 0.5, balancedAccuracy: 0.5, ece: 0 } }), at({ kind: 'evaluate', rows: undefined }), BOUNDS);
+});
+
+test('an example count over the cap, negative, fractional, or other than stage 1 is refused', () => {
+  refused(meta({ numExamples: 1e12 }), at({}), /numExamples must be an integer from 0 to limits\.maxExamplesPerSite 1000 \(got 1000000000000\)/);
+  refused(meta({ numExamples: -1 }), at({}), /got -1/);
+  refused(meta({ numExamples: 2.5 }), at({}), /got 2\.5/);
+  refused(meta({ kind: 'stats', numExamples: 1001 }), at({ kind: 'stats', stage: 1, rows: undefined }), /maxExamplesPerSite/);
+  refused(meta({ numExamples: 101 }), at({}), /numExamples 101 differs from the 100 rows it reported at the statistics stage/);
+  refused(meta({ kind: 'stats', numExamples: 99 }), at({ kind: 'stats', stage: 2 }), /differs from the 100 rows/);
+  refused(meta({}), at({ rows: undefined }), /reported no rows at the statistics stage/);
+  // Resumed from state saved before the rows were kept: the cap alone.
+  checkResultCounts(meta({ numExamples: 5 }), at({ rows: undefined, rowsKept: false }), BOUNDS);
+});
+
+test('pattern and cell counts: non-negative integers adding up to at most the rows', () => {
+  refused(meta({ patternCounts: { '0000': [-5, 10] } }), at({}), /patternCounts\["0000"\] must be two integer counts from 0 to its 100 rows \(got \[-5,10\]\)/);
+  refused(meta({ patternCounts: { a: [1.5, 0] } }), at({}), /patternCounts\["a"\]/);
+  refused(meta({ patternCounts: { a: [60, 0], b: [0, 60] } }), at({}), /patternCounts add up to 120, more than its 100 rows/);
+  refused(meta({ patternCounts: { a: [1] } as never }), at({}), /two integer counts/);
+  refused(meta({ kind: 'stats', cellCounts: { 'x|1': [0, 101] } }), at({ kind: 'stats', stage: 3 }), /cellCounts\["x\|1"\]/);
+  // An attacker's key is quoted only in part.
+  refused(meta({ patternCounts: { ['k'.repeat(10_000)]: [-1, 0] } }), at({}), /^fit from site "s": patternCounts\["k{40}"\]/);
+});
+
+test('feature statistics and class moments: counts within the rows, and within their class', () => {
+  const fs = (n: number, count: number, cats: Record<string, number> = {}) => ({ n, numeric: { age: { count, sum: 0, sumSq: 0 } }, categories: { sex: cats } });
+  checkResultCounts(meta({ kind: 'stats', featureStats: fs(100, 90, { m: 50, f: 50 }) }), at({ kind: 'stats', stage: 1 }), BOUNDS);
+  refused(meta({ kind: 'stats', featureStats: fs(101, 1) }), at({ kind: 'stats', stage: 1 }), /featureStats\.n must be an integer from 0 to its 100 rows/);
+  refused(meta({ kind: 'stats', featureStats: fs(100, -1) }), at({ kind: 'stats', stage: 1 }), /featureStats\.numeric\["age"\]\.count/);
+  refused(meta({ kind: 'stats', featureStats: fs(100, 1, { m: 80, f: 80 }) }), at({ kind: 'stats', stage: 1 }), /categories\["sex"\] add up to 160/);
+  const cls = (rows: number, colCount: number[]) => ({ rows, colCount, pairCount: [] });
+  checkResultCounts(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(40, [39])] } }), at({ kind: 'stats', stage: 2 }), BOUNDS);
+  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(60, [1])] } }), at({ kind: 'stats', stage: 2 }), /classMoments rows add up to 120/);
+  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [61]), cls(40, [1])] } }), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.colCount/);
+  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(-1, [0]), cls(40, [1])] } }), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.rows/);
+});
+
+test('a result may claim its weights and the meta allowance, no more', () => {
+  assert.equal(maxResultPayload('fit', 10, 1024), 4 + 1024 + 40);
+  assert.equal(maxResultPayload('stats', 10, 1024), 4 + 1024);
+  assert.equal(maxResultPayload('evaluate', 10, 1024), 4 + 1024);
+});
