@@ -11,6 +11,8 @@
  *    transport floor measured in the same run (bench/round-overhead.ts).
  * 3. Envelope seal + open throughput, encrypted vs plain (bench/envelope-throughput.ts).
  * 4. Start-up of `fedcausal --help` / `--version`, dist/ and tsx, against `node -e 0` (bench/cli-startup.ts).
+ * 5. A secure-aggregation fit round vs a plain one, 10 sites, ~1M parameters
+ *    (bench/secure-round.ts, which writes its own section of docs/benchmarks.md).
  *
  * This process loads no tfjs backend: each child picks its own. Timings are medians of
  * repeats, and every comparison is a ratio against a reference measured in this run,
@@ -184,6 +186,9 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(ROOT, 'docs/benchmarks.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), renderReport(report));
+  // ---- 4. secure aggregation: a secure vs a plain fit round; it writes its own section ----
+  say('secure aggregation: a secure vs a plain fit round, 10 sites, ~1M parameters');
+  await runNode('secure-round.ts', ['--write']);
   say(`wrote docs/benchmarks.md and docs/benchmarks.json (${report.durationSeconds.toFixed(0)} s in all)`);
 }
 

@@ -3,6 +3,7 @@ import type { CalibrationReport } from '../coordinator/calibration.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
+import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { PrivacySpent } from '../shared/privacy/accountant.ts';
 
 /** The results file of ../shared/docs/INTERFACES.md (extended with history and site-alone metrics). */
@@ -26,6 +27,8 @@ export interface ResultsFile {
   debiasing?: DebiasingReport;
   /** Recalibration fitted on the training sites' held-out rows, with ECE before and after per site. */
   calibration?: CalibrationReport;
+  /** Present when fit rounds were securely aggregated: the coordinator saw only sums (docs/secagg.md). */
+  secureAggregation?: SecureAggregationReport;
   /** With differential privacy on (privacy.dp): ε at δ spent by the run, per round too (shared/privacy/dp.ts). */
   privacy?: PrivacySpent;
   /** SHA-256 of the final global model (model.f32 beside the results file). */
@@ -58,6 +61,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     priorVersion: o.priorVersion,
     ...(o.debiasing ? { debiasing: o.debiasing } : {}),
     ...(o.calibration ? { calibration: o.calibration } : {}),
+    ...(o.secureAggregation ? { secureAggregation: o.secureAggregation } : {}),
     ...(o.privacy ? { privacy: o.privacy } : {}),
     // Two runs with the same seed end with the same model: an interrupted and resumed one included.
     modelSha256: o.modelSha256,

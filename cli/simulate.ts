@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
 import { createStrategy, DEFAULT_STRATEGY, strategyNames } from '../coordinator/strategy/registry.ts';
+import { compileSecureAggregation } from '../coordinator/secure-config.ts';
+import type { ResultBounds } from '../coordinator/result-bounds.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
@@ -40,6 +42,9 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --test-fraction F       held-out share of each --site file (default 0.3)
   --out FILE              write the results JSON here
   --predictions FILE      write site,row,label,score for every scored row
+  --secure-aggregation    fit rounds by secure aggregation (Bonawitz et al.): the coordinator sees
+                          only sums; needs 3+ sites and fedavg, fedprox, fedadam, fedyogi or
+                          fedadagrad, and not --model debiased (docs/secagg.md)
   --local-baseline        also train each site alone and report it
   --min-cell-count N      (pattern, label) cells below N are suppressed in the prior (default 5)
   --min-training-rows N   a training site needs at least N rows to train on, after the
@@ -65,6 +70,10 @@ export interface SimulateOptions {
   testFraction: number;
   localBaseline: boolean;
   secureAggregation: boolean;
+  /** What one site may claim (coordinator.yaml `limits`: counts, update clipping); result-bounds.ts defaults when absent. */
+  bounds?: ResultBounds;
+  /** Settings of the coordinator's secureAggregation section (threshold, clipBound...); defaults when absent. */
+  secureAggregationSettings?: Record<string, unknown>;
   minCellCount?: number;
   /** Sites a round needs to count (default: every training site). */
   minSitesToAccept?: number;
@@ -136,6 +145,16 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   };
 }
 
+/** A refusal of the secureAggregation settings said as the flag's (the flag only sets `enabled`). */
+function onFlag<T>(flag: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(e.message.replace(/^secureAggregation\.(enabled|minSites): /, `${flag}: `), { cause: e });
+    throw e;
+  }
+}
+
 /** A stable per-site seed, so adding a site does not reshuffle the others' splits. */
 function siteSeed(seed: number, name: string): number {
   let h = seed >>> 0;
@@ -155,10 +174,11 @@ export interface Prediction {
 export type RoundProgress = (r: { round: number; rounds: number; participants: number; metrics: Record<string, number> }) => void;
 
 export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: RoundProgress): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
-  if (o.secureAggregation) throw new InputError('--secure-aggregation is not available yet (secure aggregation has its own issue)');
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
+  const secureAggregation = onFlag('--secure-aggregation', () =>
+    compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length }));
   const schema = loadSchema(o.schema);
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];
@@ -195,6 +215,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
       identity: coordinatorId,
       limits: { maxPayloadBytes: 2 ** 31, maxChunkSize: 1 << 20, maxMessageAgeMs: 3_600_000 },
       spool: 'memory',
+      ...(secureAggregation ? { secureAggregation } : {}),
+      ...(o.bounds ? { bounds: o.bounds } : {}),
     },
     log,
     (e) => {

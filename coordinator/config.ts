@@ -15,6 +15,7 @@ import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
 import type { Quorum } from './round-loop.ts';
 import { DEFAULT_STRATEGY, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
 import type { StrategyOptions } from './strategy/strategy.ts';
+import { compileSecureAggregation, type SecAggConfig } from './secure-config.ts';
 import { DEFAULT_MAX_EXAMPLES_PER_SITE, DEFAULT_RESULT_META_KIB, type ResultBounds } from './result-bounds.ts';
 import { DEFAULT_UPDATE_NORM_MULTIPLE } from './update-clip.ts';
 import { DEFAULT_REFUSAL_LOG_PER_MINUTE } from './refusal-log.ts';
@@ -89,6 +90,8 @@ export const coordinatorFileSchema = strict({
     refusalLogPerMinute: int(1, 1e6).default(DEFAULT_REFUSAL_LOG_PER_MINUTE),
   }).prefault({}),
   allowNonLoopback: bool().default(false),
+  /** Checked in full by compileSecureAggregation (secure-config.ts), which needs the strategy, model and sites. */
+  secureAggregation: z.unknown().optional(),
 });
 export type CoordinatorFile = z.output<typeof coordinatorFileSchema>;
 
@@ -114,6 +117,8 @@ export interface CoordinatorConfig {
   stateDir: string;
   localBaseline: boolean;
   limits: { maxPayloadBytes: number; maxChunkSize: number; maxMessageAgeMs: number };
+  /** Secure aggregation of fit rounds, when enabled (secure-config.ts). */
+  secureAggregation?: SecAggConfig;
   /** What one site may claim in a result. */
   bounds: ResultBounds;
   connections: ConnectionLimits;
@@ -155,6 +160,11 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const identity = readIdentityFile(resolveFrom(baseDir, c.identity));
   if (manifest.federation !== c.federation) throw fieldError(source, '', `manifest is for federation "${manifest.federation}"`);
   const q = c.quorum;
+  const strategyName = c.strategy?.name ?? DEFAULT_STRATEGY;
+  const secureAggregation = compileSecureAggregation(c.secureAggregation, { strategy: strategyName, model: model.kind, trainingSites: n }, source);
+  // Clipping to an update norm needs each site's update; a secure round has only the sum (clipBound bounds each weight instead).
+  if (secureAggregation && c.limits.maxUpdateNorm !== undefined)
+    throw fieldError(source, 'limits.maxUpdateNorm', 'cannot be set with secureAggregation.enabled: the coordinator never sees a site\'s update to clip it (secureAggregation.clipBound bounds each weight at the site)');
   return {
     federation: c.federation,
     listen: c.listen,
@@ -162,7 +172,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     seed: c.seed,
     model,
     // The options as written (validated above): their order is part of the state file's fingerprint.
-    strategy: { name: c.strategy?.name ?? DEFAULT_STRATEGY, options: writtenOptions(raw.strategy) },
+    strategy: { name: strategyName, options: writtenOptions(raw.strategy) },
     quorum: {
       minSitesToStart,
       minSitesToAccept: quorumSize('minSitesToAccept'),
@@ -185,6 +195,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       maxChunkSize: c.limits.chunkKiB * 1024,
       maxMessageAgeMs: c.limits.maxMessageAgeSeconds * 1000,
     },
+    ...(secureAggregation ? { secureAggregation } : {}),
     bounds: {
       maxExamplesPerSite: c.limits.maxExamplesPerSite,
       ...(c.limits.maxUpdateNorm !== undefined ? { maxUpdateNorm: c.limits.maxUpdateNorm } : {}),

@@ -7,7 +7,10 @@ import { ProtocolError } from '../shared/errors.ts';
 import type { FederationState } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader } from '../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, type ResultMeta } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, resultKind, type ResultMeta } from '../shared/protocol/messages.ts';
+import { SECAGG_PHASE } from '../shared/secagg/wire.ts';
+
+const MASKED_INPUT_KIND = resultKind('secagg', SECAGG_PHASE.mask);
 import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
@@ -200,7 +203,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
       const reader = new FrameReader(
         (m) => (meta = m as ResultMeta),
         (offset, values) => {
-          for (let k = 0; k < values.length; k++)
+          // A masked secure-aggregation input is ring words, not floats (any bit pattern): secure-round.ts checks it.
+          if (exp?.kind !== MASKED_INPUT_KIND) for (let k = 0; k < values.length; k++)
             if (!Number.isFinite(values[k]!)) throw new ProtocolError(`non-finite value ${values[k]} at parameter ${offset + k}`, 'malformed');
         },
       );

@@ -13,6 +13,8 @@ import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
 import { FileSpool, MemorySpool } from './spool.ts';
 import type { CoordinatorStore } from './state/store.ts';
 import type { RoundConfig, Strategy } from './strategy/strategy.ts';
+import type { SecAggConfig } from '../shared/secagg/config.ts';
+import { SecureAggregator } from './secure-round.ts';
 import type { ResultBounds } from './result-bounds.ts';
 import { RefusalLog } from './refusal-log.ts';
 
@@ -42,6 +44,8 @@ export interface FederationSettings {
   spool: 'file' | 'memory';
   /** Durable state (the coordinator command); simulations run without. */
   store?: CoordinatorStore;
+  /** Secure aggregation of fit rounds, when enabled (secure-config.ts). */
+  secureAggregation?: SecAggConfig;
 }
 
 /** Wires directory, endpoint and round loop: the coordinator, minus its transports. */
@@ -72,6 +76,9 @@ export function createFederation(
     return { header: sealer.header, signature: sealer.signature, chunks: { [Symbol.iterator]: () => sealer.chunks() } };
   };
   const testSites = s.testSites ?? [];
+  const secure = s.secureAggregation
+    ? new SecureAggregator({ federation: s.federation, config: s.secureAggregation, signingKey: (site) => directory.signingKey(site), log: log.child({ component: 'secure-aggregation' }) })
+    : undefined;
   const loop = new RoundLoop({
     federation: s.federation,
     rounds: s.rounds,
@@ -89,6 +96,7 @@ export function createFederation(
     directory,
     seal,
     hooks: modelHooks(s.model, log),
+    ...(secure ? { secure } : {}),
     ...(s.store ? { store: s.store } : {}),
     ...(s.bounds ? { bounds: s.bounds } : {}),
     log: log.child({ component: 'round-loop' }),
@@ -109,7 +117,7 @@ export function createFederation(
   const dp = s.dp;
   /** The privacy spent so far (every fit round in the history); undefined with DP off. */
   const privacy = () => (dp ? dpSpent(dp, loop.history.map((h) => h.round)) : undefined);
-  return { directory, loop, service, privacy };
+  return { directory, loop, service, privacy, secure };
 }
 
 /**

@@ -83,6 +83,7 @@ export async function startCoordinator(
       refusalLogPerMinute: cfg.refusalLogPerMinute,
       spool: 'file',
       store,
+      ...(cfg.secureAggregation ? { secureAggregation: cfg.secureAggregation } : {}),
     },
     log,
     (e) => {
@@ -120,6 +121,7 @@ export async function startCoordinator(
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+    ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
     ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
     ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
   });
@@ -186,7 +188,7 @@ export async function startCoordinator(
  */
 export function configFingerprint(cfg: CoordinatorConfig): string {
   const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
-  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}) };
+  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
   // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
   const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
   return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');

@@ -18,7 +18,8 @@ export class RejoinGrace {
   /** Whether `site` is given time to come back; when the time runs out, `giveUp` runs and the site fails the round. */
   wait(c: RoundCollector, site: string, reason: string, stopped: boolean, giveUp: () => void): boolean {
     const grace = this.graceMs;
-    if (c.kind === 'fit' || grace <= 0 || stopped) return false;
+    // A secure phase cannot wait either: a restarted site has lost its round keys.
+    if (c.kind === 'fit' || c.kind === 'secagg' || grace <= 0 || stopped) return false;
     if (this.timers.has(site)) return true;
     const t = setTimeout(() => {
       this.timers.delete(site);

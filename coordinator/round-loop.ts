@@ -29,6 +29,7 @@ import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import { acceptByQuorum } from './strategy/acceptance.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
+import type { SecureAggregator } from './secure-round.ts';
 import { checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { RejoinGrace } from './rejoin-grace.ts';
@@ -56,6 +57,7 @@ export interface RoundLoopOptions {
   /** Seals a task for one site; `kind` is unique per round (task-stats-1, task-fit, task-end...) for replay checks. */
   seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
   hooks: ModelHooks;
+  secure?: SecureAggregator; // secure aggregation of fit rounds (secure-round.ts): the coordinator learns only sums
   /** Durable state: each committed round is saved, a restart resumes from the last one, and the end marks it finished. */
   store?: CoordinatorStore;
   /** What one site may claim in a result (coordinator.yaml `limits`); DEFAULT_RESULT_BOUNDS when absent. */
@@ -135,7 +137,8 @@ export class RoundLoop implements RoundGate {
   expectation(site: string) {
     const c = this.collector;
     if (!c || !c.expects(site)) return undefined;
-    return { round: c.round, kind: resultKind(c.kind, c.stage), maxPayloadBytes: maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes) };
+    const maxPayloadBytes = this.o.secure?.maxResultPayload(c.kind, c.stage, this.bounds.resultMetaBytes) ?? maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes);
+    return { round: c.round, kind: resultKind(c.kind, c.stage), maxPayloadBytes };
   }
 
   connected(site: string): void {
@@ -168,9 +171,11 @@ export class RoundLoop implements RoundGate {
       release();
       return;
     }
-    checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
+    // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
+    if (this.o.secure && (c.kind === 'fit' || c.kind === 'secagg')) this.o.secure.deliver(site, c.kind, c.stage, meta, replay);
+    else checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
     if (c.kind === 'stats' && (c.stage ?? 1) === 1) this.siteRows.set(site, meta.numExamples);
-    if (c.kind === 'fit') {
+    if (c.kind === 'fit' && !this.o.secure) {
       if (meta.weights !== this.modelSize)
         throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
       // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
@@ -178,7 +183,7 @@ export class RoundLoop implements RoundGate {
     } else release();
     this.pending.delete(site);
     // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
-    if (c.kind === 'fit') this.o.directory.recordCompleted(site, meta.numExamples);
+    if (c.kind === 'fit') this.o.directory.recordCompleted(site, this.o.secure ? undefined : meta.numExamples);
     c.resolve(site, meta);
     crashPoint(`result-${c.kind}`, c.round);
   }
@@ -299,14 +304,18 @@ export class RoundLoop implements RoundGate {
       this.setState('training', `round ${r} of ${o.rounds}`);
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
-      this.held = new HeldUpdates(global, this.bounds);
-      const c = await this.runRound('fit', o.trainingSites, { config, ...context }, global);
+      this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
+      const secagg = o.secure?.fitTask(r, o.trainingSites, global.length);
+      const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(secagg ? { secagg } : {}) }, global);
       if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again (finally releases the held updates)
-      for (const x of this.held.applyTo(this.aggregation, o.trainingSites.filter((s) => c.results.has(s))))
+      for (const x of this.held?.applyTo(this.aggregation, o.trainingSites.filter((s) => c.results.has(s))) ?? [])
         o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
       this.held = undefined;
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
-      const { record, next } = aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
+      const { record, next } = o.secure
+        ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, (stage, sites, task) => (this.isStopped() ? Promise.resolve(undefined) : this.runRound('secagg', sites, { config: {}, stage, secagg: task })))
+        : aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
+      if (this.isStopped()) break;
       if (next) global = next;
       this.aggregation = undefined;
       record.durationMs = Date.now() - t0;
@@ -336,7 +345,7 @@ export class RoundLoop implements RoundGate {
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     return finalOutcome({
       ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
-      decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log,
+      decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
     });
   }
 

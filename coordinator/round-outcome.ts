@@ -15,6 +15,7 @@ import type { RoundCollector } from './collector.ts';
 import type { DebiasHealth, DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { Readiness } from './readiness.ts';
 import { quorumShortfall } from './strategy/acceptance.ts';
+import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 /** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
@@ -71,6 +72,8 @@ export interface FederationOutcome {
   problems: string[];
   /** What a complete run lacks (a training site's final evaluation, the rest being a quorum). */
   warnings: string[];
+  /** Present when fit rounds were securely aggregated. */
+  secureAggregation?: SecureAggregationReport;
 }
 
 /**
@@ -133,6 +136,7 @@ export interface FinalInputs {
   testSites: string[];
   minSitesToAccept: number;
   log: Logger;
+  secureAggregation?: SecureAggregationReport | undefined;
 }
 
 /** The run's outcome from the final evaluation: metrics per site, what is missing, the calibration. */
@@ -153,6 +157,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     globalModel: f.global,
     modelSha256: createHash('sha256').update(new Uint8Array(f.global.buffer, f.global.byteOffset, f.global.byteLength)).digest('hex'),
     ...(f.decisionReport ? { debiasing: f.decisionReport } : {}),
+    ...(f.secureAggregation ? { secureAggregation: f.secureAggregation } : {}),
     warnings: [],
     problems: history
       .filter((h) => !h.accepted)

@@ -23,6 +23,8 @@ import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
+import { SECAGG_PHASE, SECAGG_PHASES } from '../shared/secagg/wire.ts';
+import { SecureAggregationSite } from './secure-aggregation.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 export class FederationEndedBadly extends Error {
@@ -30,7 +32,7 @@ export class FederationEndedBadly extends Error {
 }
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
-const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end'];
+const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end', ...SECAGG_PHASES.map((p) => `task-secagg-${SECAGG_PHASE[p]}`)];
 
 export interface CoordinatorKeys {
   signingPublicKey: Uint8Array;
@@ -80,8 +82,10 @@ export class SiteAgent {
   /** Whether this agent got as far as a welcome (a lost connection then renews the reconnect window). */
   joined = false;
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
+  private readonly secure: SecureAggregationSite;
 
   constructor(private readonly opts: SiteAgentOptions) {
+    this.secure = new SecureAggregationSite(opts.site, opts.identity.signing, opts.log);
     // Training rows of one class train; what they cannot give is said once, at start.
     const note = singleClassNote(`site "${opts.site}"`, opts.data.train.labels, { heldOut: opts.data.test.labels });
     if (note) opts.log.warn(note);
@@ -202,6 +206,7 @@ export class SiteAgent {
   private async handle(task: TaskMeta, weights: Float32Array): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
     const { data, schema, log } = this.opts;
     const base = { round: task.round, kind: task.kind, numExamples: data.train.values.length, metrics: {}, weights: 0 };
+    if (task.kind === 'secagg') return this.secure.answer(task, { ...base, numExamples: 0 });
     if (task.kind === 'stats') {
       if (task.stage === 2) {
         const enc = this.encode(task.featureSpace!);
@@ -248,6 +253,8 @@ export class SiteAgent {
       const dp = dpFromTaskConfig(task.config);
       const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
       if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length);
+      // Secure: only a key advertisement goes back now; the (privatized) update goes masked in a later phase.
+      if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation);
       return {
         meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, patternCounts, ...(health ? { health } : {}), weights: sent.length },
         weights: sent,

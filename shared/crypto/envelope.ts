@@ -34,6 +34,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, ran
 import type { Hash, Hmac } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { ProtocolError } from '../errors.ts';
+import { ed25519Sign } from './curve.ts';
 import { BOX_PUBLIC_KEY_BYTES, BOX_SECRET_KEY_BYTES, SIGNING_SECRET_KEY_BYTES } from './keys.ts';
 import {
   ENVELOPE_VERSION,
@@ -151,7 +152,7 @@ export class PayloadSealer {
     if (this.header.length > MAX_HEADER_BYTES) {
       throw new TypeError(`sealPayload: header is ${this.header.length} bytes, over the ${MAX_HEADER_BYTES}-byte limit (long names?)`);
     }
-    this.signature = nacl.sign.detached(this.header, opts.signingSecretKey);
+    this.signature = ed25519Sign(this.header, opts.signingSecretKey);
     this.headerHash = createHash('sha256').update(this.header).digest();
   }
 

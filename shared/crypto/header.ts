@@ -2,9 +2,9 @@
  * The signed header of an envelope (see envelope.ts): its fields, canonical bytes,
  * and the verification every receiver runs before trusting anything in a message.
  */
-import nacl from 'tweetnacl';
 import { canonicalJson } from '../canonical-json.ts';
 import { ProtocolError } from '../errors.ts';
+import { ed25519Verify } from './curve.ts';
 import { BOX_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SIGNING_PUBLIC_KEY_BYTES } from './keys.ts';
 
 export const ENVELOPE_VERSION = 1;
@@ -81,7 +81,7 @@ export function verifyHeader(
   if (signature.length !== SIGNATURE_BYTES) {
     throw new ProtocolError(`signature from site ${JSON.stringify(site)} is ${signature.length} bytes, expected ${SIGNATURE_BYTES}`, 'bad-signature');
   }
-  if (!nacl.sign.detached.verify(headerBytes, signature, publicKey)) {
+  if (!ed25519Verify(headerBytes, signature, publicKey)) {
     throw new ProtocolError(`envelope header signature does not verify with the key of site ${JSON.stringify(site)}`, 'bad-signature');
   }
   const header = validateHeader(fields);

@@ -3,6 +3,7 @@
  * (coordinator/http) and its clients (`fedcausal status`, the dashboard). INTERFACES.md
  * fixes at least { round, state, sites: [{ name, online, lastSeen }] }; the rest may grow.
  */
+import type { SecureAggregationReport } from '../secagg/wire.ts';
 import type { DebiasingReport } from './debiasing-report.ts';
 import type { FederationState, Transition } from './state.ts';
 import type { DashboardStatus } from './dashboard-status.ts';
@@ -50,4 +51,6 @@ export interface FederationStatus extends DashboardStatus {
   history: RoundSummary[];
   prior?: { version: number; patterns: { pattern: string; p: number }[] };
   debiasing?: DebiasingReport;
+  /** Present when fit rounds are securely aggregated (docs/secagg.md). */
+  secureAggregation?: SecureAggregationReport;
 }

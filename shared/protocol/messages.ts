@@ -16,6 +16,7 @@ export const PROTOCOL_VERSION = 1;
  * - 'fit': evaluate the incoming global model on the held-out split, then train locally and return weights.
  * - 'evaluate': evaluate the global model only (optionally also train a local-only model for comparison).
  * - 'end': the federation is over.
+ * - 'secagg': one phase (its stage) of a secure fit round's aggregation (docs/secagg.md).
  */
 export type TaskKind = z.output<typeof TaskKindSchema>;
 
@@ -53,6 +54,8 @@ export interface ResultMeta {
   siteCalibration?: SiteCalibrationReport;
   /** The site could not produce a sound answer (e.g. its training diverged to a non-finite loss): it sends this instead. */
   error?: string;
+  /** Secure aggregation (shared/secagg/wire.ts): the fit result's key advertisement, or a 'secagg' phase's answer. */
+  secagg?: Record<string, unknown>;
   /** Fit rounds of a debiased model: the debiasing health sums over the training rows. */
   health?: HealthSums;
   weights: number;
@@ -63,6 +66,7 @@ const RESULT_KIND: Record<TaskKind, string> = {
   fit: 'fit-result',
   evaluate: 'eval-result',
   end: 'end-ack',
+  secagg: 'secagg-result',
 };
 
 /** The envelope kind of a result: unique per round, since the replay guard accepts one of each. */

@@ -45,7 +45,7 @@ const PatternPriorSchema = z.object({
 /** Checked in full where it is used (validateOutcomeBalance), with its own messages. */
 const OutcomeBalanceSchema = z.custom<OutcomeBalance>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object');
 
-export const TaskKindSchema = z.enum(['stats', 'fit', 'evaluate', 'end']);
+export const TaskKindSchema = z.enum(['stats', 'fit', 'evaluate', 'end', 'secagg']);
 
 export const TaskMetaSchema = z
   .object({
@@ -58,7 +58,9 @@ export const TaskMetaSchema = z
     prior: PatternPriorSchema.optional(),
     model: ModelSpecSchema.optional(),
     /** stats stage: 1 = feature stats and pattern counts, 2 = class moments (needs the feature space), 3 = (cell, label) counts of the flagged readings. */
-    stage: z.number().int().min(1).max(3).optional(),
+    stage: z.number().int().min(1).max(4).optional(),
+    /** Secure aggregation (shared/secagg/wire.ts): on a fit task, the round's session, settings and roster; on a 'secagg' task (stage = phase), that phase's input. */
+    secagg: z.record(z.string(), z.unknown()).optional(),
     /** Stage 3: the flagged readings whose bins make a cell. */
     balanceFeatures: z.array(z.string()).optional(),
     /** From the first fit round on, when outcome balancing is on: the published weight table. */
@@ -76,6 +78,11 @@ export const TaskMetaSchema = z
     };
     if (t.kind === 'fit' || t.kind === 'evaluate') {
       for (const f of ['featureSpace', 'prior', 'model'] as const) need(f, `in a ${t.kind} task`);
+    } else if (t.kind === 'secagg') {
+      if (t.stage === undefined) ctx.addIssue({ code: 'custom', path: ['stage'], message: 'required in a secagg task (its phase)' });
+      if (t.secagg === undefined) ctx.addIssue({ code: 'custom', path: ['secagg'], message: 'required in a secagg task' });
+    } else if (t.kind === 'stats' && (t.stage ?? 1) > 3) {
+      ctx.addIssue({ code: 'custom', path: ['stage'], message: 'a stats task has stages 1 to 3' });
     } else if (t.kind === 'stats' && (t.stage ?? 1) >= 2) {
       need('featureSpace', `in a stats task of stage ${t.stage}`);
       if (t.stage === 3) need('balanceFeatures', 'in a stats task of stage 3');

@@ -1,6 +1,7 @@
 /** Signing and checking round-0 key advertisements with the sites' long-term Ed25519 keys. */
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { ed25519Sign, ed25519Verify } from '../crypto/curve.ts';
 import { SecAggRefusal } from './errors.ts';
 import type { KeyAdvertisement } from './messages.ts';
 import type { RoundPlan } from './round-plan.ts';
@@ -11,7 +12,7 @@ function digest(session: string, site: string, encryptionKey: Uint8Array, maskKe
 }
 
 export function signAdvertisement(session: string, site: string, encryptionKey: Uint8Array, maskKey: Uint8Array, signingSecretKey: Uint8Array): KeyAdvertisement {
-  const signature = nacl.sign.detached(digest(session, site, encryptionKey, maskKey), signingSecretKey);
+  const signature = ed25519Sign(digest(session, site, encryptionKey, maskKey), signingSecretKey);
   return { site, encryptionKey, maskKey, signature };
 }
 
@@ -23,7 +24,7 @@ export function verifyAdvertisement(plan: RoundPlan, a: KeyAdvertisement): void 
   if (lengths[0] !== 32 || lengths[1] !== 32 || lengths[2] !== nacl.sign.signatureLength) {
     throw new SecAggRefusal(`key advertisement from ${a.site} is malformed`, 'malformed');
   }
-  if (!nacl.sign.detached.verify(digest(plan.session, a.site, a.encryptionKey, a.maskKey), a.signature, key)) {
+  if (!ed25519Verify(digest(plan.session, a.site, a.encryptionKey, a.maskKey), a.signature, key)) {
     throw new SecAggRefusal(`key advertisement from ${a.site} is not signed by its enrolled key`, 'bad-signature');
   }
   if (Buffer.from(a.encryptionKey).equals(Buffer.from(a.maskKey))) {

@@ -1,10 +1,11 @@
 /**
- * Per-round X25519 key pairs (tweetnacl) and the keys derived from their agreements.
+ * Per-round X25519 key pairs (tweetnacl; agreements through node:crypto, curve.ts) and the keys derived from their agreements.
  * Every derived key is HKDF-SHA256 of the raw agreement, salted with the session (so a
  * key never repeats across rounds) and bound to its purpose and the ordered pair of sites.
  */
 import { createHash, hkdfSync } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { x25519 } from '../crypto/curve.ts';
 import { SecAggRefusal } from './errors.ts';
 
 export interface RoundKeyPair {
@@ -31,7 +32,7 @@ export type KeyPurpose = 'pair-mask' | 'share-box' | 'self-mask';
 
 /** Raw X25519 agreement; an all-zero result means a low-order public key, which a peer could force. */
 export function agree(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
-  const shared = nacl.scalarMult(secretKey, peerPublicKey);
+  const shared = x25519(secretKey, peerPublicKey);
   if (shared.every((b) => b === 0)) throw new SecAggRefusal('key agreement gave the all-zero secret (low-order public key)', 'malformed');
   return shared;
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { ed25519Sign, ed25519Verify } from '../crypto/curve.ts';
 import { SecAggRefusal } from './errors.ts';
 import type { SurvivorSignature } from './messages.ts';
 import type { RoundPlan } from './round-plan.ts';
@@ -17,14 +18,14 @@ function digest(session: string, survivors: readonly string[]): Uint8Array {
 }
 
 export function signSurvivors(session: string, site: string, survivors: readonly string[], signingSecretKey: Uint8Array): SurvivorSignature {
-  return { site, signature: nacl.sign.detached(digest(session, survivors), signingSecretKey) };
+  return { site, signature: ed25519Sign(digest(session, survivors), signingSecretKey) };
 }
 
 /** Refuses one signature that is not a survivor's enrolled key over exactly this list. */
 export function verifySurvivorSignature(plan: RoundPlan, survivors: readonly string[], s: SurvivorSignature): void {
   const key = plan.signingKey(s.site);
   if (!key || !survivors.includes(s.site)) throw new SecAggRefusal(`a survivor-list signature from ${String(s.site)}, which is not a survivor`, 'unknown-site');
-  if (!(s.signature instanceof Uint8Array) || s.signature.length !== nacl.sign.signatureLength || !nacl.sign.detached.verify(digest(plan.session, survivors), s.signature, key)) {
+  if (!(s.signature instanceof Uint8Array) || s.signature.length !== nacl.sign.signatureLength || !ed25519Verify(digest(plan.session, survivors), s.signature, key)) {
     throw new SecAggRefusal(`the survivor-list signature of ${s.site} does not verify`, 'bad-signature');
   }
 }

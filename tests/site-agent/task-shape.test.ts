@@ -88,7 +88,7 @@ test('a task of an unknown kind with a huge field is refused with a bounded mess
     (e: unknown) => e,
   );
   assert.ok(err instanceof ProtocolError, String(err));
-  assert.match(err.message, /^the task-stats-1 task of round 0 is malformed: kind: Invalid option: expected one of "stats"\|"fit"\|"evaluate"\|"end"; config\.k+…: Invalid input/);
+  assert.match(err.message, /^the task-stats-1 task of round 0 is malformed: kind: Invalid option: expected one of "stats"\|"fit"\|"evaluate"\|"end"\|"secagg"; config\.k+…: Invalid input/);
   assert.ok(err.message.length < MAX_EXCERPT_CHARS + 100, `message of ${err.message.length} characters`);
   assert.equal(t.submitted.length, 0);
 });

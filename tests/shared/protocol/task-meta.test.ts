@@ -31,10 +31,14 @@ test('what a task kind needs must be there', () => {
   assert.deepEqual(issues({ federation: 'f', round: 0, kind: 'stats', config: {}, stage: 3, featureSpace: space, weights: 0 }), [
     'balanceFeatures: required in a stats task of stage 3',
   ]);
+  // A secure aggregation phase: its stage is the phase, its secagg field the phase's input.
+  assert.deepEqual(issues({ federation: 'f', round: 1, kind: 'secagg', config: {}, stage: 4, secagg: { session: 'f/1/fit' }, weights: 0 }), []);
+  assert.deepEqual(issues({ federation: 'f', round: 1, kind: 'secagg', config: {}, weights: 0 }), ['stage: required in a secagg task (its phase)', 'secagg: required in a secagg task']);
+  assert.deepEqual(issues({ federation: 'f', round: 0, kind: 'stats', config: {}, stage: 4, weights: 0 }), ['stage: a stats task has stages 1 to 3']);
 });
 
 test('wrong types, kinds and values are refused with their path', () => {
-  assert.deepEqual(issues({ ...fit, kind: 'train' }), ['kind: Invalid option: expected one of "stats"|"fit"|"evaluate"|"end"']);
+  assert.deepEqual(issues({ ...fit, kind: 'train' }), ['kind: Invalid option: expected one of "stats"|"fit"|"evaluate"|"end"|"secagg"']);
   assert.deepEqual(issues({ ...fit, weights: -1 }), ['weights: Too small: expected number to be >=0']);
   assert.deepEqual(issues({ ...fit, config: { rounds: [3] } }), ['config.rounds: Invalid input']);
   assert.deepEqual(issues({ ...fit, featureSpace: { ...space, columns: [{ ...space.columns[0], kind: 'text' }] } }), [

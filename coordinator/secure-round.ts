@@ -1,0 +1,224 @@
+/**
+ * The coordinator's side of a secure fit round (docs/secagg.md), on the round loop's
+ * task/result exchange: the fit results carry key advertisements, then four 'secagg'
+ * exchanges (ShareKeys, MaskedInput, ConsistencyCheck, Unmasking) each run as a round of
+ * their own through the same collector. Only the sum of the sites' encoded vectors is
+ * ever decoded: sum n_u w_u, sum n_u and the example-weighted metric sums. The strategy
+ * gets the weighted mean as one aggregate; per-site values never reach it.
+ */
+import { randomBytes } from 'node:crypto';
+import { ProtocolError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ResultMeta } from '../shared/protocol/messages.ts';
+import type { SecAggConfig } from '../shared/secagg/config.ts';
+import { SecAggCoordinator } from '../shared/secagg/coordinator.ts';
+import { SecAggAbort, SecAggRefusal } from '../shared/secagg/errors.ts';
+import type { VectorLayout } from '../shared/secagg/layout.ts';
+import { RoundPlan } from '../shared/secagg/round-plan.ts';
+import {
+  advertFromWire,
+  advertToWire,
+  requestToWire,
+  responseFromWire,
+  SECAGG_PHASE,
+  SECURE_METRICS,
+  secureFitLayout,
+  shareFromWire,
+  shareToWire,
+  signatureFromWire,
+  toB64,
+  type SecAggTask,
+  type SecureAggregationReport,
+  type SecureFitTask,
+} from '../shared/secagg/wire.ts';
+import type { RoundCollector } from './collector.ts';
+import type { RoundRecord } from './round-outcome.ts';
+import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+
+/** Runs one 'secagg' exchange (stage = phase) with `sites`, each task carrying `secagg`; undefined once the run is stopping. */
+export type RunPhase = (stage: number, sites: string[], secagg: SecAggTask) => Promise<RoundCollector | undefined>;
+
+const SESSION_NONCE_BYTES = 8;
+
+type Replay = (on: (o: number, v: Float32Array) => void) => void;
+
+/** A message a site sent must be its own, not one it names another site in. */
+function own<T extends { site: string }>(site: string, m: T, what: string): T {
+  if (m.site !== site) throw new SecAggRefusal(`${site} sent ${what} for ${m.site}`, 'misaddressed');
+  return m;
+}
+
+/** The aggregate's name in the strategy's bookkeeping: it sees one contribution, the sum. */
+const SUM_SITE = 'secure-sum';
+
+interface Active {
+  plan: RoundPlan;
+  layout: VectorLayout;
+  coordinator: SecAggCoordinator;
+}
+
+export class SecureAggregator {
+  private active: Active | undefined;
+  private last: { threshold: number; fractionalBits: number } | undefined;
+
+  constructor(
+    private readonly o: {
+      federation: string;
+      config: SecAggConfig;
+      signingKey: (site: string) => Uint8Array | undefined;
+      log: Logger;
+    },
+  ) {}
+
+  get summary(): SecureAggregationReport {
+    const c = this.o.config;
+    return { enabled: true, ...this.last, minSites: c.minSites, clipBound: c.clipBound, maxExamples: c.maxExamples, ...(c.neighbours ? { neighbours: c.neighbours } : {}) };
+  }
+
+  /** What the fit task of `round` adds: its session, the settings and the invited sites' enrolled keys. */
+  fitTask(round: number, sites: string[], modelSize: number): SecureFitTask {
+    // Fresh per attempt: a round a restarted coordinator runs again is another session, never a second use of the first one's.
+    const session = `${this.o.federation}/${round}/fit/${randomBytes(SESSION_NONCE_BYTES).toString('hex')}`;
+    const keys = new Map<string, Uint8Array>();
+    for (const s of sites) {
+      const k = this.o.signingKey(s);
+      if (!k) throw new Error(`secure aggregation: site "${s}" has no enrolled signing key`);
+      keys.set(s, k);
+    }
+    const plan = new RoundPlan(session, keys, this.o.config);
+    const layout = secureFitLayout(modelSize, plan.sites.length, this.o.config);
+    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length) };
+    this.last = { threshold: plan.threshold, fractionalBits: layout.part('weightedUpdate').fractionalBits };
+    return { session, config: this.o.config, roster: Object.fromEntries([...keys].map(([s, k]) => [s, toB64(k)])) };
+  }
+
+  /**
+   * The most payload bytes a secure result may claim (checked before spooling): the masked
+   * input carries the ring vector, every other one only its meta; undefined when `kind` is
+   * not a secure one (the plain bound applies).
+   */
+  maxResultPayload(kind: string, stage: number | undefined, metaBytes: number): number | undefined {
+    if (kind !== 'secagg' && kind !== 'fit') return undefined;
+    const a = this.active;
+    return 4 + metaBytes + (kind === 'secagg' && stage === SECAGG_PHASE.mask && a ? 4 * a.layout.length : 0);
+  }
+
+  /**
+   * A result of a secure fit round or one of its phases, checked and folded in as it
+   * arrives (a masked vector goes into the running sum, never kept). A refusal throws
+   * ProtocolError: the endpoint refuses the message and the site fails this phase.
+   */
+  deliver(site: string, kind: 'fit' | 'secagg', stage: number | undefined, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
+    const a = this.active;
+    if (!a) throw new ProtocolError(`no secure round open for a result from "${site}"`, 'not-expected');
+    const s = meta.secagg;
+    if (!s) throw new ProtocolError(`a secure ${kind} result from "${site}" without its secagg field`, 'malformed');
+    try {
+      const phase = kind === 'fit' ? 0 : (stage ?? -1);
+      const handle = this.phases[phase];
+      if (!handle) throw new SecAggRefusal(`unknown secure aggregation phase ${String(stage)}`, 'malformed');
+      handle(a, site, s, meta, replay);
+    } catch (e) {
+      const reason = e instanceof SecAggRefusal ? e.reason : 'malformed';
+      throw new ProtocolError(`secure aggregation refused (${reason}): ${(e as Error).message}`, reason === 'bad-signature' ? 'bad-signature' : 'malformed', { cause: e });
+    }
+  }
+
+  /** Per phase (0: the fit result's advertisement, then the 'secagg' stages), how a site's answer is checked and folded in. */
+  private readonly phases: Record<number, (a: Active, site: string, s: Record<string, unknown>, meta: ResultMeta, replay: Replay) => void> = {
+    0: (a, site, s, meta) => {
+      if (meta.weights !== 0) throw new SecAggRefusal(`a secure fit result from ${site} carries ${meta.weights} plain weights`, 'malformed');
+      a.coordinator.receiveAdvertisement(own(site, advertFromWire(s.advert), 'a key advertisement'));
+    },
+    [SECAGG_PHASE.share]: (a, site, s) => {
+      if (!Array.isArray(s.shares)) throw new SecAggRefusal(`shares from ${site} must be a list`, 'malformed');
+      a.coordinator.receiveShares({ site, shares: s.shares.map(shareFromWire) });
+    },
+    [SECAGG_PHASE.mask]: (a, site, _s, meta, replay) => {
+      if (meta.weights !== a.layout.length) throw new SecAggRefusal(`the masked input from ${site} has ${meta.weights} values, expected ${a.layout.length}`, 'malformed');
+      // One site's vector at a time, added to the running sum at once (the float32 frame carries ring words bit for bit).
+      const masked = new Uint32Array(a.layout.length);
+      replay((offset, v) => masked.set(new Uint32Array(v.buffer, v.byteOffset, v.length), offset));
+      a.coordinator.receiveMaskedInput({ site, masked });
+    },
+    [SECAGG_PHASE.confirm]: (a, site, s) => a.coordinator.receiveSurvivorSignature(own(site, signatureFromWire(s.signature), 'a survivor signature')),
+    [SECAGG_PHASE.unmask]: (a, site, s) => a.coordinator.receiveUnmaskResponse(own(site, responseFromWire(s.response), 'an unmasking answer')),
+  };
+
+  /**
+   * Runs the phases after the fit round `fit` and aggregates: returns the round's record
+   * and the next global model, or a record not accepted (the reason: too few sites at some
+   * phase, SecAggAbort) and null.
+   */
+  async aggregate(round: number, fit: RoundCollector, aggregation: Aggregation, strategy: Strategy, policy: AcceptancePolicy, runPhase: RunPhase): Promise<{ record: RoundRecord; next: Float32Array | null }> {
+    const failures = new Map<string, SiteFailure>(fit.failures);
+    const note = (c: RoundCollector) => {
+      for (const f of c.failures.values()) if (!failures.has(f.site)) failures.set(f.site, f);
+    };
+    const slowestTrainMs = Math.max(0, ...[...fit.results.values()].map((m) => m.metrics.trainMs ?? 0));
+    const base = (participants: string[]): RoundRecord => ({
+      round,
+      participants: participants.length,
+      failures: failures.size,
+      failed: [...failures.values()],
+      accepted: false,
+      metrics: {},
+      slowestTrainMs,
+      siteEvaluations: {},
+      durationMs: 0,
+    });
+    const a = this.active;
+    if (!a) throw new Error(`secure round ${round}: no fit task was prepared`);
+    let included: string[] = [];
+    try {
+      const phase = async (stage: number, sites: string[], task: Omit<SecAggTask, 'session'>) => {
+        const c = await runPhase(stage, sites, { session: a.plan.session, ...task });
+        if (!c) throw new SecAggAbort(`secure round ${a.plan.session} stopped: the coordinator is shutting down`);
+        note(c);
+      };
+      const adverts = a.coordinator.endAdvertise();
+      await phase(SECAGG_PHASE.share, adverts.map((x) => x.site), { adverts: adverts.map(advertToWire) });
+      const routed = a.coordinator.endShareKeys();
+      await phase(SECAGG_PHASE.mask, [...routed.keys()], { shares: [...routed.values()].flat().map(shareToWire) });
+      const list = a.coordinator.endMaskedInput();
+      await phase(SECAGG_PHASE.confirm, list.survivors, { survivors: list.survivors });
+      const request = a.coordinator.endConsistencyCheck();
+      await phase(SECAGG_PHASE.unmask, request.survivors, { request: requestToWire(request) });
+      const result = await a.coordinator.finish();
+      included = result.included;
+      // A survivor that answered no later phase is still in the sum (its input is); it is not a failure of this round.
+      for (const s of included) failures.delete(s);
+      const sums = a.layout.decodeSum(result.sum);
+      const total = sums.numExamples![0]!;
+      const results: SiteResult[] = included.map((site) => ({ site, numExamples: 0, metrics: {} }));
+      const verdict = strategy.acceptFit(round, results, [...failures.values()], policy);
+      const record = { ...base(included), accepted: verdict.accepted, ...(verdict.accepted ? {} : { reason: verdict.reason }), metrics: metricMeans(sums) };
+      let next: Float32Array | null = null;
+      if (verdict.accepted && total > 0) {
+        const w = sums.weightedUpdate!;
+        const mean = new Float32Array(w.length);
+        for (let i = 0; i < w.length; i++) mean[i] = w[i]! / total;
+        aggregation.add(SUM_SITE, total, 0, mean);
+        next = aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]);
+      }
+      this.o.log.info('secure round aggregated', { round, included: included.length, dropped: result.dropped, threshold: a.plan.threshold });
+      return { record, next };
+    } catch (e) {
+      if (!(e instanceof SecAggAbort)) throw e;
+      this.o.log.warn('secure round aborted', { round, reason: e.message });
+      return { record: { ...base(included), reason: e.message }, next: null };
+    } finally {
+      this.active = undefined;
+    }
+  }
+}
+
+/** train_loss, eval_auroc...: the example-weighted means the plain round reports, from the summed (weight, weight * value) pairs. */
+function metricMeans(sums: Record<string, Float64Array>): Record<string, number> {
+  const out: Record<string, number> = {};
+  SECURE_METRICS.forEach(({ name }, i) => {
+    const w = sums.metricWeights![i]!;
+    if (w > 0) out[name.replace('.', '_')] = sums[name]![0]! / w;
+  });
+  return out;
+}

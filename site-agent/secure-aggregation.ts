@@ -1,0 +1,137 @@
+/**
+ * A site's side of secure aggregation on the federation's tasks (docs/secagg.md): a secure
+ * fit task trains as usual, but its result carries only a key advertisement; the trained
+ * weights, the example count and the metrics stay here, encoded, until the MaskedInput
+ * phase sends them masked. Each later phase is one 'secagg' task answered from here.
+ */
+import type { SigningKeyPair } from '../shared/crypto/keys.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { EvalMetrics, ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
+import { SecAggAbort, SecAggRefusal } from '../shared/secagg/errors.ts';
+import { weightedUpdate } from '../shared/secagg/layout.ts';
+import { RoundPlan } from '../shared/secagg/round-plan.ts';
+import { SecAggSite } from '../shared/secagg/site.ts';
+import {
+  advertFromWire,
+  advertToWire,
+  requestFromWire,
+  responseToWire,
+  ringAsFloat32,
+  SECAGG_PHASE,
+  secAggTaskSchema,
+  SECURE_METRICS,
+  secureFitLayout,
+  secureFitTaskSchema,
+  shareFromWire,
+  shareToWire,
+  signatureToWire,
+  toB64,
+} from '../shared/secagg/wire.ts';
+
+type Answer = { meta: ResultMeta; weights?: Float32Array };
+
+interface Open {
+  session: string;
+  agg: SecAggSite;
+  /** The encoded vector, until it is sent masked. */
+  input: Uint32Array | undefined;
+}
+
+export class SecureAggregationSite {
+  private open: Open | undefined;
+
+  constructor(
+    private readonly site: string,
+    private readonly signing: SigningKeyPair,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * The answer to a secure fit task once trained: the key advertisement, with no weights,
+   * no example count and no per-site metrics (trainMs stays: timing is visible anyway).
+   */
+  fitResult(task: TaskMeta, base: ResultMeta, w: Float32Array, numExamples: number, train: Record<string, number>, evaluation: EvalMetrics | undefined): Answer {
+    return this.guard(base, () => {
+      const parsed = secureFitTaskSchema.safeParse(task.secagg);
+      if (!parsed.success) throw new SecAggRefusal(`secure fit task: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'malformed');
+      const { session, config, roster } = parsed.data;
+      if (roster[this.site] !== toB64(this.signing.publicKey)) throw new SecAggRefusal(`the roster does not carry ${this.site}'s enrolled signing key`, 'bad-signature');
+      const plan = new RoundPlan(session, new Map(Object.entries(roster).map(([s, k]) => [s, new Uint8Array(Buffer.from(k, 'base64'))])), config);
+      const layout = secureFitLayout(w.length, plan.sites.length, config);
+      const weighted = weightedUpdate(w, numExamples, config);
+      const metricWeights: number[] = [];
+      const metricSums: Record<string, number[]> = {};
+      for (const { name } of SECURE_METRICS) {
+        const [scope, key] = name.split('.') as [string, string];
+        const value = scope === 'train' ? train[key] : (evaluation as unknown as Record<string, number> | undefined)?.[key];
+        const weight = Math.min(scope === 'train' ? numExamples : (evaluation?.n ?? 0), config.maxExamples);
+        const ok = typeof value === 'number' && Number.isFinite(value) && weight > 0;
+        metricWeights.push(ok ? weight : 0);
+        metricSums[name] = [ok ? weight * value : 0];
+      }
+      const { vector, clipped } = layout.encode({ ...weighted, metricWeights, ...metricSums });
+      const clippedAny = Object.values(clipped).some((n) => n > 0);
+      if (clippedAny) this.log.warn('secure aggregation clipped values to their bounds', { round: task.round, clipped });
+      const agg = new SecAggSite(this.site, this.signing.secretKey, plan);
+      this.open = { session, agg, input: vector };
+      const metrics: Record<string, number> = train.trainMs === undefined ? {} : { trainMs: train.trainMs };
+      return { meta: { ...base, numExamples: 0, metrics, secagg: { advert: advertToWire(agg.advertise()) } } };
+    });
+  }
+
+  /** One 'secagg' task: the phase is its stage. */
+  async answer(task: TaskMeta, base: ResultMeta): Promise<Answer> {
+    return this.guardAsync(base, async () => {
+      const parsed = secAggTaskSchema.safeParse(task.secagg);
+      if (!parsed.success) throw new SecAggRefusal(`secagg task: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'malformed');
+      const t = parsed.data;
+      const open = this.open;
+      if (!open || open.session !== t.session) throw new SecAggRefusal(`no secure round ${t.session} is open at ${this.site}`, 'wrong-phase');
+      switch (task.stage) {
+        case SECAGG_PHASE.share: {
+          const m = await open.agg.shareKeys((t.adverts ?? []).map(advertFromWire));
+          return { meta: { ...base, secagg: { shares: m.shares.map(shareToWire) } } };
+        }
+        case SECAGG_PHASE.mask: {
+          // Every site's routed shares come in one broadcast; only those addressed here are opened.
+          const mine = (t.shares ?? []).map(shareFromWire).filter((e) => e.to === this.site);
+          if (!open.input) throw new SecAggRefusal(`${this.site} has no input left for ${t.session}`, 'wrong-phase');
+          const m = open.agg.maskInput(mine, open.input);
+          open.input = undefined;
+          return { meta: { ...base, weights: m.masked.length, secagg: {} }, weights: ringAsFloat32(m.masked) };
+        }
+        case SECAGG_PHASE.confirm:
+          return { meta: { ...base, secagg: { signature: signatureToWire(open.agg.confirmSurvivors({ survivors: t.survivors ?? [] })) } } };
+        case SECAGG_PHASE.unmask:
+          return { meta: { ...base, secagg: { response: responseToWire(await open.agg.unmask(requestFromWire(t.request))) } } };
+        default:
+          throw new SecAggRefusal(`unknown secure aggregation phase ${String(task.stage)}`, 'malformed');
+      }
+    });
+  }
+
+  /** A refusal or abort is this site's answer (an error result), logged with its reason; the federation goes on. */
+  private guard(base: ResultMeta, f: () => Answer): Answer {
+    try {
+      return f();
+    } catch (e) {
+      return this.failed(base, e);
+    }
+  }
+
+  private async guardAsync(base: ResultMeta, f: () => Promise<Answer>): Promise<Answer> {
+    try {
+      return await f();
+    } catch (e) {
+      return this.failed(base, e);
+    }
+  }
+
+  private failed(base: ResultMeta, e: unknown): Answer {
+    const reason = e instanceof SecAggRefusal ? e.reason : e instanceof SecAggAbort ? 'abort' : 'error';
+    const message = (e as Error).message;
+    this.log.warn('secure aggregation refused', { round: base.round, stage: base.kind, reason, error: message });
+    if (!(e instanceof SecAggRefusal || e instanceof SecAggAbort)) this.open = undefined;
+    return { meta: { ...base, numExamples: 0, metrics: {}, error: `secure aggregation ${reason}: ${message}` } };
+  }
+}

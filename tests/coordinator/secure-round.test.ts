@@ -1,0 +1,195 @@
+// Secure fit rounds through the real coordinator and site agents (in-memory transport):
+// the coordinator gets masked vectors only, recovers a site lost after key sharing, and
+// fails the round with the reason when too few are left.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createFederation } from '../../coordinator/federation.ts';
+import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
+import { SecureAggregator } from '../../coordinator/secure-round.ts';
+import { createStrategy } from '../../coordinator/strategy/registry.ts';
+import { ProtocolError } from '../../shared/errors.ts';
+import type { ResultMeta } from '../../shared/protocol/messages.ts';
+import { SecureAggregationSite } from '../../site-agent/secure-aggregation.ts';
+import { generateIdentity } from '../../shared/crypto/keys.ts';
+import { loadSchema } from '../../shared/data/schema.ts';
+import { loadSiteTable } from '../../shared/data/table.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { compileSecAggConfig } from '../../shared/secagg/config.ts';
+import { SecAggCoordinator } from '../../shared/secagg/coordinator.ts';
+import { VectorLayout } from '../../shared/secagg/layout.ts';
+import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
+import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
+import { SiteAgent } from '../../site-agent/agent.ts';
+import { prepareLocalData } from '../../site-agent/local-data.ts';
+
+const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
+const schema = loadSchema(DIR + 'schema.json');
+const FILES: Record<string, string> = {
+  cleveland: 'processed.cleveland.data',
+  hungary: 'processed.hungarian.data',
+  switzerland: 'processed.switzerland.data',
+  va: 'processed.va.data',
+};
+
+const kindOf = (m: WireMessage) => (JSON.parse(new TextDecoder().decode(m.header)) as { kind: string }).kind;
+
+/** A transport that goes away (like a crashed site) instead of sending its first message of envelope kind `kind`. */
+function dropsBefore(kind: string, t: SiteTransport): SiteTransport {
+  return {
+    ...t,
+    submit: async (m) => {
+      if (kindOf(m) !== kind) return t.submit(m);
+      t.close();
+      throw Object.assign(new Error('site crashed'), { code: 14 });
+    },
+  };
+}
+
+function setup(o: { secure: boolean; drop?: Record<string, string> }) {
+  const coord = generateIdentity();
+  const ids = Object.fromEntries(Object.keys(FILES).map((s) => [s, generateIdentity()]));
+  const fed = createFederation(
+    {
+      federation: 'test',
+      rounds: 1,
+      model: { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
+      strategy: createStrategy('fedavg'),
+      schema,
+      sites: Object.keys(FILES).map((name) => ({ name, signingPublicKey: ids[name]!.signing.publicKey })),
+      quorum: { minSitesToStart: 4, minSitesToAccept: 2, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
+      minCellCount: 5,
+      localBaseline: false,
+      identity: coord,
+      limits: { maxPayloadBytes: 1 << 26, maxChunkSize: 1 << 20, maxMessageAgeMs: 60_000 },
+      spool: 'memory',
+      // Relative update clipping needs each site's update: off, so plain and secure aggregate alike.
+      bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 1e9 },
+      ...(o.secure ? { secureAggregation: compileSecAggConfig({}) } : {}),
+    },
+    silentLogger,
+  );
+  const agents = Object.entries(FILES).map(([site, file]) => {
+    const base = inMemoryTransport(fed.service);
+    const drop = o.drop?.[site];
+    const transport = drop ? dropsBefore(drop, base) : base;
+    const agent = new SiteAgent({
+      site,
+      federation: 'test',
+      schema,
+      data: prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 }),
+      identity: ids[site]!,
+      coordinator: { signingPublicKey: coord.signing.publicKey, boxPublicKey: coord.box.publicKey },
+      transport,
+      seed: 1,
+      log: silentLogger,
+      trainYieldEveryMs: Infinity,
+    });
+    return { transport, done: agent.run().catch((e: Error) => `error: ${e.message}`) };
+  });
+  return { fed, agents };
+}
+
+async function run(o: Parameters<typeof setup>[0], inspect?: (fed: ReturnType<typeof setup>['fed']) => void) {
+  const s = setup(o);
+  try {
+    const outcome = await s.fed.loop.run();
+    inspect?.(s.fed);
+    await s.fed.loop.end('done', 'complete');
+    return outcome;
+  } finally {
+    for (const a of s.agents) a.transport.close();
+  }
+}
+
+const maxGap = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+test('the coordinator receives only masked vectors, each unlike the site encoding it hides', async (t) => {
+  const encoded: Uint32Array[] = [];
+  const masked: Uint32Array[] = [];
+  const encode = VectorLayout.prototype.encode;
+  t.mock.method(VectorLayout.prototype, 'encode', function (this: VectorLayout, v: Record<string, ArrayLike<number>>) {
+    const out = encode.call(this, v);
+    encoded.push(Uint32Array.from(out.vector));
+    return out;
+  });
+  const receive = SecAggCoordinator.prototype.receiveMaskedInput;
+  t.mock.method(SecAggCoordinator.prototype, 'receiveMaskedInput', function (this: SecAggCoordinator, m: { site: string; masked: Uint32Array }) {
+    masked.push(Uint32Array.from(m.masked));
+    receive.call(this, m);
+  });
+  let states: { roundsCompleted: number; rows?: number }[] = [];
+  const outcome = await run({ secure: true }, (fed) => (states = fed.directory.states()));
+  assert.equal(outcome.history[0]!.accepted, true);
+  // Stats round, fit round (its phases not counted apart), final evaluation; no row count: each site's n is only in the sum.
+  assert.deepEqual(states.map((s) => s.roundsCompleted), [3, 3, 3, 3]);
+  assert.ok(states.every((s) => s.rows === undefined));
+  assert.equal(encoded.length, 4, 'each site encoded its update once');
+  assert.equal(masked.length, 4, 'the coordinator got one masked vector per site');
+  for (const m of masked)
+    for (const e of encoded) {
+      const same = m.reduce((n, v, i) => n + (v === e[i] ? 1 : 0), 0);
+      assert.ok(same < m.length / 100, `${same} of ${m.length} coordinates equal a site's own encoding`);
+    }
+  assert.deepEqual(outcome.history[0]!.siteEvaluations, {}, 'no per-site evaluation reaches the coordinator in a secure round');
+});
+
+test('a site lost after sharing its keys is recovered: the model is the other three sites\' FedAvg', { timeout: 120_000 }, async () => {
+  // Plain: va never sends its update. Secure: va advertises and shares keys, then is gone before its masked input.
+  const plain = await run({ secure: false, drop: { va: 'fit-result' } });
+  const secure = await run({ secure: true, drop: { va: 'secagg-result-2' } });
+  const h = secure.history[0]!;
+  assert.equal(h.accepted, true, h.reason);
+  assert.equal(h.participants, 3);
+  assert.deepEqual(h.failed.map((f) => f.site), ['va']);
+  assert.ok(maxGap(plain.globalModel, secure.globalModel) < 1e-4, `largest weight difference ${maxGap(plain.globalModel, secure.globalModel)}`);
+});
+
+test('below the threshold the secure round fails with the reason and the model stays as it was', { timeout: 120_000 }, async () => {
+  const secure = await run({ secure: true, drop: { va: 'secagg-result-2', switzerland: 'secagg-result-2' } });
+  const h = secure.history[0]!;
+  assert.equal(h.accepted, false);
+  assert.match(h.reason ?? '', /aborted: only 2 sites sent masked inputs, the threshold is 3/);
+  assert.ok(secure.problems.some((p) => /round 1 not accepted: secure round test\/1\/fit\/[0-9a-f]+ aborted/.test(p)), secure.problems.join('; '));
+  assert.equal(secure.secureAggregation?.threshold, 3);
+  // Every site gone before its update: the global model is the initial one, seeded alike.
+  const none = await run({ secure: false, drop: Object.fromEntries(Object.keys(FILES).map((s) => [s, 'fit-result'])) });
+  assert.equal(secure.modelSha256, none.modelSha256);
+});
+
+test('the coordinator refuses a secure fit result with plain weights, or another site\'s advertisement', () => {
+  const keys = new Map(['a', 'b', 'c'].map((s) => [s, generateIdentity()]));
+  const agg = new SecureAggregator({ federation: 'f', config: compileSecAggConfig({}), signingKey: (s) => keys.get(s)?.signing.publicKey, log: silentLogger });
+  const meta = (m: Partial<ResultMeta>): ResultMeta => ({ round: 1, kind: 'fit', numExamples: 0, metrics: {}, weights: 0, ...m });
+  const noReplay = () => {};
+  assert.throws(() => agg.deliver('a', 'fit', undefined, meta({ secagg: {} }), noReplay), (e: Error) => e instanceof ProtocolError && e.reason === 'not-expected');
+  const first = agg.fitTask(1, ['a', 'b', 'c'], 3);
+  const task = agg.fitTask(1, ['a', 'b', 'c'], 3);
+  assert.match(task.session, /^f\/1\/fit\/[0-9a-f]{16}$/);
+  assert.notEqual(task.session, first.session, 'a round run again is a new session');
+  assert.deepEqual(Object.keys(task.roster), ['a', 'b', 'c']);
+  const site = new SecureAggregationSite('b', keys.get('b')!.signing, silentLogger);
+  const advert = site.fitResult({ federation: 'f', round: 1, kind: 'fit', config: {}, weights: 3, secagg: task }, meta({}), Float32Array.of(1, 2, 3), 5, {}, undefined).meta.secagg!;
+  assert.throws(() => agg.deliver('b', 'fit', undefined, meta({ weights: 3, secagg: advert }), noReplay), /secure aggregation refused \(malformed\): a secure fit result from b carries 3 plain weights/);
+  assert.throws(() => agg.deliver('a', 'fit', undefined, meta({ secagg: advert }), noReplay), /secure aggregation refused \(misaddressed\): a sent a key advertisement for b/);
+  assert.throws(() => agg.deliver('b', 'fit', undefined, meta({}), noReplay), /without its secagg field/);
+  agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay);
+  assert.throws(() => agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay), /refused \(duplicate\)/);
+});
+
+test('a stop during the secure phases ends the run as stopped, the round not committed', { timeout: 120_000 }, async (t) => {
+  const s = setup({ secure: true });
+  const endShareKeys = SecAggCoordinator.prototype.endShareKeys;
+  t.mock.method(SecAggCoordinator.prototype, 'endShareKeys', function (this: SecAggCoordinator) {
+    s.fed.loop.stop('operator stop');
+    return endShareKeys.call(this);
+  });
+  const masked = t.mock.method(SecAggCoordinator.prototype, 'receiveMaskedInput');
+  try {
+    await assert.rejects(s.fed.loop.run(), /stopped/);
+    assert.equal(masked.mock.callCount(), 0, 'no phase ran after the stop');
+    assert.equal(s.fed.loop.state, 'stopped');
+    assert.equal(s.fed.loop.history.length, 0, 'the round was not committed');
+  } finally {
+    for (const a of s.agents) a.transport.close();
+  }
+});
