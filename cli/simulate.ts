@@ -44,7 +44,7 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --predictions FILE      write site,row,label,score for every scored row
   --secure-aggregation    fit rounds by secure aggregation (Bonawitz et al.): the coordinator sees
                           only sums; needs 3+ sites and fedavg, fedprox, fedadam, fedyogi or
-                          fedadagrad, and not --model debiased (docs/secagg.md)
+                          fedadagrad (docs/secagg.md)
   --local-baseline        also train each site alone and report it
   --min-cell-count N      (pattern, label) cells below N are suppressed in the prior (default 5)
   --min-training-rows N   a training site needs at least N rows to train on, after the

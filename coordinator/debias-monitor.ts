@@ -2,6 +2,7 @@ import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { HealthFigures } from '../shared/data/debias-health.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
+import type { SecureDebias } from '../shared/secagg/debias-parts.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { BalanceReport, DebiasHealth, DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { ModelSpecMsg, ResultMeta } from '../shared/protocol/messages.ts';
@@ -13,6 +14,8 @@ export interface DebiasHooks {
   decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
   fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: BalanceReport };
   health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
+  /** The flagged readings the health sums list, in their order. */
+  readings(spec: ModelSpecMsg): string[];
 }
 
 export type { DebiasHealth } from '../shared/federation/debiasing-report.ts';
@@ -31,7 +34,7 @@ export class DebiasMonitor {
   constructor(
     private readonly hooks: DebiasHooks,
     private readonly spec: ModelSpecMsg,
-    published: PatternPrior,
+    private readonly published: PatternPrior,
     private readonly minCellCount: number,
     private readonly log: Logger,
   ) {
@@ -49,8 +52,13 @@ export class DebiasMonitor {
     this.health.splice(0, this.health.length, ...s.health);
   }
 
-  /** The round's figures from its answers; the run says so when it tempers. */
-  observe(round: number, results: readonly ResultMeta[]): DebiasHealth {
+  /** What a secure round sums for the monitor: the health sums' readings and the published prior's patterns (the counts' domain, as with DP). */
+  secureParts(): SecureDebias {
+    return { readings: this.hooks.readings(this.spec), patterns: this.published.patterns.map((p) => p.pattern) };
+  }
+
+  /** The round's figures from its answers (each site's, or a secure round's one sum); the run says so when it tempers. */
+  observe(round: number, results: readonly Pick<ResultMeta, 'patternCounts' | 'health'>[]): DebiasHealth {
     const prior = derivePrior(sumPatternCounts(results.map((m) => m.patternCounts ?? {})), this.minCellCount, round);
     const priorDrift = priorDistance(this.lastPrior, prior);
     this.lastPrior = prior;

@@ -79,4 +79,5 @@ const debiasHooks: DebiasHooks = {
     const direction = Object.fromEntries(cfg.flagged.map((f) => [f.feature, Math.sign(f.labelCorr) || 1]));
     return { ...healthFigures(merged, direction), tolerance: cfg.reversalTolerance };
   },
+  readings: (spec) => debiasConfig(spec).flagged.map((f) => f.feature),
 };

@@ -1,8 +1,5 @@
 import type { Schema } from '../shared/data/schema.ts';
-import { buildFeatureSpace } from '../shared/data/feature-space.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
-import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
-import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
@@ -20,14 +17,13 @@ import { RoundCollector } from './collector.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './coordinator-service.ts';
-import { derivePrior, sumPatternCounts } from './priors.ts';
-import { federationReadiness, type Readiness, type SiteStatistics } from './readiness.ts';
+import type { Readiness } from './readiness.ts';
+import { agreeStatistics } from './statistics-rounds.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
-import { acceptByQuorum } from './strategy/acceptance.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { SecureAggregator } from './secure-round.ts';
 import { checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
@@ -254,12 +250,6 @@ export class RoundLoop implements RoundGate {
     return c;
   }
 
-  /** A statistics round has no model to keep: below the quorum the run cannot go on. */
-  private requireQuorum(c: RoundCollector, what: string): void {
-    const verdict = acceptByQuorum(c.results.size, [...c.failures.values()], this.o.quorum);
-    if (!verdict.accepted) throw new Error(`${what}: ${verdict.reason}`);
-  }
-
   /** Runs the federation to its final evaluation; on an error the state ends 'stopped' or 'failed' (settle). */
   async run(): Promise<FederationOutcome> {
     try {
@@ -305,21 +295,23 @@ export class RoundLoop implements RoundGate {
       const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
       this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
-      const secagg = o.secure?.fitTask(r, o.trainingSites, global.length);
+      const secagg = o.secure?.fitTask(r, o.trainingSites, global.length, monitor?.secureParts());
       const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(secagg ? { secagg } : {}) }, global);
       if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again (finally releases the held updates)
       for (const x of this.held?.applyTo(this.aggregation, o.trainingSites.filter((s) => c.results.has(s))) ?? [])
         o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
       this.held = undefined;
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
-      const { record, next } = o.secure
+      const { record, next, summed } = o.secure
         ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, (stage, sites, task) => (this.isStopped() ? Promise.resolve(undefined) : this.runRound('secagg', sites, { config: {}, stage, secagg: task })))
-        : aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log);
+        : { ...aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log), summed: undefined };
       if (this.isStopped()) break;
       if (next) global = next;
       this.aggregation = undefined;
       record.durationMs = Date.now() - t0;
-      if (monitor && c.results.size > 0) record.health = monitor.observe(r, [...c.results.values()]);
+      // Secure: the monitor sees the round's one sum (none when it aborted), never a site's figures.
+      const observed = o.secure ? (summed ? [summed] : []) : [...c.results.values()];
+      if (monitor && observed.length > 0) record.health = monitor.observe(r, observed);
       this.history.push(record);
       o.store?.commitRound({
         round: r,
@@ -349,41 +341,14 @@ export class RoundLoop implements RoundGate {
     });
   }
 
-  /** The statistics rounds: feature scaling, vocabularies, the pattern prior and the debiasing decision, from sums, never rows. */
+  /** The statistics rounds (statistics-rounds.ts): feature scaling, vocabularies, the pattern prior and the debiasing decision. */
   private async agree(): Promise<FederationSetup> {
-    const o = this.o;
     this.setState('stats', 'statistics rounds');
-    const stats = await this.runRound('stats', o.trainingSites, { config: {}, stage: 1 });
-    this.requireQuorum(stats, 'statistics round');
-    const metas = [...stats.results.values()];
-    const featureStats = mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats));
-    const space = buildFeatureSpace(o.schema, featureStats, { minCategoryCount: o.minCategoryCount });
-    const patternCounts = sumPatternCounts(metas.map((m) => m.patternCounts ?? {}));
-    this.prior = derivePrior(patternCounts, o.minCellCount, 1);
-    const perSite = new Map([...stats.results].map(([site, m]) => [site, { featureStats: m.featureStats, patternCounts: m.patternCounts ?? {} } as SiteStatistics]));
-    this.readiness = federationReadiness({ federation: this.federation, schema: o.schema, space, prior: this.prior, featureStats, patternCounts }, perSite);
-    o.log.info('pattern prior published', { version: this.prior.version, patterns: this.prior.patterns.length });
-
-    let spec = o.model;
-    let balance: OutcomeBalance | undefined;
-    const debias = o.hooks.debias;
-    if (debias) {
-      const m2 = await this.runRound('stats', o.trainingSites, { config: {}, stage: 2, featureSpace: space });
-      this.requireQuorum(m2, 'class-moment round');
-      const d = debias.decide(spec, space, [...m2.results.values()].map((m) => m.classMoments));
-      spec = d.spec;
-      this.decisionReport = d.report;
-      o.log.info('debiasing decision', { ...d.report });
-      if (d.balanceFeatures.length > 0) {
-        const m3 = await this.runRound('stats', o.trainingSites, { config: {}, stage: 3, featureSpace: space, balanceFeatures: d.balanceFeatures });
-        this.requireQuorum(m3, 'outcome-balancing round');
-        const b = debias.fitBalance(spec, space, d.balanceFeatures, [...m3.results.values()].map((m) => m.cellCounts));
-        balance = b.balance;
-        this.decisionReport = { ...d.report, balance: b.report };
-        o.log.info('outcome weights published', { ...b.report });
-      }
-    }
-    return { spec, space, prior: this.prior, readiness: this.readiness, siteRows: Object.fromEntries(this.siteRows), ...(balance ? { balance } : {}) };
+    const setup = await agreeStatistics(this.o, (stage, meta) => this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta }), {
+      published: (prior, readiness) => ((this.prior = prior), (this.readiness = readiness)),
+      decided: (report) => (this.decisionReport = report),
+    });
+    return { ...setup, siteRows: Object.fromEntries(this.siteRows) };
   }
 
   private restoreSetup(saved: SavedState): FederationSetup {

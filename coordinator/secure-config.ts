@@ -15,8 +15,9 @@ export const SECURE_STRATEGIES: readonly string[] = ['fedavg', 'fedprox', 'fedad
 
 /**
  * The compiled settings when enabled, else undefined. Throws InputError (`FILE: field: ...`)
- * for a bad field, a strategy that needs per-site updates, a model whose rounds need
- * per-site sums not yet secured, or too few training sites.
+ * for a bad field, a strategy that needs per-site updates, or too few training sites.
+ * Every model goes: the debiased one's health sums and pattern counts are summed in the
+ * secure vector too (shared/secagg/debias-parts.ts).
  */
 export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; model: string; trainingSites: number }, source: InputSource = {}): SecAggConfig | undefined {
   const at = { ...source, at: [source.at, 'secureAggregation'].filter((p) => p).join('.') };
@@ -24,9 +25,6 @@ export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; 
   if (!enabled) return undefined;
   if (!SECURE_STRATEGIES.includes(ctx.strategy)) {
     throw fieldError(at, 'enabled', `cannot be true with strategy ${ctx.strategy}: it needs each site's update, and secure aggregation reveals only their sum (use one of ${SECURE_STRATEGIES.join(', ')})`);
-  }
-  if (ctx.model === 'debiased') {
-    throw fieldError(at, 'enabled', "cannot be true with model debiased yet: its per-round health monitor needs each site's health sums and pattern counts, which are not secured (use baseline or logreg)");
   }
   if (ctx.trainingSites < config.minSites) {
     throw fieldError(at, 'minSites', `needs at least ${config.minSites} training sites, the federation has ${ctx.trainingSites}: with fewer, a site could read the others' values off the sum`);

@@ -3,8 +3,9 @@
  * task/result exchange: the fit results carry key advertisements, then four 'secagg'
  * exchanges (ShareKeys, MaskedInput, ConsistencyCheck, Unmasking) each run as a round of
  * their own through the same collector. Only the sum of the sites' encoded vectors is
- * ever decoded: sum n_u w_u, sum n_u and the example-weighted metric sums. The strategy
- * gets the weighted mean as one aggregate; per-site values never reach it.
+ * ever decoded: sum n_u w_u, sum n_u and the example-weighted metric sums (a debiased
+ * model's health sums and pattern counts too). The strategy gets the weighted mean as one
+ * aggregate; per-site values never reach it.
  */
 import { randomBytes } from 'node:crypto';
 import { ProtocolError } from '../shared/errors.ts';
@@ -12,6 +13,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { ResultMeta } from '../shared/protocol/messages.ts';
 import type { SecAggConfig } from '../shared/secagg/config.ts';
 import { SecAggCoordinator } from '../shared/secagg/coordinator.ts';
+import { debiasFromSum, type SecureDebias } from '../shared/secagg/debias-parts.ts';
 import { SecAggAbort, SecAggRefusal } from '../shared/secagg/errors.ts';
 import type { VectorLayout } from '../shared/secagg/layout.ts';
 import { RoundPlan } from '../shared/secagg/round-plan.ts';
@@ -55,6 +57,15 @@ interface Active {
   plan: RoundPlan;
   layout: VectorLayout;
   coordinator: SecAggCoordinator;
+  debias: SecureDebias | undefined;
+}
+
+/** What the round loop gets from a secure round: its record, the next model, and a debiased round's summed figures. */
+export interface SecureRoundResult {
+  record: RoundRecord;
+  next: Float32Array | null;
+  /** The federation's health sums and pattern counts, as one result (the debias monitor's input); absent when the round aborted. */
+  summed?: Pick<ResultMeta, 'health' | 'patternCounts'>;
 }
 
 export class SecureAggregator {
@@ -75,8 +86,8 @@ export class SecureAggregator {
     return { enabled: true, ...this.last, minSites: c.minSites, clipBound: c.clipBound, maxExamples: c.maxExamples, ...(c.neighbours ? { neighbours: c.neighbours } : {}) };
   }
 
-  /** What the fit task of `round` adds: its session, the settings and the invited sites' enrolled keys. */
-  fitTask(round: number, sites: string[], modelSize: number): SecureFitTask {
+  /** What the fit task of `round` adds: its session, the settings, the invited sites' enrolled keys (and a debiased round's parts). */
+  fitTask(round: number, sites: string[], modelSize: number, debias?: SecureDebias): SecureFitTask {
     // Fresh per attempt: a round a restarted coordinator runs again is another session, never a second use of the first one's.
     const session = `${this.o.federation}/${round}/fit/${randomBytes(SESSION_NONCE_BYTES).toString('hex')}`;
     const keys = new Map<string, Uint8Array>();
@@ -86,10 +97,10 @@ export class SecureAggregator {
       keys.set(s, k);
     }
     const plan = new RoundPlan(session, keys, this.o.config);
-    const layout = secureFitLayout(modelSize, plan.sites.length, this.o.config);
-    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length) };
+    const layout = secureFitLayout(modelSize, plan.sites.length, this.o.config, debias);
+    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length), debias };
     this.last = { threshold: plan.threshold, fractionalBits: layout.part('weightedUpdate').fractionalBits };
-    return { session, config: this.o.config, roster: Object.fromEntries([...keys].map(([s, k]) => [s, toB64(k)])) };
+    return { session, config: this.o.config, roster: Object.fromEntries([...keys].map(([s, k]) => [s, toB64(k)])), ...(debias ? { debias } : {}) };
   }
 
   /**
@@ -146,11 +157,11 @@ export class SecureAggregator {
   };
 
   /**
-   * Runs the phases after the fit round `fit` and aggregates: returns the round's record
-   * and the next global model, or a record not accepted (the reason: too few sites at some
-   * phase, SecAggAbort) and null.
+   * Runs the phases after the fit round `fit` and aggregates: returns the round's record,
+   * the next global model and the summed debiasing figures, or a record not accepted (the
+   * reason: too few sites at some phase, SecAggAbort) and null.
    */
-  async aggregate(round: number, fit: RoundCollector, aggregation: Aggregation, strategy: Strategy, policy: AcceptancePolicy, runPhase: RunPhase): Promise<{ record: RoundRecord; next: Float32Array | null }> {
+  async aggregate(round: number, fit: RoundCollector, aggregation: Aggregation, strategy: Strategy, policy: AcceptancePolicy, runPhase: RunPhase): Promise<SecureRoundResult> {
     const failures = new Map<string, SiteFailure>(fit.failures);
     const note = (c: RoundCollector) => {
       for (const f of c.failures.values()) if (!failures.has(f.site)) failures.set(f.site, f);
@@ -202,7 +213,7 @@ export class SecureAggregator {
         next = aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]);
       }
       this.o.log.info('secure round aggregated', { round, included: included.length, dropped: result.dropped, threshold: a.plan.threshold });
-      return { record, next };
+      return { record, next, ...(a.debias ? { summed: debiasFromSum(a.debias, sums) } : {}) };
     } catch (e) {
       if (!(e instanceof SecAggAbort)) throw e;
       this.o.log.warn('secure round aborted', { round, reason: e.message });

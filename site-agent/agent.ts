@@ -253,8 +253,8 @@ export class SiteAgent {
       const dp = dpFromTaskConfig(task.config);
       const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
       if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length);
-      // Secure: only a key advertisement goes back now; the (privatized) update goes masked in a later phase.
-      if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation);
+      // Secure: only a key advertisement goes back now; the (privatized) update, health and counts go masked in a later phase.
+      if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, { health, patternCounts });
       return {
         meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, patternCounts, ...(health ? { health } : {}), weights: sent.length },
         weights: sent,

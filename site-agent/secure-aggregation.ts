@@ -5,8 +5,11 @@
  * phase sends them masked. Each later phase is one 'secagg' task answered from here.
  */
 import type { SigningKeyPair } from '../shared/crypto/keys.ts';
+import type { HealthSums } from '../shared/data/debias-health.ts';
+import type { PatternLabelCounts } from '../shared/data/patterns.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { EvalMetrics, ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
+import { debiasPartValues } from '../shared/secagg/debias-parts.ts';
 import { SecAggAbort, SecAggRefusal } from '../shared/secagg/errors.ts';
 import { weightedUpdate } from '../shared/secagg/layout.ts';
 import { RoundPlan } from '../shared/secagg/round-plan.ts';
@@ -49,15 +52,24 @@ export class SecureAggregationSite {
   /**
    * The answer to a secure fit task once trained: the key advertisement, with no weights,
    * no example count and no per-site metrics (trainMs stays: timing is visible anyway).
+   * A debiased round's health sums and pattern counts go into the same vector.
    */
-  fitResult(task: TaskMeta, base: ResultMeta, w: Float32Array, numExamples: number, train: Record<string, number>, evaluation: EvalMetrics | undefined): Answer {
+  fitResult(
+    task: TaskMeta,
+    base: ResultMeta,
+    w: Float32Array,
+    numExamples: number,
+    train: Record<string, number>,
+    evaluation: EvalMetrics | undefined,
+    debias: { health?: HealthSums; patternCounts?: PatternLabelCounts } = {},
+  ): Answer {
     return this.guard(base, () => {
       const parsed = secureFitTaskSchema.safeParse(task.secagg);
       if (!parsed.success) throw new SecAggRefusal(`secure fit task: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'malformed');
-      const { session, config, roster } = parsed.data;
+      const { session, config, roster, debias: parts } = parsed.data;
       if (roster[this.site] !== toB64(this.signing.publicKey)) throw new SecAggRefusal(`the roster does not carry ${this.site}'s enrolled signing key`, 'bad-signature');
       const plan = new RoundPlan(session, new Map(Object.entries(roster).map(([s, k]) => [s, new Uint8Array(Buffer.from(k, 'base64'))])), config);
-      const layout = secureFitLayout(w.length, plan.sites.length, config);
+      const layout = secureFitLayout(w.length, plan.sites.length, config, parts);
       const weighted = weightedUpdate(w, numExamples, config);
       const metricWeights: number[] = [];
       const metricSums: Record<string, number[]> = {};
@@ -69,7 +81,8 @@ export class SecureAggregationSite {
         metricWeights.push(ok ? weight : 0);
         metricSums[name] = [ok ? weight * value : 0];
       }
-      const { vector, clipped } = layout.encode({ ...weighted, metricWeights, ...metricSums });
+      const health = parts ? debiasPartValues(parts, debias.health, debias.patternCounts ?? {}) : {};
+      const { vector, clipped } = layout.encode({ ...weighted, metricWeights, ...metricSums, ...health });
       const clippedAny = Object.values(clipped).some((n) => n > 0);
       if (clippedAny) this.log.warn('secure aggregation clipped values to their bounds', { round: task.round, clipped });
       const agg = new SecAggSite(this.site, this.signing.secretKey, plan);

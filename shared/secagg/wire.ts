@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { secAggConfigSchema, type SecAggConfig } from './config.ts';
+import { debiasPartSpecs, secureDebiasSchema, type SecureDebias } from './debias-parts.ts';
 import { VectorLayout } from './layout.ts';
 import type { EncryptedShare, KeyAdvertisement, SurvivorSignature, UnmaskRequest, UnmaskResponse } from './messages.ts';
 
@@ -47,16 +48,18 @@ export const SECURE_METRICS = [
 
 /**
  * The fit vector: sum n_u w_u (weights clipped to clipBound, n capped at maxExamples),
- * sum n_u, then per metric sum weight and sum weight * value. The real parts' bound is
- * what one site can contribute, so the ring holds the sum of `maxSites` sites.
+ * sum n_u, then per metric sum weight and sum weight * value; a debiased round adds its
+ * health sums and pattern counts (debias-parts.ts). The real parts' bound is what one site
+ * can contribute, so the ring holds the sum of `maxSites` sites.
  */
-export function secureFitLayout(modelSize: number, maxSites: number, c: SecAggConfig): VectorLayout {
+export function secureFitLayout(modelSize: number, maxSites: number, c: SecAggConfig, debias?: SecureDebias): VectorLayout {
   return new VectorLayout(
     [
       { name: 'weightedUpdate', length: modelSize, kind: 'real', bound: c.clipBound * c.maxExamples },
       { name: 'numExamples', length: 1, kind: 'count', bound: c.maxExamples },
       { name: 'metricWeights', length: SECURE_METRICS.length, kind: 'count', bound: c.maxExamples },
       ...SECURE_METRICS.map((m) => ({ name: m.name, length: 1, kind: 'real' as const, bound: m.bound * c.maxExamples })),
+      ...(debias ? debiasPartSpecs(debias, c) : []),
     ],
     maxSites,
     c.fractionalBits,
@@ -72,6 +75,8 @@ export const secureFitTaskSchema = z
     session: z.string().min(1),
     config: secAggConfigSchema,
     roster: z.record(site, b64),
+    /** A debiased model's round: what its health and pattern-count parts list. */
+    debias: secureDebiasSchema.optional(),
   })
   .strict();
 export type SecureFitTask = z.output<typeof secureFitTaskSchema>;

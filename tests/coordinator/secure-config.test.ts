@@ -28,17 +28,22 @@ test('secureAggregation loads with its defaults; off, or absent, it is undefined
   assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, () => {})).secureAggregation, undefined);
 });
 
-test('secure aggregation with FedMedian, trimmed mean or the debiased model is refused with the reason', async (t) => {
+test('secure aggregation with FedMedian or trimmed mean is refused with the reason', async (t) => {
   const cases: [(d: Record<string, any>) => void, string][] = [
     [(d) => (logreg(d), (d.strategy = 'fedmedian')), "secureAggregation.enabled: cannot be true with strategy fedmedian: it needs each site's update, and secure aggregation reveals only their sum (use one of fedavg, fedprox, fedadam, fedyogi, fedadagrad)"],
     [(d) => (logreg(d), (d.strategy = { name: 'trimmed-mean', trimFraction: 0.2 })), 'secureAggregation.enabled: cannot be true with strategy trimmed-mean'],
-    [() => {}, 'secureAggregation.enabled: cannot be true with model debiased yet'],
     [(d) => (logreg(d), (d.limits = { maxUpdateNorm: 5 })), 'limits.maxUpdateNorm: cannot be set with secureAggregation.enabled'],
   ];
   for (const [edit, message] of cases) {
     const path = await coordinatorYaml(t, (d) => (edit(d), (d.secureAggregation = { enabled: true })));
     assert.throws(() => loadCoordinatorConfig(path), (e: Error) => e.message.startsWith(`${path}: ${message}`));
   }
+});
+
+test('secure aggregation goes with the debiased model (the provisioned default): its health is summed in the secure vector', async (t) => {
+  const cfg = loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.secureAggregation = { enabled: true })));
+  assert.equal(cfg.model.kind, 'debiased');
+  assert.deepEqual(cfg.secureAggregation, { minSites: 3, clipBound: 10, maxExamples: 100_000 });
 });
 
 test('bad secureAggregation fields name the field', async (t) => {

@@ -8,7 +8,8 @@ import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { SecureAggregator } from '../../coordinator/secure-round.ts';
 import { createStrategy } from '../../coordinator/strategy/registry.ts';
 import { ProtocolError } from '../../shared/errors.ts';
-import type { ResultMeta } from '../../shared/protocol/messages.ts';
+import type { ModelSpecMsg, ResultMeta } from '../../shared/protocol/messages.ts';
+import { DebiasMonitor } from '../../coordinator/debias-monitor.ts';
 import { SecureAggregationSite } from '../../site-agent/secure-aggregation.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { loadSchema } from '../../shared/data/schema.ts';
@@ -45,14 +46,14 @@ function dropsBefore(kind: string, t: SiteTransport): SiteTransport {
   };
 }
 
-function setup(o: { secure: boolean; drop?: Record<string, string> }) {
+function setup(o: { secure: boolean; drop?: Record<string, string>; model?: ModelSpecMsg }) {
   const coord = generateIdentity();
   const ids = Object.fromEntries(Object.keys(FILES).map((s) => [s, generateIdentity()]));
   const fed = createFederation(
     {
       federation: 'test',
       rounds: 1,
-      model: { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
+      model: o.model ?? { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
       strategy: createStrategy('fedavg'),
       schema,
       sites: Object.keys(FILES).map((name) => ({ name, signingPublicKey: ids[name]!.signing.publicKey })),
@@ -131,6 +132,78 @@ test('the coordinator receives only masked vectors, each unlike the site encodin
       assert.ok(same < m.length / 100, `${same} of ${m.length} coordinates equal a site's own encoding`);
     }
   assert.deepEqual(outcome.history[0]!.siteEvaluations, {}, 'no per-site evaluation reaches the coordinator in a secure round');
+});
+
+test('a debiased secure round: the plain round\'s health figures and AUROC, from the sum alone', { timeout: 180_000 }, async (t) => {
+  const model: ModelSpecMsg = { kind: 'debiased', raw: { localEpochs: 1, debiasing: { suspect: ['oldpeak', 'chol'], weighting: 'outcome' } }, seed: 1 };
+  const plain = await run({ secure: false, model });
+  const delivered: ResultMeta[] = [];
+  const deliver = SecureAggregator.prototype.deliver;
+  t.mock.method(SecureAggregator.prototype, 'deliver', function (this: SecureAggregator, ...a: Parameters<SecureAggregator['deliver']>) {
+    delivered.push(a[3]);
+    deliver.apply(this, a);
+  });
+  const sent: NonNullable<Parameters<SecureAggregationSite['fitResult']>[6]>[] = [];
+  const fitResult = SecureAggregationSite.prototype.fitResult;
+  t.mock.method(SecureAggregationSite.prototype, 'fitResult', function (this: SecureAggregationSite, ...a: Parameters<SecureAggregationSite['fitResult']>) {
+    sent.push(a[6]!);
+    return fitResult.apply(this, a);
+  });
+  // The health and count parts of each site's encoding, and of each masked vector the coordinator gets.
+  let span: [number, number] = [0, 0];
+  const encoded: Uint32Array[] = [];
+  const masked: Uint32Array[] = [];
+  const encode = VectorLayout.prototype.encode;
+  t.mock.method(VectorLayout.prototype, 'encode', function (this: VectorLayout, v: Record<string, ArrayLike<number>>) {
+    const out = encode.call(this, v);
+    span = [this.part('health.n').offset, this.length];
+    encoded.push(out.vector.slice(...span));
+    return out;
+  });
+  const receive = SecAggCoordinator.prototype.receiveMaskedInput;
+  t.mock.method(SecAggCoordinator.prototype, 'receiveMaskedInput', function (this: SecAggCoordinator, m: { site: string; masked: Uint32Array }) {
+    masked.push(m.masked.slice(...span));
+    receive.call(this, m);
+  });
+  const observed: Parameters<DebiasMonitor['observe']>[1][] = [];
+  const observe = DebiasMonitor.prototype.observe;
+  t.mock.method(DebiasMonitor.prototype, 'observe', function (this: DebiasMonitor, ...a: Parameters<DebiasMonitor['observe']>) {
+    observed.push(a[1]);
+    return observe.apply(this, a);
+  });
+  const secure = await run({ secure: true, model });
+  const [p, s] = [plain.history[0]!, secure.history[0]!];
+  assert.equal(s.accepted, true, s.reason);
+  const ph = p.health!;
+  const sh = s.health!;
+  assert.ok(Object.keys(ph.weightedAssociation).length > 0, 'the run flags readings, so their health is compared');
+  assert.deepEqual(Object.keys(sh.weightedAssociation), Object.keys(ph.weightedAssociation));
+  // Quantization: 4 sites at 12 fraction bits for the histograms, 5 for sum v^2 (docs/secagg.md); well within these.
+  const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: secure ${a}, plain ${b}`);
+  for (const f of Object.keys(ph.weightedAssociation)) {
+    close(sh.weightedAssociation[f]!, ph.weightedAssociation[f]!, 1e-4, `weightedAssociation.${f}`);
+    close(sh.reliance[f]!, ph.reliance[f]!, 1e-3, `reliance.${f}`);
+  }
+  close(sh.conflictingShare, ph.conflictingShare, 1e-4, 'conflictingShare');
+  close(sh.effectiveSampleSize, ph.effectiveSampleSize, 1e-4, 'effectiveSampleSize');
+  assert.equal(sh.priorDrift, ph.priorDrift, 'pattern counts are exact in the sum');
+  assert.equal(sh.tempered, ph.tempered);
+  close(s.metrics.eval_auroc!, p.metrics.eval_auroc!, 1e-4, 'eval_auroc');
+  assert.ok(maxGap(plain.globalModel, secure.globalModel) < 1e-4, `largest weight difference ${maxGap(plain.globalModel, secure.globalModel)}`);
+  // Per-site figures never reach the coordinator: its fit results carry none, and the monitor sees one sum.
+  assert.equal(sent.filter((x) => x.health !== undefined).length, 4, 'every site computed its health sums');
+  assert.equal(masked.length, 4);
+  for (const m of masked)
+    for (const e of encoded) assert.ok(m.reduce((n, v, i) => n + (v === e[i] ? 1 : 0), 0) < m.length / 10, 'a masked vector shows a site\'s health parts');
+  assert.ok(delivered.length > 0 && delivered.every((m) => m.health === undefined && m.patternCounts === undefined));
+  assert.equal(observed.length, 1);
+  assert.equal(observed[0]!.length, 1, 'the monitor is fed the one summed result');
+  const summed = observed[0]![0]!;
+  assert.equal(summed.health!.n, sent.reduce((a, x) => a + x.health!.n, 0));
+  // Counts are exact: each published pattern's summed cell is the sites' total.
+  assert.ok(Object.keys(summed.patternCounts!).length > 0);
+  for (const [pattern, cells] of Object.entries(summed.patternCounts!))
+    assert.deepEqual(cells, [0, 1].map((y) => sent.reduce((a, x) => a + (x.patternCounts?.[pattern]?.[y] ?? 0), 0)), pattern);
 });
 
 test('a site lost after sharing its keys is recovered: the model is the other three sites\' FedAvg', { timeout: 120_000 }, async () => {
