@@ -121,8 +121,8 @@ test('the coordinator receives only masked vectors, each unlike the site encodin
   let states: { roundsCompleted: number; rows?: number }[] = [];
   const outcome = await run({ secure: true }, (fed) => (states = fed.directory.states()));
   assert.equal(outcome.history[0]!.accepted, true);
-  // Stats round, fit round (its phases not counted apart), final evaluation; no row count: each site's n is only in the sum.
-  assert.deepEqual(states.map((s) => s.roundsCompleted), [3, 3, 3, 3]);
+  // Rounds done count training rounds only (the fit round, its phases not counted apart); no row count: each site's n is only in the sum.
+  assert.deepEqual(states.map((s) => s.roundsCompleted), [1, 1, 1, 1]);
   assert.ok(states.every((s) => s.rows === undefined));
   assert.equal(encoded.length, 4, 'each site encoded its update once');
   assert.equal(masked.length, 4, 'the coordinator got one masked vector per site');
