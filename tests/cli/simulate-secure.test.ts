@@ -6,21 +6,22 @@ import { runSimulation } from '../../cli/simulate.ts';
 import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { simOptions } from '../../eval/jobs.ts';
 import { InputError } from '../../shared/errors.ts';
+import type { DebiasHealth } from '../../shared/federation/debiasing-report.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
 
 const SITES = ['cleveland', 'hungary', 'switzerland', 'va'];
 
-const options = (secureAggregation: boolean, strategy = 'fedavg') =>
+const options = (secureAggregation: boolean, strategy = 'fedavg', model = 'logreg', modelSettings: Record<string, unknown> = { localEpochs: 1 }) =>
   simOptions({
     schema: HEART_SCHEMA,
     sites: SITES.map((name) => ({ name, path: HEART_FILES[name]! })),
-    model: 'logreg',
+    model,
     rounds: 2,
     seed: 3,
     strategy,
     secureAggregation,
-    modelSettings: { localEpochs: 1 },
+    modelSettings,
     // The plain round's relative update clipping needs each site's update; secure rounds have only
     // the sum (their bound is clipBound per weight), so it is off here for a like-for-like comparison.
     bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 1e9 },
@@ -45,6 +46,25 @@ test('a secure run ends at the plain run within quantization error, and says it 
     assert.equal(h.participants, SITES.length);
     // Federation means from the secure sums, as the plain run reports them.
     for (const k of ['train_loss', 'eval_auroc', 'eval_accuracy', 'eval_ece']) assert.ok(Math.abs(h.metrics[k]! - plain.results.history[i]!.metrics[k]!) < 1e-4, `${k}: ${h.metrics[k]} vs ${plain.results.history[i]!.metrics[k]}`);
+  }
+});
+
+test('--model debiased --secure-aggregation: the plain run\'s health figures and AUROC, round by round', { timeout: 180_000 }, async () => {
+  const settings = { localEpochs: 1, debiasing: { suspect: ['oldpeak'], weighting: 'outcome' } };
+  const plain = await runSimulation(options(false, 'fedavg', 'debiased', settings), silentLogger);
+  const secure = await runSimulation(options(true, 'fedavg', 'debiased', settings), silentLogger);
+  assert.equal(secure.results.complete, true, String(secure.results.problems));
+  for (const site of SITES) assert.ok(Math.abs(plain.results.sites[site]!.auroc - secure.results.sites[site]!.auroc) < 1e-3, site);
+  // The results file's `debiasing.health`: one entry per round.
+  const health = (r: typeof plain) => (r.results.debiasing as { health: DebiasHealth[] }).health;
+  assert.equal(health(secure).length, 2);
+  for (const [i, s] of health(secure).entries()) {
+    const p = health(plain)[i]!;
+    assert.deepEqual(Object.keys(s.weightedAssociation), ['oldpeak']);
+    for (const k of ['conflictingShare', 'effectiveSampleSize', 'priorDrift'] as const) assert.ok(Math.abs(s[k] - p[k]) < 1e-4, `round ${i + 1} ${k}: ${s[k]} vs ${p[k]}`);
+    assert.ok(Math.abs(s.weightedAssociation.oldpeak! - p.weightedAssociation.oldpeak!) < 1e-4, `round ${i + 1} weightedAssociation`);
+    assert.ok(Math.abs(s.reliance.oldpeak! - p.reliance.oldpeak!) < 1e-3, `round ${i + 1} reliance`);
+    assert.equal(s.tempered, p.tempered);
   }
 });
 
