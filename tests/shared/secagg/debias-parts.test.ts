@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EncodedData } from '../../../shared/data/encode.ts';
 import { healthSums, mergeHealthSums } from '../../../shared/data/debias-health.ts';
+import type { PatternLabelCounts } from '../../../shared/data/patterns.ts';
 import { addInto } from '../../../shared/secagg/fixed-point.ts';
 import { compileSecAggConfig } from '../../../shared/secagg/config.ts';
 import { debiasFromSum, debiasPartValues } from '../../../shared/secagg/debias-parts.ts';
@@ -34,7 +35,7 @@ test('the decoded sum of three sites\' parts is the plain merge of their health 
   const config = compileSecAggConfig({});
   const layout = secureFitLayout(2, 3, config, parts);
   const sites = [rows(120, 1), rows(300, 2), rows(45, 3)].map(({ d, w, s }) => healthSums(d, w, s, readings));
-  const counts = [{ '11': [70, 50] as [number, number], '10': [1, 0] as [number, number] }, { '11': [180, 120] as [number, number] }, { '11': [27, 18] as [number, number], '01': [3, 4] as [number, number] }];
+  const counts: PatternLabelCounts[] = [{ '11': [70, 50], '10': [1, 0] }, { '11': [180, 120] }, { '11': [27, 18], '01': [3, 4] }];
   const sum = new Uint32Array(layout.length);
   sites.forEach((h, i) => {
     const base = { weightedUpdate: [0, 0], numExamples: [0], metricWeights: [0, 0, 0, 0, 0, 0], 'train.loss': [0], 'eval.auroc': [0], 'eval.accuracy': [0], 'eval.balancedAccuracy': [0], 'eval.ece': [0], 'eval.loss': [0] };
