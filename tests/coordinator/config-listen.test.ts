@@ -1,22 +1,10 @@
 // listen.httpHost and listen.httpAllowedHosts: HTTP binds apart from gRPC, loopback unless allowed.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import YAML from 'yaml';
 import { loadCoordinatorConfig } from '../../coordinator/config.ts';
-import { provisionFederation } from '../../cli/provision.ts';
-import { assertInputError, federationYaml, tempDir } from '../cli/provision-helpers.ts';
+import { assertInputError } from '../cli/provision-helpers.ts';
+import { coordinatorYaml } from './coordinator-yaml.ts';
 
-async function coordinatorYaml(t: { after(fn: () => void): void }, edit: (doc: Record<string, any>) => void): Promise<string> {
-  const dir = tempDir(t);
-  const kits = await provisionFederation(federationYaml(dir), join(dir, 'kits'));
-  const path = join(kits.coordinatorKit, 'coordinator.yaml');
-  const doc = YAML.parse(readFileSync(path, 'utf8')) as Record<string, any>;
-  edit(doc);
-  writeFileSync(path, YAML.stringify(doc));
-  return path;
-}
 
 test('HTTP binds loopback by default, whatever gRPC binds', async (t) => {
   const cfg = loadCoordinatorConfig(await coordinatorYaml(t, (d) => Object.assign(d, { allowNonLoopback: true, listen: { ...d.listen, host: '0.0.0.0' } })));

@@ -1,17 +1,14 @@
 // coordinator.yaml is validated whole at start-up, the model section included, so a bad
 // nested setting stops the coordinator before anything listens or any site joins.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import YAML from 'yaml';
 import { loadCoordinatorConfig } from '../../coordinator/config.ts';
 import { startCoordinator } from '../../coordinator/main.ts';
-import { provisionFederation } from '../../cli/provision.ts';
 import { InputError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
-import { assertInputError, federationYaml, tempDir } from '../cli/provision-helpers.ts';
+import { assertInputError } from '../cli/provision-helpers.ts';
+import { coordinatorYaml } from './coordinator-yaml.ts';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -21,16 +18,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A provisioned coordinator.yaml with `edit` applied; returns its path. */
-async function coordinatorYaml(t: { after(fn: () => void): void }, edit: (doc: Record<string, any>) => void): Promise<string> {
-  const dir = tempDir(t);
-  const kits = await provisionFederation(federationYaml(dir), join(dir, 'kits'));
-  const path = join(kits.coordinatorKit, 'coordinator.yaml');
-  const doc = YAML.parse(readFileSync(path, 'utf8')) as Record<string, any>;
-  edit(doc);
-  writeFileSync(path, YAML.stringify(doc));
-  return path;
-}
 
 test('a provisioned coordinator.yaml loads, with the documented defaults', async (t) => {
   const cfg = loadCoordinatorConfig(await coordinatorYaml(t, () => {}));
