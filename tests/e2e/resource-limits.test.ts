@@ -58,13 +58,19 @@ test('idle sockets and streams are closed and bounded while a federation complet
       const { creds, options } = siteChannel(fed.grpcAddress, tls, 1 << 20);
       return new Client(fed.grpcAddress, creds, { ...options, 'grpc.use_local_subchannel_pool': 1, 'fedcausal.flood': i });
     });
+    const floodStart = Date.now();
     const flood = Promise.all(clients.map((c) => idleStreams(c, STREAMS_PER_CHANNEL)));
     const sites = SITES.map((s) => fed.startSite(s));
     const codes = (await flood).flat();
     const after = rssMiB(pid);
     for (const c of clients) c.close();
     assert.equal(codes.length, CHANNELS * STREAMS_PER_CHANNEL);
-    assert.ok(codes.every((c) => grpc.status[c] === 'DEADLINE_EXCEEDED'), `every idle stream closed by the server: ${[...new Set(codes.map((c) => grpc.status[c]))]}`);
+    // The server ends an idle stream at the frame deadline (DEADLINE_EXCEEDED), or closes its whole
+    // connection (UNAVAILABLE: over the connection limit while the sites join, or idle past 4 frame
+    // deadlines); either way long before the client's own 60 s deadline would have ended it.
+    const floodMs = Date.now() - floodStart;
+    assert.ok(codes.every((c) => c === grpc.status.DEADLINE_EXCEEDED || c === grpc.status.UNAVAILABLE), `every idle stream closed by the server: ${[...new Set(codes.map((c) => grpc.status[c]))]}`);
+    assert.ok(floodMs < 30_000, `the idle streams ended by the server within ${floodMs} ms, not by their own 60 s deadline`);
     t.diagnostic(`coordinator RSS ${before.toFixed(0)} MiB before the flood, ${after.toFixed(0)} MiB after ${codes.length} idle streams`);
     assert.ok(after - before < 64, `coordinator memory ${before.toFixed(0)} -> ${after.toFixed(0)} MiB`);
 
