@@ -19,6 +19,7 @@ import { calibrationSums } from '../../shared/metrics/calibration.ts';
 import { decodeFrame, encodeFrame } from '../../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, type EvalMetrics, type ResultMeta, type TaskMeta } from '../../shared/protocol/messages.ts';
 import { AsyncQueue } from '../../shared/transport/async-queue.ts';
+import { FEDCAUSAL_VERSION } from '../../shared/version.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
 import { FederationEndedBadly, SiteAgent } from '../../site-agent/agent.ts';
 import type { LocalData } from '../../site-agent/local-data.ts';
@@ -161,9 +162,9 @@ async function serve(tasks: WireMessage[], extra: Partial<ConstructorParameters<
 
 const end = (round: number, outcome: TaskMeta['outcome'] = 'complete') => task({ kind: 'end', round, message: `done after ${round}`, outcome });
 
-test('joins with a signed join carrying the protocol version and session; a complete end returns its message', async () => {
+test('joins with a signed join carrying the protocol version, session and software version; a complete end returns its message', async () => {
   const { joins, submitted, ended, agent: a, runner } = await serve([end(1)]);
-  assert.deepEqual(joins, [{ site: SITE, meta: { protocolVersion: PROTOCOL_VERSION, site: SITE, session: 'session-1' } }]);
+  assert.deepEqual(joins, [{ site: SITE, meta: { protocolVersion: PROTOCOL_VERSION, site: SITE, session: 'session-1', software: FEDCAUSAL_VERSION } }]);
   assert.equal(ended.error, undefined);
   assert.equal(ended.message, 'done after 1');
   assert.equal(a.joined, true);
