@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createFederation } from '../../coordinator/federation.ts';
-import { createStrategy } from '../../coordinator/strategy/registry.ts';
 import { sealPayload } from '../../shared/crypto/envelope.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { loadSchema } from '../../shared/data/schema.ts';
 import { loadSiteTable } from '../../shared/data/table.ts';
 import { ProtocolError } from '../../shared/errors.ts';
-import { silentLogger } from '../../shared/logger.ts';
 import { encodeFrame } from '../../shared/protocol/frame.ts';
-import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
-import { SiteAgent } from '../../site-agent/agent.ts';
 import { prepareLocalData } from '../../site-agent/local-data.ts';
 import { replaceUpdates, type Update } from '../e2e/helpers/tamper.ts';
+import { inProcessFederation } from './in-process-federation.ts';
 
 const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
 const schema = loadSchema(DIR + 'schema.json');
@@ -21,42 +17,17 @@ const FILES: Record<string, string> = { cleveland: 'processed.cleveland.data', h
 
 /** A federation of the three sites in one process; `wrap` lets a test tamper with one site's transport. */
 function setup(opts: { rounds: number; minSitesToAccept: number; wrap?: (site: string, t: SiteTransport) => SiteTransport }) {
-  const coord = generateIdentity();
-  const ids = Object.fromEntries(Object.keys(FILES).map((s) => [s, generateIdentity()]));
-  const fed = createFederation(
-    {
-      federation: 'test',
+  const sites = Object.fromEntries(Object.entries(FILES).map(([site, file]) => [site, prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 })]));
+  const s = inProcessFederation({
+    schema,
+    sites,
+    settings: {
       rounds: opts.rounds,
-      model: { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
-      strategy: createStrategy('fedavg'),
-      schema,
-      sites: Object.keys(FILES).map((name) => ({ name, signingPublicKey: ids[name]!.signing.publicKey })),
       quorum: { minSitesToStart: 3, minSitesToAccept: opts.minSitesToAccept, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
-      minCellCount: 5,
-      localBaseline: false,
-      identity: coord,
-      limits: { maxPayloadBytes: 1 << 26, maxChunkSize: 1 << 20, maxMessageAgeMs: 60_000 },
-      spool: 'memory',
     },
-    silentLogger,
-  );
-  const agents = Object.entries(FILES).map(([site, file]) => {
-    const base = inMemoryTransport(fed.service);
-    const transport = opts.wrap ? opts.wrap(site, base) : base;
-    const agent = new SiteAgent({
-      site,
-      federation: 'test',
-      schema,
-      data: prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 }),
-      identity: ids[site]!,
-      coordinator: { signingPublicKey: coord.signing.publicKey, boxPublicKey: coord.box.publicKey },
-      transport,
-      seed: 1,
-      log: silentLogger,
-    });
-    return { transport, done: agent.run().catch((e: Error) => `error: ${e.message}`) };
+    ...(opts.wrap ? { wrap: opts.wrap } : {}),
   });
-  return { fed, ids, coord, agents };
+  return { ...s, agents: s.agents.map((a) => ({ transport: a.transport, done: a.done.catch((e: Error) => `error: ${e.message}`) })) };
 }
 
 async function finish(s: ReturnType<typeof setup>) {

@@ -3,10 +3,8 @@
 // fails the round with the reason when too few are left.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createFederation } from '../../coordinator/federation.ts';
 import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { SecureAggregator } from '../../coordinator/secure-round.ts';
-import { createStrategy } from '../../coordinator/strategy/registry.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import type { ModelSpecMsg, ResultMeta } from '../../shared/protocol/messages.ts';
 import { DebiasMonitor } from '../../coordinator/debias-monitor.ts';
@@ -18,10 +16,9 @@ import { silentLogger } from '../../shared/logger.ts';
 import { compileSecAggConfig } from '../../shared/secagg/config.ts';
 import { SecAggCoordinator } from '../../shared/secagg/coordinator.ts';
 import { VectorLayout } from '../../shared/secagg/layout.ts';
-import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
-import { SiteAgent } from '../../site-agent/agent.ts';
 import { prepareLocalData } from '../../site-agent/local-data.ts';
+import { inProcessFederation } from './in-process-federation.ts';
 
 const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
 const schema = loadSchema(DIR + 'schema.json');
@@ -47,47 +44,24 @@ function dropsBefore(kind: string, t: SiteTransport): SiteTransport {
 }
 
 function setup(o: { secure: boolean; drop?: Record<string, string>; model?: ModelSpecMsg }) {
-  const coord = generateIdentity();
-  const ids = Object.fromEntries(Object.keys(FILES).map((s) => [s, generateIdentity()]));
-  const fed = createFederation(
-    {
-      federation: 'test',
-      rounds: 1,
+  const sites = Object.fromEntries(Object.entries(FILES).map(([site, file]) => [site, prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 })]));
+  const s = inProcessFederation({
+    schema,
+    sites,
+    settings: {
       model: o.model ?? { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
-      strategy: createStrategy('fedavg'),
-      schema,
-      sites: Object.keys(FILES).map((name) => ({ name, signingPublicKey: ids[name]!.signing.publicKey })),
       quorum: { minSitesToStart: 4, minSitesToAccept: 2, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
-      minCellCount: 5,
-      localBaseline: false,
-      identity: coord,
-      limits: { maxPayloadBytes: 1 << 26, maxChunkSize: 1 << 20, maxMessageAgeMs: 60_000 },
-      spool: 'memory',
       // Relative update clipping needs each site's update: off, so plain and secure aggregate alike.
       bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 1e9 },
       ...(o.secure ? { secureAggregation: compileSecAggConfig({}) } : {}),
     },
-    silentLogger,
-  );
-  const agents = Object.entries(FILES).map(([site, file]) => {
-    const base = inMemoryTransport(fed.service);
-    const drop = o.drop?.[site];
-    const transport = drop ? dropsBefore(drop, base) : base;
-    const agent = new SiteAgent({
-      site,
-      federation: 'test',
-      schema,
-      data: prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 }),
-      identity: ids[site]!,
-      coordinator: { signingPublicKey: coord.signing.publicKey, boxPublicKey: coord.box.publicKey },
-      transport,
-      seed: 1,
-      log: silentLogger,
-      trainYieldEveryMs: Infinity,
-    });
-    return { transport, done: agent.run().catch((e: Error) => `error: ${e.message}`) };
+    wrap: (site, base) => {
+      const drop = o.drop?.[site];
+      return drop ? dropsBefore(drop, base) : base;
+    },
+    trainYieldEveryMs: Infinity,
   });
-  return { fed, agents };
+  return { fed: s.fed, agents: s.agents.map((a) => ({ transport: a.transport, done: a.done.catch((e: Error) => `error: ${e.message}`) })) };
 }
 
 async function run(o: Parameters<typeof setup>[0], inspect?: (fed: ReturnType<typeof setup>['fed']) => void) {

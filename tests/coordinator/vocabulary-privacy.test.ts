@@ -7,16 +7,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildResults } from '../../cli/results.ts';
-import { createFederation } from '../../coordinator/federation.ts';
-import { createStrategy } from '../../coordinator/strategy/registry.ts';
-import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { compileSchema } from '../../shared/data/schema.ts';
 import { parseSiteTable } from '../../shared/data/table.ts';
 import type { Logger, LogFields } from '../../shared/logger.ts';
-import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
 import type { SiteTransport } from '../../shared/transport/types.ts';
-import { SiteAgent } from '../../site-agent/agent.ts';
 import { prepareLocalData } from '../../site-agent/local-data.ts';
+import { inProcessFederation } from './in-process-federation.ts';
 
 const RARE = 'Doe, Jane 1957-03-14';
 const SITES = ['north', 'south', 'east'];
@@ -42,28 +38,8 @@ function recordingLogger(lines: string[], base: LogFields = {}): Logger {
 }
 
 async function run(minCategoryCount: number | undefined) {
-  const coord = generateIdentity();
-  const ids = Object.fromEntries(SITES.map((s) => [s, generateIdentity()]));
   const logs: string[] = [];
   const log = recordingLogger(logs);
-  const fed = createFederation(
-    {
-      federation: 'vocab',
-      rounds: 1,
-      model: { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
-      strategy: createStrategy('fedavg'),
-      schema,
-      sites: SITES.map((name) => ({ name, signingPublicKey: ids[name]!.signing.publicKey })),
-      quorum: { minSitesToStart: 3, minSitesToAccept: 3, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
-      minCellCount: 5,
-      ...(minCategoryCount !== undefined ? { minCategoryCount } : {}),
-      localBaseline: false,
-      identity: coord,
-      limits: { maxPayloadBytes: 1 << 26, maxChunkSize: 1 << 20, maxMessageAgeMs: 60_000 },
-      spool: 'memory',
-    },
-    log,
-  );
   /** Per receiving site, the bytes of every task it got. */
   const received = new Map<string, Buffer[]>(SITES.map((s) => [s, []]));
   const tap = (site: string, t: SiteTransport): SiteTransport => ({
@@ -81,21 +57,15 @@ async function run(minCategoryCount: number | undefined) {
       return { welcome: sub.welcome, tasks };
     },
   });
-  const agents = SITES.map((site, k) => {
-    const transport = tap(site, inMemoryTransport(fed.service));
-    const table = parseSiteTable(schema, siteCsv(k, site === 'north' ? 3 : undefined), `${site}.csv`);
-    const agent = new SiteAgent({
-      site,
-      federation: 'vocab',
-      schema,
-      data: prepareLocalData(table, { testFraction: 0.3, seed: 1, minTrainingRows: 20 }),
-      identity: ids[site]!,
-      coordinator: { signingPublicKey: coord.signing.publicKey, boxPublicKey: coord.box.publicKey },
-      transport,
-      seed: 1,
-      log: log.child({ site }),
-    });
-    return { transport, done: agent.run() };
+  const sites = Object.fromEntries(
+    SITES.map((site, k) => [site, prepareLocalData(parseSiteTable(schema, siteCsv(k, site === 'north' ? 3 : undefined), `${site}.csv`), { testFraction: 0.3, seed: 1, minTrainingRows: 20 })]),
+  );
+  const { fed, agents } = inProcessFederation({
+    schema,
+    sites,
+    settings: { federation: 'vocab', ...(minCategoryCount !== undefined ? { minCategoryCount } : {}) },
+    wrap: tap,
+    log,
   });
   try {
     const outcome = await fed.loop.run();
