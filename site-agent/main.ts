@@ -28,8 +28,12 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
   return cap * (0.5 + 0.5 * random());
 }
 
-/** What grpc-js reports when the TLS handshake failed (either side refused the other's certificate). */
-const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Failed to connect \(/i;
+/**
+ * What grpc-js reports when the TLS handshake failed (either side refused the other's certificate).
+ * Under load the first report may be only the dropped socket (ECONNRESET, closed before HTTP/2):
+ * the port answered and then hung up, which a coordinator that is down never does.
+ */
+const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Failed to connect \(|ECONNRESET|Connection closed before|socket hang up/i;
 const TLS_HINT =
   'the coordinator refused this site\'s certificate, or its own could not be verified (TLS handshake failed): ' +
   'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s (re-provision if not)';
@@ -56,6 +60,7 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   // One per process: this process's own reconnects may replace its dead stream at once.
   const session = randomUUID();
   let refusedSince: number | undefined;
+  let tlsFailures = 0;
   // One agent for every connection: its model carries across reconnections (see SiteAgent.run).
   const agent = new SiteAgent({
     site: cfg.site,
@@ -108,7 +113,8 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
         }
         // A TLS handshake that failed also shows as UNAVAILABLE: say so plainly, it will not cure itself.
         const tlsProblem = err.code === 14 && TLS_FAILURE.test(err.message);
-        if (tlsProblem && (attempt === 1 || attempt % 10 === 0))
+        // The first TLS failure is said at once, whichever attempt it came on; then every 10th.
+        if (tlsProblem && (tlsFailures++ === 0 || attempt % 10 === 0))
           log.error(TLS_HINT, { address: cfg.coordinatorAddress, error: err.message });
         // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
         if (err.code !== 14 || Date.now() > deadline || signal?.aborted) {
@@ -116,7 +122,8 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
           if (err.code === 16) throw new Error(`the coordinator refused this site (${err.message}); check that this kit's tls/ files and identity.json are the ones provisioned for this federation, and that the site was not revoked`, { cause: e });
           throw e;
         }
-        if (!tlsProblem && (attempt === 1 || attempt % 10 === 0)) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress });
+        if (!tlsProblem && (attempt === 1 || attempt % 10 === 0))
+          log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: err.message });
         await new Promise((r) => setTimeout(r, reconnectDelayMs(attempt)));
       } finally {
         signal?.removeEventListener('abort', onAbort);
