@@ -10,7 +10,9 @@ import { FrameReader } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta } from '../shared/protocol/messages.ts';
 import { SECAGG_PHASE } from '../shared/secagg/wire.ts';
 
-const MASKED_INPUT_KIND = resultKind('secagg', SECAGG_PHASE.mask);
+/** The masked-input result of any secure sum: stage = phase + 10 x the statistics stage (0 for a fit round). */
+const SECAGG_RESULT = resultKind('secagg', 1).replace(/1$/, '');
+const isMaskedInput = (kind: string | undefined) => kind?.startsWith(SECAGG_RESULT) === true && Number(kind.slice(SECAGG_RESULT.length)) % 10 === SECAGG_PHASE.mask;
 import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
@@ -204,7 +206,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
         (m) => (meta = m as ResultMeta),
         (offset, values) => {
           // A masked secure-aggregation input is ring words, not floats (any bit pattern): secure-round.ts checks it.
-          if (exp?.kind !== MASKED_INPUT_KIND) for (let k = 0; k < values.length; k++)
+          if (!isMaskedInput(exp?.kind)) for (let k = 0; k < values.length; k++)
             if (!Number.isFinite(values[k]!)) throw new ProtocolError(`non-finite value ${values[k]} at parameter ${offset + k}`, 'malformed');
         },
       );

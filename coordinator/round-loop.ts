@@ -18,14 +18,17 @@ import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './coordinator-service.ts';
 import type { Readiness } from './readiness.ts';
-import { agreeStatistics } from './statistics-rounds.ts';
+import { agreeStatistics, plainStatistics, type RunStatsRound } from './statistics-rounds.ts';
+import { secureStatistics, type RunSecureStats } from './secure-statistics.ts';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
+import type { VectorLayout } from '../shared/secagg/layout.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
-import type { SecureAggregator } from './secure-round.ts';
+import type { RunPhase, SecureAggregator, SecureSum } from './secure-round.ts';
 import { checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { RejoinGrace } from './rejoin-grace.ts';
@@ -168,9 +171,11 @@ export class RoundLoop implements RoundGate {
       return;
     }
     // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
-    if (this.o.secure && (c.kind === 'fit' || c.kind === 'secagg')) this.o.secure.deliver(site, c.kind, c.stage, meta, replay);
+    const secure = this.o.secure?.owns(c.kind, c.stage) === true;
+    if (secure) this.o.secure!.deliver(site, c.kind, c.stage, meta, replay);
     else checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
-    if (c.kind === 'stats' && (c.stage ?? 1) === 1) this.siteRows.set(site, meta.numExamples);
+    // A secure statistics round tells no site's row count: its later counts are bounded inside the sums instead.
+    if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.siteRows.set(site, meta.numExamples);
     if (c.kind === 'fit' && !this.o.secure) {
       if (meta.weights !== this.modelSize)
         throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
@@ -303,7 +308,7 @@ export class RoundLoop implements RoundGate {
       this.held = undefined;
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
       const { record, next, summed } = o.secure
-        ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, (stage, sites, task) => (this.isStopped() ? Promise.resolve(undefined) : this.runRound('secagg', sites, { config: {}, stage, secagg: task })))
+        ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, this.runPhase)
         : { ...aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log), summed: undefined };
       if (this.isStopped()) break;
       if (next) global = next;
@@ -344,12 +349,28 @@ export class RoundLoop implements RoundGate {
   /** The statistics rounds (statistics-rounds.ts): feature scaling, vocabularies, the pattern prior and the debiasing decision. */
   private async agree(): Promise<FederationSetup> {
     this.setState('stats', 'statistics rounds');
-    const setup = await agreeStatistics(this.o, (stage, meta) => this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta }), {
+    const runStats: RunStatsRound = (stage, meta) => this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta });
+    const secure = this.o.secure;
+    const source = secure
+      ? secureStatistics({ ...this.o, config: secure.config, minCategoryCount: this.o.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT }, (stage, meta, layoutFor) => this.secureStats(secure, stage, meta, layoutFor), runStats)
+      : plainStatistics(this.o, runStats);
+    const setup = await agreeStatistics(this.o, source, {
       published: (prior, readiness) => ((this.prior = prior), (this.readiness = readiness)),
       decided: (report) => (this.decisionReport = report),
     });
     return { ...setup, siteRows: Object.fromEntries(this.siteRows) };
   }
+
+  /** One statistics stage as a secure sum: the stats task carries the session and roster, its results the key advertisements; then the four phases. */
+  private async secureStats(secure: SecureAggregator, stage: number, meta: Parameters<RunSecureStats>[1], layoutFor: (maxSites: number) => VectorLayout): Promise<SecureSum> {
+    const secagg = secure.statsTask(this.round, stage, this.o.trainingSites, layoutFor);
+    const c = await this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta, secagg });
+    if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
+    return secure.collect(c, this.runPhase);
+  }
+
+  /** A 'secagg' phase round; undefined once the run is stopping. */
+  private readonly runPhase: RunPhase = (stage, sites, task) => (this.isStopped() ? Promise.resolve(undefined) : this.runRound('secagg', sites, { config: {}, stage, secagg: task }));
 
   private restoreSetup(saved: SavedState): FederationSetup {
     const s = saved.setup as unknown as FederationSetup & { decisionReport?: DebiasingReport };

@@ -58,7 +58,22 @@ interface Active {
   layout: VectorLayout;
   coordinator: SecAggCoordinator;
   debias: SecureDebias | undefined;
+  /** The task whose results carry the key advertisements: a fit round (stage 0) or a statistics stage. */
+  kind: 'fit' | 'stats';
+  stage: number;
 }
+
+/** What a secure sum gives: the decoded totals, the sites in them, and who failed on the way. */
+export interface SecureSum {
+  /** The secure session the sum ran under. */
+  session: string;
+  sums: Record<string, Float64Array>;
+  included: string[];
+  failures: Map<string, SiteFailure>;
+}
+
+/** A 'secagg' task's stage: the phase, plus ten times the statistics stage it sums (0 for a fit round), so each has its own envelope kind. */
+export const secaggStage = (purposeStage: number, phase: number) => purposeStage * 10 + phase;
 
 /** What the round loop gets from a secure round: its record, the next model, and a debiased round's summed figures. */
 export interface SecureRoundResult {
@@ -81,6 +96,10 @@ export class SecureAggregator {
     },
   ) {}
 
+  get config(): SecAggConfig {
+    return this.o.config;
+  }
+
   get summary(): SecureAggregationReport {
     const c = this.o.config;
     return { enabled: true, ...this.last, minSites: c.minSites, clipBound: c.clipBound, maxExamples: c.maxExamples, ...(c.neighbours ? { neighbours: c.neighbours } : {}) };
@@ -88,8 +107,20 @@ export class SecureAggregator {
 
   /** What the fit task of `round` adds: its session, the settings, the invited sites' enrolled keys (and a debiased round's parts). */
   fitTask(round: number, sites: string[], modelSize: number, debias?: SecureDebias): SecureFitTask {
+    const task = this.open('fit', 0, round, sites, (maxSites) => secureFitLayout(modelSize, maxSites, this.o.config, debias), debias);
+    this.last = { threshold: this.active!.plan.threshold, fractionalBits: this.active!.layout.part('weightedUpdate').fractionalBits };
+    return { ...task, ...(debias ? { debias } : {}) };
+  }
+
+  /** What statistics stage `stage`'s task adds to make it a secure sum of `layoutFor`'s vector (stats-parts.ts). */
+  statsTask(round: number, stage: number, sites: string[], layoutFor: (maxSites: number) => VectorLayout): SecureFitTask {
+    return this.open('stats', stage, round, sites, layoutFor);
+  }
+
+  private open(kind: 'fit' | 'stats', stage: number, round: number, sites: string[], layoutFor: (maxSites: number) => VectorLayout, debias?: SecureDebias): SecureFitTask {
     // Fresh per attempt: a round a restarted coordinator runs again is another session, never a second use of the first one's.
-    const session = `${this.o.federation}/${round}/fit/${randomBytes(SESSION_NONCE_BYTES).toString('hex')}`;
+    const purpose = kind === 'fit' ? 'fit' : `stats-${stage}`;
+    const session = `${this.o.federation}/${round}/${purpose}/${randomBytes(SESSION_NONCE_BYTES).toString('hex')}`;
     const keys = new Map<string, Uint8Array>();
     for (const s of sites) {
       const k = this.o.signingKey(s);
@@ -97,10 +128,17 @@ export class SecureAggregator {
       keys.set(s, k);
     }
     const plan = new RoundPlan(session, keys, this.o.config);
-    const layout = secureFitLayout(modelSize, plan.sites.length, this.o.config, debias);
-    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length), debias };
-    this.last = { threshold: plan.threshold, fractionalBits: layout.part('weightedUpdate').fractionalBits };
-    return { session, config: this.o.config, roster: Object.fromEntries([...keys].map(([s, k]) => [s, toB64(k)])), ...(debias ? { debias } : {}) };
+    const layout = layoutFor(plan.sites.length);
+    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length), debias, kind, stage };
+    return { session, config: this.o.config, roster: Object.fromEntries([...keys].map(([s, k]) => [s, toB64(k)])) };
+  }
+
+  /** Whether a result of this kind and stage belongs to the open secure sum (its advertisement or one of its phases). */
+  owns(kind: string, stage: number | undefined): boolean {
+    const a = this.active;
+    if (!a) return false;
+    if (kind === 'secagg') return Math.floor((stage ?? 0) / 10) === a.stage;
+    return kind === a.kind && (stage ?? 0) === a.stage;
   }
 
   /**
@@ -109,9 +147,9 @@ export class SecureAggregator {
    * not a secure one (the plain bound applies).
    */
   maxResultPayload(kind: string, stage: number | undefined, metaBytes: number): number | undefined {
-    if (kind !== 'secagg' && kind !== 'fit') return undefined;
+    if (!this.owns(kind, stage)) return undefined;
     const a = this.active;
-    return 4 + metaBytes + (kind === 'secagg' && stage === SECAGG_PHASE.mask && a ? 4 * a.layout.length : 0);
+    return 4 + metaBytes + (kind === 'secagg' && (stage ?? 0) % 10 === SECAGG_PHASE.mask && a ? 4 * a.layout.length : 0);
   }
 
   /**
@@ -119,13 +157,13 @@ export class SecureAggregator {
    * arrives (a masked vector goes into the running sum, never kept). A refusal throws
    * ProtocolError: the endpoint refuses the message and the site fails this phase.
    */
-  deliver(site: string, kind: 'fit' | 'secagg', stage: number | undefined, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
+  deliver(site: string, kind: string, stage: number | undefined, meta: ResultMeta, replay: (on: (o: number, v: Float32Array) => void) => void): void {
     const a = this.active;
-    if (!a) throw new ProtocolError(`no secure round open for a result from "${site}"`, 'not-expected');
+    if (!a || !this.owns(kind, stage)) throw new ProtocolError(`no secure round open for a ${kind} result from "${site}"`, 'not-expected');
     const s = meta.secagg;
     if (!s) throw new ProtocolError(`a secure ${kind} result from "${site}" without its secagg field`, 'malformed');
     try {
-      const phase = kind === 'fit' ? 0 : (stage ?? -1);
+      const phase = kind === 'secagg' ? (stage ?? 0) % 10 : 0;
       const handle = this.phases[phase];
       if (!handle) throw new SecAggRefusal(`unknown secure aggregation phase ${String(stage)}`, 'malformed');
       handle(a, site, s, meta, replay);
@@ -138,7 +176,10 @@ export class SecureAggregator {
   /** Per phase (0: the fit result's advertisement, then the 'secagg' stages), how a site's answer is checked and folded in. */
   private readonly phases: Record<number, (a: Active, site: string, s: Record<string, unknown>, meta: ResultMeta, replay: Replay) => void> = {
     0: (a, site, s, meta) => {
-      if (meta.weights !== 0) throw new SecAggRefusal(`a secure fit result from ${site} carries ${meta.weights} plain weights`, 'malformed');
+      if (meta.weights !== 0) throw new SecAggRefusal(`a secure ${a.kind} result from ${site} carries ${meta.weights} plain weights`, 'malformed');
+      // The advertisement is all it may carry: a count or a sum beside it would be a site's own value in the clear.
+      const extra = (['featureStats', 'patternCounts', 'classMoments', 'cellCounts', 'health', 'evaluation'] as const).filter((f) => meta[f] !== undefined);
+      if (extra.length > 0 || meta.numExamples !== 0) throw new SecAggRefusal(`a secure ${a.kind} result from ${site} carries ${extra.length > 0 ? extra.join(', ') : 'an example count'} in the clear`, 'malformed');
       a.coordinator.receiveAdvertisement(own(site, advertFromWire(s.advert), 'a key advertisement'));
     },
     [SECAGG_PHASE.share]: (a, site, s) => {
@@ -162,12 +203,8 @@ export class SecureAggregator {
    * reason: too few sites at some phase, SecAggAbort) and null.
    */
   async aggregate(round: number, fit: RoundCollector, aggregation: Aggregation, strategy: Strategy, policy: AcceptancePolicy, runPhase: RunPhase): Promise<SecureRoundResult> {
-    const failures = new Map<string, SiteFailure>(fit.failures);
-    const note = (c: RoundCollector) => {
-      for (const f of c.failures.values()) if (!failures.has(f.site)) failures.set(f.site, f);
-    };
     const slowestTrainMs = Math.max(0, ...[...fit.results.values()].map((m) => m.metrics.trainMs ?? 0));
-    const base = (participants: string[]): RoundRecord => ({
+    const base = (participants: string[], failures: Map<string, SiteFailure>): RoundRecord => ({
       round,
       participants: participants.length,
       failures: failures.size,
@@ -178,12 +215,44 @@ export class SecureAggregator {
       siteEvaluations: {},
       durationMs: 0,
     });
-    const a = this.active;
-    if (!a) throw new Error(`secure round ${round}: no fit task was prepared`);
-    let included: string[] = [];
+    const debias = this.active?.debias;
+    const failures = new Map<string, SiteFailure>(fit.failures);
     try {
-      const phase = async (stage: number, sites: string[], task: Omit<SecAggTask, 'session'>) => {
-        const c = await runPhase(stage, sites, { session: a.plan.session, ...task });
+      const { sums, included } = await this.collect(fit, runPhase, failures);
+      const total = sums.numExamples![0]!;
+      const results: SiteResult[] = included.map((site) => ({ site, numExamples: 0, metrics: {} }));
+      const verdict = strategy.acceptFit(round, results, [...failures.values()], policy);
+      const record = { ...base(included, failures), accepted: verdict.accepted, ...(verdict.accepted ? {} : { reason: verdict.reason }), metrics: metricMeans(sums) };
+      let next: Float32Array | null = null;
+      if (verdict.accepted && total > 0) {
+        const w = sums.weightedUpdate!;
+        const mean = new Float32Array(w.length);
+        for (let i = 0; i < w.length; i++) mean[i] = w[i]! / total;
+        aggregation.add(SUM_SITE, total, 0, mean);
+        next = aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]);
+      }
+      return { record, next, ...(debias ? { summed: debiasFromSum(debias, sums) } : {}) };
+    } catch (e) {
+      if (!(e instanceof SecAggAbort)) throw e;
+      this.o.log.warn('secure round aborted', { round, reason: e.message });
+      return { record: { ...base([], failures), reason: e.message }, next: null };
+    }
+  }
+
+  /**
+   * Runs the four phases after the task whose results carried the advertisements (`first`)
+   * and decodes the sum. `failures` collects who failed on the way (a survivor whose input
+   * is in the sum is not one). Throws SecAggAbort below the threshold: no sum is released.
+   */
+  async collect(first: RoundCollector, runPhase: RunPhase, failures = new Map<string, SiteFailure>(first.failures)): Promise<SecureSum> {
+    const a = this.active;
+    if (!a) throw new Error(`secure ${first.kind} round ${first.round}: no secure task was prepared`);
+    const note = (c: RoundCollector) => {
+      for (const f of c.failures.values()) if (!failures.has(f.site)) failures.set(f.site, f);
+    };
+    try {
+      const phase = async (p: number, sites: string[], task: Omit<SecAggTask, 'session'>) => {
+        const c = await runPhase(secaggStage(a.stage, p), sites, { session: a.plan.session, ...task });
         if (!c) throw new SecAggAbort(`secure round ${a.plan.session} stopped: the coordinator is shutting down`);
         note(c);
       };
@@ -196,28 +265,10 @@ export class SecureAggregator {
       const request = a.coordinator.endConsistencyCheck();
       await phase(SECAGG_PHASE.unmask, request.survivors, { request: requestToWire(request) });
       const result = await a.coordinator.finish();
-      included = result.included;
       // A survivor that answered no later phase is still in the sum (its input is); it is not a failure of this round.
-      for (const s of included) failures.delete(s);
-      const sums = a.layout.decodeSum(result.sum);
-      const total = sums.numExamples![0]!;
-      const results: SiteResult[] = included.map((site) => ({ site, numExamples: 0, metrics: {} }));
-      const verdict = strategy.acceptFit(round, results, [...failures.values()], policy);
-      const record = { ...base(included), accepted: verdict.accepted, ...(verdict.accepted ? {} : { reason: verdict.reason }), metrics: metricMeans(sums) };
-      let next: Float32Array | null = null;
-      if (verdict.accepted && total > 0) {
-        const w = sums.weightedUpdate!;
-        const mean = new Float32Array(w.length);
-        for (let i = 0; i < w.length; i++) mean[i] = w[i]! / total;
-        aggregation.add(SUM_SITE, total, 0, mean);
-        next = aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]);
-      }
-      this.o.log.info('secure round aggregated', { round, included: included.length, dropped: result.dropped, threshold: a.plan.threshold });
-      return { record, next, ...(a.debias ? { summed: debiasFromSum(a.debias, sums) } : {}) };
-    } catch (e) {
-      if (!(e instanceof SecAggAbort)) throw e;
-      this.o.log.warn('secure round aborted', { round, reason: e.message });
-      return { record: { ...base(included), reason: e.message }, next: null };
+      for (const s of result.included) failures.delete(s);
+      this.o.log.info('secure sum decoded', { session: a.plan.session, included: result.included.length, dropped: result.dropped, threshold: a.plan.threshold });
+      return { session: a.plan.session, sums: a.layout.decodeSum(result.sum), included: result.included, failures };
     } finally {
       this.active = undefined;
     }

@@ -4,13 +4,15 @@
  * weights (cell counts). All from sums, never rows; the round loop runs the exchanges.
  */
 import { buildFeatureSpace } from '../shared/data/feature-space.ts';
-import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
-import type { PatternPrior } from '../shared/data/patterns.ts';
+import type { FeatureSpace } from '../shared/data/feature-space.ts';
+import type { CellCounts, OutcomeBalance } from '../shared/data/outcome-balance.ts';
+import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ModelSpecMsg, TaskMeta } from '../shared/protocol/messages.ts';
+import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import type { RoundCollector } from './collector.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
@@ -18,6 +20,7 @@ import { federationReadiness, type Readiness, type SiteStatistics } from './read
 import type { FederationSetup } from './round-outcome.ts';
 import type { Quorum } from './start-quorum.ts';
 import { acceptByQuorum } from './strategy/acceptance.ts';
+import type { SiteFailure } from './strategy/strategy.ts';
 
 export interface StatisticsOptions {
   federation: string;
@@ -40,21 +43,53 @@ export interface StatisticsProgress {
 }
 
 /** A statistics round has no model to keep: below the quorum the run cannot go on. */
-function requireQuorum(c: RoundCollector, what: string, quorum: Quorum): void {
-  const verdict = acceptByQuorum(c.results.size, [...c.failures.values()], quorum);
+export function requireQuorum(c: Pick<RoundCollector, 'results' | 'failures'> | { included: string[]; failures: Map<string, SiteFailure> }, what: string, quorum: Quorum): void {
+  const answered = 'included' in c ? c.included.length : c.results.size;
+  const verdict = acceptByQuorum(answered, [...c.failures.values()], quorum);
   if (!verdict.accepted) throw new Error(`${what}: ${verdict.reason}`);
 }
 
+/** Where the statistics come from: every site's sums, added here, or only their totals (secure-statistics.ts). */
+export interface StatisticsSource {
+  /** Stage 1: the federation's feature stats (categories counted) and (pattern, label) counts, and each site's where they are known. */
+  summary(): Promise<{ featureStats: FeatureStats; patternCounts: PatternLabelCounts; perSite: Map<string, SiteStatistics> }>;
+  /** Stage 2: class moments, one entry per site or one for their sum. */
+  moments(space: FeatureSpace): Promise<unknown[]>;
+  /** Stage 3: (cell, label) counts of the flagged readings, per site or summed. */
+  cells(space: FeatureSpace, features: string[], prior: PatternPrior): Promise<CellCounts[]>;
+}
+
+/** The plain statistics rounds: each site's sums reach the coordinator, which adds them. */
+export function plainStatistics(o: Pick<StatisticsOptions, 'quorum'>, runStats: RunStatsRound): StatisticsSource {
+  return {
+    async summary() {
+      const stats = await runStats(STATS_STAGE.summary, {});
+      requireQuorum(stats, 'statistics round', o.quorum);
+      const metas = [...stats.results.values()];
+      return {
+        featureStats: mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats)),
+        patternCounts: sumPatternCounts(metas.map((m) => m.patternCounts ?? {})),
+        perSite: new Map([...stats.results].map(([site, m]) => [site, { featureStats: m.featureStats, patternCounts: m.patternCounts ?? {} } as SiteStatistics])),
+      };
+    },
+    async moments(space) {
+      const m2 = await runStats(STATS_STAGE.moments, { featureSpace: space });
+      requireQuorum(m2, 'class-moment round', o.quorum);
+      return [...m2.results.values()].map((m) => m.classMoments);
+    },
+    async cells(space, features) {
+      const m3 = await runStats(STATS_STAGE.cells, { featureSpace: space, balanceFeatures: features });
+      requireQuorum(m3, 'outcome-balancing round', o.quorum);
+      return [...m3.results.values()].map((m) => m.cellCounts as CellCounts);
+    },
+  };
+}
+
 /** The setup the fit rounds train with (less siteRows, which the loop keeps as results arrive). */
-export async function agreeStatistics(o: StatisticsOptions, runStats: RunStatsRound, progress: StatisticsProgress): Promise<Omit<FederationSetup, 'siteRows'>> {
-  const stats = await runStats(1, {});
-  requireQuorum(stats, 'statistics round', o.quorum);
-  const metas = [...stats.results.values()];
-  const featureStats = mergeFeatureStats(metas.map((m) => m.featureStats as FeatureStats));
+export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSource, progress: StatisticsProgress): Promise<Omit<FederationSetup, 'siteRows'>> {
+  const { featureStats, patternCounts, perSite } = await source.summary();
   const space = buildFeatureSpace(o.schema, featureStats, { minCategoryCount: o.minCategoryCount });
-  const patternCounts = sumPatternCounts(metas.map((m) => m.patternCounts ?? {}));
   const prior = derivePrior(patternCounts, o.minCellCount, 1);
-  const perSite = new Map([...stats.results].map(([site, m]) => [site, { featureStats: m.featureStats, patternCounts: m.patternCounts ?? {} } as SiteStatistics]));
   const readiness = federationReadiness({ federation: o.federation, schema: o.schema, space, prior, featureStats, patternCounts }, perSite);
   progress.published(prior, readiness);
   o.log.info('pattern prior published', { version: prior.version, patterns: prior.patterns.length });
@@ -63,16 +98,12 @@ export async function agreeStatistics(o: StatisticsOptions, runStats: RunStatsRo
   let balance: OutcomeBalance | undefined;
   const debias = o.hooks.debias;
   if (debias) {
-    const m2 = await runStats(2, { featureSpace: space });
-    requireQuorum(m2, 'class-moment round', o.quorum);
-    const d = debias.decide(spec, space, [...m2.results.values()].map((m) => m.classMoments));
+    const d = debias.decide(spec, space, await source.moments(space));
     spec = d.spec;
     progress.decided(d.report);
     o.log.info('debiasing decision', { ...d.report });
     if (d.balanceFeatures.length > 0) {
-      const m3 = await runStats(3, { featureSpace: space, balanceFeatures: d.balanceFeatures });
-      requireQuorum(m3, 'outcome-balancing round', o.quorum);
-      const b = debias.fitBalance(spec, space, d.balanceFeatures, [...m3.results.values()].map((m) => m.cellCounts));
+      const b = debias.fitBalance(spec, space, d.balanceFeatures, await source.cells(space, d.balanceFeatures, prior));
       balance = b.balance;
       progress.decided({ ...d.report, balance: b.report });
       o.log.info('outcome weights published', { ...b.report });

@@ -18,12 +18,25 @@ import type { Logger } from '../shared/logger.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
-import { TaskMetaSchema } from '../shared/protocol/task-meta.ts';
+import { STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import { SECAGG_PHASE, SECAGG_PHASES } from '../shared/secagg/wire.ts';
+import { SecAggRefusal } from '../shared/secagg/errors.ts';
+import {
+  cellList,
+  cellsLayout,
+  cellsValues,
+  momentsLayout,
+  momentsValues,
+  proposeCandidates,
+  summaryLayout,
+  summaryValues,
+  vocabularyLayout,
+  vocabularyValues,
+} from '../shared/secagg/stats-parts.ts';
 import { SecureAggregationSite } from './secure-aggregation.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
@@ -32,7 +45,9 @@ export class FederationEndedBadly extends Error {
 }
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
-const TASK_KINDS = ['task-stats-1', 'task-stats-2', 'task-stats-3', 'task-fit', 'task-evaluate', 'task-end', ...SECAGG_PHASES.map((p) => `task-secagg-${SECAGG_PHASE[p]}`)];
+/** Secure sums: a fit round's phases (1-4) and each statistics stage's (10 x stage + phase). */
+const SECAGG_STAGES = [0, ...Object.values(STATS_STAGE).filter((s) => s !== STATS_STAGE.names)].flatMap((sum) => SECAGG_PHASES.map((p) => sum * 10 + SECAGG_PHASE[p]));
+const TASK_KINDS = [...Object.values(STATS_STAGE).map((s) => `task-stats-${s}`), 'task-fit', 'task-evaluate', 'task-end', ...SECAGG_STAGES.map((s) => `task-secagg-${s}`)];
 
 export interface CoordinatorKeys {
   signingPublicKey: Uint8Array;
@@ -203,11 +218,45 @@ export class SiteAgent {
     return this.encoded;
   }
 
+  /** A statistics stage as a secure sum (shared/secagg/stats-parts.ts): this site's sums laid out, kept, and only a key advertisement sent. */
+  private secureStats(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
+    const { data, schema } = this.opts;
+    const stats = () => computeFeatureStats(schema, data.train);
+    return this.secure.input(task, base, (t, maxSites) => {
+      switch (task.stage) {
+        case STATS_STAGE.summary:
+          return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
+        case STATS_STAGE.vocabulary: {
+          const candidates = task.vocabulary?.candidates ?? {};
+          return { layout: vocabularyLayout(schema, candidates, t.config, maxSites), values: vocabularyValues(schema, candidates, stats()) };
+        }
+        case STATS_STAGE.moments: {
+          const enc = this.encode(task.featureSpace!);
+          return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(computeClassMoments(enc.train)) };
+        }
+        case STATS_STAGE.cells: {
+          const enc = this.encode(task.featureSpace!);
+          const features = balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []);
+          const cells = cellList(schema.modalities.length, (task.prior?.patterns ?? []).map((p) => p.pattern), features);
+          return { layout: cellsLayout(cells, t.config, maxSites), values: cellsValues(cells, countCells(cellKeys(enc.train, features), enc.train.y)) };
+        }
+        default:
+          throw new SecAggRefusal(`no secure statistics stage ${String(task.stage)}`, 'malformed');
+      }
+    });
+  }
+
   private async handle(task: TaskMeta, weights: Float32Array): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
     const { data, schema, log } = this.opts;
     const base = { round: task.round, kind: task.kind, numExamples: data.train.values.length, metrics: {}, weights: 0 };
     if (task.kind === 'secagg') return this.secure.answer(task, { ...base, numExamples: 0 });
     if (task.kind === 'stats') {
+      if (task.secagg) return this.secureStats(task, base);
+      if (task.stage === STATS_STAGE.names) {
+        // Names only, of this site's values in buckets the federation's sketch filled past the minimum: no counts, no rows.
+        const v = task.vocabulary ?? {};
+        return { meta: { ...base, numExamples: 0, vocabCandidates: proposeCandidates(v.session ?? '', computeFeatureStats(schema, data.train), v.buckets ?? {}) } };
+      }
       if (task.stage === 2) {
         const enc = this.encode(task.featureSpace!);
         return { meta: { ...base, classMoments: computeClassMoments(enc.train) } };

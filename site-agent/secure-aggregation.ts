@@ -11,7 +11,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { EvalMetrics, ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
 import { debiasPartValues } from '../shared/secagg/debias-parts.ts';
 import { SecAggAbort, SecAggRefusal } from '../shared/secagg/errors.ts';
-import { weightedUpdate } from '../shared/secagg/layout.ts';
+import { weightedUpdate, type VectorLayout } from '../shared/secagg/layout.ts';
 import { RoundPlan } from '../shared/secagg/round-plan.ts';
 import { SecAggSite } from '../shared/secagg/site.ts';
 import {
@@ -25,6 +25,7 @@ import {
   SECURE_METRICS,
   secureFitLayout,
   secureFitTaskSchema,
+  type SecureFitTask,
   shareFromWire,
   shareToWire,
   signatureToWire,
@@ -63,32 +64,35 @@ export class SecureAggregationSite {
     evaluation: EvalMetrics | undefined,
     debias: { health?: HealthSums; patternCounts?: PatternLabelCounts } = {},
   ): Answer {
+    const metrics: Record<string, number> = train.trainMs === undefined ? {} : { trainMs: train.trainMs };
+    return this.input(task, { ...base, metrics }, (t, maxSites) => ({
+      layout: secureFitLayout(w.length, maxSites, t.config, t.debias),
+      values: {
+        ...weightedUpdate(w, numExamples, t.config),
+        ...metricParts(numExamples, train, evaluation, t.config.maxExamples),
+        ...(t.debias ? debiasPartValues(t.debias, debias.health, debias.patternCounts ?? {}) : {}),
+      },
+    }));
+  }
+
+  /**
+   * The answer to any task that opens a secure sum (a fit round, a statistics stage): the
+   * vector `build` lays out is encoded and kept; only the key advertisement goes back, with
+   * no example count and none of the values.
+   */
+  input(task: TaskMeta, base: ResultMeta, build: (t: SecureFitTask, maxSites: number) => { layout: VectorLayout; values: Record<string, ArrayLike<number>> }): Answer {
     return this.guard(base, () => {
       const parsed = secureFitTaskSchema.safeParse(task.secagg);
-      if (!parsed.success) throw new SecAggRefusal(`secure fit task: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'malformed');
-      const { session, config, roster, debias: parts } = parsed.data;
-      if (roster[this.site] !== toB64(this.signing.publicKey)) throw new SecAggRefusal(`the roster does not carry ${this.site}'s enrolled signing key`, 'bad-signature');
-      const plan = new RoundPlan(session, new Map(Object.entries(roster).map(([s, k]) => [s, new Uint8Array(Buffer.from(k, 'base64'))])), config);
-      const layout = secureFitLayout(w.length, plan.sites.length, config, parts);
-      const weighted = weightedUpdate(w, numExamples, config);
-      const metricWeights: number[] = [];
-      const metricSums: Record<string, number[]> = {};
-      for (const { name } of SECURE_METRICS) {
-        const [scope, key] = name.split('.') as [string, string];
-        const value = scope === 'train' ? train[key] : (evaluation as unknown as Record<string, number> | undefined)?.[key];
-        const weight = Math.min(scope === 'train' ? numExamples : (evaluation?.n ?? 0), config.maxExamples);
-        const ok = typeof value === 'number' && Number.isFinite(value) && weight > 0;
-        metricWeights.push(ok ? weight : 0);
-        metricSums[name] = [ok ? weight * value : 0];
-      }
-      const health = parts ? debiasPartValues(parts, debias.health, debias.patternCounts ?? {}) : {};
-      const { vector, clipped } = layout.encode({ ...weighted, metricWeights, ...metricSums, ...health });
-      const clippedAny = Object.values(clipped).some((n) => n > 0);
-      if (clippedAny) this.log.warn('secure aggregation clipped values to their bounds', { round: task.round, clipped });
+      if (!parsed.success) throw new SecAggRefusal(`secure ${task.kind} task: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'malformed');
+      const t = parsed.data;
+      if (t.roster[this.site] !== toB64(this.signing.publicKey)) throw new SecAggRefusal(`the roster does not carry ${this.site}'s enrolled signing key`, 'bad-signature');
+      const plan = new RoundPlan(t.session, new Map(Object.entries(t.roster).map(([s, k]) => [s, new Uint8Array(Buffer.from(k, 'base64'))])), t.config);
+      const { layout, values } = build(t, plan.sites.length);
+      const { vector, clipped } = layout.encode(values);
+      if (Object.values(clipped).some((n) => n > 0)) this.log.warn('secure aggregation clipped values to their bounds', { round: task.round, kind: task.kind, stage: task.stage, clipped });
       const agg = new SecAggSite(this.site, this.signing.secretKey, plan);
-      this.open = { session, agg, input: vector };
-      const metrics: Record<string, number> = train.trainMs === undefined ? {} : { trainMs: train.trainMs };
-      return { meta: { ...base, numExamples: 0, metrics, secagg: { advert: advertToWire(agg.advertise()) } } };
+      this.open = { session: t.session, agg, input: vector };
+      return { meta: { ...base, numExamples: 0, secagg: { advert: advertToWire(agg.advertise()) } } };
     });
   }
 
@@ -100,7 +104,8 @@ export class SecureAggregationSite {
       const t = parsed.data;
       const open = this.open;
       if (!open || open.session !== t.session) throw new SecAggRefusal(`no secure round ${t.session} is open at ${this.site}`, 'wrong-phase');
-      switch (task.stage) {
+      // The phase; the tens say which sum it belongs to (0 a fit round, else the statistics stage).
+      switch ((task.stage ?? 0) % 10) {
         case SECAGG_PHASE.share: {
           const m = await open.agg.shareKeys((t.adverts ?? []).map(advertFromWire));
           return { meta: { ...base, secagg: { shares: m.shares.map(shareToWire) } } };
@@ -147,4 +152,19 @@ export class SecureAggregationSite {
     if (!(e instanceof SecAggRefusal || e instanceof SecAggAbort)) this.open = undefined;
     return { meta: { ...base, numExamples: 0, metrics: {}, error: `secure aggregation ${reason}: ${message}` } };
   }
+}
+
+/** Each metric as (weight, weight x value), the weight capped at maxExamples; a value that is not finite adds (0, 0). */
+function metricParts(numExamples: number, train: Record<string, number>, evaluation: EvalMetrics | undefined, maxExamples: number): Record<string, number[]> {
+  const metricWeights: number[] = [];
+  const sums: Record<string, number[]> = {};
+  for (const { name } of SECURE_METRICS) {
+    const [scope, key] = name.split('.') as [string, string];
+    const value = scope === 'train' ? train[key] : (evaluation as unknown as Record<string, number> | undefined)?.[key];
+    const weight = Math.min(scope === 'train' ? numExamples : (evaluation?.n ?? 0), maxExamples);
+    const ok = typeof value === 'number' && Number.isFinite(value) && weight > 0;
+    metricWeights.push(ok ? weight : 0);
+    sums[name] = [ok ? weight * value : 0];
+  }
+  return { metricWeights, ...sums };
 }

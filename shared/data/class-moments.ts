@@ -32,8 +32,8 @@ export interface ClassMoments {
   classes: [ClassSums, ClassSums];
 }
 
-const PAIR_FIELDS = ['pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
-const COL_FIELDS = ['colCount', 'colSum', 'colSumSq'] as const;
+export const PAIR_FIELDS = ['pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
+export const COL_FIELDS = ['colCount', 'colSum', 'colSumSq'] as const;
 
 export function pairCountFor(dim: number): number {
   return (dim * (dim - 1)) / 2;

@@ -33,7 +33,7 @@ const SMOOTH = 1;
 export const SHRINK_ROWS = 10;
 /** Ridge on the additive model's levels (a prior of N(0, 1) on each log-odds level). */
 const RIDGE = 1e-3;
-const ABSENT = 'a';
+export const ABSENT = 'a';
 
 /** Which encoded columns make each flagged reading's bin. */
 export interface BalanceFeature {
@@ -51,7 +51,7 @@ export function balanceFeatures(space: FeatureSpace, names: readonly string[]): 
   });
 }
 
-function numericBin(v: number): number {
+export function numericBin(v: number): number {
   let b = 0;
   while (b < READING_BIN_EDGES.length && v >= READING_BIN_EDGES[b]!) b++;
   return b;

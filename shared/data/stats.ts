@@ -10,6 +10,11 @@ export interface FeatureStats {
   n: number;
   numeric: Record<string, { count: number; sum: number; sumSq: number }>;
   categories: Record<string, Record<string, number>>;
+  /**
+   * Per categorical feature, observed rows whose value is not named in `categories`: a
+   * secure run counts only candidate values (secagg/stats-parts.ts); these fold into "other".
+   */
+  uncounted?: Record<string, number>;
 }
 
 /** No measurement a hospital records is this large; a bigger |value| is a data error wherever it appears. */

@@ -54,7 +54,7 @@ export function agreeVocabularies(schema: Schema, stats: FeatureStats, minCount:
     }
     const counts = stats.categories[f] ?? {};
     const values: string[] = [];
-    let folded = 0;
+    let folded = stats.uncounted?.[f] ?? 0;
     for (const [v, k] of Object.entries(counts)) {
       if (k >= minCount) values.push(v);
       else folded += k;

@@ -46,6 +46,8 @@ export interface ResultMeta {
   featureStats?: FeatureStats;
   patternCounts?: PatternLabelCounts;
   classMoments?: unknown;
+  /** Secure statistics, stage 4: per feature, this site's values that fall in a heavy sketch bucket (names only, no counts). */
+  vocabCandidates?: Record<string, string[]>;
   /** Stage 3: counts of (cell, label) over the training rows. */
   cellCounts?: CellCounts;
   /** Final evaluation: calibration sums over the held-out rows (shared/metrics/calibration.ts). */

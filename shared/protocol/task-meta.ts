@@ -45,6 +45,9 @@ const PatternPriorSchema = z.object({
 /** Checked in full where it is used (validateOutcomeBalance), with its own messages. */
 const OutcomeBalanceSchema = z.custom<OutcomeBalance>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object');
 
+/** The statistics stages (a task's `stage` when its kind is 'stats'). */
+export const STATS_STAGE = { summary: 1, moments: 2, cells: 3, names: 4, vocabulary: 5 } as const;
+
 export const TaskKindSchema = z.enum(['stats', 'fit', 'evaluate', 'end', 'secagg']);
 
 export const TaskMetaSchema = z
@@ -57,8 +60,20 @@ export const TaskMetaSchema = z
     featureSpace: FeatureSpaceSchema.optional(),
     prior: PatternPriorSchema.optional(),
     model: ModelSpecSchema.optional(),
-    /** stats stage: 1 = feature stats and pattern counts, 2 = class moments (needs the feature space), 3 = (cell, label) counts of the flagged readings. */
-    stage: z.number().int().min(1).max(4).optional(),
+    /**
+     * stats stage (STATS_STAGE): 1 = feature stats and pattern counts, 2 = class moments (needs the feature space), 3 = (cell, label)
+     * counts of the flagged readings, 4 and 5 = a secure run's vocabulary (names in heavy buckets, then their exact counts).
+     * A 'secagg' task's stage is its phase plus ten times the statistics stage it sums (0 for a fit round).
+     */
+    stage: z.number().int().min(1).max(99).optional(),
+    /** Secure statistics, stages 4 and 5: the stage-1 session and heavy sketch buckets, then the candidate values to count. */
+    vocabulary: z
+      .object({
+        session: z.string().optional(),
+        buckets: z.record(z.string(), z.array(count)).optional(),
+        candidates: z.record(z.string(), z.array(z.string())).optional(),
+      })
+      .optional(),
     /** Secure aggregation (shared/secagg/wire.ts): on a fit task, the round's session, settings and roster; on a 'secagg' task (stage = phase), that phase's input. */
     secagg: z.record(z.string(), z.unknown()).optional(),
     /** Stage 3: the flagged readings whose bins make a cell. */
@@ -81,11 +96,14 @@ export const TaskMetaSchema = z
     } else if (t.kind === 'secagg') {
       if (t.stage === undefined) ctx.addIssue({ code: 'custom', path: ['stage'], message: 'required in a secagg task (its phase)' });
       if (t.secagg === undefined) ctx.addIssue({ code: 'custom', path: ['secagg'], message: 'required in a secagg task' });
-    } else if (t.kind === 'stats' && (t.stage ?? 1) > 3) {
-      ctx.addIssue({ code: 'custom', path: ['stage'], message: 'a stats task has stages 1 to 3' });
-    } else if (t.kind === 'stats' && (t.stage ?? 1) >= 2) {
-      need('featureSpace', `in a stats task of stage ${t.stage}`);
-      if (t.stage === 3) need('balanceFeatures', 'in a stats task of stage 3');
+    } else if (t.kind === 'stats') {
+      const stage = t.stage ?? STATS_STAGE.summary;
+      const last = Math.max(...Object.values(STATS_STAGE));
+      if (stage > last) ctx.addIssue({ code: 'custom', path: ['stage'], message: `a stats task has stages 1 to ${last}` });
+      if (stage === STATS_STAGE.moments || stage === STATS_STAGE.cells) need('featureSpace', `in a stats task of stage ${stage}`);
+      if (stage === STATS_STAGE.cells) need('balanceFeatures', `in a stats task of stage ${stage}`);
+      if (stage === STATS_STAGE.names || stage === STATS_STAGE.vocabulary)
+        if (t.vocabulary === undefined) ctx.addIssue({ code: 'custom', path: ['vocabulary'], message: `required in a stats task of stage ${stage}` });
     }
   });
 

@@ -6,15 +6,20 @@
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { decodeInto, encodeInto, fractionalBitsFor, quantizationErrorBound } from './fixed-point.ts';
+import { decodeWide, encodeWide, limbsFor, WIDE_FRACTIONAL_BITS, WIDE_MAX_SITES } from './wide.ts';
 
-/** 'real': clipped and quantized; 'integer': exact, in [-bound, bound]; 'count': exact, in [0, bound]. */
-export type PartKind = 'real' | 'integer' | 'count';
+/**
+ * 'real': clipped and quantized; 'integer': exact, in [-bound, bound]; 'count': exact, in
+ * [0, bound]; 'wide': a real too large for one ring word, quantized at WIDE_FRACTIONAL_BITS
+ * and split into 16-bit limbs (wide.ts), each coordinate taking as many words as its bound needs.
+ */
+export type PartKind = 'real' | 'integer' | 'count' | 'wide';
 
 const partSchema = z
   .object({
     name: z.string().min(1),
     length: z.number().int().min(0),
-    kind: z.enum(['real', 'integer', 'count']),
+    kind: z.enum(['real', 'integer', 'count', 'wide']),
     /** Largest magnitude one site may contribute per coordinate; larger values are clipped. */
     bound: z.number().positive(),
   })
@@ -26,6 +31,8 @@ export interface Part extends PartSpec {
   offset: number;
   fractionalBits: number;
   scale: number;
+  /** Ring words per coordinate: 1, or a wide part's limbs. */
+  limbs: number;
 }
 
 export interface Encoded {
@@ -51,6 +58,14 @@ export class VectorLayout {
     this.byName = new Map();
     for (const s of parsed.data) {
       if (this.byName.has(s.name)) throw new InputError(`vector layout: part "${s.name}" appears twice`);
+      if (s.kind === 'wide') {
+        if (maxSites > WIDE_MAX_SITES) throw new InputError(`vector layout: part "${s.name}": wide parts hold at most ${WIDE_MAX_SITES} sites, got ${maxSites}`);
+        const limbs = limbsFor(s.bound, maxSites);
+        const part: Part = { ...s, offset, fractionalBits: WIDE_FRACTIONAL_BITS, scale: 2 ** WIDE_FRACTIONAL_BITS, limbs };
+        this.byName.set(s.name, part);
+        offset += s.length * limbs;
+        continue;
+      }
       const fits = fractionalBitsFor(s.bound, maxSites);
       if (fits < 0) throw new InputError(`vector layout: part "${s.name}": ${maxSites} sites x bound ${s.bound} overflows the 32-bit ring`);
       if (s.kind !== 'real' && !Number.isInteger(s.bound)) throw new InputError(`vector layout: part "${s.name}": an integer bound is needed for kind ${s.kind}`);
@@ -59,7 +74,7 @@ export class VectorLayout {
         f = fractionalBits ?? fits;
         if (f > fits) throw new InputError(`vector layout: part "${s.name}": ${f} fraction bits overflow the ring for ${maxSites} sites x bound ${s.bound} (at most ${fits})`);
       }
-      const part: Part = { ...s, offset, fractionalBits: f, scale: 2 ** f };
+      const part: Part = { ...s, offset, fractionalBits: f, scale: 2 ** f, limbs: 1 };
       this.byName.set(s.name, part);
       offset += s.length;
     }
@@ -82,6 +97,10 @@ export class VectorLayout {
       if (!v) throw new InputError(`vector layout: part "${p.name}" is missing`);
       if (v.length !== p.length) throw new InputError(`vector layout: part "${p.name}" has ${v.length} values, expected ${p.length}`);
       const min = p.kind === 'count' ? 0 : -p.bound;
+      if (p.kind === 'wide') {
+        clipped[p.name] = encodeWideInto(v, vector, p, p.name);
+        continue;
+      }
       clipped[p.name] = encodeInto(v, vector, p.offset, { min, max: p.bound, scale: p.scale, integer: p.kind !== 'real' }, p.name);
     }
     for (const name of Object.keys(values)) this.part(name); // an unknown part is a caller bug, not something to drop
@@ -92,7 +111,15 @@ export class VectorLayout {
   decodeSum(sum: Uint32Array): Record<string, Float64Array> {
     if (sum.length !== this.length) throw new InputError(`vector layout: sum has ${sum.length} values, expected ${this.length}`);
     const out: Record<string, Float64Array> = {};
-    for (const p of this.parts) out[p.name] = decodeInto(sum, p.offset, p.length, p.scale);
+    for (const p of this.parts) {
+      if (p.kind !== 'wide') {
+        out[p.name] = decodeInto(sum, p.offset, p.length, p.scale);
+        continue;
+      }
+      const v = new Float64Array(p.length);
+      for (let i = 0; i < p.length; i++) v[i] = decodeWide(sum, p.offset + i * p.limbs, p.limbs, p.fractionalBits);
+      out[p.name] = v;
+    }
     return out;
   }
 
@@ -100,6 +127,21 @@ export class VectorLayout {
   errorBound(name: string, sites = this.maxSites): number {
     return quantizationErrorBound(sites, this.part(name).fractionalBits);
   }
+}
+
+/** A wide part's values clipped to its bound and split into limbs; NaN and infinities throw, as in encodeInto. */
+function encodeWideInto(src: ArrayLike<number>, out: Uint32Array, p: Part, what: string): number {
+  let clipped = 0;
+  for (let i = 0; i < src.length; i++) {
+    let x = src[i]!;
+    if (!Number.isFinite(x)) throw new RangeError(`${what}[${i}] is ${x}, not a finite number`);
+    if (Math.abs(x) > p.bound) {
+      x = Math.sign(x) * p.bound;
+      clipped++;
+    }
+    encodeWide(x, p.limbs, p.fractionalBits, out, p.offset + i * p.limbs);
+  }
+  return clipped;
 }
 
 /**

@@ -82,9 +82,11 @@ test('the coordinator receives only masked vectors, each unlike the site encodin
   const encoded: Uint32Array[] = [];
   const masked: Uint32Array[] = [];
   const encode = VectorLayout.prototype.encode;
+  let fitEncodings = 0;
   t.mock.method(VectorLayout.prototype, 'encode', function (this: VectorLayout, v: Record<string, ArrayLike<number>>) {
     const out = encode.call(this, v);
     encoded.push(Uint32Array.from(out.vector));
+    if (this.parts.some((p) => p.name === 'weightedUpdate')) fitEncodings++;
     return out;
   });
   const receive = SecAggCoordinator.prototype.receiveMaskedInput;
@@ -98,10 +100,12 @@ test('the coordinator receives only masked vectors, each unlike the site encodin
   // Rounds done count training rounds only (the fit round, its phases not counted apart); no row count: each site's n is only in the sum.
   assert.deepEqual(states.map((s) => s.roundsCompleted), [1, 1, 1, 1]);
   assert.ok(states.every((s) => s.rows === undefined));
-  assert.equal(encoded.length, 4, 'each site encoded its update once');
-  assert.equal(masked.length, 4, 'the coordinator got one masked vector per site');
+  assert.equal(fitEncodings, 4, 'each site encoded its update once');
+  // Three secure sums: the statistics summary, the vocabulary count (heart-disease categories are undeclared), the fit round.
+  assert.equal(encoded.length, 12, 'each site encoded one vector per secure sum');
+  assert.equal(masked.length, 12, 'the coordinator got one masked vector per site and sum');
   for (const m of masked)
-    for (const e of encoded) {
+    for (const e of encoded.filter((x) => x.length === m.length)) {
       const same = m.reduce((n, v, i) => n + (v === e[i] ? 1 : 0), 0);
       assert.ok(same < m.length / 100, `${same} of ${m.length} coordinates equal a site's own encoding`);
     }
@@ -128,15 +132,19 @@ test('a debiased secure round: the plain round\'s health figures and AUROC, from
   const encoded: Uint32Array[] = [];
   const masked: Uint32Array[] = [];
   const encode = VectorLayout.prototype.encode;
+  // Only the fit rounds' vectors (the statistics sums have no health parts).
+  let fitLength = -1;
   t.mock.method(VectorLayout.prototype, 'encode', function (this: VectorLayout, v: Record<string, ArrayLike<number>>) {
     const out = encode.call(this, v);
+    if (!this.parts.some((p) => p.name === 'health.n')) return out;
     span = [this.part('health.n').offset, this.length];
+    fitLength = this.length;
     encoded.push(out.vector.slice(...span));
     return out;
   });
   const receive = SecAggCoordinator.prototype.receiveMaskedInput;
   t.mock.method(SecAggCoordinator.prototype, 'receiveMaskedInput', function (this: SecAggCoordinator, m: { site: string; masked: Uint32Array }) {
-    masked.push(m.masked.slice(...span));
+    if (m.masked.length === fitLength) masked.push(m.masked.slice(...span));
     receive.call(this, m);
   });
   const observed: Parameters<DebiasMonitor['observe']>[1][] = [];

@@ -1,0 +1,105 @@
+/**
+ * The statistics rounds under secure aggregation (docs/secagg.md, "Statistics rounds"):
+ * every count and sum a site contributes reaches the coordinator only inside a secure sum.
+ * Stage 1 sums rows, (pattern, label) counts, numeric sums and a hashed sketch of the
+ * undeclared category values; the vocabulary is agreed by a thresholded count (sites name
+ * their values in buckets that reach the minimum, then those names are counted exactly in
+ * a second secure sum); stages 2 and 3 sum class moments and cell counts. No per-site
+ * readiness: no site's sums are known here (a hospital runs `site check` itself).
+ */
+import type { PatternPrior } from '../shared/data/patterns.ts';
+import { balanceFeatures } from '../shared/data/outcome-balance.ts';
+import type { Schema } from '../shared/data/schema.ts';
+import type { SecAggConfig } from '../shared/secagg/config.ts';
+import type { VectorLayout } from '../shared/secagg/layout.ts';
+import {
+  cellList,
+  cellsFromSum,
+  cellsLayout,
+  heavyBuckets,
+  momentsFromSum,
+  momentsLayout,
+  sketchBucket,
+  summaryFromSum,
+  summaryLayout,
+  undeclaredFeatures,
+  vocabularyFromSum,
+  vocabularyLayout,
+} from '../shared/secagg/stats-parts.ts';
+import type { TaskMeta } from '../shared/protocol/messages.ts';
+import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
+import type { RoundCollector } from './collector.ts';
+import type { SecureSum } from './secure-round.ts';
+import { requireQuorum, type RunStatsRound, type StatisticsSource } from './statistics-rounds.ts';
+import type { Quorum } from './start-quorum.ts';
+
+/** Longest category value a site may propose (a schema's values are short codes; free text beyond this is not a category). */
+const MAX_CANDIDATE_CHARS = 200;
+
+type StatsMeta = Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights' | 'config' | 'stage'>;
+
+/** Runs statistics stage `stage` as a secure sum of `layoutFor`'s vector (round-loop.ts: a stats task with a secagg session, then its four phases). */
+export type RunSecureStats = (stage: number, meta: StatsMeta, layoutFor: (maxSites: number) => VectorLayout) => Promise<SecureSum>;
+
+export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quorum: Quorum; minCategoryCount: number }, sum: RunSecureStats, runStats: RunStatsRound): StatisticsSource {
+  const { schema, config } = o;
+  return {
+    async summary() {
+      const s1 = await sum(STATS_STAGE.summary, {}, (n) => summaryLayout(schema, config, n));
+      requireQuorum(s1, 'statistics round', o.quorum);
+      const summary = summaryFromSum(schema, s1.sums);
+      const featureStats = { ...summary.featureStats };
+      if (undeclaredFeatures(schema).length > 0) {
+        // The sketch was keyed by stage 1's session: sites need it to say which of their values fall in a heavy bucket.
+        const session = sessionOf(s1);
+        const buckets = heavyBuckets(summary.sketch, o.minCategoryCount);
+        const names = await runStats(STATS_STAGE.names, { vocabulary: { session, buckets } });
+        requireQuorum(names, 'vocabulary names round', o.quorum);
+        const candidates = candidatesFrom(names, buckets, session);
+        const s5 = await sum(STATS_STAGE.vocabulary, { vocabulary: { candidates } }, (n) => vocabularyLayout(schema, candidates, config, n));
+        requireQuorum(s5, 'vocabulary count round', o.quorum);
+        Object.assign(featureStats, vocabularyFromSum(schema, candidates, s5.sums));
+      }
+      return { featureStats, patternCounts: summary.patternCounts, perSite: new Map() };
+    },
+    async moments(space) {
+      const dim = space.columns.length;
+      const s2 = await sum(STATS_STAGE.moments, { featureSpace: space }, (n) => momentsLayout(dim, config, n));
+      requireQuorum(s2, 'class-moment round', o.quorum);
+      return [momentsFromSum(dim, s2.sums)];
+    },
+    async cells(space, features, prior: PatternPrior) {
+      const cells = cellList(schema.modalities.length, prior.patterns.map((p) => p.pattern), balanceFeatures(space, features));
+      const s3 = await sum(STATS_STAGE.cells, { featureSpace: space, balanceFeatures: features, prior }, (n) => cellsLayout(cells, config, n));
+      requireQuorum(s3, 'outcome-balancing round', o.quorum);
+      return [cellsFromSum(cells, s3.sums)];
+    },
+  };
+}
+
+/** The session string a secure sum ran under (the sketch's hash key). */
+function sessionOf(s: SecureSum): string {
+  if (!s.session) throw new Error('secure statistics: the summary sum carries no session');
+  return s.session;
+}
+
+/**
+ * The union of the sites' proposals, each checked: a known feature, a short string, in a
+ * heavy bucket (anything else is dropped: a site cannot add a value no count supports).
+ */
+function candidatesFrom(c: RoundCollector, buckets: Record<string, number[]>, session: string): Record<string, string[]> {
+  const out: Record<string, Set<string>> = Object.fromEntries(Object.keys(buckets).map((f) => [f, new Set<string>()]));
+  for (const meta of c.results.values()) {
+    const proposed: unknown = meta.vocabCandidates ?? {};
+    // A malformed proposal adds nothing: the values it would have named fold into "other".
+    if (typeof proposed !== 'object' || proposed === null || Array.isArray(proposed)) continue;
+    for (const [f, values] of Object.entries(proposed)) {
+      const heavy = buckets[f];
+      if (!heavy || !Array.isArray(values)) continue;
+      const allowed = new Set(heavy);
+      for (const v of values)
+        if (typeof v === 'string' && v.length <= MAX_CANDIDATE_CHARS && allowed.has(sketchBucket(session, f, v))) out[f]!.add(v);
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([f, s]) => [f, [...s].sort()]));
+}

@@ -1,0 +1,249 @@
+/**
+ * The statistics rounds as secure sums (docs/secagg.md, "Statistics rounds"): each stage's
+ * sums laid out as one fixed vector both sides build from what they already share (the
+ * schema, the published feature space and prior), so the coordinator decodes only the
+ * federation's totals. Stage 1: rows, (pattern, label) counts, numeric sums and a hashed
+ * sketch of the undeclared category values; the vocabulary is then agreed by a thresholded
+ * count (names proposed only for heavy sketch buckets, then counted exactly); stage 2: class
+ * moments; stage 3: (cell, label) counts over the published patterns.
+ */
+import { createHash } from 'node:crypto';
+import { COL_FIELDS, emptyClassMoments, PAIR_FIELDS, pairCountFor, type ClassMoments } from '../data/class-moments.ts';
+import { ABSENT, READING_BIN_EDGES, type BalanceFeature, type CellCounts } from '../data/outcome-balance.ts';
+import type { PatternLabelCounts } from '../data/patterns.ts';
+import { featureList, type Schema } from '../data/schema.ts';
+import { MAX_ABS_VALUE, type FeatureStats } from '../data/stats.ts';
+import { InputError } from '../errors.ts';
+import type { SecAggConfig } from './config.ts';
+import { VectorLayout, type PartSpec } from './layout.ts';
+
+/** Buckets per undeclared categorical feature: collisions of a rare value with a common one are about 1 in 4096 per pair. */
+export const SKETCH_BUCKETS = 4096;
+/** 2^14 patterns x 2 labels = 32,768 counts: beyond that the dense pattern vector is too large to mask every round. */
+export const MAX_SECURE_MODALITIES = 14;
+/** Ring words of the stage-3 cell vector (4 MiB a site): more flagged readings than this allows are refused. */
+export const MAX_SECURE_CELL_WORDS = 1 << 20;
+/**
+ * |encoded value| one row may add to a class moment: standardised readings, far past any
+ * real one (a reading 10^6 SDs out would be clipped, and counted as clipped).
+ */
+const MAX_ENCODED_VALUE = 1e6;
+
+type Values = Record<string, number[]>;
+type Sums = Record<string, Float64Array>;
+
+const numericFeatures = (s: Schema) => featureList(s).filter((f) => !s.categorical.has(f));
+/** Categorical features without declared values: their vocabulary must be agreed from counts. */
+export const undeclaredFeatures = (s: Schema) => featureList(s).filter((f) => s.categorical.has(f) && !s.categories.has(f));
+
+/** A pattern ('1101', one character per modality) as an index into the dense pattern vector. */
+const patternIndex = (p: string) => Number.parseInt(p, 2);
+const patternName = (i: number, modalities: number) => i.toString(2).padStart(modalities, '0');
+
+/** Which bucket a category value falls in: keyed by the session, so collisions differ between runs. */
+export function sketchBucket(session: string, feature: string, value: string): number {
+  return createHash('sha256').update(`${session}\u0000${feature}\u0000${value}`).digest().readUInt32BE(0) % SKETCH_BUCKETS;
+}
+
+// ---- stage 1: the summary ----
+
+export function summaryLayout(schema: Schema, c: SecAggConfig, maxSites: number): VectorLayout {
+  const m = schema.modalities.length;
+  if (m > MAX_SECURE_MODALITIES)
+    throw new InputError(`secure aggregation: the schema has ${m} modalities; secure statistics hold at most ${MAX_SECURE_MODALITIES} (2^${MAX_SECURE_MODALITIES} missingness patterns)`);
+  const k = numericFeatures(schema).length;
+  const parts: PartSpec[] = [
+    { name: 'rows', length: 1, kind: 'count', bound: c.maxExamples },
+    { name: 'patternLabel', length: 2 ** m * 2, kind: 'count', bound: c.maxExamples },
+  ];
+  if (k > 0)
+    parts.push(
+      { name: 'numCount', length: k, kind: 'count', bound: c.maxExamples },
+      { name: 'numSum', length: k, kind: 'wide', bound: c.maxExamples * MAX_ABS_VALUE },
+      { name: 'numSumSq', length: k, kind: 'wide', bound: c.maxExamples * MAX_ABS_VALUE ** 2 },
+    );
+  const u = undeclaredFeatures(schema).length;
+  if (u > 0) parts.push({ name: 'sketch', length: u * SKETCH_BUCKETS, kind: 'count', bound: c.maxExamples });
+  return new VectorLayout(parts, maxSites);
+}
+
+/** A site's stage-1 vector from its feature stats and pattern counts (rows capped at maxExamples by the layout's clipping). */
+export function summaryValues(schema: Schema, session: string, stats: FeatureStats, counts: PatternLabelCounts): Values {
+  const m = schema.modalities.length;
+  const patternLabel = new Array<number>(2 ** m * 2).fill(0);
+  for (const [p, [neg, pos]] of Object.entries(counts)) {
+    const i = patternIndex(p);
+    patternLabel[2 * i] = neg;
+    patternLabel[2 * i + 1] = pos;
+  }
+  const num = numericFeatures(schema).map((f) => stats.numeric[f] ?? { count: 0, sum: 0, sumSq: 0 });
+  const sketch: number[] = [];
+  for (const f of undeclaredFeatures(schema)) {
+    const buckets = new Array<number>(SKETCH_BUCKETS).fill(0);
+    for (const [v, n] of Object.entries(stats.categories[f] ?? {})) buckets[sketchBucket(session, f, v)]! += n;
+    sketch.push(...buckets);
+  }
+  return {
+    rows: [stats.n],
+    patternLabel,
+    ...(num.length > 0 ? { numCount: num.map((x) => x.count), numSum: num.map((x) => x.sum), numSumSq: num.map((x) => x.sumSq) } : {}),
+    ...(sketch.length > 0 ? { sketch } : {}),
+  };
+}
+
+export interface SummarySum {
+  /** Numeric sums and n; categories left to the vocabulary rounds. */
+  featureStats: FeatureStats;
+  patternCounts: PatternLabelCounts;
+  /** Per undeclared feature, its bucket counts. */
+  sketch: Record<string, number[]>;
+}
+
+export function summaryFromSum(schema: Schema, sums: Sums): SummarySum {
+  const m = schema.modalities.length;
+  const patternCounts: PatternLabelCounts = {};
+  const pl = sums.patternLabel!;
+  for (let i = 0; i < 2 ** m; i++) if (pl[2 * i]! + pl[2 * i + 1]! > 0) patternCounts[patternName(i, m)] = [pl[2 * i]!, pl[2 * i + 1]!];
+  const numeric: FeatureStats['numeric'] = {};
+  numericFeatures(schema).forEach((f, j) => (numeric[f] = { count: sums.numCount![j]!, sum: sums.numSum![j]!, sumSq: sums.numSumSq![j]! }));
+  const sketch: Record<string, number[]> = {};
+  undeclaredFeatures(schema).forEach((f, j) => (sketch[f] = [...sums.sketch!.subarray(j * SKETCH_BUCKETS, (j + 1) * SKETCH_BUCKETS)]));
+  return { featureStats: { n: sums.rows![0]!, numeric, categories: {} }, patternCounts, sketch };
+}
+
+// ---- the vocabulary: heavy buckets, names, exact counts ----
+
+/** Per feature, the buckets holding at least `minCount` rows: only values there can reach the threshold. */
+export function heavyBuckets(sketch: Record<string, number[]>, minCount: number): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [f, b] of Object.entries(sketch)) out[f] = b.flatMap((n, i) => (n >= minCount ? [i] : []));
+  return out;
+}
+
+/** A site's proposals: the names of its own values that fall in a heavy bucket (never a value in a light one). */
+export function proposeCandidates(session: string, stats: FeatureStats, heavy: Record<string, number[]>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [f, buckets] of Object.entries(heavy)) {
+    const set = new Set(buckets);
+    out[f] = Object.keys(stats.categories[f] ?? {}).filter((v) => set.has(sketchBucket(session, f, v)));
+  }
+  return out;
+}
+
+export function vocabularyLayout(schema: Schema, candidates: Record<string, string[]>, c: SecAggConfig, maxSites: number): VectorLayout {
+  const features = undeclaredFeatures(schema);
+  const total = features.reduce((a, f) => a + (candidates[f]?.length ?? 0), 0);
+  return new VectorLayout(
+    [
+      { name: 'candidateCounts', length: total, kind: 'count', bound: c.maxExamples },
+      { name: 'observedRows', length: features.length, kind: 'count', bound: c.maxExamples },
+    ],
+    maxSites,
+  );
+}
+
+export function vocabularyValues(schema: Schema, candidates: Record<string, string[]>, stats: FeatureStats): Values {
+  const features = undeclaredFeatures(schema);
+  const counts = features.flatMap((f) => (candidates[f] ?? []).map((v) => stats.categories[f]?.[v] ?? 0));
+  const observed = features.map((f) => Object.values(stats.categories[f] ?? {}).reduce((a, n) => a + n, 0));
+  return { candidateCounts: counts, observedRows: observed };
+}
+
+/** The counted candidates, and per feature the rows whose value was not a candidate (they fold into "other"). */
+export function vocabularyFromSum(schema: Schema, candidates: Record<string, string[]>, sums: Sums): Pick<FeatureStats, 'categories' | 'uncounted'> {
+  const categories: FeatureStats['categories'] = {};
+  const uncounted: Record<string, number> = {};
+  let k = 0;
+  undeclaredFeatures(schema).forEach((f, j) => {
+    const c: Record<string, number> = {};
+    for (const v of candidates[f] ?? []) c[v] = sums.candidateCounts![k++]!;
+    categories[f] = c;
+    uncounted[f] = Math.max(0, sums.observedRows![j]! - Object.values(c).reduce((a, n) => a + n, 0));
+  });
+  return { categories, uncounted };
+}
+
+// ---- stage 2: class moments ----
+
+const momentKind = (f: string): 'count' | 'wide' => (f === 'colCount' || f === 'pairCount' ? 'count' : 'wide');
+const momentBound = (f: string, c: SecAggConfig) =>
+  momentKind(f) === 'count' ? c.maxExamples : c.maxExamples * (/Sq$|II$|JJ$|IJ$/.test(f) ? MAX_ENCODED_VALUE ** 2 : MAX_ENCODED_VALUE);
+
+export function momentsLayout(dim: number, c: SecAggConfig, maxSites: number): VectorLayout {
+  const parts: PartSpec[] = [];
+  for (const k of [0, 1]) {
+    parts.push({ name: `c${k}.rows`, length: 1, kind: 'count', bound: c.maxExamples });
+    for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) {
+      const length = (COL_FIELDS as readonly string[]).includes(f) ? dim : pairCountFor(dim);
+      if (length > 0) parts.push({ name: `c${k}.${f}`, length, kind: momentKind(f), bound: momentBound(f, c) });
+    }
+  }
+  return new VectorLayout(parts, maxSites);
+}
+
+export function momentsValues(m: ClassMoments): Values {
+  const out: Values = {};
+  m.classes.forEach((cs, k) => {
+    out[`c${k}.rows`] = [cs.rows];
+    for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) if (cs[f].length > 0) out[`c${k}.${f}`] = cs[f];
+  });
+  return out;
+}
+
+export function momentsFromSum(dim: number, sums: Sums): ClassMoments {
+  const m = emptyClassMoments(dim);
+  m.classes.forEach((cs, k) => {
+    cs.rows = sums[`c${k}.rows`]![0]!;
+    for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) if (cs[f].length > 0) cs[f] = [...sums[`c${k}.${f}`]!];
+  });
+  return m;
+}
+
+// ---- stage 3: (cell, label) counts ----
+
+/** Every bin key of one flagged reading, as cellKeys writes them. */
+function binKeys(f: BalanceFeature): string[] {
+  const own = f.kind === 'numeric' ? Array.from({ length: READING_BIN_EDGES.length + 1 }, (_, b) => String(b)) : [...f.columns.map((_, j) => `c${j}`), 'u'];
+  return [ABSENT, ...own];
+}
+
+/**
+ * Every cell, in a fixed order both sides build alike: over all 2^m patterns where that
+ * fits (so every row counts, as in the plain round), else over the published patterns
+ * only (a row of another pattern is left out: its pattern's name would point at its site).
+ */
+export function cellList(modalities: number, published: readonly string[], features: readonly BalanceFeature[]): string[] {
+  let combos = [''];
+  features.forEach((f, i) => (combos = combos.flatMap((c) => binKeys(f).map((b) => (i === 0 ? b : `${c},${b}`)))));
+  const all = 2 ** modalities * combos.length * 2 <= MAX_SECURE_CELL_WORDS;
+  const patterns = all ? Array.from({ length: 2 ** modalities }, (_, i) => patternName(i, modalities)) : published;
+  const cells = patterns.flatMap((p) => combos.map((c) => `${p}|${c}`));
+  if (cells.length * 2 > MAX_SECURE_CELL_WORDS)
+    throw new InputError(
+      `secure aggregation: ${features.length} flagged readings over ${patterns.length} patterns make ${cells.length} cells; secure outcome balancing holds at most ${MAX_SECURE_CELL_WORDS / 2} (flag fewer readings, or list them as trusted)`,
+    );
+  return cells;
+}
+
+export function cellsLayout(cells: readonly string[], c: SecAggConfig, maxSites: number): VectorLayout {
+  return new VectorLayout([{ name: 'cellLabel', length: cells.length * 2, kind: 'count', bound: c.maxExamples }], maxSites);
+}
+
+/** A site's counts over the listed cells (a row in no listed cell is left out). */
+export function cellsValues(cells: readonly string[], counts: CellCounts): Values {
+  const v = new Array<number>(cells.length * 2).fill(0);
+  cells.forEach((key, i) => {
+    const c = counts[key];
+    if (c) [v[2 * i], v[2 * i + 1]] = c;
+  });
+  return { cellLabel: v };
+}
+
+export function cellsFromSum(cells: readonly string[], sums: Sums): CellCounts {
+  const out: CellCounts = {};
+  const v = sums.cellLabel!;
+  cells.forEach((key, i) => {
+    if (v[2 * i]! + v[2 * i + 1]! > 0) out[key] = [v[2 * i]!, v[2 * i + 1]!];
+  });
+  return out;
+}
