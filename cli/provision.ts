@@ -21,10 +21,10 @@ import { DEFAULT_TEST_FRACTION, bool, int, port, real, seed, strict, text } from
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { generateIdentity, publicIdentity, encodeKey, writeIdentityFile, type Identity } from '../shared/crypto/keys.ts';
-import { loadSchema } from '../shared/data/schema.ts';
+import { featureList, loadSchema } from '../shared/data/schema.ts';
 import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
-import { compileModelSpec } from '../shared/model/factory.ts';
+import { checkModelFeatures, compileModelSpec } from '../shared/model/factory.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
 import { DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
@@ -109,7 +109,8 @@ export function readFederationFile(file: string): FederationSpec {
     );
   const model = compileModelSpec(raw.model, { file, at: 'model' });
   const schema = resolveFrom(baseDir, f.schema);
-  loadSchema(schema); // fail now, not when every site starts
+  // Fail now, not when every site starts (the schema) or after the statistics rounds (model feature names).
+  checkModelFeatures(model, featureList(loadSchema(schema)), { file, at: 'model', schema });
   const firstIndex = new Map<string, number>();
   f.sites.forEach((s, i) => {
     const prev = firstIndex.get(s.name);

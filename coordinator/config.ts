@@ -3,12 +3,12 @@ import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentity
 import { bool, int, names, num, port, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
-import { loadSchema, type Schema } from '../shared/data/schema.ts';
+import { featureList, loadSchema, type Schema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
-import { compileModelSpec } from '../shared/model/factory.ts';
+import { checkModelFeatures, compileModelSpec } from '../shared/model/factory.ts';
 import { MAX_META_BYTES } from '../shared/protocol/frame.ts';
 import type { EnrolledSite } from './directory.ts';
 import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
@@ -140,6 +140,10 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
       throw fieldError(source, `listen.${field}`, `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
   }
   const model = compileModelSpec(raw.model, { file: path, at: 'model' });
+  const schemaPath = resolveFrom(baseDir, c.schema);
+  const schema = loadSchema(schemaPath);
+  // A feature name the schema lacks is refused now, not after the statistics rounds.
+  checkModelFeatures(model, featureList(schema), { file: path, at: 'model', schema: schemaPath });
   const rootPath = resolveFrom(baseDir, c.root);
   const root = loadRootPublicKey(rootPath);
   if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}"`);
@@ -184,7 +188,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     minCellCount: c.priors.minCellCount,
     minCategoryCount: c.privacy.minCategoryCount,
     ...(c.privacy.dp.enabled ? { dp: { clipNorm: c.privacy.dp.clipNorm, noiseMultiplier: c.privacy.dp.noiseMultiplier, delta: c.privacy.dp.delta } } : {}),
-    schema: loadSchema(resolveFrom(baseDir, c.schema)),
+    schema,
     identity,
     sites,
     runDir: resolveFrom(baseDir, c.runDir),

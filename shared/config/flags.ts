@@ -23,13 +23,35 @@ export function parseFlags<S extends FlagShape>(argv: string[], shape: S): z.out
   const options = Object.fromEntries(Object.entries(shape).map(([k, s]) => [k, optionOf(s)]));
   let values: Record<string, unknown>;
   try {
-    ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }));
+    ({ values } = parseArgs({ args: attachNegativeNumbers(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }));
   } catch (e) {
     // The CLI prefixes 'fedcausal <command>:' itself.
     throw new InputError(`${(e as Error).message} (see --help)`);
   }
   if (values.help) return 'help';
   return parseInput(z.object(shape), values, { flags: true });
+}
+
+/** A token that is a negative number ("-5", "-0.5", "-1e3"), never a flag: no flag name starts with a digit or dot. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * `--rows -5` as `--rows=-5`: parseArgs would take "-5" for an option and refuse the
+ * pair as ambiguous; joined, the value reaches the flag's schema, whose message names
+ * the accepted range.
+ */
+function attachNegativeNumbers(argv: string[], options: Record<string, { type: string }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const takesValue = a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** Flags of the form NAME=PATH, repeatable. */

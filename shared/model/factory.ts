@@ -6,7 +6,7 @@ import { compileModelConfig, TRAINING_FIELDS, type ModelConfig } from './config.
 import type { FedModel } from './model.ts';
 import { createBaseline } from './variants/baseline.ts';
 import { createLogReg } from './variants/logreg.ts';
-import { buildDebiased, compileDebiasConfig, debiasSettingsSchema, withDebiasedTrainingDefaults } from './variants/debiased/index.ts';
+import { buildDebiased, checkDebiasFeatures, compileDebiasConfig, debiasSettingsSchema, withDebiasedTrainingDefaults } from './variants/debiased/index.ts';
 
 export interface ModelBuildArgs {
   space: FeatureSpace;
@@ -55,6 +55,19 @@ export function compileModelSpec(section: unknown, source: InputSource = { at: '
   parseInput(sectionSchema, { kind, ...raw }, source);
   if (raw.debiasing !== undefined) compileDebiasConfig(raw.debiasing, { ...source, at: [source.at, 'debiasing'].filter((p) => p).join('.') });
   return { kind, raw };
+}
+
+/**
+ * The feature names a model section holds (debiasing.suspect / trusted) checked against
+ * the schema's features; `schema` is the schema file's path, for the message.
+ */
+export function checkModelFeatures(
+  spec: { raw: Record<string, unknown> },
+  features: readonly string[],
+  source: InputSource & { schema: string },
+): void {
+  if (spec.raw.debiasing !== undefined)
+    checkDebiasFeatures(spec.raw.debiasing, features, { ...source, at: [source.at, 'debiasing'].filter((p) => p).join('.') });
 }
 
 /** Builds a model variant; the same seed gives the same initial weights. */

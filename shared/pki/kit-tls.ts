@@ -3,8 +3,10 @@
  * (docs/pki.md): no config field names them, so every kit provisioned the same
  * way finds them the same way. A kit without them (provisioned before mTLS) is
  * refused with the missing file named: serving or joining in plaintext is not an
- * option.
+ * option. Each file is parsed here, so a damaged one is named now rather than by
+ * OpenSSL's bare "no start line" when gRPC first uses it.
  */
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
@@ -31,7 +33,45 @@ export function loadSiteTls(configPath: string): TlsFiles {
 function loadTlsFiles(kit: string, names: { ca: string; cert: string; key: string }, role: string): TlsFiles {
   const [ca, cert, key] = [names.ca, names.cert, names.key].map((n) => join(kit, n)) as [string, string, string];
   for (const p of [ca, cert, key]) requireFile(p, role);
-  return { caPem: readText(ca), certPem: readText(cert), keyPem: readKeyPem(key) };
+  const caPem = readText(ca);
+  const certPem = readText(cert);
+  const keyPem = readKeyPem(key);
+  parseCertificate(ca, caPem, role);
+  const leaf = parseCertificate(cert, certPem, role);
+  requireKeyOf(leaf, cert, key, parsePrivateKey(key, keyPem, role), role);
+  return { caPem, certPem, keyPem };
+}
+
+/** How to repair a kit whose TLS files are damaged: the same advice for every file. */
+const restoreHint = (role: string) =>
+  `Restore the ${role} kit's tls/ folder from the kit as provisioned, or re-provision (fedcausal provision) and install the new kit`;
+
+function parseCertificate(path: string, pem: string, role: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new InputError(
+      `${path} is not a PEM certificate (expected a "-----BEGIN CERTIFICATE-----" block; ${(err as Error).message}). ${restoreHint(role)}`,
+      { cause: err },
+    );
+  }
+}
+
+function parsePrivateKey(path: string, pem: string, role: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    throw new InputError(
+      `${path} is not a PEM private key (expected a "-----BEGIN PRIVATE KEY-----" block; ${(err as Error).message}). ${restoreHint(role)}`,
+      { cause: err },
+    );
+  }
+}
+
+/** A key and certificate from different kits parse fine but fail every handshake: refuse the pair now. */
+function requireKeyOf(leaf: X509Certificate, certPath: string, keyPath: string, key: KeyObject, role: string): void {
+  if (!leaf.checkPrivateKey(key))
+    throw new InputError(`${keyPath} is not the private key of the certificate ${certPath} (the two come from different kits). ${restoreHint(role)}`);
 }
 
 function requireFile(path: string, role: string): void {

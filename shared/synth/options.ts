@@ -10,6 +10,7 @@
  */
 import { boolFlag, choiceFlag, describeBounds, numberFlag, strict } from '../config/fields.ts';
 import { parseInput } from '../config/issues.ts';
+import { InputError } from '../errors.ts';
 import type { ScmParams } from './scm.ts';
 
 export type SynthOptions = ScmParams;
@@ -40,11 +41,20 @@ export type Knob = NumericKnob | BooleanKnob | ChoiceKnob;
 /** A knob's value: what truth.json records under its flag. */
 export type KnobValue = number | boolean | string;
 
+/**
+ * Rows a whole cohort may hold (--sites x --rows): every row is generated in memory with
+ * its CSV text (about 0.85 KB a row, measured), so a million rows stay under 1 GB, inside
+ * Node's default heap limit on any 64-bit machine; beyond it the run dies out of memory.
+ */
+export const MAX_SYNTH_COHORT_ROWS = 1_000_000;
+/** The fewest sites: at least one training site and the held-out one. */
+const MIN_SYNTH_SITES = 2;
+
 export const SYNTH_KNOBS: readonly Knob[] = [
-  { flag: 'sites', key: 'sites', type: 'int', default: 4, min: 2, max: 100,
+  { flag: 'sites', key: 'sites', type: 'int', default: 4, min: MIN_SYNTH_SITES, max: 100,
     doc: 'number of sites, named site1..siteN; the last is the held-out site where the shortcuts break' },
-  { flag: 'rows', key: 'rows', type: 'int', default: 500, min: 20,
-    doc: 'patients (rows) per site' },
+  { flag: 'rows', key: 'rows', type: 'int', default: 500, min: 20, max: MAX_SYNTH_COHORT_ROWS / MIN_SYNTH_SITES,
+    doc: `patients (rows) per site; --sites x --rows is at most ${MAX_SYNTH_COHORT_ROWS} (every row is held in memory)` },
   { flag: 'seed', key: 'seed', type: 'int', default: 1, min: 0, max: 4294967295,
     doc: 'random seed; the same seed and knobs give byte-identical files' },
   { flag: 'spurious-strength', key: 'spuriousStrength', type: 'number', default: 1, min: 0, max: 10,
@@ -98,7 +108,19 @@ export const synthFlagsSchema = strict(Object.fromEntries(SYNTH_KNOBS.map((k) =>
 export function compileSynthOptions(raw: Record<string, string | undefined>): SynthOptions {
   const given = Object.fromEntries(Object.entries(raw).map(([name, v]) => [name.replace(/^--/, ''), v]));
   const byFlag = parseInput(synthFlagsSchema, given, { flags: true }) as Record<string, KnobValue>;
-  return Object.fromEntries(SYNTH_KNOBS.map((k) => [k.key, byFlag[k.flag]])) as unknown as SynthOptions;
+  const options = Object.fromEntries(SYNTH_KNOBS.map((k) => [k.key, byFlag[k.flag]])) as unknown as SynthOptions;
+  checkCohortSize(options, given.rows);
+  return options;
+}
+
+/** Each knob is within its own range; together, --sites and --rows must still fit in memory. */
+function checkCohortSize({ sites, rows }: SynthOptions, typed: string | undefined): void {
+  const most = Math.floor(MAX_SYNTH_COHORT_ROWS / sites);
+  if (rows > most)
+    throw new InputError(
+      `--rows: must be an integer in [20, ${most}] with --sites ${sites}, so the cohort stays within ` +
+        `${MAX_SYNTH_COHORT_ROWS} rows held in memory (got ${JSON.stringify(typed ?? String(rows))})`,
+    );
 }
 
 /** The knob table as --help text: flag, default, range, doc. */

@@ -22,6 +22,9 @@ function variant(dir: string, edit: (doc: Record<string, any>) => void): string 
   return file;
 }
 
+/** The heart-disease schema's features, in modality order (the label, num, is not one). */
+const HEART_FEATURES = 'age, sex, cp, trestbps, restecg, chol, fbs, thalach, exang, oldpeak, slope, ca, thal';
+
 test('invalid federation files fail with exact messages naming the file and field', (t) => {
   const dir = tempDir(t);
   const cases: [(d: Record<string, any>) => void, string][] = [
@@ -57,6 +60,14 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.model = { kind: 'debiased', localEpochs: 0 }), 'model.localEpochs: must be an integer in [1, 1000] (got 0)'],
     [(d) => (d.model = { kind: 'debiased', debiasing: { maxWeight: 'x' } }), 'model.debiasing.maxWeight: must be a number in [1, 1000] (got "x")'],
     [(d) => (d.model = { kind: 'debiased', debiasing: { suspect: ['a'], trusted: ['a'] } }), 'model.debiasing: "a" is listed as both suspect and trusted'],
+    [
+      (d) => (d.model = { kind: 'debiased', debiasing: { suspect: ['chol', 'cholesterol'] } }),
+      `model.debiasing.suspect[1]: "cholesterol" is not a feature of the schema ${join(DATA, 'schema.json')} (its features: ${HEART_FEATURES})`,
+    ],
+    [
+      (d) => (d.model = { kind: 'baseline', debiasing: { trusted: ['num'] } }),
+      `model.debiasing.trusted[0]: "num" is not a feature of the schema ${join(DATA, 'schema.json')} (its features: ${HEART_FEATURES})`,
+    ],
     [
       (d) => (d.model = { kind: 'logreg', debias: {} }),
       'model.debias: is not a known field; expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay, debiasing',

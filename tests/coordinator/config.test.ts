@@ -2,6 +2,7 @@
 // nested setting stops the coordinator before anything listens or any site joins.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { loadCoordinatorConfig } from '../../coordinator/config.ts';
 import { startCoordinator } from '../../coordinator/main.ts';
@@ -73,6 +74,15 @@ test('privacy.dp: off by default; enabled, its defaults; a delta above 0.01 or a
   assertInputError(() => loadCoordinatorConfig(bad), `${bad}: privacy.dp.delta: must be a number in (0, 0.01] (got 0.5)`);
   const unknown = await coordinatorYaml(t, (d) => (d.privacy = { dp: { epsilon: 1 } }));
   assertInputError(() => loadCoordinatorConfig(unknown), `${unknown}: privacy.dp.epsilon: is not a known field; expected one of: enabled, clipNorm, noiseMultiplier, delta`);
+});
+
+test('a debiasing suspect or trusted name the kit schema lacks is refused at start, as provision refuses it', async (t) => {
+  const path = await coordinatorYaml(t, (d) => (d.model = { kind: 'debiased', debiasing: { trusted: ['age'], suspect: ['thal', 'bogus'] } }));
+  assertInputError(
+    () => loadCoordinatorConfig(path),
+    `${path}: model.debiasing.suspect[1]: "bogus" is not a feature of the schema ${join(dirname(path), 'schema.json')} ` +
+      '(its features: age, sex, cp, trestbps, restecg, chol, fbs, thalach, exang, oldpeak, slope, ca, thal)',
+  );
 });
 
 test('the coordinator refuses a bad nested model setting at start, before it listens', async (t) => {

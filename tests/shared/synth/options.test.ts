@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../../shared/errors.ts';
 import {
+  MAX_SYNTH_COHORT_ROWS,
   SYNTH_KNOBS,
   compileSynthOptions,
   defaultSynthOptions,
@@ -34,10 +35,8 @@ test('flags parse with or without the leading dashes', () => {
 });
 
 test('bad values name the flag, the allowed range and what was given', () => {
-  rejects({ rows: 'abc' }, '--rows: must be an integer >= 20 (got "abc")');
-  rejects({ rows: '19' }, '--rows: must be an integer >= 20 (got "19")');
-  rejects({ rows: '50.5' }, '--rows: must be an integer >= 20 (got "50.5")');
-  rejects({ rows: '' }, '--rows: must be an integer >= 20 (got "")');
+  for (const v of ['abc', '19', '50.5', '', '0', '-5', '1e99', '500001'])
+    rejects({ rows: v }, `--rows: must be an integer in [20, 500000] (got ${JSON.stringify(v)})`);
   rejects({ sites: '1' }, '--sites: must be an integer in [2, 100] (got "1")');
   rejects({ seed: '-1' }, '--seed: must be an integer in [0, 4294967295] (got "-1")');
   rejects({ alpha: '-0.1' }, '--alpha: must be a number in [0, 10] (got "-0.1")');
@@ -56,6 +55,14 @@ test('bad values of the cohort-family knobs name the flag, the allowed values an
   rejects({ 'reading-type': 'ordinal' }, '--reading-type: must be one of numeric, categorical (got "ordinal")');
   rejects({ 'reading-type': 'Categorical' }, '--reading-type: must be one of numeric, categorical (got "Categorical")');
   rejects({ 'label-driven': '1' }, '--label-driven: must be true or false (got "1")');
+});
+
+test('--sites x --rows is bounded by what fits in memory, the message giving the range for the sites asked for', () => {
+  assert.equal(MAX_SYNTH_COHORT_ROWS, 1_000_000);
+  assert.equal(compileSynthOptions({ sites: '2', rows: '500000' }).rows, 500000);
+  assert.equal(compileSynthOptions({ rows: '250000' }).rows, 250000); // 4 sites by default
+  rejects({ rows: '250001' }, '--rows: must be an integer in [20, 250000] with --sites 4, so the cohort stays within 1000000 rows held in memory (got "250001")');
+  rejects({ sites: '100', rows: '10001' }, '--rows: must be an integer in [20, 10000] with --sites 100, so the cohort stays within 1000000 rows held in memory (got "10001")');
 });
 
 test('an unknown flag is rejected with the known ones listed', () => {

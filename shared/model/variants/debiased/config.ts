@@ -239,6 +239,38 @@ export function compileDebiasConfig(raw: unknown = {}, where: string | InputSour
   return out;
 }
 
+/**
+ * How many of the schema's features an unknown-feature message lists: enough to spot
+ * a typo among a small schema's features, still one readable line for a wide one.
+ */
+export const MAX_LISTED_FEATURES = 20;
+
+/** The schema's features for a message, the first MAX_LISTED_FEATURES of them and a count of the rest. */
+export function listFeatures(features: readonly string[]): string {
+  const shown = features.slice(0, MAX_LISTED_FEATURES).join(', ');
+  const more = features.length - MAX_LISTED_FEATURES;
+  return more > 0 ? `${shown} and ${more} more` : shown;
+}
+
+/**
+ * `suspect` and `trusted` must name features of the schema: the rule reads them only
+ * after the statistics rounds, so a typo is refused here, at provision and start.
+ * `raw` is the `model.debiasing` section, already validated by compileDebiasConfig.
+ */
+export function checkDebiasFeatures(raw: unknown, features: readonly string[], where: InputSource & { schema: string }): void {
+  const known = new Set(features);
+  const { suspect, trusted } = compileDebiasConfig(raw, where);
+  for (const [field, list] of [['suspect', suspect], ['trusted', trusted]] as const) {
+    const i = list.findIndex((n) => !known.has(n));
+    if (i >= 0)
+      throw fieldError(
+        where,
+        `${field}[${i}]`,
+        `"${list[i]}" is not a feature of the schema ${where.schema} (its features: ${listFeatures(features)})`,
+      );
+  }
+}
+
 /** Whether the dual branch trains: debiasing is on and its weighting is one of the dual-branch ones. */
 export function usesDualBranch(c: Pick<DebiasConfig, 'active' | 'weighting'>): boolean {
   return c.active && DUAL_BRANCH_WEIGHTINGS.includes(c.weighting);

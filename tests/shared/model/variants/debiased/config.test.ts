@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../../../../shared/errors.ts';
-import { compileDebiasConfig, DEFAULT_DEBIAS_CONFIG, effectiveWeighting, usesDualBranch } from '../../../../../shared/model/variants/debiased/config.ts';
+import { checkDebiasFeatures, compileDebiasConfig, DEFAULT_DEBIAS_CONFIG, effectiveWeighting, listFeatures, MAX_LISTED_FEATURES, usesDualBranch } from '../../../../../shared/model/variants/debiased/config.ts';
 
 test('defaults: auto, balancing and Part 1 on, inactive until decided, flagged readings dropped', () => {
   const c = compileDebiasConfig(undefined);
@@ -65,4 +65,17 @@ test('adaptive weighting: LfF behind a flagged bias view, group-balanced when th
   assert.equal(effectiveWeighting(compileDebiasConfig({ ...adaptive, flagged, biasInputs: 'all' })), 'group-balanced', 'unrestricted bias branch');
   assert.equal(effectiveWeighting(compileDebiasConfig({ flagged, weighting: 'group-balanced' })), 'group-balanced');
   assert.equal(effectiveWeighting(compileDebiasConfig({ weighting: 'lff' })), 'lff');
+});
+
+test('suspect and trusted must name features of the schema; the message lists a bounded number of them', () => {
+  const where = { file: 'fed.yaml', at: 'model.debiasing', schema: 'schema.json' };
+  checkDebiasFeatures({ suspect: ['age'], trusted: ['chol'] }, ['age', 'chol'], where);
+  assert.throws(
+    () => checkDebiasFeatures({ suspect: ['age', 'agee'] }, ['age', 'chol'], where),
+    (e: unknown) => e instanceof InputError && e.message === 'fed.yaml: model.debiasing.suspect[1]: "agee" is not a feature of the schema schema.json (its features: age, chol)',
+  );
+  assert.throws(() => checkDebiasFeatures({ trusted: ['x'] }, ['age'], where), /model\.debiasing\.trusted\[0\]: "x" is not a feature/);
+  const wide = Array.from({ length: MAX_LISTED_FEATURES + 7 }, (_, i) => `f${i}`);
+  assert.equal(listFeatures(wide), `${wide.slice(0, MAX_LISTED_FEATURES).join(', ')} and 7 more`);
+  assert.equal(listFeatures(wide.slice(0, MAX_LISTED_FEATURES)), wide.slice(0, MAX_LISTED_FEATURES).join(', '));
 });

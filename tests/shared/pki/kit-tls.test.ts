@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../../../shared/errors.ts';
+import { COORDINATOR_TLS, SITE_TLS, loadCoordinatorTls, loadSiteTls } from '../../../shared/pki/kit-tls.ts';
+import { issueCrl } from '../../../shared/pki/crl.ts';
+import { makeFederation } from './fixtures.ts';
+
+const fed = await makeFederation('fed-kit-tls', 'cleveland');
+const crlPem = (await issueCrl(fed.ca)).crlPem;
+
+function kit(t: { after(f: () => void): void }, files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-kit-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'tls'));
+  for (const [rel, text] of Object.entries(files)) writeFileSync(join(dir, rel), text, { mode: 0o600 });
+  return dir;
+}
+
+const siteFiles = () => ({ [SITE_TLS.ca]: fed.ca.certPem, [SITE_TLS.cert]: fed.site.certPem, [SITE_TLS.key]: fed.site.keyPem! });
+const coordinatorFiles = () => ({
+  [COORDINATOR_TLS.ca]: fed.ca.certPem,
+  [COORDINATOR_TLS.cert]: fed.server.certPem,
+  [COORDINATOR_TLS.key]: fed.server.keyPem!,
+  [COORDINATOR_TLS.crl]: crlPem,
+});
+
+/** The refusal names the file, what it should hold, and how to repair the kit. */
+function assertRefused(fn: () => unknown, path: string, expected: RegExp, role: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof InputError, `expected InputError, got ${String(e)}`);
+    assert.ok(e.message.startsWith(`${path} `), e.message);
+    assert.match(e.message, expected);
+    assert.match(e.message, new RegExp(`Restore the ${role} kit's tls/ folder .* or re-provision \\(fedcausal provision\\)`));
+    return true;
+  });
+}
+
+test('an intact site kit and coordinator kit load', (t) => {
+  const site = kit(t, siteFiles());
+  assert.equal(loadSiteTls(join(site, 'site.yaml')).certPem, fed.site.certPem);
+  const coord = kit(t, coordinatorFiles());
+  assert.equal(loadCoordinatorTls(join(coord, 'coordinator.yaml')).keyPem, fed.server.keyPem);
+});
+
+test('a junk site key, certificate or CA file is refused naming the file and what it should hold', (t) => {
+  const cases = [
+    [SITE_TLS.key, /is not a PEM private key \(expected a "-----BEGIN PRIVATE KEY-----" block/],
+    [SITE_TLS.cert, /is not a PEM certificate \(expected a "-----BEGIN CERTIFICATE-----" block/],
+    [SITE_TLS.ca, /is not a PEM certificate/],
+  ] as const;
+  for (const [rel, expected] of cases) {
+    const dir = kit(t, { ...siteFiles(), [rel]: 'junk\n' });
+    assertRefused(() => loadSiteTls(join(dir, 'site.yaml')), join(dir, rel), expected, 'site');
+  }
+});
+
+test('a junk coordinator server key or certificate is refused naming the file', (t) => {
+  for (const [rel, expected] of [[COORDINATOR_TLS.key, /PEM private key/], [COORDINATOR_TLS.cert, /PEM certificate/]] as const) {
+    const dir = kit(t, { ...coordinatorFiles(), [rel]: 'junk\n' });
+    assertRefused(() => loadCoordinatorTls(join(dir, 'coordinator.yaml')), join(dir, rel), expected, 'coordinator');
+  }
+});
+
+test('a key that is not the certificate\'s (from another kit) is refused naming both files', (t) => {
+  const dir = kit(t, { ...siteFiles(), [SITE_TLS.key]: fed.server.keyPem! });
+  assertRefused(
+    () => loadSiteTls(join(dir, 'site.yaml')),
+    join(dir, SITE_TLS.key),
+    new RegExp(`is not the private key of the certificate ${join(dir, SITE_TLS.cert)}`),
+    'site',
+  );
+});
