@@ -231,6 +231,7 @@ export class SecureAggregator {
         aggregation.add(SUM_SITE, total, 0, mean);
         next = aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]);
       }
+      this.o.log.info('secure round aggregated', { round, included: included.length, accepted: verdict.accepted });
       return { record, next, ...(debias ? { summed: debiasFromSum(debias, sums) } : {}) };
     } catch (e) {
       if (!(e instanceof SecAggAbort)) throw e;

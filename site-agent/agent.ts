@@ -218,6 +218,32 @@ export class SiteAgent {
     return this.encoded;
   }
 
+  /** A statistics stage answered with this site's own sums (no secure aggregation). */
+  private plainStats(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
+    const { data, schema } = this.opts;
+    if (task.stage === STATS_STAGE.names) {
+      // Names only, of this site's values in buckets the federation's sketch filled past the minimum: no counts, no rows.
+      const v = task.vocabulary ?? {};
+      return { meta: { ...base, numExamples: 0, vocabCandidates: proposeCandidates(v.session ?? '', computeFeatureStats(schema, data.train), v.buckets ?? {}) } };
+    }
+    if (task.stage === STATS_STAGE.moments) {
+      const enc = this.encode(task.featureSpace!);
+      return { meta: { ...base, classMoments: computeClassMoments(enc.train) } };
+    }
+    if (task.stage === STATS_STAGE.cells) {
+      const enc = this.encode(task.featureSpace!);
+      const keys = cellKeys(enc.train, balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []));
+      return { meta: { ...base, cellCounts: countCells(keys, enc.train.y) } };
+    }
+    return {
+      meta: {
+        ...base,
+        featureStats: computeFeatureStats(schema, data.train),
+        patternCounts: countPatternLabels(data.train.patterns, data.train.labels),
+      },
+    };
+  }
+
   /** A statistics stage as a secure sum (shared/secagg/stats-parts.ts): this site's sums laid out, kept, and only a key advertisement sent. */
   private secureStats(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
     const { data, schema } = this.opts;
@@ -247,33 +273,10 @@ export class SiteAgent {
   }
 
   private async handle(task: TaskMeta, weights: Float32Array): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
-    const { data, schema, log } = this.opts;
+    const { data, log } = this.opts;
     const base = { round: task.round, kind: task.kind, numExamples: data.train.values.length, metrics: {}, weights: 0 };
     if (task.kind === 'secagg') return this.secure.answer(task, { ...base, numExamples: 0 });
-    if (task.kind === 'stats') {
-      if (task.secagg) return this.secureStats(task, base);
-      if (task.stage === STATS_STAGE.names) {
-        // Names only, of this site's values in buckets the federation's sketch filled past the minimum: no counts, no rows.
-        const v = task.vocabulary ?? {};
-        return { meta: { ...base, numExamples: 0, vocabCandidates: proposeCandidates(v.session ?? '', computeFeatureStats(schema, data.train), v.buckets ?? {}) } };
-      }
-      if (task.stage === 2) {
-        const enc = this.encode(task.featureSpace!);
-        return { meta: { ...base, classMoments: computeClassMoments(enc.train) } };
-      }
-      if (task.stage === 3) {
-        const enc = this.encode(task.featureSpace!);
-        const keys = cellKeys(enc.train, balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []));
-        return { meta: { ...base, cellCounts: countCells(keys, enc.train.y) } };
-      }
-      return {
-        meta: {
-          ...base,
-          featureStats: computeFeatureStats(schema, data.train),
-          patternCounts: countPatternLabels(data.train.patterns, data.train.labels),
-        },
-      };
-    }
+    if (task.kind === 'stats') return task.secagg ? this.secureStats(task, base) : this.plainStats(task, base);
     const space = task.featureSpace!;
     const enc = this.encode(space);
     this.runner ??= await (this.opts.runner ?? inProcessRunner)(task.model!, space, this.opts.seed, log, { signal: this.opts.signal, yieldEveryMs: this.opts.trainYieldEveryMs });

@@ -1,0 +1,121 @@
+/**
+ * Issue 11's privacy tap, on a 3-site secure run of the debiased model (every statistics
+ * stage: summary, vocabulary, class moments, cell counts; then a fit round): everything the
+ * coordinator can decrypt is recorded as it arrives (each result's meta, after the envelope
+ * is opened) and searched for any one site's count, sum or category value. The sums it
+ * decodes must equal the plain run's: the same feature space, prior and decision.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RoundLoop } from '../../coordinator/round-loop.ts';
+import { compileSchema } from '../../shared/data/schema.ts';
+import { computeFeatureStats } from '../../shared/data/stats.ts';
+import { parseSiteTable } from '../../shared/data/table.ts';
+import type { ResultMeta } from '../../shared/protocol/messages.ts';
+import { compileSecAggConfig } from '../../shared/secagg/config.ts';
+import { prepareLocalData, type LocalData } from '../../site-agent/local-data.ts';
+import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
+import { inProcessFederation } from './in-process-federation.ts';
+
+const RARE = 'Doe, Jane 1957-03-14';
+const SITES = ['north', 'south', 'east'];
+const schema = compileSchema(
+  { label: { column: 'y', threshold: 0 }, modalities: { vitals: ['x', 'z'], admin: ['ward'] }, categorical: ['ward'] },
+  'inline',
+);
+
+/** 60 rows: x tied to y, z noise, ward A/B/C (and RARE in two rows of one site); z missing in every fifth row. */
+function siteCsv(k: number, rare: boolean): string {
+  const lines = ['x,z,ward,y'];
+  for (let i = 0; i < 60; i++) {
+    const y = (i + k) % 2;
+    const ward = rare && (i === 3 || i === 8) ? `"${RARE}"` : 'ABC'[(i + k) % 3];
+    lines.push(`${(y * 2 + ((i * 7 + k) % 5) / 2).toFixed(2)},${i % 5 === 0 ? '' : (((i * 13 + k) % 11) / 3).toFixed(2)},${ward},${y}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const data = (): Record<string, LocalData> =>
+  Object.fromEntries(SITES.map((site, k) => [site, prepareLocalData(parseSiteTable(schema, siteCsv(k, site === 'north'), `${site}.csv`), { testFraction: 0.3, seed: 1, minTrainingRows: 20 })]));
+
+async function run(secure: boolean) {
+  const sites = data();
+  const { fed, agents } = inProcessFederation({
+    schema,
+    sites,
+    settings: {
+      federation: 'tap',
+      model: { kind: 'debiased', raw: { localEpochs: 1, debiasing: { suspect: ['x'], weighting: 'outcome' } }, seed: 1 },
+      quorum: { minSitesToStart: 3, minSitesToAccept: 3, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
+      bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 1e9 },
+      ...(secure ? { secureAggregation: compileSecAggConfig({}) } : {}),
+    },
+  });
+  try {
+    const outcome = await fed.loop.run();
+    const decision = fed.loop.decisionReport;
+    await fed.loop.end('done', 'complete');
+    await Promise.all(agents.map((a) => a.done));
+    return { outcome, decision, sites };
+  } finally {
+    for (const a of agents) a.transport.close();
+  }
+}
+
+/** Every figure a site's training rows give, as the numbers a tap would look for. */
+function siteFigures(d: LocalData): number[] {
+  const s = computeFeatureStats(schema, d.train);
+  const out = [d.train.values.length];
+  for (const v of Object.values(s.numeric)) out.push(v.sum, v.sumSq);
+  return out.filter((x) => Math.abs(x) > 1);
+}
+
+/** Every number anywhere in a decoded meta (base64 keys and signatures are strings, not searched as digits). */
+function numbersIn(v: unknown): number[] {
+  if (typeof v === 'number') return [v];
+  if (Array.isArray(v)) return v.flatMap(numbersIn);
+  if (typeof v === 'object' && v !== null) return Object.values(v).flatMap(numbersIn);
+  return [];
+}
+
+test('the coordinator decrypts no site\'s count, sum or category value in a secure run, and its sums give the plain run\'s setup', { timeout: 180_000 }, async (t) => {
+  const tapped: { site: string; meta: ResultMeta }[] = [];
+  const deliver = RoundLoop.prototype.deliver;
+  t.mock.method(RoundLoop.prototype, 'deliver', function (this: RoundLoop, site: string, meta: ResultMeta, ...rest: unknown[]) {
+    tapped.push({ site, meta: structuredClone(meta) });
+    return (deliver as (...a: unknown[]) => void).call(this, site, meta, ...rest);
+  });
+  const secure = await run(true);
+  t.mock.restoreAll();
+  const plain = await run(false);
+
+  const kinds = new Set(tapped.map((x) => `${x.meta.kind}-${(x.meta as { stage?: number }).stage ?? ''}`));
+  assert.ok(['stats-', 'fit-', 'secagg-'].every((k) => [...kinds].some((x) => x.startsWith(k))), `tapped ${[...kinds].join(', ')}`);
+  // Before the final evaluation (the run's per-site report, released by design: docs/secagg.md), nothing of a site's own.
+  const beforeReport = tapped.filter((x) => x.meta.kind !== 'evaluate');
+  for (const { site, meta } of beforeReport) {
+    for (const f of ['featureStats', 'patternCounts', 'classMoments', 'cellCounts', 'health', 'evaluation', 'localEvaluation', 'calibration'] as const)
+      assert.equal(meta[f], undefined, `${site}'s ${meta.kind} result carries ${f}`);
+    assert.equal(meta.numExamples, 0, `${site}'s ${meta.kind} result claims ${meta.numExamples} examples`);
+  }
+  const numbers = new Set(beforeReport.flatMap((x) => numbersIn(x.meta)));
+  for (const [site, d] of Object.entries(secure.sites))
+    for (const x of siteFigures(d)) assert.ok(!numbers.has(x), `${site}'s figure ${x} reached the coordinator`);
+  assert.ok(!JSON.stringify(tapped).includes('Doe'), 'the rare value reached the coordinator');
+  // The names a site proposed: only values whose bucket held the minimum, here the common wards.
+  const names = tapped.flatMap((x) => Object.values(x.meta.vocabCandidates ?? {}).flat());
+  assert.ok(names.length > 0 && names.every((v) => ['A', 'B', 'C'].includes(v)), `proposed: ${names.join(', ')}`);
+
+  // The sums give the plain run's setup.
+  const ward = (o: typeof plain.outcome) => o.featureSpace.columns.filter((c) => c.feature === 'ward').map((c) => c.category);
+  assert.deepEqual(ward(secure.outcome), ward(plain.outcome));
+  assert.deepEqual(ward(secure.outcome), ['A', 'B', 'C']);
+  plain.outcome.featureSpace.columns.forEach((c, i) => {
+    const s = secure.outcome.featureSpace.columns[i]!;
+    assert.ok(Math.abs(c.mean - s.mean) < 1e-6 && Math.abs(c.std - s.std) < 1e-6, `column ${i} (${c.feature}): plain ${c.mean}/${c.std}, secure ${s.mean}/${s.std}`);
+  });
+  assert.deepEqual(secure.outcome.prior, plain.outcome.prior, 'pattern counts are exact');
+  assert.deepEqual(secure.decision?.flagged.map((f) => f.feature), plain.decision?.flagged.map((f) => f.feature));
+  assert.ok(Math.abs(secure.decision!.flagged[0]!.labelCorr - plain.decision!.flagged[0]!.labelCorr) < 1e-6, 'class moments');
+  assert.deepEqual(secure.decision?.balance, plain.decision?.balance, 'cell counts are exact');
+});

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compileSchema } from '../../../shared/data/schema.ts';
+import { computeFeatureStats, mergeFeatureStats } from '../../../shared/data/stats.ts';
+import { countPatternLabels, sumLabelCounts } from '../../../shared/data/patterns.ts';
+import { parseSiteTable } from '../../../shared/data/table.ts';
+import { agreeVocabularies } from '../../../shared/data/vocabulary.ts';
+import { compileSecAggConfig } from '../../../shared/secagg/config.ts';
+import {
+  cellList,
+  heavyBuckets,
+  MAX_SECURE_CELL_WORDS,
+  proposeCandidates,
+  summaryFromSum,
+  summaryLayout,
+  summaryValues,
+  vocabularyFromSum,
+  vocabularyLayout,
+  vocabularyValues,
+} from '../../../shared/secagg/stats-parts.ts';
+import type { VectorLayout } from '../../../shared/secagg/layout.ts';
+
+const schema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['x'], b: ['ward'] }, categorical: ['ward'] }, 'inline');
+const config = compileSecAggConfig({});
+const SESSION = 'f/0/stats-1/abc';
+
+function table(k: number, rare?: string) {
+  const lines = ['x,ward,y'];
+  for (let i = 0; i < 40; i++) lines.push(`${i % 4 === 0 ? '' : ((i * 7 + k) % 9) * 31.5},${rare && i === 5 ? rare : 'ABC'[(i + k) % 3]},${(i + k) % 2}`);
+  return parseSiteTable(schema, lines.join('\n') + '\n', `s${k}.csv`);
+}
+
+function sumOf(layout: VectorLayout, values: Record<string, number[]>[]) {
+  const sum = new Uint32Array(layout.length);
+  for (const v of values) {
+    const { vector } = layout.encode(v);
+    for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + vector[i]!;
+  }
+  return layout.decodeSum(sum);
+}
+
+test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label) counts; the vocabulary by a thresholded count', () => {
+  const tables = [table(0, 'RARE'), table(1), table(2)];
+  const stats = tables.map((t) => computeFeatureStats(schema, t));
+  const counts = tables.map((t) => countPatternLabels(t.patterns, t.labels));
+  const plain = mergeFeatureStats(stats);
+  const layout = summaryLayout(schema, config, 3);
+  const s = summaryFromSum(schema, sumOf(layout, stats.map((x, i) => summaryValues(schema, SESSION, x, counts[i]!))));
+  assert.equal(s.featureStats.n, plain.n);
+  assert.equal(s.featureStats.numeric.x!.count, plain.numeric.x!.count);
+  assert.ok(Math.abs(s.featureStats.numeric.x!.sum - plain.numeric.x!.sum) <= layout.errorBound('numSum', 3));
+  assert.ok(Math.abs(s.featureStats.numeric.x!.sumSq - plain.numeric.x!.sumSq) <= layout.errorBound('numSumSq', 3));
+  assert.deepEqual(s.patternCounts, sumLabelCounts(counts));
+
+  // Only values in buckets that reach the minimum may be named, and they are then counted exactly.
+  const heavy = heavyBuckets(s.sketch, 5);
+  const proposals = stats.map((x) => proposeCandidates(SESSION, x, heavy));
+  assert.ok(proposals.every((p) => !p.ward!.includes('RARE')), 'the rare value is never proposed');
+  const candidates = { ward: [...new Set(proposals.flatMap((p) => p.ward!))].sort() };
+  assert.deepEqual(candidates.ward, ['A', 'B', 'C']);
+  const vLayout = vocabularyLayout(schema, candidates, config, 3);
+  const v = vocabularyFromSum(schema, candidates, sumOf(vLayout, stats.map((x) => vocabularyValues(schema, candidates, x))));
+  assert.deepEqual(v.categories.ward, Object.fromEntries(Object.entries(plain.categories.ward!).filter(([k]) => k !== 'RARE')));
+  assert.equal(v.uncounted!.ward, 1, 'the rare row is counted, unnamed');
+  assert.deepEqual(agreeVocabularies(schema, { ...s.featureStats, ...v }, 5), agreeVocabularies(schema, plain, 5));
+});
+
+test('cells span every pattern while that fits, else the published ones, and refuse a vector past the limit', () => {
+  const numeric = { feature: 'x', kind: 'numeric' as const, columns: [0] };
+  const all = cellList(2, ['11'], [numeric]);
+  assert.equal(all.length, 4 * 23, 'every pattern x (absent + 22 bins)');
+  assert.ok(all.includes('00|a') && all.includes('11|21'));
+  const many = Array.from({ length: 5 }, (_, i) => ({ ...numeric, feature: `f${i}`, columns: [i] }));
+  assert.throws(() => cellList(14, ['1'.repeat(14)], many), new RegExp(`at most ${MAX_SECURE_CELL_WORDS / 2}`));
+  assert.equal(cellList(14, ['1'.repeat(14)], many.slice(0, 2)).length, 23 * 23, 'published patterns only, where all would not fit');
+});
