@@ -177,9 +177,9 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
-  const secureAggregation = onFlag('--secure-aggregation', () =>
-    compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length }));
   const schema = loadSchema(o.schema);
+  const secureAggregation = onFlag('--secure-aggregation', () =>
+    compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length, modalities: schema.modalities.length }));
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];
   const ids = new Map<string, Identity>(all.map((s) => [s.name, generateIdentity()]));

@@ -165,7 +165,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   if (manifest.federation !== c.federation) throw fieldError(source, '', `manifest is for federation "${manifest.federation}"`);
   const q = c.quorum;
   const strategyName = c.strategy?.name ?? DEFAULT_STRATEGY;
-  const secureAggregation = compileSecureAggregation(c.secureAggregation, { strategy: strategyName, model: model.kind, trainingSites: n }, source);
+  const secureAggregation = compileSecureAggregation(c.secureAggregation, { strategy: strategyName, model: model.kind, trainingSites: n, modalities: schema.modalities.length }, source);
   // Clipping to an update norm needs each site's update; a secure round has only the sum (clipBound bounds each weight instead).
   if (secureAggregation && c.limits.maxUpdateNorm !== undefined)
     throw fieldError(source, 'limits.maxUpdateNorm', 'cannot be set with secureAggregation.enabled: the coordinator never sees a site\'s update to clip it (secureAggregation.clipBound bounds each weight at the site)');

@@ -3,6 +3,7 @@
  * shared/secagg/config.ts plus `enabled`, and what secure aggregation cannot go with,
  * refused at load with the reason rather than run weakened.
  */
+import { MAX_SECURE_MODALITIES } from '../shared/secagg/stats-parts.ts';
 import { bool, strict } from '../shared/config/fields.ts';
 import { fieldError, parseInput, type InputSource } from '../shared/config/issues.ts';
 import { secAggConfigSchema, type SecAggConfig } from '../shared/secagg/config.ts';
@@ -19,7 +20,7 @@ export const SECURE_STRATEGIES: readonly string[] = ['fedavg', 'fedprox', 'fedad
  * Every model goes: the debiased one's health sums and pattern counts are summed in the
  * secure vector too (shared/secagg/debias-parts.ts).
  */
-export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; model: string; trainingSites: number }, source: InputSource = {}): SecAggConfig | undefined {
+export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; model: string; trainingSites: number; modalities?: number }, source: InputSource = {}): SecAggConfig | undefined {
   const at = { ...source, at: [source.at, 'secureAggregation'].filter((p) => p).join('.') };
   const { enabled, ...config } = parseInput(secureAggregationSchema, raw ?? {}, at);
   if (!enabled) return undefined;
@@ -29,6 +30,9 @@ export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; 
   if (ctx.trainingSites < config.minSites) {
     throw fieldError(at, 'minSites', `needs at least ${config.minSites} training sites, the federation has ${ctx.trainingSites}: with fewer, a site could read the others' values off the sum`);
   }
+  // The statistics rounds sum a dense vector over every missingness pattern: refused now, not after the sites joined.
+  if (ctx.modalities !== undefined && ctx.modalities > MAX_SECURE_MODALITIES)
+    throw fieldError(at, 'enabled', `cannot be true with a schema of ${ctx.modalities} modalities: secure statistics hold at most ${MAX_SECURE_MODALITIES} (2^${MAX_SECURE_MODALITIES} missingness patterns); merge modalities in the schema`);
   // Checked here as RoundPlan would at the first round (thresholdFor), with the field's name.
   const n = ctx.trainingSites;
   const m = config.neighbours === undefined || config.neighbours >= n - 1 ? n : config.neighbours + 1;

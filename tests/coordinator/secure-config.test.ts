@@ -1,6 +1,7 @@
 // coordinator.yaml `secureAggregation`: its settings, and what it cannot go with, refused at load.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { compileSecureAggregation } from '../../coordinator/secure-config.ts';
 import { loadCoordinatorConfig } from '../../coordinator/config.ts';
 import { coordinatorYaml } from './coordinator-yaml.ts';
 
@@ -31,6 +32,11 @@ test('secure aggregation goes with the debiased model (the provisioned default):
   const cfg = loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.secureAggregation = { enabled: true })));
   assert.equal(cfg.model.kind, 'debiased');
   assert.deepEqual(cfg.secureAggregation, { minSites: 3, clipBound: 10, maxExamples: 100_000 });
+});
+
+test('secure aggregation with a schema of more modalities than secure statistics hold is refused at load', () => {
+  assert.throws(() => compileSecureAggregation({ enabled: true }, { strategy: 'fedavg', model: 'debiased', trainingSites: 3, modalities: 15 }), /enabled: cannot be true with a schema of 15 modalities: secure statistics hold at most 14/);
+  assert.ok(compileSecureAggregation({ enabled: true }, { strategy: 'fedavg', model: 'debiased', trainingSites: 3, modalities: 14 }));
 });
 
 test('bad secureAggregation fields name the field', async (t) => {

@@ -229,6 +229,17 @@ test('the coordinator refuses a secure fit result with plain weights, or another
   assert.throws(() => agg.deliver('b', 'fit', undefined, meta({}), noReplay), /without its secagg field/);
   agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay);
   assert.throws(() => agg.deliver('b', 'fit', undefined, meta({ secagg: advert }), noReplay), /refused \(duplicate\)/);
+  // A secure statistics stage: an advertisement with the site's own sums beside it, or a row count, is refused; another stage's result is not expected.
+  const stats = agg.statsTask(0, 1, ['a', 'b', 'c'], (n) => new VectorLayout([{ name: 'rows', length: 1, kind: 'count', bound: 10 }], n));
+  const statsAdvert = site.input({ federation: 'f', round: 0, kind: 'stats', stage: 1, config: {}, weights: 0, secagg: stats }, meta({ kind: 'stats' }), () => ({
+    layout: new VectorLayout([{ name: 'rows', length: 1, kind: 'count', bound: 10 }], 3),
+    values: { rows: [7] },
+  })).meta.secagg!;
+  const statsMeta = (m: Partial<ResultMeta>) => meta({ kind: 'stats', secagg: statsAdvert, ...m });
+  assert.throws(() => agg.deliver('b', 'stats', 1, statsMeta({ featureStats: { n: 7, numeric: {}, categories: {} } }), noReplay), /carries featureStats in the clear/);
+  assert.throws(() => agg.deliver('b', 'stats', 1, statsMeta({ numExamples: 7 }), noReplay), /carries an example count in the clear/);
+  assert.throws(() => agg.deliver('b', 'stats', 2, statsMeta({}), noReplay), (e: Error) => e instanceof ProtocolError && e.reason === 'not-expected');
+  agg.deliver('b', 'stats', 1, statsMeta({}), noReplay);
 });
 
 test('a stop during the secure phases ends the run as stopped, the round not committed', { timeout: 120_000 }, async (t) => {
