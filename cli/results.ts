@@ -2,7 +2,7 @@ import type { FederationOutcome } from '../coordinator/round-loop.ts';
 import type { CalibrationReport } from '../coordinator/calibration.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
-import type { EvalMetrics } from '../shared/protocol/messages.ts';
+import type { SiteEvaluation } from '../shared/protocol/messages.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { PrivacySpent } from '../shared/privacy/accountant.ts';
 
@@ -19,9 +19,12 @@ export interface ResultsFile {
   rounds: number;
   seed: number;
   strategy: string;
-  sites: Record<string, EvalMetrics>;
-  testSites: Record<string, EvalMetrics>;
-  localSites?: Record<string, EvalMetrics>;
+  /** Per site, its final evaluation; without `n` in a securely aggregated run (a site's row count stays in the sum). */
+  sites: Record<string, SiteEvaluation>;
+  testSites: Record<string, SiteEvaluation>;
+  localSites?: Record<string, SiteEvaluation>;
+  /** A securely aggregated run: the final evaluation pooled over the sites in its sum (docs/secagg.md). */
+  pooledEvaluation?: FederationOutcome['pooledEvaluation'];
   prior: { pattern: string; p: number }[];
   priorVersion: number;
   debiasing?: DebiasingReport;
@@ -62,6 +65,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     ...(o.debiasing ? { debiasing: o.debiasing } : {}),
     ...(o.calibration ? { calibration: o.calibration } : {}),
     ...(o.secureAggregation ? { secureAggregation: o.secureAggregation } : {}),
+    ...(o.pooledEvaluation ? { pooledEvaluation: o.pooledEvaluation } : {}),
     ...(o.privacy ? { privacy: o.privacy } : {}),
     // Two runs with the same seed end with the same model: an interrupted and resumed one included.
     modelSha256: o.modelSha256,

@@ -28,6 +28,13 @@ export interface CalibrationReport {
    * in `sites[NAME].own` with ECE of its held-out rows before and after).
    */
   siteMethod?: string;
+  /**
+   * A securely aggregated run (docs/secagg.md): no site's sums are known, so instead of the
+   * rows per site, ECE before and after over the training sites' and the test sites' pooled
+   * held-out rows, and each training site's own recalibration as it reported it.
+   */
+  pooled?: { training: { eceBefore: number; eceAfter: number }; test?: { eceBefore: number; eceAfter: number } };
+  ownBySite?: Record<string, Pick<SiteCalibrationReport, 'a' | 'b' | 'eceBefore' | 'eceAfter'>>;
 }
 
 export const SITE_METHOD = "Platt scaling per site: p' = sigmoid(a logit(p) + b), (a, b) fitted by maximum likelihood (Platt's targets) on the site's own training rows; absent for a site whose training rows hold one class";
@@ -63,5 +70,32 @@ export function calibrateFromSums(
     sites: Object.fromEntries([...train].map(([s, sums]) => [s, { ...row(sums, loo.get(s)!.fit), ...(ownOf.has(s) ? { own: ownOf.get(s)! } : {}) }])),
     testSites: Object.fromEntries([...test].map(([s, sums]) => [s, row(sums, global)])),
     ...(ownOf.size > 0 ? { siteMethod: SITE_METHOD } : {}),
+  };
+}
+
+/**
+ * The recalibration of a securely aggregated run: fitted on the training sites' summed
+ * calibration sums (what the plain run fits on, merged), with ECE before and after over
+ * the pooled held-out rows of the training sites (in-sample here: the leave-one-site-out
+ * rows need each site's sums) and of the test-only sites.
+ */
+export function calibrateFromSummed(
+  training: CalibrationSums | undefined,
+  test: CalibrationSums | undefined,
+  fittedOn: string[],
+  own: Record<string, Pick<SiteCalibrationReport, 'a' | 'b' | 'eceBefore' | 'eceAfter'>>,
+): CalibrationReport | undefined {
+  if (!training) return undefined;
+  const fit = fitCalibration(validateCalibrationSums(training, 'summed calibration sums of the training sites'));
+  const identity = identityCell();
+  const ece = (s: CalibrationSums) => ({ eceBefore: eceAt(s, identity), eceAfter: eceAt(s, fit.cell) });
+  return {
+    a: fit.a,
+    b: fit.b,
+    fittedOn,
+    sites: {},
+    testSites: {},
+    pooled: { training: ece(training), ...(test ? { test: ece(validateCalibrationSums(test, 'summed calibration sums of the test sites')) } : {}) },
+    ...(Object.keys(own).length > 0 ? { siteMethod: SITE_METHOD, ownBySite: own } : {}),
   };
 }

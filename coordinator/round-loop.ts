@@ -22,6 +22,8 @@ import { agreeStatistics, plainStatistics, type RunStatsRound } from './statisti
 import { secureStatistics, type RunSecureStats } from './secure-statistics.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import type { VectorLayout } from '../shared/secagg/layout.ts';
+import { evaluationFromSum, type SummedEvaluation } from '../shared/secagg/eval-parts.ts';
+import { SecAggAbort } from '../shared/secagg/errors.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
@@ -333,16 +335,15 @@ export class RoundLoop implements RoundGate {
     // Final evaluation of the last global model at every site, test-only sites included.
     this.round = o.rounds + 1;
     this.setState('evaluating', 'final evaluation');
-    const ev = await this.runRound(
-      'evaluate',
-      [...o.trainingSites, ...o.testSites],
-      { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context },
-      global,
-    );
+    const evaluated = [...o.trainingSites, ...o.testSites];
+    const secagg = o.secure?.evaluationTask(this.round, evaluated, o.testSites);
+    const ev = await this.runRound('evaluate', evaluated, { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context, ...(secagg ? { secagg } : {}) }, global);
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
+    const summedEvaluation = o.secure ? await this.secureEvaluation(o.secure, ev) : undefined;
     return finalOutcome({
       ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
       decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
+      ...(summedEvaluation ? { summedEvaluation } : {}),
     });
   }
 
@@ -367,6 +368,20 @@ export class RoundLoop implements RoundGate {
     const c = await this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta, secagg });
     if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
     return secure.collect(c, this.runPhase);
+  }
+
+  /** The final evaluation's secure sum: the pooled figures, or the abort's reason (the run is then incomplete). */
+  private async secureEvaluation(secure: SecureAggregator, ev: RoundCollector): Promise<SummedEvaluation | { error: string }> {
+    try {
+      const s = await secure.collect(ev, this.runPhase, new Map(ev.failures));
+      // A site in the sum whose later phase failed still evaluated: its failure is not the evaluation's.
+      for (const site of s.included) ev.failures.delete(site);
+      return { ...evaluationFromSum(s.sums), sites: s.included };
+    } catch (e) {
+      if (!(e instanceof SecAggAbort)) throw e;
+      this.o.log.warn('secure final evaluation aborted', { reason: e.message });
+      return { error: e.message };
+    }
   }
 
   /** A 'secagg' phase round; undefined once the run is stopping. */

@@ -9,13 +9,14 @@ import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { PrivacySpent } from '../shared/privacy/accountant.ts';
-import type { EvalMetrics, ModelSpecMsg } from '../shared/protocol/messages.ts';
-import { calibrateFromSums, type CalibrationReport } from './calibration.ts';
+import type { EvalMetrics, ModelSpecMsg, SiteEvaluation } from '../shared/protocol/messages.ts';
+import { calibrateFromSummed, calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { RoundCollector } from './collector.ts';
 import type { DebiasHealth, DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { Readiness } from './readiness.ts';
 import { quorumShortfall } from './strategy/acceptance.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
+import type { SummedEvaluation } from '../shared/secagg/eval-parts.ts';
 import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 /** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
@@ -53,9 +54,11 @@ export interface FederationOutcome {
   model: string;
   rounds: number;
   seed: number;
-  sites: Record<string, EvalMetrics>;
-  testSites: Record<string, EvalMetrics>;
-  localSites: Record<string, EvalMetrics>;
+  sites: Record<string, SiteEvaluation>;
+  testSites: Record<string, SiteEvaluation>;
+  localSites: Record<string, SiteEvaluation>;
+  /** A securely aggregated run: the evaluation pooled over the sites in the final evaluation's sum (example-weighted means, their held-out rows). */
+  pooledEvaluation?: { sites: string[] } & SummedEvaluation['pooled'];
   prior: { pattern: string; p: number }[];
   priorVersion: number;
   featureSpace: FeatureSpace;
@@ -137,6 +140,8 @@ export interface FinalInputs {
   minSitesToAccept: number;
   log: Logger;
   secureAggregation?: SecureAggregationReport | undefined;
+  /** A securely aggregated final evaluation: its decoded sum, or why it aborted (the sites' own reports are in `ev`). */
+  summedEvaluation?: SummedEvaluation | { error: string };
 }
 
 /** The run's outcome from the final evaluation: metrics per site, what is missing, the calibration. */
@@ -164,21 +169,31 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
       .map((h) => `round ${h.round} not accepted: ${h.reason ?? quorumShortfall(h.participants, f, h.failed)}`),
   };
   // Configured site order, not arrival order, so results files are stable.
+  // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
+  const secure = f.summedEvaluation !== undefined;
+  const evaluationOf = (site: string) => (secure ? ev.results.get(site)?.report?.evaluation : ev.results.get(site)?.evaluation);
   for (const site of [...f.trainingSites, ...f.testSites]) {
     const m = ev.results.get(site);
-    if (!m?.evaluation) continue;
-    (f.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = m.evaluation;
-    if (m.localEvaluation) outcome.localSites[site] = m.localEvaluation;
+    const e = evaluationOf(site);
+    if (!m || !e) continue;
+    (f.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = e;
+    const local = secure ? m.report?.localEvaluation : m.localEvaluation;
+    if (local) outcome.localSites[site] = local;
   }
   // A training site lost for good is what the quorum tolerates: while the final evaluation
   // still rests on a quorum of training sites, its absence is a warning; below that, or a
   // held-out test site missing (the reason it is in the federation), the run is incomplete.
-  const evaluated = f.trainingSites.filter((s) => ev.results.get(s)?.evaluation).length;
+  const evaluated = f.trainingSites.filter((s) => evaluationOf(s)).length;
   for (const x of ev.failures.values()) {
     const message = `final evaluation missing from ${x.site}: ${x.reason}`;
     log.warn('final evaluation missing', { ...x });
     if (f.trainingSites.includes(x.site) && evaluated >= f.minSitesToAccept) outcome.warnings.push(message);
     else outcome.problems.push(message);
+  }
+  if (f.summedEvaluation) {
+    if ('error' in f.summedEvaluation) outcome.problems.push(`final evaluation not summed: ${f.summedEvaluation.error}`);
+    else secureCalibration(outcome, f.summedEvaluation, f, log);
+    return outcome;
   }
   const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
   const ownOf = new Map(f.trainingSites.flatMap((s) => { const c = ev.results.get(s)?.siteCalibration; return c ? [[s, c] as [string, unknown]] : []; }));
@@ -188,6 +203,23 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
   }
   return outcome;
+}
+
+/** The pooled evaluation and the recalibration of a secure run, from the decoded sum and the sites' own reports. */
+function secureCalibration(outcome: FederationOutcome, s: SummedEvaluation, f: FinalInputs, log: Logger): void {
+  outcome.pooledEvaluation = { sites: s.sites ?? [], ...s.pooled };
+  const own = Object.fromEntries(
+    f.trainingSites.flatMap((site) => {
+      const c = f.ev.results.get(site)?.report?.siteCalibration;
+      return c ? [[site, c]] : [];
+    }),
+  );
+  const training = f.trainingSites.filter((x) => (s.sites ?? []).includes(x));
+  const calibration = calibrateFromSummed(s.calibration.training, s.calibration.test, training, own);
+  if (calibration) {
+    outcome.calibration = calibration;
+    log.info('calibration fitted on the training sites\' summed held-out rows', { a: calibration.a, b: calibration.b });
+  }
 }
 
 function prefix(p: string, m: Record<string, number>): Record<string, number> {

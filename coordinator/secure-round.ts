@@ -14,6 +14,7 @@ import type { ResultMeta } from '../shared/protocol/messages.ts';
 import type { SecAggConfig } from '../shared/secagg/config.ts';
 import { SecAggCoordinator } from '../shared/secagg/coordinator.ts';
 import { debiasFromSum, type SecureDebias } from '../shared/secagg/debias-parts.ts';
+import { EVALUATION_SUM, evaluationLayout } from '../shared/secagg/eval-parts.ts';
 import { SecAggAbort, SecAggRefusal } from '../shared/secagg/errors.ts';
 import type { VectorLayout } from '../shared/secagg/layout.ts';
 import { RoundPlan } from '../shared/secagg/round-plan.ts';
@@ -58,9 +59,11 @@ interface Active {
   layout: VectorLayout;
   coordinator: SecAggCoordinator;
   debias: SecureDebias | undefined;
-  /** The task whose results carry the key advertisements: a fit round (stage 0) or a statistics stage. */
-  kind: 'fit' | 'stats';
-  stage: number;
+  /** The task whose results carry the key advertisements: a fit round, a statistics stage or the final evaluation. */
+  kind: 'fit' | 'stats' | 'evaluate';
+  stage: number | undefined;
+  /** The tens digit of its phases' 'secagg' stages. */
+  purpose: number;
 }
 
 /** What a secure sum gives: the decoded totals, the sites in them, and who failed on the way. */
@@ -72,7 +75,7 @@ export interface SecureSum {
   failures: Map<string, SiteFailure>;
 }
 
-/** A 'secagg' task's stage: the phase, plus ten times the statistics stage it sums (0 for a fit round), so each has its own envelope kind. */
+/** A 'secagg' task's stage: the phase, plus ten times the sum's purpose (0 a fit round, the statistics stage, 9 the final evaluation), so each has its own envelope kind. */
 export const secaggStage = (purposeStage: number, phase: number) => purposeStage * 10 + phase;
 
 /** What the round loop gets from a secure round: its record, the next model, and a debiased round's summed figures. */
@@ -107,20 +110,26 @@ export class SecureAggregator {
 
   /** What the fit task of `round` adds: its session, the settings, the invited sites' enrolled keys (and a debiased round's parts). */
   fitTask(round: number, sites: string[], modelSize: number, debias?: SecureDebias): SecureFitTask {
-    const task = this.open('fit', 0, round, sites, (maxSites) => secureFitLayout(modelSize, maxSites, this.o.config, debias), debias);
+    const task = this.open({ kind: 'fit', stage: undefined, purpose: 0 }, round, sites, (maxSites) => secureFitLayout(modelSize, maxSites, this.o.config, debias), debias);
     this.last = { threshold: this.active!.plan.threshold, fractionalBits: this.active!.layout.part('weightedUpdate').fractionalBits };
     return { ...task, ...(debias ? { debias } : {}) };
   }
 
   /** What statistics stage `stage`'s task adds to make it a secure sum of `layoutFor`'s vector (stats-parts.ts). */
   statsTask(round: number, stage: number, sites: string[], layoutFor: (maxSites: number) => VectorLayout): SecureFitTask {
-    return this.open('stats', stage, round, sites, layoutFor);
+    return this.open({ kind: 'stats', stage, purpose: stage }, round, sites, layoutFor);
   }
 
-  private open(kind: 'fit' | 'stats', stage: number, round: number, sites: string[], layoutFor: (maxSites: number) => VectorLayout, debias?: SecureDebias): SecureFitTask {
+  /** What the final evaluation's task adds: every evaluated site sums its held-out count, metrics and calibration sums (eval-parts.ts). */
+  evaluationTask(round: number, sites: string[], testSites: string[]): SecureFitTask {
+    const task = this.open({ kind: 'evaluate', stage: undefined, purpose: EVALUATION_SUM }, round, sites, (maxSites) => evaluationLayout(this.o.config, maxSites));
+    return { ...task, testSites };
+  }
+
+  private open(what: Pick<Active, 'kind' | 'stage' | 'purpose'>, round: number, sites: string[], layoutFor: (maxSites: number) => VectorLayout, debias?: SecureDebias): SecureFitTask {
     // Fresh per attempt: a round a restarted coordinator runs again is another session, never a second use of the first one's.
-    const purpose = kind === 'fit' ? 'fit' : `stats-${stage}`;
-    const session = `${this.o.federation}/${round}/${purpose}/${randomBytes(SESSION_NONCE_BYTES).toString('hex')}`;
+    const name = what.kind === 'stats' ? `stats-${what.stage}` : what.kind;
+    const session = `${this.o.federation}/${round}/${name}/${randomBytes(SESSION_NONCE_BYTES).toString('hex')}`;
     const keys = new Map<string, Uint8Array>();
     for (const s of sites) {
       const k = this.o.signingKey(s);
@@ -129,7 +138,7 @@ export class SecureAggregator {
     }
     const plan = new RoundPlan(session, keys, this.o.config);
     const layout = layoutFor(plan.sites.length);
-    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length), debias, kind, stage };
+    this.active = { plan, layout, coordinator: new SecAggCoordinator(plan, layout.length), debias, ...what };
     return { session, config: this.o.config, roster: Object.fromEntries([...keys].map(([s, k]) => [s, toB64(k)])) };
   }
 
@@ -137,8 +146,8 @@ export class SecureAggregator {
   owns(kind: string, stage: number | undefined): boolean {
     const a = this.active;
     if (!a) return false;
-    if (kind === 'secagg') return Math.floor((stage ?? 0) / 10) === a.stage;
-    return kind === a.kind && (stage ?? 0) === a.stage;
+    if (kind === 'secagg') return Math.floor((stage ?? 0) / 10) === a.purpose;
+    return kind === a.kind && stage === a.stage;
   }
 
   /**
@@ -178,7 +187,8 @@ export class SecureAggregator {
     0: (a, site, s, meta) => {
       if (meta.weights !== 0) throw new SecAggRefusal(`a secure ${a.kind} result from ${site} carries ${meta.weights} plain weights`, 'malformed');
       // The advertisement is all it may carry: a count or a sum beside it would be a site's own value in the clear.
-      const extra = (['featureStats', 'patternCounts', 'classMoments', 'cellCounts', 'health', 'evaluation'] as const).filter((f) => meta[f] !== undefined);
+      const extra: string[] = (['featureStats', 'patternCounts', 'classMoments', 'cellCounts', 'health', 'evaluation', 'localEvaluation', 'calibration', 'siteCalibration'] as const).filter((f) => meta[f] !== undefined);
+      if (meta.report !== undefined && a.kind !== 'evaluate') extra.push('report');
       if (extra.length > 0 || meta.numExamples !== 0) throw new SecAggRefusal(`a secure ${a.kind} result from ${site} carries ${extra.length > 0 ? extra.join(', ') : 'an example count'} in the clear`, 'malformed');
       a.coordinator.receiveAdvertisement(own(site, advertFromWire(s.advert), 'a key advertisement'));
     },
@@ -253,7 +263,7 @@ export class SecureAggregator {
     };
     try {
       const phase = async (p: number, sites: string[], task: Omit<SecAggTask, 'session'>) => {
-        const c = await runPhase(secaggStage(a.stage, p), sites, { session: a.plan.session, ...task });
+        const c = await runPhase(secaggStage(a.purpose, p), sites, { session: a.plan.session, ...task });
         if (!c) throw new SecAggAbort(`secure round ${a.plan.session} stopped: the coordinator is shutting down`);
         note(c);
       };

@@ -25,6 +25,7 @@ import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import { SECAGG_PHASE, SECAGG_PHASES } from '../shared/secagg/wire.ts';
 import { SecAggRefusal } from '../shared/secagg/errors.ts';
+import { EVALUATION_SUM, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import {
   cellList,
   cellsLayout,
@@ -45,8 +46,8 @@ export class FederationEndedBadly extends Error {
 }
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
-/** Secure sums: a fit round's phases (1-4) and each statistics stage's (10 x stage + phase). */
-const SECAGG_STAGES = [0, ...Object.values(STATS_STAGE).filter((s) => s !== STATS_STAGE.names)].flatMap((sum) => SECAGG_PHASES.map((p) => sum * 10 + SECAGG_PHASE[p]));
+/** Secure sums: a fit round's phases (1-4), each statistics stage's (10 x stage + phase) and the final evaluation's (90 + phase). */
+const SECAGG_STAGES = [0, ...Object.values(STATS_STAGE).filter((s) => s !== STATS_STAGE.names), EVALUATION_SUM].flatMap((sum) => SECAGG_PHASES.map((p) => sum * 10 + SECAGG_PHASE[p]));
 const TASK_KINDS = [...Object.values(STATS_STAGE).map((s) => `task-stats-${s}`), 'task-fit', 'task-evaluate', 'task-end', ...SECAGG_STAGES.map((s) => `task-secagg-${s}`)];
 
 export interface CoordinatorKeys {
@@ -328,6 +329,12 @@ export class SiteAgent {
     // This site's own recalibration: fitted on its training rows, scored on its held-out rows (never the same rows).
     const siteCalibration =
       scores && enc.train.n > 0 ? siteCalibrationReport({ labels: data.train.labels, scores: await runner.predict(enc.train, ctx) }, { labels: data.test.labels, scores }) : undefined;
+    // Secure: the site's report (rates) in the clear, its held-out count, metrics and calibration sums only in the sum.
+    if (task.secagg)
+      return this.secure.input(task, { ...base, report: siteReport(evaluation, localEvaluation, siteCalibration) }, (t, maxSites) => ({
+        layout: evaluationLayout(t.config, maxSites),
+        values: evaluationValues(evaluation, calibration, t.testSites?.includes(this.opts.site) ? 'test' : 'training', t.config.maxExamples),
+      }));
     return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}), ...(calibration ? { calibration } : {}), ...(siteCalibration ? { siteCalibration } : {}) } };
   }
 }

@@ -6,6 +6,7 @@ import type { HealthSums } from '../data/debias-health.ts';
 import type { CalibrationSums } from '../metrics/calibration.ts';
 import type { TaskKindSchema } from './task-meta.ts';
 import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
+import type { SiteReport } from '../secagg/eval-parts.ts';
 
 /** Protocol version carried in every join; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
@@ -32,6 +33,9 @@ export interface EvalMetrics {
   loss?: number;
 }
 
+/** A site's evaluation as the results file carries it: without `n` where the run is securely aggregated (docs/secagg.md). */
+export type SiteEvaluation = Omit<EvalMetrics, 'n'> & { n?: number };
+
 /** What a site returns. Never a record: only sums, counts, metrics and weights. */
 export interface ResultMeta {
   round: number;
@@ -56,6 +60,8 @@ export interface ResultMeta {
   siteCalibration?: SiteCalibrationReport;
   /** The site could not produce a sound answer (e.g. its training diverged to a non-finite loss): it sends this instead. */
   error?: string;
+  /** A secure final evaluation: the site's own report (rates, no row counts; shared/secagg/eval-parts.ts). */
+  report?: SiteReport;
   /** Secure aggregation (shared/secagg/wire.ts): the fit result's key advertisement, or a 'secagg' phase's answer. */
   secagg?: Record<string, unknown>;
   /** Fit rounds of a debiased model: the debiasing health sums over the training rows. */

@@ -77,6 +77,8 @@ export const secureFitTaskSchema = z
     roster: z.record(site, b64),
     /** A debiased model's round: what its health and pattern-count parts list. */
     debias: secureDebiasSchema.optional(),
+    /** The final evaluation: the test-only sites (their calibration sums are kept apart from the training sites'). */
+    testSites: z.array(site).optional(),
   })
   .strict();
 export type SecureFitTask = z.output<typeof secureFitTaskSchema>;

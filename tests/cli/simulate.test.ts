@@ -100,7 +100,7 @@ for (const model of ['logreg', 'baseline']) {
     assert.equal(results.rounds, ROUNDS);
     assert.equal(results.seed, 1, 'default seed');
     assert.deepEqual(Object.keys(results.sites).sort(), [...ALL].sort());
-    for (const s of ALL) assertMetrics(results.sites[s] as unknown as Record<string, number>, `sites.${s}`);
+    for (const s of ALL) assertMetrics(results.sites[s], `sites.${s}`);
     // Each training site's own recalibration (Platt), with ECE of its held-out rows before (the raw scores' ECE) and after.
     for (const s of ALL) {
       const own = results.calibration?.sites[s]?.own;
@@ -112,7 +112,7 @@ for (const model of ['logreg', 'baseline']) {
     // The default 0.3 held out of each file, stratified (so within a row or two of 30%).
     for (const s of ALL) {
       const rows = labelsOf(HEART_FILES[s]!).length;
-      assert.ok(Math.abs(results.sites[s]!.n - 0.3 * rows) <= 2, `${s}: ${results.sites[s]!.n} of ${rows} rows held out`);
+      assert.ok(Math.abs(results.sites[s]!.n! - 0.3 * rows) <= 2, `${s}: ${results.sites[s]!.n} of ${rows} rows held out`);
     }
     assertPredictionsCover(predictions, results, HEART_FILES);
   });
@@ -139,7 +139,7 @@ test('simulate --test-site: scored on its whole file, no part in training or the
   const { results, predictions } = await simulate('test-site', [...siteArgs(train), ...siteArgs(['switzerland'], '--test-site'), '--model', 'logreg']);
   assert.deepEqual(Object.keys(results.sites).sort(), train);
   assert.deepEqual(Object.keys(results.testSites), ['switzerland']);
-  assertMetrics(results.testSites.switzerland as unknown as Record<string, number>, 'testSites.switzerland');
+  assertMetrics(results.testSites.switzerland, 'testSites.switzerland');
   const swiss = predictions.filter((p) => p.site === 'switzerland');
   assert.deepEqual(
     swiss.map((p) => p.row),

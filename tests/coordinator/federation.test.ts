@@ -46,7 +46,7 @@ test('three sites complete every round through the in-memory transport', async (
   assert.equal(outcome.history.length, 2);
   assert.ok(outcome.history.every((h) => h.participants === 3 && h.accepted));
   assert.deepEqual(Object.keys(outcome.sites).sort(), ['cleveland', 'hungary', 'va']);
-  for (const m of Object.values(outcome.sites)) assert.ok(m.auroc >= 0 && m.auroc <= 1 && m.n > 0, `auroc ${m.auroc}`);
+  for (const m of Object.values(outcome.sites)) assert.ok(m.auroc >= 0 && m.auroc <= 1 && m.n! > 0, `auroc ${m.auroc}`);
   assert.ok(outcome.history[1]!.metrics.eval_auroc! > 0.6, 'the federated model learned something');
   assert.ok(Math.abs(outcome.prior.reduce((a, p) => a + p.p, 0) - 1) < 1e-9);
   assert.deepEqual(await Promise.all(s.agents.map((a) => a.done)), ['done', 'done', 'done']);

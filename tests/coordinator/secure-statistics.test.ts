@@ -1,6 +1,7 @@
 /**
  * Issue 11's privacy tap, on a 3-site secure run of the debiased model (every statistics
- * stage: summary, vocabulary, class moments, cell counts; then a fit round): everything the
+ * stage: summary, vocabulary, class moments, cell counts; a fit round; the final
+ * evaluation): everything the
  * coordinator can decrypt is recorded as it arrives (each result's meta, after the envelope
  * is opened) and searched for any one site's count, sum or category value. The sums it
  * decodes must equal the plain run's: the same feature space, prior and decision.
@@ -78,7 +79,7 @@ function numbersIn(v: unknown): number[] {
   return [];
 }
 
-test('the coordinator decrypts no site\'s count, sum or category value in a secure run, and its sums give the plain run\'s setup', { timeout: 180_000 }, async (t) => {
+test('the coordinator decrypts no site\'s count, sum or category value in a secure run, and its sums give the plain run\'s setup and evaluation', { timeout: 180_000 }, async (t) => {
   const tapped: { site: string; meta: ResultMeta }[] = [];
   const deliver = RoundLoop.prototype.deliver;
   t.mock.method(RoundLoop.prototype, 'deliver', function (this: RoundLoop, site: string, meta: ResultMeta, ...rest: unknown[]) {
@@ -90,15 +91,18 @@ test('the coordinator decrypts no site\'s count, sum or category value in a secu
   const plain = await run(false);
 
   const kinds = new Set(tapped.map((x) => `${x.meta.kind}-${(x.meta as { stage?: number }).stage ?? ''}`));
-  assert.ok(['stats-', 'fit-', 'secagg-'].every((k) => [...kinds].some((x) => x.startsWith(k))), `tapped ${[...kinds].join(', ')}`);
-  // Before the final evaluation (the run's per-site report, released by design: docs/secagg.md), nothing of a site's own.
-  const beforeReport = tapped.filter((x) => x.meta.kind !== 'evaluate');
-  for (const { site, meta } of beforeReport) {
+  assert.ok(['stats-', 'fit-', 'secagg-', 'evaluate-'].every((k) => [...kinds].some((x) => x.startsWith(k))), `tapped ${[...kinds].join(', ')}`);
+  // Nothing of a site's own but its report (rates on its held-out rows, no row count: the run's output).
+  for (const { site, meta } of tapped) {
     for (const f of ['featureStats', 'patternCounts', 'classMoments', 'cellCounts', 'health', 'evaluation', 'localEvaluation', 'calibration'] as const)
       assert.equal(meta[f], undefined, `${site}'s ${meta.kind} result carries ${f}`);
     assert.equal(meta.numExamples, 0, `${site}'s ${meta.kind} result claims ${meta.numExamples} examples`);
   }
-  const numbers = new Set(beforeReport.flatMap((x) => numbersIn(x.meta)));
+  for (const { meta } of tapped.filter((x) => x.meta.kind === 'evaluate')) {
+    assert.ok(meta.report?.evaluation && meta.report.evaluation.n === undefined, 'the report has the metrics and no row count');
+    assert.deepEqual(Object.keys(meta.report.evaluation).filter((k) => k !== 'loss').sort(), ['accuracy', 'auroc', 'balancedAccuracy', 'ece']);
+  }
+  const numbers = new Set(tapped.flatMap((x) => numbersIn(x.meta)));
   for (const [site, d] of Object.entries(secure.sites))
     for (const x of siteFigures(d)) assert.ok(!numbers.has(x), `${site}'s figure ${x} reached the coordinator`);
   assert.ok(!JSON.stringify(tapped).includes('Doe'), 'the rare value reached the coordinator');
@@ -118,4 +122,20 @@ test('the coordinator decrypts no site\'s count, sum or category value in a secu
   assert.deepEqual(secure.decision?.flagged.map((f) => f.feature), plain.decision?.flagged.map((f) => f.feature));
   assert.ok(Math.abs(secure.decision!.flagged[0]!.labelCorr - plain.decision!.flagged[0]!.labelCorr) < 1e-6, 'class moments');
   assert.deepEqual(secure.decision?.balance, plain.decision?.balance, 'cell counts are exact');
+  // The final evaluation: per site its report, pooled from the sum, the recalibration from summed sums.
+  for (const site of SITES) {
+    assert.equal(secure.outcome.sites[site]!.n, undefined);
+    assert.ok(Math.abs(secure.outcome.sites[site]!.auroc - plain.outcome.sites[site]!.auroc) < 0.02, `${site} auroc`);
+  }
+  const pooled = secure.outcome.pooledEvaluation!;
+  const heldOut = Object.values(plain.outcome.sites).reduce((a, m) => a + m.n!, 0);
+  assert.equal(pooled.training!.n, heldOut, 'the held-out rows, counted in the sum');
+  assert.equal(pooled.test, undefined, 'no test-only site');
+  const plainPooled = Object.values(plain.outcome.sites).reduce((a, m) => a + m.n! * m.auroc, 0) / heldOut;
+  assert.ok(Math.abs(pooled.training!.auroc! - plainPooled) < 0.02, `pooled auroc ${pooled.training!.auroc} vs ${plainPooled}`);
+  assert.ok(secure.outcome.calibration && plain.outcome.calibration);
+  assert.deepEqual(secure.outcome.calibration.fittedOn, SITES);
+  assert.ok(Math.abs(secure.outcome.calibration.a - plain.outcome.calibration.a) < 0.2, `slope ${secure.outcome.calibration.a} vs ${plain.outcome.calibration.a}`);
+  assert.ok(Math.abs(secure.outcome.calibration.b - plain.outcome.calibration.b) < 0.3, `intercept ${secure.outcome.calibration.b} vs ${plain.outcome.calibration.b}`);
+  assert.ok(secure.outcome.calibration.pooled!.training.eceBefore > 0 && secure.outcome.calibration.pooled!.training.eceAfter > 0);
 });

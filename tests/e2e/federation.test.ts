@@ -30,7 +30,7 @@ test('coordinator and three sites complete the rounds and write the results', { 
     assert.deepEqual(Object.keys(r.sites).sort(), [...SITES].sort());
     for (const [name, m] of Object.entries(r.sites)) {
       assert.ok(m.auroc >= 0 && m.auroc <= 1, `${name} auroc ${m.auroc} in [0, 1]`);
-      assert.ok(m.n > 0, `${name} has held-out rows`);
+      assert.ok(m.n! > 0, `${name} has held-out rows`);
     }
     assert.equal(r.history.length, ROUNDS);
     assert.deepEqual(

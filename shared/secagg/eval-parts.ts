@@ -1,0 +1,124 @@
+/**
+ * The final evaluation as a secure sum (docs/secagg.md, "Final evaluation"): each site's
+ * held-out row count, its example-weighted metrics and its calibration sums go into one
+ * vector, so the coordinator learns the federation's pooled evaluation and fits the
+ * recalibration from totals. What a site still says by itself is its report: its metrics
+ * on its held-out rows (rates, no row count) and its own recalibration, the run's output.
+ */
+import { BIN_FIELDS, CALIBRATION_GRID, ECE_BINS, type CalibrationSums } from '../metrics/calibration.ts';
+import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
+import type { EvalMetrics, SiteEvaluation } from '../protocol/messages.ts';
+import type { SecAggConfig } from './config.ts';
+import { VectorLayout, type PartSpec } from './layout.ts';
+
+/** The tens digit of the final evaluation's 'secagg' stages (fit rounds use 0, statistics stages 1-5). */
+export const EVALUATION_SUM = 9;
+
+/** The pooled metrics, each with the bound of its values (larger ones are clipped, as in the fit vector). */
+export const EVALUATION_METRICS = [
+  { name: 'auroc', bound: 1 },
+  { name: 'accuracy', bound: 1 },
+  { name: 'balancedAccuracy', bound: 1 },
+  { name: 'ece', bound: 1 },
+  { name: 'loss', bound: 100 },
+] as const;
+
+/** A row's log-loss on any grid cell stays below this (scores clamped at 1e-7, slopes up to 4). */
+const MAX_ROW_NLL = 100;
+const CELLS = CALIBRATION_GRID.slopes.length * CALIBRATION_GRID.intercepts.length;
+/** Calibration sums of the training sites (the recalibration is fitted on them) and of the test-only sites, apart. */
+const SCOPES = ['training', 'test'] as const;
+type Scope = (typeof SCOPES)[number];
+
+export function evaluationLayout(c: SecAggConfig, maxSites: number): VectorLayout {
+  const parts: PartSpec[] = [];
+  for (const s of SCOPES)
+    parts.push(
+      { name: `${s}.n`, length: 1, kind: 'count', bound: c.maxExamples },
+      { name: `${s}.metricWeights`, length: EVALUATION_METRICS.length, kind: 'count', bound: c.maxExamples },
+      ...EVALUATION_METRICS.map((m) => ({ name: `${s}.eval.${m.name}`, length: 1, kind: 'real' as const, bound: m.bound * c.maxExamples })),
+      { name: `cal.${s}.n`, length: 1, kind: 'count', bound: c.maxExamples },
+      { name: `cal.${s}.nll`, length: CELLS, kind: 'wide', bound: MAX_ROW_NLL * c.maxExamples },
+      { name: `cal.${s}.bins`, length: CELLS * ECE_BINS * BIN_FIELDS, kind: 'wide', bound: c.maxExamples },
+    );
+  return new VectorLayout(parts, maxSites);
+}
+
+/** A site's vector: its held-out count, weighted metrics and calibration sums under its scope (zeros in the other). */
+export function evaluationValues(evaluation: EvalMetrics | undefined, calibration: CalibrationSums | undefined, scope: Scope, maxExamples: number): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const s of SCOPES) {
+    const n = s === scope ? Math.min(evaluation?.n ?? 0, maxExamples) : 0;
+    const metricWeights: number[] = [];
+    for (const { name } of EVALUATION_METRICS) {
+      const v = evaluation?.[name];
+      const ok = typeof v === 'number' && Number.isFinite(v) && n > 0;
+      metricWeights.push(ok ? n : 0);
+      out[`${s}.eval.${name}`] = [ok ? n * v : 0];
+    }
+    out[`${s}.n`] = [n];
+    out[`${s}.metricWeights`] = metricWeights;
+    const mine = s === scope && calibration;
+    out[`cal.${s}.n`] = [mine ? calibration.n : 0];
+    out[`cal.${s}.nll`] = mine ? calibration.nll : new Array<number>(CELLS).fill(0);
+    out[`cal.${s}.bins`] = mine ? calibration.bins : new Array<number>(CELLS * ECE_BINS * BIN_FIELDS).fill(0);
+  }
+  return out;
+}
+
+/** The held-out rows of one scope's sites in the sum, and the example-weighted means of their metrics. */
+export type PooledEvaluation = { n: number } & Partial<Record<(typeof EVALUATION_METRICS)[number]['name'], number>>;
+
+export interface SummedEvaluation {
+  /** Over the training sites' held-out rows, and over the test-only sites' rows (absent without any). */
+  pooled: Partial<Record<Scope, PooledEvaluation>>;
+  /** Calibration sums per scope, absent where no site of it sent any. */
+  calibration: Partial<Record<Scope, CalibrationSums>>;
+  /** The sites in the sum (set by the coordinator). */
+  sites?: string[];
+}
+
+export function evaluationFromSum(sums: Record<string, Float64Array>): SummedEvaluation {
+  const pooled: SummedEvaluation['pooled'] = {};
+  for (const s of SCOPES) {
+    const n = sums[`${s}.n`]![0]!;
+    if (n === 0) continue;
+    const p: PooledEvaluation = { n };
+    EVALUATION_METRICS.forEach(({ name }, i) => {
+      const w = sums[`${s}.metricWeights`]![i]!;
+      if (w > 0) p[name] = sums[`${s}.eval.${name}`]![0]! / w;
+    });
+    pooled[s] = p;
+  }
+  const calibration: SummedEvaluation['calibration'] = {};
+  for (const s of SCOPES) {
+    const n = sums[`cal.${s}.n`]![0]!;
+    if (n > 0)
+      calibration[s] = {
+        grid: { slopes: [...CALIBRATION_GRID.slopes], intercepts: [...CALIBRATION_GRID.intercepts] },
+        n,
+        nll: [...sums[`cal.${s}.nll`]!].map((x) => Math.max(0, x)),
+        bins: [...sums[`cal.${s}.bins`]!].map((x) => Math.max(0, x)),
+      };
+  }
+  return { pooled, calibration };
+}
+
+/** What a site reports by itself in a secure final evaluation: rates, no row counts. */
+export interface SiteReport {
+  evaluation?: SiteEvaluation;
+  localEvaluation?: SiteEvaluation;
+  siteCalibration?: Pick<SiteCalibrationReport, 'a' | 'b' | 'eceBefore' | 'eceAfter'>;
+}
+
+export function siteReport(evaluation: EvalMetrics | undefined, local: EvalMetrics | undefined, own: SiteCalibrationReport | undefined): SiteReport {
+  const rates = (m: EvalMetrics): SiteEvaluation => {
+    const { n: _n, ...rest } = m;
+    return rest;
+  };
+  return {
+    ...(evaluation ? { evaluation: rates(evaluation) } : {}),
+    ...(local ? { localEvaluation: rates(local) } : {}),
+    ...(own ? { siteCalibration: { a: own.a, b: own.b, eceBefore: own.eceBefore, eceAfter: own.eceAfter } } : {}),
+  };
+}
