@@ -279,7 +279,11 @@ export class SecureAggregator {
       // A survivor that answered no later phase is still in the sum (its input is); it is not a failure of this round.
       for (const s of result.included) failures.delete(s);
       this.o.log.info('secure sum decoded', { session: a.plan.session, included: result.included.length, dropped: result.dropped, threshold: a.plan.threshold });
-      return { session: a.plan.session, sums: a.layout.decodeSum(result.sum), included: result.included, failures };
+      const sums = a.layout.decodeSum(result.sum);
+      // A site that wrote its ring words itself (past its clipping) shows only here: refuse the totals, never use them.
+      const bad = a.layout.outOfRange(sums, result.included.length);
+      if (bad) throw new SecAggAbort(`secure sum ${a.plan.session} refused: ${bad}; a site sent values outside its bounds`);
+      return { session: a.plan.session, sums, included: result.included, failures };
     } finally {
       this.active = undefined;
     }

@@ -297,7 +297,8 @@ export class SiteAgent {
       if (unsound) {
         // Never send NaN: report the failure; the coordinator fails this site for the round at once.
         log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
-        return { meta: { ...base, error: unsound } };
+        // A secure round's row count stays in the sum: a failure must not carry it in the clear either.
+        return { meta: { ...base, ...(task.secagg ? { numExamples: 0 } : {}), error: unsound } };
       }
       const health = await runner.health(enc.train, ctx);
       // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.

@@ -123,6 +123,24 @@ export class VectorLayout {
     return out;
   }
 
+  /**
+   * The first coordinate of a decoded sum over `sites` sites that no honest encodings could
+   * give (a count below 0, or any value past sites x bound), named with its part and index;
+   * undefined when all are in range. Sites clip before masking, so only a site that wrote
+   * its ring words itself gets here: its totals must be refused, not used.
+   */
+  outOfRange(sums: Record<string, Float64Array>, sites: number): string | undefined {
+    for (const p of this.parts) {
+      const v = sums[p.name];
+      if (!v) continue;
+      const max = sites * p.bound + this.errorBound(p.name, sites);
+      const min = p.kind === 'count' ? 0 : -max;
+      for (let i = 0; i < v.length; i++)
+        if (!(v[i]! >= min && v[i]! <= max)) return `part "${p.name}"[${i}] sums to ${v[i]}, outside [${min}, ${max}] for ${sites} sites`;
+    }
+    return undefined;
+  }
+
   /** Max absolute error of a decoded sum coordinate of `name` over `sites` sites (0 for integer parts). */
   errorBound(name: string, sites = this.maxSites): number {
     return quantizationErrorBound(sites, this.part(name).fractionalBits);

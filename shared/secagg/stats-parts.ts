@@ -125,7 +125,10 @@ export function proposeCandidates(session: string, stats: FeatureStats, heavy: R
   const out: Record<string, string[]> = {};
   for (const [f, buckets] of Object.entries(heavy)) {
     const set = new Set(buckets);
-    out[f] = Object.keys(stats.categories[f] ?? {}).filter((v) => set.has(sketchBucket(session, f, v)));
+    // Sorted: the order values were first seen in would tell which value this site's first rows hold.
+    out[f] = Object.keys(stats.categories[f] ?? {})
+      .filter((v) => set.has(sketchBucket(session, f, v)))
+      .sort();
   }
   return out;
 }

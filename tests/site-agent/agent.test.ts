@@ -16,6 +16,8 @@ import { parseSiteTable, selectRows } from '../../shared/data/table.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { calibrationSums } from '../../shared/metrics/calibration.ts';
+import { compileSecAggConfig } from '../../shared/secagg/config.ts';
+import { toB64 } from '../../shared/secagg/wire.ts';
 import { decodeFrame, encodeFrame } from '../../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, type EvalMetrics, type ResultMeta, type TaskMeta } from '../../shared/protocol/messages.ts';
 import { AsyncQueue } from '../../shared/transport/async-queue.ts';
@@ -244,6 +246,14 @@ test('fit whose training diverges reports the failure instead of sending weights
   assert.equal(submitted[0]!.meta.error, 'training loss is NaN');
   assert.equal(submitted[0]!.meta.weights, 0);
   assert.equal(submitted[0]!.weights.length, 0);
+});
+
+test('a secure fit whose training diverges reports the failure without its row count', async () => {
+  const runner = fakeRunner({ loss: Number.NaN });
+  const secagg = { session: 'fed/1/fit/00', config: compileSecAggConfig({}), roster: { [SITE]: toB64(site.signing.publicKey) } };
+  const { submitted } = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, secagg }, Float32Array.from([1, 2])), end(1)], {}, runner);
+  assert.equal(submitted[0]!.meta.error, 'training loss is NaN');
+  assert.equal(submitted[0]!.meta.numExamples, 0, 'the row count stays in the sum, which this site never joins');
 });
 
 test('evaluate: the global model on the held-out rows; the final one adds calibration sums, the local baseline and predictions', async () => {

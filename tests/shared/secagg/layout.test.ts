@@ -68,6 +68,26 @@ test('out-of-bound values are clipped and counted; negative counts become 0', ()
   assert.ok(Math.abs(d.w![0]! - 1) <= layout.errorBound('w', 1) && Math.abs(d.w![1]! + 1) <= layout.errorBound('w', 1));
 });
 
+test('a decoded sum no honest encodings could give is named by part and index; honest sums at the bounds pass', () => {
+  const layout = new VectorLayout(
+    [
+      { name: 'w', length: 2, kind: 'real', bound: 1 },
+      { name: 'n', length: 2, kind: 'count', bound: 100 },
+      { name: 's', length: 1, kind: 'wide', bound: 1e6 },
+    ],
+    3,
+  );
+  const honest = (v: Record<string, number[]>) => layout.encode(v).vector;
+  const sum = new Uint32Array(layout.length);
+  for (const x of [honest({ w: [1, -1], n: [100, 0], s: [1e6] }), honest({ w: [1, -1], n: [100, 0], s: [1e6] })]) for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + x[i]!;
+  assert.equal(layout.outOfRange(layout.decodeSum(sum), 2), undefined);
+  // A site that writes its own ring words: a count below zero, or past what the included sites could add.
+  const hostile = sum.slice();
+  hostile[layout.part('n').offset + 1] = (hostile[layout.part('n').offset + 1]! - 5) >>> 0;
+  assert.match(layout.outOfRange(layout.decodeSum(hostile), 2) ?? '', /^part "n"\[1\] sums to -5, outside \[0, 200\] for 2 sites$/);
+  assert.match(layout.outOfRange(layout.decodeSum(sum), 1) ?? '', /^part "w"\[0\] sums to 2, outside/, "two sites' sum is more than one site can give");
+});
+
 test('NaN, fractional counts, wrong lengths, unknown parts and ring overflow are refused', () => {
   const layout = new VectorLayout(
     [

@@ -65,6 +65,12 @@ test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label
   assert.deepEqual(agreeVocabularies(schema, { ...s.featureStats, ...v }, 5), agreeVocabularies(schema, plain, 5));
 });
 
+test('a site names its values in heavy buckets sorted, not in the order its rows first hold them', () => {
+  const t = parseSiteTable(schema, 'x,ward,y\n1,C,0\n2,A,1\n3,B,0\n4,C,1\n', 's.csv');
+  const every = { ward: Array.from({ length: 4096 }, (_, i) => i) };
+  assert.deepEqual(proposeCandidates(SESSION, computeFeatureStats(schema, t), every).ward, ['A', 'B', 'C']);
+});
+
 test('cells span every pattern while that fits, else the published ones, and refuse a vector past the limit', () => {
   const numeric = { feature: 'x', kind: 'numeric' as const, columns: [0] };
   const all = cellList(2, ['11'], [numeric]);
