@@ -376,7 +376,8 @@ export class RoundLoop implements RoundGate {
       const s = await secure.collect(ev, this.runPhase, new Map(ev.failures));
       // A site in the sum whose later phase failed still evaluated: its failure is not the evaluation's.
       for (const site of s.included) ev.failures.delete(site);
-      return { ...evaluationFromSum(s.sums), sites: s.included };
+      const tests = s.included.filter((x) => this.o.testSites.includes(x)).length;
+      return { ...evaluationFromSum(s.sums, { training: s.included.length - tests, test: tests }), sites: s.included };
     } catch (e) {
       if (!(e instanceof SecAggAbort)) throw e;
       this.o.log.warn('secure final evaluation aborted', { reason: e.message });

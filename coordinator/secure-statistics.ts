@@ -19,7 +19,8 @@ import {
   heavyBuckets,
   momentsFromSum,
   momentsLayout,
-  sketchBucket,
+  namesFromSum,
+  namesLayout,
   summaryFromSum,
   summaryLayout,
   undeclaredFeatures,
@@ -28,13 +29,9 @@ import {
 } from '../shared/secagg/stats-parts.ts';
 import type { TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
-import type { RoundCollector } from './collector.ts';
 import type { SecureSum } from './secure-round.ts';
 import { requireQuorum, type RunStatsRound, type StatisticsSource } from './statistics-rounds.ts';
 import type { Quorum } from './start-quorum.ts';
-
-/** Longest category value a site may propose (a schema's values are short codes; free text beyond this is not a category). */
-const MAX_CANDIDATE_CHARS = 200;
 
 type StatsMeta = Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights' | 'config' | 'stage'>;
 
@@ -53,9 +50,10 @@ export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quor
         // The sketch was keyed by stage 1's session: sites need it to say which of their values fall in a heavy bucket.
         const session = sessionOf(s1);
         const buckets = heavyBuckets(summary.sketch, o.minCategoryCount);
-        const names = await runStats(STATS_STAGE.names, { vocabulary: { session, buckets } });
-        requireQuorum(names, 'vocabulary names round', o.quorum);
-        const candidates = candidatesFrom(names, buckets, session);
+        // Names without attribution: summed like every statistic, so no name is known to come from one site.
+        const s4 = await sum(STATS_STAGE.names, { vocabulary: { session, buckets } }, (n) => namesLayout(schema, buckets, n));
+        requireQuorum(s4, 'vocabulary names round', o.quorum);
+        const candidates = namesFromSum(schema, session, buckets, s4.sums);
         const s5 = await sum(STATS_STAGE.vocabulary, { vocabulary: { candidates } }, (n) => vocabularyLayout(schema, candidates, config, n));
         requireQuorum(s5, 'vocabulary count round', o.quorum);
         Object.assign(featureStats, vocabularyFromSum(schema, candidates, s5.sums));
@@ -81,25 +79,4 @@ export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quor
 function sessionOf(s: SecureSum): string {
   if (!s.session) throw new Error('secure statistics: the summary sum carries no session');
   return s.session;
-}
-
-/**
- * The union of the sites' proposals, each checked: a known feature, a short string, in a
- * heavy bucket (anything else is dropped: a site cannot add a value no count supports).
- */
-function candidatesFrom(c: RoundCollector, buckets: Record<string, number[]>, session: string): Record<string, string[]> {
-  const out: Record<string, Set<string>> = Object.fromEntries(Object.keys(buckets).map((f) => [f, new Set<string>()]));
-  for (const meta of c.results.values()) {
-    const proposed: unknown = meta.vocabCandidates ?? {};
-    // A malformed proposal adds nothing: the values it would have named fold into "other".
-    if (typeof proposed !== 'object' || proposed === null || Array.isArray(proposed)) continue;
-    for (const [f, values] of Object.entries(proposed)) {
-      const heavy = buckets[f];
-      if (!heavy || !Array.isArray(values)) continue;
-      const allowed = new Set(heavy);
-      for (const v of values)
-        if (typeof v === 'string' && v.length <= MAX_CANDIDATE_CHARS && allowed.has(sketchBucket(session, f, v))) out[f]!.add(v);
-    }
-  }
-  return Object.fromEntries(Object.entries(out).map(([f, s]) => [f, [...s].sort()]));
 }

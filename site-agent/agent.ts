@@ -17,7 +17,7 @@ import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, resultKind, type EvalMetrics, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
@@ -32,7 +32,8 @@ import {
   cellsValues,
   momentsLayout,
   momentsValues,
-  proposeCandidates,
+  namesLayout,
+  namesValues,
   summaryLayout,
   summaryValues,
   vocabularyLayout,
@@ -47,7 +48,7 @@ export class FederationEndedBadly extends Error {
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
 /** Secure sums: a fit round's phases (1-4), each statistics stage's (10 x stage + phase) and the final evaluation's (90 + phase). */
-const SECAGG_STAGES = [0, ...Object.values(STATS_STAGE).filter((s) => s !== STATS_STAGE.names), EVALUATION_SUM].flatMap((sum) => SECAGG_PHASES.map((p) => sum * 10 + SECAGG_PHASE[p]));
+const SECAGG_STAGES = [0, ...Object.values(STATS_STAGE), EVALUATION_SUM].flatMap((sum) => SECAGG_PHASES.map((p) => sum * 10 + SECAGG_PHASE[p]));
 const TASK_KINDS = [...Object.values(STATS_STAGE).map((s) => `task-stats-${s}`), 'task-fit', 'task-evaluate', 'task-end', ...SECAGG_STAGES.map((s) => `task-secagg-${s}`)];
 
 export interface CoordinatorKeys {
@@ -137,6 +138,9 @@ export class SiteAgent {
     this.runner = undefined;
   }
 
+  /** The session of this site's last secure summary (stage 1): the names round must use its sketch keys. */
+  private summarySession: string | undefined;
+
   private async serve(transport: SiteTransport | undefined): Promise<string> {
     if (!transport) throw new Error('SiteAgent.run: no transport');
     const { log } = this.opts;
@@ -222,11 +226,9 @@ export class SiteAgent {
   /** A statistics stage answered with this site's own sums (no secure aggregation). */
   private plainStats(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
     const { data, schema } = this.opts;
-    if (task.stage === STATS_STAGE.names) {
-      // Names only, of this site's values in buckets the federation's sketch filled past the minimum: no counts, no rows.
-      const v = task.vocabulary ?? {};
-      return { meta: { ...base, numExamples: 0, vocabCandidates: proposeCandidates(v.session ?? '', computeFeatureStats(schema, data.train), v.buckets ?? {}) } };
-    }
+    // The vocabulary stages exist only as secure sums.
+    if (task.stage === STATS_STAGE.names || task.stage === STATS_STAGE.vocabulary)
+      throw new ProtocolError(`a stats task of stage ${task.stage} must be a secure sum (it carries no secagg session)`, 'malformed');
     if (task.stage === STATS_STAGE.moments) {
       const enc = this.encode(task.featureSpace!);
       return { meta: { ...base, classMoments: computeClassMoments(enc.train) } };
@@ -252,7 +254,15 @@ export class SiteAgent {
     return this.secure.input(task, base, (t, maxSites) => {
       switch (task.stage) {
         case STATS_STAGE.summary:
+          this.summarySession = t.session;
           return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
+        case STATS_STAGE.names: {
+          // The sketch this site filled was keyed by its own summary session: another session would rename its buckets.
+          const v = task.vocabulary ?? {};
+          if (v.session === undefined || v.session !== this.summarySession)
+            throw new SecAggRefusal(`the names task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
+          return { layout: namesLayout(schema, v.buckets ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}) };
+        }
         case STATS_STAGE.vocabulary: {
           const candidates = task.vocabulary?.candidates ?? {};
           return { layout: vocabularyLayout(schema, candidates, t.config, maxSites), values: vocabularyValues(schema, candidates, stats()) };
@@ -315,7 +325,7 @@ export class SiteAgent {
       };
     }
     // evaluate
-    let localEvaluation;
+    let localEvaluation: EvalMetrics | undefined;
     // A local-only model of one class has nothing to rank with: absent, as the start warning said.
     if (task.config.localBaseline && enc.train.n > 0 && singleClassOf(data.train.labels) === undefined) {
       const t0 = performance.now();
@@ -332,10 +342,16 @@ export class SiteAgent {
       scores && enc.train.n > 0 ? siteCalibrationReport({ labels: data.train.labels, scores: await runner.predict(enc.train, ctx) }, { labels: data.test.labels, scores }) : undefined;
     // Secure: the site's report (rates) in the clear, its held-out count, metrics and calibration sums only in the sum.
     if (task.secagg)
-      return this.secure.input(task, { ...base, report: siteReport(evaluation, localEvaluation, siteCalibration) }, (t, maxSites) => ({
-        layout: evaluationLayout(t.config, maxSites),
-        values: evaluationValues(evaluation, calibration, t.testSites?.includes(this.opts.site) ? 'test' : 'training', t.config.maxExamples),
-      }));
+      return this.secure.input(task, base, (t, maxSites) => {
+        const tests = t.testSites ?? [];
+        const scope = tests.includes(this.opts.site) ? 'test' : 'training';
+        const scopeSites = Object.keys(t.roster).filter((s) => tests.includes(s) === (scope === 'test')).length;
+        return {
+          layout: evaluationLayout(t.config, maxSites),
+          values: evaluationValues(evaluation, calibration, scope, scopeSites, t.config.maxExamples),
+          meta: { report: siteReport(evaluation, localEvaluation, siteCalibration, t.config.reportDecimals) },
+        };
+      });
     return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}), ...(calibration ? { calibration } : {}), ...(siteCalibration ? { siteCalibration } : {}) } };
   }
 }

@@ -80,19 +80,23 @@ export class SecureAggregationSite {
    * vector `build` lays out is encoded and kept; only the key advertisement goes back, with
    * no example count and none of the values.
    */
-  input(task: TaskMeta, base: ResultMeta, build: (t: SecureFitTask, maxSites: number) => { layout: VectorLayout; values: Record<string, ArrayLike<number>> }): Answer {
+  input(
+    task: TaskMeta,
+    base: ResultMeta,
+    build: (t: SecureFitTask, maxSites: number) => { layout: VectorLayout; values: Record<string, ArrayLike<number>>; meta?: Partial<ResultMeta> },
+  ): Answer {
     return this.guard(base, () => {
       const parsed = secureFitTaskSchema.safeParse(task.secagg);
       if (!parsed.success) throw new SecAggRefusal(`secure ${task.kind} task: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'malformed');
       const t = parsed.data;
       if (t.roster[this.site] !== toB64(this.signing.publicKey)) throw new SecAggRefusal(`the roster does not carry ${this.site}'s enrolled signing key`, 'bad-signature');
       const plan = new RoundPlan(t.session, new Map(Object.entries(t.roster).map(([s, k]) => [s, new Uint8Array(Buffer.from(k, 'base64'))])), t.config);
-      const { layout, values } = build(t, plan.sites.length);
+      const { layout, values, meta } = build(t, plan.sites.length);
       const { vector, clipped } = layout.encode(values);
       if (Object.values(clipped).some((n) => n > 0)) this.log.warn('secure aggregation clipped values to their bounds', { round: task.round, kind: task.kind, stage: task.stage, clipped });
       const agg = new SecAggSite(this.site, this.signing.secretKey, plan);
       this.open = { session: t.session, agg, input: vector };
-      return { meta: { ...base, numExamples: 0, secagg: { advert: advertToWire(agg.advertise()) } } };
+      return { meta: { ...base, ...meta, numExamples: 0, secagg: { advert: advertToWire(agg.advertise()) } } };
     });
   }
 

@@ -6,7 +6,6 @@ import type { HealthSums } from '../data/debias-health.ts';
 import type { CalibrationSums } from '../metrics/calibration.ts';
 import type { TaskKindSchema } from './task-meta.ts';
 import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
-import type { SiteReport } from '../secagg/eval-parts.ts';
 
 /** Protocol version carried in every join; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
@@ -36,6 +35,13 @@ export interface EvalMetrics {
 /** A site's evaluation as the results file carries it: without `n` where the run is securely aggregated (docs/secagg.md). */
 export type SiteEvaluation = Omit<EvalMetrics, 'n'> & { n?: number };
 
+/** What a site reports by itself in a secure final evaluation: rates, no row counts. */
+export interface SiteReport {
+  evaluation?: SiteEvaluation;
+  localEvaluation?: SiteEvaluation;
+  siteCalibration?: Pick<SiteCalibrationReport, 'a' | 'b' | 'eceBefore' | 'eceAfter'>;
+}
+
 /** What a site returns. Never a record: only sums, counts, metrics and weights. */
 export interface ResultMeta {
   round: number;
@@ -50,8 +56,6 @@ export interface ResultMeta {
   featureStats?: FeatureStats;
   patternCounts?: PatternLabelCounts;
   classMoments?: unknown;
-  /** Secure statistics, stage 4: per feature, this site's values that fall in a heavy sketch bucket (names only, no counts). */
-  vocabCandidates?: Record<string, string[]>;
   /** Stage 3: counts of (cell, label) over the training rows. */
   cellCounts?: CellCounts;
   /** Final evaluation: calibration sums over the held-out rows (shared/metrics/calibration.ts). */

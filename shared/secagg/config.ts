@@ -25,6 +25,12 @@ export const secAggConfigSchema = z
      * ring allows without overflow of the n-site sum (at most 24, float32's mantissa).
      */
     fractionalBits: z.number().int().min(0).max(24).optional(),
+    /**
+     * Decimals of the metrics a site reports by itself in a secure final evaluation (default
+     * REPORT_DECIMALS, 2): exact rates are fractions whose denominators give away its
+     * held-out row count; rounded, many counts fit.
+     */
+    reportDecimals: z.number().int().min(0).max(6).optional(),
     /** SecAgg+ (Bell et al. 2020): pair each site with k neighbours on a random ring instead of all sites. Even, >= 2. */
     neighbours: z
       .number()

@@ -7,7 +7,7 @@
  */
 import { BIN_FIELDS, CALIBRATION_GRID, ECE_BINS, type CalibrationSums } from '../metrics/calibration.ts';
 import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
-import type { EvalMetrics, SiteEvaluation } from '../protocol/messages.ts';
+import type { EvalMetrics, SiteEvaluation, SiteReport } from '../protocol/messages.ts';
 import type { SecAggConfig } from './config.ts';
 import { VectorLayout, type PartSpec } from './layout.ts';
 
@@ -23,12 +23,17 @@ export const EVALUATION_METRICS = [
   { name: 'loss', bound: 100 },
 ] as const;
 
+/** Decimals of a site's own report when the settings give none (secureAggregation.reportDecimals). */
+export const REPORT_DECIMALS = 2;
+/** A scope of fewer sites is not summed: one site's "pooled" figures would be its own. */
+export const MIN_SCOPE_SITES = 2;
+
 /** A row's log-loss on any grid cell stays below this (scores clamped at 1e-7, slopes up to 4). */
 const MAX_ROW_NLL = 100;
 const CELLS = CALIBRATION_GRID.slopes.length * CALIBRATION_GRID.intercepts.length;
 /** Calibration sums of the training sites (the recalibration is fitted on them) and of the test-only sites, apart. */
 const SCOPES = ['training', 'test'] as const;
-type Scope = (typeof SCOPES)[number];
+export type Scope = (typeof SCOPES)[number];
 
 export function evaluationLayout(c: SecAggConfig, maxSites: number): VectorLayout {
   const parts: PartSpec[] = [];
@@ -44,11 +49,16 @@ export function evaluationLayout(c: SecAggConfig, maxSites: number): VectorLayou
   return new VectorLayout(parts, maxSites);
 }
 
-/** A site's vector: its held-out count, weighted metrics and calibration sums under its scope (zeros in the other). */
-export function evaluationValues(evaluation: EvalMetrics | undefined, calibration: CalibrationSums | undefined, scope: Scope, maxExamples: number): Record<string, number[]> {
+/**
+ * A site's vector: its held-out count, weighted metrics and calibration sums under its
+ * scope (zeros in the other), or zeros throughout when its scope has fewer than
+ * MIN_SCOPE_SITES sites (`scopeSites`).
+ */
+export function evaluationValues(evaluation: EvalMetrics | undefined, calibration: CalibrationSums | undefined, scope: Scope, scopeSites: number, maxExamples: number): Record<string, number[]> {
   const out: Record<string, number[]> = {};
+  const mineSummed = scopeSites >= MIN_SCOPE_SITES;
   for (const s of SCOPES) {
-    const n = s === scope ? Math.min(evaluation?.n ?? 0, maxExamples) : 0;
+    const n = s === scope && mineSummed ? Math.min(evaluation?.n ?? 0, maxExamples) : 0;
     const metricWeights: number[] = [];
     for (const { name } of EVALUATION_METRICS) {
       const v = evaluation?.[name];
@@ -58,7 +68,7 @@ export function evaluationValues(evaluation: EvalMetrics | undefined, calibratio
     }
     out[`${s}.n`] = [n];
     out[`${s}.metricWeights`] = metricWeights;
-    const mine = s === scope && calibration;
+    const mine = s === scope && mineSummed && calibration;
     out[`cal.${s}.n`] = [mine ? calibration.n : 0];
     out[`cal.${s}.nll`] = mine ? calibration.nll : new Array<number>(CELLS).fill(0);
     out[`cal.${s}.bins`] = mine ? calibration.bins : new Array<number>(CELLS * ECE_BINS * BIN_FIELDS).fill(0);
@@ -78,11 +88,12 @@ export interface SummedEvaluation {
   sites?: string[];
 }
 
-export function evaluationFromSum(sums: Record<string, Float64Array>): SummedEvaluation {
+/** The pooled figures per scope; a scope with fewer than MIN_SCOPE_SITES sites in the sum (`included`) is left out. */
+export function evaluationFromSum(sums: Record<string, Float64Array>, included: Record<Scope, number>): SummedEvaluation {
   const pooled: SummedEvaluation['pooled'] = {};
   for (const s of SCOPES) {
     const n = sums[`${s}.n`]![0]!;
-    if (n === 0) continue;
+    if (n === 0 || included[s] < MIN_SCOPE_SITES) continue;
     const p: PooledEvaluation = { n };
     EVALUATION_METRICS.forEach(({ name }, i) => {
       const w = sums[`${s}.metricWeights`]![i]!;
@@ -93,7 +104,7 @@ export function evaluationFromSum(sums: Record<string, Float64Array>): SummedEva
   const calibration: SummedEvaluation['calibration'] = {};
   for (const s of SCOPES) {
     const n = sums[`cal.${s}.n`]![0]!;
-    if (n > 0)
+    if (n > 0 && included[s] >= MIN_SCOPE_SITES)
       calibration[s] = {
         grid: { slopes: [...CALIBRATION_GRID.slopes], intercepts: [...CALIBRATION_GRID.intercepts] },
         n,
@@ -104,21 +115,17 @@ export function evaluationFromSum(sums: Record<string, Float64Array>): SummedEva
   return { pooled, calibration };
 }
 
-/** What a site reports by itself in a secure final evaluation: rates, no row counts. */
-export interface SiteReport {
-  evaluation?: SiteEvaluation;
-  localEvaluation?: SiteEvaluation;
-  siteCalibration?: Pick<SiteCalibrationReport, 'a' | 'b' | 'eceBefore' | 'eceAfter'>;
-}
 
-export function siteReport(evaluation: EvalMetrics | undefined, local: EvalMetrics | undefined, own: SiteCalibrationReport | undefined): SiteReport {
+/** A site's report: its figures rounded to `decimals`, no row count (exact rates are fractions whose denominators give it away). */
+export function siteReport(evaluation: EvalMetrics | undefined, local: EvalMetrics | undefined, own: SiteCalibrationReport | undefined, decimals = REPORT_DECIMALS): SiteReport {
+  const round = (x: number) => Number(x.toFixed(decimals));
   const rates = (m: EvalMetrics): SiteEvaluation => {
     const { n: _n, ...rest } = m;
-    return rest;
+    return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, typeof v === 'number' && Number.isFinite(v) ? round(v) : v])) as SiteEvaluation;
   };
   return {
     ...(evaluation ? { evaluation: rates(evaluation) } : {}),
     ...(local ? { localEvaluation: rates(local) } : {}),
-    ...(own ? { siteCalibration: { a: own.a, b: own.b, eceBefore: own.eceBefore, eceAfter: own.eceAfter } } : {}),
+    ...(own ? { siteCalibration: { a: round(own.a), b: round(own.b), eceBefore: round(own.eceBefore), eceAfter: round(own.eceAfter) } } : {}),
   };
 }

@@ -120,16 +120,72 @@ export function heavyBuckets(sketch: Record<string, number[]>, minCount: number)
   return out;
 }
 
-/** A site's proposals: the names of its own values that fall in a heavy bucket (never a value in a light one). */
-export function proposeCandidates(session: string, stats: FeatureStats, heavy: Record<string, number[]>): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [f, buckets] of Object.entries(heavy)) {
-    const set = new Set(buckets);
-    // Sorted: the order values were first seen in would tell which value this site's first rows hold.
-    out[f] = Object.keys(stats.categories[f] ?? {})
-      .filter((v) => set.has(sketchBucket(session, f, v)))
-      .sort();
-  }
+/**
+ * Longest category value the names sum carries: a longer one is never named and folds into
+ * "other" (a schema's category codes are short; free text this long is not a category).
+ */
+export const MAX_NAME_CHARS = 64;
+const MAX_CODE_POINT = 0x10ffff;
+/** Names are checked by a small hash summed beside them: two sites with different values in one bucket do not decode. */
+const CHECK_MOD = 65_521;
+const nameCheck = (v: string) => createHash('sha256').update(v).digest().readUInt32BE(0) % CHECK_MOD;
+
+/** The heavy buckets in schema order, as the names vector lists them. */
+function slots(schema: Schema, heavy: Record<string, number[]>): { feature: string; bucket: number }[] {
+  return undeclaredFeatures(schema).flatMap((feature) => [...new Set(heavy[feature] ?? [])].sort((x, y) => x - y).map((bucket) => ({ feature, bucket })));
+}
+
+/**
+ * The names round as a secure sum: per heavy bucket, how many sites hold a value there,
+ * the code points of that value (summed: divided by the holders, they spell it when every
+ * holder has the same value) and a check. The coordinator learns each name in a heavy
+ * bucket and how many sites hold it, never which sites.
+ */
+export function namesLayout(schema: Schema, heavy: Record<string, number[]>, maxSites: number): VectorLayout {
+  const k = slots(schema, heavy).length;
+  return new VectorLayout(
+    [
+      { name: 'holders', length: k, kind: 'count', bound: 1 },
+      { name: 'chars', length: k * MAX_NAME_CHARS, kind: 'count', bound: MAX_CODE_POINT },
+      { name: 'check', length: k, kind: 'count', bound: CHECK_MOD - 1 },
+    ],
+    maxSites,
+  );
+}
+
+/** This site's names vector: per heavy bucket its value there (the first in order, should two of its own collide). */
+export function namesValues(schema: Schema, session: string, stats: FeatureStats, heavy: Record<string, number[]>): Values {
+  const list = slots(schema, heavy);
+  const holders = new Array<number>(list.length).fill(0);
+  const chars = new Array<number>(list.length * MAX_NAME_CHARS).fill(0);
+  const check = new Array<number>(list.length).fill(0);
+  list.forEach(({ feature, bucket }, i) => {
+    const v = Object.keys(stats.categories[feature] ?? {})
+      .sort()
+      .find((x) => sketchBucket(session, feature, x) === bucket && [...x].length <= MAX_NAME_CHARS && !x.includes('\u0000'));
+    if (v === undefined) return;
+    holders[i] = 1;
+    [...v].forEach((c, j) => (chars[i * MAX_NAME_CHARS + j] = c.codePointAt(0)!));
+    check[i] = nameCheck(v);
+  });
+  return { holders, chars, check };
+}
+
+/** The names the sum spells, per feature: a bucket whose holders disagree (a collision) names nothing and folds. */
+export function namesFromSum(schema: Schema, session: string, heavy: Record<string, number[]>, sums: Sums): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.fromEntries(undeclaredFeatures(schema).map((f) => [f, [] as string[]]));
+  slots(schema, heavy).forEach(({ feature, bucket }, i) => {
+    const h = sums.holders![i]!;
+    if (h === 0) return;
+    const codes = [...sums.chars!.subarray(i * MAX_NAME_CHARS, (i + 1) * MAX_NAME_CHARS)];
+    if (codes.some((c) => c % h !== 0 || c / h > MAX_CODE_POINT)) return;
+    let end = codes.length;
+    while (end > 0 && codes[end - 1] === 0) end--;
+    const name = String.fromCodePoint(...codes.slice(0, end).map((c) => c / h));
+    if (name.length === 0 || sums.check![i] !== h * nameCheck(name) || sketchBucket(session, feature, name) !== bucket) return;
+    out[feature]!.push(name);
+  });
+  for (const f of Object.keys(out)) out[f]!.sort();
   return out;
 }
 

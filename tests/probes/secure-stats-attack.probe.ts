@@ -67,9 +67,10 @@ test('P1 honest-but-curious: a value only one site holds: its name is attributed
     return s;
   });
   await run(schema, data, true);
-  const proposers = tapped.filter((x) => x.meta.vocabCandidates?.ward?.includes('D')).map((x) => x.site);
+  // Names come summed now (stage 4 is a secure sum): what is left is who took part, and the federation's totals.
+  const named = tapped.filter((x) => JSON.stringify(x.meta).includes('"D"')).map((x) => x.site);
   const vocabSum = sums.find((s) => s.sums.candidateCounts);
-  console.log('P1 ' + JSON.stringify({ proposers, per: tapped.filter((x) => x.meta.vocabCandidates).map((x) => `${x.site}:${JSON.stringify(x.meta.vocabCandidates)}`), stage5: vocabSum && [...vocabSum.sums.candidateCounts!] }));
+  console.log('P1 ' + JSON.stringify({ resultsNamingD: named, stage5: vocabSum && [...vocabSum.sums.candidateCounts!] }));
 });
 
 test('P2 hostile site: negative pattern count and numeric count in its summary vector', { timeout: 120_000 }, async (t) => {

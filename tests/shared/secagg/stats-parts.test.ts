@@ -10,7 +10,10 @@ import {
   cellList,
   heavyBuckets,
   MAX_SECURE_CELL_WORDS,
-  proposeCandidates,
+  namesFromSum,
+  namesLayout,
+  namesValues,
+  sketchBucket,
   summaryFromSum,
   summaryLayout,
   summaryValues,
@@ -54,10 +57,9 @@ test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label
 
   // Only values in buckets that reach the minimum may be named, and they are then counted exactly.
   const heavy = heavyBuckets(s.sketch, 5);
-  const proposals = stats.map((x) => proposeCandidates(SESSION, x, heavy));
-  assert.ok(proposals.every((p) => !p.ward!.includes('RARE')), 'the rare value is never proposed');
-  const candidates = { ward: [...new Set(proposals.flatMap((p) => p.ward!))].sort() };
-  assert.deepEqual(candidates.ward, ['A', 'B', 'C']);
+  const nLayout = namesLayout(schema, heavy, 3);
+  const candidates = namesFromSum(schema, SESSION, heavy, sumOf(nLayout, stats.map((x) => namesValues(schema, SESSION, x, heavy))));
+  assert.deepEqual(candidates.ward, ['A', 'B', 'C'], 'the rare value is never named');
   const vLayout = vocabularyLayout(schema, candidates, config, 3);
   const v = vocabularyFromSum(schema, candidates, sumOf(vLayout, stats.map((x) => vocabularyValues(schema, candidates, x))));
   assert.deepEqual(v.categories.ward, Object.fromEntries(Object.entries(plain.categories.ward!).filter(([k]) => k !== 'RARE')));
@@ -65,10 +67,25 @@ test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label
   assert.deepEqual(agreeVocabularies(schema, { ...s.featureStats, ...v }, 5), agreeVocabularies(schema, plain, 5));
 });
 
-test('a site names its values in heavy buckets sorted, not in the order its rows first hold them', () => {
-  const t = parseSiteTable(schema, 'x,ward,y\n1,C,0\n2,A,1\n3,B,0\n4,C,1\n', 's.csv');
-  const every = { ward: Array.from({ length: 4096 }, (_, i) => i) };
-  assert.deepEqual(proposeCandidates(SESSION, computeFeatureStats(schema, t), every).ward, ['A', 'B', 'C']);
+test('the names sum spells a value its holders agree on, and names nothing where two sites\' values share a bucket', () => {
+  const one = (ward: string) => computeFeatureStats(schema, parseSiteTable(schema, `x,ward,y\n1,${ward},0\n2,${ward},1\n`, 's.csv'));
+  // Two values in one bucket: find a pair under this session.
+  const bucketOf = (v: string) => sketchBucket(SESSION, 'ward', v);
+  const seen = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; !pair; i++) {
+    const v = `v${i}`;
+    const other = seen.get(bucketOf(v));
+    if (other) pair = [other, v];
+    else seen.set(bucketOf(v), v);
+  }
+  const heavy = { ward: [bucketOf('Ünïcödé ✓'), bucketOf(pair[0])] };
+  const layout = namesLayout(schema, heavy, 4);
+  const names = (sites: string[]) => namesFromSum(schema, SESSION, heavy, sumOf(layout, sites.map((w) => namesValues(schema, SESSION, one(w), heavy)))).ward;
+  assert.deepEqual(names(['Ünïcödé ✓', 'Ünïcödé ✓', 'Ünïcödé ✓']), ['Ünïcödé ✓'], 'three holders of one value');
+  assert.deepEqual(names([pair[0], pair[0]]), [pair[0]]);
+  assert.deepEqual(names([pair[0], pair[1]]), [], 'a collision between sites decodes to nothing');
+  assert.deepEqual(names(['A']), [], 'a value in no listed bucket is not named');
 });
 
 test('cells span every pattern while that fits, else the published ones, and refuse a vector past the limit', () => {

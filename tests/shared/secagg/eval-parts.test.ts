@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { calibrationSums, mergeCalibrationSums } from '../../../shared/metrics/calibration.ts';
+import { compileSecAggConfig } from '../../../shared/secagg/config.ts';
+import { evaluationFromSum, evaluationLayout, evaluationValues, MIN_SCOPE_SITES, siteReport } from '../../../shared/secagg/eval-parts.ts';
+
+const config = compileSecAggConfig({});
+const metrics = (n: number, k: number) => ({ n, auroc: k / n, accuracy: (k - 1) / n, balancedAccuracy: 0.5 + 1 / (3 * n), ece: 1 / (7 * n), loss: 0.6931 });
+
+function sum(values: Record<string, number[]>[], sites: number) {
+  const layout = evaluationLayout(config, sites);
+  const total = new Uint32Array(layout.length);
+  for (const v of values) {
+    const { vector } = layout.encode(v);
+    for (let i = 0; i < total.length; i++) total[i] = total[i]! + vector[i]!;
+  }
+  return layout.decodeSum(total);
+}
+
+test('the summed evaluation gives the held-out rows, the count-weighted means and the merged calibration sums per scope', () => {
+  const cal = [calibrationSums([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.4]), calibrationSums([1, 0, 1], [0.6, 0.3, 0.8])];
+  const m = [metrics(40, 31), metrics(25, 17)];
+  const s = evaluationFromSum(sum([evaluationValues(m[0], cal[0], 'training', 2, 1e5), evaluationValues(m[1], cal[1], 'training', 2, 1e5)], 2), { training: 2, test: 0 });
+  assert.equal(s.pooled.training!.n, 65);
+  assert.ok(Math.abs(s.pooled.training!.auroc! - (31 + 17) / 65) < 1e-4);
+  assert.equal(s.pooled.test, undefined);
+  const merged = mergeCalibrationSums(cal);
+  assert.equal(s.calibration.training!.n, merged.n);
+  assert.ok(s.calibration.training!.nll.every((x, i) => Math.abs(x - merged.nll[i]!) < 1e-3));
+  assert.ok(s.calibration.training!.bins.every((x, i) => Math.abs(x - merged.bins[i]!) < 1e-3));
+});
+
+test(`a scope of fewer than ${MIN_SCOPE_SITES} sites is not summed at the site, nor reported by the coordinator`, () => {
+  const cal = calibrationSums([0, 1, 1], [0.2, 0.7, 0.9]);
+  const alone = evaluationValues(metrics(90, 60), cal, 'test', 1, 1e5);
+  assert.ok(Object.values(alone).every((v) => v.every((x) => x === 0)), 'a lone test-only site adds nothing');
+  const training = [metrics(40, 31), metrics(25, 17)].map((m) => evaluationValues(m, cal, 'training', 2, 1e5));
+  // A dropout leaving one training site in the sum: its figures would be its own.
+  const s = evaluationFromSum(sum([training[0]!], 3), { training: 1, test: 0 });
+  assert.deepEqual(s.pooled, {});
+  assert.deepEqual(s.calibration, {});
+});
+
+test('a site\'s report: rounded rates, no row count, its recalibration without its rows', () => {
+  const r = siteReport(metrics(18, 13), metrics(18, 11), { a: 1.23456, b: -0.4321, rows: 42, prevalence: 0.4, meanScore: 0.5, eceBefore: 0.12345, eceAfter: 0.05432 } as never);
+  assert.deepEqual(r.evaluation, { auroc: 0.72, accuracy: 0.67, balancedAccuracy: 0.52, ece: 0.01, loss: 0.69 });
+  assert.equal(r.localEvaluation!.auroc, 0.61);
+  assert.deepEqual(r.siteCalibration, { a: 1.23, b: -0.43, eceBefore: 0.12, eceAfter: 0.05 });
+  assert.equal(siteReport(metrics(18, 13), undefined, undefined, 4).evaluation!.auroc, 0.7222);
+});
