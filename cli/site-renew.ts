@@ -7,9 +7,9 @@
  * key, the kit's CA and this site, keeps the old pair as *.old and renames the new one
  * in. The running agent keeps its old pair until it restarts (it reads tls/ at start).
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { encodeKey } from '../shared/crypto/keys.ts';
 import { readKeyPem } from '../shared/crypto/key-file-mode.ts';
@@ -98,7 +98,7 @@ export async function renewInstall(opts: { config: string; cert: string }): Prom
     throw new InputError(`${k.pendingKey} is missing: no renewal is pending; run \`fedcausal site renew-request\` first, and install the certificate of that request`);
   const certPem = readCert(opts.cert);
   const leaf = nodeCertificate(opts.cert, certPem);
-  if (!leaf.checkPrivateKey(createPrivateKey(readKeyPem(k.pendingKey))))
+  if (!leaf.checkPrivateKey(pendingKeyObject(k.pendingKey)))
     throw new InputError(
       `${opts.cert} is not the certificate of the pending key ${k.pendingKey} (its public key differs): it answers another request; ` +
         'send the operator the CSR of the latest renew-request again',
@@ -111,6 +111,15 @@ export async function renewInstall(opts: { config: string; cert: string }): Prom
   // The installed pair must load the way `site start` loads it.
   loadSiteTls(opts.config);
   return { site: k.site, serialNumber: cert.serialNumber, notAfter: cert.notAfter, previous };
+}
+
+function pendingKeyObject(path: string): KeyObject {
+  try {
+    return createPrivateKey(readKeyPem(path));
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${path} is not a PEM private key (${(err as Error).message}); run \`fedcausal site renew-request --force\` for a new one`, { cause: err });
+  }
 }
 
 function readCert(path: string): string {
@@ -184,7 +193,7 @@ export async function siteRenewVerb(verb: 'renew-request' | 'renew-install', arg
       `site "${r.site}": new TLS key ${r.key} (0600; it stays on this machine)\n` +
         `certificate request: ${r.csr}\n` +
         `send to the federation operator: ${r.csr} only (never the key)\n` +
-        `next: the operator runs \`fedcausal provision renew-site --dir DIR --site ${r.site} --csr ${relative(process.cwd(), r.csr) || r.csr}\` and sends back a certificate; ` +
+        `next: the operator runs \`fedcausal provision renew-site --dir DIR --site ${r.site} --csr ${basename(r.csr)}\` and sends back a certificate; ` +
         `install it with \`fedcausal site renew-install --config ${flags.config} --cert FILE\`\n`,
     );
     return 0;

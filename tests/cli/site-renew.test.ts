@@ -45,7 +45,7 @@ test('round trip with the commands: request, renew, install; the new certificate
   const req = fedcausal('site', 'renew-request', '--config', config);
   assert.equal(req.status, 0, req.stderr);
   assert.match(req.stdout, /send to the federation operator: .*tls\/client\.csr\.pem only \(never the key\)/);
-  assert.match(req.stdout, /next: the operator runs `fedcausal provision renew-site --dir DIR --site cleveland --csr /);
+  assert.match(req.stdout, /next: the operator runs `fedcausal provision renew-site --dir DIR --site cleveland --csr client\.csr\.pem`/);
   assert.equal(mode(tls('client.key.pem.new')), 0o600);
   assert.ok(existsSync(tls('client.csr.pem')));
   assert.deepEqual(pair(tls), [oldCert, oldKey], 'the current pair keeps working until the install');
@@ -88,6 +88,10 @@ test('help for each verb, and a pending key is not overwritten without --force',
     assert.equal(h.status, 0, h.stderr);
     assert.match(h.stdout, new RegExp(`^usage: fedcausal ${cmd} ${verb} `));
   }
+  // The command list names the verbs, and a long usage line keeps its summary apart.
+  const top = fedcausal('--help');
+  assert.match(top.stdout, /site start\|check\|renew-request\|renew-install --config FILE {2}run a hospital's site agent/);
+  assert.match(top.stdout, /\| renew-site {2}make keys/);
   const { tls, config } = await provisioned(t);
   const first = await renewRequest({ config });
   const pending = readFileSync(first.key, 'utf8');
@@ -130,6 +134,9 @@ test('install refuses a certificate for another key, from another CA or for anot
   const hungary = join(out, 'hungary.pem');
   await renewSite({ dir: out, site: 'hungary', csr: tls('client.csr.pem'), out: hungary });
   await assert.rejects(renewInstall({ config, cert: hungary }), /hungary\.pem: names site "hungary", but this kit is site "cleveland"/);
+
+  writeFileSync(tls('client.key.pem.new'), 'not a key\n');
+  await assert.rejects(renewInstall({ config, cert: hungary }), /client\.key\.pem\.new is not a PEM private key .* run `fedcausal site renew-request --force`/);
 
   assert.deepEqual(pair(tls), before, 'the current pair is untouched');
   assert.ok(!readdirSync(tls('.')).some((f) => f.endsWith('.old')), 'no .old written by a refused install');
