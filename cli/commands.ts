@@ -12,9 +12,9 @@ export interface Command {
 const lazy = (name: string) => async (argv: string[]): Promise<number> => (await import('./handlers.ts')).HANDLERS[name]!(argv);
 
 export const COMMANDS: Record<string, Command> = {
-  provision: { usage: 'provision --federation FILE --out DIR | add-site | revoke-site', summary: 'make keys, manifest and one startup kit per participant', run: lazy('provision') },
+  provision: { usage: 'provision --federation FILE --out DIR | add-site | revoke-site | renew-site', summary: 'make keys, manifest and one startup kit per participant', run: lazy('provision') },
   coordinator: { usage: 'coordinator start --config FILE', summary: 'run the coordinator (gRPC for sites, HTTP dashboard)', run: lazy('coordinator') },
-  site: { usage: 'site start|check --config FILE', summary: "run a hospital's site agent, or check its data against the federation", run: lazy('site') },
+  site: { usage: 'site start|check|renew-request|renew-install --config FILE', summary: "run a hospital's site agent, check its data against the federation, or renew its TLS key", run: lazy('site') },
   status: { usage: 'status --coordinator URL', summary: 'one look at the federation (URL of the HTTP endpoint)', run: lazy('status') },
   watch: { usage: 'watch --coordinator URL', summary: "a live view of the federation's rounds", run: lazy('watch') },
   'check-data': { usage: 'check-data --schema FILE --data FILE', summary: 'validate a data file and print its missingness patterns', run: lazy('check-data') },

@@ -24,7 +24,8 @@ function configCommand(role: 'coordinator' | 'site', help: string, start: (confi
     const [verb, ...rest] = argv;
     if (verb === '--help' || verb === '-h' || verb === undefined) return out(help), verb ? 0 : 2;
     if (role === 'site' && verb === 'check') return (await import('./site-check.ts')).siteCheck(rest, out);
-    if (verb !== 'start') throw new InputError(`${role}: unknown verb "${verb}" (expected "start")`);
+    if (role === 'site' && (verb === 'renew-request' || verb === 'renew-install')) return (await import('./site-renew.ts')).siteRenewVerb(verb, rest, out);
+    if (verb !== 'start') throw new InputError(`${role}: unknown verb "${verb}" (expected ${role === 'site' ? '"start", "check", "renew-request" or "renew-install"' : '"start"'})`);
     const flags = parseFlags(rest, CONFIG_FLAGS);
     if (flags === 'help') return out(help), 0;
     await start(flags.config);
@@ -33,8 +34,8 @@ function configCommand(role: 'coordinator' | 'site', help: string, start: (confi
 }
 
 const COORDINATOR_HELP = `usage: fedcausal coordinator start --config coordinator.yaml\n\nRuns the coordinator: gRPC for sites, HTTP for the dashboard (/), /metrics, /healthz and\n/api/status. Writes results.json and metrics.svg under runDir when the federation ends.\n`;
-const SITE_HELP = `usage: fedcausal site start --config site.yaml\n       fedcausal site check --config site.yaml [--summary FILE|URL] [--json] [--strict]\n\nstart runs a hospital's site agent: validates its data, joins the federation with its enrolled\nkey and trains locally each round. Only weights, counts, sums and metrics leave the site.\n`;
-const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n       fedcausal provision add-site|revoke-site ... (--help for each)\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\nadd-site and revoke-site change who belongs later, re-keying nobody else (docs/security.md).\n';
+const SITE_HELP = `usage: fedcausal site start --config site.yaml\n       fedcausal site check --config site.yaml [--summary FILE|URL] [--json] [--strict]\n       fedcausal site renew-request --config site.yaml [--out FILE] [--force]\n       fedcausal site renew-install --config site.yaml --cert FILE\n\nstart runs a hospital's site agent: validates its data, joins the federation with its enrolled\nkey and trains locally each round. Only weights, counts, sums and metrics leave the site.\nrenew-request and renew-install renew its TLS key and certificate; the key never leaves\nthe site (--help for each).\n`;
+const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n       fedcausal provision add-site|revoke-site|renew-site ... (--help for each)\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\nadd-site and revoke-site change who belongs later, re-keying nobody else (docs/security.md);\nrenew-site certifies the new TLS key of a site from its CSR (site renew-request).\n';
 const synthHelp = (synthKnobsHelp: () => string) =>
   `usage: fedcausal synth --out DIR [knobs]\n\nWrites a synthetic multi-site cohort from a structural causal model: DIR/<site>.csv,\nDIR/schema.json and DIR/truth.json (causal and spurious features, the held-out site).\n\nknobs:\n${synthKnobsHelp()}\n`;
 
@@ -46,7 +47,7 @@ function simulateProgress(r: { round: number; rounds: number; participants: numb
 export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   provision: async (argv) => {
     const verb = argv[0];
-    if (verb === 'add-site' || verb === 'revoke-site') return (await import('./provision-commands.ts')).provisionVerb(verb, argv.slice(1), out, logger());
+    if (verb === 'add-site' || verb === 'revoke-site' || verb === 'renew-site') return (await import('./provision-commands.ts')).provisionVerb(verb, argv.slice(1), out, logger());
     const flags = parseFlags(argv, { federation: text(), out: text() });
     if (flags === 'help') return out(PROVISION_HELP), 0;
     const { provisionFederation } = await import('./provision.ts');

@@ -3,13 +3,16 @@ import { COMMANDS } from './commands.ts';
 /** Not io.ts's: that module loads the logger (winston), which --help must not pay for. */
 const out = (s: string): void => void process.stdout.write(s);
 
+/** The summaries' column; a longer usage still keeps two spaces before its summary. */
+const USAGE_WIDTH = 38;
+
 const HELP = `fedcausal: federated training of causally debiased models for hospitals
 
 usage: fedcausal <command> [options]   (every command takes --help)
 
 commands:
 ${Object.values(COMMANDS)
-  .map((c) => `  ${c.usage.padEnd(40)}${c.summary}`)
+  .map((c) => `  ${c.usage.padEnd(USAGE_WIDTH)}  ${c.summary}`)
   .join('\n')}
 
 environment: FEDCAUSAL_BACKEND=auto|node-gpu|node|wasm|cpu, FEDCAUSAL_LOG=json|pretty, FEDCAUSAL_LOG_LEVEL

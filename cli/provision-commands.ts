@@ -1,9 +1,10 @@
-// `fedcausal provision add-site` and `revoke-site`: flags, help and the lines printed (provision-sites.ts does the work).
+// `fedcausal provision add-site`, `revoke-site` and `renew-site`: flags, help and the lines printed (provision-sites.ts and provision-renew.ts do the work).
 import { choice, text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { z } from 'zod';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import { renewSite } from './provision-renew.ts';
 import { REVOCATION_REASONS, addSite, revokeSite } from './provision-sites.ts';
 
 export const ADD_SITE_HELP = `usage: fedcausal provision add-site --federation federation.yaml --dir DIR --site NAME [--replace]
@@ -29,6 +30,18 @@ connection and refuses the site's next call, no restart needed. Nobody else is r
 --reason    ${REVOCATION_REASONS.join(', ')} (default unspecified)
 `;
 
+export const RENEW_SITE_HELP = `usage: fedcausal provision renew-site --dir DIR --site NAME --csr FILE [--out CERT]
+
+Certifies a site's new TLS key from the certificate request it made with
+\`fedcausal site renew-request\` (the key itself stays at the hospital). The CSR's signature
+must verify (proof the requester holds the key); the certificate names the site and its
+Ed25519 key from the manifest, whatever the CSR's subject says. An unknown site, a revoked
+one (re-key it with add-site --replace) or a key already certified is refused. The serial is
+recorded in DIR/ca/issued/ (revoke-site covers it). The coordinator needs nothing new.
+
+--out   where to write the certificate (default DIR/sites/NAME/tls/client.pem.new)
+`;
+
 /** parseArgs keeps the last of a repeated flag: for a command that revokes, `--site a --site b` must not quietly mean b. */
 function refuseRepeated(argv: string[]): void {
   const seen = new Set<string>();
@@ -40,7 +53,7 @@ function refuseRepeated(argv: string[]): void {
   }
 }
 
-export async function provisionVerb(verb: 'add-site' | 'revoke-site', argv: string[], out: (s: string) => void, log: Logger): Promise<number> {
+export async function provisionVerb(verb: 'add-site' | 'revoke-site' | 'renew-site', argv: string[], out: (s: string) => void, log: Logger): Promise<number> {
   refuseRepeated(argv);
   if (verb === 'add-site') {
     const flags = parseFlags(argv, { federation: text(), dir: text(), site: text(), replace: z.boolean().default(false) });
@@ -53,10 +66,24 @@ export async function provisionVerb(verb: 'add-site' | 'revoke-site', argv: stri
     );
     return 0;
   }
+  if (verb === 'renew-site') return renewSiteVerb(argv, out, log);
   const flags = parseFlags(argv, { dir: text(), site: text(), reason: choice(REVOCATION_REASONS).default('unspecified') });
   if (flags === 'help') return out(REVOKE_SITE_HELP), 0;
   const r = await revokeSite({ dir: flags.dir, site: flags.site, reason: flags.reason }, log);
   if (r.revoked.length === 0) return out(`site "${r.site}": every certificate was already revoked; nothing written\n`), 0;
   out(`site "${r.site}" revoked (serials ${r.revoked.join(', ')})\nrevocation list written: ${r.crls.join(', ')}\nnext: copy ca/crl.pem to the coordinator's tls/crl.pem if it runs elsewhere; it applies at the next connection\n`);
+  return 0;
+}
+
+async function renewSiteVerb(argv: string[], out: (s: string) => void, log: Logger): Promise<number> {
+  const flags = parseFlags(argv, { dir: text(), site: text(), csr: text(), out: text().optional() });
+  if (flags === 'help') return out(RENEW_SITE_HELP), 0;
+  const r = await renewSite({ dir: flags.dir, site: flags.site, csr: flags.csr, ...(flags.out ? { out: flags.out } : {}) }, log);
+  out(
+    `site "${r.site}": certificate issued for the key of ${flags.csr} (serial ${r.serialNumber}, valid until ${r.notAfter.toISOString()})\n` +
+      `certificate written: ${r.cert}\n` +
+      `send back to the hospital: ${r.cert} (a certificate: nothing secret in it)\n` +
+      `next: the hospital runs \`fedcausal site renew-install --config site.yaml --cert FILE\` and restarts its site; the coordinator needs nothing (same CA, same manifest)\n`,
+  );
   return 0;
 }

@@ -142,7 +142,8 @@ async function checkAddable(
   return schemaBytes;
 }
 
-async function currentCrl(pd: ProvisioningDir): Promise<VerifiedCrl> {
+/** The revocation list in force (DIR/ca/crl.pem), checked against the CA. */
+export async function currentCrl(pd: ProvisioningDir): Promise<VerifiedCrl> {
   const path = join(pd.caDir, 'crl.pem');
   if (!existsSync(path)) throw new InputError(`--dir ${pd.dir}: no ca/crl.pem (the revocation list provision wrote)`);
   return loadCrl(readFileSync(path, 'utf8'), pd.ca.certificate);
