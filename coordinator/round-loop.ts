@@ -353,7 +353,7 @@ export class RoundLoop implements RoundGate {
     const runStats: RunStatsRound = (stage, meta) => this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta });
     const secure = this.o.secure;
     const source = secure
-      ? secureStatistics({ ...this.o, config: secure.config, minCategoryCount: this.o.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT }, (stage, meta, layoutFor) => this.secureStats(secure, stage, meta, layoutFor), runStats)
+      ? secureStatistics({ ...this.o, config: secure.config, minCategoryCount: this.o.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT }, (stage, meta, layoutFor) => this.secureStats(secure, stage, meta, layoutFor))
       : plainStatistics(this.o, runStats);
     const setup = await agreeStatistics(this.o, source, {
       published: (prior, readiness) => ((this.prior = prior), (this.readiness = readiness)),

@@ -30,7 +30,7 @@ import {
 import type { TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import type { SecureSum } from './secure-round.ts';
-import { requireQuorum, type RunStatsRound, type StatisticsSource } from './statistics-rounds.ts';
+import { requireQuorum, type StatisticsSource } from './statistics-rounds.ts';
 import type { Quorum } from './start-quorum.ts';
 
 type StatsMeta = Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights' | 'config' | 'stage'>;
@@ -38,7 +38,7 @@ type StatsMeta = Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights' | 'c
 /** Runs statistics stage `stage` as a secure sum of `layoutFor`'s vector (round-loop.ts: a stats task with a secagg session, then its four phases). */
 export type RunSecureStats = (stage: number, meta: StatsMeta, layoutFor: (maxSites: number) => VectorLayout) => Promise<SecureSum>;
 
-export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quorum: Quorum; minCategoryCount: number }, sum: RunSecureStats, runStats: RunStatsRound): StatisticsSource {
+export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quorum: Quorum; minCategoryCount: number }, sum: RunSecureStats): StatisticsSource {
   const { schema, config } = o;
   return {
     async summary() {

@@ -2,20 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { calibrationSums, mergeCalibrationSums } from '../../../shared/metrics/calibration.ts';
 import { compileSecAggConfig } from '../../../shared/secagg/config.ts';
+import { decodedSum } from './helpers.ts';
 import { evaluationFromSum, evaluationLayout, evaluationValues, MIN_SCOPE_SITES, siteReport } from '../../../shared/secagg/eval-parts.ts';
 
 const config = compileSecAggConfig({});
 const metrics = (n: number, k: number) => ({ n, auroc: k / n, accuracy: (k - 1) / n, balancedAccuracy: 0.5 + 1 / (3 * n), ece: 1 / (7 * n), loss: 0.6931 });
 
-function sum(values: Record<string, number[]>[], sites: number) {
-  const layout = evaluationLayout(config, sites);
-  const total = new Uint32Array(layout.length);
-  for (const v of values) {
-    const { vector } = layout.encode(v);
-    for (let i = 0; i < total.length; i++) total[i] = total[i]! + vector[i]!;
-  }
-  return layout.decodeSum(total);
-}
+const sum = (values: Record<string, number[]>[], sites: number) => decodedSum(evaluationLayout(config, sites), values);
 
 test('the summed evaluation gives the held-out rows, the count-weighted means and the merged calibration sums per scope', () => {
   const cal = [calibrationSums([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.4]), calibrationSums([1, 0, 1], [0.6, 0.3, 0.8])];
@@ -42,7 +35,7 @@ test(`a scope of fewer than ${MIN_SCOPE_SITES} sites is not summed at the site, 
 });
 
 test('a site\'s report: rounded rates, no row count, its recalibration without its rows', () => {
-  const r = siteReport(metrics(18, 13), metrics(18, 11), { a: 1.23456, b: -0.4321, rows: 42, prevalence: 0.4, meanScore: 0.5, eceBefore: 0.12345, eceAfter: 0.05432 } as never);
+  const r = siteReport(metrics(18, 13), metrics(18, 11), { a: 1.23456, b: -0.4321, rows: 42, prevalence: 0.4, meanScore: 0.5, eceBefore: 0.12345, eceAfter: 0.05432 });
   assert.deepEqual(r.evaluation, { auroc: 0.72, accuracy: 0.67, balancedAccuracy: 0.52, ece: 0.01, loss: 0.69 });
   assert.equal(r.localEvaluation!.auroc, 0.61);
   assert.deepEqual(r.siteCalibration, { a: 1.23, b: -0.43, eceBefore: 0.12, eceAfter: 0.05 });

@@ -2,6 +2,7 @@
 import nacl from 'tweetnacl';
 import type { SigningKeyPair } from '../../../shared/crypto/keys.ts';
 import { compileSecAggConfig, type SecAggConfigInput } from '../../../shared/secagg/config.ts';
+import type { VectorLayout } from '../../../shared/secagg/layout.ts';
 import { RoundPlan } from '../../../shared/secagg/round-plan.ts';
 
 export interface Federation {
@@ -27,4 +28,14 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
+}
+
+/** What the coordinator would decode: each site's encoding added in the ring (no masks: they cancel). */
+export function decodedSum(layout: VectorLayout, values: Record<string, ArrayLike<number>>[]): Record<string, Float64Array> {
+  const sum = new Uint32Array(layout.length);
+  for (const v of values) {
+    const { vector } = layout.encode(v);
+    for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + vector[i]!;
+  }
+  return layout.decodeSum(sum);
 }

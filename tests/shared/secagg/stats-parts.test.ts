@@ -21,7 +21,7 @@ import {
   vocabularyLayout,
   vocabularyValues,
 } from '../../../shared/secagg/stats-parts.ts';
-import type { VectorLayout } from '../../../shared/secagg/layout.ts';
+import { decodedSum } from './helpers.ts';
 
 const schema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['x'], b: ['ward'] }, categorical: ['ward'] }, 'inline');
 const config = compileSecAggConfig({});
@@ -33,14 +33,7 @@ function table(k: number, rare?: string) {
   return parseSiteTable(schema, lines.join('\n') + '\n', `s${k}.csv`);
 }
 
-function sumOf(layout: VectorLayout, values: Record<string, number[]>[]) {
-  const sum = new Uint32Array(layout.length);
-  for (const v of values) {
-    const { vector } = layout.encode(v);
-    for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + vector[i]!;
-  }
-  return layout.decodeSum(sum);
-}
+const sumOf = decodedSum;
 
 test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label) counts; the vocabulary by a thresholded count', () => {
   const tables = [table(0, 'RARE'), table(1), table(2)];
