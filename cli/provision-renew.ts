@@ -7,15 +7,15 @@
  * Nothing else changes: same CA, same manifest, so the coordinator needs nothing.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { isRevoked } from '../shared/pki/crl.ts';
 import { csrPublicKey } from '../shared/pki/csr.ts';
 import { issueSiteCertificate } from '../shared/pki/issue.ts';
 import { SITE_TLS } from '../shared/pki/kit-tls.ts';
-import type { x509 } from '../shared/pki/x509.ts';
-import { checkOutputFile } from '../shared/output-path.ts';
+import { x509 } from '../shared/pki/x509.ts';
+import { canonicalPath, checkOutputFile, checkReplacesOnlyPem } from '../shared/output-path.ts';
 import { issuedTo, openProvisioningDir, type ProvisioningDir } from './provision-dir.ts';
 import { makeKitDir, writeKitFile } from './provision-pki.ts';
 import { currentCrl } from './provision-sites.ts';
@@ -39,10 +39,11 @@ export async function renewSite(opts: { dir: string; site: string; csr: string; 
     throw new InputError(`--site ${site}: not enrolled in federation "${pd.federation}" (not in its manifest); a new site gets a kit with add-site, not a renewal`);
   const issued = issuedTo(pd, site);
   await refuseRevoked(pd, site, issued);
-  const publicKey = await readCsr(opts.csr);
+  const { publicKey, subjectCns } = await readCsr(opts.csr);
+  refuseOtherSitesCsr(opts.csr, site, subjectCns, pd);
   refuseKnownKey(opts.csr, site, publicKey, issued);
   // Checked before issuing: a serial recorded for a certificate nobody received would only confuse revocation.
-  const cert = checkOutputFile(opts.out ?? defaultCertPath(pd, site), '--out');
+  const cert = checkCertOut(opts.out ?? defaultCertPath(pd, site), pd);
   const issuedCert = await issueSiteCertificate(pd.ca, { site, signingPublicKey: entry.signingPublicKey, publicKey });
   const issuedDir = join(pd.caDir, 'issued');
   if (!existsSync(issuedDir)) makeKitDir(issuedDir);
@@ -72,7 +73,31 @@ async function refuseRevoked(pd: ProvisioningDir, site: string, issued: x509.X50
     );
 }
 
-async function readCsr(path: string): Promise<x509.PublicKey> {
+/** The CA folder holds the CA key, the CRL and the issued records: a certificate written there could replace one of them. */
+function checkCertOut(out: string, pd: ProvisioningDir): string {
+  const target = canonicalPath(out);
+  const rel = relative(canonicalPath(pd.caDir), target);
+  if (!rel.startsWith('..') && !isAbsolute(rel))
+    throw new InputError(`--out ${out}: is inside the CA folder ${pd.caDir} (its key and records); write the certificate elsewhere`);
+  checkReplacesOnlyPem(out, 'CERTIFICATE', '--out');
+  return checkOutputFile(out, '--out');
+}
+
+/**
+ * The certificate's name comes from the manifest, not the CSR; but a CSR whose subject is
+ * another enrolled site is a mix-up of two hospitals' requests, and issuing would hand
+ * one hospital a certificate in the other's name.
+ */
+function refuseOtherSitesCsr(path: string, site: string, cns: string[], pd: ProvisioningDir): void {
+  const other = cns.find((cn) => cn !== site && pd.manifest.sites.some((s) => s.name === cn));
+  if (other !== undefined)
+    throw new InputError(
+      `--csr ${path}: its subject is site "${other}", not "${site}": another hospital's request (mixed up?); ` +
+        `renew "${other}" with --site ${other}, or ask "${site}" for the CSR of its own renew-request`,
+    );
+}
+
+async function readCsr(path: string): Promise<{ publicKey: x509.PublicKey; subjectCns: string[] }> {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
@@ -80,7 +105,8 @@ async function readCsr(path: string): Promise<x509.PublicKey> {
     throw new InputError(`--csr ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
   try {
-    return await csrPublicKey(pem);
+    const publicKey = await csrPublicKey(pem);
+    return { publicKey, subjectCns: new x509.Pkcs10CertificateRequest(pem).subjectName.getField('CN') };
   } catch (err) {
     throw new InputError(`--csr ${path}: ${(err as Error).message}`, { cause: err });
   }

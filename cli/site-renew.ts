@@ -16,7 +16,7 @@ import { readKeyPem } from '../shared/crypto/key-file-mode.ts';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { InputError } from '../shared/errors.ts';
-import { checkOutputFile } from '../shared/output-path.ts';
+import { canonicalPath, checkOutputFile, checkReplacesOnlyPem } from '../shared/output-path.ts';
 import { parseSiteBindingUri, SITE_URI_PREFIX } from '../shared/pki/binding.ts';
 import { createSiteCsr } from '../shared/pki/csr.ts';
 import { SITE_TLS, loadSiteTls } from '../shared/pki/kit-tls.ts';
@@ -85,18 +85,31 @@ export async function renewRequest(opts: { config: string; out?: string; force?:
       `${k.pendingKey}: a renewal is already pending (an earlier renew-request made this key); install its certificate with ` +
         '`fedcausal site renew-install`, or pass --force to make a new key (the CSR sent before then becomes useless)',
     );
-  const csr = checkOutputFile(opts.out ?? join(k.kit, DEFAULT_CSR), '--out');
+  const csr = checkCsrOut(opts.out ?? join(k.kit, DEFAULT_CSR), k);
   const { csrPem, keyPem } = await createSiteCsr(k.site);
   writeKitFile(k.pendingKey, keyPem);
   writeKitFile(csr, csrPem);
   return { site: k.site, key: k.pendingKey, csr };
 }
 
+/** The kit's TLS files, current, pending and previous: a CSR written over one of them would lose a key or a certificate. */
+function kitTlsFiles(k: KitPaths): string[] {
+  const pairs = [k.key, k.cert].flatMap((p) => [p, p + PENDING_SUFFIX, p + PREVIOUS_SUFFIX]);
+  return [...pairs, k.ca];
+}
+
+function checkCsrOut(out: string, k: KitPaths): string {
+  const target = canonicalPath(out);
+  if (kitTlsFiles(k).some((p) => canonicalPath(p) === target))
+    throw new InputError(`--out ${out}: is one of this kit's TLS files; the CSR goes in a file of its own (default ${DEFAULT_CSR} in the kit)`);
+  checkReplacesOnlyPem(out, 'CERTIFICATE REQUEST', '--out');
+  return checkOutputFile(out, '--out');
+}
+
 export async function renewInstall(opts: { config: string; cert: string }): Promise<{ site: string; serialNumber: string; notAfter: Date; previous: string[] }> {
   const k = kitPaths(opts.config);
-  if (!existsSync(k.pendingKey))
-    throw new InputError(`${k.pendingKey} is missing: no renewal is pending; run \`fedcausal site renew-request\` first, and install the certificate of that request`);
   const certPem = readCert(opts.cert);
+  if (!existsSync(k.pendingKey)) throw noPendingKey(k, opts.cert, certPem);
   const leaf = nodeCertificate(opts.cert, certPem);
   if (!leaf.checkPrivateKey(pendingKeyObject(k.pendingKey)))
     throw new InputError(
@@ -111,6 +124,13 @@ export async function renewInstall(opts: { config: string; cert: string }): Prom
   // The installed pair must load the way `site start` loads it.
   loadSiteTls(opts.config);
   return { site: k.site, serialNumber: cert.serialNumber, notAfter: cert.notAfter, previous };
+}
+
+/** A second install of the same certificate is told it is done, not sent back to renew-request. */
+function noPendingKey(k: KitPaths, certPath: string, certPem: string): InputError {
+  if (certPem.trim() === readFileSync(k.cert, 'utf8').trim())
+    return new InputError(`${certPath} is already installed as ${k.cert}: nothing to do (restart the site agent if it has not been since the install)`);
+  return new InputError(`${k.pendingKey} is missing: no renewal is pending; run \`fedcausal site renew-request\` first, and install the certificate of that request`);
 }
 
 function pendingKeyObject(path: string): KeyObject {

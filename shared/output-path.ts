@@ -3,8 +3,8 @@
  * for minutes must not fail at the end on a path it could have refused at once.
  * Folders are made one level at a time: Node's recursive mkdir loops forever under /proc.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from './errors.ts';
 
 const why = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -51,4 +51,33 @@ export function checkOutputFile(path: string, what: string): string {
 function probe(file: string): void {
   closeSync(openSync(file, 'wx'));
   rmSync(file);
+}
+
+/** Enough bytes for a PEM's first line: a key file is never read beyond that to check it. */
+const PEM_HEAD_BYTES = 64;
+
+/**
+ * Refuses an existing, non-empty `path` that does not start with a PEM block of `label`
+ * (e.g. "CERTIFICATE"): replacing an earlier output of the same kind is expected, while a
+ * mistyped flag must not overwrite a private key, a manifest or a configuration.
+ */
+export function checkReplacesOnlyPem(path: string, label: string, what: string): void {
+  if (!existsSync(path) || statSync(path).isDirectory()) return;
+  const head = Buffer.alloc(PEM_HEAD_BYTES);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, PEM_HEAD_BYTES, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const start = head.subarray(0, n).toString('latin1').trimStart();
+  if (start !== '' && !start.startsWith(`-----BEGIN ${label}-----`))
+    throw new InputError(`${what} ${path}: exists and is not a ${label} PEM; refusing to overwrite it (give a file name of its own)`);
+}
+
+/** `path` with its folder's symbolic links resolved (the file itself may not exist yet), to compare paths. */
+export function canonicalPath(path: string): string {
+  const abs = resolve(path);
+  return existsSync(dirname(abs)) ? join(realpathSync(dirname(abs)), basename(abs)) : abs;
 }

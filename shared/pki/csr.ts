@@ -2,7 +2,7 @@
  * Certificate requests, so a hospital can keep its TLS private key on its own
  * machine: it makes a key and a CSR (createSiteCsr), sends only the CSR, and the
  * provisioning machine certifies the CSR's key (csrPublicKey, then
- * issueSiteCertificate with `publicKey`). The CSR's subject is ignored: the site
+ * issueSiteCertificate with `publicKey`). The CSR's subject never names the certificate: the site
  * name and Ed25519 key in the certificate come from the manifest, never from the
  * requester.
  */

@@ -50,3 +50,36 @@ test('a revoked site, a damaged CSR and a key already certified are refused', as
     new RegExp(`--csr .*req\\.pem: its key is already certified for "cleveland" \\(serial ${first.serialNumber}\\); a renewal needs a new key`),
   );
 });
+
+test("a CSR whose subject is another enrolled site is refused (two hospitals' requests mixed up), and nothing is issued", async (t) => {
+  const { dir, out, issued } = await setup(t);
+  const other = join(dir, 'hungary-req.pem');
+  writeFileSync(other, (await createSiteCsr('hungary')).csrPem);
+  const before = issued();
+  await assert.rejects(
+    renewSite({ dir: out, site: 'cleveland', csr: other, out: join(dir, 'c.pem') }),
+    /--csr .*hungary-req\.pem: its subject is site "hungary", not "cleveland": another hospital's request/,
+  );
+  assert.deepEqual(issued(), before);
+  // A subject that names no enrolled site is not a mix-up: the manifest names the certificate.
+  const odd = join(dir, 'odd-req.pem');
+  writeFileSync(odd, (await createSiteCsr('host.example.org')).csrPem);
+  await renewSite({ dir: out, site: 'cleveland', csr: odd, out: join(dir, 'c.pem') });
+});
+
+test('--out is refused inside the CA folder and over a file that is not a certificate; an earlier certificate is replaced', async (t) => {
+  const { dir, out, csr, issued } = await setup(t);
+  const caKey = readFileSync(join(out, 'ca', 'ca.key.pem'), 'utf8');
+  const before = issued();
+  for (const f of ['ca.key.pem', 'ca.pem', 'new.pem'])
+    await assert.rejects(renewSite({ dir: out, site: 'cleveland', csr, out: join(out, 'ca', f) }), /is inside the CA folder .*; write the certificate elsewhere/);
+  const siteKey = join(out, 'sites', 'cleveland', 'tls', 'client.key.pem');
+  await assert.rejects(renewSite({ dir: out, site: 'cleveland', csr, out: siteKey }), /client\.key\.pem: exists and is not a CERTIFICATE PEM; refusing to overwrite it/);
+  await assert.rejects(renewSite({ dir: out, site: 'cleveland', csr, out: csr }), /req\.pem: exists and is not a CERTIFICATE PEM/);
+  assert.equal(readFileSync(join(out, 'ca', 'ca.key.pem'), 'utf8'), caKey);
+  assert.ok(readFileSync(siteKey, 'utf8').includes('PRIVATE KEY'));
+  assert.deepEqual(issued(), before, 'nothing issued');
+  const prior = join(dir, 'cert.pem');
+  writeFileSync(prior, readFileSync(join(out, 'sites', 'cleveland', 'tls', 'client.pem')));
+  await renewSite({ dir: out, site: 'cleveland', csr, out: prior });
+});

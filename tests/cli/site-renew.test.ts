@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provisionFederation } from '../../cli/provision.ts';
+import { openProvisioningDir } from '../../cli/provision-dir.ts';
 import { renewSite } from '../../cli/provision-renew.ts';
 import { revokeSite } from '../../cli/provision-sites.ts';
 import { renewInstall, renewRequest } from '../../cli/site-renew.ts';
@@ -112,7 +113,10 @@ test('help for each verb, and a pending key is not overwritten without --force',
 test('install refuses a certificate for another key, from another CA or for another site, and changes nothing', async (t) => {
   const { out, tls, config } = await provisioned(t);
   const before = pair(tls);
-  await assert.rejects(renewInstall({ config, cert: tls('client.pem') }), /client\.key\.pem\.new is missing: no renewal is pending; run `fedcausal site renew-request` first/);
+  const otherCert = join(out, 'sites', 'hungary', 'tls', 'client.pem');
+  await assert.rejects(renewInstall({ config, cert: otherCert }), /client\.key\.pem\.new is missing: no renewal is pending; run `fedcausal site renew-request` first/);
+  // The certificate in place, installed "again": done, not a missing request.
+  await assert.rejects(renewInstall({ config, cert: tls('client.pem') }), /client\.pem is already installed as .*client\.pem: nothing to do/);
 
   await renewRequest({ config });
   const stale = join(out, 'stale.pem');
@@ -130,9 +134,11 @@ test('install refuses a certificate for another key, from another CA or for anot
   writeFileSync(foreignFile, foreign.certPem);
   await assert.rejects(renewInstall({ config, cert: foreignFile }), /foreign\.pem is not issued by this federation's CA .*tls\/ca\.pem/);
 
-  // Right key and CA, another site's name (the operator mixed up --site).
+  // Right key and CA, another site's name (the operator mixed up --site: renew-site refuses that, so the library makes it).
+  const pd = await openProvisioningDir(out);
+  const hungaryKey = pd.manifest.sites.find((s) => s.name === 'hungary')!.signingPublicKey;
   const hungary = join(out, 'hungary.pem');
-  await renewSite({ dir: out, site: 'hungary', csr: tls('client.csr.pem'), out: hungary });
+  writeFileSync(hungary, (await issueSiteCertificate(pd.ca, { site: 'hungary', signingPublicKey: hungaryKey, publicKey: csrKey })).certPem);
   await assert.rejects(renewInstall({ config, cert: hungary }), /hungary\.pem: names site "hungary", but this kit is site "cleveland"/);
 
   writeFileSync(tls('client.key.pem.new'), 'not a key\n');
@@ -140,4 +146,19 @@ test('install refuses a certificate for another key, from another CA or for anot
 
   assert.deepEqual(pair(tls), before, 'the current pair is untouched');
   assert.ok(!readdirSync(tls('.')).some((f) => f.endsWith('.old')), 'no .old written by a refused install');
+});
+
+test('request --out never overwrites a key, certificate or other non-CSR file: refused before any key is made', async (t) => {
+  const { kit, tls, config } = await provisioned(t);
+  const before = pair(tls);
+  for (const f of ['client.key.pem', 'client.pem', 'ca.pem', 'client.key.pem.new', 'client.pem.old'])
+    await assert.rejects(renewRequest({ config, out: join(kit, 'tls', '..', 'tls', f) }), /is one of this kit's TLS files; the CSR goes in a file of its own/);
+  await assert.rejects(renewRequest({ config, out: join(kit, 'identity.json') }), /identity\.json: exists and is not a CERTIFICATE REQUEST PEM; refusing to overwrite it/);
+  assert.ok(!existsSync(tls('client.key.pem.new')), 'no pending key left behind');
+  assert.deepEqual(pair(tls), before);
+  assert.ok(readFileSync(join(kit, 'identity.json'), 'utf8').startsWith('{'));
+  // An earlier CSR is replaced, as a second renewal does with the default file.
+  await renewRequest({ config });
+  await renewRequest({ config, force: true });
+  assert.ok(readFileSync(tls('client.csr.pem'), 'utf8').startsWith('-----BEGIN CERTIFICATE REQUEST-----'));
 });
