@@ -20,14 +20,16 @@ new site: it resumes only with the sites it started with).
 --replace   re-key a site that is enrolled but whose certificates are all revoked (a lost kit)
 `;
 
-export const REVOKE_SITE_HELP = `usage: fedcausal provision revoke-site --dir DIR --site NAME [--reason REASON]
+export const REVOKE_SITE_HELP = `usage: fedcausal provision revoke-site --dir DIR --site NAME [--reason REASON] [--serial S]
 
-Revokes every certificate issued to site NAME: re-signs the revocation list with the CA key
+Revokes every certificate issued to site NAME (or only the one with serial S): re-signs the revocation list with the CA key
 (DIR/ca/crl.pem, and DIR/coordinator/tls/crl.pem when the coordinator kit is in DIR). Copy
 crl.pem to the coordinator's tls/crl.pem: a running coordinator re-reads it at every
 connection and refuses the site's next call, no restart needed. Nobody else is re-keyed.
 
 --reason    ${REVOCATION_REASONS.join(', ')} (default unspecified)
+--serial    revoke only this certificate (hex, as renew-site and ca/issued/ name it): the one a
+            renewal replaced, so the site keeps its new certificate (reason: superseded)
 `;
 
 export const RENEW_SITE_HELP = `usage: fedcausal provision renew-site --dir DIR --site NAME --csr FILE [--out CERT]
@@ -67,10 +69,10 @@ export async function provisionVerb(verb: 'add-site' | 'revoke-site' | 'renew-si
     return 0;
   }
   if (verb === 'renew-site') return renewSiteVerb(argv, out, log);
-  const flags = parseFlags(argv, { dir: text(), site: text(), reason: choice(REVOCATION_REASONS).default('unspecified') });
+  const flags = parseFlags(argv, { dir: text(), site: text(), reason: choice(REVOCATION_REASONS).default('unspecified'), serial: text().optional() });
   if (flags === 'help') return out(REVOKE_SITE_HELP), 0;
-  const r = await revokeSite({ dir: flags.dir, site: flags.site, reason: flags.reason }, log);
-  if (r.revoked.length === 0) return out(`site "${r.site}": every certificate was already revoked; nothing written\n`), 0;
+  const r = await revokeSite({ dir: flags.dir, site: flags.site, reason: flags.reason, ...(flags.serial ? { serial: flags.serial } : {}) }, log);
+  if (r.revoked.length === 0) return out(`site "${r.site}": ${flags.serial ? `certificate ${flags.serial} was` : 'every certificate was'} already revoked; nothing written\n`), 0;
   out(`site "${r.site}" revoked (serials ${r.revoked.join(', ')})\nrevocation list written: ${r.crls.join(', ')}\nnext: copy ca/crl.pem to the coordinator's tls/crl.pem if it runs elsewhere; it applies at the next connection\n`);
   return 0;
 }

@@ -91,12 +91,21 @@ export interface RevokeSiteResult {
   crls: string[];
 }
 
-/** Revokes every certificate issued to `site`; nobody else's certificate changes. */
-export async function revokeSite(opts: { dir: string; site: string; reason?: RevocationReason }, log: Logger = silentLogger): Promise<RevokeSiteResult> {
+/**
+ * Revokes every certificate issued to `site`, or only `serial` (the certificate a renewal
+ * replaced: the site keeps its new one); nobody else's certificate changes.
+ */
+export async function revokeSite(opts: { dir: string; site: string; reason?: RevocationReason; serial?: string }, log: Logger = silentLogger): Promise<RevokeSiteResult> {
   const pd = await openProvisioningDir(opts.dir);
   const { site } = opts;
-  const certs = issuedTo(pd, site);
+  let certs = issuedTo(pd, site);
   if (certs.length === 0) throw new InputError(`--site ${site}: no certificate was issued to "${site}" (none in ${join(pd.caDir, 'issued')})`);
+  if (opts.serial !== undefined) {
+    const wanted = opts.serial.toLowerCase();
+    const one = certs.filter((c) => c.serialNumber.toLowerCase() === wanted);
+    if (one.length === 0) throw new InputError(`--serial ${opts.serial}: not a certificate of "${site}" (its serials: ${certs.map((c) => c.serialNumber).join(', ')})`);
+    certs = one;
+  }
   const current = await currentCrl(pd);
   const fresh = certs.map((c) => c.serialNumber).filter((serial) => !isRevoked(current, serial));
   if (fresh.length === 0) {

@@ -77,6 +77,19 @@ test('round trip with the commands: request, renew, install; the new certificate
   assert.ok(!existsSync(tls('client.key.pem.new')) && !existsSync(tls('client.pem.new')), 'nothing pending is left');
   assert.doesNotThrow(() => loadSiteTls(config), 'site start loads the new pair');
 
+  // The replaced certificate alone, by its serial: the new one stays valid.
+  const before = await peerCheck(out, tls('client.pem.old'));
+  assert.ok(before.ok, 'the replaced certificate is valid until revoked');
+  const oldSerial = before.serialNumber;
+  const revokeOld = fedcausal('provision', 'revoke-site', '--dir', out, '--site', 'cleveland', '--serial', oldSerial, '--reason', 'superseded');
+  assert.equal(revokeOld.status, 0, revokeOld.stderr);
+  assert.match(revokeOld.stdout, new RegExp(`revoked \\(serials ${oldSerial}\\)`));
+  assert.equal(((await peerCheck(out, tls('client.pem.old'))) as { code?: string }).code, 'revoked');
+  assert.ok((await peerCheck(out, tls('client.pem'))).ok, 'the renewed certificate is still valid');
+  const unknown = fedcausal('provision', 'revoke-site', '--dir', out, '--site', 'cleveland', '--serial', 'abc123');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /--serial abc123: not a certificate of "cleveland" \(its serials: /);
+
   // The renewed serial is the site's like any other: revoke-site covers it.
   await revokeSite({ dir: out, site: 'cleveland' });
   const revoked = await peerCheck(out, tls('client.pem'));
