@@ -25,7 +25,7 @@ import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import { SECAGG_PHASE, SECAGG_PHASES } from '../shared/secagg/wire.ts';
 import { SecAggRefusal } from '../shared/secagg/errors.ts';
-import { EVALUATION_SUM, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
+import { checkScopeSurvivors, EVALUATION_SUM, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import {
   cellList,
   cellsLayout,
@@ -140,6 +140,8 @@ export class SiteAgent {
 
   /** The session of this site's last secure summary (stage 1): the names round must use its sketch keys. */
   private summarySession: string | undefined;
+  /** The summary session whose names round this site answered: it answers one only. */
+  private namedSession: string | undefined;
 
   private async serve(transport: SiteTransport | undefined): Promise<string> {
     if (!transport) throw new Error('SiteAgent.run: no transport');
@@ -259,8 +261,12 @@ export class SiteAgent {
         case STATS_STAGE.names: {
           // The sketch this site filled was keyed by its own summary session: another session would rename its buckets.
           const v = task.vocabulary ?? {};
+          // One names sum per summary: a second one, over another roster, would differ from the first by one site's names.
+          if (v.session !== undefined && v.session === this.namedSession)
+            throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
           if (v.session === undefined || v.session !== this.summarySession)
             throw new SecAggRefusal(`the names task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
+          this.namedSession = v.session;
           return { layout: namesLayout(schema, v.buckets ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}) };
         }
         case STATS_STAGE.vocabulary: {
@@ -350,6 +356,7 @@ export class SiteAgent {
           layout: evaluationLayout(t.config, maxSites),
           values: evaluationValues(evaluation, calibration, scope, scopeSites, t.config.maxExamples),
           meta: { report: siteReport(evaluation, localEvaluation, siteCalibration, t.config.reportDecimals) },
+          checkSurvivors: (survivors) => checkScopeSurvivors(Object.keys(t.roster), tests, survivors),
         };
       });
     return { meta: { ...base, evaluation, ...(localEvaluation ? { localEvaluation } : {}), ...(calibration ? { calibration } : {}), ...(siteCalibration ? { siteCalibration } : {}) } };

@@ -39,6 +39,8 @@ interface Open {
   agg: SecAggSite;
   /** The encoded vector, until it is sent masked. */
   input: Uint32Array | undefined;
+  /** Refuses a survivor list whose sum would expose one site's part (the final evaluation's lone-site scope). */
+  checkSurvivors?: (survivors: readonly string[]) => void;
 }
 
 export class SecureAggregationSite {
@@ -83,7 +85,10 @@ export class SecureAggregationSite {
   input(
     task: TaskMeta,
     base: ResultMeta,
-    build: (t: SecureFitTask, maxSites: number) => { layout: VectorLayout; values: Record<string, ArrayLike<number>>; meta?: Partial<ResultMeta> },
+    build: (
+      t: SecureFitTask,
+      maxSites: number,
+    ) => { layout: VectorLayout; values: Record<string, ArrayLike<number>>; meta?: Partial<ResultMeta>; checkSurvivors?: (survivors: readonly string[]) => void },
   ): Answer {
     return this.guard(base, () => {
       const parsed = secureFitTaskSchema.safeParse(task.secagg);
@@ -91,11 +96,11 @@ export class SecureAggregationSite {
       const t = parsed.data;
       if (t.roster[this.site] !== toB64(this.signing.publicKey)) throw new SecAggRefusal(`the roster does not carry ${this.site}'s enrolled signing key`, 'bad-signature');
       const plan = new RoundPlan(t.session, new Map(Object.entries(t.roster).map(([s, k]) => [s, new Uint8Array(Buffer.from(k, 'base64'))])), t.config);
-      const { layout, values, meta } = build(t, plan.sites.length);
+      const { layout, values, meta, checkSurvivors } = build(t, plan.sites.length);
       const { vector, clipped } = layout.encode(values);
       if (Object.values(clipped).some((n) => n > 0)) this.log.warn('secure aggregation clipped values to their bounds', { round: task.round, kind: task.kind, stage: task.stage, clipped });
       const agg = new SecAggSite(this.site, this.signing.secretKey, plan);
-      this.open = { session: t.session, agg, input: vector };
+      this.open = { session: t.session, agg, input: vector, ...(checkSurvivors ? { checkSurvivors } : {}) };
       return { meta: { ...base, ...meta, numExamples: 0, secagg: { advert: advertToWire(agg.advertise()) } } };
     });
   }
@@ -123,6 +128,8 @@ export class SecureAggregationSite {
           return { meta: { ...base, weights: m.masked.length, secagg: {} }, weights: ringAsFloat32(m.masked) };
         }
         case SECAGG_PHASE.confirm:
+          // Before signing: without this site's signature (and every honest site's) fewer than t sign and nothing is unmasked.
+          open.checkSurvivors?.(t.survivors ?? []);
           return { meta: { ...base, secagg: { signature: signatureToWire(open.agg.confirmSurvivors({ survivors: t.survivors ?? [] })) } } };
         case SECAGG_PHASE.unmask:
           return { meta: { ...base, secagg: { response: responseToWire(await open.agg.unmask(requestFromWire(t.request))) } } };

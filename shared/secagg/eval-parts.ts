@@ -9,6 +9,7 @@ import { BIN_FIELDS, CALIBRATION_GRID, ECE_BINS, type CalibrationSums } from '..
 import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
 import type { EvalMetrics, SiteEvaluation, SiteReport } from '../protocol/messages.ts';
 import type { SecAggConfig } from './config.ts';
+import { SecAggRefusal } from './errors.ts';
 import { VectorLayout, type PartSpec } from './layout.ts';
 
 /** The tens digit of the final evaluation's 'secagg' stages (fit rounds use 0, statistics stages 1-5). */
@@ -74,6 +75,26 @@ export function evaluationValues(evaluation: EvalMetrics | undefined, calibratio
     out[`cal.${s}.bins`] = mine ? calibration.bins : new Array<number>(CELLS * ECE_BINS * BIN_FIELDS).fill(0);
   }
   return out;
+}
+
+/**
+ * A site's check of the final evaluation's survivor list, before it signs it: a scope whose
+ * sites are summed (at least MIN_SCOPE_SITES in the roster) must keep none or at least
+ * MIN_SCOPE_SITES survivors; after dropouts one survivor's "pooled" figures would be its own
+ * exact row count, metrics and calibration sums. Every site checks every scope: a lone
+ * survivor's self-mask is revealed by the others' shares, not by itself.
+ */
+export function checkScopeSurvivors(roster: readonly string[], testSites: readonly string[], survivors: readonly string[]): void {
+  for (const scope of SCOPES) {
+    const inScope = (s: string) => testSites.includes(s) === (scope === 'test');
+    const invited = roster.filter(inScope).length;
+    const left = survivors.filter(inScope);
+    if (invited >= MIN_SCOPE_SITES && left.length > 0 && left.length < MIN_SCOPE_SITES)
+      throw new SecAggRefusal(
+        `the final evaluation's survivor list keeps ${left.length} of the ${invited} ${scope === 'test' ? 'test-only' : 'training'} sites (${left.join(', ')}); a scope is summed over at least ${MIN_SCOPE_SITES} or none, so the list is not signed`,
+        'malformed',
+      );
+  }
 }
 
 /** The held-out rows of one scope's sites in the sum, and the example-weighted means of their metrics. */

@@ -153,15 +153,20 @@ export function namesLayout(schema: Schema, heavy: Record<string, number[]>, max
   );
 }
 
-/** This site's names vector: per heavy bucket its value there (the first in order, should two of its own collide). */
+/**
+ * This site's names vector: per heavy bucket its value there. Should two of its own collide,
+ * the one with the most rows (then the first in order): that is the value likeliest to have
+ * made the bucket heavy, and a rare one sent instead would fold it.
+ */
 export function namesValues(schema: Schema, session: string, stats: FeatureStats, heavy: Record<string, number[]>): Values {
   const list = slots(schema, heavy);
   const holders = new Array<number>(list.length).fill(0);
   const chars = new Array<number>(list.length * MAX_NAME_CHARS).fill(0);
   const check = new Array<number>(list.length).fill(0);
   list.forEach(({ feature, bucket }, i) => {
-    const v = Object.keys(stats.categories[feature] ?? {})
-      .sort()
+    const counts = stats.categories[feature] ?? {};
+    const v = Object.keys(counts)
+      .sort((x, y) => counts[y]! - counts[x]! || (x < y ? -1 : x > y ? 1 : 0))
       .find((x) => sketchBucket(session, feature, x) === bucket && [...x].length <= MAX_NAME_CHARS && !x.includes('\u0000'));
     if (v === undefined) return;
     holders[i] = 1;

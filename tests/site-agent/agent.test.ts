@@ -248,6 +248,44 @@ test('fit whose training diverges reports the failure instead of sending weights
   assert.equal(submitted[0]!.weights.length, 0);
 });
 
+test('secure names round: only for this site\'s own summary session, and once (a second roster would difference out one site)', async () => {
+  const config = compileSecAggConfig({});
+  const roster = { [SITE]: toB64(site.signing.publicKey), b: toB64(generateIdentity().signing.publicKey), c: toB64(generateIdentity().signing.publicKey) };
+  const summary = 'fed/0/stats-1';
+  // Each in a round of its own: the replay guard takes one task of a kind per round, and a coordinator picks the round.
+  const names = (round: number, session: string, secaggSession: string) =>
+    task({ kind: 'stats', round, stage: 4, vocabulary: { session, buckets: { c: [0, 1] } }, secagg: { session: secaggSession, config, roster } });
+  const { submitted, ended } = await serve([
+    task({ kind: 'stats', round: 0, stage: 1, secagg: { session: summary, config, roster } }),
+    names(0, 'fed/0/other', 'fed/0/stats-4a'),
+    names(1, summary, 'fed/1/stats-4b'),
+    names(2, summary, 'fed/2/stats-4c'),
+    end(2),
+  ]);
+  assert.equal(ended.error, undefined);
+  assert.deepEqual(submitted.map((s) => s.kind), ['stats-result-1', 'stats-result-4', 'stats-result-4', 'stats-result-4']);
+  const [, foreign, first, second] = submitted.map((s) => s.meta) as [ResultMeta, ResultMeta, ResultMeta, ResultMeta];
+  assert.match(foreign.error ?? '', /^secure aggregation malformed: the names task's session "fed\/0\/other" is not this site's summary session/);
+  assert.equal(first.error, undefined);
+  assert.ok(first.secagg, 'the first names task is answered with a key advertisement');
+  assert.match(second.error ?? '', /^secure aggregation double-request: this site already answered the names task of summary session "fed\/0\/stats-1"/);
+});
+
+test('secure final evaluation: a survivor list leaving one test-only site alone in its scope is not signed', async () => {
+  const config = compileSecAggConfig({});
+  const roster = Object.fromEntries([SITE, 'b', 'c', 'd'].map((s) => [s, toB64(s === SITE ? site.signing.publicKey : generateIdentity().signing.publicKey)]));
+  const session = 'fed/3/eval';
+  const confirm = (round: number, survivors: string[]) => task({ kind: 'secagg', round, stage: 93, secagg: { session, survivors } });
+  const { submitted, ended } = await serve([
+    task({ kind: 'evaluate', round: 3, featureSpace: space, prior, model, config: { final: true }, secagg: { session, config, roster, testSites: ['c', 'd'] } }, Float32Array.from([1, 1])),
+    confirm(3, [SITE, 'b', 'c']),
+    end(3),
+  ]);
+  assert.equal(ended.error, undefined);
+  assert.ok(submitted[0]!.meta.secagg, 'the evaluation is answered with a key advertisement');
+  assert.match(submitted[1]!.meta.error ?? '', /^secure aggregation malformed: the final evaluation's survivor list keeps 1 of the 2 test-only sites \(c\)/);
+});
+
 test('a secure fit whose training diverges reports the failure without its row count', async () => {
   const runner = fakeRunner({ loss: Number.NaN });
   const secagg = { session: 'fed/1/fit/00', config: compileSecAggConfig({}), roster: { [SITE]: toB64(site.signing.publicKey) } };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { calibrationSums, mergeCalibrationSums } from '../../../shared/metrics/calibration.ts';
 import { compileSecAggConfig } from '../../../shared/secagg/config.ts';
 import { decodedSum } from './helpers.ts';
-import { evaluationFromSum, evaluationLayout, evaluationValues, MIN_SCOPE_SITES, siteReport } from '../../../shared/secagg/eval-parts.ts';
+import { checkScopeSurvivors, evaluationFromSum, evaluationLayout, evaluationValues, MIN_SCOPE_SITES, siteReport } from '../../../shared/secagg/eval-parts.ts';
 
 const config = compileSecAggConfig({});
 const metrics = (n: number, k: number) => ({ n, auroc: k / n, accuracy: (k - 1) / n, balancedAccuracy: 0.5 + 1 / (3 * n), ece: 1 / (7 * n), loss: 0.6931 });
@@ -40,4 +40,16 @@ test('a site\'s report: rounded rates, no row count, its recalibration without i
   assert.equal(r.localEvaluation!.auroc, 0.61);
   assert.deepEqual(r.siteCalibration, { a: 1.23, b: -0.43, eceBefore: 0.12, eceAfter: 0.05 });
   assert.equal(siteReport(metrics(18, 13), undefined, undefined, 4).evaluation!.auroc, 0.7222);
+});
+
+test('a survivor list that leaves one site of a summed scope is not signed: its sums would be that site\'s own', () => {
+  const roster = ['a', 'b', 'c', 'd', 'e'];
+  const tests = ['d', 'e'];
+  assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, roster), 'everyone survived');
+  assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'd', 'e']), 'two training sites are still a sum');
+  assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'c']), 'no test-only site left: that scope sums nothing');
+  assert.throws(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'c', 'd']), /keeps 1 of the 2 test-only sites \(d\); a scope is summed over at least 2 or none/);
+  assert.throws(() => checkScopeSurvivors(roster, tests, ['a', 'd', 'e']), /keeps 1 of the 3 training sites \(a\)/);
+  // A scope of one invited site sends zeros (evaluationValues), so it may survive alone.
+  assert.doesNotThrow(() => checkScopeSurvivors(['a', 'b', 'c'], ['c'], ['a', 'b', 'c']));
 });

@@ -90,3 +90,17 @@ test('cells span every pattern while that fits, else the published ones, and ref
   assert.throws(() => cellList(14, ['1'.repeat(14)], many), new RegExp(`at most ${MAX_SECURE_CELL_WORDS / 2}`));
   assert.equal(cellList(14, ['1'.repeat(14)], many.slice(0, 2)).length, 23 * 23, 'published patterns only, where all would not fit');
 });
+
+test('names: a site whose own values collide in a heavy bucket names its most counted one, so a rare value does not fold a common one', () => {
+  const one = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { m: ['c'] }, categorical: ['c'] }, 'inline');
+  const session = 'collide';
+  const bucket = sketchBucket(session, 'c', 'ward-Z');
+  // A value sorting before 'ward-Z' in the same bucket, held once.
+  let rare = '';
+  for (let i = 0; rare === ''; i++) if (sketchBucket(session, 'c', `a${i}`) === bucket) rare = `a${i}`;
+  const heavy = { c: [bucket] };
+  const mine = namesValues(one, session, { n: 41, numeric: {}, categories: { c: { [rare]: 1, 'ward-Z': 40 } } }, heavy);
+  const other = namesValues(one, session, { n: 30, numeric: {}, categories: { c: { 'ward-Z': 30 } } }, heavy);
+  const sums = Object.fromEntries(['holders', 'chars', 'check'].map((p) => [p, Float64Array.from(mine[p]!, (x, i) => x + other[p]![i]!)]));
+  assert.deepEqual(namesFromSum(one, session, heavy, sums), { c: ['ward-Z'] });
+});
