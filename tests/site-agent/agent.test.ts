@@ -271,19 +271,19 @@ test('secure names round: only for this site\'s own summary session, and once (a
   assert.match(second.error ?? '', /^secure aggregation double-request: this site already answered the names task of summary session "fed\/0\/stats-1"/);
 });
 
-test('secure final evaluation: a survivor list leaving one test-only site alone in its scope is not signed', async () => {
+test('secure final evaluation: a survivor list leaving too few test-only sites in their scope is not signed', async () => {
   const config = compileSecAggConfig({});
-  const roster = Object.fromEntries([SITE, 'b', 'c', 'd'].map((s) => [s, toB64(s === SITE ? site.signing.publicKey : generateIdentity().signing.publicKey)]));
+  const roster = Object.fromEntries([SITE, 'b', 'c', 'd', 'e'].map((s) => [s, toB64(s === SITE ? site.signing.publicKey : generateIdentity().signing.publicKey)]));
   const session = 'fed/3/eval';
   const confirm = (round: number, survivors: string[]) => task({ kind: 'secagg', round, stage: 93, secagg: { session, survivors } });
   const { submitted, ended } = await serve([
-    task({ kind: 'evaluate', round: 3, featureSpace: space, prior, model, config: { final: true }, secagg: { session, config, roster, testSites: ['c', 'd'] } }, Float32Array.from([1, 1])),
-    confirm(3, [SITE, 'b', 'c']),
+    task({ kind: 'evaluate', round: 3, featureSpace: space, prior, model, config: { final: true }, secagg: { session, config, roster, testSites: ['c', 'd', 'e'] } }, Float32Array.from([1, 1])),
+    confirm(3, [SITE, 'b', 'c', 'd']),
     end(3),
   ]);
   assert.equal(ended.error, undefined);
   assert.ok(submitted[0]!.meta.secagg, 'the evaluation is answered with a key advertisement');
-  assert.match(submitted[1]!.meta.error ?? '', /^secure aggregation malformed: the final evaluation's survivor list keeps 1 of the 2 test-only sites \(c\)/);
+  assert.match(submitted[1]!.meta.error ?? '', /^secure aggregation malformed: the final evaluation's survivor list keeps 2 of the 3 test-only sites \(c, d\)/);
 });
 
 test('a secure fit whose training diverges reports the failure without its row count', async () => {

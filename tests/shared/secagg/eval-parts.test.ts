@@ -11,11 +11,11 @@ const metrics = (n: number, k: number) => ({ n, auroc: k / n, accuracy: (k - 1) 
 const sum = (values: Record<string, number[]>[], sites: number) => decodedSum(evaluationLayout(config, sites), values);
 
 test('the summed evaluation gives the held-out rows, the count-weighted means and the merged calibration sums per scope', () => {
-  const cal = [calibrationSums([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.4]), calibrationSums([1, 0, 1], [0.6, 0.3, 0.8])];
-  const m = [metrics(40, 31), metrics(25, 17)];
-  const s = evaluationFromSum(sum([evaluationValues(m[0], cal[0], 'training', 2, 1e5), evaluationValues(m[1], cal[1], 'training', 2, 1e5)], 2), { training: 2, test: 0 });
-  assert.equal(s.pooled.training!.n, 65);
-  assert.ok(Math.abs(s.pooled.training!.auroc! - (31 + 17) / 65) < 1e-4);
+  const cal = [calibrationSums([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.4]), calibrationSums([1, 0, 1], [0.6, 0.3, 0.8]), calibrationSums([1, 0], [0.9, 0.1])];
+  const m = [metrics(40, 31), metrics(25, 17), metrics(30, 20)];
+  const s = evaluationFromSum(sum(m.map((x, i) => evaluationValues(x, cal[i], 'training', 3, 1e5)), 3), { training: 3, test: 0 });
+  assert.equal(s.pooled.training!.n, 95);
+  assert.ok(Math.abs(s.pooled.training!.auroc! - (31 + 17 + 20) / 95) < 1e-4);
   assert.equal(s.pooled.test, undefined);
   const merged = mergeCalibrationSums(cal);
   assert.equal(s.calibration.training!.n, merged.n);
@@ -25,11 +25,13 @@ test('the summed evaluation gives the held-out rows, the count-weighted means an
 
 test(`a scope of fewer than ${MIN_SCOPE_SITES} sites is not summed at the site, nor reported by the coordinator`, () => {
   const cal = calibrationSums([0, 1, 1], [0.2, 0.7, 0.9]);
-  const alone = evaluationValues(metrics(90, 60), cal, 'test', 1, 1e5);
-  assert.ok(Object.values(alone).every((v) => v.every((x) => x === 0)), 'a lone test-only site adds nothing');
-  const training = [metrics(40, 31), metrics(25, 17)].map((m) => evaluationValues(m, cal, 'training', 2, 1e5));
-  // A dropout leaving one training site in the sum: its figures would be its own.
-  const s = evaluationFromSum(sum([training[0]!], 3), { training: 1, test: 0 });
+  for (const n of [1, 2]) {
+    const few = evaluationValues(metrics(90, 60), cal, 'test', n, 1e5);
+    assert.ok(Object.values(few).every((v) => v.every((x) => x === 0)), `a test-only site among ${n} adds nothing`);
+  }
+  const training = [metrics(40, 31), metrics(25, 17)].map((m) => evaluationValues(m, cal, 'training', 3, 1e5));
+  // Dropouts leaving two training sites in the sum: exact means beside their reports would pin their counts down.
+  const s = evaluationFromSum(sum(training, 3), { training: 2, test: 0 });
   assert.deepEqual(s.pooled, {});
   assert.deepEqual(s.calibration, {});
 });
@@ -43,13 +45,13 @@ test('a site\'s report: rounded rates, no row count, its recalibration without i
 });
 
 test('a survivor list that leaves one site of a summed scope is not signed: its sums would be that site\'s own', () => {
-  const roster = ['a', 'b', 'c', 'd', 'e'];
-  const tests = ['d', 'e'];
+  const roster = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+  const tests = ['e', 'f', 'g'];
   assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, roster), 'everyone survived');
-  assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'd', 'e']), 'two training sites are still a sum');
-  assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'c']), 'no test-only site left: that scope sums nothing');
-  assert.throws(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'c', 'd']), /keeps 1 of the 2 test-only sites \(d\); a scope is summed over at least 2 or none/);
-  assert.throws(() => checkScopeSurvivors(roster, tests, ['a', 'd', 'e']), /keeps 1 of the 3 training sites \(a\)/);
-  // A scope of one invited site sends zeros (evaluationValues), so it may survive alone.
-  assert.doesNotThrow(() => checkScopeSurvivors(['a', 'b', 'c'], ['c'], ['a', 'b', 'c']));
+  assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'c', 'e', 'f', 'g']), 'three training sites are still a sum');
+  assert.doesNotThrow(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'c', 'd']), 'no test-only site left: that scope sums nothing');
+  assert.throws(() => checkScopeSurvivors(roster, tests, ['a', 'b', 'c', 'd', 'e', 'f']), /keeps 2 of the 3 test-only sites \(e, f\); a scope is summed over at least 3 or none/);
+  assert.throws(() => checkScopeSurvivors(roster, tests, ['a', 'e', 'f', 'g']), /keeps 1 of the 4 training sites \(a\)/);
+  // A scope of fewer invited sites sends zeros (evaluationValues), so its sites may survive as they are.
+  assert.doesNotThrow(() => checkScopeSurvivors(['a', 'b', 'c', 'd'], ['c', 'd'], ['a', 'b', 'c']));
 });
