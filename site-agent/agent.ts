@@ -142,6 +142,29 @@ export class SiteAgent {
   private summarySession: string | undefined;
   /** The summary session whose names round this site answered: it answers one only. */
   private namedSession: string | undefined;
+  /** The roster of this site's first secure statistics sum: every later one must invite the same sites. */
+  private statsRoster: string | undefined;
+  /** Per summary session, the statistics stages this site summed: one sum each. */
+  private readonly statsDone = new Map<string, Set<number>>();
+
+  /**
+   * Two sums of one statistic over rosters that differ by a site would give that site's own
+   * values by subtraction: every secure statistics sum must invite the roster of the first
+   * (the configured training sites, which a restarted coordinator invites again), and each
+   * stage is summed once per summary session.
+   */
+  private guardStatsSum(stage: number, session: string, roster: Record<string, string>): void {
+    const key = Object.keys(roster).sort().join('\u0000');
+    this.statsRoster ??= key;
+    if (key !== this.statsRoster)
+      throw new SecAggRefusal(`statistics stage ${stage} invites ${Object.keys(roster).sort().join(', ')}, not the sites of this site's first statistics sum`, 'malformed');
+    const summary = stage === STATS_STAGE.summary ? session : this.summarySession;
+    if (summary === undefined) throw new SecAggRefusal(`statistics stage ${stage} before any summary`, 'wrong-phase');
+    const done = this.statsDone.get(summary) ?? new Set<number>();
+    if (done.has(stage)) throw new SecAggRefusal(`statistics stage ${stage} was summed already for summary session ${JSON.stringify(summary)}; a second sum is refused`, 'double-request');
+    done.add(stage);
+    this.statsDone.set(summary, done);
+  }
 
   private async serve(transport: SiteTransport | undefined): Promise<string> {
     if (!transport) throw new Error('SiteAgent.run: no transport');
@@ -254,6 +277,8 @@ export class SiteAgent {
     const { data, schema } = this.opts;
     const stats = () => computeFeatureStats(schema, data.train);
     return this.secure.input(task, base, (t, maxSites) => {
+      // The names round's own checks come first (their messages say more than the generic one).
+      if (task.stage !== STATS_STAGE.names) this.guardStatsSum(task.stage ?? STATS_STAGE.summary, t.session, t.roster);
       switch (task.stage) {
         case STATS_STAGE.summary:
           this.summarySession = t.session;
@@ -266,6 +291,7 @@ export class SiteAgent {
             throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
           if (v.session === undefined || v.session !== this.summarySession)
             throw new SecAggRefusal(`the names task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
+          this.guardStatsSum(STATS_STAGE.names, t.session, t.roster);
           this.namedSession = v.session;
           return { layout: namesLayout(schema, v.buckets ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}) };
         }

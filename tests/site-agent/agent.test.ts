@@ -271,6 +271,33 @@ test('secure names round: only for this site\'s own summary session, and once (a
   assert.match(second.error ?? '', /^secure aggregation double-request: this site already answered the names task of summary session "fed\/0\/stats-1"/);
 });
 
+test('secure statistics: every sum invites the first summary\'s sites, and each stage is summed once per summary', async () => {
+  const config = compileSecAggConfig({});
+  const key = () => toB64(generateIdentity().signing.publicKey);
+  const roster = { [SITE]: toB64(site.signing.publicKey), b: key(), c: key(), d: key() };
+  const { d: _d, ...withoutD } = roster;
+  const stats = (round: number, stage: number, session: string, r: Record<string, string>) =>
+    task({ kind: 'stats', round, stage, ...(stage === 2 ? { featureSpace: space } : {}), secagg: { session, config, roster: r } });
+  const { submitted, ended } = await serve([
+    stats(0, 1, 'fed/0/stats-1', roster),
+    stats(0, 2, 'fed/0/stats-2a', withoutD),
+    stats(1, 2, 'fed/1/stats-2b', roster),
+    stats(2, 2, 'fed/2/stats-2c', roster),
+    // A restarted coordinator's new summary, over the same sites, starts afresh; over fewer, it is refused.
+    stats(3, 1, 'fed/3/stats-1', roster),
+    stats(4, 1, 'fed/4/stats-1', withoutD),
+    end(4),
+  ]);
+  assert.equal(ended.error, undefined);
+  const errors = submitted.map((x) => x.meta.error);
+  assert.equal(errors[0], undefined);
+  assert.match(errors[1] ?? '', /^secure aggregation malformed: statistics stage 2 invites a, b, c, not the sites of this site's first statistics sum/);
+  assert.equal(errors[2], undefined, 'the same sites: answered');
+  assert.match(errors[3] ?? '', /^secure aggregation double-request: statistics stage 2 was summed already for summary session "fed\/0\/stats-1"/);
+  assert.equal(errors[4], undefined);
+  assert.match(errors[5] ?? '', /statistics stage 1 invites a, b, c, not the sites/);
+});
+
 test('secure final evaluation: a survivor list leaving too few test-only sites in their scope is not signed', async () => {
   const config = compileSecAggConfig({});
   const roster = Object.fromEntries([SITE, 'b', 'c', 'd', 'e'].map((s) => [s, toB64(s === SITE ? site.signing.publicKey : generateIdentity().signing.publicKey)]));
