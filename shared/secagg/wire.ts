@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { secAggConfigSchema, type SecAggConfig } from './config.ts';
 import { debiasPartSpecs, secureDebiasSchema, type SecureDebias } from './debias-parts.ts';
+import { EVALUATION_METRICS } from './eval-parts.ts';
 import { VectorLayout } from './layout.ts';
 import type { EncryptedShare, KeyAdvertisement, SurvivorSignature, UnmaskRequest, UnmaskResponse } from './messages.ts';
 
@@ -37,14 +38,11 @@ export const SECAGG_PHASES = Object.keys(SECAGG_PHASE) as SecAggPhase[];
  * (larger ones are clipped): the ring's 32 bits hold sites x maxExamples x bound, so a
  * tight bound buys fraction bits. Step counts are left out: n x steps overflows the ring.
  */
-export const SECURE_METRICS = [
+export const SECURE_METRICS: readonly { name: string; bound: number }[] = [
   { name: 'train.loss', bound: 100 },
-  { name: 'eval.auroc', bound: 1 },
-  { name: 'eval.accuracy', bound: 1 },
-  { name: 'eval.balancedAccuracy', bound: 1 },
-  { name: 'eval.ece', bound: 1 },
-  { name: 'eval.loss', bound: 100 },
-] as const;
+  // The held-out metrics and their bounds are the final evaluation's (eval-parts.ts).
+  ...EVALUATION_METRICS.map((m) => ({ name: `eval.${m.name}`, bound: m.bound })),
+];
 
 /**
  * The fit vector: sum n_u w_u (weights clipped to clipBound, n capped at maxExamples),
