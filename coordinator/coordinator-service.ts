@@ -8,11 +8,11 @@ import type { FederationState } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta } from '../shared/protocol/messages.ts';
-import { SECAGG_PHASE } from '../shared/secagg/wire.ts';
+import { phaseOf, SECAGG_PHASE } from '../shared/secagg/wire.ts';
 
 /** The masked-input result of any secure sum: stage = phase + 10 x the statistics stage (0 for a fit round). */
 const SECAGG_RESULT = resultKind('secagg', 1).replace(/1$/, '');
-const isMaskedInput = (kind: string | undefined) => kind?.startsWith(SECAGG_RESULT) === true && Number(kind.slice(SECAGG_RESULT.length)) % 10 === SECAGG_PHASE.mask;
+const isMaskedInput = (kind: string | undefined) => kind?.startsWith(SECAGG_RESULT) === true && phaseOf(Number(kind.slice(SECAGG_RESULT.length))) === SECAGG_PHASE.mask;
 import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';

@@ -23,7 +23,10 @@ import {
   advertToWire,
   requestToWire,
   responseFromWire,
+  phaseOf,
+  purposeOf,
   SECAGG_PHASE,
+  secaggStage,
   SECURE_METRICS,
   secureFitLayout,
   shareFromWire,
@@ -75,8 +78,6 @@ export interface SecureSum {
   failures: Map<string, SiteFailure>;
 }
 
-/** A 'secagg' task's stage: the phase, plus ten times the sum's purpose (0 a fit round, the statistics stage, 9 the final evaluation), so each has its own envelope kind. */
-export const secaggStage = (purposeStage: number, phase: number) => purposeStage * 10 + phase;
 
 /** What the round loop gets from a secure round: its record, the next model, and a debiased round's summed figures. */
 export interface SecureRoundResult {
@@ -146,7 +147,7 @@ export class SecureAggregator {
   owns(kind: string, stage: number | undefined): boolean {
     const a = this.active;
     if (!a) return false;
-    if (kind === 'secagg') return Math.floor((stage ?? 0) / 10) === a.purpose;
+    if (kind === 'secagg') return purposeOf(stage) === a.purpose;
     return kind === a.kind && stage === a.stage;
   }
 
@@ -158,7 +159,7 @@ export class SecureAggregator {
   maxResultPayload(kind: string, stage: number | undefined, metaBytes: number): number | undefined {
     if (!this.owns(kind, stage)) return undefined;
     const a = this.active;
-    return 4 + metaBytes + (kind === 'secagg' && (stage ?? 0) % 10 === SECAGG_PHASE.mask && a ? 4 * a.layout.length : 0);
+    return 4 + metaBytes + (kind === 'secagg' && phaseOf(stage) === SECAGG_PHASE.mask && a ? 4 * a.layout.length : 0);
   }
 
   /**
@@ -172,7 +173,7 @@ export class SecureAggregator {
     const s = meta.secagg;
     if (!s) throw new ProtocolError(`a secure ${kind} result from "${site}" without its secagg field`, 'malformed');
     try {
-      const phase = kind === 'secagg' ? (stage ?? 0) % 10 : 0;
+      const phase = kind === 'secagg' ? phaseOf(stage) : 0;
       const handle = this.phases[phase];
       if (!handle) throw new SecAggRefusal(`unknown secure aggregation phase ${String(stage)}`, 'malformed');
       handle(a, site, s, meta, replay);

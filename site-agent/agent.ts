@@ -23,7 +23,7 @@ import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
-import { SECAGG_PHASE, SECAGG_PHASES } from '../shared/secagg/wire.ts';
+import { SECAGG_PHASE, SECAGG_PHASES, secaggStage } from '../shared/secagg/wire.ts';
 import { SecAggRefusal } from '../shared/secagg/errors.ts';
 import { checkScopeSurvivors, EVALUATION_SUM, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import {
@@ -48,7 +48,7 @@ export class FederationEndedBadly extends Error {
 
 /** Task header kinds: one of each per round at most (the replay guard holds the coordinator to that). */
 /** Secure sums: a fit round's phases (1-4), each statistics stage's (10 x stage + phase) and the final evaluation's (90 + phase). */
-const SECAGG_STAGES = [0, ...Object.values(STATS_STAGE), EVALUATION_SUM].flatMap((sum) => SECAGG_PHASES.map((p) => sum * 10 + SECAGG_PHASE[p]));
+const SECAGG_STAGES = [0, ...Object.values(STATS_STAGE), EVALUATION_SUM].flatMap((sum) => SECAGG_PHASES.map((p) => secaggStage(sum, SECAGG_PHASE[p])));
 const TASK_KINDS = [...Object.values(STATS_STAGE).map((s) => `task-stats-${s}`), 'task-fit', 'task-evaluate', 'task-end', ...SECAGG_STAGES.map((s) => `task-secagg-${s}`)];
 
 export interface CoordinatorKeys {

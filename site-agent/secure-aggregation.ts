@@ -20,6 +20,7 @@ import {
   requestFromWire,
   responseToWire,
   ringAsFloat32,
+  phaseOf,
   SECAGG_PHASE,
   secAggTaskSchema,
   SECURE_METRICS,
@@ -114,7 +115,7 @@ export class SecureAggregationSite {
       const open = this.open;
       if (!open || open.session !== t.session) throw new SecAggRefusal(`no secure round ${t.session} is open at ${this.site}`, 'wrong-phase');
       // The phase; the tens say which sum it belongs to (0 a fit round, else the statistics stage).
-      switch ((task.stage ?? 0) % 10) {
+      switch (phaseOf(task.stage)) {
         case SECAGG_PHASE.share: {
           const m = await open.agg.shareKeys((t.adverts ?? []).map(advertFromWire));
           return { meta: { ...base, secagg: { shares: m.shares.map(shareToWire) } } };

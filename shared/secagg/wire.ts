@@ -29,6 +29,14 @@ export interface SecureAggregationReport {
 /** The 'secagg' task stages: each phase after AdvertiseKeys (which rides on the fit result). */
 export const SECAGG_PHASE = { share: 1, mask: 2, confirm: 3, unmask: 4 } as const;
 export type SecAggPhase = keyof typeof SECAGG_PHASE;
+
+/**
+ * A 'secagg' task's stage: the phase plus ten times the sum's purpose (0 a fit round, the
+ * statistics stage, 9 the final evaluation), so every sum has its own envelope kinds.
+ */
+export const secaggStage = (purpose: number, phase: number) => purpose * 10 + phase;
+export const phaseOf = (stage: number | undefined) => (stage ?? 0) % 10;
+export const purposeOf = (stage: number | undefined) => Math.floor((stage ?? 0) / 10);
 export const SECAGG_PHASES = Object.keys(SECAGG_PHASE) as SecAggPhase[];
 
 /**
