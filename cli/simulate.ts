@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
-import { createStrategy, DEFAULT_STRATEGY, strategyNames } from '../coordinator/strategy/registry.ts';
+import { createStrategy, DEFAULT_STRATEGY, SENDS_GRADIENTS, strategyNames } from '../coordinator/strategy/registry.ts';
 import { compileSecureAggregation } from '../coordinator/secure-config.ts';
 import type { ResultBounds } from '../coordinator/result-bounds.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
@@ -37,7 +37,7 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --model KIND            debiased | baseline | logreg
   --rounds R              federated rounds (default 20)
   --seed S                seed for splits, initial weights and training (default 1)
-  --strategy NAME         fedavg (default), fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean
+  --strategy NAME         fedavg (default), fedprox, fedadam, fedyogi, fedadagrad, scaffold, fedmedian, trimmed-mean
   --local-epochs E        local epochs per round (default from the model config)
   --test-fraction F       held-out share of each --site file (default 0.3)
   --out FILE              write the results JSON here
@@ -123,6 +123,8 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   const localEpochs = v['local-epochs'];
   const dpFlag = (['dp-clip-norm', 'dp-noise-multiplier', 'dp-delta'] as const).find((f) => v[f] !== undefined);
   if (dpFlag && !v.dp) throw new InputError(`--${dpFlag}: has no effect without --dp`);
+  if (v.dp && SENDS_GRADIENTS.includes(v.strategy))
+    throw new InputError(`--dp: cannot be used with --strategy ${v.strategy}: its sites send an un-noised gradient of their rows (the control variate) that DP would not cover`);
   return {
     schema: v.schema,
     sites,

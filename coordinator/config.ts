@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
 import { bool, int, names, num, port, real, seed, strict, text } from '../shared/config/fields.ts';
-import { fieldError, parseInput } from '../shared/config/issues.ts';
+import { fieldError, parseInput, type InputSource } from '../shared/config/issues.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { featureList, loadSchema, type Schema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
@@ -13,7 +13,7 @@ import { MAX_META_BYTES } from '../shared/protocol/frame.ts';
 import type { EnrolledSite } from './directory.ts';
 import { DEFAULT_MIN_CELL_COUNT } from './priors.ts';
 import type { Quorum } from './round-loop.ts';
-import { DEFAULT_STRATEGY, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
+import { DEFAULT_STRATEGY, SENDS_GRADIENTS, strategySpecSchema, type StrategySpec } from './strategy/registry.ts';
 import type { StrategyOptions } from './strategy/strategy.ts';
 import { compileSecureAggregation, type SecAggConfig } from './secure-config.ts';
 import { DEFAULT_MAX_EXAMPLES_PER_SITE, DEFAULT_RESULT_META_KIB, type ResultBounds } from './result-bounds.ts';
@@ -130,6 +130,15 @@ export interface CoordinatorConfig {
  * debiasing and strategy settings), so a bad setting stops the start, before anything
  * listens or any site joins.
  */
+/** Settings that are each valid but cannot go together. */
+function refuseCombinations(source: InputSource, strategy: string, dp: boolean, secure: boolean, maxUpdateNorm: number | undefined): void {
+  if (dp && SENDS_GRADIENTS.includes(strategy))
+    throw fieldError(source, 'privacy.dp.enabled', `cannot be true with strategy ${strategy}: its sites send an un-noised gradient of their rows (the control variate) that DP would not cover`);
+  // Clipping to an update norm needs each site's update; a secure round has only the sum (clipBound bounds each weight instead).
+  if (secure && maxUpdateNorm !== undefined)
+    throw fieldError(source, 'limits.maxUpdateNorm', 'cannot be set with secureAggregation.enabled: the coordinator never sees a site\'s update to clip it (secureAggregation.clipBound bounds each weight at the site)');
+}
+
 export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const { raw, baseDir } = readConfigFile(path);
   const source = { file: path };
@@ -166,9 +175,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const q = c.quorum;
   const strategyName = c.strategy?.name ?? DEFAULT_STRATEGY;
   const secureAggregation = compileSecureAggregation(c.secureAggregation, { strategy: strategyName, model: model.kind, trainingSites: n, modalities: schema.modalities.length }, source);
-  // Clipping to an update norm needs each site's update; a secure round has only the sum (clipBound bounds each weight instead).
-  if (secureAggregation && c.limits.maxUpdateNorm !== undefined)
-    throw fieldError(source, 'limits.maxUpdateNorm', 'cannot be set with secureAggregation.enabled: the coordinator never sees a site\'s update to clip it (secureAggregation.clipBound bounds each weight at the site)');
+  refuseCombinations(source, strategyName, c.privacy.dp.enabled, secureAggregation !== undefined, c.limits.maxUpdateNorm);
   return {
     federation: c.federation,
     listen: c.listen,

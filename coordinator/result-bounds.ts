@@ -153,3 +153,21 @@ function checkClassMomentCounts(raw: unknown, rows: number, fail: (what: string)
   });
   if (total > rows) fail(`classMoments rows add up to ${total}, more than its ${rows} rows`);
 }
+
+/** A plain fit result: the model's number of weights, and a sound control variate if it carries one. */
+export function checkFitResult(meta: Pick<ResultMeta, 'weights' | 'controlVariate'>, modelSize: number): void {
+  if (meta.weights !== modelSize) throw new ProtocolError(`update has ${meta.weights} weights, the model has ${modelSize}`, 'malformed');
+  checkControlVariate(meta.controlVariate, modelSize);
+}
+
+/** A fit result's control variate (SCAFFOLD), when it carries one: one finite number per model parameter. */
+export function checkControlVariate(cv: unknown, modelSize: number): void {
+  if (cv === undefined) return;
+  if (!Array.isArray(cv) || cv.length !== modelSize)
+    throw new ProtocolError(`control variate must be an array of ${modelSize} numbers (one per parameter); got ${Array.isArray(cv) ? `${cv.length}` : `a ${typeof cv}`}`, 'malformed');
+  const bad = cv.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+  if (bad >= 0) {
+    const x: unknown = cv[bad];
+    throw new ProtocolError(`control variate entry ${bad} is ${typeof x === 'number' ? String(x) : JSON.stringify(x)}, not a finite number`, 'malformed');
+  }
+}

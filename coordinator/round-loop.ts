@@ -1,6 +1,6 @@
 import type { Schema } from '../shared/data/schema.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
-import { ProtocolError } from '../shared/errors.ts';
+import { InputError, ProtocolError } from '../shared/errors.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -31,7 +31,7 @@ import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { RunPhase, SecureAggregator, SecureSum } from './secure-round.ts';
-import { checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
+import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { RejoinGrace } from './rejoin-grace.ts';
 
@@ -179,8 +179,7 @@ export class RoundLoop implements RoundGate {
     // A secure statistics round tells no site's row count: its later counts are bounded inside the sums instead.
     if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.siteRows.set(site, meta.numExamples);
     if (c.kind === 'fit' && !this.o.secure) {
-      if (meta.weights !== this.modelSize)
-        throw new ProtocolError(`update has ${meta.weights} weights, the model has ${this.modelSize}`, 'malformed');
+      checkFitResult(meta, this.modelSize);
       // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
       this.held!.hold(site, meta.numExamples, replay, release);
     } else release();
@@ -294,6 +293,12 @@ export class RoundLoop implements RoundGate {
     // The same array the monitor fills: /api/status shows each round's figures as they come.
     if (monitor && this.decisionReport) this.decisionReport = { ...this.decisionReport, health: monitor.health };
     this.modelSize = global.length;
+    const strategyMeta = o.strategy.resultMetaBytes?.(global.length) ?? 0;
+    if (strategyMeta > this.bounds.resultMetaBytes)
+      throw new InputError(
+        `strategy ${o.strategy.name}: a site's result needs about ${Math.ceil(strategyMeta / 1024)} KiB of meta for this model's ${global.length} parameters, ` +
+          `over limits.resultMetaKiB (${Math.floor(this.bounds.resultMetaBytes / 1024)}); raise it or choose another strategy`,
+      );
     const context = { featureSpace: space, prior: this.prior!, model: spec, ...(balance ? { balance } : {}) };
     for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.isStopped(); r++) {
       this.round = r;
@@ -303,7 +308,7 @@ export class RoundLoop implements RoundGate {
       this.aggregation = o.strategy.beginAggregation(r, global);
       this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
       const secagg = o.secure?.fitTask(r, o.trainingSites, global.length, monitor?.secureParts());
-      const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(secagg ? { secagg } : {}) }, global);
+      const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
       if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again (finally releases the held updates)
       for (const x of this.held?.applyTo(this.aggregation, o.trainingSites.filter((s) => c.results.has(s))) ?? [])
         o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });

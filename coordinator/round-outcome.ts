@@ -94,7 +94,7 @@ export function aggregateRound(
   // Timings stay out of the aggregated metrics, so results files are identical per seed.
   const results: SiteResult[] = [...c.results].map(([site, m]) => {
     const { trainMs: _t, ...metrics } = m.metrics;
-    return { site, numExamples: m.numExamples, metrics };
+    return { site, numExamples: m.numExamples, metrics, ...(m.controlVariate ? { controlVariate: m.controlVariate } : {}) };
   });
   const failures = [...c.failures.values()];
   const verdict = strategy.acceptFit(round, results, failures, policy);

@@ -25,7 +25,7 @@ export function compileSecureAggregation(raw: unknown, ctx: { strategy: string; 
   const { enabled, ...config } = parseInput(secureAggregationSchema, raw ?? {}, at);
   if (!enabled) return undefined;
   if (!SECURE_STRATEGIES.includes(ctx.strategy)) {
-    throw fieldError(at, 'enabled', `cannot be true with strategy ${ctx.strategy}: it needs each site's update, and secure aggregation reveals only their sum (use one of ${SECURE_STRATEGIES.join(', ')})`);
+    throw fieldError(at, 'enabled', `cannot be true with strategy ${ctx.strategy}: it needs each site's update (or, for scaffold, each site's gradient), and secure aggregation reveals only their sum (use one of ${SECURE_STRATEGIES.join(', ')})`);
   }
   if (ctx.trainingSites < config.minSites) {
     throw fieldError(at, 'minSites', `needs at least ${config.minSites} training sites, the federation has ${ctx.trainingSites}: with fewer, a site could read the others' values off the sum`);

@@ -29,16 +29,28 @@ export function calibrationCell(runs: readonly RunRecord[], pick: Pick, sites?: 
 
 /** Per seed, debiased minus baseline of a per-site mean: the paired difference, so a split's effect on both cancels. */
 export function pairedDifference(runs: readonly RunRecord[], a: string, b: string, pick: Pick): string {
-  const d = runs
+  const d = pairedDifferences(runs, a, b, pick);
+  if (d.length === 0) return '-';
+  const m = spread(d);
+  return `${m.mean >= 0 ? '+' : ''}${fmtMeanStd(m)}`;
+}
+
+/** Per seed: a's mean over the sites minus b's, for the seeds both ran. */
+function pairedDifferences(runs: readonly RunRecord[], a: string, b: string, pick: Pick): number[] {
+  return runs
     .filter((r) => r.config === a)
     .flatMap((ra) => {
       const rb = runs.find((r) => r.config === b && r.seed === ra.seed);
       return rb ? [meanOver(ra, pick) - meanOver(rb, pick)] : [];
     })
     .filter(Number.isFinite);
-  if (d.length === 0) return '-';
+}
+
+/** The standard error of the mean paired difference (std / sqrt(seeds)); NaN below two seeds. */
+export function pairedStandardError(runs: readonly RunRecord[], a: string, b: string, pick: Pick): { seeds: number; mean: number; se: number } {
+  const d = pairedDifferences(runs, a, b, pick);
   const m = spread(d);
-  return `${m.mean >= 0 ? '+' : ''}${fmtMeanStd(m)}`;
+  return { seeds: d.length, mean: m.mean, se: d.length > 1 ? m.std / Math.sqrt(d.length) : NaN };
 }
 
 export function renderCalibration(runs: readonly RunRecord[], configs: readonly { id: string; label: string }[]): string {

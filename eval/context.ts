@@ -150,6 +150,6 @@ export function summarizeBySite(runs: readonly RunRecord[], configs: readonly st
 }
 
 /** The configs as { id, label } for the JSON file. */
-export function specList(specs: readonly ModelSpec[]): { id: string; label: string; model: string; debiasing?: Record<string, unknown> }[] {
-  return specs.map((s) => ({ id: s.id, label: s.label, model: s.model, ...(s.debiasing ? { debiasing: s.debiasing } : {}) }));
+export function specList(specs: readonly ModelSpec[]): { id: string; label: string; model: string; debiasing?: Record<string, unknown>; strategy?: string }[] {
+  return specs.map((s) => ({ id: s.id, label: s.label, model: s.model, ...(s.debiasing ? { debiasing: s.debiasing } : {}), ...(s.strategy ? { strategy: s.strategy } : {}) }));
 }

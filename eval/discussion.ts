@@ -12,7 +12,7 @@ import { fmtDiff } from './pooled.ts';
 import { CANDIDATE_ID, CANDIDATE_ON_ID } from './settings.ts';
 import { GAP_AIM, GAP_TARGET, type SynthPoint, type SyntheticData } from './synthetic.ts';
 import type { TuningData } from './tuning.ts';
-import { calibrationTarget, pairedDifference } from './calibration.ts';
+import { calibrationTarget, pairedDifference, pairedStandardError } from './calibration.ts';
 import { atLeast, fmtMeanStd, fmtPercent, type Verdict } from './summary.ts';
 
 export interface SectionsData {
@@ -128,11 +128,16 @@ export function targetRows(d: SectionsData): TargetRow[] {
     });
   }
   const cal = d.heartSites && calibrationTarget(d.heartSites.runs);
+  const own = (c: { own?: { eceAfter?: number } }) => c.own?.eceAfter;
+  const ownSe = d.heartSites ? pairedStandardError(d.heartSites.runs, 'debiased', 'baseline', own) : { seeds: 0, mean: NaN, se: NaN };
   if (cal)
     rows.push({
       kind: 'target',
       target: "heart disease, four sites: debiased ECE no worse than the baseline's (after each site's own recalibration, what a deployment applies)",
-      measured: `${f3(cal.debiased)} vs ${f3(cal.baseline)}, paired by seed ${pairedDifference(d.heartSites!.runs, 'debiased', 'baseline', (c) => c.own?.eceAfter)} (raw scores ${f3(cal.rawDebiased)} vs ${f3(cal.rawBaseline)})`,
+      measured:
+        `${f3(cal.debiased)} vs ${f3(cal.baseline)}, paired by seed ${pairedDifference(d.heartSites!.runs, 'debiased', 'baseline', own)} ` +
+        `(${ownSe.seeds} seeds, standard error ${f3(ownSe.se)}${Math.abs(ownSe.mean) < 2 * ownSe.se ? ': within two standard errors of 0, the two are level' : ''}) ` +
+        `(raw scores ${f3(cal.rawDebiased)} vs ${f3(cal.rawBaseline)})`,
       verdict: cal.met ? 'met' : 'missed',
     });
   if (d.flamby) {

@@ -37,7 +37,22 @@ export const POOLED_TRAINERS: ModelSpec = {
   model: 'logreg',
 };
 
-export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedprox-logreg', 'baseline', 'fedadam-baseline', 'pooled-logreg', POOLED_TRAINERS.id] as const;
+/**
+ * FedAvg logistic regression on the same sites as POOLED_TRAINERS: beside it, it says how
+ * far federation alone is from pooled training once the one-class sites are out, so the
+ * gap between the judged row and pooled training on every row can be split between
+ * federation and what a one-class site does to a federated average.
+ */
+export const FEDERATED_TRAINERS: ModelSpec = {
+  id: 'logreg-trainers',
+  label: 'FedAvg logistic regression, without the train rows of the one-class sites',
+  model: 'logreg',
+};
+
+/** SCAFFOLD's row id (eval/flamby.ts SCAFFOLD_LOGREG). */
+export const SCAFFOLD_ID = 'scaffold-logreg';
+
+export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedprox-logreg', SCAFFOLD_ID, 'baseline', 'fedadam-baseline', 'pooled-logreg', FEDERATED_TRAINERS.id, POOLED_TRAINERS.id] as const;
 
 /** Writes the pooled train file of the sites whose train part holds both classes; returns its path. */
 export function poolTrainers(dir: string, split: readonly { train: string; both: boolean }[], read: (path: string) => RawSiteFile): string {
@@ -172,6 +187,44 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
         `The judged federated row, which now trains on them too, is ${sgn(g.accuracy.mean - all)} from pooled training on the same rows.`,
       '',
     );
+    out.push(...gapBullets(d, labelOf, all, some));
   }
   return out.join('\n');
+}
+
+/**
+ * Where the judged row's gap to pooled training comes from (federation alone, or the
+ * one-class sites' rows), and SCAFFOLD's row beside it, when those rows ran.
+ */
+function gapBullets(d: FixedSplitData, labelOf: (id: string) => string, all: number, some: number): string[] {
+  const g = d.target;
+  const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+  const lines: string[] = [];
+  const fedAll = d.summary['logreg']?.accuracy.mean;
+  const fedSome = d.summary[FEDERATED_TRAINERS.id]?.accuracy.mean;
+  if (fedAll !== undefined && fedSome !== undefined)
+    lines.push(
+      `- Where that gap comes from: FedAvg logistic regression without the one-class sites reaches ${fedSome.toFixed(3)}, ` +
+        `${sgn(fedSome - some)} from pooled training on the same rows (federation alone); adding the one-class sites' rows ` +
+        `moves it by ${sgn(fedAll - fedSome)} (FedAvg, ${fedAll.toFixed(3)}) where it moves pooled training by ${sgn(all - some)}. ` +
+        (fedSome >= some && fedAll - fedSome < all - some
+          ? `Federation alone is not behind; the one-class sites are. The usual account of this label skew: trained alone for a round, ` +
+            `a site whose rows hold one class can only push its local model toward that class, through the intercept and its features alike; ` +
+            `mixed into pooled batches, its rows meet the other sites' rows in every step, which hold the intercept, so the push lands on ` +
+            `what sets those rows apart. That is client drift, which control variates (SCAFFOLD) correct.`
+          : `Here federation alone accounts for part of the gap.`),
+      '',
+    );
+  const scaffold = d.summary[SCAFFOLD_ID]?.accuracy;
+  if (scaffold)
+    lines.push(
+      `- SCAFFOLD (control variates against client drift, coordinator/strategy/scaffold.ts) reaches ${fmtMeanStd(scaffold)} here ` +
+        `(${sgn(scaffold.mean - g.target)} from FLamby's pooled number, ${sgn(scaffold.mean - all)} from pooled training on the same rows)` +
+        (g.best === SCAFFOLD_ID
+          ? '; it is the row picked on the tuning splits.'
+          : `, but it is not the row picked on the tuning splits (table above), so the target is judged on ${labelOf(g.best)}, ` +
+            `by the rule fixed before this split was scored.`),
+      '',
+    );
+  return lines;
 }

@@ -94,7 +94,7 @@ export function tuningOutcome(seeds: readonly number[], runs: FlambyTuning['runs
 }
 
 /** The tuning table of section 2; `name` labels a config id, `bestLabel` is the picked row's label. */
-export function renderFlambyTuning(t: FlambyTuning, name: (id: string) => string, bestLabel: string): string {
+export function renderFlambyTuning(t: FlambyTuning, name: (id: string) => string, bestLabel: string, strategyName?: (id: string) => string | undefined): string {
   const seeds = t.seeds.length > 1 ? `seeds ${t.seeds.join(', ')}` : `seed ${t.seeds.join(', ')}`;
   const out = [
     '### Strategy settings, chosen on separate split seeds',
@@ -102,7 +102,7 @@ export function renderFlambyTuning(t: FlambyTuning, name: (id: string) => string
     `FedAdam and FedYogi have a server learning rate, FedProx a proximal mu. Each value below was run on new FLamby ` +
       `splits (split ${seeds}: the same rows and preparation, never a split the report shows), and the one with the ` +
       `highest mean accuracy on the pooled test rows was kept (a tie goes to the higher AUROC). The same splits pick ` +
-      `the best federated row for the targets below, among the FedAvg rows and the tuned rows at their picks: ` +
+      `the best federated row for the targets below, among the rows without a setting (FedAvg, SCAFFOLD) and the tuned rows at their picks: ` +
       `**${bestLabel}**. Local training is the section's ` +
       `(Adam, learning rate 0.01, batch 32, the same rounds x epochs); only the strategy's own setting is tried.`,
     '',
@@ -112,7 +112,7 @@ export function renderFlambyTuning(t: FlambyTuning, name: (id: string) => string
       ['model', 'setting', 'accuracy (tuning splits)', 'AUROC (tuning splits)', 'picked'],
       t.tried.map((x) => [
         name(x.config),
-        x.option ? `${OPTION_NAME[x.option as TunedSpec['option']]} ${x.value}` : 'FedAvg',
+        x.option ? `${OPTION_NAME[x.option as TunedSpec['option']]} ${x.value}` : (strategyName?.(x.config) ?? 'FedAvg'),
         fmtMeanStd(x.accuracy),
         fmtMeanStd(x.auroc),
         x.picked ? 'yes' : '',

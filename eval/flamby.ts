@@ -23,7 +23,7 @@ import { budgetRows, budgetVariants, renderBudget, stepMatchedBatch, variantSett
 import { BASELINE, DEBIASED_AUTO, HEART_SITES, LOGREG, modelSettings, type ModelSpec } from './settings.ts';
 import { completeRows, concatText, exactStratifiedSplit, readRawSiteFile, splitSeed, subsetText, writeSplit } from './splits.ts';
 import { atLeast, fmtMeanStd, pooledReport, spread, type Verdict } from './summary.ts';
-import { bothClasses, FIXED_CONFIGS, fixedRowSplit, POOLED_TRAINERS, poolTrainers, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
+import { bothClasses, FEDERATED_TRAINERS, FIXED_CONFIGS, SCAFFOLD_ID, fixedRowSplit, POOLED_TRAINERS, poolTrainers, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
 import { flambyTuningSeeds, OPTION_NAME, pickedValue, renderFlambyTuning, TUNED, tunedLabel, tuningOutcome, type FlambyTuning, type TunedSpec } from './flamby-tuning.ts';
 
 export const FLAMBY_DROPPED = ['slope', 'ca', 'thal'] as const;
@@ -41,7 +41,9 @@ export const FLAMBY_POOLED_TARGET = 0.795;
 
 const POOLED_LOGREG: ModelSpec = { id: 'pooled-logreg', label: 'pooled training, logistic regression', model: 'logreg' };
 const POOLED_BASELINE: ModelSpec = { id: 'pooled-baseline', label: 'pooled training, baseline', model: 'baseline' };
-const FEDERATED: readonly ModelSpec[] = [LOGREG, BASELINE, DEBIASED_AUTO];
+/** SCAFFOLD: FedAvg with control variates against client drift (no setting to tune). */
+export const SCAFFOLD_LOGREG: ModelSpec = { id: SCAFFOLD_ID, label: 'SCAFFOLD logistic regression', model: 'logreg', strategy: 'scaffold' };
+const FEDERATED: readonly ModelSpec[] = [LOGREG, SCAFFOLD_LOGREG, BASELINE, DEBIASED_AUTO];
 const CONFIGS: readonly ModelSpec[] = [...FEDERATED, POOLED_LOGREG, POOLED_BASELINE];
 
 /** The pooled-budget diagnostic (eval/pooled.ts), baseline model, beside the FedAvg and pooled baselines. */
@@ -146,6 +148,12 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
         holdouts: testSites.filter((_, i) => split[i]!.trains),
         testSites: testSites.filter((_, i) => !split[i]!.trains),
       },
+      // The sites whose train part holds both classes train; the others are scored as test-only sites.
+      federatedTrainers: {
+        sites: split.filter((f) => f.both).map((f) => ({ name: f.name, path: f.train })),
+        holdouts: testSites.filter((_, i) => split[i]!.both),
+        testSites: testSites.filter((_, i) => !split[i]!.both),
+      },
       pooled: { sites: [{ name: 'pooled', path: pooledTrain }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
       pooled70: { sites: [{ name: 'pooled', path: pooledTrain }], testSites },
       pooledTrainers: { sites: [{ name: 'pooled', path: poolTrainers(dir, split, (f) => readRawSiteFile(schema, f)) }], holdouts: [{ name: 'pooled', path: pooledTest }], testSites },
@@ -179,6 +187,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     return { ...toRecord(id, seed, out, sites), pooled: pooledReport(out.predictions, sites), ...(steps !== undefined ? { stepsPerRound: steps } : {}) };
   };
   const optionsOf = (t: TunedSpec, value: number) => ({ name: t.strategy, options: { [t.option]: value } as StrategyOptions });
+  const strategyOf = (spec: ModelSpec) => (spec.strategy ? { name: spec.strategy, options: {} } : undefined);
 
   // The tuning seeds first, so the picks are known while the reported seeds' FedAvg rows run.
   const tuningLayouts = new Map(tuningSeeds.map((seed) => [seed, prepare(seed).federated]));
@@ -196,7 +205,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
       for (const value of t.grid)
         tuningPending.push(go(t.id, seed, t.model, modelSettings(t, s), layout, optionsOf(t, value), ` ${OPTION_NAME[t.option]} ${value} (tuning)`).then(score(t.id, value)));
     for (const spec of FEDERATED)
-      tuningPending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), layout, undefined, ' (tuning)').then(score(spec.id, undefined)));
+      tuningPending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), layout, strategyOf(spec), ' (tuning)').then(score(spec.id, undefined)));
   }
   // --only-configs: the picks come from the stored section (its tuning ran the same code on the same seeds).
   const stored = ctx.only?.stored as FlambyData | undefined;
@@ -207,7 +216,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   for (const seed of s.seeds) {
     const p = prepare(seed);
     stepMatch ??= p.match;
-    for (const spec of FEDERATED.filter((x) => wanted(ctx, x.id))) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.federated));
+    for (const spec of FEDERATED.filter((x) => wanted(ctx, x.id))) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.federated, strategyOf(spec)));
     for (const spec of [POOLED_LOGREG, POOLED_BASELINE].filter((x) => wanted(ctx, x.id))) pending.push(go(spec.id, seed, spec.model, modelSettings(spec, s), p.pooled));
     for (const v of BUDGET.filter((x) => wanted(ctx, x.id)))
       pending.push(go(v.id, seed, v.model, variantSettings(v, s.localEpochs, p.match), v.layout === 'federated' ? p.federated : v.layout === 'pooled' ? p.pooled : p.pooled70));
@@ -221,13 +230,18 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   }
   // FLamby's own split: the same rows for every seed; settings and the judged row from the tuning splits.
   const fixed = prepare('fixed');
-  const fixedRuns = FIXED_CONFIGS.filter((id) => wanted(ctx, 'flamby-split') || (id === POOLED_TRAINERS.id && wanted(ctx, id))).flatMap((id) =>
+  const trainersOnly = [POOLED_TRAINERS.id, FEDERATED_TRAINERS.id];
+  const fixedRuns = FIXED_CONFIGS.filter((id) => wanted(ctx, 'flamby-split') || (trainersOnly.includes(id) && wanted(ctx, id))).flatMap((id) =>
     s.seeds.map((seed) =>
       tuning.then((tu) => {
         const t = TUNED.find((x) => x.id === id);
-        const spec = t ?? CONFIGS.find((c) => c.id === id) ?? POOLED_TRAINERS;
-        const layout = id === POOLED_TRAINERS.id ? fixed.pooledTrainers : id.startsWith('pooled') ? fixed.pooled : fixed.federated;
-        return go(id, seed, spec.model, modelSettings(spec, s), layout, t ? optionsOf(t, pickedValue(tu, t.id)) : undefined, ' (FLamby split)');
+        const spec = t ?? CONFIGS.find((c) => c.id === id) ?? [POOLED_TRAINERS, FEDERATED_TRAINERS].find((c) => c.id === id)!;
+        const layout =
+          id === POOLED_TRAINERS.id ? fixed.pooledTrainers
+          : id === FEDERATED_TRAINERS.id ? fixed.federatedTrainers
+          : id.startsWith('pooled') ? fixed.pooled
+          : fixed.federated;
+        return go(id, seed, spec.model, modelSettings(spec, s), layout, t ? optionsOf(t, pickedValue(tu, t.id)) : strategyOf(spec), ' (FLamby split)');
       }).then((r) => ({ config: id, seed, accuracy: r.pooled.accuracy, auroc: r.pooled.auroc })),
     ),
   );
@@ -287,7 +301,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
 
 /** The rows of the accuracy table, federated by model then pooled. */
 function displayOrder(): string[] {
-  return [LOGREG.id, 'fedadam-logreg', 'fedyogi-logreg', 'fedprox-logreg', BASELINE.id, 'fedadam-baseline', DEBIASED_AUTO.id, POOLED_LOGREG.id, POOLED_BASELINE.id];
+  return [LOGREG.id, 'fedadam-logreg', 'fedyogi-logreg', 'fedprox-logreg', SCAFFOLD_LOGREG.id, BASELINE.id, 'fedadam-baseline', DEBIASED_AUTO.id, POOLED_LOGREG.id, POOLED_BASELINE.id];
 }
 
 /** The FLamby target on the reported seeds: the row picked on the tuning seeds against FLamby's pooled 0.795. */
@@ -341,9 +355,11 @@ export function renderFlamby(d: FlambyData): string {
   out.push(markdownTable(['model', 'accuracy', 'AUROC', 'balanced accuracy', 'ECE'], rows));
   const dec = d.runs.filter((r) => r.config === DEBIASED_AUTO.id).map((r) => r.debiasing);
   out.push(`Auto decision on this split: debiasing ${decisionTally(dec)} seeds.`, '');
-  if (d.tuning) out.push(renderFlambyTuning(d.tuning, (id) => TUNED.find((x) => x.id === id)?.label ?? labelOf(d, id), labelOf(d, d.tuning.best)));
+  const strategyName = (id: string) => (d.configs.find((c) => c.id === id)?.strategy === 'scaffold' ? 'SCAFFOLD' : undefined);
+  if (d.tuning) out.push(renderFlambyTuning(d.tuning, (id) => TUNED.find((x) => x.id === id)?.label ?? labelOf(d, id), labelOf(d, d.tuning.best), strategyName));
   if (d.target && d.tuning) out.push(renderFlambyTarget(d, d.target, d.tuning, nTest));
-  if (d.fixed) out.push(renderFixedSplit(d.fixed, (id) => (id === POOLED_TRAINERS.id ? POOLED_TRAINERS.label : labelOf(d, id)), d.published));
+  const fixedLabel = (id: string) => [POOLED_TRAINERS, FEDERATED_TRAINERS].find((c) => c.id === id)?.label ?? labelOf(d, id);
+  if (d.fixed) out.push(renderFixedSplit(d.fixed, fixedLabel, d.published));
   if (d.budget) out.push(renderBudget(d.budget, 'AUROC on the pooled test rows'));
   return out.join('\n');
 }

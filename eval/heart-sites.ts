@@ -59,7 +59,7 @@ export interface HeartSitesData {
 }
 
 export async function runHeartSites(ctx: EvalContext): Promise<HeartSitesData> {
-  const s = ctx.settings;
+  const s = { ...ctx.settings, seeds: ctx.settings.heartSeeds };
   const schemaPath = join(ctx.heartDir, 'schema.json');
   const schema = loadSchema(schemaPath);
   const raw = HEART_SITES.map((h) => ({ name: h.name, file: readRawSiteFile(schema, join(ctx.heartDir, h.file)) }));

@@ -330,12 +330,21 @@ export class SiteAgent {
     const ctx = { round: task.round, prior: task.prior!, balance, temper };
     const evaluation = await runner.evaluate(enc.test, ctx);
     if (task.kind === 'fit') {
+      const scaffold = task.config.controlVariates === true;
+      // The control variate is an un-noised gradient of this site's rows, sent as it is: no place in a DP or secure round.
+      if (scaffold && (dpFromTaskConfig(task.config) || task.secagg))
+        throw new ProtocolError(`round ${task.round}: the task asks for a control variate (SCAFFOLD) in a ${task.secagg ? 'secure' : 'differentially private'} round; this site sends none`, 'malformed');
       const t0 = performance.now();
-      const summary = await runner.train(enc.train, ctx, task.config, weights);
+      const trainConfig = scaffold && task.controlVariate ? { ...task.config, controlVariate: Float32Array.from(task.controlVariate) } : task.config;
+      const summary = await runner.train(enc.train, ctx, trainConfig, weights);
       const trainMs = performance.now() - t0;
       log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc, trainMs: Math.round(trainMs) });
       const w = await runner.getWeights();
-      const unsound = !Number.isFinite(summary.loss) ? `training loss is ${summary.loss}` : w.some((v) => !Number.isFinite(v)) ? 'the trained weights hold a non-finite value' : undefined;
+      const unsound =
+        !Number.isFinite(summary.loss) ? `training loss is ${summary.loss}`
+        : w.some((v) => !Number.isFinite(v)) ? 'the trained weights hold a non-finite value'
+        : summary.controlVariate?.some((v) => !Number.isFinite(v)) ? 'the control variate holds a non-finite value'
+        : undefined;
       if (unsound) {
         // Never send NaN: report the failure; the coordinator fails this site for the round at once.
         log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
@@ -352,7 +361,15 @@ export class SiteAgent {
       // Secure: only a key advertisement goes back now; the (privatized) update, health and counts go masked in a later phase.
       if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, { health, patternCounts });
       return {
-        meta: { ...base, metrics: { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, patternCounts, ...(health ? { health } : {}), weights: sent.length },
+        meta: {
+          ...base,
+          metrics: { loss: summary.loss, steps: summary.steps, trainMs },
+          evaluation,
+          patternCounts,
+          ...(health ? { health } : {}),
+          ...(summary.controlVariate ? { controlVariate: Array.from(summary.controlVariate) } : {}),
+          weights: sent.length,
+        },
         weights: sent,
       };
     }

@@ -8,7 +8,7 @@ import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import type { ModelConfig } from '../shared/model/config.ts';
 import { createModel, trainingConfig } from '../shared/model/factory.ts';
 import type { FedModel, RoundContext } from '../shared/model/model.ts';
-import { patternWeights, predictAll, trainLocal, type LocalTrainSummary } from '../shared/model/trainer.ts';
+import { lossGradient, patternWeights, predictAll, trainLocal, type LocalTrainSummary } from '../shared/model/trainer.ts';
 import { balanceFeatures, outcomeWeights, type OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { healthSums, type HealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, type DebiasConfig, type DebiasedModel } from '../shared/model/variants/debiased/index.ts';
@@ -46,7 +46,9 @@ export class SiteModelRunner {
   /** Per encoded set: the model's view of it (flagged columns dropped). */
   private readonly views = new WeakMap<EncodedData, EncodedData>();
   /** Where training stood when the last round began: a round asked again (the coordinator restarted before committing it) restarts from here. */
-  private roundStart: { round: number; rng: number; model: unknown } | undefined;
+  private roundStart: { round: number; rng: number; model: unknown; control: Float32Array | undefined } | undefined;
+  /** SCAFFOLD: this site's control variate c_i, its loss gradient at the global model of the last round it trained. */
+  private ownControl: Float32Array | undefined;
   private lastWeights: { data: EncodedData; prior: PatternPrior; balance?: OutcomeBalance; temper: number; w: Float32Array } | undefined;
   private constructor(
     private readonly spec: ModelSpecMsg,
@@ -132,7 +134,7 @@ export class SiteModelRunner {
   }
 
   /** One round's local training; yields to the event loop as it goes, so keepalive and a stop request are served. */
-  train(data: EncodedData, c: RunnerContext, config: Record<string, unknown>, anchor: Float32Array): Promise<LocalTrainSummary> {
+  async train(data: EncodedData, c: RunnerContext, config: Record<string, unknown>, anchor: Float32Array): Promise<LocalTrainSummary> {
     // Once per training set: per-row state (the dual branch's running losses) must carry across rounds.
     if (this.attachedRows !== data.n) {
       this.model.attachTrainingSet?.(data.n);
@@ -140,18 +142,39 @@ export class SiteModelRunner {
     }
     this.beginRound(c.round);
     const mu = typeof config.proximalMu === 'number' ? config.proximalMu : 0;
-    return trainLocal(this.model, this.view(data), { round: c.round, prior: c.prior, temper: c.temper ?? 1 }, {
-      rowWeights: this.rowWeights(data, c),
+    const ctx = { round: c.round, prior: c.prior, temper: c.temper ?? 1 };
+    // From the round, not a local counter: a site that rejoins keeps the federation's schedule.
+    const globalEpochOffset = (c.round - 1) * this.config.localEpochs;
+    const rowWeights = this.rowWeights(data, c);
+    const drift = config.controlVariates === true ? this.driftCorrection(data, { ...ctx, epoch: 0, globalEpoch: globalEpochOffset }, rowWeights, config.controlVariate) : undefined;
+    const summary = await trainLocal(this.model, this.view(data), ctx, {
+      rowWeights,
       config: this.config,
       rng: this.rng,
       proximalMu: mu,
       anchor,
-      // From the round, not a local counter: a site that rejoins keeps the federation's schedule.
-      globalEpochOffset: (c.round - 1) * this.config.localEpochs,
+      ...(drift?.correction ? { correction: drift.correction } : {}),
+      globalEpochOffset,
       onProgress: (p) => this.log.debug('local epoch', { round: c.round, ...p }),
       signal: this.opts.signal,
       yieldEveryMs: this.opts.yieldEveryMs,
     });
+    if (drift) this.ownControl = drift.control;
+    return { ...summary, ...(drift ? { controlVariate: drift.control } : {}) };
+  }
+
+  /**
+   * SCAFFOLD, option I (Karimireddy et al. 2020): the site's new control variate is its loss
+   * gradient at the global model it just received; the correction c - c_i pairs the
+   * federation's c (the sites' mean of those gradients at the previous global model) with
+   * this site's own from the same model. Without an own c_i (its first round, or a restart)
+   * there is no pair: that round trains uncorrected, as FedAvg.
+   */
+  private driftCorrection(data: EncodedData, rc: RoundContext, rowWeights: Float32Array, global: unknown): { control: Float32Array; correction?: Float32Array } {
+    const control = lossGradient(this.model, this.view(data), rc, rowWeights, this.config.batchSize);
+    const own = this.ownControl;
+    if (!(global instanceof Float32Array) || !own || global.length !== own.length) return { control };
+    return { control, correction: global.map((g, i) => g - own[i]!) };
   }
 
   /**
@@ -164,10 +187,11 @@ export class SiteModelRunner {
     if (s && s.round === round) {
       this.rng.restore(s.rng);
       if (s.model !== undefined) this.model.restoreTrainingState?.(s.model);
+      this.ownControl = s.control;
       this.log.info('round trained again from its starting state', { round });
       return;
     }
-    this.roundStart = { round, rng: this.rng.save(), model: this.model.saveTrainingState?.() };
+    this.roundStart = { round, rng: this.rng.save(), model: this.model.saveTrainingState?.(), control: this.ownControl };
   }
 
   predict(data: EncodedData, c: RunnerContext): Float32Array {

@@ -11,6 +11,8 @@ export const STRATEGY_OPTION_FIELDS = {
   beta2: num({ min: 0, max: 1, maxOpen: true }).optional(),
   /** Adaptivity tau (epsilon) for the server optimizers. */
   tau: num({ min: 0, minOpen: true }).optional(),
+  /** SCAFFOLD: a site's share of c, (n_i / N) ||c_i||, is clipped to this many times the round's lower median ||c_j|| (scaffold.ts). */
+  controlNormMultiple: num({ min: 0, minOpen: true }).optional(),
   /** Fraction trimmed from each end, for trimmed mean (0 <= beta < 0.5). */
   trimFraction: num({ min: 0, max: 0.5, maxOpen: true }).optional(),
 };

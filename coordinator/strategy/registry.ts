@@ -14,6 +14,7 @@ import { FedAvg } from './fedavg.ts';
 import { FedMedian } from './fedmedian.ts';
 import { FedProx } from './fedprox.ts';
 import { FedYogi } from './fedyogi.ts';
+import { Scaffold } from './scaffold.ts';
 import type { Strategy, StrategyOptions } from './strategy.ts';
 import { TrimmedMean } from './trimmed-mean.ts';
 
@@ -25,9 +26,16 @@ const factories: Record<string, Factory> = {
   fedadam: (o) => new FedAdam({ eta: o.serverLearningRate, beta1: o.beta1, beta2: o.beta2, tau: o.tau }),
   fedyogi: (o) => new FedYogi({ eta: o.serverLearningRate, beta1: o.beta1, beta2: o.beta2, tau: o.tau }),
   fedadagrad: (o) => new FedAdagrad({ eta: o.serverLearningRate, tau: o.tau }),
+  scaffold: (o) => new Scaffold(o.controlNormMultiple),
   fedmedian: () => new FedMedian(),
   'trimmed-mean': (o) => new TrimmedMean(o.trimFraction),
 };
+
+/**
+ * Strategies whose sites send a plain gradient of their rows besides the update (SCAFFOLD's
+ * control variate): differential privacy would not cover it, so they are refused with it.
+ */
+export const SENDS_GRADIENTS: readonly string[] = ['scaffold'];
 
 /** Strategy names, from the table above: the one list every config and flag accepts. */
 export const strategyNames = Object.freeze(Object.keys(factories)) as readonly [string, ...string[]];

@@ -17,6 +17,8 @@ export interface SiteResult {
   site: string;
   numExamples: number;
   metrics: Record<string, number>;
+  /** SCAFFOLD: the site's control variate (checked by the round loop: one finite number per parameter). */
+  controlVariate?: readonly number[];
 }
 
 export interface SiteFailure {
@@ -54,6 +56,10 @@ export interface Strategy {
   acceptFit(round: number, results: SiteResult[], failures: SiteFailure[], policy: AcceptancePolicy): Acceptance;
   /** Site-side settings this strategy needs each round (e.g. FedProx's proximalMu). Merged over the base config. */
   configureFit(round: number, base: RoundConfig): RoundConfig;
+  /** Task fields beyond the config a fit round carries (SCAFFOLD's control variate); none by default. */
+  fitTask?(round: number): { controlVariate?: number[] };
+  /** Bytes a site's fit result meta needs for this strategy at this model size (checked against limits.resultMetaBytes before training). */
+  resultMetaBytes?(modelSize: number): number;
   /** Starts aggregating round `round`, whose global weights before the round are `global` (do not mutate). */
   beginAggregation(round: number, global: Float32Array): Aggregation;
   /** Combines per-site evaluation metrics into federation-level ones (example-weighted means by default). */

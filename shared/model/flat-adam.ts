@@ -15,6 +15,8 @@ export interface FlatAdamOptions {
   anchor?: Float32Array;
   /** 0 for structural zeros (ParamSet.trainableMask): their gradient is dropped, so they never move. */
   trainableMask?: Float32Array;
+  /** SCAFFOLD: a constant vector added to every step's gradient (the drift correction c - c_i). */
+  correction?: Float32Array;
 }
 
 /**
@@ -36,6 +38,7 @@ export class FlatAdam {
   private readonly trainable: tf.Tensor1D | undefined;
   private readonly decay: tf.Tensor1D | undefined;
   private readonly anchor: tf.Tensor1D | undefined;
+  private readonly correction: tf.Tensor1D | undefined;
   private readonly sizes: number[];
   /** Zeros standing in for the gradient of a variable the loss does not touch (made once, not per step). */
   private readonly zeros: (tf.Tensor | undefined)[] = [];
@@ -61,6 +64,10 @@ export class FlatAdam {
     if ((opts.proximalMu ?? 0) > 0 && opts.anchor) {
       if (opts.anchor.length !== n) throw new Error(`anchor must have ${n} entries`);
       this.anchor = tf.keep(tf.tensor1d(opts.anchor));
+    }
+    if (opts.correction) {
+      if (opts.correction.length !== n) throw new Error(`correction must have ${n} entries`);
+      this.correction = tf.keep(tf.tensor1d(opts.correction));
     }
     if (opts.trainableMask) {
       if (opts.trainableMask.length !== n) throw new Error(`trainableMask must have ${n} entries`);
@@ -97,7 +104,7 @@ export class FlatAdam {
    * (decayFor) and there is no proximal pull. Its write-back can be skipped.
    */
   private still(i: number): boolean {
-    return !this.touched[i] && !this.anchor;
+    return !this.touched[i] && !this.anchor && !this.correction;
   }
 
   private flat(ts: tf.Tensor[]): tf.Tensor1D {
@@ -128,6 +135,7 @@ export class FlatAdam {
         reported = tf.add(value, tf.mul(0.5, tf.sum(tf.mul(dw, w))));
       }
       if (this.anchor) g = tf.add(g, tf.mul(this.opts.proximalMu!, tf.sub(w, this.anchor)));
+      if (this.correction) g = tf.add(g, this.correction);
       if (this.trainable) g = tf.mul(g, this.trainable);
       const m = tf.add(tf.mul(b1, this.firstMoment), tf.mul(1 - b1, g));
       const v = tf.add(tf.mul(b2, this.secondMoment), tf.mul(1 - b2, tf.square(g)));
@@ -167,5 +175,6 @@ export class FlatAdam {
     if (this.decay) this.decay.dispose();
     this.decayCache?.t.dispose();
     if (this.anchor) this.anchor.dispose();
+    this.correction?.dispose();
   }
 }

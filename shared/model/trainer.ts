@@ -13,6 +13,8 @@ export interface LocalTrainOptions {
   /** FedProx: 0.5 * mu * ||w - anchor||^2 joins the objective when mu > 0 (as its gradient). */
   proximalMu?: number;
   anchor?: Float32Array;
+  /** SCAFFOLD (Karimireddy et al. 2020): c - c_i, added to every step's gradient so local steps follow the federation's gradient. */
+  correction?: Float32Array;
   /** Global epochs already done before this round (for warm-up schedules). */
   globalEpochOffset?: number;
   onProgress?: (p: { epoch: number; epochs: number; loss: number; step: number }) => void;
@@ -32,6 +34,8 @@ export interface LocalTrainSummary {
   loss: number;
   steps: number;
   examples: number;
+  /** SCAFFOLD: the site's new control variate (lossGradient at the global model it received). */
+  controlVariate?: Float32Array;
 }
 
 function batchTensors(d: EncodedData, idx: Int32Array, weights: Float32Array): Batch {
@@ -89,6 +93,7 @@ export async function trainLocal(
     proximalMu: mu,
     anchor: mu > 0 ? opts.anchor : undefined,
     trainableMask: model.params.trainableMask(),
+    ...(opts.correction ? { correction: opts.correction } : {}),
   });
   let lastLoss = NaN;
   let steps = 0;
@@ -122,6 +127,39 @@ export async function trainLocal(
     optimizer.dispose();
   }
   return { loss: lastLoss, steps, examples: data.n };
+}
+
+/**
+ * The gradient of the training loss over all of a site's rows at the model's current
+ * weights, flat in the parameters' order (SCAFFOLD's control variate, option I): batches of
+ * `batchSize`, each batch's mean-loss gradient weighted by its rows. Weight decay is left
+ * out: every site applies the same, so it cancels in c - c_i. Nothing is changed.
+ */
+export function lossGradient(
+  model: FedModel,
+  data: EncodedData,
+  ctx: RoundContext,
+  rowWeights: Float32Array,
+  batchSize: number,
+): Float32Array {
+  const vars = model.params.variables();
+  const total = new Float64Array(vars.reduce((a, v) => a + v.size, 0));
+  for (let s = 0; s < data.n; s += batchSize) {
+    const idx = Int32Array.from({ length: Math.min(batchSize, data.n - s) }, (_, i) => s + i);
+    const b = batchTensors(data, idx, rowWeights);
+    try {
+      const flat = tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => model.loss(b, ctx), vars);
+        return tf.concat(vars.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1])), 0);
+      });
+      const g = flat.dataSync();
+      flat.dispose();
+      for (let i = 0; i < g.length; i++) total[i]! += (g[i]! * idx.length) / data.n;
+    } finally {
+      tf.dispose([b.x, b.present, b.y, b.weight]);
+    }
+  }
+  return Float32Array.from(total);
 }
 
 /** The pattern-outcome balancing weights of METHOD.md Part 1 (1 for a model that does not balance). */

@@ -70,6 +70,8 @@ export interface ResultMeta {
   secagg?: Record<string, unknown>;
   /** Fit rounds of a debiased model: the debiasing health sums over the training rows. */
   health?: HealthSums;
+  /** SCAFFOLD fit rounds: the site's control variate, its loss gradient at the global model it received (one number per parameter). */
+  controlVariate?: number[];
   weights: number;
 }
 

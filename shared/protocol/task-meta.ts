@@ -76,6 +76,8 @@ export const TaskMetaSchema = z
       .optional(),
     /** Secure aggregation (shared/secagg/wire.ts): on a fit task, the round's session, settings and roster; on a 'secagg' task (stage = phase), that phase's input. */
     secagg: z.record(z.string(), z.unknown()).optional(),
+    /** SCAFFOLD fit rounds (config.controlVariates): the federation's control variate c, one number per model parameter, from round 2 on. */
+    controlVariate: z.array(z.number()).optional(),
     /** Stage 3: the flagged readings whose bins make a cell. */
     balanceFeatures: z.array(z.string()).optional(),
     /** From the first fit round on, when outcome balancing is on: the published weight table. */

@@ -44,4 +44,7 @@ test('simulate without --dp writes no privacy figures; a --dp-* setting without 
   const bad = await runCli(['simulate', '--schema', HEART_SCHEMA, ...sites, '--model', 'logreg', '--dp-noise-multiplier', '2'], 30_000);
   assert.equal(bad.code, 2, describeRun(bad));
   assert.match(bad.messages[0]!, /--dp-noise-multiplier: has no effect without --dp/);
+  const scaffold = await runCli(['simulate', '--schema', HEART_SCHEMA, ...sites, '--model', 'logreg', '--dp', '--strategy', 'scaffold'], 30_000);
+  assert.equal(scaffold.code, 2, describeRun(scaffold));
+  assert.match(scaffold.messages[0]!, /--dp: cannot be used with --strategy scaffold: its sites send an un-noised gradient/);
 });

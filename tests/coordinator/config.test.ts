@@ -76,6 +76,12 @@ test('privacy.dp: off by default; enabled, its defaults; a delta above 0.01 or a
   assertInputError(() => loadCoordinatorConfig(unknown), `${unknown}: privacy.dp.epsilon: is not a known field; expected one of: enabled, clipNorm, noiseMultiplier, delta`);
 });
 
+test('privacy.dp with strategy scaffold is refused: its control variates are un-noised gradients', async (t) => {
+  const path = await coordinatorYaml(t, (d) => ((d.privacy = { dp: { enabled: true } }), (d.strategy = 'scaffold')));
+  assertInputError(() => loadCoordinatorConfig(path), `${path}: privacy.dp.enabled: cannot be true with strategy scaffold: its sites send an un-noised gradient of their rows (the control variate) that DP would not cover`);
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, (d) => (d.strategy = { name: 'scaffold', controlNormMultiple: 5 }))).strategy.name, 'scaffold');
+});
+
 test('a debiasing suspect or trusted name the kit schema lacks is refused at start, as provision refuses it', async (t) => {
   const path = await coordinatorYaml(t, (d) => (d.model = { kind: 'debiased', debiasing: { trusted: ['age'], suspect: ['thal', 'bogus'] } }));
   assertInputError(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkResultCounts, maxResultPayload, type ResultContext } from '../../coordinator/result-bounds.ts';
+import { checkControlVariate, checkResultCounts, maxResultPayload, type ResultContext } from '../../coordinator/result-bounds.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import type { ResultMeta } from '../../shared/protocol/messages.ts';
 
@@ -56,4 +56,16 @@ test('a result may claim its weights and the meta allowance, no more', () => {
   assert.equal(maxResultPayload('fit', 10, 1024), 4 + 1024 + 40);
   assert.equal(maxResultPayload('stats', 10, 1024), 4 + 1024);
   assert.equal(maxResultPayload('evaluate', 10, 1024), 4 + 1024);
+});
+
+test("a control variate (SCAFFOLD) must be one finite number per parameter; none passes", () => {
+  checkControlVariate(undefined, 3);
+  checkControlVariate([0, -1.5, 2e-9], 3);
+  const refused = (cv: unknown, re: RegExp) =>
+    assert.throws(() => checkControlVariate(cv, 3), (e: unknown) => e instanceof ProtocolError && e.reason === 'malformed' && re.test(e.message));
+  refused([1, 2], /must be an array of 3 numbers \(one per parameter\); got 2/);
+  refused('1,2,3', /got a string/);
+  refused([1, null, 3], /entry 1 is null, not a finite number/);
+  refused([1, 2, Infinity], /entry 2 is Infinity, not a finite number/);
+  refused([1, '2', 3], /entry 1 is "2"/);
 });

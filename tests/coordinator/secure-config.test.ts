@@ -18,7 +18,7 @@ test('secureAggregation loads with its defaults; off, or absent, it is undefined
 
 test('secure aggregation with FedMedian or trimmed mean is refused with the reason', async (t) => {
   const cases: [(d: Record<string, any>) => void, string][] = [
-    [(d) => (logreg(d), (d.strategy = 'fedmedian')), "secureAggregation.enabled: cannot be true with strategy fedmedian: it needs each site's update, and secure aggregation reveals only their sum (use one of fedavg, fedprox, fedadam, fedyogi, fedadagrad)"],
+    [(d) => (logreg(d), (d.strategy = 'fedmedian')), "secureAggregation.enabled: cannot be true with strategy fedmedian: it needs each site's update (or, for scaffold, each site's gradient), and secure aggregation reveals only their sum (use one of fedavg, fedprox, fedadam, fedyogi, fedadagrad)"],
     [(d) => (logreg(d), (d.strategy = { name: 'trimmed-mean', trimFraction: 0.2 })), 'secureAggregation.enabled: cannot be true with strategy trimmed-mean'],
     [(d) => (logreg(d), (d.limits = { maxUpdateNorm: 5 })), 'limits.maxUpdateNorm: cannot be set with secureAggregation.enabled'],
   ];

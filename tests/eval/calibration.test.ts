@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calibrationCell, calibrationTarget, pairedDifference, renderCalibration } from '../../eval/calibration.ts';
+import { calibrationCell, calibrationTarget, pairedDifference, pairedStandardError, renderCalibration } from '../../eval/calibration.ts';
 import type { RunRecord } from '../../eval/context.ts';
 
 const rec = (config: string, seed: number, before: [number, number], own?: [number, number]): RunRecord => ({
@@ -29,6 +29,14 @@ describe('calibration tables', () => {
   it('pairs debiased with baseline by seed', () => {
     assert.equal(pairedDifference(runs, 'debiased', 'baseline', (c) => c.eceBefore), '+0.050 ± 0.000');
     assert.equal(pairedDifference(runs, 'debiased', 'baseline', (c) => c.own?.eceAfter), '+0.025 ± 0.035');
+  });
+  it('gives the standard error of the paired difference (std over seeds / sqrt(seeds))', () => {
+    // Per seed, debiased - baseline of the own ECE: 0.05 and 0.0; std 0.0354, two seeds.
+    const se = pairedStandardError(runs, 'debiased', 'baseline', (c) => c.own?.eceAfter);
+    assert.equal(se.seeds, 2);
+    assert.ok(Math.abs(se.mean - 0.025) < 1e-12);
+    assert.ok(Math.abs(se.se - Math.SQRT1_2 * 0.05 / Math.SQRT2) < 1e-12, String(se.se));
+    assert.ok(Number.isNaN(pairedStandardError(runs.filter((r) => r.seed === 1), 'debiased', 'baseline', (c) => c.own?.eceAfter).se));
   });
   it('adds the own-shift column and the per-site table only when sites sent their own', () => {
     const configs = [{ id: 'baseline', label: 'B' }, { id: 'debiased', label: 'D' }];

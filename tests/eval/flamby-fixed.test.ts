@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadSchema } from '../../shared/data/schema.ts';
 import { FLAMBY_DROPPED, FLAMBY_TEST_ROWS } from '../../eval/flamby.ts';
-import { bothClasses, fixedRowSplit, fixedSplitSummary, POOLED_TRAINERS, readFlambySplit, renderFixedSplit } from '../../eval/flamby-fixed.ts';
+import { bothClasses, FEDERATED_TRAINERS, fixedRowSplit, SCAFFOLD_ID, fixedSplitSummary, POOLED_TRAINERS, readFlambySplit, renderFixedSplit } from '../../eval/flamby-fixed.ts';
 import { dropFeatures, readRawSchema } from '../../eval/schemas.ts';
 import { DEFAULT_HEART_DIR, HEART_SITES } from '../../eval/settings.ts';
 import { completeRows, readRawSiteFile } from '../../eval/splits.ts';
@@ -89,6 +89,24 @@ describe('renderFixedSplit', () => {
     assert.doesNotMatch(md, /test-only site/);
     assert.match(md, /without the one-class sites' train rows, 0\.800: those rows are worth -0\.010/);
     assert.match(md, /0\.780 ± 0\.000 vs 0\.795, difference -0\.015 .*\*\*missed\*\*/);
+  });
+  it('splits the gap to pooled training between federation and the one-class sites when both trainer rows ran', () => {
+    const acc: Record<string, number> = { logreg: 0.787, 'pooled-logreg': 0.799, [FEDERATED_TRAINERS.id]: 0.783, [POOLED_TRAINERS.id]: 0.776 };
+    const more = Object.entries(acc).flatMap(([config, accuracy]) => [1, 2].map((seed) => ({ config, seed, accuracy, auroc: 0.87 })));
+    const both = { ...d, runs: more, ...fixedSplitSummary(more, 'logreg', 0.795) };
+    const md = renderFixedSplit(both, (id) => id, []);
+    assert.match(md, /without the one-class sites reaches 0\.783, \+0\.007 from pooled training on the same rows \(federation alone\); adding the one-class sites' rows moves it by \+0\.004 \(FedAvg, 0\.787\) where it moves pooled training by \+0\.023/);
+    assert.match(md, /Federation alone is not behind; the one-class sites are/);
+    // Federation behind pooled on the same rows: the render says so instead.
+    const behind = more.map((r) => (r.config === FEDERATED_TRAINERS.id ? { ...r, accuracy: 0.76 } : r));
+    assert.match(renderFixedSplit({ ...d, runs: behind, ...fixedSplitSummary(behind, 'logreg', 0.795) }, (id) => id, []), /federation alone accounts for part of the gap/);
+    // SCAFFOLD's row, when it ran, is set against the target and the judged row.
+    const withScaffold = [...more, ...[1, 2].map((seed) => ({ config: SCAFFOLD_ID, seed, accuracy: 0.802, auroc: 0.88 }))];
+    const sc = renderFixedSplit({ ...d, runs: withScaffold, ...fixedSplitSummary(withScaffold, 'logreg', 0.795) }, (id) => id, []);
+    assert.match(sc, /SCAFFOLD .* reaches 0\.802 ± 0\.000 here \(\+0\.007 from FLamby's pooled number, \+0\.003 from pooled training on the same rows\), but it is not the row picked on the tuning splits \(table above\), so the target is judged on logreg/);
+    assert.match(renderFixedSplit({ ...d, runs: withScaffold, ...fixedSplitSummary(withScaffold, SCAFFOLD_ID, 0.795) }, (id) => id, []), /it is the row picked on the tuning splits\./);
+    // Without the federated trainers row (results stored before it ran), no such bullet.
+    assert.doesNotMatch(renderFixedSplit(d, (id) => id, []), /Where that gap comes from/);
   });
   it('keeps the wording of results stored when such a site could not train', () => {
     const old = { ...d, counts: counts.map((c) => (c.oneClass ? { ...c, trains: false, oneClass: undefined } : c)) };

@@ -18,6 +18,7 @@ import { silentLogger } from '../../shared/logger.ts';
 import { calibrationSums } from '../../shared/metrics/calibration.ts';
 import { compileSecAggConfig } from '../../shared/secagg/config.ts';
 import { toB64 } from '../../shared/secagg/wire.ts';
+import { dpTaskConfig } from '../../shared/privacy/dp.ts';
 import { decodeFrame, encodeFrame } from '../../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, type EvalMetrics, type ResultMeta, type TaskMeta } from '../../shared/protocol/messages.ts';
 import { AsyncQueue } from '../../shared/transport/async-queue.ts';
@@ -48,18 +49,20 @@ const model = { kind: 'logreg', raw: {}, seed: 7 };
 const EVAL: EvalMetrics = { n: 4, auroc: 0.75, accuracy: 0.5, balancedAccuracy: 0.5, ece: 0.1 };
 
 /** A model runner that records its calls; training adds 1 to every weight. */
-function fakeRunner(opts: { loss?: number } = {}) {
+function fakeRunner(opts: { loss?: number; controlVariate?: Float32Array } = {}) {
   const calls: string[] = [];
+  const configs: Record<string, unknown>[] = [];
   let weights = new Float32Array(0);
   let disposed = 0;
   const runner: ModelRunner = {
     setWeights: (w) => void ((weights = Float32Array.from(w)), calls.push(`setWeights ${w.length}`)),
     getWeights: () => weights,
     evaluate: (d) => (calls.push(`evaluate ${d.n}`), EVAL),
-    train: async (d, c) => {
+    train: async (d, c, config) => {
       calls.push(`train ${d.n} round ${c.round}`);
+      configs.push(config);
       weights = weights.map((v) => v + 1);
-      return { loss: opts.loss ?? 0.25, steps: 3, examples: d.n };
+      return { loss: opts.loss ?? 0.25, steps: 3, examples: d.n, ...(opts.controlVariate ? { controlVariate: opts.controlVariate } : {}) };
     },
     health: () => undefined,
     predict: (d) => (calls.push(`predict ${d.n}`), Float32Array.from({ length: d.n }, (_, i) => (i + 1) / (d.n + 1))),
@@ -71,7 +74,7 @@ function fakeRunner(opts: { loss?: number } = {}) {
     specs.push(spec);
     return runner;
   };
-  return { factory, calls, specs, disposed: () => disposed };
+  return { factory, calls, configs, specs, disposed: () => disposed };
 }
 
 interface SealOpts {
@@ -232,6 +235,38 @@ test('fit: evaluates the received model on the held-out rows, trains on the trai
   assert.deepEqual(r.meta.patternCounts, countPatternLabels(data.train.patterns, data.train.labels));
   assert.equal(r.meta.error, undefined);
   assert.equal(runner.disposed(), 1, 'the model is released when the federation ends');
+});
+
+test("SCAFFOLD fit: the federation's c reaches training as a Float32Array, and the site's control variate goes back in the meta", async () => {
+  const runner = fakeRunner({ controlVariate: Float32Array.from([0.25, -0.5, 1]) });
+  const { submitted, ended } = await serve(
+    [task({ kind: 'fit', round: 2, featureSpace: space, prior, model, config: { controlVariates: true }, controlVariate: [1, 2, 3] }, Float32Array.from([0, 0, 0])), end(2)],
+    {},
+    runner,
+  );
+  assert.equal(ended.error, undefined);
+  assert.deepEqual(runner.configs[0]!.controlVariate, Float32Array.from([1, 2, 3]));
+  assert.deepEqual(submitted[0]!.meta.controlVariate, [0.25, -0.5, 1]);
+});
+
+test('a control variate holding a non-finite value is reported as a failure, never sent', async () => {
+  const runner = fakeRunner({ controlVariate: Float32Array.from([0, Number.NaN, 1]) });
+  const { submitted } = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: { controlVariates: true } }, Float32Array.from([0, 0, 0])), end(1)], {}, runner);
+  assert.equal(submitted[0]!.meta.error, 'the control variate holds a non-finite value');
+  assert.equal(submitted[0]!.meta.controlVariate, undefined);
+});
+
+test('a task asking for a control variate in a differentially private round is refused: the gradient would go un-noised', async () => {
+  const runner = fakeRunner({ controlVariate: Float32Array.from([0, 0, 0]) });
+  const { submitted, ended } = await serve(
+    [task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: { controlVariates: true, ...dpTaskConfig({ clipNorm: 1, noiseMultiplier: 1, delta: 1e-5 }) } }, Float32Array.from([0, 0, 0])), end(1)],
+    {},
+    runner,
+  );
+  assert.ok(!submitted.some((r) => r.meta.controlVariate !== undefined), 'no gradient left the site');
+  assert.ok(!runner.calls.some((c) => c.startsWith('train')), 'nothing was trained');
+  const said = ended.error instanceof Error ? ended.error.message : String(submitted[0]?.meta.error);
+  assert.match(said, /asks for a control variate \(SCAFFOLD\) in a differentially private round; this site sends none/);
 });
 
 test('fit whose training diverges reports the failure instead of sending weights', async () => {

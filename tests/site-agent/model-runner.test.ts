@@ -51,3 +51,43 @@ test('the local-only baseline (the whole federation\'s epochs in one call) lets 
     runner.dispose();
   }
 });
+
+test('SCAFFOLD on the site: no correction without an own control variate; a round trained again uses the same pair', async () => {
+  const space = numericSpace({ labs: ['a', 'b'], imaging: ['c'], exam: ['d', 'e'] });
+  const data = toyData(space, 96, 1);
+  const prior = derivePrior(countPatternLabels(data.patterns, data.y), 3, 1);
+  const spec = { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 };
+  await loadBackend(backendFromEnv(process.env), silentLogger);
+  const make = () => SiteModelRunner.withModel(createModel(spec.kind, space, spec.raw, spec.seed), spec, space, 1, silentLogger);
+  const plain = make();
+  const scaffold = make();
+  try {
+    const start = plain.getWeights();
+    await plain.train(data, { round: 1, prior }, {}, start);
+    scaffold.setWeights(start);
+    const first = await scaffold.train(data, { round: 1, prior }, { controlVariates: true, controlVariate: new Float32Array(start.length).fill(5) }, start);
+    // Round 1: the site has no c_i of its own yet, so it trains as FedAvg would, whatever c says; it returns its gradient at `start`.
+    assert.deepEqual(scaffold.getWeights(), plain.getWeights());
+    assert.equal(first.controlVariate!.length, start.length);
+    assert.ok(first.controlVariate!.some((x) => x !== 0));
+    // Round 2, asked twice (a restarted coordinator): the same c gives the same update both times.
+    const w1 = scaffold.getWeights();
+    const c = Float32Array.from(first.controlVariate!, (x) => x + 0.1);
+    const again = async () => {
+      scaffold.setWeights(w1);
+      const r = await scaffold.train(data, { round: 2, prior }, { controlVariates: true, controlVariate: c }, w1);
+      return { w: scaffold.getWeights(), cv: r.controlVariate! };
+    };
+    const a = await again();
+    const b = await again();
+    assert.deepEqual(b.w, a.w);
+    assert.deepEqual(b.cv, a.cv);
+    // And the correction acted: without it (plain FedAvg from the same weights) round 2 ends elsewhere.
+    plain.setWeights(w1);
+    await plain.train(data, { round: 2, prior }, {}, w1);
+    assert.notDeepEqual(plain.getWeights(), a.w);
+  } finally {
+    plain.dispose();
+    scaffold.dispose();
+  }
+});

@@ -9,7 +9,7 @@ import { createStrategy, strategyNames } from '../../../coordinator/strategy/reg
 const inputError = (message: string) => (e: unknown) => e instanceof InputError && e.message === message;
 
 test('registry builds every named strategy under its name', () => {
-  assert.deepEqual(strategyNames, ['fedavg', 'fedprox', 'fedadam', 'fedyogi', 'fedadagrad', 'fedmedian', 'trimmed-mean']);
+  assert.deepEqual(strategyNames, ['fedavg', 'fedprox', 'fedadam', 'fedyogi', 'fedadagrad', 'scaffold', 'fedmedian', 'trimmed-mean']);
   for (const name of strategyNames) assert.equal(createStrategy(name).name, name);
 });
 
@@ -25,7 +25,7 @@ test('registry passes options through', () => {
 test('registry: unknown strategy name', () => {
   assert.throws(
     () => createStrategy('fedsgd'),
-    inputError('strategy.name: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmed-mean (got "fedsgd")'),
+    inputError('strategy.name: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, scaffold, fedmedian, trimmed-mean (got "fedsgd")'),
   );
   assert.throws(() => createStrategy('toString'), /strategy.name: must be one of .* \(got "toString"\)/);
 });
@@ -61,6 +61,6 @@ test('registry: option values out of range', () => {
   );
   assert.throws(
     () => createStrategy('fedavg', { trimFraction: 0.2, mu: 1 } as never),
-    inputError('strategy.mu: is not a known field; expected one of: name, proximalMu, serverLearningRate, beta1, beta2, tau, trimFraction'),
+    inputError('strategy.mu: is not a known field; expected one of: name, proximalMu, serverLearningRate, beta1, beta2, tau, controlNormMultiple, trimFraction'),
   );
 });

@@ -6,6 +6,8 @@ export interface SiteUpdate {
   site: string;
   numExamples: number;
   values: number[] | Float32Array;
+  /** SCAFFOLD: the site's control variate, carried in its result. */
+  controlVariate?: number[];
 }
 
 /** Adds every site's update in chunks of `chunk` values (default: whole update at once). */
@@ -24,7 +26,7 @@ export function runRound(
     for (let offset = 0; offset < values.length; offset += step) {
       agg.add(u.site, u.numExamples, offset, values.subarray(offset, offset + step));
     }
-    results.push({ site: u.site, numExamples: u.numExamples, metrics: {} });
+    results.push({ site: u.site, numExamples: u.numExamples, metrics: {}, ...(u.controlVariate ? { controlVariate: u.controlVariate } : {}) });
   }
   return agg.finish(results, []);
 }

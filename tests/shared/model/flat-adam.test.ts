@@ -133,3 +133,27 @@ test('variables that lose or never get a gradient follow the flat arithmetic (mo
     p.dispose();
   }
 });
+
+test("SCAFFOLD's correction is added to every step's gradient: matches Adam on the loss plus <c, w>", () => {
+  const correction = new Float32Array([0.5, -1, 2]);
+  const ref = problem();
+  const opt = tf.train.adam(0.05);
+  const cW = tf.tensor2d([[0.5], [-1]]);
+  const cb = tf.tensor1d([2]);
+  for (let i = 0; i < 10; i++)
+    tf.tidy(() => {
+      // d/dw <c, w> = c: the same gradient as adding c after the loss's.
+      opt.minimize(() => tf.add(ref.data(), tf.add(tf.sum(tf.mul(cW, ref.W)), tf.sum(tf.mul(cb, ref.b)))) as tf.Scalar, false, [ref.W, ref.b]);
+    });
+  const ours = problem();
+  const flat = new FlatAdam([ours.W, ours.b], { learningRate: 0.05, correction });
+  for (let i = 0; i < 10; i++) flat.step(() => ours.data());
+  close(ours.W.dataSync(), ref.W.dataSync());
+  close(ours.b.dataSync(), ref.b.dataSync());
+  assert.throws(() => new FlatAdam([ours.W, ours.b], { learningRate: 0.05, correction: new Float32Array(2) }), /correction must have 3 entries/);
+  flat.dispose();
+  opt.dispose();
+  tf.dispose([cW, cb]);
+  ref.dispose();
+  ours.dispose();
+});

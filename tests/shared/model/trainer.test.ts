@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { derivePrior } from '../../../coordinator/priors.ts';
 import { countPatternLabels } from '../../../shared/data/patterns.ts';
 import { compileModelConfig } from '../../../shared/model/config.ts';
-import { trainLocal, type LocalTrainOptions } from '../../../shared/model/trainer.ts';
+import { lossGradient, trainLocal, type LocalTrainOptions } from '../../../shared/model/trainer.ts';
 import { createBaseline } from '../../../shared/model/variants/baseline.ts';
 import { Rng } from '../../../shared/rng.ts';
 import { numericSpace, testBackend, toyData } from './variants/debiased/helpers.ts';
@@ -90,4 +90,37 @@ test('an already aborted signal trains nothing', async () => {
   let progressed = false;
   await assert.rejects(train({ signal: ac.signal, onProgress: () => (progressed = true) }), /site stopping/);
   assert.equal(progressed, false);
+});
+
+test("lossGradient: the gradient of the mean training loss over every row, at the current weights, changing nothing", () => {
+  const model = createBaseline(space, cfg, 11);
+  try {
+    const before = model.params.getFlat();
+    const ones = new Float32Array(data.n).fill(1);
+    const ctx = { round: 1, prior, epoch: 0, globalEpoch: 0 };
+    const g = lossGradient(model, data, ctx, ones, 8);
+    assert.deepEqual(model.params.getFlat(), before, 'weights unchanged');
+    // The batch size only splits the sum: one batch of every row gives the same mean gradient.
+    const whole = lossGradient(model, data, ctx, ones, data.n);
+    for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i]! - whole[i]!) < 1e-5, `entry ${i}: ${g[i]} vs ${whole[i]}`);
+    // Against a finite difference of the full-batch loss along the gradient itself.
+    const lossAt = (w: Float32Array) => {
+      model.params.setFlat(w);
+      const b = { x: tf.tensor2d(data.x, [data.n, data.dim]), present: tf.tensor2d(data.present, [data.n, data.present.length / data.n]), y: tf.tensor1d(data.y), weight: tf.tensor1d(ones), rows: Int32Array.from({ length: data.n }, (_, i) => i) };
+      try {
+        return tf.tidy(() => model.loss(b, ctx).dataSync()[0]!);
+      } finally {
+        tf.dispose([b.x, b.present, b.y, b.weight]);
+      }
+    };
+    // Structural zeros (trainableMask) are reset by setFlat: step along the trainable entries only.
+    const mask = model.params.trainableMask();
+    const d = g.map((x, i) => (mask ? x * mask[i]! : x));
+    const norm = Math.sqrt(d.reduce((a, x) => a + x * x, 0));
+    const h = 1e-2 / norm;
+    const slope = (lossAt(before.map((w, i) => w + h * d[i]!)) - lossAt(before.map((w, i) => w - h * d[i]!))) / (2 * h);
+    assert.ok(Math.abs(slope - norm * norm) < 0.02 * norm * norm, `directional derivative ${slope} vs ||g||^2 ${norm * norm}`);
+  } finally {
+    model.dispose();
+  }
 });
