@@ -79,7 +79,7 @@ export class ParamSet {
     let o = 0;
     for (const e of this.entries) {
       const part = w.subarray(o, o + e.v.size);
-      e.v.assign(tf.tensor(e.mask ? part.map((x, i) => (e.mask![i] === 0 ? 0 : x)) : part, e.spec.shape));
+      tf.tidy(() => e.v.assign(tf.tensor(e.mask ? part.map((x, i) => (e.mask![i] === 0 ? 0 : x)) : part, e.spec.shape)));
       o += e.v.size;
     }
   }

@@ -24,3 +24,15 @@ test('structural zeros: masked entries start at zero, stay zero through setFlat,
   assert.equal(plain.trainableMask(), undefined);
   plain.dispose();
 });
+
+test('setFlat keeps no tensor behind: a site sets the weights every round, and each copy used to stay alive', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  const p = new ParamSet();
+  p.add('a', [2, 2], 'glorot', new Rng(1), Float32Array.from([1, 0, 0, 1]));
+  p.add('b', [2], 'zeros', new Rng(1));
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) p.setFlat(Float32Array.from([i, 2, 3, 4, 5, 6]));
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(Array.from(p.getFlat()), [4, 0, 0, 4, 5, 6]);
+  p.dispose();
+});
