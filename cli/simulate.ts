@@ -50,7 +50,8 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --min-training-rows N   a training site needs at least N rows to train on, after the
                           held-out share (default ${MIN_TRAINING_ROWS}; site.yaml minTrainingRows)
   --dp                    differential privacy of the training rounds (coordinator.yaml privacy.dp):
-                          --dp-clip-norm C (1), --dp-noise-multiplier Z (1), --dp-delta D (1e-5)
+                          --dp-clip-norm C (1), --dp-noise-multiplier Z (1), --dp-delta D (1e-5);
+                          not with --strategy scaffold (its control variates are un-noised gradients)
   --min-category-count N  undeclared category values in fewer than N training rows in all are
                           folded into "other" before the feature space goes to the sites (default ${DEFAULT_MIN_CATEGORY_COUNT})
 `;

@@ -79,6 +79,7 @@ export function createFederation(
   const secure = s.secureAggregation
     ? new SecureAggregator({ federation: s.federation, config: s.secureAggregation, signingKey: (site) => directory.signingKey(site), log: log.child({ component: 'secure-aggregation' }) })
     : undefined;
+  if (s.strategy.caution) log.warn(s.strategy.caution, { strategy: s.strategy.name });
   const loop = new RoundLoop({
     federation: s.federation,
     rounds: s.rounds,

@@ -155,8 +155,9 @@ function checkClassMomentCounts(raw: unknown, rows: number, fail: (what: string)
 }
 
 /** A plain fit result: the model's number of weights, and a sound control variate if it carries one. */
-export function checkFitResult(meta: Pick<ResultMeta, 'weights' | 'controlVariate'>, modelSize: number): void {
+export function checkFitResult(meta: Pick<ResultMeta, 'weights' | 'controlVariate'>, modelSize: number, asksControl = false): void {
   if (meta.weights !== modelSize) throw new ProtocolError(`update has ${meta.weights} weights, the model has ${modelSize}`, 'malformed');
+  if (meta.controlVariate !== undefined && !asksControl) throw new ProtocolError('the result carries a control variate the round did not ask for', 'malformed');
   checkControlVariate(meta.controlVariate, modelSize);
 }
 

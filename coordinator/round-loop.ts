@@ -89,6 +89,8 @@ export class RoundLoop implements RoundGate {
   private rowsKept = true;
   private readonly bounds: ResultBounds;
   private modelSize = 0;
+  /** Whether this fit round's task asked the sites for a control variate (SCAFFOLD). */
+  private asksControl = false;
   private readonly pending = new Map<string, WireMessage>();
   /** Sites a statistics or evaluation round still waits for after they went offline. */
   private readonly rejoin: RejoinGrace;
@@ -179,7 +181,7 @@ export class RoundLoop implements RoundGate {
     // A secure statistics round tells no site's row count: its later counts are bounded inside the sums instead.
     if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.siteRows.set(site, meta.numExamples);
     if (c.kind === 'fit' && !this.o.secure) {
-      checkFitResult(meta, this.modelSize);
+      checkFitResult(meta, this.modelSize, this.asksControl);
       // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
       this.held!.hold(site, meta.numExamples, replay, release);
     } else release();
@@ -304,8 +306,9 @@ export class RoundLoop implements RoundGate {
       this.round = r;
       const t0 = Date.now();
       this.setState('training', `round ${r} of ${o.rounds}`);
-      const config = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
+      const config: RoundConfig = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
       this.aggregation = o.strategy.beginAggregation(r, global);
+      this.asksControl = config.controlVariates === true;
       this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
       const secagg = o.secure?.fitTask(r, o.trainingSites, global.length, monitor?.secureParts());
       const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);

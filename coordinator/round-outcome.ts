@@ -101,6 +101,7 @@ export function aggregateRound(
   let next: Float32Array | null = null;
   if (verdict.accepted) next = aggregation.finish(results, failures);
   else log.warn('round not accepted', { round, results: results.length, failures, reason: verdict.reason });
+  for (const w of strategy.takeWarnings?.() ?? []) log.warn(w.message, w.fields);
   const evaluated = [...c.results].filter(([, m]) => m.evaluation);
   // n is the weight of the mean, not a metric to average.
   const evals: SiteResult[] = evaluated.map(([site, m]) => {

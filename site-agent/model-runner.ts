@@ -171,7 +171,10 @@ export class SiteModelRunner {
    * there is no pair: that round trains uncorrected, as FedAvg.
    */
   private driftCorrection(data: EncodedData, rc: RoundContext, rowWeights: Float32Array, global: unknown): { control: Float32Array; correction?: Float32Array } {
+    // The loss may keep per-row state (the dual branch's running losses): the gradient pass must leave it as training will find it.
+    const state = this.model.saveTrainingState?.();
     const control = lossGradient(this.model, this.view(data), rc, rowWeights, this.config.batchSize);
+    if (state !== undefined) this.model.restoreTrainingState?.(state);
     const own = this.ownControl;
     if (!(global instanceof Float32Array) || !own || global.length !== own.length) return { control };
     return { control, correction: global.map((g, i) => g - own[i]!) };

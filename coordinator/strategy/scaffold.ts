@@ -7,6 +7,10 @@
  * FLamby's split, a site whose training rows hold one class moved FedAvg's accuracy by
  * +0.005 where its rows moved pooled training by +0.023 (docs/results.md, section 2).
  *
+ * Trust: SCAFFOLD assumes honest sites. Every site adds c to every step, so a hostile site's
+ * share of c, clipped as below, still steers all of them (SCAFFOLD_CAUTION, logged at start;
+ * docs/security.md). FedAvg stays the default.
+ *
  * Control variates travel in the task and result metas (JSON, about 20 bytes a parameter),
  * so the model must fit `limits.resultMetaKiB`; each site's is an un-noised gradient of its
  * rows, so SCAFFOLD is refused with secure aggregation and with differential privacy.
@@ -20,21 +24,31 @@
  * bound of 4 on that cut SCAFFOLD's accuracy from 0.802 to 0.792. Shares, in lower medians,
  * stayed at or below 0.96 for every site (heart disease's four sites, logistic regression on
  * FLamby's split and two of its tuning splits, the debiased model on the full files; 20
- * rounds each): the default 3 leaves three times that. Not n_i ||c_i|| either: that grows
+ * rounds each): the default 2 leaves twice that. Not n_i ||c_i|| either: that grows
  * with a site's size, so an honest large site would be clipped.
  */
 import { FedAvg, WeightedMeanAggregation } from './fedavg.ts';
 import type { Aggregation, RoundConfig, SiteFailure, SiteResult } from './strategy.ts';
 
 /** The default bound on a site's share of c, in lower medians of the round's ||c_j|| (see above: at most 0.96 measured). */
-export const DEFAULT_CONTROL_NORM_MULTIPLE = 3;
+export const DEFAULT_CONTROL_NORM_MULTIPLE = 2;
 
-/** JSON bytes a control variate takes per parameter, at most ("-1.2345678e-12,"). */
-export const CONTROL_BYTES_PER_PARAMETER = 24;
+/** Logged when a federation starts with SCAFFOLD: what the clipping does not prevent (docs/security.md). */
+export const SCAFFOLD_CAUTION =
+  "strategy scaffold trusts every site's control variate: each site adds the federation's c to every training step, so one hostile " +
+  'site can steer every site\'s training within its clipped share of c (measured, heart disease: the 3 other sites\' AUROC from 0.88 to 0.42-0.50 with the bound at 3, 0.68-0.82 at 1). ' +
+  'Use it only among sites you trust not to be hostile (docs/security.md)';
+
+/** JSON bytes a control variate takes per parameter, at most (a float64's shortest form is up to 24 characters, "-0.0000020134725673415232", plus the comma). */
+export const CONTROL_BYTES_PER_PARAMETER = 26;
+/** Room for the rest of a fit result's meta (metrics, evaluation, pattern counts, health sums) beside the control variate. */
+export const OTHER_FIT_META_BYTES = 64 * 1024;
 
 export class Scaffold extends FedAvg {
   /** The federation's control variate c; none before the first aggregated round. */
   private control: Float32Array | undefined;
+  private warnings: { message: string; fields: Record<string, unknown> }[] = [];
+  readonly caution = SCAFFOLD_CAUTION;
 
   constructor(readonly controlNormMultiple: number = DEFAULT_CONTROL_NORM_MULTIPLE) {
     super('scaffold');
@@ -51,16 +65,26 @@ export class Scaffold extends FedAvg {
 
   /** Room a result's meta needs for its control variate (the round loop checks it against limits.resultMetaBytes). */
   resultMetaBytes(modelSize: number): number {
-    return CONTROL_BYTES_PER_PARAMETER * modelSize;
+    return CONTROL_BYTES_PER_PARAMETER * modelSize + OTHER_FIT_META_BYTES;
   }
 
-  override beginAggregation(_round: number, global: Float32Array): Aggregation {
+  takeWarnings(): { message: string; fields: Record<string, unknown> }[] {
+    const w = this.warnings;
+    this.warnings = [];
+    return w;
+  }
+
+  override beginAggregation(round: number, global: Float32Array): Aggregation {
     const weights = new WeightedMeanAggregation(global.length);
     return {
       add: (site, numExamples, offset, values) => weights.add(site, numExamples, offset, values),
       finish: (results: SiteResult[], failures: SiteFailure[]) => {
         const next = weights.finish(results, failures);
-        if (next) this.control = meanControl(results, global.length, this.controlNormMultiple) ?? this.control;
+        if (next) {
+          const clipped: ClippedControl[] = [];
+          this.control = meanControl(results, global.length, this.controlNormMultiple, clipped) ?? this.control;
+          for (const c of clipped) this.warnings.push({ message: 'control variate clipped', fields: { round, ...c } });
+        }
         return next;
       },
     };
@@ -78,12 +102,19 @@ export class Scaffold extends FedAvg {
   }
 }
 
+export interface ClippedControl {
+  site: string;
+  /** The site's share (n_i / N) ||c_i|| and the bound it was scaled to. */
+  share: number;
+  bound: number;
+}
+
 /**
  * The example-weighted mean of the results' control variates, each site's share
  * (n_i / N) ||c_i|| first clipped to `multiple` times the lower median of the ||c_j||;
  * undefined when none carries one.
  */
-export function meanControl(results: readonly SiteResult[], size: number, multiple = DEFAULT_CONTROL_NORM_MULTIPLE): Float32Array | undefined {
+export function meanControl(results: readonly SiteResult[], size: number, multiple = DEFAULT_CONTROL_NORM_MULTIPLE, clipped: ClippedControl[] = []): Float32Array | undefined {
   const carried = results.filter((r) => r.controlVariate !== undefined && r.controlVariate.length === size && r.numExamples > 0);
   if (carried.length === 0) return undefined;
   const total = carried.reduce((a, r) => a + r.numExamples, 0);
@@ -92,7 +123,9 @@ export function meanControl(results: readonly SiteResult[], size: number, multip
   const sum = new Float64Array(size);
   carried.forEach((r, k) => {
     const share = (r.numExamples / total) * norms[k]!;
-    const scale = share > bound ? bound / share : 1;
+    // A norm that overflows (entries past 1e154) is infinitely over the bound: that site's c counts for nothing.
+    const scale = share > bound ? (Number.isFinite(share) ? bound / share : 0) : 1;
+    if (share > bound) clipped.push({ site: r.site, share, bound });
     for (let i = 0; i < size; i++) sum[i]! += r.numExamples * scale * r.controlVariate![i]!;
   });
   return Float32Array.from(sum, (x) => x / total);

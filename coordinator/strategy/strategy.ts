@@ -60,6 +60,10 @@ export interface Strategy {
   fitTask?(round: number): { controlVariate?: number[] };
   /** Bytes a site's fit result meta needs for this strategy at this model size (checked against limits.resultMetaBytes before training). */
   resultMetaBytes?(modelSize: number): number;
+  /** A trust assumption the operator must know, logged as a warning when the federation starts (SCAFFOLD's). */
+  readonly caution?: string;
+  /** What the last aggregation did that an operator should see (e.g. a clipped control variate); each call empties it. */
+  takeWarnings?(): { message: string; fields: Record<string, unknown> }[];
   /** Starts aggregating round `round`, whose global weights before the round are `global` (do not mutate). */
   beginAggregation(round: number, global: Float32Array): Aggregation;
   /** Combines per-site evaluation metrics into federation-level ones (example-weighted means by default). */

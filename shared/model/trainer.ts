@@ -133,7 +133,9 @@ export async function trainLocal(
  * The gradient of the training loss over all of a site's rows at the model's current
  * weights, flat in the parameters' order (SCAFFOLD's control variate, option I): batches of
  * `batchSize`, each batch's mean-loss gradient weighted by its rows. Weight decay is left
- * out: every site applies the same, so it cancels in c - c_i. Nothing is changed.
+ * out: every site applies the same, so it cancels in c - c_i. The weights are not changed;
+ * state a model's loss keeps (the dual branch's running losses) is the caller's to save
+ * and restore (saveTrainingState), as SiteModelRunner does.
  */
 export function lossGradient(
   model: FedModel,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkControlVariate, checkResultCounts, maxResultPayload, type ResultContext } from '../../coordinator/result-bounds.ts';
+import { checkControlVariate, checkFitResult, checkResultCounts, maxResultPayload, type ResultContext } from '../../coordinator/result-bounds.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import type { ResultMeta } from '../../shared/protocol/messages.ts';
 
@@ -68,4 +68,12 @@ test("a control variate (SCAFFOLD) must be one finite number per parameter; none
   refused([1, null, 3], /entry 1 is null, not a finite number/);
   refused([1, 2, Infinity], /entry 2 is Infinity, not a finite number/);
   refused([1, '2', 3], /entry 1 is "2"/);
+});
+
+test('a fit result: the model\'s weight count, and a control variate only when the round asked for one', () => {
+  checkFitResult({ weights: 3 }, 3);
+  checkFitResult({ weights: 3, controlVariate: [1, 2, 3] }, 3, true);
+  assert.throws(() => checkFitResult({ weights: 2 }, 3), /update has 2 weights, the model has 3/);
+  assert.throws(() => checkFitResult({ weights: 3, controlVariate: [1, 2, 3] }, 3), /carries a control variate the round did not ask for/);
+  assert.throws(() => checkFitResult({ weights: 3, controlVariate: [1, 2] }, 3, true), /array of 3 numbers/);
 });
