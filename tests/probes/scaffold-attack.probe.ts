@@ -3,15 +3,16 @@
  * `node --import tsx --test tests/probes/scaffold-attack.probe.ts`).
  * 1. One hostile site (va) sends a control variate that passes checkControlVariate (finite,
  *    right length) but is large or points against the federation's gradient: meanControl
- *    clips its share to 3 x the lower median ||c_j||, which is still about 3 times the honest
+ *    clips its share to 3 x the lower median ||c_j|| (the default then; now 2), still about 3 times the honest
  *    sites' whole c, and every honest site then adds it to every Adam step (FlatAdam
  *    normalises per coordinate, so the correction sets the direction). Measured on the four
  *    heart-disease sites, 10 rounds logreg: honest mean AUROC 0.879 clean, 0.502 with all
  *    entries 1e30, 0.418 with -100 x its own gradient (fedavg with a 1e6 update: within 0.02).
- * 2. A limits.resultMetaKiB that passes the round loop's check (24 bytes a parameter) but not
- *    the result's other meta: every fit result is refused, every round, and the run ends
- *    "complete" with no participant instead of stopping.
+ * 2. A limits.resultMetaKiB that passed the round loop's check (24 bytes a parameter) but not
+ *    the result's other meta: every fit result was refused, every round (fixed: the check now
+ *    counts 26 bytes a parameter plus 64 KiB, and refuses before round 1).
  */
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runSimulation, type SimulateOptions } from '../../cli/simulate.ts';
 import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
@@ -48,8 +49,11 @@ test('one hostile site moves every honest site through c', { timeout: 300_000 },
   }
 });
 
-test('a resultMetaKiB that passes the strategy check still refuses every fit result', { timeout: 120_000 }, async () => {
-  // logreg on heart disease: 33 parameters, 24 x 33 = 792 bytes asked for; a result's meta takes about 1100.
-  const { results } = await runSimulation(options('scaffold', undefined, { bounds: { ...DEFAULT_RESULT_BOUNDS, resultMetaBytes: 1000 } }), silentLogger);
-  console.log(`participants per round ${results.history.map((h) => h.participants).join('')}; sites reported: ${Object.keys(results.sites).length}; first refusal: ${results.history[0]!.failed[0]?.reason}`);
+test('a resultMetaKiB too small for a fit result with its control variate is refused before round 1', { timeout: 120_000 }, async () => {
+  // Found by this probe: the check once asked 24 bytes a parameter only (792 for logreg's 33), which passed 1000 bytes while
+  // every fit result (about 1100 bytes of meta) was then refused. It now asks 26 a parameter plus 64 KiB for the rest.
+  await assert.rejects(
+    runSimulation(options('scaffold', undefined, { bounds: { ...DEFAULT_RESULT_BOUNDS, resultMetaBytes: 1000 } }), silentLogger),
+    /strategy scaffold: a site's result needs about 65 KiB of meta .* over limits.resultMetaKiB \(0\)/,
+  );
 });
