@@ -11,7 +11,7 @@ import { choiceFlag, numberFlag } from '../shared/config/fields.ts';
 import { MODEL_KINDS } from '../shared/model/factory.ts';
 import { provisionFederation } from './provision.ts';
 import type { ResultsFile } from './results.ts';
-import { freePort } from '../shared/net/free-port.ts';
+import { freePorts } from '../shared/net/free-port.ts';
 import { PACKAGE_ROOT } from '../shared/package-root.ts';
 import { HTTP_TOKEN_FILE } from '../shared/net/http-token.ts';
 
@@ -116,7 +116,7 @@ export async function runDemo(o: { rounds?: number; model: string; runDir?: stri
   }
   const data = heartDataDir();
   prepareOutputDir(runDir, '--run-dir');
-  const [grpcPort, httpPort] = [await freePort(), await freePort()];
+  const [grpcPort, httpPort] = (await freePorts(2)) as [number, number];
   const fedFile = join(runDir, 'federation.yaml');
   writeFileSync(
     fedFile,

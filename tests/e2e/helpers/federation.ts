@@ -17,7 +17,7 @@ import YAML from 'yaml';
 import { provisionFederation, type ProvisionResult } from '../../../cli/provision.ts';
 import type { FederationStatus } from '../../../shared/federation/status.ts';
 import type { FederationManifest, SignedManifest } from '../../../shared/federation/manifest.ts';
-import { freePort } from '../../../shared/net/free-port.ts';
+import { freePorts } from '../../../shared/net/free-port.ts';
 import { until, within } from './wait.ts';
 
 export { sleep, until, within } from './wait.ts';
@@ -86,6 +86,12 @@ process.on('exit', () => {
   for (const c of liveChildren) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
+/** Two distinct free ports for the coordinator (taken together: two single picks can coincide). */
+async function coordinatorPorts(): Promise<{ grpcPort: number; httpPort: number }> {
+  const [grpcPort, httpPort] = await freePorts(2);
+  return { grpcPort: grpcPort!, httpPort: httpPort! };
+}
+
 export class TestFederation {
   readonly processes: RoleProcess[] = [];
   grpcAddress = '';
@@ -116,7 +122,7 @@ export class TestFederation {
           name: 'e2e',
           // Provisioning wants real port numbers; the coordinator is then told to bind port 0 (see below).
           // The host goes into the coordinator's TLS certificate, so it is the one the sites dial.
-          coordinator: { host: opts.host ?? '127.0.0.1', grpcPort: await freePort(), httpPort: await freePort() },
+          coordinator: { host: opts.host ?? '127.0.0.1', ...(await coordinatorPorts()) },
           ...(opts.host !== undefined && opts.host !== '127.0.0.1' ? { allowNonLoopback: true } : {}),
           rounds: opts.rounds,
           model: opts.model ?? { kind: 'baseline', localEpochs: 1 },
