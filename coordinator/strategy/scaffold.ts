@@ -11,7 +11,7 @@
  * share of c, clipped as below, still steers all of them (SCAFFOLD_CAUTION, logged at start;
  * docs/security.md). FedAvg stays the default.
  *
- * Control variates travel in the task and result metas (JSON, about 20 bytes a parameter),
+ * Control variates travel in the task and result metas (JSON, CONTROL_BYTES_PER_PARAMETER at most),
  * so the model must fit `limits.resultMetaKiB`; each site's is an un-noised gradient of its
  * rows, so SCAFFOLD is refused with secure aggregation and with differential privacy.
  *
@@ -27,6 +27,7 @@
  * rounds each): the default 2 leaves twice that. Not n_i ||c_i|| either: that grows
  * with a site's size, so an honest large site would be clipped.
  */
+import { clipBound } from '../update-clip.ts';
 import { FedAvg, WeightedMeanAggregation } from './fedavg.ts';
 import type { Aggregation, RoundConfig, SiteFailure, SiteResult } from './strategy.ts';
 
@@ -119,7 +120,8 @@ export function meanControl(results: readonly SiteResult[], size: number, multip
   if (carried.length === 0) return undefined;
   const total = carried.reduce((a, r) => a + r.numExamples, 0);
   const norms = carried.map((r) => Math.sqrt(r.controlVariate!.reduce((a, x) => a + x * x, 0)));
-  const bound = multiple * [...norms].sort((a, b) => a - b)[(norms.length - 1) >> 1]!;
+  // The same lower-median bound as update clipping, on the norms of the c_i.
+  const bound = clipBound(norms, { updateNormMultiple: multiple });
   const sum = new Float64Array(size);
   carried.forEach((r, k) => {
     const share = (r.numExamples / total) * norms[k]!;
