@@ -19,18 +19,14 @@ import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './coordinator-service.ts';
 import type { Readiness } from './readiness.ts';
 import { agreeStatistics, plainStatistics, type RunStatsRound } from './statistics-rounds.ts';
-import { secureStatistics, type RunSecureStats } from './secure-statistics.ts';
-import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
-import type { VectorLayout } from '../shared/secagg/layout.ts';
-import { evaluationFromSum, type SummedEvaluation } from '../shared/secagg/eval-parts.ts';
-import { SecAggAbort } from '../shared/secagg/errors.ts';
+import { SecurePhases } from './secure-phases.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
-import type { RunPhase, SecureAggregator, SecureSum } from './secure-round.ts';
+import type { SecureAggregator } from './secure-round.ts';
 import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { RejoinGrace } from './rejoin-grace.ts';
@@ -96,6 +92,8 @@ export class RoundLoop implements RoundGate {
   private readonly rejoin: RejoinGrace;
   /** Aborted by stop(): ends the quorum wait at once; its reason is the stop's. */
   private readonly stopping = new AbortController();
+  /** The secure statistics, fit and evaluation sums, when secure aggregation is on. */
+  private readonly phases: SecurePhases | undefined;
   prior: PatternPrior | undefined;
   /** The federation summary and per-site verdicts, once the statistics round is done. */
   readiness: Readiness | undefined;
@@ -106,6 +104,8 @@ export class RoundLoop implements RoundGate {
     this.federation = o.federation;
     this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
     this.rejoin = new RejoinGrace(o.quorum.rejoinGraceMs, o.log);
+    const exchange = { round: () => this.round, runRound: this.runRound.bind(this), stopping: this.stopping.signal };
+    this.phases = o.secure && new SecurePhases(o.secure, exchange, o);
   }
 
   get state(): FederationState {
@@ -317,8 +317,8 @@ export class RoundLoop implements RoundGate {
         o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
       this.held = undefined;
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
-      const { record, next, summed } = o.secure
-        ? await o.secure.aggregate(r, c, this.aggregation, o.strategy, o.quorum, this.runPhase)
+      const { record, next, summed } = this.phases
+        ? await this.phases.fit(r, c, this.aggregation, o.strategy, o.quorum)
         : { ...aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log), summed: undefined };
       if (this.isStopped()) break;
       if (next) global = next;
@@ -347,7 +347,7 @@ export class RoundLoop implements RoundGate {
     const secagg = o.secure?.evaluationTask(this.round, evaluated, o.testSites);
     const ev = await this.runRound('evaluate', evaluated, { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context, ...(secagg ? { secagg } : {}) }, global);
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
-    const summedEvaluation = o.secure ? await this.secureEvaluation(o.secure, ev) : undefined;
+    const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
       ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
       decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
@@ -359,42 +359,13 @@ export class RoundLoop implements RoundGate {
   private async agree(): Promise<FederationSetup> {
     this.setState('stats', 'statistics rounds');
     const runStats: RunStatsRound = (stage, meta) => this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta });
-    const secure = this.o.secure;
-    const source = secure
-      ? secureStatistics({ ...this.o, config: secure.config, minCategoryCount: this.o.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT }, (stage, meta, layoutFor) => this.secureStats(secure, stage, meta, layoutFor))
-      : plainStatistics(this.o, runStats);
+    const source = this.phases?.statistics() ?? plainStatistics(this.o, runStats);
     const setup = await agreeStatistics(this.o, source, {
       published: (prior, readiness) => ((this.prior = prior), (this.readiness = readiness)),
       decided: (report) => (this.decisionReport = report),
     });
     return { ...setup, siteRows: Object.fromEntries(this.siteRows) };
   }
-
-  /** One statistics stage as a secure sum: the stats task carries the session and roster, its results the key advertisements; then the four phases. */
-  private async secureStats(secure: SecureAggregator, stage: number, meta: Parameters<RunSecureStats>[1], layoutFor: (maxSites: number) => VectorLayout): Promise<SecureSum> {
-    const secagg = secure.statsTask(this.round, stage, this.o.trainingSites, layoutFor);
-    const c = await this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta, secagg });
-    if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
-    return secure.collect(c, this.runPhase);
-  }
-
-  /** The final evaluation's secure sum: the pooled figures, or the abort's reason (the run is then incomplete). */
-  private async secureEvaluation(secure: SecureAggregator, ev: RoundCollector): Promise<SummedEvaluation | { error: string }> {
-    try {
-      const s = await secure.collect(ev, this.runPhase, new Map(ev.failures));
-      // A site in the sum whose later phase failed still evaluated: its failure is not the evaluation's.
-      for (const site of s.included) ev.failures.delete(site);
-      const tests = s.included.filter((x) => this.o.testSites.includes(x)).length;
-      return { ...evaluationFromSum(s.sums, { training: s.included.length - tests, test: tests }), sites: s.included };
-    } catch (e) {
-      if (!(e instanceof SecAggAbort)) throw e;
-      this.o.log.warn('secure final evaluation aborted', { reason: e.message });
-      return { error: e.message };
-    }
-  }
-
-  /** A 'secagg' phase round; undefined once the run is stopping. */
-  private readonly runPhase: RunPhase = (stage, sites, task) => (this.isStopped() ? Promise.resolve(undefined) : this.runRound('secagg', sites, { config: {}, stage, secagg: task }));
 
   private restoreSetup(saved: SavedState): FederationSetup {
     const s = saved.setup as unknown as FederationSetup & { decisionReport?: DebiasingReport };

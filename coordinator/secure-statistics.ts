@@ -35,7 +35,7 @@ import type { Quorum } from './start-quorum.ts';
 
 type StatsMeta = Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights' | 'config' | 'stage'>;
 
-/** Runs statistics stage `stage` as a secure sum of `layoutFor`'s vector (round-loop.ts: a stats task with a secagg session, then its four phases). */
+/** Runs statistics stage `stage` as a secure sum of `layoutFor`'s vector (secure-phases.ts: a stats task with a secagg session, then its four phases). */
 export type RunSecureStats = (stage: number, meta: StatsMeta, layoutFor: (maxSites: number) => VectorLayout) => Promise<SecureSum>;
 
 export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quorum: Quorum; minCategoryCount: number }, sum: RunSecureStats): StatisticsSource {
