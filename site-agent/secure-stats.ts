@@ -1,0 +1,112 @@
+/**
+ * A site's side of the secure statistics stages (shared/secagg/stats-parts.ts): each stage's
+ * sums laid out and kept for the secure sum, with the guards that keep two sums from
+ * differencing out this site's own values. Apart from agent.ts because these guards carry
+ * state of their own across tasks; the agent only routes secure stats tasks here.
+ */
+import type { EncodedData } from '../shared/data/encode.ts';
+import type { FeatureSpace } from '../shared/data/feature-space.ts';
+import { countPatternLabels } from '../shared/data/patterns.ts';
+import type { Schema } from '../shared/data/schema.ts';
+import { computeFeatureStats } from '../shared/data/stats.ts';
+import { computeClassMoments } from '../shared/data/class-moments.ts';
+import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-balance.ts';
+import type { ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
+import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
+import { SecAggRefusal } from '../shared/secagg/errors.ts';
+import {
+  cellList,
+  cellsLayout,
+  cellsValues,
+  momentsLayout,
+  momentsValues,
+  namesLayout,
+  namesValues,
+  summaryLayout,
+  summaryValues,
+  vocabularyLayout,
+  vocabularyValues,
+} from '../shared/secagg/stats-parts.ts';
+import type { LocalData } from './local-data.ts';
+import type { SecureAggregationSite } from './secure-aggregation.ts';
+
+export class SecureStatsStages {
+  /** The session of this site's last secure summary (stage 1): the names round must use its sketch keys. */
+  private summarySession: string | undefined;
+  /** The summary session whose names round this site answered: it answers one only. */
+  private namedSession: string | undefined;
+  /** The roster of this site's first secure statistics sum: every later one must invite the same sites. */
+  private statsRoster: string | undefined;
+  /** Per summary session, the statistics stages this site summed: one sum each. */
+  private readonly statsDone = new Map<string, Set<number>>();
+
+  /** `encode` is the agent's: its per-feature-space cache serves the stats and training tasks alike. */
+  constructor(
+    private readonly secure: SecureAggregationSite,
+    private readonly schema: Schema,
+    private readonly data: LocalData,
+    private readonly encode: (space: FeatureSpace) => { train: EncodedData },
+  ) {}
+
+  /** A statistics stage as a secure sum: this site's sums laid out, kept, and only a key advertisement sent. */
+  answer(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
+    const { data, schema } = this;
+    const stats = () => computeFeatureStats(schema, data.train);
+    return this.secure.input(task, base, (t, maxSites) => {
+      // The names round's own checks come first (their messages say more than the generic one).
+      if (task.stage !== STATS_STAGE.names) this.guardStatsSum(task.stage ?? STATS_STAGE.summary, t.session, t.roster);
+      switch (task.stage) {
+        case STATS_STAGE.summary:
+          this.summarySession = t.session;
+          return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
+        case STATS_STAGE.names: {
+          // The sketch this site filled was keyed by its own summary session: another session would rename its buckets.
+          const v = task.vocabulary ?? {};
+          // One names sum per summary: a second one, over another roster, would differ from the first by one site's names.
+          if (v.session !== undefined && v.session === this.namedSession)
+            throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
+          if (v.session === undefined || v.session !== this.summarySession)
+            throw new SecAggRefusal(`the names task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
+          this.guardStatsSum(STATS_STAGE.names, t.session, t.roster);
+          this.namedSession = v.session;
+          return { layout: namesLayout(schema, v.buckets ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}) };
+        }
+        case STATS_STAGE.vocabulary: {
+          const candidates = task.vocabulary?.candidates ?? {};
+          return { layout: vocabularyLayout(schema, candidates, t.config, maxSites), values: vocabularyValues(schema, candidates, stats()) };
+        }
+        case STATS_STAGE.moments: {
+          const enc = this.encode(task.featureSpace!);
+          return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(computeClassMoments(enc.train)) };
+        }
+        case STATS_STAGE.cells: {
+          const enc = this.encode(task.featureSpace!);
+          const features = balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []);
+          const cells = cellList(schema.modalities.length, (task.prior?.patterns ?? []).map((p) => p.pattern), features);
+          return { layout: cellsLayout(cells, t.config, maxSites), values: cellsValues(cells, countCells(cellKeys(enc.train, features), enc.train.y)) };
+        }
+        default:
+          throw new SecAggRefusal(`no secure statistics stage ${String(task.stage)}`, 'malformed');
+      }
+    });
+  }
+
+  /**
+   * Two sums of one statistic over rosters that differ by a site would give that site's own
+   * values by subtraction: every secure statistics sum must invite the roster of the first
+   * (the configured training sites, which a restarted coordinator invites again), and each
+   * stage is summed once per summary session.
+   */
+  private guardStatsSum(stage: number, session: string, roster: Record<string, string>): void {
+    const key = Object.keys(roster).sort().join('\u0000');
+    this.statsRoster ??= key;
+    if (key !== this.statsRoster)
+      throw new SecAggRefusal(`statistics stage ${stage} invites ${Object.keys(roster).sort().join(', ')}, not the sites of this site's first statistics sum`, 'malformed');
+    const summary = stage === STATS_STAGE.summary ? session : this.summarySession;
+    if (summary === undefined) throw new SecAggRefusal(`statistics stage ${stage} before any summary`, 'wrong-phase');
+    const done = this.statsDone.get(summary) ?? new Set<number>();
+    if (done.has(stage)) throw new SecAggRefusal(`statistics stage ${stage} was summed already for summary session ${JSON.stringify(summary)}; a second sum is refused`, 'double-request');
+    done.add(stage);
+    this.statsDone.set(summary, done);
+  }
+}
