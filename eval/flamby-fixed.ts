@@ -15,6 +15,7 @@ import { markdownTable } from '../shared/report/table.ts';
 import type { ModelSpec } from './settings.ts';
 import { concatText, type RawSiteFile, type RowSplit } from './splits.ts';
 import { atLeast, fmtMeanStd, spread, type Verdict } from './summary.ts';
+import { signed } from './markdown.ts';
 
 export const FLAMBY_SPLIT_FILE = fileURLToPath(new URL('./flamby-split.json', import.meta.url));
 
@@ -52,7 +53,8 @@ export const FEDERATED_TRAINERS: ModelSpec = {
 /** SCAFFOLD's row id (eval/flamby.ts SCAFFOLD_LOGREG). */
 export const SCAFFOLD_ID = 'scaffold-logreg';
 
-export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedprox-logreg', SCAFFOLD_ID, 'baseline', 'fedadam-baseline', 'pooled-logreg', FEDERATED_TRAINERS.id, POOLED_TRAINERS.id] as const;
+/** Every federated row the tuning splits can pick (so the judged row always runs here), the pooled rows and the one-class diagnostics. */
+export const FIXED_CONFIGS = ['logreg', 'fedadam-logreg', 'fedyogi-logreg', 'fedprox-logreg', SCAFFOLD_ID, 'baseline', 'fedadam-baseline', 'debiased', 'pooled-logreg', FEDERATED_TRAINERS.id, POOLED_TRAINERS.id] as const;
 
 /** Writes the pooled train file of the sites whose train part holds both classes; returns its path. */
 export function poolTrainers(dir: string, split: readonly { train: string; both: boolean }[], read: (path: string) => RawSiteFile): string {
@@ -162,6 +164,10 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
   out.push(markdownTable(['model', 'accuracy', 'AUROC'], rows));
   const g = d.target;
   const gap = g.accuracy.mean - g.target;
+  if (g.accuracy.n === 0) {
+    out.push(`**Target on FLamby's split**: ${labelOf(g.best)}, the row picked on the tuning splits, has no runs on this split in these results (rerun --sections 2): **n/a**.`, '');
+    return out.join('\n');
+  }
   out.push(
     `**Target on FLamby's split** (the best federated model, picked on the tuning splits, reaches FLamby's pooled ` +
       `${g.target.toFixed(3)}): ${labelOf(g.best)} ${fmtMeanStd(g.accuracy)} vs ${g.target.toFixed(3)}, difference ` +
@@ -170,21 +176,20 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
   );
   const all = d.summary['pooled-logreg']?.accuracy.mean;
   const some = d.summary[POOLED_TRAINERS.id]?.accuracy.mean;
-  const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
   if (all !== undefined && some !== undefined && idle.length) {
     out.push(
-      `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${sgn(all - g.target)} from FLamby's pooled number); ` +
+      `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${signed(all - g.target)} from FLamby's pooled number); ` +
         `on the train rows of the sites that train here only, ${some.toFixed(3)}. The rows the federation cannot train on are worth ` +
-        `${sgn(all - some)} of accuracy to pooled training, and against that comparable pooled row the judged federated row is ${sgn(g.accuracy.mean - some)}: ` +
+        `${signed(all - some)} of accuracy to pooled training, and against that comparable pooled row the judged federated row is ${signed(g.accuracy.mean - some)}: ` +
         `what separates it from the target on this split is ${g.accuracy.mean >= some ? 'those rows, not federation' : 'partly federation'}.`,
       '',
     );
   }
   if (all !== undefined && some !== undefined && single.length) {
     out.push(
-      `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${sgn(all - g.target)} from FLamby's pooled number); ` +
-        `without the one-class sites' train rows, ${some.toFixed(3)}: those rows are worth ${sgn(all - some)} of accuracy to pooled training. ` +
-        `The judged federated row, which now trains on them too, is ${sgn(g.accuracy.mean - all)} from pooled training on the same rows.`,
+      `- Pooled logistic regression on every train row reaches ${all.toFixed(3)} (${signed(all - g.target)} from FLamby's pooled number); ` +
+        `without the one-class sites' train rows, ${some.toFixed(3)}: those rows are worth ${signed(all - some)} of accuracy to pooled training. ` +
+        `The judged federated row, which now trains on them too, is ${signed(g.accuracy.mean - all)} from pooled training on the same rows.`,
       '',
     );
     out.push(...gapBullets(d, labelOf, all, some));
@@ -198,15 +203,14 @@ export function renderFixedSplit(d: FixedSplitData, labelOf: (id: string) => str
  */
 function gapBullets(d: FixedSplitData, labelOf: (id: string) => string, all: number, some: number): string[] {
   const g = d.target;
-  const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
   const lines: string[] = [];
   const fedAll = d.summary['logreg']?.accuracy.mean;
   const fedSome = d.summary[FEDERATED_TRAINERS.id]?.accuracy.mean;
   if (fedAll !== undefined && fedSome !== undefined)
     lines.push(
       `- Where that gap comes from: FedAvg logistic regression without the one-class sites reaches ${fedSome.toFixed(3)}, ` +
-        `${sgn(fedSome - some)} from pooled training on the same rows (federation alone); adding the one-class sites' rows ` +
-        `moves it by ${sgn(fedAll - fedSome)} (FedAvg, ${fedAll.toFixed(3)}) where it moves pooled training by ${sgn(all - some)}. ` +
+        `${signed(fedSome - some)} from pooled training on the same rows (federation alone); adding the one-class sites' rows ` +
+        `moves it by ${signed(fedAll - fedSome)} (FedAvg, ${fedAll.toFixed(3)}) where it moves pooled training by ${signed(all - some)}. ` +
         (fedSome >= some && fedAll - fedSome < all - some
           ? `Federation alone is not behind; the one-class sites are. The usual account of this label skew: trained alone for a round, ` +
             `a site whose rows hold one class can only push its local model toward that class, through the intercept and its features alike; ` +
@@ -219,11 +223,11 @@ function gapBullets(d: FixedSplitData, labelOf: (id: string) => string, all: num
   if (scaffold)
     lines.push(
       `- SCAFFOLD (control variates against client drift, coordinator/strategy/scaffold.ts) reaches ${fmtMeanStd(scaffold)} here ` +
-        `(${sgn(scaffold.mean - g.target)} from FLamby's pooled number, ${sgn(scaffold.mean - all)} from pooled training on the same rows)` +
+        `(${signed(scaffold.mean - g.target)} from FLamby's pooled number, ${signed(scaffold.mean - all)} from pooled training on the same rows)` +
         (g.best === SCAFFOLD_ID
           ? '; it is the row picked on the tuning splits.'
           : `, but it is not the row picked on the tuning splits (table above), so the target is judged on ${labelOf(g.best)}, ` +
-            `by the rule fixed before this split was scored.`),
+            `by the tuning splits' pick rule (how that rule came to be is said above the tuning table).`),
       '',
     );
   return lines;

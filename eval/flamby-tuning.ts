@@ -28,9 +28,12 @@ export const OPTION_NAME: Record<TunedSpec['option'], string> = { serverLearning
 /**
  * Split seeds for choosing the strategies' settings and the best federated row: new
  * splits of the same rows, disjoint from every seed the report shows (the first only
- * in a quick run). The same numbers as the synthetic TUNING_SEEDS, but other data.
+ * in a quick run). Twenty, not five: the candidates differ by one or two of the 254
+ * test rows, and FLamby's procedure leaves Switzerland's train part with one class on
+ * about a third of its splits (flambySplit), so five draws can hold none of them.
  */
-export const FLAMBY_TUNING_SEEDS: readonly number[] = [101, 102, 103, 104, 105];
+export const FLAMBY_TUNING_SEED_COUNT = 20;
+export const FLAMBY_TUNING_SEEDS: readonly number[] = Array.from({ length: FLAMBY_TUNING_SEED_COUNT }, (_, i) => 101 + i);
 
 export function flambyTuningSeeds(s: Pick<EvalSettings, 'quick' | 'seeds'>): number[] {
   const seeds = s.quick ? FLAMBY_TUNING_SEEDS.slice(0, 1) : [...FLAMBY_TUNING_SEEDS];
@@ -93,9 +96,31 @@ export function tuningOutcome(seeds: readonly number[], runs: FlambyTuning['runs
   return { seeds: [...seeds], tried, runs: [...runs], best };
 }
 
+/** "101 to 120" for a run of consecutive seeds, else the list. */
+export function seedRun(seeds: readonly number[]): string {
+  const consecutive = seeds.length > 2 && seeds.every((x, i) => i === 0 || x === seeds[i - 1]! + 1);
+  return consecutive ? `${seeds[0]} to ${seeds[seeds.length - 1]}` : seeds.join(', ');
+}
+
+/**
+ * How the pick rule came to be, said beside it: two of its parts changed after FLamby's
+ * fixed split had been scored, and a reader judging the verdict needs to know that.
+ */
+export function ruleHistory(bestLabel: string): string {
+  return (
+    `How this rule came to be: the pick (the highest mean tuning accuracy among every federated row) was fixed before ` +
+    `FLamby's own split was first scored, then on 5 tuning splits stratified in every centre; it picked FedProx (mu 0.1), ` +
+    `0.787 on FLamby's split. After that split had been scored (SCAFFOLD 0.802 there), two parts changed (2026-11-27): the ` +
+    `random splits follow FLamby's procedure (Switzerland, one negative among 46 rows, is not stratified, so its train part ` +
+    `holds one class on about a third of the splits, as on FLamby's split), and there are ${FLAMBY_TUNING_SEED_COUNT} tuning splits, since the ` +
+    `finalists differ by one or two test rows. Both changes were made knowing the fixed split's numbers, so the verdicts ` +
+    `below are reported with that caveat; the row they pick, whatever it turned out to be, is the one judged: ${bestLabel}.`
+  );
+}
+
 /** The tuning table of section 2; `name` labels a config id, `bestLabel` is the picked row's label. */
 export function renderFlambyTuning(t: FlambyTuning, name: (id: string) => string, bestLabel: string, strategyName?: (id: string) => string | undefined): string {
-  const seeds = t.seeds.length > 1 ? `seeds ${t.seeds.join(', ')}` : `seed ${t.seeds.join(', ')}`;
+  const seeds = t.seeds.length > 1 ? `seeds ${seedRun(t.seeds)}` : `seed ${t.seeds.join(', ')}`;
   const out = [
     '### Strategy settings, chosen on separate split seeds',
     '',
@@ -107,6 +132,7 @@ export function renderFlambyTuning(t: FlambyTuning, name: (id: string) => string
       `(Adam, learning rate 0.01, batch 32, the same rounds x epochs); only the strategy's own setting is tried.`,
     '',
   ];
+  if (t.seeds.length === FLAMBY_TUNING_SEED_COUNT) out.push(ruleHistory(bestLabel), '');
   out.push(
     markdownTable(
       ['model', 'setting', 'accuracy (tuning splits)', 'AUROC (tuning splits)', 'picked'],

@@ -1,6 +1,7 @@
 /**
  * Section 2: FLamby's Fed-Heart-Disease split. FLamby drops slope, ca and thal, drops
- * rows with any other value missing ("?"), and splits each centre 66/34, stratified:
+ * rows with any other value missing ("?"), and splits each centre 66/34, stratified
+ * where each class has more than 2 rows (flambySplit):
  * 740 rows, test rows 104, 89, 16, 45. Accuracy is taken on the pooled test rows
  * (every site's test predictions together), as FLamby reports it.
  *
@@ -14,17 +15,15 @@ import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { join } from 'node:path';
 import { loadSchema } from '../shared/data/schema.ts';
 import type { ClassificationReport, MeanAndSpread } from '../shared/metrics/classification.ts';
-import { markdownTable } from '../shared/report/table.ts';
 import { mergeRuns, sectionSettings, specList, toRecord, wanted, type EvalContext, type RunRecord, type SectionSettings } from './context.ts';
 import { simOptions, type SimOutcome } from './jobs.ts';
-import { decisionTally } from './markdown.ts';
 import { dropFeatures, readRawSchema, writeSchema } from './schemas.ts';
-import { budgetRows, budgetVariants, renderBudget, stepMatchedBatch, variantSettings, type BudgetData, type StepMatch } from './pooled.ts';
+import { budgetRows, budgetVariants, stepMatchedBatch, variantSettings, type BudgetData, type StepMatch } from './pooled.ts';
 import { BASELINE, DEBIASED_AUTO, HEART_SITES, LOGREG, modelSettings, type ModelSpec } from './settings.ts';
-import { completeRows, concatText, exactStratifiedSplit, readRawSiteFile, splitSeed, subsetText, writeSplit } from './splits.ts';
-import { atLeast, fmtMeanStd, pooledReport, spread, type Verdict } from './summary.ts';
-import { bothClasses, FEDERATED_TRAINERS, FIXED_CONFIGS, SCAFFOLD_ID, fixedRowSplit, POOLED_TRAINERS, poolTrainers, fixedSplitSummary, readFlambySplit, renderFixedSplit, type FixedSplitData } from './flamby-fixed.ts';
-import { flambyTuningSeeds, OPTION_NAME, pickedValue, renderFlambyTuning, TUNED, tunedLabel, tuningOutcome, type FlambyTuning, type TunedSpec } from './flamby-tuning.ts';
+import { completeRows, concatText, flambySplit, readRawSiteFile, splitSeed, subsetText, writeSplit } from './splits.ts';
+import { atLeast, pooledReport, spread, type Verdict } from './summary.ts';
+import { bothClasses, FEDERATED_TRAINERS, FIXED_CONFIGS, SCAFFOLD_ID, fixedRowSplit, POOLED_TRAINERS, poolTrainers, fixedSplitSummary, readFlambySplit, type FixedSplitData } from './flamby-fixed.ts';
+import { flambyTuningSeeds, OPTION_NAME, pickedValue, TUNED, tunedLabel, tuningOutcome, type FlambyTuning, type TunedSpec } from './flamby-tuning.ts';
 
 export const FLAMBY_DROPPED = ['slope', 'ca', 'thal'] as const;
 /** FLamby's published counts and accuracies (Fed-Heart-Disease, 5 seeds, pooled test rows). */
@@ -43,7 +42,8 @@ const POOLED_LOGREG: ModelSpec = { id: 'pooled-logreg', label: 'pooled training,
 const POOLED_BASELINE: ModelSpec = { id: 'pooled-baseline', label: 'pooled training, baseline', model: 'baseline' };
 /** SCAFFOLD: FedAvg with control variates against client drift (no setting to tune). */
 export const SCAFFOLD_LOGREG: ModelSpec = { id: SCAFFOLD_ID, label: 'SCAFFOLD logistic regression', model: 'logreg', strategy: 'scaffold' };
-const FEDERATED: readonly ModelSpec[] = [LOGREG, SCAFFOLD_LOGREG, BASELINE, DEBIASED_AUTO];
+/** The FedAvg and SCAFFOLD rows (no setting to tune); with TUNED, the rows the tuning splits pick among. */
+export const FEDERATED: readonly ModelSpec[] = [LOGREG, SCAFFOLD_LOGREG, BASELINE, DEBIASED_AUTO];
 const CONFIGS: readonly ModelSpec[] = [...FEDERATED, POOLED_LOGREG, POOLED_BASELINE];
 
 /** The pooled-budget diagnostic (eval/pooled.ts), baseline model, beside the FedAvg and pooled baselines. */
@@ -92,6 +92,8 @@ export interface FlambyData {
   tuning?: FlambyTuning;
   target?: FlambyTarget;
   budget?: BudgetData;
+  /** The sites whose train part holds one class, per random split seed (tuning and reported); absent in results stored before flambySplit. */
+  oneClassTrain?: { seed: number; sites: string[] }[];
   /** FLamby's own fixed split (flamby-fixed.ts); absent in results stored before it ran. */
   fixed?: FixedSplitData;
 }
@@ -121,6 +123,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
   const sites = files.map((f) => f.name);
 
   const counts: FlambyData['counts'] = [];
+  const oneClassTrain: NonNullable<FlambyData['oneClassTrain']> = [];
   const outcomes: SimOutcome[] = [];
   let stepMatch: StepMatch | undefined;
   /** One seed's split on disk (FLamby's fixed one for seed 'fixed'), and simulate's site lists for it. */
@@ -128,12 +131,13 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     const dir = join(ctx.tmp, `seed${seed}`);
     mkdirSync(dir, { recursive: true });
     const split = files.map((f) => {
-      const rows = seed === 'fixed' ? fixedRowSplit(f.name, f.keep, fixedSplit.centres[f.name]!) : exactStratifiedSplit(f.file.labels, s.flambyTestFraction, splitSeed(seed, f.name));
+      const rows = seed === 'fixed' ? fixedRowSplit(f.name, f.keep, fixedSplit.centres[f.name]!) : flambySplit(f.file.labels, s.flambyTestFraction, splitSeed(seed, f.name));
       const w = writeSplit(f.file, rows, join(dir, f.name));
       if (seed === s.seeds[0])
         counts.push({ site: f.name, rows: f.rows, dropped: f.dropped, nTrain: w.nTrain, nTest: w.nTest, flambyTest: FLAMBY_TEST_ROWS[f.name]! });
       return { name: f.name, ...w, both: bothClasses(f.file.labels, rows.train), trains: rows.train.length > 0 };
     });
+    if (seed !== 'fixed') oneClassTrain.push({ seed, sites: split.filter((f) => f.trains && !f.both).map((f) => f.name) });
     const pooledTrain = join(dir, 'pooled.train.csv');
     writeFileSync(pooledTrain, concatText(split.map((f) => readRawSiteFile(schema, f.train))));
     // The pooled site's --holdout: every site's test rows, so that simulate trains it on every train row.
@@ -273,6 +277,7 @@ export async function runFlamby(ctx: EvalContext): Promise<FlambyData> {
     counts,
     totalRows,
     countsMatch: totalRows === FLAMBY_ROWS && counts.every((c) => c.nTest === c.flambyTest),
+    oneClassTrain: oneClassTrain.sort((a, b) => a.seed - b.seed),
     configs,
     runs,
     summary,
@@ -318,95 +323,4 @@ export function flambyTarget(best: string, summary: FlambyData['summary'], confi
     maxConfig,
     maxAccuracy: summary[maxConfig]?.accuracy.mean ?? NaN,
   };
-}
-
-export function renderFlamby(d: FlambyData): string {
-  const out: string[] = [];
-  const nTest = d.counts.reduce((a, c) => a + c.nTest, 0);
-  out.push(
-    `FLamby's Fed-Heart-Disease preparation: slope, ca and thal dropped (the fluoroscopy and thallium modalities ` +
-      `disappear, exercise loses slope), rows with any other value missing ("?") dropped, each centre split 66/34 ` +
-      `stratified (test size ceil(0.34 n), as scikit-learn's train_test_split; a new split per seed, where FLamby ` +
-      `fixes one split, random_state 43, and its seeds vary the training only). ` +
-      `Rows kept: ${d.totalRows} (FLamby: ${FLAMBY_ROWS}); test rows ${d.counts.map((c) => c.nTest).join(', ')} ` +
-      `(FLamby: ${d.counts.map((c) => c.flambyTest).join(', ')}): ${d.countsMatch ? '**counts match**' : '**counts differ**'}. ` +
-      `Note: chol = 0 (all of Switzerland, part of VA) is kept as FLamby keeps it, but our schema reads it as "not ` +
-      `measured", so the labs modality is partly absent there; FLamby's logistic regression reads it as a value.`,
-    '',
-  );
-  out.push(
-    markdownTable(
-      ['site', 'rows kept', 'rows dropped', 'train', 'test', 'FLamby test'],
-      d.counts.map((c) => [c.site, c.rows, c.dropped, c.nTrain, c.nTest, c.flambyTest]),
-    ),
-  );
-  out.push(
-    `**Accuracy on the ${nTest} pooled test rows** (all sites' test predictions together), mean ± std over seeds` +
-      (d.tuning ? `; the FedAdam, FedYogi and FedProx rows run the setting picked on the tuning seeds (below)` : '') +
-      (d.budget ? `; the pooled rows train on every train row (one site holding all four train sets)` : '') +
-      ':',
-    '',
-  );
-  const rows = d.configs.map((c) => {
-    const m = d.summary[c.id]!;
-    return [c.label, fmtMeanStd(m.accuracy), fmtMeanStd(m.auroc), fmtMeanStd(m.balancedAccuracy), fmtMeanStd(m.ece)];
-  });
-  for (const p of d.published) rows.push([`FLamby published: ${p.what}`, p.accuracy.toFixed(3), '', '', '']);
-  out.push(markdownTable(['model', 'accuracy', 'AUROC', 'balanced accuracy', 'ECE'], rows));
-  const dec = d.runs.filter((r) => r.config === DEBIASED_AUTO.id).map((r) => r.debiasing);
-  out.push(`Auto decision on this split: debiasing ${decisionTally(dec)} seeds.`, '');
-  const strategyName = (id: string) => (d.configs.find((c) => c.id === id)?.strategy === 'scaffold' ? 'SCAFFOLD' : undefined);
-  if (d.tuning) out.push(renderFlambyTuning(d.tuning, (id) => TUNED.find((x) => x.id === id)?.label ?? labelOf(d, id), labelOf(d, d.tuning.best), strategyName));
-  if (d.target && d.tuning) out.push(renderFlambyTarget(d, d.target, d.tuning, nTest));
-  const fixedLabel = (id: string) => [POOLED_TRAINERS, FEDERATED_TRAINERS].find((c) => c.id === id)?.label ?? labelOf(d, id);
-  if (d.fixed) out.push(renderFixedSplit(d.fixed, fixedLabel, d.published));
-  if (d.budget) out.push(renderBudget(d.budget, 'AUROC on the pooled test rows'));
-  return out.join('\n');
-}
-
-const labelOf = (d: FlambyData, id: string) => d.configs.find((c) => c.id === id)?.label ?? id;
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
-const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(3)}` : '-');
-
-function renderFlambyTarget(d: FlambyData, g: FlambyTarget, t: FlambyTuning, nTest: number): string {
-  const gap = g.accuracy.mean - g.target;
-  const row = 1 / nTest;
-  const out = [
-    `**Target** (the best federated model, picked on the tuning splits, reaches FLamby's pooled ${g.target.toFixed(3)} on ` +
-      `the reported seeds): ${labelOf(d, g.best)} ${fmtMeanStd(g.accuracy)} vs ${g.target.toFixed(3)}, difference ` +
-      `${signed(gap)} (${(Math.abs(gap) / row).toFixed(1)} of the ${nTest} test rows): **${g.verdict}**.`,
-    '',
-  ];
-  const why: string[] = [];
-  if (g.maxConfig !== g.best)
-    why.push(
-      `The highest federated row on the reported seeds is ${labelOf(d, g.maxConfig)} at ${f3(g.maxAccuracy)} ` +
-        `(${signed(g.maxAccuracy - g.target)}), but taking the highest reported row as the answer would pick the model ` +
-        `on the very numbers that judge it.`,
-    );
-  else why.push(`It is also the highest federated row on the reported seeds.`);
-  const pooled = d.summary['pooled-logreg']?.accuracy;
-  if (pooled) {
-    const close = Math.abs(g.accuracy.mean - pooled.mean) <= 0.01;
-    why.push(
-      `Our pooled logistic regression (every train row in one site) reaches ${fmtMeanStd(pooled)}, ` +
-        `${signed(pooled.mean - g.target)} from FLamby's pooled number; the picked federated row is ` +
-        `${signed(g.accuracy.mean - pooled.mean)} from it` +
-        (close && pooled.mean < g.target ? ': federated training is at our own pooled level, and what stands between us and the target is not federation.' : '.'),
-    );
-  }
-  const tunedFedAvg = t.tried.find((x) => x.config === LOGREG.id && x.option === undefined);
-  const repFedAvg = d.summary[LOGREG.id]?.accuracy;
-  if (tunedFedAvg && repFedAvg && t.seeds.length > 1) {
-    const drift = tunedFedAvg.accuracy.mean - repFedAvg.mean;
-    why.push(
-      `FLamby's ${g.target.toFixed(3)} is a 5-seed mean on one fixed split; ours draws a new split per seed, and the ` +
-        `draw matters: FedAvg logistic regression averages ${f3(tunedFedAvg.accuracy.mean)} over the ${t.seeds.length} ` +
-        `tuning splits and ${f3(repFedAvg.mean)} over the ${repFedAvg.n} reported ones (${signed(drift)}), ` +
-        (Math.abs(drift) >= Math.abs(gap) ? 'as large as or larger than the gap to the target' : 'less than the gap to the target') +
-        `. One test row is ${f3(row)} of accuracy.`,
-    );
-  }
-  out.push(...why.map((w) => `- ${w}`), '');
-  return out.join('\n');
 }

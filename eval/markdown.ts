@@ -3,6 +3,12 @@
  */
 import type { DecisionRecord, SectionSettings } from './context.ts';
 
+/** A number to 2 or 3 decimals, '-' where it is not finite (a metric that could not be computed). */
+export const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
+export const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
+/** A difference to 3 decimals with its sign. */
+export const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(3)}` : '-');
+
 /** [decision, flagged features, reason] cells for a decision table. */
 export function decisionCell(d: DecisionRecord | undefined): [string, string, string] {
   if (!d) return ['-', '-', '-'];

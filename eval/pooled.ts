@@ -18,6 +18,7 @@
 import type { MeanAndSpread } from '../shared/metrics/classification.ts';
 import { markdownTable } from '../shared/report/table.ts';
 import { fmtMeanStd, pairedDifference, spread } from './summary.ts';
+import { f3, signed } from './markdown.ts';
 
 /** The project's batch size (shared/model/config.ts DEFAULT_MODEL_CONFIG.batchSize), which every other row trains with. */
 export const DEFAULT_BATCH = 32;
@@ -134,7 +135,6 @@ export function budgetRows(
   });
 }
 
-const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(3)}` : '-');
 /** "+0.012 ± 0.020" for a paired difference. */
 export function fmtDiff(m: MeanAndSpread): string {
   if (m.n === 0 || !Number.isFinite(m.mean)) return '-';
@@ -169,7 +169,6 @@ export function budgetFindings(b: BudgetData, what: string): string[] {
   const row = (id: string | undefined) => b.rows.find((r) => r.id === id);
   const v = (id: string | undefined) => row(id)?.metrics[key]?.value.mean ?? NaN;
   const d = (id: string | undefined) => row(id)?.metrics[key]?.diff ?? { mean: NaN, std: NaN, n: 0 };
-  const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
   const noise = (x: MeanAndSpread) =>
     x.n < 2 ? 'one seed: no spread to judge it by' : `${withinNoise(x) ? 'inside' : 'outside'} twice the standard error of the paired difference`;
   const out: string[] = [];

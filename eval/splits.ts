@@ -83,6 +83,26 @@ export function exactStratifiedSplit(labels: ArrayLike<number>, testFraction: nu
   return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
 }
 
+/** FLamby stratifies a centre's split only when each class has more than this many rows. */
+export const FLAMBY_MIN_CLASS_ROWS_TO_STRATIFY = 3;
+
+/**
+ * FLamby's split procedure with a seed of ours: exactStratifiedSplit where both classes
+ * have at least FLAMBY_MIN_CLASS_ROWS_TO_STRATIFY rows, otherwise a plain shuffled split
+ * of the same size (FLamby's dataset.py passes stratify=None there). Switzerland after
+ * FLamby's preparation has one negative among 46 rows: stratifying would keep it in the
+ * train part on every seed, where FLamby's procedure puts it in the test part about a
+ * third of the time (as its fixed split, random_state 43, does).
+ */
+export function flambySplit(labels: ArrayLike<number>, testFraction: number, seed: number): RowSplit & { stratified: boolean } {
+  let pos = 0;
+  for (let i = 0; i < labels.length; i++) pos += labels[i] === 1 ? 1 : 0;
+  const stratified = Math.min(pos, labels.length - pos) >= FLAMBY_MIN_CLASS_ROWS_TO_STRATIFY;
+  if (stratified) return { ...exactStratifiedSplit(labels, testFraction, seed), stratified };
+  // One class for the shuffle: the same test size rule, no per-class quota.
+  return { ...exactStratifiedSplit(Array.from({ length: labels.length }, () => 0), testFraction, seed), stratified };
+}
+
 /** The project's seeded stratified split (rounding per class), as simulate itself splits. */
 export function projectSplit(labels: ArrayLike<number>, testFraction: number, seed: number): RowSplit {
   return stratifiedSplit(labels, testFraction, seed);

@@ -12,6 +12,7 @@ import type { SimOutcome } from './jobs.ts';
 import { LADDER, ORACLE, SHIPPED_ID, TUNING_CANDIDATES, type ModelSpec } from './settings.ts';
 import { fmtMeanStd, fmtPercent, gapClosure, pickByGapClosure } from './summary.ts';
 import { runCohort, summarizeSynth, sweepPoints, type SynthRun, type SynthSummary } from './synthetic.ts';
+import { f2 } from './markdown.ts';
 
 export interface TuningData {
   settings: SectionSettings;
@@ -83,7 +84,6 @@ export function renderTuning(t: TuningData): string {
 
 export function renderDiagnosis(ds: readonly WeightingDiagnosis[]): string[] {
   if (ds.length === 0) return [];
-  const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
   return [
     `**Inside the dual branch** (eval/diagnose.ts: one pooled, non-federated training per weighting on tuning seed ` +
       `${ds[0]!.seed}, ${ds[0]!.epochs} epochs, dual branch on, the reading flagged as auto flags it). "Truly ` +

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compileSchema } from '../../shared/data/schema.ts';
-import { completeRows, concatText, exactStratifiedSplit, readRawSiteFile, splitSeed, subsetText } from '../../eval/splits.ts';
+import { completeRows, concatText, exactStratifiedSplit, flambySplit, readRawSiteFile, splitSeed, subsetText } from '../../eval/splits.ts';
 
 const labels = (n: number, pos: number) => Array.from({ length: n }, (_, i) => (i < pos ? 1 : 0));
 
@@ -41,6 +41,34 @@ describe('exactStratifiedSplit', () => {
 
   it('rejects a fraction outside (0, 1)', () => {
     assert.throws(() => exactStratifiedSplit(labels(10, 5), 1, 1), /test fraction must be in \(0, 1\), got 1/);
+  });
+});
+
+describe('flambySplit', () => {
+  it('stratifies a centre whose classes both have more than 2 rows', () => {
+    const y = labels(303, 139);
+    const s = flambySplit(y, 0.34, 3);
+    assert.equal(s.stratified, true);
+    assert.deepEqual({ train: s.train, test: s.test }, exactStratifiedSplit(y, 0.34, 3));
+  });
+
+  it("shuffles without strata where a class has 2 or fewer rows (Switzerland: one negative in 46), as FLamby's dataset.py", () => {
+    const y = labels(46, 45);
+    const negative = 45;
+    let inTest = 0;
+    const seeds = 300;
+    for (let seed = 0; seed < seeds; seed++) {
+      const s = flambySplit(y, 0.34, seed);
+      assert.equal(s.stratified, false);
+      assert.equal(s.test.length, 16);
+      assert.deepEqual([...s.train, ...s.test].sort((a, b) => a - b), Array.from({ length: 46 }, (_, i) => i));
+      if (s.test.includes(negative)) inTest++;
+    }
+    // A stratified split would keep the one negative in train on every seed; here it falls in test about 16/46 of the time.
+    const share = inTest / seeds;
+    assert.ok(share > 0.25 && share < 0.45, `negative in the test part on ${inTest} of ${seeds} seeds`);
+    assert.equal(flambySplit(labels(46, 44), 0.34, 1).stratified, false, 'two rows of a class: still unstratified');
+    assert.equal(flambySplit(labels(46, 43), 0.34, 1).stratified, true, 'three rows of each class: stratified');
   });
 });
 
