@@ -91,3 +91,27 @@ test('SCAFFOLD on the site: no correction without an own control variate; a roun
     scaffold.dispose();
   }
 });
+
+test("a round trained again ends where it first did, with the dual branch's feature swap drawing permutations", async () => {
+  const space = numericSpace({ labs: ['a', 'b'], imaging: ['c'], exam: ['d', 'e'] });
+  const data = toyData(space, 96, 1);
+  const prior = derivePrior(countPatternLabels(data.patterns, data.y), 3, 1);
+  const spec = { kind: 'debiased', raw: { localEpochs: 1, debiasing: { mode: 'on', weighting: 'adaptive', lambdaSwap: 1, swapWarmupEpochs: 0 } }, seed: 1 };
+  await loadBackend(backendFromEnv(process.env), silentLogger);
+  const runner = SiteModelRunner.withModel(createModel(spec.kind, space, spec.raw, spec.seed), spec, space, 1, silentLogger);
+  try {
+    await runner.train(data, { round: 1, prior }, {}, runner.getWeights());
+    const w1 = runner.getWeights();
+    const again = async () => {
+      runner.setWeights(w1);
+      await runner.train(data, { round: 2, prior }, {}, w1);
+      return runner.getWeights();
+    };
+    // Round 2 asked twice (a restarted coordinator): the permutations must repeat, not continue their stream.
+    const a = await again();
+    const b = await again();
+    assert.deepEqual(b, a);
+  } finally {
+    runner.dispose();
+  }
+});

@@ -18,6 +18,12 @@ import {
   weightedGce,
 } from './dual-branch.ts';
 
+
+/** What a round starts from besides the weights: the dual branch's running losses and the swap's random stream. */
+interface DebiasedTrainingState {
+  running: ReturnType<RunningLosses['snapshot']>;
+  swap: number;
+}
 /**
  * The bias encoder's view under `biasInputs`: a 0/1 column mask and the modalities
  * holding the flagged features; null when it sees every column. A bias branch fed
@@ -183,8 +189,13 @@ export function createDebiased(space: FeatureSpace, cfg: ModelConfig, dcfg: Debi
     loss,
     predict,
     attachTrainingSet: (n: number) => running.reset(n),
-    saveTrainingState: () => running.snapshot(),
-    restoreTrainingState: (state) => running.restore(state as ReturnType<RunningLosses['snapshot']>),
+    // The swap's permutation stream is training state too: a round trained again must draw the same pairs.
+    saveTrainingState: (): DebiasedTrainingState => ({ running: running.snapshot(), swap: swapRng.save() }),
+    restoreTrainingState: (state) => {
+      const s = state as DebiasedTrainingState;
+      running.restore(s.running);
+      swapRng.restore(s.swap);
+    },
     rowWeights: (base, present, temper) =>
       dualBranch ? dualWeights(running.ratio(Int32Array.from(base, (_, i) => i)), base, neutralOf(present, base.length), temper) : base,
     describe: () => ({
