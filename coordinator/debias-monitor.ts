@@ -1,7 +1,7 @@
 import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { HealthFigures } from '../shared/data/debias-health.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
-import type { PatternPrior } from '../shared/data/patterns.ts';
+import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
 import type { SecureDebias } from '../shared/secagg/debias-parts.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { BalanceReport, DebiasHealth, DebiasingReport } from '../shared/federation/debiasing-report.ts';
@@ -11,7 +11,7 @@ import { derivePrior, sumPatternCounts } from './priors.ts';
 /** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */
 export interface DebiasHooks {
   /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
-  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[]): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
+  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[], patternCounts: PatternLabelCounts): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
   fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: BalanceReport };
   health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
   /** The flagged readings the health sums list, in their order. */

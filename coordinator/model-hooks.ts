@@ -8,6 +8,9 @@ import { mergeClassMoments, validateClassMoments } from '../shared/data/class-mo
 import { balanceFeatures, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
 import { healthFigures, mergeHealthSums, validateHealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, decideDebiasing, effectiveWeighting, usesDualBranch, withDecision } from '../shared/model/variants/debiased/index.ts';
+import { PATTERN_SIGNAL_NOTE_AUROC } from '../shared/model/variants/debiased/config.ts';
+import { patternLabelAuroc, type PatternLabelCounts } from '../shared/data/patterns.ts';
+import type { PatternSignal } from '../shared/federation/debiasing-report.ts';
 
 /** Model-specific work the round loop delegates (creating initial weights, the debiasing steps). */
 export interface ModelHooks {
@@ -31,6 +34,25 @@ export function modelHooks(spec: ModelSpecMsg, log: Logger): ModelHooks {
   };
 }
 
+/** The pattern's label signal, with a note where balancing removes a strong one (PATTERN_SIGNAL_NOTE_AUROC). */
+export function patternSignal(counts: PatternLabelCounts, balanced: boolean): PatternSignal {
+  const auroc = patternLabelAuroc(counts);
+  const strong = balanced && auroc >= PATTERN_SIGNAL_NOTE_AUROC;
+  return {
+    auroc,
+    balanced,
+    ...(strong
+      ? {
+          note:
+            `the missingness pattern alone tells the label at AUROC ${auroc.toFixed(2)} in the training rows, and pattern-outcome balancing ` +
+            `trains as if it told nothing. That is what it is for where ordering tests is a hospital's habit; where a test is ordered ` +
+            `for the sick at every hospital the model will serve, it costs accuracy: compare with --model baseline, or set ` +
+            `model.debiasing.balancing: false (docs/debiasing.md)`,
+        }
+      : {}),
+  };
+}
+
 const debiasConfig = (spec: ModelSpecMsg) => compileDebiasConfig(spec.raw.debiasing ?? {}, 'model.debiasing');
 
 /**
@@ -39,7 +61,7 @@ const debiasConfig = (spec: ModelSpecMsg) => compileDebiasConfig(spec.raw.debias
  * from their (cell, label) counts, and each round's health figures from their sums.
  */
 const debiasHooks: DebiasHooks = {
-  decide(spec, space, moments) {
+  decide(spec, space, moments, patternCounts) {
     const dim = space.columns.length;
     const merged = mergeClassMoments(moments.map((m, i) => validateClassMoments(m, dim, `class moments from site ${i + 1}`)));
     const raw = (spec.raw.debiasing ?? {}) as Record<string, unknown>;
@@ -52,8 +74,8 @@ const debiasHooks: DebiasHooks = {
       spec: { ...spec, raw: { ...spec.raw, debiasing } },
       balanceFeatures: outcome ? d.flagged.map((f) => f.feature) : [],
       report: {
-        // 2: flagged features carry their source, health per round, markers (CHANGELOG).
-        version: 2,
+        // 2: flagged features carry their source, health per round, markers; 3: the pattern's label signal (CHANGELOG).
+        version: 3,
         mode: cfg.mode,
         decision: resolved.active ? 'on' : 'off',
         weighting: resolved.active ? effectiveWeighting(resolved) : 'pattern balancing only',
@@ -62,6 +84,7 @@ const debiasHooks: DebiasHooks = {
         flagged: d.flagged,
         markers: d.markers,
         reason: String(debiasing.reason),
+        pattern: patternSignal(patternCounts, resolved.balancing),
       },
     };
   },

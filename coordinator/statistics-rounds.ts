@@ -98,10 +98,18 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
   let balance: OutcomeBalance | undefined;
   const debias = o.hooks.debias;
   if (debias) {
-    const d = debias.decide(spec, space, await source.moments(space));
+    const d = debias.decide(spec, space, await source.moments(space), patternCounts);
     spec = d.spec;
     progress.decided(d.report);
     o.log.info('debiasing decision', { ...d.report });
+    if (d.report.pattern?.note) o.log.warn('pattern balancing removes a strong signal', { auroc: d.report.pattern.auroc, note: d.report.pattern.note });
+    // The rule cannot tell a shortcut from a real test that tracks the outcome but not the severity markers (a confirmatory biopsy): say what to do if it is one.
+    const auto = d.report.flagged.filter((f) => f.source === 'auto').map((f) => f.feature);
+    if (auto.length)
+      o.log.warn('readings flagged as shortcuts', {
+        features: auto,
+        note: `${auto.join(', ')} will not be learned as the label's cause; if one is a real test (one that tracks the outcome rather than the other markers), list it in model.debiasing.trusted`,
+      });
     if (d.balanceFeatures.length > 0) {
       const b = debias.fitBalance(spec, space, d.balanceFeatures, await source.cells(space, d.balanceFeatures, prior));
       balance = b.balance;

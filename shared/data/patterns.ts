@@ -26,6 +26,29 @@ export function sumLabelCounts<T extends Record<string, [number, number]>>(all: 
   return out as T;
 }
 
+/**
+ * How well the missingness pattern alone tells the label, as an AUROC: each pattern scores
+ * its share of positives, ties count half. 0.5: the pattern says nothing; what
+ * pattern-outcome balancing trains as if it said. Negative counts (noised by DP) count as 0.
+ */
+export function patternLabelAuroc(counts: PatternLabelCounts): number {
+  const cells = Object.values(counts)
+    .map(([a, b]) => [Math.max(0, a), Math.max(0, b)] as const)
+    .filter(([n0, n1]) => n0 + n1 > 0)
+    .map(([n0, n1]) => ({ n0, n1, score: n1 / (n0 + n1) }))
+    .sort((a, b) => a.score - b.score);
+  const negatives = cells.reduce((a, c) => a + c.n0, 0);
+  const positives = cells.reduce((a, c) => a + c.n1, 0);
+  if (negatives === 0 || positives === 0) return NaN;
+  let below = 0;
+  let wins = 0;
+  for (const c of cells) {
+    wins += c.n1 * (below + 0.5 * c.n0);
+    below += c.n0;
+  }
+  return wins / (negatives * positives);
+}
+
 /** The published, normalised prior and balancing table every site uses. */
 export interface PatternPrior {
   version: number;

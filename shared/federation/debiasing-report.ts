@@ -24,6 +24,15 @@ export interface BalanceReport {
   clippedShare: number;
 }
 
+/** The pattern's label signal: AUROC of P(y | pattern) on the training rows (0.5: none). */
+export interface PatternSignal {
+  auroc: number;
+  /** Pattern-outcome balancing on (model.debiasing.balancing): training sees the pattern as if it said nothing. */
+  balanced: boolean;
+  /** Set where balancing removes a strong signal (auroc >= PATTERN_SIGNAL_NOTE_AUROC): what to weigh, in words. */
+  note?: string;
+}
+
 export interface DebiasingReport {
   /** 2: flagged features carry their source, health per round, markers (CHANGELOG). */
   version: number;
@@ -35,6 +44,8 @@ export interface DebiasingReport {
   flagged: FlaggedFeature[];
   markers: string[];
   reason: string;
+  /** What the missingness pattern alone tells of the label in the training rows, and whether balancing removes it (version 3). */
+  pattern?: PatternSignal;
   balance?: BalanceReport;
   /** Filled round by round while training. */
   health?: DebiasHealth[];

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { runSimulation } from '../../cli/simulate.ts';
 import { simOptions } from '../../eval/jobs.ts';
 import { silentLogger } from '../../shared/logger.ts';
+import { captureWarnings } from '../shared/capture-logger.ts';
 import { compileSynthOptions } from '../../shared/synth/options.ts';
 import { writeCohort } from '../../shared/synth/write.ts';
 
@@ -73,4 +74,24 @@ test('the guard on a cohort built to over-correct: LfF weights push a strong rea
   assert.ok(d.health[first]!.weightedAssociation.reading! < 0.5);
   assert.ok(d.health.slice(0, first).every((h) => h.temper === 1 && !h.tempered));
   if (first + 1 < d.health.length) assert.equal(d.health[first + 1]!.temper, 0.5, 'halved from the next round on');
+});
+
+test('the run warns when auto flags a reading (and how to trust it) and when balancing removes a strong pattern signal', async () => {
+  const { log, warnings, fields } = captureWarnings();
+  const o = simOptions({
+    schema: join(dir, 'schema.json'),
+    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(dir, `${name}.csv`) })),
+    model: 'debiased',
+    rounds: 1,
+    seed: 1,
+    modelSettings: { localEpochs: 1 },
+  });
+  const { results } = await runSimulation(o, log);
+  const flagged = fields[warnings.indexOf('readings flagged as shortcuts')];
+  assert.deepEqual(flagged?.features, ['reading'], warnings.join('; '));
+  assert.match(String(flagged?.note), /model\.debiasing\.trusted/);
+  // synth's imaging is ordered for about 75% of positives and 25% of negatives at the training sites.
+  const pattern = (results.debiasing as { pattern: { auroc: number; balanced: boolean; note?: string } }).pattern;
+  assert.ok(pattern.auroc > 0.7 && pattern.balanced && pattern.note, JSON.stringify(pattern));
+  assert.ok(warnings.includes('pattern balancing removes a strong signal'));
 });

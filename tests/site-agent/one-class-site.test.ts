@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSimulation } from '../../cli/simulate.ts';
 import { simOptions } from '../../eval/jobs.ts';
-import type { Logger } from '../../shared/logger.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
+import { captureWarnings } from '../shared/capture-logger.ts';
 
 let dir: string;
 let positives: string;
@@ -24,12 +24,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A logger that keeps the warnings. */
-function capture(): { log: Logger; warnings: string[] } {
-  const warnings: string[] = [];
-  const log: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {}, child: () => log };
-  return { log, warnings };
-}
 
 /** Every number in the object, with its path: none may be NaN or infinite. */
 function nonFinite(v: unknown, path = ''): string[] {
@@ -40,7 +34,7 @@ function nonFinite(v: unknown, path = ''): string[] {
 }
 
 async function simulate(model: string, modelSettings: Record<string, unknown>, holdout: boolean) {
-  const { log, warnings } = capture();
+  const { log, warnings } = captureWarnings();
   const o = simOptions({
     schema: HEART_SCHEMA,
     sites: [

@@ -1,0 +1,15 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { patternSignal } from '../../coordinator/model-hooks.ts';
+import { patternLabelAuroc } from '../../shared/data/patterns.ts';
+import { PATTERN_SIGNAL_NOTE_AUROC } from '../../shared/model/variants/debiased/config.ts';
+
+test('a strong pattern signal that balancing removes carries a note; a weak one, or balancing off, does not', () => {
+  const strong = { '11': [20, 80], '10': [80, 20] } as Record<string, [number, number]>;
+  assert.ok(patternLabelAuroc(strong) >= PATTERN_SIGNAL_NOTE_AUROC);
+  const s = patternSignal(strong, true);
+  assert.match(s.note ?? '', /alone tells the label at AUROC 0\.80 .*--model baseline.*model\.debiasing\.balancing: false/);
+  assert.equal(patternSignal(strong, false).note, undefined, 'balancing off removes nothing');
+  assert.equal(patternSignal({ '11': [45, 55], '10': [55, 45] }, true).note, undefined);
+  assert.equal(patternSignal({ '11': [45, 55], '10': [55, 45] }, true).auroc, 0.55);
+});
