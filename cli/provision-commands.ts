@@ -2,7 +2,6 @@
 import { choice, text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { z } from 'zod';
-import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { renewSite } from './provision-renew.ts';
 import { REVOCATION_REASONS, addSite, revokeSite } from './provision-sites.ts';
@@ -44,19 +43,7 @@ recorded in DIR/ca/issued/ (revoke-site covers it). The coordinator needs nothin
 --out   where to write the certificate (default DIR/sites/NAME/tls/client.pem.new)
 `;
 
-/** parseArgs keeps the last of a repeated flag: for a command that revokes, `--site a --site b` must not quietly mean b. */
-function refuseRepeated(argv: string[]): void {
-  const seen = new Set<string>();
-  for (const a of argv) {
-    const flag = /^--([^=]+)/.exec(a)?.[1];
-    if (flag === undefined) continue;
-    if (seen.has(flag)) throw new InputError(`--${flag} given twice; give it once (one site per command)`);
-    seen.add(flag);
-  }
-}
-
 export async function provisionVerb(verb: 'add-site' | 'revoke-site' | 'renew-site', argv: string[], out: (s: string) => void, log: Logger): Promise<number> {
-  refuseRepeated(argv);
   if (verb === 'add-site') {
     const flags = parseFlags(argv, { federation: text(), dir: text(), site: text(), replace: z.boolean().default(false) });
     if (flags === 'help') return out(ADD_SITE_HELP), 0;

@@ -17,7 +17,7 @@ import type { Readiness } from './readiness.ts';
 import { quorumShortfall } from './strategy/acceptance.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { SummedEvaluation } from '../shared/secagg/eval-parts.ts';
-import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+import type { Acceptance, AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 /** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
 export interface FederationSetup {
@@ -83,6 +83,20 @@ export interface FederationOutcome {
  * Asks the strategy whether a fit round counts (it sees the failures too), then aggregates
  * its answers into the next global model (when accepted) and the round's record.
  */
+/**
+ * A global model with a NaN or an infinity is never committed: every site would fail on it
+ * next round. Finite updates can still aggregate to one (a server learning rate or mu
+ * that overflows), so the round is refused, naming the strategy's settings to check.
+ */
+export function refuseNonFinite(next: Float32Array | null, strategy: string): { next: Float32Array | null; verdict: Acceptance } {
+  const bad = next ? next.findIndex((v) => !Number.isFinite(v)) : -1;
+  if (bad < 0) return { next, verdict: { accepted: true } };
+  return {
+    next: null,
+    verdict: { accepted: false, reason: `the ${strategy} aggregate is not finite (parameter ${bad} is ${next![bad]}): check the strategy's options (serverLearningRate, proximalMu, tau)` },
+  };
+}
+
 export function aggregateRound(
   round: number,
   c: RoundCollector,
@@ -97,10 +111,10 @@ export function aggregateRound(
     return { site, numExamples: m.numExamples, metrics, ...(m.controlVariate ? { controlVariate: m.controlVariate } : {}) };
   });
   const failures = [...c.failures.values()];
-  const verdict = strategy.acceptFit(round, results, failures, policy);
+  let verdict = strategy.acceptFit(round, results, failures, policy);
   let next: Float32Array | null = null;
-  if (verdict.accepted) next = aggregation.finish(results, failures);
-  else log.warn('round not accepted', { round, results: results.length, failures, reason: verdict.reason });
+  if (verdict.accepted) ({ next, verdict } = refuseNonFinite(aggregation.finish(results, failures), strategy.name));
+  if (!verdict.accepted) log.warn('round not accepted', { round, results: results.length, failures, reason: verdict.reason });
   for (const w of strategy.takeWarnings?.() ?? []) log.warn(w.message, w.fields);
   const evaluated = [...c.results].filter(([, m]) => m.evaluation);
   // n is the weight of the mean, not a metric to average.

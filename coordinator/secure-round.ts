@@ -38,7 +38,7 @@ import {
   type SecureFitTask,
 } from '../shared/secagg/wire.ts';
 import type { RoundCollector } from './collector.ts';
-import type { RoundRecord } from './round-outcome.ts';
+import { refuseNonFinite, type RoundRecord } from './round-outcome.ts';
 import type { AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
 
 /** Runs one 'secagg' exchange (stage = phase) with `sites`, each task carrying `secagg`; undefined once the run is stopping. */
@@ -232,16 +232,17 @@ export class SecureAggregator {
       const { sums, included } = await this.collect(fit, runPhase, failures);
       const total = sums.numExamples![0]!;
       const results: SiteResult[] = included.map((site) => ({ site, numExamples: 0, metrics: {} }));
-      const verdict = strategy.acceptFit(round, results, [...failures.values()], policy);
-      const record = { ...base(included, failures), accepted: verdict.accepted, ...(verdict.accepted ? {} : { reason: verdict.reason }), metrics: metricMeans(sums) };
+      let verdict = strategy.acceptFit(round, results, [...failures.values()], policy);
       let next: Float32Array | null = null;
       if (verdict.accepted && total > 0) {
         const w = sums.weightedUpdate!;
         const mean = new Float32Array(w.length);
         for (let i = 0; i < w.length; i++) mean[i] = w[i]! / total;
         aggregation.add(SUM_SITE, total, 0, mean);
-        next = aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]);
+        ({ next, verdict } = refuseNonFinite(aggregation.finish([{ site: SUM_SITE, numExamples: total, metrics: {} }], [...failures.values()]), strategy.name));
+        if (!verdict.accepted) this.o.log.warn('round not accepted', { round, reason: verdict.reason });
       }
+      const record = { ...base(included, failures), accepted: verdict.accepted, ...(verdict.accepted ? {} : { reason: verdict.reason }), metrics: metricMeans(sums) };
       this.o.log.info('secure round aggregated', { round, included: included.length, accepted: verdict.accepted });
       return { record, next, ...(debias ? { summed: debiasFromSum(debias, sums) } : {}) };
     } catch (e) {

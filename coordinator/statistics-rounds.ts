@@ -85,9 +85,24 @@ export function plainStatistics(o: Pick<StatisticsOptions, 'quorum'>, runStats: 
   };
 }
 
+/**
+ * A federation whose training rows hold one class has nothing to learn: every site trains
+ * toward that class and the evaluation has no AUROC. One-class sites are fine (they train
+ * with a warning) as long as another site brings the other class.
+ */
+export function requireBothClasses(counts: PatternLabelCounts): void {
+  const [n0, n1] = Object.values(counts).reduce<[number, number]>((a, [c0, c1]) => [a[0] + c0, a[1] + c1], [0, 0]);
+  if (n0 > 0 && n1 > 0) return;
+  throw new Error(
+    `statistics round: the training sites hold no row of label ${n0 > 0 ? 1 : 0} (label 0: ${Math.round(n0)} rows, label 1: ${Math.round(n1)} rows in all): ` +
+      `a model cannot learn the label from one class; check the sites' label column and the schema's label threshold`,
+  );
+}
+
 /** The setup the fit rounds train with (less siteRows, which the loop keeps as results arrive). */
 export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSource, progress: StatisticsProgress): Promise<Omit<FederationSetup, 'siteRows'>> {
   const { featureStats, patternCounts, perSite } = await source.summary();
+  requireBothClasses(patternCounts);
   const space = buildFeatureSpace(o.schema, featureStats, { minCategoryCount: o.minCategoryCount });
   const prior = derivePrior(patternCounts, o.minCellCount, 1);
   const readiness = federationReadiness({ federation: o.federation, schema: o.schema, space, prior, featureStats, patternCounts }, perSite);

@@ -178,11 +178,13 @@ export function serverOptimizerStep(
   return out;
 }
 
-/** Example-weighted mean of each metric, over the sites that report it (sites with 0 examples add nothing). */
+/** Example-weighted mean of each metric, over the sites that report it as a finite number (sites with 0 examples add nothing). */
 export function weightedMetricMeans(results: SiteResult[]): Record<string, number> {
   const sums = new Map<string, { sum: number; weight: number }>();
   for (const r of results) {
     for (const [key, value] of Object.entries(r.metrics)) {
+      // A metric a site could not compute (AUROC on one class: null on the wire) is absent there, not 0.
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
       const acc = sums.get(key) ?? { sum: 0, weight: 0 };
       acc.sum += r.numExamples * value;
       acc.weight += r.numExamples;

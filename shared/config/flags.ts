@@ -29,7 +29,19 @@ export function parseFlags<S extends FlagShape>(argv: string[], shape: S): z.out
     throw new InputError(`${(e as Error).message} (see --help)`);
   }
   if (values.help) return 'help';
+  refuseRepeated(argv, options);
   return parseInput(z.object(shape), values, { flags: true });
+}
+
+/** parseArgs keeps the last of a repeated single-valued flag: `--strategy scaffold ... --strategy fedavg` must not quietly mean fedavg. */
+function refuseRepeated(argv: string[], options: Record<string, { multiple?: boolean }>): void {
+  const seen = new Set<string>();
+  for (const a of argv) {
+    const flag = /^--([^=]+)/.exec(a)?.[1];
+    if (flag === undefined || !(flag in options) || options[flag]!.multiple) continue;
+    if (seen.has(flag)) throw new InputError(`--${flag} given twice; give it once (see --help)`);
+    seen.add(flag);
+  }
 }
 
 /** A token that is a negative number ("-5", "-0.5", "-1e3"), never a flag: no flag name starts with a digit or dot. */

@@ -73,7 +73,7 @@ test('invalid federation files fail with exact messages naming the file and fiel
       'model.debias: is not a known field; expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay, debiasing',
     ],
     [(d) => (d.strategy = 'fedsgd'), 'strategy.name: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, scaffold, fedmedian, trimmed-mean (got "fedsgd")'],
-    [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy.proximalMu: must be a finite number >= 0 (got -1)'],
+    [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy.proximalMu: must be a number in [0, 100] (got -1)'],
     [(d) => (d.rounds = 2.5), 'rounds: must be an integer in [1, 100000] (got 2.5)'],
     [(d) => (d.minSites = 0), 'minSites: must be an integer in [1, 100000] (got 0)'],
     [(d) => (d.seed = 2 ** 31), 'seed: must be an integer in [0, 2147483647] (got 2147483648)'],

@@ -87,3 +87,18 @@ test('held-out rows of one class too: the site still trains; their AUROC is abse
   assert.ok(json.sites.referral!.accuracy >= 0 && json.sites.referral!.accuracy <= 1);
   assert.equal(json.calibration?.sites.referral?.own, undefined);
 });
+
+test('a federation whose training rows all hold one class is refused at the statistics round, naming the missing label', { timeout: 60_000 }, async () => {
+  const o = simOptions({
+    schema: HEART_SCHEMA,
+    sites: [
+      { name: 'referral', path: positives },
+      { name: 'referral2', path: positives },
+    ],
+    model: 'logreg',
+    rounds: 1,
+    seed: 1,
+    modelSettings: { localEpochs: 1 },
+  });
+  await assert.rejects(runSimulation(o, captureWarnings().log), /the training sites hold no row of label 0 \(label 0: 0 rows, label 1: \d+ rows in all\)/);
+});

@@ -105,6 +105,17 @@ test('FedAvg: aggregateEvaluate averages each metric over the sites that report 
   assert.deepEqual(new FedAvg().aggregateEvaluate(1, []), {});
 });
 
+test('FedAvg: a metric a site could not compute (AUROC on one class, null on the wire) is left out, not counted as 0', () => {
+  const out = new FedAvg().aggregateEvaluate(1, [
+    { site: 'a', numExamples: 90, metrics: { auroc: 0.8, accuracy: 0.7 } },
+    { site: 'p', numExamples: 24, metrics: { auroc: null as unknown as number, accuracy: 1 } },
+    { site: 'q', numExamples: 10, metrics: { auroc: Number.NaN } },
+  ]);
+  assert.equal(out.auroc, 0.8);
+  assert.ok(Math.abs(out.accuracy! - (90 * 0.7 + 24) / 114) < 1e-12);
+  assert.equal(Object.hasOwn(new FedAvg().aggregateEvaluate(1, [{ site: 'p', numExamples: 5, metrics: { auroc: null as unknown as number } }]), 'auroc'), false);
+});
+
 test('FedAvg: configureFit returns a copy of the base config', () => {
   const base = { learningRate: 0.1, epochs: 2 };
   const config = new FedAvg().configureFit(3, base);

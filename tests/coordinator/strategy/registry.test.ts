@@ -41,11 +41,20 @@ test('registry: option values out of range', () => {
   );
   assert.throws(
     () => createStrategy('fedprox', { proximalMu: -0.1 }),
-    inputError('strategy.proximalMu: must be a finite number >= 0 (got -0.1)'),
+    inputError('strategy.proximalMu: must be a number in [0, 100] (got -0.1)'),
   );
   assert.throws(
     () => createStrategy('fedadam', { serverLearningRate: 0 }),
-    inputError('strategy.serverLearningRate: must be a finite number > 0 (got 0)'),
+    inputError('strategy.serverLearningRate: must be a number in (0, 10] (got 0)'),
+  );
+  // Values that only overflow the model (an outside try: 1e300 committed a NaN model and every site died).
+  assert.throws(
+    () => createStrategy('fedadam', { serverLearningRate: 1e300 }),
+    inputError('strategy.serverLearningRate: must be a number in (0, 10] (got 1e+300)'),
+  );
+  assert.throws(
+    () => createStrategy('fedprox', { proximalMu: 1e300 }),
+    inputError('strategy.proximalMu: must be a number in [0, 100] (got 1e+300)'),
   );
   assert.throws(
     () => createStrategy('fedyogi', { beta2: 1 }),
@@ -53,7 +62,7 @@ test('registry: option values out of range', () => {
   );
   assert.throws(
     () => createStrategy('fedadam', { tau: Number.NaN }),
-    inputError('strategy.tau: must be a finite number > 0 (got NaN)'),
+    inputError('strategy.tau: must be a number in (0, 10] (got NaN)'),
   );
   assert.throws(
     () => createStrategy('fedadam', { beta1: '0.9' as unknown as number }),

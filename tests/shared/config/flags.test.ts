@@ -27,3 +27,10 @@ test('a switch never swallows a following negative number, and a dash that is no
   assert.throws(() => parseFlags(['--quiet', '-5'], SHAPE), (e: unknown) => e instanceof InputError && /Unknown option '-5'/.test(e.message));
   assert.throws(() => parseFlags(['--rows', '-x'], SHAPE), (e: unknown) => e instanceof InputError && /argument is ambiguous/.test(e.message));
 });
+
+test('a single-valued flag given twice is refused (parseArgs would keep the last quietly); a repeatable one is not', () => {
+  rejects(['--rows', '40', '--rows', '60'], '--rows given twice; give it once (see --help)');
+  rejects(['--rows=40', '--shift', '1', '--rows=60'], '--rows given twice; give it once (see --help)');
+  const many = { site: z.array(z.string()).default([]) };
+  assert.deepEqual(parseFlags(['--site', 'a', '--site', 'b'], many), { site: ['a', 'b'] });
+});
