@@ -20,7 +20,7 @@ test('refuseNonFinite passes a finite model and refuses one with a NaN or an inf
 test('a round whose aggregate is not finite is not accepted, and the model stays as it was (next is null)', () => {
   const c = new RoundCollector(3, 'fit', ['a'], 60_000);
   c.resolve('a', { kind: 'fit-result', numExamples: 10, metrics: {} } as unknown as ResultMeta);
-  const overflowing: Aggregation = { add() {}, finish: () => Float32Array.of(0.5, Number.NaN) } as unknown as Aggregation;
+  const overflowing: Aggregation = { add() {}, finish: () => Float32Array.of(0.5, Number.NaN) };
   const { log, warnings } = captureWarnings();
   const { record, next } = aggregateRound(3, c, overflowing, createStrategy('fedadam'), { minSitesToAccept: 1 }, log);
   assert.equal(next, null);
