@@ -7,8 +7,8 @@ import type { CalibrationSums } from '../metrics/calibration.ts';
 import type { TaskKindSchema } from './task-meta.ts';
 import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
 
-/** Protocol version carried in every join; bumped on incompatible changes (2: class moments centred per site). */
-export const PROTOCOL_VERSION = 2;
+/** Protocol version carried in every join; bumped on incompatible changes. */
+export const PROTOCOL_VERSION = 1;
 
 /**
  * Task kinds, coordinator -> site:

@@ -8,9 +8,6 @@ import { DEFAULT_DECIDE, type DecideOptions, type FlaggedFeature } from './confi
  * METHOD.md Part 3, made relative and conservative: decide from the training sites'
  * merged class moments whether a reading is a shortcut (knows the label, not the
  * severity). A label-only reading is suspicious only relative to the rest of the data:
- * - "within class" is within (site, class): each site centres its pair sums on its own
- *   class means (centreWithinSite), so one hospital's device reading higher than
- *   another's is not taken for co-variation with severity, nor cancels it.
  * - **markers**: label-associated features (|corr with y| >= minLabelCorr) whose
  *   within-class correlation with some feature of another modality is significantly
  *   non-zero (its lower confidence bound reaches minClearCorr). Judging each
