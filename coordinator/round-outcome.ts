@@ -80,10 +80,6 @@ export interface FederationOutcome {
 }
 
 /**
- * Asks the strategy whether a fit round counts (it sees the failures too), then aggregates
- * its answers into the next global model (when accepted) and the round's record.
- */
-/**
  * A global model with a NaN or an infinity is never committed: every site would fail on it
  * next round. Finite updates can still aggregate to one (a server learning rate or mu
  * that overflows), so the round is refused, naming the strategy's settings to check.
@@ -97,6 +93,10 @@ export function refuseNonFinite(next: Float32Array | null, strategy: string): { 
   };
 }
 
+/**
+ * Asks the strategy whether a fit round counts (it sees the failures too), then aggregates
+ * its answers into the next global model (when accepted) and the round's record.
+ */
 export function aggregateRound(
   round: number,
   c: RoundCollector,

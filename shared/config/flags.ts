@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { parseInput } from './issues.ts';
 import { InputError } from '../errors.ts';
 
+/** A token of parseArgs' `tokens` output (its option tokens carry the flag's name, however it was written). */
+type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
 /** A command's flags, declared once as zod fields keyed by flag name: booleans are switches, arrays repeat. */
 export type FlagShape = Record<string, z.ZodType>;
 
@@ -22,25 +25,25 @@ function optionOf(s: z.ZodType): { type: 'string' | 'boolean'; multiple?: boolea
 export function parseFlags<S extends FlagShape>(argv: string[], shape: S): z.output<z.ZodObject<S>> | 'help' {
   const options = Object.fromEntries(Object.entries(shape).map(([k, s]) => [k, optionOf(s)]));
   let values: Record<string, unknown>;
+  let tokens: Token[];
   try {
-    ({ values } = parseArgs({ args: attachNegativeNumbers(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }));
+    ({ values, tokens } = parseArgs({ args: attachNegativeNumbers(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true, tokens: true }));
   } catch (e) {
     // The CLI prefixes 'fedcausal <command>:' itself.
     throw new InputError(`${(e as Error).message} (see --help)`);
   }
   if (values.help) return 'help';
-  refuseRepeated(argv, options);
+  refuseRepeated(tokens, options);
   return parseInput(z.object(shape), values, { flags: true });
 }
 
 /** parseArgs keeps the last of a repeated single-valued flag: `--strategy scaffold ... --strategy fedavg` must not quietly mean fedavg. */
-function refuseRepeated(argv: string[], options: Record<string, { multiple?: boolean }>): void {
+function refuseRepeated(tokens: Token[], options: Record<string, { multiple?: boolean }>): void {
   const seen = new Set<string>();
-  for (const a of argv) {
-    const flag = /^--([^=]+)/.exec(a)?.[1];
-    if (flag === undefined || !(flag in options) || options[flag]!.multiple) continue;
-    if (seen.has(flag)) throw new InputError(`--${flag} given twice; give it once (see --help)`);
-    seen.add(flag);
+  for (const t of tokens) {
+    if (t.kind !== 'option' || !(t.name in options) || options[t.name]!.multiple) continue;
+    if (seen.has(t.name)) throw new InputError(`--${t.name} given twice; give it once (see --help)`);
+    seen.add(t.name);
   }
 }
 

@@ -18,12 +18,12 @@ import {
   weightedGce,
 } from './dual-branch.ts';
 
-
 /** What a round starts from besides the weights: the dual branch's running losses and the swap's random stream. */
 interface DebiasedTrainingState {
   running: ReturnType<RunningLosses['snapshot']>;
   swap: number;
 }
+
 /**
  * The bias encoder's view under `biasInputs`: a 0/1 column mask and the modalities
  * holding the flagged features; null when it sees every column. A bias branch fed
