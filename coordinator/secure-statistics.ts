@@ -10,6 +10,7 @@
 import type { PatternPrior } from '../shared/data/patterns.ts';
 import { balanceFeatures } from '../shared/data/outcome-balance.ts';
 import type { Schema } from '../shared/data/schema.ts';
+import type { Logger } from '../shared/logger.ts';
 import type { SecAggConfig } from '../shared/secagg/config.ts';
 import type { VectorLayout } from '../shared/secagg/layout.ts';
 import {
@@ -38,7 +39,7 @@ type StatsMeta = Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights' | 'c
 /** Runs statistics stage `stage` as a secure sum of `layoutFor`'s vector (secure-phases.ts: a stats task with a secagg session, then its four phases). */
 export type RunSecureStats = (stage: number, meta: StatsMeta, layoutFor: (maxSites: number) => VectorLayout) => Promise<SecureSum>;
 
-export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quorum: Quorum; minCategoryCount: number }, sum: RunSecureStats): StatisticsSource {
+export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quorum: Quorum; minCategoryCount: number; log: Logger }, sum: RunSecureStats): StatisticsSource {
   const { schema, config } = o;
   return {
     async summary() {
@@ -53,7 +54,10 @@ export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quor
         // Names without attribution: summed like every statistic, so no name is known to come from one site.
         const s4 = await sum(STATS_STAGE.names, { vocabulary: { session, buckets } }, (n) => namesLayout(schema, buckets, n));
         requireQuorum(s4, 'vocabulary names round', o.quorum);
-        const candidates = namesFromSum(schema, session, buckets, s4.sums);
+        const { names: candidates, unresolved } = namesFromSum(schema, session, buckets, s4.sums);
+        // Two values in one bucket and slot (about 1 in 262,144 per pair, a fresh draw each run): both fold into "other" this run.
+        if (Object.keys(unresolved).length > 0)
+          o.log.warn('category values folded into "other": sites held different values in one name slot of a heavy bucket (a hash collision; a rerun draws new ones)', { slots: unresolved });
         const s5 = await sum(STATS_STAGE.vocabulary, { vocabulary: { candidates } }, (n) => vocabularyLayout(schema, candidates, config, n));
         requireQuorum(s5, 'vocabulary count round', o.quorum);
         Object.assign(featureStats, vocabularyFromSum(schema, candidates, s5.sums));

@@ -40,9 +40,16 @@ export const undeclaredFeatures = (s: Schema) => featureList(s).filter((f) => s.
 const patternIndex = (p: string) => Number.parseInt(p, 2);
 const patternName = (i: number, modalities: number) => i.toString(2).padStart(modalities, '0');
 
+const valueDigest = (session: string, feature: string, value: string) => createHash('sha256').update(`${session}\u0000${feature}\u0000${value}`).digest();
+
 /** Which bucket a category value falls in: keyed by the session, so collisions differ between runs. */
 export function sketchBucket(session: string, feature: string, value: string): number {
-  return createHash('sha256').update(`${session}\u0000${feature}\u0000${value}`).digest().readUInt32BE(0) % SKETCH_BUCKETS;
+  return valueDigest(session, feature, value).readUInt32BE(0) % SKETCH_BUCKETS;
+}
+
+/** Which of a heavy bucket's `slots` name slots a value takes: other bits of the same digest, so independent of its bucket. */
+export function nameSlot(session: string, feature: string, value: string, slots: number): number {
+  return valueDigest(session, feature, value).readUInt32BE(4) % slots;
 }
 
 // ---- stage 1: the summary ----
@@ -130,19 +137,30 @@ const MAX_CODE_POINT = 0x10ffff;
 const CHECK_MOD = 65_521;
 const nameCheck = (v: string) => createHash('sha256').update(v).digest().readUInt32BE(0) % CHECK_MOD;
 
-/** The heavy buckets in schema order, as the names vector lists them. */
-function slots(schema: Schema, heavy: Record<string, number[]>): { feature: string; bucket: number }[] {
-  return undeclaredFeatures(schema).flatMap((feature) => [...new Set(heavy[feature] ?? [])].sort((x, y) => x - y).map((bucket) => ({ feature, bucket })));
+/** Ring words one name slot takes: its holder count, its code points and its check. */
+const SLOT_WORDS = MAX_NAME_CHARS + 2;
+/** Name slots per heavy bucket, at most: two values in one bucket meet in one slot about 1 in 64 (1 in 262,144 per pair of values). */
+export const MAX_NAME_SLOTS = 64;
+/** Ring words of the names vector (4 MiB a site): with many heavy buckets each gets fewer slots, at least one. */
+const NAMES_WORD_BUDGET = 1 << 20;
+
+/** The heavy buckets in schema order, each with the slots per bucket: the names vector lists bucket by bucket, slot by slot. */
+function slots(schema: Schema, heavy: Record<string, number[]>): { list: { feature: string; bucket: number; slot: number }[]; perBucket: number } {
+  const buckets = undeclaredFeatures(schema).flatMap((feature) => [...new Set(heavy[feature] ?? [])].sort((x, y) => x - y).map((bucket) => ({ feature, bucket })));
+  const perBucket = Math.max(1, Math.min(MAX_NAME_SLOTS, Math.floor(NAMES_WORD_BUDGET / (Math.max(1, buckets.length) * SLOT_WORDS))));
+  return { list: buckets.flatMap((b) => Array.from({ length: perBucket }, (_, slot) => ({ ...b, slot }))), perBucket };
 }
 
 /**
- * The names round as a secure sum: per heavy bucket, how many sites hold a value there,
- * the code points of that value (summed: divided by the holders, they spell it when every
- * holder has the same value) and a check. The coordinator learns each name in a heavy
- * bucket and how many sites hold it, never which sites.
+ * The names round as a secure sum: per heavy bucket and name slot, how many sites hold a
+ * value there, the code points of that value (summed: divided by the holders, they spell it
+ * when every holder has the same value) and a check. A value takes the slot a second hash
+ * gives it, so two values sharing a heavy bucket (at one site or at two) are both named
+ * unless they also share a slot. The coordinator learns each name in a heavy bucket and
+ * how many sites hold it, never which sites.
  */
 export function namesLayout(schema: Schema, heavy: Record<string, number[]>, maxSites: number): VectorLayout {
-  const k = slots(schema, heavy).length;
+  const k = slots(schema, heavy).list.length;
   return new VectorLayout(
     [
       { name: 'holders', length: k, kind: 'count', bound: 1 },
@@ -154,20 +172,28 @@ export function namesLayout(schema: Schema, heavy: Record<string, number[]>, max
 }
 
 /**
- * This site's names vector: per heavy bucket its value there. Should two of its own collide,
- * the one with the most rows (then the first in order): that is the value likeliest to have
- * made the bucket heavy, and a rare one sent instead would fold it.
+ * This site's names vector: per heavy bucket and slot its value there. Should two of its own
+ * meet in one slot, the one with the most rows (then the first in order): that is the value
+ * likeliest to have made the bucket heavy, and a rare one sent instead would fold it.
  */
 export function namesValues(schema: Schema, session: string, stats: FeatureStats, heavy: Record<string, number[]>): Values {
-  const list = slots(schema, heavy);
+  const { list, perBucket } = slots(schema, heavy);
   const holders = new Array<number>(list.length).fill(0);
   const chars = new Array<number>(list.length * MAX_NAME_CHARS).fill(0);
   const check = new Array<number>(list.length).fill(0);
-  list.forEach(({ feature, bucket }, i) => {
+  // Per feature, each (bucket, slot)'s most counted value: every value is hashed once.
+  const best = new Map<string, string>();
+  for (const feature of new Set(list.map((x) => x.feature))) {
     const counts = stats.categories[feature] ?? {};
-    const v = Object.keys(counts)
-      .sort((x, y) => counts[y]! - counts[x]! || (x < y ? -1 : x > y ? 1 : 0))
-      .find((x) => sketchBucket(session, feature, x) === bucket && [...x].length <= MAX_NAME_CHARS && !x.includes('\u0000'));
+    const ranked = Object.keys(counts).sort((x, y) => counts[y]! - counts[x]! || (x < y ? -1 : x > y ? 1 : 0));
+    for (const x of ranked) {
+      if ([...x].length > MAX_NAME_CHARS || x.includes('\u0000')) continue;
+      const key = `${feature}\u0000${sketchBucket(session, feature, x)}\u0000${nameSlot(session, feature, x, perBucket)}`;
+      if (!best.has(key)) best.set(key, x);
+    }
+  }
+  list.forEach(({ feature, bucket, slot }, i) => {
+    const v = best.get(`${feature}\u0000${bucket}\u0000${slot}`);
     if (v === undefined) return;
     holders[i] = 1;
     [...v].forEach((c, j) => (chars[i * MAX_NAME_CHARS + j] = c.codePointAt(0)!));
@@ -176,22 +202,35 @@ export function namesValues(schema: Schema, session: string, stats: FeatureStats
   return { holders, chars, check };
 }
 
-/** The names the sum spells, per feature: a bucket whose holders disagree (a collision) names nothing and folds. */
-export function namesFromSum(schema: Schema, session: string, heavy: Record<string, number[]>, sums: Sums): Record<string, string[]> {
-  const out: Record<string, string[]> = Object.fromEntries(undeclaredFeatures(schema).map((f) => [f, [] as string[]]));
-  slots(schema, heavy).forEach(({ feature, bucket }, i) => {
+/**
+ * The names the sum spells, per feature, and per feature how many slots held values their
+ * holders disagree on (two values in one bucket and slot): those name nothing and fold.
+ */
+export function namesFromSum(schema: Schema, session: string, heavy: Record<string, number[]>, sums: Sums): { names: Record<string, string[]>; unresolved: Record<string, number> } {
+  const names: Record<string, string[]> = Object.fromEntries(undeclaredFeatures(schema).map((f) => [f, [] as string[]]));
+  const unresolved: Record<string, number> = {};
+  const { list, perBucket } = slots(schema, heavy);
+  list.forEach(({ feature, bucket, slot }, i) => {
     const h = sums.holders![i]!;
     if (h === 0) return;
-    const codes = [...sums.chars!.subarray(i * MAX_NAME_CHARS, (i + 1) * MAX_NAME_CHARS)];
-    if (codes.some((c) => c % h !== 0 || c / h > MAX_CODE_POINT)) return;
-    let end = codes.length;
-    while (end > 0 && codes[end - 1] === 0) end--;
-    const name = String.fromCodePoint(...codes.slice(0, end).map((c) => c / h));
-    if (name.length === 0 || sums.check![i] !== h * nameCheck(name) || sketchBucket(session, feature, name) !== bucket) return;
-    out[feature]!.push(name);
+    const name = spelled(sums, i, h);
+    if (name === undefined || sums.check![i] !== h * nameCheck(name) || sketchBucket(session, feature, name) !== bucket || nameSlot(session, feature, name, perBucket) !== slot) {
+      unresolved[feature] = (unresolved[feature] ?? 0) + 1;
+      return;
+    }
+    names[feature]!.push(name);
   });
-  for (const f of Object.keys(out)) out[f]!.sort();
-  return out;
+  for (const f of Object.keys(names)) names[f]!.sort();
+  return { names, unresolved };
+}
+
+/** Slot i's summed code points divided by its h holders, or undefined where they do not divide (holders disagree). */
+function spelled(sums: Sums, i: number, h: number): string | undefined {
+  const codes = [...sums.chars!.subarray(i * MAX_NAME_CHARS, (i + 1) * MAX_NAME_CHARS)];
+  if (codes.some((c) => c % h !== 0 || c / h > MAX_CODE_POINT)) return undefined;
+  let end = codes.length;
+  while (end > 0 && codes[end - 1] === 0) end--;
+  return end === 0 ? undefined : String.fromCodePoint(...codes.slice(0, end).map((c) => c / h));
 }
 
 export function vocabularyLayout(schema: Schema, candidates: Record<string, string[]>, c: SecAggConfig, maxSites: number): VectorLayout {

@@ -13,6 +13,8 @@ import {
   namesFromSum,
   namesLayout,
   namesValues,
+  nameSlot,
+  MAX_NAME_SLOTS,
   sketchBucket,
   summaryFromSum,
   summaryLayout,
@@ -51,7 +53,8 @@ test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label
   // Only values in buckets that reach the minimum may be named, and they are then counted exactly.
   const heavy = heavyBuckets(s.sketch, 5);
   const nLayout = namesLayout(schema, heavy, 3);
-  const candidates = namesFromSum(schema, SESSION, heavy, sumOf(nLayout, stats.map((x) => namesValues(schema, SESSION, x, heavy))));
+  const { names: candidates, unresolved } = namesFromSum(schema, SESSION, heavy, sumOf(nLayout, stats.map((x) => namesValues(schema, SESSION, x, heavy))));
+  assert.deepEqual(unresolved, {});
   assert.deepEqual(candidates.ward, ['A', 'B', 'C'], 'the rare value is never named');
   const vLayout = vocabularyLayout(schema, candidates, config, 3);
   const v = vocabularyFromSum(schema, candidates, sumOf(vLayout, stats.map((x) => vocabularyValues(schema, candidates, x))));
@@ -60,24 +63,32 @@ test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label
   assert.deepEqual(agreeVocabularies(schema, { ...s.featureStats, ...v }, 5), agreeVocabularies(schema, plain, 5));
 });
 
-test('the names sum spells a value its holders agree on, and names nothing where two sites\' values share a bucket', () => {
-  const one = (ward: string) => computeFeatureStats(schema, parseSiteTable(schema, `x,ward,y\n1,${ward},0\n2,${ward},1\n`, 's.csv'));
-  // Two values in one bucket: find a pair under this session.
-  const bucketOf = (v: string) => sketchBucket(SESSION, 'ward', v);
-  const seen = new Map<number, string>();
-  let pair: [string, string] | undefined;
-  for (let i = 0; !pair; i++) {
-    const v = `v${i}`;
-    const other = seen.get(bucketOf(v));
-    if (other) pair = [other, v];
-    else seen.set(bucketOf(v), v);
+/** Two values of `feature` under `session` in one bucket: in one name slot too (`sameSlot`), or in two. */
+function meeting(session: string, feature: string, sameSlot: boolean, prefix = 'v'): [string, string] {
+  const seen = new Map<string, string>();
+  for (let i = 0; ; i++) {
+    const v = `${prefix}${i}`;
+    const b = sketchBucket(session, feature, v);
+    const key = sameSlot ? `${b}/${nameSlot(session, feature, v, MAX_NAME_SLOTS)}` : `${b}`;
+    const other = seen.get(key);
+    if (other && (sameSlot || nameSlot(session, feature, other, MAX_NAME_SLOTS) !== nameSlot(session, feature, v, MAX_NAME_SLOTS))) return [other, v];
+    if (!other) seen.set(key, v);
   }
-  const heavy = { ward: [bucketOf('Ünïcödé ✓'), bucketOf(pair[0])] };
+}
+
+test('the names sum spells a value its holders agree on; two sites\' values in one bucket are both named, and only one slot\'s meeting names nothing', () => {
+  const one = (ward: string) => computeFeatureStats(schema, parseSiteTable(schema, `x,ward,y\n1,${ward},0\n2,${ward},1\n`, 's.csv'));
+  const bucketOf = (v: string) => sketchBucket(SESSION, 'ward', v);
+  const shared = meeting(SESSION, 'ward', false);
+  const clash = meeting(SESSION, 'ward', true);
+  const heavy = { ward: [bucketOf('Ünïcödé ✓'), bucketOf(shared[0]), bucketOf(clash[0])] };
   const layout = namesLayout(schema, heavy, 4);
-  const names = (sites: string[]) => namesFromSum(schema, SESSION, heavy, sumOf(layout, sites.map((w) => namesValues(schema, SESSION, one(w), heavy)))).ward;
+  const decode = (sites: string[]) => namesFromSum(schema, SESSION, heavy, sumOf(layout, sites.map((w) => namesValues(schema, SESSION, one(w), heavy))));
+  const names = (sites: string[]) => decode(sites).names.ward;
   assert.deepEqual(names(['Ünïcödé ✓', 'Ünïcödé ✓', 'Ünïcödé ✓']), ['Ünïcödé ✓'], 'three holders of one value');
-  assert.deepEqual(names([pair[0], pair[0]]), [pair[0]]);
-  assert.deepEqual(names([pair[0], pair[1]]), [], 'a collision between sites decodes to nothing');
+  assert.deepEqual(names([shared[0], shared[0]]), [shared[0]]);
+  assert.deepEqual(names([shared[0], shared[1]]), [...shared].sort(), 'two values in one bucket, each in its own slot: both named');
+  assert.deepEqual(decode([clash[0], clash[1]]), { names: { ward: [] }, unresolved: { ward: 1 } }, 'one slot, two values: nothing named, and counted');
   assert.deepEqual(names(['A']), [], 'a value in no listed bucket is not named');
 });
 
@@ -91,16 +102,18 @@ test('cells span every pattern while that fits, else the published ones, and ref
   assert.equal(cellList(14, ['1'.repeat(14)], many.slice(0, 2)).length, 23 * 23, 'published patterns only, where all would not fit');
 });
 
-test('names: a site whose own values collide in a heavy bucket names its most counted one, so a rare value does not fold a common one', () => {
+test('names: a site\'s own values in one heavy bucket are all named; two in one slot, its most counted, so a rare value does not fold a common one', () => {
   const one = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { m: ['c'] }, categorical: ['c'] }, 'inline');
   const session = 'collide';
-  const bucket = sketchBucket(session, 'c', 'ward-Z');
-  // A value sorting before 'ward-Z' in the same bucket, held once.
-  let rare = '';
-  for (let i = 0; rare === ''; i++) if (sketchBucket(session, 'c', `a${i}`) === bucket) rare = `a${i}`;
-  const heavy = { c: [bucket] };
-  const mine = namesValues(one, session, { n: 41, numeric: {}, categories: { c: { [rare]: 1, 'ward-Z': 40 } } }, heavy);
-  const other = namesValues(one, session, { n: 30, numeric: {}, categories: { c: { 'ward-Z': 30 } } }, heavy);
-  const sums = Object.fromEntries(['holders', 'chars', 'check'].map((p) => [p, Float64Array.from(mine[p]!, (x, i) => x + other[p]![i]!)]));
-  assert.deepEqual(namesFromSum(one, session, heavy, sums), { c: ['ward-Z'] });
+  const sum = (heavy: Record<string, number[]>, sites: Record<string, number>[]) => {
+    const values = sites.map((c) => namesValues(one, session, { n: 41, numeric: {}, categories: { c } }, heavy));
+    return namesFromSum(one, session, heavy, Object.fromEntries(['holders', 'chars', 'check'].map((p) => [p, Float64Array.from(values[0]![p]!, (_, i) => values.reduce((a, v) => a + v[p]![i]!, 0))])));
+  };
+  // Two common values of one site sharing a bucket (each in its own slot): both are named, neither folds.
+  const [a, b] = meeting(session, 'c', false, 'ward-');
+  assert.deepEqual(sum({ c: [sketchBucket(session, 'c', a)] }, [{ [a]: 30, [b]: 20 }]).names, { c: [a, b].sort() });
+  // A rare value in the common one's slot: the common one is sent, by this site and the other alike.
+  const [common, rare] = meeting(session, 'c', true, 'x');
+  const heavy = { c: [sketchBucket(session, 'c', common)] };
+  assert.deepEqual(sum(heavy, [{ [rare]: 1, [common]: 40 }, { [common]: 30 }]), { names: { c: [common] }, unresolved: {} });
 });
