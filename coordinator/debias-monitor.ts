@@ -8,10 +8,16 @@ import type { BalanceReport, DebiasHealth, DebiasingReport } from '../shared/fed
 import type { ModelSpecMsg, ResultMeta } from '../shared/protocol/messages.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
 
+/** Stage 2 as received, unchecked: a site's raw class moments and the same centred on its own class means (absent from a site before 2026-11-27), or their secure sums. */
+export interface MomentsEntry {
+  pooled: unknown;
+  withinSite?: unknown;
+}
+
 /** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */
 export interface DebiasHooks {
   /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
-  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: unknown[], patternCounts: PatternLabelCounts): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
+  decide(spec: ModelSpecMsg, space: FeatureSpace, moments: MomentsEntry[], patternCounts: PatternLabelCounts): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
   fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: BalanceReport };
   health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
   /** The flagged readings the health sums list, in their order. */

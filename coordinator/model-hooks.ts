@@ -63,10 +63,14 @@ const debiasConfig = (spec: ModelSpecMsg) => compileDebiasConfig(spec.raw.debias
 const debiasHooks: DebiasHooks = {
   decide(spec, space, moments, patternCounts) {
     const dim = space.columns.length;
-    const merged = mergeClassMoments(moments.map((m, i) => validateClassMoments(m, dim, `class moments from site ${i + 1}`)));
+    const merged = mergeClassMoments(moments.map((m, i) => validateClassMoments(m.pooled, dim, `class moments from site ${i + 1}`)));
+    // The within-site view only where every site sent it: a partial sum would mix the two views.
+    const withinSite = moments.every((m) => m.withinSite !== undefined)
+      ? mergeClassMoments(moments.map((m, i) => validateClassMoments(m.withinSite, dim, `site-centred class moments from site ${i + 1}`)))
+      : undefined;
     const raw = (spec.raw.debiasing ?? {}) as Record<string, unknown>;
     const cfg = debiasConfig(spec);
-    const d = decideDebiasing(merged, space, cfg.decide, { suspect: cfg.suspect, trusted: cfg.trusted });
+    const d = decideDebiasing(merged, space, cfg.decide, { suspect: cfg.suspect, trusted: cfg.trusted }, withinSite);
     const debiasing = withDecision(raw, d);
     const resolved = compileDebiasConfig(debiasing, 'model.debiasing');
     const outcome = resolved.active && resolved.weighting === 'outcome' && d.flagged.length > 0;

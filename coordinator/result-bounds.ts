@@ -69,7 +69,7 @@ export function checkResultCounts(meta: ResultMeta, at: ResultContext, bounds: C
   if (m.patternCounts !== undefined) checkLabelCounts(m.patternCounts, n, 'patternCounts', fail);
   if (m.cellCounts !== undefined) checkLabelCounts(m.cellCounts, n, 'cellCounts', fail);
   if (m.featureStats !== undefined) checkFeatureStats(m.featureStats, n, fail);
-  if (m.classMoments !== undefined) checkClassMomentCounts(m.classMoments, n, fail);
+  for (const name of ['classMoments', 'classMomentsWithinSite'] as const) if (m[name] !== undefined) checkClassMomentCounts(m[name], n, name, fail);
   const evalN = field(m.evaluation, 'n');
   if (m.evaluation !== undefined && !isCount(evalN, bounds.maxExamplesPerSite))
     fail(`evaluation.n must be an integer from 0 to ${bounds.maxExamplesPerSite} (got ${show(evalN)})`);
@@ -137,21 +137,21 @@ function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => n
 }
 
 /** Class moments: rows per class add up to at most the site's rows; every per-column and per-pair count is within its class. */
-function checkClassMomentCounts(raw: unknown, rows: number, fail: (what: string) => never): void {
+function checkClassMomentCounts(raw: unknown, rows: number, name: string, fail: (what: string) => never): void {
   const classes = field(raw, 'classes');
   if (!Array.isArray(classes)) return; // the shape is checked where the moments are merged (validateClassMoments)
   let total = 0;
   classes.forEach((c: unknown, k) => {
     const r = field(c, 'rows');
-    if (!isCount(r, rows)) return fail(`classMoments.classes[${k}].rows must be an integer from 0 to its ${rows} rows (got ${show(r)})`);
+    if (!isCount(r, rows)) return fail(`${name}.classes[${k}].rows must be an integer from 0 to its ${rows} rows (got ${show(r)})`);
     total += r;
-    for (const name of ['colCount', 'pairCount']) {
-      const counts = field(c, name);
+    for (const counted of ['colCount', 'pairCount']) {
+      const counts = field(c, counted);
       if (Array.isArray(counts) && !counts.every((x) => isCount(x, r)))
-        fail(`classMoments.classes[${k}].${name} must hold integers from 0 to the class's ${r} rows`);
+        fail(`${name}.classes[${k}].${counted} must hold integers from 0 to the class's ${r} rows`);
     }
   });
-  if (total > rows) fail(`classMoments rows add up to ${total}, more than its ${rows} rows`);
+  if (total > rows) fail(`${name} rows add up to ${total}, more than its ${rows} rows`);
 }
 
 /** A plain fit result: the model's number of weights, and a sound control variate if it carries one. */

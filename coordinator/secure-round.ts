@@ -188,7 +188,7 @@ export class SecureAggregator {
     0: (a, site, s, meta) => {
       if (meta.weights !== 0) throw new SecAggRefusal(`a secure ${a.kind} result from ${site} carries ${meta.weights} plain weights`, 'malformed');
       // The advertisement is all it may carry: a count or a sum beside it would be a site's own value in the clear.
-      const extra: string[] = (['featureStats', 'patternCounts', 'classMoments', 'cellCounts', 'health', 'evaluation', 'localEvaluation', 'calibration', 'siteCalibration'] as const).filter((f) => meta[f] !== undefined);
+      const extra: string[] = (['featureStats', 'patternCounts', 'classMoments', 'classMomentsWithinSite', 'cellCounts', 'health', 'evaluation', 'localEvaluation', 'calibration', 'siteCalibration'] as const).filter((f) => meta[f] !== undefined);
       if (meta.report !== undefined && a.kind !== 'evaluate') extra.push('report');
       if (extra.length > 0 || meta.numExamples !== 0) throw new SecAggRefusal(`a secure ${a.kind} result from ${site} carries ${extra.length > 0 ? extra.join(', ') : 'an example count'} in the clear`, 'malformed');
       a.coordinator.receiveAdvertisement(own(site, advertFromWire(s.advert), 'a key advertisement'));

@@ -14,6 +14,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { ModelSpecMsg, TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import type { RoundCollector } from './collector.ts';
+import type { MomentsEntry } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
 import { federationReadiness, type Readiness, type SiteStatistics } from './readiness.ts';
@@ -53,8 +54,8 @@ export function requireQuorum(c: Pick<RoundCollector, 'results' | 'failures'> | 
 export interface StatisticsSource {
   /** Stage 1: the federation's feature stats (categories counted) and (pattern, label) counts, and each site's where they are known. */
   summary(): Promise<{ featureStats: FeatureStats; patternCounts: PatternLabelCounts; perSite: Map<string, SiteStatistics> }>;
-  /** Stage 2: class moments, one entry per site or one for their sum. */
-  moments(space: FeatureSpace): Promise<unknown[]>;
+  /** Stage 2: class moments (raw, and centred within each site where sent), one entry per site or one for their sum. */
+  moments(space: FeatureSpace): Promise<MomentsEntry[]>;
   /** Stage 3: (cell, label) counts of the flagged readings, per site or summed. */
   cells(space: FeatureSpace, features: string[], prior: PatternPrior): Promise<CellCounts[]>;
 }
@@ -75,7 +76,7 @@ export function plainStatistics(o: Pick<StatisticsOptions, 'quorum'>, runStats: 
     async moments(space) {
       const m2 = await runStats(STATS_STAGE.moments, { featureSpace: space });
       requireQuorum(m2, 'class-moment round', o.quorum);
-      return [...m2.results.values()].map((m) => m.classMoments);
+      return [...m2.results.values()].map((m) => ({ pooled: m.classMoments, withinSite: m.classMomentsWithinSite }));
     },
     async cells(space, features) {
       const m3 = await runStats(STATS_STAGE.cells, { featureSpace: space, balanceFeatures: features });

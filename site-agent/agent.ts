@@ -6,7 +6,7 @@ import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import { countPatternLabels } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { computeFeatureStats } from '../shared/data/stats.ts';
-import { computeClassMoments } from '../shared/data/class-moments.ts';
+import { siteMoments } from '../shared/data/class-moments.ts';
 import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
@@ -217,7 +217,8 @@ export class SiteAgent {
       throw new ProtocolError(`a stats task of stage ${task.stage} must be a secure sum (it carries no secagg session)`, 'malformed');
     if (task.stage === STATS_STAGE.moments) {
       const enc = this.encode(task.featureSpace!);
-      return { meta: { ...base, classMoments: computeClassMoments(enc.train) } };
+      const m = siteMoments(enc.train);
+      return { meta: { ...base, classMoments: m.pooled, classMomentsWithinSite: m.withinSite } };
     }
     if (task.stage === STATS_STAGE.cells) {
       const enc = this.encode(task.featureSpace!);

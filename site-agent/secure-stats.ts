@@ -9,7 +9,7 @@ import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import { countPatternLabels } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { computeFeatureStats } from '../shared/data/stats.ts';
-import { computeClassMoments } from '../shared/data/class-moments.ts';
+import { siteMoments } from '../shared/data/class-moments.ts';
 import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-balance.ts';
 import type { ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
@@ -77,7 +77,7 @@ export class SecureStatsStages {
         }
         case STATS_STAGE.moments: {
           const enc = this.encode(task.featureSpace!);
-          return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(computeClassMoments(enc.train)) };
+          return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(siteMoments(enc.train)) };
         }
         case STATS_STAGE.cells: {
           const enc = this.encode(task.featureSpace!);

@@ -98,6 +98,45 @@ export function computeClassMoments(data: EncodedData): ClassMoments {
   return out;
 }
 
+/**
+ * A site's pair sums centred on its own class means: per class and pair, sum_i = sum_j = 0,
+ * sum_ii / sum_jj / sum_ij the scatter about this site's means of the rows where both are
+ * observed, and count the degrees of freedom left (rows - 1). Summed across sites they give
+ * the within-(site, class) covariance: how two readings co-vary among one hospital's
+ * patients of one class. The raw sums pooled across sites also carry the differences
+ * between hospitals' means (a device calibrated higher at one site, a sicker population at
+ * another), which can invent or cancel a within-class correlation. Column sums stay raw.
+ */
+export function centreWithinSite(m: ClassMoments): ClassMoments {
+  const classes = m.classes.map((c) => {
+    const out: ClassSums = { ...c, pairCount: [...c.pairCount], pairSumI: [...c.pairSumI], pairSumJ: [...c.pairSumJ], pairSumII: [...c.pairSumII], pairSumJJ: [...c.pairSumJJ], pairSumIJ: [...c.pairSumIJ] };
+    for (let p = 0; p < c.pairCount.length; p++) {
+      const n = c.pairCount[p]!;
+      const [si, sj] = [c.pairSumI[p]!, c.pairSumJ[p]!];
+      // Scatter can only shrink by centring; clamp the rounding of a constant column at 0.
+      out.pairSumII[p] = n > 0 ? Math.max(0, c.pairSumII[p]! - (si * si) / n) : 0;
+      out.pairSumJJ[p] = n > 0 ? Math.max(0, c.pairSumJJ[p]! - (sj * sj) / n) : 0;
+      out.pairSumIJ[p] = n > 0 ? c.pairSumIJ[p]! - (si * sj) / n : 0;
+      out.pairSumI[p] = 0;
+      out.pairSumJ[p] = 0;
+      out.pairCount[p] = Math.max(0, n - 1);
+    }
+    return out;
+  }) as [ClassSums, ClassSums];
+  return { dim: m.dim, classes };
+}
+
+/** What a site sends at the statistics stage: its raw class moments, and the same centred on its own class means. */
+export interface SiteMoments {
+  pooled: ClassMoments;
+  withinSite: ClassMoments;
+}
+
+export function siteMoments(data: EncodedData): SiteMoments {
+  const pooled = computeClassMoments(data);
+  return { pooled, withinSite: centreWithinSite(pooled) };
+}
+
 /** Adds sites' sums: the one place the sum happens, so secure aggregation can replace it. */
 export function mergeClassMoments(list: ClassMoments[]): ClassMoments {
   if (list.length === 0) throw new Error('mergeClassMoments needs at least one site\'s moments');

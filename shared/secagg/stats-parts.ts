@@ -8,7 +8,7 @@
  * moments; stage 3: (cell, label) counts over the published patterns.
  */
 import { createHash } from 'node:crypto';
-import { COL_FIELDS, emptyClassMoments, PAIR_FIELDS, pairCountFor, type ClassMoments } from '../data/class-moments.ts';
+import { COL_FIELDS, emptyClassMoments, PAIR_FIELDS, pairCountFor, type SiteMoments } from '../data/class-moments.ts';
 import { ABSENT, READING_BIN_EDGES, type BalanceFeature, type CellCounts } from '../data/outcome-balance.ts';
 import type { PatternLabelCounts } from '../data/patterns.ts';
 import { featureList, type Schema } from '../data/schema.ts';
@@ -272,34 +272,48 @@ const momentKind = (f: string): 'count' | 'wide' => (f === 'colCount' || f === '
 const momentBound = (f: string, c: SecAggConfig) =>
   momentKind(f) === 'count' ? c.maxExamples : c.maxExamples * (/Sq$|II$|JJ$|IJ$/.test(f) ? MAX_ENCODED_VALUE ** 2 : MAX_ENCODED_VALUE);
 
+/** The pair fields a site's centred moments add (their pair sums of i and j are 0 by construction). */
+const WITHIN_FIELDS = ['pairCount', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
+
+/** Per class: rows, the column and pair sums, then the centred pair sums (`w0.` / `w1.`). */
 export function momentsLayout(dim: number, c: SecAggConfig, maxSites: number): VectorLayout {
   const parts: PartSpec[] = [];
+  const pairs = pairCountFor(dim);
   for (const k of [0, 1]) {
     parts.push({ name: `c${k}.rows`, length: 1, kind: 'count', bound: c.maxExamples });
     for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) {
-      const length = (COL_FIELDS as readonly string[]).includes(f) ? dim : pairCountFor(dim);
+      const length = (COL_FIELDS as readonly string[]).includes(f) ? dim : pairs;
       if (length > 0) parts.push({ name: `c${k}.${f}`, length, kind: momentKind(f), bound: momentBound(f, c) });
     }
+    if (pairs > 0) for (const f of WITHIN_FIELDS) parts.push({ name: `w${k}.${f}`, length: pairs, kind: momentKind(f), bound: momentBound(f, c) });
   }
   return new VectorLayout(parts, maxSites);
 }
 
-export function momentsValues(m: ClassMoments): Values {
+export function momentsValues(m: SiteMoments): Values {
   const out: Values = {};
-  m.classes.forEach((cs, k) => {
+  m.pooled.classes.forEach((cs, k) => {
     out[`c${k}.rows`] = [cs.rows];
     for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) if (cs[f].length > 0) out[`c${k}.${f}`] = cs[f];
+    const w = m.withinSite.classes[k]!;
+    for (const f of WITHIN_FIELDS) if (w[f].length > 0) out[`w${k}.${f}`] = w[f];
   });
   return out;
 }
 
-export function momentsFromSum(dim: number, sums: Sums): ClassMoments {
-  const m = emptyClassMoments(dim);
-  m.classes.forEach((cs, k) => {
+export function momentsFromSum(dim: number, sums: Sums): SiteMoments {
+  const pooled = emptyClassMoments(dim);
+  const withinSite = emptyClassMoments(dim);
+  pooled.classes.forEach((cs, k) => {
     cs.rows = sums[`c${k}.rows`]![0]!;
     for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) if (cs[f].length > 0) cs[f] = [...sums[`c${k}.${f}`]!];
+    // The centred view keeps the raw column sums (label correlations); its pair sums of i and j stay 0.
+    const w = withinSite.classes[k]!;
+    w.rows = cs.rows;
+    for (const f of COL_FIELDS) w[f] = [...cs[f]];
+    for (const f of WITHIN_FIELDS) if (w[f].length > 0) w[f] = [...sums[`w${k}.${f}`]!];
   });
-  return m;
+  return { pooled, withinSite };
 }
 
 // ---- stage 3: (cell, label) counts ----

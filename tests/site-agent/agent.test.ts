@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PayloadSealer } from '../../shared/crypto/envelope.ts';
-import { computeClassMoments } from '../../shared/data/class-moments.ts';
+import { centreWithinSite, computeClassMoments } from '../../shared/data/class-moments.ts';
 import { encodeTable } from '../../shared/data/encode.ts';
 import { balanceFeatures, cellKeys, countCells } from '../../shared/data/outcome-balance.ts';
 import { countPatternLabels } from '../../shared/data/patterns.ts';
@@ -46,7 +46,7 @@ test('stats stage 1: feature sums and (pattern, label) counts of the training ro
   assert.equal(r.weights.length, 0);
 });
 
-test('stats stage 2: class moments of the encoded training rows; stage 3: (cell, label) counts of the flagged readings', async () => {
+test('stats stage 2: class moments of the encoded training rows, raw and centred on the site\'s class means; stage 3: (cell, label) counts of the flagged readings', async () => {
   const enc = encodeTable(data.train, space);
   const { submitted, ended } = await serve([
     task({ kind: 'stats', round: 0, stage: 2, featureSpace: space }),
@@ -56,6 +56,7 @@ test('stats stage 2: class moments of the encoded training rows; stage 3: (cell,
   assert.equal(ended.error, undefined);
   assert.deepEqual(submitted.map((s) => s.kind), ['stats-result-2', 'stats-result-3']);
   assert.deepEqual(submitted[0]!.meta.classMoments, JSON.parse(JSON.stringify(computeClassMoments(enc))));
+  assert.deepEqual(submitted[0]!.meta.classMomentsWithinSite, JSON.parse(JSON.stringify(centreWithinSite(computeClassMoments(enc)))));
   const cells = countCells(cellKeys(enc, balanceFeatures(space, ['c'])), enc.y);
   assert.deepEqual(submitted[1]!.meta.cellCounts, cells);
   assert.ok(Object.keys(cells).length > 1, 'the counts split by the flagged reading');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  centreWithinSite,
   computeClassMoments,
   emptyClassMoments,
   mergeClassMoments,
@@ -90,4 +91,43 @@ test('merge and validation name what is wrong', () => {
   const nan = JSON.parse(JSON.stringify(good));
   nan.classes[0].colSum[0] = null;
   assert.throws(() => validateClassMoments(nan, 3), /classes\[0\]\.colSum holds a non-finite value/);
+});
+
+test('site-centred pair sums add up to the within-(site, class) scatter; column sums stay raw', () => {
+  const sites = [randomData(80, 3, 5), randomData(50, 3, 6)];
+  // Shift the second site's column 1: between-site offsets must not reach the centred scatter.
+  sites[1]!.x.forEach((v, k) => (k % 3 === 1 && sites[1]!.observed[k] ? (sites[1]!.x[k] = v + 5) : 0));
+  const merged = mergeClassMoments(sites.map((d) => centreWithinSite(computeClassMoments(d))));
+  const raw = mergeClassMoments(sites.map((d) => computeClassMoments(d)));
+  const p = pairIndex(0, 1, 3);
+  for (const k of [0, 1] as const) {
+    // Direct: per site and class, scatter about that site's means of the rows with both observed.
+    let sii = 0, sjj = 0, sij = 0, df = 0;
+    for (const d of sites) {
+      const rows = [...Array(d.n).keys()].filter((r) => (d.y[r] ? 1 : 0) === k && d.observed[r * 3] && d.observed[r * 3 + 1]);
+      const mi = rows.reduce((a, r) => a + d.x[r * 3]!, 0) / rows.length;
+      const mj = rows.reduce((a, r) => a + d.x[r * 3 + 1]!, 0) / rows.length;
+      for (const r of rows) {
+        sii += (d.x[r * 3]! - mi) ** 2;
+        sjj += (d.x[r * 3 + 1]! - mj) ** 2;
+        sij += (d.x[r * 3]! - mi) * (d.x[r * 3 + 1]! - mj);
+      }
+      df += rows.length - 1;
+    }
+    const c = merged.classes[k];
+    assert.ok(Math.abs(c.pairSumII[p]! - sii) < 1e-6 && Math.abs(c.pairSumJJ[p]! - sjj) < 1e-6 && Math.abs(c.pairSumIJ[p]! - sij) < 1e-6, `class ${k}`);
+    assert.equal(c.pairSumI[p], 0);
+    assert.equal(c.pairSumJ[p], 0);
+    assert.equal(c.pairCount[p], df);
+    assert.deepEqual(c.colSum, raw.classes[k].colSum);
+    assert.ok(raw.classes[k].pairSumJJ[p]! - (raw.classes[k].pairSumJ[p]! ** 2) / raw.classes[k].pairCount[p]! > sjj + 100, 'the raw pooled scatter carries the offset');
+  }
+});
+
+test('centring a pair seen in one row, or a constant column, leaves no scatter and no degrees of freedom below 0', () => {
+  const m = emptyClassMoments(2);
+  Object.assign(m.classes[1], { rows: 1, pairCount: [1], pairSumI: [3], pairSumJ: [2], pairSumII: [9], pairSumJJ: [4], pairSumIJ: [6] });
+  const c = centreWithinSite(m).classes[1];
+  assert.deepEqual([c.pairCount[0], c.pairSumII[0], c.pairSumJJ[0], c.pairSumIJ[0]], [0, 0, 0, 0]);
+  assert.deepEqual(centreWithinSite(m).classes[0].pairCount, [0]);
 });

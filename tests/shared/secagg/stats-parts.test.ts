@@ -5,11 +5,17 @@ import { computeFeatureStats, mergeFeatureStats } from '../../../shared/data/sta
 import { countPatternLabels, sumLabelCounts } from '../../../shared/data/patterns.ts';
 import { parseSiteTable } from '../../../shared/data/table.ts';
 import { agreeVocabularies } from '../../../shared/data/vocabulary.ts';
+import { centreWithinSite, mergeClassMoments, siteMoments, type ClassMoments } from '../../../shared/data/class-moments.ts';
+import type { EncodedData } from '../../../shared/data/encode.ts';
+import { Rng } from '../../../shared/rng.ts';
 import { compileSecAggConfig } from '../../../shared/secagg/config.ts';
 import {
   cellList,
   heavyBuckets,
   MAX_SECURE_CELL_WORDS,
+  momentsFromSum,
+  momentsLayout,
+  momentsValues,
   namesFromSum,
   namesLayout,
   namesValues,
@@ -116,4 +122,31 @@ test('names: a site\'s own values in one heavy bucket are all named; two in one 
   const [common, rare] = meeting(session, 'c', true, 'x');
   const heavy = { c: [sketchBucket(session, 'c', common)] };
   assert.deepEqual(sum(heavy, [{ [rare]: 1, [common]: 40 }, { [common]: 30 }]), { names: { c: [common] }, unresolved: {} });
+});
+
+test('stage 2 sums both views: the raw class moments and the site-centred ones, as the plain merge gives them', () => {
+  const dim = 3;
+  // Each site's readings shifted by its own offset: the two views differ.
+  const site = (n: number, seed: number, offset: number): EncodedData => {
+    const rng = new Rng(seed);
+    const y = Float32Array.from({ length: n }, () => (rng.next() < 0.4 ? 1 : 0));
+    const x = Float32Array.from({ length: n * dim }, (_, k) => rng.normal() + offset + y[Math.floor(k / dim)]!);
+    const observed = Float32Array.from({ length: n * dim }, () => (rng.next() < 0.8 ? 1 : 0));
+    return { n, dim, x, observed, present: new Float32Array(n).fill(1), y, patterns: new Array<string>(n).fill('1') };
+  };
+  const data = [site(70, 1, -2), site(50, 2, 0), site(90, 3, 3)];
+  const layout = momentsLayout(dim, config, 3);
+  const got = momentsFromSum(dim, sumOf(layout, data.map((d) => momentsValues(siteMoments(d)))));
+  const want = { pooled: mergeClassMoments(data.map((d) => siteMoments(d).pooled)), withinSite: mergeClassMoments(data.map((d) => centreWithinSite(siteMoments(d).pooled))) };
+  const close = (a: ClassMoments, b: ClassMoments, what: string) =>
+    a.classes.forEach((c, k) => {
+      assert.equal(c.rows, b.classes[k]!.rows);
+      for (const f of ['colCount', 'colSum', 'colSumSq', 'pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const)
+        c[f].forEach((v, i) => assert.ok(Math.abs(v - b.classes[k]![f][i]!) <= 1e-3, `${what} class ${k} ${f}[${i}]: ${v} vs ${b.classes[k]![f][i]}`));
+    });
+  close(got.pooled, want.pooled, 'pooled');
+  close(got.withinSite, want.withinSite, 'within site');
+  const c = got.pooled.classes[0];
+  const pooledScatter = c.pairSumII[0]! - c.pairSumI[0]! ** 2 / c.pairCount[0]!;
+  assert.ok(pooledScatter > got.withinSite.classes[0].pairSumII[0]! + 100, `the offsets separate the two views: ${pooledScatter} vs ${got.withinSite.classes[0].pairSumII[0]}`);
 });

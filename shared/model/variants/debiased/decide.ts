@@ -145,39 +145,63 @@ function checkNames(names: readonly string[], space: FeatureSpace, what: string)
     if (!known.has(n)) throw new InputError(`model.debiasing.${what} names "${n}", which is not a feature of the schema (features: ${[...known].join(', ')})`);
 }
 
-/** The `auto` rule on merged moments, with the user's overrides; the coordinator runs it once and sends the result to the sites. */
+/** What the rule finds in one view of the moments: the features, the markers, and the label-only readings with their bound. */
+function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions) {
+  const views = featureViews(m, space, o);
+  const associated = views.filter((v) => strength(v) >= o.minLabelCorr);
+  const markers = associated.filter((v) => v.cleared >= o.minClearCorr).sort((a, b) => b.cleared - a.cleared);
+  const structure = markers.length >= o.minMarkers;
+  const apart = new Map<string, number>();
+  for (const v of views) {
+    if (!structure || strength(v) < o.minLabelCorr || v.cleared >= o.minClearCorr) continue;
+    const others = markers.filter((k) => k.feature !== v.feature);
+    if (others.length < o.minMarkers) continue;
+    const bound = boundAgainstMarkers(m, v, others, o);
+    if (bound <= o.maxRatio * Math.abs(v.labelCorr)) apart.set(v.feature, bound);
+  }
+  return { views, markers, structure, apart };
+}
+
+/**
+ * The `auto` rule on merged moments, with the user's overrides; the coordinator runs it
+ * once and sends the result to the sites. With `withinSite` (the pair sums centred on each
+ * site's own class means), a reading is flagged only where both views find it apart: a
+ * device calibrated differently per hospital can make a real marker look label-only in
+ * the pooled sums, and centring alone takes more features for markers on some data
+ * (docs/debiasing.md, "Between-hospital offsets").
+ */
 export function decideDebiasing(
   m: ClassMoments,
   space: FeatureSpace,
   opts: Partial<DecideOptions> = {},
   overrides: DecideOverrides = {},
+  withinSite?: ClassMoments,
 ): DebiasDecision {
   const o: DecideOptions = { ...DEFAULT_DECIDE, ...opts };
-  if (m.dim !== space.columns.length)
-    throw new Error(`class moments have ${m.dim} columns, the feature space has ${space.columns.length}`);
+  for (const [what, x] of [['class moments', m], ['site-centred class moments', withinSite]] as const)
+    if (x && x.dim !== space.columns.length) throw new Error(`${what} have ${x.dim} columns, the feature space has ${space.columns.length}`);
   const suspect = new Set(overrides.suspect ?? []);
   const trusted = new Set(overrides.trusted ?? []);
   checkNames([...suspect], space, 'suspect');
   checkNames([...trusted], space, 'trusted');
   for (const n of suspect) if (trusted.has(n)) throw new InputError(`model.debiasing: "${n}" is listed as both suspect and trusted`);
 
-  const views = featureViews(m, space, o);
-  const associated = views.filter((v) => strength(v) >= o.minLabelCorr);
-  const markers = associated.filter((v) => v.cleared >= o.minClearCorr).sort((a, b) => b.cleared - a.cleared);
-  const structure = markers.length >= o.minMarkers;
-
+  const { views, markers, structure, apart } = findShortcuts(m, space, o);
+  const within = withinSite ? findShortcuts(withinSite, space, o).apart : undefined;
   const flagged: FlaggedFeature[] = [];
   const notes: string[] = [];
+  const offsets: string[] = [];
   for (const v of views) {
     if (suspect.has(v.feature)) {
       flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.col });
       continue;
     }
-    if (!structure || strength(v) < o.minLabelCorr || v.cleared >= o.minClearCorr) continue;
-    const others = markers.filter((k) => k.feature !== v.feature);
-    if (others.length < o.minMarkers) continue;
-    const bound = boundAgainstMarkers(m, v, others, o);
-    if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
+    const bound = apart.get(v.feature);
+    if (bound === undefined) continue;
+    if (within && !within.has(v.feature)) {
+      offsets.push(v.feature);
+      continue;
+    }
     if (trusted.has(v.feature)) {
       notes.push(`${v.feature} would be flagged but is trusted`);
       continue;
@@ -185,6 +209,8 @@ export function decideDebiasing(
     flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.col });
   }
   if (trusted.size) notes.push(`trusted (never flagged): ${[...trusted].join(', ')}`);
+  if (offsets.length) notes.push(`not flagged, apart pooled over sites but not within each site (hospitals' offsets can do that): ${offsets.join(', ')}`);
+  if (!within) notes.push('pooled view only (a site sent no site-centred moments)');
 
   const rule = `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers and a within-class bound <= ${o.maxRatio} x |label corr|, pairs with >= ${o.minPairRows} rows`;
   const markerText = structure

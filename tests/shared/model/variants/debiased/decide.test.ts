@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeClassMoments, mergeClassMoments } from '../../../../../shared/data/class-moments.ts';
+import { centreWithinSite, computeClassMoments, mergeClassMoments } from '../../../../../shared/data/class-moments.ts';
 import { encodeTable } from '../../../../../shared/data/encode.ts';
 import { buildFeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { loadSchema } from '../../../../../shared/data/schema.ts';
@@ -218,4 +218,46 @@ test('heart disease: every strong feature tracks the disease, so nothing is flag
     assert.equal(d.decision, 'off', `${tables.map((t) => t.file.split('/').pop()).join(', ')}: ${d.reason}`);
     assert.ok(d.markers.length >= 2, 'a severity structure is there');
   }
+});
+
+/**
+ * Three hospitals whose devices are calibrated differently: labs and exam read `offset`
+ * higher, the reading r 0.6 x `offset` lower, at each site; with `shortcut`, r tracks the
+ * label alone (same device everywhere). Otherwise every feature tracks the severity s within
+ * each site, and only the pooled moments see r move against the others.
+ */
+function calibratedSite(offset: number, n: number, seed: number, shortcut = false): { data: EncodedData; space: FeatureSpace } {
+  const space: FeatureSpace = { modalities: [], columns: [] };
+  for (const [name, feature] of [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['reading', 'r']]) {
+    space.modalities.push({ name: name!, start: space.columns.length, end: space.columns.length + 1 });
+    space.columns.push({ feature: feature!, featureIndex: 0, kind: 'numeric', mean: 0, std: 1 });
+  }
+  const dim = space.columns.length;
+  const rng = new Rng(seed);
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rng.normal();
+    y[i] = s + 0.6 * rng.normal() > 0 ? 1 : 0;
+    for (let j = 0; j < 3; j++) x[i * dim + j] = s + 0.7 * rng.normal() + offset;
+    x[i * dim + 3] = shortcut ? 2 * y[i]! - 1 + 1.2 * rng.normal() : s + 1.2 * rng.normal() - 0.6 * offset;
+  }
+  return { data: { n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 4).fill(1), y, patterns: new Array(n).fill('1111') }, space };
+}
+
+test('a real marker calibrated differently at each hospital is not flagged: a flag needs the site-centred view to agree; a shortcut still is', () => {
+  const decide = (shortcut: boolean, within: boolean) => {
+    const sites = [-1, 0, 1].map((o, k) => calibratedSite(o, 600, 40 + k, shortcut));
+    const moments = sites.map((s) => computeClassMoments(s.data));
+    return decideDebiasing(mergeClassMoments(moments), sites[0]!.space, {}, {}, within ? mergeClassMoments(moments.map(centreWithinSite)) : undefined);
+  };
+  // Pooled raw sums mix the sites' offsets into the within-class covariance: r looks label-only there.
+  const pooled = decide(false, false);
+  assert.deepEqual(pooled.flagged.map((f) => f.feature), ['r'], `pooled only: ${pooled.reason}`);
+  assert.match(pooled.reason, /pooled view only/);
+  const both = decide(false, true);
+  assert.equal(both.decision, 'off', both.reason);
+  assert.match(both.reason, /not flagged, apart pooled over sites but not within each site \(hospitals' offsets can do that\): r/);
+  const shortcut = decide(true, true);
+  assert.deepEqual(shortcut.flagged.map((f) => [f.feature, f.source]), [['r', 'auto']], shortcut.reason);
 });
