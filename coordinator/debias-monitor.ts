@@ -12,6 +12,8 @@ import { derivePrior, sumPatternCounts } from './priors.ts';
 export interface MomentsEntry {
   pooled: unknown;
   withinSite?: unknown;
+  /** A secure sum over sites: the centred view is checked as a sum (a site's own checks need its own raw moments). */
+  summed?: boolean;
 }
 
 /** The debiased model's steps: decision (stats stage 2), outcome weights (stage 3), health per round. */

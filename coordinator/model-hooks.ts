@@ -4,7 +4,7 @@ import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { createModel } from '../shared/model/factory.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import type { DebiasHooks } from './debias-monitor.ts';
-import { mergeClassMoments, validateClassMoments } from '../shared/data/class-moments.ts';
+import { checkCentred, mergeClassMoments, validateClassMoments } from '../shared/data/class-moments.ts';
 import { balanceFeatures, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
 import { healthFigures, mergeHealthSums, validateHealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, decideDebiasing, effectiveWeighting, usesDualBranch, withDecision } from '../shared/model/variants/debiased/index.ts';
@@ -63,10 +63,17 @@ const debiasConfig = (spec: ModelSpecMsg) => compileDebiasConfig(spec.raw.debias
 const debiasHooks: DebiasHooks = {
   decide(spec, space, moments, patternCounts) {
     const dim = space.columns.length;
-    const merged = mergeClassMoments(moments.map((m, i) => validateClassMoments(m.pooled, dim, `class moments from site ${i + 1}`)));
-    // The within-site view only where every site sent it: a partial sum would mix the two views.
+    const pooled = moments.map((m, i) => validateClassMoments(m.pooled, dim, `class moments from site ${i + 1}`));
+    const merged = mergeClassMoments(pooled);
+    // Protocol 2 sends both views (a plain result without the centred one is refused on receipt); a secure entry is one sum.
     const withinSite = moments.every((m) => m.withinSite !== undefined)
-      ? mergeClassMoments(moments.map((m, i) => validateClassMoments(m.withinSite, dim, `site-centred class moments from site ${i + 1}`)))
+      ? mergeClassMoments(
+          moments.map((m, i) => {
+            const c = validateClassMoments(m.withinSite, dim, `site-centred class moments from site ${i + 1}`);
+            checkCentred(c, m.summed ? undefined : pooled[i], `site-centred class moments from site ${i + 1}`);
+            return c;
+          }),
+        )
       : undefined;
     const raw = (spec.raw.debiasing ?? {}) as Record<string, unknown>;
     const cfg = debiasConfig(spec);

@@ -18,10 +18,12 @@ import {
   cellsFromSum,
   cellsLayout,
   heavyBuckets,
+  heavySlots,
   momentsFromSum,
   momentsLayout,
   namesFromSum,
   namesLayout,
+  slotCountsLayout,
   summaryFromSum,
   summaryLayout,
   undeclaredFeatures,
@@ -51,10 +53,14 @@ export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quor
         // The sketch was keyed by stage 1's session: sites need it to say which of their values fall in a heavy bucket.
         const session = sessionOf(s1);
         const buckets = heavyBuckets(summary.sketch, o.minCategoryCount);
+        // Rows per slot of the heavy buckets (a second hash of the value): only slots that reach the minimum are named.
+        const s6 = await sum(STATS_STAGE.slots, { vocabulary: { session, buckets } }, (n) => slotCountsLayout(schema, buckets, config, n));
+        requireQuorum(s6, 'vocabulary slot round', o.quorum);
+        const slots = heavySlots(schema, buckets, s6.sums, o.minCategoryCount);
         // Names without attribution: summed like every statistic, so no name is known to come from one site.
-        const s4 = await sum(STATS_STAGE.names, { vocabulary: { session, buckets } }, (n) => namesLayout(schema, buckets, n));
+        const s4 = await sum(STATS_STAGE.names, { vocabulary: { session, buckets, slots } }, (n) => namesLayout(schema, slots, n));
         requireQuorum(s4, 'vocabulary names round', o.quorum);
-        const { names: candidates, unresolved } = namesFromSum(schema, session, buckets, s4.sums);
+        const { names: candidates, unresolved } = namesFromSum(schema, session, buckets, slots, s4.sums);
         // Two values in one bucket and slot (about 1 in 262,144 per pair, a fresh draw each run): both fold into "other" this run.
         if (Object.keys(unresolved).length > 0)
           o.log.warn('category values folded into "other": sites held different values in one name slot of a heavy bucket (a hash collision; a rerun draws new ones)', { slots: unresolved });
@@ -68,7 +74,7 @@ export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quor
       const dim = space.columns.length;
       const s2 = await sum(STATS_STAGE.moments, { featureSpace: space }, (n) => momentsLayout(dim, config, n));
       requireQuorum(s2, 'class-moment round', o.quorum);
-      return [momentsFromSum(dim, s2.sums)];
+      return [{ ...momentsFromSum(dim, s2.sums), summed: true }];
     },
     async cells(space, features, prior: PatternPrior) {
       const cells = cellList(schema.modalities.length, prior.patterns.map((p) => p.pattern), balanceFeatures(space, features));

@@ -213,7 +213,7 @@ export class SiteAgent {
   private plainStats(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
     const { data, schema } = this.opts;
     // The vocabulary stages exist only as secure sums.
-    if (task.stage === STATS_STAGE.names || task.stage === STATS_STAGE.vocabulary)
+    if (task.stage === STATS_STAGE.names || task.stage === STATS_STAGE.vocabulary || task.stage === STATS_STAGE.slots)
       throw new ProtocolError(`a stats task of stage ${task.stage} must be a secure sum (it carries no secagg session)`, 'malformed');
     if (task.stage === STATS_STAGE.moments) {
       const enc = this.encode(task.featureSpace!);

@@ -22,6 +22,8 @@ import {
   momentsValues,
   namesLayout,
   namesValues,
+  slotCountsLayout,
+  slotCountsValues,
   summaryLayout,
   summaryValues,
   vocabularyLayout,
@@ -54,22 +56,24 @@ export class SecureStatsStages {
     const stats = () => computeFeatureStats(schema, data.train);
     return this.secure.input(task, base, (t, maxSites) => {
       // The names round's own checks come first (their messages say more than the generic one).
-      if (task.stage !== STATS_STAGE.names) this.guardStatsSum(task.stage ?? STATS_STAGE.summary, t.session, t.roster);
+      if (task.stage !== STATS_STAGE.names && task.stage !== STATS_STAGE.slots) this.guardStatsSum(task.stage ?? STATS_STAGE.summary, t.session, t.roster);
       switch (task.stage) {
         case STATS_STAGE.summary:
           this.summarySession = t.session;
           return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
+        case STATS_STAGE.slots: {
+          const v = this.sketchSession(task, 'slot');
+          this.guardStatsSum(STATS_STAGE.slots, t.session, t.roster);
+          return { layout: slotCountsLayout(schema, v.buckets ?? {}, t.config, maxSites), values: slotCountsValues(schema, v.session, stats(), v.buckets ?? {}) };
+        }
         case STATS_STAGE.names: {
-          // The sketch this site filled was keyed by its own summary session: another session would rename its buckets.
-          const v = task.vocabulary ?? {};
+          const v = this.sketchSession(task, 'names');
           // One names sum per summary: a second one, over another roster, would differ from the first by one site's names.
-          if (v.session !== undefined && v.session === this.namedSession)
+          if (v.session === this.namedSession)
             throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
-          if (v.session === undefined || v.session !== this.summarySession)
-            throw new SecAggRefusal(`the names task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
           this.guardStatsSum(STATS_STAGE.names, t.session, t.roster);
           this.namedSession = v.session;
-          return { layout: namesLayout(schema, v.buckets ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}) };
+          return { layout: namesLayout(schema, v.slots ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}, v.slots ?? {}) };
         }
         case STATS_STAGE.vocabulary: {
           const candidates = task.vocabulary?.candidates ?? {};
@@ -89,6 +93,14 @@ export class SecureStatsStages {
           throw new SecAggRefusal(`no secure statistics stage ${String(task.stage)}`, 'malformed');
       }
     });
+  }
+
+  /** A slot or names task's vocabulary: the sketch this site filled was keyed by its own summary session, and another session would rename its buckets. */
+  private sketchSession(task: TaskMeta, what: string): NonNullable<TaskMeta['vocabulary']> & { session: string } {
+    const v = task.vocabulary ?? {};
+    if (v.session === undefined || v.session !== this.summarySession)
+      throw new SecAggRefusal(`the ${what} task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
+    return { ...v, session: v.session };
   }
 
   /**

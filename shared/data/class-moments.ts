@@ -181,3 +181,37 @@ export function validateClassMoments(m: unknown, dim: number, where = 'class mom
   });
   return m as ClassMoments;
 }
+
+/**
+ * Checks site-centred moments for what centring guarantees: scatter >= 0 and
+ * sum_ij^2 <= sum_ii * sum_jj (a covariance matrix), pair sums of i and j at 0, and, where
+ * the site's raw moments are given, the same rows and column sums, one degree of freedom
+ * less per observed pair and no more scatter than the raw sums hold. Holds for a sum of
+ * sites too (without `raw`). A site that sent other numbers is refused: the centred view
+ * can take a flag away.
+ */
+export function checkCentred(centred: ClassMoments, raw: ClassMoments | undefined, where: string): void {
+  const fail = (why: string): never => {
+    throw new ProtocolError(`${where}: ${why}`, 'malformed');
+  };
+  // Rounding: centring subtracts squares of sums, so allow a relative slack.
+  const slack = (x: number) => 1e-6 * Math.max(1, Math.abs(x));
+  centred.classes.forEach((c, k) => {
+    const r = raw?.classes[k];
+    if (r) {
+      if (c.rows !== r.rows) fail(`classes[${k}].rows is ${c.rows}, the class moments have ${r.rows}`);
+      for (const f of COL_FIELDS) if (c[f].some((v, i) => Math.abs(v - r[f][i]!) > slack(r[f][i]!))) fail(`classes[${k}].${f} differs from the class moments'`);
+    }
+    for (let p = 0; p < c.pairCount.length; p++) {
+      const [ii, jj, ij] = [c.pairSumII[p]!, c.pairSumJJ[p]!, c.pairSumIJ[p]!];
+      if (c.pairSumI[p] !== 0 || c.pairSumJ[p] !== 0) fail(`classes[${k}] pair ${p}: centred sums of i and j must be 0`);
+      if (ii < 0 || jj < 0 || ij * ij > ii * jj + slack(ii * jj)) fail(`classes[${k}] pair ${p}: the centred sums are no scatter (sum_ii ${ii}, sum_jj ${jj}, sum_ij ${ij})`);
+      if (!r) continue;
+      const n = r.pairCount[p]!;
+      if (c.pairCount[p] !== Math.max(0, n - 1)) fail(`classes[${k}] pair ${p}: count ${c.pairCount[p]}, the class moments' ${n} less one`);
+      const rawII = n > 0 ? r.pairSumII[p]! - r.pairSumI[p]! ** 2 / n : 0;
+      const rawJJ = n > 0 ? r.pairSumJJ[p]! - r.pairSumJ[p]! ** 2 / n : 0;
+      if (ii > rawII + slack(rawII) || jj > rawJJ + slack(rawJJ)) fail(`classes[${k}] pair ${p}: more scatter than the class moments hold`);
+    }
+  });
+}

@@ -46,7 +46,7 @@ const PatternPriorSchema = z.object({
 const OutcomeBalanceSchema = z.custom<OutcomeBalance>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object');
 
 /** The statistics stages (a task's `stage` when its kind is 'stats'). */
-export const STATS_STAGE = { summary: 1, moments: 2, cells: 3, names: 4, vocabulary: 5 } as const;
+export const STATS_STAGE = { summary: 1, moments: 2, cells: 3, names: 4, vocabulary: 5, slots: 6 } as const;
 
 export const TaskKindSchema = z.enum(['stats', 'fit', 'evaluate', 'end', 'secagg']);
 
@@ -62,15 +62,16 @@ export const TaskMetaSchema = z
     model: ModelSpecSchema.optional(),
     /**
      * stats stage (STATS_STAGE): 1 = feature stats and pattern counts, 2 = class moments (needs the feature space), 3 = (cell, label)
-     * counts of the flagged readings, 4 and 5 = a secure run's vocabulary (names in heavy buckets, then their exact counts).
+     * counts of the flagged readings, 6, 4 and 5 = a secure run's vocabulary (rows per slot of the heavy buckets, names in heavy slots, then their exact counts).
      * A 'secagg' task's stage is its phase plus ten times the statistics stage it sums (0 for a fit round).
      */
     stage: z.number().int().min(1).max(99).optional(),
-    /** Secure statistics, stages 4 and 5: the stage-1 session and heavy sketch buckets, then the candidate values to count. */
+    /** Secure statistics, stages 6, 4 and 5: the stage-1 session and heavy sketch buckets (and for 4 the heavy [bucket, slot] pairs), then the candidate values to count. */
     vocabulary: z
       .object({
         session: z.string().optional(),
         buckets: z.record(z.string(), z.array(count)).optional(),
+        slots: z.record(z.string(), z.array(z.tuple([count, count]))).optional(),
         candidates: z.record(z.string(), z.array(z.string())).optional(),
       })
       .optional(),
@@ -104,7 +105,7 @@ export const TaskMetaSchema = z
       if (stage > last) ctx.addIssue({ code: 'custom', path: ['stage'], message: `a stats task has stages 1 to ${last}` });
       if (stage === STATS_STAGE.moments || stage === STATS_STAGE.cells) need('featureSpace', `in a stats task of stage ${stage}`);
       if (stage === STATS_STAGE.cells) need('balanceFeatures', `in a stats task of stage ${stage}`);
-      if (stage === STATS_STAGE.names || stage === STATS_STAGE.vocabulary)
+      if (stage === STATS_STAGE.names || stage === STATS_STAGE.vocabulary || stage === STATS_STAGE.slots)
         if (t.vocabulary === undefined) ctx.addIssue({ code: 'custom', path: ['vocabulary'], message: `required in a stats task of stage ${stage}` });
     }
   });

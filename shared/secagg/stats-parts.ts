@@ -137,30 +137,90 @@ const MAX_CODE_POINT = 0x10ffff;
 const CHECK_MOD = 65_521;
 const nameCheck = (v: string) => createHash('sha256').update(v).digest().readUInt32BE(0) % CHECK_MOD;
 
-/** Ring words one name slot takes: its holder count, its code points and its check. */
-const SLOT_WORDS = MAX_NAME_CHARS + 2;
-/** Name slots per heavy bucket, at most: two values in one bucket meet in one slot about 1 in 64 (1 in 262,144 per pair of values). */
+/** Slots per heavy bucket, at most: two values in one bucket meet in one slot about 1 in 64 (1 in 262,144 per pair of values). */
 export const MAX_NAME_SLOTS = 64;
-/** Ring words of the names vector (4 MiB a site): with many heavy buckets each gets fewer slots, at least one. */
-const NAMES_WORD_BUDGET = 1 << 20;
+/** Ring words of the slot-count vector (4 MiB a site): with many heavy buckets each gets fewer slots, at least one. */
+const SLOT_WORD_BUDGET = 1 << 20;
 
-/** The heavy buckets in schema order, each with the slots per bucket: the names vector lists bucket by bucket, slot by slot. */
-function slots(schema: Schema, heavy: Record<string, number[]>): { list: { feature: string; bucket: number; slot: number }[]; perBucket: number } {
-  const buckets = undeclaredFeatures(schema).flatMap((feature) => [...new Set(heavy[feature] ?? [])].sort((x, y) => x - y).map((bucket) => ({ feature, bucket })));
-  const perBucket = Math.max(1, Math.min(MAX_NAME_SLOTS, Math.floor(NAMES_WORD_BUDGET / (Math.max(1, buckets.length) * SLOT_WORDS))));
-  return { list: buckets.flatMap((b) => Array.from({ length: perBucket }, (_, slot) => ({ ...b, slot }))), perBucket };
+interface Slot {
+  feature: string;
+  bucket: number;
+  slot: number;
+}
+/** Heavy slots per feature, as the names task lists them: [bucket, slot] pairs. */
+export type SlotList = Record<string, [number, number][]>;
+
+/** Slots per heavy bucket, from the number of heavy buckets: both sides derive it from the task's bucket list. */
+function slotsPerBucket(schema: Schema, heavy: Record<string, number[]>): number {
+  const buckets = undeclaredFeatures(schema).reduce((a, f) => a + new Set(heavy[f] ?? []).size, 0);
+  return Math.max(1, Math.min(MAX_NAME_SLOTS, Math.floor(SLOT_WORD_BUDGET / Math.max(1, buckets))));
+}
+
+/** Every slot of every heavy bucket, in schema order, bucket by bucket: the slot-count vector's order. */
+function allSlots(schema: Schema, heavy: Record<string, number[]>): Slot[] {
+  const per = slotsPerBucket(schema, heavy);
+  return undeclaredFeatures(schema).flatMap((feature) =>
+    [...new Set(heavy[feature] ?? [])].sort((x, y) => x - y).flatMap((bucket) => Array.from({ length: per }, (_, slot) => ({ feature, bucket, slot }))),
+  );
+}
+
+/** The listed slots, in schema order, sorted: the names vector's order. */
+function listedSlots(schema: Schema, slots: SlotList): Slot[] {
+  return undeclaredFeatures(schema).flatMap((feature) =>
+    [...new Map((slots[feature] ?? []).map(([bucket, slot]) => [`${bucket}/${slot}`, { feature, bucket, slot }])).values()].sort((a, b) => a.bucket - b.bucket || a.slot - b.slot),
+  );
+}
+
+/** Per feature, each of this site's values by its (bucket, slot) key, with its rows; the most counted value first where two share one. */
+function valuesBySlot(schema: Schema, session: string, stats: FeatureStats, heavy: Record<string, number[]>): Map<string, { value: string; rows: number }[]> {
+  const per = slotsPerBucket(schema, heavy);
+  const out = new Map<string, { value: string; rows: number }[]>();
+  for (const feature of undeclaredFeatures(schema)) {
+    if (!(heavy[feature]?.length)) continue;
+    const counts = stats.categories[feature] ?? {};
+    const ranked = Object.keys(counts).sort((x, y) => counts[y]! - counts[x]! || (x < y ? -1 : x > y ? 1 : 0));
+    for (const value of ranked) {
+      const key = `${feature}\u0000${sketchBucket(session, feature, value)}\u0000${nameSlot(session, feature, value, per)}`;
+      (out.get(key) ?? out.set(key, []).get(key)!).push({ value, rows: counts[value]! });
+    }
+  }
+  return out;
+}
+const slotKey = (s: Slot) => `${s.feature}\u0000${s.bucket}\u0000${s.slot}`;
+
+/**
+ * The slot round as a secure sum: every heavy bucket split into slots by a second hash of
+ * the value, and per slot the rows this site holds there. Like the sketch, it gives the
+ * coordinator federation totals per hash cell, never a name; only slots that reach the
+ * minimum are then named, so a rare value is named only where it shares its bucket and
+ * its slot with values as many as the minimum.
+ */
+export function slotCountsLayout(schema: Schema, heavy: Record<string, number[]>, c: SecAggConfig, maxSites: number): VectorLayout {
+  return new VectorLayout([{ name: 'slotRows', length: allSlots(schema, heavy).length, kind: 'count', bound: c.maxExamples }], maxSites);
+}
+
+export function slotCountsValues(schema: Schema, session: string, stats: FeatureStats, heavy: Record<string, number[]>): Values {
+  const by = valuesBySlot(schema, session, stats, heavy);
+  return { slotRows: allSlots(schema, heavy).map((s) => (by.get(slotKey(s)) ?? []).reduce((a, v) => a + v.rows, 0)) };
+}
+
+/** The slots holding at least `minCount` rows across the federation: only values there can reach the minimum. */
+export function heavySlots(schema: Schema, heavy: Record<string, number[]>, sums: Sums, minCount: number): SlotList {
+  const out: SlotList = {};
+  allSlots(schema, heavy).forEach((s, i) => {
+    if (sums.slotRows![i]! >= minCount) (out[s.feature] ??= []).push([s.bucket, s.slot]);
+  });
+  return out;
 }
 
 /**
- * The names round as a secure sum: per heavy bucket and name slot, how many sites hold a
- * value there, the code points of that value (summed: divided by the holders, they spell it
- * when every holder has the same value) and a check. A value takes the slot a second hash
- * gives it, so two values sharing a heavy bucket (at one site or at two) are both named
- * unless they also share a slot. The coordinator learns each name in a heavy bucket and
- * how many sites hold it, never which sites.
+ * The names round as a secure sum: per heavy slot, how many sites hold a value there, the
+ * code points of that value (summed: divided by the holders, they spell it when every
+ * holder has the same value) and a check. The coordinator learns each name in a heavy
+ * slot and how many sites hold it, never which sites.
  */
-export function namesLayout(schema: Schema, heavy: Record<string, number[]>, maxSites: number): VectorLayout {
-  const k = slots(schema, heavy).list.length;
+export function namesLayout(schema: Schema, slots: SlotList, maxSites: number): VectorLayout {
+  const k = listedSlots(schema, slots).length;
   return new VectorLayout(
     [
       { name: 'holders', length: k, kind: 'count', bound: 1 },
@@ -172,28 +232,18 @@ export function namesLayout(schema: Schema, heavy: Record<string, number[]>, max
 }
 
 /**
- * This site's names vector: per heavy bucket and slot its value there. Should two of its own
- * meet in one slot, the one with the most rows (then the first in order): that is the value
- * likeliest to have made the bucket heavy, and a rare one sent instead would fold it.
+ * This site's names vector: per heavy slot its value there. Should two of its own share a
+ * slot, the one with the most rows (then the first in order): that is the value likeliest
+ * to have made the slot heavy, and a rare one sent instead would fold it.
  */
-export function namesValues(schema: Schema, session: string, stats: FeatureStats, heavy: Record<string, number[]>): Values {
-  const { list, perBucket } = slots(schema, heavy);
+export function namesValues(schema: Schema, session: string, stats: FeatureStats, heavy: Record<string, number[]>, slots: SlotList): Values {
+  const list = listedSlots(schema, slots);
   const holders = new Array<number>(list.length).fill(0);
   const chars = new Array<number>(list.length * MAX_NAME_CHARS).fill(0);
   const check = new Array<number>(list.length).fill(0);
-  // Per feature, each (bucket, slot)'s most counted value: every value is hashed once.
-  const best = new Map<string, string>();
-  for (const feature of new Set(list.map((x) => x.feature))) {
-    const counts = stats.categories[feature] ?? {};
-    const ranked = Object.keys(counts).sort((x, y) => counts[y]! - counts[x]! || (x < y ? -1 : x > y ? 1 : 0));
-    for (const x of ranked) {
-      if ([...x].length > MAX_NAME_CHARS || x.includes('\u0000')) continue;
-      const key = `${feature}\u0000${sketchBucket(session, feature, x)}\u0000${nameSlot(session, feature, x, perBucket)}`;
-      if (!best.has(key)) best.set(key, x);
-    }
-  }
-  list.forEach(({ feature, bucket, slot }, i) => {
-    const v = best.get(`${feature}\u0000${bucket}\u0000${slot}`);
+  const by = valuesBySlot(schema, session, stats, heavy);
+  list.forEach((s, i) => {
+    const v = (by.get(slotKey(s)) ?? []).find((x) => [...x.value].length <= MAX_NAME_CHARS && !x.value.includes('\u0000'))?.value;
     if (v === undefined) return;
     holders[i] = 1;
     [...v].forEach((c, j) => (chars[i * MAX_NAME_CHARS + j] = c.codePointAt(0)!));
@@ -206,15 +256,15 @@ export function namesValues(schema: Schema, session: string, stats: FeatureStats
  * The names the sum spells, per feature, and per feature how many slots held values their
  * holders disagree on (two values in one bucket and slot): those name nothing and fold.
  */
-export function namesFromSum(schema: Schema, session: string, heavy: Record<string, number[]>, sums: Sums): { names: Record<string, string[]>; unresolved: Record<string, number> } {
+export function namesFromSum(schema: Schema, session: string, heavy: Record<string, number[]>, slots: SlotList, sums: Sums): { names: Record<string, string[]>; unresolved: Record<string, number> } {
   const names: Record<string, string[]> = Object.fromEntries(undeclaredFeatures(schema).map((f) => [f, [] as string[]]));
   const unresolved: Record<string, number> = {};
-  const { list, perBucket } = slots(schema, heavy);
-  list.forEach(({ feature, bucket, slot }, i) => {
+  const per = slotsPerBucket(schema, heavy);
+  listedSlots(schema, slots).forEach(({ feature, bucket, slot }, i) => {
     const h = sums.holders![i]!;
     if (h === 0) return;
     const name = spelled(sums, i, h);
-    if (name === undefined || sums.check![i] !== h * nameCheck(name) || sketchBucket(session, feature, name) !== bucket || nameSlot(session, feature, name, perBucket) !== slot) {
+    if (name === undefined || sums.check![i] !== h * nameCheck(name) || sketchBucket(session, feature, name) !== bucket || nameSlot(session, feature, name, per) !== slot) {
       unresolved[feature] = (unresolved[feature] ?? 0) + 1;
       return;
     }

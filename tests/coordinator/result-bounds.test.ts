@@ -46,10 +46,13 @@ test('feature statistics and class moments: counts within the rows, and within t
   refused(meta({ kind: 'stats', featureStats: fs(100, -1) }), at({ kind: 'stats', stage: 1 }), /featureStats\.numeric\["age"\]\.count/);
   refused(meta({ kind: 'stats', featureStats: fs(100, 1, { m: 80, f: 80 }) }), at({ kind: 'stats', stage: 1 }), /categories\["sex"\] add up to 160/);
   const cls = (rows: number, colCount: number[]) => ({ rows, colCount, pairCount: [] });
-  checkResultCounts(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(40, [39])] } }), at({ kind: 'stats', stage: 2 }), BOUNDS);
-  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(60, [1])] } }), at({ kind: 'stats', stage: 2 }), /classMoments rows add up to 120/);
-  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [61]), cls(40, [1])] } }), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.colCount/);
-  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(-1, [0]), cls(40, [1])] } }), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.rows/);
+  const both = (classes: unknown[], centred: unknown[] = classes) => meta({ kind: 'stats', classMoments: { dim: 1, classes }, classMomentsWithinSite: { dim: 1, classes: centred } });
+  checkResultCounts(both([cls(60, [60]), cls(40, [39])]), at({ kind: 'stats', stage: 2 }), BOUNDS);
+  refused(both([cls(60, [60]), cls(60, [1])]), at({ kind: 'stats', stage: 2 }), /classMoments rows add up to 120/);
+  refused(both([cls(60, [61]), cls(40, [1])]), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.colCount/);
+  refused(both([cls(-1, [0]), cls(40, [1])]), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.rows/);
+  refused(both([cls(60, [60]), cls(40, [39])], [cls(60, [60]), cls(40, [41])]), at({ kind: 'stats', stage: 2 }), /classMomentsWithinSite\.classes\[1\]\.colCount/);
+  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(40, [39])] } }), at({ kind: 'stats', stage: 2 }), /classMomentsWithinSite is missing: protocol 2/);
 });
 
 test('a result may claim its weights and the meta allowance, no more', () => {

@@ -101,9 +101,9 @@ test('the coordinator receives only masked vectors, each unlike the site encodin
   assert.deepEqual(states.map((s) => s.roundsCompleted), [1, 1, 1, 1]);
   assert.ok(states.every((s) => s.rows === undefined));
   assert.equal(fitEncodings, 4, 'each site encoded its update once');
-  // Five secure sums: the statistics summary, the vocabulary's names and counts (heart-disease categories are undeclared), the fit round, the final evaluation.
-  assert.equal(encoded.length, 20, 'each site encoded one vector per secure sum');
-  assert.equal(masked.length, 20, 'the coordinator got one masked vector per site and sum');
+  // Six secure sums: the statistics summary, the vocabulary's slot counts, names and counts (heart-disease categories are undeclared), the fit round, the final evaluation.
+  assert.equal(encoded.length, 24, 'each site encoded one vector per secure sum');
+  assert.equal(masked.length, 24, 'the coordinator got one masked vector per site and sum');
   for (const m of masked)
     for (const e of encoded.filter((x) => x.length === m.length)) {
       const same = m.reduce((n, v, i) => n + (v === e[i] ? 1 : 0), 0);

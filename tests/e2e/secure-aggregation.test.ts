@@ -26,9 +26,9 @@ test('three site processes complete secure rounds over gRPC', { timeout: 120_000
     assert.deepEqual(r.history.map((h) => [h.round, h.participants, h.accepted]), [[1, 3, true], [2, 3, true]]);
     assert.ok(r.history.every((h) => typeof h.metrics.train_loss === 'number' && typeof h.metrics.eval_auroc === 'number'), 'federation means from the secure sums');
     assert.equal(coordinator.logs.filter((l) => l.message === 'secure round aggregated').length, 2);
-    // The statistics too: the summary, the vocabulary's names and counts (heart-disease categories are undeclared), the two fit rounds, the final evaluation.
+    // The statistics too: the summary, the vocabulary's slot counts, names and counts (heart-disease categories are undeclared), the two fit rounds, the final evaluation.
     const sums = coordinator.logs.filter((l) => l.message === 'secure sum decoded').map((l) => String(l.session).split('/')[2]);
-    assert.deepEqual(sums, ['stats-1', 'stats-4', 'stats-5', 'fit', 'fit', 'evaluate']);
+    assert.deepEqual(sums, ['stats-1', 'stats-6', 'stats-4', 'stats-5', 'fit', 'fit', 'evaluate']);
     assert.ok(Object.values(r.sites).every((m) => m.n === undefined && typeof m.auroc === 'number'), 'per-site reports without row counts');
     assert.ok(r.pooledEvaluation?.training?.n, 'the held-out rows, from the sum');
     assert.equal(coordinator.logs.filter((l) => l.message === 'message refused').length, 0, 'no message was refused');

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   centreWithinSite,
+  checkCentred,
   computeClassMoments,
   emptyClassMoments,
   mergeClassMoments,
@@ -130,4 +131,25 @@ test('centring a pair seen in one row, or a constant column, leaves no scatter a
   const c = centreWithinSite(m).classes[1];
   assert.deepEqual([c.pairCount[0], c.pairSumII[0], c.pairSumJJ[0], c.pairSumIJ[0]], [0, 0, 0, 0]);
   assert.deepEqual(centreWithinSite(m).classes[0].pairCount, [0]);
+});
+
+test('centred moments a site could not have computed are refused: no scatter, other column sums, other counts, more scatter than the raw sums', () => {
+  const raw = computeClassMoments(randomData(90, 3, 7));
+  const honest = centreWithinSite(raw);
+  checkCentred(honest, raw, 'site 1');
+  checkCentred(mergeClassMoments([honest, centreWithinSite(computeClassMoments(randomData(40, 3, 8)))]), undefined, 'the sum');
+  const forged = (edit: (c: ClassMoments) => void) => {
+    const c = structuredClone(honest);
+    edit(c);
+    return c;
+  };
+  const cases: [string, (c: ClassMoments) => void, RegExp][] = [
+    ['negative scatter', (c) => (c.classes[0].pairSumII[0] = -1e6), /pair 0: the centred sums are no scatter/],
+    ['|r| above 1', (c) => (c.classes[1].pairSumIJ[1] = 2 * Math.sqrt(c.classes[1].pairSumII[1]! * c.classes[1].pairSumJJ[1]!) + 1), /pair 1: the centred sums are no scatter/],
+    ['scatter inflated', (c) => (c.classes[0].pairSumII[2] = c.classes[0].pairSumII[2]! * 1e6), /pair 2: more scatter than the class moments hold/],
+    ['column sums', (c) => (c.classes[1].colSum[0] = Number.MAX_VALUE), /classes\[1\]\.colSum differs/],
+    ['pair count', (c) => (c.classes[0].pairCount[0] = c.classes[0].rows), /pair 0: count \d+, the class moments' \d+ less one/],
+    ['uncentred', (c) => (c.classes[0].pairSumI[0] = 3), /centred sums of i and j must be 0/],
+  ];
+  for (const [what, edit, message] of cases) assert.throws(() => checkCentred(forged(edit), raw, 'site 1'), message, what);
 });

@@ -35,7 +35,7 @@ test('what a task kind needs must be there', () => {
   assert.deepEqual(issues({ federation: 'f', round: 1, kind: 'secagg', config: {}, stage: 4, secagg: { session: 'f/1/fit' }, weights: 0 }), []);
   assert.deepEqual(issues({ federation: 'f', round: 1, kind: 'secagg', config: {}, weights: 0 }), ['stage: required in a secagg task (its phase)', 'secagg: required in a secagg task']);
   assert.deepEqual(issues({ federation: 'f', round: 0, kind: 'stats', config: {}, stage: 4, weights: 0 }), ['vocabulary: required in a stats task of stage 4']);
-  assert.deepEqual(issues({ federation: 'f', round: 0, kind: 'stats', config: {}, stage: 6, weights: 0 }), ['stage: a stats task has stages 1 to 5']);
+  assert.deepEqual(issues({ federation: 'f', round: 0, kind: 'stats', config: {}, stage: 7, weights: 0 }), ['stage: a stats task has stages 1 to 6']);
 });
 
 test('wrong types, kinds and values are refused with their path', () => {

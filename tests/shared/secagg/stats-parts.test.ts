@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileSchema } from '../../../shared/data/schema.ts';
-import { computeFeatureStats, mergeFeatureStats } from '../../../shared/data/stats.ts';
+import { compileSchema, type Schema } from '../../../shared/data/schema.ts';
+import { computeFeatureStats, mergeFeatureStats, type FeatureStats } from '../../../shared/data/stats.ts';
 import { countPatternLabels, sumLabelCounts } from '../../../shared/data/patterns.ts';
 import { parseSiteTable } from '../../../shared/data/table.ts';
 import { agreeVocabularies } from '../../../shared/data/vocabulary.ts';
@@ -21,6 +21,9 @@ import {
   namesValues,
   nameSlot,
   MAX_NAME_SLOTS,
+  heavySlots,
+  slotCountsLayout,
+  slotCountsValues,
   sketchBucket,
   summaryFromSum,
   summaryLayout,
@@ -57,9 +60,7 @@ test('the stage-1 sum gives the plain merge: rows, numeric sums, (pattern, label
   assert.deepEqual(s.patternCounts, sumLabelCounts(counts));
 
   // Only values in buckets that reach the minimum may be named, and they are then counted exactly.
-  const heavy = heavyBuckets(s.sketch, 5);
-  const nLayout = namesLayout(schema, heavy, 3);
-  const { names: candidates, unresolved } = namesFromSum(schema, SESSION, heavy, sumOf(nLayout, stats.map((x) => namesValues(schema, SESSION, x, heavy))));
+  const { names: candidates, unresolved } = nameRounds(schema, SESSION, stats, heavyBuckets(s.sketch, 5), 5);
   assert.deepEqual(unresolved, {});
   assert.deepEqual(candidates.ward, ['A', 'B', 'C'], 'the rare value is never named');
   const vLayout = vocabularyLayout(schema, candidates, config, 3);
@@ -82,20 +83,41 @@ function meeting(session: string, feature: string, sameSlot: boolean, prefix = '
   }
 }
 
-test('the names sum spells a value its holders agree on; two sites\' values in one bucket are both named, and only one slot\'s meeting names nothing', () => {
-  const one = (ward: string) => computeFeatureStats(schema, parseSiteTable(schema, `x,ward,y\n1,${ward},0\n2,${ward},1\n`, 's.csv'));
+/** Stages 6 and 4 over these sites' stats: rows per slot of the heavy buckets, then the names of the slots with `minCount` rows. */
+function nameRounds(sch: Schema, session: string, stats: FeatureStats[], heavy: Record<string, number[]>, minCount: number) {
+  const counts = sumOf(slotCountsLayout(sch, heavy, config, stats.length), stats.map((x) => slotCountsValues(sch, session, x, heavy)));
+  const slots = heavySlots(sch, heavy, counts, minCount);
+  const sums = sumOf(namesLayout(sch, slots, stats.length), stats.map((x) => namesValues(sch, session, x, heavy, slots)));
+  return { ...namesFromSum(sch, session, heavy, slots, sums), slots };
+}
+
+const wardSite = (c: Record<string, number>): FeatureStats => ({ n: Object.values(c).reduce((a, k) => a + k, 0), numeric: {}, categories: { ward: c } });
+
+test('the names sum spells a value its holders agree on; values sharing a bucket are each named in their own slot; two sites\' values in one slot name nothing', () => {
   const bucketOf = (v: string) => sketchBucket(SESSION, 'ward', v);
   const shared = meeting(SESSION, 'ward', false);
   const clash = meeting(SESSION, 'ward', true);
   const heavy = { ward: [bucketOf('Ünïcödé ✓'), bucketOf(shared[0]), bucketOf(clash[0])] };
-  const layout = namesLayout(schema, heavy, 4);
-  const decode = (sites: string[]) => namesFromSum(schema, SESSION, heavy, sumOf(layout, sites.map((w) => namesValues(schema, SESSION, one(w), heavy))));
-  const names = (sites: string[]) => decode(sites).names.ward;
-  assert.deepEqual(names(['Ünïcödé ✓', 'Ünïcödé ✓', 'Ünïcödé ✓']), ['Ünïcödé ✓'], 'three holders of one value');
-  assert.deepEqual(names([shared[0], shared[0]]), [shared[0]]);
-  assert.deepEqual(names([shared[0], shared[1]]), [...shared].sort(), 'two values in one bucket, each in its own slot: both named');
-  assert.deepEqual(decode([clash[0], clash[1]]), { names: { ward: [] }, unresolved: { ward: 1 } }, 'one slot, two values: nothing named, and counted');
-  assert.deepEqual(names(['A']), [], 'a value in no listed bucket is not named');
+  const run = (sites: Record<string, number>[]) => nameRounds(schema, SESSION, sites.map(wardSite), heavy, 5);
+  assert.deepEqual(run([{ 'Ünïcödé ✓': 2 }, { 'Ünïcödé ✓': 2 }, { 'Ünïcödé ✓': 2 }]).names.ward, ['Ünïcödé ✓'], 'three holders of one value');
+  assert.deepEqual(run([{ [shared[0]]: 5 }, { [shared[1]]: 5 }]).names.ward, [...shared].sort(), 'two values in one bucket, each in its own slot: both named');
+  const c = run([{ [clash[0]]: 5 }, { [clash[1]]: 5 }]);
+  assert.deepEqual([c.names.ward, c.unresolved], [[], { ward: 1 }], 'one slot, two sites\' values: nothing named, and counted');
+  assert.deepEqual(run([{ A: 9 }]).names.ward, [], 'a value in no listed bucket is not named');
+});
+
+test('names: a rare value in a heavy bucket stays unnamed (its slot is light), at its own site or another', () => {
+  const [common, rare] = meeting(SESSION, 'ward', false, 'c');
+  const slotOf = (v: string) => nameSlot(SESSION, 'ward', v, MAX_NAME_SLOTS);
+  let rare2 = '';
+  for (let i = 0; rare2 === ''; i++) {
+    const v = `z${i}`;
+    if (sketchBucket(SESSION, 'ward', v) === sketchBucket(SESSION, 'ward', common) && ![common, rare].map(slotOf).includes(slotOf(v))) rare2 = v;
+  }
+  const heavy = { ward: [sketchBucket(SESSION, 'ward', common)] };
+  const r = nameRounds(schema, SESSION, [wardSite({ [common]: 9, [rare]: 1 }), wardSite({ [rare2]: 1 }), wardSite({ [common]: 3 })], heavy, 5);
+  assert.deepEqual(r.names.ward, [common]);
+  assert.deepEqual(r.slots.ward!.length, 1, 'only the common value\'s slot is heavy');
 });
 
 test('cells span every pattern while that fits, else the published ones, and refuse a vector past the limit', () => {
@@ -108,20 +130,15 @@ test('cells span every pattern while that fits, else the published ones, and ref
   assert.equal(cellList(14, ['1'.repeat(14)], many.slice(0, 2)).length, 23 * 23, 'published patterns only, where all would not fit');
 });
 
-test('names: a site\'s own values in one heavy bucket are all named; two in one slot, its most counted, so a rare value does not fold a common one', () => {
+test('names: a site\'s own values sharing a heavy bucket are each named; two in one slot, its most counted, so a rare value does not fold a common one', () => {
   const one = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { m: ['c'] }, categorical: ['c'] }, 'inline');
   const session = 'collide';
-  const sum = (heavy: Record<string, number[]>, sites: Record<string, number>[]) => {
-    const values = sites.map((c) => namesValues(one, session, { n: 41, numeric: {}, categories: { c } }, heavy));
-    return namesFromSum(one, session, heavy, Object.fromEntries(['holders', 'chars', 'check'].map((p) => [p, Float64Array.from(values[0]![p]!, (_, i) => values.reduce((a, v) => a + v[p]![i]!, 0))])));
-  };
-  // Two common values of one site sharing a bucket (each in its own slot): both are named, neither folds.
+  const site = (c: Record<string, number>): FeatureStats => ({ n: 41, numeric: {}, categories: { c } });
   const [a, b] = meeting(session, 'c', false, 'ward-');
-  assert.deepEqual(sum({ c: [sketchBucket(session, 'c', a)] }, [{ [a]: 30, [b]: 20 }]).names, { c: [a, b].sort() });
-  // A rare value in the common one's slot: the common one is sent, by this site and the other alike.
+  assert.deepEqual(nameRounds(one, session, [site({ [a]: 30, [b]: 20 })], { c: [sketchBucket(session, 'c', a)] }, 5).names, { c: [a, b].sort() });
   const [common, rare] = meeting(session, 'c', true, 'x');
-  const heavy = { c: [sketchBucket(session, 'c', common)] };
-  assert.deepEqual(sum(heavy, [{ [rare]: 1, [common]: 40 }, { [common]: 30 }]), { names: { c: [common] }, unresolved: {} });
+  const r = nameRounds(one, session, [site({ [rare]: 1, [common]: 40 }), site({ [common]: 30 })], { c: [sketchBucket(session, 'c', common)] }, 5);
+  assert.deepEqual([r.names, r.unresolved], [{ c: [common] }, {}]);
 });
 
 test('stage 2 sums both views: the raw class moments and the site-centred ones, as the plain merge gives them', () => {
