@@ -19,6 +19,7 @@ import {
   cellsLayout,
   heavyBuckets,
   heavySlots,
+  slotsShortOfNames,
   momentsFromSum,
   momentsLayout,
   namesFromSum,
@@ -60,13 +61,15 @@ export function secureStatistics(o: { schema: Schema; config: SecAggConfig; quor
         // Names without attribution: summed like every statistic, so no name is known to come from one site.
         const s4 = await sum(STATS_STAGE.names, { vocabulary: { session, buckets, slots } }, (n) => namesLayout(schema, slots, n));
         requireQuorum(s4, 'vocabulary names round', o.quorum);
-        const { names: candidates, unresolved } = namesFromSum(schema, session, buckets, slots, s4.sums);
-        // Two values in one bucket and slot (about 1 in 262,144 per pair, a fresh draw each run): both fold into "other" this run.
-        if (Object.keys(unresolved).length > 0)
-          o.log.warn('category values folded into "other": sites held different values in one name slot of a heavy bucket (a hash collision; a rerun draws new ones)', { slots: unresolved });
+        const { names: candidates } = namesFromSum(schema, session, buckets, slots, s4.sums);
         const s5 = await sum(STATS_STAGE.vocabulary, { vocabulary: { candidates } }, (n) => vocabularyLayout(schema, candidates, config, n));
         requireQuorum(s5, 'vocabulary count round', o.quorum);
-        Object.assign(featureStats, vocabularyFromSum(schema, candidates, s5.sums));
+        const vocabulary = vocabularyFromSum(schema, candidates, s5.sums);
+        Object.assign(featureStats, vocabulary);
+        // Two values in one bucket and slot (about 1 in 262,144 per pair, a fresh draw each run): one of them may have folded.
+        const short = slotsShortOfNames(schema, session, buckets, s6.sums, vocabulary.categories, o.minCategoryCount);
+        if (Object.keys(short).length > 0)
+          o.log.warn('category values may have folded into "other": a heavy slot holds at least the minimum of rows beyond its named values (two values met in one hash slot; a rerun draws new slots)', { slots: short });
       }
       return { featureStats, patternCounts: summary.patternCounts, perSite: new Map() };
     },

@@ -274,6 +274,33 @@ export function namesFromSum(schema: Schema, session: string, heavy: Record<stri
   return { names, unresolved };
 }
 
+/**
+ * Per feature, the heavy slots whose rows beyond their counted names still reach the
+ * minimum: a value that may have folded (two sites' values met there, or every site named
+ * another value of the slot), which no name round shows. Stage 6's rows against stage 5's counts.
+ */
+export function slotsShortOfNames(
+  schema: Schema,
+  session: string,
+  heavy: Record<string, number[]>,
+  slotSums: Sums,
+  categories: FeatureStats['categories'],
+  minCount: number,
+): Record<string, number> {
+  const per = slotsPerBucket(schema, heavy);
+  const named = new Map<string, number>();
+  for (const [feature, counts] of Object.entries(categories))
+    for (const [value, n] of Object.entries(counts)) {
+      const key = slotKey({ feature, bucket: sketchBucket(session, feature, value), slot: nameSlot(session, feature, value, per) });
+      named.set(key, (named.get(key) ?? 0) + n);
+    }
+  const out: Record<string, number> = {};
+  allSlots(schema, heavy).forEach((s, i) => {
+    if (slotSums.slotRows![i]! - (named.get(slotKey(s)) ?? 0) >= minCount) out[s.feature] = (out[s.feature] ?? 0) + 1;
+  });
+  return out;
+}
+
 /** Slot i's summed code points divided by its h holders, or undefined where they do not divide (holders disagree). */
 function spelled(sums: Sums, i: number, h: number): string | undefined {
   const codes = [...sums.chars!.subarray(i * MAX_NAME_CHARS, (i + 1) * MAX_NAME_CHARS)];

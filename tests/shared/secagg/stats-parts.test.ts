@@ -23,6 +23,7 @@ import {
   MAX_NAME_SLOTS,
   heavySlots,
   slotCountsLayout,
+  slotsShortOfNames,
   slotCountsValues,
   sketchBucket,
   summaryFromSum,
@@ -83,12 +84,14 @@ function meeting(session: string, feature: string, sameSlot: boolean, prefix = '
   }
 }
 
-/** Stages 6 and 4 over these sites' stats: rows per slot of the heavy buckets, then the names of the slots with `minCount` rows. */
+/** Stages 6, 4 and 5 over these sites' stats: rows per slot of the heavy buckets, the names of the slots with `minCount` rows, their counts. */
 function nameRounds(sch: Schema, session: string, stats: FeatureStats[], heavy: Record<string, number[]>, minCount: number) {
   const counts = sumOf(slotCountsLayout(sch, heavy, config, stats.length), stats.map((x) => slotCountsValues(sch, session, x, heavy)));
   const slots = heavySlots(sch, heavy, counts, minCount);
   const sums = sumOf(namesLayout(sch, slots, stats.length), stats.map((x) => namesValues(sch, session, x, heavy, slots)));
-  return { ...namesFromSum(sch, session, heavy, slots, sums), slots };
+  const named = namesFromSum(sch, session, heavy, slots, sums);
+  const v = vocabularyFromSum(sch, named.names, sumOf(vocabularyLayout(sch, named.names, config, stats.length), stats.map((x) => vocabularyValues(sch, named.names, x))));
+  return { ...named, slots, short: slotsShortOfNames(sch, session, heavy, counts, v.categories, minCount) };
 }
 
 const wardSite = (c: Record<string, number>): FeatureStats => ({ n: Object.values(c).reduce((a, k) => a + k, 0), numeric: {}, categories: { ward: c } });
@@ -102,7 +105,11 @@ test('the names sum spells a value its holders agree on; values sharing a bucket
   assert.deepEqual(run([{ 'Ünïcödé ✓': 2 }, { 'Ünïcödé ✓': 2 }, { 'Ünïcödé ✓': 2 }]).names.ward, ['Ünïcödé ✓'], 'three holders of one value');
   assert.deepEqual(run([{ [shared[0]]: 5 }, { [shared[1]]: 5 }]).names.ward, [...shared].sort(), 'two values in one bucket, each in its own slot: both named');
   const c = run([{ [clash[0]]: 5 }, { [clash[1]]: 5 }]);
-  assert.deepEqual([c.names.ward, c.unresolved], [[], { ward: 1 }], 'one slot, two sites\' values: nothing named, and counted');
+  assert.deepEqual([c.names.ward, c.unresolved, c.short], [[], { ward: 1 }, { ward: 1 }], 'one slot, two sites\' values: nothing named, and counted');
+  // Both values at both sites, the same one the more counted at each: every site names it, nothing disagrees, and only the slot's rows show the other.
+  const hidden = run([{ [clash[0]]: 6, [clash[1]]: 5 }, { [clash[0]]: 4, [clash[1]]: 3 }]);
+  assert.deepEqual([hidden.names.ward, hidden.unresolved, hidden.short], [[clash[0]], {}, { ward: 1 }]);
+  assert.deepEqual(run([{ [shared[0]]: 5 }, { [shared[1]]: 5 }]).short, {}, 'every value named: no slot short');
   assert.deepEqual(run([{ A: 9 }]).names.ward, [], 'a value in no listed bucket is not named');
 });
 
