@@ -8,10 +8,10 @@ import type { BalanceReport, DebiasHealth, DebiasingReport } from '../shared/fed
 import type { ModelSpecMsg, ResultMeta } from '../shared/protocol/messages.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
 
-/** Stage 2 as received, unchecked: a site's raw class moments and the same centred on its own class means (absent from a site before 2026-11-27), or their secure sums. */
+/** Stage 2 as received, unchecked: a site's raw class moments and the same centred on its own class means, or their secure sums. */
 export interface MomentsEntry {
   pooled: unknown;
-  withinSite?: unknown;
+  withinSite: unknown;
   /** A secure sum over sites: the centred view is checked as a sum (a site's own checks need its own raw moments). */
   summed?: boolean;
 }

@@ -66,15 +66,14 @@ const debiasHooks: DebiasHooks = {
     const pooled = moments.map((m, i) => validateClassMoments(m.pooled, dim, `class moments from site ${i + 1}`));
     const merged = mergeClassMoments(pooled);
     // Protocol 2 sends both views (a plain result without the centred one is refused on receipt); a secure entry is one sum.
-    const withinSite = moments.every((m) => m.withinSite !== undefined)
-      ? mergeClassMoments(
-          moments.map((m, i) => {
-            const c = validateClassMoments(m.withinSite, dim, `site-centred class moments from site ${i + 1}`);
-            checkCentred(c, m.summed ? undefined : pooled[i], `site-centred class moments from site ${i + 1}`);
-            return c;
-          }),
-        )
-      : undefined;
+    const withinSite = mergeClassMoments(
+      moments.map((m, i) => {
+        const where = `site-centred class moments from site ${i + 1}`;
+        const c = validateClassMoments(m.withinSite, dim, where);
+        checkCentred(c, m.summed ? undefined : pooled[i], where);
+        return c;
+      }),
+    );
     const raw = (spec.raw.debiasing ?? {}) as Record<string, unknown>;
     const cfg = debiasConfig(spec);
     const d = decideDebiasing(merged, space, cfg.decide, { suspect: cfg.suspect, trusted: cfg.trusted }, withinSite);

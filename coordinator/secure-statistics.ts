@@ -17,20 +17,22 @@ import {
   cellList,
   cellsFromSum,
   cellsLayout,
-  heavyBuckets,
-  heavySlots,
-  slotsShortOfNames,
   momentsFromSum,
   momentsLayout,
-  namesFromSum,
-  namesLayout,
-  slotCountsLayout,
   summaryFromSum,
   summaryLayout,
   undeclaredFeatures,
+} from '../shared/secagg/stats-parts.ts';
+import {
+  heavyBuckets,
+  heavySlots,
+  namesFromSum,
+  namesLayout,
+  slotCountsLayout,
+  slotsShortOfNames,
   vocabularyFromSum,
   vocabularyLayout,
-} from '../shared/secagg/stats-parts.ts';
+} from '../shared/secagg/vocabulary-parts.ts';
 import type { TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import type { SecureSum } from './secure-round.ts';

@@ -20,15 +20,17 @@ import {
   cellsValues,
   momentsLayout,
   momentsValues,
+  summaryLayout,
+  summaryValues,
+} from '../shared/secagg/stats-parts.ts';
+import {
   namesLayout,
   namesValues,
   slotCountsLayout,
   slotCountsValues,
-  summaryLayout,
-  summaryValues,
   vocabularyLayout,
   vocabularyValues,
-} from '../shared/secagg/stats-parts.ts';
+} from '../shared/secagg/vocabulary-parts.ts';
 import type { LocalData } from './local-data.ts';
 import type { SecureAggregationSite } from './secure-aggregation.ts';
 

@@ -11,28 +11,30 @@ import { Rng } from '../../../shared/rng.ts';
 import { compileSecAggConfig } from '../../../shared/secagg/config.ts';
 import {
   cellList,
-  heavyBuckets,
   MAX_SECURE_CELL_WORDS,
   momentsFromSum,
   momentsLayout,
   momentsValues,
-  namesFromSum,
-  namesLayout,
-  namesValues,
   nameSlot,
-  MAX_NAME_SLOTS,
-  heavySlots,
-  slotCountsLayout,
-  slotsShortOfNames,
-  slotCountsValues,
   sketchBucket,
   summaryFromSum,
   summaryLayout,
   summaryValues,
+} from '../../../shared/secagg/stats-parts.ts';
+import {
+  heavyBuckets,
+  heavySlots,
+  MAX_NAME_SLOTS,
+  namesFromSum,
+  namesLayout,
+  namesValues,
+  slotCountsLayout,
+  slotCountsValues,
+  slotsShortOfNames,
   vocabularyFromSum,
   vocabularyLayout,
   vocabularyValues,
-} from '../../../shared/secagg/stats-parts.ts';
+} from '../../../shared/secagg/vocabulary-parts.ts';
 import { decodedSum } from './helpers.ts';
 
 const schema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['x'], b: ['ward'] }, categorical: ['ward'] }, 'inline');
