@@ -1,5 +1,5 @@
 import { loadSchema } from '../shared/data/schema.ts';
-import { describeLabel, loadSiteTable, singleClassNote } from '../shared/data/table.ts';
+import { constantColumnNotes, CONSTANT_COLUMN_MIN_ROWS, describeLabel, loadSiteTable, singleClassNote } from '../shared/data/table.ts';
 import { checkTrainingRows, MIN_TRAINING_ROWS, trainingRowCount } from '../shared/data/training-rows.ts';
 import { DEFAULT_TEST_FRACTION, TEST_FRACTION, numberFlag, text } from '../shared/config/fields.ts';
 import { formatTable } from '../shared/report/table.ts';
@@ -16,7 +16,9 @@ or category the schema does not allow, a value outside its declared range or far
 outside the column's spread, a header missing a schema column, or fewer than
 ${MIN_TRAINING_ROWS} rows to train on once the held-out share is taken out (what
 site start refuses). Rows of one class only are allowed (the site trains) and reported
-with a warning line naming what such a site does not compute.
+with a warning line naming what such a site does not compute; so is a column holding one
+value in every row where it is observed (${CONSTANT_COLUMN_MIN_ROWS} rows or more: an export default or a
+placeholder), which then carries nothing at this site.
 
   --test-fraction F       the site's testFraction (site.yaml; default ${DEFAULT_TEST_FRACTION})
   --min-training-rows N   the site's minTrainingRows (site.yaml; default ${MIN_TRAINING_ROWS})
@@ -59,6 +61,7 @@ export function checkData(argv: string[], out: (s: string) => void): number {
   // The same words the site agent says at start; check-data reads the whole file as training rows.
   const oneClass = singleClassNote(v.data, t.labels, { label: describeLabel(schema) });
   if (oneClass) out(`warning: ${oneClass}\n`);
+  for (const note of constantColumnNotes(v.data, t)) out(`warning: ${note}\n`);
   const labelValues = t.labelValues;
   if (!schema.label.values && labelValues) {
     const found = [...labelValues].sort((a, b) => a[0] - b[0]).map(([v, n]) => `${v} (${n})`).join(', ');

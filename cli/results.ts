@@ -13,7 +13,7 @@ export interface ResultsFile {
   /** False when a round was not accepted or a final evaluation is missing; `problems` says which. */
   complete: boolean;
   problems?: string[];
-  /** What a complete run lacks: a training site's final evaluation (the rest being a quorum). */
+  /** What a complete run lacks (a training site's final evaluation, the rest being a quorum), and what its figures cannot say (simulate: a test site of one class). */
   warnings?: string[];
   model: string;
   rounds: number;

@@ -2,42 +2,48 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
-import { createStrategy, DEFAULT_STRATEGY, SENDS_GRADIENTS, strategyNames } from '../coordinator/strategy/registry.ts';
+import { createStrategy, DEFAULT_STRATEGY, SENDS_GRADIENTS, strategyNames, validateStrategyOptions } from '../coordinator/strategy/registry.ts';
 import { compileSecureAggregation } from '../coordinator/secure-config.ts';
 import type { ResultBounds } from '../coordinator/result-bounds.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
 import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag, text } from '../shared/config/fields.ts';
-import { loadSchema } from '../shared/data/schema.ts';
+import { loadSchema, type Schema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
-import { loadSiteTable } from '../shared/data/table.ts';
+import { constantColumnNotes, describeLabel, loadSiteTable, testSiteClassNote, type SiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { inMemoryTransport } from '../shared/transport/in-memory.ts';
 import type { SiteTransport } from '../shared/transport/types.ts';
 import { prepareLocalData } from '../site-agent/local-data.ts';
 import { SiteAgent } from '../site-agent/agent.ts';
-import { namedPaths, parseFlags } from '../shared/config/flags.ts';
+import { keyValues, namedPaths, parseFlags } from '../shared/config/flags.ts';
 import { buildResults, type ResultsFile } from './results.ts';
 
 export const SIMULATE_HELP = `usage: fedcausal simulate --schema SCHEMA.json --site NAME=PATH.csv [--site ...]
         [--test-site NAME=PATH.csv ...] [--holdout NAME=PATH.csv ...]
-        --model debiased|baseline|logreg [--rounds R] [--seed S] [--strategy NAME]
+        --model debiased|baseline|logreg [--rounds R] [--seed S]
+        [--strategy NAME [--strategy-option KEY=VALUE ...]]
         [--secure-aggregation] [--out RESULTS.json] [--predictions PREDICTIONS.csv]
 
 Runs a whole federation in one process: the real coordinator and site-agent code,
 signed and encrypted messages, through an in-memory transport. Deterministic per seed.
 
   --site NAME=PATH        a training site; its file is split (stratified, seeded) into train/test
-  --test-site NAME=PATH   a site used whole for testing only (no training, no prior counts)
+  --test-site NAME=PATH   a site used whole for testing only (no training, no prior counts);
+                          one of one class is warned of: its AUROC and balanced accuracy are null
   --holdout NAME=PATH     site NAME trains on all of its --site file and is tested on this file
   --model KIND            debiased | baseline | logreg
   --rounds R              federated rounds (default 20)
   --seed S                seed for splits, initial weights and training (default 1)
   --strategy NAME         fedavg (default), fedprox, fedadam, fedyogi, fedadagrad, scaffold, fedmedian, trimmed-mean
+  --strategy-option K=V   one of the strategy's options, repeatable, with coordinator.yaml's names and
+                          ranges (docs/configuration.md, strategy): proximalMu (fedprox),
+                          serverLearningRate, beta1, beta2, tau (fedadam, fedyogi, fedadagrad),
+                          controlNormMultiple (scaffold), trimFraction (trimmed-mean)
   --local-epochs E        local epochs per round (default from the model config)
   --test-fraction F       held-out share of each --site file (default 0.3)
   --out FILE              write the results JSON here
@@ -96,6 +102,7 @@ export const SIMULATE_FLAGS = {
   rounds: numberFlag({ min: 1, max: 10000, int: true }).default(20),
   seed: numberFlag({ min: 0, max: SEED_MAX, int: true }).default(1),
   strategy: choiceFlag(strategyNames).default(DEFAULT_STRATEGY),
+  'strategy-option': keyValues(),
   'local-epochs': numberFlag({ min: 1, max: 1000, int: true }).optional(),
   'test-fraction': numberFlag(TEST_FRACTION).default(DEFAULT_TEST_FRACTION),
   out: z.string().optional(),
@@ -136,6 +143,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     rounds: v.rounds,
     seed: v.seed,
     strategy: v.strategy,
+    strategyOptions: strategyOptionsOf(v['strategy-option']),
     testFraction: v['test-fraction'],
     localBaseline: v['local-baseline'],
     secureAggregation: v['secure-aggregation'],
@@ -148,6 +156,27 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   };
 }
 
+/**
+ * `--strategy-option KEY=VALUE ...` as the strategy's options, checked by the schema of
+ * coordinator.yaml's strategy section: the same message, after the flag's name.
+ */
+function strategyOptionsOf(pairs: { key: string; value: number | string }[]): StrategyOptions {
+  const options = new Map<string, number | string>();
+  for (const { key, value } of pairs) {
+    if (key === 'name') throw new InputError('--strategy-option: "name" is not an option; the strategy is named by --strategy');
+    if (options.has(key)) throw new InputError(`--strategy-option: ${key} given twice; give it once`);
+    options.set(key, value);
+  }
+  const raw = Object.fromEntries(options) as StrategyOptions;
+  try {
+    validateStrategyOptions(raw);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`--strategy-option: ${e.message}`, { cause: e });
+    throw e;
+  }
+  return raw;
+}
+
 /** A refusal of the secureAggregation settings said as the flag's (the flag only sets `enabled`). */
 function onFlag<T>(flag: string, f: () => T): T {
   try {
@@ -156,6 +185,20 @@ function onFlag<T>(flag: string, f: () => T): T {
     if (e instanceof InputError) throw new InputError(e.message.replace(/^secureAggregation\.(enabled|minSites): /, `${flag}: `), { cause: e });
     throw e;
   }
+}
+
+/**
+ * What a site says at start about its file, logged under its name: check-data's warnings
+ * (a column of one value), and for a test site of one class, the metrics it leaves
+ * undefined; that one is returned too, for the results' warnings.
+ */
+function startWarnings(s: { name: string; path: string; testOnly: boolean }, table: SiteTable, schema: Schema, log: Logger): string[] {
+  const siteLog = log.child({ site: s.name });
+  for (const note of constantColumnNotes(`site "${s.name}" (${s.path})`, table)) siteLog.warn(note);
+  const oneClass = s.testOnly ? testSiteClassNote(`test site "${s.name}" (${s.path})`, table.labels, { label: describeLabel(schema) }) : undefined;
+  if (!oneClass) return [];
+  siteLog.warn(oneClass);
+  return [oneClass];
 }
 
 /** A stable per-site seed, so adding a site does not reshuffle the others' splits. */
@@ -180,15 +223,19 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
+  log.info('strategy', { strategy: o.strategy, ...o.strategyOptions });
   const schema = loadSchema(o.schema);
   const secureAggregation = onFlag('--secure-aggregation', () =>
     compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length, modalities: schema.modalities.length }));
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];
   const ids = new Map<string, Identity>(all.map((s) => [s.name, generateIdentity()]));
+  // What the sites say at start about their data, and the test sites whose figures it leaves undefined (kept in the results too).
+  const dataWarnings: string[] = [];
   const locals = all.map((s) => {
     const table = loadSiteTable(schema, s.path);
     const h = o.holdouts.find((x) => x.name === s.name);
+    dataWarnings.push(...startWarnings(s, table, schema, log));
     return {
       ...s,
       data: prepareLocalData(table, {
@@ -261,6 +308,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
     const outcome = await fed.loop.run();
     const privacy = fed.privacy();
     if (privacy) outcome.privacy = privacy;
+    outcome.warnings.unshift(...dataWarnings);
     await fed.loop.end('simulation complete', 'complete');
     await Promise.all(agents.map((a) => a.done));
     const order = all.map((s) => s.name);

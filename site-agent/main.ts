@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.ts';
-import { loadSiteTable } from '../shared/data/table.ts';
+import { constantColumnNotes, loadSiteTable } from '../shared/data/table.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
@@ -55,6 +55,8 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
     minTrainingRows: cfg.minTrainingRows,
   });
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
+  // check-data's words: a column of one value carries nothing here (the one-class warning is the agent's, at construction).
+  constantColumnNotes(`site "${cfg.site}" (${cfg.data})`, table).forEach((note) => log.warn(note));
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;
   // One per process: this process's own reconnects may replace its dead stream at once.

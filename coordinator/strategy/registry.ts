@@ -1,8 +1,8 @@
 /**
  * Strategy names -> instances, with the user's options validated here, once, so a bad
  * config value fails at startup with the option's name and allowed range (exit code 2).
- * Options that do not apply to the chosen strategy are validated but ignored (e.g. beta1
- * for FedAdagrad, which fixes its betas at 0 as Flower does).
+ * An option the chosen strategy does not read is refused, naming the strategies that do
+ * (`proximalMu` with fedavg was a setting a user believed in and that did nothing).
  */
 import { z } from 'zod';
 import { choice, strict } from '../../shared/config/fields.ts';
@@ -31,6 +31,16 @@ const factories: Record<string, Factory> = {
   'trimmed-mean': (o) => new TrimmedMean(o.trimFraction),
 };
 
+/** The options each strategy reads (FedAdagrad fixes its betas at 0, as Flower does). */
+const READS: Record<string, readonly (keyof StrategyOptions)[]> = {
+  fedprox: ['proximalMu'],
+  fedadam: ['serverLearningRate', 'beta1', 'beta2', 'tau'],
+  fedyogi: ['serverLearningRate', 'beta1', 'beta2', 'tau'],
+  fedadagrad: ['serverLearningRate', 'tau'],
+  scaffold: ['controlNormMultiple'],
+  'trimmed-mean': ['trimFraction'],
+};
+
 /**
  * Strategies whose sites send a plain gradient of their rows besides the update (SCAFFOLD's
  * control variate): differential privacy would not cover it, so they are refused with it.
@@ -45,7 +55,15 @@ export const DEFAULT_STRATEGY = 'fedavg';
 /** A strategy section: `fedprox`, or `{ name: fedprox, proximalMu: 0.01 }`; the name defaults to fedavg. */
 export const strategySpecSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
-  strict({ name: choice(strategyNames).default(DEFAULT_STRATEGY), ...STRATEGY_OPTION_FIELDS }, 'a strategy name or a mapping { name, ...options }'),
+  strict({ name: choice(strategyNames).default(DEFAULT_STRATEGY), ...STRATEGY_OPTION_FIELDS }, 'a strategy name or a mapping { name, ...options }').superRefine(
+    ({ name, ...options }, ctx) => {
+      for (const key of Object.keys(options) as (keyof StrategyOptions)[]) {
+        if (options[key] === undefined || (READS[name] ?? []).includes(key)) continue;
+        const readers = Object.keys(READS).filter((s) => READS[s]!.includes(key));
+        ctx.addIssue({ code: 'custom', path: [key], input: options[key], message: `does not apply to strategy ${name}, which would ignore it (it applies to ${readers.join(', ')})` });
+      }
+    },
+  ),
 ).transform(({ name, ...options }) => ({ name, options: options satisfies StrategyOptions }));
 export type StrategySpec = z.output<typeof strategySpecSchema>;
 

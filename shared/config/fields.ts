@@ -67,6 +67,9 @@ export const mapping = <V extends z.ZodType>(value: V, what = 'a mapping') =>
 /** A plain decimal as flags and knobs accept it: sign, digits, fraction, exponent; no hex, no Infinity. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
+/** A command-line value as a number where it is a plain decimal (surrounding blanks allowed); the text as typed otherwise. */
+export const numberOrText = (t: string): number | string => (DECIMAL.test(t.trim()) ? Number(t) : t);
+
 /**
  * A command-line value checked by `inner` after conversion; the message quotes the text
  * as typed. `convert` returns undefined for text that is not of the type at all.

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { numberOrText } from './fields.ts';
 import { parseInput } from './issues.ts';
 import { InputError } from '../errors.ts';
 
@@ -76,6 +77,21 @@ export const namedPaths = () =>
       const i = v.indexOf('=');
       if (i > 0 && i < v.length - 1) return { name: v.slice(0, i), path: v.slice(i + 1) };
       ctx.addIssue({ code: 'custom', message: 'expects NAME=PATH', input: v });
+      return z.NEVER;
+    }),
+  ).default([]);
+
+/**
+ * Flags of the form KEY=VALUE, repeatable (`--strategy-option proximalMu=0.1`): a plain
+ * decimal VALUE is a number, any other stays text. The caller checks keys and values
+ * against its own schema.
+ */
+export const keyValues = () =>
+  z.array(
+    z.string().transform((v, ctx) => {
+      const i = v.indexOf('=');
+      if (i > 0 && i < v.length - 1) return { key: v.slice(0, i), value: numberOrText(v.slice(i + 1)) };
+      ctx.addIssue({ code: 'custom', message: 'expects KEY=VALUE', input: v });
       return z.NEVER;
     }),
   ).default([]);

@@ -4,9 +4,9 @@
  * Conventions shared by every function here:
  * - `labels` are 0/1, `scores` are model outputs (probabilities for `ece` and
  *   `logLoss`; any finite real for the rank- and threshold-based metrics).
- * - A metric that is undefined for the data (empty input, AUROC with one class)
- *   is NaN rather than an error, so one degenerate site does not abort a run's
- *   report; malformed input (length mismatch, non-0/1 labels, NaN scores) is a
+ * - A metric that is undefined for the data (empty input, AUROC and balanced
+ *   accuracy with one class) is NaN rather than an error, so one degenerate
+ *   site does not abort a run's report (JSON writes it null); malformed input (length mismatch, non-0/1 labels, NaN scores) is a
  *   bug upstream and throws.
  */
 
@@ -94,8 +94,8 @@ export function accuracy(labels: Scores, scores: Scores, threshold = 0.5): numbe
 
 /**
  * Mean of sensitivity (TPR) and specificity (TNR) at `score >= threshold`.
- * If one class is absent its rate is undefined, so the other class's rate is
- * returned alone; NaN for empty input.
+ * NaN when a class is absent (as AUROC): its rate is undefined, and the other
+ * class's rate alone is plain accuracy, which the name would pass off as balanced.
  */
 export function balancedAccuracy(labels: Scores, scores: Scores, threshold = 0.5): number {
   checkInputs(labels, scores);
@@ -113,9 +113,7 @@ export function balancedAccuracy(labels: Scores, scores: Scores, threshold = 0.5
       if (pred === 0) tn++;
     }
   }
-  if (pos === 0 && neg === 0) return NaN;
-  if (pos === 0) return tn / neg;
-  if (neg === 0) return tp / pos;
+  if (pos === 0 || neg === 0) return NaN;
   return (tp / pos + tn / neg) / 2;
 }
 

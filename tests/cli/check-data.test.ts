@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
-import { HEART_COLUMNS, heartSchemaWith, misnamedHeader, oneClassFile, oneRowFile, withCell } from '../e2e/helpers/bad-data.ts';
+import { HEART_COLUMNS, heartSchemaWith, misnamedHeader, oneClassFile, oneRowFile, withCell, withColumn } from '../e2e/helpers/bad-data.ts';
 
 let dir: string;
 before(() => {
@@ -187,6 +187,23 @@ test('check-data accepts a file of one class (the site trains), with a warning n
   // A file of both classes says nothing of the kind.
   const both = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', HEART_FILES.cleveland!]);
   assert.doesNotMatch(both.stdout, /warning:/);
+});
+
+test('check-data accepts a column of one value in every row (age = 55.0), with a warning naming the file, column, value and rows', { timeout: 30_000 }, async () => {
+  const file = withColumn(dir, 'cleveland', 'age', '55.0', 'age-constant');
+  const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', file]);
+  assert.equal(r.code, 0, describeRun(r));
+  const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning:'));
+  assert.deepEqual(warnings, [
+    `warning: ${file}: column "age" holds one value, 55, in all 303 rows where it is observed: most likely an export default or a device's ` +
+      'placeholder, not a measurement; the column then carries nothing at this site (fix the export, or list the value in the schema\'s ' +
+      'missingCodes for "age" if it means missing)',
+  ]);
+  assert.equal(patternTable(r.stdout).get('1111111')?.[0], 297, 'the table as for Cleveland');
+  // chol = 0 in every row is its declared missing code: the labs' chol is missing (a missing modality), not constant.
+  const chol = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', withColumn(dir, 'cleveland', 'chol', '0', 'chol-zero')]);
+  assert.equal(chol.code, 0, describeRun(chol));
+  assert.doesNotMatch(chol.stdout, /warning:/);
 });
 
 test('check-data on a misnamed header names the missing column, the header found and a close match', { timeout: 30_000 }, async () => {

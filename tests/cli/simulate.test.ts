@@ -154,6 +154,46 @@ test('simulate --test-site: scored on its whole file, no part in training or the
   assert.ok(!results.prior.some((e) => e.pattern === '1110101'), `prior has no Swiss-only pattern: ${JSON.stringify(results.prior)}`);
 });
 
+/** The warnings a run logged (FEDCAUSAL_LOG=json: one object per stderr line). */
+function loggedWarnings(stderr: string): { message: string; site?: string }[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: string; message: string; site?: string })
+    .filter((e) => e.level === 'warn');
+}
+
+test('simulate warns at start of a one-class --test-site (results warnings too; AUROC and balanced accuracy null) and of a constant column', { timeout: 60_000 }, async () => {
+  const va0 = join(dir, 'va0.csv');
+  writeFileSync(va0, readFileSync(HEART_FILES.va!, 'utf8').split('\n').filter((l) => l.endsWith(',0')).join('\n') + '\n');
+  const rows = labelsOf(va0).length;
+  const age55 = join(dir, 'cleveland-age55.csv');
+  writeFileSync(age55, readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n').map((l) => (l ? l.replace(/^[^,]*/, '55.0') : l)).join('\n'));
+  const out = join(dir, 'one-class-test-site.json');
+  const r = await runCli(['simulate', '--schema', HEART_SCHEMA, '--rounds', '2', '--out', out, '--site', `cleveland=${age55}`, ...siteArgs(['hungary']), '--test-site', `va0=${va0}`, '--model', 'logreg']);
+  assert.equal(r.code, 0, describeRun(r));
+  const note =
+    `test site "va0" (${va0}): all ${rows} test rows are of class 0 ("num" > 0 is false in every row); its AUROC and balanced accuracy ` +
+    'are undefined there (null in the results): they need rows of both classes; its accuracy and ECE are reported';
+  const warned = loggedWarnings(r.stderr);
+  assert.deepEqual(warned.filter((w) => w.site === 'va0').map((w) => w.message), [note], JSON.stringify(warned));
+  // check-data's words, from the site at start.
+  assert.deepEqual(
+    warned.filter((w) => w.site === 'cleveland').map((w) => w.message),
+    [`site "cleveland" (${age55}): column "age" holds one value, 55, in all 303 rows where it is observed: most likely an export default or a device's placeholder, not a measurement; the column then carries nothing at this site (fix the export, or list the value in the schema's missingCodes for "age" if it means missing)`],
+  );
+  assert.ok(!warned.some((w) => w.site === 'hungary'), 'a site of both classes and no constant column says nothing');
+  const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, any>;
+  assert.equal(results.complete, true);
+  assert.deepEqual(results.warnings, [note]);
+  const t = results.testSites.va0;
+  assert.equal(t.n, rows);
+  assert.equal(t.auroc, null);
+  assert.equal(t.balancedAccuracy, null, 'one class: balanced accuracy is undefined, not accuracy under another name');
+  assert.ok(t.accuracy >= 0 && t.accuracy <= 1 && t.ece >= 0 && t.ece <= 1, JSON.stringify(t));
+  for (const s of ['cleveland', 'hungary']) assertMetrics(results.sites[s], `sites.${s}`);
+});
+
 test('simulate --holdout: the site is tested on exactly the holdout file', { timeout: 60_000 }, async () => {
   // The first 50 rows of Cleveland as a published "test split".
   const holdout = join(dir, 'cleveland-holdout.csv');

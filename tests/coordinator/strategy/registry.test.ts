@@ -73,3 +73,18 @@ test('registry: option values out of range', () => {
     inputError('strategy.mu: is not a known field; expected one of: name, proximalMu, serverLearningRate, beta1, beta2, tau, controlNormMultiple, trimFraction'),
   );
 });
+
+test('registry: an option the strategy does not read is refused, naming the strategies that read it', () => {
+  assert.throws(
+    () => createStrategy('fedavg', { proximalMu: 1 }),
+    inputError('strategy.proximalMu: does not apply to strategy fedavg, which would ignore it (it applies to fedprox) (got 1)'),
+  );
+  assert.throws(
+    () => createStrategy('fedadagrad', { beta1: 0.8 }),
+    inputError('strategy.beta1: does not apply to strategy fedadagrad, which would ignore it (it applies to fedadam, fedyogi) (got 0.8)'),
+  );
+  assert.throws(() => createStrategy('fedmedian', { trimFraction: 0.1 }), /strategy\.trimFraction: does not apply to strategy fedmedian.*\(it applies to trimmed-mean\)/);
+  // Every option each strategy reads is accepted.
+  createStrategy('fedyogi', { serverLearningRate: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
+  createStrategy('scaffold', { controlNormMultiple: 3 });
+});

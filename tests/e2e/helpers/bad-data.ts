@@ -34,6 +34,21 @@ export function withCell(dir: string, site: string, line: number, column: string
   return file;
 }
 
+/** The site's whole file with `column` set to `value` in every row (an export default); its path. */
+export function withColumn(dir: string, site: string, column: string, value: string, name: string): string {
+  const k = HEART_COLUMNS.indexOf(column);
+  if (k < 0) throw new Error(`no column "${column}" in the heart schema`);
+  const lines = heartLines(site).map((l) => {
+    if (l.trim() === '') return l;
+    const fields = l.split(',');
+    fields[k] = value;
+    return fields.join(',');
+  });
+  const file = join(dir, `${name}.csv`);
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
 /** The heart schema with `edit` applied, written into `dir`. */
 export function heartSchemaWith(dir: string, edit: (s: Record<string, unknown>) => void, name: string): string {
   const s = JSON.parse(readFileSync(HEART_SCHEMA, 'utf8')) as Record<string, unknown>;

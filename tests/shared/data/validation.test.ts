@@ -6,7 +6,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
-import { checkSiteRows, closeMatch, loadSiteTable, MIN_ROWS, parseSiteTable, singleClassNote, singleClassOf } from '../../../shared/data/table.ts';
+import {
+  checkSiteRows,
+  closeMatch,
+  CONSTANT_COLUMN_MIN_ROWS,
+  constantColumnNotes,
+  loadSiteTable,
+  MIN_ROWS,
+  parseSiteTable,
+  singleClassNote,
+  singleClassOf,
+  testSiteClassNote,
+} from '../../../shared/data/table.ts';
 import { InputError } from '../../../shared/errors.ts';
 import { prepareLocalData } from '../../../site-agent/local-data.ts';
 
@@ -213,9 +224,52 @@ test('checkSiteRows: one class only is allowed; singleClassNote names the class,
       "federation's model, but what needs both classes in its training rows is not computed: its own recalibration and its " +
       'local-only baseline are reported as absent',
   );
-  assert.match(singleClassNote('f.csv', new Uint8Array(30), { heldOut: new Uint8Array(9) })!, /^f\.csv: all 30 training rows are of class 0; .*; its held-out rows hold one class too, so their AUROC is absent/);
+  assert.match(singleClassNote('f.csv', new Uint8Array(30), { heldOut: new Uint8Array(9) })!, /^f\.csv: all 30 training rows are of class 0; .*; its held-out rows hold one class too, so their AUROC and balanced accuracy are absent/);
   assert.equal(singleClassNote('f.csv', Uint8Array.of(0, 1, 1)), undefined);
   assert.equal(singleClassOf([]), undefined);
+});
+
+test('testSiteClassNote: a test-only site of one class names the site, the class, the rows and the metrics left undefined', () => {
+  assert.equal(
+    testSiteClassNote('test site "va0" (f.csv)', new Uint8Array(40), { label: '"y" > 0' }),
+    'test site "va0" (f.csv): all 40 test rows are of class 0 ("y" > 0 is false in every row); its AUROC and balanced accuracy are ' +
+      'undefined there (null in the results): they need rows of both classes; its accuracy and ECE are reported',
+  );
+  assert.match(testSiteClassNote('t', Uint8Array.of(1, 1))!, /^t: all 2 test rows are of class 1; /);
+  assert.equal(testSiteClassNote('t', Uint8Array.of(0, 1)), undefined);
+});
+
+test('constantColumnNotes: one value in every observed row (at least CONSTANT_COLUMN_MIN_ROWS) is named with its file, column, value and rows', () => {
+  assert.equal(CONSTANT_COLUMN_MIN_ROWS, 20);
+  assert.deepEqual(constantColumnNotes('f.csv', parseSiteTable(schema, text(rows()), 'f.csv')), [], 'a clean file says nothing');
+  // x1 written 55.0 and 55 (one number), missing in two rows; the word column "w" one category throughout.
+  const body = rows().map((r, i) => {
+    r[0] = i < 2 ? 'NA' : i % 2 ? '55.0' : '55';
+    r[3] = 'low';
+    return r;
+  });
+  const notes = constantColumnNotes('site "s" (f.csv)', parseSiteTable(schema, text(body), 'f.csv'));
+  assert.deepEqual(notes, [
+    'site "s" (f.csv): column "x1" holds one value, 55, in all 28 rows where it is observed (missing in the other 2): most likely an ' +
+      "export default or a device's placeholder, not a measurement; the column then carries nothing at this site (fix the export, " +
+      'or list the value in the schema\'s missingCodes for "x1" if it means missing)',
+    'site "s" (f.csv): column "w" holds one value, "low", in all 30 rows where it is observed: most likely an ' +
+      "export default or a device's placeholder, not a measurement; the column then carries nothing at this site (fix the export, " +
+      'or list the value in the schema\'s missingCodes for "w" if it means missing)',
+  ]);
+  // Observed in fewer rows than the minimum: one value may be chance.
+  const few = rows().map((r, i) => ((r[0] = i < 30 - (CONSTANT_COLUMN_MIN_ROWS - 1) ? 'NA' : '55'), r));
+  assert.deepEqual(constantColumnNotes('f.csv', parseSiteTable(schema, text(few), 'f.csv')), []);
+});
+
+test('constantColumnNotes: a column whose only value is a declared missing code is missing (a missing modality), not constant', () => {
+  const coded = compileSchema({ ...rawSchema, missingCodes: { x1: ['0', '0.0'] } }, 'inline');
+  const body = rows().map((r) => ((r[0] = '0'), r));
+  const t = parseSiteTable(coded, text(body), 'f.csv');
+  assert.ok(t.values.every((v) => v[0] === null));
+  assert.deepEqual(constantColumnNotes('f.csv', t), []);
+  // Without the code, the same 0s are a value: warned.
+  assert.match(constantColumnNotes('f.csv', parseSiteTable(schema, text(body), 'f.csv')).join('\n'), /^f\.csv: column "x1" holds one value, 0, in all 30 rows/);
 });
 
 // Headers.

@@ -83,9 +83,13 @@ test('accuracy and balancedAccuracy by hand; a score equal to the threshold pred
   close(accuracy(labels, scores, 0.65), 5 / 8);
 });
 
-test('balancedAccuracy uses the present class alone when the other is absent', () => {
-  close(balancedAccuracy([1, 1, 1], [0.9, 0.2, 0.6]), 2 / 3);
-  close(balancedAccuracy([0, 0], [0.1, 0.7]), 0.5);
+test('balancedAccuracy is NaN with one class, as AUROC: the present class\'s rate alone is accuracy, not balanced', () => {
+  assert.ok(Number.isNaN(balancedAccuracy([1, 1, 1], [0.9, 0.2, 0.6])));
+  assert.ok(Number.isNaN(balancedAccuracy([0, 0], [0.1, 0.7])));
+  close(accuracy([0, 0], [0.1, 0.7]), 0.5);
+  const r = classificationReport([0, 0, 0], [0.1, 0.7, 0.2]);
+  assert.ok(Number.isNaN(r.auroc) && Number.isNaN(r.balancedAccuracy));
+  assert.deepEqual(JSON.parse(JSON.stringify(r)), { n: 3, auroc: null, accuracy: 2 / 3, balancedAccuracy: null, ece: r.ece });
   assert.ok(Number.isNaN(balancedAccuracy([], [])));
   assert.ok(Number.isNaN(accuracy([], [])));
 });
