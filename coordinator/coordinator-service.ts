@@ -1,3 +1,4 @@
+import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import { PayloadOpener, TAG_BYTES, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
 import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
@@ -144,7 +145,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
       reader.finish();
       if (meta?.protocolVersion !== PROTOCOL_VERSION)
         throw new ProtocolError(
-          `site speaks protocol version ${meta?.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`,
+          `site speaks protocol version ${meta?.protocolVersion}${typeof meta?.software === 'string' ? ` (fedcausal ${meta.software.slice(0, 32)})` : ''}, ` +
+            `this coordinator speaks ${PROTOCOL_VERSION} (fedcausal ${FEDCAUSAL_VERSION}): install one fedcausal release at the coordinator and every site`,
           'malformed',
         );
       // Challenge-response: only a nonce issued to this site, once, recently, by this very process.

@@ -69,7 +69,7 @@ const debiasHooks: DebiasHooks = {
     const withinSite = mergeClassMoments(
       moments.map((m, i) => {
         const where = `site-centred class moments from site ${i + 1}`;
-        const c = validateClassMoments(m.withinSite, dim, where);
+        const c = validateClassMoments(m.withinSite, dim, where, { centred: true });
         checkCentred(c, m.summed ? undefined : pooled[i], where);
         return c;
       }),

@@ -70,7 +70,7 @@ export function checkResultCounts(meta: ResultMeta, at: ResultContext, bounds: C
   if (m.cellCounts !== undefined) checkLabelCounts(m.cellCounts, n, 'cellCounts', fail);
   if (m.featureStats !== undefined) checkFeatureStats(m.featureStats, n, fail);
   for (const name of ['classMoments', 'classMomentsWithinSite'] as const) if (m[name] !== undefined) checkClassMomentCounts(m[name], n, name, fail);
-  if (m.classMoments !== undefined && m.classMomentsWithinSite === undefined) fail('classMomentsWithinSite is missing: protocol 2 sends the class moments centred on the site\'s own class means beside them');
+  if (m.classMoments !== undefined && m.classMomentsWithinSite === undefined) fail('classMomentsWithinSite is missing: protocol 3 sends the class moments centred on the site\'s own means beside them');
   const evalN = field(m.evaluation, 'n');
   if (m.evaluation !== undefined && !isCount(evalN, bounds.maxExamplesPerSite))
     fail(`evaluation.n must be an integer from 0 to ${bounds.maxExamplesPerSite} (got ${show(evalN)})`);

@@ -30,6 +30,13 @@ export interface ClassMoments {
   dim: number;
   /** Index = class label (0, 1). */
   classes: [ClassSums, ClassSums];
+  /**
+   * Site-centred moments only (centreWithinSite): per column, the label's scatter about
+   * each site's own rate over the rows where the column is observed, sum of n1 n0 / n.
+   * With the column sums centred on each site's column mean it gives the within-site
+   * label correlation (withinSiteLabelCorrelation).
+   */
+  labelScatter?: number[];
 }
 
 export const PAIR_FIELDS = ['pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
@@ -99,17 +106,30 @@ export function computeClassMoments(data: EncodedData): ClassMoments {
 }
 
 /**
- * A site's pair sums centred on its own class means: per class and pair, sum_i = sum_j = 0,
- * sum_ii / sum_jj / sum_ij the scatter about this site's means of the rows where both are
- * observed, and count the degrees of freedom left (rows - 1). Summed across sites they give
- * the within-(site, class) covariance: how two readings co-vary among one hospital's
- * patients of one class. The raw sums pooled across sites also carry the differences
- * between hospitals' means (a device calibrated higher at one site, a sicker population at
- * another), which can invent or cancel a within-class correlation. Column sums stay raw.
+ * A site's sums centred on its own means, summed across sites into within-site views:
+ * - pairs, per class: sum_i = sum_j = 0, sum_ii / sum_jj / sum_ij the scatter about this
+ *   site's class means of the rows where both are observed, and count the degrees of
+ *   freedom left (rows - 1): the within-(site, class) covariance, how two readings co-vary
+ *   among one hospital's patients of one class;
+ * - columns, per class: count as is, sum and sum of squares of x minus this site's mean of
+ *   the column (both classes, rows where observed), and `labelScatter` the label's scatter
+ *   about this site's rate: the within-site covariance of the column with the label.
+ * The raw sums pooled across sites also carry the differences between hospitals' means (a
+ * device calibrated higher at one site, a sicker population or another case mix at
+ * another), which can invent or cancel a within-class correlation, or a label correlation
+ * (a lab read higher where more patients are sick).
  */
 export function centreWithinSite(m: ClassMoments): ClassMoments {
+  const [c0, c1] = m.classes;
+  const colMean = c0.colCount.map((n0, j) => {
+    const n = n0 + c1.colCount[j]!;
+    return n > 0 ? (c0.colSum[j]! + c1.colSum[j]!) / n : 0;
+  });
   const classes = m.classes.map((c) => {
     const out: ClassSums = { ...c, pairCount: [...c.pairCount], pairSumI: [...c.pairSumI], pairSumJ: [...c.pairSumJ], pairSumII: [...c.pairSumII], pairSumJJ: [...c.pairSumJJ], pairSumIJ: [...c.pairSumIJ] };
+    // sum (x - mean) and sum (x - mean)^2 over this class's rows, from its raw sums.
+    out.colSum = c.colSum.map((s, j) => s - c.colCount[j]! * colMean[j]!);
+    out.colSumSq = c.colSumSq.map((q, j) => Math.max(0, q - 2 * colMean[j]! * c.colSum[j]! + c.colCount[j]! * colMean[j]! ** 2));
     for (let p = 0; p < c.pairCount.length; p++) {
       const n = c.pairCount[p]!;
       const [si, sj] = [c.pairSumI[p]!, c.pairSumJ[p]!];
@@ -123,7 +143,11 @@ export function centreWithinSite(m: ClassMoments): ClassMoments {
     }
     return out;
   }) as [ClassSums, ClassSums];
-  return { dim: m.dim, classes };
+  const labelScatter = c0.colCount.map((n0, j) => {
+    const n1 = c1.colCount[j]!;
+    return n0 + n1 > 0 ? (n0 * n1) / (n0 + n1) : 0;
+  });
+  return { dim: m.dim, classes, labelScatter };
 }
 
 /** What a site sends at the statistics stage: its raw class moments, and the same centred on its own class means. */
@@ -155,11 +179,13 @@ export function mergeClassMoments(list: ClassMoments[]): ClassMoments {
       }
     }
   });
+  // The site-centred view's label scatter adds up like the rest; a list without it everywhere has none.
+  if (list.every((m) => m.labelScatter)) out.labelScatter = list.reduce((acc, m) => acc.map((v, j) => v + m.labelScatter![j]!), new Array<number>(dim).fill(0));
   return out;
 }
 
 /** Checks a peer's class moments for shape and finite values before they are merged. */
-export function validateClassMoments(m: unknown, dim: number, where = 'class moments'): ClassMoments {
+export function validateClassMoments(m: unknown, dim: number, where = 'class moments', opts: { centred?: boolean } = {}): ClassMoments {
   const fail = (why: string): never => {
     throw new ProtocolError(`${where}: ${why}`, 'malformed');
   };
@@ -179,16 +205,23 @@ export function validateClassMoments(m: unknown, dim: number, where = 'class mom
         fail(`classes[${k}].${f} holds a non-finite value`);
     }
   });
+  if (opts.centred) {
+    const v = o.labelScatter;
+    if (!Array.isArray(v) || v.length !== dim) fail(`labelScatter must be a list of ${dim} numbers (the label's scatter per column about each site's rate)`);
+    if (!(v as unknown[]).every((x) => typeof x === 'number' && Number.isFinite(x))) fail('labelScatter holds a non-finite value');
+  }
   return m as ClassMoments;
 }
 
 /**
  * Checks site-centred moments for what centring guarantees: scatter >= 0 and
- * sum_ij^2 <= sum_ii * sum_jj (a covariance matrix), pair sums of i and j at 0, and, where
- * the site's raw moments are given, the same rows and column sums, one degree of freedom
- * less per observed pair and no more scatter than the raw sums hold. Holds for a sum of
- * sites too (without `raw`). A site that sent other numbers is refused: the centred view
- * can take a flag away.
+ * sum_ij^2 <= sum_ii * sum_jj (a covariance matrix), pair sums of i and j at 0, column sums
+ * of the two classes adding to 0, a label scatter of at most n / 4 and a label correlation
+ * within [-1, 1]; where the site's raw moments are given, the same rows and column counts,
+ * the column sums and label scatter its raw sums give, one degree of freedom less per
+ * observed pair and no more scatter than the raw sums hold. Holds for a sum of sites too
+ * (without `raw`). A site that sent other numbers is refused: the centred view can take a
+ * flag away.
  */
 export function checkCentred(centred: ClassMoments, raw: ClassMoments | undefined, where: string): void {
   const fail = (why: string): never => {
@@ -196,12 +229,35 @@ export function checkCentred(centred: ClassMoments, raw: ClassMoments | undefine
   };
   // Rounding: centring subtracts squares of sums, so allow a relative slack.
   const slack = (x: number) => 1e-6 * Math.max(1, Math.abs(x));
+  // A secure sum is quantized per site (16 fractional bits): the column checks on a sum allow for it.
+  const colSlack = raw ? slack : (x: number) => 1e-4 * Math.abs(x) + 1e-3;
+  const [c0, c1] = centred.classes;
+  const scatter = centred.labelScatter;
+  if (!scatter) return fail('labelScatter is missing');
+  for (let j = 0; j < centred.dim; j++) {
+    const [s0, s1] = [c0.colSum[j]!, c1.colSum[j]!];
+    const [q0, q1] = [c0.colSumSq[j]!, c1.colSumSq[j]!];
+    const [n0, n1] = [c0.colCount[j]!, c1.colCount[j]!];
+    const v = scatter[j]!;
+    if (Math.abs(s0 + s1) > colSlack(Math.abs(s0) + Math.abs(s1))) fail(`column ${j}: centred column sums of the two classes add to ${s0 + s1}, not 0`);
+    if (q0 < 0 || q1 < 0 || s0 * s0 > n0 * q0 + colSlack(n0 * q0) || s1 * s1 > n1 * q1 + colSlack(n1 * q1)) fail(`column ${j}: the centred column sums are no scatter`);
+    if (v < 0 || v > (n0 + n1) / 4 + colSlack(n0 + n1)) fail(`column ${j}: label scatter ${v} outside [0, rows / 4]`);
+    if (s1 * s1 > (q0 + q1) * v + colSlack((q0 + q1) * v)) fail(`column ${j}: the centred sums give a label correlation beyond 1`);
+  }
+  if (raw) {
+    // The site derives them from its raw sums as the coordinator can: compare, at the raw sums' scale.
+    const want = centreWithinSite(raw);
+    const scale = raw.classes[0].colSumSq.map((q, j) => q + raw.classes[1].colSumSq[j]! + Math.abs(raw.classes[0].colSum[j]!) + Math.abs(raw.classes[1].colSum[j]!));
+    const off = (got: number[], exp: number[]) => got.some((v, j) => Math.abs(v - exp[j]!) > slack(scale[j]!));
+    if (off(scatter, want.labelScatter!)) fail('labelScatter differs from what the class moments give');
+    centred.classes.forEach((c, k) => {
+      const w = want.classes[k]!;
+      if (c.rows !== w.rows) fail(`classes[${k}].rows is ${c.rows}, the class moments have ${w.rows}`);
+      for (const f of COL_FIELDS) if (off(c[f], w[f])) fail(`classes[${k}].${f} differs from what the class moments give`);
+    });
+  }
   centred.classes.forEach((c, k) => {
     const r = raw?.classes[k];
-    if (r) {
-      if (c.rows !== r.rows) fail(`classes[${k}].rows is ${c.rows}, the class moments have ${r.rows}`);
-      for (const f of COL_FIELDS) if (c[f].some((v, i) => Math.abs(v - r[f][i]!) > slack(r[f][i]!))) fail(`classes[${k}].${f} differs from the class moments'`);
-    }
     for (let p = 0; p < c.pairCount.length; p++) {
       const [ii, jj, ij] = [c.pairSumII[p]!, c.pairSumJJ[p]!, c.pairSumIJ[p]!];
       if (c.pairSumI[p] !== 0 || c.pairSumJ[p] !== 0) fail(`classes[${k}] pair ${p}: centred sums of i and j must be 0`);

@@ -7,8 +7,12 @@ import type { CalibrationSums } from '../metrics/calibration.ts';
 import type { TaskKindSchema } from './task-meta.ts';
 import type { SiteCalibrationReport } from '../metrics/site-calibration.ts';
 
-/** Protocol version carried in every join; bumped on incompatible changes (2: stats stage 2 carries site-centred class moments, and its secure sum their parts). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Protocol version carried in every join; bumped on incompatible changes (2: stats stage 2
+ * carries site-centred class moments, and its secure sum their parts; 3: their column sums
+ * are centred on the site's column means too, with the label's scatter per column).
+ */
+export const PROTOCOL_VERSION = 3;
 
 /**
  * Task kinds, coordinator -> site:
@@ -56,7 +60,7 @@ export interface ResultMeta {
   featureStats?: FeatureStats;
   patternCounts?: PatternLabelCounts;
   classMoments?: unknown;
-  /** Stage 2: the same pair sums centred on this site's own class means (centreWithinSite); a site from before 2026-11-27 sends none. */
+  /** Stage 2: the same sums centred on this site's own means (centreWithinSite; protocol 3). */
   classMomentsWithinSite?: unknown;
   /** Stage 3: counts of (cell, label) over the training rows. */
   cellCounts?: CellCounts;

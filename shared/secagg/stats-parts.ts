@@ -124,21 +124,30 @@ const momentKind = (f: string): 'count' | 'wide' => (f === 'colCount' || f === '
 const momentBound = (f: string, c: SecAggConfig) =>
   momentKind(f) === 'count' ? c.maxExamples : c.maxExamples * (/Sq$|II$|JJ$|IJ$/.test(f) ? MAX_ENCODED_VALUE ** 2 : MAX_ENCODED_VALUE);
 
-/** The pair fields a site's centred moments add (their pair sums of i and j are 0 by construction). */
-const WITHIN_FIELDS = ['pairCount', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
+/**
+ * The fields a site's centred moments add: column sums and squares about the site's column
+ * means, and the pair scatter (their counts of rows and columns are the raw ones, less one
+ * per pair, and their pair sums of i and j are 0 by construction).
+ */
+const WITHIN_FIELDS = ['colSum', 'colSumSq', 'pairCount', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
+const fieldLength = (f: string, dim: number) => ((COL_FIELDS as readonly string[]).includes(f) ? dim : pairCountFor(dim));
 
-/** Per class: rows, the column and pair sums, then the centred pair sums (`w0.` / `w1.`). */
+/** Per class: rows, the column and pair sums, then the centred sums (`w0.` / `w1.`); then the centred label scatter (`w.labelScatter`). */
 export function momentsLayout(dim: number, c: SecAggConfig, maxSites: number): VectorLayout {
   const parts: PartSpec[] = [];
-  const pairs = pairCountFor(dim);
   for (const k of [0, 1]) {
     parts.push({ name: `c${k}.rows`, length: 1, kind: 'count', bound: c.maxExamples });
     for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) {
-      const length = (COL_FIELDS as readonly string[]).includes(f) ? dim : pairs;
+      const length = fieldLength(f, dim);
       if (length > 0) parts.push({ name: `c${k}.${f}`, length, kind: momentKind(f), bound: momentBound(f, c) });
     }
-    if (pairs > 0) for (const f of WITHIN_FIELDS) parts.push({ name: `w${k}.${f}`, length: pairs, kind: momentKind(f), bound: momentBound(f, c) });
+    for (const f of WITHIN_FIELDS) {
+      const length = fieldLength(f, dim);
+      if (length > 0) parts.push({ name: `w${k}.${f}`, length, kind: momentKind(f), bound: momentBound(f, c) });
+    }
   }
+  // n1 n0 / n per column: at most a quarter of the rows, not an integer.
+  if (dim > 0) parts.push({ name: 'w.labelScatter', length: dim, kind: 'wide', bound: c.maxExamples });
   return new VectorLayout(parts, maxSites);
 }
 
@@ -150,6 +159,7 @@ export function momentsValues(m: SiteMoments): Values {
     const w = m.withinSite.classes[k]!;
     for (const f of WITHIN_FIELDS) if (w[f].length > 0) out[`w${k}.${f}`] = w[f];
   });
+  if (m.pooled.dim > 0) out['w.labelScatter'] = m.withinSite.labelScatter!;
   return out;
 }
 
@@ -159,12 +169,13 @@ export function momentsFromSum(dim: number, sums: Sums): SiteMoments {
   pooled.classes.forEach((cs, k) => {
     cs.rows = sums[`c${k}.rows`]![0]!;
     for (const f of [...COL_FIELDS, ...PAIR_FIELDS]) if (cs[f].length > 0) cs[f] = [...sums[`c${k}.${f}`]!];
-    // The centred view keeps the raw column sums (label correlations); its pair sums of i and j stay 0.
+    // The centred view keeps the raw counts; its pair sums of i and j stay 0.
     const w = withinSite.classes[k]!;
     w.rows = cs.rows;
-    for (const f of COL_FIELDS) w[f] = [...cs[f]];
+    w.colCount = [...cs.colCount];
     for (const f of WITHIN_FIELDS) if (w[f].length > 0) w[f] = [...sums[`w${k}.${f}`]!];
   });
+  withinSite.labelScatter = dim > 0 ? [...sums['w.labelScatter']!] : [];
   return { pooled, withinSite };
 }
 

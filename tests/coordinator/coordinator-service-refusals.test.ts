@@ -276,7 +276,7 @@ test('a join in another protocol version, or for another federation, is refused 
     service.subscribe(joinMessage('a', siteA.signing.secretKey, { protocolVersion: PROTOCOL_VERSION + 1 }), sink()),
     'malformed',
     grpc.status.INVALID_ARGUMENT,
-    new RegExp(`^site speaks protocol version ${PROTOCOL_VERSION + 1}, this coordinator speaks ${PROTOCOL_VERSION}$`),
+    new RegExp(`^site speaks protocol version ${PROTOCOL_VERSION + 1}( \\(fedcausal [^)]+\\))?, this coordinator speaks ${PROTOCOL_VERSION} \\(fedcausal [^)]+\\): install one fedcausal release at the coordinator and every site$`),
   );
   const other = new PayloadSealer(
     { federation: 'other', round: 0, site: 'a', kind: 'join' },

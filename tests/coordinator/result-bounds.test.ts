@@ -52,7 +52,7 @@ test('feature statistics and class moments: counts within the rows, and within t
   refused(both([cls(60, [61]), cls(40, [1])]), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.colCount/);
   refused(both([cls(-1, [0]), cls(40, [1])]), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.rows/);
   refused(both([cls(60, [60]), cls(40, [39])], [cls(60, [60]), cls(40, [41])]), at({ kind: 'stats', stage: 2 }), /classMomentsWithinSite\.classes\[1\]\.colCount/);
-  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(40, [39])] } }), at({ kind: 'stats', stage: 2 }), /classMomentsWithinSite is missing: protocol 2/);
+  refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(40, [39])] } }), at({ kind: 'stats', stage: 2 }), /classMomentsWithinSite is missing: protocol 3/);
 });
 
 test('a result may claim its weights and the meta allowance, no more', () => {

@@ -94,7 +94,7 @@ test('merge and validation name what is wrong', () => {
   assert.throws(() => validateClassMoments(nan, 3), /classes\[0\]\.colSum holds a non-finite value/);
 });
 
-test('site-centred pair sums add up to the within-(site, class) scatter; column sums stay raw', () => {
+test('site-centred pair sums add up to the within-(site, class) scatter; column counts stay raw', () => {
   const sites = [randomData(80, 3, 5), randomData(50, 3, 6)];
   // Shift the second site's column 1: between-site offsets must not reach the centred scatter.
   sites[1]!.x.forEach((v, k) => (k % 3 === 1 && sites[1]!.observed[k] ? (sites[1]!.x[k] = v + 5) : 0));
@@ -120,9 +120,37 @@ test('site-centred pair sums add up to the within-(site, class) scatter; column 
     assert.equal(c.pairSumI[p], 0);
     assert.equal(c.pairSumJ[p], 0);
     assert.equal(c.pairCount[p], df);
-    assert.deepEqual(c.colSum, raw.classes[k].colSum);
+    assert.deepEqual(c.colCount, raw.classes[k].colCount);
     assert.ok(raw.classes[k].pairSumJJ[p]! - (raw.classes[k].pairSumJ[p]! ** 2) / raw.classes[k].pairCount[p]! > sjj + 100, 'the raw pooled scatter carries the offset');
   }
+});
+
+test('site-centred column sums give the within-site covariance with the label, scatter and the label scatter, free of a site offset that follows prevalence', () => {
+  const sites = [randomData(80, 2, 9), randomData(60, 2, 10)];
+  // The second site: more positives, and column 0 read 4 higher there.
+  sites[1]!.y.forEach((_, r) => (sites[1]!.y[r] = r % 3 === 0 ? 0 : 1));
+  sites[1]!.x.forEach((v, k) => (k % 2 === 0 && sites[1]!.observed[k] ? (sites[1]!.x[k] = v + 4) : 0));
+  const merged = mergeClassMoments(sites.map((d) => centreWithinSite(computeClassMoments(d))));
+  for (const j of [0, 1]) {
+    // Direct: per site, over the rows where j is observed, deviations from that site's means.
+    let cross = 0, sxx = 0, syy = 0;
+    for (const d of sites) {
+      const rows = [...Array(d.n).keys()].filter((r) => d.observed[r * 2 + j]);
+      const mx = rows.reduce((a, r) => a + d.x[r * 2 + j]!, 0) / rows.length;
+      const my = rows.reduce((a, r) => a + d.y[r]!, 0) / rows.length;
+      for (const r of rows) {
+        cross += (d.x[r * 2 + j]! - mx) * (d.y[r]! - my);
+        sxx += (d.x[r * 2 + j]! - mx) ** 2;
+        syy += (d.y[r]! - my) ** 2;
+      }
+    }
+    const [c0, c1] = merged.classes;
+    assert.ok(Math.abs(c1.colSum[j]! - cross) < 1e-6, `column ${j}: class 1 sum ${c1.colSum[j]} vs covariance ${cross}`);
+    assert.ok(Math.abs(c0.colSum[j]! + c1.colSum[j]!) < 1e-6, `column ${j}: the classes' sums cancel`);
+    assert.ok(Math.abs(c0.colSumSq[j]! + c1.colSumSq[j]! - sxx) < 1e-6, `column ${j}: scatter`);
+    assert.ok(Math.abs(merged.labelScatter![j]! - syy) < 1e-9, `column ${j}: label scatter ${merged.labelScatter![j]} vs ${syy}`);
+  }
+  checkCentred(merged, undefined, 'the sum');
 });
 
 test('centring a pair seen in one row, or a constant column, leaves no scatter and no degrees of freedom below 0', () => {
@@ -133,7 +161,7 @@ test('centring a pair seen in one row, or a constant column, leaves no scatter a
   assert.deepEqual(centreWithinSite(m).classes[0].pairCount, [0]);
 });
 
-test('centred moments a site could not have computed are refused: no scatter, other column sums, other counts, more scatter than the raw sums', () => {
+test('centred moments a site could not have computed are refused: no scatter, other column sums or label scatter, other counts, more scatter than the raw sums', () => {
   const raw = computeClassMoments(randomData(90, 3, 7));
   const honest = centreWithinSite(raw);
   checkCentred(honest, raw, 'site 1');
@@ -147,7 +175,12 @@ test('centred moments a site could not have computed are refused: no scatter, ot
     ['negative scatter', (c) => (c.classes[0].pairSumII[0] = -1e6), /pair 0: the centred sums are no scatter/],
     ['|r| above 1', (c) => (c.classes[1].pairSumIJ[1] = 2 * Math.sqrt(c.classes[1].pairSumII[1]! * c.classes[1].pairSumJJ[1]!) + 1), /pair 1: the centred sums are no scatter/],
     ['scatter inflated', (c) => (c.classes[0].pairSumII[2] = c.classes[0].pairSumII[2]! * 1e6), /pair 2: more scatter than the class moments hold/],
-    ['column sums', (c) => (c.classes[1].colSum[0] = Number.MAX_VALUE), /classes\[1\]\.colSum differs/],
+    ['column sums', (c) => (c.classes[1].colSum[0] = Number.MAX_VALUE), /column 0: centred column sums of the two classes add to/],
+    ['column sums, both classes', (c) => ((c.classes[1].colSum[1] = c.classes[1].colSum[1]! + 1), (c.classes[0].colSum[1] = c.classes[0].colSum[1]! - 1)), /classes\[0\]\.colSum differs from what the class moments give/],
+    ['column scatter', (c) => (c.classes[0].colSumSq[2] = -1), /column 2: the centred column sums are no scatter/],
+    ['label scatter above a quarter of the rows', (c) => (c.labelScatter![0] = c.classes[0].rows + c.classes[1].rows), /column 0: label scatter .* outside \[0, rows \/ 4\]/],
+    ['label scatter shrunk, a label correlation beyond 1', (c) => (c.labelScatter![1] = 1e-9), /column 1: the centred sums give a label correlation beyond 1/],
+    ['label scatter of other rows', (c) => (c.labelScatter![2] = c.labelScatter![2]! * 0.9), /labelScatter differs from what the class moments give/],
     ['pair count', (c) => (c.classes[0].pairCount[0] = c.classes[0].rows), /pair 0: count \d+, the class moments' \d+ less one/],
     ['uncentred', (c) => (c.classes[0].pairSumI[0] = 3), /centred sums of i and j must be 0/],
   ];

@@ -1,5 +1,8 @@
 /** Shared set-up for the secure-aggregation tests: invited sites with signing keys and a round plan. */
 import nacl from 'tweetnacl';
+import { compileSchema } from '../../../shared/data/schema.ts';
+import type { SiteTable } from '../../../shared/data/site-table.ts';
+import { parseSiteTable } from '../../../shared/data/table.ts';
 import type { SigningKeyPair } from '../../../shared/crypto/keys.ts';
 import { compileSecAggConfig, type SecAggConfigInput } from '../../../shared/secagg/config.ts';
 import type { VectorLayout } from '../../../shared/secagg/layout.ts';
@@ -38,4 +41,15 @@ export function decodedSum(layout: VectorLayout, values: Record<string, ArrayLik
     for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + vector[i]!;
   }
   return layout.decodeSum(sum);
+}
+
+/** The statistics stages' fixture: one numeric and one undeclared categorical feature, three sites' worth of tables. */
+export const statsSchema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['x'], b: ['ward'] }, categorical: ['ward'] }, 'inline');
+export const STATS_SESSION = 'f/0/stats-1/abc';
+
+/** Site k's 40 rows (a quarter without x; wards A, B, C), one of them `rare` where given. */
+export function statsTable(k: number, rare?: string): SiteTable {
+  const lines = ['x,ward,y'];
+  for (let i = 0; i < 40; i++) lines.push(`${i % 4 === 0 ? '' : ((i * 7 + k) % 9) * 31.5},${rare && i === 5 ? rare : 'ABC'[(i + k) % 3]},${(i + k) % 2}`);
+  return parseSiteTable(statsSchema, lines.join('\n') + '\n', `s${k}.csv`);
 }

@@ -51,6 +51,21 @@ export function labelCorrelation(m: ClassMoments, j: number): number {
   return ((c1.colSum[j]! / n1 - c0.colSum[j]! / n0) * Math.sqrt(p * (1 - p))) / Math.sqrt(variance);
 }
 
+/**
+ * The label correlation of column j within hospitals, from site-centred moments
+ * (centreWithinSite): sum over sites of the covariance of x and y about each site's own
+ * means, over the square roots of the summed scatters. A lab read higher where more
+ * patients are sick has a pooled label correlation that this one does not carry. NaN
+ * where undefined (no label scatter: every site holds one class where j is observed).
+ */
+export function withinSiteLabelCorrelation(centred: ClassMoments, j: number): number {
+  const [c0, c1] = centred.classes;
+  const v = centred.labelScatter?.[j] ?? NaN;
+  const q = c0.colSumSq[j]! + c1.colSumSq[j]!;
+  if (!(v > 1e-12) || !(q > 1e-12)) return NaN;
+  return Math.max(-1, Math.min(1, c1.colSum[j]! / Math.sqrt(q * v)));
+}
+
 /** A within-class correlation with its confidence band (Fisher z, pooled over the two classes). */
 export interface WithinClass {
   /** |pooled r| (NaN when no class has 4 rows). */
@@ -162,12 +177,83 @@ function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions) {
   return { views, markers, structure, apart };
 }
 
+/** The user's `suspect` and `trusted` lists, checked against the schema and each other. */
+function readOverrides(overrides: DecideOverrides, space: FeatureSpace): { suspect: Set<string>; trusted: Set<string> } {
+  const suspect = new Set(overrides.suspect ?? []);
+  const trusted = new Set(overrides.trusted ?? []);
+  checkNames([...suspect], space, 'suspect');
+  checkNames([...trusted], space, 'trusted');
+  for (const n of suspect) if (trusted.has(n)) throw new InputError(`model.debiasing: "${n}" is listed as both suspect and trusted`);
+  return { suspect, trusted };
+}
+
+/**
+ * Within hospitals too: the reading knows the label there (its label correlation on the
+ * site-centred sums reaches minLabelCorr), and keeps its bound against the same markers on
+ * them at most maxRatio times that correlation.
+ */
+function checkWithinSites(withinSite: ClassMoments, v: FeatureView, markers: FeatureView[], o: DecideOptions): { apart: boolean; text: string } {
+  const label = withinSiteLabelCorrelation(withinSite, v.col);
+  const bound = boundAgainstMarkers(withinSite, v, markers.filter((k) => k.feature !== v.feature), o);
+  const apart = Math.abs(label) >= o.minLabelCorr && bound <= o.maxRatio * Math.abs(label);
+  return { apart, text: `${v.feature} (label ${fmt(v.labelCorr)} pooled, ${fmt(label)} within sites; within-class <= ${fmt(bound)} within sites)` };
+}
+
+function describeRule(o: DecideOptions): string {
+  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers and a within-class bound <= ${o.maxRatio} x |label corr|, pairs with >= ${o.minPairRows} rows`;
+}
+
+function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions): string {
+  return structure
+    ? `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`
+    : `no severity structure (${markers.length} of ${o.minMarkers} markers co-vary within class), so no reading can be told apart as label-only`;
+}
+
+/**
+ * Each feature's verdict: suspect (flagged by configuration), the rule's flag where the
+ * pooled rule finds it apart and the within-site check (where there is one) agrees, unless
+ * trusted. Notes say what was un-flagged and why.
+ */
+function applyVerdicts(
+  views: FeatureView[],
+  apart: Map<string, number>,
+  { suspect, trusted }: { suspect: Set<string>; trusted: Set<string> },
+  withinSites: (v: FeatureView) => { apart: boolean; text: string } | undefined,
+): { flagged: FlaggedFeature[]; notes: string[] } {
+  const flagged: FlaggedFeature[] = [];
+  const notes: string[] = [];
+  const offsets: string[] = [];
+  for (const v of views) {
+    if (suspect.has(v.feature)) {
+      flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.col });
+      continue;
+    }
+    const bound = apart.get(v.feature);
+    if (bound === undefined) continue;
+    const within = withinSites(v);
+    if (within && !within.apart) {
+      offsets.push(within.text);
+      continue;
+    }
+    if (trusted.has(v.feature)) {
+      notes.push(`${v.feature} would be flagged but is trusted`);
+      continue;
+    }
+    flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.col });
+  }
+  if (trusted.size) notes.push(`trusted (never flagged): ${[...trusted].join(', ')}`);
+  if (offsets.length) notes.push(`not flagged, label-only pooled over sites but not within each site (differences between hospitals can do that): ${offsets.join(', ')}`);
+  return { flagged, notes };
+}
+
 /**
  * The `auto` rule on merged moments, with the user's overrides; the coordinator runs it
- * once and sends the result to the sites. With `withinSite` (the pair sums centred on each
- * site's own class means), a reading is flagged only where its bound against the markers
- * holds on those sums too: a device calibrated differently per hospital can make a real
- * marker look label-only in the pooled sums. The markers stay the pooled view's: taken
+ * once and sends the result to the sites. With `withinSite` (the sums centred on each
+ * site's own means), a reading is flagged only where it is label-only within hospitals too:
+ * its label correlation there reaches minLabelCorr and its bound against the markers on
+ * those sums is at most maxRatio times it. A device calibrated differently per hospital, or
+ * a lab read higher where more patients are sick, can make a real marker look label-only
+ * in the pooled sums. The markers stay the pooled view's: taken
  * from the centred sums they were more (6 instead of 3 on the synthetic default) and the
  * bound, a maximum over them, missed planted readings (docs/debiasing.md, "Between-hospital offsets").
  */
@@ -181,47 +267,12 @@ export function decideDebiasing(
   const o: DecideOptions = { ...DEFAULT_DECIDE, ...opts };
   for (const [what, x] of [['class moments', m], ['site-centred class moments', withinSite]] as const)
     if (x && x.dim !== space.columns.length) throw new Error(`${what} have ${x.dim} columns, the feature space has ${space.columns.length}`);
-  const suspect = new Set(overrides.suspect ?? []);
-  const trusted = new Set(overrides.trusted ?? []);
-  checkNames([...suspect], space, 'suspect');
-  checkNames([...trusted], space, 'trusted');
-  for (const n of suspect) if (trusted.has(n)) throw new InputError(`model.debiasing: "${n}" is listed as both suspect and trusted`);
-
+  const { suspect, trusted } = readOverrides(overrides, space);
   const { views, markers, structure, apart } = findShortcuts(m, space, o);
-  // The same bound, on the site-centred sums, against the same markers.
-  const apartWithinSites = (v: FeatureView) => {
-    const bound = boundAgainstMarkers(withinSite!, v, markers.filter((k) => k.feature !== v.feature), o);
-    return bound <= o.maxRatio * Math.abs(v.labelCorr);
-  };
-  const flagged: FlaggedFeature[] = [];
-  const notes: string[] = [];
-  const offsets: string[] = [];
-  for (const v of views) {
-    if (suspect.has(v.feature)) {
-      flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.col });
-      continue;
-    }
-    const bound = apart.get(v.feature);
-    if (bound === undefined) continue;
-    if (withinSite && !apartWithinSites(v)) {
-      offsets.push(v.feature);
-      continue;
-    }
-    if (trusted.has(v.feature)) {
-      notes.push(`${v.feature} would be flagged but is trusted`);
-      continue;
-    }
-    flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.col });
-  }
-  if (trusted.size) notes.push(`trusted (never flagged): ${[...trusted].join(', ')}`);
-  if (offsets.length) notes.push(`not flagged, apart pooled over sites but not within each site (hospitals' offsets can do that): ${offsets.join(', ')}`);
+  const { flagged, notes } = applyVerdicts(views, apart, { suspect, trusted }, (v) => (withinSite ? checkWithinSites(withinSite, v, markers, o) : undefined));
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
-  const rule = `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers and a within-class bound <= ${o.maxRatio} x |label corr|, pairs with >= ${o.minPairRows} rows`;
-  const markerText = structure
-    ? `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`
-    : `no severity structure (${markers.length} of ${o.minMarkers} markers co-vary within class), so no reading can be told apart as label-only`;
-  const tail = `${markerText}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${rule})`;
+  const tail = `${describeMarkers(markers, structure, o)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;
   const result = (decision: 'on' | 'off', reason: string): DebiasDecision => ({
     decision,
     flagged,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { centreWithinSite, computeClassMoments, mergeClassMoments } from '../../../../../shared/data/class-moments.ts';
+import { centreWithinSite, computeClassMoments, mergeClassMoments, siteMoments } from '../../../../../shared/data/class-moments.ts';
 import { encodeTable } from '../../../../../shared/data/encode.ts';
 import { buildFeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { loadSchema } from '../../../../../shared/data/schema.ts';
@@ -220,6 +220,16 @@ test('heart disease: every strong feature tracks the disease, so nothing is flag
   }
 });
 
+/** A feature space of one numeric column per modality, from (modality, feature) names. */
+function numericSpace(names: [string, string][]): FeatureSpace {
+  const space: FeatureSpace = { modalities: [], columns: [] };
+  for (const [name, feature] of names) {
+    space.modalities.push({ name, start: space.columns.length, end: space.columns.length + 1 });
+    space.columns.push({ feature, featureIndex: 0, kind: 'numeric', mean: 0, std: 1 });
+  }
+  return space;
+}
+
 /**
  * Three hospitals whose devices are calibrated differently: labs and exam read `offset`
  * higher, the reading r 0.6 x `offset` lower, at each site; with `shortcut`, r tracks the
@@ -227,11 +237,7 @@ test('heart disease: every strong feature tracks the disease, so nothing is flag
  * each site, and only the pooled moments see r move against the others.
  */
 function calibratedSite(offset: number, n: number, seed: number, shortcut = false): { data: EncodedData; space: FeatureSpace } {
-  const space: FeatureSpace = { modalities: [], columns: [] };
-  for (const [name, feature] of [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['reading', 'r']]) {
-    space.modalities.push({ name: name!, start: space.columns.length, end: space.columns.length + 1 });
-    space.columns.push({ feature: feature!, featureIndex: 0, kind: 'numeric', mean: 0, std: 1 });
-  }
+  const space = numericSpace([['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['reading', 'r']]);
   const dim = space.columns.length;
   const rng = new Rng(seed);
   const x = new Float32Array(n * dim);
@@ -257,7 +263,46 @@ test('a real marker calibrated differently at each hospital is not flagged: a fl
   assert.match(pooled.reason, /pooled view only/);
   const both = decide(false, true);
   assert.equal(both.decision, 'off', both.reason);
-  assert.match(both.reason, /not flagged, apart pooled over sites but not within each site \(hospitals' offsets can do that\): r/);
+  assert.match(both.reason, /not flagged, label-only pooled over sites but not within each site \(differences between hospitals can do that\): r \(label [\d.]+ pooled, [\d.]+ within sites; within-class <= [\d.]+ within sites\)/);
   const shortcut = decide(true, true);
   assert.deepEqual(shortcut.flagged.map((f) => [f.feature, f.source]), [['r', 'auto']], shortcut.reason);
+});
+
+/**
+ * Three hospitals with different case mixes (prevalence 0.5 + 0.3 x `shift`, the same
+ * severity within each class everywhere) whose lab device reads 2 x `shift` higher where
+ * more patients are sick; within each hospital the lab barely tracks severity. With
+ * `shortcut`, the lab is replaced by a reading tied to the label at every site.
+ */
+function prevalenceSite(shift: number, n: number, seed: number, shortcut = false): { data: EncodedData; space: FeatureSpace } {
+  const space = numericSpace([['labs', 'a1'], ['exam', 'b1'], ['device', 'l']]);
+  const dim = space.columns.length;
+  const rng = new Rng(seed);
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.next() < 0.5 + 0.3 * shift ? 1 : 0;
+    const s = 0.6 * (2 * y[i]! - 1) + rng.normal();
+    x[i * dim] = s + 0.7 * rng.normal();
+    x[i * dim + 1] = s + 0.7 * rng.normal();
+    x[i * dim + 2] = shortcut ? 2 * y[i]! - 1 + 1.2 * rng.normal() : 0.1 * s + rng.normal() + 2 * shift;
+  }
+  return { data: { n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 3).fill(1), y, patterns: new Array(n).fill('111') }, space };
+}
+
+test('a lab read higher where more patients are sick is not flagged: its label correlation within hospitals is small; a shortcut tied to the label at every site still is', () => {
+  const decide = (shortcut: boolean, within: boolean) => {
+    const sites = [-1, 0, 1].map((d, k) => prevalenceSite(d, 600, 60 + k, shortcut));
+    const moments = sites.map((s) => siteMoments(s.data));
+    return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, within ? mergeClassMoments(moments.map((m) => m.withinSite)) : undefined);
+  };
+  // Pooled over sites, the offset gives the lab a label correlation that its within-class bound is small against.
+  const pooled = decide(false, false);
+  assert.deepEqual(pooled.flagged.map((f) => f.feature), ['l'], `pooled only: ${pooled.reason}`);
+  const both = decide(false, true);
+  assert.equal(both.decision, 'off', both.reason);
+  const m = /l \(label ([\d.-]+) pooled, ([\d.-]+) within sites/.exec(both.reason);
+  assert.ok(m && Number(m[1]) > 0.3 && Math.abs(Number(m[2])) < 0.2, `label correlation pooled vs within sites: ${both.reason}`);
+  const shortcut = decide(true, true);
+  assert.deepEqual(shortcut.flagged.map((f) => [f.feature, f.source]), [['l', 'auto']], shortcut.reason);
 });
