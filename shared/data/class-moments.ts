@@ -217,9 +217,9 @@ export function validateClassMoments(m: unknown, dim: number, where = 'class mom
  * Checks site-centred moments for what centring guarantees: scatter >= 0 and
  * sum_ij^2 <= sum_ii * sum_jj (a covariance matrix), pair sums of i and j at 0, column sums
  * of the two classes adding to 0, a label scatter of at most n / 4 and a label correlation
- * within [-1, 1]; where the site's raw moments are given, the same rows and column counts,
- * the column sums and label scatter its raw sums give, one degree of freedom less per
- * observed pair and no more scatter than the raw sums hold. Holds for a sum of sites too
+ * within [-1, 1]; where the site's raw moments are given, everything centring its raw sums
+ * gives: rows and counts, one degree of freedom less per observed pair, the column sums,
+ * label scatter, pair scatter and cross terms. The plausibility checks hold for a sum of sites too
  * (without `raw`). A site that sent other numbers is refused: the centred view can take a
  * flag away.
  */
@@ -265,9 +265,14 @@ export function checkCentred(centred: ClassMoments, raw: ClassMoments | undefine
       if (!r) continue;
       const n = r.pairCount[p]!;
       if (c.pairCount[p] !== Math.max(0, n - 1)) fail(`classes[${k}] pair ${p}: count ${c.pairCount[p]}, the class moments' ${n} less one`);
-      const rawII = n > 0 ? r.pairSumII[p]! - r.pairSumI[p]! ** 2 / n : 0;
-      const rawJJ = n > 0 ? r.pairSumJJ[p]! - r.pairSumJ[p]! ** 2 / n : 0;
-      if (ii > rawII + slack(rawII) || jj > rawJJ + slack(rawJJ)) fail(`classes[${k}] pair ${p}: more scatter than the class moments hold`);
+      // Centring is arithmetic on the raw sums: the scatter and the cross term must be what they give
+      // (a cross term moved within its scatter's bound vetoed a flag: an outside review).
+      const scale = r.pairSumII[p]! + r.pairSumJJ[p]! + Math.abs(r.pairSumIJ[p]!);
+      const wantII = n > 0 ? Math.max(0, r.pairSumII[p]! - r.pairSumI[p]! ** 2 / n) : 0;
+      const wantJJ = n > 0 ? Math.max(0, r.pairSumJJ[p]! - r.pairSumJ[p]! ** 2 / n) : 0;
+      const wantIJ = n > 0 ? r.pairSumIJ[p]! - (r.pairSumI[p]! * r.pairSumJ[p]!) / n : 0;
+      if ([ii - wantII, jj - wantJJ, ij - wantIJ].some((d) => Math.abs(d) > slack(scale)))
+        fail(`classes[${k}] pair ${p}: the centred sums differ from what the class moments give (sum_ii ${ii} for ${wantII}, sum_jj ${jj} for ${wantJJ}, sum_ij ${ij} for ${wantIJ})`);
     }
   });
 }

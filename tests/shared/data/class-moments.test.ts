@@ -161,7 +161,7 @@ test('centring a pair seen in one row, or a constant column, leaves no scatter a
   assert.deepEqual(centreWithinSite(m).classes[0].pairCount, [0]);
 });
 
-test('centred moments a site could not have computed are refused: no scatter, other column sums or label scatter, other counts, more scatter than the raw sums', () => {
+test('centred moments a site could not have computed are refused: no scatter, other column sums or label scatter, other counts, pair sums other than centring gives', () => {
   const raw = computeClassMoments(randomData(90, 3, 7));
   const honest = centreWithinSite(raw);
   checkCentred(honest, raw, 'site 1');
@@ -174,7 +174,9 @@ test('centred moments a site could not have computed are refused: no scatter, ot
   const cases: [string, (c: ClassMoments) => void, RegExp][] = [
     ['negative scatter', (c) => (c.classes[0].pairSumII[0] = -1e6), /pair 0: the centred sums are no scatter/],
     ['|r| above 1', (c) => (c.classes[1].pairSumIJ[1] = 2 * Math.sqrt(c.classes[1].pairSumII[1]! * c.classes[1].pairSumJJ[1]!) + 1), /pair 1: the centred sums are no scatter/],
-    ['scatter inflated', (c) => (c.classes[0].pairSumII[2] = c.classes[0].pairSumII[2]! * 1e6), /pair 2: more scatter than the class moments hold/],
+    ['scatter inflated', (c) => (c.classes[0].pairSumII[2] = c.classes[0].pairSumII[2]! * 1e6), /pair 2: the centred sums differ from what the class moments give/],
+    ['scatter shrunk', (c) => (c.classes[1].pairSumJJ[0] = c.classes[1].pairSumJJ[0]! * 0.5), /pair 0: the centred sums differ from what the class moments give/],
+    ['cross term moved within its bound', (c) => (c.classes[0].pairSumIJ[1] = 0.999 * Math.sqrt(c.classes[0].pairSumII[1]! * c.classes[0].pairSumJJ[1]!)), /pair 1: the centred sums differ from what the class moments give/],
     ['column sums', (c) => (c.classes[1].colSum[0] = Number.MAX_VALUE), /column 0: centred column sums of the two classes add to/],
     ['column sums, both classes', (c) => ((c.classes[1].colSum[1] = c.classes[1].colSum[1]! + 1), (c.classes[0].colSum[1] = c.classes[0].colSum[1]! - 1)), /classes\[0\]\.colSum differs from what the class moments give/],
     ['column scatter', (c) => (c.classes[0].colSumSq[2] = -1), /column 2: the centred column sums are no scatter/],

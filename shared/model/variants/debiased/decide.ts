@@ -53,17 +53,28 @@ export function labelCorrelation(m: ClassMoments, j: number): number {
 
 /**
  * The label correlation of column j within hospitals, from site-centred moments
- * (centreWithinSite): sum over sites of the covariance of x and y about each site's own
- * means, over the square roots of the summed scatters. A lab read higher where more
- * patients are sick has a pooled label correlation that this one does not carry. NaN
- * where undefined (no label scatter: every site holds one class where j is observed).
+ * (centreWithinSite): the difference of the class means within each site (averaged over
+ * sites with weights n1 n0 / n: summed covariance with the label over summed label
+ * scatter), over the within-(site, class) standard deviation, read as a correlation at the
+ * pooled class balance. A lab read higher where more patients are sick has a pooled label
+ * correlation that this one does not carry. Read as an effect size it does not shrink where
+ * a site's rows are nearly all of one class (outcome-driven imaging at a referral centre),
+ * as the plain within-site correlation did (a planted reading missed from --site-shift 2.5
+ * up: an outside review). NaN where undefined (no label scatter: every site holds one
+ * class where j is observed).
  */
 export function withinSiteLabelCorrelation(centred: ClassMoments, j: number): number {
   const [c0, c1] = centred.classes;
   const v = centred.labelScatter?.[j] ?? NaN;
   const q = c0.colSumSq[j]! + c1.colSumSq[j]!;
-  if (!(v > 1e-12) || !(q > 1e-12)) return NaN;
-  return Math.max(-1, Math.min(1, c1.colSum[j]! / Math.sqrt(q * v)));
+  const n = c0.colCount[j]! + c1.colCount[j]!;
+  if (!(v > 1e-12) || !(q > 1e-12) || !(n > 0)) return NaN;
+  const diff = c1.colSum[j]! / v;
+  // Scatter about each site's class means: a site's between-class part is v_s d_s^2, and their sum is at
+  // least v diff^2 (equal where every site has the same difference), so this errs large: a smaller correlation.
+  const within = Math.max(1e-12, (q - diff * diff * v) / n);
+  const pq = (c1.colCount[j]! / n) * (c0.colCount[j]! / n);
+  return (diff * Math.sqrt(pq)) / Math.sqrt(within + diff * diff * pq);
 }
 
 /** A within-class correlation with its confidence band (Fisher z, pooled over the two classes). */

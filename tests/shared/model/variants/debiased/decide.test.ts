@@ -9,7 +9,7 @@ import { loadSiteTable } from '../../../../../shared/data/table.ts';
 import type { EncodedData } from '../../../../../shared/data/encode.ts';
 import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
-import { decideDebiasing, labelCorrelation, withDecision, withinClassCorrelation } from '../../../../../shared/model/variants/debiased/decide.ts';
+import { decideDebiasing, withinSiteLabelCorrelation, labelCorrelation, withDecision, withinClassCorrelation } from '../../../../../shared/model/variants/debiased/decide.ts';
 import { Rng } from '../../../../../shared/rng.ts';
 
 /**
@@ -305,4 +305,17 @@ test('a lab read higher where more patients are sick is not flagged: its label c
   assert.ok(m && Number(m[1]) > 0.3 && Math.abs(Number(m[2])) < 0.2, `label correlation pooled vs within sites: ${both.reason}`);
   const shortcut = decide(true, true);
   assert.deepEqual(shortcut.flagged.map((f) => [f.feature, f.source]), [['l', 'auto']], shortcut.reason);
+});
+
+test('a shortcut at hospitals of very different case mix is still flagged: the within-site label association is read as an effect size, which a nearly one-class site does not dilute', () => {
+  // Prevalence 0.05, 0.5 and 0.95: two sites' rows are nearly all of one class.
+  const sites = [-1.5, 0, 1.5].map((d, k) => prevalenceSite(d, 600, 80 + k, true));
+  const moments = sites.map((s) => siteMoments(s.data));
+  const within = mergeClassMoments(moments.map((m) => m.withinSite));
+  const d = decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, within);
+  assert.deepEqual(d.flagged.map((f) => f.feature), ['l'], d.reason);
+  // The plain correlation about each site's means is diluted by the one-class sites' scatter; the effect size is not.
+  const [c0, c1] = within.classes;
+  const plain = c1.colSum[2]! / Math.sqrt((c0.colSumSq[2]! + c1.colSumSq[2]!) * within.labelScatter![2]!);
+  assert.ok(withinSiteLabelCorrelation(within, 2) > plain + 0.1, `effect size ${withinSiteLabelCorrelation(within, 2)} vs plain ${plain}`);
 });
