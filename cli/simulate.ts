@@ -143,7 +143,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     rounds: v.rounds,
     seed: v.seed,
     strategy: v.strategy,
-    strategyOptions: strategyOptionsOf(v['strategy-option']),
+    strategyOptions: strategyOptionsOf(v.strategy, v['strategy-option']),
     testFraction: v['test-fraction'],
     localBaseline: v['local-baseline'],
     secureAggregation: v['secure-aggregation'],
@@ -158,9 +158,10 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
 
 /**
  * `--strategy-option KEY=VALUE ...` as the strategy's options, checked by the schema of
- * coordinator.yaml's strategy section: the same message, after the flag's name.
+ * coordinator.yaml's strategy section (an option the strategy does not read included): the
+ * same message, after the flag's name.
  */
-function strategyOptionsOf(pairs: { key: string; value: number | string }[]): StrategyOptions {
+function strategyOptionsOf(strategy: string, pairs: { key: string; value: number | string }[]): StrategyOptions {
   const options = new Map<string, number | string>();
   for (const { key, value } of pairs) {
     if (key === 'name') throw new InputError('--strategy-option: "name" is not an option; the strategy is named by --strategy');
@@ -169,7 +170,7 @@ function strategyOptionsOf(pairs: { key: string; value: number | string }[]): St
   }
   const raw = Object.fromEntries(options) as StrategyOptions;
   try {
-    validateStrategyOptions(raw);
+    validateStrategyOptions(strategy, raw);
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`--strategy-option: ${e.message}`, { cause: e });
     throw e;

@@ -67,13 +67,15 @@ export const strategySpecSchema = z.preprocess(
 ).transform(({ name, ...options }) => ({ name, options: options satisfies StrategyOptions }));
 export type StrategySpec = z.output<typeof strategySpecSchema>;
 
-/** Throws InputError for an unknown option key or a value outside its range. */
-export function validateStrategyOptions(options: StrategyOptions, where = 'strategy'): void {
-  parseInput(strategyOptionsSchema, options, { at: where });
-}
 
 /** Builds strategy `name` with validated `options`; throws InputError on an unknown name or bad option. */
 export function createStrategy(name: string, options: StrategyOptions = {}): Strategy {
   const spec = parseInput(strategySpecSchema, { ...options, name }, { at: 'strategy' });
   return factories[spec.name]!(spec.options);
+}
+
+/** Throws InputError for an unknown option key, a value outside its range, or an option strategy `name` does not read. */
+export function validateStrategyOptions(name: string, options: StrategyOptions, where = 'strategy'): void {
+  parseInput(strategyOptionsSchema, options, { at: where });
+  createStrategy(name, options);
 }

@@ -48,6 +48,7 @@ test('--strategy-option KEY=VALUE: repeatable, numbers read as numbers, checked 
     [['proximalMu=0.1', 'proximalMu=0.2'], '--strategy-option: proximalMu given twice; give it once'],
     [['name=fedavg'], '--strategy-option: "name" is not an option; the strategy is named by --strategy'],
     [['proximalMu'], '--strategy-option[0]: expects KEY=VALUE (got "proximalMu")'],
+    [['serverLearningRate=0.1'], '--strategy-option: strategy.serverLearningRate: does not apply to strategy fedprox, which would ignore it (it applies to fedadam, fedyogi, fedadagrad) (got 0.1)'],
   ];
   for (const [values, message] of refused)
     assert.throws(
