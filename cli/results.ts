@@ -19,6 +19,8 @@ export interface ResultsFile {
   rounds: number;
   seed: number;
   strategy: string;
+  /** The strategy's options the run set (absent: its defaults). */
+  strategyOptions?: Readonly<Record<string, number>>;
   /** Per site, its final evaluation; without `n` in a securely aggregated run (a site's row count stays in the sum). */
   sites: Record<string, SiteEvaluation>;
   testSites: Record<string, SiteEvaluation>;
@@ -57,6 +59,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     rounds: o.rounds,
     seed: o.seed,
     strategy: o.strategy,
+    ...(o.strategyOptions ? { strategyOptions: o.strategyOptions } : {}),
     sites: o.sites,
     testSites: o.testSites,
     ...(Object.keys(o.localSites).length ? { localSites: o.localSites } : {}),

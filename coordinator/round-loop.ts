@@ -349,7 +349,7 @@ export class RoundLoop implements RoundGate {
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
-      ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, prior: this.prior!, space, history: this.history,
+      ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, prior: this.prior!, space, history: this.history,
       decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });

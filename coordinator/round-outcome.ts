@@ -17,7 +17,7 @@ import type { Readiness } from './readiness.ts';
 import { quorumShortfall } from './strategy/acceptance.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { SummedEvaluation } from '../shared/secagg/eval-parts.ts';
-import type { Acceptance, AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy } from './strategy/strategy.ts';
+import type { Acceptance, AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy, StrategyOptions } from './strategy/strategy.ts';
 
 /** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
 export interface FederationSetup {
@@ -71,6 +71,8 @@ export interface FederationOutcome {
   /** With differential privacy on: what the run spent (set by the caller, from createFederation's privacy()). */
   privacy?: PrivacySpent;
   strategy: string;
+  /** The strategy's options the run set (absent: its defaults). */
+  strategyOptions?: Readonly<StrategyOptions>;
   /** Why the run is incomplete (rounds not accepted, the final evaluation below quorum or missing a test site); empty when complete. */
   problems: string[];
   /** What a complete run lacks (a training site's final evaluation, the rest being a quorum). */
@@ -146,6 +148,7 @@ export interface FinalInputs {
   global: Float32Array;
   rounds: number;
   strategy: string;
+  strategyOptions?: Readonly<StrategyOptions> | undefined;
   prior: PatternPrior;
   space: FeatureSpace;
   history: RoundRecord[];
@@ -167,6 +170,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     rounds: f.rounds,
     seed: f.spec.seed,
     strategy: f.strategy,
+    ...(f.strategyOptions ? { strategyOptions: f.strategyOptions } : {}),
     sites: {},
     testSites: {},
     localSites: {},

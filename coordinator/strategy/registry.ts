@@ -71,7 +71,8 @@ export type StrategySpec = z.output<typeof strategySpecSchema>;
 /** Builds strategy `name` with validated `options`; throws InputError on an unknown name or bad option. */
 export function createStrategy(name: string, options: StrategyOptions = {}): Strategy {
   const spec = parseInput(strategySpecSchema, { ...options, name }, { at: 'strategy' });
-  return factories[spec.name]!(spec.options);
+  const strategy = factories[spec.name]!(spec.options);
+  return Object.keys(spec.options).length ? Object.assign(strategy, { options: spec.options }) : strategy;
 }
 
 /** Throws InputError for an unknown option key, a value outside its range, or an option strategy `name` does not read. */

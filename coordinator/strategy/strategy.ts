@@ -9,6 +9,7 @@
  * sites x model size); robust ones (median, trimmed mean) must see every value per
  * coordinate and document that they buffer.
  */
+import type { StrategyOptions } from './options.ts';
 
 /** Scalars sent to the sites with a round's instructions (learning rate, epochs, proximal mu...). */
 export type RoundConfig = Record<string, number | string | boolean>;
@@ -47,6 +48,8 @@ export interface Aggregation {
 
 export interface Strategy {
   readonly name: string;
+  /** The options the user set (createStrategy), for the run's log and results; absent when none. */
+  readonly options?: Readonly<StrategyOptions>;
   /**
    * Whether fit round `round` counts, given every site's outcome (Flower's aggregate_fit
    * receives results and failures alike). Called before `Aggregation.finish`; a round not

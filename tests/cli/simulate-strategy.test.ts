@@ -71,6 +71,8 @@ test('simulate --strategy-option: an accepted option changes the run and is logg
   assert.equal(strong.strategy.strategy, 'fedprox');
   assert.equal(strong.strategy.proximalMu, 5, 'the log names the option used, as a number');
   assert.notDeepEqual(strong.results.sites, byDefault.results.sites, 'mu 5 pulls the sites back to the global model: another result');
+  assert.deepEqual([strong.results.strategy, strong.results.strategyOptions], ['fedprox', { proximalMu: 5 }], 'the results file records the option');
+  assert.equal(byDefault.results.strategyOptions, undefined, 'none set: none recorded');
   const bad = await runCli([...cliArgs, '--strategy', 'fedprox', '--strategy-option', 'mu=5'], 30_000);
   assert.equal(bad.code, 2, describeRun(bad));
   assert.deepEqual(bad.messages, ['fedcausal simulate: --strategy-option: strategy.mu: is not a known field; expected one of: proximalMu, serverLearningRate, beta1, beta2, tau, controlNormMultiple, trimFraction']);
