@@ -1,5 +1,6 @@
 import { loadSchema } from '../shared/data/schema.ts';
-import { constantColumnNotes, CONSTANT_COLUMN_MIN_ROWS, describeLabel, loadSiteTable, singleClassNote } from '../shared/data/table.ts';
+import { loadSiteTable } from '../shared/data/table.ts';
+import { constantColumnNotes, CONSTANT_COLUMN_MIN_ROWS, describeLabel, singleClassNote } from '../shared/data/site-notes.ts';
 import { checkTrainingRows, MIN_TRAINING_ROWS, trainingRowCount } from '../shared/data/training-rows.ts';
 import { DEFAULT_TEST_FRACTION, TEST_FRACTION, numberFlag, text } from '../shared/config/fields.ts';
 import { formatTable } from '../shared/report/table.ts';

@@ -11,14 +11,14 @@ import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
-import { singleClassNote, singleClassOf } from '../shared/data/table.ts';
+import { singleClassNote, singleClassOf } from '../shared/data/site-notes.ts';
 import { dpFromTaskConfig, noisyPatternCounts, privatizeUpdate } from '../shared/privacy/dp.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type EvalMetrics, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
-import { STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
+import { isVocabularyStage, STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
@@ -213,7 +213,7 @@ export class SiteAgent {
   private plainStats(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
     const { data, schema } = this.opts;
     // The vocabulary stages exist only as secure sums.
-    if (task.stage === STATS_STAGE.names || task.stage === STATS_STAGE.vocabulary || task.stage === STATS_STAGE.slots)
+    if (isVocabularyStage(task.stage))
       throw new ProtocolError(`a stats task of stage ${task.stage} must be a secure sum (it carries no secagg session)`, 'malformed');
     if (task.stage === STATS_STAGE.moments) {
       const enc = this.encode(task.featureSpace!);

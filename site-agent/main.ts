@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.ts';
-import { constantColumnNotes, loadSiteTable } from '../shared/data/table.ts';
+import { loadSiteTable } from '../shared/data/table.ts';
+import { constantColumnNotes } from '../shared/data/site-notes.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';

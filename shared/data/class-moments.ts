@@ -244,9 +244,9 @@ export function checkCentred(centred: ClassMoments, raw: ClassMoments | undefine
     if (v < 0 || v > (n0 + n1) / 4 + colSlack(n0 + n1)) fail(`column ${j}: label scatter ${v} outside [0, rows / 4]`);
     if (s1 * s1 > (q0 + q1) * v + colSlack((q0 + q1) * v)) fail(`column ${j}: the centred sums give a label correlation beyond 1`);
   }
-  if (raw) {
-    // The site derives them from its raw sums as the coordinator can: compare, at the raw sums' scale.
-    const want = centreWithinSite(raw);
+  // The site derives them from its raw sums as the coordinator can: compare, at the raw sums' scale.
+  const want = raw && centreWithinSite(raw);
+  if (raw && want) {
     const scale = raw.classes[0].colSumSq.map((q, j) => q + raw.classes[1].colSumSq[j]! + Math.abs(raw.classes[0].colSum[j]!) + Math.abs(raw.classes[1].colSum[j]!));
     const off = (got: number[], exp: number[]) => got.some((v, j) => Math.abs(v - exp[j]!) > slack(scale[j]!));
     if (off(scatter, want.labelScatter!)) fail('labelScatter differs from what the class moments give');
@@ -258,21 +258,19 @@ export function checkCentred(centred: ClassMoments, raw: ClassMoments | undefine
   }
   centred.classes.forEach((c, k) => {
     const r = raw?.classes[k];
+    const w = want?.classes[k];
     for (let p = 0; p < c.pairCount.length; p++) {
       const [ii, jj, ij] = [c.pairSumII[p]!, c.pairSumJJ[p]!, c.pairSumIJ[p]!];
       if (c.pairSumI[p] !== 0 || c.pairSumJ[p] !== 0) fail(`classes[${k}] pair ${p}: centred sums of i and j must be 0`);
       if (ii < 0 || jj < 0 || ij * ij > ii * jj + slack(ii * jj)) fail(`classes[${k}] pair ${p}: the centred sums are no scatter (sum_ii ${ii}, sum_jj ${jj}, sum_ij ${ij})`);
-      if (!r) continue;
-      const n = r.pairCount[p]!;
-      if (c.pairCount[p] !== Math.max(0, n - 1)) fail(`classes[${k}] pair ${p}: count ${c.pairCount[p]}, the class moments' ${n} less one`);
+      if (!r || !w) continue;
+      if (c.pairCount[p] !== w.pairCount[p]) fail(`classes[${k}] pair ${p}: count ${c.pairCount[p]}, the class moments' ${r.pairCount[p]} less one`);
       // Centring is arithmetic on the raw sums: the scatter and the cross term must be what they give
       // (a cross term moved within its scatter's bound vetoed a flag: an outside review).
       const scale = r.pairSumII[p]! + r.pairSumJJ[p]! + Math.abs(r.pairSumIJ[p]!);
-      const wantII = n > 0 ? Math.max(0, r.pairSumII[p]! - r.pairSumI[p]! ** 2 / n) : 0;
-      const wantJJ = n > 0 ? Math.max(0, r.pairSumJJ[p]! - r.pairSumJ[p]! ** 2 / n) : 0;
-      const wantIJ = n > 0 ? r.pairSumIJ[p]! - (r.pairSumI[p]! * r.pairSumJ[p]!) / n : 0;
-      if ([ii - wantII, jj - wantJJ, ij - wantIJ].some((d) => Math.abs(d) > slack(scale)))
-        fail(`classes[${k}] pair ${p}: the centred sums differ from what the class moments give (sum_ii ${ii} for ${wantII}, sum_jj ${jj} for ${wantJJ}, sum_ij ${ij} for ${wantIJ})`);
+      const [wii, wjj, wij] = [w.pairSumII[p]!, w.pairSumJJ[p]!, w.pairSumIJ[p]!];
+      if ([ii - wii, jj - wjj, ij - wij].some((d) => Math.abs(d) > slack(scale)))
+        fail(`classes[${k}] pair ${p}: the centred sums differ from what the class moments give (sum_ii ${ii} for ${wii}, sum_jj ${jj} for ${wjj}, sum_ij ${ij} for ${wij})`);
     }
   });
 }

@@ -4,6 +4,7 @@ import { canonicalToken, parseCsv, parseDecimal, type CsvRecord } from './csv.ts
 import { featureList, type Schema } from './schema.ts';
 import { CLIP_ROBUST_SDS, MAX_ABS_VALUE, ROBUST_MIN_COUNT, ROBUST_SD_LIMIT, robustScale, type RobustScale } from './stats.ts';
 import type { SiteTable } from './site-table.ts';
+import { num, show } from './message-text.ts';
 
 // The type lives in its own module so that stats.ts can take a table without importing the loader.
 export type { SiteTable } from './site-table.ts';
@@ -12,16 +13,6 @@ export type { SiteTable } from './site-table.ts';
 export const MIN_ROWS = 20;
 /** Longest token an undeclared categorical column accepts. */
 export const MAX_CATEGORY_LENGTH = 64;
-
-/** A token as it appears in a message: quoted, control characters escaped, long ones cut. */
-function show(tok: string): string {
-  return JSON.stringify(tok.length > 80 ? `${tok.slice(0, 77)}...` : tok);
-}
-
-/** A bound or statistic in a message: 6 significant digits, no float noise. */
-function num(x: number): string {
-  return String(Number(x.toPrecision(6)));
-}
 
 /** The |value| limit as people write it: 1e15. */
 const MAX_ABS_TEXT = MAX_ABS_VALUE.toExponential().replace('+', '');
@@ -329,88 +320,6 @@ export function checkSiteRows(t: SiteTable, opts: { minRows?: number; label?: st
     throw new InputError(
       `${t.file}: ${n} data row${n === 1 ? '' : 's'}, fewer than the minimum row count of ${minRows} a site needs to train and be evaluated`,
     );
-}
-
-/** The one class every label holds (0 or 1); undefined with both classes or no rows. */
-export function singleClassOf(labels: ArrayLike<number>): 0 | 1 | undefined {
-  const n = labels.length;
-  let positives = 0;
-  for (let i = 0; i < n; i++) positives += labels[i]!;
-  if (n === 0 || (positives > 0 && positives < n)) return undefined;
-  return positives === 0 ? 0 : 1;
-}
-
-/**
- * The warning for training rows of one class (undefined otherwise), said by the site
- * agent at start and by check-data: `who` names the site or file, `label` describes the
- * outcome (e.g. `"num" > 0`); `heldOut`, the site's held-out labels where it has them.
- */
-export function singleClassNote(who: string, labels: ArrayLike<number>, opts: { label?: string; heldOut?: ArrayLike<number> } = {}): string | undefined {
-  const cls = singleClassOf(labels);
-  if (cls === undefined) return undefined;
-  const n = labels.length;
-  const heldOut = opts.heldOut && singleClassOf(opts.heldOut) !== undefined;
-  return (
-    `${who}: all ${n} training rows are of class ${cls}${opts.label ? ` (${opts.label} is ${cls ? 'true' : 'false'} in every row)` : ''}; ` +
-    `the site trains and its rows count in the federation's model, but what needs both classes in its training rows ` +
-    `is not computed: its own recalibration and its local-only baseline are reported as absent` +
-    (heldOut ? '; its held-out rows hold one class too, so their AUROC and balanced accuracy are absent (undefined)' : '')
-  );
-}
-
-/**
- * The warning for a test-only site whose rows hold one class (undefined otherwise), said
- * at start: `who` names the site (and its file), `label` describes the outcome. Its
- * accuracy and ECE are computed; AUROC and balanced accuracy need both classes.
- */
-export function testSiteClassNote(who: string, labels: ArrayLike<number>, opts: { label?: string } = {}): string | undefined {
-  const cls = singleClassOf(labels);
-  if (cls === undefined) return undefined;
-  return (
-    `${who}: all ${labels.length} test rows are of class ${cls}${opts.label ? ` (${opts.label} is ${cls ? 'true' : 'false'} in every row)` : ''}; ` +
-    `its AUROC and balanced accuracy are undefined there (null in the results): they need rows of both classes; its accuracy and ECE are reported`
-  );
-}
-
-/**
- * Fewest rows a column must be observed in before one value in all of them is warned of:
- * in fewer, one value may be chance (Hungary's "ca" is 0 in the 3 rows that have it).
- */
-export const CONSTANT_COLUMN_MIN_ROWS = 20;
-
-/**
- * The warnings for columns that hold one value in every row where they are observed, in
- * at least CONSTANT_COLUMN_MIN_ROWS rows (an export default, a device that records a
- * placeholder), said by check-data and by the site at start; empty when none does.
- * Missing values and declared missingCodes are not values: a column observed nowhere is
- * a missing modality, not a constant. `who` names the file (and the site).
- */
-export function constantColumnNotes(who: string, t: SiteTable): string[] {
-  const notes: string[] = [];
-  t.features.forEach((f, j) => {
-    let value: number | string | null = null;
-    let observed = 0;
-    for (const row of t.values) {
-      const v = row[j];
-      if (v === null || v === undefined) continue;
-      if (observed > 0 && v !== value) return;
-      value = v;
-      observed++;
-    }
-    if (value === null || observed < CONSTANT_COLUMN_MIN_ROWS) return;
-    const missing = t.values.length - observed;
-    notes.push(
-      `${who}: column "${f}" holds one value, ${typeof value === 'number' ? num(value) : show(value)}, in all ${observed} rows where it is observed` +
-        `${missing ? ` (missing in the other ${missing})` : ''}: most likely an export default or a device's placeholder, not a measurement; ` +
-        `the column then carries nothing at this site (fix the export, or list the value in the schema's missingCodes for "${f}" if it means missing)`,
-    );
-  });
-  return notes;
-}
-
-/** How the schema's label reads as an outcome, for messages: `"num" > 0`. */
-export function describeLabel(schema: Schema): string {
-  return `"${schema.label.column}" > ${schema.label.threshold}`;
 }
 
 /** The rows at `idx`, as a table of their own (train/test splits). */

@@ -48,6 +48,11 @@ const OutcomeBalanceSchema = z.custom<OutcomeBalance>((v) => typeof v === 'objec
 /** The statistics stages (a task's `stage` when its kind is 'stats'). */
 export const STATS_STAGE = { summary: 1, moments: 2, cells: 3, names: 4, vocabulary: 5, slots: 6 } as const;
 
+/** A secure run's vocabulary stages (slots, names, counts): secure sums only, each carrying `vocabulary`. */
+export function isVocabularyStage(stage: number | undefined): boolean {
+  return stage === STATS_STAGE.slots || stage === STATS_STAGE.names || stage === STATS_STAGE.vocabulary;
+}
+
 export const TaskKindSchema = z.enum(['stats', 'fit', 'evaluate', 'end', 'secagg']);
 
 export const TaskMetaSchema = z
@@ -105,7 +110,7 @@ export const TaskMetaSchema = z
       if (stage > last) ctx.addIssue({ code: 'custom', path: ['stage'], message: `a stats task has stages 1 to ${last}` });
       if (stage === STATS_STAGE.moments || stage === STATS_STAGE.cells) need('featureSpace', `in a stats task of stage ${stage}`);
       if (stage === STATS_STAGE.cells) need('balanceFeatures', `in a stats task of stage ${stage}`);
-      if (stage === STATS_STAGE.names || stage === STATS_STAGE.vocabulary || stage === STATS_STAGE.slots)
+      if (isVocabularyStage(stage))
         if (t.vocabulary === undefined) ctx.addIssue({ code: 'custom', path: ['vocabulary'], message: `required in a stats task of stage ${stage}` });
     }
   });

@@ -6,18 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
-import {
-  checkSiteRows,
-  closeMatch,
-  CONSTANT_COLUMN_MIN_ROWS,
-  constantColumnNotes,
-  loadSiteTable,
-  MIN_ROWS,
-  parseSiteTable,
-  singleClassNote,
-  singleClassOf,
-  testSiteClassNote,
-} from '../../../shared/data/table.ts';
+import { checkSiteRows, closeMatch, loadSiteTable, MIN_ROWS, parseSiteTable } from '../../../shared/data/table.ts';
+import { CONSTANT_COLUMN_MIN_ROWS, constantColumnNotes, singleClassNote, singleClassOf, testSiteClassNote } from '../../../shared/data/site-notes.ts';
 import { InputError } from '../../../shared/errors.ts';
 import { prepareLocalData } from '../../../site-agent/local-data.ts';
 
