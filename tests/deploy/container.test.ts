@@ -1,7 +1,7 @@
 // The container images build from the packed tarball (deploy/container/Dockerfile.*), with
 // podman and the local base image deploy/container/base-image.sh makes (no registry needed).
-// Gated: it runs only where podman and that base image exist (a few minutes: npm pack, then
-// the site image, ~1 min here). The coordinator image also compiles better-sqlite3 with
+// Gated: it runs only where podman and that base image exist (.ci/run installs both; a few
+// minutes: npm pack, then the site image, ~1.5 min here). The coordinator image also compiles better-sqlite3 with
 // Debian's compilers (apt needs Debian's mirror; ~3.5 min here): set
 // FEDCAUSAL_CONTAINER_TEST=all to build it too. Containers are not started: `podman run`
 // needs setrlimit, which this sandbox refuses; each build runs `fedcausal --version` inside.
