@@ -53,6 +53,13 @@ export function renderStatus(s: FederationStatus, now = Date.now()): string {
   const why = isTerminal(s.state) && s.stateChange ? ` (${s.stateChange.reason})` : '';
   const head = `federation ${s.federation}: ${s.state}${why}, ${roundText(s)}${lastRound(s.history.at(-1))}\n`;
   const current = s.current && !isTerminal(s.state) ? currentText(s.current, s.rounds, now) : '';
-  const rows = s.sites.map((x) => [x.name, x.online ? 'online' : 'offline', x.version ?? '-', x.lastSeen ?? '-', x.roundsCompleted, x.lastError ?? '']);
+  const rows = s.sites.map((x) => [
+    x.name,
+    `${x.online ? 'online' : 'offline'}${x.leftOut ? ', left out of training' : ''}`,
+    x.version ?? '-',
+    x.lastSeen ?? '-',
+    x.roundsCompleted,
+    x.lastError ?? (x.leftOut ? `left out of training: ${x.leftOut}` : ''),
+  ]);
   return `${head}${current}${formatTable(['site', 'state', 'version', 'last seen', 'rounds done', 'last error'], rows)}\n`;
 }

@@ -50,8 +50,16 @@ export function serverLimitOptions(l: ConnectionLimits): grpc.ServerOptions {
  * option for either, so this reaches its (private) HTTP/2 servers once bound; a grpc-js that
  * no longer has them fails the coordinator's start (and tests/coordinator/connection-limits.test.ts),
  * rather than leave the port unbounded. `onRefused` counts and logs each socket closed at the limit.
+ * `onTlsError` hears each failed TLS handshake (its peer address and error): grpc-js closes
+ * those sockets without a word, so a site whose kit comes from another provisioning run
+ * would show only as offline.
  */
-export function limitConnections(server: grpc.Server, l: ConnectionLimits, onRefused?: () => void): { open(): number } {
+export function limitConnections(
+  server: grpc.Server,
+  l: ConnectionLimits,
+  onRefused?: () => void,
+  onTlsError?: (peer: string, error: Error) => void,
+): { open(): number } {
   const listeners = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
   if (!(listeners instanceof Map) || listeners.size === 0)
     throw new Error('cannot limit gRPC connections: this @grpc/grpc-js does not expose its HTTP/2 servers');
@@ -78,6 +86,7 @@ export function limitConnections(server: grpc.Server, l: ConnectionLimits, onRef
         if (handshaking.get(key)?.socket === socket) handshaking.delete(key);
       });
     });
+    if (onTlsError) h2.on('tlsClientError', (error: Error, tls: Socket) => onTlsError(peerOf(tls), error));
     h2.on('secureConnection', (tls: Socket) => {
       const key = `${tls.remoteAddress}:${tls.remotePort}`;
       const h = handshaking.get(key);
@@ -86,4 +95,11 @@ export function limitConnections(server: grpc.Server, l: ConnectionLimits, onRef
     });
   }
   return { open: () => open };
+}
+
+/** `address:port` of a TLS socket whose handshake failed: read from the TCP socket under it where the TLS one has closed already. */
+function peerOf(tls: Socket): string {
+  const raw = (tls as Socket & { _parent?: Socket | null })._parent;
+  const address = tls.remoteAddress ?? raw?.remoteAddress;
+  return address ? `${address}:${tls.remotePort ?? raw?.remotePort}` : 'a peer whose address was gone';
 }

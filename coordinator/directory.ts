@@ -19,6 +19,8 @@ export interface SiteState {
   lastFailure?: { round: number; reason: string };
   /** The fedcausal version it said it runs when it last joined (absent from older sites). */
   version?: string;
+  /** Why it trains in no round of this run (its statistics were not counted); absent for a site that trains. */
+  leftOut?: string;
 }
 
 /**
@@ -104,6 +106,10 @@ export class SiteDirectory {
   recordFailure(site: string, round: number, reason: string): void {
     const s = this.state.get(site);
     if (s) s.lastFailure = { round, reason };
+  }
+  recordLeftOut(site: string, reason: string): void {
+    const s = this.state.get(site);
+    if (s) s.leftOut = reason;
   }
   recordVersion(site: string, version: string): void {
     const s = this.state.get(site);

@@ -145,11 +145,26 @@ export async function startGrpcServer(opts: {
   };
   server.addService(service, handlers);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, mtlsServerCredentials(tls.files), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
+    server.bindAsync(`${opts.host}:${opts.port}`, mtlsServerCredentials(tls.files), (err, p) => {
+      if (!err) return resolve(p);
+      server.forceShutdown();
+      reject(cannotListen(opts.host, opts.port, err));
+    }),
   );
-  const connections = limitConnections(server, limits, () => endpoint.refuse && refusedHere(endpoint, new ProtocolError('at the connection limit', 'busy')));
+  const connections = limitConnections(
+    server,
+    limits,
+    () => endpoint.refuse && refusedHere(endpoint, new ProtocolError('at the connection limit', 'busy')),
+    (peer, error) =>
+      endpoint.refuse &&
+      refusedHere(
+        endpoint,
+        new ProtocolError(
+          `TLS handshake with ${peer} failed (${error.message}): a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision), or a client without the federation's certificate`,
+          'tls-handshake',
+        ),
+      ),
+  );
   log.info('gRPC listening', { host: opts.host, port, ...limits });
   return {
     port,
@@ -164,6 +179,27 @@ export async function startGrpcServer(opts: {
       }),
   };
 }
+
+/** Where the gRPC address comes from, for the operator who must change it. */
+const LISTEN_FIELDS = 'coordinator.yaml listen.host/listen.grpcPort';
+
+/**
+ * What a failed bind means, for the operator: grpc-js gives only its own text ("No address
+ * added out of total 1 resolved errors: [listen EADDRINUSE: ...]"). The HTTP port's message
+ * (coordinator/http/server.ts, "cannot serve HTTP on ...") has the same form.
+ */
+export function cannotListen(host: string, port: number, err: Error): Error {
+  const where = `cannot listen for sites on ${host}:${port} (${LISTEN_FIELDS})`;
+  const why = BIND_ERRORS.find(([code]) => err.message.includes(code))?.[1];
+  return new Error(`${where}: ${why ?? err.message}`, { cause: err });
+}
+
+/** The errno codes a bind fails with, as grpc-js quotes them, and what each means here. */
+const BIND_ERRORS: [string, string][] = [
+  ['EADDRINUSE', 'address already in use — another process holds the port (another coordinator?)'],
+  ['EADDRNOTAVAIL', 'address not available — listen.host is not an address of this host'],
+  ['EACCES', 'permission denied — ports below 1024 need privileges; use a higher listen.grpcPort'],
+];
 
 /** The stream's next frame, or ProtocolError('timeout') when none comes within `ms`. */
 async function nextWithin(it: AsyncIterator<unknown>, ms: number): Promise<IteratorResult<unknown>> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
@@ -61,7 +62,8 @@ export async function startCoordinator(
   const finished = store.finished();
   if (finished) {
     store.close();
-    throw new Error(`federation "${cfg.federation}" already finished at ${finished.at} (results: ${finished.results}); move ${store.path} away to run it again`);
+    // Exit 2, as a bad config: a restart cannot help (systemd's RestartPreventExitStatus=2 stops there).
+    throw new InputError(`federation "${cfg.federation}" already finished at ${finished.at} (results: ${finished.results}); move ${store.path} away to run it again`);
   }
   let phase: { state: string; since: number } | undefined;
   const fed = createFederation(
@@ -116,6 +118,7 @@ export async function startCoordinator(
       roundsCompleted: s.roundsCompleted,
       ...(s.version ? { version: s.version } : {}),
       ...(s.lastError ? { lastError: s.lastError } : {}),
+      ...(s.leftOut ? { leftOut: s.leftOut } : {}),
       ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
     })),
     history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
@@ -152,7 +155,10 @@ export async function startCoordinator(
     if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
     if (outcome.warnings.length) log.warn('federation complete without every site', { warnings: outcome.warnings });
     await fed.loop.end(
-      outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete',
+      // Every site reads the end message: a site left out of training learns it here.
+      outcome.problems.length
+        ? `federation ended incomplete: ${outcome.problems.join('; ')}`
+        : `federation complete${outcome.warnings.length ? `, with warnings: ${outcome.warnings.join('; ')}` : ''}`,
       outcome.problems.length ? 'incomplete' : 'complete',
       // Marks the state file finished: a restart then says so instead of running again.
       report.results,

@@ -19,6 +19,7 @@ import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './coordinator-service.ts';
 import type { Readiness } from './readiness.ts';
 import { agreeStatistics, plainStatistics, type RunStatsRound } from './statistics-rounds.ts';
+import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import { SecurePhases } from './secure-phases.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
@@ -83,6 +84,16 @@ export class RoundLoop implements RoundGate {
   private held: HeldUpdates | undefined;
   private readonly siteRows = new Map<string, number>();
   private rowsKept = true;
+  /**
+   * The training sites whose stage-1 statistics were counted: every fit round asks these, and
+   * so do the later plain statistics stages (a secure statistics sum invites every training
+   * site: secure-phases.ts). The federation's scaling and prior were agreed without the
+   * others' rows (and plain mode knows no weight they may claim), so a site that missed the
+   * statistics rounds does not train in this run (leftOut: why); it is scored at the final
+   * evaluation and named in the results' warnings.
+   */
+  private participants: string[];
+  private readonly leftOut = new Map<string, string>();
   private readonly bounds: ResultBounds;
   private modelSize = 0;
   /** Whether this fit round's task asked the sites for a control variate (SCAFFOLD). */
@@ -103,8 +114,14 @@ export class RoundLoop implements RoundGate {
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
     this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
+    this.participants = [...o.trainingSites];
     this.rejoin = new RejoinGrace(o.quorum.rejoinGraceMs, o.log);
-    const exchange = { round: () => this.round, runRound: this.runRound.bind(this), stopping: this.stopping.signal };
+    const exchange = {
+      round: () => this.round,
+      runRound: this.runRound.bind(this),
+      stopping: this.stopping.signal,
+      counted: this.counted.bind(this),
+    };
     this.phases = o.secure && new SecurePhases(o.secure, exchange, o);
   }
 
@@ -146,6 +163,8 @@ export class RoundLoop implements RoundGate {
 
   connected(site: string): void {
     this.rejoin.cancel(site);
+    const why = this.leftOut.get(site);
+    if (why) this.o.log.warn('a site left out of training in this run joined: it is scored at the final evaluation only', { site, reason: why });
     const task = this.pending.get(site);
     if (task) void this.send(site, task);
   }
@@ -310,10 +329,10 @@ export class RoundLoop implements RoundGate {
       this.aggregation = o.strategy.beginAggregation(r, global);
       this.asksControl = config.controlVariates === true;
       this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
-      const secagg = o.secure?.fitTask(r, o.trainingSites, global.length, monitor?.secureParts());
-      const c = await this.runRound('fit', o.trainingSites, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
+      const secagg = o.secure?.fitTask(r, this.participants, global.length, monitor?.secureParts());
+      const c = await this.runRound('fit', this.participants, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
       if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again (finally releases the held updates)
-      for (const x of this.held?.applyTo(this.aggregation, o.trainingSites.filter((s) => c.results.has(s))) ?? [])
+      for (const x of this.held?.applyTo(this.aggregation, this.participants.filter((s) => c.results.has(s))) ?? [])
         o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
       this.held = undefined;
       this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
@@ -350,7 +369,7 @@ export class RoundLoop implements RoundGate {
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
       ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, prior: this.prior!, space, history: this.history,
-      decisionReport: this.decisionReport, trainingSites: o.trainingSites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
+      decisionReport: this.decisionReport, trainingSites: o.trainingSites, leftOut: Object.fromEntries(this.leftOut), testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });
   }
@@ -358,13 +377,33 @@ export class RoundLoop implements RoundGate {
   /** The statistics rounds (statistics-rounds.ts): feature scaling, vocabularies, the pattern prior and the debiasing decision. */
   private async agree(): Promise<FederationSetup> {
     this.setState('stats', 'statistics rounds');
-    const runStats: RunStatsRound = (stage, meta) => this.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta });
+    const runStats: RunStatsRound = async (stage, meta) => {
+      const c = await this.runRound('stats', this.participants, { config: {}, stage, ...meta });
+      if (stage === STATS_STAGE.summary) this.counted([...c.results.keys()], c.failures);
+      return c;
+    };
     const source = this.phases?.statistics() ?? plainStatistics(this.o, runStats);
     const setup = await agreeStatistics(this.o, source, {
       published: (prior, readiness) => ((this.prior = prior), (this.readiness = readiness)),
       decided: (report) => (this.decisionReport = report),
     });
-    return { ...setup, siteRows: Object.fromEntries(this.siteRows) };
+    return { ...setup, siteRows: Object.fromEntries(this.siteRows), leftOut: Object.fromEntries(this.leftOut) };
+  }
+
+  /** Stage 1's counted sites (plain: those that answered; secure: those in the sum) become the run's participants. */
+  private counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void {
+    this.participants = this.o.trainingSites.filter((s) => sites.includes(s));
+    for (const site of this.o.trainingSites.filter((s) => !sites.includes(s))) {
+      const reason = `its statistics were not counted (${failures.get(site)?.reason ?? 'not in the statistics round'}), so it does not train in this run: restart the run with every site online to include it`;
+      this.leaveOut(site, reason);
+      this.o.log.warn('site left out of training in this run', { site, reason });
+    }
+  }
+
+  private leaveOut(site: string, reason: string): void {
+    this.leftOut.set(site, reason);
+    this.o.directory.recordLeftOut(site, reason);
+    this.o.directory.recordFailure(site, 0, `left out of training: ${reason}`);
   }
 
   private restoreSetup(saved: SavedState): FederationSetup {
@@ -374,6 +413,8 @@ export class RoundLoop implements RoundGate {
     if (s.decisionReport) this.decisionReport = s.decisionReport;
     if (s.siteRows) for (const [site, n] of Object.entries(s.siteRows)) this.siteRows.set(site, n);
     else this.rowsKept = false;
+    for (const [site, reason] of Object.entries(s.leftOut ?? {})) this.leaveOut(site, reason);
+    this.participants = this.o.trainingSites.filter((x) => !this.leftOut.has(x));
     return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
   }
 

@@ -29,6 +29,8 @@ export interface FederationSetup {
   readiness?: Readiness;
   /** Each training site's stage-1 row count, the most weight it may claim (absent in state written before it). */
   siteRows?: Record<string, number>;
+  /** Training sites whose statistics were not counted, and why: they train in no round of the run (absent in older state). */
+  leftOut?: Record<string, string>;
 }
 
 export interface RoundRecord {
@@ -154,6 +156,8 @@ export interface FinalInputs {
   history: RoundRecord[];
   decisionReport: DebiasingReport | undefined;
   trainingSites: string[];
+  /** Training sites left out of every fit round (their statistics were not counted), and why. */
+  leftOut?: Record<string, string>;
   testSites: string[];
   minSitesToAccept: number;
   log: Logger;
@@ -187,6 +191,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
       .filter((h) => !h.accepted)
       .map((h) => `round ${h.round} not accepted: ${h.reason ?? quorumShortfall(h.participants, f, h.failed)}`),
   };
+  outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, history));
   // Configured site order, not arrival order, so results files are stable.
   // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
   const secure = f.summedEvaluation !== undefined;
@@ -222,6 +227,43 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
   }
   return outcome;
+}
+
+/**
+ * Which training sites the model did not learn from in every accepted round: a site left
+ * out of training (named with why), and a site whose update was missing from some accepted
+ * rounds (which rounds, and the reasons its rounds' records give). The results list every
+ * site's final metrics alike; these say which of them scored a model they did not train.
+ */
+export function participationWarnings(trainingSites: readonly string[], leftOut: Readonly<Record<string, string>>, history: readonly RoundRecord[]): string[] {
+  const accepted = history.filter((h) => h.accepted);
+  const warnings: string[] = [];
+  for (const site of trainingSites) {
+    if (leftOut[site]) {
+      warnings.push(`site "${site}" trained in no round: ${leftOut[site]}; its final metrics score a model trained without it`);
+      continue;
+    }
+    const missed = accepted.filter((h) => h.failed.some((f) => f.site === site));
+    if (missed.length === 0) continue;
+    const reasons = [...new Set(missed.map((h) => h.failed.find((f) => f.site === site)!.reason))];
+    warnings.push(
+      `site "${site}" trained in ${accepted.length - missed.length} of ${accepted.length} accepted rounds ` +
+        `(missing from ${roundRanges(missed.map((h) => h.round))}: ${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? `; and ${reasons.length - 3} more reasons` : ''})`,
+    );
+  }
+  return warnings;
+}
+
+/** `round 4` or `rounds 3-5, 9`: ascending round numbers as ranges. */
+function roundRanges(rounds: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < rounds.length; ) {
+    let j = i;
+    while (j + 1 < rounds.length && rounds[j + 1] === rounds[j]! + 1) j++;
+    parts.push(j > i ? `${rounds[i]}-${rounds[j]}` : `${rounds[i]}`);
+    i = j + 1;
+  }
+  return `${rounds.length === 1 ? 'round' : 'rounds'} ${parts.join(', ')}`;
 }
 
 /** The pooled evaluation and the recalibration of a secure run, from the decoded sum and the sites' own reports. */

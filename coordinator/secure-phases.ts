@@ -7,6 +7,7 @@
 import type { TaskKind, TaskMeta } from '../shared/protocol/messages.ts';
 import type { Logger } from '../shared/logger.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
+import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import type { VectorLayout } from '../shared/secagg/layout.ts';
 import { evaluationFromSum, type SummedEvaluation } from '../shared/secagg/eval-parts.ts';
@@ -24,6 +25,8 @@ export interface LoopExchange {
   runRound(kind: TaskKind, sites: string[], meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>): Promise<RoundCollector>;
   /** Aborted by the loop's stop(); its reason is the stop's. */
   readonly stopping: AbortSignal;
+  /** Stage 1's sum counted these sites: the rest train in no fit round of the run. */
+  counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void;
 }
 
 export interface SecurePhasesOptions {
@@ -54,10 +57,14 @@ export class SecurePhases {
 
   /** One statistics stage as a secure sum: the stats task carries the session and roster, its results the key advertisements; then the four phases. */
   private async stats(stage: number, meta: Parameters<RunSecureStats>[1], layoutFor: (maxSites: number) => VectorLayout): Promise<SecureSum> {
+    // Every statistics sum invites the configured training sites (a site refuses another roster:
+    // two sums over rosters that differ by one site give its values), whoever stage 1 counted.
     const secagg = this.secure.statsTask(this.loop.round(), stage, this.o.trainingSites, layoutFor);
     const c = await this.loop.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta, secagg });
     if (this.loop.stopping.aborted) throw new Error(`federation stopped during the statistics rounds (${String(this.loop.stopping.reason)})`);
-    return this.secure.collect(c, this.runPhase);
+    const sum = await this.secure.collect(c, this.runPhase);
+    if (stage === STATS_STAGE.summary) this.loop.counted(sum.included, new Map([...c.failures, ...sum.failures]));
+    return sum;
   }
 
   /** A fit round's secure sum, aggregated (secure-round.ts). */

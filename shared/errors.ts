@@ -31,7 +31,9 @@ export class ProtocolError extends Error {
       /** The coordinator is at its limit of open streams or connections. */
       | 'busy'
       /** The TLS peer is not allowed, or is not who signed: told only PEER_REFUSED_MESSAGE, whichever. */
-      | 'peer-refused',
+      | 'peer-refused'
+      /** A TLS handshake that failed (no certificate, or one of another federation's CA): the peer hears nothing, the coordinator logs and counts it. */
+      | 'tls-handshake',
     options?: { cause?: unknown },
   ) {
     super(message, options);

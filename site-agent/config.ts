@@ -36,6 +36,10 @@ export interface SiteConfig extends Pick<SiteFile, 'site' | 'federation' | 'data
   coordinator: CoordinatorKeys;
   schema: Schema;
   identity: Identity;
+  /** Where identity.json was read from, for messages that name it. */
+  identityFile: string;
+  /** Every site the kit's manifest enrolls, with its signing key (base64): a refused site compares its own files with them. */
+  enrolled: { name: string; signingPublicKey: string }[];
 }
 
 export function loadSiteConfig(path: string): SiteConfig {
@@ -46,7 +50,8 @@ export function loadSiteConfig(path: string): SiteConfig {
   if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}"`);
   const manifest = loadManifest(resolveFrom(baseDir, c.manifest), root.publicKey);
   if (!manifest.sites.some((s) => s.name === c.site)) throw fieldError(source, 'site', `"${c.site}" is not enrolled in the federation manifest`);
-  const identity = readIdentityFile(resolveFrom(baseDir, c.identity));
+  const identityFile = resolveFrom(baseDir, c.identity);
+  const identity = readIdentityFile(identityFile);
   return {
     site: c.site,
     federation: c.federation,
@@ -59,6 +64,8 @@ export function loadSiteConfig(path: string): SiteConfig {
     data: resolveFrom(baseDir, c.data),
     schema: loadSchema(resolveFrom(baseDir, c.schema)),
     identity,
+    identityFile,
+    enrolled: manifest.sites.map((s) => ({ name: s.name, signingPublicKey: s.signingPublicKey })),
     testFraction: c.testFraction,
     minTrainingRows: c.minTrainingRows,
     seed: c.seed,

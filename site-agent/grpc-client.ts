@@ -40,6 +40,23 @@ export function siteChannel(address: string, tls: TlsFiles, maxChunkSize: number
   return { creds: mtlsChannelCredentials(tls, { checkServerIdentity: (_sni, cert) => checkServerIdentity(host, cert) }), options };
 }
 
+/**
+ * The errors of Challenge calls: a refusal there judged the certificate alone, before
+ * anything signed with identity.json was sent (site-agent/kit-refusal.ts tells the two apart).
+ */
+const challengeErrors = new WeakSet<object>();
+
+/** True for an error of the Challenge call (the first call of every join). */
+export function failedAtChallenge(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && challengeErrors.has(e);
+}
+
+/** Marks `err` as the Challenge call's (failedAtChallenge) and returns it. */
+function challengeError(err: grpc.ServiceError): grpc.ServiceError {
+  challengeErrors.add(err);
+  return err;
+}
+
 /** The site side of the gRPC protocol, over mutual TLS with the kit's certificate. */
 export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles): SiteTransport {
   const { creds, options } = siteChannel(address, tls, maxChunkSize);
@@ -49,7 +66,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
     challenge() {
       return new Promise<Uint8Array>((resolve, reject) => {
         client.Challenge({}, (err, reply) => {
-          if (err) return reject(err);
+          if (err) return reject(challengeError(err));
           try {
             resolve(checkShape(ChallengeReplySchema, reply, "the coordinator's challenge").nonce);
           } catch (e) {

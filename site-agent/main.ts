@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../shared/logger.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { constantColumnNotes } from '../shared/data/site-notes.ts';
 import { SiteAgent } from './agent.ts';
-import { loadSiteConfig } from './config.ts';
+import { loadSiteConfig, type SiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
-import { grpcSiteTransport } from './grpc-client.ts';
-import { loadSiteTls } from '../shared/pki/kit-tls.ts';
+import { failedAtChallenge, grpcSiteTransport } from './grpc-client.ts';
+import { loadSiteTls, SITE_TLS } from '../shared/pki/kit-tls.ts';
+import type { SiteTransport } from '../shared/transport/types.ts';
+import { kitRefusal, type KitIdentity } from './kit-refusal.ts';
+import { remind, UnreachableNotice } from './unreachable-notice.ts';
 import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 
@@ -79,12 +83,16 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
     // The model in a worker thread: this thread holds the connection and must answer keepalive.
     runner: workerRunner,
   });
+  // Says every UNREACHABLE_NOTICE_INTERVAL_MS that the coordinator is still away, even while an attempt hangs.
+  const notice = new UnreachableNotice(cfg.coordinatorAddress, cfg.connectTimeoutSeconds);
+  notice.begin(Date.now());
+  const stopReminding = remind(notice, log);
   try {
     for (;;) {
       // A stop that came while waiting to retry: do not join again.
       if (signal?.aborted) return 'stopped on request';
       attempt++;
-      const transport = grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK, tls);
+      const transport = onWelcome(grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK, tls), () => notice.reached());
       const onAbort = () => transport.close();
       signal?.addEventListener('abort', onAbort);
       try {
@@ -93,6 +101,8 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
         if (signal?.aborted) return 'stopped on request';
         const err = e as Error & { code?: number };
         if (refusalReason(e) === 'already-connected') {
+          // The coordinator answered: no "still cannot reach" notice while this is sorted out.
+          notice.reached();
           const now = Date.now();
           refusedSince ??= now;
           if (now - refusedSince > ALREADY_CONNECTED_GRACE_MS)
@@ -116,17 +126,18 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
         }
         // A TLS handshake that failed also shows as UNAVAILABLE: say so plainly, it will not cure itself.
         const tlsProblem = err.code === 14 && TLS_FAILURE.test(err.message);
-        // The first TLS failure is said at once, whichever attempt it came on; then every 10th.
-        if (tlsProblem && (tlsFailures++ === 0 || attempt % 10 === 0))
-          log.error(TLS_HINT, { address: cfg.coordinatorAddress, error: err.message });
+        // The first TLS failure is said at once, whichever attempt it came on; then the notice's warnings.
+        if (tlsProblem && tlsFailures++ === 0) log.error(TLS_HINT, { address: cfg.coordinatorAddress, error: err.message });
+        if (err.code === 14) notice.failed(Date.now(), err.message, tlsProblem);
         // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
         if (err.code !== 14 || Date.now() > deadline || signal?.aborted) {
+          // Still TLS after the whole window: exit 1, since the regex also takes a dropped socket, which a restart may cure.
           if (tlsProblem) throw new Error(`${TLS_HINT}: ${err.message}`, { cause: e });
-          if (err.code === 16) throw new Error(`the coordinator refused this site (${err.message}); check that this kit's tls/ files and identity.json are the ones provisioned for this federation, and that the site was not revoked`, { cause: e });
+          // 16 = UNAUTHENTICATED: this kit's keys were refused, and will be again after a restart (exit 2).
+          if (err.code === 16) throw kitRefusal(err, kitIdentity(configPath, cfg, tls.certPem), failedAtChallenge(e) ? 'challenge' : 'join');
           throw e;
         }
-        if (!tlsProblem && (attempt === 1 || attempt % 10 === 0))
-          log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: err.message });
+        if (!tlsProblem && attempt === 1) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: err.message });
         await new Promise((r) => setTimeout(r, reconnectDelayMs(attempt)));
       } finally {
         signal?.removeEventListener('abort', onAbort);
@@ -134,7 +145,32 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
       }
     }
   } finally {
+    stopReminding();
     // Whatever ends the agent (the federation's end, a stop, giving up) releases its model.
     agent.close();
   }
+}
+
+/** The transport, calling `welcomed` when the coordinator accepts the join. */
+function onWelcome(transport: SiteTransport, welcomed: () => void): SiteTransport {
+  return {
+    ...transport,
+    subscribe: async (joinMsg) => {
+      const joined = await transport.subscribe(joinMsg);
+      welcomed();
+      return joined;
+    },
+  };
+}
+
+/** The kit's files a refusal is judged on (kit-refusal.ts). */
+function kitIdentity(configPath: string, cfg: SiteConfig, certPem: string | Buffer): KitIdentity {
+  return {
+    site: cfg.site,
+    certFile: join(dirname(configPath), SITE_TLS.cert),
+    certPem,
+    identityFile: cfg.identityFile,
+    signingPublicKey: cfg.identity.signing.publicKey,
+    enrolled: cfg.enrolled,
+  };
 }

@@ -63,6 +63,29 @@ export function parseCsv(text: string, file: string): CsvRecord[] {
   return out;
 }
 
+/** Separators that exports use in place of commas (a European Excel writes `;`), as messages name them. */
+const OTHER_SEPARATORS: [string, string][] = [
+  [';', 'semicolon'],
+  ['\t', 'tab'],
+  ['|', 'pipe'],
+];
+
+/**
+ * What to add to a wrong field count (or a header that lacks columns) when the file is not
+ * comma-separated: its record is one field holding `;`, a tab or `|`, or, where decimal
+ * commas (`2,3`) split it, splitting it on that separator instead gives the `expected` count.
+ * Empty when nothing points that way.
+ */
+export function separatorHint(fields: string[], expected?: number): string {
+  const record = fields.join(',');
+  const found = OTHER_SEPARATORS.find(([sep]) => {
+    const parts = record.split(sep).length;
+    return parts > 1 && (fields.length === 1 || parts === expected);
+  });
+  if (!found) return '';
+  return `; the file looks ${found[1]}-separated; fedcausal reads comma-separated CSV (export with "," as the separator and "." as the decimal mark)`;
+}
+
 /**
  * A plain decimal number as people type it: optional sign, digits with an optional
  * fraction (or a bare fraction, `.7`), optional exponent. Nothing JavaScript's

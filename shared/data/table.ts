@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts';
 import { readInputFile } from '../input-file.ts';
-import { canonicalToken, parseCsv, parseDecimal, type CsvRecord } from './csv.ts';
+import { canonicalToken, parseCsv, parseDecimal, separatorHint, type CsvRecord } from './csv.ts';
 import { featureList, type Schema } from './schema.ts';
 import { CLIP_ROBUST_SDS, MAX_ABS_VALUE, ROBUST_MIN_COUNT, ROBUST_SD_LIMIT, robustScale, type RobustScale } from './stats.ts';
 import type { SiteTable } from './site-table.ts';
@@ -102,10 +102,9 @@ function resolveColumns(schema: Schema, records: CsvRecord[], file: string): { c
       const m = closeMatch(c, spare);
       return m === undefined ? `"${c}"` : `"${c}" (did you mean ${show(m)}?)`;
     });
-    const sep = columns.length === 1 ? [';', '\t', '|'].find((d) => columns[0]!.includes(d)) : undefined;
     throw new InputError(
       `${file}:${first.line}: header lacks column${missing.length > 1 ? 's' : ''} ${listed.join(', ')} required by the schema; ` +
-        `header found: ${showHeader(columns)}${sep ? ` (the file looks ${JSON.stringify(sep)}-separated; fields must be separated by commas)` : ''}`,
+        `header found: ${showHeader(columns)}${separatorHint(columns)}`,
     );
   }
   const twice = need.filter((c) => columns.indexOf(c) !== columns.lastIndexOf(c));
@@ -159,7 +158,7 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
   body.forEach((rec, r) => {
     const line = rec.line;
     if (rec.fields.length !== columns.length)
-      throw new InputError(`${file}:${line}: expected ${columns.length} fields, found ${rec.fields.length}`);
+      throw new InputError(`${file}:${line}: expected ${columns.length} fields, found ${rec.fields.length}${separatorHint(rec.fields, columns.length)}`);
     const labTok = rec.fields[labelIdx]!;
     if (schema.missingValues.has(labTok) || labTok === '')
       throw new InputError(`${at(line, labelCol)} (label) is missing (${show(labTok)}); every row needs a label`);

@@ -21,6 +21,8 @@ export interface SiteStatus {
   version?: string;
   /** The most recent failure (rejected update, timeout...), for the operator. */
   lastError?: string;
+  /** Why the site trains in no round of this run (its statistics were not counted); absent for a site that trains. */
+  leftOut?: string;
   /** Its readiness verdict against the federation summary, from the sums it sent in the statistics round. */
   readiness?: ReadinessReport;
 }

@@ -48,6 +48,9 @@ test('the status text: the round under collection as a bar with a countdown, the
   assert.match(renderStatus({ ...s, round: 6, state: 'evaluating', current: undefined }, now), /^federation heart: evaluating, final evaluation \(5 rounds\)/);
   assert.doesNotMatch(renderStatus({ ...s, state: 'finished' }, now), /reported/, 'no round under collection once the run is over');
   assert.match(renderStatus({ ...s, round: 6, state: 'finished', current: undefined }, now), /^federation heart: finished, round 5\/5 \|/);
+  // A site left out of training says so in its row, with why.
+  const left = renderStatus({ ...s, sites: [{ name: 'va', online: true, lastSeen: null, roundsCompleted: 0, leftOut: 'its statistics were not counted (offline)' }] }, now);
+  assert.match(left, /^va +online, left out of training .* left out of training: its statistics were not counted \(offline\)$/m);
 });
 
 test('--coordinator takes host:port without a scheme; a non-HTTP address is refused naming the flag', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { startGrpcServer } from '../../coordinator/grpc-server.ts';
 import { PayloadOpener, PayloadSealer, verifyHeader } from '../../shared/crypto/envelope.ts';
@@ -160,6 +161,58 @@ test('malformed frames at the coordinator are refused with INVALID_ARGUMENT and 
     const ok = await send([header, { chunk: Buffer.from('c') }]);
     assert.equal(statusName(ok.code), 'OK');
   } finally {
+    await server.close();
+  }
+});
+
+test('a gRPC port already taken: the message names the address, the config fields and the likely cause', async () => {
+  const tls = await makeTlsFixture();
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as { port: number }).port;
+  const endpoint: CoordinatorEndpoint = {
+    subscribe: async () => {
+      throw new ProtocolError('unused', 'malformed');
+    },
+    submit: async () => ({ accepted: true, message: 'ok' }),
+  };
+  try {
+    await assert.rejects(startGrpcServer({ endpoint, host: '127.0.0.1', port, maxChunkSize: MiB, log: silentLogger, tls: tls.server }), (err: Error) => {
+      // Was grpc-js's own text: "No address added out of total 1 resolved errors: [listen EADDRINUSE: ...]".
+      assert.equal(
+        err.message,
+        `cannot listen for sites on 127.0.0.1:${port} (coordinator.yaml listen.host/listen.grpcPort): address already in use — another process holds the port (another coordinator?)`,
+      );
+      assert.match(String((err.cause as Error).message), /EADDRINUSE/, 'the cause keeps what grpc-js said');
+      return true;
+    });
+  } finally {
+    await new Promise((r) => blocker.close(r));
+  }
+});
+
+test('a failed TLS handshake (a kit from another provisioning run) is refused where the coordinator sees it: logged and counted', async () => {
+  const tls = await makeTlsFixture();
+  // Another run of `fedcausal provision`: the same federation and site names, another CA.
+  const other = await makeTlsFixture();
+  const refused: ProtocolError[] = [];
+  const endpoint: CoordinatorEndpoint = {
+    subscribe: async () => assert.fail('no call gets past the handshake'),
+    submit: async () => assert.fail('no call gets past the handshake'),
+    refuse: (e: unknown) => {
+      refused.push(e as ProtocolError);
+      throw e;
+    },
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB, { ...other.site, caPem: tls.site.caPem });
+  try {
+    await assert.rejects(client.subscribe(sealed(new Uint8Array(1), 'join', generateIdentity().signing.secretKey)), (e: { code?: number }) => e.code === 14);
+    assert.ok(refused.length > 0, 'the endpoint heard of the handshake');
+    assert.equal(refused[0]!.reason, 'tls-handshake');
+    assert.match(refused[0]!.message, /^TLS handshake with 127\.0\.0\.1:\d+ failed \(.+\): a site whose tls\/ files do not come from this federation's provisioning/);
+  } finally {
+    client.close();
     await server.close();
   }
 });

@@ -41,6 +41,8 @@ interface Harness {
   states: { state: FederationState; round: number }[];
   /** The global weights each fit task carried, by round. */
   sentGlobals: Map<number, number[]>;
+  /** Every task each site was sent, as `kind:round` (stats with its stage). */
+  sent: Map<string, string[]>;
   directory: SiteDirectory;
 }
 
@@ -59,6 +61,7 @@ function harness(o: {
   const directory = new SiteDirectory(o.sites.map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
   const states: Harness['states'] = [];
   const sentGlobals = new Map<number, number[]>();
+  const sent = new Map<string, string[]>();
   const quorum: Quorum = { minSitesToStart: o.sites.length, minSitesToAccept: o.sites.length, rejoinGraceMs: 0, roundDeadlineMs: 10_000, startTimeoutMs: 10_000, waitForAllMs: 0, ...o.quorum };
   const loop = new RoundLoop({
     federation: 'fake',
@@ -87,6 +90,7 @@ function harness(o: {
     send: (task: WireMessage) => {
       const { meta, weights } = decodeFrame(task.header) as { meta: TaskMeta; weights: Float32Array };
       if (meta.kind === 'fit') sentGlobals.set(meta.round, [...weights]);
+      if (meta.kind !== 'end') (sent.get(site) ?? sent.set(site, []).get(site)!).push(`${meta.kind}${meta.stage ? `-${meta.stage}` : ''}:${meta.round}`);
       // Answers come later, as from a network.
       setImmediate(() => answer(site, meta));
       return Promise.resolve();
@@ -117,7 +121,7 @@ function harness(o: {
     loop.deliver(site, meta, () => {});
   };
   for (const s of o.online ?? o.sites) directory.connect(s, sink(s));
-  return { loop, states, sentGlobals, directory };
+  return { loop, states, sentGlobals, sent, directory };
 }
 
 /** Holds the event loop open until `p` settles: the loop's timers are unref'd (a server would hold it). */
@@ -207,6 +211,43 @@ test('a site failing mid-round: gone offline, or its update refused, fails it fo
   // b is offline from then on: round 2 fails it at the start; d is back.
   assert.deepEqual(fitFailures(h, 2), [{ site: 'b', reason: 'offline when the round started' }]);
   assert.equal(outcome.history[1]!.participants, 3);
+});
+
+test('a site whose statistics were not counted trains in no round, and the results say so', async () => {
+  // c is silent at the statistics round (offline, late): the run goes on with a and b.
+  const h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 2,
+    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
+    behave: (site, t) => (site === 'c' && t.kind === 'stats' ? 'silent' : 'answer'),
+  });
+  const outcome = await alive(h.loop.run());
+  // Asked for the statistics and scored at the final evaluation; never sent a training task.
+  assert.deepEqual(h.sent.get('c'), ['stats-1:0', 'evaluate:3']);
+  assert.deepEqual(h.sent.get('a'), ['stats-1:0', 'fit:1', 'fit:2', 'evaluate:3']);
+  // Its rounds are not failures of c: it was not asked.
+  assert.deepEqual(outcome.history.map((r) => [r.participants, r.failed]), [[2, []], [2, []]]);
+  assert.deepEqual(outcome.problems, []);
+  assert.deepEqual(outcome.warnings, [
+    'site "c" trained in no round: its statistics were not counted (no answer within the 0.15s round deadline), so it does not train in this run: ' +
+      'restart the run with every site online to include it; its final metrics score a model trained without it',
+  ]);
+  assert.ok(outcome.sites.c, 'c is scored at the final evaluation');
+  assert.match(h.directory.states().find((x) => x.name === 'c')!.lastFailure!.reason, /^left out of training: its statistics were not counted/);
+});
+
+test('a site missing from some accepted rounds is named with the rounds and why', async () => {
+  const h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 4,
+    quorum: { minSitesToAccept: 2 },
+    behave: (site, t) => (site === 'c' && t.kind === 'fit' && (t.round === 2 || t.round === 3) ? 'error' : site === 'b' && t.kind === 'fit' && t.round === 4 ? 'reject' : 'answer'),
+  });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(outcome.warnings, [
+    'site "b" trained in 3 of 4 accepted rounds (missing from round 4: update refused: bad signature)',
+    'site "c" trained in 2 of 4 accepted rounds (missing from rounds 2-3: site reported a failure: non-finite loss)',
+  ]);
 });
 
 test('stop requested mid-round: the round is not committed and the state is stopped', async () => {
@@ -306,5 +347,32 @@ test('the durable state follows the lifecycle: rounds committed, finished marked
   await h.loop.end('federation complete', 'complete', 'runs/x/results.json');
   assert.equal(store.finished()?.results, 'runs/x/results.json');
   assert.equal(h.loop.state, 'finished');
+  store.close();
+});
+
+test('a restarted coordinator keeps the sites its statistics were agreed without out of training', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
+  let store = open();
+  let h: Harness;
+  h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 2,
+    store,
+    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
+    behave: (site, task) => {
+      if (task.kind === 'stats' && site === 'c') return 'silent';
+      if (task.kind === 'fit' && task.round === 2 && site === 'a') h.loop.stop('SIGTERM');
+      return 'answer';
+    },
+  });
+  await assert.rejects(alive(h.loop.run()), /federation stopped after round 1 of 2/);
+  store.close();
+  store = open();
+  h = harness({ sites: ['a', 'b', 'c'], rounds: 2, store, quorum: { minSitesToAccept: 2 } });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(h.sent.get('c'), ['evaluate:3'], 'c, online now, is still not sent a training task');
+  assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted/);
   store.close();
 });

@@ -199,6 +199,17 @@ test('a site lost after sharing its keys is recovered: the model is the other th
   assert.ok(maxGap(plain.globalModel, secure.globalModel) < 1e-4, `largest weight difference ${maxGap(plain.globalModel, secure.globalModel)}`);
 });
 
+test('a site gone before its statistics were counted trains in no round, plain or secure, and the results say so', { timeout: 120_000 }, async () => {
+  for (const secure of [false, true]) {
+    const outcome = await run({ secure, drop: { va: 'stats-result-1' } });
+    const h = outcome.history[0]!;
+    assert.equal(h.accepted, true, h.reason);
+    // Not asked: the fit round's record has no failure of va's (it used to fail as offline every round).
+    assert.deepEqual([h.participants, h.failed], [3, []], `secure: ${secure}`);
+    assert.match(outcome.warnings.join('\n'), /^site "va" trained in no round: its statistics were not counted \(/m, `secure: ${secure}`);
+  }
+});
+
 test('below the threshold the secure round fails with the reason and the model stays as it was', { timeout: 120_000 }, async () => {
   const secure = await run({ secure: true, drop: { va: 'secagg-result-2', switzerland: 'secagg-result-2' } });
   const h = secure.history[0]!;

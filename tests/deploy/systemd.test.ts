@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCode } from '../../shared/errors.ts';
 
 const UNITS = { coordinator: 'fedcausal-coordinator.service', site: 'fedcausal-site@.service' } as const;
 const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
@@ -55,4 +56,13 @@ test('systemd units: nothing writable but the coordinator\'s state and runs, and
   const coordinator = readFileSync(join('deploy', 'systemd', UNITS.coordinator), 'utf8');
   assert.match(coordinator, /^StateDirectory=fedcausal\/coordinator\/state fedcausal\/coordinator\/runs$/m);
   assert.doesNotMatch(readFileSync(join('deploy', 'systemd', UNITS.site), 'utf8'), /^StateDirectory=/m, 'a site writes nothing');
+});
+
+test('systemd units: a failure (exit 1) is restarted, bad input (exit 2) is not', () => {
+  // shared/errors.ts ExitCode.badInput: a restart cannot mend it, and Restart=on-failure alone looped every RestartSec.
+  for (const name of Object.values(UNITS)) {
+    const text = readFileSync(join('deploy', 'systemd', name), 'utf8');
+    assert.match(text, /^Restart=on-failure$/m, name);
+    assert.match(text, new RegExp(`^RestartPreventExitStatus=${ExitCode.badInput}$`, 'm'), name);
+  }
 });

@@ -119,7 +119,8 @@ test('a finished federation is not run again on restart', { timeout: 120_000 }, 
     const coordinator = await fed.startCoordinator();
     await finish(coordinator, SITES.map((s) => fed.startSite(s)));
     // Refused before anything listens.
-    await assert.rejects(fed.startCoordinator(), /exited \(code 1/);
+    // Exit 2: a restart cannot help, so systemd (RestartPreventExitStatus=2) does not loop on it.
+    await assert.rejects(fed.startCoordinator(), /exited \(code 2/);
     const again = fed.processes.at(-1)!;
     assert.match(again.otherStderr.join('\n'), /federation "e2e" already finished at .* move .*coordinator\.sqlite away to run it again/);
     assert.ok(!again.logs.some((l) => l.message === 'gRPC listening'));

@@ -4,7 +4,7 @@
 // where it says so).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { sealPayload } from '../../shared/crypto/envelope.ts';
@@ -118,5 +118,22 @@ test('a site whose certificate the coordinator refuses says so plainly and exits
     const hint = /the coordinator refused this site's certificate, or its own could not be verified \(TLS handshake failed\)/;
     assert.ok(site.logs.some((l) => hint.test(String(l.message))), `the site log says what happened:\n${site.tail()}`);
     assert.ok(!site.logs.some((l) => l.message === 'coordinator not reachable yet, retrying'), 'not reported as a coordinator that is down');
+  });
+});
+
+test("another site's identity.json or tls/ files: the site names the file and exits 2 (no restart loop)", { timeout: 120_000 }, async () => {
+  await withFederation({ sites: SITES, rounds: 1, hardTimeoutMs: 110_000 }, async (fed) => {
+    await fed.startCoordinator();
+    // hungary's identity.json in cleveland's kit; cleveland's tls/ files in hungary's: each join is refused
+    // with the coordinator's one answer, and each site tells which of its files is at fault.
+    copyFileSync(join(fed.siteKit('hungary'), 'identity.json'), join(fed.siteKit('cleveland'), 'identity.json'));
+    for (const f of ['client.pem', 'client.key.pem']) copyFileSync(join(fed.siteKit('cleveland'), 'tls', f), join(fed.siteKit('hungary'), 'tls', f));
+    const cleveland = fed.startSite('cleveland');
+    const hungary = fed.startSite('hungary');
+    assert.equal(await cleveland.exitCode(60_000), 2, cleveland.tail());
+    assert.equal(await hungary.exitCode(60_000), 2, hungary.tail());
+    const said = (p: typeof cleveland) => p.otherStderr.join('\n');
+    assert.match(said(cleveland), new RegExp(`the coordinator refused this site \\(16 UNAUTHENTICATED: ${PEER_REFUSED_MESSAGE}\\); \\S*identity\\.json holds the keys of site "hungary", not of "cleveland"`));
+    assert.match(said(hungary), /\S*tls\/client\.pem is the certificate of site "cleveland", not of "hungary"/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCsv } from '../../../shared/data/csv.ts';
+import { parseCsv, separatorHint } from '../../../shared/data/csv.ts';
 import { compileSchema } from '../../../shared/data/schema.ts';
 import { parseSiteTable } from '../../../shared/data/table.ts';
 import { InputError } from '../../../shared/errors.ts';
@@ -84,4 +84,32 @@ test('a BOM-prefixed export with a quoted header and CRLF loads like the plain f
   assert.deepEqual(excel.values, plain.values);
   assert.deepEqual(excel.labels, plain.labels);
   assert.deepEqual(excel.lines, [2, 3]);
+});
+
+const SEMICOLON_HINT =
+  '; the file looks semicolon-separated; fedcausal reads comma-separated CSV (export with "," as the separator and "." as the decimal mark)';
+
+test('a semicolon-separated file: the field count error says how to export it', () => {
+  // The heart-disease schema names its columns (no header line): the first row is the first record.
+  const headerless = compileSchema({ columns: ['x1', 'x2', 'y'], label: { column: 'y', threshold: 0 }, modalities: { a: ['x1', 'x2'] }, missingValues: ['NA'] }, 'inline');
+  assert.throws(
+    () => parseSiteTable(headerless, '1;2;0\n3;4;1\n', 'data/semi.csv'),
+    (e: unknown) => e instanceof InputError && e.message === `data/semi.csv:1: expected 3 fields, found 1${SEMICOLON_HINT}`,
+  );
+  // Decimal commas split such a row in two: splitting on ";" instead gives the count.
+  assert.throws(
+    () => parseSiteTable(headerless, '1,5;2;0\n', 'data/semi.csv'),
+    (e: unknown) => e instanceof InputError && e.message === `data/semi.csv:1: expected 3 fields, found 2${SEMICOLON_HINT}`,
+  );
+  // A header line of one field, under a schema without "columns": the same hint.
+  assert.throws(
+    () => parseSiteTable(schema, 'x1;x2;y\n1;2;0\n', 'data/semi.csv'),
+    (e: unknown) => e instanceof InputError && e.message.endsWith(`header found: "x1;x2;y"${SEMICOLON_HINT}`),
+  );
+});
+
+test('separatorHint: tabs too, and nothing for a row that is merely short', () => {
+  assert.match(separatorHint(['1\t2\t0']), /^; the file looks tab-separated; fedcausal reads comma-separated CSV/);
+  assert.equal(separatorHint(['1', '2'], 3), '', 'a short comma-separated row');
+  assert.equal(separatorHint(['a;b', '2'], 3), '', 'a ";" inside one of several fields, the count not explained by it');
 });

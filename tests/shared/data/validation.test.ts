@@ -277,7 +277,7 @@ test('a misnamed header column is named, with the header found and a close match
 test('a header separated by semicolons says so', () =>
   refuses(
     () => parseSiteTable(schema, 'x1;x2;c;w;y\n1;2;3;a;0\n', 'f.csv'),
-    'f.csv:1: header lacks columns "x1", "x2", "c", "w", "y" required by the schema; header found: "x1;x2;c;w;y" (the file looks ";"-separated; fields must be separated by commas)',
+    'f.csv:1: header lacks columns "x1", "x2", "c", "w", "y" required by the schema; header found: "x1;x2;c;w;y"; the file looks semicolon-separated; fedcausal reads comma-separated CSV (export with "," as the separator and "." as the decimal mark)',
   ));
 
 test('a header naming a schema column twice is refused', () =>

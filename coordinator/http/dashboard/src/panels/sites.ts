@@ -23,7 +23,7 @@ export function renderSites(s: FederationStatus, stale: boolean): void {
     const detail = s.siteDetails?.[site.name];
     const failure = detail?.lastFailure;
     // The final evaluation runs as round rounds + 1.
-    const where = failure && failure.round > s.rounds ? 'final evaluation' : `round ${failure?.round}`;
+    const where = failure && failure.round > s.rounds ? 'final evaluation' : failure?.round === 0 ? 'statistics' : `round ${failure?.round}`;
     const error = failure ? `${where}: ${failure.reason}` : site.lastError ?? '';
     // A refused message (directory's lastError) and a failed round are both worth showing.
     const extra = failure && site.lastError && !failure.reason.includes(site.lastError) ? ` · last refusal: ${site.lastError}` : '';

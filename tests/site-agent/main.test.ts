@@ -1,0 +1,120 @@
+// `site start` against a coordinator that refuses this site's keys (gRPC UNAUTHENTICATED): a
+// restart cannot cure that, so the site ends with an InputError (exit 2, which systemd's
+// RestartPreventExitStatus=2 does not restart) naming the kit file at fault. It exited 1, and
+// a supervisor restarted it forever. And against no coordinator at all: a warning every
+// UNREACHABLE_NOTICE_INTERVAL_MS while it retries (it was silent for up to connectTimeoutSeconds).
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { provisionFederation } from '../../cli/provision.ts';
+import { startGrpcServer } from '../../coordinator/grpc-server.ts';
+import { exitCodeFor, InputError, ProtocolError } from '../../shared/errors.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { PEER_REFUSED_MESSAGE } from '../../shared/pki/check-peer.ts';
+import { loadCoordinatorTls } from '../../shared/pki/kit-tls.ts';
+import { openTrustStore } from '../../shared/pki/trust-store.ts';
+import type { CoordinatorEndpoint } from '../../shared/transport/types.ts';
+import { startSite } from '../../site-agent/main.ts';
+import { UNREACHABLE_NOTICE_INTERVAL_MS } from '../../site-agent/unreachable-notice.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { federationYaml, tempDir } from '../cli/provision-helpers.ts';
+
+/** A provisioned federation and a coordinator double on its TLS that refuses as `refuse` says. */
+/** A provisioned federation whose site kits point at `address`, retrying for `connectTimeoutSeconds`. */
+async function kitsFor(t: TestContext, address: () => string, connectTimeoutSeconds: number) {
+  const dir = tempDir(t);
+  await provisionFederation(federationYaml(dir), join(dir, 'kits'));
+  const kit = (site: string) => join(dir, 'kits', 'sites', site);
+  const point = () => {
+    for (const site of ['cleveland', 'hungary']) {
+      const yaml = join(kit(site), 'site.yaml');
+      const cfg = YAML.parse(readFileSync(yaml, 'utf8')) as Record<string, unknown>;
+      writeFileSync(yaml, YAML.stringify({ ...cfg, coordinator: { address: address() }, connectTimeoutSeconds }));
+    }
+  };
+  return { dir, kit, point };
+}
+
+async function refusingCoordinator(t: TestContext, refuse: 'challenge' | 'join') {
+  let port = 0;
+  const { dir, kit, point } = await kitsFor(t, () => `127.0.0.1:${port}`, 5);
+  const tls = loadCoordinatorTls(join(dir, 'kits', 'coordinator', 'coordinator.yaml'));
+  const trust = await openTrustStore({ caPath: tls.caPath, crlPath: tls.crlPath });
+  const no = async (): Promise<never> => {
+    // The coordinator's one answer to every identity refusal (coordinator-service.ts).
+    throw new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused');
+  };
+  const endpoint: CoordinatorEndpoint = {
+    challenge: refuse === 'challenge' ? no : async () => new Uint8Array(32),
+    subscribe: no,
+    submit: no,
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: 1 << 20, log: silentLogger, tls: { files: tls, trust } });
+  t.after(() => server.close());
+  port = server.port;
+  point();
+  return { kit };
+}
+
+test("another site's tls/client.* in the kit: refused at join, InputError (exit 2) naming tls/client.pem", { timeout: 60_000 }, async (t) => {
+  const { kit } = await refusingCoordinator(t, 'join');
+  for (const f of ['client.pem', 'client.key.pem']) copyFileSync(join(kit('hungary'), 'tls', f), join(kit('cleveland'), 'tls', f));
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
+    assert.ok(e instanceof InputError, `an InputError, got ${e.name}: ${e.message}`);
+    assert.equal(exitCodeFor(e), 2);
+    assert.equal(
+      e.message,
+      `the coordinator refused this site (16 UNAUTHENTICATED: ${PEER_REFUSED_MESSAGE}); ` +
+        `${join(kit('cleveland'), 'tls', 'client.pem')} is the certificate of site "hungary", not of "cleveland" ` +
+        "(this kit's tls/ files come from another site's kit); install the files from this site's kit as provisioned",
+    );
+    return true;
+  });
+});
+
+test('a consistent kit refused at the challenge: exit 2, and the message says the site cannot tell which check failed', { timeout: 60_000 }, async (t) => {
+  const { kit } = await refusingCoordinator(t, 'challenge');
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
+    assert.equal(exitCodeFor(e), 2, e.message);
+    assert.match(e.message, /so this site cannot tell which check failed .*: the certificate itself was refused, before identity\.json was used/);
+    return true;
+  });
+});
+
+test('no coordinator at the address: a warning every interval, naming the address and what to check', { timeout: 60_000 }, async (t) => {
+  // A port nobody listens on: taken from the OS, then let go.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const address = `127.0.0.1:${(probe.address() as { port: number }).port}`;
+  await new Promise((r) => probe.close(r));
+  const { kit, point } = await kitsFor(t, () => address, 600);
+  point();
+  const warnings: string[] = [];
+  let firstFailure!: () => void;
+  const failed = new Promise<void>((r) => (firstFailure = r));
+  const log: Logger = {
+    debug() {},
+    info: (m) => void (m === 'coordinator not reachable yet, retrying' && firstFailure()),
+    warn: (m) => void warnings.push(m),
+    error() {},
+    child: () => log,
+  };
+  // The clock and the notice's timer are the test's; the connection attempts run for real.
+  t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
+  const stop = new AbortController();
+  const site = startSite(join(kit('cleveland'), 'site.yaml'), log, stop.signal);
+  await failed;
+  t.mock.timers.tick(UNREACHABLE_NOTICE_INTERVAL_MS - 1);
+  assert.deepEqual(warnings, [], 'nothing before the interval');
+  t.mock.timers.tick(1);
+  stop.abort();
+  assert.equal(await site, 'stopped on request');
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(
+    warnings[0]!,
+    new RegExp(`^still cannot reach the coordinator at ${address.replaceAll(".", "\\.")} after 60 s \\(last error: 14 UNAVAILABLE: .*ECONNREFUSED.*\\); retrying until connectTimeoutSeconds \\(600 s\\): check coordinator\\.address in site\\.yaml`),
+  );
+});
