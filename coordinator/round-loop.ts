@@ -32,6 +32,9 @@ import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayl
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { RejoinGrace } from './rejoin-grace.ts';
 
+/** What every fit and evaluation task of a run carries besides its config: the agreed setup. */
+type FitContext = Pick<TaskMeta, 'featureSpace' | 'prior' | 'model' | 'balance'>;
+
 export type { Quorum } from './start-quorum.ts';
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
 
@@ -295,10 +298,24 @@ export class RoundLoop implements RoundGate {
     crashPoint(this.state, this.round);
     await waitForStartQuorum(o.trainingSites, o.directory, o.quorum, this.stopping.signal, o.log);
     if (this.isStopped()) throw new Error('stopped');
+    const { setup, monitor, global: initial } = await this.begin(saved);
+    const context: FitContext = { featureSpace: setup.space, prior: this.prior!, model: setup.spec, ...(setup.balance ? { balance: setup.balance } : {}) };
+    let global = initial;
+    for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.isStopped(); r++) {
+      const next = await this.trainRound(r, global, context, monitor);
+      // An aborted round is not committed: a restart runs it again (run()'s finally releases the held updates).
+      if (!next) break;
+      global = next;
+    }
+    if (this.isStopped()) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
+    return this.finalEvaluation(setup, global, context);
+  }
 
+  /** The setup and model the rounds start from: agreed and committed now, or restored from the durable state. */
+  private async begin(saved: SavedState | undefined): Promise<{ setup: FederationSetup; monitor: DebiasMonitor | undefined; global: Float32Array }> {
+    const o = this.o;
     const setup = saved ? this.restoreSetup(saved) : await this.agree();
-    const { spec, space, balance } = setup;
-    const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, spec, this.prior!, o.minCellCount, o.log) : undefined;
+    const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, setup.spec, this.prior!, o.minCellCount, o.log) : undefined;
     let global: Float32Array;
     if (saved) {
       global = saved.global;
@@ -308,7 +325,7 @@ export class RoundLoop implements RoundGate {
       this.history.push(...(saved.history as RoundRecord[]));
       o.log.info('resuming the federation from its last committed round', { round: saved.round, of: o.rounds, state: o.store!.path });
     } else {
-      global = await o.hooks.initialWeights(spec, space);
+      global = await o.hooks.initialWeights(setup.spec, setup.space);
       o.store?.commitSetup({ ...setup, decisionReport: this.decisionReport }, global);
     }
     // The same array the monitor fills: /api/status shows each round's figures as they come.
@@ -320,46 +337,52 @@ export class RoundLoop implements RoundGate {
         `strategy ${o.strategy.name}: a site's result needs about ${Math.ceil(strategyMeta / 1024)} KiB of meta for this model's ${global.length} parameters, ` +
           `over limits.resultMetaKiB (${Math.floor(this.bounds.resultMetaBytes / 1024)}); raise it or choose another strategy`,
       );
-    const context = { featureSpace: space, prior: this.prior!, model: spec, ...(balance ? { balance } : {}) };
-    for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.isStopped(); r++) {
-      this.round = r;
-      const t0 = Date.now();
-      this.setState('training', `round ${r} of ${o.rounds}`);
-      const config: RoundConfig = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
-      this.aggregation = o.strategy.beginAggregation(r, global);
-      this.asksControl = config.controlVariates === true;
-      this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
-      const secagg = o.secure?.fitTask(r, this.participants, global.length, monitor?.secureParts());
-      const c = await this.runRound('fit', this.participants, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
-      if (this.isStopped()) break; // an aborted round is not committed: a restart runs it again (finally releases the held updates)
-      for (const x of this.held?.applyTo(this.aggregation, this.participants.filter((s) => c.results.has(s))) ?? [])
-        o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
-      this.held = undefined;
-      this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
-      const { record, next, summed } = this.phases
-        ? await this.phases.fit(r, c, this.aggregation, o.strategy, o.quorum)
-        : { ...aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log), summed: undefined };
-      if (this.isStopped()) break;
-      if (next) global = next;
-      this.aggregation = undefined;
-      record.durationMs = Date.now() - t0;
-      // Secure: the monitor sees the round's one sum (none when it aborted), never a site's figures.
-      const observed = o.secure ? (summed ? [summed] : []) : [...c.results.values()];
-      if (monitor && observed.length > 0) record.health = monitor.observe(r, observed);
-      this.history.push(record);
-      o.store?.commitRound({
-        round: r,
-        record,
-        global,
-        ...(o.strategy.saveState ? { strategy: o.strategy.saveState() } : {}),
-        loop: { ...(monitor ? { monitor: monitor.save() } : {}), sites: o.directory.snapshot() },
-      });
-      this.setState('committed', record.accepted ? 'round accepted' : `round not accepted: ${record.reason}`);
-      o.onEvent?.({ type: 'round', record });
-    }
+    return { setup, monitor, global };
+  }
 
-    if (this.isStopped()) throw new Error(`federation stopped after round ${this.history.at(-1)?.round ?? 0} of ${o.rounds} (${this.stopReason})`);
-    // Final evaluation of the last global model at every site, test-only sites included.
+  /** One training round, collected, aggregated and committed: the next global model, or undefined when a stop aborted it. */
+  private async trainRound(r: number, global: Float32Array, context: FitContext, monitor: DebiasMonitor | undefined): Promise<Float32Array | undefined> {
+    const o = this.o;
+    this.round = r;
+    const t0 = Date.now();
+    this.setState('training', `round ${r} of ${o.rounds}`);
+    const config: RoundConfig = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
+    this.aggregation = o.strategy.beginAggregation(r, global);
+    this.asksControl = config.controlVariates === true;
+    this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
+    const secagg = o.secure?.fitTask(r, this.participants, global.length, monitor?.secureParts());
+    const c = await this.runRound('fit', this.participants, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
+    if (this.isStopped()) return undefined;
+    for (const x of this.held?.applyTo(this.aggregation, this.participants.filter((s) => c.results.has(s))) ?? [])
+      o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
+    this.held = undefined;
+    this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
+    const { record, next, summed } = this.phases
+      ? await this.phases.fit(r, c, this.aggregation, o.strategy, o.quorum)
+      : { ...aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log), summed: undefined };
+    if (this.isStopped()) return undefined;
+    const updated = next ?? global;
+    this.aggregation = undefined;
+    record.durationMs = Date.now() - t0;
+    // Secure: the monitor sees the round's one sum (none when it aborted), never a site's figures.
+    const observed = o.secure ? (summed ? [summed] : []) : [...c.results.values()];
+    if (monitor && observed.length > 0) record.health = monitor.observe(r, observed);
+    this.history.push(record);
+    o.store?.commitRound({
+      round: r,
+      record,
+      global: updated,
+      ...(o.strategy.saveState ? { strategy: o.strategy.saveState() } : {}),
+      loop: { ...(monitor ? { monitor: monitor.save() } : {}), sites: o.directory.snapshot() },
+    });
+    this.setState('committed', record.accepted ? 'round accepted' : `round not accepted: ${record.reason}`);
+    o.onEvent?.({ type: 'round', record });
+    return updated;
+  }
+
+  /** The last global model scored at every site, test-only sites and sites left out of training included. */
+  private async finalEvaluation(setup: FederationSetup, global: Float32Array, context: FitContext): Promise<FederationOutcome> {
+    const o = this.o;
     this.round = o.rounds + 1;
     this.setState('evaluating', 'final evaluation');
     const evaluated = [...o.trainingSites, ...o.testSites];
@@ -368,7 +391,7 @@ export class RoundLoop implements RoundGate {
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
-      ev, spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, prior: this.prior!, space, history: this.history,
+      ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, prior: this.prior!, space: setup.space, history: this.history,
       decisionReport: this.decisionReport, trainingSites: o.trainingSites, leftOut: Object.fromEntries(this.leftOut), testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });

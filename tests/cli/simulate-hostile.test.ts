@@ -64,8 +64,9 @@ test('negative and invented pattern counts are refused at the statistics stage: 
   );
   assert.ok(!results.prior.some((p) => p.pattern === '0000000'), 'the invented pattern is not in the prior');
   assert.ok(results.prior.every((p) => p.p < 0.9), JSON.stringify(results.prior));
-  // Without statistics-stage rows the site has no weight to claim in any round.
-  assert.match(results.history[0]!.failed.find((x) => x.site === HOSTILE)?.reason ?? '', /reported no rows at the statistics stage/);
+  // Its statistics were not counted: it is sent no training task (it has no weight to claim), and the results say so.
+  assert.ok(results.history.every((h) => h.participants === 3 && !h.failed.some((x) => x.site === HOSTILE)), JSON.stringify(results.history.map((h) => h.failed)));
+  assert.ok(results.warnings?.some((w) => w.startsWith(`site "${HOSTILE}" trained in no round: its statistics were not counted (update refused: `)), JSON.stringify(results.warnings));
   const auroc = meanAuroc(results.sites);
   assert.ok(Math.abs(auroc - (await cleanAuroc())) <= TOLERANCE, `AUROC ${auroc} vs clean ${clean}`);
 });
