@@ -147,7 +147,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
         throw new ProtocolError(
           `site speaks protocol version ${meta?.protocolVersion}${typeof meta?.software === 'string' ? ` (fedcausal ${meta.software.slice(0, 32)})` : ''}, ` +
             `this coordinator speaks ${PROTOCOL_VERSION} (fedcausal ${FEDCAUSAL_VERSION}): install one fedcausal release at the coordinator and every site`,
-          'malformed',
+          'incompatible',
         );
       // Challenge-response: only a nonce issued to this site, once, recently, by this very process.
       this.nonces.consume(meta.nonce, header.site);

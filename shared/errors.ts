@@ -32,6 +32,8 @@ export class ProtocolError extends Error {
       | 'busy'
       /** The TLS peer is not allowed, or is not who signed: told only PEER_REFUSED_MESSAGE, whichever. */
       | 'peer-refused'
+      /** A site on another protocol version (another fedcausal release): it will be refused again until one side is upgraded. */
+      | 'incompatible'
       /** A TLS handshake that failed (no certificate, or one of another federation's CA): the peer hears nothing, the coordinator logs and counts it. */
       | 'tls-handshake',
     options?: { cause?: unknown },

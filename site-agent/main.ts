@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { InputError } from '../shared/errors.ts';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../shared/logger.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
@@ -118,6 +119,8 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
           continue;
         }
         refusedSince = undefined;
+        // Another release at the coordinator: a restart meets the same refusal (exit 2, so a supervisor stops).
+        if (refusalReason(e) === 'incompatible') throw new InputError(`the coordinator refused this site: ${(err as { details?: string }).details ?? err.message}`, { cause: e });
         // A connection that was up and broke: the window to reconnect starts now, not at start-up.
         if (agent.joined && err.code === 14) {
           deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;

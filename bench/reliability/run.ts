@@ -29,8 +29,22 @@ const { values } = parseArgs({
     'no-scale': { type: 'boolean', default: false },
     'scale-sites': { type: 'string' },
     render: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log(`usage: npm run reliability -- [--only ID[,ID...]] [--quick] [--list] [--no-scale] [--scale-sites 4,16] [--render]
+
+Injects each fault into real federations (coordinator and site processes on loopback) and
+writes docs/reliability.md and docs/reliability.json. A full run takes about 30 min on 2 cores.
+  --only IDS         scenario ids or id prefixes (site-kill, scale); their rows replace the old ones
+  --quick            the scenarios marked quick and the two smallest scales
+  --list             list the scenarios and exit
+  --no-scale         skip the scale measurements (coordinator memory and round time by site count)
+  --scale-sites N,M  the site counts of the scale measurements
+  --render           only rewrite the .md from the .json`);
+  process.exit(0);
+}
 const started = Date.now();
 const loadAtStart = os.loadavg()[0]!;
 const say = (m: string) => console.log(`[reliability +${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);

@@ -70,6 +70,7 @@ export function statusFor(e: unknown): grpc.status {
       return grpc.status.ALREADY_EXISTS;
     case 'stale-round':
     case 'not-expected':
+    case 'incompatible':
       return grpc.status.FAILED_PRECONDITION;
     case 'oversized':
     case 'busy':

@@ -270,12 +270,12 @@ test('truncated: a missing last chunk, a cut-short chunk, or chunks out of order
   assert.deepEqual(gateRejected, ['a: payload from site "a" is incomplete: got 0 of 3 chunks']);
 });
 
-test('a join in another protocol version, or for another federation, is refused as malformed and connects nothing', async () => {
+test('a join in another protocol version (incompatible), or for another federation (malformed), is refused and connects nothing', async () => {
   const { service, directory, counted } = setup();
   await refused(
     service.subscribe(joinMessage('a', siteA.signing.secretKey, { protocolVersion: PROTOCOL_VERSION + 1 }), sink()),
-    'malformed',
-    grpc.status.INVALID_ARGUMENT,
+    'incompatible',
+    grpc.status.FAILED_PRECONDITION,
     new RegExp(`^site speaks protocol version ${PROTOCOL_VERSION + 1}( \\(fedcausal [^)]+\\))?, this coordinator speaks ${PROTOCOL_VERSION} \\(fedcausal [^)]+\\): install one fedcausal release at the coordinator and every site$`),
   );
   const other = new PayloadSealer(
@@ -290,7 +290,7 @@ test('a join in another protocol version, or for another federation, is refused 
     /^join from site "a" is for federation "other", expected "fed"$/,
   );
   assert.deepEqual(directory.online(), []);
-  assert.deepEqual(counted, ['malformed a', 'malformed a']);
+  assert.deepEqual(counted, ['incompatible a', 'malformed a']);
   assert.match(directory.states().find((s) => s.name === 'a')!.lastError ?? '', /federation "other"/, 'a verified site is told why');
   // A sound join still connects.
   const nonce = Buffer.from(await service.challenge()).toString('base64');

@@ -38,14 +38,14 @@ async function kitsFor(t: TestContext, address: () => string, connectTimeoutSeco
   return { dir, kit, point };
 }
 
-async function refusingCoordinator(t: TestContext, refuse: 'challenge' | 'join') {
+async function refusingCoordinator(t: TestContext, refuse: 'challenge' | 'join', error = new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused')) {
   let port = 0;
   const { dir, kit, point } = await kitsFor(t, () => `127.0.0.1:${port}`, 5);
   const tls = loadCoordinatorTls(join(dir, 'kits', 'coordinator', 'coordinator.yaml'));
   const trust = await openTrustStore({ caPath: tls.caPath, crlPath: tls.crlPath });
   const no = async (): Promise<never> => {
-    // The coordinator's one answer to every identity refusal (coordinator-service.ts).
-    throw new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused');
+    // By default the coordinator's one answer to every identity refusal (coordinator-service.ts).
+    throw error;
   };
   const endpoint: CoordinatorEndpoint = {
     challenge: refuse === 'challenge' ? no : async () => new Uint8Array(32),
@@ -117,4 +117,15 @@ test('no coordinator at the address: a warning every interval, naming the addres
     warnings[0]!,
     new RegExp(`^still cannot reach the coordinator at ${address.replaceAll(".", "\\.")} after 60 s \\(last error: 14 UNAVAILABLE: .*ECONNREFUSED.*\\); retrying until connectTimeoutSeconds \\(600 s\\): check coordinator\\.address in site\\.yaml`),
   );
+});
+
+test('a coordinator on another fedcausal release refuses the join: exit 2 with its words (a restart meets the same refusal)', { timeout: 60_000 }, async (t) => {
+  const said = 'site speaks protocol version 2 (fedcausal 0.0.9), this coordinator speaks 3 (fedcausal 0.1.0): install one fedcausal release at the coordinator and every site';
+  const { kit } = await refusingCoordinator(t, 'join', new ProtocolError(said, 'incompatible'));
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
+    assert.ok(e instanceof InputError, `an InputError, got ${e.name}: ${e.message}`);
+    assert.equal(exitCodeFor(e), 2);
+    assert.equal(e.message, `the coordinator refused this site: ${said}`);
+    return true;
+  });
 });
