@@ -160,7 +160,7 @@ export async function startGrpcServer(opts: {
       refusedHere(
         endpoint,
         new ProtocolError(
-          `TLS handshake with ${peer} failed (${error.message}): a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision), or a client without the federation's certificate`,
+          `TLS handshake with ${peer} failed (${error.message}): a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision) or whose certificate expired, or a client without the federation's certificate (a port scanner too)`,
           'tls-handshake',
         ),
       ),

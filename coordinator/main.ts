@@ -154,14 +154,15 @@ export async function startCoordinator(
     log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
     if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
     if (outcome.warnings.length) log.warn('federation complete without every site', { warnings: outcome.warnings });
+    const ended = outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete';
     await fed.loop.end(
-      // Every site reads the end message: a site left out of training learns it here.
-      outcome.problems.length
-        ? `federation ended incomplete: ${outcome.problems.join('; ')}`
-        : `federation complete${outcome.warnings.length ? `, with warnings: ${outcome.warnings.join('; ')}` : ''}`,
+      ended,
       outcome.problems.length ? 'incomplete' : 'complete',
       // Marks the state file finished: a restart then says so instead of running again.
       report.results,
+      // Each site reads the warnings about itself (a site left out of training learns it here), and only a count of
+      // the others': they quote other hospitals' failures, which are for the coordinator's operator.
+      (site) => endMessageFor(site, ended, outcome.warnings),
     );
     return { outcome, report };
   } catch (e) {
@@ -198,4 +199,12 @@ export function configFingerprint(cfg: CoordinatorConfig): string {
   // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
   const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
   return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');
+}
+
+/** A site's end message: the run's, with the warnings that name this site and a count of the rest. */
+export function endMessageFor(site: string, ended: string, warnings: readonly string[]): string {
+  const mine = warnings.filter((w) => w.startsWith(`site "${site}" `) || w.startsWith(`final evaluation missing from ${site}:`));
+  const others = warnings.length - mine.length;
+  const theirs = others > 0 ? `${others} warning${others === 1 ? '' : 's'} about other sites in the coordinator's results` : '';
+  return [ended, ...mine.map((w) => `warning: ${w}`), theirs].filter(Boolean).join('; ');
 }

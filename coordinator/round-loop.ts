@@ -88,12 +88,13 @@ export class RoundLoop implements RoundGate {
   private readonly siteRows = new Map<string, number>();
   private rowsKept = true;
   /**
-   * The training sites whose stage-1 statistics were counted: every fit round asks these, and
-   * so do the later plain statistics stages (a secure statistics sum invites every training
+   * The training sites that answered statistics stage 1: every fit round asks these, and so
+   * do the later plain statistics stages (a secure statistics sum invites every training
    * site: secure-phases.ts). The federation's scaling and prior were agreed without the
    * others' rows (and plain mode knows no weight they may claim), so a site that missed the
-   * statistics rounds does not train in this run (leftOut: why); it is scored at the final
-   * evaluation and named in the results' warnings.
+   * first statistics round does not train in this run (leftOut: why); it is scored at the
+   * final evaluation and named in the results' warnings. A site that fails a later
+   * statistics stage stays a participant (plain: its sums are missing from that stage only).
    */
   private participants: string[];
   private readonly leftOut = new Map<string, string>();
@@ -296,7 +297,8 @@ export class RoundLoop implements RoundGate {
     const o = this.o;
     const saved = o.store?.load();
     crashPoint(this.state, this.round);
-    await waitForStartQuorum(o.trainingSites, o.directory, o.quorum, this.stopping.signal, o.log);
+    if (saved) this.restoreLeftOut(saved);
+    await waitForStartQuorum(this.participants, o.directory, o.quorum, this.stopping.signal, o.log);
     if (this.isStopped()) throw new Error('stopped');
     const { setup, monitor, global: initial } = await this.begin(saved);
     const context: FitContext = { featureSpace: setup.space, prior: this.prior!, model: setup.spec, ...(setup.balance ? { balance: setup.balance } : {}) };
@@ -315,6 +317,8 @@ export class RoundLoop implements RoundGate {
   private async begin(saved: SavedState | undefined): Promise<{ setup: FederationSetup; monitor: DebiasMonitor | undefined; global: Float32Array }> {
     const o = this.o;
     const setup = saved ? this.restoreSetup(saved) : await this.agree();
+    // A stop during the statistics rounds commits nothing: the restart runs them again.
+    if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
     const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, setup.spec, this.prior!, o.minCellCount, o.log) : undefined;
     let global: Float32Array;
     if (saved) {
@@ -402,6 +406,8 @@ export class RoundLoop implements RoundGate {
     this.setState('stats', 'statistics rounds');
     const runStats: RunStatsRound = async (stage, meta) => {
       const c = await this.runRound('stats', this.participants, { config: {}, stage, ...meta });
+      // A stop aborts the round: the sites it did not wait for are not left out (a restart runs the statistics again).
+      if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
       if (stage === STATS_STAGE.summary) this.counted([...c.results.keys()], c.failures);
       return c;
     };
@@ -413,14 +419,38 @@ export class RoundLoop implements RoundGate {
     return { ...setup, siteRows: Object.fromEntries(this.siteRows), leftOut: Object.fromEntries(this.leftOut) };
   }
 
-  /** Stage 1's counted sites (plain: those that answered; secure: those in the sum) become the run's participants. */
+  /** The sites that answered statistics stage 1 become the run's participants; the rest are left out, with why. */
   private counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void {
     this.participants = this.o.trainingSites.filter((s) => sites.includes(s));
     for (const site of this.o.trainingSites.filter((s) => !sites.includes(s))) {
-      const reason = `its statistics were not counted (${failures.get(site)?.reason ?? 'not in the statistics round'}), so it does not train in this run: restart the run with every site online to include it`;
+      const why = failures.get(site)?.reason ?? 'not in the statistics round';
+      // A refused result is fixed at the site; an absence by being online when the run starts.
+      const remedy = why.startsWith('update refused') ? 'fix what the refusal names, then restart the run to include it' : 'restart the run with every site online to include it';
+      const reason = `its statistics were not counted (${why}), so it does not train in this run: ${remedy}`;
       this.leaveOut(site, reason);
       this.o.log.warn('site left out of training in this run', { site, reason });
     }
+    // Every secure fit round needs its minimum of invited sites: say so now, not at round 1.
+    const minSites = this.o.secure?.config.minSites;
+    if (minSites !== undefined && this.participants.length < minSites)
+      throw new Error(
+        `secure aggregation needs at least ${minSites} sites in every training round (secureAggregation.minSites), ` +
+          `but only ${this.participants.length} training sites answered the statistics round (left out: ${[...this.leftOut.keys()].join(', ')})`,
+      );
+  }
+
+  /**
+   * The sites a resumed run keeps out of training: as saved, or, in state an earlier release
+   * wrote, the plain run's training sites with no stage-1 rows (each of their updates would be
+   * refused for want of them). Restored before the start quorum, which then waits for the others.
+   */
+  private restoreLeftOut(saved: SavedState): void {
+    const s = saved.setup as unknown as FederationSetup;
+    const kept = s.leftOut ?? (s.siteRows && !this.o.secure
+      ? Object.fromEntries(this.o.trainingSites.filter((x) => !(x in s.siteRows!)).map((x) => [x, 'its statistics were not counted (before the coordinator restarted), so it does not train in this run: restart the run with every site online to include it']))
+      : {});
+    for (const [site, reason] of Object.entries(kept)) this.leaveOut(site, reason);
+    this.participants = this.o.trainingSites.filter((x) => !this.leftOut.has(x));
   }
 
   private leaveOut(site: string, reason: string): void {
@@ -436,8 +466,6 @@ export class RoundLoop implements RoundGate {
     if (s.decisionReport) this.decisionReport = s.decisionReport;
     if (s.siteRows) for (const [site, n] of Object.entries(s.siteRows)) this.siteRows.set(site, n);
     else this.rowsKept = false;
-    for (const [site, reason] of Object.entries(s.leftOut ?? {})) this.leaveOut(site, reason);
-    this.participants = this.o.trainingSites.filter((x) => !this.leftOut.has(x));
     return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
   }
 
@@ -445,13 +473,12 @@ export class RoundLoop implements RoundGate {
    * Ends the federation, 'finished' (complete or incomplete, with `results` marked in the
    * store so a restart does not run it again) or 'failed', and tells every connected site.
    */
-  async end(message: string, outcome: NonNullable<TaskMeta['outcome']>, results?: string): Promise<void> {
+  async end(message: string, outcome: NonNullable<TaskMeta['outcome']>, results?: string, forSite: (site: string) => string = () => message): Promise<void> {
     const to = outcome === 'failed' ? 'failed' : 'finished';
     if (to === 'finished' && results !== undefined) this.o.store?.finish(results);
     if (this.state !== to) this.setState(to, message);
-    const payload = encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message, outcome });
-    await Promise.all(
-      this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload))),
-    );
+    // `forSite` words each site's own end message (`message` is the state's reason).
+    const payload = (s: string) => encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message: forSite(s), outcome });
+    await Promise.all(this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload(s)))));
   }
 }

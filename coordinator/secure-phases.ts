@@ -25,7 +25,7 @@ export interface LoopExchange {
   runRound(kind: TaskKind, sites: string[], meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>): Promise<RoundCollector>;
   /** Aborted by the loop's stop(); its reason is the stop's. */
   readonly stopping: AbortSignal;
-  /** Stage 1's sum counted these sites: the rest train in no fit round of the run. */
+  /** These sites answered statistics stage 1: the rest train in no fit round of the run. */
   counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void;
 }
 
@@ -62,9 +62,10 @@ export class SecurePhases {
     const secagg = this.secure.statsTask(this.loop.round(), stage, this.o.trainingSites, layoutFor);
     const c = await this.loop.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta, secagg });
     if (this.loop.stopping.aborted) throw new Error(`federation stopped during the statistics rounds (${String(this.loop.stopping.reason)})`);
-    const sum = await this.secure.collect(c, this.runPhase);
-    if (stage === STATS_STAGE.summary) this.loop.counted(sum.included, new Map([...c.failures, ...sum.failures]));
-    return sum;
+    // Left out: a site that did not answer stage 1's task (absent, late). One that advertised and then
+    // dropped from the sum (a restart within the grace, a bad share from another site) still trains.
+    if (stage === STATS_STAGE.summary) this.loop.counted([...c.results.keys()], c.failures);
+    return this.secure.collect(c, this.runPhase);
   }
 
   /** A fit round's secure sum, aggregated (secure-round.ts). */

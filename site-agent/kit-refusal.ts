@@ -3,9 +3,11 @@
  * coordinator answers every identity refusal with the same PEER_REFUSED_MESSAGE (it must not
  * say who is enrolled or which check failed), so the site compares its own files instead:
  * the site and key its certificate is bound to (tls/client.pem), the signing key in
- * identity.json, and the key the kit's manifest.json enrolls for this site. Each refusal
- * here is one that a restart cannot cure: the error is an InputError (exit 2), so a
- * supervisor does not restart the site forever.
+ * identity.json, and the key the kit's manifest.json enrolls for this site. Where those
+ * disagree a restart cannot cure the refusal: the error is an InputError (exit 2), so a
+ * supervisor does not restart the site forever. Where they agree the cause may be the
+ * coordinator's (its revocation list out of date, its clock, a manifest it has not loaded
+ * yet), which it can fix while the site's supervisor keeps retrying: exit 1.
  */
 import { X509Certificate } from 'node:crypto';
 import { InputError } from '../shared/errors.ts';
@@ -29,12 +31,25 @@ export interface KitIdentity {
 export type RefusedAt = 'challenge' | 'join';
 
 /** The error a refusal (gRPC UNAUTHENTICATED) becomes: what the coordinator said, then which file to look at. */
-export function kitRefusal(err: Error, kit: KitIdentity, at: RefusedAt): InputError {
-  return new InputError(`the coordinator refused this site (${err.message}); ${refusalCulprit(kit, at, refusalReason(err))}`, { cause: err });
+export function kitRefusal(err: Error, kit: KitIdentity, at: RefusedAt): Error {
+  const { text, kitAtFault } = judgeKit(kit, at, refusalReason(err));
+  const message = `the coordinator refused this site (${err.message}); ${text}`;
+  return kitAtFault ? new InputError(message, { cause: err }) : new Error(message, { cause: err });
 }
 
 /** Which file of the kit is the likely culprit, or an honest "cannot tell" with what to ask. */
 export function refusalCulprit(kit: KitIdentity, at: RefusedAt, reason?: string): string {
+  return judgeKit(kit, at, reason).text;
+}
+
+/** refusalCulprit's text, and whether the kit's own files are at fault (kitAtFault: false when they agree). */
+function judgeKit(kit: KitIdentity, at: RefusedAt, reason?: string): { text: string; kitAtFault: boolean } {
+  const text = kitCulprit(kit, reason);
+  return text ? { text, kitAtFault: true } : { text: `this kit's ${kit.certFile}, ${kit.identityFile} and manifest.json agree with each other, so this site cannot tell which check failed (the coordinator gives no reason, by design)${whatElse(at)}`, kitAtFault: false };
+}
+
+/** The kit file at fault, or undefined when the kit's files agree with each other. */
+function kitCulprit(kit: KitIdentity, reason?: string): string | undefined {
   const restore = 'install the files from this site\'s kit as provisioned';
   // Not an identity refusal: the coordinator opened nothing this kit sealed for it.
   if (reason === 'decrypt-failed')
@@ -53,7 +68,7 @@ export function refusalCulprit(kit: KitIdentity, at: RefusedAt, reason?: string)
   if (!certMatchesManifest && sameKey(cert.signingPublicKey, identityKey.toString('base64')))
     return `${kit.identityFile} and ${kit.certFile} agree with each other but not with manifest.json, which enrolls another key for "${kit.site}" (the site was re-keyed, add-site --replace, and this kit mixes old and new files); install the whole latest kit`;
   if (!certMatchesManifest) return `none of ${kit.certFile}, ${kit.identityFile} and manifest.json agree on this site's signing key; ${restore}`;
-  return `this kit's ${kit.certFile}, ${kit.identityFile} and manifest.json agree with each other, so this site cannot tell which check failed (the coordinator gives no reason, by design)${whatElse(at)}`;
+  return undefined;
 }
 
 /** identity.json holds a key the manifest does not enroll for this site: whose, if anyone's. */
@@ -68,7 +83,7 @@ function whatElse(at: RefusedAt): string {
   const which =
     at === 'challenge'
       ? ': the certificate itself was refused, before identity.json was used (this site revoked, the certificate expired, or the coordinator\'s CA or revocation list out of date)'
-      : ': the certificate passed and the join signed with identity.json was refused (the coordinator\'s manifest may enroll another key for this site: a kit older than the coordinator\'s)';
+      : ': the certificate passed and the join signed with identity.json was refused (the coordinator\'s manifest may enroll another key for this site, or not list it yet: a kit older than the coordinator\'s, or a site added with add-site before the coordinator was restarted with the new manifest.json)';
   return `${which}; the coordinator's log names the reason (ask its operator)`;
 }
 

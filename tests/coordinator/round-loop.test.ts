@@ -376,3 +376,66 @@ test('a restarted coordinator keeps the sites its statistics were agreed without
   assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted/);
   store.close();
 });
+
+test('a stop during the statistics round leaves nobody out: the restart asks every site again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
+  let store = open();
+  let h: Harness;
+  // c is still computing its statistics when the coordinator is asked to stop.
+  h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 1,
+    store,
+    quorum: { minSitesToAccept: 2 },
+    behave: (site, task) => {
+      if (task.kind === 'stats' && site === 'c') {
+        h.loop.stop('SIGTERM');
+        return 'silent';
+      }
+      return 'answer';
+    },
+  });
+  await assert.rejects(alive(h.loop.run()), /federation stopped during the statistics rounds \(SIGTERM\)/);
+  assert.equal(store.load(), undefined, 'nothing committed');
+  store.close();
+  store = open();
+  h = harness({ sites: ['a', 'b', 'c'], rounds: 1, store, quorum: { minSitesToAccept: 2 } });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(h.sent.get('c'), ['stats-1:0', 'fit:1', 'evaluate:2']);
+  assert.deepEqual(outcome.warnings, []);
+  store.close();
+});
+
+test('state from a release before leftOut was kept: the plain run\'s sites without statistics rows stay out', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
+  let store = open();
+  let h: Harness;
+  h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 2,
+    store,
+    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
+    behave: (site, task) => {
+      if (task.kind === 'stats' && site === 'c') return 'silent';
+      if (task.kind === 'fit' && task.round === 2 && site === 'a') h.loop.stop('SIGTERM');
+      return 'answer';
+    },
+  });
+  await assert.rejects(alive(h.loop.run()), /federation stopped after round 1 of 2/);
+  // As the earlier release wrote it: siteRows, no leftOut.
+  const saved = store.load()!;
+  const { leftOut, ...older } = saved.setup as Record<string, unknown>;
+  assert.ok(leftOut, 'this release saves leftOut');
+  store.commitSetup(older, saved.global);
+  store.close();
+  store = open();
+  h = harness({ sites: ['a', 'b', 'c'], rounds: 2, store, quorum: { minSitesToAccept: 2 } });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(h.sent.get('c'), ['evaluate:3'], 'c, with no statistics rows, is not sent a training task');
+  assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted \(before the coordinator restarted\)/);
+  store.close();
+});

@@ -210,6 +210,13 @@ test('a site gone before its statistics were counted trains in no round, plain o
   }
 });
 
+test('too few sites answered the statistics round for secure aggregation\'s minimum: the run fails at once, saying so', { timeout: 120_000 }, async () => {
+  await assert.rejects(
+    run({ secure: true, drop: { va: 'stats-result-1', switzerland: 'stats-result-1' } }),
+    /^Error: secure aggregation needs at least 3 sites in every training round \(secureAggregation\.minSites\), but only 2 training sites answered the statistics round \(left out: switzerland, va\)$/,
+  );
+});
+
 test('below the threshold the secure round fails with the reason and the model stays as it was', { timeout: 120_000 }, async () => {
   const secure = await run({ secure: true, drop: { va: 'secagg-result-2', switzerland: 'secagg-result-2' } });
   const h = secure.history[0]!;

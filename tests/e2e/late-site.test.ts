@@ -30,6 +30,6 @@ test('a site that joins after the statistics rounds trains in no round, and ever
     const warning = r.warnings?.find((w) => w.startsWith('site "va" trained in no round: its statistics were not counted ('));
     assert.ok(warning, JSON.stringify(r.warnings));
     assert.ok(r.sites.va, 'va is scored at the final evaluation');
-    assert.match(late.stdout, /site finished: federation complete, with warnings: site "va" trained in no round: its statistics were not counted/);
+    assert.match(late.stdout, /site finished: federation complete; warning: site "va" trained in no round: its statistics were not counted/);
   });
 });
