@@ -31,6 +31,7 @@ import type { SecureAggregator } from './secure-round.ts';
 import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { RejoinGrace } from './rejoin-grace.ts';
+import { Participation } from './participation.ts';
 
 /** What every fit and evaluation task of a run carries besides its config: the agreed setup. */
 type FitContext = Pick<TaskMeta, 'featureSpace' | 'prior' | 'model' | 'balance'>;
@@ -87,17 +88,8 @@ export class RoundLoop implements RoundGate {
   private held: HeldUpdates | undefined;
   private readonly siteRows = new Map<string, number>();
   private rowsKept = true;
-  /**
-   * The training sites that answered statistics stage 1: every fit round asks these, and so
-   * do the later plain statistics stages (a secure statistics sum invites every training
-   * site: secure-phases.ts). The federation's scaling and prior were agreed without the
-   * others' rows (and plain mode knows no weight they may claim), so a site that missed the
-   * first statistics round does not train in this run (leftOut: why); it is scored at the
-   * final evaluation and named in the results' warnings. A site that fails a later
-   * statistics stage stays a participant (plain: its sums are missing from that stage only).
-   */
-  private participants: string[];
-  private readonly leftOut = new Map<string, string>();
+  /** The training sites this run trains with, and those it left out (participation.ts). */
+  private readonly participation: Participation;
   private readonly bounds: ResultBounds;
   private modelSize = 0;
   /** Whether this fit round's task asked the sites for a control variate (SCAFFOLD). */
@@ -118,7 +110,7 @@ export class RoundLoop implements RoundGate {
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
     this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
-    this.participants = [...o.trainingSites];
+    this.participation = new Participation(o.trainingSites, o.directory, o.log);
     this.rejoin = new RejoinGrace(o.quorum.rejoinGraceMs, o.log);
     const exchange = {
       round: () => this.round,
@@ -167,7 +159,7 @@ export class RoundLoop implements RoundGate {
 
   connected(site: string): void {
     this.rejoin.cancel(site);
-    const why = this.leftOut.get(site);
+    const why = this.participation.reasonFor(site);
     if (why) this.o.log.warn('a site left out of training in this run joined: it is scored at the final evaluation only', { site, reason: why });
     const task = this.pending.get(site);
     if (task) void this.send(site, task);
@@ -297,8 +289,9 @@ export class RoundLoop implements RoundGate {
     const o = this.o;
     const saved = o.store?.load();
     crashPoint(this.state, this.round);
-    if (saved) this.restoreLeftOut(saved);
-    await waitForStartQuorum(this.participants, o.directory, o.quorum, this.stopping.signal, o.log);
+    // Restored before the start quorum, which then waits only for the sites that will train.
+    if (saved) this.participation.restore(saved.setup, o.secure !== undefined);
+    await waitForStartQuorum(this.participation.participants, o.directory, o.quorum, this.stopping.signal, o.log);
     if (this.isStopped()) throw new Error('stopped');
     const { setup, monitor, global: initial } = await this.begin(saved);
     const context: FitContext = { featureSpace: setup.space, prior: this.prior!, model: setup.spec, ...(setup.balance ? { balance: setup.balance } : {}) };
@@ -354,10 +347,11 @@ export class RoundLoop implements RoundGate {
     this.aggregation = o.strategy.beginAggregation(r, global);
     this.asksControl = config.controlVariates === true;
     this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
-    const secagg = o.secure?.fitTask(r, this.participants, global.length, monitor?.secureParts());
-    const c = await this.runRound('fit', this.participants, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
+    const participants = this.participation.participants;
+    const secagg = o.secure?.fitTask(r, participants, global.length, monitor?.secureParts());
+    const c = await this.runRound('fit', participants, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
     if (this.isStopped()) return undefined;
-    for (const x of this.held?.applyTo(this.aggregation, this.participants.filter((s) => c.results.has(s))) ?? [])
+    for (const x of this.held?.applyTo(this.aggregation, participants.filter((s) => c.results.has(s))) ?? [])
       o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
     this.held = undefined;
     this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
@@ -396,7 +390,7 @@ export class RoundLoop implements RoundGate {
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
       ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, prior: this.prior!, space: setup.space, history: this.history,
-      decisionReport: this.decisionReport, trainingSites: o.trainingSites, leftOut: Object.fromEntries(this.leftOut), testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
+      decisionReport: this.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });
   }
@@ -405,7 +399,7 @@ export class RoundLoop implements RoundGate {
   private async agree(): Promise<FederationSetup> {
     this.setState('stats', 'statistics rounds');
     const runStats: RunStatsRound = async (stage, meta) => {
-      const c = await this.runRound('stats', this.participants, { config: {}, stage, ...meta });
+      const c = await this.runRound('stats', this.participation.participants, { config: {}, stage, ...meta });
       // A stop aborts the round: the sites it did not wait for are not left out (a restart runs the statistics again).
       if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
       if (stage === STATS_STAGE.summary) this.counted([...c.results.keys()], c.failures);
@@ -416,47 +410,19 @@ export class RoundLoop implements RoundGate {
       published: (prior, readiness) => ((this.prior = prior), (this.readiness = readiness)),
       decided: (report) => (this.decisionReport = report),
     });
-    return { ...setup, siteRows: Object.fromEntries(this.siteRows), leftOut: Object.fromEntries(this.leftOut) };
+    return { ...setup, siteRows: Object.fromEntries(this.siteRows), leftOut: this.participation.saved() };
   }
 
-  /** The sites that answered statistics stage 1 become the run's participants; the rest are left out, with why. */
+  /** Stage 1 answered by `sites` (participation.ts); too few for secure aggregation's minimum fail the run now, not at round 1. */
   private counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void {
-    this.participants = this.o.trainingSites.filter((s) => sites.includes(s));
-    for (const site of this.o.trainingSites.filter((s) => !sites.includes(s))) {
-      const why = failures.get(site)?.reason ?? 'not in the statistics round';
-      // A refused result is fixed at the site; an absence by being online when the run starts.
-      const remedy = why.startsWith('update refused') ? 'fix what the refusal names, then restart the run to include it' : 'restart the run with every site online to include it';
-      const reason = `its statistics were not counted (${why}), so it does not train in this run: ${remedy}`;
-      this.leaveOut(site, reason);
-      this.o.log.warn('site left out of training in this run', { site, reason });
-    }
-    // Every secure fit round needs its minimum of invited sites: say so now, not at round 1.
+    this.participation.counted(sites, failures);
+    const n = this.participation.participants.length;
     const minSites = this.o.secure?.config.minSites;
-    if (minSites !== undefined && this.participants.length < minSites)
+    if (minSites !== undefined && n < minSites)
       throw new Error(
         `secure aggregation needs at least ${minSites} sites in every training round (secureAggregation.minSites), ` +
-          `but only ${this.participants.length} training sites answered the statistics round (left out: ${[...this.leftOut.keys()].join(', ')})`,
+          `but only ${n} training sites answered the statistics round (left out: ${Object.keys(this.participation.saved()).join(', ')})`,
       );
-  }
-
-  /**
-   * The sites a resumed run keeps out of training: as saved, or, in state an earlier release
-   * wrote, the plain run's training sites with no stage-1 rows (each of their updates would be
-   * refused for want of them). Restored before the start quorum, which then waits for the others.
-   */
-  private restoreLeftOut(saved: SavedState): void {
-    const s = saved.setup as unknown as FederationSetup;
-    const kept = s.leftOut ?? (s.siteRows && !this.o.secure
-      ? Object.fromEntries(this.o.trainingSites.filter((x) => !(x in s.siteRows!)).map((x) => [x, 'its statistics were not counted (before the coordinator restarted), so it does not train in this run: restart the run with every site online to include it']))
-      : {});
-    for (const [site, reason] of Object.entries(kept)) this.leaveOut(site, reason);
-    this.participants = this.o.trainingSites.filter((x) => !this.leftOut.has(x));
-  }
-
-  private leaveOut(site: string, reason: string): void {
-    this.leftOut.set(site, reason);
-    this.o.directory.recordLeftOut(site, reason);
-    this.o.directory.recordFailure(site, 0, `left out of training: ${reason}`);
   }
 
   private restoreSetup(saved: SavedState): FederationSetup {

@@ -18,6 +18,7 @@ import { quorumShortfall } from './strategy/acceptance.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { SummedEvaluation } from '../shared/secagg/eval-parts.ts';
 import type { Acceptance, AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy, StrategyOptions } from './strategy/strategy.ts';
+import { participationWarnings } from './participation.ts';
 
 /** What the statistics rounds agreed: the model to train, the feature space, the prior and the outcome weights. */
 export interface FederationSetup {
@@ -227,43 +228,6 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
   }
   return outcome;
-}
-
-/**
- * Which training sites the model did not learn from in every accepted round: a site left
- * out of training (named with why), and a site whose update was missing from some accepted
- * rounds (which rounds, and the reasons its rounds' records give). The results list every
- * site's final metrics alike; these say which of them scored a model they did not train.
- */
-export function participationWarnings(trainingSites: readonly string[], leftOut: Readonly<Record<string, string>>, history: readonly RoundRecord[]): string[] {
-  const accepted = history.filter((h) => h.accepted);
-  const warnings: string[] = [];
-  for (const site of trainingSites) {
-    if (leftOut[site]) {
-      warnings.push(`site "${site}" trained in no round: ${leftOut[site]}; its final metrics score a model trained without it`);
-      continue;
-    }
-    const missed = accepted.filter((h) => h.failed.some((f) => f.site === site));
-    if (missed.length === 0) continue;
-    const reasons = [...new Set(missed.map((h) => h.failed.find((f) => f.site === site)!.reason))];
-    warnings.push(
-      `site "${site}" trained in ${accepted.length - missed.length} of ${accepted.length} accepted rounds ` +
-        `(missing from ${roundRanges(missed.map((h) => h.round))}: ${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? `; and ${reasons.length - 3} more reasons` : ''})`,
-    );
-  }
-  return warnings;
-}
-
-/** `round 4` or `rounds 3-5, 9`: ascending round numbers as ranges. */
-function roundRanges(rounds: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < rounds.length; ) {
-    let j = i;
-    while (j + 1 < rounds.length && rounds[j + 1] === rounds[j]! + 1) j++;
-    parts.push(j > i ? `${rounds[i]}-${rounds[j]}` : `${rounds[i]}`);
-    i = j + 1;
-  }
-  return `${rounds.length === 1 ? 'round' : 'rounds'} ${parts.join(', ')}`;
 }
 
 /** The pooled evaluation and the recalibration of a secure run, from the decoded sum and the sites' own reports. */

@@ -11,7 +11,7 @@ import { failedAtChallenge, grpcSiteTransport } from './grpc-client.ts';
 import { loadSiteTls, SITE_TLS } from '../shared/pki/kit-tls.ts';
 import type { SiteTransport } from '../shared/transport/types.ts';
 import { kitRefusal, type KitIdentity } from './kit-refusal.ts';
-import { remind, UnreachableNotice } from './unreachable-notice.ts';
+import { CHECK_TLS, remind, UnreachableNotice } from './unreachable-notice.ts';
 import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 
@@ -40,9 +40,7 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
  * the port answered and then hung up, which a coordinator that is down never does.
  */
 const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Failed to connect \(|ECONNRESET|Connection closed before|socket hang up/i;
-const TLS_HINT =
-  'the coordinator refused this site\'s certificate, or its own could not be verified (TLS handshake failed): ' +
-  'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s (re-provision if not)';
+const TLS_HINT = `the coordinator refused this site's certificate, or its own could not be verified (TLS handshake failed): ${CHECK_TLS}`;
 
 /**
  * `fedcausal site start`: validates the hospital's data before anything touches

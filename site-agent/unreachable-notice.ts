@@ -17,8 +17,8 @@ const REMIND_CHECK_MS = UNREACHABLE_NOTICE_INTERVAL_MS / 10;
 const CHECK_ADDRESS =
   'check coordinator.address in site.yaml (or the manifest\'s coordinator gRPC address), that the coordinator runs, ' +
   'and that the network lets this host reach that port (under systemd: the unit\'s IPAddressAllow=)';
-/** What to check when the port answers but the TLS handshake fails. */
-const CHECK_TLS = 'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s (re-provision if not)';
+/** What to check when the port answers but the TLS handshake fails (main.ts's first TLS error says it too). */
+export const CHECK_TLS = 'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s (re-provision if not)';
 
 export class UnreachableNotice {
   /** When this outage began; undefined while the site is joined. */

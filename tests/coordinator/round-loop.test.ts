@@ -1,140 +1,13 @@
 /**
- * The round loop against a fake transport: no sockets, no crypto. Tasks are sealed as
- * their plain frame; each fake site decodes its task and answers through the loop's
- * RoundGate side (deliver, reject, disconnected) as the endpoint would.
+ * The round loop against a fake transport (round-loop-harness.ts): rounds, quorum,
+ * deadlines, clipping, stops and the durable state. Which sites train: participation.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { SiteDirectory } from '../../coordinator/directory.ts';
-import { RoundLoop, type Quorum } from '../../coordinator/round-loop.ts';
-import { CoordinatorStore } from '../../coordinator/state/store.ts';
+import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { FedAvg } from '../../coordinator/strategy/fedavg.ts';
 import type { Acceptance, SiteFailure, SiteResult } from '../../coordinator/strategy/strategy.ts';
-import { countPatternLabels } from '../../shared/data/patterns.ts';
-import { loadSchema } from '../../shared/data/schema.ts';
-import { computeFeatureStats } from '../../shared/data/stats.ts';
-import { loadSiteTable } from '../../shared/data/table.ts';
-import type { FederationState } from '../../shared/federation/state.ts';
-import { silentLogger } from '../../shared/logger.ts';
-import { decodeFrame } from '../../shared/protocol/frame.ts';
-import type { ResultMeta, TaskMeta } from '../../shared/protocol/messages.ts';
-import type { TaskSink, WireMessage } from '../../shared/transport/types.ts';
-import { DEFAULT_RESULT_BOUNDS, type ResultBounds } from '../../coordinator/result-bounds.ts';
-
-const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
-const schema = loadSchema(DIR + 'schema.json');
-const table = loadSiteTable(schema, DIR + 'processed.cleveland.data');
-const STATS = { featureStats: computeFeatureStats(schema, table), patternCounts: countPatternLabels(table.patterns, table.labels) };
-/** Every fake site has the cleveland file's rows: a result's counts must agree with them (result-bounds.ts). */
-const ROWS = table.values.length;
-const MODEL_SIZE = 4;
-const EVAL = { n: 10, auroc: 0.7, accuracy: 0.6, balancedAccuracy: 0.6, ece: 0.1 };
-
-/** What a fake site does with a task: answer (optionally with given weights), or one of the ways to fail. */
-type Behaviour = 'answer' | 'silent' | 'error' | 'disconnect' | 'reject' | { weights: number[] };
-
-interface Harness {
-  loop: RoundLoop;
-  states: { state: FederationState; round: number }[];
-  /** The global weights each fit task carried, by round. */
-  sentGlobals: Map<number, number[]>;
-  /** Every task each site was sent, as `kind:round` (stats with its stage). */
-  sent: Map<string, string[]>;
-  directory: SiteDirectory;
-}
-
-function harness(o: {
-  sites: string[];
-  rounds: number;
-  quorum?: Partial<Quorum>;
-  strategy?: FedAvg;
-  /** Per site and task: what to do (default: answer). */
-  behave?: (site: string, task: TaskMeta) => Behaviour;
-  /** Result bounds (default: the coordinator's defaults). */
-  bounds?: ResultBounds;
-  online?: string[];
-  store?: CoordinatorStore;
-}): Harness {
-  const directory = new SiteDirectory(o.sites.map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
-  const states: Harness['states'] = [];
-  const sentGlobals = new Map<number, number[]>();
-  const sent = new Map<string, string[]>();
-  const quorum: Quorum = { minSitesToStart: o.sites.length, minSitesToAccept: o.sites.length, rejoinGraceMs: 0, roundDeadlineMs: 10_000, startTimeoutMs: 10_000, waitForAllMs: 0, ...o.quorum };
-  const loop = new RoundLoop({
-    federation: 'fake',
-    rounds: o.rounds,
-    model: { kind: 'logreg', raw: {}, seed: 1 },
-    strategy: o.strategy ?? new FedAvg(),
-    trainingSites: o.sites,
-    testSites: [],
-    quorum,
-    schema,
-    minCellCount: 5,
-    baseConfig: {},
-    localBaseline: false,
-    directory,
-    // The frame itself travels as the header: the fake site reads it back.
-    seal: (_site, _round, _kind, payload) => ({ header: payload, signature: new Uint8Array(), chunks: [] }),
-    hooks: { initialWeights: () => Promise.resolve(new Float32Array(MODEL_SIZE)) },
-    ...(o.store ? { store: o.store } : {}),
-    ...(o.bounds ? { bounds: o.bounds } : {}),
-    log: silentLogger,
-    onEvent: (e) => {
-      if (e.type === 'state') states.push({ state: e.state, round: e.round });
-    },
-  });
-  const sink = (site: string): TaskSink => ({
-    send: (task: WireMessage) => {
-      const { meta, weights } = decodeFrame(task.header) as { meta: TaskMeta; weights: Float32Array };
-      if (meta.kind === 'fit') sentGlobals.set(meta.round, [...weights]);
-      if (meta.kind !== 'end') (sent.get(site) ?? sent.set(site, []).get(site)!).push(`${meta.kind}${meta.stage ? `-${meta.stage}` : ''}:${meta.round}`);
-      // Answers come later, as from a network.
-      setImmediate(() => answer(site, meta));
-      return Promise.resolve();
-    },
-    end: () => {},
-  });
-  const answer = (site: string, task: TaskMeta) => {
-    if (task.kind === 'end') return;
-    const b = o.behave?.(site, task) ?? 'answer';
-    // The endpoint refuses an answer nobody waits for (a round already ended) before the loop sees it.
-    if (!loop.expectation(site)) return;
-    if (b === 'silent') return;
-    if (b === 'disconnect') {
-      directory.disconnect(site, directory.sink(site)!);
-      loop.disconnected(site);
-      return;
-    }
-    if (b === 'reject') return loop.reject(site, 'bad signature');
-    const meta: ResultMeta = { round: task.round, kind: task.kind, numExamples: ROWS, metrics: {}, weights: 0 };
-    if (b === 'error') meta.error = 'non-finite loss';
-    else if (task.kind === 'stats') Object.assign(meta, STATS);
-    else if (task.kind === 'evaluate') meta.evaluation = EVAL;
-    else {
-      const w = typeof b === 'object' ? b.weights : new Array<number>(MODEL_SIZE).fill(o.sites.indexOf(site) + 1);
-      Object.assign(meta, { weights: MODEL_SIZE, metrics: { loss: 0.5 }, evaluation: EVAL });
-      return loop.deliver(site, meta, (on) => on(0, Float32Array.from(w)));
-    }
-    loop.deliver(site, meta, () => {});
-  };
-  for (const s of o.online ?? o.sites) directory.connect(s, sink(s));
-  return { loop, states, sentGlobals, sent, directory };
-}
-
-/** Holds the event loop open until `p` settles: the loop's timers are unref'd (a server would hold it). */
-async function alive<T>(p: Promise<T>): Promise<T> {
-  const keep = setInterval(() => {}, 1000);
-  try {
-    return await p;
-  } finally {
-    clearInterval(keep);
-  }
-}
-
-const fitFailures = (h: Harness, round: number) => h.loop.history.find((r) => r.round === round)!.failed;
+import { alive, fitFailures, harness, stateFile, type Harness } from './round-loop-harness.ts';
 
 test('quorum met: every round accepted, the model is the example-weighted mean, states in order', async () => {
   const h = harness({ sites: ['a', 'b', 'c'], rounds: 2 });
@@ -213,43 +86,6 @@ test('a site failing mid-round: gone offline, or its update refused, fails it fo
   assert.equal(outcome.history[1]!.participants, 3);
 });
 
-test('a site whose statistics were not counted trains in no round, and the results say so', async () => {
-  // c is silent at the statistics round (offline, late): the run goes on with a and b.
-  const h = harness({
-    sites: ['a', 'b', 'c'],
-    rounds: 2,
-    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
-    behave: (site, t) => (site === 'c' && t.kind === 'stats' ? 'silent' : 'answer'),
-  });
-  const outcome = await alive(h.loop.run());
-  // Asked for the statistics and scored at the final evaluation; never sent a training task.
-  assert.deepEqual(h.sent.get('c'), ['stats-1:0', 'evaluate:3']);
-  assert.deepEqual(h.sent.get('a'), ['stats-1:0', 'fit:1', 'fit:2', 'evaluate:3']);
-  // Its rounds are not failures of c: it was not asked.
-  assert.deepEqual(outcome.history.map((r) => [r.participants, r.failed]), [[2, []], [2, []]]);
-  assert.deepEqual(outcome.problems, []);
-  assert.deepEqual(outcome.warnings, [
-    'site "c" trained in no round: its statistics were not counted (no answer within the 0.15s round deadline), so it does not train in this run: ' +
-      'restart the run with every site online to include it; its final metrics score a model trained without it',
-  ]);
-  assert.ok(outcome.sites.c, 'c is scored at the final evaluation');
-  assert.match(h.directory.states().find((x) => x.name === 'c')!.lastFailure!.reason, /^left out of training: its statistics were not counted/);
-});
-
-test('a site missing from some accepted rounds is named with the rounds and why', async () => {
-  const h = harness({
-    sites: ['a', 'b', 'c'],
-    rounds: 4,
-    quorum: { minSitesToAccept: 2 },
-    behave: (site, t) => (site === 'c' && t.kind === 'fit' && (t.round === 2 || t.round === 3) ? 'error' : site === 'b' && t.kind === 'fit' && t.round === 4 ? 'reject' : 'answer'),
-  });
-  const outcome = await alive(h.loop.run());
-  assert.deepEqual(outcome.warnings, [
-    'site "b" trained in 3 of 4 accepted rounds (missing from round 4: update refused: bad signature)',
-    'site "c" trained in 2 of 4 accepted rounds (missing from rounds 2-3: site reported a failure: non-finite loss)',
-  ]);
-});
-
 test('stop requested mid-round: the round is not committed and the state is stopped', async () => {
   const h: Harness = harness({
     sites: ['a', 'b'],
@@ -318,9 +154,7 @@ test('the strategy, not the quorum alone, decides whether a round counts', async
 });
 
 test('the durable state follows the lifecycle: rounds committed, finished marked only with the finished state', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
+  const { open } = stateFile(t);
   // A run that stops mid-round 2 leaves round 1 committed and the file not finished.
   let store = open();
   let h: Harness;
@@ -347,95 +181,5 @@ test('the durable state follows the lifecycle: rounds committed, finished marked
   await h.loop.end('federation complete', 'complete', 'runs/x/results.json');
   assert.equal(store.finished()?.results, 'runs/x/results.json');
   assert.equal(h.loop.state, 'finished');
-  store.close();
-});
-
-test('a restarted coordinator keeps the sites its statistics were agreed without out of training', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
-  let store = open();
-  let h: Harness;
-  h = harness({
-    sites: ['a', 'b', 'c'],
-    rounds: 2,
-    store,
-    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
-    behave: (site, task) => {
-      if (task.kind === 'stats' && site === 'c') return 'silent';
-      if (task.kind === 'fit' && task.round === 2 && site === 'a') h.loop.stop('SIGTERM');
-      return 'answer';
-    },
-  });
-  await assert.rejects(alive(h.loop.run()), /federation stopped after round 1 of 2/);
-  store.close();
-  store = open();
-  h = harness({ sites: ['a', 'b', 'c'], rounds: 2, store, quorum: { minSitesToAccept: 2 } });
-  const outcome = await alive(h.loop.run());
-  assert.deepEqual(h.sent.get('c'), ['evaluate:3'], 'c, online now, is still not sent a training task');
-  assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted/);
-  store.close();
-});
-
-test('a stop during the statistics round leaves nobody out: the restart asks every site again', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
-  let store = open();
-  let h: Harness;
-  // c is still computing its statistics when the coordinator is asked to stop.
-  h = harness({
-    sites: ['a', 'b', 'c'],
-    rounds: 1,
-    store,
-    quorum: { minSitesToAccept: 2 },
-    behave: (site, task) => {
-      if (task.kind === 'stats' && site === 'c') {
-        h.loop.stop('SIGTERM');
-        return 'silent';
-      }
-      return 'answer';
-    },
-  });
-  await assert.rejects(alive(h.loop.run()), /federation stopped during the statistics rounds \(SIGTERM\)/);
-  assert.equal(store.load(), undefined, 'nothing committed');
-  store.close();
-  store = open();
-  h = harness({ sites: ['a', 'b', 'c'], rounds: 1, store, quorum: { minSitesToAccept: 2 } });
-  const outcome = await alive(h.loop.run());
-  assert.deepEqual(h.sent.get('c'), ['stats-1:0', 'fit:1', 'evaluate:2']);
-  assert.deepEqual(outcome.warnings, []);
-  store.close();
-});
-
-test('state from a release before leftOut was kept: the plain run\'s sites without statistics rows stay out', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'round-loop-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const open = () => CoordinatorStore.open(join(dir, 'state.sqlite'), 'fake', 'fingerprint');
-  let store = open();
-  let h: Harness;
-  h = harness({
-    sites: ['a', 'b', 'c'],
-    rounds: 2,
-    store,
-    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
-    behave: (site, task) => {
-      if (task.kind === 'stats' && site === 'c') return 'silent';
-      if (task.kind === 'fit' && task.round === 2 && site === 'a') h.loop.stop('SIGTERM');
-      return 'answer';
-    },
-  });
-  await assert.rejects(alive(h.loop.run()), /federation stopped after round 1 of 2/);
-  // As the earlier release wrote it: siteRows, no leftOut.
-  const saved = store.load()!;
-  const { leftOut, ...older } = saved.setup as Record<string, unknown>;
-  assert.ok(leftOut, 'this release saves leftOut');
-  store.commitSetup(older, saved.global);
-  store.close();
-  store = open();
-  h = harness({ sites: ['a', 'b', 'c'], rounds: 2, store, quorum: { minSitesToAccept: 2 } });
-  const outcome = await alive(h.loop.run());
-  assert.deepEqual(h.sent.get('c'), ['evaluate:3'], 'c, with no statistics rows, is not sent a training task');
-  assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted \(before the coordinator restarted\)/);
   store.close();
 });

@@ -1,0 +1,123 @@
+/**
+ * Which sites a run trains with (coordinator/participation.ts), through the round loop on a
+ * fake transport (round-loop-harness.ts): a site that missed the first statistics round is
+ * left out and named, missed rounds are named, and a restarted coordinator keeps the same
+ * sites out, also from state an earlier release wrote.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CoordinatorStore } from '../../coordinator/state/store.ts';
+import { alive, harness, stateFile, type Harness } from './round-loop-harness.ts';
+
+/** A run of a, b and c on `store` where c is silent at the statistics round (left out), stopped in round 2. */
+async function leaveOutCThenStop(store: CoordinatorStore): Promise<void> {
+  const h: Harness = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 2,
+    store,
+    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
+    behave: (site, task) => {
+      if (task.kind === 'stats' && site === 'c') return 'silent';
+      if (task.kind === 'fit' && task.round === 2 && site === 'a') h.loop.stop('SIGTERM');
+      return 'answer';
+    },
+  });
+  await assert.rejects(alive(h.loop.run()), /federation stopped after round 1 of 2/);
+}
+
+test('a site whose statistics were not counted trains in no round, and the results say so', async () => {
+  // c is silent at the statistics round (offline, late): the run goes on with a and b.
+  const h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 2,
+    quorum: { minSitesToAccept: 2, roundDeadlineMs: 150 },
+    behave: (site, t) => (site === 'c' && t.kind === 'stats' ? 'silent' : 'answer'),
+  });
+  const outcome = await alive(h.loop.run());
+  // Asked for the statistics and scored at the final evaluation; never sent a training task.
+  assert.deepEqual(h.sent.get('c'), ['stats-1:0', 'evaluate:3']);
+  assert.deepEqual(h.sent.get('a'), ['stats-1:0', 'fit:1', 'fit:2', 'evaluate:3']);
+  // Its rounds are not failures of c: it was not asked.
+  assert.deepEqual(outcome.history.map((r) => [r.participants, r.failed]), [[2, []], [2, []]]);
+  assert.deepEqual(outcome.problems, []);
+  assert.deepEqual(outcome.warnings, [
+    'site "c" trained in no round: its statistics were not counted (no answer within the 0.15s round deadline), so it does not train in this run: ' +
+      'restart the run with every site online to include it; its final metrics score a model trained without it',
+  ]);
+  assert.ok(outcome.sites.c, 'c is scored at the final evaluation');
+  assert.match(h.directory.states().find((x) => x.name === 'c')!.lastFailure!.reason, /^left out of training: its statistics were not counted/);
+});
+
+test('a site missing from some accepted rounds is named with the rounds and why', async () => {
+  const h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 4,
+    quorum: { minSitesToAccept: 2 },
+    behave: (site, t) => (site === 'c' && t.kind === 'fit' && (t.round === 2 || t.round === 3) ? 'error' : site === 'b' && t.kind === 'fit' && t.round === 4 ? 'reject' : 'answer'),
+  });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(outcome.warnings, [
+    'site "b" trained in 3 of 4 accepted rounds (missing from round 4: update refused: bad signature)',
+    'site "c" trained in 2 of 4 accepted rounds (missing from rounds 2-3: site reported a failure: non-finite loss)',
+  ]);
+});
+
+test('a restarted coordinator keeps the sites its statistics were agreed without out of training', async (t) => {
+  const { open } = stateFile(t);
+  let store = open();
+  await leaveOutCThenStop(store);
+  store.close();
+  store = open();
+  const h = harness({ sites: ['a', 'b', 'c'], rounds: 2, store, quorum: { minSitesToAccept: 2 } });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(h.sent.get('c'), ['evaluate:3'], 'c, online now, is still not sent a training task');
+  assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted/);
+  store.close();
+});
+
+test('a stop during the statistics round leaves nobody out: the restart asks every site again', async (t) => {
+  const { open } = stateFile(t);
+  let store = open();
+  let h: Harness;
+  // c is still computing its statistics when the coordinator is asked to stop.
+  h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 1,
+    store,
+    quorum: { minSitesToAccept: 2 },
+    behave: (site, task) => {
+      if (task.kind === 'stats' && site === 'c') {
+        h.loop.stop('SIGTERM');
+        return 'silent';
+      }
+      return 'answer';
+    },
+  });
+  await assert.rejects(alive(h.loop.run()), /federation stopped during the statistics rounds \(SIGTERM\)/);
+  assert.equal(store.load(), undefined, 'nothing committed');
+  store.close();
+  store = open();
+  h = harness({ sites: ['a', 'b', 'c'], rounds: 1, store, quorum: { minSitesToAccept: 2 } });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(h.sent.get('c'), ['stats-1:0', 'fit:1', 'evaluate:2']);
+  assert.deepEqual(outcome.warnings, []);
+  store.close();
+});
+
+test('state from a release before leftOut was kept: the plain run\'s sites without statistics rows stay out', async (t) => {
+  const { open } = stateFile(t);
+  let store = open();
+  await leaveOutCThenStop(store);
+  // As the earlier release wrote it: siteRows, no leftOut.
+  const saved = store.load()!;
+  const { leftOut, ...older } = saved.setup as Record<string, unknown>;
+  assert.ok(leftOut, 'this release saves leftOut');
+  store.commitSetup(older, saved.global);
+  store.close();
+  store = open();
+  const h = harness({ sites: ['a', 'b', 'c'], rounds: 2, store, quorum: { minSitesToAccept: 2 } });
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(h.sent.get('c'), ['evaluate:3'], 'c, with no statistics rows, is not sent a training task');
+  assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted \(before the coordinator restarted\)/);
+  store.close();
+});
