@@ -12,7 +12,10 @@ export interface SiteState {
   online: boolean;
   lastSeen: number | null;
   roundsCompleted: number;
+  /** The latest refused message from the site, until it next completes a round (a refusal the site has since got past is not its state). */
   lastError?: string;
+  /** When lastError was recorded (ms since the epoch). */
+  lastErrorAt?: number;
   /** Training rows in its last fit update. */
   rows?: number;
   /** Its latest failed round (any kind: statistics, training, evaluation) and why. */
@@ -101,7 +104,9 @@ export class SiteDirectory {
   }
   recordError(site: string, error: string): void {
     const s = this.state.get(site);
-    if (s) s.lastError = error;
+    if (!s) return;
+    s.lastError = error;
+    s.lastErrorAt = Date.now();
   }
   recordFailure(site: string, round: number, reason: string): void {
     const s = this.state.get(site);
@@ -117,8 +122,11 @@ export class SiteDirectory {
   }
   recordCompleted(site: string, rows?: number): void {
     const s = this.state.get(site);
-    if (s) s.roundsCompleted++;
-    if (s && rows !== undefined) s.rows = rows;
+    if (!s) return;
+    s.roundsCompleted++;
+    if (rows !== undefined) s.rows = rows;
+    delete s.lastError;
+    delete s.lastErrorAt;
   }
 
   /** Rounds completed per site: the membership the durable coordinator saves with each round. */

@@ -118,6 +118,7 @@ export async function startCoordinator(
       roundsCompleted: s.roundsCompleted,
       ...(s.version ? { version: s.version } : {}),
       ...(s.lastError ? { lastError: s.lastError } : {}),
+      ...(s.lastErrorAt ? { lastErrorAt: new Date(s.lastErrorAt).toISOString() } : {}),
       ...(s.leftOut ? { leftOut: s.leftOut } : {}),
       ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
     })),

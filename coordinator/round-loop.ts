@@ -1,19 +1,13 @@
 import type { Schema } from '../shared/data/schema.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
-import { InputError, ProtocolError } from '../shared/errors.ts';
+import { InputError } from '../shared/errors.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { encodeFrame } from '../shared/protocol/frame.ts';
-import {
-  resultKind,
-  type ModelSpecMsg,
-  type ResultMeta,
-  type TaskKind,
-  type TaskMeta,
-} from '../shared/protocol/messages.ts';
+import type { ModelSpecMsg, ResultMeta, TaskKind, TaskMeta } from '../shared/protocol/messages.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
-import { RoundCollector } from './collector.ts';
+import type { RoundCollector } from './collector.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './coordinator-service.ts';
@@ -30,8 +24,8 @@ import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts'
 import type { SecureAggregator } from './secure-round.ts';
 import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
-import { RejoinGrace } from './rejoin-grace.ts';
 import { Participation } from './participation.ts';
+import { RoundExchange } from './round-exchange.ts';
 
 /** What every fit and evaluation task of a run carries besides its config: the agreed setup. */
 type FitContext = Pick<TaskMeta, 'featureSpace' | 'prior' | 'model' | 'balance'>;
@@ -82,7 +76,8 @@ export class RoundLoop implements RoundGate {
     this.o.onEvent?.({ type: 'state', state: t.to, round: t.round });
     crashPoint(t.to, t.round);
   });
-  private collector: RoundCollector | undefined;
+  /** Tasks out, results in, one round at a time; the endpoint's side of the gate (round-exchange.ts). */
+  private readonly exchange: RoundExchange;
   private aggregation: Aggregation | undefined;
   /** This fit round's updates, clipped in when it closes; each site's stage-1 rows, the weight it may claim (rowsKept: false when resumed from older state). */
   private held: HeldUpdates | undefined;
@@ -94,9 +89,6 @@ export class RoundLoop implements RoundGate {
   private modelSize = 0;
   /** Whether this fit round's task asked the sites for a control variate (SCAFFOLD). */
   private asksControl = false;
-  private readonly pending = new Map<string, WireMessage>();
-  /** Sites a statistics or evaluation round still waits for after they went offline. */
-  private readonly rejoin: RejoinGrace;
   /** Aborted by stop(): ends the quorum wait at once; its reason is the stop's. */
   private readonly stopping = new AbortController();
   /** The secure statistics, fit and evaluation sums, when secure aggregation is on. */
@@ -111,7 +103,11 @@ export class RoundLoop implements RoundGate {
     this.federation = o.federation;
     this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
     this.participation = new Participation(o.trainingSites, o.directory, o.log);
-    this.rejoin = new RejoinGrace(o.quorum.rejoinGraceMs, o.log);
+    this.exchange = new RoundExchange(o, {
+      isStopped: () => this.isStopped(),
+      maxPayloadBytes: (c) => o.secure?.maxResultPayload(c.kind, c.stage, this.bounds.resultMetaBytes) ?? maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes),
+      admit: this.admit.bind(this),
+    });
     const exchange = {
       round: () => this.round,
       runRound: this.runRound.bind(this),
@@ -146,49 +142,34 @@ export class RoundLoop implements RoundGate {
 
   /** The round being collected now (who was asked, who answered, its deadline), for /api/status. */
   get current(): RoundCollector | undefined {
-    return this.collector;
+    return this.exchange.current;
   }
 
-  // ---- RoundGate (called by the endpoint) ----
+  // ---- RoundGate (called by the endpoint): the exchange's, but for what only the run knows ----
   expectation(site: string) {
-    const c = this.collector;
-    if (!c || !c.expects(site)) return undefined;
-    const maxPayloadBytes = this.o.secure?.maxResultPayload(c.kind, c.stage, this.bounds.resultMetaBytes) ?? maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes);
-    return { round: c.round, kind: resultKind(c.kind, c.stage), maxPayloadBytes };
+    return this.exchange.expectation(site);
   }
 
   connected(site: string): void {
-    this.rejoin.cancel(site);
     const why = this.participation.reasonFor(site);
     if (why) this.o.log.warn('a site left out of training in this run joined: it is scored at the final evaluation only', { site, reason: why });
-    const task = this.pending.get(site);
-    if (task) void this.send(site, task);
+    this.exchange.connected(site);
   }
 
   reject(site: string, reason: string): void {
-    this.collector?.fail(site, `update refused: ${reason}`);
-    this.pending.delete(site);
+    this.exchange.reject(site, reason);
   }
 
   disconnected(site: string): void {
-    const c = this.collector;
-    if (c && c.expects(site) && this.awaitRejoin(c, site, 'site went offline during the round')) return;
-    c?.fail(site, 'site went offline during the round');
-    // It rejoins at the next round; this round's task is no longer owed.
-    this.pending.delete(site);
+    this.exchange.disconnected(site);
   }
 
   deliver(site: string, meta: ResultMeta, replay: Replay, release: () => void = () => {}): void {
-    const c = this.collector;
-    if (!c || !c.expects(site)) throw new ProtocolError(`no result expected from site "${site}" now`, 'not-expected');
-    if (meta.kind !== c.kind) throw new ProtocolError(`expected a ${c.kind} result, got ${meta.kind}`, 'malformed');
-    if (typeof meta.error === 'string') {
-      // The site's own check failed (a non-finite loss or weights): it sat this round out.
-      this.pending.delete(site);
-      c.fail(site, `site reported a failure: ${meta.error.slice(0, 200)}`);
-      release();
-      return;
-    }
+    this.exchange.deliver(site, meta, replay, release);
+  }
+
+  /** The run's checks of a result its round expects (RoundExchange hooks), and what it keeps of it. */
+  private admit(site: string, c: RoundCollector, meta: ResultMeta, replay: Replay, release: () => void): void {
     // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
     const secure = this.o.secure?.owns(c.kind, c.stage) === true;
     if (secure) this.o.secure!.deliver(site, c.kind, c.stage, meta, replay);
@@ -200,17 +181,14 @@ export class RoundLoop implements RoundGate {
       // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
       this.held!.hold(site, meta.numExamples, replay, release);
     } else release();
-    this.pending.delete(site);
     // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
     if (c.kind === 'fit') this.o.directory.recordCompleted(site, this.o.secure ? undefined : meta.numExamples);
-    c.resolve(site, meta);
-    crashPoint(`result-${c.kind}`, c.round);
   }
 
   stop(reason: string): void {
     if (this.isStopped()) return;
     this.stopping.abort(reason);
-    this.collector?.abort(reason);
+    this.exchange.abort(reason);
   }
 
   /** A method, not a getter: stop() sets it during awaits, which TypeScript's narrowing of a property cannot see. */
@@ -222,55 +200,9 @@ export class RoundLoop implements RoundGate {
     return String(this.stopping.signal.reason);
   }
 
-  /** Gives an offline site of a statistics or evaluation round time to come back (rejoin-grace.ts). */
-  private awaitRejoin(c: RoundCollector, site: string, reason: string): boolean {
-    return this.rejoin.wait(c, site, reason, this.isStopped(), () => this.pending.delete(site));
-  }
-
   // ---- the loop ----
-  private async send(site: string, task: WireMessage): Promise<void> {
-    const sink = this.o.directory.sink(site);
-    if (!sink) return; // delivered when the site (re)connects
-    try {
-      await sink.send(task);
-    } catch (e) {
-      this.o.log.warn('could not send task', { site, error: (e as Error).message });
-    }
-  }
-
-  private async runRound(
-    kind: TaskKind,
-    sites: string[],
-    meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>,
-    weights?: Float32Array,
-  ): Promise<RoundCollector> {
-    const payload = encodeFrame(
-      { federation: this.federation, round: this.round, kind, weights: weights?.length ?? 0, ...meta },
-      weights,
-    );
-    const online = this.o.directory.online();
-    const c = new RoundCollector(this.round, kind, sites, this.o.quorum.roundDeadlineMs, meta.stage);
-    this.collector = c;
-    for (const s of sites) {
-      const task = this.o.seal(s, this.round, `task-${kind}${meta.stage ? `-${meta.stage}` : ''}`, payload);
-      this.pending.set(s, task);
-      if (online.includes(s)) void this.send(s, task);
-      else if (!this.awaitRejoin(c, s, 'offline when the round started')) {
-        this.pending.delete(s);
-        c.fail(s, 'offline when the round started');
-      }
-    }
-    await c.finished;
-    // Who failed and why, for /api/status and the event log (a stop's abort is not a site's failure).
-    if (!this.isStopped())
-      for (const f of c.failures.values()) {
-        this.o.directory.recordFailure(f.site, c.round, f.reason);
-        this.o.log.warn('round failure', { round: c.round, kind: c.kind, site: f.site, reason: f.reason });
-      }
-    this.collector = undefined;
-    for (const s of sites) this.pending.delete(s);
-    this.rejoin.clear();
-    return c;
+  private runRound(kind: TaskKind, sites: string[], meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>, weights?: Float32Array): Promise<RoundCollector> {
+    return this.exchange.run(this.round, kind, sites, meta, weights);
   }
 
   /** Runs the federation to its final evaluation; on an error the state ends 'stopped' or 'failed' (settle). */
@@ -445,6 +377,6 @@ export class RoundLoop implements RoundGate {
     if (this.state !== to) this.setState(to, message);
     // `forSite` words each site's own end message (`message` is the state's reason).
     const payload = (s: string) => encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message: forSite(s), outcome });
-    await Promise.all(this.o.directory.online().map((s) => this.send(s, this.o.seal(s, this.round, 'task-end', payload(s)))));
+    await Promise.all(this.o.directory.online().map((s) => this.exchange.send(s, this.o.seal(s, this.round, 'task-end', payload(s)))));
   }
 }

@@ -19,8 +19,10 @@ export interface SiteStatus {
   roundsCompleted: number;
   /** fedcausal version the site runs, as it said when it joined; absent before its first join. */
   version?: string;
-  /** The most recent failure (rejected update, timeout...), for the operator. */
+  /** The most recent refused message (bad signature, a second copy of the kit...), for the operator; cleared when the site next completes a training round. */
   lastError?: string;
+  /** ISO 8601 time lastError was recorded. */
+  lastErrorAt?: string;
   /** Why the site trains in no round of this run (its statistics were not counted); absent for a site that trains. */
   leftOut?: string;
   /** Its readiness verdict against the federation summary, from the sums it sent in the statistics round. */

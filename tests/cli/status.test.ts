@@ -51,6 +51,9 @@ test('the status text: the round under collection as a bar with a countdown, the
   // A site left out of training says so in its row, with why.
   const left = renderStatus({ ...s, sites: [{ name: 'va', online: true, lastSeen: null, roundsCompleted: 0, leftOut: 'its statistics were not counted (offline)' }] }, now);
   assert.match(left, /^va +online, left out of training .* left out of training: its statistics were not counted \(offline\)$/m);
+  // A refusal says when it happened, so an old one is not read as the site's state now.
+  const refused = renderStatus({ ...s, sites: [{ name: 'va', online: true, lastSeen: null, roundsCompleted: 0, lastError: 'bad signature', lastErrorAt: '2026-11-27T10:00:00.000Z' }] }, now);
+  assert.match(refused, /^va +online .* 2026-11-27T10:00:00\.000Z: bad signature$/m);
 });
 
 test('--coordinator takes host:port without a scheme; a non-HTTP address is refused naming the flag', async () => {

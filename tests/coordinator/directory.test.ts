@@ -51,3 +51,17 @@ test('once the old stream is closed (as keepalive closes a dead one), a new proc
   d.connect('a', next, 'process-2');
   assert.equal(d.sink('a'), next);
 });
+
+test('a refusal shows with its time until the site next completes a round', () => {
+  const d = directory();
+  d.recordError('a', 'site "a" is already connected to this coordinator from another process');
+  const refused = d.states()[0]!;
+  assert.match(refused.lastError ?? '', /already connected/);
+  assert.ok(refused.lastErrorAt! > 0, 'the operator can tell an old refusal from a new one');
+  d.recordCompleted('a', 100);
+  const after = d.states()[0]!;
+  assert.equal(after.lastError, undefined, 'a refusal the site has since got past is not its state');
+  assert.equal(after.lastErrorAt, undefined);
+  assert.equal(after.roundsCompleted, 1);
+  assert.equal(after.rows, 100);
+});
