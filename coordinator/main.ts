@@ -15,6 +15,7 @@ import { startHttpServer } from './http/server.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
 import type { FederationOutcome } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
+import { endMessageFor } from './end-message.ts';
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
 import { dashboardStatus } from './dashboard-status.ts';
@@ -161,9 +162,8 @@ export async function startCoordinator(
       outcome.problems.length ? 'incomplete' : 'complete',
       // Marks the state file finished: a restart then says so instead of running again.
       report.results,
-      // Each site reads the warnings about itself (a site left out of training learns it here), and only a count of
-      // the others': they quote other hospitals' failures, which are for the coordinator's operator.
-      (site) => endMessageFor(site, ended, outcome.warnings),
+      // Each site reads what is about itself (a site left out of training learns it here), and only a count of the rest.
+      (site) => endMessageFor(site, outcome),
     );
     return { outcome, report };
   } catch (e) {
@@ -200,12 +200,4 @@ export function configFingerprint(cfg: CoordinatorConfig): string {
   // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
   const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
   return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');
-}
-
-/** A site's end message: the run's, with the warnings that name this site and a count of the rest. */
-export function endMessageFor(site: string, ended: string, warnings: readonly string[]): string {
-  const mine = warnings.filter((w) => w.startsWith(`site "${site}" `) || w.startsWith(`final evaluation missing from ${site}:`));
-  const others = warnings.length - mine.length;
-  const theirs = others > 0 ? `${others} warning${others === 1 ? '' : 's'} about other sites in the coordinator's results` : '';
-  return [ended, ...mine.map((w) => `warning: ${w}`), theirs].filter(Boolean).join('; ');
 }

@@ -1,0 +1,44 @@
+// The coordinator's end message per site (coordinator/end-message.ts): what is about the
+// site, and only a count of the rest, which quotes other hospitals' failures.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { endMessageFor } from '../../coordinator/end-message.ts';
+import type { RoundRecord } from '../../coordinator/round-outcome.ts';
+
+const WARNINGS = [
+  'site "va" trained in no round: its statistics were not counted (offline when the round started), so it does not train in this run: restart the run with every site online to include it; its final metrics score a model trained without it',
+  'site "hungary" trained in 2 of 3 accepted rounds (missing from round 2: update refused: numExamples 812 differs from the 810 rows it reported at the statistics stage)',
+  'final evaluation missing from hungary: offline when the round started',
+];
+const complete = (warnings: string[]) => ({ problems: [], warnings, history: [] });
+
+test('each site reads the warnings about itself and a count of the others', () => {
+  assert.equal(endMessageFor('va', complete(WARNINGS)), `federation complete; warning: ${WARNINGS[0]}; 2 warnings about other sites in the coordinator's results`);
+  assert.equal(
+    endMessageFor('hungary', complete(WARNINGS)),
+    `federation complete; warning: ${WARNINGS[1]}; warning: ${WARNINGS[2]}; 1 warning about other sites in the coordinator's results`,
+  );
+  // A site whose name another's begins with is not taken for it.
+  assert.equal(endMessageFor('hun', complete(WARNINGS)), "federation complete; 3 warnings about other sites in the coordinator's results");
+  assert.equal(endMessageFor('va', complete([])), 'federation complete');
+});
+
+test('an incomplete run tells each site which rounds failed, its own failures, and not the other sites\' reasons', () => {
+  const round = (n: number, accepted: boolean, failed: RoundRecord['failed']) => ({ round: n, accepted, failed }) as RoundRecord;
+  const refused = 'update refused: numExamples 812 differs from the 810 rows it reported at the statistics stage';
+  const outcome = {
+    history: [round(1, true, []), round(2, false, [{ site: 'hungary', reason: refused }, { site: 'va', reason: 'site went offline during the round' }])],
+    problems: [
+      `round 2 not accepted: 1 sites answered, 2 needed (hungary: ${refused}; va: site went offline during the round)`,
+      'final evaluation missing from test1: offline when the round started',
+    ],
+    warnings: [],
+  };
+  const va = endMessageFor('va', outcome);
+  assert.equal(va, "federation ended incomplete: round 2 not accepted (this site failed it: site went offline during the round); 1 problem or warning about other sites in the coordinator's results");
+  assert.doesNotMatch(va, /numExamples|hungary/, "another hospital's failure stays with the coordinator's operator");
+  assert.equal(
+    endMessageFor('test1', outcome),
+    'federation ended incomplete: round 2 not accepted; problem: final evaluation missing from test1: offline when the round started',
+  );
+});
