@@ -81,7 +81,7 @@ export function debiasingLines(d: DebiasingReport): string {
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
   const flagged = d.flagged;
   const lines = [
-    `\ndebiasing: ${d.decision === 'on' ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}` : 'nothing flagged, pattern balancing only'}`,
+    `\ndebiasing: ${d.decision === 'on' ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}` : `nothing flagged, ${d.weighting}`}`,
     `  why: ${d.reason}`,
   ];
   const last = d.health?.at(-1);

@@ -7,9 +7,10 @@ import { compileSecureAggregation } from '../coordinator/secure-config.ts';
 import type { ResultBounds } from '../coordinator/result-bounds.ts';
 import type { StrategyOptions } from '../coordinator/strategy/strategy.ts';
 import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
-import { compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
+import { checkModelFeatures, compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
+import { readConfigFile } from '../shared/config/load.ts';
 import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag, text } from '../shared/config/fields.ts';
-import { loadSchema, type Schema } from '../shared/data/schema.ts';
+import { featureList, loadSchema, type Schema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
@@ -26,7 +27,7 @@ import { buildResults, type ResultsFile } from './results.ts';
 
 export const SIMULATE_HELP = `usage: fedcausal simulate --schema SCHEMA.json --site NAME=PATH.csv [--site ...]
         [--test-site NAME=PATH.csv ...] [--holdout NAME=PATH.csv ...]
-        --model debiased|baseline|logreg [--rounds R] [--seed S]
+        --model debiased|baseline|logreg [--model-config FILE.yaml] [--rounds R] [--seed S]
         [--strategy NAME [--strategy-option KEY=VALUE ...]]
         [--secure-aggregation] [--out RESULTS.json] [--predictions PREDICTIONS.csv]
 
@@ -38,6 +39,10 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
                           one of one class is warned of: its AUROC and balanced accuracy are null
   --holdout NAME=PATH     site NAME trains on all of its --site file and is tested on this file
   --model KIND            debiased | baseline | logreg
+  --model-config FILE     the model's settings as coordinator.yaml's \`model\` section takes them
+                          (docs/configuration.md): a coordinator.yaml (its \`model\` section is read)
+                          or a file of that section alone, e.g. \`debiasing: { balancing: false,
+                          trusted: [troponin] }\`; its \`kind\`, if any, must be --model's
   --rounds R              federated rounds (default 20)
   --seed S                seed for splits, initial weights and training (default 1)
   --strategy NAME         fedavg (default), fedprox, fedadam, fedyogi, fedadagrad, scaffold, fedmedian, trimmed-mean
@@ -70,6 +75,8 @@ export interface SimulateOptions {
   holdouts: { name: string; path: string }[];
   model: string;
   modelSettings?: Record<string, unknown>;
+  /** Where modelSettings came from (--model-config), for messages. */
+  modelConfigFile?: string;
   rounds: number;
   seed: number;
   strategy: string;
@@ -100,6 +107,7 @@ export const SIMULATE_FLAGS = {
   'test-site': namedPaths(),
   holdout: namedPaths(),
   model: choiceFlag(MODEL_KINDS),
+  'model-config': z.string().optional(),
   rounds: numberFlag({ min: 1, max: 10000, int: true }).default(20),
   seed: numberFlag({ min: 0, max: SEED_MAX, int: true }).default(1),
   strategy: choiceFlag(strategyNames).default(DEFAULT_STRATEGY),
@@ -140,7 +148,8 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     testSites: v['test-site'],
     holdouts: v.holdout,
     model: v.model,
-    modelSettings: localEpochs ? { localEpochs } : {},
+    modelSettings: { ...modelSectionOf(v['model-config'], v.model), ...(localEpochs ? { localEpochs } : {}) },
+    ...(v['model-config'] ? { modelConfigFile: v['model-config'] } : {}),
     rounds: v.rounds,
     seed: v.seed,
     strategy: v.strategy,
@@ -155,6 +164,21 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     out: v.out,
     predictions: v.predictions,
   };
+}
+
+/**
+ * `--model-config FILE`: coordinator.yaml's model section, from a coordinator.yaml or a
+ * file of that section alone, without its kind (--model names it).
+ */
+function modelSectionOf(file: string | undefined, model: string): Record<string, unknown> {
+  if (file === undefined) return {};
+  const { raw } = readConfigFile(file);
+  const section = 'model' in raw ? raw.model : raw;
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new InputError(`${file}: model: must be a mapping of fields`);
+  const { kind, ...settings } = section as Record<string, unknown>;
+  if (kind !== undefined && kind !== model) throw new InputError(`${file}: model.kind is ${JSON.stringify(kind)} but --model is ${model}; give one kind`);
+  compileModelSpec({ ...settings, kind: model }, { file, at: 'model' in raw ? 'model' : '' });
+  return settings;
 }
 
 /**
@@ -227,6 +251,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
   log.info('strategy', { strategy: o.strategy, ...o.strategyOptions });
   const schema = loadSchema(o.schema);
+  // A trusted or suspect feature the schema lacks is refused now, as coordinator.yaml's is at start.
+  checkModelFeatures({ raw: o.modelSettings ?? {} }, featureList(schema), { file: o.modelConfigFile ?? '--model-config', at: 'model', schema: o.schema });
   const secureAggregation = onFlag('--secure-aggregation', () =>
     compileSecureAggregation({ ...o.secureAggregationSettings, enabled: o.secureAggregation }, { strategy: o.strategy, model: o.model, trainingSites: o.sites.length, modalities: schema.modalities.length }));
   const coordinatorId = generateIdentity();

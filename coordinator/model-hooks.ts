@@ -88,7 +88,7 @@ const debiasHooks: DebiasHooks = {
         version: 3,
         mode: cfg.mode,
         decision: resolved.active ? 'on' : 'off',
-        weighting: resolved.active ? effectiveWeighting(resolved) : 'pattern balancing only',
+        weighting: resolved.active ? effectiveWeighting(resolved) : resolved.balancing ? 'pattern balancing only' : 'none (balancing off)',
         dualBranch: usesDualBranch(resolved),
         share: cfg.share,
         flagged: d.flagged,

@@ -4,10 +4,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebiasHealth as Health } from '../../coordinator/debias-monitor.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSimulation } from '../../cli/simulate.ts';
+import { parseSimulateArgs, runSimulation } from '../../cli/simulate.ts';
 import { simOptions } from '../../eval/jobs.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { captureWarnings } from '../shared/capture-logger.ts';
@@ -94,4 +94,41 @@ test('the run warns when auto flags a reading (and how to trust it) and when bal
   const pattern = (results.debiasing as { pattern: { auroc: number; balanced: boolean; note?: string } }).pattern;
   assert.ok(pattern.auroc > 0.7 && pattern.balanced && pattern.note, JSON.stringify(pattern));
   assert.ok(warnings.includes('pattern balancing removes a strong signal'));
+});
+
+test('--model-config: the model section from a file (coordinator.yaml or the section alone), checked as coordinator.yaml is', async () => {
+  const args = (file: string) => ['--schema', join(dir, 'schema.json'), '--site', `site1=${join(dir, 'site1.csv')}`, '--model', 'debiased', '--model-config', file];
+  const section = join(dir, 'model.yaml');
+  writeFileSync(section, 'debiasing:\n  balancing: false\n  trusted: [reading]\n');
+  const parsed = parseSimulateArgs([...args(section), '--local-epochs', '2']);
+  assert.ok(parsed !== 'help');
+  assert.deepEqual(parsed.modelSettings, { debiasing: { balancing: false, trusted: ['reading'] }, localEpochs: 2 });
+  const coordinatorYaml = join(dir, 'coordinator.yaml');
+  writeFileSync(coordinatorYaml, 'federation: x\nmodel:\n  kind: debiased\n  debiasing: { suspect: [lab1] }\n');
+  assert.deepEqual((parseSimulateArgs(args(coordinatorYaml)) as { modelSettings: unknown }).modelSettings, { debiasing: { suspect: ['lab1'] } });
+  writeFileSync(section, 'kind: baseline\n');
+  assert.throws(() => parseSimulateArgs(args(section)), /model\.kind is "baseline" but --model is debiased/);
+  writeFileSync(section, 'debiasing:\n  balancng: false\n');
+  assert.throws(() => parseSimulateArgs(args(section)), new RegExp(`${section.replace(/[.]/g, '\\.')}: debiasing\\.balancng: is not a known field`));
+  // A feature the schema lacks is refused before any data is read, naming the file.
+  writeFileSync(section, 'debiasing:\n  trusted: [troponin]\n');
+  const o = parseSimulateArgs(args(section));
+  assert.ok(o !== 'help');
+  await assert.rejects(runSimulation(o, silentLogger), /model\.yaml: model\.debiasing\.trusted\[0\]: "troponin" is not a feature of the schema/);
+});
+
+test('balancing off (--model-config) is reported as such: nothing balanced, no pattern note', async () => {
+  const o = simOptions({
+    schema: join(dir, 'schema.json'),
+    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(dir, `${name}.csv`) })),
+    model: 'debiased',
+    rounds: 1,
+    seed: 1,
+    modelSettings: { localEpochs: 1, debiasing: { balancing: false, trusted: ['reading'] } },
+  });
+  const d = (await runSimulation(o, silentLogger)).results.debiasing as { weighting: string; flagged: unknown[]; pattern: { balanced: boolean; note?: string } };
+  assert.deepEqual(d.flagged, []);
+  assert.equal(d.weighting, 'none (balancing off)');
+  assert.equal(d.pattern.balanced, false);
+  assert.equal(d.pattern.note, undefined);
 });
