@@ -118,7 +118,7 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
     spec = d.spec;
     progress.decided(d.report);
     o.log.info('debiasing decision', { ...d.report });
-    if (d.report.pattern?.note) o.log.warn('pattern balancing removes a strong signal', { auroc: d.report.pattern.auroc, note: d.report.pattern.note });
+    if (d.report.pattern?.note) o.log.warn('pattern balancing removes a label signal', { auroc: d.report.pattern.auroc, note: d.report.pattern.note });
     // The rule cannot tell a shortcut from a real test that tracks the outcome but not the severity markers (a confirmatory biopsy): say what to do if it is one.
     const auto = d.report.flagged.filter((f) => f.source === 'auto').map((f) => f.feature);
     if (auto.length)

@@ -29,7 +29,7 @@ export interface PatternSignal {
   auroc: number;
   /** Pattern-outcome balancing on (model.debiasing.balancing): training sees the pattern as if it said nothing. */
   balanced: boolean;
-  /** Set where balancing removes a strong signal (auroc >= PATTERN_SIGNAL_NOTE_AUROC): what to weigh, in words. */
+  /** Set where balancing removes a label signal (auroc >= PATTERN_SIGNAL_NOTE_AUROC): what to weigh, in words. */
   note?: string;
 }
 

@@ -93,7 +93,7 @@ test('the run warns when auto flags a reading (and how to trust it) and when bal
   // synth's imaging is ordered for about 75% of positives and 25% of negatives at the training sites.
   const pattern = (results.debiasing as { pattern: { auroc: number; balanced: boolean; note?: string } }).pattern;
   assert.ok(pattern.auroc > 0.7 && pattern.balanced && pattern.note, JSON.stringify(pattern));
-  assert.ok(warnings.includes('pattern balancing removes a strong signal'));
+  assert.ok(warnings.includes('pattern balancing removes a label signal'));
 });
 
 test('--model-config: the model section from a file (coordinator.yaml or the section alone), checked as coordinator.yaml is', async () => {
