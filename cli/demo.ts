@@ -83,6 +83,8 @@ export function debiasingLines(d: DebiasingReport): string {
   const lines = [
     `\ndebiasing: ${d.decision === 'on' ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}` : `nothing flagged, ${d.weighting}`}`,
     `  why: ${d.reason}`,
+    // Balancing's trade-off, which only the user can judge (model-hooks.ts patternSignal): said where the run ends, not only in the log.
+    ...(d.pattern?.note ? [`  warning: ${d.pattern.note}`] : []),
   ];
   const last = d.health?.at(-1);
   if (last && flagged.length) {

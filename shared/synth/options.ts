@@ -63,6 +63,8 @@ export const SYNTH_KNOBS: readonly Knob[] = [
     doc: 'at the held-out site the reading\'s link to y is reversed (true) or replaced by a coin flip (false)' },
   { flag: 'missing-bias', key: 'missingBias', type: 'number', default: 1.2, min: 0, max: 10,
     doc: 'log-odds of acquiring imaging = site term + bias * (2y-1) at training sites (1.2: about 75% of positives vs 25% of negatives); label-free at the held-out site' },
+  { flag: 'missing-held-out', key: 'missingHeldOut', type: 'boolean', default: false,
+    doc: 'the --missing-bias label term at the held-out site too (true: a practice every hospital shares, so the pattern\'s link to y is real there; false: one of the training sites\' habits, gone at the held-out site)' },
   { flag: 'site-shift', key: 'siteShift', type: 'number', default: 0.5, min: 0, max: 5,
     doc: 'scale of the site confounder: severity offset, lab calibration shift, prevalence log-odds and site-driven missingness' },
   { flag: 'alpha', key: 'alpha', type: 'number', default: 2, min: 0, max: 10,

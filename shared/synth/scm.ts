@@ -32,6 +32,8 @@ export interface ScmParams {
   spuriousStrength: number;
   spuriousFlip: boolean;
   missingBias: number;
+  /** The missingBias label term at the held-out site too (a shared practice, not a habit). */
+  missingHeldOut: boolean;
   siteShift: number;
   alpha: number;
   noise: number;
@@ -211,9 +213,9 @@ function generateRow(rng: Rng, extra: Rng, params: ScmParams, fx: SiteEffects, h
   const vital2 = LOADING.vital2 * s + noise * rng.normal();
   const heldOutCoin = coinOf(rng.next());
   const readingNoise = rng.normal();
-  // Outcome-driven imaging at training sites; label-free ordering where held out.
+  // Outcome-driven imaging at training sites; label-free ordering where held out (unless --missing-held-out).
   // logit(0.5) = 0 leaves the original odds exactly; logit(1) = +inf: always present.
-  const imagingOdds = fx.imagingBase + (heldOut ? 0 : params.missingBias * sign) + logit(params.imagingRate);
+  const imagingOdds = fx.imagingBase + (heldOut && !params.missingHeldOut ? 0 : params.missingBias * sign) + logit(params.imagingRate);
   const imagingPresent = rng.next() < sigmoid(imagingOdds) || params.imagingRate >= 1;
   const labsPresent = rng.next() < sigmoid(fx.labsBase + params.labsSeverity * s);
   const vitalsPresent = rng.next() < VITALS_PRESENT;

@@ -283,3 +283,19 @@ test('--label-driven true: features are caused by y alone, so nothing co-varies 
     assert.ok(r > 0.35, `held-out corr(${f}, y) when label-driven = ${r}`);
   }
 });
+
+test('--missing-held-out true: imaging is ordered on the outcome at the held-out site too, as at the training sites', () => {
+  const imagingRate = (rows: { y: number }[], y: number) => {
+    const of = rows.filter((r) => r.y === y);
+    return of.filter((r) => modalityPresent(r as never, 'imaging')).length / of.length;
+  };
+  const habit = split({ rows: 5000, siteShift: 0 }).heldOut.rows;
+  within(imagingRate(habit, 1) - imagingRate(habit, 0), -0.04, 0.04, 'held-out imaging gap by label, a habit');
+  const shared = split({ rows: 5000, siteShift: 0, missingHeldOut: true });
+  for (const rows of [shared.heldOut.rows, shared.train[0]!.rows])
+    within(imagingRate(rows, 1) - imagingRate(rows, 0), 0.4, 0.6, 'imaging gap by label (about 77% vs 23% at bias 1.2), a shared practice');
+  // Only the held-out site's imaging changes.
+  const base = split({ rows: 300 });
+  const same = split({ rows: 300, missingHeldOut: true });
+  base.train[0]!.rows.forEach((row, r) => assert.deepEqual(same.train[0]!.rows[r], row));
+});
