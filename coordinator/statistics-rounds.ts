@@ -119,12 +119,12 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
     progress.decided(d.report);
     o.log.info('debiasing decision', { ...d.report });
     if (d.report.pattern?.note) o.log.warn('pattern balancing removes a label signal', { auroc: d.report.pattern.auroc, note: d.report.pattern.note });
-    // The rule cannot tell a shortcut from a real test that tracks the outcome but not the severity markers (a confirmatory biopsy): say what to do if it is one.
+    // The rule cannot tell a shortcut from a real test or cause that tracks the outcome apart from the severity markers (a confirmatory biopsy, a genetic variant): say what to do if it is one.
     const auto = d.report.flagged.filter((f) => f.source === 'auto').map((f) => f.feature);
     if (auto.length)
       o.log.warn('readings flagged as shortcuts', {
         features: auto,
-        note: `${auto.join(', ')} will not be learned as the label's cause; if one is a real test (one that tracks the outcome rather than the other markers), list it in model.debiasing.trusted`,
+        note: `${auto.join(', ')} will not be learned as the label's cause; if one is real (a test or a cause that tracks the outcome apart from the other markers: a confirmatory biopsy, a genetic variant of another mechanism), list it in model.debiasing.trusted`,
       });
     if (d.balanceFeatures.length > 0) {
       const b = debias.fitBalance(spec, space, d.balanceFeatures, await source.cells(space, d.balanceFeatures, prior));
