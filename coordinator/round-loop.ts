@@ -322,7 +322,7 @@ export class RoundLoop implements RoundGate {
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
       ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, prior: this.prior!, space: setup.space, history: this.history,
-      decisionReport: this.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
+      decisionReport: this.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), readiness: this.readiness?.sites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });
   }

@@ -13,7 +13,7 @@ import type { EvalMetrics, ModelSpecMsg, SiteEvaluation } from '../shared/protoc
 import { calibrateFromSummed, calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { RoundCollector } from './collector.ts';
 import type { DebiasHealth, DebiasingReport } from '../shared/federation/debiasing-report.ts';
-import type { Readiness } from './readiness.ts';
+import { readinessWarnings, type Readiness } from './readiness.ts';
 import { quorumShortfall } from './strategy/acceptance.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { SummedEvaluation } from '../shared/secagg/eval-parts.ts';
@@ -159,6 +159,8 @@ export interface FinalInputs {
   trainingSites: string[];
   /** Training sites left out of every fit round (their statistics were not counted), and why. */
   leftOut?: Record<string, string>;
+  /** Each training site's readiness verdict from the statistics round (absent in secure mode and in older state). */
+  readiness?: Readiness['sites'];
   testSites: string[];
   minSitesToAccept: number;
   log: Logger;
@@ -193,6 +195,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
       .map((h) => `round ${h.round} not accepted: ${h.reason ?? quorumShortfall(h.participants, f, h.failed)}`),
   };
   outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, history));
+  outcome.warnings.push(...readinessWarnings(f.readiness));
   // Configured site order, not arrival order, so results files are stable.
   // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
   const secure = f.summedEvaluation !== undefined;

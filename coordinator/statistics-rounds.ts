@@ -108,6 +108,9 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
   const prior = derivePrior(patternCounts, o.minCellCount, 1);
   const readiness = federationReadiness({ federation: o.federation, schema: o.schema, space, prior, featureStats, patternCounts }, perSite);
   progress.published(prior, readiness);
+  // A site whose sums put it far from the federation (another unit or coding, most often) is said now, not only in /api/status.
+  for (const [site, r] of Object.entries(readiness.sites))
+    if (r.verdict === 'not-ready') o.log.warn('site unlike the federation', { site, reasons: r.reasons.filter((x) => x.severity === 'blocking').map((x) => x.message) });
   o.log.info('pattern prior published', { version: prior.version, patterns: prior.patterns.length });
 
   let spec = o.model;

@@ -180,12 +180,18 @@ test('simulate warns at start of a one-class --test-site (results warnings too; 
   // check-data's words, from the site at start.
   assert.deepEqual(
     warned.filter((w) => w.site === 'cleveland').map((w) => w.message),
-    [`site "cleveland" (${age55}): column "age" holds one value, 55, in all 303 rows where it is observed: most likely an export default or a device's placeholder, not a measurement; the column then carries nothing at this site (fix the export, or list the value in the schema's missingCodes for "age" if it means missing)`],
+    [
+      `site "cleveland" (${age55}): column "age" holds one value, 55, in all 303 rows where it is observed: most likely an export default or a device's placeholder, not a measurement; the column then carries nothing at this site (fix the export, or list the value in the schema's missingCodes for "age" if it means missing)`,
+      // The coordinator, from the sums: its age SD (0) is nothing like the federation's.
+      'site unlike the federation',
+    ],
   );
   assert.ok(!warned.some((w) => w.site === 'hungary'), 'a site of both classes and no constant column says nothing');
   const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, any>;
   assert.equal(results.complete, true);
-  assert.deepEqual(results.warnings, [note]);
+  assert.equal(results.warnings[0], note);
+  assert.match(results.warnings[1], /^site "cleveland" is unlike the federation in the statistics it sent \(age: site SD 0 vs federation .*\); it trained as it is: check its units and coding$/);
+  assert.equal(results.warnings.length, 2);
   const t = results.testSites.va0;
   assert.equal(t.n, rows);
   assert.equal(t.auroc, null);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { derivePrior, DEFAULT_MIN_CELL_COUNT, sumPatternCounts } from '../../coordinator/priors.ts';
-import { federationReadiness } from '../../coordinator/readiness.ts';
+import { federationReadiness, readinessWarnings } from '../../coordinator/readiness.ts';
 import { buildFeatureSpace } from '../../shared/data/feature-space.ts';
 import { mergeFeatureStats } from '../../shared/data/stats.ts';
 import { checkReadiness } from '../../shared/readiness/check.ts';
@@ -24,4 +24,22 @@ test('the published summary and one verdict per site, from the sites\' sums', ()
   for (const [name, s] of Object.entries(sums)) assert.deepEqual(r.sites[name], checkReadiness(s, r.summary), name);
   assert.equal(r.sites.cleveland!.verdict, 'ready');
   assert.equal(r.sites.switzerland!.verdict, 'ready-with-warnings');
+});
+
+test('a site not ready (cholesterol in mmol/L) is a results warning naming it and what to check; a ready one, or one with warnings, is not', () => {
+  const sums = heartSums();
+  // Hungary's cholesterol as if recorded in mmol/L (mg/dL / 38.67): its mean and SD fall far from the federation's.
+  const chol = sums.hungary!.featureStats.numeric.chol!;
+  sums.hungary!.featureStats.numeric.chol = { ...chol, sum: chol.sum / 38.67, sumSq: chol.sumSq / 38.67 ** 2 };
+  const all = Object.values(sums);
+  const featureStats = mergeFeatureStats(all.map((s) => s.featureStats));
+  const patternCounts = sumPatternCounts(all.map((s) => s.patternCounts));
+  const r = federationReadiness(
+    { federation: 'heart', schema, space: buildFeatureSpace(schema, featureStats), prior: derivePrior(patternCounts, DEFAULT_MIN_CELL_COUNT, 1), featureStats, patternCounts },
+    new Map(Object.entries(sums)),
+  );
+  const warnings = readinessWarnings(r.sites);
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /^site "hungary" is unlike the federation in the statistics it sent \(chol: site mean [\d.]+ vs federation [\d.]+ .*severe: check its unit and coding.*\); it trained as it is: check its units and coding$/);
+  assert.deepEqual(readinessWarnings(undefined), [], 'secure runs and older state carry no verdicts');
 });
