@@ -15,7 +15,7 @@ import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
 import { loadSiteTable, type SiteTable } from '../shared/data/table.ts';
-import { constantColumnNotes, describeLabel, testSiteClassNote } from '../shared/data/site-notes.ts';
+import { constantColumnNotes, describeLabel, fewHeldOutRowsNote, testSiteClassNote } from '../shared/data/site-notes.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { inMemoryTransport } from '../shared/transport/in-memory.ts';
@@ -264,17 +264,18 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
     const table = loadSiteTable(schema, s.path);
     const h = o.holdouts.find((x) => x.name === s.name);
     dataWarnings.push(...startWarnings(s, table, schema, log));
-    return {
-      ...s,
-      data: prepareLocalData(table, {
-        testFraction: o.testFraction,
-        seed: siteSeed(o.seed, s.name),
-        holdout: h ? loadSiteTable(schema, h.path) : undefined,
-        testOnly: s.testOnly,
-        minTrainingRows: o.minTrainingRows,
-        minTrainingRowsSetting: '--min-training-rows',
-      }),
-    };
+    const data = prepareLocalData(table, {
+      testFraction: o.testFraction,
+      seed: siteSeed(o.seed, s.name),
+      holdout: h ? loadSiteTable(schema, h.path) : undefined,
+      testOnly: s.testOnly,
+      minTrainingRows: o.minTrainingRows,
+      minTrainingRowsSetting: '--min-training-rows',
+    });
+    // The site agent says it at start; the results keep it beside the figures it qualifies.
+    const few = fewHeldOutRowsNote(`site "${s.name}"`, data.test.labels);
+    if (few) dataWarnings.push(few);
+    return { ...s, data };
   });
   const fed = createFederation(
     {

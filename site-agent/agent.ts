@@ -11,7 +11,7 @@ import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
-import { singleClassNote, singleClassOf } from '../shared/data/site-notes.ts';
+import { fewHeldOutRowsNote, singleClassNote, singleClassOf } from '../shared/data/site-notes.ts';
 import { dpFromTaskConfig, noisyPatternCounts, privatizeUpdate } from '../shared/privacy/dp.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -95,6 +95,8 @@ export class SiteAgent {
     // Training rows of one class train; what they cannot give is said once, at start.
     const note = singleClassNote(`site "${opts.site}"`, opts.data.train.labels, { heldOut: opts.data.test.labels });
     if (note) opts.log.warn(note);
+    const few = fewHeldOutRowsNote(`site "${opts.site}"`, opts.data.test.labels);
+    if (few) opts.log.warn(few);
   }
 
   private seal(kind: string, round: number, payload: Uint8Array): WireMessage {

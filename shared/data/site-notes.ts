@@ -52,6 +52,32 @@ export function testSiteClassNote(who: string, labels: ArrayLike<number>, opts: 
   );
 }
 
+/** Fewer held-out rows of a class than this, and a site's AUROC there is warned of as wide (fewHeldOutRowsNote). */
+export const FEW_CLASS_ROWS = 10;
+
+/** One standard error of an AUROC of `a` on n1 positive and n0 negative rows (Hanley and McNeil, 1982). */
+export function aurocStandardError(a: number, n1: number, n0: number): number {
+  const q1 = a / (2 - a);
+  const q2 = (2 * a * a) / (1 + a);
+  return Math.sqrt((a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0));
+}
+
+/**
+ * The warning for held-out rows of both classes with fewer than FEW_CLASS_ROWS of one
+ * (undefined otherwise): the AUROC there is computed, but on so few pairs that one split
+ * to the next moves it far; `who` names the site.
+ */
+export function fewHeldOutRowsNote(who: string, heldOut: ArrayLike<number>): string | undefined {
+  let n1 = 0;
+  for (let i = 0; i < heldOut.length; i++) n1 += heldOut[i]!;
+  const n0 = heldOut.length - n1;
+  if (n1 === 0 || n0 === 0 || Math.min(n1, n0) >= FEW_CLASS_ROWS) return undefined;
+  return (
+    `${who}: its ${heldOut.length} held-out rows hold ${n1} of class 1 and ${n0} of class 0, so its AUROC rests on ${n1 * n0} pairs: ` +
+    `one standard error is about ${aurocStandardError(0.75, n1, n0).toFixed(2)} at an AUROC of 0.75 (Hanley and McNeil); read its figures with that spread`
+  );
+}
+
 /**
  * Fewest rows a column must be observed in before one value in all of them is warned of:
  * in fewer, one value may be chance (Hungary's "ca" is 0 in the 3 rows that have it).

@@ -64,8 +64,10 @@ for (const [what, model, settings] of CASES)
   test(`a one-class site trains with a warning and no NaN: ${what}`, { timeout: 120_000 }, async () => {
     const { results, warnings } = await simulate(model, settings, true);
     const said = warnings.filter((w) => w.includes('site "referral"'));
-    assert.equal(said.length, 1, `one warning at start: ${JSON.stringify(warnings)}`);
+    assert.equal(said.length, 2, `two warnings at start: ${JSON.stringify(warnings)}`);
     assert.match(said[0]!, /^site "referral": all \d+ training rows are of class 1; the site trains .*own recalibration and its local-only baseline are reported as absent$/);
+    // Its held-out rows hold a few of class 0 (the file's): its AUROC there is computed, and wide.
+    assert.match(said[1]!, /^site "referral": its \d+ held-out rows hold \d+ of class 1 and [1-9] of class 0, so its AUROC rests on \d+ pairs/);
     assert.ok(!warnings.some((w) => w.includes('site "hungary"') || w.includes('site "va"')), 'sites of both classes are not warned');
     // It trained: every round all three sites answered, none failed.
     for (const h of results.history) assert.ok(h.accepted && h.participants === 3 && h.failures === 0, JSON.stringify(h));
