@@ -12,7 +12,7 @@ export interface SiteState {
   online: boolean;
   lastSeen: number | null;
   roundsCompleted: number;
-  /** The latest refused message from the site, until it next completes a round (a refusal the site has since got past is not its state). */
+  /** The latest refused message from the site, until it next completes a training round (secure: its round's key advertisement accepted); a refusal the site has since got past is not its state. */
   lastError?: string;
   /** When lastError was recorded (ms since the epoch). */
   lastErrorAt?: number;

@@ -19,7 +19,7 @@ export interface SiteStatus {
   roundsCompleted: number;
   /** fedcausal version the site runs, as it said when it joined; absent before its first join. */
   version?: string;
-  /** The most recent refused message (bad signature, a second copy of the kit...), for the operator; cleared when the site next completes a training round. */
+  /** The most recent refused message (bad signature, a second copy of the kit...), for the operator; cleared when the site next completes a training round (with secure aggregation, when its key advertisement for a round is accepted). */
   lastError?: string;
   /** ISO 8601 time lastError was recorded. */
   lastErrorAt?: string;

@@ -24,9 +24,11 @@ export function renderSites(s: FederationStatus, stale: boolean): void {
     const failure = detail?.lastFailure;
     // The final evaluation runs as round rounds + 1.
     const where = failure && failure.round > s.rounds ? 'final evaluation' : failure?.round === 0 ? 'statistics' : `round ${failure?.round}`;
-    const error = failure ? `${where}: ${failure.reason}` : site.lastError ?? '';
+    // A refusal says when: it stays until the site next completes a training round.
+    const refusal = site.lastError ? `${site.lastError}${site.lastErrorAt ? ` (${ago(site.lastErrorAt, now)})` : ''}` : '';
+    const error = failure ? `${where}: ${failure.reason}` : refusal;
     // A refused message (directory's lastError) and a failed round are both worth showing.
-    const extra = failure && site.lastError && !failure.reason.includes(site.lastError) ? ` · last refusal: ${site.lastError}` : '';
+    const extra = failure && site.lastError && !failure.reason.includes(site.lastError) ? ` · last refusal: ${refusal}` : '';
     const readiness = site.readiness ? `${site.readiness.verdict}${site.readiness.reasons.length ? ` (${site.readiness.reasons.length})` : ''}` : '–';
     const tr = row([
       td(site.name),
