@@ -5,24 +5,36 @@ function about(site: string, text: string): boolean {
   return text.startsWith(`site "${site}" `) || text.startsWith(`final evaluation missing from ${site}:`);
 }
 
+/** Whether `text` names a site of `sites` other than `site` (site names are [a-z0-9_-]: a name is delimited by anything else). */
+function namesOther(text: string, site: string, sites: readonly string[]): boolean {
+  return sites.some((s) => s !== site && new RegExp(`(^|[^a-z0-9_-])${s}($|[^a-z0-9_-])`).test(text));
+}
+
 /**
- * A site's end message: how the run ended, with what is about this site, and only a
- * count of the rest. Warnings and problems quote other hospitals' failures (a refused
- * update's row counts, why a site went offline), which are for the coordinator's
- * operator, not for every hospital in the federation.
+ * A site's end message: how the run ended, with what is about this site or about no site
+ * in particular, and only a count of the rest. Warnings and problems quote other
+ * hospitals' failures (a refused update's row counts, why a site went offline), which are
+ * for the coordinator's operator, not for every hospital in the federation. `sites`: the
+ * federation's sites, so a text that names another is told apart.
  */
-export function endMessageFor(site: string, outcome: Pick<FederationOutcome, 'problems' | 'warnings' | 'history'>): string {
+export function endMessageFor(site: string, outcome: Pick<FederationOutcome, 'problems' | 'warnings' | 'history'>, sites: readonly string[]): string {
   const rounds = outcome.history.filter((h) => !h.accepted);
-  // A round's reason lists every site that failed it: a site reads its own failure only.
+  // A round's reason lists every site that failed it: a site reads its own failure, or a reason that names no other site.
   const roundLines = rounds.map((h) => {
     const own = h.failed.find((f) => f.site === site);
-    return `round ${h.round} not accepted${own ? ` (this site failed it: ${own.reason})` : ''}`;
+    if (own) return `round ${h.round} not accepted (this site failed it: ${own.reason})`;
+    return `round ${h.round} not accepted${h.reason && !namesOther(h.reason, site, sites) ? `: ${h.reason}` : ''}`;
   });
-  const roundProblems = new Set(rounds.map((h) => `round ${h.round} not accepted: `));
-  const otherProblems = outcome.problems.filter((p) => ![...roundProblems].some((prefix) => p.startsWith(prefix)));
-  const mine = [...otherProblems, ...outcome.warnings].filter((w) => about(site, w));
-  const others = otherProblems.length + outcome.warnings.length - mine.length;
+  const roundProblems = rounds.map((h) => `round ${h.round} not accepted: `);
+  const otherProblems = outcome.problems.filter((p) => !roundProblems.some((prefix) => p.startsWith(prefix)));
+  const told = [...otherProblems, ...outcome.warnings].filter((w) => about(site, w) || !namesOther(w, site, sites));
+  const others = otherProblems.length + outcome.warnings.length - told.length;
   const ended = outcome.problems.length ? `federation ended incomplete${roundLines.length ? `: ${roundLines.join('; ')}` : ''}` : 'federation complete';
   const theirs = others > 0 ? `${others} ${outcome.problems.length ? 'problem or warning' : 'warning'}${others === 1 ? '' : 's'} about other sites in the coordinator's results` : '';
-  return [ended, ...mine.map((w) => `${otherProblems.includes(w) ? 'problem' : 'warning'}: ${w}`), theirs].filter(Boolean).join('; ');
+  return [ended, ...told.map((w) => `${otherProblems.includes(w) ? 'problem' : 'warning'}: ${w}`), theirs].filter(Boolean).join('; ');
+}
+
+/** A site's end message when the run failed: the reason, unless it names another site (a quorum's shortfall lists who failed and why). */
+export function failedMessageFor(site: string, message: string, sites: readonly string[]): string {
+  return namesOther(message, site, sites) ? "federation failed: the reason concerns other sites and is in the coordinator's log" : message;
 }

@@ -15,7 +15,7 @@ import { startHttpServer } from './http/server.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
 import type { FederationOutcome } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
-import { endMessageFor } from './end-message.ts';
+import { endMessageFor, failedMessageFor } from './end-message.ts';
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
 import { dashboardStatus } from './dashboard-status.ts';
@@ -146,6 +146,7 @@ export async function startCoordinator(
   });
   log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.httpHost}:${http.port}/`, sites: cfg.sites.length });
   const onAbort = () => fed.loop.stop('coordinator shutting down');
+  const siteNames = cfg.sites.map((s) => s.name);
   signal?.addEventListener('abort', onAbort);
   try {
     const outcome = await fed.loop.run();
@@ -163,7 +164,7 @@ export async function startCoordinator(
       // Marks the state file finished: a restart then says so instead of running again.
       report.results,
       // Each site reads what is about itself (a site left out of training learns it here), and only a count of the rest.
-      (site) => endMessageFor(site, outcome),
+      (site) => endMessageFor(site, outcome, siteNames),
     );
     return { outcome, report };
   } catch (e) {
@@ -173,7 +174,8 @@ export async function startCoordinator(
       fed.loop.settle(e as Error);
       log.info('coordinator stopped on request; a restart resumes from the last committed round', { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path });
     } else {
-      await fed.loop.end(`federation failed: ${(e as Error).message}`, 'failed').catch(() => {});
+      const failed = `federation failed: ${(e as Error).message}`;
+      await fed.loop.end(failed, 'failed', undefined, (site) => failedMessageFor(site, failed, siteNames)).catch(() => {});
     }
     throw e;
   } finally {
