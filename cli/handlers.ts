@@ -92,8 +92,11 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     if (o.out) writeFileSync(o.out, json + '\n');
     else out(json + '\n');
     if (o.predictions) writePredictions(o.predictions, predictions);
+    const say = o.out ? out : (t: string) => process.stderr.write(t);
     if (o.out) out(`results: ${o.out}\n`);
-    if (o.predictions) (o.out ? out : (t: string) => process.stderr.write(t))(`predictions: ${o.predictions}\n`);
+    if (o.predictions) say(`predictions: ${o.predictions}\n`);
+    // The results' warnings in plain words at the end, not only among the JSON log lines.
+    for (const w of results.warnings) say(`warning: ${w}\n`);
     const incomplete = incompleteRunError(results);
     if (incomplete) throw incomplete;
     return 0;

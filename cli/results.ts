@@ -13,14 +13,16 @@ export interface ResultsFile {
   /** False when a round was not accepted or a final evaluation is missing; `problems` says which. */
   complete: boolean;
   problems?: string[];
-  /** What a complete run lacks (a training site's final evaluation, the rest being a quorum), and what its figures cannot say (simulate: a test site of one class). */
-  warnings?: string[];
+  /** What a complete run lacks (a training site's final evaluation, the rest being a quorum), and what its figures cannot say; empty when nothing is. */
+  warnings: string[];
   model: string;
   rounds: number;
   seed: number;
   strategy: string;
   /** The strategy's options the run set (absent: its defaults). */
   strategyOptions?: Readonly<Record<string, number>>;
+  /** The model section's settings the run set, as configured (absent: the defaults); `debiasing` says what was decided. */
+  modelSettings?: Readonly<Record<string, unknown>>;
   /** Per site, its final evaluation; without `n` in a securely aggregated run (a site's row count stays in the sum). */
   sites: Record<string, SiteEvaluation>;
   testSites: Record<string, SiteEvaluation>;
@@ -54,12 +56,13 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     version: FEDCAUSAL_VERSION,
     complete: o.problems.length === 0,
     ...(o.problems.length ? { problems: o.problems } : {}),
-    ...(o.warnings.length ? { warnings: o.warnings } : {}),
+    warnings: o.warnings,
     model: o.model,
     rounds: o.rounds,
     seed: o.seed,
     strategy: o.strategy,
     ...(o.strategyOptions ? { strategyOptions: o.strategyOptions } : {}),
+    ...(o.modelSettings && Object.keys(o.modelSettings).length ? { modelSettings: o.modelSettings } : {}),
     sites: o.sites,
     testSites: o.testSites,
     ...(Object.keys(o.localSites).length ? { localSites: o.localSites } : {}),

@@ -77,6 +77,8 @@ export interface SimulateOptions {
   modelSettings?: Record<string, unknown>;
   /** Where modelSettings came from (--model-config), for messages. */
   modelConfigFile?: string;
+  /** What the run takes from elsewhere than --model-config's file, said at start. */
+  notices?: string[];
   rounds: number;
   seed: number;
   strategy: string;
@@ -138,6 +140,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   for (const h of v.holdout)
     if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout: names unknown site "${h.name}" (no --site ${h.name}=...)`);
   const localEpochs = v['local-epochs'];
+  const fromFile = modelSectionOf(v['model-config'], v.model, localEpochs);
   const dpFlag = (['dp-clip-norm', 'dp-noise-multiplier', 'dp-delta'] as const).find((f) => v[f] !== undefined);
   if (dpFlag && !v.dp) throw new InputError(`--${dpFlag}: has no effect without --dp`);
   if (v.dp && SENDS_GRADIENTS.includes(v.strategy))
@@ -148,8 +151,9 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     testSites: v['test-site'],
     holdouts: v.holdout,
     model: v.model,
-    modelSettings: { ...modelSectionOf(v['model-config'], v.model), ...(localEpochs ? { localEpochs } : {}) },
+    modelSettings: { ...fromFile.settings, ...(localEpochs ? { localEpochs } : {}) },
     ...(v['model-config'] ? { modelConfigFile: v['model-config'] } : {}),
+    ...(fromFile.notices.length ? { notices: fromFile.notices } : {}),
     rounds: v.rounds,
     seed: v.seed,
     strategy: v.strategy,
@@ -168,17 +172,25 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
 
 /**
  * `--model-config FILE`: coordinator.yaml's model section, from a coordinator.yaml or a
- * file of that section alone, without its kind (--model names it).
+ * file of that section alone, without its kind (--model names it); with what the run
+ * takes from elsewhere, said at start (a coordinator.yaml's other sections, a flag over a
+ * setting of the file).
  */
-function modelSectionOf(file: string | undefined, model: string): Record<string, unknown> {
-  if (file === undefined) return {};
+function modelSectionOf(file: string | undefined, model: string, localEpochs: number | undefined): { settings: Record<string, unknown>; notices: string[] } {
+  if (file === undefined) return { settings: {}, notices: [] };
   const { raw } = readConfigFile(file);
-  const section = 'model' in raw ? raw.model : raw;
+  const whole = 'model' in raw;
+  const section = whole ? raw.model : raw;
   if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new InputError(`${file}: model: must be a mapping of fields`);
   const { kind, ...settings } = section as Record<string, unknown>;
   if (kind !== undefined && kind !== model) throw new InputError(`${file}: model.kind is ${JSON.stringify(kind)} but --model is ${model}; give one kind`);
-  compileModelSpec({ ...settings, kind: model }, { file, at: 'model' in raw ? 'model' : '' });
-  return settings;
+  compileModelSpec({ ...settings, kind: model }, { file, at: whole ? 'model' : '' });
+  const notices: string[] = [];
+  const others = whole ? Object.keys(raw).filter((k) => k !== 'model') : [];
+  if (others.length) notices.push(`--model-config ${file}: only its model section is read; ${others.join(', ')} come from simulate's flags (--rounds, --strategy, --seed...)`);
+  if (localEpochs !== undefined && settings.localEpochs !== undefined && settings.localEpochs !== localEpochs)
+    notices.push(`--local-epochs ${localEpochs} overrides ${file}'s localEpochs ${JSON.stringify(settings.localEpochs)}`);
+  return { settings, notices };
 }
 
 /**
@@ -248,6 +260,7 @@ export type RoundProgress = (r: { round: number; rounds: number; participants: n
 export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: RoundProgress): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
+  for (const n of o.notices ?? []) log.warn(n);
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
   log.info('strategy', { strategy: o.strategy, ...o.strategyOptions });
   const schema = loadSchema(o.schema);

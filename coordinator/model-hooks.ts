@@ -48,7 +48,7 @@ export function patternSignal(counts: PatternLabelCounts, balanced: boolean): Pa
             `trains as if it told nothing. Where that is a hospital's ordering habit, which a hospital the model will serve may not share, ` +
             `balancing protects the model there; where tests are ordered that way at every hospital the model will serve, it costs accuracy ` +
             `(on a cohort family: -0.01 to -0.04 AUROC at a pattern AUROC of 0.57-0.65, about -0.1 at 0.8). The data cannot tell the two ` +
-            `apart: compare with --model baseline, or set model.debiasing.balancing: false (docs/debiasing.md)`,
+            `apart: compare with the same run with model.debiasing.balancing: false (simulate --model-config), and keep that where the practice is shared (docs/debiasing.md)`,
         }
       : {}),
   };

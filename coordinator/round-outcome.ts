@@ -76,6 +76,8 @@ export interface FederationOutcome {
   strategy: string;
   /** The strategy's options the run set (absent: its defaults). */
   strategyOptions?: Readonly<StrategyOptions>;
+  /** The model section's settings as configured, before the run's decisions (absent: none set). */
+  modelSettings?: Readonly<Record<string, unknown>>;
   /** Why the run is incomplete (rounds not accepted, the final evaluation below quorum or missing a test site); empty when complete. */
   problems: string[];
   /** What a complete run lacks (a training site's final evaluation, the rest being a quorum). */
@@ -152,6 +154,8 @@ export interface FinalInputs {
   rounds: number;
   strategy: string;
   strategyOptions?: Readonly<StrategyOptions> | undefined;
+  /** The model section as configured (the spec before the debiasing decision). */
+  modelSettings?: Readonly<Record<string, unknown>>;
   prior: PatternPrior;
   space: FeatureSpace;
   history: RoundRecord[];
@@ -169,6 +173,15 @@ export interface FinalInputs {
   summedEvaluation?: SummedEvaluation | { error: string };
 }
 
+/** The debiasing report's two warnings, short, where a reader of `warnings` alone sees them (the full words are in `debiasing`). */
+function debiasingWarnings(d: DebiasingReport | undefined): string[] {
+  const auto = d?.flagged.filter((f) => f.source === 'auto').map((f) => f.feature) ?? [];
+  return [
+    ...(auto.length ? [`debiasing: ${auto.join(', ')} flagged as shortcuts by auto and not learned as the label's cause (debiasing.flagged; a real one goes in model.debiasing.trusted)`] : []),
+    ...(d?.pattern?.note ? [`debiasing: the missingness pattern alone tells the label at AUROC ${d.pattern.auroc.toFixed(2)} and pattern-outcome balancing removes it (debiasing.pattern.note says what to weigh)`] : []),
+  ];
+}
+
 /** The run's outcome from the final evaluation: metrics per site, what is missing, the calibration. */
 export function finalOutcome(f: FinalInputs): FederationOutcome {
   const { ev, history, log } = f;
@@ -178,6 +191,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     seed: f.spec.seed,
     strategy: f.strategy,
     ...(f.strategyOptions ? { strategyOptions: f.strategyOptions } : {}),
+    ...(f.modelSettings && Object.keys(f.modelSettings).length ? { modelSettings: f.modelSettings } : {}),
     sites: {},
     testSites: {},
     localSites: {},
@@ -196,6 +210,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
   };
   outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, history));
   outcome.warnings.push(...readinessWarnings(f.readiness));
+  outcome.warnings.push(...debiasingWarnings(f.decisionReport));
   // Configured site order, not arrival order, so results files are stable.
   // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
   const secure = f.summedEvaluation !== undefined;

@@ -94,6 +94,11 @@ test('the run warns when auto flags a reading (and how to trust it) and when bal
   const pattern = (results.debiasing as { pattern: { auroc: number; balanced: boolean; note?: string } }).pattern;
   assert.ok(pattern.auroc > 0.7 && pattern.balanced && pattern.note, JSON.stringify(pattern));
   assert.ok(warnings.includes('pattern balancing removes a label signal'));
+  // Both are in the results' warnings too, short, for a reader of that list alone.
+  assert.deepEqual(results.warnings.filter((w) => w.startsWith('debiasing: ')).map((w) => w.slice(0, 60)), [
+    'debiasing: reading flagged as shortcuts by auto and not lear',
+    'debiasing: the missingness pattern alone tells the label at ',
+  ]);
 });
 
 test('--model-config: the model section from a file (coordinator.yaml or the section alone), checked as coordinator.yaml is', async () => {
@@ -105,7 +110,11 @@ test('--model-config: the model section from a file (coordinator.yaml or the sec
   assert.deepEqual(parsed.modelSettings, { debiasing: { balancing: false, trusted: ['reading'] }, localEpochs: 2 });
   const coordinatorYaml = join(dir, 'coordinator.yaml');
   writeFileSync(coordinatorYaml, 'federation: x\nmodel:\n  kind: debiased\n  debiasing: { suspect: [lab1] }\n');
-  assert.deepEqual((parseSimulateArgs(args(coordinatorYaml)) as { modelSettings: unknown }).modelSettings, { debiasing: { suspect: ['lab1'] } });
+  const whole = parseSimulateArgs([...args(coordinatorYaml), '--local-epochs', '3']) as { modelSettings: unknown; notices: string[] };
+  assert.deepEqual(whole.modelSettings, { debiasing: { suspect: ['lab1'] }, localEpochs: 3 });
+  assert.deepEqual(whole.notices, [`--model-config ${coordinatorYaml}: only its model section is read; federation come from simulate's flags (--rounds, --strategy, --seed...)`]);
+  writeFileSync(section, 'localEpochs: 1\n');
+  assert.deepEqual((parseSimulateArgs([...args(section), '--local-epochs', '3']) as { notices: string[] }).notices, [`--local-epochs 3 overrides ${section}'s localEpochs 1`]);
   writeFileSync(section, 'kind: baseline\n');
   assert.throws(() => parseSimulateArgs(args(section)), /model\.kind is "baseline" but --model is debiased/);
   writeFileSync(section, 'debiasing:\n  balancng: false\n');
@@ -126,7 +135,9 @@ test('balancing off (--model-config) is reported as such: nothing balanced, no p
     seed: 1,
     modelSettings: { localEpochs: 1, debiasing: { balancing: false, trusted: ['reading'] } },
   });
-  const d = (await runSimulation(o, silentLogger)).results.debiasing as { weighting: string; flagged: unknown[]; pattern: { balanced: boolean; note?: string } };
+  const { results } = await runSimulation(o, silentLogger);
+  assert.deepEqual(results.modelSettings, { localEpochs: 1, debiasing: { balancing: false, trusted: ['reading'] } }, 'a reader of the results can tell what was set');
+  const d = results.debiasing as { weighting: string; flagged: unknown[]; pattern: { balanced: boolean; note?: string } };
   assert.deepEqual(d.flagged, []);
   assert.equal(d.weighting, 'none (balancing off)');
   assert.equal(d.pattern.balanced, false);

@@ -8,7 +8,7 @@ test('a pattern signal that balancing removes carries a note; a weak one (below 
   const strong = { '11': [20, 80], '10': [80, 20] } as Record<string, [number, number]>;
   assert.ok(patternLabelAuroc(strong) >= PATTERN_SIGNAL_NOTE_AUROC);
   const s = patternSignal(strong, true);
-  assert.match(s.note ?? '', /alone tells the label at AUROC 0\.80 .*--model baseline.*model\.debiasing\.balancing: false/);
+  assert.match(s.note ?? '', /alone tells the label at AUROC 0\.80 .*compare with the same run with model\.debiasing\.balancing: false \(simulate --model-config\)/);
   assert.equal(patternSignal(strong, false).note, undefined, 'balancing off removes nothing');
   assert.equal(patternSignal({ '11': [45, 55], '10': [55, 45] }, true).note, undefined, 'AUROC 0.55: below the note');
   // AUROC 0.60: on the cohort family such a signal cost 0.01-0.03 AUROC where it was real (docs/debiasing.md).
