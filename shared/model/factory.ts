@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { choice, strict } from '../config/fields.ts';
-import { parseInput, type InputSource } from '../config/issues.ts';
+import { fieldError, parseInput, type InputSource } from '../config/issues.ts';
 import type { FeatureSpace } from '../data/feature-space.ts';
 import { compileModelConfig, TRAINING_FIELDS, type ModelConfig } from './config.ts';
 import type { FedModel } from './model.ts';
@@ -50,8 +50,14 @@ const kindSchema = z.preprocess((v) => (typeof v === 'string' ? { kind: v } : v)
 const sectionSchema = strict({ kind: z.string(), ...TRAINING_FIELDS, debiasing: debiasSettingsSchema.optional() });
 
 /** A model section, validated whole (kind, training and debiasing settings); the raw settings are kept as written. */
+/** model.debiasing fields the coordinator's decision sets (DebiasConfig `active`, `flagged`, `reason`). */
+const DECIDED_FIELDS = ['active', 'flagged', 'reason'] as const;
+
 export function compileModelSpec(section: unknown, source: InputSource = { at: 'model' }): { kind: string; raw: Record<string, unknown> } {
   const { kind, ...raw } = parseInput(kindSchema, section, source) as { kind: string } & Record<string, unknown>;
+  // The run's decision writes these (the results' `debiasing` reports them); a file that sets them would pose as one.
+  const decided = DECIDED_FIELDS.find((f) => typeof raw.debiasing === 'object' && raw.debiasing !== null && f in raw.debiasing);
+  if (decided) throw fieldError(source, `debiasing.${decided}`, 'is set by the run\'s debiasing decision, not by configuration: use mode (on, off, auto), suspect or trusted');
   parseInput(sectionSchema, { kind, ...raw }, source);
   if (raw.debiasing !== undefined) compileDebiasConfig(raw.debiasing, { ...source, at: [source.at, 'debiasing'].filter((p) => p).join('.') });
   return { kind, raw };

@@ -119,6 +119,9 @@ test('--model-config: the model section from a file (coordinator.yaml or the sec
   assert.throws(() => parseSimulateArgs(args(section)), /model\.kind is "baseline" but --model is debiased/);
   writeFileSync(section, 'debiasing:\n  balancng: false\n');
   assert.throws(() => parseSimulateArgs(args(section)), new RegExp(`${section.replace(/[.]/g, '\\.')}: debiasing\\.balancng: is not a known field`));
+  // What the run's decision sets is not configuration: a file may not pose as a decision.
+  writeFileSync(section, 'debiasing:\n  flagged: [{ feature: lab1, labelCorr: 0.5, withinClassCorr: 0 }]\n');
+  assert.throws(() => parseSimulateArgs(args(section)), /model\.yaml: debiasing\.flagged: is set by the run's debiasing decision, not by configuration: use mode \(on, off, auto\), suspect or trusted/);
   // A feature the schema lacks is refused before any data is read, naming the file.
   writeFileSync(section, 'debiasing:\n  trusted: [troponin]\n');
   const o = parseSimulateArgs(args(section));
