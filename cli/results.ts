@@ -62,7 +62,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     seed: o.seed,
     strategy: o.strategy,
     ...(o.strategyOptions ? { strategyOptions: o.strategyOptions } : {}),
-    ...(o.modelSettings && Object.keys(o.modelSettings).length ? { modelSettings: o.modelSettings } : {}),
+    ...(o.modelSettings ? { modelSettings: o.modelSettings } : {}),
     sites: o.sites,
     testSites: o.testSites,
     ...(Object.keys(o.localSites).length ? { localSites: o.localSites } : {}),

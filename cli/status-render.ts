@@ -59,7 +59,7 @@ export function renderStatus(s: FederationStatus, now = Date.now()): string {
     x.version ?? '-',
     x.lastSeen ?? '-',
     x.roundsCompleted,
-    (x.lastError ? `${x.lastErrorAt ? `${x.lastErrorAt}: ` : ''}${x.lastError}` : undefined) ?? (x.leftOut ? `left out of training: ${x.leftOut}` : ''),
+    x.lastError ? `${x.lastErrorAt ? `${x.lastErrorAt}: ` : ''}${x.lastError}` : x.leftOut ? `left out of training: ${x.leftOut}` : '',
   ]);
   return `${head}${current}${formatTable(['site', 'state', 'version', 'last seen', 'rounds done', 'last error'], rows)}\n`;
 }

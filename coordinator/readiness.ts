@@ -37,12 +37,14 @@ export function federationReadiness(
   return { summary, sites };
 }
 
-/**
- * The results' warnings for training sites whose sums put them far from the federation
- * (not ready: another unit or coding, most often): their rows trained the model as they are.
- */
-export function readinessWarnings(sites: Readiness['sites'] | undefined): string[] {
+/** Training sites whose sums put them far from the federation (not ready: another unit or coding, most often), with the blocking reasons. */
+export function sitesUnlikeFederation(sites: Readiness['sites'] | undefined): { site: string; reasons: string[] }[] {
   return Object.entries(sites ?? {})
     .filter(([, r]) => r.verdict === 'not-ready')
-    .map(([site, r]) => `site "${site}" is unlike the federation in the statistics it sent (${r.reasons.filter((x) => x.severity === 'blocking').map((x) => x.message).join('; ')}); it trained as it is: check its units and coding`);
+    .map(([site, r]) => ({ site, reasons: r.reasons.filter((x) => x.severity === 'blocking').map((x) => x.message) }));
+}
+
+/** The results' warnings for those sites: their rows trained the model as they are. */
+export function readinessWarnings(sites: Readiness['sites'] | undefined): string[] {
+  return sitesUnlikeFederation(sites).map(({ site, reasons }) => `site "${site}" is unlike the federation in the statistics it sent (${reasons.join('; ')}); it trained as it is: check its units and coding`);
 }

@@ -9,7 +9,7 @@ import type { CellCounts, OutcomeBalance } from '../shared/data/outcome-balance.
 import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
-import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
+import { autoFlagged, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ModelSpecMsg, TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
@@ -17,7 +17,7 @@ import type { RoundCollector } from './collector.ts';
 import type { MomentsEntry } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { derivePrior, sumPatternCounts } from './priors.ts';
-import { federationReadiness, type Readiness, type SiteStatistics } from './readiness.ts';
+import { federationReadiness, sitesUnlikeFederation, type Readiness, type SiteStatistics } from './readiness.ts';
 import type { FederationSetup } from './round-outcome.ts';
 import type { Quorum } from './start-quorum.ts';
 import { acceptByQuorum } from './strategy/acceptance.ts';
@@ -109,8 +109,7 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
   const readiness = federationReadiness({ federation: o.federation, schema: o.schema, space, prior, featureStats, patternCounts }, perSite);
   progress.published(prior, readiness);
   // A site whose sums put it far from the federation (another unit or coding, most often) is said now, not only in /api/status.
-  for (const [site, r] of Object.entries(readiness.sites))
-    if (r.verdict === 'not-ready') o.log.warn('site unlike the federation', { site, reasons: r.reasons.filter((x) => x.severity === 'blocking').map((x) => x.message) });
+  for (const unlike of sitesUnlikeFederation(readiness.sites)) o.log.warn('site unlike the federation', unlike);
   o.log.info('pattern prior published', { version: prior.version, patterns: prior.patterns.length });
 
   let spec = o.model;
@@ -123,7 +122,7 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
     o.log.info('debiasing decision', { ...d.report });
     if (d.report.pattern?.note) o.log.warn('pattern balancing removes a label signal', { auroc: d.report.pattern.auroc, note: d.report.pattern.note });
     // The rule cannot tell a shortcut from a real test or cause that tracks the outcome apart from the severity markers (a confirmatory biopsy, a genetic variant): say what to do if it is one.
-    const auto = d.report.flagged.filter((f) => f.source === 'auto').map((f) => f.feature);
+    const auto = autoFlagged(d.report);
     if (auto.length)
       o.log.warn('readings flagged as shortcuts', {
         features: auto,

@@ -11,11 +11,17 @@ function classPhrase(cls: 0 | 1, label: string | undefined): string {
   return `${cls}${label ? ` (${label} is ${cls ? 'true' : 'false'} in every row)` : ''}`;
 }
 
+/** Rows of class 1 among 0/1 labels. */
+function positivesOf(labels: ArrayLike<number>): number {
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) positives += labels[i]!;
+  return positives;
+}
+
 /** The one class every label holds (0 or 1); undefined with both classes or no rows. */
 export function singleClassOf(labels: ArrayLike<number>): 0 | 1 | undefined {
   const n = labels.length;
-  let positives = 0;
-  for (let i = 0; i < n; i++) positives += labels[i]!;
+  const positives = positivesOf(labels);
   if (n === 0 || (positives > 0 && positives < n)) return undefined;
   return positives === 0 ? 0 : 1;
 }
@@ -68,8 +74,7 @@ export function aurocStandardError(a: number, n1: number, n0: number): number {
  * to the next moves it far; `who` names the site.
  */
 export function fewHeldOutRowsNote(who: string, heldOut: ArrayLike<number>): string | undefined {
-  let n1 = 0;
-  for (let i = 0; i < heldOut.length; i++) n1 += heldOut[i]!;
+  const n1 = positivesOf(heldOut);
   const n0 = heldOut.length - n1;
   if (n1 === 0 || n0 === 0 || Math.min(n1, n0) >= FEW_CLASS_ROWS) return undefined;
   return (

@@ -50,3 +50,8 @@ export interface DebiasingReport {
   /** Filled round by round while training. */
   health?: DebiasHealth[];
 }
+
+/** The readings `auto` flagged (not the configured `suspect` ones): what the user is asked to review, as `trusted` if real. */
+export function autoFlagged(d: Pick<DebiasingReport, 'flagged'> | undefined): string[] {
+  return d?.flagged.filter((f) => f.source === 'auto').map((f) => f.feature) ?? [];
+}

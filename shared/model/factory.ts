@@ -49,10 +49,10 @@ const kindSchema = z.preprocess((v) => (typeof v === 'string' ? { kind: v } : v)
  */
 const sectionSchema = strict({ kind: z.string(), ...TRAINING_FIELDS, debiasing: debiasSettingsSchema.optional() });
 
-/** A model section, validated whole (kind, training and debiasing settings); the raw settings are kept as written. */
 /** model.debiasing fields the coordinator's decision sets (DebiasConfig `active`, `flagged`, `reason`). */
 const DECIDED_FIELDS = ['active', 'flagged', 'reason'] as const;
 
+/** A model section, validated whole (kind, training and debiasing settings); the raw settings are kept as written. */
 export function compileModelSpec(section: unknown, source: InputSource = { at: 'model' }): { kind: string; raw: Record<string, unknown> } {
   const { kind, ...raw } = parseInput(kindSchema, section, source) as { kind: string } & Record<string, unknown>;
   // The run's decision writes these (the results' `debiasing` reports them); a file that sets them would pose as one.

@@ -36,6 +36,17 @@ async function simulate(debiasing: Record<string, unknown>, rounds: number, coho
   return results.debiasing as { decision: string; weighting: string; flagged: { feature: string; source: string }[]; health: Health[]; balance?: unknown };
 }
 
+/** One round on the cohort's three training sites, no test site: what the statistics rounds decide and say. */
+const oneRound = (modelSettings: Record<string, unknown>) =>
+  simOptions({
+    schema: join(dir, 'schema.json'),
+    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(dir, `${name}.csv`) })),
+    model: 'debiased',
+    rounds: 1,
+    seed: 1,
+    modelSettings,
+  });
+
 test('default: the planted reading is flagged and dropped; health figures come every round and move', async () => {
   const d = await simulate({}, 3);
   assert.equal(d.decision, 'on');
@@ -78,14 +89,7 @@ test('the guard on a cohort built to over-correct: LfF weights push a strong rea
 
 test('the run warns when auto flags a reading (and how to trust it) and when balancing removes a strong pattern signal', async () => {
   const { log, warnings, fields } = captureWarnings();
-  const o = simOptions({
-    schema: join(dir, 'schema.json'),
-    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(dir, `${name}.csv`) })),
-    model: 'debiased',
-    rounds: 1,
-    seed: 1,
-    modelSettings: { localEpochs: 1 },
-  });
+  const o = oneRound({ localEpochs: 1 });
   const { results } = await runSimulation(o, log);
   const flagged = fields[warnings.indexOf('readings flagged as shortcuts')];
   assert.deepEqual(flagged?.features, ['reading'], warnings.join('; '));
@@ -130,14 +134,7 @@ test('--model-config: the model section from a file (coordinator.yaml or the sec
 });
 
 test('balancing off (--model-config) is reported as such: nothing balanced, no pattern note', async () => {
-  const o = simOptions({
-    schema: join(dir, 'schema.json'),
-    sites: ['site1', 'site2', 'site3'].map((name) => ({ name, path: join(dir, `${name}.csv`) })),
-    model: 'debiased',
-    rounds: 1,
-    seed: 1,
-    modelSettings: { localEpochs: 1, debiasing: { balancing: false, trusted: ['reading'] } },
-  });
+  const o = oneRound({ localEpochs: 1, debiasing: { balancing: false, trusted: ['reading'] } });
   const { results } = await runSimulation(o, silentLogger);
   assert.deepEqual(results.modelSettings, { localEpochs: 1, debiasing: { balancing: false, trusted: ['reading'] } }, 'a reader of the results can tell what was set');
   const d = results.debiasing as { weighting: string; flagged: unknown[]; pattern: { balanced: boolean; note?: string } };

@@ -10,16 +10,21 @@ import { mergeFeatureStats } from '../../shared/data/stats.ts';
 import { checkReadiness } from '../../shared/readiness/check.ts';
 import { heartSums, schema, summaryOf } from '../shared/readiness/heart.ts';
 
-test('the published summary and one verdict per site, from the sites\' sums', () => {
-  const sums = heartSums();
+/** The coordinator's readiness from these sites' sums, as agreeStatistics computes it. */
+function readinessOf(sums: ReturnType<typeof heartSums>) {
   const all = Object.values(sums);
   const featureStats = mergeFeatureStats(all.map((s) => s.featureStats));
   const patternCounts = sumPatternCounts(all.map((s) => s.patternCounts));
-  const r = federationReadiness(
+  return federationReadiness(
     { federation: 'heart', schema, space: buildFeatureSpace(schema, featureStats), prior: derivePrior(patternCounts, DEFAULT_MIN_CELL_COUNT, 1), featureStats, patternCounts },
     new Map(Object.entries(sums)),
   );
-  assert.deepEqual(r.summary, summaryOf(all));
+}
+
+test('the published summary and one verdict per site, from the sites\' sums', () => {
+  const sums = heartSums();
+  const r = readinessOf(sums);
+  assert.deepEqual(r.summary, summaryOf(Object.values(sums)));
   assert.deepEqual(Object.keys(r.sites), Object.keys(sums));
   for (const [name, s] of Object.entries(sums)) assert.deepEqual(r.sites[name], checkReadiness(s, r.summary), name);
   assert.equal(r.sites.cleveland!.verdict, 'ready');
@@ -31,13 +36,7 @@ test('a site not ready (cholesterol in mmol/L) is a results warning naming it an
   // Hungary's cholesterol as if recorded in mmol/L (mg/dL / 38.67): its mean and SD fall far from the federation's.
   const chol = sums.hungary!.featureStats.numeric.chol!;
   sums.hungary!.featureStats.numeric.chol = { ...chol, sum: chol.sum / 38.67, sumSq: chol.sumSq / 38.67 ** 2 };
-  const all = Object.values(sums);
-  const featureStats = mergeFeatureStats(all.map((s) => s.featureStats));
-  const patternCounts = sumPatternCounts(all.map((s) => s.patternCounts));
-  const r = federationReadiness(
-    { federation: 'heart', schema, space: buildFeatureSpace(schema, featureStats), prior: derivePrior(patternCounts, DEFAULT_MIN_CELL_COUNT, 1), featureStats, patternCounts },
-    new Map(Object.entries(sums)),
-  );
+  const r = readinessOf(sums);
   const warnings = readinessWarnings(r.sites);
   assert.equal(warnings.length, 1, warnings.join('\n'));
   assert.match(warnings[0]!, /^site "hungary" is unlike the federation in the statistics it sent \(chol: site mean [\d.]+ vs federation [\d.]+ .*severe: check its unit and coding.*\); it trained as it is: check its units and coding$/);
