@@ -1,11 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from './errors.ts';
 
-/** Reads a user-supplied text file; a failure is bad input (exit 2) naming the file and what it was for. */
+/**
+ * Reads a user-supplied text file; a failure is bad input (exit 2) naming the file and what
+ * it was for. A UTF-8 byte-order mark (what Windows editors often write) is dropped: JSON.parse
+ * refuses it with an invisible character in the message. UTF-16 (what Windows PowerShell 5
+ * writes with `>`) and binary files are refused with what to do; their bytes were read as
+ * garbage ("config must be a mapping of fields") or printed raw.
+ */
 export function readInputFile(path: string, what: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new InputError(`${path}: cannot read ${what} (${(e as Error).message})`);
   }
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+  if (utf16) throw new InputError(`${path}: the ${what} is UTF-16 encoded; save it as UTF-8 text (in PowerShell: Out-File -Encoding utf8)`);
+  if (bytes.subarray(0, 8192).includes(0)) throw new InputError(`${path}: the ${what} is not a text file (it holds NUL bytes): give the ${what} itself, as UTF-8 text`);
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

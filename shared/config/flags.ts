@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { numberOrText } from './fields.ts';
-import { parseInput } from './issues.ts';
+import { closestField, parseInput } from './issues.ts';
 import { InputError } from '../errors.ts';
 
 /** A token of parseArgs' `tokens` output (its option tokens carry the flag's name, however it was written). */
@@ -31,7 +31,9 @@ export function parseFlags<S extends FlagShape>(argv: string[], shape: S): z.out
     ({ values, tokens } = parseArgs({ args: attachNegativeNumbers(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true, tokens: true }));
   } catch (e) {
     // The CLI prefixes 'fedcausal <command>:' itself.
-    throw new InputError(`${(e as Error).message} (see --help)`);
+    const unknown = /^Unknown option '--([^']+)'/.exec((e as Error).message)?.[1];
+    const guess = unknown === undefined ? undefined : closestField(unknown, Object.keys(options));
+    throw new InputError(`${(e as Error).message}${guess ? ` (did you mean --${guess}?)` : ''} (see --help)`);
   }
   if (values.help) return 'help';
   refuseRepeated(tokens, options);

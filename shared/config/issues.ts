@@ -38,13 +38,63 @@ export function formatIssue(issue: z.core.$ZodIssue, source: InputSource = {}): 
   return [source.file, field, message].filter((p) => p).join(': ');
 }
 
+/** Edit distance (insertions, deletions, substitutions, swaps of neighbours), for the "did you mean" of an unknown field: a few lines, no dependency. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
+}
+
+/** The known field an unknown one was most likely meant to be: within a third of its length in edits, or the same but for case and _ or -. */
+export function closestField(unknown: string, known: readonly string[]): string | undefined {
+  const plain = (t: string) => t.toLowerCase().replace(/[_-]/g, '');
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = plain(k) === plain(unknown) ? 0 : editDistance(unknown.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return bestDistance <= Math.max(1, Math.floor(unknown.length / 3)) ? best : undefined;
+}
+
+/** One section's unknown fields in one line: each named, a "did you mean" where one is close, the known fields once. */
+function unknownFieldsLine(issue: z.core.$ZodIssue & { code: 'unrecognized_keys' }, source: InputSource): string {
+  const first = formatIssue({ ...issue, keys: [issue.keys[0]!] }, source);
+  const known = /expected one of: (.*)$/.exec(issue.message)?.[1]?.split(', ') ?? [];
+  const guesses = issue.keys.flatMap((k) => {
+    const g = closestField(k, known);
+    return !g ? [] : issue.keys.length === 1 ? [`did you mean "${g}"?`] : [`"${k}": did you mean "${g}"?`];
+  });
+  const hint = guesses.length ? ` (${guesses.join('; ')})` : '';
+  if (issue.keys.length === 1) return first.replace(/: is not a known field/, `: is not a known field${hint}`);
+  const at = (key: string) => formatIssue({ ...issue, keys: [key] }, source).replace(/: is not a known field.*$/, '');
+  const names = issue.keys.map((k, i) => (i === 0 ? at(k) : at(k).slice(source.file ? source.file.length + 2 : 0))).join(', ');
+  return `${names}: are not known fields${hint}; ${issue.message.replace(/^is not a known field; /, '')}`;
+}
+
+/** The most faults one message lists; the rest are counted, so a file full of typos stays readable. */
+export const MAX_LISTED_ISSUES = 8;
+
 /**
- * One issue of a ZodError as an InputError (exit code 2); one fault is fixed at a time.
- * An unknown field comes first: a misspelt field also shows up as a missing one.
+ * A ZodError as an InputError (exit code 2), one fault a line, so a file with several
+ * faults is fixed in one pass: each section's unknown fields first, in one line (a misspelt
+ * field also shows up as a missing one, which then follows it), then the rest in the
+ * schema's order.
  */
 export function inputErrorFrom(error: z.ZodError, source: InputSource = {}): InputError {
-  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
-  return new InputError(formatIssue(issue, source), { cause: error });
+  const unknown = error.issues.filter((i) => i.code === 'unrecognized_keys');
+  const lines = [
+    ...unknown.map((i) => unknownFieldsLine(i, source)),
+    ...error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => formatIssue(i, source)),
+  ].filter((line, k, all) => all.indexOf(line) === k);
+  const more = lines.length - MAX_LISTED_ISSUES;
+  const listed = more > 0 ? [...lines.slice(0, MAX_LISTED_ISSUES), `... and ${more} more`] : lines;
+  return new InputError(listed.join('\n'), { cause: error });
 }
 
 /** Parses `raw` with `schema`, throwing an InputError in the shared format. */

@@ -12,8 +12,9 @@ export function readConfigFile(path: string): { raw: Record<string, unknown>; ba
   } catch (e) {
     throw new InputError(`${path}: not valid YAML/JSON (${(e as Error).message.split('\n')[0]})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new InputError(`${path}: config must be a mapping of fields`);
+  if (raw === null || raw === undefined) throw new InputError(`${path}: the config file is empty`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new InputError(`${path}: config must be a mapping of fields (got ${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`})`);
   return { raw: raw as Record<string, unknown>, baseDir: dirname(resolve(path)) };
 }
 

@@ -69,6 +69,8 @@ export const SYNTH_KNOBS: readonly Knob[] = [
     doc: 'scale of the site confounder: severity offset, lab calibration shift, prevalence log-odds and site-driven missingness' },
   { flag: 'alpha', key: 'alpha', type: 'number', default: 2, min: 0, max: 10,
     doc: 'effect of latent severity on the outcome: y ~ Bernoulli(sigmoid(alpha * s + site prevalence shift))' },
+  { flag: 'outcome-offset', key: 'outcomeOffset', type: 'number', default: 0, min: -8, max: 8,
+    doc: 'log-odds added to the outcome at every site (negative = a rarer outcome: -4 gives about 6% positives at the default knobs; the sites\' prevalence shifts stay on top)' },
   { flag: 'noise', key: 'noise', type: 'number', default: 1, min: 0, max: 10,
     doc: 'standard deviation of the measurement noise on the causal features (age, labs, vitals); larger = weaker causal signal' },
   { flag: 'labs-severity', key: 'labsSeverity', type: 'number', default: 1, min: -5, max: 5,

@@ -6,7 +6,7 @@
  *
  * Graph, per site i (the last site is the held-out one), latent-severity mode:
  *   site -> severity s ~ N(mu_i, 1)                       (referral population)
- *   s, site -> y ~ Bernoulli(sigmoid(alpha * s + prev_i)) (prevalence shift)
+ *   s, site -> y ~ Bernoulli(sigmoid(alpha * s + prev_i + offset)) (prevalence shift)
  *   s -> demographics, labs (+ site calibration shift), vitals   (causal features)
  *   y -> imaging reading at training sites (label-only: knows y, not s; with
  *        probability 1 - agreement its link is a coin instead of y);
@@ -36,6 +36,8 @@ export interface ScmParams {
   missingHeldOut: boolean;
   siteShift: number;
   alpha: number;
+  /** Log-odds added to the outcome everywhere (negative = rarer outcome). */
+  outcomeOffset: number;
   noise: number;
   labsSeverity: number;
   /** Base probability that imaging is acquired (0.5 = log-odds 0; 1 = always). */
@@ -198,7 +200,7 @@ function generateRow(rng: Rng, extra: Rng, params: ScmParams, fx: SiteEffects, h
   // knobs change nothing else at all).
   // Label-driven cohorts still draw (and ignore) the latent, keeping the stream aligned.
   const latent = fx.severityOffset + rng.normal();
-  const yOdds = labelDriven ? fx.prevalenceShift : params.alpha * latent + fx.prevalenceShift;
+  const yOdds = (labelDriven ? 0 : params.alpha * latent) + fx.prevalenceShift + params.outcomeOffset;
   const y: 0 | 1 = rng.next() < sigmoid(yOdds) ? 1 : 0;
   const sign = 2 * y - 1;
   // What drives the causal features: the latent severity, or (label-driven) y itself.

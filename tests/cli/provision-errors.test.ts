@@ -53,7 +53,7 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.sites[0].path = 'x'), 'sites[0].path: is not a known field; expected one of: name, data'],
     [
       (d) => (d.round = 3),
-      'round: is not a known field; expected one of: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback',
+      'round: is not a known field (did you mean "rounds"?); expected one of: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback',
     ],
     [(d) => (d.model = 'forest'), 'model.kind: must be one of debiased, baseline, logreg (got "forest")'],
     [(d) => (d.model = { localEpochs: 2 }), 'model.kind: is required'],
@@ -87,7 +87,7 @@ test('invalid federation files fail with exact messages naming the file and fiel
   const badSchema = join(dir, 'schema.json');
   writeFileSync(badSchema, JSON.stringify({ modalities: {} }));
   const file = variant(dir, (d) => (d.schema = 'schema.json')); // relative to the federation file
-  assertInputError(() => readFederationFile(file), `${badSchema}: label: is required`);
+  assertInputError(() => readFederationFile(file), `${badSchema}: label: is required\n${badSchema}: modalities: must name at least one modality (got {})`);
   // Non-loopback is allowed when asked for, beside the host or at the top level.
   const open = variant(dir, (d) => Object.assign(d.coordinator, { host: '10.1.2.3', allowNonLoopback: true }));
   assert.equal(readFederationFile(open).coordinator.host, '10.1.2.3');

@@ -59,7 +59,7 @@ test('privacy.minCategoryCount: 5 by default, set as written, and nothing below 
   for (const [edit, message] of [
     [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 0 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 0)'],
     [(d: Record<string, any>) => (d.privacy = { minCategoryCount: 2.5 }), 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 2.5)'],
-    [(d: Record<string, any>) => (d.privacy = { minCategoryCnt: 3 }), 'privacy.minCategoryCnt: is not a known field; expected one of: minCategoryCount, dp'],
+    [(d: Record<string, any>) => (d.privacy = { minCategoryCnt: 3 }), 'privacy.minCategoryCnt: is not a known field (did you mean "minCategoryCount"?); expected one of: minCategoryCount, dp'],
   ] as const) {
     const path = await coordinatorYaml(t, edit);
     assertInputError(() => loadCoordinatorConfig(path), `${path}: ${message}`);

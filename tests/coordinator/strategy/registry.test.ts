@@ -70,7 +70,10 @@ test('registry: option values out of range', () => {
   );
   assert.throws(
     () => createStrategy('fedavg', { trimFraction: 0.2, mu: 1 } as never),
-    inputError('strategy.mu: is not a known field; expected one of: name, proximalMu, serverLearningRate, beta1, beta2, tau, controlNormMultiple, trimFraction'),
+    inputError(
+      'strategy.mu: is not a known field; expected one of: name, proximalMu, serverLearningRate, beta1, beta2, tau, controlNormMultiple, trimFraction\n' +
+        'strategy.trimFraction: does not apply to strategy fedavg, which would ignore it (it applies to trimmed-mean) (got 0.2)',
+    ),
   );
 });
 

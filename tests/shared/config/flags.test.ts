@@ -34,3 +34,8 @@ test('a single-valued flag given twice is refused (parseArgs would keep the last
   const many = { site: z.array(z.string()).default([]) };
   assert.deepEqual(parseFlags(['--site', 'a', '--site', 'b'], many), { site: ['a', 'b'] });
 });
+
+test('an unknown flag close to a known one gets a guess', () => {
+  rejects(['--rowz', '40'], "Unknown option '--rowz' (did you mean --rows?) (see --help)");
+  assert.throws(() => parseFlags(['--colour'], SHAPE), (e: unknown) => e instanceof InputError && !/did you mean/.test(e.message));
+});

@@ -33,8 +33,8 @@ const bad: [string, unknown, string][] = [
   ['columns missing a feature', { ...base, columns: ['x1', 'y'] }, 's.json: columns: must include feature "x2"'],
   ['missingCodes unknown column', { ...base, missingCodes: { q: ['0'] } }, 's.json: missingCodes.q: is in no modality'],
   // The extensions: label.values, categories, ranges.
-  ['label unknown field', { ...base, label: { column: 'y', threshold: 0, value: [0, 1] } }, 's.json: label.value: is not a known field; expected one of: column, threshold, values'],
-  ['label.values not numbers', { ...base, label: { column: 'y', threshold: 0, values: ['0', '1'] } }, 's.json: label.values[0]: must be a number (got "0")'],
+  ['label unknown field', { ...base, label: { column: 'y', threshold: 0, value: [0, 1] } }, 's.json: label.value: is not a known field (did you mean "values"?); expected one of: column, threshold, values'],
+  ['label.values not numbers', { ...base, label: { column: 'y', threshold: 0, values: ['0', '1'] } }, 's.json: label.values[0]: must be a number (got "0")\ns.json: label.values[1]: must be a number (got "1")'],
   ['label.values empty', { ...base, label: { column: 'y', threshold: 0, values: [] } }, 's.json: label.values: must be a non-empty list of numbers (the allowed raw label values) (got [])'],
   ['label.values one class', { ...base, label: { column: 'y', threshold: 0, values: [1, 2] } }, 's.json: label.values: must include values on both sides of label.threshold (0), or one class can never occur'],
   ['categories not an object', { ...base, categories: ['x3'] }, 's.json: categories: must be a mapping of categorical feature -> [values] (got ["x3"])'],

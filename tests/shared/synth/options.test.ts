@@ -15,7 +15,7 @@ const rejects = (raw: Record<string, string | undefined>, message: string) =>
 test('no flags give the documented defaults', () => {
   assert.deepEqual(defaultSynthOptions(), {
     sites: 4, rows: 500, seed: 1, spuriousStrength: 1, spuriousFlip: true,
-    missingBias: 1.2, missingHeldOut: false, siteShift: 0.5, alpha: 2, noise: 1, labsSeverity: 1,
+    missingBias: 1.2, missingHeldOut: false, siteShift: 0.5, alpha: 2, outcomeOffset: 0, noise: 1, labsSeverity: 1,
     imagingRate: 0.5, agreement: 1, readings: 1, readingType: 'numeric', labelDriven: false,
   });
   assert.deepEqual(compileSynthOptions({ rows: undefined }), defaultSynthOptions());
@@ -24,12 +24,12 @@ test('no flags give the documented defaults', () => {
 test('flags parse with or without the leading dashes', () => {
   const o = compileSynthOptions({
     sites: '3', '--rows': '40', seed: '7', 'spurious-strength': '0.5', 'spurious-flip': 'false',
-    'missing-bias': '2', 'missing-held-out': 'true', 'site-shift': '0', alpha: '1.5e0', noise: ' .5 ', 'labs-severity': '-1',
+    'missing-bias': '2', 'missing-held-out': 'true', 'site-shift': '0', alpha: '1.5e0', 'outcome-offset': '-4', noise: ' .5 ', 'labs-severity': '-1',
     'imaging-rate': '0.33', '--agreement': '0.7', readings: '2', 'reading-type': ' categorical', 'label-driven': 'true',
   });
   assert.deepEqual(o, {
     sites: 3, rows: 40, seed: 7, spuriousStrength: 0.5, spuriousFlip: false,
-    missingBias: 2, missingHeldOut: true, siteShift: 0, alpha: 1.5, noise: 0.5, labsSeverity: -1,
+    missingBias: 2, missingHeldOut: true, siteShift: 0, alpha: 1.5, outcomeOffset: -4, noise: 0.5, labsSeverity: -1,
     imagingRate: 0.33, agreement: 0.7, readings: 2, readingType: 'categorical', labelDriven: true,
   });
 });
@@ -68,7 +68,7 @@ test('--sites x --rows is bounded by what fits in memory, the message giving the
 test('an unknown flag is rejected with the known ones listed', () => {
   assert.throws(
     () => compileSynthOptions({ 'spurious-strenght': '1' }),
-    (e: unknown) => e instanceof InputError && /^--spurious-strenght: is not a known field; expected one of: sites, rows, /.test(e.message),
+    (e: unknown) => e instanceof InputError && /^--spurious-strenght: is not a known field \(did you mean "spurious-strength"\?\); expected one of: sites, rows, /.test(e.message),
   );
 });
 

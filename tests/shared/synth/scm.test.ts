@@ -152,6 +152,18 @@ test('--alpha 0 makes the outcome independent of severity', () => {
   assert.ok(Math.abs(r) < 0.1, `corr(severity, y) with alpha 0 = ${r}`);
 });
 
+test('--outcome-offset -4 makes the outcome rare (about 6% at the training sites) and leaves the features of the same patients as they were', () => {
+  const [plain, rare] = [split({ rows: 4000 }), split({ rows: 4000, outcomeOffset: -4 })];
+  const train = (c: typeof plain) => c.sites.filter((s) => !s.heldOut).flatMap((s) => s.rows);
+  const prevalence = (rows: readonly SynthRow[]) => rows.filter((r) => r.y === 1).length / rows.length;
+  assert.ok(prevalence(train(rare)) > 0.04 && prevalence(train(rare)) < 0.09, `prevalence ${prevalence(train(rare))}`);
+  assert.ok(prevalence(train(plain)) > 0.4, `default prevalence ${prevalence(train(plain))}`);
+  // Same draws: a patient's severity and age are the same; only who is a case changes.
+  const [a, b] = [plain.sites[0]!.rows[7]!, rare.sites[0]!.rows[7]!];
+  assert.equal(a.severity, b.severity);
+  assert.equal(a.values[0], b.values[0]);
+});
+
 // ---- the cohort family: --imaging-rate, --agreement, --readings, --reading-type, --label-driven
 
 /** Share of rows (with the feature present) where the reading's sign matches 2y-1. */

@@ -43,7 +43,7 @@ test('writeCohort writes one CSV per site, schema.json and truth.json', async ()
     assert.equal(truth.mode, 'latent-severity');
     assert.deepEqual(truth.knobs, {
       sites: 3, rows: 25, seed: 9, 'spurious-strength': 1, 'spurious-flip': true,
-      'missing-bias': 1.2, 'missing-held-out': false, 'site-shift': 0.5, alpha: 2, noise: 1, 'labs-severity': 1,
+      'missing-bias': 1.2, 'missing-held-out': false, 'site-shift': 0.5, alpha: 2, 'outcome-offset': 0, noise: 1, 'labs-severity': 1,
       'imaging-rate': 0.5, agreement: 1, readings: 1, 'reading-type': 'numeric', 'label-driven': false,
     });
     assert.deepEqual(Object.keys(truth.siteEffects), ['site1', 'site2', 'site3']);

@@ -122,11 +122,6 @@ export const DEFAULT_CONFOUNDER_DIM = 8;
 /** 16: one small hidden layer makes the head nonlinear in (z, c_m) without adding much capacity to memorise. */
 export const DEFAULT_HEAD_HIDDEN = 16;
 /**
- * The relative rule (decide.ts), METHOD.md Part 3: 2 standard errors, a cleared
- * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
- * real features and planted readings (docs/debiasing.md, "Why these defaults").
- */
-/**
  * Pattern-outcome balancing removes what the missingness pattern tells of the label. From
  * this AUROC of the pattern alone up, the run says so at start (a warning): the data
  * cannot tell a hospital's ordering habit (what balancing is for) from a test ordered for
@@ -138,6 +133,11 @@ export const DEFAULT_HEAD_HIDDEN = 16;
  */
 export const PATTERN_SIGNAL_NOTE_AUROC = 0.56;
 
+/**
+ * The relative rule (decide.ts), METHOD.md Part 3: 2 standard errors, a cleared
+ * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
+ * real features and planted readings (docs/debiasing.md, "Why these defaults").
+ */
 export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2 };
 /** 10: a cell's weight may grow tenfold; beyond that a handful of rows would carry the model. */
 export const DEFAULT_MAX_WEIGHT = 10;

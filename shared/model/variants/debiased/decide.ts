@@ -19,7 +19,8 @@ import { DEFAULT_DECIDE, type DecideOptions, type FlaggedFeature } from './confi
  * - a label-associated feature that is no marker is **flagged** only where the evidence
  *   says it stands apart: the upper confidence bound of its within-class correlation
  *   with every marker (pairs of >= minPairRows rows) is at most maxRatio times its
- *   |label corr|. Too few rows to bound it means no flag (conservative).
+ *   |label corr|, and it co-varies with no marker within class as a severity marker would
+ *   (coVariesWith). Too few rows to bound it means no flag (conservative).
  * Users override per feature: `suspect` features are always flagged, `trusted` never;
  * each flagged feature names the source that decided.
  */
@@ -85,6 +86,9 @@ export interface WithinClass {
   lower: number;
   upper: number;
   rows: number;
+  /** The pooled Fisher z with its sign, and its standard error (NaN when no class has 4 rows). */
+  z: number;
+  se: number;
 }
 
 /**
@@ -111,10 +115,10 @@ export function withinClassCorrelation(m: ClassMoments, i: number, j: number, co
     zSum += (n - 3) * Math.atanh(r);
     weight += n - 3;
   }
-  if (weight === 0) return { corr: NaN, lower: NaN, upper: NaN, rows };
+  if (weight === 0) return { corr: NaN, lower: NaN, upper: NaN, rows, z: NaN, se: NaN };
   const z = Math.abs(zSum / weight);
   const se = 1 / Math.sqrt(weight);
-  return { corr: Math.tanh(z), lower: Math.tanh(Math.max(0, z - confidence * se)), upper: Math.tanh(z + confidence * se), rows };
+  return { corr: Math.tanh(z), lower: Math.tanh(Math.max(0, z - confidence * se)), upper: Math.tanh(z + confidence * se), rows, z: zSum / weight, se };
 }
 
 interface FeatureView {
@@ -165,6 +169,26 @@ function boundAgainstMarkers(m: ClassMoments, f: FeatureView, markers: FeatureVi
   return bound;
 }
 
+/**
+ * The first marker (of another modality) that f co-varies with within class as a severity
+ * marker would: the sign of their within-class correlation is that of the product of their
+ * label correlations, and its bound at the clearing confidence (confidence + 1 s.e.) is
+ * above 0. A label-only reading has none (its within-class correlations are noise around
+ * 0); a real lab whose within-class correlations are small only because the outcome is a
+ * near-threshold of severity (each class a narrow slice of it) does: such labs were
+ * flagged in an outside attack (a steep outcome link, 15-50% positives) and are not now.
+ */
+function coVariesWith(m: ClassMoments, f: FeatureView, markers: FeatureView[], o: DecideOptions): { marker: FeatureView; r: number } | undefined {
+  for (const k of markers) {
+    if (k.modality === f.modality) continue;
+    const w = withinClassCorrelation(m, f.col, k.col, o.confidence);
+    if (w.rows < o.minPairRows || !Number.isFinite(w.z)) continue;
+    const aligned = Math.sign(f.labelCorr * k.labelCorr) * w.z;
+    if (aligned - (o.confidence + 1) * w.se > 0) return { marker: k, r: Math.tanh(aligned) };
+  }
+  return undefined;
+}
+
 function checkNames(names: readonly string[], space: FeatureSpace, what: string): void {
   const known = new Set(space.columns.map((c) => c.feature));
   for (const n of names)
@@ -178,14 +202,18 @@ function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions) {
   const markers = associated.filter((v) => v.cleared >= o.minClearCorr).sort((a, b) => b.cleared - a.cleared);
   const structure = markers.length >= o.minMarkers;
   const apart = new Map<string, number>();
+  const coVarying: string[] = [];
   for (const v of views) {
     if (!structure || strength(v) < o.minLabelCorr || v.cleared >= o.minClearCorr) continue;
     const others = markers.filter((k) => k.feature !== v.feature);
     if (others.length < o.minMarkers) continue;
     const bound = boundAgainstMarkers(m, v, others, o);
-    if (bound <= o.maxRatio * Math.abs(v.labelCorr)) apart.set(v.feature, bound);
+    if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
+    const tie = coVariesWith(m, v, others, o);
+    if (tie) coVarying.push(`${v.feature} (with ${tie.marker.feature}: within-class ${fmt(tie.r)})`);
+    else apart.set(v.feature, bound);
   }
-  return { views, markers, structure, apart };
+  return { views, markers, structure, apart, coVarying };
 }
 
 /** The user's `suspect` and `trusted` lists, checked against the schema and each other. */
@@ -279,8 +307,9 @@ export function decideDebiasing(
   for (const [what, x] of [['class moments', m], ['site-centred class moments', withinSite]] as const)
     if (x && x.dim !== space.columns.length) throw new Error(`${what} have ${x.dim} columns, the feature space has ${space.columns.length}`);
   const { suspect, trusted } = readOverrides(overrides, space);
-  const { views, markers, structure, apart } = findShortcuts(m, space, o);
+  const { views, markers, structure, apart, coVarying } = findShortcuts(m, space, o);
   const { flagged, notes } = applyVerdicts(views, apart, { suspect, trusted }, (v) => (withinSite ? checkWithinSites(withinSite, v, markers, o) : undefined));
+  if (coVarying.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${coVarying.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
   const tail = `${describeMarkers(markers, structure, o)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readConfigFile } from '../../shared/config/load.ts';
+import { loadSchema } from '../../shared/data/schema.ts';
+import { InputError } from '../../shared/errors.ts';
+import { readInputFile } from '../../shared/input-file.ts';
+
+const refused = (f: () => unknown, message: string) => assert.throws(f, (e: unknown) => e instanceof InputError && e.message === message);
+
+test('user files as Windows tools write them: a UTF-8 byte-order mark is dropped; UTF-16, binary and empty files are refused, saying what to do', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-input-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, bytes: Buffer) => (writeFileSync(join(dir, name), bytes), join(dir, name));
+  const schema = { columns: ['a', 'y'], label: { column: 'y', threshold: 0 }, modalities: { m: ['a'] } };
+  const bom = file('bom.json', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(schema))]));
+  assert.equal(readInputFile(bom, 'schema').charCodeAt(0), '{'.charCodeAt(0));
+  assert.deepEqual(loadSchema(bom).modalities, [{ name: 'm', features: ['a'] }]);
+  const utf16 = file('c.yaml', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('rounds: 3\n', 'utf16le')]));
+  refused(() => readConfigFile(utf16), `${utf16}: the config is UTF-16 encoded; save it as UTF-8 text (in PowerShell: Out-File -Encoding utf8)`);
+  const binary = file('s.json', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00]));
+  refused(() => loadSchema(binary), `${binary}: the schema is not a text file (it holds NUL bytes): give the schema itself, as UTF-8 text`);
+  const empty = file('e.yaml', Buffer.from('\n# nothing yet\n'));
+  refused(() => readConfigFile(empty), `${empty}: the config file is empty`);
+  const list = file('l.yaml', Buffer.from('- rounds: 3\n'));
+  refused(() => readConfigFile(list), `${list}: config must be a mapping of fields (got a list)`);
+});
