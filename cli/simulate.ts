@@ -209,7 +209,7 @@ function strategyOptionsOf(strategy: string, pairs: { key: string; value: number
   try {
     validateStrategyOptions(strategy, raw);
   } catch (e) {
-    if (e instanceof InputError) throw new InputError(`--strategy-option: ${e.message}`, { cause: e });
+    if (e instanceof InputError) throw new InputError(e.message.replace(/^/gm, '--strategy-option: '), { cause: e });
     throw e;
   }
   return raw;
@@ -220,7 +220,7 @@ function onFlag<T>(flag: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof InputError) throw new InputError(e.message.replace(/^secureAggregation\.(enabled|minSites): /, `${flag}: `), { cause: e });
+    if (e instanceof InputError) throw new InputError(e.message.replace(/^secureAggregation\.(enabled|minSites): /gm, `${flag}: `), { cause: e });
     throw e;
   }
 }

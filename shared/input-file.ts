@@ -10,14 +10,15 @@ import { InputError } from './errors.ts';
  */
 export function readInputFile(path: string, what: string): string {
   let bytes: Buffer;
+  let text: string;
   try {
     bytes = readFileSync(path);
+    text = bytes.toString('utf8'); // inside: a file past Node's longest string is bad input too
   } catch (e) {
     throw new InputError(`${path}: cannot read ${what} (${(e as Error).message})`);
   }
   const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
   if (utf16) throw new InputError(`${path}: the ${what} is UTF-16 encoded; save it as UTF-8 text (in PowerShell: Out-File -Encoding utf8)`);
   if (bytes.subarray(0, 8192).includes(0)) throw new InputError(`${path}: the ${what} is not a text file (it holds NUL bytes): give the ${what} itself, as UTF-8 text`);
-  const text = bytes.toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

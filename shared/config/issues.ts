@@ -59,7 +59,8 @@ export function closestField(unknown: string, known: readonly string[]): string 
     const d = plain(k) === plain(unknown) ? 0 : editDistance(unknown.toLowerCase(), k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return bestDistance <= Math.max(1, Math.floor(unknown.length / 3)) ? best : undefined;
+  // A name of one or two letters is too short to guess from.
+  return unknown.length >= 3 && bestDistance <= Math.max(1, Math.floor(unknown.length / 3)) ? best : undefined;
 }
 
 /** One section's unknown fields in one line: each named, a "did you mean" where one is close, the known fields once. */
@@ -68,7 +69,8 @@ function unknownFieldsLine(issue: z.core.$ZodIssue & { code: 'unrecognized_keys'
   const known = /expected one of: (.*)$/.exec(issue.message)?.[1]?.split(', ') ?? [];
   const guesses = issue.keys.flatMap((k) => {
     const g = closestField(k, known);
-    return !g ? [] : issue.keys.length === 1 ? [`did you mean "${g}"?`] : [`"${k}": did you mean "${g}"?`];
+    const name = (f: string) => (source.flags ? `--${f}` : `"${f}"`);
+    return !g ? [] : issue.keys.length === 1 ? [`did you mean ${name(g)}?`] : [`${name(k)}: did you mean ${name(g)}?`];
   });
   const hint = guesses.length ? ` (${guesses.join('; ')})` : '';
   if (issue.keys.length === 1) return first.replace(/: is not a known field/, `: is not a known field${hint}`);

@@ -68,7 +68,7 @@ export const SYNTH_KNOBS: readonly Knob[] = [
   { flag: 'site-shift', key: 'siteShift', type: 'number', default: 0.5, min: 0, max: 5,
     doc: 'scale of the site confounder: severity offset, lab calibration shift, prevalence log-odds and site-driven missingness' },
   { flag: 'alpha', key: 'alpha', type: 'number', default: 2, min: 0, max: 10,
-    doc: 'effect of latent severity on the outcome: y ~ Bernoulli(sigmoid(alpha * s + site prevalence shift))' },
+    doc: 'effect of latent severity on the outcome: y ~ Bernoulli(sigmoid(alpha * s + site prevalence shift + outcome offset))' },
   { flag: 'outcome-offset', key: 'outcomeOffset', type: 'number', default: 0, min: -8, max: 8,
     doc: 'log-odds added to the outcome at every site (negative = a rarer outcome: -4 gives about 6% positives at the default knobs; the sites\' prevalence shifts stay on top)' },
   { flag: 'noise', key: 'noise', type: 'number', default: 1, min: 0, max: 10,
@@ -84,7 +84,7 @@ export const SYNTH_KNOBS: readonly Knob[] = [
   { flag: 'reading-type', key: 'readingType', type: 'choice', default: 'numeric', choices: ['numeric', 'categorical'],
     doc: 'numeric readings, or categorical: each reading written as high (value > 0) or low and listed in the schema\'s categorical columns' },
   { flag: 'label-driven', key: 'labelDriven', type: 'boolean', default: false,
-    doc: 'no latent severity: y ~ Bernoulli(sigmoid(site prevalence shift)) and every feature = loading * (2y-1) + noise, so nothing co-varies within a class; the readings are then real markers that keep their link at the held-out site (no spurious features)' },
+    doc: 'no latent severity: y ~ Bernoulli(sigmoid(site prevalence shift + outcome offset)) and every feature = loading * (2y-1) + noise, so nothing co-varies within a class; the readings are then real markers that keep their link at the held-out site (no spurious features)' },
 ];
 
 /** The default options, as `fedcausal synth` with no knobs would use. */

@@ -18,7 +18,7 @@
  *   s, site -> labs ordered (sicker patients get more tests); vitals missing at random
  *
  * Label-driven mode (--label-driven true): no latent severity. y ~ Bernoulli(
- * sigmoid(prev_i)), and every feature is caused by y alone (loading * (2y-1) +
+ * sigmoid(prev_i + offset)), and every feature is caused by y alone (loading * (2y-1) +
  * noise), so within a class nothing co-varies. The readings are then real
  * outcome markers whose link to y holds at the held-out site too.
  */

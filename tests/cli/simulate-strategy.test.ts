@@ -49,6 +49,11 @@ test('--strategy-option KEY=VALUE: repeatable, numbers read as numbers, checked 
     [['name=fedavg'], '--strategy-option: "name" is not an option; the strategy is named by --strategy'],
     [['proximalMu'], '--strategy-option[0]: expects KEY=VALUE (got "proximalMu")'],
     [['serverLearningRate=0.1'], '--strategy-option: strategy.serverLearningRate: does not apply to strategy fedprox, which would ignore it (it applies to fedadam, fedyogi, fedadagrad) (got 0.1)'],
+    [
+      ['proximalMu=-1', 'mu=0.1'],
+      '--strategy-option: strategy.mu: is not a known field; expected one of: proximalMu, serverLearningRate, beta1, beta2, tau, controlNormMultiple, trimFraction\n' +
+        '--strategy-option: strategy.proximalMu: must be a number in [0, 100] (got -1)',
+    ],
   ];
   for (const [values, message] of refused)
     assert.throws(

@@ -68,7 +68,7 @@ test('--sites x --rows is bounded by what fits in memory, the message giving the
 test('an unknown flag is rejected with the known ones listed', () => {
   assert.throws(
     () => compileSynthOptions({ 'spurious-strenght': '1' }),
-    (e: unknown) => e instanceof InputError && /^--spurious-strenght: is not a known field \(did you mean "spurious-strength"\?\); expected one of: sites, rows, /.test(e.message),
+    (e: unknown) => e instanceof InputError && /^--spurious-strenght: is not a known field \(did you mean --spurious-strength\?\); expected one of: sites, rows, /.test(e.message),
   );
 });
 

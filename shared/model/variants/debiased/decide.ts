@@ -195,22 +195,27 @@ function checkNames(names: readonly string[], space: FeatureSpace, what: string)
     if (!known.has(n)) throw new InputError(`model.debiasing.${what} names "${n}", which is not a feature of the schema (features: ${[...known].join(', ')})`);
 }
 
-/** What the rule finds in one view of the moments: the features, the markers, and the label-only readings with their bound. */
-function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions) {
+/**
+ * What the rule finds in one view of the moments. The co-variation check reads `ties`: the
+ * site-centred sums where a site sent them, since pooled over hospitals a reading that reads
+ * higher where patients are sicker co-varies with the markers through the hospitals' case
+ * mix alone (a review: a planted reading with such an offset was let off on the pooled sums).
+ */
+function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions, ties: ClassMoments = m) {
   const views = featureViews(m, space, o);
   const associated = views.filter((v) => strength(v) >= o.minLabelCorr);
   const markers = associated.filter((v) => v.cleared >= o.minClearCorr).sort((a, b) => b.cleared - a.cleared);
   const structure = markers.length >= o.minMarkers;
   const apart = new Map<string, number>();
-  const coVarying: string[] = [];
+  const coVarying: { feature: string; text: string }[] = [];
   for (const v of views) {
     if (!structure || strength(v) < o.minLabelCorr || v.cleared >= o.minClearCorr) continue;
     const others = markers.filter((k) => k.feature !== v.feature);
     if (others.length < o.minMarkers) continue;
     const bound = boundAgainstMarkers(m, v, others, o);
     if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
-    const tie = coVariesWith(m, v, others, o);
-    if (tie) coVarying.push(`${v.feature} (with ${tie.marker.feature}: within-class ${fmt(tie.r)})`);
+    const tie = coVariesWith(ties, v, others, o);
+    if (tie) coVarying.push({ feature: v.feature, text: `${v.feature} (with ${tie.marker.feature}: within-class ${fmt(tie.r)})` });
     else apart.set(v.feature, bound);
   }
   return { views, markers, structure, apart, coVarying };
@@ -239,7 +244,7 @@ function checkWithinSites(withinSite: ClassMoments, v: FeatureView, markers: Fea
 }
 
 function describeRule(o: DecideOptions): string {
-  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers and a within-class bound <= ${o.maxRatio} x |label corr|, pairs with >= ${o.minPairRows} rows`;
+  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.), pairs with >= ${o.minPairRows} rows`;
 }
 
 function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions): string {
@@ -307,9 +312,10 @@ export function decideDebiasing(
   for (const [what, x] of [['class moments', m], ['site-centred class moments', withinSite]] as const)
     if (x && x.dim !== space.columns.length) throw new Error(`${what} have ${x.dim} columns, the feature space has ${space.columns.length}`);
   const { suspect, trusted } = readOverrides(overrides, space);
-  const { views, markers, structure, apart, coVarying } = findShortcuts(m, space, o);
+  const { views, markers, structure, apart, coVarying } = findShortcuts(m, space, o, withinSite);
   const { flagged, notes } = applyVerdicts(views, apart, { suspect, trusted }, (v) => (withinSite ? checkWithinSites(withinSite, v, markers, o) : undefined));
-  if (coVarying.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${coVarying.join(', ')}`);
+  const spared = coVarying.filter((c) => !suspect.has(c.feature) && !trusted.has(c.feature)).map((c) => c.text);
+  if (spared.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${spared.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
   const tail = `${describeMarkers(markers, structure, o)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;

@@ -285,27 +285,32 @@ test('a real marker calibrated differently at each hospital is not flagged: a fl
  * more patients are sick; within each hospital the lab barely tracks severity. With
  * `shortcut`, the lab is replaced by a reading tied to the label at every site.
  */
-function prevalenceSite(shift: number, n: number, seed: number, shortcut = false): { data: EncodedData; space: FeatureSpace } {
+function prevalenceSite(shift: number, n: number, seed: number, shortcut = false, loading = 0.1): { data: EncodedData; space: FeatureSpace } {
   return numericCohort([['labs', 'a1'], ['exam', 'b1'], ['device', 'l']], n, seed, (rng) => {
     const y = rng.next() < 0.5 + 0.3 * shift ? 1 : 0;
     const s = 0.6 * (2 * y - 1) + rng.normal();
-    return [y, [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), shortcut ? 2 * y - 1 + 1.2 * rng.normal() : 0.1 * s + rng.normal() + 2 * shift]];
+    return [y, [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), shortcut ? 2 * y - 1 + 1.2 * rng.normal() : loading * s + rng.normal() + 2 * shift]];
   });
 }
 
 test('a lab read higher where more patients are sick is not flagged: its label correlation within hospitals is small; a shortcut tied to the label at every site still is', () => {
-  const decide = (shortcut: boolean, within: boolean) => {
-    const sites = [-1, 0, 1].map((d, k) => prevalenceSite(d, 600, 60 + k, shortcut));
+  const decide = (shortcut: boolean, within: boolean, loading?: number) => {
+    const sites = [-1, 0, 1].map((d, k) => prevalenceSite(d, 600, 60 + k, shortcut, loading));
     const moments = sites.map((s) => siteMoments(s.data));
     return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, within ? mergeClassMoments(moments.map((m) => m.withinSite)) : undefined);
   };
   // Pooled over sites, the offset gives the lab a label correlation that its within-class bound is small against.
   const pooled = decide(false, false);
   assert.deepEqual(pooled.flagged.map((f) => f.feature), ['l'], `pooled only: ${pooled.reason}`);
+  // Within the hospitals it tracks severity a little (loading 0.1), and that co-variation keeps it.
   const both = decide(false, true);
   assert.equal(both.decision, 'off', both.reason);
-  const m = /l \(label ([\d.-]+) pooled, ([\d.-]+) within sites/.exec(both.reason);
-  assert.ok(m && Number(m[1]) > 0.3 && Math.abs(Number(m[2])) < 0.2, `label correlation pooled vs within sites: ${both.reason}`);
+  assert.match(both.reason, /co-varying within class with a marker as a severity marker would [^;]*: l \(with a1/);
+  // A lab that does not track severity within the hospitals at all is kept by its small label association there.
+  const blind = decide(false, true, 0);
+  assert.equal(blind.decision, 'off', blind.reason);
+  const m = /l \(label ([\d.-]+) pooled, ([\d.-]+) within sites/.exec(blind.reason);
+  assert.ok(m && Number(m[1]) > 0.3 && Math.abs(Number(m[2])) < 0.2, `label correlation pooled vs within sites: ${blind.reason}`);
   const shortcut = decide(true, true);
   assert.deepEqual(shortcut.flagged.map((f) => [f.feature, f.source]), [['l', 'auto']], shortcut.reason);
 });
@@ -348,4 +353,20 @@ test('an outcome close to a threshold of severity: noisy real labs co-vary withi
     if (/co-varying within class with a marker as a severity marker would[^;]*(lab|vital|crp)/.test(d.reason)) spared++;
   }
   assert.ok(spared >= 1, 'a real lab was within its bound (what the rule flagged before) in some seed');
+});
+
+test('a shortcut whose device reads higher at the hospitals with sicker patients is still flagged: the co-variation check reads the site-centred sums, not the case mix', () => {
+  for (const seed of [1, 2]) {
+    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['imaging', 'r']];
+    const sites = [-0.8, 0, 0.8].map((mu, k) =>
+      numericCohort(names, 2000, 10 * seed + k, (rng) => {
+        const s = mu + rng.normal();
+        const y = rng.next() < 1 / (1 + Math.exp(-2 * s)) ? 1 : 0;
+        return [y, [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), 2 * y - 1 + 1.2 * rng.normal() + 0.3 * mu]];
+      }),
+    );
+    const moments = sites.map((s) => siteMoments(s.data));
+    const d = decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+    assert.deepEqual(d.flagged.map((f) => f.feature), ['r'], `seed ${seed}: ${d.reason}`);
+  }
 });
