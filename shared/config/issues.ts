@@ -26,6 +26,11 @@ function shown(v: unknown): string {
   return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/** The field a path names, as the user wrote it: under `source.at`, `--name` for flags. */
+function fieldName(path: readonly PropertyKey[], source: InputSource): string {
+  return (source.flags && path.length ? '--' : '') + [source.at, fieldPath(path)].filter((p) => p).join(path.length && typeof path[0] === 'number' ? '' : '.');
+}
+
 /** One issue in the shared format; issue messages come from the field builders (fields.ts). */
 export function formatIssue(issue: z.core.$ZodIssue, source: InputSource = {}): string {
   const path: PropertyKey[] = [...issue.path];
@@ -34,8 +39,7 @@ export function formatIssue(issue: z.core.$ZodIssue, source: InputSource = {}): 
   if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
   else if (input === undefined) message = 'is required';
   else message += ` (got ${shown(input)})`;
-  const field = (source.flags && path.length ? '--' : '') + [source.at, fieldPath(path)].filter((p) => p).join(path.length && typeof path[0] === 'number' ? '' : '.');
-  return [source.file, field, message].filter((p) => p).join(': ');
+  return [source.file, fieldName(path, source), message].filter((p) => p).join(': ');
 }
 
 /** Edit distance (insertions, deletions, substitutions, swaps of neighbours), for the "did you mean" of an unknown field: a few lines, no dependency. */
@@ -63,20 +67,22 @@ export function closestField(unknown: string, known: readonly string[]): string 
   return unknown.length >= 3 && bestDistance <= Math.max(1, Math.floor(unknown.length / 3)) ? best : undefined;
 }
 
-/** One section's unknown fields in one line: each named, a "did you mean" where one is close, the known fields once. */
+/**
+ * One section's unknown fields in one line: each named, a "did you mean" where one is close,
+ * the known fields once (strict's message, fields.ts: "is not a known field; expected one of: ...").
+ */
 function unknownFieldsLine(issue: z.core.$ZodIssue & { code: 'unrecognized_keys' }, source: InputSource): string {
-  const first = formatIssue({ ...issue, keys: [issue.keys[0]!] }, source);
-  const known = /expected one of: (.*)$/.exec(issue.message)?.[1]?.split(', ') ?? [];
+  const expected = issue.message.replace(/^is not a known field; /, '');
+  const known = /expected one of: (.*)$/.exec(expected)?.[1]?.split(', ') ?? [];
+  const one = issue.keys.length === 1;
+  const name = (f: string) => (source.flags ? `--${f}` : `"${f}"`);
   const guesses = issue.keys.flatMap((k) => {
     const g = closestField(k, known);
-    const name = (f: string) => (source.flags ? `--${f}` : `"${f}"`);
-    return !g ? [] : issue.keys.length === 1 ? [`did you mean ${name(g)}?`] : [`${name(k)}: did you mean ${name(g)}?`];
+    return !g ? [] : one ? [`did you mean ${name(g)}?`] : [`${name(k)}: did you mean ${name(g)}?`];
   });
-  const hint = guesses.length ? ` (${guesses.join('; ')})` : '';
-  if (issue.keys.length === 1) return first.replace(/: is not a known field/, `: is not a known field${hint}`);
-  const at = (key: string) => formatIssue({ ...issue, keys: [key] }, source).replace(/: is not a known field.*$/, '');
-  const names = issue.keys.map((k, i) => (i === 0 ? at(k) : at(k).slice(source.file ? source.file.length + 2 : 0))).join(', ');
-  return `${names}: are not known fields${hint}; ${issue.message.replace(/^is not a known field; /, '')}`;
+  const fields = issue.keys.map((k) => fieldName([...issue.path, k], source)).join(', ');
+  const what = `${one ? 'is not a known field' : 'are not known fields'}${guesses.length ? ` (${guesses.join('; ')})` : ''}; ${expected}`;
+  return [source.file, fields, what].filter((p) => p).join(': ');
 }
 
 /** The most faults one message lists; the rest are counted, so a file full of typos stays readable. */
