@@ -18,7 +18,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_TEST_FRACTION, bool, int, port, real, seed, strict, text } from '../shared/config/fields.ts';
-import { fieldError, parseInput } from '../shared/config/issues.ts';
+import { allFaults, fieldError, parseInput } from '../shared/config/issues.ts';
+import { refuseOtherFileKind } from '../shared/config/file-kind.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { generateIdentity, publicIdentity, encodeKey, writeIdentityFile, type Identity } from '../shared/crypto/keys.ts';
 import { featureList, loadSchema } from '../shared/data/schema.ts';
@@ -95,8 +96,12 @@ export function hostPort(host: string, port: number): string {
 /** Reads and validates a federation file; nothing is written. Loopback only by default: a coordinator reachable from the network is a deliberate choice. */
 export function readFederationFile(file: string): FederationSpec {
   const { raw, baseDir } = readConfigFile(file);
+  refuseOtherFileKind(raw, 'federation file', file);
   const source = { file };
-  const f = parseInput(federationFileSchema, raw, source);
+  const [f, model] = allFaults([
+    () => parseInput(federationFileSchema, raw, source),
+    () => compileModelSpec(raw.model, { file, at: 'model' }),
+  ]);
   const { host, grpcPort, httpPort } = f.coordinator;
   if (grpcPort === httpPort) throw fieldError(source, 'coordinator.httpPort', `must differ from coordinator.grpcPort (both are ${grpcPort})`);
   // Accepted beside the host or at the top level (where coordinator.yaml keeps it).
@@ -107,7 +112,6 @@ export function readFederationFile(file: string): FederationSpec {
       'coordinator.host',
       `is ${JSON.stringify(host)}, which is not a loopback address (127.0.0.1, ::1, localhost); set allowNonLoopback: true to serve other machines`,
     );
-  const model = compileModelSpec(raw.model, { file, at: 'model' });
   const schema = resolveFrom(baseDir, f.schema);
   // Fail now, not when every site starts (the schema) or after the statistics rounds (model feature names).
   checkModelFeatures(model, featureList(loadSchema(schema)), { file, at: 'model', schema });

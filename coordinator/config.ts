@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { decodeKey, BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
 import { bool, int, names, num, port, real, seed, strict, text } from '../shared/config/fields.ts';
-import { fieldError, parseInput, type InputSource } from '../shared/config/issues.ts';
+import { allFaults, fieldError, parseInput, type InputSource } from '../shared/config/issues.ts';
+import { refuseOtherFileKind } from '../shared/config/file-kind.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { featureList, loadSchema, type Schema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
@@ -41,7 +42,7 @@ export const coordinatorFileSchema = strict({
     httpHost: text().default('127.0.0.1'),
     /** Host header values the HTTP side answers besides its bind address and localhost (coordinator/http/host-check.ts). */
     httpAllowedHosts: names('host names or IP addresses').default([]),
-  }),
+  }).prefault({}),
   rounds: int(1, MAX_ROUNDS).default(20),
   seed: seed().default(1),
   model: z.unknown(),
@@ -141,14 +142,17 @@ function refuseCombinations(source: InputSource, strategy: string, dp: boolean, 
 
 export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const { raw, baseDir } = readConfigFile(path);
+  refuseOtherFileKind(raw, 'coordinator.yaml', path);
   const source = { file: path };
-  const c = parseInput(coordinatorFileSchema, raw, source);
+  const [c, model] = allFaults([
+    () => parseInput(coordinatorFileSchema, raw, source),
+    () => compileModelSpec(raw.model, { file: path, at: 'model' }),
+  ]);
   for (const field of ['host', 'httpHost'] as const) {
     const host = c.listen[field];
     if (!isLoopbackHost(host) && !c.allowNonLoopback)
       throw fieldError(source, `listen.${field}`, `is "${host}": only loopback addresses are allowed unless allowNonLoopback: true`);
   }
-  const model = compileModelSpec(raw.model, { file: path, at: 'model' });
   const schemaPath = resolveFrom(baseDir, c.schema);
   const schema = loadSchema(schemaPath);
   // A feature name the schema lacks is refused now, not after the statistics rounds.

@@ -3,8 +3,11 @@
 /** Bad user input (a file, a flag, a config field): exit code 2. `where` names the file/row/column/field. */
 export class InputError extends Error {
   override name = 'InputError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Each fault on its own, uncapped: checks run together merge them into one message (shared/config/issues.ts). */
+  readonly faults: readonly string[];
+  constructor(message: string, options?: { cause?: unknown; faults?: readonly string[] }) {
     super(message, options);
+    this.faults = options?.faults ?? [message];
   }
 }
 

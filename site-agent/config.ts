@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, decodeKey, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
 import { DEFAULT_TEST_FRACTION, TEST_FRACTION, int, num, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
+import { refuseOtherFileKind } from '../shared/config/file-kind.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
@@ -44,6 +45,7 @@ export interface SiteConfig extends Pick<SiteFile, 'site' | 'federation' | 'data
 
 export function loadSiteConfig(path: string): SiteConfig {
   const { raw, baseDir } = readConfigFile(path);
+  refuseOtherFileKind(raw, 'site.yaml', path);
   const source = { file: path };
   const c = parseInput(siteFileSchema, raw, source);
   const root = loadRootPublicKey(resolveFrom(baseDir, c.root));

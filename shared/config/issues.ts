@@ -99,10 +99,38 @@ export function inputErrorFrom(error: z.ZodError, source: InputSource = {}): Inp
   const lines = [
     ...unknown.map((i) => unknownFieldsLine(i, source)),
     ...error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => formatIssue(i, source)),
-  ].filter((line, k, all) => all.indexOf(line) === k);
-  const more = lines.length - MAX_LISTED_ISSUES;
-  const listed = more > 0 ? [...lines.slice(0, MAX_LISTED_ISSUES), `... and ${more} more`] : lines;
-  return new InputError(listed.join('\n'), { cause: error });
+  ];
+  return listedError(lines, error);
+}
+
+/** Fault lines as one InputError: each once, the first MAX_LISTED_ISSUES listed and the rest counted. */
+function listedError(lines: readonly string[], cause: unknown): InputError {
+  const faults = lines.filter((line, k) => lines.indexOf(line) === k);
+  const more = faults.length - MAX_LISTED_ISSUES;
+  const listed = more > 0 ? [...faults.slice(0, MAX_LISTED_ISSUES), `... and ${more} more`] : faults;
+  return new InputError(listed.join('\n'), { cause, faults });
+}
+
+/**
+ * Runs checks of one input that do not depend on each other and throws their faults
+ * together, so a file with faults in several sections is fixed in one pass (a later check
+ * that needs an earlier one's result still runs after it). Errors other than InputError
+ * are thrown as they are.
+ */
+export function allFaults<T extends readonly unknown[]>(checks: { [K in keyof T]: () => T[K] }): T {
+  const results: unknown[] = [];
+  const errors: InputError[] = [];
+  for (const check of checks as readonly (() => unknown)[]) {
+    try {
+      results.push(check());
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length) throw listedError(errors.flatMap((e) => e.faults), errors[0]);
+  return results as unknown as T;
 }
 
 /** Parses `raw` with `schema`, throwing an InputError in the shared format. */

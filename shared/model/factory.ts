@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { choice, strict } from '../config/fields.ts';
-import { fieldError, parseInput, type InputSource } from '../config/issues.ts';
+import { allFaults, fieldError, parseInput, type InputSource } from '../config/issues.ts';
 import type { FeatureSpace } from '../data/feature-space.ts';
 import { compileModelConfig, TRAINING_FIELDS, type ModelConfig } from './config.ts';
 import type { FedModel } from './model.ts';
 import { createBaseline } from './variants/baseline.ts';
 import { createLogReg } from './variants/logreg.ts';
-import { buildDebiased, checkDebiasFeatures, compileDebiasConfig, debiasSettingsSchema, withDebiasedTrainingDefaults } from './variants/debiased/index.ts';
+import { buildDebiased, checkDebiasFeatures, compileDebiasConfig, userDebiasSettingsSchema, withDebiasedTrainingDefaults } from './variants/debiased/index.ts';
 
 export interface ModelBuildArgs {
   space: FeatureSpace;
@@ -47,20 +47,30 @@ const kindSchema = z.preprocess((v) => (typeof v === 'string' ? { kind: v } : v)
  * Every field a model section may hold. `debiasing` is accepted beside any kind (a
  * baseline run keeps the section it was given) and read by the debiased variant.
  */
-const sectionSchema = strict({ kind: z.string(), ...TRAINING_FIELDS, debiasing: debiasSettingsSchema.optional() });
+const sectionSchema = strict({ kind: z.string(), ...TRAINING_FIELDS, debiasing: userDebiasSettingsSchema.optional() });
 
 /** model.debiasing fields the coordinator's decision sets (DebiasConfig `active`, `flagged`, `reason`). */
 const DECIDED_FIELDS = ['active', 'flagged', 'reason'] as const;
 
 /** A model section, validated whole (kind, training and debiasing settings); the raw settings are kept as written. */
 export function compileModelSpec(section: unknown, source: InputSource = { at: 'model' }): { kind: string; raw: Record<string, unknown> } {
-  const { kind, ...raw } = parseInput(kindSchema, section, source) as { kind: string } & Record<string, unknown>;
-  // The run's decision writes these (the results' `debiasing` reports them); a file that sets them would pose as one.
-  const decided = DECIDED_FIELDS.find((f) => typeof raw.debiasing === 'object' && raw.debiasing !== null && f in raw.debiasing);
-  if (decided) throw fieldError(source, `debiasing.${decided}`, 'is set by the run\'s debiasing decision, not by configuration: use mode (on, off, auto), suspect or trusted');
-  parseInput(sectionSchema, { kind, ...raw }, source);
-  if (raw.debiasing !== undefined) compileDebiasConfig(raw.debiasing, { ...source, at: [source.at, 'debiasing'].filter((p) => p).join('.') });
+  // The settings and the kind are checked together, so a misspelt `kind` is named before the missing one.
+  const settings = typeof section === 'object' && section !== null && !Array.isArray(section) ? (section as Record<string, unknown>) : undefined;
+  const [, { kind, ...raw }] = allFaults<[void, { kind: string } & Record<string, unknown>]>([
+    () => settings && checkSettings(settings, source),
+    () => parseInput(kindSchema, section, source),
+  ]);
   return { kind, raw };
+}
+
+/** A model section's settings besides its kind (checked on its own, by kindSchema). */
+function checkSettings(settings: Record<string, unknown>, source: InputSource): void {
+  // The run's decision writes these (the results' `debiasing` reports them); a file that sets them would pose as one.
+  const debiasing = settings.debiasing;
+  const decided = DECIDED_FIELDS.find((f) => typeof debiasing === 'object' && debiasing !== null && f in debiasing);
+  if (decided) throw fieldError(source, `debiasing.${decided}`, 'is set by the run\'s debiasing decision, not by configuration: use mode (on, off, auto), suspect or trusted');
+  parseInput(sectionSchema, { ...settings, kind: '' }, source);
+  if (debiasing !== undefined) compileDebiasConfig(debiasing, { ...source, at: [source.at, 'debiasing'].filter((p) => p).join('.') });
 }
 
 /**

@@ -118,3 +118,20 @@ test('provision refuses a non-empty output folder and writes nothing on error', 
   await assert.rejects(() => provisionFederation(bad, join(dir, 'never')), InputError);
   assert.deepEqual(readdirSync(dir).sort(), before);
 });
+
+test('a federation file: faults of the model section are listed with the rest, and a site.yaml is named as one', (t) => {
+  const dir = tempDir(t);
+  const both = variant(dir, (d) => {
+    delete d.rounds;
+    d.model = { kind: 'debiased', learningRate: 0 };
+  });
+  assertInputError(() => readFederationFile(both), `${both}: rounds: is required\n${both}: model.learningRate: must be a number in [0.000001, 10] (got 0)`);
+  const site = variant(dir, (d) => {
+    for (const k of Object.keys(d)) delete d[k];
+    Object.assign(d, { site: 'cleveland', federation: 'heart', coordinator: {}, data: 'x.csv' });
+  });
+  assertInputError(
+    () => readFederationFile(site),
+    `${site}: this looks like a site.yaml (it has "site" and "data"), not a federation file; a site.yaml is read by \`fedcausal site start --config FILE\`, and this command needs a federation file`,
+  );
+});

@@ -105,3 +105,40 @@ test('the coordinator refuses a bad nested model setting at start, before it lis
   await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(grpcPort, '127.0.0.1', resolve));
   await new Promise((r) => probe.close(r));
 });
+
+test('listen may be left out: the documented defaults (loopback, 7443, 8080)', async (t) => {
+  const cfg = loadCoordinatorConfig(await coordinatorYaml(t, (d) => delete d.listen));
+  assert.deepEqual(
+    { host: cfg.listen.host, grpcPort: cfg.listen.grpcPort, httpPort: cfg.listen.httpPort, httpHost: cfg.listen.httpHost },
+    { host: '127.0.0.1', grpcPort: 7443, httpPort: 8080, httpHost: '127.0.0.1' },
+  );
+});
+
+test('faults in the model section are listed with the rest of the file, in one message', async (t) => {
+  const path = await coordinatorYaml(t, (d) => {
+    d.rouns = 3;
+    d.model = { knd: 'debiased', debiasing: { mod: 'auto', weighting: 'balanced' } };
+  });
+  assertInputError(
+    () => loadCoordinatorConfig(path),
+    [
+      `${path}: rouns: is not a known field (did you mean "rounds"?); expected one of: federation, listen, rounds, seed, model, strategy, quorum, priors, privacy, schema, identity, manifest, root, runDir, stateDir, localBaseline, limits, allowNonLoopback, secureAggregation`,
+      // The debiasing list offers only what a file may set (active, flagged and reason are the run's).
+      `${path}: model.debiasing.mod: is not a known field (did you mean "mode"?); expected one of: mode, suspect, trusted, maxWeight, reversalTolerance, share, weighting, biasInputs, deconfound, adjustment, balancing, confounderDim, headHidden, gceQ, lambdaBias, lambdaSwap, lambdaInd, swapWarmupEpochs, emaDecay, decide`,
+      `${path}: model.knd: is not a known field (did you mean "kind"?); expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay, debiasing`,
+      `${path}: model.debiasing.weighting: must be one of outcome, drop, adaptive, group-balanced, lff (got "balanced")`,
+      `${path}: model.kind: is required`,
+    ].join('\n'),
+  );
+});
+
+test('a site.yaml or a federation file handed to the coordinator is named as such', async (t) => {
+  const path = await coordinatorYaml(t, (d) => {
+    for (const k of Object.keys(d)) delete d[k];
+    Object.assign(d, { site: 'cleveland', federation: 'f', coordinator: {}, data: 'x.csv' });
+  });
+  assertInputError(
+    () => loadCoordinatorConfig(path),
+    `${path}: this looks like a site.yaml (it has "site" and "data"), not a coordinator.yaml; a site.yaml is read by \`fedcausal site start --config FILE\`, and this command needs a coordinator.yaml`,
+  );
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../../shared/errors.ts';
 import { int, strict, text } from '../../../shared/config/fields.ts';
-import { closestField, MAX_LISTED_ISSUES, parseInput } from '../../../shared/config/issues.ts';
+import { allFaults, closestField, fieldError, MAX_LISTED_ISSUES, parseInput } from '../../../shared/config/issues.ts';
 
 const schema = strict({ rounds: int(1, 100), name: text() });
 const messageOf = (raw: unknown) => {
@@ -52,4 +52,21 @@ test('closestField: a typo, a swap, another case or separator; nothing for a dif
   assert.equal(closestField('minSiteToStart', known), 'minSitesToStart');
   assert.equal(closestField('localEpocs', known), 'localEpochs');
   assert.equal(closestField('colour', known), undefined);
+});
+
+test('allFaults: independent checks report their faults together, capped as one message', () => {
+  const parse = (raw: unknown) => () => parseInput(schema, raw, { file: 'c.yaml' });
+  assert.deepEqual(allFaults([parse({ rounds: 2, name: 'a' }), () => 7]), [{ rounds: 2, name: 'a' }, 7]);
+  // One failing check: its error as it is.
+  const single = fieldError({ file: 'c.yaml' }, 'model', 'is wrong');
+  assert.throws(() => allFaults([parse({ rounds: 2, name: 'a' }), () => { throw single; }]), (e) => e === single);
+  // Several: each fault once, in the checks' order.
+  assert.throws(
+    () => allFaults([parse({ rounds: 0 }), () => { throw fieldError({ file: 'c.yaml' }, 'model', 'is wrong'); }, parse({ rounds: 0 })]),
+    (e: unknown) => e instanceof InputError && e.message === ['c.yaml: rounds: must be an integer in [1, 100] (got 0)', 'c.yaml: name: is required', 'c.yaml: model: is wrong'].join('\n'),
+  );
+  const many = Array.from({ length: MAX_LISTED_ISSUES + 2 }, (_, k) => () => { throw fieldError({}, `f${k}`, 'is wrong'); });
+  assert.throws(() => allFaults(many), (e: unknown) => e instanceof InputError && e.message.split('\n').length === MAX_LISTED_ISSUES + 1 && e.message.endsWith('... and 2 more'));
+  // Anything but bad input is not input's to report.
+  assert.throws(() => allFaults([parse({ rounds: 0 }), () => { throw new TypeError('bug'); }]), TypeError);
 });

@@ -194,15 +194,9 @@ const flaggedSchema = z
   .transform(({ feature, labelCorr, withinClassCorr, source, column }): FlaggedFeature =>
     ({ feature, labelCorr, withinClassCorr, source, ...(column === undefined ? {} : { column }) }));
 
-/**
- * `model.debiasing` as written: every field optional (defaults in DEFAULT_DEBIAS_CONFIG).
- * `active`, `flagged` and `reason` are what the coordinator resolves and sends each round.
- */
-export const debiasSettingsSchema = strict({
+/** `model.debiasing` as written: every field optional (defaults in DEFAULT_DEBIAS_CONFIG). */
+const userSettings = {
   mode: choice(MODES).optional(),
-  active: bool().optional(),
-  flagged: z.array(flaggedSchema, { error: 'must be a list of { feature, labelCorr, withinClassCorr, source? }' }).optional(),
-  reason: z.string({ error: 'must be a string' }).optional(),
   suspect: names('feature names').optional(),
   trusted: names('feature names').optional(),
   maxWeight: real(1, 1000).optional(),
@@ -222,6 +216,17 @@ export const debiasSettingsSchema = strict({
   swapWarmupEpochs: int(0, 100000).optional(),
   emaDecay: real(0, 0.999).optional(),
   decide: decideSchema.optional(),
+};
+
+/** `model.debiasing` as a configuration file may write it: its expected-field list offers only these. */
+export const userDebiasSettingsSchema = strict(userSettings);
+
+/** The settings as the coordinator sends them each round: a file's, plus what the run's decision resolves (`active`, `flagged`, `reason`). */
+export const debiasSettingsSchema = strict({
+  ...userSettings,
+  active: bool().optional(),
+  flagged: z.array(flaggedSchema, { error: 'must be a list of { feature, labelCorr, withinClassCorr, source? }' }).optional(),
+  reason: z.string({ error: 'must be a string' }).optional(),
 });
 
 /** Every field the schema accepts is a field of the resolved config (checked by the compiler). */

@@ -2,7 +2,7 @@ import type { ModelBuildArgs } from '../../build-args.ts';
 import { compileDebiasConfig, DEBIASED_TRAINING_DEFAULTS } from './config.ts';
 import { createDebiased, type DebiasedModel } from './model.ts';
 
-export { checkDebiasFeatures, compileDebiasConfig, debiasSettingsSchema, DEFAULT_DEBIAS_CONFIG, DEBIASED_TRAINING_DEFAULTS, effectiveWeighting, usesDualBranch } from './config.ts';
+export { checkDebiasFeatures, compileDebiasConfig, debiasSettingsSchema, userDebiasSettingsSchema, DEFAULT_DEBIAS_CONFIG, DEBIASED_TRAINING_DEFAULTS, effectiveWeighting, usesDualBranch } from './config.ts';
 export type { DebiasConfig, DebiasMode, FlaggedFeature, DecideOptions } from './config.ts';
 export { createDebiased, type DebiasedModel } from './model.ts';
 export { decideDebiasing, withDecision, type DebiasDecision, type DecideOverrides } from './decide.ts';

@@ -38,7 +38,7 @@ test('bad values are rejected with exact messages', () => {
     [{ gceQ: 0 }, 'model.debiasing.gceQ: must be a number in [0.001, 1] (got 0)'],
     [{ swapWarmupEpochs: 1.5 }, 'model.debiasing.swapWarmupEpochs: must be an integer in [0, 100000] (got 1.5)'],
     [{ balancing: 'no' }, 'model.debiasing.balancing: must be true or false (got "no")'],
-    [{ lamdaInd: 1 }, 'model.debiasing.lamdaInd: is not a known field (did you mean "lambdaInd"?); expected one of: mode, active, flagged, reason, '],
+    [{ lamdaInd: 1 }, 'model.debiasing.lamdaInd: is not a known field (did you mean "lambdaInd"?); expected one of: mode, suspect, trusted, '],
     [{ decide: { minPairRows: 1 } }, 'model.debiasing.decide.minPairRows: must be an integer in [2, 1000000000] (got 1)'],
     [{ decide: { ratio: 1 } }, 'model.debiasing.decide.ratio: is not a known field; expected one of: minLabelCorr, maxRatio, minPairRows, confidence, minClearCorr, minMarkers'],
     [{ flagged: [{ feature: 1 }] }, 'model.debiasing.flagged[0].feature: must be a non-empty string (got 1)'],
