@@ -29,7 +29,7 @@ export type BiasInputs = (typeof BIAS_INPUTS)[number];
 export interface FlaggedFeature {
   feature: string;
   labelCorr: number;
-  /** The upper confidence bound of its within-class correlation with the markers (auto), or its best cleared value (suspect). */
+  /** The upper confidence bound of its within-class correlation with the markers (auto), or its best cleared value (suspect, or a copy of a flagged reading). */
   withinClassCorr: number;
   /** Which decided: the rule ('auto') or the user's `suspect` list. */
   source: 'auto' | 'suspect';
@@ -51,6 +51,8 @@ const decideSchema = strict({
   minClearCorr: real(0, 1).optional(),
   /** Markers needed before anything may be flagged (the severity structure). */
   minMarkers: int(1, 1000).optional(),
+  /** Two features whose within-class correlation has its lower bound at least this are one reading recorded twice (a copy, a band of a score, another unit). */
+  minCopyCorr: real(0, 1).optional(),
 });
 /** Options of the Part 3 rule (decide.ts), all set (defaults in DEFAULT_DECIDE). */
 export type DecideOptions = Required<z.output<typeof decideSchema>>;
@@ -138,7 +140,7 @@ export const PATTERN_SIGNAL_NOTE_AUROC = 0.56;
  * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
  * real features and planted readings (docs/debiasing.md, "Why these defaults").
  */
-export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2 };
+export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7 };
 /** 10: a cell's weight may grow tenfold; beyond that a handful of rows would carry the model. */
 export const DEFAULT_MAX_WEIGHT = 10;
 /** 0.45: a flagged reading's weighted AUROC below this means the weights reversed it. */

@@ -127,8 +127,10 @@ interface FeatureView {
   col: number;
   labelCorr: number;
   modality: number;
-  /** Largest lower bound of a within-class correlation with another modality's column. */
+  /** Largest lower bound of a within-class correlation with another modality's column (its copies' left out). */
   cleared: number;
+  /** Features that are this one recorded again (copies), with the within-class correlation that says so. */
+  copies: Map<string, number>;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
@@ -143,18 +145,40 @@ function featureViews(m: ClassMoments, space: FeatureSpace, o: DecideOptions): F
   // one-hot feature's rare categories would otherwise speak for it on noise).
   const byFeature = new Map<string, FeatureView>();
   for (let c = 0; c < m.dim; c++) {
-    const v: FeatureView = { feature: space.columns[c]!.feature, col: c, labelCorr: labelCorrelation(m, c), modality: modality[c]!, cleared: 0 };
+    const v: FeatureView = { feature: space.columns[c]!.feature, col: c, labelCorr: labelCorrelation(m, c), modality: modality[c]!, cleared: 0, copies: new Map() };
     const cur = byFeature.get(v.feature);
     if (!cur || strength(v) > strength(cur)) byFeature.set(v.feature, v);
   }
+  findCopies(m, space, [...byFeature.values()], byFeature, o);
   for (const v of byFeature.values())
     for (let j = 0; j < m.dim; j++) {
-      if (modality[j] === v.modality) continue;
+      // A copy of the reading co-varies with it whatever the reading is: no evidence of severity.
+      if (modality[j] === v.modality || v.copies.has(space.columns[j]!.feature)) continue;
       // Clearing takes the best of many partners, so it asks for more evidence than a bound does.
       const w = withinClassCorrelation(m, v.col, j, o.confidence + 1);
       if (w.rows >= o.minPairRows && Number.isFinite(w.lower)) v.cleared = Math.max(v.cleared, w.lower);
     }
   return [...byFeature.values()];
+}
+
+/**
+ * Copies: features whose within-class correlation with a column of another feature has its
+ * lower bound at minCopyCorr or above, either way round (a reading exported twice, a score
+ * and its band, another unit). A shortcut's copy in another modality made it look like a
+ * severity marker and nothing was flagged (an outside try); the rule judges each against
+ * the markers its copies are not.
+ */
+function findCopies(m: ClassMoments, space: FeatureSpace, views: FeatureView[], byFeature: Map<string, FeatureView>, o: DecideOptions): void {
+  for (const v of views)
+    for (let j = 0; j < m.dim; j++) {
+      const other = space.columns[j]!.feature;
+      if (other === v.feature) continue;
+      const w = withinClassCorrelation(m, v.col, j, o.confidence);
+      if (w.rows < o.minPairRows || !(w.lower >= o.minCopyCorr)) continue;
+      const r = Math.max(w.corr, v.copies.get(other) ?? 0);
+      v.copies.set(other, r);
+      byFeature.get(other)!.copies.set(v.feature, r);
+    }
 }
 
 /** The upper bound of f's within-class correlation with the markers of other modalities (NaN: no pair to bound it). */
@@ -210,7 +234,7 @@ function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions, t
   const coVarying: { feature: string; text: string }[] = [];
   for (const v of views) {
     if (!structure || strength(v) < o.minLabelCorr || v.cleared >= o.minClearCorr) continue;
-    const others = markers.filter((k) => k.feature !== v.feature);
+    const others = markers.filter((k) => k.feature !== v.feature && !v.copies.has(k.feature));
     if (others.length < o.minMarkers) continue;
     const bound = boundAgainstMarkers(m, v, others, o);
     if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
@@ -238,13 +262,31 @@ function readOverrides(overrides: DecideOverrides, space: FeatureSpace): { suspe
  */
 function checkWithinSites(withinSite: ClassMoments, v: FeatureView, markers: FeatureView[], o: DecideOptions): { apart: boolean; text: string } {
   const label = withinSiteLabelCorrelation(withinSite, v.col);
-  const bound = boundAgainstMarkers(withinSite, v, markers.filter((k) => k.feature !== v.feature), o);
+  const bound = boundAgainstMarkers(withinSite, v, markers.filter((k) => k.feature !== v.feature && !v.copies.has(k.feature)), o);
   const apart = Math.abs(label) >= o.minLabelCorr && bound <= o.maxRatio * Math.abs(label);
   return { apart, text: `${v.feature} (label ${fmt(v.labelCorr)} pooled, ${fmt(label)} within sites; within-class <= ${fmt(bound)} within sites)` };
 }
 
+/** The copies among label-associated features, each pair once (strongly tied real labs can be among them: the note does not call them copies). */
+function describeCopies(views: FeatureView[], o: DecideOptions): string | undefined {
+  const seen = new Set<string>();
+  const pairs: string[] = [];
+  for (const v of views) {
+    if (strength(v) < o.minLabelCorr) continue;
+    for (const [c, r] of v.copies) {
+      const key = [v.feature, c].sort().join('\0');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pairs.push(`${v.feature} and ${c} (${fmt(r)})`);
+    }
+  }
+  return pairs.length
+    ? `moving together as one reading (within-class correlation >= ${o.minCopyCorr}: a copy, a band of a score, two measures of one thing), neither counted as the other's evidence: ${pairs.join(', ')}`
+    : undefined;
+}
+
 function describeRule(o: DecideOptions): string {
-  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.), pairs with >= ${o.minPairRows} rows`;
+  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.), pairs with >= ${o.minPairRows} rows; a copy (within-class >= ${o.minCopyCorr}) is no evidence for its reading`;
 }
 
 function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions): string {
@@ -254,19 +296,33 @@ function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOp
 }
 
 /**
+ * The copies of flagged readings that are not flagged or trusted themselves, each with the
+ * reading it copies (a suspect one first): a copy would carry the reading on (an outside
+ * try: with the reading suspect, the model leaned on its copy as hard as it had on it).
+ */
+function copiesOfFlagged(views: FeatureView[], flagged: FlaggedFeature[], trusted: Set<string>): Map<string, FlaggedFeature> {
+  const copyOf = new Map<string, FlaggedFeature>();
+  const taken = new Set(flagged.map((f) => f.feature));
+  for (const f of [...flagged].sort((a, b) => Number(b.source === 'suspect') - Number(a.source === 'suspect')))
+    for (const c of views.find((v) => v.feature === f.feature)!.copies.keys()) if (!taken.has(c) && !trusted.has(c) && !copyOf.has(c)) copyOf.set(c, f);
+  return copyOf;
+}
+
+/**
  * Each feature's verdict: suspect (flagged by configuration), the rule's flag where the
  * pooled rule finds it apart and the within-site check (where there is one) agrees, unless
- * trusted. Notes say what was un-flagged and why.
+ * trusted; then the copies of what is flagged, with the source of the reading they copy.
+ * Notes say what was un-flagged and why.
  */
 function applyVerdicts(
   views: FeatureView[],
   apart: Map<string, number>,
   { suspect, trusted }: { suspect: Set<string>; trusted: Set<string> },
   withinSites: (v: FeatureView) => { apart: boolean; text: string } | undefined,
-): { flagged: FlaggedFeature[]; notes: string[] } {
+): { flagged: FlaggedFeature[]; notes: string[]; copyOf: Map<string, FlaggedFeature> } {
   const flagged: FlaggedFeature[] = [];
   const notes: string[] = [];
-  const offsets: string[] = [];
+  const offsets: { feature: string; text: string }[] = [];
   for (const v of views) {
     if (suspect.has(v.feature)) {
       flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.col });
@@ -276,7 +332,7 @@ function applyVerdicts(
     if (bound === undefined) continue;
     const within = withinSites(v);
     if (within && !within.apart) {
-      offsets.push(within.text);
+      offsets.push({ feature: v.feature, text: within.text });
       continue;
     }
     if (trusted.has(v.feature)) {
@@ -285,9 +341,16 @@ function applyVerdicts(
     }
     flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.col });
   }
+  const copyOf = copiesOfFlagged(views, flagged, trusted);
+  for (const [c, of] of copyOf) {
+    const v = views.find((u) => u.feature === c)!;
+    flagged.push({ feature: c, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: of.source, column: v.col });
+  }
   if (trusted.size) notes.push(`trusted (never flagged): ${[...trusted].join(', ')}`);
-  if (offsets.length) notes.push(`not flagged, label-only pooled over sites but not within each site (differences between hospitals can do that): ${offsets.join(', ')}`);
-  return { flagged, notes };
+  if (copyOf.size) notes.push(`flagged with the reading it copies: ${[...copyOf].map(([c, of]) => `${c} (of ${of.feature})`).join(', ')}`);
+  const unflagged = offsets.filter((x) => !copyOf.has(x.feature)).map((x) => x.text);
+  if (unflagged.length) notes.push(`not flagged, label-only pooled over sites but not within each site (differences between hospitals can do that): ${unflagged.join(', ')}`);
+  return { flagged, notes, copyOf };
 }
 
 /**
@@ -313,8 +376,10 @@ export function decideDebiasing(
     if (x && x.dim !== space.columns.length) throw new Error(`${what} have ${x.dim} columns, the feature space has ${space.columns.length}`);
   const { suspect, trusted } = readOverrides(overrides, space);
   const { views, markers, structure, apart, coVarying } = findShortcuts(m, space, o, withinSite);
-  const { flagged, notes } = applyVerdicts(views, apart, { suspect, trusted }, (v) => (withinSite ? checkWithinSites(withinSite, v, markers, o) : undefined));
-  const spared = coVarying.filter((c) => !suspect.has(c.feature) && !trusted.has(c.feature)).map((c) => c.text);
+  const { flagged, notes, copyOf } = applyVerdicts(views, apart, { suspect, trusted }, (v) => (withinSite ? checkWithinSites(withinSite, v, markers, o) : undefined));
+  const copies = describeCopies(views, o);
+  if (copies) notes.push(copies);
+  const spared = coVarying.filter((c) => !suspect.has(c.feature) && !trusted.has(c.feature) && !copyOf.has(c.feature)).map((c) => c.text);
   if (spared.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${spared.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
@@ -326,11 +391,11 @@ export function decideDebiasing(
     reason,
   });
   if (flagged.length === 0) return result('off', `nothing flagged: ${tail}`);
-  const list = flagged.map((f) =>
-    f.source === 'suspect'
-      ? `${f.feature} (suspect, by configuration)`
-      : `${f.feature} (auto: label ${fmt(f.labelCorr)}, within-class <= ${fmt(f.withinClassCorr)})`,
-  );
+  const list = flagged.map((f) => {
+    const of = copyOf.get(f.feature);
+    if (of) return `${f.feature} (${f.source}: a copy of ${of.feature})`;
+    return f.source === 'suspect' ? `${f.feature} (suspect, by configuration)` : `${f.feature} (auto: label ${fmt(f.labelCorr)}, within-class <= ${fmt(f.withinClassCorr)})`;
+  });
   return result('on', `flagged ${list.join(', ')}; ${tail}`);
 }
 

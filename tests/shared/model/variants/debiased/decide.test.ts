@@ -370,3 +370,36 @@ test('a shortcut whose device reads higher at the hospitals with sicker patients
     assert.deepEqual(d.flagged.map((f) => f.feature), ['r'], `seed ${seed}: ${d.reason}`);
   }
 });
+
+/** Severity markers a1, a2, b1; a planted reading r and, in another modality, r2: r again (copy), r in four bands (band), or nothing. */
+function copiedShortcut(kind: 'copy' | 'band', n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
+  const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['reading', 'r'], ['triage', 'r2']];
+  return numericCohort(names, n, seed, (rng) => {
+    const s = rng.normal();
+    const y = s + 0.6 * rng.normal() > 0 ? 1 : 0;
+    const r = 2 * y - 1 + 1.2 * rng.normal();
+    return [y, [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), r, kind === 'copy' ? r : Math.max(0, Math.min(3, Math.floor(r + 2)))]];
+  });
+}
+
+test('a shortcut with a copy in another modality (the same value, or its band) is flagged with its copy: the copy is no evidence of severity', () => {
+  for (const kind of ['copy', 'band'] as const)
+    for (const seed of [1, 2]) {
+      const sites = [0, 1, 2].map((k) => copiedShortcut(kind, 1500, 10 * seed + k));
+      const moments = sites.map((s) => siteMoments(s.data));
+      const [pooled, within] = [mergeClassMoments(moments.map((m) => m.pooled)), mergeClassMoments(moments.map((m) => m.withinSite))];
+      const d = decideDebiasing(pooled, sites[0]!.space, {}, {}, within);
+      // Before: r and r2 co-varied within class with each other, so each was a "marker" and nothing was flagged.
+      assert.deepEqual(d.flagged.map((f) => f.feature).sort(), ['r', 'r2'], `${kind}, seed ${seed}: ${d.reason}`);
+      assert.match(d.reason, /moving together as one reading \(within-class correlation >= 0\.7[^)]*\), neither counted as the other's evidence: r and r2/);
+      assert.ok(!d.markers.includes('r') && !d.markers.includes('r2'), d.markers.join(', '));
+      // A suspect reading takes its copy with it, unless the copy is trusted (the rule itself kept out: nothing reaches its label bar).
+      const off = { minLabelCorr: 1 };
+      const s = decideDebiasing(pooled, sites[0]!.space, off, { suspect: ['r'] }, within);
+      assert.deepEqual(s.flagged.map((f) => [f.feature, f.source]), [['r', 'suspect'], ['r2', 'suspect']], s.reason);
+      assert.match(s.reason, /r2 \(suspect: a copy of r\)/);
+      assert.match(s.reason, /flagged with the reading it copies: r2 \(of r\)/);
+      const t = decideDebiasing(pooled, sites[0]!.space, off, { suspect: ['r'], trusted: ['r2'] }, within);
+      assert.deepEqual(t.flagged.map((f) => f.feature), ['r'], t.reason);
+    }
+});
