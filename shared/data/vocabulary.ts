@@ -19,6 +19,16 @@ import type { FeatureStats } from './stats.ts';
  */
 export const DEFAULT_MIN_CATEGORY_COUNT = 5;
 
+/**
+ * Default most values an undeclared vocabulary publishes, the most frequent (the rest fold
+ * into "other"). One site may claim any values it likes, each with the rows it claims: an
+ * outside attack's 20,000 made-up values grew the model 600-fold and, with the debiased
+ * model, made every honest site's class moments (dim^2 numbers) too large to send, which
+ * failed the run. 30 covers the categorical columns a hospital file usually holds (a
+ * department, an ICD chapter); a schema that declares its values is not capped.
+ */
+export const DEFAULT_MAX_CATEGORIES = 30;
+
 /** The label of the folded column, for reports; the column itself is marked by `other: true`, never by this text. */
 export const OTHER_CATEGORY = '(other)';
 
@@ -41,10 +51,12 @@ function byValue(a: string, b: string): number {
 /**
  * Per categorical feature, its vocabulary. A declared list wins over anything observed
  * (sites refuse a value outside it at load, so nothing folds); otherwise values counted
- * at least `minCount` times over the summed stats are kept, in value order.
+ * at least `minCount` times over the summed stats are kept, the `maxValues` most frequent,
+ * in value order.
  */
-export function agreeVocabularies(schema: Schema, stats: FeatureStats, minCount: number): Map<string, Vocabulary> {
+export function agreeVocabularies(schema: Schema, stats: FeatureStats, minCount: number, maxValues = DEFAULT_MAX_CATEGORIES): Map<string, Vocabulary> {
   if (!Number.isInteger(minCount) || minCount < 1) throw new RangeError(`agreeVocabularies: minCount must be an integer >= 1 (got ${minCount})`);
+  if (!Number.isInteger(maxValues) || maxValues < 1) throw new RangeError(`agreeVocabularies: maxValues must be an integer >= 1 (got ${maxValues})`);
   const out = new Map<string, Vocabulary>();
   for (const f of schema.categorical) {
     const declared = schema.categories.get(f);
@@ -53,13 +65,15 @@ export function agreeVocabularies(schema: Schema, stats: FeatureStats, minCount:
       continue;
     }
     const counts = stats.categories[f] ?? {};
-    const values: string[] = [];
     let folded = stats.uncounted?.[f] ?? 0;
-    for (const [v, k] of Object.entries(counts)) {
-      if (k >= minCount) values.push(v);
-      else folded += k;
-    }
-    out.set(f, { values: values.sort(byValue), other: folded >= minCount, source: 'observed' });
+    // The most frequent common values (ties in value order), at most maxValues of them.
+    const common = Object.entries(counts)
+      .filter(([, k]) => k >= minCount)
+      .sort(([va, a], [vb, b]) => b - a || byValue(va, vb));
+    const kept = common.slice(0, maxValues).map(([v]) => v);
+    const keep = new Set(kept);
+    for (const [v, k] of Object.entries(counts)) if (!keep.has(v)) folded += k;
+    out.set(f, { values: kept.sort(byValue), other: folded >= minCount, source: 'observed' });
   }
   return out;
 }

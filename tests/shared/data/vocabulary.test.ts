@@ -5,7 +5,7 @@ import { buildFeatureSpace } from '../../../shared/data/feature-space.ts';
 import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
 import { computeFeatureStats, mergeFeatureStats, type FeatureStats } from '../../../shared/data/stats.ts';
 import { loadSiteTable, parseSiteTable } from '../../../shared/data/table.ts';
-import { agreeVocabularies, DEFAULT_MIN_CATEGORY_COUNT, foldToVocabulary, OTHER_CATEGORY } from '../../../shared/data/vocabulary.ts';
+import { agreeVocabularies, DEFAULT_MAX_CATEGORIES, DEFAULT_MIN_CATEGORY_COUNT, foldToVocabulary, OTHER_CATEGORY } from '../../../shared/data/vocabulary.ts';
 import { TaskMetaSchema } from '../../../shared/protocol/task-meta.ts';
 import { prepareLocalData } from '../../../site-agent/local-data.ts';
 
@@ -97,4 +97,18 @@ test('heart-disease: the features of any federation of two or more sites are unc
   const alone = buildFeatureSpace(hd, train[1]!);
   assert.ok(!alone.columns.some((c) => c.feature === 'slope' && c.category === '3'));
   assert.equal(DEFAULT_MIN_CATEGORY_COUNT, 5);
+});
+
+test('an undeclared vocabulary publishes at most the most frequent values (a hostile site\'s made-up values cannot grow the model without bound)', () => {
+  // One site claims 20,000 values of 5 rows each beside the real wards.
+  const claimed: Record<string, number> = { A: 900, B: 400 };
+  for (let k = 0; k < 20_000; k++) claimed[`fake${k}`] = 5;
+  const v = agreeVocabularies(schema, stats(claimed), 5).get('ward')!;
+  assert.equal(v.values.length, DEFAULT_MAX_CATEGORIES);
+  assert.ok(v.values.includes('A') && v.values.includes('B'), 'the most frequent values are kept');
+  assert.equal(v.other, true, 'the rest fold into "other"');
+  assert.equal(wardColumns(buildFeatureSpace(schema, stats(claimed))).length, DEFAULT_MAX_CATEGORIES + 1);
+  // The most frequent, ties in value order, published in value order.
+  assert.deepEqual(agreeVocabularies(schema, stats({ c: 7, a: 9, b: 7, d: 6 }), 5, 2).get('ward'), { values: ['a', 'b'], other: true, source: 'observed' });
+  assert.throws(() => agreeVocabularies(schema, stats({}), 5, 0), /maxValues must be an integer >= 1/);
 });
