@@ -1,6 +1,7 @@
 import { loadSchema } from '../shared/data/schema.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
 import { constantColumnNotes, CONSTANT_COLUMN_MIN_ROWS, describeLabel, singleClassNote } from '../shared/data/site-notes.ts';
+import { missingCodeNotes } from '../shared/data/missing-codes.ts';
 import { checkTrainingRows, MIN_TRAINING_ROWS, trainingRowCount } from '../shared/data/training-rows.ts';
 import { DEFAULT_TEST_FRACTION, TEST_FRACTION, numberFlag, text } from '../shared/config/fields.ts';
 import { formatTable } from '../shared/report/table.ts';
@@ -19,7 +20,11 @@ ${MIN_TRAINING_ROWS} rows to train on once the held-out share is taken out (what
 site start refuses). Rows of one class only are allowed (the site trains) and reported
 with a warning line naming what such a site does not compute; so is a column holding one
 value in every row where it is observed (${CONSTANT_COLUMN_MIN_ROWS} rows or more: an export default or a
-placeholder), which then carries nothing at this site.
+placeholder), which then carries nothing at this site; and a numeric column holding one
+value in many rows far from all its others (-999, 9999: an undeclared missing-value code,
+read as a value until the schema's missingCodes name it). A one-class file whose label
+values all read as that class under the schema's threshold is said to have, perhaps,
+another label coding.
 
   --test-fraction F       the site's testFraction (site.yaml; default ${DEFAULT_TEST_FRACTION})
   --min-training-rows N   the site's minTrainingRows (site.yaml; default ${MIN_TRAINING_ROWS})
@@ -60,9 +65,10 @@ export function checkData(argv: string[], out: (s: string) => void): number {
   out(`training rows: ${training} (test fraction ${fraction}); a site needs at least ${min} (site.yaml: minTrainingRows)\n`);
   out(`modalities (pattern order): ${names.join(', ')}\n`);
   // The same words the site agent says at start; check-data reads the whole file as training rows.
-  const oneClass = singleClassNote(v.data, t.labels, { label: describeLabel(schema) });
+  const oneClass = singleClassNote(v.data, t.labels, { label: describeLabel(schema), coding: { values: t.labelValues, label: schema.label } });
   if (oneClass) out(`warning: ${oneClass}\n`);
   for (const note of constantColumnNotes(v.data, t)) out(`warning: ${note}\n`);
+  for (const note of missingCodeNotes(v.data, t, schema.categorical)) out(`warning: ${note}\n`);
   const labelValues = t.labelValues;
   if (!schema.label.values && labelValues) {
     const found = [...labelValues].sort((a, b) => a[0] - b[0]).map(([v, n]) => `${v} (${n})`).join(', ');

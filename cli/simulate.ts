@@ -15,12 +15,14 @@ import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
 import { loadSiteTable, type SiteTable } from '../shared/data/table.ts';
-import { constantColumnNotes, describeLabel, fewHeldOutRowsNote, testSiteClassNote } from '../shared/data/site-notes.ts';
+import { constantColumnNotes, describeLabel, fewHeldOutRowsNote, singleClassNote, testSiteClassNote } from '../shared/data/site-notes.ts';
+import { missingCodeNotes } from '../shared/data/missing-codes.ts';
+import { foreignCategoryNotes, othersVocabularies } from '../shared/data/foreign-categories.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { inMemoryTransport } from '../shared/transport/in-memory.ts';
 import type { SiteTransport } from '../shared/transport/types.ts';
-import { prepareLocalData } from '../site-agent/local-data.ts';
+import { prepareLocalData, type LocalData } from '../site-agent/local-data.ts';
 import { SiteAgent } from '../site-agent/agent.ts';
 import { keyValues, namedPaths, parseFlags } from '../shared/config/flags.ts';
 import { buildResults, type ResultsFile } from './results.ts';
@@ -227,16 +229,52 @@ function onFlag<T>(flag: string, f: () => T): T {
 
 /**
  * What a site says at start about its file, logged under its name: check-data's warnings
- * (a column of one value), and for a test site of one class, the metrics it leaves
- * undefined; that one is returned too, for the results' warnings.
+ * (a column of one value, an undeclared missing-value code), and for a test site of one
+ * class, the metrics it leaves undefined; all but the constant column are returned too,
+ * for the results' warnings.
  */
 function startWarnings(s: { name: string; path: string; testOnly: boolean }, table: SiteTable, schema: Schema, log: Logger): string[] {
   const siteLog = log.child({ site: s.name });
+  const who = `${s.testOnly ? 'test site' : 'site'} "${s.name}" (${s.path})`;
   for (const note of constantColumnNotes(`site "${s.name}" (${s.path})`, table)) siteLog.warn(note);
+  const kept = missingCodeNotes(who, table, schema.categorical);
   const oneClass = s.testOnly ? testSiteClassNote(`test site "${s.name}" (${s.path})`, table.labels, { label: describeLabel(schema) }) : undefined;
-  if (!oneClass) return [];
-  siteLog.warn(oneClass);
-  return [oneClass];
+  if (oneClass) kept.push(oneClass);
+  for (const note of kept) siteLog.warn(note);
+  return kept;
+}
+
+/**
+ * What the site agent says at start of its split (training rows of one class, few
+ * held-out rows of a class), for the results, beside the figures they qualify: the agent
+ * logs them itself.
+ */
+function splitWarnings(s: { name: string; path: string; testOnly: boolean }, data: LocalData, schema: Schema): string[] {
+  const coding = { values: data.labelValues, label: schema.label };
+  const oneClass = s.testOnly ? undefined : singleClassNote(`site "${s.name}" (${s.path})`, data.train.labels, { label: describeLabel(schema), heldOut: data.test.labels, coding });
+  const few = fewHeldOutRowsNote(`site "${s.name}"`, data.test.labels);
+  return [oneClass, few].filter((w) => w !== undefined);
+}
+
+/**
+ * Per site, its categorical columns coded another way than the other training sites'
+ * (foreignCategoryNotes against the values they hold), logged under its name and returned
+ * for the results. A site agent can only compare with the federation's vocabulary, which
+ * holds a training site's own coding once it is common there.
+ */
+function codingWarnings(locals: readonly { name: string; path: string; testOnly: boolean; data: { train: SiteTable; test: SiteTable } }[], schema: Schema, log: Logger): string[] {
+  const notes: string[] = [];
+  for (const s of locals) {
+    const others = locals.filter((o) => o !== s && !o.testOnly).map((o) => o.data.train);
+    if (others.length === 0) continue;
+    const rows = { features: s.data.test.features, values: [...s.data.train.values, ...s.data.test.values] };
+    const who = `${s.testOnly ? 'test site' : 'site'} "${s.name}" (${s.path})`;
+    for (const note of foreignCategoryNotes(who, rows, othersVocabularies(schema, others), "the other training sites' values")) {
+      log.child({ site: s.name }).warn(note);
+      notes.push(note);
+    }
+  }
+  return notes;
 }
 
 /** A stable per-site seed, so adding a site does not reshuffle the others' splits. */
@@ -285,11 +323,10 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
       minTrainingRows: o.minTrainingRows,
       minTrainingRowsSetting: '--min-training-rows',
     });
-    // The site agent says it at start; the results keep it beside the figures it qualifies.
-    const few = fewHeldOutRowsNote(`site "${s.name}"`, data.test.labels);
-    if (few) dataWarnings.push(few);
+    dataWarnings.push(...splitWarnings(s, data, schema));
     return { ...s, data };
   });
+  dataWarnings.push(...codingWarnings(locals, schema, log));
   const fed = createFederation(
     {
       federation: 'simulation',
@@ -334,6 +371,8 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
       // No keepalive to serve in one process; yielding on the clock would let the clock decide
       // the order sites deliver in, and the float sums of the aggregate with it.
       trainYieldEveryMs: Infinity,
+      // Said at start against the other sites' values (codingWarnings).
+      vocabularyNotes: false,
       onPredictions: (p) =>
         p.rows.forEach((row, i) => predictions.push({ site: p.site, row, label: p.labels[i]!, score: p.scores[i]! })),
     });

@@ -1,5 +1,5 @@
 import type { FeatureSpace } from '../shared/data/feature-space.ts';
-import type { HealthFigures } from '../shared/data/debias-health.ts';
+import { validateHealthSums, type HealthFigures } from '../shared/data/debias-health.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
 import type { SecureDebias } from '../shared/secagg/debias-parts.ts';
@@ -21,7 +21,8 @@ export interface DebiasHooks {
   /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
   decide(spec: ModelSpecMsg, space: FeatureSpace, moments: MomentsEntry[], patternCounts: PatternLabelCounts): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
   fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[]): { balance: OutcomeBalance; report: BalanceReport };
-  health(spec: ModelSpecMsg, sums: unknown[]): HealthFigures & { tolerance: number };
+  /** `from` names each entry of `sums` in a refusal (a site, or the secure sum); by its place when absent. */
+  health(spec: ModelSpecMsg, sums: unknown[], from?: readonly string[]): HealthFigures & { tolerance: number };
   /** The flagged readings the health sums list, in their order. */
   readings(spec: ModelSpecMsg): string[];
 }
@@ -65,12 +66,28 @@ export class DebiasMonitor {
     return { readings: this.hooks.readings(this.spec), patterns: this.published.patterns.map((p) => p.pattern) };
   }
 
-  /** The round's figures from its answers (each site's, or a secure round's one sum); the run says so when it tempers. */
-  observe(round: number, results: readonly Pick<ResultMeta, 'patternCounts' | 'health'>[]): DebiasHealth {
+  /**
+   * A plain fit result's health sums, checked as it arrives: a bad one (a non-finite sum, the
+   * wrong readings) refuses that site's result for the round (ProtocolError). Unchecked, a sum
+   * of 1e999 was accepted and ended the whole run when the round's figures were computed.
+   */
+  checkHealth(site: string, meta: Pick<ResultMeta, 'health' | 'numExamples'>): void {
+    // A site with no training rows has no sums to send (site-agent's runner.health).
+    if (meta.health === undefined && meta.numExamples === 0) return;
+    validateHealthSums(meta.health, this.hooks.readings(this.spec), `fit from site "${site}": health`);
+  }
+
+  /**
+   * The round's figures from its answers (each site's, or a secure round's one sum), `from`
+   * naming each (a site's name); the run says so when it tempers.
+   */
+  observe(round: number, results: readonly Pick<ResultMeta, 'patternCounts' | 'health'>[], from?: readonly string[]): DebiasHealth {
     const prior = derivePrior(sumPatternCounts(results.map((m) => m.patternCounts ?? {})), this.minCellCount, round);
     const priorDrift = priorDistance(this.lastPrior, prior);
     this.lastPrior = prior;
-    const { tolerance, ...figures } = this.hooks.health(this.spec, results.map((m) => m.health));
+    // A site without training rows sends no health sums (checkHealth): it adds nothing to them.
+    const sent = results.flatMap((m, i) => (m.health === undefined ? [] : [{ sums: m.health, from: from?.[i] ?? `site ${i + 1}` }]));
+    const { tolerance, ...figures } = this.hooks.health(this.spec, sent.map((x) => x.sums), sent.map((x) => x.from));
     const t = temperAfter(figures.weightedAssociation, tolerance, this.temper);
     const h: DebiasHealth = { round, ...figures, priorDrift, tempered: t.tempered, temper: this.temper };
     if (h.tempered) {

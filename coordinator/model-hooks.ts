@@ -106,10 +106,10 @@ const debiasHooks: DebiasHooks = {
     const balance = fitOutcomeBalance(merged, features, numeric, cfg.maxWeight);
     return { balance, report: { cells: Object.keys(merged).length, maxWeight: cfg.maxWeight, clippedShare: balance.clippedShare } };
   },
-  health(spec, sums) {
+  health(spec, sums, from) {
     const cfg = debiasConfig(spec);
     const names = cfg.flagged.map((f) => f.feature);
-    const merged = mergeHealthSums(sums.map((h, i) => validateHealthSums(h, names, `health sums from site ${i + 1}`)));
+    const merged = mergeHealthSums(sums.map((h, i) => validateHealthSums(h, names, `health sums from ${from?.[i] ?? `site ${i + 1}`}`)));
     const direction = Object.fromEntries(cfg.flagged.map((f) => [f.feature, Math.sign(f.labelCorr) || 1]));
     return { ...healthFigures(merged, direction), tolerance: cfg.reversalTolerance };
   },

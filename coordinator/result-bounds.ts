@@ -7,6 +7,7 @@
  * Refusals are ProtocolError('out-of-bounds'): the endpoint fails the site for the round.
  */
 import { ProtocolError } from '../shared/errors.ts';
+import { MAX_ABS_VALUE } from '../shared/data/stats.ts';
 import type { ResultMeta, TaskKind } from '../shared/protocol/messages.ts';
 import { DEFAULT_UPDATE_NORM_MULTIPLE, type NormBounds } from './update-clip.ts';
 
@@ -69,6 +70,7 @@ export function checkResultCounts(meta: ResultMeta, at: ResultContext, bounds: C
   if (m.patternCounts !== undefined) checkLabelCounts(m.patternCounts, n, 'patternCounts', fail);
   if (m.cellCounts !== undefined) checkLabelCounts(m.cellCounts, n, 'cellCounts', fail);
   if (m.featureStats !== undefined) checkFeatureStats(m.featureStats, n, fail);
+  else if (at.kind === 'stats' && (at.stage ?? 1) === 1) fail('featureStats is missing: the statistics stage sends them');
   for (const name of ['classMoments', 'classMomentsWithinSite'] as const) if (m[name] !== undefined) checkClassMomentCounts(m[name], n, name, fail);
   if (m.classMoments !== undefined && m.classMomentsWithinSite === undefined) fail('classMomentsWithinSite is missing: protocol 3 sends the class moments centred on the site\'s own means beside them');
   const evalN = field(m.evaluation, 'n');
@@ -86,11 +88,11 @@ function checkAgainstStageOne(n: number, at: ResultContext, fail: (what: string)
     fail('it reported no rows at the statistics stage, so it has no weight it may claim');
 }
 
-function isCount(v: unknown, max: number): v is number {
+export function isCount(v: unknown, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -99,8 +101,9 @@ function field(o: unknown, key: string): unknown {
 }
 
 /** A bounded excerpt of a value a site sent: never the whole of it in a message or a log. */
-function show(v: unknown): string {
-  const s = v === undefined ? 'undefined' : JSON.stringify(v);
+export function show(v: unknown): string {
+  // A number as itself: JSON would write an Infinity (1e999 on the wire) or a NaN as null.
+  const s = v === undefined ? 'undefined' : typeof v === 'number' ? String(v) : JSON.stringify(v);
   return s.length > 40 ? `${s.slice(0, 40)}...` : s;
 }
 
@@ -122,19 +125,49 @@ function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => n
   const n = field(raw, 'n');
   if (!isCount(n, rows)) return fail(`featureStats.n must be an integer from 0 to its ${rows} rows (got ${show(n)})`);
   const numeric = field(raw, 'numeric');
-  for (const [f, v] of Object.entries(isRecord(numeric) ? numeric : {})) {
-    const count = field(v, 'count');
-    if (!isCount(count, n)) fail(`featureStats.numeric["${f.slice(0, 40)}"].count must be an integer from 0 to ${n} (got ${show(count)})`);
-  }
   const categories = field(raw, 'categories');
-  for (const [f, cats] of Object.entries(isRecord(categories) ? categories : {})) {
+  if (!isRecord(numeric) || !isRecord(categories)) return fail('featureStats.numeric and featureStats.categories must be objects');
+  for (const [f, v] of Object.entries(numeric)) {
+    const name = `featureStats.numeric["${f.slice(0, 40)}"]`;
+    const count = field(v, 'count');
+    if (!isCount(count, n)) return fail(`${name}.count must be an integer from 0 to ${n} (got ${show(count)})`);
+    checkNumericSums(field(v, 'sum'), field(v, 'sumSq'), count, name, fail);
+  }
+  for (const [f, cats] of Object.entries(categories)) {
+    if (!isRecord(cats)) return fail(`featureStats.categories["${f.slice(0, 40)}"] must be an object of counts`);
     let total = 0;
-    for (const [c, k] of Object.entries(isRecord(cats) ? cats : {})) {
+    for (const [c, k] of Object.entries(cats)) {
       if (!isCount(k, n)) return fail(`featureStats.categories["${f.slice(0, 40)}"]["${c.slice(0, 40)}"] must be an integer from 0 to ${n} (got ${show(k)})`);
       total += k;
     }
     if (total > n) fail(`featureStats.categories["${f.slice(0, 40)}"] add up to ${total}, more than ${n} rows`);
   }
+}
+
+/**
+ * Relative slack for float64 rounding in a column's sums: a site adds its values one by one,
+ * so its sum and sum of squares are off by at most about rows x 2^-53 of themselves (1e-10 at
+ * a million rows); 1e-6 is far beyond that and far below any real lie's size.
+ */
+export const SUM_ROUNDING = 1e-6;
+
+/**
+ * A numeric column's sums must be what `count` values within +-MAX_ABS_VALUE (1e15, what a
+ * site's validation lets through: shared/data/stats.ts) can add up to: |sum| <= count M,
+ * 0 <= sumSq <= count M^2, and sum^2 <= count sumSq (Cauchy-Schwarz: a variance is never
+ * negative), each within SUM_ROUNDING. Then the federation's mean lies within +-M and its
+ * variance within M^2, so the published scaling is finite, and far inside float32 (3.4e38),
+ * in which every site trains: a sum of 1e300 passed the count checks, the agreed SD came out
+ * beyond float32 and every site's training loss was NaN; a sum of "abc" published a mean of
+ * null and every honest site refused the feature space.
+ */
+function checkNumericSums(sum: unknown, sumSq: unknown, count: number, name: string, fail: (what: string) => never): void {
+  if (typeof sum !== 'number' || !Number.isFinite(sum)) return fail(`${name}.sum must be a finite number (got ${show(sum)})`);
+  if (typeof sumSq !== 'number' || !Number.isFinite(sumSq)) return fail(`${name}.sumSq must be a finite number (got ${show(sumSq)})`);
+  const slack = 1 + SUM_ROUNDING;
+  if (Math.abs(sum) > count * MAX_ABS_VALUE * slack) fail(`${name}.sum ${sum} is more than ${count} values within +-${MAX_ABS_VALUE} add up to`);
+  if (sumSq < 0 || sumSq > count * MAX_ABS_VALUE ** 2 * slack) fail(`${name}.sumSq ${sumSq} must be from 0 to what ${count} values within +-${MAX_ABS_VALUE} add up to`);
+  if (sum * sum > count * sumSq * slack) fail(`${name}: sum ${sum} and sumSq ${sumSq} of ${count} values would give a negative variance`);
 }
 
 /** Class moments: rows per class add up to at most the site's rows; every per-column and per-pair count is within its class. */

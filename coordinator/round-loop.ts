@@ -23,6 +23,7 @@ import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { SecureAggregator } from './secure-round.ts';
 import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
+import { checkReportedFigures } from './result-figures.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { Participation } from './participation.ts';
 import { RoundExchange } from './round-exchange.ts';
@@ -87,6 +88,8 @@ export class RoundLoop implements RoundGate {
   private readonly participation: Participation;
   private readonly bounds: ResultBounds;
   private modelSize = 0;
+  /** A debiased model's round-by-round health figures (set once the setup is agreed): it checks each fit result's health sums. */
+  private monitor: DebiasMonitor | undefined;
   /** Whether this fit round's task asked the sites for a control variate (SCAFFOLD). */
   private asksControl = false;
   /** Aborted by stop(): ends the quorum wait at once; its reason is the stop's. */
@@ -170,19 +173,30 @@ export class RoundLoop implements RoundGate {
 
   /** The run's checks of a result its round expects (RoundExchange hooks), and what it keeps of it. */
   private admit(site: string, c: RoundCollector, meta: ResultMeta, replay: Replay, release: () => void): void {
+    // Everything a site reports is checked here, as it arrives, before any of it is kept: a bad
+    // result fails that site for the round (ProtocolError), where a check later would end the run.
+    this.checkFigures(site, c, meta);
     // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
     const secure = this.o.secure?.owns(c.kind, c.stage) === true;
-    if (secure) this.o.secure!.deliver(site, c.kind, c.stage, meta, replay);
-    else checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
-    // A secure statistics round tells no site's row count: its later counts are bounded inside the sums instead.
-    if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.siteRows.set(site, meta.numExamples);
+    if (!secure) checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
     if (c.kind === 'fit' && !this.o.secure) {
       checkFitResult(meta, this.modelSize, this.asksControl);
-      // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
-      this.held!.hold(site, meta.numExamples, replay, release);
-    } else release();
+      this.monitor?.checkHealth(site, meta);
+    }
+    if (secure) this.o.secure!.deliver(site, c.kind, c.stage, meta, replay);
+    // A secure statistics round tells no site's row count: its later counts are bounded inside the sums instead.
+    if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.siteRows.set(site, meta.numExamples);
+    // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
+    if (c.kind === 'fit' && !this.o.secure) this.held!.hold(site, meta.numExamples, replay, release);
+    else release();
     // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
     if (c.kind === 'fit') this.o.directory.recordCompleted(site, this.o.secure ? undefined : meta.numExamples);
+  }
+
+  /** A result's metrics, evaluations and calibration, in range and kept to their known fields (they go into every round's record). */
+  private checkFigures(site: string, c: RoundCollector, meta: ResultMeta): void {
+    const dropped = checkReportedFigures(meta, { site, kind: c.kind, maxExamplesPerSite: this.bounds.maxExamplesPerSite });
+    if (dropped.length > 0) this.o.log.warn('unknown fields dropped from a result', { site, round: c.round, kind: c.kind, fields: dropped.slice(0, 10), count: dropped.length });
   }
 
   stop(reason: string): void {
@@ -245,6 +259,7 @@ export class RoundLoop implements RoundGate {
     // A stop during the statistics rounds commits nothing: the restart runs them again.
     if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
     const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, setup.spec, this.prior!, o.minCellCount, o.log) : undefined;
+    this.monitor = monitor;
     let global: Float32Array;
     if (saved) {
       global = saved.global;
@@ -295,8 +310,8 @@ export class RoundLoop implements RoundGate {
     this.aggregation = undefined;
     record.durationMs = Date.now() - t0;
     // Secure: the monitor sees the round's one sum (none when it aborted), never a site's figures.
-    const observed = o.secure ? (summed ? [summed] : []) : [...c.results.values()];
-    if (monitor && observed.length > 0) record.health = monitor.observe(r, observed);
+    const observed: [string, Pick<ResultMeta, 'health' | 'patternCounts'>][] = o.secure ? (summed ? [["the round's secure sum", summed]] : []) : [...c.results].map(([s, m]) => [`site "${s}"`, m]);
+    if (monitor && observed.length > 0) record.health = monitor.observe(r, observed.map(([, m]) => m), observed.map(([from]) => from));
     this.history.push(record);
     o.store?.commitRound({
       round: r,

@@ -240,7 +240,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
   }
   const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
   const ownOf = new Map(f.trainingSites.flatMap((s) => { const c = ev.results.get(s)?.siteCalibration; return c ? [[s, c] as [string, unknown]] : []; }));
-  const calibration = calibrateFromSums(sumsOf(f.trainingSites), sumsOf(f.testSites), ownOf);
+  const calibration = fitOrWarn(outcome, log, () => calibrateFromSums(sumsOf(f.trainingSites), sumsOf(f.testSites), ownOf));
   if (calibration) {
     outcome.calibration = calibration;
     log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
@@ -258,10 +258,27 @@ function secureCalibration(outcome: FederationOutcome, s: SummedEvaluation, f: F
     }),
   );
   const training = f.trainingSites.filter((x) => (s.sites ?? []).includes(x));
-  const calibration = calibrateFromSummed(s.calibration.training, s.calibration.test, training, own);
+  const calibration = fitOrWarn(outcome, log, () => calibrateFromSummed(s.calibration.training, s.calibration.test, training, own));
   if (calibration) {
     outcome.calibration = calibration;
     log.info('calibration fitted on the training sites\' summed held-out rows', { a: calibration.a, b: calibration.b });
+  }
+}
+
+/**
+ * The recalibration, or a warning without it: every site's figures were checked on arrival
+ * (result-figures.ts), so a failure here is a fault of ours, and the run's results (every
+ * round's model and evaluation) are still written; an exception here once ended a run after
+ * its last round with no results at all.
+ */
+function fitOrWarn(outcome: FederationOutcome, log: Logger, fit: () => CalibrationReport | undefined): CalibrationReport | undefined {
+  try {
+    return fit();
+  } catch (e) {
+    const message = `calibration not fitted: ${(e as Error).message.slice(0, 300)}`;
+    log.warn('calibration not fitted', { error: (e as Error).message });
+    outcome.warnings.push(message);
+    return undefined;
   }
 }
 

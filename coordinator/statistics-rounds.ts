@@ -100,11 +100,26 @@ export function requireBothClasses(counts: PatternLabelCounts): void {
   );
 }
 
+/**
+ * Every column's mean and SD finite in float32, in which every site trains, or the run stops
+ * here, before the setup is published or saved: each site's sums were bounded on arrival
+ * (result-bounds.ts), so this is a last guard, never a site's refusal. Unguarded, one site's
+ * sum of "abc" published a mean of null and each honest site refused the feature space.
+ */
+export function checkScaling(space: FeatureSpace): FeatureSpace {
+  const bad = space.columns.find((c) => !Number.isFinite(Math.fround(c.mean)) || !Number.isFinite(Math.fround(c.std)) || !(c.std > 0));
+  if (bad)
+    throw new Error(
+      `statistics round: feature "${bad.feature}" would be scaled with mean ${bad.mean} and SD ${bad.std}, not finite in float32: the feature space is not published (a site's statistics that passed the checks on arrival; please report it)`,
+    );
+  return space;
+}
+
 /** The setup the fit rounds train with (less siteRows, which the loop keeps as results arrive). */
 export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSource, progress: StatisticsProgress): Promise<Omit<FederationSetup, 'siteRows'>> {
   const { featureStats, patternCounts, perSite } = await source.summary();
   requireBothClasses(patternCounts);
-  const space = buildFeatureSpace(o.schema, featureStats, { minCategoryCount: o.minCategoryCount });
+  const space = checkScaling(buildFeatureSpace(o.schema, featureStats, { minCategoryCount: o.minCategoryCount }));
   const prior = derivePrior(patternCounts, o.minCellCount, 1);
   const readiness = federationReadiness({ federation: o.federation, schema: o.schema, space, prior, featureStats, patternCounts }, perSite);
   progress.published(prior, readiness);

@@ -12,6 +12,7 @@ import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import { fewHeldOutRowsNote, singleClassNote, singleClassOf } from '../shared/data/site-notes.ts';
+import { foreignCategoryNotes, spaceVocabularies } from '../shared/data/foreign-categories.ts';
 import { dpFromTaskConfig, noisyPatternCounts, privatizeUpdate } from '../shared/privacy/dp.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -74,6 +75,12 @@ export interface SiteAgentOptions {
   trainYieldEveryMs?: number;
   /** Where the model runs: by default in this thread; a deployed site uses a worker thread (worker-runner.ts). */
   runner?: RunnerFactory;
+  /**
+   * Whether the agent warns, once it has the federation's vocabulary, of a categorical
+   * column its values mostly miss (default true). simulate says it at start instead,
+   * against the other sites' values, which also catch a training site's own coding.
+   */
+  vocabularyNotes?: boolean;
 }
 
 /**
@@ -93,7 +100,10 @@ export class SiteAgent {
     this.secure = new SecureAggregationSite(opts.site, opts.identity.signing, opts.log);
     this.secureStats = new SecureStatsStages(this.secure, opts.schema, opts.data, (space) => this.encode(space));
     // Training rows of one class train; what they cannot give is said once, at start.
-    const note = singleClassNote(`site "${opts.site}"`, opts.data.train.labels, { heldOut: opts.data.test.labels });
+    const note = singleClassNote(`site "${opts.site}"`, opts.data.train.labels, {
+      heldOut: opts.data.test.labels,
+      coding: { values: opts.data.labelValues, label: opts.schema.label },
+    });
     if (note) opts.log.warn(note);
     const few = fewHeldOutRowsNote(`site "${opts.site}"`, opts.data.test.labels);
     if (few) opts.log.warn(few);
@@ -206,6 +216,13 @@ export class SiteAgent {
     const key = JSON.stringify(space);
     if (this.encoded?.key !== key) {
       const { train, test } = this.opts.data;
+      // The vocabulary arrives with the first feature space: said once, with the file's rows.
+      if (!this.encoded && this.opts.vocabularyNotes !== false) {
+        const known = spaceVocabularies(space);
+        const who = `site "${this.opts.site}"`;
+        const rows = { features: train.features, values: [...train.values, ...test.values] };
+        for (const note of foreignCategoryNotes(who, rows, known, "the federation's vocabulary")) this.opts.log.warn(note);
+      }
       this.encoded = { key, train: encodeTable(train, space), test: encodeTable(test, space) };
     }
     return this.encoded;

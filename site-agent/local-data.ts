@@ -7,6 +7,11 @@ export interface LocalData {
   train: SiteTable;
   test: SiteTable;
   testRows: number[];
+  /**
+   * The raw label values of the file the site trains on, with their row counts (the split
+   * keeps none): a site of one class says whether the schema's coding made it so.
+   */
+  labelValues?: ReadonlyMap<number, number>;
 }
 
 export interface LocalDataOptions {
@@ -30,12 +35,13 @@ export function prepareLocalData(table: SiteTable, opts: LocalDataOptions): Loca
   if (opts.testOnly)
     return { train: selectRows(table, []), test: table, testRows: Array.from(table.labels, (_, i) => i) };
   const minTrainingRows = opts.minTrainingRows ?? MIN_TRAINING_ROWS;
-  const split = opts.holdout
+  const split: LocalData = opts.holdout
     ? { train: table, test: opts.holdout, testRows: Array.from(opts.holdout.labels, (_, i) => i) }
     : (() => {
         const { train, test } = stratifiedSplit(table.labels, opts.testFraction, opts.seed);
         return { train: selectRows(table, train), test: selectRows(table, test), testRows: test };
       })();
+  if (table.labelValues) split.labelValues = table.labelValues;
   checkTrainingRows({
     file: table.file,
     fileRows: table.labels.length,

@@ -27,11 +27,34 @@ export function singleClassOf(labels: ArrayLike<number>): 0 | 1 | undefined {
 }
 
 /**
- * The warning for training rows of one class (undefined otherwise), said by the site
- * agent at start and by check-data: `who` names the site or file, `label` describes the
- * outcome (e.g. `"num" > 0`); `heldOut`, the site's held-out labels where it has them.
+ * `; the file's label values 0 (500 rows) and 1 (200) all read as class 0 ...` where the
+ * file codes its label with two values (a yes/no outcome: 0/1, 1/2) and the schema's
+ * threshold puts both on one side (a 0/1 file under a schema for grades 0-4 with
+ * threshold 1): the one class then comes from the coding, not the patients. Empty
+ * otherwise: grades 1-4 at a referral clinic are all class 1 by its patients.
  */
-export function singleClassNote(who: string, labels: ArrayLike<number>, opts: { label?: string; heldOut?: ArrayLike<number> } = {}): string | undefined {
+export function labelCodingPhrase(values: ReadonlyMap<number, number> | undefined, label: Schema['label']): string {
+  if (!values || values.size !== 2) return '';
+  const [[lo, nLo], [hi, nHi]] = [...values].sort((a, b) => a[0] - b[0]) as [[number, number], [number, number]];
+  if (lo > label.threshold !== hi > label.threshold) return '';
+  return (
+    `; the file's label values ${num(lo)} (${nLo} rows) and ${num(hi)} (${nHi}) all read as class ${lo > label.threshold ? 1 : 0} under "${label.column}" > ${num(label.threshold)}: ` +
+    `the file's label coding may differ from the schema's (check label.threshold, and label.values where declared, against how the file codes the outcome)`
+  );
+}
+
+/**
+ * The warning for training rows of one class (undefined otherwise), said by the site
+ * agent at start, by check-data and in simulate's results: `who` names the site or file,
+ * `label` describes the outcome (e.g. `"num" > 0`); `heldOut`, the site's held-out labels
+ * where it has them; `coding`, the file's raw label values and the schema's label, to say
+ * when the one class may be the coding's (labelCodingPhrase).
+ */
+export function singleClassNote(
+  who: string,
+  labels: ArrayLike<number>,
+  opts: { label?: string; heldOut?: ArrayLike<number>; coding?: { values: ReadonlyMap<number, number> | undefined; label: Schema['label'] } } = {},
+): string | undefined {
   const cls = singleClassOf(labels);
   if (cls === undefined) return undefined;
   const n = labels.length;
@@ -40,7 +63,8 @@ export function singleClassNote(who: string, labels: ArrayLike<number>, opts: { 
     `${who}: all ${n} training rows are of class ${classPhrase(cls, opts.label)}; ` +
     `the site trains and its rows count in the federation's model, but what needs both classes in its training rows ` +
     `is not computed: its own recalibration and its local-only baseline are reported as absent` +
-    (heldOut ? '; its held-out rows hold one class too, so their AUROC and balanced accuracy are absent (undefined)' : '')
+    (heldOut ? '; its held-out rows hold one class too, so their AUROC and balanced accuracy are absent (undefined)' : '') +
+    (opts.coding ? labelCodingPhrase(opts.coding.values, opts.coding.label) : '')
   );
 }
 

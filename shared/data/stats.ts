@@ -139,7 +139,8 @@ export function computeFeatureStats(schema: Schema, t: SiteTable): FeatureStats 
 }
 
 export function mergeFeatureStats(all: FeatureStats[]): FeatureStats {
-  const out: FeatureStats = { n: 0, numeric: {}, categories: {} };
+  // Keyed by names a site sends: with plain objects a site's "__proto__" key reached Object.prototype (an outside attack).
+  const out: FeatureStats = { n: 0, numeric: Object.create(null) as FeatureStats['numeric'], categories: Object.create(null) as FeatureStats['categories'] };
   for (const s of all) {
     out.n += s.n;
     for (const [f, v] of Object.entries(s.numeric)) {
@@ -149,7 +150,7 @@ export function mergeFeatureStats(all: FeatureStats[]): FeatureStats {
       o.sumSq += v.sumSq;
     }
     for (const [f, cats] of Object.entries(s.categories)) {
-      const o = (out.categories[f] ??= {});
+      const o = (out.categories[f] ??= Object.create(null) as Record<string, number>);
       for (const [c, k] of Object.entries(cats)) o[c] = (o[c] ?? 0) + k;
     }
   }

@@ -175,28 +175,55 @@ export function siteCalibrationReport(
   return { ...fit, eceBefore: ece(test.labels, test.scores), eceAfter: ece(test.labels, applySiteCalibration(test.scores, fit)) };
 }
 
-/** Checks a site's report before it goes into the results file; throws ProtocolError ('malformed'). */
+/**
+ * How far past [0, 1] a share (a mean score, a prevalence, an ECE) may read by float
+ * rounding alone: an honest site's mean of scores in [0, 1] read 1.0000000000000056. Within
+ * it the value is clamped into [0, 1]; beyond it the report is refused.
+ */
+export const SHARE_ROUNDING = 1e-9;
+
+/** `x` clamped into [0, 1] when it lies within SHARE_ROUNDING of it; undefined when it lies further out. */
+export function shareWithinRounding(x: number): number | undefined {
+  if (!(x >= -SHARE_ROUNDING && x <= 1 + SHARE_ROUNDING)) return undefined;
+  return Math.min(Math.max(x, 0), 1);
+}
+
+/** Checks a site's report before it goes into the results file; throws ProtocolError ('malformed'). Only its known fields are kept. */
 export function validateSiteCalibration(raw: unknown, where: string): SiteCalibrationReport {
+  const v = checkedFields(raw, where, ['a', 'b', 'rows', 'prevalence', 'meanScore', 'eceBefore', 'eceAfter']);
+  return { a: v.a!, b: v.b!, rows: v.rows!, prevalence: v.prevalence!, meanScore: v.meanScore!, eceBefore: v.eceBefore!, eceAfter: v.eceAfter! };
+}
+
+/** A secure run's report of a site's own recalibration (its (a, b) and ECE before and after, rounded; no row count); throws ProtocolError ('malformed'). */
+export function validateSiteCalibrationRates(raw: unknown, where: string): Pick<SiteCalibrationReport, 'a' | 'b' | 'eceBefore' | 'eceAfter'> {
+  const v = checkedFields(raw, where, ['a', 'b', 'eceBefore', 'eceAfter']);
+  return { a: v.a!, b: v.b!, eceBefore: v.eceBefore!, eceAfter: v.eceAfter! };
+}
+
+type Field = keyof SiteCalibrationReport;
+
+/** The fields that are not shares (those are in [0, 1], or NaN), and are never absent. */
+const FIELD_CHECKS: Partial<Record<Field, { ok: (x: number) => boolean; what: string }>> = {
+  a: { ok: (x) => x >= 0 && x <= MAX_SLOPE, what: `a number in [0, ${MAX_SLOPE}]` },
+  b: { ok: (x) => Math.abs(x) <= MAX_SHIFT, what: `a number in [-${MAX_SHIFT}, ${MAX_SHIFT}]` },
+  rows: { ok: (x) => Number.isInteger(x) && x >= 0, what: 'an integer >= 0' },
+};
+
+function checkedFields(raw: unknown, where: string, fields: readonly Field[]): Partial<Record<Field, number>> {
   const fail = (why: string): never => {
     throw new ProtocolError(`${where}: ${why}`, 'malformed');
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not an object');
   const o = raw as Record<string, unknown>;
-  const num = (k: string, ok: (x: number) => boolean, what: string): number => {
+  const num = (k: Field): number => {
     const v = o[k];
+    const check = FIELD_CHECKS[k];
     // NaN travels as null in JSON: an ECE or mean of zero rows.
-    if (v === null || v === undefined) return k === 'a' || k === 'b' || k === 'rows' ? fail(`${k} is missing`) : NaN;
-    if (typeof v !== 'number' || !ok(v)) return fail(`${k} is ${JSON.stringify(v)}; must be ${what}`);
-    return v;
+    if (v === null || v === undefined) return check ? fail(`${k} is missing`) : NaN;
+    const bad = (what: string): never => fail(`${k} is ${JSON.stringify(v).slice(0, 40)}; must be ${what}`);
+    if (typeof v !== 'number') return bad('a number');
+    if (check) return check.ok(v) ? v : bad(check.what);
+    return Number.isNaN(v) ? v : (shareWithinRounding(v) ?? bad('in [0, 1]'));
   };
-  const unit = (x: number) => x >= 0 && x <= 1;
-  return {
-    a: num('a', (x) => x >= 0 && x <= MAX_SLOPE, `a number in [0, ${MAX_SLOPE}]`),
-    b: num('b', (x) => Math.abs(x) <= MAX_SHIFT, `a number in [-${MAX_SHIFT}, ${MAX_SHIFT}]`),
-    rows: num('rows', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
-    prevalence: num('prevalence', unit, 'in [0, 1]'),
-    meanScore: num('meanScore', unit, 'in [0, 1]'),
-    eceBefore: num('eceBefore', unit, 'in [0, 1]'),
-    eceAfter: num('eceAfter', unit, 'in [0, 1]'),
-  };
+  return Object.fromEntries(fields.map((k) => [k, num(k)]));
 }

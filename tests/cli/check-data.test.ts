@@ -238,3 +238,37 @@ test('a label that stands apart from the rest (7 among grades 0-4) is refused un
   assert.equal(clean.code, 0);
   assert.match(clean.stdout, /label values found: 0 \(\d+\), 1 \(\d+\), 2 \(\d+\), 3 \(\d+\), 4 \(\d+\); the outcome is "num" > 0/);
 });
+
+test('check-data accepts an undeclared missing-value code (chol = -999 in 21 rows), with a warning naming it and missingCodes', { timeout: 30_000 }, async () => {
+  const lines = readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n');
+  const k = HEART_COLUMNS.indexOf('chol');
+  const coded = lines.map((l, i) => (l && i % 15 === 0 ? l.split(',').map((f, j) => (j === k ? '-999' : f)).join(',') : l));
+  const file = join(dir, 'chol-999.csv');
+  writeFileSync(file, coded.join('\n'));
+  const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', file]);
+  assert.equal(r.code, 0, describeRun(r));
+  const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning:'));
+  assert.equal(warnings.length, 1, r.stdout);
+  assert.match(
+    warnings[0]!,
+    new RegExp(`^warning: ${escape(file)}: column "chol" holds -999 in 21 of the 303 rows where it is observed, far from its other values \\(median [\\d.]+, robust SD [\\d.]+ without those rows; the nearest is 126\\), a usual code for "not measured": it looks like a missing-value code: declare it in the schema's missingCodes \\(or fix the export\\), e\\.g\\. "chol": \\["-999"\\]`),
+  );
+  // Declared, it is missing, not a value: nothing to say.
+  const declared = heartSchemaWith(dir, (s) => ((s.missingCodes as Record<string, string[]>).chol!.push('-999')), 'chol-999-schema');
+  const ok = await runCli(['check-data', '--schema', declared, '--data', file]);
+  assert.equal(ok.code, 0, describeRun(ok));
+  assert.doesNotMatch(ok.stdout, /warning:/);
+});
+
+test('check-data on a file of one class by its coding (0/1 under a threshold of 1) names the label values found', { timeout: 30_000 }, async () => {
+  const schema = heartSchemaWith(dir, (s) => ((s.label as { threshold: number }).threshold = 1), 'threshold-1');
+  const r = await runCli(['check-data', '--schema', schema, '--data', HEART_FILES.hungary!]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.match(
+    r.stdout,
+    /warning: .*: all 294 training rows are of class 0 \("num" > 1 is false in every row\); .*; the file's label values 0 \(188 rows\) and 1 \(106\) all read as class 0 under "num" > 1: the file's label coding may differ from the schema's/,
+  );
+  // Cleveland's grades 0-4 under the same schema: both classes, nothing said.
+  const clev = await runCli(['check-data', '--schema', schema, '--data', HEART_FILES.cleveland!]);
+  assert.doesNotMatch(clev.stdout, /warning:/);
+});

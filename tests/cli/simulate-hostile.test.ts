@@ -77,3 +77,20 @@ test('a huge update is clipped to a few median steps: the round counts, the mode
   const auroc = meanAuroc(results.sites);
   assert.ok(Math.abs(auroc - (await cleanAuroc())) <= TOLERANCE, `AUROC ${auroc} vs clean ${clean}`);
 });
+
+test('figures out of range are refused on arrival, each for its round: an AUROC of 57 every fit round, a mean score of 5 at the final evaluation; the run ends with results', { timeout: 120_000 }, async () => {
+  const { results } = await runSimulation(
+    options((meta, weights) => {
+      if (meta.kind === 'fit') return { meta: { ...meta, evaluation: { ...meta.evaluation!, auroc: 57 } }, weights };
+      if (meta.kind === 'evaluate' && meta.siteCalibration) return { meta: { ...meta, siteCalibration: { ...meta.siteCalibration, meanScore: 5 } }, weights };
+      return { meta, weights };
+    }),
+    silentLogger,
+  );
+  for (const h of results.history) {
+    assert.match(h.failed.find((x) => x.site === HOSTILE)?.reason ?? '', /^update refused: fit from site "va": evaluation\.auroc must be a number in \[0, 1\], or null where undefined \(got 57\)$/, `round ${h.round}`);
+    assert.ok(h.metrics.eval_auroc! <= 1, `round ${h.round}: eval_auroc ${h.metrics.eval_auroc}`);
+  }
+  assert.ok(results.warnings?.includes(`final evaluation missing from ${HOSTILE}: update refused: evaluate from site "${HOSTILE}": siteCalibration: meanScore is 5; must be in [0, 1]`), JSON.stringify(results.warnings));
+  assert.deepEqual(Object.keys(results.sites).sort(), SITES.filter((s) => s !== HOSTILE).sort());
+});

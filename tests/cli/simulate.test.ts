@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ResultsFile } from '../../cli/results.ts';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
+import { HEART_COLUMNS, heartSchemaWith } from '../e2e/helpers/bad-data.ts';
 
 const ALL = ['cleveland', 'hungary', 'switzerland', 'va'];
 const ROUNDS = 3;
@@ -237,4 +238,37 @@ test('simulate with bad input exits 2 with a one-line reason naming the problem'
     assert.match(r.messages[0]!, c.reason);
     assert.equal(r.stdout, '', 'nothing on stdout');
   }
+});
+
+test('simulate warns at start and in the results of an undeclared missing-value code, a site of one class by its label coding, and a test site coding sex another way', { timeout: 90_000 }, async () => {
+  // Grades 0-4 with the outcome at num > 1: Hungary's 0/1 file is then all class 0, by its coding.
+  const schema = heartSchemaWith(dir, (s) => ((s.label as { threshold: number }).threshold = 1), 'threshold-1');
+  const chol = HEART_COLUMNS.indexOf('chol');
+  const sex = HEART_COLUMNS.indexOf('sex');
+  const edit = (site: string, name: string, f: (fields: string[], i: number) => void) => {
+    const file = join(dir, `${name}.csv`);
+    const lines = readFileSync(HEART_FILES[site]!, 'utf8').split('\n');
+    writeFileSync(file, lines.map((l, i) => (l ? ((fields) => (f(fields, i), fields.join(',')))(l.split(',')) : l)).join('\n'));
+    return file;
+  };
+  const cleveland = edit('cleveland', 'cleveland-chol-999', (fields, i) => i % 15 === 0 && (fields[chol] = '-999'));
+  const swiss = edit('switzerland', 'switzerland-sex-mf', (fields) => (fields[sex] = fields[sex] === '1' ? 'M' : 'F'));
+  const out = join(dir, 'data-warnings.json');
+  const r = await runCli(['simulate', '--schema', schema, '--rounds', '2', '--out', out, '--model', 'logreg', '--site', `cleveland=${cleveland}`, ...siteArgs(['hungary', 'va']), '--test-site', `swiss=${swiss}`]);
+  assert.equal(r.code, 0, describeRun(r));
+  const results = JSON.parse(readFileSync(out, 'utf8')) as ResultsFile;
+  const code = results.warnings.filter((w) => w.startsWith(`site "cleveland" (${cleveland}): column "chol" holds -999 in 21 of the 303 rows`));
+  const oneClass = results.warnings.filter((w) =>
+    /^site "hungary" \(.*\): all \d+ training rows are of class 0 \("num" > 1 is false in every row\);.*the file's label values 0 \(188 rows\) and 1 \(106\) all read as class 0 under "num" > 1: the file's label coding may differ/.test(w),
+  );
+  const coding = results.warnings.filter((w) =>
+    w.startsWith(`test site "swiss" (${swiss}): column "sex": 123 of its 123 observed values are not in the other training sites' values ("0", "1"): "M" (113), "F" (10);`),
+  );
+  assert.deepEqual([code.length, oneClass.length, coding.length], [1, 1, 1], results.warnings.join('\n'));
+  // The closing lines say each, as for every warning of the results.
+  for (const w of [...code, ...oneClass, ...coding]) assert.ok(r.stdout.includes(`warning: ${w}\n`), w);
+  // Logged at start under the site's name; the agent does not say the vocabulary note a second time.
+  const warned = loggedWarnings(r.stderr);
+  assert.deepEqual(warned.filter((w) => w.message === code[0] || w.message === coding[0]).map((w) => w.site), ['cleveland', 'swiss']);
+  assert.equal(warned.filter((w) => /observed values are not in/.test(w.message)).length, 1);
 });

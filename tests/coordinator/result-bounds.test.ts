@@ -12,7 +12,7 @@ const refused = (m: ResultMeta, c: ResultContext, pattern: RegExp) =>
 
 test('sound counts pass', () => {
   checkResultCounts(meta({ patternCounts: { '101': [40, 60] } }), at({}), BOUNDS);
-  checkResultCounts(meta({ kind: 'stats', numExamples: 7, patternCounts: { a: [3, 4] } }), at({ kind: 'stats', stage: 1, rows: undefined }), BOUNDS);
+  checkResultCounts(meta({ kind: 'stats', numExamples: 7, patternCounts: { a: [3, 4] }, featureStats: { n: 7, numeric: {}, categories: {} } }), at({ kind: 'stats', stage: 1, rows: undefined }), BOUNDS);
   // A test-only site sends no statistics: its evaluation is judged by the cap alone.
   checkResultCounts(meta({ kind: 'evaluate', numExamples: 0, evaluation: { n: 50, auroc: 0.5, accuracy: 0.5, balancedAccuracy: 0.5, ece: 0 } }), at({ kind: 'evaluate', rows: undefined }), BOUNDS);
 });
@@ -53,6 +53,29 @@ test('feature statistics and class moments: counts within the rows, and within t
   refused(both([cls(-1, [0]), cls(40, [1])]), at({ kind: 'stats', stage: 2 }), /classes\[0\]\.rows/);
   refused(both([cls(60, [60]), cls(40, [39])], [cls(60, [60]), cls(40, [41])]), at({ kind: 'stats', stage: 2 }), /classMomentsWithinSite\.classes\[1\]\.colCount/);
   refused(meta({ kind: 'stats', classMoments: { dim: 1, classes: [cls(60, [60]), cls(40, [39])] } }), at({ kind: 'stats', stage: 2 }), /classMomentsWithinSite is missing: protocol 3/);
+});
+
+test('feature statistics: sums are finite numbers that values within MAX_ABS_VALUE can add up to, with a variance >= 0', () => {
+  const stage1 = at({ kind: 'stats', stage: 1 });
+  const num = (sum: unknown, sumSq: unknown, count = 100) => meta({ kind: 'stats', featureStats: { n: 100, numeric: { age: { count, sum, sumSq } as never }, categories: {} } });
+  // Honest sums: 100 ages around 54; a constant column whose sumSq reads a hair under sum^2 / count by rounding; no values at all.
+  checkResultCounts(num(5400, 100 * 54 * 54 + 8100), stage1, BOUNDS);
+  checkResultCounts(num(0.1 * 3, 3 * 0.1 * 0.1 * (1 - 1e-15), 3), stage1, BOUNDS);
+  checkResultCounts(num(0, 0, 0), stage1, BOUNDS);
+  checkResultCounts(num(-100 * 1e15, 100 * 1e30), stage1, BOUNDS);
+  // An outside attack: "abc" published a mean of null (every honest site refused the feature space); 1e300 an SD beyond float32 (NaN loss everywhere).
+  refused(num('abc', 1), stage1, /featureStats\.numeric\["age"\]\.sum must be a finite number \(got "abc"\)/);
+  refused(num(1, null), stage1, /\.sumSq must be a finite number \(got null\)/);
+  refused(num(Infinity, 1), stage1, /\.sum must be a finite number/);
+  refused(num(1e300, 1e300), stage1, /\.sum 1e\+300 is more than 100 values within \+-1000000000000000 add up to/);
+  refused(num(10, 1e300), stage1, /\.sumSq 1e\+300 must be from 0 to what 100 values/);
+  refused(num(10, -1), stage1, /\.sumSq -1 must be from 0/);
+  refused(num(5, 0, 0), stage1, /\.sum 5 is more than 0 values/);
+  refused(num(5400, 100 * 54 * 54 * 0.99), stage1, /featureStats\.numeric\["age"\]: sum 5400 and sumSq 288684 of 100 values would give a negative variance/);
+  // The shape the sums are merged from: a site sending none, or something else, is refused, not merged.
+  refused(meta({ kind: 'stats' }), stage1, /featureStats is missing/);
+  refused(meta({ kind: 'stats', featureStats: { n: 100, numeric: 'x', categories: {} } as never }), stage1, /numeric and featureStats\.categories must be objects/);
+  refused(meta({ kind: 'stats', featureStats: { n: 100, numeric: {}, categories: { sex: 'mf' } } as never }), stage1, /categories\["sex"\] must be an object of counts/);
 });
 
 test('a result may claim its weights and the meta allowance, no more', () => {

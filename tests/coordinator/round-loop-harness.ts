@@ -22,6 +22,7 @@ import { decodeFrame } from '../../shared/protocol/frame.ts';
 import type { ResultMeta, TaskMeta } from '../../shared/protocol/messages.ts';
 import type { TaskSink, WireMessage } from '../../shared/transport/types.ts';
 import type { ResultBounds } from '../../coordinator/result-bounds.ts';
+import type { DebiasHooks } from '../../coordinator/debias-monitor.ts';
 
 const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
 const schema = loadSchema(DIR + 'schema.json');
@@ -33,7 +34,7 @@ export const MODEL_SIZE = 4;
 const EVAL = { n: 10, auroc: 0.7, accuracy: 0.6, balancedAccuracy: 0.6, ece: 0.1 };
 
 /** What a fake site does with a task: answer (optionally with given weights), or one of the ways to fail. */
-export type Behaviour = 'answer' | 'silent' | 'error' | 'disconnect' | 'reject' | { weights: number[] };
+export type Behaviour = 'answer' | 'silent' | 'error' | 'disconnect' | 'reject' | { weights: number[] } | { tamper: (meta: ResultMeta) => void };
 
 export interface Harness {
   loop: RoundLoop;
@@ -56,6 +57,8 @@ export function harness(o: {
   bounds?: ResultBounds;
   online?: string[];
   store?: CoordinatorStore;
+  /** A debiased model's steps (default: none, a plain model). */
+  debias?: DebiasHooks;
 }): Harness {
   const directory = new SiteDirectory(o.sites.map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
   const states: Harness['states'] = [];
@@ -77,7 +80,7 @@ export function harness(o: {
     directory,
     // The frame itself travels as the header: the fake site reads it back.
     seal: (_site, _round, _kind, payload) => ({ header: payload, signature: new Uint8Array(), chunks: [] }),
-    hooks: { initialWeights: () => Promise.resolve(new Float32Array(MODEL_SIZE)) },
+    hooks: { initialWeights: () => Promise.resolve(new Float32Array(MODEL_SIZE)), ...(o.debias ? { debias: o.debias } : {}) },
     ...(o.store ? { store: o.store } : {}),
     ...(o.bounds ? { bounds: o.bounds } : {}),
     log: silentLogger,
@@ -109,15 +112,22 @@ export function harness(o: {
     }
     if (b === 'reject') return loop.reject(site, 'bad signature');
     const meta: ResultMeta = { round: task.round, kind: task.kind, numExamples: ROWS, metrics: {}, weights: 0 };
+    let weights: Float32Array | undefined;
     if (b === 'error') meta.error = 'non-finite loss';
-    else if (task.kind === 'stats') Object.assign(meta, STATS);
-    else if (task.kind === 'evaluate') meta.evaluation = EVAL;
+    else if (task.kind === 'stats') Object.assign(meta, structuredClone(STATS));
+    else if (task.kind === 'evaluate') meta.evaluation = { ...EVAL };
     else {
-      const w = typeof b === 'object' ? b.weights : new Array<number>(MODEL_SIZE).fill(o.sites.indexOf(site) + 1);
-      Object.assign(meta, { weights: MODEL_SIZE, metrics: { loss: 0.5 }, evaluation: EVAL });
-      return loop.deliver(site, meta, (on) => on(0, Float32Array.from(w)));
+      const w = typeof b === 'object' && 'weights' in b ? b.weights : new Array<number>(MODEL_SIZE).fill(o.sites.indexOf(site) + 1);
+      Object.assign(meta, { weights: MODEL_SIZE, metrics: { loss: 0.5 }, evaluation: { ...EVAL } });
+      weights = Float32Array.from(w);
     }
-    loop.deliver(site, meta, () => {});
+    if (typeof b === 'object' && 'tamper' in b) b.tamper(meta);
+    // As the endpoint does: a result the loop refuses fails the site for the round (coordinator-service.ts).
+    try {
+      loop.deliver(site, meta, (on) => weights && on(0, weights));
+    } catch (e) {
+      loop.reject(site, (e as Error).message);
+    }
   };
   for (const s of o.online ?? o.sites) directory.connect(s, sink(s));
   return { loop, states, sentGlobals, sent, directory };

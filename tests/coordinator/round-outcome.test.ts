@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RoundCollector } from '../../coordinator/collector.ts';
-import { aggregateRound, refuseNonFinite } from '../../coordinator/round-outcome.ts';
+import { aggregateRound, finalOutcome, refuseNonFinite } from '../../coordinator/round-outcome.ts';
 import { createStrategy } from '../../coordinator/strategy/registry.ts';
 import type { Aggregation } from '../../coordinator/strategy/strategy.ts';
 import type { ResultMeta } from '../../shared/protocol/messages.ts';
@@ -27,4 +27,20 @@ test('a round whose aggregate is not finite is not accepted, and the model stays
   assert.equal(record.accepted, false);
   assert.match(record.reason ?? '', /not finite \(parameter 1 is NaN\)/);
   assert.ok(warnings.includes('round not accepted'));
+});
+
+test('a calibration that cannot be fitted is a warning of the results, not the end of a run that trained every round', () => {
+  // Every figure is checked on arrival (result-figures.ts); this is the last guard behind it.
+  const ev = new RoundCollector(2, 'evaluate', ['a'], 60_000);
+  const evaluation = { n: 5, auroc: 0.8, accuracy: 0.8, balancedAccuracy: 0.8, ece: 0.1 };
+  ev.resolve('a', { kind: 'evaluate', round: 2, numExamples: 5, metrics: {}, weights: 0, evaluation, calibration: { n: -1 } } as unknown as ResultMeta);
+  const { log, warnings } = captureWarnings();
+  const outcome = finalOutcome({
+    ev, spec: { kind: 'logreg', raw: {}, seed: 1 }, global: Float32Array.of(0), rounds: 1, strategy: 'fedavg', prior: { version: 1, patterns: [] } as never,
+    space: { modalities: [], columns: [] }, history: [], decisionReport: undefined, trainingSites: ['a'], testSites: [], minSitesToAccept: 1, log,
+  });
+  assert.deepEqual(outcome.sites, { a: evaluation });
+  assert.equal(outcome.calibration, undefined);
+  assert.match(outcome.warnings.join('\n'), /^calibration not fitted: calibration sums from site "a": grid is missing/m);
+  assert.ok(warnings.includes('calibration not fitted'));
 });

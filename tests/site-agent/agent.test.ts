@@ -10,6 +10,9 @@ import { encodeTable } from '../../shared/data/encode.ts';
 import { balanceFeatures, cellKeys, countCells } from '../../shared/data/outcome-balance.ts';
 import { countPatternLabels } from '../../shared/data/patterns.ts';
 import { computeFeatureStats } from '../../shared/data/stats.ts';
+import { buildFeatureSpace } from '../../shared/data/feature-space.ts';
+import { parseSiteTable } from '../../shared/data/table.ts';
+import { captureWarnings } from '../shared/capture-logger.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { calibrationSums } from '../../shared/metrics/calibration.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
@@ -169,4 +172,22 @@ test('a malformed task is refused: bad signature, another site, another federati
   const r = await serve([once, once, end(0)]);
   assert.equal(r.submitted.length, 1);
   assert.ok(r.ended.error instanceof ProtocolError && r.ended.error.reason === 'replay');
+});
+
+test('a site whose categories are mostly outside the federation\'s vocabulary warns once, naming its values and the known ones', async () => {
+  // The other sites wrote the exam as P/Q; this site's file has p/q.
+  const upper = parseSiteTable(schema, 'x1,x2,c,y\n1,2,P,0\n2,3,Q,1\n3,4,P,0\n4,1,Q,1\n5,3,P,0\n6,5,Q,1\n', 'others.csv');
+  const theirs = buildFeatureSpace(schema, computeFeatureStats(schema, upper), { minCategoryCount: 1 });
+  const fits = [1, 2].map((round) => task({ kind: 'fit', round, featureSpace: theirs, prior, model, config: { localEpochs: 1 } }, Float32Array.from([0, 0, 0])));
+  const said = captureWarnings();
+  await serve([...fits, end(2)], { log: said.log });
+  const notes = said.warnings.filter((w) => w.includes('observed values are not in'));
+  assert.deepEqual(notes.length, 1, JSON.stringify(said.warnings));
+  assert.match(notes[0]!, /^site "a": column "c": 11 of its 11 observed values are not in the federation's vocabulary \("P", "Q"\): "p" \(6\), "q" \(5\); most likely the same categories coded another way/);
+  // The site's own coding is the federation's: nothing to say; simulate turns it off (it says it at start).
+  const same = captureWarnings();
+  await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: { localEpochs: 1 } }, Float32Array.from([0, 0, 0])), end(1)], { log: same.log });
+  const off = captureWarnings();
+  await serve([...fits, end(2)], { log: off.log, vocabularyNotes: false });
+  assert.deepEqual([...same.warnings, ...off.warnings].filter((w) => w.includes('observed values are not in')), []);
 });

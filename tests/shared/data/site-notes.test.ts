@@ -1,8 +1,8 @@
-// The held-out rows' warning (shared/data/site-notes.ts): few rows of a class make a
-// site's AUROC wide, and the warning says how wide (Hanley and McNeil's standard error).
+// The start warnings of shared/data/site-notes.ts: few held-out rows of a class make a
+// site's AUROC wide (Hanley and McNeil's standard error); a one-class file may be the label coding's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aurocStandardError, FEW_CLASS_ROWS, fewHeldOutRowsNote } from '../../../shared/data/site-notes.ts';
+import { aurocStandardError, FEW_CLASS_ROWS, fewHeldOutRowsNote, labelCodingPhrase, singleClassNote } from '../../../shared/data/site-notes.ts';
 
 const labels = (ones: number, zeros: number) => [...Array<number>(ones).fill(1), ...Array<number>(zeros).fill(0)];
 
@@ -20,4 +20,19 @@ test('few held-out rows of a class are warned of with the spread; enough rows, o
   assert.ok(fewHeldOutRowsNote('s', labels(FEW_CLASS_ROWS - 1, 40)));
   assert.equal(fewHeldOutRowsNote('s', labels(0, 40)), undefined, 'one class: the AUROC is undefined, said elsewhere');
   assert.equal(fewHeldOutRowsNote('s', []), undefined);
+});
+
+test('a one-class file whose label values all read as that class under the schema says its label coding may differ', () => {
+  const label = { column: 'num', threshold: 1 };
+  const values = new Map([[0, 188], [1, 106]]);
+  const note = singleClassNote('site "hungary"', new Uint8Array(294), { label: '"num" > 1', coding: { values, label } });
+  assert.match(
+    note ?? '',
+    /; the file's label values 0 \(188 rows\) and 1 \(106\) all read as class 0 under "num" > 1: the file's label coding may differ from the schema's \(check label\.threshold/,
+  );
+  assert.equal(labelCodingPhrase(new Map([[0, 5], [1, 3], [2, 4]]), label), '', 'values on both sides: the coding is not in question');
+  assert.equal(labelCodingPhrase(new Map([[0, 5]]), label), '', 'one raw value says nothing of the coding');
+  assert.match(labelCodingPhrase(new Map([[1, 5], [2, 3]]), { column: 'num', threshold: 0 }), /values 1 \(5 rows\) and 2 \(3\) all read as class 1 under "num" > 0/);
+  assert.equal(labelCodingPhrase(new Map([[2, 5], [3, 1], [4, 2]]), label), '', 'grades, all above the threshold: a referral clinic, not a coding');
+  assert.doesNotMatch(singleClassNote('s', new Uint8Array(30), { coding: { values: new Map([[0, 30]]), label } })!, /label coding/);
 });

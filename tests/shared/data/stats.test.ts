@@ -150,3 +150,12 @@ test('heart disease: clipped sums equal the plain sums on every file and on trai
       for (let seed = 1; seed <= 25; seed++) check(prepareLocalData(t, { testFraction, seed }).train, `${SITES[k]} split ${testFraction}/${seed}`);
   });
 });
+
+test('mergeFeatureStats: a site\'s "__proto__" feature or category is a name like any other, never Object.prototype', () => {
+  const hostile = JSON.parse('{"n":3,"numeric":{"__proto__":{"count":3,"sum":3,"sumSq":3}},"categories":{"__proto__":{"polluted":3}}}') as Parameters<typeof mergeFeatureStats>[0][number];
+  const merged = mergeFeatureStats([hostile, hostile]);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(({} as Record<string, unknown>).count, undefined);
+  assert.equal(merged.numeric['__proto__']!.count, 6);
+  assert.equal(merged.categories['__proto__']!.polluted, 6);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProtocolError } from '../../../shared/errors.ts';
 import { ece } from '../../../shared/metrics/classification.ts';
-import { applySiteCalibration, fitSiteCalibration, MAX_SHIFT, MAX_SLOPE, siteCalibrationReport, validateSiteCalibration } from '../../../shared/metrics/site-calibration.ts';
+import { applySiteCalibration, fitSiteCalibration, MAX_SHIFT, MAX_SLOPE, siteCalibrationReport, validateSiteCalibration, validateSiteCalibrationRates } from '../../../shared/metrics/site-calibration.ts';
 import { Rng } from '../../../shared/rng.ts';
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -94,5 +94,16 @@ describe('validateSiteCalibration', () => {
     assert.throws(() => validateSiteCalibration({ ...good, eceAfter: 1.5 }, 'x'), /eceAfter is 1.5/);
     assert.throws(() => validateSiteCalibration({ ...good, rows: undefined }, 'x'), /rows is missing/);
     assert.throws(() => validateSiteCalibration([], 'x'), /not an object/);
+  });
+  it('clamps a share read past [0, 1] by float rounding alone, and refuses one further out', () => {
+    // An honest site's mean of scores in [0, 1] read this; the report was refused and the whole run with it.
+    assert.deepEqual(validateSiteCalibration({ ...good, meanScore: 1.0000000000000056, eceBefore: -1e-17 }, 'x'), { ...good, meanScore: 1, eceBefore: 0 });
+    assert.throws(() => validateSiteCalibration({ ...good, meanScore: 5 }, 'site "va"'), /site "va": meanScore is 5; must be in \[0, 1\]/);
+    assert.throws(() => validateSiteCalibration({ ...good, prevalence: 1 + 1e-6 }, 'x'), /prevalence is 1\.000001/);
+    assert.throws(() => validateSiteCalibration({ ...good, meanScore: 'x' }, 'x'), /meanScore is "x"; must be a number/);
+  });
+  it('a secure report: (a, b) and ECE only, each checked', () => {
+    assert.deepEqual(validateSiteCalibrationRates({ a: 1.2, b: -0.3, eceBefore: 0.1, eceAfter: null, rows: 5, pad: 'x' }, 'x'), { a: 1.2, b: -0.3, eceBefore: 0.1, eceAfter: NaN });
+    assert.throws(() => validateSiteCalibrationRates({ a: 'x', b: 0, eceBefore: 0, eceAfter: 0 }, 'own calibration of site "va"'), /own calibration of site "va": a is "x"; must be a number/);
   });
 });
