@@ -7,6 +7,7 @@
  */
 import type { Server as NetServer, Socket } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
+import { isLoopbackHost } from '../shared/net/loopback.ts';
 
 /** A site needs three streams at most (Subscribe, Submit, Challenge); the rest is headroom for retries. */
 export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 16;
@@ -14,6 +15,12 @@ export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 16;
 export const DEFAULT_FRAME_TIMEOUT_SECONDS = 30;
 /** A connection with no call open is closed after this many frame deadlines (a site always holds its Subscribe). */
 const IDLE_FRAME_DEADLINES = 4;
+/**
+ * Most sockets one address may have in their TLS handshake at once: a site opens one, a
+ * restart a second; more from one address, with no certificate shown yet, is a flood. Not
+ * applied to loopback, where every site of a one-machine federation connects from one address.
+ */
+export const MAX_HANDSHAKES_PER_ADDRESS = 4;
 
 export interface ConnectionLimits {
   maxConnections: number;
@@ -45,36 +52,54 @@ export function serverLimitOptions(l: ConnectionLimits): grpc.ServerOptions {
 }
 
 /**
- * Counts the sockets of the server's listeners and closes those over `maxConnections`, and
- * any that has not completed its TLS handshake within the frame deadline. grpc-js has no
- * option for either, so this reaches its (private) HTTP/2 servers once bound; a grpc-js that
- * no longer has them fails the coordinator's start (and tests/coordinator/connection-limits.test.ts),
- * rather than leave the port unbounded. `onRefused` counts and logs each socket closed at the limit.
- * `onTlsError` hears each failed TLS handshake (its peer address and error): grpc-js closes
- * those sockets without a word, so a site whose kit comes from another provisioning run
- * would show only as offline.
+ * Counts the sockets of the server's listeners and bounds them: at most `maxConnections`;
+ * any that has not completed its TLS handshake within the frame deadline is closed; one
+ * address holds at most MAX_HANDSHAKES_PER_ADDRESS sockets in their handshake (loopback
+ * aside); and at the limit a new socket takes the place of the oldest one still in its
+ * handshake (it has shown no certificate), so sockets that never start TLS cannot lock the
+ * sites out: an outside attack held 40 such sockets and no site could join for as long as it
+ * ran. Only when every socket has finished its handshake is a new one closed at once.
+ * grpc-js has no option for any of this, so this reaches its (private) HTTP/2 servers once
+ * bound; a grpc-js that no longer has them fails the coordinator's start (and
+ * tests/coordinator/connection-limits.test.ts), rather than leave the port unbounded.
+ * `onRefused` counts and logs each socket closed by a limit. `onTlsError` hears each failed
+ * TLS handshake (its peer address and error): grpc-js closes those sockets without a word,
+ * so a site whose kit comes from another provisioning run would show only as offline.
  */
 export function limitConnections(
   server: grpc.Server,
   l: ConnectionLimits,
   onRefused?: () => void,
   onTlsError?: (peer: string, error: Error) => void,
+  /** Addresses the per-address handshake cap leaves alone (tests name none). */
+  uncapped: (address: string) => boolean = isLoopbackHost,
 ): { open(): number } {
   const listeners = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
   if (!(listeners instanceof Map) || listeners.size === 0)
     throw new Error('cannot limit gRPC connections: this @grpc/grpc-js does not expose its HTTP/2 servers');
-  let open = 0;
+  const open = new Set<Socket>();
+  // Sockets still in their TLS handshake, oldest first (a Map keeps insertion order).
   const handshaking = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();
+  const refuse = (socket: Socket) => {
+    open.delete(socket);
+    socket.destroy();
+    onRefused?.();
+  };
+  const handshakesFrom = (address: string | undefined) => [...handshaking.values()].filter((h) => h.socket.remoteAddress === address).length;
   for (const h2 of listeners.keys()) {
     h2.prependListener('connection', (socket: Socket) => {
-      if (open >= l.maxConnections) {
-        socket.destroy();
-        onRefused?.();
-        return;
+      const address = socket.remoteAddress;
+      if (!uncapped(address ?? '') && handshakesFrom(address) >= MAX_HANDSHAKES_PER_ADDRESS) return refuse(socket);
+      if (open.size >= l.maxConnections) {
+        const oldest = handshaking.entries().next();
+        if (oldest.done) return refuse(socket);
+        const [oldKey, { socket: old, timer: oldTimer }] = oldest.value;
+        handshaking.delete(oldKey);
+        clearTimeout(oldTimer);
+        refuse(old);
       }
-      open++;
-      socket.once('close', () => open--);
-      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      open.add(socket);
+      const key = `${address}:${socket.remotePort}`;
       const timer = setTimeout(() => {
         handshaking.delete(key);
         socket.destroy();
@@ -82,6 +107,7 @@ export function limitConnections(
       timer.unref();
       handshaking.set(key, { socket, timer });
       socket.once('close', () => {
+        open.delete(socket);
         clearTimeout(timer);
         if (handshaking.get(key)?.socket === socket) handshaking.delete(key);
       });
@@ -94,7 +120,7 @@ export function limitConnections(
       handshaking.delete(key);
     });
   }
-  return { open: () => open };
+  return { open: () => open.size };
 }
 
 /** `address:port` of a TLS socket whose handshake failed: read from the TCP socket under it where the TLS one has closed already. */

@@ -42,6 +42,12 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
  */
 const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Failed to connect \(|ECONNRESET|Connection closed before|socket hang up/i;
 const TLS_HINT = `the coordinator refused this site's certificate, or its own could not be verified (TLS handshake failed): ${CHECK_TLS}`;
+/** A socket the coordinator dropped before TLS said anything: a refused certificate, or a coordinator at its connection limit (an outside attack's flood read as a certificate fault). */
+const DROPPED = /ECONNRESET|Connection closed before|socket hang up/i;
+const DROPPED_HINT =
+  `the coordinator closed the connection during the TLS handshake: it refused this site's certificate, or it was at its connection limit ` +
+  `(its log says which: "TLS handshake with ... failed" or a refusal "at the connection limit"): ${CHECK_TLS}`;
+export const tlsHint = (message: string) => (DROPPED.test(message) ? DROPPED_HINT : TLS_HINT);
 
 /**
  * `fedcausal site start`: validates the hospital's data before anything touches
@@ -129,12 +135,12 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
         // A TLS handshake that failed also shows as UNAVAILABLE: say so plainly, it will not cure itself.
         const tlsProblem = err.code === 14 && TLS_FAILURE.test(err.message);
         // The first TLS failure is said at once, whichever attempt it came on; then the notice's warnings.
-        if (tlsProblem && tlsFailures++ === 0) log.error(TLS_HINT, { address: cfg.coordinatorAddress, error: err.message });
+        if (tlsProblem && tlsFailures++ === 0) log.error(tlsHint(err.message), { address: cfg.coordinatorAddress, error: err.message });
         if (err.code === 14) notice.failed(Date.now(), err.message, tlsProblem);
         // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
         if (err.code !== 14 || Date.now() > deadline || signal?.aborted) {
           // Still TLS after the whole window: exit 1, since the regex also takes a dropped socket, which a restart may cure.
-          if (tlsProblem) throw new Error(`${TLS_HINT}: ${err.message}`, { cause: e });
+          if (tlsProblem) throw new Error(`${tlsHint(err.message)}: ${err.message}`, { cause: e });
           // 16 = UNAUTHENTICATED: this kit's keys were refused, and will be again after a restart (exit 2).
           if (err.code === 16) throw kitRefusal(err, kitIdentity(configPath, cfg, tls.certPem), failedAtChallenge(e) ? 'challenge' : 'join');
           throw e;

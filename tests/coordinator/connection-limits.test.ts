@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { connect as http2Connect } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { limitConnections, type ConnectionLimits } from '../../coordinator/connection-limits.ts';
+import { limitConnections, MAX_HANDSHAKES_PER_ADDRESS, type ConnectionLimits } from '../../coordinator/connection-limits.ts';
+import { mtlsServerCredentials } from '../../shared/pki/grpc-credentials.ts';
 import { startGrpcServer } from '../../coordinator/grpc-server.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
@@ -94,23 +96,80 @@ function silentSocket(port: number): { opened: Promise<void>; closed: Promise<nu
   };
 }
 
-test('sockets past maxConnections are closed at once; silent ones at the handshake deadline', { timeout: 30_000 }, async () => {
-  const { server, refused } = await serve({ maxConnections: 5, maxStreamsPerConnection: 4, frameTimeoutMs: 1500 });
+/** A socket through its TLS handshake with the site certificate: resolves once the handshake is done, rejects if the socket closes first. */
+function tlsSocket(port: number, tls: TlsFixture): { handshake: Promise<void>; socket: TLSSocket } {
+  const socket = tlsConnect({ host: '127.0.0.1', port, ca: tls.site.caPem, cert: tls.site.certPem, key: tls.site.keyPem, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
+  socket.on('error', () => {});
+  return {
+    socket,
+    handshake: new Promise((resolve, reject) => {
+      socket.once('secureConnect', () => resolve());
+      socket.once('close', () => reject(new Error('closed before its handshake')));
+    }),
+  };
+}
+
+test('silent sockets at the limit give way to new ones (oldest first), so they cannot lock a site out; silent ones close at the handshake deadline', { timeout: 30_000 }, async () => {
+  const { server, refused, tls } = await serve({ maxConnections: 5, maxStreamsPerConnection: 4, frameTimeoutMs: 1500 });
   try {
     const first = Array.from({ length: 5 }, () => silentSocket(server.port));
     await Promise.all(first.map((s) => s.opened));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(server.openConnections(), 5);
-    const extra = Array.from({ length: 20 }, () => silentSocket(server.port));
-    const extraMs = await Promise.all(extra.map((s) => s.closed));
-    assert.ok(Math.max(...extraMs) < 1000, `over the limit: closed after ${Math.max(...extraMs)} ms`);
-    assert.equal(refused.filter((r) => r === 'busy').length, 20);
-    const firstMs = await Promise.all(first.map((s) => s.closed));
-    assert.ok(Math.min(...firstMs) >= 1400, `silent sockets were kept until the deadline (${Math.min(...firstMs)} ms)`);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(server.openConnections(), 0);
+    // Before: a site could not connect while the 5 silent sockets were held (an outside attack held 40 and no site joined).
+    const site = tlsSocket(server.port, tls);
+    await site.handshake;
+    const firstClosed = await first[0]!.closed;
+    assert.ok(firstClosed < 1000, `the oldest silent socket gave way at once (${firstClosed} ms)`);
+    assert.equal(refused.filter((r) => r === 'busy').length, 1);
+    const othersMs = await Promise.all(first.slice(1).map((s) => s.closed));
+    assert.ok(Math.min(...othersMs) >= 1400, `the other silent sockets were kept until the deadline (${Math.min(...othersMs)} ms)`);
+    // The site's socket, through its handshake, stays.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(server.openConnections(), 1);
+    site.socket.destroy();
   } finally {
     await server.close();
+  }
+});
+
+test('when every socket has finished its handshake, one past maxConnections is closed at once', { timeout: 30_000 }, async () => {
+  const { server, refused, tls } = await serve({ maxConnections: 3, maxStreamsPerConnection: 4, frameTimeoutMs: 1500 });
+  const sites = Array.from({ length: 3 }, () => tlsSocket(server.port, tls));
+  try {
+    await Promise.all(sites.map((s) => s.handshake));
+    // TLS 1.3: the server's side of a handshake ends after the client's.
+    await new Promise((r) => setTimeout(r, 100));
+    const extra = Array.from({ length: 5 }, () => silentSocket(server.port));
+    const extraMs = await Promise.all(extra.map((s) => s.closed));
+    assert.ok(Math.max(...extraMs) < 1000, `over the limit: closed after ${Math.max(...extraMs)} ms`);
+    assert.equal(refused.filter((r) => r === 'busy').length, 5);
+    assert.equal(server.openConnections(), 3);
+  } finally {
+    for (const s of sites) s.socket.destroy();
+    await server.close();
+  }
+});
+
+test(`one address holds at most ${MAX_HANDSHAKES_PER_ADDRESS} sockets in their TLS handshake (loopback aside, as a one-machine federation needs)`, { timeout: 30_000 }, async () => {
+  const tls = await makeTlsFixture();
+  const server = new grpc.Server();
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', mtlsServerCredentials(tls.server.files), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  let refused = 0;
+  // Loopback counts as any other address here.
+  limitConnections(server, { maxConnections: 50, maxStreamsPerConnection: 4, frameTimeoutMs: 1500 }, () => refused++, undefined, () => false);
+  try {
+    const held = Array.from({ length: MAX_HANDSHAKES_PER_ADDRESS }, () => silentSocket(port));
+    await Promise.all(held.map((s) => s.opened));
+    await new Promise((r) => setTimeout(r, 100));
+    const extra = silentSocket(port);
+    assert.ok((await extra.closed) < 1000, 'one more from the same address is closed at once');
+    assert.equal(refused, 1);
+    await Promise.all(held.map((s) => s.closed));
+  } finally {
+    server.forceShutdown();
   }
 });
 

@@ -17,7 +17,7 @@ import { PEER_REFUSED_MESSAGE } from '../../shared/pki/check-peer.ts';
 import { loadCoordinatorTls } from '../../shared/pki/kit-tls.ts';
 import { openTrustStore } from '../../shared/pki/trust-store.ts';
 import type { CoordinatorEndpoint } from '../../shared/transport/types.ts';
-import { startSite } from '../../site-agent/main.ts';
+import { startSite, tlsHint } from '../../site-agent/main.ts';
 import { UNREACHABLE_NOTICE_INTERVAL_MS } from '../../site-agent/unreachable-notice.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { federationYaml, tempDir } from '../cli/provision-helpers.ts';
@@ -128,4 +128,11 @@ test('a coordinator on another fedcausal release refuses the join: exit 2 with i
     assert.equal(e.message, `the coordinator refused this site: ${said}`);
     return true;
   });
+});
+
+test('a socket dropped during the TLS handshake is not read as a refused certificate alone: the coordinator may have been at its connection limit', () => {
+  assert.match(tlsHint('14 UNAVAILABLE: read ECONNRESET'), /closed the connection during the TLS handshake: it refused this site's certificate, or it was at its connection limit/);
+  assert.match(tlsHint('14 UNAVAILABLE: Connection closed before the TLS handshake'), /at its connection limit/);
+  // An alert in words is the certificate's.
+  assert.match(tlsHint('14 UNAVAILABLE: ssl alert: certificate unknown'), /^the coordinator refused this site's certificate, or its own could not be verified/);
 });
