@@ -70,7 +70,8 @@ export function checkData(argv: string[], out: (s: string) => void): number {
   for (const note of constantColumnNotes(v.data, t)) out(`warning: ${note}\n`);
   for (const note of missingCodeNotes(v.data, t, schema.categorical)) out(`warning: ${note}\n`);
   const labelValues = t.labelValues;
-  if (!schema.label.values && labelValues) {
+  // Words are refused unless listed, so there is nothing to declare.
+  if (!schema.label.values && !schema.label.tokens && labelValues) {
     const found = [...labelValues].sort((a, b) => a[0] - b[0]).map(([v, n]) => `${v} (${n})`).join(', ');
     out(`label values found: ${found}; the outcome is ${describeLabel(schema)}. Declare label.values in the schema to refuse any other value\n`);
   }

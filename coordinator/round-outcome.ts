@@ -177,7 +177,7 @@ export interface FinalInputs {
 function debiasingWarnings(d: DebiasingReport | undefined): string[] {
   const auto = autoFlagged(d);
   return [
-    ...(auto.length ? [`debiasing: ${auto.join(', ')} flagged as shortcuts by auto and not learned as the label's cause (debiasing.flagged; a real one goes in model.debiasing.trusted)`] : []),
+    ...(auto.length ? [`debiasing: ${auto.join(', ')} flagged as ${auto.length === 1 ? 'a shortcut' : 'shortcuts'} by auto and not learned as the label's cause (debiasing.flagged; a real one goes in model.debiasing.trusted)`] : []),
     ...(d?.pattern?.note ? [`debiasing: the missingness pattern alone tells the label at AUROC ${d.pattern.auroc.toFixed(2)} and pattern-outcome balancing removes it (debiasing.pattern.note says what to weigh)`] : []),
   ];
 }

@@ -14,7 +14,7 @@ export interface Schema {
    * without it a raw label must be a non-negative integer (0/1, or a grade such as 0-4).
    * The outcome is 1 where the raw value is greater than `threshold`.
    */
-  label: { column: string; threshold: number; values?: number[] };
+  label: { column: string; threshold: number; values?: number[]; tokens?: LabelTokens };
   /** Modality name -> its features, in schema order. */
   modalities: { name: string; features: string[] }[];
   categorical: Set<string>;
@@ -24,6 +24,15 @@ export interface Schema {
   categories: Map<string, string[]>;
   /** Declared [min, max] of numeric features (inclusive); undeclared columns get the robust check. */
   ranges: Map<string, [number, number]>;
+}
+
+/**
+ * A label written as words (`yes`/`no`, `Y`/`N`): each class's tokens as the file writes
+ * them (canonical: `"1.0"` is `1`). They read as the raw values 1 and 0, with threshold 0.
+ */
+export interface LabelTokens {
+  positive: string[];
+  negative: string[];
 }
 
 /** Every feature in modality order (the model's input order). */
@@ -39,13 +48,15 @@ export const schemaFileSchema = strict({
   label: strict(
     {
       column: text(),
-      threshold: finite('a number'),
+      threshold: finite('a number').optional(),
+      positive: strings().min(1, { error: 'must be a non-empty list of strings' }).optional(),
+      negative: strings().min(1, { error: 'must be a non-empty list of strings' }).optional(),
       values: z
         .array(finite('a number'), { error: 'must be a non-empty list of numbers (the allowed raw label values)' })
         .min(1, { error: 'must be a non-empty list of numbers (the allowed raw label values)' })
         .optional(),
     },
-    'a mapping { column, threshold }',
+    'a mapping { column, threshold } or { column, positive, negative }',
   ),
   modalities: mapping(strings().min(1, { error: 'must list at least one feature' }), 'a mapping of modality name -> [features]').refine(
     (m) => Object.keys(m).length > 0,
@@ -73,10 +84,12 @@ export function compileSchema(raw: unknown, where: string): Schema {
     throw fieldError(source, path, msg);
   };
   const { label, columns } = s;
+  const tokens = labelTokens(label, fail);
+  const threshold = tokens ? 0 : label.threshold!;
   let labelValues: number[] | undefined;
   if (label.values) {
     labelValues = [...new Set(label.values)];
-    const t = label.threshold;
+    const t = threshold;
     if (!labelValues.some((x) => x > t) || !labelValues.some((x) => x <= t))
       fail('label.values', `must include values on both sides of label.threshold (${t}), or one class can never occur`);
   }
@@ -117,7 +130,7 @@ export function compileSchema(raw: unknown, where: string): Schema {
   }
   return {
     columns,
-    label: { column: label.column, threshold: label.threshold, ...(labelValues ? { values: labelValues } : {}) },
+    label: { column: label.column, threshold, ...(labelValues ? { values: labelValues } : {}), ...(tokens ? { tokens } : {}) },
     modalities,
     categorical,
     missingValues: new Set(s.missingValues),
@@ -125,6 +138,24 @@ export function compileSchema(raw: unknown, where: string): Schema {
     categories,
     ranges,
   };
+}
+
+/** A label's word tokens, where the schema gives them instead of a threshold (checked: both lists, disjoint). */
+function labelTokens(
+  label: { threshold?: number | undefined; values?: number[] | undefined; positive?: string[] | undefined; negative?: string[] | undefined },
+  fail: (path: string, msg: string) => never,
+): LabelTokens | undefined {
+  if (label.positive === undefined && label.negative === undefined) {
+    if (label.threshold === undefined) fail('label.threshold', 'is required (or, for a label written as words, label.positive and label.negative)');
+    return undefined;
+  }
+  if (label.threshold !== undefined || label.values !== undefined)
+    fail('label', 'gives positive/negative with threshold or values: give either threshold (numeric labels, values optional) or positive and negative (labels written as words)');
+  if (!label.positive || !label.negative) fail(label.positive ? 'label.negative' : 'label.positive', 'is required with the other (the tokens of each class, e.g. positive: ["yes"], negative: ["no"])');
+  const [positive, negative] = [label.positive, label.negative].map((l) => [...new Set(l.map((t) => canonicalToken(t.trim())))]) as [string[], string[]];
+  const both = positive.find((t) => negative.includes(t));
+  if (both !== undefined) fail('label', `"${both}" is in both label.positive and label.negative`);
+  return { positive, negative };
 }
 
 export function loadSchema(path: string): Schema {

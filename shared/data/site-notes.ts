@@ -143,7 +143,8 @@ export function constantColumnNotes(who: string, t: SiteTable): string[] {
   return notes;
 }
 
-/** How the schema's label reads as an outcome, for messages: `"num" > 0`. */
+/** How the schema's label reads as an outcome, for messages: `"num" > 0`, or `"readmit" = yes` for a label written as words. */
 export function describeLabel(schema: Schema): string {
-  return `"${schema.label.column}" > ${schema.label.threshold}`;
+  const t = schema.label.tokens;
+  return t ? `"${schema.label.column}" = ${t.positive.join(' or ')}` : `"${schema.label.column}" > ${schema.label.threshold}`;
 }

@@ -138,6 +138,17 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
   const isMissing = (col: string, tok: string) =>
     schema.missingValues.has(tok) || (schema.missingCodes.get(col)?.has(tok) ?? false);
   const declaredCats = new Map([...schema.categories].map(([f, vals]) => [f, new Set(vals)]));
+  const tokens = schema.label.tokens;
+  // A numeric label that is a word: say how to declare words (an outside try's yes/no label had no way in).
+  const words = (tok: string) => (/^[A-Za-z]/.test(tok.trim()) ? ' (label; written as words? declare label.positive and label.negative in the schema)' : ' (label)');
+  const labelFromToken = (line: number, tok: string): number => {
+    const t = canonicalToken(tok.trim());
+    if (tokens!.positive.includes(t)) return 1;
+    if (tokens!.negative.includes(t)) return 0;
+    throw new InputError(
+      `${at(line, labelCol)} (label) value ${show(tok)} is in neither label.positive (${tokens!.positive.join(', ')}) nor label.negative (${tokens!.negative.join(', ')})`,
+    );
+  };
 
   const at = (line: number, col: string) => `${file}:${line}: column "${col}"`;
   const number = (line: number, col: string, tok: string, what = ''): number => {
@@ -162,13 +173,13 @@ export function parseSiteTable(schema: Schema, text: string, file: string): Site
     const labTok = rec.fields[labelIdx]!;
     if (schema.missingValues.has(labTok) || labTok === '')
       throw new InputError(`${at(line, labelCol)} (label) is missing (${show(labTok)}); every row needs a label`);
-    const lab = number(line, labelCol, labTok, ' (label)');
+    const lab = tokens ? labelFromToken(line, labTok) : number(line, labelCol, labTok, words(labTok));
     if (labelValues) {
       if (!labelValues.has(lab))
         throw new InputError(
           `${at(line, labelCol)} (label) value ${show(labTok)} is not an allowed label value (label.values: ${[...labelValues].join(', ')})`,
         );
-    } else if (!Number.isInteger(lab) || lab < 0)
+    } else if (!tokens && (!Number.isInteger(lab) || lab < 0))
       throw new InputError(
         `${at(line, labelCol)} (label) must be a non-negative integer (0/1, or a grade such as 0-4; ` +
           `declare label.values in the schema for other codes), found ${show(labTok)}`,

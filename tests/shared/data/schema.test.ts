@@ -33,7 +33,7 @@ const bad: [string, unknown, string][] = [
   ['columns missing a feature', { ...base, columns: ['x1', 'y'] }, 's.json: columns: must include feature "x2"'],
   ['missingCodes unknown column', { ...base, missingCodes: { q: ['0'] } }, 's.json: missingCodes.q: is in no modality'],
   // The extensions: label.values, categories, ranges.
-  ['label unknown field', { ...base, label: { column: 'y', threshold: 0, value: [0, 1] } }, 's.json: label.value: is not a known field (did you mean "values"?); expected one of: column, threshold, values'],
+  ['label unknown field', { ...base, label: { column: 'y', threshold: 0, value: [0, 1] } }, 's.json: label.value: is not a known field (did you mean "values"?); expected one of: column, threshold, positive, negative, values'],
   ['label.values not numbers', { ...base, label: { column: 'y', threshold: 0, values: ['0', '1'] } }, 's.json: label.values[0]: must be a number (got "0")\ns.json: label.values[1]: must be a number (got "1")'],
   ['label.values empty', { ...base, label: { column: 'y', threshold: 0, values: [] } }, 's.json: label.values: must be a non-empty list of numbers (the allowed raw label values) (got [])'],
   ['label.values one class', { ...base, label: { column: 'y', threshold: 0, values: [1, 2] } }, 's.json: label.values: must include values on both sides of label.threshold (0), or one class can never occur'],
@@ -45,6 +45,11 @@ const bad: [string, unknown, string][] = [
   ['ranges unknown column', { ...base, ranges: { q: [0, 1] } }, 's.json: ranges.q: is in no modality'],
   ['ranges of a categorical feature', { ...base, ranges: { x3: [0, 1] } }, 's.json: ranges.x3: is categorical (declare its "categories" instead)'],
   ['ranges min above max', { ...base, ranges: { x1: [5, 1] } }, 's.json: ranges.x1: must be [min, max] with min <= max (got [5,1])'],
+  // A label written as words: positive and negative instead of threshold.
+  ['no threshold and no words', { ...base, label: { column: 'y' } }, 's.json: label.threshold: is required (or, for a label written as words, label.positive and label.negative)'],
+  ['words with a threshold', { ...base, label: { column: 'y', threshold: 0, positive: ['yes'], negative: ['no'] } }, 's.json: label: gives positive/negative with threshold or values: give either threshold (numeric labels, values optional) or positive and negative (labels written as words)'],
+  ['positive alone', { ...base, label: { column: 'y', positive: ['yes'] } }, 's.json: label.negative: is required with the other (the tokens of each class, e.g. positive: ["yes"], negative: ["no"])'],
+  ['a word in both', { ...base, label: { column: 'y', positive: ['yes', 'Y'], negative: ['Y'] } }, 's.json: label: "Y" is in both label.positive and label.negative'],
   ['ranges one number', { ...base, ranges: { x1: [5] } }, 's.json: ranges.x1: must be [min, max], two numbers (got [5])'],
 ];
 for (const [name, raw, msg] of bad)
@@ -60,4 +65,9 @@ test('schema extensions compile: label.values, categories (canonical tokens), ra
   assert.deepEqual(s.label, { column: 'y', threshold: 0, values: [0, 1, 2, 3, 4] });
   assert.deepEqual(s.categories.get('x3'), ['1', '2', 'other']);
   assert.deepEqual(s.ranges.get('x1'), [0, 300]);
+});
+
+test('a label written as words: its tokens, read as the raw values 1 and 0 with threshold 0', () => {
+  const s = compileSchema({ ...base, label: { column: 'y', positive: ['yes', 'Y '], negative: ['no', 'N'] } }, 's.json');
+  assert.deepEqual(s.label, { column: 'y', threshold: 0, tokens: { positive: ['yes', 'Y'], negative: ['no', 'N'] } });
 });

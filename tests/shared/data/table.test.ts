@@ -41,7 +41,18 @@ const errors: [string, string, string][] = [
   ['header lacks column', 'x1,y\n1,0\n', 'f.csv:1: header lacks column "c" required by the schema; header found: "x1", "y"'],
   ['no rows', '', 'f.csv: no rows'],
   ['unterminated quote', 'x1,c,y\n"1,2,3\n', 'f.csv:2: unterminated quoted field'],
+  // A label written as words, under a numeric schema: the error says how to declare words.
+  ['a word label', 'x1,c,y\n1,a,yes\n', 'f.csv:2: column "y" (label; written as words? declare label.positive and label.negative in the schema) must be a number (a plain decimal such as 1.5, -2 or 3e2), found "yes"'],
 ];
+test('a label written as words reads through label.positive and label.negative; any other word is an error naming both lists', () => {
+  const words = compileSchema({ label: { column: 'y', positive: ['yes', 'Y'], negative: ['no', 'N'] }, modalities: { a: ['x1'] } }, 'inline');
+  const t = parseSiteTable(words, 'x1,y\n1,yes\n2,no\n3,Y\n4,N\n', 'f.csv');
+  assert.deepEqual(Array.from(t.labels), [1, 0, 1, 0]);
+  assert.throws(() => parseSiteTable(words, 'x1,y\n1,yes\n2,maybe\n', 'f.csv'), {
+    message: 'f.csv:3: column "y" (label) value "maybe" is in neither label.positive (yes, Y) nor label.negative (no, N)',
+  });
+});
+
 for (const [name, text, msg] of errors)
   test(`table error: ${name}`, () => {
     assert.throws(() => parseSiteTable(schema, text, 'f.csv'), { message: msg });
