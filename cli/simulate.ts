@@ -257,14 +257,14 @@ function splitWarnings(s: { name: string; path: string; testOnly: boolean }, dat
 }
 
 /**
- * Per site, its categorical columns coded another way than the other training sites'
+ * Per test site, its categorical columns coded another way than the training sites'
  * (foreignCategoryNotes against the values they hold), logged under its name and returned
- * for the results. A site agent can only compare with the federation's vocabulary, which
- * holds a training site's own coding once it is common there.
+ * for the results. A training site is compared with the others by the coordinator, from
+ * the sums of the statistics round (coordinator/readiness.ts), as in a deployment.
  */
 function codingWarnings(locals: readonly { name: string; path: string; testOnly: boolean; data: { train: SiteTable; test: SiteTable } }[], schema: Schema, log: Logger): string[] {
   const notes: string[] = [];
-  for (const s of locals) {
+  for (const s of locals.filter((l) => l.testOnly)) {
     const others = locals.filter((o) => o !== s && !o.testOnly).map((o) => o.data.train);
     if (others.length === 0) continue;
     const rows = { features: s.data.test.features, values: [...s.data.train.values, ...s.data.test.values] };

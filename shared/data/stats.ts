@@ -138,7 +138,7 @@ export function computeFeatureStats(schema: Schema, t: SiteTable): FeatureStats 
   return { n: t.values.length, numeric, categories };
 }
 
-export function mergeFeatureStats(all: FeatureStats[]): FeatureStats {
+export function mergeFeatureStats(all: readonly FeatureStats[]): FeatureStats {
   // Keyed by names a site sends: with plain objects a site's "__proto__" key reached Object.prototype (an outside attack).
   const out: FeatureStats = { n: 0, numeric: Object.create(null) as FeatureStats['numeric'], categories: Object.create(null) as FeatureStats['categories'] };
   for (const s of all) {

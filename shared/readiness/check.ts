@@ -35,7 +35,7 @@ export type Severity = 'blocking' | 'warning' | 'note';
 
 export interface Reason {
   severity: Severity;
-  kind: 'schema' | 'rows' | 'unseen-pattern' | 'suppressed-pattern' | 'shifted-mean' | 'sd-ratio' | 'unseen-category' | 'label-rate';
+  kind: 'schema' | 'rows' | 'unseen-pattern' | 'suppressed-pattern' | 'shifted-mean' | 'sd-ratio' | 'unseen-category' | 'label-rate' | 'foreign-coding';
   /** The feature or pattern the reason is about, when there is one. */
   subject?: string;
   message: string;
@@ -79,7 +79,7 @@ function rowsText(n: number): string {
   return `${n} row${n === 1 ? '' : 's'}`;
 }
 
-function verdictOf(reasons: readonly Reason[]): Verdict {
+export function verdictOf(reasons: readonly Reason[]): Verdict {
   if (reasons.some((r) => r.severity === 'blocking')) return 'not-ready';
   return reasons.some((r) => r.severity === 'warning') ? 'ready-with-warnings' : 'ready';
 }

@@ -42,3 +42,19 @@ test('a site not ready (cholesterol in mmol/L) is a results warning naming it an
   assert.match(warnings[0]!, /^site "hungary" is unlike the federation in the statistics it sent \(chol: site mean [\d.]+ vs federation [\d.]+ .*severe: check its unit and coding.*\); it trained as it is: check its units and coding$/);
   assert.deepEqual(readinessWarnings(undefined), [], 'secure runs and older state carry no verdicts');
 });
+
+test('a training site coding a category another way than the other training sites (Hungary\'s sex as M/F beside 0/1) is not ready, naming the values; the federation\'s vocabulary alone held its coding', () => {
+  const sums = heartSums();
+  // No heart-disease site codes a column unlike the others.
+  for (const r of Object.values(readinessOf(sums).sites)) assert.ok(!r.reasons.some((x) => x.kind === 'foreign-coding'), JSON.stringify(r.reasons));
+  const sex = sums.hungary!.featureStats.categories.sex!;
+  sums.hungary!.featureStats.categories.sex = { M: sex['1'] ?? 0, F: sex['0'] ?? 0 };
+  const r = readinessOf(sums);
+  const reason = r.sites.hungary!.reasons.find((x) => x.kind === 'foreign-coding');
+  assert.ok(reason, JSON.stringify(r.sites.hungary));
+  assert.match(reason.message, /^sex: \d+ of the site's \d+ values are ones no other training site holds \("M" \(\d+\)(, "F" \(\d+\))?; theirs: "0", "1"\): the same categories coded another way, most likely/);
+  assert.equal(r.sites.hungary!.verdict, 'not-ready');
+  // Before: M and F were common enough to be in the vocabulary, so nothing was said.
+  assert.ok(r.summary.categorical.sex!.includes('M'));
+  assert.match(readinessWarnings(r.sites).join('\n'), /site "hungary" is unlike the federation in the statistics it sent \(sex: /);
+});
