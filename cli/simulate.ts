@@ -17,6 +17,7 @@ import type { DpSettings } from '../shared/privacy/dp.ts';
 import { loadSiteTable, type SiteTable } from '../shared/data/table.ts';
 import { constantColumnNotes, describeLabel, fewHeldOutRowsNote, singleClassNote, testSiteClassNote } from '../shared/data/site-notes.ts';
 import { missingCodeNotes } from '../shared/data/missing-codes.ts';
+import { duplicateColumnNotes, identifierColumnNotes } from '../shared/data/column-notes.ts';
 import { foreignCategoryNotes, othersVocabularies } from '../shared/data/foreign-categories.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -236,7 +237,8 @@ function onFlag<T>(flag: string, f: () => T): T {
 function startWarnings(s: { name: string; path: string; testOnly: boolean }, table: SiteTable, schema: Schema, log: Logger): string[] {
   const siteLog = log.child({ site: s.name });
   const who = `${s.testOnly ? 'test site' : 'site'} "${s.name}" (${s.path})`;
-  for (const note of constantColumnNotes(`site "${s.name}" (${s.path})`, table)) siteLog.warn(note);
+  const file = `site "${s.name}" (${s.path})`;
+  for (const note of [...constantColumnNotes(file, table), ...duplicateColumnNotes(file, table), ...identifierColumnNotes(file, table, schema.categorical)]) siteLog.warn(note);
   const kept = missingCodeNotes(who, table, schema.categorical);
   const oneClass = s.testOnly ? testSiteClassNote(`test site "${s.name}" (${s.path})`, table.labels, { label: describeLabel(schema) }) : undefined;
   if (oneClass) kept.push(oneClass);

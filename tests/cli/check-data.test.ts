@@ -272,3 +272,23 @@ test('check-data on a file of one class by its coding (0/1 under a threshold of 
   const clev = await runCli(['check-data', '--schema', schema, '--data', HEART_FILES.cleveland!]);
   assert.doesNotMatch(clev.stdout, /warning:/);
 });
+
+test('check-data warns of a column the export wrote twice and of an identifier declared as a category, and goes on', { timeout: 30_000 }, async () => {
+  const [trestbps, thalach] = [HEART_COLUMNS.indexOf('trestbps'), HEART_COLUMNS.indexOf('thalach')];
+  // thalach written again in trestbps's place, and fbs holding a made-up patient number (declared categorical).
+  const fbs = HEART_COLUMNS.indexOf('fbs');
+  const lines = readFileSync(HEART_FILES.cleveland!, 'utf8').split('\n').map((l, i) => {
+    if (l.trim() === '') return l;
+    const f = l.split(',');
+    f[trestbps] = f[thalach]!;
+    f[fbs] = `P${10000 + i}`;
+    return f.join(',');
+  });
+  const file = join(dir, 'twice.csv');
+  writeFileSync(file, lines.join('\n'));
+  const r = await runCli(['check-data', '--schema', HEART_SCHEMA, '--data', file]);
+  assert.equal(r.code, 0, describeRun(r));
+  const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning:'));
+  assert.ok(warnings.some((w) => w.startsWith(`warning: ${file}: column "thalach" repeats column "trestbps" in every row`)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.startsWith(`warning: ${file}: categorical column "fbs" holds 303 distinct values in its 303 observed rows: an identifier`)), warnings.join('\n'));
+});
