@@ -74,7 +74,7 @@ export class DebiasMonitor {
   checkHealth(site: string, meta: Pick<ResultMeta, 'health' | 'numExamples'>): void {
     // A site with no training rows has no sums to send (site-agent's runner.health).
     if (meta.health === undefined && meta.numExamples === 0) return;
-    validateHealthSums(meta.health, this.hooks.readings(this.spec), `fit from site "${site}": health`);
+    validateHealthSums(meta.health, this.hooks.readings(this.spec), `fit from site "${site}": health`, meta.numExamples);
   }
 
   /**

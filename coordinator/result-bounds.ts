@@ -8,6 +8,7 @@
  */
 import { ProtocolError } from '../shared/errors.ts';
 import { MAX_ABS_VALUE } from '../shared/data/stats.ts';
+import { featureList, type Schema } from '../shared/data/schema.ts';
 import type { ResultMeta, TaskKind } from '../shared/protocol/messages.ts';
 import { DEFAULT_UPDATE_NORM_MULTIPLE, type NormBounds } from './update-clip.ts';
 
@@ -54,6 +55,8 @@ export interface ResultContext {
   rows?: number;
   /** Whether stage-1 row counts are kept (false only for a run resumed from state saved before they were). */
   rowsKept: boolean;
+  /** The federation's schema: the statistics may name only its features (absent in unit tests of the counts alone). */
+  schema?: Schema;
 }
 
 /** Throws ProtocolError('out-of-bounds') unless every count in `meta` is within the site's bounds. */
@@ -69,7 +72,7 @@ export function checkResultCounts(meta: ResultMeta, at: ResultContext, bounds: C
   checkAgainstStageOne(n, at, fail);
   if (m.patternCounts !== undefined) checkLabelCounts(m.patternCounts, n, 'patternCounts', fail);
   if (m.cellCounts !== undefined) checkLabelCounts(m.cellCounts, n, 'cellCounts', fail);
-  if (m.featureStats !== undefined) checkFeatureStats(m.featureStats, n, fail);
+  if (m.featureStats !== undefined) checkFeatureStats(m.featureStats, n, fail, at.schema);
   else if (at.kind === 'stats' && (at.stage ?? 1) === 1) fail('featureStats is missing: the statistics stage sends them');
   for (const name of ['classMoments', 'classMomentsWithinSite'] as const) if (m[name] !== undefined) checkClassMomentCounts(m[name], n, name, fail);
   if (m.classMoments !== undefined && m.classMomentsWithinSite === undefined) fail('classMomentsWithinSite is missing: protocol 3 sends the class moments centred on the site\'s own means beside them');
@@ -121,12 +124,13 @@ function checkLabelCounts(raw: unknown, rows: number, name: string, fail: (what:
   if (total > rows) fail(`${name} add up to ${total}, more than its ${rows} rows`);
 }
 
-function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => never): void {
+function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => never, schema?: Schema): void {
   const n = field(raw, 'n');
   if (!isCount(n, rows)) return fail(`featureStats.n must be an integer from 0 to its ${rows} rows (got ${show(n)})`);
   const numeric = field(raw, 'numeric');
   const categories = field(raw, 'categories');
   if (!isRecord(numeric) || !isRecord(categories)) return fail('featureStats.numeric and featureStats.categories must be objects');
+  if (schema) checkFeatureNames(Object.keys(numeric), Object.keys(categories), schema, fail);
   for (const [f, v] of Object.entries(numeric)) {
     const name = `featureStats.numeric["${f.slice(0, 40)}"]`;
     const count = field(v, 'count');
@@ -141,6 +145,20 @@ function checkFeatureStats(raw: unknown, rows: number, fail: (what: string) => n
       total += k;
     }
     if (total > n) fail(`featureStats.categories["${f.slice(0, 40)}"] add up to ${total}, more than ${n} rows`);
+  }
+}
+
+/**
+ * The statistics name only the schema's features, numeric ones under `numeric`, categorical
+ * under `categories`: a name the coordinator looks up in its own maps ("constructor",
+ * "__proto__") reached Object.prototype and crashed the run (an outside attack), and any
+ * other name is no feature of this federation.
+ */
+function checkFeatureNames(numeric: string[], categories: string[], schema: Schema, fail: (what: string) => never): void {
+  const features = new Set(featureList(schema));
+  for (const [names, categorical, where] of [[numeric, false, 'numeric'], [categories, true, 'categories']] as const) {
+    const bad = names.find((f) => !features.has(f) || schema.categorical.has(f) !== categorical);
+    if (bad !== undefined) fail(`featureStats.${where}["${bad.slice(0, 40)}"] is not a ${categorical ? 'categorical' : 'numeric'} feature of the federation's schema`);
   }
 }
 

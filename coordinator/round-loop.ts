@@ -178,7 +178,7 @@ export class RoundLoop implements RoundGate {
     this.checkFigures(site, c, meta);
     // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
     const secure = this.o.secure?.owns(c.kind, c.stage) === true;
-    if (!secure) checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept }, this.bounds);
+    if (!secure) checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept, schema: this.o.schema }, this.bounds);
     if (c.kind === 'fit' && !this.o.secure) {
       checkFitResult(meta, this.modelSize, this.asksControl);
       this.monitor?.checkHealth(site, meta);

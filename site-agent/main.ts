@@ -44,7 +44,7 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 const TLS_FAILURE = /certificate|ssl|tls|alert|handshake|altnames|Failed to connect \(|ECONNRESET|Connection closed before|socket hang up/i;
 const TLS_HINT = `the coordinator refused this site's certificate, or its own could not be verified (TLS handshake failed): ${CHECK_TLS}`;
 /** A socket the coordinator dropped before TLS said anything: a refused certificate, or a coordinator at its connection limit (an outside attack's flood read as a certificate fault). */
-const DROPPED = /ECONNRESET|Connection closed before|socket hang up/i;
+const DROPPED = /ECONNRESET|Connection closed before|socket hang up|No connection established/i;
 const DROPPED_HINT =
   `the coordinator closed the connection during the TLS handshake: it refused this site's certificate, or it was at its connection limit ` +
   `(its log says which: "TLS handshake with ... failed" or a refusal "at the connection limit"): ${CHECK_TLS}`;

@@ -158,7 +158,7 @@ export function healthFigures(h: HealthSums, direction: Record<string, number>):
 }
 
 /** Shape check of a site's health sums before they are merged. */
-export function validateHealthSums(raw: unknown, readings: readonly string[], where: string): HealthSums {
+export function validateHealthSums(raw: unknown, readings: readonly string[], where: string, rows?: number): HealthSums {
   const fail = (why: string): never => {
     throw new ProtocolError(`${where}: ${why}`, 'malformed');
   };
@@ -175,5 +175,50 @@ export function validateHealthSums(raw: unknown, readings: readonly string[], wh
     if (!arrays(e?.hist, HIST_BINS)) fail(`readings[${k}].hist must be two lists of ${HIST_BINS} finite numbers`);
     if (!arrays(e?.moments, MOMENTS)) fail(`readings[${k}].moments must be two lists of ${MOMENTS} finite numbers`);
   });
-  return raw as HealthSums;
+  const h = raw as HealthSums;
+  const why = healthBoundsFault(h, rows);
+  if (why) fail(why);
+  return h;
+}
+
+/**
+ * Largest |reading| the moments may carry, in standardised units: a site clips its values to
+ * 10 robust SDs of its own file, far inside this; a sum of 1e308 is no reading.
+ */
+const MAX_READING_SDS = 1e6;
+/** Float rounding in a site's sums (as result-bounds' SUM_ROUNDING). */
+const SLACK = 1 + 1e-6;
+
+/**
+ * What sums of weights normalised to mean 1 (healthSums) can hold: n rows (at most the
+ * site's, where given), a weight total of n, a squared total of at most n^2, histograms of
+ * non-negative weight adding up to at most the total, moments of scores in [0, 1] and
+ * readings within MAX_READING_SDS. One site's 1e308 or -1e6 set the federation's health
+ * figures on its own (an outside attack); undefined where the sums are possible.
+ */
+function healthBoundsFault(h: HealthSums, rows: number | undefined): string | undefined {
+  if (rows !== undefined && h.n > rows) return `n ${h.n} is more than the site's ${rows} rows`;
+  if (h.sumW > h.n * SLACK + 1e-9) return `sumW ${h.sumW} is more than n ${h.n} (weights normalised to mean 1)`;
+  if (h.upW > h.sumW * SLACK + 1e-9) return `upW ${h.upW} is more than sumW ${h.sumW}`;
+  if (h.sumW2 > h.n * h.n * SLACK + 1e-9) return `sumW2 ${h.sumW2} is more than n^2 (${h.n * h.n})`;
+  for (const [k, r] of h.readings.entries()) {
+    const why = readingBoundsFault(r, h);
+    if (why) return `readings[${k}].${why}`;
+  }
+  return undefined;
+}
+
+/** One reading's histogram and moments against the sums' totals (healthBoundsFault). */
+function readingBoundsFault(r: ReadingSums, h: HealthSums): string | undefined {
+  const weight = r.hist.flat();
+  if (weight.some((v) => v < 0)) return 'hist holds a negative weight';
+  if (weight.reduce((a, v) => a + v, 0) > h.sumW * SLACK + 1e-9) return `hist adds up to more than sumW ${h.sumW}`;
+  if (r.moments[0][0]! + r.moments[1][0]! > h.n) return `moments count more rows than n ${h.n}`;
+  for (const [c, m] of r.moments.entries()) {
+    const [count, s, v, s2, v2, sv] = m as [number, number, number, number, number, number];
+    const scores = count >= 0 && s >= 0 && s <= count * SLACK + 1e-9 && s2 >= 0 && s2 <= count * SLACK + 1e-9;
+    const readings = v2 >= 0 && v2 <= count * MAX_READING_SDS ** 2 && Math.abs(v) <= count * MAX_READING_SDS && Math.abs(sv) <= count * MAX_READING_SDS;
+    if (!scores || !readings) return `moments[${c}] are not sums of ${count} scores in [0, 1] and readings within ${MAX_READING_SDS} SDs`;
+  }
+  return undefined;
 }

@@ -85,10 +85,11 @@ export function agreeVocabularies(schema: Schema, stats: FeatureStats, minCount:
  * counts beyond the coordinator (per-site readiness in /api/status).
  */
 export function foldToVocabulary(stats: FeatureStats, published: Readonly<Record<string, readonly string[]>>): FeatureStats {
-  const categories: FeatureStats['categories'] = {};
+  // Own keys only, into null-prototype maps: a site's names are data, never Object's members ("constructor" crashed the run).
+  const categories: FeatureStats['categories'] = Object.create(null) as FeatureStats['categories'];
   for (const [f, counts] of Object.entries(stats.categories)) {
-    const keep = new Set(published[f] ?? []);
-    const c: Record<string, number> = {};
+    const keep = new Set(Object.hasOwn(published, f) ? published[f] : []);
+    const c: Record<string, number> = Object.create(null) as Record<string, number>;
     for (const [v, k] of Object.entries(counts)) {
       const key = keep.has(v) ? v : OTHER_CATEGORY;
       c[key] = (c[key] ?? 0) + k;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { compileSchema } from '../../shared/data/schema.ts';
 import { checkControlVariate, checkFitResult, checkResultCounts, maxResultPayload, type ResultContext } from '../../coordinator/result-bounds.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import type { ResultMeta } from '../../shared/protocol/messages.ts';
@@ -76,6 +77,19 @@ test('feature statistics: sums are finite numbers that values within MAX_ABS_VAL
   refused(meta({ kind: 'stats' }), stage1, /featureStats is missing/);
   refused(meta({ kind: 'stats', featureStats: { n: 100, numeric: 'x', categories: {} } as never }), stage1, /numeric and featureStats\.categories must be objects/);
   refused(meta({ kind: 'stats', featureStats: { n: 100, numeric: {}, categories: { sex: 'mf' } } as never }), stage1, /categories\["sex"\] must be an object of counts/);
+});
+
+test('feature statistics name only the schema\'s features, each where its kind belongs ("constructor" crashed the coordinator)', () => {
+  const schema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['age', 'sex'] }, categorical: ['sex'] }, 'inline');
+  const stage1 = at({ kind: 'stats', stage: 1, schema });
+  const stats = (numeric: Record<string, unknown>, categories: Record<string, unknown>) =>
+    meta({ kind: 'stats', featureStats: { n: 100, numeric: numeric as never, categories: categories as never } });
+  const age = { count: 10, sum: 500, sumSq: 26000 };
+  checkResultCounts(stats({ age }, { sex: { m: 5, f: 5 } }), stage1, BOUNDS);
+  refused(stats({ age }, JSON.parse('{"constructor":{"x":1}}')), stage1, /featureStats\.categories\["constructor"\] is not a categorical feature of the federation's schema/);
+  refused(stats(JSON.parse('{"__proto__":{"count":1,"sum":1,"sumSq":1}}'), {}), stage1, /featureStats\.numeric\["__proto__"\] is not a numeric feature/);
+  refused(stats({ age, sex: age }, {}), stage1, /featureStats\.numeric\["sex"\] is not a numeric feature/);
+  refused(stats({}, { age: { x: 1 } }), stage1, /featureStats\.categories\["age"\] is not a categorical feature/);
 });
 
 test('a result may claim its weights and the meta allowance, no more', () => {

@@ -58,3 +58,26 @@ test('sums merge across sites and are shape-checked', () => {
   bad.readings[0].hist[0] = new Array(HIST_BINS - 1).fill(0);
   assert.throws(() => validateHealthSums(bad, ['r'], 'site a'), new RegExp(`hist must be two lists of ${HIST_BINS} finite numbers`));
 });
+
+test('sums a site could not have computed are refused: more rows than it has, weights past their normalised total, negative or huge figures', () => {
+  const d = rows(300, 5, 1);
+  const w = Float32Array.from({ length: d.n }, (_, i) => (i % 3 === 0 ? 4 : 1));
+  const h = healthSums(d, w, Float32Array.from({ length: d.n }, (_, i) => (i % 10) / 10), [{ feature: 'r', column: 0 }]);
+  const copy = () => JSON.parse(JSON.stringify(h)) as typeof h;
+  assert.deepEqual(validateHealthSums(copy(), ['r'], 'site a', 300), h);
+  assert.throws(() => validateHealthSums(copy(), ['r'], 'site a', 200), /site a: n 300 is more than the site's 200 rows/);
+  const cases: [(x: typeof h) => void, RegExp][] = [
+    [(x) => (x.sumW = 1e308), /sumW 1e\+308 is more than n 300/],
+    [(x) => (x.sumW2 = 1e308), /sumW2 1e\+308 is more than n\^2/],
+    [(x) => (x.upW = x.sumW * 2), /upW .* is more than sumW/],
+    [(x) => (x.readings[0]!.hist[1][3] = -1e6), /readings\[0\]\.hist holds a negative weight/],
+    [(x) => (x.readings[0]!.hist[1][3] = 1e308), /readings\[0\]\.hist adds up to more than sumW/],
+    [(x) => (x.readings[0]!.moments[0][1] = -1), /readings\[0\]\.moments\[0\] are not sums of \d+ scores in \[0, 1\]/],
+    [(x) => (x.readings[0]!.moments[1][4] = 1e308), /readings\[0\]\.moments\[1\] are not sums/],
+  ];
+  for (const [edit, message] of cases) {
+    const x = copy();
+    edit(x);
+    assert.throws(() => validateHealthSums(x, ['r'], 'site a'), message);
+  }
+});

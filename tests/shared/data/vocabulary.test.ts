@@ -75,7 +75,12 @@ test('rare values that together reach the minimum share the "other" column: site
 
 test('foldToVocabulary: a site\'s counts name only published values; the rest are summed under a label', () => {
   const s = foldToVocabulary(stats({ A: 9, 'Smith, John': 1, Doe: 2 }), { ward: ['A'] });
-  assert.deepEqual(s.categories, { ward: { A: 9, [OTHER_CATEGORY]: 3 } });
+  // Null-prototype maps (a site's names are data): compared as plain JSON.
+  assert.deepEqual(JSON.parse(JSON.stringify(s.categories)), { ward: { A: 9, [OTHER_CATEGORY]: 3 } });
+  // A feature named like an Object member folds as any unpublished one (it crashed the coordinator's readiness).
+  const hostile = JSON.parse('{"n":3,"numeric":{},"categories":{"constructor":{"x":1},"__proto__":{"y":2}}}') as FeatureStats;
+  const folded = foldToVocabulary(hostile, { ward: ['A'] });
+  assert.deepEqual(JSON.parse(JSON.stringify(folded.categories)), { constructor: { [OTHER_CATEGORY]: 1 }, ['__proto__']: { [OTHER_CATEGORY]: 2 } });
 });
 
 test('heart-disease: the features of any federation of two or more sites are unchanged (every value is common)', () => {
