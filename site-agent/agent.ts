@@ -77,8 +77,9 @@ export interface SiteAgentOptions {
   runner?: RunnerFactory;
   /**
    * Whether the agent warns, once it has the federation's vocabulary, of a categorical
-   * column its values mostly miss (default true). simulate says it at start instead,
-   * against the other sites' values, which also catch a training site's own coding.
+   * column its values mostly miss (default true). simulate says it at start instead, for a
+   * test site against the training sites' values; a training site's own coding, which the
+   * vocabulary holds once it is common, is the coordinator's readiness check.
    */
   vocabularyNotes?: boolean;
 }
