@@ -78,7 +78,8 @@ test('declared missing tokens are never parsed', () => {
 // The label: declared values, or by default a non-negative integer.
 for (const tok of ['-1', '0.5', '1e-3', 'yes'])
   test(`label refuses ${tok} by default`, () =>
-    refuses(() => withCell(6, 'y', tok), new RegExp(`^f\\.csv:8: column "y" \\(label\\) (must be a non-negative integer .*|must be a number .*), found "${tok.replace('.', '\\.')}"$`)));
+    // A word also says how to declare labels written as words.
+    refuses(() => withCell(6, 'y', tok), new RegExp(`^f\\.csv:8: column "y" \\(label${tok === 'yes' ? '; written as words\\? declare label\\.positive and label\\.negative in the schema' : ''}\\) (must be a non-negative integer .*|must be a number .*), found "${tok.replace('.', '\\.')}"$`)));
 
 test('label: the default rule accepts 0/1 and grades, thresholded as before; a lone code far above the rest is refused', () => {
   const t = withCell(6, 'y', '2');
