@@ -149,7 +149,7 @@ function featureViews(m: ClassMoments, space: FeatureSpace, o: DecideOptions): F
     const cur = byFeature.get(v.feature);
     if (!cur || strength(v) > strength(cur)) byFeature.set(v.feature, v);
   }
-  findCopies(m, space, [...byFeature.values()], byFeature, o);
+  findCopies(m, space, byFeature, o);
   for (const v of byFeature.values())
     for (let j = 0; j < m.dim; j++) {
       // A copy of the reading co-varies with it whatever the reading is: no evidence of severity.
@@ -168,8 +168,8 @@ function featureViews(m: ClassMoments, space: FeatureSpace, o: DecideOptions): F
  * severity marker and nothing was flagged (an outside try); the rule judges each against
  * the markers its copies are not.
  */
-function findCopies(m: ClassMoments, space: FeatureSpace, views: FeatureView[], byFeature: Map<string, FeatureView>, o: DecideOptions): void {
-  for (const v of views)
+function findCopies(m: ClassMoments, space: FeatureSpace, byFeature: Map<string, FeatureView>, o: DecideOptions): void {
+  for (const v of byFeature.values())
     for (let j = 0; j < m.dim; j++) {
       const other = space.columns[j]!.feature;
       if (other === v.feature) continue;
@@ -179,6 +179,11 @@ function findCopies(m: ClassMoments, space: FeatureSpace, views: FeatureView[], 
       v.copies.set(other, r);
       byFeature.get(other)!.copies.set(v.feature, r);
     }
+}
+
+/** The markers that may speak for or against v: neither v itself nor its copies. */
+function evidenceFor(v: FeatureView, markers: FeatureView[]): FeatureView[] {
+  return markers.filter((k) => k.feature !== v.feature && !v.copies.has(k.feature));
 }
 
 /** The upper bound of f's within-class correlation with the markers of other modalities (NaN: no pair to bound it). */
@@ -234,7 +239,7 @@ function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions, t
   const coVarying: { feature: string; text: string }[] = [];
   for (const v of views) {
     if (!structure || strength(v) < o.minLabelCorr || v.cleared >= o.minClearCorr) continue;
-    const others = markers.filter((k) => k.feature !== v.feature && !v.copies.has(k.feature));
+    const others = evidenceFor(v, markers);
     if (others.length < o.minMarkers) continue;
     const bound = boundAgainstMarkers(m, v, others, o);
     if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
@@ -262,7 +267,7 @@ function readOverrides(overrides: DecideOverrides, space: FeatureSpace): { suspe
  */
 function checkWithinSites(withinSite: ClassMoments, v: FeatureView, markers: FeatureView[], o: DecideOptions): { apart: boolean; text: string } {
   const label = withinSiteLabelCorrelation(withinSite, v.col);
-  const bound = boundAgainstMarkers(withinSite, v, markers.filter((k) => k.feature !== v.feature && !v.copies.has(k.feature)), o);
+  const bound = boundAgainstMarkers(withinSite, v, evidenceFor(v, markers), o);
   const apart = Math.abs(label) >= o.minLabelCorr && bound <= o.maxRatio * Math.abs(label);
   return { apart, text: `${v.feature} (label ${fmt(v.labelCorr)} pooled, ${fmt(label)} within sites; within-class <= ${fmt(bound)} within sites)` };
 }
