@@ -3,6 +3,8 @@ import { pairIndex } from '../../../data/class-moments.ts';
 import type { FeatureSpace } from '../../../data/feature-space.ts';
 import { InputError } from '../../../errors.ts';
 import { DEFAULT_DECIDE, type DecideOptions, type FlaggedFeature } from './config.ts';
+import { describeCopies, describeMarkers, describeRule, fmt } from './decide-text.ts';
+import { strength, type FeatureView } from './feature-view.ts';
 
 /**
  * METHOD.md Part 3, made relative and conservative: decide from the training sites'
@@ -120,21 +122,6 @@ export function withinClassCorrelation(m: ClassMoments, i: number, j: number, co
   const se = 1 / Math.sqrt(weight);
   return { corr: Math.tanh(z), lower: Math.tanh(Math.max(0, z - confidence * se)), upper: Math.tanh(z + confidence * se), rows, z: zSum / weight, se };
 }
-
-interface FeatureView {
-  feature: string;
-  /** The feature's column with the strongest label correlation (one-hot features have several). */
-  col: number;
-  labelCorr: number;
-  modality: number;
-  /** Largest lower bound of a within-class correlation with another modality's column (its copies' left out). */
-  cleared: number;
-  /** Features that are this one recorded again (copies), with the within-class correlation that says so. */
-  copies: Map<string, number>;
-}
-
-const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
-const strength = (v: FeatureView) => (Number.isFinite(v.labelCorr) ? Math.abs(v.labelCorr) : -1);
 
 function featureViews(m: ClassMoments, space: FeatureSpace, o: DecideOptions): FeatureView[] {
   const modality = new Array<number>(m.dim).fill(-1);
@@ -270,34 +257,6 @@ function checkWithinSites(withinSite: ClassMoments, v: FeatureView, markers: Fea
   const bound = boundAgainstMarkers(withinSite, v, evidenceFor(v, markers), o);
   const apart = Math.abs(label) >= o.minLabelCorr && bound <= o.maxRatio * Math.abs(label);
   return { apart, text: `${v.feature} (label ${fmt(v.labelCorr)} pooled, ${fmt(label)} within sites; within-class <= ${fmt(bound)} within sites)` };
-}
-
-/** The copies among label-associated features, each pair once (strongly tied real labs can be among them: the note does not call them copies). */
-function describeCopies(views: FeatureView[], o: DecideOptions): string | undefined {
-  const seen = new Set<string>();
-  const pairs: string[] = [];
-  for (const v of views) {
-    if (strength(v) < o.minLabelCorr) continue;
-    for (const [c, r] of v.copies) {
-      const key = [v.feature, c].sort().join('\0');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      pairs.push(`${v.feature} and ${c} (${fmt(r)})`);
-    }
-  }
-  return pairs.length
-    ? `moving together as one reading (within-class correlation >= ${o.minCopyCorr}: a copy, a band of a score, two measures of one thing), neither counted as the other's evidence: ${pairs.join(', ')}`
-    : undefined;
-}
-
-function describeRule(o: DecideOptions): string {
-  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.), pairs with >= ${o.minPairRows} rows; a copy (within-class >= ${o.minCopyCorr}) is no evidence for its reading`;
-}
-
-function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions): string {
-  return structure
-    ? `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`
-    : `no severity structure (${markers.length} of ${o.minMarkers} markers co-vary within class), so no reading can be told apart as label-only`;
 }
 
 /**

@@ -11,46 +11,7 @@ import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
 import { decideDebiasing, withinSiteLabelCorrelation, labelCorrelation, withDecision, withinClassCorrelation } from '../../../../../shared/model/variants/debiased/decide.ts';
 import { Rng } from '../../../../../shared/rng.ts';
-
-/**
- * labs: a1, a2 and exam: b1 track a latent severity s (which drives y); reading: r and
- * device: flag (categorical, one-hot '0'/'1') are either label-only (planted) or track
- * s too; rare: q is label-only but observed in only 25 rows.
- */
-function cohort(planted: boolean, n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
-  const space: FeatureSpace = { modalities: [], columns: [] };
-  const mod = (name: string, cols: [string, string?][]) => {
-    const start = space.columns.length;
-    for (const [feature, category] of cols)
-      space.columns.push({ feature, featureIndex: 0, kind: category ? 'category' : 'numeric', category, mean: 0, std: 1 });
-    space.modalities.push({ name, start, end: space.columns.length });
-  };
-  mod('labs', [['a1'], ['a2']]);
-  mod('exam', [['b1']]);
-  mod('reading', [['r']]);
-  mod('device', [['flag', '0'], ['flag', '1']]);
-  mod('rare', [['q']]);
-  const dim = space.columns.length;
-  const rng = new Rng(seed);
-  const x = new Float32Array(n * dim);
-  const observed = new Float32Array(n * dim);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = rng.normal();
-    const yi = s + 0.6 * rng.normal() > 0 ? 1 : 0;
-    y[i] = yi;
-    const set = (j: number, v: number) => ((x[i * dim + j] = v), (observed[i * dim + j] = 1));
-    set(0, s + 0.7 * rng.normal());
-    set(1, s + 0.7 * rng.normal());
-    if (rng.next() < 0.7) set(2, s + 0.7 * rng.normal());
-    set(3, planted ? 1.4 * yi + rng.normal() : s + 0.7 * rng.normal());
-    const on = planted ? rng.next() < (yi ? 0.85 : 0.15) : s + 0.7 * rng.normal() > 0;
-    set(4, on ? 0 : 1);
-    set(5, on ? 1 : 0);
-    if (i < 25) set(6, 2 * yi + 0.3 * rng.normal());
-  }
-  return { data: { n, dim, x, observed, present: new Float32Array(n * 6), y, patterns: new Array(n).fill('111111') }, space };
-}
+import { calibratedSite, cohort, copiedShortcut, labelDriven, numericCohort, prevalenceSite, thresholdCohort } from './decide-cohorts.ts';
 
 test('flags the planted label-only features and nothing else', () => {
   const { data, space } = cohort(true, 1200, 1);
@@ -81,24 +42,6 @@ test('flags nothing when every feature tracks the shared severity', () => {
     assert.match(d.reason, /^nothing flagged: severity structure/);
   }
 });
-
-/** Features caused by the outcome alone: each depends on y, none on the others within a class. */
-function labelDriven(n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
-  const space: FeatureSpace = { modalities: [], columns: [] };
-  ['labs', 'exam', 'imaging'].forEach((name, k) => {
-    space.columns.push({ feature: `x${k}`, featureIndex: k, kind: 'numeric', mean: 0, std: 1 });
-    space.modalities.push({ name, start: k, end: k + 1 });
-  });
-  const rng = new Rng(seed);
-  const dim = 3;
-  const x = new Float32Array(n * dim);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.next() < 0.5 ? 1 : 0;
-    for (let j = 0; j < dim; j++) x[i * dim + j] = (j + 1) * 0.4 * (2 * y[i]! - 1) + rng.normal();
-  }
-  return { data: { n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 3), y, patterns: new Array(n).fill('111') }, space };
-}
 
 test('no severity structure (features driven by the outcome alone): nothing is flagged', () => {
   for (const seed of [1, 2, 3]) {
@@ -220,47 +163,6 @@ test('heart disease: every strong feature tracks the disease, so nothing is flag
   }
 });
 
-/** A feature space of one numeric column per modality, from (modality, feature) names. */
-function numericSpace(names: [string, string][]): FeatureSpace {
-  const space: FeatureSpace = { modalities: [], columns: [] };
-  for (const [name, feature] of names) {
-    space.modalities.push({ name, start: space.columns.length, end: space.columns.length + 1 });
-    space.columns.push({ feature, featureIndex: 0, kind: 'numeric', mean: 0, std: 1 });
-  }
-  return space;
-}
-
-/** Fully observed rows of single-column modalities: `draw` gives one row's label and values, in column order. */
-function numericCohort(names: [string, string][], n: number, seed: number, draw: (rng: Rng) => [number, number[]]): { data: EncodedData; space: FeatureSpace } {
-  const space = numericSpace(names);
-  const dim = space.columns.length;
-  const rng = new Rng(seed);
-  const x = new Float32Array(n * dim);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const [label, row] = draw(rng);
-    y[i] = label;
-    row.forEach((v, j) => (x[i * dim + j] = v));
-  }
-  const all = (k: number) => new Float32Array(k).fill(1);
-  return { data: { n, dim, x, observed: all(n * dim), present: all(n * dim), y, patterns: new Array(n).fill('1'.repeat(dim)) }, space };
-}
-
-/**
- * Three hospitals whose devices are calibrated differently: labs and exam read `offset`
- * higher, the reading r 0.6 x `offset` lower, at each site; with `shortcut`, r tracks the
- * label alone (same device everywhere). Otherwise every feature tracks the severity s within
- * each site, and only the pooled moments see r move against the others.
- */
-function calibratedSite(offset: number, n: number, seed: number, shortcut = false): { data: EncodedData; space: FeatureSpace } {
-  return numericCohort([['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['reading', 'r']], n, seed, (rng) => {
-    const s = rng.normal();
-    const y = s + 0.6 * rng.normal() > 0 ? 1 : 0;
-    const labs = [0, 1, 2].map(() => s + 0.7 * rng.normal() + offset);
-    return [y, [...labs, shortcut ? 2 * y - 1 + 1.2 * rng.normal() : s + 1.2 * rng.normal() - 0.6 * offset]];
-  });
-}
-
 test('a real marker calibrated differently at each hospital is not flagged: a flag needs the site-centred view to agree; a shortcut still is', () => {
   const decide = (shortcut: boolean, within: boolean) => {
     const sites = [-1, 0, 1].map((o, k) => calibratedSite(o, 600, 40 + k, shortcut));
@@ -278,20 +180,6 @@ test('a real marker calibrated differently at each hospital is not flagged: a fl
   const shortcut = decide(true, true);
   assert.deepEqual(shortcut.flagged.map((f) => [f.feature, f.source]), [['r', 'auto']], shortcut.reason);
 });
-
-/**
- * Three hospitals with different case mixes (prevalence 0.5 + 0.3 x `shift`, the same
- * severity within each class everywhere) whose lab device reads 2 x `shift` higher where
- * more patients are sick; within each hospital the lab barely tracks severity. With
- * `shortcut`, the lab is replaced by a reading tied to the label at every site.
- */
-function prevalenceSite(shift: number, n: number, seed: number, shortcut = false, loading = 0.1): { data: EncodedData; space: FeatureSpace } {
-  return numericCohort([['labs', 'a1'], ['exam', 'b1'], ['device', 'l']], n, seed, (rng) => {
-    const y = rng.next() < 0.5 + 0.3 * shift ? 1 : 0;
-    const s = 0.6 * (2 * y - 1) + rng.normal();
-    return [y, [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), shortcut ? 2 * y - 1 + 1.2 * rng.normal() : loading * s + rng.normal() + 2 * shift]];
-  });
-}
 
 test('a lab read higher where more patients are sick is not flagged: its label correlation within hospitals is small; a shortcut tied to the label at every site still is', () => {
   const decide = (shortcut: boolean, within: boolean, loading?: number) => {
@@ -328,21 +216,6 @@ test('a shortcut at hospitals of very different case mix is still flagged: the w
   assert.ok(withinSiteLabelCorrelation(within, 2) > plain + 0.1, `effect size ${withinSiteLabelCorrelation(within, 2)} vs plain ${plain}`);
 });
 
-/**
- * An outcome close to a threshold of severity (log-odds 6 x s, half the rows positive) and
- * noisy real labs (noise sd 2): each class holds a narrow slice of severity, so the labs'
- * within-class correlations are small beside their label correlations, as a label-only
- * reading's are. r is such a reading, planted.
- */
-function thresholdCohort(n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
-  const names: [string, string][] = [['labs', 'lab1'], ['labs2', 'lab2'], ['vitals', 'vital1'], ['vitals2', 'vital2'], ['inflammation', 'crp'], ['imaging', 'r']];
-  return numericCohort(names, n, seed, (rng) => {
-    const s = rng.normal();
-    const y = rng.next() < 1 / (1 + Math.exp(-6 * s)) ? 1 : 0;
-    return [y, [s + 2 * rng.normal(), 0.7 * s + 2 * rng.normal(), s + 2 * rng.normal(), 0.7 * s + 2 * rng.normal(), 0.25 * s + rng.normal(), 2 * y - 1 + rng.normal()]];
-  });
-}
-
 test('an outcome close to a threshold of severity: noisy real labs co-vary within class with the markers and are not flagged; the planted reading is', () => {
   let spared = 0;
   for (const seed of [1, 2, 3, 4]) {
@@ -370,17 +243,6 @@ test('a shortcut whose device reads higher at the hospitals with sicker patients
     assert.deepEqual(d.flagged.map((f) => f.feature), ['r'], `seed ${seed}: ${d.reason}`);
   }
 });
-
-/** Severity markers a1, a2, b1; a planted reading r and, in another modality, r2: r again (copy), r in four bands (band), or nothing. */
-function copiedShortcut(kind: 'copy' | 'band', n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
-  const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['reading', 'r'], ['triage', 'r2']];
-  return numericCohort(names, n, seed, (rng) => {
-    const s = rng.normal();
-    const y = s + 0.6 * rng.normal() > 0 ? 1 : 0;
-    const r = 2 * y - 1 + 1.2 * rng.normal();
-    return [y, [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), r, kind === 'copy' ? r : Math.max(0, Math.min(3, Math.floor(r + 2)))]];
-  });
-}
 
 test('a shortcut with a copy in another modality (the same value, or its band) is flagged with its copy: the copy is no evidence of severity', () => {
   for (const kind of ['copy', 'band'] as const)

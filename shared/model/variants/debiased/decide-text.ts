@@ -1,0 +1,36 @@
+import type { DecideOptions } from './config.ts';
+import { strength, type FeatureView } from './feature-view.ts';
+
+// The decision's reason text, one helper a part: the rule, the markers, the copies.
+
+export const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+
+/** The copies among label-associated features, each pair once (strongly tied real labs can be among them: the note does not call them copies). */
+export function describeCopies(views: FeatureView[], o: DecideOptions): string | undefined {
+  const seen = new Set<string>();
+  const pairs: string[] = [];
+  for (const v of views) {
+    if (strength(v) < o.minLabelCorr) continue;
+    for (const [c, r] of v.copies) {
+      const key = [v.feature, c].sort().join('\0');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pairs.push(`${v.feature} and ${c} (${fmt(r)})`);
+    }
+  }
+  return pairs.length
+    ? `moving together as one reading (within-class correlation >= ${o.minCopyCorr}: a copy, a band of a score, two measures of one thing), neither counted as the other's evidence: ${pairs.join(', ')}`
+    : undefined;
+}
+
+/** The rule's thresholds, as the reason quotes them. */
+export function describeRule(o: DecideOptions): string {
+  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.), pairs with >= ${o.minPairRows} rows; a copy (within-class >= ${o.minCopyCorr}) is no evidence for its reading`;
+}
+
+/** The markers that make the severity structure, or why there is none. */
+export function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions): string {
+  return structure
+    ? `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`
+    : `no severity structure (${markers.length} of ${o.minMarkers} markers co-vary within class), so no reading can be told apart as label-only`;
+}
