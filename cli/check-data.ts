@@ -1,8 +1,7 @@
 import { loadSchema } from '../shared/data/schema.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
-import { constantColumnNotes, CONSTANT_COLUMN_MIN_ROWS, describeLabel, singleClassNote } from '../shared/data/site-notes.ts';
-import { duplicateColumnNotes, identifierColumnNotes } from '../shared/data/column-notes.ts';
-import { missingCodeNotes } from '../shared/data/missing-codes.ts';
+import { CONSTANT_COLUMN_MIN_ROWS, describeLabel, singleClassNote } from '../shared/data/site-notes.ts';
+import { fileNotes } from '../shared/data/file-notes.ts';
 import { checkTrainingRows, MIN_TRAINING_ROWS, trainingRowCount } from '../shared/data/training-rows.ts';
 import { DEFAULT_TEST_FRACTION, TEST_FRACTION, numberFlag, text } from '../shared/config/fields.ts';
 import { formatTable } from '../shared/report/table.ts';
@@ -68,8 +67,7 @@ export function checkData(argv: string[], out: (s: string) => void): number {
   // The same words the site agent says at start; check-data reads the whole file as training rows.
   const oneClass = singleClassNote(v.data, t.labels, { label: describeLabel(schema), coding: { values: t.labelValues, label: schema.label } });
   if (oneClass) out(`warning: ${oneClass}\n`);
-  for (const note of [...constantColumnNotes(v.data, t), ...duplicateColumnNotes(v.data, t), ...identifierColumnNotes(v.data, t, schema.categorical)]) out(`warning: ${note}\n`);
-  for (const note of missingCodeNotes(v.data, t, schema.categorical)) out(`warning: ${note}\n`);
+  for (const note of fileNotes(v.data, t, schema.categorical)) out(`warning: ${note.text}\n`);
   const labelValues = t.labelValues;
   // Words are refused unless listed, so there is nothing to declare.
   if (!schema.label.values && !schema.label.tokens && labelValues) {

@@ -10,23 +10,20 @@ import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { checkModelFeatures, compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
 import { readConfigFile } from '../shared/config/load.ts';
 import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag, text } from '../shared/config/fields.ts';
-import { featureList, loadSchema, type Schema } from '../shared/data/schema.ts';
+import { featureList, loadSchema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
-import { loadSiteTable, type SiteTable } from '../shared/data/table.ts';
-import { constantColumnNotes, describeLabel, fewHeldOutRowsNote, singleClassNote, testSiteClassNote } from '../shared/data/site-notes.ts';
-import { missingCodeNotes } from '../shared/data/missing-codes.ts';
-import { duplicateColumnNotes, identifierColumnNotes } from '../shared/data/column-notes.ts';
-import { foreignCategoryNotes, othersVocabularies } from '../shared/data/foreign-categories.ts';
+import { loadSiteTable } from '../shared/data/table.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { inMemoryTransport } from '../shared/transport/in-memory.ts';
 import type { SiteTransport } from '../shared/transport/types.ts';
-import { prepareLocalData, type LocalData } from '../site-agent/local-data.ts';
+import { prepareLocalData } from '../site-agent/local-data.ts';
 import { SiteAgent } from '../site-agent/agent.ts';
 import { keyValues, namedPaths, parseFlags } from '../shared/config/flags.ts';
 import { buildResults, type ResultsFile } from './results.ts';
+import { codingWarnings, splitWarnings, startWarnings } from './simulate-warnings.ts';
 
 export const SIMULATE_HELP = `usage: fedcausal simulate --schema SCHEMA.json --site NAME=PATH.csv [--site ...]
         [--test-site NAME=PATH.csv ...] [--holdout NAME=PATH.csv ...]
@@ -226,57 +223,6 @@ function onFlag<T>(flag: string, f: () => T): T {
     if (e instanceof InputError) throw new InputError(e.message.replace(/^secureAggregation\.(enabled|minSites): /gm, `${flag}: `), { cause: e });
     throw e;
   }
-}
-
-/**
- * What a site says at start about its file, logged under its name: check-data's warnings
- * (a column of one value, an undeclared missing-value code), and for a test site of one
- * class, the metrics it leaves undefined; all but the constant column are returned too,
- * for the results' warnings.
- */
-function startWarnings(s: { name: string; path: string; testOnly: boolean }, table: SiteTable, schema: Schema, log: Logger): string[] {
-  const siteLog = log.child({ site: s.name });
-  const who = `${s.testOnly ? 'test site' : 'site'} "${s.name}" (${s.path})`;
-  const file = `site "${s.name}" (${s.path})`;
-  for (const note of [...constantColumnNotes(file, table), ...duplicateColumnNotes(file, table), ...identifierColumnNotes(file, table, schema.categorical)]) siteLog.warn(note);
-  const kept = missingCodeNotes(who, table, schema.categorical);
-  const oneClass = s.testOnly ? testSiteClassNote(`test site "${s.name}" (${s.path})`, table.labels, { label: describeLabel(schema) }) : undefined;
-  if (oneClass) kept.push(oneClass);
-  for (const note of kept) siteLog.warn(note);
-  return kept;
-}
-
-/**
- * What the site agent says at start of its split (training rows of one class, few
- * held-out rows of a class), for the results, beside the figures they qualify: the agent
- * logs them itself.
- */
-function splitWarnings(s: { name: string; path: string; testOnly: boolean }, data: LocalData, schema: Schema): string[] {
-  const coding = { values: data.labelValues, label: schema.label };
-  const oneClass = s.testOnly ? undefined : singleClassNote(`site "${s.name}" (${s.path})`, data.train.labels, { label: describeLabel(schema), heldOut: data.test.labels, coding });
-  const few = fewHeldOutRowsNote(`site "${s.name}"`, data.test.labels);
-  return [oneClass, few].filter((w) => w !== undefined);
-}
-
-/**
- * Per test site, its categorical columns coded another way than the training sites'
- * (foreignCategoryNotes against the values they hold), logged under its name and returned
- * for the results. A training site is compared with the others by the coordinator, from
- * the sums of the statistics round (coordinator/readiness.ts), as in a deployment.
- */
-function codingWarnings(locals: readonly { name: string; path: string; testOnly: boolean; data: { train: SiteTable; test: SiteTable } }[], schema: Schema, log: Logger): string[] {
-  const notes: string[] = [];
-  for (const s of locals.filter((l) => l.testOnly)) {
-    const others = locals.filter((o) => o !== s && !o.testOnly).map((o) => o.data.train);
-    if (others.length === 0) continue;
-    const rows = { features: s.data.test.features, values: [...s.data.train.values, ...s.data.test.values] };
-    const who = `${s.testOnly ? 'test site' : 'site'} "${s.name}" (${s.path})`;
-    for (const note of foreignCategoryNotes(who, rows, othersVocabularies(schema, others), "the other training sites' values")) {
-      log.child({ site: s.name }).warn(note);
-      notes.push(note);
-    }
-  }
-  return notes;
 }
 
 /** A stable per-site seed, so adding a site does not reshuffle the others' splits. */

@@ -3,9 +3,7 @@ import { InputError } from '../shared/errors.ts';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../shared/logger.ts';
 import { loadSiteTable } from '../shared/data/table.ts';
-import { constantColumnNotes } from '../shared/data/site-notes.ts';
-import { missingCodeNotes } from '../shared/data/missing-codes.ts';
-import { duplicateColumnNotes, identifierColumnNotes } from '../shared/data/column-notes.ts';
+import { fileNotes } from '../shared/data/file-notes.ts';
 import { SiteAgent } from './agent.ts';
 import { loadSiteConfig, type SiteConfig } from './config.ts';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
@@ -68,7 +66,7 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
   });
   log.info('data loaded', { rows: table.values.length, train: data.train.values.length, test: data.test.values.length });
   // check-data's words (a column of one value, an undeclared missing-value code); the one-class warning is the agent's.
-  for (const note of [constantColumnNotes, missingCodeNotes, duplicateColumnNotes, identifierColumnNotes].flatMap((f) => f(`site "${cfg.site}" (${cfg.data})`, table, cfg.schema.categorical))) log.warn(note);
+  for (const note of fileNotes(`site "${cfg.site}" (${cfg.data})`, table, cfg.schema.categorical)) log.warn(note.text);
   let deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
   let attempt = 0;
   // One per process: this process's own reconnects may replace its dead stream at once.
