@@ -12,6 +12,7 @@ import { mergeFeatureStats } from '../shared/data/stats.ts';
 import { foldToVocabulary, OTHER_CATEGORY } from '../shared/data/vocabulary.ts';
 import { checkReadiness, verdictOf, type Reason, type ReadinessReport } from '../shared/readiness/check.ts';
 import { buildFederationSummary, type FederationSummary } from '../shared/readiness/summary.ts';
+import { blameScaleSetters } from './scale-setter.ts';
 
 export interface SiteStatistics {
   featureStats: FeatureStats;
@@ -40,7 +41,7 @@ export function federationReadiness(
     report.reasons.push(...foreignCodingReasons(agreed.schema, featureStats, others));
     sites[name] = { ...report, verdict: verdictOf(report.reasons) };
   }
-  return { summary, sites };
+  return { summary, sites: blameScaleSetters(sites, new Map([...perSite].map(([n, s]) => [n, s.featureStats]))) };
 }
 
 /**

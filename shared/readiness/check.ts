@@ -35,7 +35,7 @@ export type Severity = 'blocking' | 'warning' | 'note';
 
 export interface Reason {
   severity: Severity;
-  kind: 'schema' | 'rows' | 'unseen-pattern' | 'suppressed-pattern' | 'shifted-mean' | 'sd-ratio' | 'unseen-category' | 'label-rate' | 'foreign-coding';
+  kind: 'schema' | 'rows' | 'unseen-pattern' | 'suppressed-pattern' | 'shifted-mean' | 'sd-ratio' | 'unseen-category' | 'label-rate' | 'foreign-coding' | 'sets-scale';
   /** The feature or pattern the reason is about, when there is one. */
   subject?: string;
   message: string;

@@ -58,3 +58,30 @@ test('a training site coding a category another way than the other training site
   assert.ok(r.summary.categorical.sex!.includes('M'));
   assert.match(readinessWarnings(r.sites).join('\n'), /site "hungary" is unlike the federation in the statistics it sent \(sex: /);
 });
+
+test('a site whose statistics alone widen a column\'s scale (sums within the bounds, values near 1e14) is named; the honest sites are no longer blamed', () => {
+  const sums = heartSums();
+  const chol = sums['va-long_beach']!.featureStats.numeric.chol!;
+  sums['va-long_beach']!.featureStats.numeric.chol = { count: chol.count, sum: 0, sumSq: chol.count * 1e28 };
+  const r = readinessOf(sums);
+  const setter = r.sites['va-long_beach']!.reasons.find((x) => x.kind === 'sets-scale');
+  assert.ok(setter, JSON.stringify(r.sites.va));
+  assert.equal(setter.severity, 'blocking');
+  assert.match(setter.message, /^chol: the federation's SD [\d.e+]+ is [\d.e+]+x what the other sites' values give \([\d.]+\): this site's statistics alone set the column's scale/);
+  assert.equal(r.sites['va-long_beach']!.verdict, 'not-ready');
+  for (const site of ['cleveland', 'hungary', 'switzerland']) {
+    const report = r.sites[site]!;
+    assert.notEqual(report.verdict, 'not-ready', `${site}: ${JSON.stringify(report.reasons)}`);
+    const chol = report.reasons.filter((x) => x.subject === 'chol' && (x.kind === 'sd-ratio' || x.kind === 'shifted-mean'));
+    for (const x of chol) assert.match(x.message, /set by site "va-long_beach" \(see its readiness\), not by this site$/);
+  }
+  assert.deepEqual(readinessWarnings(r.sites).map((w) => w.slice(0, 21)), ['site "va-long_beach" ']);
+  // Honest data: no site sets a scale, the mmol/L site included (its SD widens the federation's far less).
+  for (const honest of [heartSums(), (() => {
+    const s = heartSums();
+    const c = s.hungary!.featureStats.numeric.chol!;
+    s.hungary!.featureStats.numeric.chol = { ...c, sum: c.sum / 38.67, sumSq: c.sumSq / 38.67 ** 2 };
+    return s;
+  })()])
+    for (const report of Object.values(readinessOf(honest).sites)) assert.ok(!report.reasons.some((x) => x.kind === 'sets-scale'), JSON.stringify(report.reasons));
+});
