@@ -1,3 +1,4 @@
+import type { FeatureSpace } from '../../../data/feature-space.ts';
 import type { DecideOptions } from './config.ts';
 import { strength, type FeatureView } from './feature-view.ts';
 
@@ -33,4 +34,16 @@ export function describeMarkers(markers: FeatureView[], structure: boolean, o: D
   return structure
     ? `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`
     : `no severity structure (${markers.length} of ${o.minMarkers} markers co-vary within class), so no reading can be told apart as label-only`;
+}
+
+/** The categorical features judged by their grouped values (grouped-columns.ts), with the values grouped. */
+export function describeGrouped(views: FeatureView[], space: FeatureSpace, o: DecideOptions): string | undefined {
+  const texts = views
+    .filter((v) => v.grouped && strength(v) >= o.minLabelCorr)
+    .map((v) => {
+      const names = v.grouped!.group.levels.map((j) => `"${space.columns[j]!.category}"`);
+      const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
+      return `${v.feature} (${shown} against its other values: label ${fmt(v.labelCorr)}; its strongest single value ${fmt(v.grouped!.single)})`;
+    });
+  return texts.length ? `categorical features judged by their values grouped, where the grouping is tied to the label beyond what its values are one by one: ${texts.join(', ')}` : undefined;
 }

@@ -3,8 +3,9 @@ import { pairIndex } from '../../../data/class-moments.ts';
 import type { FeatureSpace } from '../../../data/feature-space.ts';
 import { InputError } from '../../../errors.ts';
 import { DEFAULT_DECIDE, type DecideOptions, type FlaggedFeature } from './config.ts';
-import { describeCopies, describeMarkers, describeRule, fmt } from './decide-text.ts';
+import { describeCopies, describeGrouped, describeMarkers, describeRule, fmt } from './decide-text.ts';
 import { strength, type FeatureView } from './feature-view.ts';
+import { findGroups, withGroups, type ColumnGroup } from './grouped-columns.ts';
 
 /**
  * METHOD.md Part 3, made relative and conservative: decide from the training sites'
@@ -23,6 +24,8 @@ import { strength, type FeatureView } from './feature-view.ts';
  *   with every marker (pairs of >= minPairRows rows) is at most maxRatio times its
  *   |label corr|, and it co-varies with no marker within class as a severity marker would
  *   (coVariesWith). Too few rows to bound it means no flag (conservative).
+ * A categorical feature is judged by its strongest column, or by its values grouped where
+ * the grouping is tied to the label more strongly and beyond chance (grouped-columns.ts).
  * Users override per feature: `suspect` features are always flagged, `trusted` never;
  * each flagged feature names the source that decided.
  */
@@ -123,24 +126,54 @@ export function withinClassCorrelation(m: ClassMoments, i: number, j: number, co
   return { corr: Math.tanh(z), lower: Math.tanh(Math.max(0, z - confidence * se)), upper: Math.tanh(z + confidence * se), rows, z: zSum / weight, se };
 }
 
-function featureViews(m: ClassMoments, space: FeatureSpace, o: DecideOptions): FeatureView[] {
-  const modality = new Array<number>(m.dim).fill(-1);
+/** Each column's feature and modality, the derived group columns (grouped-columns.ts) after the space's own. */
+interface Layout {
+  featureOf: string[];
+  modalityOf: number[];
+  groups: ColumnGroup[];
+}
+
+function columnLayout(space: FeatureSpace, groups: ColumnGroup[]): Layout {
+  const modalityOf = new Array<number>(space.columns.length).fill(-1);
   space.modalities.forEach((mod, k) => {
-    for (let j = mod.start; j < mod.end; j++) modality[j] = k;
+    for (let j = mod.start; j < mod.end; j++) modalityOf[j] = k;
   });
+  for (const g of groups) modalityOf.push(modalityOf[g.levels[0]!]!);
+  return { featureOf: [...space.columns.map((c) => c.feature), ...groups.map((g) => g.feature)], modalityOf, groups };
+}
+
+/**
+ * Whether a group column says more than chance: choosing its values by their positive rate
+ * on the same rows gives a label correlation of about sqrt((K - 1) / n) from noise alone
+ * (K columns, n rows); the group is judged only where r^2 beyond that reaches minLabelCorr^2.
+ */
+function groupSpeaks(m: ClassMoments, g: ColumnGroup, r: number, o: DecideOptions): boolean {
+  const n = m.classes[0].colCount[g.col]! + m.classes[1].colCount[g.col]!;
+  return n > 0 && r * r - (g.columns.length - 1) / n >= o.minLabelCorr ** 2;
+}
+
+function featureViews(m: ClassMoments, layout: Layout, o: DecideOptions): FeatureView[] {
+  const real = layout.featureOf.length - layout.groups.length;
+  const view = (c: number): FeatureView => ({ feature: layout.featureOf[c]!, col: c, column: c, labelCorr: labelCorrelation(m, c), modality: layout.modalityOf[c]!, cleared: 0, copies: new Map() });
   // One view per feature, from its column with the strongest label correlation (a
   // one-hot feature's rare categories would otherwise speak for it on noise).
   const byFeature = new Map<string, FeatureView>();
-  for (let c = 0; c < m.dim; c++) {
-    const v: FeatureView = { feature: space.columns[c]!.feature, col: c, labelCorr: labelCorrelation(m, c), modality: modality[c]!, cleared: 0, copies: new Map() };
+  for (let c = 0; c < real; c++) {
+    const v = view(c);
     const cur = byFeature.get(v.feature);
     if (!cur || strength(v) > strength(cur)) byFeature.set(v.feature, v);
   }
-  findCopies(m, space, byFeature, o);
+  // A categorical feature's grouped values, where they say more than its strongest value and more than chance.
+  for (const g of layout.groups) {
+    const v = view(g.col);
+    const single = byFeature.get(g.feature)!;
+    if (strength(v) > strength(single) && groupSpeaks(m, g, v.labelCorr, o)) byFeature.set(g.feature, { ...v, column: single.column, grouped: { group: g, single: single.labelCorr } });
+  }
+  findCopies(m, layout, byFeature, o);
   for (const v of byFeature.values())
     for (let j = 0; j < m.dim; j++) {
       // A copy of the reading co-varies with it whatever the reading is: no evidence of severity.
-      if (modality[j] === v.modality || v.copies.has(space.columns[j]!.feature)) continue;
+      if (layout.modalityOf[j] === v.modality || v.copies.has(layout.featureOf[j]!)) continue;
       // Clearing takes the best of many partners, so it asks for more evidence than a bound does.
       const w = withinClassCorrelation(m, v.col, j, o.confidence + 1);
       if (w.rows >= o.minPairRows && Number.isFinite(w.lower)) v.cleared = Math.max(v.cleared, w.lower);
@@ -155,10 +188,10 @@ function featureViews(m: ClassMoments, space: FeatureSpace, o: DecideOptions): F
  * severity marker and nothing was flagged (an outside try); the rule judges each against
  * the markers its copies are not.
  */
-function findCopies(m: ClassMoments, space: FeatureSpace, byFeature: Map<string, FeatureView>, o: DecideOptions): void {
+function findCopies(m: ClassMoments, layout: Layout, byFeature: Map<string, FeatureView>, o: DecideOptions): void {
   for (const v of byFeature.values())
     for (let j = 0; j < m.dim; j++) {
-      const other = space.columns[j]!.feature;
+      const other = layout.featureOf[j]!;
       if (other === v.feature) continue;
       const w = withinClassCorrelation(m, v.col, j, o.confidence);
       if (w.rows < o.minPairRows || !(w.lower >= o.minCopyCorr)) continue;
@@ -217,8 +250,8 @@ function checkNames(names: readonly string[], space: FeatureSpace, what: string)
  * higher where patients are sicker co-varies with the markers through the hospitals' case
  * mix alone (a review: a planted reading with such an offset was let off on the pooled sums).
  */
-function findShortcuts(m: ClassMoments, space: FeatureSpace, o: DecideOptions, ties: ClassMoments = m) {
-  const views = featureViews(m, space, o);
+function findShortcuts(m: ClassMoments, layout: Layout, o: DecideOptions, ties: ClassMoments = m) {
+  const views = featureViews(m, layout, o);
   const associated = views.filter((v) => strength(v) >= o.minLabelCorr);
   const markers = associated.filter((v) => v.cleared >= o.minClearCorr).sort((a, b) => b.cleared - a.cleared);
   const structure = markers.length >= o.minMarkers;
@@ -289,7 +322,7 @@ function applyVerdicts(
   const offsets: { feature: string; text: string }[] = [];
   for (const v of views) {
     if (suspect.has(v.feature)) {
-      flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.col });
+      flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.column });
       continue;
     }
     const bound = apart.get(v.feature);
@@ -303,12 +336,12 @@ function applyVerdicts(
       notes.push(`${v.feature} would be flagged but is trusted`);
       continue;
     }
-    flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.col });
+    flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.column });
   }
   const copyOf = copiesOfFlagged(views, flagged, trusted);
   for (const [c, of] of copyOf) {
     const v = views.find((u) => u.feature === c)!;
-    flagged.push({ feature: c, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: of.source, column: v.col });
+    flagged.push({ feature: c, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: of.source, column: v.column });
   }
   if (trusted.size) notes.push(`trusted (never flagged): ${[...trusted].join(', ')}`);
   if (copyOf.size) notes.push(`flagged with the reading it copies: ${[...copyOf].map(([c, of]) => `${c} (of ${of.feature})`).join(', ')}`);
@@ -339,10 +372,13 @@ export function decideDebiasing(
   for (const [what, x] of [['class moments', m], ['site-centred class moments', withinSite]] as const)
     if (x && x.dim !== space.columns.length) throw new Error(`${what} have ${x.dim} columns, the feature space has ${space.columns.length}`);
   const { suspect, trusted } = readOverrides(overrides, space);
-  const { views, markers, structure, apart, coVarying } = findShortcuts(m, space, o, withinSite);
+  // Categorical features' grouped values as columns of their own (grouped-columns.ts), in both views.
+  const groups = findGroups(m, space);
+  const layout = columnLayout(space, groups);
+  [m, withinSite] = [withGroups(m, groups), withinSite && withGroups(withinSite, groups)];
+  const { views, markers, structure, apart, coVarying } = findShortcuts(m, layout, o, withinSite);
   const { flagged, notes, copyOf } = applyVerdicts(views, apart, { suspect, trusted }, (v) => (withinSite ? checkWithinSites(withinSite, v, markers, o) : undefined));
-  const copies = describeCopies(views, o);
-  if (copies) notes.push(copies);
+  for (const text of [describeGrouped(views, space, o), describeCopies(views, o)]) if (text) notes.push(text);
   const spared = coVarying.filter((c) => !suspect.has(c.feature) && !trusted.has(c.feature) && !copyOf.has(c.feature)).map((c) => c.text);
   if (spared.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${spared.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');

@@ -1,8 +1,14 @@
+import type { ColumnGroup } from './grouped-columns.ts';
+
 /** One feature as the `auto` rule sees it, from the training sites' merged class moments. */
 export interface FeatureView {
   feature: string;
-  /** The feature's column with the strongest label correlation (one-hot features have several). */
+  /** The column in the decision's moments that speaks for the feature: its strongest, or its grouped values' (grouped-columns.ts). */
   col: number;
+  /** The encoded column the health figures read: the strongest of the feature's own columns. */
+  column: number;
+  /** Where the grouped values speak for a categorical feature: the group, and the strongest single value's label correlation. */
+  grouped?: { group: ColumnGroup; single: number };
   labelCorr: number;
   modality: number;
   /** Largest lower bound of a within-class correlation with another modality's column (its copies' left out). */

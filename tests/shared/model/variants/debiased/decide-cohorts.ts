@@ -142,3 +142,37 @@ export function copiedShortcut(kind: 'copy' | 'band', n: number, seed: number): 
     return [y, [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), r, kind === 'copy' ? r : Math.max(0, Math.min(3, Math.floor(r + 2)))]];
   });
 }
+
+/**
+ * Severity markers a1, a2 (labs) and b1 (exam), and a categorical `unit` of 24 values in
+ * one-hot columns: with `shortcut`, 12 "sick" units take 85% of the positives and 15% of the
+ * negatives whatever the severity (each value alone weakly tied to the label, the grouping
+ * strongly); otherwise the unit is a severity band (its values sorted by s, names shuffled): a
+ * real marker spread over many values.
+ */
+export function manyValuedCategory(shortcut: boolean, n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
+  const units = 24;
+  const space: FeatureSpace = { modalities: [], columns: [] };
+  [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1']].forEach(([name, feature], k) => {
+    space.modalities.push({ name: name!, start: k, end: k + 1 });
+    space.columns.push({ feature: feature!, featureIndex: k, kind: 'numeric', mean: 0, std: 1 });
+  });
+  space.modalities.push({ name: 'admin', start: 3, end: 3 + units });
+  for (let u = 0; u < units; u++) space.columns.push({ feature: 'unit', featureIndex: 3, kind: 'category', category: `U${u}`, mean: 0, std: 1 });
+  const dim = space.columns.length;
+  const rng = new Rng(seed);
+  const shuffled = Array.from({ length: units }, (_, u) => u).sort(() => rng.next() - 0.5);
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rng.normal();
+    y[i] = s + 0.6 * rng.normal() > 0 ? 1 : 0;
+    [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), s + 0.7 * rng.normal()].forEach((v, j) => (x[i * dim + j] = v));
+    const sick = rng.next() < (y[i] ? 0.85 : 0.15);
+    const band = Math.max(0, Math.min(units - 1, Math.floor(((s + 0.7 * rng.normal() + 2.5) / 5) * units)));
+    const unit = shortcut ? (sick ? 0 : 12) + rng.int(12) : shuffled[band]!;
+    x[i * dim + 3 + unit] = 1;
+  }
+  const all = (k: number) => new Float32Array(k).fill(1);
+  return { data: { n, dim, x, observed: all(n * dim), present: all(n * 4), y, patterns: new Array(n).fill('1111') }, space };
+}

@@ -11,7 +11,7 @@ import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
 import { decideDebiasing, withinSiteLabelCorrelation, labelCorrelation, withDecision, withinClassCorrelation } from '../../../../../shared/model/variants/debiased/decide.ts';
 import { Rng } from '../../../../../shared/rng.ts';
-import { calibratedSite, cohort, copiedShortcut, labelDriven, numericCohort, prevalenceSite, thresholdCohort } from './decide-cohorts.ts';
+import { calibratedSite, cohort, copiedShortcut, labelDriven, manyValuedCategory, numericCohort, prevalenceSite, thresholdCohort } from './decide-cohorts.ts';
 
 test('flags the planted label-only features and nothing else', () => {
   const { data, space } = cohort(true, 1200, 1);
@@ -264,4 +264,22 @@ test('a shortcut with a copy in another modality (the same value, or its band) i
       const t = decideDebiasing(pooled, sites[0]!.space, off, { suspect: ['r'], trusted: ['r2'] }, within);
       assert.deepEqual(t.flagged.map((f) => f.feature), ['r'], t.reason);
     }
+});
+
+test('a categorical shortcut spread over many values (24 units, 12 where the sick are sent) is flagged by its values grouped; a real marker of many values is not', () => {
+  for (const seed of [1, 2]) {
+    const { data, space } = manyValuedCategory(true, 3000, seed);
+    const m = computeClassMoments(data);
+    const strongest = Math.max(...space.columns.map((c, j) => (c.feature === 'unit' ? Math.abs(labelCorrelation(m, j)) : 0)));
+    assert.ok(strongest < 0.2, `seed ${seed}: each unit alone is under the label floor (${strongest})`);
+    const d = decideDebiasing(m, space, {}, {}, centreWithinSite(m));
+    assert.deepEqual(d.flagged.map((f) => f.feature), ['unit'], `seed ${seed}: ${d.reason}`);
+    assert.match(d.reason, /judged by their values grouped.*unit \("U\d+"/);
+    // The health figures read one of the feature's own columns.
+    assert.ok(space.columns[d.flagged[0]!.column!]!.feature === 'unit');
+    const real = manyValuedCategory(false, 3000, seed);
+    const r = computeClassMoments(real.data);
+    const dr = decideDebiasing(r, real.space, {}, {}, centreWithinSite(r));
+    assert.deepEqual(dr.flagged, [], `seed ${seed}: ${dr.reason}`);
+  }
 });
