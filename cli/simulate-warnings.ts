@@ -7,6 +7,11 @@ import { fileNotes } from '../shared/data/file-notes.ts';
 import { foreignCategoryNotes, othersVocabularies } from '../shared/data/foreign-categories.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { LocalData } from '../site-agent/local-data.ts';
+import { DEFAULT_MIN_CELL_COUNT, derivePrior, sumPatternCounts } from '../coordinator/priors.ts';
+import { buildFeatureSpace } from '../shared/data/feature-space.ts';
+import { mergeFeatureStats } from '../shared/data/stats.ts';
+import { checkReadiness, siteSums } from '../shared/readiness/check.ts';
+import { buildFederationSummary } from '../shared/readiness/summary.ts';
 
 /**
  * What a site says at start about its file, logged under its name: check-data's warnings
@@ -39,19 +44,45 @@ export function splitWarnings(s: { name: string; path: string; testOnly: boolean
 }
 
 /**
- * Per test site, its categorical columns coded another way than the training sites'
- * (foreignCategoryNotes against the values they hold), logged under its name and returned
- * for the results. A training site is compared with the others by the coordinator, from
- * the sums of the statistics round (coordinator/readiness.ts), as in a deployment.
+ * A test site's numeric columns far from the training sites' (another unit, most often): what
+ * `fedcausal site check` says against the federation's summary, from the training rows as the
+ * statistics round sums them. The model reads the site's values on the training sites'
+ * scale, so its figures there say little (an outside try: glucose in mmol/L at the held-out
+ * site, mg/dL at the training ones, scored without a word, 0.04 AUROC lower).
  */
-export function codingWarnings(locals: readonly { name: string; path: string; testOnly: boolean; data: { train: SiteTable; test: SiteTable } }[], schema: Schema, log: Logger): string[] {
+function scaleNotes(who: string, rows: SiteTable, training: readonly SiteTable[], schema: Schema): string[] {
+  const sums = training.map((t) => siteSums(schema, t));
+  const featureStats = mergeFeatureStats(sums.map((x) => x.featureStats));
+  const patternCounts = sumPatternCounts(sums.map((x) => x.patternCounts));
+  const summary = buildFederationSummary({
+    federation: 'simulation',
+    schema,
+    space: buildFeatureSpace(schema, featureStats),
+    prior: derivePrior(patternCounts, DEFAULT_MIN_CELL_COUNT, 1),
+    featureStats,
+    patternCounts,
+  });
+  // One note a column: its mean and its SD can both be far off.
+  const byColumn = new Map<string, string[]>();
+  for (const r of checkReadiness(siteSums(schema, rows), summary).reasons)
+    if (r.severity === 'blocking' && (r.kind === 'shifted-mean' || r.kind === 'sd-ratio')) byColumn.set(r.subject!, [...(byColumn.get(r.subject!) ?? []), r.message.replace('federation', "the training sites'")]);
+  return [...byColumn.values()].map((m) => `${who}: ${m.join('; ')}; the model reads its values on the training sites' scale, so its figures there say little until they match`);
+}
+
+/**
+ * Per test site, its categorical columns coded another way than the training sites'
+ * (foreignCategoryNotes against the values they hold) and its numeric columns far from
+ * theirs (scaleNotes), logged under its name and returned for the results. A training site
+ * is compared with the others by the coordinator, from the sums of the statistics round
+ * (coordinator/readiness.ts), as in a deployment.
+ */
+export function codingWarnings(locals: readonly { name: string; path: string; testOnly: boolean; table: SiteTable; data: { train: SiteTable; test: SiteTable } }[], schema: Schema, log: Logger): string[] {
   const notes: string[] = [];
   for (const s of locals.filter((l) => l.testOnly)) {
     const others = locals.filter((o) => o !== s && !o.testOnly).map((o) => o.data.train);
     if (others.length === 0) continue;
-    const rows = { features: s.data.test.features, values: [...s.data.train.values, ...s.data.test.values] };
-    const who = `${s.testOnly ? 'test site' : 'site'} "${s.name}" (${s.path})`;
-    for (const note of foreignCategoryNotes(who, rows, othersVocabularies(schema, others), "the other training sites' values")) {
+    const who = `test site "${s.name}" (${s.path})`;
+    for (const note of [...foreignCategoryNotes(who, s.table, othersVocabularies(schema, others), "the other training sites' values"), ...scaleNotes(who, s.table, others, schema)]) {
       log.child({ site: s.name }).warn(note);
       notes.push(note);
     }

@@ -272,7 +272,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
       minTrainingRowsSetting: '--min-training-rows',
     });
     dataWarnings.push(...splitWarnings(s, data, schema));
-    return { ...s, data };
+    return { ...s, data, table };
   });
   dataWarnings.push(...codingWarnings(locals, schema, log));
   const fed = createFederation(

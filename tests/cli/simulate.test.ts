@@ -252,7 +252,12 @@ test('simulate warns at start and in the results of an undeclared missing-value 
     return file;
   };
   const cleveland = edit('cleveland', 'cleveland-chol-999', (fields, i) => i % 15 === 0 && (fields[chol] = '-999'));
-  const swiss = edit('switzerland', 'switzerland-sex-mf', (fields) => (fields[sex] = fields[sex] === '1' ? 'M' : 'F'));
+  const age = HEART_COLUMNS.indexOf('age');
+  // Sex as M/F, and age in months: the test site's file is read on the training sites' scale.
+  const swiss = edit('switzerland', 'switzerland-sex-mf', (fields) => {
+    fields[sex] = fields[sex] === '1' ? 'M' : 'F';
+    fields[age] = String(Number(fields[age]) * 12);
+  });
   const out = join(dir, 'data-warnings.json');
   const r = await runCli(['simulate', '--schema', schema, '--rounds', '2', '--out', out, '--model', 'logreg', '--site', `cleveland=${cleveland}`, ...siteArgs(['hungary', 'va']), '--test-site', `swiss=${swiss}`]);
   assert.equal(r.code, 0, describeRun(r));
@@ -264,9 +269,14 @@ test('simulate warns at start and in the results of an undeclared missing-value 
   const coding = results.warnings.filter((w) =>
     w.startsWith(`test site "swiss" (${swiss}): column "sex": 123 of its 123 observed values are not in the other training sites' values ("0", "1"): "M" (113), "F" (10);`),
   );
-  assert.deepEqual([code.length, oneClass.length, coding.length], [1, 1, 1], results.warnings.join('\n'));
+  const unit = results.warnings.filter((w) =>
+    /^test site "swiss" \(.*\): age: site mean 6\d\d vs the training sites' 5\d\.?\d* \(SD [\d.]+\): shifted by [\d.]+ SDs \(severe: check its unit and coding\); age: site SD [\d.]+ vs the training sites' [\d.]+: ratio [\d.]+ \(severe: check its unit and coding\); the model reads its values on the training sites' scale/.test(w),
+  );
+  assert.deepEqual([code.length, oneClass.length, coding.length, unit.length], [1, 1, 1, 1], results.warnings.join('\n'));
+  // Nothing else of the test site's columns is far from the training sites'.
+  assert.equal(results.warnings.filter((w) => w.startsWith('test site "swiss"')).length, 2, results.warnings.join('\n'));
   // The closing lines say each, as for every warning of the results.
-  for (const w of [...code, ...oneClass, ...coding]) assert.ok(r.stdout.includes(`warning: ${w}\n`), w);
+  for (const w of [...code, ...oneClass, ...coding, ...unit]) assert.ok(r.stdout.includes(`warning: ${w}\n`), w);
   // Logged at start under the site's name; the agent does not say the vocabulary note a second time.
   const warned = loggedWarnings(r.stderr);
   assert.deepEqual(warned.filter((w) => w.message === code[0] || w.message === coding[0]).map((w) => w.site), ['cleveland', 'swiss']);
