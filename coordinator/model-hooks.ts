@@ -8,8 +8,8 @@ import { checkCentred, mergeClassMoments, validateClassMoments } from '../shared
 import { balanceFeatures, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
 import { healthFigures, mergeHealthSums, validateHealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, decideDebiasing, effectiveWeighting, usesDualBranch, withDecision } from '../shared/model/variants/debiased/index.ts';
-import { PATTERN_SIGNAL_NOTE_AUROC } from '../shared/model/variants/debiased/config.ts';
-import { patternLabelAuroc, type PatternLabelCounts } from '../shared/data/patterns.ts';
+import { PATTERN_SIGNAL_MIN_Z, PATTERN_SIGNAL_NOTE_AUROC } from '../shared/model/variants/debiased/config.ts';
+import { patternLabelAuroc, patternLabelDependence, type PatternLabelCounts } from '../shared/data/patterns.ts';
 import type { PatternSignal } from '../shared/federation/debiasing-report.ts';
 
 /** Model-specific work the round loop delegates (creating initial weights, the debiasing steps). */
@@ -34,10 +34,10 @@ export function modelHooks(spec: ModelSpecMsg, log: Logger): ModelHooks {
   };
 }
 
-/** The pattern's label signal, with a note where balancing removes one (PATTERN_SIGNAL_NOTE_AUROC). */
+/** The pattern's label signal, with a note where balancing removes one (PATTERN_SIGNAL_NOTE_AUROC, beyond chance: PATTERN_SIGNAL_MIN_Z). */
 export function patternSignal(counts: PatternLabelCounts, balanced: boolean): PatternSignal {
   const auroc = patternLabelAuroc(counts);
-  const strong = balanced && auroc >= PATTERN_SIGNAL_NOTE_AUROC;
+  const strong = balanced && auroc >= PATTERN_SIGNAL_NOTE_AUROC && patternLabelDependence(counts).z >= PATTERN_SIGNAL_MIN_Z;
   return {
     auroc,
     balanced,

@@ -49,6 +49,31 @@ export function patternLabelAuroc(counts: PatternLabelCounts): number {
   return wins / (negatives * positives);
 }
 
+/**
+ * Whether the pattern and the label are dependent beyond chance: Pearson's chi-square over
+ * the (pattern, label) table, as a z score (Wilson-Hilferty). With many patterns of a few rows
+ * each, the pattern AUROC above is high from noise alone (an outside try: 254 patterns of
+ * random missingness, about 10 rows each, scored 0.66; the rates it learns scored 0.48 at
+ * another hospital), while the chi-square expects K - 1 from noise and says so.
+ * Negative counts (noised by DP) count as 0. NaN where undefined (one class, one pattern).
+ */
+export function patternLabelDependence(counts: PatternLabelCounts): { chi2: number; dof: number; z: number } {
+  const cells = Object.values(counts)
+    .map(([a, b]) => [Math.max(0, a), Math.max(0, b)] as const)
+    .filter(([n0, n1]) => n0 + n1 > 0);
+  const n = cells.reduce((a, [n0, n1]) => a + n0 + n1, 0);
+  const rate = cells.reduce((a, [, n1]) => a + n1, 0) / n;
+  const dof = cells.length - 1;
+  if (!(dof >= 1) || !(rate > 0 && rate < 1)) return { chi2: NaN, dof, z: NaN };
+  let chi2 = 0;
+  for (const [n0, n1] of cells) {
+    const m = n0 + n1;
+    chi2 += (n1 - m * rate) ** 2 / (m * rate) + (n0 - m * (1 - rate)) ** 2 / (m * (1 - rate));
+  }
+  const v = 2 / (9 * dof);
+  return { chi2, dof, z: (Math.cbrt(chi2 / dof) - (1 - v)) / Math.sqrt(v) };
+}
+
 /** The published, normalised prior and balancing table every site uses. */
 export interface PatternPrior {
   version: number;

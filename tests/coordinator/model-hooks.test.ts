@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { patternSignal } from '../../coordinator/model-hooks.ts';
-import { patternLabelAuroc } from '../../shared/data/patterns.ts';
-import { PATTERN_SIGNAL_NOTE_AUROC } from '../../shared/model/variants/debiased/config.ts';
+import { patternLabelAuroc, patternLabelDependence } from '../../shared/data/patterns.ts';
+import { PATTERN_SIGNAL_MIN_Z, PATTERN_SIGNAL_NOTE_AUROC } from '../../shared/model/variants/debiased/config.ts';
+import { Rng } from '../../shared/rng.ts';
 
 test('a pattern signal that balancing removes carries a note; a weak one (below PATTERN_SIGNAL_NOTE_AUROC), or balancing off, does not', () => {
   const strong = { '11': [20, 80], '10': [80, 20] } as Record<string, [number, number]>;
@@ -14,4 +15,19 @@ test('a pattern signal that balancing removes carries a note; a weak one (below 
   // AUROC 0.60: on the cohort family such a signal cost 0.01-0.03 AUROC where it was real (docs/debiasing.md).
   assert.match(patternSignal({ '11': [40, 60], '10': [60, 40] }, true).note ?? '', /AUROC 0\.60 .*costs accuracy/);
   assert.equal(patternSignal({ '11': [45, 55], '10': [55, 45] }, true).auroc, 0.55);
+});
+
+test('many patterns of a few rows each, drawn independent of the label, score a high pattern AUROC from noise alone: no note', () => {
+  // 250 patterns of 10 rows, label by a fair coin: the AUROC is well above 0.5 in sample.
+  const rng = new Rng(3);
+  const counts: Record<string, [number, number]> = {};
+  for (let p = 0; p < 250; p++) {
+    const c: [number, number] = [0, 0];
+    for (let i = 0; i < 10; i++) c[rng.next() < 0.5 ? 1 : 0]++;
+    counts[p.toString(2).padStart(8, '0')] = c;
+  }
+  const s = patternSignal(counts, true);
+  assert.ok(s.auroc >= PATTERN_SIGNAL_NOTE_AUROC, `in sample ${s.auroc}`);
+  assert.ok(patternLabelDependence(counts).z < PATTERN_SIGNAL_MIN_Z);
+  assert.equal(s.note, undefined);
 });
