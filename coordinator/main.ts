@@ -58,7 +58,7 @@ export async function startCoordinator(
   // The run report goes here at the end: refused now, not after every round has run.
   prepareOutputDir(cfg.runDir, `${configPath}: runDir:`);
   prepareOutputDir(cfg.stateDir, `${configPath}: stateDir:`);
-  const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg));
+  const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg));
   FileSpool.useDir(join(cfg.stateDir, 'spool'));
   const finished = store.finished();
   if (finished) {
@@ -156,7 +156,8 @@ export async function startCoordinator(
     const report = writeRunReport(dir, buildResults(outcome), outcome);
     log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
     if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
-    if (outcome.warnings.length) log.warn('federation complete without every site', { warnings: outcome.warnings });
+    // The results' warnings are of every kind (a site missing, a site unlike the rest, a debiasing note): say which, not one cause for all.
+    if (outcome.warnings.length) log.warn(outcome.problems.length ? 'the results carry warnings' : 'federation complete, with warnings', { warnings: outcome.warnings });
     const ended = outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete';
     await fed.loop.end(
       ended,
@@ -197,9 +198,18 @@ export async function startCoordinator(
  * number of rounds, quorum, timeouts and ports may change between a stop and a restart.
  */
 export function configFingerprint(cfg: CoordinatorConfig): string {
+  return createHash('sha256').update(JSON.stringify(fingerprintShape(cfg), plain)).digest('hex');
+}
+
+/** The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}. */
+const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
+
+function fingerprintShape(cfg: CoordinatorConfig): Record<string, unknown> {
   const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
-  const shape = { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
-  // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
-  const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
-  return createHash('sha256').update(JSON.stringify(shape, plain)).digest('hex');
+  return { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
+}
+
+/** Each part of the fingerprint hashed on its own, so a refused restart can name what changed. */
+export function configParts(cfg: CoordinatorConfig): Record<string, string> {
+  return Object.fromEntries(Object.entries(fingerprintShape(cfg)).map(([k, v]) => [k, createHash('sha256').update(String(JSON.stringify(v, plain))).digest('hex')]));
 }

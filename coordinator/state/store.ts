@@ -62,7 +62,7 @@ export class CoordinatorStore {
    * Opens (or creates) the state file for `federation` with configuration `fingerprint`.
    * Throws InputError naming the file and what to do when it cannot be used.
    */
-  static open(path: string, federation: string, fingerprint: string): CoordinatorStore {
+  static open(path: string, federation: string, fingerprint: string, parts: Record<string, string> = {}): CoordinatorStore {
     const fresh = !existsSync(path);
     if (fresh) mkdirSync(dirname(path), { recursive: true });
     const refuse = (why: string): never => {
@@ -71,7 +71,9 @@ export class CoordinatorStore {
     // Anything SQLite says while opening or checking: the file is in use or is not ours to read.
     const unusable = (e: unknown): never => {
       if (e instanceof InputError) throw e;
-      if ((e as { code?: string }).code === 'SQLITE_BUSY') refuse('is in use by another coordinator process');
+      if ((e as { code?: string }).code === 'SQLITE_BUSY')
+        throw new InputError(`coordinator state ${path} is in use by another coordinator process (it holds the file for as long as it runs): stop that one first; two coordinators on one state would interleave two runs`);
+      if (nativeModuleMissing(e)) throw new InputError(nativeModuleText(path, e as Error), { cause: e });
       return refuse(`cannot be read as a coordinator state file (${(e as Error).message})`);
     };
     let db: Database.Database;
@@ -91,8 +93,8 @@ export class CoordinatorStore {
     }
     const store = new CoordinatorStore(db, path);
     try {
-      if (fresh) store.init(federation, fingerprint);
-      else store.checkOwnership(federation, fingerprint, refuse);
+      if (fresh) store.init(federation, fingerprint, parts);
+      else store.checkOwnership(federation, fingerprint, parts, refuse);
     } catch (e) {
       db.close();
       unusable(e);
@@ -100,7 +102,7 @@ export class CoordinatorStore {
     return store;
   }
 
-  private init(federation: string, fingerprint: string): void {
+  private init(federation: string, fingerprint: string, parts: Record<string, string>): void {
     this.db.transaction(() => {
       this.db.pragma(`application_id = ${APPLICATION_ID}`);
       this.db.pragma(`user_version = ${STATE_FORMAT}`);
@@ -108,11 +110,12 @@ export class CoordinatorStore {
       const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       put.run('federation', federation);
       put.run('fingerprint', fingerprint);
+      if (Object.keys(parts).length) put.run('fingerprintParts', JSON.stringify(parts));
       put.run('created', new Date().toISOString());
     })();
   }
 
-  private checkOwnership(federation: string, fingerprint: string, refuse: (why: string) => never): void {
+  private checkOwnership(federation: string, fingerprint: string, parts: Record<string, string>, refuse: (why: string) => never): void {
     const app = this.db.pragma('application_id', { simple: true }) as number;
     if (app !== APPLICATION_ID) refuse('is not a fedcausal coordinator state file');
     const format = this.db.pragma('user_version', { simple: true }) as number;
@@ -120,8 +123,13 @@ export class CoordinatorStore {
     if (format < STATE_FORMAT) refuse(`has state format ${format}, which this fedcausal no longer reads (format ${STATE_FORMAT})`);
     const meta = new Map((this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
     if (meta.get('federation') !== federation) refuse(`belongs to federation "${meta.get('federation')}", not "${federation}"`);
-    if (meta.get('fingerprint') !== fingerprint)
-      refuse('was written with a different configuration (model, strategy, seed, schema or sites changed since), so the run cannot resume under this one');
+    if (meta.get('fingerprint') !== fingerprint) {
+      const changed = changedParts(meta.get('fingerprintParts'), parts);
+      refuse(
+        `was written with a different configuration (${changed.length ? `${changed.join(', ')} changed since` : 'model, strategy, seed, schema or sites changed since'}), ` +
+          'so the run cannot resume under this one: put the configuration back to resume it',
+      );
+    }
     // Takes the exclusive lock now, so a second coordinator fails here rather than at its first commit.
     this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', ?)").run(new Date().toISOString());
   }
@@ -201,4 +209,29 @@ function floats(b: Buffer): Float32Array {
   const out = new Float32Array(b.byteLength / 4);
   new Uint8Array(out.buffer).set(b);
   return out;
+}
+
+/** The parts whose hashes differ between the saved run and this configuration (none known: a state file written before parts were kept). */
+function changedParts(saved: string | undefined, parts: Record<string, string>): string[] {
+  if (!saved) return [];
+  let old: Record<string, string>;
+  try {
+    old = JSON.parse(saved) as Record<string, string>;
+  } catch {
+    return [];
+  }
+  return [...new Set([...Object.keys(old), ...Object.keys(parts)])].filter((k) => old[k] !== parts[k]).sort();
+}
+
+/** better-sqlite3's native module missing or built for another Node: not the state file's fault. */
+export function nativeModuleMissing(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'ERR_DLOPEN_FAILED' || /bindings file|NODE_MODULE_VERSION|better_sqlite3\.node/.test(String((e as Error).message));
+}
+
+function nativeModuleText(path: string, e: Error): string {
+  return (
+    `cannot open the coordinator state ${path}: the SQLite module (better-sqlite3) cannot be loaded on this host (${e.message.split('\n')[0]}). ` +
+    'It is a native module built for one Node version: run `npm rebuild better-sqlite3` in the fedcausal install folder (it needs g++, make and python3), see docs/deploy-coordinator.md'
+  );
 }

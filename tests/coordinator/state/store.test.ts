@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinatorStore, STATE_FORMAT } from '../../../coordinator/state/store.ts';
+import { CoordinatorStore, nativeModuleMissing, STATE_FORMAT } from '../../../coordinator/state/store.ts';
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'fedcausal-store-'));
@@ -94,7 +94,7 @@ test('a second coordinator on the same state file is refused while the first hol
     const first = CoordinatorStore.open(path, 'fed', 'fp');
     first.commitSetup({}, new Float32Array(1));
     try {
-      assert.throws(() => CoordinatorStore.open(path, 'fed', 'fp'), /in use by another coordinator process/);
+      assert.throws(() => CoordinatorStore.open(path, 'fed', 'fp'), /in use by another coordinator process \(it holds the file for as long as it runs\): stop that one first/);
     } finally {
       first.close();
     }
@@ -109,4 +109,24 @@ test('the configuration fingerprint sees the schema\'s sets and maps (a changed 
   const fp = (categorical: string[]) => configFingerprint({ ...base, schema: schema(categorical) } as unknown as Parameters<typeof configFingerprint>[0]);
   assert.equal(fp(['sex']), fp(['sex']));
   assert.notEqual(fp(['sex']), fp(['sex', 'cp']));
+});
+
+test('a restart under a changed configuration names the parts that changed', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    CoordinatorStore.open(path, 'fed', 'fp', { model: 'm1', seed: 's1', sites: 'a' }).close();
+    assert.throws(
+      () => CoordinatorStore.open(path, 'fed', 'fp2', { model: 'm2', seed: 's1', sites: 'b' }),
+      /was written with a different configuration \(model, sites changed since\), so the run cannot resume under this one: put the configuration back to resume it; it is left as it is/,
+    );
+    // A state file written before the parts were kept: the general words.
+    CoordinatorStore.open(join(dir, 'old.sqlite'), 'fed', 'fp').close();
+    assert.throws(() => CoordinatorStore.open(join(dir, 'old.sqlite'), 'fed', 'fp2', { model: 'm' }), /\(model, strategy, seed, schema or sites changed since\)/);
+  });
+});
+
+test('the SQLite module missing or built for another Node is named as such, not blamed on the state file', () => {
+  assert.ok(nativeModuleMissing(new Error('Could not locate the bindings file. Tried:\n → /x/build/better_sqlite3.node')));
+  assert.ok(nativeModuleMissing(Object.assign(new Error('was compiled against a different Node.js version using NODE_MODULE_VERSION 115'), { code: 'ERR_DLOPEN_FAILED' })));
+  assert.ok(!nativeModuleMissing(new Error('file is not a database')));
 });
