@@ -28,7 +28,7 @@ import { silentLogger, type Logger } from '../shared/logger.ts';
 import { checkModelFeatures, compileModelSpec } from '../shared/model/factory.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
-import { DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
+import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile, type SignedManifest } from '../shared/federation/manifest.ts';
 import { KIT_DIR_MODE, KIT_EXEC_MODE, makeKitDir, writeKitFile, writePki } from './provision-pki.ts';
 import { HTTP_TOKEN_FILE, newHttpToken } from '../shared/net/http-token.ts';
@@ -44,8 +44,9 @@ export const federationFileSchema = strict({
   name: name(),
   coordinator: strict({
     host: text().refine((h) => isIP(bareHost(h)) !== 0 || HOSTNAME.test(bareHost(h)), { error: 'must be an IP address or host name' }),
-    grpcPort: port(1),
-    httpPort: port(1),
+    // coordinator.yaml's defaults (coordinator/config.ts), so the two files agree when both are left out.
+    grpcPort: port(1).default(DEFAULT_GRPC_PORT),
+    httpPort: port(1).default(DEFAULT_HTTP_PORT),
     allowNonLoopback: bool().default(false),
   }),
   rounds: int(1, MAX_ROUNDS),

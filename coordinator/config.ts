@@ -28,14 +28,17 @@ export const MAX_ROUNDS = 100_000;
 /** Longest round deadline, start timeout and grace (a day). */
 export const MAX_WAIT_SECONDS = 86_400;
 export const DEFAULT_ROUND_DEADLINE_SECONDS = 600;
+/** The coordinator's default ports: gRPC for the sites, HTTP for the dashboard and API. */
+export const DEFAULT_GRPC_PORT = 7443;
+export const DEFAULT_HTTP_PORT = 8080;
 
 /** coordinator.yaml as `fedcausal provision` writes it (docs/configuration.md); `model` is checked by compileModelSpec. */
 export const coordinatorFileSchema = strict({
   federation: text(),
   listen: strict({
     host: text().default('127.0.0.1'),
-    grpcPort: port().default(7443),
-    httpPort: port().default(8080),
+    grpcPort: port().default(DEFAULT_GRPC_PORT),
+    httpPort: port().default(DEFAULT_HTTP_PORT),
     /** How long the dashboard and /api/status keep serving a finished run before the process exits (0: not at all). */
     httpLingerSeconds: real(0, MAX_WAIT_SECONDS).default(0),
     /** The HTTP side's own bind address: the dashboard stays on loopback while gRPC serves the sites. */

@@ -14,7 +14,8 @@ export const siteFileSchema = strict({
   site: text(),
   federation: text(),
   /** Absent: the manifest's gRPC address. */
-  coordinator: strict({ address: text().optional() }),
+  // Optional as a whole: the address defaults to the manifest's (docs/configuration.md).
+  coordinator: strict({ address: text().optional() }).prefault({}),
   data: text(),
   schema: text().default('schema.json'),
   identity: text().default('identity.json'),
@@ -51,7 +52,7 @@ export function loadSiteConfig(path: string): SiteConfig {
   const root = loadRootPublicKey(resolveFrom(baseDir, c.root));
   if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}"`);
   const manifest = loadManifest(resolveFrom(baseDir, c.manifest), root.publicKey);
-  if (!manifest.sites.some((s) => s.name === c.site)) throw fieldError(source, 'site', `"${c.site}" is not enrolled in the federation manifest`);
+  if (!manifest.sites.some((s) => s.name === c.site)) throw fieldError(source, 'site', `"${c.site}" is not enrolled in the federation manifest (enrolled: ${manifest.sites.map((x) => x.name).join(', ')})`);
   const identityFile = resolveFrom(baseDir, c.identity);
   const identity = readIdentityFile(identityFile);
   return {

@@ -32,7 +32,8 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => delete d.rounds, 'rounds: is required'],
     [(d) => delete d.name, 'name: is required'],
     [(d) => delete d.sites[1].data, 'sites[1].data: is required'],
-    [(d) => delete d.coordinator.httpPort, 'coordinator.httpPort: is required'],
+    // Left out, a port takes coordinator.yaml's default (7443 gRPC, 8080 HTTP), which may then clash.
+    [(d) => (delete d.coordinator.httpPort, (d.coordinator.grpcPort = 8080)), 'coordinator.httpPort: must differ from coordinator.grpcPort (both are 8080)'],
     [(d) => delete d.coordinator, 'coordinator: is required'],
     [(d) => (d.coordinator = 'localhost'), 'coordinator: must be a mapping (got "localhost")'],
     [(d) => (d.coordinator.grpcPort = 70000), 'coordinator.grpcPort: must be an integer in [1, 65535] (got 70000)'],
@@ -134,4 +135,10 @@ test('a federation file: faults of the model section are listed with the rest, a
     () => readFederationFile(site),
     `${site}: this looks like a site.yaml (it has "site" and "data"), not a federation file; a site.yaml is read by \`fedcausal site start --config FILE\`, and this command needs a federation file`,
   );
+});
+
+test("the federation file's ports may be left out: coordinator.yaml's defaults, 7443 and 8080", (t) => {
+  const dir = tempDir(t);
+  const spec = readFederationFile(variant(dir, (d) => (delete d.coordinator.grpcPort, delete d.coordinator.httpPort)));
+  assert.deepEqual([spec.coordinator.grpcPort, spec.coordinator.httpPort], [7443, 8080]);
 });

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import YAML from 'yaml';
 import { loadCoordinatorConfig } from '../../coordinator/config.ts';
 import { loadSiteConfig } from '../../site-agent/config.ts';
 import { provisionFederation } from '../../cli/provision.ts';
@@ -136,4 +137,16 @@ test('the CLI: --help for each verb, and revoke-site from the command line', asy
   const r = spawnSync(process.execPath, [BIN, 'provision', 'revoke-site', '--dir', out, '--site', 'hungary'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^site "hungary" revoked \(serials [0-9a-f]+\)/);
+});
+
+test("a kit's site.yaml: the coordinator section may be left out (the manifest's address); a site name not enrolled lists the enrolled ones", async (t) => {
+  const { out } = await provisioned(t);
+  const file = join(out, 'sites', 'cleveland', 'site.yaml');
+  const kit = loadSiteConfig(file);
+  const doc = YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete doc.coordinator;
+  writeFileSync(file, YAML.stringify(doc));
+  assert.equal(loadSiteConfig(file).coordinatorAddress, kit.coordinatorAddress);
+  writeFileSync(file, YAML.stringify({ ...doc, site: 'clevland' }));
+  assert.throws(() => loadSiteConfig(file), /site: "clevland" is not enrolled in the federation manifest \(enrolled: cleveland, hungary\)/);
 });
