@@ -5,10 +5,11 @@
 // Debian's compilers (apt needs Debian's mirror; ~3.5 min here): set
 // FEDCAUSAL_CONTAINER_TEST=all to build it too. Containers are not started: `podman run`
 // needs setrlimit, which this sandbox refuses; each build runs `fedcausal --version` inside.
+// The user and build-context checks at the end read the files and always run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../e2e/helpers/federation.ts';
@@ -47,5 +48,31 @@ test(`container images (${ROLES.join(', ')}) build from the packed tarball on th
     assert.match(log, /^fedcausal \d+\.\d+\.\d+/m, `${role}: fedcausal --version ran inside the image`);
     const size = sh('podman', ['image', 'inspect', '--format', '{{.Size}}', tags[i]!], 30_000).trim();
     t.diagnostic(`${role} image: built in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${(Number(size) / 2 ** 20).toFixed(0)} MiB`);
+  }
+});
+
+test('the images run as the numeric user 999:999, created as uid and gid 999', () => {
+  // Kubernetes' runAsNonRoot refuses a named USER (it cannot tell it is not root); the chart and
+  // the docs' kit-ownership steps name 999 (tests/deploy/helm.test.ts checks the chart).
+  for (const role of ['coordinator', 'site']) {
+    const text = readFileSync(join(REPO, 'deploy', 'container', `Dockerfile.${role}`), 'utf8');
+    assert.deepEqual(text.match(/^USER .*$/gm), ['USER 999:999'], role);
+    assert.match(text, /groupadd --system --gid 999 fedcausal/, role);
+    assert.match(text, /useradd --system --uid 999 --gid 999 /, role);
+    assert.match(text, /'fedcausal:x:999:999:/, `${role}: the account written directly (minbase) is 999 too`);
+    assert.match(text, /test "\$\(id -u fedcausal\):\$\(id -g fedcausal\)" = 999:999/, role);
+  }
+});
+
+test('the build context from the repository root holds the release tarball only', () => {
+  // podman reads /.containerignore, Docker (BuildKit) Dockerfile.ROLE.dockerignore beside the file.
+  const patterns = (file: string) => readFileSync(join(REPO, file), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+  for (const file of ['.containerignore', 'deploy/container/Dockerfile.coordinator.dockerignore', 'deploy/container/Dockerfile.site.dockerignore'])
+    assert.deepEqual(patterns(file), ['*', '!*.tgz'], file);
+  for (const role of ['coordinator', 'site']) {
+    const text = readFileSync(join(REPO, 'deploy', 'container', `Dockerfile.${role}`), 'utf8');
+    // What the build needs from the context: COPY (or ADD) of the tarball, nothing else.
+    assert.deepEqual(text.match(/^(COPY|ADD) \S+/gm), ['COPY ${FEDCAUSAL_TGZ}'], role);
+    assert.match(text, /^ARG FEDCAUSAL_TGZ=\S+\.tgz$/m, role);
   }
 });

@@ -3,15 +3,17 @@
  * subset, not helm itself, which this machine lacks) and checked as the Kubernetes API would
  * take it: YAML 1.1 as go-yaml reads it (0440 is octal), names and ports in range, the
  * selector matching the pod, every mount backed by a volume, the kit laid out as provision
- * writes it, probes on /healthz.
+ * writes it, probes on /healthz, the pod's numeric user the image's USER.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { renderChart } from './helm-render.ts';
 
 const CHART = join(import.meta.dirname, '..', '..', 'deploy', 'helm', 'fedcausal-coordinator');
+const DOCKERFILE = join(import.meta.dirname, '..', '..', 'deploy', 'container', 'Dockerfile.coordinator');
 /** Rendered YAML, checked field by field. */
 type Obj = Record<string, any>;
 
@@ -73,16 +75,25 @@ test('the chart renders to a StatefulSet and a Service the API would accept, wir
   assert.equal(kit.defaultMode, 0o440, '0440 read as octal (YAML 1.1), owner and group read only');
   const paths = (kit.sources as Obj[]).flatMap((s) => (s.secret.items ?? []).map((i: Obj) => i.path));
   assert.deepEqual(paths, ['tls/ca.pem', 'tls/server.pem', 'tls/server.key.pem', 'tls/crl.pem']);
-  assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+  // The kubelet enforces runAsNonRoot only on a numeric user: the pod names the image's USER.
+  const ctx = pod.spec.securityContext;
+  assert.equal(ctx.runAsNonRoot, true);
+  const user = /^USER (\d+):(\d+)$/m.exec(readFileSync(DOCKERFILE, 'utf8'));
+  assert.ok(user, `${DOCKERFILE}: USER is numeric uid:gid`);
+  assert.deepEqual([ctx.runAsUser, ctx.runAsGroup, ctx.fsGroup], [Number(user[1]), Number(user[2]), Number(user[2])], 'the image\'s uid and gid');
+  assert.deepEqual(ctx.seccompProfile, { type: 'RuntimeDefault' });
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
 });
 
-test('the chart\'s switches: a token Secret of its own, a storage class, no scrape annotations', () => {
+test('the chart\'s switches: a token Secret of its own, a storage class, no scrape annotations, the user', () => {
   const { pod, sts } = kinds(manifests({ httpTokenSecret: 'fc-token', persistence: { storageClassName: 'fast' }, metrics: { annotations: false } }));
   const sources = pod.spec.volumes.find((v: Obj) => v.name === 'kit').projected.sources as Obj[];
   assert.deepEqual(sources.at(-1), { secret: { name: 'fc-token', items: [{ key: 'http-token', path: 'http-token' }] } });
   assert.equal(sts.spec.volumeClaimTemplates[0].spec.storageClassName, 'fast');
   assert.equal(pod.metadata.annotations, undefined);
+  // Another image user: the ids come from values.
+  const other = kinds(manifests({ podSecurityContext: { runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 } })).pod.spec.securityContext;
+  assert.deepEqual([other.runAsNonRoot, other.runAsUser, other.runAsGroup, other.fsGroup], [true, 10001, 10001, 10001]);
   // Without a TLS Secret the kit source stands alone (the coordinator then refuses to start, as documented).
   const bare = kinds(manifests({ tlsSecret: '' })).pod.spec.volumes.find((v: Obj) => v.name === 'kit').projected.sources;
   assert.equal(bare.length, 1);
