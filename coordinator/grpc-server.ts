@@ -39,7 +39,7 @@ export async function startGrpcServer(opts: {
   const peerOf = async (call: Parameters<typeof peerCertificateDer>[0]): Promise<PeerIdentity> => {
     const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
     if (check.ok) return { site: check.site, ed25519PublicKey: check.ed25519PublicKey };
-    log.warn('peer certificate refused', { code: check.code, reason: check.reason });
+    log.warn('peer certificate refused', { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
     throw refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
   };
   const server = new grpc.Server({ ...channelOptions(opts.maxChunkSize), ...serverLimitOptions(limits) });
@@ -75,7 +75,7 @@ export async function startGrpcServer(opts: {
           // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
           const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
           if (!check.ok) {
-            log.warn('peer certificate refused on an open subscription', { code: check.code, reason: check.reason });
+            log.warn('peer certificate refused on an open subscription', { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
             refuse(refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused')));
             return;
           }

@@ -35,7 +35,8 @@ export type PeerCheck =
       serialNumber: string;
       notAfter: Date;
     }
-  | { ok: false; code: PeerRefusalCode; reason: string };
+  /** `site`: the site a revoked certificate was issued to, where it says (the operator revoked it and reads the log for it). */
+  | { ok: false; code: PeerRefusalCode; reason: string; site?: string };
 
 export interface PeerTrust {
   /** loadCaCertificate(ca.pem) */
@@ -77,7 +78,10 @@ export async function checkPeer(cert: string | Uint8Array | null | undefined, tr
 
   if (now < leaf.notBefore) return refuse('not-yet-valid', `the peer certificate is valid from ${leaf.notBefore.toISOString()}`);
   if (now > leaf.notAfter) return refuse('expired', `the peer certificate expired at ${leaf.notAfter.toISOString()}`);
-  if (isRevoked(crl, leaf.serialNumber)) return refuse('revoked', `the peer certificate (serial ${leaf.serialNumber}) is revoked`);
+  if (isRevoked(crl, leaf.serialNumber)) {
+    const site = revokedSite(leaf);
+    return { ...refuse('revoked', `the peer certificate (serial ${leaf.serialNumber}${site ? `, site "${site}"` : ''}) is revoked`), ...(site ? { site } : {}) };
+  }
 
   let usage: string | undefined;
   let binding: { site: string; signingPublicKey: string } | string;
@@ -91,6 +95,16 @@ export async function checkPeer(cert: string | Uint8Array | null | undefined, tr
   if (usage) return refuse('wrong-usage', usage);
   if (typeof binding === 'string') return refuse('bad-binding', binding);
   return { ok: true, site: binding.site, ed25519PublicKey: binding.signingPublicKey, serialNumber: leaf.serialNumber, notAfter: leaf.notAfter };
+}
+
+/** The site a revoked certificate names, if its binding reads (a revoked site left running retries for good: its name tells the operator which). */
+function revokedSite(leaf: x509.X509Certificate): string | undefined {
+  try {
+    const b = readBinding(leaf);
+    return typeof b === 'string' ? undefined : b.site;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
