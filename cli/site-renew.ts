@@ -2,13 +2,15 @@
  * `fedcausal site renew-request` and `site renew-install`: a hospital renews its TLS
  * key and certificate without the key ever leaving its machine (docs/pki.md, *Rotation
  * at a hospital*). The request makes the new key beside the current one
- * (tls/client.key.pem.new, 0600) and a CSR, the only thing sent; the operator answers
+ * (tls/client.key.pem.new) and a CSR, the only thing sent; the operator answers
  * with a certificate (`provision renew-site`); install checks it against the pending
  * key, the kit's CA and this site, keeps the old pair as *.old and renames the new one
- * in. The running agent keeps its old pair until it restarts (it reads tls/ at start).
+ * in. Every file written takes the mode and owner of the kit file it stands for
+ * (site-agent/kit-file-owner.ts): the service may run as another user than this command.
+ * The running agent keeps its old pair until it restarts (it reads tls/ at start).
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { encodeKey } from '../shared/crypto/keys.ts';
@@ -19,9 +21,10 @@ import { InputError } from '../shared/errors.ts';
 import { canonicalPath, checkOutputFile, checkReplacesOnlyPem } from '../shared/output-path.ts';
 import { parseSiteBindingUri, SITE_URI_PREFIX } from '../shared/pki/binding.ts';
 import { createSiteCsr } from '../shared/pki/csr.ts';
-import { SITE_TLS, loadSiteTls } from '../shared/pki/kit-tls.ts';
+import { SITE_TLS, loadSiteTls, requireTlsFiles } from '../shared/pki/kit-tls.ts';
 import { parseCertificate, x509 } from '../shared/pki/x509.ts';
 import { loadSiteConfig } from '../site-agent/config.ts';
+import { fileOwner, matchOwner, ownerMissLines, type OwnerMiss } from '../site-agent/kit-file-owner.ts';
 import { writeKitFile } from './provision-pki.ts';
 
 /** The pending key and its certificate sit beside the current pair until installed. */
@@ -33,9 +36,10 @@ export const DEFAULT_CSR = 'tls/client.csr.pem';
 export const RENEW_REQUEST_HELP = `usage: fedcausal site renew-request --config site.yaml [--out FILE] [--force]
 
 At the hospital: makes a new TLS key for this site and a certificate request (CSR) for it.
-The key is written beside the current one as tls/client.key.pem${PENDING_SUFFIX} (0600) and never
-leaves this machine; the CSR (default ${DEFAULT_CSR} in the kit) is the only thing to send
-to the federation operator, who answers with a certificate (provision renew-site). Install
+The key is written beside the current one as tls/client.key.pem${PENDING_SUFFIX} (with the mode
+and, run as root, the owner of the current key) and never leaves this machine; the CSR
+(default ${DEFAULT_CSR} in the kit) is the only thing to send to the federation
+operator, who answers with a certificate (provision renew-site). Install
 it with \`fedcausal site renew-install\`. The current key and certificate keep working
 until then.
 
@@ -48,8 +52,9 @@ export const RENEW_INSTALL_HELP = `usage: fedcausal site renew-install --config 
 At the hospital: installs the certificate the operator sent for the pending key
 (tls/client.key.pem${PENDING_SUFFIX}, from renew-request). It must be for that key, issued by the
 kit's tls/ca.pem and name this site with its enrolled signing key. The current pair is kept
-as tls/client.pem${PREVIOUS_SUFFIX} and tls/client.key.pem${PREVIOUS_SUFFIX} (0600), then the new pair
-is renamed into place. Restart the site agent afterwards: it reads tls/ at start.
+as tls/client.pem${PREVIOUS_SUFFIX} and tls/client.key.pem${PREVIOUS_SUFFIX}, then the new pair is renamed
+into place; every file keeps the mode, and (run as root) the owner and group, of the file it
+replaces. Restart the site agent afterwards: it reads tls/ at start.
 `;
 
 interface KitPaths {
@@ -65,8 +70,7 @@ function kitPaths(config: string): KitPaths & { signingPublicKey: string } {
   const cfg = loadSiteConfig(config);
   const kit = dirname(config);
   const key = join(kit, SITE_TLS.key);
-  for (const p of [key, join(kit, SITE_TLS.cert), join(kit, SITE_TLS.ca)])
-    if (!existsSync(p)) throw new InputError(`${p} is missing: this kit has no TLS files to renew (install the kit as provisioned first)`);
+  requireTlsFiles(config, Object.values(SITE_TLS), 'site');
   return {
     kit,
     site: cfg.site,
@@ -78,7 +82,10 @@ function kitPaths(config: string): KitPaths & { signingPublicKey: string } {
   };
 }
 
-export async function renewRequest(opts: { config: string; out?: string; force?: boolean }): Promise<{ site: string; key: string; csr: string }> {
+/** What the operator must still do by hand: a chown this user was not permitted (kit-file-owner.ts). */
+type OwnerNotes = OwnerMiss[];
+
+export async function renewRequest(opts: { config: string; out?: string; force?: boolean }): Promise<{ site: string; key: string; csr: string; ownerNotes: OwnerNotes }> {
   const k = kitPaths(opts.config);
   if (existsSync(k.pendingKey) && !opts.force)
     throw new InputError(
@@ -89,8 +96,14 @@ export async function renewRequest(opts: { config: string; out?: string; force?:
   const { csrPem, keyPem } = await createSiteCsr(k.site);
   writeKitFile(k.pendingKey, keyPem);
   writeKitFile(csr, csrPem);
-  return { site: k.site, key: k.pendingKey, csr };
+  // The pending key becomes client.key.pem at the install: it takes that file's mode and owner now.
+  const notes = [matchOwner(k.pendingKey, fileOwner(k.key), { secret: true })];
+  // A CSR in the kit's tls/ is one more kit file: like the certificate it answers for.
+  if (dirname(canonicalPath(csr)) === canonicalPath(dirname(k.cert))) notes.push(matchOwner(csr, fileOwner(k.cert)));
+  return { site: k.site, key: k.pendingKey, csr, ownerNotes: defined(notes) };
 }
+
+const defined = (notes: (OwnerMiss | undefined)[]): OwnerNotes => notes.filter((n): n is OwnerMiss => n !== undefined);
 
 /** The kit's TLS files, current, pending and previous: a CSR written over one of them would lose a key or a certificate. */
 function kitTlsFiles(k: KitPaths): string[] {
@@ -106,7 +119,10 @@ function checkCsrOut(out: string, k: KitPaths): string {
   return checkOutputFile(out, '--out');
 }
 
-export async function renewInstall(opts: { config: string; cert: string }): Promise<{ site: string; serialNumber: string; notAfter: Date; previous: string[] }> {
+export async function renewInstall(opts: {
+  config: string;
+  cert: string;
+}): Promise<{ site: string; serialNumber: string; notAfter: Date; previous: string[]; ownerNotes: OwnerNotes }> {
   const k = kitPaths(opts.config);
   const certPem = readCert(opts.cert);
   if (!existsSync(k.pendingKey)) throw noPendingKey(k, opts.cert, certPem);
@@ -120,10 +136,10 @@ export async function renewInstall(opts: { config: string; cert: string }): Prom
   checkValidity(opts.cert, leaf);
   const cert = parseCertificate(certPem, opts.cert);
   checkNamesSite(opts.cert, cert, k.site, k.signingPublicKey);
-  const previous = swapIn(k, certPem);
+  const { previous, ownerNotes } = swapIn(k, certPem);
   // The installed pair must load the way `site start` loads it.
   loadSiteTls(opts.config);
-  return { site: k.site, serialNumber: cert.serialNumber, notAfter: cert.notAfter, previous };
+  return { site: k.site, serialNumber: cert.serialNumber, notAfter: cert.notAfter, previous, ownerNotes };
 }
 
 /** A second install of the same certificate is told it is done, not sent back to renew-request. */
@@ -185,23 +201,37 @@ function checkNamesSite(path: string, cert: x509.X509Certificate, site: string, 
 /**
  * Old pair copied to *.old first (a failure there changes nothing), then each new file
  * renamed over the current one; if the certificate's rename fails, the old key goes back.
+ * A rename keeps the new file's mode and owner, so each new file first takes the old one's.
  */
-function swapIn(k: KitPaths, certPem: string): string[] {
+function swapIn(k: KitPaths, certPem: string): { previous: string[]; ownerNotes: OwnerNotes } {
   const oldCert = k.cert + PREVIOUS_SUFFIX;
   const oldKey = k.key + PREVIOUS_SUFFIX;
   const pendingCert = k.cert + PENDING_SUFFIX;
+  const [certOwner, keyOwner] = [fileOwner(k.cert), fileOwner(k.key)];
   writeKitFile(oldCert, readFileSync(k.cert));
   writeKitFile(oldKey, readKeyPem(k.key));
   writeKitFile(pendingCert, certPem);
+  const notes = [
+    matchOwner(oldCert, certOwner),
+    matchOwner(oldKey, keyOwner, { secret: true }),
+    matchOwner(pendingCert, certOwner, { name: k.cert }),
+    matchOwner(k.pendingKey, keyOwner, { secret: true, name: k.key }),
+  ];
   renameSync(k.pendingKey, k.key);
   try {
     renameSync(pendingCert, k.cert);
   } catch (err) {
     writeKitFile(k.key, readFileSync(oldKey));
+    matchOwner(k.key, keyOwner, { secret: true }); // writeKitFile set 0600
     throw new InputError(`cannot install ${pendingCert} as ${k.cert} (${(err as Error).message}); the previous pair is back in place`, { cause: err });
   }
-  return [oldCert, oldKey];
+  return { previous: [oldCert, oldKey], ownerNotes: defined(notes) };
 }
+
+/** The chowns left to the operator (nothing when every owner was carried over). */
+const ownerLines = (notes: OwnerNotes) => ownerMissLines(notes).map((l) => `${l}\n`).join('');
+
+const octal = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
 
 /** `fedcausal site renew-request | renew-install`; returns the exit code. */
 export async function siteRenewVerb(verb: 'renew-request' | 'renew-install', argv: string[], out: (s: string) => void): Promise<number> {
@@ -210,11 +240,12 @@ export async function siteRenewVerb(verb: 'renew-request' | 'renew-install', arg
     if (flags === 'help') return out(RENEW_REQUEST_HELP), 0;
     const r = await renewRequest({ config: flags.config, ...(flags.out ? { out: flags.out } : {}), force: flags.force });
     out(
-      `site "${r.site}": new TLS key ${r.key} (0600; it stays on this machine)\n` +
+      `site "${r.site}": new TLS key ${r.key} (mode ${octal(r.key)}, as the current key's; it stays on this machine)\n` +
         `certificate request: ${r.csr}\n` +
         `send to the federation operator: ${r.csr} only (never the key)\n` +
         `next: the operator runs \`fedcausal provision renew-site --dir DIR --site ${r.site} --csr ${basename(r.csr)}\` and sends back a certificate; ` +
-        `install it with \`fedcausal site renew-install --config ${flags.config} --cert FILE\`\n`,
+        `install it with \`fedcausal site renew-install --config ${flags.config} --cert FILE\`\n` +
+        ownerLines(r.ownerNotes),
     );
     return 0;
   }
@@ -224,6 +255,7 @@ export async function siteRenewVerb(verb: 'renew-request' | 'renew-install', arg
   out(
     `site "${r.site}": new certificate installed (serial ${r.serialNumber}, valid until ${r.notAfter.toISOString()}) with its key\n` +
       `previous pair kept: ${r.previous.join(', ')}\n` +
+      ownerLines(r.ownerNotes) +
       'next: restart the site agent (it reads tls/ at start); once it has joined, delete the .old files\n',
   );
   return 0;

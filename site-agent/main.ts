@@ -11,7 +11,7 @@ import { failedAtChallenge, grpcSiteTransport } from './grpc-client.ts';
 import { loadSiteTls, SITE_TLS } from '../shared/pki/kit-tls.ts';
 import type { SiteTransport } from '../shared/transport/types.ts';
 import { kitRefusal, type KitIdentity } from './kit-refusal.ts';
-import { CHECK_TLS, remind, UnreachableNotice } from './unreachable-notice.ts';
+import { CHECK_ADDRESS, CHECK_TLS, remind, UnreachableNotice } from './unreachable-notice.ts';
 import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 
@@ -46,7 +46,35 @@ const DROPPED = /ECONNRESET|Connection closed before|socket hang up|No connectio
 const DROPPED_HINT =
   `the coordinator closed the connection during the TLS handshake: it refused this site's certificate, or it was at its connection limit ` +
   `(its log says which: "TLS handshake with ... failed" or a refusal "at the connection limit"): ${CHECK_TLS}`;
-export const tlsHint = (message: string) => (DROPPED.test(message) ? DROPPED_HINT : TLS_HINT);
+
+/**
+ * This site's own check of the coordinator's certificate failed (Node's words for OpenSSL's
+ * verdict): the coordinator did not refuse anything. Every grpc-js failure reads "No
+ * connection established", so these are tried before DROPPED.
+ */
+const SITE_REFUSES: [RegExp, string][] = [
+  [
+    /self[- ]signed certificate|unable to get (local )?issuer certificate|unable to verify the first certificate|certificate signature failure/i,
+    "this site does not trust the coordinator's certificate (this site's own check of it failed): this kit's tls/ca.pem is not the CA " +
+      "that issued it. This site's kit comes from another provisioning run than the coordinator's, or the coordinator was re-provisioned since. " +
+      'Compare `openssl x509 -noout -fingerprint -sha256 -in tls/ca.pem` in this kit and in the coordinator\'s: if they differ, ' +
+      "ask the federation operator for this site's kit from the provisioning the coordinator runs (or for the coordinator to get its own kit back)",
+  ],
+  [
+    /certificate has expired|certificate is not yet valid/i,
+    "this site refuses the coordinator's certificate: it is not valid by this host's clock (expired, or not yet valid). " +
+      "Check this host's clock (timedatectl); if it is right, the coordinator's certificate has expired: tell the federation operator",
+  ],
+  [
+    /altnames|ERR_TLS_CERT_ALTNAME_INVALID/i,
+    "this site refuses the coordinator's certificate: it does not name the host this site dials (coordinator.address in site.yaml). " +
+      'Use the host the federation was provisioned with (the manifest\'s coordinator gRPC address), or ask the operator for a certificate naming this one',
+  ],
+];
+export const tlsHint = (message: string) => SITE_REFUSES.find(([re]) => re.test(message))?.[1] ?? (DROPPED.test(message) ? DROPPED_HINT : TLS_HINT);
+
+/** grpc-js ends its messages with an empty "Resolution note: ": noise in a line meant for a person. */
+const grpcText = (message: string) => message.replace(/\.?\s*Resolution note:\s*$/, '');
 
 /**
  * `fedcausal site start`: validates the hospital's data before anything touches
@@ -135,15 +163,9 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
         const tlsProblem = err.code === 14 && TLS_FAILURE.test(err.message);
         // The first TLS failure is said at once, whichever attempt it came on; then the notice's warnings.
         if (tlsProblem && tlsFailures++ === 0) log.error(tlsHint(err.message), { address: cfg.coordinatorAddress, error: err.message });
-        if (err.code === 14) notice.failed(Date.now(), err.message, tlsProblem);
+        if (err.code === 14) notice.failed(Date.now(), err.message, tlsProblem ? tlsHint(err.message) : undefined);
         // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
-        if (err.code !== 14 || Date.now() > deadline || signal?.aborted) {
-          // Still TLS after the whole window: exit 1, since the regex also takes a dropped socket, which a restart may cure.
-          if (tlsProblem) throw new Error(`${tlsHint(err.message)}: ${err.message}`, { cause: e });
-          // 16 = UNAUTHENTICATED: this kit's keys were refused, and will be again after a restart (exit 2).
-          if (err.code === 16) throw kitRefusal(err, kitIdentity(configPath, cfg, tls.certPem), failedAtChallenge(e) ? 'challenge' : 'join');
-          throw e;
-        }
+        if (err.code !== 14 || Date.now() > deadline || signal?.aborted) throw lastError(err, tlsProblem, cfg, kitIdentity(configPath, cfg, tls.certPem));
         if (!tlsProblem && attempt === 1) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: err.message });
         await new Promise((r) => setTimeout(r, reconnectDelayMs(attempt)));
       } finally {
@@ -156,6 +178,25 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
     // Whatever ends the agent (the federation's end, a stop, giving up) releases its model.
     agent.close();
   }
+}
+
+/** What the site ends with, once it stops retrying. */
+function lastError(err: Error & { code?: number }, tlsProblem: boolean, cfg: SiteConfig, kit: KitIdentity): Error {
+  // Still TLS after the whole window: exit 1, since the regex also takes a dropped socket, which a restart may cure.
+  // A coordinator certificate this site distrusts is not final either: the coordinator's kit may be the stray one,
+  // and once its operator puts it right, a site that restarts (exit 1) joins without anyone at the hospital.
+  if (tlsProblem) return gaveUp('no TLS handshake with the coordinator', cfg, err, tlsHint(err.message));
+  // 16 = UNAUTHENTICATED: this kit's keys were refused, and will be again after a restart (exit 2).
+  if (err.code === 16) return kitRefusal(err, kit, failedAtChallenge(err) ? 'challenge' : 'join');
+  // Nobody answered for the whole window: the last line repeats what the notices said to check.
+  if (err.code === 14) return gaveUp('cannot reach the coordinator', cfg, err, CHECK_ADDRESS);
+  return err;
+}
+
+/** The site's last words after connectTimeoutSeconds of failed attempts: what failed, then the hint it logged while retrying. */
+function gaveUp(what: string, cfg: SiteConfig, err: Error, hint: string): Error {
+  const window = `within connectTimeoutSeconds (${cfg.connectTimeoutSeconds} s; last error: ${grpcText(err.message)})`;
+  return new Error(`${what} at ${cfg.coordinatorAddress} ${window}: ${hint}`, { cause: err });
 }
 
 /** The transport, calling `welcomed` when the coordinator accepts the join. */

@@ -13,19 +13,22 @@ export const UNREACHABLE_NOTICE_INTERVAL_MS = 60_000;
 /** How often `remind` asks whether a notice is due: a tenth of the interval, so each comes on time. */
 const REMIND_CHECK_MS = UNREACHABLE_NOTICE_INTERVAL_MS / 10;
 
-/** What to check when the coordinator does not answer at all (refused, unreachable, timed out). */
-const CHECK_ADDRESS =
+/** What to check when the coordinator does not answer at all (refused, unreachable, timed out); main.ts's last words repeat it. */
+export const CHECK_ADDRESS =
   'check coordinator.address in site.yaml (or the manifest\'s coordinator gRPC address), that the coordinator runs, ' +
   'and that the network lets this host reach that port (under systemd: the unit\'s IPAddressAllow=)';
-/** What to check when the port answers but the TLS handshake fails (main.ts's first TLS error says it too). */
-export const CHECK_TLS = 'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s (re-provision if not)';
+/** What to check when the port answers but the TLS handshake fails, where main.ts's tlsHint cannot tell more. */
+export const CHECK_TLS =
+  'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s ' +
+  '(if not, ask the federation operator for this site\'s kit from the provisioning the coordinator runs)';
 
 export class UnreachableNotice {
   /** When this outage began; undefined while the site is joined. */
   private since: number | undefined;
   private lastNotice = 0;
   private lastError = 'none yet (the first attempt has not answered)';
-  private tlsProblem = false;
+  /** The TLS failure's hint (main.ts's tlsHint), repeated instead of the address check; undefined when not TLS. */
+  private tlsHint: string | undefined;
 
   constructor(
     readonly address: string,
@@ -39,11 +42,11 @@ export class UnreachableNotice {
     this.lastNotice = now;
   }
 
-  /** An attempt failed; an outage not yet begun begins now. */
-  failed(now: number, error: string, tlsProblem: boolean): void {
+  /** An attempt failed (`tlsHint`: what to check, when it was the TLS handshake); an outage not yet begun begins now. */
+  failed(now: number, error: string, tlsHint?: string): void {
     if (this.since === undefined) this.begin(now);
     this.lastError = error;
-    this.tlsProblem = tlsProblem;
+    this.tlsHint = tlsHint;
   }
 
   /** Joined: nothing more to say until the next outage. */
@@ -58,7 +61,7 @@ export class UnreachableNotice {
     return (
       `still cannot reach the coordinator at ${this.address} after ${Math.round((now - this.since) / 1000)} s ` +
       `(last error: ${this.lastError}); retrying until connectTimeoutSeconds (${this.connectTimeoutSeconds} s): ` +
-      (this.tlsProblem ? CHECK_TLS : CHECK_ADDRESS)
+      (this.tlsHint ?? CHECK_ADDRESS)
     );
   }
 }

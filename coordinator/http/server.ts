@@ -171,9 +171,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
 
   const server = createServer((req, res) => void respond(req, res));
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      reject(new Error(`cannot serve HTTP on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
-    };
+    const onError = (err: NodeJS.ErrnoException) => reject(cannotServe(opts.host, opts.port, err));
     server.once('error', onError);
     server.listen(opts.port, opts.host, () => {
       server.off('error', onError);
@@ -195,6 +193,23 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     });
   });
 }
+
+/**
+ * A failed bind in the gRPC message's form (coordinator/grpc-server.ts cannotListen): the
+ * fields to change, then what the errno means. Node's own text stays, errno included.
+ */
+function cannotServe(host: string, port: number, err: NodeJS.ErrnoException): Error {
+  const why = HTTP_BIND_ERRORS.get(err.code ?? '');
+  const where = `cannot serve HTTP on ${host}:${port} (coordinator.yaml listen.httpHost/listen.httpPort)`;
+  return new Error(`${where}: ${err.message}${why ? ` — ${why}` : ''}`, { cause: err });
+}
+
+/** The errno codes a bind fails with, and what each means here. */
+const HTTP_BIND_ERRORS = new Map([
+  ['EADDRINUSE', 'another process holds the port (another coordinator?); stop it or choose another listen.httpPort'],
+  ['EADDRNOTAVAIL', 'listen.httpHost is not an address of this host'],
+  ['EACCES', 'ports below 1024 need privileges; use a higher listen.httpPort'],
+]);
 
 /** Header text is the client's: bounded before it reaches a log line or a reply. */
 function excerpt(s: string | undefined): string {

@@ -1,14 +1,14 @@
 /**
  * A kit's TLS files, at the conventional places next to its config file
  * (docs/pki.md): no config field names them, so every kit provisioned the same
- * way finds them the same way. A kit without them (provisioned before mTLS) is
- * refused with the missing file named: serving or joining in plaintext is not an
- * option. Each file is parsed here, so a damaged one is named now rather than by
- * OpenSSL's bare "no start line" when gRPC first uses it.
+ * way finds them the same way. A kit missing one of them is refused with the file
+ * named and how to restore it: serving or joining in plaintext is not an option.
+ * Each file is parsed here, so a damaged one is named now rather than by OpenSSL's
+ * bare "no start line" when gRPC first uses it.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { readKeyPem } from '../crypto/key-file-mode.ts';
 import type { TlsFiles } from './grpc-credentials.ts';
@@ -19,20 +19,52 @@ export const SITE_TLS = { ca: 'tls/ca.pem', cert: 'tls/client.pem', key: 'tls/cl
 /** The coordinator kit's TLS files (beside coordinator.yaml) and the paths the trust store watches. */
 export function loadCoordinatorTls(configPath: string): TlsFiles & { caPath: string; crlPath: string } {
   const kit = dirname(configPath);
+  requireTlsFiles(configPath, Object.values(COORDINATOR_TLS), 'coordinator');
   const files = loadTlsFiles(kit, COORDINATOR_TLS, 'coordinator');
-  const crlPath = join(kit, COORDINATOR_TLS.crl);
-  requireFile(crlPath, 'coordinator');
-  return { ...files, caPath: join(kit, COORDINATOR_TLS.ca), crlPath };
+  return { ...files, caPath: join(kit, COORDINATOR_TLS.ca), crlPath: join(kit, COORDINATOR_TLS.crl) };
 }
 
 /** A site kit's TLS files (beside site.yaml). */
 export function loadSiteTls(configPath: string): TlsFiles {
+  requireTlsFiles(configPath, Object.values(SITE_TLS), 'site');
   return loadTlsFiles(dirname(configPath), SITE_TLS, 'site');
+}
+
+/**
+ * Throws when one of `names` (kit-relative, tls/...) is not beside `configPath`. One file
+ * missing is restored, not re-provisioned: a new provisioning re-keys every site. Only a
+ * kit with no tls/ at all gets the re-provision advice (or was its config moved out?).
+ */
+export function requireTlsFiles(configPath: string, names: readonly string[], role: 'site' | 'coordinator'): void {
+  const kit = dirname(configPath);
+  const tlsDir = join(kit, 'tls');
+  if (!existsSync(tlsDir))
+    throw new InputError(
+      `${tlsDir} is missing: there is no tls/ folder beside ${configPath} (every gRPC connection is mutual TLS). ` +
+        `If ${basename(configPath)} was moved out of its kit, put it back in the kit folder, beside tls/; ` +
+        `if this ${role} kit never had a tls/ folder (provisioned before mutual TLS), re-provision the federation (fedcausal provision) and install the new kit`,
+    );
+  for (const name of names) {
+    const path = join(kit, name);
+    if (!existsSync(path)) throw new InputError(`${path} is missing from this ${role} kit: ${restoreOne(name, basename(configPath), role)}`);
+  }
+}
+
+/** How to bring back one missing file: re-provisioning would replace every kit for one file. */
+function restoreOne(name: string, configName: string, role: string): string {
+  const restore =
+    `put it back as ${name} beside ${configName}, from a backup or from the ${role} kit as delivered ` +
+    '(no need to re-provision, which would re-key every site)';
+  // The CA certificate is public and the same in every kit of a federation.
+  if (name.endsWith('ca.pem')) return `${restore}; it is the same file in every kit of this federation`;
+  // A private key exists nowhere else; certificates and the CRL also sit in the operator's provisioning folder.
+  if (name.endsWith('.key.pem'))
+    return `${restore}; no one else holds a copy of this key: without a backup, the federation operator must issue this ${role} new keys`;
+  return `${restore}, or copy it from the federation's provisioning folder, which keeps one under ca/ (the federation operator has it)`;
 }
 
 function loadTlsFiles(kit: string, names: { ca: string; cert: string; key: string }, role: string): TlsFiles {
   const [ca, cert, key] = [names.ca, names.cert, names.key].map((n) => join(kit, n)) as [string, string, string];
-  for (const p of [ca, cert, key]) requireFile(p, role);
   const caPem = readText(ca);
   const certPem = readText(cert);
   const keyPem = readKeyPem(key);
@@ -72,14 +104,6 @@ function parsePrivateKey(path: string, pem: string, role: string): KeyObject {
 function requireKeyOf(leaf: X509Certificate, certPath: string, keyPath: string, key: KeyObject, role: string): void {
   if (!leaf.checkPrivateKey(key))
     throw new InputError(`${keyPath} is not the private key of the certificate ${certPath} (the two come from different kits). ${restoreHint(role)}`);
-}
-
-function requireFile(path: string, role: string): void {
-  if (!existsSync(path))
-    throw new InputError(
-      `${path} is missing: this ${role} kit has no TLS files (every gRPC connection is mutual TLS). ` +
-        'Re-provision the federation with this version of fedcausal (fedcausal provision) and install the new kit',
-    );
 }
 
 function readText(path: string): string {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provisionFederation } from '../../cli/provision.ts';
 import { openProvisioningDir } from '../../cli/provision-dir.ts';
@@ -174,4 +174,15 @@ test('request --out never overwrites a key, certificate or other non-CSR file: r
   await renewRequest({ config });
   await renewRequest({ config, force: true });
   assert.ok(readFileSync(tls('client.csr.pem'), 'utf8').startsWith('-----BEGIN CERTIFICATE REQUEST-----'));
+});
+
+test('a kit missing one TLS file: the request names that file and how to restore it (not "no TLS files")', async (t) => {
+  const { tls, config } = await provisioned(t);
+  rmSync(tls('ca.pem'));
+  await assert.rejects(renewRequest({ config }), (e: Error) => {
+    assert.ok(e.message.startsWith(`${tls('ca.pem')} is missing from this site kit: put it back as tls/ca.pem beside site.yaml`), e.message);
+    assert.doesNotMatch(e.message, /no TLS files|re-provision the federation/i);
+    return true;
+  });
+  assert.ok(!existsSync(tls('client.key.pem.new')), 'no key made');
 });

@@ -119,6 +119,21 @@ test('a site whose certificate the coordinator refuses says so plainly and exits
     const hint = /the coordinator refused this site's certificate, or its own could not be verified \(TLS handshake failed\)|the coordinator closed the connection during the TLS handshake: it refused this site's certificate, or it was at its connection limit/;
     assert.ok(site.logs.some((l) => hint.test(String(l.message))), `the site log says what happened:\n${site.tail()}`);
     assert.ok(!site.logs.some((l) => l.message === 'coordinator not reachable yet, retrying'), 'not reported as a coordinator that is down');
+    assert.ok(!site.logs.some((l) => /does not trust the coordinator/.test(String(l.message))), 'this site trusts the coordinator: not its fault');
+  });
+});
+
+test("a site whose tls/ca.pem is another provisioning's names its own distrust of the coordinator, in its log and last line (exit 1)", { timeout: 120_000 }, async () => {
+  await withFederation({ sites: SITES, rounds: 1, hardTimeoutMs: 110_000 }, async (fed) => {
+    await fed.startCoordinator();
+    writeFileSync(join(fed.siteKit('cleveland'), 'tls', 'ca.pem'), (await createFederationCa({ federation: 'e2e' })).certPem, { mode: 0o600 });
+    fed.editYaml(fed.siteYaml('cleveland'), (c) => ({ ...c, connectTimeoutSeconds: 3 }));
+    const site = fed.startSite('cleveland');
+    assert.equal(await site.exitCode(60_000), 1, site.tail());
+    const distrust = /this site does not trust the coordinator's certificate \(this site's own check of it failed\): this kit's tls\/ca\.pem is not the CA that issued it/;
+    assert.ok(site.logs.some((l) => distrust.test(String(l.message))), `the site log says so:\n${site.tail()}`);
+    assert.ok(!site.logs.some((l) => /refused this site's certificate/.test(String(l.message))), 'the coordinator refused nothing');
+    assert.match(site.otherStderr.join('\n'), new RegExp(`no TLS handshake with the coordinator at \\S+ within connectTimeoutSeconds \\(3 s; .*\\): ${distrust.source}`));
   });
 });
 

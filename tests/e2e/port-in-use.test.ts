@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { describeRun, runCli } from './helpers/cli.ts';
 import { withFederation } from './helpers/federation.ts';
 
-test('HTTP port in use: the coordinator exits 1 at start-up and names the port', { timeout: 60_000 }, async () => {
+test('HTTP port in use: the coordinator exits 1 at start-up and names the port and its coordinator.yaml fields', { timeout: 60_000 }, async () => {
   const blocker = createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const port = (blocker.address() as { port: number }).port;
@@ -15,7 +15,7 @@ test('HTTP port in use: the coordinator exits 1 at start-up and names the port',
       fed.editYaml(fed.coordinatorYaml, (c) => ({ ...c, listen: { host: '127.0.0.1', grpcPort: 0, httpPort: port } }));
       const r = await runCli(['coordinator', 'start', '--config', fed.coordinatorYaml], 40_000);
       assert.equal(r.code, 1, describeRun(r));
-      assert.ok(r.stderr.includes(`cannot serve HTTP on 127.0.0.1:${port}`) && r.stderr.includes('EADDRINUSE'), describeRun(r));
+      assert.ok(r.stderr.includes(`cannot serve HTTP on 127.0.0.1:${port} (coordinator.yaml listen.httpHost/listen.httpPort)`) && r.stderr.includes('EADDRINUSE'), describeRun(r));
     });
   } finally {
     blocker.close();

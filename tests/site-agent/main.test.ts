@@ -14,6 +14,7 @@ import { startGrpcServer } from '../../coordinator/grpc-server.ts';
 import { exitCodeFor, InputError, ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { PEER_REFUSED_MESSAGE } from '../../shared/pki/check-peer.ts';
+import { createFederationCa } from '../../shared/pki/ca.ts';
 import { loadCoordinatorTls } from '../../shared/pki/kit-tls.ts';
 import { openTrustStore } from '../../shared/pki/trust-store.ts';
 import type { CoordinatorEndpoint } from '../../shared/transport/types.ts';
@@ -133,6 +134,62 @@ test('a coordinator on another fedcausal release refuses the join: exit 2 with i
 test('a socket dropped during the TLS handshake is not read as a refused certificate alone: the coordinator may have been at its connection limit', () => {
   assert.match(tlsHint('14 UNAVAILABLE: read ECONNRESET'), /closed the connection during the TLS handshake: it refused this site's certificate, or it was at its connection limit/);
   assert.match(tlsHint('14 UNAVAILABLE: Connection closed before the TLS handshake'), /at its connection limit/);
+  // The coordinator's refusal as grpc-js reports it (the socket dropped): the same.
+  assert.match(tlsHint('14 UNAVAILABLE: No connection established. Last error: Failed to connect (2026-01-01T00:00:00.000Z). Resolution note: '), /at its connection limit/);
   // An alert in words is the certificate's.
   assert.match(tlsHint('14 UNAVAILABLE: ssl alert: certificate unknown'), /^the coordinator refused this site's certificate, or its own could not be verified/);
+});
+
+test("this site's own check of the coordinator's certificate failing is named as the site's, not as a refusal by the coordinator", () => {
+  // grpc-js's words (each reproduced against a real coordinator certificate); every one also says "No connection established".
+  const failed = (why: string) => `14 UNAVAILABLE: No connection established. Last error: ${why}. Resolution note: `;
+  for (const why of ['Error: self-signed certificate in certificate chain', 'Error: unable to get local issuer certificate', 'Error: unable to verify the first certificate']) {
+    const hint = tlsHint(failed(why));
+    assert.match(hint, /^this site does not trust the coordinator's certificate \(this site's own check of it failed\): this kit's tls\/ca\.pem is not the CA that issued it/, why);
+    assert.match(hint, /another provisioning run than the coordinator's, or the coordinator was re-provisioned since/);
+    assert.doesNotMatch(hint, /refused this site's certificate/);
+  }
+  assert.match(tlsHint(failed('Error: certificate has expired')), /^this site refuses the coordinator's certificate: it is not valid by this host's clock/);
+  assert.match(
+    tlsHint(failed("Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 127.0.0.2 is not in the cert's list: 127.0.0.1, ::1")),
+    /^this site refuses the coordinator's certificate: it does not name the host this site dials \(coordinator\.address in site\.yaml\)/,
+  );
+});
+
+test("a kit whose tls/ca.pem is another provisioning's: the site says it does not trust the coordinator, at once and in its last line (exit 1)", { timeout: 60_000 }, async (t) => {
+  const { kit } = await refusingCoordinator(t, 'join');
+  writeFileSync(join(kit('cleveland'), 'tls', 'ca.pem'), (await createFederationCa({ federation: 'heart' })).certPem);
+  const errors: string[] = [];
+  const log: Logger = { ...silentLogger, error: (m) => void errors.push(m), child: () => log };
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), log), (e: Error) => {
+    assert.equal(exitCodeFor(e), 1, 'retried, then exit 1: the coordinator\'s kit may be the one to put right');
+    assert.match(
+      e.message,
+      /^no TLS handshake with the coordinator at 127\.0\.0\.1:\d+ within connectTimeoutSeconds \(5 s; last error: 14 UNAVAILABLE: .*self-signed certificate in certificate chain\.?\): this site does not trust the coordinator's certificate/,
+    );
+    return true;
+  });
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0]!, /^this site does not trust the coordinator's certificate/);
+});
+
+test('no coordinator for the whole connectTimeoutSeconds: the last line names the address and what to check, as the notices did (exit 1)', { timeout: 60_000 }, async (t) => {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const address = `127.0.0.1:${(probe.address() as { port: number }).port}`;
+  await new Promise((r) => probe.close(r));
+  const { kit, point } = await kitsFor(t, () => address, 1);
+  point();
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
+    assert.equal(exitCodeFor(e), 1);
+    assert.match(
+      e.message,
+      new RegExp(
+        `^cannot reach the coordinator at ${address.replaceAll('.', '\\.')} within connectTimeoutSeconds \\(1 s; last error: 14 UNAVAILABLE: .*ECONNREFUSED[^)]*\\): ` +
+          'check coordinator\\.address in site\\.yaml .*, that the coordinator runs',
+      ),
+    );
+    assert.doesNotMatch(e.message, /Resolution note/);
+    return true;
+  });
 });

@@ -2,7 +2,7 @@
 // (it logged one line, then nothing for up to connectTimeoutSeconds). Times are given, not waited for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UNREACHABLE_NOTICE_INTERVAL_MS, UnreachableNotice } from '../../site-agent/unreachable-notice.ts';
+import { CHECK_TLS, UNREACHABLE_NOTICE_INTERVAL_MS, UnreachableNotice } from '../../site-agent/unreachable-notice.ts';
 
 const EVERY = UNREACHABLE_NOTICE_INTERVAL_MS;
 const T0 = 1_000_000;
@@ -10,7 +10,7 @@ const T0 = 1_000_000;
 test('a notice once an interval, naming the address, the time, the last error and the window', () => {
   const n = new UnreachableNotice('10.0.0.5:7444', 600);
   n.begin(T0);
-  n.failed(T0 + 100, '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 10.0.0.5:7444', false);
+  n.failed(T0 + 100, '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 10.0.0.5:7444');
   assert.equal(n.due(T0 + EVERY - 1), undefined, 'nothing before the first interval');
   assert.equal(
     n.due(T0 + EVERY),
@@ -23,10 +23,10 @@ test('a notice once an interval, naming the address, the time, the last error an
   assert.match(n.due(T0 + 2 * EVERY)!, /after 120 s/);
 });
 
-test('a failing TLS handshake points at the kit\'s tls/ folder instead', () => {
+test('a failing TLS handshake repeats the hint it was given instead (the kit\'s tls/ folder)', () => {
   const n = new UnreachableNotice('coord.example:7443', 600);
   n.begin(T0);
-  n.failed(T0 + 1, '14 UNAVAILABLE: certificate verify failed', true);
+  n.failed(T0 + 1, '14 UNAVAILABLE: certificate verify failed', CHECK_TLS);
   assert.match(n.due(T0 + EVERY)!, /\(last error: 14 UNAVAILABLE: certificate verify failed\); retrying until connectTimeoutSeconds \(600 s\): check that this kit's tls\/ folder comes from the same provisioning/);
 });
 
@@ -42,7 +42,7 @@ test('joined: silent; a later outage counts from its own first failure', () => {
   n.reached();
   assert.equal(n.due(T0 + 10 * EVERY), undefined, 'nothing while joined');
   const lost = T0 + 20 * EVERY;
-  n.failed(lost, '14 UNAVAILABLE: read ECONNRESET', false);
+  n.failed(lost, '14 UNAVAILABLE: read ECONNRESET');
   assert.equal(n.due(lost + EVERY - 1), undefined);
   assert.match(n.due(lost + EVERY)!, /after 60 s \(last error: 14 UNAVAILABLE: read ECONNRESET\)/);
 });

@@ -194,7 +194,12 @@ test('close() stops serving, frees the port and is idempotent; a busy port is re
   assert.equal(await (await fetch(`${url}/healthz`)).text(), 'ok'); // leaves a keep-alive connection open
   await assert.rejects(
     startHttpServer({ host: '127.0.0.1', port: server.port, status: fixture, metrics: new CoordinatorMetrics(metricsSourceFromStatus(fixture), FEDERATION_STATES) }),
-    (err: Error) => err.message.startsWith(`cannot serve HTTP on 127.0.0.1:${server.port}: `) && /EADDRINUSE/.test(err.message),
+    (err: Error) => {
+      // The fields to change, as the gRPC port's message names listen.grpcPort.
+      assert.ok(err.message.startsWith(`cannot serve HTTP on 127.0.0.1:${server.port} (coordinator.yaml listen.httpHost/listen.httpPort): `), err.message);
+      assert.match(err.message, /EADDRINUSE.* — another process holds the port \(another coordinator\?\); stop it or choose another listen\.httpPort$/);
+      return true;
+    },
   );
   await server.close();
   await server.close();

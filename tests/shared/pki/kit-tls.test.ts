@@ -73,3 +73,55 @@ test('a key that is not the certificate\'s (from another kit) is refused naming 
     'site',
   );
 });
+
+test('one missing file is named with how to restore it, not a re-provisioning (which would re-key every site)', (t) => {
+  const cases = [
+    [SITE_TLS.ca, /; it is the same file in every kit of this federation$/],
+    [SITE_TLS.cert, /, or copy it from the federation's provisioning folder, which keeps one under ca\/ \(the federation operator has it\)$/],
+    [SITE_TLS.key, /; no one else holds a copy of this key/],
+  ] as const;
+  for (const [rel, how] of cases) {
+    const files: Record<string, string> = siteFiles();
+    delete files[rel];
+    const dir = kit(t, files);
+    assert.throws(
+      () => loadSiteTls(join(dir, 'site.yaml')),
+      (e: unknown) => {
+        assert.ok(e instanceof InputError);
+        assert.ok(
+          e.message.startsWith(
+            `${join(dir, rel)} is missing from this site kit: put it back as ${rel} beside site.yaml, from a backup or from the site kit as delivered ` +
+              '(no need to re-provision, which would re-key every site)',
+          ),
+          e.message,
+        );
+        assert.match(e.message, how);
+        return true;
+      },
+      rel,
+    );
+  }
+  const coordinator: Record<string, string> = coordinatorFiles();
+  delete coordinator[COORDINATOR_TLS.crl];
+  const dir = kit(t, coordinator);
+  assert.throws(
+    () => loadCoordinatorTls(join(dir, 'coordinator.yaml')),
+    (e: Error) => e.message.startsWith(`${join(dir, COORDINATOR_TLS.crl)} is missing from this coordinator kit: put it back as tls/crl.pem beside coordinator.yaml`),
+  );
+});
+
+test('no tls/ folder beside the config: it was moved out of its kit, or the kit predates mutual TLS (only then re-provision)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-kit-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'site.yaml');
+  assert.throws(() => loadSiteTls(config), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.equal(
+      e.message,
+      `${join(dir, 'tls')} is missing: there is no tls/ folder beside ${config} (every gRPC connection is mutual TLS). ` +
+        'If site.yaml was moved out of its kit, put it back in the kit folder, beside tls/; if this site kit never had a tls/ folder ' +
+        '(provisioned before mutual TLS), re-provision the federation (fedcausal provision) and install the new kit',
+    );
+    return true;
+  });
+});
