@@ -19,7 +19,10 @@ export function newHttpToken(): string {
 export function loadKitHttpToken(configPath: string): string {
   const path = join(dirname(configPath), HTTP_TOKEN_FILE);
   if (!existsSync(path))
-    throw new InputError(`${path} is missing: the dashboard, /api/status and /metrics require a token. Re-provision the federation with this version of fedcausal (fedcausal provision) and install the new kit`);
+    throw new InputError(
+      `${path} is missing: the dashboard, /api/status and /metrics require a token. Write a new one there (openssl rand -hex 32 > ${path}; chmod 600 ${path}) ` +
+        'and restart the coordinator, then give it to whoever reads the dashboard or scrapes /metrics (the sites do not use it)',
+    );
   return readTokenFile(path);
 }
 

@@ -20,7 +20,7 @@ test('token files: read from the kit, refused when others may read them or when 
   const dir = mkdtempSync(join(tmpdir(), 'fedcausal-token-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, 'coordinator.yaml');
-  assert.throws(() => loadKitHttpToken(config), (e: unknown) => e instanceof InputError && /http-token is missing: .* Re-provision/.test(e.message));
+  assert.throws(() => loadKitHttpToken(config), (e: unknown) => e instanceof InputError && /http-token is missing: .* Write a new one there \(openssl rand -hex 32 > .*http-token; chmod 600 .*\) and restart the coordinator/.test(e.message));
   const file = join(dir, 'http-token');
   writeFileSync(file, 'x'.repeat(43) + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
