@@ -12,6 +12,8 @@ export function checkKeyFileMode(path: string, what = 'key file'): void {
   try {
     mode = statSync(path).mode & 0o777;
   } catch (err) {
+    // A secret file gone: it exists nowhere else, so a backup or new keys are the only ways back.
+    if ((err as { code?: string }).code === 'ENOENT') throw new InputError(`${what} ${path} is missing: ${missingAdvice(what)}`, { cause: err });
     throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
   }
   // Windows has no POSIX modes (stat reports 0o666): nothing meaningful to check there.
@@ -31,4 +33,10 @@ export function readKeyPem(path: string, what = 'TLS private key'): string {
   } catch (err) {
     throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** What brings a missing secret file back: a token can be written anew; a key exists nowhere else. */
+function missingAdvice(what: string): string {
+  if (/token/i.test(what)) return "pass the coordinator kit's http-token (beside coordinator.yaml; its operator has it)";
+  return 'put it back beside the config from a backup; no one else holds a copy, so without one the federation operator must issue new keys';
 }

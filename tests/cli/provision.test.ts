@@ -268,7 +268,10 @@ test('loadManifest rejects malformed files, naming the path and field', async (t
     () => loadManifest(path),
     `manifest ${path}: field "manifest.sites[0].signingPublicKey" decodes to 3 bytes, expected 32`,
   );
-  assertInputError(() => loadManifest(join(dir, 'absent.json')), `cannot read manifest ${join(dir, 'absent.json')}: ENOENT: no such file or directory, open '${join(dir, 'absent.json')}'`);
+  assertInputError(
+    () => loadManifest(join(dir, 'absent.json')),
+    `manifest ${join(dir, 'absent.json')} is missing: put it back beside the config, from a backup or the kit as delivered, or ask the federation operator for the copy under ca/ in the provisioning folder`,
+  );
 });
 
 test('a JSON federation file works the same', async (t) => {

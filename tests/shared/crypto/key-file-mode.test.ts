@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../../shared/errors.ts';
 import { generateIdentity, readIdentityFile, writeIdentityFile } from '../../../shared/crypto/keys.ts';
-import { readKeyPem } from '../../../shared/crypto/key-file-mode.ts';
+import { checkKeyFileMode, readKeyPem } from '../../../shared/crypto/key-file-mode.ts';
 import { loadSiteTls } from '../../../shared/pki/kit-tls.ts';
 
 function temp(t: { after(f: () => void): void }): string {
@@ -41,6 +41,16 @@ test('a kit without tls/ is refused with the missing file named and a hint to re
   const config = join(kit, 'site.yaml');
   assert.throws(
     () => loadSiteTls(config),
-    (e: unknown) => e instanceof InputError && e.message.startsWith(`${join(kit, 'tls', 'ca.pem')} is missing`) && /Re-provision/.test(e.message),
+    (e: unknown) => e instanceof InputError && e.message.startsWith(`${join(kit, 'tls')} is missing: there is no tls/ folder beside ${config}`) && /re-provision the federation/.test(e.message),
   );
+});
+
+test('a missing secret file says how to get it back: a key from a backup (no one else holds it), a token from the coordinator kit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-missing-'));
+  try {
+    assert.throws(() => checkKeyFileMode(join(dir, 'identity.json'), 'identity file'), /identity file .*identity\.json is missing: put it back beside the config from a backup; no one else holds a copy/);
+    assert.throws(() => checkKeyFileMode(join(dir, 'tok'), 'HTTP token file'), /HTTP token file .*tok is missing: pass the coordinator kit's http-token/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
