@@ -35,6 +35,8 @@ export class SiteDirectory {
   private readonly state = new Map<string, SiteState>();
   private readonly sinks = new Map<string, { sink: TaskSink; session: string | undefined }>();
   private readonly listeners = new Set<(site: string, online: boolean) => void>();
+  /** Sites whose certificate was refused as revoked: no round waits for them, and the results say why. */
+  private readonly revokedSites = new Set<string>();
 
   constructor(sites: EnrolledSite[]) {
     for (const s of sites) {
@@ -48,6 +50,16 @@ export class SiteDirectory {
   }
   names(): string[] {
     return [...this.enrolled.keys()];
+  }
+  /** A revoked certificate of an enrolled site was refused (grpc-server.ts). */
+  markRevoked(site: string): void {
+    if (!this.enrolled.has(site) || this.revokedSites.has(site)) return;
+    this.revokedSites.add(site);
+    // The start quorum waits for every site it can still expect: one fewer now.
+    for (const l of this.listeners) l(site, false);
+  }
+  isRevoked(site: string): boolean {
+    return this.revokedSites.has(site);
   }
   online(): string[] {
     return [...this.state.values()].filter((s) => s.online).map((s) => s.name);

@@ -32,6 +32,8 @@ export async function startGrpcServer(opts: {
   tls: ServerTls;
   /** Connections, streams per connection and the frame deadline; DEFAULT_CONNECTION_LIMITS when absent. */
   limits?: ConnectionLimits;
+  /** Hears the site of each revoked certificate refused (where the certificate names it). */
+  onRevoked?: (site: string) => void;
 }): Promise<{ port: number; close(): Promise<void>; openConnections(): number }> {
   const { endpoint, log, tls } = opts;
   const limits = opts.limits ?? DEFAULT_CONNECTION_LIMITS;
@@ -40,6 +42,7 @@ export async function startGrpcServer(opts: {
     const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
     if (check.ok) return { site: check.site, ed25519PublicKey: check.ed25519PublicKey };
     log.warn('peer certificate refused', { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
+    if (check.code === 'revoked' && check.site) opts.onRevoked?.(check.site);
     throw refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
   };
   const server = new grpc.Server({ ...channelOptions(opts.maxChunkSize), ...serverLimitOptions(limits) });
@@ -76,6 +79,7 @@ export async function startGrpcServer(opts: {
           const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
           if (!check.ok) {
             log.warn('peer certificate refused on an open subscription', { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
+            if (check.code === 'revoked' && check.site) opts.onRevoked?.(check.site);
             refuse(refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused')));
             return;
           }

@@ -136,7 +136,7 @@ export async function startCoordinator(
     { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states() },
     FEDERATION_STATES,
   );
-  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust }, limits: cfg.connections });
+  const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust }, limits: cfg.connections, onRevoked: (site) => fed.directory.markRevoked(site) });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
   // HTTP binds on its own (listen.httpHost, loopback by default) and answers the gRPC host's name too.
   const httpServing = { host: cfg.listen.httpHost, port: cfg.listen.httpPort, allowedHosts: [cfg.listen.host, ...cfg.listen.httpAllowedHosts] };

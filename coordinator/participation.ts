@@ -11,6 +11,7 @@
  */
 import type { Logger } from '../shared/logger.ts';
 import type { SiteDirectory } from './directory.ts';
+import { REVOKED_REASON } from './round-exchange.ts';
 import type { SiteFailure } from './strategy/strategy.ts';
 
 /** What the warnings read of a committed round (round-outcome.ts's RoundRecord has it). */
@@ -23,7 +24,11 @@ interface RoundParticipation {
 /** Why a site whose statistics were not counted trains in no round, and what brings it back. */
 function leftOutReason(why: string): string {
   // A refused result is fixed at the site; an absence by being online when the run starts.
-  const remedy = why.startsWith('update refused') ? 'fix what the refusal names, then restart the run to include it' : 'restart the run with every site online to include it';
+  const remedy = why.startsWith('update refused')
+    ? 'fix what the refusal names, then restart the run to include it'
+    : why === REVOKED_REASON
+      ? 'to include it again, issue it new keys (provision add-site --replace) and restart the run'
+      : 'restart the run with every site online to include it';
   return `its statistics were not counted (${why}), so it does not train in this run: ${remedy}`;
 }
 

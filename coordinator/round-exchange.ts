@@ -38,6 +38,9 @@ export interface ExchangeHooks {
  * delivered or refused result, a site going offline). What a run does with the results
  * is round-loop.ts's.
  */
+/** A revoked site's round failure: the operator revoked it (provision revoke-site); it is refused at every connection. */
+export const REVOKED_REASON = 'its certificate is revoked (provision revoke-site): refused at every connection';
+
 export class RoundExchange {
   private collector: RoundCollector | undefined;
   private readonly pending = new Map<string, WireMessage>();
@@ -129,7 +132,11 @@ export class RoundExchange {
       const task = this.o.seal(s, round, `task-${kind}${meta.stage ? `-${meta.stage}` : ''}`, payload);
       this.pending.set(s, task);
       if (online.includes(s)) void this.send(s, task);
-      else if (!this.awaitRejoin(c, s, 'offline when the round started')) {
+      // A revoked site is refused at every connection: waiting for it only delays the round.
+      else if (this.o.directory.isRevoked(s)) {
+        this.pending.delete(s);
+        c.fail(s, REVOKED_REASON);
+      } else if (!this.awaitRejoin(c, s, 'offline when the round started')) {
         this.pending.delete(s);
         c.fail(s, 'offline when the round started');
       }

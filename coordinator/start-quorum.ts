@@ -30,7 +30,9 @@ export async function waitForStartQuorum(sites: readonly string[], directory: Si
   // Set by the timer, not read off the clock: a timer may fire a millisecond before
   // Date.now() says the time is up, and then nothing would check again until the start timeout.
   let waitedForAll = waitForAllMs <= 0;
-  const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && waitedForAll);
+  // A revoked site is refused at every connection: the others need not wait for it.
+  const expected = () => sites.filter((s) => !directory.isRevoked(s)).length;
+  const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && (waitedForAll || onlineTraining() >= expected()));
   if (!ready())
     await new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {

@@ -121,3 +121,14 @@ test('state from a release before leftOut was kept: the plain run\'s sites witho
   assert.match(outcome.warnings.join('\n'), /^site "c" trained in no round: its statistics were not counted \(before the coordinator restarted\)/);
   store.close();
 });
+
+test('a site refused as revoked is left out with why and how to bring it back, without waiting for it', async () => {
+  const h = harness({ sites: ['a', 'b', 'c'], rounds: 1, online: ['a', 'b'], quorum: { minSitesToStart: 2, minSitesToAccept: 2, rejoinGraceMs: 60_000, waitForAllMs: 60_000 } });
+  h.directory.markRevoked('c');
+  const outcome = await alive(h.loop.run());
+  assert.deepEqual(outcome.problems, []);
+  assert.ok(
+    outcome.warnings.some((w) => w.startsWith('site "c" trained in no round: its statistics were not counted (its certificate is revoked (provision revoke-site)') && w.includes('issue it new keys (provision add-site --replace)')),
+    outcome.warnings.join('\n'),
+  );
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SiteDirectory } from '../../coordinator/directory.ts';
-import { RoundExchange, type ExchangeHooks } from '../../coordinator/round-exchange.ts';
+import { REVOKED_REASON, RoundExchange, type ExchangeHooks } from '../../coordinator/round-exchange.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { decodeFrame } from '../../shared/protocol/frame.ts';
@@ -78,4 +78,16 @@ test('the run\'s check refuses a result: the site still owes it and the round wa
   exchange.abort('stop requested');
   const c = await round;
   assert.equal(c.results.size, 0);
+});
+
+test('a site refused as revoked fails the round at once with why, not after the rejoin grace', async () => {
+  const { directory, exchange, sink } = setup({}, 60_000);
+  directory.connect('a', sink('a'));
+  directory.markRevoked('b');
+  const round = exchange.run(1, 'evaluate', ['a', 'b'], { config: {} });
+  await new Promise((r) => setImmediate(r));
+  exchange.deliver('a', evaluation, () => {});
+  const c = await round;
+  assert.equal(c.failures.get('b')?.reason, REVOKED_REASON);
+  assert.match(REVOKED_REASON, /certificate is revoked \(provision revoke-site\)/);
 });

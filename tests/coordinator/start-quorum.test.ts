@@ -1,11 +1,11 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SiteDirectory } from '../../coordinator/directory.ts';
+import { SiteDirectory } from '../../coordinator/directory.ts';
 import { waitForStartQuorum } from '../../coordinator/start-quorum.ts';
 import { silentLogger } from '../../shared/logger.ts';
 
 // Two of three sites online: the start waits waitForAllMs for the third, then goes on.
-const directory = { online: () => ['a', 'b'], onChange: () => () => {} } as unknown as SiteDirectory;
+const directory = { online: () => ['a', 'b'], onChange: () => () => {}, isRevoked: () => false } as unknown as SiteDirectory;
 const quorum = { minSitesToStart: 2, minSitesToAccept: 2, rejoinGraceMs: 0, roundDeadlineMs: 1000, startTimeoutMs: 5000, waitForAllMs: 50 };
 
 test('the wait for every site ends on its own timer, even when the wall clock lags behind it', async (t) => {
@@ -17,4 +17,16 @@ test('the wait for every site ends on its own timer, even when the wall clock la
   const started = performance.now();
   await waitForStartQuorum(['a', 'b', 'c'], directory, quorum, new AbortController().signal, silentLogger);
   assert.ok(performance.now() - started < 2000, `started after ${Math.round(performance.now() - started)} ms, not at the 50 ms wait`);
+});
+
+test('a site refused as revoked is not waited for: the start goes on once every other site is online', async () => {
+  const real = new SiteDirectory(['a', 'b', 'c'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
+  const sink = { send: async () => {}, end: () => {} };
+  real.connect('a', sink);
+  real.connect('b', sink);
+  const started = performance.now();
+  const waiting = waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, waitForAllMs: 60_000 }, new AbortController().signal, silentLogger);
+  setTimeout(() => real.markRevoked('c'), 20);
+  await waiting;
+  assert.ok(performance.now() - started < 5000, 'not the 60 s wait for every site');
 });
