@@ -1,3 +1,4 @@
+import { closestField } from '../shared/config/issues.ts';
 import { exitCodeFor, InputError } from '../shared/errors.ts';
 import { COMMANDS } from './commands.ts';
 /** Not io.ts's: that module loads the logger (winston), which --help must not pay for. */
@@ -26,7 +27,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
-    if (!cmd) throw new InputError(`unknown command "${name}" (see fedcausal --help)`);
+    if (!cmd) {
+      const guess = closestField(name, Object.keys(COMMANDS));
+      throw new InputError(`unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''} (see fedcausal --help)`);
+    }
     return await cmd.run(rest);
   } catch (e) {
     const code = exitCodeFor(e);

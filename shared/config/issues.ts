@@ -64,7 +64,10 @@ export function closestField(unknown: string, known: readonly string[]): string 
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
   // A name of one or two letters is too short to guess from.
-  return unknown.length >= 3 && bestDistance <= Math.max(1, Math.floor(unknown.length / 3)) ? best : undefined;
+  if (unknown.length >= 3 && bestDistance <= Math.max(1, Math.floor(unknown.length / 3))) return best;
+  // A cut-short name (--conf for --config) is a guess when only one known name starts with it.
+  const starts = unknown.length >= 3 ? known.filter((k) => k.toLowerCase().startsWith(unknown.toLowerCase())) : [];
+  return starts.length === 1 ? starts[0] : undefined;
 }
 
 /**

@@ -71,7 +71,7 @@ test('invalid federation files fail with exact messages naming the file and fiel
     ],
     [
       (d) => (d.model = { kind: 'logreg', debias: {} }),
-      'model.debias: is not a known field; expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay, debiasing',
+      'model.debias: is not a known field (did you mean "debiasing"?); expected one of: kind, modalityDim, hiddenDim, localEpochs, batchSize, learningRate, weightDecay, debiasing',
     ],
     [(d) => (d.strategy = 'fedsgd'), 'strategy.name: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, scaffold, fedmedian, trimmed-mean (got "fedsgd")'],
     [(d) => (d.strategy = { name: 'fedprox', proximalMu: -1 }), 'strategy.proximalMu: must be a number in [0, 100] (got -1)'],

@@ -52,6 +52,9 @@ test('closestField: a typo, a swap, another case or separator; nothing for a dif
   assert.equal(closestField('minSiteToStart', known), 'minSitesToStart');
   assert.equal(closestField('localEpocs', known), 'localEpochs');
   assert.equal(closestField('colour', known), undefined);
+  // A cut-short name is a guess where one known name starts with it (--conf for --config), not where two do.
+  assert.equal(closestField('conf', ['config', 'data']), 'config');
+  assert.equal(closestField('min', ['minSitesToStart', 'minSitesToAccept']), undefined);
 });
 
 test('allFaults: independent checks report their faults together, capped as one message', () => {
