@@ -45,7 +45,10 @@ async function fetchStatus(url: URL, headers: Record<string, string> | undefined
     res = await fetch(url, { headers });
   } catch (e) {
     const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach the coordinator at ${url.origin}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    const code = cause?.code ?? cause?.message ?? (e as Error).message;
+    // A socket closed without an HTTP answer: most often the gRPC port, which speaks TLS to sites only (an IT try).
+    const hint = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code.startsWith('HPE_') ? ": it gave no HTTP answer; is that the coordinator's HTTP port (coordinator.yaml listen.httpPort, 8080 by default), not its gRPC port?" : '';
+    throw new Error(`cannot reach the coordinator at ${url.origin}: ${code}${hint}`);
   }
   if (res.status === 401)
     throw new InputError(`${url}: the coordinator wants its token (--token-file with the http-token file of its kit, or FEDCAUSAL_HTTP_TOKEN)${token ? '; the one given was refused' : ''}`);

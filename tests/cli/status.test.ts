@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { startHttpServer } from '../../coordinator/http/server.ts';
 import { CoordinatorMetrics, metricsSourceFromStatus } from '../../coordinator/metrics/coordinator-metrics.ts';
 import type { FederationStatus } from '../../shared/federation/status.ts';
@@ -63,4 +64,15 @@ test('--coordinator takes host:port without a scheme; a non-HTTP address is refu
   const ftp = await runCli(['status', '--coordinator', 'ftp://host']);
   assert.equal(ftp.code, 2, describeRun(ftp));
   assert.match(ftp.messages.join('\n'), /--coordinator: must be the coordinator's HTTP address/);
+});
+
+test('status pointed at a port that closes without an HTTP answer (the gRPC port) asks whether it is the HTTP port', async (t) => {
+  // A TLS server answers plain HTTP with an alert and closes: what the gRPC port does.
+  const server = createServer((socket) => socket.end(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28])));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const r = await runCli(['status', '--coordinator', `127.0.0.1:${port}`]);
+  assert.equal(r.code, 1, describeRun(r));
+  assert.match(r.messages.join('\n'), /cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+: \w+: it gave no HTTP answer; is that the coordinator's HTTP port \(coordinator\.yaml listen\.httpPort/);
 });
