@@ -162,7 +162,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   checkModelFeatures(model, featureList(schema), { file: path, at: 'model', schema: schemaPath });
   const rootPath = resolveFrom(baseDir, c.root);
   const root = loadRootPublicKey(rootPath);
-  if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}"`);
+  if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}" (this file's federation field)${root.federation.toLowerCase() === c.federation.toLowerCase() ? ': the names differ only in case, and must match exactly' : ''}`);
   const manifest = loadManifest(resolveFrom(baseDir, c.manifest), root.publicKey);
   const sites = manifest.sites.map((s) => ({
     name: s.name,

@@ -50,7 +50,7 @@ export function loadSiteConfig(path: string): SiteConfig {
   const source = { file: path };
   const c = parseInput(siteFileSchema, raw, source);
   const root = loadRootPublicKey(resolveFrom(baseDir, c.root));
-  if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}"`);
+  if (root.federation !== c.federation) throw fieldError(source, 'root', `belongs to federation "${root.federation}", not "${c.federation}" (this file's federation field)${root.federation.toLowerCase() === c.federation.toLowerCase() ? ': the names differ only in case, and must match exactly' : ''}`);
   const manifest = loadManifest(resolveFrom(baseDir, c.manifest), root.publicKey);
   if (!manifest.sites.some((s) => s.name === c.site)) throw fieldError(source, 'site', `"${c.site}" is not enrolled in the federation manifest (enrolled: ${manifest.sites.map((x) => x.name).join(', ')})`);
   const identityFile = resolveFrom(baseDir, c.identity);

@@ -149,4 +149,8 @@ test("a kit's site.yaml: the coordinator section may be left out (the manifest's
   assert.equal(loadSiteConfig(file).coordinatorAddress, kit.coordinatorAddress);
   writeFileSync(file, YAML.stringify({ ...doc, site: 'clevland' }));
   assert.throws(() => loadSiteConfig(file), /site: "clevland" is not enrolled in the federation manifest \(enrolled: cleveland, hungary\)/);
+  // A federation name typed in another case names the field and says so.
+  const name = String(doc.federation);
+  writeFileSync(file, YAML.stringify({ ...doc, federation: name.toUpperCase() }));
+  assert.throws(() => loadSiteConfig(file), new RegExp(`root: belongs to federation "${name}", not "${name.toUpperCase()}" \\(this file's federation field\\): the names differ only in case`));
 });
