@@ -140,7 +140,7 @@ test('malformed identity files are InputErrors naming the path and the problem',
     assertInputError(() => readIdentityFile(path), path, mention);
   }
   const missing = join(dir, 'nope.json');
-  assertInputError(() => readIdentityFile(missing), missing, 'cannot read');
+  assertInputError(() => readIdentityFile(missing), missing, 'is missing: put it back beside the config from a backup');
   // Sanity: the unmodified document is accepted, so the cases above fail for their stated reason.
   const okPath = join(dir, 'ok.json');
   writeFileSync(okPath, JSON.stringify(good), { mode: 0o600 });
