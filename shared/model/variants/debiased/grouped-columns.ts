@@ -15,7 +15,7 @@
  * scaled by that pair's share of them (exact where the other column is observed wherever
  * the feature is).
  */
-import { pairCountFor, pairIndex, type ClassMoments, type ClassSums } from '../../../data/class-moments.ts';
+import { PAIR_FIELDS, pairCountFor, pairIndex, type ClassMoments, type ClassSums } from '../../../data/class-moments.ts';
 import type { FeatureSpace } from '../../../data/feature-space.ts';
 
 export interface ColumnGroup {
@@ -128,8 +128,7 @@ export function withGroups(m: ClassMoments, groups: readonly ColumnGroup[]): Cla
       out.colSum.push(g.levels.reduce((a, j) => a + c.colSum[j]!, 0));
       out.colSumSq.push(Math.max(0, centred ? centredSquares(c, g, dim, cross[k]!, out.colSum.at(-1)!) : g.levels.reduce((a, j) => a + c.colSumSq[j]!, 0) + cross[k]!));
     });
-    const fields = ['pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const;
-    for (const f of fields) out[f] = new Array<number>(pairCountFor(D)).fill(0);
+    for (const f of PAIR_FIELDS) out[f] = new Array<number>(pairCountFor(D)).fill(0);
     for (let i = 0; i < D; i++)
       for (let j = i + 1; j < D; j++) {
         let s: number[];
@@ -143,7 +142,7 @@ export function withGroups(m: ClassMoments, groups: readonly ColumnGroup[]): Cla
           s = [t[0]!, t[2]!, t[1]!, t[4]!, t[3]!, t[5]!];
         }
         const p = pairIndex(i, j, D);
-        fields.forEach((f, k) => (out[f][p] = s[k]!));
+        PAIR_FIELDS.forEach((f, k) => (out[f][p] = s[k]!));
       }
     return out;
   }) as [ClassSums, ClassSums];

@@ -9,7 +9,8 @@ import { loadSiteTable } from '../../../../../shared/data/table.ts';
 import type { EncodedData } from '../../../../../shared/data/encode.ts';
 import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
-import { decideDebiasing, withinSiteLabelCorrelation, labelCorrelation, withDecision, withinClassCorrelation } from '../../../../../shared/model/variants/debiased/decide.ts';
+import { decideDebiasing, withDecision } from '../../../../../shared/model/variants/debiased/decide.ts';
+import { labelCorrelation, withinClassCorrelation, withinSiteLabelCorrelation } from '../../../../../shared/model/variants/debiased/moment-correlations.ts';
 import { Rng } from '../../../../../shared/rng.ts';
 import { calibratedSite, cohort, copiedShortcut, labelDriven, manyValuedCategory, numericCohort, prevalenceSite, thresholdCohort } from './decide-cohorts.ts';
 

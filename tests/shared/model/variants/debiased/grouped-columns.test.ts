@@ -2,11 +2,11 @@
 // values' sums are those of the indicator computed row by row.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { centreWithinSite, computeClassMoments, mergeClassMoments, pairIndex, type ClassMoments } from '../../../../../shared/data/class-moments.ts';
+import { centreWithinSite, COL_FIELDS, computeClassMoments, mergeClassMoments, PAIR_FIELDS, pairIndex, type ClassMoments } from '../../../../../shared/data/class-moments.ts';
 import type { EncodedData } from '../../../../../shared/data/encode.ts';
 import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
 import { findGroups, withGroups } from '../../../../../shared/model/variants/debiased/grouped-columns.ts';
-import { withinClassCorrelation, withinSiteLabelCorrelation } from '../../../../../shared/model/variants/debiased/decide.ts';
+import { withinClassCorrelation, withinSiteLabelCorrelation } from '../../../../../shared/model/variants/debiased/moment-correlations.ts';
 import { Rng } from '../../../../../shared/rng.ts';
 
 const LEVELS = 6;
@@ -49,7 +49,7 @@ function close(a: ClassMoments, b: ClassMoments, tol: number) {
   assert.equal(a.dim, b.dim);
   const own = new Set(Array.from({ length: LEVELS }, (_, k) => pairIndex(1 + k, a.dim - 1, a.dim)));
   for (let k = 0; k < 2; k++)
-    for (const f of ['colCount', 'colSum', 'colSumSq', 'pairCount', 'pairSumI', 'pairSumJ', 'pairSumII', 'pairSumJJ', 'pairSumIJ'] as const)
+    for (const f of [...COL_FIELDS, ...PAIR_FIELDS])
       a.classes[k]![f].forEach((v, i) => {
         if (f.startsWith('pair') && own.has(i)) return;
         assert.ok(Math.abs(v - b.classes[k]![f][i]!) <= tol * (1 + Math.abs(v)), `${f}[${i}] class ${k}: ${v} vs ${b.classes[k]![f][i]}`);
