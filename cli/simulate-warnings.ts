@@ -7,11 +7,8 @@ import { fileNotes } from '../shared/data/file-notes.ts';
 import { foreignCategoryNotes, othersVocabularies } from '../shared/data/foreign-categories.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { LocalData } from '../site-agent/local-data.ts';
-import { DEFAULT_MIN_CELL_COUNT, derivePrior, sumPatternCounts } from '../coordinator/priors.ts';
-import { buildFeatureSpace } from '../shared/data/feature-space.ts';
-import { mergeFeatureStats } from '../shared/data/stats.ts';
+import { summaryOfSites } from '../coordinator/readiness.ts';
 import { checkReadiness, siteSums } from '../shared/readiness/check.ts';
-import { buildFederationSummary } from '../shared/readiness/summary.ts';
 
 /**
  * What a site says at start about its file, logged under its name: check-data's warnings
@@ -25,7 +22,7 @@ export function startWarnings(s: { name: string; path: string; testOnly: boolean
   const notes = fileNotes(who, table, schema.categorical);
   for (const note of notes) if (note.kind !== 'missing-code') siteLog.warn(note.text);
   const kept = notes.filter((n) => n.kind === 'missing-code').map((n) => n.text);
-  const oneClass = s.testOnly ? testSiteClassNote(`test site "${s.name}" (${s.path})`, table.labels, { label: describeLabel(schema) }) : undefined;
+  const oneClass = s.testOnly ? testSiteClassNote(who, table.labels, { label: describeLabel(schema) }) : undefined;
   if (oneClass) kept.push(oneClass);
   for (const note of kept) siteLog.warn(note);
   return kept;
@@ -51,17 +48,7 @@ export function splitWarnings(s: { name: string; path: string; testOnly: boolean
  * site, mg/dL at the training ones, scored without a word, 0.04 AUROC lower).
  */
 function scaleNotes(who: string, rows: SiteTable, training: readonly SiteTable[], schema: Schema): string[] {
-  const sums = training.map((t) => siteSums(schema, t));
-  const featureStats = mergeFeatureStats(sums.map((x) => x.featureStats));
-  const patternCounts = sumPatternCounts(sums.map((x) => x.patternCounts));
-  const summary = buildFederationSummary({
-    federation: 'simulation',
-    schema,
-    space: buildFeatureSpace(schema, featureStats),
-    prior: derivePrior(patternCounts, DEFAULT_MIN_CELL_COUNT, 1),
-    featureStats,
-    patternCounts,
-  });
+  const summary = summaryOfSites('simulation', schema, training.map((t) => siteSums(schema, t)));
   // One note a column: its mean and its SD can both be far off.
   const byColumn = new Map<string, string[]>();
   for (const r of checkReadiness(siteSums(schema, rows), summary).reasons)

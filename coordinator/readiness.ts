@@ -10,8 +10,10 @@ import type { FeatureStats } from '../shared/data/stats.ts';
 import { FOREIGN_CATEGORY_SHARE } from '../shared/data/foreign-categories.ts';
 import { mergeFeatureStats } from '../shared/data/stats.ts';
 import { foldToVocabulary, OTHER_CATEGORY } from '../shared/data/vocabulary.ts';
-import { checkReadiness, verdictOf, type Reason, type ReadinessReport } from '../shared/readiness/check.ts';
+import { buildFeatureSpace } from '../shared/data/feature-space.ts';
+import { checkReadiness, verdictOf, type Reason, type ReadinessReport, type SiteSums } from '../shared/readiness/check.ts';
 import { buildFederationSummary, type FederationSummary } from '../shared/readiness/summary.ts';
+import { DEFAULT_MIN_CELL_COUNT, derivePrior, sumPatternCounts } from './priors.ts';
 import { blameScaleSetters } from './scale-setter.ts';
 
 export interface SiteStatistics {
@@ -23,6 +25,20 @@ export interface Readiness {
   summary: FederationSummary;
   /** Site name -> its verdict against the summary (the site's training rows, as it sent them). */
   sites: Record<string, ReadinessReport>;
+}
+
+/** The summary a coordinator would publish from these sites' sums (simulate's test-site check, tests). */
+export function summaryOfSites(federation: string, schema: Schema, sums: readonly SiteSums[]): FederationSummary {
+  const featureStats = mergeFeatureStats(sums.map((s) => s.featureStats));
+  const patternCounts = sumPatternCounts(sums.map((s) => s.patternCounts));
+  return buildFederationSummary({
+    federation,
+    schema,
+    space: buildFeatureSpace(schema, featureStats),
+    prior: derivePrior(patternCounts, DEFAULT_MIN_CELL_COUNT, 1),
+    featureStats,
+    patternCounts,
+  });
 }
 
 export function federationReadiness(

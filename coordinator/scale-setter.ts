@@ -9,17 +9,8 @@
  * An honest unit mismatch (cholesterol in mmol/L at one of four hospitals) widens the SD
  * far less (about 2.4x): it is left to the site's own shifted-mean reason.
  */
-import type { FeatureStats } from '../shared/data/stats.ts';
-import { READINESS_THRESHOLDS, verdictOf, type ReadinessReport, type Reason, type Thresholds } from '../shared/readiness/check.ts';
-
-type Numeric = FeatureStats['numeric'][string];
-
-function sd({ count, sum, sumSq }: Numeric): number {
-  const mean = sum / count;
-  return Math.sqrt(Math.max(0, (sumSq - count * mean * mean) / (count - 1)));
-}
-
-const fmt = (x: number) => String(Number(x.toPrecision(3)));
+import { sampleSd, type FeatureStats } from '../shared/data/stats.ts';
+import { fmt, READINESS_THRESHOLDS, verdictOf, type ReadinessReport, type Reason, type Thresholds } from '../shared/readiness/check.ts';
 
 /** Per numeric feature, the one site whose values set its federation SD, with the SD ratio (federation / the other sites'). */
 export function scaleSetters(perSite: ReadonlyMap<string, FeatureStats>, t: Thresholds = READINESS_THRESHOLDS): Map<string, { site: string; ratio: number; othersSd: number; federationSd: number }> {
@@ -41,14 +32,14 @@ export function scaleSetters(perSite: ReadonlyMap<string, FeatureStats>, t: Thre
   for (const f of features) {
     const all = sumOf(f);
     if (all.count < 2) continue;
-    const federationSd = sd(all);
+    const federationSd = sampleSd(all);
     const setters: { site: string; ratio: number; othersSd: number }[] = [];
     for (const [site, s] of perSite) {
       if (!s.numeric[f]?.count) continue;
       const others = sumOf(f, site);
       // The others must have values enough to say what the column's scale is.
       if (others.count < 2 * t.minValues) continue;
-      const othersSd = sd(others);
+      const othersSd = sampleSd(others);
       if (othersSd > 0 && federationSd >= t.sdRatioSevere * othersSd) setters.push({ site, ratio: federationSd / othersSd, othersSd });
     }
     if (setters.length === 1) found.set(f, { ...setters[0]!, federationSd });

@@ -17,6 +17,12 @@ export interface FeatureStats {
   uncounted?: Record<string, number>;
 }
 
+/** The sample SD of a numeric feature's summed values (0 where the sums round below 0). */
+export function sampleSd({ count, sum, sumSq }: { count: number; sum: number; sumSq: number }): number {
+  const mean = sum / count;
+  return Math.sqrt(Math.max(0, (sumSq - count * mean * mean) / (count - 1)));
+}
+
 /** No measurement a hospital records is this large; a bigger |value| is a data error wherever it appears. */
 export const MAX_ABS_VALUE = 1e15;
 /** Validation: an undeclared numeric column rejects a value further than this many robust SDs from its median. */

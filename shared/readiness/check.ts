@@ -6,7 +6,7 @@
  */
 import { countPatternLabels, type PatternLabelCounts } from '../data/patterns.ts';
 import type { Schema } from '../data/schema.ts';
-import { computeFeatureStats, type FeatureStats } from '../data/stats.ts';
+import { computeFeatureStats, sampleSd, type FeatureStats } from '../data/stats.ts';
 import type { SiteTable } from '../data/table.ts';
 import { schemaFingerprint, type FederationSummary } from './summary.ts';
 
@@ -67,7 +67,7 @@ export function siteSums(schema: Schema, table: SiteTable): SiteSums {
 }
 
 /** 3 significant digits: the reasons carry numbers a person reads. */
-function fmt(x: number): string {
+export function fmt(x: number): string {
   return String(Number(x.toPrecision(3)));
 }
 
@@ -136,7 +136,7 @@ export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Th
     const s = site.featureStats.numeric[f];
     if (!s || s.count < t.minValues || fed.count < 2) continue;
     const mean = s.sum / s.count;
-    const sd = Math.sqrt(Math.max(0, (s.sumSq - s.count * mean * mean) / (s.count - 1)));
+    const sd = sampleSd(s);
     const smd = (mean - fed.mean) / fed.sd;
     if (!largestShift || Math.abs(smd) > Math.abs(largestShift.smd)) largestShift = { feature: f, smd };
     const figures = { siteMean: mean, federationMean: fed.mean, federationSd: fed.sd, smd, siteSd: sd };

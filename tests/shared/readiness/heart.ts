@@ -1,13 +1,11 @@
 // Shared by the readiness tests: the four heart-disease hospitals (read in place),
 // their sums, a federation summary built from them, and sites made by editing a file.
 import { readFileSync } from 'node:fs';
-import { derivePrior, DEFAULT_MIN_CELL_COUNT, sumPatternCounts } from '../../../coordinator/priors.ts';
-import { buildFeatureSpace } from '../../../shared/data/feature-space.ts';
+import { summaryOfSites } from '../../../coordinator/readiness.ts';
 import { loadSchema } from '../../../shared/data/schema.ts';
-import { mergeFeatureStats } from '../../../shared/data/stats.ts';
 import { loadSiteTable, parseSiteTable } from '../../../shared/data/table.ts';
 import { siteSums, type SiteSums } from '../../../shared/readiness/check.ts';
-import { buildFederationSummary, type FederationSummary } from '../../../shared/readiness/summary.ts';
+import type { FederationSummary } from '../../../shared/readiness/summary.ts';
 
 export const HEART = new URL('../../../../shared/data/heart-disease/', import.meta.url).pathname;
 export const HEART_SITES: Record<string, string> = {
@@ -25,16 +23,7 @@ export function heartSums(): Record<string, SiteSums> {
 
 /** The summary the coordinator would publish after the statistics rounds over these sites. */
 export function summaryOf(sites: SiteSums[]): FederationSummary {
-  const featureStats = mergeFeatureStats(sites.map((s) => s.featureStats));
-  const patternCounts = sumPatternCounts(sites.map((s) => s.patternCounts));
-  return buildFederationSummary({
-    federation: 'heart',
-    schema,
-    space: buildFeatureSpace(schema, featureStats),
-    prior: derivePrior(patternCounts, DEFAULT_MIN_CELL_COUNT, 1),
-    featureStats,
-    patternCounts,
-  });
+  return summaryOfSites('heart', schema, sites);
 }
 
 /** A heart file's rows as cells (no header), each row edited by `edit(row, index)`; returns CSV text. */
