@@ -37,12 +37,16 @@ export async function startGrpcServer(opts: {
 }): Promise<{ port: number; close(): Promise<void>; openConnections(): number }> {
   const { endpoint, log, tls } = opts;
   const limits = opts.limits ?? DEFAULT_CONNECTION_LIMITS;
+  /** A refused certificate, logged (with its site where a revoked one names it) and told to onRevoked. */
+  const refused = (message: string, check: { code: string; reason: string; site?: string }) => {
+    log.warn(message, { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
+    if (check.code === 'revoked' && check.site) opts.onRevoked?.(check.site);
+  };
   /** checkPeer on this call's certificate, against the CA and the CRL on disk now. */
   const peerOf = async (call: Parameters<typeof peerCertificateDer>[0]): Promise<PeerIdentity> => {
     const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
     if (check.ok) return { site: check.site, ed25519PublicKey: check.ed25519PublicKey };
-    log.warn('peer certificate refused', { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
-    if (check.code === 'revoked' && check.site) opts.onRevoked?.(check.site);
+    refused('peer certificate refused', check);
     throw refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
   };
   const server = new grpc.Server({ ...channelOptions(opts.maxChunkSize), ...serverLimitOptions(limits) });
@@ -78,8 +82,7 @@ export async function startGrpcServer(opts: {
           // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
           const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
           if (!check.ok) {
-            log.warn('peer certificate refused on an open subscription', { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
-            if (check.code === 'revoked' && check.site) opts.onRevoked?.(check.site);
+            refused('peer certificate refused on an open subscription', check);
             refuse(refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused')));
             return;
           }
