@@ -10,14 +10,8 @@ import { InputError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { assertInputError } from '../cli/provision-helpers.ts';
 import { coordinatorYaml } from './coordinator-yaml.ts';
+import { freePort } from '../e2e/helpers/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 
 test('a provisioned coordinator.yaml loads, with the documented defaults', async (t) => {

@@ -6,7 +6,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../e2e/helpers/free-port.ts';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { provisionFederation } from '../../cli/provision.ts';
@@ -86,11 +86,7 @@ test('a consistent kit refused at the challenge: exit 1 (the cause may be the co
 });
 
 test('no coordinator at the address: a warning every interval, naming the address and what to check', { timeout: 60_000 }, async (t) => {
-  // A port nobody listens on: taken from the OS, then let go.
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const address = `127.0.0.1:${(probe.address() as { port: number }).port}`;
-  await new Promise((r) => probe.close(r));
+  const address = `127.0.0.1:${await freePort()}`;
   const { kit, point } = await kitsFor(t, () => address, 600);
   point();
   const warnings: string[] = [];
@@ -174,10 +170,7 @@ test("a kit whose tls/ca.pem is another provisioning's: the site says it does no
 });
 
 test('no coordinator for the whole connectTimeoutSeconds: the last line names the address and what to check, as the notices did (exit 1)', { timeout: 60_000 }, async (t) => {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const address = `127.0.0.1:${(probe.address() as { port: number }).port}`;
-  await new Promise((r) => probe.close(r));
+  const address = `127.0.0.1:${await freePort()}`;
   const { kit, point } = await kitsFor(t, () => address, 1);
   point();
   await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {

@@ -46,20 +46,10 @@ export function cohort(planted: boolean, n: number, seed: number): { data: Encod
 
 /** Features caused by the outcome alone: each depends on y, none on the others within a class. */
 export function labelDriven(n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
-  const space: FeatureSpace = { modalities: [], columns: [] };
-  ['labs', 'exam', 'imaging'].forEach((name, k) => {
-    space.columns.push({ feature: `x${k}`, featureIndex: k, kind: 'numeric', mean: 0, std: 1 });
-    space.modalities.push({ name, start: k, end: k + 1 });
+  return numericCohort([['labs', 'x0'], ['exam', 'x1'], ['imaging', 'x2']], n, seed, (rng) => {
+    const y = rng.next() < 0.5 ? 1 : 0;
+    return [y, [0, 1, 2].map((j) => (j + 1) * 0.4 * (2 * y - 1) + rng.normal())];
   });
-  const rng = new Rng(seed);
-  const dim = 3;
-  const x = new Float32Array(n * dim);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.next() < 0.5 ? 1 : 0;
-    for (let j = 0; j < dim; j++) x[i * dim + j] = (j + 1) * 0.4 * (2 * y[i]! - 1) + rng.normal();
-  }
-  return { data: { n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 3), y, patterns: new Array(n).fill('111') }, space };
 }
 
 /** A feature space of one numeric column per modality, from (modality, feature) names. */
