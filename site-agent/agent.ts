@@ -20,7 +20,7 @@ import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type EvalMetrics, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import { isVocabularyStage, STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
-import type { SiteTransport, WireMessage } from '../shared/transport/types.ts';
+import { ResultNotDelivered, type SiteTransport, type WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
@@ -172,7 +172,8 @@ export class SiteAgent {
         crashPoint(`answered-${meta.kind}`, meta.round);
       } catch (e) {
         // A refused result (round closed meanwhile, say) costs this round only; keep serving.
-        log.warn('result refused', { round: meta.round, error: (e as Error).message });
+        // One that never reached the coordinator is said as such: the stream's end follows.
+        log.warn(e instanceof ResultNotDelivered ? 'result not delivered' : 'result refused', { round: meta.round, error: (e as Error).message });
       }
     }
     // The stream ended without the coordinator's 'end': the coordinator went away (a crash,

@@ -7,8 +7,11 @@ import { checkShape } from '../shared/protocol/check.ts';
 import { ChallengeReplySchema, FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
 import { AsyncQueue } from '../shared/transport/async-queue.ts';
 import { channelOptions, federationClient, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
-import type { SiteTransport, SubmitReply, Welcome, WireMessage } from '../shared/transport/types.ts';
+import { ResultNotDelivered, type SiteTransport, type SubmitReply, type Welcome, type WireMessage } from '../shared/transport/types.ts';
 import { mtlsChannelCredentials, type TlsFiles } from '../shared/pki/grpc-credentials.ts';
+
+/** gRPC codes of a call whose connection went (the coordinator stopped, the network dropped), not of a refusal. */
+const LOST_CONNECTION: ReadonlySet<grpc.status> = new Set([grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED]);
 
 /** The one field of a task's header read before it is verified: how many chunk frames follow. */
 const ChunkCountSchema = z.object({ chunkCount: z.number().int().min(1).max(0xffffffff) });
@@ -123,7 +126,12 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
       return new Promise<SubmitReply>((resolve, reject) => {
         const call = client.Submit((err, reply) => {
           if (err) {
-            reject(new ProtocolError(`coordinator refused the result: ${err.details || err.message}`, 'malformed', { cause: err }));
+            // A lost connection is not a refusal: say which, so a site's log does not blame its result.
+            reject(
+              LOST_CONNECTION.has(err.code)
+                ? new ResultNotDelivered(`the result did not reach the coordinator: the connection went (${err.details || err.message})`, { cause: err })
+                : new ProtocolError(`coordinator refused the result: ${err.details || err.message}`, 'malformed', { cause: err }),
+            );
             return;
           }
           try {

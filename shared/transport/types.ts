@@ -47,6 +47,15 @@ export interface CoordinatorEndpoint {
   refuse?(e: unknown): never;
 }
 
+/**
+ * A result that never reached the coordinator's answer: the connection went (the coordinator
+ * stopped or restarted, the network dropped). Nothing was refused; a restarted coordinator asks
+ * its open round again.
+ */
+export class ResultNotDelivered extends Error {
+  override name = 'ResultNotDelivered';
+}
+
 /** The site's view of the federation. */
 export interface SiteTransport {
   /** The coordinator's nonce for the next join (challenge-response); absent where the coordinator asks none. */

@@ -1,0 +1,62 @@
+// A result whose connection went (the coordinator stopped mid-answer) is said as not
+// delivered, not as refused: a site's log must not blame its result for a restart.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { sealPayload } from '../../shared/crypto/envelope.ts';
+import { generateIdentity } from '../../shared/crypto/keys.ts';
+import { ProtocolError } from '../../shared/errors.ts';
+import { mtlsServerCredentials } from '../../shared/pki/grpc-credentials.ts';
+import { encodeFrame } from '../../shared/protocol/frame.ts';
+import { federationService } from '../../shared/transport/grpc-proto.ts';
+import { ResultNotDelivered } from '../../shared/transport/types.ts';
+import { grpcSiteTransport } from '../../site-agent/grpc-client.ts';
+import { makeTlsFixture } from '../shared/pki/tls-fixture.ts';
+
+const site = generateIdentity();
+
+/** A coordinator whose Submit does `onSubmit` with the call; the site's transport to it. */
+async function coordinatorThat(onSubmit: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>, server: grpc.Server) => void) {
+  const tls = await makeTlsFixture('cleveland');
+  const server = new grpc.Server();
+  server.addService(federationService().service, {
+    Submit: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => onSubmit(call, cb, server),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', mtlsServerCredentials(tls.server.files), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return { server, transport: grpcSiteTransport(`127.0.0.1:${port}`, 1 << 20, tls.site) };
+}
+
+const result = () => sealPayload({ federation: 'f', round: 1, site: 'cleveland', kind: 'result-fit' }, encodeFrame({}), { signingSecretKey: site.signing.secretKey });
+
+test('a coordinator that goes while a result is sent: the result is not delivered, not refused', async () => {
+  const { server, transport } = await coordinatorThat((call, _cb, srv) => call.once('data', () => srv.forceShutdown()));
+  try {
+    await assert.rejects(transport.submit(result()), (e: unknown) => {
+      assert.ok(e instanceof ResultNotDelivered, `got ${String(e)}`);
+      assert.match((e as Error).message, /^the result did not reach the coordinator: the connection went/);
+      return true;
+    });
+  } finally {
+    transport.close();
+    server.forceShutdown();
+  }
+});
+
+test('a coordinator that answers with an error status refuses the result', async () => {
+  const { server, transport } = await coordinatorThat((call, cb) => {
+    call.on('data', () => {});
+    call.on('end', () => cb({ code: grpc.status.PERMISSION_DENIED, details: 'round 1 is closed' }));
+  });
+  try {
+    await assert.rejects(transport.submit(result()), (e: unknown) => {
+      assert.ok(e instanceof ProtocolError, `got ${String(e)}`);
+      assert.equal((e as Error).message, 'coordinator refused the result: round 1 is closed');
+      return true;
+    });
+  } finally {
+    transport.close();
+    server.forceShutdown();
+  }
+});
