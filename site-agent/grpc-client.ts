@@ -125,15 +125,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
     submit(msg: WireMessage) {
       return new Promise<SubmitReply>((resolve, reject) => {
         const call = client.Submit((err, reply) => {
-          if (err) {
-            // A lost connection is not a refusal: say which, so a site's log does not blame its result.
-            reject(
-              LOST_CONNECTION.has(err.code)
-                ? new ResultNotDelivered(`the result did not reach the coordinator: the connection went (${err.details || err.message})`, { cause: err })
-                : new ProtocolError(`coordinator refused the result: ${err.details || err.message}`, 'malformed', { cause: err }),
-            );
-            return;
-          }
+          if (err) return reject(submitError(err));
           try {
             resolve(checkShape(SubmitReplySchema, reply, "the coordinator's reply"));
           } catch (e) {
@@ -152,6 +144,14 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
       client.close();
     },
   };
+}
+
+/** A failed Submit: a lost connection is not a refusal; say which, so a site's log does not blame its result. */
+function submitError(err: grpc.ServiceError): Error {
+  const why = err.details || err.message;
+  return LOST_CONNECTION.has(err.code)
+    ? new ResultNotDelivered(`the result did not reach the coordinator: the connection went (${why})`, { cause: err })
+    : new ProtocolError(`coordinator refused the result: ${why}`, 'malformed', { cause: err });
 }
 
 /** A thrown value as an Error (rejections carry Errors). */
