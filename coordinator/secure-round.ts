@@ -264,18 +264,28 @@ export class SecureAggregator {
       for (const f of c.failures.values()) if (!failures.has(f.site)) failures.set(f.site, f);
     };
     try {
+      // Refusals of the phase that fell below the threshold: an abort says why the sites would not go on.
+      let refusals: SiteFailure[] = [];
       const phase = async (p: number, sites: string[], task: Omit<SecAggTask, 'session'>) => {
         const c = await runPhase(secaggStage(a.purpose, p), sites, { session: a.plan.session, ...task });
         if (!c) throw new SecAggAbort(`secure round ${a.plan.session} stopped: the coordinator is shutting down`);
         note(c);
+        refusals = [...c.failures.values()];
+      };
+      const end = <T>(f: () => T): T => {
+        try {
+          return f();
+        } catch (e) {
+          throw e instanceof SecAggAbort && refusals.length > 0 ? new SecAggAbort(`${e.message}. ${sitesSaid(refusals)}`) : e;
+        }
       };
       const adverts = a.coordinator.endAdvertise();
       await phase(SECAGG_PHASE.share, adverts.map((x) => x.site), { adverts: adverts.map(advertToWire) });
-      const routed = a.coordinator.endShareKeys();
+      const routed = end(() => a.coordinator.endShareKeys());
       await phase(SECAGG_PHASE.mask, [...routed.keys()], { shares: [...routed.values()].flat().map(shareToWire) });
-      const list = a.coordinator.endMaskedInput();
+      const list = end(() => a.coordinator.endMaskedInput());
       await phase(SECAGG_PHASE.confirm, list.survivors, { survivors: list.survivors });
-      const request = a.coordinator.endConsistencyCheck();
+      const request = end(() => a.coordinator.endConsistencyCheck());
       await phase(SECAGG_PHASE.unmask, request.survivors, { request: requestToWire(request) });
       const result = await a.coordinator.finish();
       // A survivor that answered no later phase is still in the sum (its input is); it is not a failure of this round.
@@ -290,6 +300,13 @@ export class SecureAggregator {
       this.active = undefined;
     }
   }
+}
+
+/** The sites' reasons, each once with the sites that gave it ("cleveland, va: <reason>"). */
+function sitesSaid(failures: readonly SiteFailure[]): string {
+  const by = new Map<string, string[]>();
+  for (const f of failures) by.set(f.reason, [...(by.get(f.reason) ?? []), f.site]);
+  return `The sites said: ${[...by].map(([reason, sites]) => `${sites.sort().join(', ')}: ${reason}`).join('; ')}`;
 }
 
 /** train_loss, eval_auroc...: the example-weighted means the plain round reports, from the summed (weight, weight * value) pairs. */

@@ -14,6 +14,8 @@ import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-ba
 import type { ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import { SecAggRefusal } from '../shared/secagg/errors.ts';
+import type { VectorLayout } from '../shared/secagg/layout.ts';
+import type { SecureFitTask } from '../shared/secagg/wire.ts';
 import {
   cellList,
   cellsLayout,
@@ -41,6 +43,8 @@ export class SecureStatsStages {
   private namedSession: string | undefined;
   /** The roster of this site's first secure statistics sum: every later one must invite the same sites. */
   private statsRoster: string | undefined;
+  /** The sites summed in this site's first secure statistics sum (its survivor list): every later one must sum the same. */
+  private statsSurvivors: string | undefined;
   /** Per summary session, the statistics stages this site summed: one sum each. */
   private readonly statsDone = new Map<string, Set<number>>();
 
@@ -54,47 +58,70 @@ export class SecureStatsStages {
 
   /** A statistics stage as a secure sum: this site's sums laid out, kept, and only a key advertisement sent. */
   answer(task: TaskMeta, base: ResultMeta): { meta: ResultMeta } {
+    return this.secure.input(task, base, (t, maxSites) => ({ ...this.stage(task, t, maxSites), checkSurvivors: (survivors) => this.guardSurvivors(task.stage, survivors) }));
+  }
+
+  /** One statistics stage's vector: its layout and this site's values. */
+  private stage(task: TaskMeta, t: SecureFitTask, maxSites: number): { layout: VectorLayout; values: Record<string, ArrayLike<number>> } {
     const { data, schema } = this;
     const stats = () => computeFeatureStats(schema, data.train);
-    return this.secure.input(task, base, (t, maxSites) => {
-      // The names round's own checks come first (their messages say more than the generic one).
-      if (task.stage !== STATS_STAGE.names && task.stage !== STATS_STAGE.slots) this.guardStatsSum(task.stage ?? STATS_STAGE.summary, t.session, t.roster);
-      switch (task.stage) {
-        case STATS_STAGE.summary:
-          this.summarySession = t.session;
-          return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
-        case STATS_STAGE.slots: {
-          const v = this.sketchSession(task, 'slot');
-          this.guardStatsSum(STATS_STAGE.slots, t.session, t.roster);
-          return { layout: slotCountsLayout(schema, v.buckets ?? {}, t.config, maxSites), values: slotCountsValues(schema, v.session, stats(), v.buckets ?? {}) };
-        }
-        case STATS_STAGE.names: {
-          const v = this.sketchSession(task, 'names');
-          // One names sum per summary: a second one, over another roster, would differ from the first by one site's names.
-          if (v.session === this.namedSession)
-            throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
-          this.guardStatsSum(STATS_STAGE.names, t.session, t.roster);
-          this.namedSession = v.session;
-          return { layout: namesLayout(schema, v.slots ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}, v.slots ?? {}) };
-        }
-        case STATS_STAGE.vocabulary: {
-          const candidates = task.vocabulary?.candidates ?? {};
-          return { layout: vocabularyLayout(schema, candidates, t.config, maxSites), values: vocabularyValues(schema, candidates, stats()) };
-        }
-        case STATS_STAGE.moments: {
-          const enc = this.encode(task.featureSpace!);
-          return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(siteMoments(enc.train)) };
-        }
-        case STATS_STAGE.cells: {
-          const enc = this.encode(task.featureSpace!);
-          const features = balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []);
-          const cells = cellList(schema.modalities.length, (task.prior?.patterns ?? []).map((p) => p.pattern), features);
-          return { layout: cellsLayout(cells, t.config, maxSites), values: cellsValues(cells, countCells(cellKeys(enc.train, features), enc.train.y)) };
-        }
-        default:
-          throw new SecAggRefusal(`no secure statistics stage ${String(task.stage)}`, 'malformed');
+    // The names round's own checks come first (their messages say more than the generic one).
+    if (task.stage !== STATS_STAGE.names && task.stage !== STATS_STAGE.slots) this.guardStatsSum(task.stage ?? STATS_STAGE.summary, t.session, t.roster);
+    switch (task.stage) {
+      case STATS_STAGE.summary:
+        this.summarySession = t.session;
+        return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
+      case STATS_STAGE.slots: {
+        const v = this.sketchSession(task, 'slot');
+        this.guardStatsSum(STATS_STAGE.slots, t.session, t.roster);
+        return { layout: slotCountsLayout(schema, v.buckets ?? {}, t.config, maxSites), values: slotCountsValues(schema, v.session, stats(), v.buckets ?? {}) };
       }
-    });
+      case STATS_STAGE.names: {
+        const v = this.sketchSession(task, 'names');
+        // One names sum per summary: a second one, over another roster, would differ from the first by one site's names.
+        if (v.session === this.namedSession)
+          throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
+        this.guardStatsSum(STATS_STAGE.names, t.session, t.roster);
+        this.namedSession = v.session;
+        return { layout: namesLayout(schema, v.slots ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}, v.slots ?? {}) };
+      }
+      case STATS_STAGE.vocabulary: {
+        const candidates = task.vocabulary?.candidates ?? {};
+        return { layout: vocabularyLayout(schema, candidates, t.config, maxSites), values: vocabularyValues(schema, candidates, stats()) };
+      }
+      case STATS_STAGE.moments: {
+        const enc = this.encode(task.featureSpace!);
+        return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(siteMoments(enc.train)) };
+      }
+      case STATS_STAGE.cells: {
+        const enc = this.encode(task.featureSpace!);
+        const features = balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []);
+        const cells = cellList(schema.modalities.length, (task.prior?.patterns ?? []).map((p) => p.pattern), features);
+        return { layout: cellsLayout(cells, t.config, maxSites), values: cellsValues(cells, countCells(cellKeys(enc.train, features), enc.train.y)) };
+      }
+      default:
+        throw new SecAggRefusal(`no secure statistics stage ${String(task.stage)}`, 'malformed');
+    }
+  }
+
+  /**
+   * Every statistics sum is over the sites of this site's first one. Sums over sites that
+   * differ by one give that site's figures by subtraction (rows, label counts and column
+   * sums are in stage 1 and again in the class moments): an outside privacy review recovered
+   * a site that left after stage 1 exactly, from a later stage's totals minus stage 1's (a
+   * coordinator may also just say a site left). Checked before this site signs the survivor
+   * list, so no such sum is unmasked.
+   */
+  private guardSurvivors(stage: number | undefined, survivors: readonly string[]): void {
+    const key = [...survivors].sort().join('\u0000');
+    this.statsSurvivors ??= key;
+    if (key === this.statsSurvivors) return;
+    const first = this.statsSurvivors.split('\u0000');
+    const differ = [...first.filter((s) => !survivors.includes(s)), ...survivors.filter((s) => !first.includes(s))];
+    throw new SecAggRefusal(
+      `statistics stage ${String(stage)} would be summed over ${[...survivors].sort().join(', ')}, not over the sites of this site's first statistics sum (${first.join(', ')}); the difference of the two sums would be the figures of ${differ.join(', ')}. Restart the federation with those sites online (a site agent started afresh accepts another list)`,
+      'malformed',
+    );
   }
 
   /** A slot or names task's vocabulary: the sketch this site filled was keyed by its own summary session, and another session would rename its buckets. */

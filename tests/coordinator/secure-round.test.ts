@@ -14,6 +14,8 @@ import { loadSchema } from '../../shared/data/schema.ts';
 import { loadSiteTable } from '../../shared/data/table.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { compileSecAggConfig } from '../../shared/secagg/config.ts';
+import { SECAGG_PHASE, secaggStage } from '../../shared/secagg/wire.ts';
+import { STATS_STAGE } from '../../shared/protocol/task-meta.ts';
 import { SecAggCoordinator } from '../../shared/secagg/coordinator.ts';
 import { VectorLayout } from '../../shared/secagg/layout.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
@@ -276,4 +278,15 @@ test('a stop during the secure phases ends the run as stopped, the round not com
   } finally {
     for (const a of s.agents) a.transport.close();
   }
+});
+
+test('a site lost after the first statistics sum: the later statistics sums are not unmasked without it, and the run fails saying why', { timeout: 180_000 }, async () => {
+  // Stage 1 summed four sites; va is gone before its masked class moments (stage 2). A sum of
+  // the other three would give va's rows, label counts and column sums against stage 1's.
+  const model: ModelSpecMsg = { kind: 'debiased', raw: { localEpochs: 1, debiasing: { suspect: ['chol'], weighting: 'outcome' } }, seed: 1 };
+  await assert.rejects(run({ secure: true, model, drop: { va: `secagg-result-${secaggStage(STATS_STAGE.moments, SECAGG_PHASE.mask)}` } }), (e: Error) => {
+    assert.match(e.message, /^secure round test\/0\/stats-2\/[0-9a-f]+ aborted: only 0 sites signed the survivor list, the threshold is 3; no sum is released\. The sites said: cleveland, hungary, switzerland: /);
+    assert.match(e.message, /would be summed over cleveland, hungary, switzerland, not over the sites of this site's first statistics sum \(cleveland, hungary, switzerland, va\)/);
+    return true;
+  });
 });

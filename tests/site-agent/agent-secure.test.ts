@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import type { ResultMeta } from '../../shared/protocol/messages.ts';
 import { compileSecAggConfig } from '../../shared/secagg/config.ts';
-import { toB64 } from '../../shared/secagg/wire.ts';
+import { SECAGG_PHASE, secaggStage, toB64 } from '../../shared/secagg/wire.ts';
 import { end, fakeRunner, model, prior, serve, site, SITE, space, task } from './agent-harness.ts';
 
 test('secure names round: only for this site\'s own summary session, and once (a second roster would difference out one site)', async () => {
@@ -56,6 +56,28 @@ test('secure statistics: every sum invites the first summary\'s sites, and each 
   assert.match(errors[3] ?? '', /^secure aggregation double-request: statistics stage 2 was summed already for summary session "fed\/0\/stats-1"/);
   assert.equal(errors[4], undefined);
   assert.match(errors[5] ?? '', /statistics stage 1 invites a, b, c, not the sites/);
+});
+
+test('secure statistics: a later stage summed over other sites than the first sum is not signed (a site that left after stage 1)', async () => {
+  const config = compileSecAggConfig({});
+  const key = () => toB64(generateIdentity().signing.publicKey);
+  const roster = { [SITE]: toB64(site.signing.publicKey), b: key(), c: key(), d: key() };
+  const confirm = (round: number, stage: number, session: string, survivors: string[]) => task({ kind: 'secagg', round, stage: secaggStage(stage, SECAGG_PHASE.confirm), secagg: { session, survivors } });
+  const { submitted, ended } = await serve([
+    task({ kind: 'stats', round: 0, stage: 1, secagg: { session: 'fed/0/stats-1', config, roster } }),
+    confirm(0, 1, 'fed/0/stats-1', [SITE, 'b', 'c', 'd']),
+    task({ kind: 'stats', round: 1, stage: 2, featureSpace: space, secagg: { session: 'fed/1/stats-2', config, roster } }),
+    confirm(1, 2, 'fed/1/stats-2', [SITE, 'b', 'c']),
+    end(1),
+  ]);
+  assert.equal(ended.error, undefined);
+  const errors = submitted.map((x) => x.meta.error);
+  assert.ok(!/summed over/.test(errors[1] ?? ''), `the first sum's list is this site's reference: ${errors[1]}`);
+  assert.equal(errors[2], undefined, 'stage 2 invites the same sites: answered');
+  assert.match(
+    errors[3] ?? '',
+    /^secure aggregation malformed: statistics stage 2 would be summed over a, b, c, not over the sites of this site's first statistics sum \(a, b, c, d\); the difference of the two sums would be the figures of d\./,
+  );
 });
 
 test('secure final evaluation: a survivor list leaving too few test-only sites in their scope is not signed', async () => {
