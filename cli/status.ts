@@ -4,7 +4,7 @@ import type { FederationStatus } from '../shared/federation/status.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { InputError } from '../shared/errors.ts';
 import { clientHttpToken } from '../shared/net/http-token.ts';
-import { renderStatus } from './status-render.ts';
+import { renderStatus, roundText } from './status-render.ts';
 
 const HELP = `usage: fedcausal status --coordinator URL [--token-file FILE]      one look at the federation
        fedcausal watch --coordinator URL [--token-file FILE]       refresh every 2 s until the federation ends
@@ -56,6 +56,19 @@ async function fetchStatus(url: URL, headers: Record<string, string> | undefined
   return (await res.json()) as FederationStatus;
 }
 
+/**
+ * A coordinator gone while watched. After its last training round that is most often the
+ * run's end: a coordinator exits then unless listen.httpLingerSeconds keeps its HTTP side
+ * up (an outside try read the exit 1 of a finished run as a failure), so say so.
+ */
+function goneAt(e: Error, last: FederationStatus): Error {
+  const at = `it was last seen at ${roundText(last)}, ${last.state}`;
+  if (last.round < last.rounds) return new Error(`${e.message} (${at})`);
+  return new Error(
+    `${e.message} (${at}): a coordinator exits when its run ends, so the run may have finished; its log and the run's results.json say how it ended (coordinator.yaml listen.httpLingerSeconds keeps it answering after the end, so that watch sees it)`,
+  );
+}
+
 export async function statusCommand(argv: string[], watch: boolean): Promise<number> {
   const flags = parseFlags(argv, STATUS_FLAGS);
   if (flags === 'help') return process.stdout.write(HELP), 0;
@@ -65,16 +78,17 @@ export async function statusCommand(argv: string[], watch: boolean): Promise<num
   // Only a terminal is cleared between screens; a pipe or log file gets one block per poll.
   const clear = watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
   let misses = 0;
-  let seen = false;
+  let seen: FederationStatus | undefined;
   for (;;) {
     let s: FederationStatus;
     try {
       s = await fetchStatus(url, headers, token);
       misses = 0;
-      seen = true;
+      seen = s;
     } catch (e) {
       // Unreachable at the first look, or gone for good while watching: a failure (exit 1).
-      if (e instanceof InputError || !watch || !seen || ++misses >= WATCH_MAX_MISSES) throw e;
+      if (e instanceof InputError || !watch || !seen) throw e;
+      if (++misses >= WATCH_MAX_MISSES) throw goneAt(e as Error, seen);
       process.stdout.write(`(${(e as Error).message}; trying again)\n`);
       await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
       continue;

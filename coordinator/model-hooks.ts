@@ -99,10 +99,14 @@ const debiasHooks: DebiasHooks = {
       },
     };
   },
-  fitBalance(spec, space, features, counts) {
+  fitBalance(spec, space, features, counts, published) {
     const cfg = debiasConfig(spec);
     const numeric = balanceFeatures(space, features).map((f) => f.kind === 'numeric');
-    const merged = sumCellCounts(counts.map((c, i) => validateCellCounts(c, features.length, `cell counts from site ${i + 1}`)));
+    const summed = sumCellCounts(counts.map((c, i) => validateCellCounts(c, features.length, `cell counts from site ${i + 1}`)));
+    // A pattern too rare for the prior (priors.minCellCount) gets no level: the table goes to every
+    // site, and an outside review read a 3-row pattern's +5.2 as "these three patients were all positive".
+    const listed = new Set(published);
+    const merged = Object.fromEntries(Object.entries(summed).filter(([k]) => listed.has(k.slice(0, k.indexOf('|')))));
     const balance = fitOutcomeBalance(merged, features, numeric, cfg.maxWeight);
     return { balance, report: { cells: Object.keys(merged).length, maxWeight: cfg.maxWeight, clippedShare: balance.clippedShare } };
   },

@@ -144,7 +144,13 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
         note: `${auto.join(', ')} will not be learned as the label's cause; if one is real (a test or a cause that tracks the outcome apart from the other markers: a confirmatory biopsy, a genetic variant of another mechanism), list it in model.debiasing.trusted`,
       });
     if (d.balanceFeatures.length > 0) {
-      const b = debias.fitBalance(spec, space, d.balanceFeatures, await source.cells(space, d.balanceFeatures, prior));
+      const b = debias.fitBalance(
+        spec,
+        space,
+        d.balanceFeatures,
+        await source.cells(space, d.balanceFeatures, prior),
+        prior.patterns.map((p) => p.pattern),
+      );
       balance = b.balance;
       progress.decided({ ...d.report, balance: b.report });
       o.log.info('outcome weights published', { ...b.report });

@@ -76,3 +76,23 @@ test('status pointed at a port that closes without an HTTP answer (the gRPC port
   assert.equal(r.code, 1, describeRun(r));
   assert.match(r.messages.join('\n'), /cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+: \w+: it gave no HTTP answer; is that the coordinator's HTTP port \(coordinator\.yaml listen\.httpPort/);
 });
+
+test('watch: a coordinator gone after its last training round is said to have most likely ended its run, with how to see the end', { timeout: 60_000 }, async (t) => {
+  const token = 'status-test-token-0123456789abcdef';
+  let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  const last = (): FederationStatus => ({ ...status(), round: 6, rounds: 5, state: 'evaluating' });
+  // Answers once, then goes (as a coordinator that exits at the end of its run).
+  const once = () => (setImmediate(() => void server?.close()), last());
+  server = await startHttpServer({ host: '127.0.0.1', port: 0, status: once, metrics: new CoordinatorMetrics(metricsSourceFromStatus(last), []), token });
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-watch-'));
+  t.after(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = join(dir, 'http-token');
+  writeFileSync(file, token, { mode: 0o600 });
+  const gone = await runCli(['watch', '--coordinator', `http://127.0.0.1:${server.port}`, '--token-file', file]);
+  assert.equal(gone.code, 1, describeRun(gone));
+  assert.match(gone.stdout, /final evaluation \(5 rounds\)/);
+  assert.match(gone.messages.join('\n'), /it was last seen at final evaluation \(5 rounds\), evaluating\): a coordinator exits when its run ends, so the run may have finished; its log and the run's results\.json say how it ended \(coordinator\.yaml listen\.httpLingerSeconds/);
+});

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { patternSignal } from '../../coordinator/model-hooks.ts';
+import { modelHooks, patternSignal } from '../../coordinator/model-hooks.ts';
+import type { FeatureSpace } from '../../shared/data/feature-space.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import type { ModelSpecMsg } from '../../shared/protocol/messages.ts';
 import { patternLabelAuroc, patternLabelDependence } from '../../shared/data/patterns.ts';
 import { PATTERN_SIGNAL_MIN_Z, PATTERN_SIGNAL_NOTE_AUROC } from '../../shared/model/variants/debiased/config.ts';
 import { Rng } from '../../shared/rng.ts';
@@ -30,4 +33,27 @@ test('many patterns of a few rows each, drawn independent of the label, score a 
   assert.ok(s.auroc >= PATTERN_SIGNAL_NOTE_AUROC, `in sample ${s.auroc}`);
   assert.ok(patternLabelDependence(counts).z < PATTERN_SIGNAL_MIN_Z);
   assert.equal(s.note, undefined);
+});
+
+test('outcome weights: a pattern the prior left out (too few rows) gets no level in the table sent to every site', () => {
+  const space: FeatureSpace = {
+    modalities: [
+      { name: 'labs', start: 0, end: 1 },
+      { name: 'imaging', start: 1, end: 2 },
+    ],
+    columns: [
+      { feature: 'a', featureIndex: 0, kind: 'numeric', mean: 0, std: 1 },
+      { feature: 'r', featureIndex: 1, kind: 'numeric', mean: 0, std: 1 },
+    ],
+  };
+  const spec: ModelSpecMsg = { kind: 'debiased', raw: { debiasing: { suspect: ['r'], weighting: 'outcome' } }, seed: 1 };
+  // Two published patterns with both labels at every bin; '01' holds three rows, all positive (one hospital's).
+  const counts: Record<string, [number, number]> = { '01|10': [0, 3] };
+  for (const p of ['11', '10']) for (const b of ['8', '10', '12']) counts[`${p}|${p === '10' ? 'a' : b}`] = [20 + Number(b), 30 - Number(b)];
+  const hooks = modelHooks(spec, silentLogger).debias!;
+  const { balance } = hooks.fitBalance(spec, space, ['r'], [counts], ['10', '11']);
+  assert.deepEqual(Object.keys(balance.patterns).sort(), ['10', '11']);
+  // Listed, the pattern would carry their label.
+  const open = hooks.fitBalance(spec, space, ['r'], [counts], ['01', '10', '11']);
+  assert.ok(open.balance.patterns['01']! > 2, `the three rows' level: ${open.balance.patterns['01']}`);
 });
