@@ -25,6 +25,8 @@ const ROUND_SECONDS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
  * failures, bytes), histograms for durations (a 10 s scrape misses no round), gauges read
  * live from the federation at scrape time, plus process and Node.js runtime metrics.
  */
+const METRIC_PREFIX = 'fedcausal_';
+
 export class CoordinatorMetrics {
   readonly registry = new Registry();
   private readonly roundsTotal: Counter<'outcome'>;
@@ -48,10 +50,11 @@ export class CoordinatorMetrics {
 
   constructor(source: MetricsSource, knownStates: readonly string[]) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    // Prefixed like ours: the stable interface promises every metric name starts fedcausal_ (an outside try found 25 that did not).
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
     // Three of prom-client's defaults are gauges named like counters (promtool's lint refuses
     // them); the same figures stay available by type in nodejs_active_handles, _requests, _resources.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(METRIC_PREFIX + name);
     new Gauge({ name: 'fedcausal_round', help: 'The federated round in progress (0 before the first).', registers, collect() { this.set(source.round()); } });
     new Gauge({ name: 'fedcausal_rounds_planned', help: 'Rounds this run is configured for.', registers, collect() { this.set(source.roundsPlanned()); } });
     new Gauge({

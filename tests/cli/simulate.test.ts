@@ -10,6 +10,7 @@ import type { ResultsFile } from '../../cli/results.ts';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
 import { HEART_COLUMNS, heartSchemaWith } from '../e2e/helpers/bad-data.ts';
+import { writePredictions } from '../../cli/simulate.ts';
 
 const ALL = ['cleveland', 'hungary', 'switzerland', 'va'];
 const ROUNDS = 3;
@@ -281,4 +282,17 @@ test('simulate warns at start and in the results of an undeclared missing-value 
   const warned = loggedWarnings(r.stderr);
   assert.deepEqual(warned.filter((w) => w.message === code[0] || w.message === coding[0]).map((w) => w.site), ['cleveland', 'swiss']);
   assert.equal(warned.filter((w) => /observed values are not in/.test(w.message)).length, 1);
+});
+
+test('the predictions file keeps scores that differ near 1 apart (an AUROC from the file is the results\')', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-preds-'));
+  try {
+    const file = join(dir, 'p.csv');
+    const scores = [0.99999994, 0.9999999, 0.99999988, 1e-9];
+    writePredictions(file, scores.map((score, row) => ({ site: 'a', row, label: row % 2, score })));
+    const read = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
+    assert.deepEqual(read, scores);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

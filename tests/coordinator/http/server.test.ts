@@ -99,9 +99,11 @@ test('/metrics serves the prom-client registry: live gauges from the status, cou
     'fedcausal_round_metric{metric="eval_auroc"} 0.75',
   ])
     assert.ok(lines.includes(l), `${l}\n${lines.join('\n')}`);
-  // Process and Node.js runtime metrics come with it.
-  assert.ok(lines.some((l) => l.startsWith('process_resident_memory_bytes ')));
-  assert.ok(lines.some((l) => l.startsWith('nodejs_eventloop_lag_seconds ')));
+  // Process and Node.js runtime metrics come with it, prefixed like every other name.
+  assert.ok(lines.some((l) => l.startsWith('fedcausal_process_resident_memory_bytes ')));
+  assert.ok(lines.some((l) => l.startsWith('fedcausal_nodejs_eventloop_lag_seconds ')));
+  const names = lines.filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]!);
+  assert.deepEqual(names.filter((n) => !n.startsWith('fedcausal_')), []);
   // Requests are counted per endpoint.
   await fetch(`${url}/healthz`).then((r) => r.text());
   const again = (await (await fetch(`${url}/metrics`)).text()).split('\n');
