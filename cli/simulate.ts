@@ -188,6 +188,8 @@ function modelSectionOf(file: string | undefined, model: string, localEpochs: nu
   const notices: string[] = [];
   const others = whole ? Object.keys(raw).filter((k) => k !== 'model') : [];
   if (others.length) notices.push(`--model-config ${file}: only its model section is read; ${others.join(', ')} come from simulate's flags (--rounds, --strategy, --seed...)`);
+  // Kept beside any kind (a coordinator.yaml switched to baseline keeps its section), but read by the debiased model only (an outside try: silent).
+  if (settings.debiasing !== undefined && model !== 'debiased') notices.push(`${file}: model.debiasing is read by --model debiased only; this ${model} run does not use it`);
   if (localEpochs !== undefined && settings.localEpochs !== undefined && settings.localEpochs !== localEpochs)
     notices.push(`--local-epochs ${localEpochs} overrides ${file}'s localEpochs ${JSON.stringify(settings.localEpochs)}`);
   return { settings, notices };
@@ -342,10 +344,22 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
     await Promise.all(agents.map((a) => a.done));
     const order = all.map((s) => s.name);
     predictions.sort((a, b) => order.indexOf(a.site) - order.indexOf(b.site) || a.row - b.row);
-    return { results: buildResults(outcome), predictions };
+    const results = buildResults(outcome);
+    if (results.secureAggregation) withHeldOutCounts(results, new Map(locals.map((l) => [l.name, l.data.test.labels.length])));
+    return { results, predictions };
   } finally {
     for (const a of agents) a.transport.close();
   }
+}
+
+/**
+ * A secure run's per-site `n`: in a deployment each site's held-out count stays in the sum,
+ * but simulate holds every file, so its results keep INTERFACES.md's `n` (an outside try's
+ * script failed on its absence), first as in the plain run.
+ */
+function withHeldOutCounts(results: ResultsFile, counts: ReadonlyMap<string, number>): void {
+  for (const scope of [results.sites, results.testSites, results.localSites ?? {}])
+    for (const [site, m] of Object.entries(scope)) if (m.n === undefined && counts.has(site)) scope[site] = { n: counts.get(site)!, ...m };
 }
 
 /** Scores as JS writes them (the shortest text that reads back the same number): 6 figures made ties near 1, and an AUROC from the file missed the results' (an outside try: 0.4585 vs 0.4459). */

@@ -106,7 +106,10 @@ export class SiteAgent {
       coding: { values: opts.data.labelValues, label: opts.schema.label },
     });
     if (note) opts.log.warn(note);
-    const few = fewHeldOutRowsNote(`site "${opts.site}"`, opts.data.test.labels);
+    // Held-out rows of one class are said here unless the note above said so, or the site is
+    // test-only (no training rows: simulate's, whose start warnings say it).
+    const saidElsewhere = note !== undefined || opts.data.train.labels.length === 0;
+    const few = saidElsewhere && singleClassOf(opts.data.test.labels) !== undefined ? undefined : fewHeldOutRowsNote(`site "${opts.site}"`, opts.data.test.labels);
     if (few) opts.log.warn(few);
   }
 

@@ -100,6 +100,9 @@ export function aurocStandardError(a: number, n1: number, n0: number): number {
 export function fewHeldOutRowsNote(who: string, heldOut: ArrayLike<number>): string | undefined {
   const n1 = positivesOf(heldOut);
   const n0 = heldOut.length - n1;
+  // One class: undefined figures, said as such (an outside try's one-class --holdout file got nulls and no word).
+  if (heldOut.length > 0 && (n1 === 0 || n0 === 0))
+    return `${who}: all ${heldOut.length} held-out rows are of class ${n1 ? 1 : 0}; its AUROC and balanced accuracy are undefined there (null in the results): they need rows of both classes; its accuracy and ECE are reported`;
   if (n1 === 0 || n0 === 0 || Math.min(n1, n0) >= FEW_CLASS_ROWS) return undefined;
   return (
     `${who}: its ${heldOut.length} held-out rows hold ${n1} of class 1 and ${n0} of class 0, so its AUROC rests on ${n1 * n0} pairs: ` +

@@ -119,6 +119,9 @@ test('--model-config: the model section from a file (coordinator.yaml or the sec
   assert.deepEqual(whole.notices, [`--model-config ${coordinatorYaml}: only its model section is read; federation come from simulate's flags (--rounds, --strategy, --seed...)`]);
   writeFileSync(section, 'localEpochs: 1\n');
   assert.deepEqual((parseSimulateArgs([...args(section), '--local-epochs', '3']) as { notices: string[] }).notices, [`--local-epochs 3 overrides ${section}'s localEpochs 1`]);
+  writeFileSync(section, 'debiasing:\n  suspect: [lab1]\n');
+  const baseline = args(section).map((a) => (a === 'debiased' ? 'baseline' : a));
+  assert.deepEqual((parseSimulateArgs(baseline) as { notices: string[] }).notices, [`${section}: model.debiasing is read by --model debiased only; this baseline run does not use it`]);
   writeFileSync(section, 'kind: baseline\n');
   assert.throws(() => parseSimulateArgs(args(section)), /model\.kind is "baseline" but --model is debiased/);
   writeFileSync(section, 'debiasing:\n  balancng: false\n');

@@ -42,6 +42,8 @@ test('a secure run ends at the plain run within quantization error, and says it 
     const b = secure.results.sites[site]!.auroc;
     assert.ok(Math.abs(a - b) <= REPORT_TOLERANCE, `${site}: AUROC ${b} vs plain ${a}`);
     assert.equal(b, Number(b.toFixed(REPORT_DECIMALS)), 'rounded');
+    // simulate holds every file: its results keep each site's held-out count (a deployment's do not).
+    assert.equal(secure.results.sites[site]!.n, plain.results.sites[site]!.n);
   }
   const scoreGap = Math.max(...plain.predictions.map((p, i) => Math.abs(p.score - secure.predictions[i]!.score)));
   assert.ok(scoreGap < 1e-3, `largest score difference ${scoreGap}`);

@@ -2,7 +2,7 @@
  * Headless Chromium for the dashboard tests: Debian's chromium driven by playwright-core
  * (no browser download). Tests skip with a message where /usr/bin/chromium is absent.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -18,12 +18,15 @@ export function noBrowser(): string | undefined {
  * A fresh browser with a new empty profile (playwright passes it as --user-data-dir), nothing
  * reaching out to the network by itself. Close the context to end the browser.
  */
-export function launchChromium(): Promise<BrowserContext> {
+export async function launchChromium(): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), 'fedcausal-chromium-'));
-  return chromium.launchPersistentContext(profile, {
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 1000 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  // The profile is the browser's alone: gone with it (each run left one in /tmp).
+  context.on('close', () => rmSync(profile, { recursive: true, force: true }));
+  return context;
 }
