@@ -185,14 +185,19 @@ function modelSectionOf(file: string | undefined, model: string, localEpochs: nu
   const { kind, ...settings } = section as Record<string, unknown>;
   if (kind !== undefined && kind !== model) throw new InputError(`${file}: model.kind is ${JSON.stringify(kind)} but --model is ${model}; give one kind`);
   compileModelSpec({ ...settings, kind: model }, { file, at: whole ? 'model' : '' });
-  const notices: string[] = [];
   const others = whole ? Object.keys(raw).filter((k) => k !== 'model') : [];
+  return { settings, notices: modelConfigNotices(file, others, settings, model, localEpochs) };
+}
+
+/** What the run takes from elsewhere than --model-config's file, or does not use of it: said at start. */
+function modelConfigNotices(file: string, others: string[], settings: Record<string, unknown>, model: string, localEpochs: number | undefined): string[] {
+  const notices: string[] = [];
   if (others.length) notices.push(`--model-config ${file}: only its model section is read; ${others.join(', ')} come from simulate's flags (--rounds, --strategy, --seed...)`);
   // Kept beside any kind (a coordinator.yaml switched to baseline keeps its section), but read by the debiased model only (an outside try: silent).
   if (settings.debiasing !== undefined && model !== 'debiased') notices.push(`${file}: model.debiasing is read by --model debiased only; this ${model} run does not use it`);
   if (localEpochs !== undefined && settings.localEpochs !== undefined && settings.localEpochs !== localEpochs)
     notices.push(`--local-epochs ${localEpochs} overrides ${file}'s localEpochs ${JSON.stringify(settings.localEpochs)}`);
-  return { settings, notices };
+  return notices;
 }
 
 /**
