@@ -103,8 +103,9 @@ const debiasHooks: DebiasHooks = {
     const cfg = debiasConfig(spec);
     const numeric = balanceFeatures(space, features).map((f) => f.kind === 'numeric');
     const summed = sumCellCounts(counts.map((c, i) => validateCellCounts(c, features.length, `cell counts from site ${i + 1}`)));
-    // A pattern too rare for the prior (priors.minCellCount) gets no level: the table goes to every
-    // site, and an outside review read a 3-row pattern's +5.2 as "these three patients were all positive".
+    // A pattern with a label cell under priors.minCellCount gets no level (the prior's own rule): the
+    // table goes to every site, and an outside review read a 3-row pattern's +5.2 as "these three
+    // patients were all positive" (and a 5-row pattern's level told its one positive from none).
     const listed = new Set(published);
     const merged = Object.fromEntries(Object.entries(summed).filter(([k]) => listed.has(k.slice(0, k.indexOf('|')))));
     const balance = fitOutcomeBalance(merged, features, numeric, cfg.maxWeight);

@@ -59,7 +59,7 @@ export class Participation {
 
   /** The sites that answered statistics stage 1 stay participants; the rest are left out, with their round failure. */
   counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void {
-    for (const site of this.trainingSites.filter((s) => !sites.includes(s))) {
+    for (const site of this.trainingSites.filter((s) => !sites.includes(s) && !this.leftOut.has(s))) {
       const reason = leftOutReason(failures.get(site)?.reason ?? 'not in the statistics round');
       this.leaveOut(site, reason);
       this.log.warn('site left out of training in this run', { site, reason });

@@ -10,6 +10,9 @@ import type { Quorum } from './start-quorum.ts';
 import type { Replay } from './update-clip.ts';
 import { RejoinGrace } from './rejoin-grace.ts';
 
+/** The most of a site's own failure text kept in a round's record and the logs. */
+const SITE_ERROR_CHARS = 400;
+
 export interface RoundExchangeOptions {
   federation: string;
   directory: SiteDirectory;
@@ -91,7 +94,8 @@ export class RoundExchange {
     if (typeof meta.error === 'string') {
       // The site's own check failed (a non-finite loss or weights): it sat this round out.
       this.pending.delete(site);
-      c.fail(site, `site reported a failure: ${meta.error.slice(0, 200)}`);
+      // Bounded (a hostile site's text goes into the round record), but room for a refusal's remedy.
+      c.fail(site, `site reported a failure: ${meta.error.slice(0, SITE_ERROR_CHARS)}`);
       release();
       return;
     }

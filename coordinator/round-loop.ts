@@ -116,6 +116,7 @@ export class RoundLoop implements RoundGate {
       runRound: this.runRound.bind(this),
       stopping: this.stopping.signal,
       counted: this.counted.bind(this),
+      participants: () => this.participation.participants,
     };
     this.phases = o.secure && new SecurePhases(o.secure, exchange, o);
   }

@@ -14,6 +14,7 @@ import { evaluationFromSum, type SummedEvaluation } from '../shared/secagg/eval-
 import { SecAggAbort } from '../shared/secagg/errors.ts';
 import type { RoundCollector } from './collector.ts';
 import type { RunPhase, SecureAggregator, SecureRoundResult, SecureSum } from './secure-round.ts';
+import type { CoordinatorStore } from './state/store.ts';
 import { secureStatistics, type RunSecureStats } from './secure-statistics.ts';
 import type { StatisticsSource } from './statistics-rounds.ts';
 import type { Quorum } from './start-quorum.ts';
@@ -25,8 +26,10 @@ export interface LoopExchange {
   runRound(kind: TaskKind, sites: string[], meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>): Promise<RoundCollector>;
   /** Aborted by the loop's stop(); its reason is the stop's. */
   readonly stopping: AbortSignal;
-  /** These sites answered statistics stage 1: the rest train in no fit round of the run. */
+  /** These sites are in statistics stage 1's sum: the rest train in no fit round of the run. */
   counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void;
+  /** The training sites counted at stage 1 (all of them before). */
+  participants(): readonly string[];
 }
 
 export interface SecurePhasesOptions {
@@ -36,14 +39,21 @@ export interface SecurePhasesOptions {
   trainingSites: string[];
   testSites: string[];
   log: Logger;
+  /** The durable state, where the first statistics sum's sites are kept. */
+  store?: Pick<CoordinatorStore, 'statsSumSites' | 'rememberStatsSumSites'>;
 }
 
 export class SecurePhases {
+  /** The sites of the first decoded statistics sum (from the state file where a restart kept them). */
+  private firstStatsSites: string[] | undefined;
+
   constructor(
     private readonly secure: SecureAggregator,
     private readonly loop: LoopExchange,
     private readonly o: SecurePhasesOptions,
-  ) {}
+  ) {
+    this.firstStatsSites = o.store?.statsSumSites();
+  }
 
   /** A 'secagg' phase round; undefined once the run is stopping. */
   private readonly runPhase: RunPhase = (stage, sites, task) =>
@@ -60,12 +70,47 @@ export class SecurePhases {
     // Every statistics sum invites the configured training sites (a site refuses another roster:
     // two sums over rosters that differ by one site give its values), whoever stage 1 counted.
     const secagg = this.secure.statsTask(this.loop.round(), stage, this.o.trainingSites, layoutFor);
-    const c = await this.loop.runRound('stats', this.o.trainingSites, { config: {}, stage, ...meta, secagg });
+    // Asked: after stage 1, only the sites in its sum. Every later statistics sum must be over
+    // the same sites (each site refuses another survivor list), so a site left out at stage 1
+    // that answered a later stage would abort it.
+    const asked = stage === STATS_STAGE.summary ? this.o.trainingSites : [...this.loop.participants()];
+    const c = await this.loop.runRound('stats', asked, { config: {}, stage, ...meta, secagg });
     if (this.loop.stopping.aborted) throw new Error(`federation stopped during the statistics rounds (${String(this.loop.stopping.reason)})`);
-    // Left out: a site that did not answer stage 1's task (absent, late). One that advertised and then
-    // dropped from the sum (a restart within the grace, a bad share from another site) still trains.
+    // Too few answers for secure aggregation's minimum fail the run here, saying so (before the sum aborts).
     if (stage === STATS_STAGE.summary) this.loop.counted([...c.results.keys()], c.failures);
-    return this.secure.collect(c, this.runPhase);
+    const s = await this.secure.collect(c, this.runPhase, undefined, (survivors) => this.checkStatsSites(survivors));
+    if (!this.firstStatsSites) {
+      this.firstStatsSites = [...s.included].sort();
+      this.o.store?.rememberStatsSumSites(this.firstStatsSites);
+    }
+    // Counted: the sites in stage 1's decoded sum, not every site that answered its task. One that
+    // advertised and then dropped out of the sum (a crash, a restart within the grace) trained,
+    // and a fit round's sum minus stage 1's gave its rows and label counts by pattern (an outside
+    // privacy review). Left out, it trains in no round and is named in the results.
+    if (stage === STATS_STAGE.summary) this.loop.counted(s.included, s.failures);
+    return s;
+  }
+
+  /**
+   * Every secure statistics sum over the sites of the federation's first, kept in the state
+   * file: the sites check it too, but a site agent restarted by its supervisor forgets its
+   * list, and a coordinator restarted after a failed run summed stage 1 again without the site
+   * it had lost, giving that site's figures against the first sum (an outside privacy review).
+   */
+  private checkStatsSites(survivors: readonly string[]): void {
+    // Fewer than minSites would give so few sites' figures that the minimum is there against it (a re-review decoded 2 of 3).
+    const min = this.secure.config.minSites;
+    if (survivors.length < min)
+      throw new SecAggAbort(`the statistics would be summed over ${survivors.length} sites (${[...survivors].sort().join(', ')}), fewer than secure aggregation's minimum of ${min} (secureAggregation.minSites), so nothing is decoded`);
+    const first = this.firstStatsSites;
+    if (!first) return;
+    const left = first.filter((s) => !survivors.includes(s));
+    const added = survivors.filter((s) => !first.includes(s));
+    if (left.length + added.length === 0) return;
+    throw new SecAggAbort(
+      `the statistics would be summed over ${[...survivors].sort().join(', ')}, but this federation's first secure statistics sum was over ${first.join(', ')}${this.o.store ? ' (kept in the state file)' : ''}: ` +
+        `the difference would be the figures of ${[...left, ...added].join(', ')}, so nothing is decoded. Start the coordinator again once ${left.length ? left.join(', ') : 'only those sites'} ${left.length === 1 ? 'is' : 'are'} online`,
+    );
   }
 
   /** A fit round's secure sum, aggregated (secure-round.ts). */

@@ -257,7 +257,13 @@ export class SecureAggregator {
    * and decodes the sum. `failures` collects who failed on the way (a survivor whose input
    * is in the sum is not one). Throws SecAggAbort below the threshold: no sum is released.
    */
-  async collect(first: RoundCollector, runPhase: RunPhase, failures = new Map<string, SiteFailure>(first.failures)): Promise<SecureSum> {
+  async collect(
+    first: RoundCollector,
+    runPhase: RunPhase,
+    failures = new Map<string, SiteFailure>(first.failures),
+    /** Throws SecAggAbort where the sum over these survivors must not be decoded; before any survivor is asked to unmask. */
+    checkSurvivors?: (survivors: readonly string[]) => void,
+  ): Promise<SecureSum> {
     const a = this.active;
     if (!a) throw new Error(`secure ${first.kind} round ${first.round}: no secure task was prepared`);
     const note = (c: RoundCollector) => {
@@ -284,6 +290,7 @@ export class SecureAggregator {
       const routed = end(() => a.coordinator.endShareKeys());
       await phase(SECAGG_PHASE.mask, [...routed.keys()], { shares: [...routed.values()].flat().map(shareToWire) });
       const list = end(() => a.coordinator.endMaskedInput());
+      checkSurvivors?.(list.survivors);
       await phase(SECAGG_PHASE.confirm, list.survivors, { survivors: list.survivors });
       const request = end(() => a.coordinator.endConsistencyCheck());
       await phase(SECAGG_PHASE.unmask, request.survivors, { request: requestToWire(request) });

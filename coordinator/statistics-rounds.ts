@@ -149,7 +149,7 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
         space,
         d.balanceFeatures,
         await source.cells(space, d.balanceFeatures, prior),
-        prior.patterns.map((p) => p.pattern),
+        Object.keys(prior.balancing),
       );
       balance = b.balance;
       progress.decided({ ...d.report, balance: b.report });

@@ -117,9 +117,11 @@ export class SecureStatsStages {
     this.statsSurvivors ??= key;
     if (key === this.statsSurvivors) return;
     const first = this.statsSurvivors.split('\u0000');
-    const differ = [...first.filter((s) => !survivors.includes(s)), ...survivors.filter((s) => !first.includes(s))];
+    const left = first.filter((s) => !survivors.includes(s));
+    const added = survivors.filter((s) => !first.includes(s));
+    const change = [left.length ? `without ${left.join(', ')}` : '', added.length ? `with ${added.join(', ')} added` : ''].filter((x) => x).join(' and ');
     throw new SecAggRefusal(
-      `statistics stage ${String(stage)} would be summed over ${[...survivors].sort().join(', ')}, not over the sites of this site's first statistics sum (${first.join(', ')}); the difference of the two sums would be the figures of ${differ.join(', ')}. Restart the federation with those sites online (a site agent started afresh accepts another list)`,
+      `statistics stage ${String(stage)} would be summed ${change}, unlike this site's first statistics sum (${first.join(', ')}): the difference would be the figures of ${[...left, ...added].join(', ')}; restart the federation with the same sites online (a site agent started afresh accepts another list)`,
       'malformed',
     );
   }

@@ -180,6 +180,15 @@ export class CoordinatorStore {
     this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('finished', ?)").run(JSON.stringify({ at: new Date().toISOString(), results }));
   }
 
+  /** The sites of this federation's first decoded secure statistics sum: every later one must be over the same, across restarts. */
+  statsSumSites(): string[] | undefined {
+    const v = this.meta('statsSumSites');
+    return v ? (JSON.parse(v) as string[]) : undefined;
+  }
+  rememberStatsSumSites(sites: readonly string[]): void {
+    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('statsSumSites', ?)").run(JSON.stringify([...sites].sort()));
+  }
+
   /** Message ids seen within the replay window, so a restart cannot be used to replay them. */
   rememberMessage(id: string, createdAt: number): void {
     this.db.prepare('INSERT OR IGNORE INTO replay (message_id, created_at) VALUES (?, ?)').run(id, createdAt);

@@ -35,7 +35,7 @@ test('many patterns of a few rows each, drawn independent of the label, score a 
   assert.equal(s.note, undefined);
 });
 
-test('outcome weights: a pattern the prior left out (too few rows) gets no level in the table sent to every site', () => {
+test('outcome weights: a pattern the prior does not balance (a label cell under minCellCount) gets no level in the table sent to every site', () => {
   const space: FeatureSpace = {
     modalities: [
       { name: 'labs', start: 0, end: 1 },

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { SecureAggregator } from '../../coordinator/secure-round.ts';
+import { SecurePhases } from '../../coordinator/secure-phases.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import type { ModelSpecMsg, ResultMeta } from '../../shared/protocol/messages.ts';
 import { DebiasMonitor } from '../../coordinator/debias-monitor.ts';
@@ -21,6 +22,8 @@ import { VectorLayout } from '../../shared/secagg/layout.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
 import { prepareLocalData } from '../../site-agent/local-data.ts';
 import { inProcessFederation } from './in-process-federation.ts';
+import { stateFile } from './round-loop-harness.ts';
+import type { CoordinatorStore } from '../../coordinator/state/store.ts';
 
 const DIR = new URL('../../../shared/data/heart-disease/', import.meta.url).pathname;
 const schema = loadSchema(DIR + 'schema.json');
@@ -45,17 +48,18 @@ function dropsBefore(kind: string, t: SiteTransport): SiteTransport {
   };
 }
 
-function setup(o: { secure: boolean; drop?: Record<string, string>; model?: ModelSpecMsg }) {
-  const sites = Object.fromEntries(Object.entries(FILES).map(([site, file]) => [site, prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 })]));
+function setup(o: { secure: boolean; drop?: Record<string, string>; model?: ModelSpecMsg; store?: CoordinatorStore; threshold?: number; only?: string[] }) {
+  const sites = Object.fromEntries(Object.entries(FILES).filter(([site]) => !o.only || o.only.includes(site)).map(([site, file]) => [site, prepareLocalData(loadSiteTable(schema, DIR + file), { testFraction: 0.3, seed: 1 })]));
   const s = inProcessFederation({
     schema,
     sites,
     settings: {
       model: o.model ?? { kind: 'logreg', raw: { localEpochs: 1 }, seed: 1 },
-      quorum: { minSitesToStart: 4, minSitesToAccept: 2, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
+      quorum: { minSitesToStart: Object.keys(sites).length, minSitesToAccept: 2, roundDeadlineMs: 60_000, startTimeoutMs: 10_000, rejoinGraceMs: 0, waitForAllMs: 0 },
       // Relative update clipping needs each site's update: off, so plain and secure aggregate alike.
       bounds: { ...DEFAULT_RESULT_BOUNDS, updateNormMultiple: 1e9 },
-      ...(o.secure ? { secureAggregation: compileSecAggConfig({}) } : {}),
+      ...(o.secure ? { secureAggregation: compileSecAggConfig(o.threshold ? { threshold: o.threshold } : {}) } : {}),
+      ...(o.store ? { store: o.store } : {}),
     },
     wrap: (site, base) => {
       const drop = o.drop?.[site];
@@ -280,13 +284,67 @@ test('a stop during the secure phases ends the run as stopped, the round not com
   }
 });
 
-test('a site lost after the first statistics sum: the later statistics sums are not unmasked without it, and the run fails saying why', { timeout: 180_000 }, async () => {
+test('a site lost after the first statistics sum: the later statistics sums are not unmasked without it, and the run fails saying why', { timeout: 180_000 }, async (t) => {
   // Stage 1 summed four sites; va is gone before its masked class moments (stage 2). A sum of
   // the other three would give va's rows, label counts and column sums against stage 1's.
   const model: ModelSpecMsg = { kind: 'debiased', raw: { localEpochs: 1, debiasing: { suspect: ['chol'], weighting: 'outcome' } }, seed: 1 };
   await assert.rejects(run({ secure: true, model, drop: { va: `secagg-result-${secaggStage(STATS_STAGE.moments, SECAGG_PHASE.mask)}` } }), (e: Error) => {
-    assert.match(e.message, /^secure round test\/0\/stats-2\/[0-9a-f]+ aborted: only 0 sites signed the survivor list, the threshold is 3; no sum is released\. The sites said: cleveland, hungary, switzerland: /);
-    assert.match(e.message, /would be summed over cleveland, hungary, switzerland, not over the sites of this site's first statistics sum \(cleveland, hungary, switzerland, va\)/);
+    assert.equal(
+      e.message,
+      "the statistics would be summed over cleveland, hungary, switzerland, but this federation's first secure statistics sum was over cleveland, hungary, switzerland, va: the difference would be the figures of va, so nothing is decoded. Start the coordinator again once va is online",
+    );
     return true;
   });
+  // The sites refuse it too, should a coordinator not (each checks the survivor list before signing it).
+  t.mock.method(SecurePhases.prototype as unknown as { checkStatsSites: () => void }, 'checkStatsSites', () => {});
+  await assert.rejects(run({ secure: true, model, drop: { va: `secagg-result-${secaggStage(STATS_STAGE.moments, SECAGG_PHASE.mask)}` } }), (e: Error) => {
+    assert.match(e.message, /^secure round test\/0\/stats-2\/[0-9a-f]+ aborted: only 0 sites signed the survivor list, the threshold is 3; no sum is released\. The sites said: cleveland, hungary, switzerland: /);
+    assert.match(e.message, /would be summed without va, unlike this site's first statistics sum \(cleveland, hungary, switzerland, va\): the difference would be the figures of va; restart the federation with the same sites online/);
+    return true;
+  });
+});
+
+test('a site that advertised for the first statistics sum but is not in it trains in no round, and later statistics sums are over the others', { timeout: 180_000 }, async () => {
+  // va sends its key advertisement for stage 1, then is gone before its masked input: the sum is
+  // the other three's. Had it trained, a fit round's sum minus stage 1's would give its rows.
+  const model: ModelSpecMsg = { kind: 'debiased', raw: { localEpochs: 1, debiasing: { suspect: ['chol'], weighting: 'outcome' } }, seed: 1 };
+  const outcome = await run({ secure: true, model, drop: { va: `secagg-result-${secaggStage(STATS_STAGE.summary, SECAGG_PHASE.mask)}` } });
+  const h = outcome.history[0]!;
+  assert.equal(h.accepted, true, h.reason);
+  assert.deepEqual([h.participants, h.failed], [3, []]);
+  assert.match(outcome.warnings.join('\n'), /^site "va" trained in no round: its statistics were not counted \(/m);
+});
+
+test('a coordinator restarted after a failed run does not decode a first statistics sum over fewer sites than the one its state file kept', { timeout: 180_000 }, async (t) => {
+  // The sites forget on restart; the coordinator's state file remembers the first sum's sites.
+  const state = stateFile(t);
+  const store = state.open();
+  store.rememberStatsSumSites(Object.keys(FILES));
+  const s = setup({ secure: true, drop: { va: 'stats-result-1' }, store });
+  try {
+    await assert.rejects(s.fed.loop.run(), (e: Error) => {
+      assert.match(
+        e.message,
+        /the statistics would be summed over cleveland, hungary, switzerland, but this federation's first secure statistics sum was over cleveland, hungary, switzerland, va \(kept in the state file\): the difference would be the figures of va, so nothing is decoded\. Start the coordinator again once va is online/,
+      );
+      return true;
+    });
+  } finally {
+    for (const a of s.agents) a.transport.close();
+    store.close();
+  }
+  // A fresh state file remembers the first sum it decodes.
+  const fresh = stateFile(t).open();
+  await run({ secure: true, store: fresh });
+  assert.deepEqual(fresh.statsSumSites(), Object.keys(FILES).sort());
+  fresh.close();
+});
+
+test('a first statistics sum over fewer sites than secureAggregation.minSites is not decoded, whatever the threshold', { timeout: 120_000 }, async () => {
+  // Threshold 2 of 3 (more than half, allowed): one site gone before its masked input would leave a sum of two.
+  const mask = `secagg-result-${secaggStage(STATS_STAGE.summary, SECAGG_PHASE.mask)}`;
+  await assert.rejects(
+    run({ secure: true, threshold: 2, only: ['cleveland', 'hungary', 'va'], drop: { va: mask } }),
+    /^SecAggAbort: the statistics would be summed over 2 sites \(cleveland, hungary\), fewer than secure aggregation's minimum of 3 \(secureAggregation\.minSites\), so nothing is decoded$/,
+  );
 });

@@ -76,7 +76,7 @@ test('secure statistics: a later stage summed over other sites than the first su
   assert.equal(errors[2], undefined, 'stage 2 invites the same sites: answered');
   assert.match(
     errors[3] ?? '',
-    /^secure aggregation malformed: statistics stage 2 would be summed over a, b, c, not over the sites of this site's first statistics sum \(a, b, c, d\); the difference of the two sums would be the figures of d\./,
+    /^secure aggregation malformed: statistics stage 2 would be summed without d, unlike this site's first statistics sum \(a, b, c, d\): the difference would be the figures of d; restart the federation with the same sites online/,
   );
 });
 
