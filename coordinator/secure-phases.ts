@@ -73,7 +73,9 @@ export class SecurePhases {
     // Asked: after stage 1, only the sites in its sum. Every later statistics sum must be over
     // the same sites (each site refuses another survivor list), so a site left out at stage 1
     // that answered a later stage would abort it.
-    const asked = stage === STATS_STAGE.summary ? this.o.trainingSites : [...this.loop.participants()];
+    // A restart's stage 1 asks the sites of the first statistics sum only: one left out then stays
+    // out, rather than refuse every run it answers (a re-review's federation looped so).
+    const asked = stage === STATS_STAGE.summary ? (this.firstStatsSites ?? this.o.trainingSites) : [...this.loop.participants()];
     const c = await this.loop.runRound('stats', asked, { config: {}, stage, ...meta, secagg });
     if (this.loop.stopping.aborted) throw new Error(`federation stopped during the statistics rounds (${String(this.loop.stopping.reason)})`);
     // Too few answers for secure aggregation's minimum fail the run here, saying so (before the sum aborts).
@@ -109,7 +111,10 @@ export class SecurePhases {
     if (left.length + added.length === 0) return;
     throw new SecAggAbort(
       `the statistics would be summed over ${[...survivors].sort().join(', ')}, but this federation's first secure statistics sum was over ${first.join(', ')}${this.o.store ? ' (kept in the state file)' : ''}: ` +
-        `the difference would be the figures of ${[...left, ...added].join(', ')}, so nothing is decoded. Start the coordinator again once ${left.length ? left.join(', ') : 'only those sites'} ${left.length === 1 ? 'is' : 'are'} online`,
+        `the difference would be the figures of ${[...left, ...added].join(', ')}, so nothing is decoded. ` +
+        (left.length
+          ? `The run goes on once ${left.join(', ')} ${left.length === 1 ? 'answers' : 'answer'} every statistics stage (a restarted coordinator asks again; a site agent restarted mid-statistics can answer after the next restart)`
+          : 'The statistics are summed over those sites only'),
     );
   }
 

@@ -229,7 +229,12 @@ export class SecureAggregator {
     const debias = this.active?.debias;
     const failures = new Map<string, SiteFailure>(fit.failures);
     try {
-      const { sums, included } = await this.collect(fit, runPhase, failures);
+      // A sum of fewer than minSites would be so few sites' updates and counts that the minimum is there against it (a re-review: 2 of 3 at threshold 2).
+      const atLeastMin = (survivors: readonly string[]) => {
+        if (survivors.length < this.config.minSites)
+          throw new SecAggAbort(`only ${survivors.length} sites' inputs reached the sum, fewer than secure aggregation's minimum of ${this.config.minSites} (secureAggregation.minSites); nothing is decoded`);
+      };
+      const { sums, included } = await this.collect(fit, runPhase, failures, atLeastMin);
       const total = sums.numExamples![0]!;
       const results: SiteResult[] = included.map((site) => ({ site, numExamples: 0, metrics: {} }));
       let verdict = strategy.acceptFit(round, results, [...failures.values()], policy);

@@ -129,6 +129,9 @@ export class SecureStatsStages {
   /** A slot or names task's vocabulary: the sketch this site filled was keyed by its own summary session, and another session would rename its buckets. */
   private sketchSession(task: TaskMeta, what: string): NonNullable<TaskMeta['vocabulary']> & { session: string } {
     const v = task.vocabulary ?? {};
+    // A restarted agent has no summary of its own: say so, not as a malformed task (a re-review read it as an attack).
+    if (this.summarySession === undefined)
+      throw new SecAggRefusal(`the ${what} task follows a statistics summary this site agent did not take part in (it was started after the statistics rounds began); it answers them when they are run again from the start`, 'wrong-phase');
     if (v.session === undefined || v.session !== this.summarySession)
       throw new SecAggRefusal(`the ${what} task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
     return { ...v, session: v.session };
@@ -146,7 +149,11 @@ export class SecureStatsStages {
     if (key !== this.statsRoster)
       throw new SecAggRefusal(`statistics stage ${stage} invites ${Object.keys(roster).sort().join(', ')}, not the sites of this site's first statistics sum`, 'malformed');
     const summary = stage === STATS_STAGE.summary ? session : this.summarySession;
-    if (summary === undefined) throw new SecAggRefusal(`statistics stage ${stage} before any summary`, 'wrong-phase');
+    if (summary === undefined)
+      throw new SecAggRefusal(
+        `statistics stage ${stage} follows a statistics summary this site agent did not take part in (it was started after the statistics rounds began); it answers them when they are run again from the start`,
+        'wrong-phase',
+      );
     const done = this.statsDone.get(summary) ?? new Set<number>();
     if (done.has(stage)) throw new SecAggRefusal(`statistics stage ${stage} was summed already for summary session ${JSON.stringify(summary)}; a second sum is refused`, 'double-request');
     done.add(stage);

@@ -291,7 +291,7 @@ test('a site lost after the first statistics sum: the later statistics sums are 
   await assert.rejects(run({ secure: true, model, drop: { va: `secagg-result-${secaggStage(STATS_STAGE.moments, SECAGG_PHASE.mask)}` } }), (e: Error) => {
     assert.equal(
       e.message,
-      "the statistics would be summed over cleveland, hungary, switzerland, but this federation's first secure statistics sum was over cleveland, hungary, switzerland, va: the difference would be the figures of va, so nothing is decoded. Start the coordinator again once va is online",
+      "the statistics would be summed over cleveland, hungary, switzerland, but this federation's first secure statistics sum was over cleveland, hungary, switzerland, va: the difference would be the figures of va, so nothing is decoded. The run goes on once va answers every statistics stage (a restarted coordinator asks again; a site agent restarted mid-statistics can answer after the next restart)",
     );
     return true;
   });
@@ -325,7 +325,7 @@ test('a coordinator restarted after a failed run does not decode a first statist
     await assert.rejects(s.fed.loop.run(), (e: Error) => {
       assert.match(
         e.message,
-        /the statistics would be summed over cleveland, hungary, switzerland, but this federation's first secure statistics sum was over cleveland, hungary, switzerland, va \(kept in the state file\): the difference would be the figures of va, so nothing is decoded\. Start the coordinator again once va is online/,
+        /the statistics would be summed over cleveland, hungary, switzerland, but this federation's first secure statistics sum was over cleveland, hungary, switzerland, va \(kept in the state file\): the difference would be the figures of va, so nothing is decoded\. The run goes on once va answers every statistics stage/,
       );
       return true;
     });
@@ -347,4 +347,27 @@ test('a first statistics sum over fewer sites than secureAggregation.minSites is
     run({ secure: true, threshold: 2, only: ['cleveland', 'hungary', 'va'], drop: { va: mask } }),
     /^SecAggAbort: the statistics would be summed over 2 sites \(cleveland, hungary\), fewer than secure aggregation's minimum of 3 \(secureAggregation\.minSites\), so nothing is decoded$/,
   );
+});
+
+test('a restarted coordinator asks for stage 1 only the sites of the first statistics sum: one left out then stays out and the run completes', { timeout: 180_000 }, async (t) => {
+  // The first sum was over three sites (va left out); va is back and healthy. Asked again, it would
+  // make every new stage 1 unlike the first, and the run could never go on (a re-review's loop).
+  const store = stateFile(t).open();
+  store.rememberStatsSumSites(['cleveland', 'hungary', 'switzerland']);
+  try {
+    const outcome = await run({ secure: true, store });
+    assert.equal(outcome.history[0]!.accepted, true, outcome.history[0]!.reason);
+    assert.equal(outcome.history[0]!.participants, 3);
+    assert.match(outcome.warnings.join('\n'), /^site "va" trained in no round: its statistics were not counted \(/m);
+  } finally {
+    store.close();
+  }
+});
+
+test('a secure fit round whose sum would hold fewer than minSites sites is not decoded', { timeout: 120_000 }, async () => {
+  // Threshold 2 of 3: va gone before its masked update leaves two sites' inputs.
+  const outcome = await run({ secure: true, threshold: 2, only: ['cleveland', 'hungary', 'va'], drop: { va: 'secagg-result-2' } });
+  const h = outcome.history[0]!;
+  assert.equal(h.accepted, false);
+  assert.match(h.reason ?? '', /only 2 sites' inputs reached the sum, fewer than secure aggregation's minimum of 3 \(secureAggregation\.minSites\); nothing is decoded/);
 });
