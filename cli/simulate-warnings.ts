@@ -2,7 +2,7 @@
 // returned for the results' warnings: the same words check-data and the site agent say.
 import type { Schema } from '../shared/data/schema.ts';
 import type { SiteTable } from '../shared/data/table.ts';
-import { describeLabel, fewHeldOutRowsNote, singleClassNote, singleClassOf, testSiteClassNote } from '../shared/data/site-notes.ts';
+import { describeLabel, heldOutNote, singleClassNote, testSiteClassNote } from '../shared/data/site-notes.ts';
 import { fileNotes } from '../shared/data/file-notes.ts';
 import { foreignCategoryNotes, othersVocabularies } from '../shared/data/foreign-categories.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -37,8 +37,7 @@ export function splitWarnings(s: { name: string; path: string; testOnly: boolean
   const coding = { values: data.labelValues, label: schema.label };
   const oneClass = s.testOnly ? undefined : singleClassNote(`site "${s.name}" (${s.path})`, data.train.labels, { label: describeLabel(schema), heldOut: data.test.labels, coding });
   // A test site's one class is said at start (startWarnings); one class in training and held-out rows alike, by oneClass.
-  const said = s.testOnly || (oneClass !== undefined && singleClassOf(data.test.labels) !== undefined);
-  const few = said && singleClassOf(data.test.labels) !== undefined ? undefined : fewHeldOutRowsNote(`site "${s.name}"`, data.test.labels);
+  const few = heldOutNote(`site "${s.name}"`, data.test.labels, s.testOnly || oneClass !== undefined);
   return [oneClass, few].filter((w) => w !== undefined);
 }
 

@@ -11,6 +11,7 @@ import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import type { VectorLayout } from '../shared/secagg/layout.ts';
 import { evaluationFromSum, type SummedEvaluation } from '../shared/secagg/eval-parts.ts';
+import { survivorChange } from '../shared/secagg/consistency.ts';
 import { SecAggAbort } from '../shared/secagg/errors.ts';
 import type { RoundCollector } from './collector.ts';
 import type { RunPhase, SecureAggregator, SecureRoundResult, SecureSum } from './secure-round.ts';
@@ -70,11 +71,10 @@ export class SecurePhases {
     // Every statistics sum invites the configured training sites (a site refuses another roster:
     // two sums over rosters that differ by one site give its values), whoever stage 1 counted.
     const secagg = this.secure.statsTask(this.loop.round(), stage, this.o.trainingSites, layoutFor);
-    // Asked: after stage 1, only the sites in its sum. Every later statistics sum must be over
-    // the same sites (each site refuses another survivor list), so a site left out at stage 1
-    // that answered a later stage would abort it.
-    // A restart's stage 1 asks the sites of the first statistics sum only: one left out then stays
-    // out, rather than refuse every run it answers (a re-review's federation looped so).
+    // Asked: the sites of the first statistics sum (every later sum must be over the same: each
+    // site refuses another survivor list). After stage 1, those in its sum; at a restart's stage 1,
+    // those the state file kept, so a site left out stays out rather than abort every sum it
+    // answers (a re-review's federation looped so).
     const asked = stage === STATS_STAGE.summary ? (this.firstStatsSites ?? this.o.trainingSites) : [...this.loop.participants()];
     const c = await this.loop.runRound('stats', asked, { config: {}, stage, ...meta, secagg });
     if (this.loop.stopping.aborted) throw new Error(`federation stopped during the statistics rounds (${String(this.loop.stopping.reason)})`);
@@ -106,8 +106,7 @@ export class SecurePhases {
       throw new SecAggAbort(`the statistics would be summed over ${survivors.length} sites (${[...survivors].sort().join(', ')}), fewer than secure aggregation's minimum of ${min} (secureAggregation.minSites), so nothing is decoded`);
     const first = this.firstStatsSites;
     if (!first) return;
-    const left = first.filter((s) => !survivors.includes(s));
-    const added = survivors.filter((s) => !first.includes(s));
+    const { left, added } = survivorChange(first, survivors);
     if (left.length + added.length === 0) return;
     throw new SecAggAbort(
       `the statistics would be summed over ${[...survivors].sort().join(', ')}, but this federation's first secure statistics sum was over ${first.join(', ')}${this.o.store ? ' (kept in the state file)' : ''}: ` +

@@ -11,7 +11,7 @@ import { calibrationSums } from '../shared/metrics/calibration.ts';
 import { siteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '../shared/data/outcome-balance.ts';
 import { crashPoint } from '../shared/crash-points.ts';
-import { fewHeldOutRowsNote, singleClassNote, singleClassOf } from '../shared/data/site-notes.ts';
+import { heldOutNote, singleClassNote, singleClassOf } from '../shared/data/site-notes.ts';
 import { foreignCategoryNotes, spaceVocabularies } from '../shared/data/foreign-categories.ts';
 import { dpFromTaskConfig, noisyPatternCounts, privatizeUpdate } from '../shared/privacy/dp.ts';
 import { ProtocolError } from '../shared/errors.ts';
@@ -106,10 +106,9 @@ export class SiteAgent {
       coding: { values: opts.data.labelValues, label: opts.schema.label },
     });
     if (note) opts.log.warn(note);
-    // Held-out rows of one class are said here unless the note above said so, or the site is
-    // test-only (no training rows: simulate's, whose start warnings say it).
-    const saidElsewhere = note !== undefined || opts.data.train.labels.length === 0;
-    const few = saidElsewhere && singleClassOf(opts.data.test.labels) !== undefined ? undefined : fewHeldOutRowsNote(`site "${opts.site}"`, opts.data.test.labels);
+    // One class in the held-out rows is said by the note above, or for a test-only site (no
+    // training rows: simulate's) by simulate's start warnings.
+    const few = heldOutNote(`site "${opts.site}"`, opts.data.test.labels, note !== undefined || opts.data.train.labels.length === 0);
     if (few) opts.log.warn(few);
   }
 

@@ -13,6 +13,7 @@ import { siteMoments } from '../shared/data/class-moments.ts';
 import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-balance.ts';
 import type { ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
+import { survivorChange } from '../shared/secagg/consistency.ts';
 import { SecAggRefusal } from '../shared/secagg/errors.ts';
 import type { VectorLayout } from '../shared/secagg/layout.ts';
 import type { SecureFitTask } from '../shared/secagg/wire.ts';
@@ -117,8 +118,7 @@ export class SecureStatsStages {
     this.statsSurvivors ??= key;
     if (key === this.statsSurvivors) return;
     const first = this.statsSurvivors.split('\u0000');
-    const left = first.filter((s) => !survivors.includes(s));
-    const added = survivors.filter((s) => !first.includes(s));
+    const { left, added } = survivorChange(first, survivors);
     const change = [left.length ? `without ${left.join(', ')}` : '', added.length ? `with ${added.join(', ')} added` : ''].filter((x) => x).join(' and ');
     throw new SecAggRefusal(
       `statistics stage ${String(stage)} would be summed ${change}, unlike this site's first statistics sum (${first.join(', ')}): the difference would be the figures of ${[...left, ...added].join(', ')}; restart the federation with the same sites online (a site agent started afresh accepts another list)`,
@@ -130,8 +130,7 @@ export class SecureStatsStages {
   private sketchSession(task: TaskMeta, what: string): NonNullable<TaskMeta['vocabulary']> & { session: string } {
     const v = task.vocabulary ?? {};
     // A restarted agent has no summary of its own: say so, not as a malformed task (a re-review read it as an attack).
-    if (this.summarySession === undefined)
-      throw new SecAggRefusal(`the ${what} task follows a statistics summary this site agent did not take part in (it was started after the statistics rounds began); it answers them when they are run again from the start`, 'wrong-phase');
+    if (this.summarySession === undefined) throw missedSummary(`the ${what} task`);
     if (v.session === undefined || v.session !== this.summarySession)
       throw new SecAggRefusal(`the ${what} task's session ${JSON.stringify(v.session)} is not this site's summary session`, 'malformed');
     return { ...v, session: v.session };
@@ -149,14 +148,15 @@ export class SecureStatsStages {
     if (key !== this.statsRoster)
       throw new SecAggRefusal(`statistics stage ${stage} invites ${Object.keys(roster).sort().join(', ')}, not the sites of this site's first statistics sum`, 'malformed');
     const summary = stage === STATS_STAGE.summary ? session : this.summarySession;
-    if (summary === undefined)
-      throw new SecAggRefusal(
-        `statistics stage ${stage} follows a statistics summary this site agent did not take part in (it was started after the statistics rounds began); it answers them when they are run again from the start`,
-        'wrong-phase',
-      );
+    if (summary === undefined) throw missedSummary(`statistics stage ${stage}`);
     const done = this.statsDone.get(summary) ?? new Set<number>();
     if (done.has(stage)) throw new SecAggRefusal(`statistics stage ${stage} was summed already for summary session ${JSON.stringify(summary)}; a second sum is refused`, 'double-request');
     done.add(stage);
     this.statsDone.set(summary, done);
   }
+}
+
+/** A later statistics task to an agent restarted since stage 1: not malformed (a re-review read that as an attack), only missed. */
+function missedSummary(what: string): SecAggRefusal {
+  return new SecAggRefusal(`${what} follows a statistics summary this site agent did not take part in (it was started after the statistics rounds began); it answers them when they are run again from the start`, 'wrong-phase');
 }

@@ -111,6 +111,15 @@ export function fewHeldOutRowsNote(who: string, heldOut: ArrayLike<number>): str
 }
 
 /**
+ * fewHeldOutRowsNote, but for held-out rows of one class where that was said already
+ * (`oneClassSaid`: a test site's start warning, or singleClassNote where the training rows
+ * are of one class too): the agent and simulate say each once.
+ */
+export function heldOutNote(who: string, heldOut: ArrayLike<number>, oneClassSaid: boolean): string | undefined {
+  return oneClassSaid && singleClassOf(heldOut) !== undefined ? undefined : fewHeldOutRowsNote(who, heldOut);
+}
+
+/**
  * Fewest rows a column must be observed in before one value in all of them is warned of:
  * in fewer, one value may be chance (Hungary's "ca" is 0 in the 3 rows that have it).
  */

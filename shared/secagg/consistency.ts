@@ -17,6 +17,11 @@ function digest(session: string, survivors: readonly string[]): Uint8Array {
   return createHash('sha256').update(JSON.stringify(['survivors', session, [...survivors].sort()])).digest();
 }
 
+/** How `now` differs from `first` (two survivor lists): the sites left out and those added. Sums over the two differ by exactly these sites' values. */
+export function survivorChange(first: readonly string[], now: readonly string[]): { left: string[]; added: string[] } {
+  return { left: first.filter((s) => !now.includes(s)), added: now.filter((s) => !first.includes(s)) };
+}
+
 export function signSurvivors(session: string, site: string, survivors: readonly string[], signingSecretKey: Uint8Array): SurvivorSignature {
   return { site, signature: ed25519Sign(digest(session, survivors), signingSecretKey) };
 }
