@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from './errors.ts';
+import { accessHint } from './access-hint.ts';
 
 /**
  * Reads a user-supplied text file; a failure is bad input (exit 2) naming the file and what
@@ -15,7 +16,7 @@ export function readInputFile(path: string, what: string): string {
     bytes = readFileSync(path);
     text = bytes.toString('utf8'); // inside: a file past Node's longest string is bad input too
   } catch (e) {
-    throw new InputError(`${path}: cannot read ${what} (${(e as Error).message})`);
+    throw new InputError(`${path}: cannot read ${what} (${(e as Error).message})${accessHint(path, e)}`);
   }
   const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
   if (utf16) throw new InputError(`${path}: the ${what} is UTF-16 encoded; save it as UTF-8 text (in PowerShell: Out-File -Encoding utf8)`);

@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors.ts';
+import { accessHint } from '../access-hint.ts';
 
 /** Throws an InputError naming the file, its mode and the chmod that fixes it, when others have any access. */
 export function checkKeyFileMode(path: string, what = 'key file'): void {
@@ -14,7 +15,7 @@ export function checkKeyFileMode(path: string, what = 'key file'): void {
   } catch (err) {
     // A secret file gone: it exists nowhere else, so a backup or new keys are the only ways back.
     if ((err as { code?: string }).code === 'ENOENT') throw new InputError(`${what} ${path} is missing: ${missingAdvice(what)}`, { cause: err });
-    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
   }
   // Windows has no POSIX modes (stat reports 0o666): nothing meaningful to check there.
   if (process.platform === 'win32') return;
@@ -31,7 +32,7 @@ export function readKeyPem(path: string, what = 'TLS private key'): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
   }
 }
 

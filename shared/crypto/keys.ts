@@ -14,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { InputError } from '../errors.ts';
 import { checkKeyFileMode } from './key-file-mode.ts';
+import { accessHint } from '../access-hint.ts';
 
 export const SIGNING_PUBLIC_KEY_BYTES = nacl.sign.publicKeyLength; // 32
 export const SIGNING_SECRET_KEY_BYTES = nacl.sign.secretKeyLength; // 64
@@ -138,7 +139,7 @@ export function readIdentityFile(path: string): Identity {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read identity file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new InputError(`cannot read identity file ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
   }
   let doc: unknown;
   try {

@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { readKeyPem } from '../crypto/key-file-mode.ts';
 import type { TlsFiles } from './grpc-credentials.ts';
+import { accessHint } from '../access-hint.ts';
 
 export const COORDINATOR_TLS = { ca: 'tls/ca.pem', cert: 'tls/server.pem', key: 'tls/server.key.pem', crl: 'tls/crl.pem' } as const;
 export const SITE_TLS = { ca: 'tls/ca.pem', cert: 'tls/client.pem', key: 'tls/client.key.pem' } as const;
@@ -110,6 +111,6 @@ function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw new InputError(`cannot read ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
   }
 }

@@ -11,6 +11,7 @@ import { InputError } from '../errors.ts';
 import { loadCaCertificate } from './ca.ts';
 import type { PeerTrust } from './check-peer.ts';
 import { isOlderCrl, loadCrl, type VerifiedCrl } from './crl.ts';
+import { accessHint } from '../access-hint.ts';
 
 export interface TrustStore {
   /** The CA and the newest valid CRL, for checkPeer. */
@@ -63,7 +64,7 @@ function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
   }
 }
 
