@@ -50,9 +50,9 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     if (verb === 'add-site' || verb === 'revoke-site' || verb === 'renew-site') return (await import('./provision-commands.ts')).provisionVerb(verb, argv.slice(1), out, logger());
     const flags = parseFlags(argv, { federation: text(), out: text() });
     if (flags === 'help') return out(PROVISION_HELP), 0;
-    const { provisionFederation } = await import('./provision.ts');
+    const { provisionFederation, secureAggregationLine } = await import('./provision.ts');
     const r = await provisionFederation(flags.federation, flags.out, logger());
-    out(`federation "${r.federation}" provisioned in ${r.outDir}\n  coordinator kit: ${r.coordinatorKit}\n${r.siteKits.map((s) => `  site kit ${s.name}: ${s.dir}`).join('\n')}\n`);
+    out(`federation "${r.federation}" provisioned in ${r.outDir}\n  coordinator kit: ${r.coordinatorKit}\n${r.siteKits.map((s) => `  site kit ${s.name}: ${s.dir}`).join('\n')}\n  ${secureAggregationLine(r.secureAggregation)}\n`);
     return 0;
   },
   coordinator: configCommand('coordinator', COORDINATOR_HELP, async (config) => {

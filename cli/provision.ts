@@ -28,6 +28,7 @@ import { silentLogger, type Logger } from '../shared/logger.ts';
 import { checkModelFeatures, compileModelSpec } from '../shared/model/factory.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
+import { compileSecureAggregation } from '../coordinator/secure-config.ts';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile, type SignedManifest } from '../shared/federation/manifest.ts';
 import { KIT_DIR_MODE, KIT_EXEC_MODE, makeKitDir, writeKitFile, writePki } from './provision-pki.ts';
@@ -60,6 +61,7 @@ export const federationFileSchema = strict({
   minSites: int(1, MAX_SITES).optional(),
   roundDeadlineSeconds: real(1, MAX_WAIT_SECONDS).default(DEFAULT_ROUND_DEADLINE_SECONDS),
   allowNonLoopback: bool().default(false),
+  secureAggregation: bool().default(false),
 });
 
 /** The federation file, validated, with paths made absolute. */
@@ -74,6 +76,8 @@ export interface FederationSpec {
   /** Already clamped to the number of sites. */
   minSites: number;
   roundDeadlineSeconds: number;
+  /** coordinator.yaml's secureAggregation.enabled, written out either way so the operator sees it. */
+  secureAggregation: boolean;
   schema: string;
   sites: { name: string; data: string }[];
 }
@@ -86,6 +90,8 @@ export interface ProvisionResult {
   rootPublicKey: string;
   coordinatorKit: string;
   siteKits: { name: string; dir: string }[];
+  /** Whether coordinator.yaml was written with secure aggregation on. */
+  secureAggregation: boolean;
 }
 
 /** host:port, with IPv6 literals in brackets as gRPC targets and URLs need. */
@@ -115,7 +121,8 @@ export function readFederationFile(file: string): FederationSpec {
     );
   const schema = resolveFrom(baseDir, f.schema);
   // Fail now, not when every site starts (the schema) or after the statistics rounds (model feature names).
-  checkModelFeatures(model, featureList(loadSchema(schema)), { file, at: 'model', schema });
+  const schemaDoc = loadSchema(schema);
+  checkModelFeatures(model, featureList(schemaDoc), { file, at: 'model', schema });
   const firstIndex = new Map<string, number>();
   f.sites.forEach((s, i) => {
     const prev = firstIndex.get(s.name);
@@ -125,6 +132,7 @@ export function readFederationFile(file: string): FederationSpec {
   });
   const sites = f.sites.map((s) => ({ name: s.name, data: resolveFrom(baseDir, s.data) }));
   const strategy = f.strategy ?? strategySpecSchema.parse({});
+  if (f.secureAggregation) checkSecureAggregation(source, { strategy: strategy.name, model: model.kind, trainingSites: sites.length, modalities: schemaDoc.modalities.length });
   return {
     file,
     name: f.name,
@@ -135,6 +143,7 @@ export function readFederationFile(file: string): FederationSpec {
     strategy: { name: strategy.name, ...strategy.options },
     minSites: Math.min(sites.length, f.minSites ?? defaultMinSitesToAccept(sites.length)),
     roundDeadlineSeconds: f.roundDeadlineSeconds,
+    secureAggregation: f.secureAggregation,
     schema,
     sites,
   };
@@ -179,6 +188,24 @@ function checkOutDir(out: string): void {
     throw new InputError(`--out ${out}: folder is not empty; refusing to write a federation over existing files (and keys)`);
 }
 
+/** The line `provision` prints: what the coordinator will be able to read, and how to change it. */
+export function secureAggregationLine(on: boolean): string {
+  return on
+    ? 'secure aggregation: on (the coordinator decodes only sums over the sites; docs/secagg.md)'
+    : 'secure aggregation: off: the coordinator will read each site\'s model update and statistics. With 3 or more sites, ' +
+        'set secureAggregation: true in the federation file (or secureAggregation.enabled in coordinator.yaml) to keep it to sums over the sites (docs/secagg.md)';
+}
+
+/** What coordinator.yaml would refuse at start (too few sites, a strategy that needs each site's update), said now with this file's field. */
+function checkSecureAggregation(source: { file: string }, ctx: Parameters<typeof compileSecureAggregation>[1]): void {
+  try {
+    compileSecureAggregation({ enabled: true }, ctx);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw fieldError(source, 'secureAggregation', err.message.replace(/^secureAggregation\.\w+: /, ''));
+  }
+}
+
 export async function provisionFederation(federationFile: string, outDir: string, log: Logger = silentLogger): Promise<ProvisionResult> {
   const spec = readFederationFile(federationFile);
   const out = resolve(outDir);
@@ -202,6 +229,7 @@ export async function provisionFederation(federationFile: string, outDir: string
       rootPublicKey,
       coordinatorKit: join(out, 'coordinator'),
       siteKits: spec.sites.map((s) => ({ name: s.name, dir: join(out, 'sites', s.name) })),
+      secureAggregation: spec.secureAggregation,
     };
     log.info('federation provisioned', { federation: spec.name, out, sites: spec.sites.length });
     return result;
@@ -299,6 +327,7 @@ async function writeKits(spec: FederationSpec, dir: string): Promise<string> {
     root: 'root.json',
     runDir: 'runs',
     ...(allowNonLoopback ? { allowNonLoopback: true } : {}),
+    secureAggregation: { enabled: spec.secureAggregation },
   });
   writeExecutable(join(ck, 'start.sh'), startScript('coordinator start --config coordinator.yaml'));
   // The dashboard, /api/status and /metrics answer only with this token (INTERFACES.md).

@@ -145,6 +145,9 @@ export async function startCoordinator(
     throw e;
   });
   log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.httpHost}:${http.port}/`, sites: cfg.sites.length });
+  // Said at every start: without it the operator's host holds every hospital's update and statistics.
+  if (!cfg.secureAggregation)
+    log.warn("secure aggregation is off: this coordinator reads each site's model update and statistics", { remedy: 'secureAggregation.enabled: true in coordinator.yaml (3 or more sites) keeps them to sums over the sites (docs/secagg.md)' });
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   const siteNames = cfg.sites.map((s) => s.name);
   signal?.addEventListener('abort', onAbort);

@@ -38,6 +38,10 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.coordinator = 'localhost'), 'coordinator: must be a mapping (got "localhost")'],
     [(d) => (d.coordinator.grpcPort = 70000), 'coordinator.grpcPort: must be an integer in [1, 65535] (got 70000)'],
     [(d) => (d.coordinator.httpPort = 0), 'coordinator.httpPort: must be an integer in [1, 65535] (got 0)'],
+    // What coordinator.yaml would refuse at start, said at provisioning with this file's field.
+    [(d) => Object.assign(d, { secureAggregation: true, sites: d.sites.slice(0, 2) }), 'secureAggregation: needs at least 3 training sites, the federation has 2: with fewer, a site could read the others\' values off the sum'],
+    [(d) => Object.assign(d, { secureAggregation: true, strategy: 'scaffold' }), 'secureAggregation: cannot be true with strategy scaffold: it needs each site\'s update (or, for scaffold, each site\'s gradient), and secure aggregation reveals only their sum (use one of fedavg, fedprox, fedadam, fedyogi, fedadagrad)'],
+    [(d) => (d.secureAggregation = 'yes'), 'secureAggregation: must be true or false (got "yes")'],
     [(d) => (d.coordinator.httpPort = '8080'), 'coordinator.httpPort: must be an integer in [1, 65535] (got "8080")'],
     [(d) => (d.coordinator.httpPort = 7443), 'coordinator.httpPort: must differ from coordinator.grpcPort (both are 7443)'],
     [
@@ -54,7 +58,7 @@ test('invalid federation files fail with exact messages naming the file and fiel
     [(d) => (d.sites[0].path = 'x'), 'sites[0].path: is not a known field; expected one of: name, data'],
     [
       (d) => (d.round = 3),
-      'round: is not a known field (did you mean "rounds"?); expected one of: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback',
+      'round: is not a known field (did you mean "rounds"?); expected one of: name, coordinator, rounds, model, schema, sites, strategy, seed, minSites, roundDeadlineSeconds, allowNonLoopback, secureAggregation',
     ],
     [(d) => (d.model = 'forest'), 'model.kind: must be one of debiased, baseline, logreg (got "forest")'],
     [(d) => (d.model = { localEpochs: 2 }), 'model.kind: is required'],

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../../shared/errors.ts';
 import { encodeKey, generateIdentity, readIdentityFile } from '../../shared/crypto/keys.ts';
-import { isLoopbackHost, provisionFederation } from '../../cli/provision.ts';
+import { isLoopbackHost, provisionFederation, secureAggregationLine } from '../../cli/provision.ts';
+import { loadCoordinatorConfig } from '../../coordinator/config.ts';
 import { loadManifest, loadRootPublicKey, signManifest, verifyManifest } from '../../shared/federation/manifest.ts';
 import { DATA, SITES, tempDir, federationYaml, mode, assertInputError } from './provision-helpers.ts';
 
@@ -107,6 +108,8 @@ test('coordinator.yaml and site.yaml carry the documented fields', async (t) => 
     manifest: 'manifest.json',
     root: 'root.json',
     runDir: 'runs',
+    // Written out when off too, so the operator reading the file sees it.
+    secureAggregation: { enabled: false },
   });
   for (const [i, s] of SITES.entries()) {
     const y = YAML.parse(readFileSync(join(res.siteKits[i]!.dir, 'site.yaml'), 'utf8'));
@@ -304,6 +307,17 @@ test('an IPv6 loopback host is bracketed in addresses', async (t) => {
   const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
   assert.equal(c.listen.host, '::1');
   assert.equal(c.allowNonLoopback, undefined);
+});
+
+test('secureAggregation: true in the federation file turns it on in coordinator.yaml, and the kit loads', async (t) => {
+  const dir = tempDir(t);
+  const res = await provisionFederation(federationYaml(dir, 'secureAggregation: true\n'), join(dir, 'out'));
+  assert.equal(res.secureAggregation, true);
+  const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
+  assert.deepEqual(c.secureAggregation, { enabled: true });
+  assert.equal(loadCoordinatorConfig(join(res.coordinatorKit, 'coordinator.yaml')).secureAggregation?.minSites, 3);
+  assert.match(secureAggregationLine(true), /^secure aggregation: on /);
+  assert.match(secureAggregationLine(false), /^secure aggregation: off: the coordinator will read each site's model update and statistics\. .*set secureAggregation: true in the federation file/);
 });
 
 test('a non-loopback coordinator carries allowNonLoopback into coordinator.yaml', async (t) => {

@@ -47,5 +47,7 @@ test('coordinator and three sites complete the rounds and write the results', { 
       assert.ok(s.logs.some((l) => l.message.startsWith('federation ended')), `${s.name} saw the end of the federation`);
     }
     assert.equal(coordinator.logs.filter((l) => l.message === 'message refused').length, 0, 'no message was refused');
+    // Without secure aggregation the operator is told at start what this coordinator reads.
+    assert.equal(coordinator.logs.filter((l) => l.level === 'warn' && l.message === "secure aggregation is off: this coordinator reads each site's model update and statistics").length, 1);
   });
 });

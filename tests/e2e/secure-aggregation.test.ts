@@ -32,5 +32,6 @@ test('three site processes complete secure rounds over gRPC', { timeout: 120_000
     assert.ok(Object.values(r.sites).every((m) => m.n === undefined && typeof m.auroc === 'number'), 'per-site reports without row counts');
     assert.ok(r.pooledEvaluation?.training?.n, 'the held-out rows, from the sum');
     assert.equal(coordinator.logs.filter((l) => l.message === 'message refused').length, 0, 'no message was refused');
+    assert.ok(!coordinator.logs.some((l) => l.message.startsWith('secure aggregation is off')), 'no warning that it is off');
   });
 });
