@@ -9,7 +9,7 @@
 // The user and build-context checks at the end read the files and always run.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chownSync, copyFileSync, chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +45,17 @@ test(`container images (${ROLES.join(', ')}) build from the packed tarball on th
   writeFileSync(join(scratch, '.containerignore'), '*\n!*.tgz\n');
   for (const role of ROLES) {
     const t0 = Date.now();
-    const log = sh('podman', ['build', '--isolation=chroot', '--format', 'docker', '-f', join(REPO, 'deploy', 'container', `Dockerfile.${role}`),
-      '--build-arg', `BASE_IMAGE=${BASE}`, '--build-arg', `FEDCAUSAL_TGZ=${tgz}`, '-t', TAG(role), scratch], 600_000);
+    const args: string[] = ['build', '--isolation=chroot', '--format', 'docker', '-f', join(REPO, 'deploy', 'container', `Dockerfile.${role}`),
+      '--build-arg', `BASE_IMAGE=${BASE}`, '--build-arg', `FEDCAUSAL_TGZ=${tgz}`, '-t', TAG(role), scratch];
+    const r: SpawnSyncReturns<string> = spawnSync('podman', args, { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 2 ** 20 });
+    // The coordinator image fetches compilers from Debian's mirror: without it there is nothing to judge.
+    const offline = /Temporary failure resolving|Failed to fetch|Could not connect to|Unable to locate package/.exec(r.stdout + r.stderr);
+    if (r.status !== 0 && offline) {
+      t.skip(`${role} image: Debian's mirror is not reachable from the build (${offline[0]})`);
+      return;
+    }
+    const log = r.stdout + r.stderr;
+    assert.equal(r.status, 0, `podman ${args.join(' ')}: exit ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${log.split('\n').filter((l) => !l.includes('TAR_ENTRY')).slice(-30).join('\n')}`);
     built.add(role);
     assert.match(log, /^fedcausal \d+\.\d+\.\d+/m, `${role}: fedcausal --version ran inside the image`);
     const size = sh('podman', ['image', 'inspect', '--format', '{{.Size}}', TAG(role)], 30_000).trim();
