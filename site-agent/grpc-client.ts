@@ -60,13 +60,47 @@ function challengeError(err: grpc.ServiceError): grpc.ServiceError {
   return err;
 }
 
+/**
+ * How long a call waits for its connection to come up. grpc-js has no connect timeout: where
+ * the coordinator's address went silent (a restarted container's old IP, a host gone from the
+ * network) a call sat in CONNECTING for the OS's SYN retries, about 2 minutes, and the
+ * restarted coordinator began its rounds without the site. Given up on, the agent's next
+ * attempt opens a new channel, with a fresh name lookup.
+ */
+export const CONNECT_WAIT_MS = 20_000;
+
+/**
+ * Resolves once the channel is READY, or once it has failed (the call then fails at once, with
+ * the connection's own error, as without this wait). Rejects with UNAVAILABLE when it is still
+ * connecting after `waitMs`.
+ */
+function connected(client: grpc.Client, waitMs: number): Promise<void> {
+  const channel = client.getChannel();
+  const deadline = Date.now() + waitMs;
+  return new Promise((resolve, reject) => {
+    const step = (): void => {
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY || state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) return resolve();
+      channel.watchConnectivityState(state, deadline, (err) => (err ? reject(notConnected(waitMs)) : step()));
+    };
+    step();
+  });
+}
+
+/** A connection that never came up, as gRPC reports an unreachable peer (code 14: the agent retries). */
+function notConnected(waitMs: number): grpc.ServiceError {
+  const details = `no connection to the coordinator within ${waitMs / 1000} s (its address does not answer)`;
+  return Object.assign(new Error(`${grpc.status.UNAVAILABLE} UNAVAILABLE: ${details}`), { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
+}
+
 /** The site side of the gRPC protocol, over mutual TLS with the kit's certificate. */
-export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles): SiteTransport {
+export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles, connectWaitMs = CONNECT_WAIT_MS): SiteTransport {
   const { creds, options } = siteChannel(address, tls, maxChunkSize);
   const client = federationClient(address, creds, options);
   let sub: grpc.ClientReadableStream<unknown> | undefined;
   return {
-    challenge() {
+    async challenge() {
+      await connected(client, connectWaitMs);
       return new Promise<Uint8Array>((resolve, reject) => {
         client.Challenge({}, (err, reply) => {
           if (err) return reject(challengeError(err));
@@ -122,7 +156,10 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
         call.on('end', () => tasks.close());
       });
     },
-    submit(msg: WireMessage) {
+    async submit(msg: WireMessage) {
+      await connected(client, connectWaitMs).catch((e: grpc.ServiceError) => {
+        throw submitError(e);
+      });
       return new Promise<SubmitReply>((resolve, reject) => {
         const call = client.Submit((err, reply) => {
           if (err) return reject(submitError(err));

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { sealPayload } from '../../shared/crypto/envelope.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
 import { ProtocolError } from '../../shared/errors.ts';
@@ -58,5 +59,34 @@ test('a coordinator that answers with an error status refuses the result', async
   } finally {
     transport.close();
     server.forceShutdown();
+  }
+});
+
+test('a coordinator address that takes the connection and never answers: the call gives up after the connect wait, as unreachable', async (t) => {
+  // What a silent address does (a restarted container's old IP): TCP is taken, TLS never answered.
+  const held: Socket[] = [];
+  const silent = createServer((s) => held.push(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    held.forEach((s) => s.destroy());
+    silent.close();
+  });
+  const tls = await makeTlsFixture('cleveland');
+  const transport = grpcSiteTransport(`127.0.0.1:${(silent.address() as AddressInfo).port}`, 1 << 20, tls.site, 300);
+  try {
+    const t0 = Date.now();
+    await assert.rejects(transport.challenge!(), (e: unknown) => {
+      assert.equal((e as { code?: number }).code, grpc.status.UNAVAILABLE, String(e));
+      assert.match((e as Error).message, /no connection to the coordinator within 0\.3 s/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 10_000, 'given up after the wait, not the OS connect timeout');
+    await assert.rejects(transport.submit(result()), (e: unknown) => {
+      assert.ok(e instanceof ResultNotDelivered, `got ${String(e)}`);
+      assert.match(e.message, /^the result did not reach the coordinator: the connection went \(no connection to the coordinator within 0\.3 s/);
+      return true;
+    });
+  } finally {
+    transport.close();
   }
 });
