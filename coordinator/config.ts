@@ -185,7 +185,9 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   refuseCombinations(source, strategyName, c.privacy.dp.enabled, secureAggregation !== undefined, c.limits.maxUpdateNorm);
   return {
     federation: c.federation,
-    listen: c.listen,
+    // The federation's own name for this coordinator (the manifest's, which its certificate names)
+    // is answered too: a container bound to 0.0.0.0 got 421 for it from its neighbours.
+    listen: { ...c.listen, httpAllowedHosts: [...new Set([...c.listen.httpAllowedHosts, manifestHost(manifest.coordinator.httpAddress)].filter((h) => h !== undefined))] },
     rounds: c.rounds,
     seed: c.seed,
     model,
@@ -242,4 +244,13 @@ function writtenOptions(section: unknown): StrategyOptions {
  */
 export function defaultMinSitesToAccept(sites: number): number {
   return Math.min(sites, Math.max(2, Math.ceil(sites / 2)));
+}
+
+/** The host of the manifest's HTTP address, as a Host header names it (IPv6 without brackets), or undefined when unreadable. */
+function manifestHost(httpAddress: string): string | undefined {
+  try {
+    return new URL(httpAddress).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
 }

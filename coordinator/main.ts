@@ -56,8 +56,8 @@ export async function startCoordinator(
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
   // The run report goes here at the end: refused now, not after every round has run.
-  prepareOutputDir(cfg.runDir, `${configPath}: runDir:`);
-  prepareOutputDir(cfg.stateDir, `${configPath}: stateDir:`);
+  writableDir(cfg.runDir, `${configPath}: runDir:`);
+  writableDir(cfg.stateDir, `${configPath}: stateDir:`);
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg));
   FileSpool.useDir(join(cfg.stateDir, 'spool'));
   const finished = store.finished();
@@ -215,4 +215,17 @@ function fingerprintShape(cfg: CoordinatorConfig): Record<string, unknown> {
 /** Each part of the fingerprint hashed on its own, so a refused restart can name what changed. */
 export function configParts(cfg: CoordinatorConfig): Record<string, string> {
   return Object.fromEntries(Object.entries(fingerprintShape(cfg)).map(([k, v]) => [k, createHash('sha256').update(String(JSON.stringify(v, plain))).digest('hex')]));
+}
+
+/**
+ * prepareOutputDir, with what to do on a read-only file system: in the container image the kit
+ * is mounted read-only and left as provisioned runDir and stateDir point into it.
+ */
+function writableDir(dir: string, what: string): void {
+  try {
+    prepareOutputDir(dir, what);
+  } catch (e) {
+    if (!(e instanceof InputError) || !e.message.includes('(EROFS)')) throw e;
+    throw new InputError(`${e.message}: a read-only file system; in the container image set runDir and stateDir under /var/lib/fedcausal, the writable volume (docs/deploy-coordinator.md, "Container")`);
+  }
 }

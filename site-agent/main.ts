@@ -81,8 +81,10 @@ const grpcText = (message: string) => message.replace(/\.?\s*Resolution note:\s*
  * the network, then joins (retrying while the coordinator is not up yet) and
  * answers tasks until the federation ends.
  */
-export async function startSite(configPath: string, log: Logger, signal?: AbortSignal): Promise<string> {
+export async function startSite(configPath: string, baseLog: Logger, signal?: AbortSignal): Promise<string> {
   const cfg = loadSiteConfig(configPath);
+  // Every line names the site: several hospitals' logs merged (compose, a shared journal) stay apart.
+  const log = baseLog.child({ site: cfg.site });
   // A kit without its certificate is refused here: never join in plaintext.
   const tls = loadSiteTls(configPath);
   const table = loadSiteTable(cfg.schema, cfg.data);
@@ -138,8 +140,9 @@ export async function startSite(configPath: string, log: Logger, signal?: AbortS
           notice.reached();
           const now = Date.now();
           refusedSince ??= now;
+          // Exit 2, as bad input: a supervisor restarting this copy would knock for as long as the other runs.
           if (now - refusedSince > ALREADY_CONNECTED_GRACE_MS)
-            throw new Error(
+            throw new InputError(
               `site "${cfg.site}" is already connected to the coordinator from another process (refused for ${Math.round((now - refusedSince) / 1000)} s); ` +
                 'this copy exits. Stop the other copy of this site kit first',
             );

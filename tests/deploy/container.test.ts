@@ -105,6 +105,7 @@ test('a federation runs in the images: coordinator and two hospitals in containe
   sh(process.execPath, [BIN, 'provision', '--federation', join(work, 'federation.yaml'), '--out', join(work, 'kits')], 120_000);
   const coordYaml = join(work, 'kits', 'coordinator', 'coordinator.yaml');
   const yaml = readFileSync(coordYaml, 'utf8');
+  writeFileSync(join(work, 'kits', 'coordinator', 'as-provisioned.yaml'), yaml, { mode: 0o600 });
   assert.match(yaml, /^ {2}host: coordinator$/m);
   assert.match(yaml, /^runDir: runs$/m);
   writeFileSync(coordYaml, yaml.replace(/^ {2}host: coordinator$/m, '  host: 0.0.0.0\n  httpHost: 0.0.0.0')
@@ -124,6 +125,11 @@ test('a federation runs in the images: coordinator and two hospitals in containe
   }
   giveTo999(join(work, 'kits', 'coordinator'), run.env);
   giveTo999(join(work, 'kits', 'sites'), run.env);
+  // coordinator.yaml as provisioned: runDir inside the read-only kit, said with what to set.
+  const ro = spawnSync('podman', ['run', '--rm', '--network', 'none', '--read-only', '-v', `${join(work, 'kits', 'coordinator')}:/kit:ro`, TAG('coordinator'),
+    'coordinator', 'start', '--config', '/kit/as-provisioned.yaml'], { env: run.env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(ro.status, 2, ro.stdout + ro.stderr);
+  assert.match(ro.stderr, /runDir: \/kit\/runs: cannot write there \(EROFS\): a read-only file system; in the container image set runDir and stateDir under \/var\/lib\/fedcausal/);
 
   p(['network', 'create', '--internal', name]);
   p(['run', '-d', '--name', containers[0]!, '--network', name, '--network-alias', 'coordinator', '--read-only', '--tmpfs', '/tmp',

@@ -20,7 +20,7 @@ test('a second copy of a connected site is refused, exits 1 saying so, and the f
     await copy.waitForLog((l) => String(l.message).includes('already connected'), 30_000, 'the refusal');
     // It keeps trying while a dead connection of its own would be dropped by keepalive, then gives up.
     const code = await copy.exitCode(ALREADY_CONNECTED_GRACE_MS + 30_000);
-    assert.equal(code, 1, 'the second copy exits 1');
+    assert.equal(code, 2, 'the second copy exits 2 (a supervisor does not restart it)');
     assert.match(copy.otherStderr.join('\n'), /site "cleveland" is already connected to the coordinator from another process/);
     assert.ok(!copy.logs.some((l) => l.message === 'joined federation'), 'the copy never joined');
 
