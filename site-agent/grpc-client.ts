@@ -98,6 +98,9 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
   const { creds, options } = siteChannel(address, tls, maxChunkSize);
   const client = federationClient(address, creds, options);
   let sub: grpc.ClientReadableStream<unknown> | undefined;
+  // Set once the task stream has ended or failed: a result trained meanwhile has nowhere to go on
+  // this channel (it waited for a connection that its coordinator no longer holds).
+  let streamGone: string | undefined;
   return {
     async challenge() {
       await connected(client, connectWaitMs);
@@ -149,14 +152,19 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
           }
         });
         call.on('error', (e: grpc.ServiceError) => {
+          streamGone ??= e.details || e.message;
           if (refused) return;
           if (!welcomed) reject(e);
           else tasks.close(e.code === grpc.status.CANCELLED ? undefined : e);
         });
-        call.on('end', () => tasks.close());
+        call.on('end', () => {
+          streamGone ??= 'the coordinator ended it';
+          tasks.close();
+        });
       });
     },
     async submit(msg: WireMessage) {
+      if (streamGone !== undefined) throw new ResultNotDelivered(`the result did not reach the coordinator: the task stream had ended (${streamGone})`);
       await connected(client, connectWaitMs).catch((e: grpc.ServiceError) => {
         throw submitError(e);
       });

@@ -90,3 +90,31 @@ test('a coordinator address that takes the connection and never answers: the cal
     transport.close();
   }
 });
+
+test('a result trained after the task stream ended is not delivered at once: it does not wait on a channel whose coordinator went', async () => {
+  const tlsFx = await makeTlsFixture('cleveland');
+  const server = new grpc.Server();
+  // Welcomes, then ends the stream (as a coordinator that stops does).
+  server.addService(federationService().service, {
+    Subscribe: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      call.write({ welcome: { header: Buffer.from('{}'), signature: Buffer.alloc(64), chunks: [] } });
+      setTimeout(() => call.end(), 50);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', mtlsServerCredentials(tlsFx.server.files), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const transport = grpcSiteTransport(`127.0.0.1:${port}`, 1 << 20, tlsFx.site);
+  try {
+    const { tasks } = await transport.subscribe({ header: new Uint8Array(2), signature: new Uint8Array(64), chunks: [] });
+    for await (const _ of tasks) void _; // until the stream ends
+    await assert.rejects(transport.submit(result()), (e: unknown) => {
+      assert.ok(e instanceof ResultNotDelivered, `got ${String(e)}`);
+      assert.equal(e.message, 'the result did not reach the coordinator: the task stream had ended (the coordinator ended it)');
+      return true;
+    });
+  } finally {
+    transport.close();
+    server.forceShutdown();
+  }
+});
