@@ -152,13 +152,14 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
           }
         });
         call.on('error', (e: grpc.ServiceError) => {
-          streamGone ??= e.details || e.message;
+          // Only a stream that was up: a refused join never had one.
+          if (welcomed) streamGone ??= e.details || e.message;
           if (refused) return;
           if (!welcomed) reject(e);
           else tasks.close(e.code === grpc.status.CANCELLED ? undefined : e);
         });
         call.on('end', () => {
-          streamGone ??= 'the coordinator ended it';
+          if (welcomed) streamGone ??= 'the coordinator ended it';
           tasks.close();
         });
       });
