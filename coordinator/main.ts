@@ -225,7 +225,7 @@ function writableDir(dir: string, what: string): void {
   try {
     prepareOutputDir(dir, what);
   } catch (e) {
-    if (!(e instanceof InputError) || !e.message.includes('(EROFS)')) throw e;
+    if (!(e instanceof InputError) || (e.cause as NodeJS.ErrnoException | undefined)?.code !== 'EROFS') throw e;
     throw new InputError(`${e.message}: a read-only file system; in the container image set runDir and stateDir under /var/lib/fedcausal, the writable volume (docs/deploy-coordinator.md, "Container")`);
   }
 }

@@ -23,3 +23,17 @@ export function readInputFile(path: string, what: string): string {
   if (bytes.subarray(0, 8192).includes(0)) throw new InputError(`${path}: the ${what} is not a text file (it holds NUL bytes): give the ${what} itself, as UTF-8 text`);
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
+
+/** A failed read of `path` as bad input (exit 2): the file, what it was for, and what keeps this process from it where it was refused. */
+export function cannotRead(path: string, err: unknown, what?: string): InputError {
+  return new InputError(`cannot read ${what ? `${what} ` : ''}${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
+}
+
+/** A kit file's text (a certificate, a revocation list, a key), as it is; a failure is cannotRead's. */
+export function readKitText(path: string, what?: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw cannotRead(path, err, what);
+  }
+}

@@ -23,7 +23,7 @@ export function prepareOutputDir(dir: string, what: string): string {
     probe(join(abs, `.fedcausal-write-test-${process.pid}`));
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`${what} ${dir}: cannot write there (${why(e)})`);
+    throw new InputError(`${what} ${dir}: cannot write there (${why(e)})`, { cause: e });
   }
   return abs;
 }

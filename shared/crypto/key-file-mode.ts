@@ -3,9 +3,9 @@
  * a key any local account can read is a key anyone on the host can use. The check
  * runs before the file is read, and its message says how to fix the mode.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { InputError } from '../errors.ts';
-import { accessHint } from '../access-hint.ts';
+import { cannotRead, readKitText } from '../input-file.ts';
 
 /** Throws an InputError naming the file, its mode and the chmod that fixes it, when others have any access. */
 export function checkKeyFileMode(path: string, what = 'key file'): void {
@@ -15,7 +15,7 @@ export function checkKeyFileMode(path: string, what = 'key file'): void {
   } catch (err) {
     // A secret file gone: it exists nowhere else, so a backup or new keys are the only ways back.
     if ((err as { code?: string }).code === 'ENOENT') throw new InputError(`${what} ${path} is missing: ${missingAdvice(what)}`, { cause: err });
-    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
+    throw cannotRead(path, err, what);
   }
   // Windows has no POSIX modes (stat reports 0o666): nothing meaningful to check there.
   if (process.platform === 'win32') return;
@@ -29,11 +29,7 @@ export function checkKeyFileMode(path: string, what = 'key file'): void {
 /** A private key PEM (tls/*.key.pem), after the mode check. */
 export function readKeyPem(path: string, what = 'TLS private key'): string {
   checkKeyFileMode(path, what);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
-  }
+  return readKitText(path, what);
 }
 
 /** What brings a missing secret file back: a token can be written anew; a key exists nowhere else. */

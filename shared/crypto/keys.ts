@@ -8,13 +8,13 @@
  *     "signing": { "publicKey": b64(32), "secretKey": b64(64) },
  *     "box":     { "publicKey": b64(32), "secretKey": b64(32) } }
  */
-import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { InputError } from '../errors.ts';
 import { checkKeyFileMode } from './key-file-mode.ts';
-import { accessHint } from '../access-hint.ts';
+import { readKitText } from '../input-file.ts';
 
 export const SIGNING_PUBLIC_KEY_BYTES = nacl.sign.publicKeyLength; // 32
 export const SIGNING_SECRET_KEY_BYTES = nacl.sign.secretKeyLength; // 64
@@ -135,12 +135,7 @@ export function writeIdentityFile(path: string, identity: Identity, opts: { over
 /** Reads and fully validates an identity file; every problem is an InputError naming the path and field. */
 export function readIdentityFile(path: string): Identity {
   checkKeyFileMode(path, 'identity file');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read identity file ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
-  }
+  const text = readKitText(path, 'identity file');
   let doc: unknown;
   try {
     doc = JSON.parse(text);

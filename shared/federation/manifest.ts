@@ -25,7 +25,7 @@ import {
   decodeKey,
   encodeKey,
 } from '../crypto/keys.ts';
-import { accessHint } from '../access-hint.ts';
+import { cannotRead } from '../input-file.ts';
 
 export interface FederationManifest {
   federation: string;
@@ -127,7 +127,7 @@ function readJson(path: string, what: string): unknown {
     // One file gone from a kit: it is public and the operator's provisioning folder keeps it (ca/), so no re-provisioning.
     if ((err as { code?: string }).code === 'ENOENT')
       throw new InputError(`${what} ${path} is missing: put it back beside the config, from a backup or the kit as delivered, or ask the federation operator for the copy under ca/ in the provisioning folder`, { cause: err });
-    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
+    throw cannotRead(path, err, what);
   }
   try {
     return JSON.parse(text);

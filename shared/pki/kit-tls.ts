@@ -7,12 +7,12 @@
  * bare "no start line" when gRPC first uses it.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { readKeyPem } from '../crypto/key-file-mode.ts';
 import type { TlsFiles } from './grpc-credentials.ts';
-import { accessHint } from '../access-hint.ts';
+import { readKitText } from '../input-file.ts';
 
 export const COORDINATOR_TLS = { ca: 'tls/ca.pem', cert: 'tls/server.pem', key: 'tls/server.key.pem', crl: 'tls/crl.pem' } as const;
 export const SITE_TLS = { ca: 'tls/ca.pem', cert: 'tls/client.pem', key: 'tls/client.key.pem' } as const;
@@ -66,8 +66,8 @@ function restoreOne(name: string, configName: string, role: string): string {
 
 function loadTlsFiles(kit: string, names: { ca: string; cert: string; key: string }, role: string): TlsFiles {
   const [ca, cert, key] = [names.ca, names.cert, names.key].map((n) => join(kit, n)) as [string, string, string];
-  const caPem = readText(ca);
-  const certPem = readText(cert);
+  const caPem = readKitText(ca);
+  const certPem = readKitText(cert);
   const keyPem = readKeyPem(key);
   parseCertificate(ca, caPem, role);
   const leaf = parseCertificate(cert, certPem, role);
@@ -105,12 +105,4 @@ function parsePrivateKey(path: string, pem: string, role: string): KeyObject {
 function requireKeyOf(leaf: X509Certificate, certPath: string, keyPath: string, key: KeyObject, role: string): void {
   if (!leaf.checkPrivateKey(key))
     throw new InputError(`${keyPath} is not the private key of the certificate ${certPath} (the two come from different kits). ${restoreHint(role)}`);
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
-  }
 }

@@ -6,12 +6,11 @@
  * use, is not loaded (the one in use stays, and onRejected says why): a bad copy
  * never weakens revocation.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { InputError } from '../errors.ts';
+import { statSync } from 'node:fs';
 import { loadCaCertificate } from './ca.ts';
 import type { PeerTrust } from './check-peer.ts';
 import { isOlderCrl, loadCrl, type VerifiedCrl } from './crl.ts';
-import { accessHint } from '../access-hint.ts';
+import { readKitText } from '../input-file.ts';
 
 export interface TrustStore {
   /** The CA and the newest valid CRL, for checkPeer. */
@@ -24,9 +23,9 @@ export async function openTrustStore(opts: {
   /** Called when a changed crl.pem is not taken; the message is for the operator's log. */
   onRejected?: (message: string) => void;
 }): Promise<TrustStore> {
-  const caCert = loadCaCertificate(readText(opts.caPath, 'CA certificate'));
+  const caCert = loadCaCertificate(readKitText(opts.caPath, 'CA certificate'));
   // At start-up a missing or bad list is fatal: running without revocation is not an option.
-  let crl = await loadCrl(readText(opts.crlPath, 'revocation list'), caCert);
+  let crl = await loadCrl(readKitText(opts.crlPath, 'revocation list'), caCert);
   let seen = stamp(opts.crlPath);
   let reloading: Promise<void> | undefined;
 
@@ -36,7 +35,7 @@ export async function openTrustStore(opts: {
     seen = now;
     let next: VerifiedCrl;
     try {
-      next = await loadCrl(readText(opts.crlPath, 'revocation list'), caCert);
+      next = await loadCrl(readKitText(opts.crlPath, 'revocation list'), caCert);
     } catch (err) {
       opts.onRejected?.(`${opts.crlPath} not loaded, keeping the revocation list of ${crl.thisUpdate.toISOString()}: ${(err as Error).message}`);
       return;
@@ -60,13 +59,6 @@ export async function openTrustStore(opts: {
   };
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read ${what} ${path}: ${(err as Error).message}${accessHint(path, err)}`, { cause: err });
-  }
-}
 
 /** Modification time, size and inode: a file replaced by rename or rewritten in place both show. */
 function stamp(path: string): string {

@@ -10,7 +10,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chownSync, copyFileSync, chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, HEART_FILES, HEART_SCHEMA, REPO } from '../e2e/helpers/federation.ts';
@@ -118,18 +118,12 @@ test('a federation runs in the images: coordinator and two hospitals in containe
   chmodSync(work, 0o755);
   if (process.getuid?.() === 0) {
     // A kit mounted as provisioned (root's, 0700): the agent says which uid cannot enter what.
-    const r = spawnSync('podman', ['run', '--rm', '--network', 'none', '--read-only', '-v', `${join(work, 'kits', 'sites', 'hospital-a')}:/kit:ro`, TAG('site')],
-      { env: run.env, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(r.status, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /\/kit\/site\.yaml: cannot read config \(EACCES[^)]*\); this process runs as uid 999, gid 999, which may not enter the folder \/kit \(owner uid 0, gid 0, mode 0700\)/);
+    assert.match(refusedStart(run.env, join(work, 'kits', 'sites', 'hospital-a'), TAG('site')), /\/kit\/site\.yaml: cannot read config \(EACCES[^)]*\); this process runs as uid 999, gid 999, which may not enter the folder \/kit \(owner uid 0, gid 0, mode 0700\)/);
   }
   giveTo999(join(work, 'kits', 'coordinator'), run.env);
   giveTo999(join(work, 'kits', 'sites'), run.env);
   // coordinator.yaml as provisioned: runDir inside the read-only kit, said with what to set.
-  const ro = spawnSync('podman', ['run', '--rm', '--network', 'none', '--read-only', '-v', `${join(work, 'kits', 'coordinator')}:/kit:ro`, TAG('coordinator'),
-    'coordinator', 'start', '--config', '/kit/as-provisioned.yaml'], { env: run.env, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(ro.status, 2, ro.stdout + ro.stderr);
-  assert.match(ro.stderr, /runDir: \/kit\/runs: cannot write there \(EROFS\): a read-only file system; in the container image set runDir and stateDir under \/var\/lib\/fedcausal/);
+  assert.match(refusedStart(run.env, join(work, 'kits', 'coordinator'), TAG('coordinator'), 'coordinator', 'start', '--config', '/kit/as-provisioned.yaml'), /runDir: \/kit\/runs: cannot write there \(EROFS\): a read-only file system; in the container image set runDir and stateDir under \/var\/lib\/fedcausal/);
 
   p(['network', 'create', '--internal', name]);
   p(['run', '-d', '--name', containers[0]!, '--network', name, '--network-alias', 'coordinator', '--read-only', '--tmpfs', '/tmp',
@@ -164,11 +158,15 @@ function giveTo999(dir: string, env: NodeJS.ProcessEnv): void {
     sh('podman', ['unshare', 'chown', '-R', '999:999', dir], 60_000, { env });
     return;
   }
-  const walk = (path: string): void => {
-    chownSync(path, 999, 999);
-    if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
-  };
-  walk(dir);
+  chownSync(dir, 999, 999);
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) chownSync(join(dir, entry), 999, 999);
+}
+
+/** Starts `image` with `kit` mounted read-only at /kit (no network); asserts it refuses with exit 2 and returns its stderr. */
+function refusedStart(env: NodeJS.ProcessEnv, kit: string, image: string, ...command: string[]): string {
+  const r = spawnSync('podman', ['run', '--rm', '--network', 'none', '--read-only', '-v', `${kit}:/kit:ro`, image, ...command], { env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  return r.stderr;
 }
 
 function logs(container: string, env: NodeJS.ProcessEnv): string {
