@@ -107,6 +107,8 @@ export class SiteDirectory {
     this.sinks.delete(site);
     const s = this.state.get(site)!;
     s.online = false;
+    // Seen until now: the end waits a rejoin grace from here for a site away at that moment (end-notice.ts).
+    s.lastSeen = Date.now();
     for (const l of this.listeners) l(site, false);
   }
 

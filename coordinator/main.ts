@@ -186,10 +186,13 @@ export async function startCoordinator(
     signal?.removeEventListener('abort', onAbort);
     // Give sites a moment to read the 'end' message before the sockets close.
     await new Promise((r) => setTimeout(r, 300));
+    // A site that went away just before the end (restarting, reconnecting) is told how it ended when it rejoins.
+    await fed.loop.ended?.awaitAway(fed.directory, cfg.quorum.rejoinGraceMs, log, signal);
+    // The operator's dashboard outlives the run for a while: the finished status, not a dead page;
+    // gRPC serves as long, so a site that joins meanwhile hears the end too.
+    await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
     await grpcServer.close();
     fed.service.flushRefusalLog();
-    // The operator's dashboard outlives the run for a while: the finished status, not a dead page.
-    await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
     await http.close();
     store.close();
     FileSpool.cleanup();

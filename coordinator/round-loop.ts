@@ -27,6 +27,7 @@ import { checkReportedFigures } from './result-figures.ts';
 import { HeldUpdates, type Replay } from './update-clip.ts';
 import { Participation } from './participation.ts';
 import { RoundExchange } from './round-exchange.ts';
+import { EndNotice } from './end-notice.ts';
 
 /** What every fit and evaluation task of a run carries besides its config: the agreed setup. */
 type FitContext = Pick<TaskMeta, 'featureSpace' | 'prior' | 'model' | 'balance'>;
@@ -101,6 +102,8 @@ export class RoundLoop implements RoundGate {
   readiness: Readiness | undefined;
   decisionReport: DebiasingReport | undefined;
   readonly history: RoundRecord[] = [];
+  /** Set by end(): each site's end message, for the sites online then and any that join after. */
+  ended: EndNotice | undefined;
 
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
@@ -151,10 +154,14 @@ export class RoundLoop implements RoundGate {
 
   // ---- RoundGate (called by the endpoint): the exchange's, but for what only the run knows ----
   expectation(site: string) {
+    // After the end, only each site's acknowledgement of it (a frame of meta, no weights).
+    if (this.ended) return this.ended.expectation(site, this.round);
     return this.exchange.expectation(site);
   }
 
   connected(site: string): void {
+    // After the end there is nothing left to owe but how it ended.
+    if (this.ended) return void this.ended.tell(site);
     const why = this.participation.reasonFor(site);
     if (why) this.o.log.warn('a site left out of training in this run joined: it is scored at the final evaluation only', { site, reason: why });
     this.exchange.connected(site);
@@ -169,6 +176,10 @@ export class RoundLoop implements RoundGate {
   }
 
   deliver(site: string, meta: ResultMeta, replay: Replay, release: () => void = () => {}): void {
+    if (this.ended) {
+      release();
+      return this.ended.heard(site);
+    }
     this.exchange.deliver(site, meta, replay, release);
   }
 
@@ -393,6 +404,11 @@ export class RoundLoop implements RoundGate {
     if (this.state !== to) this.setState(to, message);
     // `forSite` words each site's own end message (`message` is the state's reason).
     const payload = (s: string) => encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message: forSite(s), outcome });
-    await Promise.all(this.o.directory.online().map((s) => this.exchange.send(s, this.o.seal(s, this.round, 'task-end', payload(s)))));
+    // Kept: a site that joins after this (it was away at the end) is told too.
+    this.ended = new EndNotice(
+      (s) => this.o.seal(s, this.round, 'task-end', payload(s)),
+      (s, msg) => this.exchange.send(s, msg),
+    );
+    await Promise.all(this.o.directory.online().map((s) => this.ended!.tell(s)));
   }
 }

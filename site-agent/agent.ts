@@ -159,6 +159,7 @@ export class SiteAgent {
       const { meta, weights } = await this.openTask(msg);
       if (meta.kind === 'end') {
         log.info('federation ended', { reason: meta.message, outcome: meta.outcome });
+        await this.acknowledgeEnd(transport, meta.round);
         // A failed or incomplete federation is a failure here too: a supervisor sees exit 1.
         if (meta.outcome && meta.outcome !== 'complete') throw new FederationEndedBadly(meta.message ?? meta.outcome);
         this.close();
@@ -182,6 +183,16 @@ export class SiteAgent {
     // a restart). UNAVAILABLE, so the caller reconnects while its window lasts and
     // otherwise fails, never a clean exit that a supervisor would not restart.
     throw Object.assign(new Error('the coordinator closed the connection before the federation ended'), { code: 14 });
+  }
+
+  /**
+   * Tells the coordinator this site heard the end: it waits, for a rejoin grace, for a site that
+   * did not (one killed as the end went out), so that site hears it when it is restarted.
+   * Best effort: a coordinator already gone changes nothing here.
+   */
+  private async acknowledgeEnd(transport: SiteTransport, round: number): Promise<void> {
+    const ack = { kind: 'end', round, weights: 0, numExamples: 0, metrics: {} } satisfies ResultMeta;
+    await transport.submit(this.seal(resultKind('end'), round, encodeFrame(ack))).catch((e: Error) => this.opts.log.debug('end not acknowledged', { error: e.message }));
   }
 
   private async openTask(msg: WireMessage): Promise<{ meta: TaskMeta; weights: Float32Array }> {

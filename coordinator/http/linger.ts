@@ -3,11 +3,12 @@ import type { Logger } from '../../shared/logger.ts';
 /**
  * Keeps the process (and so the HTTP server: dashboard, /api/status) up for `seconds`
  * after a run that finished, so an operator's open dashboard shows "run finished" with the
- * final status instead of a dead page. A stop request (SIGTERM/SIGINT) ends the wait at once.
+ * final status instead of a dead page; gRPC serves as long, so a site that joins meanwhile is
+ * told how the federation ended. A stop request (SIGTERM/SIGINT) ends the wait at once.
  */
 export async function lingerHttp(seconds: number, state: string, signal: AbortSignal | undefined, log: Logger): Promise<void> {
   if (!(seconds > 0) || state !== 'finished' || signal?.aborted) return;
-  log.info('run finished; HTTP keeps serving its status', { seconds });
+  log.info('run finished; gRPC and HTTP keep serving', { seconds, why: 'the dashboard shows the finished run, and a site that rejoins is told how it ended' });
   await new Promise<void>((done) => {
     const t = setTimeout(finish, seconds * 1000);
     function finish() {

@@ -33,3 +33,43 @@ test('a site that joins after the statistics rounds trains in no round, and ever
     assert.match(late.stdout, /site finished: federation complete; warning: site "va" trained in no round: its statistics were not counted/);
   });
 });
+
+// A site away when the federation ended (killed just after its final evaluation, restarted by
+// its supervisor) used to find the coordinator gone, retry for connectTimeoutSeconds and exit
+// 1. The coordinator now waits, for the site's rejoin grace, for every site that has not
+// acknowledged the end, and tells it when it is back.
+test('a site killed as the federation ends is told how it ended when it is restarted, and exits 0', { timeout: 150_000 }, async () => {
+  await withFederation({ sites: ['cleveland', 'hungary', 'va'], rounds: 2, hardTimeoutMs: 140_000 }, async (fed) => {
+    const coordinator = await fed.startCoordinator();
+    const away = fed.startSite('hungary', { env: { FEDCAUSAL_CRASH_AT: 'answered-evaluate:3' } });
+    const others = ['cleveland', 'va'].map((s) => fed.startSite(s));
+    assert.equal((await away.exited).signal, 'SIGKILL', away.tail());
+    const back = fed.startSite('hungary');
+    assert.equal(await back.exitCode(40_000), 0, back.tail());
+    assert.match(back.stdout, /site finished: federation complete/);
+    assert.equal(await coordinator.exitCode(20_000), 0, coordinator.tail());
+    for (const s of others) assert.equal(await s.exitCode(5_000), 0, s.tail());
+    assert.equal(fed.results<Results>(coordinator).complete, true);
+  });
+});
+
+// While the coordinator lingers after the end (listen.httpLingerSeconds), gRPC serves too, and a
+// site that joins then is told how it ended.
+test('a site that joins while the coordinator lingers after the end is told how it ended and exits 0', { timeout: 150_000 }, async () => {
+  const listen = { host: '127.0.0.1', httpHost: '127.0.0.1', grpcPort: 0, httpPort: 0, httpLingerSeconds: 60 };
+  // A rejoin grace of 1 s: the wait for the unacknowledged site is over before the restart.
+  await withFederation({ sites: ['cleveland', 'hungary', 'va'], rounds: 2, quorum: { rejoinGraceSeconds: 1 }, coordinatorExtra: { listen }, hardTimeoutMs: 140_000 }, async (fed) => {
+    const coordinator = await fed.startCoordinator();
+    const away = fed.startSite('hungary', { env: { FEDCAUSAL_CRASH_AT: 'answered-evaluate:3' } });
+    for (const s of ['cleveland', 'va']) fed.startSite(s);
+    assert.equal((await away.exited).signal, 'SIGKILL', away.tail());
+    await coordinator.waitForLog((l) => l.message === 'run finished; gRPC and HTTP keep serving', 60_000, 'the coordinator lingering after the end');
+    const back = fed.startSite('hungary');
+    assert.equal(await back.exitCode(30_000), 0, back.tail());
+    assert.match(back.stdout, /site finished: federation complete/);
+    // A stop ends the linger; the run had finished, so it exits 0 with its results.
+    coordinator.kill('SIGTERM');
+    assert.equal(await coordinator.exitCode(20_000), 0, coordinator.tail());
+    assert.equal(fed.results<Results>(coordinator).complete, true);
+  });
+});

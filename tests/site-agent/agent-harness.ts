@@ -11,7 +11,7 @@ import { computeFeatureStats } from '../../shared/data/stats.ts';
 import { parseSiteTable, selectRows } from '../../shared/data/table.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { decodeFrame, encodeFrame } from '../../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, type EvalMetrics, type ResultMeta, type TaskMeta } from '../../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, resultKind, type EvalMetrics, type ResultMeta, type TaskMeta } from '../../shared/protocol/messages.ts';
 import { AsyncQueue } from '../../shared/transport/async-queue.ts';
 import type { SiteTransport, WireMessage } from '../../shared/transport/types.ts';
 import { SiteAgent } from '../../site-agent/agent.ts';
@@ -98,6 +98,8 @@ export interface Submitted {
 function fakeTransport() {
   const tasks = new AsyncQueue<WireMessage>();
   const submitted: Submitted[] = [];
+  // The agent's acknowledgements of the end, apart: every other check is of its answers to tasks.
+  const acks: Submitted[] = [];
   const joins: { site: string; meta: unknown }[] = [];
   const transport: SiteTransport = {
     async subscribe(join) {
@@ -109,12 +111,12 @@ function fakeTransport() {
       const h = verifyHeader(msg.header, msg.signature, () => site.signing.publicKey, { maxPayloadBytes: 1 << 20, maxChunkSize: 1 << 24 });
       assert.equal(h.encrypted, true, 'results are encrypted to the coordinator');
       const { meta, weights } = decodeFrame(open(h, msg));
-      submitted.push({ kind: h.kind, round: h.round, meta: meta as ResultMeta, weights });
+      (h.kind === resultKind('end') ? acks : submitted).push({ kind: h.kind, round: h.round, meta: meta as ResultMeta, weights });
       return { accepted: true, message: 'ok' };
     },
     close: () => tasks.close(),
   };
-  return { transport, tasks, submitted, joins };
+  return { transport, tasks, submitted, acks, joins };
 }
 
 function open(h: ReturnType<typeof verifyHeader>, msg: WireMessage): Uint8Array {

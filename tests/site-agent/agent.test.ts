@@ -21,13 +21,15 @@ import type { WireMessage } from '../../shared/transport/types.ts';
 import { FederationEndedBadly } from '../../site-agent/agent.ts';
 import { coordinator, data, end, EVAL, FEDERATION, fakeRunner, model, prior, schema, serve, site, SITE, space, task, type Submitted } from './agent-harness.ts';
 
-test('joins with a signed join carrying the protocol version, session and software version; a complete end returns its message', async () => {
-  const { joins, submitted, ended, agent: a, runner } = await serve([end(1)]);
+test('joins with a signed join carrying the protocol version, session and software version; a complete end is acknowledged and returns its message', async () => {
+  const { joins, submitted, acks, ended, agent: a, runner } = await serve([end(1)]);
   assert.deepEqual(joins, [{ site: SITE, meta: { protocolVersion: PROTOCOL_VERSION, site: SITE, session: 'session-1', software: FEDCAUSAL_VERSION } }]);
   assert.equal(ended.error, undefined);
   assert.equal(ended.message, 'done after 1');
   assert.equal(a.joined, true);
   assert.deepEqual(submitted, [], 'an end is not answered');
+  // Only acknowledged: the coordinator waits for a site that did not hear it (coordinator/end-notice.ts).
+  assert.deepEqual(acks, [{ kind: 'end-ack', round: 1, meta: { kind: 'end', round: 1, weights: 0, numExamples: 0, metrics: {} }, weights: new Float32Array(0) }]);
   assert.equal(runner.disposed(), 0, 'no model was made, so none to release');
 });
 
@@ -134,6 +136,7 @@ test('an end as failed or incomplete is a failure here too; a stream that stops 
   const failed = await serve([end(2, 'failed')]);
   assert.ok(failed.ended.error instanceof FederationEndedBadly);
   assert.equal((failed.ended.error as Error).message, 'done after 2');
+  assert.deepEqual(failed.acks.map((a) => a.round), [2], 'acknowledged all the same');
   const cut = await serve([task({ kind: 'stats', round: 0, stage: 1 })]);
   assert.equal(cut.submitted.length, 1, 'the task before the break was answered');
   assert.equal((cut.ended.error as { code?: number }).code, 14);

@@ -65,7 +65,8 @@ test('a well-formed stats task is answered, and the end ends the agent', async (
     { kind: 'task-end', round: 1, meta: { federation: 'f', round: 1, kind: 'end', config: {}, weights: 0, message: 'done', outcome: 'complete' } },
   ]);
   assert.equal(await agent(t).run(), 'done');
-  assert.equal(t.submitted.length, 1);
+  // The stats answer, then the end's acknowledgement.
+  assert.equal(t.submitted.length, 2);
 });
 
 test('a fit task without its feature space is refused with the field named, before training and without a reply', async () => {

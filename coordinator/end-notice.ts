@@ -1,0 +1,88 @@
+import { resultKind } from '../shared/protocol/messages.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { WireMessage } from '../shared/transport/types.ts';
+import type { SiteDirectory } from './directory.ts';
+
+/** An acknowledgement is a frame of meta alone: room for it, nothing more. */
+const ACK_PAYLOAD_BYTES = 4096;
+
+/**
+ * How the federation ended, for every site, including one that joins after the end: a site
+ * that was restarting or reconnecting at that moment would otherwise retry for its
+ * connectTimeoutSeconds against a coordinator that has gone and exit 1, which a supervisor
+ * reads as a failure and restarts into the next run. Each site acknowledges the end, so the
+ * coordinator knows which did not hear it (a send to a site killed a moment before goes
+ * nowhere, and nothing says so at once).
+ */
+export class EndNotice {
+  private readonly acked = new Set<string>();
+  private changed: (() => void) | undefined;
+
+  constructor(
+    private readonly message: (site: string) => WireMessage,
+    private readonly send: (site: string, msg: WireMessage) => Promise<void>,
+  ) {}
+
+  /** Sends `site` its end message (again, to a site that rejoins before acknowledging it). */
+  async tell(site: string): Promise<void> {
+    await this.send(site, this.message(site));
+  }
+
+  /** What the endpoint accepts from `site` now: its acknowledgement, until it came. */
+  expectation(site: string, round: number): { round: number; kind: string; maxPayloadBytes: number } | undefined {
+    return this.acked.has(site) ? undefined : { round, kind: resultKind('end'), maxPayloadBytes: ACK_PAYLOAD_BYTES };
+  }
+
+  /** `site` acknowledged the end. */
+  heard(site: string): void {
+    this.acked.add(site);
+    this.changed?.();
+  }
+
+  wasHeard(site: string): boolean {
+    return this.acked.has(site);
+  }
+
+  /**
+   * Waits, for the rest of its rejoin grace (`graceMs` from when it was last seen, as in a
+   * round), for each site that was in the run lately and has not acknowledged the end: one
+   * still connected, or one that went away as the end went out and may be back. Returns at
+   * once when every such site heard it, and on `signal`. Which sites it waited for, and which
+   * heard, is logged.
+   */
+  async awaitAway(directory: SiteDirectory, graceMs: number, log: Logger, signal?: AbortSignal): Promise<void> {
+    const now = Date.now();
+    const away = directory
+      .states()
+      .filter((s) => !this.acked.has(s.name) && s.lastSeen !== null && (s.online || now - s.lastSeen < graceMs))
+      .map((s) => ({ site: s.name, until: (s.online ? now : s.lastSeen!) + graceMs }));
+    if (!away.length || signal?.aborted) return;
+    const until = Math.max(...away.map((a) => a.until));
+    const sites = away.map((a) => a.site);
+    const waiting = () => sites.filter((s) => !this.acked.has(s));
+    await new Promise<void>((done) => {
+      let said = false;
+      const finish = () => {
+        clearTimeout(timer);
+        clearTimeout(saying);
+        this.changed = undefined;
+        signal?.removeEventListener('abort', finish);
+        const missed = waiting();
+        if (missed.length && !signal?.aborted) log.warn('sites did not come back before their grace ran out: they were not told how the federation ended', { sites: missed });
+        else if (said && !missed.length) log.info('every site away at the end came back and was told how the federation ended', { sites });
+        done();
+      };
+      const timer = setTimeout(finish, until - now);
+      // Said only if the wait is more than the moment a connected site takes to acknowledge.
+      const saying = setTimeout(() => {
+        said = true;
+        log.warn('the federation ended while sites were away or had not acknowledged it; waiting for them to come back and hear how it ended', { sites: waiting(), seconds: Math.round((until - Date.now()) / 1000) });
+      }, Math.min(1000, until - now));
+      this.changed = () => {
+        if (!waiting().length) finish();
+      };
+      this.changed();
+      signal?.addEventListener('abort', finish, { once: true });
+    });
+  }
+}
