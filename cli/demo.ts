@@ -137,7 +137,8 @@ export async function runDemo(o: { rounds?: number; model: string; runDir?: stri
   // The demo also trains each site alone, for the comparison table.
   const coordYaml = join(kits.coordinatorKit, 'coordinator.yaml');
   const cfg = YAML.parse(readFileSync(coordYaml, 'utf8')) as Record<string, unknown>;
-  writeFileSync(coordYaml, YAML.stringify({ ...cfg, localBaseline: true, runDir }));
+  // No linger after the end (provision's is for a deployment's dashboard and Prometheus): the demo ends with its run.
+  writeFileSync(coordYaml, YAML.stringify({ ...cfg, localBaseline: true, runDir, listen: { ...(cfg.listen as object), httpLingerSeconds: 0 } }));
 
   out(`fedcausal demo: ${SITES.length} hospitals, ${rounds} rounds of ${model} (FedAvg), separate processes on loopback\n`);
   // The dashboard answers only with the coordinator kit's token; the page takes it from the address.

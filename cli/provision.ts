@@ -38,6 +38,8 @@ export { isLoopbackHost };
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const bareHost = (h: string) => h.replace(/^\[|\]$/g, '');
+/** The finished state is scraped (Prometheus every 10 s; FedcausalCoordinatorDown relies on it) and a late site hears the end. */
+const PROVISIONED_LINGER_SECONDS = 60;
 const name = () => text().regex(SITE_NAME_PATTERN, { error: `must match ${SITE_NAME_PATTERN} (lowercase letters, digits, "_" and "-")` });
 
 /** The federation file (docs/configuration.md); `model` is checked by compileModelSpec; the ranges are those the kits' loaders accept. */
@@ -311,7 +313,7 @@ async function writeKits(spec: FederationSpec, dir: string): Promise<string> {
   writeYaml(join(ck, 'coordinator.yaml'), `coordinator of federation ${spec.name}`, {
     federation: spec.name,
     // Bare host (no IPv6 brackets): it is handed to listen().
-    listen: { host: host.replace(/^\[|\]$/g, ''), grpcPort, httpPort },
+    listen: { host: host.replace(/^\[|\]$/g, ''), grpcPort, httpPort, httpLingerSeconds: PROVISIONED_LINGER_SECONDS },
     rounds: spec.rounds,
     seed: spec.seed,
     model: spec.model,

@@ -5,7 +5,10 @@ export interface MetricsSource {
   round(): number;
   roundsPlanned(): number;
   state(): string;
-  sites(): { name: string; online: boolean }[];
+  /** `leftOut`: why the site trains in no round of this run (absent for a site that trains). */
+  sites(): { name: string; online: boolean; leftOut?: string }[];
+  /** How the run ended, once it has (`complete`, `incomplete`, `failed`); undefined before. */
+  outcome?(): string | undefined;
 }
 
 /** A committed round, as the metrics need it. */
@@ -79,7 +82,30 @@ export class CoordinatorMetrics {
         for (const s of source.sites()) this.set({ site: s.name }, s.online ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'fedcausal_site_left_out',
+      help: 'Whether an enrolled site is left out of training in this run (1: its statistics were not counted, it trains in no round) or not (0).',
+      labelNames: ['site'],
+      registers,
+      collect() {
+        for (const s of source.sites()) this.set({ site: s.name }, s.leftOut ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'fedcausal_run_complete',
+      help: 'Once the run has finished: 1 if complete, 0 if incomplete (its results say why). No sample before (nor for a failed run).',
+      registers,
+      collect() {
+        const outcome = source.outcome?.();
+        // An unlabelled gauge reads 0 unless removed: no sample at all until a finished run's outcome is known.
+        if (outcome === 'complete' || outcome === 'incomplete') this.set(outcome === 'complete' ? 1 : 0);
+        else this.remove();
+      },
+    });
     this.roundsTotal = new Counter({ name: 'fedcausal_rounds_total', help: 'Rounds committed, by whether their aggregate was accepted.', labelNames: ['outcome'], registers });
+    // Both outcomes from 0 at start: increase() sees the first accepted round (a series born at 1 shows none), and the
+    // alert on missing rounds (deploy/prometheus/alerts.yml) reads the accepted series.
+    for (const outcome of ['accepted', 'rejected']) this.roundsTotal.inc({ outcome }, 0);
     this.roundDuration = new Histogram({ name: 'fedcausal_round_duration_seconds', help: 'Wall time of a committed round.', buckets: ROUND_SECONDS, registers });
     this.phaseDuration = new Histogram({ name: 'fedcausal_phase_duration_seconds', help: 'Wall time of a round phase (configure, collect, aggregate, evaluate, commit).', labelNames: ['phase'], buckets: ROUND_SECONDS, registers });
     this.participants = new Gauge({ name: 'fedcausal_round_participants', help: 'Sites whose update was aggregated in the last committed round.', registers });
@@ -153,16 +179,26 @@ export class CoordinatorMetrics {
 }
 
 /** The live gauges read the same status `/api/status` serves. */
-export function metricsSourceFromStatus(status: () => { round: number; rounds: number; state: string; sites: { name: string; online: boolean }[] }): MetricsSource {
+export function metricsSourceFromStatus(status: () => { round: number; rounds: number; state: string; sites: { name: string; online: boolean; leftOut?: string }[]; outcome?: string }): MetricsSource {
   return {
     round: () => status().round,
     roundsPlanned: () => status().rounds,
     state: () => status().state,
     sites: () => status().sites,
+    outcome: () => status().outcome,
   };
 }
 
-/** A failure reason as a label: numbers folded (deadlines, sizes) and length bounded, so the series stay few. */
+/**
+ * A failure reason as a label: numbers dropped (deadlines, sizes) and length bounded, so the
+ * series stay few, and worded to read without them: "no answer within the 60s round deadline"
+ * is "no answer within the round deadline", "not back within 30s" is "not back within the time
+ * allowed"; any other number is N.
+ */
 export function reasonLabel(reason: string): string {
-  return reason.replace(/\d+(\.\d+)?/g, 'N').slice(0, 80);
+  return reason
+    .replace(/\bthe \d+(\.\d+)?\s?m?s (?=[a-z])/g, 'the ')
+    .replace(/\bwithin \d+(\.\d+)?\s?m?s\b/g, 'within the time allowed')
+    .replace(/\d+(\.\d+)?/g, 'N')
+    .slice(0, 80);
 }

@@ -97,7 +97,7 @@ test('coordinator.yaml and site.yaml carry the documented fields', async (t) => 
   const c = YAML.parse(readFileSync(join(res.coordinatorKit, 'coordinator.yaml'), 'utf8'));
   assert.deepEqual(c, {
     federation: 'heart',
-    listen: { host: '127.0.0.1', grpcPort: 7443, httpPort: 8080 },
+    listen: { host: '127.0.0.1', grpcPort: 7443, httpPort: 8080, httpLingerSeconds: 60 },
     rounds: 20,
     seed: 7,
     model: { kind: 'debiased' },

@@ -108,7 +108,8 @@ test('a federation runs in the images: coordinator and two hospitals in containe
   writeFileSync(join(work, 'kits', 'coordinator', 'as-provisioned.yaml'), yaml, { mode: 0o600 });
   assert.match(yaml, /^ {2}host: coordinator$/m);
   assert.match(yaml, /^runDir: runs$/m);
-  writeFileSync(coordYaml, yaml.replace(/^ {2}host: coordinator$/m, '  host: 0.0.0.0\n  httpHost: 0.0.0.0')
+  // No linger after the end: this test waits for the run's end, not for a dashboard or Prometheus.
+  writeFileSync(coordYaml, yaml.replace(/^ {2}host: coordinator$/m, '  host: 0.0.0.0\n  httpHost: 0.0.0.0').replace(/^ {2}httpLingerSeconds: 60$/m, '  httpLingerSeconds: 0')
     .replace(/^runDir: runs$/m, 'runDir: /var/lib/fedcausal/runs\nstateDir: /var/lib/fedcausal/state'));
   const data = { 'hospital-a': HEART_FILES.cleveland!, 'hospital-b': HEART_FILES.hungary! };
   for (const [site, file] of Object.entries(data)) {

@@ -94,7 +94,7 @@ test('/metrics serves the prom-client registry: live gauges from the status, cou
     'fedcausal_refusals_total{reason="bad-signature",site="unknown"} 1',
     'fedcausal_site_online{site="cleveland"} 1',
     'fedcausal_site_online{site="hungary"} 0',
-    'fedcausal_site_failures_total{site="hungary",reason="no answer within the Ns round deadline"} 1',
+    'fedcausal_site_failures_total{site="hungary",reason="no answer within the round deadline"} 1',
     'fedcausal_round_duration_seconds_count 1',
     'fedcausal_round_metric{metric="eval_auroc"} 0.75',
   ])
