@@ -51,7 +51,9 @@ export function currentText(c: CurrentRound, rounds: number, now: number): strin
 
 export function renderStatus(s: FederationStatus, now = Date.now()): string {
   const why = isTerminal(s.state) && s.stateChange ? ` (${s.stateChange.reason})` : '';
-  const head = `federation ${s.federation}: ${s.state}${why}, ${roundText(s)}${lastRound(s.history.at(-1))}\n`;
+  // "finished" alone read as success for a run that ended incomplete (an outside try).
+  const ended = s.outcome && s.outcome !== s.state && s.outcome !== 'complete' ? ` ${s.outcome}` : '';
+  const head = `federation ${s.federation}: ${s.state}${ended}${why}, ${roundText(s)}${lastRound(s.history.at(-1))}\n`;
   const current = s.current && !isTerminal(s.state) ? currentText(s.current, s.rounds, now) : '';
   const rows = s.sites.map((x) => [
     x.name,
@@ -61,5 +63,6 @@ export function renderStatus(s: FederationStatus, now = Date.now()): string {
     x.roundsCompleted,
     x.lastError ? `${x.lastErrorAt ? `${x.lastErrorAt}: ` : ''}${x.lastError}` : x.leftOut ? `left out of training: ${x.leftOut}` : '',
   ]);
-  return `${head}${current}${formatTable(['site', 'state', 'version', 'last seen', 'rounds done', 'last error'], rows)}\n`;
+  const results = s.results ? `results: ${s.results} (on the coordinator's host)\n` : '';
+  return `${head}${current}${formatTable(['site', 'state', 'version', 'last seen', 'rounds answered', 'last error'], rows)}\n${results}`;
 }

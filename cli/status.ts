@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus } from '../shared/federation/status.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { InputError } from '../shared/errors.ts';
@@ -13,8 +12,10 @@ URL is the coordinator's HTTP address, e.g. http://127.0.0.1:8080 (http:// is as
 no scheme is given). The coordinator answers only with its token: --token-file names the
 http-token file of the coordinator's kit (or set FEDCAUSAL_HTTP_TOKEN).
 
-exit: 0 when the answer came (watch: when the federation ended), 2 on bad usage or a refused
-token, 1 when the coordinator cannot be reached (watch: or stops answering before the end).
+exit: 0 when the answer came (watch: when the federation ended complete), 2 on bad usage or a
+refused token, 1 when the coordinator cannot be reached (watch: or stops answering before the
+end, or the federation ended incomplete or failed). watch keeps watching a coordinator stopped
+on request (a pause: its restart resumes the run) until it answers again; Ctrl-C leaves.
 `;
 
 const WATCH_INTERVAL_MS = 2000;
@@ -88,13 +89,20 @@ export async function statusCommand(argv: string[], watch: boolean): Promise<num
     } catch (e) {
       // Unreachable at the first look, or gone for good while watching: a failure (exit 1).
       if (e instanceof InputError || !watch || !seen) throw e;
+      // Stopped on request is a pause: its restart answers again (an outside try lost the view at exit 0).
+      if (seen.state === 'stopped') {
+        if (misses++ === 0) process.stdout.write(`(${(e as Error).message}: the coordinator was stopped on request; its restart resumes the run, watching for it)\n`);
+        await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+        continue;
+      }
       if (++misses >= WATCH_MAX_MISSES) throw goneAt(e as Error, seen);
       process.stdout.write(`(${(e as Error).message}; trying again)\n`);
       await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
       continue;
     }
     process.stdout.write(clear + renderStatus(s));
-    if (!watch || isTerminal(s.state)) return 0;
+    if (!watch) return 0;
+    if (s.state === 'finished' || s.state === 'failed') return s.state === 'finished' && s.outcome !== 'incomplete' ? 0 : 1;
     await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
   }
 }

@@ -68,7 +68,9 @@ export class EndNotice {
         this.changed = undefined;
         signal?.removeEventListener('abort', finish);
         const missed = waiting();
-        if (missed.length && !signal?.aborted) log.warn('sites did not come back before their grace ran out: they were not told how the federation ended', { sites: missed });
+        // Not "not told": a site of an earlier build hears the end and never acknowledges it.
+        if (missed.length && !signal?.aborted)
+          log.warn('sites did not acknowledge the end before their grace ran out: away as it went out (one back later finds no coordinator), or of an earlier fedcausal build', { sites: missed });
         else if (said && !missed.length) log.info('every site away at the end came back and was told how the federation ended', { sites });
         done();
       };

@@ -166,10 +166,7 @@ export async function startGrpcServer(opts: {
       endpoint.refuse &&
       refusedHere(
         endpoint,
-        new ProtocolError(
-          `TLS handshake with ${peer} failed (${error.message}): a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision) or whose certificate expired, or a client without the federation's certificate (a port scanner too)`,
-          'tls-handshake',
-        ),
+        new ProtocolError(`TLS handshake with ${peer} failed (${opensslReason(error.message)}): ${handshakeCause(error)}`, 'tls-handshake'),
       ),
   );
   log.info('gRPC listening', { host: opts.host, port, ...limits });
@@ -185,6 +182,25 @@ export async function startGrpcServer(opts: {
         }, 2000).unref();
       }),
   };
+}
+
+/**
+ * OpenSSL's reason alone ("http request" of "80EC...:error:0A00009C:SSL routines:ssl3_get_record:http
+ * request:../deps/openssl/...\n"): the whole line pushed the remedy past what the dashboard shows.
+ */
+function opensslReason(message: string): string {
+  return /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1]?.trim() ?? message.trim();
+}
+
+/**
+ * Who fails a handshake, as far as OpenSSL's reason tells. Plain HTTP on the gRPC port (a
+ * browser, a Prometheus target or `curl` given the wrong port) was said to be a site with a
+ * stray kit (an outside try).
+ */
+function handshakeCause(error: Error): string {
+  if (/http request|wrong version number|unknown protocol/i.test(error.message))
+    return "not TLS: plain HTTP or another protocol on the gRPC port (a browser, Prometheus or curl given the gRPC port instead of the HTTP one, listen.httpPort), or a port scanner";
+  return "a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision) or whose certificate expired, or a client without the federation's certificate (a port scanner too)";
 }
 
 /** Where the gRPC address comes from, for the operator who must change it. */

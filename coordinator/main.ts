@@ -110,6 +110,7 @@ export async function startCoordinator(
     rounds: cfg.rounds,
     state: fed.loop.state,
     ...(fed.loop.stateChange ? { stateChange: fed.loop.stateChange } : {}),
+    ...fed.loop.outcome,
     strategy: strategy.name,
     model: cfg.model.kind,
     sites: fed.directory.states().map((s) => ({
@@ -133,7 +134,7 @@ export async function startCoordinator(
   // The live gauges read the loop and the directory directly: status() builds the whole
   // dashboard document (past runs from disk included), too much to do once per gauge per scrape.
   const metrics = new CoordinatorMetrics(
-    { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states() },
+    { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states(), outcome: () => fed.loop.outcome?.outcome },
     FEDERATION_STATES,
   );
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust }, limits: cfg.connections, onRevoked: (site) => fed.directory.markRevoked(site) });

@@ -19,7 +19,7 @@ import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
-import { waitForStartQuorum, type Quorum } from './start-quorum.ts';
+import { waitForRoundQuorum, waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { SecureAggregator } from './secure-round.ts';
 import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
@@ -104,6 +104,8 @@ export class RoundLoop implements RoundGate {
   readonly history: RoundRecord[] = [];
   /** Set by end(): each site's end message, for the sites online then and any that join after. */
   ended: EndNotice | undefined;
+  /** Set by end(): how the run ended and where its results are (/api/status). */
+  outcome: { outcome: NonNullable<TaskMeta['outcome']>; results?: string } | undefined;
 
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
@@ -247,8 +249,15 @@ export class RoundLoop implements RoundGate {
     const o = this.o;
     const saved = o.store?.load();
     crashPoint(this.state, this.round);
-    // Restored before the start quorum, which then waits only for the sites that will train.
-    if (saved) this.participation.restore(saved.setup, o.secure !== undefined);
+    if (saved) {
+      // Restored before the start quorum, which then waits only for the sites that will train.
+      this.participation.restore(saved.setup, o.secure !== undefined);
+      // And what the run has done shows while it waits (status, dashboard, metrics): it read as a run at round 0.
+      this.round = saved.round;
+      this.history.push(...(saved.history as RoundRecord[]));
+      o.directory.restore((saved.loop.sites ?? {}) as Record<string, number>);
+      o.log.info('resuming the federation from its last committed round', { round: saved.round, of: o.rounds, state: o.store!.path });
+    }
     await waitForStartQuorum(this.participation.participants, o.directory, o.quorum, this.stopping.signal, o.log);
     if (this.isStopped()) throw new Error('stopped');
     const { setup, monitor, global: initial } = await this.begin(saved);
@@ -277,9 +286,6 @@ export class RoundLoop implements RoundGate {
       global = saved.global;
       if (saved.strategy) o.strategy.restoreState?.(saved.strategy);
       if (monitor && saved.loop.monitor) monitor.restore(saved.loop.monitor);
-      o.directory.restore((saved.loop.sites ?? {}) as Record<string, number>);
-      this.history.push(...(saved.history as RoundRecord[]));
-      o.log.info('resuming the federation from its last committed round', { round: saved.round, of: o.rounds, state: o.store!.path });
     } else {
       global = await o.hooks.initialWeights(setup.spec, setup.space);
       o.store?.commitSetup({ ...setup, decisionReport: this.decisionReport }, global);
@@ -300,13 +306,18 @@ export class RoundLoop implements RoundGate {
   private async trainRound(r: number, global: Float32Array, context: FitContext, monitor: DebiasMonitor | undefined): Promise<Float32Array | undefined> {
     const o = this.o;
     this.round = r;
+    const participants = this.participation.participants;
+    await waitForRoundQuorum(r, participants, Math.min(o.quorum.minSitesToAccept, participants.length), o.directory, o.quorum.startTimeoutMs, this.stopping.signal, o.log, (why) => {
+      // Resuming, the start quorum's wait may still be the state: it reads the same.
+      if (this.state !== 'waiting-for-sites') this.setState('waiting-for-sites', why);
+    });
+    if (this.isStopped()) return undefined;
     const t0 = Date.now();
     this.setState('training', `round ${r} of ${o.rounds}`);
     const config: RoundConfig = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
     this.aggregation = o.strategy.beginAggregation(r, global);
     this.asksControl = config.controlVariates === true;
     this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
-    const participants = this.participation.participants;
     const secagg = o.secure?.fitTask(r, participants, global.length, monitor?.secureParts());
     const c = await this.runRound('fit', participants, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
     if (this.isStopped()) return undefined;
@@ -400,6 +411,7 @@ export class RoundLoop implements RoundGate {
    */
   async end(message: string, outcome: NonNullable<TaskMeta['outcome']>, results?: string, forSite: (site: string) => string = () => message): Promise<void> {
     const to = outcome === 'failed' ? 'failed' : 'finished';
+    this.outcome = { outcome, ...(results !== undefined ? { results } : {}) };
     if (to === 'finished' && results !== undefined) this.o.store?.finish(results);
     if (this.state !== to) this.setState(to, message);
     // `forSite` words each site's own end message (`message` is the state's reason).

@@ -28,7 +28,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <main class="grid">
 <section id="current-panel"><h2>Current round <span class="sub" id="countdown"></span></h2><div id="current"></div></section>
 <section id="sites-panel"><h2>Sites</h2>
-<table><thead><tr><th>site</th><th>state</th><th>last seen</th><th>rows</th><th>rounds done</th><th>version</th><th>readiness</th><th>last error</th></tr></thead><tbody id="sites"></tbody></table></section>
+<table><thead><tr><th>site</th><th>state</th><th>last seen</th><th>rows</th><th title="training rounds this site answered, accepted or not">rounds answered</th><th>version</th><th>readiness</th><th>last error</th></tr></thead><tbody id="sites"></tbody></table></section>
 <section><h2>Held-out AUROC per round</h2><div id="chart-auroc"></div></section>
 <section><h2>Loss per round</h2><div id="chart-loss"></div></section>
 <section><h2>Debiasing</h2><p id="debias-words"></p><p class="sub" id="debias-reason"></p><ul id="flagged"></ul>

@@ -7,7 +7,7 @@
  */
 
 export const FEDERATION_STATES = [
-  /** Before the start quorum is online (and while resuming, before the first round). */
+  /** Before the start quorum is online (and while resuming, before the first round), and before a training round whose quorum is not online. */
   'waiting-for-sites',
   /** The statistics rounds: feature scaling, pattern prior, debiasing decision. */
   'stats',
@@ -40,10 +40,10 @@ const ENDINGS = ['failed', 'stopped'] as const;
  */
 export const TRANSITIONS: Readonly<Record<FederationState, readonly FederationState[]>> = {
   'waiting-for-sites': ['stats', 'training', 'evaluating', ...ENDINGS],
-  stats: ['training', 'evaluating', ...ENDINGS],
+  stats: ['training', 'waiting-for-sites', 'evaluating', ...ENDINGS],
   training: ['aggregating', ...ENDINGS],
   aggregating: ['committed', ...ENDINGS],
-  committed: ['training', 'evaluating', ...ENDINGS],
+  committed: ['training', 'waiting-for-sites', 'evaluating', ...ENDINGS],
   evaluating: ['finished', ...ENDINGS],
   finished: [],
   failed: [],

@@ -49,6 +49,10 @@ export interface FederationStatus extends DashboardStatus {
   state: FederationState;
   /** The last change of state: when and why (e.g. why the run failed). */
   stateChange?: Transition;
+  /** Once the run ended: complete, incomplete (finished with rounds not accepted or evaluations missing) or failed. */
+  outcome?: 'complete' | 'incomplete' | 'failed';
+  /** Once the run ended with a report: its results.json, a path on the coordinator's host. */
+  results?: string;
   strategy: string;
   model: string;
   sites: SiteStatus[];

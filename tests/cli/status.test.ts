@@ -96,3 +96,42 @@ test('watch: a coordinator gone after its last training round is said to have mo
   assert.match(gone.stdout, /final evaluation \(5 rounds\)/);
   assert.match(gone.messages.join('\n'), /it was last seen at final evaluation \(5 rounds\), evaluating\): a coordinator exits when its run ends, so the run may have finished; its log and the run's results\.json say how it ended \(coordinator\.yaml listen\.httpLingerSeconds/);
 });
+
+test('a finished run that ended incomplete says so, with where its results are', () => {
+  const s: FederationStatus = {
+    ...status(),
+    round: 6,
+    state: 'finished',
+    outcome: 'incomplete',
+    results: '/var/lib/fedcausal/runs/run-1/results.json',
+    stateChange: { from: 'evaluating', to: 'finished', round: 6, reason: 'federation ended incomplete: round 4 not accepted', at: '2026-01-01T00:00:00.000Z' },
+  };
+  const text = renderStatus(s);
+  assert.match(text, /^federation heart: finished incomplete \(federation ended incomplete: round 4 not accepted\), round 5\/5/);
+  assert.match(text, /\nresults: \/var\/lib\/fedcausal\/runs\/run-1\/results\.json \(on the coordinator's host\)\n$/);
+  assert.match(renderStatus({ ...s, outcome: 'complete' }), /^federation heart: finished \(/, 'a complete run reads as before');
+});
+
+test('watch: a coordinator stopped on request is watched until it is back; a run that ends incomplete exits 1', { timeout: 60_000 }, async (t) => {
+  const token = 'status-test-token-0123456789abcdef';
+  // Stopped, then not answering for longer than watch's three misses, then back and ended incomplete.
+  let polls = 0;
+  const answer = (): FederationStatus => {
+    polls++;
+    if (polls === 1) return { ...status(), state: 'stopped' };
+    if (polls <= 5) throw new Error('restarting');
+    return { ...status(), round: 6, state: 'finished', outcome: 'incomplete' };
+  };
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, status: answer, metrics: new CoordinatorMetrics(metricsSourceFromStatus(status), []), token });
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-watch-'));
+  t.after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = join(dir, 'http-token');
+  writeFileSync(file, token, { mode: 0o600 });
+  const run = await runCli(['watch', '--coordinator', `http://127.0.0.1:${server.port}`, '--token-file', file], 50_000);
+  assert.equal(run.code, 1, describeRun(run));
+  assert.match(run.stdout, /the coordinator was stopped on request; its restart resumes the run, watching for it/);
+  assert.match(run.stdout, /federation heart: finished incomplete, round 5\/5/);
+});

@@ -67,7 +67,7 @@ test('the wait lasts only the rest of the grace, and says who was not told', asy
   await notice.awaitAway(directory, 300, log);
   const waited = Date.now() - started;
   assert.ok(waited >= 250 && waited < 3000, `waited ${waited} ms`);
-  assert.match(said.at(-1)!, /did not come back before their grace ran out/);
+  assert.match(said.at(-1)!, /did not acknowledge the end before their grace ran out/);
 });
 
 test('a site gone for longer than the grace, or never seen, is not waited for; a stop ends the wait', async () => {

@@ -216,3 +216,29 @@ test('a failed TLS handshake (a kit from another provisioning run) is refused wh
     await server.close();
   }
 });
+
+test('plain HTTP on the gRPC port is named as such, not as a site with a stray kit', async () => {
+  const tls = await makeTlsFixture();
+  const refused: ProtocolError[] = [];
+  const endpoint: CoordinatorEndpoint = {
+    subscribe: async () => assert.fail('no call gets past the handshake'),
+    submit: async () => assert.fail('no call gets past the handshake'),
+    refuse: (e: unknown) => {
+      refused.push(e as ProtocolError);
+      throw e;
+    },
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+  try {
+    // As a browser or a Prometheus target given the gRPC port.
+    await fetch(`http://127.0.0.1:${server.port}/metrics`).then(
+      () => {},
+      () => {},
+    );
+    for (let i = 0; i < 100 && !refused.length; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(refused[0]?.reason, 'tls-handshake');
+    assert.match(refused[0].message, /^TLS handshake with 127\.0\.0\.1:\d+ failed \(http request\): not TLS: plain HTTP or another protocol on the gRPC port \(a browser, Prometheus or curl given the gRPC port instead of the HTTP one, listen\.httpPort\)/i);
+  } finally {
+    await server.close();
+  }
+});

@@ -44,6 +44,8 @@ export interface Harness {
   /** Every task each site was sent, as `kind:round` (stats with its stage). */
   sent: Map<string, string[]>;
   directory: SiteDirectory;
+  /** The site joins again (its sink answers as before). */
+  reconnect: (site: string) => void;
 }
 
 export function harness(o: {
@@ -130,7 +132,11 @@ export function harness(o: {
     }
   };
   for (const s of o.online ?? o.sites) directory.connect(s, sink(s));
-  return { loop, states, sentGlobals, sent, directory };
+  const reconnect = (site: string) => {
+    directory.connect(site, sink(site));
+    loop.connected(site);
+  };
+  return { loop, states, sentGlobals, sent, directory, reconnect };
 }
 
 /** Holds the event loop open until `p` settles: the loop's timers are unref'd (a server would hold it). */

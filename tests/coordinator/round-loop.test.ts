@@ -86,6 +86,39 @@ test('a site failing mid-round: gone offline, or its update refused, fails it fo
   assert.equal(outcome.history[1]!.participants, 3);
 });
 
+test('a training round whose quorum is offline waits for it instead of being refused', async () => {
+  const h: Harness = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 3,
+    quorum: { minSitesToAccept: 2, minSitesToStart: 2 },
+    behave: (site, t) => (t.kind === 'fit' && t.round === 1 && site !== 'a' ? 'disconnect' : 'answer'),
+  });
+  const run = alive(h.loop.run());
+  // b comes back once round 2 waits; c stays away.
+  while (!h.states.some((s) => s.state === 'waiting-for-sites' && s.round === 2)) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(h.loop.history.length, 1, 'round 2 was not run without its quorum');
+  h.reconnect('b');
+  const outcome = await run;
+  assert.deepEqual(outcome.history.map((r) => [r.round, r.accepted, r.participants]), [[1, false, 1], [2, true, 2], [3, true, 2]]);
+  assert.match(h.loop.history[1]!.failed.map((f) => f.reason).join(), /offline when the round started/, 'c fails it');
+  const waited = h.states.filter((s) => s.state === 'waiting-for-sites' && s.round > 0).map((s) => s.round);
+  assert.deepEqual(waited, [2], 'round 2 waited; round 3 had its quorum');
+});
+
+test('a training round whose quorum does not come back within startTimeout fails the run, naming the sites', async () => {
+  const h = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 3,
+    quorum: { minSitesToAccept: 2, minSitesToStart: 2, startTimeoutMs: 100 },
+    behave: (site, t) => (t.kind === 'fit' && t.round === 1 && site !== 'a' ? 'disconnect' : 'answer'),
+  });
+  await assert.rejects(
+    alive(h.loop.run()),
+    /^Error: round 2 cannot be accepted: 1 of the 2 training sites it needs \(quorum\.minSitesToAccept\) are online, and b, c did not come back within 0\.1s \(quorum\.startTimeoutSeconds\); a restart resumes at round 2$/,
+  );
+  assert.deepEqual(h.loop.history.map((r) => r.round), [1], 'nothing spent on round 2');
+});
+
 test('stop requested mid-round: the round is not committed and the state is stopped', async () => {
   const h: Harness = harness({
     sites: ['a', 'b'],
@@ -173,8 +206,16 @@ test('the durable state follows the lifecycle: rounds committed, finished marked
   store.close();
   // The restart resumes at round 2 (no statistics round), finishes, and marks the file.
   store = open();
-  h = harness({ sites: ['a', 'b'], rounds: 2, store });
-  const outcome = await alive(h.loop.run());
+  h = harness({ sites: ['a', 'b'], rounds: 2, store, online: ['a'] });
+  const run = alive(h.loop.run());
+  // While it waits for b, it shows what the run has done, not a run at round 0.
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(h.loop.state, 'waiting-for-sites');
+  assert.equal(h.loop.round, 1);
+  assert.deepEqual(h.loop.history.map((r) => r.round), [1]);
+  assert.deepEqual(h.directory.states().map((s) => s.roundsCompleted), [1, 1]);
+  h.reconnect('b');
+  const outcome = await run;
   assert.deepEqual(outcome.history.map((r) => r.round), [1, 2]);
   assert.equal(h.states[0]!.state, 'training', 'resumed straight into training');
   assert.equal(store.finished(), undefined, 'not finished before end()');

@@ -123,7 +123,7 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         await seen(page, '#rounds', (t) => t.trim().split('\n').length > roundsBefore && new RegExp(`${VICTIM}: .*offline`).test(t), 60_000, 'the rounds table grew, naming who failed');
         await page.screenshot({ path: join(shots, '2-site-killed.png'), fullPage: true });
 
-        await seen(page, '#conn', (t) => t.startsWith('run finished (finished) · the coordinator still serves'), 150_000, 'run finished while serving');
+        await seen(page, '#conn', (t) => t.startsWith('run finished (complete) · the coordinator still serves'), 150_000, 'run finished while serving');
         assert.match(await text(page, '#round'), new RegExp(`^(final evaluation \\(${ROUNDS} rounds\\)|${ROUNDS} / ${ROUNDS})$`));
         assert.equal((await text(page, '#rounds')).trim().split('\n').length, ROUNDS);
         assert.match(await text(page, '#health'), new RegExp(`^${ROUNDS}\\s+oldpeak`, 'm'));
@@ -133,7 +133,7 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         // The operator stops it: the page says the run finished and the coordinator stopped.
         coordinator.kill('SIGTERM');
         assert.equal(await coordinator.exitCode(30_000), 0, coordinator.tail());
-        await seen(page, '#conn', (t) => t.startsWith('run finished (finished) · the coordinator has stopped'), 15_000, 'finished and stopped');
+        await seen(page, '#conn', (t) => t.startsWith('run finished (complete) · the coordinator has stopped'), 15_000, 'finished and stopped');
         await page.screenshot({ path: join(shots, '5-finished-stopped.png'), fullPage: true });
 
         assert.deepEqual(problems, [], 'no script errors or CSP violations');

@@ -50,6 +50,16 @@ test('connection: a finished run that stops answering is "finished", not "unreac
   c = nextConnection(c, { kind: 'unreachable', error: 'fetch failed' }, status('finished'), 4);
   assert.deepEqual(c, { kind: 'finished', at: 2, serving: false, state: 'finished' });
   assert.match(describe(c).text, /^run finished \(finished\) · the coordinator has stopped/);
+  assert.equal(describe(c).cls, 'done');
+});
+
+test('connection: a run that ended incomplete or failed says so, as a problem', () => {
+  const incomplete = nextConnection({ kind: 'live', at: 1 }, { kind: 'ok', status: { ...status('finished'), outcome: 'incomplete' } }, status('evaluating'), 2);
+  assert.deepEqual(describe(incomplete), { text: 'run finished (incomplete) · the coordinator still serves its results', cls: 'bad' });
+  const complete = nextConnection({ kind: 'live', at: 1 }, { kind: 'ok', status: { ...status('finished'), outcome: 'complete' } }, status('evaluating'), 2);
+  assert.deepEqual(describe(complete), { text: 'run finished (complete) · the coordinator still serves its results', cls: 'done' });
+  const failed = nextConnection({ kind: 'live', at: 1 }, { kind: 'ok', status: { ...status('failed'), outcome: 'failed' } }, status('training'), 2);
+  assert.deepEqual(describe(failed), { text: 'run finished (failed) · the coordinator still serves its results', cls: 'bad' });
 });
 
 test('connection: 401 asks for a token, or says the one given was refused', () => {

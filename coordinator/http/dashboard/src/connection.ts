@@ -9,7 +9,7 @@ import type { FederationStatus } from './types.ts';
 export type Connection =
   | { kind: 'connecting' }
   | { kind: 'live'; at: number }
-  | { kind: 'finished'; at: number; serving: boolean; state: string }
+  | { kind: 'finished'; at: number; serving: boolean; state: string; outcome?: string }
   | { kind: 'unreachable'; since: number; error: string; lastOk: number | null }
   | { kind: 'unauthorized'; hadToken: boolean };
 
@@ -23,16 +23,21 @@ export function isFinal(s: FederationStatus | undefined): boolean {
 export function nextConnection(prev: Connection, poll: Poll, last: FederationStatus | undefined, now: number): Connection {
   switch (poll.kind) {
     case 'ok':
-      return isFinal(poll.status) ? { kind: 'finished', at: now, serving: true, state: poll.status.state } : { kind: 'live', at: now };
+      return isFinal(poll.status) ? { kind: 'finished', at: now, serving: true, ...ending(poll.status) } : { kind: 'live', at: now };
     case 'unauthorized':
       return { kind: 'unauthorized', hadToken: poll.hadToken };
     case 'unreachable': {
       // A coordinator that said it finished and then went away ended normally: say so, not "unreachable".
-      if (isFinal(last)) return { kind: 'finished', at: prev.kind === 'finished' ? prev.at : now, serving: false, state: last!.state };
+      if (isFinal(last)) return { kind: 'finished', at: prev.kind === 'finished' ? prev.at : now, serving: false, ...ending(last!) };
       const lastOk = prev.kind === 'live' ? prev.at : prev.kind === 'unreachable' ? prev.lastOk : null;
       return { kind: 'unreachable', since: prev.kind === 'unreachable' ? prev.since : now, error: poll.error, lastOk };
     }
   }
+}
+
+/** The state, and how the run ended once it did (a run that ended incomplete is "finished" too). */
+function ending(s: FederationStatus): { state: string; outcome?: string } {
+  return { state: s.state, ...(s.outcome ? { outcome: s.outcome } : {}) };
 }
 
 export function describe(c: Connection): { text: string; cls: 'ok' | 'bad' | 'done' | 'wait' } {
@@ -42,10 +47,14 @@ export function describe(c: Connection): { text: string; cls: 'ok' | 'bad' | 'do
       return { text: 'connecting…', cls: 'wait' };
     case 'live':
       return { text: `live · updated ${time(c.at)}`, cls: 'ok' };
-    case 'finished':
+    case 'finished': {
+      // An incomplete or failed run must not read as a success (an outside try: "run finished (finished)").
+      const how = c.outcome ?? c.state;
+      const cls = c.outcome === 'incomplete' || c.state === 'failed' ? 'bad' : 'done';
       return c.serving
-        ? { text: `run finished (${c.state}) · the coordinator still serves its results`, cls: 'done' }
-        : { text: `run finished (${c.state}) · the coordinator has stopped; showing its last status`, cls: 'done' };
+        ? { text: `run finished (${how}) · the coordinator still serves its results`, cls }
+        : { text: `run finished (${how}) · the coordinator has stopped; showing its last status`, cls };
+    }
     case 'unreachable':
       return {
         text: `coordinator unreachable since ${time(c.since)} (${c.error})${c.lastOk ? ` · last answer ${time(c.lastOk)}` : ''} · what is shown below is not current`,

@@ -1,4 +1,4 @@
-/** The sites table: state, last seen, rows, rounds done, fedcausal version, readiness and the last error with its reason. */
+/** The sites table: state, last seen, rows, rounds answered, fedcausal version, readiness and the last error with its reason. */
 import { ago, byId, el, emptyRow, fmt, row, td } from '../dom.ts';
 import type { FederationStatus, SiteStatus } from '../types.ts';
 
