@@ -191,10 +191,8 @@ test('a gRPC port already taken: the message names the address, the config field
   }
 });
 
-test('a failed TLS handshake (a kit from another provisioning run) is refused where the coordinator sees it: logged and counted', async () => {
-  const tls = await makeTlsFixture();
-  // Another run of `fedcausal provision`: the same federation and site names, another CA.
-  const other = await makeTlsFixture();
+/** An endpoint no call reaches (every one fails its handshake), keeping what it is told to refuse. */
+function handshakeOnly(): { endpoint: CoordinatorEndpoint; refused: ProtocolError[] } {
   const refused: ProtocolError[] = [];
   const endpoint: CoordinatorEndpoint = {
     subscribe: async () => assert.fail('no call gets past the handshake'),
@@ -204,6 +202,14 @@ test('a failed TLS handshake (a kit from another provisioning run) is refused wh
       throw e;
     },
   };
+  return { endpoint, refused };
+}
+
+test('a failed TLS handshake (a kit from another provisioning run) is refused where the coordinator sees it: logged and counted', async () => {
+  const tls = await makeTlsFixture();
+  // Another run of `fedcausal provision`: the same federation and site names, another CA.
+  const other = await makeTlsFixture();
+  const { endpoint, refused } = handshakeOnly();
   const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
   const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB, { ...other.site, caPem: tls.site.caPem });
   try {
@@ -219,15 +225,7 @@ test('a failed TLS handshake (a kit from another provisioning run) is refused wh
 
 test('plain HTTP on the gRPC port is named as such, not as a site with a stray kit', async () => {
   const tls = await makeTlsFixture();
-  const refused: ProtocolError[] = [];
-  const endpoint: CoordinatorEndpoint = {
-    subscribe: async () => assert.fail('no call gets past the handshake'),
-    submit: async () => assert.fail('no call gets past the handshake'),
-    refuse: (e: unknown) => {
-      refused.push(e as ProtocolError);
-      throw e;
-    },
-  };
+  const { endpoint, refused } = handshakeOnly();
   const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
   try {
     // As a browser or a Prometheus target given the gRPC port.
