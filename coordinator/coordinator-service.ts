@@ -20,6 +20,8 @@ import type { Spool } from './spool.ts';
 import { JoinNonces } from './join-nonces.ts';
 import { excerpt, RefusalLog } from './refusal-log.ts';
 
+const END_ACK = resultKind('end');
+
 /** A version string longer than this is not one (the join is the site's own, but the dashboard shows it). */
 const MAX_VERSION_CHARS = 64;
 
@@ -195,6 +197,9 @@ export class CoordinatorService implements CoordinatorEndpoint {
         kinds: exp ? [exp.kind] : [],
       });
       fresh = exp !== undefined;
+      // An end acknowledgement is not a once-per-round answer: a site told the end again (restarted
+      // while the coordinator lingers) acknowledges it again. Its messageId stays refused.
+      if (header.kind === END_ACK) this.deps.replay.release(header);
       // What the result may weigh (its model's weights and a meta allowance), judged on the signed claim before a byte is spooled.
       if (exp?.maxPayloadBytes !== undefined && header.payloadLength > exp.maxPayloadBytes)
         throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');

@@ -23,8 +23,9 @@ export class EndNotice {
     private readonly send: (site: string, msg: WireMessage) => Promise<void>,
   ) {}
 
-  /** Sends `site` its end message (again, to a site that rejoins before acknowledging it). */
+  /** Sends `site` its end message; a site told again (it rejoined: a restart) acknowledges again. */
   async tell(site: string): Promise<void> {
+    this.acked.delete(site);
     await this.send(site, this.message(site));
   }
 
@@ -54,7 +55,7 @@ export class EndNotice {
     const now = Date.now();
     const away = directory
       .states()
-      .filter((s) => !this.acked.has(s.name) && s.lastSeen !== null && (s.online || now - s.lastSeen < graceMs))
+      .filter((s) => !this.acked.has(s.name) && !directory.isRevoked(s.name) && s.lastSeen !== null && (s.online || now - s.lastSeen < graceMs))
       .map((s) => ({ site: s.name, until: (s.online ? now : s.lastSeen!) + graceMs }));
     if (!away.length || signal?.aborted) return;
     const until = Math.max(...away.map((a) => a.until));

@@ -1,6 +1,6 @@
 import type { Schema } from '../shared/data/schema.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
-import { InputError } from '../shared/errors.ts';
+import { InputError, ProtocolError } from '../shared/errors.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -19,7 +19,7 @@ import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
-import { waitForRoundQuorum, waitForStartQuorum, type Quorum } from './start-quorum.ts';
+import { roundNeed, waitForRoundQuorum, waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { SecureAggregator } from './secure-round.ts';
 import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
@@ -180,6 +180,8 @@ export class RoundLoop implements RoundGate {
   deliver(site: string, meta: ResultMeta, replay: Replay, release: () => void = () => {}): void {
     if (this.ended) {
       release();
+      // Only the acknowledgement: a round's result whose upload began before the end is not one.
+      if (meta.kind !== 'end') throw new ProtocolError(`a ${meta.kind} result from site "${site}" came after the federation ended`, 'not-expected');
       return this.ended.heard(site);
     }
     this.exchange.deliver(site, meta, replay, release);
@@ -307,7 +309,7 @@ export class RoundLoop implements RoundGate {
     const o = this.o;
     this.round = r;
     const participants = this.participation.participants;
-    await waitForRoundQuorum(r, participants, Math.min(o.quorum.minSitesToAccept, participants.length), o.directory, o.quorum.startTimeoutMs, this.stopping.signal, o.log, (why) => {
+    await waitForRoundQuorum(r, participants, roundNeed(o.quorum.minSitesToAccept, o.secure?.config, participants.length), o.directory, o.quorum.startTimeoutMs, this.stopping.signal, o.log, (why) => {
       // Resuming, the start quorum's wait may still be the state: it reads the same.
       if (this.state !== 'waiting-for-sites') this.setState('waiting-for-sites', why);
     });

@@ -5,6 +5,7 @@
 import type { Logger } from '../shared/logger.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { AcceptancePolicy } from './strategy/strategy.ts';
+import type { SecAggConfig } from '../shared/secagg/config.ts';
 
 export interface Quorum extends AcceptancePolicy {
   minSitesToStart: number;
@@ -62,6 +63,19 @@ export async function waitForStartQuorum(sites: readonly string[], directory: Si
 }
 
 /**
+ * The sites a fit round needs online to be accepted, and which setting says so: the quorum's,
+ * and for a secure sum its minimum and Shamir threshold (below them the sum aborts, as a round
+ * below the quorum is refused). Never more than the round's `participants`.
+ */
+export function roundNeed(minSitesToAccept: number, secure: Pick<SecAggConfig, 'minSites' | 'threshold' | 'neighbours'> | undefined, participants: number): { sites: number; setting: string } {
+  const quorum = { sites: minSitesToAccept, setting: 'quorum.minSitesToAccept' };
+  // With neighbours (SecAgg+) the threshold is per neighbourhood: the minimum alone is what the whole round needs.
+  const sum = secure ? Math.max(secure.minSites, secure.neighbours ? 0 : (secure.threshold ?? Math.floor((2 * participants) / 3) + 1)) : 0;
+  const need = sum > quorum.sites ? { sites: sum, setting: "secureAggregation's minSites and threshold" } : quorum;
+  return { ...need, sites: Math.min(need.sites, participants) };
+}
+
+/**
  * Before a training round: waits until `need` of `sites` are online, for `timeoutMs` at most,
  * and fails the run past it (its state resumes at this round on a restart). A round with fewer
  * cannot be accepted, and rounds run back to back would spend the run's budget on refusals: an
@@ -72,17 +86,22 @@ export async function waitForStartQuorum(sites: readonly string[], directory: Si
 export async function waitForRoundQuorum(
   round: number,
   sites: readonly string[],
-  need: number,
+  needed: { sites: number; setting: string },
   directory: SiteDirectory,
   timeoutMs: number,
   stop: AbortSignal,
   log: Logger,
   waiting: (reason: string) => void,
 ): Promise<void> {
+  const need = needed.sites;
   const online = () => sites.filter((s) => directory.online().includes(s));
   if (online().length >= need || stop.aborted) return;
-  const offline = () => sites.filter((s) => !online().includes(s));
-  const reason = `round ${round} needs ${need} training sites online (quorum.minSitesToAccept), ${online().length} are: waiting for ${offline().join(', ')}`;
+  // A revoked site is refused at every connection: not named as awaited.
+  const offline = () => sites.filter((s) => !online().includes(s) && !directory.isRevoked(s));
+  const revoked = sites.filter((s) => directory.isRevoked(s));
+  if (sites.length - revoked.length < need)
+    throw new Error(`round ${round} cannot be accepted: it needs ${need} training sites (${needed.setting}) and ${revoked.join(', ')} of its ${sites.length} are revoked (provision revoke-site)`);
+  const reason = `round ${round} needs ${need} training sites online (${needed.setting}), ${online().length} are: waiting for ${offline().join(', ')}`;
   waiting(reason);
   log.warn('waiting for sites before a training round', { round, need, online: online(), offline: offline(), waitSeconds: timeoutMs / 1000 });
   await new Promise<void>((resolve, reject) => {
@@ -97,15 +116,18 @@ export async function waitForRoundQuorum(
       () =>
         done(
           new Error(
-            `round ${round} cannot be accepted: ${online().length} of the ${need} training sites it needs (quorum.minSitesToAccept) are online, ` +
+            `round ${round} cannot be accepted: ${online().length} of the ${need} training sites it needs (${needed.setting}) are online, ` +
               `and ${offline().join(', ')} did not come back within ${timeoutMs / 1000}s (quorum.startTimeoutSeconds); a restart resumes at round ${round}`,
           ),
         ),
       timeoutMs,
     );
-    const off = directory.onChange(() => online().length >= need && done());
+    const off = directory.onChange(() => {
+      if (online().length < need) return;
+      log.info('sites back: the training round starts', { round, online: online() });
+      done();
+    });
     const onStop = () => done();
     stop.addEventListener('abort', onStop, { once: true });
   });
-  log.info('sites back: the training round starts', { round, online: online() });
 }

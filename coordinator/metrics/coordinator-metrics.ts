@@ -70,7 +70,14 @@ export class CoordinatorMetrics {
         for (const s of new Set([...knownStates, now])) this.set({ state: s }, s === now ? 1 : 0);
       },
     });
-    new Gauge({ name: 'fedcausal_federation_training', help: '1 while rounds are running (the alert on missing rounds reads it).', registers, collect() { this.set(source.state() === 'training' ? 1 : 0); } });
+    new Gauge({
+      name: 'fedcausal_federation_training',
+      help: '1 from the first training round to the final evaluation, waiting for sites between rounds included (the alert on missing rounds reads it).',
+      registers,
+      collect() {
+        this.set(runningRounds(source.state(), source.round()) ? 1 : 0);
+      },
+    });
     new Gauge({ name: 'fedcausal_sites_enrolled', help: 'Sites in the signed manifest.', registers, collect() { this.set(source.sites().length); } });
     new Gauge({ name: 'fedcausal_sites_connected', help: 'Sites connected now.', registers, collect() { this.set(source.sites().filter((s) => s.online).length); } });
     new Gauge({
@@ -176,6 +183,14 @@ export class CoordinatorMetrics {
   async render(): Promise<{ body: string; contentType: string }> {
     return { body: await this.registry.metrics(), contentType: this.registry.contentType };
   }
+}
+
+/**
+ * Between the first training round and the final evaluation: training, aggregating, committed,
+ * or waiting for a round's quorum (a stall there is what the missing-rounds alert is for).
+ */
+function runningRounds(state: string, round: number): boolean {
+  return state === 'training' || state === 'aggregating' || state === 'committed' || (state === 'waiting-for-sites' && round > 0);
 }
 
 /** The live gauges read the same status `/api/status` serves. */

@@ -1,6 +1,6 @@
 // `fedcausal watch` and `status` against a real federation (separate processes on loopback):
 // the progress of the round being collected, the final evaluation named as such (never
-// "round 3/2"), "rounds done" counting training rounds only, and exit 1 once the
+// "round 3/2"), "rounds answered" counting training rounds only, and exit 1 once the
 // coordinator is gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +21,13 @@ test('watch follows a real run to its end; status afterwards; watch exits 1 once
     const address = fed.httpUrl.replace(/^http:\/\//, '');
     const watching = runCli(['watch', '--coordinator', address, '--token-file', tokenFile], 100_000);
     const sites = SITES.map((s) => fed.startSite(s));
+    // hungary paused once it has joined: the statistics round waits for it, long enough for
+    // watch (every 2 s) to show the round under collection (a run of ~2 s could slip between polls).
+    await coordinator.waitForLog((l) => l.message === 'site joined' && l.site === 'hungary', 60_000, 'hungary joined');
+    sites[1]!.kill('SIGSTOP');
+    // 4 s: at least one poll of watch, and under the keepalive's 5 s answer window.
+    await new Promise((r) => setTimeout(r, 4000));
+    sites[1]!.kill('SIGCONT');
     const watch = await watching;
     assert.equal(watch.code, 0, describeRun(watch));
     assert.match(watch.stdout, /federation e2e: finished/);

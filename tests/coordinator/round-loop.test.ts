@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { FedAvg } from '../../coordinator/strategy/fedavg.ts';
 import type { Acceptance, SiteFailure, SiteResult } from '../../coordinator/strategy/strategy.ts';
+import { ProtocolError } from '../../shared/errors.ts';
 import { alive, fitFailures, harness, stateFile, type Harness } from './round-loop-harness.ts';
 
 test('quorum met: every round accepted, the model is the example-weighted mean, states in order', async () => {
@@ -223,4 +224,39 @@ test('the durable state follows the lifecycle: rounds committed, finished marked
   assert.equal(store.finished()?.results, 'runs/x/results.json');
   assert.equal(h.loop.state, 'finished');
   store.close();
+});
+
+test('after the end: only an acknowledgement is taken, once per telling; a site that rejoins is told again', async () => {
+  const h = harness({ sites: ['a', 'b'], rounds: 1 });
+  await alive(h.loop.run());
+  await h.loop.end('federation complete', 'complete', 'runs/x/results.json');
+  assert.deepEqual(h.loop.expectation('a'), { round: 2, kind: 'end-ack', maxPayloadBytes: 4096 });
+  // A round's result whose upload began before the end is no acknowledgement.
+  const late = { round: 2, kind: 'evaluate', numExamples: 1, metrics: {}, weights: 0 } as const;
+  assert.throws(() => h.loop.deliver('a', late, () => {}), (e: unknown) => e instanceof ProtocolError && e.reason === 'not-expected');
+  assert.equal(h.loop.ended?.wasHeard('a'), false);
+  h.loop.deliver('a', { round: 2, kind: 'end', numExamples: 0, metrics: {}, weights: 0 }, () => {});
+  assert.equal(h.loop.ended?.wasHeard('a'), true);
+  assert.equal(h.loop.expectation('a'), undefined, 'nothing more from a');
+  // a exits, is restarted within the coordinator's linger and joins again.
+  h.directory.disconnect('a', h.directory.sink('a')!);
+  h.reconnect('a');
+  assert.deepEqual(h.loop.expectation('a'), { round: 2, kind: 'end-ack', maxPayloadBytes: 4096 }, 'told again, it acknowledges again');
+});
+
+test('a training round does not wait for revoked sites it needs: the run fails at once, naming them', async () => {
+  const h: Harness = harness({
+    sites: ['a', 'b', 'c'],
+    rounds: 2,
+    quorum: { minSitesToAccept: 3, minSitesToStart: 3, startTimeoutMs: 60_000 },
+    behave: (site, t) => {
+      if (t.kind !== 'fit' || t.round !== 1 || site !== 'c') return 'answer';
+      // The operator revokes c (provision revoke-site) as it drops.
+      h.directory.markRevoked('c');
+      return 'disconnect';
+    },
+  });
+  const started = Date.now();
+  await assert.rejects(alive(h.loop.run()), /^Error: round 2 cannot be accepted: it needs 3 training sites \(quorum\.minSitesToAccept\) and c of its 3 are revoked \(provision revoke-site\)$/);
+  assert.ok(Date.now() - started < 5000, 'not the 60 s start timeout');
 });

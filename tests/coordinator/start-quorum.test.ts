@@ -1,7 +1,7 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { SiteDirectory } from '../../coordinator/directory.ts';
-import { waitForStartQuorum } from '../../coordinator/start-quorum.ts';
+import { roundNeed, waitForStartQuorum } from '../../coordinator/start-quorum.ts';
 import { silentLogger } from '../../shared/logger.ts';
 
 // Two of three sites online: the start waits waitForAllMs for the third, then goes on.
@@ -29,4 +29,17 @@ test('a site refused as revoked is not waited for: the start goes on once every 
   setTimeout(() => real.markRevoked('c'), 20);
   await waiting;
   assert.ok(performance.now() - started < 5000, 'not the 60 s wait for every site');
+});
+
+test('a round needs the quorum, or what a secure sum needs to be decoded, never more than its sites', () => {
+  assert.deepEqual(roundNeed(2, undefined, 3), { sites: 2, setting: 'quorum.minSitesToAccept' });
+  // 3 sites, secure: minSites 3 and the default threshold floor(2 x 3 / 3) + 1 = 3 (a sum of 2 would abort).
+  assert.deepEqual(roundNeed(2, { minSites: 3 }, 3), { sites: 3, setting: "secureAggregation's minSites and threshold" });
+  // 6 sites: threshold 5 over the quorum's 3.
+  assert.deepEqual(roundNeed(3, { minSites: 3 }, 6), { sites: 5, setting: "secureAggregation's minSites and threshold" });
+  assert.deepEqual(roundNeed(3, { minSites: 3, threshold: 4 }, 6).sites, 4);
+  // SecAgg+: the threshold is per neighbourhood; the minimum is the round's.
+  assert.deepEqual(roundNeed(2, { minSites: 3, neighbours: 2 }, 6).sites, 3);
+  // Fewer participants than any of them (sites left out): all of them.
+  assert.deepEqual(roundNeed(4, undefined, 3).sites, 3);
 });
