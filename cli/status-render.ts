@@ -50,7 +50,8 @@ export function currentText(c: CurrentRound, rounds: number, now: number): strin
 }
 
 export function renderStatus(s: FederationStatus, now = Date.now()): string {
-  const why = isTerminal(s.state) && s.stateChange ? ` (${s.stateChange.reason})` : '';
+  // Waiting says for whom too (a round's quorum, or the start): it was only in /api/status.
+  const why = (isTerminal(s.state) || s.state === 'waiting-for-sites') && s.stateChange ? ` (${s.stateChange.reason})` : '';
   // "finished" alone read as success for a run that ended incomplete (an outside try).
   const ended = s.outcome && s.outcome !== s.state && s.outcome !== 'complete' ? ` ${s.outcome}` : '';
   const head = `federation ${s.federation}: ${s.state}${ended}${why}, ${roundText(s)}${lastRound(s.history.at(-1))}\n`;

@@ -135,3 +135,9 @@ test('watch: a coordinator stopped on request is watched until it is back; a run
   assert.match(run.stdout, /the coordinator was stopped on request; its restart resumes the run, watching for it/);
   assert.match(run.stdout, /federation heart: finished incomplete, round 5\/5/);
 });
+
+test('waiting for sites says for whom', () => {
+  const reason = 'round 4 needs 2 training sites online (quorum.minSitesToAccept), 1 are: waiting for va';
+  const text = renderStatus({ ...status(), round: 4, state: 'waiting-for-sites', stateChange: { from: 'committed', to: 'waiting-for-sites', round: 4, reason, at: '2026-01-01T00:00:00.000Z' } });
+  assert.match(text, /^federation heart: waiting-for-sites \(round 4 needs 2 training sites online \(quorum\.minSitesToAccept\), 1 are: waiting for va\), round 4\/5/);
+});
