@@ -65,6 +65,8 @@ interface LogLine {
   message?: string;
   state?: string;
   site?: string;
+  /** The configuration setting a warning is about. */
+  setting?: string;
   round?: number;
   participants?: number;
   failures?: number;
@@ -174,7 +176,8 @@ export async function runDemo(o: { rounds?: number; model: string; runDir?: stri
           out(`  round ${String(e.round).padStart(3)}/${rounds}  sites ${e.participants}  train loss ${Number(e.train_loss).toFixed(4)}  held-out AUROC (global model so far) ${Number.isFinite(auc) ? auc.toFixed(3) : '-'}${Number(e.failures) ? `  failures ${e.failures}` : ''}\n`);
         } else if (e.message === 'federation state' && (e.state === 'stats' || e.state === 'evaluating'))
           out(`  ${e.state === 'stats' ? 'agreeing feature scaling and the pattern prior (sums only)' : 'final evaluation, and each site training alone for comparison'}...\n`);
-        else if (e.level === 'error' || (e.level === 'warn' && e.message !== 'federation state')) out(`  [coordinator] ${e.message}${e.site ? ` (${e.site})` : ''}\n`);
+        // The demo sets no linger on purpose (above): the coordinator's start-up warning about it is not news here.
+        else if (e.level === 'error' || (e.level === 'warn' && e.message !== 'federation state' && e.setting !== 'listen.httpLingerSeconds')) out(`  [coordinator] ${e.message}${e.site ? ` (${e.site})` : ''}\n`);
       }
     });
     for (const s of kits.siteKits)

@@ -5,7 +5,7 @@
  */
 import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
-import type { CurrentRound } from '../shared/federation/dashboard-status.ts';
+import { failureWhere, type CurrentRound } from '../shared/federation/dashboard-status.ts';
 import { formatTable } from '../shared/report/table.ts';
 
 /** Characters in the progress bar. */
@@ -24,7 +24,19 @@ export function roundText(s: Pick<FederationStatus, 'round' | 'rounds' | 'state'
 const metric = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
 
 function lastRound(last: RoundSummary | undefined): string {
-  return last ? ` | last round ${last.round}: ${last.participants} sites, eval AUROC ${metric(last.metrics.eval_auroc)}` : '';
+  if (!last) return '';
+  // A refused round left the model as it was: it read like an accepted one (an outside try).
+  if (last.accepted === false) return ` | last round ${last.round}: not accepted (${last.reason ?? 'no reason given'})`;
+  return ` | last round ${last.round}: ${last.participants} sites, eval AUROC ${metric(last.metrics.eval_auroc)}`;
+}
+
+/** A site's last problem: its latest round failure (offline, refused update, deadline) where it has one, and its last refused message. */
+function lastProblem(s: FederationStatus, x: FederationStatus['sites'][number]): string {
+  const failure = s.siteDetails?.[x.name]?.lastFailure;
+  const refusal = x.lastError ? `${x.lastErrorAt ? `${x.lastErrorAt}: ` : ''}${x.lastError}` : '';
+  if (!failure) return refusal || (x.leftOut ? `left out of training: ${x.leftOut}` : '');
+  const failed = `${failureWhere(failure.round, s.rounds)}: ${failure.reason}`;
+  return x.lastError && !failure.reason.includes(x.lastError) ? `${failed}; last refusal ${refusal}` : failed;
 }
 
 /** "[#########-----]" for done of total. */
@@ -62,7 +74,7 @@ export function renderStatus(s: FederationStatus, now = Date.now()): string {
     x.version ?? '-',
     x.lastSeen ?? '-',
     x.roundsCompleted,
-    x.lastError ? `${x.lastErrorAt ? `${x.lastErrorAt}: ` : ''}${x.lastError}` : x.leftOut ? `left out of training: ${x.leftOut}` : '',
+    lastProblem(s, x),
   ]);
   const results = s.results ? `results: ${s.results} (on the coordinator's host)\n` : '';
   return `${head}${current}${formatTable(['site', 'state', 'version', 'last seen', 'rounds answered', 'last error'], rows)}\n${results}`;

@@ -31,6 +31,11 @@ export const DEFAULT_ROUND_DEADLINE_SECONDS = 600;
 /** The coordinator's default ports: gRPC for the sites, HTTP for the dashboard and API. */
 export const DEFAULT_GRPC_PORT = 7443;
 export const DEFAULT_HTTP_PORT = 8080;
+/**
+ * Below this linger a finished run is said at start to vanish from monitoring: three scrapes at
+ * deploy/prometheus/prometheus.yml's 10 s, so Prometheus reads the finished state before the exit.
+ */
+export const ADVISED_LINGER_SECONDS = 30;
 
 /** coordinator.yaml as `fedcausal provision` writes it (docs/configuration.md); `model` is checked by compileModelSpec. */
 export const coordinatorFileSchema = strict({

@@ -10,17 +10,16 @@ import type { Logger } from '../shared/logger.ts';
 import { FrameReader } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta } from '../shared/protocol/messages.ts';
 import { phaseOf, SECAGG_PHASE } from '../shared/secagg/wire.ts';
-
-/** The masked-input result of any secure sum: stage = phase + 10 x the statistics stage (0 for a fit round). */
-const SECAGG_RESULT = resultKind('secagg', 1).replace(/1$/, '');
-const isMaskedInput = (kind: string | undefined) => kind?.startsWith(SECAGG_RESULT) === true && phaseOf(Number(kind.slice(SECAGG_RESULT.length))) === SECAGG_PHASE.mask;
 import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
 import { JoinNonces } from './join-nonces.ts';
 import { excerpt, RefusalLog } from './refusal-log.ts';
+import { END_ACK_KIND } from './end-notice.ts';
 
-const END_ACK = resultKind('end');
+/** The masked-input result of any secure sum: stage = phase + 10 x the statistics stage (0 for a fit round). */
+const SECAGG_RESULT = resultKind('secagg', 1).replace(/1$/, '');
+const isMaskedInput = (kind: string | undefined) => kind?.startsWith(SECAGG_RESULT) === true && phaseOf(Number(kind.slice(SECAGG_RESULT.length))) === SECAGG_PHASE.mask;
 
 /** A version string longer than this is not one (the join is the site's own, but the dashboard shows it). */
 const MAX_VERSION_CHARS = 64;
@@ -199,7 +198,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       fresh = exp !== undefined;
       // An end acknowledgement is not a once-per-round answer: a site told the end again (restarted
       // while the coordinator lingers) acknowledges it again. Its messageId stays refused.
-      if (header.kind === END_ACK) this.deps.replay.release(header);
+      if (header.kind === END_ACK_KIND) this.deps.replay.release(header);
       // What the result may weigh (its model's weights and a meta allowance), judged on the signed claim before a byte is spooled.
       if (exp?.maxPayloadBytes !== undefined && header.payloadLength > exp.maxPayloadBytes)
         throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');

@@ -1,7 +1,11 @@
-import { resultKind } from '../shared/protocol/messages.ts';
+import { ProtocolError } from '../shared/errors.ts';
+import { resultKind, type ResultMeta } from '../shared/protocol/messages.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
+
+/** The sealed kind of a site's acknowledgement of the end (a result with no weights). */
+export const END_ACK_KIND = resultKind('end');
 
 /** An acknowledgement is a frame of meta alone: room for it, nothing more. */
 const ACK_PAYLOAD_BYTES = 4096;
@@ -31,7 +35,14 @@ export class EndNotice {
 
   /** What the endpoint accepts from `site` now: its acknowledgement, until it came. */
   expectation(site: string, round: number): { round: number; kind: string; maxPayloadBytes: number } | undefined {
-    return this.acked.has(site) ? undefined : { round, kind: resultKind('end'), maxPayloadBytes: ACK_PAYLOAD_BYTES };
+    return this.acked.has(site) ? undefined : { round, kind: END_ACK_KIND, maxPayloadBytes: ACK_PAYLOAD_BYTES };
+  }
+
+  /** A result `site` delivered after the end: only its acknowledgement counts (a round's result whose upload began before the end is refused). */
+  deliver(site: string, meta: ResultMeta, release: () => void): void {
+    release();
+    if (meta.kind !== 'end') throw new ProtocolError(`a ${meta.kind} result from site "${site}" came after the federation ended`, 'not-expected');
+    this.heard(site);
   }
 
   /** `site` acknowledged the end. */

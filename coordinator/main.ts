@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
-import { loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
+import { ADVISED_LINGER_SECONDS, loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
 import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -124,7 +124,15 @@ export async function startCoordinator(
       ...(s.leftOut ? { leftOut: s.leftOut } : {}),
       ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
     })),
-    history: fed.loop.history.map((h) => ({ round: h.round, participants: h.participants, failures: h.failures, metrics: h.metrics, durationMs: h.durationMs })),
+    history: fed.loop.history.map((h) => ({
+      round: h.round,
+      participants: h.participants,
+      failures: h.failures,
+      accepted: h.accepted,
+      ...(h.reason ? { reason: h.reason } : {}),
+      metrics: h.metrics,
+      durationMs: h.durationMs,
+    })),
     ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
     ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
     ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
@@ -149,6 +157,12 @@ export async function startCoordinator(
   // Said at every start: without it the operator's host holds every hospital's update and statistics.
   if (!cfg.secureAggregation)
     log.warn("secure aggregation is off: this coordinator reads each site's model update and statistics", { remedy: 'secureAggregation.enabled: true in coordinator.yaml (3 or more sites) keeps them to sums over the sites (docs/secagg.md)' });
+  // Said at start, not found after the end: with no linger the finished state is never scraped (an outside try).
+  if (cfg.listen.httpLingerSeconds < ADVISED_LINGER_SECONDS)
+    log.warn(`the dashboard, /api/status and /metrics go away ${cfg.listen.httpLingerSeconds}s after the run ends: a watcher or Prometheus may not see how it ended (FedcausalCoordinatorDown fires after a normal end)`, {
+      setting: 'listen.httpLingerSeconds',
+      remedy: `listen.httpLingerSeconds: ${ADVISED_LINGER_SECONDS} or more in coordinator.yaml (provision writes 60)`,
+    });
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   const siteNames = cfg.sites.map((s) => s.name);
   signal?.addEventListener('abort', onAbort);

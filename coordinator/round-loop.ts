@@ -1,6 +1,6 @@
 import type { Schema } from '../shared/data/schema.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
-import { InputError, ProtocolError } from '../shared/errors.ts';
+import { InputError } from '../shared/errors.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -12,7 +12,8 @@ import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './coordinator-service.ts';
 import type { Readiness } from './readiness.ts';
-import { agreeStatistics, plainStatistics, type RunStatsRound } from './statistics-rounds.ts';
+import { plainStatistics, type RunStatsRound } from './statistics-rounds.ts';
+import { RunSetup } from './run-setup.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import { SecurePhases } from './secure-phases.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
@@ -81,10 +82,10 @@ export class RoundLoop implements RoundGate {
   /** Tasks out, results in, one round at a time; the endpoint's side of the gate (round-exchange.ts). */
   private readonly exchange: RoundExchange;
   private aggregation: Aggregation | undefined;
-  /** This fit round's updates, clipped in when it closes; each site's stage-1 rows, the weight it may claim (rowsKept: false when resumed from older state). */
+  /** This fit round's updates, clipped in when it closes. */
   private held: HeldUpdates | undefined;
-  private readonly siteRows = new Map<string, number>();
-  private rowsKept = true;
+  /** What the statistics rounds agreed (or a restart restored): the prior, readiness, decision and each site's rows. */
+  private readonly agreed: RunSetup;
   /** The training sites this run trains with, and those it left out (participation.ts). */
   private readonly participation: Participation;
   private readonly bounds: ResultBounds;
@@ -97,10 +98,6 @@ export class RoundLoop implements RoundGate {
   private readonly stopping = new AbortController();
   /** The secure statistics, fit and evaluation sums, when secure aggregation is on. */
   private readonly phases: SecurePhases | undefined;
-  prior: PatternPrior | undefined;
-  /** The federation summary and per-site verdicts, once the statistics round is done. */
-  readiness: Readiness | undefined;
-  decisionReport: DebiasingReport | undefined;
   readonly history: RoundRecord[] = [];
   /** Set by end(): each site's end message, for the sites online then and any that join after. */
   ended: EndNotice | undefined;
@@ -111,6 +108,7 @@ export class RoundLoop implements RoundGate {
     this.federation = o.federation;
     this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
     this.participation = new Participation(o.trainingSites, o.directory, o.log);
+    this.agreed = new RunSetup(o, this.participation);
     this.exchange = new RoundExchange(o, {
       isStopped: () => this.isStopped(),
       maxPayloadBytes: (c) => o.secure?.maxResultPayload(c.kind, c.stage, this.bounds.resultMetaBytes) ?? maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes),
@@ -120,10 +118,24 @@ export class RoundLoop implements RoundGate {
       round: () => this.round,
       runRound: this.runRound.bind(this),
       stopping: this.stopping.signal,
-      counted: this.counted.bind(this),
+      counted: this.agreed.counted.bind(this.agreed),
       participants: () => this.participation.participants,
     };
     this.phases = o.secure && new SecurePhases(o.secure, exchange, o);
+  }
+
+  /** The pattern prior, once the statistics rounds agreed it. */
+  get prior(): PatternPrior | undefined {
+    return this.agreed.prior;
+  }
+
+  /** The federation summary and per-site verdicts, once the statistics round is done. */
+  get readiness(): Readiness | undefined {
+    return this.agreed.readiness;
+  }
+
+  get decisionReport(): DebiasingReport | undefined {
+    return this.agreed.decisionReport;
   }
 
   get state(): FederationState {
@@ -138,6 +150,12 @@ export class RoundLoop implements RoundGate {
   private setState(to: FederationState, reason: string): void {
     this.lifecycle.transition(to, this.round, reason);
   }
+
+  /** A wait for sites and what it waits for: the run starts waiting (and a resumed one may still be), so that state may only need its reason. */
+  private readonly waiting = (why: string): void => {
+    if (this.state === 'waiting-for-sites') this.o.log.info('federation state', { state: this.state, round: this.round, reason: this.lifecycle.explain(this.round, why).reason });
+    else this.setState('waiting-for-sites', why);
+  };
 
   /**
    * Ends the lifecycle after `error` ended the run: 'stopped' when a stop was requested
@@ -178,12 +196,7 @@ export class RoundLoop implements RoundGate {
   }
 
   deliver(site: string, meta: ResultMeta, replay: Replay, release: () => void = () => {}): void {
-    if (this.ended) {
-      release();
-      // Only the acknowledgement: a round's result whose upload began before the end is not one.
-      if (meta.kind !== 'end') throw new ProtocolError(`a ${meta.kind} result from site "${site}" came after the federation ended`, 'not-expected');
-      return this.ended.heard(site);
-    }
+    if (this.ended) return this.ended.deliver(site, meta, release);
     this.exchange.deliver(site, meta, replay, release);
   }
 
@@ -194,14 +207,14 @@ export class RoundLoop implements RoundGate {
     this.checkFigures(site, c, meta);
     // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
     const secure = this.o.secure?.owns(c.kind, c.stage) === true;
-    if (!secure) checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, rows: this.siteRows.get(site), rowsKept: this.rowsKept, schema: this.o.schema }, this.bounds);
+    if (!secure) checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, ...this.agreed.rowsOf(site), schema: this.o.schema }, this.bounds);
     if (c.kind === 'fit' && !this.o.secure) {
       checkFitResult(meta, this.modelSize, this.asksControl);
       this.monitor?.checkHealth(site, meta);
     }
     if (secure) this.o.secure!.deliver(site, c.kind, c.stage, meta, replay);
     // A secure statistics round tells no site's row count: its later counts are bounded inside the sums instead.
-    if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.siteRows.set(site, meta.numExamples);
+    if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.agreed.recordRows(site, meta.numExamples);
     // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
     if (c.kind === 'fit' && !this.o.secure) this.held!.hold(site, meta.numExamples, replay, release);
     else release();
@@ -255,12 +268,13 @@ export class RoundLoop implements RoundGate {
       // Restored before the start quorum, which then waits only for the sites that will train.
       this.participation.restore(saved.setup, o.secure !== undefined);
       // And what the run has done shows while it waits (status, dashboard, metrics): it read as a run at round 0.
-      this.round = saved.round;
+      // The round is the next one, as a running loop shows while it waits before a round.
+      this.round = Math.min(saved.round + 1, o.rounds + 1);
       this.history.push(...(saved.history as RoundRecord[]));
       o.directory.restore((saved.loop.sites ?? {}) as Record<string, number>);
       o.log.info('resuming the federation from its last committed round', { round: saved.round, of: o.rounds, state: o.store!.path });
     }
-    await waitForStartQuorum(this.participation.participants, o.directory, o.quorum, this.stopping.signal, o.log);
+    await waitForStartQuorum(this.participation.participants, o.directory, o.quorum, this.stopping.signal, o.log, this.waiting);
     if (this.isStopped()) throw new Error('stopped');
     const { setup, monitor, global: initial } = await this.begin(saved);
     const context: FitContext = { featureSpace: setup.space, prior: this.prior!, model: setup.spec, ...(setup.balance ? { balance: setup.balance } : {}) };
@@ -278,7 +292,7 @@ export class RoundLoop implements RoundGate {
   /** The setup and model the rounds start from: agreed and committed now, or restored from the durable state. */
   private async begin(saved: SavedState | undefined): Promise<{ setup: FederationSetup; monitor: DebiasMonitor | undefined; global: Float32Array }> {
     const o = this.o;
-    const setup = saved ? this.restoreSetup(saved) : await this.agree();
+    const setup = saved ? this.agreed.restore(saved) : await this.agree();
     // A stop during the statistics rounds commits nothing: the restart runs them again.
     if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
     const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, setup.spec, this.prior!, o.minCellCount, o.log) : undefined;
@@ -293,7 +307,7 @@ export class RoundLoop implements RoundGate {
       o.store?.commitSetup({ ...setup, decisionReport: this.decisionReport }, global);
     }
     // The same array the monitor fills: /api/status shows each round's figures as they come.
-    if (monitor && this.decisionReport) this.decisionReport = { ...this.decisionReport, health: monitor.health };
+    if (monitor && this.decisionReport) this.agreed.decisionReport = { ...this.decisionReport, health: monitor.health };
     this.modelSize = global.length;
     const strategyMeta = o.strategy.resultMetaBytes?.(global.length) ?? 0;
     if (strategyMeta > this.bounds.resultMetaBytes)
@@ -309,10 +323,7 @@ export class RoundLoop implements RoundGate {
     const o = this.o;
     this.round = r;
     const participants = this.participation.participants;
-    await waitForRoundQuorum(r, participants, roundNeed(o.quorum.minSitesToAccept, o.secure?.config, participants.length), o.directory, o.quorum.startTimeoutMs, this.stopping.signal, o.log, (why) => {
-      // Resuming, the start quorum's wait may still be the state: it reads the same.
-      if (this.state !== 'waiting-for-sites') this.setState('waiting-for-sites', why);
-    });
+    await waitForRoundQuorum(r, participants, roundNeed(o.quorum.minSitesToAccept, o.secure?.config, participants.length), o.directory, o.quorum.startTimeoutMs, this.stopping.signal, o.log, this.waiting);
     if (this.isStopped()) return undefined;
     const t0 = Date.now();
     this.setState('training', `round ${r} of ${o.rounds}`);
@@ -367,44 +378,17 @@ export class RoundLoop implements RoundGate {
     });
   }
 
-  /** The statistics rounds (statistics-rounds.ts): feature scaling, vocabularies, the pattern prior and the debiasing decision. */
+  /** The statistics rounds (statistics-rounds.ts, run-setup.ts): feature scaling, vocabularies, the pattern prior and the debiasing decision. */
   private async agree(): Promise<FederationSetup> {
     this.setState('stats', 'statistics rounds');
     const runStats: RunStatsRound = async (stage, meta) => {
       const c = await this.runRound('stats', this.participation.participants, { config: {}, stage, ...meta });
       // A stop aborts the round: the sites it did not wait for are not left out (a restart runs the statistics again).
       if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
-      if (stage === STATS_STAGE.summary) this.counted([...c.results.keys()], c.failures);
+      if (stage === STATS_STAGE.summary) this.agreed.counted([...c.results.keys()], c.failures);
       return c;
     };
-    const source = this.phases?.statistics() ?? plainStatistics(this.o, runStats);
-    const setup = await agreeStatistics(this.o, source, {
-      published: (prior, readiness) => ((this.prior = prior), (this.readiness = readiness)),
-      decided: (report) => (this.decisionReport = report),
-    });
-    return { ...setup, siteRows: Object.fromEntries(this.siteRows), leftOut: this.participation.saved() };
-  }
-
-  /** Stage 1 answered by `sites` (participation.ts); too few for secure aggregation's minimum fail the run now, not at round 1. */
-  private counted(sites: readonly string[], failures: ReadonlyMap<string, { reason: string }>): void {
-    this.participation.counted(sites, failures);
-    const n = this.participation.participants.length;
-    const minSites = this.o.secure?.config.minSites;
-    if (minSites !== undefined && n < minSites)
-      throw new Error(
-        `secure aggregation needs at least ${minSites} sites in every training round (secureAggregation.minSites), ` +
-          `but only ${n} training sites answered the statistics round (left out: ${Object.keys(this.participation.saved()).join(', ')})`,
-      );
-  }
-
-  private restoreSetup(saved: SavedState): FederationSetup {
-    const s = saved.setup as unknown as FederationSetup & { decisionReport?: DebiasingReport };
-    this.prior = s.prior;
-    this.readiness = s.readiness;
-    if (s.decisionReport) this.decisionReport = s.decisionReport;
-    if (s.siteRows) for (const [site, n] of Object.entries(s.siteRows)) this.siteRows.set(site, n);
-    else this.rowsKept = false;
-    return { spec: s.spec, space: s.space, prior: s.prior, ...(s.balance ? { balance: s.balance } : {}) };
+    return this.agreed.agree(this.phases?.statistics() ?? plainStatistics(this.o, runStats));
   }
 
   /**

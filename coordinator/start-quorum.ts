@@ -21,10 +21,18 @@ export interface Quorum extends AcceptancePolicy {
 /**
  * Waits for every training site, for `waitForAllMs` at most; then starts once
  * `minSitesToStart` are online (a site that cannot start, say with bad data, does not
- * block the others), and fails at `startTimeoutMs` if even those never came. A stop
- * (`stop` aborted: SIGTERM) ends the wait at once instead of after the start timeout.
+ * block the others), and fails at `startTimeoutMs` if even those never came, naming them. A
+ * stop (`stop` aborted: SIGTERM) ends the wait at once instead of after the start timeout.
+ * `waiting` is called once, with the reason, if it has to wait.
  */
-export async function waitForStartQuorum(sites: readonly string[], directory: SiteDirectory, q: Quorum, stop: AbortSignal, log: Logger): Promise<void> {
+export async function waitForStartQuorum(
+  sites: readonly string[],
+  directory: SiteDirectory,
+  q: Quorum,
+  stop: AbortSignal,
+  log: Logger,
+  waiting: (reason: string) => void = () => {},
+): Promise<void> {
   const { minSitesToStart: need, startTimeoutMs, waitForAllMs } = q;
   const onlineTraining = () => sites.filter((s) => directory.online().includes(s)).length;
   const t0 = Date.now();
@@ -34,30 +42,22 @@ export async function waitForStartQuorum(sites: readonly string[], directory: Si
   // A revoked site is refused at every connection: the others need not wait for it.
   const expected = () => sites.filter((s) => !directory.isRevoked(s)).length;
   const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && (waitedForAll || onlineTraining() >= expected()));
-  if (!ready())
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error) => {
-        clearTimeout(allTimer);
-        clearTimeout(timer);
-        off();
-        stop.removeEventListener('abort', onStop);
-        if (error) reject(error);
-        else resolve();
-      };
-      const check = () => ready() && done();
-      const allTimer = setTimeout(() => {
-        waitedForAll = true;
-        check();
-      }, waitForAllMs);
-      const timer = setTimeout(() => {
-        if (onlineTraining() >= need) return done();
-        done(new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${startTimeoutMs / 1000}s`));
-      }, startTimeoutMs);
-      const off = directory.onChange(check);
-      const onStop = () => done(new Error(`stopped while waiting for sites (${String(stop.reason)})`));
-      if (stop.aborted) onStop();
-      else stop.addEventListener('abort', onStop, { once: true });
-    });
+  const away = () => sites.filter((s) => !directory.online().includes(s) && !directory.isRevoked(s)).join(', ') || 'none';
+  if (!ready() && !stop.aborted)
+    waiting(
+      `starting needs ${need} training sites online (quorum.minSitesToStart; every site is awaited for up to ${waitForAllMs / 1000}s, quorum.waitForAllSeconds), ` +
+        `${onlineTraining()} are: waiting for ${away()}`,
+    );
+  await waitForSites(directory, stop, {
+    ready,
+    timeoutMs: startTimeoutMs,
+    atTimeout: () =>
+      onlineTraining() >= need
+        ? undefined
+        : new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${startTimeoutMs / 1000}s (quorum.startTimeoutSeconds); not joined: ${away()}`),
+    atStop: () => new Error(`stopped while waiting for sites (${String(stop.reason)})`),
+    recheck: { afterMs: waitForAllMs, first: () => (waitedForAll = true) },
+  });
   const missing = sites.filter((s) => !directory.online().includes(s));
   if (missing.length) log.warn('starting without every site', { missing, waitedSeconds: Math.round((Date.now() - t0) / 1000), minSitesToStart: need });
 }
@@ -104,30 +104,48 @@ export async function waitForRoundQuorum(
   const reason = `round ${round} needs ${need} training sites online (${needed.setting}), ${online().length} are: waiting for ${offline().join(', ')}`;
   waiting(reason);
   log.warn('waiting for sites before a training round', { round, need, online: online(), offline: offline(), waitSeconds: timeoutMs / 1000 });
-  await new Promise<void>((resolve, reject) => {
+  await waitForSites(directory, stop, {
+    ready: () => online().length >= need,
+    timeoutMs,
+    atTimeout: () =>
+      new Error(
+        `round ${round} cannot be accepted: ${online().length} of the ${need} training sites it needs (${needed.setting}) are online, ` +
+          `and ${offline().join(', ')} did not come back within ${timeoutMs / 1000}s (quorum.startTimeoutSeconds); a restart resumes at round ${round}`,
+      ),
+    // The caller sees the stop.
+    atStop: () => undefined,
+  });
+  if (online().length >= need) log.info('sites back: the training round starts', { round, online: online() });
+}
+
+/** How a wait for sites ends: `ready` (checked at each change of the directory), its timeout, a stop; an error fails it, undefined ends it well. */
+interface SiteWait {
+  ready: () => boolean;
+  timeoutMs: number;
+  atTimeout: () => Error | undefined;
+  atStop: () => Error | undefined;
+  /** One more check of `ready` after `afterMs`, once `first` ran (a condition that changes with time). */
+  recheck?: { afterMs: number; first: () => void };
+}
+
+/** Resolves at once when `ready()` holds; else waits as `w` says, and leaves no timer or listener behind. */
+function waitForSites(directory: SiteDirectory, stop: AbortSignal, w: SiteWait): Promise<void> {
+  if (w.ready()) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
     const done = (error?: Error) => {
+      clearTimeout(recheck);
       clearTimeout(timer);
       off();
       stop.removeEventListener('abort', onStop);
       if (error) reject(error);
       else resolve();
     };
-    const timer = setTimeout(
-      () =>
-        done(
-          new Error(
-            `round ${round} cannot be accepted: ${online().length} of the ${need} training sites it needs (${needed.setting}) are online, ` +
-              `and ${offline().join(', ')} did not come back within ${timeoutMs / 1000}s (quorum.startTimeoutSeconds); a restart resumes at round ${round}`,
-          ),
-        ),
-      timeoutMs,
-    );
-    const off = directory.onChange(() => {
-      if (online().length < need) return;
-      log.info('sites back: the training round starts', { round, online: online() });
-      done();
-    });
-    const onStop = () => done();
-    stop.addEventListener('abort', onStop, { once: true });
+    const check = () => w.ready() && done();
+    const recheck = w.recheck && setTimeout(() => (w.recheck!.first(), check()), w.recheck.afterMs);
+    const timer = setTimeout(() => done(w.atTimeout()), w.timeoutMs);
+    const off = directory.onChange(check);
+    const onStop = () => done(w.atStop());
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
   });
 }

@@ -29,6 +29,11 @@ export interface CurrentRound {
   deadline: string;
 }
 
+/** Where a site's `lastFailure` happened, in words: statistics (round 0), a training round, or the final evaluation (run as round rounds + 1). */
+export function failureWhere(round: number, rounds: number): string {
+  return round > rounds ? 'final evaluation' : round === 0 ? 'statistics' : `round ${round}`;
+}
+
 export interface SiteDetail {
   /** Training rows in its last fit update. */
   rows?: number;

@@ -111,9 +111,24 @@ export class FederationStateMachine {
     if (!TRANSITIONS[this.state].includes(to)) throw new IllegalTransitionError(this.state, to);
     const t: Transition = { from: this.state, to, round, reason, at: new Date().toISOString() };
     this.state = to;
+    this.keep(t);
+    this.onTransition?.(t);
+    return t;
+  }
+
+  /**
+   * Says why the current state holds, where it was entered without one: the first wait for
+   * sites (the machine starts in it) learns what it waits for only once the run has read its
+   * sites and quorum. Kept as a transition to the same state, so /api/status shows the reason;
+   * `onTransition` does not run (nothing changed).
+   */
+  explain(round: number, reason: string): Transition {
+    return this.keep({ from: this.state, to: this.state, round, reason, at: new Date().toISOString() });
+  }
+
+  private keep(t: Transition): Transition {
     this.log.push(t);
     if (this.log.length > KEEP) this.log.shift();
-    this.onTransition?.(t);
     return t;
   }
 }

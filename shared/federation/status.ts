@@ -34,6 +34,10 @@ export interface RoundSummary {
   round: number;
   participants: number;
   failures: number;
+  /** Whether the strategy accepted the round (a refused one leaves the model as it was); absent from coordinators before 2026-11-28. */
+  accepted?: boolean;
+  /** Why it was not accepted. */
+  reason?: string;
   /** Federation-level metrics of the round: `train_*` from the sites' training, `eval_*` from their held-out rows. */
   metrics: Record<string, number>;
   durationMs: number;

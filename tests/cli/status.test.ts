@@ -141,3 +141,21 @@ test('waiting for sites says for whom', () => {
   const text = renderStatus({ ...status(), round: 4, state: 'waiting-for-sites', stateChange: { from: 'committed', to: 'waiting-for-sites', round: 4, reason, at: '2026-01-01T00:00:00.000Z' } });
   assert.match(text, /^federation heart: waiting-for-sites \(round 4 needs 2 training sites online \(quorum\.minSitesToAccept\), 1 are: waiting for va\), round 4\/5/);
 });
+
+test("a refused round says so in the head line, and a site's last round failure shows in its row with any later refusal", () => {
+  const s: FederationStatus = {
+    ...status(),
+    history: [{ round: 3, participants: 1, failures: 2, accepted: false, reason: '1 of 2 sites answered (quorum.minSitesToAccept 2)', metrics: { eval_auroc: 0.8 }, durationMs: 10 }],
+    sites: [
+      { name: 'va', online: false, lastSeen: null, roundsCompleted: 2 },
+      { name: 'hungary', online: true, lastSeen: null, roundsCompleted: 2, lastError: 'bad signature', lastErrorAt: '2026-11-27T10:00:00.000Z' },
+      { name: 'swiss', online: true, lastSeen: null, roundsCompleted: 2, lastError: 'bad signature' },
+    ],
+    siteDetails: { va: { lastFailure: { round: 3, reason: 'site went offline during the round' } }, hungary: { lastFailure: { round: 6, reason: 'no answer within the round deadline' } }, swiss: { lastFailure: { round: 0, reason: 'refused: bad signature' } } },
+  };
+  const text = renderStatus(s);
+  assert.match(text, /^federation heart: training, round 3\/5 \| last round 3: not accepted \(1 of 2 sites answered \(quorum\.minSitesToAccept 2\)\)$/m);
+  assert.match(text, /^va +offline .* round 3: site went offline during the round$/m);
+  assert.match(text, /^hungary +online .* final evaluation: no answer within the round deadline; last refusal 2026-11-27T10:00:00\.000Z: bad signature$/m);
+  assert.match(text, /^swiss +online .* statistics: refused: bad signature$/m, 'a failure that is the refusal is said once');
+});

@@ -209,10 +209,12 @@ test('the durable state follows the lifecycle: rounds committed, finished marked
   store = open();
   h = harness({ sites: ['a', 'b'], rounds: 2, store, online: ['a'] });
   const run = alive(h.loop.run());
-  // While it waits for b, it shows what the run has done, not a run at round 0.
+  // While it waits for b, it shows what the run has done, not a run at round 0: the round it
+  // resumes at, as a running loop shows the round it waits before, and what it waits for.
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(h.loop.state, 'waiting-for-sites');
-  assert.equal(h.loop.round, 1);
+  assert.equal(h.loop.round, 2);
+  assert.match(h.loop.stateChange?.reason ?? '', /starting needs 2 training sites online \(quorum.minSitesToStart.*1 are: waiting for b$/);
   assert.deepEqual(h.loop.history.map((r) => r.round), [1]);
   assert.deepEqual(h.directory.states().map((s) => s.roundsCompleted), [1, 1]);
   h.reconnect('b');

@@ -43,3 +43,17 @@ test('a round needs the quorum, or what a secure sum needs to be decoded, never 
   // Fewer participants than any of them (sites left out): all of them.
   assert.deepEqual(roundNeed(4, undefined, 3).sites, 3);
 });
+
+test('a start that has to wait says what for, and one that times out names the sites that never joined', async () => {
+  const real = new SiteDirectory(['a', 'b', 'c'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
+  real.connect('a', { send: async () => {}, end: () => {} });
+  const reasons: string[] = [];
+  await assert.rejects(
+    waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, startTimeoutMs: 50, waitForAllMs: 10 }, new AbortController().signal, silentLogger, (r) => reasons.push(r)),
+    /only 1 of 2 required training sites joined within 0.05s \(quorum.startTimeoutSeconds\); not joined: b, c$/,
+  );
+  assert.deepEqual(reasons, ['starting needs 2 training sites online (quorum.minSitesToStart; every site is awaited for up to 0.01s, quorum.waitForAllSeconds), 1 are: waiting for b, c']);
+  // Nothing to wait for: no reason is given.
+  await waitForStartQuorum(['a'], real, { ...quorum, minSitesToStart: 1 }, new AbortController().signal, silentLogger, (r) => reasons.push(r));
+  assert.equal(reasons.length, 1);
+});

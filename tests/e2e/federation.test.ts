@@ -49,5 +49,7 @@ test('coordinator and three sites complete the rounds and write the results', { 
     assert.equal(coordinator.logs.filter((l) => l.message === 'message refused').length, 0, 'no message was refused');
     // Without secure aggregation the operator is told at start what this coordinator reads.
     assert.equal(coordinator.logs.filter((l) => l.level === 'warn' && l.message === "secure aggregation is off: this coordinator reads each site's model update and statistics").length, 1);
+    // This test's coordinator.yaml has no linger: the operator is told at start what that costs.
+    assert.equal(coordinator.logs.filter((l) => l.level === 'warn' && l.setting === 'listen.httpLingerSeconds' && /go away 0s after the run ends/.test(l.message)).length, 1);
   });
 });

@@ -90,3 +90,15 @@ test('a new machine waits for sites; the kept transitions are bounded for long r
   assert.equal(m.recent.length, 32);
   assert.equal(m.recent.at(-1)!.round, 101);
 });
+
+test('explain gives the current state its reason without moving it or running the callback', () => {
+  const seen: string[] = [];
+  const m = new FederationStateMachine((t) => seen.push(t.to));
+  const t = m.explain(3, 'waiting for b');
+  assert.equal(m.current, 'waiting-for-sites');
+  assert.deepEqual([t.from, t.to, t.round, t.reason], ['waiting-for-sites', 'waiting-for-sites', 3, 'waiting for b']);
+  assert.equal(m.last, t);
+  assert.deepEqual(seen, []);
+  m.transition('training', 3, 'round 3');
+  assert.deepEqual(seen, ['training']);
+});

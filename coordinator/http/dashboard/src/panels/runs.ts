@@ -13,6 +13,8 @@ export function renderRuns(s: FederationStatus): void {
 export function renderRounds(s: FederationStatus): void {
   const rows = [...s.history].reverse().map((h) => {
     const failed = (s.siteCurves?.find((c) => c.round === h.round)?.failed ?? []).map((f) => `${f.site}: ${f.reason}`);
+    // A refused round left the model as it was: said first, where it read like an accepted one.
+    if (h.accepted === false) failed.unshift(`not accepted: ${h.reason ?? 'no reason given'}`);
     return row([
       td(h.round, 'num'),
       td(h.participants, 'num'),

@@ -1,6 +1,7 @@
 /** The sites table: state, last seen, rows, rounds answered, fedcausal version, readiness and the last error with its reason. */
 import { ago, byId, el, emptyRow, fmt, row, td } from '../dom.ts';
 import type { FederationStatus, SiteStatus } from '../types.ts';
+import { failureWhere } from '../../../../../shared/federation/dashboard-status.ts';
 
 function stateCell(s: SiteStatus, current: FederationStatus['current'], stale: boolean): HTMLTableCellElement {
   let text = s.online ? 'online' : 'offline';
@@ -22,11 +23,9 @@ export function renderSites(s: FederationStatus, stale: boolean): void {
   const rows = s.sites.map((site) => {
     const detail = s.siteDetails?.[site.name];
     const failure = detail?.lastFailure;
-    // The final evaluation runs as round rounds + 1.
-    const where = failure && failure.round > s.rounds ? 'final evaluation' : failure?.round === 0 ? 'statistics' : `round ${failure?.round}`;
     // A refusal says when: it stays until the site next completes a training round.
     const refusal = site.lastError ? `${site.lastError}${site.lastErrorAt ? ` (${ago(site.lastErrorAt, now)})` : ''}` : '';
-    const error = failure ? `${where}: ${failure.reason}` : refusal;
+    const error = failure ? `${failureWhere(failure.round, s.rounds)}: ${failure.reason}` : refusal;
     // A refused message (directory's lastError) and a failed round are both worth showing.
     const extra = failure && site.lastError && !failure.reason.includes(site.lastError) ? ` · last refusal: ${refusal}` : '';
     const readiness = site.readiness ? `${site.readiness.verdict}${site.readiness.reasons.length ? ` (${site.readiness.reasons.length})` : ''}` : '–';
