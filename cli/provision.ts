@@ -29,7 +29,7 @@ import { checkModelFeatures, compileModelSpec } from '../shared/model/factory.ts
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
 import { compileSecureAggregation } from '../coordinator/secure-config.ts';
-import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
+import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, PROVISIONED_LINGER_SECONDS, DEFAULT_ROUND_DEADLINE_SECONDS, MAX_ROUNDS, MAX_SITES, MAX_WAIT_SECONDS, defaultMinSitesToAccept } from '../coordinator/config.ts';
 import { SITE_NAME_PATTERN, signManifest, type FederationManifest, type RootKeyFile, type SignedManifest } from '../shared/federation/manifest.ts';
 import { KIT_DIR_MODE, KIT_EXEC_MODE, makeKitDir, writeKitFile, writePki } from './provision-pki.ts';
 import { HTTP_TOKEN_FILE, newHttpToken } from '../shared/net/http-token.ts';
@@ -38,8 +38,6 @@ export { isLoopbackHost };
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const bareHost = (h: string) => h.replace(/^\[|\]$/g, '');
-/** The finished state is scraped (Prometheus every 10 s; FedcausalCoordinatorDown relies on it) and a late site hears the end. */
-const PROVISIONED_LINGER_SECONDS = 60;
 const name = () => text().regex(SITE_NAME_PATTERN, { error: `must match ${SITE_NAME_PATTERN} (lowercase letters, digits, "_" and "-")` });
 
 /** The federation file (docs/configuration.md); `model` is checked by compileModelSpec; the ranges are those the kits' loaders accept. */

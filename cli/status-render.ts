@@ -5,7 +5,7 @@
  */
 import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
-import { failureWhere, type CurrentRound } from '../shared/federation/dashboard-status.ts';
+import { siteProblem, type CurrentRound } from '../shared/federation/dashboard-status.ts';
 import { formatTable } from '../shared/report/table.ts';
 
 /** Characters in the progress bar. */
@@ -32,11 +32,9 @@ function lastRound(last: RoundSummary | undefined): string {
 
 /** A site's last problem: its latest round failure (offline, refused update, deadline) where it has one, and its last refused message. */
 function lastProblem(s: FederationStatus, x: FederationStatus['sites'][number]): string {
-  const failure = s.siteDetails?.[x.name]?.lastFailure;
-  const refusal = x.lastError ? `${x.lastErrorAt ? `${x.lastErrorAt}: ` : ''}${x.lastError}` : '';
-  if (!failure) return refusal || (x.leftOut ? `left out of training: ${x.leftOut}` : '');
-  const failed = `${failureWhere(failure.round, s.rounds)}: ${failure.reason}`;
-  return x.lastError && !failure.reason.includes(x.lastError) ? `${failed}; last refusal ${refusal}` : failed;
+  const refusal = `${x.lastErrorAt ? `${x.lastErrorAt}: ` : ''}${x.lastError ?? ''}`;
+  const problem = siteProblem(s.siteDetails?.[x.name]?.lastFailure, s.rounds, x.lastError, refusal, '; last refusal ');
+  return problem || (x.leftOut ? `left out of training: ${x.leftOut}` : '');
 }
 
 /** "[#########-----]" for done of total. */

@@ -36,6 +36,8 @@ export const DEFAULT_HTTP_PORT = 8080;
  * deploy/prometheus/prometheus.yml's 10 s, so Prometheus reads the finished state before the exit.
  */
 export const ADVISED_LINGER_SECONDS = 30;
+/** What `provision` writes: the finished state is scraped (FedcausalCoordinatorDown relies on it) and a late site hears the end. */
+export const PROVISIONED_LINGER_SECONDS = 60;
 
 /** coordinator.yaml as `fedcausal provision` writes it (docs/configuration.md); `model` is checked by compileModelSpec. */
 export const coordinatorFileSchema = strict({

@@ -43,6 +43,8 @@ function siteDetails(s: DashboardSources): Record<string, SiteDetail> {
     const d = (out[st.name] ??= {});
     if (st.rows !== undefined) d.rows = st.rows;
     if (st.lastFailure) d.lastFailure = st.lastFailure;
+    // A failure the site has since got past (it completed a later round) is history, not its state: the rounds table keeps it.
+    if (d.lastFailure && st.lastCompletedRound !== undefined && st.lastCompletedRound > d.lastFailure.round) delete d.lastFailure;
   }
   // A failure in the round under way is the newest of all.
   if (s.current) for (const f of s.current.failures.values()) (out[f.site] ??= {}).lastFailure = { round: s.current.round, reason: f.reason };

@@ -20,6 +20,8 @@ export interface SiteState {
   rows?: number;
   /** Its latest failed round (any kind: statistics, training, evaluation) and why. */
   lastFailure?: { round: number; reason: string };
+  /** The last training round it completed in this process: a failure before it is past, not its state. */
+  lastCompletedRound?: number;
   /** The fedcausal version it said it runs when it last joined (absent from older sites). */
   version?: string;
   /** Why it trains in no round of this run (its statistics were not counted); absent for a site that trains. */
@@ -134,10 +136,11 @@ export class SiteDirectory {
     const s = this.state.get(site);
     if (s) s.version = version;
   }
-  recordCompleted(site: string, rows?: number): void {
+  recordCompleted(site: string, round: number, rows?: number): void {
     const s = this.state.get(site);
     if (!s) return;
     s.roundsCompleted++;
+    s.lastCompletedRound = round;
     if (rows !== undefined) s.rows = rows;
     delete s.lastError;
     delete s.lastErrorAt;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
-import { ADVISED_LINGER_SECONDS, loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
+import { ADVISED_LINGER_SECONDS, PROVISIONED_LINGER_SECONDS, loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
 import { createFederation } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -161,7 +161,7 @@ export async function startCoordinator(
   if (cfg.listen.httpLingerSeconds < ADVISED_LINGER_SECONDS)
     log.warn(`the dashboard, /api/status and /metrics go away ${cfg.listen.httpLingerSeconds}s after the run ends: a watcher or Prometheus may not see how it ended (FedcausalCoordinatorDown fires after a normal end)`, {
       setting: 'listen.httpLingerSeconds',
-      remedy: `listen.httpLingerSeconds: ${ADVISED_LINGER_SECONDS} or more in coordinator.yaml (provision writes 60)`,
+      remedy: `listen.httpLingerSeconds: ${ADVISED_LINGER_SECONDS} or more in coordinator.yaml (provision writes ${PROVISIONED_LINGER_SECONDS})`,
     });
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   const siteNames = cfg.sites.map((s) => s.name);

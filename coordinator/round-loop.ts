@@ -75,7 +75,7 @@ export class RoundLoop implements RoundGate {
   readonly federation: string;
   round = 0;
   private readonly lifecycle = new FederationStateMachine((t) => {
-    this.o.log.info('federation state', { state: t.to, round: t.round, reason: t.reason });
+    this.logState(t);
     this.o.onEvent?.({ type: 'state', state: t.to, round: t.round });
     crashPoint(t.to, t.round);
   });
@@ -153,9 +153,13 @@ export class RoundLoop implements RoundGate {
 
   /** A wait for sites and what it waits for: the run starts waiting (and a resumed one may still be), so that state may only need its reason. */
   private readonly waiting = (why: string): void => {
-    if (this.state === 'waiting-for-sites') this.o.log.info('federation state', { state: this.state, round: this.round, reason: this.lifecycle.explain(this.round, why).reason });
+    if (this.state === 'waiting-for-sites') this.logState(this.lifecycle.explain(this.round, why));
     else this.setState('waiting-for-sites', why);
   };
+
+  private logState(t: Transition): void {
+    this.o.log.info('federation state', { state: t.to, round: t.round, reason: t.reason });
+  }
 
   /**
    * Ends the lifecycle after `error` ended the run: 'stopped' when a stop was requested
@@ -219,7 +223,7 @@ export class RoundLoop implements RoundGate {
     if (c.kind === 'fit' && !this.o.secure) this.held!.hold(site, meta.numExamples, replay, release);
     else release();
     // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
-    if (c.kind === 'fit') this.o.directory.recordCompleted(site, this.o.secure ? undefined : meta.numExamples);
+    if (c.kind === 'fit') this.o.directory.recordCompleted(site, c.round, this.o.secure ? undefined : meta.numExamples);
   }
 
   /** A result's metrics, evaluations and calibration, in range and kept to their known fields (they go into every round's record). */

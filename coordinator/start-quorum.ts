@@ -34,27 +34,26 @@ export async function waitForStartQuorum(
   waiting: (reason: string) => void = () => {},
 ): Promise<void> {
   const { minSitesToStart: need, startTimeoutMs, waitForAllMs } = q;
-  const onlineTraining = () => sites.filter((s) => directory.online().includes(s)).length;
+  const w = awaited(sites, directory);
   const t0 = Date.now();
   // Set by the timer, not read off the clock: a timer may fire a millisecond before
   // Date.now() says the time is up, and then nothing would check again until the start timeout.
   let waitedForAll = waitForAllMs <= 0;
   // A revoked site is refused at every connection: the others need not wait for it.
-  const expected = () => sites.filter((s) => !directory.isRevoked(s)).length;
-  const ready = () => onlineTraining() >= sites.length || (onlineTraining() >= need && (waitedForAll || onlineTraining() >= expected()));
-  const away = () => sites.filter((s) => !directory.online().includes(s) && !directory.isRevoked(s)).join(', ') || 'none';
+  const ready = () => w.online().length >= sites.length || (w.online().length >= need && (waitedForAll || w.offline().length === 0));
   if (!ready() && !stop.aborted)
     waiting(
       `starting needs ${need} training sites online (quorum.minSitesToStart; every site is awaited for up to ${waitForAllMs / 1000}s, quorum.waitForAllSeconds), ` +
-        `${onlineTraining()} are: waiting for ${away()}`,
+        `${w.online().length} are: waiting for ${w.offline().join(', ')}`,
     );
   await waitForSites(directory, stop, {
     ready,
+    impossible: () => w.unreachable(need, 'starting', 'quorum.minSitesToStart'),
     timeoutMs: startTimeoutMs,
     atTimeout: () =>
-      onlineTraining() >= need
+      w.online().length >= need
         ? undefined
-        : new Error(`only ${onlineTraining()} of ${need} required training sites joined within ${startTimeoutMs / 1000}s (quorum.startTimeoutSeconds); not joined: ${away()}`),
+        : new Error(`only ${w.online().length} of ${need} required training sites joined within ${startTimeoutMs / 1000}s (quorum.startTimeoutSeconds); not joined: ${w.offline().join(', ')}`),
     atStop: () => new Error(`stopped while waiting for sites (${String(stop.reason)})`),
     recheck: { afterMs: waitForAllMs, first: () => (waitedForAll = true) },
   });
@@ -94,33 +93,51 @@ export async function waitForRoundQuorum(
   waiting: (reason: string) => void,
 ): Promise<void> {
   const need = needed.sites;
-  const online = () => sites.filter((s) => directory.online().includes(s));
-  if (online().length >= need || stop.aborted) return;
-  // A revoked site is refused at every connection: not named as awaited.
-  const offline = () => sites.filter((s) => !online().includes(s) && !directory.isRevoked(s));
-  const revoked = sites.filter((s) => directory.isRevoked(s));
-  if (sites.length - revoked.length < need)
-    throw new Error(`round ${round} cannot be accepted: it needs ${need} training sites (${needed.setting}) and ${revoked.join(', ')} of its ${sites.length} are revoked (provision revoke-site)`);
-  const reason = `round ${round} needs ${need} training sites online (${needed.setting}), ${online().length} are: waiting for ${offline().join(', ')}`;
-  waiting(reason);
-  log.warn('waiting for sites before a training round', { round, need, online: online(), offline: offline(), waitSeconds: timeoutMs / 1000 });
+  const w = awaited(sites, directory);
+  if (w.online().length >= need || stop.aborted) return;
+  const impossible = () => w.unreachable(need, `round ${round} cannot be accepted`, needed.setting);
+  const now = impossible();
+  if (now) throw now;
+  waiting(`round ${round} needs ${need} training sites online (${needed.setting}), ${w.online().length} are: waiting for ${w.offline().join(', ')}`);
+  log.warn('waiting for sites before a training round', { round, need, online: w.online(), offline: w.offline(), waitSeconds: timeoutMs / 1000 });
   await waitForSites(directory, stop, {
-    ready: () => online().length >= need,
+    ready: () => w.online().length >= need,
+    impossible,
     timeoutMs,
     atTimeout: () =>
       new Error(
-        `round ${round} cannot be accepted: ${online().length} of the ${need} training sites it needs (${needed.setting}) are online, ` +
-          `and ${offline().join(', ')} did not come back within ${timeoutMs / 1000}s (quorum.startTimeoutSeconds); a restart resumes at round ${round}`,
+        `round ${round} cannot be accepted: ${w.online().length} of the ${need} training sites it needs (${needed.setting}) are online, ` +
+          `and ${w.offline().join(', ')} did not come back within ${timeoutMs / 1000}s (quorum.startTimeoutSeconds); a restart resumes at round ${round}`,
       ),
     // The caller sees the stop.
     atStop: () => undefined,
   });
-  if (online().length >= need) log.info('sites back: the training round starts', { round, online: online() });
+  if (w.online().length >= need) log.info('sites back: the training round starts', { round, online: w.online() });
+}
+
+/**
+ * `sites` as a wait sees them: online, awaited (offline and not revoked: a revoked site is
+ * refused at every connection, so never named as awaited), and whether `need` is out of reach
+ * because too many are revoked (an error naming them, `what` first).
+ */
+function awaited(sites: readonly string[], directory: SiteDirectory) {
+  const online = () => sites.filter((s) => directory.online().includes(s));
+  return {
+    online,
+    offline: () => sites.filter((s) => !online().includes(s) && !directory.isRevoked(s)),
+    unreachable(need: number, what: string, setting: string): Error | undefined {
+      const revoked = sites.filter((s) => directory.isRevoked(s));
+      if (sites.length - revoked.length >= need) return undefined;
+      return new Error(`${what}: it needs ${need} training sites (${setting}) and ${revoked.join(', ')} of its ${sites.length} are revoked (provision revoke-site)`);
+    },
+  };
 }
 
 /** How a wait for sites ends: `ready` (checked at each change of the directory), its timeout, a stop; an error fails it, undefined ends it well. */
 interface SiteWait {
   ready: () => boolean;
+  /** An error when the wait can no longer succeed (sites revoked): it fails at once. */
+  impossible?: () => Error | undefined;
   timeoutMs: number;
   atTimeout: () => Error | undefined;
   atStop: () => Error | undefined;
@@ -128,8 +145,10 @@ interface SiteWait {
   recheck?: { afterMs: number; first: () => void };
 }
 
-/** Resolves at once when `ready()` holds; else waits as `w` says, and leaves no timer or listener behind. */
+/** Resolves at once when `ready()` holds (fails when `impossible()` says so); else waits as `w` says, and leaves no timer or listener behind. */
 function waitForSites(directory: SiteDirectory, stop: AbortSignal, w: SiteWait): Promise<void> {
+  const impossible = w.impossible?.();
+  if (impossible) return Promise.reject(impossible);
   if (w.ready()) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const done = (error?: Error) => {
@@ -140,7 +159,11 @@ function waitForSites(directory: SiteDirectory, stop: AbortSignal, w: SiteWait):
       if (error) reject(error);
       else resolve();
     };
-    const check = () => w.ready() && done();
+    const check = () => {
+      const error = w.impossible?.();
+      if (error) done(error);
+      else if (w.ready()) done();
+    };
     const recheck = w.recheck && setTimeout(() => (w.recheck!.first(), check()), w.recheck.afterMs);
     const timer = setTimeout(() => done(w.atTimeout()), w.timeoutMs);
     const off = directory.onChange(check);

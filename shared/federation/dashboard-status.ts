@@ -29,9 +29,24 @@ export interface CurrentRound {
   deadline: string;
 }
 
-/** Where a site's `lastFailure` happened, in words: statistics (round 0), a training round, or the final evaluation (run as round rounds + 1). */
+/**
+ * Where a site's `lastFailure` happened, in words: statistics (round 0), a training round, or
+ * the final evaluation (run as round rounds + 1). A value, not a type: the dashboard bundles it
+ * (esbuild), so this module must import nothing.
+ */
 export function failureWhere(round: number, rounds: number): string {
   return round > rounds ? 'final evaluation' : round === 0 ? 'statistics' : `round ${round}`;
+}
+
+/**
+ * A site's last problem, as the dashboard and `status` show it: its latest round failure where
+ * it has one, followed by its last refused message (`refusal`, worded by the caller) where the
+ * failure does not already say it; else the refusal. Both are worth showing (an outside try).
+ */
+export function siteProblem(failure: SiteDetail['lastFailure'], rounds: number, lastError: string | undefined, refusal: string, then: string): string {
+  if (!failure) return lastError ? refusal : '';
+  const failed = `${failureWhere(failure.round, rounds)}: ${failure.reason}`;
+  return lastError && !failure.reason.includes(lastError) ? `${failed}${then}${refusal}` : failed;
 }
 
 export interface SiteDetail {

@@ -17,7 +17,7 @@ const record = (round: number, failed: { site: string; reason: string }[]): Roun
 
 test('the current round, per-site curves, rows and the latest failure per site', (t) => {
   const dir = new SiteDirectory([{ name: 'a', signingPublicKey: new Uint8Array(32) }, { name: 'b', signingPublicKey: new Uint8Array(32) }, { name: 'c', signingPublicKey: new Uint8Array(32) }]);
-  dir.recordCompleted('a', 212);
+  dir.recordCompleted('a', 1, 212);
   dir.recordFailure('b', 2, 'update refused: bad signature');
   const c = new RoundCollector(3, 'fit', ['a', 'b', 'c'], 60_000);
   t.after(() => c.abort('test over'));
@@ -52,4 +52,13 @@ test('past runs: newest first, from each results file; a run without one is list
   assert.equal(runs[1]!.complete, true);
   assert.ok(Math.abs(runs[1]!.meanAuroc! - 0.7) < 1e-12);
   assert.deepEqual(pastRuns(join(dir, 'missing')), []);
+});
+
+test("a failure the site has since got past is not its last failure: it completed a later round", () => {
+  const dir = new SiteDirectory([{ name: 'a', signingPublicKey: new Uint8Array(32) }, { name: 'b', signingPublicKey: new Uint8Array(32) }]);
+  dir.recordFailure('a', 2, 'site went offline during the round');
+  dir.recordCompleted('a', 3, 100);
+  dir.recordCompleted('b', 1, 100);
+  const s = dashboardStatus({ current: undefined, history: [record(2, [{ site: 'a', reason: 'site went offline during the round' }]), record(4, [{ site: 'b', reason: 'no answer within the round deadline' }])], directory: dir, events: new EventLog() });
+  assert.deepEqual(s.siteDetails, { a: { rows: 100 }, b: { rows: 100, lastFailure: { round: 4, reason: 'no answer within the round deadline' } } });
 });

@@ -58,7 +58,7 @@ test('a refusal shows with its time until the site next completes a round', () =
   const refused = d.states()[0]!;
   assert.match(refused.lastError ?? '', /already connected/);
   assert.ok(refused.lastErrorAt! > 0, 'the operator can tell an old refusal from a new one');
-  d.recordCompleted('a', 100);
+  d.recordCompleted('a', 1, 100);
   const after = d.states()[0]!;
   assert.equal(after.lastError, undefined, 'a refusal the site has since got past is not its state');
   assert.equal(after.lastErrorAt, undefined);

@@ -262,3 +262,47 @@ test('a training round does not wait for revoked sites it needs: the run fails a
   await assert.rejects(alive(h.loop.run()), /^Error: round 2 cannot be accepted: it needs 3 training sites \(quorum\.minSitesToAccept\) and c of its 3 are revoked \(provision revoke-site\)$/);
   assert.ok(Date.now() - started < 5000, 'not the 60 s start timeout');
 });
+
+test('stop while a training round waits for its quorum: the wait ends at once, nothing more is run, the state is stopped', async () => {
+  const h: Harness = harness({
+    sites: ['a', 'b'],
+    rounds: 3,
+    quorum: { minSitesToAccept: 2, startTimeoutMs: 60_000 },
+    behave: (site, t) => (t.kind === 'fit' && t.round === 1 && site === 'b' ? 'disconnect' : 'answer'),
+  });
+  const run = alive(h.loop.run());
+  while (!h.states.some((s) => s.state === 'waiting-for-sites' && s.round === 2)) await new Promise((r) => setTimeout(r, 10));
+  const t0 = Date.now();
+  h.loop.stop('SIGTERM');
+  await assert.rejects(run, /^Error: federation stopped after round 1 of 3 \(SIGTERM\)$/);
+  assert.ok(Date.now() - t0 < 5000, 'not the 60 s wait');
+  assert.equal(h.loop.state, 'stopped');
+  assert.deepEqual(h.loop.history.map((r) => r.round), [1]);
+});
+
+test('a restart after every round was committed shows the final evaluation it resumes at, never a round past it', async (t) => {
+  const { open } = stateFile(t);
+  let store = open();
+  let h: Harness = harness({
+    sites: ['a', 'b'],
+    rounds: 2,
+    store,
+    behave: (site, task) => {
+      if (task.kind === 'evaluate' && site === 'a') h.loop.stop('SIGTERM');
+      return 'answer';
+    },
+  });
+  await assert.rejects(alive(h.loop.run()), /stopped during the final evaluation/);
+  assert.equal(store.load()!.round, 2);
+  store.close();
+  store = open();
+  h = harness({ sites: ['a', 'b'], rounds: 2, store, online: ['a'] });
+  const run = alive(h.loop.run());
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(h.loop.state, 'waiting-for-sites');
+  assert.equal(h.loop.round, 3, 'the final evaluation runs as round rounds + 1');
+  h.reconnect('b');
+  await run;
+  assert.equal(h.loop.round, 3);
+  store.close();
+});

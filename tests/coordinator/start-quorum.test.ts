@@ -57,3 +57,13 @@ test('a start that has to wait says what for, and one that times out names the s
   await waitForStartQuorum(['a'], real, { ...quorum, minSitesToStart: 1 }, new AbortController().signal, silentLogger, (r) => reasons.push(r));
   assert.equal(reasons.length, 1);
 });
+
+test('a start that revoked sites put out of reach fails at once, naming them', async () => {
+  const real = new SiteDirectory(['a', 'b', 'c'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
+  real.connect('a', { send: async () => {}, end: () => {} });
+  const started = performance.now();
+  const waiting = waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, minSitesToStart: 3, waitForAllMs: 60_000, startTimeoutMs: 60_000 }, new AbortController().signal, silentLogger);
+  setTimeout(() => real.markRevoked('c'), 20);
+  await assert.rejects(waiting, /^Error: starting: it needs 3 training sites \(quorum.minSitesToStart\) and c of its 3 are revoked \(provision revoke-site\)$/);
+  assert.ok(performance.now() - started < 5000, 'not the 60 s start timeout');
+});

@@ -1,7 +1,7 @@
 /** The sites table: state, last seen, rows, rounds answered, fedcausal version, readiness and the last error with its reason. */
 import { ago, byId, el, emptyRow, fmt, row, td } from '../dom.ts';
 import type { FederationStatus, SiteStatus } from '../types.ts';
-import { failureWhere } from '../../../../../shared/federation/dashboard-status.ts';
+import { siteProblem } from '../../../../../shared/federation/dashboard-status.ts';
 
 function stateCell(s: SiteStatus, current: FederationStatus['current'], stale: boolean): HTMLTableCellElement {
   let text = s.online ? 'online' : 'offline';
@@ -25,9 +25,6 @@ export function renderSites(s: FederationStatus, stale: boolean): void {
     const failure = detail?.lastFailure;
     // A refusal says when: it stays until the site next completes a training round.
     const refusal = site.lastError ? `${site.lastError}${site.lastErrorAt ? ` (${ago(site.lastErrorAt, now)})` : ''}` : '';
-    const error = failure ? `${failureWhere(failure.round, s.rounds)}: ${failure.reason}` : refusal;
-    // A refused message (directory's lastError) and a failed round are both worth showing.
-    const extra = failure && site.lastError && !failure.reason.includes(site.lastError) ? ` · last refusal: ${refusal}` : '';
     const readiness = site.readiness ? `${site.readiness.verdict}${site.readiness.reasons.length ? ` (${site.readiness.reasons.length})` : ''}` : '–';
     const tr = row([
       td(site.name),
@@ -37,7 +34,7 @@ export function renderSites(s: FederationStatus, stale: boolean): void {
       td(site.roundsCompleted, 'num'),
       td(site.version ?? '–', 'version'),
       td(readiness, undefined, site.readiness?.reasons.map((r) => JSON.stringify(r)).join('\n')),
-      td(error + extra, 'err'),
+      td(siteProblem(failure, s.rounds, site.lastError, refusal, ' · last refusal: '), 'err'),
     ]);
     tr.dataset.site = site.name;
     return tr;
