@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import { DEFAULT_RESULT_BOUNDS } from '../../coordinator/result-bounds.ts';
 import { FedAvg } from '../../coordinator/strategy/fedavg.ts';
 import type { Acceptance, SiteFailure, SiteResult } from '../../coordinator/strategy/strategy.ts';
+import type { CoordinatorStore } from '../../coordinator/state/store.ts';
 import { ProtocolError } from '../../shared/errors.ts';
+import type { TaskMeta } from '../../shared/protocol/messages.ts';
 import { alive, fitFailures, harness, stateFile, type Harness } from './round-loop-harness.ts';
 
 test('quorum met: every round accepted, the model is the example-weighted mean, states in order', async () => {
@@ -187,32 +189,40 @@ test('the strategy, not the quorum alone, decides whether a round counts', async
   assert.deepEqual([...outcome.globalModel], [2, 2, 2, 2], 'the refused round left the model as it was');
 });
 
-test('the durable state follows the lifecycle: rounds committed, finished marked only with the finished state', async (t) => {
-  const { open } = stateFile(t);
-  // A run that stops mid-round 2 leaves round 1 committed and the file not finished.
+/**
+ * A two-round run of sites a and b stopped (SIGTERM) when site a gets a task `at` says, then
+ * restarted from its state file with only a online: the restarted loop, waiting for b.
+ */
+async function stopAndRestart(open: () => CoordinatorStore, at: (task: TaskMeta) => boolean, stopped: RegExp) {
   let store = open();
-  let h: Harness;
-  h = harness({
+  const first: Harness = harness({
     sites: ['a', 'b'],
     rounds: 2,
     store,
     behave: (site, task) => {
-      if (task.kind === 'fit' && task.round === 2 && site === 'a') h.loop.stop('SIGTERM');
+      if (at(task) && site === 'a') first.loop.stop('SIGTERM');
       return 'answer';
     },
   });
-  await assert.rejects(alive(h.loop.run()), /federation stopped after round 1 of 2/);
-  assert.equal(store.load()!.round, 1);
+  await assert.rejects(alive(first.loop.run()), stopped);
+  const saved = store.load()!.round;
   assert.equal(store.finished(), undefined);
   store.close();
-  // The restart resumes at round 2 (no statistics round), finishes, and marks the file.
   store = open();
-  h = harness({ sites: ['a', 'b'], rounds: 2, store, online: ['a'] });
+  const h = harness({ sites: ['a', 'b'], rounds: 2, store, online: ['a'] });
   const run = alive(h.loop.run());
-  // While it waits for b, it shows what the run has done, not a run at round 0: the round it
-  // resumes at, as a running loop shows the round it waits before, and what it waits for.
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(h.loop.state, 'waiting-for-sites');
+  return { saved, store, h, run };
+}
+
+test('the durable state follows the lifecycle: rounds committed, finished marked only with the finished state', async (t) => {
+  // A run that stops mid-round 2 leaves round 1 committed and the file not finished.
+  const { saved, store, h, run } = await stopAndRestart(stateFile(t).open, (task) => task.kind === 'fit' && task.round === 2, /federation stopped after round 1 of 2/);
+  assert.equal(saved, 1);
+  // The restart resumes at round 2 (no statistics round), finishes, and marks the file.
+  // While it waits for b, it shows what the run has done, not a run at round 0: the round it
+  // resumes at, as a running loop shows the round it waits before, and what it waits for.
   assert.equal(h.loop.round, 2);
   assert.match(h.loop.stateChange?.reason ?? '', /starting needs 2 training sites online \(quorum.minSitesToStart.*1 are: waiting for b$/);
   assert.deepEqual(h.loop.history.map((r) => r.round), [1]);
@@ -281,25 +291,8 @@ test('stop while a training round waits for its quorum: the wait ends at once, n
 });
 
 test('a restart after every round was committed shows the final evaluation it resumes at, never a round past it', async (t) => {
-  const { open } = stateFile(t);
-  let store = open();
-  let h: Harness = harness({
-    sites: ['a', 'b'],
-    rounds: 2,
-    store,
-    behave: (site, task) => {
-      if (task.kind === 'evaluate' && site === 'a') h.loop.stop('SIGTERM');
-      return 'answer';
-    },
-  });
-  await assert.rejects(alive(h.loop.run()), /stopped during the final evaluation/);
-  assert.equal(store.load()!.round, 2);
-  store.close();
-  store = open();
-  h = harness({ sites: ['a', 'b'], rounds: 2, store, online: ['a'] });
-  const run = alive(h.loop.run());
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(h.loop.state, 'waiting-for-sites');
+  const { saved, store, h, run } = await stopAndRestart(stateFile(t).open, (task) => task.kind === 'evaluate', /stopped during the final evaluation/);
+  assert.equal(saved, 2);
   assert.equal(h.loop.round, 3, 'the final evaluation runs as round rounds + 1');
   h.reconnect('b');
   await run;
