@@ -4,7 +4,7 @@ import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { ADVISED_LINGER_SECONDS, PROVISIONED_LINGER_SECONDS, loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
-import { createFederation } from './federation.ts';
+import { createFederation, type FederationSettings } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 import { FEDERATION_STATES } from '../shared/federation/state.ts';
@@ -12,17 +12,17 @@ import { loadCoordinatorTls } from '../shared/pki/kit-tls.ts';
 import { openTrustStore } from '../shared/pki/trust-store.ts';
 import { loadKitHttpToken } from '../shared/net/http-token.ts';
 import { startHttpServer } from './http/server.ts';
-import type { FederationStatus } from '../shared/federation/status.ts';
-import type { FederationOutcome } from './round-loop.ts';
+import type { FederationOutcome, RoundLoop } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
 import { endMessageFor, failedMessageFor } from './end-message.ts';
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
-import { dashboardStatus } from './dashboard-status.ts';
+import { statusDocument } from './status-document.ts';
 import { EventLog, tapEvents } from './events.ts';
 import { lingerHttp } from './http/linger.ts';
 import { prepareOutputDir } from '../shared/output-path.ts';
 import { createStrategy } from './strategy/registry.ts';
+import type { Strategy } from './strategy/strategy.ts';
 
 export interface CoordinatorRun {
   outcome: FederationOutcome;
@@ -55,39 +55,10 @@ export async function startCoordinator(
   await loadBackend(backendFromEnv(process.env), log);
   const strategy = createStrategy(cfg.strategy.name, cfg.strategy.options);
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
-  // The run report goes here at the end: refused now, not after every round has run.
-  writableDir(cfg.runDir, `${configPath}: runDir:`);
-  writableDir(cfg.stateDir, `${configPath}: stateDir:`);
-  const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg));
-  FileSpool.useDir(join(cfg.stateDir, 'spool'));
-  const finished = store.finished();
-  if (finished) {
-    store.close();
-    // Exit 2, as a bad config: a restart cannot help (systemd's RestartPreventExitStatus=2 stops there).
-    throw new InputError(`federation "${cfg.federation}" already finished at ${finished.at} (results: ${finished.results}); move ${store.path} away to run it again`);
-  }
+  const store = openState(cfg, configPath);
   let phase: { state: string; since: number } | undefined;
   const fed = createFederation(
-    {
-      federation: cfg.federation,
-      rounds: cfg.rounds,
-      model: { kind: cfg.model.kind, raw: cfg.model.raw, seed: cfg.seed },
-      strategy,
-      schema: cfg.schema,
-      sites: cfg.sites,
-      quorum: cfg.quorum,
-      minCellCount: cfg.minCellCount,
-      minCategoryCount: cfg.minCategoryCount,
-      ...(cfg.dp ? { dp: cfg.dp } : {}),
-      localBaseline: cfg.localBaseline,
-      identity: cfg.identity,
-      limits: cfg.limits,
-      bounds: cfg.bounds,
-      refusalLogPerMinute: cfg.refusalLogPerMinute,
-      spool: 'file',
-      store,
-      ...(cfg.secureAggregation ? { secureAggregation: cfg.secureAggregation } : {}),
-    },
+    federationSettings(cfg, strategy, store),
     log,
     (e) => {
       if (e.type === 'state') {
@@ -104,41 +75,7 @@ export async function startCoordinator(
     (reason, site) => metrics.refused(reason, site),
     { payloadBytes: (direction, bytes) => metrics.payloadBytes(direction, bytes) },
   );
-  const status = (): FederationStatus => ({
-    federation: cfg.federation,
-    round: fed.loop.round,
-    rounds: cfg.rounds,
-    state: fed.loop.state,
-    ...(fed.loop.stateChange ? { stateChange: fed.loop.stateChange } : {}),
-    ...fed.loop.outcome,
-    strategy: strategy.name,
-    model: cfg.model.kind,
-    sites: fed.directory.states().map((s) => ({
-      name: s.name,
-      online: s.online,
-      lastSeen: s.lastSeen ? new Date(s.lastSeen).toISOString() : null,
-      roundsCompleted: s.roundsCompleted,
-      ...(s.version ? { version: s.version } : {}),
-      ...(s.lastError ? { lastError: s.lastError } : {}),
-      ...(s.lastErrorAt ? { lastErrorAt: new Date(s.lastErrorAt).toISOString() } : {}),
-      ...(s.leftOut ? { leftOut: s.leftOut } : {}),
-      ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
-    })),
-    history: fed.loop.history.map((h) => ({
-      round: h.round,
-      participants: h.participants,
-      failures: h.failures,
-      accepted: h.accepted,
-      ...(h.reason ? { reason: h.reason } : {}),
-      metrics: h.metrics,
-      durationMs: h.durationMs,
-    })),
-    ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
-    ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
-    ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
-    ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
-    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
-  });
+  const status = statusDocument({ cfg, fed, strategy: strategy.name, events });
   // The live gauges read the loop and the directory directly: status() builds the whole
   // dashboard document (past runs from disk included), too much to do once per gauge per scrape.
   const metrics = new CoordinatorMetrics(
@@ -154,15 +91,7 @@ export async function startCoordinator(
     throw e;
   });
   log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.httpHost}:${http.port}/`, sites: cfg.sites.length });
-  // Said at every start: without it the operator's host holds every hospital's update and statistics.
-  if (!cfg.secureAggregation)
-    log.warn("secure aggregation is off: this coordinator reads each site's model update and statistics", { remedy: 'secureAggregation.enabled: true in coordinator.yaml (3 or more sites) keeps them to sums over the sites (docs/secagg.md)' });
-  // Said at start, not found after the end: with no linger the finished state is never scraped (an outside try).
-  if (cfg.listen.httpLingerSeconds < ADVISED_LINGER_SECONDS)
-    log.warn(`the dashboard, /api/status and /metrics go away ${cfg.listen.httpLingerSeconds}s after the run ends: a watcher or Prometheus may not see how it ended (FedcausalCoordinatorDown fires after a normal end)`, {
-      setting: 'listen.httpLingerSeconds',
-      remedy: `listen.httpLingerSeconds: ${ADVISED_LINGER_SECONDS} or more in coordinator.yaml (provision writes ${PROVISIONED_LINGER_SECONDS})`,
-    });
+  startWarnings(cfg, log);
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   const siteNames = cfg.sites.map((s) => s.name);
   signal?.addEventListener('abort', onAbort);
@@ -170,21 +99,7 @@ export async function startCoordinator(
     const outcome = await fed.loop.run();
     const privacy = fed.privacy();
     if (privacy) outcome.privacy = privacy;
-    const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-    const report = writeRunReport(dir, buildResults(outcome), outcome);
-    log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
-    if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
-    // The results' warnings are of every kind (a site missing, a site unlike the rest, a debiasing note): say which, not one cause for all.
-    if (outcome.warnings.length) log.warn(outcome.problems.length ? 'the results carry warnings' : 'federation complete, with warnings', { warnings: outcome.warnings });
-    const ended = outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete';
-    await fed.loop.end(
-      ended,
-      outcome.problems.length ? 'incomplete' : 'complete',
-      // Marks the state file finished: a restart then says so instead of running again.
-      report.results,
-      // Each site reads what is about itself (a site left out of training learns it here), and only a count of the rest.
-      (site) => endMessageFor(site, outcome, siteNames),
-    );
+    const report = await reportAndEnd(fed.loop, outcome, cfg.runDir, buildResults, siteNames, log);
     return { outcome, report };
   } catch (e) {
     if (signal?.aborted) {
@@ -199,19 +114,113 @@ export async function startCoordinator(
     throw e;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    // Give sites a moment to read the 'end' message before the sockets close.
-    await new Promise((r) => setTimeout(r, 300));
-    // A site that went away just before the end (restarting, reconnecting) is told how it ended when it rejoins.
-    await fed.loop.ended?.awaitAway(fed.directory, cfg.quorum.rejoinGraceMs, log, signal);
-    // The operator's dashboard outlives the run for a while: the finished status, not a dead page;
-    // gRPC serves as long, so a site that joins meanwhile hears the end too.
-    await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
-    await grpcServer.close();
-    fed.service.flushRefusalLog();
-    await http.close();
+    await closeAfterRun(fed, cfg, { grpc: grpcServer, http }, signal, log);
     store.close();
     FileSpool.cleanup();
   }
+}
+
+/** After the run: the sites told how it ended (those away too, for their grace), the linger, then both servers closed. */
+async function closeAfterRun(
+  fed: ReturnType<typeof createFederation>,
+  cfg: CoordinatorConfig,
+  servers: Record<'grpc' | 'http', { close(): Promise<void> }>,
+  signal: AbortSignal | undefined,
+  log: Logger,
+): Promise<void> {
+  // Give sites a moment to read the 'end' message before the sockets close.
+  await new Promise((r) => setTimeout(r, 300));
+  // A site that went away just before the end (restarting, reconnecting) is told how it ended when it rejoins.
+  await fed.loop.ended?.awaitAway(fed.directory, cfg.quorum.rejoinGraceMs, log, signal);
+  // The operator's dashboard outlives the run for a while: the finished status, not a dead page;
+  // gRPC serves as long, so a site that joins meanwhile hears the end too.
+  await lingerHttp(cfg.listen.httpLingerSeconds, fed.loop.state, signal, log);
+  await servers.grpc.close();
+  fed.service.flushRefusalLog();
+  await servers.http.close();
+}
+
+/**
+ * The run's durable state (and spool) under stateDir, once runDir and stateDir are known to be
+ * writable: the run report goes to runDir at the end, refused now rather than after every round.
+ * A finished run's state is refused: exit 2, as a bad config, since a restart cannot help
+ * (systemd's RestartPreventExitStatus=2 stops there).
+ */
+function openState(cfg: CoordinatorConfig, configPath: string): CoordinatorStore {
+  writableDir(cfg.runDir, `${configPath}: runDir:`);
+  writableDir(cfg.stateDir, `${configPath}: stateDir:`);
+  const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg));
+  FileSpool.useDir(join(cfg.stateDir, 'spool'));
+  const finished = store.finished();
+  if (finished) {
+    store.close();
+    throw new InputError(`federation "${cfg.federation}" already finished at ${finished.at} (results: ${finished.results}); move ${store.path} away to run it again`);
+  }
+  return store;
+}
+
+/** The federation's settings from coordinator.yaml, with its strategy and durable state. */
+function federationSettings(cfg: CoordinatorConfig, strategy: Strategy, store: CoordinatorStore): FederationSettings {
+  return {
+    federation: cfg.federation,
+    rounds: cfg.rounds,
+    model: { kind: cfg.model.kind, raw: cfg.model.raw, seed: cfg.seed },
+    strategy,
+    schema: cfg.schema,
+    sites: cfg.sites,
+    quorum: cfg.quorum,
+    minCellCount: cfg.minCellCount,
+    minCategoryCount: cfg.minCategoryCount,
+    ...(cfg.dp ? { dp: cfg.dp } : {}),
+    localBaseline: cfg.localBaseline,
+    identity: cfg.identity,
+    limits: cfg.limits,
+    bounds: cfg.bounds,
+    refusalLogPerMinute: cfg.refusalLogPerMinute,
+    spool: 'file',
+    store,
+    ...(cfg.secureAggregation ? { secureAggregation: cfg.secureAggregation } : {}),
+  };
+}
+
+/** Said at every start: what this configuration costs, where an operator would only find out after the run. */
+function startWarnings(cfg: CoordinatorConfig, log: Logger): void {
+  // Without it the operator's host holds every hospital's update and statistics.
+  if (!cfg.secureAggregation)
+    log.warn("secure aggregation is off: this coordinator reads each site's model update and statistics", { remedy: 'secureAggregation.enabled: true in coordinator.yaml (3 or more sites) keeps them to sums over the sites (docs/secagg.md)' });
+  // With no linger the finished state is never scraped (an outside try).
+  if (cfg.listen.httpLingerSeconds < ADVISED_LINGER_SECONDS)
+    log.warn(`the dashboard, /api/status and /metrics go away ${cfg.listen.httpLingerSeconds}s after the run ends: a watcher or Prometheus may not see how it ended (FedcausalCoordinatorDown fires after a normal end)`, {
+      setting: 'listen.httpLingerSeconds',
+      remedy: `listen.httpLingerSeconds: ${ADVISED_LINGER_SECONDS} or more in coordinator.yaml (provision writes ${PROVISIONED_LINGER_SECONDS})`,
+    });
+}
+
+/** Writes the run report into a new folder of `runDir`, says how the run ended, and ends it (complete or incomplete), telling every site. */
+async function reportAndEnd(
+  loop: RoundLoop,
+  outcome: FederationOutcome,
+  runDir: string,
+  buildResults: (o: FederationOutcome) => unknown,
+  siteNames: string[],
+  log: Logger,
+): Promise<CoordinatorRun['report']> {
+  const dir = join(runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const report = writeRunReport(dir, buildResults(outcome), outcome);
+  log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
+  if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
+  // The results' warnings are of every kind (a site missing, a site unlike the rest, a debiasing note): say which, not one cause for all.
+  if (outcome.warnings.length) log.warn(outcome.problems.length ? 'the results carry warnings' : 'federation complete, with warnings', { warnings: outcome.warnings });
+  const ended = outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete';
+  await loop.end(
+    ended,
+    outcome.problems.length ? 'incomplete' : 'complete',
+    // Marks the state file finished: a restart then says so instead of running again.
+    report.results,
+    // Each site reads what is about itself (a site left out of training learns it here), and only a count of the rest.
+    (site) => endMessageFor(site, outcome, siteNames),
+  );
+  return report;
 }
 
 /**

@@ -23,11 +23,33 @@ import { isVocabularyStage, STATS_STAGE, TaskMetaSchema } from '../shared/protoc
 import { ResultNotDelivered, type SiteTransport, type WireMessage } from '../shared/transport/types.ts';
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
+import type { RunnerContext } from './model-runner.ts';
 import { FEDCAUSAL_VERSION } from '../shared/version.ts';
 import { SECAGG_PHASE, SECAGG_PHASES, secaggStage } from '../shared/secagg/wire.ts';
 import { checkScopeSurvivors, EVALUATION_SUM, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import { SecureAggregationSite } from './secure-aggregation.ts';
 import { SecureStatsStages } from './secure-stats.ts';
+
+
+/** Why a local training result must not be sent (a non-finite loss, weight or control variate), or undefined. */
+function unsoundTraining(loss: number, weights: Float32Array, controlVariate: Float32Array | undefined): string | undefined {
+  if (!Number.isFinite(loss)) return `training loss is ${loss}`;
+  if (weights.some((v) => !Number.isFinite(v))) return 'the trained weights hold a non-finite value';
+  if (controlVariate?.some((v) => !Number.isFinite(v))) return 'the control variate holds a non-finite value';
+  return undefined;
+}
+
+/** A model task's parts, set up once for a training round or an evaluation. */
+interface ModelRound {
+  task: TaskMeta;
+  weights: Float32Array;
+  runner: ModelRunner;
+  enc: { train: EncodedData; test: EncodedData };
+  ctx: RunnerContext;
+  /** The global model on this site's held-out rows, before any training. */
+  evaluation: EvalMetrics;
+  base: Omit<ResultMeta, 'federation'> & { numExamples: number };
+}
 
 /** The coordinator ended the federation as failed or incomplete. */
 export class FederationEndedBadly extends Error {
@@ -282,58 +304,67 @@ export class SiteAgent {
     const balance = task.balance === undefined ? undefined : validateOutcomeBalance(task.balance, `round ${task.round} task: balance`);
     const ctx = { round: task.round, prior: task.prior!, balance, temper };
     const evaluation = await runner.evaluate(enc.test, ctx);
-    if (task.kind === 'fit') {
-      const scaffold = task.config.controlVariates === true;
-      // The control variate is an un-noised gradient of this site's rows, sent as it is: no place in a DP or secure round.
-      if (scaffold && (dpFromTaskConfig(task.config) || task.secagg))
-        throw new ProtocolError(`round ${task.round}: the task asks for a control variate (SCAFFOLD) in a ${task.secagg ? 'secure' : 'differentially private'} round; this site sends none`, 'malformed');
-      const t0 = performance.now();
-      const trainConfig = scaffold && task.controlVariate ? { ...task.config, controlVariate: Float32Array.from(task.controlVariate) } : task.config;
-      const summary = await runner.train(enc.train, ctx, trainConfig, weights);
-      const trainMs = performance.now() - t0;
-      log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc, trainMs: Math.round(trainMs) });
-      const w = await runner.getWeights();
-      const unsound =
-        !Number.isFinite(summary.loss) ? `training loss is ${summary.loss}`
-        : w.some((v) => !Number.isFinite(v)) ? 'the trained weights hold a non-finite value'
-        : summary.controlVariate?.some((v) => !Number.isFinite(v)) ? 'the control variate holds a non-finite value'
-        : undefined;
-      if (unsound) {
-        // Never send NaN: report the failure; the coordinator fails this site for the round at once.
-        log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
-        // A secure round's row count stays in the sum: a failure must not carry it in the clear either.
-        return { meta: { ...base, ...(task.secagg ? { numExamples: 0 } : {}), error: unsound } };
-      }
-      const health = await runner.health(enc.train, ctx);
-      // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
-      let patternCounts = countPatternLabels(data.train.patterns, data.train.labels);
-      // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
-      const dp = dpFromTaskConfig(task.config);
-      const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
-      if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length);
-      // Secure: only a key advertisement goes back now; the (privatized) update, health and counts go masked in a later phase.
-      if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, { health, patternCounts });
-      return {
-        meta: {
-          ...base,
-          metrics: { loss: summary.loss, steps: summary.steps, trainMs },
-          evaluation,
-          patternCounts,
-          ...(health ? { health } : {}),
-          ...(summary.controlVariate ? { controlVariate: Array.from(summary.controlVariate) } : {}),
-          weights: sent.length,
-        },
-        weights: sent,
-      };
+    const round = { task, weights, runner, enc, ctx, evaluation, base };
+    return task.kind === 'fit' ? this.fit(round) : this.evaluate(round);
+  }
+
+  /** A training round: train on this site's rows from `weights`, and send the update (or a failure when it diverged). */
+  private async fit({ task, weights, runner, enc, ctx, evaluation, base }: ModelRound): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
+    const { data, log } = this.opts;
+    const scaffold = task.config.controlVariates === true;
+    // The control variate is an un-noised gradient of this site's rows, sent as it is: no place in a DP or secure round.
+    if (scaffold && (dpFromTaskConfig(task.config) || task.secagg))
+      throw new ProtocolError(`round ${task.round}: the task asks for a control variate (SCAFFOLD) in a ${task.secagg ? 'secure' : 'differentially private'} round; this site sends none`, 'malformed');
+    const t0 = performance.now();
+    const trainConfig = scaffold && task.controlVariate ? { ...task.config, controlVariate: Float32Array.from(task.controlVariate) } : task.config;
+    const summary = await runner.train(enc.train, ctx, trainConfig, weights);
+    const trainMs = performance.now() - t0;
+    log.info('round trained', { round: task.round, loss: summary.loss, auroc: evaluation.auroc, trainMs: Math.round(trainMs) });
+    const w = await runner.getWeights();
+    const unsound = unsoundTraining(summary.loss, w, summary.controlVariate);
+    if (unsound) {
+      // Never send NaN: report the failure; the coordinator fails this site for the round at once.
+      log.error('local training diverged; reporting a failure instead of an update', { round: task.round, reason: unsound });
+      // A secure round's row count stays in the sum: a failure must not carry it in the clear either.
+      return { meta: { ...base, ...(task.secagg ? { numExamples: 0 } : {}), error: unsound } };
     }
-    // evaluate
-    let localEvaluation: EvalMetrics | undefined;
+    const health = await runner.health(enc.train, ctx);
+    // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
+    let patternCounts = countPatternLabels(data.train.patterns, data.train.labels);
+    // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
+    const dp = dpFromTaskConfig(task.config);
+    const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
+    if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length);
+    // Secure: only a key advertisement goes back now; the (privatized) update, health and counts go masked in a later phase.
+    if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, { health, patternCounts });
+    return {
+      meta: {
+        ...base,
+        metrics: { loss: summary.loss, steps: summary.steps, trainMs },
+        evaluation,
+        patternCounts,
+        ...(health ? { health } : {}),
+        ...(summary.controlVariate ? { controlVariate: Array.from(summary.controlVariate) } : {}),
+        weights: sent.length,
+      },
+      weights: sent,
+    };
+  }
+
+  /** A local-only model trained and scored here for comparison, where the task asks for one and this site's rows can train it. */
+  private async localOnly(task: TaskMeta, runner: ModelRunner, enc: ModelRound['enc'], ctx: RunnerContext): Promise<EvalMetrics | undefined> {
     // A local-only model of one class has nothing to rank with: absent, as the start warning said.
-    if (task.config.localBaseline && enc.train.n > 0 && singleClassOf(data.train.labels) === undefined) {
-      const t0 = performance.now();
-      localEvaluation = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
-      log.info('local-only model evaluated', { auroc: localEvaluation.auroc, trainMs: Math.round(performance.now() - t0) });
-    }
+    if (!task.config.localBaseline || enc.train.n === 0 || singleClassOf(this.opts.data.train.labels) !== undefined) return undefined;
+    const t0 = performance.now();
+    const local = await runner.trainAlone(enc, ctx, Number(task.config.rounds ?? 1));
+    this.opts.log.info('local-only model evaluated', { auroc: local.auroc, trainMs: Math.round(performance.now() - t0) });
+    return local;
+  }
+
+  /** The final evaluation (and an evaluate task before it): the global model scored on this site's held-out rows, with a local-only model beside it where asked. */
+  private async evaluate({ task, runner, enc, ctx, evaluation, base }: ModelRound): Promise<{ meta: ResultMeta }> {
+    const { data } = this.opts;
+    const localEvaluation = await this.localOnly(task, runner, enc, ctx);
     // The final evaluation also sends calibration sums over the held-out rows (never the scores).
     const scores = task.config.final && enc.test.n > 0 ? await runner.predict(enc.test, ctx) : undefined;
     if (scores && this.opts.onPredictions)

@@ -1,0 +1,56 @@
+/**
+ * /api/status (shared/federation/status.ts): the run's state, each site, the rounds, the agreed
+ * prior and debiasing report, and the dashboard's extras, built afresh at each request from
+ * the round loop and the directory.
+ */
+import type { FederationStatus } from '../shared/federation/status.ts';
+import type { CoordinatorConfig } from './config.ts';
+import { dashboardStatus } from './dashboard-status.ts';
+import type { EventLog } from './events.ts';
+import type { createFederation } from './federation.ts';
+
+export interface StatusSources {
+  cfg: CoordinatorConfig;
+  fed: ReturnType<typeof createFederation>;
+  /** The strategy's name. */
+  strategy: string;
+  events: EventLog;
+}
+
+export function statusDocument({ cfg, fed, strategy, events }: StatusSources): () => FederationStatus {
+  return () => ({
+    federation: cfg.federation,
+    round: fed.loop.round,
+    rounds: cfg.rounds,
+    state: fed.loop.state,
+    ...(fed.loop.stateChange ? { stateChange: fed.loop.stateChange } : {}),
+    ...fed.loop.outcome,
+    strategy,
+    model: cfg.model.kind,
+    sites: fed.directory.states().map((s) => ({
+      name: s.name,
+      online: s.online,
+      lastSeen: s.lastSeen ? new Date(s.lastSeen).toISOString() : null,
+      roundsCompleted: s.roundsCompleted,
+      ...(s.version ? { version: s.version } : {}),
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+      ...(s.lastErrorAt ? { lastErrorAt: new Date(s.lastErrorAt).toISOString() } : {}),
+      ...(s.leftOut ? { leftOut: s.leftOut } : {}),
+      ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
+    })),
+    history: fed.loop.history.map((h) => ({
+      round: h.round,
+      participants: h.participants,
+      failures: h.failures,
+      accepted: h.accepted,
+      ...(h.reason ? { reason: h.reason } : {}),
+      metrics: h.metrics,
+      durationMs: h.durationMs,
+    })),
+    ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
+    ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+    ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
+    ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
+    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
+  });
+}
