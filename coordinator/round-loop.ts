@@ -81,7 +81,6 @@ export class RoundLoop implements RoundGate {
   });
   /** Tasks out, results in, one round at a time; the endpoint's side of the gate (round-exchange.ts). */
   private readonly exchange: RoundExchange;
-  private aggregation: Aggregation | undefined;
   /** This fit round's updates, clipped in when it closes. */
   private held: HeldUpdates | undefined;
   /** What the statistics rounds agreed (or a restart restored): the prior, readiness, decision and each site's rows. */
@@ -331,30 +330,51 @@ export class RoundLoop implements RoundGate {
     if (this.isStopped()) return undefined;
     const t0 = Date.now();
     this.setState('training', `round ${r} of ${o.rounds}`);
-    const config: RoundConfig = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
-    this.aggregation = o.strategy.beginAggregation(r, global);
-    this.asksControl = config.controlVariates === true;
-    this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
-    const secagg = o.secure?.fitTask(r, participants, global.length, monitor?.secureParts());
-    const c = await this.runRound('fit', participants, { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, global);
+    const { meta, aggregation } = this.beginFit(r, participants, global, context, monitor);
+    const c = await this.runRound('fit', participants, meta, global);
     if (this.isStopped()) return undefined;
-    for (const x of this.held?.applyTo(this.aggregation, participants.filter((s) => c.results.has(s))) ?? [])
-      o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
-    this.held = undefined;
+    this.clipHeld(r, aggregation, participants.filter((s) => c.results.has(s)));
     this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
     const { record, next, summed } = this.phases
-      ? await this.phases.fit(r, c, this.aggregation, o.strategy, o.quorum)
-      : { ...aggregateRound(r, c, this.aggregation, o.strategy, o.quorum, o.log), summed: undefined };
+      ? await this.phases.fit(r, c, aggregation, o.strategy, o.quorum)
+      : { ...aggregateRound(r, c, aggregation, o.strategy, o.quorum, o.log), summed: undefined };
     if (this.isStopped()) return undefined;
-    const updated = next ?? global;
-    this.aggregation = undefined;
     record.durationMs = Date.now() - t0;
     // Secure: the monitor sees the round's one sum (none when it aborted), never a site's figures.
     const observed: [string, Pick<ResultMeta, 'health' | 'patternCounts'>][] = o.secure ? (summed ? [["the round's secure sum", summed]] : []) : [...c.results].map(([s, m]) => [`site "${s}"`, m]);
     if (monitor && observed.length > 0) record.health = monitor.observe(r, observed.map(([, m]) => m), observed.map(([from]) => from));
+    return this.commit(record, next ?? global, monitor);
+  }
+
+  /** Round `r`'s task (the strategy's config, the agreed setup, a secure round's part) and what collects its answers: the aggregation, and in a plain round the held updates. */
+  private beginFit(
+    r: number,
+    participants: string[],
+    global: Float32Array,
+    context: FitContext,
+    monitor: DebiasMonitor | undefined,
+  ): { meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>; aggregation: Aggregation } {
+    const o = this.o;
+    const config: RoundConfig = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
+    const aggregation = o.strategy.beginAggregation(r, global);
+    this.asksControl = config.controlVariates === true;
+    this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
+    const secagg = o.secure?.fitTask(r, participants, global.length, monitor?.secureParts());
+    return { meta: { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, aggregation };
+  }
+
+  /** This round's held updates (plain rounds), clipped to the round's bound and added to the aggregation, for `answered` sites. */
+  private clipHeld(r: number, aggregation: Aggregation, answered: string[]): void {
+    for (const x of this.held?.applyTo(aggregation, answered) ?? []) this.o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
+    this.held = undefined;
+  }
+
+  /** A round's record and model, saved (a restart resumes after it) and announced; the model the next round starts from. */
+  private commit(record: RoundRecord, updated: Float32Array, monitor: DebiasMonitor | undefined): Float32Array {
+    const o = this.o;
     this.history.push(record);
     o.store?.commitRound({
-      round: r,
+      round: record.round,
       record,
       global: updated,
       ...(o.strategy.saveState ? { strategy: o.strategy.saveState() } : {}),
