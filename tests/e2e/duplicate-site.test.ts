@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResultsFile } from '../../cli/results.ts';
-import { ALREADY_CONNECTED_GRACE_MS } from '../../site-agent/main.ts';
+import { ALREADY_CONNECTED_GRACE_MS } from '../../site-agent/connection-retry.ts';
 import { withFederation } from './helpers/federation.ts';
 
 const SITES = ['cleveland', 'hungary'];

@@ -1,0 +1,121 @@
+/**
+ * How a site retries after a failed connection: until connectTimeoutSeconds from the start or
+ * from a lost connection (jittered backoff), briefly when the coordinator says this site is
+ * already connected (its own dead stream may still be held), never when the answer cannot
+ * change (another release, a refused kit); and what it says meanwhile and at the end.
+ */
+import { InputError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../shared/transport/grpc-proto.ts';
+import type { SiteConfig } from './config.ts';
+import { failedAtChallenge } from './grpc-client.ts';
+import { kitRefusal, type KitIdentity } from './kit-refusal.ts';
+import { grpcText, TLS_FAILURE, tlsHint } from './tls-hints.ts';
+import { CHECK_ADDRESS, type UnreachableNotice } from './unreachable-notice.ts';
+
+/** Reconnect backoff: 200 ms doubling to 10 s, jittered to 50-100% so restarted sites do not all knock at once. */
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_MAX_MS = 10_000;
+
+/**
+ * How long a join refused because the site is already connected keeps being retried:
+ * the connection the coordinator holds may be this site's own, dead without a word (a
+ * crashed host, a broken network), and keepalive closes such a stream within one ping
+ * interval plus its timeout. Refused for longer than that, the holder is alive: another
+ * process runs this site's kit.
+ */
+export const ALREADY_CONNECTED_GRACE_MS = KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS + 5_000;
+
+export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
+  return cap * (0.5 + 0.5 * random());
+}
+
+export class ConnectionRetry {
+  /** Attempts since the start or the last lost connection; the caller counts each one. */
+  attempt = 0;
+  private deadline: number;
+  private refusedSince: number | undefined;
+  private tlsFailures = 0;
+
+  constructor(
+    private readonly cfg: SiteConfig,
+    private readonly notice: UnreachableNotice,
+    private readonly kit: () => KitIdentity,
+    private readonly log: Logger,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.deadline = Date.now() + cfg.connectTimeoutSeconds * 1000;
+  }
+
+  /** After attempt `attempt` failed with `e` (`joined`: the agent had joined before): waits before the next one, or throws what the site ends with. */
+  async afterFailure(e: unknown, joined: boolean): Promise<void> {
+    const { cfg, log } = this;
+    const err = e as Error & { code?: number };
+    if (refusalReason(e) === 'already-connected') return this.alreadyConnected();
+    this.refusedSince = undefined;
+    // Another release at the coordinator: a restart meets the same refusal (exit 2, so a supervisor stops).
+    if (refusalReason(e) === 'incompatible') throw new InputError(`the coordinator refused this site: ${(err as { details?: string }).details ?? err.message}`, { cause: e });
+    // A connection that was up and broke: the window to reconnect starts now, not at start-up.
+    if (joined && err.code === 14) this.lost(err);
+    const tlsProblem = err.code === 14 && this.unavailable(err);
+    // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
+    if (err.code !== 14 || Date.now() > this.deadline || this.signal?.aborted) throw lastError(err, tlsProblem, cfg, this.kit());
+    if (!tlsProblem && this.attempt === 1) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: err.message });
+    await new Promise((r) => setTimeout(r, reconnectDelayMs(this.attempt)));
+  }
+
+  /** UNAVAILABLE (14): noted for the reminders; true when it was the TLS handshake, which will not cure itself (said at once, the first time). */
+  private unavailable(err: Error): boolean {
+    // A TLS handshake that failed also shows as UNAVAILABLE: say so plainly.
+    const tls = TLS_FAILURE.test(err.message);
+    if (tls && this.tlsFailures++ === 0) this.log.error(tlsHint(err.message), { address: this.cfg.coordinatorAddress, error: err.message });
+    this.notice.failed(Date.now(), err.message, tls ? tlsHint(err.message) : undefined);
+    return tls;
+  }
+
+  /** A connection that was up broke: a new window of connectTimeoutSeconds, from the first backoff. */
+  private lost(err: Error): void {
+    this.deadline = Date.now() + this.cfg.connectTimeoutSeconds * 1000;
+    this.attempt = 1;
+    this.log.warn('connection to the coordinator lost, reconnecting', { error: err.message, withinSeconds: this.cfg.connectTimeoutSeconds });
+  }
+
+  /** The coordinator says this site is already connected: retried for ALREADY_CONNECTED_GRACE_MS, then this copy exits 2. */
+  private async alreadyConnected(): Promise<void> {
+    // The coordinator answered: no "still cannot reach" notice while this is sorted out.
+    this.notice.reached();
+    const now = Date.now();
+    this.refusedSince ??= now;
+    // Exit 2, as bad input: a supervisor restarting this copy would knock for as long as the other runs.
+    if (now - this.refusedSince > ALREADY_CONNECTED_GRACE_MS)
+      throw new InputError(
+        `site "${this.cfg.site}" is already connected to the coordinator from another process (refused for ${Math.round((now - this.refusedSince) / 1000)} s); ` +
+          'this copy exits. Stop the other copy of this site kit first',
+      );
+    if (this.refusedSince === now)
+      this.log.warn('the coordinator says this site is already connected; retrying while a dead connection of this site would be dropped', {
+        withinSeconds: ALREADY_CONNECTED_GRACE_MS / 1000,
+      });
+    await new Promise((r) => setTimeout(r, Math.min(3000, reconnectDelayMs(this.attempt))));
+  }
+}
+
+/** What the site ends with, once it stops retrying. */
+function lastError(err: Error & { code?: number }, tlsProblem: boolean, cfg: SiteConfig, kit: KitIdentity): Error {
+  // Still TLS after the whole window: exit 1, since the regex also takes a dropped socket, which a restart may cure.
+  // A coordinator certificate this site distrusts is not final either: the coordinator's kit may be the stray one,
+  // and once its operator puts it right, a site that restarts (exit 1) joins without anyone at the hospital.
+  if (tlsProblem) return gaveUp('no TLS handshake with the coordinator', cfg, err, tlsHint(err.message));
+  // 16 = UNAUTHENTICATED: this kit's keys were refused, and will be again after a restart (exit 2).
+  if (err.code === 16) return kitRefusal(err, kit, failedAtChallenge(err) ? 'challenge' : 'join');
+  // Nobody answered for the whole window: the last line repeats what the notices said to check.
+  if (err.code === 14) return gaveUp('cannot reach the coordinator', cfg, err, CHECK_ADDRESS);
+  return err;
+}
+
+/** The site's last words after connectTimeoutSeconds of failed attempts: what failed, then the hint it logged while retrying. */
+function gaveUp(what: string, cfg: SiteConfig, err: Error, hint: string): Error {
+  const window = `within connectTimeoutSeconds (${cfg.connectTimeoutSeconds} s; last error: ${grpcText(err.message)})`;
+  return new Error(`${what} at ${cfg.coordinatorAddress} ${window}: ${hint}`, { cause: err });
+}
