@@ -12,7 +12,7 @@ import type { RoundRecord } from './round-outcome.ts';
 import type { FederationSummary } from '../shared/readiness/summary.ts';
 
 export type { CurrentRound, DashboardStatus, PastRun, SiteCurvePoint, SiteDetail } from '../shared/federation/dashboard-status.ts';
-import type { CurrentRound, DashboardStatus, PastRun, SiteDetail } from '../shared/federation/dashboard-status.ts';
+import { statusWindow, type CurrentRound, type DashboardStatus, type PastRun, type SiteDetail } from '../shared/federation/dashboard-status.ts';
 
 export interface DashboardSources {
   current: RoundCollector | undefined;
@@ -92,7 +92,7 @@ export function dashboardStatus(s: DashboardSources): DashboardStatus {
   return {
     ...(s.current ? { current: currentRound(s.current) } : {}),
     siteDetails: siteDetails(s),
-    siteCurves: s.history.map((h) => ({
+    siteCurves: statusWindow(s.history).map((h) => ({
       round: h.round,
       sites: Object.fromEntries(Object.entries((h.siteEvaluations as RoundRecord['siteEvaluations'] | undefined) ?? {}) /* absent in rounds restored from an older state file */.map(([site, e]) => [site, { auroc: e.auroc, ...(e.loss !== undefined ? { loss: e.loss } : {}) }])),
       failed: h.failed.map((f) => ({ site: f.site, reason: f.reason })),

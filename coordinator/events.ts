@@ -6,6 +6,12 @@ import type { FederationEvent } from '../shared/federation/dashboard-status.ts';
 
 /** How many events /api/status carries: the newest, so a long run's status stays small. */
 export const EVENT_LOG_SIZE = 200;
+/**
+ * How many of them may be routine round commits (the rounds table has every one): 200 commits
+ * pushed a restart's disconnects and rejoins out of the log within seconds of a fast run (an
+ * outside try), so the rest stays for what an operator looks for.
+ */
+export const ROUND_EVENTS_KEPT = 20;
 
 /**
  * A bounded in-memory log of what an operator wants to see happen (joins, drops, refusals
@@ -14,10 +20,14 @@ export const EVENT_LOG_SIZE = 200;
  */
 export class EventLog {
   private readonly items: FederationEvent[] = [];
-  constructor(private readonly size = EVENT_LOG_SIZE) {}
+  constructor(
+    private readonly size = EVENT_LOG_SIZE,
+    private readonly roundsKept = ROUND_EVENTS_KEPT,
+  ) {}
 
   add(e: Omit<FederationEvent, 'at'>, at = new Date()): void {
     this.items.push({ at: at.toISOString(), ...e });
+    if (e.kind === 'round' && this.items.filter((x) => x.kind === 'round').length > this.roundsKept) this.items.splice(this.items.findIndex((x) => x.kind === 'round'), 1);
     if (this.items.length > this.size) this.items.splice(0, this.items.length - this.size);
   }
 

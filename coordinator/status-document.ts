@@ -6,6 +6,7 @@
 import type { FederationStatus } from '../shared/federation/status.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { dashboardStatus } from './dashboard-status.ts';
+import { statusWindow } from '../shared/federation/dashboard-status.ts';
 import type { EventLog } from './events.ts';
 import type { createFederation } from './federation.ts';
 
@@ -38,7 +39,8 @@ export function statusDocument({ cfg, fed, strategy, events }: StatusSources): (
       ...(s.leftOut ? { leftOut: s.leftOut } : {}),
       ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
     })),
-    history: fed.loop.history.map((h) => ({
+    historyRounds: fed.loop.history.length,
+    history: statusWindow(fed.loop.history).map((h) => ({
       round: h.round,
       participants: h.participants,
       failures: h.failures,

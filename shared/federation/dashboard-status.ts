@@ -30,6 +30,26 @@ export interface CurrentRound {
 }
 
 /**
+ * /api/status carries at most STATUS_ROUNDS rounds of `history` and `siteCurves`: every round
+ * up to that, then the newest STATUS_RECENT_ROUNDS in full and an even sample of the earlier
+ * ones (the charts' long view). A 30,000-round run sent 13 MB per poll, which a page on a
+ * 10 Mbit/s link could not fetch within its timeout (an outside try); results.json keeps
+ * every round. The dashboard's rounds table shows the newest STATUS_RECENT_ROUNDS.
+ */
+export const STATUS_ROUNDS = 300;
+export const STATUS_RECENT_ROUNDS = 100;
+
+/** The entries of `rounds` (oldest first) that /api/status carries, as STATUS_ROUNDS says. */
+export function statusWindow<T>(rounds: readonly T[]): T[] {
+  if (rounds.length <= STATUS_ROUNDS) return [...rounds];
+  const recentFrom = rounds.length - STATUS_RECENT_ROUNDS;
+  const sampled = STATUS_ROUNDS - STATUS_RECENT_ROUNDS;
+  // recentFrom > sampled here, so the sampled indices are distinct and all before the recent ones.
+  const earlier = Array.from({ length: sampled }, (_, i) => rounds[Math.floor((i * recentFrom) / sampled)]!);
+  return [...earlier, ...rounds.slice(recentFrom)];
+}
+
+/**
  * Where a site's `lastFailure` happened, in words: statistics (round 0), a training round, or
  * the final evaluation (run as round rounds + 1). A value, not a type: the dashboard bundles it
  * (esbuild), so this module must import nothing.

@@ -60,7 +60,10 @@ export interface FederationStatus extends DashboardStatus {
   strategy: string;
   model: string;
   sites: SiteStatus[];
+  /** The committed rounds, oldest first: all of them up to STATUS_ROUNDS, then the newest STATUS_RECENT_ROUNDS and a sample of the rest (shared/federation/dashboard-status.ts). */
   history: RoundSummary[];
+  /** How many rounds were committed in all (more than `history` holds on a long run; results.json has every one). */
+  historyRounds?: number;
   prior?: { version: number; patterns: { pattern: string; p: number }[] };
   debiasing?: DebiasingReport;
   /** Present when fit rounds are securely aggregated (docs/secagg.md). */

@@ -9,6 +9,7 @@ import { SiteDirectory } from '../../coordinator/directory.ts';
 import { EventLog } from '../../coordinator/events.ts';
 import type { RoundRecord } from '../../coordinator/round-outcome.ts';
 import type { ResultMeta } from '../../shared/protocol/messages.ts';
+import { STATUS_RECENT_ROUNDS, STATUS_ROUNDS, statusWindow } from '../../shared/federation/dashboard-status.ts';
 
 const record = (round: number, failed: { site: string; reason: string }[]): RoundRecord => ({
   round, participants: 2, failures: failed.length, failed, accepted: true, metrics: { eval_auroc: 0.7 }, slowestTrainMs: 1, durationMs: 10,
@@ -61,4 +62,18 @@ test("a failure the site has since got past is not its last failure: it complete
   dir.recordCompleted('b', 1, 100);
   const s = dashboardStatus({ current: undefined, history: [record(2, [{ site: 'a', reason: 'site went offline during the round' }]), record(4, [{ site: 'b', reason: 'no answer within the round deadline' }])], directory: dir, events: new EventLog() });
   assert.deepEqual(s.siteDetails, { a: { rows: 100 }, b: { rows: 100, lastFailure: { round: 4, reason: 'no answer within the round deadline' } } });
+});
+
+test('a long run: /api/status carries a bounded window of rounds, every recent one and a sample of the rest, and says how many there are', () => {
+  const dir = new SiteDirectory([{ name: 'a', signingPublicKey: new Uint8Array(32) }, { name: 'b', signingPublicKey: new Uint8Array(32) }]);
+  const history = Array.from({ length: 30_000 }, (_, i) => record(i + 1, []));
+  const s = dashboardStatus({ current: undefined, history, directory: dir, events: new EventLog() });
+  const rounds = s.siteCurves!.map((c) => c.round);
+  assert.equal(rounds.length, STATUS_ROUNDS);
+  assert.deepEqual(rounds.slice(-STATUS_RECENT_ROUNDS), Array.from({ length: STATUS_RECENT_ROUNDS }, (_, i) => 30_000 - STATUS_RECENT_ROUNDS + 1 + i), 'the newest rounds, every one');
+  assert.equal(rounds[0], 1, 'the sample starts at the first round');
+  assert.ok(rounds.every((r, i) => i === 0 || r > rounds[i - 1]!), 'in order, none twice');
+  // Short runs are carried whole.
+  assert.deepEqual(statusWindow(history.slice(0, STATUS_ROUNDS)).length, STATUS_ROUNDS);
+  assert.equal(JSON.stringify(s).length < 200_000, true, `${JSON.stringify(s).length} characters`);
 });

@@ -26,6 +26,15 @@ test('the log is bounded, oldest dropped first', () => {
   assert.equal(log.list()[0]!.at, new Date(3000).toISOString());
 });
 
+test('routine round commits keep only the newest few: a restart long ago is still in the log', () => {
+  const log = new EventLog(10, 3);
+  log.add({ kind: 'drop', site: 'va', message: 'va disconnected' });
+  log.add({ kind: 'join', site: 'va', message: 'va joined' });
+  for (let r = 1; r <= 1000; r++) log.add({ kind: 'round', round: r, message: `round ${r} committed` });
+  log.add({ kind: 'warning', message: 'update clipped' });
+  assert.deepEqual(log.list().map((e) => e.message), ['va disconnected', 'va joined', 'round 998 committed', 'round 999 committed', 'round 1000 committed', 'update clipped']);
+});
+
 test('tapEvents passes every line on and records from child loggers too', () => {
   const seen: string[] = [];
   const base: Logger = {

@@ -25,6 +25,9 @@ interface ChartSpec {
   yLabel: string;
 }
 
+/** 1, 2, 5 x 10^k round steps for the x axis, up to 500,000. */
+const ROUND_STEPS = Array.from({ length: 6 }, (_, k) => [1, 2, 5].map((m) => m * 10 ** k)).flat();
+
 const charts = new Map<string, { plot: uPlot; key: string }>();
 
 function value(x: number | undefined): number | null {
@@ -63,7 +66,8 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
     width,
     height: 240,
     scales: { x: { time: false } },
-    axes: [{ label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100] }, { label: spec.yLabel, size: 60 }],
+    // Whole rounds only, in steps that still fit a 30,000-round run (steps stopped at 100: no numbers past ~1,000 rounds).
+    axes: [{ label: 'round', incrs: ROUND_STEPS }, { label: spec.yLabel, size: 60 }],
     series: [
       { label: 'round' },
       ...spec.series.map((x, i) => ({

@@ -1,6 +1,7 @@
 /** Past runs from the coordinator's run folder, and the rounds table of this one. */
 import { byId, emptyRow, fmt, row, td } from '../dom.ts';
 import type { FederationStatus } from '../types.ts';
+import { STATUS_RECENT_ROUNDS } from '../../../../../shared/federation/dashboard-status.ts';
 
 export function renderRuns(s: FederationStatus): void {
   const runs = s.pastRuns;
@@ -11,8 +12,11 @@ export function renderRuns(s: FederationStatus): void {
 }
 
 export function renderRounds(s: FederationStatus): void {
-  const rows = [...s.history].reverse().map((h) => {
-    const failed = (s.siteCurves?.find((c) => c.round === h.round)?.failed ?? []).map((f) => `${f.site}: ${f.reason}`);
+  // A map, not a find per row: the table was quadratic in the rounds and froze the page on a long run (an outside try).
+  const failures = new Map((s.siteCurves ?? []).map((c) => [c.round, c.failed]));
+  const shown = s.history.slice(-STATUS_RECENT_ROUNDS);
+  const rows = [...shown].reverse().map((h) => {
+    const failed = (failures.get(h.round) ?? []).map((f) => `${f.site}: ${f.reason}`);
     // A refused round left the model as it was: said first, where it read like an accepted one.
     if (h.accepted === false) failed.unshift(`not accepted: ${h.reason ?? 'no reason given'}`);
     return row([
@@ -25,5 +29,7 @@ export function renderRounds(s: FederationStatus): void {
       td(failed.join('; '), 'err'),
     ]);
   });
+  const total = s.historyRounds ?? s.history.length;
+  if (total > shown.length) rows.push(emptyRow(`the newest ${shown.length} of ${total} rounds; the run's results.json has every round`, 7));
   byId('rounds').replaceChildren(...(rows.length ? rows : [emptyRow('no finished rounds yet', 7)]));
 }
