@@ -33,7 +33,9 @@ export async function waitForStartQuorum(
   log: Logger,
   waiting: (reason: string) => void = () => {},
 ): Promise<void> {
-  const { minSitesToStart: need, startTimeoutMs, waitForAllMs } = q;
+  const { startTimeoutMs, waitForAllMs } = q;
+  // Never more than the sites that will train (a restart may have left some out), as roundNeed.
+  const need = Math.min(q.minSitesToStart, sites.length);
   const w = awaited(sites, directory);
   const t0 = Date.now();
   // Set by the timer, not read off the clock: a timer may fire a millisecond before
