@@ -1,4 +1,4 @@
-import { FEDCAUSAL_VERSION } from '../shared/version.ts';
+import { VERSION_LINE } from '../shared/version.ts';
 
 /** The process entry: one exit path, exit codes from shared/errors.ts. */
 export async function main(): Promise<void> {
@@ -11,7 +11,7 @@ export async function main(): Promise<void> {
   // Answered before any command module loads (they pull in TensorFlow.js): instant, and
   // the same for every command (`fedcausal site --version`).
   if (argv.includes('--version') || argv[0] === '-V') {
-    process.stdout.write(`fedcausal ${FEDCAUSAL_VERSION}\n`);
+    process.stdout.write(`${VERSION_LINE}\n`);
     return;
   }
   const { run } = await import('./main.ts');

@@ -1,4 +1,4 @@
-import { FEDCAUSAL_VERSION } from '../shared/version.ts';
+import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
 import { PayloadOpener, TAG_BYTES, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
 import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
@@ -118,6 +118,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     const error = excerpt((e as Error).message);
     this.refusals.refused(reason, { site: verifiedSite ?? 'unverified', claimed, reason, error });
     if (verifiedSite) this.deps.directory.recordError(verifiedSite, error);
+    if (verifiedSite && reason === 'incompatible') this.deps.directory.recordOtherRelease(verifiedSite, error);
     // Who is enrolled must not show: an unknown name, a bad signature and a certificate that is
     // not the signer's all get the same answer (the log above keeps the real reason).
     if (reason === 'unknown-site' || reason === 'bad-signature' || reason === 'peer-refused')
@@ -147,7 +148,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       if (meta?.protocolVersion !== PROTOCOL_VERSION)
         throw new ProtocolError(
           `site speaks protocol version ${meta?.protocolVersion}${typeof meta?.software === 'string' ? ` (fedcausal ${meta.software.slice(0, 32)})` : ''}, ` +
-            `this coordinator speaks ${PROTOCOL_VERSION} (fedcausal ${FEDCAUSAL_VERSION}): install one fedcausal release at the coordinator and every site`,
+            `this coordinator speaks ${PROTOCOL_VERSION} (fedcausal ${FEDCAUSAL_BUILD_VERSION}): install one fedcausal release at the coordinator and every site`,
           'incompatible',
         );
       // Challenge-response: only a nonce issued to this site, once, recently, by this very process.

@@ -7,6 +7,9 @@ export interface EnrolledSite {
   boxPublicKey?: Uint8Array;
 }
 
+/** How a round failure begins for a site refused as another fedcausal release (participation.ts words the remedy). */
+export const OTHER_RELEASE = 'its join was refused as another fedcausal release';
+
 export interface SiteState {
   name: string;
   online: boolean;
@@ -22,6 +25,8 @@ export interface SiteState {
   lastFailure?: { round: number; reason: string };
   /** The last training round it completed in this process: a failure before it is past, not its state. */
   lastCompletedRound?: number;
+  /** Why its last join was refused as another fedcausal release (protocol), until it joins. */
+  otherRelease?: string;
   /** The fedcausal version it said it runs when it last joined (absent from older sites). */
   version?: string;
   /** Why it trains in no round of this run (its statistics were not counted); absent for a site that trains. */
@@ -98,6 +103,7 @@ export class SiteDirectory {
       old.sink.end('replaced by the same site process reconnecting');
     }
     this.sinks.set(site, { sink, session });
+    delete this.state.get(site)!.otherRelease;
     this.touch(site);
     this.state.get(site)!.online = true;
     for (const l of this.listeners) l(site, true);
@@ -118,6 +124,22 @@ export class SiteDirectory {
     const s = this.state.get(site);
     if (s) s.lastSeen = Date.now();
   }
+  /** `site`'s join was refused: it runs another fedcausal release (`why`, the refusal's words). */
+  recordOtherRelease(site: string, why: string): void {
+    const s = this.state.get(site);
+    if (s) s.otherRelease = why;
+  }
+
+  /**
+   * Why `site` is not in a round it was asked to: offline, or refused at its join as another
+   * fedcausal release (an outside try saw such a site reported as offline, with "restart the
+   * run with every site online" as the remedy, and never the version).
+   */
+  absentReason(site: string): string {
+    const other = this.state.get(site)?.otherRelease;
+    return other ? `${OTHER_RELEASE}: ${other}` : 'offline when the round started';
+  }
+
   recordError(site: string, error: string): void {
     const s = this.state.get(site);
     if (!s) return;

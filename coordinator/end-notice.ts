@@ -90,7 +90,7 @@ export class EndNotice {
       // Said only if the wait is more than the moment a connected site takes to acknowledge.
       const saying = setTimeout(() => {
         said = true;
-        log.warn('the federation ended while sites were away or had not acknowledged it; waiting for them to come back and hear how it ended', { sites: waiting(), seconds: Math.round((until - Date.now()) / 1000) });
+        log.warn('the federation ended while sites were away or had not acknowledged it (a site of an earlier fedcausal build never does); waiting for them to come back and hear how it ended', { sites: waiting(), seconds: Math.round((until - Date.now()) / 1000) });
       }, Math.min(1000, until - now));
       this.changed = () => {
         if (!waiting().length) finish();

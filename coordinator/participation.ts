@@ -12,6 +12,7 @@
 import type { Logger } from '../shared/logger.ts';
 import type { SiteDirectory } from './directory.ts';
 import { REVOKED_REASON } from './round-exchange.ts';
+import { OTHER_RELEASE } from './directory.ts';
 import type { SiteFailure } from './strategy/strategy.ts';
 
 /** What the warnings read of a committed round (round-outcome.ts's RoundRecord has it). */
@@ -28,7 +29,9 @@ function leftOutReason(why: string): string {
     ? 'fix what the refusal names, then restart the run to include it'
     : why === REVOKED_REASON
       ? 'to include it again, issue it new keys (provision add-site --replace) and restart the run'
-      : 'restart the run with every site online to include it';
+      : why.startsWith(OTHER_RELEASE)
+        ? "install the coordinator's fedcausal release at the site (`fedcausal --version` on both), then restart the run to include it"
+        : 'restart the run with every site online to include it';
   return `its statistics were not counted (${why}), so it does not train in this run: ${remedy}`;
 }
 

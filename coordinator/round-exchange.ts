@@ -140,9 +140,9 @@ export class RoundExchange {
       else if (this.o.directory.isRevoked(s)) {
         this.pending.delete(s);
         c.fail(s, REVOKED_REASON);
-      } else if (!this.awaitRejoin(c, s, 'offline when the round started')) {
+      } else if (!this.awaitRejoin(c, s, this.o.directory.absentReason(s))) {
         this.pending.delete(s);
-        c.fail(s, 'offline when the round started');
+        c.fail(s, this.o.directory.absentReason(s));
       }
     }
     await c.finished;

@@ -276,6 +276,9 @@ export class RoundLoop implements RoundGate {
       this.history.push(...(saved.history as RoundRecord[]));
       o.directory.restore((saved.loop.sites ?? {}) as Record<string, number>);
       o.log.info('resuming the federation from its last committed round', { round: saved.round, of: o.rounds, state: o.store!.path });
+      // `rounds` may change between a stop and a restart; lowered under what was done, it ends the run without a word otherwise (an outside try).
+      if (saved.round > o.rounds)
+        o.log.warn(`rounds is ${o.rounds} in coordinator.yaml, but ${saved.round} rounds were committed: the run goes to its final evaluation with the model of round ${saved.round}`, { setting: 'rounds' });
     }
     await waitForStartQuorum(this.participation.participants, o.directory, o.quorum, this.stopping.signal, o.log, this.waiting);
     if (this.isStopped()) throw new Error('stopped');

@@ -24,7 +24,7 @@ import { ResultNotDelivered, type SiteTransport, type WireMessage } from '../sha
 import type { LocalData } from './local-data.ts';
 import { inProcessRunner, type ModelRunner, type RunnerFactory } from './runner-api.ts';
 import type { RunnerContext } from './model-runner.ts';
-import { FEDCAUSAL_VERSION } from '../shared/version.ts';
+import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
 import { SECAGG_PHASE, SECAGG_PHASES, secaggStage } from '../shared/secagg/wire.ts';
 import { checkScopeSurvivors, EVALUATION_SUM, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import { SecureAggregationSite } from './secure-aggregation.ts';
@@ -171,7 +171,7 @@ export class SiteAgent {
     const session = this.opts.session === undefined ? {} : { session: this.opts.session };
     // Challenge-response: the join carries the coordinator's fresh nonce, so a recorded join is worthless.
     const nonce = transport.challenge ? { nonce: Buffer.from(await transport.challenge()).toString('base64') } : {};
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, software: FEDCAUSAL_VERSION, ...session, ...nonce }));
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, software: FEDCAUSAL_BUILD_VERSION, ...session, ...nonce }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     // A restarted coordinator asks its uncommitted round again, under new message ids.

@@ -31,6 +31,9 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
   return cap * (0.5 + 0.5 * random());
 }
 
+/** How any coordinator words a join in another protocol version, including those before the `incompatible` reason. */
+const OTHER_PROTOCOL = /speaks protocol version \d+.*this coordinator speaks \d+/;
+
 export class ConnectionRetry {
   /** Attempts since the start or the last lost connection; the caller counts each one. */
   attempt = 0;
@@ -55,7 +58,13 @@ export class ConnectionRetry {
     if (refusalReason(e) === 'already-connected') return this.alreadyConnected();
     this.refusedSince = undefined;
     // Another release at the coordinator: a restart meets the same refusal (exit 2, so a supervisor stops).
-    if (refusalReason(e) === 'incompatible') throw new InputError(`the coordinator refused this site: ${(err as { details?: string }).details ?? err.message}`, { cause: e });
+    // A coordinator before the `incompatible` reason said so only in words (INVALID_ARGUMENT), and the site exited 1 forever (an outside try).
+    if (refusalReason(e) === 'incompatible' || OTHER_PROTOCOL.test(err.message))
+      throw new InputError(
+        `the coordinator refused this site: ${grpcText((err as { details?: string }).details ?? err.message)}; it runs another fedcausal release: ` +
+          "install the coordinator's release here (the federation operator says which; `fedcausal --version` on both)",
+        { cause: e },
+      );
     // A connection that was up and broke: the window to reconnect starts now, not at start-up.
     if (joined && err.code === 14) this.lost(err);
     const tlsProblem = err.code === 14 && this.unavailable(err);

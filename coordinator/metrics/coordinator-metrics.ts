@@ -1,4 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FEDCAUSAL_BUILD, FEDCAUSAL_VERSION } from '../../shared/version.ts';
+import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
 
 /** What the metrics read live at each scrape (so no value depends on catching an event). */
 export interface MetricsSource {
@@ -21,6 +23,14 @@ export interface RoundObservation {
 }
 
 const ROUND_SECONDS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/** The usual build-info gauge: which release answers here, so a mixed network can be seen (an outside try). */
+function buildInfo(registers: Registry[]): void {
+  new Gauge({ name: 'fedcausal_build_info', help: 'Always 1: the fedcausal version, build (commit) and protocol of this coordinator.', labelNames: ['version', 'build', 'protocol'], registers }).set(
+    { version: FEDCAUSAL_VERSION, build: FEDCAUSAL_BUILD ?? 'unknown', protocol: String(PROTOCOL_VERSION) },
+    1,
+  );
+}
 
 /**
  * The coordinator's /metrics (prom-client): every metric declared once, here, with one
@@ -58,6 +68,7 @@ export class CoordinatorMetrics {
     // Three of prom-client's defaults are gauges named like counters (promtool's lint refuses
     // them); the same figures stay available by type in nodejs_active_handles, _requests, _resources.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(METRIC_PREFIX + name);
+    buildInfo(registers);
     new Gauge({ name: 'fedcausal_round', help: 'The federated round in progress (0 before the first).', registers, collect() { this.set(source.round()); } });
     new Gauge({ name: 'fedcausal_rounds_planned', help: 'Rounds this run is configured for.', registers, collect() { this.set(source.roundsPlanned()); } });
     new Gauge({

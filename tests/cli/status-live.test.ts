@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { withFederation } from '../e2e/helpers/federation.ts';
 import { describeRun, runCli } from '../e2e/helpers/cli.ts';
-import { FEDCAUSAL_VERSION } from '../../shared/version.ts';
+import { FEDCAUSAL_BUILD_VERSION } from '../../shared/version.ts';
 
 const SITES = ['cleveland', 'hungary'];
 const ROUNDS = 2;
@@ -38,10 +38,10 @@ test('watch follows a real run to its end; status afterwards; watch exits 1 once
 
     // Each site said which fedcausal it runs when it joined: /api/status and the table show it.
     const api = await fed.status();
-    assert.deepEqual(api.sites.map((x) => [x.name, x.version, x.roundsCompleted]), SITES.map((x) => [x, FEDCAUSAL_VERSION, ROUNDS]));
+    assert.deepEqual(api.sites.map((x) => [x.name, x.version, x.roundsCompleted]), SITES.map((x) => [x, FEDCAUSAL_BUILD_VERSION, ROUNDS]));
     const st = await runCli(['status', '--coordinator', fed.httpUrl, '--token-file', tokenFile]);
     assert.equal(st.code, 0, describeRun(st));
-    for (const s of SITES) assert.match(st.stdout, new RegExp(`${s}\\s+(online|offline)\\s+${FEDCAUSAL_VERSION.replace(/\./g, '\\.')}\\s.*\\s${ROUNDS}\\s`), `${s}: version, ${ROUNDS} rounds`);
+    for (const s of SITES) assert.match(st.stdout, new RegExp(`${s}\\s+(online|offline)\\s+${FEDCAUSAL_BUILD_VERSION.replace(/[.+]/g, '\\$&')}\\s.*\\s${ROUNDS}\\s`), `${s}: version, ${ROUNDS} rounds`);
 
     assert.equal(await coordinator.exitCode(30_000), 0, 'coordinator exit code');
     for (const s of sites) await s.exitCode(10_000);

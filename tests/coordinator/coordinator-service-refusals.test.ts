@@ -278,6 +278,8 @@ test('a join in another protocol version (incompatible), or for another federati
     grpc.status.FAILED_PRECONDITION,
     new RegExp(`^site speaks protocol version ${PROTOCOL_VERSION + 1}( \\(fedcausal [^)]+\\))?, this coordinator speaks ${PROTOCOL_VERSION} \\(fedcausal [^)]+\\): install one fedcausal release at the coordinator and every site$`),
   );
+  // Absent from a round, it is said to run another release, not to be offline (an outside try's upgrade).
+  assert.match(directory.absentReason('a'), new RegExp(`^its join was refused as another fedcausal release: site speaks protocol version ${PROTOCOL_VERSION + 1}`));
   const other = new PayloadSealer(
     { federation: 'other', round: 0, site: 'a', kind: 'join' },
     encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: 'a' }),
@@ -297,6 +299,7 @@ test('a join in another protocol version (incompatible), or for another federati
   const { welcome } = await service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce }), sink());
   assert.deepEqual(welcome, { federation: FEDERATION, protocolVersion: PROTOCOL_VERSION, message: 'welcome, a' });
   assert.deepEqual(directory.online(), ['a']);
+  assert.equal(directory.absentReason('a'), 'offline when the round started', 'a join clears it');
 });
 
 test('a failure while applying a verified result fails the site for the round and is refused as malformed', async () => {

@@ -132,3 +132,12 @@ test('a site refused as revoked is left out with why and how to bring it back, w
     outcome.warnings.join('\n'),
   );
 });
+
+test('a site refused at its join as another fedcausal release is left out saying so, with the remedy for it', async () => {
+  const h = harness({ sites: ['a', 'b', 'c'], rounds: 1, online: ['a', 'b'], quorum: { minSitesToStart: 2, minSitesToAccept: 2 } });
+  h.directory.recordOtherRelease('c', 'site speaks protocol version 2 (fedcausal 0.1.0), this coordinator speaks 3 (fedcausal 0.1.0)');
+  const outcome = await alive(h.loop.run());
+  const why = h.directory.states().find((s) => s.name === 'c')!.leftOut ?? '';
+  assert.match(why, /^its statistics were not counted \(its join was refused as another fedcausal release: site speaks protocol version 2 .*\), so it does not train in this run: install the coordinator's fedcausal release at the site/);
+  assert.ok(outcome.warnings.some((w) => w.includes('another fedcausal release')), outcome.warnings.join('\n'));
+});

@@ -17,7 +17,7 @@ import { loadSchema } from '../../shared/data/schema.ts';
 import { computeFeatureStats } from '../../shared/data/stats.ts';
 import { loadSiteTable } from '../../shared/data/table.ts';
 import type { FederationState } from '../../shared/federation/state.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { decodeFrame } from '../../shared/protocol/frame.ts';
 import type { ResultMeta, TaskMeta } from '../../shared/protocol/messages.ts';
 import type { TaskSink, WireMessage } from '../../shared/transport/types.ts';
@@ -61,6 +61,8 @@ export function harness(o: {
   store?: CoordinatorStore;
   /** A debiased model's steps (default: none, a plain model). */
   debias?: DebiasHooks;
+  /** The loop's logger (default: silent). */
+  log?: Logger;
 }): Harness {
   const directory = new SiteDirectory(o.sites.map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
   const states: Harness['states'] = [];
@@ -85,7 +87,7 @@ export function harness(o: {
     hooks: { initialWeights: () => Promise.resolve(new Float32Array(MODEL_SIZE)), ...(o.debias ? { debias: o.debias } : {}) },
     ...(o.store ? { store: o.store } : {}),
     ...(o.bounds ? { bounds: o.bounds } : {}),
-    log: silentLogger,
+    log: o.log ?? silentLogger,
     onEvent: (e) => {
       if (e.type === 'state') states.push({ state: e.state, round: e.round });
     },

@@ -11,6 +11,7 @@ import type { CoordinatorStore } from '../../coordinator/state/store.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import type { TaskMeta } from '../../shared/protocol/messages.ts';
 import { alive, fitFailures, harness, stateFile, type Harness } from './round-loop-harness.ts';
+import { silentLogger } from '../../shared/logger.ts';
 
 test('quorum met: every round accepted, the model is the example-weighted mean, states in order', async () => {
   const h = harness({ sites: ['a', 'b', 'c'], rounds: 2 });
@@ -298,4 +299,21 @@ test('a restart after every round was committed shows the final evaluation it re
   await run;
   assert.equal(h.loop.round, 3);
   store.close();
+});
+
+test('a restart with rounds lowered under the committed ones says so and goes to the final evaluation', async (t) => {
+  const { open } = stateFile(t);
+  const { store, h, run } = await stopAndRestart(open, (task) => task.kind === 'evaluate', /stopped during the final evaluation/);
+  h.reconnect('b');
+  await run;
+  store.close();
+  // Committed 2; restarted with rounds: 1.
+  const lowered = open();
+  const warned: string[] = [];
+  const log = { ...silentLogger, warn: (m: string) => void warned.push(m), child: () => log };
+  const again = harness({ sites: ['a', 'b'], rounds: 1, store: lowered, log });
+  // A finished state is the coordinator's to refuse (main.ts); the loop itself resumes it.
+  await alive(again.loop.run());
+  assert.ok(warned.includes('rounds is 1 in coordinator.yaml, but 2 rounds were committed: the run goes to its final evaluation with the model of round 2'), warned.join('\n'));
+  lowered.close();
 });

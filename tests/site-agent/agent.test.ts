@@ -16,14 +16,14 @@ import { captureWarnings } from '../shared/capture-logger.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { calibrationSums } from '../../shared/metrics/calibration.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
-import { FEDCAUSAL_VERSION } from '../../shared/version.ts';
+import { FEDCAUSAL_BUILD_VERSION } from '../../shared/version.ts';
 import type { WireMessage } from '../../shared/transport/types.ts';
 import { FederationEndedBadly } from '../../site-agent/agent.ts';
 import { coordinator, data, end, EVAL, FEDERATION, fakeRunner, model, prior, schema, serve, site, SITE, space, task, type Submitted } from './agent-harness.ts';
 
 test('joins with a signed join carrying the protocol version, session and software version; a complete end is acknowledged and returns its message', async () => {
   const { joins, submitted, acks, ended, agent: a, runner } = await serve([end(1)]);
-  assert.deepEqual(joins, [{ site: SITE, meta: { protocolVersion: PROTOCOL_VERSION, site: SITE, session: 'session-1', software: FEDCAUSAL_VERSION } }]);
+  assert.deepEqual(joins, [{ site: SITE, meta: { protocolVersion: PROTOCOL_VERSION, site: SITE, session: 'session-1', software: FEDCAUSAL_BUILD_VERSION } }]);
   assert.equal(ended.error, undefined);
   assert.equal(ended.message, 'done after 1');
   assert.equal(a.joined, true);

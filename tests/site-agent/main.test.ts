@@ -123,7 +123,17 @@ test('a coordinator on another fedcausal release refuses the join: exit 2 with i
   await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
     assert.ok(e instanceof InputError, `an InputError, got ${e.name}: ${e.message}`);
     assert.equal(exitCodeFor(e), 2);
-    assert.equal(e.message, `the coordinator refused this site: ${said}`);
+    assert.equal(e.message, `the coordinator refused this site: ${said}; it runs another fedcausal release: install the coordinator's release here (the federation operator says which; \`fedcausal --version\` on both)`);
+    return true;
+  });
+});
+
+test('a coordinator from before the incompatible reason says so only in words (INVALID_ARGUMENT): exit 2 with the remedy, not exit 1 forever', { timeout: 60_000 }, async (t) => {
+  const said = 'site speaks protocol version 3, this coordinator speaks 2';
+  const { kit } = await refusingCoordinator(t, 'join', new ProtocolError(said, 'malformed'));
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
+    assert.equal(exitCodeFor(e), 2, e.message);
+    assert.match(e.message, /^the coordinator refused this site: site speaks protocol version 3, this coordinator speaks 2; it runs another fedcausal release: install the coordinator's release here/);
     return true;
   });
 });

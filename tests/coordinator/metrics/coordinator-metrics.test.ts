@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { CoordinatorMetrics, reasonLabel, type MetricsSource } from '../../../coordinator/metrics/coordinator-metrics.ts';
 import { FEDERATION_STATES } from '../../../shared/federation/state.ts';
+import { PROTOCOL_VERSION } from '../../../shared/protocol/messages.ts';
+import { FEDCAUSAL_BUILD, FEDCAUSAL_VERSION } from '../../../shared/version.ts';
 
 function source(sites: ReturnType<MetricsSource['sites']>, state = 'training', outcome: () => string | undefined = () => undefined): MetricsSource {
   return { round: () => 2, roundsPlanned: () => 5, state: () => state, sites: () => sites, outcome };
@@ -73,4 +75,9 @@ test('the exposition with the new metrics passes promtool check metrics', { skip
   const m = new CoordinatorMetrics(source([{ name: 'va', online: false, leftOut: 'late' }], 'finished', () => 'complete'), FEDERATION_STATES);
   const r = spawnSync('promtool', ['check', 'metrics'], { input: (await m.render()).body, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test('fedcausal_build_info names the version, build and protocol this coordinator runs', async () => {
+  const l = await lines(new CoordinatorMetrics(source([]), FEDERATION_STATES));
+  assert.ok(l.includes(`fedcausal_build_info{version="${FEDCAUSAL_VERSION}",build="${FEDCAUSAL_BUILD ?? 'unknown'}",protocol="${PROTOCOL_VERSION}"} 1`), l.filter((x) => x.includes('build_info')).join('\n'));
 });
