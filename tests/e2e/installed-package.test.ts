@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HEART, REPO } from './helpers/federation.ts';
+import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
+import { FEDCAUSAL_BUILD } from '../../shared/version.ts';
 
 const run = promisify(execFile);
 
@@ -19,6 +21,7 @@ test('the installed layout runs compiled code: --version, --help, and a real fed
   const pkg = join(root, 'fedcausal');
   // The same compile `npm run build` (and so `npm pack`) runs, into the stand-in install.
   await run(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')], { cwd: REPO });
+  await run(process.execPath, ['--import', 'tsx', join(REPO, 'shared', 'build-info.ts'), join(pkg, 'dist')], { cwd: REPO });
   for (const part of ['package.json', 'bin', 'proto']) cpSync(join(REPO, part), join(pkg, part), { recursive: true });
   symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
   assert.equal(existsSync(join(pkg, 'cli')), false, 'no TypeScript sources in the install');
@@ -28,7 +31,8 @@ test('the installed layout runs compiled code: --version, --help, and a real fed
 
   const version = await run(process.execPath, [bin, '--version'], { env, cwd: root });
   const expected = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
-  assert.equal(version.stdout.trim(), `fedcausal ${expected}`);
+  // The commit comes from dist/build-info.json: the install has no .git.
+  assert.equal(version.stdout.trim(), `fedcausal ${expected} (build ${FEDCAUSAL_BUILD}, protocol ${PROTOCOL_VERSION})`);
   const help = await run(process.execPath, [bin, '--help'], { env, cwd: root });
   assert.match(help.stdout, /usage: fedcausal/);
 
