@@ -127,7 +127,8 @@ export class SiteDirectory {
   /** `site`'s join was refused: it runs another fedcausal release (`why`, the refusal's words). */
   recordOtherRelease(site: string, why: string): void {
     const s = this.state.get(site);
-    if (s) s.otherRelease = why;
+    // A stray old copy of a site that is online says nothing of the site: its absence later would be blamed on it.
+    if (s && !s.online) s.otherRelease = why;
   }
 
   /**

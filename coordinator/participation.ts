@@ -10,9 +10,8 @@
  * statistics stage stays a participant (plain: its sums are missing from that stage only).
  */
 import type { Logger } from '../shared/logger.ts';
-import type { SiteDirectory } from './directory.ts';
 import { REVOKED_REASON } from './round-exchange.ts';
-import { OTHER_RELEASE } from './directory.ts';
+import { OTHER_RELEASE, type SiteDirectory } from './directory.ts';
 import type { SiteFailure } from './strategy/strategy.ts';
 
 /** What the warnings read of a committed round (round-outcome.ts's RoundRecord has it). */

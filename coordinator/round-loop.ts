@@ -391,7 +391,8 @@ export class RoundLoop implements RoundGate {
   /** The last global model scored at every site, test-only sites and sites left out of training included. */
   private async finalEvaluation(setup: FederationSetup, global: Float32Array, context: FitContext): Promise<FederationOutcome> {
     const o = this.o;
-    this.round = o.rounds + 1;
+    // After the last round committed, which may be past `rounds` when it was lowered at a restart.
+    this.round = Math.max(o.rounds, this.history.at(-1)?.round ?? 0) + 1;
     this.setState('evaluating', 'final evaluation');
     const evaluated = [...o.trainingSites, ...o.testSites];
     const secagg = o.secure?.evaluationTask(this.round, evaluated, o.testSites);

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { PROTOCOL_VERSION } from './protocol/messages.ts';
-import { packagePath } from './package-root.ts';
+import { packagePath, RUNS_COMPILED } from './package-root.ts';
 
 /** fedcausal's version, from package.json (results files and `--version` carry it). */
 export const FEDCAUSAL_VERSION: string = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
@@ -25,11 +25,11 @@ export const VERSION_LINE = `fedcausal ${FEDCAUSAL_VERSION} (${FEDCAUSAL_BUILD ?
 
 function readBuild(): string | undefined {
   try {
-    // A checkout's own HEAD first: a dist/ it built earlier may be behind it.
-    const git = packagePath('.git');
-    if (existsSync(git)) return gitCommit(git);
     const info = packagePath(...BUILD_INFO);
-    return existsSync(info) ? short((JSON.parse(readFileSync(info, 'utf8')) as { commit?: unknown }).commit) : undefined;
+    const built = () => (existsSync(info) ? short((JSON.parse(readFileSync(info, 'utf8')) as { commit?: unknown }).commit) : undefined);
+    // Compiled code names the commit it was built from; a checkout run through tsx its own HEAD (a dist/ it built earlier may be behind it).
+    if (RUNS_COMPILED) return built() ?? gitCommit(packagePath('.git'));
+    return gitCommit(packagePath('.git')) ?? built();
   } catch {
     return undefined;
   }
@@ -37,17 +37,24 @@ function readBuild(): string | undefined {
 
 /** A function, not a const: FEDCAUSAL_BUILD is computed above, before a const here would exist. */
 function short(c: unknown): string | undefined {
-  return typeof c === 'string' && /^[0-9a-f]{7,40}$/.test(c) ? c.slice(0, 7) : undefined;
+  return typeof c === 'string' && /^[0-9a-f]{7,64}$/.test(c) ? c.slice(0, 7) : undefined;
 }
 
-/** The commit a checkout's HEAD names, read from its files (no git process): a branch's ref, a packed ref, or a detached hash. */
-export function gitCommit(gitDir: string): string | undefined {
+/**
+ * The commit a checkout's HEAD names, read from its files (no git process): a branch's ref, a
+ * packed ref, or a detached hash. `.git` may be a file (`gitdir: ...`, a worktree), whose
+ * branch refs live in the main repository (its `commondir`).
+ */
+export function gitCommit(dotGit: string): string | undefined {
+  if (!existsSync(dotGit)) return undefined;
+  const gitDir = statSync(dotGit).isFile() ? resolve(dirname(dotGit), /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim() ?? '') : dotGit;
   if (!existsSync(join(gitDir, 'HEAD'))) return undefined;
   const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
   const ref = /^ref: (.+)$/.exec(head)?.[1];
   if (!ref) return short(head);
-  if (existsSync(join(gitDir, ref))) return short(readFileSync(join(gitDir, ref), 'utf8').trim());
-  const packed = join(gitDir, 'packed-refs');
+  const common = existsSync(join(gitDir, 'commondir')) ? resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim()) : gitDir;
+  for (const dir of [gitDir, common]) if (existsSync(join(dir, ref))) return short(readFileSync(join(dir, ref), 'utf8').trim());
+  const packed = join(common, 'packed-refs');
   if (!existsSync(packed)) return undefined;
   return short(readFileSync(packed, 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`))?.split(' ')[0]);
 }

@@ -59,7 +59,8 @@ export class ConnectionRetry {
     this.refusedSince = undefined;
     // Another release at the coordinator: a restart meets the same refusal (exit 2, so a supervisor stops).
     // A coordinator before the `incompatible` reason said so only in words (INVALID_ARGUMENT), and the site exited 1 forever (an outside try).
-    if (refusalReason(e) === 'incompatible' || OTHER_PROTOCOL.test(err.message))
+    // Only a join's refusal (INVALID_ARGUMENT, before joining): an end message may quote such words about another site.
+    if (refusalReason(e) === 'incompatible' || (!joined && err.code === 3 && OTHER_PROTOCOL.test(err.message)))
       throw new InputError(
         `the coordinator refused this site: ${grpcText((err as { details?: string }).details ?? err.message)}; it runs another fedcausal release: ` +
           "install the coordinator's release here (the federation operator says which; `fedcausal --version` on both)",

@@ -13,11 +13,11 @@ export const UNREACHABLE_NOTICE_INTERVAL_MS = 60_000;
 /** How often `remind` asks whether a notice is due: a tenth of the interval, so each comes on time. */
 const REMIND_CHECK_MS = UNREACHABLE_NOTICE_INTERVAL_MS / 10;
 
-/** What to check when the coordinator does not answer at all (refused, unreachable, timed out); main.ts's last words repeat it. */
+/** What to check when the coordinator does not answer at all (refused, unreachable, timed out); connection-retry.ts's last words repeat it. */
 export const CHECK_ADDRESS =
   'check coordinator.address in site.yaml (or the manifest\'s coordinator gRPC address), that the coordinator runs, ' +
   'and that the network lets this host reach that port (under systemd: the unit\'s IPAddressAllow=)';
-/** What to check when the port answers but the TLS handshake fails, where main.ts's tlsHint cannot tell more. */
+/** What to check when the port answers but the TLS handshake fails, where tls-hints.ts's tlsHint cannot tell more. */
 export const CHECK_TLS =
   'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s ' +
   '(if not, ask the federation operator for this site\'s kit from the provisioning the coordinator runs)';
@@ -27,7 +27,7 @@ export class UnreachableNotice {
   private since: number | undefined;
   private lastNotice = 0;
   private lastError = 'none yet (the first attempt has not answered)';
-  /** The TLS failure's hint (main.ts's tlsHint), repeated instead of the address check; undefined when not TLS. */
+  /** The TLS failure's hint (tls-hints.ts's tlsHint), repeated instead of the address check; undefined when not TLS. */
   private tlsHint: string | undefined;
 
   constructor(

@@ -43,9 +43,9 @@ export const STATUS_RECENT_ROUNDS = 100;
 export function statusWindow<T>(rounds: readonly T[]): T[] {
   if (rounds.length <= STATUS_ROUNDS) return [...rounds];
   const recentFrom = rounds.length - STATUS_RECENT_ROUNDS;
-  const sampled = STATUS_ROUNDS - STATUS_RECENT_ROUNDS;
-  // recentFrom > sampled here, so the sampled indices are distinct and all before the recent ones.
-  const earlier = Array.from({ length: sampled }, (_, i) => rounds[Math.floor((i * recentFrom) / sampled)]!);
+  // A fixed stride, so a chart's sampled points stay put from one poll to the next (it changes only as the run grows past a multiple).
+  const stride = Math.ceil(recentFrom / (STATUS_ROUNDS - STATUS_RECENT_ROUNDS));
+  const earlier = Array.from({ length: Math.ceil(recentFrom / stride) }, (_, i) => rounds[i * stride]!);
   return [...earlier, ...rounds.slice(recentFrom)];
 }
 

@@ -34,3 +34,21 @@ test('the commit is read from a checkout\'s files: a branch ref, a packed ref, a
   writeFileSync(join(git, 'HEAD'), `${hash}\n`);
   assert.equal(gitCommit(git), 'abcdef0');
 });
+
+test('a worktree: .git is a file naming its git folder, whose branch refs live in the main repository', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'fedcausal-worktree-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const main = join(root, 'repo', '.git');
+  const wt = join(main, 'worktrees', 'wt');
+  mkdirSync(join(main, 'refs', 'heads'), { recursive: true });
+  mkdirSync(wt, { recursive: true });
+  mkdirSync(join(root, 'wt'));
+  writeFileSync(join(main, 'refs', 'heads', 'topic'), `${'c'.repeat(40)}\n`);
+  writeFileSync(join(wt, 'HEAD'), 'ref: refs/heads/topic\n');
+  writeFileSync(join(wt, 'commondir'), '../..\n');
+  writeFileSync(join(root, 'wt', '.git'), `gitdir: ${wt}\n`);
+  assert.equal(gitCommit(join(root, 'wt', '.git')), 'ccccccc');
+  // A SHA-256 repository's longer hashes too.
+  writeFileSync(join(wt, 'HEAD'), `${'d'.repeat(64)}\n`);
+  assert.equal(gitCommit(join(root, 'wt', '.git')), 'ddddddd');
+});

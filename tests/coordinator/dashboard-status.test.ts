@@ -77,3 +77,18 @@ test('a long run: /api/status carries a bounded window of rounds, every recent o
   assert.deepEqual(statusWindow(history.slice(0, STATUS_ROUNDS)).length, STATUS_ROUNDS);
   assert.equal(JSON.stringify(s).length < 200_000, true, `${JSON.stringify(s).length} characters`);
 });
+
+test('the window at its edge: 300 rounds whole, 301 sampled with the first and the newest 100 kept, none twice; the sample stays put as rounds come', () => {
+  const rounds = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  assert.deepEqual(statusWindow(rounds(STATUS_ROUNDS)), rounds(STATUS_ROUNDS));
+  for (const n of [STATUS_ROUNDS + 1, 1234, 30_000]) {
+    const w = statusWindow(rounds(n));
+    assert.ok(w.length <= STATUS_ROUNDS, `${n}: ${w.length}`);
+    assert.equal(w[0], 1);
+    assert.deepEqual(w.slice(-STATUS_RECENT_ROUNDS), rounds(n).slice(-STATUS_RECENT_ROUNDS));
+    assert.ok(w.every((r, i) => i === 0 || r > w[i - 1]!), `${n}: in order, none twice`);
+  }
+  // One more round keeps the earlier sample's points (a fixed stride), so the chart does not jitter.
+  const before = statusWindow(rounds(5000)).slice(0, 150);
+  assert.deepEqual(statusWindow(rounds(5001)).slice(0, 150), before);
+});
