@@ -34,6 +34,16 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 /** How any coordinator words a join in another protocol version, including those before the `incompatible` reason. */
 const OTHER_PROTOCOL = /speaks protocol version \d+.*this coordinator speaks \d+/;
 
+/**
+ * The coordinator refused the join as another fedcausal release: its `incompatible` reason, or an
+ * older coordinator's words (INVALID_ARGUMENT). Only a join's refusal, before joining: an end
+ * message may quote such words about another site.
+ */
+function otherRelease(e: unknown, joined: boolean): boolean {
+  const err = e as Error & { code?: number };
+  return refusalReason(e) === 'incompatible' || (!joined && err.code === 3 && OTHER_PROTOCOL.test(err.message));
+}
+
 export class ConnectionRetry {
   /** Attempts since the start or the last lost connection; the caller counts each one. */
   attempt = 0;
@@ -59,8 +69,7 @@ export class ConnectionRetry {
     this.refusedSince = undefined;
     // Another release at the coordinator: a restart meets the same refusal (exit 2, so a supervisor stops).
     // A coordinator before the `incompatible` reason said so only in words (INVALID_ARGUMENT), and the site exited 1 forever (an outside try).
-    // Only a join's refusal (INVALID_ARGUMENT, before joining): an end message may quote such words about another site.
-    if (refusalReason(e) === 'incompatible' || (!joined && err.code === 3 && OTHER_PROTOCOL.test(err.message)))
+    if (otherRelease(e, joined))
       throw new InputError(
         `the coordinator refused this site: ${grpcText((err as { details?: string }).details ?? err.message)}; it runs another fedcausal release: ` +
           "install the coordinator's release here (the federation operator says which; `fedcausal --version` on both)",
