@@ -16,7 +16,7 @@ export class RejoinGrace {
   ) {}
 
   /** Whether `site` is given time to come back; when the time runs out, `giveUp` runs and the site fails the round. */
-  wait(c: RoundCollector, site: string, reason: string, stopped: boolean, giveUp: () => void): boolean {
+  wait(c: RoundCollector, site: string, reason: string | (() => string), stopped: boolean, giveUp: () => void): boolean {
     const grace = this.graceMs;
     // A secure phase cannot wait either: a restarted site has lost its round keys.
     if (c.kind === 'fit' || c.kind === 'secagg' || grace <= 0 || stopped) return false;
@@ -24,7 +24,8 @@ export class RejoinGrace {
     const t = setTimeout(() => {
       this.timers.delete(site);
       giveUp();
-      c.fail(site, `${reason}, and was not back within ${grace / 1000}s`);
+      // Read when the grace runs out: a site refused as another release meanwhile is said so, not offline.
+      c.fail(site, `${typeof reason === 'function' ? reason() : reason}, and was not back within ${grace / 1000}s`);
     }, grace);
     t.unref();
     this.timers.set(site, t);

@@ -140,7 +140,7 @@ export class RoundExchange {
       else if (this.o.directory.isRevoked(s)) {
         this.pending.delete(s);
         c.fail(s, REVOKED_REASON);
-      } else if (!this.awaitRejoin(c, s, this.o.directory.absentReason(s))) {
+      } else if (!this.awaitRejoin(c, s, () => this.o.directory.absentReason(s))) {
         this.pending.delete(s);
         c.fail(s, this.o.directory.absentReason(s));
       }
@@ -159,7 +159,7 @@ export class RoundExchange {
   }
 
   /** Gives an offline site of a statistics or evaluation round time to come back (rejoin-grace.ts). */
-  private awaitRejoin(c: RoundCollector, site: string, reason: string): boolean {
+  private awaitRejoin(c: RoundCollector, site: string, reason: string | (() => string)): boolean {
     return this.rejoin.wait(c, site, reason, this.hooks.isStopped(), () => this.pending.delete(site));
   }
 }

@@ -141,3 +141,11 @@ test('a site refused at its join as another fedcausal release is left out saying
   assert.match(why, /^its statistics were not counted \(its join was refused as another fedcausal release: site speaks protocol version 2 .*\), so it does not train in this run: install the coordinator's fedcausal release at the site/);
   assert.ok(outcome.warnings.some((w) => w.includes('another fedcausal release')), outcome.warnings.join('\n'));
 });
+
+test('a site refused as another release while the statistics round waits for it is said so when the wait runs out, not offline', async () => {
+  const h = harness({ sites: ['a', 'b', 'c'], rounds: 1, online: ['a', 'b'], quorum: { minSitesToStart: 2, minSitesToAccept: 2, rejoinGraceMs: 200 } });
+  // Its join is refused during the grace (the harness's directory stands in for the endpoint).
+  setTimeout(() => h.directory.recordOtherRelease('c', 'site speaks protocol version 2 (fedcausal 0.1.0), this coordinator speaks 3 (fedcausal 0.1.0)'), 50);
+  await alive(h.loop.run());
+  assert.match(h.directory.states().find((s) => s.name === 'c')!.leftOut ?? '', /its join was refused as another fedcausal release: site speaks protocol version 2 .*, and was not back within 0\.2s\), so it does not train in this run: install the coordinator's fedcausal release/);
+});
