@@ -17,6 +17,8 @@ import { statusWindow, type CurrentRound, type DashboardStatus, type PastRun, ty
 export interface DashboardSources {
   current: RoundCollector | undefined;
   history: readonly RoundRecord[];
+  /** statusWindow(history), when the caller has it already. */
+  window?: readonly RoundRecord[];
   directory: SiteDirectory;
   events: EventLog;
   runDir?: string;
@@ -35,10 +37,27 @@ function currentRound(c: RoundCollector): CurrentRound {
   };
 }
 
+/**
+ * Each site's last failure in `history`, which only grows (rounds are appended as they
+ * commit): each poll reads only the rounds committed since the last one, not all of them
+ * (30,000 at a long run's end).
+ */
+const failuresSeen = new WeakMap<readonly RoundRecord[], { rounds: number; last: Map<string, { round: number; reason: string }> }>();
+
+function lastFailures(history: readonly RoundRecord[]): ReadonlyMap<string, { round: number; reason: string }> {
+  let seen = failuresSeen.get(history);
+  if (!seen || seen.rounds > history.length) failuresSeen.set(history, (seen = { rounds: 0, last: new Map() }));
+  for (; seen.rounds < history.length; seen.rounds++) {
+    const h = history[seen.rounds]!;
+    for (const f of h.failed) seen.last.set(f.site, { round: h.round, reason: f.reason });
+  }
+  return seen.last;
+}
+
 function siteDetails(s: DashboardSources): Record<string, SiteDetail> {
   const out: Record<string, SiteDetail> = {};
   // Failures from the saved history first (a restarted coordinator), then those this process saw.
-  for (const h of s.history) for (const f of h.failed) (out[f.site] ??= {}).lastFailure = { round: h.round, reason: f.reason };
+  for (const [site, failure] of lastFailures(s.history)) out[site] = { lastFailure: { ...failure } };
   for (const st of s.directory.states()) {
     const d = (out[st.name] ??= {});
     if (st.rows !== undefined) d.rows = st.rows;
@@ -92,7 +111,7 @@ export function dashboardStatus(s: DashboardSources): DashboardStatus {
   return {
     ...(s.current ? { current: currentRound(s.current) } : {}),
     siteDetails: siteDetails(s),
-    siteCurves: statusWindow(s.history).map((h) => ({
+    siteCurves: (s.window ?? statusWindow(s.history)).map((h) => ({
       round: h.round,
       sites: Object.fromEntries(Object.entries((h.siteEvaluations as RoundRecord['siteEvaluations'] | undefined) ?? {}) /* absent in rounds restored from an older state file */.map(([site, e]) => [site, { auroc: e.auroc, ...(e.loss !== undefined ? { loss: e.loss } : {}) }])),
       failed: h.failed.map((f) => ({ site: f.site, reason: f.reason })),

@@ -1,5 +1,6 @@
 import { ProtocolError } from '../shared/errors.ts';
-import { resultKind, type ResultMeta } from '../shared/protocol/messages.ts';
+import { encodeFrame } from '../shared/protocol/frame.ts';
+import { resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
@@ -9,6 +10,17 @@ export const END_ACK_KIND = resultKind('end');
 
 /** An acknowledgement is a frame of meta alone: room for it, nothing more. */
 const ACK_PAYLOAD_BYTES = 4096;
+
+/** Each site's sealed end message: `forSite` words it (the state's reason is one message for all). */
+export function endMessages(e: {
+  federation: string;
+  round: number;
+  outcome: NonNullable<TaskMeta['outcome']>;
+  forSite: (site: string) => string;
+  seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
+}): (site: string) => WireMessage {
+  return (site) => e.seal(site, e.round, 'task-end', encodeFrame({ federation: e.federation, round: e.round, kind: 'end', config: {}, weights: 0, message: e.forSite(site), outcome: e.outcome }));
+}
 
 /**
  * How the federation ended, for every site, including one that joins after the end: a site

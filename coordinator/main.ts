@@ -86,7 +86,7 @@ export async function startCoordinator(
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
   // HTTP binds on its own (listen.httpHost, loopback by default) and answers the gRPC host's name too.
   const httpServing = { host: cfg.listen.httpHost, port: cfg.listen.httpPort, allowedHosts: [cfg.listen.host, ...cfg.listen.httpAllowedHosts] };
-  const http = await startHttpServer({ ...httpServing, status, summary: () => fed.loop.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {
+  const http = await startHttpServer({ ...httpServing, status, summary: () => fed.loop.agreed.readiness?.summary, metrics, log, token: httpToken }).catch(async (e: Error) => {
     await grpcServer.close();
     throw e;
   });

@@ -1,17 +1,13 @@
 import type { Schema } from '../shared/data/schema.ts';
-import type { PatternPrior } from '../shared/data/patterns.ts';
 import { InputError } from '../shared/errors.ts';
-import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
-import { encodeFrame } from '../shared/protocol/frame.ts';
 import type { ModelSpecMsg, ResultMeta, TaskKind, TaskMeta } from '../shared/protocol/messages.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
 import type { RoundCollector } from './collector.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import type { SiteDirectory } from './directory.ts';
 import type { RoundGate } from './coordinator-service.ts';
-import type { Readiness } from './readiness.ts';
 import { plainStatistics, type RunStatsRound } from './statistics-rounds.ts';
 import { RunSetup } from './run-setup.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
@@ -23,12 +19,12 @@ import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { roundNeed, waitForRoundQuorum, waitForStartQuorum, type Quorum } from './start-quorum.ts';
 import type { Aggregation, RoundConfig, Strategy } from './strategy/strategy.ts';
 import type { SecureAggregator } from './secure-round.ts';
-import { checkFitResult, checkResultCounts, DEFAULT_RESULT_BOUNDS, maxResultPayload, type ResultBounds } from './result-bounds.ts';
-import { checkReportedFigures } from './result-figures.ts';
-import { HeldUpdates, type Replay } from './update-clip.ts';
+import { DEFAULT_RESULT_BOUNDS, type ResultBounds } from './result-bounds.ts';
+import type { Replay } from './update-clip.ts';
+import { ResultAdmission } from './result-admission.ts';
 import { Participation } from './participation.ts';
 import { RoundExchange } from './round-exchange.ts';
-import { EndNotice } from './end-notice.ts';
+import { EndNotice, endMessages } from './end-notice.ts';
 
 /** What every fit and evaluation task of a run carries besides its config: the agreed setup. */
 type FitContext = Pick<TaskMeta, 'featureSpace' | 'prior' | 'model' | 'balance'>;
@@ -81,18 +77,13 @@ export class RoundLoop implements RoundGate {
   });
   /** Tasks out, results in, one round at a time; the endpoint's side of the gate (round-exchange.ts). */
   private readonly exchange: RoundExchange;
-  /** This fit round's updates, clipped in when it closes. */
-  private held: HeldUpdates | undefined;
-  /** What the statistics rounds agreed (or a restart restored): the prior, readiness, decision and each site's rows. */
-  private readonly agreed: RunSetup;
+  /** What the statistics rounds agreed (or a restart restored): the prior, readiness, decision and each site's rows (/api/status reads it). */
+  readonly agreed: RunSetup;
+  /** The checks of each result as it arrives, and a fit round's held updates. */
+  private readonly admission: ResultAdmission;
   /** The training sites this run trains with, and those it left out (participation.ts). */
   private readonly participation: Participation;
   private readonly bounds: ResultBounds;
-  private modelSize = 0;
-  /** A debiased model's round-by-round health figures (set once the setup is agreed): it checks each fit result's health sums. */
-  private monitor: DebiasMonitor | undefined;
-  /** Whether this fit round's task asked the sites for a control variate (SCAFFOLD). */
-  private asksControl = false;
   /** Aborted by stop(): ends the quorum wait at once; its reason is the stop's. */
   private readonly stopping = new AbortController();
   /** The secure statistics, fit and evaluation sums, when secure aggregation is on. */
@@ -108,10 +99,11 @@ export class RoundLoop implements RoundGate {
     this.bounds = o.bounds ?? DEFAULT_RESULT_BOUNDS;
     this.participation = new Participation(o.trainingSites, o.directory, o.log);
     this.agreed = new RunSetup(o, this.participation);
+    this.admission = new ResultAdmission(o, this.bounds, this.agreed);
     this.exchange = new RoundExchange(o, {
       isStopped: () => this.isStopped(),
-      maxPayloadBytes: (c) => o.secure?.maxResultPayload(c.kind, c.stage, this.bounds.resultMetaBytes) ?? maxResultPayload(c.kind, this.modelSize, this.bounds.resultMetaBytes),
-      admit: this.admit.bind(this),
+      maxPayloadBytes: (c) => this.admission.maxPayloadBytes(c),
+      admit: (site, c, meta, replay, release) => this.admission.admit(site, c, meta, replay, release),
     });
     const exchange = {
       round: () => this.round,
@@ -121,20 +113,6 @@ export class RoundLoop implements RoundGate {
       participants: () => this.participation.participants,
     };
     this.phases = o.secure && new SecurePhases(o.secure, exchange, o);
-  }
-
-  /** The pattern prior, once the statistics rounds agreed it. */
-  get prior(): PatternPrior | undefined {
-    return this.agreed.prior;
-  }
-
-  /** The federation summary and per-site verdicts, once the statistics round is done. */
-  get readiness(): Readiness | undefined {
-    return this.agreed.readiness;
-  }
-
-  get decisionReport(): DebiasingReport | undefined {
-    return this.agreed.decisionReport;
   }
 
   get state(): FederationState {
@@ -203,34 +181,6 @@ export class RoundLoop implements RoundGate {
     this.exchange.deliver(site, meta, replay, release);
   }
 
-  /** The run's checks of a result its round expects (RoundExchange hooks), and what it keeps of it. */
-  private admit(site: string, c: RoundCollector, meta: ResultMeta, replay: Replay, release: () => void): void {
-    // Everything a site reports is checked here, as it arrives, before any of it is kept: a bad
-    // result fails that site for the round (ProtocolError), where a check later would end the run.
-    this.checkFigures(site, c, meta);
-    // A secure result carries no counts of its own: they are bounded inside the sum (the layout's bounds).
-    const secure = this.o.secure?.owns(c.kind, c.stage) === true;
-    if (!secure) checkResultCounts(meta, { site, kind: c.kind, stage: c.stage, ...this.agreed.rowsOf(site), schema: this.o.schema }, this.bounds);
-    if (c.kind === 'fit' && !this.o.secure) {
-      checkFitResult(meta, this.modelSize, this.asksControl);
-      this.monitor?.checkHealth(site, meta);
-    }
-    if (secure) this.o.secure!.deliver(site, c.kind, c.stage, meta, replay);
-    // A secure statistics round tells no site's row count: its later counts are bounded inside the sums instead.
-    if (c.kind === 'stats' && (c.stage ?? 1) === 1 && !secure) this.agreed.recordRows(site, meta.numExamples);
-    // Held, not added: its clip bound depends on the whole round's updates (update-clip.ts).
-    if (c.kind === 'fit' && !this.o.secure) this.held!.hold(site, meta.numExamples, replay, release);
-    else release();
-    // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
-    if (c.kind === 'fit') this.o.directory.recordCompleted(site, c.round, this.o.secure ? undefined : meta.numExamples);
-  }
-
-  /** A result's metrics, evaluations and calibration, in range and kept to their known fields (they go into every round's record). */
-  private checkFigures(site: string, c: RoundCollector, meta: ResultMeta): void {
-    const dropped = checkReportedFigures(meta, { site, kind: c.kind, maxExamplesPerSite: this.bounds.maxExamplesPerSite });
-    if (dropped.length > 0) this.o.log.warn('unknown fields dropped from a result', { site, round: c.round, kind: c.kind, fields: dropped.slice(0, 10), count: dropped.length });
-  }
-
   stop(reason: string): void {
     if (this.isStopped()) return;
     this.stopping.abort(reason);
@@ -259,7 +209,7 @@ export class RoundLoop implements RoundGate {
       this.settle(e as Error);
       throw e;
     } finally {
-      this.held?.release();
+      this.admission.release();
     }
   }
 
@@ -283,7 +233,7 @@ export class RoundLoop implements RoundGate {
     await waitForStartQuorum(this.participation.participants, o.directory, o.quorum, this.stopping.signal, o.log, this.waiting);
     if (this.isStopped()) throw new Error('stopped');
     const { setup, monitor, global: initial } = await this.begin(saved);
-    const context: FitContext = { featureSpace: setup.space, prior: this.prior!, model: setup.spec, ...(setup.balance ? { balance: setup.balance } : {}) };
+    const context: FitContext = { featureSpace: setup.space, prior: this.agreed.prior!, model: setup.spec, ...(setup.balance ? { balance: setup.balance } : {}) };
     let global = initial;
     for (let r = (saved?.round ?? 0) + 1; r <= o.rounds && !this.isStopped(); r++) {
       const next = await this.trainRound(r, global, context, monitor);
@@ -301,8 +251,7 @@ export class RoundLoop implements RoundGate {
     const setup = saved ? this.agreed.restore(saved) : await this.agree();
     // A stop during the statistics rounds commits nothing: the restart runs them again.
     if (this.isStopped()) throw new Error(`federation stopped during the statistics rounds (${this.stopReason})`);
-    const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, setup.spec, this.prior!, o.minCellCount, o.log) : undefined;
-    this.monitor = monitor;
+    const monitor = o.hooks.debias ? new DebiasMonitor(o.hooks.debias, setup.spec, this.agreed.prior!, o.minCellCount, o.log) : undefined;
     let global: Float32Array;
     if (saved) {
       global = saved.global;
@@ -310,11 +259,11 @@ export class RoundLoop implements RoundGate {
       if (monitor && saved.loop.monitor) monitor.restore(saved.loop.monitor);
     } else {
       global = await o.hooks.initialWeights(setup.spec, setup.space);
-      o.store?.commitSetup({ ...setup, decisionReport: this.decisionReport }, global);
+      o.store?.commitSetup({ ...setup, decisionReport: this.agreed.decisionReport }, global);
     }
     // The same array the monitor fills: /api/status shows each round's figures as they come.
-    if (monitor && this.decisionReport) this.agreed.decisionReport = { ...this.decisionReport, health: monitor.health };
-    this.modelSize = global.length;
+    if (monitor && this.agreed.decisionReport) this.agreed.decisionReport = { ...this.agreed.decisionReport, health: monitor.health };
+    this.admission.trains(global.length, monitor);
     const strategyMeta = o.strategy.resultMetaBytes?.(global.length) ?? 0;
     if (strategyMeta > this.bounds.resultMetaBytes)
       throw new InputError(
@@ -336,7 +285,7 @@ export class RoundLoop implements RoundGate {
     const { meta, aggregation } = this.beginFit(r, participants, global, context, monitor);
     const c = await this.runRound('fit', participants, meta, global);
     if (this.isStopped()) return undefined;
-    this.clipHeld(r, aggregation, participants.filter((s) => c.results.has(s)));
+    this.admission.closeFit(r, aggregation, participants.filter((s) => c.results.has(s)));
     this.setState('aggregating', `${c.results.size} answered, ${c.failures.size} failed`);
     const { record, next, summed } = this.phases
       ? await this.phases.fit(r, c, aggregation, o.strategy, o.quorum)
@@ -349,7 +298,7 @@ export class RoundLoop implements RoundGate {
     return this.commit(record, next ?? global, monitor);
   }
 
-  /** Round `r`'s task (the strategy's config, the agreed setup, a secure round's part) and what collects its answers: the aggregation, and in a plain round the held updates. */
+  /** Round `r`'s task (the strategy's config, the agreed setup, a secure round's part) and what collects its answers: the aggregation, and the admission's round. */
   private beginFit(
     r: number,
     participants: string[],
@@ -360,16 +309,9 @@ export class RoundLoop implements RoundGate {
     const o = this.o;
     const config: RoundConfig = { ...o.strategy.configureFit(r, { ...o.baseConfig, rounds: o.rounds }), ...(monitor ? { temper: monitor.temper } : {}) };
     const aggregation = o.strategy.beginAggregation(r, global);
-    this.asksControl = config.controlVariates === true;
-    this.held = o.secure ? undefined : new HeldUpdates(global, this.bounds);
+    this.admission.openFit(global, config);
     const secagg = o.secure?.fitTask(r, participants, global.length, monitor?.secureParts());
     return { meta: { config, ...context, ...(o.strategy.fitTask?.(r) ?? {}), ...(secagg ? { secagg } : {}) }, aggregation };
-  }
-
-  /** This round's held updates (plain rounds), clipped to the round's bound and added to the aggregation, for `answered` sites. */
-  private clipHeld(r: number, aggregation: Aggregation, answered: string[]): void {
-    for (const x of this.held?.applyTo(aggregation, answered) ?? []) this.o.log.warn('update clipped', { round: r, site: x.site, norm: x.norm, bound: x.bound });
-    this.held = undefined;
   }
 
   /** A round's record and model, saved (a restart resumes after it) and announced; the model the next round starts from. */
@@ -400,8 +342,8 @@ export class RoundLoop implements RoundGate {
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
-      ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, modelSettings: o.model.raw, prior: this.prior!, space: setup.space, history: this.history,
-      decisionReport: this.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), readiness: this.readiness?.sites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
+      ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, modelSettings: o.model.raw, prior: this.agreed.prior!, space: setup.space, history: this.history,
+      decisionReport: this.agreed.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), readiness: this.agreed.readiness?.sites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });
   }
@@ -428,13 +370,8 @@ export class RoundLoop implements RoundGate {
     this.outcome = { outcome, ...(results !== undefined ? { results } : {}) };
     if (to === 'finished' && results !== undefined) this.o.store?.finish(results);
     if (this.state !== to) this.setState(to, message);
-    // `forSite` words each site's own end message (`message` is the state's reason).
-    const payload = (s: string) => encodeFrame({ federation: this.federation, round: this.round, kind: 'end', config: {}, weights: 0, message: forSite(s), outcome });
-    // Kept: a site that joins after this (it was away at the end) is told too.
-    this.ended = new EndNotice(
-      (s) => this.o.seal(s, this.round, 'task-end', payload(s)),
-      (s, msg) => this.exchange.send(s, msg),
-    );
+    // Kept: a site that joins after this (it was away at the end) is told too. `forSite` words each site's own end message (`message` is the state's reason).
+    this.ended = new EndNotice(endMessages({ federation: this.federation, round: this.round, outcome, forSite, seal: this.o.seal }), (s, msg) => this.exchange.send(s, msg));
     await Promise.all(this.o.directory.online().map((s) => this.ended!.tell(s)));
   }
 }

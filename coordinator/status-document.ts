@@ -8,6 +8,7 @@ import type { CoordinatorConfig } from './config.ts';
 import { dashboardStatus } from './dashboard-status.ts';
 import { statusWindow } from '../shared/federation/dashboard-status.ts';
 import type { EventLog } from './events.ts';
+import type { RoundRecord } from './round-outcome.ts';
 import type { createFederation } from './federation.ts';
 
 export interface StatusSources {
@@ -19,7 +20,11 @@ export interface StatusSources {
 }
 
 export function statusDocument({ cfg, fed, strategy, events }: StatusSources): () => FederationStatus {
-  return () => ({
+  return () => status(cfg, fed, strategy, events, statusWindow(fed.loop.history));
+}
+
+function status(cfg: CoordinatorConfig, fed: StatusSources['fed'], strategy: string, events: EventLog, window: readonly RoundRecord[]): FederationStatus {
+  return {
     federation: cfg.federation,
     round: fed.loop.round,
     rounds: cfg.rounds,
@@ -37,10 +42,10 @@ export function statusDocument({ cfg, fed, strategy, events }: StatusSources): (
       ...(s.lastError ? { lastError: s.lastError } : {}),
       ...(s.lastErrorAt ? { lastErrorAt: new Date(s.lastErrorAt).toISOString() } : {}),
       ...(s.leftOut ? { leftOut: s.leftOut } : {}),
-      ...(fed.loop.readiness?.sites[s.name] ? { readiness: fed.loop.readiness.sites[s.name] } : {}),
+      ...(fed.loop.agreed.readiness?.sites[s.name] ? { readiness: fed.loop.agreed.readiness.sites[s.name] } : {}),
     })),
     historyRounds: fed.loop.history.length,
-    history: statusWindow(fed.loop.history).map((h) => ({
+    history: window.map((h) => ({
       round: h.round,
       participants: h.participants,
       failures: h.failures,
@@ -49,10 +54,10 @@ export function statusDocument({ cfg, fed, strategy, events }: StatusSources): (
       metrics: h.metrics,
       durationMs: h.durationMs,
     })),
-    ...(fed.loop.prior ? { prior: { version: fed.loop.prior.version, patterns: fed.loop.prior.patterns } } : {}),
-    ...(fed.loop.decisionReport ? { debiasing: fed.loop.decisionReport } : {}),
+    ...(fed.loop.agreed.prior ? { prior: { version: fed.loop.agreed.prior.version, patterns: fed.loop.agreed.prior.patterns } } : {}),
+    ...(fed.loop.agreed.decisionReport ? { debiasing: fed.loop.agreed.decisionReport } : {}),
     ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
     ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
-    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.readiness?.summary }),
-  });
+    ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, window, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.agreed.readiness?.summary }),
+  };
 }

@@ -92,3 +92,18 @@ test('the window at its edge: 300 rounds whole, 301 sampled with the first and t
   const before = statusWindow(rounds(5000)).slice(0, 150);
   assert.deepEqual(statusWindow(rounds(5001)).slice(0, 150), before);
 });
+
+test('a growing history: each poll reads the rounds committed since the last one, and a newer failure replaces an older one', () => {
+  const dir = new SiteDirectory([{ name: 'a', signingPublicKey: new Uint8Array(32) }, { name: 'b', signingPublicKey: new Uint8Array(32) }]);
+  const history: RoundRecord[] = [record(1, [{ site: 'a', reason: 'first' }])];
+  const poll = () => dashboardStatus({ current: undefined, history, directory: dir, events: new EventLog() }).siteDetails;
+  assert.deepEqual(poll(), { a: { lastFailure: { round: 1, reason: 'first' } }, b: {} });
+  history.push(record(2, [{ site: 'b', reason: 'second' }]), record(3, [{ site: 'a', reason: 'third' }]));
+  assert.deepEqual(poll(), { a: { lastFailure: { round: 3, reason: 'third' } }, b: { lastFailure: { round: 2, reason: 'second' } } });
+  // A detail the caller changes is its own: the next poll is as before.
+  const d = poll()!;
+  d.a!.lastFailure!.reason = 'changed';
+  assert.equal(poll()!.a!.lastFailure!.reason, 'third');
+  // Another history (a new run in the same process) starts from its own rounds.
+  assert.deepEqual(dashboardStatus({ current: undefined, history: [record(1, [])], directory: dir, events: new EventLog() }).siteDetails, { a: {}, b: {} });
+});

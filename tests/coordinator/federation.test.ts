@@ -52,8 +52,8 @@ test('three sites complete every round through the in-memory transport', async (
   assert.deepEqual(await Promise.all(s.agents.map((a) => a.done)), ['done', 'done', 'done']);
   // The readiness summary (/api/summary) and verdicts (/api/status) come from the statistics round's sums: the training splits.
   const train = Object.values(FILES).map((f) => prepareLocalData(loadSiteTable(schema, DIR + f), { testFraction: 0.3, seed: 1 }).train.labels.length);
-  assert.equal(s.fed.loop.readiness?.summary.rows, train.reduce((a, b) => a + b, 0));
-  assert.deepEqual(Object.keys(s.fed.loop.readiness.sites).sort(), ['cleveland', 'hungary', 'va']);
+  assert.equal(s.fed.loop.agreed.readiness?.summary.rows, train.reduce((a, b) => a + b, 0));
+  assert.deepEqual(Object.keys(s.fed.loop.agreed.readiness.sites).sort(), ['cleveland', 'hungary', 'va']);
 });
 
 test('a site that vanishes mid-round: the round completes with the rest when quorum holds', async () => {

@@ -54,7 +54,7 @@ async function run(secure: boolean) {
   });
   try {
     const outcome = await fed.loop.run();
-    const decision = fed.loop.decisionReport;
+    const decision = fed.loop.agreed.decisionReport;
     await fed.loop.end('done', 'complete');
     await Promise.all(agents.map((a) => a.done));
     return { outcome, decision, sites };

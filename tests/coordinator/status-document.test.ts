@@ -13,7 +13,7 @@ const record = (round: number, accepted = true): RoundRecord => ({
 
 function status(history: RoundRecord[]) {
   const directory = new SiteDirectory([{ name: 'a', signingPublicKey: new Uint8Array(32) }]);
-  const loop = { round: history.length + 1, state: 'training', history, current: undefined, outcome: undefined, stateChange: undefined, readiness: undefined, prior: undefined, decisionReport: undefined };
+  const loop = { round: history.length + 1, state: 'training', history, current: undefined, outcome: undefined, stateChange: undefined, agreed: {} };
   const fed = { loop, directory, secure: undefined, privacy: () => undefined } as unknown as StatusSources['fed'];
   const cfg = { federation: 'f', rounds: 50_000, model: { kind: 'logreg' } } as unknown as StatusSources['cfg'];
   return statusDocument({ cfg, fed, strategy: 'fedavg', events: new EventLog() })();

@@ -71,7 +71,7 @@ async function run(minCategoryCount: number | undefined) {
     const outcome = await fed.loop.run();
     await fed.loop.end('done', 'complete');
     await Promise.all(agents.map((a) => a.done));
-    return { received, outcome, logs, readiness: fed.loop.readiness, results: buildResults(outcome) };
+    return { received, outcome, logs, readiness: fed.loop.agreed.readiness, results: buildResults(outcome) };
   } finally {
     for (const a of agents) a.transport.close();
   }

@@ -42,7 +42,7 @@ async function run(sch: Schema, sites: Record<string, LocalData>, secure: boolea
     const outcome = await fed.loop.run();
     await fed.loop.end('done', 'complete');
     await Promise.all(settled);
-    return { outcome, decision: fed.loop.decisionReport };
+    return { outcome, decision: fed.loop.agreed.decisionReport };
   } catch (e) {
     await fed.loop.end(String(e), 'failed').catch(() => undefined);
     throw e;
