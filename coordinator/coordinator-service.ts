@@ -179,16 +179,22 @@ export class CoordinatorService implements CoordinatorEndpoint {
   }
 
   async submit(msg: WireMessage, peer?: PeerIdentity): Promise<SubmitReply> {
-    let header: SealedHeader;
+    const { header, meta, spool } = await this.receive(msg, peer);
+    this.deps.directory.touch(header.site);
+    this.handOver(header, msg.header, meta, spool);
+    return { accepted: true, message: `round ${header.round} ${header.kind} accepted` };
+  }
+
+  /** A result verified, checked value by value and spooled, or refused (refuse() throws). */
+  private async receive(msg: WireMessage, peer?: PeerIdentity): Promise<{ header: SealedHeader; meta: ResultMeta; spool: Spool }> {
     let verified: string | undefined;
-    let meta: ResultMeta | undefined;
     let spool: Spool | undefined;
     // Set once the message is the site's own and the answer it owes now (signature and replay
     // checks passed): only then may a refusal fail the site for the round; a replayed or
     // forged message must not be a way to knock a site out.
     let fresh = false;
     try {
-      header = this.verify(msg, peer);
+      const header = this.verify(msg, peer);
       verified = header.site;
       const exp = this.deps.gate.expectation(header.site);
       this.deps.replay.check(header, {
@@ -203,41 +209,49 @@ export class CoordinatorService implements CoordinatorEndpoint {
       // What the result may weigh (its model's weights and a meta allowance), judged on the signed claim before a byte is spooled.
       if (exp?.maxPayloadBytes !== undefined && header.payloadLength > exp.maxPayloadBytes)
         throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');
-      // The opener refuses a chunk of any other length than the header announced: the spool never holds more than the claim.
-      const claimedBytes = header.payloadLength + (header.encrypted ? header.chunkCount * TAG_BYTES : 0);
-      let spooled = 0;
       spool = this.deps.spool(header.site);
-      const opener = new PayloadOpener(header, msg.header, this.deps.boxSecretKey, { requireEncrypted: true });
-      // Every value is checked while the message is verified, before any of it is folded in.
-      const reader = new FrameReader(
-        (m) => (meta = m as ResultMeta),
-        (offset, values) => {
-          // A masked secure-aggregation input is ring words, not floats (any bit pattern): secure-round.ts checks it.
-          if (!isMaskedInput(exp?.kind)) for (let k = 0; k < values.length; k++)
-            if (!Number.isFinite(values[k]!)) throw new ProtocolError(`non-finite value ${values[k]} at parameter ${offset + k}`, 'malformed');
-        },
-      );
-      let i = 0;
-      for await (const c of msg.chunks) {
-        if (c.length > this.deps.limits.maxChunkSize + 64)
-          throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
-        this.deps.onBytes?.(c.length);
-        reader.push(opener.open(i++, c));
-        if ((spooled += c.length) > claimedBytes) throw new ProtocolError(`chunk ${i - 1} goes past the ${claimedBytes} bytes the header claims`, 'oversized');
-        spool.append(c);
-      }
-      opener.finish();
-      reader.finish();
+      const meta = await this.spoolChunks(msg, header, exp?.kind, spool);
       checkResultMeta(meta, header);
+      return { header, meta, spool };
     } catch (e) {
       spool?.dispose();
       if (fresh && verified) this.deps.gate.reject(verified, excerpt((e as Error).message));
-      this.refuse(e, verified, msg.header);
+      return this.refuse(e, verified, msg.header);
     }
-    this.deps.directory.touch(header.site);
-    const s = spool;
-    const h = header;
-    const headerBytes = msg.header;
+  }
+
+  /** Opens `msg`'s chunks into `spool`, checking each value as it goes; the result's meta (checked by the caller). */
+  private async spoolChunks(msg: WireMessage, header: SealedHeader, expected: string | undefined, spool: Spool): Promise<unknown> {
+    // The opener refuses a chunk of any other length than the header announced: the spool never holds more than the claim.
+    const claimedBytes = header.payloadLength + (header.encrypted ? header.chunkCount * TAG_BYTES : 0);
+    let spooled = 0;
+    let meta: unknown;
+    const opener = new PayloadOpener(header, msg.header, this.deps.boxSecretKey, { requireEncrypted: true });
+    // Every value is checked while the message is verified, before any of it is folded in.
+    const reader = new FrameReader(
+      (m) => (meta = m),
+      (offset, values) => {
+        // A masked secure-aggregation input is ring words, not floats (any bit pattern): secure-round.ts checks it.
+        if (!isMaskedInput(expected)) for (let k = 0; k < values.length; k++)
+          if (!Number.isFinite(values[k]!)) throw new ProtocolError(`non-finite value ${values[k]} at parameter ${offset + k}`, 'malformed');
+      },
+    );
+    let i = 0;
+    for await (const c of msg.chunks) {
+      if (c.length > this.deps.limits.maxChunkSize + 64)
+        throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
+      this.deps.onBytes?.(c.length);
+      reader.push(opener.open(i++, c));
+      if ((spooled += c.length) > claimedBytes) throw new ProtocolError(`chunk ${i - 1} goes past the ${claimedBytes} bytes the header claims`, 'oversized');
+      spool.append(c);
+    }
+    opener.finish();
+    reader.finish();
+    return meta;
+  }
+
+  /** A received result to the round, which reads its weights from the spool (as often as it needs) and releases it. */
+  private handOver(h: SealedHeader, headerBytes: Uint8Array, meta: ResultMeta, s: Spool): void {
     let released = false;
     const release = () => {
       if (!released) s.dispose();
@@ -257,7 +271,6 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.deps.gate.reject(h.site, excerpt((e as Error).message));
       this.refuse(e, h.site);
     }
-    return { accepted: true, message: `round ${h.round} ${h.kind} accepted` };
   }
 }
 

@@ -20,6 +20,8 @@ export const ROUND_EVENTS_KEPT = 20;
  */
 export class EventLog {
   private readonly items: FederationEvent[] = [];
+  /** How many of `items` are round commits. */
+  private rounds = 0;
   constructor(
     private readonly size = EVENT_LOG_SIZE,
     private readonly roundsKept = ROUND_EVENTS_KEPT,
@@ -27,8 +29,12 @@ export class EventLog {
 
   add(e: Omit<FederationEvent, 'at'>, at = new Date()): void {
     this.items.push({ at: at.toISOString(), ...e });
-    if (e.kind === 'round' && this.items.filter((x) => x.kind === 'round').length > this.roundsKept) this.items.splice(this.items.findIndex((x) => x.kind === 'round'), 1);
-    if (this.items.length > this.size) this.items.splice(0, this.items.length - this.size);
+    if (e.kind === 'round' && ++this.rounds > this.roundsKept) this.drop(this.items.findIndex((x) => x.kind === 'round'));
+    while (this.items.length > this.size) this.drop(0);
+  }
+
+  private drop(i: number): void {
+    if (this.items.splice(i, 1)[0]!.kind === 'round') this.rounds--;
   }
 
   /** Oldest first. */
@@ -42,33 +48,33 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 
 const ROUTINE_STATES = new Set(['training', 'aggregating', 'committed']);
 
+type Event = Omit<FederationEvent, 'at'>;
+/** What every event of a line carries: its site and round, where the line names them. */
+type Base = { site?: string; round?: number };
+
+const roundWhat = (f: LogFields, round: number | undefined): string => (f.kind === 'evaluate' ? 'the final evaluation' : f.kind === 'stats' ? `statistics round ${round}` : `round ${round}`);
+
+/** The log lines that are events, by message: each one's wording. */
+const EVENTS: Record<string, (f: LogFields, base: Base) => Event | undefined> = {
+  'site joined': (_, b) => ({ kind: 'join', ...b, message: `${b.site} joined` }),
+  'site disconnected': (_, b) => ({ kind: 'drop', ...b, message: `${b.site} disconnected` }),
+  'site left': (_, b) => ({ kind: 'leave', ...b, message: `${b.site} left` }),
+  'message refused': (f, b) => ({ kind: 'refusal', ...b, message: `message from ${b.site ?? 'an unverified peer'} refused: ${str(f.error) ?? ''}`.trim(), reason: str(f.reason) }),
+  'round failure': (f, b) => ({ kind: 'failure', ...b, message: `${b.site} failed ${roundWhat(f, b.round)}`, reason: str(f.reason) }),
+  'round committed': (f, b) => ({ kind: 'round', ...b, message: `round ${b.round} committed: ${num(f.participants) ?? '?'} sites, ${num(f.failures) ?? 0} failed` }),
+  // Each round passes training -> aggregating -> committed; 'round committed' says it once.
+  'federation state': (f, b) => (ROUTINE_STATES.has(str(f.state) ?? '') ? undefined : { kind: 'state', ...b, message: `state ${str(f.state)}` }),
+};
+
 /** The event a log line stands for, or undefined for lines the operator's log does not need. */
-export function eventOf(level: 'info' | 'warn' | 'error', message: string, f: LogFields = {}): Omit<FederationEvent, 'at'> | undefined {
+export function eventOf(level: 'info' | 'warn' | 'error', message: string, f: LogFields = {}): Event | undefined {
   const site = str(f.site);
   const round = num(f.round);
-  const base = { ...(site ? { site } : {}), ...(round !== undefined ? { round } : {}) };
-  switch (message) {
-    case 'site joined':
-      return { kind: 'join', ...base, message: `${site} joined` };
-    case 'site disconnected':
-      return { kind: 'drop', ...base, message: `${site} disconnected` };
-    case 'site left':
-      return { kind: 'leave', ...base, message: `${site} left` };
-    case 'message refused':
-      return { kind: 'refusal', ...base, message: `message from ${site ?? 'an unverified peer'} refused: ${str(f.error) ?? ''}`.trim(), reason: str(f.reason) };
-    case 'round failure': {
-      const what = f.kind === 'evaluate' ? 'the final evaluation' : f.kind === 'stats' ? `statistics round ${round}` : `round ${round}`;
-      return { kind: 'failure', ...base, message: `${site} failed ${what}`, reason: str(f.reason) };
-    }
-    case 'round committed':
-      return { kind: 'round', ...base, message: `round ${round} committed: ${num(f.participants) ?? '?'} sites, ${num(f.failures) ?? 0} failed` };
-    case 'federation state':
-      // Each round passes training -> aggregating -> committed; 'round committed' says it once.
-      return ROUTINE_STATES.has(str(f.state) ?? '') ? undefined : { kind: 'state', ...base, message: `state ${str(f.state)}` };
-    default:
-      if (level === 'info') return undefined;
-      return { kind: level === 'error' ? 'error' : 'warning', ...base, message: site && !message.includes(site) ? `${message} (${site})` : message };
-  }
+  const base: Base = { ...(site ? { site } : {}), ...(round !== undefined ? { round } : {}) };
+  const known = Object.hasOwn(EVENTS, message) ? EVENTS[message]! : undefined;
+  if (known) return known(f, base);
+  if (level === 'info') return undefined;
+  return { kind: level === 'error' ? 'error' : 'warning', ...base, message: site && !message.includes(site) ? `${message} (${site})` : message };
 }
 
 /** `log`, also writing the lines `eventOf` recognizes into `events` (children included). */

@@ -17,13 +17,7 @@ export interface ServerTls {
   trust: TrustStore;
 }
 
-/**
- * Serves a CoordinatorEndpoint over gRPC with mutual TLS: TLS refuses a peer without a
- * certificate from the federation CA, and every call's certificate is then checked
- * (revocation, usage, site binding) and handed to the endpoint, which requires the
- * envelope's signer to be that site. Bind to loopback unless deployment says otherwise.
- */
-export async function startGrpcServer(opts: {
+export interface GrpcServerOptions {
   endpoint: CoordinatorEndpoint;
   host: string;
   port: number;
@@ -34,130 +28,51 @@ export async function startGrpcServer(opts: {
   limits?: ConnectionLimits;
   /** Hears the site of each revoked certificate refused (where the certificate names it). */
   onRevoked?: (site: string) => void;
-}): Promise<{ port: number; close(): Promise<void>; openConnections(): number }> {
-  const { endpoint, log, tls } = opts;
+}
+
+type CertifiedCall = Parameters<typeof peerCertificateDer>[0];
+
+/** What every handler needs: the endpoint, the peer check on a call's certificate, the limits. */
+interface Serving {
+  endpoint: CoordinatorEndpoint;
+  log: Logger;
+  limits: ConnectionLimits;
+  /** checkPeer on a call's certificate, against the CA and the CRL on disk now: refused (logged, thrown) or the peer. */
+  peerOf(call: CertifiedCall): Promise<PeerIdentity>;
+  /** The same check for an open stream's next task: undefined while the peer stands, the refusal once it does not. */
+  stillValid(call: CertifiedCall): Promise<Error | undefined>;
+}
+
+/**
+ * Serves a CoordinatorEndpoint over gRPC with mutual TLS: TLS refuses a peer without a
+ * certificate from the federation CA, and every call's certificate is then checked
+ * (revocation, usage, site binding) and handed to the endpoint, which requires the
+ * envelope's signer to be that site. Bind to loopback unless deployment says otherwise.
+ */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<{ port: number; close(): Promise<void>; openConnections(): number }> {
+  const { endpoint, log } = opts;
   const limits = opts.limits ?? DEFAULT_CONNECTION_LIMITS;
-  /** A refused certificate, logged (with its site where a revoked one names it) and told to onRevoked. */
-  const refused = (message: string, check: { code: string; reason: string; site?: string }) => {
-    log.warn(message, { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
-    if (check.code === 'revoked' && check.site) opts.onRevoked?.(check.site);
-  };
-  /** checkPeer on this call's certificate, against the CA and the CRL on disk now. */
-  const peerOf = async (call: Parameters<typeof peerCertificateDer>[0]): Promise<PeerIdentity> => {
-    const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
-    if (check.ok) return { site: check.site, ed25519PublicKey: check.ed25519PublicKey };
-    refused('peer certificate refused', check);
-    throw refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
-  };
+  const ctx = serving(opts, limits);
   const server = new grpc.Server({ ...channelOptions(opts.maxChunkSize), ...serverLimitOptions(limits) });
-  const { service } = federationService();
   const handlers: FederationHandlers = {
     Challenge: (call, callback) => {
-      peerOf(call)
+      ctx.peerOf(call)
         .then(async (peer) => {
           if (!endpoint.challenge) return callback({ code: grpc.status.UNIMPLEMENTED, details: 'this coordinator asks no join challenge' });
           callback(null, { nonce: Buffer.from(await endpoint.challenge(peer)) });
         })
         .catch((e: Error) => callback(refusalStatus(e)));
     },
-    Subscribe: (call) => {
-      let ended = false;
-      const refuse = (e: Error) => {
-        ended = true;
-        // emit('error'), not destroy(): grpc-js turns an 'error' into the call's status and ends
-        // the stream; destroy() drops the status, and the refused site would wait forever.
-        // The reason rides in the trailers: a site told 'already-connected' acts on it.
-        call.emit('error', Object.assign(new Error(e.message), refusalStatus(e)));
-      };
-      let req;
-      try {
-        req = checkShape(EnvelopeSchema, call.request, 'the Subscribe envelope');
-      } catch (e) {
-        refuse(refusedHere(endpoint, e));
-        return;
-      }
-      const sink: TaskSink = {
-        async send(task: WireMessage) {
-          if (ended) return;
-          // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
-          const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
-          if (!check.ok) {
-            refused('peer certificate refused on an open subscription', check);
-            refuse(refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused')));
-            return;
-          }
-          await writeWithBackpressure(call, { header: { header: task.header, signature: task.signature } });
-          for await (const c of task.chunks) await writeWithBackpressure(call, { chunk: c });
-        },
-        end(reason: string) {
-          if (ended) return;
-          ended = true;
-          log.debug('ending subscription', { reason });
-          call.end();
-        },
-      };
-      peerOf(call)
-        .then((peer) => endpoint.subscribe({ header: req.header, signature: req.signature, chunks: req.chunks }, sink, peer))
-        .then(({ welcome, closed }) => {
-          call.write({ welcome });
-          const done = () => {
-            ended = true;
-            closed();
-          };
-          call.on('cancelled', done);
-          call.on('close', done);
-          call.on('error', done);
-        })
-        .catch(refuse);
-    },
+    Subscribe: (call) => subscribe(ctx, call),
     Submit: (call, callback) => {
-      void (async () => {
-        const peer = await peerOf(call);
-        const stream = call[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-        // A stream that goes silent where a frame is due is closed: idle streams must not pile up.
-        const it = { next: () => nextWithin(stream, limits.frameTimeoutMs) };
-        let first;
-        try {
-          first = await it.next();
-        } catch (e) {
-          throw refusedHere(endpoint, e);
-        }
-        let head: Frame | undefined;
-        try {
-          head = first.done ? undefined : checkShape(FrameSchema, first.value, 'Submit frame 0');
-          if (head?.body !== 'header') throw new ProtocolError('a Submit stream must start with a header frame', 'malformed');
-        } catch (e) {
-          // Never reached the endpoint: have it log and count the refusal like the rest.
-          throw refusedHere(endpoint, e);
-        }
-        let index = 0;
-        // Frames after the header are checked as the endpoint reads them: it refuses (and counts) what fails.
-        const chunks = {
-          async *[Symbol.asyncIterator]() {
-            for (;;) {
-              const n = await it.next();
-              if (n.done) return;
-              const f = checkShape(FrameSchema, n.value, `Submit frame ${++index}`);
-              if (f.body !== 'chunk') throw new ProtocolError('expected a chunk frame after the header', 'malformed');
-              yield new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength);
-            }
-          },
-        };
-        return endpoint.submit({ header: head.header.header, signature: head.header.signature, chunks }, peer);
-      })().then(
+      submit(ctx, call).then(
         (reply) => callback(null, reply),
         (e: Error) => callback(refusalStatus(e)),
       );
     },
   };
-  server.addService(service, handlers);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, mtlsServerCredentials(tls.files), (err, p) => {
-      if (!err) return resolve(p);
-      server.forceShutdown();
-      reject(cannotListen(opts.host, opts.port, err));
-    }),
-  );
+  server.addService(federationService().service, handlers);
+  const port = await bind(server, opts);
   const connections = limitConnections(
     server,
     limits,
@@ -182,6 +97,132 @@ export async function startGrpcServer(opts: {
         }, 2000).unref();
       }),
   };
+}
+
+function serving(opts: GrpcServerOptions, limits: ConnectionLimits): Serving {
+  const { endpoint, log, tls } = opts;
+  /** A refused certificate, logged (with its site where a revoked one names it) and told to onRevoked. */
+  const refused = (message: string, check: { code: string; reason: string; site?: string }) => {
+    log.warn(message, { code: check.code, reason: check.reason, ...(check.site ? { site: check.site } : {}) });
+    if (check.code === 'revoked' && check.site) opts.onRevoked?.(check.site);
+  };
+  return {
+    endpoint,
+    log,
+    limits,
+    async peerOf(call) {
+      const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
+      if (check.ok) return { site: check.site, ed25519PublicKey: check.ed25519PublicKey };
+      refused('peer certificate refused', check);
+      throw refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
+    },
+    async stillValid(call) {
+      const check = await checkPeer(peerCertificateDer(call), await tls.trust.current());
+      if (check.ok) return undefined;
+      refused('peer certificate refused on an open subscription', check);
+      return refusedHere(endpoint, new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused'));
+    },
+  };
+}
+
+type SubscribeCall = Parameters<FederationHandlers['Subscribe']>[0];
+type SubmitCall = Parameters<FederationHandlers['Submit']>[0];
+
+/** A site's task stream: checked, joined through the endpoint, and fed tasks until either side ends it. */
+function subscribe(ctx: Serving, call: SubscribeCall): void {
+  const { endpoint, log } = ctx;
+  let ended = false;
+  const refuse = (e: Error) => {
+    ended = true;
+    // emit('error'), not destroy(): grpc-js turns an 'error' into the call's status and ends
+    // the stream; destroy() drops the status, and the refused site would wait forever.
+    // The reason rides in the trailers: a site told 'already-connected' acts on it.
+    call.emit('error', Object.assign(new Error(e.message), refusalStatus(e)));
+  };
+  let req;
+  try {
+    req = checkShape(EnvelopeSchema, call.request, 'the Subscribe envelope');
+  } catch (e) {
+    refuse(refusedHere(endpoint, e));
+    return;
+  }
+  const sink: TaskSink = {
+    async send(task: WireMessage) {
+      if (ended) return;
+      // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
+      const revoked = await ctx.stillValid(call);
+      if (revoked) return refuse(revoked);
+      await writeWithBackpressure(call, { header: { header: task.header, signature: task.signature } });
+      for await (const c of task.chunks) await writeWithBackpressure(call, { chunk: c });
+    },
+    end(reason: string) {
+      if (ended) return;
+      ended = true;
+      log.debug('ending subscription', { reason });
+      call.end();
+    },
+  };
+  ctx.peerOf(call)
+    .then((peer) => endpoint.subscribe({ header: req.header, signature: req.signature, chunks: req.chunks }, sink, peer))
+    .then(({ welcome, closed }) => {
+      call.write({ welcome });
+      const done = () => {
+        ended = true;
+        closed();
+      };
+      call.on('cancelled', done);
+      call.on('close', done);
+      call.on('error', done);
+    })
+    .catch(refuse);
+}
+
+/** A site's result stream: its header frame checked here, its chunks as the endpoint reads them. */
+async function submit(ctx: Serving, call: SubmitCall) {
+  const { endpoint, limits } = ctx;
+  const peer = await ctx.peerOf(call);
+  const stream = call[Symbol.asyncIterator]() as AsyncIterator<unknown>;
+  // A stream that goes silent where a frame is due is closed: idle streams must not pile up.
+  const it = { next: () => nextWithin(stream, limits.frameTimeoutMs) };
+  let first;
+  try {
+    first = await it.next();
+  } catch (e) {
+    throw refusedHere(endpoint, e);
+  }
+  let head: Frame | undefined;
+  try {
+    head = first.done ? undefined : checkShape(FrameSchema, first.value, 'Submit frame 0');
+    if (head?.body !== 'header') throw new ProtocolError('a Submit stream must start with a header frame', 'malformed');
+  } catch (e) {
+    // Never reached the endpoint: have it log and count the refusal like the rest.
+    throw refusedHere(endpoint, e);
+  }
+  let index = 0;
+  // Frames after the header are checked as the endpoint reads them: it refuses (and counts) what fails.
+  const chunks = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        const f = checkShape(FrameSchema, n.value, `Submit frame ${++index}`);
+        if (f.body !== 'chunk') throw new ProtocolError('expected a chunk frame after the header', 'malformed');
+        yield new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength);
+      }
+    },
+  };
+  return endpoint.submit({ header: head.header.header, signature: head.header.signature, chunks }, peer);
+}
+
+/** The bound port, or the bind's failure in the operator's words (cannotListen). */
+function bind(server: grpc.Server, opts: GrpcServerOptions): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${opts.host}:${opts.port}`, mtlsServerCredentials(opts.tls.files), (err, p) => {
+      if (!err) return resolve(p);
+      server.forceShutdown();
+      reject(cannotListen(opts.host, opts.port, err));
+    }),
+  );
 }
 
 /**

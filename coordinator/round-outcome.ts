@@ -184,8 +184,25 @@ function debiasingWarnings(d: DebiasingReport | undefined): string[] {
 
 /** The run's outcome from the final evaluation: metrics per site, what is missing, the calibration. */
 export function finalOutcome(f: FinalInputs): FederationOutcome {
-  const { ev, history, log } = f;
-  const outcome: FederationOutcome = {
+  const outcome = outcomeHead(f);
+  outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, f.history));
+  outcome.warnings.push(...readinessWarnings(f.readiness));
+  outcome.warnings.push(...debiasingWarnings(f.decisionReport));
+  // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
+  const secure = f.summedEvaluation !== undefined;
+  const evaluationOf = (site: string) => (secure ? f.ev.results.get(site)?.report?.evaluation : f.ev.results.get(site)?.evaluation);
+  siteEvaluations(outcome, f, evaluationOf, secure);
+  missingEvaluations(outcome, f, f.trainingSites.filter((s) => evaluationOf(s)).length);
+  if (f.summedEvaluation) {
+    if ('error' in f.summedEvaluation) outcome.problems.push(`final evaluation not summed: ${f.summedEvaluation.error}`);
+    else secureCalibration(outcome, f.summedEvaluation, f, f.log);
+  } else plainCalibration(outcome, f);
+  return outcome;
+}
+
+/** What the run was (model, strategy, prior, history, final model) and the rounds it did not accept. */
+function outcomeHead(f: FinalInputs): FederationOutcome {
+  return {
     model: f.spec.kind,
     rounds: f.rounds,
     seed: f.spec.seed,
@@ -198,54 +215,54 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     prior: f.prior.patterns,
     priorVersion: f.prior.version,
     featureSpace: f.space,
-    history,
+    history: f.history,
     globalModel: f.global,
     modelSha256: createHash('sha256').update(new Uint8Array(f.global.buffer, f.global.byteOffset, f.global.byteLength)).digest('hex'),
     ...(f.decisionReport ? { debiasing: f.decisionReport } : {}),
     ...(f.secureAggregation ? { secureAggregation: f.secureAggregation } : {}),
     warnings: [],
-    problems: history
+    problems: f.history
       .filter((h) => !h.accepted)
       .map((h) => `round ${h.round} not accepted: ${h.reason ?? quorumShortfall(h.participants, f, h.failed)}`),
   };
-  outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, history));
-  outcome.warnings.push(...readinessWarnings(f.readiness));
-  outcome.warnings.push(...debiasingWarnings(f.decisionReport));
-  // Configured site order, not arrival order, so results files are stable.
-  // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
-  const secure = f.summedEvaluation !== undefined;
-  const evaluationOf = (site: string) => (secure ? ev.results.get(site)?.report?.evaluation : ev.results.get(site)?.evaluation);
+}
+
+/** Each site's final evaluation (and local-only baseline), in configured site order, not arrival order, so results files are stable. */
+function siteEvaluations(outcome: FederationOutcome, f: FinalInputs, evaluationOf: (site: string) => FederationOutcome['sites'][string] | undefined, secure: boolean): void {
   for (const site of [...f.trainingSites, ...f.testSites]) {
-    const m = ev.results.get(site);
+    const m = f.ev.results.get(site);
     const e = evaluationOf(site);
     if (!m || !e) continue;
     (f.testSites.includes(site) ? outcome.testSites : outcome.sites)[site] = e;
     const local = secure ? m.report?.localEvaluation : m.localEvaluation;
     if (local) outcome.localSites[site] = local;
   }
-  // A training site lost for good is what the quorum tolerates: while the final evaluation
-  // still rests on a quorum of training sites, its absence is a warning; below that, or a
-  // held-out test site missing (the reason it is in the federation), the run is incomplete.
-  const evaluated = f.trainingSites.filter((s) => evaluationOf(s)).length;
-  for (const x of ev.failures.values()) {
+}
+
+/**
+ * A training site lost for good is what the quorum tolerates: while the final evaluation
+ * still rests on a quorum of training sites (`evaluated` of them), its absence is a warning;
+ * below that, or a held-out test site missing (the reason it is in the federation), the run
+ * is incomplete.
+ */
+function missingEvaluations(outcome: FederationOutcome, f: FinalInputs, evaluated: number): void {
+  for (const x of f.ev.failures.values()) {
     const message = `final evaluation missing from ${x.site}: ${x.reason}`;
-    log.warn('final evaluation missing', { ...x });
+    f.log.warn('final evaluation missing', { ...x });
     if (f.trainingSites.includes(x.site) && evaluated >= f.minSitesToAccept) outcome.warnings.push(message);
     else outcome.problems.push(message);
   }
-  if (f.summedEvaluation) {
-    if ('error' in f.summedEvaluation) outcome.problems.push(`final evaluation not summed: ${f.summedEvaluation.error}`);
-    else secureCalibration(outcome, f.summedEvaluation, f, log);
-    return outcome;
-  }
-  const sumsOf = (sites: string[]) => new Map(sites.flatMap((s) => { const c = ev.results.get(s)?.calibration; return c ? [[s, c] as [string, unknown]] : []; }));
-  const ownOf = new Map(f.trainingSites.flatMap((s) => { const c = ev.results.get(s)?.siteCalibration; return c ? [[s, c] as [string, unknown]] : []; }));
-  const calibration = fitOrWarn(outcome, log, () => calibrateFromSums(sumsOf(f.trainingSites), sumsOf(f.testSites), ownOf));
+}
+
+/** The recalibration of a plain run, from each site's calibration sums. */
+function plainCalibration(outcome: FederationOutcome, f: FinalInputs): void {
+  const results = f.ev.results;
+  const sumsOf = (sites: string[], field: 'calibration' | 'siteCalibration') => new Map(sites.flatMap((s) => { const c = results.get(s)?.[field]; return c ? [[s, c] as [string, unknown]] : []; }));
+  const calibration = fitOrWarn(outcome, f.log, () => calibrateFromSums(sumsOf(f.trainingSites, 'calibration'), sumsOf(f.testSites, 'calibration'), sumsOf(f.trainingSites, 'siteCalibration')));
   if (calibration) {
     outcome.calibration = calibration;
-    log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
+    f.log.info('calibration fitted on the training sites\' held-out rows', { a: calibration.a, b: calibration.b });
   }
-  return outcome;
 }
 
 /** The pooled evaluation and the recalibration of a secure run, from the decoded sum and the sites' own reports. */

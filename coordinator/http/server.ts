@@ -4,7 +4,7 @@
  * `/healthz`, `/api/status` and `/metrics` (INTERFACES.md). Read-only by design:
  * GET and HEAD only, so nothing on this port can change the federation.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
@@ -120,14 +120,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return json(405, { error: `method ${req.method} not allowed`, allowed: ['GET', 'HEAD'] }, { allow: 'GET, HEAD' });
     opts.metrics.httpRequest(route);
-    if (opts.token !== undefined && !OPEN_ROUTES.has(route) && !bearerMatches(req.headers.authorization, opts.token)) {
-      // The page itself still comes back (with 401), so a browser given #token=... can use it.
-      if (route === '/') {
-        const page = dashboardPage();
-        return { ...page, status: 401, headers: { ...page.headers, 'www-authenticate': 'Bearer realm="fedcausal"' } };
-      }
-      return json(401, { error: 'this endpoint requires Authorization: Bearer TOKEN (the http-token file of the coordinator kit)' }, { 'www-authenticate': 'Bearer realm="fedcausal"' });
-    }
+    return unauthorized(route, req.headers.authorization, opts.token) ?? serve(route);
+  }
+
+  async function serve(route: Route): Promise<Reply> {
     switch (route) {
       case '/healthz':
         return { status: 200, type: 'text/plain; charset=utf-8', body: 'ok' };
@@ -169,7 +165,22 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  const server = createServer((req, res) => void respond(req, res));
+  return listen(createServer((req, res) => void respond(req, res)), opts, log);
+}
+
+/** 401 for a route that needs the token when `authorization` does not carry it; undefined when it may answer. */
+function unauthorized(route: Route, authorization: string | undefined, token: string | undefined): Reply | undefined {
+  if (token === undefined || OPEN_ROUTES.has(route) || bearerMatches(authorization, token)) return undefined;
+  // The page itself still comes back (with 401), so a browser given #token=... can use it.
+  if (route === '/') {
+    const page = dashboardPage();
+    return { ...page, status: 401, headers: { ...page.headers, 'www-authenticate': 'Bearer realm="fedcausal"' } };
+  }
+  return json(401, { error: 'this endpoint requires Authorization: Bearer TOKEN (the http-token file of the coordinator kit)' }, { 'www-authenticate': 'Bearer realm="fedcausal"' });
+}
+
+/** `server` listening on the configured address; its handle closes it with its keep-alive sockets. */
+function listen(server: Server, opts: HttpServerOptions, log: Logger): Promise<HttpServerHandle> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(cannotServe(opts.host, opts.port, err));
     server.once('error', onError);

@@ -49,3 +49,11 @@ test('tapEvents passes every line on and records from child loggers too', () => 
   assert.deepEqual(seen, ['info site joined', 'debug noise', 'error boom']);
   assert.deepEqual(events.list().map((e) => [e.kind, e.message]), [['join', 'a joined'], ['error', 'boom']]);
 });
+
+test('round commits dropped by the size bound no longer count against the rounds kept', () => {
+  const log = new EventLog(4, 3);
+  for (let r = 1; r <= 3; r++) log.add({ kind: 'round', round: r, message: `r${r}` });
+  for (let j = 1; j <= 3; j++) log.add({ kind: 'join', message: `j${j}` });
+  for (let r = 4; r <= 5; r++) log.add({ kind: 'round', round: r, message: `r${r}` });
+  assert.deepEqual(log.list().map((e) => e.message), ['j2', 'j3', 'r4', 'r5']);
+});
