@@ -1,7 +1,7 @@
 import type { FederationOutcome } from '../coordinator/round-loop.ts';
 import type { CalibrationReport } from '../coordinator/calibration.ts';
 import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
-import { FEDCAUSAL_VERSION } from '../shared/version.ts';
+import { FEDCAUSAL_BUILD, FEDCAUSAL_VERSION } from '../shared/version.ts';
 import type { SiteEvaluation } from '../shared/protocol/messages.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { PrivacySpent } from '../shared/privacy/accountant.ts';
@@ -10,6 +10,8 @@ import type { PrivacySpent } from '../shared/privacy/accountant.ts';
 export interface ResultsFile {
   /** fedcausal's version. */
   version: string;
+  /** The commit it was built from, where known (`fedcausal --version`): builds of one version differ. */
+  build?: string;
   /** False when a round was not accepted or a final evaluation is missing; `problems` says which. */
   complete: boolean;
   problems?: string[];
@@ -54,6 +56,7 @@ export interface ResultsFile {
 export function buildResults(o: FederationOutcome): ResultsFile {
   return {
     version: FEDCAUSAL_VERSION,
+    ...(FEDCAUSAL_BUILD ? { build: FEDCAUSAL_BUILD } : {}),
     complete: o.problems.length === 0,
     ...(o.problems.length ? { problems: o.problems } : {}),
     warnings: o.warnings,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildResults, incompleteRunError } from '../../cli/results.ts';
 import type { FederationOutcome } from '../../coordinator/round-loop.ts';
 import { defaultMinSitesToAccept } from '../../coordinator/config.ts';
-import { FEDCAUSAL_VERSION } from '../../shared/version.ts';
+import { FEDCAUSAL_BUILD, FEDCAUSAL_VERSION } from '../../shared/version.ts';
 
 const outcome = (problems: string[]): FederationOutcome => ({
   model: 'baseline',
@@ -29,6 +29,9 @@ test('a complete run says so; an incomplete one names its problems and is an err
   assert.equal(ok.problems, undefined);
   assert.equal(ok.version, FEDCAUSAL_VERSION);
   assert.match(ok.version, /^\d+\.\d+\.\d+/);
+  // The build it came from, as --version says it (a checkout: its commit).
+  assert.equal(ok.build, FEDCAUSAL_BUILD);
+  assert.match(ok.build ?? '', /^[0-9a-f]{7,}$/);
   assert.equal(incompleteRunError(ok), undefined);
   const bad = buildResults(outcome(['round 2 not accepted: 1 sites answered, 2 needed (va: site went offline during the round)']));
   assert.equal(bad.complete, false);
