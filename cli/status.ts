@@ -70,39 +70,52 @@ function goneAt(e: Error, last: FederationStatus): Error {
   );
 }
 
+const pause = () => new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+
 export async function statusCommand(argv: string[], watch: boolean): Promise<number> {
   const flags = parseFlags(argv, STATUS_FLAGS);
   if (flags === 'help') return process.stdout.write(HELP), 0;
   const url = new URL('/api/status', flags.coordinator);
   const token = clientHttpToken(flags['token-file']);
   const headers = token ? { authorization: `Bearer ${token}` } : undefined;
+  const look = () => fetchStatus(url, headers, token);
+  if (!watch) return process.stdout.write(renderStatus(await look())), 0;
+  return watchStatus(look);
+}
+
+/** `watch`: a screen every WATCH_INTERVAL_MS until the run ends (exit 0 when complete) or the coordinator is gone (an error). */
+async function watchStatus(look: () => Promise<FederationStatus>): Promise<number> {
   // Only a terminal is cleared between screens; a pipe or log file gets one block per poll.
-  const clear = watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
+  const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
   let misses = 0;
   let seen: FederationStatus | undefined;
   for (;;) {
     let s: FederationStatus;
     try {
-      s = await fetchStatus(url, headers, token);
+      s = await look();
       misses = 0;
       seen = s;
     } catch (e) {
       // Unreachable at the first look, or gone for good while watching: a failure (exit 1).
-      if (e instanceof InputError || !watch || !seen) throw e;
-      // Stopped on request is a pause: its restart answers again (an outside try lost the view at exit 0).
-      if (seen.state === 'stopped') {
-        if (misses++ === 0) process.stdout.write(`(${(e as Error).message}: the coordinator was stopped on request; its restart resumes the run, watching for it)\n`);
-        await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
-        continue;
-      }
-      if (++misses >= WATCH_MAX_MISSES) throw goneAt(e as Error, seen);
-      process.stdout.write(`(${(e as Error).message}; trying again)\n`);
-      await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+      if (e instanceof InputError || !seen) throw e;
+      misses = missed(e as Error, seen, misses);
+      await pause();
       continue;
     }
     process.stdout.write(clear + renderStatus(s));
-    if (!watch) return 0;
     if (s.state === 'finished' || s.state === 'failed') return s.state === 'finished' && s.outcome !== 'incomplete' ? 0 : 1;
-    await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+    await pause();
   }
+}
+
+/** A look that failed after `misses` others in a row: said, or the coordinator given up on (thrown); the misses now. */
+function missed(e: Error, seen: FederationStatus, misses: number): number {
+  // Stopped on request is a pause: its restart answers again (an outside try lost the view at exit 0).
+  if (seen.state === 'stopped') {
+    if (misses === 0) process.stdout.write(`(${e.message}: the coordinator was stopped on request; its restart resumes the run, watching for it)\n`);
+    return misses + 1;
+  }
+  if (misses + 1 >= WATCH_MAX_MISSES) throw goneAt(e, seen);
+  process.stdout.write(`(${e.message}; trying again)\n`);
+  return misses + 1;
 }
