@@ -217,24 +217,31 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     runDir: resolveFrom(baseDir, c.runDir),
     stateDir: resolveFrom(baseDir, c.stateDir),
     localBaseline: c.localBaseline,
-    limits: {
-      maxPayloadBytes: c.limits.maxPayloadMiB * 1024 * 1024,
-      maxChunkSize: c.limits.chunkKiB * 1024,
-      maxMessageAgeMs: c.limits.maxMessageAgeSeconds * 1000,
-    },
     ...(secureAggregation ? { secureAggregation } : {}),
+    ...limitsOf(c.limits, n),
+  };
+}
+
+/** coordinator.yaml `limits` in the units the code uses; `sites` enrolled sites set the default connection limit. */
+function limitsOf(l: CoordinatorFile['limits'], sites: number): Pick<CoordinatorConfig, 'limits' | 'bounds' | 'connections' | 'refusalLogPerMinute'> {
+  return {
+    limits: {
+      maxPayloadBytes: l.maxPayloadMiB * 1024 * 1024,
+      maxChunkSize: l.chunkKiB * 1024,
+      maxMessageAgeMs: l.maxMessageAgeSeconds * 1000,
+    },
     bounds: {
-      maxExamplesPerSite: c.limits.maxExamplesPerSite,
-      ...(c.limits.maxUpdateNorm !== undefined ? { maxUpdateNorm: c.limits.maxUpdateNorm } : {}),
-      updateNormMultiple: c.limits.updateNormMultiple,
-      resultMetaBytes: c.limits.resultMetaKiB * 1024,
+      maxExamplesPerSite: l.maxExamplesPerSite,
+      ...(l.maxUpdateNorm !== undefined ? { maxUpdateNorm: l.maxUpdateNorm } : {}),
+      updateNormMultiple: l.updateNormMultiple,
+      resultMetaBytes: l.resultMetaKiB * 1024,
     },
     connections: {
-      maxConnections: c.limits.maxConnections ?? defaultMaxConnections(n),
-      maxStreamsPerConnection: c.limits.maxStreamsPerConnection,
-      frameTimeoutMs: c.limits.frameTimeoutSeconds * 1000,
+      maxConnections: l.maxConnections ?? defaultMaxConnections(sites),
+      maxStreamsPerConnection: l.maxStreamsPerConnection,
+      frameTimeoutMs: l.frameTimeoutSeconds * 1000,
     },
-    refusalLogPerMinute: c.limits.refusalLogPerMinute,
+    refusalLogPerMinute: l.refusalLogPerMinute,
   };
 }
 
