@@ -12,55 +12,83 @@ export interface CsvRecord {
  */
 export function parseCsv(text: string, file: string): CsvRecord[] {
   const out: CsvRecord[] = [];
-  let line = 1;
   // A UTF-8 byte-order mark (Excel's "CSV UTF-8" export) is not part of the first field:
   // trimming hid it from an unquoted name, but it kept a quoted one from opening its quote.
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const n = text.length;
-  while (i < n) {
-    const startLine = line;
-    const fields: string[] = [];
-    let field = '';
-    let quoted = false;
-    let endOfRecord = false;
-    while (i < n && !endOfRecord) {
-      const c = text[i]!;
-      if (quoted) {
-        if (c === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-          } else {
-            quoted = false;
-            i++;
-          }
-        } else {
-          if (c === '\n') line++;
-          field += c;
-          i++;
-        }
-      } else if (c === '"' && field === '') {
-        quoted = true;
-        i++;
-      } else if (c === ',') {
-        fields.push(field.trim());
-        field = '';
-        i++;
-      } else if (c === '\n' || c === '\r') {
-        if (c === '\r' && text[i + 1] === '\n') i++;
-        i++;
-        line++;
-        endOfRecord = true;
-      } else {
-        field += c;
-        i++;
-      }
-    }
-    if (quoted) throw new InputError(`${file}:${startLine}: unterminated quoted field`);
-    fields.push(field.trim());
+  const cur: Cursor = { text, i: text.charCodeAt(0) === 0xfeff ? 1 : 0, line: 1 };
+  while (cur.i < text.length) {
+    const startLine = cur.line;
+    const fields = readRecord(cur, file);
     if (!(fields.length === 1 && fields[0] === '')) out.push({ line: startLine, fields });
   }
   return out;
+}
+
+/** Where parseCsv stands in its text: one per parse, advanced in place by the readers below. */
+interface Cursor {
+  readonly text: string;
+  /** Index of the next character to read. */
+  i: number;
+  /** 1-based line of that character. */
+  line: number;
+}
+
+/** Reads one record's fields (trimmed), up to and past its line end. */
+function readRecord(cur: Cursor, file: string): string[] {
+  const { text } = cur;
+  const n = text.length;
+  const startLine = cur.line;
+  const fields: string[] = [];
+  let field = '';
+  while (cur.i < n) {
+    const c = text[cur.i]!;
+    if (c === '"' && field === '') {
+      cur.i++;
+      const inner = readQuoted(cur);
+      if (inner === undefined) throw new InputError(`${file}:${startLine}: unterminated quoted field`);
+      // The field is empty here, so the quoted text starts it; text after the closing quote (`"a"b`) is added as usual.
+      field = inner;
+    } else if (c === ',') {
+      fields.push(field.trim());
+      field = '';
+      cur.i++;
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[cur.i + 1] === '\n') cur.i++;
+      cur.i++;
+      cur.line++;
+      break;
+    } else {
+      field += c;
+      cur.i++;
+    }
+  }
+  fields.push(field.trim());
+  return fields;
+}
+
+/**
+ * Reads a quoted field's text from just after its opening quote to just past its closing
+ * one (`""` is a quote); undefined when the text ends first. Line breaks inside count as lines.
+ */
+function readQuoted(cur: Cursor): string | undefined {
+  const { text } = cur;
+  const n = text.length;
+  let field = '';
+  while (cur.i < n) {
+    const c = text[cur.i]!;
+    if (c === '"') {
+      if (text[cur.i + 1] !== '"') {
+        cur.i++;
+        return field;
+      }
+      field += '"';
+      cur.i += 2;
+    } else {
+      if (c === '\n') cur.line++;
+      field += c;
+      cur.i++;
+    }
+  }
+  return undefined;
 }
 
 /** Separators that exports use in place of commas (a European Excel writes `;`), as messages name them. */

@@ -76,6 +76,12 @@ export const schemaFileSchema = strict({
   ).optional(),
 }, 'a JSON object');
 
+/** Reports a schema field at fault (its dotted path) and why; never returns. */
+type Fail = (path: string, msg: string) => never;
+
+/** schema.json's fields as validated by schemaFileSchema, before compileSchema cross-checks them. */
+type SchemaFile = z.infer<typeof schemaFileSchema>;
+
 /** Validates a parsed schema object; `where` names the source (file path) in errors. */
 export function compileSchema(raw: unknown, where: string): Schema {
   const source = { file: where };
@@ -86,48 +92,16 @@ export function compileSchema(raw: unknown, where: string): Schema {
   const { label, columns } = s;
   const tokens = labelTokens(label, fail);
   const threshold = tokens ? 0 : label.threshold!;
-  let labelValues: number[] | undefined;
-  if (label.values) {
-    labelValues = [...new Set(label.values)];
-    const t = threshold;
-    if (!labelValues.some((x) => x > t) || !labelValues.some((x) => x <= t))
-      fail('label.values', `must include values on both sides of label.threshold (${t}), or one class can never occur`);
-  }
-  const modalities: Schema['modalities'] = [];
-  const seen = new Map<string, string>();
-  for (const [name, features] of Object.entries(s.modalities)) {
-    for (const f of features) {
-      if (seen.has(f)) fail(`modalities.${name}`, `feature "${f}" is in both modalities "${seen.get(f)}" and "${name}"`);
-      if (f === label.column) fail(`modalities.${name}`, `must not list the label column "${f}"`);
-      seen.set(f, name);
-    }
-    modalities.push({ name, features });
-  }
+  const labelValues = label.values ? distinctLabelValues(label.values, threshold, fail) : undefined;
+  // Feature -> its modality: every later check asks whether a column is in one.
+  const { modalities, seen } = compileModalities(s.modalities, label.column, fail);
   if (columns)
     for (const f of [...seen.keys(), label.column]) if (!columns.includes(f)) fail('columns', `must include feature "${f}"`);
-  const inModality = (field: string, col: string) => {
-    if (!seen.has(col)) fail(`${field}.${col}`, 'is in no modality');
-  };
   const categorical = new Set(s.categorical ?? []);
   for (const c of categorical) if (!seen.has(c)) fail('categorical', `"${c}" is in no modality`);
-  const missingCodes = new Map<string, Set<string>>();
-  for (const [col, vals] of Object.entries(s.missingCodes ?? {})) {
-    inModality('missingCodes', col);
-    missingCodes.set(col, new Set(vals));
-  }
-  const categories = new Map<string, string[]>();
-  for (const [col, vals] of Object.entries(s.categories ?? {})) {
-    inModality('categories', col);
-    if (!categorical.has(col)) fail(`categories.${col}`, 'is not in "categorical"');
-    categories.set(col, [...new Set(vals.map((x) => canonicalToken(String(x).trim())))]);
-  }
-  const ranges = new Map<string, [number, number]>();
-  for (const [col, range] of Object.entries(s.ranges ?? {})) {
-    inModality('ranges', col);
-    if (categorical.has(col)) fail(`ranges.${col}`, 'is categorical (declare its "categories" instead)');
-    if (range[0] > range[1]) fail(`ranges.${col}`, `must be [min, max] with min <= max (got ${JSON.stringify(range)})`);
-    ranges.set(col, range);
-  }
+  const missingCodes = compileMissingCodes(s.missingCodes ?? {}, seen, fail);
+  const categories = compileCategories(s.categories ?? {}, seen, categorical, fail);
+  const ranges = compileRanges(s.ranges ?? {}, seen, categorical, fail);
   return {
     columns,
     label: { column: label.column, threshold, ...(labelValues ? { values: labelValues } : {}), ...(tokens ? { tokens } : {}) },
@@ -140,10 +114,83 @@ export function compileSchema(raw: unknown, where: string): Schema {
   };
 }
 
+/** The declared raw label values without repeats; both classes must be possible among them. */
+function distinctLabelValues(values: number[], threshold: number, fail: Fail): number[] {
+  const distinct = [...new Set(values)];
+  if (!distinct.some((x) => x > threshold) || !distinct.some((x) => x <= threshold))
+    fail('label.values', `must include values on both sides of label.threshold (${threshold}), or one class can never occur`);
+  return distinct;
+}
+
+/** The modalities in schema order, and which modality each feature is in (checked: in one only, not the label). */
+function compileModalities(
+  declared: SchemaFile['modalities'],
+  labelColumn: string,
+  fail: Fail,
+): { modalities: Schema['modalities']; seen: Map<string, string> } {
+  const modalities: Schema['modalities'] = [];
+  const seen = new Map<string, string>();
+  for (const [name, features] of Object.entries(declared)) {
+    for (const f of features) {
+      if (seen.has(f)) fail(`modalities.${name}`, `feature "${f}" is in both modalities "${seen.get(f)}" and "${name}"`);
+      if (f === labelColumn) fail(`modalities.${name}`, `must not list the label column "${f}"`);
+      seen.set(f, name);
+    }
+    modalities.push({ name, features });
+  }
+  return { modalities, seen };
+}
+
+/** A per-column section (missingCodes, categories, ranges) may only name features. */
+function checkInModality(seen: ReadonlyMap<string, string>, field: string, col: string, fail: Fail): void {
+  if (!seen.has(col)) fail(`${field}.${col}`, 'is in no modality');
+}
+
+function compileMissingCodes(declared: Record<string, string[]>, seen: ReadonlyMap<string, string>, fail: Fail): Map<string, Set<string>> {
+  const missingCodes = new Map<string, Set<string>>();
+  for (const [col, vals] of Object.entries(declared)) {
+    checkInModality(seen, 'missingCodes', col, fail);
+    missingCodes.set(col, new Set(vals));
+  }
+  return missingCodes;
+}
+
+/** Declared vocabularies, as canonical tokens without repeats ("1.0" and "1" are one category). */
+function compileCategories(
+  declared: Record<string, (string | number)[]>,
+  seen: ReadonlyMap<string, string>,
+  categorical: ReadonlySet<string>,
+  fail: Fail,
+): Map<string, string[]> {
+  const categories = new Map<string, string[]>();
+  for (const [col, vals] of Object.entries(declared)) {
+    checkInModality(seen, 'categories', col, fail);
+    if (!categorical.has(col)) fail(`categories.${col}`, 'is not in "categorical"');
+    categories.set(col, [...new Set(vals.map((x) => canonicalToken(String(x).trim())))]);
+  }
+  return categories;
+}
+
+function compileRanges(
+  declared: Record<string, [number, number]>,
+  seen: ReadonlyMap<string, string>,
+  categorical: ReadonlySet<string>,
+  fail: Fail,
+): Map<string, [number, number]> {
+  const ranges = new Map<string, [number, number]>();
+  for (const [col, range] of Object.entries(declared)) {
+    checkInModality(seen, 'ranges', col, fail);
+    if (categorical.has(col)) fail(`ranges.${col}`, 'is categorical (declare its "categories" instead)');
+    if (range[0] > range[1]) fail(`ranges.${col}`, `must be [min, max] with min <= max (got ${JSON.stringify(range)})`);
+    ranges.set(col, range);
+  }
+  return ranges;
+}
+
 /** A label's word tokens, where the schema gives them instead of a threshold (checked: both lists, disjoint). */
 function labelTokens(
   label: { threshold?: number | undefined; values?: number[] | undefined; positive?: string[] | undefined; negative?: string[] | undefined },
-  fail: (path: string, msg: string) => never,
+  fail: Fail,
 ): LabelTokens | undefined {
   if (label.positive === undefined && label.negative === undefined) {
     if (label.threshold === undefined) fail('label.threshold', 'is required (or, for a label written as words, label.positive and label.negative)');

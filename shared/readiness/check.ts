@@ -85,30 +85,47 @@ export function verdictOf(reasons: readonly Reason[]): Verdict {
 }
 
 export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Thresholds = READINESS_THRESHOLDS): ReadinessReport {
-  const reasons: Reason[] = [];
-  if (site.schemaFingerprint !== summary.schema.fingerprint) {
+  if (site.schemaFingerprint !== summary.schema.fingerprint)
     // Nothing else is comparable under another schema: stop here.
-    reasons.push({
-      severity: 'blocking',
-      kind: 'schema',
-      message: `the site's schema (fingerprint ${site.schemaFingerprint.slice(0, 12)}) is not the federation's (${summary.schema.fingerprint.slice(0, 12)}): use the schema.json of the federation's kit`,
-    });
-    return { verdict: 'not-ready', reasons };
-  }
+    return { verdict: 'not-ready', reasons: [schemaReason(site.schemaFingerprint, summary.schema.fingerprint)] };
+  const { rows, positives } = siteTotals(site.patternCounts);
+  if (rows === 0) return { verdict: 'not-ready', reasons: [{ severity: 'blocking', kind: 'rows', message: 'the site has no rows' }] };
+  const numeric = numericReasons(site.featureStats, summary, t);
+  const reasons: Reason[] = [
+    ...patternReasons(site.patternCounts, summary, rows),
+    ...numeric.reasons,
+    ...categoryReasons(site.featureStats, summary, rows),
+    ...labelRateReasons(positives, rows, summary, t),
+  ];
+  const { largestShift } = numeric;
+  return { verdict: verdictOf(reasons), reasons, ...(largestShift ? { largestShift } : {}) };
+}
+
+function schemaReason(siteFingerprint: string, federationFingerprint: string): Reason {
+  return {
+    severity: 'blocking',
+    kind: 'schema',
+    message: `the site's schema (fingerprint ${siteFingerprint.slice(0, 12)}) is not the federation's (${federationFingerprint.slice(0, 12)}): use the schema.json of the federation's kit`,
+  };
+}
+
+/** The site's rows and positive labels, summed over its missingness patterns. */
+function siteTotals(counts: PatternLabelCounts): { rows: number; positives: number } {
   let rows = 0;
   let positives = 0;
-  for (const [n0, n1] of Object.values(site.patternCounts)) {
+  for (const [n0, n1] of Object.values(counts)) {
     rows += n0 + n1;
     positives += n1;
   }
-  if (rows === 0) {
-    reasons.push({ severity: 'blocking', kind: 'rows', message: 'the site has no rows' });
-    return { verdict: 'not-ready', reasons };
-  }
+  return { rows, positives };
+}
 
+/** The site's missingness patterns the federation's prior lacks or gives no weight, most rows first. */
+function patternReasons(counts: PatternLabelCounts, summary: FederationSummary, rows: number): Reason[] {
+  const reasons: Reason[] = [];
   const inPrior = new Set(summary.prior.patterns.map((p) => p.pattern));
   const suppressed = new Set(summary.prior.suppressed);
-  for (const [p, [n0, n1]] of Object.entries(site.patternCounts).sort((a, b) => b[1][0] + b[1][1] - (a[1][0] + a[1][1]))) {
+  for (const [p, [n0, n1]] of Object.entries(counts).sort((a, b) => b[1][0] + b[1][1] - (a[1][0] + a[1][1]))) {
     if (inPrior.has(p)) continue;
     const share = (n0 + n1) / rows;
     const missing = summary.schema.modalities.filter((_, k) => p[k] === '0');
@@ -130,43 +147,82 @@ export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Th
         figures: { rows: n0 + n1, share },
       });
   }
+  return reasons;
+}
 
+/** One numeric feature's site and federation figures, as its reasons carry them (a type, so it is a Record). */
+type NumericFigures = {
+  siteMean: number;
+  federationMean: number;
+  federationSd: number;
+  smd: number;
+  siteSd: number;
+};
+
+/**
+ * Numeric features with enough values at both ends, compared: shifted means and SD
+ * ratios (in feature order, a feature's shift before its SD ratio), and the largest shift.
+ */
+function numericReasons(
+  stats: FeatureStats,
+  summary: FederationSummary,
+  t: Thresholds,
+): { reasons: Reason[]; largestShift: ReadinessReport['largestShift'] } {
+  const reasons: Reason[] = [];
   let largestShift: ReadinessReport['largestShift'];
   for (const [f, fed] of Object.entries(summary.numeric)) {
-    const s = site.featureStats.numeric[f];
+    const s = stats.numeric[f];
     if (!s || s.count < t.minValues || fed.count < 2) continue;
     const mean = s.sum / s.count;
     const sd = sampleSd(s);
     const smd = (mean - fed.mean) / fed.sd;
     if (!largestShift || Math.abs(smd) > Math.abs(largestShift.smd)) largestShift = { feature: f, smd };
-    const figures = { siteMean: mean, federationMean: fed.mean, federationSd: fed.sd, smd, siteSd: sd };
-    if (Math.abs(smd) >= t.smdWarn) {
-      const severe = Math.abs(smd) >= t.smdSevere;
-      reasons.push({
-        severity: severe ? 'blocking' : 'warning',
-        kind: 'shifted-mean',
-        subject: f,
-        message: `${f}: site mean ${fmt(mean)} vs federation ${fmt(fed.mean)} (SD ${fmt(fed.sd)}): shifted by ${fmt(smd)} SDs${severe ? ' (severe: check its unit and coding)' : ''}`,
-        figures,
-      });
-    }
-    const ratio = sd / fed.sd;
-    const off = Math.max(ratio, 1 / ratio);
-    if (off >= t.sdRatioWarn) {
-      const severe = off >= t.sdRatioSevere;
-      reasons.push({
-        severity: severe ? 'blocking' : 'warning',
-        kind: 'sd-ratio',
-        subject: f,
-        message: `${f}: site SD ${fmt(sd)} vs federation ${fmt(fed.sd)}: ratio ${fmt(ratio)}${severe ? ' (severe: check its unit and coding)' : ''}`,
-        figures: { ...figures, sdRatio: ratio },
-      });
-    }
+    const figures: NumericFigures = { siteMean: mean, federationMean: fed.mean, federationSd: fed.sd, smd, siteSd: sd };
+    const shifted = shiftedMeanReason(f, figures, t);
+    if (shifted) reasons.push(shifted);
+    const spread = sdRatioReason(f, figures, t);
+    if (spread) reasons.push(spread);
   }
+  return { reasons, largestShift };
+}
 
+function shiftedMeanReason(f: string, figures: NumericFigures, t: Thresholds): Reason | undefined {
+  const { siteMean: mean, federationMean, federationSd, smd } = figures;
+  // Negated, not `<`: an SMD of NaN (a federation SD of 0) is no reason.
+  if (!(Math.abs(smd) >= t.smdWarn)) return undefined;
+  const severe = Math.abs(smd) >= t.smdSevere;
+  return {
+    severity: severe ? 'blocking' : 'warning',
+    kind: 'shifted-mean',
+    subject: f,
+    message: `${f}: site mean ${fmt(mean)} vs federation ${fmt(federationMean)} (SD ${fmt(federationSd)}): shifted by ${fmt(smd)} SDs${severe ? ' (severe: check its unit and coding)' : ''}`,
+    figures,
+  };
+}
+
+/** A site SD far from the federation's, either way (the ratio or its inverse). */
+function sdRatioReason(f: string, figures: NumericFigures, t: Thresholds): Reason | undefined {
+  const { siteSd: sd, federationSd } = figures;
+  const ratio = sd / federationSd;
+  const off = Math.max(ratio, 1 / ratio);
+  // Negated, not `<`: a ratio of NaN (both SDs 0) is no reason.
+  if (!(off >= t.sdRatioWarn)) return undefined;
+  const severe = off >= t.sdRatioSevere;
+  return {
+    severity: severe ? 'blocking' : 'warning',
+    kind: 'sd-ratio',
+    subject: f,
+    message: `${f}: site SD ${fmt(sd)} vs federation ${fmt(federationSd)}: ratio ${fmt(ratio)}${severe ? ' (severe: check its unit and coding)' : ''}`,
+    figures: { ...figures, sdRatio: ratio },
+  };
+}
+
+/** Categorical values the site has and the federation's vocabulary lacks, per feature. */
+function categoryReasons(stats: FeatureStats, summary: FederationSummary, rows: number): Reason[] {
+  const reasons: Reason[] = [];
   for (const [f, known] of Object.entries(summary.categorical)) {
     const vocab = new Set(known);
-    const seen = site.featureStats.categories[f] ?? {};
+    const seen = stats.categories[f] ?? {};
     const unseen = Object.entries(seen).filter(([v]) => !vocab.has(v));
     if (unseen.length === 0) continue;
     const n = unseen.reduce((a, [, k]) => a + k, 0);
@@ -178,20 +234,24 @@ export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Th
       figures: { rows: n, share: n / rows },
     });
   }
+  return reasons;
+}
 
+/** The site's label rate against the federation's: a reason when they differ by more than the threshold, else none. */
+function labelRateReasons(positives: number, rows: number, summary: FederationSummary, t: Thresholds): Reason[] {
   const rate = positives / rows;
   const diff = rate - summary.labelRate;
-  if (Math.abs(diff) > t.labelRateWarn) {
-    // The two-proportion z statistic is reported for context; the verdict rests on the plain difference.
-    const pooled = (positives + summary.positives) / (rows + summary.rows);
-    const z = diff / Math.sqrt(pooled * (1 - pooled) * (1 / rows + 1 / Math.max(summary.rows, 1)));
-    reasons.push({
+  // Negated, not `<=`: a difference of NaN is no reason.
+  if (!(Math.abs(diff) > t.labelRateWarn)) return [];
+  // The two-proportion z statistic is reported for context; the verdict rests on the plain difference.
+  const pooled = (positives + summary.positives) / (rows + summary.rows);
+  const z = diff / Math.sqrt(pooled * (1 - pooled) * (1 / rows + 1 / Math.max(summary.rows, 1)));
+  return [
+    {
       severity: 'warning',
       kind: 'label-rate',
       message: `label rate ${pct(rate)} (${positives}/${rows}) vs federation ${pct(summary.labelRate)}: differs by ${fmt(100 * diff)} points (z = ${fmt(z)})`,
       figures: { siteRate: rate, federationRate: summary.labelRate, difference: diff, z },
-    });
-  }
-
-  return { verdict: verdictOf(reasons), reasons, ...(largestShift ? { largestShift } : {}) };
+    },
+  ];
 }
