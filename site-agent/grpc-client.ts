@@ -97,99 +97,123 @@ function notConnected(waitMs: number): grpc.ServiceError {
 export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles, connectWaitMs = CONNECT_WAIT_MS): SiteTransport {
   const { creds, options } = siteChannel(address, tls, maxChunkSize);
   const client = federationClient(address, creds, options);
-  let sub: grpc.ClientReadableStream<unknown> | undefined;
-  // Set once the task stream has ended or failed: a result trained meanwhile has nowhere to go on
-  // this channel (it waited for a connection that its coordinator no longer holds).
-  let streamGone: string | undefined;
+  const stream: TaskStream = {};
   return {
     async challenge() {
-      await connected(client, connectWaitMs);
-      return new Promise<Uint8Array>((resolve, reject) => {
-        client.Challenge({}, (err, reply) => {
-          if (err) return reject(challengeError(err));
-          try {
-            resolve(checkShape(ChallengeReplySchema, reply, "the coordinator's challenge").nonce);
-          } catch (e) {
-            reject(asError(e));
-          }
-        });
-      });
+      return requestChallenge(client, connectWaitMs);
     },
     subscribe(join: WireMessage) {
-      return new Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>((resolve, reject) => {
-        const chunks = [...(join.chunks as Iterable<Uint8Array>)];
-        const call = client.Subscribe({ header: join.header, signature: join.signature, chunks });
-        sub = call;
-        const tasks = new AsyncQueue<WireMessage>();
-        let welcomed = false;
-        let refused = false;
-        let current: { header: Uint8Array; signature: Uint8Array; chunks: Uint8Array[]; count: number } | undefined;
-        call.on('data', (raw: unknown) => {
-          if (refused) return;
-          let f;
-          try {
-            f = checkShape(FrameSchema, raw, 'a frame from the coordinator');
-          } catch (e) {
-            // The same end as any malformed task: the agent stops with the reason, and the stream goes.
-            refused = true;
-            if (welcomed) tasks.close(e as Error);
-            else reject(asError(e));
-            call.cancel();
-            return;
-          }
-          if (f.body === 'welcome') {
-            if (welcomed) return;
-            welcomed = true;
-            resolve({ welcome: f.welcome, tasks });
-          } else if (f.body === 'header') {
-            current = { header: f.header.header, signature: f.header.signature, chunks: [], count: announcedChunks(f.header.header) };
-          } else if (current) {
-            current.chunks.push(new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength));
-            if (current.chunks.length >= current.count) {
-              tasks.push({ header: current.header, signature: current.signature, chunks: current.chunks });
-              current = undefined;
-            }
-          }
-        });
-        call.on('error', (e: grpc.ServiceError) => {
-          // Only a stream that was up: a refused join never had one.
-          if (welcomed) streamGone ??= e.details || e.message;
-          if (refused) return;
-          if (!welcomed) reject(e);
-          else tasks.close(e.code === grpc.status.CANCELLED ? undefined : e);
-        });
-        call.on('end', () => {
-          if (welcomed) streamGone ??= 'the coordinator ended it';
-          tasks.close();
-        });
-      });
+      return subscribeTasks(client, join, stream);
     },
     async submit(msg: WireMessage) {
-      if (streamGone !== undefined) throw new ResultNotDelivered(`the result did not reach the coordinator: the task stream had ended (${streamGone})`);
-      await connected(client, connectWaitMs).catch((e: grpc.ServiceError) => {
-        throw submitError(e);
-      });
-      return new Promise<SubmitReply>((resolve, reject) => {
-        const call = client.Submit((err, reply) => {
-          if (err) return reject(submitError(err));
-          try {
-            resolve(checkShape(SubmitReplySchema, reply, "the coordinator's reply"));
-          } catch (e) {
-            reject(asError(e));
-          }
-        });
-        void (async () => {
-          await writeWithBackpressure(call, { header: { header: msg.header, signature: msg.signature } });
-          for await (const c of msg.chunks) await writeWithBackpressure(call, { chunk: c });
-          call.end();
-        })().catch(reject);
-      });
+      return submitResult(client, msg, connectWaitMs, stream);
     },
     close() {
-      sub?.cancel();
+      stream.call?.cancel();
       client.close();
     },
   };
+}
+
+type FederationClient = ReturnType<typeof federationClient>;
+
+/** The task stream of one transport, shared by its subscribe, submit and close. */
+interface TaskStream {
+  call?: grpc.ClientReadableStream<unknown>;
+  /**
+   * Set once the task stream has ended or failed: a result trained meanwhile has nowhere to go on
+   * this channel (it waited for a connection that its coordinator no longer holds).
+   */
+  gone?: string;
+}
+
+/** The Challenge call: the coordinator's nonce, which the join signs. */
+async function requestChallenge(client: FederationClient, connectWaitMs: number): Promise<Uint8Array> {
+  await connected(client, connectWaitMs);
+  return new Promise<Uint8Array>((resolve, reject) => {
+    client.Challenge({}, (err, reply) => {
+      if (err) return reject(challengeError(err));
+      try {
+        resolve(checkShape(ChallengeReplySchema, reply, "the coordinator's challenge").nonce);
+      } catch (e) {
+        reject(asError(e));
+      }
+    });
+  });
+}
+
+/** The Subscribe call: resolves with the welcome and the tasks that follow it, each put together from its header and chunk frames. */
+function subscribeTasks(client: FederationClient, join: WireMessage, stream: TaskStream): Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }> {
+  return new Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>((resolve, reject) => {
+    const chunks = [...(join.chunks as Iterable<Uint8Array>)];
+    const call = client.Subscribe({ header: join.header, signature: join.signature, chunks });
+    stream.call = call;
+    const tasks = new AsyncQueue<WireMessage>();
+    let welcomed = false;
+    let refused = false;
+    let current: { header: Uint8Array; signature: Uint8Array; chunks: Uint8Array[]; count: number } | undefined;
+    call.on('data', (raw: unknown) => {
+      if (refused) return;
+      let f;
+      try {
+        f = checkShape(FrameSchema, raw, 'a frame from the coordinator');
+      } catch (e) {
+        // The same end as any malformed task: the agent stops with the reason, and the stream goes.
+        refused = true;
+        if (welcomed) tasks.close(e as Error);
+        else reject(asError(e));
+        call.cancel();
+        return;
+      }
+      if (f.body === 'welcome') {
+        if (welcomed) return;
+        welcomed = true;
+        resolve({ welcome: f.welcome, tasks });
+      } else if (f.body === 'header') {
+        current = { header: f.header.header, signature: f.header.signature, chunks: [], count: announcedChunks(f.header.header) };
+      } else if (current) {
+        current.chunks.push(new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength));
+        if (current.chunks.length >= current.count) {
+          tasks.push({ header: current.header, signature: current.signature, chunks: current.chunks });
+          current = undefined;
+        }
+      }
+    });
+    call.on('error', (e: grpc.ServiceError) => {
+      // Only a stream that was up: a refused join never had one.
+      if (welcomed) stream.gone ??= e.details || e.message;
+      if (refused) return;
+      if (!welcomed) reject(e);
+      else tasks.close(e.code === grpc.status.CANCELLED ? undefined : e);
+    });
+    call.on('end', () => {
+      if (welcomed) stream.gone ??= 'the coordinator ended it';
+      tasks.close();
+    });
+  });
+}
+
+/** The Submit call: the result's header frame, then its chunks. */
+async function submitResult(client: FederationClient, msg: WireMessage, connectWaitMs: number, stream: TaskStream): Promise<SubmitReply> {
+  if (stream.gone !== undefined) throw new ResultNotDelivered(`the result did not reach the coordinator: the task stream had ended (${stream.gone})`);
+  await connected(client, connectWaitMs).catch((e: grpc.ServiceError) => {
+    throw submitError(e);
+  });
+  return new Promise<SubmitReply>((resolve, reject) => {
+    const call = client.Submit((err, reply) => {
+      if (err) return reject(submitError(err));
+      try {
+        resolve(checkShape(SubmitReplySchema, reply, "the coordinator's reply"));
+      } catch (e) {
+        reject(asError(e));
+      }
+    });
+    void (async () => {
+      await writeWithBackpressure(call, { header: { header: msg.header, signature: msg.signature } });
+      for await (const c of msg.chunks) await writeWithBackpressure(call, { chunk: c });
+      call.end();
+    })().catch(reject);
+  });
 }
 
 /** A failed Submit: a lost connection is not a refusal; say which, so a site's log does not blame its result. */

@@ -8,7 +8,7 @@ import type { EncodedData } from '../shared/data/encode.ts';
 import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import { countPatternLabels } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
-import { computeFeatureStats } from '../shared/data/stats.ts';
+import { computeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
 import { siteMoments } from '../shared/data/class-moments.ts';
 import { balanceFeatures, cellKeys, countCells } from '../shared/data/outcome-balance.ts';
 import type { ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
@@ -63,46 +63,73 @@ export class SecureStatsStages {
   }
 
   /** One statistics stage's vector: its layout and this site's values. */
-  private stage(task: TaskMeta, t: SecureFitTask, maxSites: number): { layout: VectorLayout; values: Record<string, ArrayLike<number>> } {
-    const { data, schema } = this;
-    const stats = () => computeFeatureStats(schema, data.train);
+  private stage(task: TaskMeta, t: SecureFitTask, maxSites: number): StageVector {
     // The names round's own checks come first (their messages say more than the generic one).
     if (task.stage !== STATS_STAGE.names && task.stage !== STATS_STAGE.slots) this.guardStatsSum(task.stage ?? STATS_STAGE.summary, t.session, t.roster);
     switch (task.stage) {
       case STATS_STAGE.summary:
-        this.summarySession = t.session;
-        return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
-      case STATS_STAGE.slots: {
-        const v = this.sketchSession(task, 'slot');
-        this.guardStatsSum(STATS_STAGE.slots, t.session, t.roster);
-        return { layout: slotCountsLayout(schema, v.buckets ?? {}, t.config, maxSites), values: slotCountsValues(schema, v.session, stats(), v.buckets ?? {}) };
-      }
-      case STATS_STAGE.names: {
-        const v = this.sketchSession(task, 'names');
-        // One names sum per summary: a second one, over another roster, would differ from the first by one site's names.
-        if (v.session === this.namedSession)
-          throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
-        this.guardStatsSum(STATS_STAGE.names, t.session, t.roster);
-        this.namedSession = v.session;
-        return { layout: namesLayout(schema, v.slots ?? {}, maxSites), values: namesValues(schema, v.session, stats(), v.buckets ?? {}, v.slots ?? {}) };
-      }
-      case STATS_STAGE.vocabulary: {
-        const candidates = task.vocabulary?.candidates ?? {};
-        return { layout: vocabularyLayout(schema, candidates, t.config, maxSites), values: vocabularyValues(schema, candidates, stats()) };
-      }
-      case STATS_STAGE.moments: {
-        const enc = this.encode(task.featureSpace!);
-        return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(siteMoments(enc.train)) };
-      }
-      case STATS_STAGE.cells: {
-        const enc = this.encode(task.featureSpace!);
-        const features = balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []);
-        const cells = cellList(schema.modalities.length, (task.prior?.patterns ?? []).map((p) => p.pattern), features);
-        return { layout: cellsLayout(cells, t.config, maxSites), values: cellsValues(cells, countCells(cellKeys(enc.train, features), enc.train.y)) };
-      }
+        return this.summaryStage(t, maxSites);
+      case STATS_STAGE.slots:
+        return this.slotsStage(task, t, maxSites);
+      case STATS_STAGE.names:
+        return this.namesStage(task, t, maxSites);
+      case STATS_STAGE.vocabulary:
+        return this.vocabularyStage(task, t, maxSites);
+      case STATS_STAGE.moments:
+        return this.momentsStage(task, t, maxSites);
+      case STATS_STAGE.cells:
+        return this.cellsStage(task, t, maxSites);
       default:
         throw new SecAggRefusal(`no secure statistics stage ${String(task.stage)}`, 'malformed');
     }
+  }
+
+  /** Computed only by the stages that read it. */
+  private stats(): FeatureStats {
+    return computeFeatureStats(this.schema, this.data.train);
+  }
+
+  /** Stage 1: its session keys the sketches of the slots and names stages. */
+  private summaryStage(t: SecureFitTask, maxSites: number): StageVector {
+    const { data, schema } = this;
+    this.summarySession = t.session;
+    return { layout: summaryLayout(schema, t.config, maxSites), values: summaryValues(schema, t.session, this.stats(), countPatternLabels(data.train.patterns, data.train.labels)) };
+  }
+
+  private slotsStage(task: TaskMeta, t: SecureFitTask, maxSites: number): StageVector {
+    const { schema } = this;
+    const v = this.sketchSession(task, 'slot');
+    this.guardStatsSum(STATS_STAGE.slots, t.session, t.roster);
+    return { layout: slotCountsLayout(schema, v.buckets ?? {}, t.config, maxSites), values: slotCountsValues(schema, v.session, this.stats(), v.buckets ?? {}) };
+  }
+
+  private namesStage(task: TaskMeta, t: SecureFitTask, maxSites: number): StageVector {
+    const { schema } = this;
+    const v = this.sketchSession(task, 'names');
+    // One names sum per summary: a second one, over another roster, would differ from the first by one site's names.
+    if (v.session === this.namedSession)
+      throw new SecAggRefusal(`this site already answered the names task of summary session ${JSON.stringify(v.session)}; a second names sum is refused`, 'double-request');
+    this.guardStatsSum(STATS_STAGE.names, t.session, t.roster);
+    this.namedSession = v.session;
+    return { layout: namesLayout(schema, v.slots ?? {}, maxSites), values: namesValues(schema, v.session, this.stats(), v.buckets ?? {}, v.slots ?? {}) };
+  }
+
+  private vocabularyStage(task: TaskMeta, t: SecureFitTask, maxSites: number): StageVector {
+    const { schema } = this;
+    const candidates = task.vocabulary?.candidates ?? {};
+    return { layout: vocabularyLayout(schema, candidates, t.config, maxSites), values: vocabularyValues(schema, candidates, this.stats()) };
+  }
+
+  private momentsStage(task: TaskMeta, t: SecureFitTask, maxSites: number): StageVector {
+    const enc = this.encode(task.featureSpace!);
+    return { layout: momentsLayout(enc.train.dim, t.config, maxSites), values: momentsValues(siteMoments(enc.train)) };
+  }
+
+  private cellsStage(task: TaskMeta, t: SecureFitTask, maxSites: number): StageVector {
+    const enc = this.encode(task.featureSpace!);
+    const features = balanceFeatures(task.featureSpace!, task.balanceFeatures ?? []);
+    const cells = cellList(this.schema.modalities.length, (task.prior?.patterns ?? []).map((p) => p.pattern), features);
+    return { layout: cellsLayout(cells, t.config, maxSites), values: cellsValues(cells, countCells(cellKeys(enc.train, features), enc.train.y)) };
   }
 
   /**
@@ -154,6 +181,12 @@ export class SecureStatsStages {
     done.add(stage);
     this.statsDone.set(summary, done);
   }
+}
+
+/** A statistics stage's vector: its layout and this site's values. */
+interface StageVector {
+  layout: VectorLayout;
+  values: Record<string, ArrayLike<number>>;
 }
 
 /** A later statistics task to an agent restarted since stage 1: not malformed (a re-review read that as an attack), only missed. */

@@ -116,25 +116,53 @@ const HEADER_FIELDS = new Set([
 
 /** Strict shape check; every failure is 'malformed' and names the field. */
 export function validateHeader(h: Record<string, unknown>): SealedHeader {
+  checkKnownFields(h);
+  checkVersion(h);
+  checkNames(h);
+  checkSizes(h);
+  checkDigests(h);
+  checkEncryption(h);
+  checkChunkCount(h);
+  return h as unknown as SealedHeader;
+}
+
+function checkKnownFields(h: Record<string, unknown>): void {
   for (const k of Object.keys(h)) {
     if (!HEADER_FIELDS.has(k)) malformed(`unknown field ${JSON.stringify(k)}`);
   }
+}
+
+function checkVersion(h: Record<string, unknown>): void {
   if (h.version !== ENVELOPE_VERSION) malformed(`field "version" must be ${ENVELOPE_VERSION}, got ${show(h.version)}`);
+}
+
+function checkNames(h: Record<string, unknown>): void {
   for (const f of ['federation', 'site', 'kind'] as const) {
     if (typeof h[f] !== 'string' || h[f] === '') malformed(`field "${f}" must be a non-empty string, got ${show(h[f])}`);
   }
+}
+
+/** The integer fields; chunkSize also divides, so it must not be 0. */
+function checkSizes(h: Record<string, unknown>): void {
   for (const f of ['round', 'createdAt', 'payloadLength'] as const) {
     if (!isNonNegativeInteger(h[f])) malformed(`field "${f}" must be a non-negative integer, got ${show(h[f])}`);
   }
   if (!isNonNegativeInteger(h.chunkSize) || h.chunkSize === 0) {
     malformed(`field "chunkSize" must be a positive integer, got ${show(h.chunkSize)}`);
   }
+}
+
+function checkDigests(h: Record<string, unknown>): void {
   if (typeof h.messageId !== 'string' || !/^[0-9a-f]{32}$/.test(h.messageId)) {
     malformed(`field "messageId" must be 32 lowercase hex characters, got ${show(h.messageId)}`);
   }
   if (typeof h.payloadSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(h.payloadSha256)) {
     malformed(`field "payloadSha256" must be 64 lowercase hex characters, got ${show(h.payloadSha256)}`);
   }
+}
+
+/** "encrypted", and the ephemeral key that is present exactly when it is true. */
+function checkEncryption(h: Record<string, unknown>): void {
   if (typeof h.encrypted !== 'boolean') malformed(`field "encrypted" must be a boolean, got ${show(h.encrypted)}`);
   if (h.encrypted) {
     const eph = h.ephemeralPublicKey;
@@ -144,14 +172,17 @@ export function validateHeader(h: Record<string, unknown>): SealedHeader {
   } else if (h.ephemeralPublicKey !== undefined) {
     malformed('field "ephemeralPublicKey" must be absent when "encrypted" is false');
   }
+}
+
+/** Run after checkSizes: payloadLength and chunkSize are then a non-negative and a positive integer. */
+function checkChunkCount(h: Record<string, unknown>): void {
   const payloadLength = h.payloadLength as number;
-  const chunkSize = h.chunkSize;
+  const chunkSize = h.chunkSize as number;
   const needed = chunkCountFor(payloadLength, chunkSize);
   if (h.chunkCount !== needed) {
     malformed(`field "chunkCount" is ${show(h.chunkCount)}, but payloadLength ${payloadLength} in chunks of ${chunkSize} needs ${needed}`);
   }
   if (needed > MAX_CHUNK_COUNT) malformed(`field "chunkCount" ${needed} exceeds ${MAX_CHUNK_COUNT}`);
-  return h as unknown as SealedHeader;
 }
 
 function malformed(detail: string): never {

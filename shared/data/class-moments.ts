@@ -234,43 +234,56 @@ export function checkCentred(centred: ClassMoments, raw: ClassMoments | undefine
   const [c0, c1] = centred.classes;
   const scatter = centred.labelScatter;
   if (!scatter) return fail('labelScatter is missing');
-  for (let j = 0; j < centred.dim; j++) {
-    const [s0, s1] = [c0.colSum[j]!, c1.colSum[j]!];
-    const [q0, q1] = [c0.colSumSq[j]!, c1.colSumSq[j]!];
-    const [n0, n1] = [c0.colCount[j]!, c1.colCount[j]!];
-    const v = scatter[j]!;
-    if (Math.abs(s0 + s1) > colSlack(Math.abs(s0) + Math.abs(s1))) fail(`column ${j}: centred column sums of the two classes add to ${s0 + s1}, not 0`);
-    if (q0 < 0 || q1 < 0 || s0 * s0 > n0 * q0 + colSlack(n0 * q0) || s1 * s1 > n1 * q1 + colSlack(n1 * q1)) fail(`column ${j}: the centred column sums are no scatter`);
-    if (v < 0 || v > (n0 + n1) / 4 + colSlack(n0 + n1)) fail(`column ${j}: label scatter ${v} outside [0, rows / 4]`);
-    if (s1 * s1 > (q0 + q1) * v + colSlack((q0 + q1) * v)) fail(`column ${j}: the centred sums give a label correlation beyond 1`);
-  }
+  for (let j = 0; j < centred.dim; j++) checkCentredColumn(j, c0, c1, scatter, colSlack, fail);
   // The site derives them from its raw sums as the coordinator can: compare, at the raw sums' scale.
   const want = raw && centreWithinSite(raw);
-  if (raw && want) {
-    const scale = raw.classes[0].colSumSq.map((q, j) => q + raw.classes[1].colSumSq[j]! + Math.abs(raw.classes[0].colSum[j]!) + Math.abs(raw.classes[1].colSum[j]!));
-    const off = (got: number[], exp: number[]) => got.some((v, j) => Math.abs(v - exp[j]!) > slack(scale[j]!));
-    if (off(scatter, want.labelScatter!)) fail('labelScatter differs from what the class moments give');
-    centred.classes.forEach((c, k) => {
-      const w = want.classes[k]!;
-      if (c.rows !== w.rows) fail(`classes[${k}].rows is ${c.rows}, the class moments have ${w.rows}`);
-      for (const f of COL_FIELDS) if (off(c[f], w[f])) fail(`classes[${k}].${f} differs from what the class moments give`);
-    });
-  }
+  if (raw && want) checkColumnsAsCentred(centred, scatter, raw, want, slack, fail);
+  centred.classes.forEach((c, k) => checkCentredPairs(c, k, raw?.classes[k], want?.classes[k], slack, fail));
+}
+
+/** Throws checkCentred's error for `why`. */
+type Fail = (why: string) => never;
+
+/** Column j of centred moments: class sums adding to 0, scatter >= 0, label scatter and correlation in range. */
+function checkCentredColumn(j: number, c0: ClassSums, c1: ClassSums, scatter: number[], colSlack: (x: number) => number, fail: Fail): void {
+  const [s0, s1] = [c0.colSum[j]!, c1.colSum[j]!];
+  const [q0, q1] = [c0.colSumSq[j]!, c1.colSumSq[j]!];
+  const [n0, n1] = [c0.colCount[j]!, c1.colCount[j]!];
+  const v = scatter[j]!;
+  if (Math.abs(s0 + s1) > colSlack(Math.abs(s0) + Math.abs(s1))) fail(`column ${j}: centred column sums of the two classes add to ${s0 + s1}, not 0`);
+  if (q0 < 0 || q1 < 0 || s0 * s0 > n0 * q0 + colSlack(n0 * q0) || s1 * s1 > n1 * q1 + colSlack(n1 * q1)) fail(`column ${j}: the centred column sums are no scatter`);
+  if (v < 0 || v > (n0 + n1) / 4 + colSlack(n0 + n1)) fail(`column ${j}: label scatter ${v} outside [0, rows / 4]`);
+  if (s1 * s1 > (q0 + q1) * v + colSlack((q0 + q1) * v)) fail(`column ${j}: the centred sums give a label correlation beyond 1`);
+}
+
+/** The label scatter, rows and column fields against `want`, the site's raw moments centred here. */
+function checkColumnsAsCentred(centred: ClassMoments, scatter: number[], raw: ClassMoments, want: ClassMoments, slack: (x: number) => number, fail: Fail): void {
+  const scale = raw.classes[0].colSumSq.map((q, j) => q + raw.classes[1].colSumSq[j]! + Math.abs(raw.classes[0].colSum[j]!) + Math.abs(raw.classes[1].colSum[j]!));
+  const off = (got: number[], exp: number[]) => got.some((v, j) => Math.abs(v - exp[j]!) > slack(scale[j]!));
+  if (off(scatter, want.labelScatter!)) fail('labelScatter differs from what the class moments give');
   centred.classes.forEach((c, k) => {
-    const r = raw?.classes[k];
-    const w = want?.classes[k];
-    for (let p = 0; p < c.pairCount.length; p++) {
-      const [ii, jj, ij] = [c.pairSumII[p]!, c.pairSumJJ[p]!, c.pairSumIJ[p]!];
-      if (c.pairSumI[p] !== 0 || c.pairSumJ[p] !== 0) fail(`classes[${k}] pair ${p}: centred sums of i and j must be 0`);
-      if (ii < 0 || jj < 0 || ij * ij > ii * jj + slack(ii * jj)) fail(`classes[${k}] pair ${p}: the centred sums are no scatter (sum_ii ${ii}, sum_jj ${jj}, sum_ij ${ij})`);
-      if (!r || !w) continue;
-      if (c.pairCount[p] !== w.pairCount[p]) fail(`classes[${k}] pair ${p}: count ${c.pairCount[p]}, the class moments' ${r.pairCount[p]} less one`);
-      // Centring is arithmetic on the raw sums: the scatter and the cross term must be what they give
-      // (a cross term moved within its scatter's bound vetoed a flag: an outside review).
-      const scale = r.pairSumII[p]! + r.pairSumJJ[p]! + Math.abs(r.pairSumIJ[p]!);
-      const [wii, wjj, wij] = [w.pairSumII[p]!, w.pairSumJJ[p]!, w.pairSumIJ[p]!];
-      if ([ii - wii, jj - wjj, ij - wij].some((d) => Math.abs(d) > slack(scale)))
-        fail(`classes[${k}] pair ${p}: the centred sums differ from what the class moments give (sum_ii ${ii} for ${wii}, sum_jj ${jj} for ${wjj}, sum_ij ${ij} for ${wij})`);
-    }
+    const w = want.classes[k]!;
+    if (c.rows !== w.rows) fail(`classes[${k}].rows is ${c.rows}, the class moments have ${w.rows}`);
+    for (const f of COL_FIELDS) if (off(c[f], w[f])) fail(`classes[${k}].${f} differs from what the class moments give`);
   });
+}
+
+/**
+ * Class k's pairs: sums of i and j at 0 and a scatter matrix; where the raw class `r` and
+ * its centring `w` are given, also the degrees of freedom, scatter and cross terms it gives.
+ */
+function checkCentredPairs(c: ClassSums, k: number, r: ClassSums | undefined, w: ClassSums | undefined, slack: (x: number) => number, fail: Fail): void {
+  for (let p = 0; p < c.pairCount.length; p++) {
+    const [ii, jj, ij] = [c.pairSumII[p]!, c.pairSumJJ[p]!, c.pairSumIJ[p]!];
+    if (c.pairSumI[p] !== 0 || c.pairSumJ[p] !== 0) fail(`classes[${k}] pair ${p}: centred sums of i and j must be 0`);
+    if (ii < 0 || jj < 0 || ij * ij > ii * jj + slack(ii * jj)) fail(`classes[${k}] pair ${p}: the centred sums are no scatter (sum_ii ${ii}, sum_jj ${jj}, sum_ij ${ij})`);
+    if (!r || !w) continue;
+    if (c.pairCount[p] !== w.pairCount[p]) fail(`classes[${k}] pair ${p}: count ${c.pairCount[p]}, the class moments' ${r.pairCount[p]} less one`);
+    // Centring is arithmetic on the raw sums: the scatter and the cross term must be what they give
+    // (a cross term moved within its scatter's bound vetoed a flag: an outside review).
+    const scale = r.pairSumII[p]! + r.pairSumJJ[p]! + Math.abs(r.pairSumIJ[p]!);
+    const [wii, wjj, wij] = [w.pairSumII[p]!, w.pairSumJJ[p]!, w.pairSumIJ[p]!];
+    if ([ii - wii, jj - wjj, ij - wij].some((d) => Math.abs(d) > slack(scale)))
+      fail(`classes[${k}] pair ${p}: the centred sums differ from what the class moments give (sum_ii ${ii} for ${wii}, sum_jj ${jj} for ${wjj}, sum_ij ${ij} for ${wij})`);
+  }
 }

@@ -49,40 +49,68 @@ export interface PeerTrust {
 /** `cert`: PEM or DER as TLS hands it over (grpc-js: call.getAuthContext().sslPeerCertificate.raw). */
 export async function checkPeer(cert: string | Uint8Array | null | undefined, trust: PeerTrust): Promise<PeerCheck> {
   const now = trust.now ?? new Date();
-  const refuse = (code: PeerRefusalCode, reason: string): PeerCheck => ({ ok: false, code, reason });
   if (cert === undefined || cert === null || cert.length === 0) return refuse('no-certificate', 'the peer presented no certificate');
 
   const { caCert, crl } = trust;
+  const stale = trustRefusal(caCert, crl, now);
+  if (stale) return stale;
+
+  const leaf = parseCertificate(cert);
+  if (!leaf) return refuse('malformed', 'the peer certificate does not parse as X.509');
+
+  // Signature first: nothing else in the certificate is worth reading until the CA vouches for it.
+  if (!(await signedBy(leaf, caCert))) return refuse('untrusted', `the peer certificate is not signed by the federation CA (issuer ${excerpt(leaf.issuer)})`);
+
+  return validityRefusal(leaf, crl, now) ?? siteOf(leaf);
+}
+
+function refuse(code: PeerRefusalCode, reason: string): PeerCheck {
+  return { ok: false, code, reason };
+}
+
+/** The coordinator's own CA certificate and revocation list, checked before the peer's: out of date, they refuse everyone. */
+function trustRefusal(caCert: x509.X509Certificate, crl: VerifiedCrl, now: Date): PeerCheck | undefined {
   if (now < caCert.notBefore || now > caCert.notAfter)
     return refuse('trust-expired', `the federation CA certificate is valid ${caCert.notBefore.toISOString()} to ${caCert.notAfter.toISOString()}`);
   if (crl.nextUpdate !== undefined && now > crl.nextUpdate)
     return refuse('trust-expired', `the revocation list expired at ${crl.nextUpdate.toISOString()}; issue a new one with the CA key`);
+  return undefined;
+}
 
-  let leaf: x509.X509Certificate;
+/** The peer's certificate, or undefined where it does not parse. */
+function parseCertificate(cert: string | Uint8Array): x509.X509Certificate | undefined {
   try {
-    leaf = new x509.X509Certificate(typeof cert === 'string' ? cert : toArrayBuffer(cert));
+    return new x509.X509Certificate(typeof cert === 'string' ? cert : toArrayBuffer(cert));
   } catch {
-    return refuse('malformed', 'the peer certificate does not parse as X.509');
+    return undefined;
   }
+}
 
-  // Signature first: nothing else in the certificate is worth reading until the CA vouches for it.
-  let signed = false;
+/** Issued by the CA's name and carrying its signature; any error on the way is a no. */
+async function signedBy(leaf: x509.X509Certificate, caCert: x509.X509Certificate): Promise<boolean> {
   try {
-    signed =
+    return (
       leaf.issuerName.toString() === caCert.subjectName.toString() &&
-      (await leaf.verify({ publicKey: await caVerifyKey(caCert, leaf), signatureOnly: true }));
+      (await leaf.verify({ publicKey: await caVerifyKey(caCert, leaf), signatureOnly: true }))
+    );
   } catch {
-    signed = false;
+    return false;
   }
-  if (!signed) return refuse('untrusted', `the peer certificate is not signed by the federation CA (issuer ${excerpt(leaf.issuer)})`);
+}
 
+/** A signed certificate outside its validity period or revoked. */
+function validityRefusal(leaf: x509.X509Certificate, crl: VerifiedCrl, now: Date): PeerCheck | undefined {
   if (now < leaf.notBefore) return refuse('not-yet-valid', `the peer certificate is valid from ${leaf.notBefore.toISOString()}`);
   if (now > leaf.notAfter) return refuse('expired', `the peer certificate expired at ${leaf.notAfter.toISOString()}`);
   if (isRevoked(crl, leaf.serialNumber)) {
     const site = revokedSite(leaf);
     return { ...refuse('revoked', `the peer certificate (serial ${leaf.serialNumber}${site ? `, site "${site}"` : ''}) is revoked`), ...(site ? { site } : {}) };
   }
+  return undefined;
+}
 
+/** A valid certificate's usage and site binding: the site it speaks for, or the refusal. */
+function siteOf(leaf: x509.X509Certificate): PeerCheck {
   let usage: string | undefined;
   let binding: { site: string; signingPublicKey: string } | string;
   try {

@@ -63,22 +63,32 @@ export function evaluationValues(evaluation: EvalMetrics | undefined, calibratio
   const out: Record<string, number[]> = {};
   const mineSummed = scopeSites >= MIN_SCOPE_SITES;
   for (const s of SCOPES) {
-    const n = s === scope && mineSummed ? Math.min(evaluation?.n ?? 0, maxExamples) : 0;
-    const metricWeights: number[] = [];
-    for (const { name } of EVALUATION_METRICS) {
-      const v = evaluation?.[name];
-      const ok = typeof v === 'number' && Number.isFinite(v) && n > 0;
-      metricWeights.push(ok ? n : 0);
-      out[`${s}.eval.${name}`] = [ok ? n * v : 0];
-    }
-    out[`${s}.n`] = [n];
-    out[`${s}.metricWeights`] = metricWeights;
-    const mine = s === scope && mineSummed && calibration;
-    out[`cal.${s}.n`] = [mine ? calibration.n : 0];
-    out[`cal.${s}.nll`] = mine ? calibration.nll : new Array<number>(CELLS).fill(0);
-    out[`cal.${s}.bins`] = mine ? calibration.bins : new Array<number>(CELLS * ECE_BINS * BIN_FIELDS).fill(0);
+    const mine = s === scope && mineSummed;
+    const n = mine ? Math.min(evaluation?.n ?? 0, maxExamples) : 0;
+    putMetrics(out, s, evaluation, n);
+    putCalibration(out, s, mine ? calibration : undefined);
   }
   return out;
+}
+
+/** One scope's held-out count and its metrics weighted by it; a metric that is not a finite number weighs 0. */
+function putMetrics(out: Record<string, number[]>, s: Scope, evaluation: EvalMetrics | undefined, n: number): void {
+  const metricWeights: number[] = [];
+  for (const { name } of EVALUATION_METRICS) {
+    const v = evaluation?.[name];
+    const ok = typeof v === 'number' && Number.isFinite(v) && n > 0;
+    metricWeights.push(ok ? n : 0);
+    out[`${s}.eval.${name}`] = [ok ? n * v : 0];
+  }
+  out[`${s}.n`] = [n];
+  out[`${s}.metricWeights`] = metricWeights;
+}
+
+/** One scope's calibration sums: this site's where it is summed in that scope (`mine`), zeros otherwise. */
+function putCalibration(out: Record<string, number[]>, s: Scope, mine: CalibrationSums | undefined): void {
+  out[`cal.${s}.n`] = [mine ? mine.n : 0];
+  out[`cal.${s}.nll`] = mine ? mine.nll : new Array<number>(CELLS).fill(0);
+  out[`cal.${s}.bins`] = mine ? mine.bins : new Array<number>(CELLS * ECE_BINS * BIN_FIELDS).fill(0);
 }
 
 /**
