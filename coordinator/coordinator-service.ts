@@ -4,7 +4,7 @@ import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { PEER_REFUSED_MESSAGE } from '../shared/pki/check-peer.ts';
 import { peerMatchesSigner } from '../shared/pki/binding.ts';
-import { ProtocolError } from '../shared/errors.ts';
+import { ProtocolError, StorageError } from '../shared/errors.ts';
 import type { FederationState } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader } from '../shared/protocol/frame.ts';
@@ -66,6 +66,8 @@ export interface EndpointDeps {
   onBytes?: (bytes: number) => void;
   /** Where refusals are logged, rate-limited; one over `log` with the default rate when absent. */
   refusalLog?: RefusalLog;
+  /** Hears a fault of the coordinator's own storage met while taking a message (the coordinator stops at its last committed round). */
+  onStorageFault?: (e: StorageError) => void;
 }
 
 /**
@@ -107,11 +109,28 @@ export class CoordinatorService implements CoordinatorEndpoint {
   }
 
   /**
+   * The coordinator's own disk failed while it took a site's message (spool, replay ids): not
+   * the site's doing, so nothing is counted or recorded against it and its round is not
+   * failed; the coordinator stops (onStorageFault), and the site hears why it may not send now.
+   */
+  private storageFault(e: StorageError, site: string | undefined): never {
+    this.deps.log.error('coordinator storage failed while taking a message', { site, error: e.message });
+    this.deps.onStorageFault?.(e);
+    throw new ProtocolError(`the coordinator cannot take messages now: its own storage failed (${excerpt(e.message)})`, 'busy', { cause: e });
+  }
+
+  /**
    * Logs, counts and rethrows a refusal. Only a site whose signature verified is named
    * in metrics and status: a forger must not choose metric labels or blame a real site.
    */
   refuse(e: unknown, verifiedSite?: string, header?: Uint8Array): never {
     const reason = e instanceof ProtocolError ? e.reason : 'malformed';
+    // A result that comes as the coordinator stops (a stop request, its disk failing) was owed
+    // a moment ago: not the site's fault, and a restart asks for it again.
+    if (reason === 'not-expected' && this.deps.gate.state === 'stopped') {
+      this.deps.log.info('a message came as the coordinator stopped; a restart asks for it again', { site: verifiedSite });
+      throw new ProtocolError('the coordinator is stopping; it asks for this again when restarted', 'busy', { cause: e });
+    }
     this.deps.onReject?.(reason, verifiedSite);
     const claimed = header ? tryParseSite(header) : undefined;
     // A sender's text is quoted only in part, and a flood of refusals is summed up, not logged line by line.
@@ -159,6 +178,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       // The site's fedcausal version, for the operator's status (informative: never a reason to refuse).
       if (typeof meta.software === 'string' && meta.software.length <= MAX_VERSION_CHARS) this.deps.directory.recordVersion(header.site, meta.software);
     } catch (e) {
+      if (e instanceof StorageError) this.storageFault(e, verified);
       this.refuse(e, verified, join.header);
     }
     const site = header.site;
@@ -215,6 +235,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       return { header, meta, spool };
     } catch (e) {
       spool?.dispose();
+      if (e instanceof StorageError) return this.storageFault(e, verified);
       if (fresh && verified) this.deps.gate.reject(verified, excerpt((e as Error).message));
       return this.refuse(e, verified, msg.header);
     }
@@ -268,6 +289,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       }, release);
     } catch (e) {
       release();
+      if (e instanceof StorageError) this.storageFault(e, h.site);
       this.deps.gate.reject(h.site, excerpt((e as Error).message));
       this.refuse(e, h.site);
     }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { StorageError } from '../shared/errors.ts';
 import { PayloadSealer } from '../shared/crypto/envelope.ts';
 import type { Identity } from '../shared/crypto/keys.ts';
 import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
@@ -60,6 +61,7 @@ export function createFederation(
   onEvent?: RoundLoopOptions['onEvent'],
   onReject?: (reason: string, site?: string) => void,
   meter?: PayloadMeter,
+  onStorageFault?: (e: StorageError) => void,
 ) {
   const directory = new SiteDirectory(s.sites);
   // A round's task payload is the same for every site: hash it once, sign per site.
@@ -114,6 +116,7 @@ export function createFederation(
     refusalLog: new RefusalLog(log.child({ component: 'endpoint' }), s.refusalLogPerMinute),
     onReject,
     ...(meter ? { onBytes: (n: number) => meter.payloadBytes('in', n) } : {}),
+    ...(onStorageFault ? { onStorageFault } : {}),
   });
   const dp = s.dp;
   /** The privacy spent so far (every fit round in the history); undefined with DP off. */

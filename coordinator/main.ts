@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { InputError } from '../shared/errors.ts';
+import { InputError, StorageError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
 import { ADVISED_LINGER_SECONDS, PROVISIONED_LINGER_SECONDS, loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
@@ -57,6 +57,8 @@ export async function startCoordinator(
   // Opened before anything listens: a state file that cannot be used stops the start-up here.
   const store = openState(cfg, configPath);
   let phase: { state: string; since: number } | undefined;
+  // The first fault of the coordinator's own disk met while taking a message: the run stops at its last committed round.
+  let storageFault: StorageError | undefined;
   const fed = createFederation(
     federationSettings(cfg, strategy, store),
     log,
@@ -74,6 +76,10 @@ export async function startCoordinator(
     },
     (reason, site) => metrics.refused(reason, site),
     { payloadBytes: (direction, bytes) => metrics.payloadBytes(direction, bytes) },
+    (e) => {
+      storageFault ??= e;
+      fed.loop.stop(`the coordinator's storage failed: ${e.message}`);
+    },
   );
   const status = statusDocument({ cfg, fed, strategy: strategy.name, events });
   // The live gauges read the loop and the directory directly: status() builds the whole
@@ -102,11 +108,18 @@ export async function startCoordinator(
     const report = await reportAndEnd(fed.loop, outcome, cfg.runDir, buildResults, siteNames, log);
     return { outcome, report };
   } catch (e) {
+    const fault = storageFault ?? (e instanceof StorageError ? e : undefined);
     if (signal?.aborted) {
       // A requested stop (SIGTERM, SIGINT) is a pause, not an end: the committed rounds are in
       // the state file and the sites keep reconnecting until the coordinator is back.
       fed.loop.settle(e as Error);
       log.info('coordinator stopped on request; a restart resumes from the last committed round', { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path });
+    } else if (fault) {
+      // Its own disk, not the run, failed: a pause as above (the sites are not told it failed,
+      // so they keep reconnecting), ended with exit 1 so that a supervisor restarts it.
+      fed.loop.settle(fault);
+      log.error("coordinator stopped: its own storage failed; a restart resumes from the last committed round once the disk is back", { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path, error: fault.message });
+      throw fault;
     } else {
       const failed = `federation failed: ${(e as Error).message}`;
       await fed.loop.end(failed, 'failed', undefined, (site) => failedMessageFor(site, failed, siteNames)).catch(() => {});
@@ -115,7 +128,12 @@ export async function startCoordinator(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await closeAfterRun(fed, cfg, { grpc: grpcServer, http }, signal, log);
-    store.close();
+    // Best effort: on a failing disk, closing must not replace the error the run ended with.
+    try {
+      store.close();
+    } catch (e) {
+      log.warn('coordinator state not closed cleanly', { error: (e as Error).message });
+    }
     FileSpool.cleanup();
   }
 }

@@ -1,5 +1,5 @@
 import type { Schema } from '../shared/data/schema.ts';
-import { InputError } from '../shared/errors.ts';
+import { InputError, StorageError } from '../shared/errors.ts';
 import { FederationStateMachine, type FederationState, type Transition } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ModelSpecMsg, ResultMeta, TaskKind, TaskMeta } from '../shared/protocol/messages.ts';
@@ -139,12 +139,14 @@ export class RoundLoop implements RoundGate {
   }
 
   /**
-   * Ends the lifecycle after `error` ended the run: 'stopped' when a stop was requested
-   * (the durable state resumes it), 'failed' otherwise. Nothing when it already ended.
+   * Ends the lifecycle after `error` ended the run: 'stopped' when a stop was requested or
+   * the coordinator's storage failed (the durable state resumes it), 'failed' otherwise.
+   * Nothing when it already ended.
    */
   settle(error: Error): void {
     if (this.lifecycle.terminal) return;
     if (this.isStopped()) this.setState('stopped', this.stopReason);
+    else if (error instanceof StorageError) this.setState('stopped', error.message);
     else this.setState('failed', error.message);
   }
 

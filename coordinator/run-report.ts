@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { asStorageError } from '../shared/errors.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
 import { smallMultiplesSvg, type LineSeries } from '../shared/report/svg-plot.ts';
 import type { FederationOutcome } from './round-loop.ts';
@@ -30,15 +31,36 @@ export function metricsPlotSvg(o: FederationOutcome): string {
   );
 }
 
-/** Writes results.json, metrics.svg and the final model (model.f32: float32 little-endian, canonical order) into a fresh run folder. */
+/**
+ * Writes results.json, metrics.svg and the final model (model.f32: float32 little-endian,
+ * canonical order) into a fresh run folder, whole or not at all: they are written into a
+ * hidden folder beside it and renamed into place (on a full disk an outside try found a run
+ * folder with a complete-looking results.json, a cut-off plot and no model, listed as a
+ * finished run). A failure is a StorageError: the run's rounds stay in the state, and a
+ * restart runs the final evaluation again and writes the report.
+ */
 export function writeRunReport(dir: string, results: unknown, outcome: FederationOutcome): { results: string; plot: string; model: string } {
-  mkdirSync(dir, { recursive: true });
-  const paths = { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32') };
-  writeFileSync(paths.results, JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(paths.plot, metricsPlotSvg(outcome));
-  const g = outcome.globalModel;
-  writeFileSync(paths.model, new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
-  return paths;
+  const partial = join(dirname(dir), `.${basename(dir)}.partial`);
+  try {
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(join(partial, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(join(partial, 'metrics.svg'), metricsPlotSvg(outcome));
+    const g = outcome.globalModel;
+    writeFileSync(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+    renameSync(partial, dir);
+  } catch (e) {
+    try {
+      rmSync(partial, { recursive: true, force: true });
+    } catch {
+      // What is left is hidden, and never read as a run.
+    }
+    throw asStorageError(
+      e,
+      `cannot write the run report into ${dir}`,
+      'free space on (or repair) the disk that holds runDir (coordinator.yaml); the rounds are kept in the coordinator state, and a restart runs the final evaluation again and writes the report',
+    );
+  }
+  return { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32') };
 }
 
 export type { EvalMetrics };

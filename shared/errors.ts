@@ -51,3 +51,29 @@ export const ExitCode = { ok: 0, failure: 1, badInput: 2 } as const;
 export function exitCodeFor(err: unknown): number {
   return err instanceof InputError ? ExitCode.badInput : ExitCode.failure;
 }
+
+/**
+ * A fault of this host's own storage (a disk full, failing, read-only or gone; the state file
+ * removed): no one's bad input and no peer's doing. The coordinator stops at its last
+ * committed round, blaming no site, and exits 1, so a supervisor restarts it and it resumes
+ * once the disk is back (an outside try: a full disk had every site's update refused as
+ * "malformed" and burned 92 rounds in 4 s).
+ */
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
+
+/** errno codes of a file system that cannot store or read what it holds. */
+const STORAGE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'ENOENT', 'EBADF', 'ENOTDIR', 'ESTALE', 'EFBIG', 'EMFILE', 'ENFILE']);
+
+/** Whether `e` is a storage fault: a file-system errno above, or SQLite's full, I/O, read-only or can't-open errors. */
+export function isStorageFault(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (STORAGE_ERRNO.has(code) || /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code));
+}
+
+/** `e` as a StorageError saying what could not be done where (`what`) and what to do (`remedy`); any other error as it is. */
+export function asStorageError(e: unknown, what: string, remedy: string): unknown {
+  if (e instanceof StorageError || !isStorageFault(e)) return e;
+  return new StorageError(`${what} (${(e as Error).message.split('\n')[0]}): ${remedy}`, { cause: e });
+}

@@ -6,11 +6,17 @@
  * The file is the federation's, not a cache: a corrupt one, one from another federation
  * or configuration, or one written by a newer format is refused with a message, never
  * overwritten. An exclusive lock keeps a second coordinator off the same file.
+ *
+ * A fault of the disk under it (full, failing, read-only, the file removed) is a StorageError,
+ * never a site's fault nor a reason to move the file away: the run stops at its last committed
+ * round and a restart resumes it once the disk is back. The WAL is checkpointed into the file
+ * after each commit, so a copy of coordinator.sqlite alone, taken between rounds, is a whole
+ * backup (an outside try restored the file alone and found it empty: the rounds were in -wal).
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InputError } from '../../shared/errors.ts';
+import { asStorageError, InputError, isStorageFault, StorageError } from '../../shared/errors.ts';
 
 /** 'FCS1': marks the file as a fedcausal coordinator state (PRAGMA application_id). */
 const APPLICATION_ID = 0x46435331;
@@ -52,19 +58,35 @@ export interface SavedState {
   finished?: { at: string; results: string };
 }
 
+/** What to do about a storage fault of the state. */
+const DISK_REMEDY = 'free space on (or repair) the disk that holds stateDir (coordinator.yaml)';
+const STATE_REMEDY = `${DISK_REMEDY}; the run stops at its last committed round, and a restart resumes it from there`;
+
+/** The files of one SQLite database in WAL mode. */
+const dbFiles = (path: string) => [path, `${path}-wal`, `${path}-shm`];
+
+const sizeOf = (path: string): number | undefined => (existsSync(path) ? statSync(path).size : undefined);
+
 export class CoordinatorStore {
+  /** The file this process opened: one removed or replaced under it while it runs is a storage fault, not a new run. */
+  private readonly identity: { dev: number; ino: number };
+
   private constructor(
     private readonly db: Database.Database,
     readonly path: string,
-  ) {}
+  ) {
+    const st = statSync(path);
+    this.identity = { dev: st.dev, ino: st.ino };
+  }
 
   /**
    * Opens (or creates) the state file for `federation` with configuration `fingerprint`.
    * Throws InputError naming the file and what to do when it cannot be used.
    */
   static open(path: string, federation: string, fingerprint: string, parts: Record<string, string> = {}): CoordinatorStore {
-    const fresh = !existsSync(path);
-    if (fresh) mkdirSync(dirname(path), { recursive: true });
+    // An empty file without a log holds nothing: a first start on a full disk left one, which then refused every start.
+    const fresh = !existsSync(path) || (sizeOf(path) === 0 && !sizeOf(`${path}-wal`));
+    if (fresh) create(path);
     const refuse = (why: string): never => {
       throw new InputError(`coordinator state ${path} ${why}; it is left as it is (move it away to start a new run)`);
     };
@@ -74,11 +96,19 @@ export class CoordinatorStore {
       if ((e as { code?: string }).code === 'SQLITE_BUSY')
         throw new InputError(`coordinator state ${path} is in use by another coordinator process (it holds the file for as long as it runs): stop that one first; two coordinators on one state would interleave two runs`);
       if (nativeModuleMissing(e)) throw new InputError(nativeModuleText(path, e as Error), { cause: e });
+      // A full or failing disk is not the file's fault: keep it, and say to start again once the disk is back.
+      if (openFault(e))
+        throw new StorageError(
+          fresh
+            ? `cannot create the coordinator state ${path} (${(e as Error).message}): ${DISK_REMEDY} and start again`
+            : `cannot open the coordinator state ${path} (${(e as Error).message}): it is kept as it is; ${DISK_REMEDY} and start again: the run resumes from its last committed round`,
+          { cause: e },
+        );
       return refuse(`cannot be read as a coordinator state file (${(e as Error).message})`);
     };
     let db: Database.Database;
     try {
-      db = new Database(path, { fileMustExist: !fresh, timeout: 1000 });
+      db = new Database(path, { fileMustExist: true, timeout: 1000 });
       // A second coordinator on the same file would interleave two runs: hold the lock for life.
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
@@ -89,17 +119,47 @@ export class CoordinatorStore {
         if (check !== 'ok') refuse(`is corrupt (${String(check)})`);
       }
     } catch (e) {
+      if (fresh) removeCreated(path);
       return unusable(e);
     }
     const store = new CoordinatorStore(db, path);
     try {
       if (fresh) store.init(federation, fingerprint, parts);
       else store.checkOwnership(federation, fingerprint, parts, refuse);
+      store.checkpoint();
     } catch (e) {
       db.close();
+      // What a failed first start created holds nothing: left, it refused every later start.
+      if (fresh) removeCreated(path);
       unusable(e);
     }
     return store;
+  }
+
+  /**
+   * A write to the state, or a StorageError naming the file and what to do. The file is
+   * checked to be the one opened: removed or replaced under a running coordinator, it would
+   * otherwise let a restart start the run over.
+   */
+  private write<T>(what: string, fn: () => T): T {
+    let st;
+    try {
+      st = statSync(this.path);
+    } catch (e) {
+      throw new StorageError(`the coordinator state ${this.path} was removed while the coordinator ran (${(e as Error).message}): put it back or restore it from a backup, then restart; a restart without it starts the run over`, { cause: e });
+    }
+    if (st.ino !== this.identity.ino || st.dev !== this.identity.dev)
+      throw new StorageError(`the coordinator state ${this.path} was replaced while the coordinator ran: stop it, put the file it was running with back (or the one you meant, from a backup), then restart`);
+    try {
+      return fn();
+    } catch (e) {
+      throw asStorageError(e, `cannot ${what} in the coordinator state ${this.path}`, STATE_REMEDY);
+    }
+  }
+
+  /** Moves what the WAL holds into the file itself (the file alone is then the whole state). */
+  private checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   private init(federation: string, fingerprint: string, parts: Record<string, string>): void {
@@ -156,17 +216,23 @@ export class CoordinatorStore {
 
   /** Records what the statistics rounds agreed and the initial model: round 0. */
   commitSetup(setup: SetupState, global: Float32Array): void {
-    this.db.prepare('INSERT OR REPLACE INTO setup (id, json, global) VALUES (1, ?, ?)').run(JSON.stringify(setup), bytes(global));
+    this.write('save the agreed setup', () => {
+      this.db.prepare('INSERT OR REPLACE INTO setup (id, json, global) VALUES (1, ?, ?)').run(JSON.stringify(setup), bytes(global));
+      this.checkpoint();
+    });
   }
 
   /** One round, all or nothing. */
   commitRound(c: RoundCommit): void {
-    this.db.transaction(() => {
-      this.db.prepare('INSERT OR REPLACE INTO rounds (round, record) VALUES (?, ?)').run(c.round, JSON.stringify(c.record));
-      this.db
-        .prepare('INSERT OR REPLACE INTO checkpoint (id, round, global, strategy, loop) VALUES (1, ?, ?, ?, ?)')
-        .run(c.round, bytes(c.global), c.strategy ? Buffer.from(c.strategy) : null, JSON.stringify(c.loop));
-    })();
+    this.write(`commit round ${c.round}`, () => {
+      this.db.transaction(() => {
+        this.db.prepare('INSERT OR REPLACE INTO rounds (round, record) VALUES (?, ?)').run(c.round, JSON.stringify(c.record));
+        this.db
+          .prepare('INSERT OR REPLACE INTO checkpoint (id, round, global, strategy, loop) VALUES (1, ?, ?, ?, ?)')
+          .run(c.round, bytes(c.global), c.strategy ? Buffer.from(c.strategy) : null, JSON.stringify(c.loop));
+      })();
+      this.checkpoint();
+    });
   }
 
   /** When and where the run finished, if it did: read alone, without the model and history. */
@@ -177,7 +243,10 @@ export class CoordinatorStore {
 
   /** Marks the run finished (its report written): a restart then says so instead of running again. */
   finish(results: string): void {
-    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('finished', ?)").run(JSON.stringify({ at: new Date().toISOString(), results }));
+    this.write('mark the run finished', () => {
+      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('finished', ?)").run(JSON.stringify({ at: new Date().toISOString(), results }));
+      this.checkpoint();
+    });
   }
 
   /** The sites of this federation's first decoded secure statistics sum: every later one must be over the same, across restarts. */
@@ -186,18 +255,18 @@ export class CoordinatorStore {
     return v ? (JSON.parse(v) as string[]) : undefined;
   }
   rememberStatsSumSites(sites: readonly string[]): void {
-    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('statsSumSites', ?)").run(JSON.stringify([...sites].sort()));
+    this.write('save the sites of the statistics sum', () => this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('statsSumSites', ?)").run(JSON.stringify([...sites].sort())));
   }
 
   /** Message ids seen within the replay window, so a restart cannot be used to replay them. */
   rememberMessage(id: string, createdAt: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO replay (message_id, created_at) VALUES (?, ?)').run(id, createdAt);
+    this.write('save a message id (replay guard)', () => this.db.prepare('INSERT OR IGNORE INTO replay (message_id, created_at) VALUES (?, ?)').run(id, createdAt));
   }
   seenMessages(since: number): [string, number][] {
     return (this.db.prepare('SELECT message_id, created_at FROM replay WHERE created_at >= ?').all(since) as { message_id: string; created_at: number }[]).map((r) => [r.message_id, r.created_at]);
   }
   forgetMessagesBefore(createdAt: number): void {
-    this.db.prepare('DELETE FROM replay WHERE created_at < ?').run(createdAt);
+    this.write('forget old message ids', () => this.db.prepare('DELETE FROM replay WHERE created_at < ?').run(createdAt));
   }
 
   private meta(key: string): string | undefined {
@@ -207,6 +276,27 @@ export class CoordinatorStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** A new state file, private to this process's user (its -wal and -shm files take its mode): the state holds every site's figures. */
+function create(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  for (const f of dbFiles(path)) rmSync(f, { force: true });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (e) {
+    throw asStorageError(e, `cannot create the coordinator state ${path}`, STATE_REMEDY);
+  }
+}
+
+function removeCreated(path: string): void {
+  for (const f of dbFiles(path)) rmSync(f, { force: true });
+}
+
+/** A fault opening the state that a freed or repaired disk ends: the file is not to blame. */
+function openFault(e: unknown): boolean {
+  const code = String((e as { code?: unknown }).code);
+  return isStorageFault(e) && !code.startsWith('SQLITE_CANTOPEN') && !code.startsWith('SQLITE_READONLY');
 }
 
 function bytes(a: Float32Array): Buffer {

@@ -1,5 +1,6 @@
 import winston from 'winston';
 import type { Logger, LogFields } from '../logger.ts';
+import { tolerantStream } from './tolerant-stream.ts';
 
 export interface WinstonOptions {
   level?: string;
@@ -34,7 +35,7 @@ export function createWinstonLogger(opts: WinstonOptions = {}): Logger {
   const w = winston.createLogger({
     level: opts.level ?? 'info',
     format,
-    transports: [new winston.transports.Stream({ stream: opts.stream ?? process.stderr })],
+    transports: [new winston.transports.Stream({ stream: tolerantStream(opts.stream ?? process.stderr) })],
   });
   return wrap(w);
 }

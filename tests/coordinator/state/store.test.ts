@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { StorageError } from '../../../shared/errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinatorStore, nativeModuleMissing, STATE_FORMAT } from '../../../coordinator/state/store.ts';
@@ -129,4 +130,64 @@ test('the SQLite module missing or built for another Node is named as such, not 
   assert.ok(nativeModuleMissing(new Error('Could not locate the bindings file. Tried:\n → /x/build/better_sqlite3.node')));
   assert.ok(nativeModuleMissing(Object.assign(new Error('was compiled against a different Node.js version using NODE_MODULE_VERSION 115'), { code: 'ERR_DLOPEN_FAILED' })));
   assert.ok(!nativeModuleMissing(new Error('file is not a database')));
+});
+
+const commit = (s: CoordinatorStore, round: number) => s.commitRound({ round, record: { round, accepted: true }, global: Float32Array.from([round]), loop: {} });
+
+test('a copy of the state file alone, taken between rounds while the coordinator holds it, is a whole backup (its log is checkpointed into it)', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    const s = CoordinatorStore.open(path, 'fed', 'fp');
+    s.commitSetup({ spec: { kind: 'baseline' } }, Float32Array.from([0]));
+    commit(s, 1);
+    commit(s, 2);
+    const backup = join(dir, 'backup', 'coordinator.sqlite');
+    mkdirSync(join(dir, 'backup'));
+    copyFileSync(path, backup);
+    s.close();
+    const restored = CoordinatorStore.open(backup, 'fed', 'fp');
+    assert.equal(restored.load()?.round, 2);
+    assert.deepEqual(restored.load()?.history.map((h) => (h as { round: number }).round), [1, 2]);
+    restored.close();
+  });
+});
+
+test('a new state file is private to its user; an empty one (a first start on a full disk left it) is started afresh', () => {
+  withDir((dir) => {
+    const path = join(dir, 'state', 'coordinator.sqlite');
+    CoordinatorStore.open(path, 'fed', 'fp').close();
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'state')).mode & 0o777, 0o700);
+    const empty = join(dir, 'empty.sqlite');
+    writeFileSync(empty, '');
+    const s = CoordinatorStore.open(empty, 'fed', 'fp');
+    assert.equal(s.load(), undefined);
+    s.close();
+  });
+});
+
+test('the state file removed or replaced under a running coordinator, or its disk full, is a StorageError naming the file and the remedy', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    const removed = CoordinatorStore.open(path, 'fed', 'fp');
+    commit(removed, 1);
+    rmSync(path);
+    assert.throws(() => commit(removed, 2), (e: unknown) => e instanceof StorageError && e.message.includes(`${path} was removed while the coordinator ran`) && /a restart without it starts the run over/.test(e.message));
+    removed.close();
+
+    const replaced = CoordinatorStore.open(path, 'fed2', 'fp');
+    renameSync(path, `${path}.moved`);
+    copyFileSync(`${path}.moved`, path);
+    assert.throws(() => commit(replaced, 1), (e: unknown) => e instanceof StorageError && e.message.includes(`${path} was replaced while the coordinator ran`));
+    replaced.close();
+
+    const full = CoordinatorStore.open(join(dir, 'full.sqlite'), 'fed', 'fp');
+    // The database may not grow: SQLite says "database or disk is full" (SQLITE_FULL), as on a full disk.
+    (full as unknown as { db: Database.Database }).db.pragma(`max_page_count = ${(full as unknown as { db: Database.Database }).db.pragma('page_count', { simple: true }) as number}`);
+    assert.throws(
+      () => full.commitRound({ round: 1, record: { pad: 'x'.repeat(100_000) }, global: new Float32Array(50_000), loop: {} }),
+      (e: unknown) => e instanceof StorageError && /cannot commit round 1 in the coordinator state .*full\.sqlite \(database or disk is full\): free space on \(or repair\) the disk that holds stateDir/.test(e.message),
+    );
+    full.close();
+  });
 });
