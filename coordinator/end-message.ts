@@ -10,6 +10,15 @@ function namesOther(text: string, site: string, sites: readonly string[]): boole
   return sites.some((s) => s !== site && new RegExp(`(^|[^a-z0-9_-])${s}($|[^a-z0-9_-])`).test(text));
 }
 
+/** The most items an end message lists one by one: a run with many refused rounds wrote 22 KB lines to the log and 9 KB to each site (an outside try). */
+export const END_ITEMS_LISTED = 5;
+
+/** `items` joined, the first END_ITEMS_LISTED of them, then how many more there are and where they are (`rest`). */
+export function listed(items: readonly string[], rest: string): string {
+  if (items.length <= END_ITEMS_LISTED) return items.join('; ');
+  return `${items.slice(0, END_ITEMS_LISTED).join('; ')}; and ${items.length - END_ITEMS_LISTED} more (${rest})`;
+}
+
 /**
  * A site's end message: how the run ended, with what is about this site or about no site
  * in particular, and only a count of the rest. Warnings and problems quote other
@@ -29,9 +38,10 @@ export function endMessageFor(site: string, outcome: Pick<FederationOutcome, 'pr
   const otherProblems = outcome.problems.filter((p) => !roundProblems.some((prefix) => p.startsWith(prefix)));
   const told = [...otherProblems, ...outcome.warnings].filter((w) => about(site, w) || !namesOther(w, site, sites));
   const others = otherProblems.length + outcome.warnings.length - told.length;
-  const ended = outcome.problems.length ? `federation ended incomplete${roundLines.length ? `: ${roundLines.join('; ')}` : ''}` : 'federation complete';
+  const ended = outcome.problems.length ? `federation ended incomplete${roundLines.length ? `: ${listed(roundLines, "rounds not accepted, in the coordinator's results")}` : ''}` : 'federation complete';
   const theirs = others > 0 ? `${others} ${outcome.problems.length ? 'problem or warning' : 'warning'}${others === 1 ? '' : 's'} about other sites in the coordinator's results` : '';
-  return [ended, ...told.map((w) => `${otherProblems.includes(w) ? 'problem' : 'warning'}: ${w}`), theirs].filter(Boolean).join('; ');
+  const toldLines = told.map((w) => `${otherProblems.includes(w) ? 'problem' : 'warning'}: ${w}`);
+  return [ended, listed(toldLines, "in the coordinator's results"), theirs].filter(Boolean).join('; ');
 }
 
 /** A site's end message when the run failed: the reason, unless it names another site (a quorum's shortfall lists who failed and why). */

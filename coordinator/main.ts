@@ -14,7 +14,7 @@ import { loadKitHttpToken } from '../shared/net/http-token.ts';
 import { startHttpServer } from './http/server.ts';
 import type { FederationOutcome, RoundLoop } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
-import { endMessageFor, failedMessageFor } from './end-message.ts';
+import { endMessageFor, failedMessageFor, listed } from './end-message.ts';
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
 import { statusDocument } from './status-document.ts';
@@ -229,7 +229,7 @@ async function reportAndEnd(
   if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
   // The results' warnings are of every kind (a site missing, a site unlike the rest, a debiasing note): say which, not one cause for all.
   if (outcome.warnings.length) log.warn(outcome.problems.length ? 'the results carry warnings' : 'federation complete, with warnings', { warnings: outcome.warnings });
-  const ended = outcome.problems.length ? `federation ended incomplete: ${outcome.problems.join('; ')}` : 'federation complete';
+  const ended = outcome.problems.length ? `federation ended incomplete: ${listed(outcome.problems, `the problems of ${report.results}`)}` : 'federation complete';
   await loop.end(
     ended,
     outcome.problems.length ? 'incomplete' : 'complete',

@@ -68,3 +68,12 @@ test('a problem or round reason that names no other site is told to every site; 
   // A name inside another word is not that site.
   assert.equal(failedMessageFor('hungary', 'federation failed: the vaccine column is constant', sites), 'federation failed: the vaccine column is constant');
 });
+
+test('a run with many refused rounds lists the first few and counts the rest: the message stays short', () => {
+  const history = Array.from({ length: 92 }, (_, i) => ({ round: i + 1, accepted: false, failed: [{ site: 'va', reason: 'no answer within the round deadline' }] }) as RoundRecord);
+  const outcome = { problems: history.map((h) => `round ${h.round} not accepted: too few sites`), warnings: [], history };
+  const m = endMessageFor('va', outcome, SITES);
+  assert.ok(m.startsWith('federation ended incomplete: round 1 not accepted (this site failed it: no answer within the round deadline); round 2'), m);
+  assert.match(m, /round 5 not accepted \(this site failed it: no answer within the round deadline\); and 87 more \(rounds not accepted, in the coordinator's results\)$/);
+  assert.ok(m.length < 600, `${m.length} characters`);
+});
