@@ -110,9 +110,10 @@ async function watchStatus(look: () => Promise<FederationStatus>): Promise<numbe
 
 /** A look that failed after `misses` others in a row: said, or the coordinator given up on (thrown); the misses now. */
 function missed(e: Error, seen: FederationStatus, misses: number): number {
-  // Stopped on request is a pause: its restart answers again (an outside try lost the view at exit 0).
+  // Stopped (on request, or its own disk failed) is a pause: its restart answers again (an outside try lost the view at exit 0).
   if (seen.state === 'stopped') {
-    if (misses === 0) process.stdout.write(`(${e.message}: the coordinator was stopped on request; its restart resumes the run, watching for it)\n`);
+    const why = seen.stateChange?.to === 'stopped' ? seen.stateChange.reason : 'on request';
+    if (misses === 0) process.stdout.write(`(${e.message}: the coordinator stopped (${why.slice(0, 300)}); its restart resumes the run, watching for it)\n`);
     return misses + 1;
   }
   if (misses + 1 >= WATCH_MAX_MISSES) throw goneAt(e, seen);

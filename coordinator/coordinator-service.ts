@@ -4,7 +4,7 @@ import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { PEER_REFUSED_MESSAGE } from '../shared/pki/check-peer.ts';
 import { peerMatchesSigner } from '../shared/pki/binding.ts';
-import { ProtocolError, StorageError } from '../shared/errors.ts';
+import { isDescriptorShortage, ProtocolError, StorageError } from '../shared/errors.ts';
 import type { FederationState } from '../shared/federation/state.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FrameReader } from '../shared/protocol/frame.ts';
@@ -50,6 +50,8 @@ export interface RoundGate {
   /** A site (re)connected: send it whatever task it still owes. */
   connected(site: string): void;
   disconnected(site: string): void;
+  /** True from the moment the run is asked to stop (its state says 'stopped' only once it has). */
+  readonly stopRequested?: boolean;
 }
 
 export interface EndpointDeps {
@@ -116,7 +118,20 @@ export class CoordinatorService implements CoordinatorEndpoint {
   private storageFault(e: StorageError, site: string | undefined): never {
     this.deps.log.error('coordinator storage failed while taking a message', { site, error: e.message });
     this.deps.onStorageFault?.(e);
-    throw new ProtocolError(`the coordinator cannot take messages now: its own storage failed (${excerpt(e.message)})`, 'busy', { cause: e });
+    // UNAVAILABLE, as a coordinator that is down: the site keeps reconnecting until it is back.
+    throw new ProtocolError(`the coordinator cannot take messages now: its own storage failed (${excerpt(e.message)})`, 'unavailable', { cause: e });
+  }
+
+  /** This process out of file descriptors while taking a message: no one's fault and passing; the message is refused, nothing stops. */
+  private shortOfDescriptors(e: unknown, site: string | undefined): never {
+    this.deps.log.error('coordinator out of file descriptors while taking a message (raise LimitNOFILE / ulimit -n)', { site, error: (e as Error).message });
+    throw new ProtocolError(`the coordinator cannot take this message now: ${excerpt((e as Error).message)}`, 'busy', { cause: e });
+  }
+
+  /** A fault of the coordinator's own, not the site's: handled above; otherwise returns. */
+  private ownFault(e: unknown, site: string | undefined): void {
+    if (e instanceof StorageError) this.storageFault(e, site);
+    if (isDescriptorShortage(e)) this.shortOfDescriptors(e, site);
   }
 
   /**
@@ -127,9 +142,9 @@ export class CoordinatorService implements CoordinatorEndpoint {
     const reason = e instanceof ProtocolError ? e.reason : 'malformed';
     // A result that comes as the coordinator stops (a stop request, its disk failing) was owed
     // a moment ago: not the site's fault, and a restart asks for it again.
-    if (reason === 'not-expected' && this.deps.gate.state === 'stopped') {
-      this.deps.log.info('a message came as the coordinator stopped; a restart asks for it again', { site: verifiedSite });
-      throw new ProtocolError('the coordinator is stopping; it asks for this again when restarted', 'busy', { cause: e });
+    if (reason === 'not-expected' && (this.deps.gate.stopRequested === true || this.deps.gate.state === 'stopped')) {
+      this.deps.log.debug('a message came as the coordinator stopped; a restart asks for it again', { site: verifiedSite });
+      throw new ProtocolError('the coordinator is stopping; it asks for this again when restarted', 'unavailable', { cause: e });
     }
     this.deps.onReject?.(reason, verifiedSite);
     const claimed = header ? tryParseSite(header) : undefined;
@@ -178,7 +193,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       // The site's fedcausal version, for the operator's status (informative: never a reason to refuse).
       if (typeof meta.software === 'string' && meta.software.length <= MAX_VERSION_CHARS) this.deps.directory.recordVersion(header.site, meta.software);
     } catch (e) {
-      if (e instanceof StorageError) this.storageFault(e, verified);
+      this.ownFault(e, verified);
       this.refuse(e, verified, join.header);
     }
     const site = header.site;
@@ -235,7 +250,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       return { header, meta, spool };
     } catch (e) {
       spool?.dispose();
-      if (e instanceof StorageError) return this.storageFault(e, verified);
+      this.ownFault(e, verified);
       if (fresh && verified) this.deps.gate.reject(verified, excerpt((e as Error).message));
       return this.refuse(e, verified, msg.header);
     }
@@ -289,7 +304,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       }, release);
     } catch (e) {
       release();
-      if (e instanceof StorageError) this.storageFault(e, h.site);
+      this.ownFault(e, h.site);
       this.deps.gate.reject(h.site, excerpt((e as Error).message));
       this.refuse(e, h.site);
     }

@@ -14,7 +14,7 @@ import { loadKitHttpToken } from '../shared/net/http-token.ts';
 import { startHttpServer } from './http/server.ts';
 import type { FederationOutcome, RoundLoop } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
-import { endMessageFor, failedMessageFor, listed } from './end-message.ts';
+import { END_ITEMS_LISTED, endMessageFor, failedMessageFor, listed } from './end-message.ts';
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore } from './state/store.ts';
 import { statusDocument } from './status-document.ts';
@@ -118,7 +118,10 @@ export async function startCoordinator(
       // Its own disk, not the run, failed: a pause as above (the sites are not told it failed,
       // so they keep reconnecting), ended with exit 1 so that a supervisor restarts it.
       fed.loop.settle(fault);
-      log.error("coordinator stopped: its own storage failed; a restart resumes from the last committed round once the disk is back", { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path, error: fault.message });
+      const said = fault.restartable
+        ? 'coordinator stopped: its own storage failed; a restart resumes from the last committed round once the disk is back'
+        : 'coordinator stopped: its state file was removed or replaced while it ran; a person must choose how to go on (the error says how)';
+      log.error(said, { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path, error: fault.message });
       throw fault;
     } else {
       const failed = `federation failed: ${(e as Error).message}`;
@@ -166,7 +169,8 @@ async function closeAfterRun(
  */
 function openState(cfg: CoordinatorConfig, configPath: string): CoordinatorStore {
   writableDir(cfg.runDir, `${configPath}: runDir:`);
-  writableDir(cfg.stateDir, `${configPath}: stateDir:`);
+  // Private to the coordinator's user: the state holds every site's figures.
+  writableDir(cfg.stateDir, `${configPath}: stateDir:`, 0o700);
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg));
   FileSpool.useDir(join(cfg.stateDir, 'spool'));
   const finished = store.finished();
@@ -226,7 +230,8 @@ async function reportAndEnd(
   const dir = join(runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const report = writeRunReport(dir, buildResults(outcome), outcome);
   log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
-  if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems });
+  // The first few, and how many: every one is in results.json (a run with 92 refused rounds logged a 22 KB line).
+  if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems.slice(0, END_ITEMS_LISTED), count: outcome.problems.length, results: report.results });
   // The results' warnings are of every kind (a site missing, a site unlike the rest, a debiasing note): say which, not one cause for all.
   if (outcome.warnings.length) log.warn(outcome.problems.length ? 'the results carry warnings' : 'federation complete, with warnings', { warnings: outcome.warnings });
   const ended = outcome.problems.length ? `federation ended incomplete: ${listed(outcome.problems, `the problems of ${report.results}`)}` : 'federation complete';
@@ -266,9 +271,9 @@ export function configParts(cfg: CoordinatorConfig): Record<string, string> {
  * prepareOutputDir, with what to do on a read-only file system: in the container image the kit
  * is mounted read-only and left as provisioned runDir and stateDir point into it.
  */
-function writableDir(dir: string, what: string): void {
+function writableDir(dir: string, what: string, mode?: number): void {
   try {
-    prepareOutputDir(dir, what);
+    prepareOutputDir(dir, what, mode);
   } catch (e) {
     if (!(e instanceof InputError) || (e.cause as NodeJS.ErrnoException | undefined)?.code !== 'EROFS') throw e;
     throw new InputError(`${e.message}: a read-only file system; in the container image set runDir and stateDir under /var/lib/fedcausal, the writable volume (docs/deploy-coordinator.md, "Container")`);

@@ -189,6 +189,11 @@ export class RoundLoop implements RoundGate {
     this.exchange.abort(reason);
   }
 
+  /** For the endpoint: a message that comes once a stop was asked for is not a site's fault. */
+  get stopRequested(): boolean {
+    return this.isStopped();
+  }
+
   /** A method, not a getter: stop() sets it during awaits, which TypeScript's narrowing of a property cannot see. */
   private isStopped(): boolean {
     return this.stopping.signal.aborted;
@@ -319,7 +324,6 @@ export class RoundLoop implements RoundGate {
   /** A round's record and model, saved (a restart resumes after it) and announced; the model the next round starts from. */
   private commit(record: RoundRecord, updated: Float32Array, monitor: DebiasMonitor | undefined): Float32Array {
     const o = this.o;
-    this.history.push(record);
     o.store?.commitRound({
       round: record.round,
       record,
@@ -327,6 +331,8 @@ export class RoundLoop implements RoundGate {
       ...(o.strategy.saveState ? { strategy: o.strategy.saveState() } : {}),
       loop: { ...(monitor ? { monitor: monitor.save() } : {}), sites: o.directory.snapshot() },
     });
+    // Only once it is saved: a commit that fails must not show as a round done.
+    this.history.push(record);
     this.setState('committed', record.accepted ? 'round accepted' : `round not accepted: ${record.reason}`);
     o.onEvent?.({ type: 'round', record });
     return updated;

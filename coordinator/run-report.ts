@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { asStorageError } from '../shared/errors.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
@@ -43,11 +43,15 @@ export function writeRunReport(dir: string, results: unknown, outcome: Federatio
   const partial = join(dirname(dir), `.${basename(dir)}.partial`);
   try {
     mkdirSync(partial, { recursive: true });
-    writeFileSync(join(partial, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    writeFileSync(join(partial, 'metrics.svg'), metricsPlotSvg(outcome));
+    writeDurably(join(partial, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    writeDurably(join(partial, 'metrics.svg'), metricsPlotSvg(outcome));
     const g = outcome.globalModel;
-    writeFileSync(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+    writeDurably(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+    // On disk before the rename, and the rename before the state is marked finished (the caller's
+    // next step): after a power cut a finished state never points at an empty report.
+    syncFolder(partial);
     renameSync(partial, dir);
+    syncFolder(dirname(dir));
   } catch (e) {
     try {
       rmSync(partial, { recursive: true, force: true });
@@ -61,6 +65,28 @@ export function writeRunReport(dir: string, results: unknown, outcome: Federatio
     );
   }
   return { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32') };
+}
+
+/** A new file written and flushed to the disk. */
+function writeDurably(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, 'wx');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A folder's entries (a new file, a rename) flushed to the disk. */
+function syncFolder(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export type { EvalMetrics };

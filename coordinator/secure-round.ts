@@ -8,7 +8,7 @@
  * aggregate; per-site values never reach it.
  */
 import { randomBytes } from 'node:crypto';
-import { ProtocolError } from '../shared/errors.ts';
+import { ProtocolError, StorageError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ResultMeta } from '../shared/protocol/messages.ts';
 import type { SecAggConfig } from '../shared/secagg/config.ts';
@@ -178,6 +178,8 @@ export class SecureAggregator {
       if (!handle) throw new SecAggRefusal(`unknown secure aggregation phase ${String(stage)}`, 'malformed');
       handle(a, site, s, meta, replay);
     } catch (e) {
+      // The coordinator's own disk failing (reading a spooled masked vector) is not the site's refusal.
+      if (e instanceof StorageError) throw e;
       const reason = e instanceof SecAggRefusal ? e.reason : 'malformed';
       throw new ProtocolError(`secure aggregation refused (${reason}): ${(e as Error).message}`, reason === 'bad-signature' ? 'bad-signature' : 'malformed', { cause: e });
     }

@@ -38,7 +38,9 @@ export class ProtocolError extends Error {
       /** A site on another protocol version (another fedcausal release): it will be refused again until one side is upgraded. */
       | 'incompatible'
       /** A TLS handshake that failed (no certificate, or one of another federation's CA): the peer hears nothing, the coordinator logs and counts it. */
-      | 'tls-handshake',
+      | 'tls-handshake'
+      /** The coordinator cannot take messages now (its own disk failed, or it is stopping): the site retries, as when it is down. */
+      | 'unavailable',
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -49,7 +51,7 @@ export class ProtocolError extends Error {
 export const ExitCode = { ok: 0, failure: 1, badInput: 2 } as const;
 
 export function exitCodeFor(err: unknown): number {
-  return err instanceof InputError ? ExitCode.badInput : ExitCode.failure;
+  return err instanceof InputError || (err instanceof StorageError && !err.restartable) ? ExitCode.badInput : ExitCode.failure;
 }
 
 /**
@@ -61,10 +63,26 @@ export function exitCodeFor(err: unknown): number {
  */
 export class StorageError extends Error {
   override name = 'StorageError';
+  /**
+   * False where a restart cannot help and a person must act first (the state file removed
+   * under a running coordinator: a restart would start the run over): exit 2, which a
+   * supervisor does not restart.
+   */
+  readonly restartable: boolean;
+  constructor(message: string, options?: { cause?: unknown; restartable?: boolean }) {
+    super(message, options);
+    this.restartable = options?.restartable ?? true;
+  }
 }
 
 /** errno codes of a file system that cannot store or read what it holds. */
-const STORAGE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'ENOENT', 'EBADF', 'ENOTDIR', 'ESTALE', 'EFBIG', 'EMFILE', 'ENFILE']);
+const STORAGE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'ENOENT', 'ENOTDIR', 'ESTALE', 'EFBIG']);
+
+/** The process out of file descriptors: no disk's fault, and passing (a message refused, the run goes on). */
+export function isDescriptorShortage(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
 
 /** Whether `e` is a storage fault: a file-system errno above, or SQLite's full, I/O, read-only or can't-open errors. */
 export function isStorageFault(e: unknown): boolean {

@@ -5,12 +5,18 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError } from './errors.ts';
+import { InputError, StorageError } from './errors.ts';
 
 const why = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
-/** Makes `dir` and any missing parents; a failure is bad input naming the folder and the flag it came from. */
-export function prepareOutputDir(dir: string, what: string): string {
+/** A disk that is full or failing: a freed or repaired disk cures it, so it is not bad input (exit 1: a supervisor retries). */
+const DISK_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'ESTALE', 'EFBIG']);
+
+/**
+ * Makes `dir` and any missing parents (new ones with `mode`); a failure is bad input naming the
+ * folder and the flag it came from, or a StorageError when the disk is full or failing.
+ */
+export function prepareOutputDir(dir: string, what: string, mode?: number): string {
   const abs = resolve(dir);
   const missing: string[] = [];
   for (let p = abs; !existsSync(p); p = dirname(p)) {
@@ -19,10 +25,11 @@ export function prepareOutputDir(dir: string, what: string): string {
   }
   try {
     if (!missing.length && !statSync(abs).isDirectory()) throw new InputError(`${what} ${dir}: exists and is not a folder`);
-    for (const p of missing) mkdirSync(p);
+    for (const p of missing) mkdirSync(p, mode);
     probe(join(abs, `.fedcausal-write-test-${process.pid}`));
   } catch (e) {
     if (e instanceof InputError) throw e;
+    if (DISK_FAULTS.has(why(e))) throw new StorageError(`${what} ${dir}: cannot write there (${why(e)}): free space on (or repair) that disk and start again`, { cause: e });
     throw new InputError(`${what} ${dir}: cannot write there (${why(e)})`, { cause: e });
   }
   return abs;

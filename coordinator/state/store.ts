@@ -84,8 +84,11 @@ export class CoordinatorStore {
    * Throws InputError naming the file and what to do when it cannot be used.
    */
   static open(path: string, federation: string, fingerprint: string, parts: Record<string, string> = {}): CoordinatorStore {
-    // An empty file without a log holds nothing: a first start on a full disk left one, which then refused every start.
-    const fresh = !existsSync(path) || (sizeOf(path) === 0 && !sizeOf(`${path}-wal`));
+    const fresh = !existsSync(path);
+    // An empty file holds no run: most likely a copy or restore that did not complete, so it is
+    // said, not silently started over (the operator meant to resume something).
+    if (!fresh && sizeOf(path) === 0 && !sizeOf(`${path}-wal`))
+      throw new InputError(`coordinator state ${path} is empty (0 bytes): it holds no run to resume (a copy or restore that did not complete?); put a whole copy in its place to resume, or delete it to start a new run`);
     if (fresh) create(path);
     const refuse = (why: string): never => {
       throw new InputError(`coordinator state ${path} ${why}; it is left as it is (move it away to start a new run)`);
@@ -146,14 +149,37 @@ export class CoordinatorStore {
     try {
       st = statSync(this.path);
     } catch (e) {
-      throw new StorageError(`the coordinator state ${this.path} was removed while the coordinator ran (${(e as Error).message}): put it back or restore it from a backup, then restart; a restart without it starts the run over`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asStorageError(e, `cannot read the coordinator state ${this.path}`, STATE_REMEDY);
+      throw new StorageError(`the coordinator state ${this.path} was removed while the coordinator ran: ${this.rescue()}`, { cause: e, restartable: false });
     }
     if (st.ino !== this.identity.ino || st.dev !== this.identity.dev)
-      throw new StorageError(`the coordinator state ${this.path} was replaced while the coordinator ran: stop it, put the file it was running with back (or the one you meant, from a backup), then restart`);
+      throw new StorageError(`the coordinator state ${this.path} was replaced while the coordinator ran: ${this.rescue()}`, { restartable: false });
     try {
       return fn();
     } catch (e) {
       throw asStorageError(e, `cannot ${what} in the coordinator state ${this.path}`, STATE_REMEDY);
+    }
+  }
+
+  /**
+   * The state this process still holds open, saved beside where it was: the only copy left once
+   * the file was removed (a restart would otherwise start the run over). Said with what to do;
+   * the coordinator then stops with exit 2, for a person to choose.
+   */
+  private rescue(): string {
+    // Once: the writes after the first (message ids still coming in) would each save another copy.
+    return (this.rescued ??= this.saveOpenState());
+  }
+  private rescued: string | undefined;
+
+  private saveOpenState(): string {
+    const saved = `${this.path}.recovered-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      mkdirSync(dirname(saved), { recursive: true, mode: 0o700 });
+      this.db.prepare('VACUUM INTO ?').run(saved);
+      return `its last committed state is saved as ${saved}: to resume the run, move that file to ${this.path} and start the coordinator; to start a new run, start it without`;
+    } catch (e) {
+      return `its last committed state could not be saved (${(e as Error).message}): restore ${this.path} from a backup to resume the run`;
     }
   }
 

@@ -77,6 +77,8 @@ export function statusFor(e: unknown): grpc.status {
       return grpc.status.RESOURCE_EXHAUSTED;
     case 'timeout':
       return grpc.status.DEADLINE_EXCEEDED;
+    case 'unavailable':
+      return grpc.status.UNAVAILABLE;
     default:
       return grpc.status.INVALID_ARGUMENT;
   }

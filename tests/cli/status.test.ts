@@ -132,7 +132,7 @@ test('watch: a coordinator stopped on request is watched until it is back; a run
   writeFileSync(file, token, { mode: 0o600 });
   const run = await runCli(['watch', '--coordinator', `http://127.0.0.1:${server.port}`, '--token-file', file], 50_000);
   assert.equal(run.code, 1, describeRun(run));
-  assert.match(run.stdout, /the coordinator was stopped on request; its restart resumes the run, watching for it/);
+  assert.match(run.stdout, /the coordinator stopped \(on request\); its restart resumes the run, watching for it/);
   assert.match(run.stdout, /federation heart: finished incomplete, round 5\/5/);
 });
 

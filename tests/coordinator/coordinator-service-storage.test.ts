@@ -14,7 +14,7 @@ import { coordinator, FEDERATION, LIMITS, refused, result, ROUND, siteA, siteB, 
 
 const fault = () => new StorageError('cannot write /state/spool/a-1 (ENOSPC: no space left on device, write): free space');
 
-function setup(failing: 'spool' | 'replay' | 'deliver') {
+function setup(failing: 'spool' | 'replay' | 'deliver' | 'descriptors') {
   const directory = new SiteDirectory([
     { name: 'a', signingPublicKey: siteA.signing.publicKey },
     { name: 'b', signingPublicKey: siteB.signing.publicKey },
@@ -33,7 +33,12 @@ function setup(failing: 'spool' | 'replay' | 'deliver') {
     connected: () => {},
     disconnected: () => {},
   };
-  const spool = failing === 'spool' ? () => Object.assign(new MemorySpool(), { append: () => { throw fault(); } }) : () => new MemorySpool();
+  const spool =
+    failing === 'spool'
+      ? () => Object.assign(new MemorySpool(), { append: () => { throw fault(); } })
+      : failing === 'descriptors'
+        ? () => { throw Object.assign(new Error("EMFILE: too many open files, open '/state/spool/a-1'"), { code: 'EMFILE' }); }
+        : () => new MemorySpool();
   const replay = new ReplayGuard({ maxAgeMs: WINDOW_MS, ...(failing === 'replay' ? { onAccept: () => { throw fault(); } } : {}) });
   const service = new CoordinatorService({
     directory, gate, replay, boxSecretKey: coordinator.box.secretKey, limits: LIMITS, spool, log: silentLogger,
@@ -44,12 +49,20 @@ function setup(failing: 'spool' | 'replay' | 'deliver') {
 }
 
 for (const failing of ['spool', 'replay', 'deliver'] as const)
-  test(`a storage fault of the coordinator (${failing}) refuses the result as busy, blames no site and is heard once`, async () => {
+  test(`a storage fault of the coordinator (${failing}) refuses the result as unavailable (the site retries), blames no site and is heard once`, async () => {
     const t = setup(failing);
-    await refused(t.service.submit(result()), 'busy', grpc.status.RESOURCE_EXHAUSTED, /the coordinator cannot take messages now: its own storage failed \(cannot write \/state\/spool\/a-1 \(ENOSPC/);
+    await refused(t.service.submit(result()), 'unavailable', grpc.status.UNAVAILABLE, /the coordinator cannot take messages now: its own storage failed \(cannot write \/state\/spool\/a-1 \(ENOSPC/);
     assert.equal(t.faults.length, 1);
     assert.match(t.faults[0]!.message, /ENOSPC/);
     assert.deepEqual(t.gateRejected, [], "the site's round is not failed");
     assert.deepEqual(t.counted, [], 'no refusal counted against the site');
     assert.equal(t.directory.states().find((s) => s.name === 'a')!.lastError, undefined, 'no error recorded for the site');
   });
+
+test('the coordinator out of file descriptors refuses that message as busy, blames no site, and does not stop', async () => {
+  const t = setup('descriptors');
+  await refused(t.service.submit(result()), 'busy', grpc.status.RESOURCE_EXHAUSTED, /the coordinator cannot take this message now: EMFILE: too many open files/);
+  assert.deepEqual(t.faults, [], 'not a storage fault: nothing stops');
+  assert.deepEqual(t.gateRejected, []);
+  assert.deepEqual(t.counted, []);
+});

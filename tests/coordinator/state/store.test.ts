@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { StorageError } from '../../../shared/errors.ts';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { exitCodeFor, InputError, StorageError } from '../../../shared/errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinatorStore, nativeModuleMissing, STATE_FORMAT } from '../../../coordinator/state/store.ts';
@@ -152,7 +152,7 @@ test('a copy of the state file alone, taken between rounds while the coordinator
   });
 });
 
-test('a new state file is private to its user; an empty one (a first start on a full disk left it) is started afresh', () => {
+test('a new state file is private to its user; an empty one (a copy that did not complete?) is refused, saying what to do', () => {
   withDir((dir) => {
     const path = join(dir, 'state', 'coordinator.sqlite');
     CoordinatorStore.open(path, 'fed', 'fp').close();
@@ -160,9 +160,7 @@ test('a new state file is private to its user; an empty one (a first start on a 
     assert.equal(statSync(join(dir, 'state')).mode & 0o777, 0o700);
     const empty = join(dir, 'empty.sqlite');
     writeFileSync(empty, '');
-    const s = CoordinatorStore.open(empty, 'fed', 'fp');
-    assert.equal(s.load(), undefined);
-    s.close();
+    assert.throws(() => CoordinatorStore.open(empty, 'fed', 'fp'), (e: unknown) => e instanceof InputError && e.message.includes(`${empty} is empty (0 bytes): it holds no run to resume`) && /delete it to start a new run/.test(e.message));
   });
 });
 
@@ -170,15 +168,34 @@ test('the state file removed or replaced under a running coordinator, or its dis
   withDir((dir) => {
     const path = join(dir, 'coordinator.sqlite');
     const removed = CoordinatorStore.open(path, 'fed', 'fp');
+    removed.commitSetup({ spec: { kind: 'baseline' } }, Float32Array.from([0]));
     commit(removed, 1);
     rmSync(path);
-    assert.throws(() => commit(removed, 2), (e: unknown) => e instanceof StorageError && e.message.includes(`${path} was removed while the coordinator ran`) && /a restart without it starts the run over/.test(e.message));
+    let saved = '';
+    assert.throws(
+      () => commit(removed, 2),
+      (e: unknown) => {
+        assert.ok(e instanceof StorageError && !e.restartable, String(e));
+        assert.equal(exitCodeFor(e), 2, 'a person must choose: no supervisor restart');
+        saved = /saved as (\S+): to resume the run, move that file to /.exec(e.message)?.[1] ?? '';
+        return e.message.includes(`${path} was removed while the coordinator ran`);
+      },
+    );
+    // Writes after the first (message ids still coming in) save no second copy.
+    assert.throws(() => removed.rememberMessage('m', 1), StorageError);
     removed.close();
+    assert.equal(readdirSync(dir).filter((f) => f.includes('.recovered-')).length, 1);
+    // The rescued copy is the state as last committed: moved back, the run resumes from it.
+    renameSync(saved, path);
+    const back = CoordinatorStore.open(path, 'fed', 'fp');
+    assert.equal(back.load()?.round, 1);
+    back.close();
+    rmSync(path);
 
     const replaced = CoordinatorStore.open(path, 'fed2', 'fp');
     renameSync(path, `${path}.moved`);
     copyFileSync(`${path}.moved`, path);
-    assert.throws(() => commit(replaced, 1), (e: unknown) => e instanceof StorageError && e.message.includes(`${path} was replaced while the coordinator ran`));
+    assert.throws(() => commit(replaced, 1), (e: unknown) => e instanceof StorageError && !e.restartable && e.message.includes(`${path} was replaced while the coordinator ran: its last committed state is saved as`));
     replaced.close();
 
     const full = CoordinatorStore.open(join(dir, 'full.sqlite'), 'fed', 'fp');
