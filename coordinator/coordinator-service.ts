@@ -119,7 +119,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
     this.deps.log.error('coordinator storage failed while taking a message', { site, error: e.message });
     this.deps.onStorageFault?.(e);
     // UNAVAILABLE, as a coordinator that is down: the site keeps reconnecting until it is back.
-    throw new ProtocolError(`the coordinator cannot take messages now: its own storage failed (${excerpt(e.message)})`, 'unavailable', { cause: e });
+    // The coordinator host's paths are not the hospitals' business: the operator's log has them.
+    throw new ProtocolError("the coordinator cannot take messages now: its own storage failed; it stops at its last committed round and resumes when its operator has restarted it", 'unavailable', { cause: e });
   }
 
   /** This process out of file descriptors while taking a message: no one's fault and passing; the message is refused, nothing stops. */

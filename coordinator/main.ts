@@ -276,6 +276,9 @@ function writableDir(dir: string, what: string, mode?: number): void {
     prepareOutputDir(dir, what, mode);
   } catch (e) {
     if (!(e instanceof InputError) || (e.cause as NodeJS.ErrnoException | undefined)?.code !== 'EROFS') throw e;
-    throw new InputError(`${e.message}: a read-only file system; in the container image set runDir and stateDir under /var/lib/fedcausal, the writable volume (docs/deploy-coordinator.md, "Container")`);
+    throw new InputError(
+      `${e.message}: a read-only file system. A disk that went read-only on errors (see dmesg) needs repair (fsck) before a start; ` +
+        'in the container image, set runDir and stateDir under /var/lib/fedcausal, the writable volume (docs/deploy-coordinator.md, "Container")',
+    );
   }
 }

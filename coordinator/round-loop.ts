@@ -375,8 +375,9 @@ export class RoundLoop implements RoundGate {
    */
   async end(message: string, outcome: NonNullable<TaskMeta['outcome']>, results?: string, forSite: (site: string) => string = () => message): Promise<void> {
     const to = outcome === 'failed' ? 'failed' : 'finished';
-    this.outcome = { outcome, ...(results !== undefined ? { results } : {}) };
+    // Marked in the state first: when that fails (its disk), status must not show a finished run.
     if (to === 'finished' && results !== undefined) this.o.store?.finish(results);
+    this.outcome = { outcome, ...(results !== undefined ? { results } : {}) };
     if (this.state !== to) this.setState(to, message);
     // Kept: a site that joins after this (it was away at the end) is told too. `forSite` words each site's own end message (`message` is the state's reason).
     this.ended = new EndNotice(endMessages({ federation: this.federation, round: this.round, outcome, forSite, seal: this.o.seal }), (s, msg) => this.exchange.send(s, msg));

@@ -14,6 +14,8 @@ import { Writable } from 'node:stream';
 export function tolerantStream(target: NodeJS.WritableStream): Writable {
   let dropped = 0;
   let why = '';
+  // A line cut off by the failure (part of it written): the next line starts on a line of its own.
+  let cut = false;
   const lost = (e: Error | null | undefined) => {
     if (!e) return;
     dropped++;
@@ -23,7 +25,13 @@ export function tolerantStream(target: NodeJS.WritableStream): Writable {
     target === process.stderr
       ? (text) => {
           const bytes = typeof text === 'string' ? Buffer.from(text) : text;
-          for (let off = 0; off < bytes.length; ) off += writeSync(2, bytes, off, bytes.length - off);
+          let off = 0;
+          try {
+            while (off < bytes.length) off += writeSync(2, bytes, off, bytes.length - off);
+          } catch (e) {
+            if (off > 0) cut = true;
+            throw e;
+          }
         }
       : (text) => void target.write(text, lost);
   // A pipe's failure may come as an event; unheard, it is an uncaught exception.
@@ -32,8 +40,9 @@ export function tolerantStream(target: NodeJS.WritableStream): Writable {
     write(chunk: Buffer | string, _encoding, done) {
       try {
         if (dropped > 0) {
-          put(`${JSON.stringify({ level: 'warn', message: `${dropped} log lines were not written`, error: why, timestamp: new Date().toISOString() })}\n`);
+          put(`${cut ? '\n' : ''}${JSON.stringify({ level: 'warn', message: `${dropped} log lines were not written`, error: why, timestamp: new Date().toISOString() })}\n`);
           dropped = 0;
+          cut = false;
         }
         put(chunk);
       } catch (e) {

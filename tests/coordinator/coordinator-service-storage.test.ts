@@ -51,7 +51,9 @@ function setup(failing: 'spool' | 'replay' | 'deliver' | 'descriptors') {
 for (const failing of ['spool', 'replay', 'deliver'] as const)
   test(`a storage fault of the coordinator (${failing}) refuses the result as unavailable (the site retries), blames no site and is heard once`, async () => {
     const t = setup(failing);
-    await refused(t.service.submit(result()), 'unavailable', grpc.status.UNAVAILABLE, /the coordinator cannot take messages now: its own storage failed \(cannot write \/state\/spool\/a-1 \(ENOSPC/);
+    await refused(t.service.submit(result()), 'unavailable', grpc.status.UNAVAILABLE, /^the coordinator cannot take messages now: its own storage failed; it stops at its last committed round and resumes when its operator has restarted it$/);
+    // The coordinator host's paths stay in its operator's log.
+    await assert.rejects(setup(failing).service.submit(result()), (e: Error) => !e.message.includes('/state/'));
     assert.equal(t.faults.length, 1);
     assert.match(t.faults[0]!.message, /ENOSPC/);
     assert.deepEqual(t.gateRejected, [], "the site's round is not failed");
