@@ -108,26 +108,7 @@ export async function startCoordinator(
     const report = await reportAndEnd(fed.loop, outcome, cfg.runDir, buildResults, siteNames, log);
     return { outcome, report };
   } catch (e) {
-    const fault = storageFault ?? (e instanceof StorageError ? e : undefined);
-    if (signal?.aborted) {
-      // A requested stop (SIGTERM, SIGINT) is a pause, not an end: the committed rounds are in
-      // the state file and the sites keep reconnecting until the coordinator is back.
-      fed.loop.settle(e as Error);
-      log.info('coordinator stopped on request; a restart resumes from the last committed round', { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path });
-    } else if (fault) {
-      // Its own disk, not the run, failed: a pause as above (the sites are not told it failed,
-      // so they keep reconnecting), ended with exit 1 so that a supervisor restarts it.
-      fed.loop.settle(fault);
-      const said = fault.restartable
-        ? 'coordinator stopped: its own storage failed; a restart resumes from the last committed round once the disk is back'
-        : 'coordinator stopped: its state file was removed or replaced while it ran; a person must choose how to go on (the error says how)';
-      log.error(said, { round: fed.loop.history.at(-1)?.round ?? 0, state: store.path, error: fault.message });
-      throw fault;
-    } else {
-      const failed = `federation failed: ${(e as Error).message}`;
-      await fed.loop.end(failed, 'failed', undefined, (site) => failedMessageFor(site, failed, siteNames)).catch(() => {});
-    }
-    throw e;
+    throw await afterRunError(e as Error, { fed, store, signal, storageFault, siteNames, log });
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await closeAfterRun(fed, cfg, { grpc: grpcServer, http }, signal, log);
@@ -139,6 +120,37 @@ export async function startCoordinator(
     }
     FileSpool.cleanup();
   }
+}
+
+/**
+ * How a run that threw ends, and the error the coordinator exits with: a requested stop or a
+ * fault of its own disk is a pause (the state keeps the last committed round, the sites are
+ * not told anything and keep reconnecting); anything else fails the federation, told to every site.
+ */
+async function afterRunError(
+  e: Error,
+  c: { fed: ReturnType<typeof createFederation>; store: CoordinatorStore; signal: AbortSignal | undefined; storageFault: StorageError | undefined; siteNames: string[]; log: Logger },
+): Promise<Error> {
+  const { fed, log } = c;
+  const fault = c.storageFault ?? (e instanceof StorageError ? e : undefined);
+  const at = { round: fed.loop.history.at(-1)?.round ?? 0, state: c.store.path };
+  if (c.signal?.aborted) {
+    fed.loop.settle(e);
+    log.info('coordinator stopped on request; a restart resumes from the last committed round', at);
+    return e;
+  }
+  if (fault) {
+    // Exit 1, so that a supervisor restarts it; exit 2 where a person must choose first (fault.restartable).
+    fed.loop.settle(fault);
+    const said = fault.restartable
+      ? 'coordinator stopped: its own storage failed; a restart resumes from the last committed round once the disk is back'
+      : 'coordinator stopped: its state file was removed or replaced while it ran; a person must choose how to go on (the error says how)';
+    log.error(said, { ...at, error: fault.message });
+    return fault;
+  }
+  const failed = `federation failed: ${e.message}`;
+  await fed.loop.end(failed, 'failed', undefined, (site) => failedMessageFor(site, failed, c.siteNames)).catch(() => {});
+  return e;
 }
 
 /** After the run: the sites told how it ended (those away too, for their grace), the linger, then both servers closed. */
