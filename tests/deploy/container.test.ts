@@ -124,7 +124,7 @@ test('a federation runs in the images: coordinator and two hospitals in containe
   giveTo999(join(work, 'kits', 'coordinator'), run.env);
   giveTo999(join(work, 'kits', 'sites'), run.env);
   // coordinator.yaml as provisioned: runDir inside the read-only kit, said with what to set.
-  assert.match(refusedStart(run.env, join(work, 'kits', 'coordinator'), TAG('coordinator'), 'coordinator', 'start', '--config', '/kit/as-provisioned.yaml'), /runDir: \/kit\/runs: cannot write there \(EROFS\): a read-only file system; in the container image set runDir and stateDir under \/var\/lib\/fedcausal/);
+  assert.match(refusedStart(run.env, join(work, 'kits', 'coordinator'), TAG('coordinator'), 'coordinator', 'start', '--config', '/kit/as-provisioned.yaml'), /runDir: \/kit\/runs: cannot write there \(EROFS\): a read-only file system\. .*; in the container image, set runDir and stateDir under \/var\/lib\/fedcausal/);
 
   p(['network', 'create', '--internal', name]);
   p(['run', '-d', '--name', containers[0]!, '--network', name, '--network-alias', 'coordinator', '--read-only', '--tmpfs', '/tmp',
