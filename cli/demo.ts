@@ -120,28 +120,7 @@ export async function runDemo(o: { rounds?: number; model: string; runDir?: stri
   }
   const data = heartDataDir();
   prepareOutputDir(runDir, '--run-dir');
-  const [grpcPort, httpPort] = (await freePorts(2)) as [number, number];
-  const fedFile = join(runDir, 'federation.yaml');
-  writeFileSync(
-    fedFile,
-    YAML.stringify({
-      name: 'heart-demo',
-      coordinator: { host: '127.0.0.1', grpcPort, httpPort },
-      rounds,
-      model,
-      seed: 1,
-      schema: join(data, 'schema.json'),
-      roundDeadlineSeconds: 300,
-      sites: SITES.map((s) => ({ name: s.name, data: join(data, s.file) })),
-    }),
-  );
-  const kits = await provisionFederation(fedFile, join(runDir, 'kits'));
-  // The demo also trains each site alone, for the comparison table.
-  const coordYaml = join(kits.coordinatorKit, 'coordinator.yaml');
-  const cfg = YAML.parse(readFileSync(coordYaml, 'utf8')) as Record<string, unknown>;
-  // No linger after the end (provision's is for a deployment's dashboard and Prometheus): the demo ends with its run.
-  writeFileSync(coordYaml, YAML.stringify({ ...cfg, localBaseline: true, runDir, listen: { ...(cfg.listen as object), httpLingerSeconds: 0 } }));
-
+  const { kits, coordYaml, httpPort } = await provisionDemo(data, runDir, rounds, model);
   out(`fedcausal demo: ${SITES.length} hospitals, ${rounds} rounds of ${model} (FedAvg), separate processes on loopback\n`);
   // The dashboard answers only with the coordinator kit's token; the page takes it from the address.
   const token = readFileSync(join(kits.coordinatorKit, HTTP_TOKEN_FILE), 'utf8').trim();
@@ -154,35 +133,11 @@ export async function runDemo(o: { rounds?: number; model: string; runDir?: stri
   try {
     const coord = spawnRole(['coordinator', 'start', '--config', coordYaml], join(runDir, 'coordinator.log'));
     children.push(coord);
-    let resultsPath: string | undefined;
-    let lineBuf = '';
-    coord.stdout!.on('data', (b: Buffer) => {
-      const m = /results: (.*)/.exec(b.toString());
-      if (m) resultsPath = m[1]!.trim();
-    });
-    coord.stderr!.on('data', (b: Buffer) => {
-      lineBuf += b.toString();
-      const lines = lineBuf.split('\n');
-      lineBuf = lines.pop()!;
-      for (const l of lines) {
-        let e: LogLine;
-        try {
-          e = JSON.parse(l) as LogLine;
-        } catch {
-          continue;
-        }
-        if (e.message === 'round committed') {
-          const auc = Number(e.eval_auroc);
-          out(`  round ${String(e.round).padStart(3)}/${rounds}  sites ${e.participants}  train loss ${Number(e.train_loss).toFixed(4)}  held-out AUROC (global model so far) ${Number.isFinite(auc) ? auc.toFixed(3) : '-'}${Number(e.failures) ? `  failures ${e.failures}` : ''}\n`);
-        } else if (e.message === 'federation state' && (e.state === 'stats' || e.state === 'evaluating'))
-          out(`  ${e.state === 'stats' ? 'agreeing feature scaling and the pattern prior (sums only)' : 'final evaluation, and each site training alone for comparison'}...\n`);
-        // The demo sets no linger on purpose (above): the coordinator's start-up warning about it is not news here.
-        else if (e.level === 'error' || (e.level === 'warn' && e.message !== 'federation state' && e.setting !== 'listen.httpLingerSeconds')) out(`  [coordinator] ${e.message}${e.site ? ` (${e.site})` : ''}\n`);
-      }
-    });
+    const coordinator = followCoordinator(coord, rounds, out);
     for (const s of kits.siteKits)
       children.push(spawnRole(['site', 'start', '--config', join(s.dir, 'site.yaml')], join(runDir, `site-${s.name}.log`)));
     const codes = await Promise.all(children.map(exited));
+    const resultsPath = coordinator.resultsPath();
     if (codes[0] !== 0 || !resultsPath) {
       out(`\ncoordinator failed (exit ${codes[0]}); see ${join(runDir, 'coordinator.log')}\n`);
       return 1;
@@ -205,4 +160,69 @@ export async function runDemo(o: { rounds?: number; model: string; runDir?: stri
     killAll();
     for (const ev of ['SIGINT', 'SIGTERM', 'exit'] as const) process.removeListener(ev, killAll);
   }
+}
+
+/** The demo's federation provisioned into `runDir`: the heart-disease hospitals, a coordinator that also trains each site alone and does not linger. */
+async function provisionDemo(data: string, runDir: string, rounds: number, model: string): Promise<{ kits: Awaited<ReturnType<typeof provisionFederation>>; coordYaml: string; httpPort: number }> {
+  const [grpcPort, httpPort] = (await freePorts(2)) as [number, number];
+  const fedFile = join(runDir, 'federation.yaml');
+  writeFileSync(
+    fedFile,
+    YAML.stringify({
+      name: 'heart-demo',
+      coordinator: { host: '127.0.0.1', grpcPort, httpPort },
+      rounds,
+      model,
+      seed: 1,
+      schema: join(data, 'schema.json'),
+      roundDeadlineSeconds: 300,
+      sites: SITES.map((s) => ({ name: s.name, data: join(data, s.file) })),
+    }),
+  );
+  const kits = await provisionFederation(fedFile, join(runDir, 'kits'));
+  // The demo also trains each site alone, for the comparison table.
+  const coordYaml = join(kits.coordinatorKit, 'coordinator.yaml');
+  const cfg = YAML.parse(readFileSync(coordYaml, 'utf8')) as Record<string, unknown>;
+  // No linger after the end (provision's is for a deployment's dashboard and Prometheus): the demo ends with its run.
+  writeFileSync(coordYaml, YAML.stringify({ ...cfg, localBaseline: true, runDir, listen: { ...(cfg.listen as object), httpLingerSeconds: 0 } }));
+  return { kits, coordYaml, httpPort };
+}
+
+/** The coordinator's progress, a line per round, from its log; and the results path it prints at the end. */
+function followCoordinator(coord: ChildProcess, rounds: number, out: (s: string) => void): { resultsPath(): string | undefined } {
+  let resultsPath: string | undefined;
+  let lineBuf = '';
+  coord.stdout!.on('data', (b: Buffer) => {
+    const m = /results: (.*)/.exec(b.toString());
+    if (m) resultsPath = m[1]!.trim();
+  });
+  coord.stderr!.on('data', (b: Buffer) => {
+    lineBuf += b.toString();
+    const lines = lineBuf.split('\n');
+    lineBuf = lines.pop()!;
+    for (const l of lines) {
+      let e: LogLine;
+      try {
+        e = JSON.parse(l) as LogLine;
+      } catch {
+        continue;
+      }
+      const said = progressLine(e, rounds);
+      if (said) out(said);
+    }
+  });
+  return { resultsPath: () => resultsPath };
+}
+
+/** What the demo prints of one coordinator log line, if anything. */
+function progressLine(e: LogLine, rounds: number): string | undefined {
+  if (e.message === 'round committed') {
+    const auc = Number(e.eval_auroc);
+    return `  round ${String(e.round).padStart(3)}/${rounds}  sites ${e.participants}  train loss ${Number(e.train_loss).toFixed(4)}  held-out AUROC (global model so far) ${Number.isFinite(auc) ? auc.toFixed(3) : '-'}${Number(e.failures) ? `  failures ${e.failures}` : ''}\n`;
+  }
+  if (e.message === 'federation state' && (e.state === 'stats' || e.state === 'evaluating'))
+    return `  ${e.state === 'stats' ? 'agreeing feature scaling and the pattern prior (sums only)' : 'final evaluation, and each site training alone for comparison'}...\n`;
+  // The demo sets no linger on purpose (above): the coordinator's start-up warning about it is not news here.
+  if (e.level === 'error' || (e.level === 'warn' && e.message !== 'federation state' && e.setting !== 'listen.httpLingerSeconds')) return `  [coordinator] ${e.message}${e.site ? ` (${e.site})` : ''}\n`;
+  return undefined;
 }

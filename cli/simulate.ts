@@ -10,7 +10,7 @@ import { generateIdentity, type Identity } from '../shared/crypto/keys.ts';
 import { checkModelFeatures, compileModelSpec, MODEL_KINDS } from '../shared/model/factory.ts';
 import { readConfigFile } from '../shared/config/load.ts';
 import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag, text } from '../shared/config/fields.ts';
-import { featureList, loadSchema } from '../shared/data/schema.ts';
+import { featureList, loadSchema, type Schema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
@@ -133,18 +133,10 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   const v = parseFlags(argv, SIMULATE_FLAGS);
   if (v === 'help') return 'help';
   const sites = v.site;
-  if (sites.length === 0) throw new InputError('--site: at least one NAME=PATH is required');
-  const names = [...sites, ...v['test-site']].map((s) => s.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new InputError(`--site: site name "${dup}" is given twice`);
-  for (const h of v.holdout)
-    if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout: names unknown site "${h.name}" (no --site ${h.name}=...)`);
+  checkSites(sites, v['test-site'], v.holdout);
   const localEpochs = v['local-epochs'];
   const fromFile = modelSectionOf(v['model-config'], v.model, localEpochs);
-  const dpFlag = (['dp-clip-norm', 'dp-noise-multiplier', 'dp-delta'] as const).find((f) => v[f] !== undefined);
-  if (dpFlag && !v.dp) throw new InputError(`--${dpFlag}: has no effect without --dp`);
-  if (v.dp && SENDS_GRADIENTS.includes(v.strategy))
-    throw new InputError(`--dp: cannot be used with --strategy ${v.strategy}: its sites send an un-noised gradient of their rows (the control variate) that DP would not cover`);
+  checkDp(v);
   return {
     schema: v.schema,
     sites,
@@ -168,6 +160,95 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     out: v.out,
     predictions: v.predictions,
   };
+}
+
+type SiteFlag = { name: string; path: string };
+
+/** --site (one at least), --test-site (names unique across both) and --holdout (of a --site). */
+function checkSites(sites: readonly SiteFlag[], testSites: readonly SiteFlag[], holdouts: readonly SiteFlag[]): void {
+  if (sites.length === 0) throw new InputError('--site: at least one NAME=PATH is required');
+  const names = [...sites, ...testSites].map((s) => s.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new InputError(`--site: site name "${dup}" is given twice`);
+  for (const h of holdouts)
+    if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout: names unknown site "${h.name}" (no --site ${h.name}=...)`);
+}
+
+/** The --dp-* settings only with --dp, and --dp only with a strategy whose sites send nothing un-noised. */
+function checkDp(v: { dp: boolean; strategy: string; 'dp-clip-norm'?: number; 'dp-noise-multiplier'?: number; 'dp-delta'?: number }): void {
+  const dpFlag = (['dp-clip-norm', 'dp-noise-multiplier', 'dp-delta'] as const).find((f) => v[f] !== undefined);
+  if (dpFlag && !v.dp) throw new InputError(`--${dpFlag}: has no effect without --dp`);
+  if (v.dp && SENDS_GRADIENTS.includes(v.strategy))
+    throw new InputError(`--dp: cannot be used with --strategy ${v.strategy}: its sites send an un-noised gradient of their rows (the control variate) that DP would not cover`);
+}
+
+/** One in-process agent per site over the in-memory transport; a crashed site stops the run. */
+function startAgents(c: {
+  o: SimulateOptions;
+  locals: ReturnType<typeof siteData>['locals'];
+  ids: Map<string, Identity>;
+  coordinatorId: Identity;
+  fed: ReturnType<typeof createFederation>;
+  schema: Schema;
+  log: Logger;
+  predictions: Prediction[];
+}) {
+  const { o, locals, ids, coordinatorId, fed, schema, log, predictions } = c;
+  return locals.map((s) => {
+    const inner = inMemoryTransport(fed.service);
+    const transport = o.siteTransport ? o.siteTransport(s.name, inner, { site: ids.get(s.name)!, coordinator: coordinatorId }) : inner;
+    const agent = new SiteAgent({
+      site: s.name,
+      federation: 'simulation',
+      schema,
+      data: s.data,
+      identity: ids.get(s.name)!,
+      coordinator: { signingPublicKey: coordinatorId.signing.publicKey, boxPublicKey: coordinatorId.box.publicKey },
+      transport,
+      seed: siteSeed(o.seed + 7, s.name),
+      log: log.child({ site: s.name }),
+      // No keepalive to serve in one process; yielding on the clock would let the clock decide
+      // the order sites deliver in, and the float sums of the aggregate with it.
+      trainYieldEveryMs: Infinity,
+      // Said at start against the other sites' values (codingWarnings).
+      vocabularyNotes: false,
+      onPredictions: (p) =>
+        p.rows.forEach((row, i) => predictions.push({ site: p.site, row, label: p.labels[i]!, score: p.scores[i]! })),
+    });
+    const done = agent.run().catch((e: Error) => {
+      // A crashed site ends the run: in a simulation nothing else would make it answer.
+      log.error('site agent failed', { site: s.name, error: e.message });
+      fed.loop.stop(`site ${s.name} failed: ${e.message}`);
+      throw e;
+    });
+    done.catch(() => {});
+    return { transport, done };
+  });
+}
+
+/**
+ * Each site's data, read and split as its agent would; with what the sites say at start about
+ * their data, and the test sites whose figures it leaves undefined (kept in the results too).
+ */
+function siteData(o: SimulateOptions, all: (SiteFlag & { testOnly: boolean })[], schema: Schema, log: Logger) {
+  const dataWarnings: string[] = [];
+  const locals = all.map((s) => {
+    const table = loadSiteTable(schema, s.path);
+    const h = o.holdouts.find((x) => x.name === s.name);
+    dataWarnings.push(...startWarnings(s, table, schema, log));
+    const data = prepareLocalData(table, {
+      testFraction: o.testFraction,
+      seed: siteSeed(o.seed, s.name),
+      holdout: h ? loadSiteTable(schema, h.path) : undefined,
+      testOnly: s.testOnly,
+      minTrainingRows: o.minTrainingRows,
+      minTrainingRowsSetting: '--min-training-rows',
+    });
+    dataWarnings.push(...splitWarnings(s, data, schema));
+    return { ...s, data, table };
+  });
+  dataWarnings.push(...codingWarnings(locals, schema, log));
+  return { locals, dataWarnings };
 }
 
 /**
@@ -264,24 +345,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
   const coordinatorId = generateIdentity();
   const all = [...o.sites.map((s) => ({ ...s, testOnly: false })), ...o.testSites.map((s) => ({ ...s, testOnly: true }))];
   const ids = new Map<string, Identity>(all.map((s) => [s.name, generateIdentity()]));
-  // What the sites say at start about their data, and the test sites whose figures it leaves undefined (kept in the results too).
-  const dataWarnings: string[] = [];
-  const locals = all.map((s) => {
-    const table = loadSiteTable(schema, s.path);
-    const h = o.holdouts.find((x) => x.name === s.name);
-    dataWarnings.push(...startWarnings(s, table, schema, log));
-    const data = prepareLocalData(table, {
-      testFraction: o.testFraction,
-      seed: siteSeed(o.seed, s.name),
-      holdout: h ? loadSiteTable(schema, h.path) : undefined,
-      testOnly: s.testOnly,
-      minTrainingRows: o.minTrainingRows,
-      minTrainingRowsSetting: '--min-training-rows',
-    });
-    dataWarnings.push(...splitWarnings(s, data, schema));
-    return { ...s, data, table };
-  });
-  dataWarnings.push(...codingWarnings(locals, schema, log));
+  const { locals, dataWarnings } = siteData(o, all, schema, log);
   const fed = createFederation(
     {
       federation: 'simulation',
@@ -310,36 +374,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
     },
   );
   const predictions: Prediction[] = [];
-  const agents = locals.map((s) => {
-    const inner = inMemoryTransport(fed.service);
-    const transport = o.siteTransport ? o.siteTransport(s.name, inner, { site: ids.get(s.name)!, coordinator: coordinatorId }) : inner;
-    const agent = new SiteAgent({
-      site: s.name,
-      federation: 'simulation',
-      schema,
-      data: s.data,
-      identity: ids.get(s.name)!,
-      coordinator: { signingPublicKey: coordinatorId.signing.publicKey, boxPublicKey: coordinatorId.box.publicKey },
-      transport,
-      seed: siteSeed(o.seed + 7, s.name),
-      log: log.child({ site: s.name }),
-      // No keepalive to serve in one process; yielding on the clock would let the clock decide
-      // the order sites deliver in, and the float sums of the aggregate with it.
-      trainYieldEveryMs: Infinity,
-      // Said at start against the other sites' values (codingWarnings).
-      vocabularyNotes: false,
-      onPredictions: (p) =>
-        p.rows.forEach((row, i) => predictions.push({ site: p.site, row, label: p.labels[i]!, score: p.scores[i]! })),
-    });
-    const done = agent.run().catch((e: Error) => {
-      // A crashed site ends the run: in a simulation nothing else would make it answer.
-      log.error('site agent failed', { site: s.name, error: e.message });
-      fed.loop.stop(`site ${s.name} failed: ${e.message}`);
-      throw e;
-    });
-    done.catch(() => {});
-    return { transport, done };
-  });
+  const agents = startAgents({ o, locals, ids, coordinatorId, fed, schema, log, predictions });
   try {
     const outcome = await fed.loop.run();
     const privacy = fed.privacy();
