@@ -14,7 +14,7 @@
  * backup (an outside try restored the file alone and found it empty: the rounds were in -wal).
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { asStorageError, InputError, isStorageFault, StorageError } from '../../shared/errors.ts';
 
@@ -70,6 +70,12 @@ const sizeOf = (path: string): number | undefined => (existsSync(path) ? statSyn
 export class CoordinatorStore {
   /** The file this process opened: one removed or replaced under it while it runs is a storage fault, not a new run. */
   private readonly identity: { dev: number; ino: number };
+  /**
+   * The file's size and modification time after this process's last write: a change between
+   * two of its writes is another process writing it (a backup copied over it in place, which
+   * an outside try saw corrupt 171 committed rounds without a word).
+   */
+  private written: { size: number; mtimeMs: number };
 
   private constructor(
     private readonly db: Database.Database,
@@ -77,6 +83,7 @@ export class CoordinatorStore {
   ) {
     const st = statSync(path);
     this.identity = { dev: st.dev, ino: st.ino };
+    this.written = { size: st.size, mtimeMs: st.mtimeMs };
   }
 
   /**
@@ -90,6 +97,7 @@ export class CoordinatorStore {
     if (!fresh && sizeOf(path) === 0 && !sizeOf(`${path}-wal`))
       throw new InputError(`coordinator state ${path} is empty (0 bytes): it holds no run to resume (a copy or restore that did not complete?); put a whole copy in its place to resume, or delete it to start a new run`);
     if (fresh) create(path);
+    else private600(path);
     const refuse = (why: string): never => {
       throw new InputError(`coordinator state ${path} ${why}; it is left as it is (move it away to start a new run)`);
     };
@@ -100,7 +108,7 @@ export class CoordinatorStore {
         throw new InputError(`coordinator state ${path} is in use by another coordinator process (it holds the file for as long as it runs): stop that one first; two coordinators on one state would interleave two runs`);
       if (nativeModuleMissing(e)) throw new InputError(nativeModuleText(path, e as Error), { cause: e });
       // A full or failing disk is not the file's fault: keep it, and say to start again once the disk is back.
-      if (openFault(e))
+      if (fresh ? isStorageFault(e) : openFault(e))
         throw new StorageError(
           fresh
             ? `cannot create the coordinator state ${path} (${(e as Error).message}): ${DISK_REMEDY} and start again`
@@ -130,6 +138,7 @@ export class CoordinatorStore {
       if (fresh) store.init(federation, fingerprint, parts);
       else store.checkOwnership(federation, fingerprint, parts, refuse);
       store.checkpoint();
+      store.noteWritten();
     } catch (e) {
       db.close();
       // What a failed first start created holds nothing: left, it refused every later start.
@@ -154,10 +163,24 @@ export class CoordinatorStore {
     }
     if (st.ino !== this.identity.ino || st.dev !== this.identity.dev)
       throw new StorageError(`the coordinator state ${this.path} was replaced while the coordinator ran: ${this.rescue()}`, { restartable: false });
+    if (st.size !== this.written.size || st.mtimeMs !== this.written.mtimeMs)
+      throw new StorageError(`the coordinator state ${this.path} was written by another process while the coordinator ran (a copy over it?): ${this.rescue()}`, { restartable: false });
     try {
       return fn();
     } catch (e) {
       throw asStorageError(e, `cannot ${what} in the coordinator state ${this.path}`, STATE_REMEDY);
+    } finally {
+      this.noteWritten();
+    }
+  }
+
+  /** Remembers the file as this process left it (the checkpoints and SQLite's own ones change it). */
+  private noteWritten(): void {
+    try {
+      const st = statSync(this.path);
+      this.written = { size: st.size, mtimeMs: st.mtimeMs };
+    } catch {
+      // Gone: the next write says so.
     }
   }
 
@@ -177,6 +200,8 @@ export class CoordinatorStore {
     try {
       mkdirSync(dirname(saved), { recursive: true, mode: 0o700 });
       this.db.prepare('VACUUM INTO ?').run(saved);
+      // As private as the state itself (VACUUM INTO creates it under the process's umask).
+      chmodSync(saved, 0o600);
       return `its last committed state is saved as ${saved}: to resume the run, move that file to ${this.path} and start the coordinator; to start a new run, start it without`;
     } catch (e) {
       return `its last committed state could not be saved (${(e as Error).message}): restore ${this.path} from a backup to resume the run`;
@@ -315,11 +340,25 @@ function create(path: string): void {
   }
 }
 
+/** A state file restored or copied under a wider umask made private again (its -wal and -shm take its mode). */
+function private600(path: string): void {
+  for (const f of dbFiles(path))
+    try {
+      if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch {
+      // Not ours to change (another owner): opening it says what is wrong, if anything.
+    }
+}
+
 function removeCreated(path: string): void {
   for (const f of dbFiles(path)) rmSync(f, { force: true });
 }
 
-/** A fault opening the state that a freed or repaired disk ends: the file is not to blame. */
+/**
+ * A fault opening an existing state that a freed or repaired disk ends: the file is not to blame.
+ * (Creating one, every storage fault is the disk's: SQLite says "unable to open" when no inode is
+ * left for its log.)
+ */
 function openFault(e: unknown): boolean {
   const code = String((e as { code?: unknown }).code);
   return isStorageFault(e) && !code.startsWith('SQLITE_CANTOPEN') && !code.startsWith('SQLITE_READONLY');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { exitCodeFor, InputError, StorageError } from '../../../shared/errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,5 +206,27 @@ test('the state file removed or replaced under a running coordinator, or its dis
       (e: unknown) => e instanceof StorageError && /cannot commit round 1 in the coordinator state .*full\.sqlite \(database or disk is full\): free space on \(or repair\) the disk that holds stateDir/.test(e.message),
     );
     full.close();
+  });
+});
+
+test('a backup copied over the state in place while the coordinator runs is caught at the next write (the state it holds saved, exit 2); a restored copy is made private again', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    const s = CoordinatorStore.open(path, 'fed', 'fp');
+    s.commitSetup({ spec: { kind: 'baseline' } }, Float32Array.from([0]));
+    commit(s, 1);
+    const backup = join(dir, 'backup.sqlite');
+    copyFileSync(path, backup);
+    commit(s, 2);
+    // cp writes into the same file (same inode), a moment later.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    writeFileSync(path, readFileSync(backup));
+    assert.throws(() => commit(s, 3), (e: unknown) => e instanceof StorageError && !e.restartable && e.message.includes(`${path} was written by another process while the coordinator ran (a copy over it?): its last committed state is saved as`));
+    s.close();
+    const saved = readdirSync(dir).find((f) => f.includes('.recovered-'))!;
+    assert.equal(statSync(join(dir, saved)).mode & 0o777, 0o600, 'the saved copy is as private as the state');
+    chmodSync(backup, 0o644);
+    CoordinatorStore.open(backup, 'fed', 'fp').close();
+    assert.equal(statSync(backup).mode & 0o777, 0o600);
   });
 });
