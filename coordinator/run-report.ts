@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { asStorageError } from '../shared/errors.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
@@ -71,8 +71,7 @@ export function writeRunReport(dir: string, results: unknown, outcome: Federatio
 function writeDurably(path: string, data: string | Uint8Array): void {
   const fd = openSync(path, 'wx');
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    writeFileSync(fd, data); // loops until all is written, unlike writeSync
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -2,9 +2,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asStorageError } from '../shared/errors.ts';
-
-/** What to do about a storage fault of the spool (it lives under stateDir). */
-const SPOOL_REMEDY = 'free space on (or repair) the disk that holds stateDir (coordinator.yaml); the run stops at its last committed round, and a restart resumes it from there';
+// The spool lives under stateDir: a fault of it is one of the state's disk, with the same remedy.
+import { STATE_REMEDY } from './state/store.ts';
 
 /**
  * Holds a received update's ciphertext chunks until the whole message has been
@@ -39,7 +38,7 @@ function spooling<T>(what: string, path: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    throw asStorageError(e, `cannot ${what} ${path} (the coordinator's spool of received updates)`, SPOOL_REMEDY);
+    throw asStorageError(e, `cannot ${what} ${path} (the coordinator's spool of received updates)`, STATE_REMEDY);
   }
 }
 

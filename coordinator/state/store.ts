@@ -60,7 +60,7 @@ export interface SavedState {
 
 /** What to do about a storage fault of the state. */
 const DISK_REMEDY = 'free space on (or repair) the disk that holds stateDir (coordinator.yaml)';
-const STATE_REMEDY = `${DISK_REMEDY}; the run stops at its last committed round, and a restart resumes it from there`;
+export const STATE_REMEDY = `${DISK_REMEDY}; the run stops at its last committed round, and a restart resumes it from there`;
 
 /** The files of one SQLite database in WAL mode. */
 const dbFiles = (path: string) => [path, `${path}-wal`, `${path}-shm`];
