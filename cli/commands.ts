@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, Command> = {
   status: { usage: 'status --coordinator URL', summary: 'one look at the federation (URL of the HTTP endpoint)', run: lazy('status') },
   watch: { usage: 'watch --coordinator URL', summary: "a live view of the federation's rounds", run: lazy('watch') },
   'check-data': { usage: 'check-data --schema FILE --data FILE', summary: 'validate a data file and print its missingness patterns', run: lazy('check-data') },
+  predict: { usage: 'predict --model FILE --data FILE', summary: "score a hospital's rows with a federation's saved model", run: lazy('predict') },
   simulate: { usage: 'simulate ...', summary: 'a whole federation in one process', run: lazy('simulate') },
   synth: { usage: 'synth --out DIR [knobs]', summary: 'write a synthetic multi-site cohort with known truth', run: lazy('synth') },
   demo: { usage: 'demo', summary: 'a real federation of separate processes on loopback', run: lazy('demo') },

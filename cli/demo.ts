@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { prepareOutputDir } from '../shared/output-path.ts';
 import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -9,6 +9,7 @@ import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { choiceFlag, numberFlag } from '../shared/config/fields.ts';
 import { MODEL_KINDS } from '../shared/model/factory.ts';
+import { DEFAULT_MODEL_DIR } from '../shared/model/bundle.ts';
 import { provisionFederation } from './provision.ts';
 import type { ResultsFile } from './results.ts';
 import { freePorts } from '../shared/net/free-port.ts';
@@ -98,6 +99,19 @@ export function debiasingLines(d: DebiasingReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** Where each hospital's copy of the model went, and how to score with one. */
+function modelLines(siteKits: readonly { name: string; dir: string }[]): string {
+  const saved = siteKits.flatMap((s) => {
+    const dir = join(s.dir, DEFAULT_MODEL_DIR);
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.model.json')).map((f) => join(dir, f)) : [];
+  });
+  if (!saved.length) return '';
+  return `models:  ${saved.length} saved, one in each hospital's kit (${join(siteKits[0]!.dir, DEFAULT_MODEL_DIR)}, ...)
+` +
+    `score rows with one: npx fedcausal predict --model ${saved[0]} --data FILE.csv
+`;
+}
+
 /** The flags of `fedcausal demo`. */
 export const DEMO_FLAGS = {
   rounds: numberFlag({ min: 1, max: 1000, int: true }).optional(),
@@ -155,6 +169,7 @@ export async function runDemo(o: { rounds?: number; model: string; runDir?: stri
     const d = results.debiasing;
     if (d) out(debiasingLines(d));
     out(`\nresults: ${resultsPath}\nplot:    ${join(dirname(resultsPath), 'metrics.svg')}\nlogs:    ${runDir}/*.log\n`);
+    out(modelLines(kits.siteKits));
     return bad.length ? 1 : 0;
   } finally {
     killAll();

@@ -1,7 +1,7 @@
 // What each subcommand does when it runs (commands.ts holds the table: names and help lines).
 // Loaded only when a command runs: `fedcausal --help` must not pay for zod, winston and the rest.
 import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { text } from '../shared/config/fields.ts';
 import { InputError } from '../shared/errors.ts';
@@ -65,7 +65,7 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     });
     if (!started) return out('coordinator stopped on request\n');
     const { report, outcome } = started;
-    out(`results: ${report.results}\nplot: ${report.plot}\n`);
+    out(`results: ${report.results}\nplot: ${report.plot}\n${report.scoring ? `model: ${report.scoring} (score rows with: fedcausal predict --model ${report.scoring} --data FILE.csv)\n` : ''}`);
     const incomplete = incompleteRunError(buildResults(outcome));
     if (incomplete) throw incomplete;
     }),
@@ -77,6 +77,7 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   status: async (argv) => (await import('./status.ts')).statusCommand(argv, false),
   watch: async (argv) => (await import('./status.ts')).statusCommand(argv, true),
   'check-data': async (argv) => (await import('./check-data.ts')).checkData(argv, out),
+  predict: async (argv) => (await import('./predict.ts')).predictCommand(argv, out, (t) => void process.stderr.write(t), logger()),
   simulate: async (argv) => {
     const [{ parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions }, { incompleteRunError }] = await Promise.all([import('./simulate.ts'), import('./results.ts')]);
     const o = parseSimulateArgs(argv);
@@ -85,9 +86,11 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     const { checkOutputFile } = await import('../shared/output-path.ts');
     if (o.out) checkOutputFile(o.out, '--out');
     if (o.predictions) checkOutputFile(o.predictions, '--predictions');
+    const { prepareOutputDir } = await import('../shared/output-path.ts');
+    if (o.saveModels) prepareOutputDir(o.saveModels, '--save-models');
     // With --out, stdout is free for progress; without it, stdout is the results JSON alone.
     const progress = o.out ? simulateProgress : undefined;
-    const { results, predictions } = await runSimulation(o, logger(), progress);
+    const { results, predictions, models } = await runSimulation(o, logger(), progress);
     const json = JSON.stringify(results, null, 2);
     if (o.out) writeFileSync(o.out, json + '\n');
     else out(json + '\n');
@@ -95,6 +98,10 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     const say = o.out ? out : (t: string) => process.stderr.write(t);
     if (o.out) out(`results: ${o.out}\n`);
     if (o.predictions) say(`predictions: ${o.predictions}\n`);
+    if (o.saveModels) {
+      const { saveModelFile } = await import('../shared/model/save.ts');
+      for (const m of models) say(`model of ${m.site}: ${saveModelFile(join(o.saveModels, `${m.site}.model.json`), m)}\n`);
+    }
     // The results' warnings in plain words at the end, not only among the JSON log lines.
     for (const w of results.warnings) say(`warning: ${w}\n`);
     const incomplete = incompleteRunError(results);

@@ -23,6 +23,7 @@ import { prepareLocalData } from '../site-agent/local-data.ts';
 import { SiteAgent } from '../site-agent/agent.ts';
 import { keyValues, namedPaths, parseFlags } from '../shared/config/flags.ts';
 import { buildResults, type ResultsFile } from './results.ts';
+import type { BundleInput } from '../shared/model/bundle.ts';
 import { codingWarnings, splitWarnings, startWarnings } from './simulate-warnings.ts';
 
 export const SIMULATE_HELP = `usage: fedcausal simulate --schema SCHEMA.json --site NAME=PATH.csv [--site ...]
@@ -30,6 +31,7 @@ export const SIMULATE_HELP = `usage: fedcausal simulate --schema SCHEMA.json --s
         --model debiased|baseline|logreg [--model-config FILE.yaml] [--rounds R] [--seed S]
         [--strategy NAME [--strategy-option KEY=VALUE ...]]
         [--secure-aggregation] [--out RESULTS.json] [--predictions PREDICTIONS.csv]
+        [--save-models DIR]
 
 Runs a whole federation in one process: the real coordinator and site-agent code,
 signed and encrypted messages, through an in-memory transport. Deterministic per seed.
@@ -54,6 +56,8 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
   --test-fraction F       held-out share of each --site file (default 0.3)
   --out FILE              write the results JSON here
   --predictions FILE      write site,row,label,score for every scored row
+  --save-models DIR       write each training site's final model, DIR/NAME.model.json, as a
+                          deployed site saves it (score rows with: fedcausal predict)
   --secure-aggregation    fit rounds by secure aggregation (Bonawitz et al.): the coordinator sees
                           only sums; needs 3+ sites and fedavg, fedprox, fedadam, fedyogi or
                           fedadagrad (docs/secagg.md)
@@ -118,6 +122,7 @@ export const SIMULATE_FLAGS = {
   'test-fraction': numberFlag(TEST_FRACTION).default(DEFAULT_TEST_FRACTION),
   out: z.string().optional(),
   predictions: z.string().optional(),
+  'save-models': z.string().optional(),
   'secure-aggregation': z.boolean().default(false),
   'local-baseline': z.boolean().default(false),
   'min-cell-count': numberFlag({ min: 1, max: 1_000_000, int: true }).default(DEFAULT_MIN_CELL_COUNT),
@@ -129,7 +134,7 @@ export const SIMULATE_FLAGS = {
   'dp-delta': numberFlag({ min: 0, minOpen: true, max: 0.01 }).optional(),
 };
 
-export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string }) | 'help' {
+export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string; saveModels?: string }) | 'help' {
   const v = parseFlags(argv, SIMULATE_FLAGS);
   if (v === 'help') return 'help';
   const sites = v.site;
@@ -159,6 +164,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     ...(v.dp ? { dp: { clipNorm: v['dp-clip-norm'] ?? 1, noiseMultiplier: v['dp-noise-multiplier'] ?? 1, delta: v['dp-delta'] ?? 1e-5 } } : {}),
     out: v.out,
     predictions: v.predictions,
+    saveModels: v['save-models'],
   };
 }
 
@@ -222,7 +228,7 @@ function startAgents(c: {
       throw e;
     });
     done.catch(() => {});
-    return { transport, done };
+    return { transport, done, agent };
   });
 }
 
@@ -331,7 +337,7 @@ export interface Prediction {
 /** Told of each committed round (the CLI prints progress when stdout is not taken by the results). */
 export type RoundProgress = (r: { round: number; rounds: number; participants: number; metrics: Record<string, number> }) => void;
 
-export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: RoundProgress): Promise<{ results: ResultsFile; predictions: Prediction[] }> {
+export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: RoundProgress): Promise<{ results: ResultsFile; predictions: Prediction[]; models: BundleInput[] }> {
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   for (const n of o.notices ?? []) log.warn(n);
@@ -386,7 +392,9 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
     predictions.sort((a, b) => order.indexOf(a.site) - order.indexOf(b.site) || a.row - b.row);
     const results = buildResults(outcome);
     if (results.secureAggregation) withHeldOutCounts(results, new Map(locals.map((l) => [l.name, l.data.test.labels.length])));
-    return { results, predictions };
+    // Each training site's final model as its agent keeps it (--save-models); a test site trains none.
+    const models = agents.flatMap((a) => a.agent.trainedModel() ?? []).filter((m) => !o.testSites.some((t) => t.name === m.site));
+    return { results, predictions, models };
   } finally {
     for (const a of agents) a.transport.close();
   }

@@ -26,7 +26,7 @@ import type { Strategy } from './strategy/strategy.ts';
 
 export interface CoordinatorRun {
   outcome: FederationOutcome;
-  report: { results: string; plot: string; model: string };
+  report: { results: string; plot: string; model: string; scoring?: string };
 }
 
 /**
@@ -105,7 +105,7 @@ export async function startCoordinator(
     const outcome = await fed.loop.run();
     const privacy = fed.privacy();
     if (privacy) outcome.privacy = privacy;
-    const report = await reportAndEnd(fed.loop, outcome, cfg.runDir, buildResults, siteNames, log);
+    const report = await reportAndEnd(fed.loop, outcome, cfg, buildResults, siteNames, log);
     return { outcome, report };
   } catch (e) {
     throw await afterRunError(e as Error, { fed, store, signal, storageFault, siteNames, log });
@@ -234,13 +234,13 @@ function startWarnings(cfg: CoordinatorConfig, log: Logger): void {
 async function reportAndEnd(
   loop: RoundLoop,
   outcome: FederationOutcome,
-  runDir: string,
+  cfg: Pick<CoordinatorConfig, 'runDir' | 'federation' | 'schema'>,
   buildResults: (o: FederationOutcome) => unknown,
   siteNames: string[],
   log: Logger,
 ): Promise<CoordinatorRun['report']> {
-  const dir = join(runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const report = writeRunReport(dir, buildResults(outcome), outcome);
+  const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const report = writeRunReport(dir, buildResults(outcome), outcome, { federation: cfg.federation, schema: cfg.schema });
   log.info('run report written', { ...report, modelSha256: outcome.modelSha256 });
   // The first few, and how many: every one is in results.json (a run with 92 refused rounds logged a 22 KB line).
   if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems.slice(0, END_ITEMS_LISTED), count: outcome.problems.length, results: report.results });

@@ -350,7 +350,7 @@ export class RoundLoop implements RoundGate {
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
     return finalOutcome({
-      ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, modelSettings: o.model.raw, prior: this.agreed.prior!, space: setup.space, history: this.history,
+      ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, modelSettings: o.model.raw, prior: this.agreed.prior!, space: setup.space, balance: setup.balance, round: this.round, history: this.history,
       decisionReport: this.agreed.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), readiness: this.agreed.readiness?.sites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });

@@ -84,6 +84,8 @@ export interface FederationOutcome {
   warnings: string[];
   /** Present when fit rounds were securely aggregated. */
   secureAggregation?: SecureAggregationReport;
+  /** What the final model's scores depend on besides its weights (the run folder's model.json: fedcausal predict). */
+  scoring: { spec: ModelSpecMsg; prior: PatternPrior; balance?: OutcomeBalance; round: number };
 }
 
 /**
@@ -158,6 +160,10 @@ export interface FinalInputs {
   modelSettings?: Readonly<Record<string, unknown>>;
   prior: PatternPrior;
   space: FeatureSpace;
+  /** The published outcome-balancing table, where there is one. */
+  balance?: OutcomeBalance | undefined;
+  /** The final evaluation's round. */
+  round: number;
   history: RoundRecord[];
   decisionReport: DebiasingReport | undefined;
   trainingSites: string[];
@@ -220,6 +226,7 @@ function outcomeHead(f: FinalInputs): FederationOutcome {
     modelSha256: createHash('sha256').update(new Uint8Array(f.global.buffer, f.global.byteOffset, f.global.byteLength)).digest('hex'),
     ...(f.decisionReport ? { debiasing: f.decisionReport } : {}),
     ...(f.secureAggregation ? { secureAggregation: f.secureAggregation } : {}),
+    scoring: { spec: f.spec, prior: f.prior, ...(f.balance ? { balance: f.balance } : {}), round: f.round },
     warnings: [],
     problems: f.history
       .filter((h) => !h.accepted)

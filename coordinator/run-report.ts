@@ -4,6 +4,8 @@ import { asStorageError } from '../shared/errors.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
 import { smallMultiplesSvg, type LineSeries } from '../shared/report/svg-plot.ts';
 import type { FederationOutcome } from './round-loop.ts';
+import type { Schema } from '../shared/data/schema.ts';
+import { bundleText } from '../shared/model/bundle.ts';
 
 /**
  * Per-round curves: each site's held-out AUROC of the global model after r rounds
@@ -33,13 +35,18 @@ export function metricsPlotSvg(o: FederationOutcome): string {
 
 /**
  * Writes results.json, metrics.svg and the final model (model.f32: float32 little-endian,
- * canonical order) into a fresh run folder, whole or not at all: they are written into a
+ * canonical order; model.json: the same with what scoring needs, for fedcausal predict) into a fresh run folder, whole or not at all: they are written into a
  * hidden folder beside it and renamed into place (on a full disk an outside try found a run
  * folder with a complete-looking results.json, a cut-off plot and no model, listed as a
  * finished run). A failure is a StorageError: the run's rounds stay in the state, and a
  * restart runs the final evaluation again and writes the report.
  */
-export function writeRunReport(dir: string, results: unknown, outcome: FederationOutcome): { results: string; plot: string; model: string } {
+export function writeRunReport(
+  dir: string,
+  results: unknown,
+  outcome: FederationOutcome,
+  run?: { federation: string; schema: Schema },
+): { results: string; plot: string; model: string; scoring?: string } {
   const partial = join(dirname(dir), `.${basename(dir)}.partial`);
   try {
     mkdirSync(partial, { recursive: true });
@@ -47,6 +54,8 @@ export function writeRunReport(dir: string, results: unknown, outcome: Federatio
     writeDurably(join(partial, 'metrics.svg'), metricsPlotSvg(outcome));
     const g = outcome.globalModel;
     writeDurably(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+    // The same model with what its scores depend on, for fedcausal predict (without any site's recalibration).
+    if (run) writeDurably(join(partial, 'model.json'), scoringBundle(outcome, run));
     // On disk before the rename, and the rename before the state is marked finished (the caller's
     // next step): after a power cut a finished state never points at an empty report.
     syncFolder(partial);
@@ -64,7 +73,12 @@ export function writeRunReport(dir: string, results: unknown, outcome: Federatio
       'free space on (or repair) the disk that holds runDir (coordinator.yaml); the rounds are kept in the coordinator state, and a restart runs the final evaluation again and writes the report',
     );
   }
-  return { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32') };
+  return { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32'), ...(run ? { scoring: join(dir, 'model.json') } : {}) };
+}
+
+function scoringBundle(o: FederationOutcome, run: { federation: string; schema: Schema }): string {
+  const { spec, prior, balance, round } = o.scoring;
+  return bundleText({ federation: run.federation, round, schema: run.schema, model: spec, featureSpace: o.featureSpace, prior, ...(balance ? { balance } : {}), temper: 1, weights: o.globalModel });
 }
 
 /** A new file written and flushed to the disk. */

@@ -29,6 +29,7 @@ import { SECAGG_PHASE, SECAGG_PHASES, secaggStage } from '../shared/secagg/wire.
 import { checkScopeSurvivors, EVALUATION_SUM, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import { SecureAggregationSite } from './secure-aggregation.ts';
 import { SecureStatsStages } from './secure-stats.ts';
+import type { BundleInput } from '../shared/model/bundle.ts';
 
 
 /** Why a local training result must not be sent (a non-finite loss, weight or control variate), or undefined. */
@@ -118,6 +119,9 @@ export class SiteAgent {
   private encoded: { key: string; train: EncodedData; test: EncodedData } | undefined;
   private readonly secure: SecureAggregationSite;
   private readonly secureStats: SecureStatsStages;
+  /** The model of the final evaluation, with what its scores depend on; kept once the federation ends complete. */
+  private finalModel: BundleInput | undefined;
+  private completed = false;
 
   constructor(private readonly opts: SiteAgentOptions) {
     this.secure = new SecureAggregationSite(opts.site, opts.identity.signing, opts.log);
@@ -158,6 +162,14 @@ export class SiteAgent {
     }
   }
 
+  /**
+   * The federation's final model as this site scores with it (fedcausal predict): only once the
+   * federation ended complete, after a final evaluation here; undefined otherwise.
+   */
+  trainedModel(): BundleInput | undefined {
+    return this.completed ? this.finalModel : undefined;
+  }
+
   /** Releases the model (a worker thread, perhaps). */
   close(): void {
     this.runner?.dispose();
@@ -184,6 +196,7 @@ export class SiteAgent {
         await this.acknowledgeEnd(transport, meta.round);
         // A failed or incomplete federation is a failure here too: a supervisor sees exit 1.
         if (meta.outcome && meta.outcome !== 'complete') throw new FederationEndedBadly(meta.message ?? meta.outcome);
+        this.completed = true;
         this.close();
         return meta.message ?? 'ended';
       }
@@ -351,6 +364,23 @@ export class SiteAgent {
     };
   }
 
+  private keepFinalModel(task: TaskMeta, weights: Float32Array, ctx: RunnerContext, calibration: { a: number; b: number; rows: number } | undefined): void {
+    const { federation, site, schema } = this.opts;
+    this.finalModel = {
+      federation,
+      site,
+      round: task.round,
+      schema,
+      model: task.model!,
+      featureSpace: task.featureSpace!,
+      prior: ctx.prior,
+      ...(ctx.balance ? { balance: ctx.balance } : {}),
+      temper: ctx.temper ?? 1,
+      ...(calibration ? { calibration: { a: calibration.a, b: calibration.b, rows: calibration.rows } } : {}),
+      weights: Float32Array.from(weights),
+    };
+  }
+
   /** A local-only model trained and scored here for comparison, where the task asks for one and this site's rows can train it. */
   private async localOnly(task: TaskMeta, runner: ModelRunner, enc: ModelRound['enc'], ctx: RunnerContext): Promise<EvalMetrics | undefined> {
     // A local-only model of one class has nothing to rank with: absent, as the start warning said.
@@ -362,7 +392,7 @@ export class SiteAgent {
   }
 
   /** The final evaluation (and an evaluate task before it): the global model scored on this site's held-out rows, with a local-only model beside it where asked. */
-  private async evaluate({ task, runner, enc, ctx, evaluation, base }: ModelRound): Promise<{ meta: ResultMeta }> {
+  private async evaluate({ task, weights, runner, enc, ctx, evaluation, base }: ModelRound): Promise<{ meta: ResultMeta }> {
     const { data } = this.opts;
     const localEvaluation = await this.localOnly(task, runner, enc, ctx);
     // The final evaluation also sends calibration sums over the held-out rows (never the scores).
@@ -373,6 +403,7 @@ export class SiteAgent {
     // This site's own recalibration: fitted on its training rows, scored on its held-out rows (never the same rows).
     const siteCalibration =
       scores && enc.train.n > 0 ? siteCalibrationReport({ labels: data.train.labels, scores: await runner.predict(enc.train, ctx) }, { labels: data.test.labels, scores }) : undefined;
+    if (task.config.final) this.keepFinalModel(task, weights, ctx, siteCalibration);
     // Secure: the site's report (rates) in the clear, its held-out count, metrics and calibration sums only in the sum.
     if (task.secagg)
       return this.secure.input(task, base, (t, maxSites) => {

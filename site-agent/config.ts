@@ -6,6 +6,7 @@ import { refuseOtherFileKind } from '../shared/config/file-kind.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
+import { DEFAULT_MODEL_DIR } from '../shared/model/bundle.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import type { CoordinatorKeys } from './agent.ts';
 
@@ -27,11 +28,19 @@ export const siteFileSchema = strict({
   seed: seed().default(1),
   /** Seconds to keep retrying the first connection (the coordinator may start later). */
   connectTimeoutSeconds: real(0, 86400).default(600),
+  /**
+   * Where the federation's final model is saved when it ends complete (fedcausal predict scores
+   * with it). Absent: models/ beside site.yaml where that can be written (a read-only kit is
+   * warned of at start, and nothing is saved); given: it must be writable.
+   */
+  modelDir: text().optional(),
 });
 type SiteFile = z.output<typeof siteFileSchema>;
 
 /** A site agent's validated settings, with its files loaded. */
 export interface SiteConfig extends Pick<SiteFile, 'site' | 'federation' | 'data' | 'testFraction' | 'minTrainingRows' | 'seed' | 'connectTimeoutSeconds'> {
+  /** Where the final model goes, and whether site.yaml named it (then it must be writable). */
+  modelDir: { path: string; given: boolean };
   coordinatorAddress: string;
   /** The coordinator's HTTP address from the manifest (`fedcausal site check` reads its /api/summary). */
   coordinatorHttpAddress: string;
@@ -73,5 +82,6 @@ export function loadSiteConfig(path: string): SiteConfig {
     minTrainingRows: c.minTrainingRows,
     seed: c.seed,
     connectTimeoutSeconds: c.connectTimeoutSeconds,
+    modelDir: { path: resolveFrom(baseDir, c.modelDir ?? DEFAULT_MODEL_DIR), given: c.modelDir !== undefined },
   };
 }

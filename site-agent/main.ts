@@ -13,6 +13,8 @@ import { remind, UnreachableNotice } from './unreachable-notice.ts';
 import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 import { ConnectionRetry } from './connection-retry.ts';
+import { prepareOutputDir } from '../shared/output-path.ts';
+import { saveModelFile } from '../shared/model/save.ts';
 
 const MAX_CHUNK = 4 * 1024 * 1024;
 
@@ -30,6 +32,7 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
   // A kit without its certificate is refused here: never join in plaintext.
   const tls = loadSiteTls(configPath);
   const table = loadSiteTable(cfg.schema, cfg.data);
+  const modelDir = modelFolder(cfg, log);
   const data = prepareLocalData(table, {
     testFraction: cfg.testFraction,
     seed: cfg.seed,
@@ -61,6 +64,7 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
   notice.begin(Date.now());
   const stopReminding = remind(notice, log);
   const retry = new ConnectionRetry(cfg, notice, () => kitIdentity(configPath, cfg, tls.certPem), log, signal);
+  let ended: string;
   try {
     for (;;) {
       // A stop that came while waiting to retry: do not join again.
@@ -70,7 +74,8 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
       const onAbort = () => transport.close();
       signal?.addEventListener('abort', onAbort);
       try {
-        return await agent.run(transport);
+        ended = await agent.run(transport);
+        break;
       } catch (e) {
         if (signal?.aborted) return 'stopped on request';
         await retry.afterFailure(e, agent.joined);
@@ -84,8 +89,49 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
     // Whatever ends the agent (the federation's end, a stop, giving up) releases its model.
     agent.close();
   }
+  // Outside the retry loop: a disk that cannot take the model must not make the site join again.
+  return `${ended}${savedModelLine(agent, cfg, modelDir, log)}`;
 }
 
+
+const NO_MODEL_DIR = "the folder beside site.yaml is read-only; set site.yaml's modelDir to a writable folder to keep it (docs/deploy-site.md)";
+
+/**
+ * Where the model will be saved, checked before the federation, not found unwritable at its
+ * end: a modelDir site.yaml names must be writable (exit 2 otherwise); the default beside a
+ * read-only kit (a hardened unit, a container) is warned of, and the site runs on.
+ */
+function modelFolder(cfg: SiteConfig, log: Logger): string | undefined {
+  const { path, given } = cfg.modelDir;
+  if (given) return prepareOutputDir(path, 'site.yaml: modelDir', 0o700);
+  try {
+    return prepareOutputDir(path, 'modelDir', 0o700);
+  } catch (e) {
+    log.warn(`the federation's model will not be saved at this site: ${(e as Error).message}; ${NO_MODEL_DIR}`);
+    return undefined;
+  }
+}
+
+/**
+ * Saves the federation's final model in modelDir (a name of its own per run), and says where
+ * and how to score with it. A site that took no part in the final evaluation has none to save.
+ */
+function savedModelLine(agent: SiteAgent, cfg: SiteConfig, modelDir: string | undefined, log: Logger): string {
+  const model = agent.trainedModel();
+  if (!model) {
+    log.warn('no model saved: this site took no part in the final evaluation');
+    return '';
+  }
+  if (modelDir === undefined) {
+    log.warn(`the federation's model was not saved at this site: ${NO_MODEL_DIR}`, { modelDir: cfg.modelDir.path });
+    return `; the model was not saved (${NO_MODEL_DIR})`;
+  }
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+  const file = saveModelFile(join(modelDir, `${safe(cfg.federation)}-${safe(cfg.site)}-${stamp}.model.json`), model);
+  log.info('model saved', { file, round: model.round, recalibrated: model.calibration !== undefined });
+  return `; model saved to ${file} (score rows with: fedcausal predict --model ${file} --data FILE.csv)`;
+}
 
 /** The transport, calling `welcomed` when the coordinator accepts the join. */
 function onWelcome(transport: SiteTransport, welcomed: () => void): SiteTransport {

@@ -67,10 +67,12 @@ function showHeader(names: readonly string[]): string {
 }
 
 /** The file's column names and its data records: the header is checked against the schema here. */
-function resolveColumns(schema: Schema, records: CsvRecord[], file: string): { columns: string[]; body: CsvRecord[] } {
+function resolveColumns(schema: Schema, records: CsvRecord[], file: string, opts: ReadOptions): { columns: string[]; body: CsvRecord[] } {
   const first = records[0]!;
   if (schema.columns) {
-    const columns = schema.columns;
+    // Rows to be scored may come without the label column: the schema's columns less that one.
+    const unlabelled = opts.labelOptional ? schema.columns.filter((c) => c !== schema.label.column) : undefined;
+    const columns = unlabelled && first.fields.length === unlabelled.length ? unlabelled : schema.columns;
     if (first.fields.length === columns.length && first.fields.every((f, i) => f === columns[i]))
       return { columns, body: records.slice(1) };
     // A first line naming columns (not values) is a header that does not match, not a row of bad numbers.
@@ -78,6 +80,8 @@ function resolveColumns(schema: Schema, records: CsvRecord[], file: string): { c
     const headerLike = first.fields.some(
       (f) => !parseDecimal(f).ok && !schema.missingValues.has(f) && names.has(loose(f)),
     );
+    // Rows to be scored (fedcausal predict) may carry a header with columns of their own (a record number) around the features.
+    if (headerLike && opts.labelOptional && featureList(schema).every((f) => first.fields.includes(f))) return byHeader(schema, records, file, opts);
     if (headerLike) {
       const diffs: string[] = [];
       columns.forEach((c, i) => {
@@ -93,8 +97,14 @@ function resolveColumns(schema: Schema, records: CsvRecord[], file: string): { c
     }
     return { columns, body: records };
   }
+  return byHeader(schema, records, file, opts);
+}
+
+/** The columns as the file's header names them: every schema column must be there, once. */
+function byHeader(schema: Schema, records: CsvRecord[], file: string, opts: ReadOptions): { columns: string[]; body: CsvRecord[] } {
+  const first = records[0]!;
   const columns = first.fields;
-  const need = [...featureList(schema), schema.label.column];
+  const need = [...featureList(schema), ...(opts.labelOptional ? [] : [schema.label.column])];
   const missing = need.filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     const spare = columns.filter((c) => !need.includes(c));
@@ -125,20 +135,27 @@ function resolveColumns(schema: Schema, records: CsvRecord[], file: string): { c
  *   SDs of the column's median in this file (for a column of at least ROBUST_MIN_COUNT values).
  * Row count and classes are checked by checkSiteRows (a holdout or test file may be small).
  */
-export function parseSiteTable(schema: Schema, text: string, file: string): SiteTable {
+export function parseSiteTable(schema: Schema, text: string, file: string, opts: ReadOptions = {}): SiteTable {
   const records = parseCsv(text, file);
   if (records.length === 0) throw new InputError(`${file}: no rows`);
-  const { columns, body } = resolveColumns(schema, records, file);
+  const { columns, body } = resolveColumns(schema, records, file, opts);
   if (body.length === 0) throw new InputError(`${file}: no data rows`);
-  const site = siteFile(schema, file, columns, body);
-  const { values, labels, labelCounts, rawLabels, lines, patterns } = readRows(site);
+  const site = siteFile(schema, file, columns, body, opts);
+  const { values, labels, labelKnown, labelCounts, rawLabels, lines, patterns } = readRows(site);
   // Column-wide checks, once every value of the file is known.
   const clipBounds = site.features.map((f, j) => checkColumn(site, values, lines, f, j));
-  const table: SiteTable = { file, features: site.features, values, labels, labelValues: labelCounts, lines, patterns, clipBounds };
+  const table: SiteTable = { file, features: site.features, values, labels, labelValues: labelCounts, lines, patterns, clipBounds, ...(labelKnown ? { labelKnown } : {}) };
   // Without declared label.values, a lone code far above the rest (a 7 among grades 0-4) is
   // taken for a typo, not binarised: refused, naming where, with the way to accept it.
-  if (!site.labelValues) checkStrayLabels(site, table, labelCounts, rawLabels);
+  // Rows to be scored (labels optional) are not judged on the labels some may carry.
+  if (!site.labelValues && !opts.labelOptional) checkStrayLabels(site, table, labelCounts, rawLabels);
   return table;
+}
+
+/** How a file is read: a training file needs every row's label; rows to be scored (fedcausal predict) may have none. */
+export interface ReadOptions {
+  /** The label column may be absent from the header, and a row's label missing: such rows are marked unlabelled (labelKnown). */
+  labelOptional?: boolean;
 }
 
 /** One site file being read: its data records and where the schema's columns sit in them, worked out once. */
@@ -157,9 +174,10 @@ interface SiteFile {
   /** The declared categories of categorical features, for lookup. */
   declaredCats: Map<string, Set<string>>;
   tokens: LabelTokens | undefined;
+  labelOptional: boolean;
 }
 
-function siteFile(schema: Schema, file: string, columns: string[], body: CsvRecord[]): SiteFile {
+function siteFile(schema: Schema, file: string, columns: string[], body: CsvRecord[], opts: ReadOptions): SiteFile {
   const features = featureList(schema);
   return {
     schema,
@@ -173,6 +191,7 @@ function siteFile(schema: Schema, file: string, columns: string[], body: CsvReco
     labelValues: schema.label.values ? new Set(schema.label.values) : undefined,
     declaredCats: new Map([...schema.categories].map(([f, vals]) => [f, new Set(vals)])),
     tokens: schema.label.tokens,
+    labelOptional: opts.labelOptional === true,
   };
 }
 
@@ -180,6 +199,8 @@ function siteFile(schema: Schema, file: string, columns: string[], body: CsvReco
 interface Rows {
   values: SiteTable['values'];
   labels: Uint8Array;
+  /** With labels optional: 1 where the row has a label. */
+  labelKnown?: Uint8Array;
   /** Each raw label value with its row count. */
   labelCounts: Map<number, number>;
   rawLabels: Float64Array;
@@ -191,6 +212,7 @@ function readRows(site: SiteFile): Rows {
   const { schema, file, columns, body, features, featIdx } = site;
   const values: SiteTable['values'] = [];
   const labels = new Uint8Array(body.length);
+  const labelKnown = site.labelOptional ? new Uint8Array(body.length) : undefined;
   const labelCounts = new Map<number, number>();
   const rawLabels = new Float64Array(body.length);
   const lines: number[] = [];
@@ -200,15 +222,19 @@ function readRows(site: SiteFile): Rows {
     if (rec.fields.length !== columns.length)
       throw new InputError(`${file}:${line}: expected ${columns.length} fields, found ${rec.fields.length}${separatorHint(rec.fields, columns.length)}`);
     const lab = readLabel(site, rec);
-    labels[r] = lab > schema.label.threshold ? 1 : 0;
-    labelCounts.set(lab, (labelCounts.get(lab) ?? 0) + 1);
-    rawLabels[r] = lab;
+    if (lab === undefined) rawLabels[r] = NaN;
+    else {
+      labels[r] = lab > schema.label.threshold ? 1 : 0;
+      if (labelKnown) labelKnown[r] = 1;
+      labelCounts.set(lab, (labelCounts.get(lab) ?? 0) + 1);
+      rawLabels[r] = lab;
+    }
     const row = features.map((f, j) => readCell(site, line, f, rec.fields[featIdx[j]!]!));
     values.push(row);
     lines.push(line);
     patterns.push(missingPattern(schema.modalities, row));
   });
-  return { values, labels, labelCounts, rawLabels, lines, patterns };
+  return { values, labels, ...(labelKnown ? { labelKnown } : {}), labelCounts, rawLabels, lines, patterns };
 }
 
 /** Where a message points: `file:LINE: column "col"`. */
@@ -241,12 +267,15 @@ function labelFromToken(site: SiteFile, line: number, tokens: LabelTokens, tok: 
   );
 }
 
-/** A record's raw label value: present, then readable, then allowed. */
-function readLabel(site: SiteFile, rec: CsvRecord): number {
+/** A record's raw label value: present, then readable, then allowed; undefined where labels are optional and this row has none. */
+function readLabel(site: SiteFile, rec: CsvRecord): number | undefined {
   const { file, labelCol, labelValues, tokens } = site;
   const line = rec.line;
+  if (site.labelIdx < 0) return undefined; // absent from the header: only where labels are optional (resolveColumns)
   const labTok = rec.fields[site.labelIdx]!;
-  if (site.schema.missingValues.has(labTok) || labTok === '')
+  const missing = site.schema.missingValues.has(labTok) || labTok === '';
+  if (missing && site.labelOptional) return undefined;
+  if (missing)
     throw new InputError(`${at(file, line, labelCol)} (label) is missing (${show(labTok)}); every row needs a label`);
   const lab = tokens ? labelFromToken(site, line, tokens, labTok) : readNumber(file, line, labelCol, labTok, labelWhat(labTok));
   if (labelValues) {
@@ -399,8 +428,8 @@ export function strayLabelValues(t: SiteTable): number[] {
   return stray;
 }
 
-export function loadSiteTable(schema: Schema, file: string): SiteTable {
-  return parseSiteTable(schema, readInputFile(file, 'data file'), file);
+export function loadSiteTable(schema: Schema, file: string, opts: ReadOptions = {}): SiteTable {
+  return parseSiteTable(schema, readInputFile(file, 'data file'), file, opts);
 }
 
 /**

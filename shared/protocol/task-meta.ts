@@ -19,7 +19,7 @@ export const ModelSpecSchema = z.object({
   seed: z.number().int(),
 });
 
-const FeatureSpaceSchema = z.object({
+export const FeatureSpaceSchema = z.object({
   modalities: z.array(z.object({ name: z.string(), start: count, end: count })),
   columns: z.array(
     z.object({
@@ -34,7 +34,7 @@ const FeatureSpaceSchema = z.object({
   ),
 });
 
-const PatternPriorSchema = z.object({
+export const PatternPriorSchema = z.object({
   version: z.number(),
   patterns: z.array(z.object({ pattern: z.string(), p: z.number() })),
   balancing: z.record(z.string(), z.tuple([z.number(), z.number()])),

@@ -37,7 +37,7 @@ test('a calibration that cannot be fitted is a warning of the results, not the e
   const { log, warnings } = captureWarnings();
   const outcome = finalOutcome({
     ev, spec: { kind: 'logreg', raw: {}, seed: 1 }, global: Float32Array.of(0), rounds: 1, strategy: 'fedavg', prior: { version: 1, patterns: [] } as never,
-    space: { modalities: [], columns: [] }, history: [], decisionReport: undefined, trainingSites: ['a'], testSites: [], minSitesToAccept: 1, log,
+    space: { modalities: [], columns: [] }, round: 2, history: [], decisionReport: undefined, trainingSites: ['a'], testSites: [], minSitesToAccept: 1, log,
   });
   assert.deepEqual(outcome.sites, { a: evaluation });
   assert.equal(outcome.calibration, undefined);

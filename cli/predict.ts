@@ -1,0 +1,106 @@
+import { writeFileSync } from 'node:fs';
+import { text } from '../shared/config/fields.ts';
+import { parseFlags } from '../shared/config/flags.ts';
+import { parseCsv } from '../shared/data/csv.ts';
+import { parseSiteTable } from '../shared/data/table.ts';
+import type { Schema } from '../shared/data/schema.ts';
+import { InputError } from '../shared/errors.ts';
+import { readInputFile } from '../shared/input-file.ts';
+import type { Logger } from '../shared/logger.ts';
+import { loadModelBundle, type ModelBundle } from '../shared/model/bundle.ts';
+import { auroc, ece } from '../shared/metrics/classification.ts';
+import { checkOutputFile } from '../shared/output-path.ts';
+import { z } from 'zod';
+
+export const PREDICT_HELP = `usage: fedcausal predict --model FILE.model.json --data FILE.csv [--out SCORES.csv] [--id COLUMN]
+
+Scores a hospital's rows with the model a federation trained. A site saves the model at
+the end of a complete federation (site.yaml: modelDir, by default models/ beside it);
+the coordinator saves one in its run folder (model.json). The model file holds the
+schema, so the data file is read as the site's training file was: the same columns,
+missing-value tokens and checks. The label column may be absent or empty (new patients).
+
+Writes CSV, one line per data row, to --out or standard output:
+  row          the row's 0-based index among the file's data rows
+  COLUMN       with --id COLUMN: that column's value, as written (a record number)
+  score        the model's probability of the outcome, as the federation's evaluation scored it
+  calibrated   the risk after the saving site's own recalibration (its training rows);
+               absent from a model saved without one (the coordinator's, or a site of one class)
+  label        0/1 where the file has the label, empty where it does not (only if any row has it)
+On standard error it says what it scored with, rows whose missingness pattern or category
+the federation never saw, and, where the file has labels of both classes, AUROC and ECE.
+
+  --model FILE   the saved model (.model.json)
+  --data FILE    the rows to score (CSV, as the schema in the model file describes)
+  --out FILE     where the scores go (default: standard output)
+  --id COLUMN    copy this column (not a model feature, say a record number) into the output
+`;
+
+export const PREDICT_FLAGS = { model: text(), data: text(), out: z.string().optional(), id: z.string().optional() };
+
+export async function predictCommand(argv: string[], out: (s: string) => void, err: (s: string) => void, log: Logger): Promise<number> {
+  const v = parseFlags(argv, PREDICT_FLAGS);
+  if (v === 'help') return out(PREDICT_HELP), 0;
+  const bundle = loadModelBundle(v.model);
+  const csv = readInputFile(v.data, 'data file');
+  const table = parseSiteTable(bundle.schema, csv, v.data, { labelOptional: true });
+  const ids = v.id === undefined ? undefined : idColumn(bundle.schema, csv, v.data, v.id, table.lines);
+  if (v.out) checkOutputFile(v.out, '--out');
+  const { scoreRows } = await import('../site-agent/score-patients.ts');
+  const scored = await scoreRows(bundle, table, log, v.model);
+  const labelled = table.labelKnown?.some((k) => k === 1) ?? false;
+  const header = ['row', ...(v.id === undefined ? [] : [csvField(v.id)]), 'score', ...(scored.calibrated ? ['calibrated'] : []), ...(labelled ? ['label'] : [])];
+  const lines = [header.join(',')];
+  for (let i = 0; i < table.values.length; i++) {
+    const label = table.labelKnown?.[i] ? String(table.labels[i]) : '';
+    lines.push([String(i), ...(ids ? [csvField(ids[i]!)] : []), String(scored.scores[i]), ...(scored.calibrated ? [String(scored.calibrated[i])] : []), ...(labelled ? [label] : [])].join(','));
+  }
+  const body = lines.join('\n') + '\n';
+  if (v.out) writeFileSync(v.out, body);
+  else out(body);
+  err(summary(bundle, v.model, table.values.length, v.out));
+  for (const n of scored.notes) err(`warning: ${n}\n`);
+  if (labelled) err(labelledFigures(table.labels, table.labelKnown!, scored.scores, scored.calibrated));
+  return 0;
+}
+
+function summary(b: ModelBundle, file: string, rows: number, outFile: string | undefined): string {
+  const who = b.site === undefined ? 'the coordinator' : `site "${b.site}"`;
+  const cal = b.calibration
+    ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows)`
+    : 'no calibrated column: the model file carries no recalibration (the coordinator saves none; a site whose training rows hold one class cannot fit one)';
+  return (
+    `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model, round ${b.round}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +
+    `${cal}\n` +
+    (outFile ? `scores: ${outFile}\n` : '')
+  );
+}
+
+/** AUROC and ECE of the rows that carry a label, where they hold both classes: a check that the model still fits these patients. */
+function labelledFigures(labels: Uint8Array, known: Uint8Array, scores: Float32Array, calibrated: Float32Array | undefined): string {
+  const idx = [...known.keys()].filter((i) => known[i] === 1);
+  const y = idx.map((i) => labels[i]!);
+  const positives = y.reduce((s, x) => s + x, 0);
+  if (positives === 0 || positives === y.length) return `labelled rows: ${y.length}, all of one class: no AUROC\n`;
+  const s = idx.map((i) => scores[i]!);
+  const f = (x: number) => x.toFixed(3);
+  const c = calibrated ? `, ECE calibrated ${f(ece(y, idx.map((i) => calibrated[i]!)))}` : '';
+  // A check that the model fits these patients; rows the federation trained on read better than new ones.
+  return `on the ${y.length} labelled rows (${positives} positive): AUROC ${f(auroc(y, s))}, ECE ${f(ece(y, s))}${c} (rows the federation trained on score better than new patients)\n`;
+}
+
+/** The --id column's value for each data row (by its line in the file), read from the same CSV the table was. */
+function idColumn(schema: Schema, csv: string, file: string, column: string, lines: readonly number[]): string[] {
+  const records = parseCsv(csv, file);
+  // The header's name where the file has one (the table was read by it), else the schema's column.
+  const header = records[0]!.fields;
+  const at = header.includes(column) ? header.indexOf(column) : (schema.columns ?? []).indexOf(column);
+  if (at < 0) throw new InputError(`--id: ${file} has no column "${column}" (its first line: ${header.join(', ')}${schema.columns ? `; the schema's columns: ${schema.columns.join(', ')}` : ''})`);
+  const byLine = new Map(records.map((r) => [r.line, r.fields[at] ?? '']));
+  return lines.map((l) => byLine.get(l) ?? '');
+}
+
+/** A CSV field, quoted where it holds a separator, quote or line break. */
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -1,0 +1,169 @@
+/**
+ * The trained model as one file a hospital keeps and scores new patients with (`fedcausal
+ * predict`): the federation's final weights with everything the scores depend on, the
+ * schema the rows are read with, the agreed encoding (feature space), the model section
+ * with its debiasing decision, the pattern prior the backdoor adjustment sums over, and,
+ * from a site, that site's own recalibration. Before it, a run ended with a raw float32
+ * file at the coordinator and nothing at the sites: nobody could score a patient with it.
+ *
+ * The weights travel as base64 float32 (little-endian) with their SHA-256, so a copy cut
+ * short or edited is refused, never scored.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { InputError } from '../errors.ts';
+import { compileSchema, schemaToJson, type Schema } from '../data/schema.ts';
+import type { FeatureSpace } from '../data/feature-space.ts';
+import type { PatternPrior } from '../data/patterns.ts';
+import { validateOutcomeBalance, type OutcomeBalance } from '../data/outcome-balance.ts';
+import { FeatureSpaceSchema, ModelSpecSchema, PatternPriorSchema, type ModelSpecMsg } from '../protocol/task-meta.ts';
+import { describeIssues } from '../protocol/check.ts';
+import { readInputFile } from '../input-file.ts';
+import { FEDCAUSAL_BUILD_VERSION } from '../version.ts';
+
+export const BUNDLE_FORMAT = 'fedcausal-model';
+/** A site's modelDir when site.yaml names none: beside site.yaml. */
+export const DEFAULT_MODEL_DIR = 'models';
+/** Raised when the file's layout changes; a reader refuses a newer one rather than misread it. */
+export const BUNDLE_FORMAT_VERSION = 1;
+
+/** A site's Platt recalibration of the model's scores (shared/metrics/site-calibration.ts). */
+export interface BundleCalibration {
+  a: number;
+  b: number;
+  /** Training rows it was fitted on. */
+  rows: number;
+}
+
+export interface ModelBundle {
+  federation: string;
+  /** The site that saved it; absent for the coordinator's copy. */
+  site?: string;
+  /** The round whose model this is (the last training round). */
+  round: number;
+  /** fedcausal's build that trained it. */
+  software: string;
+  createdAt: string;
+  schema: Schema;
+  model: ModelSpecMsg;
+  featureSpace: FeatureSpace;
+  prior: PatternPrior;
+  balance?: OutcomeBalance;
+  temper: number;
+  calibration?: BundleCalibration;
+  weights: Float32Array;
+}
+
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+
+const BundleFileSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  formatVersion: z.number().int().min(1),
+  federation: z.string(),
+  site: z.string().optional(),
+  round: z.number().int().nonnegative(),
+  software: z.string(),
+  createdAt: z.string(),
+  schema: z.unknown(),
+  model: ModelSpecSchema,
+  featureSpace: FeatureSpaceSchema,
+  prior: PatternPriorSchema,
+  balance: z.unknown().optional(),
+  temper: finite,
+  calibration: z.object({ a: finite, b: finite, rows: z.number().int().nonnegative() }).optional(),
+  weights: z.object({ count: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/), base64: z.string() }),
+});
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function weightBytes(w: Float32Array): Uint8Array {
+  // Float32Array's bytes are the platform's order; every platform Node runs on is little-endian.
+  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+}
+
+/** What a saver knows; the build and the time are filled in when it is written. */
+export type BundleInput = Omit<ModelBundle, 'software' | 'createdAt'> & Partial<Pick<ModelBundle, 'software' | 'createdAt'>>;
+
+/** The bundle as the file's text (JSON). */
+export function bundleText(b: BundleInput): string {
+  const bytes = weightBytes(b.weights);
+  const file = {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    federation: b.federation,
+    ...(b.site === undefined ? {} : { site: b.site }),
+    round: b.round,
+    software: b.software ?? FEDCAUSAL_BUILD_VERSION,
+    createdAt: b.createdAt ?? new Date().toISOString(),
+    schema: schemaToJson(b.schema),
+    model: b.model,
+    featureSpace: b.featureSpace,
+    prior: b.prior,
+    ...(b.balance ? { balance: b.balance } : {}),
+    temper: b.temper,
+    ...(b.calibration ? { calibration: b.calibration } : {}),
+    weights: { count: b.weights.length, sha256: sha256(bytes), base64: Buffer.from(bytes).toString('base64') },
+  };
+  return JSON.stringify(file) + '\n';
+}
+
+/** Reads and checks a model file; anything wrong is bad input (exit 2) naming the file and what. */
+export function parseModelBundle(text: string, file: string): ModelBundle {
+  const bad = (why: string): never => {
+    throw new InputError(`${file}: ${why}`);
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return bad(`not a fedcausal model file: it is not valid JSON (${(e as Error).message}); was it cut short in a copy?`);
+  }
+  const format = (raw as { format?: unknown } | null)?.format;
+  if (format !== BUNDLE_FORMAT)
+    return bad(`not a fedcausal model file (its "format" is ${JSON.stringify(format) ?? 'absent'}, not "${BUNDLE_FORMAT}"): give the .model.json a site saves at the end of a federation, or the coordinator's run folder's model.json`);
+  const version = (raw as { formatVersion?: unknown }).formatVersion;
+  if (typeof version === 'number' && version > BUNDLE_FORMAT_VERSION)
+    return bad(`model file format ${version} is newer than this fedcausal reads (${BUNDLE_FORMAT_VERSION}; it was saved by ${String((raw as { software?: unknown }).software)}): upgrade fedcausal to score with it`);
+  const parsed = BundleFileSchema.safeParse(raw);
+  if (!parsed.success) return bad(`model file is malformed: ${describeIssues(parsed.error)}`);
+  const f = parsed.data;
+  const bytes = Buffer.from(f.weights.base64, 'base64');
+  if (bytes.length !== f.weights.count * 4 || sha256(bytes) !== f.weights.sha256)
+    return bad(`the model's weights do not match their checksum (${bytes.length} bytes for ${f.weights.count} weights): the file was changed or damaged after it was saved; use the site's own copy`);
+  const weights = new Float32Array(f.weights.count);
+  new Uint8Array(weights.buffer).set(bytes);
+  if (weights.some((v) => !Number.isFinite(v))) return bad('the model holds a non-finite weight');
+  const schema = onField(file, 'schema', () => compileSchema(f.schema, `${file}: schema`));
+  const balance = f.balance === undefined ? undefined : onField(file, 'balance', () => validateOutcomeBalance(f.balance, `${file}: balance`));
+  return {
+    federation: f.federation,
+    ...(f.site === undefined ? {} : { site: f.site }),
+    round: f.round,
+    software: f.software,
+    createdAt: f.createdAt,
+    schema,
+    model: f.model,
+    featureSpace: f.featureSpace,
+    prior: f.prior,
+    ...(balance ? { balance } : {}),
+    temper: f.temper,
+    ...(f.calibration ? { calibration: f.calibration } : {}),
+    weights,
+  };
+}
+
+/** A nested check's failure (a schema, the balance table) as bad input naming the model file. */
+function onField<T>(file: string, field: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`${file}: model file's ${field} is malformed: ${(e as Error).message}`);
+  }
+}
+
+export function loadModelBundle(file: string): ModelBundle {
+  return parseModelBundle(readInputFile(file, 'model file'), file);
+}
