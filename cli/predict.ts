@@ -4,6 +4,8 @@ import { parseFlags } from '../shared/config/flags.ts';
 import { parseCsv } from '../shared/data/csv.ts';
 import { parseSiteTable } from '../shared/data/table.ts';
 import type { Schema } from '../shared/data/schema.ts';
+import type { SiteTable } from '../shared/data/site-table.ts';
+import type { Scored } from '../site-agent/score-patients.ts';
 import { InputError } from '../shared/errors.ts';
 import { readInputFile } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -49,19 +51,24 @@ export async function predictCommand(argv: string[], out: (s: string) => void, e
   const { scoreRows } = await import('../site-agent/score-patients.ts');
   const scored = await scoreRows(bundle, table, log, v.model);
   const labelled = table.labelKnown?.some((k) => k === 1) ?? false;
-  const header = ['row', ...(v.id === undefined ? [] : [csvField(v.id)]), 'score', ...(scored.calibrated ? ['calibrated'] : []), ...(labelled ? ['label'] : [])];
-  const lines = [header.join(',')];
-  for (let i = 0; i < table.values.length; i++) {
-    const label = table.labelKnown?.[i] ? String(table.labels[i]) : '';
-    lines.push([String(i), ...(ids ? [csvField(ids[i]!)] : []), String(scored.scores[i]), ...(scored.calibrated ? [String(scored.calibrated[i])] : []), ...(labelled ? [label] : [])].join(','));
-  }
-  const body = lines.join('\n') + '\n';
+  const body = scoresCsv(table, scored, v.id === undefined ? undefined : { name: v.id, values: ids! }, labelled);
   if (v.out) writeFileSync(v.out, body);
   else out(body);
   err(summary(bundle, v.model, table.values.length, v.out));
   for (const n of scored.notes) err(`warning: ${n}\n`);
   if (labelled) err(labelledFigures(table.labels, table.labelKnown!, scored.scores, scored.calibrated));
   return 0;
+}
+
+/** The output: a line per data row, scores as JS writes them (the shortest text that reads back the same number, as simulate's predictions). */
+function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values: string[] } | undefined, labelled: boolean): string {
+  const header = ['row', ...(id ? [csvField(id.name)] : []), 'score', ...(scored.calibrated ? ['calibrated'] : []), ...(labelled ? ['label'] : [])];
+  const lines = [header.join(',')];
+  for (let i = 0; i < table.values.length; i++) {
+    const label = table.labelKnown?.[i] ? String(table.labels[i]) : '';
+    lines.push([String(i), ...(id ? [csvField(id.values[i]!)] : []), String(scored.scores[i]), ...(scored.calibrated ? [String(scored.calibrated[i])] : []), ...(labelled ? [label] : [])].join(','));
+  }
+  return lines.join('\n') + '\n';
 }
 
 function summary(b: ModelBundle, file: string, rows: number, outFile: string | undefined): string {

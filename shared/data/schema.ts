@@ -216,6 +216,17 @@ export function loadSchema(path: string): Schema {
   return compileSchema(raw, path);
 }
 
+/**
+ * The schema as a schema file writes it, which compileSchema reads back to the same schema (a
+ * saved model carries it). schemaToJson's label keeps the compiled form, which is the
+ * fingerprint's and must not change; a label of words is written as the file gives it.
+ */
+export function schemaFileJson(s: Schema): unknown {
+  const { column, threshold, values, tokens } = s.label;
+  const label = tokens ? { column, positive: tokens.positive, negative: tokens.negative } : { column, threshold, ...(values ? { values } : {}) };
+  return { ...(schemaToJson(s) as object), label };
+}
+
 /** A stable, order-preserving JSON form: the readiness summary's schema fingerprint hashes it. */
 export function schemaToJson(s: Schema): unknown {
   return {

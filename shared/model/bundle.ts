@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
-import { compileSchema, schemaToJson, type Schema } from '../data/schema.ts';
+import { compileSchema, schemaFileJson, type Schema } from '../data/schema.ts';
 import type { FeatureSpace } from '../data/feature-space.ts';
 import type { PatternPrior } from '../data/patterns.ts';
 import { validateOutcomeBalance, type OutcomeBalance } from '../data/outcome-balance.ts';
@@ -97,7 +97,7 @@ export function bundleText(b: BundleInput): string {
     round: b.round,
     software: b.software ?? FEDCAUSAL_BUILD_VERSION,
     createdAt: b.createdAt ?? new Date().toISOString(),
-    schema: schemaToJson(b.schema),
+    schema: schemaFileJson(b.schema),
     model: b.model,
     featureSpace: b.featureSpace,
     prior: b.prior,
@@ -122,7 +122,7 @@ export function parseModelBundle(text: string, file: string): ModelBundle {
   }
   const format = (raw as { format?: unknown } | null)?.format;
   if (format !== BUNDLE_FORMAT)
-    return bad(`not a fedcausal model file (its "format" is ${JSON.stringify(format) ?? 'absent'}, not "${BUNDLE_FORMAT}"): give the .model.json a site saves at the end of a federation, or the coordinator's run folder's model.json`);
+    return bad(`not a fedcausal model file (its "format" is ${format === undefined ? 'absent' : JSON.stringify(format)}, not "${BUNDLE_FORMAT}"): give the .model.json a site saves at the end of a federation, or the coordinator's run folder's model.json`);
   const version = (raw as { formatVersion?: unknown }).formatVersion;
   if (typeof version === 'number' && version > BUNDLE_FORMAT_VERSION)
     return bad(`model file format ${version} is newer than this fedcausal reads (${BUNDLE_FORMAT_VERSION}; it was saved by ${String((raw as { software?: unknown }).software)}): upgrade fedcausal to score with it`);

@@ -93,7 +93,7 @@ test('a federation runs in the images: coordinator and two hospitals in containe
   t.after(() => {
     spawnSync('podman', ['rm', '-f', ...containers], { env: run.env, stdio: 'ignore' });
     spawnSync('podman', ['network', 'rm', '-f', name], { env: run.env, stdio: 'ignore' });
-    spawnSync('podman', ['volume', 'rm', '-f', name], { env: run.env, stdio: 'ignore' });
+    spawnSync('podman', ['volume', 'rm', '-f', name, `${name}-models`], { env: run.env, stdio: 'ignore' });
   });
   // compose.yaml's steps 1-3: the federation file, provision, the coordinator's listen, state
   // and run folders, and the kits given to uid 999 with their modes kept.
@@ -117,6 +117,10 @@ test('a federation runs in the images: coordinator and two hospitals in containe
     chmodSync(join(work, `${site}.csv`), 0o644);
   }
   chmodSync(work, 0o755);
+  // hospital-a keeps its trained model in a volume at the image's model folder (docs/deploy-site.md);
+  // hospital-b runs as provisioned: its read-only kit cannot take the model, which it says.
+  const siteA = join(work, 'kits', 'sites', 'hospital-a', 'site.yaml');
+  writeFileSync(siteA, `${readFileSync(siteA, 'utf8').trimEnd()}\nmodelDir: /var/lib/fedcausal/models\n`, { mode: 0o600 });
   if (process.getuid?.() === 0) {
     // A kit mounted as provisioned (root's, 0700): the agent says which uid cannot enter what.
     assert.match(refusedStart(run.env, join(work, 'kits', 'sites', 'hospital-a'), TAG('site')), /\/kit\/site\.yaml: cannot read config \(EACCES[^)]*\); this process runs as uid 999, gid 999, which may not enter the folder \/kit \(owner uid 0, gid 0, mode 0700\)/);
@@ -138,11 +142,16 @@ test('a federation runs in the images: coordinator and two hospitals in containe
   assert.ok(healthy, `the coordinator's health check never passed:\n${logs(containers[0]!, run.env)}`);
   for (const [i, site] of (['hospital-a', 'hospital-b'] as const).entries())
     p(['run', '-d', '--name', containers[i + 1]!, '--network', name, '--read-only',
-      '-v', `${join(work, 'kits', 'sites', site)}:/kit:ro`, '-v', `${join(work, `${site}.csv`)}:/data/export.csv:ro`, TAG('site')]);
+      '-v', `${join(work, 'kits', 'sites', site)}:/kit:ro`, '-v', `${join(work, `${site}.csv`)}:/data/export.csv:ro`,
+      ...(site === 'hospital-a' ? ['-v', `${name}-models:/var/lib/fedcausal/models`] : []), TAG('site')]);
   const codes = spawnSync('podman', ['wait', ...containers], { env: run.env, encoding: 'utf8', timeout: 300_000 });
   const all = containers.map((c) => `--- ${c}\n${logs(c, run.env)}`).join('\n');
   assert.deepEqual(codes.stdout.trim().split('\n'), ['0', '0', '0'], `exit codes of ${containers.join(', ')}: ${codes.stdout}${codes.stderr}\n${all}`);
-  assert.match(logs(containers[1]!, run.env), /site finished: federation complete/);
+  assert.match(logs(containers[1]!, run.env), /site finished: federation complete; model saved to \/var\/lib\/fedcausal\/models\/heart-network-hospital-a-\d{8}T\d{6}Z\.model\.json/);
+  assert.match(logs(containers[2]!, run.env), /the federation's model will not be saved at this site: modelDir \/kit\/models: cannot write there \(EROFS\)/);
+  assert.match(logs(containers[2]!, run.env), /site finished: federation complete; the model was not saved/);
+  const model = JSON.parse(p(['run', '--rm', '--network', 'none', '-v', `${name}-models:/v:ro`, BASE, 'sh', '-c', 'cat /v/*.model.json'])) as { format: string; site: string };
+  assert.deepEqual([model.format, model.site], ['fedcausal-model', 'hospital-a']);
   // The results, read from the named volume the coordinator wrote as uid 999.
   const results = JSON.parse(p(['run', '--rm', '--network', 'none', '-v', `${name}:/v:ro`, BASE, 'sh', '-c', 'cat /v/runs/*/results.json'])) as {
     complete: boolean; sites: Record<string, { n: number; auroc: number }>;

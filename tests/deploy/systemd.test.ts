@@ -44,7 +44,7 @@ test('systemd units: verify passes and the exposure is at most 4.0', { skip }, (
   }
 });
 
-test('systemd units: nothing writable but the coordinator\'s state and runs, and no npx', () => {
+test("systemd units: nothing writable but the coordinator's state and runs and a site's model folder, and no npx", () => {
   for (const name of Object.values(UNITS)) {
     const text = readFileSync(join('deploy', 'systemd', name), 'utf8');
     assert.match(text, /^ProtectSystem=strict$/m, name);
@@ -55,7 +55,10 @@ test('systemd units: nothing writable but the coordinator\'s state and runs, and
   }
   const coordinator = readFileSync(join('deploy', 'systemd', UNITS.coordinator), 'utf8');
   assert.match(coordinator, /^StateDirectory=fedcausal\/coordinator\/state fedcausal\/coordinator\/runs$/m);
-  assert.doesNotMatch(readFileSync(join('deploy', 'systemd', UNITS.site), 'utf8'), /^StateDirectory=/m, 'a site writes nothing');
+  // A site writes its trained model only, into the kit's models/ (site.yaml's default modelDir).
+  const site = readFileSync(join('deploy', 'systemd', UNITS.site), 'utf8');
+  assert.deepEqual(site.match(/^StateDirectory=.*$/gm), ['StateDirectory=fedcausal/models/%i'], 'a site writes its model folder only');
+  assert.deepEqual(site.match(/^BindPaths=.*$/gm), ['BindPaths=/var/lib/fedcausal/models/%i:/etc/fedcausal/sites/%i/models']);
 });
 
 test('systemd units: a failure (exit 1) is restarted, bad input (exit 2) is not', () => {

@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResultsFile } from '../../cli/results.ts';
-import { withFederation } from './helpers/federation.ts';
+import { statSync } from 'node:fs';
+import { HEART_FILES, withFederation } from './helpers/federation.ts';
+import { runCli } from './helpers/cli.ts';
+import { loadModelBundle } from '../../shared/model/bundle.ts';
 
 const SITES = ['cleveland', 'hungary', 'va'];
 const ROUNDS = 3;
@@ -39,6 +42,25 @@ test('coordinator and three sites complete the rounds and write the results', { 
     );
     const psum = r.prior.reduce((a, p) => a + p.p, 0);
     assert.ok(Math.abs(psum - 1) < 1e-9, `prior sums to ${psum}`);
+
+    // Each site saved the federation's final model, the coordinator's weights with its own recalibration, and predict scores with it.
+    const runModel = /model: (\S+) \(score rows with/.exec(coordinator.stdout)?.[1];
+    assert.ok(runModel, `the coordinator names its model.json: ${coordinator.stdout}`);
+    const global = loadModelBundle(runModel);
+    assert.equal(global.site, undefined);
+    assert.equal(global.calibration, undefined);
+    for (const [i, s] of sites.entries()) {
+      const saved = s.logs.find((l) => l.message === 'model saved');
+      assert.ok(saved && typeof saved.file === 'string', `${s.name} logged where its model went`);
+      const own = loadModelBundle(saved.file as string);
+      assert.equal(own.site, SITES[i]);
+      assert.deepEqual(own.weights, global.weights, `${s.name} holds the federation's final weights`);
+      assert.ok(own.calibration, `${s.name} saved its recalibration`);
+      assert.equal(statSync(saved.file as string).mode & 0o777, 0o600);
+    }
+    const scored = await runCli(['predict', '--model', sites[0]!.logs.find((l) => l.message === 'model saved')!.file as string, '--data', HEART_FILES.cleveland!]);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.match(scored.stdout, /^row,score,calibrated,label\n0,0\.\d+,0\.\d+,[01]\n/);
 
     // Every site trained each round and ended cleanly when the coordinator said so.
     for (const s of sites) {

@@ -1,0 +1,97 @@
+// `fedcausal predict` as a hospital runs it, on models `simulate --save-models` saved as a
+// deployed site saves them: the scores equal the federation's own (simulate --predictions) for
+// the same rows, new patients need no label, and a bad model or file is refused in one line.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../e2e/helpers/cli.ts';
+import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fedcausal-predict-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const csv = (path: string) => readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => l.split(','));
+
+/** A federation of three hospitals whose va rows are a fixed holdout file, its models saved. */
+async function federation(model: string, extra: string[] = []): Promise<{ models: string; predictions: string }> {
+  const out = join(dir, model);
+  const r = await runCli([
+    'simulate', '--schema', HEART_SCHEMA, '--model', model, '--rounds', '3', '--seed', '2',
+    '--site', `cleveland=${HEART_FILES.cleveland!}`, '--site', `hungary=${HEART_FILES.hungary!}`, '--site', `va=${HEART_FILES.va!}`,
+    '--holdout', `va=${HEART_FILES.va!}`, '--out', join(out, 'results.json'), '--predictions', join(out, 'predictions.csv'), '--save-models', join(out, 'models'), ...extra,
+  ], 120_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`model of va: ${join(out, 'models', 'va.model.json')}`));
+  return { models: join(out, 'models'), predictions: join(out, 'predictions.csv') };
+}
+
+for (const model of ['debiased', 'logreg'])
+  test(`${model}: predict scores the holdout rows exactly as the federation's final evaluation did`, { timeout: 180_000 }, async () => {
+    const f = await federation(model);
+    const scores = join(dir, `${model}-va.csv`);
+    const r = await runCli(['predict', '--model', join(f.models, 'va.model.json'), '--data', HEART_FILES.va!, '--out', scores]);
+    assert.equal(r.code, 0, r.stderr);
+    const [head, ...rows] = csv(scores);
+    assert.deepEqual(head, ['row', 'score', 'calibrated', 'label']);
+    const federated = csv(f.predictions).slice(1).filter((p) => p[0] === 'va');
+    assert.equal(rows.length, federated.length);
+    rows.forEach((p, i) => {
+      assert.deepEqual([p[0], p[3], p[1]], federated[i]!.slice(1), `row ${i}: row, label and score as the federation scored it`);
+      assert.ok(Number(p[2]) > 0 && Number(p[2]) < 1);
+    });
+    // Recalibration keeps the order (its slope is never negative).
+    const order = (k: number) => rows.map((p, i) => [Number(p[k]), i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
+    assert.deepEqual(order(2), order(1));
+    assert.match(r.stderr, /scored 200 rows with .*va\.model\.json: federation "simulation", .* round 4, saved by site "va"/);
+    assert.match(r.stderr, /on the 200 labelled rows \(149 positive\): AUROC 0\.\d{3}, ECE 0\.\d{3}, ECE calibrated 0\.\d{3}/);
+  });
+
+test('new patients: no label column, a record number kept, output on stdout; a model without recalibration has no calibrated column', { timeout: 180_000 }, async () => {
+  const f = await federation('baseline');
+  const rows = readFileSync(HEART_FILES.cleveland!, 'utf8').trimEnd().split('\n').slice(0, 3);
+  const file = join(dir, 'new.csv');
+  writeFileSync(file, ['mrn,age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal', ...rows.map((l, i) => `A-${i},${l.split(',').slice(0, 13).join(',')}`)].join('\r\n') + '\r\n');
+  const model = join(f.models, 'cleveland.model.json');
+  const r = await runCli(['predict', '--model', model, '--data', file, '--id', 'mrn']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n').map((l) => l.split(','));
+  assert.deepEqual(lines[0], ['row', 'mrn', 'score', 'calibrated']);
+  assert.deepEqual(lines.slice(1).map((l) => l.slice(0, 2)), [['0', 'A-0'], ['1', 'A-1'], ['2', 'A-2']]);
+  // The same rows with their labels score the same.
+  const r2 = await runCli(['predict', '--model', model, '--data', HEART_FILES.cleveland!]);
+  const all = r2.stdout.trimEnd().split('\n').slice(1, 4).map((l) => l.split(','));
+  assert.deepEqual(lines.slice(1).map((l) => l[2]), all.map((l) => l[1]));
+
+  const bare = JSON.parse(readFileSync(model, 'utf8'));
+  delete bare.calibration;
+  delete bare.site;
+  const coordinatorLike = join(dir, 'coordinator.model.json');
+  writeFileSync(coordinatorLike, JSON.stringify(bare));
+  const r3 = await runCli(['predict', '--model', coordinatorLike, '--data', file]);
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.equal(r3.stdout.split('\n')[0], 'row,score');
+  assert.match(r3.stderr, /saved by the coordinator.*\nno calibrated column/);
+});
+
+test('bad input is refused with exit 2 and one line naming the file', { timeout: 60_000 }, async () => {
+  const results = join(dir, 'results.json');
+  writeFileSync(results, JSON.stringify({ model: 'debiased', sites: {} }));
+  const cut = join(dir, 'cut.model.json');
+  writeFileSync(cut, '{"format":"fedcausal-model","formatVersion":1,"weights":');
+  const cases: [string[], RegExp][] = [
+    [['predict', '--model', results, '--data', HEART_FILES.va!], /results\.json: not a fedcausal model file \(its "format" is absent/],
+    [['predict', '--model', cut, '--data', HEART_FILES.va!], /cut\.model\.json: not a fedcausal model file: it is not valid JSON/],
+    [['predict', '--model', join(dir, 'none.model.json'), '--data', HEART_FILES.va!], /none\.model\.json: cannot read model file \(ENOENT/],
+    [['predict', '--data', HEART_FILES.va!], /--model/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  }
+});

@@ -1,0 +1,81 @@
+// The model file a site saves and fedcausal predict reads: written and read back unchanged, and
+// anything cut short, edited, foreign or newer refused as bad input naming the file.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
+import { BUNDLE_FORMAT_VERSION, bundleText, parseModelBundle, type BundleInput } from '../../../shared/model/bundle.ts';
+import { InputError } from '../../../shared/errors.ts';
+
+const schema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['x'], b: ['c'] }, categorical: ['c'], missingValues: ['', 'NA'] }, 'inline');
+
+const input: BundleInput = {
+  federation: 'heart',
+  site: 'cleveland',
+  round: 21,
+  schema,
+  model: { kind: 'logreg', raw: { debiasing: { mode: 'off' } }, seed: 3 },
+  featureSpace: { modalities: [{ name: 'a', start: 0, end: 1 }], columns: [{ feature: 'x', featureIndex: 0, kind: 'numeric', mean: 1.5, std: 2 }] },
+  prior: { version: 1, patterns: [{ pattern: '11', p: 0.75 }, { pattern: '10', p: 0.25 }], balancing: { '11': [1, 1] }, minCount: 5, totalRows: 40 },
+  temper: 1,
+  calibration: { a: 0.9, b: -0.2, rows: 30 },
+  weights: Float32Array.of(0.5, -1.25, 3e-8, 1e6),
+};
+
+test('a model file reads back as it was written: weights bit for bit, schema, prior, recalibration', () => {
+  const b = parseModelBundle(bundleText(input), 'm.model.json');
+  assert.deepEqual(b.weights, input.weights);
+  assert.deepEqual(b.prior, input.prior);
+  assert.deepEqual(b.featureSpace, input.featureSpace);
+  assert.deepEqual(b.model, input.model);
+  assert.deepEqual(b.calibration, input.calibration);
+  assert.equal(b.site, 'cleveland');
+  assert.equal(b.round, 21);
+  assert.deepEqual([...b.schema.categorical], ['c']);
+  assert.deepEqual(b.schema.modalities, schema.modalities);
+  assert.match(b.software, /^\d+\.\d+\.\d+/);
+});
+
+test('a label written as words survives the schema round trip', () => {
+  const words = compileSchema({ label: { column: 'y', positive: ['yes'], negative: ['no'] }, modalities: { a: ['x'] } }, 'inline');
+  const b = parseModelBundle(bundleText({ ...input, schema: words }), 'm.model.json');
+  assert.deepEqual(b.schema.label, words.label);
+});
+
+function refused(text: string, pattern: RegExp): void {
+  assert.throws(() => parseModelBundle(text, 'm.model.json'), (e: Error) => e instanceof InputError && /^m\.model\.json: /.test(e.message) && pattern.test(e.message));
+}
+
+test('a file cut short, edited weights, a foreign JSON file and a newer format are refused, naming the file', () => {
+  const text = bundleText(input);
+  refused(text.slice(0, text.length / 2), /not valid JSON.*cut short/);
+  const file = JSON.parse(text);
+  refused(JSON.stringify({ ...file, weights: { ...file.weights, base64: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer).toString('base64') } }), /do not match their checksum/);
+  refused(JSON.stringify({ ...file, weights: { ...file.weights, count: 5 } }), /do not match their checksum/);
+  refused(JSON.stringify({ complete: true, sites: {} }), /not a fedcausal model file \(its "format" is absent/);
+  refused(JSON.stringify({ ...file, formatVersion: BUNDLE_FORMAT_VERSION + 1 }), /newer than this fedcausal reads.*upgrade/);
+  refused(JSON.stringify({ ...file, prior: { version: 1 } }), /malformed: prior\.patterns/);
+  refused(JSON.stringify({ ...file, schema: { label: { column: 'y', threshold: 0 } } }), /schema/);
+});
+
+test('a non-finite weight is refused even with a matching checksum', () => {
+  refused(bundleText({ ...input, weights: Float32Array.of(1, NaN) }), /non-finite weight/);
+});
+
+test('every schema form reads back the same: header or columns, label values or words, categories, ranges, missing codes', () => {
+  const heart = loadSchema(new URL('../../../../shared/data/heart-disease/schema.json', import.meta.url).pathname);
+  const rich = compileSchema(
+    {
+      columns: ['x', 'c', 'id', 'y'],
+      label: { column: 'y', threshold: 1, values: [0, 1, 2, 3] },
+      modalities: { a: ['x'], b: ['c'] },
+      categorical: ['c'],
+      categories: { c: ['1', '2', 'other'] },
+      ranges: { x: [0, 300] },
+      missingValues: ['?'],
+      missingCodes: { x: ['0', '-9'] },
+    },
+    'inline',
+  );
+  const words = compileSchema({ label: { column: 'y', positive: ['yes', 'Y'], negative: ['no'] }, modalities: { a: ['x'] } }, 'inline');
+  for (const s of [schema, heart, rich, words]) assert.deepEqual(parseModelBundle(bundleText({ ...input, schema: s }), 'm.model.json').schema, s);
+});
