@@ -119,7 +119,8 @@ function modelFolder(cfg: SiteConfig, log: Logger): string | undefined {
 function savedModelLine(agent: SiteAgent, cfg: SiteConfig, modelDir: string | undefined, log: Logger): string {
   const model = agent.trainedModel();
   if (!model) {
-    log.warn('no model saved: this site took no part in the final evaluation');
+    // A process restarted after the final evaluation (or a site that missed it) holds no final model.
+    log.warn("no model saved: this site process took no part in the federation's final evaluation (it missed it, or was restarted since); the coordinator's run folder holds the model as model.json");
     return '';
   }
   if (modelDir === undefined) {

@@ -43,4 +43,10 @@ test('the installed layout runs compiled code: --version, --help, and a real fed
   assert.equal(results.rounds, 2, demo.stdout.slice(-2000));
   assert.equal(Object.keys(results.sites).length, 4);
   for (const [site, m] of Object.entries(results.sites)) assert.ok(m.auroc > 0.5, `${site}: AUROC ${m.auroc}`);
+
+  // A hospital's saved model scores its rows with the compiled code too.
+  const model = /^score rows with one: npx fedcausal predict --model (\S+) --data FILE\.csv$/m.exec(demo.stdout)?.[1];
+  assert.ok(model, `the demo names a saved model:\n${demo.stdout.slice(-2000)}`);
+  const scored = await run(process.execPath, [bin, 'predict', '--model', model, '--data', join(HEART, 'processed.cleveland.data')], { env, cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  assert.match(scored.stdout, /^row,score,calibrated,label\n0,0\.\d+,0\.\d+,0\n/);
 });
