@@ -3,9 +3,11 @@ import { VERSION_LINE } from '../shared/version.ts';
 /** The process entry: one exit path, exit codes from shared/errors.ts. */
 export async function main(): Promise<void> {
   // A reader that stops early (`| head`) is not a failure of ours.
+  // Any other failure (a full disk, /dev/full) is exit 1 with one line, not an uncaught error's exit 7.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
+    process.stderr.write(`fedcausal: cannot write to standard output (${e.message})\n`);
+    process.exit(1);
   });
   const argv = process.argv.slice(2);
   // Answered before any command module loads (they pull in TensorFlow.js): instant, and

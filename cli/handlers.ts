@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { text } from '../shared/config/fields.ts';
 import { InputError } from '../shared/errors.ts';
 import { parseFlags } from '../shared/config/flags.ts';
-import { cliLogger as logger, out } from './io.ts';
+import { cliLogger as logger, out, writeStdout } from './io.ts';
 // Each command loads its implementation when it runs (dynamic imports below): the roles pull
 // in TensorFlow.js, gRPC and SQLite, which no other command must pay for.
 
@@ -77,7 +77,8 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   status: async (argv) => (await import('./status.ts')).statusCommand(argv, false),
   watch: async (argv) => (await import('./status.ts')).statusCommand(argv, true),
   'check-data': async (argv) => (await import('./check-data.ts')).checkData(argv, out),
-  predict: async (argv) => (await import('./predict.ts')).predictCommand(argv, out, (t) => void process.stderr.write(t), logger()),
+  // Its own lines say what it did; the log (the backend loaded) only where something is wrong.
+  predict: async (argv) => (await import('./predict.ts')).predictCommand(argv, writeStdout, (t) => void process.stderr.write(t), logger(process.env, 'warn')),
   simulate: async (argv) => {
     const [{ parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions }, { incompleteRunError }] = await Promise.all([import('./simulate.ts'), import('./results.ts')]);
     const o = parseSimulateArgs(argv);

@@ -1,14 +1,45 @@
 import type { Logger } from '../shared/logger.ts';
 import { createWinstonLogger } from '../shared/logging/winston.ts';
+import { StorageError } from '../shared/errors.ts';
+import { fstatSync, writeSync } from 'node:fs';
 
 /** Results and tables go to stdout; logs go to stderr. */
 export const out = (s: string): void => void process.stdout.write(s);
 
 /**
+ * Writes `s` to stdout and resolves once it is written; a failure (a full disk under `> file`)
+ * is a StorageError, exit 1. Without it, scores cut short on a full disk exited 0, and
+ * /dev/full ended in an uncaught error, exit 7 (an outside try).
+ */
+export function writeStdout(s: string): Promise<void> {
+  // A file (`> scores.csv`): Node's stream for it keeps no count of a short write, and a full disk
+  // cut the scores off without a word; written here, every byte is accounted for.
+  if (fstatSync(1).isFile()) {
+    const bytes = Buffer.from(s);
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(1, bytes, off, bytes.length - off);
+    } catch (e) {
+      return Promise.reject(new StorageError(`cannot write to standard output (${(e as Error).message}): free space on (or repair) the disk it goes to, or give --out`, { cause: e }));
+    }
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const failed = (e: Error) => reject(new StorageError(`cannot write to standard output (${e.message}): free space on (or repair) the disk it goes to, or give --out`, { cause: e }));
+    // Kept on: a file's stream reports the failure to the callback and then as an event, which unheard would end the process.
+    process.stdout.on('error', failed);
+    try {
+      process.stdout.write(s, (e) => (e ? failed(e) : resolve()));
+    } catch (e) {
+      failed(e as Error);
+    }
+  });
+}
+
+/**
  * The process logger, from the environment: FEDCAUSAL_LOG=json|pretty (default: pretty
  * on a terminal, JSON otherwise) and FEDCAUSAL_LOG_LEVEL (default info).
  */
-export function cliLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+export function cliLogger(env: NodeJS.ProcessEnv = process.env, level = 'info'): Logger {
   const pretty = env.FEDCAUSAL_LOG === 'pretty' || (env.FEDCAUSAL_LOG !== 'json' && process.stderr.isTTY);
-  return createWinstonLogger({ format: pretty ? 'pretty' : 'json', level: env.FEDCAUSAL_LOG_LEVEL ?? 'info' });
+  return createWinstonLogger({ format: pretty ? 'pretty' : 'json', level: env.FEDCAUSAL_LOG_LEVEL ?? level });
 }

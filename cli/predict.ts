@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { parseCsv } from '../shared/data/csv.ts';
@@ -6,10 +7,10 @@ import { parseSiteTable } from '../shared/data/table.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import type { SiteTable } from '../shared/data/site-table.ts';
 import type { Scored } from '../site-agent/score-patients.ts';
-import { InputError } from '../shared/errors.ts';
+import { InputError, StorageError } from '../shared/errors.ts';
 import { readInputFile } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
-import { loadModelBundle, type ModelBundle } from '../shared/model/bundle.ts';
+import { FAR_SDS, loadModelBundle, type ModelBundle } from '../shared/model/bundle.ts';
 import { auroc, ece } from '../shared/metrics/classification.ts';
 import { checkOutputFile } from '../shared/output-path.ts';
 import { z } from 'zod';
@@ -29,44 +30,79 @@ Writes CSV, one line per data row, to --out or standard output:
   calibrated   the risk after the saving site's own recalibration (its training rows);
                absent from a model saved without one (the coordinator's, or a site of one class)
   label        0/1 where the file has the label, empty where it does not (only if any row has it)
-On standard error it says what it scored with, rows whose missingness pattern or category
-the federation never saw, and, where the file has labels of both classes, AUROC and ECE.
+A row with no value in any feature (an export's empty row) is left unscored (empty fields).
+On standard error it says what it scored with; names, by line, rows whose missingness
+pattern or category the federation never saw and numbers more than ${FAR_SDS} SDs from its
+training values (another unit, swapped columns); and, where the file has labels of both
+classes, gives AUROC and ECE. A model file changed after it was saved is refused.
 
   --model FILE   the saved model (.model.json)
   --data FILE    the rows to score (CSV, as the schema in the model file describes)
-  --out FILE     where the scores go (default: standard output)
+  --out FILE     where the scores go (default: standard output): written whole, readable by
+                 its owner only (scores with record numbers are patient data), never the
+                 --model or --data file
   --id COLUMN    copy this column (not a model feature, say a record number) into the output
 `;
 
 export const PREDICT_FLAGS = { model: text(), data: text(), out: z.string().optional(), id: z.string().optional() };
 
-export async function predictCommand(argv: string[], out: (s: string) => void, err: (s: string) => void, log: Logger): Promise<number> {
+export async function predictCommand(argv: string[], out: (s: string) => Promise<void>, err: (s: string) => void, log: Logger): Promise<number> {
   const v = parseFlags(argv, PREDICT_FLAGS);
-  if (v === 'help') return out(PREDICT_HELP), 0;
+  if (v === 'help') return await out(PREDICT_HELP), 0;
   const bundle = loadModelBundle(v.model);
   const csv = readInputFile(v.data, 'data file');
   const table = parseSiteTable(bundle.schema, csv, v.data, { labelOptional: true });
   const ids = v.id === undefined ? undefined : idColumn(bundle.schema, csv, v.data, v.id, table.lines);
-  if (v.out) checkOutputFile(v.out, '--out');
-  const { scoreRows } = await import('../site-agent/score-patients.ts');
-  const scored = await scoreRows(bundle, table, log, v.model);
-  const labelled = table.labelKnown?.some((k) => k === 1) ?? false;
-  const body = scoresCsv(table, scored, v.id === undefined ? undefined : { name: v.id, values: ids! }, labelled);
-  if (v.out) writeFileSync(v.out, body);
-  else out(body);
-  err(summary(bundle, v.model, table.values.length, v.out));
-  for (const n of scored.notes) err(`warning: ${n}\n`);
-  if (labelled) err(labelledFigures(table.labels, table.labelKnown!, scored.scores, scored.calibrated));
+  if (v.out) checkScoresFile(v.out, { '--model': v.model, '--data': v.data });
+  const { rowsAt, scoreRows } = await import('../site-agent/score-patients.ts');
+  // An export's trailing rows of separators only are no patients: left unscored, and said.
+  const blank = new Set(table.values.flatMap((row, i) => (row.every((x) => x === null) ? [i] : [])));
+  const scored = await scoreRows(bundle, table, log, v.model, blank);
+  const labelled = table.labelKnown?.some((k, i) => k === 1 && !blank.has(i)) ?? false;
+  const body = scoresCsv(table, scored, v.id === undefined ? undefined : { name: v.id, values: ids! }, labelled, blank);
+  // The scores are written whole before anything says they were.
+  if (v.out) writeScoresFile(v.out, body);
+  else await out(body);
+  err(summary(bundle, v.model, table.values.length - blank.size, v.out));
+  const notes = [...(blank.size ? [`${v.data}: ${rowsAt(table.lines.filter((_, i) => blank.has(i)), 'hold')} no value in any feature (an export's empty rows?): left unscored`] : []), ...scored.notes];
+  if (bundle.calibration && bundle.calibration.a < FLAT_SLOPE) notes.push(`the recalibration's slope is ${bundle.calibration.a.toPrecision(2)}: the calibrated column is (almost) one value for every patient, the site's prevalence; the model's scores carried next to nothing its recalibration could use. Read the score column, and check the federation's results before relying on this model`);
+  for (const n of notes) err(`warning: ${n}\n`);
+  if (labelled) err(labelledFigures(table.labels, table.labelKnown!, scored.scores, scored.calibrated, blank));
   return 0;
 }
 
+/** A recalibration slope under which every patient gets nearly the same calibrated risk. */
+const FLAT_SLOPE = 0.05;
+
+/** --out must not be the model or the data file (a typo would replace them), through a link or not. */
+function checkScoresFile(out: string, inputs: Record<string, string>): void {
+  const abs = checkOutputFile(out, '--out');
+  const real = (p: string) => join(realpathSync(dirname(resolve(p))), basename(p));
+  const target = existsSync(abs) ? realpathSync(abs) : real(abs);
+  for (const [flag, path] of Object.entries(inputs))
+    if (existsSync(path) && realpathSync(path) === target) throw new InputError(`--out ${out}: is the ${flag} file; the scores would replace it: give another file name`);
+}
+
+/** The scores file, whole or not at all (a hidden file renamed into place), readable by its owner only: scores with record numbers are patient data. */
+function writeScoresFile(path: string, body: string): void {
+  const partial = join(dirname(path), `.${basename(path)}.partial`);
+  try {
+    writeFileSync(partial, body, { mode: 0o600 });
+    renameSync(partial, path);
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw new StorageError(`cannot write the scores to ${path} (${(e as Error).message}): free space on (or repair) that disk, or give another --out`, { cause: e });
+  }
+}
+
 /** The output: a line per data row, scores as JS writes them (the shortest text that reads back the same number, as simulate's predictions). */
-function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values: string[] } | undefined, labelled: boolean): string {
+function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values: string[] } | undefined, labelled: boolean, blank: ReadonlySet<number>): string {
   const header = ['row', ...(id ? [csvField(id.name)] : []), 'score', ...(scored.calibrated ? ['calibrated'] : []), ...(labelled ? ['label'] : [])];
   const lines = [header.join(',')];
   for (let i = 0; i < table.values.length; i++) {
     const label = table.labelKnown?.[i] ? String(table.labels[i]) : '';
-    lines.push([String(i), ...(id ? [csvField(id.values[i]!)] : []), String(scored.scores[i]), ...(scored.calibrated ? [String(scored.calibrated[i])] : []), ...(labelled ? [label] : [])].join(','));
+    const score = (s: Float32Array) => (blank.has(i) ? '' : String(s[i]));
+    lines.push([String(i), ...(id ? [csvField(id.values[i]!)] : []), score(scored.scores), ...(scored.calibrated ? [score(scored.calibrated)] : []), ...(labelled ? [label] : [])].join(','));
   }
   return lines.join('\n') + '\n';
 }
@@ -77,15 +113,15 @@ function summary(b: ModelBundle, file: string, rows: number, outFile: string | u
     ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows)`
     : 'no calibrated column: the model file carries no recalibration (the coordinator saves none; a site whose training rows hold one class cannot fit one)';
   return (
-    `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model, round ${b.round}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +
+    `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training rounds, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +
     `${cal}\n` +
     (outFile ? `scores: ${outFile}\n` : '')
   );
 }
 
 /** AUROC and ECE of the rows that carry a label, where they hold both classes: a check that the model still fits these patients. */
-function labelledFigures(labels: Uint8Array, known: Uint8Array, scores: Float32Array, calibrated: Float32Array | undefined): string {
-  const idx = [...known.keys()].filter((i) => known[i] === 1);
+function labelledFigures(labels: Uint8Array, known: Uint8Array, scores: Float32Array, calibrated: Float32Array | undefined, blank: ReadonlySet<number>): string {
+  const idx = [...known.keys()].filter((i) => known[i] === 1 && !blank.has(i));
   const y = idx.map((i) => labels[i]!);
   const positives = y.reduce((s, x) => s + x, 0);
   if (positives === 0 || positives === y.length) return `labelled rows: ${y.length}, all of one class: no AUROC\n`;

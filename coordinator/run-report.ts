@@ -53,9 +53,10 @@ export function writeRunReport(
     writeDurably(join(partial, 'results.json'), JSON.stringify(results, null, 2) + '\n');
     writeDurably(join(partial, 'metrics.svg'), metricsPlotSvg(outcome));
     const g = outcome.globalModel;
-    writeDurably(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
-    // The same model with what its scores depend on, for fedcausal predict (without any site's recalibration).
-    if (run) writeDurably(join(partial, 'model.json'), scoringBundle(outcome, run));
+    writeDurably(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength), 0o600);
+    // The same model with what its scores depend on, for fedcausal predict (without any site's recalibration);
+    // trained on the hospitals' rows, it is kept like them (0600).
+    if (run) writeDurably(join(partial, 'model.json'), scoringBundle(outcome, run), 0o600);
     // On disk before the rename, and the rename before the state is marked finished (the caller's
     // next step): after a power cut a finished state never points at an empty report.
     syncFolder(partial);
@@ -82,8 +83,8 @@ function scoringBundle(o: FederationOutcome, run: { federation: string; schema: 
 }
 
 /** A new file written and flushed to the disk. */
-function writeDurably(path: string, data: string | Uint8Array): void {
-  const fd = openSync(path, 'wx');
+function writeDurably(path: string, data: string | Uint8Array, mode?: number): void {
+  const fd = openSync(path, 'wx', mode);
   try {
     writeFileSync(fd, data); // loops until all is written, unlike writeSync
     fsyncSync(fd);

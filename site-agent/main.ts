@@ -129,7 +129,10 @@ function savedModelLine(agent: SiteAgent, cfg: SiteConfig, modelDir: string | un
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
-  const file = saveModelFile(join(modelDir, `${safe(cfg.federation)}-${safe(cfg.site)}-${stamp}.model.json`), model);
+  // This process holds the site's copy alone; the coordinator's run folder has the same weights.
+  const cal = model.calibration ? `; this site's recalibration, which that copy lacks, was a = ${model.calibration.a}, b = ${model.calibration.b}` : '';
+  const remedy = `free space on (or repair) that disk; this site's copy is lost, but the coordinator's run folder holds the same model as model.json (ask its operator)${cal}`;
+  const file = saveModelFile(join(modelDir, `${safe(cfg.federation)}-${safe(cfg.site)}-${stamp}.model.json`), model, remedy);
   log.info('model saved', { file, round: model.round, recalibrated: model.calibration !== undefined });
   return `; model saved to ${file} (score rows with: fedcausal predict --model ${file} --data FILE.csv)`;
 }

@@ -2,26 +2,32 @@
  * Scores a hospital's rows with a saved model (fedcausal predict): the same model, encoding,
  * prior and debiasing view as the federation's final evaluation, so a row scores here exactly
  * as it did there; then the site's own recalibration, where the model file carries one.
+ * Rows the federation never saw the like of are scored, and named: an unseen missingness
+ * pattern or category, a number far outside the federation's training values.
  */
 import { encodeTable } from '../shared/data/encode.ts';
-import { foreignCategoryNotes, spaceVocabularies } from '../shared/data/foreign-categories.ts';
+import { spaceVocabularies } from '../shared/data/foreign-categories.ts';
 import type { SiteTable } from '../shared/data/site-table.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ModelBundle } from '../shared/model/bundle.ts';
+import { FAR_SDS, type ModelBundle } from '../shared/model/bundle.ts';
 import { applySiteCalibration } from '../shared/metrics/site-calibration.ts';
 import { SiteModelRunner } from './model-runner.ts';
+
+/** Lines named in a note; the rest are counted. */
+const LINES_NAMED = 5;
 
 export interface Scored {
   /** The model's probability of the outcome, as the federation's evaluation scored it. */
   scores: Float32Array;
   /** The site's recalibrated risk; absent where the model file has no recalibration. */
   calibrated?: Float32Array;
-  /** What the person scoring should know: patterns and categories the federation never saw. */
+  /** What the person scoring should know: rows unlike any the federation trained on. */
   notes: string[];
 }
 
-export async function scoreRows(bundle: ModelBundle, table: SiteTable, log: Logger, file: string): Promise<Scored> {
+/** `skip`: rows left unscored by the caller (an export's empty rows), which no note names again. */
+export async function scoreRows(bundle: ModelBundle, table: SiteTable, log: Logger, file: string, skip: ReadonlySet<number> = new Set()): Promise<Scored> {
   const runner = await SiteModelRunner.create(bundle.model, bundle.featureSpace, 0, log);
   try {
     const size = runner.getWeights().length;
@@ -34,21 +40,74 @@ export async function scoreRows(bundle: ModelBundle, table: SiteTable, log: Logg
     return {
       scores,
       ...(bundle.calibration ? { calibrated: applySiteCalibration(scores, bundle.calibration) } : {}),
-      notes: [...unseenPatterns(bundle, table), ...foreignCategoryNotes(table.file, table, spaceVocabularies(bundle.featureSpace), "the federation's vocabulary")],
+      notes: [...unseenPatterns(bundle, table, skip), ...unseenCategories(bundle, table), ...farValues(bundle, table)],
     };
   } finally {
     runner.dispose();
   }
 }
 
-/** Rows whose missingness pattern the federation's prior does not hold: scored, but the backdoor adjustment saw no such rows in training. */
-function unseenPatterns(bundle: ModelBundle, table: SiteTable): string[] {
+/** `N rows (lines 4, 9, ...) hold`: how many, where in the file, and `verb` agreeing with them. */
+export function rowsAt(lines: readonly number[], verb = ''): string {
+  const n = lines.length;
+  const shown = lines.slice(0, LINES_NAMED).join(', ');
+  const agreed = verb && n === 1 ? ` ${verb}s` : verb ? ` ${verb}` : '';
+  return `${n} row${n === 1 ? '' : 's'} (line${n === 1 ? '' : 's'} ${shown}${n > LINES_NAMED ? `, and ${n - LINES_NAMED} more` : ''})${agreed}`;
+}
+
+/** Rows whose missingness pattern the federation's prior does not hold. */
+function unseenPatterns(bundle: ModelBundle, table: SiteTable, skip: ReadonlySet<number>): string[] {
   const known = new Set(bundle.prior.patterns.map((p) => p.pattern));
-  const unseen = new Map<string, number>();
-  for (const p of table.patterns) if (!known.has(p)) unseen.set(p, (unseen.get(p) ?? 0) + 1);
+  const unseen = new Map<string, number[]>();
+  table.patterns.forEach((p, i) => {
+    if (!known.has(p) && !skip.has(i)) push(unseen, p, table.lines[i]!);
+  });
   const names = bundle.schema.modalities.map((m) => m.name);
-  return [...unseen].map(([p, n]) => {
+  return [...unseen].map(([p, lines]) => {
     const missing = names.filter((_, k) => p[k] === '0');
-    return `${table.file}: ${n} row${n === 1 ? '' : 's'} of missingness pattern ${p} (missing: ${missing.length ? missing.join(' + ') : 'none'}), which the federation's published prior does not list (no training site held it, or too few rows to publish): scored, but the model learned little or nothing from such rows, so read their scores with care`;
+    return `${table.file}: ${rowsAt(lines)} of missingness pattern ${p} (missing: ${missing.length ? missing.join(' + ') : 'none'}), which the federation's published prior does not list (no training site held it, or too few rows to publish): scored, but the model learned little or nothing from such rows, so read their scores with care`;
   });
 }
+
+/** Rows whose category the federation's vocabulary lacks: each such value reads as "other" (or as no value). */
+function unseenCategories(bundle: ModelBundle, table: SiteTable): string[] {
+  const notes: string[] = [];
+  for (const [feature, values] of spaceVocabularies(bundle.featureSpace)) {
+    const j = table.features.indexOf(feature);
+    const known = new Set(values);
+    const found = new Map<string, number[]>();
+    table.values.forEach((row, i) => {
+      const v = row[j];
+      if (v !== null && v !== undefined && !known.has(String(v))) push(found, String(v), table.lines[i]!);
+    });
+    if (!found.size) continue;
+    const lines = [...found.values()].flat().sort((a, b) => a - b);
+    const named = [...found.keys()].slice(0, LINES_NAMED).map((v) => JSON.stringify(v)).join(', ');
+    notes.push(`${table.file}: ${rowsAt(lines, 'hold')} a value of "${feature}" the federation's vocabulary lacks (${named}${found.size > LINES_NAMED ? ', ...' : ''}; it knows ${values.map((v) => JSON.stringify(v)).join(', ')}): scored as an unlisted value; check the export's coding`);
+  }
+  return notes;
+}
+
+/** Rows with a number far outside the federation's training values (another unit, swapped columns, a typo). */
+function farValues(bundle: ModelBundle, table: SiteTable): string[] {
+  const notes: string[] = [];
+  for (const c of bundle.featureSpace.columns) {
+    if (c.kind !== 'numeric') continue;
+    const lines: number[] = [];
+    table.values.forEach((row, i) => {
+      const v = row[c.featureIndex];
+      if (typeof v === 'number' && Math.abs(v - c.mean) > FAR_SDS * c.std) lines.push(table.lines[i]!);
+    });
+    if (lines.length)
+      notes.push(`${table.file}: ${rowsAt(lines, 'hold')} a value of "${c.feature}" more than ${FAR_SDS} SDs from the federation's training values (mean ${fmt(c.mean)}, SD ${fmt(c.std)}): scored, but check the export (another unit, a column mix-up, a typo)`);
+  }
+  return notes;
+}
+
+function push(m: Map<string, number[]>, key: string, line: number): void {
+  const lines = m.get(key);
+  if (lines) lines.push(line);
+  else m.set(key, [line]);
+}
+
+const fmt = (x: number) => Number(x.toPrecision(3)).toString();

@@ -6,8 +6,10 @@
  * from a site, that site's own recalibration. Before it, a run ended with a raw float32
  * file at the coordinator and nothing at the sites: nobody could score a patient with it.
  *
- * The weights travel as base64 float32 (little-endian) with their SHA-256, so a copy cut
- * short or edited is refused, never scored.
+ * The weights travel as base64 float32 (little-endian); the file carries the SHA-256 of its
+ * whole content (canonical JSON, less that field), so a copy cut short, damaged or edited
+ * anywhere (a weight, a recalibration, a column's scale) is refused, never scored. It is a
+ * check against accidents: whoever can write the file can write a new checksum.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -19,9 +21,13 @@ import { validateOutcomeBalance, type OutcomeBalance } from '../data/outcome-bal
 import { FeatureSpaceSchema, ModelSpecSchema, PatternPriorSchema, type ModelSpecMsg } from '../protocol/task-meta.ts';
 import { describeIssues } from '../protocol/check.ts';
 import { readInputFile } from '../input-file.ts';
+import { canonicalJson } from '../canonical-json.ts';
+import { MAX_SHIFT, MAX_SLOPE } from '../metrics/site-calibration.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../version.ts';
 
 export const BUNDLE_FORMAT = 'fedcausal-model';
+/** Scoring names a value this many of the federation's SDs from its training mean (a unit or column mix-up, a typo). */
+export const FAR_SDS = 6;
 /** A site's modelDir when site.yaml names none: beside site.yaml. */
 export const DEFAULT_MODEL_DIR = 'models';
 /** Raised when the file's layout changes; a reader refuses a newer one rather than misread it. */
@@ -39,7 +45,7 @@ export interface ModelBundle {
   federation: string;
   /** The site that saved it; absent for the coordinator's copy. */
   site?: string;
-  /** The round whose model this is (the last training round). */
+  /** The final evaluation's round: the model after round - 1 training rounds. */
   round: number;
   /** fedcausal's build that trained it. */
   software: string;
@@ -55,6 +61,7 @@ export interface ModelBundle {
 }
 
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+const positive = finite.refine((v) => v > 0, 'expected a number above 0');
 
 const BundleFileSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
@@ -66,16 +73,21 @@ const BundleFileSchema = z.object({
   createdAt: z.string(),
   schema: z.unknown(),
   model: ModelSpecSchema,
-  featureSpace: FeatureSpaceSchema,
+  // A column's scale divides its values: 0 or a negative would score every patient alike, or reversed.
+  featureSpace: FeatureSpaceSchema.extend({ columns: z.array(FeatureSpaceSchema.shape.columns.element.extend({ mean: finite, std: positive })) }),
   prior: PatternPriorSchema,
   balance: z.unknown().optional(),
   temper: finite,
-  calibration: z.object({ a: finite, b: finite, rows: z.number().int().nonnegative() }).optional(),
-  weights: z.object({ count: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/), base64: z.string() }),
+  // A recalibration never reverses the ranking (site-calibration.ts bounds its fit the same way).
+  calibration: z.object({ a: finite.refine((a) => a >= 0 && a <= MAX_SLOPE, `expected a slope in [0, ${MAX_SLOPE}]`), b: finite.refine((b) => Math.abs(b) <= MAX_SHIFT, `expected an intercept in [-${MAX_SHIFT}, ${MAX_SHIFT}]`), rows: z.number().int().nonnegative() }).optional(),
+  weights: z.object({ count: z.number().int().nonnegative(), base64: z.string() }),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** The checksum of a model file's content: its canonical JSON without the checksum itself. */
+function contentSha256(file: Record<string, unknown>): string {
+  const { sha256: _, ...content } = file;
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 function weightBytes(w: Float32Array): Uint8Array {
@@ -89,7 +101,7 @@ export type BundleInput = Omit<ModelBundle, 'software' | 'createdAt'> & Partial<
 /** The bundle as the file's text (JSON). */
 export function bundleText(b: BundleInput): string {
   const bytes = weightBytes(b.weights);
-  const file = {
+  const content = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
     federation: b.federation,
@@ -104,9 +116,9 @@ export function bundleText(b: BundleInput): string {
     ...(b.balance ? { balance: b.balance } : {}),
     temper: b.temper,
     ...(b.calibration ? { calibration: b.calibration } : {}),
-    weights: { count: b.weights.length, sha256: sha256(bytes), base64: Buffer.from(bytes).toString('base64') },
+    weights: { count: b.weights.length, base64: Buffer.from(bytes).toString('base64') },
   };
-  return JSON.stringify(file) + '\n';
+  return JSON.stringify({ ...content, sha256: contentSha256(content) }) + '\n';
 }
 
 /** Reads and checks a model file; anything wrong is bad input (exit 2) naming the file and what. */
@@ -129,9 +141,10 @@ export function parseModelBundle(text: string, file: string): ModelBundle {
   const parsed = BundleFileSchema.safeParse(raw);
   if (!parsed.success) return bad(`model file is malformed: ${describeIssues(parsed.error)}`);
   const f = parsed.data;
+  if (contentSha256(raw as Record<string, unknown>) !== f.sha256)
+    return bad('the model file does not match its checksum: it was changed or damaged after it was saved; use the copy its site or the coordinator saved');
   const bytes = Buffer.from(f.weights.base64, 'base64');
-  if (bytes.length !== f.weights.count * 4 || sha256(bytes) !== f.weights.sha256)
-    return bad(`the model's weights do not match their checksum (${bytes.length} bytes for ${f.weights.count} weights): the file was changed or damaged after it was saved; use the site's own copy`);
+  if (bytes.length !== f.weights.count * 4) return bad(`the model holds ${bytes.length} bytes of weights for ${f.weights.count} weights`);
   const weights = new Float32Array(f.weights.count);
   new Uint8Array(weights.buffer).set(bytes);
   if (weights.some((v) => !Number.isFinite(v))) return bad('the model holds a non-finite weight');
@@ -159,8 +172,9 @@ function onField<T>(file: string, field: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(`${file}: model file's ${field} is malformed: ${(e as Error).message}`);
+    // One line: a schema's own message may run over several.
+    const why = (e as Error).message.replace(/\s*\n\s*/g, '; ');
+    throw new InputError(e instanceof InputError && why.startsWith(file) ? why : `${file}: model file's ${field} is malformed: ${why}`);
   }
 }
 

@@ -7,7 +7,7 @@ import { bundleText, type BundleInput } from './bundle.ts';
  * Writes a model file whole or not at all (a hidden file renamed into place), readable by its
  * owner only: a model trained on patients' rows is kept like their data. Returns the path.
  */
-export function saveModelFile(path: string, bundle: BundleInput): string {
+export function saveModelFile(path: string, bundle: BundleInput, remedy = 'free space on (or repair) that disk and save it again'): string {
   const partial = join(dirname(path), `.${basename(path)}.partial`);
   try {
     const fd = openSync(partial, 'w', 0o600);
@@ -20,7 +20,7 @@ export function saveModelFile(path: string, bundle: BundleInput): string {
     renameSync(partial, path);
   } catch (e) {
     rmSync(partial, { force: true });
-    throw asStorageError(e, `cannot save the model to ${path}`, 'free space on (or repair) that disk; the federation has ended, so the model is only in this file');
+    throw asStorageError(e, `cannot save the model to ${path}`, remedy);
   }
   return path;
 }

@@ -3,7 +3,7 @@
 // the same rows, new patients need no label, and a bad model or file is refused in one line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../e2e/helpers/cli.ts';
@@ -47,7 +47,7 @@ for (const model of ['debiased', 'logreg'])
     // Recalibration keeps the order (its slope is never negative).
     const order = (k: number) => rows.map((p, i) => [Number(p[k]), i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
     assert.deepEqual(order(2), order(1));
-    assert.match(r.stderr, /scored 200 rows with .*va\.model\.json: federation "simulation", .* round 4, saved by site "va"/);
+    assert.match(r.stderr, /scored 200 rows with .*va\.model\.json: federation "simulation", \w+ model after 3 training rounds, saved by site "va"/);
     assert.match(r.stderr, /on the 200 labelled rows \(149 positive\): AUROC 0\.\d{3}, ECE 0\.\d{3}, ECE calibrated 0\.\d{3}/);
   });
 
@@ -73,9 +73,40 @@ test('new patients: no label column, a record number kept, output on stdout; a m
   const coordinatorLike = join(dir, 'coordinator.model.json');
   writeFileSync(coordinatorLike, JSON.stringify(bare));
   const r3 = await runCli(['predict', '--model', coordinatorLike, '--data', file]);
-  assert.equal(r3.code, 0, r3.stderr);
-  assert.equal(r3.stdout.split('\n')[0], 'row,score');
-  assert.match(r3.stderr, /saved by the coordinator.*\nno calibrated column/);
+  assert.equal(r3.code, 2, 'an edited model file is refused');
+  assert.match(r3.stderr, /coordinator\.model\.json: the model file does not match its checksum/);
+});
+
+test('rows unlike the federation\'s are scored and named by line; an empty row is left unscored; --out never replaces an input and is its owner\'s alone', { timeout: 180_000 }, async () => {
+  const f = await federation('logreg');
+  const model = join(f.models, 'hungary.model.json');
+  const [a, b] = readFileSync(HEART_FILES.va!, 'utf8').split('\n');
+  const odd = join(dir, 'odd.csv');
+  // Line 2: a chest-pain code the federation never saw and a cholesterol in another unit (x 100); line 3: an export's empty row.
+  const fields = a!.split(',');
+  fields[2] = '9';
+  fields[4] = String(Number(fields[4]) * 100);
+  writeFileSync(odd, [b, fields.join(','), ',,,,,,,,,,,,,', b].join('\n') + '\n');
+  const out = join(dir, 'odd-scores.csv');
+  const r = await runCli(['predict', '--model', model, '--data', odd, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = csv(out);
+  assert.deepEqual(rows.map((l) => l.length), [4, 4, 4, 4, 4]);
+  assert.deepEqual(rows[3]!.slice(0, 3), ['2', '', ''], 'the empty row has no score');
+  assert.match(r.stderr, /odd\.csv: 1 row \(line 3\) holds no value in any feature .*: left unscored/);
+  assert.match(r.stderr, /odd\.csv: 1 row \(line 2\) holds a value of "cp" the federation's vocabulary lacks \("9"; it knows "1", "2", "3", "4"\)/);
+  assert.match(r.stderr, /odd\.csv: 1 row \(line 2\) holds a value of "chol" more than 6 SDs from the federation's training values/);
+  assert.doesNotMatch(r.stderr, /missingness pattern 0000000/, 'the empty row is said once');
+  assert.match(r.stderr, /model after 3 training rounds, saved by site "hungary"/);
+  assert.equal(statSync(out).mode & 0o777, 0o600);
+
+  for (const [flag, path] of [['--model', model], ['--data', odd]] as const) {
+    const before = readFileSync(path, 'utf8');
+    const same = await runCli(['predict', '--model', model, '--data', odd, '--out', path]);
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, new RegExp(`--out .*: is the ${flag} file; the scores would replace it`));
+    assert.equal(readFileSync(path, 'utf8'), before);
+  }
 });
 
 test('bad input is refused with exit 2 and one line naming the file', { timeout: 60_000 }, async () => {

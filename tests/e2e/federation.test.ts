@@ -47,6 +47,7 @@ test('coordinator and three sites complete the rounds and write the results', { 
     const runModel = /model: (\S+) \(score rows with/.exec(coordinator.stdout)?.[1];
     assert.ok(runModel, `the coordinator names its model.json: ${coordinator.stdout}`);
     const global = loadModelBundle(runModel);
+    assert.equal(statSync(runModel).mode & 0o777, 0o600, "the coordinator's copy is kept like the sites'");
     assert.equal(global.site, undefined);
     assert.equal(global.calibration, undefined);
     for (const [i, s] of sites.entries()) {

@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
 import { BUNDLE_FORMAT_VERSION, bundleText, parseModelBundle, type BundleInput } from '../../../shared/model/bundle.ts';
 import { InputError } from '../../../shared/errors.ts';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../../shared/canonical-json.ts';
 
 const schema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['x'], b: ['c'] }, categorical: ['c'], missingValues: ['', 'NA'] }, 'inline');
 
@@ -41,6 +43,12 @@ test('a label written as words survives the schema round trip', () => {
   assert.deepEqual(b.schema.label, words.label);
 });
 
+/** A model file edited and given a checksum that matches the edit (what a careful forger, or a bug, would write). */
+function resealed(file: Record<string, unknown>): string {
+  const { sha256: _, ...content } = file;
+  return JSON.stringify({ ...content, sha256: createHash('sha256').update(canonicalJson(content)).digest('hex') });
+}
+
 function refused(text: string, pattern: RegExp): void {
   assert.throws(() => parseModelBundle(text, 'm.model.json'), (e: Error) => e instanceof InputError && /^m\.model\.json: /.test(e.message) && pattern.test(e.message));
 }
@@ -49,12 +57,21 @@ test('a file cut short, edited weights, a foreign JSON file and a newer format a
   const text = bundleText(input);
   refused(text.slice(0, text.length / 2), /not valid JSON.*cut short/);
   const file = JSON.parse(text);
-  refused(JSON.stringify({ ...file, weights: { ...file.weights, base64: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer).toString('base64') } }), /do not match their checksum/);
-  refused(JSON.stringify({ ...file, weights: { ...file.weights, count: 5 } }), /do not match their checksum/);
+  refused(JSON.stringify({ ...file, weights: { ...file.weights, base64: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer).toString('base64') } }), /does not match its checksum/);
+  refused(JSON.stringify({ ...file, weights: { ...file.weights, count: 5 } }), /does not match its checksum/);
+  // Edits outside the weights change the scores as much: a reversed recalibration, a column's scale, the label's threshold.
+  refused(JSON.stringify({ ...file, calibration: { ...file.calibration, a: 0.5 } }), /does not match its checksum/);
+  refused(JSON.stringify({ ...file, schema: { ...file.schema, label: { column: 'y', threshold: 2 } } }), /does not match its checksum/);
   refused(JSON.stringify({ complete: true, sites: {} }), /not a fedcausal model file \(its "format" is absent/);
   refused(JSON.stringify({ ...file, formatVersion: BUNDLE_FORMAT_VERSION + 1 }), /newer than this fedcausal reads.*upgrade/);
   refused(JSON.stringify({ ...file, prior: { version: 1 } }), /malformed: prior\.patterns/);
-  refused(JSON.stringify({ ...file, schema: { label: { column: 'y', threshold: 0 } } }), /schema/);
+  refused(resealed({ ...file, schema: { label: { column: 'y', threshold: 0 } } }), /^m\.model\.json: [^\n]*modalities[^\n]*$/);
+});
+
+test('values no saver writes are refused even under a matching checksum: a reversing recalibration, a column scale of 0', () => {
+  refused(bundleText({ ...input, calibration: { a: -5, b: 0, rows: 30 } }), /calibration\.a: expected a slope in \[0, 4\]/);
+  const flat = { ...input.featureSpace, columns: [{ ...input.featureSpace.columns[0]!, std: 0 }] };
+  refused(bundleText({ ...input, featureSpace: flat }), /featureSpace\.columns\[0\]\.std: expected a number above 0/);
 });
 
 test('a non-finite weight is refused even with a matching checksum', () => {
