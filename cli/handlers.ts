@@ -7,6 +7,7 @@ import { text } from '../shared/config/fields.ts';
 import { InputError } from '../shared/errors.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { cliLogger as logger, out, writeStdout } from './io.ts';
+import type { BundleInput } from '../shared/model/bundle.ts';
 // Each command loads its implementation when it runs (dynamic imports below): the roles pull
 // in TensorFlow.js, gRPC and SQLite, which no other command must pay for.
 
@@ -38,6 +39,13 @@ const SITE_HELP = `usage: fedcausal site start --config site.yaml\n       fedcau
 const PROVISION_HELP = 'usage: fedcausal provision --federation federation.yaml --out DIR\n       fedcausal provision add-site|revoke-site|renew-site ... (--help for each)\n\nMakes the federation root key, coordinator and site keys, the signed manifest and one\nstartup kit per participant (DIR/coordinator, DIR/sites/NAME), each with a start.sh.\nadd-site and revoke-site change who belongs later, re-keying nobody else (docs/security.md);\nrenew-site certifies the new TLS key of a site from its CSR (site renew-request).\n';
 const synthHelp = (synthKnobsHelp: () => string) =>
   `usage: fedcausal synth --out DIR [knobs]\n\nWrites a synthetic multi-site cohort from a structural causal model: DIR/<site>.csv,\nDIR/schema.json and DIR/truth.json (causal and spurious features, the held-out site).\n\nknobs:\n${synthKnobsHelp()}\n`;
+
+/** simulate --save-models: each training site's model, of a complete run only, as a deployed site saves it. */
+async function saveSimulatedModels(dir: string, models: BundleInput[], complete: boolean): Promise<string> {
+  if (!complete) return 'models: none saved, the run is incomplete (as a deployed site saves none then)\n';
+  const { fileNamePart, saveModelFile } = await import('../shared/model/save.ts');
+  return models.map((m) => `model of ${m.site}: ${saveModelFile(join(dir, `${fileNamePart(m.site!)}.model.json`), m)}\n`).join('');
+}
 
 function simulateProgress(r: { round: number; rounds: number; participants: number; metrics: Record<string, number> }): void {
   const auroc = r.metrics.eval_auroc;
@@ -99,10 +107,7 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     const say = o.out ? out : (t: string) => process.stderr.write(t);
     if (o.out) out(`results: ${o.out}\n`);
     if (o.predictions) say(`predictions: ${o.predictions}\n`);
-    if (o.saveModels) {
-      const { saveModelFile } = await import('../shared/model/save.ts');
-      for (const m of models) say(`model of ${m.site}: ${saveModelFile(join(o.saveModels, `${m.site}.model.json`), m)}\n`);
-    }
+    if (o.saveModels) say(await saveSimulatedModels(o.saveModels, models, results.complete));
     // The results' warnings in plain words at the end, not only among the JSON log lines.
     for (const w of results.warnings) say(`warning: ${w}\n`);
     const incomplete = incompleteRunError(results);

@@ -25,10 +25,14 @@ export function writeStdout(s: string): Promise<void> {
   }
   return new Promise((resolve, reject) => {
     const failed = (e: Error) => reject(new StorageError(`cannot write to standard output (${e.message}): free space on (or repair) the disk it goes to, or give --out`, { cause: e }));
-    // Kept on: a file's stream reports the failure to the callback and then as an event, which unheard would end the process.
-    process.stdout.on('error', failed);
+    // Heard until the write is done: a failure comes to the callback and as an event.
+    process.stdout.once('error', failed);
     try {
-      process.stdout.write(s, (e) => (e ? failed(e) : resolve()));
+      process.stdout.write(s, (e) => {
+        if (e) return failed(e);
+        process.stdout.off('error', failed);
+        resolve();
+      });
     } catch (e) {
       failed(e as Error);
     }

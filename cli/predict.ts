@@ -1,10 +1,8 @@
-import { existsSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
-import { parseCsv } from '../shared/data/csv.ts';
 import { parseSiteTable } from '../shared/data/table.ts';
-import type { Schema } from '../shared/data/schema.ts';
 import type { SiteTable } from '../shared/data/site-table.ts';
 import type { Scored } from '../site-agent/score-patients.ts';
 import { InputError, StorageError } from '../shared/errors.ts';
@@ -12,7 +10,7 @@ import { readInputFile } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FAR_SDS, loadModelBundle, type ModelBundle } from '../shared/model/bundle.ts';
 import { auroc, ece } from '../shared/metrics/classification.ts';
-import { checkOutputFile } from '../shared/output-path.ts';
+import { checkOutputFile, writeFileWhole } from '../shared/output-path.ts';
 import { z } from 'zod';
 
 export const PREDICT_HELP = `usage: fedcausal predict --model FILE.model.json --data FILE.csv [--out SCORES.csv] [--id COLUMN]
@@ -51,8 +49,8 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   if (v === 'help') return await out(PREDICT_HELP), 0;
   const bundle = loadModelBundle(v.model);
   const csv = readInputFile(v.data, 'data file');
-  const table = parseSiteTable(bundle.schema, csv, v.data, { labelOptional: true });
-  const ids = v.id === undefined ? undefined : idColumn(bundle.schema, csv, v.data, v.id, table.lines);
+  const table = parseSiteTable(bundle.schema, csv, v.data, { labelOptional: true, ...(v.id === undefined ? {} : { keepColumn: v.id }) });
+  const ids = table.kept;
   if (v.out) checkScoresFile(v.out, { '--model': v.model, '--data': v.data });
   const { rowsAt, scoreRows } = await import('../site-agent/score-patients.ts');
   // An export's trailing rows of separators only are no patients: left unscored, and said.
@@ -83,14 +81,11 @@ function checkScoresFile(out: string, inputs: Record<string, string>): void {
     if (existsSync(path) && realpathSync(path) === target) throw new InputError(`--out ${out}: is the ${flag} file; the scores would replace it: give another file name`);
 }
 
-/** The scores file, whole or not at all (a hidden file renamed into place), readable by its owner only: scores with record numbers are patient data. */
+/** The scores file, whole or not at all, readable by its owner only: scores with record numbers are patient data. */
 function writeScoresFile(path: string, body: string): void {
-  const partial = join(dirname(path), `.${basename(path)}.partial`);
   try {
-    writeFileSync(partial, body, { mode: 0o600 });
-    renameSync(partial, path);
+    writeFileWhole(path, body, 0o600);
   } catch (e) {
-    rmSync(partial, { force: true });
     throw new StorageError(`cannot write the scores to ${path} (${(e as Error).message}): free space on (or repair) that disk, or give another --out`, { cause: e });
   }
 }
@@ -113,7 +108,7 @@ function summary(b: ModelBundle, file: string, rows: number, outFile: string | u
     ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows)`
     : 'no calibrated column: the model file carries no recalibration (the coordinator saves none; a site whose training rows hold one class cannot fit one)';
   return (
-    `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training rounds, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +
+    `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training round${b.round === 2 ? '' : 's'}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +
     `${cal}\n` +
     (outFile ? `scores: ${outFile}\n` : '')
   );
@@ -130,17 +125,6 @@ function labelledFigures(labels: Uint8Array, known: Uint8Array, scores: Float32A
   const c = calibrated ? `, ECE calibrated ${f(ece(y, idx.map((i) => calibrated[i]!)))}` : '';
   // A check that the model fits these patients; rows the federation trained on read better than new ones.
   return `on the ${y.length} labelled rows (${positives} positive): AUROC ${f(auroc(y, s))}, ECE ${f(ece(y, s))}${c} (rows the federation trained on score better than new patients)\n`;
-}
-
-/** The --id column's value for each data row (by its line in the file), read from the same CSV the table was. */
-function idColumn(schema: Schema, csv: string, file: string, column: string, lines: readonly number[]): string[] {
-  const records = parseCsv(csv, file);
-  // The header's name where the file has one (the table was read by it), else the schema's column.
-  const header = records[0]!.fields;
-  const at = header.includes(column) ? header.indexOf(column) : (schema.columns ?? []).indexOf(column);
-  if (at < 0) throw new InputError(`--id: ${file} has no column "${column}" (its first line: ${header.join(', ')}${schema.columns ? `; the schema's columns: ${schema.columns.join(', ')}` : ''})`);
-  const byLine = new Map(records.map((r) => [r.line, r.fields[at] ?? '']));
-  return lines.map((l) => byLine.get(l) ?? '');
 }
 
 /** A CSV field, quoted where it holds a separator, quote or line break. */

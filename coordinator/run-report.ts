@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { asStorageError } from '../shared/errors.ts';
+import { writeDurably } from '../shared/output-path.ts';
 import type { EvalMetrics } from '../shared/protocol/messages.ts';
 import { smallMultiplesSvg, type LineSeries } from '../shared/report/svg-plot.ts';
 import type { FederationOutcome } from './round-loop.ts';
@@ -48,6 +49,8 @@ export function writeRunReport(
   run?: { federation: string; schema: Schema },
 ): { results: string; plot: string; model: string; scoring?: string } {
   const partial = join(dirname(dir), `.${basename(dir)}.partial`);
+  // The model for predict, of a complete run only: a site saves none otherwise, and predict could not tell.
+  const scoring = run && outcome.problems.length === 0 ? run : undefined;
   try {
     mkdirSync(partial, { recursive: true });
     writeDurably(join(partial, 'results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -56,7 +59,7 @@ export function writeRunReport(
     writeDurably(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength), 0o600);
     // The same model with what its scores depend on, for fedcausal predict (without any site's recalibration);
     // trained on the hospitals' rows, it is kept like them (0600).
-    if (run) writeDurably(join(partial, 'model.json'), scoringBundle(outcome, run), 0o600);
+    if (scoring) writeDurably(join(partial, 'model.json'), scoringBundle(outcome, scoring), 0o600);
     // On disk before the rename, and the rename before the state is marked finished (the caller's
     // next step): after a power cut a finished state never points at an empty report.
     syncFolder(partial);
@@ -74,7 +77,7 @@ export function writeRunReport(
       'free space on (or repair) the disk that holds runDir (coordinator.yaml); the rounds are kept in the coordinator state, and a restart runs the final evaluation again and writes the report',
     );
   }
-  return { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32'), ...(run ? { scoring: join(dir, 'model.json') } : {}) };
+  return { results: join(dir, 'results.json'), plot: join(dir, 'metrics.svg'), model: join(dir, 'model.f32'), ...(scoring ? { scoring: join(dir, 'model.json') } : {}) };
 }
 
 function scoringBundle(o: FederationOutcome, run: { federation: string; schema: Schema }): string {
@@ -82,16 +85,6 @@ function scoringBundle(o: FederationOutcome, run: { federation: string; schema: 
   return bundleText({ federation: run.federation, round, schema: run.schema, model: spec, featureSpace: o.featureSpace, prior, ...(balance ? { balance } : {}), temper: 1, weights: o.globalModel });
 }
 
-/** A new file written and flushed to the disk. */
-function writeDurably(path: string, data: string | Uint8Array, mode?: number): void {
-  const fd = openSync(path, 'wx', mode);
-  try {
-    writeFileSync(fd, data); // loops until all is written, unlike writeSync
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** A folder's entries (a new file, a rename) flushed to the disk. */
 function syncFolder(path: string): void {

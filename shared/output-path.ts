@@ -3,7 +3,8 @@
  * for minutes must not fail at the end on a path it could have refused at once.
  * Folders are made one level at a time: Node's recursive mkdir loops forever under /proc.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, StorageError } from './errors.ts';
 
@@ -52,6 +53,33 @@ export function checkOutputFile(path: string, what: string): string {
     throw new InputError(`${what} ${path}: cannot write there (${why(e)})`);
   }
   return abs;
+}
+
+/** A new file written and flushed to the disk; 'wx': never through a file or link already in its place. */
+export function writeDurably(path: string, data: string | Uint8Array, mode?: number): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    writeFileSync(fd, data); // loops until all is written, unlike writeSync
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * `path` written whole or not at all: a hidden file of a random name beside it, flushed, then
+ * renamed into place (a full disk leaves the old file, or none, never a cut-off one). Errors
+ * are the file system's, for the caller to name.
+ */
+export function writeFileWhole(path: string, data: string | Uint8Array, mode = 0o600): void {
+  const partial = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
+  try {
+    writeDurably(partial, data, mode);
+    renameSync(partial, path);
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw e;
+  }
 }
 
 /** Creates and removes a file: mode bits alone do not say (root, read-only mounts, /proc). */

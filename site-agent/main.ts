@@ -14,7 +14,7 @@ import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 import { ConnectionRetry } from './connection-retry.ts';
 import { prepareOutputDir } from '../shared/output-path.ts';
-import { saveModelFile } from '../shared/model/save.ts';
+import { fileNamePart, saveModelFile } from '../shared/model/save.ts';
 
 const MAX_CHUNK = 4 * 1024 * 1024;
 
@@ -94,7 +94,7 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
 }
 
 
-const NO_MODEL_DIR = "the folder beside site.yaml is read-only; set site.yaml's modelDir to a writable folder to keep it (docs/deploy-site.md)";
+const NO_MODEL_DIR = "the default folder beside site.yaml cannot be written; set site.yaml's modelDir to a writable folder to keep the model (docs/deploy-site.md)";
 
 /**
  * Where the model will be saved, checked before the federation, not found unwritable at its
@@ -128,11 +128,18 @@ function savedModelLine(agent: SiteAgent, cfg: SiteConfig, modelDir: string | un
     return `; the model was not saved (${NO_MODEL_DIR})`;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
   // This process holds the site's copy alone; the coordinator's run folder has the same weights.
   const cal = model.calibration ? `; this site's recalibration, which that copy lacks, was a = ${model.calibration.a}, b = ${model.calibration.b}` : '';
   const remedy = `free space on (or repair) that disk; this site's copy is lost, but the coordinator's run folder holds the same model as model.json (ask its operator)${cal}`;
-  const file = saveModelFile(join(modelDir, `${safe(cfg.federation)}-${safe(cfg.site)}-${stamp}.model.json`), model, remedy);
+  let file: string;
+  try {
+    file = saveModelFile(join(modelDir, `${fileNamePart(cfg.federation)}-${fileNamePart(cfg.site)}-${stamp}.model.json`), model, remedy);
+  } catch (e) {
+    // The federation ended well: exit 0, said loudly. A failure exit would have the supervisor
+    // restart the site into a finished federation, and again, for nothing.
+    log.error("the federation's model could not be saved at this site", { error: (e as Error).message });
+    return `; the model was NOT saved (${(e as Error).message})`;
+  }
   log.info('model saved', { file, round: model.round, recalibrated: model.calibration !== undefined });
   return `; model saved to ${file} (score rows with: fedcausal predict --model ${file} --data FILE.csv)`;
 }

@@ -5,6 +5,8 @@ export interface SiteTable {
   /** rows x features: a number for numeric features, a canonical token for categorical ones, null when missing. */
   values: (number | string | null)[][];
   labels: Uint8Array;
+  /** A column kept as written (ReadOptions.keepColumn), one entry a row. */
+  kept?: string[];
   /** Read with labels optional (fedcausal predict): 1 where the row has a label; `labels` is 0 where it has none. */
   labelKnown?: Uint8Array;
   /** The label column's values as found, with their row counts (loadSiteTable; not kept by selectRows). */

@@ -141,10 +141,11 @@ export function parseSiteTable(schema: Schema, text: string, file: string, opts:
   const { columns, body } = resolveColumns(schema, records, file, opts);
   if (body.length === 0) throw new InputError(`${file}: no data rows`);
   const site = siteFile(schema, file, columns, body, opts);
+  const kept = opts.keepColumn === undefined ? undefined : keptColumn(columns, body, file, opts.keepColumn);
   const { values, labels, labelKnown, labelCounts, rawLabels, lines, patterns } = readRows(site);
   // Column-wide checks, once every value of the file is known.
   const clipBounds = site.features.map((f, j) => checkColumn(site, values, lines, f, j));
-  const table: SiteTable = { file, features: site.features, values, labels, labelValues: labelCounts, lines, patterns, clipBounds, ...(labelKnown ? { labelKnown } : {}) };
+  const table: SiteTable = { file, features: site.features, values, labels, labelValues: labelCounts, lines, patterns, clipBounds, ...(labelKnown ? { labelKnown } : {}), ...(kept ? { kept } : {}) };
   // Without declared label.values, a lone code far above the rest (a 7 among grades 0-4) is
   // taken for a typo, not binarised: refused, naming where, with the way to accept it.
   // Rows to be scored (labels optional) are not judged on the labels some may carry.
@@ -156,6 +157,15 @@ export function parseSiteTable(schema: Schema, text: string, file: string, opts:
 export interface ReadOptions {
   /** The label column may be absent from the header, and a row's label missing: such rows are marked unlabelled (labelKnown). */
   labelOptional?: boolean;
+  /** A column kept as written, row by row (`kept`): predict's --id, a record number beside the scores. */
+  keepColumn?: string;
+}
+
+/** `column`'s text in each data row, from the columns the file was read with; a column it lacks names them (never a row's values). */
+function keptColumn(columns: readonly string[], body: readonly CsvRecord[], file: string, column: string): string[] {
+  const at = columns.indexOf(column);
+  if (at < 0) throw new InputError(`${file}: has no column "${column}" (its columns: ${showHeader(columns)})`);
+  return body.map((r) => r.fields[at] ?? '');
 }
 
 /** One site file being read: its data records and where the schema's columns sit in them, worked out once. */

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../e2e/helpers/cli.ts';
+import { bundleText, loadModelBundle } from '../../shared/model/bundle.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
 
 let dir: string;
@@ -67,14 +68,20 @@ test('new patients: no label column, a record number kept, output on stdout; a m
   const all = r2.stdout.trimEnd().split('\n').slice(1, 4).map((l) => l.split(','));
   assert.deepEqual(lines.slice(1).map((l) => l[2]), all.map((l) => l[1]));
 
-  const bare = JSON.parse(readFileSync(model, 'utf8'));
-  delete bare.calibration;
-  delete bare.site;
+  // The coordinator's copy: the same weights, no site and no recalibration.
+  const { site: _, calibration: __, ...bare } = loadModelBundle(model);
   const coordinatorLike = join(dir, 'coordinator.model.json');
-  writeFileSync(coordinatorLike, JSON.stringify(bare));
-  const r3 = await runCli(['predict', '--model', coordinatorLike, '--data', file]);
-  assert.equal(r3.code, 2, 'an edited model file is refused');
-  assert.match(r3.stderr, /coordinator\.model\.json: the model file does not match its checksum/);
+  writeFileSync(coordinatorLike, bundleText(bare));
+  const r3 = await runCli(['predict', '--model', coordinatorLike, '--data', file, '--id', 'mrn']);
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.deepEqual(r3.stdout.trimEnd().split('\n').map((l) => l.split(',').slice(0, 3)), [['row', 'mrn', 'score'], ...lines.slice(1).map((l) => l.slice(0, 3))]);
+  assert.match(r3.stderr, /saved by the coordinator.*\nno calibrated column/);
+
+  // The same file edited by hand is refused.
+  writeFileSync(coordinatorLike, readFileSync(coordinatorLike, 'utf8').replace('"temper":1', '"temper":0.5'));
+  const r4 = await runCli(['predict', '--model', coordinatorLike, '--data', file]);
+  assert.equal(r4.code, 2);
+  assert.match(r4.stderr, /coordinator\.model\.json: the model file does not match its checksum/);
 });
 
 test('rows unlike the federation\'s are scored and named by line; an empty row is left unscored; --out never replaces an input and is its owner\'s alone', { timeout: 180_000 }, async () => {

@@ -1,12 +1,14 @@
 // The run report is written whole or not at all: a run folder never holds a part of one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeRunReport } from '../../coordinator/run-report.ts';
 import type { FederationOutcome } from '../../coordinator/round-outcome.ts';
 import { StorageError } from '../../shared/errors.ts';
+import { compileSchema } from '../../shared/data/schema.ts';
+import { loadModelBundle } from '../../shared/model/bundle.ts';
 
 const outcome = {
   model: 'logreg', strategy: 'fedavg', rounds: 1, sites: { a: { auroc: 0.8 } }, history: [], globalModel: Float32Array.from([1, 2]),
@@ -38,5 +40,30 @@ test('a report that cannot be written leaves no run folder and no part of one, a
     assert.deepEqual(readdirSync(base), ['runs']);
   } finally {
     rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test("a complete run's folder holds the model for predict (0600), an incomplete run's none", () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'fedcausal-report-'));
+  try {
+    const schema = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { a: ['x'] } }, 'inline');
+    const full = {
+      ...outcome,
+      problems: [],
+      featureSpace: { modalities: [{ name: 'a', start: 0, end: 1 }], columns: [{ feature: 'x', featureIndex: 0, kind: 'numeric', mean: 0, std: 1 }] },
+      scoring: { spec: { kind: 'logreg', raw: {}, seed: 1 }, prior: { version: 1, patterns: [{ pattern: '1', p: 1 }], balancing: {}, minCount: 5, totalRows: 9 }, round: 2 },
+    } as unknown as FederationOutcome;
+    const paths = writeRunReport(join(runDir, 'run-1'), { complete: true }, full, { federation: 'heart', schema });
+    assert.equal(paths.scoring, join(runDir, 'run-1', 'model.json'));
+    const b = loadModelBundle(paths.scoring);
+    assert.deepEqual([b.federation, b.site, b.round, b.calibration, [...b.weights]], ['heart', undefined, 2, undefined, [1, 2]]);
+    assert.equal(statSync(paths.scoring).mode & 0o777, 0o600);
+    assert.equal(statSync(paths.model).mode & 0o777, 0o600);
+
+    const incomplete = writeRunReport(join(runDir, 'run-2'), { complete: false }, { ...full, problems: ['round 1 not accepted'] }, { federation: 'heart', schema });
+    assert.equal(incomplete.scoring, undefined);
+    assert.deepEqual(readdirSync(join(runDir, 'run-2')).sort(), ['metrics.svg', 'model.f32', 'results.json']);
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
   }
 });

@@ -36,6 +36,13 @@ test("a file without a header may leave off the schema's label column, or mark i
   assert.throws(() => parseSiteTable(positional, '1,2\n', 'train.csv'), /expected 3 fields, found 2/);
 });
 
+test('a kept column (predict --id) is read from the columns the file was read with, the label column left off or not', () => {
+  const ids = compileSchema({ columns: ['y', 'mrn', 'x', 'c'], label: { column: 'y', threshold: 0 }, modalities: { a: ['x'], b: ['c'] }, categorical: ['c'], missingValues: ['?'] }, 'inline');
+  assert.deepEqual(parseSiteTable(ids, 'A-1,3,2\nA-2,4,1\n', 'new.csv', { ...optional, keepColumn: 'mrn' }).kept, ['A-1', 'A-2']);
+  assert.deepEqual(parseSiteTable(ids, '1,A-1,3,2\n?,A-2,4,1\n', 'new.csv', { ...optional, keepColumn: 'mrn' }).kept, ['A-1', 'A-2']);
+  assert.throws(() => parseSiteTable(ids, 'A-1,3,2\n', 'new.csv', { ...optional, keepColumn: 'id' }), /^InputError: new\.csv: has no column "id" \(its columns: "mrn", "x", "c"\)$/);
+});
+
 test("a header of its own (a record number, columns in another order) in place of a schema's columns", () => {
   const t = parseSiteTable(positional, 'mrn,c,x\n17,2,1\n18,1,3\n', 'new.csv', optional);
   assert.deepEqual(t.values, [[1, '2'], [3, '1']]);
