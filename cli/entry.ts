@@ -9,6 +9,9 @@ export async function main(): Promise<void> {
     process.stderr.write(`fedcausal: cannot write to standard output (${e.message})\n`);
     process.exit(1);
   });
+  // A standard error that cannot be written (`2>&1 | head -1`, 2>/dev/full) has no one to tell: its
+  // failure must not end the process (exit 7) with the work done.
+  process.stderr.on('error', () => {});
   const argv = process.argv.slice(2);
   // Answered before any command module loads (they pull in TensorFlow.js): instant, and
   // the same for every command (`fedcausal site --version`).

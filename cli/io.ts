@@ -14,17 +14,19 @@ export const out = (s: string): void => void process.stdout.write(s);
 export function writeStdout(s: string): Promise<void> {
   // A file (`> scores.csv`): Node's stream for it keeps no count of a short write, and a full disk
   // cut the scores off without a word; written here, every byte is accounted for.
-  if (fstatSync(1).isFile()) {
-    const bytes = Buffer.from(s);
-    try {
+  const failure = (e: unknown) => new StorageError(`cannot write to standard output (${(e as Error).message}): free space on (or repair) the disk it goes to, or give --out`, { cause: e });
+  try {
+    if (fstatSync(1).isFile()) {
+      const bytes = Buffer.from(s);
       for (let off = 0; off < bytes.length; ) off += writeSync(1, bytes, off, bytes.length - off);
-    } catch (e) {
-      return Promise.reject(new StorageError(`cannot write to standard output (${(e as Error).message}): free space on (or repair) the disk it goes to, or give --out`, { cause: e }));
+      return Promise.resolve();
     }
-    return Promise.resolve();
+  } catch (e) {
+    // A closed standard output (`>&-`) is EBADF here.
+    return Promise.reject(failure(e));
   }
   return new Promise((resolve, reject) => {
-    const failed = (e: Error) => reject(new StorageError(`cannot write to standard output (${e.message}): free space on (or repair) the disk it goes to, or give --out`, { cause: e }));
+    const failed = (e: Error) => reject(failure(e));
     // Heard until the write is done: a failure comes to the callback and as an event.
     process.stdout.once('error', failed);
     try {

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
@@ -31,14 +31,17 @@ Writes CSV, one line per data row, to --out or standard output:
 A row with no value in any feature (an export's empty row) is left unscored (empty fields).
 On standard error it says what it scored with; names, by line, rows whose missingness
 pattern or category the federation never saw and numbers more than ${FAR_SDS} SDs from its
-training values (another unit, swapped columns); and, where the file has labels of both
-classes, gives AUROC and ECE. A model file changed after it was saved is refused.
+training values (swapped columns, a typo), and a column sitting as a whole far from the
+federation's (another unit); and, where the file has labels of both classes, gives AUROC
+and ECE. A model file changed after it was saved is refused.
 
   --model FILE   the saved model (.model.json)
-  --data FILE    the rows to score (CSV, as the schema in the model file describes)
-  --out FILE     where the scores go (default: standard output): written whole, readable by
-                 its owner only (scores with record numbers are patient data), never the
-                 --model or --data file
+  --data FILE    the rows to score (CSV, as the schema in the model file describes; - reads
+                 standard input). Warnings name lines of this file (a header counted), the
+                 output's row its data rows from 0
+  --out FILE     where the scores go (default, or -: standard output): written whole, readable
+                 by its owner only (scores with record numbers are patient data), never the
+                 --model or --data file; a device or pipe is written into as it is
   --id COLUMN    copy this column (not a model feature, say a record number) into the output
 `;
 
@@ -48,23 +51,25 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   const v = parseFlags(argv, PREDICT_FLAGS);
   if (v === 'help') return await out(PREDICT_HELP), 0;
   const bundle = loadModelBundle(v.model);
-  const csv = readInputFile(v.data, 'data file');
-  const table = parseSiteTable(bundle.schema, csv, v.data, { labelOptional: true, ...(v.id === undefined ? {} : { keepColumn: v.id }) });
+  // `-`: standard input and output, as other tools read them.
+  const data = v.data === '-' ? 'standard input' : v.data;
+  const csv = readInputFile(v.data === '-' ? '/dev/stdin' : v.data, 'data file');
+  const table = parseSiteTable(bundle.schema, csv, data, { labelOptional: true, ...(v.id === undefined ? {} : { keepColumn: v.id }) });
   const ids = table.kept;
-  if (v.out) checkScoresFile(v.out, { '--model': v.model, '--data': v.data });
-  const { rowsAt, scoreRows } = await import('../site-agent/score-patients.ts');
+  const outFile = v.out === '-' ? undefined : v.out;
+  if (outFile) checkScoresFile(outFile, { '--model': v.model, '--data': v.data });
+  const { HOLD, rowsAt, scoreRows } = await import('../site-agent/score-patients.ts');
   // An export's trailing rows of separators only are no patients: left unscored, and said.
   const blank = new Set(table.values.flatMap((row, i) => (row.every((x) => x === null) ? [i] : [])));
   const scored = await scoreRows(bundle, table, log, v.model, blank);
   const labelled = table.labelKnown?.some((k, i) => k === 1 && !blank.has(i)) ?? false;
   const body = scoresCsv(table, scored, v.id === undefined ? undefined : { name: v.id, values: ids! }, labelled, blank);
   // The scores are written whole before anything says they were.
-  if (v.out) writeScoresFile(v.out, body);
+  if (outFile) writeScoresFile(outFile, body);
   else await out(body);
-  err(summary(bundle, v.model, table.values.length - blank.size, v.out));
-  const notes = [...(blank.size ? [`${v.data}: ${rowsAt(table.lines.filter((_, i) => blank.has(i)), 'hold')} no value in any feature (an export's empty rows?): left unscored`] : []), ...scored.notes];
-  if (bundle.calibration && bundle.calibration.a < FLAT_SLOPE) notes.push(`the recalibration's slope is ${bundle.calibration.a.toPrecision(2)}: the calibrated column is (almost) one value for every patient, the site's prevalence; the model's scores carried next to nothing its recalibration could use. Read the score column, and check the federation's results before relying on this model`);
-  for (const n of notes) err(`warning: ${n}\n`);
+  err(summary(bundle, v.model, table.values.length - blank.size, outFile));
+  const empty = blank.size ? [`${data}: ${rowsAt(table.lines.filter((_, i) => blank.has(i)), HOLD)} no value in any feature (an export's empty rows?): left unscored`] : [];
+  for (const n of [...empty, ...scored.notes, ...flatRecalibration(bundle)]) err(`warning: ${n}\n`);
   if (labelled) err(labelledFigures(table.labels, table.labelKnown!, scored.scores, scored.calibrated, blank));
   return 0;
 }
@@ -72,8 +77,14 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
 /** A recalibration slope under which every patient gets nearly the same calibrated risk. */
 const FLAT_SLOPE = 0.05;
 
-/** --out must not be the model or the data file (a typo would replace them), through a link or not. */
+function flatRecalibration(b: ModelBundle): string[] {
+  if (!b.calibration || b.calibration.a >= FLAT_SLOPE) return [];
+  return [`the recalibration's slope is ${b.calibration.a.toPrecision(2)}: the calibrated column is (almost) one value for every patient, the site's prevalence; the model's scores carried next to nothing its recalibration could use. Read the score column, and check the federation's results before relying on this model`];
+}
+
+/** --out must not be the model or the data file (a typo would replace them), through a link or not; a device or pipe is written as it is. */
 function checkScoresFile(out: string, inputs: Record<string, string>): void {
+  if (special(out)) return;
   const abs = checkOutputFile(out, '--out');
   const real = (p: string) => join(realpathSync(dirname(resolve(p))), basename(p));
   const target = existsSync(abs) ? realpathSync(abs) : real(abs);
@@ -81,10 +92,23 @@ function checkScoresFile(out: string, inputs: Record<string, string>): void {
     if (existsSync(path) && realpathSync(path) === target) throw new InputError(`--out ${out}: is the ${flag} file; the scores would replace it: give another file name`);
 }
 
-/** The scores file, whole or not at all, readable by its owner only: scores with record numbers are patient data. */
+/** An existing --out that is no regular file (a device, a pipe, /dev/stdout): written into, never replaced (as root, a rename made /dev/null a file of scores). */
+function special(path: string): boolean {
+  try {
+    return !statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The scores file, whole or not at all, readable by its owner only: scores with record numbers
+ * are patient data. Through a link, the file it names is replaced, not the link.
+ */
 function writeScoresFile(path: string, body: string): void {
   try {
-    writeFileWhole(path, body, 0o600);
+    if (special(path)) writeFileSync(path, body);
+    else writeFileWhole(existsSync(path) ? realpathSync(path) : path, body, 0o600);
   } catch (e) {
     throw new StorageError(`cannot write the scores to ${path} (${(e as Error).message}): free space on (or repair) that disk, or give another --out`, { cause: e });
   }

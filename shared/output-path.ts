@@ -72,7 +72,8 @@ export function writeDurably(path: string, data: string | Uint8Array, mode?: num
  * are the file system's, for the caller to name.
  */
 export function writeFileWhole(path: string, data: string | Uint8Array, mode = 0o600): void {
-  const partial = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
+  // Not named after `path`: a name near the 255-byte limit would not take a suffix.
+  const partial = join(dirname(path), `.fedcausal-${randomBytes(6).toString('hex')}.partial`);
   try {
     writeDurably(partial, data, mode);
     renameSync(partial, path);

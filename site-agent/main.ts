@@ -140,7 +140,7 @@ function savedModelLine(agent: SiteAgent, cfg: SiteConfig, modelDir: string | un
     log.error("the federation's model could not be saved at this site", { error: (e as Error).message });
     return `; the model was NOT saved (${(e as Error).message})`;
   }
-  log.info('model saved', { file, round: model.round, recalibrated: model.calibration !== undefined });
+  log.info('model saved', { file, trainingRounds: model.round - 1, recalibrated: model.calibration !== undefined });
   return `; model saved to ${file} (score rows with: fedcausal predict --model ${file} --data FILE.csv)`;
 }
 

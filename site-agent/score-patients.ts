@@ -14,6 +14,10 @@ import { FAR_SDS, type ModelBundle } from '../shared/model/bundle.ts';
 import { applySiteCalibration } from '../shared/metrics/site-calibration.ts';
 import { SiteModelRunner } from './model-runner.ts';
 
+/** A column's median this many SDs from the federation's mean, over at least SHIFT_MIN_VALUES values, is named. */
+const SHIFT_SDS = 3;
+const SHIFT_MIN_VALUES = 10;
+export const HOLD = ['holds', 'hold'] as const;
 /** Lines named in a note; the rest are counted. */
 const LINES_NAMED = 5;
 
@@ -40,18 +44,18 @@ export async function scoreRows(bundle: ModelBundle, table: SiteTable, log: Logg
     return {
       scores,
       ...(bundle.calibration ? { calibrated: applySiteCalibration(scores, bundle.calibration) } : {}),
-      notes: [...unseenPatterns(bundle, table, skip), ...unseenCategories(bundle, table), ...farValues(bundle, table)],
+      notes: [...unseenPatterns(bundle, table, skip), ...unseenCategories(bundle, table), ...shiftedColumns(bundle, table), ...farValues(bundle, table)],
     };
   } finally {
     runner.dispose();
   }
 }
 
-/** `N rows (lines 4, 9, ...) hold`: how many, where in the file, and `verb` agreeing with them. */
-export function rowsAt(lines: readonly number[], verb = ''): string {
+/** `N rows (lines 4, 9, ...) hold`: how many, where in the file, and the verb ([one, many]) agreeing with them. */
+export function rowsAt(lines: readonly number[], verb?: readonly [string, string]): string {
   const n = lines.length;
   const shown = lines.slice(0, LINES_NAMED).join(', ');
-  const agreed = verb && n === 1 ? ` ${verb}s` : verb ? ` ${verb}` : '';
+  const agreed = verb ? ` ${verb[n === 1 ? 0 : 1]}` : '';
   return `${n} row${n === 1 ? '' : 's'} (line${n === 1 ? '' : 's'} ${shown}${n > LINES_NAMED ? `, and ${n - LINES_NAMED} more` : ''})${agreed}`;
 }
 
@@ -62,11 +66,18 @@ function unseenPatterns(bundle: ModelBundle, table: SiteTable, skip: ReadonlySet
   table.patterns.forEach((p, i) => {
     if (!known.has(p) && !skip.has(i)) push(unseen, p, table.lines[i]!);
   });
+  if (!unseen.size) return [];
+  // One note for all: scoring a hospital that took no part may find most rows so (every row
+  // complete where no training site ran every test), and a note each read as so many faults.
   const names = bundle.schema.modalities.map((m) => m.name);
-  return [...unseen].map(([p, lines]) => {
+  const all = [...unseen.values()].flat().sort((a, b) => a - b);
+  const byCount = [...unseen].sort((a, b) => b[1].length - a[1].length);
+  const listed = byCount.slice(0, LINES_NAMED).map(([p, lines]) => {
     const missing = names.filter((_, k) => p[k] === '0');
-    return `${table.file}: ${rowsAt(lines)} of missingness pattern ${p} (missing: ${missing.length ? missing.join(' + ') : 'none'}), which the federation's published prior does not list (no training site held it, or too few rows to publish): scored, but the model learned little or nothing from such rows, so read their scores with care`;
+    return `${p} (missing: ${missing.length ? missing.join(' + ') : 'none'}; ${lines.length} row${lines.length === 1 ? '' : 's'})`;
   });
+  const more = byCount.length > LINES_NAMED ? `, and ${byCount.length - LINES_NAMED} more` : '';
+  return [`${table.file}: ${rowsAt(all, ['has', 'have'])} a missingness pattern the federation's published prior does not list (no training site had it, or too few rows to publish): ${listed.join(', ')}${more}. They are scored from what they share with the patterns the model trained on; where such rows are many, check the model on labelled rows of this hospital before relying on it`];
 }
 
 /** Rows whose category the federation's vocabulary lacks: each such value reads as "other" (or as no value). */
@@ -83,7 +94,21 @@ function unseenCategories(bundle: ModelBundle, table: SiteTable): string[] {
     if (!found.size) continue;
     const lines = [...found.values()].flat().sort((a, b) => a - b);
     const named = [...found.keys()].slice(0, LINES_NAMED).map((v) => JSON.stringify(v)).join(', ');
-    notes.push(`${table.file}: ${rowsAt(lines, 'hold')} a value of "${feature}" the federation's vocabulary lacks (${named}${found.size > LINES_NAMED ? ', ...' : ''}; it knows ${values.map((v) => JSON.stringify(v)).join(', ')}): scored as an unlisted value; check the export's coding`);
+    notes.push(`${table.file}: ${rowsAt(lines, HOLD)} a value of "${feature}" the federation's vocabulary lacks (${named}${found.size > LINES_NAMED ? ', ...' : ''}; it knows ${values.map((v) => JSON.stringify(v)).join(', ')}): scored as an unlisted value; check the export's coding`);
+  }
+  return notes;
+}
+
+/** A column whose values sit as a whole far from the federation's (another unit: cholesterol in mmol/L beside mg/dL sits about 4 SDs off, within FAR_SDS of each row). */
+function shiftedColumns(bundle: ModelBundle, table: SiteTable): string[] {
+  const notes: string[] = [];
+  for (const c of bundle.featureSpace.columns) {
+    if (c.kind !== 'numeric') continue;
+    const values = table.values.flatMap((row) => (typeof row[c.featureIndex] === 'number' ? [row[c.featureIndex] as number] : [])).sort((a, b) => a - b);
+    if (values.length < SHIFT_MIN_VALUES) continue;
+    const median = values[Math.floor(values.length / 2)]!;
+    if (Math.abs(median - c.mean) > SHIFT_SDS * c.std)
+      notes.push(`${table.file}: the values of "${c.feature}" sit far from the federation's (median ${fmt(median)} in ${values.length} rows; the federation's mean ${fmt(c.mean)}, SD ${fmt(c.std)}): another unit or coding? Every row is scored as it is, and such a column moves every score`);
   }
   return notes;
 }
@@ -99,7 +124,7 @@ function farValues(bundle: ModelBundle, table: SiteTable): string[] {
       if (typeof v === 'number' && Math.abs(v - c.mean) > FAR_SDS * c.std) lines.push(table.lines[i]!);
     });
     if (lines.length)
-      notes.push(`${table.file}: ${rowsAt(lines, 'hold')} a value of "${c.feature}" more than ${FAR_SDS} SDs from the federation's training values (mean ${fmt(c.mean)}, SD ${fmt(c.std)}): scored, but check the export (another unit, a column mix-up, a typo)`);
+      notes.push(`${table.file}: ${rowsAt(lines, HOLD)} a value of "${c.feature}" more than ${FAR_SDS} SDs from the federation's training values (mean ${fmt(c.mean)}, SD ${fmt(c.std)}): scored, but check the export (another unit, a column mix-up, a typo)`);
   }
   return notes;
 }

@@ -148,7 +148,7 @@ export function parseModelBundle(text: string, file: string): ModelBundle {
   const weights = new Float32Array(f.weights.count);
   new Uint8Array(weights.buffer).set(bytes);
   if (weights.some((v) => !Number.isFinite(v))) return bad('the model holds a non-finite weight');
-  const schema = onField(file, 'schema', () => compileSchema(f.schema, `${file}: schema`));
+  const schema = onField(file, 'schema', () => compileSchema(inModalityOrder(f.schema, f.featureSpace.modalities.map((m) => m.name)), `${file}: schema`));
   const balance = f.balance === undefined ? undefined : onField(file, 'balance', () => validateOutcomeBalance(f.balance, `${file}: balance`));
   return {
     federation: f.federation,
@@ -165,6 +165,21 @@ export function parseModelBundle(text: string, file: string): ModelBundle {
     ...(f.calibration ? { calibration: f.calibration } : {}),
     weights,
   };
+}
+
+/**
+ * The schema with its modalities in the model's order. Their order is meaning (a row's
+ * missingness pattern, the encoding), but JSON tools sort keys (`jq -S`), and the checksum,
+ * over sorted keys, cannot see it: every patient scored 1 after such a re-save (an outside try).
+ * The feature space lists the modalities in order, as an array no tool reorders.
+ */
+function inModalityOrder(schema: unknown, order: readonly string[]): unknown {
+  const modalities = (schema as { modalities?: unknown } | null)?.modalities;
+  if (typeof modalities !== 'object' || modalities === null || Array.isArray(modalities)) return schema;
+  const names = Object.keys(modalities);
+  if (names.length !== order.length || !order.every((n) => Object.hasOwn(modalities, n)))
+    throw new InputError(`the schema's modalities (${names.join(', ')}) are not the model's (${order.join(', ')})`);
+  return { ...(schema as object), modalities: Object.fromEntries(order.map((n) => [n, (modalities as Record<string, unknown>)[n]])) };
 }
 
 /** A nested check's failure (a schema, the balance table) as bad input naming the model file. */

@@ -3,7 +3,7 @@
 // the same rows, new patients need no label, and a bad model or file is refused in one line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../e2e/helpers/cli.ts';
@@ -106,6 +106,23 @@ test('rows unlike the federation\'s are scored and named by line; an empty row i
   assert.doesNotMatch(r.stderr, /missingness pattern 0000000/, 'the empty row is said once');
   assert.match(r.stderr, /model after 3 training rounds, saved by site "hungary"/);
   assert.equal(statSync(out).mode & 0o777, 0o600);
+
+  // Cholesterol in mmol/L: each value within 6 SDs, the column as a whole far off.
+  const mmol = join(dir, 'mmol.csv');
+  writeFileSync(mmol, readFileSync(HEART_FILES.hungary!, 'utf8').trimEnd().split('\n').map((l) => l.split(',').map((v, j) => (j === 4 && v !== '?' ? String(Number(v) / 38.67) : v)).join(',')).join('\n') + '\n');
+  const shifted = await runCli(['predict', '--model', model, '--data', mmol, '--out', '-']);
+  assert.equal(shifted.code, 0, shifted.stderr);
+  assert.match(shifted.stdout, /^row,score,calibrated,label\n/, '--out - is standard output');
+  assert.match(shifted.stderr, /mmol\.csv: the values of "chol" sit far from the federation's \(median 6\.\d+ in \d+ rows; the federation's mean 2\d\d/);
+
+  // Through a link, the file it names is replaced and the link kept.
+  const real = join(dir, 'real-scores.csv');
+  const link = join(dir, 'link-scores.csv');
+  writeFileSync(real, 'old\n');
+  symlinkSync(real, link);
+  assert.equal((await runCli(['predict', '--model', model, '--data', odd, '--out', link])).code, 0);
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.match(readFileSync(real, 'utf8'), /^row,score,calibrated,label\n/);
 
   for (const [flag, path] of [['--model', model], ['--data', odd]] as const) {
     const before = readFileSync(path, 'utf8');

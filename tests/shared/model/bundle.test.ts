@@ -2,7 +2,7 @@
 // anything cut short, edited, foreign or newer refused as bad input naming the file.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileSchema, loadSchema } from '../../../shared/data/schema.ts';
+import { compileSchema, loadSchema, type Schema } from '../../../shared/data/schema.ts';
 import { BUNDLE_FORMAT_VERSION, bundleText, parseModelBundle, type BundleInput } from '../../../shared/model/bundle.ts';
 import { InputError } from '../../../shared/errors.ts';
 import { createHash } from 'node:crypto';
@@ -16,7 +16,7 @@ const input: BundleInput = {
   round: 21,
   schema,
   model: { kind: 'logreg', raw: { debiasing: { mode: 'off' } }, seed: 3 },
-  featureSpace: { modalities: [{ name: 'a', start: 0, end: 1 }], columns: [{ feature: 'x', featureIndex: 0, kind: 'numeric', mean: 1.5, std: 2 }] },
+  featureSpace: { modalities: [{ name: 'a', start: 0, end: 1 }, { name: 'b', start: 1, end: 1 }], columns: [{ feature: 'x', featureIndex: 0, kind: 'numeric', mean: 1.5, std: 2 }] },
   prior: { version: 1, patterns: [{ pattern: '11', p: 0.75 }, { pattern: '10', p: 0.25 }], balancing: { '11': [1, 1] }, minCount: 5, totalRows: 40 },
   temper: 1,
   calibration: { a: 0.9, b: -0.2, rows: 30 },
@@ -39,9 +39,14 @@ test('a model file reads back as it was written: weights bit for bit, schema, pr
 
 test('a label written as words survives the schema round trip', () => {
   const words = compileSchema({ label: { column: 'y', positive: ['yes'], negative: ['no'] }, modalities: { a: ['x'] } }, 'inline');
-  const b = parseModelBundle(bundleText({ ...input, schema: words }), 'm.model.json');
+  const b = parseModelBundle(bundleText({ ...input, schema: words, featureSpace: spaceFor(words) }), 'm.model.json');
   assert.deepEqual(b.schema.label, words.label);
 });
+
+/** A feature space with `s`'s modalities, in order (as buildFeatureSpace lists them). */
+function spaceFor(s: Schema): BundleInput['featureSpace'] {
+  return { modalities: s.modalities.map((m, i) => ({ name: m.name, start: i, end: i })), columns: input.featureSpace.columns };
+}
 
 /** A model file edited and given a checksum that matches the edit (what a careful forger, or a bug, would write). */
 function resealed(file: Record<string, unknown>): string {
@@ -74,6 +79,21 @@ test('values no saver writes are refused even under a matching checksum: a rever
   refused(bundleText({ ...input, featureSpace: flat }), /featureSpace\.columns\[0\]\.std: expected a number above 0/);
 });
 
+test("a JSON tool's re-save (keys sorted, re-indented) reads back the same model: the modalities keep the model's order", () => {
+  const sortKeys = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])])) : v;
+  // Modalities whose sorted order differs from the schema's (z before a).
+  const s = compileSchema({ label: { column: 'y', threshold: 0 }, modalities: { z: ['x'], a: ['c'] }, categorical: ['c'] }, 'inline');
+  const space = { modalities: [{ name: 'z', start: 0, end: 1 }, { name: 'a', start: 1, end: 2 }], columns: [{ feature: 'x', featureIndex: 0, kind: 'numeric' as const, mean: 0, std: 1 }, { feature: 'c', featureIndex: 1, kind: 'category' as const, category: '1', mean: 0, std: 1 }] };
+  const text = bundleText({ ...input, schema: s, featureSpace: space });
+  const resaved = JSON.stringify(sortKeys(JSON.parse(text)), null, 2);
+  assert.deepEqual(parseModelBundle(resaved, 'm.model.json').schema.modalities.map((m) => m.name), ['z', 'a']);
+  assert.deepEqual(parseModelBundle(resaved, 'm.model.json').schema, s);
+  // A schema whose modalities are not the model's is refused.
+  const file = JSON.parse(text);
+  refused(resealed({ ...file, schema: { ...file.schema, modalities: { z: ['x'], b: ['c'] } } }), /the schema's modalities \(z, b\) are not the model's \(z, a\)/);
+});
+
 test('a non-finite weight is refused even with a matching checksum', () => {
   refused(bundleText({ ...input, weights: Float32Array.of(1, NaN) }), /non-finite weight/);
 });
@@ -94,5 +114,5 @@ test('every schema form reads back the same: header or columns, label values or 
     'inline',
   );
   const words = compileSchema({ label: { column: 'y', positive: ['yes', 'Y'], negative: ['no'] }, modalities: { a: ['x'] } }, 'inline');
-  for (const s of [schema, heart, rich, words]) assert.deepEqual(parseModelBundle(bundleText({ ...input, schema: s }), 'm.model.json').schema, s);
+  for (const s of [schema, heart, rich, words]) assert.deepEqual(parseModelBundle(bundleText({ ...input, schema: s, featureSpace: spaceFor(s) }), 'm.model.json').schema, s);
 });
