@@ -1,6 +1,7 @@
 import { InputError } from '../errors.ts';
 import { readInputFile } from '../input-file.ts';
 import { canonicalToken, parseCsv, parseDecimal, separatorHint, type CsvRecord } from './csv.ts';
+import { keptColumn, resolveColumns, type ReadOptions } from './file-columns.ts';
 import { featureList, type LabelTokens, type Schema } from './schema.ts';
 import { CLIP_ROBUST_SDS, MAX_ABS_VALUE, ROBUST_MIN_COUNT, ROBUST_SD_LIMIT, robustScale, type RobustScale } from './stats.ts';
 import type { SiteTable } from './site-table.ts';
@@ -8,6 +9,7 @@ import { num, show } from './message-text.ts';
 
 // The type lives in its own module so that stats.ts can take a table without importing the loader.
 export type { SiteTable } from './site-table.ts';
+export { closeMatch, type ReadOptions } from './file-columns.ts';
 
 /** Fewest data rows a site's file may have (check-data, and a site's training file); a parameter where it is used. */
 export const MIN_ROWS = 20;
@@ -26,102 +28,6 @@ const SCALE_NAME: Record<RobustScale['method'], string> = {
 
 const NON_FINITE_WORD = /^[+-]?(?:nan|inf|infinity)$/i;
 const NON_PRINTABLE = /\p{C}/u;
-
-/** Lower case, without blanks and punctuation: "Chol ", "CHOL" and "chol_" all read "chol". */
-function loose(s: string): string {
-  return s.toLowerCase().replace(/[\s\p{P}\p{S}]+/gu, '');
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** The header name most like `want` among `names` (same name up to case and punctuation, or a typo or two), if any. */
-export function closeMatch(want: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestScore = Infinity;
-  const w = loose(want);
-  const allowed = want.length <= 4 ? 1 : 2;
-  for (const n of names) {
-    if (n === want) continue;
-    const score = loose(n) === w ? 0 : editDistance(n.toLowerCase(), want.toLowerCase());
-    if (score <= allowed && score < bestScore) {
-      best = n;
-      bestScore = score;
-    }
-  }
-  return best;
-}
-
-function showHeader(names: readonly string[]): string {
-  const max = 30;
-  const shown = names.slice(0, max).map(show).join(', ');
-  return names.length > max ? `${shown}, ... (${names.length} columns)` : shown;
-}
-
-/** The file's column names and its data records: the header is checked against the schema here. */
-function resolveColumns(schema: Schema, records: CsvRecord[], file: string, opts: ReadOptions): { columns: string[]; body: CsvRecord[] } {
-  const first = records[0]!;
-  if (schema.columns) {
-    // Rows to be scored may come without the label column: the schema's columns less that one.
-    const unlabelled = opts.labelOptional ? schema.columns.filter((c) => c !== schema.label.column) : undefined;
-    const columns = unlabelled && first.fields.length === unlabelled.length ? unlabelled : schema.columns;
-    if (first.fields.length === columns.length && first.fields.every((f, i) => f === columns[i]))
-      return { columns, body: records.slice(1) };
-    // A first line naming columns (not values) is a header that does not match, not a row of bad numbers.
-    const names = new Set(columns.map(loose));
-    const headerLike = first.fields.some(
-      (f) => !parseDecimal(f).ok && !schema.missingValues.has(f) && names.has(loose(f)),
-    );
-    // Rows to be scored (fedcausal predict) may carry a header with columns of their own (a record number) around the features.
-    if (headerLike && opts.labelOptional && featureList(schema).every((f) => first.fields.includes(f))) return byHeader(schema, records, file, opts);
-    if (headerLike) {
-      const diffs: string[] = [];
-      columns.forEach((c, i) => {
-        const f = first.fields[i];
-        if (f !== c) diffs.push(f === undefined ? `no name where "${c}" was expected (position ${i + 1})` : `${show(f)} where "${c}" was expected (position ${i + 1})`);
-      });
-      if (first.fields.length > columns.length) diffs.push(`${first.fields.length - columns.length} name(s) more than the schema's ${columns.length}`);
-      throw new InputError(
-        `${file}:${first.line}: line ${first.line} looks like a header but does not match the schema's "columns": ` +
-          `${diffs.slice(0, 5).join('; ')}${diffs.length > 5 ? `; ... (${diffs.length} differences)` : ''}; ` +
-          `header found: ${showHeader(first.fields)}`,
-      );
-    }
-    return { columns, body: records };
-  }
-  return byHeader(schema, records, file, opts);
-}
-
-/** The columns as the file's header names them: every schema column must be there, once. */
-function byHeader(schema: Schema, records: CsvRecord[], file: string, opts: ReadOptions): { columns: string[]; body: CsvRecord[] } {
-  const first = records[0]!;
-  const columns = first.fields;
-  const need = [...featureList(schema), ...(opts.labelOptional ? [] : [schema.label.column])];
-  const missing = need.filter((c) => !columns.includes(c));
-  if (missing.length > 0) {
-    const spare = columns.filter((c) => !need.includes(c));
-    const listed = missing.map((c) => {
-      const m = closeMatch(c, spare);
-      return m === undefined ? `"${c}"` : `"${c}" (did you mean ${show(m)}?)`;
-    });
-    throw new InputError(
-      `${file}:${first.line}: header lacks column${missing.length > 1 ? 's' : ''} ${listed.join(', ')} required by the schema; ` +
-        `header found: ${showHeader(columns)}${separatorHint(columns)}`,
-    );
-  }
-  const twice = need.filter((c) => columns.indexOf(c) !== columns.lastIndexOf(c));
-  if (twice.length > 0)
-    throw new InputError(`${file}:${first.line}: header names column ${twice.map((c) => `"${c}"`).join(', ')} more than once`);
-  return { columns, body: records.slice(1) };
-}
 
 /**
  * Parses and validates one site's file against the schema. Every error is bad input
@@ -151,21 +57,6 @@ export function parseSiteTable(schema: Schema, text: string, file: string, opts:
   // Rows to be scored (labels optional) are not judged on the labels some may carry.
   if (!site.labelValues && !opts.labelOptional) checkStrayLabels(site, table, labelCounts, rawLabels);
   return table;
-}
-
-/** How a file is read: a training file needs every row's label; rows to be scored (fedcausal predict) may have none. */
-export interface ReadOptions {
-  /** The label column may be absent from the header, and a row's label missing: such rows are marked unlabelled (labelKnown). */
-  labelOptional?: boolean;
-  /** A column kept as written, row by row (`kept`): predict's --id, a record number beside the scores. */
-  keepColumn?: string;
-}
-
-/** `column`'s text in each data row, from the columns the file was read with; a column it lacks names them (never a row's values). */
-function keptColumn(columns: readonly string[], body: readonly CsvRecord[], file: string, column: string): string[] {
-  const at = columns.indexOf(column);
-  if (at < 0) throw new InputError(`${file}: has no column "${column}" (its columns: ${showHeader(columns)})`);
-  return body.map((r) => r.fields[at] ?? '');
 }
 
 /** One site file being read: its data records and where the schema's columns sit in them, worked out once. */
