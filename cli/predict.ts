@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
@@ -6,12 +6,11 @@ import { parseSiteTable } from '../shared/data/table.ts';
 import type { SiteTable } from '../shared/data/site-table.ts';
 import type { Scored } from '../site-agent/score-patients.ts';
 import { InputError, StorageError } from '../shared/errors.ts';
-import { readInputFile } from '../shared/input-file.ts';
+import { readInputFile, readStandardInput } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FAR_SDS, loadModelBundle, type ModelBundle } from '../shared/model/bundle.ts';
 import { auroc, ece } from '../shared/metrics/classification.ts';
 import { checkOutputFile, writeFileWhole } from '../shared/output-path.ts';
-import { z } from 'zod';
 
 export const PREDICT_HELP = `usage: fedcausal predict --model FILE.model.json --data FILE.csv [--out SCORES.csv] [--id COLUMN]
 
@@ -32,7 +31,7 @@ A row with no value in any feature (an export's empty row) is left unscored (emp
 On standard error it says what it scored with; names, by line, rows whose missingness
 pattern or category the federation never saw and numbers more than ${FAR_SDS} SDs from its
 training values (swapped columns, a typo), and a column sitting as a whole far from the
-federation's (another unit); and, where the file has labels of both classes, gives AUROC
+federation's (another unit; a file of 3 rows or more); and, where the file has labels of both classes, gives AUROC
 and ECE. A model file changed after it was saved is refused.
 
   --model FILE   the saved model (.model.json)
@@ -45,7 +44,7 @@ and ECE. A model file changed after it was saved is refused.
   --id COLUMN    copy this column (not a model feature, say a record number) into the output
 `;
 
-export const PREDICT_FLAGS = { model: text(), data: text(), out: z.string().optional(), id: z.string().optional() };
+export const PREDICT_FLAGS = { model: text(), data: text(), out: text().optional(), id: text().optional() };
 
 export async function predictCommand(argv: string[], out: (s: string) => Promise<void>, err: (s: string) => void, log: Logger): Promise<number> {
   const v = parseFlags(argv, PREDICT_FLAGS);
@@ -53,11 +52,12 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   const bundle = loadModelBundle(v.model);
   // `-`: standard input and output, as other tools read them.
   const data = v.data === '-' ? 'standard input' : v.data;
-  const csv = readInputFile(v.data === '-' ? '/dev/stdin' : v.data, 'data file');
-  const table = parseSiteTable(bundle.schema, csv, data, { labelOptional: true, ...(v.id === undefined ? {} : { keepColumn: v.id }) });
+  const csv = v.data === '-' ? readStandardInput('data file') : readInputFile(v.data, 'data file');
+  const table = withModelSchema(() => parseSiteTable(bundle.schema, csv, data, { labelOptional: true, ...(v.id === undefined ? {} : { keepColumn: v.id }) }));
   const ids = table.kept;
-  const outFile = v.out === '-' ? undefined : v.out;
-  if (outFile) checkScoresFile(outFile, { '--model': v.model, '--data': v.data });
+  // Through links, the file they name (a dangling link's target too): written whole there, the links kept.
+  const outFile = v.out === undefined || STDOUT.has(v.out) ? undefined : linkTarget(v.out);
+  if (outFile) checkScoresFile(outFile, v.out!, { '--model': v.model, '--data': v.data });
   const { HOLD, rowsAt, scoreRows } = await import('../site-agent/score-patients.ts');
   // An export's trailing rows of separators only are no patients: left unscored, and said.
   const blank = new Set(table.values.flatMap((row, i) => (row.every((x) => x === null) ? [i] : [])));
@@ -82,20 +82,63 @@ function flatRecalibration(b: ModelBundle): string[] {
   return [`the recalibration's slope is ${b.calibration.a.toPrecision(2)}: the calibrated column is (almost) one value for every patient, the site's prevalence; the model's scores carried next to nothing its recalibration could use. Read the score column, and check the federation's results before relying on this model`];
 }
 
-/** --out must not be the model or the data file (a typo would replace them), through a link or not; a device or pipe is written as it is. */
-function checkScoresFile(out: string, inputs: Record<string, string>): void {
-  if (special(out)) return;
-  const abs = checkOutputFile(out, '--out');
-  const real = (p: string) => join(realpathSync(dirname(resolve(p))), basename(p));
-  const target = existsSync(abs) ? realpathSync(abs) : real(abs);
-  for (const [flag, path] of Object.entries(inputs))
-    if (existsSync(path) && realpathSync(path) === target) throw new InputError(`--out ${out}: is the ${flag} file; the scores would replace it: give another file name`);
+/** --out names standard output (`>> file` appends to it as the shell set it up; replaced whole it lost what was there). */
+const STDOUT = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+
+/** The path at the end of `path`'s links (it may not exist yet). */
+function linkTarget(path: string): string {
+  let p = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      if (!lstatSync(p).isSymbolicLink()) return p;
+    } catch {
+      return p;
+    }
+    p = resolve(dirname(p), readlinkSync(p));
+  }
+  throw new InputError(`--out ${path}: too many levels of links`);
 }
 
-/** An existing --out that is no regular file (a device, a pipe, /dev/stdout): written into, never replaced (as root, a rename made /dev/null a file of scores). */
+/**
+ * The model's schema is in the model file: a message that says to change the schema means
+ * the export (an outside try was told to edit a schema whose change the checksum refuses).
+ */
+function withModelSchema<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof InputError && /schema/.test(e.message))
+      throw new InputError(`${e.message} (predict reads the file with the schema the model was trained with, which is part of the model file: change the export to match it)`);
+    throw e;
+  }
+}
+
+/** --out must not be the model or the data file (a typo would replace them); a device or pipe is written as it is. `target`: --out at the end of its links. */
+function checkScoresFile(target: string, out: string, inputs: Record<string, string>): void {
+  if (special(target)) return;
+  checkOutputFile(target, '--out');
+  const real = (p: string) => join(realpathSync(dirname(p)), basename(p));
+  const resolved = existsSync(target) ? realpathSync(target) : real(target);
+  const same = (path: string) => (path === '-' ? sameFile(fstatSync(0), resolved) : existsSync(path) && realpathSync(path) === resolved);
+  for (const [flag, path] of Object.entries(inputs))
+    if (same(path)) throw new InputError(`--out ${out}: is the ${flag} file${path === '-' ? ' (standard input comes from it)' : ''}; the scores would replace it: give another file name`);
+}
+
+/** Whether the file at `path` (if any) is the one `st` describes (standard input redirected from it). */
+function sameFile(st: Stats, path: string): boolean {
+  try {
+    const o = statSync(path);
+    return st.isFile() && o.dev === st.dev && o.ino === st.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** An existing --out that is neither a regular file nor a folder (a device, a pipe): written into, never replaced (as root, a rename made /dev/null a file of scores). */
 function special(path: string): boolean {
   try {
-    return !statSync(path).isFile();
+    const st = statSync(path);
+    return !st.isFile() && !st.isDirectory();
   } catch {
     return false;
   }
@@ -108,7 +151,7 @@ function special(path: string): boolean {
 function writeScoresFile(path: string, body: string): void {
   try {
     if (special(path)) writeFileSync(path, body);
-    else writeFileWhole(existsSync(path) ? realpathSync(path) : path, body, 0o600);
+    else writeFileWhole(path, body, 0o600);
   } catch (e) {
     throw new StorageError(`cannot write the scores to ${path} (${(e as Error).message}): free space on (or repair) that disk, or give another --out`, { cause: e });
   }

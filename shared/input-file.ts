@@ -10,13 +10,22 @@ import { accessHint } from './access-hint.ts';
  * garbage ("config must be a mapping of fields") or printed raw.
  */
 export function readInputFile(path: string, what: string): string {
+  return readInput(path, path, what);
+}
+
+/** readInputFile of standard input (`--data -`), named as such in messages. */
+export function readStandardInput(what: string): string {
+  return readInput(0, 'standard input', what);
+}
+
+function readInput(source: string | 0, path: string, what: string): string {
   let bytes: Buffer;
   let text: string;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileSync(source);
     text = bytes.toString('utf8'); // inside: a file past Node's longest string is bad input too
   } catch (e) {
-    throw new InputError(`${path}: cannot read ${what} (${(e as Error).message})${accessHint(path, e)}`);
+    throw new InputError(`${path}: cannot read ${what} (${(e as Error).message})${typeof source === 'string' ? accessHint(source, e) : ''}`);
   }
   const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
   if (utf16) throw new InputError(`${path}: the ${what} is UTF-16 encoded; save it as UTF-8 text (in PowerShell: Out-File -Encoding utf8)`);

@@ -14,9 +14,14 @@ import { FAR_SDS, type ModelBundle } from '../shared/model/bundle.ts';
 import { applySiteCalibration } from '../shared/metrics/site-calibration.ts';
 import { SiteModelRunner } from './model-runner.ts';
 
-/** A column's median this many SDs from the federation's mean, over at least SHIFT_MIN_VALUES values, is named. */
+/**
+ * A column is named as shifted (another unit) where its median sits this many SDs from the
+ * federation's mean, over SHIFT_MEDIAN_VALUES values or more; over fewer, from SHIFT_FEWEST,
+ * where every value does, on one side (three normal values all 3 SDs off: about 1 in 10^8).
+ */
 const SHIFT_SDS = 3;
-const SHIFT_MIN_VALUES = 10;
+const SHIFT_MEDIAN_VALUES = 10;
+const SHIFT_FEWEST = 3;
 export const HOLD = ['holds', 'hold'] as const;
 /** Lines named in a note; the rest are counted. */
 const LINES_NAMED = 5;
@@ -105,9 +110,12 @@ function shiftedColumns(bundle: ModelBundle, table: SiteTable): string[] {
   for (const c of bundle.featureSpace.columns) {
     if (c.kind !== 'numeric') continue;
     const values = table.values.flatMap((row) => (typeof row[c.featureIndex] === 'number' ? [row[c.featureIndex] as number] : [])).sort((a, b) => a - b);
-    if (values.length < SHIFT_MIN_VALUES) continue;
+    if (values.length < SHIFT_FEWEST) continue;
     const median = values[Math.floor(values.length / 2)]!;
-    if (Math.abs(median - c.mean) > SHIFT_SDS * c.std)
+    const off = (v: number) => Math.sign(v - c.mean) * (Math.abs(v - c.mean) > SHIFT_SDS * c.std ? 1 : 0);
+    // A few rows (a day's patients): all of them off, on one side; more: the median.
+    const shifted = values.length < SHIFT_MEDIAN_VALUES ? Math.abs(values.reduce((s, v) => s + off(v), 0)) === values.length : off(median) !== 0;
+    if (shifted)
       notes.push(`${table.file}: the values of "${c.feature}" sit far from the federation's (median ${fmt(median)} in ${values.length} rows; the federation's mean ${fmt(c.mean)}, SD ${fmt(c.std)}): another unit or coding? Every row is scored as it is, and such a column moves every score`);
   }
   return notes;

@@ -33,7 +33,9 @@ export function parseFlags<S extends FlagShape>(argv: string[], shape: S): z.out
     // The CLI prefixes 'fedcausal <command>:' itself.
     const unknown = /^Unknown option '--([^']+)'/.exec((e as Error).message)?.[1];
     const guess = unknown === undefined ? undefined : closestField(unknown, Object.keys(options));
-    throw new InputError(`${(e as Error).message}${guess ? ` (did you mean --${guess}?)` : ''} (see --help)`);
+    // One line, as every refusal: parseArgs says some things over three.
+    const said = (e as Error).message.trim().replace(/\s*\n\s*/g, ' ');
+    throw new InputError(`${said}${guess ? ` (did you mean --${guess}?)` : ''} (see --help)`);
   }
   if (values.help) return 'help';
   refuseRepeated(tokens, options);

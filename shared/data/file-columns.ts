@@ -19,7 +19,7 @@ export interface ReadOptions {
 /** `column`'s text in each data row, from the columns the file was read with; a column it lacks names them (never a row's values). */
 export function keptColumn(columns: readonly string[], body: readonly CsvRecord[], file: string, column: string): string[] {
   const at = columns.indexOf(column);
-  if (at < 0) throw new InputError(`${file}: has no column "${column}" (its columns: ${showHeader(columns)})`);
+  if (at < 0) throw new InputError(`${file}: has no column "${column}" (its columns: ${showHeader(columns)})${separatorHint(body[0]?.fields ?? [], columns.length)}`);
   return body.map((r) => r.fields[at] ?? '');
 }
 
@@ -77,7 +77,8 @@ export function resolveColumns(schema: Schema, records: CsvRecord[], file: strin
       (f) => !parseDecimal(f).ok && !schema.missingValues.has(f) && names.has(loose(f)),
     );
     // Rows to be scored (fedcausal predict) may carry a header with columns of their own (a record number) around the features.
-    if (headerLike && opts.labelOptional && featureList(schema).every((f) => first.fields.includes(f))) return byHeader(schema, records, file, opts);
+    // A header that is not the schema's columns is read by its names, with a did-you-mean for each missing one.
+    if (headerLike && opts.labelOptional) return byHeader(schema, records, file, opts);
     if (headerLike) {
       const diffs: string[] = [];
       columns.forEach((c, i) => {

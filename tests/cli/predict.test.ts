@@ -7,6 +7,8 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../e2e/helpers/cli.ts';
+import { BIN } from '../e2e/helpers/federation.ts';
+import { spawnSync } from 'node:child_process';
 import { bundleText, loadModelBundle } from '../../shared/model/bundle.ts';
 import { HEART_FILES, HEART_SCHEMA } from '../e2e/helpers/federation.ts';
 
@@ -123,6 +125,30 @@ test('rows unlike the federation\'s are scored and named by line; an empty row i
   assert.equal((await runCli(['predict', '--model', model, '--data', odd, '--out', link])).code, 0);
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.match(readFileSync(real, 'utf8'), /^row,score,calibrated,label\n/);
+
+  // A dangling link: the file it names is written, the link kept.
+  const dangling = join(dir, 'dangling.csv');
+  symlinkSync(join(dir, 'not-yet.csv'), dangling);
+  assert.equal((await runCli(['predict', '--model', model, '--data', odd, '--out', dangling])).code, 0);
+  assert.ok(lstatSync(dangling).isSymbolicLink());
+  assert.match(readFileSync(join(dir, 'not-yet.csv'), 'utf8'), /^row,score/);
+  // A folder, an empty name: refused before any scoring.
+  for (const [out, pattern] of [[dir, /is a folder; give a file name/], ['', /--out: must be a non-empty string/]] as const) {
+    const r2 = await runCli(['predict', '--model', model, '--data', odd, '--out', out]);
+    assert.equal(r2.code, 2, r2.stderr);
+    assert.match(r2.stderr, pattern);
+  }
+  // A day's few patients with cholesterol in mmol/L: named though each is within 6 SDs.
+  const few = join(dir, 'few.csv');
+  writeFileSync(few, readFileSync(mmol, 'utf8').split('\n').slice(0, 5).join('\n') + '\n');
+  assert.match((await runCli(['predict', '--model', model, '--data', few])).stderr, /the values of "chol" sit far from the federation's \(median \d\.\d+ in [3-5] rows/);
+  // Standard input as --data: the file it comes from is no --out either.
+  const piped = spawnSync(process.execPath, [BIN, 'predict', '--model', model, '--data', '-', '--out', join(dir, 'piped.csv')], { input: readFileSync(odd), encoding: 'utf8' });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(readFileSync(join(dir, 'piped.csv'), 'utf8'), readFileSync(out, 'utf8'), 'standard input scores as the file does');
+  const fromFile = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" predict --model "${model}" --data - --out "${few}" < "${few}"`], { encoding: 'utf8' });
+  assert.equal(fromFile.status, 2, fromFile.stderr);
+  assert.match(fromFile.stderr, /is the --data file/);
 
   for (const [flag, path] of [['--model', model], ['--data', odd]] as const) {
     const before = readFileSync(path, 'utf8');
