@@ -14,9 +14,11 @@
  * backup (an outside try restored the file alone and found it empty: the rounds were in -wal).
  */
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { asStorageError, InputError, isStorageFault, StorageError } from '../../shared/errors.ts';
+import { create, DISK_REMEDY, private600, removeCreated, sizeOf, STATE_REMEDY, StateFileGuard } from './state-file.ts';
+
+export { STATE_REMEDY } from './state-file.ts';
 
 /** 'FCS1': marks the file as a fedcausal coordinator state (PRAGMA application_id). */
 const APPLICATION_ID = 0x46435331;
@@ -58,32 +60,15 @@ export interface SavedState {
   finished?: { at: string; results: string };
 }
 
-/** What to do about a storage fault of the state. */
-const DISK_REMEDY = 'free space on (or repair) the disk that holds stateDir (coordinator.yaml)';
-export const STATE_REMEDY = `${DISK_REMEDY}; the run stops at its last committed round, and a restart resumes it from there`;
-
-/** The files of one SQLite database in WAL mode. */
-const dbFiles = (path: string) => [path, `${path}-wal`, `${path}-shm`];
-
-const sizeOf = (path: string): number | undefined => (existsSync(path) ? statSync(path).size : undefined);
-
 export class CoordinatorStore {
-  /** The file this process opened: one removed or replaced under it while it runs is a storage fault, not a new run. */
-  private readonly identity: { dev: number; ino: number };
-  /**
-   * The file's size and modification time after this process's last write: a change between
-   * two of its writes is another process writing it (a backup copied over it in place, which
-   * an outside try saw corrupt 171 committed rounds without a word).
-   */
-  private written: { size: number; mtimeMs: number };
+  /** The file is still the one opened, written by this process alone (state-file.ts). */
+  private readonly guard: StateFileGuard;
 
   private constructor(
     private readonly db: Database.Database,
     readonly path: string,
   ) {
-    const st = statSync(path);
-    this.identity = { dev: st.dev, ino: st.ino };
-    this.written = { size: st.size, mtimeMs: st.mtimeMs };
+    this.guard = new StateFileGuard(path, (to) => void this.db.prepare('VACUUM INTO ?').run(to));
   }
 
   /**
@@ -138,7 +123,7 @@ export class CoordinatorStore {
       if (fresh) store.init(federation, fingerprint, parts);
       else store.checkOwnership(federation, fingerprint, parts, refuse);
       store.checkpoint();
-      store.noteWritten();
+      store.guard.noteWritten();
     } catch (e) {
       db.close();
       // What a failed first start created holds nothing: left, it refused every later start.
@@ -148,63 +133,15 @@ export class CoordinatorStore {
     return store;
   }
 
-  /**
-   * A write to the state, or a StorageError naming the file and what to do. The file is
-   * checked to be the one opened: removed or replaced under a running coordinator, it would
-   * otherwise let a restart start the run over.
-   */
+  /** A write to the state, or a StorageError naming the file and what to do; first, the file is checked to be the one opened. */
   private write<T>(what: string, fn: () => T): T {
-    let st;
-    try {
-      st = statSync(this.path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asStorageError(e, `cannot read the coordinator state ${this.path}`, STATE_REMEDY);
-      throw new StorageError(`the coordinator state ${this.path} was removed while the coordinator ran: ${this.rescue()}`, { cause: e, restartable: false });
-    }
-    if (st.ino !== this.identity.ino || st.dev !== this.identity.dev)
-      throw new StorageError(`the coordinator state ${this.path} was replaced while the coordinator ran: ${this.rescue()}`, { restartable: false });
-    if (st.size !== this.written.size || st.mtimeMs !== this.written.mtimeMs)
-      throw new StorageError(`the coordinator state ${this.path} was written by another process while the coordinator ran (a copy over it?): ${this.rescue()}`, { restartable: false });
+    this.guard.check();
     try {
       return fn();
     } catch (e) {
       throw asStorageError(e, `cannot ${what} in the coordinator state ${this.path}`, STATE_REMEDY);
     } finally {
-      this.noteWritten();
-    }
-  }
-
-  /** Remembers the file as this process left it (the checkpoints and SQLite's own ones change it). */
-  private noteWritten(): void {
-    try {
-      const st = statSync(this.path);
-      this.written = { size: st.size, mtimeMs: st.mtimeMs };
-    } catch {
-      // Gone: the next write says so.
-    }
-  }
-
-  /**
-   * The state this process still holds open, saved beside where it was: the only copy left once
-   * the file was removed (a restart would otherwise start the run over). Said with what to do;
-   * the coordinator then stops with exit 2, for a person to choose.
-   */
-  private rescue(): string {
-    // Once: the writes after the first (message ids still coming in) would each save another copy.
-    return (this.rescued ??= this.saveOpenState());
-  }
-  private rescued: string | undefined;
-
-  private saveOpenState(): string {
-    const saved = `${this.path}.recovered-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    try {
-      mkdirSync(dirname(saved), { recursive: true, mode: 0o700 });
-      this.db.prepare('VACUUM INTO ?').run(saved);
-      // As private as the state itself (VACUUM INTO creates it under the process's umask).
-      chmodSync(saved, 0o600);
-      return `its last committed state is saved as ${saved}: to resume the run, move that file to ${this.path} and start the coordinator; to start a new run, start it without`;
-    } catch (e) {
-      return `its last committed state could not be saved (${(e as Error).message}): restore ${this.path} from a backup to resume the run`;
+      this.guard.noteWritten();
     }
   }
 
@@ -327,31 +264,6 @@ export class CoordinatorStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
-}
-
-/** A new state file, private to this process's user (its -wal and -shm files take its mode): the state holds every site's figures. */
-function create(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  for (const f of dbFiles(path)) rmSync(f, { force: true });
-  try {
-    closeSync(openSync(path, 'wx', 0o600));
-  } catch (e) {
-    throw asStorageError(e, `cannot create the coordinator state ${path}`, STATE_REMEDY);
-  }
-}
-
-/** A state file restored or copied under a wider umask made private again (its -wal and -shm take its mode). */
-function private600(path: string): void {
-  for (const f of dbFiles(path))
-    try {
-      if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
-    } catch {
-      // Not ours to change (another owner): opening it says what is wrong, if anything.
-    }
-}
-
-function removeCreated(path: string): void {
-  for (const f of dbFiles(path)) rmSync(f, { force: true });
 }
 
 /**
