@@ -134,13 +134,18 @@ test('the SQLite module missing or built for another Node is named as such, not 
 
 const commit = (s: CoordinatorStore, round: number) => s.commitRound({ round, record: { round, accepted: true }, global: Float32Array.from([round]), loop: {} });
 
+/** A state at `path` as a running coordinator holds it: the setup and rounds 1..`rounds` committed. */
+function running(path: string, rounds: number): CoordinatorStore {
+  const s = CoordinatorStore.open(path, 'fed', 'fp');
+  s.commitSetup({ spec: { kind: 'baseline' } }, Float32Array.from([0]));
+  for (let r = 1; r <= rounds; r++) commit(s, r);
+  return s;
+}
+
 test('a copy of the state file alone, taken between rounds while the coordinator holds it, is a whole backup (its log is checkpointed into it)', () => {
   withDir((dir) => {
     const path = join(dir, 'coordinator.sqlite');
-    const s = CoordinatorStore.open(path, 'fed', 'fp');
-    s.commitSetup({ spec: { kind: 'baseline' } }, Float32Array.from([0]));
-    commit(s, 1);
-    commit(s, 2);
+    const s = running(path, 2);
     const backup = join(dir, 'backup', 'coordinator.sqlite');
     mkdirSync(join(dir, 'backup'));
     copyFileSync(path, backup);
@@ -167,9 +172,7 @@ test('a new state file is private to its user; an empty one (a copy that did not
 test('the state file removed or replaced under a running coordinator, or its disk full, is a StorageError naming the file and the remedy', () => {
   withDir((dir) => {
     const path = join(dir, 'coordinator.sqlite');
-    const removed = CoordinatorStore.open(path, 'fed', 'fp');
-    removed.commitSetup({ spec: { kind: 'baseline' } }, Float32Array.from([0]));
-    commit(removed, 1);
+    const removed = running(path, 1);
     rmSync(path);
     let saved = '';
     assert.throws(
@@ -212,9 +215,7 @@ test('the state file removed or replaced under a running coordinator, or its dis
 test('a backup copied over the state in place while the coordinator runs is caught at the next write (the state it holds saved, exit 2); a restored copy is made private again', () => {
   withDir((dir) => {
     const path = join(dir, 'coordinator.sqlite');
-    const s = CoordinatorStore.open(path, 'fed', 'fp');
-    s.commitSetup({ spec: { kind: 'baseline' } }, Float32Array.from([0]));
-    commit(s, 1);
+    const s = running(path, 1);
     const backup = join(dir, 'backup.sqlite');
     copyFileSync(path, backup);
     commit(s, 2);
