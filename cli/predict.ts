@@ -1,5 +1,5 @@
 import { existsSync, fstatSync, lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
 import { parseSiteTable } from '../shared/data/table.ts';
@@ -10,7 +10,7 @@ import { readInputFile, readStandardInput } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FAR_SDS, loadModelBundle, type ModelBundle } from '../shared/model/bundle.ts';
 import { auroc, ece } from '../shared/metrics/classification.ts';
-import { checkOutputFile, writeFileWhole } from '../shared/output-path.ts';
+import { canonicalPath, checkOutputFile, writeFileWhole } from '../shared/output-path.ts';
 
 export const PREDICT_HELP = `usage: fedcausal predict --model FILE.model.json --data FILE.csv [--out SCORES.csv] [--id COLUMN]
 
@@ -54,7 +54,6 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   const data = v.data === '-' ? 'standard input' : v.data;
   const csv = v.data === '-' ? readStandardInput('data file') : readInputFile(v.data, 'data file');
   const table = withModelSchema(() => parseSiteTable(bundle.schema, csv, data, { labelOptional: true, ...(v.id === undefined ? {} : { keepColumn: v.id }) }));
-  const ids = table.kept;
   // Through links, the file they name (a dangling link's target too): written whole there, the links kept.
   const outFile = v.out === undefined || STDOUT.has(v.out) ? undefined : linkTarget(v.out);
   if (outFile) checkScoresFile(outFile, v.out!, { '--model': v.model, '--data': v.data });
@@ -63,7 +62,7 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   const blank = new Set(table.values.flatMap((row, i) => (row.every((x) => x === null) ? [i] : [])));
   const scored = await scoreRows(bundle, table, log, v.model, blank);
   const labelled = table.labelKnown?.some((k, i) => k === 1 && !blank.has(i)) ?? false;
-  const body = scoresCsv(table, scored, v.id === undefined ? undefined : { name: v.id, values: ids! }, labelled, blank);
+  const body = scoresCsv(table, scored, v.id === undefined ? undefined : { name: v.id, values: table.kept! }, labelled, blank);
   // The scores are written whole before anything says they were.
   if (outFile) writeScoresFile(outFile, body);
   else await out(body);
@@ -117,8 +116,7 @@ function withModelSchema<T>(read: () => T): T {
 function checkScoresFile(target: string, out: string, inputs: Record<string, string>): void {
   if (special(target)) return;
   checkOutputFile(target, '--out');
-  const real = (p: string) => join(realpathSync(dirname(p)), basename(p));
-  const resolved = existsSync(target) ? realpathSync(target) : real(target);
+  const resolved = existsSync(target) ? realpathSync(target) : canonicalPath(target);
   const same = (path: string) => (path === '-' ? sameFile(fstatSync(0), resolved) : existsSync(path) && realpathSync(path) === resolved);
   for (const [flag, path] of Object.entries(inputs))
     if (same(path)) throw new InputError(`--out ${out}: is the ${flag} file${path === '-' ? ' (standard input comes from it)' : ''}; the scores would replace it: give another file name`);

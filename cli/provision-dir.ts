@@ -5,7 +5,7 @@
  * manifest as last signed. Every file is checked against the others, so keys from
  * two federations are never mixed.
  */
-import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readKeyPem } from '../shared/crypto/key-file-mode.ts';
 import { encodeKey, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
@@ -13,7 +13,8 @@ import { InputError } from '../shared/errors.ts';
 import { loadManifest, loadRootPublicKey, type FederationManifest, type RootKeyFile } from '../shared/federation/manifest.ts';
 import { loadFederationCa, type FederationCa } from '../shared/pki/ca.ts';
 import { x509 } from '../shared/pki/x509.ts';
-import { writeKitFile } from './provision-pki.ts';
+import { KIT_FILE_MODE } from './provision-pki.ts';
+import { writeFileWhole } from '../shared/output-path.ts';
 
 export interface ProvisioningDir {
   dir: string;
@@ -68,7 +69,5 @@ export function issuedTo(pd: ProvisioningDir, site: string): x509.X509Certificat
  * sees the old file or the new one, never half of one.
  */
 export function replaceKitFile(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeKitFile(tmp, data);
-  renameSync(tmp, path);
+  writeFileWhole(path, data, KIT_FILE_MODE);
 }

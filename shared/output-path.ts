@@ -3,7 +3,7 @@
  * for minutes must not fail at the end on a path it could have refused at once.
  * Folders are made one level at a time: Node's recursive mkdir loops forever under /proc.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, StorageError } from './errors.ts';
@@ -55,10 +55,11 @@ export function checkOutputFile(path: string, what: string): string {
   return abs;
 }
 
-/** A new file written and flushed to the disk; 'wx': never through a file or link already in its place. */
+/** A new file written and flushed to the disk; 'wx': never through a file or link already in its place. `mode` exactly, not as the umask leaves it. */
 export function writeDurably(path: string, data: string | Uint8Array, mode?: number): void {
   const fd = openSync(path, 'wx', mode);
   try {
+    if (mode !== undefined) fchmodSync(fd, mode);
     writeFileSync(fd, data); // loops until all is written, unlike writeSync
     fsyncSync(fd);
   } finally {
