@@ -7,6 +7,7 @@
  */
 import { encodeTable } from '../shared/data/encode.ts';
 import { spaceVocabularies } from '../shared/data/foreign-categories.ts';
+import { show } from '../shared/data/message-text.ts';
 import type { SiteTable } from '../shared/data/site-table.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -98,8 +99,8 @@ function unseenCategories(bundle: ModelBundle, table: SiteTable): string[] {
     });
     if (!found.size) continue;
     const lines = [...found.values()].flat().sort((a, b) => a - b);
-    const named = [...found.keys()].slice(0, LINES_NAMED).map((v) => JSON.stringify(v)).join(', ');
-    notes.push(`${table.file}: ${rowsAt(lines, HOLD)} a value of "${feature}" the federation's vocabulary lacks (${named}${found.size > LINES_NAMED ? ', ...' : ''}; it knows ${values.map((v) => JSON.stringify(v)).join(', ')}): scored as an unlisted value; check the export's coding`);
+    const named = [...found.keys()].slice(0, LINES_NAMED).map(show).join(', ');
+    notes.push(`${table.file}: ${rowsAt(lines, HOLD)} a value of "${feature}" the federation's vocabulary lacks (${named}${found.size > LINES_NAMED ? ', ...' : ''}; it knows ${values.map(show).join(', ')}): scored as an unlisted value; check the export's coding`);
   }
   return notes;
 }
