@@ -4,9 +4,9 @@ import {
   identityCell,
   leaveOneOutFits,
   mergeCalibrationSums,
-  validateCalibrationSums,
   type CalibrationSums,
 } from '../shared/metrics/calibration.ts';
+import { validateCalibrationSums } from '../shared/metrics/calibration-check.ts';
 import { validateSiteCalibration, type SiteCalibrationReport } from '../shared/metrics/site-calibration.ts';
 
 /** What the results file says about calibration (INTERFACES.md results, `calibration`). */

@@ -9,7 +9,8 @@
  * whole run with no results when the calibration was fitted after the last round.
  */
 import { ProtocolError } from '../shared/errors.ts';
-import { validateCalibrationSums, type CalibrationSums } from '../shared/metrics/calibration.ts';
+import type { CalibrationSums } from '../shared/metrics/calibration.ts';
+import { validateCalibrationSums } from '../shared/metrics/calibration-check.ts';
 import { shareWithinRounding, validateSiteCalibration, validateSiteCalibrationRates } from '../shared/metrics/site-calibration.ts';
 import type { ResultMeta } from '../shared/protocol/messages.ts';
 import { isCount, isRecord, show } from './result-bounds.ts';

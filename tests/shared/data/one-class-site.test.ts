@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { computeClassMoments, mergeClassMoments, validateClassMoments } from '../../../shared/data/class-moments.ts';
 import type { EncodedData } from '../../../shared/data/encode.ts';
 import { countCells, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../../../shared/data/outcome-balance.ts';
-import { calibrationSums, fitCalibration, mergeCalibrationSums, validateCalibrationSums } from '../../../shared/metrics/calibration.ts';
+import { calibrationSums, fitCalibration, mergeCalibrationSums } from '../../../shared/metrics/calibration.ts';
+import { validateCalibrationSums } from '../../../shared/metrics/calibration-check.ts';
 import { classificationReport } from '../../../shared/metrics/classification.ts';
 import { Rng } from '../../../shared/rng.ts';
 

@@ -11,9 +11,9 @@ import {
   identityCell,
   leaveOneOutFits,
   mergeCalibrationSums,
-  validateCalibrationSums,
   type CalibrationSums,
 } from '../../../shared/metrics/calibration.ts';
+import { validateCalibrationSums } from '../../../shared/metrics/calibration-check.ts';
 import { classificationReport, ece } from '../../../shared/metrics/classification.ts';
 import { ProtocolError } from '../../../shared/errors.ts';
 import { Rng } from '../../../shared/rng.ts';
