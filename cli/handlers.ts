@@ -88,7 +88,7 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   // Its own lines say what it did; the log (the backend loaded) only where something is wrong.
   predict: async (argv) => (await import('./predict.ts')).predictCommand(argv, writeStdout, (t) => void process.stderr.write(t), logger(process.env, 'warn')),
   simulate: async (argv) => {
-    const [{ parseSimulateArgs, runSimulation, SIMULATE_HELP, writePredictions }, { incompleteRunError }] = await Promise.all([import('./simulate.ts'), import('./results.ts')]);
+    const [{ parseSimulateArgs, SIMULATE_HELP }, { runSimulation, writePredictions }, { incompleteRunError }] = await Promise.all([import('./simulate-args.ts'), import('./simulate.ts'), import('./results.ts')]);
     const o = parseSimulateArgs(argv);
     if (o === 'help') return out(SIMULATE_HELP), 0;
     // Where the results go is checked before training, not found unwritable at the end.

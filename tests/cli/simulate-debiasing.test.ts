@@ -7,7 +7,8 @@ import type { DebiasHealth as Health } from '../../coordinator/debias-monitor.ts
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSimulateArgs, runSimulation } from '../../cli/simulate.ts';
+import { runSimulation } from '../../cli/simulate.ts';
+import { parseSimulateArgs } from '../../cli/simulate-args.ts';
 import { simOptions } from '../../eval/jobs.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { captureWarnings } from '../shared/capture-logger.ts';

@@ -2,7 +2,8 @@
 // proximal mu) reach the in-process federation, validated by the registry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSimulateArgs, runSimulation } from '../../cli/simulate.ts';
+import { runSimulation } from '../../cli/simulate.ts';
+import { parseSimulateArgs } from '../../cli/simulate-args.ts';
 import { simOptions } from '../../eval/jobs.ts';
 import { InputError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
