@@ -124,6 +124,29 @@ function niceStep(span: number, target: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 }
 
+/** No finite data: a unit range rather than failing the whole report. */
+function finiteRange(lo: number, hi: number): { lo: number; hi: number } {
+  if (Number.isFinite(lo) && Number.isFinite(hi)) return { lo, hi };
+  const l = Number.isFinite(lo) ? lo : Number.isFinite(hi) ? hi - 1 : 0;
+  return { lo: l, hi: Number.isFinite(hi) && hi > l ? hi : l + 1 };
+}
+
+/** A finite, non-empty range from the data's and the fixed bounds. */
+function axisRange(dataMin: number, dataMax: number, fixedMin?: number, fixedMax?: number): { lo: number; hi: number } {
+  let { lo, hi } = finiteRange(fixedMin ?? dataMin, fixedMax ?? dataMax);
+  if (!(hi > lo)) {
+    // A flat series (or data wholly beyond a single fixed bound) still needs a non-empty range.
+    const v = fixedMin ?? fixedMax ?? lo;
+    const pad = v === 0 ? 1 : Math.abs(v) * 0.1;
+    if (fixedMin === undefined && fixedMax === undefined) {
+      lo -= pad;
+      hi += pad;
+    } else if (fixedMin === undefined) lo = hi - 2 * pad;
+    else hi = lo + 2 * pad;
+  }
+  return { lo, hi };
+}
+
 /**
  * Axis range and ticks. With fixed bounds the range is kept exactly and ticks
  * fall inside it; otherwise the data range is rounded out to whole ticks.
@@ -135,23 +158,7 @@ function makeAxis(
   fixedMin?: number,
   fixedMax?: number,
 ): Axis {
-  let lo = fixedMin ?? dataMin;
-  let hi = fixedMax ?? dataMax;
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-    // No finite data: show a unit range rather than failing the whole report.
-    lo = Number.isFinite(lo) ? lo : Number.isFinite(hi) ? hi - 1 : 0;
-    hi = Number.isFinite(hi) && hi > lo ? hi : lo + 1;
-  }
-  if (!(hi > lo)) {
-    // A flat series (or data wholly beyond a single fixed bound) still needs a non-empty range.
-    const v = fixedMin ?? fixedMax ?? lo;
-    const pad = v === 0 ? 1 : Math.abs(v) * 0.1;
-    if (fixedMin === undefined && fixedMax === undefined) {
-      lo -= pad;
-      hi += pad;
-    } else if (fixedMin === undefined) lo = hi - 2 * pad;
-    else hi = lo + 2 * pad;
-  }
+  let { lo, hi } = axisRange(dataMin, dataMax, fixedMin, fixedMax);
   // Whole-number data (rounds) gets whole-number ticks: "2.5" rounds make no sense.
   const data = fixedMin === undefined && fixedMax === undefined;
   const step = integral && data ? Math.max(1, niceStep(hi - lo, 5)) : niceStep(hi - lo, 5);
@@ -175,8 +182,8 @@ function px(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
-function chartBody(opts: LineChartOptions, id: string): string {
-  const { width, height } = sizeOf(opts);
+/** yMin and yMax, where given, finite and in order. */
+function checkYBounds(opts: LineChartOptions): void {
   for (const [name, v] of [
     ['yMin', opts.yMin],
     ['yMax', opts.yMax],
@@ -188,7 +195,10 @@ function chartBody(opts: LineChartOptions, id: string): string {
   if (opts.yMin !== undefined && opts.yMax !== undefined && !(opts.yMin < opts.yMax)) {
     throw new Error(`chart "${opts.title}": yMin (${opts.yMin}) must be below yMax (${opts.yMax})`);
   }
+}
 
+/** Both axes, from the series' finite points and the fixed y bounds. */
+function axesOf(opts: LineChartOptions): { xAxis: Axis; yAxis: Axis } {
   let xLo = Infinity;
   let xHi = -Infinity;
   let yLo = Infinity;
@@ -206,9 +216,22 @@ function chartBody(opts: LineChartOptions, id: string): string {
       yHi = Math.max(yHi, y);
     }
   }
-  const xAxis = makeAxis(xLo, xHi, xIntegral);
-  const yAxis = makeAxis(yLo, yHi, yIntegral, opts.yMin, opts.yMax);
+  return { xAxis: makeAxis(xLo, xHi, xIntegral), yAxis: makeAxis(yLo, yHi, yIntegral, opts.yMin, opts.yMax) };
+}
 
+/** Where the plot area sits in a panel, and data-to-pixel maps. */
+interface Frame {
+  left: number;
+  top: number;
+  plotW: number;
+  plotH: number;
+  height: number;
+  sx: (x: number) => number;
+  sy: (y: number) => number;
+}
+
+function frameOf(opts: LineChartOptions, xAxis: Axis, yAxis: Axis): Frame {
+  const { width, height } = sizeOf(opts);
   const longestName = Math.max(0, ...opts.series.map((s) => s.name.length));
   const legendW = opts.series.length > 0 ? Math.min(40 + longestName * CHAR_W, width * 0.35) : 0;
   const left = 64;
@@ -219,16 +242,13 @@ function chartBody(opts: LineChartOptions, id: string): string {
   const plotH = Math.max(10, height - top - bottom);
   const sx = (x: number) => left + ((x - xAxis.min) / (xAxis.max - xAxis.min)) * plotW;
   const sy = (y: number) => top + plotH - ((y - yAxis.min) / (yAxis.max - yAxis.min)) * plotH;
+  return { left, top, plotW, plotH, height, sx, sy };
+}
 
+/** Grid lines, ticks and their labels, the axes and their labels. */
+function axesMarkup(opts: LineChartOptions, f: Frame, xAxis: Axis, yAxis: Axis): string[] {
+  const { left, top, plotW, plotH, height, sx, sy } = f;
   const out: string[] = [];
-  out.push(
-    `<defs><clipPath id="${id}-plot"><rect x="${left}" y="${top}" width="${px(plotW)}" height="${px(plotH)}"/></clipPath></defs>`,
-  );
-  out.push(
-    `<text x="${px(left + plotW / 2)}" y="22" text-anchor="middle" ${FONT} font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`,
-  );
-
-  // Grid lines and tick labels.
   for (const t of yAxis.ticks) {
     const y = px(sy(t));
     out.push(
@@ -246,62 +266,78 @@ function chartBody(opts: LineChartOptions, id: string): string {
       `<text x="${x}" y="${px(top + plotH + 18)}" text-anchor="middle" ${FONT} font-size="11">${fmt(t, xAxis.decimals)}</text>`,
     );
   }
-  // Axes.
   out.push(
     `<line x1="${left}" y1="${px(top + plotH)}" x2="${px(left + plotW)}" y2="${px(top + plotH)}" stroke="#333333" stroke-width="1"/>`,
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${px(top + plotH)}" stroke="#333333" stroke-width="1"/>`,
     `<text x="${px(left + plotW / 2)}" y="${px(height - 12)}" text-anchor="middle" ${FONT} font-size="12">${escapeXml(opts.xLabel)}</text>`,
     `<text x="16" y="${px(top + plotH / 2)}" text-anchor="middle" ${FONT} font-size="12" transform="rotate(-90 16 ${px(top + plotH / 2)})">${escapeXml(opts.yLabel)}</text>`,
   );
+  return out;
+}
 
-  // Series: clipped to the plot area so a fixed y range never spills over the axes.
-  out.push(`<g clip-path="url(#${id}-plot)">`);
-  opts.series.forEach((s, i) => {
-    const colour = PALETTE[i % PALETTE.length]!;
-    const dash = DASHES[Math.floor(i / PALETTE.length) % DASHES.length]!;
-    const dashAttr = dash ? ` stroke-dasharray="${dash}"` : '';
-    // Non-finite points (e.g. a NaN AUROC round) break the line instead of being invented.
-    const segments: [number, number][][] = [[]];
-    for (const [x, y] of s.points) {
-      if (Number.isFinite(x) && Number.isFinite(y)) segments[segments.length - 1]!.push([x, y]);
-      else if (segments[segments.length - 1]!.length > 0) segments.push([]);
+/** Series i's colour and dash attribute (colours repeat past the palette with a dash pattern). */
+function styleOf(i: number): { colour: string; dashAttr: string } {
+  const colour = PALETTE[i % PALETTE.length]!;
+  const dash = DASHES[Math.floor(i / PALETTE.length) % DASHES.length]!;
+  return { colour, dashAttr: dash ? ` stroke-dasharray="${dash}"` : '' };
+}
+
+/** One series: its polylines (broken at non-finite points) and, for short series, markers. */
+function seriesMarkup(s: LineSeries, i: number, f: Frame): string[] {
+  const { colour, dashAttr } = styleOf(i);
+  // Non-finite points (e.g. a NaN AUROC round) break the line instead of being invented.
+  const segments: [number, number][][] = [[]];
+  for (const [x, y] of s.points) {
+    if (Number.isFinite(x) && Number.isFinite(y)) segments[segments.length - 1]!.push([x, y]);
+    else if (segments[segments.length - 1]!.length > 0) segments.push([]);
+  }
+  const out = [`<g class="series" data-name="${escapeXml(s.name)}">`];
+  for (const seg of segments) {
+    if (seg.length >= 2) {
+      const pts = seg.map(([x, y]) => `${px(f.sx(x))},${px(f.sy(y))}`).join(' ');
+      out.push(`<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="2"${dashAttr} stroke-linejoin="round"/>`);
     }
-    const name = escapeXml(s.name);
-    out.push(`<g class="series" data-name="${name}">`);
-    for (const seg of segments) {
-      if (seg.length >= 2) {
-        const pts = seg.map(([x, y]) => `${px(sx(x))},${px(sy(y))}`).join(' ');
-        out.push(
-          `<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="2"${dashAttr} stroke-linejoin="round"/>`,
-        );
-      }
-    }
-    // Markers make short series and isolated points visible.
-    const finite = segments.flat();
-    if (finite.length <= 40) {
-      for (const [x, y] of finite) {
-        out.push(`<circle cx="${px(sx(x))}" cy="${px(sy(y))}" r="2.5" fill="${colour}"/>`);
-      }
-    }
-    out.push('</g>');
+  }
+  // Markers make short series and isolated points visible.
+  const finite = segments.flat();
+  if (finite.length <= 40) {
+    for (const [x, y] of finite) out.push(`<circle cx="${px(f.sx(x))}" cy="${px(f.sy(y))}" r="2.5" fill="${colour}"/>`);
+  }
+  out.push('</g>');
+  return out;
+}
+
+/** The legend, right of the plot area so it never covers data. */
+function legendMarkup(series: readonly LineSeries[], f: Frame): string[] {
+  if (series.length === 0) return [];
+  const lx = f.left + f.plotW + 16;
+  const out = [`<g class="legend">`];
+  series.forEach((s, i) => {
+    const { colour, dashAttr } = styleOf(i);
+    const ly = f.top + 8 + i * 18;
+    out.push(
+      `<line x1="${px(lx)}" y1="${ly}" x2="${px(lx + 22)}" y2="${ly}" stroke="${colour}" stroke-width="2"${dashAttr}/>`,
+      `<text x="${px(lx + 28)}" y="${ly}" dy="0.35em" ${FONT} font-size="12">${escapeXml(s.name)}</text>`,
+    );
   });
   out.push('</g>');
+  return out;
+}
 
-  // Legend, right of the plot area so it never covers data.
-  if (opts.series.length > 0) {
-    const lx = left + plotW + 16;
-    out.push(`<g class="legend">`);
-    opts.series.forEach((s, i) => {
-      const colour = PALETTE[i % PALETTE.length]!;
-      const dash = DASHES[Math.floor(i / PALETTE.length) % DASHES.length]!;
-      const dashAttr = dash ? ` stroke-dasharray="${dash}"` : '';
-      const ly = top + 8 + i * 18;
-      out.push(
-        `<line x1="${px(lx)}" y1="${ly}" x2="${px(lx + 22)}" y2="${ly}" stroke="${colour}" stroke-width="2"${dashAttr}/>`,
-        `<text x="${px(lx + 28)}" y="${ly}" dy="0.35em" ${FONT} font-size="12">${escapeXml(s.name)}</text>`,
-      );
-    });
-    out.push('</g>');
-  }
+function chartBody(opts: LineChartOptions, id: string): string {
+  sizeOf(opts);
+  checkYBounds(opts);
+  const { xAxis, yAxis } = axesOf(opts);
+  const f = frameOf(opts, xAxis, yAxis);
+  const out: string[] = [
+    `<defs><clipPath id="${id}-plot"><rect x="${f.left}" y="${f.top}" width="${px(f.plotW)}" height="${px(f.plotH)}"/></clipPath></defs>`,
+    `<text x="${px(f.left + f.plotW / 2)}" y="22" text-anchor="middle" ${FONT} font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`,
+    ...axesMarkup(opts, f, xAxis, yAxis),
+    // Series: clipped to the plot area so a fixed y range never spills over the axes.
+    `<g clip-path="url(#${id}-plot)">`,
+    ...opts.series.flatMap((s, i) => seriesMarkup(s, i, f)),
+    '</g>',
+    ...legendMarkup(opts.series, f),
+  ];
   return out.join('\n') + '\n';
 }
