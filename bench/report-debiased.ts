@@ -40,6 +40,8 @@ function byRole(runs: ThroughputResult[]): RoleRuns[] {
 }
 
 const spread = (v: number[]) => (v.length > 1 ? `${x(Math.min(...v))} - ${x(Math.max(...v))}` : '-');
+const perRun = (v: number[]) => v.map((r) => (Number.isFinite(r) ? r.toFixed(2) : '-')).join(' / ');
+const ms = (rs: ModelRun[]) => rs.map((r) => f(r.msPerStep, 3)).join(' / ');
 
 export function renderDebiased(runs: ThroughputResult[]): string[] {
   const out = ['### Debiased model step cost (wasm)', ''];
@@ -56,45 +58,10 @@ export function renderDebiased(runs: ThroughputResult[]): string[] {
   const measured = runs.filter((t) => t.baseline && t.debiased?.registered);
   const roles = byRole(measured);
   const n = measured.length;
-  const ms = (rs: ModelRun[]) => rs.map((r) => f(r.msPerStep, 3)).join(' / ');
   const runLabel = n > 1 ? ` 1${Array.from({ length: n - 1 }, (_, k) => ` / ${k + 2}`).join('')}` : '';
-  const rows: Cell[][] = [['baseline', '{}', 'the backbone, linear head', measured[0]!.baseline!.params, ms(measured.map((t) => t.baseline!)), '1.00', '', '', '1.00', '', '', '']];
-  const perRun = (v: number[]) => v.map((r) => (Number.isFinite(r) ? r.toFixed(2) : '-')).join(' / ');
-  for (const e of roles) {
-    const run = e.runs[0]!;
-    const desc = run.describe ?? {};
-    const partOne = (run.raw.debiasing as Record<string, unknown> | undefined)?.deconfound === false ? 'linear head' : 'confounder head';
-    const what =
-      `weighting ${typeof desc.weighting === 'string' ? desc.weighting : '?'}: dual branch ${desc.dualBranch ? 'on' : 'off'}, ` +
-      `${partOne}, balancing ${run.usesBalancing ? 'on' : 'off'}`;
-    const target = e.role ? DEBIASED_TARGETS[e.role] : undefined;
-    const med = median(e.ratios);
-    rows.push([
-      e.role ? ROLE_LABEL[e.role] : 'debiased',
-      JSON.stringify(run.raw),
-      what,
-      run.params,
-      ms(e.runs),
-      perRun(e.ratios),
-      x(med),
-      spread(e.ratios),
-      perRun(e.cpuRatios),
-      x(median(e.cpuRatios)),
-      target === undefined ? '-' : `<= ${target}x`,
-      target === undefined ? '' : med <= target ? 'yes' : '**no**',
-    ]);
-  }
+  const rows = debiasedRows(measured, roles);
   const head = roles.find((e) => e.role === 'default');
   const dual = roles.find((e) => e.role === 'dual-branch');
-  const verdict = (e: RoleRuns) => {
-    const med = median(e.ratios);
-    const cpu = median(e.cpuRatios);
-    const target = DEBIASED_TARGETS[e.role!];
-    return (
-      `**${x(med)}** a baseline step (median of ${e.ratios.length} run${e.ratios.length === 1 ? '' : 's'}${e.ratios.length > 1 ? `, spread ${spread(e.ratios)}` : ''}` +
-      `${Number.isFinite(cpu) ? `; in CPU time ${x(cpu)}` : ''}; target <= ${target}x: ${med <= target ? 'met' : '**not met**'})`
-    );
-  };
   out.push(
     `The debiased variant as a site trains it once a reading is flagged (\`mode: 'on'\`): with the default weighting (\`drop\`: the flagged ` +
       'columns leave the inputs, so the dual branch is off and the step is the backbone plus Part 1\'s confounder head h(z, c_m) and ' +
@@ -126,4 +93,45 @@ export function renderDebiased(runs: ThroughputResult[]): string[] {
     '',
   );
   return out;
+}
+
+/** The table's rows: the baseline, then each debiased role with its ratios over the runs and its target. */
+function debiasedRows(measured: ThroughputResult[], roles: RoleRuns[]): Cell[][] {
+  const rows: Cell[][] = [['baseline', '{}', 'the backbone, linear head', measured[0]!.baseline!.params, ms(measured.map((t) => t.baseline!)), '1.00', '', '', '1.00', '', '', '']];
+  for (const e of roles) {
+    const run = e.runs[0]!;
+    const desc = run.describe ?? {};
+    const partOne = (run.raw.debiasing as Record<string, unknown> | undefined)?.deconfound === false ? 'linear head' : 'confounder head';
+    const what =
+      `weighting ${typeof desc.weighting === 'string' ? desc.weighting : '?'}: dual branch ${desc.dualBranch ? 'on' : 'off'}, ` +
+      `${partOne}, balancing ${run.usesBalancing ? 'on' : 'off'}`;
+    const target = e.role ? DEBIASED_TARGETS[e.role] : undefined;
+    const med = median(e.ratios);
+    rows.push([
+      e.role ? ROLE_LABEL[e.role] : 'debiased',
+      JSON.stringify(run.raw),
+      what,
+      run.params,
+      ms(e.runs),
+      perRun(e.ratios),
+      x(med),
+      spread(e.ratios),
+      perRun(e.cpuRatios),
+      x(median(e.cpuRatios)),
+      target === undefined ? '-' : `<= ${target}x`,
+      target === undefined ? '' : med <= target ? 'yes' : '**no**',
+    ]);
+  }
+  return rows;
+}
+
+/** A role's median ratio, spread and CPU-time ratio against its target, in words. */
+function verdict(e: RoleRuns): string {
+  const med = median(e.ratios);
+  const cpu = median(e.cpuRatios);
+  const target = DEBIASED_TARGETS[e.role!];
+  return (
+    `**${x(med)}** a baseline step (median of ${e.ratios.length} run${e.ratios.length === 1 ? '' : 's'}${e.ratios.length > 1 ? `, spread ${spread(e.ratios)}` : ''}` +
+    `${Number.isFinite(cpu) ? `; in CPU time ${x(cpu)}` : ''}; target <= ${target}x: ${med <= target ? 'met' : '**not met**'})`
+  );
 }

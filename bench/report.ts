@@ -125,8 +125,16 @@ function renderTraining(r: BenchReport): string[] {
   const first = ran[0];
   const out: string[] = ['## 1. Local training throughput', ''];
   if (!first) return [...out, 'No tfjs backend could be loaded, so nothing was measured.', ''];
+  out.push(trainingSetup(first), '', ...throughputTable(ran, tfjs, torch), ...torchComparison(ran, torch));
+  const wasm = ran.find((t) => t.backend === 'wasm');
+  out.push(...renderDebiased(r.training.debiasedRuns?.length ? r.training.debiasedRuns : wasm ? [wasm] : []));
+  return out;
+}
+
+/** What the training benchmark trains, on what, and how it is timed. */
+function trainingSetup(first: ThroughputResult): string {
   const cfg = first.config;
-  out.push(
+  return (
     `The baseline backbone (shared/model/variants/baseline.ts: block-diagonal per-modality encoder, absent embedding, ` +
       `mask bits, fusion ReLU, linear head) with the default settings (modalityDim ${cfg.modalityDim}, hiddenDim ${cfg.hiddenDim}, ` +
       `${first.baseline!.params} parameters), trained with the real \`trainLocal\` (Adam lr ${cfg.learningRate}, batch ${cfg.batchSize}, ` +
@@ -135,9 +143,12 @@ function renderTraining(r: BenchReport): string[] {
       `Each engine runs a 1-epoch check call, a 2-epoch warm-up, then ${first.repeats} timed calls of ${first.epochsPerRepeat} epochs ` +
       `(${first.stepsPerRepeat} steps each, a fresh optimizer per call as a federated round has); samples/s is from the median call. ` +
       'Each tfjs backend runs in its own process. PyTorch (bench/torch_reference.py) replays the same batches in the same order ' +
-      'from the same initial weights, with the same optimizer settings (Adam eps 1e-7 as tfjs) and reads the loss back every step as trainLocal does.',
-    '',
+      'from the same initial weights, with the same optimizer settings (Adam eps 1e-7 as tfjs) and reads the loss back every step as trainLocal does.'
   );
+}
+
+/** Samples/s and ms/step per engine, with each tfjs backend against each PyTorch thread count. */
+function throughputTable(ran: ThroughputResult[], tfjs: ThroughputResult[], torch: TorchResult): string[] {
   const runs = torch.available ? (torch.runs ?? []) : [];
   const torchLabel = (t: TorchRun) =>
     `${t.threads} thread${t.threads === 1 ? '' : 's'}${t.threads === torch.defaultThreads ? ' (default)' : ''}${t.threads === torch.cpuCount && t.threads !== 1 ? ' (all cores)' : ''}`;
@@ -151,39 +162,43 @@ function renderTraining(r: BenchReport): string[] {
   for (const t of runs)
     rows.push([`PyTorch ${torch.torchVersion}`, torchLabel(t), f(t.samplesPerSec), f(t.msPerStep, 3), t.seconds.map((s) => s.toFixed(3)).join(', '), ...runs.map(() => '')]);
   for (const t of tfjs.filter((t) => !t.available)) rows.push([`tfjs ${t.tfjsVersion}`, `${t.choice}: not available`, '-', '-', '-', ...runs.map(() => '')]);
-  out.push(table(headers, rows), '');
-  if (!torch.available) out.push(`PyTorch was not measured (${torch.note.replace(/\.$/, "")}), so no ratio is reported.`, '');
-  else if (runs[0]) {
-    const best = ran.reduce((a, b) => (b.baseline!.samplesPerSec > a.baseline!.samplesPerSec ? b : a));
-    const ratio = best.baseline!.samplesPerSec / runs[0].samplesPerSec;
-    out.push(
-      `Fastest tfjs backend here: **${best.backend}**, at ${x(ratio)} PyTorch's single-thread throughput ` +
-        `(${ratio < 1 ? `PyTorch is ${f(1 / ratio, 1)}x faster` : `tfjs is ${f(ratio, 1)}x faster`}). ` +
-        `At this model size (${first.baseline!.params} parameters, batch ${cfg.batchSize}) a step is a few dozen tiny operations, ` +
-        'so the comparison mostly measures per-operation framework cost rather than arithmetic speed.',
-      '',
-      '**Port check** (is the PyTorch model the same model?): the loss trainLocal reports after each call, against PyTorch on the same batches from the same initial weights.',
-      '',
-    );
-    const ref = runs[0];
-    let worstCheck = 0;
-    const lossRows: Cell[][] = ran.map((t) => {
-      const a = t.baseline!.losses;
-      const diffs = a.map((v, i) => Math.abs(v - (ref.losses[i] ?? NaN)));
-      worstCheck = Math.max(worstCheck, Number.isFinite(diffs[0]!) ? diffs[0]! : Infinity);
-      return [`tfjs ${t.backend}`, a[0]!.toFixed(6), ref.losses[0]!.toFixed(6), diffs[0]!.toExponential(1), Math.max(...diffs).toExponential(1), a.at(-1)!.toFixed(6), ref.losses.at(-1)!.toFixed(6)];
-    });
-    out.push(
-      table(['tfjs backend', 'check-call loss, tfjs', 'check-call loss, torch', '|diff| check call', 'max |diff| over all calls', 'last-call loss, tfjs', 'last-call loss, torch'], lossRows),
-      '',
-      worstCheck < 1e-4
-        ? `The check call (one epoch from identical weights) agrees within ${worstCheck.toExponential(1)}, float32 rounding; later calls drift apart by accumulated rounding only.`
-        : `**The check call differs by ${worstCheck.toExponential(1)}**: more than float32 rounding, so the PyTorch port may not be the same model and the ratio above is suspect.`,
-      '',
-    );
-  }
-  const wasm = ran.find((t) => t.backend === 'wasm');
-  out.push(...renderDebiased(r.training.debiasedRuns?.length ? r.training.debiasedRuns : wasm ? [wasm] : []));
+  return [table(headers, rows), ''];
+}
+
+/** The fastest backend against PyTorch, and the port check (same model, same losses), or why PyTorch was not measured. */
+function torchComparison(ran: ThroughputResult[], torch: TorchResult): string[] {
+  if (!torch.available) return [`PyTorch was not measured (${torch.note.replace(/\.$/, "")}), so no ratio is reported.`, ''];
+  const ref = torch.runs?.[0];
+  if (!ref) return [];
+  const first = ran[0]!;
+  const cfg = first.config;
+  const out: string[] = [];
+  const best = ran.reduce((a, b) => (b.baseline!.samplesPerSec > a.baseline!.samplesPerSec ? b : a));
+  const ratio = best.baseline!.samplesPerSec / ref.samplesPerSec;
+  out.push(
+    `Fastest tfjs backend here: **${best.backend}**, at ${x(ratio)} PyTorch's single-thread throughput ` +
+      `(${ratio < 1 ? `PyTorch is ${f(1 / ratio, 1)}x faster` : `tfjs is ${f(ratio, 1)}x faster`}). ` +
+      `At this model size (${first.baseline!.params} parameters, batch ${cfg.batchSize}) a step is a few dozen tiny operations, ` +
+      'so the comparison mostly measures per-operation framework cost rather than arithmetic speed.',
+    '',
+    '**Port check** (is the PyTorch model the same model?): the loss trainLocal reports after each call, against PyTorch on the same batches from the same initial weights.',
+    '',
+  );
+  let worstCheck = 0;
+  const lossRows: Cell[][] = ran.map((t) => {
+    const a = t.baseline!.losses;
+    const diffs = a.map((v, i) => Math.abs(v - (ref.losses[i] ?? NaN)));
+    worstCheck = Math.max(worstCheck, Number.isFinite(diffs[0]!) ? diffs[0]! : Infinity);
+    return [`tfjs ${t.backend}`, a[0]!.toFixed(6), ref.losses[0]!.toFixed(6), diffs[0]!.toExponential(1), Math.max(...diffs).toExponential(1), a.at(-1)!.toFixed(6), ref.losses.at(-1)!.toFixed(6)];
+  });
+  out.push(
+    table(['tfjs backend', 'check-call loss, tfjs', 'check-call loss, torch', '|diff| check call', 'max |diff| over all calls', 'last-call loss, tfjs', 'last-call loss, torch'], lossRows),
+    '',
+    worstCheck < 1e-4
+      ? `The check call (one epoch from identical weights) agrees within ${worstCheck.toExponential(1)}, float32 rounding; later calls drift apart by accumulated rounding only.`
+      : `**The check call differs by ${worstCheck.toExponential(1)}**: more than float32 rounding, so the PyTorch port may not be the same model and the ratio above is suspect.`,
+    '',
+  );
   return out;
 }
 
@@ -229,7 +244,23 @@ function renderRound(r: RoundOverheadResult): string[] {
     '',
   );
 
-  // Where a round's time goes, per site, from the timestamps.
+  out.push(...roundPhases(r));
+  const { coord, site } = pieceTotals(r);
+  out.push(...roundProfile(r));
+  if (!r.met)
+    out.push(
+      `**The target is not met** (${x(r.ratio)} > ${r.target}x). The CPU pieces above account for about ${f(coord + site)} ms ` +
+        `(coordinator thread plus one site) of the ${f(r.overheadMs)} ms; the remaining ${f(Math.max(0, r.overheadMs - coord - site))} ms is not attributable to them: ` +
+        'transfer time that does not overlap with work (a site opens a task only once all of it arrived; the coordinator replies only after replaying the spool into the aggregate), ' +
+        'and waiting for the shared cores.',
+      '',
+    );
+  return out;
+}
+
+
+/** Where a round's time goes, per site, from the timestamps. */
+function roundPhases(r: RoundOverheadResult): string[] {
   const last = Object.entries(r.breakdown.lastToAnswer).sort((a, b) => b[1] - a[1])[0]?.[0];
   const phaseRows: Cell[][] = Object.entries(r.breakdown.perSite).map(([site, p]) => [
     site + (site === last ? ' (last to answer most often)' : ''),
@@ -240,7 +271,7 @@ function renderRound(r: RoundOverheadResult): string[] {
     `${f(p.upMs ?? NaN)} (${f(p.coordinatorSubmitMs ?? NaN)})`,
     String(r.breakdown.lastToAnswer[site] ?? 0),
   ]);
-  out.push(
+  return [
     '### Where the round goes',
     '',
     'Medians over rounds, in ms, from timestamps (one clock: one machine). *down*: round start at the coordinator until the site has the whole task ' +
@@ -255,15 +286,25 @@ function renderRound(r: RoundOverheadResult): string[] {
     '',
     `Coordinator tail after the last result (aggregate, metrics, record): ${f(r.breakdown.coordinatorTailMs, 1)} ms.`,
     '',
-  );
+  ];
+}
 
-  // The pieces timed alone.
+/** The coordinator thread's and one site's work per round, from the pieces timed alone. */
+function pieceTotals(r: RoundOverheadResult): { coord: number; site: number } {
   const pieces = r.profile.pieces;
-  const coord = pieces.filter((p) => p.where === 'coordinator').reduce((a, p) => a + perRoundMs(p), 0);
-  const site = pieces.filter((p) => p.where === 'site').reduce((a, p) => a + perRoundMs(p), 0);
+  return {
+    coord: pieces.filter((p) => p.where === 'coordinator').reduce((a, p) => a + perRoundMs(p), 0),
+    site: pieces.filter((p) => p.where === 'site').reduce((a, p) => a + perRoundMs(p), 0),
+  };
+}
+
+/** The pieces of a round timed alone. */
+function roundProfile(r: RoundOverheadResult): string[] {
+  const pieces = r.profile.pieces;
+  const { coord, site } = pieceTotals(r);
   const evalPiece = pieces.find((p) => p.piece.startsWith('evaluate'));
   const ranked = [...pieces].sort((a, b) => perRoundMs(b) - perRoundMs(a));
-  out.push(
+  return [
     '### Profile: the pieces timed alone',
     '',
     `Each piece on the same model size in the coordinator process (median of 5 after a warm-up; tfjs ${r.profile.tfjsBackend}). ` +
@@ -282,16 +323,7 @@ function renderRound(r: RoundOverheadResult): string[] {
       'Not all of the coordinator\'s work is on the critical path: results from sites that finish early are opened, spooled and added while slower sites still train. ' +
       `The largest pieces per round: ${ranked.slice(0, 3).map((p) => `${p.piece} (${f(perRoundMs(p), 1)} ms)`).join('; ')}.`,
     '',
-  );
-  if (!r.met)
-    out.push(
-      `**The target is not met** (${x(r.ratio)} > ${r.target}x). The CPU pieces above account for about ${f(coord + site)} ms ` +
-        `(coordinator thread plus one site) of the ${f(r.overheadMs)} ms; the remaining ${f(Math.max(0, r.overheadMs - coord - site))} ms is not attributable to them: ` +
-        'transfer time that does not overlap with work (a site opens a task only once all of it arrived; the coordinator replies only after replaying the spool into the aggregate), ' +
-        'and waiting for the shared cores.',
-      '',
-    );
-  return out;
+  ];
 }
 
 function renderEnvelope(e: EnvelopeResult): string[] {
