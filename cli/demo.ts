@@ -90,9 +90,12 @@ export function debiasingLines(d: DebiasingReport): string {
     ...(d.pattern?.note ? [`  warning: ${d.pattern.note}`] : []),
   ];
   const last = d.health?.at(-1);
+  // Pattern balancing weights the rows even with nothing flagged: its figures are said too (an outside try found them only in results.json).
+  if (last && !flagged.length)
+    lines.push(`  health at round ${last.round}: weight on up-weighted rows ${f(last.conflictingShare)}, effective sample size ${f(last.effectiveSampleSize)} of the training rows`);
   if (last && flagged.length) {
     const per = flagged.map((x) => `${x.feature}: weighted association ${f(last.weightedAssociation[x.feature] ?? NaN)}, model reliance ${f(last.reliance[x.feature] ?? NaN)}`);
-    lines.push(`  health at round ${last.round}: ${per.join('; ')}; effective sample size ${f(last.effectiveSampleSize)}`);
+    lines.push(`  health at round ${last.round}: ${per.join('; ')}; effective sample size ${f(last.effectiveSampleSize)} of the training rows`);
     const tempered = (d.health ?? []).filter((h) => h.tempered).map((h) => h.round);
     if (tempered.length) lines.push(`  weights tempered after round(s) ${tempered.join(', ')}: a flagged reading was reversed in the weighted rows`);
   }

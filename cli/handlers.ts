@@ -49,7 +49,7 @@ async function saveSimulatedModels(dir: string, models: BundleInput[], complete:
 
 function simulateProgress(r: { round: number; rounds: number; participants: number; metrics: Record<string, number> }): void {
   const auroc = r.metrics.eval_auroc;
-  out(`round ${r.round}/${r.rounds}: ${r.participants} sites${typeof auroc === 'number' && Number.isFinite(auroc) ? `, eval AUROC ${auroc.toFixed(3)}` : ''}\n`);
+  out(`round ${r.round}/${r.rounds}: ${r.participants} sites${typeof auroc === 'number' && Number.isFinite(auroc) ? `, AUROC at its start ${auroc.toFixed(3)}` : ''}\n`);
 }
 
 export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, fstatSync, lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { text } from '../shared/config/fields.ts';
@@ -175,6 +176,8 @@ function summary(b: ModelBundle, file: string, rows: number, outFile: string | u
   return (
     `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training round${b.round === 2 ? '' : 's'}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +
     `${cal}\n` +
+    // Which run it came from: the run folder's results.json names the same checksum as modelSha256.
+    `weights sha256 ${createHash('sha256').update(new Uint8Array(b.weights.buffer, b.weights.byteOffset, b.weights.byteLength)).digest('hex')} (its run's results.json: modelSha256)\n` +
     (outFile ? `scores: ${outFile}\n` : '')
   );
 }
@@ -189,7 +192,7 @@ function labelledFigures(labels: Uint8Array, known: Uint8Array, scores: Float32A
   const f = (x: number) => x.toFixed(3);
   const c = calibrated ? `, ECE calibrated ${f(ece(y, idx.map((i) => calibrated[i]!)))}` : '';
   // A check that the model fits these patients; rows the federation trained on read better than new ones.
-  return `on the ${y.length} labelled rows (${positives} positive): AUROC ${f(auroc(y, s))}, ECE ${f(ece(y, s))}${c} (rows the federation trained on score better than new patients)\n`;
+  return `on the ${y.length} labelled rows (${positives} positive): AUROC ${f(auroc(y, s))}, ECE ${f(ece(y, s))}${c} (where these rows include any the federation trained on, those score better than new patients would)\n`;
 }
 
 /** A CSV field, quoted where it holds a separator, quote or line break. */

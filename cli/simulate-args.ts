@@ -35,7 +35,9 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
                           or a file of that section alone, e.g. \`debiasing: { balancing: false,
                           trusted: [troponin] }\`; its \`kind\`, if any, must be --model's
   --rounds R              federated rounds (default 20)
-  --seed S                seed for splits, initial weights and training (default 1)
+  --seed S                seed for splits, initial weights and training (default 1); each site's split
+                          and training seed derive from S and its name, so a deployed federation
+                          whose site.yaml files say seed S splits its rows otherwise
   --strategy NAME         fedavg (default), fedprox, fedadam, fedyogi, fedadagrad, scaffold, fedmedian, trimmed-mean
   --strategy-option K=V   one of the strategy's options, repeatable, with coordinator.yaml's names and
                           ranges (docs/configuration.md, strategy): proximalMu (fedprox),

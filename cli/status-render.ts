@@ -7,6 +7,7 @@ import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
 import { siteProblem, type CurrentRound } from '../shared/federation/dashboard-status.ts';
 import { formatTable } from '../shared/report/table.ts';
+import { FINAL_AUROC_MEANING, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 
 /** Characters in the progress bar. */
 const BAR_WIDTH = 24;
@@ -27,7 +28,15 @@ function lastRound(last: RoundSummary | undefined): string {
   if (!last) return '';
   // A refused round left the model as it was: it read like an accepted one (an outside try).
   if (last.accepted === false) return ` | last round ${last.round}: not accepted (${last.reason ?? 'no reason given'})`;
-  return ` | last round ${last.round}: ${last.participants} sites, eval AUROC ${metric(last.metrics.eval_auroc)}`;
+  // Sites score the model they receive before training: round r's figure is the model after r - 1 rounds (an outside try read it as round r's).
+  return ` | last round ${last.round}: ${last.participants} sites, AUROC at its start ${metric(last.metrics.eval_auroc)}`;
+}
+
+/** The final model's figures, once the final evaluation is in: the one AUROC of the model after the last round. */
+function finalText(f: FinalEvaluation | undefined): string {
+  if (!f) return '';
+  const per = Object.entries({ ...f.sites, ...f.testSites }).map(([site, e]) => `${site} ${metric(e.auroc)}`);
+  return `final evaluation (the model after ${f.trainingRounds} rounds): AUROC ${metric(f.auroc)} (${FINAL_AUROC_MEANING}); per site: ${per.join(', ') || 'none'}\n`;
 }
 
 /** A site's last problem: its latest round failure (offline, refused update, deadline) where it has one, and its last refused message. */
@@ -75,5 +84,5 @@ export function renderStatus(s: FederationStatus, now = Date.now()): string {
     lastProblem(s, x),
   ]);
   const results = s.results ? `results: ${s.results} (on the coordinator's host)\n` : '';
-  return `${head}${current}${formatTable(['site', 'state', 'version', 'last seen', 'rounds answered', 'last error'], rows)}\n${results}`;
+  return `${head}${current}${finalText(s.final)}${formatTable(['site', 'state', 'version', 'last seen', 'rounds answered', 'last error'], rows)}\n${results}`;
 }

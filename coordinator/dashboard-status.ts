@@ -10,6 +10,7 @@ import type { SiteDirectory } from './directory.ts';
 import type { EventLog } from './events.ts';
 import type { RoundRecord } from './round-outcome.ts';
 import type { FederationSummary } from '../shared/readiness/summary.ts';
+import { finalAuroc } from '../shared/federation/final-evaluation.ts';
 
 export type { CurrentRound, DashboardStatus, PastRun, SiteCurvePoint, SiteDetail } from '../shared/federation/dashboard-status.ts';
 import { statusWindow, type CurrentRound, type DashboardStatus, type PastRun, type SiteDetail } from '../shared/federation/dashboard-status.ts';
@@ -92,15 +93,16 @@ export function pastRuns(runDir: string): PastRun[] {
 function readRun(name: string, file: string): PastRun {
     try {
       const r = JSON.parse(readFileSync(file, 'utf8')) as {
-        complete?: boolean; model?: string; rounds?: number; sites?: Record<string, { auroc?: number }>;
+        complete?: boolean; model?: string; rounds?: number; sites?: Record<string, { auroc?: number; n?: number }>; pooledEvaluation?: { training?: { auroc?: number } };
       };
-      const aurocs = Object.values(r.sites ?? {}).map((m) => m.auroc).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+      // The figure the live run showed as its final AUROC (weighted by held-out rows), not a plain mean of the sites'.
+      const auroc = r.sites ? finalAuroc(r.sites, r.pooledEvaluation?.training) : undefined;
       return {
         name,
         ...(typeof r.complete === 'boolean' ? { complete: r.complete } : {}),
         ...(r.model ? { model: r.model } : {}),
         ...(typeof r.rounds === 'number' ? { rounds: r.rounds } : {}),
-        ...(aurocs.length ? { meanAuroc: aurocs.reduce((a, b) => a + b, 0) / aurocs.length } : {}),
+        ...(auroc !== undefined ? { meanAuroc: auroc } : {}),
       };
     } catch {
       return { name };

@@ -85,7 +85,7 @@ export async function startCoordinator(
   // The live gauges read the loop and the directory directly: status() builds the whole
   // dashboard document (past runs from disk included), too much to do once per gauge per scrape.
   const metrics = new CoordinatorMetrics(
-    { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states(), outcome: () => fed.loop.outcome?.outcome },
+    { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states(), outcome: () => fed.loop.outcome?.outcome, finalEvaluation: () => fed.loop.final },
     FEDERATION_STATES,
   );
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust }, limits: cfg.connections, onRevoked: (site) => fed.directory.markRevoked(site) });

@@ -14,6 +14,7 @@ import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import { SecurePhases } from './secure-phases.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
+import { finalEvaluationOf, siteFigures, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { roundNeed, waitForRoundQuorum, waitForStartQuorum, type Quorum } from './start-quorum.ts';
@@ -93,6 +94,8 @@ export class RoundLoop implements RoundGate {
   ended: EndNotice | undefined;
   /** Set by end(): how the run ended and where its results are (/api/status). */
   outcome: { outcome: NonNullable<TaskMeta['outcome']>; results?: string } | undefined;
+  /** Set once the final evaluation is in: the final model's figures (/api/status `final`, /metrics, the log). */
+  final: FinalEvaluation | undefined;
 
   constructor(private readonly o: RoundLoopOptions) {
     this.federation = o.federation;
@@ -349,11 +352,14 @@ export class RoundLoop implements RoundGate {
     const ev = await this.runRound('evaluate', evaluated, { config: { final: true, localBaseline: o.localBaseline, rounds: o.rounds }, ...context, ...(secagg ? { secagg } : {}) }, global);
     if (this.isStopped()) throw new Error(`federation stopped during the final evaluation (${this.stopReason})`);
     const summedEvaluation = this.phases ? await this.phases.evaluation(ev) : undefined;
-    return finalOutcome({
+    const outcome = finalOutcome({
       ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, modelSettings: o.model.raw, prior: this.agreed.prior!, space: setup.space, balance: setup.balance, round: this.round, history: this.history,
       decisionReport: this.agreed.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), readiness: this.agreed.readiness?.sites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
     });
+    this.final = finalEvaluationOf({ ...outcome, trainingRounds: this.round - 1 });
+    o.log.info('final evaluation', { trainingRounds: this.final.trainingRounds, auroc: this.final.auroc ?? null, sites: siteFigures(this.final.sites), testSites: siteFigures(this.final.testSites) });
+    return outcome;
   }
 
   /** The statistics rounds (statistics-rounds.ts, run-setup.ts): feature scaling, vocabularies, the pattern prior and the debiasing decision. */

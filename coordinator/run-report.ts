@@ -15,19 +15,24 @@ import { bundleText } from '../shared/model/bundle.ts';
  */
 export function metricsPlotSvg(o: FederationOutcome): string {
   const sites = Object.keys(o.sites);
+  // The final evaluation's round less one: the rounds the final model had (past `rounds` where it was lowered at a restart).
+  const trained = o.scoring.round - 1;
   const auroc: LineSeries[] = sites.map((site) => ({
     name: site,
     points: [
       ...o.history.filter((h) => h.siteEvaluations[site]).map((h) => [h.round - 1, h.siteEvaluations[site]!.auroc] as [number, number]),
-      [o.rounds, o.sites[site]!.auroc] as [number, number],
+      [trained, o.sites[site]!.auroc] as [number, number],
     ],
   }));
+  // 0.4 keeps the usual range readable; a lower AUROC (a first round, a site's bad start) widens it rather than falling off the plot.
+  const lowest = Math.min(...auroc.flatMap((s) => s.points.map(([, y]) => y)).filter((y) => Number.isFinite(y)));
+  const yMin = Number.isFinite(lowest) ? Math.min(0.4, Math.floor(lowest * 10) / 10) : 0.4;
   const loss: LineSeries[] = [
     { name: 'mean training loss', points: o.history.map((h) => [h.round, h.metrics.train_loss ?? NaN] as [number, number]) },
   ];
   return smallMultiplesSvg(
     [
-      { title: `Held-out AUROC per site (${o.model}, ${o.strategy})`, xLabel: 'round', yLabel: 'AUROC', series: auroc, yMin: 0.4, yMax: 1 },
+      { title: `Held-out AUROC per site (${o.model}, ${o.strategy})`, xLabel: 'rounds trained', yLabel: 'AUROC', series: auroc, yMin, yMax: 1 },
       { title: 'Training loss', xLabel: 'round', yLabel: 'loss', series: loss },
     ],
     2,

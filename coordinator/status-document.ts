@@ -58,6 +58,7 @@ function status(cfg: CoordinatorConfig, fed: StatusSources['fed'], strategy: str
     ...(fed.loop.agreed.decisionReport ? { debiasing: fed.loop.agreed.decisionReport } : {}),
     ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
     ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
+    ...(fed.loop.final ? { final: fed.loop.final } : {}),
     ...dashboardStatus({ current: fed.loop.current, history: fed.loop.history, window, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.agreed.readiness?.summary }),
   };
 }

@@ -255,7 +255,12 @@ export class SiteTasks {
     // This site's own recalibration: fitted on its training rows, scored on its held-out rows (never the same rows).
     const siteCalibration =
       scores && enc.train.n > 0 ? siteCalibrationReport({ labels: data.train.labels, scores: await runner.predict(enc.train, ctx) }, { labels: data.test.labels, scores }) : undefined;
-    if (task.config.final) this.keepFinalModel(task, weights, ctx, siteCalibration);
+    if (task.config.final) {
+      this.keepFinalModel(task, weights, ctx, siteCalibration);
+      // The final model's own figures here: a round's "round trained" line scores the model that round started from.
+      const e = evaluation;
+      this.opts.log.info('final evaluation', { trainingRounds: task.round - 1, n: e.n, auroc: e.auroc, accuracy: e.accuracy, ece: e.ece, ...(siteCalibration ? { eceAfterOwnRecalibration: siteCalibration.eceAfter } : {}) });
+    }
     // Secure: the site's report (rates) in the clear, its held-out count, metrics and calibration sums only in the sum.
     if (task.secagg)
       return this.secure.input(task, base, (t, maxSites) => {

@@ -28,20 +28,22 @@ export const DASHBOARD_HTML = `<!doctype html>
 <main class="grid">
 <section id="current-panel"><h2>Current round <span class="sub" id="countdown"></span></h2><div id="current"></div></section>
 <section id="sites-panel"><h2>Sites</h2>
-<table><thead><tr><th>site</th><th>state</th><th>last seen</th><th>rows</th><th title="training rounds this site answered, accepted or not">rounds answered</th><th>version</th><th>readiness</th><th>last error</th></tr></thead><tbody id="sites"></tbody></table></section>
-<section><h2>Held-out AUROC per round</h2><div id="chart-auroc"></div></section>
+<table><thead><tr><th>site</th><th>state</th><th>last seen</th><th title="the rows this site trains on (its held-out rows are apart)">training rows</th><th title="training rounds this site answered, accepted or not">rounds answered</th><th>version</th><th>readiness</th><th>last error</th></tr></thead><tbody id="sites"></tbody></table></section>
+<section><h2>Held-out AUROC by rounds trained</h2><div id="chart-auroc"></div></section>
 <section><h2>Loss per round</h2><div id="chart-loss"></div></section>
+<section><h2>Final evaluation</h2><p id="final-words"></p>
+<table><thead><tr><th>site</th><th>scope</th><th>held-out rows</th><th>AUROC</th><th>accuracy</th><th>ECE</th></tr></thead><tbody id="final"></tbody></table></section>
 <section><h2>Debiasing</h2><p id="debias-words"></p><p class="sub" id="debias-reason"></p><ul id="flagged"></ul>
-<table><thead><tr><th>round</th><th>weighted association</th><th>reliance</th><th>conflicting share</th><th>effective sample</th><th>prior drift</th><th>temper</th></tr></thead><tbody id="health"></tbody></table></section>
+<table><thead><tr><th>round</th><th>weighted association</th><th>reliance</th><th title="share of the training weight on up-weighted rows">weight on up-weighted rows</th><th title="effective sample size of the weights, as a share of the training rows">effective sample (share of rows)</th><th>prior drift</th><th>temper</th></tr></thead><tbody id="health"></tbody></table></section>
 <section><h2>Missingness-pattern prior</h2><div class="sub" id="prior-version"></div>
 <table><thead><tr><th>pattern</th><th>share</th><th></th><th></th></tr></thead><tbody id="prior"></tbody></table></section>
 <section id="privacy-panel" hidden><h2>Privacy spent</h2><p id="privacy"></p></section>
 <section><h2>Rounds</h2>
-<table><thead><tr><th>round</th><th>sites</th><th>failed</th><th>train loss</th><th>AUROC</th><th>duration (s)</th><th>who failed, why</th></tr></thead><tbody id="rounds"></tbody></table></section>
+<table><thead><tr><th>round</th><th>sites</th><th>failed</th><th>train loss</th><th title="held-out AUROC of the model the round started from (round r: after r - 1 rounds); the final model: Final evaluation">AUROC at its start</th><th>duration (s)</th><th>who failed, why</th></tr></thead><tbody id="rounds"></tbody></table></section>
 <section class="wide"><h2>Events</h2>
 <table><thead><tr><th>time</th><th>kind</th><th>site</th><th>what</th><th>reason</th></tr></thead><tbody id="events"></tbody></table></section>
 <section class="wide"><h2>Past runs</h2>
-<table><thead><tr><th>run</th><th>result</th><th>model</th><th>rounds</th><th>mean AUROC</th></tr></thead><tbody id="runs"></tbody></table></section>
+<table><thead><tr><th>run</th><th>result</th><th>model</th><th>rounds</th><th title="the final model's AUROC, the training sites' weighted by their held-out rows (a secure run: its pooled figure)">final AUROC</th></tr></thead><tbody id="runs"></tbody></table></section>
 </main>
 </body>
 </html>

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FEDCAUSAL_BUILD, FEDCAUSAL_VERSION } from '../../shared/version.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
+import { FINAL_AUROC_MEANING, type FinalEvaluation } from '../../shared/federation/final-evaluation.ts';
 
 /** What the metrics read live at each scrape (so no value depends on catching an event). */
 export interface MetricsSource {
@@ -11,6 +12,8 @@ export interface MetricsSource {
   sites(): { name: string; online: boolean; leftOut?: string }[];
   /** How the run ended, once it has (`complete`, `incomplete`, `failed`); undefined before. */
   outcome?(): string | undefined;
+  /** The final evaluation, once it is in; undefined before. */
+  finalEvaluation?(): FinalEvaluation | undefined;
 }
 
 /** A committed round, as the metrics need it. */
@@ -120,6 +123,27 @@ export class CoordinatorMetrics {
         else this.remove();
       },
     });
+    new Gauge({
+      name: 'fedcausal_final_auroc',
+      help: `Once the final evaluation is in: the final model's held-out AUROC, ${FINAL_AUROC_MEANING}. No sample before.`,
+      registers,
+      collect() {
+        const auroc = source.finalEvaluation?.()?.auroc;
+        if (auroc !== undefined) this.set(auroc);
+        else this.remove();
+      },
+    });
+    new Gauge({
+      name: 'fedcausal_final_site_auroc',
+      help: "Once the final evaluation is in: the final model's AUROC on each site's held-out rows (test-only sites too; none where a site's rows hold one class).",
+      labelNames: ['site'],
+      registers,
+      collect() {
+        this.reset();
+        const f = source.finalEvaluation?.();
+        for (const [site, e] of Object.entries({ ...f?.sites, ...f?.testSites })) if (typeof e.auroc === 'number' && Number.isFinite(e.auroc)) this.set({ site }, e.auroc);
+      },
+    });
     this.roundsTotal = new Counter({ name: 'fedcausal_rounds_total', help: 'Rounds committed, by whether their aggregate was accepted.', labelNames: ['outcome'], registers });
     // Both outcomes from 0 at start: increase() sees the first accepted round (a series born at 1 shows none), and the
     // alert on missing rounds (deploy/prometheus/alerts.yml) reads the accepted series.
@@ -127,7 +151,7 @@ export class CoordinatorMetrics {
     this.roundDuration = new Histogram({ name: 'fedcausal_round_duration_seconds', help: 'Wall time of a committed round.', buckets: ROUND_SECONDS, registers });
     this.phaseDuration = new Histogram({ name: 'fedcausal_phase_duration_seconds', help: 'Wall time of a round phase (configure, collect, aggregate, evaluate, commit).', labelNames: ['phase'], buckets: ROUND_SECONDS, registers });
     this.participants = new Gauge({ name: 'fedcausal_round_participants', help: 'Sites whose update was aggregated in the last committed round.', registers });
-    this.roundMetric = new Gauge({ name: 'fedcausal_round_metric', help: 'Federation-level evaluation metric of the last committed round (loss, auroc, ...).', labelNames: ['metric'], registers });
+    this.roundMetric = new Gauge({ name: 'fedcausal_round_metric', help: 'Federation-level metric of the last committed round (loss, auroc, ...): eval_* score the model the round started from (after round - 1 rounds); fedcausal_final_auroc, the final model.', labelNames: ['metric'], registers });
     this.siteFailures = new Counter({ name: 'fedcausal_site_failures_total', help: 'Sites that failed a round, by site and reason.', labelNames: ['site', 'reason'], registers });
     this.refusals = new Counter({
       name: 'fedcausal_refusals_total',
@@ -205,13 +229,14 @@ function runningRounds(state: string, round: number): boolean {
 }
 
 /** The live gauges read the same status `/api/status` serves. */
-export function metricsSourceFromStatus(status: () => { round: number; rounds: number; state: string; sites: { name: string; online: boolean; leftOut?: string }[]; outcome?: string }): MetricsSource {
+export function metricsSourceFromStatus(status: () => { round: number; rounds: number; state: string; sites: { name: string; online: boolean; leftOut?: string }[]; outcome?: string; final?: FinalEvaluation }): MetricsSource {
   return {
     round: () => status().round,
     roundsPlanned: () => status().rounds,
     state: () => status().state,
     sites: () => status().sites,
     outcome: () => status().outcome,
+    finalEvaluation: () => status().final,
   };
 }
 

@@ -88,7 +88,7 @@ export interface PastRun {
   complete?: boolean;
   model?: string;
   rounds?: number;
-  /** Mean held-out AUROC over the training sites, from the results file. */
+  /** The run's final AUROC from its results file, as /api/status `final.auroc` gave it (final-evaluation.ts finalAuroc). */
   meanAuroc?: number;
 }
 

@@ -8,6 +8,7 @@ import type { DebiasingReport } from './debiasing-report.ts';
 import type { FederationState, Transition } from './state.ts';
 import type { DashboardStatus } from './dashboard-status.ts';
 import type { ReadinessReport } from '../readiness/check.ts';
+import type { FinalEvaluation } from './final-evaluation.ts';
 
 export interface SiteStatus {
   name: string;
@@ -38,7 +39,10 @@ export interface RoundSummary {
   accepted?: boolean;
   /** Why it was not accepted. */
   reason?: string;
-  /** Federation-level metrics of the round: `train_*` from the sites' training, `eval_*` from their held-out rows. */
+  /**
+   * Federation-level metrics of the round: `train_*` from the sites' training, `eval_*` from their
+   * held-out rows, scored with the model the round started from (after round - 1 rounds).
+   */
   metrics: Record<string, number>;
   durationMs: number;
 }
@@ -68,4 +72,10 @@ export interface FederationStatus extends DashboardStatus {
   debiasing?: DebiasingReport;
   /** Present when fit rounds are securely aggregated (docs/secagg.md). */
   secureAggregation?: SecureAggregationReport;
+  /**
+   * Once the final evaluation is in: the final model's figures. A round's `eval_*` metrics
+   * describe the model the round started from (after round - 1 rounds); these, the model
+   * after the last round.
+   */
+  final?: FinalEvaluation;
 }

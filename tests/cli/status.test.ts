@@ -32,7 +32,7 @@ test('status sends the kit token: without it a clear error (exit 2), with it the
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   const ok = await runCli(['status', '--coordinator', url, '--token-file', file]);
   assert.equal(ok.code, 0, describeRun(ok));
-  assert.match(ok.stdout, /^federation heart: training, round 3\/5 \| last round 2: 1 sites, eval AUROC 0\.800/);
+  assert.match(ok.stdout, /^federation heart: training, round 3\/5 \| last round 2: 1 sites, AUROC at its start 0\.800/);
   assert.match(ok.stdout, /cleveland/);
 });
 
@@ -44,11 +44,18 @@ test('the status text: the round under collection as a bar with a countdown, the
     current: { round: 4, kind: 'fit', expected: ['a', 'b', 'c', 'd'], reported: ['a'], failed: [{ site: 'b', reason: 'deadline' }], deadline: '2026-01-01T00:01:30.000Z' },
   };
   const text = renderStatus(s, now);
-  assert.match(text, /eval AUROC n\/a/);
+  assert.match(text, /AUROC at its start n\/a/);
   assert.match(text, /^training round 4\/5 \[#{12}-{12}\] 1\/4 reported, 1 failed \(b: deadline\) · waiting for c, d · deadline in 1 min 30 s$/m);
   assert.match(renderStatus({ ...s, round: 6, state: 'evaluating', current: undefined }, now), /^federation heart: evaluating, final evaluation \(5 rounds\)/);
   assert.doesNotMatch(renderStatus({ ...s, state: 'finished' }, now), /reported/, 'no round under collection once the run is over');
   assert.match(renderStatus({ ...s, round: 6, state: 'finished', current: undefined }, now), /^federation heart: finished, round 5\/5 \|/);
+  // The final model's figures once they are in (the rounds' AUROC is that of the model each started from).
+  const final = { trainingRounds: 5, auroc: 0.8625, sites: { a: { n: 91, auroc: 0.862, accuracy: 0.8, balancedAccuracy: 0.8, ece: 0.1 } }, testSites: { t: { auroc: NaN, accuracy: 1, balancedAccuracy: NaN, ece: 0 } } };
+  assert.match(
+    renderStatus({ ...s, round: 6, state: 'finished', current: undefined, final }, now),
+    /^final evaluation \(the model after 5 rounds\): AUROC 0\.863 \(the training sites' AUROCs weighted by their held-out rows\); per site: a 0\.862, t n\/a$/m,
+  );
+  assert.doesNotMatch(text, /final evaluation \(the model/, 'nothing before the final evaluation is in');
   // A site left out of training says so in its row, with why.
   const left = renderStatus({ ...s, sites: [{ name: 'va', online: true, lastSeen: null, roundsCompleted: 0, leftOut: 'its statistics were not counted (offline)' }] }, now);
   assert.match(left, /^va +online, left out of training .* left out of training: its statistics were not counted \(offline\)$/m);

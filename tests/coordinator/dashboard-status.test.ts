@@ -38,20 +38,29 @@ test('the current round, per-site curves, rows and the latest failure per site',
   assert.equal(s.pastRuns, undefined);
 });
 
-test('past runs: newest first, from each results file; a run without one is listed by name', (t) => {
+test('past runs: newest first, from each results file, with the final AUROC the live run showed; a run without one is listed by name', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'fedcausal-runs-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, doc] of [['run-2026-01-01', { complete: true, model: 'debiased', rounds: 5, sites: { a: { auroc: 0.8 }, b: { auroc: 0.6 } } }], ['run-2026-02-01', null]] as const) {
+  const runsOnDisk = [
+    // Weighted by held-out rows, as /api/status `final.auroc` (a plain mean gave 0.7: an outside try saw two figures for one run).
+    ['run-2026-01-01', { complete: true, model: 'debiased', rounds: 5, sites: { a: { auroc: 0.8, n: 100 }, b: { auroc: 0.6, n: 300 } } }],
+    ['run-2026-02-01', null],
+    // A secure run: rates without row counts, and the pooled figure.
+    ['run-2025-12-01', { complete: true, sites: { a: { auroc: 0.81 }, b: { auroc: 0.86 } }, pooledEvaluation: { training: { n: 400, auroc: 0.852 } } }],
+    ['run-2025-11-01', { complete: true, sites: { a: { auroc: 0.81 }, b: { auroc: 0.86 } } }],
+  ] as const;
+  for (const [name, doc] of runsOnDisk) {
     mkdirSync(join(dir, name));
     if (doc) writeFileSync(join(dir, name, 'results.json'), JSON.stringify(doc));
   }
   mkdirSync(join(dir, 'other'));
   const runs = pastRuns(dir);
-  assert.equal(runs.length, 2);
+  assert.deepEqual(runs.map((r) => r.name), ['run-2026-02-01', 'run-2026-01-01', 'run-2025-12-01', 'run-2025-11-01']);
   assert.deepEqual(runs[0], { name: 'run-2026-02-01' });
-  assert.equal(runs[1]!.name, 'run-2026-01-01');
   assert.equal(runs[1]!.complete, true);
-  assert.ok(Math.abs(runs[1]!.meanAuroc! - 0.7) < 1e-12);
+  assert.ok(Math.abs(runs[1]!.meanAuroc! - 0.65) < 1e-12, String(runs[1]!.meanAuroc));
+  assert.equal(runs[2]!.meanAuroc, 0.852);
+  assert.equal(runs[3]!.meanAuroc, undefined, 'no row counts and no pooled figure: none rather than an unweighted mean');
   assert.deepEqual(pastRuns(join(dir, 'missing')), []);
 });
 

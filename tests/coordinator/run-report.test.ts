@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeRunReport } from '../../coordinator/run-report.ts';
+import { metricsPlotSvg, writeRunReport } from '../../coordinator/run-report.ts';
 import type { FederationOutcome } from '../../coordinator/round-outcome.ts';
 import { StorageError } from '../../shared/errors.ts';
 import { compileSchema } from '../../shared/data/schema.ts';
 import { loadModelBundle } from '../../shared/model/bundle.ts';
 
 const outcome = {
-  model: 'logreg', strategy: 'fedavg', rounds: 1, sites: { a: { auroc: 0.8 } }, history: [], globalModel: Float32Array.from([1, 2]),
+  model: 'logreg', strategy: 'fedavg', rounds: 1, sites: { a: { auroc: 0.8 } }, history: [], globalModel: Float32Array.from([1, 2]), scoring: { round: 2 },
 } as unknown as FederationOutcome;
 
 test('the report lands in its run folder whole, with nothing left beside it', () => {
@@ -66,4 +66,21 @@ test("a complete run's folder holds the model for predict (0600), an incomplete 
   } finally {
     rmSync(runDir, { recursive: true, force: true });
   }
+});
+
+test('metrics.svg: AUROC by rounds trained, its axis widened below 0.4 where a site starts there', () => {
+  const at = (auroc: number) => ({ auroc });
+  const o = (first: number) =>
+    ({
+      model: 'logreg', strategy: 'fedavg', rounds: 2, scoring: { round: 3 },
+      sites: { a: { auroc: 0.9 } },
+      history: [{ round: 1, siteEvaluations: { a: at(first) }, metrics: {} }, { round: 2, siteEvaluations: { a: at(0.8) }, metrics: {} }],
+    }) as unknown as FederationOutcome;
+  const usual = metricsPlotSvg(o(0.6));
+  assert.match(usual, />rounds trained</);
+  assert.match(usual, />0\.4</, 'the usual 0.4-1 range');
+  assert.doesNotMatch(usual, />0\.0</);
+  // A first round at 0.07 (an outside try: off the bottom of the plot) widens it to 0.
+  const low = metricsPlotSvg(o(0.07));
+  assert.match(low, />0\.0</);
 });

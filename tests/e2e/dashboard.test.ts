@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium, noBrowser } from './helpers/browser.ts';
 import { until, withFederation } from './helpers/federation.ts';
+import type { ResultsFile } from '../../cli/results.ts';
+import { FINAL_AUROC_MEANING, finalAuroc } from '../../shared/federation/final-evaluation.ts';
 
 const SITES = ['cleveland', 'hungary', 'va'];
 const VICTIM = 'va';
@@ -127,6 +129,16 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         assert.match(await text(page, '#round'), new RegExp(`^(final evaluation \\(${ROUNDS} rounds\\)|${ROUNDS} / ${ROUNDS})$`));
         assert.equal((await text(page, '#rounds')).trim().split('\n').length, ROUNDS);
         assert.match(await text(page, '#health'), new RegExp(`^${ROUNDS}\\s+oldpeak`, 'm'));
+        // The final model's figures, live: the panel, /api/status and /metrics say the same as the results file below.
+        const finalWords = await seen(page, '#final-words', (t) => t.startsWith('The model after'), 10_000, 'the final evaluation');
+        const live = await fed.status();
+        assert.ok(live.final, 'final on /api/status');
+        assert.equal(live.final.trainingRounds, ROUNDS);
+        assert.equal(finalWords, `The model after ${ROUNDS} rounds: AUROC ${live.final.auroc!.toFixed(3)} (${FINAL_AUROC_MEANING}).`);
+        const finalTable = await text(page, '#final');
+        // The killed site is not in the final evaluation.
+        for (const s of SITES.filter((x) => x !== VICTIM)) assert.match(finalTable, new RegExp(`^${s}\\s+training\\s+\\d+\\s+0\\.\\d{3}`, 'm'), finalTable);
+        assert.match(await fed.getText('/metrics'), new RegExp(`^fedcausal_final_auroc ${live.final.auroc}$`, 'm'));
         await page.screenshot({ path: join(shots, '4-finished.png'), fullPage: true });
         for (const s of SITES.filter((x) => x !== VICTIM)) assert.equal(await sites[s]!.exitCode(30_000), 0, sites[s]!.tail());
 
@@ -134,6 +146,10 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         coordinator.kill('SIGTERM');
         assert.equal(await coordinator.exitCode(30_000), 0, coordinator.tail());
         await seen(page, '#conn', (t) => t.startsWith('run finished (complete) · the coordinator has stopped'), 15_000, 'finished and stopped');
+        const results = fed.results<ResultsFile>(coordinator);
+        assert.deepEqual(Object.keys(live.final.sites).sort(), Object.keys(results.sites).sort());
+        for (const s of Object.keys(results.sites)) assert.equal(live.final.sites[s]?.auroc, results.sites[s]!.auroc, `${s}: the live final AUROC is the results file's`);
+        assert.equal(live.final.auroc, finalAuroc(results.sites));
         await page.screenshot({ path: join(shots, '5-finished-stopped.png'), fullPage: true });
 
         assert.deepEqual(problems, [], 'no script errors or CSP violations');

@@ -1,5 +1,6 @@
 // The dashboard's pieces that run without a browser: the markup against what the
-// scripts look up, the connection states, the decision in words, and the bundle itself.
+// scripts look up, the connection states and the bundle itself (the decision in words:
+// tests/shared/federation/debiasing-words.test.ts).
 // The page as a whole is tested in Chromium: tests/e2e/dashboard.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,6 @@ import { join } from 'node:path';
 import { DASHBOARD_HTML } from '../../../coordinator/http/dashboard.ts';
 import { bundleDashboard } from '../../../coordinator/http/dashboard-assets.ts';
 import { describe, nextConnection, type Connection } from '../../../coordinator/http/dashboard/src/connection.ts';
-import { decisionInWords } from '../../../coordinator/http/dashboard/src/panels/debiasing.ts';
 import type { FederationStatus } from '../../../shared/federation/status.ts';
 import { packagePath } from '../../../shared/package-root.ts';
 
@@ -65,14 +65,6 @@ test('connection: a run that ended incomplete or failed says so, as a problem', 
 test('connection: 401 asks for a token, or says the one given was refused', () => {
   assert.match(describe(nextConnection({ kind: 'connecting' }, { kind: 'unauthorized', hadToken: false }, undefined, 1)).text, /^token required \(HTTP 401\)/);
   assert.match(describe(nextConnection({ kind: 'connecting' }, { kind: 'unauthorized', hadToken: true }, undefined, 1)).text, /^token refused \(HTTP 401\)/);
-});
-
-test('the debiasing decision in words', () => {
-  assert.equal(
-    decisionInWords({ mode: 'auto', decision: 'on', share: 0.5, flagged: [{ feature: 'chol' }] }),
-    'Debiasing is ON (mode auto): 1 reading flagged as a shortcut (chol), 50% of the training weight on bias-conflicting rows.',
-  );
-  assert.equal(decisionInWords({ mode: 'auto', decision: 'off', flagged: [] }), 'Debiasing is OFF (mode auto): the model trains without reweighting.');
 });
 
 test('the bundle: one script with uPlot and no Node module, one stylesheet with uPlot\'s CSS', async () => {

@@ -49,6 +49,22 @@ test('fedcausal_run_complete: declared from the start, a sample only once the ru
   assert.deepEqual((await older.render()).body.split('\n').filter((x) => x.startsWith('fedcausal_run_complete')), []);
 });
 
+test('fedcausal_final_auroc and fedcausal_final_site_auroc: no sample before the final evaluation, the final model\'s figures after', async () => {
+  let final: ReturnType<NonNullable<MetricsSource['finalEvaluation']>>;
+  const m = new CoordinatorMetrics({ ...source([]), finalEvaluation: () => final }, FEDERATION_STATES);
+  const sample = async () => (await lines(m)).filter((x) => x.startsWith('fedcausal_final_'));
+  assert.ok((await lines(m)).includes('# TYPE fedcausal_final_auroc gauge'));
+  assert.deepEqual(await sample(), []);
+  final = {
+    trainingRounds: 5,
+    auroc: 0.85,
+    sites: { a: { n: 90, auroc: 0.9, accuracy: 0.8, balancedAccuracy: 0.8, ece: 0.1 }, b: { n: 10, auroc: NaN, accuracy: 1, balancedAccuracy: NaN, ece: 0 } },
+    testSites: { t: { n: 40, auroc: 0.7, accuracy: 0.6, balancedAccuracy: 0.6, ece: 0.2 } },
+  };
+  // A site whose held-out rows hold one class has no AUROC: no sample for it rather than NaN.
+  assert.deepEqual(await sample(), ['fedcausal_final_auroc 0.85', 'fedcausal_final_site_auroc{site="a"} 0.9', 'fedcausal_final_site_auroc{site="t"} 0.7']);
+});
+
 test('fedcausal_rounds_total has both outcomes from 0, so increase() sees the first accepted round', async () => {
   const m = new CoordinatorMetrics(source([]), FEDERATION_STATES);
   let l = await lines(m);

@@ -10,6 +10,7 @@ import { byId } from './dom.ts';
 import { renderCharts } from './panels/charts.ts';
 import { renderDebiasing } from './panels/debiasing.ts';
 import { renderEvents } from './panels/events.ts';
+import { renderFinal } from './panels/final.ts';
 import { renderPrior } from './panels/prior.ts';
 import { renderPrivacy } from './panels/privacy.ts';
 import { renderCards, renderCurrent, tickCountdown } from './panels/round.ts';
@@ -29,6 +30,7 @@ function render(s: FederationStatus, stale: boolean): void {
   renderSites(s, stale);
   renderCharts(s);
   renderRounds(s);
+  renderFinal(s);
   renderPrior(s);
   renderDebiasing(s);
   renderPrivacy(s);

@@ -9,6 +9,7 @@ export type { CurrentRound, SiteDetail, SiteCurvePoint, PastRun, FederationEvent
 export interface DebiasingReport {
   mode?: string;
   decision?: string;
+  weighting?: string;
   share?: number;
   reason?: string;
   flagged?: { feature: string; labelCorr?: number; withinClassCorr?: number; source?: string }[];

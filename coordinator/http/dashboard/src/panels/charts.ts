@@ -3,7 +3,9 @@
  * rebuilt only when its series change (a site appears); otherwise its data is replaced.
  *
  * Round r's fit evaluates the global model the round started from, so the per-site AUROC
- * and the federation's eval_auroc of round r describe the model after r - 1 rounds.
+ * and the federation's eval_auroc of round r describe the model after r - 1 rounds: the
+ * AUROC chart's x axis is rounds trained (as the run folder's metrics.svg), and the final
+ * evaluation adds the model after the last round. The loss chart stays by round.
  */
 import uPlot from 'uplot';
 import { byId, el } from '../dom.ts';
@@ -22,6 +24,7 @@ interface ChartSpec {
   id: string;
   rounds: number[];
   series: Series[];
+  xLabel: string;
   yLabel: string;
 }
 
@@ -42,15 +45,11 @@ export function chartSpecs(s: FederationStatus): ChartSpec[] {
     sites.map((site) => ({ label: site, values: rounds.map((r) => value(curves.get(r)?.[site]?.[metric])) }));
   const lossSites = perSite('loss').filter((x) => x.values.some((v) => v !== null));
   return [
-    {
-      id: 'chart-auroc',
-      rounds,
-      yLabel: 'held-out AUROC',
-      series: [{ label: 'federation', values: s.history.map((h) => value(h.metrics.eval_auroc)), dash: true }, ...perSite('auroc')],
-    },
+    aurocChart(s, rounds, sites, perSite('auroc')),
     {
       id: 'chart-loss',
       rounds,
+      xLabel: 'round',
       yLabel: 'loss',
       series: [
         { label: 'federation (training)', values: s.history.map((h) => value(h.metrics.train_loss)), dash: true },
@@ -61,15 +60,32 @@ export function chartSpecs(s: FederationStatus): ChartSpec[] {
   ];
 }
 
+/** AUROC by rounds trained: round r's figures at r - 1, then the final evaluation's at the rounds it had. */
+function aurocChart(s: FederationStatus, rounds: number[], sites: string[], perSite: Series[]): ChartSpec {
+  const f = s.final;
+  const last = f && !rounds.includes(f.trainingRounds + 1) ? [f.trainingRounds] : [];
+  const finalOf = (site: string) => value(f?.sites[site]?.auroc ?? f?.testSites[site]?.auroc);
+  return {
+    id: 'chart-auroc',
+    rounds: [...rounds.map((r) => r - 1), ...last],
+    xLabel: 'rounds trained',
+    yLabel: 'held-out AUROC',
+    series: [
+      { label: 'federation', values: [...s.history.map((h) => value(h.metrics.eval_auroc)), ...last.map(() => value(f?.auroc))], dash: true },
+      ...perSite.map((x, i) => ({ ...x, values: [...x.values, ...last.map(() => finalOf(sites[i]!))] })),
+    ],
+  };
+}
+
 function options(spec: ChartSpec, width: number): uPlot.Options {
   return {
     width,
     height: 240,
     scales: { x: { time: false } },
     // Whole rounds only, in steps that still fit a 30,000-round run (steps stopped at 100: no numbers past ~1,000 rounds).
-    axes: [{ label: 'round', incrs: ROUND_STEPS }, { label: spec.yLabel, size: 60 }],
+    axes: [{ label: spec.xLabel, incrs: ROUND_STEPS }, { label: spec.yLabel, size: 60 }],
     series: [
-      { label: 'round' },
+      { label: spec.xLabel },
       ...spec.series.map((x, i) => ({
         label: x.label,
         stroke: PALETTE[i % PALETTE.length],

@@ -1,16 +1,7 @@
 /** The debiasing decision in words, and its health figures per round (METHOD.md, INTERFACES.md `debiasing`). */
 import { byId, el, emptyRow, fmt, row, td } from '../dom.ts';
 import type { DebiasingReport, FederationStatus } from '../types.ts';
-
-export function decisionInWords(d: DebiasingReport): string {
-  const flagged = d.flagged ?? [];
-  const names = flagged.map((f) => f.feature).join(', ');
-  if (d.decision === 'on')
-    return `Debiasing is ON${d.mode ? ` (mode ${d.mode})` : ''}: ${flagged.length} reading${flagged.length === 1 ? '' : 's'} flagged as a shortcut (${names || 'none named'})` +
-      `${typeof d.share === 'number' ? `, ${fmt(d.share * 100, 0)}% of the training weight on bias-conflicting rows` : ''}.`;
-  if (d.decision === 'off') return `Debiasing is OFF${d.mode ? ` (mode ${d.mode})` : ''}: the model trains without reweighting${names ? ` (checked: ${names})` : ''}.`;
-  return `Debiasing decision: ${d.decision ?? 'not made yet'}.`;
-}
+import { decisionInWords } from '../../../../../shared/federation/debiasing-words.ts';
 
 function mapText(m: Record<string, number> | undefined): string {
   return Object.entries(m ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || '–';
@@ -36,8 +27,8 @@ export function renderDebiasing(s: FederationStatus): void {
       td(h.round, 'num'),
       td(mapText(h.weightedAssociation), reversed ? 'warn' : undefined, 'weighted AUROC of the flagged reading against the label (0.5 balanced, below reversed)'),
       td(mapText(h.reliance), undefined, 'within-class correlation of the score with the flagged reading (0 = unused)'),
-      td(fmt(h.conflictingShare), 'num'),
-      td(fmt(h.effectiveSampleSize), 'num'),
+      td(fmt(h.conflictingShare), 'num', 'share of the training weight on up-weighted rows (those the weighting favours)'),
+      td(fmt(h.effectiveSampleSize), 'num', 'effective sample size of the weights, as a share of the training rows (1 = unweighted)'),
       td(fmt(h.priorDrift), 'num'),
       td(h.tempered ? `tempered (×${fmt(h.temper)})` : fmt(h.temper), h.tempered ? 'warn' : 'num'),
     ]);
