@@ -1,4 +1,6 @@
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
+import { schemaDifference } from '../shared/data/schema-compare.ts';
+import type { Schema } from '../shared/data/schema.ts';
 import { PayloadOpener, TAG_BYTES, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
 import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
@@ -11,7 +13,7 @@ import { FrameReader } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, resultKind, type ResultMeta } from '../shared/protocol/messages.ts';
 import { phaseOf, SECAGG_PHASE } from '../shared/secagg/wire.ts';
 import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMessage } from '../shared/transport/types.ts';
-import type { SiteDirectory } from './directory.ts';
+import { OTHER_RELEASE, OTHER_SCHEMA, type SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
 import { JoinNonces } from './join-nonces.ts';
 import { excerpt, RefusalLog } from './refusal-log.ts';
@@ -70,7 +72,12 @@ export interface EndpointDeps {
   refusalLog?: RefusalLog;
   /** Hears a fault of the coordinator's own storage met while taking a message (the coordinator stops at its last committed round). */
   onStorageFault?: (e: StorageError) => void;
+  /** The federation's schema: a site joining with another is refused (absent: not compared). */
+  schema?: Schema;
 }
+
+/** Join refusals a site cannot get past by retrying, as the rounds it misses name them. */
+const JOIN_REFUSALS: Partial<Record<string, typeof OTHER_RELEASE | typeof OTHER_SCHEMA>> = { incompatible: OTHER_RELEASE, 'schema-mismatch': OTHER_SCHEMA };
 
 /**
  * The coordinator as transports see it: verifies every message (signature from
@@ -80,6 +87,8 @@ export interface EndpointDeps {
  */
 export class CoordinatorService implements CoordinatorEndpoint {
   private readonly nonces = new JoinNonces();
+  /** Sites whose join carried no schema (an earlier build), said once each. */
+  private readonly unchecked = new Set<string>();
   private readonly refusals: RefusalLog;
 
   constructor(private readonly deps: EndpointDeps) {
@@ -152,13 +161,19 @@ export class CoordinatorService implements CoordinatorEndpoint {
     // A sender's text is quoted only in part, and a flood of refusals is summed up, not logged line by line.
     const error = excerpt((e as Error).message);
     this.refusals.refused(reason, { site: verifiedSite ?? 'unverified', claimed, reason, error });
-    if (verifiedSite) this.deps.directory.recordError(verifiedSite, error);
-    if (verifiedSite && reason === 'incompatible') this.deps.directory.recordOtherRelease(verifiedSite, error);
+    if (verifiedSite) this.recordForSite(verifiedSite, reason, error);
     // Who is enrolled must not show: an unknown name, a bad signature and a certificate that is
     // not the signer's all get the same answer (the log above keeps the real reason).
     if (reason === 'unknown-site' || reason === 'bad-signature' || reason === 'peer-refused')
       throw new ProtocolError(PEER_REFUSED_MESSAGE, 'peer-refused', { cause: e });
     throw e instanceof ProtocolError ? e : new ProtocolError((e as Error).message, 'malformed', { cause: e });
+  }
+
+  /** A verified site's refusal in its status; a refused join also as why it is absent from rounds (another release, another schema). */
+  private recordForSite(site: string, reason: string, error: string): void {
+    this.deps.directory.recordError(site, error);
+    const join = JOIN_REFUSALS[reason];
+    if (join) this.deps.directory.recordRefusedJoin(site, join, error);
   }
 
   async subscribe(join: WireMessage, sink: TaskSink, peer?: PeerIdentity) {
@@ -175,7 +190,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       for await (const c of join.chunks) chunks.push(c);
       // Encrypted as well as signed: what a site says when it joins is for the coordinator only.
       const opener = new PayloadOpener(header, join.header, this.deps.boxSecretKey, { requireEncrypted: true });
-      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown; software?: unknown } | undefined;
+      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown; software?: unknown; schema?: unknown } | undefined;
       const reader = new FrameReader((m) => (meta = m as typeof meta));
       chunks.forEach((c, i) => reader.push(opener.open(i, c)));
       opener.finish();
@@ -190,6 +205,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.nonces.consume(meta.nonce, header.site);
       if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
         throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
+      this.checkSchema(header.site, meta.schema, meta.software);
       this.deps.directory.connect(header.site, sink, meta.session);
       // The site's fedcausal version, for the operator's status (informative: never a reason to refuse).
       if (typeof meta.software === 'string' && meta.software.length <= MAX_VERSION_CHARS) this.deps.directory.recordVersion(header.site, meta.software);
@@ -212,6 +228,26 @@ export class CoordinatorService implements CoordinatorEndpoint {
         }
       },
     };
+  }
+
+  /**
+   * A site's schema must be the federation's: its rows would be read, encoded and labelled
+   * otherwise (an outside try's changed label threshold trained a whole run unnoticed). A site
+   * of an earlier build sends none: said once, not refused (sites of two builds train together).
+   */
+  private checkSchema(site: string, schema: unknown, software: unknown): void {
+    if (!this.deps.schema) return;
+    if (schema === undefined) {
+      if (!this.unchecked.has(site)) this.deps.log.warn('site sent no schema to compare (an earlier fedcausal build): its schema.json is not checked against the federation\'s', { site, software: typeof software === 'string' ? software.slice(0, MAX_VERSION_CHARS) : undefined });
+      this.unchecked.add(site);
+      return;
+    }
+    const difference = schemaDifference(schema, this.deps.schema);
+    if (difference)
+      throw new ProtocolError(
+        `site "${site}" uses another schema than the federation's (${difference}): give the site the schema.json of the coordinator's kit (every site and the coordinator read one schema) and start it again`,
+        'schema-mismatch',
+      );
   }
 
   async submit(msg: WireMessage, peer?: PeerIdentity): Promise<SubmitReply> {

@@ -9,6 +9,7 @@ export interface EnrolledSite {
 
 /** How a round failure begins for a site refused as another fedcausal release (participation.ts words the remedy). */
 export const OTHER_RELEASE = 'its join was refused as another fedcausal release';
+export const OTHER_SCHEMA = 'its join was refused for another schema than the federation\'s';
 
 export interface SiteState {
   name: string;
@@ -25,8 +26,8 @@ export interface SiteState {
   lastFailure?: { round: number; reason: string };
   /** The last training round it completed in this process: a failure before it is past, not its state. */
   lastCompletedRound?: number;
-  /** Why its last join was refused as another fedcausal release (protocol), until it joins. */
-  otherRelease?: string;
+  /** Why its last join was refused (another fedcausal release, another schema), as absentReason says it, until it joins. */
+  refusedJoin?: string;
   /** The fedcausal version it said it runs when it last joined (absent from older sites). */
   version?: string;
   /** Why it trains in no round of this run (its statistics were not counted); absent for a site that trains. */
@@ -103,7 +104,7 @@ export class SiteDirectory {
       old.sink.end('replaced by the same site process reconnecting');
     }
     this.sinks.set(site, { sink, session });
-    delete this.state.get(site)!.otherRelease;
+    delete this.state.get(site)!.refusedJoin;
     this.touch(site);
     this.state.get(site)!.online = true;
     for (const l of this.listeners) l(site, true);
@@ -124,11 +125,11 @@ export class SiteDirectory {
     const s = this.state.get(site);
     if (s) s.lastSeen = Date.now();
   }
-  /** `site`'s join was refused: it runs another fedcausal release (`why`, the refusal's words). */
-  recordOtherRelease(site: string, why: string): void {
+  /** `site`'s join was refused (`kind`: OTHER_RELEASE or OTHER_SCHEMA; `why`, the refusal's words). */
+  recordRefusedJoin(site: string, kind: typeof OTHER_RELEASE | typeof OTHER_SCHEMA, why: string): void {
     const s = this.state.get(site);
     // A stray old copy of a site that is online says nothing of the site: its absence later would be blamed on it.
-    if (s && !s.online) s.otherRelease = why;
+    if (s && !s.online) s.refusedJoin = `${kind}: ${why}`;
   }
 
   /**
@@ -137,8 +138,7 @@ export class SiteDirectory {
    * run with every site online" as the remedy, and never the version).
    */
   absentReason(site: string): string {
-    const other = this.state.get(site)?.otherRelease;
-    return other ? `${OTHER_RELEASE}: ${other}` : 'offline when the round started';
+    return this.state.get(site)?.refusedJoin ?? 'offline when the round started';
   }
 
   recordError(site: string, error: string): void {

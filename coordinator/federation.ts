@@ -113,6 +113,7 @@ export function createFederation(
     limits: s.limits,
     spool: (site) => (s.spool === 'file' ? new FileSpool(site) : new MemorySpool()),
     log: log.child({ component: 'endpoint' }),
+    schema: s.schema,
     refusalLog: new RefusalLog(log.child({ component: 'endpoint' }), s.refusalLogPerMinute),
     onReject,
     ...(meter ? { onBytes: (n: number) => meter.payloadBytes('in', n) } : {}),

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../shared/logger.ts';
 import { REVOKED_REASON } from './round-exchange.ts';
-import { OTHER_RELEASE, type SiteDirectory } from './directory.ts';
+import { OTHER_RELEASE, OTHER_SCHEMA, type SiteDirectory } from './directory.ts';
 import type { SiteFailure } from './strategy/strategy.ts';
 
 /** What the warnings read of a committed round (round-outcome.ts's RoundRecord has it). */
@@ -30,7 +30,9 @@ function leftOutReason(why: string): string {
       ? 'to include it again, issue it new keys (provision add-site --replace) and restart the run'
       : why.startsWith(OTHER_RELEASE)
         ? "install the coordinator's fedcausal release at the site (`fedcausal --version` on both), then restart the run to include it"
-        : 'restart the run with every site online to include it';
+        : why.startsWith(OTHER_SCHEMA)
+          ? "give the site the schema.json of the coordinator's kit, then restart the run to include it"
+          : 'restart the run with every site online to include it';
   return `its statistics were not counted (${why}), so it does not train in this run: ${remedy}`;
 }
 

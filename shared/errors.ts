@@ -37,6 +37,8 @@ export class ProtocolError extends Error {
       | 'peer-refused'
       /** A site on another protocol version (another fedcausal release): it will be refused again until one side is upgraded. */
       | 'incompatible'
+      /** A site whose schema.json is not the federation's: it will be refused again until its kit has the coordinator's schema. */
+      | 'schema-mismatch'
       /** A TLS handshake that failed (no certificate, or one of another federation's CA): the peer hears nothing, the coordinator logs and counts it. */
       | 'tls-handshake'
       /** The coordinator cannot take messages now (its own disk failed, or it is stopping): the site retries, as when it is down. */

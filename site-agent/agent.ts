@@ -12,6 +12,7 @@ import { SECAGG_PHASE, SECAGG_PHASES, secaggStage } from '../shared/secagg/wire.
 import { EVALUATION_SUM } from '../shared/secagg/eval-parts.ts';
 import type { BundleInput } from '../shared/model/bundle.ts';
 import { SiteTasks, type SiteTasksOptions } from './site-tasks.ts';
+import { schemaToJson } from '../shared/data/schema.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 export class FederationEndedBadly extends Error {
@@ -52,6 +53,8 @@ export class SiteAgent {
   /** Whether this agent got as far as a welcome (a lost connection then renews the reconnect window). */
   joined = false;
   private completed = false;
+  /** Tasks this process answered (an end heard by a process that answered none took no part in the run). */
+  tasksAnswered = 0;
 
   constructor(private readonly opts: SiteAgentOptions) {
     this.tasks = new SiteTasks(opts);
@@ -101,7 +104,7 @@ export class SiteAgent {
     const session = this.opts.session === undefined ? {} : { session: this.opts.session };
     // Challenge-response: the join carries the coordinator's fresh nonce, so a recorded join is worthless.
     const nonce = transport.challenge ? { nonce: Buffer.from(await transport.challenge()).toString('base64') } : {};
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, software: FEDCAUSAL_BUILD_VERSION, ...session, ...nonce }));
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, software: FEDCAUSAL_BUILD_VERSION, schema: schemaToJson(this.opts.schema), ...session, ...nonce }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     // A restarted coordinator asks its uncommitted round again, under new message ids.
@@ -120,6 +123,7 @@ export class SiteAgent {
       }
       crashPoint(`task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}`, meta.round);
       const result = await this.tasks.handle(meta, weights);
+      this.tasksAnswered++;
       try {
         const reply = await transport.submit(
           this.seal(resultKind(meta.kind, meta.stage), meta.round, encodeFrame(result.meta, result.weights)),

@@ -75,6 +75,9 @@ export class ConnectionRetry {
           "install the coordinator's release here (the federation operator says which; `fedcausal --version` on both)",
         { cause: e },
       );
+    // Another schema than the federation's: the kit must change, a restart meets the same refusal (exit 2).
+    if (refusalReason(e) === 'schema-mismatch')
+      throw new InputError(`the coordinator refused this site: ${grpcText((err as { details?: string }).details ?? err.message)}`, { cause: e });
     // A connection that was up and broke: the window to reconnect starts now, not at start-up.
     if (joined && err.code === 14) this.lost(err);
     const tlsProblem = err.code === 14 && this.unavailable(err);

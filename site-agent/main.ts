@@ -119,7 +119,15 @@ function modelFolder(cfg: SiteConfig, log: Logger): string | undefined {
 function savedModelLine(agent: SiteAgent, cfg: SiteConfig, modelDir: string | undefined, log: Logger): string {
   const model = agent.trainedModel();
   if (!model) {
-    // A process restarted after the final evaluation (or a site that missed it) holds no final model.
+    // An end heard with no task answered: a process restarted after its final evaluation, or one
+    // started for the next run while the last run's coordinator lingers (an outside try: it exited
+    // 0, so its supervisor never started it for the next run, and nothing said which run it met).
+    if (agent.tasksAnswered === 0) {
+      const why = `this site process joined federation "${cfg.federation}" after its run had ended and answered no task: a process restarted after its final evaluation took part before it; one meant for the next run met the last run's coordinator, which answers for listen.httpLingerSeconds after its end: start this site again once the next run's coordinator is up`;
+      log.warn(why);
+      return `; ${why}`;
+    }
+    // A site that missed the final evaluation holds no final model.
     log.warn("no model saved: this site process took no part in the federation's final evaluation (it missed it, or was restarted since); the coordinator's run folder holds the model as model.json");
     return '';
   }

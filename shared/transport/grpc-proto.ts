@@ -71,6 +71,7 @@ export function statusFor(e: unknown): grpc.status {
     case 'stale-round':
     case 'not-expected':
     case 'incompatible':
+    case 'schema-mismatch':
       return grpc.status.FAILED_PRECONDITION;
     case 'oversized':
     case 'busy':

@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { SiteDirectory } from '../../coordinator/directory.ts';
-import { CoordinatorService, type RoundGate } from '../../coordinator/coordinator-service.ts';
+import { CoordinatorService, type EndpointDeps, type RoundGate } from '../../coordinator/coordinator-service.ts';
 import { MemorySpool } from '../../coordinator/spool.ts';
 import { PayloadSealer, type SealMeta } from '../../shared/crypto/envelope.ts';
 import { generateIdentity } from '../../shared/crypto/keys.ts';
@@ -27,7 +27,7 @@ export const siteB = generateIdentity();
 export const stranger = generateIdentity();
 
 /** The endpoint with a gate that expects a fit result for ROUND from site "a", and records what reaches it. */
-export function setup(gateOverrides: Partial<RoundGate> = {}) {
+export function setup(gateOverrides: Partial<RoundGate> = {}, extra: Partial<EndpointDeps> = {}) {
   const directory = new SiteDirectory([
     { name: 'a', signingPublicKey: siteA.signing.publicKey },
     { name: 'b', signingPublicKey: siteB.signing.publicKey },
@@ -58,6 +58,7 @@ export function setup(gateOverrides: Partial<RoundGate> = {}) {
     spool: () => new MemorySpool(),
     log: silentLogger,
     onReject: (reason, site) => void counted.push(`${reason} ${site ?? 'unverified'}`),
+    ...extra,
   });
   return { service, directory, delivered, gateRejected, counted };
 }

@@ -11,6 +11,8 @@ import type { ProtocolError } from '../../shared/errors.ts';
 import { encodeFrame } from '../../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
 import type { WireMessage } from '../../shared/transport/types.ts';
+import { compileSchema, schemaToJson } from '../../shared/data/schema.ts';
+import { captureWarnings } from '../shared/capture-logger.ts';
 test('a sound result is accepted and delivered with its weights (the baseline the refusals spoil)', async () => {
   const { service, delivered, gateRejected, counted } = setup();
   const reply = await service.submit(result());
@@ -300,6 +302,32 @@ test('a join in another protocol version (incompatible), or for another federati
   assert.deepEqual(welcome, { federation: FEDERATION, protocolVersion: PROTOCOL_VERSION, message: 'welcome, a' });
   assert.deepEqual(directory.online(), ['a']);
   assert.equal(directory.absentReason('a'), 'offline when the round started', 'a join clears it');
+});
+
+const SCHEMA = compileSchema({ label: { column: 'num', threshold: 0 }, modalities: { demo: ['age', 'sex'], labs: ['chol'] }, categorical: ['sex'] }, 'schema.json');
+
+test("a join with another schema than the federation's is refused naming what differs; the same schema joins; none (an earlier build) joins with a warning", async () => {
+  const { log, warnings } = captureWarnings();
+  const { service, directory, counted } = setup({}, { schema: SCHEMA, log });
+  const nonce = async () => Buffer.from(await service.challenge()).toString('base64');
+  const other = { ...(schemaToJson(SCHEMA) as object), label: { column: 'num', threshold: 2 } };
+  await refused(
+    service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schema: other }), sink()),
+    'schema-mismatch',
+    grpc.status.FAILED_PRECONDITION,
+    /^site "a" uses another schema than the federation's \(label: the site's \{"column":"num","threshold":2\}, the federation's \{"column":"num","threshold":0\}\): give the site the schema\.json of the coordinator's kit/,
+  );
+  assert.deepEqual(counted, ['schema-mismatch a']);
+  assert.deepEqual(directory.online(), []);
+  // Absent from a round, it is said to have another schema, with the remedy (not "offline").
+  assert.match(directory.absentReason('a'), /^its join was refused for another schema than the federation's: site "a" uses another schema/);
+  const moved = { ...(schemaToJson(SCHEMA) as object), modalities: { demo: ['age'], labs: ['chol', 'sex'] } };
+  await refused(service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schema: moved }), sink()), 'schema-mismatch', grpc.status.FAILED_PRECONDITION, /\(modalities: sex is in labs, the federation's in demo\)/);
+  await service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schema: schemaToJson(SCHEMA) }), sink());
+  assert.deepEqual(directory.online(), ['a']);
+  await service.subscribe(joinMessage('b', siteB.signing.secretKey, { nonce: await nonce() }), sink());
+  assert.deepEqual(directory.online(), ['a', 'b']);
+  assert.equal(warnings.filter((w) => w.startsWith('site sent no schema to compare')).length, 1, warnings.join('\n'));
 });
 
 test('a failure while applying a verified result fails the site for the round and is refused as malformed', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CoordinatorStore } from '../../coordinator/state/store.ts';
 import { alive, harness, stateFile, type Harness } from './round-loop-harness.ts';
+import { OTHER_RELEASE, OTHER_SCHEMA } from '../../coordinator/directory.ts';
 
 /** A run of a, b and c on `store` where c is silent at the statistics round (left out), stopped in round 2. */
 async function leaveOutCThenStop(store: CoordinatorStore): Promise<void> {
@@ -135,17 +136,26 @@ test('a site refused as revoked is left out with why and how to bring it back, w
 
 test('a site refused at its join as another fedcausal release is left out saying so, with the remedy for it', async () => {
   const h = harness({ sites: ['a', 'b', 'c'], rounds: 1, online: ['a', 'b'], quorum: { minSitesToStart: 2, minSitesToAccept: 2 } });
-  h.directory.recordOtherRelease('c', 'site speaks protocol version 2 (fedcausal 0.1.0), this coordinator speaks 3 (fedcausal 0.1.0)');
+  h.directory.recordRefusedJoin('c', OTHER_RELEASE, 'site speaks protocol version 2 (fedcausal 0.1.0), this coordinator speaks 3 (fedcausal 0.1.0)');
   const outcome = await alive(h.loop.run());
   const why = h.directory.states().find((s) => s.name === 'c')!.leftOut ?? '';
   assert.match(why, /^its statistics were not counted \(its join was refused as another fedcausal release: site speaks protocol version 2 .*\), so it does not train in this run: install the coordinator's fedcausal release at the site/);
   assert.ok(outcome.warnings.some((w) => w.includes('another fedcausal release')), outcome.warnings.join('\n'));
 });
 
+test('a site refused at its join for another schema is left out saying so, with the remedy for it', async () => {
+  const h = harness({ sites: ['a', 'b', 'c'], rounds: 1, online: ['a', 'b'], quorum: { minSitesToStart: 2, minSitesToAccept: 2 } });
+  h.directory.recordRefusedJoin('c', OTHER_SCHEMA, 'site "c" uses another schema than the federation\'s (label: ...)');
+  const outcome = await alive(h.loop.run());
+  const why = h.directory.states().find((s) => s.name === 'c')!.leftOut ?? '';
+  assert.match(why, /^its statistics were not counted \(its join was refused for another schema than the federation's: site "c" uses another schema .*\), so it does not train in this run: give the site the schema\.json of the coordinator's kit/);
+  assert.ok(outcome.warnings.some((w) => w.includes('another schema')), outcome.warnings.join('\n'));
+});
+
 test('a site refused as another release while the statistics round waits for it is said so when the wait runs out, not offline', async () => {
   const h = harness({ sites: ['a', 'b', 'c'], rounds: 1, online: ['a', 'b'], quorum: { minSitesToStart: 2, minSitesToAccept: 2, rejoinGraceMs: 200 } });
   // Its join is refused during the grace (the harness's directory stands in for the endpoint).
-  setTimeout(() => h.directory.recordOtherRelease('c', 'site speaks protocol version 2 (fedcausal 0.1.0), this coordinator speaks 3 (fedcausal 0.1.0)'), 50);
+  setTimeout(() => h.directory.recordRefusedJoin('c', OTHER_RELEASE, 'site speaks protocol version 2 (fedcausal 0.1.0), this coordinator speaks 3 (fedcausal 0.1.0)'), 50);
   await alive(h.loop.run());
   assert.match(h.directory.states().find((s) => s.name === 'c')!.leftOut ?? '', /its join was refused as another fedcausal release: site speaks protocol version 2 .*, and was not back within 0\.2s\), so it does not train in this run: install the coordinator's fedcausal release/);
 });

@@ -67,6 +67,8 @@ test('a site that joins while the coordinator lingers after the end is told how 
     const back = fed.startSite('hungary');
     assert.equal(await back.exitCode(30_000), 0, back.tail());
     assert.match(back.stdout, /site finished: federation complete/);
+    // It answered no task: said, for both readings (restarted after its evaluation, or meant for the next run).
+    assert.match(back.stdout, /this site process joined federation "e2e" after its run had ended and answered no task: .* start this site again once the next run's coordinator is up/);
     // A stop ends the linger; the run had finished, so it exits 0 with its results.
     coordinator.kill('SIGTERM');
     assert.equal(await coordinator.exitCode(20_000), 0, coordinator.tail());

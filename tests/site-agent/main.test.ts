@@ -128,6 +128,16 @@ test('a coordinator on another fedcausal release refuses the join: exit 2 with i
   });
 });
 
+test("a coordinator that refuses the site's schema: exit 2 with its words (the kit must change; a restart meets the same refusal)", { timeout: 60_000 }, async (t) => {
+  const said = 'site "cleveland" uses another schema than the federation\'s (label: ...): give the site the schema.json of the coordinator\'s kit (every site and the coordinator read one schema) and start it again';
+  const { kit } = await refusingCoordinator(t, 'join', new ProtocolError(said, 'schema-mismatch'));
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
+    assert.equal(exitCodeFor(e), 2, e.message);
+    assert.equal(e.message, `the coordinator refused this site: ${said}`);
+    return true;
+  });
+});
+
 test('a coordinator from before the incompatible reason says so only in words (INVALID_ARGUMENT): exit 2 with the remedy, not exit 1 forever', { timeout: 60_000 }, async (t) => {
   const said = 'site speaks protocol version 3, this coordinator speaks 2';
   const { kit } = await refusingCoordinator(t, 'join', new ProtocolError(said, 'malformed'));
