@@ -85,7 +85,8 @@ export function checkResultCounts(meta: ResultMeta, at: ResultContext, bounds: C
 function checkAgainstStageOne(n: number, at: ResultContext, fail: (what: string) => never): void {
   const firstStage = at.kind === 'stats' && (at.stage ?? 1) === 1;
   if (!firstStage && at.rows !== undefined && n !== at.rows)
-    fail(`numExamples ${n} differs from the ${at.rows} rows it reported at the statistics stage`);
+    // Most often the site's data file changed mid-run (a new export at a restart: an outside try lost every later round of a site, unexplained).
+    fail(`numExamples ${n} differs from the ${at.rows} rows it reported at the statistics stage: its data file has changed since this run's statistics round (a new export?); give the site back the file the run started with, or start a new run`);
   // Fit updates and later statistics weigh by the stage-1 rows: a site that sent none has no weight it may claim.
   if ((at.kind === 'fit' || (at.kind === 'stats' && !firstStage)) && at.rows === undefined && at.rowsKept)
     fail('it reported no rows at the statistics stage, so it has no weight it may claim');

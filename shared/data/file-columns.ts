@@ -79,6 +79,9 @@ export function resolveColumns(schema: Schema, records: CsvRecord[], file: strin
     // Rows to be scored (fedcausal predict) may carry a header with columns of their own (a record number) around the features.
     // A header that is not the schema's columns is read by its names, with a did-you-mean for each missing one.
     if (headerLike && opts.labelOptional) return byHeader(schema, records, file, opts);
+    // A header naming each column the schema needs exactly once, in another order or with others beside: read by its
+    // names, as predict reads it and as INTERFACES.md says (the header names the columns; an outside try found the two disagree).
+    if (headerLike && namesEachOnce(first.fields, neededColumns(schema, opts))) return byHeader(schema, records, file, opts);
     if (headerLike) {
       const diffs: string[] = [];
       columns.forEach((c, i) => {
@@ -97,11 +100,20 @@ export function resolveColumns(schema: Schema, records: CsvRecord[], file: strin
   return byHeader(schema, records, file, opts);
 }
 
+/** The columns a file must hold: every feature, and the label where rows must carry one. */
+function neededColumns(schema: Schema, opts: ReadOptions): string[] {
+  return [...featureList(schema), ...(opts.labelOptional ? [] : [schema.label.column])];
+}
+
+function namesEachOnce(header: readonly string[], need: readonly string[]): boolean {
+  return need.every((c) => header.indexOf(c) >= 0 && header.indexOf(c) === header.lastIndexOf(c));
+}
+
 /** The columns as the file's header names them: every schema column must be there, once. */
 function byHeader(schema: Schema, records: CsvRecord[], file: string, opts: ReadOptions): { columns: string[]; body: CsvRecord[] } {
   const first = records[0]!;
   const columns = first.fields;
-  const need = [...featureList(schema), ...(opts.labelOptional ? [] : [schema.label.column])];
+  const need = neededColumns(schema, opts);
   const missing = need.filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     const spare = columns.filter((c) => !need.includes(c));

@@ -292,6 +292,14 @@ test('with schema "columns", a header line that does not match is reported as a 
     () => parseSiteTable(s, text(rows(), ['x1', 'x2', 'C', 'w', 'y']), 'f.csv'),
     'f.csv:1: line 1 looks like a header but does not match the schema\'s "columns": "C" where "c" was expected (position 3); header found: "x1", "x2", "C", "w", "y"',
   );
+  // Every column named once, in another order (and a column of the export's own beside them): read by the names, as predict reads it.
+  const plain = parseSiteTable(s, text(rows()), 'f.csv');
+  const [head, ...body] = text(rows()).trimEnd().split('\n');
+  const order = [4, 2, 0, 3, 1];
+  const permuted = [['id', ...order.map((i) => head!.split(',')[i])].join(','), ...body.map((l, r) => [`r${r}`, ...order.map((i) => l.split(',')[i])].join(','))].join('\n');
+  const byName = parseSiteTable(s, permuted, 'f.csv');
+  assert.deepEqual(byName.values, plain.values);
+  assert.deepEqual([...byName.labels], [...plain.labels]);
 });
 
 test('closeMatch: case, blanks and punctuation, or a typo or two', () => {
