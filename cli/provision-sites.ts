@@ -140,7 +140,10 @@ async function checkAddable(
   if (enrolled) await requireAllRevoked(pd, site);
   if (!enrolled && opts.replace) throw new InputError(`--site ${site}: --replace re-keys an enrolled site, and "${site}" is not enrolled`);
   const kit = join(pd.dir, 'sites', site);
-  if (existsSync(kit)) throw new InputError(`${kit}: already exists; move the old kit away first (kits are never overwritten)`);
+  if (existsSync(kit))
+    throw new InputError(
+      `${kit}: already exists; move the old kit away first (kits are never overwritten), and keep its models/ folder: the models the site saved there (its default modelDir) go with it`,
+    );
   if (!existsSync(entry.data)) log.warn('site data file not found on this machine; the site will need it there when it starts', { site, data: entry.data });
 
   const schemaBytes = readFileSync(spec.schema);

@@ -274,9 +274,14 @@ function fingerprintShape(cfg: CoordinatorConfig): Record<string, unknown> {
   return { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
 }
 
-/** Each part of the fingerprint hashed on its own, so a refused restart can name what changed. */
+/**
+ * Each part of the fingerprint hashed on its own, so a refused restart can name what changed,
+ * and each model setting too (`model.hiddenDim`: "model changed" left the operator to find which).
+ */
 export function configParts(cfg: CoordinatorConfig): Record<string, string> {
-  return Object.fromEntries(Object.entries(fingerprintShape(cfg)).map(([k, v]) => [k, createHash('sha256').update(String(JSON.stringify(v, plain))).digest('hex')]));
+  const hash = (v: unknown) => createHash('sha256').update(String(JSON.stringify(v, plain))).digest('hex');
+  const settings = Object.entries(cfg.model.raw).map(([k, v]) => [`model.${k}`, hash(v)] as const);
+  return Object.fromEntries([...Object.entries(fingerprintShape(cfg)).map(([k, v]) => [k, hash(v)] as const), ['model.kind', hash(cfg.model.kind)], ...settings]);
 }
 
 /**

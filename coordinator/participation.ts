@@ -94,12 +94,19 @@ export class Participation {
  * rounds (which rounds, and the reasons its rounds' records give). The results list every
  * site's final metrics alike; these say which of them scored a model they did not train.
  */
-export function participationWarnings(trainingSites: readonly string[], leftOut: Readonly<Record<string, string>>, history: readonly RoundParticipation[]): string[] {
+export function participationWarnings(
+  trainingSites: readonly string[],
+  leftOut: Readonly<Record<string, string>>,
+  history: readonly RoundParticipation[],
+  evaluated?: ReadonlySet<string>,
+): string[] {
   const accepted = history.filter((h) => h.accepted);
   const warnings: string[] = [];
   for (const site of trainingSites) {
     if (leftOut[site]) {
-      warnings.push(`site "${site}" trained in no round: ${leftOut[site]}; its final metrics score a model trained without it`);
+      // Only where it has final metrics (a revoked site has none: "its final metrics" read oddly there).
+      const scored = !evaluated || evaluated.has(site) ? '; its final metrics score a model trained without it' : '';
+      warnings.push(`site "${site}" trained in no round: ${leftOut[site]}${scored}`);
       continue;
     }
     const missed = accepted.filter((h) => h.failed.some((f) => f.site === site));

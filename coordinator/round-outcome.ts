@@ -191,12 +191,12 @@ function debiasingWarnings(d: DebiasingReport | undefined): string[] {
 /** The run's outcome from the final evaluation: metrics per site, what is missing, the calibration. */
 export function finalOutcome(f: FinalInputs): FederationOutcome {
   const outcome = outcomeHead(f);
-  outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, f.history));
-  outcome.warnings.push(...readinessWarnings(f.readiness));
-  outcome.warnings.push(...debiasingWarnings(f.decisionReport));
   // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
   const secure = f.summedEvaluation !== undefined;
   const evaluationOf = (site: string) => (secure ? f.ev.results.get(site)?.report?.evaluation : f.ev.results.get(site)?.evaluation);
+  outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, f.history, new Set(f.trainingSites.filter((s) => evaluationOf(s)))));
+  outcome.warnings.push(...readinessWarnings(f.readiness));
+  outcome.warnings.push(...debiasingWarnings(f.decisionReport));
   siteEvaluations(outcome, f, evaluationOf, secure);
   missingEvaluations(outcome, f, f.trainingSites.filter((s) => evaluationOf(s)).length);
   if (f.summedEvaluation) {

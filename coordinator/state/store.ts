@@ -296,7 +296,13 @@ function changedParts(saved: string | undefined, parts: Record<string, string>):
   } catch {
     return [];
   }
-  return [...new Set([...Object.keys(old), ...Object.keys(parts)])].filter((k) => old[k] !== parts[k]).sort();
+  const changed = [...new Set([...Object.keys(old), ...Object.keys(parts)])].filter((k) => old[k] !== parts[k]);
+  // A setting's own part (`model.hiddenDim`) is compared only with a state that kept such parts (an older one kept `model` alone).
+  const finer = (k: string) => k.includes('.');
+  const keptFiner = (top: string) => Object.keys(old).some((k) => k.startsWith(`${top}.`));
+  const named = changed.filter((k) => !finer(k) || keptFiner(k.split('.')[0]!));
+  // Where a setting is named, its part's name adds nothing.
+  return named.filter((k) => finer(k) || !named.some((n) => n.startsWith(`${k}.`))).sort();
 }
 
 /** better-sqlite3's native module missing or built for another Node: not the state file's fault. */

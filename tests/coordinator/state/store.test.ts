@@ -120,6 +120,13 @@ test('a restart under a changed configuration names the parts that changed', () 
       () => CoordinatorStore.open(path, 'fed', 'fp2', { model: 'm2', seed: 's1', sites: 'b' }),
       /was written with a different configuration \(model, sites changed since\), so the run cannot resume under this one: put the configuration back to resume it; it is left as it is/,
     );
+    // Each model setting named on its own (an outside try changed hiddenDim and was told "model changed").
+    const fine = join(dir, 'fine.sqlite');
+    CoordinatorStore.open(fine, 'fed', 'fp', { model: 'm1', 'model.kind': 'k', 'model.hiddenDim': 'h16', seed: 's1' }).close();
+    assert.throws(() => CoordinatorStore.open(fine, 'fed', 'fp2', { model: 'm2', 'model.kind': 'k', 'model.hiddenDim': 'h32', seed: 's1' }), /\(model\.hiddenDim changed since\)/);
+    assert.throws(() => CoordinatorStore.open(fine, 'fed', 'fp2', { model: 'm2', 'model.kind': 'k', 'model.hiddenDim': 'h16', 'model.localEpochs': 'e2', seed: 's1' }), /\(model\.localEpochs changed since\)/);
+    // A state that kept the model whole only: the part, not a setting it cannot tell.
+    assert.throws(() => CoordinatorStore.open(path, 'fed', 'fp2', { model: 'm2', 'model.hiddenDim': 'h32', seed: 's1', sites: 'a' }), /\(model changed since\)/);
     // A state file written before the parts were kept: the general words.
     CoordinatorStore.open(join(dir, 'old.sqlite'), 'fed', 'fp').close();
     assert.throws(() => CoordinatorStore.open(join(dir, 'old.sqlite'), 'fed', 'fp2', { model: 'm' }), /\(model, strategy, seed, schema or sites changed since\)/);
