@@ -27,6 +27,42 @@ export interface RoundObservation {
 
 const ROUND_SECONDS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
+/** How the run ended, and the final model's AUROC, federation and per site: no sample before each is known. */
+function endGauges(source: MetricsSource, registers: Registry[]): void {
+  new Gauge({
+    name: 'fedcausal_run_complete',
+    help: 'Once the run has finished: 1 if complete, 0 if incomplete (its results say why). No sample before (nor for a failed run).',
+    registers,
+    collect() {
+      const outcome = source.outcome?.();
+      // An unlabelled gauge reads 0 unless removed: no sample at all until a finished run's outcome is known.
+      if (outcome === 'complete' || outcome === 'incomplete') this.set(outcome === 'complete' ? 1 : 0);
+      else this.remove();
+    },
+  });
+  new Gauge({
+    name: 'fedcausal_final_auroc',
+    help: `Once the final evaluation is in: the final model's held-out AUROC, ${FINAL_AUROC_MEANING}. No sample before.`,
+    registers,
+    collect() {
+      const auroc = source.finalEvaluation?.()?.auroc;
+      if (auroc !== undefined) this.set(auroc);
+      else this.remove();
+    },
+  });
+  new Gauge({
+    name: 'fedcausal_final_site_auroc',
+    help: "Once the final evaluation is in: the final model's AUROC on each site's held-out rows (test-only sites too; none where a site's rows hold one class).",
+    labelNames: ['site'],
+    registers,
+    collect() {
+      this.reset();
+      const f = source.finalEvaluation?.();
+      for (const [site, e] of Object.entries({ ...f?.sites, ...f?.testSites })) if (typeof e.auroc === 'number' && Number.isFinite(e.auroc)) this.set({ site }, e.auroc);
+    },
+  });
+}
+
 /** The usual build-info gauge: which release answers here, so a mixed network can be seen (an outside try). */
 function buildInfo(registers: Registry[]): void {
   new Gauge({ name: 'fedcausal_build_info', help: 'Always 1: the fedcausal version, build (commit) and protocol of this coordinator.', labelNames: ['version', 'build', 'protocol'], registers }).set(
@@ -112,38 +148,7 @@ export class CoordinatorMetrics {
         for (const s of source.sites()) this.set({ site: s.name }, s.leftOut ? 1 : 0);
       },
     });
-    new Gauge({
-      name: 'fedcausal_run_complete',
-      help: 'Once the run has finished: 1 if complete, 0 if incomplete (its results say why). No sample before (nor for a failed run).',
-      registers,
-      collect() {
-        const outcome = source.outcome?.();
-        // An unlabelled gauge reads 0 unless removed: no sample at all until a finished run's outcome is known.
-        if (outcome === 'complete' || outcome === 'incomplete') this.set(outcome === 'complete' ? 1 : 0);
-        else this.remove();
-      },
-    });
-    new Gauge({
-      name: 'fedcausal_final_auroc',
-      help: `Once the final evaluation is in: the final model's held-out AUROC, ${FINAL_AUROC_MEANING}. No sample before.`,
-      registers,
-      collect() {
-        const auroc = source.finalEvaluation?.()?.auroc;
-        if (auroc !== undefined) this.set(auroc);
-        else this.remove();
-      },
-    });
-    new Gauge({
-      name: 'fedcausal_final_site_auroc',
-      help: "Once the final evaluation is in: the final model's AUROC on each site's held-out rows (test-only sites too; none where a site's rows hold one class).",
-      labelNames: ['site'],
-      registers,
-      collect() {
-        this.reset();
-        const f = source.finalEvaluation?.();
-        for (const [site, e] of Object.entries({ ...f?.sites, ...f?.testSites })) if (typeof e.auroc === 'number' && Number.isFinite(e.auroc)) this.set({ site }, e.auroc);
-      },
-    });
+    endGauges(source, registers);
     this.roundsTotal = new Counter({ name: 'fedcausal_rounds_total', help: 'Rounds committed, by whether their aggregate was accepted.', labelNames: ['outcome'], registers });
     // Both outcomes from 0 at start: increase() sees the first accepted round (a series born at 1 shows none), and the
     // alert on missing rounds (deploy/prometheus/alerts.yml) reads the accepted series.

@@ -55,34 +55,27 @@ export function refusalReason(e: unknown): string | undefined {
   return typeof got === 'string' ? got : undefined;
 }
 
-/** One place mapping refusal reasons to gRPC status codes. */
+/** One place mapping refusal reasons to gRPC status codes; any other reason is INVALID_ARGUMENT. */
+const STATUS_OF: Partial<Record<ProtocolError['reason'], grpc.status>> = {
+  'unknown-site': grpc.status.PERMISSION_DENIED,
+  'bad-signature': grpc.status.UNAUTHENTICATED,
+  'decrypt-failed': grpc.status.UNAUTHENTICATED,
+  'peer-refused': grpc.status.UNAUTHENTICATED,
+  replay: grpc.status.ALREADY_EXISTS,
+  'already-connected': grpc.status.ALREADY_EXISTS,
+  'stale-round': grpc.status.FAILED_PRECONDITION,
+  'not-expected': grpc.status.FAILED_PRECONDITION,
+  incompatible: grpc.status.FAILED_PRECONDITION,
+  'schema-mismatch': grpc.status.FAILED_PRECONDITION,
+  oversized: grpc.status.RESOURCE_EXHAUSTED,
+  busy: grpc.status.RESOURCE_EXHAUSTED,
+  timeout: grpc.status.DEADLINE_EXCEEDED,
+  unavailable: grpc.status.UNAVAILABLE,
+};
+
 export function statusFor(e: unknown): grpc.status {
   if (!(e instanceof ProtocolError)) return grpc.status.INTERNAL;
-  switch (e.reason) {
-    case 'unknown-site':
-      return grpc.status.PERMISSION_DENIED;
-    case 'bad-signature':
-    case 'decrypt-failed':
-    case 'peer-refused':
-      return grpc.status.UNAUTHENTICATED;
-    case 'replay':
-    case 'already-connected':
-      return grpc.status.ALREADY_EXISTS;
-    case 'stale-round':
-    case 'not-expected':
-    case 'incompatible':
-    case 'schema-mismatch':
-      return grpc.status.FAILED_PRECONDITION;
-    case 'oversized':
-    case 'busy':
-      return grpc.status.RESOURCE_EXHAUSTED;
-    case 'timeout':
-      return grpc.status.DEADLINE_EXCEEDED;
-    case 'unavailable':
-      return grpc.status.UNAVAILABLE;
-    default:
-      return grpc.status.INVALID_ARGUMENT;
-  }
+  return STATUS_OF[e.reason] ?? grpc.status.INVALID_ARGUMENT;
 }
 
 /** Keepalive, both sides: a ping every 10 s, and a peer that has not answered one within 5 s is gone. */
