@@ -117,35 +117,33 @@ test('no coordinator at the address: a warning every interval, naming the addres
   );
 });
 
-test('a coordinator on another fedcausal release refuses the join: exit 2 with its words (a restart meets the same refusal)', { timeout: 60_000 }, async (t) => {
-  const said = 'site speaks protocol version 2 (fedcausal 0.0.9), this coordinator speaks 3 (fedcausal 0.1.0): install one fedcausal release at the coordinator and every site';
-  const { kit } = await refusingCoordinator(t, 'join', new ProtocolError(said, 'incompatible'));
+/** A coordinator that refuses the join with `refusal`: the site must end with exit 2 (a restart meets the same refusal); `says` checks its words. */
+async function refusedJoinExits2(t: TestContext, refusal: ProtocolError, says: (message: string) => void): Promise<void> {
+  const { kit } = await refusingCoordinator(t, 'join', refusal);
   await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
     assert.ok(e instanceof InputError, `an InputError, got ${e.name}: ${e.message}`);
-    assert.equal(exitCodeFor(e), 2);
-    assert.equal(e.message, `the coordinator refused this site: ${said}; it runs another fedcausal release: install the coordinator's release here (the federation operator says which; \`fedcausal --version\` on both)`);
+    assert.equal(exitCodeFor(e), 2, e.message);
+    says(e.message);
     return true;
   });
+}
+
+test('a coordinator on another fedcausal release refuses the join: exit 2 with its words (a restart meets the same refusal)', { timeout: 60_000 }, async (t) => {
+  const said = 'site speaks protocol version 2 (fedcausal 0.0.9), this coordinator speaks 3 (fedcausal 0.1.0): install one fedcausal release at the coordinator and every site';
+  await refusedJoinExits2(t, new ProtocolError(said, 'incompatible'), (m) =>
+    assert.equal(m, `the coordinator refused this site: ${said}; it runs another fedcausal release: install the coordinator's release here (the federation operator says which; \`fedcausal --version\` on both)`),
+  );
 });
 
 test("a coordinator that refuses the site's schema: exit 2 with its words (the kit must change; a restart meets the same refusal)", { timeout: 60_000 }, async (t) => {
   const said = 'site "cleveland" uses another schema than the federation\'s (label: ...): give the site the schema.json of the coordinator\'s kit (every site and the coordinator read one schema) and start it again';
-  const { kit } = await refusingCoordinator(t, 'join', new ProtocolError(said, 'schema-mismatch'));
-  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
-    assert.equal(exitCodeFor(e), 2, e.message);
-    assert.equal(e.message, `the coordinator refused this site: ${said}`);
-    return true;
-  });
+  await refusedJoinExits2(t, new ProtocolError(said, 'schema-mismatch'), (m) => assert.equal(m, `the coordinator refused this site: ${said}`));
 });
 
 test('a coordinator from before the incompatible reason says so only in words (INVALID_ARGUMENT): exit 2 with the remedy, not exit 1 forever', { timeout: 60_000 }, async (t) => {
-  const said = 'site speaks protocol version 3, this coordinator speaks 2';
-  const { kit } = await refusingCoordinator(t, 'join', new ProtocolError(said, 'malformed'));
-  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
-    assert.equal(exitCodeFor(e), 2, e.message);
-    assert.match(e.message, /^the coordinator refused this site: site speaks protocol version 3, this coordinator speaks 2; it runs another fedcausal release: install the coordinator's release here/);
-    return true;
-  });
+  await refusedJoinExits2(t, new ProtocolError('site speaks protocol version 3, this coordinator speaks 2', 'malformed'), (m) =>
+    assert.match(m, /^the coordinator refused this site: site speaks protocol version 3, this coordinator speaks 2; it runs another fedcausal release: install the coordinator's release here/),
+  );
 });
 
 test('a socket dropped during the TLS handshake is not read as a refused certificate alone: the coordinator may have been at its connection limit', () => {
