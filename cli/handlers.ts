@@ -105,6 +105,8 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     else out(json + '\n');
     if (o.predictions) writePredictions(o.predictions, predictions);
     const say = o.out ? out : (t: string) => process.stderr.write(t);
+    // The final model's figure after the rounds' "AUROC at its start" (an outside try found it only in the file).
+    say((await import('./status-render.ts')).finalText({ ...results.final, sites: results.sites, testSites: results.testSites }));
     if (o.out) out(`results: ${o.out}\n`);
     if (o.predictions) say(`predictions: ${o.predictions}\n`);
     if (o.saveModels) say(await saveSimulatedModels(o.saveModels, models, results.complete));

@@ -69,9 +69,23 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   else await out(body);
   err(summary(bundle, v.model, table.values.length - blank.size, outFile));
   const empty = blank.size ? [`${data}: ${rowsAt(table.lines.filter((_, i) => blank.has(i)), HOLD)} no value in any feature (an export's empty rows?): left unscored`] : [];
-  for (const n of [...empty, ...scored.notes, ...flatRecalibration(bundle)]) err(`warning: ${n}\n`);
+  for (const n of [...empty, ...scored.notes, ...flatRecalibration(bundle), ...harmfulRecalibration(bundle)]) err(`warning: ${n}\n`);
   if (labelled) err(labelledFigures(table.labels, table.labelKnown!, scored.scores, scored.calibrated, blank));
   return 0;
+}
+
+/**
+ * A recalibration that raised the ECE on the site's own held-out rows, which it was not fitted on:
+ * the calibrated column is not shown to be the better risk. Scoring a file that holds the rows it
+ * was fitted on shows it helping (an outside try: 0.079 -> 0.097 held out, "0.059 -> 0.032" here).
+ */
+function harmfulRecalibration(b: ModelBundle): string[] {
+  const h = b.calibration?.heldOut;
+  if (!h || !(h.eceAfter > h.eceBefore)) return [];
+  return [
+    `the site's recalibration raised the calibration error on its own ${h.rows} held-out rows (ECE ${h.eceBefore.toFixed(3)} before, ${h.eceAfter.toFixed(3)} after): ` +
+      'the calibrated column is not shown to be the better risk; rows it was fitted on (its training rows) would show it helping. Prefer the score column unless a check on new patients says otherwise',
+  ];
 }
 
 /** A recalibration slope under which every patient gets nearly the same calibrated risk. */
@@ -171,7 +185,7 @@ function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values:
 function summary(b: ModelBundle, file: string, rows: number, outFile: string | undefined): string {
   const who = b.site === undefined ? 'the coordinator' : `site "${b.site}"`;
   const cal = b.calibration
-    ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows)`
+    ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows${b.calibration.heldOut ? `; on its ${b.calibration.heldOut.rows} held-out rows ECE ${b.calibration.heldOut.eceBefore.toFixed(3)} before, ${b.calibration.heldOut.eceAfter.toFixed(3)} after` : ''})`
     : 'no calibrated column: the model file carries no recalibration (the coordinator saves none; a site whose training rows hold one class cannot fit one)';
   return (
     `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training round${b.round === 2 ? '' : 's'}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +

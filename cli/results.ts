@@ -5,6 +5,7 @@ import { FEDCAUSAL_BUILD, FEDCAUSAL_VERSION } from '../shared/version.ts';
 import type { SiteEvaluation } from '../shared/protocol/messages.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
 import type { PrivacySpent } from '../shared/privacy/accountant.ts';
+import type { FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 
 /** The results file of ../shared/docs/INTERFACES.md (extended with history and site-alone metrics). */
 export interface ResultsFile {
@@ -31,6 +32,13 @@ export interface ResultsFile {
   localSites?: Record<string, SiteEvaluation>;
   /** A securely aggregated run: the final evaluation pooled over the sites in its sum (docs/secagg.md). */
   pooledEvaluation?: FederationOutcome['pooledEvaluation'];
+  /**
+   * The final model in one figure, as /api/status `final` gives it: `trainingRounds`, `auroc` (the
+   * training sites' AUROCs weighted by their held-out rows; a secure run's pooled figure), the sites
+   * asked that sent no final evaluation (`missing`, left out of it) and, in a secure run, the
+   * decimals the sites' own figures were rounded to (`siteDecimals`). Per site: `sites`, `testSites`.
+   */
+  final: Omit<FinalEvaluation, 'sites' | 'testSites'>;
   prior: { pattern: string; p: number }[];
   priorVersion: number;
   debiasing?: DebiasingReport;
@@ -75,6 +83,7 @@ export function buildResults(o: FederationOutcome): ResultsFile {
     ...(o.calibration ? { calibration: o.calibration } : {}),
     ...(o.secureAggregation ? { secureAggregation: o.secureAggregation } : {}),
     ...(o.pooledEvaluation ? { pooledEvaluation: o.pooledEvaluation } : {}),
+    final: finalSummary(o.final),
     ...(o.privacy ? { privacy: o.privacy } : {}),
     // Two runs with the same seed end with the same model: an interrupted and resumed one included.
     modelSha256: o.modelSha256,
@@ -87,6 +96,12 @@ export function buildResults(o: FederationOutcome): ResultsFile {
       metrics: h.metrics,
     })),
   };
+}
+
+/** The final evaluation's one figure and what it leaves out, without the per-site figures `sites` and `testSites` hold. */
+function finalSummary(f: FinalEvaluation): ResultsFile['final'] {
+  const { sites: _sites, testSites: _tests, ...rest } = f;
+  return rest;
 }
 
 /** Exit status of a finished run: an incomplete run is a failure (INTERFACES.md), though its results are written. */

@@ -7,7 +7,7 @@ import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
 import { siteProblem, type CurrentRound } from '../shared/federation/dashboard-status.ts';
 import { formatTable } from '../shared/report/table.ts';
-import { FINAL_AUROC_MEANING, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
+import { finalInWords, siteAurocText, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 
 /** Characters in the progress bar. */
 const BAR_WIDTH = 24;
@@ -33,10 +33,11 @@ function lastRound(last: RoundSummary | undefined): string {
 }
 
 /** The final model's figures, once the final evaluation is in: the one AUROC of the model after the last round. */
-function finalText(f: FinalEvaluation | undefined): string {
+export function finalText(f: FinalEvaluation | undefined): string {
   if (!f) return '';
-  const per = Object.entries({ ...f.sites, ...f.testSites }).map(([site, e]) => `${site} ${metric(e.auroc)}`);
-  return `final evaluation (the model after ${f.trainingRounds} rounds): AUROC ${metric(f.auroc)} (${FINAL_AUROC_MEANING}); per site: ${per.join(', ') || 'none'}\n`;
+  const per = Object.entries({ ...f.sites, ...f.testSites }).map(([site, e]) => `${site} ${siteAurocText(e, f.siteDecimals)}`);
+  const rounded = f.siteDecimals !== undefined ? ` (as each site reported it, to ${f.siteDecimals} decimals)` : '';
+  return `final evaluation, ${finalInWords(f)}; per site${rounded}: ${per.join(', ') || 'none'}\n`;
 }
 
 /** A site's last problem: its latest round failure (offline, refused update, deadline) where it has one, and its last refused message. */

@@ -21,6 +21,8 @@ on request (a pause: its restart resumes the run) until it answers again; Ctrl-C
 const WATCH_INTERVAL_MS = 2000;
 /** watch gives up after this many failed polls in a row (a blip is not the end; a gone coordinator is). */
 const WATCH_MAX_MISSES = 3;
+/** Looks `watch` waits at its start for a coordinator still starting (its HTTP side not up yet): 15 x 2 s. */
+const WATCH_START_LOOKS = 15;
 
 const URL_EXAMPLE = 'e.g. http://127.0.0.1:8080';
 
@@ -96,7 +98,13 @@ async function watchStatus(look: () => Promise<FederationStatus>): Promise<numbe
       misses = 0;
       seen = s;
     } catch (e) {
-      // Unreachable at the first look, or gone for good while watching: a failure (exit 1).
+      // A coordinator still starting: waited for a while, said once (an outside try started watch beside it and it quit at once).
+      if (!seen && !(e instanceof InputError) && ++misses < WATCH_START_LOOKS) {
+        if (misses === 1) process.stdout.write(`(${(e as Error).message}; waiting up to ${(WATCH_START_LOOKS * WATCH_INTERVAL_MS) / 1000} s for it to answer)\n`);
+        await pause();
+        continue;
+      }
+      // Unreachable since the start, or gone for good while watching: a failure (exit 1).
       if (e instanceof InputError || !seen) throw e;
       misses = missed(e as Error, seen, misses);
       await pause();

@@ -1,5 +1,5 @@
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
-import { schemaDifference } from '../shared/data/schema-compare.ts';
+import { digestDifference, schemaDifference } from '../shared/data/schema-compare.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { PayloadOpener, TAG_BYTES, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
 import { encodeKey } from '../shared/crypto/keys.ts';
@@ -87,8 +87,6 @@ const JOIN_REFUSALS: Partial<Record<string, typeof OTHER_RELEASE | typeof OTHER_
  */
 export class CoordinatorService implements CoordinatorEndpoint {
   private readonly nonces = new JoinNonces();
-  /** Sites whose join carried no schema (an earlier build), said once each. */
-  private readonly unchecked = new Set<string>();
   private readonly refusals: RefusalLog;
 
   constructor(private readonly deps: EndpointDeps) {
@@ -190,7 +188,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       for await (const c of join.chunks) chunks.push(c);
       // Encrypted as well as signed: what a site says when it joins is for the coordinator only.
       const opener = new PayloadOpener(header, join.header, this.deps.boxSecretKey, { requireEncrypted: true });
-      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown; software?: unknown; schema?: unknown } | undefined;
+      let meta: { protocolVersion?: number; session?: unknown; nonce?: unknown; software?: unknown; schema?: unknown; schemaDigest?: unknown } | undefined;
       const reader = new FrameReader((m) => (meta = m as typeof meta));
       chunks.forEach((c, i) => reader.push(opener.open(i, c)));
       opener.finish();
@@ -205,7 +203,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.nonces.consume(meta.nonce, header.site);
       if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
         throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
-      this.checkSchema(header.site, meta.schema, meta.software);
+      this.checkSchema(header.site, meta);
       this.deps.directory.connect(header.site, sink, meta.session);
       // The site's fedcausal version, for the operator's status (informative: never a reason to refuse).
       if (typeof meta.software === 'string' && meta.software.length <= MAX_VERSION_CHARS) this.deps.directory.recordVersion(header.site, meta.software);
@@ -235,19 +233,28 @@ export class CoordinatorService implements CoordinatorEndpoint {
    * otherwise (an outside try's changed label threshold trained a whole run unnoticed). A site
    * of an earlier build sends none: said once, not refused (sites of two builds train together).
    */
-  private checkSchema(site: string, schema: unknown, software: unknown): void {
-    if (!this.deps.schema) return;
-    if (schema === undefined) {
-      if (!this.unchecked.has(site)) this.deps.log.warn('site sent no schema to compare (an earlier fedcausal build): its schema.json is not checked against the federation\'s', { site, software: typeof software === 'string' ? software.slice(0, MAX_VERSION_CHARS) : undefined });
-      this.unchecked.add(site);
-      return;
+  private checkSchema(site: string, meta: { schema?: unknown; schemaDigest?: unknown; software?: unknown }): void {
+    // A run that has ended only tells a joining site how it ended: a site already given the next run's
+    // schema must not be told to go back to this one's (a re-try).
+    if (!this.deps.schema || this.deps.gate.state === 'finished' || this.deps.gate.state === 'failed') return;
+    if (meta.schema === undefined && meta.schemaDigest === undefined) {
+      const software = typeof meta.software === 'string' ? meta.software.slice(0, MAX_VERSION_CHARS) : undefined;
+      if (!this.deps.directory.schemaUnchecked(site))
+        this.deps.log.warn("site sent no schema to compare (an earlier fedcausal build): its schema.json is not checked against the federation's", { site, software });
+      return this.deps.directory.recordSchemaUnchecked(site, software);
     }
-    const difference = schemaDifference(schema, this.deps.schema);
-    if (difference)
-      throw new ProtocolError(
-        `site "${site}" uses another schema than the federation's (${difference}): give the site the schema.json of the coordinator's kit (every site and the coordinator read one schema) and start it again`,
-        'schema-mismatch',
-      );
+    let difference: string | undefined;
+    try {
+      difference = meta.schema !== undefined ? schemaDifference(meta.schema, this.deps.schema) : digestDifference(meta.schemaDigest, this.deps.schema);
+    } catch {
+      difference = "the site's schema is not readable";
+    }
+    if (!difference) return this.deps.directory.recordSchemaChecked(site);
+    // The remedy first: a site's last error is cut to 300 characters on the status (a re-try lost it behind a long difference).
+    throw new ProtocolError(
+      `site "${site}" uses another schema than the federation's: give it the schema.json of the coordinator's kit (every site and the coordinator read one schema) and start it again. It differs in ${difference}`,
+      'schema-mismatch',
+    );
   }
 
   async submit(msg: WireMessage, peer?: PeerIdentity): Promise<SubmitReply> {

@@ -94,15 +94,20 @@ function readRun(name: string, file: string): PastRun {
     try {
       const r = JSON.parse(readFileSync(file, 'utf8')) as {
         complete?: boolean; model?: string; rounds?: number; sites?: Record<string, { auroc?: number; n?: number }>; pooledEvaluation?: { training?: { auroc?: number } };
+        final?: { auroc?: unknown; missing?: unknown };
       };
-      // The figure the live run showed as its final AUROC (weighted by held-out rows), not a plain mean of the sites'.
-      const auroc = r.sites ? finalAuroc(r.sites, r.pooledEvaluation?.training) : undefined;
+      // The figure the live run showed as its final AUROC (weighted by held-out rows), not a plain mean of the sites';
+      // from a results file before `final`, formed the same way.
+      const given = r.final && typeof r.final.auroc === 'number' ? r.final.auroc : undefined;
+      const auroc = given ?? (r.sites ? finalAuroc(r.sites, r.pooledEvaluation?.training) : undefined);
+      const missing = Array.isArray(r.final?.missing) ? r.final.missing.filter((s): s is string => typeof s === 'string') : [];
       return {
         name,
         ...(typeof r.complete === 'boolean' ? { complete: r.complete } : {}),
         ...(r.model ? { model: r.model } : {}),
         ...(typeof r.rounds === 'number' ? { rounds: r.rounds } : {}),
-        ...(auroc !== undefined ? { meanAuroc: auroc } : {}),
+        ...(auroc !== undefined ? { finalAuroc: auroc } : {}),
+        ...(missing.length ? { missing } : {}),
       };
     } catch {
       return { name };

@@ -32,6 +32,8 @@ export interface SiteState {
   version?: string;
   /** Why it trains in no round of this run (its statistics were not counted); absent for a site that trains. */
   leftOut?: string;
+  /** Set when it joined without sending its schema (an earlier build): the version it said, or '' (the run's warnings name it). */
+  schemaUnchecked?: string;
 }
 
 /**
@@ -154,6 +156,23 @@ export class SiteDirectory {
   recordLeftOut(site: string, reason: string): void {
     const s = this.state.get(site);
     if (s) s.leftOut = reason;
+  }
+  /** `site` joined without its schema (an earlier build, `software` as it said): its schema.json was not compared. */
+  recordSchemaUnchecked(site: string, software: string | undefined): void {
+    const s = this.state.get(site);
+    if (s) s.schemaUnchecked = software ?? '';
+  }
+  /** `site` joined with its schema, which was compared (it may have been upgraded since an unchecked join). */
+  recordSchemaChecked(site: string): void {
+    const s = this.state.get(site);
+    if (s) delete s.schemaUnchecked;
+  }
+  schemaUnchecked(site: string): boolean {
+    return this.state.get(site)?.schemaUnchecked !== undefined;
+  }
+  /** The sites whose schema was never compared, and the version each said. */
+  uncheckedSchemas(): Record<string, string> {
+    return Object.fromEntries([...this.state.values()].filter((s) => s.schemaUnchecked !== undefined).map((s) => [s.name, s.schemaUnchecked!]));
   }
   recordVersion(site: string, version: string): void {
     const s = this.state.get(site);

@@ -86,7 +86,8 @@ export class ResultAdmission implements Pick<ExchangeHooks, 'admit' | 'maxPayloa
     if (c.kind === 'fit' && !o.secure) this.held!.hold(site, meta.numExamples, replay, release);
     else release();
     // "Rounds done" counts training rounds: statistics rounds and the final evaluation are not rounds of the run.
-    if (c.kind === 'fit') o.directory.recordCompleted(site, c.round, o.secure ? undefined : meta.numExamples);
+    // A secure round's are counted when it is summed (round-loop.ts): a key advertisement is not an update.
+    if (c.kind === 'fit' && !o.secure) o.directory.recordCompleted(site, c.round, meta.numExamples);
   }
 
   /** A result's metrics, evaluations and calibration, in range and kept to their known fields (they go into every round's record). */

@@ -14,7 +14,7 @@ import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import { SecurePhases } from './secure-phases.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
-import { finalEvaluationOf, siteFigures, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
+import { siteFigures, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { roundNeed, waitForRoundQuorum, waitForStartQuorum, type Quorum } from './start-quorum.ts';
@@ -302,6 +302,9 @@ export class RoundLoop implements RoundGate {
       : { ...aggregateRound(r, c, aggregation, o.strategy, o.quorum, o.log), summed: undefined };
     if (this.isStopped()) return undefined;
     record.durationMs = Date.now() - t0;
+    // Secure: a site's round is done once its input is in the sum, not at its key advertisement (an outside try: a site
+    // lost before its masked input read "2 rounds answered" where the results said it trained in 1).
+    if (this.phases) for (const s of c.results.keys()) if (!record.failed.some((f) => f.site === s)) o.directory.recordCompleted(s, r);
     // Secure: the monitor sees the round's one sum (none when it aborted), never a site's figures.
     const observed: [string, Pick<ResultMeta, 'health' | 'patternCounts'>][] = o.secure ? (summed ? [["the round's secure sum", summed]] : []) : [...c.results].map(([s, m]) => [`site "${s}"`, m]);
     if (monitor && observed.length > 0) record.health = monitor.observe(r, observed.map(([, m]) => m), observed.map(([from]) => from));
@@ -356,9 +359,17 @@ export class RoundLoop implements RoundGate {
       ev, spec: setup.spec, global, rounds: o.rounds, strategy: o.strategy.name, strategyOptions: o.strategy.options, modelSettings: o.model.raw, prior: this.agreed.prior!, space: setup.space, balance: setup.balance, round: this.round, history: this.history,
       decisionReport: this.agreed.decisionReport, trainingSites: o.trainingSites, leftOut: this.participation.saved(), readiness: this.agreed.readiness?.sites, testSites: o.testSites, minSitesToAccept: o.quorum.minSitesToAccept, log: o.log, secureAggregation: o.secure?.summary,
       ...(summedEvaluation ? { summedEvaluation } : {}),
+      ...(o.secure?.config.reportDecimals !== undefined ? { reportDecimals: o.secure.config.reportDecimals } : {}),
+      uncheckedSchemas: o.directory.uncheckedSchemas(),
     });
-    this.final = finalEvaluationOf({ ...outcome, trainingRounds: this.round - 1 });
-    o.log.info('final evaluation', { trainingRounds: this.final.trainingRounds, auroc: this.final.auroc ?? null, sites: siteFigures(this.final.sites), testSites: siteFigures(this.final.testSites) });
+    this.final = outcome.final;
+    o.log.info('final evaluation', {
+      trainingRounds: this.final.trainingRounds,
+      auroc: this.final.auroc ?? null,
+      sites: siteFigures(this.final.sites),
+      testSites: siteFigures(this.final.testSites),
+      ...(this.final.missing ? { missing: this.final.missing } : {}),
+    });
     return outcome;
   }
 

@@ -16,7 +16,8 @@ import { autoFlagged, type DebiasHealth, type DebiasingReport } from '../shared/
 import { readinessWarnings, type Readiness } from './readiness.ts';
 import { quorumShortfall } from './strategy/acceptance.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
-import type { SummedEvaluation } from '../shared/secagg/eval-parts.ts';
+import { REPORT_DECIMALS, type SummedEvaluation } from '../shared/secagg/eval-parts.ts';
+import { finalEvaluationOf, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 import type { Acceptance, AcceptancePolicy, Aggregation, SiteFailure, SiteResult, Strategy, StrategyOptions } from './strategy/strategy.ts';
 import { participationWarnings } from './participation.ts';
 
@@ -86,6 +87,8 @@ export interface FederationOutcome {
   secureAggregation?: SecureAggregationReport;
   /** What the final model's scores depend on besides its weights (the run folder's model.json: fedcausal predict). */
   scoring: { spec: ModelSpecMsg; prior: PatternPrior; balance?: OutcomeBalance; round: number };
+  /** The final evaluation summed up as every surface gives it (/api/status `final`, results.json `final`). */
+  final: FinalEvaluation;
 }
 
 /**
@@ -177,6 +180,10 @@ export interface FinalInputs {
   secureAggregation?: SecureAggregationReport | undefined;
   /** A securely aggregated final evaluation: its decoded sum, or why it aborted (the sites' own reports are in `ev`). */
   summedEvaluation?: SummedEvaluation | { error: string };
+  /** Decimals of a site's own report in a secure final evaluation (secureAggregation.reportDecimals). */
+  reportDecimals?: number;
+  /** Sites that joined without their schema (an earlier build), with the version each said: their schema.json was never compared. */
+  uncheckedSchemas?: Record<string, string>;
 }
 
 /** The debiasing report's two warnings, short, where a reader of `warnings` alone sees them (the full words are in `debiasing`). */
@@ -196,6 +203,11 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
   const evaluationOf = (site: string) => (secure ? f.ev.results.get(site)?.report?.evaluation : f.ev.results.get(site)?.evaluation);
   outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, f.history, new Set(f.trainingSites.filter((s) => evaluationOf(s)))));
   outcome.warnings.push(...readinessWarnings(f.readiness));
+  // A re-try: an earlier build's site with another label definition trained and the run read "complete" with no warning.
+  for (const [site, software] of Object.entries(f.uncheckedSchemas ?? {}))
+    outcome.warnings.push(
+      `site "${site}" sent no schema when it joined (${software ? `fedcausal ${software}, ` : ''}an earlier build): its schema.json was never compared with the federation's; check that its kit holds the coordinator's schema.json (the label's definition above all), or upgrade it`,
+    );
   outcome.warnings.push(...debiasingWarnings(f.decisionReport));
   siteEvaluations(outcome, f, evaluationOf, secure);
   missingEvaluations(outcome, f, f.trainingSites.filter((s) => evaluationOf(s)).length);
@@ -203,6 +215,14 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     if ('error' in f.summedEvaluation) outcome.problems.push(`final evaluation not summed: ${f.summedEvaluation.error}`);
     else secureCalibration(outcome, f.summedEvaluation, f, f.log);
   } else plainCalibration(outcome, f);
+  outcome.final = finalEvaluationOf({
+    trainingRounds: f.round - 1,
+    sites: outcome.sites,
+    testSites: outcome.testSites,
+    ...(outcome.pooledEvaluation ? { pooledEvaluation: outcome.pooledEvaluation } : {}),
+    asked: [...f.trainingSites, ...f.testSites],
+    ...(secure ? { siteDecimals: f.reportDecimals ?? REPORT_DECIMALS } : {}),
+  });
   return outcome;
 }
 
@@ -227,6 +247,8 @@ function outcomeHead(f: FinalInputs): FederationOutcome {
     ...(f.decisionReport ? { debiasing: f.decisionReport } : {}),
     ...(f.secureAggregation ? { secureAggregation: f.secureAggregation } : {}),
     scoring: { spec: f.spec, prior: f.prior, ...(f.balance ? { balance: f.balance } : {}), round: f.round },
+    // Set once the evaluations are in (finalOutcome).
+    final: { trainingRounds: f.round - 1, sites: {}, testSites: {} },
     warnings: [],
     problems: f.history
       .filter((h) => !h.accepted)

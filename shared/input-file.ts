@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { InputError } from './errors.ts';
 import { accessHint } from './access-hint.ts';
 
@@ -22,9 +22,16 @@ function readInput(source: string | 0, path: string, what: string): string {
   let bytes: Buffer;
   let text: string;
   try {
+    // A device (/dev/zero, a disk) is read without end: refused by name (a re-try's schema.json linked there reached 6.5 GB).
+    // A pipe or FIFO (a process substitution) is read as given.
+    if (typeof source === 'string') {
+      const st = statSync(source);
+      if (st.isCharacterDevice() || st.isBlockDevice()) throw new InputError(`${path}: is a device, not a file: give the ${what} itself`);
+    }
     bytes = readFileSync(source);
     text = bytes.toString('utf8'); // inside: a file past Node's longest string is bad input too
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`${path}: cannot read ${what} (${(e as Error).message})${typeof source === 'string' ? accessHint(source, e) : ''}`);
   }
   const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);

@@ -12,7 +12,7 @@ import { SECAGG_PHASE, SECAGG_PHASES, secaggStage } from '../shared/secagg/wire.
 import { EVALUATION_SUM } from '../shared/secagg/eval-parts.ts';
 import type { BundleInput } from '../shared/model/bundle.ts';
 import { SiteTasks, type SiteTasksOptions } from './site-tasks.ts';
-import { schemaToJson } from '../shared/data/schema.ts';
+import { schemaJoinForm } from '../shared/data/schema-compare.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 export class FederationEndedBadly extends Error {
@@ -104,7 +104,7 @@ export class SiteAgent {
     const session = this.opts.session === undefined ? {} : { session: this.opts.session };
     // Challenge-response: the join carries the coordinator's fresh nonce, so a recorded join is worthless.
     const nonce = transport.challenge ? { nonce: Buffer.from(await transport.challenge()).toString('base64') } : {};
-    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, software: FEDCAUSAL_BUILD_VERSION, schema: schemaToJson(this.opts.schema), ...session, ...nonce }));
+    const join = this.seal('join', 0, encodeFrame({ protocolVersion: PROTOCOL_VERSION, site: this.opts.site, software: FEDCAUSAL_BUILD_VERSION, ...schemaJoinForm(this.opts.schema), ...session, ...nonce }));
     const { welcome, tasks } = await transport.subscribe(join);
     this.joined = true;
     // A restarted coordinator asks its uncommitted round again, under new message ids.

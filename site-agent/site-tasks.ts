@@ -216,7 +216,13 @@ export class SiteTasks {
     };
   }
 
-  private keepFinalModel(task: TaskMeta, weights: Float32Array, ctx: RunnerContext, calibration: { a: number; b: number; rows: number } | undefined): void {
+  private keepFinalModel(
+    task: TaskMeta,
+    weights: Float32Array,
+    ctx: RunnerContext,
+    calibration: { a: number; b: number; rows: number; eceBefore: number; eceAfter: number } | undefined,
+    heldOutRows: number,
+  ): void {
     const { federation, site, schema } = this.opts;
     this.finalModel = {
       federation,
@@ -228,7 +234,10 @@ export class SiteTasks {
       prior: ctx.prior,
       ...(ctx.balance ? { balance: ctx.balance } : {}),
       temper: ctx.temper ?? 1,
-      ...(calibration ? { calibration: { a: calibration.a, b: calibration.b, rows: calibration.rows } } : {}),
+      // With how it did on the held-out rows: predict says where it made the scores worse there (an outside try).
+      ...(calibration
+        ? { calibration: { a: calibration.a, b: calibration.b, rows: calibration.rows, heldOut: { rows: heldOutRows, eceBefore: calibration.eceBefore, eceAfter: calibration.eceAfter } } }
+        : {}),
       weights: Float32Array.from(weights),
     };
   }
@@ -256,7 +265,7 @@ export class SiteTasks {
     const siteCalibration =
       scores && enc.train.n > 0 ? siteCalibrationReport({ labels: data.train.labels, scores: await runner.predict(enc.train, ctx) }, { labels: data.test.labels, scores }) : undefined;
     if (task.config.final) {
-      this.keepFinalModel(task, weights, ctx, siteCalibration);
+      this.keepFinalModel(task, weights, ctx, siteCalibration, enc.test.n);
       // The final model's own figures here: a round's "round trained" line scores the model that round started from.
       const e = evaluation;
       this.opts.log.info('final evaluation', { trainingRounds: task.round - 1, n: e.n, auroc: e.auroc, accuracy: e.accuracy, ece: e.ece, ...(siteCalibration ? { eceAfterOwnRecalibration: siteCalibration.eceAfter } : {}) });

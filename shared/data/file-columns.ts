@@ -76,28 +76,39 @@ export function resolveColumns(schema: Schema, records: CsvRecord[], file: strin
     const headerLike = first.fields.some(
       (f) => !parseDecimal(f).ok && !schema.missingValues.has(f) && names.has(loose(f)),
     );
-    // Rows to be scored (fedcausal predict) may carry a header with columns of their own (a record number) around the features.
-    // A header that is not the schema's columns is read by its names, with a did-you-mean for each missing one.
-    if (headerLike && opts.labelOptional) return byHeader(schema, records, file, opts);
-    // A header naming each column the schema needs exactly once, in another order or with others beside: read by its
-    // names, as predict reads it and as INTERFACES.md says (the header names the columns; an outside try found the two disagree).
-    if (headerLike && namesEachOnce(first.fields, neededColumns(schema, opts))) return byHeader(schema, records, file, opts);
-    if (headerLike) {
-      const diffs: string[] = [];
-      columns.forEach((c, i) => {
-        const f = first.fields[i];
-        if (f !== c) diffs.push(f === undefined ? `no name where "${c}" was expected (position ${i + 1})` : `${show(f)} where "${c}" was expected (position ${i + 1})`);
-      });
-      if (first.fields.length > columns.length) diffs.push(`${first.fields.length - columns.length} name(s) more than the schema's ${columns.length}`);
-      throw new InputError(
-        `${file}:${first.line}: line ${first.line} looks like a header but does not match the schema's "columns": ` +
-          `${diffs.slice(0, 5).join('; ')}${diffs.length > 5 ? `; ... (${diffs.length} differences)` : ''}; ` +
-          `header found: ${showHeader(first.fields)}`,
-      );
-    }
-    return { columns, body: records };
+    if (!headerLike) return { columns, body: records };
+    if (readByName(first.fields, columns, schema, opts)) return byHeader(schema, records, file, opts);
+    throw positionalMismatch(first, columns, file);
   }
   return byHeader(schema, records, file, opts);
+}
+
+/**
+ * Whether a header that is not the schema's `columns` is read by its names: rows to be scored
+ * (predict) may carry columns of their own (a record number) around the features; a header
+ * naming each needed column once, in another order or with others beside, is read so too, as
+ * INTERFACES.md says (the header names the columns; an outside try found predict and training
+ * disagree); and one in another order with a name missing, misspelt or twice is said by name
+ * (byHeader's message: the position-by-position list named none of them).
+ */
+function readByName(header: readonly string[], columns: readonly string[], schema: Schema, opts: ReadOptions): boolean {
+  if (opts.labelOptional || namesEachOnce(header, neededColumns(schema, opts))) return true;
+  return header.filter((f, i) => columns.includes(f) && columns[i] !== f).length >= 2;
+}
+
+/** A header line that matches the schema's `columns` neither by position nor by name: where it differs, position by position. */
+function positionalMismatch(first: CsvRecord, columns: readonly string[], file: string): InputError {
+  const diffs: string[] = [];
+  columns.forEach((c, i) => {
+    const f = first.fields[i];
+    if (f !== c) diffs.push(f === undefined ? `no name where "${c}" was expected (position ${i + 1})` : `${show(f)} where "${c}" was expected (position ${i + 1})`);
+  });
+  if (first.fields.length > columns.length) diffs.push(`${first.fields.length - columns.length} name(s) more than the schema's ${columns.length}`);
+  return new InputError(
+    `${file}:${first.line}: line ${first.line} looks like a header but does not match the schema's "columns": ` +
+      `${diffs.slice(0, 5).join('; ')}${diffs.length > 5 ? `; ... (${diffs.length} differences)` : ''}; ` +
+      `header found: ${showHeader(first.fields)}`,
+  );
 }
 
 /** The columns a file must hold: every feature, and the label where rows must carry one. */

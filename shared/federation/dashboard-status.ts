@@ -89,7 +89,9 @@ export interface PastRun {
   model?: string;
   rounds?: number;
   /** The run's final AUROC from its results file, as /api/status `final.auroc` gave it (final-evaluation.ts finalAuroc). */
-  meanAuroc?: number;
+  finalAuroc?: number;
+  /** Sites asked for a final evaluation that sent none: the AUROC leaves them out. */
+  missing?: string[];
 }
 
 export interface DashboardStatus {

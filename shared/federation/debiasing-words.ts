@@ -19,7 +19,8 @@ export interface DecisionFields {
 export function weightingInWords(d: Pick<DecisionFields, 'weighting' | 'share'>): string {
   switch (d.weighting) {
     case 'drop':
-      return 'the flagged readings are left out of the model\'s inputs, and each missingness pattern is balanced against the outcome';
+      // The health table still gives a dropped reading's association in the rows, which looked alarming beside "drop" (an outside try).
+      return "the flagged readings are left out of the model's inputs (the health figures' association of such a reading is the rows', which the model no longer sees), and pattern balancing reweights the rows so that the missingness pattern carries no information about the outcome";
     case 'outcome':
       return 'rows are weighted so that the flagged readings and the missingness pattern carry no information about the outcome';
     case 'lff':
@@ -27,7 +28,7 @@ export function weightingInWords(d: Pick<DecisionFields, 'weighting' | 'share'>)
     case 'group-balanced':
       return `a bias branch on the flagged readings puts ${typeof d.share === 'number' ? `${Math.round(d.share * 100)}%` : 'a set share'} of each batch's weight on the rows that contradict them (dual branch)`;
     case 'pattern balancing only':
-      return 'each missingness pattern is balanced against the outcome (pattern balancing); no reading is reweighted';
+      return 'no reading is reweighted or left out; pattern balancing reweights the rows so that the missingness pattern carries no information about the outcome';
     case 'none (balancing off)':
       return 'no reweighting (pattern balancing is off)';
     default:

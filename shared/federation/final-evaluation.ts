@@ -16,6 +16,10 @@ export interface FinalEvaluation {
   sites: Record<string, SiteEvaluation>;
   /** Each test-only site's figures on its rows. */
   testSites: Record<string, SiteEvaluation>;
+  /** Sites asked for a final evaluation that sent none (gone, failed): the AUROC leaves them out. */
+  missing?: string[];
+  /** Decimals the sites' own figures were rounded to (a secure run: each reports rates, rounded); absent: exact. */
+  siteDecimals?: number;
 }
 
 /** What the final AUROC is made of, said beside it. */
@@ -42,15 +46,42 @@ export function finalAuroc(
   return rows > 0 ? sum / rows : undefined;
 }
 
-/** The summary of a finished run's final evaluation, from its outcome (or its results file). */
+/** The summary of a finished run's final evaluation, from its outcome. */
 export function finalEvaluationOf(o: {
   trainingRounds: number;
   sites: Record<string, SiteEvaluation>;
   testSites: Record<string, SiteEvaluation>;
   pooledEvaluation?: { training?: { auroc?: number } };
+  /** Every site asked for a final evaluation. */
+  asked: readonly string[];
+  siteDecimals?: number;
 }): FinalEvaluation {
   const auroc = finalAuroc(o.sites, o.pooledEvaluation?.training);
-  return { trainingRounds: o.trainingRounds, ...(auroc !== undefined ? { auroc } : {}), sites: o.sites, testSites: o.testSites };
+  const missing = o.asked.filter((s) => !o.sites[s] && !o.testSites[s]);
+  return {
+    trainingRounds: o.trainingRounds,
+    ...(auroc !== undefined ? { auroc } : {}),
+    sites: o.sites,
+    testSites: o.testSites,
+    ...(missing.length ? { missing } : {}),
+    ...(o.siteDecimals !== undefined ? { siteDecimals: o.siteDecimals } : {}),
+  };
+}
+
+/** A figure as the surfaces print it: `decimals` places (3 by default), `n/a` where there is none (JSON turns NaN into null). */
+export function figure(v: number | null | undefined, decimals = 3): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(decimals) : 'n/a';
+}
+
+/** The final AUROC in words, with what it is made of and whom it leaves out: the one sentence status, watch, simulate and the dashboard print. */
+export function finalInWords(f: FinalEvaluation): string {
+  const leftOut = f.missing?.length ? `; ${f.missing.join(', ')} sent no final evaluation and ${f.missing.length === 1 ? 'is' : 'are'} not in it` : '';
+  return `the model after ${f.trainingRounds} round${f.trainingRounds === 1 ? '' : 's'}: AUROC ${figure(f.auroc)} (${FINAL_AUROC_MEANING}${leftOut})`;
+}
+
+/** One site's final AUROC as the surfaces print it: its reported decimals, and why it has none. */
+export function siteAurocText(e: SiteEvaluation, decimals?: number): string {
+  return typeof e.auroc === 'number' && Number.isFinite(e.auroc) ? figure(e.auroc, decimals) : 'n/a (its held-out rows hold one class)';
 }
 
 /** Each site's AUROC, accuracy and ECE (and held-out rows where known), for a log line. */

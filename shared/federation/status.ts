@@ -16,11 +16,11 @@ export interface SiteStatus {
   online: boolean;
   /** ISO 8601 time of the last message from the site; null if never seen. */
   lastSeen: string | null;
-  /** Training rounds the site has answered (statistics rounds and the final evaluation not counted). */
+  /** Training rounds the site has answered (statistics rounds and the final evaluation not counted; with secure aggregation, rounds whose sum holds its input). */
   roundsCompleted: number;
   /** fedcausal version the site runs, as it said when it joined; absent before its first join. */
   version?: string;
-  /** The most recent refused message (bad signature, a second copy of the kit...), for the operator; cleared when the site next completes a training round (with secure aggregation, when its key advertisement for a round is accepted). */
+  /** The most recent refused message (bad signature, a second copy of the kit...), for the operator; cleared when the site next completes a training round (with secure aggregation, when its input is in a round's sum). */
   lastError?: string;
   /** ISO 8601 time lastError was recorded. */
   lastErrorAt?: string;

@@ -39,6 +39,8 @@ export interface BundleCalibration {
   b: number;
   /** Training rows it was fitted on. */
   rows: number;
+  /** How it did on the site's held-out rows, which it was not fitted on: ECE of the score before and after (absent from older files). */
+  heldOut?: { rows: number; eceBefore: number; eceAfter: number };
 }
 
 export interface ModelBundle {
@@ -79,7 +81,14 @@ const BundleFileSchema = z.object({
   balance: z.unknown().optional(),
   temper: finite,
   // A recalibration never reverses the ranking (site-calibration.ts bounds its fit the same way).
-  calibration: z.object({ a: finite.refine((a) => a >= 0 && a <= MAX_SLOPE, `expected a slope in [0, ${MAX_SLOPE}]`), b: finite.refine((b) => Math.abs(b) <= MAX_SHIFT, `expected an intercept in [-${MAX_SHIFT}, ${MAX_SHIFT}]`), rows: z.number().int().nonnegative() }).optional(),
+  calibration: z
+    .object({
+      a: finite.refine((a) => a >= 0 && a <= MAX_SLOPE, `expected a slope in [0, ${MAX_SLOPE}]`),
+      b: finite.refine((b) => Math.abs(b) <= MAX_SHIFT, `expected an intercept in [-${MAX_SHIFT}, ${MAX_SHIFT}]`),
+      rows: z.number().int().nonnegative(),
+      heldOut: z.object({ rows: z.number().int().nonnegative(), eceBefore: z.number().min(0).max(1), eceAfter: z.number().min(0).max(1) }).optional(),
+    })
+    .optional(),
   weights: z.object({ count: z.number().int().nonnegative(), base64: z.string() }),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });

@@ -28,6 +28,6 @@ test('simulate: an unwritable --out or --predictions is refused before any train
   const out = join(dir, 'sub', 'results.json');
   const ok = await runCli([...SIM, '--out', out]);
   assert.equal(ok.code, 0, describeRun(ok));
-  assert.match(ok.stdout, /^round 1\/2: 2 sites.*\nround 2\/2: 2 sites, AUROC at its start \d\.\d{3}\nresults: .*results\.json\n$/);
+  assert.match(ok.stdout, /^round 1\/2: 2 sites.*\nround 2\/2: 2 sites, AUROC at its start \d\.\d{3}\nfinal evaluation, the model after 2 rounds: AUROC \d\.\d{3} \(the training sites' AUROCs weighted by their held-out rows\); per site: \w+ \d\.\d{3}, \w+ \d\.\d{3}\nresults: .*results\.json\n$/);
   assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { rounds: number }).rounds, 2);
 });

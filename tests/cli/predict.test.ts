@@ -70,8 +70,21 @@ test('new patients: no label column, a record number kept, output on stdout; a m
   const all = r2.stdout.trimEnd().split('\n').slice(1, 4).map((l) => l.split(','));
   assert.deepEqual(lines.slice(1).map((l) => l[2]), all.map((l) => l[1]));
 
+  // A site's file says how its recalibration did on its held-out rows; where it made them worse, predict warns.
+  const saved = loadModelBundle(model);
+  assert.ok(saved.calibration?.heldOut && saved.calibration.heldOut.rows > 0, JSON.stringify(saved.calibration));
+  assert.match(r.stderr, new RegExp(`own recalibration \\(fitted on its \\d+ training rows; on its ${saved.calibration.heldOut.rows} held-out rows ECE \\d\\.\\d{3} before, \\d\\.\\d{3} after\\)`));
+  const worse = join(dir, 'worse.model.json');
+  writeFileSync(worse, bundleText({ ...saved, calibration: { ...saved.calibration, heldOut: { rows: 60, eceBefore: 0.079, eceAfter: 0.097 } } }));
+  const rw = await runCli(['predict', '--model', worse, '--data', file]);
+  assert.equal(rw.code, 0, rw.stderr);
+  assert.match(rw.stderr, /warning: the site's recalibration raised the calibration error on its own 60 held-out rows \(ECE 0\.079 before, 0\.097 after\): the calibrated column is not shown to be the better risk/);
+  // The site's own file: warned of exactly when its held-out ECE rose.
+  const h = saved.calibration.heldOut;
+  assert.equal(r.stderr.includes('raised the calibration error'), h.eceAfter > h.eceBefore, `${h.eceBefore} -> ${h.eceAfter}: ${r.stderr}`);
+
   // The coordinator's copy: the same weights, no site and no recalibration.
-  const { site: _, calibration: __, ...bare } = loadModelBundle(model);
+  const { site: _, calibration: __, ...bare } = saved;
   const coordinatorLike = join(dir, 'coordinator.model.json');
   writeFileSync(coordinatorLike, bundleText(bare));
   const r3 = await runCli(['predict', '--model', coordinatorLike, '--data', file, '--id', 'mrn']);

@@ -16,6 +16,7 @@ const outcome = (problems: string[]): FederationOutcome => ({
   globalModel: new Float32Array(0),
   modelSha256: '',
   scoring: { spec: { kind: 'baseline', raw: {}, seed: 1 }, prior: { version: 1, patterns: [], balancing: {}, minCount: 1, totalRows: 0 }, round: 2 },
+  final: { trainingRounds: 1, sites: {}, testSites: {} },
   warnings: [],
   prior: [],
   priorVersion: 1,

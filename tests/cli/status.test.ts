@@ -53,9 +53,14 @@ test('the status text: the round under collection as a bar with a countdown, the
   const final = { trainingRounds: 5, auroc: 0.8625, sites: { a: { n: 91, auroc: 0.862, accuracy: 0.8, balancedAccuracy: 0.8, ece: 0.1 } }, testSites: { t: { auroc: NaN, accuracy: 1, balancedAccuracy: NaN, ece: 0 } } };
   assert.match(
     renderStatus({ ...s, round: 6, state: 'finished', current: undefined, final }, now),
-    /^final evaluation \(the model after 5 rounds\): AUROC 0\.863 \(the training sites' AUROCs weighted by their held-out rows\); per site: a 0\.862, t n\/a$/m,
+    /^final evaluation, the model after 5 rounds: AUROC 0\.863 \(the training sites' AUROCs weighted by their held-out rows\); per site: a 0\.862, t n\/a \(its held-out rows hold one class\)$/m,
   );
-  assert.doesNotMatch(text, /final evaluation \(the model/, 'nothing before the final evaluation is in');
+  // A site that sent none is named as left out; a secure run's per-site figures keep their reported decimals.
+  assert.match(
+    renderStatus({ ...s, round: 6, state: 'finished', current: undefined, final: { ...final, testSites: {}, missing: ['va'], siteDecimals: 2 } }, now),
+    /^final evaluation, the model after 5 rounds: AUROC 0\.863 \(the training sites' AUROCs weighted by their held-out rows; va sent no final evaluation and is not in it\); per site \(as each site reported it, to 2 decimals\): a 0\.86$/m,
+  );
+  assert.doesNotMatch(text, /final evaluation, the model/, 'nothing before the final evaluation is in');
   // A site left out of training says so in its row, with why.
   const left = renderStatus({ ...s, sites: [{ name: 'va', online: true, lastSeen: null, roundsCompleted: 0, leftOut: 'its statistics were not counted (offline)' }] }, now);
   assert.match(left, /^va +online, left out of training .* left out of training: its statistics were not counted \(offline\)$/m);

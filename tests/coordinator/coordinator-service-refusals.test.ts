@@ -12,6 +12,7 @@ import { encodeFrame } from '../../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
 import type { WireMessage } from '../../shared/transport/types.ts';
 import { compileSchema, schemaToJson } from '../../shared/data/schema.ts';
+import { schemaJoinForm } from '../../shared/data/schema-compare.ts';
 import { captureWarnings } from '../shared/capture-logger.ts';
 test('a sound result is accepted and delivered with its weights (the baseline the refusals spoil)', async () => {
   const { service, delivered, gateRejected, counted } = setup();
@@ -315,19 +316,26 @@ test("a join with another schema than the federation's is refused naming what di
     service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schema: other }), sink()),
     'schema-mismatch',
     grpc.status.FAILED_PRECONDITION,
-    /^site "a" uses another schema than the federation's \(label: the site's \{"column":"num","threshold":2\}, the federation's \{"column":"num","threshold":0\}\): give the site the schema\.json of the coordinator's kit/,
+    /^site "a" uses another schema than the federation's: give it the schema\.json of the coordinator's kit \(every site and the coordinator read one schema\) and start it again\. It differs in label: the site's \{"column":"num","threshold":2\}, the federation's \{"column":"num","threshold":0\}$/,
   );
   assert.deepEqual(counted, ['schema-mismatch a']);
   assert.deepEqual(directory.online(), []);
   // Absent from a round, it is said to have another schema, with the remedy (not "offline").
   assert.match(directory.absentReason('a'), /^its join was refused for another schema than the federation's: site "a" uses another schema/);
   const moved = { ...(schemaToJson(SCHEMA) as object), modalities: { demo: ['age'], labs: ['chol', 'sex'] } };
-  await refused(service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schema: moved }), sink()), 'schema-mismatch', grpc.status.FAILED_PRECONDITION, /\(modalities: sex is in labs, the federation's in demo\)/);
-  await service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schema: schemaToJson(SCHEMA) }), sink());
+  await refused(service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schema: moved }), sink()), 'schema-mismatch', grpc.status.FAILED_PRECONDITION, /It differs in modalities: sex is in labs, the federation's in demo$/);
+  // A large schema travels as its digest: compared whole.
+  await refused(service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), schemaDigest: 'f'.repeat(64) }), sink()), 'schema-mismatch', grpc.status.FAILED_PRECONDITION, /It differs in its schema's digest ffffffffffff is not the federation's [0-9a-f]{12} \(the schema is too large to send whole/);
+  await service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: await nonce(), ...schemaJoinForm(SCHEMA) }), sink());
   assert.deepEqual(directory.online(), ['a']);
   await service.subscribe(joinMessage('b', siteB.signing.secretKey, { nonce: await nonce() }), sink());
   assert.deepEqual(directory.online(), ['a', 'b']);
   assert.equal(warnings.filter((w) => w.startsWith('site sent no schema to compare')).length, 1, warnings.join('\n'));
+  assert.deepEqual(directory.uncheckedSchemas(), { b: '' }, 'named in the run\'s warnings');
+  // Once the run has ended, a joining site only hears how it ended: no schema refusal (it may hold the next run's schema).
+  const ended = setup({ state: 'finished' }, { schema: SCHEMA });
+  await ended.service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: Buffer.from(await ended.service.challenge()).toString('base64'), schema: other }), sink());
+  assert.deepEqual(ended.directory.online(), ['a']);
 });
 
 test('a failure while applying a verified result fails the site for the round and is refused as malformed', async () => {

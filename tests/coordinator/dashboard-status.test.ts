@@ -48,6 +48,8 @@ test('past runs: newest first, from each results file, with the final AUROC the 
     // A secure run: rates without row counts, and the pooled figure.
     ['run-2025-12-01', { complete: true, sites: { a: { auroc: 0.81 }, b: { auroc: 0.86 } }, pooledEvaluation: { training: { n: 400, auroc: 0.852 } } }],
     ['run-2025-11-01', { complete: true, sites: { a: { auroc: 0.81 }, b: { auroc: 0.86 } } }],
+    // A results file with `final`: its figure, and the sites it leaves out.
+    ['run-2025-10-01', { complete: true, sites: { a: { auroc: 0.81, n: 10 } }, final: { trainingRounds: 3, auroc: 0.905, missing: ['va'] } }],
   ] as const;
   for (const [name, doc] of runsOnDisk) {
     mkdirSync(join(dir, name));
@@ -55,12 +57,14 @@ test('past runs: newest first, from each results file, with the final AUROC the 
   }
   mkdirSync(join(dir, 'other'));
   const runs = pastRuns(dir);
-  assert.deepEqual(runs.map((r) => r.name), ['run-2026-02-01', 'run-2026-01-01', 'run-2025-12-01', 'run-2025-11-01']);
+  assert.deepEqual(runs.map((r) => r.name), ['run-2026-02-01', 'run-2026-01-01', 'run-2025-12-01', 'run-2025-11-01', 'run-2025-10-01']);
+  assert.equal(runs[4]!.finalAuroc, 0.905);
+  assert.deepEqual(runs[4]!.missing, ['va']);
   assert.deepEqual(runs[0], { name: 'run-2026-02-01' });
   assert.equal(runs[1]!.complete, true);
-  assert.ok(Math.abs(runs[1]!.meanAuroc! - 0.65) < 1e-12, String(runs[1]!.meanAuroc));
-  assert.equal(runs[2]!.meanAuroc, 0.852);
-  assert.equal(runs[3]!.meanAuroc, undefined, 'no row counts and no pooled figure: none rather than an unweighted mean');
+  assert.ok(Math.abs(runs[1]!.finalAuroc! - 0.65) < 1e-12, String(runs[1]!.finalAuroc));
+  assert.equal(runs[2]!.finalAuroc, 0.852);
+  assert.equal(runs[3]!.finalAuroc, undefined, 'no row counts and no pooled figure: none rather than an unweighted mean');
   assert.deepEqual(pastRuns(join(dir, 'missing')), []);
 });
 

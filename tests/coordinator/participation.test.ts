@@ -165,3 +165,16 @@ test('a site refused as another release while the statistics round waits for it 
   await alive(h.loop.run());
   assert.match(h.directory.states().find((s) => s.name === 'c')!.leftOut ?? '', /its join was refused as another fedcausal release: site speaks protocol version 2 .*, and was not back within 0\.2s\), so it does not train in this run: install the coordinator's fedcausal release/);
 });
+
+test('a site that joined without its schema (an earlier build) is named in the run\'s warnings, with what to check', async () => {
+  const h = harness({ sites: ['a', 'b'], rounds: 1 });
+  h.directory.recordSchemaUnchecked('b', '0.1.0+old');
+  const outcome = await alive(h.loop.run());
+  assert.ok(
+    outcome.warnings.some((w) => w.startsWith('site "b" sent no schema when it joined (fedcausal 0.1.0+old, an earlier build): its schema.json was never compared') && w.includes("the coordinator's schema.json")),
+    outcome.warnings.join('\n'),
+  );
+  // A later join with its schema clears it.
+  h.directory.recordSchemaChecked('b');
+  assert.deepEqual(h.directory.uncheckedSchemas(), {});
+});

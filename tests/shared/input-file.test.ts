@@ -27,3 +27,7 @@ test('user files as Windows tools write them: a UTF-8 byte-order mark is dropped
   const list = file('l.yaml', Buffer.from('- rounds: 3\n'));
   refused(() => readConfigFile(list), `${list}: config must be a mapping of fields (got a list)`);
 });
+
+test('a device is refused by name, not read without end (a schema.json linked to /dev/zero reached 6.5 GB)', () => {
+  assert.throws(() => readInputFile('/dev/zero', 'schema'), (e: unknown) => e instanceof InputError && e.message === '/dev/zero: is a device, not a file: give the schema itself');
+});

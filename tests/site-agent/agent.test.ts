@@ -14,7 +14,7 @@ import { buildFeatureSpace } from '../../shared/data/feature-space.ts';
 import { parseSiteTable } from '../../shared/data/table.ts';
 import { captureWarnings } from '../shared/capture-logger.ts';
 import { ProtocolError } from '../../shared/errors.ts';
-import { schemaToJson } from '../../shared/data/schema.ts';
+import { schemaJoinForm } from '../../shared/data/schema-compare.ts';
 import { calibrationSums } from '../../shared/metrics/calibration.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../../shared/version.ts';
@@ -25,7 +25,7 @@ import { coordinator, data, end, EVAL, FEDERATION, fakeRunner, model, prior, sch
 test('joins with a signed join carrying the protocol version, session, software version and schema; a complete end is acknowledged and returns its message', async () => {
   const { joins, submitted, acks, ended, agent: a, runner } = await serve([end(1)]);
   // The schema too: the coordinator refuses a site whose schema.json is not the federation's.
-  assert.deepEqual(joins, [{ site: SITE, meta: { protocolVersion: PROTOCOL_VERSION, site: SITE, session: 'session-1', software: FEDCAUSAL_BUILD_VERSION, schema: schemaToJson(schema) } }]);
+  assert.deepEqual(joins, [{ site: SITE, meta: { protocolVersion: PROTOCOL_VERSION, site: SITE, session: 'session-1', software: FEDCAUSAL_BUILD_VERSION, ...schemaJoinForm(schema) } }]);
   assert.equal(ended.error, undefined);
   assert.equal(ended.message, 'done after 1');
   assert.equal(a.joined, true);

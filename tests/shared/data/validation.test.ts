@@ -300,6 +300,11 @@ test('with schema "columns", a header line that does not match is reported as a 
   const byName = parseSiteTable(s, permuted, 'f.csv');
   assert.deepEqual(byName.values, plain.values);
   assert.deepEqual([...byName.labels], [...plain.labels]);
+  // Such a header with a name misspelt, twice or missing is said by name, not position by position.
+  const spoilt = (from: string, to: string) => permuted.replace(/^[^\n]*/, (h) => h.replace(from, to));
+  refuses(() => parseSiteTable(s, spoilt(',c,', ',cc,'), 'f.csv'), /^f\.csv:1: header lacks column "c" \(did you mean "cc"\?\) required by the schema/);
+  refuses(() => parseSiteTable(s, spoilt(',c,', ',x1,'), 'f.csv'), /^f\.csv:1: header lacks column "c" required by the schema/);
+  refuses(() => parseSiteTable(s, spoilt('y,', 'id2,'), 'f.csv'), /^f\.csv:1: header lacks column "y" required by the schema/);
 });
 
 test('closeMatch: case, blanks and punctuation, or a typo or two', () => {

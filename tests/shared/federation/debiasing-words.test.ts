@@ -5,12 +5,12 @@ import { decisionInWords, weightingInWords } from '../../../shared/federation/de
 test('the decision in words follows the weighting the report names', () => {
   assert.equal(
     decisionInWords({ mode: 'auto', decision: 'on', weighting: 'drop', share: 0.3, flagged: [{ feature: 'chol' }] }),
-    "Debiasing is ON (mode auto): 1 reading flagged as a shortcut (chol); the flagged readings are left out of the model's inputs, and each missingness pattern is balanced against the outcome.",
+    "Debiasing is ON (mode auto): 1 reading flagged as a shortcut (chol); the flagged readings are left out of the model's inputs (the health figures' association of such a reading is the rows', which the model no longer sees), and pattern balancing reweights the rows so that the missingness pattern carries no information about the outcome.",
   );
   // Pattern balancing reweights: "without reweighting" read as a plain model (an outside try).
   assert.equal(
     decisionInWords({ mode: 'auto', decision: 'off', weighting: 'pattern balancing only', share: 0.5, flagged: [] }),
-    'Debiasing is OFF (mode auto): nothing flagged; each missingness pattern is balanced against the outcome (pattern balancing); no reading is reweighted.',
+    'Debiasing is OFF (mode auto): nothing flagged; no reading is reweighted or left out; pattern balancing reweights the rows so that the missingness pattern carries no information about the outcome.',
   );
   assert.equal(decisionInWords({ mode: 'off', decision: 'off', weighting: 'none (balancing off)', flagged: [{ feature: 'a' }, { feature: 'b' }] }), 'Debiasing is OFF (mode off): 2 readings flagged (a, b) but not acted on; no reweighting (pattern balancing is off).');
   assert.equal(decisionInWords({}), 'Debiasing decision: not made yet.');

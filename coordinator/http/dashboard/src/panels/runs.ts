@@ -6,7 +6,14 @@ import { STATUS_RECENT_ROUNDS } from '../../../../../shared/federation/dashboard
 export function renderRuns(s: FederationStatus): void {
   const runs = s.pastRuns;
   const rows = (runs ?? []).map((r) =>
-    row([td(r.name), td(r.complete === undefined ? 'no results' : r.complete ? 'complete' : 'incomplete'), td(r.model ?? ''), td(fmt(r.rounds), 'num'), td(fmt(r.meanAuroc), 'num')]),
+    row([
+      td(r.name),
+      td(r.complete === undefined ? 'no results' : r.complete ? 'complete' : 'incomplete'),
+      td(r.model ?? ''),
+      td(fmt(r.rounds), 'num'),
+      // A figure that leaves a site out says so: beside the others it is not like for like (an outside try).
+      td(`${fmt(r.finalAuroc)}${r.missing?.length ? ` (without ${r.missing.join(', ')})` : ''}`, 'num'),
+    ]),
   );
   byId('runs').replaceChildren(...(rows.length ? rows : [emptyRow(runs ? 'no finished runs in the run folder yet' : 'not reported by this coordinator', 5)]));
 }
