@@ -48,5 +48,7 @@ test('watch follows a real run to its end; status afterwards; watch exits 1 once
     const gone = await runCli(['watch', '--coordinator', fed.httpUrl, '--token-file', tokenFile]);
     assert.equal(gone.code, 1, describeRun(gone));
     assert.match(gone.messages.join('\n'), /fedcausal watch: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+/);
+    // It waited first, saying so, for a coordinator that may be starting (an outside try started watch beside one).
+    assert.match(gone.stdout, /^\(cannot reach the coordinator at .*; waiting up to 30 s for it to answer\)$/m);
   });
 });
