@@ -9,7 +9,7 @@ import type { Scored } from '../site-agent/score-patients.ts';
 import { InputError, StorageError } from '../shared/errors.ts';
 import { readInputFile, readStandardInput } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
-import { FAR_SDS, loadModelBundle, type ModelBundle } from '../shared/model/bundle.ts';
+import { FAR_SDS, loadModelBundle, type BundleCalibration, type ModelBundle } from '../shared/model/bundle.ts';
 import { auroc, ece } from '../shared/metrics/classification.ts';
 import { canonicalPath, checkOutputFile, writeFileWhole } from '../shared/output-path.ts';
 
@@ -86,6 +86,13 @@ function harmfulRecalibration(b: ModelBundle): string[] {
     `the site's recalibration raised the calibration error on its own ${h.rows} held-out rows (ECE ${h.eceBefore.toFixed(3)} before, ${h.eceAfter.toFixed(3)} after): ` +
       'the calibrated column is not shown to be the better risk; rows it was fitted on (its training rows) would show it helping. Prefer the score column unless a check on new patients says otherwise',
   ];
+}
+
+/** How the recalibration did on the site's held-out rows, and where they hold one class, that it says little. */
+function heldOutText(h: BundleCalibration['heldOut']): string {
+  if (!h) return '';
+  const oneClass = h.positives === 0 || h.positives === h.rows ? ', rows of one class: it says little' : '';
+  return `; on its ${h.rows} held-out rows ECE ${h.eceBefore.toFixed(3)} before, ${h.eceAfter.toFixed(3)} after${oneClass}`;
 }
 
 /** A recalibration slope under which every patient gets nearly the same calibrated risk. */
@@ -185,7 +192,7 @@ function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values:
 function summary(b: ModelBundle, file: string, rows: number, outFile: string | undefined): string {
   const who = b.site === undefined ? 'the coordinator' : `site "${b.site}"`;
   const cal = b.calibration
-    ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows${b.calibration.heldOut ? `; on its ${b.calibration.heldOut.rows} held-out rows ECE ${b.calibration.heldOut.eceBefore.toFixed(3)} before, ${b.calibration.heldOut.eceAfter.toFixed(3)} after` : ''})`
+    ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows${heldOutText(b.calibration.heldOut)})`
     : 'no calibrated column: the model file carries no recalibration (the coordinator saves none; a site whose training rows hold one class cannot fit one)';
   return (
     `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training round${b.round === 2 ? '' : 's'}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +

@@ -159,7 +159,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     // A sender's text is quoted only in part, and a flood of refusals is summed up, not logged line by line.
     const error = excerpt((e as Error).message);
     this.refusals.refused(reason, { site: verifiedSite ?? 'unverified', claimed, reason, error });
-    if (verifiedSite) this.recordForSite(verifiedSite, reason, error);
+    if (verifiedSite) this.recordForSite(verifiedSite, reason, error, (e as Error).message);
     // Who is enrolled must not show: an unknown name, a bad signature and a certificate that is
     // not the signer's all get the same answer (the log above keeps the real reason).
     if (reason === 'unknown-site' || reason === 'bad-signature' || reason === 'peer-refused')
@@ -168,10 +168,12 @@ export class CoordinatorService implements CoordinatorEndpoint {
   }
 
   /** A verified site's refusal in its status; a refused join also as why it is absent from rounds (another release, another schema). */
-  private recordForSite(site: string, reason: string, error: string): void {
+  private recordForSite(site: string, reason: string, error: string, message: string): void {
     this.deps.directory.recordError(site, error);
     const join = JOIN_REFUSALS[reason];
-    if (join) this.deps.directory.recordRefusedJoin(site, join, error);
+    // Its own words after the kind, without the site's name and the kind said again, and longer than a last error
+    // (the results' warnings repeated them, then cut the difference mid-word).
+    if (join) this.deps.directory.recordRefusedJoin(site, join, excerpt(message.replace(/^site "[^"]*" uses another schema than the federation's: /, ''), 800));
   }
 
   async subscribe(join: WireMessage, sink: TaskSink, peer?: PeerIdentity) {

@@ -43,13 +43,15 @@ export async function waitForStartQuorum(
   let waitedForAll = waitForAllMs <= 0;
   // A revoked site is refused at every connection: the others need not wait for it.
   const ready = () => w.online().length >= sites.length || (w.online().length >= need && (waitedForAll || w.offline().length === 0));
-  if (!ready() && !stop.aborted)
-    waiting(
-      `starting needs ${need} training sites online (quorum.minSitesToStart; every site is awaited for up to ${waitForAllMs / 1000}s, quorum.waitForAllSeconds), ` +
-        `${w.online().length} are: waiting for ${w.offline().join(', ')}`,
-    );
+  const reason = () =>
+    `starting needs ${need} training sites online (quorum.minSitesToStart; every site is awaited for up to ${waitForAllMs / 1000}s, quorum.waitForAllSeconds), ` +
+    `${w.online().length} are: waiting for ${w.offline().join(', ')}`;
+  const say = sayChanged(reason, waiting);
+  if (!ready() && !stop.aborted) say();
   await waitForSites(directory, stop, {
     ready,
+    // Said again as sites come and go: the reason read "0 are" for a whole wait with two online (an outside try).
+    changed: say,
     impossible: () => w.unreachable(need, 'starting', 'quorum.minSitesToStart'),
     timeoutMs: startTimeoutMs,
     atTimeout: () =>
@@ -100,10 +102,13 @@ export async function waitForRoundQuorum(
   const impossible = () => w.unreachable(need, `round ${round} cannot be accepted`, needed.setting);
   const now = impossible();
   if (now) throw now;
-  waiting(`round ${round} needs ${need} training sites online (${needed.setting}), ${w.online().length} are: waiting for ${w.offline().join(', ')}`);
+  const reason = () => `round ${round} needs ${need} training sites online (${needed.setting}), ${w.online().length} are: waiting for ${w.offline().join(', ')}`;
+  const say = sayChanged(reason, waiting);
+  say();
   log.warn('waiting for sites before a training round', { round, need, online: w.online(), offline: w.offline(), waitSeconds: timeoutMs / 1000 });
   await waitForSites(directory, stop, {
     ready: () => w.online().length >= need,
+    changed: say,
     impossible,
     timeoutMs,
     atTimeout: () =>
@@ -115,6 +120,15 @@ export async function waitForRoundQuorum(
     atStop: () => undefined,
   });
   if (w.online().length >= need) log.info('sites back: the training round starts', { round, online: w.online() });
+}
+
+/** Calls `waiting` with `reason()` when it differs from what was said last. */
+function sayChanged(reason: () => string, waiting: (reason: string) => void): () => void {
+  let said: string | undefined;
+  return () => {
+    const now = reason();
+    if (now !== said) waiting((said = now));
+  };
 }
 
 /**
@@ -145,6 +159,8 @@ interface SiteWait {
   atStop: () => Error | undefined;
   /** One more check of `ready` after `afterMs`, once `first` ran (a condition that changes with time). */
   recheck?: { afterMs: number; first: () => void };
+  /** Called when the sites changed and the wait goes on (its reason says who is online now). */
+  changed?: () => void;
 }
 
 /** Resolves at once when `ready()` holds (fails when `impossible()` says so); else waits as `w` says, and leaves no timer or listener behind. */
@@ -165,6 +181,7 @@ function waitForSites(directory: SiteDirectory, stop: AbortSignal, w: SiteWait):
       const error = w.impossible?.();
       if (error) done(error);
       else if (w.ready()) done();
+      else w.changed?.();
     };
     const recheck = w.recheck && setTimeout(() => (w.recheck!.first(), check()), w.recheck.afterMs);
     const timer = setTimeout(() => done(w.atTimeout()), w.timeoutMs);

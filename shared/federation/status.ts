@@ -57,7 +57,11 @@ export interface FederationStatus extends DashboardStatus {
   state: FederationState;
   /** The last change of state: when and why (e.g. why the run failed). */
   stateChange?: Transition;
-  /** Once the run ended: complete, incomplete (finished with rounds not accepted or evaluations missing) or failed. */
+  /**
+   * Once the run ended: complete, incomplete (finished with rounds not accepted, a final evaluation
+   * below the quorum or a test site's missing) or failed. A training site's missing final evaluation,
+   * the rest a quorum, leaves the run complete: `final.missing` names it, and the warnings.
+   */
   outcome?: 'complete' | 'incomplete' | 'failed';
   /** Once the run ended with a report: its results.json, a path on the coordinator's host. */
   results?: string;

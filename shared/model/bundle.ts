@@ -40,7 +40,7 @@ export interface BundleCalibration {
   /** Training rows it was fitted on. */
   rows: number;
   /** How it did on the site's held-out rows, which it was not fitted on: ECE of the score before and after (absent from older files). */
-  heldOut?: { rows: number; eceBefore: number; eceAfter: number };
+  heldOut?: { rows: number; eceBefore: number; eceAfter: number; positives?: number };
 }
 
 export interface ModelBundle {
@@ -86,7 +86,9 @@ const BundleFileSchema = z.object({
       a: finite.refine((a) => a >= 0 && a <= MAX_SLOPE, `expected a slope in [0, ${MAX_SLOPE}]`),
       b: finite.refine((b) => Math.abs(b) <= MAX_SHIFT, `expected an intercept in [-${MAX_SHIFT}, ${MAX_SHIFT}]`),
       rows: z.number().int().nonnegative(),
-      heldOut: z.object({ rows: z.number().int().nonnegative(), eceBefore: z.number().min(0).max(1), eceAfter: z.number().min(0).max(1) }).optional(),
+      heldOut: z
+        .object({ rows: z.number().int().nonnegative(), eceBefore: z.number().min(0).max(1), eceAfter: z.number().min(0).max(1), positives: z.number().int().nonnegative().optional() })
+        .optional(),
     })
     .optional(),
   weights: z.object({ count: z.number().int().nonnegative(), base64: z.string() }),

@@ -79,6 +79,10 @@ test('new patients: no label column, a record number kept, output on stdout; a m
   const rw = await runCli(['predict', '--model', worse, '--data', file]);
   assert.equal(rw.code, 0, rw.stderr);
   assert.match(rw.stderr, /warning: the site's recalibration raised the calibration error on its own 60 held-out rows \(ECE 0\.079 before, 0\.097 after\): the calibrated column is not shown to be the better risk/);
+  // Held-out rows of one class: their ECE says little, and the line says so.
+  const oneClass = join(dir, 'one-class.model.json');
+  writeFileSync(oneClass, bundleText({ ...saved, calibration: { ...saved.calibration, heldOut: { rows: 35, positives: 35, eceBefore: 0.262, eceAfter: 0.017 } } }));
+  assert.match((await runCli(['predict', '--model', oneClass, '--data', file])).stderr, /on its 35 held-out rows ECE 0\.262 before, 0\.017 after, rows of one class: it says little\)/);
   // The site's own file: warned of exactly when its held-out ECE rose.
   const h = saved.calibration.heldOut;
   assert.equal(r.stderr.includes('raised the calibration error'), h.eceAfter > h.eceBefore, `${h.eceBefore} -> ${h.eceAfter}: ${r.stderr}`);

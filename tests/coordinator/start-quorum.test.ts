@@ -53,6 +53,13 @@ test('a start that has to wait says what for, and one that times out names the s
     /only 1 of 2 required training sites joined within 0.05s \(quorum.startTimeoutSeconds\); not joined: b, c$/,
   );
   assert.deepEqual(reasons, ['starting needs 2 training sites online (quorum.minSitesToStart; every site is awaited for up to 0.01s, quorum.waitForAllSeconds), 1 are: waiting for b, c']);
+  // A site that joins during the wait is said at once (the reason read "0 are" for a whole wait with two online).
+  const later: string[] = [];
+  const waitingForAll = waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, minSitesToStart: 3, startTimeoutMs: 5000, waitForAllMs: 5000 }, new AbortController().signal, silentLogger, (r) => later.push(r));
+  real.connect('b', { send: async () => {}, end: () => {} });
+  real.connect('c', { send: async () => {}, end: () => {} });
+  await waitingForAll;
+  assert.deepEqual(later.map((r) => r.replace(/^.*\), /, '')), ['1 are: waiting for b, c', '2 are: waiting for c']);
   // Nothing to wait for: no reason is given.
   await waitForStartQuorum(['a'], real, { ...quorum, minSitesToStart: 1 }, new AbortController().signal, silentLogger, (r) => reasons.push(r));
   assert.equal(reasons.length, 1);
