@@ -14,7 +14,7 @@ import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
 import { SecurePhases } from './secure-phases.ts';
 import { DebiasMonitor } from './debias-monitor.ts';
 import type { ModelHooks } from './model-hooks.ts';
-import { siteFigures, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
+import { finalLogFields, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 import { aggregateRound, finalOutcome, type FederationOutcome, type FederationSetup, type RoundRecord } from './round-outcome.ts';
 import type { CoordinatorStore, SavedState } from './state/store.ts';
 import { roundNeed, waitForRoundQuorum, waitForStartQuorum, type Quorum } from './start-quorum.ts';
@@ -363,13 +363,7 @@ export class RoundLoop implements RoundGate {
       uncheckedSchemas: o.directory.uncheckedSchemas(),
     });
     this.final = outcome.final;
-    o.log.info('final evaluation', {
-      trainingRounds: this.final.trainingRounds,
-      auroc: this.final.auroc ?? null,
-      sites: siteFigures(this.final.sites),
-      testSites: siteFigures(this.final.testSites),
-      ...(this.final.missing ? { missing: this.final.missing } : {}),
-    });
+    o.log.info('final evaluation', finalLogFields(this.final));
     return outcome;
   }
 

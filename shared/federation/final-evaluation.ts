@@ -84,6 +84,17 @@ export function siteAurocText(e: SiteEvaluation, decimals?: number): string {
   return typeof e.auroc === 'number' && Number.isFinite(e.auroc) ? figure(e.auroc, decimals) : 'n/a (its held-out rows hold one class)';
 }
 
+/** The final evaluation as the coordinator's `final evaluation` log line gives it. */
+export function finalLogFields(f: FinalEvaluation): Record<string, unknown> {
+  return {
+    trainingRounds: f.trainingRounds,
+    auroc: f.auroc ?? null,
+    sites: siteFigures(f.sites),
+    testSites: siteFigures(f.testSites),
+    ...(f.missing ? { missing: f.missing } : {}),
+  };
+}
+
 /** Each site's AUROC, accuracy and ECE (and held-out rows where known), for a log line. */
 export function siteFigures(sites: Readonly<Record<string, SiteEvaluation>>): Record<string, { auroc: number | null; accuracy: number | null; ece: number | null; n?: number }> {
   const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
