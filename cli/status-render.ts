@@ -7,7 +7,7 @@ import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
 import { siteProblem, type CurrentRound } from '../shared/federation/dashboard-status.ts';
 import { formatTable } from '../shared/report/table.ts';
-import { finalInWords, siteAurocText, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
+import { figure, finalInWords, siteAurocText, type FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 
 /** Characters in the progress bar. */
 const BAR_WIDTH = 24;
@@ -21,15 +21,13 @@ export function roundText(s: Pick<FederationStatus, 'round' | 'rounds' | 'state'
   return `round ${Math.min(s.round, s.rounds)}/${s.rounds}`;
 }
 
-/** A metric as printed: three decimals, or `n/a` where the round has none (JSON turns NaN into null). */
-const metric = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
 
 function lastRound(last: RoundSummary | undefined): string {
   if (!last) return '';
   // A refused round left the model as it was: it read like an accepted one (an outside try).
   if (last.accepted === false) return ` | last round ${last.round}: not accepted (${last.reason ?? 'no reason given'})`;
   // Sites score the model they receive before training: round r's figure is the model after r - 1 rounds (an outside try read it as round r's).
-  return ` | last round ${last.round}: ${last.participants} sites, AUROC at its start ${metric(last.metrics.eval_auroc)}`;
+  return ` | last round ${last.round}: ${last.participants} sites, AUROC at its start ${figure(last.metrics.eval_auroc)}`;
 }
 
 /** The final model's figures, once the final evaluation is in: the one AUROC of the model after the last round. */

@@ -76,6 +76,9 @@ export interface EndpointDeps {
   schema?: Schema;
 }
 
+/** How a schema refusal begins: the site's name, which the rounds' and results' words give already. */
+const schemaRefusalHead = (site: string) => `site "${site}" uses another schema than the federation's: `;
+
 /** Join refusals a site cannot get past by retrying, as the rounds it misses name them. */
 const JOIN_REFUSALS: Partial<Record<string, typeof OTHER_RELEASE | typeof OTHER_SCHEMA>> = { incompatible: OTHER_RELEASE, 'schema-mismatch': OTHER_SCHEMA };
 
@@ -173,7 +176,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
     const join = JOIN_REFUSALS[reason];
     // Its own words after the kind, without the site's name and the kind said again, and longer than a last error
     // (the results' warnings repeated them, then cut the difference mid-word).
-    if (join) this.deps.directory.recordRefusedJoin(site, join, excerpt(message.replace(/^site "[^"]*" uses another schema than the federation's: /, ''), 800));
+    const own = schemaRefusalHead(site);
+    if (join) this.deps.directory.recordRefusedJoin(site, join, excerpt(message.startsWith(own) ? message.slice(own.length) : message, 800));
   }
 
   async subscribe(join: WireMessage, sink: TaskSink, peer?: PeerIdentity) {
@@ -254,7 +258,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     if (!difference) return this.deps.directory.recordSchemaChecked(site);
     // The remedy first: a site's last error is cut to 300 characters on the status (a re-try lost it behind a long difference).
     throw new ProtocolError(
-      `site "${site}" uses another schema than the federation's: give it the schema.json of the coordinator's kit (every site and the coordinator read one schema) and start it again. It differs in ${difference}`,
+      `${schemaRefusalHead(site)}give it the schema.json of the coordinator's kit (every site and the coordinator read one schema) and start it again. It differs in ${difference}`,
       'schema-mismatch',
     );
   }

@@ -201,7 +201,8 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
   // Secure: each site's own report (rates, no row count); its counts and sums are only in the sum.
   const secure = f.summedEvaluation !== undefined;
   const evaluationOf = (site: string) => (secure ? f.ev.results.get(site)?.report?.evaluation : f.ev.results.get(site)?.evaluation);
-  outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, f.history, new Set(f.trainingSites.filter((s) => evaluationOf(s)))));
+  const evaluated = new Set(f.trainingSites.filter((s) => evaluationOf(s)));
+  outcome.warnings.push(...participationWarnings(f.trainingSites, f.leftOut ?? {}, f.history, evaluated));
   outcome.warnings.push(...readinessWarnings(f.readiness));
   // A re-try: an earlier build's site with another label definition trained and the run read "complete" with no warning.
   for (const [site, software] of Object.entries(f.uncheckedSchemas ?? {}))
@@ -210,7 +211,7 @@ export function finalOutcome(f: FinalInputs): FederationOutcome {
     );
   outcome.warnings.push(...debiasingWarnings(f.decisionReport));
   siteEvaluations(outcome, f, evaluationOf, secure);
-  missingEvaluations(outcome, f, f.trainingSites.filter((s) => evaluationOf(s)).length);
+  missingEvaluations(outcome, f, evaluated.size);
   if (f.summedEvaluation) {
     if ('error' in f.summedEvaluation) outcome.problems.push(`final evaluation not summed: ${f.summedEvaluation.error}`);
     else secureCalibration(outcome, f.summedEvaluation, f, f.log);

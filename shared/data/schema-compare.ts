@@ -22,14 +22,15 @@ const SHOWN_CHARS = 160;
 /** Above this, a join carries the schema's digest alone: a join is one gRPC message (about 1 MiB at most). */
 export const MAX_JOIN_SCHEMA_BYTES = 256 * 1024;
 
-/** Deepest nesting of a site's schema compared; deeper is not a schema (a hostile site's 5,000 levels overflowed the stack). */
-const MAX_DEPTH = 8;
+/** Deepest nesting of a site's schema compared (a schema's is 3); deeper is not a schema (a hostile site's 5,000 levels overflowed the stack). */
+const MAX_DEPTH = 6;
 
 function shown(v: unknown): string {
   const t = v === undefined ? 'absent' : JSON.stringify(v);
   return t.length > SHOWN_CHARS ? `${t.slice(0, SHOWN_CHARS - 3)}...` : t;
 }
 
+/** How deeply `v` nests, counted no further than `limit` levels (Infinity past them). */
 function depth(v: unknown, limit: number): number {
   if (typeof v !== 'object' || v === null) return 0;
   if (limit <= 0) return Infinity;
@@ -102,7 +103,7 @@ function modalityDifference(site: unknown, ours: Record<string, string[]>): stri
  * that is not a schema's JSON is said to be unreadable rather than compared.
  */
 export function schemaDifference(site: unknown, federation: Schema): string | undefined {
-  if (typeof site !== 'object' || site === null || Array.isArray(site) || depth(site, MAX_DEPTH) > MAX_DEPTH - 2) return "the site's schema is not readable";
+  if (typeof site !== 'object' || site === null || Array.isArray(site) || depth(site, MAX_DEPTH) > MAX_DEPTH) return "the site's schema is not readable";
   const s = site as Record<string, unknown>;
   const ours = schemaFileJson(federation) as Record<string, unknown>;
   const diffs: string[] = [];
@@ -118,6 +119,7 @@ export function schemaDifference(site: unknown, federation: Schema): string | un
 
 /** The same, for a site that sent its schema's digest alone (a large schema): whether it differs, not where. */
 export function digestDifference(digest: unknown, federation: Schema): string | undefined {
-  if (typeof digest === 'string' && digest === schemaDigest(schemaFileJson(federation))) return undefined;
-  return `its schema's digest ${typeof digest === 'string' ? digest.slice(0, 12) : '(unreadable)'} is not the federation's ${schemaDigest(schemaFileJson(federation)).slice(0, 12)} (the schema is too large to send whole, so where they differ is not said)`;
+  const ours = schemaDigest(schemaFileJson(federation));
+  if (typeof digest === 'string' && digest === ours) return undefined;
+  return `its schema's digest ${typeof digest === 'string' ? digest.slice(0, 12) : '(unreadable)'} is not the federation's ${ours.slice(0, 12)} (the schema is too large to send whole, so where they differ is not said)`;
 }
