@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, fstatSync, lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { text } from '../shared/config/fields.ts';
@@ -9,7 +8,7 @@ import type { Scored } from '../site-agent/score-patients.ts';
 import { InputError, StorageError } from '../shared/errors.ts';
 import { readInputFile, readStandardInput } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
-import { FAR_SDS, loadModelBundle, type BundleCalibration, type ModelBundle } from '../shared/model/bundle.ts';
+import { FAR_SDS, loadModelBundle, weightsSha256, type BundleCalibration, type ModelBundle } from '../shared/model/bundle.ts';
 import { auroc, ece } from '../shared/metrics/classification.ts';
 import { canonicalPath, checkOutputFile, writeFileWhole } from '../shared/output-path.ts';
 
@@ -198,7 +197,7 @@ function summary(b: ModelBundle, file: string, rows: number, outFile: string | u
     `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training round${b.round === 2 ? '' : 's'}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +
     `${cal}\n` +
     // Which run it came from: the run folder's results.json names the same checksum as modelSha256.
-    `weights sha256 ${createHash('sha256').update(new Uint8Array(b.weights.buffer, b.weights.byteOffset, b.weights.byteLength)).digest('hex')} (its run's results.json: modelSha256)\n` +
+    `weights sha256 ${weightsSha256(b.weights)} (its run's results.json: modelSha256)\n` +
     (outFile ? `scores: ${outFile}\n` : '')
   );
 }

@@ -3,7 +3,7 @@
  * its record, and the final evaluation into the run's outcome. No waiting, no I/O: the
  * round loop (round-loop.ts) drives, these functions only compute.
  */
-import { createHash } from 'node:crypto';
+import { weightsSha256 } from '../shared/model/bundle.ts';
 import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
@@ -244,7 +244,7 @@ function outcomeHead(f: FinalInputs): FederationOutcome {
     featureSpace: f.space,
     history: f.history,
     globalModel: f.global,
-    modelSha256: createHash('sha256').update(new Uint8Array(f.global.buffer, f.global.byteOffset, f.global.byteLength)).digest('hex'),
+    modelSha256: weightsSha256(f.global),
     ...(f.decisionReport ? { debiasing: f.decisionReport } : {}),
     ...(f.secureAggregation ? { secureAggregation: f.secureAggregation } : {}),
     scoring: { spec: f.spec, prior: f.prior, ...(f.balance ? { balance: f.balance } : {}), round: f.round },

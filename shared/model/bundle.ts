@@ -106,6 +106,11 @@ function weightBytes(w: Float32Array): Uint8Array {
   return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
 }
 
+/** SHA-256 of a model's weights (float32, canonical order): results.json's `modelSha256`, and what predict prints to match a model file to its run. */
+export function weightsSha256(w: Float32Array): string {
+  return createHash('sha256').update(weightBytes(w)).digest('hex');
+}
+
 /** What a saver knows; the build and the time are filled in when it is written. */
 export type BundleInput = Omit<ModelBundle, 'software' | 'createdAt'> & Partial<Pick<ModelBundle, 'software' | 'createdAt'>>;
 

@@ -63,7 +63,8 @@ export function chartSpecs(s: FederationStatus): ChartSpec[] {
 /** AUROC by rounds trained: round r's figures at r - 1, then the final evaluation's at the rounds it had. */
 function aurocChart(s: FederationStatus, rounds: number[], sites: string[], perSite: Series[]): ChartSpec {
   const f = s.final;
-  const last = f && !rounds.includes(f.trainingRounds + 1) ? [f.trainingRounds] : [];
+  // The history holds fit rounds only: the final evaluation's point is always new.
+  const last = f ? [f.trainingRounds] : [];
   const finalOf = (site: string) => value(f?.sites[site]?.auroc ?? f?.testSites[site]?.auroc);
   return {
     id: 'chart-auroc',
