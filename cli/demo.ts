@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../shared/errors.ts';
-import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
+import { unjudgedWarning, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { choiceFlag, numberFlag } from '../shared/config/fields.ts';
 import { MODEL_KINDS } from '../shared/model/factory.ts';
@@ -88,13 +88,19 @@ export function debiasingLines(d: DebiasingReport): string {
     `  why: ${d.reason}`,
     // Balancing's trade-off, which only the user can judge (model-hooks.ts patternSignal): said where the run ends, not only in the log.
     ...(d.pattern?.note ? [`  warning: ${d.pattern.note}`] : []),
+    ...[unjudgedWarning(d)].filter((w) => w !== undefined).map((w) => `  warning: ${w.replace(/^debiasing: /, '')}`),
   ];
   const last = d.health?.at(-1);
   // Pattern balancing weights the rows even with nothing flagged: its figures are said too (an outside try found them only in results.json).
   if (last && !flagged.length)
     lines.push(`  health at round ${last.round}: weight on up-weighted rows ${f(last.conflictingShare)}, effective sample size ${f(last.effectiveSampleSize)} of the training rows`);
   if (last && flagged.length) {
-    const per = flagged.map((x) => `${x.feature}: weighted association ${f(last.weightedAssociation[x.feature] ?? NaN)}, model reliance ${f(last.reliance[x.feature] ?? NaN)}`);
+    // Under drop the model never sees the reading: its figures describe the rows, and the score follows it only through other features.
+    const per = flagged.map((x) =>
+      d.weighting === 'drop'
+        ? `${x.feature}: dropped from the model's inputs (in the training rows it tells the label at AUROC ${f(last.weightedAssociation[x.feature] ?? NaN)}; the score follows it within class at ${f(last.reliance[x.feature] ?? NaN)}, through features that co-vary with it)`
+        : `${x.feature}: weighted association ${f(last.weightedAssociation[x.feature] ?? NaN)}, model reliance ${f(last.reliance[x.feature] ?? NaN)}`,
+    );
     lines.push(`  health at round ${last.round}: ${per.join('; ')}; effective sample size ${f(last.effectiveSampleSize)} of the training rows`);
     const tempered = (d.health ?? []).filter((h) => h.tempered).map((h) => h.round);
     if (tempered.length) lines.push(`  weights tempered after round(s) ${tempered.join(', ')}: a flagged reading was reversed in the weighted rows`);

@@ -20,7 +20,7 @@ export interface MomentsEntry {
 export interface DebiasHooks {
   /** Returns the model spec to train with, the readings to balance against (empty: no stage 3) and a report. */
   decide(spec: ModelSpecMsg, space: FeatureSpace, moments: MomentsEntry[], patternCounts: PatternLabelCounts): { spec: ModelSpecMsg; balanceFeatures: string[]; report: DebiasingReport };
-  /** `published`: the patterns the prior balances (both label cells at priors.minCellCount); cells of any other are left out of the fit, and its rows weigh at level 0. */
+  /** `published`: the patterns the prior balances (both label cells at priors.minCellCount); cells of any other are left out of the fit, and its rows weigh 1 (outcomeWeights). */
   fitBalance(spec: ModelSpecMsg, space: FeatureSpace, features: string[], counts: unknown[], published: readonly string[]): { balance: OutcomeBalance; report: BalanceReport };
   /** `from` names each entry of `sums` in a refusal (a site, or the secure sum); by its place when absent. */
   health(spec: ModelSpecMsg, sums: unknown[], from?: readonly string[]): HealthFigures & { tolerance: number };

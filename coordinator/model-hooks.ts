@@ -8,7 +8,7 @@ import { checkCentred, mergeClassMoments, validateClassMoments } from '../shared
 import { balanceFeatures, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
 import { healthFigures, mergeHealthSums, validateHealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, decideDebiasing, effectiveWeighting, usesDualBranch, withDecision } from '../shared/model/variants/debiased/index.ts';
-import { PATTERN_SIGNAL_MIN_Z, PATTERN_SIGNAL_NOTE_AUROC } from '../shared/model/variants/debiased/config.ts';
+import { healthDirection, PATTERN_SIGNAL_MIN_Z, PATTERN_SIGNAL_NOTE_AUROC } from '../shared/model/variants/debiased/config.ts';
 import { patternLabelAuroc, patternLabelDependence, type PatternLabelCounts } from '../shared/data/patterns.ts';
 import type { PatternSignal } from '../shared/federation/debiasing-report.ts';
 
@@ -94,6 +94,7 @@ const debiasHooks: DebiasHooks = {
         share: cfg.share,
         flagged: d.flagged,
         markers: d.markers,
+        severityStructure: d.markers.length >= cfg.decide.minMarkers,
         reason: String(debiasing.reason),
         pattern: patternSignal(patternCounts, resolved.balancing),
       },
@@ -109,13 +110,13 @@ const debiasHooks: DebiasHooks = {
     const listed = new Set(published);
     const merged = Object.fromEntries(Object.entries(summed).filter(([k]) => listed.has(k.slice(0, k.indexOf('|')))));
     const balance = fitOutcomeBalance(merged, features, numeric, cfg.maxWeight);
-    return { balance, report: { cells: Object.keys(merged).length, maxWeight: cfg.maxWeight, clippedShare: balance.clippedShare } };
+    return { balance, report: { cells: Object.keys(merged).length, maxWeight: cfg.maxWeight, clippedShare: balance.clippedShare, clippedWeight: balance.clippedWeight ?? 0 } };
   },
   health(spec, sums, from) {
     const cfg = debiasConfig(spec);
     const names = cfg.flagged.map((f) => f.feature);
     const merged = mergeHealthSums(sums.map((h, i) => validateHealthSums(h, names, `health sums from ${from?.[i] ?? `site ${i + 1}`}`)));
-    const direction = Object.fromEntries(cfg.flagged.map((f) => [f.feature, Math.sign(f.labelCorr) || 1]));
+    const direction = Object.fromEntries(cfg.flagged.map((f) => [f.feature, healthDirection(f)]));
     return { ...healthFigures(merged, direction), tolerance: cfg.reversalTolerance };
   },
   readings: (spec) => debiasConfig(spec).flagged.map((f) => f.feature),

@@ -14,6 +14,12 @@ import type { EncodedData } from './encode.ts';
 export const HIST_BINS = 40;
 export const HIST_RANGE = 4;
 const MOMENTS = 6; // n, sum score, sum reading, sum score^2, sum reading^2, sum score*reading
+/**
+ * A row counts as up-weighted above 1.05 x the mean weight: weights of 1 +- 1e-4 (pattern
+ * balancing with nothing to balance) put half the weight "on up-weighted rows" at a strict
+ * 1 (an outside try read conflictingShare 0.50 beside an effective sample size of 0.9999).
+ */
+export const UP_WEIGHTED = 1.05;
 
 export interface ReadingSums {
   feature: string;
@@ -28,7 +34,7 @@ export interface HealthSums {
   n: number;
   sumW: number;
   sumW2: number;
-  /** Weight on up-weighted rows (w > 1 after normalising to mean 1): the bias-conflicting side. */
+  /** Weight on up-weighted rows (w > UP_WEIGHTED after normalising to mean 1): the bias-conflicting side. */
   upW: number;
   readings: ReadingSums[];
 }
@@ -55,7 +61,7 @@ export function healthSums(d: EncodedData, w: Float32Array, scores: Float32Array
     const wi = w[i]! * scale;
     out.sumW += wi;
     out.sumW2 += wi * wi;
-    if (wi > 1 + 1e-9) out.upW += wi;
+    if (wi > UP_WEIGHTED) out.upW += wi;
   }
   for (const r of readings) {
     const hist: [number[], number[]] = [new Array<number>(HIST_BINS).fill(0), new Array<number>(HIST_BINS).fill(0)];

@@ -21,7 +21,10 @@ export interface DebiasHealth extends HealthFigures {
 export interface BalanceReport {
   cells: number;
   maxWeight: number;
+  /** Share of the counted rows whose weight the clip bound. */
   clippedShare: number;
+  /** Share of the unclipped weight the clip moved (outcome-balance.ts); absent in results an earlier build wrote. */
+  clippedWeight?: number;
 }
 
 /** The pattern's label signal: AUROC of P(y | pattern) on the training rows (0.5: none). */
@@ -43,6 +46,8 @@ export interface DebiasingReport {
   share: number;
   flagged: FlaggedFeature[];
   markers: string[];
+  /** Whether the rule found a severity structure (decide.minMarkers markers); false: it could judge no reading. Absent before 2026-11-29. */
+  severityStructure?: boolean;
   reason: string;
   /** What the missingness pattern alone tells of the label in the training rows, and whether balancing removes it (version 3). */
   pattern?: PatternSignal;
@@ -54,4 +59,14 @@ export interface DebiasingReport {
 /** The readings `auto` flagged (not the configured `suspect` ones): what the user is asked to review, as `trusted` if real. */
 export function autoFlagged(d: Pick<DebiasingReport, 'flagged'> | undefined): string[] {
   return d?.flagged.filter((f) => f.source === 'auto').map((f) => f.feature) ?? [];
+}
+
+/**
+ * Where `auto` found no severity structure it could judge no reading, so a shortcut in the
+ * data would be learned as the baseline learns it (an outside try: every marker on one
+ * panel, the planted reading kept, nothing said but the reason). Undefined otherwise.
+ */
+export function unjudgedWarning(d: Pick<DebiasingReport, 'mode' | 'severityStructure'> | undefined): string | undefined {
+  if (d?.mode !== 'auto' || d.severityStructure !== false) return undefined;
+  return "debiasing: auto found no severity structure in the training sites' data (debiasing.reason says why), so it could tell no reading apart as a shortcut and flagged nothing on its own: the model learns every reading as the baseline would; name a reading you doubt in model.debiasing.suspect";
 }

@@ -14,3 +14,17 @@ test('the pattern note closes the demo as a warning; without one, nothing is add
   assert.match(noted, /^ {2}warning: the missingness pattern alone tells the label at AUROC 0\.64/m);
   assert.doesNotMatch(debiasingLines(report({ auroc: 0.52, balanced: true })), /warning/);
 });
+
+test('a dropped reading: its figures are said as the rows\' and the score\'s through other features, not as a learned shortcut', () => {
+  const health = [{ round: 3, weightedAssociation: { r: 0.92 }, reliance: { r: -0.12 }, conflictingShare: 0, effectiveSampleSize: 1, priorDrift: 0, temper: 1, tempered: false, tolerance: 0.45 }];
+  const flagged = [{ feature: 'r', labelCorr: 0.6, withinClassCorr: 0.05, source: 'auto' as const }];
+  const dropped = debiasingLines({ ...report(undefined), decision: 'on', weighting: 'drop', flagged, health } as unknown as DebiasingReport);
+  assert.match(dropped, /r: dropped from the model's inputs \(in the training rows it tells the label at AUROC 0\.92; the score follows it within class at -0\.12, through features that co-vary with it\)/);
+  const weighted = debiasingLines({ ...report(undefined), decision: 'on', weighting: 'outcome', flagged, health } as unknown as DebiasingReport);
+  assert.match(weighted, /r: weighted association 0\.92, model reliance -0\.12/);
+});
+
+test('auto without a severity structure closes the demo with a warning naming model.debiasing.suspect', () => {
+  assert.match(debiasingLines({ ...report(undefined), severityStructure: false }), /^ {2}warning: auto found no severity structure .*model\.debiasing\.suspect$/m);
+  assert.doesNotMatch(debiasingLines({ ...report(undefined), severityStructure: true }), /warning/);
+});

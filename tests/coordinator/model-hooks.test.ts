@@ -7,6 +7,9 @@ import type { ModelSpecMsg } from '../../shared/protocol/messages.ts';
 import { patternLabelAuroc, patternLabelDependence } from '../../shared/data/patterns.ts';
 import { PATTERN_SIGNAL_MIN_Z, PATTERN_SIGNAL_NOTE_AUROC } from '../../shared/model/variants/debiased/config.ts';
 import { Rng } from '../../shared/rng.ts';
+import { siteMoments } from '../../shared/data/class-moments.ts';
+import { unjudgedWarning } from '../../shared/federation/debiasing-report.ts';
+import { cohort, labelDriven } from '../shared/model/variants/debiased/decide-cohorts.ts';
 
 test('a pattern signal that balancing removes carries a note; a weak one (below PATTERN_SIGNAL_NOTE_AUROC), or balancing off, does not', () => {
   const strong = { '11': [20, 80], '10': [80, 20] } as Record<string, [number, number]>;
@@ -56,4 +59,18 @@ test('outcome weights: a pattern the prior does not balance (a label cell under 
   // Listed, the pattern would carry their label.
   const open = hooks.fitBalance(spec, space, ['r'], [counts], ['01', '10', '11']);
   assert.ok(open.balance.patterns['01']! > 2, `the three rows' level: ${open.balance.patterns['01']}`);
+});
+
+test('auto without a severity structure says it could judge no reading; with one, it does not', () => {
+  const spec: ModelSpecMsg = { kind: 'debiased', raw: {}, seed: 1 };
+  const hooks = modelHooks(spec, silentLogger).debias!;
+  const decide = (c: { data: Parameters<typeof siteMoments>[0]; space: FeatureSpace }) => hooks.decide(spec, c.space, [siteMoments(c.data)], { '1111': [10, 10] }).report;
+  const none = decide(labelDriven(3000, 1));
+  assert.equal(none.severityStructure, false);
+  assert.match(unjudgedWarning(none) ?? '', /^debiasing: auto found no severity structure .* name a reading you doubt in model\.debiasing\.suspect$/);
+  const some = decide(cohort(true, 1200, 1));
+  assert.equal(some.severityStructure, true);
+  assert.equal(unjudgedWarning(some), undefined);
+  // Set by configuration, not auto's to judge: no such warning.
+  assert.equal(unjudgedWarning({ ...none, mode: 'on' }), undefined);
 });

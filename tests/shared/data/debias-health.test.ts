@@ -41,6 +41,9 @@ test('figures: direction-aware association, reliance of the score on the reading
   // Weights 3,1,1,1: mean 1.5; normalised 2, 2/3: ESS = 1.5^2 / 3 = 0.75; share on up-weighted rows 2/(2+3*2/3) = 0.5.
   assert.ok(Math.abs(f.effectiveSampleSize - 0.75) < 1e-6, `${f.effectiveSampleSize}`);
   assert.ok(Math.abs(f.conflictingShare - 0.5) < 1e-6, `${f.conflictingShare}`);
+  // Weights a hair apart (pattern balancing with nothing to balance): nothing is up-weighted.
+  const flat = Float32Array.from({ length: d.n }, (_, i) => (i % 2 ? 1.0001 : 0.9999));
+  assert.equal(healthFigures(healthSums(d, flat, scores, [{ feature: 'r', column: 0 }]), { r: 1 }).conflictingShare, 0);
 });
 
 test('sums merge across sites and are shape-checked', () => {

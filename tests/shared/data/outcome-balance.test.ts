@@ -103,6 +103,12 @@ test('weights are clipped to [1/maxWeight, maxWeight], tempering moves them towa
     assert.ok(w.every((v) => v <= max + 1e-6 && v >= 1 / max - 1e-6), `bounded by ${max}`);
     // At 2 the down-weighted rows of the one-label tails (weight prevalence / ~1) bind the clip.
     if (max === 2) assert.ok(t.clippedShare > 0, `a strong reading binds the clip: ${t.clippedShare}`);
+    // The weight it moved, against the unclipped weights computed here.
+    const free = outcomeWeights({ ...t, maxWeight: Infinity }, data, feats);
+    let moved = 0;
+    let total = 0;
+    free.forEach((v, i) => ((moved += Math.abs(v - w[i]!)), (total += v)));
+    assert.ok(Math.abs(t.clippedWeight! - moved / total) < 1e-3, `clippedWeight ${t.clippedWeight} vs ${moved / total}`);
     const half = outcomeWeights(t, data, feats, 0.5);
     w.forEach((v, i) => assert.ok(Math.abs(half[i]! - Math.sqrt(v)) < 1e-5));
     assert.ok(outcomeWeights(t, data, feats, 0).every((v) => v === 1));
@@ -127,4 +133,16 @@ test('one label only, or no rows: the table is neutral (every weight 1)', () => 
   const t = fitOutcomeBalance({ '111|3': [5, 0] }, ['r'], [true], 10);
   assert.ok(outcomeWeights(t, data, feats).every((v) => Math.abs(v - 1) < 1e-9 || v > 0));
   assert.deepEqual(fitOutcomeBalance({}, ['r'], [true], 10).patterns, {});
+});
+
+test('rows of a pattern the table does not list weigh 1: no link of pattern to label is made', () => {
+  const { data, space } = table(4000, 5);
+  const feats = balanceFeatures(space, ['r']);
+  // The table is fitted without pattern "101" (imaging absent), as where its label cells were under the minimum count.
+  const counts = Object.fromEntries(Object.entries(countCells(cellKeys(data, feats), data.y)).filter(([k]) => !k.startsWith('101|')));
+  const t = fitOutcomeBalance(counts, ['r'], [true], 10);
+  assert.ok(!('101' in t.patterns) && '111' in t.patterns);
+  const w = outcomeWeights(t, data, feats);
+  data.patterns.forEach((p, i) => p === '101' && assert.equal(w[i], 1));
+  assert.ok(data.patterns.some((p, i) => p === '111' && w[i] !== 1), 'listed patterns are weighted');
 });

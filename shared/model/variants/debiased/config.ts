@@ -14,10 +14,10 @@ const BIAS_INPUTS = ['flagged', 'all'] as const;
 export type DebiasMode = (typeof MODES)[number];
 export type Adjustment = (typeof ADJUSTMENTS)[number];
 /**
- * How flagged readings are debiased: 'outcome' (default) weights rows by
+ * How flagged readings are debiased: 'drop' (the default, DEFAULT_DEBIAS_CONFIG) removes
+ * the flagged readings from the model's inputs; 'outcome' weights rows by
  * P(y) / P(y | flagged readings, pattern), so in the weighted rows they carry no
- * information about the label, and not one step further; 'drop' removes the flagged
- * readings from the model's inputs (the control every weighting must beat); the rest
+ * information about the label, and not one step further; the rest
  * turn the dual branch (Part 2) on with LfF-style weights: 'adaptive' (LfF behind a
  * flagged bias view, else group-balanced), 'group-balanced' or 'lff'.
  */
@@ -35,6 +35,13 @@ export interface FlaggedFeature {
   source: 'auto' | 'suspect';
   /** The encoded column that speaks for the feature (its strongest label link), for the health figures. */
   column?: number;
+  /** That column's own label correlation where it is not labelCorr (a categorical feature judged by its grouped values): its sign orients the health figures. */
+  columnLabelCorr?: number;
+}
+
+/** The sign that orients a flagged reading's health figures: its health column's own label link. */
+export function healthDirection(f: FlaggedFeature): number {
+  return Math.sign(f.columnLabelCorr ?? f.labelCorr) || 1;
 }
 
 /** The Part 3 rule's options as the user may set them (any subset). */
@@ -123,6 +130,8 @@ export const DEFAULT_SWAP_WARMUP_EPOCHS = 2;
 export const DEFAULT_CONFOUNDER_DIM = 8;
 /** 16: one small hidden layer makes the head nonlinear in (z, c_m) without adding much capacity to memorise. */
 export const DEFAULT_HEAD_HIDDEN = 16;
+/** 0.1: where the clip moves more than a tenth of the weight outcome balancing needs, the run says the flagged readings keep part of their link. */
+export const CLIPPED_WEIGHT_NOTE = 0.1;
 /**
  * Pattern-outcome balancing removes what the missingness pattern tells of the label. From
  * this AUROC of the pattern alone up, the run says so at start (a warning): the data
@@ -198,11 +207,12 @@ const flaggedSchema = z
       withinClassCorr: figure(),
       source: choice(['auto', 'suspect']).default('auto'),
       column: int(0, Number.MAX_SAFE_INTEGER).optional(),
+      columnLabelCorr: figure().optional(),
     },
     { error: 'must be a mapping { feature, labelCorr, withinClassCorr, source? }' },
   )
-  .transform(({ feature, labelCorr, withinClassCorr, source, column }): FlaggedFeature =>
-    ({ feature, labelCorr, withinClassCorr, source, ...(column === undefined ? {} : { column }) }));
+  .transform(({ feature, labelCorr, withinClassCorr, source, column, columnLabelCorr }): FlaggedFeature =>
+    ({ feature, labelCorr, withinClassCorr, source, ...(column === undefined ? {} : { column }), ...(columnLabelCorr === undefined ? {} : { columnLabelCorr }) }));
 
 /** `model.debiasing` as written: every field optional (defaults in DEFAULT_DEBIAS_CONFIG). */
 const userSettings = {

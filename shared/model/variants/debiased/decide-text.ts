@@ -29,11 +29,18 @@ export function describeRule(o: DecideOptions): string {
   return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.), pairs with >= ${o.minPairRows} rows; a copy (within-class >= ${o.minCopyCorr}) is no evidence for its reading`;
 }
 
-/** The markers that make the severity structure, or why there is none. */
-export function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions): string {
-  return structure
-    ? `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`
-    : `no severity structure (${markers.length} of ${o.minMarkers} markers co-vary within class), so no reading can be told apart as label-only`;
+/**
+ * The markers that make the severity structure, or why there is none; there, the
+ * label-associated features that co-vary within class with their own modality only (every
+ * lab on one panel: an outside try read "0 markers co-vary" of four labs that did).
+ */
+export function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions, views: readonly FeatureView[] = []): string {
+  if (structure) return `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`;
+  const own = views.filter((v) => strength(v) >= o.minLabelCorr && v.cleared < o.minClearCorr && (v.clearedInModality ?? 0) >= o.minClearCorr);
+  const within = own.length
+    ? `; ${own.map((v) => v.feature).join(', ')} co-var${own.length === 1 ? 'ies' : 'y'} within class only with features of ${own.length === 1 ? 'its' : 'their'} own modality, which one panel or instrument can cause and the rule does not count: a reading you doubt can be named in model.debiasing.suspect`
+    : '';
+  return `no severity structure (${markers.length} of ${o.minMarkers} markers: label-associated features co-varying within class with a feature of another modality), so no reading can be told apart as label-only${within}`;
 }
 
 /** The categorical features judged by their grouped values (grouped-columns.ts), with the values grouped. */

@@ -90,10 +90,14 @@ function featureViews(m: ClassMoments, layout: Layout, o: DecideOptions): Featur
   for (const v of byFeature.values())
     for (let j = 0; j < m.dim; j++) {
       // A copy of the reading co-varies with it whatever the reading is: no evidence of severity.
-      if (layout.modalityOf[j] === v.modality || v.copies.has(layout.featureOf[j]!)) continue;
+      if (layout.featureOf[j] === v.feature || v.copies.has(layout.featureOf[j]!)) continue;
       // Clearing takes the best of many partners, so it asks for more evidence than a bound does.
       const w = withinClassCorrelation(m, v.col, j, o.confidence + 1);
-      if (w.rows >= o.minPairRows && Number.isFinite(w.lower)) v.cleared = Math.max(v.cleared, w.lower);
+      if (!(w.rows >= o.minPairRows && Number.isFinite(w.lower))) continue;
+      // Features of one modality (one panel, one instrument) can co-vary through how they are
+      // measured: not counted as severity, only kept for the reason (decide-text.ts).
+      if (layout.modalityOf[j] === v.modality) v.clearedInModality = Math.max(v.clearedInModality ?? 0, w.lower);
+      else v.cleared = Math.max(v.cleared, w.lower);
     }
   return [...byFeature.values()];
 }
@@ -223,6 +227,16 @@ function copiesOfFlagged(views: FeatureView[], flagged: FlaggedFeature[], truste
 }
 
 /**
+ * A flagged view as the decision sends it. A categorical feature judged by its grouped
+ * values has the group's label correlation (positive by construction) while the health
+ * figures read its strongest single value, whose link may run the other way: that column's
+ * own correlation orients them (a review read 0.38, "reversed", with every weight 1).
+ */
+function flaggedOf(v: FeatureView, withinClassCorr: number, source: FlaggedFeature['source']): FlaggedFeature {
+  return { feature: v.feature, labelCorr: v.labelCorr, withinClassCorr, source, column: v.column, ...(v.grouped ? { columnLabelCorr: v.grouped.single } : {}) };
+}
+
+/**
  * Each feature's verdict: suspect (flagged by configuration), the rule's flag where the
  * pooled rule finds it apart and the within-site check (where there is one) agrees, unless
  * trusted; then the copies of what is flagged, with the source of the reading they copy.
@@ -239,7 +253,7 @@ function applyVerdicts(
   const offsets: { feature: string; text: string }[] = [];
   for (const v of views) {
     if (suspect.has(v.feature)) {
-      flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: 'suspect', column: v.column });
+      flagged.push(flaggedOf(v, v.cleared, 'suspect'));
       continue;
     }
     const bound = apart.get(v.feature);
@@ -253,12 +267,12 @@ function applyVerdicts(
       notes.push(`${v.feature} would be flagged but is trusted`);
       continue;
     }
-    flagged.push({ feature: v.feature, labelCorr: v.labelCorr, withinClassCorr: bound, source: 'auto', column: v.column });
+    flagged.push(flaggedOf(v, bound, 'auto'));
   }
   const copyOf = copiesOfFlagged(views, flagged, trusted);
   for (const [c, of] of copyOf) {
     const v = views.find((u) => u.feature === c)!;
-    flagged.push({ feature: c, labelCorr: v.labelCorr, withinClassCorr: v.cleared, source: of.source, column: v.column });
+    flagged.push(flaggedOf(v, v.cleared, of.source));
   }
   if (trusted.size) notes.push(`trusted (never flagged): ${[...trusted].join(', ')}`);
   if (copyOf.size) notes.push(`flagged with the reading it copies: ${[...copyOf].map(([c, of]) => `${c} (of ${of.feature})`).join(', ')}`);
@@ -300,7 +314,7 @@ export function decideDebiasing(
   if (spared.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${spared.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
-  const tail = `${describeMarkers(markers, structure, o)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;
+  const tail = `${describeMarkers(markers, structure, o, views)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;
   const result = (decision: 'on' | 'off', reason: string): DebiasDecision => ({
     decision,
     flagged,

@@ -13,6 +13,8 @@ export interface FeatureView {
   modality: number;
   /** Largest lower bound of a within-class correlation with another modality's column (its copies' left out). */
   cleared: number;
+  /** The same with its own modality's other features (not counted as severity; named where there is no structure). */
+  clearedInModality?: number;
   /** Features that are this one recorded again (copies), with the within-class correlation that says so. */
   copies: Map<string, number>;
 }

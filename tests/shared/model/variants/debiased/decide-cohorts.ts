@@ -134,14 +134,13 @@ export function copiedShortcut(kind: 'copy' | 'band', n: number, seed: number): 
 }
 
 /**
- * Severity markers a1, a2 (labs) and b1 (exam), and a categorical `unit` of 24 values in
- * one-hot columns: with `shortcut`, 12 "sick" units take 85% of the positives and 15% of the
- * negatives whatever the severity (each value alone weakly tied to the label, the grouping
+ * Severity markers a1, a2 (labs) and b1 (exam), and a categorical `unit` of `units` values
+ * (24 by default) in one-hot columns: with `shortcut`, half of them (the "sick" units) take
+ * 85% of the positives and 15% of the negatives whatever the severity (each value alone weakly tied to the label, the grouping
  * strongly); otherwise the unit is a severity band (its values sorted by s, names shuffled): a
  * real marker spread over many values.
  */
-export function manyValuedCategory(shortcut: boolean, n: number, seed: number): { data: EncodedData; space: FeatureSpace } {
-  const units = 24;
+export function manyValuedCategory(shortcut: boolean, n: number, seed: number, units = 24): { data: EncodedData; space: FeatureSpace } {
   const space: FeatureSpace = { modalities: [], columns: [] };
   [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1']].forEach(([name, feature], k) => {
     space.modalities.push({ name: name!, start: k, end: k + 1 });
@@ -160,7 +159,7 @@ export function manyValuedCategory(shortcut: boolean, n: number, seed: number): 
     [s + 0.7 * rng.normal(), s + 0.7 * rng.normal(), s + 0.7 * rng.normal()].forEach((v, j) => (x[i * dim + j] = v));
     const sick = rng.next() < (y[i] ? 0.85 : 0.15);
     const band = Math.max(0, Math.min(units - 1, Math.floor(((s + 0.7 * rng.normal() + 2.5) / 5) * units)));
-    const unit = shortcut ? (sick ? 0 : 12) + rng.int(12) : shuffled[band]!;
+    const unit = shortcut ? (sick ? 0 : units / 2) + rng.int(units / 2) : shuffled[band]!;
     x[i * dim + 3 + unit] = 1;
   }
   const all = (k: number) => new Float32Array(k).fill(1);

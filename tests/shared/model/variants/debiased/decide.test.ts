@@ -8,7 +8,8 @@ import { computeFeatureStats, mergeFeatureStats } from '../../../../../shared/da
 import { loadSiteTable } from '../../../../../shared/data/table.ts';
 import type { EncodedData } from '../../../../../shared/data/encode.ts';
 import type { FeatureSpace } from '../../../../../shared/data/feature-space.ts';
-import { compileDebiasConfig } from '../../../../../shared/model/variants/debiased/config.ts';
+import { compileDebiasConfig, healthDirection } from '../../../../../shared/model/variants/debiased/config.ts';
+import { healthFigures, healthSums } from '../../../../../shared/data/debias-health.ts';
 import { decideDebiasing, withDecision } from '../../../../../shared/model/variants/debiased/decide.ts';
 import { labelCorrelation, withinClassCorrelation, withinSiteLabelCorrelation } from '../../../../../shared/model/variants/debiased/moment-correlations.ts';
 import { Rng } from '../../../../../shared/rng.ts';
@@ -51,7 +52,8 @@ test('no severity structure (features driven by the outcome alone): nothing is f
     assert.ok([0, 1, 2].every((j) => Math.abs(labelCorrelation(m, j)) > 0.15), 'every feature knows the label');
     const d = decideDebiasing(m, space);
     assert.equal(d.decision, 'off', d.reason);
-    assert.match(d.reason, /no severity structure \(0 of 2 markers co-vary within class\)/);
+    assert.match(d.reason, /no severity structure \(0 of 2 markers: label-associated features co-varying within class with a feature of another modality\)/);
+    assert.doesNotMatch(d.reason, /own modality/);
     // The old absolute rule (label corr vs the largest within-class correlation) would have flagged them.
     assert.ok(withinClassCorrelation(m, 0, 2).corr < 0.3 * Math.abs(labelCorrelation(m, 2)));
   }
@@ -283,4 +285,77 @@ test('a categorical shortcut spread over many values (24 units, 12 where the sic
     const dr = decideDebiasing(r, real.space, {}, {}, centreWithinSite(r));
     assert.deepEqual(dr.flagged, [], `seed ${seed}: ${dr.reason}`);
   }
+});
+
+test("a categorical shortcut flagged by its values grouped: the health figures take their direction from the column they read", () => {
+  // 6 units: the strongest single value may be a "well" unit (a negative link) while the group's link is positive.
+  let opposite = 0;
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    const { data, space } = manyValuedCategory(true, 3000, seed, 6);
+    const m = computeClassMoments(data);
+    const f = decideDebiasing(m, space, {}, {}, centreWithinSite(m)).flagged.find((x) => x.feature === 'unit');
+    if (!f?.columnLabelCorr) continue;
+    const own = labelCorrelation(m, f.column!);
+    assert.equal(Math.sign(f.columnLabelCorr), Math.sign(own));
+    if (Math.sign(own) !== Math.sign(f.labelCorr)) opposite++;
+    // Unweighted rows keep the shortcut's link: the figure must read above 0.5, not "reversed".
+    const one = new Float32Array(data.n).fill(1);
+    const h = healthFigures(healthSums(data, one, new Float32Array(data.n).fill(0.5), [{ feature: 'unit', column: f.column! }]), { unit: healthDirection(f) });
+    assert.ok(h.weightedAssociation.unit! > 0.5, `seed ${seed}: ${h.weightedAssociation.unit}`);
+  }
+  assert.ok(opposite > 0, 'some draw reads a value whose link runs against the group (the case this guards)');
+});
+
+test('a class where a column is constant says nothing of the within-class correlation; a column constant in both (a leak) stands apart', () => {
+  // size: a real marker recorded 0 for every negative and tracking severity among positives.
+  // leak: the label itself. a1, a2, b1: markers of one severity.
+  const n = 600;
+  const dim = 5;
+  const rng = new Rng(5);
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rng.normal();
+    y[i] = s + 0.6 * rng.normal() > 0 ? 1 : 0;
+    x[i * dim] = s + 0.8 * rng.normal();
+    x[i * dim + 1] = s + 0.8 * rng.normal();
+    x[i * dim + 2] = s + 0.8 * rng.normal();
+    x[i * dim + 3] = y[i] ? 1 + 0.5 * s + 0.5 * rng.normal() : 0;
+    x[i * dim + 4] = y[i]!;
+  }
+  const m = computeClassMoments({ n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 4).fill(1), y, patterns: new Array<string>(n).fill('1111') });
+  // Among positives alone, by hand.
+  const pos = [...Array(n).keys()].filter((i) => y[i]);
+  const col = (j: number) => pos.map((i) => x[i * dim + j]!);
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const [u, v] = [col(3), col(0)];
+  const [mu, mv] = [mean(u), mean(v)];
+  let suv = 0, suu = 0, svv = 0;
+  u.forEach((a, k) => ((suv += (a - mu) * (v[k]! - mv)), (suu += (a - mu) ** 2), (svv += (v[k]! - mv) ** 2)));
+  const w = withinClassCorrelation(m, 3, 0);
+  assert.ok(Math.abs(w.corr - Math.abs(suv / Math.sqrt(suu * svv))) < 1e-4, `the positives' correlation alone: ${w.corr}`);
+  assert.ok(Math.abs(w.se - 1 / Math.sqrt(pos.length - 3)) < 1e-9, 'the band of the positives alone');
+  const leak = withinClassCorrelation(m, 4, 0);
+  assert.equal(leak.corr, 0);
+  assert.ok(Math.abs(leak.se - 1 / Math.sqrt(n - 6)) < 1e-9, 'both classes count where neither varies');
+});
+
+test('every marker on one panel: no severity structure, and the reason names the features that co-vary within their own modality only', () => {
+  const space: FeatureSpace = { modalities: [{ name: 'labs', start: 0, end: 3 }, { name: 'imaging', start: 3, end: 4 }], columns: [] };
+  for (const f of ['lab1', 'lab2', 'lab3', 'reading']) space.columns.push({ feature: f, featureIndex: space.columns.length, kind: 'numeric', mean: 0, std: 1 });
+  const n = 2000;
+  const dim = 4;
+  const rng = new Rng(3);
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rng.normal();
+    y[i] = 2 * s + rng.normal() > 0 ? 1 : 0;
+    for (let j = 0; j < 3; j++) x[i * dim + j] = 0.8 * s + rng.normal();
+    x[i * dim + 3] = 2 * y[i]! - 1 + rng.normal();
+  }
+  const m = computeClassMoments({ n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 2).fill(1), y, patterns: new Array<string>(n).fill('11') });
+  const d = decideDebiasing(m, space);
+  assert.equal(d.decision, 'off');
+  assert.match(d.reason, /no severity structure \(0 of 2 markers[^)]*\)[^;]*; lab1, lab2, lab3 co-vary within class only with features of their own modality, which one panel or instrument can cause and the rule does not count: a reading you doubt can be named in model.debiasing.suspect/);
 });
