@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../shared/errors.ts';
-import { unjudgedWarning, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
+import { residualWarnings, unjudgedWarning, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { choiceFlag, numberFlag } from '../shared/config/fields.ts';
 import { MODEL_KINDS } from '../shared/model/factory.ts';
@@ -81,26 +81,37 @@ function exited(c: ChildProcess): Promise<number> {
 
 /** The debiasing decision in words, and how the last round's health figures read. */
 export function debiasingLines(d: DebiasingReport): string {
-  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+  const f = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+  const on = d.decision === 'on';
   const flagged = d.flagged;
+  const warn = (w: string) => `  warning: ${w.replace(/^debiasing: /, '')}`;
+  const head = on
+    ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}`
+    : flagged.length
+      ? `off by configuration (mode ${d.mode}; auto would flag ${flagged.map((x) => x.feature).join(', ')}), ${d.weighting}`
+      : `nothing flagged, ${d.weighting}`;
   const lines = [
-    `\ndebiasing: ${d.decision === 'on' ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}` : `nothing flagged, ${d.weighting}`}`,
+    `\ndebiasing: ${head}`,
     `  why: ${d.reason}`,
     // Balancing's trade-off, which only the user can judge (model-hooks.ts patternSignal): said where the run ends, not only in the log.
     ...(d.pattern?.note ? [`  warning: ${d.pattern.note}`] : []),
-    ...[unjudgedWarning(d)].filter((w) => w !== undefined).map((w) => `  warning: ${w.replace(/^debiasing: /, '')}`),
+    ...[unjudgedWarning(d)].filter((w) => w !== undefined).map(warn),
+    ...residualWarnings(d).map(warn),
   ];
   const last = d.health?.at(-1);
   // Pattern balancing weights the rows even with nothing flagged: its figures are said too (an outside try found them only in results.json).
-  if (last && !flagged.length)
+  if (last && !(on && flagged.length))
     lines.push(`  health at round ${last.round}: weight on up-weighted rows ${f(last.conflictingShare)}, effective sample size ${f(last.effectiveSampleSize)} of the training rows`);
-  if (last && flagged.length) {
-    // Under drop the model never sees the reading: its figures describe the rows, and the score follows it only through other features.
-    const per = flagged.map((x) =>
-      d.weighting === 'drop'
-        ? `${x.feature}: dropped from the model's inputs (in the training rows it tells the label at AUROC ${f(last.weightedAssociation[x.feature] ?? NaN)}; the score follows it within class at ${f(last.reliance[x.feature] ?? NaN)}, through features that co-vary with it)`
-        : `${x.feature}: weighted association ${f(last.weightedAssociation[x.feature] ?? NaN)}, model reliance ${f(last.reliance[x.feature] ?? NaN)}`,
-    );
+  if (last && on && flagged.length) {
+    const per = flagged.map((x) => {
+      // A categorical flagged by its values grouped: the figure reads its strongest single value, which tells less than the group.
+      const what = x.columnLabelCorr !== undefined ? 'its strongest single value' : 'it';
+      const association = f(last.weightedAssociation[x.feature]);
+      // Under drop the model never sees the reading: its figures describe the rows, and the score can follow it only through other features.
+      return d.weighting === 'drop'
+        ? `${x.feature}: dropped from the model's inputs (in the training rows ${what} tells the label at AUROC ${association}; the score's within-class correlation with it is ${f(last.reliance[x.feature])}, through other features only)`
+        : `${x.feature}: weighted association ${association}${what === 'it' ? '' : ` (${what})`}, model reliance ${f(last.reliance[x.feature])}`;
+    });
     lines.push(`  health at round ${last.round}: ${per.join('; ')}; effective sample size ${f(last.effectiveSampleSize)} of the training rows`);
     const tempered = (d.health ?? []).filter((h) => h.tempered).map((h) => h.round);
     if (tempered.length) lines.push(`  weights tempered after round(s) ${tempered.join(', ')}: a flagged reading was reversed in the weighted rows`);

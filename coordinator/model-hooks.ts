@@ -5,7 +5,7 @@ import { createModel } from '../shared/model/factory.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import type { DebiasHooks } from './debias-monitor.ts';
 import { checkCentred, mergeClassMoments, validateClassMoments } from '../shared/data/class-moments.ts';
-import { balanceFeatures, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
+import { balanceFeatures, balanceResidual, fitOutcomeBalance, sumCellCounts, validateCellCounts } from '../shared/data/outcome-balance.ts';
 import { healthFigures, mergeHealthSums, validateHealthSums } from '../shared/data/debias-health.ts';
 import { compileDebiasConfig, decideDebiasing, effectiveWeighting, usesDualBranch, withDecision } from '../shared/model/variants/debiased/index.ts';
 import { healthDirection, PATTERN_SIGNAL_MIN_Z, PATTERN_SIGNAL_NOTE_AUROC } from '../shared/model/variants/debiased/config.ts';
@@ -110,7 +110,8 @@ const debiasHooks: DebiasHooks = {
     const listed = new Set(published);
     const merged = Object.fromEntries(Object.entries(summed).filter(([k]) => listed.has(k.slice(0, k.indexOf('|')))));
     const balance = fitOutcomeBalance(merged, features, numeric, cfg.maxWeight);
-    return { balance, report: { cells: Object.keys(merged).length, maxWeight: cfg.maxWeight, clippedShare: balance.clippedShare, clippedWeight: balance.clippedWeight ?? 0 } };
+    const residual = balanceResidual(merged, balance, numeric);
+    return { balance, report: { cells: Object.keys(merged).length, maxWeight: cfg.maxWeight, clippedShare: balance.clippedShare, clippedWeight: balance.clippedWeight ?? 0, residual } };
   },
   health(spec, sums, from) {
     const cfg = debiasConfig(spec);

@@ -12,7 +12,7 @@ import type { PrivacySpent } from '../shared/privacy/accountant.ts';
 import type { EvalMetrics, ModelSpecMsg, SiteEvaluation } from '../shared/protocol/messages.ts';
 import { calibrateFromSummed, calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { RoundCollector } from './collector.ts';
-import { autoFlagged, unjudgedWarning, type DebiasHealth, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
+import { autoFlagged, flaggedTreatment, residualWarnings, unjudgedWarning, type DebiasHealth, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { readinessWarnings, type Readiness } from './readiness.ts';
 import { quorumShortfall } from './strategy/acceptance.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
@@ -190,9 +190,10 @@ export interface FinalInputs {
 function debiasingWarnings(d: DebiasingReport | undefined): string[] {
   const auto = autoFlagged(d);
   return [
-    ...(auto.length ? [`debiasing: ${auto.join(', ')} flagged as ${auto.length === 1 ? 'a shortcut' : 'shortcuts'} by auto and not learned as the label's cause (debiasing.flagged; a real one goes in model.debiasing.trusted)`] : []),
+    ...(auto.length ? [`debiasing: ${auto.join(', ')} flagged as ${auto.length === 1 ? 'a shortcut' : 'shortcuts'} by auto and ${flaggedTreatment(d!.weighting)} (debiasing.flagged; a real one goes in model.debiasing.trusted)`] : []),
     ...(d?.pattern?.note ? [`debiasing: the missingness pattern alone tells the label at AUROC ${d.pattern.auroc.toFixed(2)} and pattern-outcome balancing removes it (debiasing.pattern.note says what to weigh)`] : []),
     ...[unjudgedWarning(d)].filter((w) => w !== undefined),
+    ...residualWarnings(d),
   ];
 }
 

@@ -9,8 +9,7 @@ import type { CellCounts, OutcomeBalance } from '../shared/data/outcome-balance.
 import type { PatternLabelCounts, PatternPrior } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { mergeFeatureStats, type FeatureStats } from '../shared/data/stats.ts';
-import { autoFlagged, unjudgedWarning, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
-import { CLIPPED_WEIGHT_NOTE } from '../shared/model/variants/debiased/config.ts';
+import { autoFlagged, flaggedTreatment, residualWarnings, unjudgedWarning, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ModelSpecMsg, TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE } from '../shared/protocol/task-meta.ts';
@@ -142,10 +141,10 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
     if (auto.length)
       o.log.warn('readings flagged as shortcuts', {
         features: auto,
-        note: `${auto.join(', ')} will not be learned as the label's cause; if one is real (a test or a cause that tracks the outcome apart from the other markers: a confirmatory biopsy, a genetic variant of another mechanism), list it in model.debiasing.trusted`,
+        note: `${auto.join(', ')} ${auto.length === 1 ? 'is' : 'are'} ${flaggedTreatment(d.report.weighting)}; if one is real (a test or a cause that tracks the outcome apart from the other markers: a confirmatory biopsy, a genetic variant of another mechanism), list it in model.debiasing.trusted`,
       });
     const unjudged = unjudgedWarning(d.report);
-    if (unjudged) o.log.warn('debiasing judged no reading', { note: unjudged });
+    if (unjudged) o.log.warn('debiasing judged no reading', { note: unjudged.replace(/^debiasing: /, '') });
     if (d.balanceFeatures.length > 0) {
       const b = debias.fitBalance(
         spec,
@@ -157,11 +156,7 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
       balance = b.balance;
       progress.decided({ ...d.report, balance: b.report });
       o.log.info('outcome weights published', { ...b.report });
-      if ((b.report.clippedWeight ?? 0) > CLIPPED_WEIGHT_NOTE)
-        o.log.warn('outcome weights clipped', {
-          clippedWeight: b.report.clippedWeight,
-          note: `the clip at model.debiasing.maxWeight ${b.report.maxWeight} moved ${Math.round(100 * b.report.clippedWeight!)}% of the weight balancing needs, so the flagged readings keep part of their link to the label in the weighted rows (the health figures' weightedAssociation says how much); a higher maxWeight balances more and leans on fewer rows`,
-        });
+      for (const note of residualWarnings({ decision: d.report.decision, balance: b.report })) o.log.warn('outcome weights leave part of a link', { note: note.replace(/^debiasing: /, '') });
     }
   }
   return { spec, space, prior, readiness, ...(balance ? { balance } : {}) };

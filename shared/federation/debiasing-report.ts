@@ -25,6 +25,8 @@ export interface BalanceReport {
   clippedShare: number;
   /** Share of the unclipped weight the clip moved (outcome-balance.ts); absent in results an earlier build wrote. */
   clippedWeight?: number;
+  /** Each reading's AUROC against the label in the counted rows, unweighted and under the weights (balanceResidual); absent before 2026-11-29. */
+  residual?: { feature: string; unweighted: number; weighted: number }[];
 }
 
 /** The pattern's label signal: AUROC of P(y | pattern) on the training rows (0.5: none). */
@@ -56,9 +58,14 @@ export interface DebiasingReport {
   health?: DebiasHealth[];
 }
 
-/** The readings `auto` flagged (not the configured `suspect` ones): what the user is asked to review, as `trusted` if real. */
-export function autoFlagged(d: Pick<DebiasingReport, 'flagged'> | undefined): string[] {
-  return d?.flagged.filter((f) => f.source === 'auto').map((f) => f.feature) ?? [];
+/**
+ * The readings `auto` flagged and the run debiases (not the configured `suspect` ones): what
+ * the user is asked to review, as `trusted` if real. Under mode off `flagged` is what auto
+ * would have done, and nothing is removed (an outside try read "not learned" there).
+ */
+export function autoFlagged(d: Pick<DebiasingReport, 'flagged' | 'decision'> | undefined): string[] {
+  if (d?.decision !== 'on') return [];
+  return d.flagged.filter((f) => f.source === 'auto').map((f) => f.feature);
 }
 
 /**
@@ -66,7 +73,37 @@ export function autoFlagged(d: Pick<DebiasingReport, 'flagged'> | undefined): st
  * data would be learned as the baseline learns it (an outside try: every marker on one
  * panel, the planted reading kept, nothing said but the reason). Undefined otherwise.
  */
-export function unjudgedWarning(d: Pick<DebiasingReport, 'mode' | 'severityStructure'> | undefined): string | undefined {
+export function unjudgedWarning(d: Pick<DebiasingReport, 'mode' | 'severityStructure' | 'flagged'> | undefined): string | undefined {
   if (d?.mode !== 'auto' || d.severityStructure !== false) return undefined;
-  return "debiasing: auto found no severity structure in the training sites' data (debiasing.reason says why), so it could tell no reading apart as a shortcut and flagged nothing on its own: the model learns every reading as the baseline would; name a reading you doubt in model.debiasing.suspect";
+  const suspect = d.flagged.filter((f) => f.source === 'suspect').map((f) => f.feature);
+  const head = "debiasing: auto found no severity structure in the training sites' data (debiasing.reason says why), so it could tell no reading apart as a shortcut";
+  return suspect.length
+    ? `${head} beyond model.debiasing.suspect (${suspect.join(', ')}): every other reading is learned as the baseline would learn it; name another you doubt there`
+    : `${head} and flagged nothing on its own: the model learns every reading as the baseline would; name a reading you doubt in model.debiasing.suspect`;
+}
+
+/**
+ * 0.55: outcome weights that leave a flagged reading above this AUROC in the weighted rows
+ * leave part of its link for the model to learn. A rule relative to the unweighted link (a
+ * third of its distance from 0.5) went quiet when a higher maxWeight took a strong reading
+ * from 0.80 to 0.64 while the model still scored 0.10 below drop where the link broke (an
+ * outside try); a leak equal to the label kept 1.00 with nothing clipped.
+ */
+export const RESIDUAL_NOTE_AUROC = 0.55;
+
+/** A warning for each flagged reading outcome weights leave above RESIDUAL_NOTE_AUROC (balanceResidual's figure). */
+export function residualWarnings(d: Pick<DebiasingReport, 'decision' | 'balance'> | undefined): string[] {
+  if (d?.decision !== 'on') return [];
+  return (d.balance?.residual ?? [])
+    .filter((r) => r.weighted > RESIDUAL_NOTE_AUROC)
+    .map(
+      (r) =>
+        `debiasing: outcome weights leave part of ${r.feature}'s link to the label: in the weighted training rows it still tells the label at AUROC ${r.weighted.toFixed(2)} (${r.unweighted.toFixed(2)} unweighted), so the model can learn that part ` +
+        '(where few rows of the other label share its values there is little to weigh up, and the weights stop at maxWeight); model.debiasing.weighting: drop (the default) removes it from the inputs',
+    );
+}
+
+/** What a run does with the readings it flags, in the words the warnings use. */
+export function flaggedTreatment(weighting: string): string {
+  return weighting === 'drop' ? "dropped from the model's inputs, so not learned as the label's cause" : `weighted (${weighting}) so as to tell the label nothing in the training rows`;
 }

@@ -19,7 +19,13 @@ test('a dropped reading: its figures are said as the rows\' and the score\'s thr
   const health = [{ round: 3, weightedAssociation: { r: 0.92 }, reliance: { r: -0.12 }, conflictingShare: 0, effectiveSampleSize: 1, priorDrift: 0, temper: 1, tempered: false, tolerance: 0.45 }];
   const flagged = [{ feature: 'r', labelCorr: 0.6, withinClassCorr: 0.05, source: 'auto' as const }];
   const dropped = debiasingLines({ ...report(undefined), decision: 'on', weighting: 'drop', flagged, health } as unknown as DebiasingReport);
-  assert.match(dropped, /r: dropped from the model's inputs \(in the training rows it tells the label at AUROC 0\.92; the score follows it within class at -0\.12, through features that co-vary with it\)/);
+  assert.match(dropped, /r: dropped from the model's inputs \(in the training rows it tells the label at AUROC 0\.92; the score's within-class correlation with it is -0\.12, through other features only\)/);
+  const grouped = debiasingLines({ ...report(undefined), decision: 'on', weighting: 'drop', flagged: [{ ...flagged[0]!, columnLabelCorr: -0.3 }], health: [{ ...health[0]!, reliance: { r: null } }] } as unknown as DebiasingReport);
+  assert.match(grouped, /in the training rows its strongest single value tells the label at AUROC 0\.92; the score's within-class correlation with it is n\/a/);
+  // Mode off: what auto would flag, nothing removed, and the rows' figures only.
+  const off = debiasingLines({ ...report(undefined), mode: 'off', decision: 'off', weighting: 'pattern balancing only', flagged, health } as unknown as DebiasingReport);
+  assert.match(off, /^debiasing: off by configuration \(mode off; auto would flag r\), pattern balancing only$/m);
+  assert.doesNotMatch(off, /dropped|reliance/);
   const weighted = debiasingLines({ ...report(undefined), decision: 'on', weighting: 'outcome', flagged, health } as unknown as DebiasingReport);
   assert.match(weighted, /r: weighted association 0\.92, model reliance -0\.12/);
 });

@@ -101,7 +101,7 @@ test('the run warns when auto flags a reading (and how to trust it) and when bal
   assert.ok(warnings.includes('pattern balancing removes a label signal'));
   // Both are in the results' warnings too, short, for a reader of that list alone.
   assert.deepEqual(results.warnings.filter((w) => w.startsWith('debiasing: ')).map((w) => w.slice(0, 60)), [
-    'debiasing: reading flagged as a shortcut by auto and not lea',
+    'debiasing: reading flagged as a shortcut by auto and dropped',
     'debiasing: the missingness pattern alone tells the label at ',
   ]);
 });

@@ -73,4 +73,10 @@ test('auto without a severity structure says it could judge no reading; with one
   assert.equal(unjudgedWarning(some), undefined);
   // Set by configuration, not auto's to judge: no such warning.
   assert.equal(unjudgedWarning({ ...none, mode: 'on' }), undefined);
+  // A suspect reading is flagged all the same: the warning speaks of the others (it said "flagged nothing").
+  const withSuspect = { kind: 'debiased', raw: { debiasing: { suspect: ['x2'] } }, seed: 1 } as ModelSpecMsg;
+  const c = labelDriven(3000, 1);
+  const s = modelHooks(withSuspect, silentLogger).debias!.decide(withSuspect, c.space, [siteMoments(c.data)], { '1111': [10, 10] }).report;
+  assert.deepEqual(s.flagged.map((f) => [f.feature, f.source]), [['x2', 'suspect']]);
+  assert.match(unjudgedWarning(s) ?? '', /as a shortcut beyond model\.debiasing\.suspect \(x2\): every other reading is learned as the baseline would learn it/);
 });

@@ -4,6 +4,7 @@ import type { EncodedData } from '../../../shared/data/encode.ts';
 import type { FeatureSpace } from '../../../shared/data/feature-space.ts';
 import {
   balanceFeatures,
+  balanceResidual,
   cellKeys,
   countCells,
   fitOutcomeBalance,
@@ -14,6 +15,7 @@ import {
 } from '../../../shared/data/outcome-balance.ts';
 import { healthFigures, healthSums } from '../../../shared/data/debias-health.ts';
 import { Rng } from '../../../shared/rng.ts';
+import { residualWarnings } from '../../../shared/federation/debiasing-report.ts';
 
 /**
  * A constructed table: labs (a) track the label weakly; a flagged reading r (numeric,
@@ -145,4 +147,27 @@ test('rows of a pattern the table does not list weigh 1: no link of pattern to l
   const w = outcomeWeights(t, data, feats);
   data.patterns.forEach((p, i) => p === '101' && assert.equal(w[i], 1));
   assert.ok(data.patterns.some((p, i) => p === '111' && w[i] !== 1), 'listed patterns are weighted');
+});
+
+test('what the weights leave of a reading\'s link, from the counts, agrees with the rows\' figure; a reading left above 0.55 is warned of', () => {
+  for (const [shift, maxWeight, warned] of [[0.4, 10, false], [3, 10, true], [3, 100, true]] as const) {
+    const { data, space } = table(4000, 6, shift);
+    const feats = balanceFeatures(space, ['r', 'd']);
+    const counts = countCells(cellKeys(data, feats), data.y);
+    const t = fitOutcomeBalance(counts, ['r', 'd'], [true, false], maxWeight);
+    const [r, d] = balanceResidual(counts, t, [true, false]);
+    // The rows' own figures under the weights (the health figures), against the counts' bin-level view.
+    const rows = healthFigures(healthSums(data, outcomeWeights(t, data, feats), new Float32Array(data.n), readings), { r: 1, d: 1 });
+    assert.ok(Math.abs(r!.weighted - rows.weightedAssociation.r!) < 0.03, `r: counts ${r!.weighted}, rows ${rows.weightedAssociation.r}`);
+    assert.ok(r!.unweighted > 0.6 && r!.weighted < r!.unweighted);
+    const warnings = residualWarnings({ decision: 'on', balance: { cells: 0, maxWeight, clippedShare: 0, residual: [r!, d!] } });
+    const forR = warnings.find((w) => w.includes(" r's link"));
+    if (!warned) assert.equal(forR, undefined, `shift ${shift}: ${r!.weighted}`);
+    else {
+      assert.ok(r!.weighted > 0.8, `shift 3 keeps most of its link at maxWeight ${maxWeight}: ${r!.weighted}`);
+      assert.match(forR ?? '', /^debiasing: outcome weights leave part of r's link to the label: in the weighted training rows it still tells the label at AUROC \d\.\d\d \(\d\.\d\d unweighted\), .*weighting: drop \(the default\) removes it/);
+    }
+  }
+  // Mode off removes nothing: no such warning.
+  assert.deepEqual(residualWarnings({ decision: 'off', balance: { cells: 0, maxWeight: 10, clippedShare: 0, residual: [{ feature: 'r', unweighted: 1, weighted: 1 }] } }), []);
 });

@@ -130,8 +130,6 @@ export const DEFAULT_SWAP_WARMUP_EPOCHS = 2;
 export const DEFAULT_CONFOUNDER_DIM = 8;
 /** 16: one small hidden layer makes the head nonlinear in (z, c_m) without adding much capacity to memorise. */
 export const DEFAULT_HEAD_HIDDEN = 16;
-/** 0.1: where the clip moves more than a tenth of the weight outcome balancing needs, the run says the flagged readings keep part of their link. */
-export const CLIPPED_WEIGHT_NOTE = 0.1;
 /**
  * Pattern-outcome balancing removes what the missingness pattern tells of the label. From
  * this AUROC of the pattern alone up, the run says so at start (a warning): the data

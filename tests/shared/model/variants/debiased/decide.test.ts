@@ -357,5 +357,5 @@ test('every marker on one panel: no severity structure, and the reason names the
   const m = computeClassMoments({ n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 2).fill(1), y, patterns: new Array<string>(n).fill('11') });
   const d = decideDebiasing(m, space);
   assert.equal(d.decision, 'off');
-  assert.match(d.reason, /no severity structure \(0 of 2 markers[^)]*\)[^;]*; lab1, lab2, lab3 co-vary within class only with features of their own modality, which one panel or instrument can cause and the rule does not count: a reading you doubt can be named in model.debiasing.suspect/);
+  assert.match(d.reason, /no severity structure \(0 of 2 markers[^)]*\)[^;]*; lab1, lab2, lab3 co-vary within class only with features of their own modality \(one panel, one instrument or a hospital's calibration can cause that\), which the rule does not count as severity: a reading you doubt can be named in model.debiasing.suspect/);
 });
