@@ -103,7 +103,9 @@ export function residualWarnings(d: Pick<DebiasingReport, 'decision' | 'balance'
     );
 }
 
-/** What a run does with the readings it flags, in the words the warnings use. */
+/** What a run does with the readings it flags (the report's effective `weighting`), in the words the warnings use. */
 export function flaggedTreatment(weighting: string): string {
-  return weighting === 'drop' ? "dropped from the model's inputs, so not learned as the label's cause" : `weighted (${weighting}) so as to tell the label nothing in the training rows`;
+  if (weighting === 'drop') return "dropped from the model's inputs, so not learned as the label's cause";
+  if (weighting === 'outcome') return 'weighted (outcome weights) so as to tell the label nothing in the training rows';
+  return `given to the bias branch of the dual-branch model (${weighting} weights), apart from the label's cause`;
 }
