@@ -34,11 +34,11 @@ export function describeRule(o: DecideOptions): string {
  * label-associated features that co-vary within class with their own modality only (every
  * lab on one panel: an outside try read "0 markers co-vary" of four labs that did).
  */
-export function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions, views: readonly FeatureView[] = []): string {
+export function describeMarkers(markers: FeatureView[], structure: boolean, o: DecideOptions, views: readonly FeatureView[] = [], suspects = 0): string {
   if (structure) return `severity structure: ${markers.length} markers (${markers.slice(0, 4).map((k) => `${k.feature} ${fmt(k.cleared)}`).join(', ')}${markers.length > 4 ? ', ...' : ''})`;
   const own = views.filter((v) => strength(v) >= o.minLabelCorr && v.cleared < o.minClearCorr && (v.clearedInModality ?? 0) >= o.minClearCorr);
   const within = own.length
-    ? `; ${own.map((v) => v.feature).join(', ')} co-var${own.length === 1 ? 'ies' : 'y'} within class only with features of ${own.length === 1 ? 'its' : 'their'} own modality (one panel, one instrument or a hospital's calibration can cause that), which the rule does not count as severity: a reading you doubt can be named in model.debiasing.suspect`
+    ? `; ${own.map((v) => v.feature).join(', ')} co-var${own.length === 1 ? 'ies' : 'y'} within class only with features of ${own.length === 1 ? 'its' : 'their'} own modality (one panel, one instrument or a hospital's calibration can cause that), which the rule does not count as severity: ${suspects ? 'another' : 'a'} reading you doubt can be named in model.debiasing.suspect`
     : '';
   return `no severity structure (${markers.length} of ${o.minMarkers} markers: label-associated features co-varying within class with a feature of another modality), so no reading can be told apart as label-only${within}`;
 }

@@ -314,7 +314,7 @@ export function decideDebiasing(
   if (spared.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${spared.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
-  const tail = `${describeMarkers(markers, structure, o, views)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;
+  const tail = `${describeMarkers(markers, structure, o, views, suspect.size)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;
   const result = (decision: 'on' | 'off', reason: string): DebiasDecision => ({
     decision,
     flagged,

@@ -355,6 +355,7 @@ test('every marker on one panel: no severity structure, and the reason names the
     x[i * dim + 3] = 2 * y[i]! - 1 + rng.normal();
   }
   const m = computeClassMoments({ n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 2).fill(1), y, patterns: new Array<string>(n).fill('11') });
+  assert.match(decideDebiasing(m, space, {}, { suspect: ['reading'] }).reason, /: another reading you doubt can be named in model\.debiasing\.suspect/);
   const d = decideDebiasing(m, space);
   assert.equal(d.decision, 'off');
   assert.match(d.reason, /no severity structure \(0 of 2 markers[^)]*\)[^;]*; lab1, lab2, lab3 co-vary within class only with features of their own modality \(one panel, one instrument or a hospital's calibration can cause that\), which the rule does not count as severity: a reading you doubt can be named in model.debiasing.suspect/);
