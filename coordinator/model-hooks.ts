@@ -85,8 +85,9 @@ const debiasHooks: DebiasHooks = {
       spec: { ...spec, raw: { ...spec.raw, debiasing } },
       balanceFeatures: outcome ? d.flagged.map((f) => f.feature) : [],
       report: {
-        // 2: flagged features carry their source, health per round, markers; 3: the pattern's label signal (CHANGELOG).
-        version: 3,
+        // 2: flagged features carry their source, health per round, markers; 3: the pattern's label signal;
+        // 4: severityStructure, balance.residual and clippedWeight, flagged[].columnLabelCorr (CHANGELOG).
+        version: 4,
         mode: cfg.mode,
         decision: resolved.active ? 'on' : 'off',
         weighting: resolved.active ? effectiveWeighting(resolved) : resolved.balancing ? 'pattern balancing only' : 'none (balancing off)',

@@ -39,7 +39,7 @@ export interface PatternSignal {
 }
 
 export interface DebiasingReport {
-  /** 2: flagged features carry their source, health per round, markers (CHANGELOG). */
+  /** 2: flagged features carry their source, health per round, markers; 3: pattern; 4: severityStructure, balance.residual and clippedWeight, flagged[].columnLabelCorr (CHANGELOG). */
   version: number;
   mode: string;
   decision: 'on' | 'off';
