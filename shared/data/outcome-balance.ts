@@ -258,10 +258,8 @@ export function fitOutcomeBalance(counts: CellCounts, features: readonly string[
   let raw = 0;
   let moved = 0;
   for (const [k, [n0, n1]] of cells) {
-    const [pattern, bins] = k.split('|') as [string, string];
-    let eta = out.patterns[pattern] ?? 0;
-    bins.split(',').forEach((b, f) => (eta += out.levels[f]![b] ?? 0));
-    const p = 1 / (1 + Math.exp(-eta));
+    // Every counted cell's pattern has a level: the fit gave it one.
+    const p = cellProbability(out, k)!;
     for (const [rows, w] of [[n0, (1 - out.prevalence) / (1 - p)], [n1, out.prevalence / p]] as const) {
       const change = Math.abs(w - clip(w, maxWeight));
       if (change > 0) clipped += rows;
@@ -274,14 +272,20 @@ export function fitOutcomeBalance(counts: CellCounts, features: readonly string[
   return out;
 }
 
-/** A counted cell's weight for each label under the table, at its bins' levels (the fit's view; rows interpolate between bins). */
-function cellWeights(t: OutcomeBalance, key: string): [number, number] {
+/** P(y = 1) of a cell `pattern|bins` under the table, at its bins' levels (the fit's view; rows interpolate between bins); undefined where the table lists no level for its pattern. */
+function cellProbability(t: OutcomeBalance, key: string): number | undefined {
   const [pattern, bins] = key.split('|') as [string, string];
   const level = t.patterns[pattern];
-  if (level === undefined) return [1, 1];
+  if (level === undefined) return undefined;
   let eta = level;
   bins.split(',').forEach((b, f) => (eta += t.levels[f]![b] ?? 0));
-  const p = 1 / (1 + Math.exp(-eta));
+  return 1 / (1 + Math.exp(-eta));
+}
+
+/** A counted cell's weight for each label under the table (1 for a pattern it lists no level for, as outcomeWeights gives its rows). */
+function cellWeights(t: OutcomeBalance, key: string): [number, number] {
+  const p = cellProbability(t, key);
+  if (p === undefined) return [1, 1];
   return [clip((1 - t.prevalence) / (1 - p), t.maxWeight), clip(t.prevalence / p, t.maxWeight)];
 }
 
