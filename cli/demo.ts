@@ -84,7 +84,7 @@ export function debiasingLines(d: DebiasingReport): string {
   const f = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(2) : 'n/a');
   const on = d.decision === 'on';
   const flagged = d.flagged;
-  const warn = (w: string) => `  warning: ${w.replace(/^debiasing: /, '')}`;
+  const warn = (w: string) => `  warning: ${w}`;
   const head = on
     ? `on (${d.weighting}), flagged ${flagged.map((x) => `${x.feature} [${x.source}]`).join(', ')}`
     : flagged.length

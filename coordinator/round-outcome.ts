@@ -186,15 +186,15 @@ export interface FinalInputs {
   uncheckedSchemas?: Record<string, string>;
 }
 
-/** The debiasing report's two warnings, short, where a reader of `warnings` alone sees them (the full words are in `debiasing`). */
+/** The debiasing report's warnings, short, where a reader of `warnings` alone sees them (the full words are in `debiasing`), each after `debiasing: `. */
 function debiasingWarnings(d: DebiasingReport | undefined): string[] {
   const auto = autoFlagged(d);
   return [
-    ...(auto.length ? [`debiasing: ${auto.join(', ')} flagged as ${auto.length === 1 ? 'a shortcut' : 'shortcuts'} by auto and ${flaggedTreatment(d!.weighting)} (debiasing.flagged; a real one goes in model.debiasing.trusted)`] : []),
-    ...(d?.pattern?.note ? [`debiasing: the missingness pattern alone tells the label at AUROC ${d.pattern.auroc.toFixed(2)} and pattern-outcome balancing removes it (debiasing.pattern.note says what to weigh)`] : []),
+    ...(auto.length ? [`${auto.join(', ')} flagged as ${auto.length === 1 ? 'a shortcut' : 'shortcuts'} by auto and ${flaggedTreatment(d!.weighting)} (debiasing.flagged; a real one goes in model.debiasing.trusted)`] : []),
+    ...(d?.pattern?.note ? [`the missingness pattern alone tells the label at AUROC ${d.pattern.auroc.toFixed(2)} and pattern-outcome balancing removes it (debiasing.pattern.note says what to weigh)`] : []),
     ...[unjudgedWarning(d)].filter((w) => w !== undefined),
     ...residualWarnings(d),
-  ];
+  ].map((w) => `debiasing: ${w}`);
 }
 
 /** The run's outcome from the final evaluation: metrics per site, what is missing, the calibration. */

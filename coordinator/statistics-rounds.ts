@@ -144,7 +144,7 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
         note: `${auto.join(', ')} ${auto.length === 1 ? 'is' : 'are'} ${flaggedTreatment(d.report.weighting)}; if one is real (a test or a cause that tracks the outcome apart from the other markers: a confirmatory biopsy, a genetic variant of another mechanism), list it in model.debiasing.trusted`,
       });
     const unjudged = unjudgedWarning(d.report);
-    if (unjudged) o.log.warn('debiasing judged no reading', { note: unjudged.replace(/^debiasing: /, '') });
+    if (unjudged) o.log.warn('debiasing judged no reading', { note: unjudged });
     if (d.balanceFeatures.length > 0) {
       const b = debias.fitBalance(
         spec,
@@ -156,7 +156,7 @@ export async function agreeStatistics(o: StatisticsOptions, source: StatisticsSo
       balance = b.balance;
       progress.decided({ ...d.report, balance: b.report });
       o.log.info('outcome weights published', { ...b.report });
-      for (const note of residualWarnings({ decision: d.report.decision, balance: b.report })) o.log.warn('outcome weights leave part of a link', { note: note.replace(/^debiasing: /, '') });
+      for (const note of residualWarnings({ decision: d.report.decision, balance: b.report })) o.log.warn('outcome weights leave part of a link', { note });
     }
   }
   return { spec, space, prior, readiness, ...(balance ? { balance } : {}) };

@@ -76,7 +76,7 @@ export function autoFlagged(d: Pick<DebiasingReport, 'flagged' | 'decision'> | u
 export function unjudgedWarning(d: Pick<DebiasingReport, 'mode' | 'severityStructure' | 'flagged'> | undefined): string | undefined {
   if (d?.mode !== 'auto' || d.severityStructure !== false) return undefined;
   const suspect = d.flagged.filter((f) => f.source === 'suspect').map((f) => f.feature);
-  const head = "debiasing: auto found no severity structure in the training sites' data (debiasing.reason says why), so it could tell no reading apart as a shortcut";
+  const head = "auto found no severity structure in the training sites' data (debiasing.reason says why), so it could tell no reading apart as a shortcut";
   return suspect.length
     ? `${head} beyond model.debiasing.suspect (${suspect.join(', ')}): every other reading is learned as the baseline would learn it; name another you doubt there`
     : `${head} and flagged nothing on its own: the model learns every reading as the baseline would; name a reading you doubt in model.debiasing.suspect`;
@@ -91,14 +91,14 @@ export function unjudgedWarning(d: Pick<DebiasingReport, 'mode' | 'severityStruc
  */
 export const RESIDUAL_NOTE_AUROC = 0.55;
 
-/** A warning for each flagged reading outcome weights leave above RESIDUAL_NOTE_AUROC (balanceResidual's figure). */
+/** A warning for each flagged reading outcome weights leave above RESIDUAL_NOTE_AUROC (balanceResidual's figure); the results list it after `debiasing: `, as unjudgedWarning's. */
 export function residualWarnings(d: Pick<DebiasingReport, 'decision' | 'balance'> | undefined): string[] {
   if (d?.decision !== 'on') return [];
   return (d.balance?.residual ?? [])
     .filter((r) => r.weighted > RESIDUAL_NOTE_AUROC)
     .map(
       (r) =>
-        `debiasing: outcome weights leave part of ${r.feature}'s link to the label: in the weighted training rows it still tells the label at AUROC ${r.weighted.toFixed(2)} (${r.unweighted.toFixed(2)} unweighted), so the model can learn that part ` +
+        `outcome weights leave part of ${r.feature}'s link to the label: in the weighted training rows it still tells the label at AUROC ${r.weighted.toFixed(2)} (${r.unweighted.toFixed(2)} unweighted), so the model can learn that part ` +
         '(where few rows of the other label share its values there is little to weigh up, and the weights stop at maxWeight); model.debiasing.weighting: drop (the default) removes it from the inputs',
     );
 }

@@ -67,7 +67,7 @@ test('auto without a severity structure says it could judge no reading; with one
   const decide = (c: { data: Parameters<typeof siteMoments>[0]; space: FeatureSpace }) => hooks.decide(spec, c.space, [siteMoments(c.data)], { '1111': [10, 10] }).report;
   const none = decide(labelDriven(3000, 1));
   assert.equal(none.severityStructure, false);
-  assert.match(unjudgedWarning(none) ?? '', /^debiasing: auto found no severity structure .* name a reading you doubt in model\.debiasing\.suspect$/);
+  assert.match(unjudgedWarning(none) ?? '', /^auto found no severity structure .* name a reading you doubt in model\.debiasing\.suspect$/);
   const some = decide(cohort(true, 1200, 1));
   assert.equal(some.severityStructure, true);
   assert.equal(unjudgedWarning(some), undefined);

@@ -6,6 +6,7 @@ import { createStrategy } from '../../coordinator/strategy/registry.ts';
 import type { Aggregation } from '../../coordinator/strategy/strategy.ts';
 import type { ResultMeta } from '../../shared/protocol/messages.ts';
 import { captureWarnings } from '../shared/capture-logger.ts';
+import type { DebiasingReport } from '../../shared/federation/debiasing-report.ts';
 
 test('refuseNonFinite passes a finite model and refuses one with a NaN or an infinity, naming where and what to check', () => {
   const ok = Float32Array.of(1, 2);
@@ -43,4 +44,24 @@ test('a calibration that cannot be fitted is a warning of the results, not the e
   assert.equal(outcome.calibration, undefined);
   assert.match(outcome.warnings.join('\n'), /^calibration not fitted: calibration sums from site "a": grid is missing/m);
   assert.ok(warnings.includes('calibration not fitted'));
+});
+
+test("the debiasing report's warnings reach the results' warnings, each after 'debiasing: '", () => {
+  const ev = new RoundCollector(2, 'evaluate', ['a'], 60_000);
+  const { log } = captureWarnings();
+  const decisionReport: DebiasingReport = {
+    version: 4, mode: 'auto', decision: 'on', weighting: 'outcome', dualBranch: false, share: 0.5, markers: [], severityStructure: false, reason: 'test',
+    flagged: [{ feature: 'r', labelCorr: 0.6, withinClassCorr: 0.05, source: 'auto' }],
+    balance: { cells: 4, maxWeight: 10, clippedShare: 0, residual: [{ feature: 'r', unweighted: 0.9, weighted: 0.6 }] },
+  };
+  const outcome = finalOutcome({
+    ev, spec: { kind: 'debiased', raw: {}, seed: 1 }, global: Float32Array.of(0), rounds: 1, strategy: 'fedavg', prior: { version: 1, patterns: [] } as never,
+    space: { modalities: [], columns: [] }, round: 2, history: [], decisionReport, trainingSites: ['a'], testSites: [], minSitesToAccept: 1, log,
+  });
+  const debiasing = outcome.warnings.filter((w) => w.startsWith('debiasing: '));
+  assert.deepEqual(debiasing.map((w) => w.slice(0, 60)), [
+    'debiasing: r flagged as a shortcut by auto and weighted (outcome weights) ',
+    'debiasing: auto found no severity structure in the training sites',
+    "debiasing: outcome weights leave part of r's link to the label: in ",
+  ].map((w) => w.slice(0, 60)));
 });

@@ -165,7 +165,7 @@ test('what the weights leave of a reading\'s link, from the counts, agrees with 
     if (!warned) assert.equal(forR, undefined, `shift ${shift}: ${r!.weighted}`);
     else {
       assert.ok(r!.weighted > 0.8, `shift 3 keeps most of its link at maxWeight ${maxWeight}: ${r!.weighted}`);
-      assert.match(forR ?? '', /^debiasing: outcome weights leave part of r's link to the label: in the weighted training rows it still tells the label at AUROC \d\.\d\d \(\d\.\d\d unweighted\), .*weighting: drop \(the default\) removes it/);
+      assert.match(forR ?? '', /^outcome weights leave part of r's link to the label: in the weighted training rows it still tells the label at AUROC \d\.\d\d \(\d\.\d\d unweighted\), .*weighting: drop \(the default\) removes it/);
     }
   }
   // Mode off removes nothing: no such warning.

@@ -21,7 +21,7 @@ test('under mode off nothing is removed: no reading is said flagged for review, 
   assert.deepEqual(residualWarnings({ decision: 'off', balance }), []);
   const on = residualWarnings({ decision: 'on', balance });
   assert.equal(on.length, 1, 'only the reading left above 0.55');
-  assert.match(on[0]!, /^debiasing: outcome weights leave part of r's link to the label: .* at AUROC 0\.60 \(0\.90 unweighted\)/);
+  assert.match(on[0]!, /^outcome weights leave part of r's link to the label: .* at AUROC 0\.60 \(0\.90 unweighted\)/);
 });
 
 test('no severity structure: the warning names the suspect readings it did flag, or says it flagged nothing', () => {
