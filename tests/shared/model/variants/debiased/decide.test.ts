@@ -310,20 +310,13 @@ test('a class where a column is constant says nothing of the within-class correl
   // size: a real marker recorded 0 for every negative and tracking severity among positives.
   // leak: the label itself. a1, a2, b1: markers of one severity.
   const n = 600;
-  const dim = 5;
-  const rng = new Rng(5);
-  const x = new Float32Array(n * dim);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  const { data } = numericCohort([['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['imaging', 'size'], ['admin', 'leak']], n, 5, (rng) => {
     const s = rng.normal();
-    y[i] = s + 0.6 * rng.normal() > 0 ? 1 : 0;
-    x[i * dim] = s + 0.8 * rng.normal();
-    x[i * dim + 1] = s + 0.8 * rng.normal();
-    x[i * dim + 2] = s + 0.8 * rng.normal();
-    x[i * dim + 3] = y[i] ? 1 + 0.5 * s + 0.5 * rng.normal() : 0;
-    x[i * dim + 4] = y[i]!;
-  }
-  const m = computeClassMoments({ n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 4).fill(1), y, patterns: new Array<string>(n).fill('1111') });
+    const y = s + 0.6 * rng.normal() > 0 ? 1 : 0;
+    return [y, [s + 0.8 * rng.normal(), s + 0.8 * rng.normal(), s + 0.8 * rng.normal(), y ? 1 + 0.5 * s + 0.5 * rng.normal() : 0, y]];
+  });
+  const { x, y, dim } = data;
+  const m = computeClassMoments(data);
   // Among positives alone, by hand.
   const pos = [...Array(n).keys()].filter((i) => y[i]);
   const col = (j: number) => pos.map((i) => x[i * dim + j]!);
@@ -341,20 +334,14 @@ test('a class where a column is constant says nothing of the within-class correl
 });
 
 test('every marker on one panel: no severity structure, and the reason names the features that co-vary within their own modality only', () => {
-  const space: FeatureSpace = { modalities: [{ name: 'labs', start: 0, end: 3 }, { name: 'imaging', start: 3, end: 4 }], columns: [] };
-  for (const f of ['lab1', 'lab2', 'lab3', 'reading']) space.columns.push({ feature: f, featureIndex: space.columns.length, kind: 'numeric', mean: 0, std: 1 });
-  const n = 2000;
-  const dim = 4;
-  const rng = new Rng(3);
-  const x = new Float32Array(n * dim);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  const { data, space: own } = numericCohort([['labs', 'lab1'], ['labs', 'lab2'], ['labs', 'lab3'], ['imaging', 'reading']], 2000, 3, (rng) => {
     const s = rng.normal();
-    y[i] = 2 * s + rng.normal() > 0 ? 1 : 0;
-    for (let j = 0; j < 3; j++) x[i * dim + j] = 0.8 * s + rng.normal();
-    x[i * dim + 3] = 2 * y[i]! - 1 + rng.normal();
-  }
-  const m = computeClassMoments({ n, dim, x, observed: new Float32Array(n * dim).fill(1), present: new Float32Array(n * 2).fill(1), y, patterns: new Array<string>(n).fill('11') });
+    const y = 2 * s + rng.normal() > 0 ? 1 : 0;
+    return [y, [0.8 * s + rng.normal(), 0.8 * s + rng.normal(), 0.8 * s + rng.normal(), 2 * y - 1 + rng.normal()]];
+  });
+  // The rows' moments do not depend on the layout: the three labs on one panel.
+  const space: FeatureSpace = { modalities: [{ name: 'labs', start: 0, end: 3 }, { name: 'imaging', start: 3, end: 4 }], columns: own.columns };
+  const m = computeClassMoments(data);
   assert.match(decideDebiasing(m, space, {}, { suspect: ['reading'] }).reason, /: another reading you doubt can be named in model\.debiasing\.suspect/);
   const d = decideDebiasing(m, space);
   assert.equal(d.decision, 'off');
