@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../shared/errors.ts';
 import { residualWarnings, unjudgedWarning, type DebiasingReport } from '../shared/federation/debiasing-report.ts';
+import { figure } from '../shared/federation/final-evaluation.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { choiceFlag, numberFlag } from '../shared/config/fields.ts';
 import { MODEL_KINDS } from '../shared/model/factory.ts';
@@ -81,7 +82,7 @@ function exited(c: ChildProcess): Promise<number> {
 
 /** The debiasing decision in words, and how the last round's health figures read. */
 export function debiasingLines(d: DebiasingReport): string {
-  const f = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+  const f = (v: number | null | undefined) => figure(v, 2);
   const on = d.decision === 'on';
   const flagged = d.flagged;
   const warn = (w: string) => `  warning: ${w}`;
