@@ -95,7 +95,7 @@ const debiasHooks: DebiasHooks = {
         share: cfg.share,
         flagged: d.flagged,
         markers: d.markers,
-        severityStructure: d.markers.length >= cfg.decide.minMarkers,
+        severityStructure: d.structure,
         reason: String(debiasing.reason),
         pattern: patternSignal(patternCounts, resolved.balancing),
       },

@@ -34,6 +34,8 @@ export interface DebiasDecision {
   flagged: FlaggedFeature[];
   /** Markers that make the severity structure, strongest first (for the report). */
   markers: string[];
+  /** Whether they are enough to make one (decide.minMarkers): without, the rule could judge no reading. */
+  structure: boolean;
   reason: string;
 }
 
@@ -319,6 +321,7 @@ export function decideDebiasing(
     decision,
     flagged,
     markers: markers.map((k) => k.feature),
+    structure,
     reason,
   });
   if (flagged.length === 0) return result('off', `nothing flagged: ${tail}`);
