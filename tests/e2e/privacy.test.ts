@@ -12,6 +12,11 @@ import { HEART_FILES, HEART_SCHEMA, until, withFederation } from './helpers/fede
 
 const SITES = ['cleveland', 'hungary', 'va'];
 const RARE = '4242';
+// The code as a value of its own: '4242', 'thal=4242', 4242.0. Digits of a figure or a
+// digest (0.74242..., a ms timestamp, 'e4242f') are not the code: the results hold
+// hundreds of such figures, and one failed CI run found these four digits in one.
+const RARE_TOKEN = new RegExp(`(?<![0-9A-Za-z.])${RARE}(?![0-9A-Za-z])`);
+const mentionsRare = (text: string): boolean => RARE_TOKEN.test(text);
 
 test('a rare category value stays at its site; differential privacy reports what it spent', { timeout: 150_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedcausal-privacy-e2e-'));
@@ -36,17 +41,17 @@ test('a rare category value stays at its site; differential privacy reports what
         'privacy spent on /api/status',
       );
       assert.equal(live.privacy!.delta, 1e-5);
-      assert.ok(!JSON.stringify(live).includes(RARE), 'not in /api/status');
-      assert.ok(!JSON.stringify(await fed.getJson('/api/summary')).includes(RARE), 'not in /api/summary');
+      assert.ok(!mentionsRare(JSON.stringify(live)), 'not in /api/status');
+      assert.ok(!mentionsRare(JSON.stringify(await fed.getJson('/api/summary'))), 'not in /api/summary');
       assert.equal(await coordinator.exitCode(90_000), 0, 'coordinator exit code');
       for (const s of sites) assert.equal(await s.exitCode(10_000), 0, `${s.name} exit code`);
       const r = fed.results<ResultsFile>(coordinator);
-      assert.ok(!JSON.stringify(r).includes(RARE), 'not in the results');
+      assert.ok(!mentionsRare(JSON.stringify(r)), 'not in the results');
       assert.deepEqual(r.privacy!.perRound.map((x) => x.round), [1, 2, 3]);
       assert.ok(r.privacy!.epsilon >= live.privacy!.epsilon);
       console.log(`# ε after 3 rounds at noiseMultiplier 2: ${r.privacy!.epsilon.toFixed(3)} (δ 1e-5); site AUROCs ${Object.values(r.sites).map((m) => m.auroc.toFixed(3)).join(', ')}`);
       for (const p of [coordinator, ...sites])
-        assert.deepEqual(p.logs.filter((l) => JSON.stringify(l).includes(RARE)), [], `${p.name}'s log lines`);
+        assert.deepEqual(p.logs.filter((l) => mentionsRare(JSON.stringify(l))), [], `${p.name}'s log lines`);
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
