@@ -60,6 +60,12 @@ const decideSchema = strict({
   minMarkers: int(1, 1000).optional(),
   /** Two features whose within-class correlation has its lower bound at least this are one reading recorded twice (a copy, a band of a score, another unit). */
   minCopyCorr: real(0, 1).optional(),
+  /**
+   * A reading spared only for co-varying with a marker within class is flagged still where its
+   * relative link (relativeLink in decide.ts) is at most this: its label correlation is more
+   * than 1 / this times what its co-variation accounts for, by the markers' own measure. 0: off.
+   */
+  maxRelative: real(0, 100).optional(),
 });
 /** Options of the Part 3 rule (decide.ts), all set (defaults in DEFAULT_DECIDE). */
 export type DecideOptions = Required<z.output<typeof decideSchema>>;
@@ -155,7 +161,7 @@ export const PATTERN_SIGNAL_MIN_Z = 1.645;
  * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
  * real features and planted readings (docs/debiasing.md, "Why these defaults").
  */
-export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7 };
+export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7, maxRelative: 0.4 };
 /** 10: a cell's weight may grow tenfold; beyond that a handful of rows would carry the model. */
 export const DEFAULT_MAX_WEIGHT = 10;
 /** 0.45: a flagged reading's weighted AUROC below this means the weights reversed it. */

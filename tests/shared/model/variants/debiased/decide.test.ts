@@ -231,6 +231,35 @@ test('an outcome close to a threshold of severity: noisy real labs co-vary withi
   assert.ok(spared >= 1, 'a real lab was within its bound (what the rule flagged before) in some seed');
 });
 
+test('a reading that co-varies with the markers, or is one, but whose label link is mostly its own (recorded after the outcome) is flagged by its relative link; maxRelative 0 spares it', () => {
+  const decide = (seed: number, load: number, opts = {}) => {
+    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['admin', 'los']];
+    const sites = [0, 1, 2].map((k) =>
+      numericCohort(names, 2000, 10 * seed + k, (rng) => {
+        const s = rng.normal();
+        const y = rng.next() < 1 / (1 + Math.exp(-2 * s)) ? 1 : 0;
+        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), load * s + 1.2 * (2 * y - 1) + rng.normal()]];
+      }),
+    );
+    const moments = sites.map((x) => siteMoments(x.data));
+    return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, opts, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+  };
+  for (const seed of [1, 2]) {
+    // A length of stay: a little severity (0.2 per unit), mostly the outcome itself.
+    const d = decide(seed, 0.2);
+    assert.deepEqual(d.flagged.map((f) => [f.feature, f.source]), [['los', 'auto']], `seed ${seed}: ${d.reason}`);
+    const rel = /flagged though it co-varies within class as a severity marker would, its label link far beyond[^:]*: los \((with (a1|a2|b1)|a marker): within-class (>= )?0\.\d+; relative link (0\.\d+)\)/.exec(d.reason);
+    assert.ok(rel && Number(rel[4]) <= 0.4, d.reason);
+    // The check off: its co-variation spares it (or, with these rows, makes it a marker), as before.
+    const off = decide(seed, 0.2, { maxRelative: 0 });
+    assert.equal(off.decision, 'off', off.reason);
+    assert.ok(off.markers.includes('los') || /co-varying within class with a marker as a severity marker would[^;]*: los \(with (a1|a2|b1): within-class 0\.\d+\)/.test(off.reason), off.reason);
+    // A marker like the others (its label link all through severity) is not flagged.
+    const real = decide(seed, 0.7);
+    assert.equal(real.decision, 'off', `seed ${seed}, a real marker: ${real.reason}`);
+  }
+});
+
 test('a shortcut whose device reads higher at the hospitals with sicker patients is still flagged: the co-variation check reads the site-centred sums, not the case mix', () => {
   for (const seed of [1, 2]) {
     const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['imaging', 'r']];
