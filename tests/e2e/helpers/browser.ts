@@ -14,11 +14,17 @@ export function noBrowser(): string | undefined {
   return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is absent (Debian package chromium; .ci/run installs it)`;
 }
 
+/** A browser with the profile it alone uses, which `closeChromium` removes. */
+export interface Chromium {
+  context: BrowserContext;
+  profile: string;
+}
+
 /**
  * A fresh browser with a new empty profile (playwright passes it as --user-data-dir), nothing
- * reaching out to the network by itself. Close the context to end the browser.
+ * reaching out to the network by itself. End it with closeChromium.
  */
-export async function launchChromium(): Promise<BrowserContext> {
+export async function launchChromium(): Promise<Chromium> {
   const profile = mkdtempSync(join(tmpdir(), 'fedcausal-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -26,15 +32,15 @@ export async function launchChromium(): Promise<BrowserContext> {
     viewport: { width: 1400, height: 1000 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  // The profile is the browser's alone: gone with it (each run left one in /tmp). Chromium may
-  // still be writing into it as 'close' fires (ENOTEMPTY failed a CI run): retry, and a profile
-  // left behind is no failure of the test.
-  context.on('close', () => {
-    try {
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-    } catch {
-      // left in /tmp
-    }
-  });
-  return context;
+  return { context, profile };
+}
+
+/**
+ * Closes the browser, then removes its profile. Removed on the context's 'close' event, the
+ * profile was left in /tmp by most runs (Chromium was still writing into it); once close()
+ * has resolved the browser process has exited.
+ */
+export async function closeChromium({ context, profile }: Chromium): Promise<void> {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
