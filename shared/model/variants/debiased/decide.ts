@@ -162,30 +162,35 @@ function coVariesWith(m: ClassMoments, f: FeatureView, markers: FeatureView[], o
 }
 
 /**
- * How much of f's label correlation its co-variation with the markers accounts for, by the
- * markers' own measure (1: as much as for a marker; near 0: a link of its own). Under one
- * severity, two markers' within-class correlation over the product of their label
- * correlations is about the same for every pair; a reading whose label link is partly its
- * own (a length of stay recorded after the outcome) has a smaller one. Its best quotient
- * against a marker of another modality, each correlation at its upper bound (conservative),
- * over the median of the markers' pairs, all within hospitals. NaN where fewer than two
- * marker pairs, or no pair with f, can be read: no verdict. Read on site-centred sums only:
- * pooled over hospitals a real marker calibrated differently at each read 0.19 (a unit test).
+ * How much of f's label correlation its co-variation accounts for, by the markers' own
+ * measure (1: as much as for a marker; near 0: a link of its own). Under one severity, two
+ * markers' within-class correlation over the product of their label correlations is about
+ * the same for every pair; a reading whose label link is partly its own (a length of stay
+ * recorded after the outcome) has a smaller one. Its best quotient, over the median of the
+ * markers' pairs (of other modalities), all within hospitals: `partners` against the markers
+ * of other modalities (each correlation at its upper bound), `peer` the best against the
+ * label-associated features of its own modality (at its lower bound: a second cause measured
+ * twice, creatinine and urea of a renal panel, an outside try). NaN where
+ * fewer than two marker pairs, or no partner, can be read: no verdict. Read on site-centred
+ * sums only: pooled over hospitals a real marker calibrated differently at each read 0.19.
  */
-function relativeLink(centred: ClassMoments, f: FeatureView, markers: FeatureView[], o: DecideOptions): number {
-  const quotient = (a: FeatureView, b: FeatureView, upper: boolean): number => {
+function relativeLink(centred: ClassMoments, f: FeatureView, markers: FeatureView[], peers: FeatureView[], o: DecideOptions): { partners: number; peer?: { feature: string; link: number } } {
+  // side: +1 the correlation's upper bound, -1 its lower, 0 the estimate.
+  const quotient = (a: FeatureView, b: FeatureView, side: number): number => {
     const [la, lb] = [withinSiteLabelCorrelation(centred, a.col), withinSiteLabelCorrelation(centred, b.col)];
     const w = withinClassCorrelation(centred, a.col, b.col, o.confidence);
     if (w.rows < o.minPairRows || !Number.isFinite(w.z) || !(Math.abs(la * lb) > 0)) return NaN;
-    const aligned = Math.sign(la * lb) * w.z;
-    return Math.tanh(upper ? aligned + o.confidence * w.se : aligned) / Math.abs(la * lb);
+    return Math.tanh(Math.sign(la * lb) * w.z + side * o.confidence * w.se) / Math.abs(la * lb);
   };
-  const own = markers.flatMap((k, i) => markers.slice(i + 1).filter((l) => l.modality !== k.modality).map((l) => quotient(k, l, false)));
+  const own = markers.flatMap((k, i) => markers.slice(i + 1).filter((l) => l.modality !== k.modality).map((l) => quotient(k, l, 0)));
   const pairs = own.filter(Number.isFinite).sort((a, b) => a - b);
   const half = pairs.length >> 1;
   const median = pairs.length % 2 ? pairs[half]! : (pairs[half - 1]! + pairs[half]!) / 2;
-  const best = Math.max(...markers.filter((k) => k.modality !== f.modality).map((k) => quotient(f, k, true)).filter(Number.isFinite));
-  return pairs.length >= 2 && median > 0 && Number.isFinite(best) ? best / median : NaN;
+  if (!(pairs.length >= 2 && median > 0)) return { partners: NaN };
+  const links = (list: FeatureView[], side: number) => list.map((k) => ({ feature: k.feature, link: quotient(f, k, side) / median })).filter((x) => Number.isFinite(x.link));
+  // Flagging reads the upper bounds, sparing for a peer the lower: each on the evidence's cautious side.
+  const peer = links(peers, -1).sort((a, b) => b.link - a.link)[0];
+  return { partners: Math.max(...links(markers.filter((k) => k.modality !== f.modality), 1).map((x) => x.link)), ...(peer ? { peer } : {}) };
 }
 
 function checkNames(names: readonly string[], space: FeatureSpace, what: string): void {
@@ -208,6 +213,7 @@ function findShortcuts(m: ClassMoments, layout: Layout, o: DecideOptions, ties: 
   const apart = new Map<string, number>();
   const coVarying: { feature: string; text: string }[] = [];
   const ownLink: { feature: string; text: string }[] = [];
+  const clustered: { feature: string; text: string }[] = [];
   for (const v of views) {
     if (!structure || strength(v) < o.minLabelCorr) continue;
     const others = evidenceFor(v, markers);
@@ -216,22 +222,32 @@ function findShortcuts(m: ClassMoments, layout: Layout, o: DecideOptions, ties: 
     if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
     // A marker, or a reading that co-varies with one, tracks severity: flagged only where its
     // relative link says most of its label link is its own (with more rows, a length of stay
-    // that tracks severity a little clears as a marker).
+    // that tracks severity a little clears as a marker). Any reading that co-varies with a
+    // label-associated feature of its own modality as markers of one cause do is not flagged:
+    // a second cause measured twice (creatinine and urea) read as label-only against the
+    // first cause's markers (an outside try: 0.07-0.10 AUROC lost).
     const marker = v.cleared >= o.minClearCorr;
     const tie = marker ? undefined : coVariesWith(ties, v, others, o);
+    // Its copies too: two measures of one cause move together as a copy does (creatinine and
+    // urea at 0.74), and within class nothing tells them from a reading exported twice.
+    const peers = associated.filter((k) => k.modality === v.modality && k.feature !== v.feature);
+    const rel = o.maxRelative > 0 && ties.labelScatter ? relativeLink(ties, v, others, peers, o) : { partners: NaN };
+    if (rel.peer && rel.peer.link > o.maxRelative) {
+      clustered.push({ feature: v.feature, text: `${v.feature} (with ${rel.peer.feature}: relative link ${fmt(rel.peer.link)})` });
+      continue;
+    }
     if (!marker && !tie) {
       apart.set(v.feature, bound);
       continue;
     }
-    const rel = o.maxRelative > 0 && ties.labelScatter ? relativeLink(ties, v, others, o) : NaN;
-    const relText = Number.isFinite(rel) ? `; relative link ${fmt(rel)}` : '';
+    const relText = Number.isFinite(rel.partners) ? `; relative link ${fmt(rel.partners)}` : '';
     const text = tie ? `${v.feature} (with ${tie.marker.feature}: within-class ${fmt(tie.r)}${relText})` : `${v.feature} (a marker: within-class >= ${fmt(v.cleared)}${relText})`;
-    if (rel <= o.maxRelative) {
+    if (rel.partners <= o.maxRelative) {
       apart.set(v.feature, bound);
       ownLink.push({ feature: v.feature, text });
     } else if (tie) coVarying.push({ feature: v.feature, text });
   }
-  return { views, markers, structure, apart, coVarying, ownLink };
+  return { views, markers, structure, apart, coVarying, ownLink, clustered };
 }
 
 /** The user's `suspect` and `trusted` lists, checked against the schema and each other. */
@@ -350,13 +366,15 @@ export function decideDebiasing(
   const groups = findGroups(m, space);
   const layout = columnLayout(space, groups);
   [m, withinSite] = [withGroups(m, groups), withinSite && withGroups(withinSite, groups)];
-  const { views, markers, structure, apart, coVarying, ownLink } = findShortcuts(m, layout, o, withinSite);
+  const { views, markers, structure, apart, coVarying, ownLink, clustered } = findShortcuts(m, layout, o, withinSite);
   const { flagged, notes, copyOf } = applyVerdicts(views, apart, { suspect, trusted }, (v) => (withinSite ? checkWithinSites(withinSite, v, markers, o) : undefined));
   for (const text of [describeGrouped(views, space, o), describeCopies(views, o)]) if (text) notes.push(text);
   const spared = coVarying.filter((c) => !suspect.has(c.feature) && !trusted.has(c.feature) && !copyOf.has(c.feature)).map((c) => c.text);
   if (spared.length) notes.push(`not flagged, within its bound but co-varying within class with a marker as a severity marker would (an outcome close to a threshold of severity can do that): ${spared.join(', ')}`);
   const own = ownLink.filter((c) => flagged.some((f) => f.feature === c.feature && f.source === 'auto')).map((c) => c.text);
   if (own.length) notes.push(`flagged though it co-varies within class as a severity marker would, its label link far beyond what that co-variation accounts for (relative link <= ${o.maxRelative}; a marker's is about 1): ${own.join(', ')}`);
+  const second = clustered.filter((c) => !suspect.has(c.feature)).map((c) => c.text);
+  if (second.length) notes.push(`not flagged, within its bound but co-varying within class with a label-associated feature of its own modality as markers of one cause would (a second cause measured twice, a renal panel's creatinine and urea, reads so; relative link > ${o.maxRelative}): ${second.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
   const tail = `${describeMarkers(markers, structure, o, views, suspect.size)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;

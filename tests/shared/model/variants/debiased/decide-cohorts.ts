@@ -52,11 +52,13 @@ export function labelDriven(n: number, seed: number): { data: EncodedData; space
   });
 }
 
-/** A feature space of one numeric column per modality, from (modality, feature) names. */
+/** A feature space of numeric columns from (modality, feature) names: consecutive names of one modality share it. */
 function numericSpace(names: [string, string][]): FeatureSpace {
   const space: FeatureSpace = { modalities: [], columns: [] };
   for (const [name, feature] of names) {
-    space.modalities.push({ name, start: space.columns.length, end: space.columns.length + 1 });
+    const last = space.modalities.at(-1);
+    if (last?.name === name) last.end++;
+    else space.modalities.push({ name, start: space.columns.length, end: space.columns.length + 1 });
     space.columns.push({ feature, featureIndex: 0, kind: 'numeric', mean: 0, std: 1 });
   }
   return space;

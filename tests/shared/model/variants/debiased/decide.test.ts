@@ -260,6 +260,32 @@ test('a reading that co-varies with the markers, or is one, but whose label link
   }
 });
 
+test('a second cause measured twice in its own modality (creatinine and urea of a renal panel) is not flagged: its measures co-vary within class as the markers of one cause do; a leak beside it still is', () => {
+  const decide = (seed: number, leak: boolean, opts = {}) => {
+    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['renal', 'creat'], ['renal', 'urea'], ['admin', 'los']];
+    const sites = [0, 1, 2].map((k) =>
+      numericCohort(names, 2000, 10 * seed + k, (rng) => {
+        const s = rng.normal();
+        const r = 0.3 * s + Math.sqrt(0.91) * rng.normal();
+        const y = rng.next() < 1 / (1 + Math.exp(-(2 * s + 1.5 * r))) ? 1 : 0;
+        const los = leak ? 1.2 * (2 * y - 1) + rng.normal() : rng.normal();
+        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), r + 0.5 * rng.normal(), r + 0.6 * rng.normal(), los]];
+      }),
+    );
+    const moments = sites.map((x) => siteMoments(x.data));
+    return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, opts, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+  };
+  for (const seed of [1, 2]) {
+    // Against the first cause's markers they read label-only: the rule before this check flagged both.
+    assert.deepEqual(decide(seed, false, { maxRelative: 0 }).flagged.map((f) => f.feature).sort(), ['creat', 'urea'], `seed ${seed}, the check off`);
+    const d = decide(seed, false);
+    assert.equal(d.decision, 'off', `seed ${seed}: ${d.reason}`);
+    assert.match(d.reason, /not flagged, within its bound but co-varying within class with a label-associated feature of its own modality as markers of one cause would [^:]*: (creat \(with urea|urea \(with creat)/, d.reason);
+    const withLeak = decide(seed, true);
+    assert.deepEqual(withLeak.flagged.map((f) => f.feature), ['los'], `seed ${seed}, a leak beside them: ${withLeak.reason}`);
+  }
+});
+
 test('a shortcut whose device reads higher at the hospitals with sicker patients is still flagged: the co-variation check reads the site-centred sums, not the case mix', () => {
   for (const seed of [1, 2]) {
     const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['imaging', 'r']];
@@ -363,13 +389,12 @@ test('a class where a column is constant says nothing of the within-class correl
 });
 
 test('every marker on one panel: no severity structure, and the reason names the features that co-vary within their own modality only', () => {
-  const { data, space: own } = numericCohort([['labs', 'lab1'], ['labs', 'lab2'], ['labs', 'lab3'], ['imaging', 'reading']], 2000, 3, (rng) => {
+  const { data, space } = numericCohort([['labs', 'lab1'], ['labs', 'lab2'], ['labs', 'lab3'], ['imaging', 'reading']], 2000, 3, (rng) => {
     const s = rng.normal();
     const y = 2 * s + rng.normal() > 0 ? 1 : 0;
     return [y, [0.8 * s + rng.normal(), 0.8 * s + rng.normal(), 0.8 * s + rng.normal(), 2 * y - 1 + rng.normal()]];
   });
-  // The rows' moments do not depend on the layout: the three labs on one panel.
-  const space: FeatureSpace = { modalities: [{ name: 'labs', start: 0, end: 3 }, { name: 'imaging', start: 3, end: 4 }], columns: own.columns };
+  assert.deepEqual(space.modalities, [{ name: 'labs', start: 0, end: 3 }, { name: 'imaging', start: 3, end: 4 }], 'the three labs on one panel');
   const m = computeClassMoments(data);
   assert.match(decideDebiasing(m, space, {}, { suspect: ['reading'] }).reason, /: another reading you doubt can be named in model\.debiasing\.suspect/);
   const d = decideDebiasing(m, space);
