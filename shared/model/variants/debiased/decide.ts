@@ -199,6 +199,46 @@ function checkNames(names: readonly string[], space: FeatureSpace, what: string)
     if (!known.has(n)) throw new InputError(`model.debiasing.${what} names "${n}", which is not a feature of the schema (features: ${[...known].join(', ')})`);
 }
 
+/** One reading's verdict in findShortcuts: flagged where `bound` is set; the reason's words where it names the reading. */
+interface Verdict {
+  bound?: number;
+  /** Flagged for its relative link though it co-varies with a marker or is one. */
+  ownLink?: string;
+  /** Spared: it co-varies with a marker. */
+  coVarying?: string;
+  /** Spared: it co-varies with a label-associated feature of its own modality. */
+  clustered?: string;
+}
+
+/**
+ * One label-associated reading within a severity structure. Flagged where it stands apart
+ * from the markers (its bound) and neither co-varies with one nor is one; a marker, or a
+ * reading that co-varies with one, tracks severity and is flagged only where its relative
+ * link says most of its label link is its own (with more rows, a length of stay that tracks
+ * severity a little clears as a marker). A reading that co-varies with a label-associated
+ * feature of its own modality as one cause's markers do is not flagged: a second cause
+ * measured twice (creatinine and urea) read as label-only against the first cause's
+ * markers (an outside try: 0.07-0.10 AUROC lost).
+ */
+function judge(m: ClassMoments, ties: ClassMoments, v: FeatureView, markers: FeatureView[], associated: FeatureView[], o: DecideOptions): Verdict {
+  const others = evidenceFor(v, markers);
+  if (others.length < o.minMarkers) return {};
+  const bound = boundAgainstMarkers(m, v, others, o);
+  if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) return {};
+  const marker = v.cleared >= o.minClearCorr;
+  const tie = marker ? undefined : coVariesWith(ties, v, others, o);
+  // Its copies too: two measures of one cause move together as a copy does (creatinine and
+  // urea at 0.74), and within class nothing tells them from a reading exported twice.
+  const peers = associated.filter((k) => k.modality === v.modality && k.feature !== v.feature);
+  const rel = o.maxRelative > 0 && ties.labelScatter ? relativeLink(ties, v, others, peers, o) : { partners: NaN };
+  if (rel.peer && rel.peer.link > o.maxRelative) return { clustered: `${v.feature} (with ${rel.peer.feature}: relative link ${fmt(rel.peer.link)})` };
+  if (!marker && !tie) return { bound };
+  const relText = Number.isFinite(rel.partners) ? `; relative link ${fmt(rel.partners)}` : '';
+  const text = tie ? `${v.feature} (with ${tie.marker.feature}: within-class ${fmt(tie.r)}${relText})` : `${v.feature} (a marker: within-class >= ${fmt(v.cleared)}${relText})`;
+  if (rel.partners <= o.maxRelative) return { bound, ownLink: text };
+  return tie ? { coVarying: text } : {};
+}
+
 /**
  * What the rule finds in one view of the moments. The co-variation check reads `ties`: the
  * site-centred sums where a site sent them, since pooled over hospitals a reading that reads
@@ -211,43 +251,13 @@ function findShortcuts(m: ClassMoments, layout: Layout, o: DecideOptions, ties: 
   const markers = associated.filter((v) => v.cleared >= o.minClearCorr).sort((a, b) => b.cleared - a.cleared);
   const structure = markers.length >= o.minMarkers;
   const apart = new Map<string, number>();
-  const coVarying: { feature: string; text: string }[] = [];
-  const ownLink: { feature: string; text: string }[] = [];
-  const clustered: { feature: string; text: string }[] = [];
-  for (const v of views) {
-    if (!structure || strength(v) < o.minLabelCorr) continue;
-    const others = evidenceFor(v, markers);
-    if (others.length < o.minMarkers) continue;
-    const bound = boundAgainstMarkers(m, v, others, o);
-    if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) continue;
-    // A marker, or a reading that co-varies with one, tracks severity: flagged only where its
-    // relative link says most of its label link is its own (with more rows, a length of stay
-    // that tracks severity a little clears as a marker). Any reading that co-varies with a
-    // label-associated feature of its own modality as markers of one cause do is not flagged:
-    // a second cause measured twice (creatinine and urea) read as label-only against the
-    // first cause's markers (an outside try: 0.07-0.10 AUROC lost).
-    const marker = v.cleared >= o.minClearCorr;
-    const tie = marker ? undefined : coVariesWith(ties, v, others, o);
-    // Its copies too: two measures of one cause move together as a copy does (creatinine and
-    // urea at 0.74), and within class nothing tells them from a reading exported twice.
-    const peers = associated.filter((k) => k.modality === v.modality && k.feature !== v.feature);
-    const rel = o.maxRelative > 0 && ties.labelScatter ? relativeLink(ties, v, others, peers, o) : { partners: NaN };
-    if (rel.peer && rel.peer.link > o.maxRelative) {
-      clustered.push({ feature: v.feature, text: `${v.feature} (with ${rel.peer.feature}: relative link ${fmt(rel.peer.link)})` });
-      continue;
-    }
-    if (!marker && !tie) {
-      apart.set(v.feature, bound);
-      continue;
-    }
-    const relText = Number.isFinite(rel.partners) ? `; relative link ${fmt(rel.partners)}` : '';
-    const text = tie ? `${v.feature} (with ${tie.marker.feature}: within-class ${fmt(tie.r)}${relText})` : `${v.feature} (a marker: within-class >= ${fmt(v.cleared)}${relText})`;
-    if (rel.partners <= o.maxRelative) {
-      apart.set(v.feature, bound);
-      ownLink.push({ feature: v.feature, text });
-    } else if (tie) coVarying.push({ feature: v.feature, text });
+  const notes = { coVarying: [] as { feature: string; text: string }[], ownLink: [] as { feature: string; text: string }[], clustered: [] as { feature: string; text: string }[] };
+  for (const v of structure ? associated : []) {
+    const verdict = judge(m, ties, v, markers, associated, o);
+    if (verdict.bound !== undefined) apart.set(v.feature, verdict.bound);
+    for (const key of ['coVarying', 'ownLink', 'clustered'] as const) if (verdict[key]) notes[key].push({ feature: v.feature, text: verdict[key] });
   }
-  return { views, markers, structure, apart, coVarying, ownLink, clustered };
+  return { views, markers, structure, apart, ...notes };
 }
 
 /** The user's `suspect` and `trusted` lists, checked against the schema and each other. */
