@@ -221,16 +221,26 @@ interface Verdict {
  * markers (an outside try: 0.07-0.10 AUROC lost).
  */
 function judge(m: ClassMoments, ties: ClassMoments, v: FeatureView, markers: FeatureView[], associated: FeatureView[], o: DecideOptions): Verdict {
+  const boundOf = (f: FeatureView) => {
+    const others = evidenceFor(f, markers);
+    return others.length < o.minMarkers ? NaN : boundAgainstMarkers(m, f, others, o);
+  };
+  const withinBound = (f: FeatureView) => boundOf(f) <= o.maxRatio * Math.abs(f.labelCorr);
+  if (!withinBound(v)) return {};
   const others = evidenceFor(v, markers);
-  if (others.length < o.minMarkers) return {};
-  const bound = boundAgainstMarkers(m, v, others, o);
-  if (!(bound <= o.maxRatio * Math.abs(v.labelCorr))) return {};
+  const bound = boundOf(v);
   const marker = v.cleared >= o.minClearCorr;
   const tie = marker ? undefined : coVariesWith(ties, v, others, o);
-  // Its copies too: two measures of one cause move together as a copy does (creatinine and
-  // urea at 0.74), and within class nothing tells them from a reading exported twice.
-  const peers = associated.filter((k) => k.modality === v.modality && k.feature !== v.feature);
-  const rel = o.maxRelative > 0 && ties.labelScatter ? relativeLink(ties, v, others, peers, o) : { partners: NaN };
+  // Peers that stand apart from the markers as v does (within their own bound, or a relative
+  // link to them of at most maxRelative): a second cause's other measure. A peer that tracks
+  // the severity the markers do is no such evidence: a leak sharing a recording offset or an
+  // analyser run with a real marker of its modality was spared by it (an outside re-try).
+  // Copies count: two measures of one cause move together as a copy does (creatinine and
+  // urea at 0.74).
+  const apartToo = (k: FeatureView) => withinBound(k) || relativeLink(ties, k, evidenceFor(k, markers), [], o).partners <= o.maxRelative;
+  const relative = o.maxRelative > 0 && ties.labelScatter;
+  const peers = relative ? associated.filter((k) => k.modality === v.modality && k.feature !== v.feature && apartToo(k)) : [];
+  const rel = relative ? relativeLink(ties, v, others, peers, o) : { partners: NaN };
   if (rel.peer && rel.peer.link > o.maxRelative) return { clustered: `${v.feature} (with ${rel.peer.feature}: relative link ${fmt(rel.peer.link)})` };
   if (!marker && !tie) return { bound };
   const relText = Number.isFinite(rel.partners) ? `; relative link ${fmt(rel.partners)}` : '';

@@ -286,6 +286,23 @@ test('a second cause measured twice in its own modality (creatinine and urea of 
   }
 });
 
+test('a leak sharing a recording offset with a real marker of its own modality is still flagged: a peer that tracks the severity the markers do is no second cause', () => {
+  for (const seed of [1, 2]) {
+    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['admin', 'los'], ['admin', 'n_meds']];
+    const sites = [0, 1, 2].map((k) =>
+      numericCohort(names, 2000, 10 * seed + k, (rng) => {
+        const s = rng.normal();
+        const y = rng.next() < 1 / (1 + Math.exp(-2 * s)) ? 1 : 0;
+        const w = 0.8 * rng.normal();
+        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), 1.2 * (2 * y - 1) + w + rng.normal(), 0.5 * s + w + rng.normal()]];
+      }),
+    );
+    const moments = sites.map((x) => siteMoments(x.data));
+    const d = decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+    assert.deepEqual(d.flagged.map((f) => f.feature), ['los'], `seed ${seed}: ${d.reason}`);
+  }
+});
+
 test('a shortcut whose device reads higher at the hospitals with sicker patients is still flagged: the co-variation check reads the site-centred sums, not the case mix', () => {
   for (const seed of [1, 2]) {
     const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['imaging', 'r']];
