@@ -61,11 +61,20 @@ const decideSchema = strict({
   /** Two features whose within-class correlation has its lower bound at least this are one reading recorded twice (a copy, a band of a score, another unit). */
   minCopyCorr: real(0, 1).optional(),
   /**
-   * A reading spared only for co-varying with a marker within class is flagged still where its
-   * relative link (relativeLink in decide.ts) is at most this: its label correlation is more
-   * than 1 / this times what its co-variation accounts for, by the markers' own measure. 0: off.
+   * Off (0) by default: a reading within its bound that co-varies with a marker, or is one, is
+   * flagged where its relative link (relativeLink in decide.ts) is at most this. It catches a
+   * leak that tracks severity a little, and flags a second cause measured once that is
+   * correlated with the severity just the same (docs/debiasing.md): opt in where readings
+   * recorded after the outcome are the worry.
    */
   maxRelative: real(0, 100).optional(),
+  /**
+   * A reading within its bound is not flagged where its relative link with a label-associated
+   * feature of its own modality that stands apart from the markers too (within its bound, or
+   * a relative link to them of at most this) is above this: two measures of a second cause.
+   * 0 turns it off.
+   */
+  peerLink: real(0, 100).optional(),
 });
 /** Options of the Part 3 rule (decide.ts), all set (defaults in DEFAULT_DECIDE). */
 export type DecideOptions = Required<z.output<typeof decideSchema>>;
@@ -161,7 +170,14 @@ export const PATTERN_SIGNAL_MIN_Z = 1.645;
  * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
  * real features and planted readings (docs/debiasing.md, "Why these defaults").
  */
-export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7, maxRelative: 0.4 };
+export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7, maxRelative: 0, peerLink: 0.4 };
+/**
+ * 0.9: two features whose within-class correlation has its lower bound at this or above are
+ * one value recorded twice (days and hours, a rounding), not two measures of a cause: no
+ * peer for each other (a leak exported twice was spared as a second cause: an outside
+ * re-try). Creatinine and urea of one renal cause moved together at 0.74.
+ */
+export const ONE_VALUE_CORR = 0.9;
 /** 10: a cell's weight may grow tenfold; beyond that a handful of rows would carry the model. */
 export const DEFAULT_MAX_WEIGHT = 10;
 /** 0.45: a flagged reading's weighted AUROC below this means the weights reversed it. */

@@ -26,7 +26,7 @@ export function describeCopies(views: FeatureView[], o: DecideOptions): string |
 
 /** The rule's thresholds, as the reason quotes them. */
 export function describeRule(o: DecideOptions): string {
-  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.) unless its relative link is <= ${o.maxRelative}, pairs with >= ${o.minPairRows} rows; a copy (within-class >= ${o.minCopyCorr}) is no evidence for its reading`;
+  return `markers: |label corr| >= ${o.minLabelCorr} with a within-class correlation >= ${o.minClearCorr} at ${o.confidence + 1} s.e.; a flag needs >= ${o.minMarkers} markers, a within-class bound <= ${o.maxRatio} x |label corr| and no marker it co-varies with within class (signed as a marker would, at ${o.confidence + 1} s.e.)${o.maxRelative > 0 ? ` unless its relative link is <= ${o.maxRelative}` : ''}${o.peerLink > 0 ? `, nor one with a peer in its modality that stands apart too (relative link > ${o.peerLink})` : ''}, pairs with >= ${o.minPairRows} rows; a copy (within-class >= ${o.minCopyCorr}) is no evidence for its reading`;
 }
 
 /**

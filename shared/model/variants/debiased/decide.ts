@@ -1,7 +1,7 @@
 import type { ClassMoments } from '../../../data/class-moments.ts';
 import type { FeatureSpace } from '../../../data/feature-space.ts';
 import { InputError } from '../../../errors.ts';
-import { DEFAULT_DECIDE, type DecideOptions, type FlaggedFeature } from './config.ts';
+import { DEFAULT_DECIDE, ONE_VALUE_CORR, type DecideOptions, type FlaggedFeature } from './config.ts';
 import { describeCopies, describeGrouped, describeMarkers, describeRule, fmt } from './decide-text.ts';
 import { strength, type FeatureView } from './feature-view.ts';
 import { findGroups, withGroups, type ColumnGroup } from './grouped-columns.ts';
@@ -199,6 +199,32 @@ function checkNames(names: readonly string[], space: FeatureSpace, what: string)
     if (!known.has(n)) throw new InputError(`model.debiasing.${what} names "${n}", which is not a feature of the schema (features: ${[...known].join(', ')})`);
 }
 
+/**
+ * v's relative links (relativeLink) where the sums are site-centred and a check that reads
+ * them is on: against the markers, and against its peers. Peers stand apart from the markers
+ * as v does (within their own bound, or a relative link to them of at most peerLink): a
+ * second cause's other measure. A peer that tracks the severity the markers do is no such
+ * evidence: a leak sharing a recording offset or an analyser run with a real marker of its
+ * modality was spared by it (an outside re-try); nor is the same value recorded twice
+ * (ONE_VALUE_CORR). Looser copies count: two measures of one cause move together as a copy
+ * does (creatinine and urea at 0.74).
+ */
+function relativeLinks(
+  ties: ClassMoments,
+  v: FeatureView,
+  others: FeatureView[],
+  markers: FeatureView[],
+  associated: FeatureView[],
+  o: DecideOptions,
+  withinBound: (f: FeatureView) => boolean,
+): ReturnType<typeof relativeLink> {
+  if (ties.labelScatter === undefined || !(o.peerLink > 0 || o.maxRelative > 0)) return { partners: NaN };
+  const apartToo = (k: FeatureView) => withinBound(k) || relativeLink(ties, k, evidenceFor(k, markers), [], o).partners <= o.peerLink;
+  const oneValue = (k: FeatureView) => withinClassCorrelation(ties, v.col, k.col, o.confidence).lower >= ONE_VALUE_CORR;
+  const peers = o.peerLink > 0 ? associated.filter((k) => k.modality === v.modality && k.feature !== v.feature && !oneValue(k) && apartToo(k)) : [];
+  return relativeLink(ties, v, others, peers, o);
+}
+
 /** One reading's verdict in findShortcuts: flagged where `bound` is set; the reason's words where it names the reading. */
 interface Verdict {
   bound?: number;
@@ -231,21 +257,12 @@ function judge(m: ClassMoments, ties: ClassMoments, v: FeatureView, markers: Fea
   const bound = boundOf(v);
   const marker = v.cleared >= o.minClearCorr;
   const tie = marker ? undefined : coVariesWith(ties, v, others, o);
-  // Peers that stand apart from the markers as v does (within their own bound, or a relative
-  // link to them of at most maxRelative): a second cause's other measure. A peer that tracks
-  // the severity the markers do is no such evidence: a leak sharing a recording offset or an
-  // analyser run with a real marker of its modality was spared by it (an outside re-try).
-  // Copies count: two measures of one cause move together as a copy does (creatinine and
-  // urea at 0.74).
-  const apartToo = (k: FeatureView) => withinBound(k) || relativeLink(ties, k, evidenceFor(k, markers), [], o).partners <= o.maxRelative;
-  const relative = o.maxRelative > 0 && ties.labelScatter;
-  const peers = relative ? associated.filter((k) => k.modality === v.modality && k.feature !== v.feature && apartToo(k)) : [];
-  const rel = relative ? relativeLink(ties, v, others, peers, o) : { partners: NaN };
-  if (rel.peer && rel.peer.link > o.maxRelative) return { clustered: `${v.feature} (with ${rel.peer.feature}: relative link ${fmt(rel.peer.link)})` };
+  const rel = relativeLinks(ties, v, others, markers, associated, o, withinBound);
+  if (rel.peer && rel.peer.link > o.peerLink) return { clustered: `${v.feature} (with ${rel.peer.feature}: relative link ${fmt(rel.peer.link)})` };
   if (!marker && !tie) return { bound };
-  const relText = Number.isFinite(rel.partners) ? `; relative link ${fmt(rel.partners)}` : '';
+  const relText = o.maxRelative > 0 && Number.isFinite(rel.partners) ? `; relative link ${fmt(rel.partners)}` : '';
   const text = tie ? `${v.feature} (with ${tie.marker.feature}: within-class ${fmt(tie.r)}${relText})` : `${v.feature} (a marker: within-class >= ${fmt(v.cleared)}${relText})`;
-  if (rel.partners <= o.maxRelative) return { bound, ownLink: text };
+  if (o.maxRelative > 0 && rel.partners <= o.maxRelative) return { bound, ownLink: text };
   return tie ? { coVarying: text } : {};
 }
 
@@ -394,7 +411,7 @@ export function decideDebiasing(
   const own = ownLink.filter((c) => flagged.some((f) => f.feature === c.feature && f.source === 'auto')).map((c) => c.text);
   if (own.length) notes.push(`flagged though it co-varies within class as a severity marker would, its label link far beyond what that co-variation accounts for (relative link <= ${o.maxRelative}; a marker's is about 1): ${own.join(', ')}`);
   const second = clustered.filter((c) => !suspect.has(c.feature)).map((c) => c.text);
-  if (second.length) notes.push(`not flagged, within its bound but co-varying within class with a label-associated feature of its own modality as markers of one cause would (a second cause measured twice, a renal panel's creatinine and urea, reads so; relative link > ${o.maxRelative}): ${second.join(', ')}`);
+  if (second.length) notes.push(`not flagged, within its bound but co-varying within class with a label-associated feature of its own modality as markers of one cause would (a second cause measured twice, a renal panel's creatinine and urea, reads so; relative link > ${o.peerLink}): ${second.join(', ')}`);
   if (!withinSite) notes.push('pooled view only (a site sent no site-centred moments)');
 
   const tail = `${describeMarkers(markers, structure, o, views, suspect.size)}; ${views.length} features checked${notes.length ? `; ${notes.join('; ')}` : ''} (${describeRule(o)})`;

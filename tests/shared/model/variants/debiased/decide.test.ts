@@ -231,8 +231,8 @@ test('an outcome close to a threshold of severity: noisy real labs co-vary withi
   assert.ok(spared >= 1, 'a real lab was within its bound (what the rule flagged before) in some seed');
 });
 
-test('a reading that co-varies with the markers, or is one, but whose label link is mostly its own (recorded after the outcome) is flagged by its relative link; maxRelative 0 spares it', () => {
-  const decide = (seed: number, load: number, opts = {}) => {
+test('with decide.maxRelative set, a reading that co-varies with the markers, or is one, but whose label link is mostly its own (recorded after the outcome) is flagged by its relative link; by default (0) it is spared', () => {
+  const decide = (seed: number, load: number, opts: object = { maxRelative: 0.4 }) => {
     const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['admin', 'los']];
     const sites = [0, 1, 2].map((k) =>
       numericCohort(names, 2000, 10 * seed + k, (rng) => {
@@ -250,8 +250,8 @@ test('a reading that co-varies with the markers, or is one, but whose label link
     assert.deepEqual(d.flagged.map((f) => [f.feature, f.source]), [['los', 'auto']], `seed ${seed}: ${d.reason}`);
     const rel = /flagged though it co-varies within class as a severity marker would, its label link far beyond[^:]*: los \((with (a1|a2|b1)|a marker): within-class (>= )?0\.\d+; relative link (0\.\d+)\)/.exec(d.reason);
     assert.ok(rel && Number(rel[4]) <= 0.4, d.reason);
-    // The check off: its co-variation spares it (or, with these rows, makes it a marker), as before.
-    const off = decide(seed, 0.2, { maxRelative: 0 });
+    // The check off (the default): its co-variation spares it (or, with these rows, makes it a marker).
+    const off = decide(seed, 0.2, {});
     assert.equal(off.decision, 'off', off.reason);
     assert.ok(off.markers.includes('los') || /co-varying within class with a marker as a severity marker would[^;]*: los \(with (a1|a2|b1): within-class 0\.\d+\)/.test(off.reason), off.reason);
     // A marker like the others (its label link all through severity) is not flagged.
@@ -276,13 +276,32 @@ test('a second cause measured twice in its own modality (creatinine and urea of 
     return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, opts, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
   };
   for (const seed of [1, 2]) {
-    // Against the first cause's markers they read label-only: the rule before this check flagged both.
-    assert.deepEqual(decide(seed, false, { maxRelative: 0 }).flagged.map((f) => f.feature).sort(), ['creat', 'urea'], `seed ${seed}, the check off`);
+    // Against the first cause's markers they read label-only: the rule without this check flags both.
+    assert.deepEqual(decide(seed, false, { peerLink: 0 }).flagged.map((f) => f.feature).sort(), ['creat', 'urea'], `seed ${seed}, the check off`);
+    // With the relative link on too, they stay spared.
+    assert.equal(decide(seed, false, { maxRelative: 0.4 }).decision, 'off');
     const d = decide(seed, false);
     assert.equal(d.decision, 'off', `seed ${seed}: ${d.reason}`);
     assert.match(d.reason, /not flagged, within its bound but co-varying within class with a label-associated feature of its own modality as markers of one cause would [^:]*: (creat \(with urea|urea \(with creat)/, d.reason);
     const withLeak = decide(seed, true);
     assert.deepEqual(withLeak.flagged.map((f) => f.feature), ['los'], `seed ${seed}, a leak beside them: ${withLeak.reason}`);
+  }
+});
+
+test('a leak exported twice into one modality (days and hours) is flagged with its copy: the same value recorded twice is no second cause', () => {
+  for (const seed of [1, 2]) {
+    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['admin', 'los'], ['admin', 'los_hours']];
+    const sites = [0, 1, 2].map((k) =>
+      numericCohort(names, 1000, 10 * seed + k, (rng) => {
+        const s = rng.normal();
+        const y = rng.next() < 1 / (1 + Math.exp(-2 * s)) ? 1 : 0;
+        const los = 1.2 * (2 * y - 1) + 1.5 * rng.normal();
+        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), los, Math.round(24 * los + 2 * rng.normal())]];
+      }),
+    );
+    const moments = sites.map((x) => siteMoments(x.data));
+    const d = decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+    assert.deepEqual(d.flagged.map((f) => f.feature).sort(), ['los', 'los_hours'], `seed ${seed}: ${d.reason}`);
   }
 });
 
