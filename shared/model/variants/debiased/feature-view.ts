@@ -21,3 +21,8 @@ export interface FeatureView {
 
 /** How strongly a view is tied to the label (-1: undefined, so it sorts last). */
 export const strength = (v: FeatureView) => (Number.isFinite(v.labelCorr) ? Math.abs(v.labelCorr) : -1);
+
+/** The markers that may speak for or against v: neither v itself nor its copies. */
+export function evidenceFor(v: FeatureView, markers: FeatureView[]): FeatureView[] {
+  return markers.filter((k) => k.feature !== v.feature && !v.copies.has(k.feature));
+}
