@@ -231,19 +231,27 @@ test('an outcome close to a threshold of severity: noisy real labs co-vary withi
   assert.ok(spared >= 1, 'a real lab was within its bound (what the rule flagged before) in some seed');
 });
 
+/** The decision over three sites of `rows` rows drawn by `draw` (seeds 10 x seed + k), pooled and site-centred. */
+function decideOnThreeSites(names: [string, string][], rows: number, seed: number, draw: Parameters<typeof numericCohort>[3], opts: object = {}) {
+  const sites = [0, 1, 2].map((k) => numericCohort(names, rows, 10 * seed + k, draw));
+  const moments = sites.map((x) => siteMoments(x.data));
+  return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, opts, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+}
+
+/** Three markers of a severity s (in three modalities) that drives the label: s, y and their values. */
+function severityMarkers(rng: Rng, logit = (s: number) => 2 * s): { s: number; y: number; markers: number[] } {
+  const s = rng.normal();
+  const y = rng.next() < 1 / (1 + Math.exp(-logit(s))) ? 1 : 0;
+  return { s, y, markers: [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal()] };
+}
+const MARKERS: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1']];
+
 test('with decide.maxRelative set, a reading that co-varies with the markers, or is one, but whose label link is mostly its own (recorded after the outcome) is flagged by its relative link; by default (0) it is spared', () => {
-  const decide = (seed: number, load: number, opts: object = { maxRelative: 0.4 }) => {
-    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['admin', 'los']];
-    const sites = [0, 1, 2].map((k) =>
-      numericCohort(names, 2000, 10 * seed + k, (rng) => {
-        const s = rng.normal();
-        const y = rng.next() < 1 / (1 + Math.exp(-2 * s)) ? 1 : 0;
-        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), load * s + 1.2 * (2 * y - 1) + rng.normal()]];
-      }),
-    );
-    const moments = sites.map((x) => siteMoments(x.data));
-    return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, opts, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
-  };
+  const decide = (seed: number, load: number, opts: object = { maxRelative: 0.4 }) =>
+    decideOnThreeSites([...MARKERS, ['admin', 'los']], 2000, seed, (rng) => {
+      const { s, y, markers } = severityMarkers(rng);
+      return [y, [...markers, load * s + 1.2 * (2 * y - 1) + rng.normal()]];
+    }, opts);
   for (const seed of [1, 2]) {
     // A length of stay: a little severity (0.2 per unit), mostly the outcome itself.
     const d = decide(seed, 0.2);
@@ -261,20 +269,14 @@ test('with decide.maxRelative set, a reading that co-varies with the markers, or
 });
 
 test('a second cause measured twice in its own modality (creatinine and urea of a renal panel) is not flagged: its measures co-vary within class as the markers of one cause do; a leak beside it still is', () => {
-  const decide = (seed: number, leak: boolean, opts = {}) => {
-    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['renal', 'creat'], ['renal', 'urea'], ['admin', 'los']];
-    const sites = [0, 1, 2].map((k) =>
-      numericCohort(names, 2000, 10 * seed + k, (rng) => {
-        const s = rng.normal();
-        const r = 0.3 * s + Math.sqrt(0.91) * rng.normal();
-        const y = rng.next() < 1 / (1 + Math.exp(-(2 * s + 1.5 * r))) ? 1 : 0;
-        const los = leak ? 1.2 * (2 * y - 1) + rng.normal() : rng.normal();
-        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), r + 0.5 * rng.normal(), r + 0.6 * rng.normal(), los]];
-      }),
-    );
-    const moments = sites.map((x) => siteMoments(x.data));
-    return decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, opts, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
-  };
+  const decide = (seed: number, leak: boolean, opts = {}) =>
+    decideOnThreeSites([...MARKERS, ['renal', 'creat'], ['renal', 'urea'], ['admin', 'los']], 2000, seed, (rng) => {
+      const z = rng.normal();
+      const { y, markers, s } = severityMarkers(rng, (sev) => 2 * sev + 1.5 * (0.3 * sev + Math.sqrt(0.91) * z));
+      const r = 0.3 * s + Math.sqrt(0.91) * z;
+      const los = leak ? 1.2 * (2 * y - 1) + rng.normal() : rng.normal();
+      return [y, [...markers, r + 0.5 * rng.normal(), r + 0.6 * rng.normal(), los]];
+    }, opts);
   for (const seed of [1, 2]) {
     // Against the first cause's markers they read label-only: the rule without this check flags both.
     assert.deepEqual(decide(seed, false, { peerLink: 0 }).flagged.map((f) => f.feature).sort(), ['creat', 'urea'], `seed ${seed}, the check off`);
@@ -290,34 +292,22 @@ test('a second cause measured twice in its own modality (creatinine and urea of 
 
 test('a leak exported twice into one modality (days and hours) is flagged with its copy: the same value recorded twice is no second cause', () => {
   for (const seed of [1, 2]) {
-    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['admin', 'los'], ['admin', 'los_hours']];
-    const sites = [0, 1, 2].map((k) =>
-      numericCohort(names, 1000, 10 * seed + k, (rng) => {
-        const s = rng.normal();
-        const y = rng.next() < 1 / (1 + Math.exp(-2 * s)) ? 1 : 0;
-        const los = 1.2 * (2 * y - 1) + 1.5 * rng.normal();
-        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), los, Math.round(24 * los + 2 * rng.normal())]];
-      }),
-    );
-    const moments = sites.map((x) => siteMoments(x.data));
-    const d = decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+    const d = decideOnThreeSites([...MARKERS, ['admin', 'los'], ['admin', 'los_hours']], 1000, seed, (rng) => {
+      const { y, markers } = severityMarkers(rng);
+      const los = 1.2 * (2 * y - 1) + 1.5 * rng.normal();
+      return [y, [...markers, los, Math.round(24 * los + 2 * rng.normal())]];
+    });
     assert.deepEqual(d.flagged.map((f) => f.feature).sort(), ['los', 'los_hours'], `seed ${seed}: ${d.reason}`);
   }
 });
 
 test('a leak sharing a recording offset with a real marker of its own modality is still flagged: a peer that tracks the severity the markers do is no second cause', () => {
   for (const seed of [1, 2]) {
-    const names: [string, string][] = [['labs', 'a1'], ['labs2', 'a2'], ['exam', 'b1'], ['admin', 'los'], ['admin', 'n_meds']];
-    const sites = [0, 1, 2].map((k) =>
-      numericCohort(names, 2000, 10 * seed + k, (rng) => {
-        const s = rng.normal();
-        const y = rng.next() < 1 / (1 + Math.exp(-2 * s)) ? 1 : 0;
-        const w = 0.8 * rng.normal();
-        return [y, [0.8 * s + rng.normal(), 0.6 * s + rng.normal(), 0.7 * s + rng.normal(), 1.2 * (2 * y - 1) + w + rng.normal(), 0.5 * s + w + rng.normal()]];
-      }),
-    );
-    const moments = sites.map((x) => siteMoments(x.data));
-    const d = decideDebiasing(mergeClassMoments(moments.map((m) => m.pooled)), sites[0]!.space, {}, {}, mergeClassMoments(moments.map((m) => m.withinSite)));
+    const d = decideOnThreeSites([...MARKERS, ['admin', 'los'], ['admin', 'n_meds']], 2000, seed, (rng) => {
+      const { s, y, markers } = severityMarkers(rng);
+      const w = 0.8 * rng.normal();
+      return [y, [...markers, 1.2 * (2 * y - 1) + w + rng.normal(), 0.5 * s + w + rng.normal()]];
+    });
     assert.deepEqual(d.flagged.map((f) => f.feature), ['los'], `seed ${seed}: ${d.reason}`);
   }
 });
