@@ -69,10 +69,12 @@ const decideSchema = strict({
    */
   maxRelative: real(0, 100).optional(),
   /**
-   * A reading within its bound is not flagged where its relative link with a label-associated
-   * feature of its own modality that stands apart from the markers too (within its bound, or
-   * a relative link to them of at most this) is above this: two measures of a second cause.
-   * 0 turns it off.
+   * Off (0) by default: a reading within its bound is not flagged where its relative link
+   * with a label-associated feature of its own modality that stands apart from the markers
+   * too (within its bound, or a relative link to them of at most this) is above this: two
+   * measures of a second cause (creatinine and urea), which the bound flags. It spares a
+   * leak with a second record in its modality just the same (its log, its band, a derived
+   * field, a record sharing the hospital course: an outside try), so it is opt-in.
    */
   peerLink: real(0, 100).optional(),
 });
@@ -170,7 +172,7 @@ export const PATTERN_SIGNAL_MIN_Z = 1.645;
  * correlation of 0.05, two markers, and maxRatio 0.4 between the ratios measured for
  * real features and planted readings (docs/debiasing.md, "Why these defaults").
  */
-export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7, maxRelative: 0, peerLink: 0.4 };
+export const DEFAULT_DECIDE: DecideOptions = { minLabelCorr: 0.2, maxRatio: 0.4, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7, maxRelative: 0, peerLink: 0 };
 /**
  * 0.9: two features whose within-class correlation has its lower bound at this or above are
  * one value recorded twice (days and hours, a rounding), not two measures of a cause: no

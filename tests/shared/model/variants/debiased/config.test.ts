@@ -25,7 +25,7 @@ test('modes fix the switch; auto takes the resolved value', () => {
   assert.equal(usesDualBranch(compileDebiasConfig({ mode: 'on', weighting: 'adaptive' })), true);
   assert.equal(usesDualBranch(compileDebiasConfig({ mode: 'on', weighting: 'outcome' })), false);
   const partial = compileDebiasConfig({ decide: { maxRatio: 0.25 } });
-  assert.deepEqual(partial.decide, { minLabelCorr: 0.2, maxRatio: 0.25, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7, maxRelative: 0, peerLink: 0.4 });
+  assert.deepEqual(partial.decide, { minLabelCorr: 0.2, maxRatio: 0.25, minPairRows: 30, confidence: 2, minClearCorr: 0.05, minMarkers: 2, minCopyCorr: 0.7, maxRelative: 0, peerLink: 0 });
   assert.deepEqual(compileDebiasConfig({ suspect: ['reading'], trusted: ['lab1'] }).suspect, ['reading']);
 });
 

@@ -268,8 +268,8 @@ test('with decide.maxRelative set, a reading that co-varies with the markers, or
   }
 });
 
-test('a second cause measured twice in its own modality (creatinine and urea of a renal panel) is not flagged: its measures co-vary within class as the markers of one cause do; a leak beside it still is', () => {
-  const decide = (seed: number, leak: boolean, opts = {}) =>
+test('with decide.peerLink set, a second cause measured twice in its own modality (creatinine and urea of a renal panel) is not flagged: its measures co-vary within class as the markers of one cause do; a leak beside it still is; by default (0) the bound flags them', () => {
+  const decide = (seed: number, leak: boolean, opts: object = { peerLink: 0.4 }) =>
     decideOnThreeSites([...MARKERS, ['renal', 'creat'], ['renal', 'urea'], ['admin', 'los']], 2000, seed, (rng) => {
       const z = rng.normal();
       const { y, markers, s } = severityMarkers(rng, (sev) => 2 * sev + 1.5 * (0.3 * sev + Math.sqrt(0.91) * z));
@@ -278,10 +278,10 @@ test('a second cause measured twice in its own modality (creatinine and urea of 
       return [y, [...markers, r + 0.5 * rng.normal(), r + 0.6 * rng.normal(), los]];
     }, opts);
   for (const seed of [1, 2]) {
-    // Against the first cause's markers they read label-only: the rule without this check flags both.
-    assert.deepEqual(decide(seed, false, { peerLink: 0 }).flagged.map((f) => f.feature).sort(), ['creat', 'urea'], `seed ${seed}, the check off`);
+    // Against the first cause's markers they read label-only: the default (the check off) flags both.
+    assert.deepEqual(decide(seed, false, {}).flagged.map((f) => f.feature).sort(), ['creat', 'urea'], `seed ${seed}, the check off`);
     // With the relative link on too, they stay spared.
-    assert.equal(decide(seed, false, { maxRelative: 0.4 }).decision, 'off');
+    assert.equal(decide(seed, false, { peerLink: 0.4, maxRelative: 0.4 }).decision, 'off');
     const d = decide(seed, false);
     assert.equal(d.decision, 'off', `seed ${seed}: ${d.reason}`);
     assert.match(d.reason, /not flagged, within its bound but co-varying within class with a label-associated feature of its own modality as markers of one cause would [^:]*: (creat \(with urea|urea \(with creat)/, d.reason);
@@ -290,24 +290,24 @@ test('a second cause measured twice in its own modality (creatinine and urea of 
   }
 });
 
-test('a leak exported twice into one modality (days and hours) is flagged with its copy: the same value recorded twice is no second cause', () => {
+test('with decide.peerLink set, a leak exported twice into one modality (days and hours) is flagged with its copy: the same value recorded twice is no second cause', () => {
   for (const seed of [1, 2]) {
     const d = decideOnThreeSites([...MARKERS, ['admin', 'los'], ['admin', 'los_hours']], 1000, seed, (rng) => {
       const { y, markers } = severityMarkers(rng);
       const los = 1.2 * (2 * y - 1) + 1.5 * rng.normal();
       return [y, [...markers, los, Math.round(24 * los + 2 * rng.normal())]];
-    });
+    }, { peerLink: 0.4 });
     assert.deepEqual(d.flagged.map((f) => f.feature).sort(), ['los', 'los_hours'], `seed ${seed}: ${d.reason}`);
   }
 });
 
-test('a leak sharing a recording offset with a real marker of its own modality is still flagged: a peer that tracks the severity the markers do is no second cause', () => {
+test('with decide.peerLink set, a leak sharing a recording offset with a real marker of its own modality is still flagged: a peer that tracks the severity the markers do is no second cause', () => {
   for (const seed of [1, 2]) {
     const d = decideOnThreeSites([...MARKERS, ['admin', 'los'], ['admin', 'n_meds']], 2000, seed, (rng) => {
       const { s, y, markers } = severityMarkers(rng);
       const w = 0.8 * rng.normal();
       return [y, [...markers, 1.2 * (2 * y - 1) + w + rng.normal(), 0.5 * s + w + rng.normal()]];
-    });
+    }, { peerLink: 0.4 });
     assert.deepEqual(d.flagged.map((f) => f.feature), ['los'], `seed ${seed}: ${d.reason}`);
   }
 });
