@@ -62,7 +62,7 @@ const decideSchema = strict({
   minCopyCorr: real(0, 1).optional(),
   /**
    * Off (0) by default: a reading within its bound that co-varies with a marker, or is one, is
-   * flagged where its relative link (relativeLink in decide.ts) is at most this. It catches a
+   * flagged where its relative link (relative-link.ts) is at most this. It catches a
    * leak that tracks severity a little, and flags a second cause measured once that is
    * correlated with the severity just the same (docs/debiasing.md): opt in where readings
    * recorded after the outcome are the worry.

@@ -125,7 +125,6 @@ function findCopies(m: ClassMoments, layout: Layout, byFeature: Map<string, Feat
     }
 }
 
-
 /** The upper bound of f's within-class correlation with the markers of other modalities (NaN: no pair to bound it). */
 function boundAgainstMarkers(m: ClassMoments, f: FeatureView, markers: FeatureView[], o: DecideOptions): number {
   let bound = NaN;
@@ -177,13 +176,15 @@ interface Verdict {
 
 /**
  * One label-associated reading within a severity structure. Flagged where it stands apart
- * from the markers (its bound) and neither co-varies with one nor is one; a marker, or a
- * reading that co-varies with one, tracks severity and is flagged only where its relative
- * link says most of its label link is its own (with more rows, a length of stay that tracks
- * severity a little clears as a marker). A reading that co-varies with a label-associated
- * feature of its own modality as one cause's markers do is not flagged: a second cause
- * measured twice (creatinine and urea) read as label-only against the first cause's
- * markers (an outside try: 0.07-0.10 AUROC lost).
+ * from the markers (its bound) and neither co-varies with one nor is one. Two opt-in checks
+ * (off by default; docs/debiasing.md, "A second cause measured twice, and the relative
+ * link"): with decide.maxRelative, a marker, or a reading that co-varies with one, is flagged
+ * where its relative link says most of its label link is its own (a length of stay that
+ * tracks severity a little); with decide.peerLink, a reading that co-varies with a
+ * label-associated feature of its own modality as one cause's markers do is spared (a second
+ * cause measured twice, creatinine and urea, reads label-only against the first cause's
+ * markers). Each, in outside attacks, also did the opposite: flagged a second cause measured
+ * once, spared a leak with a second record in its modality.
  */
 function judge(m: ClassMoments, ties: ClassMoments, v: FeatureView, markers: FeatureView[], associated: FeatureView[], o: DecideOptions): Verdict {
   const boundOf = (f: FeatureView) => {

@@ -15,9 +15,9 @@ import { withinClassCorrelation, withinSiteLabelCorrelation } from './moment-cor
  * markers' pairs (of other modalities), all within hospitals: `partners` against the markers
  * of other modalities (each correlation at its upper bound), `peer` the best against the
  * label-associated features of its own modality (at its lower bound: a second cause measured
- * twice, creatinine and urea of a renal panel, an outside try). NaN where
- * fewer than two marker pairs, or no partner, can be read: no verdict. Read on site-centred
- * sums only: pooled over hospitals a real marker calibrated differently at each read 0.19.
+ * twice, creatinine and urea of a renal panel, an outside try). NaN where fewer than two
+ * marker pairs, or no partner, can be read: no verdict. Read on site-centred sums only:
+ * pooled over hospitals a real marker calibrated differently at each read 0.19.
  */
 export function relativeLink(centred: ClassMoments, f: FeatureView, markers: FeatureView[], peers: FeatureView[], o: DecideOptions): { partners: number; peer?: { feature: string; link: number } } {
   // side: +1 the correlation's upper bound, -1 its lower, 0 the estimate.
@@ -37,7 +37,6 @@ export function relativeLink(centred: ClassMoments, f: FeatureView, markers: Fea
   const peer = links(peers, -1).sort((a, b) => b.link - a.link)[0];
   return { partners: Math.max(...links(markers.filter((k) => k.modality !== f.modality), 1).map((x) => x.link)), ...(peer ? { peer } : {}) };
 }
-
 
 /**
  * v's relative links (relativeLink) where the sums are site-centred and a check that reads
