@@ -191,10 +191,10 @@ function judge(m: ClassMoments, ties: ClassMoments, v: FeatureView, markers: Fea
     const others = evidenceFor(f, markers);
     return others.length < o.minMarkers ? NaN : boundAgainstMarkers(m, f, others, o);
   };
-  const withinBound = (f: FeatureView) => boundOf(f) <= o.maxRatio * Math.abs(f.labelCorr);
-  if (!withinBound(v)) return {};
-  const others = evidenceFor(v, markers);
+  const withinBound = (f: FeatureView, bound = boundOf(f)) => bound <= o.maxRatio * Math.abs(f.labelCorr);
   const bound = boundOf(v);
+  if (!withinBound(v, bound)) return {};
+  const others = evidenceFor(v, markers);
   const marker = v.cleared >= o.minClearCorr;
   const tie = marker ? undefined : coVariesWith(ties, v, others, o);
   const rel = relativeLinks(ties, v, others, markers, associated, o, withinBound);
