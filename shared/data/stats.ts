@@ -50,7 +50,7 @@ export interface RobustScale {
 }
 
 /** Quantile p of ascending `a` by linear interpolation (R's type 7, numpy's default). */
-function quantile(a: readonly number[], p: number): number {
+export function quantile(a: readonly number[], p: number): number {
   const h = (a.length - 1) * p;
   const lo = Math.floor(h);
   if (h === lo) return a[lo]!;

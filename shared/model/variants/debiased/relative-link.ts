@@ -2,6 +2,7 @@
 // link"): how much of a reading's label link its within-class co-variation accounts for, by
 // the markers' own measure; decide.ts reads it for decide.peerLink and decide.maxRelative.
 import type { ClassMoments } from '../../../data/class-moments.ts';
+import { quantile } from '../../../data/stats.ts';
 import { ONE_VALUE_CORR, type DecideOptions } from './config.ts';
 import { evidenceFor, type FeatureView } from './feature-view.ts';
 import { withinClassCorrelation, withinSiteLabelCorrelation } from './moment-correlations.ts';
@@ -29,9 +30,9 @@ export function relativeLink(centred: ClassMoments, f: FeatureView, markers: Fea
   };
   const own = markers.flatMap((k, i) => markers.slice(i + 1).filter((l) => l.modality !== k.modality).map((l) => quotient(k, l, 0)));
   const pairs = own.filter(Number.isFinite).sort((a, b) => a - b);
-  const half = pairs.length >> 1;
-  const median = pairs.length % 2 ? pairs[half]! : (pairs[half - 1]! + pairs[half]!) / 2;
-  if (!(pairs.length >= 2 && median > 0)) return { partners: NaN };
+  if (pairs.length < 2) return { partners: NaN };
+  const median = quantile(pairs, 0.5);
+  if (!(median > 0)) return { partners: NaN };
   const links = (list: FeatureView[], side: number) => list.map((k) => ({ feature: k.feature, link: quotient(f, k, side) / median })).filter((x) => Number.isFinite(x.link));
   // Flagging reads the upper bounds, sparing for a peer the lower: each on the evidence's cautious side.
   const peer = links(peers, -1).sort((a, b) => b.link - a.link)[0];
