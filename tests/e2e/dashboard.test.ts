@@ -127,6 +127,8 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         await seen(page, `#sites tr[data-site="${VICTIM}"]`, (t) => /offline/.test(t) && /(round \d+|final evaluation): .*offline/.test(t), 90_000, `${VICTIM}'s failure reason`);
         await seen(page, '#events', (t) => new RegExp(`failure\\s+${VICTIM}\\s+${VICTIM} failed (round \\d+|the final evaluation)\\s+.*offline`).test(t), 30_000, 'the failure in the event log');
         await seen(page, '#rounds', (t) => t.trim().split('\n').length > roundsBefore && new RegExp(`${VICTIM}: .*offline`).test(t), 60_000, 'the rounds table grew, naming who failed');
+        // Rounds the killed site missed are marked on the federation's curve (its figure is over fewer hospitals' rows).
+        await seen(page, '#chart-auroc .u-legend', (t) => t.includes('federation: a round with fewer than 3 sites'), 30_000, 'fewer-site rounds marked');
         await page.screenshot({ path: join(shots, '2-site-killed.png'), fullPage: true });
 
         await seen(page, '#conn', (t) => t.startsWith('run finished (complete) · the coordinator still serves'), 150_000, 'run finished while serving');
