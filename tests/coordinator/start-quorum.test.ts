@@ -74,3 +74,21 @@ test('a start that revoked sites put out of reach fails at once, naming them', a
   await assert.rejects(waiting, /^Error: starting: it needs 3 training sites \(quorum.minSitesToStart\) and c of its 3 are revoked \(provision revoke-site\)$/);
   assert.ok(performance.now() - started < 5000, 'not the 60 s start timeout');
 });
+
+test('with the quorum online the start still waits for every site (quorum.waitForAllSeconds), and goes on the moment the last one joins', async () => {
+  // A mutant that started as soon as the quorum was online left a slow hospital out of the whole run (an audit of what the tests catch).
+  const real = new SiteDirectory(['a', 'b', 'c'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
+  const sink = { send: async () => {}, end: () => {} };
+  real.connect('a', sink);
+  real.connect('b', sink);
+  let started = false;
+  const waiting = waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, waitForAllMs: 60_000, startTimeoutMs: 120_000 }, new AbortController().signal, silentLogger).then(() => {
+    started = true;
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(started, false, 'two of three online: still waiting for c');
+  const joined = performance.now();
+  real.connect('c', sink);
+  await waiting;
+  assert.ok(performance.now() - joined < 2000, 'started once c joined, not at the 60 s wait');
+});

@@ -42,6 +42,8 @@ const REAL: Record<string, number[]> = {
   'an age capped at 90': column(() => Math.min(90, Math.round(70 + 12 * rng.normal()))),
   'a lab at its detection limit, 0.01': column(() => Math.max(0.01, round(Math.exp(rng.normal() - 2), 2))),
   'cholesterol': column(chol),
+  // Far out (over 6 robust SDs), but the tail runs up to it: a reporting limit, not a code (an audit's mutant survived here).
+  'a long-tailed lab at its upper reporting limit, 1000': column(() => Math.min(1000, Math.round(Math.exp(5 + 0.8 * rng.normal())))),
   // 4.9 robust SDs out: most likely a code too, left unsaid for the margin over real values.
   'a 0 under a tight lab (5% zeros)': column(() => (rng.next() < 0.05 ? 0 : Math.round(Math.exp(5 + 0.2 * rng.normal())))),
 };

@@ -28,6 +28,22 @@ test('a sum of encoded reals decodes within the stated error bound, negatives in
   assert.ok(worst > 0, 'reals are quantized, so some error is expected');
 });
 
+test('the fraction bits leave room for every site at its bound, where the 24-bit cap does not decide them', () => {
+  // Bound 3 hits the cap (f = 24) and hid a scale one bit too fine (n B 2^f over 2^31: sums at the bound wrapped to the other sign).
+  for (const [bound, sites] of [[1e6, 10], [1e4, 100], [250, 7], [2 ** 20, 3], [1, 2 ** 10]] as const) {
+    const f = fractionalBitsFor(bound, sites);
+    assert.ok(f >= 0 && f < 24, `${bound} x ${sites}: f ${f} below the cap`);
+    assert.ok(sites * bound * 2 ** f < 2 ** 31, `${bound} x ${sites}: n B 2^${f} overflows the ring`);
+    assert.ok(sites * bound * 2 ** (f + 1) >= 2 ** 31, `${bound} x ${sites}: f ${f} is not the finest that fits`);
+    for (const sign of [1, -1]) {
+      const layout = new VectorLayout([{ name: 'x', length: 1, kind: 'real', bound }], sites);
+      const sum = new Uint32Array(1);
+      for (let s = 0; s < sites; s++) sum[0] = sum[0]! + layout.encode({ x: [sign * bound] }).vector[0]!;
+      assert.ok(Math.abs(layout.decodeSum(sum).x![0]! - sign * sites * bound) <= layout.errorBound('x'), `${sites} sites at ${sign * bound} decode to their sum`);
+    }
+  }
+});
+
 test('integer statistics encode exactly, negative sums included', () => {
   const layout = new VectorLayout(
     [

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import nacl from 'tweetnacl';
 import { signAdvertisement } from '../../../shared/secagg/advertise.ts';
+import { countSurvivorSignatures, signSurvivors } from '../../../shared/secagg/consistency.ts';
 import { SecAggCoordinator } from '../../../shared/secagg/coordinator.ts';
 import { SecAggAbort, SecAggRefusal, type SecAggRefusalReason } from '../../../shared/secagg/errors.ts';
 import type { EncryptedShare, KeyAdvertisement } from '../../../shared/secagg/messages.ts';
@@ -156,6 +157,15 @@ test('ConsistencyCheck: a site reveals shares only for the survivor list it sign
   await assert.rejects(sites.get('site-04')!.unmask({ ...request, signatures: doubled }), refused('duplicate', /two survivor-list signatures from site-00/));
   const honest = await sites.get('site-05')!.unmask(request);
   assert.equal(honest.selfMaskShares.length, 6);
+});
+
+test("a dropped site's valid signature on the survivor list is not counted towards t", () => {
+  // A colluding site left off the list could otherwise help the coordinator reach t signatures (an audit's mutant survived here).
+  const f = federation(6); // threshold 5
+  const survivors = f.ids.slice(0, 5);
+  const sign = (id: string) => signSurvivors(f.plan.session, id, survivors, f.signing.get(id)!.secretKey);
+  assert.equal(countSurvivorSignatures(f.plan, survivors, survivors.map(sign)), 5);
+  assert.throws(() => countSurvivorSignatures(f.plan, survivors, [...survivors.slice(0, 4).map(sign), sign('site-05')]), refused('unknown-site', /from site-05, which is not a survivor/));
 });
 
 test('survivors are counted among the sites a site masked with: withheld shares cannot be made up with others', async () => {
