@@ -1,18 +1,24 @@
-import { existsSync, fstatSync, lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { text } from '../shared/config/fields.ts';
+import { numberFlag, text } from '../shared/config/fields.ts';
 import { parseFlags } from '../shared/config/flags.ts';
-import { parseSiteTable } from '../shared/data/table.ts';
+import type { CsvRecord } from '../shared/data/csv.ts';
+import { readCsvParts, type CsvPart } from '../shared/data/csv-parts.ts';
+import { parseSiteRecords } from '../shared/data/table.ts';
 import type { SiteTable } from '../shared/data/site-table.ts';
-import type { Scored } from '../site-agent/score-patients.ts';
+import { HOLD, LineTally, rowsAt } from '../shared/data/line-tally.ts';
+import type { PatientScorer, Scored } from '../site-agent/score-patients.ts';
 import { InputError, StorageError } from '../shared/errors.ts';
-import { readInputFile, readStandardInput } from '../shared/input-file.ts';
+import { readInputPieces } from '../shared/input-file.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FAR_SDS, loadModelBundle, weightsSha256, type BundleCalibration, type ModelBundle } from '../shared/model/bundle.ts';
 import { auroc, ece } from '../shared/metrics/classification.ts';
-import { canonicalPath, checkOutputFile, writeFileWhole } from '../shared/output-path.ts';
+import { canonicalPath, checkOutputFile, openFileWhole } from '../shared/output-path.ts';
 
-export const PREDICT_HELP = `usage: fedcausal predict --model FILE.model.json --data FILE.csv [--out SCORES.csv] [--id COLUMN]
+/** Rows read and scored at a time (--batch-rows): about 1.2 KB of memory a row while it is scored. */
+export const BATCH_ROWS = 100_000;
+
+export const PREDICT_HELP = `usage: fedcausal predict --model FILE.model.json --data FILE.csv [--out SCORES.csv] [--id COLUMN] [--batch-rows N]
 
 Scores a hospital's rows with the model a federation trained. A site saves the model at
 the end of a complete federation (site.yaml: modelDir, by default models/ beside it);
@@ -42,9 +48,14 @@ and ECE. A model file changed after it was saved is refused.
                  by its owner only (scores with record numbers are patient data), never the
                  --model or --data file; a device or pipe is written into as it is
   --id COLUMN    copy this column (not a model feature, say a record number) into the output
+  --batch-rows N rows read and scored at a time (default ${BATCH_ROWS}; about 1.2 KB of memory a row):
+                 a larger file is scored in parts, with progress on standard error and the
+                 same scores; each value's check against its column's median in the file runs
+                 over its part. A row that stops a later part leaves no --out file; on
+                 standard output the earlier parts' lines are out, and the error says so
 `;
 
-export const PREDICT_FLAGS = { model: text(), data: text(), out: text().optional(), id: text().optional() };
+export const PREDICT_FLAGS = { model: text(), data: text(), out: text().optional(), id: text().optional(), 'batch-rows': numberFlag({ min: 1, max: 10_000_000, int: true }).optional() };
 
 export async function predictCommand(argv: string[], out: (s: string) => Promise<void>, err: (s: string) => void, log: Logger): Promise<number> {
   const v = parseFlags(argv, PREDICT_FLAGS);
@@ -52,25 +63,110 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   const bundle = loadModelBundle(v.model);
   // `-`: standard input and output, as other tools read them.
   const data = v.data === '-' ? 'standard input' : v.data;
-  const csv = v.data === '-' ? readStandardInput('data file') : readInputFile(v.data, 'data file');
-  const table = withModelSchema(() => parseSiteTable(bundle.schema, csv, data, { labelOptional: true, ...(v.id === undefined ? {} : { keepColumn: v.id }) }));
   // Through links, the file they name (a dangling link's target too): written whole there, the links kept.
   const outFile = v.out === undefined || STDOUT.has(v.out) ? undefined : linkTarget(v.out);
   if (outFile) checkScoresFile(outFile, v.out!, { '--model': v.model, '--data': v.data });
-  const { HOLD, rowsAt, scoreRows } = await import('../site-agent/score-patients.ts');
-  // An export's trailing rows of separators only are no patients: left unscored, and said.
-  const blank = new Set(table.values.flatMap((row, i) => (row.every((x) => x === null) ? [i] : [])));
-  const scored = await scoreRows(bundle, table, log, v.model, blank);
-  const labelled = table.labelKnown?.some((k, i) => k === 1 && !blank.has(i)) ?? false;
-  const body = scoresCsv(table, scored, v.id === undefined ? undefined : { name: v.id, values: table.kept! }, labelled, blank);
-  // The scores are written whole before anything says they were.
-  if (outFile) writeScoresFile(outFile, body);
-  else await out(body);
-  err(summary(bundle, v.model, table.values.length - blank.size, outFile));
-  const empty = blank.size ? [`${data}: ${rowsAt(table.lines.filter((_, i) => blank.has(i)), HOLD)} no value in any feature (an export's empty rows?): left unscored`] : [];
-  for (const n of [...empty, ...scored.notes, ...flatRecalibration(bundle), ...harmfulRecalibration(bundle)]) err(`warning: ${n}\n`);
-  if (labelled) err(labelledFigures(table.labels, table.labelKnown!, scored.scores, scored.calibrated, blank));
+  const { PatientScorer } = await import('../site-agent/score-patients.ts');
+  const scorer = await PatientScorer.create(bundle, log, v.model, data);
+  const sink: ScoresSink = outFile ? scoresFile(outFile) : { write: out, commit: () => {}, abort: () => {} };
+  const batchRows = v['batch-rows'] ?? BATCH_ROWS;
+  const run = new PartsScoring(bundle, scorer, sink, data, v.id, batchRows);
+  await scoreAll(run, readCsvParts(readInputPieces(v.data, 'data file'), data, batchRows), outFile === undefined, err);
+  err(summary(bundle, v.model, run.rows - run.blank.count, outFile));
+  for (const n of [...run.notes(), ...scorer.notes(), ...flatRecalibration(bundle), ...harmfulRecalibration(bundle)]) err(`warning: ${n}\n`);
+  const l = run.labelled;
+  if (l.y.length) err(labelledFigures(l.y.values(), l.s.values(), bundle.calibration ? l.c.values() : undefined));
   return 0;
+}
+
+/** Every part scored and written, then the output committed; on an error, none of it kept (a file) or said to be cut short (standard output). */
+async function scoreAll(run: PartsScoring, parts: AsyncIterable<CsvPart>, toStdout: boolean, err: (s: string) => void): Promise<void> {
+  try {
+    for await (const part of parts) {
+      const lastLine = await run.score(part.records);
+      // Progress on a file of more than one part (a million rows take seconds).
+      if (!(part.last && run.parts === 1)) err(`scored ${run.rows} rows (${run.data} to line ${lastLine})\n`);
+    }
+    run.sink.commit();
+  } catch (e) {
+    run.sink.abort();
+    // On standard output, the parts before an error are out already: said, so nobody takes them for the file's scores.
+    if (toStdout && run.rows > 0 && e instanceof Error) e.message += ` (standard output holds the scores of the ${run.rows} rows before this part: incomplete; with --out FILE an error writes no file)`;
+    throw e;
+  } finally {
+    run.scorer.dispose();
+  }
+}
+
+/** Where the scores go, part by part: a file whole or not at all, a device or pipe as they come, or standard output. */
+interface ScoresSink {
+  write(text: string): Promise<void>;
+  commit(): void;
+  abort(): void;
+}
+
+/**
+ * A data file scored one part at a time, in file order: what each part needs from the ones
+ * before it (the header, the output's columns, the rows' numbering) and what is said of all of
+ * them at the end (empty rows, the labelled rows' figures).
+ */
+class PartsScoring {
+  rows = 0;
+  parts = 0;
+  readonly blank = new LineTally();
+  readonly labelled = { y: new Grow(), s: new Grow(), c: new Grow() };
+  /** Labelled rows of a file in parts whose first part had none: the output has no label column for them. */
+  private readonly unshownLabels = new LineTally();
+  private header: CsvRecord | undefined;
+  private labelColumn = false;
+
+  constructor(
+    private readonly bundle: ModelBundle,
+    readonly scorer: PatientScorer,
+    readonly sink: ScoresSink,
+    readonly data: string,
+    private readonly id: string | undefined,
+    private readonly batchRows: number,
+  ) {}
+
+  /** Scores one part's records and writes their lines; returns the part's last line in the file. */
+  async score(records: CsvRecord[]): Promise<number | undefined> {
+    const first = this.parts++ === 0;
+    const opts = { labelOptional: true, ...(this.id === undefined ? {} : { keepColumn: this.id }) };
+    const table = withModelSchema(() => parseSiteRecords(this.bundle.schema, this.header ? [this.header, ...records] : records, this.data, opts));
+    // A header is the first part's first record where its first data row is not (a file without one starts with data).
+    if (first && records.length && table.lines[0] !== records[0]!.line) this.header = records[0];
+    // An export's trailing rows of separators only are no patients: left unscored, and said.
+    const empty = new Set(table.values.flatMap((row, i) => (row.every((x) => x === null) ? [i] : [])));
+    for (const i of empty) this.blank.add(table.lines[i]!);
+    const scored = this.scorer.score(table, empty);
+    // A label column where the first part's rows carry any (a file of one part: where any row does).
+    if (first) this.labelColumn = table.labelKnown?.some((k, i) => k === 1 && !empty.has(i)) ?? false;
+    const id = this.id === undefined ? undefined : { name: this.id, values: table.kept! };
+    await this.sink.write(scoresCsv(table, scored, id, this.labelColumn, empty, this.rows, first));
+    this.keepLabelled(table, scored, empty);
+    this.rows += table.values.length;
+    return table.lines.at(-1);
+  }
+
+  /** The labelled rows' labels and scores, for the figures at the end. */
+  private keepLabelled(table: SiteTable, scored: Scored, empty: ReadonlySet<number>): void {
+    for (let i = 0; i < table.values.length; i++) {
+      if (table.labelKnown?.[i] !== 1 || empty.has(i)) continue;
+      if (!this.labelColumn) this.unshownLabels.add(table.lines[i]!);
+      this.labelled.y.push(table.labels[i]!);
+      this.labelled.s.push(scored.scores[i]!);
+      if (scored.calibrated) this.labelled.c.push(scored.calibrated[i]!);
+    }
+  }
+
+  notes(): string[] {
+    const notes: string[] = [];
+    if (this.blank.count) notes.push(`${this.data}: ${rowsAt(this.blank, HOLD)} no value in any feature (an export's empty rows?): left unscored`);
+    if (this.unshownLabels.count)
+      notes.push(`${this.data}: ${rowsAt(this.unshownLabels, ['carries', 'carry'])} a label the output has no column for (its columns were set by the first ${this.batchRows} rows, which carry none); they count in the figures below`);
+    return notes;
+  }
 }
 
 /**
@@ -165,27 +261,53 @@ function special(path: string): boolean {
 
 /**
  * The scores file, whole or not at all, readable by its owner only: scores with record numbers
- * are patient data. Through a link, the file it names is replaced, not the link.
+ * are patient data. Through a link, the file it names is replaced, not the link. A device or a
+ * pipe is written into as the parts come.
  */
-function writeScoresFile(path: string, body: string): void {
+function scoresFile(path: string): ScoresSink {
+  const failed = (e: unknown) => new StorageError(`cannot write the scores to ${path} (${(e as Error).message}): free space on (or repair) that disk, or give another --out`, { cause: e });
+  const guard =
+    <A extends unknown[]>(f: (...a: A) => void) =>
+    (...a: A) => {
+      try {
+        f(...a);
+      } catch (e) {
+        throw failed(e);
+      }
+    };
+  if (special(path)) {
+    const fd = openDevice(path, failed);
+    const write = guard((t: string) => writeFileSync(fd, t));
+    return { write: async (t) => write(t), commit: guard(() => closeSync(fd)), abort: () => closeSync(fd) };
+  }
+  let file: ReturnType<typeof openFileWhole>;
   try {
-    if (special(path)) writeFileSync(path, body);
-    else writeFileWhole(path, body, 0o600);
+    file = openFileWhole(path, 0o600);
   } catch (e) {
-    throw new StorageError(`cannot write the scores to ${path} (${(e as Error).message}): free space on (or repair) that disk, or give another --out`, { cause: e });
+    throw failed(e);
+  }
+  const write = guard((t: string) => file.write(t));
+  return { write: async (t) => write(t), commit: guard(() => file.commit()), abort: () => file.abort() };
+}
+
+function openDevice(path: string, failed: (e: unknown) => Error): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    throw failed(e);
   }
 }
 
 /** The output: a line per data row, scores as JS writes them (the shortest text that reads back the same number, as simulate's predictions). */
-function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values: string[] } | undefined, labelled: boolean, blank: ReadonlySet<number>): string {
+function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values: string[] } | undefined, labelled: boolean, blank: ReadonlySet<number>, offset: number, withHeader: boolean): string {
   const header = ['row', ...(id ? [csvField(id.name)] : []), 'score', ...(scored.calibrated ? ['calibrated'] : []), ...(labelled ? ['label'] : [])];
-  const lines = [header.join(',')];
+  const lines = withHeader ? [header.join(',')] : [];
   for (let i = 0; i < table.values.length; i++) {
     const label = table.labelKnown?.[i] ? String(table.labels[i]) : '';
     const score = (s: Float32Array) => (blank.has(i) ? '' : String(s[i]));
-    lines.push([String(i), ...(id ? [csvField(id.values[i]!)] : []), score(scored.scores), ...(scored.calibrated ? [score(scored.calibrated)] : []), ...(labelled ? [label] : [])].join(','));
+    lines.push([String(offset + i), ...(id ? [csvField(id.values[i]!)] : []), score(scored.scores), ...(scored.calibrated ? [score(scored.calibrated)] : []), ...(labelled ? [label] : [])].join(','));
   }
-  return lines.join('\n') + '\n';
+  return lines.length ? lines.join('\n') + '\n' : '';
 }
 
 function summary(b: ModelBundle, file: string, rows: number, outFile: string | undefined): string {
@@ -203,16 +325,32 @@ function summary(b: ModelBundle, file: string, rows: number, outFile: string | u
 }
 
 /** AUROC and ECE of the rows that carry a label, where they hold both classes: a check that the model still fits these patients. */
-function labelledFigures(labels: Uint8Array, known: Uint8Array, scores: Float32Array, calibrated: Float32Array | undefined, blank: ReadonlySet<number>): string {
-  const idx = [...known.keys()].filter((i) => known[i] === 1 && !blank.has(i));
-  const y = idx.map((i) => labels[i]!);
-  const positives = y.reduce((s, x) => s + x, 0);
+function labelledFigures(y: Float32Array, s: Float32Array, calibrated: Float32Array | undefined): string {
+  const positives = y.reduce((sum, x) => sum + x, 0);
   if (positives === 0 || positives === y.length) return `labelled rows: ${y.length}, all of one class: no AUROC\n`;
-  const s = idx.map((i) => scores[i]!);
   const f = (x: number) => x.toFixed(3);
-  const c = calibrated ? `, ECE calibrated ${f(ece(y, idx.map((i) => calibrated[i]!)))}` : '';
+  const c = calibrated ? `, ECE calibrated ${f(ece(y, calibrated))}` : '';
   // A check that the model fits these patients; rows the federation trained on read better than new ones.
   return `on the ${y.length} labelled rows (${positives} positive): AUROC ${f(auroc(y, s))}, ECE ${f(ece(y, s))}${c} (where these rows include any the federation trained on, those score better than new patients would)\n`;
+}
+
+/** A column of numbers of unknown length, grown by doubling. */
+class Grow {
+  private data = new Float32Array(1024);
+  length = 0;
+
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const more = new Float32Array(this.data.length * 2);
+      more.set(this.data);
+      this.data = more;
+    }
+    this.data[this.length++] = x;
+  }
+
+  values(): Float32Array {
+    return this.data.subarray(0, this.length);
+  }
 }
 
 /** A CSV field, quoted where it holds a separator, quote or line break. */

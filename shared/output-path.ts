@@ -73,15 +73,53 @@ export function writeDurably(path: string, data: string | Uint8Array, mode?: num
  * are the file system's, for the caller to name.
  */
 export function writeFileWhole(path: string, data: string | Uint8Array, mode = 0o600): void {
+  const file = openFileWhole(path, mode);
+  try {
+    file.write(data);
+    file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+}
+
+/** A file written in parts, whole or not at all (writeFileWhole): `commit` puts it in place, `abort` leaves no trace. */
+export interface WholeFile {
+  write(data: string | Uint8Array): void;
+  commit(): void;
+  abort(): void;
+}
+
+export function openFileWhole(path: string, mode = 0o600): WholeFile {
   // Not named after `path`: a name near the 255-byte limit would not take a suffix.
   const partial = join(dirname(path), `.fedcausal-${randomBytes(6).toString('hex')}.partial`);
+  let fd: number | undefined = openSync(partial, 'wx', mode);
+  const close = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
   try {
-    writeDurably(partial, data, mode);
-    renameSync(partial, path);
+    fchmodSync(fd, mode);
   } catch (e) {
+    close();
     rmSync(partial, { force: true });
     throw e;
   }
+  return {
+    write: (data) => writeFileSync(fd!, data), // loops until all is written, unlike writeSync
+    commit: () => {
+      fsyncSync(fd!);
+      close();
+      renameSync(partial, path);
+    },
+    abort: () => {
+      try {
+        close();
+      } finally {
+        rmSync(partial, { force: true });
+      }
+    },
+  };
 }
 
 /** Creates and removes a file: mode bits alone do not say (root, read-only mounts, /proc). */

@@ -13,6 +13,7 @@ import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FAR_SDS, type ModelBundle } from '../shared/model/bundle.ts';
 import { applySiteCalibration } from '../shared/metrics/site-calibration.ts';
+import { HOLD, LINES_NAMED, LineTally, rowsAt } from '../shared/data/line-tally.ts';
 import { SiteModelRunner } from './model-runner.ts';
 
 /**
@@ -23,125 +24,195 @@ import { SiteModelRunner } from './model-runner.ts';
 const SHIFT_SDS = 3;
 const SHIFT_MEDIAN_VALUES = 10;
 const SHIFT_FEWEST = 3;
-export const HOLD = ['holds', 'hold'] as const;
-/** Lines named in a note; the rest are counted. */
-const LINES_NAMED = 5;
 
 export interface Scored {
   /** The model's probability of the outcome, as the federation's evaluation scored it. */
   scores: Float32Array;
   /** The site's recalibrated risk; absent where the model file has no recalibration. */
   calibrated?: Float32Array;
-  /** What the person scoring should know: rows unlike any the federation trained on. */
-  notes: string[];
 }
 
-/** `skip`: rows left unscored by the caller (an export's empty rows), which no note names again. */
-export async function scoreRows(bundle: ModelBundle, table: SiteTable, log: Logger, file: string, skip: ReadonlySet<number> = new Set()): Promise<Scored> {
-  const runner = await SiteModelRunner.create(bundle.model, bundle.featureSpace, 0, log);
-  try {
-    const size = runner.getWeights().length;
-    if (size !== bundle.weights.length)
-      throw new InputError(`${file}: the model holds ${bundle.weights.length} weights where its own model section builds ${size}: the file does not belong to this model`);
-    runner.setWeights(bundle.weights);
-    const enc = encodeTable(table, bundle.featureSpace);
-    const ctx = { round: bundle.round, prior: bundle.prior, temper: bundle.temper, ...(bundle.balance ? { balance: bundle.balance } : {}) };
-    const scores = runner.predict(enc, ctx);
-    return {
-      scores,
-      ...(bundle.calibration ? { calibrated: applySiteCalibration(scores, bundle.calibration) } : {}),
-      notes: [...unseenPatterns(bundle, table, skip), ...unseenCategories(bundle, table), ...shiftedColumns(bundle, table), ...farValues(bundle, table)],
-    };
-  } finally {
-    runner.dispose();
+/**
+ * Scores the rows of a file, one table at a time (a large file comes in parts, in file order),
+ * and gathers across them what the person scoring should know: rows unlike any the federation
+ * trained on (notes(), once every part is scored).
+ */
+export class PatientScorer {
+  private readonly unseen = new Map<string, LineTally>();
+  private readonly unseenAll = new LineTally();
+  private readonly foreign = new Map<string, { values: Map<string, LineTally>; all: LineTally }>();
+  private readonly far = new Map<string, LineTally>();
+  private readonly shift = new Map<string, ColumnShift>();
+  private readonly vocabularies: Map<string, string[]>;
+  private readonly knownPatterns: Set<string>;
+
+  private constructor(
+    private readonly bundle: ModelBundle,
+    private readonly runner: SiteModelRunner,
+    private readonly file: string,
+  ) {
+    this.vocabularies = spaceVocabularies(bundle.featureSpace);
+    this.knownPatterns = new Set(bundle.prior.patterns.map((p) => p.pattern));
   }
-}
 
-/** `N rows (lines 4, 9, ...) hold`: how many, where in the file, and the verb ([one, many]) agreeing with them. */
-export function rowsAt(lines: readonly number[], verb?: readonly [string, string]): string {
-  const n = lines.length;
-  const shown = lines.slice(0, LINES_NAMED).join(', ');
-  const agreed = verb ? ` ${verb[n === 1 ? 0 : 1]}` : '';
-  return `${n} row${n === 1 ? '' : 's'} (line${n === 1 ? '' : 's'} ${shown}${n > LINES_NAMED ? `, and ${n - LINES_NAMED} more` : ''})${agreed}`;
-}
+  /** `modelFile`: where the bundle came from, for a message; `file`: the data file the notes name. */
+  static async create(bundle: ModelBundle, log: Logger, modelFile: string, file: string): Promise<PatientScorer> {
+    const runner = await SiteModelRunner.create(bundle.model, bundle.featureSpace, 0, log);
+    try {
+      const size = runner.getWeights().length;
+      if (size !== bundle.weights.length)
+        throw new InputError(`${modelFile}: the model holds ${bundle.weights.length} weights where its own model section builds ${size}: the file does not belong to this model`);
+      runner.setWeights(bundle.weights);
+    } catch (e) {
+      runner.dispose();
+      throw e;
+    }
+    return new PatientScorer(bundle, runner, file);
+  }
 
-/** Rows whose missingness pattern the federation's prior does not hold. */
-function unseenPatterns(bundle: ModelBundle, table: SiteTable, skip: ReadonlySet<number>): string[] {
-  const known = new Set(bundle.prior.patterns.map((p) => p.pattern));
-  const unseen = new Map<string, number[]>();
-  table.patterns.forEach((p, i) => {
-    if (!known.has(p) && !skip.has(i)) push(unseen, p, table.lines[i]!);
-  });
-  if (!unseen.size) return [];
-  // One note for all: scoring a hospital that took no part may find most rows so (every row
-  // complete where no training site ran every test), and a note each read as so many faults.
-  const names = bundle.schema.modalities.map((m) => m.name);
-  const all = [...unseen.values()].flat().sort((a, b) => a - b);
-  const byCount = [...unseen].sort((a, b) => b[1].length - a[1].length);
-  const listed = byCount.slice(0, LINES_NAMED).map(([p, lines]) => {
-    const missing = names.filter((_, k) => p[k] === '0');
-    return `${p} (missing: ${missing.length ? missing.join(' + ') : 'none'}; ${lines.length} row${lines.length === 1 ? '' : 's'})`;
-  });
-  const more = byCount.length > LINES_NAMED ? `, and ${byCount.length - LINES_NAMED} more` : '';
-  return [`${table.file}: ${rowsAt(all, ['has', 'have'])} a missingness pattern the federation's published prior does not list (no training site had it, or too few rows to publish): ${listed.join(', ')}${more}. They are scored from what they share with the patterns the model trained on; where such rows are many, check the model on labelled rows of this hospital before relying on it`];
-}
+  /** Scores `table`'s rows; `skip`: rows left unscored by the caller (an export's empty rows), which no note names. */
+  score(table: SiteTable, skip: ReadonlySet<number> = new Set()): Scored {
+    const b = this.bundle;
+    const ctx = { round: b.round, prior: b.prior, temper: b.temper, ...(b.balance ? { balance: b.balance } : {}) };
+    const scores = this.runner.predict(encodeTable(table, b.featureSpace), ctx);
+    this.tally(table, skip);
+    return { scores, ...(b.calibration ? { calibrated: applySiteCalibration(scores, b.calibration) } : {}) };
+  }
 
-/** Rows whose category the federation's vocabulary lacks: each such value reads as "other" (or as no value). */
-function unseenCategories(bundle: ModelBundle, table: SiteTable): string[] {
-  const notes: string[] = [];
-  for (const [feature, values] of spaceVocabularies(bundle.featureSpace)) {
-    const j = table.features.indexOf(feature);
-    const known = new Set(values);
-    const found = new Map<string, number[]>();
-    table.values.forEach((row, i) => {
-      const v = row[j];
-      if (v !== null && v !== undefined && !known.has(String(v))) push(found, String(v), table.lines[i]!);
+  /** The notes on every row scored so far. */
+  notes(): string[] {
+    return [...this.patternNotes(), ...this.categoryNotes(), ...this.shiftNotes(), ...this.farNotes()];
+  }
+
+  dispose(): void {
+    this.runner.dispose();
+  }
+
+  private tally(table: SiteTable, skip: ReadonlySet<number>): void {
+    table.patterns.forEach((p, i) => {
+      if (this.knownPatterns.has(p) || skip.has(i)) return;
+      tallyOf(this.unseen, p).add(table.lines[i]!);
+      this.unseenAll.add(table.lines[i]!);
     });
-    if (!found.size) continue;
-    const lines = [...found.values()].flat().sort((a, b) => a - b);
-    const named = [...found.keys()].slice(0, LINES_NAMED).map(show).join(', ');
-    notes.push(`${table.file}: ${rowsAt(lines, HOLD)} a value of "${feature}" the federation's vocabulary lacks (${named}${found.size > LINES_NAMED ? ', ...' : ''}; it knows ${values.map(show).join(', ')}): scored as an unlisted value; check the export's coding`);
+    for (const [feature, values] of this.vocabularies) {
+      const j = table.features.indexOf(feature);
+      const known = new Set(values);
+      table.values.forEach((row, i) => {
+        const v = row[j];
+        if (v === null || v === undefined || known.has(String(v))) return;
+        let f = this.foreign.get(feature);
+        if (!f) this.foreign.set(feature, (f = { values: new Map(), all: new LineTally() }));
+        tallyOf(f.values, String(v)).add(table.lines[i]!);
+        f.all.add(table.lines[i]!);
+      });
+    }
+    for (const c of this.bundle.featureSpace.columns) {
+      if (c.kind !== 'numeric') continue;
+      const values: number[] = [];
+      table.values.forEach((row, i) => {
+        const v = row[c.featureIndex];
+        if (typeof v !== 'number') return;
+        values.push(v);
+        if (Math.abs(v - c.mean) > FAR_SDS * c.std) tallyOf(this.far, c.feature).add(table.lines[i]!);
+      });
+      let shift = this.shift.get(c.feature);
+      if (!shift) this.shift.set(c.feature, (shift = new ColumnShift(c.mean, c.std)));
+      shift.add(values);
+    }
   }
-  return notes;
+
+  /** Rows whose missingness pattern the federation's prior does not hold. */
+  private patternNotes(): string[] {
+    if (!this.unseen.size) return [];
+    // One note for all: scoring a hospital that took no part may find most rows so (every row
+    // complete where no training site ran every test), and a note each read as so many faults.
+    const names = this.bundle.schema.modalities.map((m) => m.name);
+    const byCount = [...this.unseen].sort((a, b) => b[1].count - a[1].count);
+    const listed = byCount.slice(0, LINES_NAMED).map(([p, t]) => {
+      const missing = names.filter((_, k) => p[k] === '0');
+      return `${p} (missing: ${missing.length ? missing.join(' + ') : 'none'}; ${t.count} row${t.count === 1 ? '' : 's'})`;
+    });
+    const more = byCount.length > LINES_NAMED ? `, and ${byCount.length - LINES_NAMED} more` : '';
+    return [`${this.file}: ${rowsAt(this.unseenAll, ['has', 'have'])} a missingness pattern the federation's published prior does not list (no training site had it, or too few rows to publish): ${listed.join(', ')}${more}. They are scored from what they share with the patterns the model trained on; where such rows are many, check the model on labelled rows of this hospital before relying on it`];
+  }
+
+  /** Rows whose category the federation's vocabulary lacks: each such value reads as "other" (or as no value). */
+  private categoryNotes(): string[] {
+    return [...this.vocabularies].flatMap(([feature, values]) => {
+      const f = this.foreign.get(feature);
+      if (!f) return [];
+      const named = [...f.values.keys()].slice(0, LINES_NAMED).map(show).join(', ');
+      return [`${this.file}: ${rowsAt(f.all, HOLD)} a value of "${feature}" the federation's vocabulary lacks (${named}${f.values.size > LINES_NAMED ? ', ...' : ''}; it knows ${values.map(show).join(', ')}): scored as an unlisted value; check the export's coding`];
+    });
+  }
+
+  /** A column whose values sit as a whole far from the federation's (another unit: cholesterol in mmol/L beside mg/dL sits about 4 SDs off, within FAR_SDS of each row). */
+  private shiftNotes(): string[] {
+    return [...this.shift].flatMap(([feature, s]) => {
+      if (!s.shifted()) return [];
+      return [`${this.file}: the values of "${feature}" sit far from the federation's (median ${s.medianText()} in ${s.n} rows; the federation's mean ${fmt(s.mean)}, SD ${fmt(s.std)}): another unit or coding? Every row is scored as it is, and such a column moves every score`];
+    });
+  }
+
+  /** Rows with a number far outside the federation's training values (another unit, swapped columns, a typo). */
+  private farNotes(): string[] {
+    return this.bundle.featureSpace.columns.flatMap((c) => {
+      const t = c.kind === 'numeric' ? this.far.get(c.feature) : undefined;
+      if (!t) return [];
+      return [`${this.file}: ${rowsAt(t, HOLD)} a value of "${c.feature}" more than ${FAR_SDS} SDs from the federation's training values (mean ${fmt(c.mean)}, SD ${fmt(c.std)}): scored, but check the export (another unit, a column mix-up, a typo)`];
+    });
+  }
 }
 
-/** A column whose values sit as a whole far from the federation's (another unit: cholesterol in mmol/L beside mg/dL sits about 4 SDs off, within FAR_SDS of each row). */
-function shiftedColumns(bundle: ModelBundle, table: SiteTable): string[] {
-  const notes: string[] = [];
-  for (const c of bundle.featureSpace.columns) {
-    if (c.kind !== 'numeric') continue;
-    const values = table.values.flatMap((row) => (typeof row[c.featureIndex] === 'number' ? [row[c.featureIndex] as number] : [])).sort((a, b) => a - b);
-    if (values.length < SHIFT_FEWEST) continue;
-    const median = values[Math.floor(values.length / 2)]!;
-    const off = (v: number) => Math.sign(v - c.mean) * (Math.abs(v - c.mean) > SHIFT_SDS * c.std ? 1 : 0);
+/**
+ * Where a numeric column's values sit against the federation's mean, over every part of a
+ * file: counts beyond SHIFT_SDS on either side decide exactly what the median of all of them
+ * would (the median exceeds a bound when at least n - floor(n/2) values do); each part's own
+ * median is kept to print (exact for a file of one part, the parts' weighted median else).
+ */
+class ColumnShift {
+  n = 0;
+  private above = 0;
+  private below = 0;
+  private readonly medians: [number, number][] = [];
+
+  constructor(
+    readonly mean: number,
+    readonly std: number,
+  ) {}
+
+  add(values: number[]): void {
+    if (!values.length) return;
+    for (const v of values) {
+      if (v - this.mean > SHIFT_SDS * this.std) this.above++;
+      else if (this.mean - v > SHIFT_SDS * this.std) this.below++;
+    }
+    values.sort((a, b) => a - b);
+    this.medians.push([values[Math.floor(values.length / 2)]!, values.length]);
+    this.n += values.length;
+  }
+
+  shifted(): boolean {
+    const n = this.n;
+    if (n < SHIFT_FEWEST) return false;
     // A few rows (a day's patients): all of them off, on one side; more: the median.
-    const shifted = values.length < SHIFT_MEDIAN_VALUES ? Math.abs(values.reduce((s, v) => s + off(v), 0)) === values.length : off(median) !== 0;
-    if (shifted)
-      notes.push(`${table.file}: the values of "${c.feature}" sit far from the federation's (median ${fmt(median)} in ${values.length} rows; the federation's mean ${fmt(c.mean)}, SD ${fmt(c.std)}): another unit or coding? Every row is scored as it is, and such a column moves every score`);
+    if (n < SHIFT_MEDIAN_VALUES) return this.above === n || this.below === n;
+    return this.above >= n - Math.floor(n / 2) || this.below >= Math.floor(n / 2) + 1;
   }
-  return notes;
+
+  medianText(): string {
+    if (this.medians.length === 1) return fmt(this.medians[0]![0]);
+    const sorted = [...this.medians].sort((a, b) => a[0] - b[0]);
+    let seen = 0;
+    const m = sorted.find(([, count]) => (seen += count) > this.n / 2)![0];
+    return `about ${fmt(m)}, the median of its parts`;
+  }
 }
 
-/** Rows with a number far outside the federation's training values (another unit, swapped columns, a typo). */
-function farValues(bundle: ModelBundle, table: SiteTable): string[] {
-  const notes: string[] = [];
-  for (const c of bundle.featureSpace.columns) {
-    if (c.kind !== 'numeric') continue;
-    const lines: number[] = [];
-    table.values.forEach((row, i) => {
-      const v = row[c.featureIndex];
-      if (typeof v === 'number' && Math.abs(v - c.mean) > FAR_SDS * c.std) lines.push(table.lines[i]!);
-    });
-    if (lines.length)
-      notes.push(`${table.file}: ${rowsAt(lines, HOLD)} a value of "${c.feature}" more than ${FAR_SDS} SDs from the federation's training values (mean ${fmt(c.mean)}, SD ${fmt(c.std)}): scored, but check the export (another unit, a column mix-up, a typo)`);
-  }
-  return notes;
-}
-
-function push(m: Map<string, number[]>, key: string, line: number): void {
-  const lines = m.get(key);
-  if (lines) lines.push(line);
-  else m.set(key, [line]);
+function tallyOf<K>(m: Map<K, LineTally>, key: K): LineTally {
+  let t = m.get(key);
+  if (!t) m.set(key, (t = new LineTally()));
+  return t;
 }
 
 const fmt = (x: number) => Number(x.toPrecision(3)).toString();

@@ -8,43 +8,87 @@ export interface CsvRecord {
 
 /**
  * Parses comma-separated text (RFC 4180 quotes supported, CRLF or LF, blank lines skipped).
- * Hospital exports are small (thousands of rows), so a whole-text parser is enough.
+ * A training file is read whole; a file to score may be larger than memory holds: CsvReader.
  */
 export function parseCsv(text: string, file: string): CsvRecord[] {
-  const out: CsvRecord[] = [];
-  // A UTF-8 byte-order mark (Excel's "CSV UTF-8" export) is not part of the first field:
-  // trimming hid it from an unquoted name, but it kept a quoted one from opening its quote.
-  const cur: Cursor = { text, i: text.charCodeAt(0) === 0xfeff ? 1 : 0, line: 1 };
-  while (cur.i < text.length) {
-    const startLine = cur.line;
-    const fields = readRecord(cur, file);
-    if (!(fields.length === 1 && fields[0] === '')) out.push({ line: startLine, fields });
-  }
-  return out;
+  return new CsvReader(file).end(text);
 }
 
-/** Where parseCsv stands in its text: one per parse, advanced in place by the readers below. */
+/**
+ * parseCsv over text that comes in pieces (a file read as a stream): each piece gives the
+ * records it completes, numbered by their line in the whole text; a record cut off at a
+ * piece's end (inside quotes, or a CR that a LF may follow) waits for the next.
+ */
+export class CsvReader {
+  private pending = '';
+  private line = 1;
+  private started = false;
+
+  constructor(private readonly file: string) {}
+
+  /** The records `text` completes. */
+  push(text: string): CsvRecord[] {
+    return this.read(text, false);
+  }
+
+  /** The records left once the text has ended with `text`: an unterminated quote is bad input. */
+  end(text = ''): CsvRecord[] {
+    return this.read(text, true);
+  }
+
+  private read(piece: string, atEnd: boolean): CsvRecord[] {
+    let text = this.pending + piece;
+    // A UTF-8 byte-order mark (Excel's "CSV UTF-8" export) is not part of the first field:
+    // trimming hid it from an unquoted name, but it kept a quoted one from opening its quote.
+    if (!this.started && text.length > 0) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    const out: CsvRecord[] = [];
+    const cur: Cursor = { text, i: 0, line: this.line, atEnd };
+    while (cur.i < text.length) {
+      const [i, line] = [cur.i, cur.line];
+      const fields = readRecord(cur, this.file);
+      if (fields === undefined) {
+        [cur.i, cur.line] = [i, line];
+        break;
+      }
+      if (!(fields.length === 1 && fields[0] === '')) out.push({ line, fields });
+    }
+    this.pending = text.slice(cur.i);
+    this.line = cur.line;
+    return out;
+  }
+}
+
+/** Where a reader stands in its text, advanced in place by the readers below. */
 interface Cursor {
   readonly text: string;
   /** Index of the next character to read. */
   i: number;
   /** 1-based line of that character. */
   line: number;
+  /** Whether the text ends here; else a record it cuts off is read again with more. */
+  readonly atEnd: boolean;
 }
 
-/** Reads one record's fields (trimmed), up to and past its line end. */
-function readRecord(cur: Cursor, file: string): string[] {
+/** Reads one record's fields (trimmed), up to and past its line end; undefined where the text stops short of it and more may come. */
+function readRecord(cur: Cursor, file: string): string[] | undefined {
   const { text } = cur;
   const n = text.length;
   const startLine = cur.line;
   const fields: string[] = [];
   let field = '';
+  let ended = false;
   while (cur.i < n) {
     const c = text[cur.i]!;
     if (c === '"' && field === '') {
       cur.i++;
       const inner = readQuoted(cur);
-      if (inner === undefined) throw new InputError(`${file}:${startLine}: unterminated quoted field`);
+      if (inner === undefined) {
+        if (!cur.atEnd) return undefined;
+        throw new InputError(`${file}:${startLine}: unterminated quoted field`);
+      }
       // The field is empty here, so the quoted text starts it; text after the closing quote (`"a"b`) is added as usual.
       field = inner;
     } else if (c === ',') {
@@ -52,17 +96,29 @@ function readRecord(cur: Cursor, file: string): string[] {
       field = '';
       cur.i++;
     } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[cur.i + 1] === '\n') cur.i++;
-      cur.i++;
-      cur.line++;
+      if (!passLineEnd(cur)) return undefined;
+      ended = true;
       break;
     } else {
       field += c;
       cur.i++;
     }
   }
+  if (!ended && !cur.atEnd) return undefined;
   fields.push(field.trim());
   return fields;
+}
+
+/** Moves past a line end (LF, CRLF or a lone CR); false where a CR ends the piece and its LF may be first in the next. */
+function passLineEnd(cur: Cursor): boolean {
+  const { text } = cur;
+  if (text[cur.i] === '\r') {
+    if (cur.i + 1 === text.length && !cur.atEnd) return false;
+    if (text[cur.i + 1] === '\n') cur.i++;
+  }
+  cur.i++;
+  cur.line++;
+  return true;
 }
 
 /**

@@ -42,7 +42,11 @@ const NON_PRINTABLE = /\p{C}/u;
  * Row count and classes are checked by checkSiteRows (a holdout or test file may be small).
  */
 export function parseSiteTable(schema: Schema, text: string, file: string, opts: ReadOptions = {}): SiteTable {
-  const records = parseCsv(text, file);
+  return parseSiteRecords(schema, parseCsv(text, file), file, opts);
+}
+
+/** parseSiteTable of records already read (the header first): a file scored in parts (CsvReader) reads each part so. */
+export function parseSiteRecords(schema: Schema, records: CsvRecord[], file: string, opts: ReadOptions = {}): SiteTable {
   if (records.length === 0) throw new InputError(`${file}: no rows`);
   const { columns, body } = resolveColumns(schema, records, file, opts);
   if (body.length === 0) throw new InputError(`${file}: no data rows`);

@@ -3,7 +3,7 @@
 // the same rows, new patients need no label, and a bad model or file is refused in one line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../e2e/helpers/cli.ts';
@@ -174,6 +174,51 @@ test('rows unlike the federation\'s are scored and named by line; an empty row i
     assert.match(same.stderr, new RegExp(`--out .*: is the ${flag} file; the scores would replace it`));
     assert.equal(readFileSync(path, 'utf8'), before);
   }
+});
+
+test('a file scored in parts (--batch-rows) gives the scores, notes and figures of the file scored whole, with a header or without; an error in a later part writes no --out file and says standard output is cut short', { timeout: 180_000 }, async () => {
+  // A reading treated as a shortcut, so the debiased model's own inference path is the one split into parts.
+  const config = join(dir, 'suspect.yaml');
+  writeFileSync(config, 'debiasing: { suspect: [oldpeak] }\n');
+  const f = await federation('debiased', ['--model-config', config]);
+  const model = join(f.models, 'va.model.json');
+  assert.equal((loadModelBundle(model).model.raw as { debiasing: { active: boolean } }).debiasing.active, true);
+  const progress = /^scored \d+ rows \(.*\)\n/gm;
+  const headed = join(dir, 'va-headed.csv');
+  // With a header in its own order and a record number: each part is read by the header's names.
+  const va = readFileSync(HEART_FILES.va!, 'utf8').trimEnd().split('\n');
+  writeFileSync(headed, ['mrn,num,age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal', ...va.map((l, i) => { const v = l.split(','); return [`V-${i}`, v.at(-1), ...v.slice(0, -1)].join(','); })].join('\n') + '\n');
+  for (const file of [HEART_FILES.va!, headed]) {
+    const id = file === headed ? ['--id', 'mrn'] : [];
+    const whole = await runCli(['predict', '--model', model, '--data', file, ...id]);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.doesNotMatch(whole.stderr, progress, 'a file of one part says no progress');
+    const parts = await runCli(['predict', '--model', model, '--data', file, '--batch-rows', '7', ...id]);
+    assert.equal(parts.code, 0, parts.stderr);
+    assert.equal(parts.stdout, whole.stdout, `${file}: the same scores, rows numbered on`);
+    assert.equal(parts.stdout.split('\n').filter((l) => l.startsWith('row,')).length, 1, 'one header line');
+    assert.equal(parts.stderr.replace(progress, ''), whole.stderr, 'the same summary, notes and figures');
+    const said = parts.stderr.match(progress)!;
+    assert.ok(said.length >= 20, said.join(''));
+    assert.equal(said.at(-1), `scored 200 rows (${file} to line ${file === headed ? 201 : 200})\n`);
+  }
+
+  // Line 150 of 201 is bad: refused whole with --out (no file, no partial left), and on standard output the rows before are said to be cut short.
+  const lines = readFileSync(headed, 'utf8').split('\n');
+  lines[149] = lines[149]!.replace(/^([^,]*,[^,]*,)[^,]*/, '$1abc');
+  const bad = join(dir, 'bad-later.csv');
+  writeFileSync(bad, lines.join('\n'));
+  const out = join(dir, 'bad-later-scores.csv');
+  const refused = await runCli(['predict', '--model', model, '--data', bad, '--batch-rows', '20', '--out', out]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /bad-later\.csv:150: column "age" must be a number/);
+  assert.doesNotMatch(refused.stderr, /standard output/);
+  assert.ok(!existsSync(out), 'no scores file');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.partial')), [], 'no partial file left');
+  const cut = await runCli(['predict', '--model', model, '--data', bad, '--batch-rows', '20']);
+  assert.equal(cut.code, 2, cut.stderr);
+  assert.match(cut.stderr, /bad-later\.csv:150: column "age" must be a number.*\(standard output holds the scores of the 139 rows before this part: incomplete; with --out FILE an error writes no file\)/);
+  assert.equal(cut.stdout.trimEnd().split('\n').length, 140, 'the header and 139 rows (the first part of 20 records holds the header)');
 });
 
 test('bad input is refused with exit 2 and one line naming the file', { timeout: 60_000 }, async () => {

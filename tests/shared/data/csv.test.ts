@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCsv, separatorHint } from '../../../shared/data/csv.ts';
+import { CsvReader, parseCsv, separatorHint } from '../../../shared/data/csv.ts';
 import { compileSchema } from '../../../shared/data/schema.ts';
 import { parseSiteTable } from '../../../shared/data/table.ts';
 import { InputError } from '../../../shared/errors.ts';
@@ -112,4 +112,27 @@ test('separatorHint: tabs too, and nothing for a row that is merely short', () =
   assert.match(separatorHint(['1\t2\t0']), /^; the file looks tab-separated; fedcausal reads comma-separated CSV/);
   assert.equal(separatorHint(['1', '2'], 3), '', 'a short comma-separated row');
   assert.equal(separatorHint(['a;b', '2'], 3), '', 'a ";" inside one of several fields, the count not explained by it');
+});
+
+test('read in pieces, cut anywhere (inside quotes, between CR and LF, in a byte-order mark\'s record), the records and their lines are the whole text\'s', () => {
+  const texts = [
+    '\uFEFF"age","num"\r\n1,"a\r\nb"\r\n\r\n"say ""hi""",2\r\n3,4',
+    'a,b\n\n"x\ny",1\r\n   \nz,"2"\n5" tall,\n',
+    'a\r1\r\r2\n',
+  ];
+  for (const text of texts) {
+    const whole = parseCsv(text, 'f.csv');
+    for (let cut = 0; cut <= text.length; cut++)
+      for (const second of [cut, Math.min(text.length, cut + 1), Math.min(text.length, cut + 3)]) {
+        const r = new CsvReader('f.csv');
+        const got = [...r.push(text.slice(0, cut)), ...r.push(text.slice(cut, second)), ...r.end(text.slice(second))];
+        assert.deepEqual(got, whole, `${JSON.stringify(text)} cut at ${cut} and ${second}`);
+      }
+  }
+});
+
+test('read in pieces, an unterminated quote is refused only at the end, at the line where the field began', () => {
+  const r = new CsvReader('site.csv');
+  assert.deepEqual(r.push('a,b\n1,"open\n2,3\n'), [{ line: 1, fields: ['a', 'b'] }]);
+  assert.throws(() => r.end(), (e: unknown) => e instanceof InputError && e.message === 'site.csv:2: unterminated quoted field');
 });
