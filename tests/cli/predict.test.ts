@@ -133,6 +133,10 @@ test('rows unlike the federation\'s are scored and named by line; an empty row i
   assert.equal(shifted.code, 0, shifted.stderr);
   assert.match(shifted.stdout, /^row,score,calibrated,label\n/, '--out - is standard output');
   assert.match(shifted.stderr, /mmol\.csv: the values of "chol" sit far from the federation's \(median 6\.\d+ in \d+ rows; the federation's mean 2\d\d/);
+  // Scored in parts: the same warning, the median the parts' median.
+  const inParts = await runCli(['predict', '--model', model, '--data', mmol, '--batch-rows', '60']);
+  assert.equal(inParts.stdout, shifted.stdout);
+  assert.match(inParts.stderr, /mmol\.csv: the values of "chol" sit far from the federation's \(median about 6\.\d+, the median of its parts in \d+ rows; the federation's mean 2\d\d/);
 
   // Through a link, the file it names is replaced and the link kept.
   const real = join(dir, 'real-scores.csv');
