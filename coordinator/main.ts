@@ -16,7 +16,8 @@ import type { FederationOutcome, RoundLoop } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
 import { END_ITEMS_LISTED, endMessageFor, failedMessageFor, listed } from './end-message.ts';
 import { FileSpool } from './spool.ts';
-import { CoordinatorStore } from './state/store.ts';
+import { CoordinatorStore, type ConfigIdentity } from './state/store.ts';
+import { canonicalJson } from '../shared/canonical-json.ts';
 import { statusDocument } from './status-document.ts';
 import { EventLog, tapEvents } from './events.ts';
 import { lingerHttp } from './http/linger.ts';
@@ -183,7 +184,7 @@ function openState(cfg: CoordinatorConfig, configPath: string): CoordinatorStore
   writableDir(cfg.runDir, `${configPath}: runDir:`);
   // Private to the coordinator's user: the state holds every site's figures.
   writableDir(cfg.stateDir, `${configPath}: stateDir:`, 0o700);
-  const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg));
+  const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg), legacyConfigIdentity(cfg));
   FileSpool.useDir(join(cfg.stateDir, 'spool'));
   const finished = store.finished();
   if (finished) {
@@ -260,18 +261,11 @@ async function reportAndEnd(
 
 /**
  * What a saved run must agree with to be resumed: everything that shapes the model. The
- * number of rounds, quorum, timeouts and ports may change between a stop and a restart.
+ * number of rounds, quorum, timeouts and ports may change between a stop and a restart; the
+ * order coordinator.yaml or schema.json writes keys and set members in is no change.
  */
 export function configFingerprint(cfg: CoordinatorConfig): string {
-  return createHash('sha256').update(JSON.stringify(fingerprintShape(cfg), plain)).digest('hex');
-}
-
-/** The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}. */
-const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
-
-function fingerprintShape(cfg: CoordinatorConfig): Record<string, unknown> {
-  const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
-  return { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
+  return sha256(canonicalJson(canonicalShape(fingerprintShape(cfg))));
 }
 
 /**
@@ -279,9 +273,35 @@ function fingerprintShape(cfg: CoordinatorConfig): Record<string, unknown> {
  * and each model setting too (`model.hiddenDim`: "model changed" left the operator to find which).
  */
 export function configParts(cfg: CoordinatorConfig): Record<string, string> {
-  const hash = (v: unknown) => createHash('sha256').update(String(JSON.stringify(v, plain))).digest('hex');
+  return partsOf(cfg, (v) => sha256(String(canonicalJson(canonicalShape(v)))));
+}
+
+/** The configuration as builds before the canonical form fingerprinted it (keys in written order), to resume a state file one of them wrote. */
+export function legacyConfigIdentity(cfg: CoordinatorConfig): ConfigIdentity {
+  // The compiled schema holds Sets and Maps (categorical, missing codes, ranges...), which JSON would write as {}.
+  const plain = (_: string, v: unknown) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v);
+  return { fingerprint: sha256(JSON.stringify(fingerprintShape(cfg), plain)), parts: partsOf(cfg, (v) => sha256(String(JSON.stringify(v, plain)))) };
+}
+
+function partsOf(cfg: CoordinatorConfig, hash: (v: unknown) => string): Record<string, string> {
   const settings = Object.entries(cfg.model.raw).map(([k, v]) => [`model.${k}`, hash(v)] as const);
   return Object.fromEntries([...Object.entries(fingerprintShape(cfg)).map(([k, v]) => [k, hash(v)] as const), ['model.kind', hash(cfg.model.kind)], ...settings]);
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** A set as its members sorted (it has no order), a map as an object (canonicalJson sorts its keys); lists keep their order (a category list's order may be the encoding's). */
+function canonicalShape(v: unknown): unknown {
+  if (v instanceof Set) return [...v].map(canonicalShape).sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1));
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), canonicalShape(x)]));
+  if (Array.isArray(v)) return v.map(canonicalShape);
+  if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonicalShape(x)]));
+  return v;
+}
+
+function fingerprintShape(cfg: CoordinatorConfig): Record<string, unknown> {
+  const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
+  return { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
 }
 
 /**

@@ -75,7 +75,7 @@ export class CoordinatorStore {
    * Opens (or creates) the state file for `federation` with configuration `fingerprint`.
    * Throws InputError naming the file and what to do when it cannot be used.
    */
-  static open(path: string, federation: string, fingerprint: string, parts: Record<string, string> = {}): CoordinatorStore {
+  static open(path: string, federation: string, fingerprint: string, parts: Record<string, string> = {}, legacy?: ConfigIdentity): CoordinatorStore {
     const fresh = !existsSync(path);
     // An empty file holds no run: most likely a copy or restore that did not complete, so it is
     // said, not silently started over (the operator meant to resume something).
@@ -121,7 +121,7 @@ export class CoordinatorStore {
     const store = new CoordinatorStore(db, path);
     try {
       if (fresh) store.init(federation, fingerprint, parts);
-      else store.checkOwnership(federation, fingerprint, parts, refuse);
+      else store.checkOwnership(federation, { fingerprint, parts }, legacy, refuse);
       store.checkpoint();
       store.guard.noteWritten();
     } catch (e) {
@@ -159,11 +159,13 @@ export class CoordinatorStore {
       put.run('federation', federation);
       put.run('fingerprint', fingerprint);
       if (Object.keys(parts).length) put.run('fingerprintParts', JSON.stringify(parts));
+      put.run('fingerprintForm', FINGERPRINT_FORM);
       put.run('created', new Date().toISOString());
     })();
   }
 
-  private checkOwnership(federation: string, fingerprint: string, parts: Record<string, string>, refuse: (why: string) => never): void {
+  /** `legacy`: the configuration as builds before FINGERPRINT_FORM fingerprinted it, for a state file one of them wrote. */
+  private checkOwnership(federation: string, current: ConfigIdentity, legacy: ConfigIdentity | undefined, refuse: (why: string) => never): void {
     const app = this.db.pragma('application_id', { simple: true }) as number;
     if (app !== APPLICATION_ID) refuse('is not a fedcausal coordinator state file');
     const format = this.db.pragma('user_version', { simple: true }) as number;
@@ -171,6 +173,7 @@ export class CoordinatorStore {
     if (format < STATE_FORMAT) refuse(`has state format ${format}, which this fedcausal no longer reads (format ${STATE_FORMAT})`);
     const meta = new Map((this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
     if (meta.get('federation') !== federation) refuse(`belongs to federation "${meta.get('federation')}", not "${federation}"`);
+    const { fingerprint, parts } = meta.get('fingerprintForm') === FINGERPRINT_FORM ? current : (legacy ?? current);
     if (meta.get('fingerprint') !== fingerprint) {
       const changed = changedParts(meta.get('fingerprintParts'), parts);
       refuse(
@@ -288,6 +291,20 @@ function floats(b: Buffer): Float32Array {
 }
 
 /** The parts whose hashes differ between the saved run and this configuration (none known: a state file written before parts were kept). */
+/** A configuration as a state file records it: its fingerprint, and each part's, to name what changed. */
+export interface ConfigIdentity {
+  fingerprint: string;
+  parts: Record<string, string>;
+}
+
+/**
+ * How the fingerprint of a state file written by this build was made: over canonical JSON (keys
+ * sorted, a set's members sorted), so reordering coordinator.yaml's keys is no other configuration
+ * (it refused to resume: "model, strategy changed since"). Files without it were written over
+ * the keys in written order, and are compared so.
+ */
+const FINGERPRINT_FORM = 'canonical-1';
+
 function changedParts(saved: string | undefined, parts: Record<string, string>): string[] {
   if (!saved) return [];
   let old: Record<string, string>;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import YAML from 'yaml';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { exitCodeFor, InputError, StorageError } from '../../../shared/errors.ts';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,52 @@ test('the configuration fingerprint sees the schema\'s sets and maps (a changed 
   const fp = (categorical: string[]) => configFingerprint({ ...base, schema: schema(categorical) } as unknown as Parameters<typeof configFingerprint>[0]);
   assert.equal(fp(['sex']), fp(['sex']));
   assert.notEqual(fp(['sex']), fp(['sex', 'cp']));
+});
+
+test("coordinator.yaml's keys and the schema's sets reordered are the same configuration; a value changed is not", async (t) => {
+  const { configFingerprint, configParts } = await import('../../../coordinator/main.ts');
+  const { loadCoordinatorConfig } = await import('../../../coordinator/config.ts');
+  const { coordinatorYaml } = await import('../coordinator-yaml.ts');
+  const path = await coordinatorYaml(t, (doc) => {
+    doc.model = { kind: 'debiased', hiddenDim: 16, localEpochs: 2, debiasing: { trusted: ['age'], decide: { maxRelative: 0.4, peerLink: 0.3 } } };
+    doc.strategy = { name: 'fedadam', serverLearningRate: 0.1, beta1: 0.9 };
+  });
+  const before = loadCoordinatorConfig(path);
+  // What a tidy-up or a tool that sorts keys does between a stop and a restart (it refused to resume: "model, strategy changed since").
+  const text = readFileSync(path, 'utf8');
+  const doc = YAML.parse(text) as Record<string, unknown>;
+  const reordered = Object.fromEntries(Object.keys(doc).reverse().map((k) => [k, doc[k]]));
+  reordered.model = { debiasing: { decide: { peerLink: 0.3, maxRelative: 0.4 }, trusted: ['age'] }, localEpochs: 2, hiddenDim: 16, kind: 'debiased' };
+  reordered.strategy = { beta1: 0.9, serverLearningRate: 0.1, name: 'fedadam' };
+  writeFileSync(path, YAML.stringify(reordered));
+  const after = loadCoordinatorConfig(path);
+  assert.equal(configFingerprint(after), configFingerprint(before));
+  assert.deepEqual(configParts(after), configParts(before));
+  const missing = (cfg: typeof before, values: string[]) => ({ ...cfg, schema: { ...cfg.schema, missingValues: new Set(values) } });
+  assert.equal(configFingerprint(missing(before, ['?', ''])), configFingerprint(missing(before, ['', '?'])), "a set's members in another order");
+  reordered.strategy = { beta1: 0.8, serverLearningRate: 0.1, name: 'fedadam' };
+  writeFileSync(path, YAML.stringify(reordered));
+  assert.notEqual(configFingerprint(loadCoordinatorConfig(path)), configFingerprint(before), 'a value changed');
+});
+
+test('a state file of a build before the canonical fingerprint resumes under its configuration, and names what changed under another', () => {
+  withDir((dir) => {
+    const path = join(dir, 'coordinator.sqlite');
+    CoordinatorStore.open(path, 'fed', 'legacy-fp', { model: 'm1', seed: 's1' }).close();
+    // As the earlier build left it: no fingerprintForm.
+    const db = new Database(path);
+    db.prepare("DELETE FROM meta WHERE key = 'fingerprintForm'").run();
+    db.close();
+    CoordinatorStore.open(path, 'fed', 'canonical-fp', { model: 'c1', seed: 'c2' }, { fingerprint: 'legacy-fp', parts: { model: 'm1', seed: 's1' } }).close();
+    assert.throws(
+      () => CoordinatorStore.open(path, 'fed', 'canonical-fp', { model: 'c1', seed: 'c2' }, { fingerprint: 'legacy-fp2', parts: { model: 'm1', seed: 's2' } }),
+      /different configuration \(seed changed since\)/,
+    );
+    // A file this build wrote is compared with the canonical form only.
+    const fresh = join(dir, 'fresh.sqlite');
+    CoordinatorStore.open(fresh, 'fed', 'canonical-fp', { model: 'c1' }, { fingerprint: 'legacy-fp', parts: { model: 'm1' } }).close();
+    assert.throws(() => CoordinatorStore.open(fresh, 'fed', 'other', { model: 'c2' }, { fingerprint: 'canonical-fp', parts: { model: 'c1' } }), /\(model changed since\)/);
+  });
 });
 
 test('a restart under a changed configuration names the parts that changed', () => {
