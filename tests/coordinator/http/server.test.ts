@@ -225,6 +225,8 @@ test('with a token: every endpoint but /healthz answers 401 without it, 200 with
     assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="fedcausal"', path);
     assert.match(await none.text(), /requires Authorization: Bearer TOKEN/, path);
     assert.equal((await fetch(url + path, { headers: { authorization: 'Bearer wrong-token' } })).status, 401, `${path}, wrong token`);
+    // As long as the token, one character off: a comparison of lengths alone let it in (an audit's mutant survived every test).
+    assert.equal((await fetch(url + path, { headers: { authorization: `Bearer ${token.slice(0, -1)}#` } })).status, 401, `${path}, a wrong token of the same length`);
     assert.equal((await fetch(url + path, { headers: { authorization: token } })).status, 401, `${path}, no Bearer scheme`);
   }
   const ok = (path: string) => fetch(url + path, { headers: { authorization: `Bearer ${token}` } });

@@ -14,6 +14,21 @@ test('bearerMatches: only "Bearer <the token>"', () => {
   assert.equal(bearerMatches(`bearer ${token}`, token), true);
   for (const h of [undefined, '', token, `Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Basic ${token}`, 'Bearer '])
     assert.equal(bearerMatches(h, token), false, String(h));
+  // Same length, one character off, anywhere: refused (a comparison of lengths alone passed every other test).
+  for (const i of [0, Math.floor(token.length / 2), token.length - 1]) {
+    const other = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+    assert.equal(bearerMatches(`Bearer ${other}`, token), false, `character ${i} changed`);
+  }
+  assert.equal(bearerMatches(`Bearer ${token} extra`, token), false, 'the token with more after it');
+  assert.equal(bearerMatches(`Basic Bearer ${token}`, token), false, 'the scheme first, not inside');
+});
+
+test('a token file holding too short a token is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-token-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'http-token');
+  writeFileSync(file, 'short-token\n', { mode: 0o600 });
+  assert.throws(() => readTokenFile(file), (e: unknown) => e instanceof InputError && e.message === `${file}: not an HTTP token (expected the line provision wrote)`);
 });
 
 test('token files: read from the kit, refused when others may read them or when absent', (t) => {
