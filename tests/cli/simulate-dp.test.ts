@@ -1,6 +1,6 @@
 // `fedcausal simulate --dp` as a user runs it (a child process): the run completes, the
 // results file carries the privacy spent (ε at δ, per round, rising), and a run without
-// --dp carries none. A --dp-* setting without --dp is refused, not silently ignored.
+// --dp carries none and trains another model. A --dp-* setting without --dp is refused, not silently ignored.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +18,8 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const sites = ['cleveland', 'hungary', 'va'].flatMap((s) => ['--site', `${s}=${HEART_FILES[s]!}`]);
+/** The DP run's model, to set against the same run without DP. */
+let dpModel: string | undefined;
 
 test('simulate --dp completes, and the results carry ε at δ per round, rising', { timeout: 180_000 }, async () => {
   const out = join(dir, 'dp.json');
@@ -34,13 +36,17 @@ test('simulate --dp completes, and the results carry ε at δ per round, rising'
   // What the accountant says for 3 rounds at z = 2 (clipNorm does not enter ρ).
   assert.ok(Math.abs(p.epsilon - dpSpent({ clipNorm: 0.5, noiseMultiplier: 2, delta: 1e-5 }, [1, 2, 3]).epsilon) < 1e-9, `ε ${p.epsilon}`);
   for (const m of Object.values(res.sites)) assert.ok(m.auroc >= 0 && m.auroc <= 1);
+  dpModel = res.modelSha256;
 });
 
 test('simulate without --dp writes no privacy figures; a --dp-* setting without --dp is refused', { timeout: 180_000 }, async () => {
   const out = join(dir, 'plain.json');
-  const r = await runCli(['simulate', '--schema', HEART_SCHEMA, ...sites, '--model', 'logreg', '--rounds', '1', '--out', out], 180_000);
+  const r = await runCli(['simulate', '--schema', HEART_SCHEMA, ...sites, '--model', 'logreg', '--rounds', '3', '--out', out], 180_000);
   assert.equal(r.code, 0, describeRun(r));
-  assert.equal((JSON.parse(readFileSync(out, 'utf8')) as ResultsFile).privacy, undefined);
+  const plain = JSON.parse(readFileSync(out, 'utf8')) as ResultsFile;
+  assert.equal(plain.privacy, undefined);
+  // The same run with DP trained another model: the sites clipped and noised (a coordinator that never told them to passed every other test).
+  assert.ok(dpModel && plain.modelSha256 && plain.modelSha256 !== dpModel, `models ${plain.modelSha256} and ${dpModel}`);
   const bad = await runCli(['simulate', '--schema', HEART_SCHEMA, ...sites, '--model', 'logreg', '--dp-noise-multiplier', '2'], 30_000);
   assert.equal(bad.code, 2, describeRun(bad));
   assert.match(bad.messages[0]!, /--dp-noise-multiplier: has no effect without --dp/);

@@ -1,0 +1,34 @@
+// Differential privacy at the site agent: what leaves the site in a round with privacy.dp on.
+// The clipping and noise themselves are tested in tests/shared/privacy/dp.test.ts; here, that
+// the agent applies them to what it sends (an audit found an agent sending the raw update passed every test).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { countPatternLabels } from '../../shared/data/patterns.ts';
+import { dpTaskConfig } from '../../shared/privacy/dp.ts';
+import { data, end, fakeRunner, model, prior, serve, space, task } from './agent-harness.ts';
+
+test('with DP on, the update sent is clipped to clipNorm around the global weights and noised, and the pattern counts are the prior\'s patterns only', async () => {
+  const global = Float32Array.from([0.5, -0.25, 2]);
+  const clipNorm = 0.01;
+  const { submitted } = await serve(
+    [task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: dpTaskConfig({ clipNorm, noiseMultiplier: 0.001, delta: 1e-5 }) }, global), end(1)],
+    {},
+    fakeRunner(),
+  );
+  const sent = submitted[0]!.weights;
+  // Training moved every weight by 1 (norm 1.73): what leaves is that move clipped to 0.01, plus noise of SD 1e-5.
+  const delta = Array.from(sent, (w, i) => w - global[i]!);
+  const norm = Math.hypot(...delta);
+  assert.ok(Math.abs(norm - clipNorm) < 1e-3, `update norm ${norm}, clipNorm ${clipNorm}`);
+  for (const d of delta) assert.ok(Math.abs(d - clipNorm / Math.sqrt(3)) < 1e-3, `each weight moved ${d}`);
+  assert.ok(delta.some((d) => d !== delta[0]), 'noise makes the three moves differ');
+  // The site's own pattern "10" (a row without its exam) is not the prior's: its mere key would say it is there.
+  assert.ok(Object.keys(countPatternLabels(data.train.patterns, data.train.labels)).length > 1, 'the site has a pattern of its own');
+  assert.deepEqual(Object.keys(submitted[0]!.meta.patternCounts!), prior.patterns.map((p) => p.pattern));
+});
+
+test('without DP the update is the trained weights as they are', async () => {
+  const global = Float32Array.from([0.5, -0.25, 2]);
+  const { submitted } = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: {} }, global), end(1)], {}, fakeRunner());
+  assert.deepEqual(submitted[0]!.weights, global.map((w) => w + 1));
+});
