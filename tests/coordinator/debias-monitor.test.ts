@@ -27,3 +27,24 @@ test("a fit result's health sums are checked on arrival: a bad one is the site's
   refused({ numExamples: 80 }, /health sums must be an object/);
   refused({ numExamples: 80, health: { ...health, readings: [] } }, /readings must list 1 entries/);
 });
+
+test('each reversal halves the weights again (1, 0.5, 0.25), a round reports the strength it trained with, and the drift is the total variation distance', () => {
+  // An audit's mutants left the second tempering at 0.5 and reported the drift doubled, and every test passed.
+  const hooks = { readings: () => ['r'], health: () => ({ tolerance: 0.45, weightedAssociation: { r: 0.41 } }) } as unknown as DebiasHooks;
+  const published = { version: 1, patterns: [{ pattern: '11', p: 1 }] } as never;
+  const monitor = new DebiasMonitor(hooks, { kind: 'debiased', raw: {}, seed: 1 }, published, 1, silentLogger);
+  const answers = [{ patternCounts: { '11': [10, 10], '10': [10, 10] } as Record<string, [number, number]>, health: {} as HealthSums }];
+  const first = monitor.observe(1, answers, ['va']);
+  assert.deepEqual([first.tempered, first.temper, monitor.temper], [true, 1, 0.5]);
+  // From {11: 1} to {11: 0.5, 10: 0.5}: half the mass moved.
+  assert.equal(first.priorDrift, 0.5);
+  const second = monitor.observe(2, answers, ['va']);
+  assert.deepEqual([second.tempered, second.temper, monitor.temper], [true, 0.5, 0.25]);
+  assert.equal(second.priorDrift, 0, 'the same prior again');
+  // Restored from a state file, it goes on from where it was.
+  const restored = new DebiasMonitor(hooks, { kind: 'debiased', raw: {}, seed: 1 }, published, 1, silentLogger);
+  restored.restore(monitor.save());
+  assert.equal(restored.temper, 0.25);
+  assert.equal(restored.observe(3, answers, ['va']).temper, 0.25);
+  assert.equal(restored.temper, 0.125);
+});

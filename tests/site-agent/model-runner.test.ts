@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { derivePrior } from '../../coordinator/priors.ts';
+import { balanceFeatures, cellKeys, countCells, fitOutcomeBalance } from '../../shared/data/outcome-balance.ts';
 import { countPatternLabels } from '../../shared/data/patterns.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../../shared/model/backend.ts';
@@ -111,6 +112,49 @@ test("a round trained again ends where it first did, with the dual branch's feat
     const a = await again();
     const b = await again();
     assert.deepEqual(b, a);
+  } finally {
+    runner.dispose();
+  }
+});
+
+test("'drop': a flagged reading never reaches training: rows whose reading alone differs train to the same weights", async () => {
+  // An audit's mutant trained on the rows unmasked and passed every test: reliance is measured on the masked view.
+  const space = numericSpace({ labs: ['a', 'b'], imaging: ['c'], exam: ['d', 'e'] });
+  const data = toyData(space, 96, 1);
+  const prior = derivePrior(countPatternLabels(data.patterns, data.y), 3, 1);
+  const col = space.columns.findIndex((c) => c.feature === 'c');
+  const other = { ...data, x: Float32Array.from(data.x, (v, k) => (k % data.dim === col ? 3 * v + 1 : v)) };
+  const flagged = [{ feature: 'c', labelCorr: 0.6, withinClassCorr: 0.05, source: 'suspect' }];
+  const trained = async (weighting: string, rows: typeof data) => {
+    const spec = { kind: 'debiased', raw: { localEpochs: 1, debiasing: { mode: 'on', active: true, weighting, flagged } }, seed: 1 };
+    const runner = await SiteModelRunner.create(spec, space, 1, silentLogger);
+    try {
+      await runner.train(rows, { round: 1, prior }, {}, runner.getWeights());
+      return runner.getWeights();
+    } finally {
+      runner.dispose();
+    }
+  };
+  assert.deepEqual(await trained('drop', other), await trained('drop', data));
+  // Where the model sees the reading (outcome weighting, no table published: pattern weights), the same change moves the weights.
+  assert.notDeepEqual(await trained('outcome', other), await trained('outcome', data));
+});
+
+test("outcome weights follow the guard's tempering: the same rows at another strength are weighed anew, not from the round's cache", async () => {
+  // An audit's mutant that cached the weights by rows and prior alone passed every test.
+  const space = numericSpace({ labs: ['a', 'b'], imaging: ['c'], exam: ['d', 'e'] });
+  const data = toyData(space, 96, 1);
+  const prior = derivePrior(countPatternLabels(data.patterns, data.y), 3, 1);
+  const balance = fitOutcomeBalance(countCells(cellKeys(data, balanceFeatures(space, ['c'])), data.y), ['c'], [true], 10);
+  const flagged = [{ feature: 'c', labelCorr: 0.6, withinClassCorr: 0.05, source: 'suspect' }];
+  const spec = { kind: 'debiased', raw: { localEpochs: 1, debiasing: { mode: 'on', active: true, weighting: 'outcome', flagged } }, seed: 1 };
+  const runner = await SiteModelRunner.create(spec, space, 1, silentLogger);
+  try {
+    const at = (temper: number) => runner.health(data, { round: 1, prior, balance, temper })!;
+    const full = at(1);
+    const none = at(0);
+    assert.notDeepEqual(none.readings, full.readings, 'tempered to nothing, the weighted rows differ');
+    assert.deepEqual(at(1), full, 'and back at full strength, as before');
   } finally {
     runner.dispose();
   }
