@@ -133,10 +133,10 @@ test('the bias view: flagged columns only, their modalities decide neutral rows'
   // The guard's tempering moves the dual branch's row weights from its own (1) to the base weights (0): an audit's
   // mutant that ignored it passed every test.
   const base = Float32Array.from({ length: data.n }, (_, i) => 0.5 + (i % 3) / 2);
-  const full = m.rowWeights!(base, data.present, 1);
+  const full = m.rowWeights(base, data.present, 1);
   assert.ok(full.some((w, i) => Math.abs(w - base[i]!) > 1e-3), 'the branch reweights the rows');
-  assert.deepEqual(m.rowWeights!(base, data.present, 0), base, 'tempered to nothing: the base weights');
-  const half = m.rowWeights!(base, data.present, 0.5);
+  assert.deepEqual(m.rowWeights(base, data.present, 0), base, 'tempered to nothing: the base weights');
+  const half = m.rowWeights(base, data.present, 0.5);
   const scale = base.reduce((a, b) => a + b, 0) / full.reduce((a, b) => a + b, 0);
   half.forEach((w, i) => assert.ok(Math.abs(w - (base[i]! + 0.5 * (full[i]! * scale - base[i]!))) < 1e-5, `row ${i}: halfway`));
   m.dispose();
