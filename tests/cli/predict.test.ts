@@ -123,6 +123,12 @@ test('rows unlike the federation\'s are scored and named by line; an empty row i
   assert.match(r.stderr, /odd\.csv: 1 row \(line 2\) holds a value of "cp" the federation's vocabulary lacks \("9"; it knows "1", "2", "3", "4"\)/);
   assert.match(r.stderr, /odd\.csv: 1 row \(line 2\) holds a value of "chol" more than 6 SDs from the federation's training values/);
   assert.doesNotMatch(r.stderr, /missingness pattern 0000000/, 'the empty row is said once');
+  // An empty row with a label is no patient either: left out of the labelled rows' figures (an audit's mutant counted it).
+  const labelledEmpty = join(dir, 'labelled-empty.csv');
+  writeFileSync(labelledEmpty, [a, b, ',,,,,,,,,,,,,1'].join('\n') + '\n');
+  const le = await runCli(['predict', '--model', model, '--data', labelledEmpty]);
+  assert.equal(le.code, 0, le.stderr);
+  assert.match(le.stderr, /on the 2 labelled rows \(1 positive\)/);
   assert.match(r.stderr, /model after 3 training rounds, saved by site "hungary"/);
   assert.equal(statSync(out).mode & 0o777, 0o600);
 
