@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CoordinatorStore } from '../../coordinator/state/store.ts';
 import { alive, harness, stateFile, type Harness } from './round-loop-harness.ts';
-import { OTHER_RELEASE, OTHER_SCHEMA } from '../../coordinator/directory.ts';
+import { OTHER_RELEASE, OTHER_SCHEMA, SiteDirectory } from '../../coordinator/directory.ts';
+import { Participation, participationWarnings } from '../../coordinator/participation.ts';
+import { captureWarnings } from '../shared/capture-logger.ts';
 
 /** A run of a, b and c on `store` where c is silent at the statistics round (left out), stopped in round 2. */
 async function leaveOutCThenStop(store: CoordinatorStore): Promise<void> {
@@ -177,4 +179,36 @@ test('a site that joined without its schema (an earlier build) is named in the r
   // A later join with its schema clears it.
   h.directory.recordSchemaChecked('b');
   assert.deepEqual(h.directory.uncheckedSchemas(), {});
+});
+
+// A round the coordinator did not accept trained nobody: a site's failure there is no round it missed.
+test('a site\'s failure in a round that was not accepted gives no warning, and is not counted among its missed rounds', () => {
+  const failed = (site: string, reason: string) => [{ site, reason }];
+  assert.deepEqual(participationWarnings(['a', 'b'], {}, [
+    { round: 1, accepted: false, failed: failed('a', 'site reported a failure: non-finite loss') },
+    { round: 2, accepted: true, failed: [] },
+  ]), [], 'a failed only in round 1, which was not accepted');
+  assert.deepEqual(participationWarnings(['a', 'b'], {}, [
+    { round: 1, accepted: false, failed: failed('a', 'no answer') },
+    { round: 2, accepted: true, failed: failed('a', 'update refused: bad signature') },
+    { round: 3, accepted: true, failed: [] },
+  ]), ['site "a" trained in 1 of 2 accepted rounds (missing from round 2: update refused: bad signature)'], 'the rejected round 1 is neither counted nor named');
+});
+
+/** A Participation of a, b and c restored from `saved`: the sites it keeps out. */
+function restoredLeftOut(saved: Parameters<Participation['restore']>[0], secure: boolean): Record<string, string> {
+  const p = new Participation(['a', 'b', 'c'], new SiteDirectory(['a', 'b', 'c'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) }))), captureWarnings().log);
+  p.restore(saved, secure);
+  return p.saved();
+}
+
+// Only a plain run's earlier state says, by its missing stage-1 rows, who was left out: a secure
+// run has no per-site rows, and state that saved leftOut is read as saved.
+test('restoring: only a plain run\'s state without leftOut keeps the sites without statistics rows out', () => {
+  const rows = { a: 10, b: 12 };
+  assert.deepEqual(Object.keys(restoredLeftOut({ siteRows: rows }, false)), ['c'], 'plain, an earlier release\'s state: c (no rows) stays out');
+  assert.deepEqual(restoredLeftOut({ siteRows: rows }, true), {}, 'secure: nobody is kept out by the rows');
+  assert.deepEqual(restoredLeftOut({ siteRows: rows, leftOut: {} }, false), {}, 'leftOut saved (empty): read as it is, not from the rows');
+  assert.deepEqual(restoredLeftOut({ siteRows: rows, leftOut: { b: 'why' } }, false), { b: 'why' }, 'leftOut saved: as saved');
+  assert.deepEqual(restoredLeftOut({}, false), {}, 'no rows, no leftOut: nobody');
 });

@@ -44,3 +44,20 @@ test('balancing: a pattern with a cell below the minimum keeps weight 1 for both
   assert.equal(balancingWeight(p, '00', 1), 1, 'unseen pattern');
   assert.equal(balancingWeight(p, '11', 1), 1, 'the only balanced pattern is already balanced');
 });
+
+// Independence alone does not pin the class weights: swapping P(y=0) and P(y=1) keeps every
+// pattern independent of the label but flips the prevalence the model is trained on.
+test('balancing: the reweighted sample keeps the raw class prevalence', () => {
+  const counts: Record<string, [number, number]> = { '11': [60, 20], '10': [10, 30], '01': [25, 25] };
+  const p = derivePrior(counts, 5, 1);
+  let y1 = 0;
+  let total = 0;
+  for (const [m, [n0, n1]] of Object.entries(counts)) {
+    const a = n0 * balancingWeight(p, m, 0);
+    const b = n1 * balancingWeight(p, m, 1);
+    assert.ok(Math.abs(b / (a + b) - 75 / 170) < 1e-12, `weighted P(y=1 | m=${m}) must be the raw 75/170`);
+    y1 += b;
+    total += a + b;
+  }
+  assert.ok(Math.abs(y1 / total - 75 / 170) < 1e-12, `weighted P(y=1) ${y1 / total} must be the raw 75/170`);
+});

@@ -57,3 +57,12 @@ for (const [name, text, msg] of errors)
   test(`table error: ${name}`, () => {
     assert.throws(() => parseSiteTable(schema, text, 'f.csv'), { message: msg });
   });
+
+// A category written as a number is still read as one downstream (its canonical token), so one
+// past 1e15 is a data error as it would be in a numeric column; 1e15 itself is within.
+test('a categorical value that reads as a number beyond 1e15 in absolute value is refused as out of range', () => {
+  for (const tok of ['1e308', '-1e16', '1000000000000001'])
+    assert.throws(() => parseSiteTable(schema, `x1,c,y\n1,${tok},0\n`, 'f.csv'), { message: `f.csv:2: column "c" value "${tok}" is out of range: |value| > 1e15` }, tok);
+  const t = parseSiteTable(schema, 'x1,c,y\n1,1e15,0\n1,-1e15,1\n', 'f.csv');
+  assert.equal(t.values.length, 2, 'exactly 1e15 is within the bound');
+});

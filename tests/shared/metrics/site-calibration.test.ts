@@ -65,6 +65,23 @@ describe('fitSiteCalibration', () => {
     const rev = fitSiteCalibration(y, Float32Array.from(p, (x) => 1 - x));
     assert.ok(rev.a >= 0 && rev.a <= MAX_SLOPE, JSON.stringify(rev));
   });
+  it('refits an intercept fitted out of range, so the coordinator accepts the report of a site whose scores all sit near 0', () => {
+    // Scores in [1e-7, 1e-5] (logits near -14), ranked with the labels: the free fit's
+    // intercept lies far past MAX_SHIFT; left there, validateSiteCalibration refused the site's report.
+    const rng = new Rng(3);
+    const site = (n: number) => {
+      const y = Uint8Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0));
+      const p = Float32Array.from(y, (yi) => 10 ** (-7 + 2 * sigmoid(1.5 * yi + rng.normal())));
+      return { labels: y, scores: p };
+    };
+    const train = site(300);
+    assert.ok(train.scores.every((x) => x >= 1e-7 * 0.999 && x <= 1e-5 * 1.001), 'scores squeezed into [1e-7, 1e-5]');
+    const fit = fitSiteCalibration(train.labels, train.scores);
+    assert.ok(Math.abs(fit.b) <= MAX_SHIFT, `intercept ${fit.b} must be within [-${MAX_SHIFT}, ${MAX_SHIFT}]`);
+    assert.ok(fit.a >= 0 && fit.a <= MAX_SLOPE, `slope ${fit.a} must be within [0, ${MAX_SLOPE}]`);
+    const report = siteCalibrationReport(train, site(300))!;
+    assert.doesNotThrow(() => validateSiteCalibration(JSON.parse(JSON.stringify(report)), 'site "low"'), 'the coordinator accepts the report');
+  });
   it('is the identity with no rows, and rejects malformed input', () => {
     assert.deepEqual({ ...fitSiteCalibration([], []), prevalence: 0, meanScore: 0 }, { a: 1, b: 0, rows: 0, prevalence: 0, meanScore: 0 });
     assert.throws(() => fitSiteCalibration([0, 1], [0.5]), /differ in length/);
