@@ -24,7 +24,8 @@ import { COORDINATOR_TLS } from '../shared/pki/kit-tls.ts';
 import { x509 } from '../shared/pki/x509.ts';
 import { issuedTo, openProvisioningDir, replaceKitFile, type ProvisioningDir } from './provision-dir.ts';
 import { KIT_DIR_MODE, writeSiteTls } from './provision-pki.ts';
-import { hostPort, readFederationFile, writeSiteKit, type FederationSpec } from './provision.ts';
+import { hostPort } from '../shared/net/host-port.ts';
+import { readFederationFile, writeSiteKit, type FederationSpec } from './provision.ts';
 
 export interface AddSiteResult {
   site: string;

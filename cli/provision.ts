@@ -26,6 +26,7 @@ import { featureList, loadSchema } from '../shared/data/schema.ts';
 import { InputError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { checkModelFeatures, compileModelSpec } from '../shared/model/factory.ts';
+import { hostPort } from '../shared/net/host-port.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { strategySpecSchema } from '../coordinator/strategy/registry.ts';
 import { compileSecureAggregation } from '../coordinator/secure-config.ts';
@@ -92,12 +93,6 @@ export interface ProvisionResult {
   siteKits: { name: string; dir: string }[];
   /** Whether coordinator.yaml was written with secure aggregation on. */
   secureAggregation: boolean;
-}
-
-/** host:port, with IPv6 literals in brackets as gRPC targets and URLs need. */
-export function hostPort(host: string, port: number): string {
-  const h = host.replace(/^\[|\]$/g, '');
-  return isIP(h) === 6 ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
 /** Reads and validates a federation file; nothing is written. Loopback only by default: a coordinator reachable from the network is a deliberate choice. */

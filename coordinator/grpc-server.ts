@@ -7,6 +7,7 @@ import { EnvelopeSchema, FrameSchema, type Frame } from '../shared/protocol/wire
 import { channelOptions, federationService, refusalStatus, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
 import type { CoordinatorEndpoint, PeerIdentity, TaskSink, WireMessage } from '../shared/transport/types.ts';
 import { PEER_REFUSED_MESSAGE, checkPeer } from '../shared/pki/check-peer.ts';
+import { hostPort } from '../shared/net/host-port.ts';
 import { mtlsServerCredentials, peerCertificateDer, type TlsFiles } from '../shared/pki/grpc-credentials.ts';
 import type { TrustStore } from '../shared/pki/trust-store.ts';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverLimitOptions, type ConnectionLimits } from './connection-limits.ts';
@@ -217,7 +218,7 @@ async function submit(ctx: Serving, call: SubmitCall) {
 /** The bound port, or the bind's failure in the operator's words (cannotListen). */
 function bind(server: grpc.Server, opts: GrpcServerOptions): Promise<number> {
   return new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, mtlsServerCredentials(opts.tls.files), (err, p) => {
+    server.bindAsync(hostPort(opts.host, opts.port), mtlsServerCredentials(opts.tls.files), (err, p) => {
       if (!err) return resolve(p);
       server.forceShutdown();
       reject(cannotListen(opts.host, opts.port, err));
@@ -253,7 +254,7 @@ const LISTEN_FIELDS = 'coordinator.yaml listen.host/listen.grpcPort';
  * (coordinator/http/server.ts, "cannot serve HTTP on ...") has the same form.
  */
 export function cannotListen(host: string, port: number, err: Error): Error {
-  const where = `cannot listen for sites on ${host}:${port} (${LISTEN_FIELDS})`;
+  const where = `cannot listen for sites on ${hostPort(host, port)} (${LISTEN_FIELDS})`;
   const why = BIND_ERRORS.find(([code]) => err.message.includes(code))?.[1];
   return new Error(`${where}: ${why ?? err.message}`, { cause: err });
 }

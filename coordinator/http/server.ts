@@ -11,6 +11,7 @@ import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.ts';
 import type { FederationStatus } from '../../shared/federation/status.ts';
 import { dashboardAssets, type DashboardAssets } from './dashboard-assets.ts';
 import { summaryReply, type SummarySource } from './summary.ts';
+import { hostPort } from '../../shared/net/host-port.ts';
 import { bearerMatches } from '../../shared/net/http-token.ts';
 import { hostChecker, hostOf } from './host-check.ts';
 
@@ -211,7 +212,7 @@ function listen(server: Server, opts: HttpServerOptions, log: Logger): Promise<H
  */
 function cannotServe(host: string, port: number, err: NodeJS.ErrnoException): Error {
   const why = HTTP_BIND_ERRORS.get(err.code ?? '');
-  const where = `cannot serve HTTP on ${host}:${port} (coordinator.yaml listen.httpHost/listen.httpPort)`;
+  const where = `cannot serve HTTP on ${hostPort(host, port)} (coordinator.yaml listen.httpHost/listen.httpPort)`;
   return new Error(`${where}: ${err.message}${why ? ` — ${why}` : ''}`, { cause: err });
 }
 

@@ -240,3 +240,20 @@ test('plain HTTP on the gRPC port is named as such, not as a site with a stray k
     await server.close();
   }
 });
+
+test('an IPv6 listen.host as provision writes it (::1, no brackets) binds, and names itself in brackets', async (t) => {
+  // Unbracketed, it bound nothing ("Name resolution failed for target dns:::1:31443") and systemd restarted it forever (an outside try).
+  const probe = createServer();
+  const v6 = await new Promise<boolean>((resolve) => probe.once('error', () => resolve(false)).listen(0, '::1', () => probe.close(() => resolve(true))));
+  if (!v6) return t.skip('no IPv6 loopback on this host');
+  const tls = await makeTlsFixture();
+  const endpoint = { subscribe: async () => ({ welcome: { federation: 'f', protocolVersion: 1, message: 'hi' }, closed: () => {} }), submit: async () => ({ accepted: true, message: 'ok' }) } as unknown as CoordinatorEndpoint;
+  const server = await startGrpcServer({ endpoint, host: '::1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+  try {
+    assert.ok(server.port > 0);
+    const taken = startGrpcServer({ endpoint, host: '::1', port: server.port, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+    await assert.rejects(taken, new RegExp(`^Error: cannot listen for sites on \\[::1\\]:${server.port} \\(coordinator.yaml listen.host/listen.grpcPort\\)`));
+  } finally {
+    await server.close();
+  }
+});
