@@ -277,7 +277,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     // Set once the message is the site's own and the answer it owes now (signature and replay
     // checks passed): only then may a refusal fail the site for the round; a replayed or
     // forged message must not be a way to knock a site out.
-    let fresh = false;
+    let owed: { round: number; kind: string } | undefined;
     try {
       const header = this.verify(msg, peer);
       verified = header.site;
@@ -287,7 +287,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
         round: exp?.round ?? header.round,
         kinds: exp ? [exp.kind] : [],
       });
-      fresh = exp !== undefined;
+      owed = exp;
       // An end acknowledgement is not a once-per-round answer: a site told the end again (restarted
       // while the coordinator lingers) acknowledges it again. Its messageId stays refused.
       if (header.kind === END_ACK_KIND) this.deps.replay.release(header);
@@ -301,7 +301,10 @@ export class CoordinatorService implements CoordinatorEndpoint {
     } catch (e) {
       spool?.dispose();
       this.ownFault(e, verified);
-      if (fresh && verified) this.deps.gate.reject(verified, excerpt((e as Error).message));
+      // Only while it is still the answer owed: an upload cut off by a dropped link ends after the
+      // round has moved on, and failed the site for its next task (the final evaluation, whose grace
+      // for a site to come back it then never had: an outside try on a slow link).
+      if (verified && stillOwed(this.deps.gate.expectation(verified), owed)) this.deps.gate.reject(verified, excerpt((e as Error).message));
       return this.refuse(e, verified, msg.header);
     }
   }
@@ -359,6 +362,11 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.refuse(e, h.site);
     }
   }
+}
+
+/** Whether the answer a site owes now is the one a message began as. */
+function stillOwed(now: { round: number; kind: string } | undefined, then: { round: number; kind: string } | undefined): boolean {
+  return now !== undefined && then !== undefined && now.round === then.round && now.kind === then.kind;
 }
 
 function tryParseSite(header: Uint8Array): string | undefined {
