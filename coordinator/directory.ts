@@ -1,5 +1,6 @@
 import { ProtocolError } from '../shared/errors.ts';
 import type { TaskSink } from '../shared/transport/types.ts';
+import { DEAD_PEER_SECONDS } from '../shared/transport/grpc-proto.ts';
 
 export interface EnrolledSite {
   name: string;
@@ -90,8 +91,8 @@ export class SiteDirectory {
    * broke leaves a stream this side has not yet seen end. Two things keep such a site
    * able to rejoin. `session` (random per site process, inside its signed join) lets the
    * same process, reconnecting because its stream broke, replace the stream it knows is
-   * dead at once. A new process is refused until keepalive closes the dead stream (no
-   * answer to a ping within 5 s, pings every 10 s: within 15 s), and the site agent keeps
+   * dead at once. A new process is refused until keepalive closes the dead stream (within
+   * DEAD_PEER_SECONDS), and the site agent keeps
    * retrying that long before it concludes that another live process holds the site.
    */
   connect(site: string, sink: TaskSink, session?: string): void {
@@ -100,7 +101,7 @@ export class SiteDirectory {
       if (session === undefined || old.session !== session)
         throw new ProtocolError(
           `site "${site}" is already connected to this coordinator from another process; a second connection is refused. ` +
-            'Stop the other copy of this site kit (if it is gone, its connection is dropped within 15 s and the site may join again)',
+            `Stop the other copy of this site kit (if it is gone, its connection is dropped within ${DEAD_PEER_SECONDS} s and the site may join again)`,
           'already-connected',
         );
       old.sink.end('replaced by the same site process reconnecting');

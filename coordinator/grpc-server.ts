@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { UPLOAD_CHUNK_SIZE } from '../shared/crypto/envelope.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { checkShape } from '../shared/protocol/check.ts';
@@ -266,11 +267,20 @@ const BIND_ERRORS: [string, string][] = [
   ['EACCES', 'permission denied — ports below 1024 need privileges; use a higher listen.grpcPort'],
 ];
 
+/** A missed frame deadline, with the link speed it implies: a slow uplink reads like a silent site. */
+export function frameDeadlineText(ms: number): string {
+  const kbits = Math.ceil((UPLOAD_CHUNK_SIZE * 8) / ms);
+  return (
+    `no frame within the ${ms / 1000}s frame deadline (limits.frameTimeoutSeconds): the site went silent, or its link carries less than one ` +
+    `${UPLOAD_CHUNK_SIZE / 1024} KiB chunk in that time (under about ${kbits} kbit/s; a site of a build before 2026-11-29 sends 1 MiB chunks, ${4 * kbits} kbit/s); for a slow link raise limits.frameTimeoutSeconds`
+  );
+}
+
 /** The stream's next frame, or ProtocolError('timeout') when none comes within `ms`. */
 async function nextWithin(it: AsyncIterator<unknown>, ms: number): Promise<IteratorResult<unknown>> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProtocolError(`no frame within the ${ms / 1000}s frame deadline (limits.frameTimeoutSeconds)`, 'timeout')), ms);
+    timer = setTimeout(() => reject(new ProtocolError(frameDeadlineText(ms), 'timeout')), ms);
   });
   try {
     return await Promise.race([it.next(), deadline]);

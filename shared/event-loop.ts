@@ -2,8 +2,8 @@
  * Lets long synchronous work (a site's local training) give the event loop a turn
  * every so often, so gRPC keepalive pings are answered, streams are read and a stop
  * request is seen while it runs. A site whose loop is blocked longer than the
- * keepalive's ping timeout (5 s after a ping; pings every 10 s) is cut off, and on a
- * machine with more busy processes than cores a second of CPU can take that long.
+ * keepalive's ping timeout (shared/transport/grpc-proto.ts) is cut off, and on a
+ * machine with more busy processes than cores a second of CPU can take long.
  */
 
 /** How long a stretch of work may hold the event loop before it yields (ms). */

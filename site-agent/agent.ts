@@ -1,4 +1,4 @@
-import { PayloadOpener, PayloadSealer, verifyHeader } from '../shared/crypto/envelope.ts';
+import { PayloadOpener, PayloadSealer, UPLOAD_CHUNK_SIZE, verifyHeader } from '../shared/crypto/envelope.ts';
 import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import { ProtocolError } from '../shared/errors.ts';
@@ -15,6 +15,7 @@ import { SiteTasks, type SiteTasksOptions } from './site-tasks.ts';
 import { schemaJoinForm } from '../shared/data/schema-compare.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
+
 export class FederationEndedBadly extends Error {
   override readonly name = 'FederationEndedBadly';
 }
@@ -64,6 +65,7 @@ export class SiteAgent {
     const sealer = new PayloadSealer({ federation: this.opts.federation, round, site: this.opts.site, kind }, payload, {
       signingSecretKey: this.opts.identity.signing.secretKey,
       recipientBoxPublicKey: this.opts.coordinator.boxPublicKey,
+      chunkSize: UPLOAD_CHUNK_SIZE,
     });
     return { header: sealer.header, signature: sealer.signature, chunks: sealer.chunks() };
   }

@@ -60,6 +60,13 @@ export {
 
 /** 1 MiB: comfortably under gRPC's default 4 MiB receive limit, even with framing. */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+/**
+ * The chunks a site sends its results in. Each must reach the coordinator within its frame
+ * deadline (limits.frameTimeoutSeconds, 30 s): 256 KiB needs about 70 kbit/s of uplink, where
+ * 1 MiB chunks needed 280, and a 2 MB model's every update was refused over a slow, lossy
+ * link (an outside try). Tasks come down in DEFAULT_CHUNK_SIZE chunks.
+ */
+export const UPLOAD_CHUNK_SIZE = 256 * 1024;
 /** Poly1305 tag appended to every encrypted chunk. */
 export const TAG_BYTES = 16;
 const PAYLOAD_INFO = 'fedcausal/v1/payload';

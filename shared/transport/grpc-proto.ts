@@ -78,9 +78,15 @@ export function statusFor(e: unknown): grpc.status {
   return STATUS_OF[e.reason] ?? grpc.status.INVALID_ARGUMENT;
 }
 
-/** Keepalive, both sides: a ping every 10 s, and a peer that has not answered one within 5 s is gone. */
+/**
+ * Keepalive, both sides: a ping every 10 s, and a peer that has not answered one within 20 s
+ * (gRPC's own default) is gone. 5 s cut off a site uploading over a slow, lossy link, whose
+ * pings queued behind its chunks for up to 4 s (an outside try).
+ */
 export const KEEPALIVE_TIME_MS = 10_000;
-export const KEEPALIVE_TIMEOUT_MS = 5_000;
+export const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** How soon a dead peer's stream is closed: one ping interval and its timeout. */
+export const DEAD_PEER_SECONDS = (KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS) / 1000;
 
 /** Per-message size allowed on the wire: one chunk plus framing, far under the limits for whole models. */
 export function channelOptions(maxChunkSize: number): grpc.ChannelOptions {

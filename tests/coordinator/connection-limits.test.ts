@@ -9,7 +9,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { limitConnections, MAX_HANDSHAKES_PER_ADDRESS, type ConnectionLimits } from '../../coordinator/connection-limits.ts';
 import { mtlsServerCredentials } from '../../shared/pki/grpc-credentials.ts';
-import { startGrpcServer } from '../../coordinator/grpc-server.ts';
+import { frameDeadlineText, startGrpcServer } from '../../coordinator/grpc-server.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { federationService } from '../../shared/transport/grpc-proto.ts';
@@ -175,4 +175,9 @@ test(`one address holds at most ${MAX_HANDSHAKES_PER_ADDRESS} sockets in their T
 
 test('a grpc-js without reachable HTTP/2 servers fails the start instead of serving unbounded', () => {
   assert.throws(() => limitConnections({} as grpc.Server, { maxConnections: 1, maxStreamsPerConnection: 4, frameTimeoutMs: 1000 }), /cannot limit gRPC connections/);
+});
+
+test('a missed frame deadline names the link speed it implies: a slow uplink reads like a silent site', () => {
+  assert.match(frameDeadlineText(30_000), /less than one 256 KiB chunk in that time \(under about 70 kbit\/s; a site of a build before 2026-11-29 sends 1 MiB chunks, 280 kbit\/s\); for a slow link raise limits\.frameTimeoutSeconds$/);
+  assert.match(frameDeadlineText(180_000), /^no frame within the 180s frame deadline .*under about 12 kbit\/s/);
 });

@@ -1,9 +1,10 @@
-// Differential privacy at the site agent: what leaves the site in a round with privacy.dp on.
+// What leaves the site in a fit round: with privacy.dp on, and in what chunks.
 // The clipping and noise themselves are tested in tests/shared/privacy/dp.test.ts; here, that
 // the agent applies them to what it sends (an audit found an agent sending the raw update passed every test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countPatternLabels } from '../../shared/data/patterns.ts';
+import { UPLOAD_CHUNK_SIZE } from '../../shared/crypto/envelope.ts';
 import { dpTaskConfig } from '../../shared/privacy/dp.ts';
 import { data, end, fakeRunner, model, prior, serve, space, task } from './agent-harness.ts';
 
@@ -31,4 +32,12 @@ test('without DP the update is the trained weights as they are', async () => {
   const global = Float32Array.from([0.5, -0.25, 2]);
   const { submitted } = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: {} }, global), end(1)], {}, fakeRunner());
   assert.deepEqual(submitted[0]!.weights, global.map((w) => w + 1));
+});
+
+test('results go up in chunks a slow uplink carries within the frame deadline', async () => {
+  // 1 MiB chunks needed 280 kbit/s against the 30 s deadline; every update of a 2 MB model was refused over a slow link (an outside try).
+  const global = new Float32Array(200_000);
+  const { submitted } = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: {} }, global), end(1)], {}, fakeRunner());
+  assert.equal(submitted[0]!.chunkSize, UPLOAD_CHUNK_SIZE);
+  assert.equal(UPLOAD_CHUNK_SIZE, 256 * 1024);
 });
