@@ -10,6 +10,7 @@
  * messages are refused as stale when the caller passes the round).
  */
 import { ProtocolError } from '../errors.ts';
+import { clockGap } from '../time-gap.ts';
 import type { SealedHeader } from './envelope.ts';
 
 export interface ReplayGuardOptions {
@@ -62,7 +63,9 @@ export class ReplayGuard {
 
   /** Throws ProtocolError if the message must be refused; otherwise records it as seen. */
   check(header: SealedHeader, expected: ReplayExpectation): void {
-    const from = `${header.kind} from site ${JSON.stringify(header.site)}`;
+    // A task (the end too) names the site it is for: it comes from the coordinator.
+    const fromCoordinator = header.kind.startsWith('task-');
+    const from = fromCoordinator ? `${header.kind} from the coordinator` : `${header.kind} from site ${JSON.stringify(header.site)}`;
     if (header.federation !== expected.federation) {
       throw new ProtocolError(
         `${from} is for federation ${JSON.stringify(header.federation)}, expected ${JSON.stringify(expected.federation)}`,
@@ -82,18 +85,7 @@ export class ReplayGuard {
       this.forgetRoundsBefore(expected.round);
     }
 
-    const now = this.now();
-    this.sweep(now);
-    const age = now - header.createdAt;
-    if (age > this.maxAgeMs || header.createdAt < this.forgottenBefore) {
-      throw new ProtocolError(`${from} was created ${age} ms ago, older than the ${this.maxAgeMs} ms replay window`, 'replay');
-    }
-    if (-age > this.maxAgeMs) {
-      throw new ProtocolError(
-        `${from} was created ${-age} ms in the future, beyond the ${this.maxAgeMs} ms clock-skew window`,
-        'replay',
-      );
-    }
+    this.checkAge(header, from, fromCoordinator ? "the coordinator's" : `site ${JSON.stringify(header.site)}'s`);
     if (this.seen.has(header.messageId)) {
       throw new ProtocolError(`${from} reuses message id ${header.messageId}`, 'replay');
     }
@@ -133,6 +125,31 @@ export class ReplayGuard {
   }
 
   /** Full scan at most every quarter window: amortised O(1) per message. */
+  /**
+   * createdAt within the window either side of now. Out of it, the host clocks may be the cause,
+   * said in the words of the host that reads it (an outside try: a site 10 min ahead refused the
+   * coordinator's first task and exited, naming no clock).
+   */
+  private checkAge(header: SealedHeader, from: string, sender: string): void {
+    const now = this.now();
+    this.sweep(now);
+    const age = now - header.createdAt;
+    const window = `${this.maxAgeMs} ms (${clockGap(this.maxAgeMs)})`;
+    const setClocks = "set both hosts' clocks by NTP (timedatectl status says whether a host is synchronised)";
+    if (age > this.maxAgeMs || header.createdAt < this.forgottenBefore) {
+      throw new ProtocolError(
+        `${from} was created ${age} ms ago (${clockGap(age)}), older than the ${window} replay window: a message sent again, or this host's clock ahead of ${sender} by about that much: ${setClocks}`,
+        'replay',
+      );
+    }
+    if (-age > this.maxAgeMs) {
+      throw new ProtocolError(
+        `${from} was created ${-age} ms in the future (${clockGap(age)}), beyond the ${window} clock-skew window: ${sender} clock is ahead of this host's by about that much: ${setClocks}`,
+        'replay',
+      );
+    }
+  }
+
   private sweep(now: number): void {
     if (now - this.lastSweep < this.maxAgeMs / 4) return;
     this.lastSweep = now;

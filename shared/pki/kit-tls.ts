@@ -13,6 +13,7 @@ import { InputError } from '../errors.ts';
 import { readKeyPem } from '../crypto/key-file-mode.ts';
 import type { TlsFiles } from './grpc-credentials.ts';
 import { readKitText } from '../input-file.ts';
+import { clockGap } from '../time-gap.ts';
 
 export const COORDINATOR_TLS = { ca: 'tls/ca.pem', cert: 'tls/server.pem', key: 'tls/server.key.pem', crl: 'tls/crl.pem' } as const;
 export const SITE_TLS = { ca: 'tls/ca.pem', cert: 'tls/client.pem', key: 'tls/client.key.pem' } as const;
@@ -72,7 +73,29 @@ function loadTlsFiles(kit: string, names: { ca: string; cert: string; key: strin
   parseCertificate(ca, caPem, role);
   const leaf = parseCertificate(cert, certPem, role);
   requireKeyOf(leaf, cert, key, parsePrivateKey(key, keyPem, role), role);
+  checkValidNow(leaf, cert, role);
   return { caPem, certPem, keyPem };
+}
+
+/**
+ * This host's certificate outside its validity by this host's clock: every peer refuses it, and
+ * only a TLS failure said so, which read as another provisioning's kit (an outside try set a
+ * coordinator's clock a day back: every site was refused, nobody named the clock). Exit 1: once
+ * the clock is set (NTP), a restart by the supervisor starts.
+ */
+export function checkValidNow(leaf: X509Certificate, certPath: string, role: string, now = new Date()): void {
+  const from = new Date(leaf.validFrom);
+  const to = new Date(leaf.validTo);
+  if (now < from)
+    throw new Error(
+      `${certPath}: this ${role}'s certificate is valid from ${from.toISOString()}, and this host's clock says ${now.toISOString()} (${clockGap(from.getTime() - now.getTime())} earlier): ` +
+        "this host's clock is behind; set it (timedatectl status says whether it is synchronised by NTP), then start again",
+    );
+  if (now > to)
+    throw new Error(
+      `${certPath}: this ${role}'s certificate expired at ${to.toISOString()} by this host's clock (${now.toISOString()}): ` +
+        `if the clock is right, ${role === 'site' ? 'renew it (docs/pki.md, "Rotation at a hospital": `fedcausal site renew-request`)' : 'the federation operator issues it anew (docs/pki.md)'}; if not, set the clock (timedatectl)`,
+    );
 }
 
 /** How to repair a kit whose TLS files are damaged: the same advice for every file. */

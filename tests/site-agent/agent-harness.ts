@@ -92,8 +92,8 @@ export interface Submitted {
   round: number;
   meta: ResultMeta;
   weights: Float32Array;
-  /** The chunk size its header announced. */
-  chunkSize: number;
+  /** The chunk size its header announced (results to tasks). */
+  chunkSize?: number;
 }
 
 /** The coordinator's side of the connection: queues tasks, opens and keeps every result the agent submits. */
@@ -113,7 +113,9 @@ function fakeTransport() {
       const h = verifyHeader(msg.header, msg.signature, () => site.signing.publicKey, { maxPayloadBytes: 1 << 20, maxChunkSize: 1 << 24 });
       assert.equal(h.encrypted, true, 'results are encrypted to the coordinator');
       const { meta, weights } = decodeFrame(open(h, msg));
-      (h.kind === resultKind('end') ? acks : submitted).push({ kind: h.kind, round: h.round, meta: meta as ResultMeta, weights, chunkSize: h.chunkSize });
+      const got = { kind: h.kind, round: h.round, meta: meta as ResultMeta, weights };
+      if (h.kind === resultKind('end')) acks.push(got);
+      else submitted.push({ ...got, chunkSize: h.chunkSize });
       return { accepted: true, message: 'ok' };
     },
     close: () => tasks.close(),

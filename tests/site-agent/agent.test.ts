@@ -155,7 +155,7 @@ async function refusedTask(bad: WireMessage, reason: ProtocolError['reason'], me
 }
 
 test('an unknown task kind is refused, in the header or in the signed meta', async () => {
-  await refusedTask(task({ kind: 'stats', round: 0 }, undefined, { headerKind: 'task-train' }), 'not-expected', /^task-train from site "a" was not expected now/);
+  await refusedTask(task({ kind: 'stats', round: 0 }, undefined, { headerKind: 'task-train' }), 'not-expected', /^task-train from the coordinator was not expected now/);
   // A well-signed task-fit header around a meta whose kind no agent knows: its shape check refuses it,
   // so it is not answered as if it were an evaluation.
   await refusedTask(task({ kind: 'train', round: 1, featureSpace: space, prior, model }, undefined, { headerKind: 'task-fit' }), 'malformed', /^the task-fit task of round 1 is malformed: kind: Invalid option: expected one of "stats"\|"fit"\|"evaluate"\|"end"\|"secagg"$/);

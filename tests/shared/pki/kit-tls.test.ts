@@ -4,7 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../../shared/errors.ts';
-import { COORDINATOR_TLS, SITE_TLS, loadCoordinatorTls, loadSiteTls } from '../../../shared/pki/kit-tls.ts';
+import { COORDINATOR_TLS, SITE_TLS, checkValidNow, loadCoordinatorTls, loadSiteTls } from '../../../shared/pki/kit-tls.ts';
+import { clockGap } from '../../../shared/time-gap.ts';
+import { createFederationCa } from '../../../shared/pki/ca.ts';
+import { issueServerCertificate } from '../../../shared/pki/issue.ts';
+import { X509Certificate } from 'node:crypto';
 import { issueCrl } from '../../../shared/pki/crl.ts';
 import { makeFederation } from './fixtures.ts';
 
@@ -124,4 +128,18 @@ test('no tls/ folder beside the config: it was moved out of its kit, or the kit 
     );
     return true;
   });
+});
+
+test("a certificate outside its validity by this host's clock is said at start, naming the clock: every peer would refuse it", async () => {
+  // An outside try set a coordinator's clock a day back: every site was refused, and nobody named the clock.
+  const ca = await createFederationCa({ federation: 'f' });
+  const server = new X509Certificate((await issueServerCertificate(ca, { dnsNames: ['localhost'], validityDays: 30 })).certPem);
+  const from = new Date(server.validFrom).getTime();
+  assert.throws(() => checkValidNow(server, 'kit/tls/server.pem', 'coordinator', new Date(from - 86_400_000)), (e: Error) =>
+    !(e instanceof InputError) && /^kit\/tls\/server\.pem: this coordinator's certificate is valid from .*Z, and this host's clock says .*Z \(24 h earlier\): this host's clock is behind; set it \(timedatectl/.test(e.message));
+  assert.throws(() => checkValidNow(server, 'kit/tls/client.pem', 'site', new Date(from + 40 * 86_400_000)), /this site's certificate expired at .* renew it \(docs\/pki\.md, "Rotation at a hospital": `fedcausal site renew-request`\); if not, set the clock/);
+  checkValidNow(server, 'kit/tls/server.pem', 'coordinator');
+  assert.equal(clockGap(90_000), '90 s');
+  assert.equal(clockGap(-600_000), '10 min');
+  assert.equal(clockGap(400 * 86_400_000), '400 days');
 });
