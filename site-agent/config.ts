@@ -6,6 +6,7 @@ import { refuseOtherFileKind } from '../shared/config/file-kind.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { loadSchema, type Schema } from '../shared/data/schema.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
+import { addressProblem } from '../shared/net/host-port.ts';
 import { DEFAULT_MODEL_DIR } from '../shared/model/bundle.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import type { CoordinatorKeys } from './agent.ts';
@@ -16,7 +17,11 @@ export const siteFileSchema = strict({
   federation: text(),
   /** Absent: the manifest's gRPC address. */
   // Optional as a whole: the address defaults to the manifest's (docs/configuration.md).
-  coordinator: strict({ address: text().optional() }).prefault({}),
+  coordinator: strict({
+    address: text()
+      .refine((a) => addressProblem(a) === undefined, { error: (iss) => `${addressProblem(String(iss.input))}; e.g. coordinator.example.org:7443, 10.0.0.5:7443 or [fd00::5]:7443` })
+      .optional(),
+  }).prefault({}),
   data: text(),
   schema: text().default('schema.json'),
   identity: text().default('identity.json'),

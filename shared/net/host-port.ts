@@ -5,3 +5,18 @@ export function hostPort(host: string, port: number): string {
   const h = host.replace(/^\[|\]$/g, '');
   return isIP(h) === 6 ? `[${h}]:${port}` : `${h}:${port}`;
 }
+
+/**
+ * What is wrong with a gRPC address a site dials (site.yaml coordinator.address), or undefined:
+ * HOST:PORT, no scheme or path, a port in 1-65535, an IPv6 literal in brackets. A scheme, a path,
+ * a missing or impossible port were retried for the whole connect window, then exit 1 (an outside try).
+ */
+export function addressProblem(address: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(address)) return 'has a scheme (https://...): give HOST:PORT alone';
+  if (/[/?#]/.test(address)) return 'has a path: give HOST:PORT alone';
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d+)$/.exec(address);
+  if (!m) return isIP(address) === 6 ? 'is an IPv6 address without a port: give [ADDRESS]:PORT' : 'has no port: give HOST:PORT (the manifest names the federation\'s gRPC port)';
+  const port = Number(m[2]);
+  if (!(port >= 1 && port <= 65535)) return `has port ${m[2]}, not in 1-65535`;
+  return undefined;
+}
