@@ -94,9 +94,10 @@ function notConnected(waitMs: number): grpc.ServiceError {
 }
 
 /** The site side of the gRPC protocol, over mutual TLS with the kit's certificate. */
-export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles, connectWaitMs = CONNECT_WAIT_MS): SiteTransport {
+/** `channel`: options to add (the proxy route, proxy-route.ts). */
+export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles, connectWaitMs = CONNECT_WAIT_MS, channel: grpc.ChannelOptions = {}): SiteTransport {
   const { creds, options } = siteChannel(address, tls, maxChunkSize);
-  const client = federationClient(address, creds, options);
+  const client = federationClient(address, creds, { ...options, ...channel });
   const stream: TaskStream = {};
   return {
     async challenge() {

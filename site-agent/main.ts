@@ -13,6 +13,7 @@ import { remind, UnreachableNotice } from './unreachable-notice.ts';
 import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 import { ConnectionRetry } from './connection-retry.ts';
+import { applyProxyRoute, proxyRoute, routeText } from './proxy-route.ts';
 import { prepareOutputDir } from '../shared/output-path.ts';
 import { fileNamePart, saveModelFile } from '../shared/model/save.ts';
 
@@ -59,18 +60,26 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
     // The model in a worker thread: this thread holds the connection and must answer keepalive.
     runner: workerRunner,
   });
+  // The hospital's proxy settings, said and followed as meant (proxy-route.ts).
+  const route = proxyRoute(cfg.coordinatorAddress, process.env);
+  for (const note of route.notes) log.warn(note);
+  if (route.proxy) log.info('reaching the coordinator through a proxy', { address: cfg.coordinatorAddress, proxy: route.proxy.url, variable: route.proxy.variable });
+  if (route.bypass) log.info('reaching the coordinator directly, past the proxy', { address: cfg.coordinatorAddress, noProxyEntry: route.bypass.entry, variable: route.bypass.variable });
+  const channel = applyProxyRoute(route, process.env);
+  // Messages name the route: a proxy that refuses CONNECT to the port reads like an unreachable coordinator.
+  const shown = { ...cfg, coordinatorAddress: `${cfg.coordinatorAddress}${routeText(route)}` };
   // Says every UNREACHABLE_NOTICE_INTERVAL_MS that the coordinator is still away, even while an attempt hangs.
-  const notice = new UnreachableNotice(cfg.coordinatorAddress, cfg.connectTimeoutSeconds);
+  const notice = new UnreachableNotice(shown.coordinatorAddress, cfg.connectTimeoutSeconds);
   notice.begin(Date.now());
   const stopReminding = remind(notice, log);
-  const retry = new ConnectionRetry(cfg, notice, () => kitIdentity(configPath, cfg, tls.certPem), log, signal);
+  const retry = new ConnectionRetry(shown, notice, () => kitIdentity(configPath, cfg, tls.certPem), log, signal);
   let ended: string;
   try {
     for (;;) {
       // A stop that came while waiting to retry: do not join again.
       if (signal?.aborted) return 'stopped on request';
       retry.attempt++;
-      const transport = onWelcome(grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK, tls), () => notice.reached());
+      const transport = onWelcome(grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK, tls, undefined, channel), () => notice.reached());
       const onAbort = () => transport.close();
       signal?.addEventListener('abort', onAbort);
       try {

@@ -44,5 +44,5 @@ const SITE_REFUSES: [RegExp, string][] = [
 ];
 export const tlsHint = (message: string) => SITE_REFUSES.find(([re]) => re.test(message))?.[1] ?? (DROPPED.test(message) ? DROPPED_HINT : TLS_HINT);
 
-/** grpc-js ends its messages with an empty "Resolution note: ": noise in a line meant for a person. */
-export const grpcText = (message: string) => message.replace(/\.?\s*Resolution note:\s*$/, '');
+/** grpc-js ends its messages with an empty "Resolution note: ", or "Last error: undefined" where it kept none: noise in a line meant for a person. */
+export const grpcText = (message: string) => message.replace(/\.?\s*Resolution note:\s*$/, '').replace(/\.?\s*Last error: undefined/, '');

@@ -16,7 +16,8 @@ const REMIND_CHECK_MS = UNREACHABLE_NOTICE_INTERVAL_MS / 10;
 /** What to check when the coordinator does not answer at all (refused, unreachable, timed out); connection-retry.ts's last words repeat it. */
 export const CHECK_ADDRESS =
   'check coordinator.address in site.yaml (or the manifest\'s coordinator gRPC address), that the coordinator runs, ' +
-  'and that the network lets this host reach that port (under systemd: the unit\'s IPAddressAllow=)';
+  'and that the network lets this host reach that port (under systemd: the unit\'s IPAddressAllow=; through a proxy, https_proxy or grpc_proxy, ' +
+  'that the proxy allows CONNECT to that port, or list the coordinator\'s host in no_grpc_proxy to bypass it)';
 /** What to check when the port answers but the TLS handshake fails, where tls-hints.ts's tlsHint cannot tell more. */
 export const CHECK_TLS =
   'check that this kit\'s tls/ folder comes from the same provisioning as the coordinator\'s ' +

@@ -101,7 +101,7 @@ test('no coordinator at the address: a warning every interval, naming the addres
     child: () => log,
   };
   // The clock and the notice's timer are the test's; the connection attempts run for real.
-  t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
+  t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
   const stop = new AbortController();
   const site = startSite(join(kit('cleveland'), 'site.yaml'), log, stop.signal);
   await failed;

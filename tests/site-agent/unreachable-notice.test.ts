@@ -17,7 +17,8 @@ test('a notice once an interval, naming the address, the time, the last error an
     'still cannot reach the coordinator at 10.0.0.5:7444 after 60 s (last error: 14 UNAVAILABLE: No connection established. ' +
       'Last error: connect ECONNREFUSED 10.0.0.5:7444); retrying until connectTimeoutSeconds (600 s): ' +
       "check coordinator.address in site.yaml (or the manifest's coordinator gRPC address), that the coordinator runs, " +
-      "and that the network lets this host reach that port (under systemd: the unit's IPAddressAllow=)",
+      "and that the network lets this host reach that port (under systemd: the unit's IPAddressAllow=; through a proxy, https_proxy or grpc_proxy, " +
+      "that the proxy allows CONNECT to that port, or list the coordinator's host in no_grpc_proxy to bypass it)",
   );
   assert.equal(n.due(T0 + EVERY + 5_000), undefined, 'at most one an interval');
   assert.match(n.due(T0 + 2 * EVERY)!, /after 120 s/);
