@@ -243,7 +243,11 @@ function opensslReason(message: string): string {
 function handshakeCause(error: Error): string {
   if (/http request|wrong version number|unknown protocol/i.test(error.message))
     return "not TLS: plain HTTP or another protocol on the gRPC port (a browser, Prometheus or curl given the gRPC port instead of the HTTP one, listen.httpPort), or a port scanner";
-  return "a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision) or whose certificate expired, or a client without the federation's certificate (a port scanner too)";
+  return (
+    "a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision) or whose certificate expired, " +
+    "a site that refused this coordinator's certificate (its clock, the name it dials, a TLS-inspecting middlebox on its way: the site's log says which), " +
+    'or a client without the federation\'s certificate (a port scanner too)'
+  );
 }
 
 /** Where the gRPC address comes from, for the operator who must change it. */

@@ -27,7 +27,8 @@ const SITE_REFUSES: [RegExp, string][] = [
   [
     /self[- ]signed certificate|unable to get (local )?issuer certificate|unable to verify the first certificate|certificate signature failure/i,
     "this site does not trust the coordinator's certificate (this site's own check of it failed): this kit's tls/ca.pem is not the CA " +
-      "that issued it. This site's kit comes from another provisioning run than the coordinator's, or the coordinator was re-provisioned since. " +
+      "that issued it. A TLS-inspecting middlebox (a firewall or proxy that re-signs TLS with its own CA) between this host and the coordinator " +
+      "shows this: exempt the coordinator's address from inspection. Otherwise this site's kit comes from another provisioning run than the coordinator's, or the coordinator was re-provisioned since. " +
       'Compare `openssl x509 -noout -fingerprint -sha256 -in tls/ca.pem` in this kit and in the coordinator\'s: if they differ, ' +
       "ask the federation operator for this site's kit from the provisioning the coordinator runs (or for the coordinator to get its own kit back)",
   ],
@@ -35,6 +36,11 @@ const SITE_REFUSES: [RegExp, string][] = [
     /certificate has expired|certificate is not yet valid/i,
     "this site refuses the coordinator's certificate: it is not valid by this host's clock (expired, or not yet valid). " +
       "Check this host's clock (timedatectl); if it is right, the coordinator's certificate has expired: tell the federation operator",
+  ],
+  [
+    /wrong version number|http request|packet length too long|unknown protocol/i,
+    'the port this site dials does not speak TLS: it is not the coordinator\'s gRPC port (its HTTP port, listen.httpPort, or another service?): ' +
+      "check coordinator.address in site.yaml against the manifest's coordinator gRPC address",
   ],
   [
     /altnames|ERR_TLS_CERT_ALTNAME_INVALID/i,

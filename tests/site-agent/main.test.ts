@@ -162,8 +162,15 @@ test("this site's own check of the coordinator's certificate failing is named as
     const hint = tlsHint(failed(why));
     assert.match(hint, /^this site does not trust the coordinator's certificate \(this site's own check of it failed\): this kit's tls\/ca\.pem is not the CA that issued it/, why);
     assert.match(hint, /another provisioning run than the coordinator's, or the coordinator was re-provisioned since/);
+    // A TLS-inspecting middlebox re-signing with its own CA reads just so (an outside try was told only of kits).
+    assert.match(hint, /A TLS-inspecting middlebox .* exempt the coordinator's address from inspection/);
     assert.doesNotMatch(hint, /refused this site's certificate/);
   }
+  // The HTTP port dialled by mistake: not TLS at all (it read as a refused certificate).
+  assert.match(
+    tlsHint(failed('Error: C0BC9A2E0B7F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number')),
+    /^the port this site dials does not speak TLS: it is not the coordinator's gRPC port \(its HTTP port, listen\.httpPort/,
+  );
   assert.match(tlsHint(failed('Error: certificate has expired')), /^this site refuses the coordinator's certificate: it is not valid by this host's clock/);
   assert.match(
     tlsHint(failed("Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 127.0.0.2 is not in the cert's list: 127.0.0.1, ::1")),
