@@ -22,4 +22,19 @@ export async function main(): Promise<void> {
   const { run } = await import('./main.ts');
   const code = await run(argv);
   process.exitCode = code;
+  exitSoon(code);
+}
+
+/** How long a finished command waits for what it left open to close before it exits anyway. */
+export const EXIT_GRACE_MS = 2000;
+
+/**
+ * Exits with `code` once the event loop is empty, or after `graceMs` whatever is still open: a
+ * site that had given up on a coordinator behind a network that drops packets stayed alive two
+ * more minutes on a connection attempt its gRPC channel kept (an outside try), and a supervisor
+ * waited for it. Standard output and error to files and pipes are written synchronously on Linux.
+ */
+export function exitSoon(code: number, graceMs = EXIT_GRACE_MS): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), graceMs).unref();
 }
