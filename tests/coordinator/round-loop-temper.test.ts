@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DebiasHooks } from '../../coordinator/debias-monitor.ts';
 import { HIST_BINS, type HealthSums } from '../../shared/data/debias-health.ts';
+import type { CoordinatorStore } from '../../coordinator/state/store.ts';
 import { alive, harness, stateFile, type Harness } from './round-loop-harness.ts';
 
 /** A debiased model's steps whose every round finds the flagged reading reversed in the weighted rows. */
@@ -22,41 +23,35 @@ const healthOf = (n: number): HealthSums => {
   return { n, sumW: n, sumW2: n, upW: 0, readings: [{ feature: 'r', column: 0, hist: [bins(), bins()], moments: [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]] }] };
 };
 
+/** A two-site, three-round run on `store` whose fit tasks tell `seen` their tempering; `stopAt` stops it as that round goes out. */
+function run(store: CoordinatorStore, seen: (round: number, temper: unknown) => void, stopAt?: number): Harness {
+  const h: Harness = harness({
+    sites: ['a', 'b'],
+    rounds: 3,
+    store,
+    debias: reversing,
+    behave: (site, task) => {
+      if (task.kind !== 'fit') return 'answer';
+      if (site === 'a') seen(task.round, task.config.temper);
+      if (task.round === stopAt && site === 'a') h.loop.stop('SIGTERM');
+      return { tamper: (m) => (m.health = healthOf(m.numExamples)) };
+    },
+  });
+  return h;
+}
+
 test('each fit task carries the tempering: 1, then halved after each reversed round; a restart sends what the state kept', async (t) => {
-  const tempers = new Map<number, unknown>();
   const { open } = stateFile(t);
   let store = open();
-  const first: Harness = harness({
-    sites: ['a', 'b'],
-    rounds: 3,
-    store,
-    debias: reversing,
-    behave: (site, task) => {
-      if (task.kind !== 'fit') return 'answer';
-      if (site === 'a') tempers.set(task.round, task.config.temper);
-      // Stopped as round 3 goes out: rounds 1 and 2 are committed.
-      if (task.round === 3 && site === 'a') first.loop.stop('SIGTERM');
-      return { tamper: (m) => (m.health = healthOf(m.numExamples)) };
-    },
-  });
-  await assert.rejects(alive(first.loop.run()), /federation stopped after round 2 of 3/);
-  assert.deepEqual([...tempers], [[1, 1], [2, 0.5], [3, 0.25]]);
+  const tempers: [number, unknown][] = [];
+  // Stopped as round 3 goes out: rounds 1 and 2 are committed.
+  await assert.rejects(alive(run(store, (r, x) => tempers.push([r, x]), 3).loop.run()), /federation stopped after round 2 of 3/);
+  assert.deepEqual(tempers, [[1, 1], [2, 0.5], [3, 0.25]]);
   store.close();
   store = open();
-  const resumed: number[] = [];
-  const h = harness({
-    sites: ['a', 'b'],
-    rounds: 3,
-    store,
-    debias: reversing,
-    behave: (site, task) => {
-      if (task.kind !== 'fit') return 'answer';
-      if (site === 'a') resumed.push(task.config.temper as number);
-      return { tamper: (m) => (m.health = healthOf(m.numExamples)) };
-    },
-  });
-  const outcome = await alive(h.loop.run());
-  assert.deepEqual(resumed, [0.25], 'round 3 again, at the strength the state file kept');
+  const resumed: [number, unknown][] = [];
+  const outcome = await alive(run(store, (r, x) => resumed.push([r, x])).loop.run());
+  assert.deepEqual(resumed, [[3, 0.25]], 'round 3 again, at the strength the state file kept');
   assert.deepEqual(outcome.history.map((r) => [r.round, r.health?.temper]), [[1, 1], [2, 0.5], [3, 0.25]]);
   store.close();
 });
