@@ -130,7 +130,7 @@ export function createFederation(
  * (and read back on a restart), so a restart is no chance to replay a site's messages.
  */
 function replayGuard(maxAgeMs: number, store: CoordinatorStore | undefined): ReplayGuard {
-  if (!store) return new ReplayGuard({ maxAgeMs });
+  if (!store) return new ReplayGuard({ maxAgeMs, reader: 'the coordinator' });
   const since = Date.now() - maxAgeMs;
   store.forgetMessagesBefore(since);
   let accepted = 0;
@@ -139,7 +139,7 @@ function replayGuard(maxAgeMs: number, store: CoordinatorStore | undefined): Rep
     // Ids older than the window are refused by age anyway: keep the table as small as the window.
     if (++accepted % 1000 === 0) store.forgetMessagesBefore(Date.now() - maxAgeMs);
   };
-  const guard = new ReplayGuard({ maxAgeMs, onAccept });
+  const guard = new ReplayGuard({ maxAgeMs, onAccept, reader: 'the coordinator' });
   guard.restore(store.seenMessages(since));
   return guard;
 }

@@ -276,7 +276,7 @@ export function frameDeadlineText(ms: number): string {
   const kbits = Math.ceil((UPLOAD_CHUNK_SIZE * 8) / ms);
   return (
     `no frame within the ${ms / 1000}s frame deadline (limits.frameTimeoutSeconds): the site went silent, or its link carries less than one ` +
-    `${UPLOAD_CHUNK_SIZE / 1024} KiB chunk in that time (under about ${kbits} kbit/s; a site of a build before 2026-11-29 sends 1 MiB chunks, ${4 * kbits} kbit/s); for a slow link raise limits.frameTimeoutSeconds`
+    `${UPLOAD_CHUNK_SIZE / 1024} KiB chunk in that time (under about ${kbits} kbit/s; a site of a build before 2026-11-29 sends 1 MiB chunks, ${4 * kbits} kbit/s); for a slow link the coordinator's operator raises limits.frameTimeoutSeconds (coordinator.yaml)`
   );
 }
 

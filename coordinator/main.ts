@@ -18,6 +18,7 @@ import { END_ITEMS_LISTED, endMessageFor, failedMessageFor, listed } from './end
 import { FileSpool } from './spool.ts';
 import { CoordinatorStore, type ConfigIdentity } from './state/store.ts';
 import { canonicalJson } from '../shared/canonical-json.ts';
+import { hostPort } from '../shared/net/host-port.ts';
 import { statusDocument } from './status-document.ts';
 import { EventLog, tapEvents } from './events.ts';
 import { lingerHttp } from './http/linger.ts';
@@ -97,7 +98,7 @@ export async function startCoordinator(
     await grpcServer.close();
     throw e;
   });
-  log.info('coordinator ready', { federation: cfg.federation, grpc: `${cfg.listen.host}:${grpcServer.port}`, http: `http://${cfg.listen.httpHost}:${http.port}/`, sites: cfg.sites.length });
+  log.info('coordinator ready', { federation: cfg.federation, grpc: hostPort(cfg.listen.host, grpcServer.port), http: `http://${hostPort(cfg.listen.httpHost, http.port)}/`, sites: cfg.sites.length });
   startWarnings(cfg, log);
   const onAbort = () => fed.loop.stop('coordinator shutting down');
   const siteNames = cfg.sites.map((s) => s.name);

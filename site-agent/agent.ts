@@ -4,7 +4,7 @@ import { crashPoint } from '../shared/crash-points.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskKind, type TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import { ResultNotDelivered, type SiteTransport, type WireMessage } from '../shared/transport/types.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
@@ -49,7 +49,7 @@ export interface SiteAgentOptions extends SiteTasksOptions {
  * coordinator pushes. It sends sums, counts, metrics and weights; never a record.
  */
 export class SiteAgent {
-  private readonly replay = new ReplayGuard({ maxAgeMs: 10 * 60_000 });
+  private readonly replay: ReplayGuard;
   private readonly tasks: SiteTasks;
   /** Whether this agent got as far as a welcome (a lost connection then renews the reconnect window). */
   joined = false;
@@ -59,6 +59,7 @@ export class SiteAgent {
 
   constructor(private readonly opts: SiteAgentOptions) {
     this.tasks = new SiteTasks(opts);
+    this.replay = new ReplayGuard({ maxAgeMs: 10 * 60_000, reader: `site ${JSON.stringify(opts.site)}` });
   }
 
   private seal(kind: string, round: number, payload: Uint8Array): WireMessage {
@@ -113,7 +114,10 @@ export class SiteAgent {
     this.replay.releaseClaims();
     log.info('joined federation', { federation: welcome.federation, welcome: welcome.message });
     for await (const msg of tasks) {
-      const { meta, weights } = await this.openTask(msg);
+      const { meta, weights } = await this.openTask(msg).catch(async (e: unknown) => {
+        await this.reportClockRefusal(transport, e);
+        throw e;
+      });
       if (meta.kind === 'end') {
         log.info('federation ended', { reason: meta.message, outcome: meta.outcome });
         await this.acknowledgeEnd(transport, meta.round);
@@ -154,6 +158,23 @@ export class SiteAgent {
     await transport.submit(this.seal(resultKind('end'), round, encodeFrame(ack))).catch((e: Error) => this.opts.log.debug('end not acknowledged', { error: e.message }));
   }
 
+  /**
+   * A genuine task this site refused for its time (the host clocks apart) is answered with that
+   * refusal before the site exits: the coordinator's log then says why the site left (it saw only
+   * "site went offline during the round": an outside try). Best effort; the answer's own time is
+   * the same clock's, which the coordinator may refuse in turn, and says so in its log.
+   */
+  private async reportClockRefusal(transport: SiteTransport, e: unknown): Promise<void> {
+    const task = (e as { task?: { kind: string; round: number } }).task;
+    if (!(e instanceof ProtocolError) || e.reason !== 'replay' || !task || !/window/.test(e.message)) return;
+    const m = /^task-(stats|fit|evaluate|secagg)(?:-(\d+))?$/.exec(task.kind);
+    if (!m) return;
+    const kind = m[1] as TaskKind;
+    const stage = m[2] === undefined ? undefined : Number(m[2]);
+    const meta = { round: task.round, kind, numExamples: 0, metrics: {}, weights: 0, error: `this site refused the task: ${e.message}` } satisfies ResultMeta;
+    await transport.submit(this.seal(resultKind(kind, stage), task.round, encodeFrame(meta))).catch((err: Error) => this.opts.log.debug('refusal not delivered', { error: err.message }));
+  }
+
   private async openTask(msg: WireMessage): Promise<{ meta: TaskMeta; weights: Float32Array }> {
     const header = verifyHeader(msg.header, msg.signature, () => this.opts.coordinator.signingPublicKey, {
       maxPayloadBytes: this.opts.maxPayloadBytes ?? 2 ** 31,
@@ -161,7 +182,12 @@ export class SiteAgent {
     });
     if (header.site !== this.opts.site)
       throw new ProtocolError(`task addressed to "${header.site}", this is "${this.opts.site}"`, 'malformed');
-    this.replay.check(header, { federation: this.opts.federation, kinds: TASK_KINDS });
+    try {
+      this.replay.check(header, { federation: this.opts.federation, kinds: TASK_KINDS });
+    } catch (e) {
+      // Signed by the coordinator and for this site: which task it was, for reportClockRefusal.
+      throw Object.assign(e as Error, { task: { kind: header.kind, round: header.round } });
+    }
     const opener = new PayloadOpener(header, msg.header);
     let raw: unknown;
     const parts: { offset: number; values: Float32Array }[] = [];

@@ -83,7 +83,7 @@ export class ConnectionRetry {
     const tlsProblem = err.code === 14 && this.unavailable(err);
     // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
     if (err.code !== 14 || Date.now() > this.deadline || this.signal?.aborted) throw lastError(err, tlsProblem, cfg, this.kit());
-    if (!tlsProblem && this.attempt === 1) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: err.message });
+    if (!tlsProblem && this.attempt === 1) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: grpcText(err.message) });
     await new Promise((r) => setTimeout(r, reconnectDelayMs(this.attempt)));
   }
 
@@ -92,7 +92,7 @@ export class ConnectionRetry {
     // A TLS handshake that failed also shows as UNAVAILABLE: say so plainly.
     const tls = TLS_FAILURE.test(err.message);
     if (tls && this.tlsFailures++ === 0) this.log.error(tlsHint(err.message), { address: this.cfg.coordinatorAddress, error: err.message });
-    this.notice.failed(Date.now(), err.message, tls ? tlsHint(err.message) : undefined);
+    this.notice.failed(Date.now(), grpcText(err.message), tls ? tlsHint(err.message) : undefined);
     return tls;
   }
 

@@ -14,6 +14,7 @@ import { workerRunner } from './worker-runner.ts';
 import { prepareLocalData } from './local-data.ts';
 import { ConnectionRetry } from './connection-retry.ts';
 import { applyProxyRoute, proxyRoute, routeText } from './proxy-route.ts';
+import { GrpcLogWatch } from './grpc-log.ts';
 import { prepareOutputDir } from '../shared/output-path.ts';
 import { fileNamePart, saveModelFile } from '../shared/model/save.ts';
 
@@ -60,14 +61,7 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
     // The model in a worker thread: this thread holds the connection and must answer keepalive.
     runner: workerRunner,
   });
-  // The hospital's proxy settings, said and followed as meant (proxy-route.ts).
-  const route = proxyRoute(cfg.coordinatorAddress, process.env);
-  for (const note of route.notes) log.warn(note);
-  if (route.proxy) log.info('reaching the coordinator through a proxy', { address: cfg.coordinatorAddress, proxy: route.proxy.url, variable: route.proxy.variable });
-  if (route.bypass) log.info('reaching the coordinator directly, past the proxy', { address: cfg.coordinatorAddress, noProxyEntry: route.bypass.entry, variable: route.bypass.variable });
-  const channel = applyProxyRoute(route, process.env);
-  // Messages name the route: a proxy that refuses CONNECT to the port reads like an unreachable coordinator.
-  const shown = { ...cfg, coordinatorAddress: `${cfg.coordinatorAddress}${routeText(route)}` };
+  const { channel, grpcLog, shown } = proxySetup(cfg, log);
   // Says every UNREACHABLE_NOTICE_INTERVAL_MS that the coordinator is still away, even while an attempt hangs.
   const notice = new UnreachableNotice(shown.coordinatorAddress, cfg.connectTimeoutSeconds);
   notice.begin(Date.now());
@@ -87,6 +81,9 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
         break;
       } catch (e) {
         if (signal?.aborted) return 'stopped on request';
+        // What the proxy said, first: "No connection established" alone read the same for a dead proxy, a refusing one and a coordinator that is down.
+        const proxy = grpcLog.takeProxyFailure();
+        if (proxy && e instanceof Error) e.message = `${proxy}; ${e.message}`;
         await retry.afterFailure(e, agent.joined);
       } finally {
         signal?.removeEventListener('abort', onAbort);
@@ -102,6 +99,21 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
   return `${ended}${savedModelLine(agent, cfg, modelDir, log)}`;
 }
 
+
+/**
+ * The hospital's proxy settings, said and followed as meant (proxy-route.ts): the channel options,
+ * gRPC's words about the proxy (grpc-log.ts), and the config as messages name it (the route with
+ * the address: a proxy that refuses CONNECT to the port reads like an unreachable coordinator).
+ */
+function proxySetup(cfg: SiteConfig, log: Logger): { channel: Record<string, number>; grpcLog: GrpcLogWatch; shown: SiteConfig } {
+  const route = proxyRoute(cfg.coordinatorAddress, process.env);
+  for (const note of route.notes) log.warn(note);
+  if (route.proxy) log.info('reaching the coordinator through a proxy', { address: cfg.coordinatorAddress, proxy: route.proxy.url, variable: route.proxy.variable });
+  if (route.bypass) log.info('reaching the coordinator directly, past the proxy', { address: cfg.coordinatorAddress, noProxyEntry: route.bypass.entry, variable: route.bypass.variable });
+  const grpcLog = new GrpcLogWatch(log);
+  if (route.proxy) grpcLog.install();
+  return { channel: applyProxyRoute(route, process.env), grpcLog, shown: { ...cfg, coordinatorAddress: `${cfg.coordinatorAddress}${routeText(route)}` } };
+}
 
 const NO_MODEL_DIR = "the default folder beside site.yaml cannot be written; set site.yaml's modelDir to a writable folder to keep the model (docs/deploy-site.md)";
 

@@ -41,9 +41,11 @@ function hostOf(address: string): string {
 export function proxyRoute(address: string, env: NodeJS.ProcessEnv): ProxyRoute {
   const set = firstSet(PROXY_VARIABLES, env);
   if (!set) return { notes: [] };
-  const [variable, value] = set;
+  const [variable, given] = set;
+  // HOST:PORT alone is an http:// proxy, as curl reads it (gRPC took it for no URL and went directly).
+  const value = /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : `http://${given}`;
   let url: URL;
-  const notUrl = { notes: [`${variable}=${value} is not an http:// URL (write http://HOST:PORT): not followed, the coordinator is reached directly`] };
+  const notUrl = { notes: [`${variable}=${given} is not an http:// URL (write http://HOST:PORT): not followed, the coordinator is reached directly`] };
   try {
     url = new URL(value);
   } catch {
@@ -71,7 +73,8 @@ function bypassEntry(host: string, env: NodeJS.ProcessEnv): { entry: string; var
   const [variable, value] = set;
   const h = host.toLowerCase();
   for (const raw of value.split(',')) {
-    const entry = raw.trim().toLowerCase();
+    // An IPv6 address may be written in brackets, as in a URL.
+    const entry = raw.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
     if (!entry) continue;
     const domain = entry.replace(/^\*?\./, '');
     // An address is covered by itself or its CIDR; a name by itself or a domain it is in.

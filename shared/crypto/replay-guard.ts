@@ -19,6 +19,8 @@ export interface ReplayGuardOptions {
   now?: () => number;
   /** Called for every message id accepted, so a durable caller can keep them across a restart. */
   onAccept?: (messageId: string, createdAt: number) => void;
+  /** Who reads the messages, as refusals name its clock ("the coordinator", `site "va"`): a refusal is also sent to the other side. */
+  reader?: string;
 }
 
 export interface ReplayExpectation {
@@ -41,6 +43,7 @@ export class ReplayGuard {
   private lastSweep = -Infinity;
   private highestRound = -Infinity;
   private readonly onAccept: ((messageId: string, createdAt: number) => void) | undefined;
+  private readonly reader: string;
 
   constructor(opts: ReplayGuardOptions) {
     if (!(Number.isFinite(opts.maxAgeMs) && opts.maxAgeMs > 0)) {
@@ -49,6 +52,7 @@ export class ReplayGuard {
     this.maxAgeMs = opts.maxAgeMs;
     this.now = opts.now ?? Date.now;
     this.onAccept = opts.onAccept;
+    this.reader = opts.reader ?? 'this host';
   }
 
   /** Ids accepted before a restart: they stay refused (their round claims do not: a redone round is answered anew). */
@@ -138,13 +142,13 @@ export class ReplayGuard {
     const setClocks = "set both hosts' clocks by NTP (timedatectl status says whether a host is synchronised)";
     if (age > this.maxAgeMs || header.createdAt < this.forgottenBefore) {
       throw new ProtocolError(
-        `${from} was created ${age} ms ago (${clockGap(age)}), older than the ${window} replay window: a message sent again, or this host's clock ahead of ${sender} by about that much: ${setClocks}`,
+        `${from} was created ${age} ms ago (${clockGap(age)}), older than the ${window} replay window: a message sent again, or ${this.reader}'s clock ahead of ${sender} by about that much: ${setClocks}`,
         'replay',
       );
     }
     if (-age > this.maxAgeMs) {
       throw new ProtocolError(
-        `${from} was created ${-age} ms in the future (${clockGap(age)}), beyond the ${window} clock-skew window: ${sender} clock is ahead of this host's by about that much: ${setClocks}`,
+        `${from} was created ${-age} ms in the future (${clockGap(age)}), beyond the ${window} clock-skew window: ${sender} clock is ahead of ${this.reader}'s by about that much: ${setClocks}`,
         'replay',
       );
     }

@@ -178,6 +178,6 @@ test('a grpc-js without reachable HTTP/2 servers fails the start instead of serv
 });
 
 test('a missed frame deadline names the link speed it implies: a slow uplink reads like a silent site', () => {
-  assert.match(frameDeadlineText(30_000), /less than one 256 KiB chunk in that time \(under about 70 kbit\/s; a site of a build before 2026-11-29 sends 1 MiB chunks, 280 kbit\/s\); for a slow link raise limits\.frameTimeoutSeconds$/);
+  assert.match(frameDeadlineText(30_000), /less than one 256 KiB chunk in that time \(under about 70 kbit\/s; a site of a build before 2026-11-29 sends 1 MiB chunks, 280 kbit\/s\); for a slow link the coordinator's operator raises limits\.frameTimeoutSeconds \(coordinator\.yaml\)$/);
   assert.match(frameDeadlineText(180_000), /^no frame within the 180s frame deadline .*under about 12 kbit\/s/);
 });

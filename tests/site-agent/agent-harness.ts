@@ -68,6 +68,8 @@ export function fakeRunner(opts: { loss?: number; controlVariate?: Float32Array 
 }
 
 interface SealOpts {
+  /** When the coordinator sealed it (default now). */
+  createdAt?: number;
   headerKind?: string;
   site?: string;
   federation?: string;
@@ -80,7 +82,7 @@ export function task(meta: Omit<Partial<TaskMeta>, 'kind'> & { kind: string; rou
   const full = { federation: FEDERATION, config: {}, weights: weights?.length ?? 0, ...meta };
   const headerKind = o.headerKind ?? `task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}`;
   const sealer = new PayloadSealer(
-    { federation: o.federation ?? FEDERATION, round: meta.round, site: o.site ?? SITE, kind: headerKind, ...(o.messageId ? { messageId: o.messageId } : {}) },
+    { federation: o.federation ?? FEDERATION, round: meta.round, site: o.site ?? SITE, kind: headerKind, ...(o.messageId ? { messageId: o.messageId } : {}), ...(o.createdAt ? { createdAt: o.createdAt } : {}) },
     encodeFrame(full, weights),
     { signingSecretKey: o.signer ?? coordinator.signing.secretKey },
   );

@@ -196,3 +196,16 @@ test('a site whose categories are mostly outside the federation\'s vocabulary wa
   await serve([...fits, end(2)], { log: off.log, vocabularyNotes: false });
   assert.deepEqual([...same.warnings, ...off.warnings].filter((w) => w.includes('observed values are not in')), []);
 });
+
+test("a task this site refuses for its time is answered with the refusal before the site stops: the coordinator's log says why it left", async () => {
+  // A site 10 min ahead quit on the first task and the coordinator saw only "site went offline during the round" (an outside try).
+  const stale = task({ kind: 'stats', round: 0, stage: 1 }, undefined, { createdAt: Date.now() - 11 * 60_000 });
+  const { submitted, ended } = await serve([stale]);
+  assert.match(String((ended.error as Error | undefined)?.message), /^task-stats-1 from the coordinator was created \d+ ms ago \(11 min\), older than the 600000 ms \(10 min\) replay window: a message sent again, or site "a"'s clock ahead of the coordinator's/);
+  assert.deepEqual(submitted.map((r) => [r.kind, r.round, r.meta.kind]), [['stats-result-1', 0, 'stats']]);
+  assert.match(submitted[0]!.meta.error!, /^this site refused the task: task-stats-1 from the coordinator was created/);
+  // A task refused for another reason (not its time) is not answered.
+  const other = await serve([task({ kind: 'fit', round: 1 }, undefined, { federation: 'other' })]);
+  assert.ok(other.ended.error);
+  assert.deepEqual(other.submitted, []);
+});

@@ -30,6 +30,8 @@ test('no_proxy as people write it: spaces around entries, upper case, a domain, 
     ['.hospital.net', 'coord.hospital.net:7443'],
     ['hospital.net', 'coord.hospital.net:7443'],
     ['10.0.0.0/8', COORD],
+    ['[::1]', '[::1]:7443'],
+    ['::1', '[::1]:7443'],
   ] as const) {
     const r = proxyRoute(address, { ...proxied, NO_PROXY: noProxy });
     assert.equal(r.proxy, undefined, `${noProxy} covers ${address}`);
@@ -43,5 +45,7 @@ test('a proxy setting gRPC cannot follow is said, and the coordinator is reached
   const tls = proxyRoute(COORD, { https_proxy: 'https://proxy:3128' });
   assert.equal(tls.proxy, undefined);
   assert.match(tls.notes[0]!, /^https_proxy is an https:\/\/ proxy URL: gRPC reaches a proxy over plain HTTP only .* write http:\/\/HOST:PORT/);
-  assert.match(proxyRoute(COORD, { http_proxy: 'proxy.hospital:3128' }).notes[0]!, /^http_proxy=proxy\.hospital:3128 is not an http:\/\/ URL \(write http:\/\/HOST:PORT\)/);
+  assert.match(proxyRoute(COORD, { http_proxy: 'socks5://proxy.hospital:1080' }).notes[0]!, /^http_proxy=socks5:\/\/proxy\.hospital:1080 is not an http:\/\/ URL \(write http:\/\/HOST:PORT\)/);
+  // HOST:PORT alone is http://, as curl reads it (gRPC went directly).
+  assert.deepEqual(proxyRoute(COORD, { https_proxy: '127.0.0.1:3128' }).proxy, { url: 'http://127.0.0.1:3128', variable: 'https_proxy' });
 });

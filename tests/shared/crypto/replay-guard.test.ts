@@ -86,17 +86,19 @@ test('createdAt must lie within the window either side of now', () => {
   rejects(() => guard.check(header({ createdAt: T0 + WINDOW + 1 }), old), 'replay', 'in the future');
 });
 
-test("out of the window, the host clocks are named: a task is the coordinator's (it names the site it is for), a result the site's", () => {
-  // A site whose clock ran 10 min ahead refused the coordinator's first task "from site \"cleveland\"" and named no clock (an outside try).
-  const guard = new ReplayGuard({ maxAgeMs: 600_000, now: clock().now });
+test("out of the window, the host clocks are named: the reader's and the sender's (a task is the coordinator's: it names the site it is for)", () => {
+  // A site whose clock ran 10 min ahead refused the coordinator's first task "from site \"cleveland\"" and named no clock (an outside try);
+  // "this host" in a refusal sent to the other side named the wrong one.
   const any = { federation: 'fed-1' };
-  assert.throws(() => guard.check(header({ kind: 'task-stats-1', site: 'cleveland', createdAt: T0 - 600_015 }), any), {
+  const atSite = new ReplayGuard({ maxAgeMs: 600_000, now: clock().now, reader: 'site "cleveland"' });
+  assert.throws(() => atSite.check(header({ kind: 'task-stats-1', site: 'cleveland', createdAt: T0 - 600_015 }), any), {
     message:
-      "task-stats-1 from the coordinator was created 600015 ms ago (10 min), older than the 600000 ms (10 min) replay window: a message sent again, or this host's clock ahead of the coordinator's by about that much: set both hosts' clocks by NTP (timedatectl status says whether a host is synchronised)",
+      "task-stats-1 from the coordinator was created 600015 ms ago (10 min), older than the 600000 ms (10 min) replay window: a message sent again, or site \"cleveland\"'s clock ahead of the coordinator's by about that much: set both hosts' clocks by NTP (timedatectl status says whether a host is synchronised)",
   });
-  assert.throws(() => guard.check(header({ kind: 'join', site: 'cleveland', createdAt: T0 + 86_400_000 }), any), {
+  const atCoordinator = new ReplayGuard({ maxAgeMs: 600_000, now: clock().now, reader: 'the coordinator' });
+  assert.throws(() => atCoordinator.check(header({ kind: 'join', site: 'cleveland', createdAt: T0 + 86_400_000 }), any), {
     message:
-      'join from site "cleveland" was created 86400000 ms in the future (24 h), beyond the 600000 ms (10 min) clock-skew window: site "cleveland"\'s clock is ahead of this host\'s by about that much: set both hosts\' clocks by NTP (timedatectl status says whether a host is synchronised)',
+      'join from site "cleveland" was created 86400000 ms in the future (24 h), beyond the 600000 ms (10 min) clock-skew window: site "cleveland"\'s clock is ahead of the coordinator\'s by about that much: set both hosts\' clocks by NTP (timedatectl status says whether a host is synchronised)',
   });
 });
 
