@@ -12,10 +12,17 @@ export function hostPort(host: string, port: number): string {
  * a missing or impossible port were retried for the whole connect window, then exit 1 (an outside try).
  */
 export function addressProblem(address: string): string | undefined {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(address)) return 'has a scheme (https://...): give HOST:PORT alone';
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)?.[1];
+  if (scheme) return `has a scheme (${scheme}://): give HOST:PORT alone`;
+  if (address !== address.trim()) return 'has spaces around it: give HOST:PORT alone';
   if (/[/?#]/.test(address)) return 'has a path: give HOST:PORT alone';
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d+)$/.exec(address);
-  if (!m) return isIP(address) === 6 ? 'is an IPv6 address without a port: give [ADDRESS]:PORT' : 'has no port: give HOST:PORT (the manifest names the federation\'s gRPC port)';
+  if (!m) {
+    if (isIP(address) === 6) return 'is an IPv6 address without a port: give [ADDRESS]:PORT';
+    // ::1:32443: an IPv6 address and a port cannot be told apart without brackets.
+    if (isIP(address.replace(/:\d+$/, '')) === 6) return `is an IPv6 address and a port without brackets: give [${address.replace(/:\d+$/, '')}]:${/:(\d+)$/.exec(address)![1]}`;
+    return "has no port: give HOST:PORT (the manifest names the federation's gRPC port)";
+  }
   const port = Number(m[2]);
   if (!(port >= 1 && port <= 65535)) return `has port ${m[2]}, not in 1-65535`;
   return undefined;

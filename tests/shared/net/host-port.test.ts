@@ -11,7 +11,10 @@ test('hostPort brackets an IPv6 literal, once', () => {
 
 test('a gRPC address is HOST:PORT: a scheme, a path, no port or an impossible one is named (they were retried for the whole connect window)', () => {
   for (const ok of ['127.0.0.1:31443', 'localhost:1', '[::1]:65535', 'coordinator.example.org:7443']) assert.equal(addressProblem(ok), undefined, ok);
-  assert.match(addressProblem('https://127.0.0.1:31443')!, /has a scheme/);
+  assert.match(addressProblem('https://127.0.0.1:31443')!, /has a scheme \(https:\/\/\)/);
+  assert.match(addressProblem('grpc://127.0.0.1:31443')!, /has a scheme \(grpc:\/\/\)/);
+  assert.match(addressProblem(' 127.0.0.1:31443')!, /has spaces around it/);
+  assert.equal(addressProblem('::1:32443'), 'is an IPv6 address and a port without brackets: give [::1]:32443');
   assert.match(addressProblem('127.0.0.1:31443/')!, /has a path/);
   assert.match(addressProblem('127.0.0.1')!, /has no port/);
   assert.match(addressProblem('::1')!, /IPv6 address without a port: give \[ADDRESS\]:PORT/);
