@@ -243,10 +243,10 @@ function opensslReason(message: string): string {
 function handshakeCause(error: Error): string {
   if (/http request|wrong version number|unknown protocol/i.test(error.message))
     return "not TLS: plain HTTP or another protocol on the gRPC port (a browser, Prometheus or curl given the gRPC port instead of the HTTP one, listen.httpPort), or a port scanner";
+  // Within the refusal log's excerpt (300 characters) with the peer and OpenSSL's reason before it.
   return (
-    "a site whose tls/ files do not come from this federation's provisioning (another run of fedcausal provision) or whose certificate expired, " +
-    "a site that refused this coordinator's certificate (its clock, the name it dials, a TLS-inspecting middlebox on its way: the site's log says which), " +
-    'or a client without the federation\'s certificate (a port scanner too)'
+    "a site whose tls/ files are another provisioning's, or expired; a site refusing this coordinator's certificate " +
+    '(its clock, the name it dials, a TLS-inspecting middlebox: its log says which); or a client without the federation\'s certificate'
   );
 }
 
