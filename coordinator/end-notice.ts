@@ -1,6 +1,6 @@
 import { ProtocolError } from '../shared/errors.ts';
 import { encodeFrame } from '../shared/protocol/frame.ts';
-import { resultKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
+import { resultKind, taskKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
 import type { SiteDirectory } from './directory.ts';
@@ -19,7 +19,7 @@ export function endMessages(e: {
   forSite: (site: string) => string;
   seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
 }): (site: string) => WireMessage {
-  return (site) => e.seal(site, e.round, 'task-end', encodeFrame({ federation: e.federation, round: e.round, kind: 'end', config: {}, weights: 0, message: e.forSite(site), outcome: e.outcome }));
+  return (site) => e.seal(site, e.round, taskKind('end'), encodeFrame({ federation: e.federation, round: e.round, kind: 'end', config: {}, weights: 0, message: e.forSite(site), outcome: e.outcome }));
 }
 
 /**

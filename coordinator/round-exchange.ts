@@ -2,7 +2,7 @@ import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import { encodeFrame } from '../shared/protocol/frame.ts';
-import { resultKind, type ResultMeta, type TaskKind, type TaskMeta } from '../shared/protocol/messages.ts';
+import { resultKind, taskKind, type ResultMeta, type TaskKind, type TaskMeta } from '../shared/protocol/messages.ts';
 import type { WireMessage } from '../shared/transport/types.ts';
 import { RoundCollector } from './collector.ts';
 import type { SiteDirectory } from './directory.ts';
@@ -133,7 +133,7 @@ export class RoundExchange {
     const c = new RoundCollector(round, kind, sites, this.o.quorum.roundDeadlineMs, meta.stage);
     this.collector = c;
     for (const s of sites) {
-      const task = this.o.seal(s, round, `task-${kind}${meta.stage ? `-${meta.stage}` : ''}`, payload);
+      const task = this.o.seal(s, round, taskKind(kind, meta.stage), payload);
       this.pending.set(s, task);
       if (online.includes(s)) void this.send(s, task);
       // A revoked site is refused at every connection: waiting for it only delays the round.

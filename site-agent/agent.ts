@@ -1,10 +1,10 @@
 import { PayloadOpener, PayloadSealer, UPLOAD_CHUNK_SIZE, verifyHeader } from '../shared/crypto/envelope.ts';
-import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
+import { ClockRefusal, ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { crashPoint } from '../shared/crash-points.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, resultKind, type ResultMeta, type TaskKind, type TaskMeta } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, parseTaskKind, resultKind, taskKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import { ResultNotDelivered, type SiteTransport, type WireMessage } from '../shared/transport/types.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
@@ -127,7 +127,7 @@ export class SiteAgent {
         this.close();
         return meta.message ?? 'ended';
       }
-      crashPoint(`task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}`, meta.round);
+      crashPoint(taskKind(meta.kind, meta.stage), meta.round);
       const result = await this.tasks.handle(meta, weights);
       this.tasksAnswered++;
       try {
@@ -165,14 +165,13 @@ export class SiteAgent {
    * the same clock's, which the coordinator may refuse in turn, and says so in its log.
    */
   private async reportClockRefusal(transport: SiteTransport, e: unknown): Promise<void> {
-    const task = (e as { task?: { kind: string; round: number } }).task;
-    if (!(e instanceof ProtocolError) || e.reason !== 'replay' || !task || !/window/.test(e.message)) return;
-    const m = /^task-(stats|fit|evaluate|secagg)(?:-(\d+))?$/.exec(task.kind);
-    if (!m) return;
-    const kind = m[1] as TaskKind;
-    const stage = m[2] === undefined ? undefined : Number(m[2]);
-    const meta = { round: task.round, kind, numExamples: 0, metrics: {}, weights: 0, error: `this site refused the task: ${e.message}` } satisfies ResultMeta;
-    await transport.submit(this.seal(resultKind(kind, stage), task.round, encodeFrame(meta))).catch((err: Error) => this.opts.log.debug('refusal not delivered', { error: err.message }));
+    // The guard refuses only what verified as the coordinator's and for this site; an end needs no answer.
+    if (!(e instanceof ClockRefusal)) return;
+    const task = parseTaskKind(e.header.kind);
+    if (!task || task.kind === 'end') return;
+    const round = e.header.round;
+    const meta = { round, kind: task.kind, numExamples: 0, metrics: {}, weights: 0, error: `this site refused the task: ${e.message}` } satisfies ResultMeta;
+    await transport.submit(this.seal(resultKind(task.kind, task.stage), round, encodeFrame(meta))).catch((err: Error) => this.opts.log.debug('refusal not delivered', { error: err.message }));
   }
 
   private async openTask(msg: WireMessage): Promise<{ meta: TaskMeta; weights: Float32Array }> {
@@ -182,12 +181,7 @@ export class SiteAgent {
     });
     if (header.site !== this.opts.site)
       throw new ProtocolError(`task addressed to "${header.site}", this is "${this.opts.site}"`, 'malformed');
-    try {
-      this.replay.check(header, { federation: this.opts.federation, kinds: TASK_KINDS });
-    } catch (e) {
-      // Signed by the coordinator and for this site: which task it was, for reportClockRefusal.
-      throw Object.assign(e as Error, { task: { kind: header.kind, round: header.round } });
-    }
+    this.replay.check(header, { federation: this.opts.federation, kinds: TASK_KINDS });
     const opener = new PayloadOpener(header, msg.header);
     let raw: unknown;
     const parts: { offset: number; values: Float32Array }[] = [];
@@ -203,7 +197,7 @@ export class SiteAgent {
     const meta = checkShape(TaskMetaSchema, raw, `the ${header.kind} task of round ${header.round}`);
     // Only the header's kind went through the replay guard: a meta of another kind must not
     // be answered as some other task (it fell through to an evaluation).
-    const metaKind = `task-${meta.kind}${meta.stage ? `-${meta.stage}` : ''}`;
+    const metaKind = taskKind(meta.kind, meta.stage);
     if (metaKind !== header.kind)
       throw new ProtocolError(`task meta of kind ${JSON.stringify(meta.kind)} does not match its header kind "${header.kind}"`, 'malformed');
     const weights = new Float32Array(n);

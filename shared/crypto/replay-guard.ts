@@ -31,6 +31,17 @@ export interface ReplayExpectation {
   kinds?: readonly string[];
 }
 
+/** A message refused for its time alone (out of the window either side): the host clocks may be apart. */
+export class ClockRefusal extends ProtocolError {
+  constructor(
+    message: string,
+    /** The refused message's header (verified: its sender and what it was). */
+    readonly header: SealedHeader,
+  ) {
+    super(message, 'replay');
+  }
+}
+
 export class ReplayGuard {
   private readonly maxAgeMs: number;
   private readonly now: () => number;
@@ -141,15 +152,15 @@ export class ReplayGuard {
     const window = `${this.maxAgeMs} ms (${clockGap(this.maxAgeMs)})`;
     const setClocks = "set both hosts' clocks by NTP (timedatectl status says whether a host is synchronised)";
     if (age > this.maxAgeMs || header.createdAt < this.forgottenBefore) {
-      throw new ProtocolError(
+      throw new ClockRefusal(
         `${from} was created ${age} ms ago (${clockGap(age)}), older than the ${window} replay window: a message sent again, or ${this.reader}'s clock ahead of ${sender} by about that much: ${setClocks}`,
-        'replay',
+        header,
       );
     }
     if (-age > this.maxAgeMs) {
-      throw new ProtocolError(
+      throw new ClockRefusal(
         `${from} was created ${-age} ms in the future (${clockGap(age)}), beyond the ${window} clock-skew window: ${sender} clock is ahead of ${this.reader}'s by about that much: ${setClocks}`,
-        'replay',
+        header,
       );
     }
   }

@@ -93,3 +93,15 @@ const RESULT_KIND: Record<TaskKind, string> = {
 export function resultKind(kind: TaskKind, stage?: number): string {
   return stage ? `${RESULT_KIND[kind]}-${stage}` : RESULT_KIND[kind];
 }
+
+/** The envelope kind of a task (`task-fit`, `task-stats-2`): what its header says it is. */
+export function taskKind(kind: TaskKind, stage?: number): string {
+  return `task-${kind}${stage ? `-${stage}` : ''}`;
+}
+
+/** A task envelope kind read back (taskKind's inverse); undefined for any other kind. */
+export function parseTaskKind(envelopeKind: string): { kind: TaskKind; stage?: number } | undefined {
+  const m = /^task-(stats|fit|evaluate|end|secagg)(?:-(\d+))?$/.exec(envelopeKind);
+  if (!m) return undefined;
+  return { kind: m[1] as TaskKind, ...(m[2] === undefined ? {} : { stage: Number(m[2]) }) };
+}

@@ -1,3 +1,4 @@
+import { parseTaskKind, taskKind } from '../../../shared/protocol/messages.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TaskMetaSchema } from '../../../shared/protocol/task-meta.ts';
@@ -47,4 +48,13 @@ test('wrong types, kinds and values are refused with their path', () => {
   ]);
   assert.deepEqual(issues({ ...fit, balance: 'on' }), ['balance: expected an object']);
   assert.deepEqual(issues(null), [': Invalid input: expected object, received null']);
+});
+
+test('a task envelope kind and its reading back agree, for every kind and stage; other kinds are none', () => {
+  for (const [kind, stage] of [['fit'], ['evaluate'], ['end'], ['stats', 1], ['stats', 6], ['secagg', 94]] as const) {
+    const envelope = taskKind(kind, stage);
+    assert.deepEqual(parseTaskKind(envelope), { kind, ...(stage === undefined ? {} : { stage }) }, envelope);
+  }
+  assert.equal(taskKind('stats', 2), 'task-stats-2');
+  for (const other of ['fit-result', 'join', 'task-train', 'task-fit-x']) assert.equal(parseTaskKind(other), undefined, other);
 });
