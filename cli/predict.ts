@@ -68,10 +68,16 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
   if (outFile) checkScoresFile(outFile, v.out!, { '--model': v.model, '--data': v.data });
   const { PatientScorer } = await import('../site-agent/score-patients.ts');
   const scorer = await PatientScorer.create(bundle, log, v.model, data);
-  const sink: ScoresSink = outFile ? scoresFile(outFile) : { write: out, commit: () => {}, abort: () => {} };
   const batchRows = v['batch-rows'] ?? BATCH_ROWS;
-  const run = new PartsScoring(bundle, scorer, sink, data, v.id, batchRows);
-  await scoreAll(run, readCsvParts(readInputPieces(v.data, 'data file'), data, batchRows), outFile === undefined, err);
+  let run: PartsScoring;
+  try {
+    const sink: ScoresSink = outFile ? scoresFile(outFile) : { write: out, commit: () => {}, abort: () => {} };
+    run = new PartsScoring(bundle, scorer, sink, data, v.id, batchRows);
+    await scoreAll(run, readCsvParts(readInputPieces(v.data, 'data file'), data, batchRows), outFile === undefined, err);
+  } finally {
+    // Whatever stops it (the scores file that cannot be opened too): the model's tensors go.
+    scorer.dispose();
+  }
   err(summary(bundle, v.model, run.rows - run.blank.count, outFile));
   for (const n of [...run.notes(), ...scorer.notes(), ...flatRecalibration(bundle), ...harmfulRecalibration(bundle)]) err(`warning: ${n}\n`);
   const l = run.labelled;
@@ -93,8 +99,6 @@ async function scoreAll(run: PartsScoring, parts: AsyncIterable<CsvPart>, toStdo
     // On standard output, the parts before an error are out already: said, so nobody takes them for the file's scores.
     if (toStdout && run.rows > 0 && e instanceof Error) e.message += ` (standard output holds the scores of the ${run.rows} rows before this part: incomplete; with --out FILE an error writes no file)`;
     throw e;
-  } finally {
-    run.scorer.dispose();
   }
 }
 
@@ -122,7 +126,7 @@ class PartsScoring {
 
   constructor(
     private readonly bundle: ModelBundle,
-    readonly scorer: PatientScorer,
+    private readonly scorer: PatientScorer,
     readonly sink: ScoresSink,
     readonly data: string,
     private readonly id: string | undefined,

@@ -43,7 +43,8 @@ export class PatientScorer {
   private readonly foreign = new Map<string, { values: Map<string, LineTally>; all: LineTally }>();
   private readonly far = new Map<string, LineTally>();
   private readonly shift = new Map<string, ColumnShift>();
-  private readonly vocabularies: Map<string, string[]>;
+  /** Per categorical feature, the federation's values, and the same as a set to look rows up in. */
+  private readonly vocabularies: Map<string, { values: string[]; known: Set<string> }>;
   private readonly knownPatterns: Set<string>;
 
   private constructor(
@@ -51,7 +52,7 @@ export class PatientScorer {
     private readonly runner: SiteModelRunner,
     private readonly file: string,
   ) {
-    this.vocabularies = spaceVocabularies(bundle.featureSpace);
+    this.vocabularies = new Map([...spaceVocabularies(bundle.featureSpace)].map(([f, values]) => [f, { values, known: new Set(values) }]));
     this.knownPatterns = new Set(bundle.prior.patterns.map((p) => p.pattern));
   }
 
@@ -94,9 +95,8 @@ export class PatientScorer {
       tallyOf(this.unseen, p).add(table.lines[i]!);
       this.unseenAll.add(table.lines[i]!);
     });
-    for (const [feature, values] of this.vocabularies) {
+    for (const [feature, { known }] of this.vocabularies) {
       const j = table.features.indexOf(feature);
-      const known = new Set(values);
       table.values.forEach((row, i) => {
         const v = row[j];
         if (v === null || v === undefined || known.has(String(v))) return;
@@ -138,7 +138,7 @@ export class PatientScorer {
 
   /** Rows whose category the federation's vocabulary lacks: each such value reads as "other" (or as no value). */
   private categoryNotes(): string[] {
-    return [...this.vocabularies].flatMap(([feature, values]) => {
+    return [...this.vocabularies].flatMap(([feature, { values }]) => {
       const f = this.foreign.get(feature);
       if (!f) return [];
       const named = [...f.values.keys()].slice(0, LINES_NAMED).map(show).join(', ');
