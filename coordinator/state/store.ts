@@ -290,7 +290,6 @@ function floats(b: Buffer): Float32Array {
   return out;
 }
 
-/** The parts whose hashes differ between the saved run and this configuration (none known: a state file written before parts were kept). */
 /** A configuration as a state file records it: its fingerprint, and each part's, to name what changed. */
 export interface ConfigIdentity {
   fingerprint: string;
@@ -305,6 +304,7 @@ export interface ConfigIdentity {
  */
 const FINGERPRINT_FORM = 'canonical-1';
 
+/** The parts whose hashes differ between the saved run and this configuration (none known: a state file written before parts were kept). */
 function changedParts(saved: string | undefined, parts: Record<string, string>): string[] {
   if (!saved) return [];
   let old: Record<string, string>;
