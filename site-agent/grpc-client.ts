@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { z } from 'zod';
+import { hostOfAddress } from '../shared/net/host-port.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { ChallengeReplySchema, FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
@@ -36,7 +37,7 @@ function announcedChunks(header: Uint8Array): number {
  * holds goes as SNI instead, and the certificate is still checked against the IP.
  */
 export function siteChannel(address: string, tls: TlsFiles, maxChunkSize: number): { creds: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
-  const host = /^\[(.*)\](?::\d+)?$/.exec(address)?.[1] ?? address.replace(/:\d+$/, '');
+  const host = hostOfAddress(address);
   const options: grpc.ChannelOptions = { ...channelOptions(maxChunkSize) };
   if (isIP(host) === 0) return { creds: mtlsChannelCredentials(tls), options };
   options['grpc.ssl_target_name_override'] = 'localhost';

@@ -8,6 +8,7 @@
  * at start, and gRPC is made to follow it (applyProxyRoute).
  */
 import { isIP, isIPv4 } from 'node:net';
+import { hostOfAddress } from '../shared/net/host-port.ts';
 
 export interface ProxyRoute {
   /** The HTTP CONNECT proxy the coordinator is reached through: its URL without credentials, the variable that named it. */
@@ -33,11 +34,6 @@ function firstSet(names: readonly string[], env: NodeJS.ProcessEnv): [string, st
   return undefined;
 }
 
-/** The host part of a gRPC address (HOST:PORT, [IPv6]:PORT). */
-function hostOf(address: string): string {
-  return /^\[(.*)\](?::\d+)?$/.exec(address)?.[1] ?? address.replace(/:\d+$/, '');
-}
-
 export function proxyRoute(address: string, env: NodeJS.ProcessEnv): ProxyRoute {
   const set = firstSet(PROXY_VARIABLES, env);
   if (!set) return { notes: [] };
@@ -59,7 +55,7 @@ export function proxyRoute(address: string, env: NodeJS.ProcessEnv): ProxyRoute 
       ],
     };
   if (url.protocol !== 'http:') return notUrl;
-  const host = hostOf(address);
+  const host = hostOfAddress(address);
   const bypass = bypassEntry(host, env);
   if (bypass) return { bypass, notes: [] };
   const shown = `http://${url.host}`;

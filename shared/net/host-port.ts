@@ -6,6 +6,11 @@ export function hostPort(host: string, port: number): string {
   return isIP(h) === 6 ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
+/** The host part of a gRPC address (HOST:PORT, [IPv6]:PORT), without brackets. */
+export function hostOfAddress(address: string): string {
+  return /^\[(.*)\](?::\d+)?$/.exec(address)?.[1] ?? address.replace(/:\d+$/, '');
+}
+
 /**
  * What is wrong with a gRPC address a site dials (site.yaml coordinator.address), or undefined:
  * HOST:PORT, no scheme or path, a port in 1-65535, an IPv6 literal in brackets. A scheme, a path,
@@ -20,7 +25,8 @@ export function addressProblem(address: string): string | undefined {
   if (!m) {
     if (isIP(address) === 6) return 'is an IPv6 address without a port: give [ADDRESS]:PORT';
     // ::1:32443: an IPv6 address and a port cannot be told apart without brackets.
-    if (isIP(address.replace(/:\d+$/, '')) === 6) return `is an IPv6 address and a port without brackets: give [${address.replace(/:\d+$/, '')}]:${/:(\d+)$/.exec(address)![1]}`;
+    const host = hostOfAddress(address);
+    if (isIP(host) === 6) return `is an IPv6 address and a port without brackets: give [${host}]:${address.slice(host.length + 1)}`;
     return "has no port: give HOST:PORT (the manifest names the federation's gRPC port)";
   }
   const port = Number(m[2]);

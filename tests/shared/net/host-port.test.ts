@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressProblem, hostPort } from '../../../shared/net/host-port.ts';
+import { addressProblem, hostOfAddress, hostPort } from '../../../shared/net/host-port.ts';
 
 test('hostPort brackets an IPv6 literal, once', () => {
   assert.equal(hostPort('::1', 7443), '[::1]:7443');
@@ -20,4 +20,10 @@ test('a gRPC address is HOST:PORT: a scheme, a path, no port or an impossible on
   assert.match(addressProblem('::1')!, /IPv6 address without a port: give \[ADDRESS\]:PORT/);
   assert.match(addressProblem('127.0.0.1:314430')!, /has port 314430, not in 1-65535/);
   assert.match(addressProblem('127.0.0.1:0')!, /has port 0/);
+});
+
+test("an address's host, brackets off", () => {
+  assert.equal(hostOfAddress('[fd00::5]:7443'), 'fd00::5');
+  assert.equal(hostOfAddress('coord.example.org:7443'), 'coord.example.org');
+  assert.equal(hostOfAddress('127.0.0.1'), '127.0.0.1');
 });
