@@ -57,14 +57,26 @@ export function checkOutputFile(path: string, what: string): string {
 
 /** A new file written and flushed to the disk; 'wx': never through a file or link already in its place. `mode` exactly, not as the umask leaves it. */
 export function writeDurably(path: string, data: string | Uint8Array, mode?: number): void {
-  const fd = openSync(path, 'wx', mode);
+  const fd = openNew(path, mode);
   try {
-    if (mode !== undefined) fchmodSync(fd, mode);
     writeFileSync(fd, data); // loops until all is written, unlike writeSync
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** A new file's descriptor ('wx'), with `mode` exactly where given; closed again (and, `removeOnFailure`, removed) if the mode cannot be set. */
+function openNew(path: string, mode?: number, removeOnFailure = false): number {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    if (mode !== undefined) fchmodSync(fd, mode);
+  } catch (e) {
+    closeSync(fd);
+    if (removeOnFailure) rmSync(path, { force: true });
+    throw e;
+  }
+  return fd;
 }
 
 /**
@@ -93,18 +105,11 @@ export interface WholeFile {
 export function openFileWhole(path: string, mode = 0o600): WholeFile {
   // Not named after `path`: a name near the 255-byte limit would not take a suffix.
   const partial = join(dirname(path), `.fedcausal-${randomBytes(6).toString('hex')}.partial`);
-  let fd: number | undefined = openSync(partial, 'wx', mode);
+  let fd: number | undefined = openNew(partial, mode, true);
   const close = () => {
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
   };
-  try {
-    fchmodSync(fd, mode);
-  } catch (e) {
-    close();
-    rmSync(partial, { force: true });
-    throw e;
-  }
   return {
     write: (data) => writeFileSync(fd!, data), // loops until all is written, unlike writeSync
     commit: () => {
