@@ -59,7 +59,11 @@ export function proxyRoute(address: string, env: NodeJS.ProcessEnv): ProxyRoute 
   const bypass = bypassEntry(host, env);
   if (bypass) return { bypass, notes: [] };
   const shown = `http://${url.host}`;
-  return { proxy: { url: shown, variable }, proxyUrl: value, notes: [] };
+  // grpc-js 1.14 writes the CONNECT line without brackets (CONNECT fd00::5:7443), which proxies refuse or misread.
+  const notes = isIP(host) === 6
+    ? [`the coordinator's address ${address} is an IPv6 address and gRPC asks the proxy for it without brackets (CONNECT ${host}:${address.slice(address.lastIndexOf(':') + 1)}), which most proxies refuse: give its host name in site.yaml coordinator.address, or list ${host} in no_grpc_proxy if the site can reach it directly`]
+    : [];
+  return { proxy: { url: shown, variable }, proxyUrl: value, notes };
 }
 
 /** The no_proxy entry (trimmed) that covers `host`: the host itself, a domain it is in, an IPv4 CIDR it falls in, or "*". */

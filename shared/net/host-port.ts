@@ -29,7 +29,10 @@ export function addressProblem(address: string): string | undefined {
     if (isIP(host) === 6) return `is an IPv6 address and a port without brackets: give [${host}]:${address.slice(host.length + 1)}`;
     return "has no port: give HOST:PORT (the manifest names the federation's gRPC port)";
   }
-  const port = Number(m[2]);
-  if (!(port >= 1 && port <= 65535)) return `has port ${m[2]}, not in 1-65535`;
+  const given = m[2]!;
+  const port = Number(given);
+  // 032443: read as 32443 by one tool and as octal or refused by another; say what is meant.
+  if (/^0\d/.test(given) && port >= 1) return `has port ${given} with a leading zero: give ${port} if that is meant`;
+  if (!(port >= 1 && port <= 65535)) return `has port ${given}, not in 1-65535`;
   return undefined;
 }

@@ -49,3 +49,11 @@ test('a proxy setting gRPC cannot follow is said, and the coordinator is reached
   // HOST:PORT alone is http://, as curl reads it (gRPC went directly).
   assert.deepEqual(proxyRoute(COORD, { https_proxy: '127.0.0.1:3128' }).proxy, { url: 'http://127.0.0.1:3128', variable: 'https_proxy' });
 });
+
+test("an IPv6 coordinator through a proxy: followed, and said that gRPC's CONNECT line lacks the brackets proxies need", () => {
+  const r = proxyRoute('[fd00::5]:7443', { https_proxy: 'http://proxy:3128' });
+  assert.deepEqual(r.proxy, { url: 'http://proxy:3128', variable: 'https_proxy' });
+  assert.equal(r.notes.length, 1);
+  assert.match(r.notes[0]!, /^the coordinator's address \[fd00::5\]:7443 is an IPv6 address and gRPC asks the proxy for it without brackets \(CONNECT fd00::5:7443\), .* list fd00::5 in no_grpc_proxy/);
+  assert.deepEqual(proxyRoute('coord.hospital.net:7443', { https_proxy: 'http://proxy:3128' }).notes, [], 'a host name: nothing to say');
+});

@@ -19,6 +19,8 @@ test('a gRPC address is HOST:PORT: a scheme, a path, no port or an impossible on
   assert.match(addressProblem('127.0.0.1')!, /has no port/);
   assert.match(addressProblem('::1')!, /IPv6 address without a port: give \[ADDRESS\]:PORT/);
   assert.match(addressProblem('127.0.0.1:314430')!, /has port 314430, not in 1-65535/);
+  assert.match(addressProblem('127.0.0.1:032443')!, /has port 032443 with a leading zero: give 32443 if that is meant/);
+  assert.match(addressProblem('[::1]:00')!, /has port 00, not in 1-65535/);
   assert.match(addressProblem('127.0.0.1:0')!, /has port 0/);
 });
 
