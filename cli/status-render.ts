@@ -3,6 +3,7 @@
  * collected (a progress bar: who reported of those asked, and the deadline) and the sites
  * table. Pure functions of the document and the clock, so tests can pin the text.
  */
+import { sizeText } from '../shared/transport/transfer-progress.ts';
 import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
 import { siteProblem, type CurrentRound } from '../shared/federation/dashboard-status.ts';
@@ -61,7 +62,11 @@ function countdown(deadline: string, now: number): string {
 export function currentText(c: CurrentRound, rounds: number, now: number): string {
   const what = c.kind === 'fit' ? `training round ${c.round}/${rounds}` : c.kind === 'evaluate' ? 'final evaluation' : `statistics round ${c.stage ?? ''}`.trim();
   const done = c.reported.length + c.failed.length;
-  const waiting = c.expected.filter((x) => !c.reported.includes(x) && !c.failed.some((f) => f.site === x));
+  const waiting = c.expected.filter((x) => !c.reported.includes(x) && !c.failed.some((f) => f.site === x)).map((x) => {
+    // A slow link's upload: the site is not still working, its result is on its way.
+    const u = c.uploading?.find((v) => v.site === x);
+    return u ? `${x} (its result arriving: ${sizeText(u.receivedBytes)} of ${sizeText(u.totalBytes)})` : x;
+  });
   const failed = c.failed.length ? `, ${c.failed.length} failed (${c.failed.map((f) => `${f.site}: ${f.reason}`).join('; ')})` : '';
   return `${what} ${bar(done, c.expected.length)} ${c.reported.length}/${c.expected.length} reported${failed}` +
     `${waiting.length ? ` · waiting for ${waiting.join(', ')}` : ''}${countdown(c.deadline, now)}\n`;

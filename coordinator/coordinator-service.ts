@@ -1,7 +1,8 @@
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
 import { digestDifference, schemaDifference } from '../shared/data/schema-compare.ts';
 import type { Schema } from '../shared/data/schema.ts';
-import { PayloadOpener, TAG_BYTES, verifyHeader, type SealedHeader } from '../shared/crypto/envelope.ts';
+import type { UploadHandle, UploadsInFlight } from './uploads.ts';
+import { PayloadOpener, verifyHeader, wireBytes, type SealedHeader } from '../shared/crypto/envelope.ts';
 import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { PEER_REFUSED_MESSAGE } from '../shared/pki/check-peer.ts';
@@ -18,6 +19,7 @@ import type { Spool } from './spool.ts';
 import { JoinNonces } from './join-nonces.ts';
 import { excerpt, RefusalLog } from './refusal-log.ts';
 import { END_ACK_KIND } from './end-notice.ts';
+import { checkResultMeta } from './result-bounds.ts';
 
 /** The masked-input result of any secure sum: stage = phase + 10 x the statistics stage (0 for a fit round). */
 const SECAGG_RESULT = resultKind('secagg', 1).replace(/1$/, '');
@@ -68,6 +70,8 @@ export interface EndpointDeps {
   onReject?: (reason: string, site: string | undefined) => void;
   /** Called with the size of every result chunk received (metrics). */
   onBytes?: (bytes: number) => void;
+  /** Results arriving now, for the status (uploads.ts). */
+  uploads?: UploadsInFlight;
   /** Where refusals are logged, rate-limited; one over `log` with the default rate when absent. */
   refusalLog?: RefusalLog;
   /** Hears a fault of the coordinator's own storage met while taking a message (the coordinator stops at its last committed round). */
@@ -278,6 +282,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     // checks passed): only then may a refusal fail the site for the round; a replayed or
     // forged message must not be a way to knock a site out.
     let owed: { round: number; kind: string } | undefined;
+    let upload: UploadHandle | undefined;
     try {
       const header = this.verify(msg, peer);
       verified = header.site;
@@ -295,7 +300,8 @@ export class CoordinatorService implements CoordinatorEndpoint {
       if (exp?.maxPayloadBytes !== undefined && header.payloadLength > exp.maxPayloadBytes)
         throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');
       spool = this.deps.spool(header.site);
-      const meta = await this.spoolChunks(msg, header, exp?.kind, spool);
+      upload = this.deps.uploads?.begin(header.site, header.round, wireBytes(header));
+      const meta = await this.spoolChunks(msg, header, exp?.kind, spool, upload);
       checkResultMeta(meta, header);
       return { header, meta, spool };
     } catch (e) {
@@ -306,13 +312,15 @@ export class CoordinatorService implements CoordinatorEndpoint {
       // for a site to come back it then never had: an outside try on a slow link).
       if (verified && stillOwed(this.deps.gate.expectation(verified), owed)) this.deps.gate.reject(verified, excerpt((e as Error).message));
       return this.refuse(e, verified, msg.header);
+    } finally {
+      upload?.end();
     }
   }
 
   /** Opens `msg`'s chunks into `spool`, checking each value as it goes; the result's meta (checked by the caller). */
-  private async spoolChunks(msg: WireMessage, header: SealedHeader, expected: string | undefined, spool: Spool): Promise<unknown> {
+  private async spoolChunks(msg: WireMessage, header: SealedHeader, expected: string | undefined, spool: Spool, upload?: UploadHandle): Promise<unknown> {
     // The opener refuses a chunk of any other length than the header announced: the spool never holds more than the claim.
-    const claimedBytes = header.payloadLength + (header.encrypted ? header.chunkCount * TAG_BYTES : 0);
+    const claimedBytes = wireBytes(header);
     let spooled = 0;
     let meta: unknown;
     const opener = new PayloadOpener(header, msg.header, this.deps.boxSecretKey, { requireEncrypted: true });
@@ -330,6 +338,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       if (c.length > this.deps.limits.maxChunkSize + 64)
         throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
       this.deps.onBytes?.(c.length);
+      upload?.add(c.length);
       reader.push(opener.open(i++, c));
       if ((spooled += c.length) > claimedBytes) throw new ProtocolError(`chunk ${i - 1} goes past the ${claimedBytes} bytes the header claims`, 'oversized');
       spool.append(c);
@@ -376,18 +385,4 @@ function tryParseSite(header: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Shape checks on a decrypted result meta: a signed message can still be malformed. */
-function checkResultMeta(raw: unknown, h: SealedHeader): asserts raw is ResultMeta {
-  const bad = (what: string): never => {
-    throw new ProtocolError(`${h.kind} from site "${h.site}": ${what}`, 'malformed');
-  };
-  if (typeof raw !== 'object' || raw === null) return bad('payload meta is not an object');
-  // Decoded JSON from a site: every field is checked before the meta is used as a ResultMeta.
-  const meta = raw as Partial<Record<keyof ResultMeta, unknown>>;
-  if (meta.round !== h.round) bad(`payload says round ${JSON.stringify(meta.round)}, header says ${h.round}`);
-  if (typeof meta.weights !== 'number' || !Number.isInteger(meta.weights) || meta.weights < 0) bad('field "weights" must be a non-negative integer');
-  if (typeof meta.numExamples !== 'number' || !Number.isFinite(meta.numExamples) || meta.numExamples < 0) bad('field "numExamples" must be a number >= 0');
-  if (typeof meta.metrics !== 'object' || meta.metrics === null) bad('field "metrics" must be an object');
 }

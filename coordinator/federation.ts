@@ -9,6 +9,7 @@ import { dpSpent, dpTaskConfig, type DpSettings } from '../shared/privacy/dp.ts'
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { SiteDirectory, type EnrolledSite } from './directory.ts';
 import { CoordinatorService } from './coordinator-service.ts';
+import { UploadsInFlight } from './uploads.ts';
 import { modelHooks } from './model-hooks.ts';
 import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
 import { FileSpool, MemorySpool } from './spool.ts';
@@ -105,8 +106,10 @@ export function createFederation(
     log: log.child({ component: 'round-loop' }),
     onEvent,
   });
+  const uploads = new UploadsInFlight();
   const service = new CoordinatorService({
     directory,
+    uploads,
     gate: loop,
     replay: replayGuard(s.limits.maxMessageAgeMs, s.store),
     boxSecretKey: s.identity.box.secretKey,
@@ -122,7 +125,7 @@ export function createFederation(
   const dp = s.dp;
   /** The privacy spent so far (every fit round in the history); undefined with DP off. */
   const privacy = () => (dp ? dpSpent(dp, loop.history.map((h) => h.round)) : undefined);
-  return { directory, loop, service, privacy, secure };
+  return { directory, loop, service, privacy, secure, uploads };
 }
 
 /**

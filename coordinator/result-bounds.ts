@@ -10,6 +10,7 @@ import { ProtocolError } from '../shared/errors.ts';
 import { MAX_ABS_VALUE } from '../shared/data/stats.ts';
 import { featureList, type Schema } from '../shared/data/schema.ts';
 import type { ResultMeta, TaskKind } from '../shared/protocol/messages.ts';
+import type { SealedHeader } from '../shared/crypto/envelope.ts';
 import { DEFAULT_UPDATE_NORM_MULTIPLE, type NormBounds } from './update-clip.ts';
 
 /** The default cap on a site's row count: hospital scale; set `limits.maxExamplesPerSite` to your largest site. */
@@ -224,4 +225,18 @@ export function checkControlVariate(cv: unknown, modelSize: number): void {
     const x: unknown = cv[bad];
     throw new ProtocolError(`control variate entry ${bad} is ${typeof x === 'number' ? String(x) : JSON.stringify(x)}, not a finite number`, 'malformed');
   }
+}
+
+/** Shape checks on a decrypted result meta: a signed message can still be malformed. */
+export function checkResultMeta(raw: unknown, h: Pick<SealedHeader, 'kind' | 'site' | 'round'>): asserts raw is ResultMeta {
+  const bad = (what: string): never => {
+    throw new ProtocolError(`${h.kind} from site "${h.site}": ${what}`, 'malformed');
+  };
+  if (typeof raw !== 'object' || raw === null) return bad('payload meta is not an object');
+  // Decoded JSON from a site: every field is checked before the meta is used as a ResultMeta.
+  const meta = raw as Partial<Record<keyof ResultMeta, unknown>>;
+  if (meta.round !== h.round) bad(`payload says round ${JSON.stringify(meta.round)}, header says ${h.round}`);
+  if (typeof meta.weights !== 'number' || !Number.isInteger(meta.weights) || meta.weights < 0) bad('field "weights" must be a non-negative integer');
+  if (typeof meta.numExamples !== 'number' || !Number.isFinite(meta.numExamples) || meta.numExamples < 0) bad('field "numExamples" must be a number >= 0');
+  if (typeof meta.metrics !== 'object' || meta.metrics === null) bad('field "metrics" must be an object');
 }

@@ -7,6 +7,8 @@ import { ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { ChallengeReplySchema, FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
 import { AsyncQueue } from '../shared/transport/async-queue.ts';
+import { TransferProgress, type ProgressLine } from '../shared/transport/transfer-progress.ts';
+import { wireBytes } from '../shared/crypto/envelope.ts';
 import { channelOptions, federationClient, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
 import { ResultNotDelivered, type SiteTransport, type SubmitReply, type Welcome, type WireMessage } from '../shared/transport/types.ts';
 import { mtlsChannelCredentials, type TlsFiles } from '../shared/pki/grpc-credentials.ts';
@@ -14,20 +16,26 @@ import { mtlsChannelCredentials, type TlsFiles } from '../shared/pki/grpc-creden
 /** gRPC codes of a call whose connection went (the coordinator stopped, the network dropped), not of a refusal. */
 const LOST_CONNECTION: ReadonlySet<grpc.status> = new Set([grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED]);
 
-/** The one field of a task's header read before it is verified: how many chunk frames follow. */
-const ChunkCountSchema = z.object({ chunkCount: z.number().int().min(1).max(0xffffffff) });
+/** The fields of a task's header read before it is verified: how many chunk frames follow, and what they weigh (progress only). */
+const AnnouncedSchema = z.object({
+  chunkCount: z.number().int().min(1).max(0xffffffff),
+  payloadLength: z.number().int().min(0).optional(),
+  encrypted: z.boolean().optional(),
+});
 
 /**
- * How many chunks a task header announces. Unreadable: 1, so that the task reaches the
- * agent, whose verifyHeader refuses it with the reason (waiting for a count that never
- * comes would hang the site instead).
+ * How many chunks a task header announces, and their bytes on the wire. Unreadable: 1 chunk, so
+ * that the task reaches the agent, whose verifyHeader refuses it with the reason (waiting for a
+ * count that never comes would hang the site instead).
  */
-function announcedChunks(header: Uint8Array): number {
+function announced(header: Uint8Array): { count: number; bytes?: number } {
   try {
-    const parsed = ChunkCountSchema.safeParse(JSON.parse(Buffer.from(header).toString('utf8')));
-    return parsed.success ? parsed.data.chunkCount : 1;
+    const parsed = AnnouncedSchema.safeParse(JSON.parse(Buffer.from(header).toString('utf8')));
+    if (!parsed.success) return { count: 1 };
+    const { chunkCount, payloadLength, encrypted } = parsed.data;
+    return { count: chunkCount, ...(payloadLength === undefined ? {} : { bytes: wireBytes({ chunkCount, payloadLength, encrypted: encrypted ?? false }) }) };
   } catch {
-    return 1;
+    return { count: 1 };
   }
 }
 
@@ -94,9 +102,18 @@ function notConnected(waitMs: number): grpc.ServiceError {
   return Object.assign(new Error(`${grpc.status.UNAVAILABLE} UNAVAILABLE: ${details}`), { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
 }
 
+export interface SiteTransportOptions {
+  /** How long a call waits for the connection. */
+  connectWaitMs?: number;
+  /** Channel options to add (the proxy route, proxy-route.ts). */
+  channel?: grpc.ChannelOptions;
+  /** Hears a long task download's progress (transfer-progress.ts). */
+  onProgress?: (line: ProgressLine) => void;
+}
+
 /** The site side of the gRPC protocol, over mutual TLS with the kit's certificate. */
-/** `channel`: options to add (the proxy route, proxy-route.ts). */
-export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles, connectWaitMs = CONNECT_WAIT_MS, channel: grpc.ChannelOptions = {}): SiteTransport {
+export function grpcSiteTransport(address: string, maxChunkSize: number, tls: TlsFiles, opts: SiteTransportOptions = {}): SiteTransport {
+  const { connectWaitMs = CONNECT_WAIT_MS, channel = {} } = opts;
   const { creds, options } = siteChannel(address, tls, maxChunkSize);
   const client = federationClient(address, creds, { ...options, ...channel });
   const stream: TaskStream = {};
@@ -105,7 +122,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
       return requestChallenge(client, connectWaitMs);
     },
     subscribe(join: WireMessage) {
-      return subscribeTasks(client, join, stream);
+      return subscribeTasks(client, join, stream, opts.onProgress);
     },
     async submit(msg: WireMessage) {
       return submitResult(client, msg, connectWaitMs, stream);
@@ -145,7 +162,7 @@ async function requestChallenge(client: FederationClient, connectWaitMs: number)
 }
 
 /** The Subscribe call: resolves with the welcome and the tasks that follow it, each put together from its header and chunk frames. */
-function subscribeTasks(client: FederationClient, join: WireMessage, stream: TaskStream): Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }> {
+function subscribeTasks(client: FederationClient, join: WireMessage, stream: TaskStream, onProgress?: (line: ProgressLine) => void): Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }> {
   return new Promise<{ welcome: Welcome; tasks: AsyncIterable<WireMessage> }>((resolve, reject) => {
     const chunks = [...(join.chunks as Iterable<Uint8Array>)];
     const call = client.Subscribe({ header: join.header, signature: join.signature, chunks });
@@ -153,7 +170,7 @@ function subscribeTasks(client: FederationClient, join: WireMessage, stream: Tas
     const tasks = new AsyncQueue<WireMessage>();
     let welcomed = false;
     let refused = false;
-    let current: { header: Uint8Array; signature: Uint8Array; chunks: Uint8Array[]; count: number } | undefined;
+    let current: { header: Uint8Array; signature: Uint8Array; chunks: Uint8Array[]; count: number; progress?: TransferProgress } | undefined;
     call.on('data', (raw: unknown) => {
       if (refused) return;
       let f;
@@ -172,9 +189,12 @@ function subscribeTasks(client: FederationClient, join: WireMessage, stream: Tas
         welcomed = true;
         resolve({ welcome: f.welcome, tasks });
       } else if (f.body === 'header') {
-        current = { header: f.header.header, signature: f.header.signature, chunks: [], count: announcedChunks(f.header.header) };
+        const { count, bytes } = announced(f.header.header);
+        const progress = onProgress && bytes ? { progress: new TransferProgress('receiving a task from the coordinator', bytes, onProgress) } : {};
+        current = { header: f.header.header, signature: f.header.signature, chunks: [], count, ...progress };
       } else if (current) {
         current.chunks.push(new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength));
+        current.progress?.add(f.chunk.byteLength);
         if (current.chunks.length >= current.count) {
           tasks.push({ header: current.header, signature: current.signature, chunks: current.chunks });
           current = undefined;

@@ -73,7 +73,7 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
       // A stop that came while waiting to retry: do not join again.
       if (signal?.aborted) return 'stopped on request';
       retry.attempt++;
-      const transport = onWelcome(grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK, tls, undefined, channel), () => notice.reached());
+      const transport = onWelcome(grpcSiteTransport(cfg.coordinatorAddress, MAX_CHUNK, tls, { channel, onProgress: ({ text, ...figures }) => log.info(text, figures) }), () => notice.reached());
       const onAbort = () => transport.close();
       signal?.addEventListener('abort', onAbort);
       try {

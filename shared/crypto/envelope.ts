@@ -167,6 +167,11 @@ export class PayloadSealer {
     return this.sealedHeader.chunkCount;
   }
 
+  /** The bytes its chunks take on the wire. */
+  get wireBytes(): number {
+    return wireBytes(this.sealedHeader);
+  }
+
   /** Chunk `index` as it goes on the wire: a payload slice (plain) or ciphertext || tag (encrypted). */
   chunk(index: number): Uint8Array {
     const { chunkCount, chunkSize, payloadLength } = this.sealedHeader;
@@ -186,6 +191,11 @@ export class PayloadSealer {
   *chunks(): Generator<Uint8Array> {
     for (let i = 0; i < this.chunkCount; i++) yield this.chunk(i);
   }
+}
+
+/** The bytes a message's chunks take on the wire: its payload, and a tag per chunk when encrypted. */
+export function wireBytes(h: Pick<SealedHeader, 'payloadLength' | 'encrypted' | 'chunkCount'>): number {
+  return h.payloadLength + (h.encrypted ? h.chunkCount * TAG_BYTES : 0);
 }
 
 /** Seals a whole payload at once. For large payloads prefer `new PayloadSealer(...)` and stream its chunks. */

@@ -27,6 +27,8 @@ export interface CurrentRound {
   failed: { site: string; reason: string }[];
   /** ISO 8601: when the round stops waiting. */
   deadline: string;
+  /** Awaited sites whose result is arriving now: its bytes so far of those it announced (absent: none). */
+  uploading?: { site: string; receivedBytes: number; totalBytes: number }[];
 }
 
 /**

@@ -108,13 +108,13 @@ function fakeTransport() {
   const transport: SiteTransport = {
     async subscribe(join) {
       const h = verifyHeader(join.header, join.signature, () => site.signing.publicKey, { maxPayloadBytes: 1 << 20, maxChunkSize: 1 << 24 });
-      joins.push({ site: h.site, meta: decodeFrame(open(h, join)).meta });
+      joins.push({ site: h.site, meta: decodeFrame(await open(h, join)).meta });
       return { welcome: { federation: FEDERATION, protocolVersion: PROTOCOL_VERSION, message: 'welcome' }, tasks };
     },
     async submit(msg) {
       const h = verifyHeader(msg.header, msg.signature, () => site.signing.publicKey, { maxPayloadBytes: 1 << 20, maxChunkSize: 1 << 24 });
       assert.equal(h.encrypted, true, 'results are encrypted to the coordinator');
-      const { meta, weights } = decodeFrame(open(h, msg));
+      const { meta, weights } = decodeFrame(await open(h, msg));
       const got = { kind: h.kind, round: h.round, meta: meta as ResultMeta, weights };
       if (h.kind === resultKind('end')) acks.push(got);
       else submitted.push({ ...got, chunkSize: h.chunkSize });
@@ -125,9 +125,11 @@ function fakeTransport() {
   return { transport, tasks, submitted, acks, joins };
 }
 
-function open(h: ReturnType<typeof verifyHeader>, msg: WireMessage): Uint8Array {
+/** A message's payload; its chunks as a transport takes them (a result's come from an async generator). */
+async function open(h: ReturnType<typeof verifyHeader>, msg: WireMessage): Promise<Uint8Array> {
   const opener = new PayloadOpener(h, msg.header, coordinator.box.secretKey);
-  const parts = [...(msg.chunks as Iterable<Uint8Array>)].map((c, i) => Uint8Array.from(opener.open(i, c)));
+  const parts: Uint8Array[] = [];
+  for await (const c of msg.chunks) parts.push(Uint8Array.from(opener.open(parts.length, c)));
   opener.finish();
   return Buffer.concat(parts);
 }

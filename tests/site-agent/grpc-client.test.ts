@@ -72,7 +72,7 @@ test('a coordinator address that takes the connection and never answers: the cal
     silent.close();
   });
   const tls = await makeTlsFixture('cleveland');
-  const transport = grpcSiteTransport(`127.0.0.1:${(silent.address() as AddressInfo).port}`, 1 << 20, tls.site, 300);
+  const transport = grpcSiteTransport(`127.0.0.1:${(silent.address() as AddressInfo).port}`, 1 << 20, tls.site, { connectWaitMs: 300 });
   try {
     const t0 = Date.now();
     await assert.rejects(transport.challenge!(), (e: unknown) => {

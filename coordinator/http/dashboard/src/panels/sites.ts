@@ -3,12 +3,20 @@ import { ago, byId, el, emptyRow, fmt, row, td } from '../dom.ts';
 import type { FederationStatus, SiteStatus } from '../types.ts';
 import { siteProblem } from '../../../../../shared/federation/dashboard-status.ts';
 
+/** A site's state in the sites table, in words (without a browser: tests read it). */
+export function siteStateText(s: SiteStatus, current: FederationStatus['current'], stale: boolean): string {
+  const text = s.online ? 'online' : 'offline';
+  if (stale) return `unknown (last: ${text})`;
+  if (current?.reported.includes(s.name)) return `${text} · reported`;
+  if (current?.failed.some((f) => f.site === s.name)) return `${text} · failed this round`;
+  if (!current?.expected.includes(s.name) || !s.online) return text;
+  // A slow link's upload reads otherwise like a site still training.
+  const u = current.uploading?.find((v) => v.site === s.name);
+  return `${text} · ${u ? `sending its result (${Math.floor((100 * u.receivedBytes) / Math.max(1, u.totalBytes))}%)` : 'working'}`;
+}
+
 function stateCell(s: SiteStatus, current: FederationStatus['current'], stale: boolean): HTMLTableCellElement {
-  let text = s.online ? 'online' : 'offline';
-  if (stale) text = `unknown (last: ${text})`;
-  else if (current?.reported.includes(s.name)) text += ' · reported';
-  else if (current?.failed.some((f) => f.site === s.name)) text += ' · failed this round';
-  else if (current?.expected.includes(s.name) && s.online) text += ' · working';
+  const text = siteStateText(s, current, stale);
   const c = td(null, stale ? 'state stale' : 'state');
   const dot = el('span', null, s.online && !stale ? 'dot on' : 'dot');
   c.append(dot, ' ', text);
