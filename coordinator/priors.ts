@@ -39,5 +39,6 @@ export function derivePrior(counts: PatternLabelCounts, minCount: number, versio
     const Nm = n0 + n1;
     balancing[p] = [(Nm * Ny[0]) / (N * n0), (Nm * Ny[1]) / (N * n1)];
   }
-  return { version, patterns: prior, balancing, minCount, totalRows: totals.reduce((a, b) => a + b, 0) };
+  // The prior's own rows: every row would give the suppressed patterns' count back (their total less this).
+  return { version, patterns: prior, balancing, minCount, totalRows: sum };
 }

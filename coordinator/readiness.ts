@@ -48,11 +48,12 @@ export function federationReadiness(
   const summary = buildFederationSummary(agreed);
   const sites: Record<string, ReadinessReport> = {};
   // A site answered the statistics round under the coordinator's schema, so it shares the summary's fingerprint.
-  // Its verdict goes to /api/status: values the vocabulary folded are counted there, never named.
+  // Its verdict goes to /api/status: values the vocabulary folded are counted there, never named, and
+  // counts under the prior's minimum cell count are said as "fewer than".
   const folded = new Map([...perSite].map(([name, s]) => [name, foldToVocabulary(s.featureStats, summary.categorical)]));
   for (const [name, s] of perSite) {
     const featureStats = folded.get(name)!;
-    const report = checkReadiness({ schemaFingerprint: summary.schema.fingerprint, featureStats, patternCounts: s.patternCounts }, summary);
+    const report = checkReadiness({ schemaFingerprint: summary.schema.fingerprint, featureStats, patternCounts: s.patternCounts }, summary, undefined, { smallCell: agreed.prior.minCount });
     const others = [...folded].filter(([n]) => n !== name).map(([, f]) => f);
     report.reasons.push(...foreignCodingReasons(agreed.schema, featureStats, others));
     sites[name] = { ...report, verdict: verdictOf(report.reasons) };

@@ -11,6 +11,16 @@ export type SummarySource = () => FederationSummary | undefined;
 /** [HTTP status, JSON body] for the summary, or its absence. */
 export function summaryReply(get: SummarySource | undefined): [number, unknown] {
   const s = get?.();
-  if (s) return [200, s];
+  if (s) return [200, publishedSummary(s)];
   return [503, { error: 'no federation summary yet: the coordinator publishes it after the statistics rounds' }];
+}
+
+/**
+ * The summary as it goes to a joining hospital: the suppressed patterns unnamed. Its rows less
+ * the prior's denominator, or exact means worked back to their counts, give how many rows the
+ * rare patterns hold in all; named, that was a small cell with its pattern (a DPO review). A
+ * site with rows in one is told its pattern is not in the prior, rare or unseen alike.
+ */
+export function publishedSummary(s: FederationSummary): FederationSummary {
+  return { ...s, prior: { ...s.prior, suppressed: [] } };
 }

@@ -75,8 +75,22 @@ function pct(x: number): string {
   return `${fmt(100 * x)}%`;
 }
 
-function rowsText(n: number): string {
-  return `${n} row${n === 1 ? '' : 's'}`;
+function rowsText(n: number, smallCell = 0): string {
+  return n < smallCell ? `fewer than ${smallCell} rows` : `${n} row${n === 1 ? '' : 's'}`;
+}
+
+/** A count's figures, left out below `smallCell` (the message says "fewer than"). */
+function rowFigures(n: number, rows: number, smallCell: number): Record<string, number> | undefined {
+  return n < smallCell ? undefined : { rows: n, share: n / rows };
+}
+
+export interface ReadinessOptions {
+  /**
+   * Counts below this are said as "fewer than N rows", and their figures left out: the
+   * coordinator's /api/status and state file showed "pattern 1111110: 2 rows" for a named site,
+   * the very cells the prior suppresses (a DPO review). The site's own check shows them exactly.
+   */
+  smallCell?: number;
 }
 
 export function verdictOf(reasons: readonly Reason[]): Verdict {
@@ -84,7 +98,8 @@ export function verdictOf(reasons: readonly Reason[]): Verdict {
   return reasons.some((r) => r.severity === 'warning') ? 'ready-with-warnings' : 'ready';
 }
 
-export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Thresholds = READINESS_THRESHOLDS): ReadinessReport {
+export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Thresholds = READINESS_THRESHOLDS, o: ReadinessOptions = {}): ReadinessReport {
+  const small = o.smallCell ?? 0;
   if (site.schemaFingerprint !== summary.schema.fingerprint)
     // Nothing else is comparable under another schema: stop here.
     return { verdict: 'not-ready', reasons: [schemaReason(site.schemaFingerprint, summary.schema.fingerprint)] };
@@ -92,9 +107,9 @@ export function checkReadiness(site: SiteSums, summary: FederationSummary, t: Th
   if (rows === 0) return { verdict: 'not-ready', reasons: [{ severity: 'blocking', kind: 'rows', message: 'the site has no rows' }] };
   const numeric = numericReasons(site.featureStats, summary, t);
   const reasons: Reason[] = [
-    ...patternReasons(site.patternCounts, summary, rows),
+    ...patternReasons(site.patternCounts, summary, rows, small),
     ...numeric.reasons,
-    ...categoryReasons(site.featureStats, summary, rows),
+    ...categoryReasons(site.featureStats, summary, rows, small),
     ...labelRateReasons(positives, rows, summary, t),
   ];
   const { largestShift } = numeric;
@@ -121,13 +136,15 @@ function siteTotals(counts: PatternLabelCounts): { rows: number; positives: numb
 }
 
 /** The site's missingness patterns the federation's prior lacks or gives no weight, most rows first. */
-function patternReasons(counts: PatternLabelCounts, summary: FederationSummary, rows: number): Reason[] {
+function patternReasons(counts: PatternLabelCounts, summary: FederationSummary, rows: number, small: number): Reason[] {
   const reasons: Reason[] = [];
   const inPrior = new Set(summary.prior.patterns.map((p) => p.pattern));
   const suppressed = new Set(summary.prior.suppressed);
   for (const [p, [n0, n1]] of Object.entries(counts).sort((a, b) => b[1][0] + b[1][1] - (a[1][0] + a[1][1]))) {
     if (inPrior.has(p)) continue;
-    const share = (n0 + n1) / rows;
+    const n = n0 + n1;
+    const share = n < small ? '' : ` (${pct(n / rows)} of the site's)`;
+    const figures = rowFigures(n, rows, small);
     const missing = summary.schema.modalities.filter((_, k) => p[k] === '0');
     const what = `pattern ${p} (missing: ${missing.length ? missing.join(' + ') : 'none'})`;
     if (suppressed.has(p))
@@ -135,16 +152,16 @@ function patternReasons(counts: PatternLabelCounts, summary: FederationSummary, 
         severity: 'note',
         kind: 'suppressed-pattern',
         subject: p,
-        message: `${what}: ${rowsText(n0 + n1)} (${pct(share)} of the site's); rare in the federation (under ${summary.prior.minCount} rows), so the prior gives it no weight`,
-        figures: { rows: n0 + n1, share },
+        message: `${what}: ${rowsText(n, small)}${share}; rare in the federation (under ${summary.prior.minCount} rows), so the prior gives it no weight`,
+        ...(figures ? { figures } : {}),
       });
     else
       reasons.push({
         severity: 'warning',
         kind: 'unseen-pattern',
         subject: p,
-        message: `${what}: ${rowsText(n0 + n1)} (${pct(share)} of the site's) in a missingness pattern the federation's prior does not have`,
-        figures: { rows: n0 + n1, share },
+        message: `${what}: ${rowsText(n, small)}${share} in a missingness pattern the federation's prior does not have (unseen there, or under ${summary.prior.minCount} rows in all)`,
+        ...(figures ? { figures } : {}),
       });
   }
   return reasons;
@@ -218,7 +235,7 @@ function sdRatioReason(f: string, figures: NumericFigures, t: Thresholds): Reaso
 }
 
 /** Categorical values the site has and the federation's vocabulary lacks, per feature. */
-function categoryReasons(stats: FeatureStats, summary: FederationSummary, rows: number): Reason[] {
+function categoryReasons(stats: FeatureStats, summary: FederationSummary, rows: number, small: number): Reason[] {
   const reasons: Reason[] = [];
   for (const [f, known] of Object.entries(summary.categorical)) {
     const vocab = new Set(known);
@@ -226,12 +243,13 @@ function categoryReasons(stats: FeatureStats, summary: FederationSummary, rows: 
     const unseen = Object.entries(seen).filter(([v]) => !vocab.has(v));
     if (unseen.length === 0) continue;
     const n = unseen.reduce((a, [, k]) => a + k, 0);
+    const figures = rowFigures(n, rows, small);
     reasons.push({
       severity: 'warning',
       kind: 'unseen-category',
       subject: f,
-      message: `${f}: value${unseen.length > 1 ? 's' : ''} ${unseen.map(([v, k]) => `"${v}" (${rowsText(k)})`).join(', ')} not in the federation's vocabulary (${known.join(', ') || 'none'}); the model reads ${unseen.length > 1 ? 'them' : 'it'} as missing, or as "other" where the federation has that column`,
-      figures: { rows: n, share: n / rows },
+      message: `${f}: value${unseen.length > 1 ? 's' : ''} ${unseen.map(([v, k]) => `"${v}" (${rowsText(k, small)})`).join(', ')} not in the federation's vocabulary (${known.join(', ') || 'none'}); the model reads ${unseen.length > 1 ? 'them' : 'it'} as missing, or as "other" where the federation has that column`,
+      ...(figures ? { figures } : {}),
     });
   }
   return reasons;

@@ -31,9 +31,9 @@ export const FederationSummarySchema = z.strictObject({
   }),
   rows: count,
   positives: count,
-  /** positives / rows over every training row of the federation. */
+  /** positives / rows, over the training rows in the prior's patterns (rows of suppressed patterns are left out of all three). */
   labelRate: finite,
-  /** Per numeric feature, the agreed scaling (the feature space's mean and SD) and how many values it rests on. */
+  /** Per numeric feature, the agreed scaling (the feature space's mean and SD) and about how many values it rests on (roughCount). */
   numeric: z.record(z.string(), z.strictObject({ mean: finite, sd: finite, count })),
   /** Per categorical feature, the values the federation has seen (the agreed vocabulary). */
   categorical: z.record(z.string(), z.array(z.string())),
@@ -41,7 +41,7 @@ export const FederationSummarySchema = z.strictObject({
     version: z.number().int(),
     minCount: count,
     patterns: z.array(z.strictObject({ pattern, p: finite })),
-    /** Patterns seen in the federation with fewer than minCount rows in all: left out of the prior. */
+    /** Patterns seen in the federation with fewer than minCount rows in all: left out of the prior. Empty as /api/summary publishes it (coordinator/http/summary.ts). */
     suppressed: z.array(pattern),
   }),
 });
@@ -69,19 +69,22 @@ export function buildFederationSummary(a: AgreedStatistics): FederationSummary {
   const numeric: FederationSummary['numeric'] = {};
   const categorical: FederationSummary['categorical'] = {};
   for (const c of a.space.columns) {
-    if (c.kind === 'numeric') numeric[c.feature] = { mean: c.mean, sd: c.std, count: a.featureStats.numeric[c.feature]?.count ?? 0 };
+    if (c.kind === 'numeric') numeric[c.feature] = { mean: c.mean, sd: c.std, count: roughCount(a.featureStats.numeric[c.feature]?.count ?? 0, a.prior.minCount) };
     // The "other" column is no value a site could hold: a site's value outside the list is folded there.
     else if (!c.other) (categorical[c.feature] ??= []).push(c.category!);
   }
   // A categorical feature nobody observed has no columns; it still has an (empty) vocabulary.
   for (const f of a.schema.categorical) categorical[f] ??= [];
+  const inPrior = new Set(a.prior.patterns.map((p) => p.pattern));
+  // Rows of the prior's patterns only: with every row counted, rows less the prior's own
+  // denominator (recoverable from its exact shares) gave a suppressed pattern's count (a DPO review).
   let rows = 0;
   let positives = 0;
-  for (const [n0, n1] of Object.values(a.patternCounts)) {
+  for (const [p, [n0, n1]] of Object.entries(a.patternCounts)) {
+    if (!inPrior.has(p)) continue;
     rows += n0 + n1;
     positives += n1;
   }
-  const inPrior = new Set(a.prior.patterns.map((p) => p.pattern));
   return {
     format: 'fedcausal-federation-summary',
     version: SUMMARY_FORMAT,
@@ -103,6 +106,16 @@ export function buildFederationSummary(a: AgreedStatistics): FederationSummary {
       suppressed: Object.keys(a.patternCounts).filter((p) => !inPrior.has(p)).sort(),
     },
   };
+}
+
+/**
+ * A feature's value count, to the nearest multiple of twice the minimum cell count (10 at
+ * least): it spans every row, suppressed patterns' too, so exact it would give their count
+ * back beside `rows`; rounded this coarsely, it says no more than the suppression does.
+ */
+export function roughCount(n: number, minCount: number): number {
+  const base = Math.max(10, 2 * minCount);
+  return Math.round(n / base) * base;
 }
 
 /** Validates a parsed summary; `where` (a file or URL) names the source in errors. */

@@ -77,6 +77,21 @@ test('a category value the federation never saw warns, naming it', () => {
   assert.match(r.reasons[0]!.message, /thal: value "9" \(5 rows\) not in the federation's vocabulary \(3, 6, 7\)/);
 });
 
+test('counts under smallCell (the coordinator\'s status of a named site) read "fewer than N rows", without figures; the site\'s own check keeps them', () => {
+  const site = sumsOfCsv(editedCsv('cleveland', (row, i) => void (i < 2 && (row.cp = '?'), i >= 2 && i < 5 && (row.thal = '9'))));
+  const coarse = checkReadiness(site, summary, undefined, { smallCell: 5 });
+  const pattern = coarse.reasons.find((x) => x.kind === 'unseen-pattern')!;
+  assert.match(pattern.message, /^pattern 1011111 \(missing: symptoms\): fewer than 5 rows in a missingness pattern/);
+  assert.equal(pattern.figures, undefined);
+  const category = coarse.reasons.find((x) => x.kind === 'unseen-category')!;
+  assert.match(category.message, /thal: value "9" \(fewer than 5 rows\) not in/);
+  assert.equal(category.figures, undefined);
+  assert.equal(coarse.verdict, 'ready-with-warnings', 'the verdict is the same');
+  const exact = checkReadiness(site, summary);
+  assert.match(exact.reasons.find((x) => x.kind === 'unseen-pattern')!.message, /: 2 rows \(0\.66% of the site's\)/);
+  assert.match(checkReadiness(site, summary, undefined, { smallCell: 3 }).reasons.find((x) => x.kind === 'unseen-category')!.message, /"9" \(3 rows\)/, 'at the threshold: said');
+});
+
 test('another schema is not ready, and nothing else is compared', () => {
   const r = checkReadiness({ ...sums.cleveland!, schemaFingerprint: '0'.repeat(64) }, summary);
   assert.equal(r.verdict, 'not-ready');
