@@ -64,13 +64,16 @@ function scaleNotes(who: string, rows: SiteTable, training: readonly SiteTable[]
  * is compared with the others by the coordinator, from the sums of the statistics round
  * (coordinator/readiness.ts), as in a deployment.
  */
-export function codingWarnings(locals: readonly { name: string; path: string; testOnly: boolean; table: SiteTable; data: { train: SiteTable; test: SiteTable } }[], schema: Schema, log: Logger): string[] {
+export function codingWarnings(locals: readonly { name: string; path: string; testOnly: boolean; table: SiteTable; data: { train: SiteTable; test: SiteTable } }[], schema: Schema, log: Logger, minCategoryCount: number): string[] {
   const notes: string[] = [];
   for (const s of locals.filter((l) => l.testOnly)) {
     const others = locals.filter((o) => o !== s && !o.testOnly).map((o) => o.data.train);
     if (others.length === 0) continue;
     const who = `test site "${s.name}" (${s.path})`;
-    for (const note of [...foreignCategoryNotes(who, s.table, othersVocabularies(schema, others), "the other training sites' values"), ...scaleNotes(who, s.table, others, schema)]) {
+    // Values rarer than the federation's own vocabulary allows are counted, not named: the results file travels.
+    const known = othersVocabularies(schema, others, minCategoryCount);
+    const naming = { minNamed: minCategoryCount, namedKnown: known.named };
+    for (const note of [...foreignCategoryNotes(who, s.table, known.values, "the other training sites' values", naming), ...scaleNotes(who, s.table, others, schema)]) {
       log.child({ site: s.name }).warn(note);
       notes.push(note);
     }

@@ -1,5 +1,6 @@
 /** `fedcausal simulate`'s run: a whole federation in one process, the real coordinator and site agents over an in-memory transport (its flags: simulate-args.ts). */
-import { writeFileSync } from 'node:fs';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
+import { writeFileWhole } from '../shared/output-path.ts';
 import { createFederation } from '../coordinator/federation.ts';
 import { DEFAULT_MIN_CELL_COUNT } from '../coordinator/priors.ts';
 import { createStrategy } from '../coordinator/strategy/registry.ts';
@@ -85,7 +86,7 @@ function siteData(o: SimulateOptions, all: (SiteFlag & { testOnly: boolean })[],
     dataWarnings.push(...splitWarnings(s, data, schema));
     return { ...s, data, table };
   });
-  dataWarnings.push(...codingWarnings(locals, schema, log));
+  dataWarnings.push(...codingWarnings(locals, schema, log, o.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT));
   return { locals, dataWarnings };
 }
 
@@ -193,5 +194,6 @@ function withHeldOutCounts(results: ResultsFile, counts: ReadonlyMap<string, num
 /** Scores as JS writes them (the shortest text that reads back the same number): 6 figures made ties near 1, and an AUROC from the file missed the results' (an outside try: 0.4585 vs 0.4459). */
 export function writePredictions(path: string, preds: Prediction[]): void {
   const lines = ['site,row,label,score', ...preds.map((p) => `${p.site},${p.row},${p.label},${String(p.score)}`)];
-  writeFileSync(path, lines.join('\n') + '\n');
+  // A score and label per patient: kept like the rows they come from (0600), as predict's output is.
+  writeFileWhole(path, lines.join('\n') + '\n', 0o600);
 }

@@ -57,9 +57,11 @@ export function writeRunReport(
   // The model for predict, of a complete run only: a site saves none otherwise, and predict could not tell.
   const scoring = run && outcome.problems.length === 0 ? run : undefined;
   try {
-    mkdirSync(partial, { recursive: true });
-    writeDurably(join(partial, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    writeDurably(join(partial, 'metrics.svg'), metricsPlotSvg(outcome));
+    // The report holds each site's row counts and figures: the run's folder and files are the
+    // coordinator account's alone (0700, 0600), whatever the umask (a DPO review found 0644 under start.sh).
+    mkdirSync(partial, { recursive: true, mode: 0o700 });
+    writeDurably(join(partial, 'results.json'), JSON.stringify(results, null, 2) + '\n', 0o600);
+    writeDurably(join(partial, 'metrics.svg'), metricsPlotSvg(outcome), 0o600);
     const g = outcome.globalModel;
     writeDurably(join(partial, 'model.f32'), new Uint8Array(g.buffer, g.byteOffset, g.byteLength), 0o600);
     // The same model with what its scores depend on, for fedcausal predict (without any site's recalibration);

@@ -42,11 +42,17 @@ export function spaceVocabularies(space: FeatureSpace): Map<string, string[]> {
  * with at start. Not the vocabulary they would agree at privacy.minCategoryCount: VA's
  * thal = 3 is in 4 rows, under the default 5, and Cleveland's 3 (166 rows) is no other coding.
  */
-export function othersVocabularies(schema: Schema, others: readonly SiteTable[]): Map<string, string[]> {
+export function othersVocabularies(schema: Schema, others: readonly SiteTable[], minNamed = 1): { values: Map<string, string[]>; named: Map<string, string[]> } {
   const stats = mergeFeatureStats(others.map((t) => computeFeatureStats(schema, t)));
-  const out = new Map<string, string[]>();
-  for (const [f, v] of agreeVocabularies(schema, stats, 1)) out.set(f, v.values);
-  return out;
+  const at = (minCount: number) => new Map([...agreeVocabularies(schema, stats, minCount)].map(([f, v]) => [f, v.values]));
+  return { values: at(1), named: minNamed > 1 ? at(minNamed) : at(1) };
+}
+
+export interface NamingOptions {
+  /** Values in fewer rows than this are counted, not named: a column of record numbers put 38 of them, another site's among them, in a results file (an outside try). */
+  minNamed?: number;
+  /** The known values that may be named (the rest of `known` are counted); all of them when absent. */
+  namedKnown?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -56,7 +62,8 @@ export function othersVocabularies(schema: Schema, others: readonly SiteTable[])
  * values (no one else observed it) is not compared. `who` names the site (and its file);
  * `against` says what the known values are (`the federation's vocabulary`).
  */
-export function foreignCategoryNotes(who: string, t: Pick<SiteTable, 'features' | 'values'>, known: ReadonlyMap<string, readonly string[]>, against: string): string[] {
+export function foreignCategoryNotes(who: string, t: Pick<SiteTable, 'features' | 'values'>, known: ReadonlyMap<string, readonly string[]>, against: string, naming: NamingOptions = {}): string[] {
+  const minNamed = naming.minNamed ?? 1;
   const notes: string[] = [];
   t.features.forEach((f, j) => {
     const vocab = known.get(f);
@@ -73,11 +80,19 @@ export function foreignCategoryNotes(who: string, t: Pick<SiteTable, 'features' 
     const outside = [...counts].filter(([v]) => !inVocab.has(v)).sort((a, b) => b[1] - a[1]);
     const rows = outside.reduce((a, [, k]) => a + k, 0);
     if (observed === 0 || rows <= FOREIGN_CATEGORY_SHARE * observed) return;
-    const named = outside.slice(0, NAMED_VALUES).map(([v, k]) => `${show(v)} (${k})`);
-    const more = outside.length > NAMED_VALUES ? `, and ${outside.length - NAMED_VALUES} more` : '';
+    const nameable = outside.filter(([, k]) => k >= minNamed);
+    const named = nameable.slice(0, NAMED_VALUES).map(([v, k]) => `${show(v)} (${k})`);
+    const more = [
+      nameable.length > NAMED_VALUES ? `${nameable.length - NAMED_VALUES} more` : '',
+      outside.length > nameable.length ? `${outside.length - nameable.length} value${outside.length - nameable.length === 1 ? '' : 's'} of fewer than ${minNamed} rows each, unnamed` : '',
+    ].filter(Boolean);
+    const moreText = more.length ? `${named.length ? ', and ' : ''}${more.join(' and ')}` : '';
+    const knownNamed = naming.namedKnown?.get(f) ?? vocab;
+    const rarerKnown = vocab.length - knownNamed.length;
+    const knownText = [knownNamed.map(show).join(', '), rarerKnown > 0 ? `${knownNamed.length ? 'and ' : ''}${rarerKnown} value${rarerKnown === 1 ? '' : 's'} of fewer than ${minNamed} rows, unnamed` : ''].filter(Boolean).join(', ');
     notes.push(
-      `${who}: column "${f}": ${rows} of its ${observed} observed values are not in ${against} (${vocab.map(show).join(', ')}): ` +
-        `${named.join(', ')}${more}; most likely the same categories coded another way (yes/no for Y/N, 1/2 for M/F): ` +
+      `${who}: column "${f}": ${rows} of its ${observed} observed values are not in ${against} (${knownText}): ` +
+        `${named.join(', ')}${moreText}; most likely the same categories coded another way (yes/no for Y/N, 1/2 for M/F): ` +
         `the model cannot match these rows with the other sites' (it reads such a value as unseen or "other", or as a category only this site has); ` +
         `recode the export to the known values, or declare "categories" for "${f}" in the schema to refuse any other`,
     );

@@ -3,7 +3,7 @@
 // sites, fixed holdout files, and one-line reasons for bad input.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultsFile } from '../../cli/results.ts';
@@ -91,6 +91,7 @@ async function simulate(name: string, extra: string[]): Promise<{ results: Resul
   const csv = join(dir, `${name}.csv`);
   const r = await runCli(['simulate', '--schema', HEART_SCHEMA, '--rounds', String(ROUNDS), '--out', out, '--predictions', csv, ...extra]);
   assert.equal(r.code, 0, describeRun(r));
+  assert.equal(statSync(csv).mode & 0o777, 0o600, 'a score per patient: kept like the rows');
   return { results: JSON.parse(readFileSync(out, 'utf8')) as ResultsFile, predictions: readPredictions(csv), csv: readFileSync(csv, 'utf8') };
 }
 

@@ -59,6 +59,15 @@ test("a complete run's folder holds the model for predict (0600), an incomplete 
     assert.deepEqual([b.federation, b.site, b.round, b.calibration, [...b.weights]], ['heart', undefined, 2, undefined, [1, 2]]);
     assert.equal(statSync(paths.scoring).mode & 0o777, 0o600);
     assert.equal(statSync(paths.model).mode & 0o777, 0o600);
+    // Each site's row counts and figures: the account's alone, whatever the umask.
+    const umask = process.umask(0o022);
+    try {
+      const report = writeRunReport(join(runDir, 'run-3'), { complete: true }, full, { federation: 'heart', schema });
+      for (const f of [report.results, report.plot]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+      assert.equal(statSync(join(runDir, 'run-3')).mode & 0o777, 0o700);
+    } finally {
+      process.umask(umask);
+    }
 
     const incomplete = writeRunReport(join(runDir, 'run-2'), { complete: false }, { ...full, problems: ['round 1 not accepted'] }, { federation: 'heart', schema });
     assert.equal(incomplete.scoring, undefined);
