@@ -80,22 +80,34 @@ export function foreignCategoryNotes(who: string, t: Pick<SiteTable, 'features' 
     const outside = [...counts].filter(([v]) => !inVocab.has(v)).sort((a, b) => b[1] - a[1]);
     const rows = outside.reduce((a, [, k]) => a + k, 0);
     if (observed === 0 || rows <= FOREIGN_CATEGORY_SHARE * observed) return;
-    const nameable = outside.filter(([, k]) => k >= minNamed);
-    const named = nameable.slice(0, NAMED_VALUES).map(([v, k]) => `${show(v)} (${k})`);
-    const more = [
-      nameable.length > NAMED_VALUES ? `${nameable.length - NAMED_VALUES} more` : '',
-      outside.length > nameable.length ? `${outside.length - nameable.length} value${outside.length - nameable.length === 1 ? '' : 's'} of fewer than ${minNamed} rows each, unnamed` : '',
-    ].filter(Boolean);
-    const moreText = more.length ? `${named.length ? ', and ' : ''}${more.join(' and ')}` : '';
-    const knownNamed = naming.namedKnown?.get(f) ?? vocab;
-    const rarerKnown = vocab.length - knownNamed.length;
-    const knownText = [knownNamed.map(show).join(', '), rarerKnown > 0 ? `${knownNamed.length ? 'and ' : ''}${rarerKnown} value${rarerKnown === 1 ? '' : 's'} of fewer than ${minNamed} rows, unnamed` : ''].filter(Boolean).join(', ');
+    const knownText = knownValuesText(vocab, naming.namedKnown?.get(f) ?? vocab, minNamed);
+    const siteText = siteValuesText(outside, minNamed);
     notes.push(
       `${who}: column "${f}": ${rows} of its ${observed} observed values are not in ${against} (${knownText}): ` +
-        `${named.join(', ')}${moreText}; most likely the same categories coded another way (yes/no for Y/N, 1/2 for M/F): ` +
+        `${siteText}; most likely the same categories coded another way (yes/no for Y/N, 1/2 for M/F): ` +
         `the model cannot match these rows with the other sites' (it reads such a value as unseen or "other", or as a category only this site has); ` +
         `recode the export to the known values, or declare "categories" for "${f}" in the schema to refuse any other`,
     );
   });
   return notes;
+}
+
+const valuesOf = (n: number) => `${n} value${n === 1 ? '' : 's'}`;
+
+/** The known values as a note names them: those that may be named, and how many rarer ones there are. */
+function knownValuesText(all: readonly string[], named: readonly string[], minNamed: number): string {
+  const rarer = all.length - named.length;
+  const unnamed = rarer > 0 ? `${named.length ? 'and ' : ''}${valuesOf(rarer)} of fewer than ${minNamed} rows, unnamed` : '';
+  return [named.map(show).join(', '), unnamed].filter(Boolean).join(', ');
+}
+
+/** The site's values outside the known ones (most rows first), with their rows: at most NAMED_VALUES named, those under minNamed rows counted. */
+function siteValuesText(outside: readonly [string, number][], minNamed: number): string {
+  const nameable = outside.filter(([, k]) => k >= minNamed);
+  const named = nameable.slice(0, NAMED_VALUES).map(([v, k]) => `${show(v)} (${k})`);
+  const more = [
+    nameable.length > NAMED_VALUES ? `${nameable.length - NAMED_VALUES} more` : '',
+    outside.length > nameable.length ? `${valuesOf(outside.length - nameable.length)} of fewer than ${minNamed} rows each, unnamed` : '',
+  ].filter(Boolean);
+  return `${named.join(', ')}${more.length ? `${named.length ? ', and ' : ''}${more.join(' and ')}` : ''}`;
 }
