@@ -303,6 +303,10 @@ export class CoordinatorService implements CoordinatorEndpoint {
       upload = this.deps.uploads?.begin(header.site, header.round, wireBytes(header));
       const meta = await this.spoolChunks(msg, header, exp?.kind, spool, upload);
       checkResultMeta(meta, header);
+      // An upload that outlasted its round (a slow link): the answer owed now is another round's
+      // or stage's, and this one, trained on an older model, was counted as it (an outside try).
+      if (!stillOwed(this.deps.gate.expectation(header.site), owed))
+        throw new ProtocolError(`${header.kind} of round ${header.round} arrived whole after that round closed`, 'stale-round');
       return { header, meta, spool };
     } catch (e) {
       spool?.dispose();

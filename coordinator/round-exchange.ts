@@ -91,6 +91,8 @@ export class RoundExchange {
     const c = this.collector;
     if (!c || !c.expects(site)) throw new ProtocolError(`no result expected from site "${site}" now`, 'not-expected');
     if (meta.kind !== c.kind) throw new ProtocolError(`expected a ${c.kind} result, got ${meta.kind}`, 'malformed');
+    // Another round's result is never this one's (the endpoint refuses one that outlasted its round; this holds for any caller).
+    if (meta.round !== c.round) throw new ProtocolError(`a ${meta.kind} result of round ${meta.round}, round ${c.round} is being collected`, 'stale-round');
     if (typeof meta.error === 'string') {
       // The site's own check failed (a non-finite loss or weights): it sat this round out.
       this.pending.delete(site);

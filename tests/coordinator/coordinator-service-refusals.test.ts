@@ -291,6 +291,21 @@ test("an upload cut off after the round moved on is refused, but fails the site 
   assert.deepEqual(again.gateRejected, ['a: payload from site "a" is incomplete: got 1 of 3 chunks']);
 });
 
+test("an upload that arrives whole after its round closed is refused, not counted as the next round's answer, and fails the site for nothing", async () => {
+  // A slow link: round 2's update, trained on round 2's model, finished arriving in round 3 and was
+  // aggregated there, and the site's real round-3 answer was refused as stale (an outside try).
+  let owes = { round: ROUND, kind: 'fit-result' };
+  const { service, delivered, gateRejected } = setup({ expectation: (site) => (site === 'a' ? owes : undefined) });
+  const m = result({ weights: new Float32Array(600).fill(0.25) });
+  async function* late() {
+    yield m.chunks[0]!;
+    owes = { round: ROUND + 1, kind: 'fit-result' };
+    yield* m.chunks.slice(1);
+  }
+  await refused(service.submit({ ...m, chunks: late() }), 'stale-round', grpc.status.FAILED_PRECONDITION, new RegExp(`^fit-result of round ${ROUND} arrived whole after that round closed$`));
+  assert.deepEqual([delivered, gateRejected], [[], []]);
+});
+
 test('a failure while applying a verified result fails the site for the round and is refused as malformed', async () => {
   const { service, gateRejected, counted } = setup({
     deliver: () => {

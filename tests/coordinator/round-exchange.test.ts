@@ -10,7 +10,7 @@ import type { TaskSink, WireMessage } from '../../shared/transport/types.ts';
 
 const QUORUM = { minSitesToStart: 1, startTimeoutMs: 1000, waitForAllMs: 0, roundDeadlineMs: 5000, minSitesToAccept: 1, rejoinGraceMs: 0 };
 const EVAL = { n: 10, auroc: 0.7, accuracy: 0.6, balancedAccuracy: 0.6, ece: 0.1 };
-const evaluation = { kind: 'evaluate', numExamples: 10, metrics: EVAL } as unknown as ResultMeta;
+const evaluation = (round: number) => ({ kind: 'evaluate', round, numExamples: 10, metrics: EVAL }) as unknown as ResultMeta;
 
 function setup(hooks: Partial<ExchangeHooks> = {}, rejoinGraceMs = 0) {
   const directory = new SiteDirectory(['a', 'b'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
@@ -39,8 +39,8 @@ test('an evaluation task is sent to the online site, kept for one that comes bac
   exchange.connected('b');
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(received.get('b'), ['evaluate'], 'the pending task goes out when the site connects');
-  exchange.deliver('a', evaluation, () => {});
-  exchange.deliver('b', evaluation, () => {});
+  exchange.deliver('a', evaluation(3), () => {});
+  exchange.deliver('b', evaluation(3), () => {});
   const c = await round;
   assert.deepEqual([...c.results.keys()].sort(), ['a', 'b']);
   assert.deepEqual(admitted, ['a', 'b']);
@@ -52,12 +52,13 @@ test('a result nobody expects, or of the wrong kind, is refused; a refused or fa
   const { directory, exchange, sink } = setup();
   directory.connect('a', sink('a'));
   directory.connect('b', sink('b'));
-  assert.throws(() => exchange.deliver('a', evaluation, () => {}), (e: unknown) => e instanceof ProtocolError && e.reason === 'not-expected');
+  assert.throws(() => exchange.deliver('a', evaluation(1), () => {}), (e: unknown) => e instanceof ProtocolError && e.reason === 'not-expected');
   const round = exchange.run(1, 'evaluate', ['a', 'b'], { config: {} });
-  assert.throws(() => exchange.deliver('a', { ...evaluation, kind: 'fit' }, () => {}), /expected a evaluate result, got fit/);
+  assert.throws(() => exchange.deliver('a', { ...evaluation(1), kind: 'fit' }, () => {}), /expected a evaluate result, got fit/);
+  assert.throws(() => exchange.deliver('a', evaluation(0), () => {}), (e: unknown) => e instanceof ProtocolError && e.reason === 'stale-round' && /round 0, round 1 is being collected/.test(e.message));
   exchange.reject('a', 'bad signature');
   let released = false;
-  exchange.deliver('b', { ...evaluation, error: 'non-finite loss' }, () => {}, () => (released = true));
+  exchange.deliver('b', { ...evaluation(1), error: 'non-finite loss' }, () => {}, () => (released = true));
   const c = await round;
   assert.match(c.failures.get('a')!.reason, /update refused: bad signature/);
   assert.match(c.failures.get('b')!.reason, /site reported a failure: non-finite loss/);
@@ -73,7 +74,7 @@ test('the run\'s check refuses a result: the site still owes it and the round wa
   });
   directory.connect('a', sink('a'));
   const round = exchange.run(1, 'evaluate', ['a'], { config: {} });
-  assert.throws(() => exchange.deliver('a', evaluation, () => {}), /too many rows/);
+  assert.throws(() => exchange.deliver('a', evaluation(1), () => {}), /too many rows/);
   assert.ok(exchange.expectation('a'), 'still expected');
   exchange.abort('stop requested');
   const c = await round;
@@ -86,7 +87,7 @@ test('a site refused as revoked fails the round at once with why, not after the 
   directory.markRevoked('b');
   const round = exchange.run(1, 'evaluate', ['a', 'b'], { config: {} });
   await new Promise((r) => setImmediate(r));
-  exchange.deliver('a', evaluation, () => {});
+  exchange.deliver('a', evaluation(1), () => {});
   const c = await round;
   assert.equal(c.failures.get('b')?.reason, REVOKED_REASON);
   assert.match(REVOKED_REASON, /certificate is revoked \(provision revoke-site\)/);
