@@ -6,6 +6,8 @@ import { ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import type { Logger } from '../shared/logger.ts';
 import { dpSpent, dpTaskConfig, type DpSettings } from '../shared/privacy/dp.ts';
+import { privacyTaskConfig } from '../shared/privacy/task-privacy.ts';
+import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { SiteDirectory, type EnrolledSite } from './directory.ts';
 import { CoordinatorService } from './coordinator-service.ts';
@@ -96,6 +98,8 @@ export function createFederation(
     ...(s.minCategoryCount !== undefined ? { minCategoryCount: s.minCategoryCount } : {}),
     // With DP on, every fit task tells the sites to clip and noise (shared/privacy/dp.ts).
     baseConfig: { ...s.baseConfig, ...(s.dp ? dpTaskConfig(s.dp) : {}) },
+    // Every task states the protections, so a site holds them to its floor before it answers any (site.yaml privacy).
+    declared: privacyTaskConfig({ minCellCount: s.minCellCount, minCategoryCount: s.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT, ...(s.dp ? { dp: s.dp } : {}) }),
     localBaseline: s.localBaseline,
     directory,
     seal,

@@ -20,6 +20,8 @@ export interface RoundExchangeOptions {
   /** Seals a task for one site; `kind` is unique per round (task-stats-1, task-fit, task-end...) for replay checks. */
   seal: (site: string, round: number, kind: string, payload: Uint8Array) => WireMessage;
   log: Logger;
+  /** Config scalars every task carries (merged into its own): the federation's protections, which a site holds to its floor (shared/privacy/task-privacy.ts). */
+  declared?: Record<string, number>;
 }
 
 /** What the run asks of the exchange: whether it was stopped, how large a result may be, and its checks of one result. */
@@ -130,7 +132,8 @@ export class RoundExchange {
     meta: Omit<TaskMeta, 'federation' | 'round' | 'kind' | 'weights'>,
     weights?: Float32Array,
   ): Promise<RoundCollector> {
-    const payload = encodeFrame({ federation: this.o.federation, round, kind, weights: weights?.length ?? 0, ...meta }, weights);
+    const config = { ...meta.config, ...this.o.declared };
+    const payload = encodeFrame({ federation: this.o.federation, round, kind, weights: weights?.length ?? 0, ...meta, config }, weights);
     const online = this.o.directory.online();
     const c = new RoundCollector(round, kind, sites, this.o.quorum.roundDeadlineMs, meta.stage);
     this.collector = c;

@@ -24,7 +24,7 @@ import { DEFAULT_RESULT_BOUNDS, type ResultBounds } from './result-bounds.ts';
 import type { Replay } from './update-clip.ts';
 import { ResultAdmission } from './result-admission.ts';
 import { Participation } from './participation.ts';
-import { RoundExchange } from './round-exchange.ts';
+import { RoundExchange, type RoundExchangeOptions } from './round-exchange.ts';
 import { EndNotice, endMessages } from './end-notice.ts';
 
 /** What every fit and evaluation task of a run carries besides its config: the agreed setup. */
@@ -33,7 +33,7 @@ type FitContext = Pick<TaskMeta, 'featureSpace' | 'prior' | 'model' | 'balance'>
 export type { Quorum } from './start-quorum.ts';
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
 
-export interface RoundLoopOptions {
+export interface RoundLoopOptions extends Pick<RoundExchangeOptions, 'declared'> {
   federation: string;
   rounds: number;
   model: ModelSpecMsg;

@@ -1,7 +1,7 @@
 import { PayloadOpener, PayloadSealer, UPLOAD_CHUNK_SIZE, verifyHeader } from '../shared/crypto/envelope.ts';
 import { ClockRefusal, ReplayGuard } from '../shared/crypto/replay-guard.ts';
 import { crashPoint } from '../shared/crash-points.ts';
-import { ProtocolError } from '../shared/errors.ts';
+import { InputError, ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, parseTaskKind, resultKind, taskKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
@@ -14,6 +14,7 @@ import { EVALUATION_SUM } from '../shared/secagg/eval-parts.ts';
 import type { BundleInput } from '../shared/model/bundle.ts';
 import { SiteTasks, type SiteTasksOptions } from './site-tasks.ts';
 import { schemaJoinForm } from '../shared/data/schema-compare.ts';
+import { floorRefusal, privacyModeFields, type PrivacyFloor } from './privacy-floor.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 
@@ -43,6 +44,8 @@ export interface SiteAgentOptions extends SiteTasksOptions {
    * (another process is refused while the site is connected).
    */
   session?: string;
+  /** site.yaml `privacy`: a task below it is refused before the rows are touched (privacy-floor.ts). */
+  privacy?: PrivacyFloor;
 }
 
 /**
@@ -57,6 +60,8 @@ export class SiteAgent {
   private completed = false;
   /** Tasks this process answered (an end heard by a process that answered none took no part in the run). */
   tasksAnswered = 0;
+  /** Whether the federation's protections were said (once, at the first task). */
+  private modeSaid = false;
 
   constructor(private readonly opts: SiteAgentOptions) {
     this.tasks = new SiteTasks(opts);
@@ -132,6 +137,7 @@ export class SiteAgent {
         this.close();
         return meta.message ?? 'ended';
       }
+      await this.holdToFloor(transport, meta);
       crashPoint(taskKind(meta.kind, meta.stage), meta.round);
       const result = await this.tasks.handle(meta, weights);
       this.tasksAnswered++;
@@ -174,9 +180,30 @@ export class SiteAgent {
     if (!(e instanceof ClockRefusal)) return;
     const task = parseTaskKind(e.header.kind);
     if (!task || task.kind === 'end') return;
-    const round = e.header.round;
-    const meta = { round, kind: task.kind, numExamples: 0, metrics: {}, weights: 0, error: `this site refused the task: ${e.message}` } satisfies ResultMeta;
-    await transport.submit(this.seal(resultKind(task.kind, task.stage), round, encodeFrame(meta))).catch((err: Error) => this.opts.log.debug('refusal not delivered', { error: err.message }));
+    await this.sendRefusal(transport, { round: e.header.round, ...task }, `this site refused the task: ${e.message}`);
+  }
+
+  /**
+   * Says the federation's protections at the first task, then holds the task to site.yaml's
+   * floor: one below it is answered with the site's words (the coordinator's round failure and
+   * log carry them), never with anything of the rows, and the site exits 2: the federation's
+   * settings and the hospital's floor differ, which no restart mends.
+   */
+  private async holdToFloor(transport: SiteTransport, meta: TaskMeta): Promise<void> {
+    if (!this.modeSaid) {
+      this.modeSaid = true;
+      this.opts.log.info("this federation's protections, as its first task states them, and this site's floor", privacyModeFields(meta, this.opts.privacy));
+    }
+    const refusal = floorRefusal(this.opts.privacy, meta);
+    if (refusal === undefined) return;
+    await this.sendRefusal(transport, meta, refusal);
+    throw new InputError(`${refusal}: this site takes no part; the federation's operator must raise the setting, or the hospital lower site.yaml's privacy floor (docs/deploy-site.md)`);
+  }
+
+  /** An error answer in place of a result: no count, no metric, no weight. Best effort. */
+  private async sendRefusal(transport: SiteTransport, task: Pick<TaskMeta, 'round' | 'kind' | 'stage'>, error: string): Promise<void> {
+    const meta = { round: task.round, kind: task.kind, numExamples: 0, metrics: {}, weights: 0, error } satisfies ResultMeta;
+    await transport.submit(this.seal(resultKind(task.kind, task.stage), task.round, encodeFrame(meta))).catch((err: Error) => this.opts.log.debug('refusal not delivered', { error: err.message }));
   }
 
   private async openTask(msg: WireMessage): Promise<{ meta: TaskMeta; weights: Float32Array }> {

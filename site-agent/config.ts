@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { BOX_PUBLIC_KEY_BYTES, SIGNING_PUBLIC_KEY_BYTES, decodeKey, readIdentityFile, type Identity } from '../shared/crypto/keys.ts';
-import { DEFAULT_TEST_FRACTION, TEST_FRACTION, int, num, real, seed, strict, text } from '../shared/config/fields.ts';
+import { DEFAULT_TEST_FRACTION, TEST_FRACTION, bool, int, num, real, seed, strict, text } from '../shared/config/fields.ts';
 import { fieldError, parseInput } from '../shared/config/issues.ts';
 import { refuseOtherFileKind } from '../shared/config/file-kind.ts';
 import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
@@ -39,11 +39,23 @@ export const siteFileSchema = strict({
    * warned of at start, and nothing is saved); given: it must be writable.
    */
   modelDir: text().optional(),
+  /**
+   * The hospital's own floor under the federation's protections (docs/deploy-site.md): a task
+   * below it is refused before anything is computed from the rows, and the site exits 2.
+   * Absent: the coordinator's settings are accepted.
+   */
+  privacy: strict({
+    requireSecureAggregation: bool().default(false),
+    requireDifferentialPrivacy: bool().default(false),
+    // The coordinator's bounds (coordinator.yaml priors.minCellCount, privacy.minCategoryCount).
+    minCellCount: int(1, 1e6).optional(),
+    minCategoryCount: int(1, 1e6).optional(),
+  }).prefault({}),
 });
 type SiteFile = z.output<typeof siteFileSchema>;
 
 /** A site agent's validated settings, with its files loaded. */
-export interface SiteConfig extends Pick<SiteFile, 'site' | 'federation' | 'data' | 'testFraction' | 'minTrainingRows' | 'seed' | 'connectTimeoutSeconds'> {
+export interface SiteConfig extends Pick<SiteFile, 'site' | 'federation' | 'data' | 'testFraction' | 'minTrainingRows' | 'seed' | 'connectTimeoutSeconds' | 'privacy'> {
   /** Where the final model goes, and whether site.yaml named it (then it must be writable). */
   modelDir: { path: string; given: boolean };
   coordinatorAddress: string;
@@ -87,6 +99,7 @@ export function loadSiteConfig(path: string): SiteConfig {
     minTrainingRows: c.minTrainingRows,
     seed: c.seed,
     connectTimeoutSeconds: c.connectTimeoutSeconds,
+    privacy: c.privacy,
     modelDir: { path: resolveFrom(baseDir, c.modelDir ?? DEFAULT_MODEL_DIR), given: c.modelDir !== undefined },
   };
 }

@@ -58,6 +58,8 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
     log,
     signal,
     session,
+    // The hospital's floor: a task below it is refused before the rows are touched (exit 2).
+    privacy: cfg.privacy,
     // The model in a worker thread: this thread holds the connection and must answer keepalive.
     runner: workerRunner,
   });

@@ -9,6 +9,7 @@ import { inMemoryTransport } from '../../shared/transport/in-memory.ts';
 import type { SiteTransport } from '../../shared/transport/types.ts';
 import { SiteAgent } from '../../site-agent/agent.ts';
 import type { LocalData } from '../../site-agent/local-data.ts';
+import type { PrivacyFloor } from '../../site-agent/privacy-floor.ts';
 
 export interface InProcessOptions {
   schema: Schema;
@@ -20,6 +21,8 @@ export interface InProcessOptions {
   wrap?: (site: string, t: SiteTransport) => SiteTransport;
   log?: Logger;
   trainYieldEveryMs?: number;
+  /** A site's site.yaml privacy floor, by site. */
+  privacy?: Record<string, PrivacyFloor>;
 }
 
 export function inProcessFederation(o: InProcessOptions) {
@@ -60,6 +63,7 @@ export function inProcessFederation(o: InProcessOptions) {
       seed: 1,
       log: log.child({ site }),
       ...(o.trainYieldEveryMs !== undefined ? { trainYieldEveryMs: o.trainYieldEveryMs } : {}),
+      ...(o.privacy?.[site] ? { privacy: o.privacy[site] } : {}),
     });
     // `done`: the agent's own promise (a test that expects a site to fail catches it itself).
     return { transport, done: agent.run() };

@@ -27,3 +27,30 @@ test('coordinator.address in site.yaml: HOST:PORT, checked at start', async (t) 
   ] as const)
     assert.throws(withAddress(address), (e: unknown) => e instanceof InputError && e.message.includes('coordinator.address') && e.message.includes(why), address);
 });
+
+test('privacy in site.yaml: the hospital\'s floor, absent = the coordinator\'s settings accepted, each fault named', async (t) => {
+  const dir = tempDir(t);
+  const kits = await provisionFederation(federationYaml(dir), join(dir, 'kits'));
+  const yaml = join(kits.siteKits[0]!.dir, 'site.yaml');
+  const doc = YAML.parse(readFileSync(yaml, 'utf8')) as Record<string, unknown>;
+  const withPrivacy = (privacy: unknown) => {
+    writeFileSync(yaml, YAML.stringify(privacy === undefined ? doc : { ...doc, privacy }));
+    return () => loadSiteConfig(yaml);
+  };
+  assert.deepEqual(withPrivacy(undefined)().privacy, { requireSecureAggregation: false, requireDifferentialPrivacy: false });
+  assert.deepEqual(withPrivacy({ requireSecureAggregation: true, minCellCount: 10, minCategoryCount: 20 })().privacy, {
+    requireSecureAggregation: true,
+    requireDifferentialPrivacy: false,
+    minCellCount: 10,
+    minCategoryCount: 20,
+  });
+  for (const [privacy, words] of [
+    [{ minCellCount: 0 }, 'privacy.minCellCount: must be an integer in [1, 1000000] (got 0)'],
+    [{ minCategoryCount: 2.5 }, 'privacy.minCategoryCount: must be an integer in [1, 1000000] (got 2.5)'],
+    [{ requireSecureAggregation: 'yes' }, 'privacy.requireSecureAggregation: must be true or false (got "yes")'],
+    [{ requireDifferentialPrivacy: 1 }, 'privacy.requireDifferentialPrivacy: must be true or false (got 1)'],
+    [{ requireSecureAgregation: true }, 'privacy.requireSecureAgregation: is not a known field (did you mean "requireSecureAggregation"?)'],
+    ['on', 'privacy: must be a mapping (got "on")'],
+  ] as const)
+    assert.throws(withPrivacy(privacy), (e: unknown) => e instanceof InputError && e.message.includes(`site.yaml: ${words}`), JSON.stringify(privacy));
+});
