@@ -12,6 +12,10 @@ import YAML from 'yaml';
 import { provisionFederation } from '../../cli/provision.ts';
 import { startGrpcServer } from '../../coordinator/grpc-server.ts';
 import { exitCodeFor, InputError, ProtocolError } from '../../shared/errors.ts';
+import { PayloadOpener, PayloadSealer, verifyHeader } from '../../shared/crypto/envelope.ts';
+import { readIdentityFile } from '../../shared/crypto/keys.ts';
+import { decodeFrame, encodeFrame } from '../../shared/protocol/frame.ts';
+import { PROTOCOL_VERSION, type ResultMeta } from '../../shared/protocol/messages.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { PEER_REFUSED_MESSAGE } from '../../shared/pki/check-peer.ts';
 import { createFederationCa } from '../../shared/pki/ca.ts';
@@ -211,4 +215,46 @@ test('no coordinator for the whole connectTimeoutSeconds: the last line names th
     assert.doesNotMatch(e.message, /Resolution note/);
     return true;
   });
+});
+
+test("site.yaml's privacy floor reaches the agent: a coordinator's plain statistics task is refused with the site's words, exit 2", { timeout: 60_000 }, async (t) => {
+  let port = 0;
+  const { dir, kit, point } = await kitsFor(t, () => `127.0.0.1:${port}`, 5);
+  const tls = loadCoordinatorTls(join(dir, 'kits', 'coordinator', 'coordinator.yaml'));
+  const trust = await openTrustStore({ caPath: tls.caPath, crlPath: tls.crlPath });
+  const coordinator = readIdentityFile(join(dir, 'kits', 'coordinator', 'identity.json'));
+  const yaml = join(kit('cleveland'), 'site.yaml');
+  const siteKey = readIdentityFile(join(kit('cleveland'), 'identity.json')).signing.publicKey;
+  const answers: ResultMeta[] = [];
+  const endpoint: CoordinatorEndpoint = {
+    challenge: async () => new Uint8Array(32),
+    async subscribe(_join, sink) {
+      const federation = (YAML.parse(readFileSync(yaml, 'utf8')) as { federation: string }).federation;
+      const meta = { federation, round: 0, kind: 'stats', stage: 1, config: { minCellCount: 5, minCategoryCount: 5 }, weights: 0 };
+      const sealer = new PayloadSealer({ federation, round: 0, site: 'cleveland', kind: 'task-stats-1' }, encodeFrame(meta), { signingSecretKey: coordinator.signing.secretKey });
+      setImmediate(() => void sink.send({ header: sealer.header, signature: sealer.signature, chunks: [...sealer.chunks()] }));
+      return { welcome: { federation, protocolVersion: PROTOCOL_VERSION, message: 'welcome' }, closed: () => {} };
+    },
+    async submit(msg) {
+      const h = verifyHeader(msg.header, msg.signature, () => siteKey, { maxPayloadBytes: 1 << 20, maxChunkSize: 1 << 24 });
+      const opener = new PayloadOpener(h, msg.header, coordinator.box.secretKey);
+      const parts: Uint8Array[] = [];
+      for await (const c of msg.chunks) parts.push(Uint8Array.from(opener.open(parts.length, c)));
+      answers.push(decodeFrame(Buffer.concat(parts)).meta as ResultMeta);
+      return { accepted: true, message: 'ok' };
+    },
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: 1 << 20, log: silentLogger, tls: { files: tls, trust } });
+  t.after(() => server.close());
+  port = server.port;
+  point();
+  writeFileSync(yaml, YAML.stringify({ ...(YAML.parse(readFileSync(yaml, 'utf8')) as object), privacy: { requireSecureAggregation: true } }));
+  const words = 'this site requires secure aggregation (site.yaml privacy.requireSecureAggregation) and the statistics task of round 0 has none';
+  await assert.rejects(startSite(yaml, silentLogger), (e: Error) => {
+    assert.ok(e instanceof InputError, `an InputError, got ${e.name}: ${e.message}`);
+    assert.equal(exitCodeFor(e), 2);
+    assert.ok(e.message.startsWith(`${words}: this site takes no part`), e.message);
+    return true;
+  });
+  assert.deepEqual(answers, [{ round: 0, kind: 'stats', numExamples: 0, metrics: {}, weights: 0, error: words }]);
 });

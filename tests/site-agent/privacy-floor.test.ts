@@ -11,7 +11,7 @@ import { dpTaskConfig } from '../../shared/privacy/dp.ts';
 import { privacyTaskConfig } from '../../shared/privacy/task-privacy.ts';
 import { compileSecAggConfig } from '../../shared/secagg/config.ts';
 import { SECAGG_PHASE, secaggStage, toB64 } from '../../shared/secagg/wire.ts';
-import type { PrivacyFloor } from '../../site-agent/privacy-floor.ts';
+import { floorRefusal, type PrivacyFloor } from '../../site-agent/privacy-floor.ts';
 import { end, fakeRunner, model, prior, serve, site, SITE, space, task, type Submitted } from './agent-harness.ts';
 
 const NONE: PrivacyFloor = { requireSecureAggregation: false, requireDifferentialPrivacy: false };
@@ -86,9 +86,11 @@ test('tasks that meet the floor are served as usual; an end needs nothing', asyn
   assert.deepEqual(submitted.map((s) => [s.kind, s.meta.error]), [['stats-result-1', undefined], ['fit-result', undefined]]);
   assert.ok(submitted[0]!.meta.featureStats, 'the statistics are sent');
   assert.equal(submitted[1]!.weights.length, 3);
-  const ends = await serve([end(0)], { privacy: { ...floor, requireSecureAggregation: true } });
+  const all = { ...floor, requireSecureAggregation: true };
+  const ends = await serve([end(0)], { privacy: all });
   assert.equal(ends.ended.error, undefined);
   assert.deepEqual(ends.submitted, []);
+  assert.equal(floorRefusal(all, { federation: 'fed', round: 0, kind: 'end', config: {}, weights: 0 }), undefined);
 });
 
 test('requireSecureAggregation: a secure statistics task is served', async () => {
