@@ -4,7 +4,7 @@ import type { DebiasingReport } from '../shared/federation/debiasing-report.ts';
 import { FEDCAUSAL_BUILD, FEDCAUSAL_VERSION } from '../shared/version.ts';
 import type { SiteEvaluation } from '../shared/protocol/messages.ts';
 import type { SecureAggregationReport } from '../shared/secagg/wire.ts';
-import type { PrivacySpent } from '../shared/privacy/accountant.ts';
+import type { DpReport } from '../shared/privacy/dp.ts';
 import type { FinalEvaluation } from '../shared/federation/final-evaluation.ts';
 
 /** The results file of ../shared/docs/INTERFACES.md (extended with history and site-alone metrics). */
@@ -47,7 +47,7 @@ export interface ResultsFile {
   /** Present when fit rounds were securely aggregated: the coordinator saw only sums (docs/secagg.md). */
   secureAggregation?: SecureAggregationReport;
   /** With differential privacy on (privacy.dp): ε at δ spent by the run, per round too (shared/privacy/dp.ts). */
-  privacy?: PrivacySpent;
+  privacy?: DpReport;
   /** SHA-256 of the final global model (model.f32 beside the results file). */
   modelSha256: string;
   history: {

@@ -11,6 +11,7 @@ import { DEFAULT_TEST_FRACTION, SEED_MAX, TEST_FRACTION, choiceFlag, numberFlag,
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import { MIN_TRAINING_ROWS } from '../shared/data/training-rows.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
+import { overBudget, type BudgetNames } from '../shared/privacy/budget.ts';
 import { InputError } from '../shared/errors.ts';
 import type { SiteTransport } from '../shared/transport/types.ts';
 import { keyValues, namedPaths, parseFlags } from '../shared/config/flags.ts';
@@ -58,6 +59,8 @@ signed and encrypted messages, through an in-memory transport. Deterministic per
                           held-out share (default ${MIN_TRAINING_ROWS}; site.yaml minTrainingRows)
   --dp                    differential privacy of the training rounds (coordinator.yaml privacy.dp):
                           --dp-clip-norm C (1), --dp-noise-multiplier Z (1), --dp-delta D (1e-5);
+                          --dp-max-epsilon E refuses a run that would spend more than E over its
+                          rounds, and says what would fit (without it, a run over 10 is warned of);
                           not with --strategy scaffold (its control variates are un-noised gradients)
   --min-category-count N  undeclared category values in fewer than N training rows in all are
                           folded into "other" before the feature space goes to the sites (default ${DEFAULT_MIN_CATEGORY_COUNT})
@@ -123,7 +126,11 @@ export const SIMULATE_FLAGS = {
   'dp-clip-norm': numberFlag({ min: 1e-6, max: 1e6 }).optional(),
   'dp-noise-multiplier': numberFlag({ min: 0.01, max: 1e6 }).optional(),
   'dp-delta': numberFlag({ min: 0, minOpen: true, max: 0.01 }).optional(),
+  'dp-max-epsilon': numberFlag({ min: 0, minOpen: true, max: 1e6 }).optional(),
 };
+
+/** What the privacy budget's messages call simulate's flags. */
+export const SIMULATE_DP_NAMES: BudgetNames = { budget: '--dp-max-epsilon', rounds: '--rounds', noise: '--dp-noise-multiplier' };
 
 export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: string; predictions?: string; saveModels?: string }) | 'help' {
   const v = parseFlags(argv, SIMULATE_FLAGS);
@@ -132,7 +139,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
   checkSites(sites, v['test-site'], v.holdout);
   const localEpochs = v['local-epochs'];
   const fromFile = modelSectionOf(v['model-config'], v.model, localEpochs);
-  checkDp(v);
+  const dp = dpOf(v);
   return {
     schema: v.schema,
     sites,
@@ -152,7 +159,7 @@ export function parseSimulateArgs(argv: string[]): (SimulateOptions & { out?: st
     minCellCount: v['min-cell-count'],
     minCategoryCount: v['min-category-count'],
     minTrainingRows: v['min-training-rows'],
-    ...(v.dp ? { dp: { clipNorm: v['dp-clip-norm'] ?? 1, noiseMultiplier: v['dp-noise-multiplier'] ?? 1, delta: v['dp-delta'] ?? 1e-5 } } : {}),
+    ...(dp ? { dp } : {}),
     out: v.out,
     predictions: v.predictions,
     saveModels: v['save-models'],
@@ -171,12 +178,21 @@ function checkSites(sites: readonly SiteFlag[], testSites: readonly SiteFlag[], 
     if (!sites.some((s) => s.name === h.name)) throw new InputError(`--holdout: names unknown site "${h.name}" (no --site ${h.name}=...)`);
 }
 
-/** The --dp-* settings only with --dp, and --dp only with a strategy whose sites send nothing un-noised. */
-function checkDp(v: { dp: boolean; strategy: string; 'dp-clip-norm'?: number; 'dp-noise-multiplier'?: number; 'dp-delta'?: number }): void {
-  const dpFlag = (['dp-clip-norm', 'dp-noise-multiplier', 'dp-delta'] as const).find((f) => v[f] !== undefined);
+/**
+ * --dp's settings: the --dp-* flags only with --dp, --dp only with a strategy whose sites send
+ * nothing un-noised, and a run within --dp-max-epsilon over its --rounds.
+ */
+function dpOf(v: { dp: boolean; strategy: string; rounds: number; 'dp-clip-norm'?: number; 'dp-noise-multiplier'?: number; 'dp-delta'?: number; 'dp-max-epsilon'?: number }): DpSettings | undefined {
+  const dpFlag = (['dp-clip-norm', 'dp-noise-multiplier', 'dp-delta', 'dp-max-epsilon'] as const).find((f) => v[f] !== undefined);
   if (dpFlag && !v.dp) throw new InputError(`--${dpFlag}: has no effect without --dp`);
-  if (v.dp && SENDS_GRADIENTS.includes(v.strategy))
+  if (!v.dp) return undefined;
+  if (SENDS_GRADIENTS.includes(v.strategy))
     throw new InputError(`--dp: cannot be used with --strategy ${v.strategy}: its sites send an un-noised gradient of their rows (the control variate) that DP would not cover`);
+  const maxEpsilon = v['dp-max-epsilon'];
+  const dp = { clipNorm: v['dp-clip-norm'] ?? 1, noiseMultiplier: v['dp-noise-multiplier'] ?? 1, delta: v['dp-delta'] ?? 1e-5, ...(maxEpsilon !== undefined ? { maxEpsilon } : {}) };
+  const over = overBudget(dp, v.rounds, SIMULATE_DP_NAMES);
+  if (over) throw new InputError(`--dp-max-epsilon: ${over}`);
+  return dp;
 }
 
 /**

@@ -17,7 +17,8 @@ import { SiteAgent } from '../site-agent/agent.ts';
 import { buildResults, type ResultsFile } from './results.ts';
 import type { BundleInput } from '../shared/model/bundle.ts';
 import { codingWarnings, splitWarnings, startWarnings } from './simulate-warnings.ts';
-import type { SimulateOptions, SiteFlag } from './simulate-args.ts';
+import { SIMULATE_DP_NAMES, type SimulateOptions, type SiteFlag } from './simulate-args.ts';
+import { largeEpsilonWarning } from '../shared/privacy/budget.ts';
 
 export type { SimulateOptions } from './simulate-args.ts';
 
@@ -122,6 +123,7 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
   // The whole model section and the strategy, checked before any data is read (as the coordinator does at start).
   compileModelSpec({ ...o.modelSettings, kind: o.model });
   for (const n of o.notices ?? []) log.warn(n);
+  warnOfLargeEpsilon(o, log);
   const strategy = createStrategy(o.strategy, o.strategyOptions ?? {});
   log.info('strategy', { strategy: o.strategy, ...o.strategyOptions });
   const schema = loadSchema(o.schema);
@@ -179,6 +181,12 @@ export async function runSimulation(o: SimulateOptions, log: Logger, onRound?: R
   } finally {
     for (const a of agents) a.transport.close();
   }
+}
+
+/** As the coordinator warns at start (a run past ε 10 with no budget): ε is otherwise only reported as it is spent. */
+function warnOfLargeEpsilon(o: Pick<SimulateOptions, 'dp' | 'rounds'>, log: Logger): void {
+  const large = o.dp && largeEpsilonWarning(o.dp, o.rounds, SIMULATE_DP_NAMES);
+  if (large) log.warn(large.message, { remedy: large.remedy });
 }
 
 /**

@@ -7,6 +7,7 @@ import { readConfigFile, resolveFrom } from '../shared/config/load.ts';
 import { featureList, loadSchema, type Schema } from '../shared/data/schema.ts';
 import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import type { DpSettings } from '../shared/privacy/dp.ts';
+import { overBudget, type BudgetNames } from '../shared/privacy/budget.ts';
 import { isLoopbackHost } from '../shared/net/loopback.ts';
 import { loadManifest, loadRootPublicKey } from '../shared/federation/manifest.ts';
 import { checkModelFeatures, compileModelSpec } from '../shared/model/factory.ts';
@@ -76,6 +77,8 @@ export const coordinatorFileSchema = strict({
       noiseMultiplier: real(0.01, 1e6).default(1),
       // Above 1/100 the guarantee means little (δ should be well below 1/rows).
       delta: num({ min: 0, minOpen: true, max: 0.01 }).default(1e-5),
+      /** The most ε (at delta) the run may spend over its rounds: checked at start (shared/privacy/budget.ts). */
+      maxEpsilon: num({ min: 0, minOpen: true, max: 1e6 }).optional(),
     }).prefault({}),
   }).prefault({}),
   schema: text().default('schema.json'),
@@ -190,6 +193,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
   const strategyName = c.strategy?.name ?? DEFAULT_STRATEGY;
   const secureAggregation = compileSecureAggregation(c.secureAggregation, { strategy: strategyName, model: model.kind, trainingSites: n, modalities: schema.modalities.length }, source);
   refuseCombinations(source, strategyName, c.privacy.dp.enabled, secureAggregation !== undefined, c.limits.maxUpdateNorm);
+  const dp = dpOf(c.privacy.dp, c.rounds, source);
   return {
     federation: c.federation,
     // The federation's own name for this coordinator (the manifest's, which its certificate names)
@@ -210,7 +214,7 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     },
     minCellCount: c.priors.minCellCount,
     minCategoryCount: c.privacy.minCategoryCount,
-    ...(c.privacy.dp.enabled ? { dp: { clipNorm: c.privacy.dp.clipNorm, noiseMultiplier: c.privacy.dp.noiseMultiplier, delta: c.privacy.dp.delta } } : {}),
+    ...(dp ? { dp } : {}),
     schema,
     identity,
     sites,
@@ -220,6 +224,25 @@ export function loadCoordinatorConfig(path: string): CoordinatorConfig {
     ...(secureAggregation ? { secureAggregation } : {}),
     ...limitsOf(c.limits, n),
   };
+}
+
+/** What the privacy budget's messages call coordinator.yaml's settings. */
+export const DP_BUDGET_NAMES: BudgetNames = { budget: 'privacy.dp.maxEpsilon', rounds: 'rounds', noise: 'privacy.dp.noiseMultiplier' };
+
+/**
+ * privacy.dp when enabled; a run that would spend more than its maxEpsilon over its rounds is
+ * refused here, before anything listens. A budget without enabled: true is refused too: it would
+ * read as a bound on a run that has none.
+ */
+function dpOf(d: CoordinatorFile['privacy']['dp'], rounds: number, source: InputSource): DpSettings | undefined {
+  if (!d.enabled) {
+    if (d.maxEpsilon !== undefined) throw fieldError(source, 'privacy.dp.maxEpsilon', 'has no effect without privacy.dp.enabled: true (this run would not be differentially private)');
+    return undefined;
+  }
+  const dp = { clipNorm: d.clipNorm, noiseMultiplier: d.noiseMultiplier, delta: d.delta, ...(d.maxEpsilon !== undefined ? { maxEpsilon: d.maxEpsilon } : {}) };
+  const over = overBudget(dp, rounds, DP_BUDGET_NAMES);
+  if (over) throw fieldError(source, 'privacy.dp.maxEpsilon', over);
+  return dp;
 }
 
 /** coordinator.yaml `limits` in the units the code uses; `sites` enrolled sites set the default connection limit. */

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { InputError, StorageError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { backendFromEnv, loadBackend } from '../shared/model/backend.ts';
-import { ADVISED_LINGER_SECONDS, PROVISIONED_LINGER_SECONDS, loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
+import { ADVISED_LINGER_SECONDS, DP_BUDGET_NAMES, PROVISIONED_LINGER_SECONDS, loadCoordinatorConfig, type CoordinatorConfig } from './config.ts';
+import { largeEpsilonWarning } from '../shared/privacy/budget.ts';
 import { createFederation, type FederationSettings } from './federation.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -220,7 +221,7 @@ function federationSettings(cfg: CoordinatorConfig, strategy: Strategy, store: C
 }
 
 /** Said at every start: what this configuration costs, where an operator would only find out after the run. */
-function startWarnings(cfg: CoordinatorConfig, log: Logger): void {
+export function startWarnings(cfg: CoordinatorConfig, log: Logger): void {
   // Without it the operator's host holds every hospital's update and statistics.
   if (!cfg.secureAggregation)
     log.warn("secure aggregation is off: this coordinator reads each site's model update and statistics", { remedy: 'secureAggregation.enabled: true in coordinator.yaml (3 or more sites) keeps them to sums over the sites (docs/secagg.md)' });
@@ -230,6 +231,9 @@ function startWarnings(cfg: CoordinatorConfig, log: Logger): void {
       setting: 'listen.httpLingerSeconds',
       remedy: `listen.httpLingerSeconds: ${ADVISED_LINGER_SECONDS} or more in coordinator.yaml (provision writes ${PROVISIONED_LINGER_SECONDS})`,
     });
+  // ε is only reported as it is spent: a run set for little protection was said nowhere (a data protection officer's review).
+  const large = cfg.dp && largeEpsilonWarning(cfg.dp, cfg.rounds, DP_BUDGET_NAMES);
+  if (large) log.warn(large.message, { setting: 'privacy.dp', remedy: large.remedy });
 }
 
 /** Writes the run report into a new folder of `runDir`, says how the run ended, and ends it (complete or incomplete), telling every site. */
@@ -302,7 +306,9 @@ function canonicalShape(v: unknown): unknown {
 
 function fingerprintShape(cfg: CoordinatorConfig): Record<string, unknown> {
   const sites = cfg.sites.map((s) => ({ name: s.name, key: Buffer.from(s.signingPublicKey).toString('hex') }));
-  return { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp: cfg.dp } : {}), secureAggregation: cfg.secureAggregation };
+  // The budget bounds the run, not its model: a restart may set or change it (each start checks every round against it).
+  const { maxEpsilon: _budget, ...dp } = cfg.dp ?? {};
+  return { federation: cfg.federation, seed: cfg.seed, model: cfg.model, strategy: cfg.strategy, schema: cfg.schema, sites, minCellCount: cfg.minCellCount, localBaseline: cfg.localBaseline, ...(cfg.dp ? { dp } : {}), secureAggregation: cfg.secureAggregation };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { FeatureSpace } from '../shared/data/feature-space.ts';
 import type { OutcomeBalance } from '../shared/data/outcome-balance.ts';
 import type { PatternPrior } from '../shared/data/patterns.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { PrivacySpent } from '../shared/privacy/accountant.ts';
+import type { DpReport } from '../shared/privacy/dp.ts';
 import type { EvalMetrics, ModelSpecMsg, SiteEvaluation } from '../shared/protocol/messages.ts';
 import { calibrateFromSummed, calibrateFromSums, type CalibrationReport } from './calibration.ts';
 import type { RoundCollector } from './collector.ts';
@@ -73,7 +73,7 @@ export interface FederationOutcome {
   debiasing?: DebiasingReport;
   calibration?: CalibrationReport;
   /** With differential privacy on: what the run spent (set by the caller, from createFederation's privacy()). */
-  privacy?: PrivacySpent;
+  privacy?: DpReport;
   strategy: string;
   /** The strategy's options the run set (absent: its defaults). */
   strategyOptions?: Readonly<StrategyOptions>;

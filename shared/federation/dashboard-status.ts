@@ -104,7 +104,7 @@ export interface DashboardStatus {
   pastRuns?: PastRun[];
   /** The prior's suppression rule and the patterns it left out (from the published summary). */
   priorDetail?: { minCount: number; suppressed: string[]; modalities: string[] };
-  /** Where differential privacy is on: what has been spent so far. */
-  privacy?: { epsilon: number; delta: number };
+  /** Where differential privacy is on: what has been spent so far, and the budget where one is set. */
+  privacy?: { epsilon: number; delta: number; maxEpsilon?: number };
 }
 

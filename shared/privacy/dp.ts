@@ -20,6 +20,8 @@ export interface DpSettings {
   clipNorm: number;
   noiseMultiplier: number;
   delta: number;
+  /** The most ε (at delta) the run may spend: a run planned past it is refused at start (budget.ts). */
+  maxEpsilon?: number;
 }
 
 /** How far one patient can move a clipped update, in units of clipNorm. */
@@ -79,18 +81,24 @@ export function noisyPatternCounts(counts: Readonly<PatternLabelCounts>, pattern
   return out;
 }
 
+/** What a run reports of its privacy (results.json and /api/status `privacy`): the spent, the settings, the budget where set. */
+export type DpReport = PrivacySpent & { clipNorm: number; noiseMultiplier: number; maxEpsilon?: number };
+
 /**
  * The privacy spent by the fit rounds `rounds` (each charged for its update and the counts
  * released with it). Computed from the run's history, so a resumed run counts the rounds
  * before its restart too. A round stopped before its commit is not in the history and not
  * charged, though sites may have answered it.
  */
-export function dpSpent(s: DpSettings, rounds: readonly number[]): PrivacySpent & { clipNorm: number; noiseMultiplier: number } {
+export function dpSpent(s: DpSettings, rounds: readonly number[]): DpReport {
   const accountant = new ZcdpAccountant(s.delta);
   const { clipNorm, noiseMultiplier } = s;
-  for (const round of rounds) {
-    accountant.charge(round, 'update', UPDATE_SENSITIVITY_FACTOR * clipNorm, noiseMultiplier * clipNorm);
-    accountant.charge(round, 'counts', COUNT_SENSITIVITY, noiseMultiplier * COUNT_SENSITIVITY);
-  }
-  return { ...accountant.spent(), clipNorm, noiseMultiplier };
+  for (const round of rounds) chargeFitRound(accountant, s, round);
+  return { ...accountant.spent(), clipNorm, noiseMultiplier, ...(s.maxEpsilon !== undefined ? { maxEpsilon: s.maxEpsilon } : {}) };
+}
+
+/** What one fit round releases, charged to `accountant`: the update and the counts sent with it. */
+export function chargeFitRound(accountant: ZcdpAccountant, s: Pick<DpSettings, 'clipNorm' | 'noiseMultiplier'>, round: number): void {
+  accountant.charge(round, 'update', UPDATE_SENSITIVITY_FACTOR * s.clipNorm, s.noiseMultiplier * s.clipNorm);
+  accountant.charge(round, 'counts', COUNT_SENSITIVITY, s.noiseMultiplier * COUNT_SENSITIVITY);
 }

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { loadCoordinatorConfig } from '../../coordinator/config.ts';
-import { startCoordinator } from '../../coordinator/main.ts';
+import { loadCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.ts';
+import { configFingerprint, startCoordinator, startWarnings } from '../../coordinator/main.ts';
 import { InputError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { assertInputError } from '../cli/provision-helpers.ts';
@@ -67,7 +67,49 @@ test('privacy.dp: off by default; enabled, its defaults; a delta above 0.01 or a
   const bad = await coordinatorYaml(t, (d) => (d.privacy = { dp: { enabled: true, delta: 0.5 } }));
   assertInputError(() => loadCoordinatorConfig(bad), `${bad}: privacy.dp.delta: must be a number in (0, 0.01] (got 0.5)`);
   const unknown = await coordinatorYaml(t, (d) => (d.privacy = { dp: { epsilon: 1 } }));
-  assertInputError(() => loadCoordinatorConfig(unknown), `${unknown}: privacy.dp.epsilon: is not a known field; expected one of: enabled, clipNorm, noiseMultiplier, delta`);
+  assertInputError(() => loadCoordinatorConfig(unknown), `${unknown}: privacy.dp.epsilon: is not a known field; expected one of: enabled, clipNorm, noiseMultiplier, delta, maxEpsilon`);
+});
+
+test('privacy.dp.maxEpsilon: a run that would spend more over its rounds is refused at start, naming ε, the rounds, the noise and what would fit', async (t) => {
+  const over = await coordinatorYaml(t, (d) => ((d.rounds = 20), (d.privacy = { dp: { enabled: true, maxEpsilon: 50 } })));
+  assertInputError(
+    () => loadCoordinatorConfig(over),
+    `${over}: privacy.dp.maxEpsilon: is 50, but this run would spend ε = 96.04 at δ = 1e-5 over its 20 fit rounds at privacy.dp.noiseMultiplier 1; ` +
+      'within 50: rounds 8 or fewer at privacy.dp.noiseMultiplier 1, or privacy.dp.noiseMultiplier 1.56 or more for 20 rounds',
+  );
+  // What it said would fit does: 8 rounds, or 20 at noise 1.56.
+  const eight = loadCoordinatorConfig(await coordinatorYaml(t, (d) => ((d.rounds = 8), (d.privacy = { dp: { enabled: true, maxEpsilon: 50 } }))));
+  assert.deepEqual(eight.dp, { clipNorm: 1, noiseMultiplier: 1, delta: 1e-5, maxEpsilon: 50 });
+  assert.equal(loadCoordinatorConfig(await coordinatorYaml(t, (d) => ((d.rounds = 20), (d.privacy = { dp: { enabled: true, noiseMultiplier: 1.56, maxEpsilon: 50 } })))).dp?.maxEpsilon, 50);
+  // A budget on a run that is not differentially private would read as a bound it does not have.
+  const off = await coordinatorYaml(t, (d) => (d.privacy = { dp: { maxEpsilon: 8 } }));
+  assertInputError(() => loadCoordinatorConfig(off), `${off}: privacy.dp.maxEpsilon: has no effect without privacy.dp.enabled: true (this run would not be differentially private)`);
+  const zero = await coordinatorYaml(t, (d) => (d.privacy = { dp: { enabled: true, maxEpsilon: 0 } }));
+  assertInputError(() => loadCoordinatorConfig(zero), `${zero}: privacy.dp.maxEpsilon: must be a number in (0, 1000000] (got 0)`);
+  // The budget bounds the run, not its model: a restart may set or change it and still resume.
+  assert.equal(configFingerprint(eight), configFingerprint({ ...eight, dp: { clipNorm: 1, noiseMultiplier: 1, delta: 1e-5 } }));
+});
+
+test('the coordinator warns at start of a run planned past ε 10 with no budget, naming ε and how to bound it; not under 10, nor with a budget', async (t) => {
+  const warnings = (cfg: CoordinatorConfig) => {
+    const lines: { message: string; fields?: Record<string, unknown> }[] = [];
+    startWarnings(cfg, { ...silentLogger, warn: (message, fields) => lines.push({ message, ...(fields ? { fields } : {}) }) });
+    return lines.filter((l) => l.fields?.setting === 'privacy.dp');
+  };
+  const defaults = loadCoordinatorConfig(await coordinatorYaml(t, (d) => ((d.rounds = 20), (d.privacy = { dp: { enabled: true } }))));
+  assert.deepEqual(warnings(defaults), [
+    {
+      message: 'differential privacy: this run would spend ε = 96.04 at δ = 1e-5 over its 20 fit rounds at privacy.dp.noiseMultiplier 1, above 10: little formal protection of a patient',
+      fields: {
+        setting: 'privacy.dp',
+        remedy: 'privacy.dp.maxEpsilon sets the most ε a run may spend (a run planned past it does not start); within 10: not one round at privacy.dp.noiseMultiplier 1, or privacy.dp.noiseMultiplier 5.3 or more for 20 rounds',
+      },
+    },
+  ]);
+  // 20 rounds at noise 5.3 spend under 10; 20 at the defaults within a budget of 100 were chosen.
+  assert.deepEqual(warnings({ ...defaults, dp: { ...defaults.dp!, noiseMultiplier: 5.3 } }), []);
+  assert.deepEqual(warnings({ ...defaults, dp: { ...defaults.dp!, maxEpsilon: 100 } }), []);
+  assert.deepEqual(warnings({ ...defaults, dp: undefined }), []);
 });
 
 test('privacy.dp with strategy scaffold is refused: its control variates are un-noised gradients', async (t) => {

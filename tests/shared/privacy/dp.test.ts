@@ -19,6 +19,15 @@ test('dpSpent: ε at δ rises with every fit round; ρ per round is 2/z² (updat
   assert.equal(s.clipNorm, 1);
 });
 
+test('dpSpent reports the budget (maxEpsilon) where one is set, beside what was spent; none where not', () => {
+  const s = dpSpent({ ...settings, maxEpsilon: 8 }, [1, 2]);
+  assert.equal(s.maxEpsilon, 8);
+  assert.equal(s.epsilon, dpSpent(settings, [1, 2]).epsilon, 'the budget changes nothing spent');
+  assert.ok(!('maxEpsilon' in dpSpent(settings, [1, 2])));
+  // The budget is not a task setting: the sites are told to clip and noise as before.
+  assert.deepEqual(dpTaskConfig({ ...settings, maxEpsilon: 8 }), dpTaskConfig(settings));
+});
+
 test('dpTaskConfig / dpFromTaskConfig: the fit task carries the settings; absent means off; nonsense is refused', () => {
   assert.deepEqual(dpFromTaskConfig({ ...dpTaskConfig(settings), lr: 0.1 }), { clipNorm: 1, noiseMultiplier: 1 });
   assert.equal(dpFromTaskConfig({ lr: 0.1 }), undefined);
