@@ -74,8 +74,8 @@ export function noiseWithin(s: DpPlan, rounds: number, budget: number): number |
     if (fits(mid)) hi = mid;
     else lo = mid;
   }
-  // Rounded up, so the figure given still fits.
-  let z = Number((Math.ceil(hi / noiseStep(hi)) * noiseStep(hi)).toPrecision(3));
+  // From lo (which does not fit) to 3 figures, up a step at a time: the first that fits is the least.
+  let z = Number(lo.toPrecision(3));
   while (!fits(z)) z = Number((z + noiseStep(z)).toPrecision(3));
   return z;
 }
