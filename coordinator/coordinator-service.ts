@@ -274,6 +274,20 @@ export class CoordinatorService implements CoordinatorEndpoint {
     return { accepted: true, message: `round ${header.round} ${header.kind} accepted` };
   }
 
+  /** What the site owes now, `header` checked against it (replay window, round, kind): past this, the message is the site's answer. */
+  private admitHeader(header: SealedHeader): ReturnType<RoundGate['expectation']> {
+    const exp = this.deps.gate.expectation(header.site);
+    this.deps.replay.check(header, {
+      federation: this.deps.gate.federation,
+      round: exp?.round ?? header.round,
+      kinds: exp ? [exp.kind] : [],
+    });
+    // An end acknowledgement is not a once-per-round answer: a site told the end again (restarted
+    // while the coordinator lingers) acknowledges it again. Its messageId stays refused.
+    if (header.kind === END_ACK_KIND) this.deps.replay.release(header);
+    return exp;
+  }
+
   /** A result verified, checked value by value and spooled, or refused (refuse() throws). */
   private async receive(msg: WireMessage, peer?: PeerIdentity): Promise<{ header: SealedHeader; meta: ResultMeta; spool: Spool }> {
     let verified: string | undefined;
@@ -286,16 +300,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
     try {
       const header = this.verify(msg, peer);
       verified = header.site;
-      const exp = this.deps.gate.expectation(header.site);
-      this.deps.replay.check(header, {
-        federation: this.deps.gate.federation,
-        round: exp?.round ?? header.round,
-        kinds: exp ? [exp.kind] : [],
-      });
-      owed = exp;
-      // An end acknowledgement is not a once-per-round answer: a site told the end again (restarted
-      // while the coordinator lingers) acknowledges it again. Its messageId stays refused.
-      if (header.kind === END_ACK_KIND) this.deps.replay.release(header);
+      const exp = (owed = this.admitHeader(header));
       // What the result may weigh (its model's weights and a meta allowance), judged on the signed claim before a byte is spooled.
       if (exp?.maxPayloadBytes !== undefined && header.payloadLength > exp.maxPayloadBytes)
         throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');

@@ -54,10 +54,12 @@ test('three sites complete every round through the in-memory transport', async (
   const train = Object.values(FILES).map((f) => prepareLocalData(loadSiteTable(schema, DIR + f), { testFraction: 0.3, seed: 1 }).train.labels.length);
   // Its rows are those of the prior's patterns: the training splits' rows, less the suppressed patterns' (a few).
   const rows = train.reduce((a, b) => a + b, 0);
-  const summaryRows = s.fed.loop.agreed.readiness?.summary.rows ?? 0;
-  assert.ok(summaryRows <= rows && summaryRows >= rows - 4 * (s.fed.loop.agreed.readiness?.summary.prior.suppressed.length ?? 0), `${summaryRows} of ${rows}`);
+  const readiness = s.fed.loop.agreed.readiness;
+  assert.ok(readiness);
+  const summaryRows = readiness.summary.rows;
+  assert.ok(summaryRows <= rows && summaryRows >= rows - 4 * readiness.summary.prior.suppressed.length, `${summaryRows} of ${rows}`);
   assert.equal(summaryRows, s.fed.loop.agreed.prior?.totalRows);
-  assert.deepEqual(Object.keys(s.fed.loop.agreed.readiness.sites).sort(), ['cleveland', 'hungary', 'va']);
+  assert.deepEqual(Object.keys(readiness.sites).sort(), ['cleveland', 'hungary', 'va']);
 });
 
 test('a site that vanishes mid-round: the round completes with the rest when quorum holds', async () => {
