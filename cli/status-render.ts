@@ -3,6 +3,7 @@
  * collected (a progress bar: who reported of those asked, and the deadline) and the sites
  * table. Pure functions of the document and the clock, so tests can pin the text.
  */
+import { oneLine } from '../shared/text/one-line.ts';
 import { sizeText } from '../shared/transport/transfer-progress.ts';
 import { isTerminal } from '../shared/federation/state.ts';
 import type { FederationStatus, RoundSummary } from '../shared/federation/status.ts';
@@ -67,7 +68,8 @@ export function currentText(c: CurrentRound, rounds: number, now: number): strin
     const u = c.uploading?.find((v) => v.site === x);
     return u ? `${x} (its result arriving: ${sizeText(u.receivedBytes)} of ${sizeText(u.totalBytes)})` : x;
   });
-  const failed = c.failed.length ? `, ${c.failed.length} failed (${c.failed.map((f) => `${f.site}: ${f.reason}`).join('; ')})` : '';
+  // A reason may hold a site's own words: one line, no terminal controls (a coordinator of an earlier build passes them on as sent).
+  const failed = c.failed.length ? `, ${c.failed.length} failed (${c.failed.map((f) => oneLine(`${f.site}: ${f.reason}`)).join('; ')})` : '';
   return `${what} ${bar(done, c.expected.length)} ${c.reported.length}/${c.expected.length} reported${failed}` +
     `${waiting.length ? ` · waiting for ${waiting.join(', ')}` : ''}${countdown(c.deadline, now)}\n`;
 }

@@ -1,3 +1,4 @@
+import { oneLine } from '../shared/text/one-line.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
 import { digestDifference, schemaDifference } from '../shared/data/schema-compare.ts';
 import type { Schema } from '../shared/data/schema.ts';
@@ -216,7 +217,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       this.checkSchema(header.site, meta);
       this.deps.directory.connect(header.site, sink, meta.session);
       // The site's fedcausal version, for the operator's status (informative: never a reason to refuse).
-      if (typeof meta.software === 'string' && meta.software.length <= MAX_VERSION_CHARS) this.deps.directory.recordVersion(header.site, meta.software);
+      if (typeof meta.software === 'string' && meta.software.length <= MAX_VERSION_CHARS) this.deps.directory.recordVersion(header.site, oneLine(meta.software));
     } catch (e) {
       this.ownFault(e, verified);
       this.refuse(e, verified, join.header);

@@ -4,6 +4,7 @@
  * a minute; the rest are counted and summed up in one line when the minute is over.
  */
 import type { LogFields, Logger } from '../shared/logger.ts';
+import { oneLine } from '../shared/text/one-line.ts';
 
 /** Lines per refusal reason per minute (coordinator.yaml limits.refusalLogPerMinute). */
 export const DEFAULT_REFUSAL_LOG_PER_MINUTE = 20;
@@ -14,8 +15,7 @@ const WINDOW_MS = 60_000;
 /** `text` on one line, at most `max` characters, saying how much was cut. */
 export function excerpt(text: string, max = REFUSAL_EXCERPT_CHARS): string {
   // Control characters (newlines included) would let a sender forge log lines.
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  const flat = oneLine(text);
   return flat.length <= max ? flat : `${flat.slice(0, max)}... (${flat.length - max} more characters)`;
 }
 

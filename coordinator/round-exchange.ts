@@ -1,3 +1,4 @@
+import { oneLine } from '../shared/text/one-line.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { crashPoint } from '../shared/crash-points.ts';
@@ -99,7 +100,8 @@ export class RoundExchange {
       // The site's own check failed (a non-finite loss or weights): it sat this round out.
       this.pending.delete(site);
       // Bounded (a hostile site's text goes into the round record), but room for a refusal's remedy.
-      c.fail(site, `site reported a failure: ${meta.error.slice(0, SITE_ERROR_CHARS)}`);
+      // One line: it reaches logs, `status` on a terminal and the dashboard (a hostile site's ESC[2J and CR forged a status line).
+      c.fail(site, `site reported a failure: ${oneLine(meta.error).slice(0, SITE_ERROR_CHARS)}`);
       release();
       return;
     }

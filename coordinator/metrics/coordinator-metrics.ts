@@ -245,6 +245,8 @@ export function metricsSourceFromStatus(status: () => { round: number; rounds: n
   };
 }
 
+const SITE_REPORTED = 'site reported a failure';
+
 /**
  * A failure reason as a label: numbers dropped (deadlines, sizes) and length bounded, so the
  * series stay few, and worded to read without them: "no answer within the 60s round deadline"
@@ -252,6 +254,8 @@ export function metricsSourceFromStatus(status: () => { round: number; rounds: n
  * allowed"; any other number is N.
  */
 export function reasonLabel(reason: string): string {
+  // A site's own words vary as it likes: each text would be a series (a hostile site grew them every round).
+  if (reason.startsWith(SITE_REPORTED)) return SITE_REPORTED;
   return reason
     .replace(/\bthe \d+(\.\d+)?\s?m?s (?=[a-z])/g, 'the ')
     .replace(/\bwithin \d+(\.\d+)?\s?m?s\b/g, 'within the time allowed')

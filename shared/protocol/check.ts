@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { oneLine } from '../text/one-line.ts';
 import { ProtocolError } from '../errors.ts';
 
 /** Longest excerpt of what was wrong that a refusal carries: a peer's text is never echoed whole. */
@@ -6,9 +7,8 @@ export const MAX_EXCERPT_CHARS = 300;
 const MAX_ISSUES = 3;
 const MAX_PATH_SEGMENT = 40;
 
-/** Control characters become '?': an excerpt lands in logs and gRPC details. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what it replaces
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+/** Control characters become a space (one-line.ts): an excerpt lands in logs and gRPC details. */
+const printable = oneLine;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** A bounded, single-line account of a failed parse: the first few issues, each with its field path. */

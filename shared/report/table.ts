@@ -7,6 +7,7 @@
  * Columns holding only numbers (and empty cells) are right-aligned, others left,
  * unless `align` says otherwise.
  */
+import { oneLine } from '../text/one-line.ts';
 
 export type Cell = string | number;
 export type Align = 'left' | 'right';
@@ -77,7 +78,8 @@ function pad(s: string, w: number, align: Align): string {
 export function formatTable(headers: string[], rows: Cell[][], opts?: TableOptions): string {
   const p = prepare(headers, rows, opts);
   // Line breaks inside a cell would wreck the alignment of every later column.
-  const clean = (s: string) => s.replace(/\r?\n/g, ' ');
+  // A cell may hold a peer's words (a site's last error, its version): one line, no terminal controls.
+  const clean = oneLine;
   const hs = p.headers.map(clean);
   const body = p.rows.map((r) => r.map(clean));
   const widths = hs.map((h, c) => Math.max(width(h), ...body.map((r) => width(r[c]!))));

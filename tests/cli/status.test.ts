@@ -46,6 +46,11 @@ test('the status text: the round under collection as a bar with a countdown, the
   const text = renderStatus(s, now);
   assert.match(text, /AUROC at its start n\/a/);
   assert.match(text, /^training round 4\/5 \[#{12}-{12}\] 1\/4 reported, 1 failed \(b: deadline\) · waiting for c, d · deadline in 1 min 30 s$/m);
+  // A reason with a site's words, from a coordinator that passed them on as sent: one line on the terminal.
+  const forged = renderStatus({ ...s, current: { ...s.current!, failed: [{ site: 'b', reason: 'x\r\nALL HEALTHY\x1b[2J' }] } }, now);
+  assert.match(forged, /1 failed \(b: x ALL HEALTHY \[2J\) · waiting/);
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(forged, /\x1b|\r/);
   // A slow link's upload: the site's result is on its way, not still being trained.
   const arriving = renderStatus({ ...s, current: { ...s.current!, uploading: [{ site: 'd', receivedBytes: 1_200_000, totalBytes: 2_600_000 }] } }, now);
   assert.match(arriving, / · waiting for c, d \(its result arriving: 1\.2 MB of 2\.6 MB\) · deadline/);

@@ -38,9 +38,11 @@ test('a join in another protocol version (incompatible), or for another federati
   assert.match(directory.states().find((s) => s.name === 'a')!.lastError ?? '', /federation "other"/, 'a verified site is told why');
   // A sound join still connects.
   const nonce = Buffer.from(await service.challenge()).toString('base64');
-  const { welcome } = await service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce }), sink());
+  // The version it says goes to `status` and the dashboard: one line, no terminal controls.
+  const { welcome } = await service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce, software: '0.1.0\r\nb online\x1b[2J' }), sink());
   assert.deepEqual(welcome, { federation: FEDERATION, protocolVersion: PROTOCOL_VERSION, message: 'welcome, a' });
   assert.deepEqual(directory.online(), ['a']);
+  assert.equal(directory.states().find((s) => s.name === 'a')!.version, '0.1.0 b online [2J');
   assert.equal(directory.absentReason('a'), 'offline when the round started', 'a join clears it');
 });
 

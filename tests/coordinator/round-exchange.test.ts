@@ -58,10 +58,11 @@ test('a result nobody expects, or of the wrong kind, is refused; a refused or fa
   assert.throws(() => exchange.deliver('a', evaluation(0), () => {}), (e: unknown) => e instanceof ProtocolError && e.reason === 'stale-round' && /round 0, round 1 is being collected/.test(e.message));
   exchange.reject('a', 'bad signature');
   let released = false;
-  exchange.deliver('b', { ...evaluation(1), error: 'non-finite loss' }, () => {}, () => (released = true));
+  // The site's own words, as one line: a hostile site's CR LF and ESC[2J forged a line of `status` and cleared its screen.
+  exchange.deliver('b', { ...evaluation(1), error: 'non-finite loss\r\nc online\x1b[2J\u202e' }, () => {}, () => (released = true));
   const c = await round;
   assert.match(c.failures.get('a')!.reason, /update refused: bad signature/);
-  assert.match(c.failures.get('b')!.reason, /site reported a failure: non-finite loss/);
+  assert.equal(c.failures.get('b')!.reason, 'site reported a failure: non-finite loss c online [2J ');
   assert.ok(released, 'a failure report is released at once');
   assert.match(directory.states().find((s) => s.name === 'b')!.lastFailure!.reason, /non-finite loss/);
 });
