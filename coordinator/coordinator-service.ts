@@ -18,7 +18,7 @@ import type { CoordinatorEndpoint, PeerIdentity, SubmitReply, TaskSink, WireMess
 import { OTHER_RELEASE, OTHER_SCHEMA, type SiteDirectory } from './directory.ts';
 import type { Spool } from './spool.ts';
 import { JoinNonces } from './join-nonces.ts';
-import { excerpt, RefusalLog } from './refusal-log.ts';
+import { claimedSite, excerpt, RefusalLog } from './refusal-log.ts';
 import { END_ACK_KIND } from './end-notice.ts';
 import { checkResultMeta } from './result-bounds.ts';
 
@@ -163,7 +163,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       throw new ProtocolError('the coordinator is stopping; it asks for this again when restarted', 'unavailable', { cause: e });
     }
     this.deps.onReject?.(reason, verifiedSite);
-    const claimed = header ? tryParseSite(header) : undefined;
+    const claimed = header ? claimedSite(header) : undefined;
     // A sender's text is quoted only in part, and a flood of refusals is summed up, not logged line by line.
     const error = excerpt((e as Error).message);
     this.refusals.refused(reason, { site: verifiedSite ?? 'unverified', claimed, reason, error });
@@ -191,10 +191,9 @@ export class CoordinatorService implements CoordinatorEndpoint {
     try {
       header = this.verify(join, peer);
       verified = header.site;
-      this.deps.replay.check(header, { federation: this.deps.gate.federation, kinds: ['join'] });
-      // A join is not a once-per-round answer: a restarted site must be able to join again.
-      // Its messageId stays refused, so the same join cannot be replayed.
-      this.deps.replay.release(header);
+      // Checked here, recorded once its nonce is (below).
+      const expected = { federation: this.deps.gate.federation, kinds: ['join'] };
+      this.deps.replay.checkUnrecorded(header, expected);
       const chunks: Uint8Array[] = [];
       for await (const c of join.chunks) chunks.push(c);
       // Encrypted as well as signed: what a site says when it joins is for the coordinator only.
@@ -212,6 +211,10 @@ export class CoordinatorService implements CoordinatorEndpoint {
         );
       // Challenge-response: only a nonce issued to this site, once, recently, by this very process.
       this.nonces.consume(meta.nonce, header.site);
+      // Only now is its id recorded (on disk, with a store: 20,000 nonce-less joins were written). Not a
+      // once-per-round answer: a restarted site joins again; its messageId stays refused.
+      this.deps.replay.check(header, expected);
+      this.deps.replay.release(header);
       if (meta.session !== undefined && (typeof meta.session !== 'string' || meta.session.length > 128))
         throw new ProtocolError('join field "session" must be a string of at most 128 characters', 'malformed');
       this.checkSchema(header.site, meta);
@@ -386,13 +389,4 @@ export class CoordinatorService implements CoordinatorEndpoint {
 /** Whether the answer a site owes now is the one a message began as. */
 function stillOwed(now: { round: number; kind: string } | undefined, then: { round: number; kind: string } | undefined): boolean {
   return now !== undefined && then !== undefined && now.round === then.round && now.kind === then.kind;
-}
-
-function tryParseSite(header: Uint8Array): string | undefined {
-  try {
-    const site = (JSON.parse(new TextDecoder().decode(header)) as { site?: unknown }).site;
-    return typeof site === 'string' ? site.slice(0, 64) : undefined;
-  } catch {
-    return undefined;
-  }
 }

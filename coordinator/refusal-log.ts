@@ -19,6 +19,16 @@ export function excerpt(text: string, max = REFUSAL_EXCERPT_CHARS): string {
   return flat.length <= max ? flat : `${flat.slice(0, max)}... (${flat.length - max} more characters)`;
 }
 
+/** The site an unverified header claims to be from, for the log only: bounded, one line; undefined if unreadable. */
+export function claimedSite(header: Uint8Array): string | undefined {
+  try {
+    const site = (JSON.parse(new TextDecoder().decode(header)) as { site?: unknown }).site;
+    return typeof site === 'string' ? oneLine(site.slice(0, 64)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Window {
   start: number;
   logged: number;

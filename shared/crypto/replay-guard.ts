@@ -78,6 +78,19 @@ export class ReplayGuard {
 
   /** Throws ProtocolError if the message must be refused; otherwise records it as seen. */
   check(header: SealedHeader, expected: ReplayExpectation): void {
+    const claimed = this.checkUnrecorded(header, expected);
+    this.seen.set(header.messageId, header.createdAt);
+    this.onAccept?.(header.messageId, header.createdAt);
+    const slot = `${header.site}\u0000${header.kind}`;
+    if (claimed) claimed.add(slot);
+    else this.claims.set(header.round, new Set([slot]));
+  }
+
+  /**
+   * check() without recording the message: for a message that must pass another check first
+   * (a join's nonce) before its id is written down, on disk with a store. Returns its round's claims.
+   */
+  checkUnrecorded(header: SealedHeader, expected: ReplayExpectation): Set<string> | undefined {
     // A task (the end too) names the site it is for: it comes from the coordinator.
     const fromCoordinator = header.kind.startsWith('task-');
     const from = fromCoordinator ? `${header.kind} from the coordinator` : `${header.kind} from site ${JSON.stringify(header.site)}`;
@@ -109,11 +122,7 @@ export class ReplayGuard {
     if (claimed?.has(slot)) {
       throw new ProtocolError(`${from} is a second ${header.kind} for round ${header.round}; only one is accepted`, 'replay');
     }
-
-    this.seen.set(header.messageId, header.createdAt);
-    this.onAccept?.(header.messageId, header.createdAt);
-    if (claimed) claimed.add(slot);
-    else this.claims.set(header.round, new Set([slot]));
+    return claimed;
   }
 
   /**

@@ -88,9 +88,9 @@ export function result(o: ResultOptions = {}): WireMessage & { chunks: Uint8Arra
   return { header: sealer.header, signature: sealer.signature, chunks: [...sealer.chunks()] };
 }
 
-export function joinMessage(site: string, signer: Uint8Array, fields: Record<string, unknown> = {}): WireMessage {
+export function joinMessage(site: string, signer: Uint8Array, fields: Record<string, unknown> = {}, federation = FEDERATION): WireMessage {
   const sealer = new PayloadSealer(
-    { federation: FEDERATION, round: 0, site, kind: 'join' },
+    { federation, round: 0, site, kind: 'join' },
     encodeFrame({ protocolVersion: PROTOCOL_VERSION, site, ...fields }),
     { signingSecretKey: signer, recipientBoxPublicKey: coordinator.box.publicKey, chunkSize: LIMITS.maxChunkSize },
   );

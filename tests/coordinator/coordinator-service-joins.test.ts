@@ -4,7 +4,8 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coordinator, FEDERATION, joinMessage, LIMITS, refused, setup, siteA, siteB, sink } from './coordinator-service-fixtures.ts';
+import { coordinator, FEDERATION, joinMessage, LIMITS, refused, setup, siteA, siteB, sink, WINDOW_MS } from './coordinator-service-fixtures.ts';
+import { ReplayGuard } from '../../shared/crypto/replay-guard.ts';
 import type { CoordinatorService } from '../../coordinator/coordinator-service.ts';
 import { PayloadSealer, sealPayload } from '../../shared/crypto/envelope.ts';
 import { encodeFrame } from '../../shared/protocol/frame.ts';
@@ -104,4 +105,19 @@ test('join challenge: no nonce, a used one, another process\'s one and an unencr
   assert.deepEqual(directory.online(), ['a']);
   // The same nonce again, in a new join (new message id): used up.
   await refused(service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce }), sink()), 'replay', grpc.status.ALREADY_EXISTS, /did not issue \(or already used\)/);
+});
+
+test('a join without a valid nonce is refused before its id is recorded (on disk, with a store): 20,000 of them were each written first', async () => {
+  const recorded: string[] = [];
+  const { service } = setup({}, { replay: new ReplayGuard({ maxAgeMs: WINDOW_MS, onAccept: (id) => void recorded.push(id) }) });
+  await assert.rejects(service.subscribe(joinMessage('a', siteA.signing.secretKey), sink()), /join carries no challenge nonce/);
+  await assert.rejects(service.subscribe(joinMessage('a', siteA.signing.secretKey, { nonce: 'bm90IGlzc3VlZA==' }), sink()), /did not issue/);
+  assert.deepEqual(recorded, []);
+  // Another federation is still said as such, before the nonce is looked at.
+  await assert.rejects(service.subscribe(joinMessage('a', siteA.signing.secretKey, {}, 'other'), sink()), /is for federation "other", expected "fed"/);
+  const nonce = Buffer.from(await service.challenge()).toString('base64');
+  const join = joinMessage('a', siteA.signing.secretKey, { nonce });
+  await service.subscribe(join, sink());
+  assert.equal(recorded.length, 1, 'a sound join is recorded');
+  await assert.rejects(service.subscribe(join, sink()), /reuses message id/, 'and cannot be replayed');
 });

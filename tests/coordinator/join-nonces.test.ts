@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JoinNonces, NONCE_TTL_MS } from '../../coordinator/join-nonces.ts';
+import { JoinNonces, MAX_OUTSTANDING_PER_SITE, NONCE_TTL_MS } from '../../coordinator/join-nonces.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 
 const b64 = (n: Uint8Array) => Buffer.from(n).toString('base64');
@@ -36,4 +36,13 @@ test('a join without a nonce, or with one never issued, is refused', () => {
   const nonces = new JoinNonces();
   assert.throws(() => nonces.consume(undefined, 'a'), replay(/carries no challenge nonce/));
   assert.throws(() => nonces.consume(b64(new Uint8Array(32)), 'a'), replay(/did not issue/));
+});
+
+test("one site asking for nonces by the thousand keeps its newest few and never pushes out another site's", () => {
+  const nonces = new JoinNonces();
+  const theirs = b64(nonces.issue('b'));
+  const mine = Array.from({ length: 5000 }, () => b64(nonces.issue('a')));
+  nonces.consume(theirs, 'b');
+  for (const n of mine.slice(-MAX_OUTSTANDING_PER_SITE)) nonces.consume(n, 'a');
+  assert.throws(() => nonces.consume(mine.at(-MAX_OUTSTANDING_PER_SITE - 1), 'a'), replay(/did not issue/), 'its older ones went first');
 });
