@@ -46,7 +46,8 @@ export function patternSignal(counts: PatternLabelCounts, balanced: boolean): Pa
           note:
             `the missingness pattern alone tells the label at AUROC ${auroc.toFixed(2)} in the training rows, and pattern-outcome balancing ` +
             `trains as if it told nothing. Where that is a hospital's ordering habit, which a hospital the model will serve may not share, ` +
-            `balancing protects the model there; where tests are ordered that way at every hospital the model will serve, it costs accuracy ` +
+            `balancing makes the model lean on it less there, which wins back part of what the habit costs there, seldom all of it (on a cohort ` +
+            `family: +0.00 to +0.07 AUROC at a hospital without the habit); where tests are ordered that way at every hospital the model will serve, it costs accuracy ` +
             `(on a cohort family: -0.01 to -0.04 AUROC at a pattern AUROC of 0.57-0.65, about -0.1 at 0.8). The data cannot tell the two ` +
             `apart: compare with the same run with model.debiasing.balancing: false (simulate --model-config), and keep that where the practice is shared (docs/debiasing.md)`,
         }

@@ -15,6 +15,7 @@ import { FAR_SDS, type ModelBundle } from '../shared/model/bundle.ts';
 import { applySiteCalibration } from '../shared/metrics/site-calibration.ts';
 import { HOLD, LINES_NAMED, LineTally, rowsAt } from '../shared/data/line-tally.ts';
 import { SiteModelRunner } from './model-runner.ts';
+import { READINESS_THRESHOLDS } from '../shared/readiness/check.ts';
 
 /**
  * A column is named as shifted (another unit) where its median sits this many SDs from the
@@ -24,6 +25,14 @@ import { SiteModelRunner } from './model-runner.ts';
 const SHIFT_SDS = 3;
 const SHIFT_MEDIAN_VALUES = 10;
 const SHIFT_FEWEST = 3;
+/**
+ * A column whose spread is this many times the federation's SD, either way, over SPREAD_FEWEST
+ * values or more, is named too: a unit changed by a factor inside a skewed lab's own spread
+ * moves its median too little to see (BNP in pmol/L, / 3.47, sat 0.4 SDs off), but scales its
+ * SD by the factor. The readiness check's severe ratio, so a site hears the same at joining.
+ */
+const SPREAD_RATIO = READINESS_THRESHOLDS.sdRatioSevere;
+const SPREAD_FEWEST = 30;
 
 export interface Scored {
   /** The model's probability of the outcome, as the federation's evaluation scored it. */
@@ -148,9 +157,14 @@ export class PatientScorer {
 
   /** A column whose values sit as a whole far from the federation's (another unit: cholesterol in mmol/L beside mg/dL sits about 4 SDs off, within FAR_SDS of each row). */
   private shiftNotes(): string[] {
+    const moves = 'Every row is scored as it is, and such a column moves every score';
     return [...this.shift].flatMap(([feature, s]) => {
-      if (!s.shifted()) return [];
-      return [`${this.file}: the values of "${feature}" sit far from the federation's (median ${s.medianText()} in ${s.n} rows; the federation's mean ${fmt(s.mean)}, SD ${fmt(s.std)}): another unit or coding? Every row is scored as it is, and such a column moves every score`];
+      if (s.shifted())
+        return [`${this.file}: the values of "${feature}" sit far from the federation's (median ${s.medianText()} in ${s.n} rows; the federation's mean ${fmt(s.mean)}, SD ${fmt(s.std)}): another unit or coding? ${moves}`];
+      const ratio = s.spreadRatio();
+      if (ratio === undefined) return [];
+      const times = ratio >= 1 ? `${fmt(ratio)} times as wide as` : `1/${fmt(1 / ratio)} of`;
+      return [`${this.file}: the values of "${feature}" spread ${times} the federation's (SD ${fmt(ratio * s.std)} in ${s.n} rows; the federation's ${fmt(s.std)}, mean ${fmt(s.mean)}): another unit? ${moves}`];
     });
   }
 
@@ -175,6 +189,9 @@ class ColumnShift {
   private above = 0;
   private below = 0;
   private readonly medians: [number, number][] = [];
+  /** Sums of the values' distance from the federation's mean (steadier than of the values): their SD. */
+  private sum = 0;
+  private sumSq = 0;
 
   constructor(
     readonly mean: number,
@@ -184,6 +201,9 @@ class ColumnShift {
   add(values: number[]): void {
     if (!values.length) return;
     for (const v of values) {
+      const d = v - this.mean;
+      this.sum += d;
+      this.sumSq += d * d;
       if (v - this.mean > SHIFT_SDS * this.std) this.above++;
       else if (this.mean - v > SHIFT_SDS * this.std) this.below++;
     }
@@ -198,6 +218,14 @@ class ColumnShift {
     // A few rows (a day's patients): all of them off, on one side; more: the median.
     if (n < SHIFT_MEDIAN_VALUES) return this.above === n || this.below === n;
     return this.above >= n - Math.floor(n / 2) || this.below >= Math.floor(n / 2) + 1;
+  }
+
+  /** The column's SD over the federation's where it is SPREAD_RATIO times or more either way, over SPREAD_FEWEST values; else undefined. */
+  spreadRatio(): number | undefined {
+    const n = this.n;
+    if (n < SPREAD_FEWEST || !(this.std > 0)) return undefined;
+    const ratio = Math.sqrt(Math.max(0, this.sumSq - (this.sum * this.sum) / n) / (n - 1)) / this.std;
+    return ratio >= SPREAD_RATIO || ratio <= 1 / SPREAD_RATIO ? ratio : undefined;
   }
 
   medianText(): string {

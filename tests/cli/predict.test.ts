@@ -169,6 +169,13 @@ test('rows unlike the federation\'s are scored and named by line; an empty row i
   const few = join(dir, 'few.csv');
   writeFileSync(few, readFileSync(mmol, 'utf8').split('\n').slice(0, 5).join('\n') + '\n');
   assert.match((await runCli(['predict', '--model', model, '--data', few])).stderr, /the values of "chol" sit far from the federation's \(median \d\.\d+ in [3-5] rows/);
+  // ST depression (oldpeak) in tenths: its median (0) where it was, its spread ten times the federation's.
+  const tenths = join(dir, 'tenths.csv');
+  writeFileSync(tenths, readFileSync(HEART_FILES.hungary!, 'utf8').trimEnd().split('\n').map((l) => l.split(',').map((v, j) => (j === 9 && v !== '?' ? String(Number(v) * 10) : v)).join(',')).join('\n') + '\n');
+  const wide = await runCli(['predict', '--model', model, '--data', tenths, '--batch-rows', '60']);
+  assert.match(wide.stderr, /tenths\.csv: the values of "oldpeak" spread \d+(\.\d+)? times as wide as the federation's \(SD \d+(\.\d+)? in \d+ rows; the federation's \d\.\d+, mean \d\.\d+\): another unit\?/);
+  assert.doesNotMatch(wide.stderr, /"oldpeak" sit far/, 'its median did not move');
+  assert.doesNotMatch((await runCli(['predict', '--model', model, '--data', HEART_FILES.hungary!])).stderr, /spread/, "a training site's own file: no spread note");
   // Standard input as --data: the file it comes from is no --out either.
   const piped = spawnSync(process.execPath, [BIN, 'predict', '--model', model, '--data', '-', '--out', join(dir, 'piped.csv')], { input: readFileSync(odd), encoding: 'utf8' });
   assert.equal(piped.status, 0, piped.stderr);
