@@ -79,7 +79,7 @@ export async function predictCommand(argv: string[], out: (s: string) => Promise
     scorer.dispose();
   }
   err(summary(bundle, v.model, run.rows - run.blank.count, outFile));
-  for (const n of [...run.notes(), ...scorer.notes(), ...flatRecalibration(bundle), ...harmfulRecalibration(bundle)]) err(`warning: ${n}\n`);
+  for (const n of [...run.notes(), ...scorer.notes(), ...flatRecalibration(bundle), ...harmfulRecalibration(bundle), ...thinRecalibration(bundle)]) err(`warning: ${n}\n`);
   const l = run.labelled;
   if (l.y.length) err(labelledFigures(l.y.values(), l.s.values(), bundle.calibration ? l.c.values() : undefined));
   return 0;
@@ -184,6 +184,25 @@ function harmfulRecalibration(b: ModelBundle): string[] {
   return [
     `the site's recalibration raised the calibration error on its own ${h.rows} held-out rows (ECE ${h.eceBefore.toFixed(3)} before, ${h.eceAfter.toFixed(3)} after): ` +
       'the calibrated column is not shown to be the better risk; rows it was fitted on (its training rows) would show it helping. Prefer the score column unless a check on new patients says otherwise',
+  ];
+}
+
+/** Fewer training rows than this of either class, and a site's recalibration is said to rest on too few. */
+const FEW_CLASS_ROWS = 10;
+
+/**
+ * A recalibration fitted on a handful of one class: a 60-row site's fit on 2 positives tripled
+ * the ECE on another hospital's rows and capped the top risk at 0.29 (a researcher's try).
+ */
+function thinRecalibration(b: ModelBundle): string[] {
+  const c = b.calibration;
+  if (c?.positives === undefined) return [];
+  const fewest = Math.min(c.positives, c.rows - c.positives);
+  if (fewest >= FEW_CLASS_ROWS) return [];
+  const which = c.positives === fewest ? `${c.positives} positive` : `${fewest} negative`;
+  return [
+    `the site's recalibration was fitted on ${which} of its ${c.rows} training rows (fewer than ${FEW_CLASS_ROWS}): too few for a fitted risk to be trusted; ` +
+      'prefer the score column, or the recalibration of a site with more of each class',
   ];
 }
 
@@ -317,7 +336,7 @@ function scoresCsv(table: SiteTable, scored: Scored, id: { name: string; values:
 function summary(b: ModelBundle, file: string, rows: number, outFile: string | undefined): string {
   const who = b.site === undefined ? 'the coordinator' : `site "${b.site}"`;
   const cal = b.calibration
-    ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows${heldOutText(b.calibration.heldOut)})`
+    ? `calibrated: ${who}'s own recalibration (fitted on its ${b.calibration.rows} training rows${b.calibration.positives === undefined ? '' : `, ${b.calibration.positives} positive`}${heldOutText(b.calibration.heldOut)})`
     : 'no calibrated column: the model file carries no recalibration (the coordinator saves none; a site whose training rows hold one class cannot fit one)';
   return (
     `scored ${rows} row${rows === 1 ? '' : 's'} with ${file}: federation "${b.federation}", ${b.model.kind} model after ${b.round - 1} training round${b.round === 2 ? '' : 's'}, saved by ${who} at ${b.createdAt} (fedcausal ${b.software})\n` +

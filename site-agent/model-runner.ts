@@ -89,6 +89,12 @@ export class SiteModelRunner {
     return { round: c.round, prior: c.prior, epoch: 0, globalEpoch: Math.max(0, c.round - 1) * this.config.localEpochs, temper: c.temper ?? 1 };
   }
 
+  /** The features the model does not read: flagged readings under 'drop' weighting (view()). */
+  unreadFeatures(): ReadonlySet<string> {
+    const d = this.debias;
+    return new Set(d?.active && d.weighting === 'drop' ? d.flagged.map((f) => f.feature) : []);
+  }
+
   /** Flagged readings the model must not see ('drop' weighting): their columns zeroed and marked unobserved. */
   private view(data: EncodedData): EncodedData {
     const d = this.debias;

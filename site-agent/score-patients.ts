@@ -55,13 +55,16 @@ export class PatientScorer {
   /** Per categorical feature, the federation's values, and the same as a set to look rows up in. */
   private readonly vocabularies: Map<string, { values: string[]; known: Set<string> }>;
   private readonly knownPatterns: Set<string>;
+  private readonly unread: ReadonlySet<string>;
 
   private constructor(
     private readonly bundle: ModelBundle,
     private readonly runner: SiteModelRunner,
     private readonly file: string,
   ) {
-    this.vocabularies = new Map([...spaceVocabularies(bundle.featureSpace)].map(([f, values]) => [f, { values, known: new Set(values) }]));
+    // A reading the model does not read (flagged and dropped) moves no score: nothing to say of its values.
+    this.unread = runner.unreadFeatures();
+    this.vocabularies = new Map([...spaceVocabularies(bundle.featureSpace)].filter(([f]) => !this.unread.has(f)).map(([f, values]) => [f, { values, known: new Set(values) }]));
     this.knownPatterns = new Set(bundle.prior.patterns.map((p) => p.pattern));
   }
 
@@ -116,7 +119,7 @@ export class PatientScorer {
       });
     }
     for (const c of this.bundle.featureSpace.columns) {
-      if (c.kind !== 'numeric') continue;
+      if (c.kind !== 'numeric' || this.unread.has(c.feature)) continue;
       const values: number[] = [];
       table.values.forEach((row, i) => {
         const v = row[c.featureIndex];

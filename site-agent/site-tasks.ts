@@ -222,6 +222,7 @@ export class SiteTasks {
     ctx: RunnerContext,
     calibration: { a: number; b: number; rows: number; eceBefore: number; eceAfter: number } | undefined,
     heldOut: { rows: number; positives: number },
+    trainPositives: number,
   ): void {
     const { federation, site, schema } = this.opts;
     this.finalModel = {
@@ -236,7 +237,7 @@ export class SiteTasks {
       temper: ctx.temper ?? 1,
       // With how it did on the held-out rows: predict says where it made the scores worse there (an outside try).
       ...(calibration
-        ? { calibration: { a: calibration.a, b: calibration.b, rows: calibration.rows, heldOut: { ...heldOut, eceBefore: calibration.eceBefore, eceAfter: calibration.eceAfter } } }
+        ? { calibration: { a: calibration.a, b: calibration.b, rows: calibration.rows, positives: trainPositives, heldOut: { ...heldOut, eceBefore: calibration.eceBefore, eceAfter: calibration.eceAfter } } }
         : {}),
       weights: Float32Array.from(weights),
     };
@@ -265,7 +266,8 @@ export class SiteTasks {
     const siteCalibration =
       scores && enc.train.n > 0 ? siteCalibrationReport({ labels: data.train.labels, scores: await runner.predict(enc.train, ctx) }, { labels: data.test.labels, scores }) : undefined;
     if (task.config.final) {
-      this.keepFinalModel(task, weights, ctx, siteCalibration, { rows: enc.test.n, positives: data.test.labels.reduce((s, y) => s + y, 0) });
+      const positives = (labels: Uint8Array) => labels.reduce((s, y) => s + y, 0);
+      this.keepFinalModel(task, weights, ctx, siteCalibration, { rows: enc.test.n, positives: positives(data.test.labels) }, positives(data.train.labels));
       // The final model's own figures here: a round's "round trained" line scores the model that round started from.
       const e = evaluation;
       this.opts.log.info('final evaluation', { trainingRounds: task.round - 1, n: e.n, auroc: e.auroc, accuracy: e.accuracy, ece: e.ece, ...(siteCalibration ? { eceAfterOwnRecalibration: siteCalibration.eceAfter } : {}) });

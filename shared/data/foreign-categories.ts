@@ -84,9 +84,10 @@ export function foreignCategoryNotes(who: string, t: Pick<SiteTable, 'features' 
     const siteText = siteValuesText(outside, minNamed);
     notes.push(
       `${who}: column "${f}": ${rows} of its ${observed} observed values are not in ${against} (${knownText}): ` +
-        `${siteText}; most likely the same categories coded another way (yes/no for Y/N, 1/2 for M/F): ` +
+        `${siteText}; the same categories coded another way (yes/no for Y/N, 1/2 for M/F), or codes each site has of its own (a device, a ward): ` +
         `the model cannot match these rows with the other sites' (it reads such a value as unseen or "other", or as a category only this site has); ` +
-        `recode the export to the known values, or declare "categories" for "${f}" in the schema to refuse any other`,
+        `recode the export to the known values where they mean the same, and declare "categories" for "${f}" in the schema to refuse any other; ` +
+        `a column of each site's own codes carries nothing from one site to another: leave it out of the schema`,
     );
   });
   return notes;

@@ -39,6 +39,8 @@ export interface BundleCalibration {
   b: number;
   /** Training rows it was fitted on. */
   rows: number;
+  /** Of them, positive (absent from older files): a fit on a handful of one class says little. */
+  positives?: number;
   /** How it did on the site's held-out rows, which it was not fitted on: ECE of the score before and after (absent from older files). */
   heldOut?: { rows: number; eceBefore: number; eceAfter: number; positives?: number };
 }
@@ -86,6 +88,7 @@ const BundleFileSchema = z.object({
       a: finite.refine((a) => a >= 0 && a <= MAX_SLOPE, `expected a slope in [0, ${MAX_SLOPE}]`),
       b: finite.refine((b) => Math.abs(b) <= MAX_SHIFT, `expected an intercept in [-${MAX_SHIFT}, ${MAX_SHIFT}]`),
       rows: z.number().int().nonnegative(),
+      positives: z.number().int().nonnegative().optional(),
       heldOut: z
         .object({ rows: z.number().int().nonnegative(), eceBefore: z.number().min(0).max(1), eceAfter: z.number().min(0).max(1), positives: z.number().int().nonnegative().optional() })
         .optional(),

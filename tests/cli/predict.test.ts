@@ -73,7 +73,15 @@ test('new patients: no label column, a record number kept, output on stdout; a m
   // A site's file says how its recalibration did on its held-out rows; where it made them worse, predict warns.
   const saved = loadModelBundle(model);
   assert.ok(saved.calibration?.heldOut && saved.calibration.heldOut.rows > 0, JSON.stringify(saved.calibration));
-  assert.match(r.stderr, new RegExp(`own recalibration \\(fitted on its \\d+ training rows; on its ${saved.calibration.heldOut.rows} held-out rows ECE \\d\\.\\d{3} before, \\d\\.\\d{3} after\\)`));
+  assert.match(r.stderr, new RegExp(`own recalibration \\(fitted on its \\d+ training rows, ${saved.calibration.positives} positive; on its ${saved.calibration.heldOut.rows} held-out rows ECE \\d\\.\\d{3} before, \\d\\.\\d{3} after\\)`));
+  assert.ok(saved.calibration.positives! >= 10 && saved.calibration.rows - saved.calibration.positives! >= 10, 'cleveland: enough of each class');
+  assert.doesNotMatch(r.stderr, /too few for a fitted risk/);
+  // A fit on a handful of one class (a 60-row site's on 2 positives tripled the ECE elsewhere): said.
+  const thin = join(dir, 'thin.model.json');
+  writeFileSync(thin, bundleText({ ...saved, calibration: { ...saved.calibration, rows: 42, positives: 2 } }));
+  assert.match((await runCli(['predict', '--model', thin, '--data', file])).stderr, /warning: the site's recalibration was fitted on 2 positive of its 42 training rows \(fewer than 10\): too few for a fitted risk to be trusted/);
+  writeFileSync(thin, bundleText({ ...saved, calibration: { ...saved.calibration, rows: 42, positives: 39 } }));
+  assert.match((await runCli(['predict', '--model', thin, '--data', file])).stderr, /fitted on 3 negative of its 42 training rows/);
   const worse = join(dir, 'worse.model.json');
   writeFileSync(worse, bundleText({ ...saved, calibration: { ...saved.calibration, heldOut: { rows: 60, eceBefore: 0.079, eceAfter: 0.097 } } }));
   const rw = await runCli(['predict', '--model', worse, '--data', file]);
@@ -219,6 +227,14 @@ test('a file scored in parts (--batch-rows) gives the scores, notes and figures 
     assert.ok(said.length >= 20, said.join(''));
     assert.equal(said.at(-1), `scored 200 rows (${file} to line ${file === headed ? 201 : 200})\n`);
   }
+
+  // The flagged reading is dropped from the model's inputs: its values move no score, and nothing is said of them.
+  const tenfold = join(dir, 'va-tenfold.csv');
+  writeFileSync(tenfold, va.map((l) => l.split(',').map((v, j) => (j === 9 && v !== '?' ? String(Number(v) * 10 + 50) : v)).join(',')).join('\n') + '\n');
+  const unread = await runCli(['predict', '--model', model, '--data', tenfold]);
+  assert.equal(unread.code, 0, unread.stderr);
+  assert.equal(unread.stdout, (await runCli(['predict', '--model', model, '--data', HEART_FILES.va!])).stdout, 'the same scores');
+  assert.doesNotMatch(unread.stderr, /oldpeak/);
 
   // Line 150 of 201 is bad: refused whole with --out (no file, no partial left), and on standard output the rows before are said to be cut short.
   const lines = readFileSync(headed, 'utf8').split('\n');
