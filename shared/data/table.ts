@@ -6,6 +6,7 @@ import { featureList, type LabelTokens, type Schema } from './schema.ts';
 import { CLIP_ROBUST_SDS, MAX_ABS_VALUE, ROBUST_MIN_COUNT, ROBUST_SD_LIMIT, robustScale, type RobustScale } from './stats.ts';
 import type { SiteTable } from './site-table.ts';
 import { num, show } from './message-text.ts';
+import { sentinelValues } from './missing-codes.ts';
 
 // The type lives in its own module so that stats.ts can take a table without importing the loader.
 export type { SiteTable } from './site-table.ts';
@@ -292,13 +293,17 @@ function robustBounds(site: SiteFile, values: SiteTable['values'], lines: number
   const lo = rs.median - ROBUST_SD_LIMIT * rs.scale;
   const hi = rs.median + ROBUST_SD_LIMIT * rs.scale;
   const r = values.findIndex((row) => typeof row[j] === 'number' && (row[j] < lo || row[j] > hi));
-  if (r >= 0)
+  if (r < 0) return bounds;
+  const where = `${at(site.file, lines[r]!, f)} value ${show(rawToken(site, r, j))}`;
+  const far = `more than ${ROBUST_SD_LIMIT} robust SDs from the column's median (allowed [${num(lo)}, ${num(hi)}]: median ${num(rs.median)}, robust SD ${num(rs.scale)} by ${SCALE_NAME[rs.method]})`;
+  // A value in many rows that far out is most often an export's code for missing (-999 in 40 rows of spo2: an outside try was told only to "fix it").
+  const code = sentinelValues(observed).find((c) => c.value === values[r]![j]);
+  if (code)
     throw new InputError(
-      `${at(site.file, lines[r]!, f)} value ${show(rawToken(site, r, j))} is more than ${ROBUST_SD_LIMIT} robust SDs from the column's median ` +
-        `(allowed [${num(lo)}, ${num(hi)}]: median ${num(rs.median)}, robust SD ${num(rs.scale)} by ${SCALE_NAME[rs.method]}); ` +
-        `fix it, mark it missing, or declare "ranges" for "${f}" in the schema`,
+      `${where} in ${code.rows} rows is ${far}: most likely a code for missing this export writes; declare it in the schema's "missingCodes" for "${f}" ` +
+        `(spelt ${show(rawToken(site, r, j))}, as the file writes it), or fix the export`,
     );
-  return bounds;
+  throw new InputError(`${where} is ${far}; fix it, mark it missing, or declare "ranges" for "${f}" in the schema`);
 }
 
 /** Refuses a stray label code (see strayLabelValues), naming its first row and the others. */

@@ -4,6 +4,7 @@
 // anything in the heart-disease files or in synth's files at default knobs. The family
 // below is the one SENTINEL_ROBUST_SDS and SENTINEL_GAP_SDS were chosen on (700 rows a
 // column; the comment there gives each case's distance).
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadSchema, compileSchema } from '../../../shared/data/schema.ts';
@@ -97,4 +98,14 @@ test('nothing in the heart-disease files nor in synth files at default knobs loo
     for (const [name, csv] of files)
       if (name.endsWith('.csv')) assert.deepEqual(missingCodeNotes(name, parseSiteTable(schema, csv, name), schema.categorical), [], `seed ${seed} ${name}`);
   }
+});
+
+test('a code for missing past the 50-robust-SD bound is refused as what it most likely is, naming its rows and missingCodes; one far value is a plain out-of-range', () => {
+  const schema = loadSchema(HEART_SCHEMA);
+  const lines = readFileSync(HEART_FILES.cleveland!, 'utf8').trimEnd().split('\n');
+  // thalach (column 8): -9999 in 6 rows, past [median - 50 robust SDs] as spo2's -999 was in an outside try.
+  const coded = lines.map((l, i) => (i % 50 === 7 ? l.split(',').map((v, j) => (j === 7 ? '-9999' : v)).join(',') : l)).join('\n');
+  assert.throws(() => parseSiteTable(schema, coded, 'coded.csv'), /coded\.csv:8: column "thalach" value "-9999" in 6 rows is more than 50 robust SDs from the column's median .*: most likely a code for missing this export writes; declare it in the schema's "missingCodes" for "thalach" \(spelt "-9999", as the file writes it\)/);
+  const once = lines.map((l, i) => (i === 7 ? l.split(',').map((v, j) => (j === 7 ? '-9999' : v)).join(',') : l)).join('\n');
+  assert.throws(() => parseSiteTable(schema, once, 'once.csv'), /once\.csv:8: column "thalach" value "-9999" is more than 50 robust SDs .*; fix it, mark it missing, or declare "ranges" for "thalach"/);
 });
