@@ -39,7 +39,10 @@ async function fetchSummary(address: string, token: string | undefined): Promise
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(10_000), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
   } catch (e) {
-    throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}`);
+    // Node's fetch goes direct whatever the proxy variables say (the site agent follows them: proxy-route.ts).
+    const proxied = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].find((v) => process.env[v]?.trim());
+    const hint = proxied ? ` (dialled directly: site check does not go through ${proxied}; ask the coordinator's operator for the summary file and pass it with --summary FILE)` : '';
+    throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}${hint}`);
   }
   if (res.status === 401)
     throw new InputError(`${url}: the coordinator wants its HTTP token (--token-file FILE or FEDCAUSAL_HTTP_TOKEN, from its operator), or pass the summary as a file with --summary FILE`);

@@ -92,6 +92,16 @@ test('the summary from the coordinator: GET /api/summary, 503 before the statist
   assert.equal(r.code, 0, describeRun(r));
   assert.match(r.stdout, new RegExp(`summary: ${url}/api/summary;`));
   assert.deepEqual(reasonRows(r.stdout), [['warning', 'shifted-mean', 'age']]);
+  // A coordinator it cannot reach with a proxy set: said that site check went directly, and what to do.
+  await server.close();
+  process.env.https_proxy = 'http://proxy.hospital:3128';
+  try {
+    const gone = await runCli(['site', 'check', '--config', kit('hungary'), '--summary', url]);
+    assert.equal(gone.code, 1, describeRun(gone));
+    assert.match(gone.messages.join('\n'), /cannot reach the coordinator at .*\(dialled directly: site check does not go through https_proxy; .* --summary FILE\)/);
+  } finally {
+    delete process.env.https_proxy;
+  }
 });
 
 test('bad input exits 2: a summary of another federation, a file that is not a summary', async () => {
