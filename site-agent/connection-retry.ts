@@ -10,7 +10,7 @@ import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, refusalReason } from '../share
 import type { SiteConfig } from './config.ts';
 import { failedAtChallenge } from './grpc-client.ts';
 import { kitRefusal, type KitIdentity } from './kit-refusal.ts';
-import { grpcText, TLS_FAILURE, tlsHint } from './tls-hints.ts';
+import { grpcText, NOT_TLS, TLS_FAILURE, tlsHint } from './tls-hints.ts';
 import { CHECK_ADDRESS, type UnreachableNotice } from './unreachable-notice.ts';
 
 /** Reconnect backoff: 200 ms doubling to 10 s, jittered to 50-100% so restarted sites do not all knock at once. */
@@ -44,12 +44,33 @@ function otherRelease(e: unknown, joined: boolean): boolean {
   return refusalReason(e) === 'incompatible' || (!joined && err.code === 3 && OTHER_PROTOCOL.test(err.message));
 }
 
+/** Attempts in a row answered in something other than TLS before the site ends (exit 2). */
+export const NOT_TLS_TRIES = 3;
+
+/** A refusal a restart meets again (exit 2, so a supervisor stops), or undefined. */
+function lastingRefusal(e: unknown, joined: boolean): InputError | undefined {
+  const err = e as Error & { details?: string };
+  const words = grpcText(err.details ?? err.message);
+  // Another release at the coordinator. A coordinator before the `incompatible` reason said so only in words (INVALID_ARGUMENT), and the site exited 1 forever (an outside try).
+  if (otherRelease(e, joined))
+    return new InputError(
+      `the coordinator refused this site: ${words}; it runs another fedcausal release: ` +
+        "install the coordinator's release here (the federation operator says which; `fedcausal --version` on both)",
+      { cause: e },
+    );
+  // Another schema than the federation's: the kit must change.
+  if (refusalReason(e) === 'schema-mismatch') return new InputError(`the coordinator refused this site: ${words}`, { cause: e });
+  return undefined;
+}
+
 export class ConnectionRetry {
   /** Attempts since the start or the last lost connection; the caller counts each one. */
   attempt = 0;
   private deadline: number;
   private refusedSince: number | undefined;
   private tlsFailures = 0;
+  /** Attempts in a row answered in something other than TLS. */
+  private notTls = 0;
 
   constructor(
     private readonly cfg: SiteConfig,
@@ -67,24 +88,25 @@ export class ConnectionRetry {
     const err = e as Error & { code?: number };
     if (refusalReason(e) === 'already-connected') return this.alreadyConnected();
     this.refusedSince = undefined;
-    // Another release at the coordinator: a restart meets the same refusal (exit 2, so a supervisor stops).
-    // A coordinator before the `incompatible` reason said so only in words (INVALID_ARGUMENT), and the site exited 1 forever (an outside try).
-    if (otherRelease(e, joined))
-      throw new InputError(
-        `the coordinator refused this site: ${grpcText((err as { details?: string }).details ?? err.message)}; it runs another fedcausal release: ` +
-          "install the coordinator's release here (the federation operator says which; `fedcausal --version` on both)",
-        { cause: e },
-      );
-    // Another schema than the federation's: the kit must change, a restart meets the same refusal (exit 2).
-    if (refusalReason(e) === 'schema-mismatch')
-      throw new InputError(`the coordinator refused this site: ${grpcText((err as { details?: string }).details ?? err.message)}`, { cause: e });
+    const final = lastingRefusal(e, joined);
+    if (final) throw final;
     // A connection that was up and broke: the window to reconnect starts now, not at start-up.
     if (joined && err.code === 14) this.lost(err);
     const tlsProblem = err.code === 14 && this.unavailable(err);
+    this.countNotTls(err);
     // 14 = UNAVAILABLE: nobody listening yet; retry until the connect timeout.
     if (err.code !== 14 || Date.now() > this.deadline || this.signal?.aborted) throw lastError(err, tlsProblem, cfg, this.kit());
     if (!tlsProblem && this.attempt === 1) log.info('coordinator not reachable yet, retrying', { address: cfg.coordinatorAddress, error: grpcText(err.message) });
     await new Promise((r) => setTimeout(r, reconnectDelayMs(this.attempt)));
+  }
+
+  /**
+   * A port that answers in something other than TLS (the coordinator's HTTP port dialled) answers so
+   * again: ended after NOT_TLS_TRIES in a row (exit 2, a site.yaml fault), not after the whole window (an outside try).
+   */
+  private countNotTls(err: Error & { code?: number }): void {
+    this.notTls = err.code === 14 && NOT_TLS.test(err.message) ? this.notTls + 1 : 0;
+    if (this.notTls >= NOT_TLS_TRIES) throw new InputError(`${this.cfg.coordinatorAddress} answered ${this.notTls} times in something other than TLS: ${tlsHint(err.message)}`, { cause: err });
   }
 
   /** UNAVAILABLE (14): noted for the reminders; true when it was the TLS handshake, which will not cure itself (said at once, the first time). */

@@ -23,6 +23,9 @@ const DROPPED_HINT =
  * verdict): the coordinator did not refuse anything. Every grpc-js failure reads "No
  * connection established", so these are tried before DROPPED.
  */
+/** OpenSSL's words for a port that answered in something other than TLS (an HTTP server, another service). */
+export const NOT_TLS = /wrong version number|http request|packet length too long|unknown protocol/i;
+
 const SITE_REFUSES: [RegExp, string][] = [
   [
     /self[- ]signed certificate|unable to get (local )?issuer certificate|unable to verify the first certificate|certificate signature failure/i,
@@ -38,7 +41,7 @@ const SITE_REFUSES: [RegExp, string][] = [
       "Check this host's clock (timedatectl); if it is right, the coordinator's certificate has expired: tell the federation operator",
   ],
   [
-    /wrong version number|http request|packet length too long|unknown protocol/i,
+    NOT_TLS,
     'the port this site dials does not speak TLS: it is not the coordinator\'s gRPC port (its HTTP port, listen.httpPort, or another service?): ' +
       "check coordinator.address in site.yaml against the manifest's coordinator gRPC address",
   ],

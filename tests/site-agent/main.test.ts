@@ -258,3 +258,20 @@ test("site.yaml's privacy floor reaches the agent: a coordinator's plain statist
   });
   assert.deepEqual(answers, [{ round: 0, kind: 'stats', numExamples: 0, metrics: {}, weights: 0, error: words }]);
 });
+
+test("the coordinator's HTTP port dialled (a port that answers in something other than TLS): exit 2 after a few tries, naming the fault, not after the whole window", { timeout: 60_000 }, async (t) => {
+  const { createServer } = await import('node:http');
+  const http = createServer((_req, res) => res.end('dashboard'));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  t.after(() => http.close());
+  const address = `127.0.0.1:${(http.address() as { port: number }).port}`;
+  const { kit, point } = await kitsFor(t, () => address, 600);
+  point();
+  const started = Date.now();
+  await assert.rejects(startSite(join(kit('cleveland'), 'site.yaml'), silentLogger), (e: Error) => {
+    assert.equal(exitCodeFor(e), 2, e.message);
+    assert.match(e.message, new RegExp(`^${address.replaceAll('.', '\\.')} answered 3 times in something other than TLS: the port this site dials does not speak TLS: .*check coordinator\\.address in site\\.yaml`));
+    return true;
+  });
+  assert.ok(Date.now() - started < 30_000, 'within seconds, not the 600 s window');
+});
