@@ -66,7 +66,8 @@ export function currentText(c: CurrentRound, rounds: number, now: number): strin
   const waiting = c.expected.filter((x) => !c.reported.includes(x) && !c.failed.some((f) => f.site === x)).map((x) => {
     // A slow link's upload: the site is not still working, its result is on its way.
     const u = c.uploading?.find((v) => v.site === x);
-    return u ? `${x} (its result arriving: ${sizeText(u.receivedBytes)} of ${sizeText(u.totalBytes)})` : x;
+    if (u) return `${x} (its result arriving: ${sizeText(u.receivedBytes)} of ${sizeText(u.totalBytes)})`;
+    return c.receivingTask?.includes(x) ? `${x} (its task on its way)` : x;
   });
   // A reason may hold a site's own words: one line, no terminal controls (a coordinator of an earlier build passes them on as sent).
   const failed = c.failed.length ? `, ${c.failed.length} failed (${c.failed.map((f) => oneLine(`${f.site}: ${f.reason}`)).join('; ')})` : '';

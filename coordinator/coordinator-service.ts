@@ -2,7 +2,7 @@ import { oneLine } from '../shared/text/one-line.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
 import { digestDifference, schemaDifference } from '../shared/data/schema-compare.ts';
 import type { Schema } from '../shared/data/schema.ts';
-import type { UploadHandle, UploadsInFlight } from './uploads.ts';
+import type { UploadHandle, TransfersInFlight } from './transfers.ts';
 import { PayloadOpener, verifyHeader, wireBytes, type SealedHeader } from '../shared/crypto/envelope.ts';
 import { encodeKey } from '../shared/crypto/keys.ts';
 import type { ReplayGuard } from '../shared/crypto/replay-guard.ts';
@@ -71,8 +71,8 @@ export interface EndpointDeps {
   onReject?: (reason: string, site: string | undefined) => void;
   /** Called with the size of every result chunk received (metrics). */
   onBytes?: (bytes: number) => void;
-  /** Results arriving now, for the status (uploads.ts). */
-  uploads?: UploadsInFlight;
+  /** Results arriving now, for the status (transfers.ts). */
+  transfers?: TransfersInFlight;
   /** Where refusals are logged, rate-limited; one over `log` with the default rate when absent. */
   refusalLog?: RefusalLog;
   /** Hears a fault of the coordinator's own storage met while taking a message (the coordinator stops at its last committed round). */
@@ -309,7 +309,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
       if (exp?.maxPayloadBytes !== undefined && header.payloadLength > exp.maxPayloadBytes)
         throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');
       spool = this.deps.spool(header.site);
-      upload = this.deps.uploads?.begin(header.site, header.round, wireBytes(header));
+      upload = this.deps.transfers?.begin(header.site, header.round, wireBytes(header));
       const meta = await this.spoolChunks(msg, header, exp?.kind, spool, upload);
       checkResultMeta(meta, header);
       // An upload that outlasted its round (a slow link): the answer owed now is another round's

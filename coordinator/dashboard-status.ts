@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoundCollector } from './collector.ts';
 import type { SiteDirectory } from './directory.ts';
-import type { UploadsInFlight } from './uploads.ts';
+import type { TransfersInFlight } from './transfers.ts';
 import type { EventLog } from './events.ts';
 import type { RoundRecord } from './round-outcome.ts';
 import type { FederationSummary } from '../shared/readiness/summary.ts';
@@ -18,8 +18,8 @@ import { statusWindow, type CurrentRound, type DashboardStatus, type PastRun, ty
 
 export interface DashboardSources {
   current: RoundCollector | undefined;
-  /** Results arriving now (a slow link's upload), shown against the sites the round awaits. */
-  uploads?: UploadsInFlight;
+  /** Tasks being sent and results arriving now (a slow link), shown against the sites the round awaits. */
+  transfers?: TransfersInFlight;
   history: readonly RoundRecord[];
   /** statusWindow(history), when the caller has it already. */
   window?: readonly RoundRecord[];
@@ -29,11 +29,12 @@ export interface DashboardSources {
   summary?: FederationSummary;
 }
 
-function currentRound(c: RoundCollector, uploads: UploadsInFlight | undefined): CurrentRound {
+function currentRound(c: RoundCollector, transfers: TransfersInFlight | undefined): CurrentRound {
   const uploading = c.sites.flatMap((site) => {
-    const u = c.expects(site) ? uploads?.of(site) : undefined;
+    const u = c.expects(site) ? transfers?.of(site) : undefined;
     return u && u.round === c.round ? [{ site, receivedBytes: u.receivedBytes, totalBytes: u.totalBytes }] : [];
   });
+  const receivingTask = c.sites.filter((site) => c.expects(site) && transfers?.taskTo(site) === c.round);
   return {
     round: c.round,
     kind: c.kind,
@@ -43,6 +44,7 @@ function currentRound(c: RoundCollector, uploads: UploadsInFlight | undefined): 
     failed: [...c.failures.values()].map((f) => ({ site: f.site, reason: f.reason })),
     deadline: new Date(c.deadline).toISOString(),
     ...(uploading.length ? { uploading } : {}),
+    ...(receivingTask.length ? { receivingTask } : {}),
   };
 }
 
@@ -124,7 +126,7 @@ function readRun(name: string, file: string): PastRun {
 
 export function dashboardStatus(s: DashboardSources): DashboardStatus {
   return {
-    ...(s.current ? { current: currentRound(s.current, s.uploads) } : {}),
+    ...(s.current ? { current: currentRound(s.current, s.transfers) } : {}),
     siteDetails: siteDetails(s),
     siteCurves: (s.window ?? statusWindow(s.history)).map((h) => ({
       round: h.round,

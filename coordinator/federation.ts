@@ -11,7 +11,7 @@ import { DEFAULT_MIN_CATEGORY_COUNT } from '../shared/data/vocabulary.ts';
 import type { ModelSpecMsg } from '../shared/protocol/messages.ts';
 import { SiteDirectory, type EnrolledSite } from './directory.ts';
 import { CoordinatorService } from './coordinator-service.ts';
-import { UploadsInFlight } from './uploads.ts';
+import { TransfersInFlight } from './transfers.ts';
 import { modelHooks } from './model-hooks.ts';
 import { RoundLoop, type Quorum, type RoundLoopOptions } from './round-loop.ts';
 import { FileSpool, MemorySpool } from './spool.ts';
@@ -85,6 +85,7 @@ export function createFederation(
     ? new SecureAggregator({ federation: s.federation, config: s.secureAggregation, signingKey: (site) => directory.signingKey(site), log: log.child({ component: 'secure-aggregation' }) })
     : undefined;
   if (s.strategy.caution) log.warn(s.strategy.caution, { strategy: s.strategy.name });
+  const transfers = new TransfersInFlight();
   const loop = new RoundLoop({
     federation: s.federation,
     rounds: s.rounds,
@@ -102,6 +103,7 @@ export function createFederation(
     declared: privacyTaskConfig({ minCellCount: s.minCellCount, minCategoryCount: s.minCategoryCount ?? DEFAULT_MIN_CATEGORY_COUNT, ...(s.dp ? { dp: s.dp } : {}) }),
     localBaseline: s.localBaseline,
     directory,
+    transfers,
     seal,
     hooks: modelHooks(s.model, log),
     ...(secure ? { secure } : {}),
@@ -110,10 +112,9 @@ export function createFederation(
     log: log.child({ component: 'round-loop' }),
     onEvent,
   });
-  const uploads = new UploadsInFlight();
   const service = new CoordinatorService({
     directory,
-    uploads,
+    transfers,
     gate: loop,
     replay: replayGuard(s.limits.maxMessageAgeMs, s.store),
     boxSecretKey: s.identity.box.secretKey,
@@ -129,7 +130,7 @@ export function createFederation(
   const dp = s.dp;
   /** The privacy spent so far (every fit round in the history); undefined with DP off. */
   const privacy = () => (dp ? dpSpent(dp, loop.history.map((h) => h.round)) : undefined);
-  return { directory, loop, service, privacy, secure, uploads };
+  return { directory, loop, service, privacy, secure, transfers };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { oneLine } from '../shared/text/one-line.ts';
+import type { TransfersInFlight } from './transfers.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { crashPoint } from '../shared/crash-points.ts';
@@ -23,6 +24,8 @@ export interface RoundExchangeOptions {
   log: Logger;
   /** Config scalars every task carries (merged into its own): the federation's protections, which a site holds to its floor (shared/privacy/task-privacy.ts). */
   declared?: Record<string, number>;
+  /** Tasks being written now, for the status (transfers.ts). */
+  transfers?: TransfersInFlight;
 }
 
 /** What the run asks of the exchange: whether it was stopped, how large a result may be, and its checks of one result. */
@@ -119,10 +122,14 @@ export class RoundExchange {
   async send(site: string, task: WireMessage): Promise<void> {
     const sink = this.o.directory.sink(site);
     if (!sink) return; // delivered when the site (re)connects
+    // Over a slow link a task takes minutes to write: the status says so, not that the site is working.
+    const sent = this.o.transfers?.sendingTask(site, this.collector?.round ?? 0);
     try {
       await sink.send(task);
     } catch (e) {
       this.o.log.warn('could not send task', { site, error: (e as Error).message });
+    } finally {
+      sent?.();
     }
   }
 

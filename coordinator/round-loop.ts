@@ -33,7 +33,7 @@ type FitContext = Pick<TaskMeta, 'featureSpace' | 'prior' | 'model' | 'balance'>
 export type { Quorum } from './start-quorum.ts';
 export type { RoundRecord, FederationOutcome, FederationSetup } from './round-outcome.ts';
 
-export interface RoundLoopOptions extends Pick<RoundExchangeOptions, 'declared'> {
+export interface RoundLoopOptions extends Pick<RoundExchangeOptions, 'declared' | 'transfers'> {
   federation: string;
   rounds: number;
   model: ModelSpecMsg;

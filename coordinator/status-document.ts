@@ -59,6 +59,6 @@ function status(cfg: CoordinatorConfig, fed: StatusSources['fed'], strategy: str
     ...(fed.secure ? { secureAggregation: fed.secure.summary } : {}),
     ...(cfg.dp ? { privacy: fed.privacy()! } : {}),
     ...(fed.loop.final ? { final: fed.loop.final } : {}),
-    ...dashboardStatus({ current: fed.loop.current, uploads: fed.uploads, history: fed.loop.history, window, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.agreed.readiness?.summary }),
+    ...dashboardStatus({ current: fed.loop.current, transfers: fed.transfers, history: fed.loop.history, window, directory: fed.directory, events, runDir: cfg.runDir, summary: fed.loop.agreed.readiness?.summary }),
   };
 }

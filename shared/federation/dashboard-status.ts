@@ -29,6 +29,8 @@ export interface CurrentRound {
   deadline: string;
   /** Awaited sites whose result is arriving now: its bytes so far of those it announced (absent: none). */
   uploading?: { site: string; receivedBytes: number; totalBytes: number }[];
+  /** Awaited sites whose task is still being written to them (absent: none). */
+  receivingTask?: string[];
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SiteDirectory } from '../../coordinator/directory.ts';
 import { REVOKED_REASON, RoundExchange, type ExchangeHooks } from '../../coordinator/round-exchange.ts';
+import { TransfersInFlight } from '../../coordinator/transfers.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { decodeFrame } from '../../shared/protocol/frame.ts';
@@ -92,4 +93,24 @@ test('a site refused as revoked fails the round at once with why, not after the 
   const c = await round;
   assert.equal(c.failures.get('b')?.reason, REVOKED_REASON);
   assert.match(REVOKED_REASON, /certificate is revoked \(provision revoke-site\)/);
+});
+
+test("a task still being written to a site (a slow link) is marked for the status until written, and only for its round", async () => {
+  const transfers = new TransfersInFlight();
+  const directory = new SiteDirectory(['a'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
+  let written!: () => void;
+  const slow: TaskSink = { send: () => new Promise<void>((r) => (written = r)), end: () => {} };
+  directory.connect('a', slow);
+  const exchange = new RoundExchange(
+    { federation: 'f', directory, quorum: QUORUM, transfers, seal: (_s, _r, _k, payload): WireMessage => ({ header: payload, signature: new Uint8Array(), chunks: [] }), log: silentLogger },
+    { isStopped: () => false, maxPayloadBytes: () => 1234, admit: (_s, _c, _m, _r, release) => release() },
+  );
+  const round = exchange.run(4, 'evaluate', ['a'], { config: {} });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(transfers.taskTo('a'), 4);
+  written();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(transfers.taskTo('a'), undefined);
+  exchange.deliver('a', evaluation(4), () => {});
+  await round;
 });

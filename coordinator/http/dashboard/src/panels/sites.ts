@@ -12,7 +12,8 @@ export function siteStateText(s: SiteStatus, current: FederationStatus['current'
   if (!current?.expected.includes(s.name) || !s.online) return text;
   // A slow link's upload reads otherwise like a site still training.
   const u = current.uploading?.find((v) => v.site === s.name);
-  return `${text} · ${u ? `sending its result (${Math.floor((100 * u.receivedBytes) / Math.max(1, u.totalBytes))}%)` : 'working'}`;
+  if (u) return `${text} · sending its result (${Math.floor((100 * u.receivedBytes) / Math.max(1, u.totalBytes))}%)`;
+  return `${text} · ${current.receivingTask?.includes(s.name) ? 'receiving its task' : 'working'}`;
 }
 
 function stateCell(s: SiteStatus, current: FederationStatus['current'], stale: boolean): HTMLTableCellElement {

@@ -6,7 +6,7 @@ import { RoundCollector } from '../../coordinator/collector.ts';
 import { dashboardStatus } from '../../coordinator/dashboard-status.ts';
 import { SiteDirectory } from '../../coordinator/directory.ts';
 import { EventLog } from '../../coordinator/events.ts';
-import { UploadsInFlight } from '../../coordinator/uploads.ts';
+import { TransfersInFlight } from '../../coordinator/transfers.ts';
 import { wireBytes, verifyHeader } from '../../shared/crypto/envelope.ts';
 import type { WireMessage } from '../../shared/transport/types.ts';
 import { ROUND, result, setup, siteA } from './coordinator-service-fixtures.ts';
@@ -26,8 +26,8 @@ function paused(msg: WireMessage & { chunks: Uint8Array[] }): { msg: WireMessage
 const claimOf = (msg: WireMessage) => wireBytes(verifyHeader(msg.header, msg.signature, () => siteA.signing.publicKey, { maxPayloadBytes: 1 << 20, maxChunkSize: 1 << 20 }));
 
 test('an upload in progress: its bytes so far and its claim; gone once received', async () => {
-  const uploads = new UploadsInFlight();
-  const t = setup({}, { uploads });
+  const uploads = new TransfersInFlight();
+  const t = setup({}, { transfers: uploads });
   const whole = result({ weights: new Float32Array(600), chunkSize: 1024 });
   assert.ok(whole.chunks.length >= 3);
   const { msg, go } = paused(whole);
@@ -41,8 +41,8 @@ test('an upload in progress: its bytes so far and its claim; gone once received'
 });
 
 test('a refused upload leaves nothing behind, and the end of an older upload does not remove a newer one', async () => {
-  const uploads = new UploadsInFlight();
-  const t = setup({ expectation: () => ({ round: ROUND, kind: 'fit-result', maxPayloadBytes: 100 }) }, { uploads });
+  const uploads = new TransfersInFlight();
+  const t = setup({ expectation: () => ({ round: ROUND, kind: 'fit-result', maxPayloadBytes: 100 }) }, { transfers: uploads });
   await assert.rejects(t.service.submit(result({ weights: new Float32Array(600) })));
   assert.equal(uploads.of('a'), undefined);
   const older = uploads.begin('b', 1, 10);
@@ -58,11 +58,16 @@ test('the status shows an awaited site whose result is arriving, and only for th
   const dir = new SiteDirectory(['a', 'b', 'c'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
   const c = new RoundCollector(3, 'fit', ['a', 'b'], 60_000);
   t.after(() => c.abort('test over'));
-  const uploads = new UploadsInFlight();
+  const uploads = new TransfersInFlight();
   uploads.begin('a', 3, 2_000_000).add(500_000);
   uploads.begin('b', 2, 2_000_000).add(100);
   uploads.begin('c', 3, 2_000_000).add(100);
-  const s = dashboardStatus({ current: c, uploads, history: [], directory: dir, events: new EventLog() });
+  const sentB = uploads.sendingTask('b', 3);
+  uploads.sendingTask('c', 3);
+  const s = dashboardStatus({ current: c, transfers: uploads, history: [], directory: dir, events: new EventLog() });
   assert.deepEqual(s.current?.uploading, [{ site: 'a', receivedBytes: 500_000, totalBytes: 2_000_000 }], "b's is an old round's, c is not asked");
+  assert.deepEqual(s.current?.receivingTask, ['b'], "its task still being written to b; c is not asked");
+  sentB();
+  assert.equal(dashboardStatus({ current: c, transfers: uploads, history: [], directory: dir, events: new EventLog() }).current?.receivingTask, undefined);
   assert.equal(dashboardStatus({ current: c, history: [], directory: dir, events: new EventLog() }).current?.uploading, undefined);
 });
