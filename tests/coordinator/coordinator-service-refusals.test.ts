@@ -270,36 +270,37 @@ test('truncated: a missing last chunk, a cut-short chunk, or chunks out of order
   assert.deepEqual(gateRejected, ['a: payload from site "a" is incomplete: got 0 of 3 chunks']);
 });
 
+/** The endpoint owing site "a" ROUND's fit result until `moveOn` says what it owes next; a result of 3 chunks from it. */
+function roundMovesOn() {
+  let owes = { round: ROUND, kind: 'fit-result' };
+  const t = setup({ expectation: (site) => (site === 'a' ? owes : undefined) });
+  return { ...t, m: result({ weights: new Float32Array(600).fill(0.25) }), moveOn: (next: typeof owes) => void (owes = next) };
+}
+
 test("an upload cut off after the round moved on is refused, but fails the site for nothing: its next task is not this one", async () => {
   // A slow link dropped mid-upload: the fit round ended without the site, the final evaluation
   // began and waited for it to come back, and the cut-off fit upload then failed it for the
   // final evaluation at once (an outside try on a slow link).
-  let owes = { round: ROUND, kind: 'fit-result' };
-  const { service, delivered, gateRejected } = setup({ expectation: (site) => (site === 'a' ? owes : undefined) });
-  const m = result({ weights: new Float32Array(600).fill(0.25) });
+  const { service, delivered, gateRejected, m, moveOn } = roundMovesOn();
   async function* cut() {
     yield m.chunks[0]!;
-    owes = { round: ROUND + 1, kind: 'evaluate-result' };
+    moveOn({ round: ROUND + 1, kind: 'evaluate-result' });
   }
   await refused(service.submit({ ...m, chunks: cut() }), 'malformed', grpc.status.INVALID_ARGUMENT, /^payload from site "a" is incomplete: got 1 of 3 chunks$/);
   assert.deepEqual([delivered, gateRejected], [[], []]);
   // While it is still the answer owed, the same cut fails the site for the round, as before.
-  owes = { round: ROUND, kind: 'fit-result' };
-  const again = setup({ expectation: (site) => (site === 'a' ? owes : undefined) });
-  const m2 = result({ weights: new Float32Array(600).fill(0.25) });
-  await refused(again.service.submit({ ...m2, chunks: m2.chunks.slice(0, 1) }), 'malformed', grpc.status.INVALID_ARGUMENT, /incomplete: got 1 of 3 chunks/);
+  const again = roundMovesOn();
+  await refused(again.service.submit({ ...again.m, chunks: again.m.chunks.slice(0, 1) }), 'malformed', grpc.status.INVALID_ARGUMENT, /incomplete: got 1 of 3 chunks/);
   assert.deepEqual(again.gateRejected, ['a: payload from site "a" is incomplete: got 1 of 3 chunks']);
 });
 
 test("an upload that arrives whole after its round closed is refused, not counted as the next round's answer, and fails the site for nothing", async () => {
   // A slow link: round 2's update, trained on round 2's model, finished arriving in round 3 and was
   // aggregated there, and the site's real round-3 answer was refused as stale (an outside try).
-  let owes = { round: ROUND, kind: 'fit-result' };
-  const { service, delivered, gateRejected } = setup({ expectation: (site) => (site === 'a' ? owes : undefined) });
-  const m = result({ weights: new Float32Array(600).fill(0.25) });
+  const { service, delivered, gateRejected, m, moveOn } = roundMovesOn();
   async function* late() {
     yield m.chunks[0]!;
-    owes = { round: ROUND + 1, kind: 'fit-result' };
+    moveOn({ round: ROUND + 1, kind: 'fit-result' });
     yield* m.chunks.slice(1);
   }
   await refused(service.submit({ ...m, chunks: late() }), 'stale-round', grpc.status.FAILED_PRECONDITION, new RegExp(`^fit-result of round ${ROUND} arrived whole after that round closed$`));

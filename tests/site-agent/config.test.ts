@@ -1,6 +1,6 @@
 // site.yaml as a hospital edits it: a coordinator.address that cannot be dialled is refused at
 // start (exit 2) naming the fault; it was retried for the whole connect window (an outside try).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +10,16 @@ import { InputError } from '../../shared/errors.ts';
 import { loadSiteConfig } from '../../site-agent/config.ts';
 import { federationYaml, tempDir } from '../cli/provision-helpers.ts';
 
-test('coordinator.address in site.yaml: HOST:PORT, checked at start', async (t) => {
+/** A provisioned site's site.yaml and its parsed content. */
+async function siteYaml(t: TestContext): Promise<{ yaml: string; doc: Record<string, unknown> }> {
   const dir = tempDir(t);
   const kits = await provisionFederation(federationYaml(dir), join(dir, 'kits'));
   const yaml = join(kits.siteKits[0]!.dir, 'site.yaml');
-  const doc = YAML.parse(readFileSync(yaml, 'utf8')) as Record<string, unknown>;
+  return { yaml, doc: YAML.parse(readFileSync(yaml, 'utf8')) as Record<string, unknown> };
+}
+
+test('coordinator.address in site.yaml: HOST:PORT, checked at start', async (t) => {
+  const { yaml, doc } = await siteYaml(t);
   const withAddress = (address: string) => {
     writeFileSync(yaml, YAML.stringify({ ...doc, coordinator: { address } }));
     return () => loadSiteConfig(yaml);
@@ -29,10 +34,7 @@ test('coordinator.address in site.yaml: HOST:PORT, checked at start', async (t) 
 });
 
 test('privacy in site.yaml: the hospital\'s floor, absent = the coordinator\'s settings accepted, each fault named', async (t) => {
-  const dir = tempDir(t);
-  const kits = await provisionFederation(federationYaml(dir), join(dir, 'kits'));
-  const yaml = join(kits.siteKits[0]!.dir, 'site.yaml');
-  const doc = YAML.parse(readFileSync(yaml, 'utf8')) as Record<string, unknown>;
+  const { yaml, doc } = await siteYaml(t);
   const withPrivacy = (privacy: unknown) => {
     writeFileSync(yaml, YAML.stringify(privacy === undefined ? doc : { ...doc, privacy }));
     return () => loadSiteConfig(yaml);
