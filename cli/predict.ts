@@ -47,7 +47,9 @@ and ECE. A model file changed after it was saved is refused.
   --out FILE     where the scores go (default, or -: standard output): written whole, readable
                  by its owner only (scores with record numbers are patient data), never the
                  --model or --data file; a device or pipe is written into as it is
-  --id COLUMN    copy this column (not a model feature, say a record number) into the output
+  --id COLUMN    copy this column (not a model feature, say a record number) into the output,
+                 as written (a value beginning with =, +, - or @ is said: a spreadsheet may
+                 read it as a formula)
   --batch-rows N rows read and scored at a time (default ${BATCH_ROWS}; about 1.2 KB of memory a row):
                  a larger file is scored in parts, with progress on standard error and the
                  same scores; each value's check against its column's median in the file runs
@@ -119,6 +121,8 @@ class PartsScoring {
   parts = 0;
   readonly blank = new LineTally();
   readonly labelled = { y: new Grow(), s: new Grow(), c: new Grow() };
+  /** Rows whose --id value a spreadsheet would read as a formula. */
+  private readonly formulaIds = new LineTally();
   /** Labelled rows of a file in parts whose first part had none: the output has no label column for them. */
   private readonly unshownLabels = new LineTally();
   private header: CsvRecord | undefined;
@@ -147,6 +151,7 @@ class PartsScoring {
     // A label column where the first part's rows carry any (a file of one part: where any row does).
     if (first) this.labelColumn = table.labelKnown?.some((k, i) => k === 1 && !empty.has(i)) ?? false;
     const id = this.id === undefined ? undefined : { name: this.id, values: table.kept! };
+    id?.values.forEach((v, i) => FORMULA_START.test(v) && this.formulaIds.add(table.lines[i]!));
     await this.sink.write(scoresCsv(table, scored, id, this.labelColumn, empty, this.rows, first));
     this.keepLabelled(table, scored, empty);
     this.rows += table.values.length;
@@ -167,6 +172,10 @@ class PartsScoring {
   notes(): string[] {
     const notes: string[] = [];
     if (this.blank.count) notes.push(`${this.data}: ${rowsAt(this.blank, HOLD)} no value in any feature (an export's empty rows?): left unscored`);
+    if (this.formulaIds.count)
+      notes.push(
+        `${this.data}: ${rowsAt(this.formulaIds, HOLD)} a "${this.id}" value beginning with =, +, - or @, copied as written: a spreadsheet opening the scores may read it as a formula; import the file as text`,
+      );
     if (this.unshownLabels.count)
       notes.push(`${this.data}: ${rowsAt(this.unshownLabels, ['carries', 'carry'])} a label the output has no column for (its columns were set by the first ${this.batchRows} rows, which carry none); they count in the figures below`);
     return notes;
@@ -375,6 +384,9 @@ class Grow {
     return this.data.subarray(0, this.length);
   }
 }
+
+/** What a spreadsheet reads as the start of a formula (a negative number aside). */
+const FORMULA_START = /^(?:[=+@\t\r]|-(?![\d.]))/;
 
 /** A CSV field, quoted where it holds a separator, quote or line break. */
 function csvField(s: string): string {

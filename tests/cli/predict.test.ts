@@ -65,6 +65,14 @@ test('new patients: no label column, a record number kept, output on stdout; a m
   const lines = r.stdout.trimEnd().split('\n').map((l) => l.split(','));
   assert.deepEqual(lines[0], ['row', 'mrn', 'score', 'calibrated']);
   assert.deepEqual(lines.slice(1).map((l) => l.slice(0, 2)), [['0', 'A-0'], ['1', 'A-1'], ['2', 'A-2']]);
+  assert.doesNotMatch(r.stderr, /as a formula/);
+  // Record numbers a spreadsheet would take for formulas: copied as written, and said (a negative number is no formula).
+  const formulas = join(dir, 'formulas.csv');
+  writeFileSync(formulas, ['mrn,age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal', ...['=HYPERLINK("x")', '-12', '@sum', '-x'].map((id, i) => `${id},${rows[i % rows.length]!.split(',').slice(0, 13).join(',')}`)].join('\n') + '\n');
+  const f2 = await runCli(['predict', '--model', model, '--data', formulas, '--id', 'mrn']);
+  assert.equal(f2.code, 0, f2.stderr);
+  assert.match(f2.stderr, /formulas\.csv: 3 rows \(lines 2, 4, 5\) hold a "mrn" value beginning with =, \+, - or @, copied as written: a spreadsheet opening the scores may read it as a formula/);
+  assert.match(f2.stdout, /^0,"=HYPERLINK\(""x""\)",/m);
   // The same rows with their labels score the same.
   const r2 = await runCli(['predict', '--model', model, '--data', HEART_FILES.cleveland!]);
   const all = r2.stdout.trimEnd().split('\n').slice(1, 4).map((l) => l.split(','));
