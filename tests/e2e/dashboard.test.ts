@@ -144,8 +144,8 @@ test('the dashboard follows a real federation in Chromium', { skip: noBrowser(),
         assert.deepEqual(live.final.missing, [VICTIM]);
         assert.equal(finalWords, `The model after ${ROUNDS} rounds: AUROC ${live.final.auroc!.toFixed(3)} (${FINAL_AUROC_MEANING}; ${VICTIM} sent no final evaluation and is not in it).`);
         const finalTable = await text(page, '#final');
-        // The killed site is not in the final evaluation.
-        assert.match(finalTable, new RegExp(`^${VICTIM}\\s+–\\s+sent no final evaluation: not in the figure above`, 'm'), finalTable);
+        // The killed site is not in the final evaluation, and the table says why.
+        assert.match(finalTable, new RegExp(`^${VICTIM}\\s+–\\s+sent no final evaluation \\(.+\\): not in the figure above`, 'm'), finalTable);
         for (const s of SITES.filter((x) => x !== VICTIM)) assert.match(finalTable, new RegExp(`^${s}\\s+training\\s+\\d+\\s+0\\.\\d{3}`, 'm'), finalTable);
         assert.match(await fed.getText('/metrics'), new RegExp(`^fedcausal_final_auroc ${live.final.auroc}$`, 'm'));
         await page.screenshot({ path: join(shots, '4-finished.png'), fullPage: true });

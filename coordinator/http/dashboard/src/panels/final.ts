@@ -23,6 +23,17 @@ function siteRow(site: string, scope: string, e: SiteFigures, decimals: number |
   ]);
 }
 
+/**
+ * Why a site asked for the final evaluation sent none, where the status knows: its failure at the
+ * final evaluation, else why it took no part in the run (a site that never connected read only
+ * "sent no final evaluation").
+ */
+export function missingText(s: Pick<FederationStatus, 'rounds' | 'sites' | 'siteDetails'>, site: string): string {
+  const failure = s.siteDetails?.[site]?.lastFailure;
+  const why = failure && failure.round > s.rounds ? failure.reason : s.sites.find((x) => x.name === site)?.leftOut;
+  return `sent no final evaluation${why ? ` (${why})` : ''}: not in the figure above`;
+}
+
 export function renderFinal(s: FederationStatus): void {
   const f = s.final;
   const words = f ? finalInWords(f) : '';
@@ -33,7 +44,7 @@ export function renderFinal(s: FederationStatus): void {
     ? [
         ...Object.entries(f.sites).map(([site, e]) => siteRow(site, 'training', e, f.siteDecimals)),
         ...Object.entries(f.testSites).map(([site, e]) => siteRow(site, 'test only', e, f.siteDecimals)),
-        ...(f.missing ?? []).map((site) => row([td(site), td('–'), td('sent no final evaluation: not in the figure above', 'err')])),
+        ...(f.missing ?? []).map((site) => row([td(site), td('–'), td(missingText(s, site), 'err')])),
       ]
     : [];
   byId('final').replaceChildren(...(rows.length ? rows : [emptyRow(f ? 'no site evaluated' : 'no final evaluation yet', 6)]));
