@@ -23,13 +23,18 @@ export class RoundCollector {
     sites: string[],
     deadlineMs: number,
     readonly stage?: number,
+    /** What more a site's deadline failure should say (its result still arriving: transfers.ts). */
+    deadlineNote: (site: string) => string | undefined = () => undefined,
   ) {
     this.waiting = new Set(sites);
     this.sites = [...sites];
     this.deadline = Date.now() + deadlineMs;
     this.finished = new Promise((resolve) => (this.done = resolve));
     this.timer = setTimeout(() => {
-      for (const s of this.waiting) this.failures.set(s, { site: s, reason: `no answer within the ${deadlineMs / 1000}s round deadline` });
+      for (const s of this.waiting) {
+        const note = deadlineNote(s);
+        this.failures.set(s, { site: s, reason: `no answer within the ${deadlineMs / 1000}s round deadline${note ? `: ${note}` : ''}` });
+      }
       this.waiting.clear();
       this.close();
     }, deadlineMs);

@@ -1,4 +1,5 @@
 import { oneLine } from '../shared/text/one-line.ts';
+import { sizeText } from '../shared/transport/transfer-progress.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
 import { digestDifference, schemaDifference } from '../shared/data/schema-compare.ts';
 import type { Schema } from '../shared/data/schema.ts';
@@ -310,12 +311,17 @@ export class CoordinatorService implements CoordinatorEndpoint {
         throw new ProtocolError(`${header.kind} claims ${header.payloadLength} payload bytes, over the ${exp.maxPayloadBytes} this result may take`, 'oversized');
       spool = this.deps.spool(header.site);
       upload = this.deps.transfers?.begin(header.site, header.round, wireBytes(header));
-      const meta = await this.spoolChunks(msg, header, exp?.kind, spool, upload);
+      // An upload that outlasts its round (a slow link) is refused as soon as a chunk shows it: the answer
+      // owed now is another round's or stage's. Taken whole, it was counted as the next round's answer (an
+      // outside try); refused only once whole, it held up the site's next task behind it for 44 s (a re-try).
+      const owedStill = (received: number) => {
+        if (stillOwed(this.deps.gate.expectation(header.site), owed)) return;
+        const part = received < wireBytes(header) ? `was still arriving (${sizeText(received)} of ${sizeText(wireBytes(header))} in)` : 'arrived whole';
+        throw new ProtocolError(`${header.kind} of round ${header.round} ${part} after that round closed: a slow link? quorum.roundDeadlineSeconds at the coordinator sets how long a round waits`, 'stale-round');
+      };
+      const meta = await this.spoolChunks(msg, header, exp?.kind, spool, upload, owedStill);
       checkResultMeta(meta, header);
-      // An upload that outlasted its round (a slow link): the answer owed now is another round's
-      // or stage's, and this one, trained on an older model, was counted as it (an outside try).
-      if (!stillOwed(this.deps.gate.expectation(header.site), owed))
-        throw new ProtocolError(`${header.kind} of round ${header.round} arrived whole after that round closed`, 'stale-round');
+      owedStill(wireBytes(header));
       return { header, meta, spool };
     } catch (e) {
       spool?.dispose();
@@ -331,7 +337,7 @@ export class CoordinatorService implements CoordinatorEndpoint {
   }
 
   /** Opens `msg`'s chunks into `spool`, checking each value as it goes; the result's meta (checked by the caller). */
-  private async spoolChunks(msg: WireMessage, header: SealedHeader, expected: string | undefined, spool: Spool, upload?: UploadHandle): Promise<unknown> {
+  private async spoolChunks(msg: WireMessage, header: SealedHeader, expected: string | undefined, spool: Spool, upload: UploadHandle | undefined, owedStill: (received: number) => void): Promise<unknown> {
     // The opener refuses a chunk of any other length than the header announced: the spool never holds more than the claim.
     const claimedBytes = wireBytes(header);
     let spooled = 0;
@@ -350,8 +356,10 @@ export class CoordinatorService implements CoordinatorEndpoint {
     for await (const c of msg.chunks) {
       if (c.length > this.deps.limits.maxChunkSize + 64)
         throw new ProtocolError(`chunk ${i} is ${c.length} bytes, over the chunk limit`, 'oversized');
+      owedStill(spooled);
       this.deps.onBytes?.(c.length);
       upload?.add(c.length);
+      this.deps.directory.touch(header.site); // heard from as its chunks come ("last seen" stood still through an upload)
       reader.push(opener.open(i++, c));
       if ((spooled += c.length) > claimedBytes) throw new ProtocolError(`chunk ${i - 1} goes past the ${claimedBytes} bytes the header claims`, 'oversized');
       spool.append(c);

@@ -144,7 +144,7 @@ export class RoundExchange {
     const config = { ...meta.config, ...this.o.declared };
     const payload = encodeFrame({ federation: this.o.federation, round, kind, weights: weights?.length ?? 0, ...meta, config }, weights);
     const online = this.o.directory.online();
-    const c = new RoundCollector(round, kind, sites, this.o.quorum.roundDeadlineMs, meta.stage);
+    const c = new RoundCollector(round, kind, sites, this.o.quorum.roundDeadlineMs, meta.stage, (site) => this.o.transfers?.deadlineNote(site, round));
     this.collector = c;
     for (const s of sites) {
       const task = this.o.seal(s, round, taskKind(kind, meta.stage), payload);

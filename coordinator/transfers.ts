@@ -4,6 +4,8 @@
  * "waiting for" the site (an outside try): a site receiving its task or sending its result
  * slowly read like one still training, or hung.
  */
+import { sizeText } from '../shared/transport/transfer-progress.ts';
+
 export interface UploadInFlight {
   round: number;
   receivedBytes: number;
@@ -41,6 +43,18 @@ export class TransfersInFlight {
     const t = { round };
     this.tasks.set(site, t);
     return () => void (this.tasks.get(site) === t && this.tasks.delete(site));
+  }
+
+  /**
+   * What a site's failure at round `round`'s deadline should add: its result still arriving, or its
+   * task still being sent (a site cut off with half its result in read "no answer": a re-try).
+   */
+  deadlineNote(site: string, round: number): string | undefined {
+    const u = this.uploads.get(site);
+    const slow = 'a slow link? quorum.roundDeadlineSeconds sets how long a round waits';
+    if (u?.round === round) return `its result was still arriving (${sizeText(u.receivedBytes)} of ${sizeText(u.totalBytes)} in): ${slow}`;
+    if (this.tasks.get(site)?.round === round) return `its task was still being sent to it: ${slow}`;
+    return undefined;
   }
 
   /** The round whose task is being written to `site` now, if any. */

@@ -303,8 +303,22 @@ test("an upload that arrives whole after its round closed is refused, not counte
     moveOn({ round: ROUND + 1, kind: 'fit-result' });
     yield* m.chunks.slice(1);
   }
-  await refused(service.submit({ ...m, chunks: late() }), 'stale-round', grpc.status.FAILED_PRECONDITION, new RegExp(`^fit-result of round ${ROUND} arrived whole after that round closed$`));
+  // Refused at the next chunk, not once whole: the site's next task waited behind a late upload (a re-try).
+  await refused(
+    service.submit({ ...m, chunks: late() }),
+    'stale-round',
+    grpc.status.FAILED_PRECONDITION,
+    new RegExp(`^fit-result of round ${ROUND} was still arriving \\(\\d+ kB of \\d+ kB in\\) after that round closed: a slow link\\? quorum\\.roundDeadlineSeconds`),
+  );
   assert.deepEqual([delivered, gateRejected], [[], []]);
+  // The round closing with the last chunk: refused once whole.
+  const whole = roundMovesOn();
+  async function* lastMoment() {
+    yield* whole.m.chunks;
+    whole.moveOn({ round: ROUND + 1, kind: 'fit-result' });
+  }
+  await refused(whole.service.submit({ ...whole.m, chunks: lastMoment() }), 'stale-round', grpc.status.FAILED_PRECONDITION, new RegExp(`^fit-result of round ${ROUND} arrived whole after that round closed`));
+  assert.deepEqual(whole.delivered, []);
 });
 
 test('a failure while applying a verified result fails the site for the round and is refused as malformed', async () => {

@@ -188,7 +188,7 @@ test('a site whose categories are mostly outside the federation\'s vocabulary wa
   await serve([...fits, end(2)], { log: said.log });
   const notes = said.warnings.filter((w) => w.includes('observed values are not in'));
   assert.deepEqual(notes.length, 1, JSON.stringify(said.warnings));
-  assert.match(notes[0]!, /^site "a": column "c": 11 of its 11 observed values are not in the federation's vocabulary \("P", "Q"\): "p" \(6\), "q" \(5\); most likely the same categories coded another way/);
+  assert.match(notes[0]!, /^site "a": column "c": 11 of its 11 observed values are not in the federation's vocabulary \("P", "Q"\): "p" \(6\), "q" \(5\); the same categories coded another way/);
   // The site's own coding is the federation's: nothing to say; simulate turns it off (it says it at start).
   const same = captureWarnings();
   await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: { localEpochs: 1 } }, Float32Array.from([0, 0, 0])), end(1)], { log: same.log });
