@@ -12,6 +12,7 @@ import { balanceFeatures, cellKeys, countCells, validateOutcomeBalance } from '.
 import { heldOutNote, singleClassNote, singleClassOf } from '../shared/data/site-notes.ts';
 import { foreignCategoryNotes, spaceVocabularies } from '../shared/data/foreign-categories.ts';
 import { dpFromTaskConfig, noisyPatternCounts, privatizeUpdate } from '../shared/privacy/dp.ts';
+import { keyedBytes } from '../shared/privacy/gaussian.ts';
 import { ProtocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { EvalMetrics, ResultMeta, TaskMeta } from '../shared/protocol/messages.ts';
@@ -22,7 +23,7 @@ import type { RunnerContext } from './model-runner.ts';
 import { checkScopeSurvivors, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import { SecureAggregationSite } from './secure-aggregation.ts';
 import { SecureStatsStages } from './secure-stats.ts';
-import type { BundleInput } from '../shared/model/bundle.ts';
+import { weightsSha256, type BundleInput } from '../shared/model/bundle.ts';
 
 /** Why a local training result must not be sent (a non-finite loss, weight or control variate), or undefined. */
 function unsoundTraining(loss: number, weights: Float32Array, controlVariate: Float32Array | undefined): string | undefined {
@@ -198,8 +199,11 @@ export class SiteTasks {
     let patternCounts = countPatternLabels(data.train.patterns, data.train.labels);
     // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
     const dp = dpFromTaskConfig(task.config);
-    const sent = dp ? privatizeUpdate(weights, w, dp).weights : w;
-    if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length);
+    // Noise fixed by this site's key and what it noises: a round asked again (the coordinator restarted
+    // mid-round) gets the same release, which tells nothing new; fresh noise could be averaged away.
+    const noiseFor = (what: string) => keyedBytes(this.opts.identity.signing.secretKey, `dp|${this.opts.federation}|${task.round}|${what}|${weightsSha256(weights)}`);
+    const sent = dp ? privatizeUpdate(weights, w, dp, noiseFor('update')).weights : w;
+    if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length, noiseFor('counts'));
     // Secure: only a key advertisement goes back now; the (privatized) update, health and counts go masked in a later phase.
     if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, { health, patternCounts });
     return {

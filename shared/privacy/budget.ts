@@ -10,7 +10,9 @@
  * noiseMultiplier and delta cannot change across a resume (they are in the state file's
  * fingerprint), so a run never spends more than its rounds 1..rounds, which each start checks
  * in full: a restart with more rounds, or a lower budget, is checked again against every round.
- * (A restart with fewer rounds than were committed runs none.)
+ * (A restart with fewer rounds than were committed runs none.) A round run again after a restart
+ * mid-round releases nothing new: its noise is fixed by the site's key and the round (dpSpent).
+ * A coordinator that deviates (sends one round's task with other models) is not bounded by it.
  */
 import { ZcdpAccountant, zcdpToEpsilon } from './accountant.ts';
 import { chargeFitRound, type DpSettings } from './dp.ts';

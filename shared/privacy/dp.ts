@@ -14,7 +14,7 @@
  */
 import type { PatternLabelCounts } from '../data/patterns.ts';
 import { ZcdpAccountant, type PrivacySpent } from './accountant.ts';
-import { clipL2, gaussianNoise } from './gaussian.ts';
+import { clipL2, gaussianNoise, type ByteSource } from './gaussian.ts';
 
 export interface DpSettings {
   clipNorm: number;
@@ -49,11 +49,11 @@ export function dpFromTaskConfig(config: Readonly<Record<string, unknown>>): { c
 }
 
 /** global + the clipped, noised (local - global): what a site sends instead of `local`. */
-export function privatizeUpdate(global: Float32Array, local: Float32Array, dp: { clipNorm: number; noiseMultiplier: number }): { weights: Float32Array; norm: number; clipped: boolean } {
+export function privatizeUpdate(global: Float32Array, local: Float32Array, dp: { clipNorm: number; noiseMultiplier: number }, source?: ByteSource): { weights: Float32Array; norm: number; clipped: boolean } {
   if (global.length !== local.length) throw new Error(`privatizeUpdate: ${local.length} local weights, ${global.length} global`);
   const delta = Float64Array.from(local, (w, i) => w - global[i]!);
   const { clipped, norm, scaled } = clipL2(delta, dp.clipNorm);
-  const noise = gaussianNoise(local.length, dp.noiseMultiplier * dp.clipNorm);
+  const noise = gaussianNoise(local.length, dp.noiseMultiplier * dp.clipNorm, source);
   return { weights: Float32Array.from(clipped, (d, i) => global[i]! + d + noise[i]!), norm, clipped: scaled };
 }
 
@@ -65,8 +65,8 @@ export function privatizeUpdate(global: Float32Array, local: Float32Array, dp: {
  * anyway, so it costs no privacy. A pattern of the site's own outside that list is left
  * out: its mere presence as a key would say it is there.
  */
-export function noisyPatternCounts(counts: Readonly<PatternLabelCounts>, patterns: readonly string[], noiseMultiplier: number, rows: number): PatternLabelCounts {
-  const noise = gaussianNoise(2 * patterns.length, noiseMultiplier * COUNT_SENSITIVITY);
+export function noisyPatternCounts(counts: Readonly<PatternLabelCounts>, patterns: readonly string[], noiseMultiplier: number, rows: number, source?: ByteSource): PatternLabelCounts {
+  const noise = gaussianNoise(2 * patterns.length, noiseMultiplier * COUNT_SENSITIVITY, source);
   const cells = patterns.flatMap((p, i) => {
     const [n0, n1] = counts[p] ?? [0, 0];
     return [Math.max(0, Math.round(n0 + noise[2 * i]!)), Math.max(0, Math.round(n1 + noise[2 * i + 1]!))];
@@ -87,8 +87,10 @@ export type DpReport = PrivacySpent & { clipNorm: number; noiseMultiplier: numbe
 /**
  * The privacy spent by the fit rounds `rounds` (each charged for its update and the counts
  * released with it). Computed from the run's history, so a resumed run counts the rounds
- * before its restart too. A round stopped before its commit is not in the history and not
- * charged, though sites may have answered it.
+ * before its restart too. A round stopped before its commit and run again is charged once:
+ * each site noises a round's release with noise fixed by its own key, the round and the
+ * model it started from (site-tasks.ts), so a site answering it again sends the same release
+ * (a site process restarted in between retrains to the same weights, deterministic per round).
  */
 export function dpSpent(s: DpSettings, rounds: readonly number[]): DpReport {
   const accountant = new ZcdpAccountant(s.delta);

@@ -1,15 +1,31 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
+
+/** Where noise's random bytes come from: `length` bytes a call. */
+export type ByteSource = (length: number) => Uint8Array;
 
 /**
- * Gaussian noise for differential privacy, from the operating system's CSPRNG (a seeded
- * simulation RNG would let anyone who knows the seed subtract the noise). Box-Muller on
- * 53-bit uniforms.
+ * Random bytes fixed by a secret and what they are for: ChaCha20's keystream under
+ * HMAC-SHA256(secret, label). The same release asked for again (a round re-run after the
+ * coordinator restarted mid-round) gets the same noise, so it tells nothing new; fresh noise
+ * each time let the copies be averaged, past the ε the run reported (a DPO re-review). Unknown
+ * to anyone without the secret, so no one can subtract it.
  */
-export function gaussianNoise(n: number, sigma: number): Float64Array {
+export function keyedBytes(secret: Uint8Array, label: string): ByteSource {
+  const key = createHmac('sha256', secret).update(label).digest();
+  const stream = createCipheriv('chacha20', key, Buffer.alloc(16));
+  return (length) => stream.update(Buffer.alloc(length));
+}
+
+/**
+ * Gaussian noise for differential privacy, from the operating system's CSPRNG or a keyed
+ * source (a seeded simulation RNG would let anyone who knows the seed subtract the noise).
+ * Box-Muller on 53-bit uniforms.
+ */
+export function gaussianNoise(n: number, sigma: number, source: ByteSource = randomBytes): Float64Array {
   if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new Error(`sigma must be a finite number >= 0, got ${sigma}`);
   const out = new Float64Array(n);
   if (sigma === 0) return out;
-  const bytes = randomBytes(16 * Math.ceil(n / 2));
+  const bytes = source(16 * Math.ceil(n / 2));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // 53 random bits, offset by half a step: strictly inside (0, 1), so log(u) is finite.
   const uniform = (o: number) => ((view.getUint32(o) >>> 5) * 67108864 + (view.getUint32(o + 4) >>> 6) + 0.5) / 9007199254740992;

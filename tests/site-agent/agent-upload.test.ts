@@ -28,6 +28,19 @@ test('with DP on, the update sent is clipped to clipNorm around the global weigh
   assert.deepEqual(Object.keys(submitted[0]!.meta.patternCounts!), prior.patterns.map((p) => p.pattern));
 });
 
+test('with DP on, the same round asked again from the same model gets the same noised release (nothing new to average); another round or model, other noise', async () => {
+  const config = dpTaskConfig({ clipNorm: 1, noiseMultiplier: 1, delta: 1e-5 });
+  const send = async (round: number, global: Float32Array) =>
+    (await serve([task({ kind: 'fit', round, featureSpace: space, prior, model, config }, global), end(round)], {}, fakeRunner())).submitted[0]!;
+  const global = Float32Array.from([0.5, -0.25, 2]);
+  // A coordinator killed mid-round asks the round again after its restart: fresh noise each time let the copies be averaged (a DPO re-review).
+  const [first, again] = [await send(1, global), await send(1, global)];
+  assert.deepEqual(again.weights, first.weights);
+  assert.deepEqual(again.meta.patternCounts, first.meta.patternCounts);
+  assert.notDeepEqual((await send(2, global)).weights, first.weights);
+  assert.notDeepEqual((await send(1, Float32Array.from([0.5, -0.25, 2.5]))).weights.subarray(0, 2), first.weights.subarray(0, 2));
+});
+
 test('without DP the update is the trained weights as they are', async () => {
   const global = Float32Array.from([0.5, -0.25, 2]);
   const { submitted } = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: {} }, global), end(1)], {}, fakeRunner());

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gaussianZcdp, ZcdpAccountant, zcdpToEpsilon, zcdpToEpsilonClassic } from '../../../shared/privacy/accountant.ts';
-import { clipL2, gaussianNoise } from '../../../shared/privacy/gaussian.ts';
+import { clipL2, gaussianNoise, keyedBytes } from '../../../shared/privacy/gaussian.ts';
 
 // Reference values: a brute-force scan of the same bound over α (step ×1.0001) in Python,
 // and the classic formula by hand.
@@ -40,20 +40,27 @@ test('Gaussian mechanism: ρ = Δ²/(2σ²); the accountant adds ρ over release
   assert.equal(s.epsilon, zcdpToEpsilon(0.375, 1e-5));
 });
 
-test('gaussianNoise: mean 0 and standard deviation sigma; clipL2 bounds the norm', () => {
+test('gaussianNoise: mean 0 and standard deviation sigma, from the OS or a keyed source; clipL2 bounds the norm', () => {
   const n = 200_000;
-  const x = gaussianNoise(n, 3);
-  let sum = 0;
-  let sq = 0;
-  for (const v of x) {
-    sum += v;
-    sq += v * v;
+  for (const source of [undefined, keyedBytes(new Uint8Array(32).fill(7), 'dp|fed|1|update|abc')]) {
+    const x = gaussianNoise(n, 3, source);
+    let sum = 0;
+    let sq = 0;
+    for (const v of x) {
+      sum += v;
+      sq += v * v;
+    }
+    const mean = sum / n;
+    const sd = Math.sqrt(sq / n - mean * mean);
+    assert.ok(Math.abs(mean) < 0.03, `mean ${mean}`); // 4.5 standard errors
+    assert.ok(Math.abs(sd - 3) < 0.03, `sd ${sd}`);
   }
-  const mean = sum / n;
-  const sd = Math.sqrt(sq / n - mean * mean);
-  assert.ok(Math.abs(mean) < 0.03, `mean ${mean}`); // 4.5 standard errors
-  assert.ok(Math.abs(sd - 3) < 0.03, `sd ${sd}`);
   assert.notDeepEqual(gaussianNoise(4, 1), gaussianNoise(4, 1), 'fresh noise each call');
+  // Keyed: the same secret and label, the same noise; another label or secret, other noise.
+  const keyed = (secret: number, label: string) => gaussianNoise(4, 1, keyedBytes(new Uint8Array(32).fill(secret), label));
+  assert.deepEqual(keyed(1, 'a'), keyed(1, 'a'));
+  assert.notDeepEqual(keyed(1, 'a'), keyed(1, 'b'));
+  assert.notDeepEqual(keyed(1, 'a'), keyed(2, 'a'));
   const c = clipL2(Float32Array.from([3, 4]), 1);
   assert.equal(c.norm, 5);
   assert.ok(c.scaled);
