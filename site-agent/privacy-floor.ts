@@ -10,6 +10,8 @@ import { taskPrivacy, type TaskPrivacy } from '../shared/privacy/task-privacy.ts
 export interface PrivacyFloor {
   requireSecureAggregation: boolean;
   requireDifferentialPrivacy: boolean;
+  /** The least noise multiplier a fit task may ask for (DP required with it): DP on at 0.01 spent ε 7.7e4 in 3 rounds (a DPO re-review). */
+  minNoiseMultiplier?: number | undefined;
   minCellCount?: number | undefined;
   minCategoryCount?: number | undefined;
 }
@@ -30,18 +32,28 @@ export function floorRefusal(floor: PrivacyFloor | undefined, task: TaskMeta): s
   if (!floor || task.kind === 'end') return undefined;
   const seen = taskPrivacy(task);
   const name = taskName(task);
-  const faults: string[] = [];
-  if (floor.requireSecureAggregation && !seen.secureAggregation)
-    faults.push(`this site requires secure aggregation (site.yaml privacy.requireSecureAggregation) and ${name} has none`);
-  if (floor.requireDifferentialPrivacy && !seen.dp)
-    faults.push(`this site requires differential privacy (site.yaml privacy.requireDifferentialPrivacy) and ${name} says this federation runs without it`);
-  for (const key of ['minCellCount', 'minCategoryCount'] as const) {
-    const want = floor[key];
-    const got = seen[key];
-    if (want === undefined || (got !== undefined && got >= want)) continue;
-    faults.push(`this site requires ${key} of at least ${want} (site.yaml privacy.${key}) and ${name} ${got === undefined ? 'does not state one (a coordinator of an earlier release)' : `has ${got}`}`);
-  }
+  const faults = [
+    floor.requireSecureAggregation && !seen.secureAggregation ? `this site requires secure aggregation (site.yaml privacy.requireSecureAggregation) and ${name} has none` : undefined,
+    dpFault(floor, seen, name),
+    ...(['minCellCount', 'minCategoryCount'] as const).map((key) => thresholdFault(key, floor[key], seen[key], name)),
+  ].filter((f) => f !== undefined);
   return faults.length > 0 ? faults.join('; ') : undefined;
+}
+
+/** A task without the DP the floor asks for, or with less noise. */
+function dpFault(floor: PrivacyFloor, seen: TaskPrivacy, name: string): string | undefined {
+  const min = floor.minNoiseMultiplier;
+  if ((floor.requireDifferentialPrivacy || min !== undefined) && !seen.dp)
+    return `this site requires differential privacy (site.yaml privacy.${floor.requireDifferentialPrivacy ? 'requireDifferentialPrivacy' : 'minNoiseMultiplier'}) and ${name} says this federation runs without it`;
+  if (min !== undefined && seen.dp && seen.dp.noiseMultiplier < min)
+    return `this site requires a noise multiplier of at least ${min} (site.yaml privacy.minNoiseMultiplier) and ${name} asks for ${seen.dp.noiseMultiplier}`;
+  return undefined;
+}
+
+/** A publication threshold below the floor's, or none stated. */
+function thresholdFault(key: 'minCellCount' | 'minCategoryCount', want: number | undefined, got: number | undefined, name: string): string | undefined {
+  if (want === undefined || (got !== undefined && got >= want)) return undefined;
+  return `this site requires ${key} of at least ${want} (site.yaml privacy.${key}) and ${name} ${got === undefined ? 'does not state one (a coordinator of an earlier release)' : `has ${got}`}`;
 }
 
 /**
@@ -54,6 +66,7 @@ export function privacyModeFields(task: TaskMeta, floor: PrivacyFloor | undefine
     ? [
         floor.requireSecureAggregation ? 'secure aggregation' : undefined,
         floor.requireDifferentialPrivacy ? 'differential privacy' : undefined,
+        floor.minNoiseMultiplier !== undefined ? `noise multiplier >= ${floor.minNoiseMultiplier}` : undefined,
         floor.minCellCount !== undefined ? `minCellCount >= ${floor.minCellCount}` : undefined,
         floor.minCategoryCount !== undefined ? `minCategoryCount >= ${floor.minCategoryCount}` : undefined,
       ].filter((x) => x !== undefined)

@@ -39,8 +39,11 @@ export function taskPrivacy(task: Pick<TaskMeta, 'config' | 'secagg' | 'prior'>)
     // Settings that do not read as DP are no DP (a fit task refuses them on its own).
     dp = undefined;
   }
-  // The prior says the threshold it was derived with: the lower of the two is the one applied.
+  // The prior says the threshold it was derived with, and shows the one it kept: its smallest
+  // pattern's rows (share x rows), which a coordinator could set below what it states (a DPO re-review).
+  // The lowest of them is the one applied.
   const cell = stated(MIN_CELL);
-  const minCellCount = task.prior ? Math.min(cell ?? Infinity, task.prior.minCount) : cell;
+  const kept = task.prior?.patterns.length ? Math.min(...task.prior.patterns.map((p) => Math.round(p.p * task.prior!.totalRows))) : Infinity;
+  const minCellCount = task.prior ? Math.min(cell ?? Infinity, task.prior.minCount, kept) : cell;
   return { secureAggregation: task.secagg !== undefined, dp, minCellCount, minCategoryCount: stated(MIN_CATEGORY) };
 }

@@ -45,6 +45,18 @@ test('requireDifferentialPrivacy: a fit task without DP is refused before the mo
   assert.deepEqual(runner.calls, [], 'no model set up, evaluated or trained');
 });
 
+test('minNoiseMultiplier: a fit task asking for less noise is refused (DP at 0.01 protects nothing); one at the floor is served', async () => {
+  const global = Float32Array.from([0.5, -0.25, 2]);
+  const floor = { ...NONE, minNoiseMultiplier: 1 };
+  const thin = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: { ...stated(), ...dpTaskConfig({ ...dp, noiseMultiplier: 0.01 }) } }, global), end(1)], { privacy: floor }, fakeRunner());
+  assertRefusal(thin.submitted, thin.ended, 'this site requires a noise multiplier of at least 1 (site.yaml privacy.minNoiseMultiplier) and the fit task of round 1 asks for 0.01');
+  const none = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: stated() }, global), end(1)], { privacy: floor }, fakeRunner());
+  assertRefusal(none.submitted, none.ended, 'this site requires differential privacy (site.yaml privacy.minNoiseMultiplier) and the fit task of round 1 says this federation runs without it');
+  const enough = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: { ...stated(), ...dpTaskConfig({ ...dp, noiseMultiplier: 1 }) } }, global), end(1)], { privacy: floor }, fakeRunner());
+  assert.equal(enough.ended.error, undefined, String(enough.ended.error));
+  assert.equal(enough.submitted[0]!.meta.error, undefined);
+});
+
 test('minCellCount: a lower threshold, or none stated (an earlier coordinator), is refused', async () => {
   const floor = { ...NONE, minCellCount: 10 };
   const low = await serve([task({ kind: 'stats', round: 0, stage: 1, config: stated(5, 20) }), end(0)], { privacy: floor });
@@ -54,6 +66,14 @@ test('minCellCount: a lower threshold, or none stated (an earlier coordinator), 
   // The prior says the threshold it was derived with (5 here): a task stating more is held to it.
   const fit = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: stated(10, 10) }, new Float32Array(3)), end(1)], { privacy: floor });
   assertRefusal(fit.submitted, fit.ended, 'this site requires minCellCount of at least 10 (site.yaml privacy.minCellCount) and the fit task of round 1 has 5');
+});
+
+test("minCellCount: a prior stating its minimum but holding a smaller pattern is held to the pattern it kept", async () => {
+  const floor = { ...NONE, minCellCount: 5 };
+  // States 10, keeps a pattern of 1 row (0.1 of 10): a coordinator's word and its prior disagree (a DPO re-review).
+  const lying = { ...prior, minCount: 10, totalRows: 10, patterns: [{ pattern: '11', p: 0.9 }, { pattern: '10', p: 0.1 }] };
+  const r = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior: lying, model, config: stated(10, 10) }, new Float32Array(3)), end(1)], { privacy: floor });
+  assertRefusal(r.submitted, r.ended, 'this site requires minCellCount of at least 5 (site.yaml privacy.minCellCount) and the fit task of round 1 has 1');
 });
 
 test('minCategoryCount: the final evaluation stating a lower one is refused, its metrics unsent', async () => {
