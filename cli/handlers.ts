@@ -1,6 +1,5 @@
 // What each subcommand does when it runs (commands.ts holds the table: names and help lines).
 // Loaded only when a command runs: `fedcausal --help` must not pay for zod, winston and the rest.
-import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { text } from '../shared/config/fields.ts';
@@ -92,7 +91,7 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     const o = parseSimulateArgs(argv);
     if (o === 'help') return out(SIMULATE_HELP), 0;
     // Where the results go is checked before training, not found unwritable at the end.
-    const { checkOutputFile } = await import('../shared/output-path.ts');
+    const { checkOutputFile, writeFileWhole } = await import('../shared/output-path.ts');
     if (o.out) checkOutputFile(o.out, '--out');
     if (o.predictions) checkOutputFile(o.predictions, '--predictions');
     const { prepareOutputDir } = await import('../shared/output-path.ts');
@@ -101,7 +100,8 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
     const progress = o.out ? simulateProgress : undefined;
     const { results, predictions, models } = await runSimulation(o, logger(), progress);
     const json = JSON.stringify(results, null, 2);
-    if (o.out) writeFileSync(o.out, json + '\n');
+    // Each site's row counts and figures: its owner's alone (0600), as the coordinator's run report is.
+    if (o.out) writeFileWhole(o.out, json + '\n', 0o600);
     else out(json + '\n');
     if (o.predictions) writePredictions(o.predictions, predictions);
     const say = o.out ? out : (t: string) => process.stderr.write(t);

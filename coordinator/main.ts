@@ -183,7 +183,8 @@ async function closeAfterRun(
  * (systemd's RestartPreventExitStatus=2 stops there).
  */
 function openState(cfg: CoordinatorConfig, configPath: string): CoordinatorStore {
-  writableDir(cfg.runDir, `${configPath}: runDir:`);
+  // Private too: each run folder holds every site's row counts and figures (0700 whatever the umask: a DPO re-review found 0777).
+  writableDir(cfg.runDir, `${configPath}: runDir:`, 0o700);
   // Private to the coordinator's user: the state holds every site's figures.
   writableDir(cfg.stateDir, `${configPath}: stateDir:`, 0o700);
   const store = CoordinatorStore.open(join(cfg.stateDir, 'coordinator.sqlite'), cfg.federation, configFingerprint(cfg), configParts(cfg), legacyConfigIdentity(cfg));

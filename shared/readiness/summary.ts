@@ -31,9 +31,9 @@ export const FederationSummarySchema = z.strictObject({
   }),
   rows: count,
   positives: count,
-  /** positives / rows, over the training rows in the prior's patterns (rows of suppressed patterns are left out of all three). */
+  /** positives / rows, over the training rows in the prior's patterns (rows of suppressed patterns are left out of all three); rows and positives to roughCount, the rate to 3 decimals. */
   labelRate: finite,
-  /** Per numeric feature, the agreed scaling (the feature space's mean and SD) and about how many values it rests on (roughCount). */
+  /** Per numeric feature, the agreed scaling (the feature space's mean and SD, to 4 figures) and about how many values it rests on (roughCount). */
   numeric: z.record(z.string(), z.strictObject({ mean: finite, sd: finite, count })),
   /** Per categorical feature, the values the federation has seen (the agreed vocabulary). */
   categorical: z.record(z.string(), z.array(z.string())),
@@ -69,7 +69,7 @@ export function buildFederationSummary(a: AgreedStatistics): FederationSummary {
   const numeric: FederationSummary['numeric'] = {};
   const categorical: FederationSummary['categorical'] = {};
   for (const c of a.space.columns) {
-    if (c.kind === 'numeric') numeric[c.feature] = { mean: c.mean, sd: c.std, count: roughCount(a.featureStats.numeric[c.feature]?.count ?? 0, a.prior.minCount) };
+    if (c.kind === 'numeric') numeric[c.feature] = { mean: fourFigures(c.mean), sd: fourFigures(c.std), count: roughCount(a.featureStats.numeric[c.feature]?.count ?? 0, a.prior.minCount) };
     // The "other" column is no value a site could hold: a site's value outside the list is folded there.
     else if (!c.other) (categorical[c.feature] ??= []).push(c.category!);
   }
@@ -94,9 +94,9 @@ export function buildFederationSummary(a: AgreedStatistics): FederationSummary {
       modalities: a.schema.modalities.map((m) => m.name),
       features: a.schema.modalities.flatMap((m) => m.features),
     },
-    rows,
-    positives,
-    labelRate: rows > 0 ? positives / rows : 0,
+    rows: roughCount(rows, a.prior.minCount),
+    positives: roughCount(positives, a.prior.minCount),
+    labelRate: rows > 0 ? Number((positives / rows).toFixed(3)) : 0,
     numeric,
     categorical,
     prior: {
@@ -109,13 +109,20 @@ export function buildFederationSummary(a: AgreedStatistics): FederationSummary {
 }
 
 /**
- * A feature's value count, to the nearest multiple of twice the minimum cell count (10 at
- * least): it spans every row, suppressed patterns' too, so exact it would give their count
- * back beside `rows`; rounded this coarsely, it says no more than the suppression does.
+ * A count as the summary publishes it, to the nearest multiple of twice the minimum cell count
+ * (10 at least): exact counts beside one another (a feature's values span suppressed patterns'
+ * rows too; rows beside the balancing table's positives) gave a small cell back by subtraction
+ * (two DPO reviews). With fourFigures' means and SDs, a count can no longer be worked back from
+ * a mean (an exact mean of whole ages with a rounded count pinned the count down).
  */
 export function roughCount(n: number, minCount: number): number {
   const base = Math.max(10, 2 * minCount);
   return Math.round(n / base) * base;
+}
+
+/** A mean or SD as the summary publishes it: 4 significant figures, too coarse for a sum over a count to be read back to the count. */
+export function fourFigures(x: number): number {
+  return Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(4)) : x;
 }
 
 /** Validates a parsed summary; `where` (a file or URL) names the source in errors. */
