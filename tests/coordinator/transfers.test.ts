@@ -34,6 +34,7 @@ test('an upload in progress: its bytes so far and its claim; gone once received'
   const done = t.service.submit(msg);
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(uploads.of('a'), { round: ROUND, receivedBytes: whole.chunks[0]!.length, totalBytes: claimOf(whole) });
+  assert.ok(t.directory.states().find((x) => x.name === 'a')!.lastSeen !== null, "heard from as its chunks come (its last seen stood still through an upload)");
   go();
   await done;
   assert.equal(uploads.of('a'), undefined);
@@ -70,4 +71,22 @@ test('the status shows an awaited site whose result is arriving, and only for th
   sentB();
   assert.equal(dashboardStatus({ current: c, transfers: uploads, history: [], directory: dir, events: new EventLog() }).current?.receivingTask, undefined);
   assert.equal(dashboardStatus({ current: c, history: [], directory: dir, events: new EventLog() }).current?.uploading, undefined);
+});
+
+test("a round's deadline failure says a site's result was still arriving, or its task still being sent, and how much", async (t) => {
+  const transfers = new TransfersInFlight();
+  transfers.begin('a', 3, 1_900_000).add(1_000_000);
+  transfers.sendingTask('b', 3);
+  transfers.begin('c', 2, 100).add(10);
+  assert.equal(transfers.deadlineNote('a', 3), 'its result was still arriving (1.0 MB of 1.9 MB in): a slow link? quorum.roundDeadlineSeconds sets how long a round waits');
+  assert.equal(transfers.deadlineNote('b', 3), 'its task was still being sent to it: a slow link? quorum.roundDeadlineSeconds sets how long a round waits');
+  assert.equal(transfers.deadlineNote('c', 3), undefined, "another round's upload");
+  // Through the collector: said where the round gives up on the site.
+  const c = new RoundCollector(3, 'fit', ['a', 'd'], 10, undefined, (site) => transfers.deadlineNote(site, 3));
+  t.after(() => c.abort('test over'));
+  const keep = setTimeout(() => {}, 5000); // the collector's deadline timer does not hold the process
+  await c.finished;
+  clearTimeout(keep);
+  assert.equal(c.failures.get('a')!.reason, 'no answer within the 0.01s round deadline: its result was still arriving (1.0 MB of 1.9 MB in): a slow link? quorum.roundDeadlineSeconds sets how long a round waits');
+  assert.equal(c.failures.get('d')!.reason, 'no answer within the 0.01s round deadline');
 });
