@@ -63,16 +63,25 @@ function countdown(deadline: string, now: number): string {
 export function currentText(c: CurrentRound, rounds: number, now: number): string {
   const what = c.kind === 'fit' ? `training round ${c.round}/${rounds}` : c.kind === 'evaluate' ? 'final evaluation' : `statistics round ${c.stage ?? ''}`.trim();
   const done = c.reported.length + c.failed.length;
-  const waiting = c.expected.filter((x) => !c.reported.includes(x) && !c.failed.some((f) => f.site === x)).map((x) => {
-    // A slow link's upload: the site is not still working, its result is on its way.
-    const u = c.uploading?.find((v) => v.site === x);
-    if (u) return `${x} (its result arriving: ${sizeText(u.receivedBytes)} of ${sizeText(u.totalBytes)})`;
-    return c.receivingTask?.includes(x) ? `${x} (its task on its way)` : x;
-  });
+  const waiting = c.expected.filter((x) => !c.reported.includes(x) && !c.failed.some((f) => f.site === x));
   // A reason may hold a site's own words: one line, no terminal controls (a coordinator of an earlier build passes them on as sent).
   const failed = c.failed.length ? `, ${c.failed.length} failed (${c.failed.map((f) => oneLine(`${f.site}: ${f.reason}`)).join('; ')})` : '';
   return `${what} ${bar(done, c.expected.length)} ${c.reported.length}/${c.expected.length} reported${failed}` +
-    `${waiting.length ? ` · waiting for ${waiting.join(', ')}` : ''}${countdown(c.deadline, now)}\n`;
+    `${waiting.length ? ` · waiting for ${waitingText(c, waiting)}` : ''}${countdown(c.deadline, now)}\n`;
+}
+
+/**
+ * The sites awaited: those still working first, then, each after a semicolon, those a slow link
+ * holds up, with what is on its way ("cleveland, hungary (its result ...)" read as both).
+ */
+function waitingText(c: CurrentRound, waiting: readonly string[]): string {
+  const note = (x: string): string | undefined => {
+    const u = c.uploading?.find((v) => v.site === x);
+    if (u) return `${x}: its result arriving (${sizeText(u.receivedBytes)} of ${sizeText(u.totalBytes)})`;
+    return c.receivingTask?.includes(x) ? `${x}: its task on its way` : undefined;
+  };
+  const working = waiting.filter((x) => note(x) === undefined);
+  return [working.join(', '), ...waiting.flatMap((x) => note(x) ?? [])].filter(Boolean).join('; ');
 }
 
 export function renderStatus(s: FederationStatus, now = Date.now()): string {

@@ -7,7 +7,6 @@ import { FrameReader, encodeFrame } from '../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, parseTaskKind, resultKind, taskKind, type ResultMeta, type TaskMeta } from '../shared/protocol/messages.ts';
 import { STATS_STAGE, TaskMetaSchema } from '../shared/protocol/task-meta.ts';
 import { ResultNotDelivered, type SiteTransport, type WireMessage } from '../shared/transport/types.ts';
-import { TransferProgress, counted } from '../shared/transport/transfer-progress.ts';
 import { FEDCAUSAL_BUILD_VERSION } from '../shared/version.ts';
 import { SECAGG_PHASE, SECAGG_PHASES, secaggStage } from '../shared/secagg/wire.ts';
 import { EVALUATION_SUM } from '../shared/secagg/eval-parts.ts';
@@ -74,11 +73,7 @@ export class SiteAgent {
       recipientBoxPublicKey: this.opts.coordinator.boxPublicKey,
       chunkSize: UPLOAD_CHUNK_SIZE,
     });
-    const chunks = sealer.chunks();
-    // The join is small and read at once; a result over a slow link takes minutes, said as it goes (transfer-progress.ts).
-    if (kind === 'join') return { header: sealer.header, signature: sealer.signature, chunks };
-    const progress = new TransferProgress(`sending round ${round}'s ${kind} to the coordinator`, sealer.wireBytes, ({ text, ...figures }) => this.opts.log.info(text, figures));
-    return { header: sealer.header, signature: sealer.signature, chunks: counted(chunks, progress) };
+    return { header: sealer.header, signature: sealer.signature, chunks: sealer.chunks() };
   }
 
   /**

@@ -7,7 +7,7 @@ import { ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { ChallengeReplySchema, FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
 import { AsyncQueue } from '../shared/transport/async-queue.ts';
-import { TransferProgress, type ProgressLine } from '../shared/transport/transfer-progress.ts';
+import { resultWords, TransferProgress, type ProgressLine } from '../shared/transport/transfer-progress.ts';
 import { wireBytes } from '../shared/crypto/envelope.ts';
 import { channelOptions, federationClient, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
 import { ResultNotDelivered, type SiteTransport, type SubmitReply, type Welcome, type WireMessage } from '../shared/transport/types.ts';
@@ -15,6 +15,19 @@ import { mtlsChannelCredentials, type TlsFiles } from '../shared/pki/grpc-creden
 
 /** gRPC codes of a call whose connection went (the coordinator stopped, the network dropped), not of a refusal. */
 const LOST_CONNECTION: ReadonlySet<grpc.status> = new Set([grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED]);
+
+/**
+ * INTERNAL as grpc-js reports a connection that broke under it (a byte corrupted on the way:
+ * TLS's "bad record mac", the HTTP/2 stream reset): the link's fault, not the coordinator's
+ * answer. The site exited 1 on it where a dropped link is reconnected (a re-try).
+ */
+const BROKEN_LINK = /RST_STREAM|bad record mac|decryption failed|Protocol error|ECONNRESET/i;
+
+/** `e` as a lost connection (UNAVAILABLE, which the agent reconnects after) where it is the link breaking; else `e`. */
+function linkBroke<E extends grpc.ServiceError>(e: E): E {
+  if (e.code !== grpc.status.INTERNAL || !BROKEN_LINK.test(e.details || e.message)) return e;
+  return Object.assign(e, { code: grpc.status.UNAVAILABLE, message: `14 UNAVAILABLE: the connection to the coordinator broke (${e.details || e.message})` });
+}
 
 /** The fields of a task's header read before it is verified: how many chunk frames follow, and what they weigh (progress only). */
 const AnnouncedSchema = z.object({
@@ -29,15 +42,22 @@ const AnnouncedSchema = z.object({
  * count that never comes would hang the site instead).
  */
 function announced(header: Uint8Array): { count: number; bytes?: number } {
+  const parsed = AnnouncedSchema.safeParse(safeJson(header));
+  if (!parsed.success) return { count: 1 };
+  const { chunkCount, payloadLength, encrypted } = parsed.data;
+  return { count: chunkCount, ...(payloadLength === undefined ? {} : { bytes: wireBytes({ chunkCount, payloadLength, encrypted: encrypted ?? false }) }) };
+}
+
+/** A header's JSON, or undefined where it is not JSON. */
+function safeJson(header: Uint8Array): unknown {
   try {
-    const parsed = AnnouncedSchema.safeParse(JSON.parse(Buffer.from(header).toString('utf8')));
-    if (!parsed.success) return { count: 1 };
-    const { chunkCount, payloadLength, encrypted } = parsed.data;
-    return { count: chunkCount, ...(payloadLength === undefined ? {} : { bytes: wireBytes({ chunkCount, payloadLength, encrypted: encrypted ?? false }) }) };
+    return JSON.parse(Buffer.from(header).toString('utf8'));
   } catch {
-    return { count: 1 };
+    return undefined;
   }
 }
+
+const HeaderWordsSchema = z.object({ round: z.number(), kind: z.string() });
 
 /**
  * Mutual TLS to `address` (host:port, IPv6 in brackets). For an IP address, TLS would
@@ -125,7 +145,7 @@ export function grpcSiteTransport(address: string, maxChunkSize: number, tls: Tl
       return subscribeTasks(client, join, stream, opts.onProgress);
     },
     async submit(msg: WireMessage) {
-      return submitResult(client, msg, connectWaitMs, stream);
+      return submitResult(client, msg, connectWaitMs, stream, opts.onProgress);
     },
     close() {
       stream.call?.cancel();
@@ -201,7 +221,8 @@ function subscribeTasks(client: FederationClient, join: WireMessage, stream: Tas
         }
       }
     });
-    call.on('error', (e: grpc.ServiceError) => {
+    call.on('error', (raw: grpc.ServiceError) => {
+      const e = linkBroke(raw);
       // Only a stream that was up: a refused join never had one.
       if (welcomed) stream.gone ??= e.details || e.message;
       if (refused) return;
@@ -216,7 +237,7 @@ function subscribeTasks(client: FederationClient, join: WireMessage, stream: Tas
 }
 
 /** The Submit call: the result's header frame, then its chunks. */
-async function submitResult(client: FederationClient, msg: WireMessage, connectWaitMs: number, stream: TaskStream): Promise<SubmitReply> {
+async function submitResult(client: FederationClient, msg: WireMessage, connectWaitMs: number, stream: TaskStream, onProgress?: (line: ProgressLine) => void): Promise<SubmitReply> {
   if (stream.gone !== undefined) throw new ResultNotDelivered(`the result did not reach the coordinator: the task stream had ended (${stream.gone})`);
   await connected(client, connectWaitMs).catch((e: grpc.ServiceError) => {
     throw submitError(e);
@@ -230,16 +251,28 @@ async function submitResult(client: FederationClient, msg: WireMessage, connectW
         reject(asError(e));
       }
     });
+    // Counted as gRPC writes each chunk out, not as it takes it: its buffer took 4 MiB before pushing
+    // back, and a 2 MB update over a slow link was never said (a re-try).
+    const progress = onProgress ? uploadProgress(msg.header, onProgress) : undefined;
     void (async () => {
       await writeWithBackpressure(call, { header: { header: msg.header, signature: msg.signature } });
-      for await (const c of msg.chunks) await writeWithBackpressure(call, { chunk: c });
+      for await (const c of msg.chunks) await writeWithBackpressure(call, { chunk: c }, () => progress?.add(c.length));
       call.end();
     })().catch(reject);
   });
 }
 
+/** A result's upload progress, said as the site's log reads it ("sending round 3's training update to the coordinator"); undefined for a header it cannot read. */
+function uploadProgress(header: Uint8Array, onProgress: (line: ProgressLine) => void): TransferProgress | undefined {
+  const { bytes } = announced(header);
+  const h = HeaderWordsSchema.safeParse(safeJson(header));
+  if (!bytes || !h.success) return undefined;
+  return new TransferProgress(`sending round ${h.data.round}'s ${resultWords(h.data.kind)} to the coordinator`, bytes, onProgress);
+}
+
 /** A failed Submit: a lost connection is not a refusal; say which, so a site's log does not blame its result. */
-function submitError(err: grpc.ServiceError): Error {
+function submitError(raw: grpc.ServiceError): Error {
+  const err = linkBroke(raw);
   const why = err.details || err.message;
   return LOST_CONNECTION.has(err.code)
     ? new ResultNotDelivered(`the result did not reach the coordinator: the connection went (${why})`, { cause: err })

@@ -101,6 +101,6 @@ export function channelOptions(maxChunkSize: number): grpc.ChannelOptions {
 }
 
 /** Writes to a gRPC stream, waiting for 'drain' when its buffer is full (backpressure). */
-export async function writeWithBackpressure(stream: { write(m: unknown): boolean; once(ev: 'drain', f: () => void): unknown }, msg: unknown): Promise<void> {
-  if (!stream.write(msg)) await new Promise<void>((r) => stream.once('drain', r));
+export async function writeWithBackpressure(stream: { write(m: unknown, cb?: () => void): boolean; once(ev: 'drain', f: () => void): unknown }, msg: unknown, onWritten?: () => void): Promise<void> {
+  if (!stream.write(msg, onWritten)) await new Promise<void>((r) => stream.once('drain', r));
 }

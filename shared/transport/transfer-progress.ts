@@ -59,10 +59,10 @@ export class TransferProgress {
   }
 }
 
-/** `chunks` as they are pulled, each counted into `progress` (a transport pulls the next as the link takes the last). */
-export async function* counted(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, progress: TransferProgress): AsyncGenerator<Uint8Array> {
-  for await (const c of chunks) {
-    yield c;
-    progress.add(c.length);
-  }
+/** A result's envelope kind in a person's words: "fit-result" is jargon in a line an IT person reads (a re-try). */
+export function resultWords(kind: string): string {
+  const [base, stage] = kind.split(/-(?=\d+$)/);
+  const words: Record<string, string> = { 'fit-result': 'training update', 'eval-result': 'final evaluation', 'stats-result': 'statistics', 'secagg-result': 'secure-sum share', 'end-ack': 'end acknowledgement' };
+  const w = words[base!] ?? kind;
+  return base === 'stats-result' && stage ? `${w} (stage ${stage})` : w;
 }

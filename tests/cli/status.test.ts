@@ -53,9 +53,9 @@ test('the status text: the round under collection as a bar with a countdown, the
   assert.doesNotMatch(forged, /\x1b|\r/);
   // A slow link's upload: the site's result is on its way, not still being trained.
   const arriving = renderStatus({ ...s, current: { ...s.current!, uploading: [{ site: 'd', receivedBytes: 1_200_000, totalBytes: 2_600_000 }] } }, now);
-  assert.match(arriving, / · waiting for c, d \(its result arriving: 1\.2 MB of 2\.6 MB\) · deadline/);
+  assert.match(arriving, / · waiting for c; d: its result arriving \(1\.2 MB of 2\.6 MB\) · deadline/);
   const onItsWay = renderStatus({ ...s, current: { ...s.current!, receivingTask: ['c'] } }, now);
-  assert.match(onItsWay, / · waiting for c \(its task on its way\), d · deadline/);
+  assert.match(onItsWay, / · waiting for d; c: its task on its way · deadline/);
   assert.match(renderStatus({ ...s, round: 6, state: 'evaluating', current: undefined }, now), /^federation heart: evaluating, final evaluation \(5 rounds\)/);
   assert.doesNotMatch(renderStatus({ ...s, state: 'finished' }, now), /reported/, 'no round under collection once the run is over');
   assert.match(renderStatus({ ...s, round: 6, state: 'finished', current: undefined }, now), /^federation heart: finished, round 5\/5 \|/);

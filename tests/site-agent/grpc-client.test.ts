@@ -11,13 +11,14 @@ import { mtlsServerCredentials } from '../../shared/pki/grpc-credentials.ts';
 import { encodeFrame } from '../../shared/protocol/frame.ts';
 import { federationService } from '../../shared/transport/grpc-proto.ts';
 import { ResultNotDelivered } from '../../shared/transport/types.ts';
-import { grpcSiteTransport } from '../../site-agent/grpc-client.ts';
+import { grpcSiteTransport, type SiteTransportOptions } from '../../site-agent/grpc-client.ts';
+import type { ProgressLine } from '../../shared/transport/transfer-progress.ts';
 import { makeTlsFixture } from '../shared/pki/tls-fixture.ts';
 
 const site = generateIdentity();
 
 /** A coordinator whose Submit does `onSubmit` with the call; the site's transport to it. */
-async function coordinatorThat(onSubmit: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>, server: grpc.Server) => void) {
+async function coordinatorThat(onSubmit: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>, server: grpc.Server) => void, opts: SiteTransportOptions = {}) {
   const tls = await makeTlsFixture('cleveland');
   const server = new grpc.Server();
   server.addService(federationService().service, {
@@ -26,7 +27,7 @@ async function coordinatorThat(onSubmit: (call: grpc.ServerReadableStream<unknow
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', mtlsServerCredentials(tls.server.files), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  return { server, transport: grpcSiteTransport(`127.0.0.1:${port}`, 1 << 20, tls.site) };
+  return { server, transport: grpcSiteTransport(`127.0.0.1:${port}`, 1 << 20, tls.site, opts) };
 }
 
 const result = () => sealPayload({ federation: 'f', round: 1, site: 'cleveland', kind: 'result-fit' }, encodeFrame({}), { signingSecretKey: site.signing.secretKey });
@@ -37,6 +38,23 @@ test('a coordinator that goes while a result is sent: the result is not delivere
     await assert.rejects(transport.submit(result()), (e: unknown) => {
       assert.ok(e instanceof ResultNotDelivered, `got ${String(e)}`);
       assert.match(e.message, /^the result did not reach the coordinator: the connection went/);
+      return true;
+    });
+  } finally {
+    transport.close();
+    server.forceShutdown();
+  }
+});
+
+test('a connection that broke under the call (a corrupted byte: INTERNAL, RST_STREAM, bad record mac) is a lost connection, not a refusal', async () => {
+  const { server, transport } = await coordinatorThat((call, cb) => {
+    call.on('data', () => {});
+    call.on('end', () => cb({ code: grpc.status.INTERNAL, details: 'Received RST_STREAM with code 2 triggered by internal client error: 0A000119:SSL routines::decryption failed or bad record mac' }));
+  });
+  try {
+    await assert.rejects(transport.submit(result()), (e: unknown) => {
+      assert.ok(e instanceof ResultNotDelivered, `got ${String(e)}`);
+      assert.match(e.message, /^the result did not reach the coordinator: the connection went \(.*bad record mac\)/);
       return true;
     });
   } finally {
@@ -114,6 +132,39 @@ test('a result trained after the task stream ended is not delivered at once: it 
       return true;
     });
   } finally {
+    transport.close();
+    server.forceShutdown();
+  }
+});
+
+test("a long upload's progress is said in words as gRPC writes the chunks out, not as it takes them into its buffer", async (t) => {
+  // The test's clock: 20 s pass with each chunk the coordinator reads, so each later write is past the interval.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  let over = false;
+  const lines: ProgressLine[] = [];
+  const { server, transport } = await coordinatorThat(
+    (call, cb) => {
+      // A slow reader: the HTTP/2 window fills, and the site's writes wait for it.
+      call.on('data', () => {
+        call.pause();
+        setTimeout(() => {
+          if (over) return;
+          t.mock.timers.tick(20_000);
+          call.resume();
+        }, 5);
+      });
+      call.on('end', () => cb(null, { accepted: true, message: 'ok' }));
+    },
+    { onProgress: (l) => lines.push(l) },
+  );
+  try {
+    const big = sealPayload({ federation: 'f', round: 3, site: 'cleveland', kind: 'fit-result' }, new Uint8Array(64 * 65_536), { signingSecretKey: site.signing.secretKey, chunkSize: 65_536 });
+    await transport.submit(big);
+    assert.ok(lines.length >= 1, 'said at least once');
+    assert.match(lines[0]!.text, /^sending round 3's training update to the coordinator: \d+\.\d MB of 4\.2 MB \(\d+%\) in \d+ s, about \d+ kbit\/s$/);
+    assert.ok(lines.every((l) => l.doneBytes < l.totalBytes), 'never at the end: a finished upload needs no line');
+  } finally {
+    over = true;
     transport.close();
     server.forceShutdown();
   }

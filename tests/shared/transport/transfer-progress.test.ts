@@ -1,7 +1,7 @@
 // A long transfer's progress in words, at most every interval; a short one says nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TransferProgress, counted, sizeText, type ProgressLine } from '../../../shared/transport/transfer-progress.ts';
+import { TransferProgress, resultWords, sizeText, type ProgressLine } from '../../../shared/transport/transfer-progress.ts';
 
 test('said once per interval while it lasts, with bytes, share and speed; nothing within the first interval or at the end', () => {
   let now = 0;
@@ -31,15 +31,9 @@ test('sizes in kB below 0.1 MB, else MB to one decimal', () => {
   assert.equal(sizeText(2_621_440), '2.6 MB');
 });
 
-test('counted: each chunk counted once the next is pulled (the link took it)', async () => {
-  let now = 0;
-  const lines: string[] = [];
-  const p = new TransferProgress('x', 30, (l) => lines.push(l.text), 10, () => now);
-  const seen: number[] = [];
-  for await (const c of counted([new Uint8Array(10), new Uint8Array(10), new Uint8Array(10)], p)) {
-    seen.push(c.length);
-    now += 10;
-  }
-  assert.deepEqual(seen, [10, 10, 10]);
-  assert.deepEqual(lines, ['x: 0 kB of 0 kB (33%) in 0 s, about 8 kbit/s', 'x: 0 kB of 0 kB (66%) in 0 s, about 8 kbit/s']);
+test('a result kind in words: no envelope jargon in a line an IT person reads', () => {
+  assert.deepEqual(
+    ['fit-result', 'eval-result', 'stats-result-2', 'secagg-result-93', 'end-ack', 'something-new'].map(resultWords),
+    ['training update', 'final evaluation', 'statistics (stage 2)', 'secure-sum share', 'end acknowledgement', 'something-new'],
+  );
 });
