@@ -7,7 +7,7 @@ import { ProtocolError } from '../shared/errors.ts';
 import { checkShape } from '../shared/protocol/check.ts';
 import { ChallengeReplySchema, FrameSchema, SubmitReplySchema } from '../shared/protocol/wire.ts';
 import { AsyncQueue } from '../shared/transport/async-queue.ts';
-import { resultWords, TransferProgress, type ProgressLine } from '../shared/transport/transfer-progress.ts';
+import { resultWords, taskWords, TransferProgress, type ProgressLine } from '../shared/transport/transfer-progress.ts';
 import { wireBytes } from '../shared/crypto/envelope.ts';
 import { channelOptions, federationClient, writeWithBackpressure } from '../shared/transport/grpc-proto.ts';
 import { ResultNotDelivered, type SiteTransport, type SubmitReply, type Welcome, type WireMessage } from '../shared/transport/types.ts';
@@ -210,7 +210,7 @@ function subscribeTasks(client: FederationClient, join: WireMessage, stream: Tas
         resolve({ welcome: f.welcome, tasks });
       } else if (f.body === 'header') {
         const { count, bytes } = announced(f.header.header);
-        const progress = onProgress && bytes ? { progress: new TransferProgress('receiving a task from the coordinator', bytes, onProgress) } : {};
+        const progress = onProgress && bytes ? { progress: new TransferProgress(`receiving ${taskHeaderWords(f.header.header)} from the coordinator`, bytes, onProgress) } : {};
         current = { header: f.header.header, signature: f.header.signature, chunks: [], count, ...progress };
       } else if (current) {
         current.chunks.push(new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength));
@@ -268,6 +268,12 @@ function uploadProgress(header: Uint8Array, onProgress: (line: ProgressLine) => 
   const h = HeaderWordsSchema.safeParse(safeJson(header));
   if (!bytes || !h.success) return undefined;
   return new TransferProgress(`sending round ${h.data.round}'s ${resultWords(h.data.kind)} to the coordinator`, bytes, onProgress);
+}
+
+/** "round 3's training task", from a task's (unverified) header: words for a progress line only. */
+function taskHeaderWords(header: Uint8Array): string {
+  const h = HeaderWordsSchema.safeParse(safeJson(header));
+  return h.success ? `round ${h.data.round}'s ${taskWords(h.data.kind)}` : 'a task';
 }
 
 /** A failed Submit: a lost connection is not a refusal; say which, so a site's log does not blame its result. */

@@ -59,6 +59,14 @@ export class TransferProgress {
   }
 }
 
+/** A task's envelope kind in a person's words ("task-fit": "training task"). */
+export function taskWords(kind: string): string {
+  const m = /^task-(fit|evaluate|stats|secagg|end)(?:-(\d+))?$/.exec(kind);
+  if (!m) return kind;
+  const words = { fit: 'training task', evaluate: 'final evaluation task', stats: 'statistics task', secagg: 'secure-sum task', end: 'end' }[m[1] as 'fit'];
+  return m[1] === 'stats' && m[2] ? `${words} (stage ${m[2]})` : words;
+}
+
 /** A result's envelope kind in a person's words: "fit-result" is jargon in a line an IT person reads (a re-try). */
 export function resultWords(kind: string): string {
   const [base, stage] = kind.split(/-(?=\d+$)/);

@@ -1,7 +1,7 @@
 // A long transfer's progress in words, at most every interval; a short one says nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TransferProgress, resultWords, sizeText, type ProgressLine } from '../../../shared/transport/transfer-progress.ts';
+import { TransferProgress, resultWords, sizeText, taskWords, type ProgressLine } from '../../../shared/transport/transfer-progress.ts';
 
 test('said once per interval while it lasts, with bytes, share and speed; nothing within the first interval or at the end', () => {
   let now = 0;
@@ -36,4 +36,5 @@ test('a result kind in words: no envelope jargon in a line an IT person reads', 
     ['fit-result', 'eval-result', 'stats-result-2', 'secagg-result-93', 'end-ack', 'something-new'].map(resultWords),
     ['training update', 'final evaluation', 'statistics (stage 2)', 'secure-sum share', 'end acknowledgement', 'something-new'],
   );
+  assert.deepEqual(['task-fit', 'task-evaluate', 'task-stats-3', 'task-secagg-91', 'task-end', 'other'].map(taskWords), ['training task', 'final evaluation task', 'statistics task (stage 3)', 'secure-sum task', 'end', 'other']);
 });
