@@ -148,14 +148,22 @@ function subscribe(ctx: Serving, call: SubscribeCall): void {
     refuse(refusedHere(endpoint, e));
     return;
   }
+  // One task's frames at a time: a task still being written when the next went out (a slow link,
+  // a round that timed out) had their chunks interleaved, and the site put the next task together
+  // from the first one's chunks (a hostile-site re-try).
+  let writing: Promise<void> = Promise.resolve();
   const sink: TaskSink = {
-    async send(task: WireMessage) {
-      if (ended) return;
-      // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
-      const revoked = await ctx.stillValid(call);
-      if (revoked) return refuse(revoked);
-      await writeWithBackpressure(call, { header: { header: task.header, signature: task.signature } });
-      for await (const c of task.chunks) await writeWithBackpressure(call, { chunk: c });
+    send(task: WireMessage) {
+      const next = writing.then(async () => {
+        if (ended) return;
+        // Revocation reaches an open stream too: a site revoked since it joined gets no further task.
+        const revoked = await ctx.stillValid(call);
+        if (revoked) return refuse(revoked);
+        await writeWithBackpressure(call, { header: { header: task.header, signature: task.signature } });
+        for await (const c of task.chunks) await writeWithBackpressure(call, { chunk: c });
+      });
+      writing = next.catch(() => {});
+      return next;
     },
     end(reason: string) {
       if (ended) return;

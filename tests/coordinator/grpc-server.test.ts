@@ -72,6 +72,42 @@ test('payloads far over gRPC 4 MiB message limit stream both ways in chunks', as
   }
 });
 
+test("two tasks sent to one site at once go out one after the other, never with their chunks interleaved (round N's task still being written when round N+1's went)", async () => {
+  const tls = await makeTlsFixture();
+  const site = generateIdentity();
+  const coord = generateIdentity();
+  let sink: TaskSink | undefined;
+  const endpoint: CoordinatorEndpoint = {
+    async subscribe(_join, s) {
+      sink = s;
+      return { welcome: { federation: 'f', protocolVersion: 1, message: 'hi' }, closed: () => {} };
+    },
+    submit: async () => ({ accepted: true, message: 'ok' }),
+  };
+  const server = await startGrpcServer({ endpoint, host: '127.0.0.1', port: 0, maxChunkSize: MiB, log: silentLogger, tls: tls.server });
+  const client = grpcSiteTransport(`127.0.0.1:${server.port}`, MiB, tls.site);
+  try {
+    const { tasks } = await client.subscribe(sealed(new Uint8Array(0), 'join', site.signing.secretKey));
+    const payload = (fill: number) => new Uint8Array(40 * MiB).fill(fill);
+    // Both at once: enough chunks that the first waits on backpressure while the second starts.
+    const sent = [sink!.send(sealed(payload(1), 'task-fit', coord.signing.secretKey)), sink!.send(sealed(payload(2), 'task-evaluate', coord.signing.secretKey))];
+    const it = tasks[Symbol.asyncIterator]();
+    for (const [kind, fill] of [['task-fit', 1], ['task-evaluate', 2]] as const) {
+      const task = (await it.next()).value as WireMessage;
+      const h = verifyHeader(task.header, task.signature, () => coord.signing.publicKey, { maxPayloadBytes: 64 * MiB, maxChunkSize: MiB });
+      assert.equal(h.kind, kind);
+      const opener = new PayloadOpener(h, task.header);
+      let i = 0;
+      for await (const c of task.chunks) assert.ok(opener.open(i++, c).every((b) => b === fill), `${kind}: chunk ${i - 1} is its own`);
+      opener.finish();
+    }
+    await Promise.all(sent);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
 test('a refusal reaches the site as a gRPC status with the reason', async () => {
   const tls = await makeTlsFixture();
   const endpoint: CoordinatorEndpoint = {
