@@ -14,6 +14,8 @@ import type { BundleInput } from '../shared/model/bundle.ts';
 import { SiteTasks, type SiteTasksOptions } from './site-tasks.ts';
 import { schemaJoinForm } from '../shared/data/schema-compare.ts';
 import { floorRefusal, privacyModeFields, type PrivacyFloor } from './privacy-floor.ts';
+import { PrivacyLedger } from './privacy-ledger.ts';
+import { releaseDigest } from '../shared/privacy/task-privacy.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 
@@ -61,9 +63,11 @@ export class SiteAgent {
   tasksAnswered = 0;
   /** Whether the federation's protections were said (once, at the first task). */
   private modeSaid = false;
+  private readonly ledger: PrivacyLedger;
 
   constructor(private readonly opts: SiteAgentOptions) {
     this.tasks = new SiteTasks(opts);
+    this.ledger = new PrivacyLedger(opts.privacy?.maxEpsilon);
     this.replay = new ReplayGuard({ maxAgeMs: 10 * 60_000, reader: `site ${JSON.stringify(opts.site)}` });
   }
 
@@ -132,7 +136,7 @@ export class SiteAgent {
         this.close();
         return meta.message ?? 'ended';
       }
-      await this.holdToFloor(transport, meta);
+      await this.holdToFloor(transport, meta, weights);
       crashPoint(taskKind(meta.kind, meta.stage), meta.round);
       const result = await this.tasks.handle(meta, weights);
       this.tasksAnswered++;
@@ -184,13 +188,15 @@ export class SiteAgent {
    * log carry them), never with anything of the rows, and the site exits 2: the federation's
    * settings and the hospital's floor differ, which no restart mends.
    */
-  private async holdToFloor(transport: SiteTransport, meta: TaskMeta): Promise<void> {
+  private async holdToFloor(transport: SiteTransport, meta: TaskMeta, weights: Float32Array): Promise<void> {
     if (!this.modeSaid) {
       this.modeSaid = true;
       this.opts.log.info("this federation's protections, as its first task states them, and this site's floor", privacyModeFields(meta, this.opts.privacy));
     }
-    const refusal = floorRefusal(this.opts.privacy, meta);
-    if (refusal === undefined) return;
+    // A DP training round's release, held to the site's own account (one release a round, its budget).
+    const digest = meta.kind === 'fit' ? releaseDigest(meta, weights) : '';
+    const refusal = floorRefusal(this.opts.privacy, meta) ?? this.ledger.refusal(meta, digest);
+    if (refusal === undefined) return this.ledger.record(meta, digest);
     await this.sendRefusal(transport, meta, refusal);
     throw new InputError(`${refusal}: this site takes no part; the federation's operator must raise the setting, or the hospital lower site.yaml's privacy floor (docs/deploy-site.md)`);
   }

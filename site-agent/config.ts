@@ -49,6 +49,8 @@ export const siteFileSchema = strict({
     requireDifferentialPrivacy: bool().default(false),
     // Every fit task's noise at least this (DP on): "DP" at noise 0.01 protects nothing.
     minNoiseMultiplier: real(0.01, 1e6).optional(),
+    // The most ε this site's training releases may spend in a run, by the site's own account (at δ 1e-5).
+    maxEpsilon: real(0.01, 1e6).optional(),
     // The coordinator's bounds (coordinator.yaml priors.minCellCount, privacy.minCategoryCount).
     minCellCount: int(1, 1e6).optional(),
     minCategoryCount: int(1, 1e6).optional(),

@@ -12,6 +12,8 @@ export interface PrivacyFloor {
   requireDifferentialPrivacy: boolean;
   /** The least noise multiplier a fit task may ask for (DP required with it): DP on at 0.01 spent ε 7.7e4 in 3 rounds (a DPO re-review). */
   minNoiseMultiplier?: number | undefined;
+  /** The most ε (at δ 1e-5) this site's releases may spend in a run, by its own account (privacy-ledger.ts); DP required with it. */
+  maxEpsilon?: number | undefined;
   minCellCount?: number | undefined;
   minCategoryCount?: number | undefined;
 }
@@ -43,8 +45,8 @@ export function floorRefusal(floor: PrivacyFloor | undefined, task: TaskMeta): s
 /** A task without the DP the floor asks for, or with less noise. */
 function dpFault(floor: PrivacyFloor, seen: TaskPrivacy, name: string): string | undefined {
   const min = floor.minNoiseMultiplier;
-  if ((floor.requireDifferentialPrivacy || min !== undefined) && !seen.dp)
-    return `this site requires differential privacy (site.yaml privacy.${floor.requireDifferentialPrivacy ? 'requireDifferentialPrivacy' : 'minNoiseMultiplier'}) and ${name} says this federation runs without it`;
+  const why = floor.requireDifferentialPrivacy ? 'requireDifferentialPrivacy' : min !== undefined ? 'minNoiseMultiplier' : floor.maxEpsilon !== undefined ? 'maxEpsilon' : undefined;
+  if (why && !seen.dp) return `this site requires differential privacy (site.yaml privacy.${why}) and ${name} says this federation runs without it`;
   if (min !== undefined && seen.dp && seen.dp.noiseMultiplier < min)
     return `this site requires a noise multiplier of at least ${min} (site.yaml privacy.minNoiseMultiplier) and ${name} asks for ${seen.dp.noiseMultiplier}`;
   return undefined;
@@ -67,6 +69,7 @@ export function privacyModeFields(task: TaskMeta, floor: PrivacyFloor | undefine
         floor.requireSecureAggregation ? 'secure aggregation' : undefined,
         floor.requireDifferentialPrivacy ? 'differential privacy' : undefined,
         floor.minNoiseMultiplier !== undefined ? `noise multiplier >= ${floor.minNoiseMultiplier}` : undefined,
+        floor.maxEpsilon !== undefined ? `ε <= ${floor.maxEpsilon} by its own account` : undefined,
         floor.minCellCount !== undefined ? `minCellCount >= ${floor.minCellCount}` : undefined,
         floor.minCategoryCount !== undefined ? `minCategoryCount >= ${floor.minCategoryCount}` : undefined,
       ].filter((x) => x !== undefined)

@@ -23,7 +23,8 @@ import type { RunnerContext } from './model-runner.ts';
 import { checkScopeSurvivors, evaluationLayout, evaluationValues, siteReport } from '../shared/secagg/eval-parts.ts';
 import { SecureAggregationSite } from './secure-aggregation.ts';
 import { SecureStatsStages } from './secure-stats.ts';
-import { weightsSha256, type BundleInput } from '../shared/model/bundle.ts';
+import type { BundleInput } from '../shared/model/bundle.ts';
+import { releaseDigest } from '../shared/privacy/task-privacy.ts';
 
 /** Why a local training result must not be sent (a non-finite loss, weight or control variate), or undefined. */
 function unsoundTraining(loss: number, weights: Float32Array, controlVariate: Float32Array | undefined): string | undefined {
@@ -199,9 +200,11 @@ export class SiteTasks {
     let patternCounts = countPatternLabels(data.train.patterns, data.train.labels);
     // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
     const dp = dpFromTaskConfig(task.config);
-    // Noise fixed by this site's key and what it noises: a round asked again (the coordinator restarted
-    // mid-round) gets the same release, which tells nothing new; fresh noise could be averaged away.
-    const noiseFor = (what: string) => keyedBytes(this.opts.identity.signing.secretKey, `dp|${this.opts.federation}|${task.round}|${what}|${weightsSha256(weights)}`);
+    // Noise fixed by this site's key and the whole task (releaseDigest): the same task asked again (the
+    // coordinator restarted mid-round) gets the same release, which tells nothing new (fresh noise could be
+    // averaged away); a task that differs in anything gets other noise, so two releases never share it.
+    const digest = releaseDigest(task, weights);
+    const noiseFor = (what: string) => keyedBytes(this.opts.identity.signing.secretKey, `dp|${this.opts.federation}|${what}|${digest}`);
     const sent = dp ? privatizeUpdate(weights, w, dp, noiseFor('update')).weights : w;
     if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length, noiseFor('counts'));
     // Secure: only a key advertisement goes back now; the (privatized) update, health and counts go masked in a later phase.

@@ -11,8 +11,9 @@
  * fingerprint), so a run never spends more than its rounds 1..rounds, which each start checks
  * in full: a restart with more rounds, or a lower budget, is checked again against every round.
  * (A restart with fewer rounds than were committed runs none.) A round run again after a restart
- * mid-round releases nothing new: its noise is fixed by the site's key and the round (dpSpent).
- * A coordinator that deviates (sends one round's task with other models) is not bounded by it.
+ * mid-round releases nothing new: its noise is fixed by the site's key and the task (dpSpent).
+ * A coordinator that deviates (asks one round again with other contents, or more rounds) meets the
+ * site's own account instead (site-agent/privacy-ledger.ts, site.yaml privacy.maxEpsilon).
  */
 import { ZcdpAccountant, zcdpToEpsilon } from './accountant.ts';
 import { chargeFitRound, type DpSettings } from './dp.ts';

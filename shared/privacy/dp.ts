@@ -88,9 +88,10 @@ export type DpReport = PrivacySpent & { clipNorm: number; noiseMultiplier: numbe
  * The privacy spent by the fit rounds `rounds` (each charged for its update and the counts
  * released with it). Computed from the run's history, so a resumed run counts the rounds
  * before its restart too. A round stopped before its commit and run again is charged once:
- * each site noises a round's release with noise fixed by its own key, the round and the
- * model it started from (site-tasks.ts), so a site answering it again sends the same release
- * (a site process restarted in between retrains to the same weights, deterministic per round).
+ * each site noises a round's release with noise fixed by its own key and the whole task
+ * (site-tasks.ts), so a site answering the same task again sends the same release (a site
+ * process restarted in between retrains to the same weights, deterministic per round); a
+ * round asked again with other contents is refused by the site (site-agent/privacy-ledger.ts).
  */
 export function dpSpent(s: DpSettings, rounds: readonly number[]): DpReport {
   const accountant = new ZcdpAccountant(s.delta);

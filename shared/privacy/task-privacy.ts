@@ -4,6 +4,7 @@
  * own floor (site.yaml `privacy`, site-agent/privacy-floor.ts). Secure aggregation needs no
  * key: a task in a secure run carries its session (`secagg`).
  */
+import { createHash } from 'node:crypto';
 import type { TaskMeta } from '../protocol/task-meta.ts';
 import { dpFromTaskConfig, dpTaskConfig, type DpSettings } from './dp.ts';
 
@@ -46,4 +47,16 @@ export function taskPrivacy(task: Pick<TaskMeta, 'config' | 'secagg' | 'prior'>)
   const kept = task.prior?.patterns.length ? Math.min(...task.prior.patterns.map((p) => Math.round(p.p * task.prior!.totalRows))) : Infinity;
   const minCellCount = task.prior ? Math.min(cell ?? Infinity, task.prior.minCount, kept) : cell;
   return { secureAggregation: task.secagg !== undefined, dp, minCellCount, minCategoryCount: stated(MIN_CATEGORY) };
+}
+
+/**
+ * What fixes a training release: the whole task (its config, prior, scaling, model and round)
+ * and the weights it starts from, less the secure-sum session (a fresh one after a restart; the
+ * noise goes on before the masks). Noise keyed on the weights alone let a coordinator ask a round
+ * again with training pinned (a huge proximal term) and subtract the two releases, noise and all
+ * (a hostile re-try); keyed on all of it, a task that differs in anything gets other noise.
+ */
+export function releaseDigest(task: Readonly<Record<string, unknown>>, weights: Float32Array): string {
+  const { secagg: _session, ...rest } = task;
+  return createHash('sha256').update(JSON.stringify(rest)).update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)).digest('hex');
 }

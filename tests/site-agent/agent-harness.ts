@@ -99,7 +99,7 @@ export interface Submitted {
 }
 
 /** The coordinator's side of the connection: queues tasks, opens and keeps every result the agent submits. */
-function fakeTransport() {
+export function fakeTransport() {
   const tasks = new AsyncQueue<WireMessage>();
   const submitted: Submitted[] = [];
   // The agent's acknowledgements of the end, apart: every other check is of its answers to tasks.
@@ -134,7 +134,7 @@ async function open(h: ReturnType<typeof verifyHeader>, msg: WireMessage): Promi
   return Buffer.concat(parts);
 }
 
-function agent(extra: Partial<ConstructorParameters<typeof SiteAgent>[0]> = {}) {
+export function agent(extra: Partial<ConstructorParameters<typeof SiteAgent>[0]> = {}) {
   const runner = fakeRunner();
   const a = new SiteAgent({
     site: SITE,
@@ -155,6 +155,11 @@ function agent(extra: Partial<ConstructorParameters<typeof SiteAgent>[0]> = {}) 
 /** Runs the agent over `tasks` (then the stream ends) and returns how it ended and what it submitted. */
 export async function serve(tasks: WireMessage[], extra: Partial<ConstructorParameters<typeof SiteAgent>[0]> = {}, runner = fakeRunner()) {
   const { agent: a } = agent({ runner: runner.factory, ...extra });
+  return serveWith(a, tasks, runner);
+}
+
+/** `tasks` served by `a` on a fresh connection (a reconnection, where `a` served one before). */
+export async function serveWith(a: SiteAgent, tasks: WireMessage[], runner = fakeRunner()) {
   const t = fakeTransport();
   for (const m of tasks) t.tasks.push(m);
   t.tasks.close();
