@@ -46,38 +46,32 @@ test('a coordinator that goes while a result is sent: the result is not delivere
   }
 });
 
-test('a connection that broke under the call (a corrupted byte: INTERNAL, RST_STREAM, bad record mac) is a lost connection, not a refusal', async () => {
+/** A result submitted to a coordinator that reads it and answers `status`; `check` judges the error the site gets. */
+async function answeredWith(status: { code: grpc.status; details: string }, check: (e: unknown) => void): Promise<void> {
   const { server, transport } = await coordinatorThat((call, cb) => {
     call.on('data', () => {});
-    call.on('end', () => cb({ code: grpc.status.INTERNAL, details: 'Received RST_STREAM with code 2 triggered by internal client error: 0A000119:SSL routines::decryption failed or bad record mac' }));
+    call.on('end', () => cb(status));
   });
   try {
-    await assert.rejects(transport.submit(result()), (e: unknown) => {
-      assert.ok(e instanceof ResultNotDelivered, `got ${String(e)}`);
-      assert.match(e.message, /^the result did not reach the coordinator: the connection went \(.*bad record mac\)/);
-      return true;
-    });
+    await assert.rejects(transport.submit(result()), (e: unknown) => (check(e), true));
   } finally {
     transport.close();
     server.forceShutdown();
   }
+}
+
+test('a connection that broke under the call (a corrupted byte: INTERNAL, RST_STREAM, bad record mac) is a lost connection, not a refusal', async () => {
+  await answeredWith({ code: grpc.status.INTERNAL, details: 'Received RST_STREAM with code 2 triggered by internal client error: 0A000119:SSL routines::decryption failed or bad record mac' }, (e) => {
+    assert.ok(e instanceof ResultNotDelivered, `got ${String(e)}`);
+    assert.match(e.message, /^the result did not reach the coordinator: the connection went \(.*bad record mac\)/);
+  });
 });
 
 test('a coordinator that answers with an error status refuses the result', async () => {
-  const { server, transport } = await coordinatorThat((call, cb) => {
-    call.on('data', () => {});
-    call.on('end', () => cb({ code: grpc.status.PERMISSION_DENIED, details: 'round 1 is closed' }));
+  await answeredWith({ code: grpc.status.PERMISSION_DENIED, details: 'round 1 is closed' }, (e) => {
+    assert.ok(e instanceof ProtocolError, `got ${String(e)}`);
+    assert.equal((e as Error).message, 'coordinator refused the result: round 1 is closed');
   });
-  try {
-    await assert.rejects(transport.submit(result()), (e: unknown) => {
-      assert.ok(e instanceof ProtocolError, `got ${String(e)}`);
-      assert.equal((e as Error).message, 'coordinator refused the result: round 1 is closed');
-      return true;
-    });
-  } finally {
-    transport.close();
-    server.forceShutdown();
-  }
 });
 
 test('a coordinator address that takes the connection and never answers: the call gives up after the connect wait, as unreachable', async (t) => {
