@@ -19,9 +19,9 @@ export interface Quorum extends AcceptancePolicy {
 }
 
 /**
- * Waits for every training site, for `waitForAllMs` at most; then starts once
- * `minSitesToStart` are online (a site that cannot start, say with bad data, does not
- * block the others), and fails at `startTimeoutMs` if even those never came, naming them. A
+ * Waits for every training site, for `waitForAllMs` at most once `minSitesToStart` are online
+ * (counted from then, not from the start); then starts with those (a site that cannot start,
+ * say with bad data, does not block the others), and fails at `startTimeoutMs` if even those never came, naming them. A
  * stop (`stop` aborted: SIGTERM) ends the wait at once instead of after the start timeout.
  * `waiting` is called once, with the reason, if it has to wait.
  */
@@ -43,9 +43,13 @@ export async function waitForStartQuorum(
   let waitedForAll = waitForAllMs <= 0;
   // A revoked site is refused at every connection: the others need not wait for it.
   const ready = () => w.online().length >= sites.length || (w.online().length >= need && (waitedForAll || w.offline().length === 0));
+  // Two waits, said apart: "needs 2, 2 are: waiting for va" read as a contradiction (an outside try).
   const reason = () =>
-    `starting needs ${need} training sites online (quorum.minSitesToStart; every site is awaited for up to ${waitForAllMs / 1000}s, quorum.waitForAllSeconds), ` +
-    `${w.online().length} are: waiting for ${w.offline().join(', ')}`;
+    w.online().length >= need
+      ? `${w.online().length} of the ${sites.length} training sites are online, enough to start (quorum.minSitesToStart ${need}): ` +
+        `waiting up to ${waitForAllMs / 1000}s from then for ${w.offline().join(', ')} (quorum.waitForAllSeconds)`
+      : `starting needs ${need} training sites online (quorum.minSitesToStart; once they are, every site is awaited for up to ${waitForAllMs / 1000}s more, quorum.waitForAllSeconds), ` +
+        `${w.online().length} are: waiting for ${w.offline().join(', ')}`;
   const say = sayChanged(reason, waiting);
   if (!ready() && !stop.aborted) say();
   await waitForSites(directory, stop, {
@@ -59,7 +63,9 @@ export async function waitForStartQuorum(
         ? undefined
         : new Error(`only ${w.online().length} of ${need} required training sites joined within ${startTimeoutMs / 1000}s (quorum.startTimeoutSeconds); not joined: ${w.offline().join(', ')}`),
     atStop: () => new Error(`stopped while waiting for sites (${String(stop.reason)})`),
-    recheck: { afterMs: waitForAllMs, first: () => (waitedForAll = true) },
+    // From the quorum on, not from the coordinator's start: hospitals start their agents on their own
+    // schedule, and a site 40 s after the first two was left out of a whole run (an outside try).
+    recheck: { afterMs: waitForAllMs, first: () => (waitedForAll = true), from: () => w.online().length >= need },
   });
   const missing = sites.filter((s) => !directory.online().includes(s));
   if (missing.length) log.warn('starting without every site', { missing, waitedSeconds: Math.round((Date.now() - t0) / 1000), minSitesToStart: need });
@@ -157,8 +163,11 @@ interface SiteWait {
   timeoutMs: number;
   atTimeout: () => Error | undefined;
   atStop: () => Error | undefined;
-  /** One more check of `ready` after `afterMs`, once `first` ran (a condition that changes with time). */
-  recheck?: { afterMs: number; first: () => void };
+  /**
+   * One more check of `ready` after `afterMs`, once `first` ran (a condition that changes with
+   * time); the clock starts once `from` holds (at once without it).
+   */
+  recheck?: { afterMs: number; first: () => void; from?: () => boolean };
   /** Called when the sites changed and the wait goes on (its reason says who is online now). */
   changed?: () => void;
 }
@@ -177,13 +186,21 @@ function waitForSites(directory: SiteDirectory, stop: AbortSignal, w: SiteWait):
       if (error) reject(error);
       else resolve();
     };
+    let recheck: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (recheck || !w.recheck || !(w.recheck.from?.() ?? true)) return;
+      recheck = setTimeout(() => (w.recheck!.first(), check()), w.recheck.afterMs);
+    };
     const check = () => {
       const error = w.impossible?.();
       if (error) done(error);
       else if (w.ready()) done();
-      else w.changed?.();
+      else {
+        arm();
+        w.changed?.();
+      }
     };
-    const recheck = w.recheck && setTimeout(() => (w.recheck!.first(), check()), w.recheck.afterMs);
+    arm();
     const timer = setTimeout(() => done(w.atTimeout()), w.timeoutMs);
     const off = directory.onChange(check);
     const onStop = () => done(w.atStop());

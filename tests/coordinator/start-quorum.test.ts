@@ -52,7 +52,7 @@ test('a start that has to wait says what for, and one that times out names the s
     waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, startTimeoutMs: 50, waitForAllMs: 10 }, new AbortController().signal, silentLogger, (r) => reasons.push(r)),
     /only 1 of 2 required training sites joined within 0.05s \(quorum.startTimeoutSeconds\); not joined: b, c$/,
   );
-  assert.deepEqual(reasons, ['starting needs 2 training sites online (quorum.minSitesToStart; every site is awaited for up to 0.01s, quorum.waitForAllSeconds), 1 are: waiting for b, c']);
+  assert.deepEqual(reasons, ['starting needs 2 training sites online (quorum.minSitesToStart; once they are, every site is awaited for up to 0.01s more, quorum.waitForAllSeconds), 1 are: waiting for b, c']);
   // A site that joins during the wait is said at once (the reason read "0 are" for a whole wait with two online).
   const later: string[] = [];
   const waitingForAll = waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, minSitesToStart: 3, startTimeoutMs: 5000, waitForAllMs: 5000 }, new AbortController().signal, silentLogger, (r) => later.push(r));
@@ -91,4 +91,19 @@ test('with the quorum online the start still waits for every site (quorum.waitFo
   real.connect('c', sink);
   await waiting;
   assert.ok(performance.now() - joined < 2000, 'started once c joined, not at the 60 s wait');
+});
+
+test('the wait for every site counts from the quorum, not from the start: a site a little after the first two still takes part', async () => {
+  const real = new SiteDirectory(['a', 'b', 'c'].map((name) => ({ name, signingPublicKey: new Uint8Array(32) })));
+  const sink = { send: async () => {}, end: () => {} };
+  const reasons: string[] = [];
+  const waiting = waitForStartQuorum(['a', 'b', 'c'], real, { ...quorum, waitForAllMs: 300 }, new AbortController().signal, silentLogger, (r) => reasons.push(r)).then(() => real.online().sort());
+  // Nobody for longer than waitForAll; then two; then the third within waitForAll of the two.
+  await new Promise((r) => setTimeout(r, 400));
+  real.connect('a', sink);
+  real.connect('b', sink);
+  await new Promise((r) => setTimeout(r, 150));
+  real.connect('c', sink);
+  assert.deepEqual(await waiting, ['a', 'b', 'c'], 'started with all three');
+  assert.match(reasons.at(-1)!, /^2 of the 3 training sites are online, enough to start \(quorum\.minSitesToStart 2\): waiting up to 0\.3s from then for c \(quorum\.waitForAllSeconds\)$/);
 });
