@@ -48,6 +48,8 @@ export class SiteDirectory {
   private readonly listeners = new Set<(site: string, online: boolean) => void>();
   /** Sites whose certificate was refused as revoked: no round waits for them, and the results say why. */
   private readonly revokedSites = new Set<string>();
+  /** Sites that withdrew from this run, with why. */
+  private readonly withdrawnSites = new Map<string, string>();
 
   constructor(sites: EnrolledSite[]) {
     for (const s of sites) {
@@ -71,6 +73,16 @@ export class SiteDirectory {
   }
   isRevoked(site: string): boolean {
     return this.revokedSites.has(site);
+  }
+  /** The site said it takes no further part in this run (its privacy floor refused the federation's settings), with its words. */
+  markWithdrawn(site: string, why: string): void {
+    if (!this.enrolled.has(site) || this.withdrawnSites.has(site)) return;
+    this.withdrawnSites.set(site, why);
+    for (const l of this.listeners) l(site, false);
+  }
+  /** Why the site withdrew from this run, if it did: no round waits for it. */
+  withdrawal(site: string): string | undefined {
+    return this.withdrawnSites.get(site);
   }
   online(): string[] {
     return [...this.state.values()].filter((s) => s.online).map((s) => s.name);

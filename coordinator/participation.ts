@@ -21,6 +21,9 @@ interface RoundParticipation {
   failed: readonly SiteFailure[];
 }
 
+/** A site's own refusal of the federation's settings (site-agent/privacy-floor.ts, privacy-ledger.ts words). */
+const FLOOR_REFUSAL = /^(site reported a failure: |it withdrew from this run: )this site(?: requires|'s privacy budget)/;
+
 /** Why a site whose statistics were not counted trains in no round, and what brings it back. */
 function leftOutReason(why: string): string {
   // A refused result is fixed at the site; an absence by being online when the run starts.
@@ -32,7 +35,9 @@ function leftOutReason(why: string): string {
         ? "install the coordinator's fedcausal release at the site (`fedcausal --version` on both), then restart the run to include it"
         : why.startsWith(OTHER_SCHEMA)
           ? "give the site the schema.json of the coordinator's kit, then restart the run to include it"
-          : 'restart the run with every site online to include it';
+          : FLOOR_REFUSAL.test(why)
+            ? "its site.yaml privacy floor and this federation's settings differ: raise the setting it names (or the hospital lowers its floor), then restart the run to include it"
+            : 'restart the run with every site online to include it';
   return `its statistics were not counted (${why}), so it does not train in this run: ${remedy}`;
 }
 

@@ -102,6 +102,7 @@ export class RoundExchange {
     if (typeof meta.error === 'string') {
       // The site's own check failed (a non-finite loss or weights): it sat this round out.
       this.pending.delete(site);
+      if (meta.withdraws === true) this.o.directory.markWithdrawn(site, `it withdrew from this run: ${oneLine(meta.error).slice(0, SITE_ERROR_CHARS)}`);
       // Bounded (a hostile site's text goes into the round record), but room for a refusal's remedy.
       // One line: it reaches logs, `status` on a terminal and the dashboard (a hostile site's ESC[2J and CR forged a status line).
       c.fail(site, `site reported a failure: ${oneLine(meta.error).slice(0, SITE_ERROR_CHARS)}`);
@@ -151,9 +152,9 @@ export class RoundExchange {
       this.pending.set(s, task);
       if (online.includes(s)) void this.send(s, task);
       // A revoked site is refused at every connection: waiting for it only delays the round.
-      else if (this.o.directory.isRevoked(s)) {
+      else if (this.o.directory.isRevoked(s) || this.o.directory.withdrawal(s)) {
         this.pending.delete(s);
-        c.fail(s, REVOKED_REASON);
+        c.fail(s, this.o.directory.withdrawal(s) ?? REVOKED_REASON);
       } else if (!this.awaitRejoin(c, s, () => this.o.directory.absentReason(s))) {
         this.pending.delete(s);
         c.fail(s, this.o.directory.absentReason(s));

@@ -146,11 +146,16 @@ function awaited(sites: readonly string[], directory: SiteDirectory) {
   const online = () => sites.filter((s) => directory.online().includes(s));
   return {
     online,
-    offline: () => sites.filter((s) => !online().includes(s) && !directory.isRevoked(s)),
+    offline: () => sites.filter((s) => !online().includes(s) && !directory.isRevoked(s) && !directory.withdrawal(s)),
     unreachable(need: number, what: string, setting: string): Error | undefined {
       const revoked = sites.filter((s) => directory.isRevoked(s));
-      if (sites.length - revoked.length >= need) return undefined;
-      return new Error(`${what}: it needs ${need} training sites (${setting}) and ${revoked.join(', ')} of its ${sites.length} are revoked (provision revoke-site)`);
+      const withdrawn = sites.filter((s) => directory.withdrawal(s));
+      if (sites.length - revoked.length - withdrawn.length >= need) return undefined;
+      const gone = [
+        revoked.length ? `${revoked.join(', ')} of its ${sites.length} are revoked (provision revoke-site)` : '',
+        withdrawn.length ? `${withdrawn.join(', ')} withdrew from the run (their site.yaml privacy floor refused its settings)` : '',
+      ].filter(Boolean);
+      return new Error(`${what}: it needs ${need} training sites (${setting}) and ${gone.join(', and ')}`);
     },
   };
 }

@@ -197,13 +197,14 @@ export class SiteAgent {
     const digest = meta.kind === 'fit' ? releaseDigest(meta, weights) : '';
     const refusal = floorRefusal(this.opts.privacy, meta) ?? this.ledger.refusal(meta, digest);
     if (refusal === undefined) return this.ledger.record(meta, digest);
-    await this.sendRefusal(transport, meta, refusal);
+    await this.sendRefusal(transport, meta, refusal, true);
     throw new InputError(`${refusal}: this site takes no part; the federation's operator must raise the setting, or the hospital lower site.yaml's privacy floor (docs/deploy-site.md)`);
   }
 
   /** An error answer in place of a result: no count, no metric, no weight. Best effort. */
-  private async sendRefusal(transport: SiteTransport, task: Pick<TaskMeta, 'round' | 'kind' | 'stage'>, error: string): Promise<void> {
-    const meta = { round: task.round, kind: task.kind, numExamples: 0, metrics: {}, weights: 0, error } satisfies ResultMeta;
+  private async sendRefusal(transport: SiteTransport, task: Pick<TaskMeta, 'round' | 'kind' | 'stage'>, error: string, withdraws = false): Promise<void> {
+    // `withdraws`: the site exits for good (its floor), so the coordinator waits for it no more (it waited 30 s at the final evaluation: an outside try).
+    const meta = { round: task.round, kind: task.kind, numExamples: 0, metrics: {}, weights: 0, error, ...(withdraws ? { withdraws } : {}) } satisfies ResultMeta;
     await transport.submit(this.seal(resultKind(task.kind, task.stage), task.round, encodeFrame(meta))).catch((err: Error) => this.opts.log.debug('refusal not delivered', { error: err.message }));
   }
 

@@ -70,6 +70,8 @@ export interface ResultMeta {
   siteCalibration?: SiteCalibrationReport;
   /** The site could not produce a sound answer (e.g. its training diverged to a non-finite loss): it sends this instead. */
   error?: string;
+  /** With `error`: the site takes no further part in this run (its privacy floor refused the federation's settings): nobody need wait for it. */
+  withdraws?: boolean;
   /** A secure final evaluation: the site's own report (rates, no row counts; shared/secagg/eval-parts.ts). */
   report?: SiteReport;
   /** Secure aggregation (shared/secagg/wire.ts): the fit result's key advertisement, or a 'secagg' phase's answer. */

@@ -5,7 +5,7 @@ import { roundNeed, waitForStartQuorum } from '../../coordinator/start-quorum.ts
 import { silentLogger } from '../../shared/logger.ts';
 
 // Two of three sites online: the start waits waitForAllMs for the third, then goes on.
-const directory = { online: () => ['a', 'b'], onChange: () => () => {}, isRevoked: () => false } as unknown as SiteDirectory;
+const directory = { online: () => ['a', 'b'], onChange: () => () => {}, isRevoked: () => false, withdrawal: () => undefined } as unknown as SiteDirectory;
 const quorum = { minSitesToStart: 2, minSitesToAccept: 2, rejoinGraceMs: 0, roundDeadlineMs: 1000, startTimeoutMs: 5000, waitForAllMs: 50 };
 
 test('the wait for every site ends on its own timer, even when the wall clock lags behind it', async (t) => {

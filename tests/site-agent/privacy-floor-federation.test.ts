@@ -24,7 +24,8 @@ async function run(minCellCount: number) {
       (e: Error) => e.message,
     );
     await s.fed.loop.end('done', outcome === 'complete' ? 'complete' : 'failed');
-    return { outcome, sites: await Promise.all(done) };
+    const leftOut = s.fed.directory.states().find((x) => x.name === 'cleveland')?.leftOut;
+    return { outcome, sites: await Promise.all(done), withdrawn: s.fed.directory.withdrawal('cleveland'), leftOut };
   } finally {
     for (const a of s.agents) a.transport.close();
   }
@@ -35,6 +36,10 @@ test('a coordinator below a site\'s floor: its statistics round fails with the s
   const words = 'this site requires minCellCount of at least 10 (site.yaml privacy.minCellCount) and the statistics task of round 0 has 5';
   assert.ok(outcome.includes(`cleveland: site reported a failure: ${words}`), outcome);
   assert.ok(sites[0]!.startsWith(`error: ${words}: this site takes no part`), sites[0]);
+  // It withdrew: no later round waits for it (the final evaluation waited its 30 s rejoin grace: a hospital IT try).
+  const { withdrawn, leftOut } = await run(5);
+  assert.equal(withdrawn, `it withdrew from this run: ${words}`);
+  assert.match(leftOut ?? '(none)', /its site\.yaml privacy floor and this federation's settings differ: raise the setting it names/);
 });
 
 test('a coordinator that states what the floor asks for is served to the end', async () => {

@@ -23,7 +23,7 @@ const stated = (minCellCount = 5, minCategoryCount = 5, withDp = false) => priva
 function assertRefusal(submitted: Submitted[], ended: { error: unknown }, words: string) {
   assert.equal(submitted.length, 1, 'one answer: the refusal');
   const [r] = submitted as [Submitted];
-  assert.deepEqual(r.meta, { round: r.round, kind: r.meta.kind, numExamples: 0, metrics: {}, weights: 0, error: words });
+  assert.deepEqual(r.meta, { round: r.round, kind: r.meta.kind, numExamples: 0, metrics: {}, weights: 0, error: words, withdraws: true }, 'withdraws: no round waits for it');
   assert.equal(r.weights.length, 0);
   assert.ok(ended.error instanceof InputError, `exits as a configuration mismatch, got ${String(ended.error)}`);
   assert.equal(exitCodeFor(ended.error), 2);
