@@ -65,14 +65,16 @@ export const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   coordinator: configCommand('coordinator', COORDINATOR_HELP, async (config) => {
     const [{ startCoordinator }, { buildResults, incompleteRunError }] = await Promise.all([import('../coordinator/main.ts'), import('./results.ts')]);
     const signal = abortOnSignals();
-    const started = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, signal).catch((e: Error) => {
+    // Said as soon as the report is written, not after the HTTP side's linger.
+    const said = (report: { results: string; plot: string; scoring?: string }) =>
+      out(`results: ${report.results}\nplot: ${report.plot}\n${report.scoring ? `model: ${report.scoring} (score rows with: fedcausal predict --model ${report.scoring} --data FILE.csv)\n` : ''}`);
+    const started = await startCoordinator(config, logger().child({ component: 'coordinator' }), buildResults, signal, (r) => void said(r)).catch((e: Error) => {
       // SIGTERM / SIGINT asked for the stop: that is a clean exit, not a failure.
       if (signal.aborted) return undefined;
       throw e;
     });
     if (!started) return out('coordinator stopped on request\n');
-    const { report, outcome } = started;
-    out(`results: ${report.results}\nplot: ${report.plot}\n${report.scoring ? `model: ${report.scoring} (score rows with: fedcausal predict --model ${report.scoring} --data FILE.csv)\n` : ''}`);
+    const { outcome } = started;
     const incomplete = incompleteRunError(buildResults(outcome));
     if (incomplete) throw incomplete;
     }),

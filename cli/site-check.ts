@@ -41,7 +41,8 @@ async function fetchSummary(address: string, token: string | undefined): Promise
   } catch (e) {
     // Node's fetch goes direct whatever the proxy variables say (the site agent follows them: proxy-route.ts).
     const proxied = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].find((v) => process.env[v]?.trim());
-    const hint = proxied ? ` (dialled directly: site check does not go through ${proxied}; ask the coordinator's operator for the summary file and pass it with --summary FILE)` : '';
+    const ask = "ask the coordinator's operator for the summary file and pass it with --summary FILE; before a federation's first run there is none: check the data with fedcausal check-data";
+    const hint = proxied ? ` (dialled directly: site check does not go through ${proxied}; ${ask})` : ` (its HTTP side is often reachable only from its own host: ${ask})`;
     throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}${hint}`);
   }
   if (res.status === 401)

@@ -12,6 +12,7 @@ import { FEDERATION_STATES } from '../shared/federation/state.ts';
 import { loadCoordinatorTls } from '../shared/pki/kit-tls.ts';
 import { openTrustStore } from '../shared/pki/trust-store.ts';
 import { loadKitHttpToken } from '../shared/net/http-token.ts';
+import * as grpc from '@grpc/grpc-js';
 import { startHttpServer } from './http/server.ts';
 import type { FederationOutcome, RoundLoop } from './round-loop.ts';
 import { writeRunReport } from './run-report.ts';
@@ -42,6 +43,8 @@ export async function startCoordinator(
   log: Logger,
   buildResults: (o: FederationOutcome) => unknown,
   signal?: AbortSignal,
+  /** Hears the run report once written, before the HTTP side lingers (its paths went out only at exit, after the linger). */
+  onReport?: (report: CoordinatorRun['report']) => void,
 ): Promise<CoordinatorRun> {
   // The dashboard's event log is fed from these log lines (joins, drops, refusals...).
   const events = new EventLog();
@@ -91,6 +94,9 @@ export async function startCoordinator(
     { round: () => fed.loop.round, roundsPlanned: () => cfg.rounds, state: () => fed.loop.state, sites: () => fed.directory.states(), outcome: () => fed.loop.outcome?.outcome, finalEvaluation: () => fed.loop.final },
     FEDERATION_STATES,
   );
+  // gRPC's own lines into the log as JSON: a port clash wrote a raw "E No address added ..." beside
+  // the coordinator's own message on it, breaking one JSON object per line (a hospital IT try).
+  grpc.setLogger({ error: (m?: unknown) => log.warn('gRPC', { said: String(m) }), info: (m?: unknown) => log.debug('gRPC', { said: String(m) }), debug: (m?: unknown) => log.debug('gRPC', { said: String(m) }) });
   const grpcServer = await startGrpcServer({ endpoint: fed.service, host: cfg.listen.host, port: cfg.listen.grpcPort, maxChunkSize: cfg.limits.maxChunkSize, log, tls: { files: tlsFiles, trust }, limits: cfg.connections, onRevoked: (site) => fed.directory.markRevoked(site) });
   // A port in use is a start-up error: nothing stays half-started (gRPC serving without HTTP).
   // HTTP binds on its own (listen.httpHost, loopback by default) and answers the gRPC host's name too.
@@ -109,6 +115,7 @@ export async function startCoordinator(
     const privacy = fed.privacy();
     if (privacy) outcome.privacy = privacy;
     const report = await reportAndEnd(fed.loop, outcome, cfg, buildResults, siteNames, log);
+    onReport?.(report);
     return { outcome, report };
   } catch (e) {
     throw await afterRunError(e as Error, { fed, store, signal, storageFault, siteNames, log });

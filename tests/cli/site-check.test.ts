@@ -98,10 +98,12 @@ test('the summary from the coordinator: GET /api/summary, 503 before the statist
   try {
     const gone = await runCli(['site', 'check', '--config', kit('hungary'), '--summary', url]);
     assert.equal(gone.code, 1, describeRun(gone));
-    assert.match(gone.messages.join('\n'), /cannot reach the coordinator at .*\(dialled directly: site check does not go through https_proxy; .* --summary FILE\)/);
+    assert.match(gone.messages.join('\n'), /cannot reach the coordinator at .*\(dialled directly: site check does not go through https_proxy; .* --summary FILE; before a federation.s first run there is none: check the data with fedcausal check-data\)/);
   } finally {
     delete process.env.https_proxy;
   }
+  const direct = await runCli(['site', 'check', '--config', kit('hungary'), '--summary', url]);
+  assert.match(direct.messages.join('\n'), /cannot reach the coordinator at .*\(its HTTP side is often reachable only from its own host: ask the coordinator's operator for the summary file/);
 });
 
 test('bad input exits 2: a summary of another federation, a file that is not a summary', async () => {
