@@ -114,7 +114,7 @@ export async function startCoordinator(
     const outcome = await fed.loop.run();
     const privacy = fed.privacy();
     if (privacy) outcome.privacy = privacy;
-    const report = await reportAndEnd(fed.loop, outcome, cfg, buildResults, siteNames, log);
+    const report = await reportAndEnd(fed.loop, outcome, cfg, buildResults, siteNames, log, fed.directory.states().flatMap((x) => (x.leftOut ? [x.name] : [])));
     onReport?.(report);
     return { outcome, report };
   } catch (e) {
@@ -252,6 +252,8 @@ async function reportAndEnd(
   buildResults: (o: FederationOutcome) => unknown,
   siteNames: string[],
   log: Logger,
+  /** Training sites left out of every fit round: named in a complete run's end reason. */
+  leftOut: readonly string[] = [],
 ): Promise<CoordinatorRun['report']> {
   const dir = join(cfg.runDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const report = writeRunReport(dir, buildResults(outcome), outcome, { federation: cfg.federation, schema: cfg.schema });
@@ -260,7 +262,11 @@ async function reportAndEnd(
   if (outcome.problems.length) log.error('federation ended incomplete', { problems: outcome.problems.slice(0, END_ITEMS_LISTED), count: outcome.problems.length, results: report.results });
   // The results' warnings are of every kind (a site missing, a site unlike the rest, a debiasing note): say which, not one cause for all.
   if (outcome.warnings.length) log.warn(outcome.problems.length ? 'the results carry warnings' : 'federation complete, with warnings', { warnings: outcome.warnings });
-  const ended = outcome.problems.length ? `federation ended incomplete: ${listed(outcome.problems, `the problems of ${report.results}`)}` : 'federation complete';
+  // A complete run without some sites says so in its state's reason, which status and watch show ("complete" alone read as every hospital in it: a hospital IT try).
+  const without = leftOut;
+  const ended = outcome.problems.length
+    ? `federation ended incomplete: ${listed(outcome.problems, `the problems of ${report.results}`)}`
+    : `federation complete${without.length ? `, without ${without.join(', ')} (left out of training; the results' warnings say why)` : ''}`;
   await loop.end(
     ended,
     outcome.problems.length ? 'incomplete' : 'complete',

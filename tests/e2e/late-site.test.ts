@@ -24,6 +24,8 @@ test('a site that joins after the statistics rounds trains in no round, and ever
     await coordinator.waitForLog((l) => l.message === 'a site left out of training in this run joined: it is scored at the final evaluation only', 60_000, 'va joining late');
     assert.equal(await coordinator.exitCode(120_000), 0, fed.describe());
     assert.equal(await late.exitCode(20_000), 0, late.tail());
+    // Its end reason, which status and watch show, names who was left out ("complete" alone read as every hospital in it).
+    await coordinator.waitForLog((l) => l.message === 'federation state' && l.state === 'finished' && l.reason === "federation complete, without va (left out of training; the results' warnings say why)", 1000, 'the end reason names va');
     const r = fed.results<Results>(coordinator);
     assert.equal(r.complete, true);
     assert.ok(r.history.every((h) => h.accepted && h.participants === 2 && h.failed.length === 0), JSON.stringify(r.history));
