@@ -47,6 +47,8 @@ export interface SiteAgentOptions extends SiteTasksOptions {
   session?: string;
   /** site.yaml `privacy`: a task below it is refused before the rows are touched (privacy-floor.ts). */
   privacy?: PrivacyFloor;
+  /** Where the site's privacy budget's spending is kept across restarts (privacy-ledger.ts); absent: this process only. */
+  ledgerFile?: string;
 }
 
 /**
@@ -67,7 +69,7 @@ export class SiteAgent {
 
   constructor(private readonly opts: SiteAgentOptions) {
     this.tasks = new SiteTasks(opts);
-    this.ledger = new PrivacyLedger(opts.privacy?.maxEpsilon);
+    this.ledger = new PrivacyLedger(opts.privacy?.maxEpsilon, opts.federation, opts.ledgerFile);
     this.replay = new ReplayGuard({ maxAgeMs: 10 * 60_000, reader: `site ${JSON.stringify(opts.site)}` });
   }
 

@@ -60,6 +60,8 @@ export async function startSite(configPath: string, baseLog: Logger, signal?: Ab
     session,
     // The hospital's floor: a task below it is refused before the rows are touched (exit 2).
     privacy: cfg.privacy,
+    // The site's own privacy budget is spent across restarts: kept beside the saved model (privacy-ledger.ts).
+    ...(modelDir && cfg.privacy.maxEpsilon !== undefined ? { ledgerFile: join(modelDir, `privacy-ledger-${cfg.federation}.json`) } : {}),
     // The model in a worker thread: this thread holds the connection and must answer keepalive.
     runner: workerRunner,
   });

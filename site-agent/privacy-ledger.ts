@@ -1,31 +1,51 @@
 /**
  * The site's own account of its differentially private releases, kept by the site whatever the
- * coordinator reports: one release per training round, and, with site.yaml `privacy.maxEpsilon`,
- * no release past that budget. A coordinator that deviates asked one round again with other
- * contents (a nudged weight, other settings) for fresh noise to average away, or asked as many
- * rounds as it liked (a hostile re-try); the coordinator's ε is its own figure.
- *
- * Kept in memory: it covers the site process (a run). A site restarted mid-run starts a new
- * account; the same round asked again with the same task still gets the same release (its noise
- * is fixed by the task: site-tasks.ts).
+ * coordinator reports. A coordinator that deviates asked one round again with other contents
+ * (a nudged weight, other settings) for fresh noise to average away, asked an earlier round
+ * again so that training differed under the same noise, or asked as many rounds as it liked
+ * (hostile re-tries). So, within a site process: training rounds only advance (an earlier round
+ * is refused), the latest round asked again must be the same task (it then gets the same
+ * release), and with site.yaml `privacy.maxEpsilon` no release passes that budget. The budget's
+ * spending is kept in a file beside the saved model, so a restart (which a coordinator can cause
+ * by ending the run as failed) does not give it back: it is the site's, across runs, until the
+ * hospital resets it (deleting the file).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { dpFromTaskConfig, chargeFitRound } from '../shared/privacy/dp.ts';
 import { ZcdpAccountant, zcdpToEpsilon } from '../shared/privacy/accountant.ts';
 import type { TaskMeta } from '../shared/protocol/messages.ts';
+import { writeFileWhole } from '../shared/output-path.ts';
 
-/** The δ a site's budget is read at where site.yaml gives none: the coordinator's default. */
+/** The δ a site's budget is read at: the coordinator's default. */
 export const SITE_BUDGET_DELTA = 1e-5;
 
-export class PrivacyLedger {
-  /** Per training round released: the digest of the task it answered (releaseDigest). */
-  private readonly released = new Map<number, string>();
-  private readonly accountant: ZcdpAccountant;
+/** What the ledger file keeps: the zCDP ρ spent, for the federation named. */
+interface LedgerFile {
+  federation: string;
+  rho: number;
+  releases: number;
+}
 
+export class PrivacyLedger {
+  /** The latest training round released in this process, with the digest of its task. */
+  private latest: { round: number; digest: string } | undefined;
+  private rho = 0;
+  private releases = 0;
+
+  /** `file`: where the spending is kept across restarts (absent: this process only). */
   constructor(
     private readonly maxEpsilon: number | undefined,
+    private readonly federation: string,
+    private readonly file?: string,
     private readonly delta = SITE_BUDGET_DELTA,
   ) {
-    this.accountant = new ZcdpAccountant(delta);
+    if (file && existsSync(file)) {
+      const kept = JSON.parse(readFileSync(file, 'utf8')) as Partial<LedgerFile>;
+      if (kept.federation === federation && typeof kept.rho === 'number' && kept.rho >= 0) {
+        this.rho = kept.rho;
+        this.releases = typeof kept.releases === 'number' ? kept.releases : 0;
+      }
+    }
   }
 
   /**
@@ -35,28 +55,38 @@ export class PrivacyLedger {
   refusal(task: TaskMeta, digest: string): string | undefined {
     const dp = task.kind === 'fit' ? dpFromTaskConfig(task.config) : undefined;
     if (!dp) return undefined;
-    const before = this.released.get(task.round);
-    if (before === digest) return undefined;
-    if (before !== undefined)
+    const latest = this.latest;
+    if (latest && task.round === latest.round) {
+      if (latest.digest === digest) return undefined;
       return `round ${task.round}'s training task came again with other contents after this site released that round: a second release of one round would let its noise be averaged away`;
+    }
+    if (latest && task.round < latest.round)
+      return `round ${task.round}'s training task came after this site released round ${latest.round}: training rounds only advance (an earlier round again would be trained otherwise under the same noise)`;
     if (this.maxEpsilon === undefined) return undefined;
-    const next = new ZcdpAccountant(this.delta);
-    chargeFitRound(next, dp, task.round);
-    const epsilon = zcdpToEpsilon(this.accountant.spent().rho + next.spent().rho, this.delta);
+    const epsilon = zcdpToEpsilon(this.rho + roundRho(dp, task.round, this.delta), this.delta);
     if (epsilon <= this.maxEpsilon) return undefined;
-    return `this site's privacy budget (site.yaml privacy.maxEpsilon ${this.maxEpsilon}, at δ = ${this.delta}) would be passed by round ${task.round}'s release (ε ${Number(epsilon.toPrecision(4))} after it, ${this.released.size} round${this.released.size === 1 ? '' : 's'} released before)`;
+    return `this site's privacy budget (site.yaml privacy.maxEpsilon ${this.maxEpsilon}, at δ = ${this.delta}) would be passed by round ${task.round}'s release (ε ${Number(epsilon.toPrecision(4))} after it, ${this.releases} release${this.releases === 1 ? '' : 's'} before)`;
   }
 
-  /** `task` (passed by refusal()) is released: charged once per round. */
+  /** `task` (passed by refusal()) is released: charged once per round in this process, and kept. */
   record(task: TaskMeta, digest: string): void {
     const dp = task.kind === 'fit' ? dpFromTaskConfig(task.config) : undefined;
-    if (!dp || this.released.has(task.round)) return;
-    this.released.set(task.round, digest);
-    chargeFitRound(this.accountant, dp, task.round);
+    if (!dp || this.latest?.round === task.round) return;
+    this.latest = { round: task.round, digest };
+    this.rho += roundRho(dp, task.round, this.delta);
+    this.releases++;
+    if (this.file) writeFileWhole(this.file, `${JSON.stringify({ federation: this.federation, rho: this.rho, releases: this.releases } satisfies LedgerFile)}\n`, 0o600);
   }
 
-  /** ε at the ledger's δ over the rounds released so far. */
+  /** ε at the ledger's δ over the releases so far (those kept in its file too). */
   spent(): number {
-    return this.accountant.spent().epsilon;
+    return zcdpToEpsilon(this.rho, this.delta);
   }
+}
+
+/** ρ of one training round's release, as the coordinator charges it. */
+function roundRho(dp: { clipNorm: number; noiseMultiplier: number }, round: number, delta: number): number {
+  const a = new ZcdpAccountant(delta);
+  chargeFitRound(a, dp, round);
+  return a.spent().rho;
 }

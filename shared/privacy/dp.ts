@@ -65,7 +65,10 @@ export function privatizeUpdate(global: Float32Array, local: Float32Array, dp: {
  * anyway, so it costs no privacy. A pattern of the site's own outside that list is left
  * out: its mere presence as a key would say it is there.
  */
-export function noisyPatternCounts(counts: Readonly<PatternLabelCounts>, patterns: readonly string[], noiseMultiplier: number, rows: number, source?: ByteSource): PatternLabelCounts {
+export function noisyPatternCounts(counts: Readonly<PatternLabelCounts>, listed: readonly string[], noiseMultiplier: number, rows: number, source?: ByteSource): PatternLabelCounts {
+  // Each pattern once: a prior listing one 14 times drew 14 noises for one count, and the cut back
+  // to the site's rows showed their mean (a hostile re-try), a release charged as one.
+  const patterns = [...new Set(listed)];
   const noise = gaussianNoise(2 * patterns.length, noiseMultiplier * COUNT_SENSITIVITY, source);
   const cells = patterns.flatMap((p, i) => {
     const [n0, n1] = counts[p] ?? [0, 0];

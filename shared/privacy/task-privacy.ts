@@ -5,6 +5,7 @@
  * key: a task in a secure run carries its session (`secagg`).
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.ts';
 import type { TaskMeta } from '../protocol/task-meta.ts';
 import { dpFromTaskConfig, dpTaskConfig, type DpSettings } from './dp.ts';
 
@@ -58,5 +59,6 @@ export function taskPrivacy(task: Pick<TaskMeta, 'config' | 'secagg' | 'prior'>)
  */
 export function releaseDigest(task: Readonly<Record<string, unknown>>, weights: Float32Array): string {
   const { secagg: _session, ...rest } = task;
-  return createHash('sha256').update(JSON.stringify(rest)).update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)).digest('hex');
+  // Canonical: the same task with its keys in another order was other noise (a hostile re-try).
+  return createHash('sha256').update(canonicalJson(rest)).update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)).digest('hex');
 }

@@ -256,7 +256,7 @@ test("site.yaml's privacy floor reaches the agent: a coordinator's plain statist
     assert.ok(e.message.startsWith(`${words}: this site takes no part`), e.message);
     return true;
   });
-  assert.deepEqual(answers, [{ round: 0, kind: 'stats', numExamples: 0, metrics: {}, weights: 0, error: words }]);
+  assert.deepEqual(answers, [{ round: 0, kind: 'stats', numExamples: 0, metrics: {}, weights: 0, error: words, withdraws: true }]);
 });
 
 test("the coordinator's HTTP port dialled (a port that answers in something other than TLS): exit 2 after a few tries, naming the fault, not after the whole window", { timeout: 60_000 }, async (t) => {

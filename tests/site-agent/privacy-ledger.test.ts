@@ -6,6 +6,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { exitCodeFor } from '../../shared/errors.ts';
 import { dpTaskConfig } from '../../shared/privacy/dp.ts';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noisyPatternCounts } from '../../shared/privacy/dp.ts';
+import { releaseDigest } from '../../shared/privacy/task-privacy.ts';
+import type { TaskMeta } from '../../shared/protocol/messages.ts';
+import { PrivacyLedger } from '../../site-agent/privacy-ledger.ts';
 import { agent, end, fakeRunner, model, prior, serve, serveWith, space, task } from './agent-harness.ts';
 
 const dp = dpTaskConfig({ clipNorm: 1, noiseMultiplier: 1, delta: 1e-5 });
@@ -43,9 +50,49 @@ test('privacy.maxEpsilon: the round whose release would pass the site\'s own bud
   const { ended, submitted } = await serve([fit(1), fit(2), end(2)], { privacy: { requireSecureAggregation: false, requireDifferentialPrivacy: false, maxEpsilon: 15 } }, runner);
   assert.equal(submitted.length, 2);
   assert.equal(submitted[0]!.meta.error, undefined);
-  assert.match(String(submitted[1]!.meta.error), /^this site's privacy budget \(site\.yaml privacy\.maxEpsilon 15, at δ = 0\.00001\) would be passed by round 2's release \(ε \d+(\.\d+)? after it, 1 round released before\)$/);
+  assert.match(String(submitted[1]!.meta.error), /^this site's privacy budget \(site\.yaml privacy\.maxEpsilon 15, at δ = 0\.00001\) would be passed by round 2's release \(ε \d+(\.\d+)? after it, 1 release before\)$/);
   assert.equal(exitCodeFor(ended.error), 2);
   // Without DP the budget asks for it.
   const none = await serve([task({ kind: 'fit', round: 1, featureSpace: space, prior, model, config: {} }, global), end(1)], { privacy: { requireSecureAggregation: false, requireDifferentialPrivacy: false, maxEpsilon: 20 } }, fakeRunner());
   assert.match(String(none.submitted[0]!.meta.error), /requires differential privacy \(site\.yaml privacy\.maxEpsilon\)/);
+});
+
+test("an earlier round asked after a later one is refused: the same noise over other training (the runner's stream had moved on) left a noiseless difference", async () => {
+  const runner = fakeRunner();
+  const { agent: a } = agent({ runner: runner.factory });
+  await serveWith(a, [fit(1), fit(2)], runner);
+  const back = await serveWith(a, [fit(1)], runner);
+  assert.match(String(back.submitted[0]!.meta.error), /^round 1's training task came after this site released round 2: training rounds only advance/);
+  assert.equal(back.submitted[0]!.weights.length, 0);
+});
+
+test("a task's digest is its content, not its serialisation: keys in another order are the same task", () => {
+  const w = Float32Array.from([1, 2]);
+  assert.equal(releaseDigest({ round: 1, config: { a: 1, b: 2 } }, w), releaseDigest({ config: { b: 2, a: 1 }, round: 1 }, w));
+  assert.notEqual(releaseDigest({ round: 1, config: { a: 1, b: 3 } }, w), releaseDigest({ round: 1, config: { a: 1, b: 2 } }, w));
+  assert.equal(releaseDigest({ round: 1, secagg: { session: 'x' } }, w), releaseDigest({ round: 1, secagg: { session: 'y' } }, w), 'the secure-sum session aside');
+});
+
+test('the budget spent is kept in a file (0600) across restarts, which a coordinator can cause: a new process starts from it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedcausal-ledger-'));
+  try {
+    const file = join(dir, 'privacy-ledger-fed.json');
+    const fitTask = (round: number) => ({ kind: 'fit', round, config: dp }) as unknown as TaskMeta;
+    const first = new PrivacyLedger(15, 'fed', file);
+    assert.equal(first.refusal(fitTask(1), 'd1'), undefined);
+    first.record(fitTask(1), 'd1');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    // Restarted: round 1 asked again (the same task) is its spending again, past 15 with the first.
+    const again = new PrivacyLedger(15, 'fed', file);
+    assert.equal(again.spent(), first.spent());
+    assert.match(again.refusal(fitTask(1), 'd1')!, /would be passed by round 1's release \(ε [\d.]+ after it, 1 release before\)/);
+    assert.equal(new PrivacyLedger(15, 'other', file).spent(), 0, "another federation's file is not this one's");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a prior listing one pattern many times gets one noised count for it (14 listings averaged its noise within one release)', () => {
+  const counts = noisyPatternCounts({ '10': [30, 5], '11': [40, 40] }, ['10', ...Array<string>(13).fill('10'), '11'], 1, 115);
+  assert.deepEqual(Object.keys(counts).sort(), ['10', '11']);
 });
