@@ -196,7 +196,7 @@ export class SiteAgent {
       this.opts.log.info("this federation's protections, as its first task states them, and this site's floor", privacyModeFields(meta, this.opts.privacy));
     }
     // A DP training round's release, held to the site's own account (one release a round, its budget).
-    const digest = meta.kind === 'fit' ? releaseDigest(meta, weights) : '';
+    const digest = meta.kind === 'fit' || meta.kind === 'evaluate' ? releaseDigest(meta, weights) : '';
     const refusal = floorRefusal(this.opts.privacy, meta) ?? this.ledger.refusal(meta, digest);
     if (refusal === undefined) return this.ledger.record(meta, digest);
     await this.sendRefusal(transport, meta, refusal, true);

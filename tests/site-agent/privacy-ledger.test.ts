@@ -96,3 +96,16 @@ test('a prior listing one pattern many times gets one noised count for it (14 li
   const counts = noisyPatternCounts({ '10': [30, 5], '11': [40, 40] }, ['10', ...Array<string>(13).fill('10'), '11'], 1, 115);
   assert.deepEqual(Object.keys(counts).sort(), ['10', '11']);
 });
+
+test('in a DP run, one final evaluation a process: another with other contents (crafted models reading the rows) is refused; the same again is answered', async () => {
+  const runner = fakeRunner();
+  const { agent: a } = agent({ runner: runner.factory });
+  const evaluate = (weights: Float32Array) => task({ kind: 'evaluate', round: 3, featureSpace: space, prior, model, config: { ...dp, final: true } }, weights);
+  await serveWith(a, [fit(1), fit(2)], runner);
+  const first = await serveWith(a, [evaluate(global)], runner);
+  assert.equal(first.submitted[0]!.meta.error, undefined);
+  const same = await serveWith(a, [evaluate(global)], runner);
+  assert.equal(same.submitted[0]!.meta.error, undefined, 'the same task again (a coordinator restarted mid-evaluation)');
+  const crafted = await serveWith(a, [evaluate(Float32Array.from([0, 0, 9]))], runner);
+  assert.match(String(crafted.submitted[0]!.meta.error), /^a final evaluation came again with other contents after this site answered one/);
+});
