@@ -15,7 +15,7 @@ import { SiteTasks, type SiteTasksOptions } from './site-tasks.ts';
 import { schemaJoinForm } from '../shared/data/schema-compare.ts';
 import { floorRefusal, privacyModeFields, type PrivacyFloor } from './privacy-floor.ts';
 import { PrivacyLedger } from './privacy-ledger.ts';
-import { releaseDigest } from '../shared/privacy/task-privacy.ts';
+import { releaseDigest, taskPrivacy } from '../shared/privacy/task-privacy.ts';
 
 /** The coordinator ended the federation as failed or incomplete. */
 
@@ -138,9 +138,9 @@ export class SiteAgent {
         this.close();
         return meta.message ?? 'ended';
       }
-      await this.holdToFloor(transport, meta, weights);
+      const digest = await this.holdToFloor(transport, meta, weights);
       crashPoint(taskKind(meta.kind, meta.stage), meta.round);
-      const result = await this.tasks.handle(meta, weights);
+      const result = await this.tasks.handle(meta, weights, digest);
       this.tasksAnswered++;
       try {
         const reply = await transport.submit(
@@ -190,15 +190,20 @@ export class SiteAgent {
    * log carry them), never with anything of the rows, and the site exits 2: the federation's
    * settings and the hospital's floor differ, which no restart mends.
    */
-  private async holdToFloor(transport: SiteTransport, meta: TaskMeta, weights: Float32Array): Promise<void> {
+  private async holdToFloor(transport: SiteTransport, meta: TaskMeta, weights: Float32Array): Promise<string | undefined> {
     if (!this.modeSaid) {
       this.modeSaid = true;
       this.opts.log.info("this federation's protections, as its first task states them, and this site's floor", privacyModeFields(meta, this.opts.privacy));
     }
-    // A DP training round's release, held to the site's own account (one release a round, its budget).
-    const digest = meta.kind === 'fit' || meta.kind === 'evaluate' ? releaseDigest(meta, weights) : '';
-    const refusal = floorRefusal(this.opts.privacy, meta) ?? this.ledger.refusal(meta, digest);
-    if (refusal === undefined) return this.ledger.record(meta, digest);
+    // A DP run's training and evaluation tasks, held to the site's own account (one release a round,
+    // its budget); the digest is the task's noise key too (returned for it), and costs a hash of the
+    // whole model, so only DP tasks are hashed (their config states DP: every task of a DP run does).
+    const digest = (meta.kind === 'fit' || meta.kind === 'evaluate') && taskPrivacy(meta).dp ? releaseDigest(meta, weights) : undefined;
+    const refusal = floorRefusal(this.opts.privacy, meta) ?? this.ledger.refusal(meta, digest ?? '');
+    if (refusal === undefined) {
+      this.ledger.record(meta, digest ?? '');
+      return digest;
+    }
     await this.sendRefusal(transport, meta, refusal, true);
     throw new InputError(`${refusal}: this site takes no part; the federation's operator must raise the setting, or the hospital lower site.yaml's privacy floor (docs/deploy-site.md)`);
   }

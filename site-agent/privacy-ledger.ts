@@ -31,9 +31,8 @@ export class PrivacyLedger {
   private latest: { round: number; digest: string } | undefined;
   private rho = 0;
   private releases = 0;
-  /** The digest of the final evaluation answered, and whether this run trains with DP (the rule is DP's). */
+  /** The digest of the final evaluation answered (the rule is a DP run's: one whose training released). */
   private evaluated: string | undefined;
-  private dpSeen = false;
 
   /** `file`: where the spending is kept across restarts (absent: this process only). */
   constructor(
@@ -58,7 +57,7 @@ export class PrivacyLedger {
   refusal(task: TaskMeta, digest: string): string | undefined {
     // One final evaluation a process: crafted models in as many as a coordinator liked read its rows (its
     // recalibration on its training rows gave their prevalence and the model's mean score: a hostile re-try).
-    if (task.kind === 'evaluate' && this.dpSeen && this.evaluated !== undefined && this.evaluated !== digest)
+    if (task.kind === 'evaluate' && this.latest !== undefined && this.evaluated !== undefined && this.evaluated !== digest)
       return `a final evaluation came again with other contents after this site answered one: a second would let crafted models read its rows`;
     const dp = task.kind === 'fit' ? dpFromTaskConfig(task.config) : undefined;
     if (!dp) return undefined;
@@ -79,7 +78,6 @@ export class PrivacyLedger {
   record(task: TaskMeta, digest: string): void {
     if (task.kind === 'evaluate') this.evaluated ??= digest;
     const dp = task.kind === 'fit' ? dpFromTaskConfig(task.config) : undefined;
-    if (dp) this.dpSeen = true;
     if (!dp || this.latest?.round === task.round) return;
     this.latest = { round: task.round, digest };
     this.rho += roundRho(dp, task.round, this.delta);

@@ -2,7 +2,7 @@
 import type { Identity } from '../shared/crypto/keys.ts';
 import { encodeTable, type EncodedData } from '../shared/data/encode.ts';
 import type { FeatureSpace } from '../shared/data/feature-space.ts';
-import { countPatternLabels } from '../shared/data/patterns.ts';
+import { countPatternLabels, type PatternLabelCounts } from '../shared/data/patterns.ts';
 import type { Schema } from '../shared/data/schema.ts';
 import { computeFeatureStats } from '../shared/data/stats.ts';
 import { siteMoments } from '../shared/data/class-moments.ts';
@@ -44,6 +44,8 @@ interface ModelRound {
   /** The global model on this site's held-out rows, before any training. */
   evaluation: EvalMetrics;
   base: Omit<ResultMeta, 'federation'> & { numExamples: number };
+  /** releaseDigest(task, weights) where the caller has it already (the agent, for its ledger). */
+  digest?: string | undefined;
 }
 
 /** What a site's tasks need: its rows, its model's settings, its keys for secure sums. */
@@ -157,7 +159,8 @@ export class SiteTasks {
   }
 
   /** One task answered: a statistics stage, a secure-sum phase, a training round or an evaluation. */
-  async handle(task: TaskMeta, weights: Float32Array): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
+  /** `digest`: releaseDigest(task, weights), where the caller computed it already (DP tasks). */
+  async handle(task: TaskMeta, weights: Float32Array, digest?: string): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
     const { data, log } = this.opts;
     const base = { round: task.round, kind: task.kind, numExamples: data.train.values.length, metrics: {}, weights: 0 };
     if (task.kind === 'secagg') return this.secure.answer(task, { ...base, numExamples: 0 });
@@ -171,12 +174,31 @@ export class SiteTasks {
     const balance = task.balance === undefined ? undefined : validateOutcomeBalance(task.balance, `round ${task.round} task: balance`);
     const ctx = { round: task.round, prior: task.prior!, balance, temper };
     const evaluation = await runner.evaluate(enc.test, ctx);
-    const round = { task, weights, runner, enc, ctx, evaluation, base };
+    const round = { task, weights, runner, enc, ctx, evaluation, base, digest };
     return task.kind === 'fit' ? this.fit(round) : this.evaluate(round);
   }
 
+  /**
+   * What a training round releases: with DP (privacy.dp) the update clipped and noised and the
+   * counts noised, else both as they are. The noise is fixed by this site's key and the whole task
+   * (releaseDigest): the same task asked again (the coordinator restarted mid-round) gets the same
+   * release, which tells nothing new (fresh noise could be averaged away); a task that differs in
+   * anything gets other noise, so two releases never share it. Hashed only with DP on (the whole
+   * model, every round): `given` where the agent made it already, for its ledger.
+   */
+  private release(task: TaskMeta, global: Float32Array, trained: Float32Array, counts: PatternLabelCounts, given: string | undefined): { sent: Float32Array; patternCounts: PatternLabelCounts } {
+    const dp = dpFromTaskConfig(task.config);
+    if (!dp) return { sent: trained, patternCounts: counts };
+    const digest = given ?? releaseDigest(task, global);
+    const noiseFor = (what: string) => keyedBytes(this.opts.identity.signing.secretKey, `dp|${this.opts.federation}|${what}|${digest}`);
+    return {
+      sent: privatizeUpdate(global, trained, dp, noiseFor('update')).weights,
+      patternCounts: noisyPatternCounts(counts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, this.opts.data.train.labels.length, noiseFor('counts')),
+    };
+  }
+
   /** A training round: train on this site's rows from `weights`, and send the update (or a failure when it diverged). */
-  private async fit({ task, weights, runner, enc, ctx, evaluation, base }: ModelRound): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
+  private async fit({ task, weights, runner, enc, ctx, evaluation, base, digest: given }: ModelRound): Promise<{ meta: ResultMeta; weights?: Float32Array }> {
     const { data, log } = this.opts;
     const scaffold = task.config.controlVariates === true;
     // The control variate is an un-noised gradient of this site's rows, sent as it is: no place in a DP or secure round.
@@ -197,16 +219,7 @@ export class SiteTasks {
     }
     const health = await runner.health(enc.train, ctx);
     // Each round's counts, so the coordinator can report how the prior drifts as sites come and go.
-    let patternCounts = countPatternLabels(data.train.patterns, data.train.labels);
-    // Differential privacy (privacy.dp): the update clipped and noised, the counts noised.
-    const dp = dpFromTaskConfig(task.config);
-    // Noise fixed by this site's key and the whole task (releaseDigest): the same task asked again (the
-    // coordinator restarted mid-round) gets the same release, which tells nothing new (fresh noise could be
-    // averaged away); a task that differs in anything gets other noise, so two releases never share it.
-    const digest = releaseDigest(task, weights);
-    const noiseFor = (what: string) => keyedBytes(this.opts.identity.signing.secretKey, `dp|${this.opts.federation}|${what}|${digest}`);
-    const sent = dp ? privatizeUpdate(weights, w, dp, noiseFor('update')).weights : w;
-    if (dp) patternCounts = noisyPatternCounts(patternCounts, task.prior!.patterns.map((p) => p.pattern), dp.noiseMultiplier, data.train.labels.length, noiseFor('counts'));
+    const { sent, patternCounts } = this.release(task, weights, w, countPatternLabels(data.train.patterns, data.train.labels), given);
     // Secure: only a key advertisement goes back now; the (privatized) update, health and counts go masked in a later phase.
     if (task.secagg) return this.secure.fitResult(task, base, sent, base.numExamples, { loss: summary.loss, steps: summary.steps, trainMs }, evaluation, { health, patternCounts });
     return {
