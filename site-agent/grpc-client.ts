@@ -41,11 +41,15 @@ const AnnouncedSchema = z.object({
  * that the task reaches the agent, whose verifyHeader refuses it with the reason (waiting for a
  * count that never comes would hang the site instead).
  */
-function announced(header: Uint8Array): { count: number; bytes?: number } {
-  const parsed = AnnouncedSchema.safeParse(safeJson(header));
-  if (!parsed.success) return { count: 1 };
+function announced(header: Uint8Array): { count: number; bytes?: number; words?: { round: number; kind: string } } {
+  const json = safeJson(header);
+  const parsed = AnnouncedSchema.safeParse(json);
+  // Its round and kind, for a progress line's words only.
+  const words = HeaderWordsSchema.safeParse(json);
+  const said = words.success ? { words: words.data } : {};
+  if (!parsed.success) return { count: 1, ...said };
   const { chunkCount, payloadLength, encrypted } = parsed.data;
-  return { count: chunkCount, ...(payloadLength === undefined ? {} : { bytes: wireBytes({ chunkCount, payloadLength, encrypted: encrypted ?? false }) }) };
+  return { count: chunkCount, ...(payloadLength === undefined ? {} : { bytes: wireBytes({ chunkCount, payloadLength, encrypted: encrypted ?? false }) }), ...said };
 }
 
 /** A header's JSON, or undefined where it is not JSON. */
@@ -209,8 +213,9 @@ function subscribeTasks(client: FederationClient, join: WireMessage, stream: Tas
         welcomed = true;
         resolve({ welcome: f.welcome, tasks });
       } else if (f.body === 'header') {
-        const { count, bytes } = announced(f.header.header);
-        const progress = onProgress && bytes ? { progress: new TransferProgress(`receiving ${taskHeaderWords(f.header.header)} from the coordinator`, bytes, onProgress) } : {};
+        const { count, bytes, words } = announced(f.header.header);
+        const what = words ? `round ${words.round}'s ${taskWords(words.kind)}` : 'a task';
+        const progress = onProgress && bytes ? { progress: new TransferProgress(`receiving ${what} from the coordinator`, bytes, onProgress) } : {};
         current = { header: f.header.header, signature: f.header.signature, chunks: [], count, ...progress };
       } else if (current) {
         current.chunks.push(new Uint8Array(f.chunk.buffer, f.chunk.byteOffset, f.chunk.byteLength));
@@ -264,16 +269,9 @@ async function submitResult(client: FederationClient, msg: WireMessage, connectW
 
 /** A result's upload progress, said as the site's log reads it ("sending round 3's training update to the coordinator"); undefined for a header it cannot read. */
 function uploadProgress(header: Uint8Array, onProgress: (line: ProgressLine) => void): TransferProgress | undefined {
-  const { bytes } = announced(header);
-  const h = HeaderWordsSchema.safeParse(safeJson(header));
-  if (!bytes || !h.success) return undefined;
-  return new TransferProgress(`sending round ${h.data.round}'s ${resultWords(h.data.kind)} to the coordinator`, bytes, onProgress);
-}
-
-/** "round 3's training task", from a task's (unverified) header: words for a progress line only. */
-function taskHeaderWords(header: Uint8Array): string {
-  const h = HeaderWordsSchema.safeParse(safeJson(header));
-  return h.success ? `round ${h.data.round}'s ${taskWords(h.data.kind)}` : 'a task';
+  const { bytes, words } = announced(header);
+  if (!bytes || !words) return undefined;
+  return new TransferProgress(`sending round ${words.round}'s ${resultWords(words.kind)} to the coordinator`, bytes, onProgress);
 }
 
 /** A failed Submit: a lost connection is not a refusal; say which, so a site's log does not blame its result. */
