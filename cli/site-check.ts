@@ -5,6 +5,7 @@ import { checkReadiness, READINESS_THRESHOLDS, siteSums, type ReadinessReport } 
 import { parseFederationSummary, type FederationSummary } from '../shared/readiness/summary.ts';
 import { formatTable } from '../shared/report/table.ts';
 import { loadSiteConfig } from '../site-agent/config.ts';
+import { webProxyVariable } from '../site-agent/proxy-route.ts';
 import { prepareLocalData } from '../site-agent/local-data.ts';
 import { z } from 'zod';
 import { text } from '../shared/config/fields.ts';
@@ -40,7 +41,7 @@ async function fetchSummary(address: string, token: string | undefined): Promise
     res = await fetch(url, { signal: AbortSignal.timeout(10_000), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
   } catch (e) {
     // Node's fetch goes direct whatever the proxy variables say (the site agent follows them: proxy-route.ts).
-    const proxied = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].find((v) => process.env[v]?.trim());
+    const proxied = webProxyVariable(process.env);
     const ask = "ask the coordinator's operator for the summary file and pass it with --summary FILE; before a federation's first run there is none: check the data with fedcausal check-data";
     const hint = proxied ? ` (dialled directly: site check does not go through ${proxied}; ${ask})` : ` (its HTTP side is often reachable only from its own host: ${ask})`;
     throw new Error(`cannot reach the coordinator at ${url}: ${(e as Error).message}${hint}`);

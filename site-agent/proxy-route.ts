@@ -24,6 +24,11 @@ export interface ProxyRoute {
 const PROXY_VARIABLES = ['grpc_proxy', 'https_proxy', 'http_proxy'] as const;
 const NO_PROXY_VARIABLES = ['no_grpc_proxy', 'no_proxy'] as const;
 
+/** The proxy variable (either case) that names an HTTP proxy for web requests, as curl reads them; undefined where none is set. */
+export function webProxyVariable(env: NodeJS.ProcessEnv): string | undefined {
+  return firstSet(['https_proxy', 'http_proxy'], env)?.[0];
+}
+
 /** The first of `names` set (lower case first, then upper case), as [variable, value]. */
 function firstSet(names: readonly string[], env: NodeJS.ProcessEnv): [string, string] | undefined {
   for (const name of names)

@@ -7,8 +7,6 @@ export const MAX_EXCERPT_CHARS = 300;
 const MAX_ISSUES = 3;
 const MAX_PATH_SEGMENT = 40;
 
-/** Control characters become a space (one-line.ts): an excerpt lands in logs and gRPC details. */
-const printable = oneLine;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** A bounded, single-line account of a failed parse: the first few issues, each with its field path. */
@@ -21,7 +19,8 @@ export function describeIssues(error: z.ZodError): string {
     return `${path || '(top level)'}: ${issue.message}`;
   });
   if (error.issues.length > MAX_ISSUES) parts.push(`and ${error.issues.length - MAX_ISSUES} more`);
-  return clip(printable(parts.join('; ')), MAX_EXCERPT_CHARS);
+  // One line (one-line.ts): an excerpt lands in logs and gRPC details.
+  return clip(oneLine(parts.join('; ')), MAX_EXCERPT_CHARS);
 }
 
 /**
