@@ -148,7 +148,6 @@ export class ReplayGuard {
     return { messageIds: this.seen.size, claims };
   }
 
-  /** Full scan at most every quarter window: amortised O(1) per message. */
   /**
    * createdAt within the window either side of now. Out of it, the host clocks may be the cause,
    * said in the words of the host that reads it (an outside try: a site 10 min ahead refused the
@@ -174,6 +173,7 @@ export class ReplayGuard {
     }
   }
 
+  /** Full scan at most every quarter window: amortised O(1) per message. */
   private sweep(now: number): void {
     if (now - this.lastSweep < this.maxAgeMs / 4) return;
     this.lastSweep = now;
