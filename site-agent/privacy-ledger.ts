@@ -11,8 +11,9 @@
  * hospital resets it (deleting the file).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dpFromTaskConfig, chargeFitRound } from '../shared/privacy/dp.ts';
-import { ZcdpAccountant, zcdpToEpsilon } from '../shared/privacy/accountant.ts';
+import { dpFromTaskConfig } from '../shared/privacy/dp.ts';
+import { zcdpToEpsilon } from '../shared/privacy/accountant.ts';
+import { roundRho } from '../shared/privacy/budget.ts';
 import type { TaskMeta } from '../shared/protocol/messages.ts';
 import { writeFileWhole } from '../shared/output-path.ts';
 
@@ -69,7 +70,7 @@ export class PrivacyLedger {
     if (latest && task.round < latest.round)
       return `round ${task.round}'s training task came after this site released round ${latest.round}: training rounds only advance (an earlier round again would be trained otherwise under the same noise)`;
     if (this.maxEpsilon === undefined) return undefined;
-    const epsilon = zcdpToEpsilon(this.rho + roundRho(dp, task.round, this.delta), this.delta);
+    const epsilon = zcdpToEpsilon(this.rho + roundRho({ ...dp, delta: this.delta }), this.delta);
     if (epsilon <= this.maxEpsilon) return undefined;
     return `this site's privacy budget (site.yaml privacy.maxEpsilon ${this.maxEpsilon}, at δ = ${this.delta}) would be passed by round ${task.round}'s release (ε ${Number(epsilon.toPrecision(4))} after it, ${this.releases} release${this.releases === 1 ? '' : 's'} before)`;
   }
@@ -80,7 +81,7 @@ export class PrivacyLedger {
     const dp = task.kind === 'fit' ? dpFromTaskConfig(task.config) : undefined;
     if (!dp || this.latest?.round === task.round) return;
     this.latest = { round: task.round, digest };
-    this.rho += roundRho(dp, task.round, this.delta);
+    this.rho += roundRho({ ...dp, delta: this.delta });
     this.releases++;
     if (this.file) writeFileWhole(this.file, `${JSON.stringify({ federation: this.federation, rho: this.rho, releases: this.releases } satisfies LedgerFile)}\n`, 0o600);
   }
@@ -89,11 +90,4 @@ export class PrivacyLedger {
   spent(): number {
     return zcdpToEpsilon(this.rho, this.delta);
   }
-}
-
-/** ρ of one training round's release, as the coordinator charges it. */
-function roundRho(dp: { clipNorm: number; noiseMultiplier: number }, round: number, delta: number): number {
-  const a = new ZcdpAccountant(delta);
-  chargeFitRound(a, dp, round);
-  return a.spent().rho;
 }

@@ -35,8 +35,8 @@ export interface BudgetNames {
   noise: string;
 }
 
-/** ρ of one fit round, charged to the accountant as dpSpent charges it. */
-function roundRho(s: DpPlan): number {
+/** ρ of one fit round, charged to the accountant as dpSpent charges it (the same for every round). */
+export function roundRho(s: DpPlan): number {
   const accountant = new ZcdpAccountant(s.delta);
   chargeFitRound(accountant, s, 1);
   return accountant.spent().rho;
